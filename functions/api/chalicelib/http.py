@@ -1,0 +1,229 @@
+"""The thin HTTP edge of the API function: routing, auth, JSON in/out, error mapping.
+
+Every route is declared through `Api.route`, which records it for the OpenAPI document,
+authenticates the caller, parses the body, applies Idempotency-Key semantics and turns
+typed domain errors into the error shape of API.md. No business rule lives here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Chalice, Response
+
+from simrenew.bootstrap import Services
+from simrenew.domain.tenant import Principal, Role
+from simrenew.errors import RateLimited, SimRenewError, ValidationError
+from simrenew.log import get_logger
+from simrenew.services.auth import bearer_token, require_role
+
+PUBLIC = "public"
+PLATFORM = "platform"
+Auth = str | Role
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# Secrets are shown once: a replayed answer never carries them again.
+_SECRET_FIELDS = ("api_key", "codes")
+JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}
+
+
+@dataclass
+class Reply:
+    body: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Req:
+    services: Services
+    principal: Principal | None
+    params: dict[str, str]
+    query: dict[str, str]
+    headers: dict[str, str]
+    raw_body: bytes
+    client_id: str
+    _json: Any = None
+
+    @property
+    def tenant_id(self) -> str:
+        assert self.principal is not None and self.principal.tenant_id is not None
+        return self.principal.tenant_id
+
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object; an empty body is an empty object."""
+        if self._json is None:
+            if not self.raw_body.strip():
+                self._json = {}
+            else:
+                try:
+                    self._json = json.loads(self.raw_body)
+                except (ValueError, UnicodeDecodeError):
+                    raise ValidationError("body", "invalid_json", "the body is not valid JSON") from None
+            if not isinstance(self._json, dict):
+                raise ValidationError("body", "invalid_json", "the body must be a JSON object")
+        return self._json  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    path: str
+    method: str
+    auth: Auth
+    summary: str
+    status: int
+    request: dict[str, Any] | None
+    query: tuple[str, ...]
+    idempotent: bool
+    tag: str
+
+
+def error_response(err: SimRenewError) -> Response:
+    headers = dict(JSON_HEADERS)
+    if isinstance(err, RateLimited):
+        headers["Retry-After"] = str(err.retry_after_s)
+    if err.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="simrenew"'
+    return Response(body=json.dumps(err.to_body(), ensure_ascii=False), status_code=err.status, headers=headers)
+
+
+def internal_error_response() -> Response:
+    body = {"error": {"code": "internal_error", "message": "something went wrong on our side; it was logged"}}
+    return Response(body=json.dumps(body), status_code=500, headers=dict(JSON_HEADERS))
+
+
+def _check_top_level(schema: dict[str, Any], body: dict[str, Any]) -> None:
+    """Refuse unknown top-level fields on every route with a closed schema (typos fail loudly)."""
+    if schema.get("additionalProperties") is False:
+        unknown = sorted(set(body) - set(schema.get("properties", {})))
+        if unknown:
+            raise ValidationError(unknown[0], "unknown_field", f"unknown field {unknown[0]!r}")
+
+
+def _redact(body: Any) -> Any:
+    if isinstance(body, dict):
+        return {k: (None if k in _SECRET_FIELDS else v) for k, v in body.items()}
+    return body
+
+
+class Api:
+    def __init__(self, app: Chalice, services: Callable[[], Services]) -> None:
+        self.app = app
+        self._services = services
+        self.specs: list[RouteSpec] = []
+
+    def route(
+        self,
+        path: str,
+        method: str,
+        *,
+        auth: Auth,
+        summary: str,
+        status: int = 200,
+        request: dict[str, Any] | None = None,
+        query: tuple[str, ...] = (),
+        idempotent: bool = False,
+        tag: str = "",
+    ) -> Callable[[Callable[[Req], Any]], Callable[..., Response]]:
+        spec = RouteSpec(path, method, auth, summary, status, request, query, idempotent, tag)
+        self.specs.append(spec)
+
+        def register(handler: Callable[[Req], Any]) -> Callable[..., Response]:
+            def view(**params: str) -> Response:
+                return self._dispatch(spec, handler, params)
+
+            view.__name__ = handler.__name__
+            self.app.route(path, methods=[method], content_types=["*/*"])(view)
+            return view
+
+        return register
+
+    # --- request pipeline ------------------------------------------------------------------
+    def _dispatch(self, spec: RouteSpec, handler: Callable[[Req], Any], params: dict[str, str]) -> Response:
+        logger = get_logger()
+        request = self.app.current_request
+        context = request.context or {}
+        request_id = str(context.get("requestId", ""))
+        logger.append_keys(request_id=request_id or None, tenant_id=None, route=f"{spec.method} {spec.path}")
+        idem: tuple[str, str] | None = None
+        services: Services | None = None
+        try:
+            services = self._services()
+            headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+            principal = self._authenticate(services, spec.auth, headers.get("authorization"))
+            if principal is not None and principal.tenant_id:
+                logger.append_keys(tenant_id=principal.tenant_id)
+            req = Req(
+                services=services,
+                principal=principal,
+                params=dict(params),
+                query=dict(request.query_params or {}),
+                headers=headers,
+                raw_body=request.raw_body or b"",
+                client_id=str(context.get("identity", {}).get("sourceIp") or "unknown"),
+            )
+            if spec.request is not None:
+                _check_top_level(spec.request, req.json())
+            if spec.idempotent and "idempotency-key" in headers:
+                scope = self._scope(principal, req.client_id)
+                key = headers["idempotency-key"]
+                if not _IDEMPOTENCY_KEY.match(key):
+                    raise ValidationError(
+                        "Idempotency-Key", "invalid_idempotency_key", "Idempotency-Key must be 1-255 visible ASCII characters"
+                    )
+                digest = hashlib.sha256(f"{spec.method} {request.path}\n".encode() + req.raw_body).hexdigest()
+                stored = services.idempotency.begin(scope, key, digest, services.clock.now())
+                if stored is not None:
+                    replay_headers = {**JSON_HEADERS, "Idempotent-Replayed": "true"}
+                    return Response(body=json.dumps(stored.body, ensure_ascii=False), status_code=stored.status_code, headers=replay_headers)
+                idem = (scope, key)
+            result = handler(req)
+            reply = result if isinstance(result, Reply) else Reply(result, spec.status)
+            if idem is not None:
+                services.idempotency.complete(idem[0], idem[1], reply.status, _redact(reply.body))
+            return self._to_response(reply)
+        except SimRenewError as err:
+            if err.status >= 500:
+                logger.exception("service error")
+            if idem is not None and services is not None:
+                # A refused request is answered the same way on replay.
+                if err.status < 500:
+                    services.idempotency.complete(idem[0], idem[1], err.status, err.to_body())
+                else:
+                    services.idempotency.abandon(*idem)
+            return error_response(err)
+        except Exception:
+            logger.exception("unhandled error")
+            if idem is not None and services is not None:
+                services.idempotency.abandon(*idem)
+            return internal_error_response()
+
+    def _authenticate(self, services: Services, auth: Auth, header: str | None) -> Principal | None:
+        if auth == PUBLIC:
+            return None
+        token = bearer_token(header)
+        if auth == PLATFORM:
+            return services.auth.authenticate_platform(token)
+        principal = services.auth.authenticate_tenant(token)
+        assert isinstance(auth, Role)
+        require_role(principal, auth)
+        return principal
+
+    @staticmethod
+    def _scope(principal: Principal | None, client_id: str) -> str:
+        if principal is None:
+            return f"public:{client_id}"
+        return "platform" if principal.is_platform else f"tenant:{principal.tenant_id}"
+
+    @staticmethod
+    def _to_response(reply: Reply) -> Response:
+        if isinstance(reply.body, str | bytes):
+            return Response(body=reply.body, status_code=reply.status, headers=reply.headers)
+        headers = {**JSON_HEADERS, **reply.headers}
+        body = "" if reply.body is None else json.dumps(reply.body, ensure_ascii=False)
+        return Response(body=body, status_code=reply.status, headers=headers)

@@ -1,0 +1,87 @@
+"""OpenAPI 3 document generated from the routes registered through `Api.route`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from chalicelib.http import PLATFORM, PUBLIC, RouteSpec
+
+from simrenew.domain.tenant import Role
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "pattern": "^[a-z0-9_]+$"},
+                "message": {"type": "string"},
+                "field": {"type": "string"},
+            },
+        }
+    },
+}
+
+_ERRORS = {
+    "400": "Validation failed (error.field names the field)",
+    "401": "Missing or invalid key",
+    "403": "Role too low",
+    "404": "Not found, or another tenant's",
+    "409": "Conflict",
+    "422": "Business rule breached",
+    "429": "Rate or risk limit",
+}
+
+
+def _who(auth: object) -> str:
+    if auth == PUBLIC:
+        return "public"
+    if auth == PLATFORM:
+        return "platform operator key"
+    assert isinstance(auth, Role)
+    return f"agent key, role {auth.label} or higher"
+
+
+def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        operation: dict[str, Any] = {
+            "summary": spec.summary,
+            "description": f"Who: {_who(spec.auth)}.",
+            "operationId": f"{spec.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', spec.path.lower()).strip('_')}",
+            "tags": [spec.tag] if spec.tag else [],
+            "parameters": [
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                for name in re.findall(r"{([^}]+)}", spec.path)
+            ]
+            + [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in spec.query],
+            "responses": {
+                str(spec.status): {"description": "Success", "content": {"application/json": {"schema": {"type": "object"}}}},
+                **{
+                    code: {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+                    for code, text in _ERRORS.items()
+                },
+            },
+        }
+        if spec.auth != PUBLIC:
+            operation["security"] = [{"bearer": []}]
+        if spec.idempotent:
+            operation["parameters"].append(
+                {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 255}}
+            )
+        if spec.request is not None:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": spec.request}}}
+        paths.setdefault(spec.path, {})[spec.method.lower()] = operation
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "SimRenew API (流量卡续费云)", "version": version},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": ERROR_SCHEMA},
+        },
+    }

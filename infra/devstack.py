@@ -1,0 +1,127 @@
+"""`make dev`: DynamoDB Local, localstripe, the API + UI on one origin, and the sweep scheduler.
+
+Everything binds 127.0.0.1. Ctrl-C (or SIGTERM) stops every child; children also die with
+this process if it is killed outright (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import urllib.request
+import uuid
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from infra import demo, settings
+from infra.localserver import LocalContext, load_function_module, make_server
+from infra.processes import port_in_use, start_dynamodb_local, start_localstripe, stop
+from infra.table import ensure_table
+
+
+def scheduled_event() -> dict[str, Any]:
+    """The payload EventBridge Scheduler hands the sweep function."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "account": "000000000000",
+        "time": now,
+        "region": "us-east-1",
+        "resources": ["arn:aws:scheduler:us-east-1:000000000000:schedule/default/simrenew-sweep"],
+        "detail": {},
+    }
+
+
+def run_scheduler(sweep: Any, every_s: int, stopping: threading.Event) -> None:
+    while not stopping.wait(every_s):
+        try:
+            result = sweep.handler(scheduled_event(), LocalContext())
+            print(f"[sweep] {result}", flush=True)
+        except Exception as exc:  # noqa: BLE001 - one failed run must not stop the schedule
+            print(f"[sweep] failed: {exc!r}", flush=True)
+
+
+def register_stripe_webhook(cfg: settings.LocalSettings) -> None:
+    data = (
+        f"url={cfg.base_url}/webhooks/stripe&secret={cfg.stripe_webhook_secret}".encode()
+    )
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{cfg.stripe_port}/_config/webhooks/simrenew", data=data, method="POST"
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - local address only
+        resp.read()
+
+
+def main() -> int:
+    cfg = settings.load()
+    for name, port in (("PORT", cfg.port), ("DDB_PORT", cfg.ddb_port), ("STRIPE_PORT", cfg.stripe_port)):
+        if port_in_use(port):
+            print(f"port {port} ({name}) is already in use: is another `make dev` running? Set {name} to move it.")
+            return 1
+    os.environ.update(cfg.app_env())
+    logs = cfg.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    children = []
+    stopping = threading.Event()
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        print("starting DynamoDB Local ...", flush=True)
+        ddb_log = (logs / "dynamodb.log").open("ab")
+        children.append(start_dynamodb_local(cfg.ddb_port, cfg.data_dir / "ddb", ddb_log))
+        print("starting local Stripe (localstripe) ...", flush=True)
+        children.append(start_localstripe(cfg.stripe_port, (logs / "localstripe.log").open("ab")))
+
+        import boto3
+
+        client = boto3.client("dynamodb", endpoint_url=os.environ["DDB_ENDPOINT"], region_name="us-east-1")
+        if ensure_table(client, cfg.table_name):
+            print(f"created table {cfg.table_name} from template.yaml", flush=True)
+
+        api_module = load_function_module("api")
+        webhook_module = load_function_module("webhook")
+        sweep_module = load_function_module("sweep")
+        state = demo.load_once(api_module.services(), cfg.data_dir / "demo.json")
+        register_stripe_webhook(cfg)
+
+        threading.Thread(target=run_scheduler, args=(sweep_module, cfg.sweep_every_s, stopping), daemon=True).start()
+        server = make_server("127.0.0.1", cfg.port, api_module.app, webhook_module.handler)
+        banner = f"""
+SimRenew local stack is up (Ctrl-C stops everything; data is kept in {cfg.data_dir}/ddb)
+
+  UI and API        {cfg.base_url}/
+  API docs          {cfg.base_url}/v1/openapi.json
+  Health            {cfg.base_url}/v1/health
+  DynamoDB Local    http://127.0.0.1:{cfg.ddb_port}
+  local Stripe      http://127.0.0.1:{cfg.stripe_port}
+  sweep             every {cfg.sweep_every_s}s
+
+  platform key      {cfg.platform_key}
+  demo agent        {state['tenant_id']}
+  demo API key      {state['api_key']}
+
+  try:  curl -H "Authorization: Bearer {state['api_key']}" {cfg.base_url}/v1/tenant
+"""
+        print(banner, flush=True)
+        server.server.serve_forever()
+    except KeyboardInterrupt:
+        print("\nstopping ...", flush=True)
+    finally:
+        stopping.set()
+        for proc in reversed(children):
+            stop(proc)
+        print("stopped: no process left behind", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

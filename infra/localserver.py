@@ -1,0 +1,152 @@
+"""One local origin for everything: the Chalice API (/v1), the webhook function (/webhooks)
+and the static UI, served by Chalice's local server with a handler that routes by path."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import mimetypes
+import sys
+import uuid
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from chalice.config import Config as ChaliceConfig
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    ForbiddenError,
+    LocalChalice,
+    LocalDevServer,
+    LocalGatewayException,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS = ROOT / "functions"
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def load_function_module(name: str) -> ModuleType:
+    """Import functions/<name>/app.py under a unique module name (all three are `app.py`)."""
+    folder = FUNCTIONS / name
+    if name == "api":
+        # Chalice's app imports its own `chalicelib` package from its folder.
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+    spec = importlib.util.spec_from_file_location(f"simrenew_fn_{name}", folder / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def static_root() -> Path:
+    built = ROOT / "frontend" / "dist"
+    return built if (built / "index.html").exists() else ROOT / "frontend" / "public"
+
+
+class LocalContext:
+    """Enough of a Lambda context for our handlers."""
+
+    function_name = "local"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:local:000000000000:function:local"
+
+    def __init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes | None, client_ip: str) -> dict[str, Any]:
+    """An API Gateway (REST, proxy) event, as the webhook function receives it in AWS."""
+    parts = urlsplit(raw_path)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()} or None
+    return {
+        "resource": parts.path,
+        "path": parts.path,
+        "httpMethod": method,
+        "headers": headers,
+        "queryStringParameters": query,
+        "body": (body or b"").decode("utf-8", errors="replace"),
+        "isBase64Encoded": False,
+        "requestContext": {"requestId": str(uuid.uuid4()), "identity": {"sourceIp": client_ip}, "path": parts.path},
+    }
+
+
+class LocalRequestHandler(ChaliceRequestHandler):
+    webhook: Handler | None = None
+    static_dir: Path = ROOT / "frontend" / "public"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        sys.stderr.write("[http] %s\n" % (format % args))
+
+    def _generic_handle(self) -> None:
+        path = urlsplit(self.path).path
+        if path.startswith("/webhooks/"):
+            self._handle_webhook()
+        elif path == "/v1" or path.startswith("/v1/"):
+            super()._generic_handle()
+        elif self.command in ("GET", "HEAD"):
+            self._handle_static(path)
+        else:
+            self._send_json(405, {"error": {"code": "method_not_allowed", "message": "static files are read-only"}})
+
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        # API Gateway answers an unknown route with 403 "Missing Authentication Token";
+        # agents get the documented error shape instead.
+        if isinstance(error, ForbiddenError):
+            self._send_json(404, {"error": {"code": "route_not_found", "message": f"no route {self.command} {urlsplit(self.path).path}"}})
+            return
+        super()._send_error_response(error)
+
+    def _send_json(self, status: int, body: dict[str, Any]) -> None:
+        self._send_http_response(status, {"Content-Type": "application/json"}, json.dumps(body))
+
+    def _handle_webhook(self) -> None:
+        headers, body = self._parse_payload()
+        if self.webhook is None:
+            self._send_json(404, {"error": {"code": "route_not_found", "message": "no webhook function"}})
+            return
+        event = proxy_event(self.command, self.path, headers, body, self.client_address[0])
+        result = self.webhook(event, LocalContext())
+        out_headers = dict(result.get("headers") or {})
+        self._send_http_response(int(result.get("statusCode", 200)), out_headers, result.get("body") or "")
+
+    def _handle_static(self, path: str) -> None:
+        root = self.static_dir.resolve()
+        target = (root / unquote(path).lstrip("/")).resolve()
+        if root not in target.parents and target != root:
+            self._send_json(404, {"error": {"code": "not_found", "message": "no such file"}})
+            return
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_file():
+            # Single-page app: client-side routes (/pay/<sn>, /console/...) get the shell.
+            target = root / "index.html"
+        if not target.is_file():
+            self._send_json(404, {"error": {"code": "not_found", "message": "no UI built"}})
+            return
+        ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if ctype.startswith("text/") or ctype in ("application/javascript", "application/json"):
+            ctype += "; charset=utf-8"
+        self._send_http_response(200, {"Content-Type": ctype, "Cache-Control": "no-cache"}, target.read_bytes())
+
+
+def make_server(host: str, port: int, api_app: Any, webhook: Handler | None) -> LocalDevServer:
+    # What `chalice local` does: thread-local current_request so requests run in parallel.
+    CustomLocalChalice.__bases__ = (LocalChalice, api_app.__class__)
+    api_app.__class__ = CustomLocalChalice
+    config = ChaliceConfig.create(chalice_stage="dev", app_name="simrenew-api", lambda_timeout=29)
+    handler_cls = type(
+        "BoundLocalRequestHandler",
+        (LocalRequestHandler,),
+        {"webhook": staticmethod(webhook) if webhook else None, "static_dir": static_root()},
+    )
+    return LocalDevServer(api_app, config, host, port, handler_cls=partial(handler_cls))  # type: ignore[arg-type]

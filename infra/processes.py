@@ -1,0 +1,130 @@
+"""Child processes of the local stack: started bound to 127.0.0.1, stopped with their parent."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = ROOT / ".local"
+DDB_VERSION = "2.9.30"  # amplify-dynamodb-simulator, bundles DynamoDB Local 1.25.x
+DDB_HOME = LOCAL / f"dynamodb-local-{DDB_VERSION}"
+# Pinned here, checked on every install: the jar we ran and measured against.
+DDB_JAR_SHA256 = "454305e9bc3e6ebcca5b62569869e31563b8d7e346474e94557b2600702146c7"
+
+
+def _die_with_parent() -> None:
+    # Linux: the child gets SIGTERM when the process that started it dies, even by SIGKILL,
+    # so no DynamoDB Local or localstripe outlives `make dev` or a test run.
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode} before listening on port {port}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f}s")
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def spawn(args: list[str], log: IO[bytes] | int | None, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for PDEATHSIG; no threads yet at spawn
+    )
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+
+
+def start_dynamodb_local(port: int, db_path: Path | None, log: IO[bytes] | int | None) -> subprocess.Popen[bytes]:
+    """DynamoDB Local (Amazon's engine) on 127.0.0.1:port; in memory when db_path is None."""
+    jar = DDB_HOME / "DynamoDBLocal.jar"
+    if not jar.exists():
+        raise RuntimeError(f"DynamoDB Local is not installed at {DDB_HOME}; run `make install`")
+    args = [
+        "java",
+        f"-Djava.library.path={DDB_HOME / 'DynamoDBLocal_lib'}",
+        "-Xms128m",
+        "-Xmx1g",
+        "-jar",
+        str(jar),
+        "-port",
+        str(port),
+        "-disableTelemetry",
+        "-sharedDb",
+    ]
+    if db_path is None:
+        args.append("-inMemory")
+    else:
+        db_path.mkdir(parents=True, exist_ok=True)
+        args += ["-dbPath", str(db_path)]
+    proc = spawn(args, log, cwd=DDB_HOME)
+    wait_for_port(port, proc, 60, "DynamoDB Local")
+    return proc
+
+
+def start_localstripe(port: int, log: IO[bytes] | int | None) -> subprocess.Popen[bytes]:
+    """localstripe (GPL, so its own process) bound to 127.0.0.1 only."""
+    code = (
+        "import sys, logging; from aiohttp import web; import localstripe.server as s; "
+        "import localstripe.resources as r; r.Store.dump_to_disk = lambda self: None; "
+        "logging.basicConfig(level=logging.WARNING); "
+        "web.run_app(s.app, host='127.0.0.1', port=int(sys.argv[1]), print=None)"
+    )
+    proc = spawn([sys.executable, "-c", code, str(port)], log)
+    wait_for_port(port, proc, 30, "localstripe")
+    return proc
+
+
+def local_aws_env() -> dict[str, str]:
+    """Dummy credentials: DynamoDB Local needs some, and they must never be real ones."""
+    return {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+def environ_with(extra: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra)
+    return env

@@ -1,0 +1,36 @@
+"""Serve the API, webhook and UI on 127.0.0.1:<port> against an already running DynamoDB.
+
+Used by the integration tests (and by devstack's pieces): the environment carries the
+same variables as in Lambda; the table is created from template.yaml if missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from infra.localserver import load_function_module, make_server
+from infra.table import ensure_table
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    import boto3
+
+    client = boto3.client("dynamodb", endpoint_url=os.environ["DDB_ENDPOINT"], region_name=os.environ["AWS_REGION"])
+    ensure_table(client, os.environ["TABLE_NAME"])
+    api = load_function_module("api")
+    webhook = load_function_module("webhook")
+    server = make_server("127.0.0.1", args.port, api.app, webhook.handler)
+    try:
+        server.server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

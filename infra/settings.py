@@ -1,0 +1,79 @@
+"""Local-stack settings: the defaults table of ARCHITECTURE.md, each overridable by its variable."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.processes import LOCAL
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    port: int
+    ddb_port: int
+    stripe_port: int
+    sweep_every_s: int
+    platform_key: str
+    stripe_webhook_secret: str
+    table_name: str
+    data_dir: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def app_env(self) -> dict[str, str]:
+        """The environment the functions see locally (what Lambda gets from template.yaml)."""
+        return {
+            "SIMRENEW_ENV": "local",
+            "TABLE_NAME": self.table_name,
+            "DDB_ENDPOINT": f"http://127.0.0.1:{self.ddb_port}",
+            "PUBLIC_BASE_URL": self.base_url,
+            "SIMRENEW_PLATFORM_KEY": self.platform_key,
+            "STRIPE_API_BASE": f"http://127.0.0.1:{self.stripe_port}",
+            "STRIPE_WEBHOOK_SECRET": self.stripe_webhook_secret,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "POWERTOOLS_SERVICE_NAME": "simrenew",
+        }
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise SystemExit(f"{name} must be a number, not {raw!r}")
+    return int(raw)
+
+
+def _kept_secret(env_name: str, file: Path, make: str) -> str:
+    """The variable if set, else a value generated once and kept (mode 600) under .local/."""
+    given = os.environ.get(env_name, "").strip()
+    if given:
+        return given
+    if file.exists():
+        return file.read_text().strip()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    value = make + secrets.token_urlsafe(32)
+    file.touch(mode=0o600)
+    file.write_text(value + "\n")
+    return value
+
+
+def load(data_dir: Path = LOCAL) -> LocalSettings:
+    return LocalSettings(
+        port=_int("PORT", 8000),
+        ddb_port=_int("DDB_PORT", 8001),
+        stripe_port=_int("STRIPE_PORT", 8420),
+        sweep_every_s=_int("SWEEP_EVERY_S", 300),
+        platform_key=_kept_secret("SIMRENEW_PLATFORM_KEY", data_dir / "platform_key", "srp_"),
+        stripe_webhook_secret=_kept_secret("STRIPE_WEBHOOK_SECRET", data_dir / "stripe_webhook_secret", "whsec_"),
+        table_name=os.environ.get("TABLE_NAME", "").strip() or "simrenew-local",
+        data_dir=data_dir,
+    )

@@ -1,0 +1,162 @@
+"""API key repository: a tenant-scoped item for listing and a global lookup item for auth."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.connection import Connection
+from pynamodb.transactions import TransactWrite
+
+from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.errors import translated
+from simrenew.adapters.dynamodb.models import ApiKeyItem, ApiKeyLookupItem, Item, TenantItem
+from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
+from simrenew.adapters.dynamodb.tenants import gsi1 as tenant_gsi1
+from simrenew.adapters.dynamodb.tenants import new_item as new_tenant_item
+from simrenew.clock import iso_utc
+from simrenew.domain.tenant import ApiKey, Role, Tenant, TenantStatus
+from simrenew.errors import Conflict, NotFound
+
+
+def connection() -> Connection:
+    return Connection(region=Item.Meta.region, host=Item.Meta.host)
+
+
+def _to_domain(item: ApiKeyItem) -> ApiKey:
+    return ApiKey(
+        key_id=item.key_id,
+        tenant_id=item.tenant_id,
+        role=Role[item.role.upper()],
+        label=item.label,
+        created_at=iso_utc(item.created_at) if item.created_at else "",
+        created_by=item.created_by,
+        revoked_at=iso_utc(item.revoked_at) if item.revoked_at else None,
+    )
+
+
+class KeyLookup:
+    def __init__(self, tenant_id: str, role: Role, key_hash: str, revoked: bool) -> None:
+        self.tenant_id = tenant_id
+        self.role = role
+        self.key_hash = key_hash
+        self.revoked = revoked
+
+
+class ApiKeyRepository:
+    def create(
+        self,
+        key: ApiKey,
+        key_hash: str,
+        now: datetime,
+        *,
+        activate_tenant: bool = False,
+        new_tenant: Tenant | None = None,
+    ) -> None:
+        """Write both key items in one transaction, optionally with the tenant change that
+        issues the key (approval, direct creation), so a key never exists for a tenant that
+        did not become active, and vice versa."""
+        listing = ApiKeyItem(
+            keys.tenant_pk(key.tenant_id),
+            keys.api_key_sk(key.key_id),
+            tenant_id=key.tenant_id,
+            key_id=key.key_id,
+            role=key.role.label,
+            label=key.label,
+            created_by=key.created_by,
+            created_at=now,
+            updated_at=now,
+        )
+        lookup = ApiKeyLookupItem(
+            keys.api_key_lookup_pk(key.key_id),
+            keys.lookup_sk(),
+            tenant_id=key.tenant_id,
+            key_id=key.key_id,
+            role=key.role.label,
+            key_hash=key_hash,
+            revoked=False,
+            created_at=now,
+        )
+        with translated("tenant is not in a state that allows this", "invalid_tenant_state"), TransactWrite(
+            connection=connection()
+        ) as tx:
+            if new_tenant is not None:
+                tx.save(new_tenant_item(new_tenant, now), condition=TenantItem.pk.does_not_exist())
+            elif activate_tenant:
+                tenant_item = self._tenant_item(key.tenant_id)
+                _, gsi1sk = tenant_gsi1(TenantStatus.ACTIVE.value, tenant_item.created_at or now, key.tenant_id)
+                # The loaded item carries its version, so this is also an optimistic lock.
+                tx.update(
+                    tenant_item,
+                    actions=[
+                        TenantItem.status.set(TenantStatus.ACTIVE.value),
+                        TenantItem.gsi1sk.set(gsi1sk),
+                        TenantItem.approved_at.set(now),
+                        TenantItem.updated_at.set(now),
+                    ],
+                    condition=TenantItem.status == TenantStatus.PENDING_REVIEW.value,
+                )
+            else:
+                tx.condition_check(
+                    TenantItem,
+                    keys.tenant_pk(key.tenant_id),
+                    keys.tenant_profile_sk(),
+                    condition=TenantItem.status == TenantStatus.ACTIVE.value,
+                )
+            tx.save(listing, condition=ApiKeyItem.pk.does_not_exist())
+            tx.save(lookup, condition=ApiKeyLookupItem.pk.does_not_exist())
+
+    @staticmethod
+    def _tenant_item(tenant_id: str) -> TenantItem:
+        try:
+            return TenantItem.get(keys.tenant_pk(tenant_id), keys.tenant_profile_sk(), consistent_read=True)
+        except TenantItem.DoesNotExist:
+            raise NotFound("no such tenant", code="tenant_not_found") from None
+
+    def lookup(self, key_id: str) -> KeyLookup | None:
+        try:
+            item = ApiKeyLookupItem.get(keys.api_key_lookup_pk(key_id), keys.lookup_sk())
+        except ApiKeyLookupItem.DoesNotExist:
+            return None
+        return KeyLookup(item.tenant_id, Role[item.role.upper()], item.key_hash, bool(item.revoked))
+
+    def get(self, tenant_id: str, key_id: str) -> ApiKey | None:
+        try:
+            item = ApiKeyItem.get(keys.tenant_pk(tenant_id), keys.api_key_sk(key_id), consistent_read=True)
+        except ApiKeyItem.DoesNotExist:
+            return None
+        return _to_domain(item)
+
+    def list(self, tenant_id: str, limit: int, cursor: str | None) -> Page[ApiKey]:
+        pk = keys.tenant_pk(tenant_id)
+        start = decode_cursor(cursor, hash_attr="pk", hash_value=pk)
+        result = ApiKeyItem.query(
+            pk, ApiKeyItem.sk.startswith(keys.api_key_sk("")), limit=limit, last_evaluated_key=start
+        )
+        return Page([_to_domain(i) for i in result], encode_cursor(result.last_evaluated_key))
+
+    def list_all(self, tenant_id: str) -> list[ApiKey]:
+        pk = keys.tenant_pk(tenant_id)
+        return [_to_domain(i) for i in ApiKeyItem.query(pk, ApiKeyItem.sk.startswith(keys.api_key_sk("")))]
+
+    def revoke(self, tenant_id: str, key_id: str, now: datetime) -> None:
+        """Revoke both items at once; the tenant-scoped condition makes another tenant's key a 404."""
+        listing = ApiKeyItem(keys.tenant_pk(tenant_id), keys.api_key_sk(key_id))
+        lookup = ApiKeyLookupItem(keys.api_key_lookup_pk(key_id), keys.lookup_sk())
+        try:
+            with translated(), TransactWrite(connection=connection()) as tx:
+                tx.update(
+                    listing,
+                    actions=[ApiKeyItem.revoked_at.set(now), ApiKeyItem.updated_at.set(now)],
+                    condition=ApiKeyItem.pk.exists() & ApiKeyItem.revoked_at.does_not_exist(),
+                )
+                tx.update(
+                    lookup,
+                    actions=[ApiKeyLookupItem.revoked.set(True), ApiKeyLookupItem.updated_at.set(now)],
+                    condition=ApiKeyLookupItem.tenant_id == tenant_id,
+                )
+        except Conflict:
+            # Tell "not yours / not there" from "already revoked" only after the fact,
+            # reading inside the caller's own partition.
+            if self.get(tenant_id, key_id) is None:
+                raise NotFound("no such API key", code="api_key_not_found") from None
+            raise Conflict("API key is already revoked", code="already_revoked") from None

@@ -1,0 +1,56 @@
+"""Opaque list cursors: DynamoDB's LastEvaluatedKey, base64url JSON, checked on the way back in."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from simrenew.errors import ValidationError
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    raw = json.dumps(last_key, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, *, hash_attr: str, hash_value: str) -> dict[str, Any] | None:
+    """Turn a cursor back into an ExclusiveStartKey, refusing one minted for another list."""
+    if cursor is None or cursor == "":
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise ValidationError("cursor", "invalid_cursor", "cursor is not one this API returned") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
+        for k, v in data.items()
+    ):
+        raise ValidationError("cursor", "invalid_cursor", "cursor is not one this API returned")
+    if data.get(hash_attr, {}).get("S") != hash_value:
+        raise ValidationError("cursor", "invalid_cursor", "cursor belongs to another list")
+    return data
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ValidationError("limit", "invalid_limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    return int(raw)

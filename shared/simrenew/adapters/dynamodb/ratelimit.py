@@ -1,0 +1,32 @@
+"""Fixed-window rate limits shared by every Lambda container: one atomic counter per window."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.errors import translated
+from simrenew.adapters.dynamodb.models import RateLimitItem
+from simrenew.errors import Conflict, RateLimited
+
+
+class RateLimiter:
+    def hit(self, bucket: str, subject: str, *, limit: int, window_s: int, now: datetime) -> None:
+        """Count one request; raise RateLimited once `limit` were counted in this window."""
+        epoch = int(now.timestamp())
+        window = epoch // window_s
+        item = RateLimitItem(keys.rate_limit_pk(bucket, subject, window), "RATE")
+        try:
+            with translated():
+                item.update(
+                    actions=[
+                        RateLimitItem.hits.add(1),
+                        RateLimitItem.ttl.set(now + timedelta(seconds=2 * window_s)),
+                    ],
+                    condition=RateLimitItem.hits.does_not_exist() | (RateLimitItem.hits < limit),
+                )
+        except Conflict:
+            retry_after = (window + 1) * window_s - epoch
+            raise RateLimited(
+                f"too many requests; try again in {retry_after} seconds", retry_after_s=retry_after
+            ) from None

@@ -1,0 +1,122 @@
+"""Tenant repository: profiles, statuses and settings; every call names its tenant."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.errors import translated
+from simrenew.adapters.dynamodb.models import TenantItem
+from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
+from simrenew.clock import iso_utc
+from simrenew.domain.tenant import Tenant, TenantSettings, TenantStatus
+from simrenew.errors import Conflict, NotFound
+
+ALL_TENANTS = "TENANTS"
+
+
+def gsi1(status: str, created_at: datetime, tenant_id: str) -> tuple[str, str]:
+    # One platform-wide partition: thousands of agents, read only by the operator.
+    return ALL_TENANTS, f"{status}#{iso_utc(created_at)}#{tenant_id}"
+
+
+def to_domain(item: TenantItem) -> Tenant:
+    return Tenant(
+        tenant_id=item.tenant_id,
+        name=item.name,
+        contact_name=item.contact_name,
+        contact_email=item.contact_email,
+        contact_phone=item.contact_phone,
+        status=TenantStatus(item.status),
+        settings=TenantSettings.from_stored(json.loads(item.settings_json)),
+        created_at=iso_utc(item.created_at) if item.created_at else "",
+        stripe_account_id=item.stripe_account_id,
+    )
+
+
+def new_item(tenant: Tenant, now: datetime) -> TenantItem:
+    gsi1pk, gsi1sk = gsi1(tenant.status.value, now, tenant.tenant_id)
+    return TenantItem(
+        keys.tenant_pk(tenant.tenant_id),
+        keys.tenant_profile_sk(),
+        tenant_id=tenant.tenant_id,
+        name=tenant.name,
+        contact_name=tenant.contact_name,
+        contact_email=tenant.contact_email,
+        contact_phone=tenant.contact_phone,
+        status=tenant.status.value,
+        settings_json=json.dumps(tenant.settings.to_stored(), ensure_ascii=False),
+        gsi1pk=gsi1pk,
+        gsi1sk=gsi1sk,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+class TenantRepository:
+    def create(self, tenant: Tenant, now: datetime) -> None:
+        item = new_item(tenant, now)
+        with translated("tenant already exists"):
+            item.save(condition=TenantItem.pk.does_not_exist())
+
+    def _item(self, tenant_id: str) -> TenantItem | None:
+        try:
+            return TenantItem.get(keys.tenant_pk(tenant_id), keys.tenant_profile_sk(), consistent_read=True)
+        except TenantItem.DoesNotExist:
+            return None
+
+    def get(self, tenant_id: str) -> Tenant | None:
+        item = self._item(tenant_id)
+        return to_domain(item) if item else None
+
+    def list(self, status: TenantStatus | None, limit: int, cursor: str | None) -> Page[Tenant]:
+        start = decode_cursor(cursor, hash_attr="gsi1pk", hash_value=ALL_TENANTS)
+        condition = TenantItem.gsi1sk.startswith(f"{status.value}#") if status else None
+        result = TenantItem.gsi1.query(
+            ALL_TENANTS,
+            range_key_condition=condition,
+            limit=limit,
+            last_evaluated_key=start,
+            scan_index_forward=False,
+        )
+        items = [to_domain(i) for i in result if isinstance(i, TenantItem)]
+        return Page(items, encode_cursor(result.last_evaluated_key))
+
+    def set_status(
+        self, tenant_id: str, allowed_from: set[TenantStatus], to: TenantStatus, now: datetime
+    ) -> Tenant:
+        """Move a tenant between statuses; refuse (409) if it is not in one of `allowed_from`."""
+        item = self._item(tenant_id)
+        if item is None:
+            raise NotFound("no such tenant", code="tenant_not_found")
+        if TenantStatus(item.status) not in allowed_from:
+            raise Conflict(f"tenant is {item.status}", code="invalid_tenant_state")
+        _, gsi1sk = gsi1(to.value, item.created_at or now, tenant_id)
+        actions = [
+            TenantItem.status.set(to.value),
+            TenantItem.gsi1sk.set(gsi1sk),
+            TenantItem.updated_at.set(now),
+        ]
+        if to is TenantStatus.ACTIVE:
+            actions.append(TenantItem.approved_at.set(now))
+        if to is TenantStatus.SUSPENDED:
+            actions.append(TenantItem.suspended_at.set(now))
+        with translated("tenant changed meanwhile; retry", "invalid_tenant_state"):
+            item.update(actions=actions, condition=TenantItem.status == item.status)
+        return to_domain(item)
+
+    def update_profile(self, tenant: Tenant, now: datetime) -> Tenant:
+        item = self._item(tenant.tenant_id)
+        if item is None:
+            raise NotFound("no such tenant", code="tenant_not_found")
+        item.name = tenant.name
+        item.contact_name = tenant.contact_name
+        item.contact_email = tenant.contact_email
+        item.contact_phone = tenant.contact_phone
+        item.settings_json = json.dumps(tenant.settings.to_stored(), ensure_ascii=False)
+        item.updated_at = now
+        # VersionAttribute makes this a conditional write: a concurrent PATCH gets a 409.
+        with translated("tenant was changed by another request; reload and retry", "concurrent_update"):
+            item.save()
+        return to_domain(item)

@@ -1,0 +1,36 @@
+"""Secrets: read from Secrets Manager on first use, cached for the container's life."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from simrenew.errors import ConfigError
+
+
+class SecretValue:
+    """A secret given directly (local stack) or fetched once from Secrets Manager (AWS)."""
+
+    def __init__(self, *, value: str | None = None, secret_arn: str | None = None, region: str = "") -> None:
+        if value is None and secret_arn is None:
+            raise ConfigError("a secret needs a value or a Secrets Manager ARN")
+        self._value = value
+        self._arn = secret_arn
+        self._region = region
+        self._lock = threading.Lock()
+
+    def get(self) -> str:
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._fetch()
+        return self._value
+
+    def _fetch(self) -> str:
+        import boto3  # only on the AWS path, on first use
+
+        client: Any = boto3.client("secretsmanager", region_name=self._region)
+        value = client.get_secret_value(SecretId=self._arn)["SecretString"]
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"secret {self._arn} is empty")
+        return value

@@ -1,0 +1,45 @@
+"""Composition root: builds adapters and services from one Config (no Lambda event here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simrenew.adapters.dynamodb.api_keys import ApiKeyRepository
+from simrenew.adapters.dynamodb.idempotency import IdempotencyStore
+from simrenew.adapters.dynamodb.models import bind_table
+from simrenew.adapters.dynamodb.ratelimit import RateLimiter
+from simrenew.adapters.dynamodb.tenants import TenantRepository
+from simrenew.adapters.secrets import SecretValue
+from simrenew.clock import Clock, SystemClock
+from simrenew.config import Config
+from simrenew.services.auth import AuthService
+from simrenew.services.tenants import TenantService
+
+
+@dataclass
+class Services:
+    config: Config
+    clock: Clock
+    auth: AuthService
+    tenants: TenantService
+    idempotency: IdempotencyStore
+    rate_limiter: RateLimiter
+
+
+def build_services(config: Config, clock: Clock | None = None) -> Services:
+    bind_table(config.table_name, config.region, config.ddb_endpoint)
+    clock = clock or SystemClock()
+    tenants = TenantRepository()
+    api_keys = ApiKeyRepository()
+    rate_limiter = RateLimiter()
+    platform_key = SecretValue(
+        value=config.platform_key, secret_arn=config.platform_key_secret_arn, region=config.region
+    )
+    return Services(
+        config=config,
+        clock=clock,
+        auth=AuthService(api_keys, tenants, platform_key),
+        tenants=TenantService(tenants, api_keys, rate_limiter, clock),
+        idempotency=IdempotencyStore(),
+        rate_limiter=rate_limiter,
+    )

@@ -1,0 +1,71 @@
+"""All configuration is read here, once; a missing required variable fails start-up loudly."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from simrenew.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings for one process (a Lambda container or the local stack)."""
+
+    env: str  # "local" or "aws"
+    table_name: str
+    region: str
+    ddb_endpoint: str | None  # DynamoDB Local; None means the real service
+    public_base_url: str
+    platform_key: str | None  # given directly (local); else read from the secret below
+    platform_key_secret_arn: str | None
+    stripe_secret_arn: str | None
+    log_level: str
+
+    @property
+    def is_local(self) -> bool:
+        return self.env == "local"
+
+
+def _required(env: Mapping[str, str], name: str, missing: list[str]) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        missing.append(name)
+    return value
+
+
+def load_config(env: Mapping[str, str] | None = None) -> Config:
+    """Read and check the environment; raise ConfigError naming every missing variable."""
+    source = os.environ if env is None else env
+    missing: list[str] = []
+    stage = _required(source, "SIMRENEW_ENV", missing)
+    table_name = _required(source, "TABLE_NAME", missing)
+    region = source.get("AWS_REGION", "").strip() or source.get("AWS_DEFAULT_REGION", "").strip()
+    if not region:
+        missing.append("AWS_REGION")
+    public_base_url = _required(source, "PUBLIC_BASE_URL", missing).rstrip("/")
+    platform_key = source.get("SIMRENEW_PLATFORM_KEY", "").strip() or None
+    platform_key_secret_arn = source.get("PLATFORM_KEY_SECRET_ARN", "").strip() or None
+    if missing:
+        raise ConfigError(f"missing required environment variables: {', '.join(missing)}")
+    if stage not in ("local", "aws"):
+        raise ConfigError(f"SIMRENEW_ENV must be 'local' or 'aws', not {stage!r}")
+    if platform_key is None and platform_key_secret_arn is None:
+        raise ConfigError("set SIMRENEW_PLATFORM_KEY (local) or PLATFORM_KEY_SECRET_ARN (AWS)")
+    if platform_key is not None and len(platform_key) < 24:
+        raise ConfigError("SIMRENEW_PLATFORM_KEY must be at least 24 characters")
+    ddb_endpoint = source.get("DDB_ENDPOINT", "").strip() or None
+    if stage == "aws" and ddb_endpoint is not None:
+        raise ConfigError("DDB_ENDPOINT is for the local stack only")
+    return Config(
+        env=stage,
+        table_name=table_name,
+        region=region,
+        ddb_endpoint=ddb_endpoint,
+        public_base_url=public_base_url,
+        platform_key=platform_key,
+        platform_key_secret_arn=platform_key_secret_arn,
+        stripe_secret_arn=source.get("STRIPE_SECRET_ARN", "").strip() or None,
+        log_level=source.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+    )

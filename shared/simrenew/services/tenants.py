@@ -1,0 +1,199 @@
+"""Agent onboarding (signup, approval, suspension), the tenant profile, and API keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from simrenew.adapters.dynamodb.api_keys import ApiKeyRepository
+from simrenew.adapters.dynamodb.paging import Page
+from simrenew.adapters.dynamodb.ratelimit import RateLimiter
+from simrenew.adapters.dynamodb.tenants import TenantRepository
+from simrenew.clock import Clock, iso_utc
+from simrenew.domain.contact import clean_text, normalize_email, normalize_phone
+from simrenew.domain.tenant import (
+    ApiKey,
+    Principal,
+    Role,
+    Tenant,
+    TenantSettings,
+    TenantStatus,
+    apply_settings_patch,
+)
+from simrenew.errors import NotFound, RuleViolation, ValidationError
+from simrenew.ids import new_id
+from simrenew.services.auth import hash_key, mint_key
+
+SIGNUPS_PER_HOUR_PER_CLIENT = 5
+SIGNUP_FIELDS = ("name", "contact_name", "contact_email", "contact_phone")
+PROFILE_FIELDS = (*SIGNUP_FIELDS, "settings")
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A key just created: the only moment its secret exists outside the caller's hands."""
+
+    key: ApiKey
+    secret: str
+
+
+def _reject_unknown(body: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise ValidationError(unknown[0], "unknown_field", f"unknown field {unknown[0]!r}")
+
+
+def _profile_fields(body: dict[str, Any], *, partial: bool) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    checks = {
+        "name": lambda v: clean_text(v, "name", min_len=2, max_len=100),
+        "contact_name": lambda v: clean_text(v, "contact_name", max_len=60),
+        "contact_email": lambda v: normalize_email(_str(v, "contact_email"), "contact_email"),
+        "contact_phone": lambda v: normalize_phone(_str(v, "contact_phone"), "contact_phone"),
+    }
+    for name, check in checks.items():
+        if name not in body:
+            if not partial:
+                raise ValidationError(name, "required", f"{name} is required")
+            continue
+        fields[name] = check(body[name])
+    return fields
+
+
+def _str(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(field, "invalid_type", f"{field} must be a string")
+    return value
+
+
+class TenantService:
+    def __init__(
+        self, tenants: TenantRepository, api_keys: ApiKeyRepository, rate_limiter: RateLimiter, clock: Clock
+    ) -> None:
+        self._tenants = tenants
+        self._keys = api_keys
+        self._rate = rate_limiter
+        self._clock = clock
+
+    # --- onboarding -------------------------------------------------------------------
+    def signup(self, body: dict[str, Any], client_id: str) -> Tenant:
+        _reject_unknown(body, SIGNUP_FIELDS)
+        fields = _profile_fields(body, partial=False)
+        now = self._clock.now()
+        # Counted only for well-formed signups, so a typo does not cost a try.
+        self._rate.hit("signup", client_id, limit=SIGNUPS_PER_HOUR_PER_CLIENT, window_s=3600, now=now)
+        tenant = Tenant(
+            tenant_id=new_id("t"),
+            status=TenantStatus.PENDING_REVIEW,
+            settings=TenantSettings(),
+            created_at=iso_utc(now),
+            **fields,
+        )
+        self._tenants.create(tenant, now)
+        return tenant
+
+    def create_active(self, body: dict[str, Any]) -> tuple[Tenant, IssuedKey]:
+        """Platform shortcut: an active tenant and its first admin key, written together."""
+        _reject_unknown(body, SIGNUP_FIELDS)
+        fields = _profile_fields(body, partial=False)
+        now = self._clock.now()
+        tenant = Tenant(
+            tenant_id=new_id("t"),
+            status=TenantStatus.ACTIVE,
+            settings=TenantSettings(),
+            created_at=iso_utc(now),
+            **fields,
+        )
+        issued = self._issue(tenant.tenant_id, Role.ADMIN, "first admin key", "platform", new_tenant=tenant)
+        return tenant, issued
+
+    def approve(self, tenant_id: str) -> IssuedKey:
+        if self._tenants.get(tenant_id) is None:
+            raise NotFound("no such tenant", code="tenant_not_found")
+        return self._issue(tenant_id, Role.ADMIN, "first admin key", "platform", activate=True)
+
+    def suspend(self, tenant_id: str) -> Tenant:
+        return self._tenants.set_status(
+            tenant_id, {TenantStatus.ACTIVE, TenantStatus.PENDING_REVIEW}, TenantStatus.SUSPENDED, self._clock.now()
+        )
+
+    def list_tenants(self, status: str | None, limit: int, cursor: str | None) -> Page[Tenant]:
+        wanted = None
+        if status:
+            try:
+                wanted = TenantStatus(status)
+            except ValueError:
+                choices = ", ".join(s.value for s in TenantStatus)
+                raise ValidationError("status", "invalid_choice", f"status must be one of {choices}") from None
+        return self._tenants.list(wanted, limit, cursor)
+
+    # --- the tenant's own profile -------------------------------------------------------
+    def get(self, tenant_id: str) -> Tenant:
+        tenant = self._tenants.get(tenant_id)
+        if tenant is None:
+            raise NotFound("no such tenant", code="tenant_not_found")
+        return tenant
+
+    def update(self, tenant_id: str, body: dict[str, Any]) -> Tenant:
+        _reject_unknown(body, PROFILE_FIELDS)
+        if not body:
+            raise ValidationError("body", "empty_patch", "nothing to change")
+        fields = _profile_fields(body, partial=True)
+        current = self.get(tenant_id)
+        settings = current.settings
+        if "settings" in body:
+            settings = apply_settings_patch(current.settings, body["settings"])
+        updated = replace(current, settings=settings, **fields)
+        return self._tenants.update_profile(updated, self._clock.now())
+
+    # --- API keys -----------------------------------------------------------------------
+    def create_key(self, principal: Principal, body: dict[str, Any]) -> IssuedKey:
+        assert principal.tenant_id is not None
+        _reject_unknown(body, ("role", "label"))
+        if "role" not in body:
+            raise ValidationError("role", "required", "role is required")
+        role = Role.parse(body["role"])
+        label = clean_text(body.get("label", ""), "label", max_len=60, required=False) or role.label
+        return self._issue(principal.tenant_id, role, label, principal.key_id)
+
+    def list_keys(self, tenant_id: str, limit: int, cursor: str | None) -> Page[ApiKey]:
+        return self._keys.list(tenant_id, limit, cursor)
+
+    def revoke_key(self, tenant_id: str, key_id: str) -> None:
+        target = self._keys.get(tenant_id, key_id)
+        if target is None:
+            raise NotFound("no such API key", code="api_key_not_found")
+        if target.role is Role.ADMIN and target.revoked_at is None:
+            other_admins = [
+                k for k in self._keys.list_all(tenant_id)
+                if k.role is Role.ADMIN and k.revoked_at is None and k.key_id != key_id
+            ]
+            if not other_admins:
+                raise RuleViolation(
+                    "this is the last active admin key; create another admin key first", code="last_admin_key"
+                )
+        self._keys.revoke(tenant_id, key_id, self._clock.now())
+
+    def _issue(
+        self,
+        tenant_id: str,
+        role: Role,
+        label: str,
+        created_by: str,
+        *,
+        activate: bool = False,
+        new_tenant: Tenant | None = None,
+    ) -> IssuedKey:
+        now = self._clock.now()
+        key_id, secret = mint_key()
+        key = ApiKey(
+            key_id=key_id,
+            tenant_id=tenant_id,
+            role=role,
+            label=label,
+            created_at=iso_utc(now),
+            created_by=created_by,
+            revoked_at=None,
+        )
+        self._keys.create(key, hash_key(secret), now, activate_tenant=activate, new_tenant=new_tenant)
+        return IssuedKey(key, secret)

@@ -1,0 +1,92 @@
+"""Integration fixtures: one DynamoDB Local (in memory) and one local API server process per
+session, both on 127.0.0.1 and both stopped at the end; requests go over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from infra.processes import LOCAL, free_port, spawn, start_dynamodb_local, stop, wait_for_port
+from infra.table import ensure_table
+from simrenew.adapters.dynamodb.models import bind_table
+from tests.support.client import ApiClient, HttpTransport
+from tests.support.env import PLATFORM_KEY, function_env
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+TABLE = "simrenew-it"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def ddb_endpoint() -> Iterator[str]:
+    port = free_port()
+    logs = LOCAL / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with (logs / "it-dynamodb.log").open("ab") as log:
+        proc = start_dynamodb_local(port, None, log)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop(proc)
+
+
+@pytest.fixture(scope="session")
+def env(ddb_endpoint: str) -> dict[str, str]:
+    return function_env(TABLE, ddb_endpoint, "http://127.0.0.1:8000")
+
+
+@pytest.fixture(scope="session")
+def ddb_client(ddb_endpoint: str, env: dict[str, str]) -> Any:
+    client = boto3.client(
+        "dynamodb", endpoint_url=ddb_endpoint, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )
+    ensure_table(client, TABLE)
+    return client
+
+
+@pytest.fixture
+def ddb(ddb_client: Any, ddb_endpoint: str) -> Any:
+    """Models bound to DynamoDB Local (repository tests run in this process)."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ[name] = "testing"
+    bind_table(TABLE, "us-east-1", ddb_endpoint)
+    return ddb_client
+
+
+@pytest.fixture(scope="session")
+def server_url(ddb_client: Any, env: dict[str, str]) -> Iterator[str]:
+    port = free_port()
+    child_env = {**os.environ, **env, "PYTHONPATH": f"{ROOT}:{ROOT / 'shared'}"}
+    logs = LOCAL / "logs"
+    with (logs / "it-server.log").open("ab") as log:
+        proc = spawn([sys.executable, "-m", "infra.serve", "--port", str(port)], log, cwd=ROOT, env=child_env)
+        try:
+            wait_for_port(port, proc, 60, "local API server")
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop(proc)
+            assert proc.poll() is not None
+
+
+@pytest.fixture
+def api(server_url: str) -> ApiClient:
+    return ApiClient(HttpTransport(server_url))
+
+
+@pytest.fixture
+def platform_key() -> str:
+    return PLATFORM_KEY
+
+

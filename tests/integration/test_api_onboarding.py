@@ -1,0 +1,3 @@
+"""Onboarding API cases over real HTTP against DynamoDB Local (the same cases as tests/unit)."""
+
+from tests.cases.onboarding import *  # noqa: F403

@@ -1,0 +1,31 @@
+"""The local origin: API, webhook function and UI behind one port, errors in the API shape."""
+
+from __future__ import annotations
+
+import requests
+
+
+def test_unknown_api_route_is_404_in_the_error_shape(server_url: str) -> None:
+    r = requests.get(f"{server_url}/v1/no-such-thing", timeout=10)
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "route_not_found"
+
+
+def test_the_ui_is_served_on_the_same_origin(server_url: str) -> None:
+    r = requests.get(f"{server_url}/", timeout=10)
+    assert r.status_code == 200
+    assert "text/html" in r.headers["content-type"]
+    assert "SimRenew" in r.text
+    spa = requests.get(f"{server_url}/pay/ABC123", timeout=10)
+    assert spa.status_code == 200 and spa.text == r.text
+
+
+def test_static_paths_cannot_escape_the_ui_folder(server_url: str) -> None:
+    r = requests.get(f"{server_url}/../../pyproject.toml", timeout=10)
+    assert "simrenew" not in r.text.lower() or "<html" in r.text.lower()
+
+
+def test_the_stripe_webhook_is_routed_to_its_function_which_is_not_built_yet(server_url: str) -> None:
+    r = requests.post(f"{server_url}/webhooks/stripe", data=b"{}", timeout=10)
+    assert r.status_code == 501
+    assert r.json()["error"]["code"] == "not_implemented"

@@ -1,0 +1,48 @@
+"""Unit fixtures: moto's DynamoDB (a fresh table per test, built from template.yaml) and the
+API called in-process through Chalice's test gateway."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra.localserver import load_function_module
+from infra.table import ensure_table
+from simrenew.adapters.dynamodb.models import bind_table
+from tests.support.client import ApiClient, ChaliceTransport
+from tests.support.env import PLATFORM_KEY, function_env
+
+TABLE = "simrenew-unit"
+os.environ.update(function_env(TABLE, None, "http://127.0.0.1:8000"))
+os.environ.pop("DDB_ENDPOINT", None)
+
+
+@pytest.fixture
+def ddb() -> Iterator[Any]:
+    """A moto DynamoDB with the table of template.yaml, models bound to it."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        ensure_table(client, TABLE)
+        bind_table(TABLE, "us-east-1", None)
+        yield client
+
+
+@pytest.fixture(scope="session")
+def api_module() -> Any:
+    return load_function_module("api")
+
+
+@pytest.fixture
+def api(ddb: Any, api_module: Any) -> ApiClient:
+    api_module.services.cache_clear()
+    return ApiClient(ChaliceTransport(api_module.app))
+
+
+@pytest.fixture
+def platform_key() -> str:
+    return PLATFORM_KEY

@@ -1,0 +1,21 @@
+"""GET /v1/openapi.json is kept equal to the routes the Chalice app really serves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support.client import ApiClient
+
+
+def test_openapi_paths_equal_the_app_routes(api: ApiClient, api_module: Any) -> None:
+    doc = api.get("/v1/openapi.json").json
+    documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
+    served = {(path, method) for path, methods in api_module.app.routes.items() for method in methods}
+    assert documented == served
+
+
+def test_every_operation_documents_the_error_shape(api: ApiClient) -> None:
+    doc = api.get("/v1/openapi.json").json
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            assert op["responses"]["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, (path, method)
