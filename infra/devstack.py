@@ -48,13 +48,11 @@ def run_scheduler(sweep: Any, every_s: int, stopping: threading.Event) -> None:
 
 
 def register_stripe_webhook(cfg: settings.LocalSettings) -> None:
-    data = (
-        f"url={cfg.base_url}/webhooks/stripe&secret={cfg.stripe_webhook_secret}".encode()
-    )
+    data = f"url={cfg.base_url}/webhooks/stripe&secret={cfg.stripe_webhook_secret}".encode()
     req = urllib.request.Request(
         f"http://127.0.0.1:{cfg.stripe_port}/_config/webhooks/simrenew", data=data, method="POST"
     )
-    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - local address only
+    with urllib.request.urlopen(req, timeout=10) as resp:
         resp.read()
 
 
@@ -73,7 +71,9 @@ def main() -> int:
     def on_term(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
+    # Installed explicitly: a shell that starts us in the background leaves SIGINT ignored.
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
     try:
         print("starting DynamoDB Local ...", flush=True)
         ddb_log = (logs / "dynamodb.log").open("ab")
@@ -106,10 +106,10 @@ SimRenew local stack is up (Ctrl-C stops everything; data is kept in {cfg.data_d
   sweep             every {cfg.sweep_every_s}s
 
   platform key      {cfg.platform_key}
-  demo agent        {state['tenant_id']}
-  demo API key      {state['api_key']}
+  demo agent        {state["tenant_id"]}
+  demo API key      {state["api_key"]}
 
-  try:  curl -H "Authorization: Bearer {state['api_key']}" {cfg.base_url}/v1/tenant
+  try:  curl -H "Authorization: Bearer {state["api_key"]}" {cfg.base_url}/v1/tenant
 """
         print(banner, flush=True)
         server.server.serve_forever()

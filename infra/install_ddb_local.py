@@ -33,7 +33,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
             ["npm", "pack", f"amplify-dynamodb-simulator@{DDB_VERSION}", "--silent"],
-            cwd=tmp, check=True, stdout=subprocess.DEVNULL,
+            cwd=tmp,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         tgz = next(Path(tmp).glob("amplify-dynamodb-simulator-*.tgz"))
         staging = Path(tmp) / "x"

@@ -33,10 +33,9 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 def load_function_module(name: str) -> ModuleType:
     """Import functions/<name>/app.py under a unique module name (all three are `app.py`)."""
     folder = FUNCTIONS / name
-    if name == "api":
-        # Chalice's app imports its own `chalicelib` package from its folder.
-        if str(folder) not in sys.path:
-            sys.path.insert(0, str(folder))
+    # Chalice's app imports its own `chalicelib` package from its folder.
+    if name == "api" and str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
     spec = importlib.util.spec_from_file_location(f"simrenew_fn_{name}", folder / "app.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -64,7 +63,9 @@ class LocalContext:
         return 900_000
 
 
-def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes | None, client_ip: str) -> dict[str, Any]:
+def proxy_event(
+    method: str, raw_path: str, headers: dict[str, str], body: bytes | None, client_ip: str
+) -> dict[str, Any]:
     """An API Gateway (REST, proxy) event, as the webhook function receives it in AWS."""
     parts = urlsplit(raw_path)
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()} or None
@@ -84,7 +85,7 @@ class LocalRequestHandler(ChaliceRequestHandler):
     webhook: Handler | None = None
     static_dir: Path = ROOT / "frontend" / "public"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         sys.stderr.write("[http] %s\n" % (format % args))
 
     def _generic_handle(self) -> None:
@@ -98,11 +99,22 @@ class LocalRequestHandler(ChaliceRequestHandler):
         else:
             self._send_json(405, {"error": {"code": "method_not_allowed", "message": "static files are read-only"}})
 
+    # The base class binds do_GET & co. to its own _generic_handle at class creation.
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
     def _send_error_response(self, error: LocalGatewayException) -> None:
         # API Gateway answers an unknown route with 403 "Missing Authentication Token";
         # agents get the documented error shape instead.
         if isinstance(error, ForbiddenError):
-            self._send_json(404, {"error": {"code": "route_not_found", "message": f"no route {self.command} {urlsplit(self.path).path}"}})
+            self._send_json(
+                404,
+                {
+                    "error": {
+                        "code": "route_not_found",
+                        "message": f"no route {self.command} {urlsplit(self.path).path}",
+                    }
+                },
+            )
             return
         super()._send_error_response(error)
 

@@ -51,7 +51,9 @@ def port_in_use(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def spawn(args: list[str], log: IO[bytes] | int | None, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(
+    args: list[str], log: IO[bytes] | int | None, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         args,
         cwd=cwd,
@@ -59,7 +61,7 @@ def spawn(args: list[str], log: IO[bytes] | int | None, cwd: Path | None = None,
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for PDEATHSIG; no threads yet at spawn
+        preexec_fn=_die_with_parent,
     )
 
 

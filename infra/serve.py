@@ -7,6 +7,7 @@ same variables as in Lambda; the table is created from template.yaml if missing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -25,10 +26,8 @@ def main() -> int:
     api = load_function_module("api")
     webhook = load_function_module("webhook")
     server = make_server("127.0.0.1", args.port, api.app, webhook.handler)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import cache
 
 from chalice import Chalice
+
 from chalicelib import schemas
 from chalicelib.http import PLATFORM, PUBLIC, Api, Reply, Req
 from chalicelib.openapi import build_openapi
-
 from simrenew.bootstrap import Services, build_services
 from simrenew.config import load_config
 from simrenew.domain.tenant import Role
@@ -45,8 +45,12 @@ def health(req: Req) -> Reply:
     from simrenew.adapters.dynamodb.health import table_reachable
 
     ok = table_reachable()
-    body = {"status": "ok" if ok else "degraded", "version": VERSION, "env": req.services.config.env,
-            "checks": {"dynamodb": "ok" if ok else "unreachable"}}
+    body = {
+        "status": "ok" if ok else "degraded",
+        "version": VERSION,
+        "env": req.services.config.env,
+        "checks": {"dynamodb": "ok" if ok else "unreachable"},
+    }
     return Reply(body, 200 if ok else 503)
 
 
@@ -57,8 +61,14 @@ def openapi(req: Req) -> dict[str, object]:
 
 # --- onboarding --------------------------------------------------------------------------------
 @api.route(
-    "/v1/signup", "POST", auth=PUBLIC, status=201, idempotent=True, request=schemas.SIGNUP,
-    summary="An agent applies for an account (reviewed by the platform)", tag="onboarding",
+    "/v1/signup",
+    "POST",
+    auth=PUBLIC,
+    status=201,
+    idempotent=True,
+    request=schemas.SIGNUP,
+    summary="An agent applies for an account (reviewed by the platform)",
+    tag="onboarding",
 )
 def signup(req: Req) -> dict[str, object]:
     tenant = req.services.tenants.signup(req.json(), req.client_id)
@@ -66,8 +76,12 @@ def signup(req: Req) -> dict[str, object]:
 
 
 @api.route(
-    "/v1/admin/tenants", "GET", auth=PLATFORM, query=("status", "limit", "cursor"),
-    summary="List agents, optionally by status", tag="platform",
+    "/v1/admin/tenants",
+    "GET",
+    auth=PLATFORM,
+    query=("status", "limit", "cursor"),
+    summary="List agents, optionally by status",
+    tag="platform",
 )
 def list_tenants(req: Req) -> dict[str, object]:
     limit, cursor = _limit_cursor(req)
@@ -75,8 +89,14 @@ def list_tenants(req: Req) -> dict[str, object]:
 
 
 @api.route(
-    "/v1/admin/tenants", "POST", auth=PLATFORM, status=201, idempotent=True, request=schemas.SIGNUP,
-    summary="Create an active agent directly; returns its first admin key once", tag="platform",
+    "/v1/admin/tenants",
+    "POST",
+    auth=PLATFORM,
+    status=201,
+    idempotent=True,
+    request=schemas.SIGNUP,
+    summary="Create an active agent directly; returns its first admin key once",
+    tag="platform",
 )
 def create_tenant(req: Req) -> dict[str, object]:
     tenant, issued = req.services.tenants.create_active(req.json())
@@ -89,17 +109,30 @@ def get_tenant_admin(req: Req) -> dict[str, object]:
 
 
 @api.route(
-    "/v1/admin/tenants/{tenant_id}/approve", "POST", auth=PLATFORM, request=schemas.EMPTY,
-    summary="Approve a pending agent; returns its first admin key once", tag="platform",
+    "/v1/admin/tenants/{tenant_id}/approve",
+    "POST",
+    auth=PLATFORM,
+    request=schemas.EMPTY,
+    summary="Approve a pending agent; returns its first admin key once",
+    tag="platform",
 )
 def approve_tenant(req: Req) -> dict[str, object]:
     issued = req.services.tenants.approve(req.params["tenant_id"])
-    return {"tenant_id": req.params["tenant_id"], "status": "active", "api_key": issued.secret, "key_id": issued.key.key_id}
+    return {
+        "tenant_id": req.params["tenant_id"],
+        "status": "active",
+        "api_key": issued.secret,
+        "key_id": issued.key.key_id,
+    }
 
 
 @api.route(
-    "/v1/admin/tenants/{tenant_id}/suspend", "POST", auth=PLATFORM, request=schemas.EMPTY,
-    summary="Suspend an agent: all its keys stop working at once", tag="platform",
+    "/v1/admin/tenants/{tenant_id}/suspend",
+    "POST",
+    auth=PLATFORM,
+    request=schemas.EMPTY,
+    summary="Suspend an agent: all its keys stop working at once",
+    tag="platform",
 )
 def suspend_tenant(req: Req) -> dict[str, object]:
     tenant = req.services.tenants.suspend(req.params["tenant_id"])
@@ -113,16 +146,26 @@ def get_tenant(req: Req) -> dict[str, object]:
 
 
 @api.route(
-    "/v1/tenant", "PATCH", auth=Role.ADMIN, request=schemas.TENANT_PATCH,
-    summary="Change profile fields and settings (validated, all or nothing)", tag="tenant",
+    "/v1/tenant",
+    "PATCH",
+    auth=Role.ADMIN,
+    request=schemas.TENANT_PATCH,
+    summary="Change profile fields and settings (validated, all or nothing)",
+    tag="tenant",
 )
 def patch_tenant(req: Req) -> dict[str, object]:
     return req.services.tenants.update(req.tenant_id, req.json()).to_json()
 
 
 @api.route(
-    "/v1/api-keys", "POST", auth=Role.ADMIN, status=201, idempotent=True, request=schemas.API_KEY_CREATE,
-    summary="Create an API key; the key is shown once", tag="tenant",
+    "/v1/api-keys",
+    "POST",
+    auth=Role.ADMIN,
+    status=201,
+    idempotent=True,
+    request=schemas.API_KEY_CREATE,
+    summary="Create an API key; the key is shown once",
+    tag="tenant",
 )
 def create_api_key(req: Req) -> dict[str, object]:
     assert req.principal is not None
@@ -130,7 +173,14 @@ def create_api_key(req: Req) -> dict[str, object]:
     return {**issued.key.to_json(), "api_key": issued.secret}
 
 
-@api.route("/v1/api-keys", "GET", auth=Role.ADMIN, query=("limit", "cursor"), summary="List API keys (no secrets)", tag="tenant")
+@api.route(
+    "/v1/api-keys",
+    "GET",
+    auth=Role.ADMIN,
+    query=("limit", "cursor"),
+    summary="List API keys (no secrets)",
+    tag="tenant",
+)
 def list_api_keys(req: Req) -> dict[str, object]:
     limit, cursor = _limit_cursor(req)
     return _page(req.services.tenants.list_keys(req.tenant_id, limit, cursor))

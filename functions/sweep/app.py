@@ -12,5 +12,7 @@ from simrenew.log import get_logger
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    get_logger().warning("expiry sweep is not implemented yet; nothing was done", extra={"event_time": event.get("time")})
+    get_logger().warning(
+        "expiry sweep is not implemented yet; nothing was done", extra={"event_time": event.get("time")}
+    )
     return {"status": "not_implemented", "reminders_sent": 0, "moved_to_grace": 0, "suspended": 0, "digests_sent": 0}

@@ -74,7 +74,7 @@ def test_signup_missing_a_field_is_400_naming_it(api: ApiClient, missing: str) -
     assert (r.error["field"], r.error["code"]) == (missing, "required")
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b'"text"', "{\"name\": \"\xff\"}".encode("latin-1")])
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b'"text"', '{"name": "\xff"}'.encode("latin-1")])
 def test_a_body_that_is_not_a_json_object_is_400_on_field_body(api: ApiClient, raw: bytes) -> None:
     r = api.call("POST", "/v1/signup", body=raw)
     assert r.status == 400
@@ -246,7 +246,9 @@ def test_the_last_admin_key_cannot_be_revoked(api: ApiClient, platform_key: str)
     assert api.get("/v1/tenant", key=agent.admin_key).status == 401
 
 
-@pytest.mark.parametrize(("body", "field"), [({"role": "owner"}, "role"), ({}, "role"), ({"role": "staff", "label": "x" * 61}, "label")])
+@pytest.mark.parametrize(
+    ("body", "field"), [({"role": "owner"}, "role"), ({}, "role"), ({"role": "staff", "label": "x" * 61}, "label")]
+)
 def test_creating_a_key_with_bad_input_is_400_and_creates_none(
     api: ApiClient, platform_key: str, body: dict[str, object], field: str
 ) -> None:

@@ -49,8 +49,11 @@ def env(ddb_endpoint: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def ddb_client(ddb_endpoint: str, env: dict[str, str]) -> Any:
     client = boto3.client(
-        "dynamodb", endpoint_url=ddb_endpoint, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        "dynamodb",
+        endpoint_url=ddb_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
     ensure_table(client, TABLE)
     return client
@@ -88,5 +91,3 @@ def api(server_url: str) -> ApiClient:
 @pytest.fixture
 def platform_key() -> str:
     return PLATFORM_KEY
-
-

@@ -18,4 +18,6 @@ def test_every_operation_documents_the_error_shape(api: ApiClient) -> None:
     doc = api.get("/v1/openapi.json").json
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
-            assert op["responses"]["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, (path, method)
+            assert op["responses"]["400"]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/Error"
+            }, (path, method)

@@ -19,7 +19,8 @@ def test_model_keys_and_indexes_equal_the_template() -> None:
         schema = index._get_schema()
         model_indexes[index.Meta.index_name] = {k["AttributeName"]: k["KeyType"] for k in schema["key_schema"]}
     template_indexes = {
-        g["IndexName"]: {k["AttributeName"]: k["KeyType"] for k in g["KeySchema"]} for g in props["GlobalSecondaryIndexes"]
+        g["IndexName"]: {k["AttributeName"]: k["KeyType"] for k in g["KeySchema"]}
+        for g in props["GlobalSecondaryIndexes"]
     }
     assert model_indexes == template_indexes
     assert props["TimeToLiveSpecification"]["AttributeName"] == Item.ttl.attr_name

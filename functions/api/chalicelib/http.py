@@ -174,13 +174,19 @@ class Api:
                 key = headers["idempotency-key"]
                 if not _IDEMPOTENCY_KEY.match(key):
                     raise ValidationError(
-                        "Idempotency-Key", "invalid_idempotency_key", "Idempotency-Key must be 1-255 visible ASCII characters"
+                        "Idempotency-Key",
+                        "invalid_idempotency_key",
+                        "Idempotency-Key must be 1-255 visible ASCII characters",
                     )
                 digest = hashlib.sha256(f"{spec.method} {request.path}\n".encode() + req.raw_body).hexdigest()
                 stored = services.idempotency.begin(scope, key, digest, services.clock.now())
                 if stored is not None:
                     replay_headers = {**JSON_HEADERS, "Idempotent-Replayed": "true"}
-                    return Response(body=json.dumps(stored.body, ensure_ascii=False), status_code=stored.status_code, headers=replay_headers)
+                    return Response(
+                        body=json.dumps(stored.body, ensure_ascii=False),
+                        status_code=stored.status_code,
+                        headers=replay_headers,
+                    )
                 idem = (scope, key)
             result = handler(req)
             reply = result if isinstance(result, Reply) else Reply(result, spec.status)

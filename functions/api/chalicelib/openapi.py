@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 from chalicelib.http import PLATFORM, PUBLIC, RouteSpec
-
 from simrenew.domain.tenant import Role
 
 ERROR_SCHEMA = {
@@ -59,9 +58,15 @@ def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
             ]
             + [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in spec.query],
             "responses": {
-                str(spec.status): {"description": "Success", "content": {"application/json": {"schema": {"type": "object"}}}},
+                str(spec.status): {
+                    "description": "Success",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
                 **{
-                    code: {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+                    code: {
+                        "description": text,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    }
                     for code, text in _ERRORS.items()
                 },
             },
@@ -70,7 +75,12 @@ def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
             operation["security"] = [{"bearer": []}]
         if spec.idempotent:
             operation["parameters"].append(
-                {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 255}}
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": 255},
+                }
             )
         if spec.request is not None:
             operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": spec.request}}}

@@ -28,7 +28,10 @@ SETTINGS: dict[str, Any] = {
         "service_fee": {
             "type": "object",
             "required": ["kind", "value"],
-            "properties": {"kind": {"type": "string", "enum": ["flat", "percent"]}, "value": {"type": "number", "minimum": 0}},
+            "properties": {
+                "kind": {"type": "string", "enum": ["flat", "percent"]},
+                "value": {"type": "number", "minimum": 0},
+            },
         },
         "timezone": {"type": "string", "example": "Asia/Shanghai"},
         "payment_methods": {
@@ -51,7 +54,10 @@ API_KEY_CREATE: dict[str, Any] = {
     "type": "object",
     "required": ["role"],
     "additionalProperties": False,
-    "properties": {"role": {"type": "string", "enum": ["admin", "staff", "readonly"]}, "label": {"type": "string", "maxLength": 60}},
+    "properties": {
+        "role": {"type": "string", "enum": ["admin", "staff", "readonly"]},
+        "label": {"type": "string", "maxLength": 60},
+    },
 }
 
 EMPTY: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import IntEnum, StrEnum
@@ -131,7 +130,9 @@ def _service_fee(raw: object) -> ServiceFee:
 
 def _timezone(raw: object) -> str:
     if not isinstance(raw, str) or raw not in _known_timezones():
-        raise ValidationError("settings.timezone", "invalid_timezone", "timezone must be an IANA name such as Asia/Shanghai")
+        raise ValidationError(
+            "settings.timezone", "invalid_timezone", "timezone must be an IANA name such as Asia/Shanghai"
+        )
     try:
         ZoneInfo(raw)
     except (ZoneInfoNotFoundError, ValueError):
@@ -185,8 +186,6 @@ def apply_settings_patch(current: TenantSettings, patch: object) -> TenantSettin
         raise ValidationError(f"settings.{unknown[0]}", "unknown_field", f"unknown setting {unknown[0]!r}")
     changes = {key: _SETTERS[key](value) for key, value in patch.items()}
     return TenantSettings(**{**current.__dict__, **changes})
-
-
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -43,15 +44,23 @@ def _reject_unknown(body: dict[str, Any], allowed: tuple[str, ...]) -> None:
         raise ValidationError(unknown[0], "unknown_field", f"unknown field {unknown[0]!r}")
 
 
+def _required_text(value: object, field: str, *, min_len: int = 1, max_len: int) -> str:
+    text = clean_text(value, field, min_len=min_len, max_len=max_len)
+    assert text is not None  # clean_text raises on empty when required
+    return text
+
+
+_PROFILE_CHECKS: dict[str, Callable[[object], str]] = {
+    "name": lambda v: _required_text(v, "name", min_len=2, max_len=100),
+    "contact_name": lambda v: _required_text(v, "contact_name", max_len=60),
+    "contact_email": lambda v: normalize_email(_str(v, "contact_email"), "contact_email"),
+    "contact_phone": lambda v: normalize_phone(_str(v, "contact_phone"), "contact_phone"),
+}
+
+
 def _profile_fields(body: dict[str, Any], *, partial: bool) -> dict[str, str]:
     fields: dict[str, str] = {}
-    checks = {
-        "name": lambda v: clean_text(v, "name", min_len=2, max_len=100),
-        "contact_name": lambda v: clean_text(v, "contact_name", max_len=60),
-        "contact_email": lambda v: normalize_email(_str(v, "contact_email"), "contact_email"),
-        "contact_phone": lambda v: normalize_phone(_str(v, "contact_phone"), "contact_phone"),
-    }
-    for name, check in checks.items():
+    for name, check in _PROFILE_CHECKS.items():
         if name not in body:
             if not partial:
                 raise ValidationError(name, "required", f"{name} is required")
@@ -143,7 +152,7 @@ class TenantService:
         settings = current.settings
         if "settings" in body:
             settings = apply_settings_patch(current.settings, body["settings"])
-        updated = replace(current, settings=settings, **fields)
+        updated = replace(current, settings=settings, **fields)  # type: ignore[arg-type]
         return self._tenants.update_profile(updated, self._clock.now())
 
     # --- API keys -----------------------------------------------------------------------
@@ -157,7 +166,7 @@ class TenantService:
         return self._issue(principal.tenant_id, role, label, principal.key_id)
 
     def list_keys(self, tenant_id: str, limit: int, cursor: str | None) -> Page[ApiKey]:
-        return self._keys.list(tenant_id, limit, cursor)
+        return self._keys.page(tenant_id, limit, cursor)
 
     def revoke_key(self, tenant_id: str, key_id: str) -> None:
         target = self._keys.get(tenant_id, key_id)
@@ -165,7 +174,8 @@ class TenantService:
             raise NotFound("no such API key", code="api_key_not_found")
         if target.role is Role.ADMIN and target.revoked_at is None:
             other_admins = [
-                k for k in self._keys.list_all(tenant_id)
+                k
+                for k in self._keys.list_all(tenant_id)
                 if k.role is Role.ADMIN and k.revoked_at is None and k.key_id != key_id
             ]
             if not other_admins:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 
 from pynamodb.connection import Connection
@@ -76,9 +77,10 @@ class ApiKeyRepository:
             revoked=False,
             created_at=now,
         )
-        with translated("tenant is not in a state that allows this", "invalid_tenant_state"), TransactWrite(
-            connection=connection()
-        ) as tx:
+        with (
+            translated("tenant is not in a state that allows this", "invalid_tenant_state"),
+            TransactWrite(connection=connection()) as tx,
+        ):
             if new_tenant is not None:
                 tx.save(new_tenant_item(new_tenant, now), condition=TenantItem.pk.does_not_exist())
             elif activate_tenant:
@@ -126,7 +128,7 @@ class ApiKeyRepository:
             return None
         return _to_domain(item)
 
-    def list(self, tenant_id: str, limit: int, cursor: str | None) -> Page[ApiKey]:
+    def page(self, tenant_id: str, limit: int, cursor: str | None) -> Page[ApiKey]:
         pk = keys.tenant_pk(tenant_id)
         start = decode_cursor(cursor, hash_attr="pk", hash_value=pk)
         result = ApiKeyItem.query(
@@ -134,7 +136,7 @@ class ApiKeyRepository:
         )
         return Page([_to_domain(i) for i in result], encode_cursor(result.last_evaluated_key))
 
-    def list_all(self, tenant_id: str) -> list[ApiKey]:
+    def list_all(self, tenant_id: str) -> builtins.list[ApiKey]:
         pk = keys.tenant_pk(tenant_id)
         return [_to_domain(i) for i in ApiKeyItem.query(pk, ApiKeyItem.sk.startswith(keys.api_key_sk("")))]
 

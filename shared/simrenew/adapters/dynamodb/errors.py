@@ -32,7 +32,9 @@ def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
 
 
 @contextmanager
-def translated(conflict_message: str = "the item changed or already exists", conflict_code: str = "conflict") -> Iterator[None]:
+def translated(
+    conflict_message: str = "the item changed or already exists", conflict_code: str = "conflict"
+) -> Iterator[None]:
     """Run DynamoDB calls; a failed condition becomes Conflict, throttling TransientStoreError."""
     try:
         yield

@@ -53,9 +53,7 @@ class IdempotencyStore:
         except IdempotencyItem.DoesNotExist:  # expired between the two calls: extremely rare
             return self.begin(scope, key, request_hash, now)
         if existing.request_hash != request_hash:
-            raise Conflict(
-                "this Idempotency-Key was used with a different request body", code="idempotency_key_reused"
-            )
+            raise Conflict("this Idempotency-Key was used with a different request body", code="idempotency_key_reused")
         if existing.state != "done" or existing.status_code is None:
             raise Conflict("a request with this Idempotency-Key is still running", code="idempotency_in_progress")
         return StoredResponse(int(existing.status_code), json.loads(existing.response_json or "null"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from pynamodb.expressions.update import Action
+
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import translated
 from simrenew.adapters.dynamodb.models import TenantItem
@@ -83,9 +85,7 @@ class TenantRepository:
         items = [to_domain(i) for i in result if isinstance(i, TenantItem)]
         return Page(items, encode_cursor(result.last_evaluated_key))
 
-    def set_status(
-        self, tenant_id: str, allowed_from: set[TenantStatus], to: TenantStatus, now: datetime
-    ) -> Tenant:
+    def set_status(self, tenant_id: str, allowed_from: set[TenantStatus], to: TenantStatus, now: datetime) -> Tenant:
         """Move a tenant between statuses; refuse (409) if it is not in one of `allowed_from`."""
         item = self._item(tenant_id)
         if item is None:
@@ -93,7 +93,7 @@ class TenantRepository:
         if TenantStatus(item.status) not in allowed_from:
             raise Conflict(f"tenant is {item.status}", code="invalid_tenant_state")
         _, gsi1sk = gsi1(to.value, item.created_at or now, tenant_id)
-        actions = [
+        actions: list[Action] = [
             TenantItem.status.set(to.value),
             TenantItem.gsi1sk.set(gsi1sk),
             TenantItem.updated_at.set(now),

@@ -1,0 +1,82 @@
+"""Calendar rules for renewals and refunds: month arithmetic clamped at month end, the renewal basis,
+the new expiry date, strict date parsing and whole months between two dates."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date
+from enum import StrEnum
+
+from simrenew.errors import ValidationError
+
+_ISO_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class RenewalBasis(StrEnum):
+    """Tenant setting `renewal_basis`."""
+
+    STACK = "stack"  # from the current expiry when it is not past: renewing early loses nothing
+    FROM_PAYMENT = "from_payment"  # always from the payment date
+
+
+def add_months(d: date, months: int) -> date:
+    """`d` moved by whole calendar months (negative allowed), clamped at month end: Jan 31 + 1 = Feb 28/29.
+
+    Raises ValueError when the result falls outside years 1-9999.
+    """
+    month_index = d.year * 12 + (d.month - 1) + months
+    year, month0 = divmod(month_index, 12)
+    if not 1 <= year <= 9999:
+        raise ValueError(f"{d.isoformat()} moved by {months} months is outside the supported years")
+    last_day = calendar.monthrange(year, month0 + 1)[1]
+    return date(year, month0 + 1, min(d.day, last_day))
+
+
+def renewal_basis(current_expires_on: date | None, payment_date: date, basis: str) -> date:
+    """The date a renewal's term starts from.
+
+    "stack": the current expiry when it is the payment date or later, else the payment date;
+    "from_payment": the payment date. Any other basis is a programming error (ValueError).
+    """
+    if basis == RenewalBasis.STACK:
+        if current_expires_on is not None and current_expires_on >= payment_date:
+            return current_expires_on
+        return payment_date
+    if basis == RenewalBasis.FROM_PAYMENT:
+        return payment_date
+    raise ValueError(f"unknown renewal basis {basis!r}")
+
+
+def new_expiry(current_expires_on: date | None, payment_date: date, term_months: int, basis: str) -> date:
+    """The expiry after renewing for `term_months` (at least 1) on `payment_date`."""
+    # A zero or negative term would let a "renewal" shorten a paid-up expiry; refunds use add_months.
+    if term_months < 1:
+        raise ValueError(f"a renewal term must be at least 1 month, got {term_months}")
+    return add_months(renewal_basis(current_expires_on, payment_date, basis), term_months)
+
+
+def parse_date(raw: object, field: str) -> date:
+    """A calendar date from a strict "YYYY-MM-DD" string (surrounding spaces allowed)."""
+    invalid = ValidationError(field, "invalid_date", f"{field} must be a date written as YYYY-MM-DD")
+    if not isinstance(raw, str):
+        raise invalid
+    value = raw.strip()
+    # date.fromisoformat alone would also accept "20250131" and week dates; the API promises one form.
+    if not _ISO_DATE_RE.fullmatch(value):
+        raise invalid
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(field, "invalid_date", f"{field} is not a real calendar date") from None
+
+
+def whole_months_between(start: date, end: date) -> int:
+    """The largest m with add_months(start, m) <= end; 0 when end <= start. Used for pro-rata refunds."""
+    if end <= start:
+        return 0
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    # The month count lands in end's month; one fewer when start's day of month is not reached yet.
+    if add_months(start, months) > end:
+        months -= 1
+    return months
