@@ -190,3 +190,233 @@ def list_api_keys(req: Req) -> dict[str, object]:
 def revoke_api_key(req: Req) -> Reply:
     req.services.tenants.revoke_key(req.tenant_id, req.params["key_id"])
     return Reply(None, 204)
+
+
+# --- fleet: merchants -------------------------------------------------------------------------
+@api.route(
+    "/v1/merchants",
+    "POST",
+    auth=Role.STAFF,
+    status=201,
+    idempotent=True,
+    request=schemas.MERCHANT_CREATE,
+    summary="Create a merchant (name + phone unique within the agent)",
+    tag="fleet",
+)
+def create_merchant(req: Req) -> dict[str, object]:
+    return req.services.fleet.create_merchant(req.tenant_id, req.json()).to_json()
+
+
+@api.route("/v1/merchants", "GET", auth=Role.READONLY, query=("limit", "cursor"), summary="List merchants", tag="fleet")
+def list_merchants(req: Req) -> dict[str, object]:
+    limit, cursor = _limit_cursor(req)
+    return _page(req.services.fleet.list_merchants(req.tenant_id, limit, cursor))
+
+
+@api.route("/v1/merchants/{merchant_id}", "GET", auth=Role.READONLY, summary="One merchant", tag="fleet")
+def get_merchant(req: Req) -> dict[str, object]:
+    return req.services.fleet.get_merchant(req.tenant_id, req.params["merchant_id"]).to_json()
+
+
+@api.route(
+    "/v1/merchants/{merchant_id}",
+    "PATCH",
+    auth=Role.STAFF,
+    request=schemas.MERCHANT_PATCH,
+    summary="Change a merchant",
+    tag="fleet",
+)
+def patch_merchant(req: Req) -> dict[str, object]:
+    return req.services.fleet.update_merchant(req.tenant_id, req.params["merchant_id"], req.json()).to_json()
+
+
+# --- fleet: plans -------------------------------------------------------------------------------
+@api.route(
+    "/v1/plans",
+    "POST",
+    auth=Role.ADMIN,
+    status=201,
+    idempotent=True,
+    request=schemas.PLAN_CREATE,
+    summary="Create a renewal plan (term, quota, price in fen)",
+    tag="plans",
+)
+def create_plan(req: Req) -> dict[str, object]:
+    return req.services.fleet.create_plan(req.tenant_id, req.json()).to_json()
+
+
+@api.route("/v1/plans", "GET", auth=Role.READONLY, summary="List plans (active first)", tag="plans")
+def list_plans(req: Req) -> dict[str, object]:
+    return {"items": [p.to_json() for p in req.services.fleet.list_plans(req.tenant_id)], "next_cursor": None}
+
+
+@api.route(
+    "/v1/plans/{plan_id}", "PATCH", auth=Role.ADMIN, request=schemas.PLAN_PATCH, summary="Change a plan", tag="plans"
+)
+def patch_plan(req: Req) -> dict[str, object]:
+    return req.services.fleet.update_plan(req.tenant_id, req.params["plan_id"], req.json()).to_json()
+
+
+# --- fleet: terminals ------------------------------------------------------------------------------
+def _terminal_json(req: Req, terminal: object) -> dict[str, object]:
+    fleet = req.services.fleet
+    tenant = fleet.tenant(req.tenant_id)
+    return terminal.to_json(  # type: ignore[attr-defined, no-any-return]
+        fleet.today(tenant), fleet.expiring_window(tenant), req.services.config.public_base_url
+    )
+
+
+@api.route(
+    "/v1/terminals",
+    "POST",
+    auth=Role.STAFF,
+    status=201,
+    idempotent=True,
+    request=schemas.TERMINAL_CREATE,
+    summary="Register a terminal; SN, TID and ICCID are unique across all agents",
+    tag="fleet",
+)
+def register_terminal(req: Req) -> dict[str, object]:
+    return _terminal_json(req, req.services.fleet.register(req.tenant_id, req.json()))
+
+
+@api.route(
+    "/v1/terminals",
+    "GET",
+    auth=Role.READONLY,
+    query=("status", "merchant_id", "expires_before", "q", "limit", "cursor"),
+    summary="List terminals (Accept: text/csv exports the fleet in the import format)",
+    tag="fleet",
+)
+def list_terminals(req: Req) -> object:
+    if req.wants_csv():
+        from chalicelib.export import terminals_csv
+
+        return terminals_csv(req)
+    fleet = req.services.fleet
+    limit, cursor = _limit_cursor(req)
+    page = fleet.list_terminals(req.tenant_id, req.query, limit, cursor)
+    tenant = fleet.tenant(req.tenant_id)
+    today, window = fleet.today(tenant), fleet.expiring_window(tenant)
+    base = req.services.config.public_base_url
+    return {"items": [t.to_json(today, window, base) for t in page.items], "next_cursor": page.next_cursor}
+
+
+@api.route(
+    "/v1/terminals/claim",
+    "POST",
+    auth=Role.ADMIN,
+    request=schemas.CLAIM,
+    summary="Take over a terminal from another agent with its transfer code",
+    tag="fleet",
+)
+def claim_terminal(req: Req) -> dict[str, object]:
+    return _terminal_json(req, req.services.fleet.claim(req.tenant_id, req.json()))
+
+
+@api.route("/v1/terminals/{sn}", "GET", auth=Role.READONLY, summary="One terminal", tag="fleet")
+def get_terminal(req: Req) -> dict[str, object]:
+    return _terminal_json(req, req.services.fleet.get(req.tenant_id, req.params["sn"]))
+
+
+@api.route(
+    "/v1/terminals/{sn}",
+    "PATCH",
+    auth=Role.STAFF,
+    request=schemas.TERMINAL_PATCH,
+    summary="Change a terminal; a new TID or ICCID moves its claim atomically",
+    tag="fleet",
+)
+def patch_terminal(req: Req) -> dict[str, object]:
+    return _terminal_json(req, req.services.fleet.update(req.tenant_id, req.params["sn"], req.json()))
+
+
+@api.route(
+    "/v1/terminals/{sn}/deactivate",
+    "POST",
+    auth=Role.STAFF,
+    request=schemas.EMPTY,
+    summary="Deactivate a terminal: no more reminders, no renewals",
+    tag="fleet",
+)
+def deactivate_terminal(req: Req) -> dict[str, object]:
+    return _terminal_json(req, req.services.fleet.deactivate(req.tenant_id, req.params["sn"]))
+
+
+@api.route(
+    "/v1/terminals/{sn}/usage",
+    "POST",
+    auth=Role.STAFF,
+    request=schemas.USAGE,
+    summary="Report data used this term; 80 % and 100 % crossings are recorded once",
+    tag="fleet",
+)
+def record_usage(req: Req) -> dict[str, object]:
+    terminal, alerts = req.services.fleet.record_usage(req.tenant_id, req.params["sn"], req.json())
+    return {**_terminal_json(req, terminal), "alerts": alerts}
+
+
+@api.route(
+    "/v1/terminals/{sn}/transfer-code",
+    "POST",
+    auth=Role.ADMIN,
+    request=schemas.EMPTY,
+    summary="Issue a single-use code (72 h) that lets another agent take this terminal",
+    tag="fleet",
+)
+def transfer_code(req: Req) -> dict[str, object]:
+    code, expires_at = req.services.fleet.issue_transfer_code(req.tenant_id, req.params["sn"])
+    return {"sn": req.params["sn"].strip().upper(), "code": code, "expires_at": expires_at}
+
+
+@api.route("/v1/terminals/{sn}/qr.svg", "GET", auth=Role.READONLY, summary="QR code of the pay link", tag="fleet")
+def terminal_qr(req: Req) -> Reply:
+    from chalicelib.export import qr_svg
+
+    terminal = req.services.fleet.get(req.tenant_id, req.params["sn"])
+    return Reply(
+        qr_svg(f"{req.services.config.public_base_url}/pay/{terminal.sn}"),
+        200,
+        {"Content-Type": "image/svg+xml", "Cache-Control": "private, max-age=3600"},
+    )
+
+
+# --- fleet: CSV imports ---------------------------------------------------------------------------------
+@api.route(
+    "/v1/imports",
+    "POST",
+    auth=Role.STAFF,
+    status=202,
+    idempotent=True,
+    request=schemas.IMPORT_CSV,
+    body_type="text/csv",
+    summary="Import a fleet from CSV (UTF-8 or GBK); processed in the background",
+    tag="imports",
+)
+def start_import(req: Req) -> dict[str, object]:
+    assert req.principal is not None
+    import_id = req.services.imports.start(req.tenant_id, req.raw_body, req.principal.key_id)
+    return {"import_id": import_id, "status": "running"}
+
+
+@api.route(
+    "/v1/imports/{import_id}", "GET", auth=Role.READONLY, summary="Import progress and row errors", tag="imports"
+)
+def get_import(req: Req) -> object:
+    if req.wants_csv():
+        from chalicelib.export import import_errors_csv
+
+        return import_errors_csv(req, req.services.imports.all_errors(req.tenant_id, req.params["import_id"]))
+    return req.services.imports.status(req.tenant_id, req.params["import_id"])
+
+
+@api.route(
+    "/v1/imports/{import_id}/resume",
+    "POST",
+    auth=Role.STAFF,
+    request=schemas.EMPTY,
+    summary="Resume an import whose worker stopped (nothing is written twice)",
+    tag="imports",
+)
+def resume_import(req: Req) -> dict[str, object]:
+    return req.services.imports.resume(req.tenant_id, req.params["import_id"])

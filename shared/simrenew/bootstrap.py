@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from simrenew.adapters.dispatch import LambdaDispatcher, ThreadDispatcher
 from simrenew.adapters.dynamodb.api_keys import ApiKeyRepository
+from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository
 from simrenew.adapters.dynamodb.idempotency import IdempotencyStore
+from simrenew.adapters.dynamodb.imports import ImportRepository
 from simrenew.adapters.dynamodb.models import bind_table
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.adapters.secrets import SecretValue
 from simrenew.clock import Clock, SystemClock
 from simrenew.config import Config
+from simrenew.errors import ConfigError
 from simrenew.services.auth import AuthService
+from simrenew.services.fleet import FleetService
+from simrenew.services.imports import Dispatcher, ImportService
 from simrenew.services.tenants import TenantService
 
 
@@ -24,6 +31,9 @@ class Services:
     tenants: TenantService
     idempotency: IdempotencyStore
     rate_limiter: RateLimiter
+    fleet: FleetService
+    imports: ImportService
+    dispatcher: Any
 
 
 def build_services(config: Config, clock: Clock | None = None) -> Services:
@@ -35,6 +45,18 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
     platform_key = SecretValue(
         value=config.platform_key, secret_arn=config.platform_key_secret_arn, region=config.region
     )
+    terminals = TerminalRepository()
+    fleet = FleetService(tenants, MerchantRepository(), PlanRepository(), terminals, rate_limiter, clock)
+    dispatcher: Dispatcher
+    holder: dict[str, ImportService] = {}
+    if config.is_local:
+        dispatcher = ThreadDispatcher(lambda event: holder["imports"].run(event["tenant_id"], event["import_id"]))
+    elif config.import_worker_function:
+        dispatcher = LambdaDispatcher(config.import_worker_function, config.region)
+    else:
+        raise ConfigError("IMPORT_WORKER_FUNCTION is required in AWS")
+    imports = ImportService(ImportRepository(), fleet, terminals, dispatcher, clock)
+    holder["imports"] = imports
     return Services(
         config=config,
         clock=clock,
@@ -42,4 +64,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         tenants=TenantService(tenants, api_keys, rate_limiter, clock),
         idempotency=IdempotencyStore(),
         rate_limiter=rate_limiter,
+        fleet=fleet,
+        imports=imports,
+        dispatcher=dispatcher,
     )

@@ -21,6 +21,7 @@ class Config:
     platform_key: str | None  # given directly (local); else read from the secret below
     platform_key_secret_arn: str | None
     stripe_secret_arn: str | None
+    import_worker_function: str | None  # AWS: the worker Lambda the API hands imports to
     log_level: str
 
     @property
@@ -67,5 +68,6 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         platform_key=platform_key,
         platform_key_secret_arn=platform_key_secret_arn,
         stripe_secret_arn=source.get("STRIPE_SECRET_ARN", "").strip() or None,
+        import_worker_function=source.get("IMPORT_WORKER_FUNCTION", "").strip() or None,
         log_level=source.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
     )

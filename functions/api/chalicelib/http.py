@@ -50,6 +50,9 @@ class Req:
     client_id: str
     _json: Any = None
 
+    def wants_csv(self) -> bool:
+        return "text/csv" in self.headers.get("accept", "")
+
     @property
     def tenant_id(self) -> str:
         assert self.principal is not None and self.principal.tenant_id is not None
@@ -81,6 +84,7 @@ class RouteSpec:
     query: tuple[str, ...]
     idempotent: bool
     tag: str
+    body_type: str = "application/json"
 
 
 def error_response(err: SimRenewError) -> Response:
@@ -129,8 +133,9 @@ class Api:
         query: tuple[str, ...] = (),
         idempotent: bool = False,
         tag: str = "",
+        body_type: str = "application/json",
     ) -> Callable[[Callable[[Req], Any]], Callable[..., Response]]:
-        spec = RouteSpec(path, method, auth, summary, status, request, query, idempotent, tag)
+        spec = RouteSpec(path, method, auth, summary, status, request, query, idempotent, tag, body_type)
         self.specs.append(spec)
 
         def register(handler: Callable[[Req], Any]) -> Callable[..., Response]:
@@ -167,7 +172,7 @@ class Api:
                 raw_body=request.raw_body or b"",
                 client_id=str(context.get("identity", {}).get("sourceIp") or "unknown"),
             )
-            if spec.request is not None:
+            if spec.request is not None and spec.body_type == "application/json":
                 _check_top_level(spec.request, req.json())
             if spec.idempotent and "idempotency-key" in headers:
                 scope = self._scope(principal, req.client_id)

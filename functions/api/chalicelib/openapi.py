@@ -83,7 +83,7 @@ def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
                 }
             )
         if spec.request is not None:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": spec.request}}}
+            operation["requestBody"] = {"required": True, "content": {spec.body_type: {"schema": spec.request}}}
         paths.setdefault(spec.path, {})[spec.method.lower()] = operation
     return {
         "openapi": "3.0.3",

@@ -61,3 +61,79 @@ API_KEY_CREATE: dict[str, Any] = {
 }
 
 EMPTY: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
+
+MERCHANT_CREATE: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "phone"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 100},
+        "contact_name": {"type": "string", "maxLength": 60},
+        "phone": {"type": "string", "example": "13812345678"},
+        "email": {"type": "string", "format": "email"},
+    },
+}
+
+MERCHANT_PATCH: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "properties": {**MERCHANT_CREATE["properties"], "status": {"type": "string", "enum": ["active", "inactive"]}},
+}
+
+PLAN_CREATE: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "term_months", "data_quota_mb", "price_fen"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 60},
+        "term_months": {"type": "integer", "minimum": 1, "maximum": 36},
+        "data_quota_mb": {"type": "integer", "minimum": 0, "maximum": 10000000},
+        "price_fen": {"type": "integer", "minimum": 1, "maximum": 100000000},
+        "active": {"type": "boolean"},
+    },
+}
+
+PLAN_PATCH: dict[str, Any] = {**PLAN_CREATE, "required": [], "minProperties": 1}
+
+_TERMINAL_PROPS: dict[str, Any] = {
+    "sn": {"type": "string", "pattern": "^[A-Za-z0-9-]{6,32}$"},
+    "tid": {"type": "string", "pattern": "^[0-9]{8}$"},
+    "iccid": {"type": "string", "pattern": "^89[0-9]{17,18}$"},
+    "carrier": {"type": "string", "enum": ["CMCC", "CUCC", "CTCC", "OTHER"]},
+    "model": {"type": "string", "minLength": 1, "maxLength": 64},
+    "merchant_id": {"type": "string"},
+    "plan_id": {"type": "string"},
+    "expires_on": {"type": "string", "format": "date"},
+    "data_quota_mb": {"type": "integer", "minimum": 0},
+}
+
+TERMINAL_CREATE: dict[str, Any] = {
+    "type": "object",
+    "required": ["sn", "tid", "iccid", "model", "expires_on"],
+    "additionalProperties": False,
+    "properties": _TERMINAL_PROPS,
+}
+
+TERMINAL_PATCH: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "properties": {k: v for k, v in _TERMINAL_PROPS.items() if k != "sn"},
+}
+
+USAGE: dict[str, Any] = {
+    "type": "object",
+    "required": ["data_used_mb", "as_of"],
+    "additionalProperties": False,
+    "properties": {"data_used_mb": {"type": "integer", "minimum": 0}, "as_of": {"type": "string", "format": "date"}},
+}
+
+CLAIM: dict[str, Any] = {
+    "type": "object",
+    "required": ["sn", "code"],
+    "additionalProperties": False,
+    "properties": {"sn": {"type": "string"}, "code": {"type": "string", "example": "ABCD-EFGH-JKMN"}},
+}
+
+IMPORT_CSV: dict[str, Any] = {"type": "string", "description": "CSV with the header row of the fleet import format"}

@@ -37,9 +37,9 @@ class RawRow:
     """One data record as read, before validation.
 
     `row` is the physical line number in the file where the record starts, the header being line 1,
-    so the first data row is row 2, as a spreadsheet shows it (a quoted cell spanning lines makes the
-    later rows' numbers jump, matching a text editor). `values` has every import column, "" where the
-    record was too short. `field_count` is how many fields the record had (None for rows built by hand),
+    so the first data row is row 2: the spreadsheet's row number for ordinary files. After a quoted cell
+    spanning lines it follows the text file's lines instead. `values` has every import column, "" where
+    the record was too short. `field_count` is how many fields the record had (None for rows built by hand),
     so the row validator can report records that are too short or too long.
     """
 
@@ -97,9 +97,7 @@ def _header_columns(record: list[str]) -> list[str]:
     named = [column for column in columns if column]
     duplicates = sorted({column for column in named if named.count(column) > 1})
     if duplicates:
-        raise ValidationError(
-            "file", "duplicate_columns", f"the header repeats the columns: {', '.join(duplicates)}"
-        )
+        raise ValidationError("file", "duplicate_columns", f"the header repeats the columns: {', '.join(duplicates)}")
     missing = [column for column in IMPORT_COLUMNS if column not in named]
     unknown = [column for column in named if column not in IMPORT_COLUMNS]
     if missing:

@@ -206,9 +206,7 @@ def test_iccid_prefix_of_no_known_chinese_carrier_implies_none(prefix: str) -> N
         ("other", Carrier.OTHER),
     ],
 )
-def test_stated_carrier_code_or_name_is_accepted_when_the_iccid_implies_none(
-    stated: str, carrier: Carrier
-) -> None:
+def test_stated_carrier_code_or_name_is_accepted_when_the_iccid_implies_none(stated: str, carrier: Carrier) -> None:
     assert resolve_carrier(stated, make_iccid(prefix=FOREIGN_PREFIX)) is carrier
 
 
@@ -265,18 +263,19 @@ identifier_like = st.one_of(
 @PROPERTY
 @given(raw=identifier_like)
 def test_any_text_given_as_identifier_is_normalised_or_rejected_with_a_validation_error(raw: str) -> None:
-    for validate in (normalize_sn, validate_tid, validate_iccid):
+    for validate, field in ((normalize_sn, "sn"), (validate_tid, "tid"), (validate_iccid, "iccid")):
         try:
-            validate(raw)
-        except ValidationError:
-            pass
+            value = validate(raw)
+        except ValidationError as exc:
+            assert exc.field == field
+        else:
+            assert value.isascii()
+            assert value == value.strip()
 
 
 @PROPERTY
 @given(stated=st.one_of(st.none(), st.text(max_size=20)), iccid=identifier_like)
-def test_any_stated_carrier_resolves_or_is_rejected_with_a_validation_error(
-    stated: str | None, iccid: str
-) -> None:
+def test_any_stated_carrier_resolves_or_is_rejected_with_a_validation_error(stated: str | None, iccid: str) -> None:
     try:
         assert isinstance(resolve_carrier(stated, iccid), Carrier)
     except ValidationError as exc:

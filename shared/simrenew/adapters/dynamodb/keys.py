@@ -50,3 +50,79 @@ def expiry_shard(sn: str) -> int:
 
 def expiry_pk(day: date, shard: int) -> str:
     return f"EXP#{day.isoformat()}#{shard}"
+
+
+# --- fleet -------------------------------------------------------------------------------------
+def merchant_sk(merchant_id: str) -> str:
+    return f"MERCHANT#{merchant_id}"
+
+
+def merchant_key_sk(name: str, phone: str) -> str:
+    digest = hashlib.sha256(f"{name.casefold()}\x00{phone}".encode()).hexdigest()[:40]
+    return f"MKEY#{digest}"
+
+
+def plan_sk(plan_id: str) -> str:
+    return f"PLAN#{plan_id}"
+
+
+def plan_name_sk(name: str) -> str:
+    return f"PLANNAME#{name.casefold()}"
+
+
+def terminal_sk(sn: str) -> str:
+    return f"TERM#{sn}"
+
+
+def terminal_log_prefix(sn: str) -> str:
+    """Children of a terminal (renewals, events): they move with it on a transfer."""
+    return f"TLOG#{sn}#"
+
+
+def terminals_by_merchant_gsi1pk(tenant_id: str, merchant_id: str) -> str:
+    return f"TENANT#{tenant_id}#MERCHANT#{merchant_id}"
+
+
+def terminals_by_tid_gsi2pk(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}#TID"
+
+
+def terminals_by_status_gsi3pk(tenant_id: str, status: str) -> str:
+    return f"TENANT#{tenant_id}#STATUS#{status}"
+
+
+def terminals_by_expiry_gsi4pk(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}#TERMS"
+
+
+def expiry_sort_key(expires_on: str, sn: str) -> str:
+    return f"{expires_on}#{sn}"
+
+
+def claim_pk(kind: str, value: str) -> str:
+    """kind is SN, TID or ICCID."""
+    return f"{kind}#{value}"
+
+
+def claim_sk() -> str:
+    return "CLAIM"
+
+
+def transfer_sk(sn: str) -> str:
+    return f"XFER#{sn}"
+
+
+def import_sk(import_id: str) -> str:
+    return f"IMPORT#{import_id}"
+
+
+def import_chunk_sk(import_id: str, index: int) -> str:
+    return f"IMPORT#{import_id}#CHUNK#{index:05d}"
+
+
+def import_error_sk(import_id: str, row: int) -> str:
+    return f"IMPORT#{import_id}#ERR#{row:07d}"
+
+
+def terminal_event_sk(sn: str, event: str, term: str) -> str:
+    return f"{terminal_log_prefix(sn)}EVENT#{term}#{event}"

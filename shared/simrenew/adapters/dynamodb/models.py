@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     DiscriminatorAttribute,
     NumberAttribute,
@@ -45,6 +46,28 @@ class Gsi2(GlobalSecondaryIndex["Item"]):
     gsi2sk = UnicodeAttribute(range_key=True)
 
 
+class Gsi3(GlobalSecondaryIndex["Item"]):
+    """Terminals of a tenant by stored status, sorted by expiry."""
+
+    class Meta:
+        index_name = "gsi3"
+        projection = AllProjection()
+
+    gsi3pk = UnicodeAttribute(hash_key=True)
+    gsi3sk = UnicodeAttribute(range_key=True)
+
+
+class Gsi4(GlobalSecondaryIndex["Item"]):
+    """Terminals of a tenant by expiry date."""
+
+    class Meta:
+        index_name = "gsi4"
+        projection = AllProjection()
+
+    gsi4pk = UnicodeAttribute(hash_key=True)
+    gsi4sk = UnicodeAttribute(range_key=True)
+
+
 class ExpiryIndex(GlobalSecondaryIndex["Item"]):
     """Sparse and sharded: only terminals the sweep must look at carry exp_pk."""
 
@@ -74,6 +97,10 @@ class Item(Model):
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
+    gsi3pk = UnicodeAttribute(null=True)
+    gsi3sk = UnicodeAttribute(null=True)
+    gsi4pk = UnicodeAttribute(null=True)
+    gsi4sk = UnicodeAttribute(null=True)
     exp_pk = UnicodeAttribute(null=True)
     exp_sk = UnicodeAttribute(null=True)
     ttl = TTLAttribute(null=True)
@@ -82,6 +109,8 @@ class Item(Model):
 
     gsi1 = Gsi1()
     gsi2 = Gsi2()
+    gsi3 = Gsi3()
+    gsi4 = Gsi4()
     expiry = ExpiryIndex()
 
 
@@ -129,6 +158,112 @@ class IdempotencyItem(Item, discriminator="idempotency"):
     state = UnicodeAttribute()  # "in_progress" | "done"
     status_code = NumberAttribute(null=True)
     response_json = UnicodeAttribute(null=True)
+
+
+class MerchantItem(Item, discriminator="merchant"):
+    tenant_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    contact_name = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class MerchantKeyItem(Item, discriminator="merchant_key"):
+    """Uniqueness of (name, phone) inside a tenant, so imports match instead of duplicating."""
+
+    merchant_id = UnicodeAttribute()
+
+
+class PlanItem(Item, discriminator="plan"):
+    tenant_id = UnicodeAttribute()
+    plan_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    term_months = NumberAttribute()
+    data_quota_mb = NumberAttribute()
+    price_fen = NumberAttribute()
+    active = BooleanAttribute()
+    version = VersionAttribute()
+
+
+class PlanNameItem(Item, discriminator="plan_name"):
+    plan_id = UnicodeAttribute()
+
+
+class TerminalItem(Item, discriminator="terminal"):
+    tenant_id = UnicodeAttribute()
+    sn = UnicodeAttribute()
+    tid = UnicodeAttribute()
+    iccid = UnicodeAttribute()
+    carrier = UnicodeAttribute()
+    model = UnicodeAttribute()
+    merchant_id = UnicodeAttribute(null=True)
+    plan_id = UnicodeAttribute(null=True)
+    expires_on = UnicodeAttribute()  # YYYY-MM-DD in the tenant's timezone
+    data_quota_mb = NumberAttribute(null=True)
+    data_used_mb = NumberAttribute(default=0)
+    usage_as_of = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()  # stored: inventory|active|grace|suspended|deactivated
+    version = VersionAttribute()
+
+
+class ClaimItem(Item, discriminator="claim"):
+    """Global uniqueness of an identifier (SN#, TID#, ICCID#): which tenant holds it."""
+
+    tenant_id = UnicodeAttribute()
+    sn = UnicodeAttribute()
+
+
+class TerminalEventItem(Item, discriminator="terminal_event"):
+    """Something that happened to a terminal and must be acted on once (quota alerts...)."""
+
+    tenant_id = UnicodeAttribute()
+    sn = UnicodeAttribute()
+    event = UnicodeAttribute()
+    term = UnicodeAttribute()  # the expires_on of the term it belongs to
+    detail_json = UnicodeAttribute()
+    state = UnicodeAttribute()  # pending|sent
+
+
+class TransferCodeItem(Item, discriminator="transfer_code"):
+    tenant_id = UnicodeAttribute()
+    sn = UnicodeAttribute()
+    code_hash = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    used = BooleanAttribute(default=False)
+
+
+class ImportItem(Item, discriminator="import"):
+    tenant_id = UnicodeAttribute()
+    import_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # queued|running|done|failed
+    file_sha256 = UnicodeAttribute()
+    chunks = NumberAttribute()
+    total = NumberAttribute(default=0)
+    processed = NumberAttribute(default=0)
+    created = NumberAttribute(default=0)
+    updated = NumberAttribute(default=0)
+    unchanged = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    error_message = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute()
+    heartbeat_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+
+
+class ImportChunkItem(Item, discriminator="import_chunk"):
+    """A slice of the uploaded file (items are capped at 400 KB)."""
+
+    data = BinaryAttribute(legacy_encoding=False)
+
+
+class ImportErrorItem(Item, discriminator="import_error"):
+    row = NumberAttribute()
+    field = UnicodeAttribute()
+    code = UnicodeAttribute()
+    message = UnicodeAttribute()
 
 
 def all_models() -> list[type[Item]]:

@@ -1,0 +1,661 @@
+"""Fleet repositories: merchants, plans, terminals with their global identifier claims.
+
+Uniqueness is enforced by conditional writes in the same TransactWriteItems as the
+terminal (never read-then-write); reads after a cancelled transaction only explain it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.api_keys import connection
+from simrenew.adapters.dynamodb.errors import cancellation_codes, translated
+from simrenew.adapters.dynamodb.models import (
+    ClaimItem,
+    Item,
+    MerchantItem,
+    MerchantKeyItem,
+    PlanItem,
+    PlanNameItem,
+    TerminalEventItem,
+    TerminalItem,
+    TransferCodeItem,
+)
+from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
+from simrenew.clock import iso_utc
+from simrenew.domain.fleet import SWEPT_STATUSES, Merchant, Plan, Terminal, TerminalStatus
+from simrenew.errors import Conflict, NotFound, TransientStoreError
+
+IDENTIFIERS = ("sn", "tid", "iccid")
+PENDING_EVENT_SHARDS = 4
+
+
+# --- merchants --------------------------------------------------------------------------------------
+def _merchant(item: MerchantItem) -> Merchant:
+    return Merchant(
+        merchant_id=item.merchant_id,
+        tenant_id=item.tenant_id,
+        name=item.name,
+        phone=item.phone,
+        contact_name=item.contact_name,
+        email=item.email,
+        status=item.status,
+        created_at=iso_utc(item.created_at) if item.created_at else "",
+    )
+
+
+class MerchantRepository:
+    def create(self, merchant: Merchant, now: datetime) -> None:
+        """Write the merchant and its (name, phone) key together; a clash names the holder."""
+        pk = keys.tenant_pk(merchant.tenant_id)
+        item = MerchantItem(
+            pk,
+            keys.merchant_sk(merchant.merchant_id),
+            tenant_id=merchant.tenant_id,
+            merchant_id=merchant.merchant_id,
+            name=merchant.name,
+            contact_name=merchant.contact_name,
+            phone=merchant.phone,
+            email=merchant.email,
+            status=merchant.status,
+            created_at=now,
+            updated_at=now,
+        )
+        key_item = MerchantKeyItem(
+            pk, keys.merchant_key_sk(merchant.name, merchant.phone), merchant_id=merchant.merchant_id
+        )
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                tx.save(item, condition=MerchantItem.pk.does_not_exist())
+                tx.save(key_item, condition=MerchantKeyItem.pk.does_not_exist())
+        except TransactWriteError as exc:
+            if "ConditionalCheckFailed" not in cancellation_codes(exc):
+                raise TransientStoreError("could not save the merchant; retry") from exc
+            existing = self.find_by_key(merchant.tenant_id, merchant.name, merchant.phone)
+            raise Conflict(
+                f"a merchant with this name and phone exists: {existing or 'unknown'}",
+                code="merchant_exists",
+                field="phone",
+            ) from None
+
+    def find_by_key(self, tenant_id: str, name: str, phone: str) -> str | None:
+        try:
+            item = MerchantKeyItem.get(keys.tenant_pk(tenant_id), keys.merchant_key_sk(name, phone))
+        except MerchantKeyItem.DoesNotExist:
+            return None
+        return item.merchant_id
+
+    def find_many_by_key(self, tenant_id: str, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """BatchGet of (name, phone) keys → merchant ids, for imports."""
+        wanted = {keys.merchant_key_sk(n, p): (n, p) for n, p in pairs}
+        pk = keys.tenant_pk(tenant_id)
+        found: dict[tuple[str, str], str] = {}
+        for item in MerchantKeyItem.batch_get([(pk, sk) for sk in wanted]):
+            found[wanted[item.sk]] = item.merchant_id
+        return found
+
+    def _item(self, tenant_id: str, merchant_id: str) -> MerchantItem | None:
+        try:
+            return MerchantItem.get(keys.tenant_pk(tenant_id), keys.merchant_sk(merchant_id), consistent_read=True)
+        except MerchantItem.DoesNotExist:
+            return None
+
+    def get(self, tenant_id: str, merchant_id: str) -> Merchant | None:
+        item = self._item(tenant_id, merchant_id)
+        return _merchant(item) if item else None
+
+    def page(self, tenant_id: str, limit: int, cursor: str | None) -> Page[Merchant]:
+        pk = keys.tenant_pk(tenant_id)
+        start = decode_cursor(cursor, hash_attr="pk", hash_value=pk)
+        result = MerchantItem.query(
+            pk, MerchantItem.sk.startswith(keys.merchant_sk("")), limit=limit, last_evaluated_key=start
+        )
+        return Page([_merchant(i) for i in result], encode_cursor(result.last_evaluated_key))
+
+    def update(self, tenant_id: str, merchant_id: str, changes: dict[str, Any], now: datetime) -> Merchant:
+        item = self._item(tenant_id, merchant_id)
+        if item is None:
+            raise NotFound("no such merchant", code="merchant_not_found")
+        old_key = keys.merchant_key_sk(item.name, item.phone)
+        for name, value in changes.items():
+            setattr(item, name, value)
+        item.updated_at = now
+        new_key = keys.merchant_key_sk(item.name, item.phone)
+        pk = keys.tenant_pk(tenant_id)
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                tx.save(item)  # version condition: a concurrent edit is a 409
+                if new_key != old_key:
+                    tx.delete(MerchantKeyItem(pk, old_key))
+                    tx.save(
+                        MerchantKeyItem(pk, new_key, merchant_id=merchant_id),
+                        condition=MerchantKeyItem.pk.does_not_exist(),
+                    )
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise Conflict("the merchant changed meanwhile; reload and retry", code="concurrent_update") from None
+            if "ConditionalCheckFailed" in codes:
+                raise Conflict(
+                    "another merchant has this name and phone", code="merchant_exists", field="phone"
+                ) from None
+            raise TransientStoreError("could not save the merchant; retry") from exc
+        return _merchant(item)
+
+    def create_many(self, merchants: Sequence[Merchant], now: datetime) -> dict[tuple[str, str], str]:
+        """Create merchants for an import (each with its key, conditionally); returns the
+        (name, phone) → id of every one that exists afterwards, ours or a concurrent winner."""
+        result: dict[tuple[str, str], str] = {}
+        for merchant in merchants:
+            try:
+                self.create(merchant, now)
+                result[(merchant.name, merchant.phone)] = merchant.merchant_id
+            except Conflict:
+                existing = self.find_by_key(merchant.tenant_id, merchant.name, merchant.phone)
+                if existing:
+                    result[(merchant.name, merchant.phone)] = existing
+        return result
+
+
+# --- plans ----------------------------------------------------------------------------------------------
+def _plan(item: PlanItem) -> Plan:
+    return Plan(
+        plan_id=item.plan_id,
+        tenant_id=item.tenant_id,
+        name=item.name,
+        term_months=int(item.term_months),
+        data_quota_mb=int(item.data_quota_mb),
+        price_fen=int(item.price_fen),
+        active=bool(item.active),
+        created_at=iso_utc(item.created_at) if item.created_at else "",
+    )
+
+
+class PlanRepository:
+    def create(self, plan: Plan, now: datetime) -> None:
+        pk = keys.tenant_pk(plan.tenant_id)
+        item = PlanItem(
+            pk,
+            keys.plan_sk(plan.plan_id),
+            tenant_id=plan.tenant_id,
+            plan_id=plan.plan_id,
+            name=plan.name,
+            term_months=plan.term_months,
+            data_quota_mb=plan.data_quota_mb,
+            price_fen=plan.price_fen,
+            active=plan.active,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                tx.save(item, condition=PlanItem.pk.does_not_exist())
+                tx.save(
+                    PlanNameItem(pk, keys.plan_name_sk(plan.name), plan_id=plan.plan_id),
+                    condition=PlanNameItem.pk.does_not_exist(),
+                )
+        except TransactWriteError as exc:
+            if "ConditionalCheckFailed" in cancellation_codes(exc):
+                raise Conflict("a plan with this name exists", code="plan_exists", field="name") from None
+            raise TransientStoreError("could not save the plan; retry") from exc
+
+    def get(self, tenant_id: str, plan_id: str) -> Plan | None:
+        try:
+            return _plan(PlanItem.get(keys.tenant_pk(tenant_id), keys.plan_sk(plan_id), consistent_read=True))
+        except PlanItem.DoesNotExist:
+            return None
+
+    def ids_by_name(self, tenant_id: str, names: Iterable[str]) -> dict[str, str]:
+        """casefolded name → plan id, one BatchGet."""
+        pk = keys.tenant_pk(tenant_id)
+        wanted = {keys.plan_name_sk(n): n.casefold() for n in names}
+        return {wanted[i.sk]: i.plan_id for i in PlanNameItem.batch_get([(pk, sk) for sk in wanted])}
+
+    def all(self, tenant_id: str) -> builtins.list[Plan]:
+        pk = keys.tenant_pk(tenant_id)
+        return [_plan(i) for i in PlanItem.query(pk, PlanItem.sk.startswith(keys.plan_sk("")))]
+
+    def update(self, tenant_id: str, plan_id: str, changes: dict[str, Any], now: datetime) -> Plan:
+        pk = keys.tenant_pk(tenant_id)
+        try:
+            item = PlanItem.get(pk, keys.plan_sk(plan_id), consistent_read=True)
+        except PlanItem.DoesNotExist:
+            raise NotFound("no such plan", code="plan_not_found") from None
+        old_name = item.name
+        for name, value in changes.items():
+            setattr(item, name, value)
+        item.updated_at = now
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                tx.save(item)
+                if keys.plan_name_sk(old_name) != keys.plan_name_sk(item.name):
+                    tx.delete(PlanNameItem(pk, keys.plan_name_sk(old_name)))
+                    tx.save(
+                        PlanNameItem(pk, keys.plan_name_sk(item.name), plan_id=plan_id),
+                        condition=PlanNameItem.pk.does_not_exist(),
+                    )
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise Conflict("the plan changed meanwhile; reload and retry", code="concurrent_update") from None
+            if "ConditionalCheckFailed" in codes:
+                raise Conflict("a plan with this name exists", code="plan_exists", field="name") from None
+            raise TransientStoreError("could not save the plan; retry") from exc
+        return _plan(item)
+
+
+# --- terminals -----------------------------------------------------------------------------------------
+def to_terminal(item: TerminalItem) -> Terminal:
+    return Terminal(
+        tenant_id=item.tenant_id,
+        sn=item.sn,
+        tid=item.tid,
+        iccid=item.iccid,
+        carrier=item.carrier,
+        model=item.model,
+        expires_on=date.fromisoformat(item.expires_on),
+        status=TerminalStatus(item.status),
+        merchant_id=item.merchant_id,
+        plan_id=item.plan_id,
+        data_quota_mb=int(item.data_quota_mb) if item.data_quota_mb is not None else None,
+        data_used_mb=int(item.data_used_mb or 0),
+        usage_as_of=item.usage_as_of,
+        created_at=iso_utc(item.created_at) if item.created_at else "",
+        updated_at=iso_utc(item.updated_at) if item.updated_at else "",
+        version=item.version,
+    )
+
+
+def fill_item(item: TerminalItem, t: Terminal) -> TerminalItem:
+    """Copy a terminal onto its item and derive every index key from it (one place)."""
+    item.tenant_id = t.tenant_id
+    item.sn = t.sn
+    item.tid = t.tid
+    item.iccid = t.iccid
+    item.carrier = t.carrier
+    item.model = t.model
+    item.merchant_id = t.merchant_id
+    item.plan_id = t.plan_id
+    item.expires_on = t.expires_on.isoformat()
+    item.data_quota_mb = t.data_quota_mb
+    item.data_used_mb = t.data_used_mb
+    item.usage_as_of = t.usage_as_of
+    item.status = t.status.value
+    order = keys.expiry_sort_key(item.expires_on, t.sn)
+    if t.merchant_id:
+        item.gsi1pk, item.gsi1sk = keys.terminals_by_merchant_gsi1pk(t.tenant_id, t.merchant_id), t.sn
+    else:
+        item.gsi1pk = item.gsi1sk = None
+    item.gsi2pk, item.gsi2sk = keys.terminals_by_tid_gsi2pk(t.tenant_id), t.tid
+    item.gsi3pk, item.gsi3sk = keys.terminals_by_status_gsi3pk(t.tenant_id, t.status.value), order
+    item.gsi4pk, item.gsi4sk = keys.terminals_by_expiry_gsi4pk(t.tenant_id), order
+    if t.status in SWEPT_STATUSES:
+        item.exp_pk = keys.expiry_pk(t.expires_on, keys.expiry_shard(t.sn))
+        item.exp_sk = f"{t.tenant_id}#{t.sn}"
+    else:
+        item.exp_pk = item.exp_sk = None
+    return item
+
+
+def new_terminal_item(t: Terminal, now: datetime) -> TerminalItem:
+    item = TerminalItem(keys.tenant_pk(t.tenant_id), keys.terminal_sk(t.sn), created_at=now, updated_at=now)
+    return fill_item(item, t)
+
+
+def claim_item(kind: str, value: str, tenant_id: str, sn: str, now: datetime) -> ClaimItem:
+    return ClaimItem(keys.claim_pk(kind.upper(), value), keys.claim_sk(), tenant_id=tenant_id, sn=sn, created_at=now)
+
+
+@dataclass(frozen=True)
+class ClashReport:
+    """Why a terminal write was refused: which identifier, and whether we may name the holder."""
+
+    field: str
+    same_tenant_sn: str | None  # the caller's own terminal holding it; None when another tenant does
+
+
+class TerminalRepository:
+    # --- reads -----------------------------------------------------------------------------------
+    def item(self, tenant_id: str, sn: str) -> TerminalItem | None:
+        try:
+            return TerminalItem.get(keys.tenant_pk(tenant_id), keys.terminal_sk(sn), consistent_read=True)
+        except TerminalItem.DoesNotExist:
+            return None
+
+    def get(self, tenant_id: str, sn: str) -> Terminal | None:
+        item = self.item(tenant_id, sn)
+        return to_terminal(item) if item else None
+
+    def get_many(self, tenant_id: str, sns: Iterable[str]) -> dict[str, TerminalItem]:
+        pk = keys.tenant_pk(tenant_id)
+        return {i.sn: i for i in TerminalItem.batch_get([(pk, keys.terminal_sk(sn)) for sn in set(sns)])}
+
+    def find_by_tid(self, tenant_id: str, tid: str) -> Terminal | None:
+        for item in TerminalItem.gsi2.query(keys.terminals_by_tid_gsi2pk(tenant_id), TerminalItem.gsi2sk == tid):
+            if isinstance(item, TerminalItem):
+                return to_terminal(item)
+        return None
+
+    def claim(self, kind: str, value: str) -> ClaimItem | None:
+        try:
+            return ClaimItem.get(keys.claim_pk(kind.upper(), value), keys.claim_sk(), consistent_read=True)
+        except ClaimItem.DoesNotExist:
+            return None
+
+    def explain_clash(self, tenant_id: str, terminal: Terminal, fields: Sequence[str]) -> ClashReport:
+        for name in fields:
+            holder = self.claim(name, getattr(terminal, name))
+            if holder is None:
+                continue
+            if holder.tenant_id == tenant_id:
+                return ClashReport(name, holder.sn)
+            return ClashReport(name, None)
+        return ClashReport(fields[0] if fields else "sn", None)
+
+    # --- listing ---------------------------------------------------------------------------------
+    def page(
+        self,
+        tenant_id: str,
+        *,
+        status: str | None,
+        merchant_id: str | None,
+        expires_from: date | None,
+        expires_before: date | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[Terminal]:
+        """List through the index that answers the filters exactly: status (gsi3) and expiry
+        (gsi4) are key conditions. Only a merchant filter combined with others filters
+        items, and a merchant's terminals are few, so reads stay near the page size."""
+        lower = expires_from.isoformat() if expires_from else None
+        upper = expires_before.isoformat() if expires_before else None  # exclusive
+        filter_cond: Any = None
+        range_cond: Any = None
+        index: Any = None
+        if merchant_id:
+            index, hash_attr = TerminalItem.gsi1, "gsi1pk"
+            hash_value = keys.terminals_by_merchant_gsi1pk(tenant_id, merchant_id)
+            for cond in (
+                TerminalItem.status == status if status else None,
+                TerminalItem.expires_on >= lower if lower else None,
+                TerminalItem.expires_on < upper if upper else None,
+            ):
+                if cond is not None:
+                    filter_cond = cond if filter_cond is None else filter_cond & cond
+        elif status or lower or upper:
+            if status:
+                index, hash_attr, sort = TerminalItem.gsi3, "gsi3pk", TerminalItem.gsi3sk
+                hash_value = keys.terminals_by_status_gsi3pk(tenant_id, status)
+            else:
+                index, hash_attr, sort = TerminalItem.gsi4, "gsi4pk", TerminalItem.gsi4sk
+                hash_value = keys.terminals_by_expiry_gsi4pk(tenant_id)
+            # Sort keys are "<expires_on>#<sn>": "#" sorts before any SN character.
+            if lower and upper:
+                range_cond = sort.between(lower, upper)
+            elif lower:
+                range_cond = sort >= lower
+            elif upper:
+                range_cond = sort < upper
+        else:
+            hash_attr, hash_value = "pk", keys.tenant_pk(tenant_id)
+            range_cond = TerminalItem.sk.startswith(keys.terminal_sk(""))
+        start = decode_cursor(cursor, hash_attr=hash_attr, hash_value=hash_value)
+        query = index.query if index is not None else TerminalItem.query
+        result = query(
+            hash_value,
+            range_key_condition=range_cond,
+            filter_condition=filter_cond,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start,
+        )
+        items = [to_terminal(i) for i in result if isinstance(i, TerminalItem)]
+        return Page(items, encode_cursor(result.last_evaluated_key))
+
+    def search(self, tenant_id: str, prefix: str, limit: int) -> list[Terminal]:
+        """SN prefix (main table) and TID prefix (gsi2), merged: a search box, not a pager."""
+        found: dict[str, Terminal] = {}
+        pk = keys.tenant_pk(tenant_id)
+        sn_prefix = prefix.strip().upper()
+        if sn_prefix:
+            for item in TerminalItem.query(pk, TerminalItem.sk.startswith(keys.terminal_sk(sn_prefix)), limit=limit):
+                found[item.sn] = to_terminal(item)
+        if prefix.strip().isdigit():
+            tids = TerminalItem.gsi2.query(
+                keys.terminals_by_tid_gsi2pk(tenant_id), TerminalItem.gsi2sk.startswith(prefix.strip()), limit=limit
+            )
+            for tid_item in tids:
+                if isinstance(tid_item, TerminalItem):
+                    found.setdefault(tid_item.sn, to_terminal(tid_item))
+        return sorted(found.values(), key=lambda t: t.sn)[:limit]
+
+    def iterate(self, tenant_id: str) -> Iterator[Terminal]:
+        """Every terminal of a tenant, page by page (exports)."""
+        pk = keys.tenant_pk(tenant_id)
+        for item in TerminalItem.query(pk, TerminalItem.sk.startswith(keys.terminal_sk("")), page_size=500):
+            yield to_terminal(item)
+
+    # --- writes -----------------------------------------------------------------------------------
+    def register(self, terminal: Terminal, now: datetime) -> None:
+        """Terminal + its three claims in one transaction."""
+        item = new_terminal_item(terminal, now)
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                tx.save(item, condition=TerminalItem.pk.does_not_exist())
+                for name in IDENTIFIERS:
+                    tx.save(
+                        claim_item(name, getattr(terminal, name), terminal.tenant_id, terminal.sn, now),
+                        condition=ClaimItem.pk.does_not_exist(),
+                    )
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if "ConditionalCheckFailed" not in codes:
+                raise TransientStoreError("could not save the terminal; retry") from exc
+            failed = [
+                name
+                for name, code in zip(("terminal", *IDENTIFIERS), codes, strict=False)
+                if code == "ConditionalCheckFailed"
+            ]
+            raise self._clash(terminal, failed) from None
+
+    def _clash(self, terminal: Terminal, failed: Sequence[str]) -> Conflict:
+        if "terminal" in failed:
+            return Conflict(f"terminal {terminal.sn} is already registered", code="terminal_exists", field="sn")
+        report = self.explain_clash(terminal.tenant_id, terminal, [f for f in failed if f != "terminal"])
+        return clash_error(report)
+
+    def register_many(self, terminals: Sequence[Terminal], now: datetime) -> dict[str, Conflict]:
+        """Register up to 25 terminals in one transaction (4 items each). Rows whose items fail
+        their conditions are reported and the rest retried, so one bad row never blocks others.
+        Returns sn → error for the ones refused."""
+        pending = list(terminals)
+        refused: dict[str, Conflict] = {}
+        for _attempt in range(len(terminals) + 1):
+            if not pending:
+                break
+            try:
+                with TransactWrite(connection=connection()) as tx:
+                    for t in pending:
+                        tx.save(new_terminal_item(t, now), condition=TerminalItem.pk.does_not_exist())
+                        for name in IDENTIFIERS:
+                            tx.save(
+                                claim_item(name, getattr(t, name), t.tenant_id, t.sn, now),
+                                condition=ClaimItem.pk.does_not_exist(),
+                            )
+                return refused
+            except TransactWriteError as exc:
+                codes = cancellation_codes(exc)
+                if "ConditionalCheckFailed" not in codes:
+                    raise TransientStoreError("could not save terminals; retry") from exc
+                per_row = 1 + len(IDENTIFIERS)
+                still: list[Terminal] = []
+                for i, t in enumerate(pending):
+                    row_codes = codes[i * per_row : (i + 1) * per_row]
+                    failed = [
+                        name
+                        for name, code in zip(("terminal", *IDENTIFIERS), row_codes, strict=False)
+                        if code == "ConditionalCheckFailed"
+                    ]
+                    if failed:
+                        refused[t.sn] = self._clash(t, failed)
+                    else:
+                        still.append(t)
+                pending = still
+        return refused
+
+    def save(
+        self, item: TerminalItem, terminal: Terminal, now: datetime, moved_claims: dict[str, tuple[str, str]]
+    ) -> Terminal:
+        """Rewrite a loaded terminal (its version guards against lost updates) and move the
+        claims of changed identifiers in the same transaction: {field: (old, new)}."""
+        fill_item(item, terminal)
+        item.updated_at = now
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                tx.save(item)
+                for name, (old, new) in moved_claims.items():
+                    tx.delete(
+                        ClaimItem(keys.claim_pk(name.upper(), old), keys.claim_sk()),
+                        condition=ClaimItem.tenant_id == terminal.tenant_id,
+                    )
+                    tx.save(
+                        claim_item(name, new, terminal.tenant_id, terminal.sn, now),
+                        condition=ClaimItem.pk.does_not_exist(),
+                    )
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise Conflict("the terminal changed meanwhile; reload and retry", code="concurrent_update") from None
+            if "ConditionalCheckFailed" in codes:
+                failed = [name for i, name in enumerate(moved_claims) if codes[2 + 2 * i] == "ConditionalCheckFailed"]
+                raise clash_error(
+                    self.explain_clash(terminal.tenant_id, terminal, failed or list(moved_claims))
+                ) from None
+            raise TransientStoreError("could not save the terminal; retry") from exc
+        return to_terminal(item)
+
+    def record_usage(
+        self, item: TerminalItem, terminal: Terminal, events: Sequence[tuple[str, dict[str, Any]]], now: datetime
+    ) -> Terminal:
+        """Save the new usage and record each quota crossing once per term (conditional put)."""
+        fill_item(item, terminal)
+        item.updated_at = now
+        term = terminal.expires_on.isoformat()
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                tx.save(item)
+                for name, detail in events:
+                    event = TerminalEventItem(
+                        keys.tenant_pk(terminal.tenant_id),
+                        keys.terminal_event_sk(terminal.sn, name, term),
+                        tenant_id=terminal.tenant_id,
+                        sn=terminal.sn,
+                        event=name,
+                        term=term,
+                        detail_json=json.dumps(detail),
+                        state="pending",
+                        gsi1pk=f"PENDING_EVENTS#{keys.expiry_shard(terminal.sn) % PENDING_EVENT_SHARDS}",
+                        gsi1sk=f"{iso_utc(now)}#{terminal.tenant_id}#{terminal.sn}#{name}",
+                        created_at=now,
+                    )
+                    tx.save(event, condition=TerminalEventItem.pk.does_not_exist())
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise Conflict("the terminal changed meanwhile; retry", code="concurrent_update") from None
+            if "ConditionalCheckFailed" in codes:
+                # The alert was already recorded for this term: save the usage without it.
+                return self.record_usage(item, terminal, [], now) if events else to_terminal(item)
+            raise TransientStoreError("could not save usage; retry") from exc
+        return to_terminal(item)
+
+    def events(self, tenant_id: str, sn: str) -> builtins.list[TerminalEventItem]:
+        pk = keys.tenant_pk(tenant_id)
+        return list(
+            TerminalEventItem.query(pk, TerminalEventItem.sk.startswith(keys.terminal_log_prefix(sn) + "EVENT#"))
+        )
+
+    # --- transfer -------------------------------------------------------------------------------
+    def put_transfer_code(self, tenant_id: str, sn: str, code_hash: str, expires_at: datetime, now: datetime) -> None:
+        from datetime import timedelta
+
+        TransferCodeItem(
+            keys.tenant_pk(tenant_id),
+            keys.transfer_sk(sn),
+            tenant_id=tenant_id,
+            sn=sn,
+            code_hash=code_hash,
+            expires_at=expires_at,
+            used=False,
+            created_at=now,
+            ttl=expires_at + timedelta(days=7),
+        ).save()
+
+    def transfer_code(self, tenant_id: str, sn: str) -> TransferCodeItem | None:
+        try:
+            return TransferCodeItem.get(keys.tenant_pk(tenant_id), keys.transfer_sk(sn), consistent_read=True)
+        except TransferCodeItem.DoesNotExist:
+            return None
+
+    def children(self, tenant_id: str, sn: str) -> builtins.list[Item]:
+        pk = keys.tenant_pk(tenant_id)
+        return list(Item.query(pk, Item.sk.startswith(keys.terminal_log_prefix(sn))))
+
+    def move(
+        self, item: TerminalItem, moved: Terminal, code: TransferCodeItem, children: Sequence[Item], now: datetime
+    ) -> None:
+        """Move a terminal, its claims and its history to another tenant in one transaction,
+        spending the transfer code; any concurrent change cancels all of it."""
+        old_tenant = item.tenant_id
+        new_pk = keys.tenant_pk(moved.tenant_id)
+        with (
+            translated("the transfer code was used or the terminal changed meanwhile", "transfer_conflict"),
+            TransactWrite(connection=connection()) as tx,
+        ):
+            tx.delete(item, condition=TerminalItem.version == item.version)
+            tx.save(new_terminal_item(moved, now), condition=TerminalItem.pk.does_not_exist())
+            for name in IDENTIFIERS:
+                tx.update(
+                    ClaimItem(keys.claim_pk(name.upper(), getattr(moved, name)), keys.claim_sk()),
+                    actions=[ClaimItem.tenant_id.set(moved.tenant_id), ClaimItem.updated_at.set(now)],
+                    condition=ClaimItem.tenant_id == old_tenant,
+                )
+            tx.update(
+                code,
+                actions=[TransferCodeItem.used.set(True), TransferCodeItem.updated_at.set(now)],
+                condition=(TransferCodeItem.used == False) & (TransferCodeItem.expires_at > now),  # noqa: E712
+            )
+            for child in children:
+                tx.delete(child)
+                copy = type(child).from_raw_data(child.serialize())
+                copy.pk = new_pk
+                if hasattr(copy, "tenant_id"):
+                    copy.tenant_id = moved.tenant_id
+                tx.save(copy)
+
+
+def clash_error(report: ClashReport) -> Conflict:
+    if report.same_tenant_sn is not None:
+        return Conflict(
+            f"{report.field} is already used by your terminal {report.same_tenant_sn}",
+            code="identifier_in_use",
+            field=report.field,
+        )
+    # Another tenant holds it: say so, and nothing about who.
+    return Conflict(
+        f"this {report.field} is registered to another account", code="identifier_claimed", field=report.field
+    )
+
+
+def chunked(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]

@@ -1,0 +1,167 @@
+"""Import jobs: the uploaded file in chunks, progress counters, row errors, a worker lease."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import PutError
+
+from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.errors import translated
+from simrenew.adapters.dynamodb.models import ImportChunkItem, ImportErrorItem, ImportItem
+from simrenew.clock import iso_utc
+from simrenew.errors import Conflict
+
+CHUNK_BYTES = 350_000  # DynamoDB items are capped at 400 KB
+RETENTION = timedelta(days=30)
+LEASE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    field: str
+    code: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.field, "code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Counts:
+    processed: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+
+
+class ImportRepository:
+    def create(
+        self, tenant_id: str, import_id: str, data: bytes, total: int, sha256: str, created_by: str, now: datetime
+    ) -> None:
+        pk = keys.tenant_pk(tenant_id)
+        chunks = [data[i : i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)] or [b""]
+        expires = now + RETENTION
+        # Chunks first, job last: a job that exists always has its whole file.
+        with ImportChunkItem.batch_write() as batch:
+            for index, chunk in enumerate(chunks):
+                batch.save(ImportChunkItem(pk, keys.import_chunk_sk(import_id, index), data=chunk, ttl=expires))
+        ImportItem(
+            pk,
+            keys.import_sk(import_id),
+            tenant_id=tenant_id,
+            import_id=import_id,
+            status="queued",
+            file_sha256=sha256,
+            chunks=len(chunks),
+            total=total,
+            created_by=created_by,
+            created_at=now,
+            updated_at=now,
+            ttl=expires,
+        ).save(condition=ImportItem.pk.does_not_exist())
+
+    def get(self, tenant_id: str, import_id: str) -> ImportItem | None:
+        try:
+            return ImportItem.get(keys.tenant_pk(tenant_id), keys.import_sk(import_id), consistent_read=True)
+        except ImportItem.DoesNotExist:
+            return None
+
+    def file(self, job: ImportItem) -> bytes:
+        pk = keys.tenant_pk(job.tenant_id)
+        wanted = [(pk, keys.import_chunk_sk(job.import_id, i)) for i in range(int(job.chunks))]
+        parts = {c.sk: bytes(c.data or b"") for c in ImportChunkItem.batch_get(wanted)}
+        return b"".join(parts[sk] for _, sk in wanted)
+
+    def acquire(self, job: ImportItem, now: datetime) -> bool:
+        """Take the worker lease: a job runs in one worker at a time; a dead worker's lease lapses."""
+        try:
+            with translated():
+                job.update(
+                    actions=[ImportItem.status.set("running"), ImportItem.heartbeat_at.set(now)],
+                    condition=ImportItem.status.is_in("queued", "running", "failed")
+                    & (ImportItem.heartbeat_at.does_not_exist() | (ImportItem.heartbeat_at < now - LEASE)),
+                )
+            return True
+        except Conflict:
+            return False
+
+    def progress(self, job: ImportItem, counts: Counts, now: datetime) -> None:
+        """Add a batch's counts and move the checkpoint (processed) in one conditional write."""
+        job.update(
+            actions=[
+                ImportItem.processed.add(counts.processed),
+                ImportItem.created.add(counts.created),
+                ImportItem.updated.add(counts.updated),
+                ImportItem.unchanged.add(counts.unchanged),
+                ImportItem.failed.add(counts.failed),
+                ImportItem.heartbeat_at.set(now),
+                ImportItem.updated_at.set(now),
+            ],
+            condition=ImportItem.status == "running",
+        )
+
+    def release(self, job: ImportItem, now: datetime) -> None:
+        """Hand the job back (time limit reached) so the next invocation can take it at once."""
+        job.update(actions=[ImportItem.heartbeat_at.remove(), ImportItem.updated_at.set(now)])
+
+    def finish(self, job: ImportItem, status: str, now: datetime, message: str | None = None) -> None:
+        actions: list[Any] = [
+            ImportItem.status.set(status),
+            ImportItem.finished_at.set(now),
+            ImportItem.updated_at.set(now),
+        ]
+        if message:
+            actions.append(ImportItem.error_message.set(message))
+        job.update(actions=actions)
+
+    def add_errors(self, tenant_id: str, import_id: str, errors: Sequence[RowError], now: datetime) -> None:
+        """Keyed by row, so a rerun overwrites instead of duplicating."""
+        pk = keys.tenant_pk(tenant_id)
+        try:
+            with ImportErrorItem.batch_write() as batch:
+                for e in errors:
+                    batch.save(
+                        ImportErrorItem(
+                            pk,
+                            keys.import_error_sk(import_id, e.row),
+                            row=e.row,
+                            field=e.field,
+                            code=e.code,
+                            message=e.message,
+                            ttl=now + RETENTION,
+                        )
+                    )
+        except PutError as exc:  # pragma: no cover - surfaced as a failed import
+            raise Conflict("could not record row errors") from exc
+
+    def errors(self, tenant_id: str, import_id: str, limit: int | None = None) -> list[RowError]:
+        pk = keys.tenant_pk(tenant_id)
+        items = ImportErrorItem.query(
+            pk, ImportErrorItem.sk.startswith(keys.import_error_sk(import_id, 0)[:-7]), limit=limit
+        )
+        return [RowError(int(i.row), i.field, i.code, i.message) for i in items]
+
+
+def job_json(job: ImportItem, errors: list[RowError], error_limit: int) -> dict[str, Any]:
+    status = job.status if job.status != "queued" else "running"
+    return {
+        "import_id": job.import_id,
+        "status": status,
+        "total": int(job.total),
+        "processed": int(job.processed),
+        "created": int(job.created),
+        "updated": int(job.updated),
+        "unchanged": int(job.unchanged),
+        "failed": int(job.failed),
+        "errors": [e.to_json() for e in errors[:error_limit]],
+        "errors_truncated": int(job.failed) > error_limit,
+        "message": job.error_message,
+        "created_at": iso_utc(job.created_at) if job.created_at else None,
+        "finished_at": iso_utc(job.finished_at) if job.finished_at else None,
+    }

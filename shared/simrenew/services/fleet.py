@@ -1,0 +1,275 @@
+"""Fleet onboarding: merchants, plans, terminals (register, list, change, deactivate, usage)
+and moving a terminal between agents with a single-use transfer code."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository, to_terminal
+from simrenew.adapters.dynamodb.paging import Page
+from simrenew.adapters.dynamodb.ratelimit import RateLimiter
+from simrenew.adapters.dynamodb.tenants import TenantRepository
+from simrenew.clock import Clock, iso_utc, today_in
+from simrenew.domain.dates import parse_date
+from simrenew.domain.fleet import (
+    LIST_STATUSES,
+    Merchant,
+    Plan,
+    Terminal,
+    TerminalStatus,
+    initial_status,
+    merchant_fields,
+    plan_fields,
+    quota_crossings,
+    reject_unknown,
+    status_after_assignment,
+    terminal_fields,
+    terminal_patch,
+    usage_fields,
+)
+from simrenew.domain.identifiers import normalize_sn
+from simrenew.domain.tenant import Tenant
+from simrenew.errors import Conflict, NotFound, RuleViolation, ValidationError
+from simrenew.ids import new_id
+
+TRANSFER_TTL = timedelta(hours=72)
+# Unambiguous: no 0/O, 1/I/L.
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+WRONG_TRANSFER_CODES_PER_HOUR = 10
+
+
+def _hash_code(code: str) -> str:
+    return hashlib.sha256(code.replace("-", "").upper().encode()).hexdigest()
+
+
+class FleetService:
+    def __init__(
+        self,
+        tenants: TenantRepository,
+        merchants: MerchantRepository,
+        plans: PlanRepository,
+        terminals: TerminalRepository,
+        rate_limiter: RateLimiter,
+        clock: Clock,
+    ) -> None:
+        self._tenants = tenants
+        self.merchants = merchants
+        self.plans = plans
+        self.terminals = terminals
+        self._rate = rate_limiter
+        self._clock = clock
+
+    def tenant(self, tenant_id: str) -> Tenant:
+        tenant = self._tenants.get(tenant_id)
+        if tenant is None:
+            raise NotFound("no such tenant", code="tenant_not_found")
+        return tenant
+
+    def today(self, tenant: Tenant) -> date:
+        return today_in(self._clock, tenant.settings.timezone)
+
+    # --- merchants -------------------------------------------------------------------------------
+    def create_merchant(self, tenant_id: str, body: dict[str, Any]) -> Merchant:
+        fields = merchant_fields(body, partial=False)
+        now = self._clock.now()
+        merchant = Merchant(merchant_id=new_id("m"), tenant_id=tenant_id, created_at=iso_utc(now), **fields)
+        self.merchants.create(merchant, now)
+        return merchant
+
+    def get_merchant(self, tenant_id: str, merchant_id: str) -> Merchant:
+        merchant = self.merchants.get(tenant_id, merchant_id)
+        if merchant is None:
+            raise NotFound("no such merchant", code="merchant_not_found")
+        return merchant
+
+    def list_merchants(self, tenant_id: str, limit: int, cursor: str | None) -> Page[Merchant]:
+        return self.merchants.page(tenant_id, limit, cursor)
+
+    def update_merchant(self, tenant_id: str, merchant_id: str, body: dict[str, Any]) -> Merchant:
+        changes = merchant_fields(body, partial=True)
+        return self.merchants.update(tenant_id, merchant_id, changes, self._clock.now())
+
+    # --- plans -----------------------------------------------------------------------------------
+    def create_plan(self, tenant_id: str, body: dict[str, Any]) -> Plan:
+        fields = plan_fields(body, partial=False)
+        now = self._clock.now()
+        plan = Plan(plan_id=new_id("p"), tenant_id=tenant_id, created_at=iso_utc(now), **fields)
+        self.plans.create(plan, now)
+        return plan
+
+    def list_plans(self, tenant_id: str) -> list[Plan]:
+        return sorted(self.plans.all(tenant_id), key=lambda p: (not p.active, p.term_months, p.price_fen))
+
+    def update_plan(self, tenant_id: str, plan_id: str, body: dict[str, Any]) -> Plan:
+        return self.plans.update(tenant_id, plan_id, plan_fields(body, partial=True), self._clock.now())
+
+    # --- terminals -------------------------------------------------------------------------------
+    def _check_refs(self, tenant_id: str, merchant_id: str | None, plan_id: str | None) -> None:
+        # Merchants and plans are never deleted, so checking before the write is safe.
+        if merchant_id and self.merchants.get(tenant_id, merchant_id) is None:
+            raise ValidationError("merchant_id", "unknown_merchant", "merchant_id is not one of your merchants")
+        if plan_id and self.plans.get(tenant_id, plan_id) is None:
+            raise ValidationError("plan_id", "unknown_plan", "plan_id is not one of your plans")
+
+    def register(self, tenant_id: str, body: dict[str, Any]) -> Terminal:
+        fields = terminal_fields(body)
+        tenant = self.tenant(tenant_id)
+        self._check_refs(tenant_id, fields["merchant_id"], fields["plan_id"])
+        now = self._clock.now()
+        status = initial_status(
+            fields["merchant_id"], fields["expires_on"], self.today(tenant), tenant.settings.grace_days
+        )
+        terminal = Terminal(
+            tenant_id=tenant_id, status=status, created_at=iso_utc(now), updated_at=iso_utc(now), **fields
+        )
+        self.terminals.register(terminal, now)
+        return terminal
+
+    def get(self, tenant_id: str, sn: str) -> Terminal:
+        terminal = self.terminals.get(tenant_id, self._sn(sn))
+        if terminal is None:
+            raise NotFound("no such terminal", code="terminal_not_found")
+        return terminal
+
+    @staticmethod
+    def _sn(raw: str) -> str:
+        try:
+            return normalize_sn(raw)
+        except ValidationError:
+            # A path that cannot be an SN names no terminal: 404, like any unknown one.
+            raise NotFound("no such terminal", code="terminal_not_found") from None
+
+    def list_terminals(self, tenant_id: str, query: dict[str, str], limit: int, cursor: str | None) -> Page[Terminal]:
+        tenant = self.tenant(tenant_id)
+        q = query.get("q", "").strip()
+        if q:
+            if len(q) > 32:
+                raise ValidationError("q", "too_long", "q is at most 32 characters")
+            return Page(self.terminals.search(tenant_id, q, limit), None)
+        status = query.get("status") or None
+        if status is not None and status not in LIST_STATUSES:
+            raise ValidationError("status", "invalid_choice", f"status must be one of {', '.join(LIST_STATUSES)}")
+        expires_before = parse_date(query["expires_before"], "expires_before") if query.get("expires_before") else None
+        expires_from = None
+        if status == "expiring":
+            today = self.today(tenant)
+            window_end = today + timedelta(days=self.expiring_window(tenant) + 1)
+            expires_from, status = today, TerminalStatus.ACTIVE.value
+            expires_before = min(expires_before, window_end) if expires_before else window_end
+        merchant_id = query.get("merchant_id") or None
+        return self.terminals.page(
+            tenant_id,
+            status=status,
+            merchant_id=merchant_id,
+            expires_from=expires_from,
+            expires_before=expires_before,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    @staticmethod
+    def expiring_window(tenant: Tenant) -> int:
+        return max(tenant.settings.reminder_days, default=30)
+
+    def update(self, tenant_id: str, sn: str, body: dict[str, Any]) -> Terminal:
+        item = self.terminals.item(tenant_id, self._sn(sn))
+        if item is None:
+            raise NotFound("no such terminal", code="terminal_not_found")
+        current = to_terminal(item)
+        if current.status is TerminalStatus.DEACTIVATED:
+            raise RuleViolation("a deactivated terminal cannot be changed", code="terminal_deactivated")
+        changes = terminal_patch(body, current)
+        if not changes:
+            return current
+        self._check_refs(tenant_id, changes.get("merchant_id"), changes.get("plan_id"))
+        updated = replace(current, **changes)
+        updated = replace(updated, status=status_after_assignment(updated.status, updated.merchant_id))
+        moved: dict[str, tuple[str, str]] = {
+            name: (getattr(current, name), changes[name]) for name in ("tid", "iccid") if name in changes
+        }
+        return self.terminals.save(item, updated, self._clock.now(), moved)
+
+    def deactivate(self, tenant_id: str, sn: str) -> Terminal:
+        item = self.terminals.item(tenant_id, self._sn(sn))
+        if item is None:
+            raise NotFound("no such terminal", code="terminal_not_found")
+        current = to_terminal(item)
+        if current.status is TerminalStatus.DEACTIVATED:
+            return current
+        return self.terminals.save(item, replace(current, status=TerminalStatus.DEACTIVATED), self._clock.now(), {})
+
+    def record_usage(self, tenant_id: str, sn: str, body: dict[str, Any]) -> tuple[Terminal, list[str]]:
+        """Apply a usage reading; returns the terminal and the quota alerts it raised."""
+        used, as_of = usage_fields(body)
+        item = self.terminals.item(tenant_id, self._sn(sn))
+        if item is None:
+            raise NotFound("no such terminal", code="terminal_not_found")
+        current = to_terminal(item)
+        if current.status is TerminalStatus.DEACTIVATED:
+            raise RuleViolation("a deactivated terminal takes no usage", code="terminal_deactivated")
+        if current.usage_as_of and as_of.isoformat() < current.usage_as_of:
+            return current, []  # an older reading arriving late changes nothing
+        crossings = quota_crossings(current.data_quota_mb, current.data_used_mb, used)
+        events = [
+            (f"quota_{pct}", {"percent": pct, "data_used_mb": used, "data_quota_mb": current.data_quota_mb})
+            for pct in crossings
+        ]
+        updated = replace(current, data_used_mb=used, usage_as_of=as_of.isoformat())
+        saved = self.terminals.record_usage(item, updated, events, self._clock.now())
+        return saved, [name for name, _ in events]
+
+    # --- transfer between agents -------------------------------------------------------------------
+    def issue_transfer_code(self, tenant_id: str, sn: str) -> tuple[str, str]:
+        terminal = self.get(tenant_id, sn)
+        raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
+        code = f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+        now = self._clock.now()
+        expires_at = now + TRANSFER_TTL
+        self.terminals.put_transfer_code(tenant_id, terminal.sn, _hash_code(code), expires_at, now)
+        return code, iso_utc(expires_at)
+
+    def claim(self, tenant_id: str, body: dict[str, Any]) -> Terminal:
+        reject_unknown(body, ("sn", "code"))
+        if not isinstance(body.get("sn"), str) or not body["sn"].strip():
+            raise ValidationError("sn", "required", "sn is required")
+        if not isinstance(body.get("code"), str) or not body["code"].strip():
+            raise ValidationError("code", "required", "code is required")
+        sn = normalize_sn(body["sn"])
+        now = self._clock.now()
+        invalid = RuleViolation("this transfer code is not valid for this terminal", code="invalid_transfer_code")
+        holder = self.terminals.claim("sn", sn)
+        if holder is not None and holder.tenant_id == tenant_id:
+            raise Conflict("this terminal is already yours", code="already_yours", field="sn")
+        code_item = self.terminals.transfer_code(holder.tenant_id, sn) if holder else None
+        if (
+            holder is None
+            or code_item is None
+            or not hmac.compare_digest(code_item.code_hash, _hash_code(body["code"].strip()))
+            or code_item.used
+            or code_item.expires_at <= now
+        ):
+            # Counted only on failure, so honest users are never slowed down.
+            self._rate.hit("transfer-code", tenant_id, limit=WRONG_TRANSFER_CODES_PER_HOUR, window_s=3600, now=now)
+            raise invalid
+        item = self.terminals.item(holder.tenant_id, sn)
+        if item is None:
+            raise invalid
+        current = to_terminal(item)
+        children = self.terminals.children(holder.tenant_id, sn)
+        if len(children) > 47:
+            raise RuleViolation("this terminal's history is too long to move in one step", code="transfer_too_large")
+        # Merchants and plans belong to the old agent: the new one assigns its own.
+        moved = replace(
+            current,
+            tenant_id=tenant_id,
+            merchant_id=None,
+            plan_id=None,
+            status=status_after_assignment(current.status, None),
+        )
+        self.terminals.move(item, moved, code_item, children, now)
+        return moved

@@ -1,0 +1,313 @@
+"""CSV fleet imports: accepted at once (202), processed by a worker in batches with a
+checkpoint, idempotent (a re-import reports rows unchanged), resumable after a crash."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from simrenew.adapters.dynamodb.fleet import TerminalRepository, chunked, to_terminal
+from simrenew.adapters.dynamodb.imports import Counts, ImportRepository, RowError, job_json
+from simrenew.adapters.dynamodb.models import ImportItem
+from simrenew.clock import Clock, iso_utc
+from simrenew.domain.contact import normalize_phone
+from simrenew.domain.csvfile import RawRow, parse_import
+from simrenew.domain.fleet import Merchant, Terminal, initial_status, terminal_fields
+from simrenew.errors import Conflict, NotFound, RuleViolation, SimRenewError, ValidationError
+from simrenew.ids import new_id
+from simrenew.log import get_logger
+from simrenew.services.fleet import FleetService
+
+MAX_FILE_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+BATCH_ROWS = 200
+TX_ROWS = 25  # 4 items a terminal: 100 items, TransactWriteItems' limit
+ERRORS_SHOWN = 1000
+COMPARED = ("tid", "iccid", "carrier", "model", "merchant_id", "plan_id", "expires_on", "data_quota_mb")
+
+
+class Dispatcher(Protocol):
+    """Hands an import to the worker: an async Lambda invoke in AWS, a thread locally."""
+
+    def dispatch(self, event: dict[str, Any]) -> None: ...
+
+
+class Deadline(Protocol):
+    def remaining_ms(self) -> int: ...
+
+
+class NoDeadline:
+    def remaining_ms(self) -> int:
+        return 10**9
+
+
+@dataclass
+class _Seen:
+    """Identifiers met earlier in the same file: a second occurrence is a row error."""
+
+    sn: dict[str, int]
+    tid: dict[str, int]
+    iccid: dict[str, int]
+
+
+def _row_body(row: RawRow) -> dict[str, Any]:
+    v = row.values
+    quota_raw = v.get("data_quota_mb", "").strip()
+    body: dict[str, Any] = {
+        "sn": v.get("sn", ""),
+        "tid": v.get("tid", ""),
+        "iccid": v.get("iccid", ""),
+        "carrier": v.get("carrier", "") or None,
+        "model": v.get("model", ""),
+        "expires_on": v.get("expires_on", ""),
+        "data_quota_mb": None,
+    }
+    if quota_raw:
+        if not quota_raw.isdigit():
+            raise ValidationError("data_quota_mb", "invalid_type", "data_quota_mb must be a whole number of MB")
+        body["data_quota_mb"] = int(quota_raw)
+    return body
+
+
+@dataclass
+class _ValidRow:
+    row: int
+    fields: dict[str, Any]
+    merchant: tuple[str, str] | None  # (name, normalized phone)
+    plan_name: str | None
+
+
+class ImportService:
+    def __init__(
+        self,
+        imports: ImportRepository,
+        fleet: FleetService,
+        terminals: TerminalRepository,
+        dispatcher: Dispatcher,
+        clock: Clock,
+    ) -> None:
+        self._imports = imports
+        self._fleet = fleet
+        self._terminals = terminals
+        self._dispatcher = dispatcher
+        self._clock = clock
+
+    # --- API side -------------------------------------------------------------------------------
+    def start(self, tenant_id: str, data: bytes, created_by: str) -> str:
+        if len(data) > MAX_FILE_BYTES:
+            raise ValidationError("file", "file_too_large", "the file is larger than 10 MB; split it")
+        parsed = parse_import(data)  # the whole file is checked before anything is written
+        if parsed.total == 0:
+            raise ValidationError("file", "no_rows", "the file has a header but no rows")
+        import_id = new_id("imp")
+        now = self._clock.now()
+        sha = hashlib.sha256(data).hexdigest()
+        self._imports.create(tenant_id, import_id, data, parsed.total, sha, created_by, now)
+        self._dispatcher.dispatch({"tenant_id": tenant_id, "import_id": import_id})
+        return import_id
+
+    def status(self, tenant_id: str, import_id: str) -> dict[str, Any]:
+        job = self._job(tenant_id, import_id)
+        return job_json(job, self._imports.errors(tenant_id, import_id, ERRORS_SHOWN), ERRORS_SHOWN)
+
+    def all_errors(self, tenant_id: str, import_id: str) -> list[RowError]:
+        self._job(tenant_id, import_id)
+        return self._imports.errors(tenant_id, import_id)
+
+    def resume(self, tenant_id: str, import_id: str) -> dict[str, Any]:
+        """Re-dispatch a job whose worker died (its lease lapsed) or that failed."""
+        job = self._job(tenant_id, import_id)
+        if job.status == "done":
+            raise Conflict("this import has finished", code="import_finished")
+        stale = job.heartbeat_at is None or job.heartbeat_at < self._clock.now() - timedelta(minutes=2)
+        if job.status in ("running", "queued") and not stale:
+            raise Conflict("this import is running; watch its progress", code="import_running")
+        self._dispatcher.dispatch({"tenant_id": tenant_id, "import_id": import_id})
+        return job_json(job, [], 0)
+
+    def _job(self, tenant_id: str, import_id: str) -> ImportItem:
+        job = self._imports.get(tenant_id, import_id) if import_id.startswith("imp_") else None
+        if job is None:
+            raise NotFound("no such import", code="import_not_found")
+        return job
+
+    # --- worker side ----------------------------------------------------------------------------------
+    def run(
+        self,
+        tenant_id: str,
+        import_id: str,
+        deadline: Deadline | None = None,
+        redispatch: Callable[[], None] | None = None,
+    ) -> str:
+        """Process the job from its checkpoint until done or near the deadline."""
+        deadline = deadline or NoDeadline()
+        job = self._imports.get(tenant_id, import_id)
+        if job is None or job.status == "done":
+            return "nothing_to_do"
+        if not self._imports.acquire(job, self._clock.now()):
+            return "busy"
+        log = get_logger()
+        try:
+            tenant = self._fleet.tenant(tenant_id)
+            parsed = parse_import(self._imports.file(job))
+            rows = parsed.rows
+            start = int(job.processed)
+            seen = _Seen({}, {}, {})
+            plan_ids: dict[str, str] = {}
+            merchant_ids: dict[tuple[str, str], str] = {}
+            # Rows before the checkpoint are only re-validated (pure) to rebuild the
+            # duplicate detection, never written again.
+            for row in rows[:start]:
+                self._validate(row, seen)
+            for batch in chunked(rows[start:], BATCH_ROWS):
+                if deadline.remaining_ms() < 30_000:
+                    self._imports.release(job, self._clock.now())
+                    if redispatch:
+                        redispatch()
+                    return "continued"
+                counts = self._batch(tenant, batch, seen, plan_ids, merchant_ids, import_id)
+                self._imports.progress(job, counts, self._clock.now())
+            self._imports.finish(job, "done", self._clock.now())
+            log.info("import finished", extra={"import_id": import_id, "rows": len(rows)})
+            return "done"
+        except SimRenewError as exc:
+            log.exception("import failed", extra={"import_id": import_id})
+            self._imports.finish(job, "failed", self._clock.now(), exc.message)
+            return "failed"
+
+    def _validate(self, row: RawRow, seen: _Seen) -> _ValidRow | RowError:
+        try:
+            if row.field_count is not None and row.field_count != 10:
+                raise ValidationError("row", "wrong_field_count", f"the row has {row.field_count} fields, not 10")
+            fields = terminal_fields(_row_body(row))
+            name = row.values.get("merchant_name", "").strip()
+            phone_raw = row.values.get("merchant_phone", "").strip()
+            merchant = None
+            if name or phone_raw:
+                if not name:
+                    raise ValidationError("merchant_name", "required", "merchant_name is required with merchant_phone")
+                if not phone_raw:
+                    raise ValidationError("merchant_phone", "required", "merchant_phone is required with merchant_name")
+                if len(name) > 100:
+                    raise ValidationError("merchant_name", "too_long", "merchant_name is at most 100 characters")
+                merchant = (name, normalize_phone(phone_raw, "merchant_phone"))
+            plan_name = row.values.get("plan_name", "").strip() or None
+            for kind in ("sn", "tid", "iccid"):
+                first = getattr(seen, kind).get(fields[kind])
+                if first is not None and first != row.row:
+                    raise ValidationError(
+                        kind, "duplicate_in_file", f"{kind} {fields[kind]} already appears on row {first}"
+                    )
+            for kind in ("sn", "tid", "iccid"):
+                getattr(seen, kind)[fields[kind]] = row.row
+            return _ValidRow(row.row, fields, merchant, plan_name)
+        except ValidationError as err:
+            return RowError(row.row, err.field or "row", err.code, err.message)
+
+    def _batch(
+        self,
+        tenant: Any,
+        batch: Any,
+        seen: _Seen,
+        plan_ids: dict[str, str],
+        merchant_ids: dict[tuple[str, str], str],
+        import_id: str,
+    ) -> Counts:
+        tenant_id = tenant.tenant_id
+        now = self._clock.now()
+        today = self._fleet.today(tenant)
+        errors: list[RowError] = []
+        valid: list[_ValidRow] = []
+        for row in batch:
+            checked = self._validate(row, seen)
+            (errors if isinstance(checked, RowError) else valid).append(checked)  # type: ignore[arg-type]
+
+        # Plans by name, merchants by (name, phone): one BatchGet each, then create the missing merchants.
+        names = {r.plan_name.casefold() for r in valid if r.plan_name} - set(plan_ids)
+        if names:
+            plan_ids.update(self._fleet.plans.ids_by_name(tenant_id, names))
+        pairs = {r.merchant for r in valid if r.merchant} - set(merchant_ids)
+        if pairs:
+            merchant_ids.update(self._fleet.merchants.find_many_by_key(tenant_id, pairs))
+            missing = [p for p in pairs if p not in merchant_ids]
+            fresh = [
+                Merchant(merchant_id=new_id("m"), tenant_id=tenant_id, name=n, phone=p, created_at=iso_utc(now))
+                for n, p in missing
+            ]
+            merchant_ids.update(self._fleet.merchants.create_many(fresh, now))
+
+        ready: list[tuple[_ValidRow, Terminal]] = []
+        for r in valid:
+            if r.plan_name and r.plan_name.casefold() not in plan_ids:
+                errors.append(RowError(r.row, "plan_name", "unknown_plan", f"no plan named {r.plan_name!r}"))
+                continue
+            merchant_id = merchant_ids.get(r.merchant) if r.merchant else None
+            if r.merchant and merchant_id is None:
+                errors.append(RowError(r.row, "merchant_name", "merchant_unavailable", "could not create the merchant"))
+                continue
+            fields = {
+                **r.fields,
+                "merchant_id": merchant_id,
+                "plan_id": plan_ids[r.plan_name.casefold()] if r.plan_name else None,
+            }
+            status = initial_status(merchant_id, fields["expires_on"], today, tenant.settings.grace_days)
+            ready.append(
+                (
+                    r,
+                    Terminal(
+                        tenant_id=tenant_id, status=status, created_at=iso_utc(now), updated_at=iso_utc(now), **fields
+                    ),
+                )
+            )
+
+        existing = self._terminals.get_many(tenant_id, [t.sn for _, t in ready]) if ready else {}
+        created = updated = unchanged = 0
+        new_rows: list[tuple[_ValidRow, Terminal]] = []
+        for r, t in ready:
+            item = existing.get(t.sn)
+            if item is None:
+                new_rows.append((r, t))
+                continue
+            current = to_terminal(item)
+            changes = {k: getattr(t, k) for k in COMPARED if getattr(current, k) != getattr(t, k)}
+            if not changes:
+                unchanged += 1
+                continue
+            try:
+                self._fleet_update(item, current, changes, now)
+                updated += 1
+            except (Conflict, RuleViolation) as err:
+                errors.append(RowError(r.row, err.field or "sn", err.code, err.message))
+        for group in chunked(new_rows, TX_ROWS):
+            refused = self._terminals.register_many([t for _, t in group], now)
+            for r, t in group:
+                refusal = refused.get(t.sn)
+                if refusal is None:
+                    created += 1
+                else:
+                    errors.append(RowError(r.row, refusal.field or "sn", refusal.code, refusal.message))
+        if errors:
+            self._imports.add_errors(tenant_id, import_id, errors, now)
+        return Counts(processed=len(batch), created=created, updated=updated, unchanged=unchanged, failed=len(errors))
+
+    def _fleet_update(self, item: Any, current: Terminal, changes: dict[str, Any], now: datetime) -> None:
+        from simrenew.domain.fleet import TerminalStatus, status_after_assignment
+
+        if current.status is TerminalStatus.DEACTIVATED:
+            raise RuleViolation("the terminal is deactivated", code="terminal_deactivated")
+        updated = replace(current, **changes)
+        updated = replace(updated, status=status_after_assignment(updated.status, updated.merchant_id))
+        moved: dict[str, tuple[str, str]] = {
+            k: (getattr(current, k), changes[k]) for k in ("tid", "iccid") if k in changes
+        }
+        self._terminals.save(item, updated, now, moved)
+
+
+def lambda_deadline(context: Any) -> Deadline:
+    class _Ctx:
+        def remaining_ms(self) -> int:
+            return int(context.get_remaining_time_in_millis())
+
+    return _Ctx()
