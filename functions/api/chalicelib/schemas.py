@@ -119,7 +119,8 @@ TERMINAL_PATCH: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "minProperties": 1,
-    "properties": {k: v for k, v in _TERMINAL_PROPS.items() if k != "sn"},
+    # sn is listed only to be refused with a clear "immutable" answer rather than "unknown".
+    "properties": {**_TERMINAL_PROPS, "sn": {"type": "string", "readOnly": True}},
 }
 
 USAGE: dict[str, Any] = {

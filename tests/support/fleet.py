@@ -1,0 +1,45 @@
+"""Builders for fleet data: valid identifiers on demand (unique per call), CSV files."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from datetime import date, timedelta
+from typing import Any
+
+from simrenew.domain.identifiers import luhn_check_digit
+
+_seq = itertools.count(random.randrange(1, 10**6) * 1000)
+IMPORT_HEADER = "sn,tid,iccid,carrier,model,merchant_name,merchant_phone,plan_name,expires_on,data_quota_mb"
+
+
+def iccid(prefix: str = "898600", n: int | None = None) -> str:
+    n = next(_seq) if n is None else n
+    body = f"{prefix}{n:013d}"[:19]
+    return body + luhn_check_digit(body)
+
+
+def bad_luhn(value: str) -> str:
+    last = int(value[-1])
+    return value[:-1] + str((last + 1) % 10)
+
+
+def terminal_body(**overrides: Any) -> dict[str, Any]:
+    n = next(_seq)
+    body: dict[str, Any] = {
+        "sn": f"SN-{n:010d}",
+        "tid": f"{n % 10**8:08d}",
+        "iccid": iccid(n=n),
+        "model": "PAX A920",
+        "expires_on": (date.today() + timedelta(days=90)).isoformat(),
+    }
+    body.update(overrides)
+    return body
+
+
+def csv_row(body: dict[str, Any], merchant: tuple[str, str] | None = None, plan: str = "", quota: str = "") -> str:
+    name, phone = merchant or ("", "")
+    return ",".join([
+        body["sn"], body["tid"], body["iccid"], body.get("carrier", ""), body["model"], name, phone, plan,
+        body["expires_on"], quota,
+    ])
