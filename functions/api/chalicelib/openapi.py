@@ -50,6 +50,7 @@ def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
         operation: dict[str, Any] = {
             "summary": spec.summary,
             "description": f"Who: {_who(spec.auth)}.",
+            "x-auth": spec.auth if isinstance(spec.auth, str) else spec.auth.label,
             "operationId": f"{spec.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', spec.path.lower()).strip('_')}",
             "tags": [spec.tag] if spec.tag else [],
             "parameters": [

@@ -1,0 +1,120 @@
+"""Tenant isolation and role checks for EVERY route in the OpenAPI document.
+
+Agent A owns one of everything; agent B (admin) and A's own readonly key try every
+tenant-scoped route against A's ids. A route added without an example here fails the
+test, so no route escapes the matrix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+from tests.support.builders import create_agent
+from tests.support.client import ApiClient
+from tests.support.fleet import IMPORT_HEADER, csv_row, terminal_body
+
+# One valid request body per write route (B would be allowed to send it for its own data).
+EXAMPLES: dict[tuple[str, str], Any] = {
+    ("PATCH", "/v1/tenant"): {"settings": {"grace_days": 3}},
+    ("POST", "/v1/api-keys"): {"role": "readonly", "label": "x"},
+    ("DELETE", "/v1/api-keys/{key_id}"): None,
+    ("POST", "/v1/merchants"): {"name": "乙商户", "phone": "13700001111"},
+    ("PATCH", "/v1/merchants/{merchant_id}"): {"contact_name": "被改了"},
+    ("POST", "/v1/plans"): {"name": "B plan", "term_months": 1, "data_quota_mb": 100, "price_fen": 100},
+    ("PATCH", "/v1/plans/{plan_id}"): {"price_fen": 1},
+    ("POST", "/v1/terminals"): "fresh-terminal",
+    ("POST", "/v1/terminals/claim"): "claim-a",
+    ("PATCH", "/v1/terminals/{sn}"): {"model": "hijacked"},
+    ("POST", "/v1/terminals/{sn}/deactivate"): {},
+    ("POST", "/v1/terminals/{sn}/usage"): {"data_used_mb": 1, "as_of": "2030-01-01"},
+    ("POST", "/v1/terminals/{sn}/transfer-code"): {},
+    ("POST", "/v1/imports"): "csv",
+    ("POST", "/v1/imports/{import_id}/resume"): {},
+}
+FAKE_IDS = {"merchant_id": "m_0000000000000000", "plan_id": "p_0000000000000000", "sn": "NOSUCH-SN-0",
+            "key_id": "k_0000000000000000", "import_id": "imp_0000000000000000"}
+
+
+def _routes(api: ApiClient) -> list[tuple[str, str, str]]:
+    doc = api.get("/v1/openapi.json").json
+    return [(m.upper(), p, op["x-auth"]) for p, ops in doc["paths"].items() for m, op in ops.items()]
+
+
+def _world(api: ApiClient, platform_key: str) -> tuple[Any, Any, dict[str, str]]:
+    a = create_agent(api, platform_key, name="甲 Agent A")
+    b = create_agent(api, platform_key, name="乙 Agent B")
+    m = api.post("/v1/merchants", {"name": "甲商户", "phone": "13600001111"}, key=a.admin_key).json
+    p = api.post("/v1/plans", {"name": "A plan", "term_months": 12, "data_quota_mb": 1, "price_fen": 9900},
+                 key=a.admin_key).json
+    t = api.post("/v1/terminals", terminal_body(merchant_id=m["merchant_id"]), key=a.admin_key).json
+    staff = api.post("/v1/api-keys", {"role": "staff"}, key=a.admin_key).json
+    csv_text = IMPORT_HEADER + "\n" + csv_row(terminal_body()) + "\n"
+    imp = api.call("POST", "/v1/imports", key=a.admin_key, body=csv_text.encode(), headers={"Content-Type": "text/csv"})
+    ids = {"merchant_id": m["merchant_id"], "plan_id": p["plan_id"], "sn": t["sn"], "key_id": staff["key_id"],
+           "import_id": imp.json["import_id"], "tenant_id": a.tenant_id, "tid": t["tid"], "iccid": t["iccid"]}
+    for _ in range(100):  # let A's import finish so its state is stable
+        if api.get(f"/v1/imports/{ids['import_id']}", key=a.admin_key).json["status"] != "running":
+            break
+        time.sleep(0.1)
+    return a, b, ids
+
+
+def _snapshot(api: ApiClient, key: str, ids: dict[str, str]) -> str:
+    parts = [
+        api.get(f"/v1/terminals/{ids['sn']}", key=key).json,
+        api.get(f"/v1/merchants/{ids['merchant_id']}", key=key).json,
+        api.get("/v1/plans", key=key).json,
+        api.get("/v1/api-keys", key=key).json,
+        api.get("/v1/tenant", key=key).json,
+        api.get(f"/v1/imports/{ids['import_id']}", key=key).json,
+    ]
+    return json.dumps(parts, sort_keys=True)
+
+
+def _send(api: ApiClient, method: str, path: str, key: str | None, ids: dict[str, str]) -> Any:
+    example = EXAMPLES.get((method, path))
+    concrete = re.sub(r"{(\w+)}", lambda mt: ids[mt.group(1)], path)
+    if example == "csv":
+        body = (IMPORT_HEADER + "\n" + csv_row(terminal_body()) + "\n").encode()
+        return api.call(method, concrete, key=key, body=body, headers={"Content-Type": "text/csv"})
+    if example == "fresh-terminal":
+        example = terminal_body()
+    if example == "claim-a":
+        example = {"sn": ids["sn"], "code": "AAAA-BBBB-CCCC"}
+    if method in ("GET", "DELETE"):
+        return api.call(method, concrete, key=key)
+    return api.call(method, concrete, key=key, json_body=example if example is not None else {})
+
+
+def test_every_tenant_route_is_isolated_role_checked_and_key_checked(api: ApiClient, platform_key: str) -> None:
+    a, b, ids = _world(api, platform_key)
+    readonly = a.key(api, "readonly")
+    before = _snapshot(api, a.admin_key, ids)
+    a_ids = {v for k, v in ids.items()}
+    checked = 0
+    for method, path, auth in _routes(api):
+        if auth in ("public", "platform"):
+            continue
+        if method != "GET":
+            assert (method, path) in EXAMPLES, f"add an isolation example for {method} {path}"
+            assert auth != "readonly", f"{method} {path} lets a readonly key write"
+        checked += 1
+        # No key, and a wrong key: 401.
+        assert _send(api, method, path, None, ids).status == 401, (method, path)
+        # A role too low: 403 (A's own readonly key on A's own ids).
+        if auth != "readonly":
+            r = _send(api, method, path, readonly, ids)
+            assert r.status == 403, (method, path, r.status)
+        # Another agent: never a success on A's ids, and indistinguishable from a missing id.
+        r = _send(api, method, path, b.admin_key, ids)
+        leaked = [v for v in a_ids if v in r.body.decode(errors="replace")]
+        assert not leaked, (method, path, leaked)
+        if "{" in path:
+            assert r.status == 404, (method, path, r.status, r.body)
+            missing = _send(api, method, path, b.admin_key, {**ids, **FAKE_IDS})
+            assert (missing.status, missing.error["code"]) == (r.status, r.error["code"]), (method, path)
+    assert checked >= 20
+    assert _snapshot(api, a.admin_key, ids) == before

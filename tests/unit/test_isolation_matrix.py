@@ -1,0 +1,3 @@
+"""Isolation matrix on moto, in-process."""
+
+from tests.cases.isolation import *  # noqa: F403
