@@ -46,7 +46,9 @@ def _import(api: ApiClient, key: str, text: str, encoding: str = "utf-8") -> dic
 
 
 # --- merchants ----------------------------------------------------------------------------------------
-def test_merchant_phone_in_local_form_is_normalised_and_the_merchant_readable(api: ApiClient, platform_key: str) -> None:
+def test_merchant_phone_in_local_form_is_normalised_and_the_merchant_readable(
+    api: ApiClient, platform_key: str
+) -> None:
     agent = create_agent(api, platform_key)
     m = _merchant(api, agent, phone="138 1234 5678")
     assert m["phone"] == "+8613812345678"
@@ -58,8 +60,12 @@ def test_merchant_phone_in_local_form_is_normalised_and_the_merchant_readable(ap
 
 @pytest.mark.parametrize(
     ("field", "value", "code"),
-    [("phone", "12345", "invalid_phone"), ("email", "x@", "invalid_email"), ("name", "", "required"),
-     ("name", "店" * 101, "too_long")],
+    [
+        ("phone", "12345", "invalid_phone"),
+        ("email", "x@", "invalid_email"),
+        ("name", "", "required"),
+        ("name", "店" * 101, "too_long"),
+    ],
 )
 def test_a_bad_merchant_is_400_naming_the_field_and_nothing_is_written(
     api: ApiClient, platform_key: str, field: str, value: str, code: str
@@ -72,7 +78,9 @@ def test_a_bad_merchant_is_400_naming_the_field_and_nothing_is_written(
     assert api.get("/v1/merchants", key=agent.admin_key).json["items"] == []
 
 
-def test_the_same_merchant_name_and_phone_is_a_conflict_naming_the_existing_one(api: ApiClient, platform_key: str) -> None:
+def test_the_same_merchant_name_and_phone_is_a_conflict_naming_the_existing_one(
+    api: ApiClient, platform_key: str
+) -> None:
     agent = create_agent(api, platform_key)
     first = _merchant(api, agent)
     r = api.post("/v1/merchants", {"name": "张三便利店", "phone": "+8613812345678"}, key=agent.admin_key)
@@ -226,7 +234,9 @@ def test_terminal_list_pages_through_every_terminal_once(api: ApiClient, platfor
     seen: list[str] = []
     cursor = ""
     for _ in range(10):
-        r = api.get(f"/v1/terminals?limit=2&status=inventory{'&cursor=' + cursor if cursor else ''}", key=agent.admin_key)
+        r = api.get(
+            f"/v1/terminals?limit=2&status=inventory{'&cursor=' + cursor if cursor else ''}", key=agent.admin_key
+        )
         seen += [t["sn"] for t in r.json["items"]]
         cursor = r.json["next_cursor"]
         if not cursor:
@@ -317,7 +327,9 @@ def test_importing_a_fleet_reports_bad_rows_and_a_reimport_creates_nothing(api: 
 
 def test_a_gbk_file_from_excel_imports_with_chinese_names(api: ApiClient, platform_key: str) -> None:
     agent = create_agent(api, platform_key)
-    api.post("/v1/plans", {"name": "年卡", "term_months": 12, "data_quota_mb": 1024, "price_fen": 9900}, key=agent.admin_key)
+    api.post(
+        "/v1/plans", {"name": "年卡", "term_months": 12, "data_quota_mb": 1024, "price_fen": 9900}, key=agent.admin_key
+    )
     body = terminal_body(carrier="中国移动")
     text = IMPORT_HEADER + "\r\n" + csv_row(body, ("王五五金店", "13900001111"), plan="年卡") + "\r\n"
     done = _import(api, agent.admin_key, text, encoding="gbk")
@@ -334,26 +346,41 @@ def test_import_rows_that_clash_or_name_unknown_plans_fail_alone(api: ApiClient,
     held = _terminal(api, a)
     ok = terminal_body()
     dup = terminal_body(tid=ok["tid"])
-    text = "\n".join([
-        IMPORT_HEADER,
-        csv_row(terminal_body(sn=held["sn"])),
-        csv_row(ok),
-        csv_row(dup),
-        csv_row(terminal_body(), plan="不存在"),
-    ]) + "\n"
+    text = (
+        "\n".join(
+            [
+                IMPORT_HEADER,
+                csv_row(terminal_body(sn=held["sn"])),
+                csv_row(ok),
+                csv_row(dup),
+                csv_row(terminal_body(), plan="不存在"),
+            ]
+        )
+        + "\n"
+    )
     done = _import(api, b.admin_key, text)
     errors = {e["row"]: (e["field"], e["code"]) for e in done["errors"]}
-    assert errors == {2: ("sn", "identifier_claimed"), 4: ("tid", "duplicate_in_file"), 5: ("plan_name", "unknown_plan")}
+    assert errors == {
+        2: ("sn", "identifier_claimed"),
+        4: ("tid", "duplicate_in_file"),
+        5: ("plan_name", "unknown_plan"),
+    }
     assert done["created"] == 1
     assert a.tenant_id not in str(done)
 
 
 @pytest.mark.parametrize(
     ("raw", "code"),
-    [(b"", "empty_file"), (b"sn,tid\r\nA,B\r\n", "missing_columns"), ((IMPORT_HEADER + "\n").encode(), "no_rows"),
-     (b"\xff\xfe\x00\x00garbage", "invalid_encoding")],
+    [
+        (b"", "empty_file"),
+        (b"sn,tid\r\nA,B\r\n", "missing_columns"),
+        ((IMPORT_HEADER + "\n").encode(), "no_rows"),
+        (b"\xff\xfe\x00\x00garbage", "invalid_encoding"),
+    ],
 )
-def test_a_file_that_cannot_be_imported_is_refused_at_once(api: ApiClient, platform_key: str, raw: bytes, code: str) -> None:
+def test_a_file_that_cannot_be_imported_is_refused_at_once(
+    api: ApiClient, platform_key: str, raw: bytes, code: str
+) -> None:
     agent = create_agent(api, platform_key)
     r = api.call("POST", "/v1/imports", key=agent.admin_key, body=raw, headers={"Content-Type": "text/csv"})
     assert r.status == 400
@@ -383,5 +410,3 @@ def test_import_error_report_downloads_as_csv(api: ApiClient, platform_key: str)
     lines = r.body.decode("utf-8-sig").strip().splitlines()
     assert lines[0] == "row,field,code,message"
     assert {int(line.split(",")[0]) for line in lines[1:]} == bad
-
-

@@ -34,8 +34,13 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/imports"): "csv",
     ("POST", "/v1/imports/{import_id}/resume"): {},
 }
-FAKE_IDS = {"merchant_id": "m_0000000000000000", "plan_id": "p_0000000000000000", "sn": "NOSUCH-SN-0",
-            "key_id": "k_0000000000000000", "import_id": "imp_0000000000000000"}
+FAKE_IDS = {
+    "merchant_id": "m_0000000000000000",
+    "plan_id": "p_0000000000000000",
+    "sn": "NOSUCH-SN-0",
+    "key_id": "k_0000000000000000",
+    "import_id": "imp_0000000000000000",
+}
 
 
 def _routes(api: ApiClient) -> list[tuple[str, str, str]]:
@@ -47,14 +52,23 @@ def _world(api: ApiClient, platform_key: str) -> tuple[Any, Any, dict[str, str]]
     a = create_agent(api, platform_key, name="甲 Agent A")
     b = create_agent(api, platform_key, name="乙 Agent B")
     m = api.post("/v1/merchants", {"name": "甲商户", "phone": "13600001111"}, key=a.admin_key).json
-    p = api.post("/v1/plans", {"name": "A plan", "term_months": 12, "data_quota_mb": 1, "price_fen": 9900},
-                 key=a.admin_key).json
+    p = api.post(
+        "/v1/plans", {"name": "A plan", "term_months": 12, "data_quota_mb": 1, "price_fen": 9900}, key=a.admin_key
+    ).json
     t = api.post("/v1/terminals", terminal_body(merchant_id=m["merchant_id"]), key=a.admin_key).json
     staff = api.post("/v1/api-keys", {"role": "staff"}, key=a.admin_key).json
     csv_text = IMPORT_HEADER + "\n" + csv_row(terminal_body()) + "\n"
     imp = api.call("POST", "/v1/imports", key=a.admin_key, body=csv_text.encode(), headers={"Content-Type": "text/csv"})
-    ids = {"merchant_id": m["merchant_id"], "plan_id": p["plan_id"], "sn": t["sn"], "key_id": staff["key_id"],
-           "import_id": imp.json["import_id"], "tenant_id": a.tenant_id, "tid": t["tid"], "iccid": t["iccid"]}
+    ids = {
+        "merchant_id": m["merchant_id"],
+        "plan_id": p["plan_id"],
+        "sn": t["sn"],
+        "key_id": staff["key_id"],
+        "import_id": imp.json["import_id"],
+        "tenant_id": a.tenant_id,
+        "tid": t["tid"],
+        "iccid": t["iccid"],
+    }
     for _ in range(100):  # let A's import finish so its state is stable
         if api.get(f"/v1/imports/{ids['import_id']}", key=a.admin_key).json["status"] != "running":
             break
@@ -117,4 +131,28 @@ def test_every_tenant_route_is_isolated_role_checked_and_key_checked(api: ApiCli
             missing = _send(api, method, path, b.admin_key, {**ids, **FAKE_IDS})
             assert (missing.status, missing.error["code"]) == (r.status, r.error["code"]), (method, path)
     assert checked >= 20
+    assert _snapshot(api, a.admin_key, ids) == before
+
+
+def test_every_json_route_refuses_malformed_and_unknown_input_naming_the_field(
+    api: ApiClient, platform_key: str
+) -> None:
+    """Bad input to any route is a 4xx in the error shape with a field, and writes nothing."""
+    a, _b, ids = _world(api, platform_key)
+    before = _snapshot(api, a.admin_key, ids)
+    doc = api.get("/v1/openapi.json").json
+    tried = 0
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            content = op.get("requestBody", {}).get("content", {})
+            if "application/json" not in content or path == "/v1/signup":
+                continue
+            key = platform_key if op["x-auth"] == "platform" else a.admin_key
+            concrete = re.sub(r"{(\w+)}", lambda mt: ids.get(mt.group(1), "x"), path)
+            for raw, field in ((b"[1]", "body"), (b"{bad json", "body"), (b'{"zz_unknown": 1}', "zz_unknown")):
+                r = api.call(method.upper(), concrete, key=key, body=raw)
+                assert 400 <= r.status < 500, (method, path, raw, r.status)
+                assert r.error["code"] and r.error["field"] == field, (method, path, raw, r.body)
+                tried += 1
+    assert tried >= 3 * 15
     assert _snapshot(api, a.admin_key, ids) == before

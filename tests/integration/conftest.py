@@ -91,3 +91,14 @@ def api(server_url: str) -> ApiClient:
 @pytest.fixture
 def platform_key() -> str:
     return PLATFORM_KEY
+
+
+@pytest.fixture
+def make_services(ddb: Any, env: dict[str, str]) -> Any:
+    from simrenew.bootstrap import build_services
+    from simrenew.config import load_config
+
+    def make(clock: Any) -> Any:
+        return build_services(load_config(env), clock)
+
+    return make

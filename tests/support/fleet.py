@@ -39,7 +39,17 @@ def terminal_body(**overrides: Any) -> dict[str, Any]:
 
 def csv_row(body: dict[str, Any], merchant: tuple[str, str] | None = None, plan: str = "", quota: str = "") -> str:
     name, phone = merchant or ("", "")
-    return ",".join([
-        body["sn"], body["tid"], body["iccid"], body.get("carrier", ""), body["model"], name, phone, plan,
-        body["expires_on"], quota,
-    ])
+    return ",".join(
+        [
+            body["sn"],
+            body["tid"],
+            body["iccid"],
+            body.get("carrier", ""),
+            body["model"],
+            name,
+            phone,
+            plan,
+            body["expires_on"],
+            quota,
+        ]
+    )

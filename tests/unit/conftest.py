@@ -46,3 +46,15 @@ def api(ddb: Any, api_module: Any) -> ApiClient:
 @pytest.fixture
 def platform_key() -> str:
     return PLATFORM_KEY
+
+
+@pytest.fixture
+def make_services(ddb: Any) -> Any:
+    """Services wired to this test's table, with the clock the test hands in."""
+    from simrenew.bootstrap import build_services
+    from simrenew.config import load_config
+
+    def make(clock: Any) -> Any:
+        return build_services(load_config(), clock)
+
+    return make

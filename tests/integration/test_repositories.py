@@ -1,0 +1,3 @@
+"""Repository and service cases against DynamoDB Local."""
+
+from tests.cases.repositories import *  # noqa: F403
