@@ -36,7 +36,7 @@ def world(make_services: Any) -> Any:
 
 
 def test_every_repository_answers_only_for_its_own_tenant(world: Any) -> None:
-    svc, _clock, dispatcher, a, b, a_key = world
+    svc, _clock, _dispatcher, a, b, a_key = world
     fleet = svc.fleet
     m = fleet.create_merchant(a, {"name": "甲店", "phone": "13500001111"})
     p = fleet.create_plan(a, {"name": "月卡", "term_months": 1, "data_quota_mb": 100, "price_fen": 1000})

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.table import create_table_kwargs, table_properties
 from pynamodb.indexes import GlobalSecondaryIndex
 
+from infra.table import create_table_kwargs, table_properties
 from simrenew.adapters.dynamodb.models import Item
 
 
