@@ -1,0 +1,68 @@
+"""Cold import time of each function's module next to `import boto3` (medians, one run).
+
+Each sample is a fresh interpreter (`python -c "import app"` in the function's folder),
+interleaved with the boto3 baseline so machine noise hits both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {
+    "SIMRENEW_ENV": "local",
+    "TABLE_NAME": "bench",
+    "AWS_REGION": "us-east-1",
+    "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+    "SIMRENEW_PLATFORM_KEY": "bench-platform-key-000000000000",
+    "PYTHONPATH": str(ROOT / "shared"),
+}
+TARGETS = {
+    "boto3": (ROOT, "import boto3"),
+    "api": (ROOT / "functions/api", "import app"),
+    "worker": (ROOT / "functions/worker", "import app"),
+    "webhook": (ROOT / "functions/webhook", "import app"),
+    "sweep": (ROOT / "functions/sweep", "import app"),
+}
+
+
+def sample(cwd: Path, code: str) -> float:
+    env = {**os.environ, **ENV}
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, check=True)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    for cwd, code in TARGETS.values():  # warm the OS file cache once; measure what Python does
+        sample(cwd, code)
+    times: dict[str, list[float]] = {name: [] for name in TARGETS}
+    for _ in range(args.runs):
+        for name, (cwd, code) in TARGETS.items():
+            times[name].append(sample(cwd, code))
+    base = statistics.median(times["boto3"])
+    print(f"cold import, median of {args.runs} fresh interpreters (python -c 'import ...')")
+    print(f"{'module':<10} {'median ms':>10} {'vs boto3':>9}")
+    result = {}
+    for name, values in times.items():
+        med = statistics.median(values)
+        result[name] = {"median_s": med, "samples_s": values, "ratio_to_boto3": med / base}
+        print(f"{name:<10} {med * 1000:>10.1f} {med / base:>8.2f}x")
+    out = ROOT / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "cold_import.json").write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
