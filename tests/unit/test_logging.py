@@ -1,0 +1,38 @@
+"""Structured JSON logs carry tenant_id and request id; an unexpected failure is a 500 in
+the API error shape, logged without the caller's key."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.support.builders import create_agent
+from tests.support.client import ApiClient
+
+
+def test_an_unexpected_error_is_a_logged_500_with_tenant_id_and_no_secret(
+    api: ApiClient, api_module: Any, platform_key: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    agent = create_agent(api, platform_key)
+
+    def boom(*_args: Any, **_kw: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(api_module.services().fleet, "list_merchants", boom)
+    capsys.readouterr()
+    r = api.get("/v1/merchants", key=agent.admin_key)
+    assert r.status == 500
+    assert r.error["code"] == "internal_error"
+    assert "disk on fire" not in r.body.decode()
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    errors = [entry for entry in lines if entry.get("level") == "ERROR"]
+    assert errors, lines
+    entry = errors[-1]
+    assert entry["tenant_id"] == agent.tenant_id
+    assert entry["route"] == "GET /v1/merchants"
+    assert "disk on fire" in json.dumps(entry)
+    assert agent.admin_key not in json.dumps(lines)
