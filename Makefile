@@ -37,7 +37,7 @@ apt:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PKGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check shared functions infra tests
+	$(BIN)/ruff check shared functions infra tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -47,6 +47,9 @@ unit: install
 
 integration: install
 	$(BIN)/python -m pytest -q tests/integration
+
+bench: install
+	$(BIN)/python -m bench.import_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

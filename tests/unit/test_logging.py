@@ -3,18 +3,19 @@ the API error shape, logged without the caller's key."""
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
 import pytest
 
+from simrenew.log import get_logger
 from tests.support.builders import create_agent
 from tests.support.client import ApiClient
 
 
 def test_an_unexpected_error_is_a_logged_500_with_tenant_id_and_no_secret(
-    api: ApiClient, api_module: Any, platform_key: str, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    api: ApiClient, api_module: Any, platform_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     agent = create_agent(api, platform_key)
 
@@ -22,13 +23,18 @@ def test_an_unexpected_error_is_a_logged_500_with_tenant_id_and_no_secret(
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(api_module.services().fleet, "list_merchants", boom)
-    capsys.readouterr()
-    r = api.get("/v1/merchants", key=agent.admin_key)
+    handler = get_logger().registered_handler
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    try:
+        r = api.get("/v1/merchants", key=agent.admin_key)
+    finally:
+        handler.setStream(previous)
     assert r.status == 500
     assert r.error["code"] == "internal_error"
     assert "disk on fire" not in r.body.decode()
 
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines() if line.startswith("{")]
     errors = [entry for entry in lines if entry.get("level") == "ERROR"]
     assert errors, lines
     entry = errors[-1]

@@ -5,22 +5,17 @@ from __future__ import annotations
 import builtins
 from datetime import datetime
 
-from pynamodb.connection import Connection
 from pynamodb.transactions import TransactWrite
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import translated
-from simrenew.adapters.dynamodb.models import ApiKeyItem, ApiKeyLookupItem, Item, TenantItem
+from simrenew.adapters.dynamodb.models import ApiKeyItem, ApiKeyLookupItem, TenantItem, connection
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.adapters.dynamodb.tenants import gsi1 as tenant_gsi1
 from simrenew.adapters.dynamodb.tenants import new_item as new_tenant_item
 from simrenew.clock import iso_utc
 from simrenew.domain.tenant import ApiKey, Role, Tenant, TenantStatus
 from simrenew.errors import Conflict, NotFound
-
-
-def connection() -> Connection:
-    return Connection(region=Item.Meta.region, host=Item.Meta.host)
 
 
 def _to_domain(item: ApiKeyItem) -> ApiKey:

@@ -17,7 +17,6 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from simrenew.adapters.dynamodb import keys
-from simrenew.adapters.dynamodb.api_keys import connection
 from simrenew.adapters.dynamodb.errors import cancellation_codes, translated
 from simrenew.adapters.dynamodb.models import (
     ClaimItem,
@@ -29,6 +28,7 @@ from simrenew.adapters.dynamodb.models import (
     TerminalEventItem,
     TerminalItem,
     TransferCodeItem,
+    connection,
 )
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.clock import iso_utc
@@ -54,8 +54,8 @@ def _merchant(item: MerchantItem) -> Merchant:
 
 
 class MerchantRepository:
-    def create(self, merchant: Merchant, now: datetime) -> None:
-        """Write the merchant and its (name, phone) key together; a clash names the holder."""
+    @staticmethod
+    def _items(merchant: Merchant, now: datetime) -> tuple[MerchantItem, MerchantKeyItem]:
         pk = keys.tenant_pk(merchant.tenant_id)
         item = MerchantItem(
             pk,
@@ -73,6 +73,11 @@ class MerchantRepository:
         key_item = MerchantKeyItem(
             pk, keys.merchant_key_sk(merchant.name, merchant.phone), merchant_id=merchant.merchant_id
         )
+        return item, key_item
+
+    def create(self, merchant: Merchant, now: datetime) -> None:
+        """Write the merchant and its (name, phone) key together; a clash names the holder."""
+        item, key_item = self._items(merchant, now)
         try:
             with TransactWrite(connection=connection()) as tx:
                 tx.save(item, condition=MerchantItem.pk.does_not_exist())
@@ -152,17 +157,32 @@ class MerchantRepository:
         return _merchant(item)
 
     def create_many(self, merchants: Sequence[Merchant], now: datetime) -> dict[tuple[str, str], str]:
-        """Create merchants for an import (each with its key, conditionally); returns the
-        (name, phone) → id of every one that exists afterwards, ours or a concurrent winner."""
+        """Create merchants for an import, 50 per transaction (2 items each). A merchant whose
+        (name, phone) appeared meanwhile is matched instead; returns (name, phone) → id."""
         result: dict[tuple[str, str], str] = {}
-        for merchant in merchants:
-            try:
-                self.create(merchant, now)
-                result[(merchant.name, merchant.phone)] = merchant.merchant_id
-            except Conflict:
-                existing = self.find_by_key(merchant.tenant_id, merchant.name, merchant.phone)
-                if existing:
-                    result[(merchant.name, merchant.phone)] = existing
+        for group in chunked(merchants, 50):
+            pending = list(group)
+            while pending:
+                try:
+                    with TransactWrite(connection=connection()) as tx:
+                        for m in pending:
+                            item, key_item = self._items(m, now)
+                            tx.save(item, condition=MerchantItem.pk.does_not_exist())
+                            tx.save(key_item, condition=MerchantKeyItem.pk.does_not_exist())
+                except TransactWriteError as exc:
+                    codes = cancellation_codes(exc)
+                    if "ConditionalCheckFailed" not in codes:
+                        raise TransientStoreError("could not save merchants; retry") from exc
+                    clashed = {i // 2 for i, code in enumerate(codes) if code == "ConditionalCheckFailed"}
+                    for i in sorted(clashed):
+                        m = pending[i]
+                        existing = self.find_by_key(m.tenant_id, m.name, m.phone)
+                        if existing:
+                            result[(m.name, m.phone)] = existing
+                    pending = [m for i, m in enumerate(pending) if i not in clashed]
+                    continue
+                result.update({(m.name, m.phone): m.merchant_id for m in pending})
+                pending = []
         return result
 
 
