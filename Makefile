@@ -49,6 +49,7 @@ integration: install
 	$(BIN)/python -m pytest -q tests/integration
 
 bench: install
+	$(BIN)/python -m bench.cold_import
 	$(BIN)/python -m bench.import_bench
 
 clean:

@@ -215,7 +215,7 @@ def make_csv(rows: int, repeat: int) -> BenchFile:
     base = repeat * rows
     merchants = max(1, rows // 10)
     today = today_in(SystemClock(), "Asia/Shanghai")
-    rng = random.Random(f"simrenew-import-bench-{repeat}")  # noqa: S311 - test data, not secrets
+    rng = random.Random(f"simrenew-import-bench-{repeat}")
     bad_idx = sorted(rng.sample(range(rows), rows // 100))
     bad_kind = {idx: BAD_KINDS[n % len(BAD_KINDS)] for n, idx in enumerate(bad_idx)}
     lines = [",".join(IMPORT_COLUMNS)]
