@@ -420,3 +420,139 @@ def get_import(req: Req) -> object:
 )
 def resume_import(req: Req) -> dict[str, object]:
     return req.services.imports.resume(req.tenant_id, req.params["import_id"])
+
+
+# --- orders and payments -----------------------------------------------------------------------------
+def _order_answer(order: object, payment: dict[str, object] | None) -> dict[str, object]:
+    body = order.to_json()  # type: ignore[attr-defined]
+    if payment is not None:
+        body["payment"] = {**payment, "method": "online"}
+    return body  # type: ignore[no-any-return]
+
+
+@api.route(
+    "/v1/orders",
+    "POST",
+    auth=Role.STAFF,
+    status=201,
+    idempotent=True,
+    request=schemas.ORDER_CREATE,
+    summary="Create a renewal order (online: a Stripe PaymentIntent; offline: mark it paid later)",
+    tag="orders",
+)
+def create_order(req: Req) -> dict[str, object]:
+    assert req.principal is not None
+    order, payment = req.services.orders.create(req.tenant_id, req.json(), actor=req.principal.key_id)
+    return _order_answer(order, payment)
+
+
+@api.route(
+    "/v1/orders",
+    "GET",
+    auth=Role.READONLY,
+    query=("status", "limit", "cursor"),
+    summary="List orders, newest first",
+    tag="orders",
+)
+def list_orders(req: Req) -> dict[str, object]:
+    limit, cursor = _limit_cursor(req)
+    return _page(req.services.orders.page(req.tenant_id, req.query.get("status") or None, limit, cursor))
+
+
+@api.route("/v1/orders/{order_id}", "GET", auth=Role.READONLY, summary="One order with its audit trail", tag="orders")
+def get_order(req: Req) -> dict[str, object]:
+    return req.services.orders.get(req.tenant_id, req.params["order_id"]).to_json()
+
+
+@api.route(
+    "/v1/orders/{order_id}/mark-paid",
+    "POST",
+    auth=Role.ADMIN,
+    request=schemas.MARK_PAID,
+    summary="Record an offline (cash) payment and fulfil the order; audited",
+    tag="orders",
+)
+def mark_paid(req: Req) -> dict[str, object]:
+    assert req.principal is not None
+    return req.services.orders.mark_paid(
+        req.tenant_id, req.params["order_id"], req.json(), req.principal.key_id
+    ).to_json()
+
+
+@api.route(
+    "/v1/orders/{order_id}/refund",
+    "POST",
+    auth=Role.ADMIN,
+    request=schemas.REFUND,
+    summary="Refund: full before the term starts, else unused whole months; expiry moves back",
+    tag="orders",
+)
+def refund_order(req: Req) -> dict[str, object]:
+    assert req.principal is not None
+    return req.services.orders.refund(req.tenant_id, req.params["order_id"], req.json(), req.principal.key_id).to_json()
+
+
+@api.route(
+    "/v1/terminals/{sn}/renewals", "GET", auth=Role.READONLY, summary="The terminal's renewal ledger", tag="orders"
+)
+def terminal_renewals(req: Req) -> dict[str, object]:
+    return {"items": req.services.orders.renewals(req.tenant_id, req.params["sn"]), "next_cursor": None}
+
+
+# --- merchant self-service (public) --------------------------------------------------------------------
+@api.route(
+    "/v1/public/terminals/{sn_or_tid}",
+    "GET",
+    auth=PUBLIC,
+    summary="查询余额: status, expiry, data used and the agent's plans with fee and total",
+    tag="public",
+)
+def public_terminal(req: Req) -> dict[str, object]:
+    return req.services.orders.public_lookup(req.params["sn_or_tid"], req.client_id)
+
+
+@api.route(
+    "/v1/public/orders",
+    "POST",
+    auth=PUBLIC,
+    status=201,
+    idempotent=True,
+    request=schemas.PUBLIC_ORDER,
+    summary="A merchant renews a terminal: returns the PaymentIntent and an order_token",
+    tag="public",
+)
+def public_order(req: Req) -> dict[str, object]:
+    order, payment, token = req.services.orders.public_create(req.json(), req.client_id)
+    return {
+        "order_id": order.order_id,
+        "order_token": token,
+        "amount_fen": order.amount_fen,
+        "currency": order.currency,
+        "status": order.status.value,
+        "payment": payment,
+        "lines": [line.to_json() for line in order.lines],
+    }
+
+
+@api.route(
+    "/v1/public/orders/{order_id}",
+    "GET",
+    auth=PUBLIC,
+    query=("token",),
+    summary="Order status for the pay page (needs the order_token)",
+    tag="public",
+)
+def public_order_status(req: Req) -> dict[str, object]:
+    return req.services.orders.public_status(req.params["order_id"], req.query.get("token"))
+
+
+@api.route(
+    "/v1/public/orders/{order_id}/confirm",
+    "POST",
+    auth=PUBLIC,
+    request=schemas.PUBLIC_CONFIRM,
+    summary="Confirm the PaymentIntent server-side with a PaymentMethod (card flow)",
+    tag="public",
+)
+def public_order_confirm(req: Req) -> dict[str, object]:
+    return req.services.orders.public_confirm(req.params["order_id"], req.json())

@@ -11,8 +11,10 @@ from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository,
 from simrenew.adapters.dynamodb.idempotency import IdempotencyStore
 from simrenew.adapters.dynamodb.imports import ImportRepository
 from simrenew.adapters.dynamodb.models import bind_table
+from simrenew.adapters.dynamodb.orders import OrderRepository
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
 from simrenew.adapters.dynamodb.tenants import TenantRepository
+from simrenew.adapters.payments import PaymentGateway, StripeGateway, stripe_keys_loader
 from simrenew.adapters.secrets import SecretValue
 from simrenew.clock import Clock, SystemClock
 from simrenew.config import Config
@@ -20,6 +22,7 @@ from simrenew.errors import ConfigError
 from simrenew.services.auth import AuthService
 from simrenew.services.fleet import FleetService
 from simrenew.services.imports import Dispatcher, ImportService
+from simrenew.services.orders import OrderService
 from simrenew.services.tenants import TenantService
 
 
@@ -33,10 +36,11 @@ class Services:
     rate_limiter: RateLimiter
     fleet: FleetService
     imports: ImportService
+    orders: OrderService
     dispatcher: Any
 
 
-def build_services(config: Config, clock: Clock | None = None) -> Services:
+def build_services(config: Config, clock: Clock | None = None, gateway: PaymentGateway | None = None) -> Services:
     bind_table(config.table_name, config.region, config.ddb_endpoint)
     clock = clock or SystemClock()
     tenants = TenantRepository()
@@ -46,7 +50,18 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         value=config.platform_key, secret_arn=config.platform_key_secret_arn, region=config.region
     )
     terminals = TerminalRepository()
-    fleet = FleetService(tenants, MerchantRepository(), PlanRepository(), terminals, rate_limiter, clock)
+    merchants, plans = MerchantRepository(), PlanRepository()
+    fleet = FleetService(tenants, merchants, plans, terminals, rate_limiter, clock)
+    orders = OrderService(
+        tenants,
+        terminals,
+        plans,
+        merchants,
+        OrderRepository(),
+        gateway or StripeGateway(stripe_keys_loader(config), local=config.is_local),
+        rate_limiter,
+        clock,
+    )
     dispatcher: Dispatcher
     holder: dict[str, ImportService] = {}
     if config.is_local:
@@ -66,5 +81,6 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         rate_limiter=rate_limiter,
         fleet=fleet,
         imports=imports,
+        orders=orders,
         dispatcher=dispatcher,
     )

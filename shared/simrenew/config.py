@@ -23,6 +23,11 @@ class Config:
     stripe_secret_arn: str | None
     import_worker_function: str | None  # AWS: the worker Lambda the API hands imports to
     log_level: str
+    # Local stack only (AWS reads them from STRIPE_SECRET_ARN): localstripe and its keys.
+    stripe_secret_key: str | None = None
+    stripe_publishable_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -70,4 +75,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         stripe_secret_arn=source.get("STRIPE_SECRET_ARN", "").strip() or None,
         import_worker_function=source.get("IMPORT_WORKER_FUNCTION", "").strip() or None,
         log_level=source.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+        stripe_secret_key=source.get("STRIPE_SECRET_KEY", "").strip() or None,
+        stripe_publishable_key=source.get("STRIPE_PUBLISHABLE_KEY", "").strip() or None,
+        stripe_webhook_secret=source.get("STRIPE_WEBHOOK_SECRET", "").strip() or None,
+        stripe_api_base=source.get("STRIPE_API_BASE", "").strip() or None,
     )

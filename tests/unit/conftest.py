@@ -3,6 +3,7 @@ API called in-process through Chalice's test gateway."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +16,8 @@ from infra.localserver import load_function_module
 from infra.table import ensure_table
 from simrenew.adapters.dynamodb.models import bind_table
 from tests.support.client import ApiClient, ChaliceTransport
-from tests.support.env import PLATFORM_KEY, function_env
+from tests.support.env import PLATFORM_KEY, WEBHOOK_SECRET, function_env
+from tests.support.payments import FakeGateway, sign
 
 TABLE = "simrenew-unit"
 os.environ.update(function_env(TABLE, None, "http://127.0.0.1:8000"))
@@ -37,10 +39,56 @@ def api_module() -> Any:
     return load_function_module("api")
 
 
+@pytest.fixture(scope="session")
+def webhook_module() -> Any:
+    return load_function_module("webhook")
+
+
 @pytest.fixture
-def api(ddb: Any, api_module: Any) -> ApiClient:
-    api_module.services.cache_clear()
+def gateway() -> FakeGateway:
+    return FakeGateway(WEBHOOK_SECRET)
+
+
+@pytest.fixture
+def services(
+    ddb: Any, api_module: Any, webhook_module: Any, gateway: FakeGateway, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """The services both functions use in this test: moto's table, the fake Stripe."""
+    from simrenew.bootstrap import build_services
+    from simrenew.config import load_config
+
+    svc = build_services(load_config(), gateway=gateway)
+    monkeypatch.setattr(api_module.api, "_services", lambda: svc)
+    monkeypatch.setattr(webhook_module, "services", lambda: svc)
+    return svc
+
+
+@pytest.fixture
+def api(services: Any, api_module: Any) -> ApiClient:
     return ApiClient(ChaliceTransport(api_module.app))
+
+
+@pytest.fixture
+def deliver(webhook_module: Any, services: Any) -> Any:
+    """POST a payload to the webhook function as API Gateway would, signed unless told."""
+
+    def send(payload: bytes, signature: str | None = "sign") -> tuple[int, dict[str, Any]]:
+        headers = {"Content-Type": "application/json"}
+        if signature == "sign":
+            signature = sign(payload, WEBHOOK_SECRET)
+        if signature is not None:
+            headers["Stripe-Signature"] = signature
+        event = {
+            "body": payload.decode(),
+            "isBase64Encoded": False,
+            "headers": headers,
+            "httpMethod": "POST",
+            "path": "/webhooks/stripe",
+        }
+        result = webhook_module.handler(event, None)
+        return result["statusCode"], json.loads(result["body"])
+
+    return send
 
 
 @pytest.fixture

@@ -138,3 +138,51 @@ CLAIM: dict[str, Any] = {
 }
 
 IMPORT_CSV: dict[str, Any] = {"type": "string", "description": "CSV with the header row of the fleet import format"}
+
+ORDER_CREATE: dict[str, Any] = {
+    "type": "object",
+    "required": ["lines"],
+    "additionalProperties": False,
+    "properties": {
+        "lines": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 20,
+            "items": {
+                "type": "object",
+                "required": ["sn", "plan_id"],
+                "additionalProperties": False,
+                "properties": {"sn": {"type": "string"}, "plan_id": {"type": "string"}},
+            },
+        },
+        "payment": {"type": "string", "enum": ["online", "offline"]},
+    },
+}
+
+MARK_PAID: dict[str, Any] = {
+    "type": "object",
+    "required": ["note"],
+    "additionalProperties": False,
+    "properties": {"note": {"type": "string", "minLength": 1, "maxLength": 500}},
+}
+
+REFUND: dict[str, Any] = {
+    "type": "object",
+    "required": ["reason"],
+    "additionalProperties": False,
+    "properties": {"amount_fen": {"type": "integer", "minimum": 1}, "reason": {"type": "string", "maxLength": 500}},
+}
+
+PUBLIC_ORDER: dict[str, Any] = {
+    "type": "object",
+    "required": ["sn", "plan_id"],
+    "additionalProperties": False,
+    "properties": {"sn": {"type": "string"}, "plan_id": {"type": "string"}},
+}
+
+PUBLIC_CONFIRM: dict[str, Any] = {
+    "type": "object",
+    "required": ["token", "payment_method"],
+    "additionalProperties": False,
+    "properties": {"token": {"type": "string"}, "payment_method": {"type": "string", "example": "pm_card_visa"}},
+}

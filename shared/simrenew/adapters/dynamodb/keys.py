@@ -126,3 +126,33 @@ def import_error_sk(import_id: str, row: int) -> str:
 
 def terminal_event_sk(sn: str, event: str, term: str) -> str:
     return f"{terminal_log_prefix(sn)}EVENT#{term}#{event}"
+
+
+# --- orders and payments ------------------------------------------------------------------------------
+def order_sk(order_id: str) -> str:
+    return f"ORDER#{order_id}"
+
+
+def orders_gsi1pk(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}#ORDERS"
+
+
+def pending_orders_gsi2pk(shard: int) -> str:
+    return f"PENDING_ORDERS#{shard}"
+
+
+def payment_intent_pk(payment_intent_id: str) -> str:
+    return f"PI#{payment_intent_id}"
+
+
+def stripe_event_pk(event_id: str) -> str:
+    return f"STRIPE_EVENT#{event_id}"
+
+
+def renewal_sk(sn: str, at: str, source: str, line: int, kind: str) -> str:
+    return f"{terminal_log_prefix(sn)}RENEWAL#{at}#{source}#{line:02d}#{kind}"
+
+
+def order_lookup_pk(order_id: str) -> str:
+    """Global: order id → tenant, for the public pay page (which knows no tenant)."""
+    return f"ORDERID#{order_id}"

@@ -267,6 +267,52 @@ class ImportErrorItem(Item, discriminator="import_error"):
     message = UnicodeAttribute()
 
 
+class OrderItem(Item, discriminator="order"):
+    tenant_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    payment = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    amount_fen = NumberAttribute()
+    lines_json = UnicodeAttribute()
+    payment_intent_id = UnicodeAttribute(null=True)
+    token_hash = UnicodeAttribute(null=True)  # the public pay page's order_token, hashed
+    expires_at = UTCDateTimeAttribute()
+    paid_at = UTCDateTimeAttribute(null=True)
+    fulfilled_at = UTCDateTimeAttribute(null=True)
+    refunded_fen = NumberAttribute(default=0)
+    audit_json = UnicodeAttribute(default="[]")
+    version = VersionAttribute()
+
+
+class PaymentIntentItem(Item, discriminator="payment_intent"):
+    """Global lookup: Stripe PaymentIntent id → tenant and order (webhooks carry no tenant)."""
+
+    tenant_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+
+
+class StripeEventItem(Item, discriminator="stripe_event"):
+    """A Stripe event already applied: a duplicate delivery is a no-op."""
+
+    event_type = UnicodeAttribute()
+    outcome = UnicodeAttribute()
+
+
+class RenewalItem(Item, discriminator="renewal"):
+    """Append-only ledger line, stored under its terminal (TLOG#<sn>#RENEWAL#...)."""
+
+    tenant_id = UnicodeAttribute()
+    sn = UnicodeAttribute()
+    entry = UnicodeAttribute()  # renewal | reversal
+    source = UnicodeAttribute()  # order id or voucher batch id
+    old_expires_on = UnicodeAttribute()
+    new_expiry = UnicodeAttribute()
+    amount_fen = NumberAttribute()
+    term_months = NumberAttribute()
+
+
 def all_models() -> list[type[Item]]:
     return [Item, *_subclasses(Item)]
 

@@ -1,0 +1,293 @@
+"""Orders, PaymentIntent lookups, applied Stripe events and the renewal ledger.
+
+Fulfilment and refunds are one conditional TransactWriteItems each: the terminals (by
+version), the ledger lines, the order (by status) and the Stripe event id all commit
+together or not at all, so a crash leaves nothing half done and a retry completes it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.errors import cancellation_codes, is_condition_failure
+from simrenew.adapters.dynamodb.fleet import fill_item
+from simrenew.adapters.dynamodb.models import (
+    OrderItem,
+    PaymentIntentItem,
+    RenewalItem,
+    StripeEventItem,
+    TerminalItem,
+    connection,
+)
+from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
+from simrenew.clock import iso_utc
+from simrenew.domain.fleet import Terminal
+from simrenew.domain.orders import Order, OrderLine, OrderStatus
+from simrenew.errors import TransientStoreError
+
+PENDING_SHARDS = 4
+EVENT_RETENTION_DAYS = 60
+
+
+def to_order(item: OrderItem) -> Order:
+    return Order(
+        order_id=item.order_id,
+        tenant_id=item.tenant_id,
+        status=OrderStatus(item.status),
+        lines=[OrderLine(**line) for line in json.loads(item.lines_json)],
+        payment=item.payment,
+        channel=item.channel,
+        created_at=iso_utc(item.created_at) if item.created_at else "",
+        expires_at=iso_utc(item.expires_at),
+        currency=item.currency,
+        payment_intent_id=item.payment_intent_id,
+        paid_at=iso_utc(item.paid_at) if item.paid_at else None,
+        fulfilled_at=iso_utc(item.fulfilled_at) if item.fulfilled_at else None,
+        refunded_fen=int(item.refunded_fen or 0),
+        audit=json.loads(item.audit_json or "[]"),
+        version=item.version,
+    )
+
+
+def _lines_json(order: Order) -> str:
+    return json.dumps([asdict(line) for line in order.lines], ensure_ascii=False)
+
+
+def _shard(order_id: str) -> int:
+    return keys.expiry_shard(order_id) % PENDING_SHARDS
+
+
+class OrderRepository:
+    def create(self, order: Order, token_hash: str | None, now: datetime, expires_at: datetime) -> OrderItem:
+        item = OrderItem(
+            keys.tenant_pk(order.tenant_id),
+            keys.order_sk(order.order_id),
+            tenant_id=order.tenant_id,
+            order_id=order.order_id,
+            status=order.status.value,
+            payment=order.payment,
+            channel=order.channel,
+            currency=order.currency,
+            amount_fen=order.amount_fen,
+            lines_json=_lines_json(order),
+            token_hash=token_hash,
+            expires_at=expires_at,
+            audit_json=json.dumps(order.audit, ensure_ascii=False),
+            gsi1pk=keys.orders_gsi1pk(order.tenant_id),
+            gsi1sk=f"{iso_utc(now)}#{order.order_id}",
+            created_at=now,
+            updated_at=now,
+        )
+        if order.status is OrderStatus.PENDING_PAYMENT:
+            # Sparse: only unpaid orders are in the expiry queue.
+            item.gsi2pk = keys.pending_orders_gsi2pk(_shard(order.order_id))
+            item.gsi2sk = f"{iso_utc(expires_at)}#{order.tenant_id}#{order.order_id}"
+        lookup = PaymentIntentItem(
+            keys.order_lookup_pk(order.order_id),
+            keys.lookup_sk(),
+            tenant_id=order.tenant_id,
+            order_id=order.order_id,
+            created_at=now,
+        )
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(item, condition=OrderItem.pk.does_not_exist())
+            tx.save(lookup, condition=PaymentIntentItem.pk.does_not_exist())
+        return item
+
+    def by_order_id(self, order_id: str) -> OrderItem | None:
+        try:
+            lookup = PaymentIntentItem.get(keys.order_lookup_pk(order_id), keys.lookup_sk())
+        except PaymentIntentItem.DoesNotExist:
+            return None
+        return self.item(lookup.tenant_id, lookup.order_id)
+
+    def attach_intent(self, item: OrderItem, payment_intent_id: str, now: datetime) -> None:
+        item.payment_intent_id = payment_intent_id
+        item.updated_at = now
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(item)
+            tx.save(
+                PaymentIntentItem(
+                    keys.payment_intent_pk(payment_intent_id),
+                    keys.lookup_sk(),
+                    tenant_id=item.tenant_id,
+                    order_id=item.order_id,
+                    created_at=now,
+                ),
+                condition=PaymentIntentItem.pk.does_not_exist(),
+            )
+
+    def item(self, tenant_id: str, order_id: str) -> OrderItem | None:
+        try:
+            return OrderItem.get(keys.tenant_pk(tenant_id), keys.order_sk(order_id), consistent_read=True)
+        except OrderItem.DoesNotExist:
+            return None
+
+    def by_intent(self, payment_intent_id: str) -> OrderItem | None:
+        try:
+            lookup = PaymentIntentItem.get(keys.payment_intent_pk(payment_intent_id), keys.lookup_sk())
+        except PaymentIntentItem.DoesNotExist:
+            return None
+        return self.item(lookup.tenant_id, lookup.order_id)
+
+    def page(self, tenant_id: str, status: str | None, limit: int, cursor: str | None) -> Page[Order]:
+        pk = keys.orders_gsi1pk(tenant_id)
+        start = decode_cursor(cursor, hash_attr="gsi1pk", hash_value=pk)
+        result = OrderItem.gsi1.query(
+            pk,
+            filter_condition=(OrderItem.status == status) if status else None,
+            limit=limit,
+            last_evaluated_key=start,
+            scan_index_forward=False,
+        )
+        return Page([to_order(i) for i in result if isinstance(i, OrderItem)], encode_cursor(result.last_evaluated_key))
+
+    def pending_due(self, shard: int, before: datetime, limit: int) -> list[OrderItem]:
+        result = OrderItem.gsi2.query(
+            keys.pending_orders_gsi2pk(shard), OrderItem.gsi2sk < iso_utc(before), limit=limit
+        )
+        return [i for i in result if isinstance(i, OrderItem)]
+
+    def transition(
+        self,
+        item: OrderItem,
+        to: OrderStatus,
+        allowed: frozenset[OrderStatus],
+        now: datetime,
+        audit: dict[str, Any] | None = None,
+        event: tuple[str, str] | None = None,
+    ) -> bool:
+        """Move an order to `to` if it is in `allowed` (and record the Stripe event with it).
+        Returns False when the order was no longer in an allowed status."""
+        item.status = to.value
+        item.updated_at = now
+        if to is not OrderStatus.PENDING_PAYMENT:
+            item.gsi2pk = item.gsi2sk = None
+        if audit:
+            item.audit_json = json.dumps([*json.loads(item.audit_json or "[]"), audit], ensure_ascii=False)
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                tx.save(item, condition=OrderItem.status.is_in(*[s.value for s in allowed]))
+                if event:
+                    tx.save(
+                        _event_item(event[0], event[1], f"order->{to.value}", now),
+                        condition=StripeEventItem.pk.does_not_exist(),
+                    )
+            return True
+        except TransactWriteError as exc:
+            if "ConditionalCheckFailed" in cancellation_codes(exc):
+                return False
+            raise TransientStoreError("could not update the order; retry") from exc
+
+    def record_event(self, event_id: str, event_type: str, outcome: str, now: datetime) -> bool:
+        """Remember an event that changed nothing; False if it was already recorded."""
+        try:
+            _event_item(event_id, event_type, outcome, now).save(condition=StripeEventItem.pk.does_not_exist())
+            return True
+        except PutError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+
+    def event_seen(self, event_id: str) -> bool:
+        try:
+            StripeEventItem.get(keys.stripe_event_pk(event_id), "EVENT", consistent_read=True)
+            return True
+        except StripeEventItem.DoesNotExist:
+            return False
+
+    def apply(
+        self,
+        order_item: OrderItem,
+        order: Order,
+        allowed: frozenset[OrderStatus],
+        terminals: Sequence[tuple[TerminalItem, Terminal]],
+        ledger: Sequence[RenewalItem],
+        now: datetime,
+        event: tuple[str, str] | None,
+        order_changes: dict[str, Any],
+    ) -> str:
+        """One transaction: terminals (version-checked), ledger lines, the order (status-
+        checked) and the event record. Returns "ok", "duplicate_event", "order_state" or
+        "terminal_changed" (a concurrent renewal moved a terminal: reload and retry)."""
+        for name, value in order_changes.items():
+            setattr(order_item, name, value)
+        order_item.lines_json = _lines_json(order)
+        order_item.updated_at = now
+        order_item.gsi2pk = order_item.gsi2sk = None
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                tx.save(order_item, condition=OrderItem.status.is_in(*[s.value for s in allowed]))
+                if event:
+                    tx.save(
+                        _event_item(event[0], event[1], "applied", now), condition=StripeEventItem.pk.does_not_exist()
+                    )
+                for item, terminal in terminals:
+                    fill_item(item, terminal)
+                    item.updated_at = now
+                    tx.save(item)
+                for line in ledger:
+                    tx.save(line, condition=RenewalItem.pk.does_not_exist())
+            return "ok"
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if "ConditionalCheckFailed" not in codes:
+                if "TransactionConflict" in codes:
+                    return "terminal_changed"
+                raise TransientStoreError("could not apply the payment; it will be retried") from exc
+            if codes[0] == "ConditionalCheckFailed":
+                return "order_state"
+            if event and codes[1] == "ConditionalCheckFailed":
+                return "duplicate_event"
+            return "terminal_changed"
+
+    def renewals(self, tenant_id: str, sn: str) -> list[RenewalItem]:
+        pk = keys.tenant_pk(tenant_id)
+        return list(RenewalItem.query(pk, RenewalItem.sk.startswith(keys.terminal_log_prefix(sn) + "RENEWAL#")))
+
+
+def _event_item(event_id: str, event_type: str, outcome: str, now: datetime) -> StripeEventItem:
+    from datetime import timedelta
+
+    return StripeEventItem(
+        keys.stripe_event_pk(event_id),
+        "EVENT",
+        event_type=event_type,
+        outcome=outcome,
+        created_at=now,
+        ttl=now + timedelta(days=EVENT_RETENTION_DAYS),
+    )
+
+
+def ledger_line(
+    terminal: Terminal,
+    kind: str,
+    source: str,
+    index: int,
+    old: str,
+    new: str,
+    amount_fen: int,
+    term_months: int,
+    now: datetime,
+) -> RenewalItem:
+    return RenewalItem(
+        keys.tenant_pk(terminal.tenant_id),
+        keys.renewal_sk(terminal.sn, iso_utc(now), source, index, kind),
+        tenant_id=terminal.tenant_id,
+        sn=terminal.sn,
+        entry=kind,
+        source=source,
+        old_expires_on=old,
+        new_expiry=new,
+        amount_fen=amount_fen,
+        term_months=term_months,
+        created_at=now,
+    )

@@ -1,0 +1,193 @@
+"""Payment gateway port and its Stripe adapter. `stripe` is imported only here, on first use.
+
+PaymentIntents in CNY, an idempotency key derived from the order, destination charges
+with an application fee when the agent has a connected account. Webhook payloads are
+verified on the raw body with the endpoint secret (5-minute tolerance).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from simrenew.errors import ConfigError, RuleViolation, ValidationError
+
+TOLERANCE_S = 300
+
+
+@dataclass(frozen=True)
+class Intent:
+    id: str
+    client_secret: str
+    status: str
+
+
+@dataclass(frozen=True)
+class StripeKeys:
+    secret_key: str
+    publishable_key: str
+    webhook_secret: str
+    api_base: str | None = None  # localstripe locally; None means api.stripe.com
+
+
+class PaymentGateway(Protocol):
+    @property
+    def publishable_key(self) -> str: ...
+
+    def create_intent(
+        self,
+        *,
+        order_id: str,
+        amount_fen: int,
+        methods: list[str],
+        connected_account: str | None,
+        application_fee_fen: int,
+        metadata: dict[str, str],
+    ) -> Intent: ...
+
+    def confirm(self, intent_id: str, payment_method: str) -> str: ...
+
+    def cancel(self, intent_id: str) -> None: ...
+
+    def refund(self, intent_id: str, amount_fen: int, idempotency_key: str) -> str: ...
+
+    def verify_event(self, payload: bytes, signature: str | None) -> dict[str, Any]: ...
+
+    def balance_transactions(self, created_from: int, created_to: int) -> list[dict[str, Any]]: ...
+
+
+class StripeGateway:
+    def __init__(self, keys_loader: Any, local: bool) -> None:
+        self._load = keys_loader
+        self._local = local
+        self._keys: StripeKeys | None = None
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def keys(self) -> StripeKeys:
+        if self._keys is None:
+            with self._lock:
+                if self._keys is None:
+                    self._keys = self._load()
+        assert self._keys is not None
+        return self._keys
+
+    @property
+    def publishable_key(self) -> str:
+        return self.keys.publishable_key
+
+    def _v1(self) -> Any:
+        if self._client is None:
+            import stripe
+
+            base: Any = {"api": self.keys.api_base} if self.keys.api_base else None
+            self._client = stripe.StripeClient(self.keys.secret_key, base_addresses=base, max_network_retries=2)
+        return self._client.v1
+
+    def create_intent(
+        self,
+        *,
+        order_id: str,
+        amount_fen: int,
+        methods: list[str],
+        connected_account: str | None,
+        application_fee_fen: int,
+        metadata: dict[str, str],
+    ) -> Intent:
+        # localstripe knows cards only; real Stripe gets the agent's methods.
+        params: dict[str, Any] = {
+            "amount": amount_fen,
+            "currency": "cny",
+            "payment_method_types": ["card"] if self._local else methods,
+            "metadata": metadata,
+        }
+        if connected_account and not self._local:
+            params["application_fee_amount"] = application_fee_fen
+            params["transfer_data"] = {"destination": connected_account}
+        pi = self._v1().payment_intents.create(params=params, options={"idempotency_key": f"order-{order_id}"})
+        return Intent(pi.id, pi.client_secret, pi.status)
+
+    def confirm(self, intent_id: str, payment_method: str) -> str:
+        import stripe
+
+        try:
+            self._v1().payment_intents.update(intent_id, params={"payment_method": payment_method})
+            return str(self._v1().payment_intents.confirm(intent_id).status)
+        except stripe.CardError as exc:
+            raise RuleViolation(
+                f"the card was declined: {exc.user_message or 'declined'}", code="card_declined"
+            ) from None
+        except stripe.InvalidRequestError as exc:
+            raise ValidationError("payment_method", "invalid_payment_method", str(exc.user_message or exc)) from None
+
+    def cancel(self, intent_id: str) -> None:
+        import stripe
+
+        # Already succeeded or cancelled: nothing to cancel.
+        with contextlib.suppress(stripe.InvalidRequestError):
+            self._v1().payment_intents.cancel(intent_id)
+
+    def refund(self, intent_id: str, amount_fen: int, idempotency_key: str) -> str:
+        refund = self._v1().refunds.create(
+            params={"payment_intent": intent_id, "amount": amount_fen}, options={"idempotency_key": idempotency_key}
+        )
+        return str(refund.id)
+
+    def verify_event(self, payload: bytes, signature: str | None) -> dict[str, Any]:
+        import stripe
+
+        if not signature:
+            raise ValidationError("Stripe-Signature", "missing_signature", "the Stripe-Signature header is missing")
+        try:
+            stripe.WebhookSignature.verify_header(
+                payload.decode("utf-8"), signature, self.keys.webhook_secret, TOLERANCE_S
+            )
+        except (stripe.SignatureVerificationError, UnicodeDecodeError):
+            raise ValidationError(
+                "Stripe-Signature", "invalid_signature", "the signature or timestamp is wrong"
+            ) from None
+        try:
+            event = json.loads(payload)
+        except ValueError:
+            raise ValidationError("body", "invalid_json", "the event is not JSON") from None
+        if not isinstance(event, dict) or "id" not in event or "type" not in event:
+            raise ValidationError("body", "invalid_event", "not a Stripe event")
+        return event
+
+    def balance_transactions(self, created_from: int, created_to: int) -> list[dict[str, Any]]:
+        listing = self._v1().balance_transactions.list(
+            params={"created": {"gte": created_from, "lt": created_to}, "limit": 100}
+        )
+        return [t.to_dict() for t in listing.auto_paging_iter()]
+
+
+def stripe_keys_loader(config: Any) -> Any:
+    """Where the Stripe keys come from: the environment locally, Secrets Manager in AWS.
+    Read on first use; a missing key fails loudly (webhooks are never left unverified)."""
+
+    def load() -> StripeKeys:
+        if config.is_local:
+            if not config.stripe_secret_key or not config.stripe_webhook_secret:
+                raise ConfigError("set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET for the local stack")
+            return StripeKeys(
+                config.stripe_secret_key,
+                config.stripe_publishable_key or "pk_test_local",
+                config.stripe_webhook_secret,
+                config.stripe_api_base,
+            )
+        if not config.stripe_secret_arn:
+            raise ConfigError("STRIPE_SECRET_ARN is required in AWS")
+        from simrenew.adapters.secrets import SecretValue
+
+        raw = SecretValue(secret_arn=config.stripe_secret_arn, region=config.region).get()
+        data = json.loads(raw)
+        try:
+            return StripeKeys(data["secret_key"], data["publishable_key"], data["webhook_secret"])
+        except KeyError as exc:
+            raise ConfigError(f"the Stripe secret lacks {exc.args[0]}") from None
+
+    return load

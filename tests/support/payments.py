@@ -1,0 +1,87 @@
+"""A payment gateway for unit tests that signs its webhook events with the real Stripe
+scheme (t=…,v1=HMAC-SHA256), so the webhook function verifies them as in production."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from typing import Any
+
+from simrenew.adapters.payments import Intent, StripeGateway, StripeKeys
+
+_ids = itertools.count(1)
+
+
+def sign(payload: bytes, secret: str, at: int | None = None) -> str:
+    t = int(time.time()) if at is None else at
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def event(event_type: str, obj: dict[str, Any], event_id: str | None = None) -> bytes:
+    body = {
+        "id": event_id or f"evt_{next(_ids):08d}",
+        "object": "event",
+        "type": event_type,
+        "created": int(time.time()),
+        "data": {"object": obj},
+    }
+    return json.dumps(body).encode()
+
+
+class FakeGateway(StripeGateway):
+    """Stripe's API faked in memory; verification is the real StripeGateway code."""
+
+    def __init__(self, webhook_secret: str) -> None:
+        super().__init__(lambda: StripeKeys("sk_test_fake", "pk_test_fake", webhook_secret), local=True)
+        self.intents: dict[str, dict[str, Any]] = {}
+        self.refunds: list[tuple[str, int, str]] = []
+        self.cancelled: list[str] = []
+
+    def create_intent(
+        self,
+        *,
+        order_id: str,
+        amount_fen: int,
+        methods: list[str],
+        connected_account: str | None,
+        application_fee_fen: int,
+        metadata: dict[str, str],
+    ) -> Intent:
+        pi = f"pi_fake_{next(_ids):08d}"
+        self.intents[pi] = {
+            "id": pi,
+            "object": "payment_intent",
+            "amount": amount_fen,
+            "amount_received": 0,
+            "currency": "cny",
+            "status": "requires_payment_method",
+            "metadata": metadata,
+            "methods": methods,
+            "application_fee_amount": application_fee_fen,
+            "connected_account": connected_account,
+        }
+        return Intent(pi, f"{pi}_secret_x", "requires_payment_method")
+
+    def confirm(self, intent_id: str, payment_method: str) -> str:
+        pi = self.intents[intent_id]
+        pi["status"] = "succeeded"
+        pi["amount_received"] = pi["amount"]
+        return "succeeded"
+
+    def cancel(self, intent_id: str) -> None:
+        self.cancelled.append(intent_id)
+
+    def refund(self, intent_id: str, amount_fen: int, idempotency_key: str) -> str:
+        self.refunds.append((intent_id, amount_fen, idempotency_key))
+        return f"re_fake_{len(self.refunds)}"
+
+    def succeeded_event(
+        self, intent_id: str, amount: int | None = None, currency: str = "cny", event_id: str | None = None
+    ) -> bytes:
+        pi = dict(self.intents[intent_id])
+        pi.update(status="succeeded", amount_received=pi["amount"] if amount is None else amount, currency=currency)
+        return event("payment_intent.succeeded", pi, event_id)
