@@ -21,8 +21,16 @@ DEMO_MERCHANTS = [
     {"name": "Sunrise Coffee", "contact_name": "Wang Fang", "phone": "+8613700001234", "email": "sunrise@example.com"},
 ]
 # (days from today until expiry, merchant index or None for stock, ICCID prefix)
-DEMO_TERMINALS = [(3, 0, "898600"), (6, 0, "898602"), (20, 1, "898601"), (45, 1, "898606"),
-                  (120, 2, "898603"), (300, 2, "898611"), (-2, 0, "898600"), (200, None, "898604")]
+DEMO_TERMINALS = [
+    (3, 0, "898600"),
+    (6, 0, "898602"),
+    (20, 1, "898601"),
+    (45, 1, "898606"),
+    (120, 2, "898603"),
+    (300, 2, "898611"),
+    (-2, 0, "898600"),
+    (200, None, "898604"),
+]
 
 
 def _iccid(prefix: str, n: int) -> str:
@@ -38,21 +46,25 @@ def _fleet(services: Any, tenant_id: str) -> None:
     fleet = services.fleet
     fleet.create_plan(tenant_id, {"name": "月卡 Monthly", "term_months": 1, "data_quota_mb": 300, "price_fen": 1500})
     fleet.create_plan(tenant_id, {"name": "季卡 Quarterly", "term_months": 3, "data_quota_mb": 1024, "price_fen": 4000})
-    year = fleet.create_plan(tenant_id, {"name": "年卡 Yearly", "term_months": 12, "data_quota_mb": 5120,
-                                         "price_fen": 12000})
+    year = fleet.create_plan(
+        tenant_id, {"name": "年卡 Yearly", "term_months": 12, "data_quota_mb": 5120, "price_fen": 12000}
+    )
     merchants = [fleet.create_merchant(tenant_id, dict(m)) for m in DEMO_MERCHANTS]
     today = date.today()
     for n, (days, merchant, prefix) in enumerate(DEMO_TERMINALS, start=1):
-        fleet.register(tenant_id, {
-            "sn": f"DEMO-{n:06d}",
-            "tid": f"{90000000 + n}",
-            "iccid": _iccid(prefix, 7_000_000 + n),
-            "model": "PAX A920" if n % 2 else "Newland ME31",
-            "merchant_id": merchants[merchant].merchant_id if merchant is not None else None,
-            "plan_id": year.plan_id,
-            "expires_on": (today + timedelta(days=days)).isoformat(),
-            "data_quota_mb": 5120,
-        })
+        fleet.register(
+            tenant_id,
+            {
+                "sn": f"DEMO-{n:06d}",
+                "tid": f"{90000000 + n}",
+                "iccid": _iccid(prefix, 7_000_000 + n),
+                "model": "PAX A920" if n % 2 else "Newland ME31",
+                "merchant_id": merchants[merchant].merchant_id if merchant is not None else None,
+                "plan_id": year.plan_id,
+                "expires_on": (today + timedelta(days=days)).isoformat(),
+                "data_quota_mb": 5120,
+            },
+        )
 
 
 def load_once(services: Any, state_file: Path) -> dict[str, str]:

@@ -34,6 +34,9 @@ class LocalSettings:
             "PUBLIC_BASE_URL": self.base_url,
             "SIMRENEW_PLATFORM_KEY": self.platform_key,
             "STRIPE_API_BASE": f"http://127.0.0.1:{self.stripe_port}",
+            # localstripe accepts any test key; these never reach Stripe.
+            "STRIPE_SECRET_KEY": "sk_test_simrenew_local",
+            "STRIPE_PUBLISHABLE_KEY": "pk_test_simrenew_local",
             "STRIPE_WEBHOOK_SECRET": self.stripe_webhook_secret,
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",

@@ -11,8 +11,9 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 
-from infra.processes import LOCAL, free_port, spawn, start_dynamodb_local, stop, wait_for_port
+from infra.processes import LOCAL, free_port, spawn, start_dynamodb_local, start_localstripe, stop, wait_for_port
 from infra.table import ensure_table
 from simrenew.adapters.dynamodb.models import bind_table
 from tests.support.client import ApiClient, HttpTransport
@@ -42,8 +43,25 @@ def ddb_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def env(ddb_endpoint: str) -> dict[str, str]:
-    return function_env(TABLE, ddb_endpoint, "http://127.0.0.1:8000")
+def stripe_base() -> Iterator[str]:
+    """localstripe on a free 127.0.0.1 port (its own process: it is GPL)."""
+    port = free_port()
+    with (LOCAL / "logs" / "it-localstripe.log").open("ab") as log:
+        proc = start_localstripe(port, log)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop(proc)
+
+
+@pytest.fixture(scope="session")
+def env(ddb_endpoint: str, stripe_base: str) -> dict[str, str]:
+    return {
+        **function_env(TABLE, ddb_endpoint, "http://127.0.0.1:8000"),
+        "STRIPE_API_BASE": stripe_base,
+        "STRIPE_SECRET_KEY": "sk_test_integration",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_integration",
+    }
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +95,14 @@ def server_url(ddb_client: Any, env: dict[str, str]) -> Iterator[str]:
         proc = spawn([sys.executable, "-m", "infra.serve", "--port", str(port)], log, cwd=ROOT, env=child_env)
         try:
             wait_for_port(port, proc, 60, "local API server")
-            yield f"http://127.0.0.1:{port}"
+            url = f"http://127.0.0.1:{port}"
+            # localstripe signs its webhooks with our secret and posts them to our origin.
+            requests.post(
+                f"{env['STRIPE_API_BASE']}/_config/webhooks/simrenew",
+                data={"url": f"{url}/webhooks/stripe", "secret": env["STRIPE_WEBHOOK_SECRET"]},
+                timeout=10,
+            )
+            yield url
         finally:
             stop(proc)
             assert proc.poll() is not None

@@ -25,7 +25,7 @@ def test_static_paths_cannot_escape_the_ui_folder(server_url: str) -> None:
     assert "simrenew" not in r.text.lower() or "<html" in r.text.lower()
 
 
-def test_the_stripe_webhook_is_routed_to_its_function_which_is_not_built_yet(server_url: str) -> None:
+def test_the_stripe_webhook_is_routed_to_its_function_which_refuses_unsigned_events(server_url: str) -> None:
     r = requests.post(f"{server_url}/webhooks/stripe", data=b"{}", timeout=10)
-    assert r.status_code == 501
-    assert r.json()["error"]["code"] == "not_implemented"
+    assert r.status_code == 400
+    assert r.json()["error"]["field"] == "Stripe-Signature"

@@ -1,0 +1,141 @@
+"""The money path over real HTTP: DynamoDB Local, localstripe, signed webhooks."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import date, timedelta
+from typing import Any
+
+import requests
+
+from simrenew.domain.dates import add_months
+from tests.support.builders import Agent, create_agent
+from tests.support.client import ApiClient
+from tests.support.env import WEBHOOK_SECRET
+from tests.support.fleet import terminal_body
+from tests.support.payments import sign
+
+
+def _fleet(api: ApiClient, platform_key: str) -> tuple[Agent, dict[str, Any], dict[str, Any]]:
+    agent = create_agent(api, platform_key)
+    m = api.post("/v1/merchants", {"name": "李家面馆", "phone": "13987654321"}, key=agent.admin_key).json
+    plan = api.post(
+        "/v1/plans", {"name": "季卡", "term_months": 3, "data_quota_mb": 1024, "price_fen": 4000}, key=agent.admin_key
+    ).json
+    expires = (date.today() + timedelta(days=10)).isoformat()
+    t = api.post(
+        "/v1/terminals", terminal_body(merchant_id=m["merchant_id"], expires_on=expires), key=agent.admin_key
+    ).json
+    return agent, plan, t
+
+
+def _wait(check: Any, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("condition not reached in time")
+
+
+def test_a_merchant_renews_online_and_localstripes_signed_webhook_fulfils(api: ApiClient, platform_key: str) -> None:
+    agent, plan, t = _fleet(api, platform_key)
+    info = api.get(f"/v1/public/terminals/{t['sn']}").json
+    assert info["plans"][0]["total_fen"] == 4000
+    o = api.post("/v1/public/orders", {"sn": t["sn"], "plan_id": plan["plan_id"]}).json
+    assert o["payment"]["client_secret"].startswith(o["payment"]["payment_intent_id"])
+    confirmed = api.post(
+        f"/v1/public/orders/{o['order_id']}/confirm", {"token": o["order_token"], "payment_method": "pm_card_visa"}
+    )
+    assert confirmed.status == 200, confirmed.body
+    status = _wait(
+        lambda: (
+            (s := api.get(f"/v1/public/orders/{o['order_id']}?token={o['order_token']}").json)["status"] == "fulfilled"
+            and s
+        )
+    )
+    expected = add_months(date.fromisoformat(t["expires_on"]), 3).isoformat()
+    assert status["expires_on_after"] == expected
+    assert api.get(f"/v1/terminals/{t['sn']}", key=agent.admin_key).json["expires_on"] == expected
+    order = api.get(f"/v1/orders/{o['order_id']}", key=agent.admin_key).json
+    assert order["status"] == "fulfilled" and order["channel"] == "public"
+
+
+def _signed_post(server_url: str, payload: bytes, signature: str | None = None) -> int:
+    headers = {"Content-Type": "application/json", "Stripe-Signature": signature or sign(payload, WEBHOOK_SECRET)}
+    return requests.post(f"{server_url}/webhooks/stripe", data=payload, headers=headers, timeout=30).status_code
+
+
+def _succeeded(order: dict[str, Any], event_id: str) -> bytes:
+    obj = {
+        "id": order["payment_intent_id"],
+        "object": "payment_intent",
+        "amount": order["amount_fen"],
+        "amount_received": order["amount_fen"],
+        "currency": "cny",
+        "status": "succeeded",
+    }
+    return json.dumps({"id": event_id, "type": "payment_intent.succeeded", "data": {"object": obj}}).encode()
+
+
+def test_the_same_event_twenty_times_at_once_fulfils_once(api: ApiClient, platform_key: str, server_url: str) -> None:
+    agent, plan, t = _fleet(api, platform_key)
+    order = api.post("/v1/orders", {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}]}, key=agent.admin_key).json
+    payload = _succeeded(order, f"evt_dup_{order['order_id']}")
+    codes: list[int] = []
+    threads = [threading.Thread(target=lambda: codes.append(_signed_post(server_url, payload))) for _ in range(20)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert codes.count(200) >= 1 and all(c in (200, 503) for c in codes), codes
+    for _ in range(3):  # Stripe retries whatever was not 2xx
+        _signed_post(server_url, payload)
+    ledger = api.get(f"/v1/terminals/{t['sn']}/renewals", key=agent.admin_key).json["items"]
+    assert len(ledger) == 1
+    assert (
+        api.get(f"/v1/terminals/{t['sn']}", key=agent.admin_key).json["expires_on"]
+        == add_months(date.fromisoformat(t["expires_on"]), 3).isoformat()
+    )
+
+
+def test_ten_concurrent_paid_orders_for_one_terminal_add_exactly_ten_terms(
+    api: ApiClient, platform_key: str, server_url: str
+) -> None:
+    agent, plan, t = _fleet(api, platform_key)
+    orders = [
+        api.post("/v1/orders", {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}]}, key=agent.admin_key).json
+        for _ in range(10)
+    ]
+    codes: dict[str, int] = {}
+
+    def pay(order: dict[str, Any]) -> None:
+        payload = _succeeded(order, f"evt_conc_{order['order_id']}")
+        for _ in range(5):
+            codes[order["order_id"]] = _signed_post(server_url, payload)
+            if codes[order["order_id"]] == 200:
+                return
+
+    threads = [threading.Thread(target=pay, args=(o,)) for o in orders]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert set(codes.values()) == {200}, codes
+    expected = add_months(date.fromisoformat(t["expires_on"]), 30).isoformat()
+    assert api.get(f"/v1/terminals/{t['sn']}", key=agent.admin_key).json["expires_on"] == expected
+    assert len(api.get(f"/v1/terminals/{t['sn']}/renewals", key=agent.admin_key).json["items"]) == 10
+
+
+def test_a_forged_event_over_http_is_400_and_changes_nothing(
+    api: ApiClient, platform_key: str, server_url: str
+) -> None:
+    agent, plan, t = _fleet(api, platform_key)
+    order = api.post("/v1/orders", {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}]}, key=agent.admin_key).json
+    payload = _succeeded(order, "evt_forged_1")
+    assert _signed_post(server_url, payload, "t=1,v1=00") == 400
+    assert _signed_post(server_url, payload, sign(payload, WEBHOOK_SECRET, int(time.time()) - 600)) == 400
+    assert api.get(f"/v1/orders/{order['order_id']}", key=agent.admin_key).json["status"] == "pending_payment"

@@ -1,0 +1,156 @@
+"""template.yaml passes cfn-lint and the SAM translator and matches the code; breaking any
+cross-check on a copy of its text makes `python -m infra.template_check` fail."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from infra import template_check as tc
+
+TEXT = tc.TEMPLATE.read_text(encoding="utf-8")
+
+
+def edited(pattern: str, replacement: str, text: str = TEXT) -> str:
+    """The template text with one regex match replaced (fails if it does not match once)."""
+    new, count = re.subn(pattern, replacement, text, flags=re.MULTILINE)
+    assert count == 1, f"{pattern!r} matched {count} times"
+    return new
+
+
+def resource_block(name: str) -> str:
+    """Regex for a top-level resource's whole block (up to the next resource)."""
+    return rf"^  {name}:\n(?:(?:    .*|)\n)+?(?=  \S)"
+
+
+def test_the_real_template_passes_every_check() -> None:
+    report = tc.run_checks(TEXT)
+    assert report.ok, report.render()
+    assert [o.name for o in report.outcomes] == [name for name, _ in tc.CHECKS]
+
+
+def test_the_check_runs_cfn_lint_and_the_translator_for_real() -> None:
+    out = tc.transformed(TEXT)
+    types = {r["Type"] for r in out["Resources"].values()}
+    assert {"AWS::Lambda::Function", "AWS::ApiGateway::RestApi", "AWS::CloudFront::Distribution"} <= types
+    assert not any(t.startswith("AWS::Serverless::") for t in types)
+    assert any(
+        "NoSuchTable" in f
+        for f in tc.check_cfn_lint(edited(r"^(    Value: )!Ref SimRenewTable$", r"\1!Ref NoSuchTable"))
+    )
+    # cfn-lint does not follow a Ref inside Globals; the translated template is checked for it.
+    in_globals = edited(r"^(        TABLE_NAME: )!Ref SimRenewTable$", r"\1!Ref NoSuchTable")
+    assert any("NoSuchTable" in f for f in tc.check_sam_translate(in_globals))
+    bad_event = edited(r"^(      Events:\n        Stripe:\n          Type: )Api$", r"\1NotAnEventSource")
+    assert any("SAM translator" in f for f in tc.check_sam_translate(bad_event))
+
+
+def test_every_function_is_probed() -> None:
+    assert {s.name for s in tc.functions(TEXT)} == {
+        "ApiFunction",
+        "WebhookFunction",
+        "SweepFunction",
+        "ImportWorkerFunction",
+    }
+
+
+def test_a_renamed_handler_fails() -> None:
+    text = edited(r"^(      CodeUri: functions/webhook/\n      Handler: app\.)handler$", r"\1handle_it")
+    failures = tc.check_handlers(text)
+    assert failures and all("WebhookFunction" in f for f in failures), failures
+
+
+def test_a_renamed_chalice_app_fails() -> None:
+    text = edited(r"^(      CodeUri: functions/api/\n      Handler: app\.)app$", r"\1application")
+    assert any("ApiFunction" in f and "application" in f for f in tc.check_handlers(text))
+
+
+def test_a_wrong_code_folder_fails() -> None:
+    text = edited(r"^(      CodeUri: functions/)sweep/$", r"\1sweeper/")
+    assert any("SweepFunction" in f for f in tc.check_handlers(text))
+
+
+def test_dropping_an_env_var_from_the_globals_fails() -> None:
+    text = edited(r"^        TABLE_NAME: !Ref SimRenewTable\n", "")
+    failures = tc.check_environment(text)
+    for fn in ("ApiFunction", "WebhookFunction", "SweepFunction", "ImportWorkerFunction"):
+        assert any(fn in f and "TABLE_NAME" in f for f in failures), failures
+
+
+def test_dropping_an_env_var_from_one_function_fails() -> None:
+    # The webhook builds services, which want the worker's name in AWS.
+    block = re.search(resource_block("WebhookFunction"), TEXT, flags=re.MULTILINE)
+    assert block
+    webhook = edited(r"^ +IMPORT_WORKER_FUNCTION: .*\n", "", block.group(0))
+    failures = tc.check_environment(TEXT.replace(block.group(0), webhook))
+    assert failures and all(f.startswith("WebhookFunction") for f in failures), failures
+    assert any("IMPORT_WORKER_FUNCTION" in f for f in failures)
+
+
+def test_a_variable_read_only_on_first_use_is_required_too() -> None:
+    # The Stripe secret is read on the first payment, long after start-up.
+    assert "STRIPE_SECRET_ARN" in tc.aws_required_variables()
+    block = re.search(resource_block("ApiFunction"), TEXT, flags=re.MULTILINE)
+    assert block
+    api = edited(r"^ +STRIPE_SECRET_ARN: .*\n", "", block.group(0))
+    failures = tc.check_environment(TEXT.replace(block.group(0), api))
+    assert failures == [
+        "ApiFunction: builds services, which need STRIPE_SECRET_ARN in AWS (shared/simrenew/adapters/payments.py)"
+    ], failures
+
+
+def test_the_sweep_environment_must_be_complete_for_load_config() -> None:
+    block = re.search(resource_block("SweepFunction"), TEXT, flags=re.MULTILINE)
+    assert block
+    sweep = edited(r"^ +PLATFORM_KEY_SECRET_ARN: .*\n", "", block.group(0))
+    failures = tc.check_environment(TEXT.replace(block.group(0), sweep))
+    assert any(f.startswith("SweepFunction") and "PLATFORM_KEY_SECRET_ARN" in f for f in failures), failures
+
+
+def test_a_secret_value_in_the_template_fails() -> None:
+    text = edited(r"^(        SIMRENEW_ENV: aws\n)", r"\1        SIMRENEW_PLATFORM_KEY: srp_not_in_a_template_please\n")
+    assert any("SIMRENEW_PLATFORM_KEY must not be set" in f for f in tc.check_environment(text))
+
+
+def test_a_changed_gsi_key_fails() -> None:
+    text = TEXT.replace("AttributeName: exp_pk", "AttributeName: expiry_pk")
+    assert text != TEXT
+    assert tc.check_cfn_lint(text) == []  # still a valid template: only the cross-check sees it
+    failures = tc.check_table(text)
+    assert any("expiry" in f and "exp_pk" in f for f in failures), failures
+
+
+def test_a_changed_ttl_attribute_or_missing_index_fails() -> None:
+    assert tc.check_table(edited(r"^(        AttributeName: )ttl$", r"\1expires"))
+    no_gsi4 = edited(
+        r"^        # Terminals of a tenant by expiry date.*\n        - IndexName: gsi4\n(?:          .*\n)+", ""
+    )
+    no_gsi4 = re.sub(r"^        - AttributeName: gsi4(pk|sk)\n          AttributeType: S\n", "", no_gsi4, flags=re.M)
+    assert any("gsi4" in f for f in tc.check_table(no_gsi4))
+
+
+def test_least_privilege_rules() -> None:
+    assert tc.check_permissions(TEXT) == []
+    sms_from_api = edited(
+        r"^(            - Sid: HandImportsToTheWorker\n)",
+        '            - Effect: Allow\n              Action: sns:Publish\n              Resource: "*"\n\\1',
+    )
+    assert any(f.startswith("ApiFunction") and "sns:Publish" in f for f in tc.check_permissions(sms_from_api))
+    webhook_reads_platform_key = edited(
+        r"^(              Resource: )!Ref StripeSecret$", r"\1[!Ref StripeSecret, !Ref PlatformKeySecret]"
+    )
+    failures = tc.check_permissions(webhook_reads_platform_key)
+    assert any(f.startswith("WebhookFunction") and "PlatformKeySecret" in f for f in failures), failures
+
+
+def test_runtime_must_equal_the_tests_python() -> None:
+    assert tc.check_runtime(edited(r"^(    Runtime: )python3\.\d+$", r"\g<1>python3.99"))
+
+
+def test_the_command_exits_non_zero_on_a_broken_template(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "template.yaml"
+    broken.write_text(TEXT.replace("AttributeName: exp_pk", "AttributeName: expiry_pk"), encoding="utf-8")
+    assert tc.main(["--template", str(broken)]) == 1
+    assert "CHECK FAILED" in capsys.readouterr().out
