@@ -556,3 +556,77 @@ def public_order_status(req: Req) -> dict[str, object]:
 )
 def public_order_confirm(req: Req) -> dict[str, object]:
     return req.services.orders.public_confirm(req.params["order_id"], req.json())
+
+
+# --- vouchers -------------------------------------------------------------------------------------------
+@api.route(
+    "/v1/vouchers/batches",
+    "POST",
+    auth=Role.ADMIN,
+    status=201,
+    idempotent=True,
+    request=schemas.VOUCHER_BATCH,
+    summary="Generate prepaid voucher codes for a plan (shown once, stored hashed)",
+    tag="vouchers",
+)
+def create_voucher_batch(req: Req) -> dict[str, object]:
+    assert req.principal is not None
+    return req.services.vouchers.create_batch(req.tenant_id, req.json(), req.principal.key_id)
+
+
+@api.route("/v1/vouchers/batches", "GET", auth=Role.READONLY, summary="Voucher batches (no codes)", tag="vouchers")
+def list_voucher_batches(req: Req) -> dict[str, object]:
+    return {"items": req.services.vouchers.batches(req.tenant_id), "next_cursor": None}
+
+
+@api.route(
+    "/v1/public/vouchers/redeem",
+    "POST",
+    auth=PUBLIC,
+    request=schemas.VOUCHER_REDEEM,
+    summary="A merchant redeems a voucher code (刮刮卡) for a terminal; exactly once",
+    tag="public",
+)
+def redeem_voucher(req: Req) -> dict[str, object]:
+    return req.services.vouchers.redeem(req.json(), req.client_id)
+
+
+# --- reports ---------------------------------------------------------------------------------------------
+@api.route(
+    "/v1/reports/revenue",
+    "GET",
+    auth=Role.STAFF,
+    query=("from", "to"),
+    summary="Revenue per day: gross, agent fees, refunds, net (Accept: text/csv for CSV)",
+    tag="reports",
+)
+def revenue_report(req: Req) -> object:
+    report = req.services.reports.revenue(req.tenant_id, req.query.get("from"), req.query.get("to"))
+    if req.wants_csv():
+        from chalicelib.export import rows_csv
+
+        return rows_csv(
+            "revenue", ["date", "orders", "gross_fen", "fees_fen", "refunds_fen", "net_fen"], report["days"]
+        )
+    return report
+
+
+@api.route(
+    "/v1/reports/reconciliation",
+    "GET",
+    auth=Role.STAFF,
+    query=("date",),
+    summary="A day's Stripe balance transactions matched against orders; unmatched on either side",
+    tag="reports",
+)
+def reconciliation_report(req: Req) -> object:
+    report = req.services.reports.reconciliation(req.tenant_id, req.query.get("date"))
+    if req.wants_csv():
+        from chalicelib.export import rows_csv
+
+        rows = [{**r, "status": "matched"} for r in report["matched"]]
+        rows += [{**r, "status": "unmatched_stripe"} for r in report["unmatched_stripe"]]
+        rows += [{**r, "status": "unmatched_order"} for r in report["unmatched_orders"]]
+        columns = ["status", "order_id", "payment_intent_id", "balance_transaction", "amount_fen", "reason"]
+        return rows_csv(f"reconciliation-{report['date']}", columns, rows)
+    return report

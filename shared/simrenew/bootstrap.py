@@ -14,6 +14,7 @@ from simrenew.adapters.dynamodb.models import bind_table
 from simrenew.adapters.dynamodb.orders import OrderRepository
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
 from simrenew.adapters.dynamodb.tenants import TenantRepository
+from simrenew.adapters.dynamodb.vouchers import VoucherRepository
 from simrenew.adapters.payments import PaymentGateway, StripeGateway, stripe_keys_loader
 from simrenew.adapters.secrets import SecretValue
 from simrenew.clock import Clock, SystemClock
@@ -23,7 +24,9 @@ from simrenew.services.auth import AuthService
 from simrenew.services.fleet import FleetService
 from simrenew.services.imports import Dispatcher, ImportService
 from simrenew.services.orders import OrderService
+from simrenew.services.reports import ReportService
 from simrenew.services.tenants import TenantService
+from simrenew.services.vouchers import VoucherService
 
 
 @dataclass
@@ -37,6 +40,8 @@ class Services:
     fleet: FleetService
     imports: ImportService
     orders: OrderService
+    vouchers: VoucherService
+    reports: ReportService
     dispatcher: Any
 
 
@@ -52,13 +57,15 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
     terminals = TerminalRepository()
     merchants, plans = MerchantRepository(), PlanRepository()
     fleet = FleetService(tenants, merchants, plans, terminals, rate_limiter, clock)
+    the_gateway = gateway or StripeGateway(stripe_keys_loader(config), local=config.is_local)
+    order_repo = OrderRepository()
     orders = OrderService(
         tenants,
         terminals,
         plans,
         merchants,
-        OrderRepository(),
-        gateway or StripeGateway(stripe_keys_loader(config), local=config.is_local),
+        order_repo,
+        the_gateway,
         rate_limiter,
         clock,
     )
@@ -82,5 +89,7 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         fleet=fleet,
         imports=imports,
         orders=orders,
+        vouchers=VoucherService(VoucherRepository(), plans, terminals, orders, rate_limiter, clock),
+        reports=ReportService(tenants, order_repo, the_gateway),
         dispatcher=dispatcher,
     )

@@ -34,6 +34,7 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/imports"): "csv",
     ("POST", "/v1/imports/{import_id}/resume"): {},
     ("POST", "/v1/orders"): "order-a",
+    ("POST", "/v1/vouchers/batches"): {"plan_id": "p_0000000000000000", "count": 1},
     ("POST", "/v1/orders/{order_id}/mark-paid"): {"note": "cash"},
     ("POST", "/v1/orders/{order_id}/refund"): {"reason": "test"},
 }

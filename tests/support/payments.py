@@ -85,3 +85,10 @@ class FakeGateway(StripeGateway):
         pi = dict(self.intents[intent_id])
         pi.update(status="succeeded", amount_received=pi["amount"] if amount is None else amount, currency=currency)
         return event("payment_intent.succeeded", pi, event_id)
+
+    def balance_transactions(self, created_from: int, created_to: int) -> list[dict[str, Any]]:
+        return [
+            {"id": f"txn_{pi['id']}", "type": "charge", "amount": pi["amount_received"], "payment_intent": pi["id"]}
+            for pi in self.intents.values()
+            if pi["status"] == "succeeded"
+        ]

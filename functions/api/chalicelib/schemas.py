@@ -186,3 +186,17 @@ PUBLIC_CONFIRM: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {"token": {"type": "string"}, "payment_method": {"type": "string", "example": "pm_card_visa"}},
 }
+
+VOUCHER_BATCH: dict[str, Any] = {
+    "type": "object",
+    "required": ["plan_id", "count"],
+    "additionalProperties": False,
+    "properties": {"plan_id": {"type": "string"}, "count": {"type": "integer", "minimum": 1, "maximum": 1000}},
+}
+
+VOUCHER_REDEEM: dict[str, Any] = {
+    "type": "object",
+    "required": ["sn", "code"],
+    "additionalProperties": False,
+    "properties": {"sn": {"type": "string"}, "code": {"type": "string", "example": "ABCD-EFGH-JKMN-PQR7"}},
+}

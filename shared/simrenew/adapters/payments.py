@@ -159,10 +159,19 @@ class StripeGateway:
         return event
 
     def balance_transactions(self, created_from: int, created_to: int) -> list[dict[str, Any]]:
-        listing = self._v1().balance_transactions.list(
+        """The day's balance transactions, each with the PaymentIntent of its charge."""
+        v1 = self._v1()
+        listing = v1.balance_transactions.list(
             params={"created": {"gte": created_from, "lt": created_to}, "limit": 100}
         )
-        return [t.to_dict() for t in listing.auto_paging_iter()]
+        out = []
+        for txn in listing.auto_paging_iter():
+            data = txn.to_dict()
+            source = data.get("source")
+            if data.get("type") in ("charge", "payment") and isinstance(source, str) and source.startswith("ch_"):
+                data["payment_intent"] = v1.charges.retrieve(source).to_dict().get("payment_intent")
+            out.append(data)
+        return out
 
 
 def stripe_keys_loader(config: Any) -> Any:

@@ -156,3 +156,11 @@ def renewal_sk(sn: str, at: str, source: str, line: int, kind: str) -> str:
 def order_lookup_pk(order_id: str) -> str:
     """Global: order id → tenant, for the public pay page (which knows no tenant)."""
     return f"ORDERID#{order_id}"
+
+
+def voucher_batch_sk(batch_id: str) -> str:
+    return f"VBATCH#{batch_id}"
+
+
+def voucher_pk(code_hash: str) -> str:
+    return f"VOUCHER#{code_hash}"

@@ -313,6 +313,25 @@ class RenewalItem(Item, discriminator="renewal"):
     term_months = NumberAttribute()
 
 
+class VoucherBatchItem(Item, discriminator="voucher_batch"):
+    tenant_id = UnicodeAttribute()
+    batch_id = UnicodeAttribute()
+    plan_id = UnicodeAttribute()
+    size = NumberAttribute()
+    created_by = UnicodeAttribute()
+
+
+class VoucherItem(Item, discriminator="voucher"):
+    """Global, keyed by the code's hash (codes are shown once and never stored)."""
+
+    tenant_id = UnicodeAttribute()
+    batch_id = UnicodeAttribute()
+    plan_id = UnicodeAttribute()
+    redeemed = BooleanAttribute(default=False)
+    redeemed_sn = UnicodeAttribute(null=True)
+    redeemed_at = UTCDateTimeAttribute(null=True)
+
+
 def all_models() -> list[type[Item]]:
     return [Item, *_subclasses(Item)]
 

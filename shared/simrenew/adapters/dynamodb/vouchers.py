@@ -1,0 +1,84 @@
+"""Voucher batches and redemption: the voucher, the terminal and the ledger line commit in
+one transaction; the voucher's `redeemed = false` condition lets exactly one redemption win."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.errors import cancellation_codes
+from simrenew.adapters.dynamodb.fleet import fill_item
+from simrenew.adapters.dynamodb.models import RenewalItem, TerminalItem, VoucherBatchItem, VoucherItem, connection
+from simrenew.domain.fleet import Terminal
+from simrenew.errors import TransientStoreError
+
+
+class VoucherRepository:
+    def create_batch(
+        self, tenant_id: str, batch_id: str, plan_id: str, hashes: Sequence[str], created_by: str, now: datetime
+    ) -> None:
+        with VoucherItem.batch_write() as batch:
+            for digest in hashes:
+                batch.save(
+                    VoucherItem(
+                        keys.voucher_pk(digest),
+                        "VOUCHER",
+                        tenant_id=tenant_id,
+                        batch_id=batch_id,
+                        plan_id=plan_id,
+                        redeemed=False,
+                        created_at=now,
+                    )
+                )
+        VoucherBatchItem(
+            keys.tenant_pk(tenant_id),
+            keys.voucher_batch_sk(batch_id),
+            tenant_id=tenant_id,
+            batch_id=batch_id,
+            plan_id=plan_id,
+            size=len(hashes),
+            created_by=created_by,
+            created_at=now,
+        ).save()
+
+    def batches(self, tenant_id: str) -> list[VoucherBatchItem]:
+        pk = keys.tenant_pk(tenant_id)
+        return list(VoucherBatchItem.query(pk, VoucherBatchItem.sk.startswith(keys.voucher_batch_sk(""))))
+
+    def get(self, digest: str) -> VoucherItem | None:
+        try:
+            return VoucherItem.get(keys.voucher_pk(digest), "VOUCHER", consistent_read=True)
+        except VoucherItem.DoesNotExist:
+            return None
+
+    def redeem(
+        self, voucher: VoucherItem, item: TerminalItem, terminal: Terminal, ledger: RenewalItem, now: datetime
+    ) -> str:
+        """ "ok", "used" (another redemption won) or "terminal_changed" (reload and retry)."""
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                tx.update(
+                    voucher,
+                    actions=[
+                        VoucherItem.redeemed.set(True),
+                        VoucherItem.redeemed_sn.set(terminal.sn),
+                        VoucherItem.redeemed_at.set(now),
+                    ],
+                    condition=VoucherItem.redeemed == False,  # noqa: E712 - a PynamoDB condition
+                )
+                fill_item(item, terminal)
+                item.updated_at = now
+                tx.save(item)
+                tx.save(ledger, condition=RenewalItem.pk.does_not_exist())
+            return "ok"
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                return "used"
+            if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+                return "terminal_changed"
+            raise TransientStoreError("could not redeem the voucher; retry") from exc

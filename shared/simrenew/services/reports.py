@@ -1,0 +1,133 @@
+"""Money reports: revenue per day (gross, agent fees, refunds, net) and the reconciliation
+of a day's Stripe balance transactions against the agent's orders."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from simrenew.adapters.dynamodb.models import OrderItem
+from simrenew.adapters.dynamodb.orders import OrderRepository, to_order
+from simrenew.adapters.dynamodb.tenants import TenantRepository
+from simrenew.adapters.payments import PaymentGateway
+from simrenew.domain.dates import parse_date
+from simrenew.domain.orders import OrderStatus
+from simrenew.errors import NotFound, ValidationError
+
+MAX_DAYS = 366
+PAID = {OrderStatus.FULFILLED, OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED}
+
+
+class ReportService:
+    def __init__(self, tenants: TenantRepository, orders: OrderRepository, gateway: PaymentGateway) -> None:
+        self._tenants = tenants
+        self._orders = orders
+        self._gateway = gateway
+
+    def _tz(self, tenant_id: str) -> ZoneInfo:
+        tenant = self._tenants.get(tenant_id)
+        if tenant is None:
+            raise NotFound("no such agent", code="tenant_not_found")
+        return ZoneInfo(tenant.settings.timezone)
+
+    def _orders_between(self, tenant_id: str, start: datetime, end: datetime) -> list[OrderItem]:
+        """Orders created in [start - 1 day, end): a payment lands at most 30 minutes (or a
+        late webhook) after its order, so a day's margin catches every payment in range."""
+        from simrenew.adapters.dynamodb import keys
+        from simrenew.clock import iso_utc
+
+        lower = iso_utc(start - timedelta(days=1))
+        upper = iso_utc(end)
+        return [
+            i
+            for i in OrderItem.gsi1.query(keys.orders_gsi1pk(tenant_id), OrderItem.gsi1sk.between(lower, upper))
+            if isinstance(i, OrderItem)
+        ]
+
+    def revenue(self, tenant_id: str, raw_from: str | None, raw_to: str | None) -> dict[str, Any]:
+        if not raw_from or not raw_to:
+            raise ValidationError("from" if not raw_from else "to", "required", "from and to are required (YYYY-MM-DD)")
+        first, last = parse_date(raw_from, "from"), parse_date(raw_to, "to")
+        if last < first or (last - first).days > MAX_DAYS:
+            raise ValidationError("to", "invalid_range", f"to must be on or after from, at most {MAX_DAYS} days later")
+        tz = self._tz(tenant_id)
+        start = datetime.combine(first, datetime.min.time(), tz).astimezone(UTC)
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz).astimezone(UTC)
+        days: dict[date, dict[str, int]] = defaultdict(
+            lambda: {"gross_fen": 0, "fees_fen": 0, "refunds_fen": 0, "orders": 0}
+        )
+        for item in self._orders_between(tenant_id, start, end):
+            order = to_order(item)
+            if order.status in PAID and item.paid_at and start <= item.paid_at < end:
+                day = days[item.paid_at.astimezone(tz).date()]
+                day["gross_fen"] += order.amount_fen
+                day["fees_fen"] += order.fee_fen
+                day["orders"] += 1
+            for entry in order.audit:
+                if entry.get("action") == "refund":
+                    at = datetime.fromisoformat(str(entry["at"]).replace("Z", "+00:00"))
+                    if start <= at < end:
+                        days[at.astimezone(tz).date()]["refunds_fen"] += int(entry.get("amount_fen", 0))
+        rows: list[dict[str, Any]] = []
+        d = first
+        while d <= last:
+            v = days.get(d, {"gross_fen": 0, "fees_fen": 0, "refunds_fen": 0, "orders": 0})
+            rows.append({"date": d.isoformat(), **v, "net_fen": v["gross_fen"] - v["refunds_fen"]})
+            d += timedelta(days=1)
+        totals = {k: sum(int(r[k]) for r in rows) for k in ("gross_fen", "fees_fen", "refunds_fen", "net_fen", "orders")}
+        return {"from": first.isoformat(), "to": last.isoformat(), "currency": "CNY", "days": rows, "totals": totals}
+
+    def reconciliation(self, tenant_id: str, raw_date: str | None) -> dict[str, Any]:
+        if not raw_date:
+            raise ValidationError("date", "required", "date is required (YYYY-MM-DD)")
+        day = parse_date(raw_date, "date")
+        tz = self._tz(tenant_id)
+        start = datetime.combine(day, datetime.min.time(), tz).astimezone(UTC)
+        end = start + timedelta(days=1)
+        ours: dict[str, dict[str, Any]] = {}
+        for item in self._orders_between(tenant_id, start, end):
+            if (
+                item.payment == "online"
+                and item.payment_intent_id
+                and item.paid_at
+                and start <= item.paid_at < end
+                and OrderStatus(item.status) in PAID
+            ):
+                ours[item.payment_intent_id] = {
+                    "order_id": item.order_id,
+                    "amount_fen": int(item.amount_fen),
+                    "payment_intent_id": item.payment_intent_id,
+                }
+        matched, stripe_only = [], []
+        for txn in self._gateway.balance_transactions(int(start.timestamp()), int(end.timestamp())):
+            if txn.get("type") not in ("charge", "payment"):
+                continue
+            intent = str(txn.get("payment_intent") or "")
+            mine = self._orders.by_intent(intent) if intent else None
+            if mine is None or mine.tenant_id != tenant_id:
+                continue  # another agent's (or the platform's) money: not this agent's report
+            order = ours.pop(intent, None)
+            row = {
+                "balance_transaction": txn.get("id"),
+                "amount_fen": int(txn.get("amount", 0)),
+                "payment_intent_id": intent,
+                "order_id": mine.order_id,
+            }
+            if order is not None and order["amount_fen"] == row["amount_fen"]:
+                matched.append(row)
+            else:
+                stripe_only.append({**row, "reason": "amount differs" if order else "order not paid on this day"})
+        orders_only = [{**o, "reason": "no Stripe balance transaction"} for o in ours.values()]
+        return {
+            "date": day.isoformat(),
+            "matched": matched,
+            "unmatched_stripe": stripe_only,
+            "unmatched_orders": orders_only,
+            "summary": {
+                "matched": len(matched),
+                "unmatched_stripe": len(stripe_only),
+                "unmatched_orders": len(orders_only),
+            },
+        }

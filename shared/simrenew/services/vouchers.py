@@ -1,0 +1,133 @@
+"""Voucher batches (充值卡) for an agent's plan, and their one-time redemption by merchants."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from simrenew.adapters.dynamodb.fleet import PlanRepository, TerminalRepository, to_terminal
+from simrenew.adapters.dynamodb.orders import ledger_line
+from simrenew.adapters.dynamodb.ratelimit import RateLimiter
+from simrenew.adapters.dynamodb.vouchers import VoucherRepository
+from simrenew.clock import Clock, iso_utc, today_in
+from simrenew.domain.fleet import TerminalStatus, reject_unknown
+from simrenew.domain.orders import renewed_expiry
+from simrenew.domain.vouchers import MAX_BATCH, code_hash, generate_code, normalize_code
+from simrenew.errors import RuleViolation, TransientStoreError, ValidationError
+from simrenew.ids import new_id
+from simrenew.services.orders import OrderService
+
+WRONG_CODES_PER_HOUR_PER_CLIENT = 10
+WRONG_CODES_PER_HOUR_PER_SN = 5
+
+
+class VoucherService:
+    def __init__(
+        self,
+        vouchers: VoucherRepository,
+        plans: PlanRepository,
+        terminals: TerminalRepository,
+        orders: OrderService,
+        rate_limiter: RateLimiter,
+        clock: Clock,
+    ) -> None:
+        self._vouchers = vouchers
+        self._plans = plans
+        self._terminals = terminals
+        self._orders = orders
+        self._rate = rate_limiter
+        self._clock = clock
+
+    def create_batch(self, tenant_id: str, body: dict[str, Any], actor: str) -> dict[str, Any]:
+        reject_unknown(body, ("plan_id", "count"))
+        plan_id, count = body.get("plan_id"), body.get("count")
+        if not isinstance(plan_id, str) or not plan_id:
+            raise ValidationError("plan_id", "required", "plan_id is required")
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_BATCH:
+            raise ValidationError("count", "out_of_range", f"count must be 1 to {MAX_BATCH}")
+        plan = self._plans.get(tenant_id, plan_id)
+        if plan is None or not plan.active:
+            raise ValidationError("plan_id", "unknown_plan", "plan_id is not an active plan of yours")
+        codes = [generate_code() for _ in range(count)]
+        batch_id = new_id("vb")
+        now = self._clock.now()
+        self._vouchers.create_batch(
+            tenant_id, batch_id, plan_id, [code_hash(c.replace("-", "")) for c in codes], actor, now
+        )
+        return {"batch_id": batch_id, "plan_id": plan_id, "count": count, "codes": codes, "created_at": iso_utc(now)}
+
+    def batches(self, tenant_id: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "batch_id": b.batch_id,
+                "plan_id": b.plan_id,
+                "count": int(b.size),
+                "created_at": iso_utc(b.created_at) if b.created_at else None,
+            }
+            for b in self._vouchers.batches(tenant_id)
+        ]
+
+    def redeem(self, body: dict[str, Any], client_id: str) -> dict[str, Any]:
+        reject_unknown(body, ("sn", "code"))
+        if not isinstance(body.get("sn"), str) or not body["sn"].strip():
+            raise ValidationError("sn", "required", "sn is required")
+        tenant, terminal = self._orders._find_public(body["sn"])
+        now = self._clock.now()
+        invalid = RuleViolation("this voucher code is not valid for this terminal", code="invalid_voucher")
+
+        def wrong() -> RuleViolation:
+            # Counted per client and per terminal, so guessing codes stops quickly.
+            self._rate.hit("voucher-client", client_id, limit=WRONG_CODES_PER_HOUR_PER_CLIENT, window_s=3600, now=now)
+            self._rate.hit("voucher-sn", terminal.sn, limit=WRONG_CODES_PER_HOUR_PER_SN, window_s=3600, now=now)
+            return invalid
+
+        try:
+            code = normalize_code(body.get("code"))
+        except ValidationError as err:
+            wrong()
+            raise err from None
+        voucher = self._vouchers.get(code_hash(code))
+        if voucher is None or voucher.tenant_id != tenant.tenant_id or voucher.redeemed:
+            raise wrong()
+        plan = self._plans.get(tenant.tenant_id, voucher.plan_id)
+        if plan is None:
+            raise wrong()
+        if terminal.status is TerminalStatus.DEACTIVATED:
+            raise RuleViolation("this terminal is deactivated and cannot be renewed", code="terminal_deactivated")
+        for _attempt in range(8):
+            item = self._terminals.item(tenant.tenant_id, terminal.sn)
+            if item is None:
+                raise invalid
+            current = to_terminal(item)
+            today = today_in(self._clock, tenant.settings.timezone)
+            new = renewed_expiry(current.expires_on, today, plan.term_months, tenant.settings.renewal_basis)
+            status = (
+                TerminalStatus.ACTIVE
+                if current.status in (TerminalStatus.GRACE, TerminalStatus.SUSPENDED)
+                else current.status
+            )
+            updated = replace(
+                current,
+                expires_on=new,
+                status=status,
+                data_quota_mb=plan.data_quota_mb,
+                data_used_mb=0,
+                plan_id=plan.plan_id,
+            )
+            line = ledger_line(
+                updated,
+                "renewal",
+                f"voucher:{voucher.batch_id}",
+                0,
+                current.expires_on.isoformat(),
+                new.isoformat(),
+                0,
+                plan.term_months,
+                now,
+            )
+            outcome = self._vouchers.redeem(voucher, item, updated, line, now)
+            if outcome == "ok":
+                return {"status": "fulfilled", "sn": terminal.sn, "expires_on": new.isoformat(), "plan_name": plan.name}
+            if outcome == "used":
+                raise wrong()
+        raise TransientStoreError("the terminal kept changing; try again")
