@@ -76,7 +76,9 @@ class ReportService:
             v = days.get(d, {"gross_fen": 0, "fees_fen": 0, "refunds_fen": 0, "orders": 0})
             rows.append({"date": d.isoformat(), **v, "net_fen": v["gross_fen"] - v["refunds_fen"]})
             d += timedelta(days=1)
-        totals = {k: sum(int(r[k]) for r in rows) for k in ("gross_fen", "fees_fen", "refunds_fen", "net_fen", "orders")}
+        totals = {
+            k: sum(int(r[k]) for r in rows) for k in ("gross_fen", "fees_fen", "refunds_fen", "net_fen", "orders")
+        }
         return {"from": first.isoformat(), "to": last.isoformat(), "currency": "CNY", "days": rows, "totals": totals}
 
     def reconciliation(self, tenant_id: str, raw_date: str | None) -> dict[str, Any]:
