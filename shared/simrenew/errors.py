@@ -94,3 +94,10 @@ class TransientStoreError(SimRenewError):
 
     status = 503
     code = "service_unavailable"
+
+
+class ProviderUnavailable(SimRenewError):
+    """The payment provider failed or refused unexpectedly: 503, safe to retry."""
+
+    status = 503
+    code = "payment_provider_unavailable"

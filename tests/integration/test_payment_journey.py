@@ -139,3 +139,43 @@ def test_a_forged_event_over_http_is_400_and_changes_nothing(
     assert _signed_post(server_url, payload, "t=1,v1=00") == 400
     assert _signed_post(server_url, payload, sign(payload, WEBHOOK_SECRET, int(time.time()) - 600)) == 400
     assert api.get(f"/v1/orders/{order['order_id']}", key=agent.admin_key).json["status"] == "pending_payment"
+
+
+def test_ten_concurrent_redemptions_of_one_voucher_renew_once(api: ApiClient, platform_key: str) -> None:
+    agent, plan, t = _fleet(api, platform_key)
+    code = api.post("/v1/vouchers/batches", {"plan_id": plan["plan_id"], "count": 1}, key=agent.admin_key).json[
+        "codes"
+    ][0]
+    results: list[int] = []
+
+    def redeem() -> None:
+        results.append(api.post("/v1/public/vouchers/redeem", {"sn": t["sn"], "code": code}).status)
+
+    threads = [threading.Thread(target=redeem) for _ in range(10)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert results.count(200) == 1, results
+    assert set(results) <= {200, 422, 429, 503}
+    expected = add_months(date.fromisoformat(t["expires_on"]), 3).isoformat()
+    assert api.get(f"/v1/terminals/{t['sn']}", key=agent.admin_key).json["expires_on"] == expected
+
+
+def test_reconciliation_against_localstripes_balance_transactions(api: ApiClient, platform_key: str) -> None:
+    agent, plan, t = _fleet(api, platform_key)
+    order = api.post("/v1/orders", {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}]}, key=agent.admin_key).json
+    o = api.post("/v1/public/orders", {"sn": t["sn"], "plan_id": plan["plan_id"]}).json
+    api.post(
+        f"/v1/public/orders/{o['order_id']}/confirm", {"token": o["order_token"], "payment_method": "pm_card_visa"}
+    )
+    _wait(lambda: api.get(f"/v1/orders/{o['order_id']}", key=agent.admin_key).json["status"] == "fulfilled")
+    day = api.get(f"/v1/orders/{o['order_id']}", key=agent.admin_key).json["paid_at"][:10]
+    reports = [
+        api.get(f"/v1/reports/reconciliation?date={d}", key=agent.admin_key)
+        for d in (day, (date.fromisoformat(day) + timedelta(days=1)).isoformat())
+    ]
+    assert all(r.status == 200 for r in reports), [r.body for r in reports]
+    report = max((r.json for r in reports), key=lambda x: x["summary"]["matched"])
+    assert [m["order_id"] for m in report["matched"]] == [o["order_id"]]
+    assert order["order_id"] not in str(report)  # never paid: on neither side

@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from simrenew.errors import ConfigError, RuleViolation, ValidationError
+from simrenew.errors import ConfigError, ProviderUnavailable, RuleViolation, ValidationError
 
 TOLERANCE_S = 300
 
@@ -57,6 +58,16 @@ class PaymentGateway(Protocol):
     def verify_event(self, payload: bytes, signature: str | None) -> dict[str, Any]: ...
 
     def balance_transactions(self, created_from: int, created_to: int) -> list[dict[str, Any]]: ...
+
+
+@contextlib.contextmanager
+def _provider_errors() -> Iterator[None]:
+    import stripe
+
+    try:
+        yield
+    except stripe.StripeError as exc:
+        raise ProviderUnavailable(f"the payment provider answered: {exc.user_message or type(exc).__name__}") from exc
 
 
 class StripeGateway:
@@ -108,7 +119,8 @@ class StripeGateway:
         if connected_account and not self._local:
             params["application_fee_amount"] = application_fee_fen
             params["transfer_data"] = {"destination": connected_account}
-        pi = self._v1().payment_intents.create(params=params, options={"idempotency_key": f"order-{order_id}"})
+        with _provider_errors():
+            pi = self._v1().payment_intents.create(params=params, options={"idempotency_key": f"order-{order_id}"})
         return Intent(pi.id, pi.client_secret, pi.status)
 
     def confirm(self, intent_id: str, payment_method: str) -> str:
@@ -132,9 +144,10 @@ class StripeGateway:
             self._v1().payment_intents.cancel(intent_id)
 
     def refund(self, intent_id: str, amount_fen: int, idempotency_key: str) -> str:
-        refund = self._v1().refunds.create(
-            params={"payment_intent": intent_id, "amount": amount_fen}, options={"idempotency_key": idempotency_key}
-        )
+        with _provider_errors():
+            refund = self._v1().refunds.create(
+                params={"payment_intent": intent_id, "amount": amount_fen}, options={"idempotency_key": idempotency_key}
+            )
         return str(refund.id)
 
     def verify_event(self, payload: bytes, signature: str | None) -> dict[str, Any]:
@@ -161,15 +174,21 @@ class StripeGateway:
     def balance_transactions(self, created_from: int, created_to: int) -> list[dict[str, Any]]:
         """The day's balance transactions, each with the PaymentIntent of its charge."""
         v1 = self._v1()
-        listing = v1.balance_transactions.list(
-            params={"created": {"gte": created_from, "lt": created_to}, "limit": 100}
-        )
+        # localstripe knows no `created` filter; the range is also checked on each item.
+        params: dict[str, Any] = {"limit": 100}
+        if not self._local:
+            params["created"] = {"gte": created_from, "lt": created_to}
+        with _provider_errors():
+            listing = v1.balance_transactions.list(params=params)
+            items = [t.to_dict() for t in listing.auto_paging_iter()]
         out = []
-        for txn in listing.auto_paging_iter():
-            data = txn.to_dict()
+        for data in items:
+            if not created_from <= int(data.get("created", 0)) < created_to:
+                continue
             source = data.get("source")
             if data.get("type") in ("charge", "payment") and isinstance(source, str) and source.startswith("ch_"):
-                data["payment_intent"] = v1.charges.retrieve(source).to_dict().get("payment_intent")
+                with _provider_errors():
+                    data["payment_intent"] = v1.charges.retrieve(source).to_dict().get("payment_intent")
             out.append(data)
         return out
 
