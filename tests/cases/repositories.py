@@ -129,3 +129,28 @@ def test_an_import_killed_midway_resumes_without_duplicates(world: Any, monkeypa
     sns = [t.sn for t in svc.fleet.terminals.iterate(a)]
     assert sorted(sns) == sorted(r["sn"] for r in rows)
     assert len(svc.fleet.merchants.page(a, 50, None).items) == 1
+
+
+def test_unpaid_orders_expire_after_30_minutes_and_a_late_payment_still_renews(world: Any) -> None:
+    from tests.support.env import WEBHOOK_SECRET
+    from tests.support.payments import FakeGateway, sign
+
+    svc, clock, _d, a, _b, _ = world
+    gateway = FakeGateway(WEBHOOK_SECRET)
+    svc.orders._gateway = gateway
+    m = svc.fleet.create_merchant(a, {"name": "店", "phone": "13500009999"})
+    plan = svc.fleet.create_plan(a, {"name": "月卡", "term_months": 1, "data_quota_mb": 10, "price_fen": 1500})
+    t = svc.fleet.register(a, terminal_body(merchant_id=m.merchant_id, expires_on="2026-12-31"))
+    order, payment = svc.orders.create(a, {"lines": [{"sn": t.sn, "plan_id": plan.plan_id}]}, actor="test")
+    assert payment is not None
+    clock.advance(timedelta(minutes=29))
+    assert svc.orders.expire_due() == 0
+    clock.advance(timedelta(minutes=2))
+    assert svc.orders.expire_due() == 1
+    assert svc.orders.get(a, order.order_id).status.value == "expired"
+    assert gateway.cancelled == [payment["payment_intent_id"]]
+    # The merchant had paid just before the cancel reached Stripe: the payment is honoured.
+    payload = gateway.succeeded_event(payment["payment_intent_id"])
+    svc.orders.handle_webhook(payload, sign(payload, WEBHOOK_SECRET))
+    assert svc.orders.get(a, order.order_id).status.value == "fulfilled"
+    assert svc.fleet.get(a, t.sn).expires_on.isoformat() == "2027-01-31"

@@ -110,8 +110,11 @@ def test_the_sweep_environment_must_be_complete_for_load_config() -> None:
 
 
 def test_a_secret_value_in_the_template_fails() -> None:
-    text = edited(r"^(        SIMRENEW_ENV: aws\n)", r"\1        SIMRENEW_PLATFORM_KEY: srp_not_in_a_template_please\n")
-    assert any("SIMRENEW_PLATFORM_KEY must not be set" in f for f in tc.check_environment(text))
+    text = edited(
+        r"^(          SENDER_EMAIL: .*\n)", r"\1          SIMRENEW_PLATFORM_KEY: srp_not_in_a_template_please\n"
+    )
+    failures = tc.check_environment(text)
+    assert failures == ["SweepFunction: SIMRENEW_PLATFORM_KEY must not be set in the template (a secret or local-only)"]
 
 
 def test_a_changed_gsi_key_fails() -> None:
