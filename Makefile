@@ -7,12 +7,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_UPDATED := .local/.apt-updated
 
-.PHONY: dev test install unit integration lint typecheck check clean bench
+.PHONY: dev test install unit integration lint typecheck check check-template clean bench
 
 dev: install
 	$(BIN)/python -m infra.devstack
 
-test: install lint typecheck
+test: install lint typecheck check-template
 	$(BIN)/python -m pytest -q tests
 
 install: $(STAMP) .local/dynamodb-local-2.9.30/DynamoDBLocal.jar java
@@ -41,6 +41,10 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# cfn-lint, the SAM translator (offline) and the template/code cross-check (infra/template_check.py).
+check-template: $(STAMP)
+	$(BIN)/python -m infra.template_check
 
 unit: install
 	$(BIN)/python -m pytest -q tests/unit

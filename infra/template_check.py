@@ -386,12 +386,22 @@ def _probe(spec: FunctionSpec, template: dict[str, Any]) -> Probe:
     return Probe(spec.name, **found)
 
 
+_PROBED: dict[str, Probe] = {}  # by everything a probe depends on, so edited copies re-probe only what changed
+
+
+def _probe_once(spec: FunctionSpec, template: dict[str, Any]) -> Probe:
+    key = json.dumps([spec.name, spec.handler, spec.code_dir, spec.layer_dirs, _probe_env(spec, template)])
+    if key not in _PROBED:
+        _PROBED[key] = _probe(spec, template)
+    return _PROBED[key]
+
+
 @lru_cache(maxsize=16)
 def _probes(text: str) -> tuple[Probe, ...]:
     template = parse(text)
     specs = functions(text)
     with ThreadPoolExecutor(max_workers=max(1, len(specs))) as pool:
-        return tuple(pool.map(lambda s: _probe(s, template), specs))
+        return tuple(pool.map(lambda s: _probe_once(s, template), specs))
 
 
 def check_handlers(text: str) -> list[str]:
