@@ -295,3 +295,18 @@ def test_unknown_and_unrelated_events_are_acknowledged(deliver: Any) -> None:
     assert status == 200 and body["received"] is True
     status, body = deliver(json.dumps({"no": "event"}).encode())
     assert status == 400
+
+
+def test_fulfilment_queues_a_receipt_for_the_merchant_with_the_new_expiry(
+    api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any, services: Any
+) -> None:
+    agent, plan, t = _setup(api, platform_key, expires_in_days=-10)  # past grace: the renewal reactivates it
+    assert t["status"] == "suspended"
+    order = _order(api, agent, t, plan)
+    deliver(gateway.succeeded_event(order["payment_intent_id"]))
+    assert api.get(f"/v1/terminals/{t['sn']}", key=agent.admin_key).json["status"] == "active"
+    events = services.fleet.terminals.events(agent.tenant_id, t["sn"])
+    receipts = [e for e in events if e.event.startswith("receipt#")]
+    assert len(receipts) == 1 and receipts[0].state == "pending"
+    detail = json.loads(receipts[0].detail_json)
+    assert detail["order_id"] == order["order_id"] and detail["reactivated"] is True

@@ -10,8 +10,14 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository, to_terminal
-from simrenew.adapters.dynamodb.models import OrderItem, TerminalItem
+from simrenew.adapters.dynamodb.fleet import (
+    MerchantRepository,
+    PlanRepository,
+    TerminalRepository,
+    pending_event,
+    to_terminal,
+)
+from simrenew.adapters.dynamodb.models import Item, OrderItem, TerminalItem
 from simrenew.adapters.dynamodb.orders import PENDING_SHARDS, OrderRepository, ledger_line, to_order
 from simrenew.adapters.dynamodb.paging import Page
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
@@ -321,7 +327,7 @@ class OrderService:
             order = to_order(item)
             loaded = self._terminals.get_many(item.tenant_id, [line.sn for line in order.lines])
             updates: list[tuple[TerminalItem, Terminal]] = []
-            ledger = []
+            ledger: list[Item] = []
             for index, line in enumerate(order.lines):
                 t_item = loaded.get(line.sn)
                 if t_item is None:
@@ -354,6 +360,21 @@ class OrderService:
                         line.expires_after,
                         line.total_fen,
                         line.term_months,
+                        now,
+                    )
+                )
+                # The merchant's receipt, queued in the same transaction (sent by the notifier).
+                ledger.append(
+                    pending_event(
+                        updated,
+                        f"receipt#{order.order_id}",
+                        line.expires_after,
+                        {
+                            "order_id": order.order_id,
+                            "expires_on": line.expires_after,
+                            "amount_fen": line.total_fen,
+                            "reactivated": current.status != status,
+                        },
                         now,
                     )
                 )

@@ -574,19 +574,7 @@ class TerminalRepository:
             with TransactWrite(connection=connection()) as tx:
                 tx.save(item)
                 for name, detail in events:
-                    event = TerminalEventItem(
-                        keys.tenant_pk(terminal.tenant_id),
-                        keys.terminal_event_sk(terminal.sn, name, term),
-                        tenant_id=terminal.tenant_id,
-                        sn=terminal.sn,
-                        event=name,
-                        term=term,
-                        detail_json=json.dumps(detail),
-                        state="pending",
-                        gsi1pk=f"PENDING_EVENTS#{keys.expiry_shard(terminal.sn) % PENDING_EVENT_SHARDS}",
-                        gsi1sk=f"{iso_utc(now)}#{terminal.tenant_id}#{terminal.sn}#{name}",
-                        created_at=now,
-                    )
+                    event = pending_event(terminal, name, term, detail, now)
                     tx.save(event, condition=TerminalEventItem.pk.does_not_exist())
         except TransactWriteError as exc:
             codes = cancellation_codes(exc)
@@ -661,6 +649,24 @@ class TerminalRepository:
                 if hasattr(copy, "tenant_id"):
                     copy.tenant_id = moved.tenant_id
                 tx.save(copy)
+
+
+def pending_event(terminal: Terminal, name: str, term: str, detail: dict[str, Any], now: datetime) -> TerminalEventItem:
+    """Something to tell the merchant or agent once (quota alert, renewal receipt); the
+    notifier drains the sparse PENDING_EVENTS shards and marks each one sent."""
+    return TerminalEventItem(
+        keys.tenant_pk(terminal.tenant_id),
+        keys.terminal_event_sk(terminal.sn, name, term),
+        tenant_id=terminal.tenant_id,
+        sn=terminal.sn,
+        event=name,
+        term=term,
+        detail_json=json.dumps(detail),
+        state="pending",
+        gsi1pk=f"PENDING_EVENTS#{keys.expiry_shard(terminal.sn) % PENDING_EVENT_SHARDS}",
+        gsi1sk=f"{iso_utc(now)}#{terminal.tenant_id}#{terminal.sn}#{name}",
+        created_at=now,
+    )
 
 
 def clash_error(report: ClashReport) -> Conflict:

@@ -20,6 +20,7 @@ from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import cancellation_codes, is_condition_failure
 from simrenew.adapters.dynamodb.fleet import fill_item
 from simrenew.adapters.dynamodb.models import (
+    Item,
     OrderItem,
     PaymentIntentItem,
     RenewalItem,
@@ -210,7 +211,7 @@ class OrderRepository:
         order: Order,
         allowed: frozenset[OrderStatus],
         terminals: Sequence[tuple[TerminalItem, Terminal]],
-        ledger: Sequence[RenewalItem],
+        ledger: Sequence[Item],
         now: datetime,
         event: tuple[str, str] | None,
         order_changes: dict[str, Any],
@@ -234,8 +235,8 @@ class OrderRepository:
                     fill_item(item, terminal)
                     item.updated_at = now
                     tx.save(item)
-                for line in ledger:
-                    tx.save(line, condition=RenewalItem.pk.does_not_exist())
+                for line in ledger:  # ledger lines and queued notifications: written once
+                    tx.save(line, condition=Item.pk.does_not_exist())
             return "ok"
         except TransactWriteError as exc:
             codes = cancellation_codes(exc)
