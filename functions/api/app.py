@@ -495,8 +495,14 @@ def refund_order(req: Req) -> dict[str, object]:
 @api.route(
     "/v1/terminals/{sn}/renewals", "GET", auth=Role.READONLY, summary="The terminal's renewal ledger", tag="orders"
 )
-def terminal_renewals(req: Req) -> dict[str, object]:
-    return {"items": req.services.orders.renewals(req.tenant_id, req.params["sn"]), "next_cursor": None}
+def terminal_renewals(req: Req) -> object:
+    items = req.services.orders.renewals(req.tenant_id, req.params["sn"])
+    if req.wants_csv():
+        from chalicelib.export import rows_csv
+
+        columns = ["created_at", "kind", "source", "old_expires_on", "new_expires_on", "term_months", "amount_fen"]
+        return rows_csv(f"renewals-{req.params['sn'].upper()}", columns, items)
+    return {"items": items, "next_cursor": None}
 
 
 # --- merchant self-service (public) --------------------------------------------------------------------

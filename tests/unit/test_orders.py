@@ -310,3 +310,57 @@ def test_fulfilment_queues_a_receipt_for_the_merchant_with_the_new_expiry(
     assert len(receipts) == 1 and receipts[0].state == "pending"
     detail = json.loads(receipts[0].detail_json)
     assert detail["order_id"] == order["order_id"] and detail["reactivated"] is True
+
+
+def test_a_dispute_puts_the_order_under_review_and_the_ledger_downloads_as_csv(
+    api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any
+) -> None:
+    agent, plan, t = _setup(api, platform_key)
+    order = _order(api, agent, t, plan)
+    deliver(gateway.succeeded_event(order["payment_intent_id"]))
+    dispute = event(
+        "charge.dispute.created",
+        {"id": "dp_1", "object": "dispute", "charge": "ch_9", "payment_intent": order["payment_intent_id"]},
+    )
+    assert deliver(dispute)[0] == 200
+    got = api.get(f"/v1/orders/{order['order_id']}", key=agent.admin_key).json
+    assert got["status"] == "needs_review" and got["audit"][-1]["action"] == "dispute"
+    csv_r = api.get(f"/v1/terminals/{t['sn']}/renewals", key=agent.admin_key, headers={"Accept": "text/csv"})
+    lines = csv_r.body.decode("utf-8-sig").strip().splitlines()
+    assert lines[0].startswith("created_at,kind,source") and len(lines) == 2 and order["order_id"] in lines[1]
+
+
+def test_stripe_intents_are_cny_with_an_order_idempotency_key_and_destination_charges() -> None:
+    from simrenew.adapters.payments import StripeGateway, StripeKeys
+
+    calls: list[tuple[dict[str, Any], dict[str, Any]]] = []
+
+    class Intents:
+        def create(self, params: dict[str, Any], options: dict[str, Any]) -> Any:
+            calls.append((params, options))
+            return type("PI", (), {"id": "pi_1", "client_secret": "s", "status": "requires_payment_method"})()
+
+    gateway = StripeGateway(lambda: StripeKeys("sk", "pk", "whsec"), local=False)
+    gateway._v1 = lambda: type("V1", (), {"payment_intents": Intents()})()  # type: ignore[method-assign]
+    gateway.create_intent(
+        order_id="o_1",
+        amount_fen=10200,
+        methods=["card", "alipay", "wechat_pay"],
+        connected_account="acct_123",
+        application_fee_fen=300,
+        metadata={"order_id": "o_1"},
+    )
+    gateway.create_intent(
+        order_id="o_2",
+        amount_fen=9900,
+        methods=["wechat_pay"],
+        connected_account=None,
+        application_fee_fen=0,
+        metadata={},
+    )
+    (first, first_opts), (second, _) = calls
+    assert first["currency"] == "cny" and first["amount"] == 10200
+    assert first["payment_method_types"] == ["card", "alipay", "wechat_pay"]
+    assert first["application_fee_amount"] == 300 and first["transfer_data"] == {"destination": "acct_123"}
+    assert first_opts == {"idempotency_key": "order-o_1"}
+    assert "transfer_data" not in second and "application_fee_amount" not in second
