@@ -15,14 +15,14 @@ from tests.support.client import ApiClient
 
 
 def test_an_unexpected_error_is_a_logged_500_with_tenant_id_and_no_secret(
-    api: ApiClient, api_module: Any, platform_key: str, monkeypatch: pytest.MonkeyPatch
+    api: ApiClient, services: Any, platform_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     agent = create_agent(api, platform_key)
 
     def boom(*_args: Any, **_kw: Any) -> Any:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(api_module.services().fleet, "list_merchants", boom)
+    monkeypatch.setattr(services.fleet, "list_merchants", boom)
     handler = get_logger().registered_handler
     buffer = io.StringIO()
     previous = handler.setStream(buffer)
