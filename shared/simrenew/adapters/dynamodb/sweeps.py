@@ -1,0 +1,184 @@
+"""Sweep bookkeeping: notification claims (exactly once per terminal, term, kind, channel),
+the sweep's checkpoint and last completed day, and the reads of the expiry index."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+
+from pynamodb.attributes import (
+    NumberAttribute,
+    NumberSetAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.exceptions import PutError
+from pynamodb.expressions.update import Action
+
+from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.errors import is_condition_failure
+from simrenew.adapters.dynamodb.models import Item, TerminalItem
+from simrenew.clock import iso_utc
+
+# A claim still "sending" after this long belongs to a sweep that died mid-send.
+STALE_SENDING = timedelta(minutes=15)
+HELD_SHARDS = 4
+
+
+class NotificationItem(Item, discriminator="notification"):
+    """One message to one recipient; its key is the dedupe key (under the terminal's log)."""
+
+    tenant_id = UnicodeAttribute()
+    sn = UnicodeAttribute(null=True)
+    template = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    recipient_masked = UnicodeAttribute()
+    state = UnicodeAttribute()  # sending | sent | held | failed | skipped
+    term = UnicodeAttribute(null=True)
+    provider_id = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    hold_until = UTCDateTimeAttribute(null=True)
+    # Only while held for daytime: what is needed to send it later (cleared once sent).
+    held_json = UnicodeAttribute(null=True)
+    run_id = UnicodeAttribute(null=True)  # the sweep invocation that claimed it
+
+
+class SweepStateItem(Item, discriminator="sweep_state"):
+    done_parts = UnicodeSetAttribute(null=True)  # "<date>#<shard>" read completely
+    reminder_days = NumberSetAttribute(null=True)  # every offset any agent uses (OFFSETS item)
+    grace_days = NumberSetAttribute(null=True)
+    last_day = UnicodeAttribute(null=True)
+    runs = NumberAttribute(default=0)
+
+
+def notification_sk(sn: str, term: str, kind: str, channel: str) -> str:
+    return f"{keys.terminal_log_prefix(sn)}NOTIF#{term}#{kind}#{channel}"
+
+
+def digest_sk(day: date) -> str:
+    return f"DIGEST#{day.isoformat()}"
+
+
+class SweepRepository:
+    def due(self, day: date, shard: int) -> Iterator[TerminalItem]:
+        for item in TerminalItem.expiry.query(keys.expiry_pk(day, shard)):
+            if isinstance(item, TerminalItem):
+                yield item
+
+    def claim(self, item: NotificationItem, now: datetime) -> NotificationItem | None:
+        """Claim a message before sending. None: it was sent (or is being sent) already.
+        Returns the claim to send: a new one, a held SMS whose time came, or one left
+        "sending" by an earlier invocation that was killed between claim and send (only a
+        message the provider accepted in the instant before such a kill can repeat)."""
+        try:
+            item.save(condition=NotificationItem.pk.does_not_exist())
+            return item
+        except PutError as exc:
+            if not is_condition_failure(exc):
+                raise
+        existing = NotificationItem.get(item.pk, item.sk, consistent_read=True)
+        if existing.state == "held" and existing.hold_until is not None and existing.hold_until <= now:
+            return existing
+        if existing.state == "sending" and (
+            existing.run_id != item.run_id
+            or (existing.created_at is not None and existing.created_at < now - STALE_SENDING)
+        ):
+            existing.run_id = item.run_id
+            return existing
+        return None
+
+    def finish(
+        self,
+        item: NotificationItem,
+        state: str,
+        now: datetime,
+        *,
+        provider_id: str | None = None,
+        error: str | None = None,
+        hold_until: datetime | None = None,
+        held_json: str | None = None,
+    ) -> None:
+        actions: list[Action] = [NotificationItem.state.set(state), NotificationItem.updated_at.set(now)]
+        if provider_id:
+            actions.append(NotificationItem.provider_id.set(provider_id))
+        if error:
+            actions.append(NotificationItem.error.set(error[:500]))
+        if hold_until and held_json:
+            # Sparse queue of SMS waiting for daytime, read by every sweep run.
+            shard = keys.expiry_shard(item.sk) % HELD_SHARDS
+            actions += [
+                NotificationItem.hold_until.set(hold_until),
+                NotificationItem.held_json.set(held_json),
+                NotificationItem.gsi2pk.set(f"HELD_SMS#{shard}"),
+                NotificationItem.gsi2sk.set(f"{iso_utc(hold_until)}#{item.pk}#{item.sk}"),
+            ]
+        else:
+            actions += [
+                NotificationItem.gsi2pk.remove(),
+                NotificationItem.gsi2sk.remove(),
+                NotificationItem.held_json.remove(),
+            ]
+        item.update(actions=actions)
+
+    def held_due(self, now: datetime) -> list[NotificationItem]:
+        out: list[NotificationItem] = []
+        for shard in range(HELD_SHARDS):
+            for item in NotificationItem.gsi2.query(f"HELD_SMS#{shard}", NotificationItem.gsi2sk <= iso_utc(now) + "~"):
+                if isinstance(item, NotificationItem):
+                    out.append(item)
+        return out
+
+    def notifications(self, tenant_id: str, sn: str) -> list[NotificationItem]:
+        prefix = f"{keys.terminal_log_prefix(sn)}NOTIF#"
+        return list(NotificationItem.query(keys.tenant_pk(tenant_id), NotificationItem.sk.startswith(prefix)))
+
+    def state(self, as_of: date) -> list[str]:
+        """The (date, shard) parts this day's sweep already read completely (checkpoint)."""
+        try:
+            item = SweepStateItem.get("SWEEP", f"RUN#{as_of.isoformat()}", consistent_read=True)
+        except SweepStateItem.DoesNotExist:
+            return []
+        return sorted(item.done_parts or set())
+
+    def mark_part(self, as_of: date, part: str, now: datetime) -> None:
+        # One sweep runs at a time (reserved concurrency 1; the local scheduler is one
+        # thread), so read-modify-write of the checkpoint is safe.
+        key = ("SWEEP", f"RUN#{as_of.isoformat()}")
+        try:
+            item = SweepStateItem.get(*key, consistent_read=True)
+        except SweepStateItem.DoesNotExist:
+            item = SweepStateItem(*key, created_at=now, ttl=now + timedelta(days=30))
+        item.done_parts = {*(item.done_parts or set()), part}
+        item.updated_at = now
+        item.save()
+
+    def last_day(self) -> date | None:
+        try:
+            raw = SweepStateItem.get("SWEEP", "LAST", consistent_read=True).last_day
+        except SweepStateItem.DoesNotExist:
+            return None
+        return date.fromisoformat(raw) if raw else None
+
+    def set_last_day(self, day: date, now: datetime) -> None:
+        current = self.last_day()
+        if current is None or day > current:
+            SweepStateItem("SWEEP", "LAST", last_day=day.isoformat(), updated_at=now).save()
+
+    def offsets(self) -> tuple[set[int], set[int]]:
+        """Reminder offsets and grace lengths in use by any agent (never shrinks)."""
+        try:
+            item = SweepStateItem.get("SWEEP", "OFFSETS", consistent_read=True)
+        except SweepStateItem.DoesNotExist:
+            return set(), set()
+        return {int(x) for x in item.reminder_days or set()}, {int(x) for x in item.grace_days or set()}
+
+    def record_offsets(self, reminder_days: set[int], grace_days: int, now: datetime) -> None:
+        """Called when an agent changes its settings, so the sweep reads those dates too."""
+        with contextlib.suppress(PutError):
+            SweepStateItem("SWEEP", "OFFSETS", created_at=now).save(condition=SweepStateItem.pk.does_not_exist())
+        actions: list[Action] = [SweepStateItem.grace_days.add({grace_days}), SweepStateItem.updated_at.set(now)]
+        if reminder_days:
+            actions.append(SweepStateItem.reminder_days.add(reminder_days))
+        SweepStateItem("SWEEP", "OFFSETS").update(actions=actions)

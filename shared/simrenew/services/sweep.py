@@ -1,0 +1,402 @@
+"""The expiry sweep: for one day, read only the terminals due through the sparse, sharded
+expiry index; send each reminder once; move lapsed terminals to grace and then suspension;
+send each agent a digest; catch up missed days (up to 7) without stale reminders.
+
+Ports it needs are passed in: a notifier (SMS/email), an event emitter (agent webhooks),
+a carrier (SIM suspension). Everything it sends is claimed first with a conditional write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from pynamodb.exceptions import PutError
+
+from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository, pending_event, to_terminal
+from simrenew.adapters.dynamodb.models import TerminalItem
+from simrenew.adapters.dynamodb.sweeps import NotificationItem, SweepRepository, notification_sk
+from simrenew.adapters.dynamodb.tenants import TenantRepository
+from simrenew.clock import Clock
+from simrenew.domain.contact import mask_email, mask_phone
+from simrenew.domain.fleet import Merchant, Terminal, TerminalStatus
+from simrenew.domain.tenant import Tenant
+from simrenew.errors import Conflict
+from simrenew.ids import new_id
+from simrenew.log import get_logger
+
+CATCH_UP_DAYS = 7
+STOP_BEFORE_MS = 60_000
+
+
+class Sender(Protocol):
+    """What the sweep needs of the notification channels (see adapters/notify.py)."""
+
+    def send_to(
+        self,
+        *,
+        channel: str,
+        to: str,
+        kind: str,
+        language: str,
+        ctx: dict[str, Any],
+        tenant_id: str,
+        sn: str | None,
+        dedupe_key: str,
+    ) -> str: ...
+
+    def sms_allowed(self, now: datetime, tz: str) -> datetime | None:
+        """None if an SMS may go now, else when the next window opens."""
+        ...
+
+
+class Emitter(Protocol):
+    def emit(self, tenant_id: str, event_type: str, data: dict[str, Any]) -> int: ...
+
+
+class Carrier(Protocol):
+    def suspend(self, terminal: Terminal, now: datetime) -> None: ...
+
+
+class RecordingCarrier:
+    """Carrier suspension requests recorded as terminal events for operations to act on
+    (no carrier API is integrated yet; locally and in AWS alike)."""
+
+    def suspend(self, terminal: Terminal, now: datetime) -> None:
+        event = pending_event(
+            terminal,
+            "carrier_suspend",
+            terminal.expires_on.isoformat(),
+            {"iccid": terminal.iccid, "carrier": terminal.carrier},
+            now,
+        )
+        with contextlib.suppress(PutError):  # already requested for this term
+            event.save(condition=type(event).pk.does_not_exist())
+
+
+@dataclass
+class SweepResult:
+    as_of: str
+    reminders_sent: int = 0
+    held_for_daytime: int = 0
+    moved_to_grace: int = 0
+    suspended: int = 0
+    digests_sent: int = 0
+    items_read: int = 0
+    queries: int = 0
+    status: str = "done"
+    days: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+class SweepService:
+    def __init__(
+        self,
+        tenants: TenantRepository,
+        terminals: TerminalRepository,
+        merchants: MerchantRepository,
+        repo: SweepRepository,
+        sender: Sender,
+        emitter: Emitter,
+        carrier: Carrier,
+        clock: Clock,
+        public_base_url: str,
+    ) -> None:
+        self._tenants = tenants
+        self._terminals = terminals
+        self._merchants = merchants
+        self._repo = repo
+        self._sender = sender
+        self._emitter = emitter
+        self._carrier = carrier
+        self._clock = clock
+        self._base = public_base_url
+        self._run_id = ""
+
+    # --- which dates to read -------------------------------------------------------------------
+    def plan(self, as_of: date, start: date) -> list[date]:
+        """Expiry dates worth reading for the days start..as_of (catch-up included).
+        Reminder offsets and grace lengths are the defaults plus every tenant's settings
+        met so far; reading a date no tenant needs costs reads, never correctness."""
+        seen_reminders, seen_grace = self._repo.offsets()
+        reminder_days = {30, 7, 1} | seen_reminders
+        grace = {7} | seen_grace
+        dates: set[date] = set()
+        day = start
+        while day <= as_of:
+            dates.add(day)  # expires today
+            dates.update(day + timedelta(days=r) for r in reminder_days)
+            dates.add(day - timedelta(days=1))  # lapsed yesterday: enters grace
+            dates.update(day - timedelta(days=g + 1) for g in grace)  # grace over: suspend
+            day += timedelta(days=1)
+        return sorted(dates)
+
+    # --- the run ----------------------------------------------------------------------------------
+    def run(self, as_of: date, remaining_ms: Callable[[], int] | None = None) -> SweepResult:
+        now = self._clock.now()
+        last = self._repo.last_day()
+        start = as_of if last is None else max(last + timedelta(days=1), as_of - timedelta(days=CATCH_UP_DAYS))
+        start = min(start, as_of)
+        self._run_id = new_id("run")
+        result = SweepResult(as_of=as_of.isoformat(), days=[])
+        result.reminders_sent += self._release_held(now)
+        done = set(self._repo.state(as_of))
+        tenants: dict[str, Tenant | None] = {}
+        merchants: dict[tuple[str, str], Merchant | None] = {}
+        suspended_by_tenant: dict[str, list[dict[str, Any]]] = {}
+        for day in self.plan(as_of, start):
+            for shard in range(keys.EXPIRY_SHARDS):
+                part = f"{day.isoformat()}#{shard}"
+                if part in done:
+                    continue
+                if remaining_ms is not None and remaining_ms() < STOP_BEFORE_MS:
+                    result.status = "continued"
+                    return result
+                result.queries += 1
+                for item in self._repo.due(day, shard):
+                    result.items_read += 1
+                    self._one(item, as_of, start, now, result, tenants, merchants, suspended_by_tenant)
+                self._repo.mark_part(as_of, part, now)
+        for tenant_id, tenant in tenants.items():
+            if tenant is not None:
+                result.digests_sent += self._digest(tenant, as_of, now, suspended_by_tenant.get(tenant_id, []))
+        self._repo.set_last_day(as_of, now)
+        get_logger().info("sweep finished", extra=result.to_json())
+        return result
+
+    def _tenant(self, tenant_id: str, cache: dict[str, Tenant | None]) -> Tenant | None:
+        if tenant_id not in cache:
+            tenant = self._tenants.get(tenant_id)
+            cache[tenant_id] = tenant if tenant is not None and tenant.status.value == "active" else None
+        return cache[tenant_id]
+
+    def _one(
+        self,
+        item: TerminalItem,
+        as_of: date,
+        start: date,
+        now: datetime,
+        result: SweepResult,
+        tenants: dict[str, Tenant | None],
+        merchants: dict[tuple[str, str], Merchant | None],
+        suspended: dict[str, list[dict[str, Any]]],
+    ) -> None:
+        terminal = to_terminal(item)
+        tenant = self._tenant(terminal.tenant_id, tenants)
+        if tenant is None or terminal.merchant_id is None:
+            return
+        key = (tenant.tenant_id, terminal.merchant_id)
+        if key not in merchants:
+            merchants[key] = self._merchants.get(*key)
+        merchant = merchants[key]
+        settings = tenant.settings
+        left = (terminal.expires_on - as_of).days
+        if left >= 0:
+            # Pre-expiry: the most urgent reminder whose day fell in the window start..as_of.
+            kinds = [r for r in settings.reminder_days if start <= terminal.expires_on - timedelta(days=r) <= as_of]
+            if left == 0:
+                kind: str | None = "expires_today"
+            elif kinds:
+                kind = f"reminder_{min(kinds)}"
+            else:
+                kind = None
+            if kind and merchant:
+                result.reminders_sent += self._notify(
+                    tenant, terminal, merchant, kind, {"days_left": left}, now, result
+                )
+                self._emitter.emit(tenant.tenant_id, "terminal.expiring", self._event(terminal, left))
+            return
+        lapsed = -left
+        if terminal.status is TerminalStatus.ACTIVE and lapsed <= settings.grace_days:
+            if self._move(item, terminal, TerminalStatus.GRACE, now):
+                result.moved_to_grace += 1
+                grace_end = (terminal.expires_on + timedelta(days=settings.grace_days)).isoformat()
+                if merchant:
+                    result.reminders_sent += self._notify(
+                        tenant, terminal, merchant, "grace_started", {"grace_end": grace_end}, now, result
+                    )
+                self._emitter.emit(tenant.tenant_id, "terminal.expired", self._event(terminal, left))
+        elif (
+            lapsed > settings.grace_days
+            and terminal.status in (TerminalStatus.ACTIVE, TerminalStatus.GRACE)
+            and self._move(item, terminal, TerminalStatus.SUSPENDED, now)
+        ):
+            result.suspended += 1
+            self._carrier.suspend(terminal, now)
+            if merchant:
+                result.reminders_sent += self._notify(tenant, terminal, merchant, "suspended", {}, now, result)
+            suspended.setdefault(tenant.tenant_id, []).append(
+                {"sn": terminal.sn, "merchant_name": merchant.name if merchant else ""}
+            )
+            self._emitter.emit(tenant.tenant_id, "terminal.suspended", self._event(terminal, left))
+
+    def _release_held(self, now: datetime) -> int:
+        """SMS held for daytime whose window opened: sent now, once."""
+        sent = 0
+        for item in self._repo.held_due(now):
+            if item.state != "held" or not item.held_json:
+                continue
+            held = json.loads(item.held_json)
+            try:
+                provider_id = self._sender.send_to(
+                    channel="sms",
+                    to=held["to"],
+                    kind=held["kind"],
+                    language=held["language"],
+                    ctx=held["ctx"],
+                    tenant_id=item.tenant_id,
+                    sn=item.sn,
+                    dedupe_key=item.sk,
+                )
+                self._repo.finish(item, "sent", now, provider_id=provider_id)
+                sent += 1
+            except Exception as exc:  # noqa: BLE001 - a bad number must not stop the sweep
+                self._repo.finish(item, "failed", now, error=repr(exc))
+        return sent
+
+    def _event(self, terminal: Terminal, days_left: int) -> dict[str, Any]:
+        return {
+            "sn": terminal.sn,
+            "tid": terminal.tid,
+            "expires_on": terminal.expires_on.isoformat(),
+            "days_left": days_left,
+            "merchant_id": terminal.merchant_id,
+            "pay_url": f"{self._base}/pay/{terminal.sn}",
+        }
+
+    def _move(self, item: TerminalItem, terminal: Terminal, to: TerminalStatus, now: datetime) -> bool:
+        """Conditional on the version read: a renewal that landed meanwhile wins."""
+        try:
+            self._terminals.save(item, replace(terminal, status=to), now, {})
+            return True
+        except Conflict:
+            return False
+
+    def _notify(
+        self,
+        tenant: Tenant,
+        terminal: Terminal,
+        merchant: Merchant,
+        kind: str,
+        extra: dict[str, Any],
+        now: datetime,
+        result: SweepResult,
+    ) -> int:
+        term = terminal.expires_on.isoformat()
+        ctx = {
+            "sn": terminal.sn,
+            "tid": terminal.tid,
+            "expires_on": term,
+            "agent_name": tenant.name,
+            "merchant_name": merchant.name,
+            "pay_url": f"{self._base}/pay/{terminal.sn}",
+            **extra,
+        }
+        template = "reminder" if kind.startswith("reminder_") else kind
+        sent = 0
+        targets = [("sms", merchant.phone, mask_phone(merchant.phone))]
+        if merchant.email:
+            targets.append(("email", merchant.email, mask_email(merchant.email)))
+        for channel, to, masked in targets:
+            claim = NotificationItem(
+                keys.tenant_pk(tenant.tenant_id),
+                notification_sk(terminal.sn, term, kind, channel),
+                tenant_id=tenant.tenant_id,
+                sn=terminal.sn,
+                template=kind,
+                channel=channel,
+                recipient_masked=masked,
+                state="sending",
+                term=term,
+                created_at=now,
+                run_id=self._run_id,
+            )
+            mine = self._repo.claim(claim, now)
+            if mine is None:
+                continue
+            if channel == "sms":
+                window = self._sender.sms_allowed(now, tenant.settings.timezone)
+                if window is not None:
+                    held = {"to": to, "kind": template, "language": tenant.settings.language, "ctx": ctx}
+                    self._repo.finish(mine, "held", now, hold_until=window, held_json=json.dumps(held))
+                    result.held_for_daytime += 1
+                    continue
+            try:
+                provider_id = self._sender.send_to(
+                    channel=channel,
+                    to=to,
+                    kind=template,
+                    language=tenant.settings.language,
+                    ctx=ctx,
+                    tenant_id=tenant.tenant_id,
+                    sn=terminal.sn,
+                    dedupe_key=mine.sk,
+                )
+                self._repo.finish(mine, "sent", now, provider_id=provider_id)
+                sent += 1
+            except Exception as exc:  # noqa: BLE001 - one bad number must not stop the sweep
+                self._repo.finish(mine, "failed", now, error=repr(exc))
+        return 1 if sent else 0
+
+    def _digest(self, tenant: Tenant, as_of: date, now: datetime, suspended: list[dict[str, Any]]) -> int:
+        claim = NotificationItem(
+            keys.tenant_pk(tenant.tenant_id),
+            f"DIGEST#{as_of.isoformat()}",
+            tenant_id=tenant.tenant_id,
+            template="digest",
+            channel="email",
+            recipient_masked=mask_email(tenant.contact_email),
+            state="sending",
+            created_at=now,
+            run_id=self._run_id,
+        )
+        mine = self._repo.claim(claim, now)
+        if mine is None:
+            return 0
+        week = self._terminals.page(
+            tenant.tenant_id,
+            status=TerminalStatus.ACTIVE.value,
+            merchant_id=None,
+            expires_from=as_of,
+            expires_before=as_of + timedelta(days=8),
+            limit=200,
+            cursor=None,
+        )
+        ctx = {
+            "agent_name": tenant.name,
+            "date": as_of.isoformat(),
+            "expiring": [
+                {
+                    "sn": t.sn,
+                    "merchant_name": "",
+                    "expires_on": t.expires_on.isoformat(),
+                    "pay_url": f"{self._base}/pay/{t.sn}",
+                }
+                for t in week.items
+            ],
+            "suspended": suspended,
+            "pay_url": self._base,
+        }
+        try:
+            provider_id = self._sender.send_to(
+                channel="email",
+                to=tenant.contact_email,
+                kind="digest",
+                language=tenant.settings.language,
+                ctx=ctx,
+                tenant_id=tenant.tenant_id,
+                sn=None,
+                dedupe_key=mine.sk,
+            )
+            self._repo.finish(mine, "sent", now, provider_id=provider_id)
+            return 1
+        except Exception as exc:  # noqa: BLE001 - the digest is best effort; the next day brings another
+            self._repo.finish(mine, "failed", now, error=repr(exc))
+            return 0

@@ -1,0 +1,148 @@
+"""The expiry sweep with an injected clock: reminders exactly once, grace, suspension,
+reactivation, crash and rerun, missed days caught up. Collected by unit and integration."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository
+from simrenew.adapters.dynamodb.sweeps import SweepRepository
+from simrenew.adapters.dynamodb.tenants import TenantRepository
+from simrenew.clock import FixedClock
+from simrenew.services.sweep import RecordingCarrier, SweepService
+from tests.support.fleet import terminal_body
+from tests.support.sweep import Killed, RecordingEmitter, RecordingSender
+
+DAY0 = date(2030, 3, 1)  # the first sweep day of these tests
+AGENT = {
+    "name": "Sweep Agent",
+    "contact_name": "钱",
+    "contact_email": "agent@example.com",
+    "contact_phone": "13800138000",
+}
+
+
+def _at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+
+
+@pytest.fixture
+def sweep_world(make_services: Any) -> Any:
+    clock = FixedClock(_at(DAY0))
+    svc = make_services(clock)
+    SweepRepository().set_last_day(DAY0 - timedelta(days=1), clock.now())
+
+    def sweeper(sender: RecordingSender, emitter: RecordingEmitter | None = None) -> SweepService:
+        return SweepService(
+            TenantRepository(),
+            TerminalRepository(),
+            MerchantRepository(),
+            SweepRepository(),
+            sender,
+            emitter or RecordingEmitter(),
+            RecordingCarrier(),
+            clock,
+            "https://pay.example.com",
+        )
+
+    return svc, clock, sweeper
+
+
+def _agent_with_terminal(svc: Any, expires_on: date, email: str | None = "shop@example.com") -> tuple[str, Any]:
+    tenant, _ = svc.tenants.create_active(dict(AGENT))
+    body = {"name": "张记", "phone": "13812345678"}
+    if email:
+        body["email"] = email
+    m = svc.fleet.create_merchant(tenant.tenant_id, body)
+    t = svc.fleet.register(
+        tenant.tenant_id, terminal_body(merchant_id=m.merchant_id, expires_on=expires_on.isoformat())
+    )
+    return tenant.tenant_id, t
+
+
+def _run(clock: FixedClock, sweeper: Any, sender: RecordingSender, day: date, emitter: Any = None) -> Any:
+    clock.set(_at(day))
+    return sweeper(sender, emitter).run(day)
+
+
+def _mine(sender: RecordingSender, sn: str) -> list[tuple[str, str]]:
+    return [(m["channel"], m["key"].split("#")[-2]) for m in sender.sent if m["sn"] == sn]
+
+
+def test_a_terminal_walks_through_reminders_grace_suspension_and_reactivation(sweep_world: Any) -> None:
+    svc, clock, sweeper = sweep_world
+    expires = DAY0 + timedelta(days=30)
+    tenant_id, t = _agent_with_terminal(svc, expires)
+    sender, emitter = RecordingSender(), RecordingEmitter()
+    for offset in range(0, 30 + 7 + 3):
+        _run(clock, sweeper, sender, DAY0 + timedelta(days=offset), emitter)
+        if offset == 35:
+            assert svc.fleet.get(tenant_id, t.sn).status.value == "grace"
+    kinds = [k for channel, k in _mine(sender, t.sn) if channel == "sms"]
+    assert kinds == ["reminder_30", "reminder_7", "reminder_1", "expires_today", "grace_started", "suspended"]
+    assert len([k for channel, k in _mine(sender, t.sn) if channel == "email"]) == 6  # once per channel
+    assert svc.fleet.get(tenant_id, t.sn).status.value == "suspended"
+    assert [e[1] for e in emitter.events].count("terminal.suspended") == 1
+    assert any(e.event == "carrier_suspend" for e in svc.fleet.terminals.events(tenant_id, t.sn))
+    assert all("https://pay.example.com/pay/" + t.sn == m["ctx"]["pay_url"] for m in sender.sent if m["sn"])
+
+    # Paid: the renewal reactivates it and the sweep leaves it alone.
+    plan = svc.fleet.create_plan(tenant_id, {"name": "年卡", "term_months": 12, "data_quota_mb": 1, "price_fen": 100})
+    order, _ = svc.orders.create(
+        tenant_id, {"lines": [{"sn": t.sn, "plan_id": plan.plan_id}], "payment": "offline"}, actor="test"
+    )
+    svc.orders.mark_paid(tenant_id, order.order_id, {"note": "cash"}, "test")
+    renewed = svc.fleet.get(tenant_id, t.sn)
+    assert renewed.status.value == "active" and renewed.expires_on > DAY0 + timedelta(days=300)
+    before = len(sender.sent)
+    _run(clock, sweeper, sender, DAY0 + timedelta(days=40))
+    assert len(sender.sent) == before
+
+
+def test_a_sweep_killed_after_k_of_n_reminders_sends_exactly_n_in_total(sweep_world: Any) -> None:
+    svc, clock, sweeper = sweep_world
+    sns = [_agent_with_terminal(svc, DAY0 + timedelta(days=7), email=None)[1].sn for _ in range(6)]
+    dying = RecordingSender(die_after=4)
+    with pytest.raises(Killed):
+        _run(clock, sweeper, dying, DAY0)
+    again = RecordingSender()
+    _run(clock, sweeper, again, DAY0)
+    total = [m["sn"] for m in dying.sent + again.sent if m["sn"]]
+    assert sorted(total) == sorted(sns)  # n reminders, none twice
+    third = RecordingSender()
+    _run(clock, sweeper, third, DAY0)
+    assert third.sent == []
+
+
+def test_missed_days_are_caught_up_without_stale_reminders(sweep_world: Any) -> None:
+    svc, clock, sweeper = sweep_world
+    _t1, soon = _agent_with_terminal(svc, DAY0 + timedelta(days=8), email=None)  # 7-day reminder due on DAY0+1
+    _t2, lapsed = _agent_with_terminal(svc, DAY0 + timedelta(days=1), email=None)  # expires DAY0+1, grace DAY0+2
+    first = RecordingSender()
+    _run(clock, sweeper, first, DAY0)
+    # The schedule does not run on DAY0+1, +2, +3; DAY0+4 catches up.
+    later = RecordingSender()
+    result = _run(clock, sweeper, later, DAY0 + timedelta(days=4))
+    assert ("sms", "reminder_7") in _mine(later, soon.sn)
+    assert [k for _, k in _mine(later, lapsed.sn)] == ["grace_started"]  # no stale "1 day left"
+    assert result.moved_to_grace == 1
+    assert svc.fleet.get(_t2, lapsed.sn).status.value == "grace"
+
+
+def test_sms_outside_daytime_is_held_and_sent_by_a_later_run(sweep_world: Any) -> None:
+    svc, clock, sweeper = sweep_world
+    _tenant, t = _agent_with_terminal(svc, DAY0 + timedelta(days=7), email=None)
+    night = RecordingSender(daytime=False)
+    result = _run(clock, sweeper, night, DAY0)
+    assert [m for m in night.sent if m["channel"] == "sms"] == [] and result.held_for_daytime == 1
+    day = RecordingSender()
+    clock.set(_at(DAY0) + timedelta(hours=23))  # past the hold (the fake's window opens 23:59 UTC)
+    sweeper(day).run(DAY0)
+    assert [m["sn"] for m in day.sent if m["channel"] == "sms"] == [t.sn]
+    assert day.sent[0]["ctx"]["days_left"] == 7
+    repeat = RecordingSender()
+    sweeper(repeat).run(DAY0)
+    assert [m for m in repeat.sent if m["channel"] == "sms"] == []

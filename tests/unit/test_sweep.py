@@ -1,0 +1,3 @@
+"""Sweep cases on moto."""
+
+from tests.cases.sweep import *  # noqa: F403
