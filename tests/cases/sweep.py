@@ -3,11 +3,10 @@ reactivation, crash and rerun, missed days caught up. Collected by unit and inte
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
-
 import itertools
 import random
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
