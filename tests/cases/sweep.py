@@ -108,7 +108,8 @@ def test_a_terminal_walks_through_reminders_grace_suspension_and_reactivation(sw
     assert renewed.status.value == "active" and renewed.expires_on > day0 + timedelta(days=300)
     before = len(sender.sent)
     _run(clock, sweeper, sender, day0 + timedelta(days=40))
-    assert len(sender.sent) == before
+    after = [(m["channel"], m["kind"]) for m in sender.sent[before:] if m["sn"] == t.sn]
+    assert sorted(after) == [("email", "receipt"), ("sms", "receipt")]  # the receipt, nothing else
 
 
 def test_a_sweep_killed_after_k_of_n_reminders_sends_exactly_n_in_total(sweep_world: Any, day0: date) -> None:
@@ -155,3 +156,18 @@ def test_sms_outside_daytime_is_held_and_sent_by_a_later_run(sweep_world: Any, d
     repeat = RecordingSender()
     sweeper(repeat).run(day0)
     assert [m for m in repeat.sent if m["sn"] == t.sn] == []
+
+
+def test_quota_alerts_and_receipts_go_out_once_through_the_same_channels(sweep_world: Any, day0: date) -> None:
+    svc, clock, sweeper = sweep_world
+    tenant_id, t = _agent_with_terminal(svc, day0 + timedelta(days=200))
+    svc.fleet.update(tenant_id, t.sn, {"data_quota_mb": 1000})
+    svc.fleet.record_usage(tenant_id, t.sn, {"data_used_mb": 850, "as_of": day0.isoformat()})
+    sender = RecordingSender()
+    _run(clock, sweeper, sender, day0)
+    quota = [m for m in sender.sent if m["sn"] == t.sn and m["kind"] == "quota_80"]
+    assert {m["channel"] for m in quota} == {"sms", "email"}
+    assert quota[0]["ctx"]["data_used_mb"] == 850
+    again = RecordingSender()
+    _run(clock, sweeper, again, day0 + timedelta(days=1))
+    assert [m for m in again.sent if m["sn"] == t.sn] == []

@@ -87,6 +87,7 @@ class SweepResult:
     moved_to_grace: int = 0
     suspended: int = 0
     digests_sent: int = 0
+    events_sent: int = 0
     items_read: int = 0
     queries: int = 0
     status: str = "done"
@@ -164,6 +165,7 @@ class SweepService:
                     result.items_read += 1
                     self._one(item, as_of, start, now, result, tenants, merchants, suspended_by_tenant)
                 self._repo.mark_part(as_of, part, now)
+        result.events_sent += self._drain_events(now, tenants, merchants)
         for tenant_id, tenant in tenants.items():
             if tenant is not None:
                 result.digests_sent += self._digest(tenant, as_of, now, suspended_by_tenant.get(tenant_id, []))
@@ -237,6 +239,45 @@ class SweepService:
             )
             self._emitter.emit(tenant.tenant_id, "terminal.suspended", self._event(terminal, left))
 
+    def _drain_events(
+        self, now: datetime, tenants: dict[str, Tenant | None], merchants: dict[tuple[str, str], Merchant | None]
+    ) -> int:
+        """Quota alerts and renewal receipts queued by other paths, each sent once."""
+        sent = 0
+        for event in self._repo.pending_events():
+            tenant = self._tenant(event.tenant_id, tenants)
+            item = self._terminals.item(event.tenant_id, event.sn) if tenant else None
+            if tenant is None or item is None:
+                self._repo.event_done(event, "dropped", now)
+                continue
+            terminal = to_terminal(item)
+            kind = "receipt" if event.event.startswith("receipt#") else event.event
+            if kind not in ("receipt", "quota_80", "quota_100") or terminal.merchant_id is None:
+                # carrier_suspend and the like are records for operations, not messages.
+                self._repo.event_done(event, "recorded", now)
+                continue
+            key = (tenant.tenant_id, terminal.merchant_id)
+            if key not in merchants:
+                merchants[key] = self._merchants.get(*key)
+            merchant = merchants[key]
+            if merchant is not None:
+                detail = json.loads(event.detail_json)
+                extra = {"days_left": (terminal.expires_on - self._clock.now().date()).days, **detail}
+                if kind == "receipt":
+                    extra["expires_on"] = detail.get("expires_on", terminal.expires_on.isoformat())
+                sent += self._notify(
+                    tenant,
+                    terminal,
+                    merchant,
+                    kind,
+                    extra,
+                    now,
+                    SweepResult(as_of=""),
+                    term=f"{event.term}#{event.event}",
+                )
+            self._repo.event_done(event, "sent", now)
+        return sent
+
     def _release_held(self, now: datetime) -> int:
         """SMS held for daytime whose window opened: sent now, once."""
         sent = 0
@@ -288,8 +329,9 @@ class SweepService:
         extra: dict[str, Any],
         now: datetime,
         result: SweepResult,
+        term: str | None = None,
     ) -> int:
-        term = terminal.expires_on.isoformat()
+        term = term or terminal.expires_on.isoformat()
         ctx = {
             "sn": terminal.sn,
             "tid": terminal.tid,
@@ -400,3 +442,49 @@ class SweepService:
         except Exception as exc:  # noqa: BLE001 - the digest is best effort; the next day brings another
             self._repo.finish(mine, "failed", now, error=repr(exc))
             return 0
+
+
+class NotifierSender:
+    """Adapts the notification channels (adapters/notify.py) and templates (domain/messages.py)
+    to what the sweep needs."""
+
+    def __init__(self, notifier: Any) -> None:
+        self._notifier = notifier
+
+    def send_to(
+        self,
+        *,
+        channel: str,
+        to: str,
+        kind: str,
+        language: str,
+        ctx: dict[str, Any],
+        tenant_id: str,
+        sn: str | None,
+        dedupe_key: str,
+    ) -> str:
+        from simrenew.domain.messages import Message, render
+
+        subject, body = render(kind, language, ctx, channel)
+        message = Message(
+            channel=channel,
+            to=to,
+            subject=subject,
+            body=body,
+            template=kind,
+            language=language,
+            tenant_id=tenant_id,
+            sn=sn,
+            dedupe_key=dedupe_key,
+        )
+        return str(self._notifier.send(message))
+
+    def sms_allowed(self, now: datetime, tz: str) -> datetime | None:
+        from simrenew.domain.messages import next_sms_window, sms_allowed_at
+
+        return None if sms_allowed_at(now, tz) else next_sms_window(now, tz)
+
+
+class NoEmitter:
+    def emit(self, tenant_id: str, event_type: str, data: dict[str, Any]) -> int:
+        return 0

@@ -19,7 +19,8 @@ from pynamodb.expressions.update import Action
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
-from simrenew.adapters.dynamodb.models import Item, TerminalItem
+from simrenew.adapters.dynamodb.fleet import PENDING_EVENT_SHARDS
+from simrenew.adapters.dynamodb.models import Item, TerminalEventItem, TerminalItem
 from simrenew.clock import iso_utc
 
 # A claim still "sending" after this long belongs to a sweep that died mid-send.
@@ -182,3 +183,21 @@ class SweepRepository:
         if reminder_days:
             actions.append(SweepStateItem.reminder_days.add(reminder_days))
         SweepStateItem("SWEEP", "OFFSETS").update(actions=actions)
+
+    def pending_events(self, limit: int = 500) -> list[TerminalEventItem]:
+        out: list[TerminalEventItem] = []
+        for shard in range(PENDING_EVENT_SHARDS):
+            for item in TerminalEventItem.gsi1.query(f"PENDING_EVENTS#{shard}", limit=limit):
+                if isinstance(item, TerminalEventItem):
+                    out.append(item)
+        return out
+
+    def event_done(self, event: TerminalEventItem, state: str, now: datetime) -> None:
+        event.update(
+            actions=[
+                TerminalEventItem.state.set(state),
+                TerminalEventItem.gsi1pk.remove(),
+                TerminalEventItem.gsi1sk.remove(),
+                TerminalEventItem.updated_at.set(now),
+            ]
+        )
