@@ -43,6 +43,8 @@ class LocalSettings:
             "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1",
             "POWERTOOLS_SERVICE_NAME": "simrenew",
+            # Reminders, digests and receipts land here (and in the log) instead of SMS/e-mail.
+            "LOCAL_OUTBOX": str(self.data_dir / "outbox.jsonl"),
         }
 
 

@@ -636,3 +636,55 @@ def reconciliation_report(req: Req) -> object:
         columns = ["status", "order_id", "payment_intent_id", "balance_transaction", "amount_fen", "reason"]
         return rows_csv(f"reconciliation-{report['date']}", columns, rows)
     return report
+
+
+# --- the expiry sweep and its reports ---------------------------------------------------------------
+@api.route(
+    "/v1/admin/sweeps",
+    "POST",
+    auth=PLATFORM,
+    request=schemas.SWEEP_RUN,
+    summary="Run the expiry sweep now for a day (the same code the schedule runs)",
+    tag="platform",
+)
+def run_sweep(req: Req) -> dict[str, object]:
+    from simrenew.domain.dates import parse_date
+    from simrenew.domain.fleet import reject_unknown
+
+    body = req.json()
+    reject_unknown(body, ("as_of",))
+    return req.services.sweep.run(parse_date(body.get("as_of"), "as_of")).to_json()
+
+
+@api.route(
+    "/v1/reports/expiring",
+    "GET",
+    auth=Role.READONLY,
+    query=("days",),
+    summary="Terminals expiring in the next N days: counts per week and the list (also CSV)",
+    tag="reports",
+)
+def expiring_report(req: Req) -> object:
+    report = req.services.expiry_reports.expiring(req.tenant_id, req.query.get("days"))
+    if req.wants_csv():
+        from chalicelib.export import rows_csv
+
+        return rows_csv("expiring", ["sn", "tid", "merchant_id", "status", "expires_on", "days_left"], report["items"])
+    return report
+
+
+@api.route(
+    "/v1/notifications",
+    "GET",
+    auth=Role.READONLY,
+    query=("sn",),
+    summary="What was sent about a terminal (recipients masked; also CSV)",
+    tag="reports",
+)
+def list_notifications(req: Req) -> object:
+    items = req.services.expiry_reports.notifications(req.tenant_id, req.query.get("sn"))
+    if req.wants_csv():
+        from chalicelib.export import rows_csv
+
+        return rows_csv("notifications", ["created_at", "template", "channel", "recipient", "state", "term"], items)
+    return {"items": items, "next_cursor": None}

@@ -1,18 +1,24 @@
 """Scheduled function (EventBridge Scheduler).
 
-Done here today: unpaid orders past their 30 minutes are expired and their PaymentIntents
-cancelled. Not built yet (the sweep issue): expiry reminders, grace, suspension, digests;
-the result says so instead of pretending.
+Daily at 10:00 Asia/Shanghai: the expiry sweep for that day (reminders, grace, suspension,
+digests, queued alerts and receipts). Every 5 minutes (`detail.task = expire_orders`):
+expire unpaid orders and retry agent webhooks. Near the Lambda time limit the sweep stops
+at a checkpoint and invokes itself to go on.
 """
 
 from __future__ import annotations
 
+import os
+from datetime import date, datetime
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from simrenew.bootstrap import Services, build_services
 from simrenew.config import load_config
 from simrenew.log import get_logger
+
+SCHEDULE_TZ = ZoneInfo("Asia/Shanghai")
 
 
 @cache
@@ -20,19 +26,33 @@ def services() -> Services:
     return build_services(load_config())
 
 
+def sweep_day(event: dict[str, Any]) -> date:
+    """The day to sweep: `as_of` if given, else the scheduled time's date in China."""
+    detail = event.get("detail") or {}
+    if isinstance(detail.get("as_of"), str):
+        return date.fromisoformat(detail["as_of"])
+    raw = event.get("time")
+    try:
+        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        moment = services().clock.now()
+    return moment.astimezone(SCHEDULE_TZ).date()
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    expired = services().orders.expire_due()
+    svc = services()
+    expired = svc.orders.expire_due()
+    retried = svc.webhooks.retry_due() if hasattr(svc.webhooks, "retry_due") else 0
     if (event.get("detail") or {}).get("task") == "expire_orders":  # the 5-minute schedule
-        return {"orders_expired": expired}
-    get_logger().warning(
-        "expiry reminders are not implemented yet; only unpaid orders were expired",
-        extra={"event_time": event.get("time"), "orders_expired": expired},
-    )
-    return {
-        "orders_expired": expired,
-        "reminders": "not_implemented",
-        "reminders_sent": 0,
-        "moved_to_grace": 0,
-        "suspended": 0,
-        "digests_sent": 0,
-    }
+        return {"orders_expired": expired, "webhooks_retried": retried}
+    as_of = sweep_day(event)
+    remaining = (lambda: int(context.get_remaining_time_in_millis())) if context is not None else None
+    result = svc.sweep.run(as_of, remaining)
+    if result.status == "continued":
+        name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        if name:
+            from simrenew.adapters.dispatch import LambdaDispatcher
+
+            LambdaDispatcher(name, svc.config.region).dispatch({**event, "detail": {"as_of": as_of.isoformat()}})
+        get_logger().info("sweep continues in a new invocation", extra={"as_of": as_of.isoformat()})
+    return {**result.to_json(), "orders_expired": expired, "webhooks_retried": retried}

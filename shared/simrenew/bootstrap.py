@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from simrenew.adapters.dispatch import LambdaDispatcher, ThreadDispatcher
@@ -13,6 +14,7 @@ from simrenew.adapters.dynamodb.imports import ImportRepository
 from simrenew.adapters.dynamodb.models import bind_table
 from simrenew.adapters.dynamodb.orders import OrderRepository
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
+from simrenew.adapters.dynamodb.sweeps import SweepRepository
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.adapters.dynamodb.vouchers import VoucherRepository
 from simrenew.adapters.payments import PaymentGateway, StripeGateway, stripe_keys_loader
@@ -24,7 +26,8 @@ from simrenew.services.auth import AuthService
 from simrenew.services.fleet import FleetService
 from simrenew.services.imports import Dispatcher, ImportService
 from simrenew.services.orders import OrderService
-from simrenew.services.reports import ReportService
+from simrenew.services.reports import ExpiryReports, ReportService
+from simrenew.services.sweep import NoEmitter, NotifierSender, RecordingCarrier, SweepService
 from simrenew.services.tenants import TenantService
 from simrenew.services.vouchers import VoucherService
 
@@ -42,6 +45,9 @@ class Services:
     orders: OrderService
     vouchers: VoucherService
     reports: ReportService
+    sweep: SweepService
+    expiry_reports: ExpiryReports
+    webhooks: Any
     dispatcher: Any
 
 
@@ -69,6 +75,20 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         rate_limiter,
         clock,
     )
+    webhooks = NoEmitter()  # agent webhooks: wired when services/webhooks.py lands
+    orders.emitter = webhooks
+    sweeps = SweepRepository()
+    sweep = SweepService(
+        tenants,
+        terminals,
+        merchants,
+        sweeps,
+        NotifierSender(lambda: _notifier(config)),
+        webhooks,
+        RecordingCarrier(),
+        clock,
+        config.public_base_url,
+    )
     dispatcher: Dispatcher
     holder: dict[str, ImportService] = {}
     if config.is_local:
@@ -91,5 +111,20 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         orders=orders,
         vouchers=VoucherService(VoucherRepository(), plans, terminals, orders, rate_limiter, clock),
         reports=ReportService(tenants, order_repo, the_gateway),
+        sweep=sweep,
+        expiry_reports=ExpiryReports(tenants, terminals, sweeps, clock),
+        webhooks=webhooks,
         dispatcher=dispatcher,
     )
+
+
+def _notifier(config: Config) -> Any:
+    """SMS by SNS and e-mail by SES in AWS; the local outbox on a laptop and in tests."""
+    from simrenew.adapters.notify import ChannelRouter, LocalOutbox, SesEmailSender, SnsSmsSender
+
+    if config.is_local:
+        outbox = LocalOutbox(Path(config.outbox_path) if config.outbox_path else None)
+        return ChannelRouter(sms=outbox, email=outbox)
+    if not config.sender_email:
+        raise ConfigError("SENDER_EMAIL is required in AWS (the SES From address)")
+    return ChannelRouter(sms=SnsSmsSender(config.region), email=SesEmailSender(config.region, config.sender_email))

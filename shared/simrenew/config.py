@@ -28,6 +28,8 @@ class Config:
     stripe_publishable_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
+    sender_email: str | None = None  # SES From address (AWS); local messages go to the outbox
+    outbox_path: str | None = None  # local: where the outbox also writes JSON lines
 
     @property
     def is_local(self) -> bool:
@@ -79,4 +81,6 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         stripe_publishable_key=source.get("STRIPE_PUBLISHABLE_KEY", "").strip() or None,
         stripe_webhook_secret=source.get("STRIPE_WEBHOOK_SECRET", "").strip() or None,
         stripe_api_base=source.get("STRIPE_API_BASE", "").strip() or None,
+        sender_email=source.get("SENDER_EMAIL", "").strip() or None,
+        outbox_path=source.get("LOCAL_OUTBOX", "").strip() or None,
     )

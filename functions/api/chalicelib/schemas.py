@@ -200,3 +200,34 @@ VOUCHER_REDEEM: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {"sn": {"type": "string"}, "code": {"type": "string", "example": "ABCD-EFGH-JKMN-PQR7"}},
 }
+
+SWEEP_RUN: dict[str, Any] = {
+    "type": "object",
+    "required": ["as_of"],
+    "additionalProperties": False,
+    "properties": {"as_of": {"type": "string", "format": "date"}},
+}
+
+WEBHOOK_ENDPOINT: dict[str, Any] = {
+    "type": "object",
+    "required": ["url", "events"],
+    "additionalProperties": False,
+    "properties": {
+        "url": {"type": "string", "format": "uri", "maxLength": 2048},
+        "events": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "string",
+                "enum": [
+                    "terminal.expiring",
+                    "terminal.expired",
+                    "terminal.suspended",
+                    "order.fulfilled",
+                    "order.refunded",
+                ],
+            },
+        },
+        "description": {"type": "string", "maxLength": 200},
+    },
+}

@@ -75,6 +75,7 @@ class OrderService:
         self._gateway = gateway
         self._rate = rate_limiter
         self._clock = clock
+        self.emitter: Any = None  # agent webhooks (order.fulfilled, order.refunded), set by the composition root
 
     def _tenant(self, tenant_id: str) -> Tenant:
         tenant = self._tenants.get(tenant_id)
@@ -391,6 +392,7 @@ class OrderService:
             )
             if outcome != "terminal_changed":
                 if outcome == "ok":
+                    self._emit(order.tenant_id, "order.fulfilled", order)
                     get_logger().info(
                         "order fulfilled", extra={"order_id": order.order_id, "tenant_id": order.tenant_id}
                     )
@@ -400,6 +402,16 @@ class OrderService:
                 return "order_state"
             item = fresh
         raise TransientStoreError("the terminal kept changing; the payment will be retried")
+
+    def _emit(self, tenant_id: str, event_type: str, order: Order) -> None:
+        if self.emitter is not None:
+            data = {
+                "order_id": order.order_id,
+                "amount_fen": order.amount_fen,
+                "currency": order.currency,
+                "lines": [line.to_json() for line in order.lines],
+            }
+            self.emitter.emit(tenant_id, event_type, data)
 
     def _review(self, item: OrderItem, event: tuple[str, str] | None, reason: str) -> str:
         audit = {"action": "needs_review", "reason": reason, "at": iso_utc(self._clock.now())}
@@ -582,6 +594,8 @@ class OrderService:
                 item, order, REFUNDABLE, updates, ledger, now, event, {"status": status.value, "refunded_fen": total}
             )
             if outcome != "terminal_changed":
+                if outcome == "ok":
+                    self._emit(order.tenant_id, "order.refunded", order)
                 return outcome
             fresh = self.orders.item(item.tenant_id, item.order_id)
             if fresh is None:

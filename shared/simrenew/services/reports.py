@@ -133,3 +133,100 @@ class ReportService:
                 "unmatched_orders": len(orders_only),
             },
         }
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+class ExpiryReports:
+    """What expires soon (per week and the list) and what was sent about a terminal."""
+
+    LIST_CAP = 1000
+
+    def __init__(self, tenants: TenantRepository, terminals: Any, sweeps: Any, clock: Any) -> None:
+        self._tenants = tenants
+        self._terminals = terminals
+        self._sweeps = sweeps
+        self._clock = clock
+
+    def expiring(self, tenant_id: str, raw_days: str | None) -> dict[str, Any]:
+        from simrenew.clock import today_in
+
+        raw = raw_days or "30"
+        if not raw.isdigit() or not 1 <= int(raw) <= 365:
+            raise ValidationError("days", "out_of_range", "days must be a whole number from 1 to 365")
+        days = int(raw)
+        tenant = self._tenants.get(tenant_id)
+        if tenant is None:
+            raise NotFound("no such agent", code="tenant_not_found")
+        today = today_in(self._clock, tenant.settings.timezone)
+        items: list[Any] = []
+        cursor = None
+        while True:  # reads grow with the terminals in the window, never with the fleet
+            page = self._terminals.page(
+                tenant_id,
+                status=None,
+                merchant_id=None,
+                expires_from=today,
+                expires_before=today + timedelta(days=days + 1),
+                limit=200,
+                cursor=cursor,
+            )
+            items += [t for t in page.items if t.status.value in ("active", "grace")]
+            cursor = page.next_cursor
+            if not cursor or len(items) >= self.LIST_CAP * 10:
+                break
+        weeks: dict[date, int] = defaultdict(int)
+        for t in items:
+            weeks[week_start(t.expires_on)] += 1
+        per_week = []
+        w = week_start(today)
+        while w <= today + timedelta(days=days):
+            per_week.append({"week_start": w.isoformat(), "count": weeks.get(w, 0)})
+            w += timedelta(days=7)
+        rows = [
+            {
+                "sn": t.sn,
+                "tid": t.tid,
+                "merchant_id": t.merchant_id,
+                "status": t.status.value,
+                "expires_on": t.expires_on.isoformat(),
+                "days_left": (t.expires_on - today).days,
+            }
+            for t in items[: self.LIST_CAP]
+        ]
+        return {
+            "days": days,
+            "today": today.isoformat(),
+            "total": len(items),
+            "per_week": per_week,
+            "items": rows,
+            "truncated": len(items) > self.LIST_CAP,
+        }
+
+    def notifications(self, tenant_id: str, sn: str | None) -> list[dict[str, Any]]:
+        from simrenew.domain.identifiers import normalize_sn
+
+        if not sn:
+            raise ValidationError("sn", "required", "sn is required")
+        try:
+            key = normalize_sn(sn)
+        except ValidationError:
+            raise NotFound("no such terminal", code="terminal_not_found") from None
+        if self._terminals.get(tenant_id, key) is None:
+            raise NotFound("no such terminal", code="terminal_not_found")
+        from simrenew.clock import iso_utc
+
+        return [
+            {
+                "template": n.template,
+                "channel": n.channel,
+                "recipient": n.recipient_masked,
+                "state": n.state,
+                "term": n.term,
+                "created_at": iso_utc(n.created_at) if n.created_at else None,
+                "dedupe_key": n.sk.split("#", 2)[-1],
+            }
+            for n in self._sweeps.notifications(tenant_id, key)
+        ]

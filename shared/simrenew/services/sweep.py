@@ -335,7 +335,7 @@ class SweepService:
         ctx = {
             "sn": terminal.sn,
             "tid": terminal.tid,
-            "expires_on": term,
+            "expires_on": terminal.expires_on.isoformat(),
             "agent_name": tenant.name,
             "merchant_name": merchant.name,
             "pay_url": f"{self._base}/pay/{terminal.sn}",
@@ -448,8 +448,10 @@ class NotifierSender:
     """Adapts the notification channels (adapters/notify.py) and templates (domain/messages.py)
     to what the sweep needs."""
 
-    def __init__(self, notifier: Any) -> None:
-        self._notifier = notifier
+    def __init__(self, notifier_factory: Callable[[], Any]) -> None:
+        # Built on first send: only the function that sends needs SENDER_EMAIL and SNS/SES.
+        self._factory = notifier_factory
+        self._notifier: Any = None
 
     def send_to(
         self,
@@ -477,6 +479,8 @@ class NotifierSender:
             sn=sn,
             dedupe_key=dedupe_key,
         )
+        if self._notifier is None:
+            self._notifier = self._factory()
         return str(self._notifier.send(message))
 
     def sms_allowed(self, now: datetime, tz: str) -> datetime | None:

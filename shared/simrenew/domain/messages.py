@@ -1,0 +1,407 @@
+"""What the merchant and the agent are told, and when an SMS may go out.
+
+Pure: the message value handed to the notifier port (adapters/notify.py), the texts of every
+message kind in Chinese and English for SMS and email, and the daytime window for SMS in the
+tenant's timezone. Nothing here talks to AWS or reads the clock: callers pass `now`.
+
+Context (`ctx`) keys, all kinds except the digest:
+    sn, pay_url, agent_name, expires_on (date or ISO string); tid and merchant_name optional.
+Per kind:
+    reminder: days_left · grace_started: grace_end · receipt: amount_fen (int, fen), expires_on is
+    the new expiry · quota_80 / quota_100: data_used_mb, data_quota_mb (expires_on not needed).
+Digest (email only): agent_name, date, expiring [{sn, merchant_name, expires_on, pay_url}],
+    suspended [{sn, merchant_name, pay_url?}].
+A missing key raises KeyError: the caller built the context wrongly, that is a bug, not data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+CHANNELS: tuple[str, ...] = ("sms", "email")
+LANGUAGES: tuple[str, ...] = ("zh-CN", "en")
+KINDS: tuple[str, ...] = (
+    "reminder",  # N days left before expiry
+    "expires_today",
+    "grace_started",  # expired, still working until grace_end
+    "suspended",  # the SIM was suspended at the carrier
+    "receipt",  # a renewal was paid and fulfilled
+    "quota_80",
+    "quota_100",
+    "digest",  # the agent's daily email: what expires soon, what was suspended
+)
+# The digest goes to the agent's mailbox; a list of terminals does not fit an SMS.
+EMAIL_ONLY_KINDS: frozenset[str] = frozenset({"digest"})
+
+# Daytime for SMS in the tenant's timezone: [09:00, 21:00). Nobody wants a renewal SMS at night.
+SMS_WINDOW_START = time(9, 0)
+SMS_WINDOW_END = time(21, 0)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message ready for a channel: the notifier sends it as is."""
+
+    channel: str  # "sms" | "email"
+    to: str  # E.164 phone number for sms, email address for email
+    subject: str | None  # email only
+    body: str
+    template: str  # the kind it was rendered from (one of KINDS)
+    language: str  # "zh-CN" | "en"
+    tenant_id: str
+    sn: str | None  # the terminal, None for the agent digest
+    dedupe_key: str  # the sweep's claim key: lets a provider or the outbox spot a repeat
+
+
+# --- formatting helpers -------------------------------------------------------------------------
+
+
+def format_fen(amount_fen: int, language: str) -> str:
+    """Integer fen as money: 1234 -> "¥12.34" (zh-CN) or "CNY 12.34" (en). Never via float."""
+    # bool is an int subclass; True fen is certainly a bug upstream.
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
+        raise TypeError(f"amount_fen must be an integer number of fen, got {amount_fen!r}")
+    sign = "-" if amount_fen < 0 else ""
+    yuan, fen = divmod(abs(amount_fen), 100)
+    figure = f"{yuan:,}.{fen:02d}" if language == "en" else f"{yuan}.{fen:02d}"
+    return f"{sign}¥{figure}" if language == "zh-CN" else f"{sign}CNY {figure}"
+
+
+def _day(value: date | str) -> str:
+    """A calendar date as ISO text; strings are parsed so a malformed date fails loudly here."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return date.fromisoformat(str(value)).isoformat()
+
+
+def _optional(ctx: Mapping[str, Any], key: str) -> str:
+    """An optional text field; None and blanks count as absent (a terminal may have no TID yet)."""
+    value = ctx.get(key)
+    return "" if value is None else str(value).strip()
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """What every terminal message mentions, already formatted for one language."""
+
+    sn: str
+    tid: str
+    terminal: str  # "SN x (TID y)" or "SN x"
+    agent: str
+    merchant: str
+    pay_url: str
+
+
+def _fields(ctx: Mapping[str, Any], language: str) -> _Fields:
+    sn = str(ctx["sn"])
+    tid = _optional(ctx, "tid")
+    if language == "zh-CN":
+        terminal = f"SN {sn}（TID {tid}）" if tid else f"SN {sn}"
+    else:
+        terminal = f"SN {sn} (TID {tid})" if tid else f"SN {sn}"
+    return _Fields(
+        sn=sn,
+        tid=tid,
+        terminal=terminal,
+        agent=str(ctx["agent_name"]).strip(),
+        merchant=_optional(ctx, "merchant_name"),
+        pay_url=str(ctx["pay_url"]),
+    )
+
+
+def _days_en(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
+def _usage(ctx: Mapping[str, Any]) -> tuple[int, int, int]:
+    """(used MB, quota MB, percent used rounded down); a zero quota reads as 100 %."""
+    used, quota = int(ctx["data_used_mb"]), int(ctx["data_quota_mb"])
+    percent = used * 100 // quota if quota > 0 else 100
+    return used, quota, percent
+
+
+# --- per-kind texts -------------------------------------------------------------------------------
+# Each kind yields: the SMS text, the email subject, the email's lead paragraph and extra detail
+# rows. The email frame (greeting, SN/TID rows, pay link, signature) is shared below.
+
+
+@dataclass(frozen=True)
+class _Texts:
+    sms: str
+    subject: str
+    lead: str
+    rows: tuple[tuple[str, str], ...] = ()
+
+
+def _reminder(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
+    exp, n = _day(ctx["expires_on"]), int(ctx["days_left"])
+    if lang == "zh-CN":
+        return _Texts(
+            sms=f"【{f.agent}】您的POS终端{f.terminal}流量卡将于{exp}到期，剩{n}天，请及时续费以免影响收款：{f.pay_url}",
+            subject=f"POS终端 {f.sn} 流量卡将于 {exp} 到期（剩 {n} 天）",
+            lead=f"您的POS终端流量卡将于 {exp} 到期，还剩 {n} 天。到期后终端可能无法联网收款，请及时续费。",
+            rows=(("到期日", exp),),
+        )
+    return _Texts(
+        sms=f"[{f.agent}] POS terminal {f.terminal}: data SIM expires {exp}, {_days_en(n)} left. Renew: {f.pay_url}",
+        subject=f"POS terminal {f.sn}: data SIM expires on {exp} ({_days_en(n)} left)",
+        lead=f"The data SIM of your POS terminal expires on {exp}, {_days_en(n)} from now. Without it the "
+        "terminal cannot go online to take card payments, so please renew in time.",
+        rows=(("Expires on", exp),),
+    )
+
+
+def _expires_today(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
+    exp = _day(ctx["expires_on"])
+    if lang == "zh-CN":
+        return _Texts(
+            sms=f"【{f.agent}】您的POS终端{f.terminal}流量卡今天（{exp}）到期，请立即续费以免停机：{f.pay_url}",
+            subject=f"POS终端 {f.sn} 流量卡今天（{exp}）到期",
+            lead=f"您的POS终端流量卡今天（{exp}）到期。请立即续费，以免停机后无法收款。",
+            rows=(("到期日", exp),),
+        )
+    return _Texts(
+        sms=f"[{f.agent}] POS terminal {f.terminal}: data SIM expires today ({exp}). Renew now: {f.pay_url}",
+        subject=f"POS terminal {f.sn}: data SIM expires today ({exp})",
+        lead=f"The data SIM of your POS terminal expires today ({exp}). Please renew now so that it is not "
+        "suspended and the terminal keeps taking card payments.",
+        rows=(("Expires on", exp),),
+    )
+
+
+def _grace_started(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
+    exp, grace_end = _day(ctx["expires_on"]), _day(ctx["grace_end"])
+    if lang == "zh-CN":
+        return _Texts(
+            sms=f"【{f.agent}】您的POS终端{f.terminal}流量卡已于{exp}到期，宽限期至{grace_end}，请尽快续费以免停机：{f.pay_url}",
+            subject=f"POS终端 {f.sn} 流量卡已到期，{grace_end} 后停机",
+            lead=f"您的POS终端流量卡已于 {exp} 到期，目前处于宽限期，仍可使用至 {grace_end}，之后将停机。请尽快续费。",
+            rows=(("到期日", exp), ("宽限期至", grace_end)),
+        )
+    return _Texts(
+        sms=f"[{f.agent}] POS terminal {f.terminal}: data SIM expired {exp}, suspended after {grace_end}. "
+        f"Renew: {f.pay_url}",
+        subject=f"POS terminal {f.sn}: data SIM expired, suspension after {grace_end}",
+        lead=f"The data SIM of your POS terminal expired on {exp}. It keeps working during a grace period until "
+        f"{grace_end}; after that it is suspended. Please renew as soon as possible.",
+        rows=(("Expired on", exp), ("Grace period until", grace_end)),
+    )
+
+
+def _suspended(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
+    exp = _day(ctx["expires_on"])
+    if lang == "zh-CN":
+        return _Texts(
+            sms=f"【{f.agent}】您的POS终端{f.terminal}流量卡已停机（{exp}到期），续费后自动恢复：{f.pay_url}",
+            subject=f"POS终端 {f.sn} 流量卡已停机",
+            lead=f"您的POS终端流量卡已于 {exp} 到期且宽限期已过，现已停机，终端无法联网收款。续费成功后将自动恢复。",
+            rows=(("到期日", exp),),
+        )
+    return _Texts(
+        sms=f"[{f.agent}] POS terminal {f.terminal}: data SIM suspended (expired {exp}). Renew to restore: {f.pay_url}",
+        subject=f"POS terminal {f.sn}: data SIM suspended",
+        lead=f"The data SIM of your POS terminal expired on {exp} and its grace period has ended, so it is now "
+        "suspended and the terminal cannot take card payments. It is restored automatically once renewed.",
+        rows=(("Expired on", exp),),
+    )
+
+
+def _receipt(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
+    exp, amount = _day(ctx["expires_on"]), format_fen(ctx["amount_fen"], lang)
+    if lang == "zh-CN":
+        return _Texts(
+            sms=f"【{f.agent}】您的POS终端{f.terminal}流量卡已续费{amount}，有效期至{exp}。续费页：{f.pay_url}",
+            subject=f"续费成功：POS终端 {f.sn} 流量卡有效期至 {exp}",
+            lead=f"已收到您的续费款 {amount}，POS终端流量卡有效期已延长至 {exp}。感谢您的支持！",
+            rows=(("金额", amount), ("新到期日", exp)),
+        )
+    return _Texts(
+        sms=f"[{f.agent}] Paid {amount}: POS terminal {f.terminal} data SIM now valid until {exp}. {f.pay_url}",
+        subject=f"Renewal received: POS terminal {f.sn} data SIM valid until {exp}",
+        lead=f"We received your renewal payment of {amount}. The data SIM of your POS terminal now runs until "
+        f"{exp}. Thank you!",
+        rows=(("Amount", amount), ("New expiry date", exp)),
+    )
+
+
+def _quota(threshold: int) -> Callable[[Mapping[str, Any], str, _Fields], _Texts]:
+    def texts(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
+        used, quota, percent = _usage(ctx)
+        if lang == "zh-CN":
+            state = f"已用{percent}%" if threshold < 100 else "已用完"
+            return _Texts(
+                sms=f"【{f.agent}】您的POS终端{f.terminal}本期流量{state}（{used}/{quota}MB），请留意，续费或加购：{f.pay_url}",
+                subject=f"POS终端 {f.sn} 本期流量{state}",
+                lead=(
+                    f"您的POS终端流量卡本期流量已使用 {used} MB，套餐共 {quota} MB（{percent}%）。"
+                    + ("流量用完后终端可能无法联网收款。" if threshold < 100 else "流量已用完，终端可能无法联网收款。")
+                ),
+                rows=(("已用流量", f"{used} MB / {quota} MB（{percent}%）"),),
+            )
+        state = f"has used {percent}% of its data" if threshold < 100 else "has used all its data"
+        return _Texts(
+            sms=f"[{f.agent}] POS terminal {f.terminal}: SIM {state} ({used}/{quota} MB). Renew: {f.pay_url}",
+            subject=f"POS terminal {f.sn}: SIM {state}",
+            lead=f"The data SIM of your POS terminal has used {used} MB of its {quota} MB plan ({percent}%). "
+            + (
+                "Once it runs out the terminal may not be able to take card payments."
+                if threshold < 100
+                else "It has run out: the terminal may not be able to take card payments."
+            ),
+            rows=(("Data used", f"{used} MB / {quota} MB ({percent}%)"),),
+        )
+
+    return texts
+
+
+_TERMINAL_KINDS: dict[str, Callable[[Mapping[str, Any], str, _Fields], _Texts]] = {
+    "reminder": _reminder,
+    "expires_today": _expires_today,
+    "grace_started": _grace_started,
+    "suspended": _suspended,
+    "receipt": _receipt,
+    "quota_80": _quota(80),
+    "quota_100": _quota(100),
+}
+
+
+def _email(texts: _Texts, lang: str, f: _Fields) -> str:
+    """The shared email frame around a kind's lead paragraph and detail rows."""
+    if lang == "zh-CN":
+        greeting = f"{f.merchant}，您好：" if f.merchant else "您好："
+        rows = [("终端SN", f.sn)] + ([("终端TID", f.tid)] if f.tid else []) + list(texts.rows)
+        detail = "\n".join(f"{label}：{value}" for label, value in rows)
+        return (
+            f"{greeting}\n\n{texts.lead}\n\n{detail}\n\n在线续费：{f.pay_url}\n\n"
+            f"{f.agent}\n（此邮件由系统自动发送，请勿直接回复；如有疑问请联系您的代理商 {f.agent}。）\n"
+        )
+    greeting = f"Dear {f.merchant}," if f.merchant else "Hello,"
+    rows = [("Terminal SN", f.sn)] + ([("Terminal TID", f.tid)] if f.tid else []) + list(texts.rows)
+    detail = "\n".join(f"{label}: {value}" for label, value in rows)
+    return (
+        f"{greeting}\n\n{texts.lead}\n\n{detail}\n\nRenew online: {f.pay_url}\n\n"
+        f"{f.agent}\n(This email was sent automatically; please do not reply. For questions contact your "
+        f"agent, {f.agent}.)\n"
+    )
+
+
+def _digest(ctx: Mapping[str, Any], lang: str) -> tuple[str, str]:
+    agent, day = str(ctx["agent_name"]).strip(), _day(ctx["date"])
+    expiring: list[Mapping[str, Any]] = list(ctx["expiring"])
+    suspended: list[Mapping[str, Any]] = list(ctx["suspended"])
+
+    def who(item: Mapping[str, Any]) -> str:
+        name = _optional(item, "merchant_name")
+        return f"  {name}" if name else ""
+
+    def link(item: Mapping[str, Any], label: str) -> str:
+        url = _optional(item, "pay_url")
+        return f"  {label}{url}" if url else ""
+
+    if lang == "zh-CN":
+        soon = [
+            f"- {item['sn']}{who(item)}  到期日 {_day(item['expires_on'])}  续费链接：{item['pay_url']}"
+            for item in expiring
+        ] or ["（无）"]
+        gone = [f"- {item['sn']}{who(item)}{link(item, '续费链接：')}" for item in suspended] or ["（无）"]
+        subject = f"{agent} 每日摘要 {day}：{len(expiring)} 台终端即将到期，{len(suspended)} 台已停机"
+        body = "\n".join(
+            [
+                f"{agent}，您好：",
+                "",
+                f"以下是 {day} 的流量卡续费摘要。",
+                "",
+                f"未来 7 天内到期（{len(expiring)} 台）：",
+                *soon,
+                "",
+                f"已停机（{len(suspended)} 台）：",
+                *gone,
+                "",
+                "可将续费链接转发给商户，付款后有效期自动延长、停机的终端自动恢复。",
+                "",
+                "SimRenew 流量卡续费云",
+            ]
+        )
+        return subject, body + "\n"
+    soon = [
+        f"- {item['sn']}{who(item)}  expires on {_day(item['expires_on'])}  pay link: {item['pay_url']}"
+        for item in expiring
+    ] or ["(none)"]
+    gone = [f"- {item['sn']}{who(item)}{link(item, 'pay link: ')}" for item in suspended] or ["(none)"]
+    subject = f"{agent} daily digest {day}: {len(expiring)} terminal(s) expiring soon, {len(suspended)} suspended"
+    body = "\n".join(
+        [
+            f"Hello {agent},",
+            "",
+            f"Here is the SIM renewal digest for {day}.",
+            "",
+            f"Expiring in the next 7 days ({len(expiring)}):",
+            *soon,
+            "",
+            f"Suspended ({len(suspended)}):",
+            *gone,
+            "",
+            "Forward a pay link to its merchant: once paid, the term is extended and a suspended terminal "
+            "is restored automatically.",
+            "",
+            "SimRenew",
+        ]
+    )
+    return subject, body + "\n"
+
+
+def render(kind: str, language: str, ctx: dict[str, Any], channel: str) -> tuple[str | None, str]:
+    """(subject, body) of a message kind in a language for a channel; the subject is None for SMS.
+
+    Unknown kind, language or channel, or a digest asked for SMS: ValueError. A missing ctx key:
+    KeyError. Bodies never carry more of the terminal than its SN and TID: no ICCID, no phone.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown message kind {kind!r}")
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}")
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    if kind in EMAIL_ONLY_KINDS:
+        if channel != "email":
+            raise ValueError(f"{kind!r} is sent by email only")
+        return _digest(ctx, language)
+    fields = _fields(ctx, language)
+    texts = _TERMINAL_KINDS[kind](ctx, language, fields)
+    if channel == "sms":
+        return None, texts.sms
+    return texts.subject, _email(texts, language, fields)
+
+
+# --- quiet hours ----------------------------------------------------------------------------------
+
+
+def _local(now_utc: datetime, tz: str) -> datetime:
+    # A naive datetime would be read as the machine's local time: the wrong day in Lambda (UTC) or dev.
+    if now_utc.tzinfo is None or now_utc.utcoffset() is None:
+        raise ValueError("now_utc must be timezone-aware")
+    return now_utc.astimezone(ZoneInfo(tz))
+
+
+def sms_allowed_at(now_utc: datetime, tz: str) -> bool:
+    """True when it is daytime (09:00 <= local time < 21:00) in the IANA timezone `tz`."""
+    return SMS_WINDOW_START <= _local(now_utc, tz).time() < SMS_WINDOW_END
+
+
+def next_sms_window(now_utc: datetime, tz: str) -> datetime:
+    """When an SMS may go, in UTC: `now_utc` itself inside daytime, else the next 09:00 local.
+
+    Before 09:00 that is today's 09:00, from 21:00 tomorrow's; built from the local calendar date
+    so days of 23 or 25 hours (DST changes) still land on 09:00 local.
+    """
+    local = _local(now_utc, tz)
+    if SMS_WINDOW_START <= local.time() < SMS_WINDOW_END:
+        return now_utc.astimezone(UTC)
+    day = local.date() if local.time() < SMS_WINDOW_START else local.date() + timedelta(days=1)
+    return datetime.combine(day, SMS_WINDOW_START, tzinfo=ZoneInfo(tz)).astimezone(UTC)

@@ -1,0 +1,59 @@
+"""The sweep through the real composition (templates, local outbox) and its reports over the API."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from tests.support.builders import create_agent
+from tests.support.client import ApiClient
+from tests.support.fleet import terminal_body
+
+
+def test_the_platform_runs_a_sweep_and_the_agent_sees_what_was_sent(api: ApiClient, platform_key: str) -> None:
+    agent = create_agent(api, platform_key)
+    m = api.post(
+        "/v1/merchants",
+        {"name": "张记便利店", "phone": "13812345678", "email": "shop@example.com"},
+        key=agent.admin_key,
+    ).json
+    t = api.post(
+        "/v1/terminals",
+        terminal_body(merchant_id=m["merchant_id"], expires_on=(date.today() + timedelta(days=400)).isoformat()),
+        key=agent.admin_key,
+    ).json
+    as_of = (date.fromisoformat(t["expires_on"]) - timedelta(days=7)).isoformat()
+    assert api.post("/v1/admin/sweeps", {"as_of": as_of}, key=agent.admin_key).status == 401
+    bad = api.post("/v1/admin/sweeps", {"as_of": "tomorrow"}, key=platform_key)
+    assert (bad.status, bad.error["field"]) == (400, "as_of")
+    r = api.post("/v1/admin/sweeps", {"as_of": as_of}, key=platform_key)
+    assert r.status == 200, r.body
+    assert r.json["reminders_sent"] + r.json["held_for_daytime"] >= 1
+    sent = api.get(f"/v1/notifications?sn={t['sn']}", key=agent.admin_key)
+    assert sent.status == 200
+    by_channel = {n["channel"]: n for n in sent.json["items"]}
+    assert by_channel["email"]["state"] == "sent" and by_channel["email"]["template"] == "reminder_7"
+    assert by_channel["sms"]["state"] in ("sent", "held")  # SMS only in the agent's daytime
+    assert by_channel["sms"]["recipient"] != "+8613812345678" and "****" in by_channel["sms"]["recipient"]
+    csv_r = api.get(f"/v1/notifications?sn={t['sn']}", key=agent.admin_key, headers={"Accept": "text/csv"})
+    assert csv_r.body.decode("utf-8-sig").splitlines()[0] == "created_at,template,channel,recipient,state,term"
+    other = create_agent(api, platform_key)
+    assert api.get(f"/v1/notifications?sn={t['sn']}", key=other.admin_key).status == 404
+    assert api.get("/v1/notifications", key=agent.admin_key).error["field"] == "sn"
+
+
+def test_the_expiring_report_counts_per_week_and_lists(api: ApiClient, platform_key: str) -> None:
+    agent = create_agent(api, platform_key)
+    m = api.post("/v1/merchants", {"name": "店", "phone": "13812345679"}, key=agent.admin_key).json
+    made = []
+    for days in (3, 10, 25, 200):
+        body = terminal_body(merchant_id=m["merchant_id"], expires_on=(date.today() + timedelta(days=days)).isoformat())
+        made.append(api.post("/v1/terminals", body, key=agent.admin_key).json["sn"])
+    r = api.get("/v1/reports/expiring?days=30", key=agent.admin_key)
+    assert r.status == 200, r.body
+    assert {i["sn"] for i in r.json["items"]} == set(made[:3])
+    assert sum(w["count"] for w in r.json["per_week"]) == 3 == r.json["total"]
+    csv_r = api.get("/v1/reports/expiring?days=30", key=agent.admin_key, headers={"Accept": "text/csv"})
+    assert len(csv_r.body.decode("utf-8-sig").strip().splitlines()) == 4
+    assert api.get("/v1/reports/expiring?days=0", key=agent.admin_key).error["field"] == "days"
+    other = create_agent(api, platform_key)
+    assert api.get("/v1/reports/expiring?days=30", key=other.admin_key).json["items"] == []

@@ -1,0 +1,3 @@
+"""Sweep API cases over HTTP against DynamoDB Local."""
+
+from tests.cases.sweep_api import *  # noqa: F403

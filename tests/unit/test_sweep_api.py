@@ -1,0 +1,3 @@
+"""Sweep API cases on moto."""
+
+from tests.cases.sweep_api import *  # noqa: F403
