@@ -56,6 +56,7 @@ bench: install
 	$(BIN)/python -m bench.cold_import
 	$(BIN)/python -m bench.import_bench
 	$(BIN)/python -m bench.payments_bench
+	$(BIN)/python -m bench.sweep_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

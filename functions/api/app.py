@@ -688,3 +688,62 @@ def list_notifications(req: Req) -> object:
 
         return rows_csv("notifications", ["created_at", "template", "channel", "recipient", "state", "term"], items)
     return {"items": items, "next_cursor": None}
+
+
+# --- outbound webhooks to agents ------------------------------------------------------------------
+def _items(page: object) -> dict[str, object]:
+    return {"items": page.items, "next_cursor": page.next_cursor}  # type: ignore[attr-defined]
+
+
+@api.route(
+    "/v1/webhook-endpoints",
+    "POST",
+    auth=Role.ADMIN,
+    status=201,
+    idempotent=True,
+    request=schemas.WEBHOOK_ENDPOINT,
+    summary="Register an endpoint for signed events (SimRenew-Signature); the secret is shown once",
+    tag="webhooks",
+)
+def create_webhook_endpoint(req: Req) -> dict[str, object]:
+    endpoint, secret = req.services.webhooks.create_endpoint(req.tenant_id, req.json())
+    return {**endpoint, "secret": secret}
+
+
+@api.route(
+    "/v1/webhook-endpoints",
+    "GET",
+    auth=Role.ADMIN,
+    query=("limit", "cursor"),
+    summary="Webhook endpoints",
+    tag="webhooks",
+)
+def list_webhook_endpoints(req: Req) -> dict[str, object]:
+    limit, cursor = _limit_cursor(req)
+    return _items(req.services.webhooks.list_endpoints(req.tenant_id, limit, cursor))
+
+
+@api.route(
+    "/v1/webhook-endpoints/{endpoint_id}",
+    "DELETE",
+    auth=Role.ADMIN,
+    status=204,
+    summary="Stop sending to an endpoint (its delivery log stays)",
+    tag="webhooks",
+)
+def delete_webhook_endpoint(req: Req) -> Reply:
+    req.services.webhooks.delete_endpoint(req.tenant_id, req.params["endpoint_id"])
+    return Reply(None, 204)
+
+
+@api.route(
+    "/v1/webhook-endpoints/{endpoint_id}/deliveries",
+    "GET",
+    auth=Role.ADMIN,
+    query=("limit", "cursor"),
+    summary="The endpoint's delivery log, newest first",
+    tag="webhooks",
+)
+def webhook_deliveries(req: Req) -> dict[str, object]:
+    limit, cursor = _limit_cursor(req)
+    return _items(req.services.webhooks.deliveries(req.tenant_id, req.params["endpoint_id"], limit, cursor))

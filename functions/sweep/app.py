@@ -42,7 +42,7 @@ def sweep_day(event: dict[str, Any]) -> date:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     svc = services()
     expired = svc.orders.expire_due()
-    retried = svc.webhooks.retry_due() if hasattr(svc.webhooks, "retry_due") else 0
+    retried = svc.webhooks.retry_due()
     if (event.get("detail") or {}).get("task") == "expire_orders":  # the 5-minute schedule
         return {"orders_expired": expired, "webhooks_retried": retried}
     as_of = sweep_day(event)

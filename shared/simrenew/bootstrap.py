@@ -27,7 +27,7 @@ from simrenew.services.fleet import FleetService
 from simrenew.services.imports import Dispatcher, ImportService
 from simrenew.services.orders import OrderService
 from simrenew.services.reports import ExpiryReports, ReportService
-from simrenew.services.sweep import NoEmitter, NotifierSender, RecordingCarrier, SweepService
+from simrenew.services.sweep import NotifierSender, RecordingCarrier, SweepService
 from simrenew.services.tenants import TenantService
 from simrenew.services.vouchers import VoucherService
 
@@ -75,7 +75,7 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         rate_limiter,
         clock,
     )
-    webhooks = NoEmitter()  # agent webhooks: wired when services/webhooks.py lands
+    webhooks = _webhooks(config, clock)
     orders.emitter = webhooks
     sweeps = SweepRepository()
     sweep = SweepService(
@@ -128,3 +128,10 @@ def _notifier(config: Config) -> Any:
     if not config.sender_email:
         raise ConfigError("SENDER_EMAIL is required in AWS (the SES From address)")
     return ChannelRouter(sms=SnsSmsSender(config.region), email=SesEmailSender(config.region, config.sender_email))
+
+
+def _webhooks(config: Config, clock: Clock) -> Any:
+    from simrenew.adapters.dynamodb.webhooks import WebhookRepository
+    from simrenew.services.webhooks import UrllibTransport, WebhookService
+
+    return WebhookService(WebhookRepository(), UrllibTransport(), clock, allow_http_local=config.is_local)

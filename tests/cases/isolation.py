@@ -35,10 +35,13 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/imports/{import_id}/resume"): {},
     ("POST", "/v1/orders"): "order-a",
     ("POST", "/v1/vouchers/batches"): {"plan_id": "p_0000000000000000", "count": 1},
+    ("POST", "/v1/webhook-endpoints"): {"url": "https://agent.example.com/hook", "events": ["order.fulfilled"]},
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): None,
     ("POST", "/v1/orders/{order_id}/mark-paid"): {"note": "cash"},
     ("POST", "/v1/orders/{order_id}/refund"): {"reason": "test"},
 }
 FAKE_IDS = {
+    "endpoint_id": "we_0000000000000000",
     "order_id": "o_0000000000000000",
     "merchant_id": "m_0000000000000000",
     "plan_id": "p_0000000000000000",
@@ -67,7 +70,13 @@ def _world(api: ApiClient, platform_key: str) -> tuple[Any, Any, dict[str, str]]
     order = api.post(
         "/v1/orders", {"lines": [{"sn": t["sn"], "plan_id": p["plan_id"]}], "payment": "offline"}, key=a.admin_key
     ).json
+    endpoint = api.post(
+        "/v1/webhook-endpoints",
+        {"url": "https://a.example.com/hook", "events": ["terminal.expiring"]},
+        key=a.admin_key,
+    ).json
     ids = {
+        "endpoint_id": endpoint["endpoint_id"],
         "order_id": order["order_id"],
         "merchant_id": m["merchant_id"],
         "plan_id": p["plan_id"],
@@ -94,6 +103,7 @@ def _snapshot(api: ApiClient, key: str, ids: dict[str, str]) -> str:
         api.get("/v1/tenant", key=key).json,
         api.get(f"/v1/imports/{ids['import_id']}", key=key).json,
         api.get(f"/v1/orders/{ids['order_id']}", key=key).json,
+        api.get("/v1/webhook-endpoints", key=key).json,
         api.get(f"/v1/terminals/{ids['sn']}/renewals", key=key).json,
     ]
     return json.dumps(parts, sort_keys=True)

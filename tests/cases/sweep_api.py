@@ -57,3 +57,70 @@ def test_the_expiring_report_counts_per_week_and_lists(api: ApiClient, platform_
     assert api.get("/v1/reports/expiring?days=0", key=agent.admin_key).error["field"] == "days"
     other = create_agent(api, platform_key)
     assert api.get("/v1/reports/expiring?days=30", key=other.admin_key).json["items"] == []
+
+
+def test_agents_receive_signed_webhooks_for_expiring_terminals_and_paid_orders(
+    api: ApiClient, platform_key: str
+) -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from simrenew.services.webhooks import verify
+
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        agent = create_agent(api, platform_key)
+        endpoint = api.post(
+            "/v1/webhook-endpoints",
+            {"url": f"http://127.0.0.1:{server.server_port}/hook", "events": ["terminal.expiring", "order.fulfilled"]},
+            key=agent.admin_key,
+        )
+        assert endpoint.status == 201, endpoint.body
+        secret = endpoint.json["secret"]
+        assert secret.startswith("whsec_")
+        assert api.get("/v1/webhook-endpoints", key=agent.admin_key).json["items"][0].get("secret") is None
+        bad = api.post("/v1/webhook-endpoints", {"url": "ftp://x", "events": ["order.fulfilled"]}, key=agent.admin_key)
+        assert (bad.status, bad.error["field"]) == (400, "url")
+
+        m = api.post("/v1/merchants", {"name": "店", "phone": "13812345670"}, key=agent.admin_key).json
+        t = api.post(
+            "/v1/terminals",
+            terminal_body(merchant_id=m["merchant_id"], expires_on=(date.today() + timedelta(days=900)).isoformat()),
+            key=agent.admin_key,
+        ).json
+        as_of = (date.fromisoformat(t["expires_on"]) - timedelta(days=30)).isoformat()
+        assert api.post("/v1/admin/sweeps", {"as_of": as_of}, key=platform_key).status == 200
+        plan = api.post(
+            "/v1/plans", {"name": "年卡", "term_months": 12, "data_quota_mb": 1, "price_fen": 100}, key=agent.admin_key
+        ).json
+        order = api.post(
+            "/v1/orders",
+            {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}], "payment": "offline"},
+            key=agent.admin_key,
+        ).json
+        api.post(f"/v1/orders/{order['order_id']}/mark-paid", {"note": "cash"}, key=agent.admin_key)
+
+        kinds = [json.loads(body)["type"] for _, body in received]
+        assert kinds == ["terminal.expiring", "order.fulfilled"]
+        for headers, body in received:
+            assert verify(secret, headers["simrenew-signature"], body)
+        assert json.loads(received[0][1])["data"]["sn"] == t["sn"]
+        log = api.get(f"/v1/webhook-endpoints/{endpoint.json['endpoint_id']}/deliveries", key=agent.admin_key)
+        assert {d["state"] for d in log.json["items"]} == {"delivered"}
+    finally:
+        server.shutdown()

@@ -28,7 +28,7 @@ Auth = str | Role
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # Secrets are shown once: a replayed answer never carries them again.
-_SECRET_FIELDS = ("api_key", "codes")
+_SECRET_FIELDS = ("api_key", "codes", "secret", "order_token")
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}
 
 

@@ -1,0 +1,256 @@
+"""Agents' outbound webhook endpoints and the log of every delivery, in the single table.
+
+Pending deliveries also sit in a sparse, sharded retry queue on gsi2 (due time first), so
+the retry job reads only what is due, never the whole log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.exceptions import PutError, UpdateError
+
+from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.errors import is_condition_failure, translated
+from simrenew.adapters.dynamodb.models import Item
+from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
+from simrenew.clock import iso_utc
+from simrenew.errors import ValidationError
+
+RETRY_SHARDS = 4
+DELIVERY_RETENTION = timedelta(days=30)
+
+
+# --- keys --------------------------------------------------------------------------------------
+def webhook_endpoint_sk(endpoint_id: str) -> str:
+    return f"WHEP#{endpoint_id}"
+
+
+def webhook_delivery_prefix(endpoint_id: str) -> str:
+    """Every delivery of one endpoint; the trailing # keeps we_1 from matching we_10."""
+    return f"WHDL#{endpoint_id}#"
+
+
+def webhook_delivery_sk(endpoint_id: str, at: datetime, delivery_id: str) -> str:
+    return f"{webhook_delivery_prefix(endpoint_id)}{iso_utc(at)}#{delivery_id}"
+
+
+def webhook_retry_shard(delivery_id: str) -> int:
+    return int(hashlib.sha256(delivery_id.encode()).hexdigest()[:8], 16) % RETRY_SHARDS
+
+
+def webhook_retry_gsi2pk(shard: int) -> str:
+    return f"WEBHOOK_RETRY#{shard}"
+
+
+def webhook_retry_gsi2sk(next_attempt_at: datetime, tenant_id: str, delivery_sk: str) -> str:
+    return f"{iso_utc(next_attempt_at)}#{tenant_id}#{delivery_sk}"
+
+
+def webhook_retry_due_bound(before: datetime) -> str:
+    """Upper bound (exclusive) of the queue keys due at or before `before`'s second:
+    "$" sorts right after the "#" that follows the time."""
+    return f"{iso_utc(before)}$"
+
+
+# --- items -------------------------------------------------------------------------------------
+class WebhookEndpointItem(Item, discriminator="webhook_endpoint"):
+    tenant_id = UnicodeAttribute()
+    endpoint_id = UnicodeAttribute()
+    url = UnicodeAttribute()
+    events = UnicodeAttribute()  # JSON list of event types
+    secret = UnicodeAttribute()  # needed to sign every delivery, so kept as is
+    active = BooleanAttribute(default=True)
+    description = UnicodeAttribute(null=True)
+
+
+class WebhookDeliveryItem(Item, discriminator="webhook_delivery"):
+    tenant_id = UnicodeAttribute()
+    endpoint_id = UnicodeAttribute()
+    delivery_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    payload_json = UnicodeAttribute()  # the exact body sent, so every retry sends the same bytes
+    attempts = NumberAttribute(default=0)
+    state = UnicodeAttribute()  # pending | delivered | failed
+    last_status = NumberAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    next_attempt_at = UTCDateTimeAttribute(null=True)
+    delivered_at = UTCDateTimeAttribute(null=True)
+    version = VersionAttribute()
+
+
+def queue_for_retry(item: WebhookDeliveryItem, at: datetime) -> None:
+    """Put a pending delivery (back) in the retry queue, due at `at`."""
+    item.next_attempt_at = at
+    item.gsi2pk = webhook_retry_gsi2pk(webhook_retry_shard(item.delivery_id))
+    item.gsi2sk = webhook_retry_gsi2sk(at, item.tenant_id, item.sk)
+
+
+def leave_retry_queue(item: WebhookDeliveryItem) -> None:
+    """Delivered or failed: out of the sparse queue for good."""
+    item.next_attempt_at = None
+    item.gsi2pk = item.gsi2sk = None
+
+
+# --- repository --------------------------------------------------------------------------------
+class WebhookRepository:
+    def create_endpoint(
+        self,
+        tenant_id: str,
+        endpoint_id: str,
+        url: str,
+        events_json: str,
+        secret: str,
+        description: str | None,
+        now: datetime,
+    ) -> WebhookEndpointItem:
+        item = WebhookEndpointItem(
+            keys.tenant_pk(tenant_id),
+            webhook_endpoint_sk(endpoint_id),
+            tenant_id=tenant_id,
+            endpoint_id=endpoint_id,
+            url=url,
+            events=events_json,
+            secret=secret,
+            active=True,
+            description=description,
+            created_at=now,
+            updated_at=now,
+        )
+        with translated("the webhook endpoint already exists"):
+            item.save(condition=WebhookEndpointItem.pk.does_not_exist())
+        return item
+
+    def get_endpoint(self, tenant_id: str, endpoint_id: str) -> WebhookEndpointItem | None:
+        try:
+            return WebhookEndpointItem.get(
+                keys.tenant_pk(tenant_id), webhook_endpoint_sk(endpoint_id), consistent_read=True
+            )
+        except WebhookEndpointItem.DoesNotExist:
+            return None
+
+    def list_endpoints(self, tenant_id: str, limit: int, cursor: str | None) -> Page[WebhookEndpointItem]:
+        """Active endpoints only (a deleted endpoint is disabled, its delivery log kept)."""
+        pk = keys.tenant_pk(tenant_id)
+        start = decode_cursor(cursor, hash_attr="pk", hash_value=pk)
+        result = WebhookEndpointItem.query(
+            pk,
+            WebhookEndpointItem.sk.startswith(webhook_endpoint_sk("")),
+            filter_condition=WebhookEndpointItem.active == True,  # noqa: E712 - a PynamoDB condition
+            limit=limit,
+            last_evaluated_key=start,
+        )
+        items = [i for i in result if isinstance(i, WebhookEndpointItem)]
+        return Page(items, encode_cursor(result.last_evaluated_key))
+
+    def active_endpoints(self, tenant_id: str) -> list[WebhookEndpointItem]:
+        result = WebhookEndpointItem.query(
+            keys.tenant_pk(tenant_id),
+            WebhookEndpointItem.sk.startswith(webhook_endpoint_sk("")),
+            filter_condition=WebhookEndpointItem.active == True,  # noqa: E712 - a PynamoDB condition
+        )
+        return [i for i in result if isinstance(i, WebhookEndpointItem)]
+
+    def disable_endpoint(self, tenant_id: str, endpoint_id: str, now: datetime) -> bool:
+        """False when there is no active endpoint with that id in this tenant."""
+        item = WebhookEndpointItem(keys.tenant_pk(tenant_id), webhook_endpoint_sk(endpoint_id))
+        try:
+            item.update(
+                actions=[WebhookEndpointItem.active.set(False), WebhookEndpointItem.updated_at.set(now)],
+                condition=WebhookEndpointItem.pk.exists() & (WebhookEndpointItem.active == True),  # noqa: E712
+            )
+        except UpdateError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def add_delivery(
+        self,
+        tenant_id: str,
+        endpoint_id: str,
+        delivery_id: str,
+        event_type: str,
+        event_id: str,
+        payload_json: str,
+        next_attempt_at: datetime,
+        now: datetime,
+    ) -> WebhookDeliveryItem:
+        """A new pending delivery, already queued for `next_attempt_at` (so a crash before the
+        first attempt is retried rather than lost)."""
+        item = WebhookDeliveryItem(
+            keys.tenant_pk(tenant_id),
+            webhook_delivery_sk(endpoint_id, now, delivery_id),
+            tenant_id=tenant_id,
+            endpoint_id=endpoint_id,
+            delivery_id=delivery_id,
+            event_type=event_type,
+            event_id=event_id,
+            payload_json=payload_json,
+            attempts=0,
+            state="pending",
+            ttl=now + DELIVERY_RETENTION,
+            created_at=now,
+            updated_at=now,
+        )
+        queue_for_retry(item, next_attempt_at)
+        with translated("the delivery already exists"):
+            item.save(condition=WebhookDeliveryItem.pk.does_not_exist())
+        return item
+
+    def update_delivery(self, tenant_id: str, item: WebhookDeliveryItem, now: datetime) -> bool:
+        """Save a delivery's new state; False if someone else changed it since it was read
+        (its version moved), so two retry workers never both own one attempt."""
+        if item.pk != keys.tenant_pk(tenant_id) or item.tenant_id != tenant_id:
+            raise ValueError("the delivery belongs to another tenant")
+        item.updated_at = now
+        try:
+            item.save()
+        except PutError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def get_delivery(self, tenant_id: str, delivery_sk: str) -> WebhookDeliveryItem | None:
+        try:
+            return WebhookDeliveryItem.get(keys.tenant_pk(tenant_id), delivery_sk, consistent_read=True)
+        except WebhookDeliveryItem.DoesNotExist:
+            return None
+
+    def list_deliveries(
+        self, tenant_id: str, endpoint_id: str, limit: int, cursor: str | None
+    ) -> Page[WebhookDeliveryItem]:
+        """Newest first."""
+        pk = keys.tenant_pk(tenant_id)
+        start = decode_cursor(cursor, hash_attr="pk", hash_value=pk)
+        if start is not None and not start.get("sk", {}).get("S", "").startswith(webhook_delivery_prefix(endpoint_id)):
+            raise ValidationError("cursor", "invalid_cursor", "cursor belongs to another list")
+        result = WebhookDeliveryItem.query(
+            pk,
+            WebhookDeliveryItem.sk.startswith(webhook_delivery_prefix(endpoint_id)),
+            limit=limit,
+            last_evaluated_key=start,
+            scan_index_forward=False,
+        )
+        items = [i for i in result if isinstance(i, WebhookDeliveryItem)]
+        return Page(items, encode_cursor(result.last_evaluated_key))
+
+    def due_retries(self, shard: int, before: datetime, limit: int) -> list[WebhookDeliveryItem]:
+        """Pending deliveries of every tenant in one queue shard, due at or before `before`,
+        oldest due first."""
+        result = WebhookDeliveryItem.gsi2.query(
+            webhook_retry_gsi2pk(shard),
+            WebhookDeliveryItem.gsi2sk < webhook_retry_due_bound(before),
+            limit=limit,
+        )
+        return [i for i in result if isinstance(i, WebhookDeliveryItem)]

@@ -1,0 +1,418 @@
+"""Outbound webhooks to agents: endpoints, signed deliveries, retries with backoff.
+
+A delivery is at least once: agents dedupe on the event id (`id` in the body) or the
+`SimRenew-Delivery` header. An endpoint that fails never blocks the caller (the sweep,
+fulfilment): its deliveries wait in the retry queue that `retry_due` works through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from pynamodb.exceptions import PynamoDBException
+
+from simrenew.adapters.dynamodb.paging import Page
+from simrenew.adapters.dynamodb.webhooks import (
+    RETRY_SHARDS,
+    WebhookDeliveryItem,
+    WebhookEndpointItem,
+    WebhookRepository,
+    leave_retry_queue,
+    queue_for_retry,
+)
+from simrenew.clock import Clock, iso_utc
+from simrenew.domain.fleet import reject_unknown
+from simrenew.errors import NotFound, RuleViolation, SimRenewError, ValidationError
+from simrenew.ids import new_id, new_secret
+from simrenew.log import get_logger
+
+EVENTS = ("terminal.expiring", "terminal.expired", "terminal.suspended", "order.fulfilled", "order.refunded")
+
+SIGNATURE_HEADER = "SimRenew-Signature"
+EVENT_HEADER = "SimRenew-Event"
+DELIVERY_HEADER = "SimRenew-Delivery"
+
+MAX_URL_LENGTH = 2048
+MAX_DESCRIPTION_LENGTH = 200
+MAX_ENDPOINTS = 10  # each subscribed endpoint costs an HTTP call per event
+TIMEOUT_S = 5.0
+# Wait after failed attempt n (1-based); attempt MAX_ATTEMPTS failing ends the delivery.
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=12))
+MAX_ATTEMPTS = len(BACKOFF) + 1
+# After an endpoint fails, new events for it skip the immediate attempt for this long and go
+# straight to the retry queue: a dead endpoint costs the sweep one timeout, not one per terminal.
+QUIET_AFTER_FAILURE = timedelta(minutes=1)
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+MAX_ERROR_LENGTH = 300
+
+
+# --- signatures --------------------------------------------------------------------------------
+def _digest(secret: str, timestamp: int, body: bytes) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The SimRenew-Signature header: HMAC-SHA256 over "<timestamp>." + the raw body, keyed
+    with the whole endpoint secret (including its "whsec_" prefix)."""
+    return f"t={timestamp},v1={_digest(secret, timestamp, body)}"
+
+
+def verify(secret: str, header: str, body: bytes, tolerance_s: int = 300, now: float | None = None) -> bool:
+    """What an agent runs on receipt: the signature matches and the timestamp is within
+    `tolerance_s` of `now` (unix seconds; the current time when None)."""
+    timestamp: int | None = None
+    candidates: list[str] = []
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "t":
+            try:
+                timestamp = int(value)
+            except ValueError:
+                return False
+        elif name == "v1":
+            candidates.append(value)
+    if timestamp is None or not candidates:
+        return False
+    current = time.time() if now is None else now
+    if abs(current - timestamp) > tolerance_s:
+        return False
+    expected = _digest(secret, timestamp, body)
+    # Every candidate is compared, so timing says nothing about which one matched.
+    matched = False
+    for candidate in candidates:
+        matched |= hmac.compare_digest(expected.encode(), candidate.encode())
+    return matched
+
+
+# --- transport ---------------------------------------------------------------------------------
+class Transport(Protocol):
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> int:
+        """POST and return the HTTP status code; raise OSError when no answer came back."""
+        ...
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are answered, not followed: a redirected POST would lose its body, and
+    following one could carry a signed payload to a host the agent never registered."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        return None
+
+
+class UrllibTransport:
+    """The standard library's HTTP client: no extra dependency in the Lambda layer."""
+
+    def __init__(self) -> None:
+        self._opener = urllib.request.build_opener(_NoRedirect())
+
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> int:
+        if urllib.parse.urlsplit(url).scheme not in ("https", "http"):
+            raise OSError("only http(s) URLs can be posted to")
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - scheme checked
+        try:
+            with self._opener.open(request, timeout=timeout_s) as response:
+                response.read(65536)  # drain a little so the connection closes cleanly
+                return int(response.status)
+        except urllib.error.HTTPError as exc:  # a non-2xx answer (or an unfollowed redirect)
+            exc.close()
+            return int(exc.code)
+        except http.client.HTTPException as exc:  # malformed answers are network failures too
+            raise OSError(f"bad HTTP response: {type(exc).__name__}") from exc
+
+
+# --- service -----------------------------------------------------------------------------------
+def endpoint_json(item: WebhookEndpointItem) -> dict[str, Any]:
+    """The agent's view of an endpoint: never the secret."""
+    return {
+        "endpoint_id": item.endpoint_id,
+        "url": item.url,
+        "events": json.loads(item.events),
+        "description": item.description,
+        "active": bool(item.active),
+        "created_at": iso_utc(item.created_at) if item.created_at else None,
+    }
+
+
+def delivery_json(item: WebhookDeliveryItem) -> dict[str, Any]:
+    return {
+        "delivery_id": item.delivery_id,
+        "endpoint_id": item.endpoint_id,
+        "event_id": item.event_id,
+        "event_type": item.event_type,
+        "state": item.state,
+        "attempts": int(item.attempts),
+        "last_status": int(item.last_status) if item.last_status is not None else None,
+        "last_error": item.last_error,
+        "next_attempt_at": iso_utc(item.next_attempt_at) if item.next_attempt_at else None,
+        "delivered_at": iso_utc(item.delivered_at) if item.delivered_at else None,
+        "created_at": iso_utc(item.created_at) if item.created_at else None,
+        "payload": json.loads(item.payload_json),
+    }
+
+
+class WebhookService:
+    def __init__(self, repo: WebhookRepository, transport: Transport, clock: Clock, allow_http_local: bool) -> None:
+        self._repo = repo
+        self._transport = transport
+        self._clock = clock
+        self._allow_http_local = allow_http_local
+        self._quiet_until: dict[tuple[str, str], datetime] = {}
+
+    # --- endpoints -----------------------------------------------------------------------------
+    def create_endpoint(self, tenant_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """Returns the endpoint and its signing secret, which is shown this once."""
+        reject_unknown(body, ("url", "events", "description"))
+        url = self._valid_url(body.get("url"))
+        events = _valid_events(body.get("events"))
+        description = body.get("description")
+        if description is not None and (not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH):
+            raise ValidationError(
+                "description", "invalid_description", f"description must be text of at most {MAX_DESCRIPTION_LENGTH}"
+            )
+        if len(self._repo.active_endpoints(tenant_id)) >= MAX_ENDPOINTS:
+            raise RuleViolation(f"at most {MAX_ENDPOINTS} webhook endpoints per agent", code="endpoint_limit")
+        secret = "whsec_" + new_secret(24)
+        item = self._repo.create_endpoint(
+            tenant_id, new_id("we"), url, json.dumps(events), secret, description or None, self._clock.now()
+        )
+        get_logger().info("webhook endpoint created", extra={"tenant_id": tenant_id, "endpoint_id": item.endpoint_id})
+        return endpoint_json(item), secret
+
+    def list_endpoints(self, tenant_id: str, limit: int = 50, cursor: str | None = None) -> Page[dict[str, Any]]:
+        page = self._repo.list_endpoints(tenant_id, limit, cursor)
+        return Page([endpoint_json(i) for i in page.items], page.next_cursor)
+
+    def delete_endpoint(self, tenant_id: str, endpoint_id: str) -> None:
+        """Disables the endpoint: nothing more is sent to it; its delivery log stays readable."""
+        if not self._repo.disable_endpoint(tenant_id, endpoint_id, self._clock.now()):
+            raise NotFound("no such webhook endpoint", code="webhook_endpoint_not_found")
+        get_logger().info("webhook endpoint deleted", extra={"tenant_id": tenant_id, "endpoint_id": endpoint_id})
+
+    def deliveries(
+        self, tenant_id: str, endpoint_id: str, limit: int = 50, cursor: str | None = None
+    ) -> Page[dict[str, Any]]:
+        """The endpoint's delivery log, newest first."""
+        if self._repo.get_endpoint(tenant_id, endpoint_id) is None:
+            raise NotFound("no such webhook endpoint", code="webhook_endpoint_not_found")
+        page = self._repo.list_deliveries(tenant_id, endpoint_id, limit, cursor)
+        return Page([delivery_json(i) for i in page.items], page.next_cursor)
+
+    # --- sending -------------------------------------------------------------------------------
+    def emit(self, tenant_id: str, event_type: str, data: dict[str, Any]) -> int:
+        """Send an event to every active endpoint of the tenant subscribed to it. Never
+        raises because of an endpoint (or the store): failures are logged and retried.
+        Returns the number of deliveries created."""
+        log = get_logger()
+        if event_type not in EVENTS:
+            log.error("unknown webhook event type", extra={"tenant_id": tenant_id, "event_type": event_type})
+            return 0
+        now = self._clock.now()
+        try:
+            endpoints = [e for e in self._repo.active_endpoints(tenant_id) if event_type in json.loads(e.events)]
+        except (PynamoDBException, SimRenewError) as exc:
+            log.error(
+                "webhook endpoints unavailable; event not sent",
+                extra={"tenant_id": tenant_id, "event_type": event_type, "error": type(exc).__name__},
+            )
+            return 0
+        if not endpoints:
+            return 0
+        event_id = new_id("evt")
+        try:
+            payload = json.dumps(
+                {"id": event_id, "type": event_type, "created": iso_utc(now), "data": data},
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
+        except (TypeError, ValueError) as exc:  # a caller's bug must not stop the sweep either
+            log.error(
+                "webhook event data is not JSON; event not sent",
+                extra={"tenant_id": tenant_id, "event_type": event_type, "error": str(exc)},
+            )
+            return 0
+        created = 0
+        for endpoint in endpoints:
+            try:
+                created += self._deliver_new(endpoint, event_type, event_id, payload, now)
+            except (PynamoDBException, SimRenewError) as exc:
+                log.error(
+                    "webhook delivery not recorded",
+                    extra={"tenant_id": tenant_id, "endpoint_id": endpoint.endpoint_id, "error": type(exc).__name__},
+                )
+        return created
+
+    def _deliver_new(
+        self, endpoint: WebhookEndpointItem, event_type: str, event_id: str, payload: str, now: datetime
+    ) -> int:
+        quiet = self._quiet_until.get((endpoint.tenant_id, endpoint.endpoint_id))
+        attempt_now = quiet is None or quiet <= now
+        # Queued before the first attempt: if this process dies mid-call, the retry job sends it.
+        item = self._repo.add_delivery(
+            endpoint.tenant_id,
+            endpoint.endpoint_id,
+            new_id("wd"),
+            event_type,
+            event_id,
+            payload,
+            now + BACKOFF[0] if attempt_now else now,
+            now,
+        )
+        if attempt_now:
+            self._attempt(endpoint, item)
+        return 1
+
+    def retry_due(self, limit: int = 100) -> int:
+        """Attempt the pending deliveries that are due, across every tenant. Returns how many
+        were attempted (or closed because their endpoint is gone)."""
+        now = self._clock.now()
+        done = 0
+        for shard in range(RETRY_SHARDS):
+            if done >= limit:
+                break
+            for item in self._repo.due_retries(shard, now, limit - done):
+                try:
+                    done += self._retry(item, now)
+                except (PynamoDBException, SimRenewError) as exc:
+                    get_logger().error(
+                        "webhook retry not recorded",
+                        extra={
+                            "tenant_id": item.tenant_id,
+                            "delivery_id": item.delivery_id,
+                            "error": type(exc).__name__,
+                        },
+                    )
+        return done
+
+    def _retry(self, item: WebhookDeliveryItem, now: datetime) -> int:
+        endpoint = self._repo.get_endpoint(item.tenant_id, item.endpoint_id)
+        if endpoint is None or not endpoint.active:
+            item.state = "failed"
+            item.last_error = "endpoint deleted"
+            leave_retry_queue(item)
+            return 1 if self._repo.update_delivery(item.tenant_id, item, now) else 0
+        # Claim it: the version check lets one worker win; the lease requeues it if we die.
+        queue_for_retry(item, now + BACKOFF[0])
+        if not self._repo.update_delivery(item.tenant_id, item, now):
+            return 0
+        self._attempt(endpoint, item)
+        return 1
+
+    def _attempt(self, endpoint: WebhookEndpointItem, item: WebhookDeliveryItem) -> None:
+        """One signed POST, then the delivery's new state (delivered, queued again, failed)."""
+        body = item.payload_json.encode()
+        now = self._clock.now()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "SimRenew-Webhooks/1",
+            SIGNATURE_HEADER: sign(endpoint.secret, int(now.timestamp()), body),
+            EVENT_HEADER: item.event_type,
+            DELIVERY_HEADER: item.delivery_id,
+        }
+        status: int | None = None
+        error: str | None = None
+        try:
+            status = self._transport.post(endpoint.url, body, headers, TIMEOUT_S)
+        except (OSError, ValueError) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+        item.attempts = int(item.attempts) + 1
+        item.last_status = status
+        key = (endpoint.tenant_id, endpoint.endpoint_id)
+        if status is not None and 200 <= status < 300:
+            item.state, item.last_error, item.delivered_at = "delivered", None, now
+            leave_retry_queue(item)
+            self._quiet_until.pop(key, None)
+        else:
+            item.last_error = error or f"HTTP {status}"
+            self._quiet_until[key] = now + QUIET_AFTER_FAILURE
+            if item.attempts >= MAX_ATTEMPTS:
+                item.state = "failed"
+                leave_retry_queue(item)
+            else:
+                item.state = "pending"
+                queue_for_retry(item, now + BACKOFF[int(item.attempts) - 1])
+            get_logger().warning(
+                "webhook delivery failed",
+                extra={
+                    "tenant_id": endpoint.tenant_id,
+                    "endpoint_id": endpoint.endpoint_id,
+                    "delivery_id": item.delivery_id,
+                    "host": urllib.parse.urlsplit(endpoint.url).hostname,
+                    "attempt": int(item.attempts),
+                    "status": status,
+                    "state": item.state,
+                    "error": item.last_error,
+                },
+            )
+        self._repo.update_delivery(endpoint.tenant_id, item, now)
+
+    # --- validation ----------------------------------------------------------------------------
+    def _valid_url(self, raw: Any) -> str:
+        if not isinstance(raw, str) or not raw.strip():
+            raise ValidationError("url", "required", "url is required")
+        url = raw.strip()
+        if len(url) > MAX_URL_LENGTH:
+            raise ValidationError("url", "too_long", f"url must be at most {MAX_URL_LENGTH} characters")
+        if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+            raise ValidationError("url", "invalid_url", "url must not contain spaces or control characters")
+        try:
+            parts = urllib.parse.urlsplit(url)
+            _ = parts.port  # raises ValueError on a bad port
+        except ValueError:
+            raise ValidationError("url", "invalid_url", "url is not a valid URL") from None
+        host = (parts.hostname or "").lower()
+        if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+            raise ValidationError("url", "credentials_in_url", "url must not contain a user name or password")
+        if not host:
+            raise ValidationError("url", "invalid_url", "url needs a host")
+        scheme = parts.scheme.lower()
+        local = self._allow_http_local and host in LOCAL_HOSTS
+        if scheme != "https" and not (scheme == "http" and local):
+            raise ValidationError("url", "https_required", "url must start with https://")
+        if not local and _private_host(host):
+            raise ValidationError("url", "private_address", "url must point to a public host")
+        return url
+
+
+def _private_host(host: str) -> bool:
+    """localhost or an IP literal that is not globally routable (loopback, private, link-local
+    such as the cloud metadata address). Host names are checked by the agent's DNS, not here."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return not address.is_global
+
+
+def _valid_events(raw: Any) -> list[str]:
+    if not isinstance(raw, list) or not raw:
+        raise ValidationError("events", "required", f"events must be a non-empty list of: {', '.join(EVENTS)}")
+    unknown = [e for e in raw if not isinstance(e, str) or e not in EVENTS]
+    if unknown:
+        raise ValidationError("events", "unknown_event", f"unknown event {unknown[0]!r}; known: {', '.join(EVENTS)}")
+    return _in_catalogue_order(raw)
+
+
+def _in_catalogue_order(events: Iterable[str]) -> list[str]:
+    wanted = set(events)
+    return [e for e in EVENTS if e in wanted]
