@@ -172,3 +172,45 @@ def test_quota_alerts_and_receipts_go_out_once_through_the_same_channels(sweep_w
     again = RecordingSender()
     _run(clock, sweeper, again, day0 + timedelta(days=1))
     assert [m for m in again.sent if m["sn"] == t.sn] == []
+
+
+def test_near_the_time_limit_the_sweep_stops_at_a_checkpoint_and_the_next_call_finishes(
+    sweep_world: Any, day0: date
+) -> None:
+    svc, clock, sweeper = sweep_world
+    sns = [_agent_with_terminal(svc, day0 + timedelta(days=1), email=None)[1].sn for _ in range(3)]
+    budget = iter([120_000] * 5 + [10_000] * 1000)  # plenty for a few shards, then under a minute
+    first = RecordingSender()
+    clock.set(_at(day0))
+    partial = sweeper(first).run(day0, remaining_ms=lambda: next(budget))
+    assert partial.status == "continued"
+    rest = RecordingSender()
+    done = sweeper(rest).run(day0, remaining_ms=lambda: 900_000)
+    assert done.status == "done"
+    total = [m["sn"] for m in first.sent + rest.sent if m["sn"] in sns]
+    assert sorted(total) == sorted(sns)
+
+
+def test_a_renewal_that_lands_during_the_sweep_is_never_overwritten(
+    sweep_world: Any, day0: date, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc, clock, sweeper = sweep_world
+    tenant_id, t = _agent_with_terminal(svc, day0 - timedelta(days=1), email=None)  # lapsed: due for grace
+    plan = svc.fleet.create_plan(tenant_id, {"name": "月卡", "term_months": 1, "data_quota_mb": 1, "price_fen": 100})
+    real_due = SweepRepository.due
+
+    def due_then_renewed(self: SweepRepository, day: date, shard: int) -> Any:
+        items = list(real_due(self, day, shard))  # the sweep has read the terminal...
+        if any(i.sn == t.sn for i in items):  # ...and the merchant pays before it writes
+            order, _ = svc.orders.create(
+                tenant_id, {"lines": [{"sn": t.sn, "plan_id": plan.plan_id}], "payment": "offline"}, actor="test"
+            )
+            svc.orders.mark_paid(tenant_id, order.order_id, {"note": "cash"}, "test")
+        yield from items
+
+    monkeypatch.setattr(SweepRepository, "due", due_then_renewed)
+    clock.set(_at(day0))
+    result = sweeper(RecordingSender()).run(day0)
+    assert result.moved_to_grace == 0
+    after = svc.fleet.get(tenant_id, t.sn)
+    assert after.status.value == "active" and after.expires_on > day0
