@@ -3,13 +3,13 @@ arithmetic. Pure rules; money is integer fen."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
 from simrenew.domain.dates import add_months, new_expiry, whole_months_between
-from simrenew.domain.fleet import Plan
+from simrenew.domain.fleet import Plan, Terminal, TerminalStatus
 from simrenew.domain.tenant import ServiceFee
 
 CURRENCY = "CNY"
@@ -131,6 +131,24 @@ class Order:
 def renewed_expiry(current: date, today: date, term_months: int, basis: str) -> date:
     """DOMAIN.md: stack on the current expiry if it is today or later, else from today."""
     return new_expiry(current, today, term_months, basis)
+
+
+def renewed_terminal(
+    current: Terminal, today: date, *, term_months: int, data_quota_mb: int, plan_id: str, basis: str
+) -> Terminal:
+    """One paid renewal (order line or voucher): new expiry, fresh quota, a grace or
+    suspended terminal reactivated. The caller refuses deactivated terminals first."""
+    status = current.status
+    if status in (TerminalStatus.GRACE, TerminalStatus.SUSPENDED):
+        status = TerminalStatus.ACTIVE
+    return replace(
+        current,
+        expires_on=renewed_expiry(current.expires_on, today, term_months, basis),
+        status=status,
+        data_quota_mb=data_quota_mb,
+        data_used_mb=0,
+        plan_id=plan_id,
+    )
 
 
 @dataclass(frozen=True)

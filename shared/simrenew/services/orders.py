@@ -39,7 +39,7 @@ from simrenew.domain.orders import (
     expiry_after_refund,
     line_refund,
     quote_line,
-    renewed_expiry,
+    renewed_terminal,
 )
 from simrenew.domain.tenant import Tenant
 from simrenew.errors import Conflict, NotFound, RateLimited, RuleViolation, TransientStoreError, ValidationError
@@ -334,20 +334,18 @@ class OrderService:
                 if t_item is None:
                     return self._review(item, event, f"terminal {line.sn} no longer belongs to this agent")
                 current = to_terminal(t_item)
-                new = renewed_expiry(current.expires_on, today, line.term_months, tenant.settings.renewal_basis)
-                status = current.status
-                if status in (TerminalStatus.GRACE, TerminalStatus.SUSPENDED):
-                    status = TerminalStatus.ACTIVE  # reactivation
-                if status is TerminalStatus.DEACTIVATED:
+                if current.status is TerminalStatus.DEACTIVATED:
                     return self._review(item, event, f"terminal {line.sn} is deactivated")
-                updated = replace(
+                updated = renewed_terminal(
                     current,
-                    expires_on=new,
-                    status=status,
+                    today,
+                    term_months=line.term_months,
                     data_quota_mb=line.data_quota_mb,
-                    data_used_mb=0,
                     plan_id=line.plan_id,
+                    basis=tenant.settings.renewal_basis,
                 )
+                new = updated.expires_on
+                status = updated.status
                 line.expires_before = current.expires_on.isoformat()
                 line.expires_after = new.isoformat()
                 updates.append((t_item, updated))

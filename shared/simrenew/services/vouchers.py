@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from simrenew.adapters.dynamodb.fleet import PlanRepository, TerminalRepository, to_terminal
@@ -11,7 +10,7 @@ from simrenew.adapters.dynamodb.ratelimit import RateLimiter
 from simrenew.adapters.dynamodb.vouchers import VoucherRepository
 from simrenew.clock import Clock, iso_utc, today_in
 from simrenew.domain.fleet import TerminalStatus, reject_unknown
-from simrenew.domain.orders import renewed_expiry
+from simrenew.domain.orders import renewed_terminal
 from simrenew.domain.vouchers import MAX_BATCH, code_hash, generate_code, normalize_code
 from simrenew.errors import RuleViolation, TransientStoreError, ValidationError
 from simrenew.ids import new_id
@@ -100,20 +99,15 @@ class VoucherService:
                 raise invalid
             current = to_terminal(item)
             today = today_in(self._clock, tenant.settings.timezone)
-            new = renewed_expiry(current.expires_on, today, plan.term_months, tenant.settings.renewal_basis)
-            status = (
-                TerminalStatus.ACTIVE
-                if current.status in (TerminalStatus.GRACE, TerminalStatus.SUSPENDED)
-                else current.status
-            )
-            updated = replace(
+            updated = renewed_terminal(
                 current,
-                expires_on=new,
-                status=status,
+                today,
+                term_months=plan.term_months,
                 data_quota_mb=plan.data_quota_mb,
-                data_used_mb=0,
                 plan_id=plan.plan_id,
+                basis=tenant.settings.renewal_basis,
             )
+            new = updated.expires_on
             line = ledger_line(
                 updated,
                 "renewal",
