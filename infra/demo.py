@@ -20,10 +20,11 @@ DEMO_MERCHANTS = [
     {"name": "李家面馆", "contact_name": "李娜", "phone": "13987654321"},
     {"name": "Sunrise Coffee", "contact_name": "Wang Fang", "phone": "+8613700001234", "email": "sunrise@example.com"},
 ]
-# (days from today until expiry, merchant index or None for stock, ICCID prefix)
+# (days from today until expiry, merchant index or None for stock, ICCID prefix); 7 and 1
+# days out get their reminders from the first sweep (see .local/outbox.jsonl).
 DEMO_TERMINALS = [
-    (3, 0, "898600"),
-    (6, 0, "898602"),
+    (7, 0, "898600"),
+    (1, 0, "898602"),
     (20, 1, "898601"),
     (45, 1, "898606"),
     (120, 2, "898603"),
@@ -41,7 +42,7 @@ def _iccid(prefix: str, n: int) -> str:
 
 
 def _fleet(services: Any, tenant_id: str) -> None:
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     fleet = services.fleet
     fleet.create_plan(tenant_id, {"name": "月卡 Monthly", "term_months": 1, "data_quota_mb": 300, "price_fen": 1500})
@@ -50,7 +51,10 @@ def _fleet(services: Any, tenant_id: str) -> None:
         tenant_id, {"name": "年卡 Yearly", "term_months": 12, "data_quota_mb": 5120, "price_fen": 12000}
     )
     merchants = [fleet.create_merchant(tenant_id, dict(m)) for m in DEMO_MERCHANTS]
-    today = date.today()
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the demo agent's timezone
     for n, (days, merchant, prefix) in enumerate(DEMO_TERMINALS, start=1):
         fleet.register(
             tenant_id,
