@@ -37,13 +37,6 @@ class RecordingSender:
     def sms_allowed(self, now: datetime, tz: str) -> datetime | None:
         return None if self.daytime else now.replace(hour=23, minute=59)
 
-    def kinds(self, channel: str | None = None) -> list[str]:
-        return [
-            m["ctx"].get("kind_label", m["key"].split("#")[-2])
-            for m in self.sent
-            if channel is None or m["channel"] == channel
-        ]
-
 
 class RecordingEmitter:
     def __init__(self) -> None:

@@ -187,12 +187,19 @@ class FleetService:
         if not changes:
             return current
         self._check_refs(tenant_id, changes.get("merchant_id"), changes.get("plan_id"))
+        return self.apply_changes(item, current, changes, self._clock.now())
+
+    def apply_changes(self, item: Any, current: Terminal, changes: dict[str, Any], now: Any) -> Terminal:
+        """Save validated changes (API PATCH or an import row): stock ↔ active follows the
+        merchant, and a new TID or ICCID moves its claim in the same transaction."""
+        if current.status is TerminalStatus.DEACTIVATED:
+            raise RuleViolation("a deactivated terminal cannot be changed", code="terminal_deactivated")
         updated = replace(current, **changes)
         updated = replace(updated, status=status_after_assignment(updated.status, updated.merchant_id))
         moved: dict[str, tuple[str, str]] = {
             name: (getattr(current, name), changes[name]) for name in ("tid", "iccid") if name in changes
         }
-        return self.terminals.save(item, updated, self._clock.now(), moved)
+        return self.terminals.save(item, updated, now, moved)
 
     def deactivate(self, tenant_id: str, sn: str) -> Terminal:
         item = self.terminals.item(tenant_id, self._sn(sn))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from simrenew.adapters.dynamodb.fleet import TerminalRepository, chunked, to_terminal
@@ -276,7 +276,7 @@ class ImportService:
                 unchanged += 1
                 continue
             try:
-                self._fleet_update(item, current, changes, now)
+                self._fleet.apply_changes(item, current, changes, now)
                 updated += 1
             except (Conflict, RuleViolation) as err:
                 errors.append(RowError(r.row, err.field or "sn", err.code, err.message))
@@ -291,18 +291,6 @@ class ImportService:
         if errors:
             self._imports.add_errors(tenant_id, import_id, errors, now)
         return Counts(processed=len(batch), created=created, updated=updated, unchanged=unchanged, failed=len(errors))
-
-    def _fleet_update(self, item: Any, current: Terminal, changes: dict[str, Any], now: datetime) -> None:
-        from simrenew.domain.fleet import TerminalStatus, status_after_assignment
-
-        if current.status is TerminalStatus.DEACTIVATED:
-            raise RuleViolation("the terminal is deactivated", code="terminal_deactivated")
-        updated = replace(current, **changes)
-        updated = replace(updated, status=status_after_assignment(updated.status, updated.merchant_id))
-        moved: dict[str, tuple[str, str]] = {
-            k: (getattr(current, k), changes[k]) for k in ("tid", "iccid") if k in changes
-        }
-        self._terminals.save(item, updated, now, moved)
 
 
 def lambda_deadline(context: Any) -> Deadline:

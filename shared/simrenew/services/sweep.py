@@ -20,7 +20,7 @@ from pynamodb.exceptions import PutError
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository, pending_event, to_terminal
 from simrenew.adapters.dynamodb.models import TerminalItem
-from simrenew.adapters.dynamodb.sweeps import NotificationItem, SweepRepository, notification_sk
+from simrenew.adapters.dynamodb.sweeps import NotificationItem, SweepRepository, digest_sk, notification_sk
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.clock import Clock
 from simrenew.domain.contact import mask_email, mask_phone
@@ -390,7 +390,7 @@ class SweepService:
     def _digest(self, tenant: Tenant, as_of: date, now: datetime, suspended: list[dict[str, Any]]) -> int:
         claim = NotificationItem(
             keys.tenant_pk(tenant.tenant_id),
-            f"DIGEST#{as_of.isoformat()}",
+            digest_sk(as_of),
             tenant_id=tenant.tenant_id,
             template="digest",
             channel="email",
