@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import mimetypes
+import os
 import re
 import sys
 import uuid
@@ -46,8 +47,64 @@ def load_function_module(name: str) -> ModuleType:
 
 
 def static_root() -> Path:
-    built = ROOT / "frontend" / "dist"
-    return built if (built / "index.html").exists() else ROOT / "frontend" / "public"
+    """The built UI (`npm run build` in frontend/, which `make dev` and `make test` run)."""
+    return ROOT / "frontend" / "dist"
+
+
+# localstripe's fake Stripe.js finds its API from its own <script src>; served from our origin
+# it must be told where localstripe is. It also lacks createPaymentMethod: the documented test
+# cards map to localstripe's test PaymentMethods, so the pay page's real card flow runs locally.
+LOCAL_STRIPE_PATCH = """
+;(function () {
+  var make = Stripe;
+  var cards = {"4242424242424242": "pm_card_visa", "4000000000000002": "pm_card_chargeCustomerFail",
+    "4000000000000341": "pm_card_chargeCustomerFail"};
+  window.Stripe = function (key) {
+    var s = make(key);
+    var elements = s.elements;
+    s.elements = function () {
+      var els = elements.apply(this, arguments);
+      var create = els.create;
+      els.create = function () {
+        var el = create.apply(this, arguments);
+        var mount = el.mount;
+        el.mount = function (where) {
+          mount.call(el, where);
+          var names = {number: "Card number", exp_month: "MM", exp_year: "YY", cvc: "CVC", postal_code: "Postal code"};
+          Object.keys(el._inputs || {}).forEach(function (k) {
+            el._inputs[k].setAttribute("aria-label", names[k] || k);
+            el._inputs[k].setAttribute("inputmode", "numeric");
+          });
+        };
+        return el;
+      };
+      return els;
+    };
+    s.createPaymentMethod = async function (opts) {
+      var el = opts && (opts.card || (opts.elements && opts.elements._cardElement));
+      var inputs = el && el._inputs;
+      var number = inputs && inputs.number ? inputs.number.value.replace(/\\s+/g, "") : "";
+      if (!cards[number]) {
+        return {error: {type: "validation_error", code: "incorrect_number",
+          message: "Local test cards: 4242 4242 4242 4242 (paid) or 4000 0000 0000 0002 (declined)"}};
+      }
+      return {paymentMethod: {id: cards[number], type: "card"}};
+    };
+    return s;
+  };
+})();
+"""
+
+
+def local_stripe_js(api_base: str) -> bytes:
+    import localstripe  # dev dependency; only the local stack serves this file
+
+    source = (Path(localstripe.__file__).parent / "localstripe-v3.js").read_text(encoding="utf-8")
+    marker = "document.currentScript.src"
+    if marker not in source:
+        raise RuntimeError("localstripe-v3.js changed: update infra/localserver.py")
+    source = source.replace(marker, json.dumps(api_base.rstrip("/") + "/js.stripe.com/v3/"), 1)
+    return (source + LOCAL_STRIPE_PATCH).encode()
 
 
 class LocalContext:
@@ -87,7 +144,7 @@ class LocalRequestHandler(ChaliceRequestHandler):
     # waits ~40 ms for the delayed ACK on every response.
     disable_nagle_algorithm = True
     webhook: Handler | None = None
-    static_dir: Path = ROOT / "frontend" / "public"
+    static_dir: Path = ROOT / "frontend" / "dist"
 
     def log_message(self, format: str, *args: Any) -> None:
         # Order tokens are bearer secrets of the pay page: never in a log line.
@@ -100,6 +157,8 @@ class LocalRequestHandler(ChaliceRequestHandler):
             self._handle_webhook()
         elif path == "/v1" or path.startswith("/v1/"):
             super()._generic_handle()
+        elif path == "/_local/stripe.js" and self.command in ("GET", "HEAD"):
+            self._handle_local_stripe_js()
         elif self.command in ("GET", "HEAD"):
             self._handle_static(path)
         else:
@@ -137,6 +196,14 @@ class LocalRequestHandler(ChaliceRequestHandler):
         out_headers = dict(result.get("headers") or {})
         self._send_http_response(int(result.get("statusCode", 200)), out_headers, result.get("body") or "")
 
+    def _handle_local_stripe_js(self) -> None:
+        base = os.environ.get("STRIPE_API_BASE")
+        if not base:
+            self._send_json(404, {"error": {"code": "not_found", "message": "no local Stripe configured"}})
+            return
+        headers = {"Content-Type": "application/javascript; charset=utf-8", "Cache-Control": "no-cache"}
+        self._send_http_response(200, headers, local_stripe_js(base))
+
     def _handle_static(self, path: str) -> None:
         root = self.static_dir.resolve()
         target = (root / unquote(path).lstrip("/")).resolve()
@@ -146,10 +213,14 @@ class LocalRequestHandler(ChaliceRequestHandler):
         if target.is_dir():
             target = target / "index.html"
         if not target.is_file():
-            # Single-page app: client-side routes (/pay/<sn>, /console/...) get the shell.
-            target = root / "index.html"
+            # Two pages: /pay and /pay/<sn or TID> get the pay page, any other path the console
+            # (which routes by #hash). CloudFront does the same with a viewer-request function.
+            page = "pay.html" if path == "/pay" or path.startswith("/pay/") else "index.html"
+            target = root / page
         if not target.is_file():
-            self._send_json(404, {"error": {"code": "not_found", "message": "no UI built"}})
+            self._send_json(
+                404, {"error": {"code": "not_found", "message": "no UI built: run `make dev` (it builds frontend/)"}}
+            )
             return
         ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         if ctype.startswith("text/") or ctype in ("application/javascript", "application/json"):

@@ -369,7 +369,14 @@ def transfer_code(req: Req) -> dict[str, object]:
     return {"sn": req.params["sn"].strip().upper(), "code": code, "expires_at": expires_at}
 
 
-@api.route("/v1/terminals/{sn}/qr.svg", "GET", auth=Role.READONLY, summary="QR code of the pay link", tag="fleet")
+@api.route(
+    "/v1/terminals/{sn}/qr.svg",
+    "GET",
+    auth=Role.READONLY,
+    summary="QR code of the pay link",
+    tag="fleet",
+    response_type="image/svg+xml",
+)
 def terminal_qr(req: Req) -> Reply:
     from chalicelib.export import qr_svg
 
@@ -654,6 +661,17 @@ def run_sweep(req: Req) -> dict[str, object]:
     body = req.json()
     reject_unknown(body, ("as_of",))
     return req.services.sweep.run(parse_date(body.get("as_of"), "as_of")).to_json()
+
+
+@api.route(
+    "/v1/reports/dashboard",
+    "GET",
+    auth=Role.READONLY,
+    summary="The console's dashboard: terminals by status, expiring in 7/30 days, revenue this month, 12 weeks",
+    tag="reports",
+)
+def dashboard_report(req: Req) -> dict[str, object]:
+    return req.services.dashboard.dashboard(req.tenant_id)
 
 
 @api.route(

@@ -26,7 +26,7 @@ from simrenew.services.auth import AuthService
 from simrenew.services.fleet import FleetService
 from simrenew.services.imports import Dispatcher, ImportService
 from simrenew.services.orders import OrderService
-from simrenew.services.reports import ExpiryReports, ReportService
+from simrenew.services.reports import DashboardReport, ExpiryReports, ReportService
 from simrenew.services.sweep import NotifierSender, RecordingCarrier, SweepService
 from simrenew.services.tenants import TenantService
 from simrenew.services.vouchers import VoucherService
@@ -47,6 +47,7 @@ class Services:
     reports: ReportService
     sweep: SweepService
     expiry_reports: ExpiryReports
+    dashboard: DashboardReport
     webhooks: Any
     dispatcher: Any
 
@@ -99,6 +100,7 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         raise ConfigError("IMPORT_WORKER_FUNCTION is required in AWS")
     imports = ImportService(ImportRepository(), fleet, terminals, dispatcher, clock)
     holder["imports"] = imports
+    reports = ReportService(tenants, order_repo, the_gateway)
     return Services(
         config=config,
         clock=clock,
@@ -110,9 +112,10 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         imports=imports,
         orders=orders,
         vouchers=VoucherService(VoucherRepository(), plans, terminals, orders, rate_limiter, clock),
-        reports=ReportService(tenants, order_repo, the_gateway),
+        reports=reports,
         sweep=sweep,
         expiry_reports=ExpiryReports(tenants, terminals, sweeps, clock),
+        dashboard=DashboardReport(tenants, terminals, reports, clock),
         webhooks=webhooks,
         dispatcher=dispatcher,
     )

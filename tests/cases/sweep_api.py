@@ -124,3 +124,43 @@ def test_agents_receive_signed_webhooks_for_expiring_terminals_and_paid_orders(
         assert {d["state"] for d in log.json["items"]} == {"delivered"}
     finally:
         server.shutdown()
+
+
+def test_the_dashboard_counts_the_fleet_the_weeks_ahead_and_this_months_revenue(
+    api: ApiClient, platform_key: str
+) -> None:
+    agent = create_agent(api, platform_key)
+    key = agent.admin_key
+    plan = api.post(
+        "/v1/plans", {"name": "年卡", "term_months": 12, "data_quota_mb": 1024, "price_fen": 6000}, key=key
+    ).json
+    m = api.post("/v1/merchants", {"name": "王记超市", "phone": "13812340000"}, key=key).json
+    sns = {}
+    for days in (2, 20, 60, 300):
+        body = terminal_body(merchant_id=m["merchant_id"], expires_on=(date.today() + timedelta(days=days)).isoformat())
+        sns[days] = api.post("/v1/terminals", body, key=key).json["sn"]
+    assert api.post(f"/v1/terminals/{sns[300]}/deactivate", {}, key=key).status == 200
+    assert api.post("/v1/terminals", terminal_body(), key=key).json["status"] == "inventory"  # no merchant yet
+    order = api.post("/v1/orders", {"lines": [{"sn": sns[60], "plan_id": plan["plan_id"]}], "payment": "offline"}, key=key)
+    assert order.status == 201, order.body
+    paid = api.post(f"/v1/orders/{order.json['order_id']}/mark-paid", {"note": "现金 cash"}, key=key)
+    assert paid.status == 200, paid.body
+
+    r = api.get("/v1/reports/dashboard", key=agent.key(api, "readonly"))
+
+    assert r.status == 200, r.body
+    d = r.json
+    c = d["counts"]
+    assert (c["active"], c["inventory"], c["deactivated"], c["grace"], c["suspended"]) == (3, 1, 1, 0, 0), c
+    assert (c["expiring_7"], c["expiring_30"]) == (1, 2)
+    assert d["revenue_month"]["gross_fen"] == order.json["amount_fen"] and d["revenue_month"]["orders"] == 1
+    assert len(d["per_week"]) == 12
+    today = date.fromisoformat(d["today"])
+    first = date.fromisoformat(d["per_week"][0]["week_start"])
+    assert first.weekday() == 0 and first <= today < first + timedelta(days=7)
+    # The renewed terminal now expires 12 months later: outside the 12 weeks. Two remain.
+    assert sum(w["count"] for w in d["per_week"]) == 2
+    other = create_agent(api, platform_key)
+    theirs = api.get("/v1/reports/dashboard", key=other.admin_key).json
+    assert theirs["counts"]["active"] == 0 and theirs["revenue_month"]["gross_fen"] == 0
+    assert api.get("/v1/reports/dashboard").status == 401

@@ -34,9 +34,19 @@ class StripeKeys:
     api_base: str | None = None  # localstripe locally; None means api.stripe.com
 
 
+STRIPE_JS = "https://js.stripe.com/v3/"
+# The local stack serves localstripe's fake Stripe.js on the API's own origin (infra/localserver.py).
+LOCAL_STRIPE_JS = "/_local/stripe.js"
+
+
 class PaymentGateway(Protocol):
     @property
     def publishable_key(self) -> str: ...
+
+    @property
+    def js_url(self) -> str:
+        """Where the pay page loads Stripe.js from."""
+        ...
 
     def create_intent(
         self,
@@ -90,6 +100,10 @@ class StripeGateway:
     @property
     def publishable_key(self) -> str:
         return self.keys.publishable_key
+
+    @property
+    def js_url(self) -> str:
+        return LOCAL_STRIPE_JS if self.keys.api_base else STRIPE_JS
 
     def _v1(self) -> Any:
         if self._client is None:

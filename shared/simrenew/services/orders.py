@@ -243,6 +243,7 @@ class OrderService:
             "client_secret": intent.client_secret,
             "publishable_key": self._gateway.publishable_key,
             "payment_intent_id": intent.id,
+            "stripe_js_url": self._gateway.js_url,
         }
         if token:
             pay["order_token"] = token

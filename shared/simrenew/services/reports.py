@@ -230,3 +230,44 @@ class ExpiryReports:
             }
             for n in self._sweeps.notifications(tenant_id, key)
         ]
+
+
+class DashboardReport:
+    """The console's first screen: fleet counts by status, what expires in 7 and 30 days,
+    this month's revenue and active terminals expiring per week for 12 weeks. Every count is a
+    COUNT query on the status index (reads grow with the fleet, the answer does not)."""
+
+    WEEKS = 12
+    STATUSES = ("active", "grace", "suspended", "inventory", "deactivated")
+
+    def __init__(self, tenants: TenantRepository, terminals: Any, revenue: ReportService, clock: Any) -> None:
+        self._tenants = tenants
+        self._terminals = terminals
+        self._revenue = revenue
+        self._clock = clock
+
+    def dashboard(self, tenant_id: str) -> dict[str, Any]:
+        from simrenew.clock import today_in
+
+        tenant = self._tenants.get(tenant_id)
+        if tenant is None:
+            raise NotFound("no such agent", code="tenant_not_found")
+        today = today_in(self._clock, tenant.settings.timezone)
+        count = self._terminals.count
+        counts: dict[str, int] = {s: count(tenant_id, s) for s in self.STATUSES}
+        # "Expiring in N days": still active, expiry from today up to and including today + N.
+        for days in (7, 30):
+            counts[f"expiring_{days}"] = count(tenant_id, "active", today, today + timedelta(days=days + 1))
+        per_week = []
+        start = week_start(today)
+        for i in range(self.WEEKS):
+            w = start + timedelta(days=7 * i)
+            per_week.append({"week_start": w.isoformat(), "count": count(tenant_id, "active", w, w + timedelta(days=7))})
+        month = self._revenue.revenue(tenant_id, today.replace(day=1).isoformat(), today.isoformat())
+        return {
+            "today": today.isoformat(),
+            "currency": "CNY",
+            "counts": counts,
+            "revenue_month": {"from": month["from"], "to": month["to"], **month["totals"]},
+            "per_week": per_week,
+        }

@@ -441,6 +441,21 @@ class TerminalRepository:
         items = [to_terminal(i) for i in result if isinstance(i, TerminalItem)]
         return Page(items, encode_cursor(result.last_evaluated_key))
 
+    def count(self, tenant_id: str, status: str, expires_from: date | None = None, expires_before: date | None = None) -> int:
+        """How many terminals have a stored status (optionally expiring in [from, before)):
+        a COUNT query on the status index, so nothing but the number crosses the wire."""
+        sort = TerminalItem.gsi3sk
+        lower = expires_from.isoformat() if expires_from else None
+        upper = expires_before.isoformat() if expires_before else None  # exclusive
+        range_cond: Any = None
+        if lower and upper:
+            range_cond = sort.between(lower, upper)
+        elif lower:
+            range_cond = sort >= lower
+        elif upper:
+            range_cond = sort < upper
+        return int(TerminalItem.gsi3.count(keys.terminals_by_status_gsi3pk(tenant_id, status), range_cond))
+
     def search(self, tenant_id: str, prefix: str, limit: int) -> list[Terminal]:
         """SN prefix (main table) and TID prefix (gsi2), merged: a search box, not a pager."""
         found: dict[str, Terminal] = {}

@@ -1,0 +1,718 @@
+// The merchant pay page (/pay/{sn or TID}): look a terminal up, pick a plan, pay by card,
+// Alipay or WeChat Pay (whatever the agent enables), or redeem a voucher; then wait for the
+// signed payment confirmation and show the new expiry. Built for a phone on a weak connection:
+// small, every request retryable, and a reload in the middle picks the order up again.
+import { render } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
+import "../common/base.css";
+import "./pay.css";
+import { ApiError, call, newIdempotencyKey } from "../common/api";
+import { day, locale, megabytes, money, onLocale, setLocale } from "../common/i18n";
+import { type CardElement, type StripeLike, stripeFor } from "./stripe";
+import { t } from "./strings";
+
+interface Plan {
+  plan_id: string;
+  name: string;
+  term_months: number;
+  data_quota_mb: number;
+  price_fen: number;
+  fee_fen: number;
+  total_fen: number;
+}
+interface Terminal {
+  sn: string;
+  tid: string;
+  carrier: string;
+  status: string;
+  expires_on: string;
+  days_left: number;
+  data_quota_mb: number | null;
+  data_used_mb: number | null;
+  merchant_name_masked: string | null;
+  agent_name: string;
+  renewable: boolean;
+  plans: Plan[];
+  payment_methods: string[];
+}
+interface Payment {
+  client_secret: string;
+  publishable_key: string;
+  stripe_js_url?: string;
+}
+interface Order {
+  order_id: string;
+  order_token: string;
+  amount_fen: number;
+  payment: Payment;
+}
+interface OrderState {
+  order_id: string;
+  status: string;
+  expires_on_before: string | null;
+  expires_on_after: string | null;
+}
+interface Pending {
+  sn: string;
+  order_id: string;
+  token: string;
+}
+
+const METHODS = ["card", "alipay", "wechat_pay"] as const;
+const PENDING = "simrenew.pay.pending";
+const POLL_MS = 1500;
+const POLL_GIVE_UP_MS = 120_000;
+const FINAL = new Set(["fulfilled", "failed", "expired", "refunded", "partially_refunded", "needs_review"]);
+
+function snFromPath(): string {
+  const m = /^\/pay\/([^/?#]+)/.exec(location.pathname);
+  return m ? decodeURIComponent(m[1]).trim() : "";
+}
+
+function savedPending(): Pending | null {
+  try {
+    const raw = sessionStorage.getItem(PENDING);
+    return raw ? (JSON.parse(raw) as Pending) : null;
+  } catch {
+    return null;
+  }
+}
+
+function keepPending(p: Pending | null): void {
+  try {
+    if (p) sessionStorage.setItem(PENDING, JSON.stringify(p));
+    else sessionStorage.removeItem(PENDING);
+  } catch {
+    /* private mode: a reload just starts over */
+  }
+}
+
+function explain(e: unknown): string {
+  if (e instanceof ApiError) {
+    if (e.status === 0) return t("network");
+    if (e.status === 404) return t("notFound");
+    if (e.status === 429) return t("rateLimited", { s: e.retryAfterS ?? 60 });
+    if (e.status >= 500) return t("serverError");
+    if (e.code === "terminal_deactivated") return t("notRenewable");
+    if (e.code === "order_expired") return t("expired");
+    return e.message;
+  }
+  return t("serverError");
+}
+
+function carrierName(c: string): string {
+  const key = `carrier.${c.toLowerCase()}` as Parameters<typeof t>[0];
+  const name = t(key);
+  return name === key ? c : name;
+}
+
+function Header() {
+  return (
+    <header class="pay-header">
+      <div>
+        <h1>{t("title")}</h1>
+        <p class="hint">{t("subtitle")}</p>
+      </div>
+      <button
+        type="button"
+        class="lang"
+        aria-label={t("langLabel")}
+        data-testid="lang-switch"
+        onClick={() => setLocale(locale() === "en" ? "zh-CN" : "en")}
+      >
+        {t("lang")}
+      </button>
+    </header>
+  );
+}
+
+function Finder(props: { initial: string; busy: boolean; onFind: (sn: string) => void }) {
+  const [value, setValue] = useState(props.initial);
+  return (
+    <form
+      class="card stack"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (value.trim()) props.onFind(value.trim());
+      }}
+    >
+      <h2>{t("findTitle")}</h2>
+      <div class="field">
+        <label for="sn">{t("findLabel")}</label>
+        <input
+          id="sn"
+          name="sn"
+          autoComplete="off"
+          autoCapitalize="characters"
+          spellcheck={false}
+          required
+          maxLength={40}
+          aria-describedby="sn-hint"
+          value={value}
+          onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+          data-testid="sn-input"
+        />
+        <p id="sn-hint" class="hint">
+          {t("findHint")}
+        </p>
+      </div>
+      <button type="submit" class="primary wide" disabled={props.busy} data-testid="find">
+        {props.busy ? t("finding") : t("findButton")}
+      </button>
+    </form>
+  );
+}
+
+function TerminalCard(props: { term: Terminal }) {
+  const { term } = props;
+  const used = term.data_used_mb ?? 0;
+  const quota = term.data_quota_mb ?? 0;
+  return (
+    <section class="card stack" aria-labelledby="term-title" data-testid="terminal">
+      <h2 id="term-title" tabIndex={-1}>
+        SN {term.sn} <span class="hint">TID {term.tid}</span>
+      </h2>
+      <dl class="facts">
+        <div>
+          <dt>{t("status")}</dt>
+          <dd>
+            <span class={`badge ${term.status}`} data-testid="status">
+              {t(`status.${term.status}` as Parameters<typeof t>[0])}
+            </span>
+          </dd>
+        </div>
+        <div>
+          <dt>{t("expires")}</dt>
+          <dd data-testid="expires-on">
+            {day(term.expires_on)}{" "}
+            <span class="hint">
+              {term.days_left >= 0 ? t("daysLeft", { n: term.days_left }) : t("expiredDays", { n: -term.days_left })}
+            </span>
+          </dd>
+        </div>
+        <div>
+          <dt>{t("carrier")}</dt>
+          <dd>{carrierName(term.carrier)}</dd>
+        </div>
+        {quota > 0 && (
+          <div class="wide-fact">
+            <dt>{t("data")}</dt>
+            <dd>
+              <meter min={0} max={quota} value={Math.min(used, quota)} aria-label={t("data")} />
+              <span class="hint">{t("dataUsed", { used: megabytes(used), quota: megabytes(quota) })}</span>
+            </dd>
+          </div>
+        )}
+        {term.merchant_name_masked && (
+          <div>
+            <dt>{t("merchant")}</dt>
+            <dd>{term.merchant_name_masked}</dd>
+          </div>
+        )}
+        <div>
+          <dt>{t("agent")}</dt>
+          <dd>{term.agent_name}</dd>
+        </div>
+      </dl>
+    </section>
+  );
+}
+
+function PlanPicker(props: {
+  term: Terminal;
+  busy: boolean;
+  onPay: (plan: Plan, method: string) => void;
+}) {
+  const { term } = props;
+  const methods = METHODS.filter((m) => term.payment_methods.includes(m));
+  const [planId, setPlanId] = useState(term.plans[0]?.plan_id ?? "");
+  const [method, setMethod] = useState<string>(methods[0] ?? "card");
+  const plan = term.plans.find((p) => p.plan_id === planId);
+  if (!term.plans.length) return <p class="alert info">{t("noPlans")}</p>;
+  return (
+    <form
+      class="card stack"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (plan) props.onPay(plan, method);
+      }}
+    >
+      <fieldset>
+        <legend>
+          <h2>{t("plansTitle")}</h2>
+        </legend>
+        {term.plans.map((p) => (
+          <label class={`option ${p.plan_id === planId ? "chosen" : ""}`} key={p.plan_id} data-testid="plan">
+            <input
+              type="radio"
+              name="plan"
+              value={p.plan_id}
+              checked={p.plan_id === planId}
+              onChange={() => setPlanId(p.plan_id)}
+            />
+            <span class="option-body">
+              <strong>{p.name}</strong> · {t("months", { n: p.term_months })}
+              {p.data_quota_mb ? ` · ${t("quota", { q: megabytes(p.data_quota_mb) })}` : ""}
+              <span class="hint block">
+                {t("price", { p: money(p.price_fen) })}
+                {p.fee_fen ? ` + ${t("fee", { f: money(p.fee_fen) })}` : ""}
+              </span>
+              <span class="total">{t("total", { t: money(p.total_fen) })}</span>
+            </span>
+          </label>
+        ))}
+      </fieldset>
+      {methods.length > 1 && (
+        <fieldset>
+          <legend>
+            <h2>{t("methodTitle")}</h2>
+          </legend>
+          <div class="methods">
+            {methods.map((m) => (
+              <label class={`option compact ${m === method ? "chosen" : ""}`} key={m}>
+                <input type="radio" name="method" value={m} checked={m === method} onChange={() => setMethod(m)} />
+                <span>{t(`method.${m}` as Parameters<typeof t>[0])}</span>
+              </label>
+            ))}
+          </div>
+        </fieldset>
+      )}
+      <button type="submit" class="primary wide" disabled={props.busy || !plan} data-testid="continue">
+        {props.busy ? t("creating") : t("continue", { t: plan ? money(plan.total_fen) : "" })}
+      </button>
+    </form>
+  );
+}
+
+function CardForm(props: {
+  order: Order;
+  onPaid: (order: Order) => void;
+  onBack: () => void;
+  newOrder: () => Promise<Order>;
+}) {
+  const mountAt = useRef<HTMLDivElement>(null);
+  // After a decline the merchant pays again on a fresh order: the declined one fails and its
+  // PaymentIntent is left to expire (nothing was charged).
+  const current = useRef<Order>(props.order);
+  const declined = useRef(false);
+  const stripe = useRef<StripeLike | null>(null);
+  const card = useRef<CardElement | null>(null);
+  const [ready, setReady] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    let live = true;
+    setError("");
+    const { payment } = props.order;
+    stripeFor(payment.stripe_js_url || "https://js.stripe.com/v3/", payment.publishable_key)
+      .then((s) => {
+        if (!live || !mountAt.current) return;
+        stripe.current = s;
+        card.current = s.elements().create("card", { hidePostalCode: true });
+        card.current.mount(mountAt.current);
+        setReady(true);
+      })
+      .catch(() => live && setError(t("stripeFailed")));
+    return () => {
+      live = false;
+      card.current?.destroy();
+      card.current = null;
+    };
+  }, [props.order.order_id, attempt]);
+
+  async function pay(e: Event) {
+    e.preventDefault();
+    if (!stripe.current || !card.current) return;
+    setBusy(true);
+    setError("");
+    try {
+      const made = await stripe.current.createPaymentMethod({ type: "card", card: card.current });
+      if (made.error || !made.paymentMethod) {
+        setError(made.error?.message || t("serverError"));
+        return;
+      }
+      if (declined.current) {
+        current.current = await props.newOrder();
+        declined.current = false;
+      }
+      const order = current.current;
+      const res = await call<{ payment_status: string }>(`/v1/public/orders/${order.order_id}/confirm`, {
+        method: "POST",
+        body: { token: order.order_token, payment_method: made.paymentMethod.id },
+      });
+      if (res.payment_status === "requires_payment_method") {
+        declined.current = true;
+        setError(t("cardDeclined"));
+        return;
+      }
+      if (res.payment_status === "requires_action" && stripe.current.handleNextAction) {
+        const next = await stripe.current.handleNextAction({ clientSecret: order.payment.client_secret });
+        if (next.error) {
+          declined.current = true;
+          setError(t("cardDeclined"));
+          return;
+        }
+      }
+      props.onPaid(order);
+    } catch (err) {
+      if (err instanceof ApiError && (err.code === "card_declined" || err.code === "order_not_payable")) {
+        declined.current = true;
+        setError(t("cardDeclined"));
+      } else setError(explain(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form class="card stack" onSubmit={pay} data-testid="card-form">
+      <h2>{t("cardTitle")}</h2>
+      <p class="total big">{t("total", { t: money(current.current.amount_fen) })}</p>
+      <div class="field">
+        <span class="label" id="card-label">
+          {t("cardLabel")}
+        </span>
+        <div ref={mountAt} class="card-element" role="group" aria-labelledby="card-label" data-testid="card-element" />
+        {!ready && !error && <p class="hint">{t("loadingStripe")}</p>}
+      </div>
+      {error && (
+        <p class="alert error" role="alert" data-testid="pay-error">
+          {error}
+        </p>
+      )}
+      {error === t("stripeFailed") ? (
+        <button type="button" class="wide" onClick={() => setAttempt(attempt + 1)}>
+          {t("retry")}
+        </button>
+      ) : (
+        <button type="submit" class="primary wide" disabled={!ready || busy} data-testid="pay">
+          {busy ? t("paying") : t("pay", { t: money(current.current.amount_fen) })}
+        </button>
+      )}
+      <button type="button" class="link" onClick={props.onBack}>
+        {t("cancel")}
+      </button>
+    </form>
+  );
+}
+
+function Waiting(props: { pending: Pending; onFinal: (s: OrderState) => void }) {
+  const [slow, setSlow] = useState(false);
+  const [round, setRound] = useState(0);
+  useEffect(() => {
+    let live = true;
+    let timer = 0;
+    const started = Date.now();
+    setSlow(false);
+    const tick = async () => {
+      try {
+        const s = await call<OrderState>(
+          `/v1/public/orders/${encodeURIComponent(props.pending.order_id)}?token=${encodeURIComponent(props.pending.token)}`,
+          { timeoutMs: 10_000 },
+        );
+        if (!live) return;
+        if (FINAL.has(s.status)) {
+          props.onFinal(s);
+          return;
+        }
+      } catch (err) {
+        // A weak connection: keep trying. A 404 means the order is not ours to see: stop.
+        if (err instanceof ApiError && err.status === 404) {
+          keepPending(null);
+          if (live) props.onFinal({ order_id: props.pending.order_id, status: "failed", expires_on_before: null, expires_on_after: null });
+          return;
+        }
+      }
+      if (!live) return;
+      if (Date.now() - started > POLL_GIVE_UP_MS) {
+        setSlow(true);
+        return;
+      }
+      timer = window.setTimeout(tick, POLL_MS);
+    };
+    tick();
+    return () => {
+      live = false;
+      window.clearTimeout(timer);
+    };
+  }, [props.pending.order_id, round]);
+  return (
+    <section class="card stack" aria-live="polite" data-testid="waiting">
+      {slow ? (
+        <>
+          <p>{t("slow")}</p>
+          <button type="button" class="wide" onClick={() => setRound(round + 1)}>
+            {t("checkAgain")}
+          </button>
+        </>
+      ) : (
+        <>
+          <p class="spinner-line">
+            <span class="spinner" aria-hidden="true" /> {t("waiting")}
+          </p>
+          <p class="hint">{t("waitingHint")}</p>
+        </>
+      )}
+    </section>
+  );
+}
+
+function Voucher(props: { sn: string; onRedeemed: (expires: string, plan: string) => void }) {
+  const [code, setCode] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+  async function redeem(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    setError("");
+    try {
+      const r = await call<{ expires_on: string; plan_name?: string }>("/v1/public/vouchers/redeem", {
+        method: "POST",
+        body: { sn: props.sn, code: code.trim() },
+      });
+      setCode("");
+      props.onRedeemed(r.expires_on, r.plan_name ?? "");
+    } catch (err) {
+      const invalid = err instanceof ApiError && (err.code === "invalid_voucher" || err.field === "code");
+      setError(invalid ? t("voucherInvalid") : explain(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <details class="card voucher" data-testid="voucher">
+      <summary>{t("voucherTitle")}</summary>
+      <form class="stack" onSubmit={redeem}>
+        <div class="field">
+          <label for="voucher-code">{t("voucherLabel")}</label>
+          <input
+            id="voucher-code"
+            autoComplete="off"
+            autoCapitalize="characters"
+            spellcheck={false}
+            required
+            maxLength={40}
+            aria-describedby="voucher-hint"
+            aria-invalid={error ? "true" : undefined}
+            value={code}
+            onInput={(e) => setCode((e.target as HTMLInputElement).value)}
+            data-testid="voucher-input"
+          />
+          <p id="voucher-hint" class="hint">
+            {t("voucherHint")}
+          </p>
+        </div>
+        {error && (
+          <p class="alert error" role="alert" data-testid="voucher-error">
+            {error}
+          </p>
+        )}
+        <button type="submit" class="wide" disabled={busy || !code.trim()} data-testid="redeem">
+          {busy ? t("redeeming") : t("redeem")}
+        </button>
+      </form>
+    </details>
+  );
+}
+
+type Phase = "find" | "terminal" | "card" | "waiting" | "done";
+
+function App() {
+  const [, rerender] = useState(0);
+  useEffect(() => onLocale(() => rerender((n) => n + 1)), []);
+  const [phase, setPhase] = useState<Phase>("find");
+  const [query, setQuery] = useState(snFromPath());
+  const [term, setTerm] = useState<Terminal | null>(null);
+  const [order, setOrder] = useState<Order | null>(null);
+  const [pending, setPending] = useState<Pending | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+  const [notice, setNotice] = useState<{ kind: "ok" | "error" | "info"; text: string } | null>(null);
+  const [result, setResult] = useState<OrderState | null>(null);
+  const idem = useRef<{ key: string; for: string } | null>(null);
+  const [planId, setPlanId] = useState("");
+
+  function createOrder(sn: string, plan: string, key: string): Promise<Order> {
+    return call<Order>("/v1/public/orders", { method: "POST", body: { sn, plan_id: plan }, idempotencyKey: key });
+  }
+
+  async function lookup(sn: string, quiet = false): Promise<Terminal | null> {
+    if (!quiet) {
+      setBusy(true);
+      setError("");
+    }
+    try {
+      const found = await call<Terminal>(`/v1/public/terminals/${encodeURIComponent(sn)}`);
+      setTerm(found);
+      setQuery(found.sn);
+      if (location.pathname !== `/pay/${found.sn}`) history.replaceState(null, "", `/pay/${encodeURIComponent(found.sn)}${location.search}`);
+      if (!quiet) {
+        setPhase("terminal");
+        requestAnimationFrame(() => document.getElementById("term-title")?.focus());
+      }
+      return found;
+    } catch (err) {
+      if (!quiet) {
+        setTerm(null);
+        setPhase("find");
+        setError(explain(err));
+      }
+      return null;
+    } finally {
+      if (!quiet) setBusy(false);
+    }
+  }
+
+  useEffect(() => {
+    const saved = savedPending();
+    const sn = snFromPath();
+    if (saved && (!sn || saved.sn === sn)) {
+      setPending(saved);
+      setPhase("waiting");
+      lookup(saved.sn, true);
+    } else if (sn) {
+      lookup(sn);
+    }
+  }, []);
+
+  async function startPayment(plan: Plan, method: string) {
+    if (!term) return;
+    setBusy(true);
+    setNotice(null);
+    const purpose = `${term.sn}|${plan.plan_id}|${method}`;
+    if (!idem.current || idem.current.for !== purpose) idem.current = { key: newIdempotencyKey(), for: purpose };
+    try {
+      const made = await createOrder(term.sn, plan.plan_id, idem.current.key);
+      const p = { sn: term.sn, order_id: made.order_id, token: made.order_token };
+      if (method === "card") {
+        setPlanId(plan.plan_id);
+        setOrder(made);
+        setPending(p);
+        setPhase("card");
+        return;
+      }
+      const stripe = await stripeFor(made.payment.stripe_js_url || "https://js.stripe.com/v3/", made.payment.publishable_key);
+      keepPending(p);
+      setPending(p);
+      const outcome =
+        method === "alipay"
+          ? await stripe.confirmAlipayPayment?.(made.payment.client_secret, {
+              return_url: `${location.origin}/pay/${encodeURIComponent(term.sn)}`,
+            })
+          : await stripe.confirmWechatPayPayment?.(made.payment.client_secret, {
+              payment_method_options: { wechat_pay: { client: "web" } },
+            });
+      if (outcome?.error) {
+        keepPending(null);
+        setNotice({ kind: "error", text: t("declined", { m: outcome.error.message || "" }) });
+        return;
+      }
+      setPhase("waiting");
+    } catch (err) {
+      setNotice({ kind: "error", text: err instanceof Error && err.message === "stripe.js" ? t("stripeFailed") : explain(err) });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function finished(s: OrderState) {
+    keepPending(null);
+    idem.current = null;
+    setResult(s);
+    if (s.status === "fulfilled") {
+      setPhase("done");
+      if (pending) lookup(pending.sn, true);
+      return;
+    }
+    const text =
+      s.status === "expired" ? t("expired") : s.status === "needs_review" ? t("review") : s.status.startsWith("refund") || s.status === "partially_refunded" ? t("refunded") : t("failed");
+    setNotice({ kind: s.status === "needs_review" ? "info" : "error", text });
+    setPhase(term ? "terminal" : "find");
+  }
+
+  return (
+    <div class="pay">
+      <Header />
+      {error && (
+        <p class="alert error" role="alert" data-testid="error">
+          {error}
+        </p>
+      )}
+      {notice && (
+        <p class={`alert ${notice.kind}`} role={notice.kind === "error" ? "alert" : "status"} data-testid="notice">
+          {notice.text}
+        </p>
+      )}
+      {phase === "find" && <Finder initial={query} busy={busy} onFind={(sn) => lookup(sn)} />}
+      {term && phase !== "find" && <TerminalCard term={term} />}
+      {phase === "terminal" && term && (
+        <>
+          {term.renewable ? (
+            <>
+              <PlanPicker term={term} busy={busy} onPay={startPayment} />
+              <Voucher
+                sn={term.sn}
+                onRedeemed={(expires, plan) => {
+                  setNotice({ kind: "ok", text: t("voucherDone", { plan, d: day(expires) }) });
+                  lookup(term.sn, true);
+                }}
+              />
+            </>
+          ) : (
+            <p class="alert info">{t("notRenewable")}</p>
+          )}
+          <button
+            type="button"
+            class="link"
+            onClick={() => {
+              setTerm(null);
+              setNotice(null);
+              setPhase("find");
+              history.pushState(null, "", `/pay${location.search}`);
+            }}
+          >
+            {t("another")}
+          </button>
+        </>
+      )}
+      {phase === "card" && order && pending && (
+        <CardForm
+          order={order}
+          newOrder={() => createOrder(pending.sn, planId, newIdempotencyKey())}
+          onPaid={(paid) => {
+            const p = { sn: pending.sn, order_id: paid.order_id, token: paid.order_token };
+            keepPending(p);
+            setPending(p);
+            setPhase("waiting");
+          }}
+          onBack={() => setPhase("terminal")}
+        />
+      )}
+      {phase === "waiting" && pending && <Waiting pending={pending} onFinal={finished} />}
+      {phase === "done" && result && (
+        <section class="card stack done" role="status" data-testid="done">
+          <h2>✓ {t("done")}</h2>
+          <p class="big" data-testid="new-expiry">
+            {t("newExpiry", { d: day(result.expires_on_after) })}
+          </p>
+          <p class="hint">{t("receipt", { id: result.order_id })}</p>
+          <button
+            type="button"
+            class="wide"
+            onClick={() => {
+              setResult(null);
+              setPhase(term ? "terminal" : "find");
+            }}
+          >
+            {t("cancel")}
+          </button>
+        </section>
+      )}
+    </div>
+  );
+}
+
+document.documentElement.lang = locale();
+render(<App />, document.getElementById("app")!);

@@ -1,0 +1,121 @@
+"""Browser suites: the built UI (frontend/dist) served by the local server on 127.0.0.1, the
+same DynamoDB Local + localstripe stack as the integration suite, driven by Playwright in
+Debian's /usr/bin/chromium (no browser is downloaded). Everything started here is stopped here."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# The same stack fixtures as the integration suite (one DynamoDB Local, one localstripe, one
+# API server per session); re-exported so pytest finds them under tests/e2e too.
+from tests.integration.conftest import (  # noqa: F401
+    api,
+    ddb,
+    ddb_client,
+    ddb_endpoint,
+    env,
+    make_services,
+    platform_key,
+    server_url,
+    stripe_base,
+)
+from tests.support.builders import Agent, create_agent
+from tests.support.client import ApiClient
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DIST = ROOT / "frontend" / "dist"
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+def chromium_path() -> str:
+    found = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(found).exists():
+        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def ui_url(server_url: str) -> str:  # noqa: F811 (the imported fixture)
+    if not (DIST / "index.html").exists() or not (DIST / "pay.html").exists():
+        pytest.fail("frontend/dist is not built: `make test` builds it (npm ci && npm run build)")
+    return server_url
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class PageErrors(list[str]):
+    """Uncaught exceptions and console errors of the page; a test fails if any appear."""
+
+
+@pytest.fixture
+def page_errors() -> PageErrors:
+    return PageErrors()
+
+
+def new_page(browser: Any, errors: PageErrors, width: int, height: int, locale: str = "zh-CN") -> Any:
+    context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on(
+        "console",
+        lambda msg: errors.append(f"console.{msg.type}: {msg.text}")
+        if msg.type == "error" and "Failed to load resource" not in msg.text
+        else None,
+    )
+    return page
+
+
+@pytest.fixture
+def phone(browser: Any, page_errors: PageErrors) -> Iterator[Any]:
+    """A 360 px wide phone screen."""
+    page = new_page(browser, page_errors, 360, 740)
+    yield page
+    page.context.close()
+    assert not page_errors, page_errors
+
+
+@pytest.fixture
+def desktop(browser: Any, page_errors: PageErrors) -> Iterator[Any]:
+    """A 1440 px wide desktop screen."""
+    page = new_page(browser, page_errors, 1440, 900)
+    yield page
+    page.context.close()
+    assert not page_errors, page_errors
+
+
+@pytest.fixture
+def agent(api: ApiClient, platform_key: str) -> Agent:  # noqa: F811 (the imported fixtures)
+    return create_agent(api, platform_key)
