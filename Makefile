@@ -50,8 +50,10 @@ ui-check: $(NPM_STAMP)
 	cd frontend && npm run typecheck && npm test
 
 # Browser suites drive Debian's chromium (Playwright with executable_path; nothing downloaded).
+# A CJK font so Chinese renders in screenshots (tests read the DOM and pass without it).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || $(MAKE) apt PKGS=chromium
+	@test -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || $(MAKE) apt PKGS=fonts-wqy-microhei
 
 e2e: install ui chromium
 	$(BIN)/python -m pytest -q tests/e2e

@@ -136,3 +136,16 @@ def test_the_language_switch_changes_every_label_and_is_remembered(
     assert phone.locator("h1").inner_text() == "Data SIM renewal"
     expires = date.fromisoformat(terminal["expires_on"])
     assert expires.strftime("%b") in phone.get_by_test_id("expires-on").inner_text()
+
+
+def test_a_wallet_the_local_stripe_cannot_do_is_refused_in_plain_words(
+    ui_url: str, phone: Any, api: ApiClient, agent: Agent
+) -> None:
+    _, terminal = fleet(api, agent)
+    phone.goto(f"{ui_url}/pay/{terminal['sn']}")
+    phone.get_by_label("支付宝").check()
+    phone.get_by_test_id("continue").click()
+    notice = phone.get_by_test_id("notice")
+    notice.wait_for()
+    assert "暂时无法使用这种支付方式" in notice.inner_text()
+    assert phone.get_by_test_id("continue").is_enabled()  # the merchant can choose the card instead

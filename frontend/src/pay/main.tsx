@@ -596,12 +596,19 @@ function App() {
       const stripe = await stripeFor(made.payment.stripe_js_url || "https://js.stripe.com/v3/", made.payment.publishable_key);
       keepPending(p);
       setPending(p);
+      const confirm = method === "alipay" ? stripe.confirmAlipayPayment : stripe.confirmWechatPayPayment;
+      if (!confirm) {
+        // The local stack's fake Stripe.js knows cards only.
+        keepPending(null);
+        setNotice({ kind: "error", text: t("methodUnavailable") });
+        return;
+      }
       const outcome =
         method === "alipay"
-          ? await stripe.confirmAlipayPayment?.(made.payment.client_secret, {
+          ? await confirm.call(stripe, made.payment.client_secret, {
               return_url: `${location.origin}/pay/${encodeURIComponent(term.sn)}`,
             })
-          : await stripe.confirmWechatPayPayment?.(made.payment.client_secret, {
+          : await confirm.call(stripe, made.payment.client_secret, {
               payment_method_options: { wechat_pay: { client: "web" } },
             });
       if (outcome?.error) {
