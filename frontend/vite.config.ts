@@ -17,5 +17,5 @@ export default defineConfig({
     },
   },
   server: { host: "127.0.0.1", proxy: { "/v1": "http://127.0.0.1:8000", "/_local": "http://127.0.0.1:8000" } },
-  test: { environment: "node", include: ["**/*.test.ts"] },
+  test: { environment: "node", include: ["**/*.test.ts"], css: true },
 });
