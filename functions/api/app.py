@@ -140,6 +140,25 @@ def suspend_tenant(req: Req) -> dict[str, object]:
 
 
 # --- the tenant itself ----------------------------------------------------------------------
+@api.route(
+    "/v1/me",
+    "GET",
+    auth=Role.READONLY,
+    summary="Who the key is: its agent (id, name, status), role and key id (the console's sign-in)",
+    tag="tenant",
+)
+def whoami(req: Req) -> dict[str, object]:
+    assert req.principal is not None and req.principal.role is not None
+    tenant = req.services.tenants.get(req.tenant_id)
+    return {
+        "tenant_id": tenant.tenant_id,
+        "agent_name": tenant.name,
+        "tenant_status": tenant.status.value,
+        "role": req.principal.role.label,
+        "key_id": req.principal.key_id,
+    }
+
+
 @api.route("/v1/tenant", "GET", auth=Role.ADMIN, summary="The calling agent's profile and settings", tag="tenant")
 def get_tenant(req: Req) -> dict[str, object]:
     return req.services.tenants.get(req.tenant_id).to_json()

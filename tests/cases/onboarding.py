@@ -330,3 +330,37 @@ def test_openapi_document_lists_every_route(api: ApiClient) -> None:
     assert doc["openapi"].startswith("3.")
     assert "/v1/tenant" in doc["paths"] and {"get", "patch"} <= set(doc["paths"]["/v1/tenant"])
     assert doc["paths"]["/v1/signup"]["post"]["requestBody"]["content"]["application/json"]["schema"]["required"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "who"),
+    [
+        ("GET", "/v1/merchants/m_{long}", "agent"),
+        ("GET", "/v1/orders/o_{long}", "agent"),
+        ("DELETE", "/v1/api-keys/k_{long}", "agent"),
+        ("GET", "/v1/webhook-endpoints/we_{long}/deliveries", "agent"),
+        ("GET", "/v1/admin/tenants/t_{long}", "platform"),
+        ("GET", "/v1/public/orders/o_{long}?token=x", "public"),
+    ],
+)
+def test_an_id_too_long_to_exist_is_404_not_a_crash(
+    api: ApiClient, platform_key: str, method: str, path: str, who: str
+) -> None:
+    # Found by fuzzing: a 3000-character id overflowed DynamoDB's key size, which answered a 500.
+    key = {"agent": lambda: create_agent(api, platform_key).admin_key, "platform": lambda: platform_key}.get(who)
+    r = api.call(method, path.format(long="1" * 3000), key=key() if key else None)
+    assert r.status == 404, r.body
+    assert r.error["code"].endswith("not_found")
+
+
+def test_a_key_can_ask_who_it_is_whatever_its_role(api: ApiClient, platform_key: str) -> None:
+    agent = create_agent(api, platform_key, name="自知代理 Self-aware")
+    for role in ("admin", "staff", "readonly"):
+        key = agent.admin_key if role == "admin" else agent.key(api, role)
+        r = api.get("/v1/me", key=key)
+        assert r.status == 200, r.body
+        me = (r.json["tenant_id"], r.json["agent_name"], r.json["role"])
+        assert me == (agent.tenant_id, "自知代理 Self-aware", role)
+        assert r.json["tenant_status"] == "active" and key.split("_")[-1] not in r.body.decode()
+    assert api.get("/v1/me").status == 401
+    assert api.get("/v1/me", key=platform_key).status == 401  # the platform is no agent

@@ -1,0 +1,335 @@
+// Shared pieces of the console: labelled fields with their API error, action state (busy,
+// error, success), loading hooks, a cursor pager, status badges, copy and confirm buttons.
+import type { ComponentChildren, JSX } from "preact";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { ApiError, type Page } from "../common/api";
+import { locale } from "../common/i18n";
+import { copyText } from "./format";
+import { errorText, t, type Key } from "./strings";
+
+export interface A11y {
+  id: string;
+  "aria-invalid"?: "true";
+  "aria-describedby"?: string;
+}
+
+export function Field(props: {
+  id: string;
+  label: string;
+  error?: string;
+  hint?: string;
+  class?: string;
+  children: (a: A11y) => ComponentChildren;
+}) {
+  const described = [props.hint ? `${props.id}-hint` : "", props.error ? `${props.id}-err` : ""].filter(Boolean).join(" ");
+  const a: A11y = { id: props.id };
+  if (props.error) a["aria-invalid"] = "true";
+  if (described) a["aria-describedby"] = described;
+  return (
+    <div class={`field ${props.class ?? ""}`}>
+      <label for={props.id}>{props.label}</label>
+      {props.children(a)}
+      {props.hint && (
+        <div class="hint" id={`${props.id}-hint`}>
+          {props.hint}
+        </div>
+      )}
+      {props.error && (
+        <div class="field-error" id={`${props.id}-err`} role="alert" data-testid={`error-${props.id}`}>
+          {props.error}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function fieldMatches(errField: string, name: string): boolean {
+  return errField === name || errField.endsWith(`.${name}`) || errField.endsWith(`]${name}`);
+}
+
+/** After a refused submit, put the keyboard on the first field the answer named. */
+function focusInvalid(e: unknown): void {
+  if (!(e instanceof ApiError) || !e.field) return;
+  requestAnimationFrame(() => document.querySelector<HTMLElement>('main [aria-invalid="true"], form [aria-invalid="true"]')?.focus());
+}
+
+export function localError(field: string | undefined, message: string): ApiError {
+  return new ApiError(400, "client_invalid", message, field);
+}
+
+/** One user action: busy while it runs, its error (with field) or its success message. */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const alive = useRef(true);
+  useEffect(() => () => void (alive.current = false), []);
+  const run = useCallback(async <T,>(fn: () => Promise<T>, okMessage?: string): Promise<T | undefined> => {
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    try {
+      const out = await fn();
+      if (alive.current && okMessage) setDone(okMessage);
+      return out;
+    } catch (e) {
+      if (alive.current) {
+        setError(e);
+        focusInvalid(e);
+      }
+      return undefined;
+    } finally {
+      if (alive.current) setBusy(false);
+    }
+  }, []);
+  const fieldError = (name: string): string | undefined =>
+    error instanceof ApiError && error.field && fieldMatches(error.field, name) ? errorText(error) : undefined;
+  const fail = (e: unknown) => {
+    setDone(null);
+    setError(e);
+    focusInvalid(e);
+  };
+  const clear = () => {
+    setError(null);
+    setDone(null);
+  };
+  return { busy, error, done, run, fieldError, fail, clear };
+}
+
+export function ErrorAlert({ error, testid }: { error: unknown; testid?: string }) {
+  if (!error) return null;
+  const detail = error instanceof ApiError && error.status === 403 && locale() !== "en" ? error.message : null;
+  return (
+    <div class="alert error" role="alert" data-testid={testid ?? "error"}>
+      {errorText(error)}
+      {detail && <div class="hint">{detail}</div>}
+    </div>
+  );
+}
+
+/** The action's outcome; an error already shown next to one of `fields` is not repeated. */
+export function Status(props: { action: ReturnType<typeof useAction>; testid?: string; fields?: string[] }) {
+  const { action, testid } = props;
+  const e = action.error;
+  const shownAtField = e instanceof ApiError && !!e.field && (props.fields ?? []).some((f) => fieldMatches(e.field!, f));
+  return (
+    <>
+      {!shownAtField && <ErrorAlert error={e} testid={testid ? `${testid}-error` : undefined} />}
+      {action.done && (
+        <div class="alert ok" role="status" data-testid={testid ? `${testid}-ok` : "ok"}>
+          {action.done}
+        </div>
+      )}
+    </>
+  );
+}
+
+export function Submit(props: { busy: boolean; label: string; class?: string; testid?: string; disabled?: boolean }) {
+  return (
+    <button
+      type="submit"
+      class={props.class ?? "primary"}
+      disabled={props.busy || props.disabled}
+      aria-busy={props.busy ? "true" : undefined}
+      data-testid={props.testid}
+    >
+      {props.busy ? t("busy") : props.label}
+    </button>
+  );
+}
+
+/** Load something when deps change; stale answers are dropped. */
+export function useLoad<T>(fn: () => Promise<T>, deps: unknown[]) {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(true);
+  const [tick, setTick] = useState(0);
+  const seq = useRef(0);
+  useEffect(() => {
+    const mine = ++seq.current;
+    setLoading(true);
+    setError(null);
+    fn().then(
+      (d) => {
+        if (mine !== seq.current) return;
+        setData(d);
+        setLoading(false);
+      },
+      (e) => {
+        if (mine !== seq.current) return;
+        setError(e);
+        setLoading(false);
+      },
+    );
+  }, [...deps, tick]);
+  useEffect(() => () => void (seq.current = -1), []);
+  return { data, error, loading, reload: () => setTick((n) => n + 1), setData };
+}
+
+/** Server paging: a stack of cursors; remount (key=) to start over with other filters. */
+export function usePaged<T>(fetchPage: (cursor: string | null) => Promise<Page<T>>) {
+  const [stack, setStack] = useState<(string | null)[]>([null]);
+  const cursor = stack[stack.length - 1];
+  const load = useLoad(() => fetchPage(cursor), [cursor]);
+  return {
+    ...load,
+    page: stack.length,
+    hasPrev: stack.length > 1,
+    hasNext: !!load.data?.next_cursor,
+    next: () => load.data?.next_cursor && setStack([...stack, load.data.next_cursor]),
+    prev: () => stack.length > 1 && setStack(stack.slice(0, -1)),
+  };
+}
+
+export function Pager(p: { page: number; hasPrev: boolean; hasNext: boolean; onPrev: () => void; onNext: () => void; busy?: boolean }) {
+  if (!p.hasPrev && !p.hasNext) return null;
+  return (
+    <nav class="pager row" aria-label={t("pager")}>
+      <button type="button" onClick={p.onPrev} disabled={!p.hasPrev || p.busy} data-testid="page-prev">
+        ‹ {t("prevPage")}
+      </button>
+      <span aria-live="polite">{t("pageN", { n: p.page })}</span>
+      <button type="button" onClick={p.onNext} disabled={!p.hasNext || p.busy} data-testid="page-next">
+        {t("nextPage")} ›
+      </button>
+    </nav>
+  );
+}
+
+export function Loading({ show }: { show: boolean }) {
+  return show ? (
+    <p class="hint" role="status" data-testid="loading">
+      {t("loading")}
+    </p>
+  ) : null;
+}
+
+const STATUS_KEYS: Record<string, Key> = {
+  active: "st_active",
+  grace: "st_grace",
+  suspended: "st_suspended",
+  inventory: "st_inventory",
+  deactivated: "st_deactivated",
+  expiring: "st_expiring",
+  pending_payment: "os_pending_payment",
+  paid: "os_paid",
+  fulfilled: "os_fulfilled",
+  failed: "os_failed",
+  expired: "os_expired",
+  refunded: "os_refunded",
+  partially_refunded: "os_partially_refunded",
+  needs_review: "os_needs_review",
+  running: "imp_running",
+  done: "imp_done",
+};
+
+export function statusLabel(status: string): string {
+  const k = STATUS_KEYS[status];
+  return k ? t(k) : status;
+}
+
+export function Badge({ status }: { status: string }) {
+  const tone =
+    {
+      fulfilled: "active",
+      paid: "active",
+      done: "active",
+      pending_payment: "grace",
+      running: "grace",
+      needs_review: "suspended",
+      failed: "suspended",
+      expired: "inventory",
+      refunded: "inventory",
+      partially_refunded: "grace",
+    }[status] ?? status;
+  return <span class={`badge ${tone}`}>{statusLabel(status)}</span>;
+}
+
+export function CopyButton({ text, label, testid }: { text: string; label?: string; testid?: string }) {
+  const [state, setState] = useState<"" | "ok" | "no">("");
+  return (
+    <button
+      type="button"
+      data-testid={testid}
+      onClick={async () => setState((await copyText(text)) ? "ok" : "no")}
+    >
+      {state === "ok" ? t("copied") : state === "no" ? t("copyFailed") : (label ?? t("copy"))}
+    </button>
+  );
+}
+
+/** A button that asks once more, in place: first click arms it, the second acts. */
+export function ConfirmButton(props: {
+  label: string;
+  confirmLabel: string;
+  question: string;
+  onConfirm: () => void;
+  busy?: boolean;
+  danger?: boolean;
+  testid?: string;
+  disabled?: boolean;
+}) {
+  const [armed, setArmed] = useState(false);
+  const confirmRef = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (armed) confirmRef.current?.focus();
+  }, [armed]);
+  if (!armed)
+    return (
+      <button
+        type="button"
+        class={props.danger ? "danger" : ""}
+        onClick={() => setArmed(true)}
+        disabled={props.busy || props.disabled}
+        data-testid={props.testid}
+      >
+        {props.label}
+      </button>
+    );
+  return (
+    <span class="confirm row" role="group" aria-label={props.question}>
+      <span>{props.question}</span>
+      <button
+        type="button"
+        class={props.danger ? "danger" : "primary"}
+        disabled={props.busy}
+        onClick={() => {
+          setArmed(false);
+          props.onConfirm();
+        }}
+        data-testid={props.testid ? `${props.testid}-confirm` : undefined}
+        ref={confirmRef}
+      >
+        {props.busy ? t("busy") : props.confirmLabel}
+      </button>
+      <button type="button" onClick={() => setArmed(false)}>
+        {t("cancel")}
+      </button>
+    </span>
+  );
+}
+
+export function Table(props: { caption?: string; head: ComponentChildren; children: ComponentChildren; testid?: string; empty?: boolean }) {
+  return (
+    <div class="scroll-x" tabIndex={0} role="region" aria-label={props.caption}>
+      <table data-testid={props.testid}>
+        {props.caption && <caption class="sr-only">{props.caption}</caption>}
+        <thead>{props.head}</thead>
+        <tbody>
+          {props.children}
+          {props.empty && (
+            <tr>
+              <td colSpan={99} class="hint">
+                {t("empty")}
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function AdminOnly({ admin, children }: { admin: boolean; children: ComponentChildren }): JSX.Element {
+  return admin ? <>{children}</> : <p class="hint" data-testid="admin-only">{t("adminOnly")}</p>;
+}

@@ -1,0 +1,264 @@
+// CSV fleet import: upload the file as text/csv, then follow the job every second with a
+// progress bar and counts, list the row errors and offer them as a CSV report.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { ApiError, newIdempotencyKey } from "../../common/api";
+import { locale, moment } from "../../common/i18n";
+import { csvBlob, number, saveBlob } from "../format";
+import { go, href } from "../router";
+import { api, apiBlob } from "../session";
+import { errorText, t } from "../strings";
+import { ErrorAlert, Field, Status, Submit, Table, useAction } from "../ui";
+
+export const IMPORT_HEADER = "sn,tid,iccid,carrier,model,merchant_name,merchant_phone,plan_name,expires_on,data_quota_mb";
+const EXAMPLE_ROW = "SN-EXAMPLE-0001,12345678,89860012345678901234,CMCC,PAX A920,张三便利店,+8613812345678,,2026-12-31,1024";
+const STALL_MS = 60_000;
+const MAX_BYTES = 10 * 1024 * 1024;
+
+interface RowError {
+  row: number;
+  field: string;
+  code: string;
+  message: string;
+}
+
+interface Job {
+  import_id: string;
+  status: "running" | "done" | "failed";
+  total: number;
+  processed: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  errors: RowError[];
+  errors_truncated?: boolean;
+  message?: string | null;
+  created_at?: string | null;
+  finished_at?: string | null;
+}
+
+export function Imports({ importId }: { importId: string | null }) {
+  const [file, setFile] = useState<File | null>(null);
+  const action = useAction();
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (!file) return action.fail(new ApiError(400, "client_invalid", t("chooseFile"), "file"));
+    if (file.size > MAX_BYTES) return action.fail(new ApiError(400, "client_invalid", t("v_file_too_large"), "file"));
+    const out = await action.run(() =>
+      api<{ import_id: string }>("/v1/imports", {
+        method: "POST",
+        rawBody: file,
+        contentType: "text/csv",
+        idempotencyKey: newIdempotencyKey(),
+        timeoutMs: 120_000,
+      }),
+    );
+    if (out) go("imports", { id: out.import_id });
+  };
+  return (
+    <section class="stack" data-testid="view-imports">
+      <h1>{t("nav_imports")}</h1>
+      <div class="card stack">
+        <h2>{t("importFormat")}</h2>
+        <p>{t("importIntro")}</p>
+        <pre class="code" data-testid="import-header">
+          {IMPORT_HEADER}
+        </pre>
+        <p class="hint">{t("importRules")}</p>
+        <div class="row">
+          <button
+            type="button"
+            onClick={() => saveBlob(csvBlob([IMPORT_HEADER.split(","), EXAMPLE_ROW.split(",")]), "simrenew-import-template.csv")}
+            data-testid="import-template"
+          >
+            {t("downloadTemplate")}
+          </button>
+        </div>
+      </div>
+      <form class="card stack" onSubmit={submit} noValidate data-testid="import-form">
+        <h2>{t("newImport")}</h2>
+        <Field id="import-file" label={t("csvFile")} hint={t("csvFileHint")} error={action.fieldError("file")}>
+          {(a) => (
+            <input
+              {...a}
+              type="file"
+              accept=".csv,text/csv"
+              onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)}
+              data-testid="import-file"
+            />
+          )}
+        </Field>
+        <Status action={action} fields={["file"]} testid="import-start" />
+        <div class="row">
+          <Submit busy={action.busy} label={t("startImport")} testid="import-start" />
+        </div>
+      </form>
+      {importId && <ImportProgress key={importId} importId={importId} />}
+    </section>
+  );
+}
+
+function ImportProgress({ importId }: { importId: string }) {
+  const [job, setJob] = useState<Job | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [stalled, setStalled] = useState(false);
+  const [tick, setTick] = useState(0);
+  const resume = useAction();
+  const report = useAction();
+  const last = useRef({ processed: -1, at: Date.now() });
+  useEffect(() => {
+    let stop = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = async () => {
+      try {
+        const j = await api<Job>(`/v1/imports/${encodeURIComponent(importId)}`);
+        if (stop) return;
+        setJob(j);
+        setError(null);
+        if (j.processed !== last.current.processed) last.current = { processed: j.processed, at: Date.now() };
+        setStalled(j.status === "running" && Date.now() - last.current.at > STALL_MS);
+        if (j.status === "running") timer = setTimeout(poll, 1000);
+      } catch (e) {
+        if (stop) return;
+        setError(e);
+        // A passing network problem: keep following; a 4xx (not found, no access): stop.
+        if (e instanceof ApiError && (e.status === 0 || e.status === 429 || e.status >= 500)) timer = setTimeout(poll, 3000);
+      }
+    };
+    poll();
+    return () => {
+      stop = true;
+      clearTimeout(timer);
+    };
+  }, [importId, tick]);
+  const l = locale();
+  const pct = job && job.total > 0 ? Math.floor((job.processed / job.total) * 100) : 0;
+  const canResume = !!job && (job.status === "failed" || stalled);
+  const downloadErrors = () =>
+    report.run(async () => {
+      if (!job) return;
+      const name = `import-errors-${job.import_id}.csv`;
+      if (job.errors_truncated) {
+        saveBlob(await apiBlob(`/v1/imports/${encodeURIComponent(job.import_id)}`, { accept: "text/csv" }), name);
+      } else {
+        const rows = job.errors.map((e) => [e.row, e.field, e.code, errorText(new ApiError(400, e.code, e.message, e.field))]);
+        saveBlob(csvBlob([["row", "field", "code", "message"], ...rows]), name);
+      }
+    });
+  return (
+    <div class="card stack" data-testid="import-progress" aria-busy={job?.status === "running" ? "true" : "false"}>
+      <h2>
+        {t("importJob")} <span class="mono">{importId}</span>
+      </h2>
+      <ErrorAlert error={error} />
+      {job && (
+        <>
+          <div class="row spread">
+            <span data-testid="import-status" class={`badge ${job.status === "done" ? "active" : job.status === "failed" ? "suspended" : "grace"}`}>
+              {t(`imp_${job.status}`)}
+            </span>
+            {job.created_at && <span class="hint">{moment(job.created_at)}</span>}
+          </div>
+          <label for="import-bar">{t("progress")}</label>
+          <progress id="import-bar" value={job.processed} max={Math.max(job.total, 1)} data-testid="import-bar">
+            {pct}%
+          </progress>
+          <p aria-live="polite">
+            <span data-testid="import-progress-text">
+              {number(job.processed, l)} / {number(job.total, l)}
+            </span>{" "}
+            <span class="hint" data-testid="import-percent">
+              ({pct}%)
+            </span>
+          </p>
+          <ul class="counts" data-testid="import-counts">
+            <li>
+              {t("created")}: <strong data-testid="import-created">{number(job.created, l)}</strong>
+            </li>
+            <li>
+              {t("updated")}: <strong data-testid="import-updated">{number(job.updated, l)}</strong>
+            </li>
+            <li>
+              {t("unchanged")}: <strong data-testid="import-unchanged">{number(job.unchanged, l)}</strong>
+            </li>
+            <li>
+              {t("failed")}: <strong data-testid="import-failed">{number(job.failed, l)}</strong>
+            </li>
+          </ul>
+          {job.status === "failed" && job.message && (
+            <div class="alert error" role="alert">
+              {t("importFailed")} {job.message}
+            </div>
+          )}
+          {stalled && (
+            <div class="alert info" role="status">
+              {t("importStalled")}
+            </div>
+          )}
+          {canResume && (
+            <div class="row">
+              <button
+                type="button"
+                disabled={resume.busy}
+                data-testid="import-resume"
+                onClick={async () => {
+                  const ok = await resume.run(
+                    () => api(`/v1/imports/${encodeURIComponent(importId)}/resume`, { method: "POST", body: {} }),
+                    t("importResumed"),
+                  );
+                  if (ok !== undefined) {
+                    last.current = { processed: -1, at: Date.now() };
+                    setTick(tick + 1);
+                  }
+                }}
+              >
+                {resume.busy ? t("busy") : t("resumeImport")}
+              </button>
+            </div>
+          )}
+          <Status action={resume} />
+          {job.errors.length > 0 && (
+            <div class="stack">
+              <h3>{t("rowErrors")}</h3>
+              {job.errors_truncated && <p class="hint">{t("errorsTruncated", { n: job.errors.length, total: job.failed })}</p>}
+              <Table
+                caption={t("rowErrors")}
+                testid="import-errors"
+                head={
+                  <tr>
+                    <th scope="col">{t("rowNo")}</th>
+                    <th scope="col">{t("field")}</th>
+                    <th scope="col">{t("code")}</th>
+                    <th scope="col">{t("message")}</th>
+                  </tr>
+                }
+              >
+                {job.errors.map((e) => (
+                  <tr key={`${e.row}-${e.field}-${e.code}`} data-testid="import-error-row">
+                    <td data-testid="import-error-rowno">{e.row}</td>
+                    <td class="mono" data-testid="import-error-field">
+                      {e.field}
+                    </td>
+                    <td class="mono">{e.code}</td>
+                    <td>{errorText(new ApiError(400, e.code, e.message, e.field))}</td>
+                  </tr>
+                ))}
+              </Table>
+              <div class="row">
+                <button type="button" onClick={downloadErrors} disabled={report.busy} data-testid="import-error-report">
+                  {report.busy ? t("busy") : t("downloadErrorReport")}
+                </button>
+              </div>
+              <ErrorAlert error={report.error} />
+            </div>
+          )}
+          {job.status === "done" && (
+            <p>
+              <a href={href("terminals")}>{t("viewFleet")}</a>
+            </p>
+          )}
+        </>
+      )}
+    </div>
+  );
+}

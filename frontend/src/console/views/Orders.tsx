@@ -1,0 +1,341 @@
+// Orders: list with a status filter and paging; one order with its lines and audit trail,
+// mark-paid (offline payment) and refund, each confirmed once more. Amounts typed in yuan.
+import { useState } from "preact/hooks";
+import type { Page } from "../../common/api";
+import { day, moment, money } from "../../common/i18n";
+import { fenToYuanText, parseYuan } from "../format";
+import { go, href } from "../router";
+import { api } from "../session";
+import { t } from "../strings";
+import { Badge, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, localError, useAction, useLoad, usePaged } from "../ui";
+import type { Plan } from "./Plans";
+import { NewOrder } from "./Terminal";
+
+interface Line {
+  sn: string;
+  plan_id: string;
+  plan_name: string;
+  term_months: number;
+  price_fen: number;
+  fee_fen: number;
+  total_fen: number;
+  expires_before: string | null;
+  expires_after: string | null;
+  refunded_fen: number;
+}
+
+export interface Order {
+  order_id: string;
+  status: string;
+  amount_fen: number;
+  fee_fen: number;
+  currency: string;
+  payment: string;
+  channel: string;
+  lines: Line[];
+  payment_intent_id: string | null;
+  created_at: string;
+  expires_at: string | null;
+  paid_at: string | null;
+  fulfilled_at: string | null;
+  refunded_fen: number;
+  audit: { action: string; at: string; actor?: string; note?: string; reason?: string; amount_fen?: number }[];
+}
+
+const ORDER_STATUSES = ["pending_payment", "paid", "fulfilled", "failed", "expired", "refunded", "partially_refunded", "needs_review"];
+
+export function Orders({ query, admin }: { query: URLSearchParams; admin: boolean }) {
+  const status = query.get("status") ?? "";
+  const paged = usePaged((cursor) => {
+    const qs = new URLSearchParams({ limit: "50" });
+    if (status) qs.set("status", status);
+    if (cursor) qs.set("cursor", cursor);
+    return api<Page<Order>>(`/v1/orders?${qs}`);
+  });
+  const plans = useLoad(() => api<Page<Plan>>("/v1/plans"), []);
+  const [showNew, setShowNew] = useState(false);
+  const items = paged.data?.items ?? [];
+  return (
+    <section class="stack" data-testid="view-orders">
+      <div class="row spread">
+        <h1>{t("nav_orders")}</h1>
+        <button type="button" onClick={() => setShowNew(!showNew)} aria-expanded={showNew ? "true" : "false"} data-testid="order-new-toggle">
+          {t("newOrder")}
+        </button>
+      </div>
+      {showNew && <NewOrder plans={plans.data?.items ?? []} admin={admin} />}
+      <div class="card row">
+        <Field id="o-status" label={t("status")}>
+          {(a) => (
+            <select {...a} value={status} onChange={(e) => go("orders", { status: e.currentTarget.value })} data-testid="order-status-filter">
+              <option value="">{t("all")}</option>
+              {ORDER_STATUSES.map((s) => (
+                <option key={s} value={s}>
+                  {t(`os_${s}` as "os_paid")}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      </div>
+      <ErrorAlert error={paged.error} />
+      <Loading show={paged.loading} />
+      {paged.data && (
+        <Table
+          caption={t("nav_orders")}
+          testid="orders-table"
+          empty={items.length === 0}
+          head={
+            <tr>
+              <th scope="col">{t("orderId")}</th>
+              <th scope="col">{t("created")}</th>
+              <th scope="col">{t("status")}</th>
+              <th scope="col">{t("amount")}</th>
+              <th scope="col">{t("paymentKind")}</th>
+              <th scope="col">{t("terminals")}</th>
+            </tr>
+          }
+        >
+          {items.map((o) => (
+            <tr key={o.order_id} data-testid="order-row">
+              <td class="mono">
+                <a href={href(`orders/${encodeURIComponent(o.order_id)}`)}>{o.order_id}</a>
+              </td>
+              <td class="nowrap">{moment(o.created_at)}</td>
+              <td>
+                <Badge status={o.status} />
+              </td>
+              <td class="num">{money(o.amount_fen, undefined, o.currency)}</td>
+              <td>{o.payment === "offline" ? t("pay_offline") : t("pay_online")}</td>
+              <td class="mono">{o.lines.map((l) => l.sn).join(", ")}</td>
+            </tr>
+          ))}
+        </Table>
+      )}
+      <Pager page={paged.page} hasPrev={paged.hasPrev} hasNext={paged.hasNext} onPrev={paged.prev} onNext={paged.next} busy={paged.loading} />
+    </section>
+  );
+}
+
+export function OrderPage({ orderId, admin }: { orderId: string; admin: boolean }) {
+  const load = useLoad(() => api<Order>(`/v1/orders/${encodeURIComponent(orderId)}`), [orderId]);
+  const o = load.data;
+  const refundable = o && (o.status === "fulfilled" || o.status === "partially_refunded");
+  const payable = o && ["pending_payment", "failed", "expired", "paid"].includes(o.status);
+  return (
+    <section class="stack" data-testid="view-order">
+      <p>
+        <a href={href("orders")}>‹ {t("backToOrders")}</a>
+      </p>
+      <h1>
+        {t("order")} <span class="mono">{orderId}</span>
+      </h1>
+      <ErrorAlert error={load.error} />
+      <Loading show={load.loading && !o} />
+      {o && (
+        <>
+          <div class="card">
+            <dl class="details">
+              <dt>{t("status")}</dt>
+              <dd data-testid="order-status">
+                <Badge status={o.status} />
+              </dd>
+              <dt>{t("amount")}</dt>
+              <dd data-testid="order-amount">{money(o.amount_fen, undefined, o.currency)}</dd>
+              <dt>{t("serviceFee")}</dt>
+              <dd>{money(o.fee_fen, undefined, o.currency)}</dd>
+              {o.refunded_fen > 0 && (
+                <>
+                  <dt>{t("refunded")}</dt>
+                  <dd data-testid="order-refunded">{money(o.refunded_fen, undefined, o.currency)}</dd>
+                </>
+              )}
+              <dt>{t("paymentKind")}</dt>
+              <dd>{o.payment === "offline" ? t("pay_offline") : t("pay_online")}</dd>
+              <dt>{t("created")}</dt>
+              <dd>{moment(o.created_at)}</dd>
+              <dt>{t("paidAt")}</dt>
+              <dd>{moment(o.paid_at)}</dd>
+              <dt>{t("fulfilledAt")}</dt>
+              <dd>{moment(o.fulfilled_at)}</dd>
+              {o.payment_intent_id && (
+                <>
+                  <dt>Stripe</dt>
+                  <dd class="mono break">{o.payment_intent_id}</dd>
+                </>
+              )}
+            </dl>
+          </div>
+          <div class="card stack">
+            <h2>{t("orderLines")}</h2>
+            <Table
+              caption={t("orderLines")}
+              head={
+                <tr>
+                  <th scope="col">SN</th>
+                  <th scope="col">{t("plan")}</th>
+                  <th scope="col">{t("price")}</th>
+                  <th scope="col">{t("serviceFee")}</th>
+                  <th scope="col">{t("total")}</th>
+                  <th scope="col">{t("oldExpiry")}</th>
+                  <th scope="col">{t("newExpiry")}</th>
+                </tr>
+              }
+            >
+              {o.lines.map((l, i) => (
+                <tr key={i}>
+                  <td class="mono">
+                    <a href={href(`terminals/${encodeURIComponent(l.sn)}`)}>{l.sn}</a>
+                  </td>
+                  <td>
+                    {l.plan_name} <span class="hint">({t("months", { n: l.term_months })})</span>
+                  </td>
+                  <td class="num">{money(l.price_fen)}</td>
+                  <td class="num">{money(l.fee_fen)}</td>
+                  <td class="num">{money(l.total_fen)}</td>
+                  <td>{day(l.expires_before)}</td>
+                  <td>{day(l.expires_after)}</td>
+                </tr>
+              ))}
+            </Table>
+          </div>
+          {payable && admin && <MarkPaid order={o} onDone={load.setData} />}
+          {refundable && admin && <Refund order={o} onDone={load.setData} />}
+          {(payable || refundable) && !admin && <p class="hint">{t("adminOnly")}</p>}
+          {o.audit.length > 0 && (
+            <div class="card stack">
+              <h2>{t("auditTrail")}</h2>
+              <Table
+                caption={t("auditTrail")}
+                head={
+                  <tr>
+                    <th scope="col">{t("when")}</th>
+                    <th scope="col">{t("action")}</th>
+                    <th scope="col">{t("amount")}</th>
+                    <th scope="col">{t("note")}</th>
+                  </tr>
+                }
+              >
+                {o.audit.map((a, i) => (
+                  <tr key={i}>
+                    <td class="nowrap">{moment(a.at)}</td>
+                    <td>{a.action}</td>
+                    <td class="num">{a.amount_fen !== undefined ? money(a.amount_fen) : ""}</td>
+                    <td class="break">{a.note ?? a.reason ?? ""}</td>
+                  </tr>
+                ))}
+              </Table>
+            </div>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+function MarkPaid({ order, onDone }: { order: Order; onDone: (o: Order) => void }) {
+  const [note, setNote] = useState("");
+  const [confirming, setConfirming] = useState(false);
+  const action = useAction();
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (!note.trim()) return action.fail(localError("note", t("noteRequired")));
+    if (!confirming) return setConfirming(true);
+    setConfirming(false);
+    const out = await action.run(
+      () => api<Order>(`/v1/orders/${encodeURIComponent(order.order_id)}/mark-paid`, { method: "POST", body: { note: note.trim() } }),
+      t("markedPaid"),
+    );
+    if (out) onDone(out);
+  };
+  return (
+    <form class="card stack" onSubmit={submit} noValidate data-testid="mark-paid-form">
+      <h2>{t("markPaid")}</h2>
+      <p class="hint">{t("markPaidHint")}</p>
+      <Field id="mp-note" label={t("note")} error={action.fieldError("note")}>
+        {(a) => <textarea {...a} rows={2} maxLength={500} value={note} onInput={(e) => setNote(e.currentTarget.value)} data-testid="mark-paid-note" />}
+      </Field>
+      <Status action={action} fields={["note"]} testid="mark-paid" />
+      {confirming && (
+        <div class="alert info" role="alert">
+          {t("markPaidQuestion", { amount: money(order.amount_fen) })}
+        </div>
+      )}
+      <div class="row">
+        <Submit busy={action.busy} label={confirming ? t("confirmMarkPaid") : t("markPaid")} testid="mark-paid-submit" />
+        {confirming && (
+          <button type="button" onClick={() => setConfirming(false)}>
+            {t("cancel")}
+          </button>
+        )}
+      </div>
+    </form>
+  );
+}
+
+function Refund({ order, onDone }: { order: Order; onDone: (o: Order) => void }) {
+  const [reason, setReason] = useState("");
+  const [amount, setAmount] = useState("");
+  const [confirming, setConfirming] = useState<number | null | false>(false);
+  const action = useAction();
+  const remaining = order.amount_fen - order.refunded_fen;
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    let fen: number | null = null;
+    if (amount.trim()) {
+      fen = parseYuan(amount);
+      if (fen === null || fen < 1) return action.fail(localError("amount_fen", t("badYuan")));
+      if (fen > remaining) return action.fail(localError("amount_fen", t("refundTooLarge", { max: money(remaining) })));
+    }
+    if (!reason.trim()) return action.fail(localError("reason", t("reasonRequired")));
+    if (confirming === false) return setConfirming(fen);
+    setConfirming(false);
+    const body: Record<string, unknown> = { reason: reason.trim() };
+    if (fen !== null) body.amount_fen = fen;
+    const out = await action.run(
+      () => api<Order>(`/v1/orders/${encodeURIComponent(order.order_id)}/refund`, { method: "POST", body }),
+      t("refundDone"),
+    );
+    if (out) onDone(out);
+  };
+  return (
+    <form class="card stack" onSubmit={submit} noValidate data-testid="refund-form">
+      <h2>{t("refund")}</h2>
+      <p class="hint">{t("refundHint", { max: money(remaining) })}</p>
+      <div class="grid">
+        <Field id="rf-amount" label={t("refundAmountYuan")} hint={t("refundAmountHint")} error={action.fieldError("amount_fen")}>
+          {(a) => (
+            <input
+              {...a}
+              inputMode="decimal"
+              placeholder={fenToYuanText(remaining)}
+              value={amount}
+              onInput={(e) => {
+                setAmount(e.currentTarget.value);
+                setConfirming(false);
+              }}
+              data-testid="refund-amount"
+            />
+          )}
+        </Field>
+        <Field id="rf-reason" label={t("reason")} error={action.fieldError("reason")}>
+          {(a) => <input {...a} maxLength={500} value={reason} onInput={(e) => setReason(e.currentTarget.value)} data-testid="refund-reason" />}
+        </Field>
+      </div>
+      <Status action={action} fields={["amount_fen", "reason"]} testid="refund" />
+      {confirming !== false && (
+        <div class="alert info" role="alert" data-testid="refund-question">
+          {confirming === null ? t("refundQuestionAuto") : t("refundQuestion", { amount: money(confirming) })}
+        </div>
+      )}
+      <div class="row">
+        <Submit busy={action.busy} class="danger" label={confirming !== false ? t("confirmRefund") : t("refund")} testid="refund-submit" />
+        {confirming !== false && (
+          <button type="button" onClick={() => setConfirming(false)}>
+            {t("cancel")}
+          </button>
+        )}
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,170 @@
+// Renewal plans: list, create and edit (admin). Prices are typed in yuan and sent as fen.
+import { Fragment } from "preact";
+import { useState } from "preact/hooks";
+import { newIdempotencyKey, type Page } from "../../common/api";
+import { locale, megabytes, money } from "../../common/i18n";
+import { fenToYuanText, parseYuan } from "../format";
+import { api } from "../session";
+import { t } from "../strings";
+import { AdminOnly, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad } from "../ui";
+
+export interface Plan {
+  plan_id: string;
+  name: string;
+  term_months: number;
+  data_quota_mb: number;
+  price_fen: number;
+  currency: string;
+  active: boolean;
+  created_at: string;
+}
+
+export function Plans({ admin }: { admin: boolean }) {
+  const load = useLoad(() => api<Page<Plan>>("/v1/plans"), []);
+  const [editing, setEditing] = useState<string | null>(null);
+  const l = locale();
+  const items = load.data?.items ?? [];
+  return (
+    <section class="stack" data-testid="view-plans">
+      <h1>{t("nav_plans")}</h1>
+      <ErrorAlert error={load.error} />
+      <Loading show={load.loading && !load.data} />
+      {load.data && (
+        <Table
+          caption={t("nav_plans")}
+          testid="plans-table"
+          empty={items.length === 0}
+          head={
+            <tr>
+              <th scope="col">{t("name")}</th>
+              <th scope="col">{t("termMonths")}</th>
+              <th scope="col">{t("quota")}</th>
+              <th scope="col">{t("price")}</th>
+              <th scope="col">{t("status")}</th>
+              {admin && <th scope="col">{t("actions")}</th>}
+            </tr>
+          }
+        >
+          {items.map((p) => (
+            <Fragment key={p.plan_id}>
+              <tr data-testid="plan-row">
+                <td>{p.name}</td>
+                <td>{t("months", { n: p.term_months })}</td>
+                <td>{megabytes(p.data_quota_mb, l)}</td>
+                <td class="num">{money(p.price_fen)}</td>
+                <td>
+                  <span class={`badge ${p.active ? "active" : "inventory"}`}>{p.active ? t("planActive") : t("planInactive")}</span>
+                </td>
+                {admin && (
+                  <td>
+                    <button
+                      type="button"
+                      onClick={() => setEditing(editing === p.plan_id ? null : p.plan_id)}
+                      aria-expanded={editing === p.plan_id ? "true" : "false"}
+                      aria-label={`${t("edit")} ${p.name}`}
+                    >
+                      {t("edit")}
+                    </button>
+                  </td>
+                )}
+              </tr>
+              {editing === p.plan_id && (
+                <tr>
+                  <td colSpan={6}>
+                    <PlanForm
+                      plan={p}
+                      onSaved={() => {
+                        setEditing(null);
+                        load.reload();
+                      }}
+                    />
+                  </td>
+                </tr>
+              )}
+            </Fragment>
+          ))}
+        </Table>
+      )}
+      <AdminOnly admin={admin}>
+        <PlanForm onSaved={load.reload} />
+      </AdminOnly>
+    </section>
+  );
+}
+
+function PlanForm({ plan, onSaved }: { plan?: Plan; onSaved: () => void }) {
+  const start = {
+    name: plan?.name ?? "",
+    term_months: String(plan?.term_months ?? 12),
+    data_quota_mb: String(plan?.data_quota_mb ?? 1024),
+    price: plan ? fenToYuanText(plan.price_fen) : "",
+    active: plan?.active ?? true,
+  };
+  const [v, setV] = useState(start);
+  const [idem, setIdem] = useState(newIdempotencyKey);
+  const action = useAction();
+  const p = plan ? `pe-${plan.plan_id}` : "pn";
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const price = parseYuan(v.price);
+    if (price === null || price < 1) return action.fail(localError("price_fen", t("badYuan")));
+    if (!/^\d+$/.test(v.term_months)) return action.fail(localError("term_months", t("wholeNumber")));
+    if (!/^\d+$/.test(v.data_quota_mb)) return action.fail(localError("data_quota_mb", t("wholeNumber")));
+    const body: Record<string, unknown> = {
+      name: v.name.trim(),
+      term_months: Number(v.term_months),
+      data_quota_mb: Number(v.data_quota_mb),
+      price_fen: price,
+      active: v.active,
+    };
+    if (plan) {
+      const orig: Record<string, unknown> = { name: plan.name, term_months: plan.term_months, data_quota_mb: plan.data_quota_mb, price_fen: plan.price_fen, active: plan.active };
+      for (const k of Object.keys(body)) if (body[k] === orig[k]) delete body[k];
+      if (Object.keys(body).length === 0) return action.fail(new Error(t("nothingChanged")));
+    }
+    const out = await action.run(
+      () =>
+        plan
+          ? api<Plan>(`/v1/plans/${encodeURIComponent(plan.plan_id)}`, { method: "PATCH", body })
+          : api<Plan>("/v1/plans", { method: "POST", body, idempotencyKey: idem }),
+      plan ? t("saved") : t("planCreated"),
+    );
+    if (out) {
+      if (!plan) {
+        setV(start);
+        setIdem(newIdempotencyKey());
+      }
+      onSaved();
+    }
+  };
+  const fe = action.fieldError;
+  const set = (k: "name" | "term_months" | "data_quota_mb" | "price") => (e: Event) =>
+    setV({ ...v, [k]: (e.currentTarget as HTMLInputElement).value });
+  return (
+    <form class={plan ? "stack" : "card stack"} onSubmit={submit} noValidate data-testid={plan ? "plan-edit-form" : "plan-form"}>
+      <h2>{plan ? t("editPlan", { name: plan.name }) : t("newPlan")}</h2>
+      <div class="grid">
+        <Field id={`${p}-name`} label={t("name")} error={fe("name")}>
+          {(a) => <input {...a} maxLength={60} value={v.name} onInput={set("name")} data-testid="plan-name" />}
+        </Field>
+        <Field id={`${p}-term`} label={t("termMonths")} hint={t("termHint")} error={fe("term_months")}>
+          {(a) => <input {...a} type="number" min={1} max={36} step={1} value={v.term_months} onInput={set("term_months")} data-testid="plan-term" />}
+        </Field>
+        <Field id={`${p}-quota`} label={t("quotaMb")} error={fe("data_quota_mb")}>
+          {(a) => <input {...a} type="number" min={0} step={1} value={v.data_quota_mb} onInput={set("data_quota_mb")} data-testid="plan-quota" />}
+        </Field>
+        <Field id={`${p}-price`} label={t("priceYuan")} hint={t("yuanHint")} error={fe("price_fen")}>
+          {(a) => <input {...a} inputMode="decimal" value={v.price} onInput={set("price")} data-testid="plan-price" />}
+        </Field>
+      </div>
+      <div class="check">
+        <input type="checkbox" id={`${p}-active`} checked={v.active} onChange={(e) => setV({ ...v, active: e.currentTarget.checked })} />
+        <label for={`${p}-active`}>{t("planActiveLabel")}</label>
+      </div>
+      <Status action={action} fields={["name", "term_months", "data_quota_mb", "price_fen"]} testid="plan" />
+      <div class="row">
+        <Submit busy={action.busy} label={plan ? t("save") : t("createPlan")} testid="plan-submit" />
+      </div>
+    </form>
+  );
+}

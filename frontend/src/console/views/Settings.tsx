@@ -1,0 +1,241 @@
+// The agent's profile and settings (admin): reminder days, grace days, renewal basis, service
+// fee, time zone, payment methods and the language of messages to merchants.
+import { useState } from "preact/hooks";
+import { fenToYuanText, parseYuan } from "../format";
+import { api } from "../session";
+import { t } from "../strings";
+import { AdminOnly, ErrorAlert, Field, Loading, Status, Submit, localError, useAction, useLoad } from "../ui";
+
+interface TenantSettings {
+  reminder_days: number[];
+  grace_days: number;
+  renewal_basis: "stack" | "from_payment";
+  service_fee: { kind: "flat" | "percent"; value: number };
+  timezone: string;
+  payment_methods: string[];
+  language: string;
+}
+
+interface Tenant {
+  tenant_id: string;
+  name: string;
+  contact_name: string;
+  contact_email: string;
+  contact_phone: string;
+  status: string;
+  settings: TenantSettings;
+  stripe_connected: boolean;
+}
+
+const METHODS = ["card", "alipay", "wechat_pay"] as const;
+const ZONES = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Macau", "Asia/Urumqi", "Asia/Singapore", "UTC"];
+
+export function Settings({ admin }: { admin: boolean }) {
+  return (
+    <section class="stack" data-testid="view-settings">
+      <h1>{t("nav_settings")}</h1>
+      <AdminOnly admin={admin}>
+        <SettingsForms />
+      </AdminOnly>
+    </section>
+  );
+}
+
+function SettingsForms() {
+  const load = useLoad(() => api<Tenant>("/v1/tenant"), []);
+  return (
+    <>
+      <ErrorAlert error={load.error} />
+      <Loading show={load.loading && !load.data} />
+      {load.data && (
+        <>
+          <ReminderForm key={`s-${load.data.tenant_id}`} tenant={load.data} onSaved={load.setData} />
+          <ProfileForm key={`p-${load.data.tenant_id}`} tenant={load.data} onSaved={load.setData} />
+        </>
+      )}
+    </>
+  );
+}
+
+function ReminderForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant) => void }) {
+  const s = tenant.settings;
+  const [v, setV] = useState({
+    reminder_days: s.reminder_days.join(", "),
+    grace_days: String(s.grace_days),
+    renewal_basis: s.renewal_basis,
+    fee_kind: s.service_fee.kind,
+    fee_value: s.service_fee.kind === "flat" ? fenToYuanText(s.service_fee.value) : String(s.service_fee.value),
+    timezone: s.timezone,
+    payment_methods: [...s.payment_methods],
+    language: s.language ?? "zh-CN",
+  });
+  const action = useAction();
+  const set = (k: "reminder_days" | "grace_days" | "renewal_basis" | "fee_kind" | "fee_value" | "timezone" | "language") => (e: Event) =>
+    setV({ ...v, [k]: (e.currentTarget as HTMLInputElement).value });
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const parts = v.reminder_days.split(/[,，\s]+/).filter(Boolean);
+    if (parts.some((p) => !/^\d+$/.test(p))) return action.fail(localError("settings.reminder_days", t("reminderDaysBad")));
+    if (!/^\d+$/.test(v.grace_days)) return action.fail(localError("settings.grace_days", t("wholeNumber")));
+    let feeValue: number;
+    if (v.fee_kind === "flat") {
+      const fen = parseYuan(v.fee_value || "0");
+      if (fen === null) return action.fail(localError("settings.service_fee.value", t("badYuan")));
+      feeValue = fen;
+    } else {
+      if (!/^\d{1,2}(\.\d{1,2})?$/.test(v.fee_value.trim())) return action.fail(localError("settings.service_fee.value", t("percentBad")));
+      feeValue = Number(v.fee_value.trim());
+    }
+    if (v.payment_methods.length === 0) return action.fail(localError("settings.payment_methods", t("pickOneMethod")));
+    const settings = {
+      reminder_days: parts.map(Number),
+      grace_days: Number(v.grace_days),
+      renewal_basis: v.renewal_basis,
+      service_fee: { kind: v.fee_kind, value: feeValue },
+      timezone: v.timezone.trim(),
+      payment_methods: METHODS.filter((m) => v.payment_methods.includes(m)),
+      language: v.language,
+    };
+    const out = await action.run(() => api<Tenant>("/v1/tenant", { method: "PATCH", body: { settings } }), t("saved"));
+    if (out) {
+      onSaved(out);
+      setV({ ...v, reminder_days: out.settings.reminder_days.join(", ") });
+    }
+  };
+  const fe = action.fieldError;
+  return (
+    <form class="card stack" onSubmit={submit} noValidate data-testid="settings-form">
+      <h2>{t("reminderSettings")}</h2>
+      <div class="grid">
+        <Field id="s-days" label={t("reminderDays")} hint={t("reminderDaysHint")} error={fe("settings.reminder_days")}>
+          {(a) => <input {...a} value={v.reminder_days} onInput={set("reminder_days")} data-testid="settings-reminder-days" />}
+        </Field>
+        <Field id="s-grace" label={t("graceDays")} hint={t("graceDaysHint")} error={fe("settings.grace_days")}>
+          {(a) => <input {...a} type="number" min={0} max={90} step={1} value={v.grace_days} onInput={set("grace_days")} data-testid="settings-grace-days" />}
+        </Field>
+        <Field id="s-basis" label={t("renewalBasis")} error={fe("settings.renewal_basis")}>
+          {(a) => (
+            <select {...a} value={v.renewal_basis} onChange={set("renewal_basis")}>
+              <option value="stack">{t("basis_stack")}</option>
+              <option value="from_payment">{t("basis_from_payment")}</option>
+            </select>
+          )}
+        </Field>
+        <Field id="s-tz" label={t("timezone")} error={fe("settings.timezone")}>
+          {(a) => (
+            <>
+              <input {...a} list="tz-list" value={v.timezone} onInput={set("timezone")} />
+              <datalist id="tz-list">
+                {ZONES.map((z) => (
+                  <option key={z} value={z} />
+                ))}
+              </datalist>
+            </>
+          )}
+        </Field>
+        <Field id="s-fee-kind" label={t("feeKind")} error={fe("settings.service_fee.kind")}>
+          {(a) => (
+            <select {...a} value={v.fee_kind} onChange={set("fee_kind")}>
+              <option value="flat">{t("fee_flat")}</option>
+              <option value="percent">{t("fee_percent")}</option>
+            </select>
+          )}
+        </Field>
+        <Field
+          id="s-fee-value"
+          label={v.fee_kind === "flat" ? t("feeFlatYuan") : t("feePercent")}
+          hint={v.fee_kind === "flat" ? t("feeFlatHint") : t("feePercentHint")}
+          error={fe("settings.service_fee.value") ?? fe("settings.service_fee")}
+        >
+          {(a) => <input {...a} inputMode="decimal" value={v.fee_value} onInput={set("fee_value")} />}
+        </Field>
+        <Field id="s-lang" label={t("messageLanguage")} error={fe("settings.language")}>
+          {(a) => (
+            <select {...a} value={v.language} onChange={set("language")}>
+              <option value="zh-CN">中文</option>
+              <option value="en">English</option>
+            </select>
+          )}
+        </Field>
+      </div>
+      <fieldset aria-describedby={fe("settings.payment_methods") ? "s-pm-err" : undefined}>
+        <legend>{t("paymentMethods")}</legend>
+        <div class="row">
+          {METHODS.map((m) => (
+            <div class="check" key={m}>
+              <input
+                type="checkbox"
+                id={`s-pm-${m}`}
+                checked={v.payment_methods.includes(m)}
+                onChange={(e) =>
+                  setV({
+                    ...v,
+                    payment_methods: e.currentTarget.checked ? [...v.payment_methods, m] : v.payment_methods.filter((x) => x !== m),
+                  })
+                }
+              />
+              <label for={`s-pm-${m}`}>{t(`pm_${m}`)}</label>
+            </div>
+          ))}
+        </div>
+        {fe("settings.payment_methods") && (
+          <div class="field-error" id="s-pm-err" role="alert">
+            {fe("settings.payment_methods")}
+          </div>
+        )}
+      </fieldset>
+      <Status
+        action={action}
+        testid="settings"
+        fields={["settings.reminder_days", "settings.grace_days", "settings.renewal_basis", "settings.timezone", "settings.service_fee", "settings.service_fee.kind", "settings.service_fee.value", "settings.payment_methods", "settings.language"]}
+      />
+      <div class="row">
+        <Submit busy={action.busy} label={t("save")} testid="settings-save" />
+      </div>
+    </form>
+  );
+}
+
+function ProfileForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant) => void }) {
+  const [v, setV] = useState({
+    name: tenant.name,
+    contact_name: tenant.contact_name,
+    contact_email: tenant.contact_email,
+    contact_phone: tenant.contact_phone,
+  });
+  const action = useAction();
+  const set = (k: keyof typeof v) => (e: Event) => setV({ ...v, [k]: (e.currentTarget as HTMLInputElement).value });
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const body: Record<string, string> = {};
+    for (const k of Object.keys(v) as (keyof typeof v)[]) if (v[k].trim() !== tenant[k]) body[k] = v[k].trim();
+    if (Object.keys(body).length === 0) return action.fail(new Error(t("nothingChanged")));
+    const out = await action.run(() => api<Tenant>("/v1/tenant", { method: "PATCH", body }), t("saved"));
+    if (out) onSaved(out);
+  };
+  const fe = action.fieldError;
+  return (
+    <form class="card stack" onSubmit={submit} noValidate data-testid="profile-form">
+      <h2>{t("profile")}</h2>
+      <div class="grid">
+        <Field id="p-name" label={t("agentName")} error={fe("name")}>
+          {(a) => <input {...a} value={v.name} onInput={set("name")} />}
+        </Field>
+        <Field id="p-contact" label={t("contactName")} error={fe("contact_name")}>
+          {(a) => <input {...a} value={v.contact_name} onInput={set("contact_name")} />}
+        </Field>
+        <Field id="p-email" label={t("contactEmail")} error={fe("contact_email")}>
+          {(a) => <input {...a} type="email" value={v.contact_email} onInput={set("contact_email")} />}
+        </Field>
+        <Field id="p-phone" label={t("contactPhone")} error={fe("contact_phone")}>
+          {(a) => <input {...a} type="tel" value={v.contact_phone} onInput={set("contact_phone")} />}
+        </Field>
+      </div>
+      <p class="hint">{tenant.stripe_connected ? t("stripeConnected") : t("stripeNotConnected")}</p>
+      <Status action={action} fields={["name", "contact_name", "contact_email", "contact_phone"]} />
+      <div class="row">
+        <Submit busy={action.busy} label={t("save")} />
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,365 @@
+// One terminal: its details, edit and deactivate (staff+), a renewal order for it, its renewal
+// ledger and the notifications sent about it.
+import { useState } from "preact/hooks";
+import type { Page } from "../../common/api";
+import { newIdempotencyKey } from "../../common/api";
+import { day, locale, megabytes, moment, money } from "../../common/i18n";
+import { href } from "../router";
+import { api } from "../session";
+import { t } from "../strings";
+import { Badge, ConfirmButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad } from "../ui";
+import { carrierLabel, daysLeft, type Terminal } from "./Terminals";
+import type { Plan } from "./Plans";
+
+interface Renewal {
+  kind: string;
+  source: string;
+  old_expires_on: string;
+  new_expires_on: string;
+  amount_fen: number;
+  term_months: number;
+  created_at: string | null;
+}
+
+interface Notification {
+  template: string;
+  channel: string;
+  recipient: string;
+  state: string;
+  term: string;
+  created_at: string | null;
+}
+
+export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
+  const path = `/v1/terminals/${encodeURIComponent(sn)}`;
+  const term = useLoad(() => api<Terminal>(path), [sn]);
+  const plans = useLoad(() => api<Page<Plan>>("/v1/plans"), []);
+  const renewals = useLoad(() => api<Page<Renewal>>(`${path}/renewals`), [sn]);
+  const notes = useLoad(() => api<Page<Notification>>(`/v1/notifications?sn=${encodeURIComponent(sn)}`), [sn]);
+  const [editing, setEditing] = useState(false);
+  const deactivate = useAction();
+  const x = term.data;
+  const l = locale();
+  const planName = (id: string | null) => (id ? (plans.data?.items.find((p) => p.plan_id === id)?.name ?? id) : "—");
+  return (
+    <section class="stack" data-testid="view-terminal">
+      <p>
+        <a href={href("terminals")}>‹ {t("backToFleet")}</a>
+      </p>
+      <h1>
+        {t("terminal")} <span class="mono">{sn}</span>
+      </h1>
+      <ErrorAlert error={term.error} />
+      <Loading show={term.loading && !x} />
+      {x && (
+        <>
+          <div class="card">
+            <dl class="details" data-testid="terminal-details">
+              <dt>{t("status")}</dt>
+              <dd>
+                <Badge status={x.status} /> {x.expiring && x.status === "active" && <Badge status="expiring" />}
+              </dd>
+              <dt>SN</dt>
+              <dd class="mono">{x.sn}</dd>
+              <dt>TID</dt>
+              <dd class="mono" data-testid="terminal-tid">{x.tid}</dd>
+              <dt>ICCID</dt>
+              <dd class="mono">{x.iccid}</dd>
+              <dt>{t("carrier")}</dt>
+              <dd>{carrierLabel(x.carrier)}</dd>
+              <dt>{t("model")}</dt>
+              <dd>{x.model}</dd>
+              <dt>{t("expiresOn")}</dt>
+              <dd data-testid="terminal-expires">
+                {day(x.expires_on)} <span class="hint">({daysLeft(x.days_left)})</span>
+              </dd>
+              <dt>{t("plan")}</dt>
+              <dd>{planName(x.plan_id)}</dd>
+              <dt>{t("merchantId")}</dt>
+              <dd class="mono">{x.merchant_id ?? "—"}</dd>
+              <dt>{t("dataUsage")}</dt>
+              <dd>
+                {megabytes(x.data_used_mb ?? 0, l)} / {megabytes(x.data_quota_mb, l)}
+                {x.usage_as_of && <span class="hint"> ({day(x.usage_as_of)})</span>}
+              </dd>
+              <dt>{t("payLink")}</dt>
+              <dd class="break">
+                <a href={x.pay_url} target="_blank" rel="noopener">
+                  {x.pay_url}
+                </a>
+              </dd>
+            </dl>
+            <div class="row">
+              {x.status !== "deactivated" && (
+                <button type="button" onClick={() => setEditing(!editing)} aria-expanded={editing ? "true" : "false"} data-testid="terminal-edit">
+                  {t("edit")}
+                </button>
+              )}
+              <a class="button" href={href("stickers", { sns: x.sn })}>
+                {t("printSticker")}
+              </a>
+              {x.status !== "deactivated" && (
+                <ConfirmButton
+                  label={t("deactivate")}
+                  confirmLabel={t("deactivateConfirm")}
+                  question={t("deactivateQuestion")}
+                  danger
+                  busy={deactivate.busy}
+                  testid="terminal-deactivate"
+                  onConfirm={() =>
+                    deactivate.run(async () => {
+                      const next = await api<Terminal>(`${path}/deactivate`, { method: "POST", body: {} });
+                      term.setData(next);
+                    }, t("deactivated"))
+                  }
+                />
+              )}
+            </div>
+            <Status action={deactivate} />
+          </div>
+          {editing && (
+            <EditTerminal
+              terminal={x}
+              plans={plans.data?.items ?? []}
+              onSaved={(next) => {
+                term.setData(next);
+                setEditing(false);
+              }}
+            />
+          )}
+          {x.status !== "deactivated" && <NewOrder sn={x.sn} plans={plans.data?.items ?? []} admin={admin} />}
+        </>
+      )}
+      <div class="card stack">
+        <h2>{t("renewalHistory")}</h2>
+        <ErrorAlert error={renewals.error} />
+        {renewals.data && (
+          <Table
+            caption={t("renewalHistory")}
+            testid="renewals-table"
+            empty={renewals.data.items.length === 0}
+            head={
+              <tr>
+                <th scope="col">{t("when")}</th>
+                <th scope="col">{t("kind")}</th>
+                <th scope="col">{t("source")}</th>
+                <th scope="col">{t("oldExpiry")}</th>
+                <th scope="col">{t("newExpiry")}</th>
+                <th scope="col">{t("termMonths")}</th>
+                <th scope="col">{t("amount")}</th>
+              </tr>
+            }
+          >
+            {renewals.data.items.map((r, i) => (
+              <tr key={i}>
+                <td class="nowrap">{moment(r.created_at)}</td>
+                <td>{r.kind}</td>
+                <td class="mono">
+                  {r.source.startsWith("o_") ? <a href={href(`orders/${r.source}`)}>{r.source}</a> : r.source}
+                </td>
+                <td>{day(r.old_expires_on)}</td>
+                <td>{day(r.new_expires_on)}</td>
+                <td>{r.term_months}</td>
+                <td class="num">{money(r.amount_fen)}</td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </div>
+      <div class="card stack">
+        <h2>{t("notifications")}</h2>
+        <ErrorAlert error={notes.error} />
+        {notes.data && (
+          <Table
+            caption={t("notifications")}
+            testid="notifications-table"
+            empty={notes.data.items.length === 0}
+            head={
+              <tr>
+                <th scope="col">{t("when")}</th>
+                <th scope="col">{t("template")}</th>
+                <th scope="col">{t("channel")}</th>
+                <th scope="col">{t("recipient")}</th>
+                <th scope="col">{t("state")}</th>
+              </tr>
+            }
+          >
+            {notes.data.items.map((n, i) => (
+              <tr key={i}>
+                <td class="nowrap">{moment(n.created_at)}</td>
+                <td>{n.template}</td>
+                <td>{n.channel}</td>
+                <td class="mono">{n.recipient}</td>
+                <td>{n.state}</td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </div>
+    </section>
+  );
+}
+
+const EDITABLE = ["tid", "iccid", "carrier", "model", "merchant_id", "plan_id", "expires_on", "data_quota_mb"] as const;
+
+function EditTerminal(props: { terminal: Terminal; plans: Plan[]; onSaved: (t: Terminal) => void }) {
+  const x = props.terminal;
+  const initial: Record<(typeof EDITABLE)[number], string> = {
+    tid: x.tid,
+    iccid: x.iccid,
+    carrier: x.carrier ?? "",
+    model: x.model,
+    merchant_id: x.merchant_id ?? "",
+    plan_id: x.plan_id ?? "",
+    expires_on: x.expires_on,
+    data_quota_mb: x.data_quota_mb === null ? "" : String(x.data_quota_mb),
+  };
+  const [v, setV] = useState(initial);
+  const action = useAction();
+  const set = (k: keyof typeof initial) => (e: Event) => setV({ ...v, [k]: (e.currentTarget as HTMLInputElement).value });
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const body: Record<string, unknown> = {};
+    for (const k of EDITABLE) {
+      if (v[k] === initial[k]) continue;
+      if (k === "data_quota_mb") {
+        if (!/^\d+$/.test(v[k])) return action.fail(localError(k, t("wholeNumber")));
+        body[k] = Number(v[k]);
+      } else body[k] = v[k].trim();
+    }
+    if (Object.keys(body).length === 0) return action.fail(new Error(t("nothingChanged")));
+    const next = await action.run(
+      () => api<Terminal>(`/v1/terminals/${encodeURIComponent(x.sn)}`, { method: "PATCH", body }),
+      t("saved"),
+    );
+    if (next) props.onSaved(next);
+  };
+  const fe = action.fieldError;
+  return (
+    <form class="card stack" onSubmit={submit} noValidate data-testid="terminal-edit-form">
+      <h2>{t("editTerminal")}</h2>
+      <div class="grid">
+        <Field id="e-tid" label="TID" error={fe("tid")} hint={t("tidHint")}>
+          {(a) => <input {...a} inputMode="numeric" value={v.tid} onInput={set("tid")} />}
+        </Field>
+        <Field id="e-iccid" label="ICCID" error={fe("iccid")}>
+          {(a) => <input {...a} inputMode="numeric" value={v.iccid} onInput={set("iccid")} />}
+        </Field>
+        <Field id="e-carrier" label={t("carrier")} error={fe("carrier")}>
+          {(a) => (
+            <select {...a} value={v.carrier} onChange={set("carrier")}>
+              <option value="">—</option>
+              {["CMCC", "CUCC", "CTCC", "OTHER"].map((c) => (
+                <option key={c} value={c}>
+                  {carrierLabel(c)}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field id="e-model" label={t("model")} error={fe("model")}>
+          {(a) => <input {...a} value={v.model} onInput={set("model")} />}
+        </Field>
+        <Field id="e-merchant" label={t("merchantId")} error={fe("merchant_id")}>
+          {(a) => <input {...a} value={v.merchant_id} onInput={set("merchant_id")} />}
+        </Field>
+        <Field id="e-plan" label={t("plan")} error={fe("plan_id")}>
+          {(a) => (
+            <select {...a} value={v.plan_id} onChange={set("plan_id")}>
+              <option value="">—</option>
+              {props.plans.map((p) => (
+                <option key={p.plan_id} value={p.plan_id}>
+                  {p.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field id="e-expires" label={t("expiresOn")} error={fe("expires_on")}>
+          {(a) => <input {...a} type="date" value={v.expires_on} onInput={set("expires_on")} />}
+        </Field>
+        <Field id="e-quota" label={t("quotaMb")} error={fe("data_quota_mb")}>
+          {(a) => <input {...a} inputMode="numeric" value={v.data_quota_mb} onInput={set("data_quota_mb")} />}
+        </Field>
+      </div>
+      <Status action={action} fields={[...EDITABLE]} />
+      <div class="row">
+        <Submit busy={action.busy} label={t("save")} testid="terminal-save" />
+      </div>
+    </form>
+  );
+}
+
+interface OrderOut {
+  order_id: string;
+  status: string;
+  amount_fen: number;
+  currency: string;
+}
+
+export function NewOrder({ sn, plans, admin }: { sn?: string; plans: Plan[]; admin: boolean }) {
+  const active = plans.filter((p) => p.active);
+  const [snValue, setSn] = useState(sn ?? "");
+  const [planId, setPlanId] = useState("");
+  const [payment, setPayment] = useState<"offline" | "online">("offline");
+  const [idem, setIdem] = useState(newIdempotencyKey);
+  const [created, setCreated] = useState<OrderOut | null>(null);
+  const action = useAction();
+  const chosen = planId || active[0]?.plan_id || "";
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const body = { lines: [{ sn: snValue.trim(), plan_id: chosen }], payment };
+    const out = await action.run(() => api<OrderOut>("/v1/orders", { method: "POST", body, idempotencyKey: idem }), t("orderCreated"));
+    if (out) {
+      setCreated(out);
+      setIdem(newIdempotencyKey());
+    }
+  };
+  const fe = action.fieldError;
+  return (
+    <form class="card stack" onSubmit={submit} noValidate data-testid="new-order-form">
+      <h2>{t("newOrder")}</h2>
+      <p class="hint">{t("newOrderHint")}</p>
+      <div class="grid">
+        {sn === undefined && (
+          <Field id="o-sn" label="SN" error={fe("sn")}>
+            {(a) => <input {...a} value={snValue} onInput={(e) => setSn(e.currentTarget.value)} data-testid="order-sn" />}
+          </Field>
+        )}
+        <Field id="o-plan" label={t("plan")} error={fe("plan_id")}>
+          {(a) => (
+            <select {...a} value={chosen} onChange={(e) => setPlanId(e.currentTarget.value)} data-testid="order-plan">
+              {active.length === 0 && <option value="">{t("noPlans")}</option>}
+              {active.map((p) => (
+                <option key={p.plan_id} value={p.plan_id}>
+                  {p.name} · {money(p.price_fen)}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field id="o-payment" label={t("paymentKind")} error={fe("payment")}>
+          {(a) => (
+            <select {...a} value={payment} onChange={(e) => setPayment(e.currentTarget.value as "offline")}>
+              <option value="offline">{t("pay_offline")}</option>
+              <option value="online">{t("pay_online")}</option>
+            </select>
+          )}
+        </Field>
+      </div>
+      <Status action={action} fields={["sn", "plan_id", "payment"]} />
+      {created && (
+        <p data-testid="order-created">
+          <a href={href(`orders/${created.order_id}`)} class="mono">
+            {created.order_id}
+          </a>{" "}
+          · <Badge status={created.status} /> · {money(created.amount_fen)}
+          {created.status === "pending_payment" && payment === "offline" && admin && <> · {t("markPaidNext")}</>}
+        </p>
+      )}
+      <div class="row">
+        <Submit busy={action.busy} label={t("createOrder")} disabled={!chosen} testid="order-create" />
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,252 @@
+// The fleet: search, filters and server paging (never the whole fleet); select rows to print
+// QR stickers; export the filtered fleet as CSV.
+import { useState } from "preact/hooks";
+import type { Page } from "../../common/api";
+import { day, locale, megabytes } from "../../common/i18n";
+import { saveBlob } from "../format";
+import { go, href } from "../router";
+import { api, apiBlob } from "../session";
+import { t } from "../strings";
+import { Badge, ErrorAlert, Field, Loading, Pager, Table, useAction, usePaged } from "../ui";
+
+export interface Terminal {
+  sn: string;
+  tid: string;
+  iccid: string;
+  carrier: string | null;
+  model: string;
+  merchant_id: string | null;
+  plan_id: string | null;
+  expires_on: string;
+  days_left: number;
+  status: string;
+  expiring: boolean;
+  data_quota_mb: number | null;
+  data_used_mb: number | null;
+  usage_as_of: string | null;
+  pay_url: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export const TERMINAL_STATUSES = ["active", "expiring", "grace", "suspended", "inventory", "deactivated"];
+const FILTERS = ["q", "status", "expires_before", "merchant_id", "limit"] as const;
+type Filters = Record<(typeof FILTERS)[number], string>;
+
+// The selection survives filter changes and visits to a terminal's page (not a reload).
+let kept = new Set<string>();
+
+function filtersFrom(query: URLSearchParams): Filters {
+  const f = {} as Filters;
+  for (const k of FILTERS) f[k] = query.get(k) ?? "";
+  return f;
+}
+
+function listQuery(f: Filters, cursor: string | null): string {
+  const qs = new URLSearchParams();
+  for (const k of FILTERS) if (f[k] && !(f.q && k !== "q" && k !== "limit")) qs.set(k, f[k]);
+  if (!qs.has("limit")) qs.set("limit", "50");
+  if (cursor) qs.set("cursor", cursor);
+  return qs.toString();
+}
+
+export function Terminals({ query }: { query: URLSearchParams }) {
+  const applied = filtersFrom(query);
+  const [draft, setDraft] = useState<Filters>(applied);
+  const [selected, setSelectedState] = useState<Set<string>>(kept);
+  const setSelected = (next: Set<string>) => {
+    kept = next;
+    setSelectedState(next);
+  };
+  const exporting = useAction();
+  const set = (k: keyof Filters) => (e: Event) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value });
+  const submit = (e: Event) => {
+    e.preventDefault();
+    go("terminals", draft);
+  };
+  const reset = () => {
+    const empty = filtersFrom(new URLSearchParams());
+    setDraft(empty);
+    go("terminals");
+  };
+  const exportCsv = () =>
+    exporting.run(async () => {
+      const qs = new URLSearchParams(listQuery(applied, null));
+      qs.delete("limit");
+      const blob = await apiBlob(`/v1/terminals?${qs}`, { accept: "text/csv" });
+      saveBlob(blob, "terminals.csv");
+    });
+  return (
+    <section class="stack" data-testid="view-terminals">
+      <h1>{t("nav_terminals")}</h1>
+      <form class="card filters" role="search" onSubmit={submit} data-testid="terminal-filters">
+        <div class="grid">
+          <Field id="f-q" label={t("searchSnTid")} hint={t("searchHint")}>
+            {(a) => <input {...a} type="search" maxLength={32} value={draft.q} onInput={set("q")} data-testid="terminal-search" />}
+          </Field>
+          <Field id="f-status" label={t("status")}>
+            {(a) => (
+              <select {...a} value={draft.status} onChange={set("status")} data-testid="filter-status">
+                <option value="">{t("all")}</option>
+                {TERMINAL_STATUSES.map((s) => (
+                  <option value={s} key={s}>
+                    {t(`st_${s}` as "st_active")}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field id="f-exp" label={t("expiresBefore")}>
+            {(a) => <input {...a} type="date" value={draft.expires_before} onInput={set("expires_before")} />}
+          </Field>
+          <Field id="f-merchant" label={t("merchantId")}>
+            {(a) => <input {...a} value={draft.merchant_id} onInput={set("merchant_id")} />}
+          </Field>
+          <Field id="f-limit" label={t("perPage")}>
+            {(a) => (
+              <select {...a} value={draft.limit || "50"} onChange={set("limit")}>
+                {["25", "50", "100", "200"].map((n) => (
+                  <option key={n} value={n}>
+                    {n}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        </div>
+        <div class="row">
+          <button type="submit" class="primary" data-testid="terminal-search-submit">
+            {t("search")}
+          </button>
+          <button type="button" onClick={reset}>
+            {t("reset")}
+          </button>
+          <button type="button" onClick={exportCsv} disabled={exporting.busy} data-testid="terminal-export">
+            {exporting.busy ? t("busy") : t("exportCsv")}
+          </button>
+        </div>
+        <ErrorAlert error={exporting.error} />
+      </form>
+      <div class="row selection-bar" aria-live="polite">
+        <span data-testid="selected-count">{t("selectedN", { n: selected.size })}</span>
+        <button
+          type="button"
+          class="primary"
+          disabled={selected.size === 0}
+          onClick={() => go("stickers", { sns: [...selected].join(",") })}
+          data-testid="print-stickers"
+        >
+          {t("printStickers")}
+        </button>
+        {selected.size > 0 && (
+          <button type="button" onClick={() => setSelected(new Set())}>
+            {t("clearSelection")}
+          </button>
+        )}
+      </div>
+      <TerminalTable key={listQuery(applied, null)} filters={applied} selected={selected} setSelected={setSelected} />
+    </section>
+  );
+}
+
+function TerminalTable(props: { filters: Filters; selected: Set<string>; setSelected: (s: Set<string>) => void }) {
+  const paged = usePaged((cursor) => api<Page<Terminal>>(`/v1/terminals?${listQuery(props.filters, cursor)}`));
+  const items = paged.data?.items ?? [];
+  const l = locale();
+  const allOnPage = items.length > 0 && items.every((i) => props.selected.has(i.sn));
+  const toggle = (sn: string, on: boolean) => {
+    const next = new Set(props.selected);
+    if (on) next.add(sn);
+    else next.delete(sn);
+    props.setSelected(next);
+  };
+  const toggleAll = (on: boolean) => {
+    const next = new Set(props.selected);
+    items.forEach((i) => (on ? next.add(i.sn) : next.delete(i.sn)));
+    props.setSelected(next);
+  };
+  return (
+    <div class="stack">
+      <ErrorAlert error={paged.error} />
+      <Loading show={paged.loading} />
+      {paged.data && (
+        <Table
+          caption={t("nav_terminals")}
+          testid="terminal-table"
+          empty={items.length === 0}
+          head={
+            <tr>
+              <th scope="col">
+                <input
+                  type="checkbox"
+                  id="select-all"
+                  aria-label={t("selectAllOnPage")}
+                  checked={allOnPage}
+                  onChange={(e) => toggleAll(e.currentTarget.checked)}
+                  data-testid="select-all"
+                />
+              </th>
+              <th scope="col">SN</th>
+              <th scope="col">TID</th>
+              <th scope="col">{t("status")}</th>
+              <th scope="col">{t("expiresOn")}</th>
+              <th scope="col">{t("carrier")}</th>
+              <th scope="col">{t("model")}</th>
+              <th scope="col">{t("dataUsage")}</th>
+            </tr>
+          }
+        >
+          {items.map((x) => (
+            <tr key={x.sn} data-testid="terminal-row">
+              <td>
+                <input
+                  type="checkbox"
+                  aria-label={t("selectTerminal", { sn: x.sn })}
+                  checked={props.selected.has(x.sn)}
+                  onChange={(e) => toggle(x.sn, e.currentTarget.checked)}
+                  data-testid={`select-${x.sn}`}
+                />
+              </td>
+              <td class="mono">
+                <a href={href(`terminals/${encodeURIComponent(x.sn)}`)} data-testid="terminal-link">
+                  {x.sn}
+                </a>
+              </td>
+              <td class="mono">{x.tid}</td>
+              <td>
+                <Badge status={x.status} />
+                {x.expiring && x.status === "active" && (
+                  <>
+                    {" "}
+                    <Badge status="expiring" />
+                  </>
+                )}
+              </td>
+              <td class="nowrap">
+                {day(x.expires_on)}
+                <div class="hint">{daysLeft(x.days_left)}</div>
+              </td>
+              <td>{carrierLabel(x.carrier)}</td>
+              <td>{x.model}</td>
+              <td class="nowrap">
+                {megabytes(x.data_used_mb ?? 0, l)} / {megabytes(x.data_quota_mb, l)}
+              </td>
+            </tr>
+          ))}
+        </Table>
+      )}
+      <Pager page={paged.page} hasPrev={paged.hasPrev} hasNext={paged.hasNext} onPrev={paged.prev} onNext={paged.next} busy={paged.loading} />
+    </div>
+  );
+}
+
+export function daysLeft(n: number): string {
+  if (n === 0) return t("expiresToday");
+  return n > 0 ? t("daysLeft", { n }) : t("daysAgo", { n: -n });
+}
+
+export function carrierLabel(c: string | null): string {
+  if (!c) return "—";
+  const k = { CMCC: "carrier_CMCC", CUCC: "carrier_CUCC", CTCC: "carrier_CTCC", OTHER: "carrier_OTHER" }[c];
+  return k ? t(k as "carrier_CMCC") : c;
+}

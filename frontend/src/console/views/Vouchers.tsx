@@ -1,0 +1,143 @@
+// Prepaid voucher batches (刮刮卡): create a batch for a plan (codes shown once, with copy and
+// CSV download) and list the batches.
+import { useState } from "preact/hooks";
+import { newIdempotencyKey, type Page } from "../../common/api";
+import { moment, money } from "../../common/i18n";
+import { csvBlob, saveBlob } from "../format";
+import { api } from "../session";
+import { t } from "../strings";
+import { AdminOnly, CopyButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad } from "../ui";
+import type { Plan } from "./Plans";
+
+interface Batch {
+  batch_id: string;
+  plan_id: string;
+  count: number;
+  created_at: string | null;
+}
+
+interface NewBatch extends Batch {
+  codes: string[];
+}
+
+export function Vouchers({ admin }: { admin: boolean }) {
+  const batches = useLoad(() => api<Page<Batch>>("/v1/vouchers/batches"), []);
+  const plans = useLoad(() => api<Page<Plan>>("/v1/plans"), []);
+  const planName = (id: string) => plans.data?.items.find((p) => p.plan_id === id)?.name ?? id;
+  const items = batches.data?.items ?? [];
+  return (
+    <section class="stack" data-testid="view-vouchers">
+      <h1>{t("nav_vouchers")}</h1>
+      <AdminOnly admin={admin}>
+        <CreateBatch plans={(plans.data?.items ?? []).filter((p) => p.active)} onCreated={batches.reload} />
+      </AdminOnly>
+      <div class="card stack">
+        <h2>{t("batches")}</h2>
+        <ErrorAlert error={batches.error} />
+        <Loading show={batches.loading && !batches.data} />
+        {batches.data && (
+          <Table
+            caption={t("batches")}
+            testid="batches-table"
+            empty={items.length === 0}
+            head={
+              <tr>
+                <th scope="col">{t("batchId")}</th>
+                <th scope="col">{t("plan")}</th>
+                <th scope="col">{t("count")}</th>
+                <th scope="col">{t("created")}</th>
+              </tr>
+            }
+          >
+            {items.map((b) => (
+              <tr key={b.batch_id}>
+                <td class="mono">{b.batch_id}</td>
+                <td>{planName(b.plan_id)}</td>
+                <td class="num">{b.count}</td>
+                <td class="nowrap">{moment(b.created_at)}</td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </div>
+    </section>
+  );
+}
+
+function CreateBatch({ plans, onCreated }: { plans: Plan[]; onCreated: () => void }) {
+  const [planId, setPlanId] = useState("");
+  const [count, setCount] = useState("50");
+  const [idem, setIdem] = useState(newIdempotencyKey);
+  const [made, setMade] = useState<NewBatch | null>(null);
+  const action = useAction();
+  const chosen = planId || plans[0]?.plan_id || "";
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (!/^\d+$/.test(count) || Number(count) < 1 || Number(count) > 1000) return action.fail(localError("count", t("countRange")));
+    const out = await action.run(
+      () => api<NewBatch>("/v1/vouchers/batches", { method: "POST", body: { plan_id: chosen, count: Number(count) }, idempotencyKey: idem }),
+      t("batchCreated"),
+    );
+    if (out) {
+      setMade(out);
+      setIdem(newIdempotencyKey());
+      onCreated();
+    }
+  };
+  const plan = plans.find((p) => p.plan_id === (made?.plan_id ?? chosen));
+  return (
+    <div class="card stack">
+      <form class="stack" onSubmit={submit} noValidate data-testid="voucher-form">
+        <h2>{t("newBatch")}</h2>
+        <div class="grid">
+          <Field id="v-plan" label={t("plan")} error={action.fieldError("plan_id")}>
+            {(a) => (
+              <select {...a} value={chosen} onChange={(e) => setPlanId(e.currentTarget.value)} data-testid="voucher-plan">
+                {plans.length === 0 && <option value="">{t("noPlans")}</option>}
+                {plans.map((p) => (
+                  <option key={p.plan_id} value={p.plan_id}>
+                    {p.name} · {money(p.price_fen)}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field id="v-count" label={t("count")} hint={t("countRange")} error={action.fieldError("count")}>
+            {(a) => <input {...a} type="number" min={1} max={1000} step={1} value={count} onInput={(e) => setCount(e.currentTarget.value)} data-testid="voucher-count" />}
+          </Field>
+        </div>
+        <Status action={action} fields={["plan_id", "count"]} testid="voucher" />
+        <div class="row">
+          <Submit busy={action.busy} label={t("createBatch")} disabled={!chosen} testid="voucher-submit" />
+        </div>
+      </form>
+      {made && (
+        <div class="stack" data-testid="voucher-codes">
+          <div class="alert error" role="alert">
+            {t("codesOnce")}
+          </div>
+          <label for="codes-text">{t("codesOf", { n: made.codes.length, batch: made.batch_id })}</label>
+          <textarea id="codes-text" class="mono" readOnly rows={Math.min(10, made.codes.length + 1)} value={made.codes.join("\n")} />
+          <div class="row">
+            <CopyButton text={made.codes.join("\n")} label={t("copyCodes")} testid="voucher-copy" />
+            <button
+              type="button"
+              data-testid="voucher-download"
+              onClick={() =>
+                saveBlob(
+                  csvBlob([["batch_id", "plan", "code"], ...made.codes.map((c) => [made.batch_id, plan?.name ?? made.plan_id, c])]),
+                  `vouchers-${made.batch_id}.csv`,
+                )
+              }
+            >
+              {t("downloadCsv")}
+            </button>
+            <button type="button" onClick={() => setMade(null)}>
+              {t("hideCodes")}
+            </button>
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}
