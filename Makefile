@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 APT_UPDATED := .local/.apt-updated
 
 .PHONY: dev test install unit integration e2e lint typecheck check check-template clean bench ui ui-check \
-	chromium screenshots ui-size publish-frontend
+	chromium screenshots ui-size publish-frontend bench-quick
 
 dev: install ui
 	$(BIN)/python -m infra.devstack
@@ -95,11 +95,13 @@ unit: install
 integration: install
 	$(BIN)/python -m pytest -q tests/integration
 
+# Every benchmark in one run (side by side), written to bench/results.md and bench/results.json.
 bench: install
-	$(BIN)/python -m bench.cold_import
-	$(BIN)/python -m bench.import_bench
-	$(BIN)/python -m bench.payments_bench
-	$(BIN)/python -m bench.sweep_bench
+	$(BIN)/python -m bench.report
+
+# About a minute, smaller sizes, into bench/out/ (never over the committed results).
+bench-quick: install
+	$(BIN)/python -m bench.report --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache frontend/node_modules frontend/dist

@@ -2,20 +2,23 @@
 
 Each sample is a fresh interpreter (`python -c "import app"` in the function's folder),
 interleaved with the boto3 baseline so machine noise hits both alike.
+
+    .venv/bin/python -m bench.cold_import [--runs 5]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import OUT, ROOT, environment, median, shown, write_json
+
 ENV = {
     "SIMRENEW_ENV": "local",
     "TABLE_NAME": "bench",
@@ -40,27 +43,39 @@ def sample(cwd: Path, code: str) -> float:
     return time.perf_counter() - start
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="fresh interpreters per module (default 5)")
+    parser.add_argument("--out", type=Path, default=OUT / "cold_import.json", help="JSON file with every raw figure")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    started_at = datetime.now(UTC)
     for cwd, code in TARGETS.values():  # warm the OS file cache once; measure what Python does
         sample(cwd, code)
     times: dict[str, list[float]] = {name: [] for name in TARGETS}
     for _ in range(args.runs):
         for name, (cwd, code) in TARGETS.items():
             times[name].append(sample(cwd, code))
-    base = statistics.median(times["boto3"])
+    base = median(times["boto3"])
     print(f"cold import, median of {args.runs} fresh interpreters (python -c 'import ...')")
     print(f"{'module':<10} {'median ms':>10} {'vs boto3':>9}")
-    result = {}
+    result: dict[str, Any] = {}
     for name, values in times.items():
-        med = statistics.median(values)
+        med = median(values)
         result[name] = {"median_s": med, "samples_s": values, "ratio_to_boto3": med / base}
         print(f"{name:<10} {med * 1000:>10.1f} {med / base:>8.2f}x")
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "cold_import.json").write_text(json.dumps(result, indent=2))
+    write_json(
+        args.out,
+        {
+            "benchmark": "cold import of each function's module vs import boto3",
+            "started_at": started_at.isoformat(),
+            "settings": {"runs": args.runs},
+            "environment": environment(),
+            "modules": result,
+        },
+    )
+    print(f"raw figures: {shown(args.out)}")
     return 0
 
 

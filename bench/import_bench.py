@@ -17,41 +17,34 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
-import signal
-import statistics
 import sys
-import threading
 import time
-from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
-import botocore.client
-import botocore.session
-from botocore.exceptions import ClientError
-
-from infra.processes import DDB_VERSION, free_port, local_aws_env, start_dynamodb_local, stop
-from infra.table import ensure_table
-from simrenew.adapters.dynamodb.models import bind_table
-from simrenew.bootstrap import Services, build_services
+from bench.common import (
+    OUT,
+    Phase,
+    RequestCounter,
+    dynamodb_local,
+    environment,
+    handle_signals,
+    local_services,
+    median,
+    op_sort_key,
+    shown,
+    table_client,
+    write_json,
+)
+from simrenew.bootstrap import Services
 from simrenew.clock import SystemClock, today_in
-from simrenew.config import load_config
 from simrenew.domain.csvfile import IMPORT_COLUMNS
 from simrenew.domain.identifiers import luhn_check_digit
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = Path(__file__).resolve().parent / "out"
 TABLE = "simrenew-bench"
-REGION = "us-east-1"
-PLATFORM_KEY = "srp_bench-platform-key-0000000000000000"  # 40 characters, local only
 PLAN_NAME = "年卡"
 RAW_PK = "BENCH#RAW"
 BATCH_WRITE_MAX = 25
@@ -71,134 +64,6 @@ OPS_ORDER = (
     "PutItem",
     "DeleteItem",
 )
-
-
-# --- request counting (this process only) ------------------------------------------------------------
-@dataclass
-class OpStats:
-    calls: int = 0
-    errors: int = 0
-    retries: int = 0
-    capacity: float = 0.0
-    seconds: float = 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "calls": self.calls,
-            "errors": self.errors,
-            "retries": self.retries,
-            "consumed_capacity": round(self.capacity, 3),
-            "seconds_in_calls": round(self.seconds, 4),
-        }
-
-
-@dataclass
-class Phase:
-    name: str
-    ops: dict[str, OpStats] = field(default_factory=lambda: defaultdict(OpStats))
-    clients_created: int = 0
-    client_create_seconds: float = 0.0
-    sessions_created: int = 0
-
-    def total_calls(self) -> int:
-        return sum(s.calls for s in self.ops.values())
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ops": {op: s.to_json() for op, s in sorted(self.ops.items())},
-            "total_calls": self.total_calls(),
-            "consumed_capacity": round(sum(s.capacity for s in self.ops.values()), 3),
-            "seconds_in_calls": round(sum(s.seconds for s in self.ops.values()), 4),
-            "botocore_clients_created": self.clients_created,
-            "client_create_seconds": round(self.client_create_seconds, 4),
-            "botocore_sessions_created": self.sessions_created,
-        }
-
-
-class RequestCounter:
-    """Wraps BaseClient._make_api_call (every botocore client, PynamoDB's included) and
-    Session.create_client; records into the active phase, from any thread."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._phase: Phase | None = None
-        self._orig_call: Any = None
-        self._orig_create: Any = None
-        self._orig_session_init: Any = None
-
-    def install(self) -> None:
-        counter = self
-        orig_call = botocore.client.BaseClient._make_api_call
-        orig_create = botocore.session.Session.create_client
-        orig_session_init = botocore.session.Session.__init__
-        self._orig_call, self._orig_create = orig_call, orig_create
-        self._orig_session_init = orig_session_init
-
-        def counted_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-            if client.meta.service_model.service_name != "dynamodb":
-                return orig_call(client, operation_name, api_params)
-            started = time.perf_counter()
-            try:
-                response = orig_call(client, operation_name, api_params)
-            except ClientError as exc:
-                counter._record(operation_name, exc.response, time.perf_counter() - started, error=True)
-                raise
-            counter._record(operation_name, response, time.perf_counter() - started, error=False)
-            return response
-
-        def counted_create(session: Any, *args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return orig_create(session, *args, **kwargs)
-            finally:
-                with counter._lock:
-                    if counter._phase is not None:
-                        counter._phase.clients_created += 1
-                        counter._phase.client_create_seconds += time.perf_counter() - started
-
-        def counted_session_init(session: Any, *args: Any, **kwargs: Any) -> None:
-            orig_session_init(session, *args, **kwargs)
-            with counter._lock:
-                if counter._phase is not None:
-                    counter._phase.sessions_created += 1
-
-        botocore.client.BaseClient._make_api_call = counted_call  # type: ignore[method-assign]
-        botocore.session.Session.create_client = counted_create  # type: ignore[method-assign]
-        botocore.session.Session.__init__ = counted_session_init  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        if self._orig_call is not None:
-            botocore.client.BaseClient._make_api_call = self._orig_call  # type: ignore[method-assign]
-            botocore.session.Session.create_client = self._orig_create  # type: ignore[method-assign]
-            botocore.session.Session.__init__ = self._orig_session_init  # type: ignore[method-assign]
-
-    def _record(self, op: str, response: dict[str, Any] | None, seconds: float, error: bool) -> None:
-        with self._lock:
-            phase = self._phase
-            if phase is None:
-                return
-            stats = phase.ops[op]
-            stats.calls += 1
-            stats.seconds += seconds
-            if error:
-                stats.errors += 1
-            if not response:
-                return
-            stats.retries += int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0)
-            capacity = response.get("ConsumedCapacity")
-            for entry in capacity if isinstance(capacity, list) else [capacity] if capacity else []:
-                stats.capacity += float(entry.get("CapacityUnits", 0) or 0)
-
-    @contextmanager
-    def phase(self, name: str) -> Iterator[Phase]:
-        current = Phase(name)
-        with self._lock:
-            self._phase = current
-        try:
-            yield current
-        finally:
-            with self._lock:
-                self._phase = None
 
 
 # --- the CSV file ----------------------------------------------------------------------------------
@@ -352,6 +217,10 @@ def per_1000(phase: Phase, rows: int) -> dict[str, float]:
     return {op: round(s.calls * 1000 / rows, 2) for op, s in phase.ops.items()}
 
 
+def capacity_per_1000(phase: Phase, rows: int) -> dict[str, float]:
+    return {op: round(s.capacity * 1000 / rows, 2) for op, s in phase.ops.items()}
+
+
 def measure(
     svc: Services, client: Any, counter: RequestCounter, rows: int, repeat: int, timeout: float
 ) -> dict[str, Any]:
@@ -412,6 +281,7 @@ def measure(
             "result": first,
             "requests": first_phase.to_json(),
             "requests_per_1000_rows": per_1000(first_phase, rows),
+            "capacity_per_1000_rows": capacity_per_1000(first_phase, rows),
         },
         "re_import": {
             "import_id": second_id,
@@ -437,10 +307,6 @@ def measure(
 
 
 # --- summary ----------------------------------------------------------------------------------------
-def _median(values: list[float]) -> float:
-    return float(statistics.median(values)) if values else 0.0
-
-
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     def med(*path: str) -> float:
         vals = []
@@ -449,16 +315,16 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
             for p in path:
                 v = v[p]
             vals.append(float(v))
-        return round(_median(vals), 4)
+        return round(median(vals), 4)
 
     def med_ops(section: str) -> dict[str, float]:
         ops = sorted({op for r in results for op in r[section]["requests_per_1000_rows"]}, key=_op_order)
         return {
-            op: round(_median([r[section]["requests_per_1000_rows"].get(op, 0.0) for r in results]), 2) for op in ops
+            op: round(median([r[section]["requests_per_1000_rows"].get(op, 0.0) for r in results]), 2) for op in ops
         }
 
     def med_phase(section: str, key: str) -> float:
-        return round(_median([float(r[section]["requests"][key]) for r in results]), 4)
+        return round(median([float(r[section]["requests"][key]) for r in results]), 4)
 
     out: dict[str, Any] = {
         "first_import_seconds": med("first_import", "seconds"),
@@ -470,27 +336,30 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         "raw_terminals_per_s": med("raw_batch_write", "terminals_per_s"),
         "raw_vs_import_terminals_per_s": med("raw_vs_import_terminals_per_s"),
         "requests_per_1000_rows": {s: med_ops(s) for s in ("first_import", "re_import", "raw_batch_write")},
+        "first_import_capacity_per_1000_rows_by_op": {
+            op: round(median([r["first_import"]["capacity_per_1000_rows"].get(op, 0.0) for r in results]), 2)
+            for op in sorted({op for r in results for op in r["first_import"]["capacity_per_1000_rows"]}, key=_op_order)
+        },
     }
     for section in ("first_import", "re_import", "raw_batch_write"):
         rows = [r["rows"] if section != "raw_batch_write" else r["raw_batch_write"]["terminals"] for r in results]
         out[f"{section}_capacity_per_1000_rows"] = round(
-            _median(
+            median(
                 [r[section]["requests"]["consumed_capacity"] * 1000 / n for r, n in zip(results, rows, strict=True)]
             ),
             2,
         )
         out[f"{section}_share_in_ddb_calls"] = round(
-            _median([r[section]["requests"]["seconds_in_calls"] / r[section]["seconds"] for r in results]), 3
+            median([r[section]["requests"]["seconds_in_calls"] / r[section]["seconds"] for r in results]), 3
         )
         out[f"{section}_clients_created"] = med_phase(section, "botocore_clients_created")
         out[f"{section}_share_creating_clients"] = round(
-            _median([r[section]["requests"]["client_create_seconds"] / r[section]["seconds"] for r in results]), 3
+            median([r[section]["requests"]["client_create_seconds"] / r[section]["seconds"] for r in results]), 3
         )
     return out
 
 
-def _op_order(op: str) -> tuple[int, str]:
-    return (OPS_ORDER.index(op) if op in OPS_ORDER else len(OPS_ORDER), op)
+_op_order = op_sort_key(OPS_ORDER)
 
 
 SECTIONS = ("first_import", "re_import", "raw_batch_write")
@@ -545,10 +414,6 @@ def print_table(summary: dict[str, Any], rows: int, repeats: int, per_repeat: li
 
 
 # --- main ---------------------------------------------------------------------------------------------
-def _raise_interrupt(signum: int, _frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10_000, help="data rows in the CSV (default 10000)")
@@ -561,62 +426,34 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
 
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
-    os.environ.update(local_aws_env())
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    OUT.mkdir(parents=True, exist_ok=True)
-    counter = RequestCounter()
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
+    handle_signals()
+    counter = RequestCounter(count_clients=True)
     started_at = datetime.now(UTC)
-    with (OUT / "dynamodb-local.log").open("ab") as log:
-        proc = start_dynamodb_local(port, None, log)
-        try:
-            client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
-            ensure_table(client, TABLE)
-            bind_table(TABLE, REGION, endpoint)
-            svc = build_services(
-                load_config(
-                    {
-                        "SIMRENEW_ENV": "local",
-                        "TABLE_NAME": TABLE,
-                        "AWS_REGION": REGION,
-                        "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
-                        "SIMRENEW_PLATFORM_KEY": PLATFORM_KEY,
-                        "DDB_ENDPOINT": endpoint,
-                    }
-                )
-            )
-            counter.install()
-            print(f"DynamoDB Local (in memory) on {endpoint}, table {TABLE}", flush=True)
-            results = [measure(svc, client, counter, args.rows, r, args.timeout) for r in range(args.repeats)]
-        except KeyboardInterrupt:
-            print("\ninterrupted; stopping DynamoDB Local", file=sys.stderr)
-            return 130
-        finally:
-            counter.uninstall()
-            stop(proc)
+    try:
+        with dynamodb_local("dynamodb-local.log") as endpoint:
+            client = table_client(endpoint, TABLE)
+            svc = local_services(TABLE, endpoint)
+            with counter.installed():
+                print(f"DynamoDB Local (in memory) on {endpoint}, table {TABLE}", flush=True)
+                results = [measure(svc, client, counter, args.rows, r, args.timeout) for r in range(args.repeats)]
+    except KeyboardInterrupt:
+        print("\ninterrupted; DynamoDB Local stopped", file=sys.stderr)
+        return 130
 
     summary = summarize(results)
     print_table(summary, args.rows, args.repeats, results)
-    report = {
-        "benchmark": "fleet CSV import vs raw BatchWriteItem",
-        "started_at": started_at.isoformat(),
-        "settings": {"rows": args.rows, "repeats": args.repeats, "bad_fraction": 0.01, "table": TABLE},
-        "environment": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "dynamodb_local": f"amplify-dynamodb-simulator {DDB_VERSION}, -inMemory -sharedDb",
-            "boto3": boto3.__version__,
+    write_json(
+        args.out,
+        {
+            "benchmark": "fleet CSV import vs raw BatchWriteItem",
+            "started_at": started_at.isoformat(),
+            "settings": {"rows": args.rows, "repeats": args.repeats, "bad_fraction": 0.01, "table": TABLE},
+            "environment": environment(),
+            "medians": summary,
+            "repeats": results,
         },
-        "medians": summary,
-        "repeats": results,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"raw figures: {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    )
+    print(f"raw figures: {shown(args.out)}")
     return 0
 
 

@@ -35,12 +35,8 @@ import argparse
 import json
 import math
 import os
-import platform
-import signal
-import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -50,30 +46,29 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
-import botocore.client
 import requests
-from botocore.exceptions import ClientError
 
-from infra.processes import (
-    DDB_VERSION,
-    free_port,
-    spawn,
-    start_dynamodb_local,
-    start_localstripe,
-    stop,
-    wait_for_port,
+from bench.common import (
+    OUT,
+    ROOT,
+    RequestCounter,
+    dynamodb_local,
+    environment,
+    handle_signals,
+    median,
+    op_sort_key,
+    p90,
+    shown,
+    table_client,
+    write_json,
 )
-from infra.table import ensure_table
+from infra.processes import free_port, spawn, start_localstripe, stop, wait_for_port
 from simrenew.domain.dates import add_months
 from tests.support.env import PLATFORM_KEY, function_env
 from tests.support.fleet import terminal_body
 from tests.support.payments import sign
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = Path(__file__).resolve().parent / "out"
 TABLE = "simrenew-bench-payments"
-REGION = "us-east-1"
 PLAN: dict[str, Any] = {"name": "季卡", "term_months": 3, "data_quota_mb": 1024, "price_fen": 4000}
 POLL_S = 0.02
 FULFIL_TIMEOUT_S = 60.0
@@ -102,99 +97,6 @@ OPS_ORDER = (
     "DeleteItem",
     "BatchWriteItem",
 )
-
-
-# --- request counting (this process only) ------------------------------------------------------------
-@dataclass
-class Phase:
-    name: str
-    calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    capacity: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    capacity_reported: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    capacity_requested: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    capacity_by_target: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "calls": dict(self.calls),
-            "errors": dict(self.errors),
-            "consumed_capacity": {op: round(v, 3) for op, v in self.capacity.items()},
-            "responses_with_capacity": dict(self.capacity_reported),
-            "requests_asking_capacity": dict(self.capacity_requested),
-            "consumed_capacity_by_target": {k: round(v, 3) for k, v in sorted(self.capacity_by_target.items())},
-            "total_calls": sum(self.calls.values()),
-            "total_capacity": round(sum(self.capacity.values()), 3),
-        }
-
-
-class RequestCounter:
-    """Wraps BaseClient._make_api_call (every botocore client, PynamoDB's included) and records the
-    DynamoDB calls of the active phase: operation, errors, and ConsumedCapacity where returned.
-    Where a call asks for TOTAL (PynamoDB does), it asks for INDEXES instead: the same total, split
-    into the table and each index."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._phase: Phase | None = None
-        self._orig: Any = None
-
-    def install(self) -> None:
-        counter = self
-        orig = botocore.client.BaseClient._make_api_call
-        self._orig = orig
-
-        def counted(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-            if client.meta.service_model.service_name != "dynamodb":
-                return orig(client, operation_name, api_params)
-            asked = api_params.get("ReturnConsumedCapacity") not in (None, "NONE")
-            if api_params.get("ReturnConsumedCapacity") == "TOTAL":
-                api_params = {**api_params, "ReturnConsumedCapacity": "INDEXES"}
-            try:
-                response = orig(client, operation_name, api_params)
-            except ClientError as exc:
-                counter._record(operation_name, exc.response, asked, error=True)
-                raise
-            counter._record(operation_name, response, asked, error=False)
-            return response
-
-        botocore.client.BaseClient._make_api_call = counted  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        if self._orig is not None:
-            botocore.client.BaseClient._make_api_call = self._orig  # type: ignore[method-assign]
-            self._orig = None
-
-    def _record(self, op: str, response: dict[str, Any] | None, asked: bool, error: bool) -> None:
-        with self._lock:
-            phase = self._phase
-            if phase is None:
-                return
-            phase.calls[op] += 1
-            phase.capacity_requested[op] += int(asked)
-            if error:
-                phase.errors[op] += 1
-            capacity = (response or {}).get("ConsumedCapacity")
-            entries = capacity if isinstance(capacity, list) else [capacity] if capacity else []
-            if entries:
-                phase.capacity_reported[op] += 1
-            for entry in entries:
-                phase.capacity[op] += float(entry.get("CapacityUnits", 0) or 0)
-                if "Table" in entry:
-                    phase.capacity_by_target[f"{op} table"] += float(entry["Table"].get("CapacityUnits", 0) or 0)
-                for index, used in (entry.get("GlobalSecondaryIndexes") or {}).items():
-                    phase.capacity_by_target[f"{op} {index}"] += float(used.get("CapacityUnits", 0) or 0)
-
-    @contextmanager
-    def phase(self, name: str) -> Iterator[Phase]:
-        current = Phase(name)
-        with self._lock:
-            self._phase = current
-        try:
-            yield current
-        finally:
-            with self._lock:
-                self._phase = None
 
 
 # --- HTTP --------------------------------------------------------------------------------------------
@@ -344,7 +246,7 @@ def journey(
         "order": order_s,
         "confirm": confirm_s,
         "fulfilled": fulfilled_s,
-        "status_get": statistics.median(polls),
+        "status_get": median(polls),
         "polls": len(polls),
         "fulfilled_less_delay": fulfilled_s - LOCALSTRIPE_WEBHOOK_DELAY_S,
         "journey": lookup_s + order_s + confirm_s + fulfilled_s,
@@ -441,28 +343,17 @@ def count_in_process(
 
 
 # --- summary ----------------------------------------------------------------------------------------
-def _median(values: list[float]) -> float:
-    return float(statistics.median(values)) if values else 0.0
-
-
-def _p90(values: list[float]) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(0.9 * len(ordered)) - 1)]
-
-
 def summarize_http(
     journeys: list[dict[str, Any]], getitem: list[float], floors: dict[str, list[float]]
 ) -> dict[str, Any]:
-    base = _median(getitem)
+    base = median(getitem)
     steps = {}
     for key, _label in STEPS:
         values = [j[key] for j in journeys]
-        med = _median(values)
+        med = median(values)
         steps[key] = {
             "median_ms": round(med * 1000, 3),
-            "p90_ms": round(_p90(values) * 1000, 3),
+            "p90_ms": round(p90(values) * 1000, 3),
             "min_ms": round(min(values) * 1000, 3),
             "max_ms": round(max(values) * 1000, 3),
             "ratio_to_getitem": round(med / base, 2) if base else None,
@@ -472,19 +363,19 @@ def summarize_http(
         "getitem": {
             "samples": len(getitem),
             "median_ms": round(base * 1000, 3),
-            "p90_ms": round(_p90(getitem) * 1000, 3),
+            "p90_ms": round(p90(getitem) * 1000, 3),
             "min_ms": round(min(getitem) * 1000, 3),
         },
         "http_floor": {
             name: {
                 "samples": len(values),
-                "median_ms": round(_median(values) * 1000, 3),
-                "p90_ms": round(_p90(values) * 1000, 3),
-                "ratio_to_getitem": round(_median(values) / base, 2) if base else None,
+                "median_ms": round(median(values) * 1000, 3),
+                "p90_ms": round(p90(values) * 1000, 3),
+                "ratio_to_getitem": round(median(values) / base, 2) if base else None,
             }
             for name, values in floors.items()
         },
-        "polls_median": _median([float(j["polls"]) for j in journeys]),
+        "polls_median": median([float(j["polls"]) for j in journeys]),
         "fulfilled_on_first_poll": sum(1 for j in journeys if j["polls"] == 1),
     }
 
@@ -494,16 +385,16 @@ def summarize_counts(counts: dict[str, list[dict[str, Any]]], lines: int) -> dic
     for name, runs in counts.items():
         ops = sorted({op for r in runs for op in r["calls"]}, key=_op_order)
         out[name] = {
-            "calls": {op: _median([float(r["calls"].get(op, 0)) for r in runs]) for op in ops},
-            "total_calls": _median([float(r["total_calls"]) for r in runs]),
+            "calls": {op: median([float(r["calls"].get(op, 0)) for r in runs]) for op in ops},
+            "total_calls": median([float(r["total_calls"]) for r in runs]),
             "calls_min_max": [min(r["total_calls"] for r in runs), max(r["total_calls"] for r in runs)],
-            "errors": _median([float(sum(r["errors"].values())) for r in runs]),
-            "capacity": round(_median([float(r["total_capacity"]) for r in runs]), 3),
+            "errors": median([float(sum(r["errors"].values())) for r in runs]),
+            "capacity": round(median([float(r["consumed_capacity"]) for r in runs]), 3),
             "capacity_by_op": {
-                op: round(_median([float(r["consumed_capacity"].get(op, 0.0)) for r in runs]), 3) for op in ops
+                op: round(median([float(r["capacity_by_op"].get(op, 0.0)) for r in runs]), 3) for op in ops
             },
-            "responses_with_capacity": _median([float(sum(r["responses_with_capacity"].values())) for r in runs]),
-            "ms": round(_median([r["seconds"] for r in runs]) * 1000, 2),
+            "responses_with_capacity": median([float(sum(r["responses_with_capacity"].values())) for r in runs]),
+            "ms": round(median([r["seconds"] for r in runs]) * 1000, 2),
         }
     many, one = out.get(f"fulfil_{lines}_lines"), out.get("fulfil_1_line")
     if many and one:
@@ -525,8 +416,7 @@ def summarize_counts(counts: dict[str, list[dict[str, Any]]], lines: int) -> dic
     return out
 
 
-def _op_order(op: str) -> tuple[int, str]:
-    return (OPS_ORDER.index(op) if op in OPS_ORDER else len(OPS_ORDER), op)
+_op_order = op_sort_key(OPS_ORDER)
 
 
 SHORT = {"BatchGetItem": "BatchGet", "TransactWriteItems": "TransactWr", "BatchWriteItem": "BatchWr"}
@@ -598,10 +488,6 @@ def _num(value: float) -> str:
 
 
 # --- main ---------------------------------------------------------------------------------------------
-def _raise_interrupt(signum: int, _frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 @contextmanager
 def running(proc: subprocess.Popen[bytes]) -> Iterator[subprocess.Popen[bytes]]:
     try:
@@ -634,37 +520,34 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    OUT.mkdir(parents=True, exist_ok=True)
+    handle_signals()
     started_at = datetime.now(UTC)
-    ddb_port, stripe_port, server_port = free_port(), free_port(), free_port()
-    ddb_endpoint = f"http://127.0.0.1:{ddb_port}"
-    stripe_base = f"http://127.0.0.1:{stripe_port}"
-    server_url = f"http://127.0.0.1:{server_port}"
-    env = {
-        **function_env(TABLE, ddb_endpoint, server_url),
-        "STRIPE_API_BASE": stripe_base,
-        "STRIPE_SECRET_KEY": "sk_test_bench",
-        "STRIPE_PUBLISHABLE_KEY": "pk_test_bench",
-    }
-    # This process talks to the same DynamoDB Local with the same dummy credentials.
-    os.environ.update({k: v for k, v in env.items() if k.startswith(("AWS_", "POWERTOOLS_"))})
-    counter = RequestCounter()
+    counter = RequestCounter(split_indexes=True)
     warnings: list[str] = []
-    http = Http(server_url, max_wait_s=args.max_wait, keep_alive=args.keep_alive)
     journeys: list[dict[str, Any]] = []
     getitem: list[float] = []
     floors: dict[str, list[float]] = {"keep_alive": [], "fresh_connection": []}
+    rate_limited: list[dict[str, Any]] = []
     with ExitStack() as stack:
         try:
-            ddb_log = stack.enter_context((OUT / "payments-dynamodb-local.log").open("ab"))
+            ddb_endpoint = stack.enter_context(dynamodb_local("payments-dynamodb-local.log"))
+            stripe_port, server_port = free_port(), free_port()
+            stripe_base = f"http://127.0.0.1:{stripe_port}"
+            server_url = f"http://127.0.0.1:{server_port}"
+            env = {
+                **function_env(TABLE, ddb_endpoint, server_url),
+                "STRIPE_API_BASE": stripe_base,
+                "STRIPE_SECRET_KEY": "sk_test_bench",
+                "STRIPE_PUBLISHABLE_KEY": "pk_test_bench",
+            }
+            # This process talks to the same DynamoDB Local with the same dummy credentials.
+            os.environ.update({k: v for k, v in env.items() if k.startswith(("AWS_", "POWERTOOLS_"))})
+            http = Http(server_url, max_wait_s=args.max_wait, keep_alive=args.keep_alive)
+            rate_limited = http.rate_limited
             stripe_log = stack.enter_context((OUT / "payments-localstripe.log").open("ab"))
             server_log = stack.enter_context((OUT / "payments-server.log").open("ab"))
-            stack.enter_context(running(start_dynamodb_local(ddb_port, None, ddb_log)))
             stack.enter_context(running(start_localstripe(stripe_port, stripe_log)))
-            client = boto3.client("dynamodb", endpoint_url=ddb_endpoint, region_name=REGION)
-            ensure_table(client, TABLE)
+            client = table_client(ddb_endpoint, TABLE)
             child_env = {**os.environ, **env, "PYTHONPATH": f"{ROOT}:{ROOT / 'shared'}"}
             server = stack.enter_context(
                 running(
@@ -716,21 +599,19 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
 
-            counter.install()
             spare = fleet.terminals[http_terminals:]
-            counts = count_in_process(env, fleet, spare, counter, args.repeats, args.lines, warnings)
+            with counter.installed():
+                counts = count_in_process(env, fleet, spare, counter, args.repeats, args.lines, warnings)
         except KeyboardInterrupt:
             print("\ninterrupted; stopping the API server, localstripe and DynamoDB Local", file=sys.stderr)
             return 130
-        finally:
-            counter.uninstall()
-            # ExitStack stops the API server, then localstripe, then DynamoDB Local.
+        # ExitStack stops the API server, then localstripe, then DynamoDB Local.
 
     for w in warnings:
         print(f"WARNING: {w}")
     http_summary = summarize_http(journeys, getitem, floors)
     count_summary = summarize_counts(counts, args.lines)
-    print_table(http_summary, count_summary, args, len(http.rate_limited))
+    print_table(http_summary, count_summary, args, len(rate_limited))
     print(f"warnings: {len(warnings)}")
     report = {
         "benchmark": "merchant payment journey vs bare GetItem; DynamoDB requests per lookup and per order line",
@@ -746,16 +627,10 @@ def main(argv: list[str] | None = None) -> int:
             "table": TABLE,
             "plan": PLAN,
         },
-        "environment": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "dynamodb_local": f"amplify-dynamodb-simulator {DDB_VERSION}, -inMemory -sharedDb",
-            "boto3": boto3.__version__,
-        },
+        "environment": environment(),
         "http": http_summary,
         "ddb_requests": count_summary,
-        "rate_limited": http.rate_limited,
+        "rate_limited": rate_limited,
         "warnings": warnings,
         "raw": {
             "journeys": [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in j.items()} for j in journeys],
@@ -764,9 +639,8 @@ def main(argv: list[str] | None = None) -> int:
             "ddb_requests": counts,
         },
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"raw figures: {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    write_json(args.out, report)
+    print(f"raw figures: {shown(args.out)}")
     return 0
 
 

@@ -21,48 +21,41 @@ Not a test: nothing here asserts on time. Count mismatches are printed as warnin
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import signal
-import statistics
 import sys
-import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
-import boto3
-import botocore.client
-from botocore.exceptions import ClientError
-
-from infra.processes import DDB_VERSION, free_port, local_aws_env, start_dynamodb_local, stop
-from infra.table import ensure_table
+from bench.common import (
+    OUT,
+    RequestCounter,
+    dynamodb_local,
+    environment,
+    handle_signals,
+    local_services,
+    median,
+    op_sort_key,
+    shown,
+    table_client,
+    write_json,
+)
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository, new_terminal_item
-from simrenew.adapters.dynamodb.models import bind_table
 from simrenew.adapters.dynamodb.sweeps import SweepRepository, SweepStateItem
 from simrenew.adapters.dynamodb.tenants import TenantRepository
-from simrenew.bootstrap import Services, build_services
+from simrenew.bootstrap import Services
 from simrenew.clock import FixedClock
-from simrenew.config import load_config
 from simrenew.domain.fleet import Terminal, TerminalStatus, terminal_fields
 from simrenew.domain.identifiers import luhn_check_digit
 from simrenew.services.sweep import RecordingCarrier, SweepService
 from tests.support.sweep import RecordingEmitter, RecordingSender
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = Path(__file__).resolve().parent / "out"
 TABLE = "simrenew-bench-sweep"
-REGION = "us-east-1"
-PLATFORM_KEY = "srp_bench-platform-key-0000000000000000"  # 40 characters, local only
 PUBLIC_BASE = "https://pay.example.com"
 FIRST_DAY = date(2031, 3, 1)  # D of repeat 1; repeat r sweeps FIRST_DAY + r * DAY_STRIDE
 DAY_STRIDE = 1000
@@ -74,106 +67,7 @@ LOAD_THREADS = 8
 OPS_ORDER = ("Query", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "TransactWriteItems", "DeleteItem")
 
 
-# --- request counting (this process only) ------------------------------------------------------------
-@dataclass
-class OpStats:
-    calls: int = 0
-    errors: int = 0
-    seconds: float = 0.0
-    capacity: float = 0.0
-    items_returned: int = 0  # Query/Scan Count
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "calls": self.calls,
-            "errors": self.errors,
-            "seconds_in_calls": round(self.seconds, 4),
-            "consumed_capacity": round(self.capacity, 3),
-            "items_returned": self.items_returned,
-        }
-
-
-@dataclass
-class Phase:
-    name: str
-    ops: dict[str, OpStats] = field(default_factory=lambda: defaultdict(OpStats))
-
-    def total_calls(self) -> int:
-        return sum(s.calls for s in self.ops.values())
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ops": {op: s.to_json() for op, s in sorted(self.ops.items(), key=lambda kv: _op_order(kv[0]))},
-            "total_calls": self.total_calls(),
-            "consumed_capacity": round(sum(s.capacity for s in self.ops.values()), 3),
-            "seconds_in_calls": round(sum(s.seconds for s in self.ops.values()), 4),
-        }
-
-
-class RequestCounter:
-    """Wraps BaseClient._make_api_call (every botocore client, PynamoDB's included); records
-    DynamoDB calls into the active phase, from any thread."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._phase: Phase | None = None
-        self._orig_call: Any = None
-
-    def install(self) -> None:
-        counter = self
-        orig_call = botocore.client.BaseClient._make_api_call
-        self._orig_call = orig_call
-
-        def counted_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-            if client.meta.service_model.service_name != "dynamodb":
-                return orig_call(client, operation_name, api_params)
-            started = time.perf_counter()
-            try:
-                response = orig_call(client, operation_name, api_params)
-            except ClientError as exc:
-                counter._record(operation_name, exc.response, time.perf_counter() - started, error=True)
-                raise
-            counter._record(operation_name, response, time.perf_counter() - started, error=False)
-            return response
-
-        botocore.client.BaseClient._make_api_call = counted_call  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        if self._orig_call is not None:
-            botocore.client.BaseClient._make_api_call = self._orig_call  # type: ignore[method-assign]
-            self._orig_call = None
-
-    def _record(self, op: str, response: dict[str, Any] | None, seconds: float, error: bool) -> None:
-        with self._lock:
-            phase = self._phase
-            if phase is None:
-                return
-            stats = phase.ops[op]
-            stats.calls += 1
-            stats.seconds += seconds
-            if error:
-                stats.errors += 1
-            if not response:
-                return
-            stats.items_returned += int(response.get("Count", 0) or 0)
-            capacity = response.get("ConsumedCapacity")
-            for entry in capacity if isinstance(capacity, list) else [capacity] if capacity else []:
-                stats.capacity += float(entry.get("CapacityUnits", 0) or 0)
-
-    @contextmanager
-    def phase(self, name: str) -> Iterator[Phase]:
-        current = Phase(name)
-        with self._lock:
-            self._phase = current
-        try:
-            yield current
-        finally:
-            with self._lock:
-                self._phase = None
-
-
-def _op_order(op: str) -> tuple[int, str]:
-    return (OPS_ORDER.index(op) if op in OPS_ORDER else len(OPS_ORDER), op)
+_op_order = op_sort_key(OPS_ORDER)
 
 
 # --- the fleet ---------------------------------------------------------------------------------------
@@ -349,7 +243,7 @@ def measure(
         runs.append({"items": items, "requests": requests, "seconds": round(seconds, 5), "ddb": q_phase.to_json()})
         if items != due:
             warnings.append(f"bare Query returned {items} items, expected {due}")
-    q_seconds = float(statistics.median(r["seconds"] for r in runs))
+    q_seconds = median(r["seconds"] for r in runs)
     q_items = runs[0]["items"]
     print(
         f"{label}: bare Query {q_seconds:7.4f} s  {q_items} items in {runs[0]['requests']} requests "
@@ -375,6 +269,7 @@ def measure(
             "due_per_s": round(sweep_rate, 2),
             "requests": sweep_phase.to_json(),
             "requests_per_due": round(sweep_phase.total_calls() / due, 3) if due else None,
+            "capacity_per_due": round(sweep_phase.total_capacity() / due, 3) if due else None,
             "share_in_ddb_calls": round(sweep_phase.to_json()["seconds_in_calls"] / sweep_s, 3) if sweep_s else None,
             "events_emitted": len(emitter.events),
             "digest_recipients": len(digests),
@@ -391,28 +286,31 @@ def measure(
 
 
 # --- summary ----------------------------------------------------------------------------------------
-def _median(values: list[float]) -> float:
-    return float(statistics.median(values)) if values else 0.0
-
-
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     ops = sorted({op for r in results for op in r["sweep"]["requests"]["ops"]}, key=_op_order)
     return {
-        "sweep_seconds": round(_median([r["sweep"]["seconds"] for r in results]), 4),
-        "items_read_per_due": round(_median([r["sweep"]["items_read_per_due"] for r in results]), 4),
-        "query_items_per_due": round(_median([r["sweep"]["query_items_per_due"] for r in results]), 4),
-        "queries_per_sweep": _median([r["sweep"]["result"]["queries"] for r in results]),
+        "sweep_seconds": round(median([r["sweep"]["seconds"] for r in results]), 4),
+        "items_read_per_due": round(median([r["sweep"]["items_read_per_due"] for r in results]), 4),
+        "query_items_per_due": round(median([r["sweep"]["query_items_per_due"] for r in results]), 4),
+        "queries_per_sweep": median([r["sweep"]["result"]["queries"] for r in results]),
         "requests_per_sweep": {
-            op: _median([r["sweep"]["requests"]["ops"].get(op, {}).get("calls", 0) for r in results]) for op in ops
+            op: median([r["sweep"]["requests"]["ops"].get(op, {}).get("calls", 0) for r in results]) for op in ops
         },
-        "requests_per_sweep_total": _median([r["sweep"]["requests"]["total_calls"] for r in results]),
-        "requests_per_due": round(_median([r["sweep"]["requests_per_due"] for r in results]), 3),
-        "sweep_share_in_ddb_calls": round(_median([r["sweep"]["share_in_ddb_calls"] for r in results]), 3),
-        "sweep_due_per_s": round(_median([r["sweep"]["due_per_s"] for r in results]), 2),
-        "bare_query_seconds": round(_median([r["bare_query"]["seconds_median"] for r in results]), 5),
-        "bare_query_requests": _median([r["bare_query"]["runs"][0]["requests"] for r in results]),
-        "bare_query_due_per_s": round(_median([r["bare_query"]["due_per_s"] for r in results]), 2),
-        "bare_vs_sweep_due_per_s": round(_median([r["bare_vs_sweep_due_per_s"] or 0.0 for r in results]), 2),
+        "requests_per_sweep_total": median([r["sweep"]["requests"]["total_calls"] for r in results]),
+        "requests_per_due": round(median([r["sweep"]["requests_per_due"] for r in results]), 3),
+        "requests_per_due_by_op": {
+            op: round(
+                median([r["sweep"]["requests"]["ops"].get(op, {}).get("calls", 0) / r["due"] for r in results]), 3
+            )
+            for op in ops
+        },
+        "capacity_per_due": round(median([r["sweep"]["capacity_per_due"] for r in results]), 3),
+        "sweep_share_in_ddb_calls": round(median([r["sweep"]["share_in_ddb_calls"] for r in results]), 3),
+        "sweep_due_per_s": round(median([r["sweep"]["due_per_s"] for r in results]), 2),
+        "bare_query_seconds": round(median([r["bare_query"]["seconds_median"] for r in results]), 5),
+        "bare_query_requests": median([r["bare_query"]["runs"][0]["requests"] for r in results]),
+        "bare_query_due_per_s": round(median([r["bare_query"]["due_per_s"] for r in results]), 2),
+        "bare_vs_sweep_due_per_s": round(median([r["bare_vs_sweep_due_per_s"] or 0.0 for r in results]), 2),
     }
 
 
@@ -452,10 +350,6 @@ def print_table(summary: dict[str, Any], settings: dict[str, Any], results: list
 
 
 # --- main ---------------------------------------------------------------------------------------------
-def _raise_interrupt(signum: int, _frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fleet", type=int, default=100_000, help="terminals in the table (default 100000)")
@@ -472,36 +366,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.fleet < args.due * args.repeats:
         parser.error("--fleet must hold --due terminals for every repeat")
 
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
-    os.environ.update(local_aws_env())
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    OUT.mkdir(parents=True, exist_ok=True)
+    handle_signals()
     counter = RequestCounter()
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
     started_at = datetime.now(UTC)
     days = sweep_days(args.repeats)
     tenants_with_due = min(args.tenants, args.due)
-    with (OUT / "sweep-dynamodb-local.log").open("ab") as log:
-        proc = start_dynamodb_local(port, None, log)
-        try:
-            client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
-            ensure_table(client, TABLE)
-            bind_table(TABLE, REGION, endpoint)
-            svc = build_services(
-                load_config(
-                    {
-                        "SIMRENEW_ENV": "local",
-                        "TABLE_NAME": TABLE,
-                        "AWS_REGION": REGION,
-                        "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
-                        "SIMRENEW_PLATFORM_KEY": PLATFORM_KEY,
-                        "DDB_ENDPOINT": endpoint,
-                        "STRIPE_SECRET_KEY": "sk_test_x",
-                        "STRIPE_WEBHOOK_SECRET": "whsec_x",
-                    }
-                )
+    try:
+        with dynamodb_local("sweep-dynamodb-local.log") as endpoint:
+            client = table_client(endpoint, TABLE)
+            svc = local_services(
+                TABLE, endpoint, {"STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"}
             )
             print(f"DynamoDB Local (in memory) on {endpoint}, table {TABLE}", flush=True)
 
@@ -538,17 +412,14 @@ def main(argv: list[str] | None = None) -> int:
                 )
             del items
 
-            counter.install()
-            results = [
-                measure(client, counter, day, args.due, tenants_with_due, r, args.query_samples)
-                for r, day in enumerate(days)
-            ]
-        except KeyboardInterrupt:
-            print("\ninterrupted; stopping DynamoDB Local", file=sys.stderr)
-            return 130
-        finally:
-            counter.uninstall()
-            stop(proc)
+            with counter.installed():
+                results = [
+                    measure(client, counter, day, args.due, tenants_with_due, r, args.query_samples)
+                    for r, day in enumerate(days)
+                ]
+    except KeyboardInterrupt:
+        print("\ninterrupted; DynamoDB Local stopped", file=sys.stderr)
+        return 130
 
     for w in load_warnings:
         print(f"load: WARNING: {w}")
@@ -570,13 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "expiry sweep vs bare Query of the expiry index",
         "started_at": started_at.isoformat(),
         "settings": settings,
-        "environment": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "dynamodb_local": f"amplify-dynamodb-simulator {DDB_VERSION}, -inMemory -sharedDb",
-            "boto3": boto3.__version__,
-        },
+        "environment": environment(),
         "load": {
             "tenants_and_merchants_seconds": round(owners_s, 3),
             "build_items_seconds": round(build_s, 3),
@@ -590,9 +455,8 @@ def main(argv: list[str] | None = None) -> int:
         "medians": summary,
         "repeats": results,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"raw figures: {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    write_json(args.out, report)
+    print(f"raw figures: {shown(args.out)}")
     return 0
 
 

@@ -18,7 +18,7 @@ from chalice import Chalice, Response
 
 from simrenew.bootstrap import Services
 from simrenew.domain.tenant import Principal, Role
-from simrenew.errors import RateLimited, SimRenewError, ValidationError
+from simrenew.errors import NotFound, RateLimited, SimRenewError, ValidationError
 from simrenew.log import get_logger
 from simrenew.services.auth import bearer_token, require_role
 
@@ -27,9 +27,14 @@ PLATFORM = "platform"
 Auth = str | Role
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# Every id or SN in a path is far shorter; a longer one cannot exist, and passed on it would overflow
+# DynamoDB's key size (a ValidationException, so a 500: found by fuzzing).
+MAX_PATH_PARAM = 100
 # Secrets are shown once: a replayed answer never carries them again.
 _SECRET_FIELDS = ("api_key", "codes", "secret", "order_token")
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}
+# A 503 (the data store or the payment provider busy after retries) tells the client when to retry.
+RETRY_AFTER_UNAVAILABLE_S = 2
 
 
 @dataclass
@@ -85,12 +90,15 @@ class RouteSpec:
     idempotent: bool
     tag: str
     body_type: str = "application/json"
+    response_type: str = "application/json"  # what a success answers with, for the OpenAPI document
 
 
 def error_response(err: SimRenewError) -> Response:
     headers = dict(JSON_HEADERS)
     if isinstance(err, RateLimited):
         headers["Retry-After"] = str(err.retry_after_s)
+    elif err.status == 503:
+        headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE_S)
     if err.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="simrenew"'
     return Response(body=json.dumps(err.to_body(), ensure_ascii=False), status_code=err.status, headers=headers)
@@ -99,6 +107,21 @@ def error_response(err: SimRenewError) -> Response:
 def internal_error_response() -> Response:
     body = {"error": {"code": "internal_error", "message": "something went wrong on our side; it was logged"}}
     return Response(body=json.dumps(body), status_code=500, headers=dict(JSON_HEADERS))
+
+
+def _abandon(services: Services, idem: tuple[str, str]) -> None:
+    """Release the Idempotency-Key of a failed request; if the store is down too, the claim
+    goes stale on its own (a minute) and the answer stays the error being sent."""
+    try:
+        services.idempotency.abandon(*idem)
+    except Exception:  # noqa: BLE001 - never turn the answer being sent into another error
+        get_logger().warning("idempotency claim not released", exc_info=True)
+
+
+def _store_unavailable(exc: BaseException) -> SimRenewError | None:
+    from simrenew.adapters.dynamodb.errors import store_unavailable  # the error path only
+
+    return store_unavailable(exc)
 
 
 def _check_top_level(schema: dict[str, Any], body: dict[str, Any]) -> None:
@@ -134,8 +157,9 @@ class Api:
         idempotent: bool = False,
         tag: str = "",
         body_type: str = "application/json",
+        response_type: str = "application/json",
     ) -> Callable[[Callable[[Req], Any]], Callable[..., Response]]:
-        spec = RouteSpec(path, method, auth, summary, status, request, query, idempotent, tag, body_type)
+        spec = RouteSpec(path, method, auth, summary, status, request, query, idempotent, tag, body_type, response_type)
         self.specs.append(spec)
 
         def register(handler: Callable[[Req], Any]) -> Callable[..., Response]:
@@ -163,6 +187,9 @@ class Api:
             principal = self._authenticate(services, spec.auth, headers.get("authorization"))
             if principal is not None and principal.tenant_id:
                 logger.append_keys(tenant_id=principal.tenant_id)
+            for name, value in params.items():
+                if len(value) > MAX_PATH_PARAM:
+                    raise NotFound(f"no such {name}", code="not_found")
             req = Req(
                 services=services,
                 principal=principal,
@@ -206,12 +233,16 @@ class Api:
                 if err.status < 500:
                     services.idempotency.complete(idem[0], idem[1], err.status, err.to_body())
                 else:
-                    services.idempotency.abandon(*idem)
+                    _abandon(services, idem)
             return error_response(err)
-        except Exception:
-            logger.exception("unhandled error")
+        except Exception as exc:
             if idem is not None and services is not None:
-                services.idempotency.abandon(*idem)
+                _abandon(services, idem)
+            unavailable = _store_unavailable(exc)
+            if unavailable is not None:  # throttled or timed out after the retry policy: 503, not a bug
+                logger.warning("data store unavailable", exc_info=True)
+                return error_response(unavailable)
+            logger.exception("unhandled error")
             return internal_error_response()
 
     def _authenticate(self, services: Services, auth: Auth, header: str | None) -> Principal | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
 from simrenew.errors import Conflict, TransientStoreError
@@ -16,12 +18,23 @@ _THROTTLES = {
     "InternalServerError",
     "ServiceUnavailable",
 }
+_BUSY = _THROTTLES | {"TransactionConflictException"}
+
+
+def response_code(exc: PynamoDBException) -> str | None:
+    """DynamoDB's error code behind a PynamoDB error; None for a timeout or a dropped connection
+    (PynamoDB's own `cause_response_code` raises AttributeError on those: their response is None)."""
+    response = getattr(exc.cause, "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = (response.get("Error") or {}).get("Code")
+    return str(code) if code is not None else None
 
 
 def is_condition_failure(exc: PynamoDBException) -> bool:
-    if exc.cause_response_code == "ConditionalCheckFailedException":
+    if response_code(exc) == "ConditionalCheckFailedException":
         return True
-    if isinstance(exc, TransactWriteError) and exc.cause_response_code == "TransactionCanceledException":
+    if isinstance(exc, TransactWriteError) and response_code(exc) == "TransactionCanceledException":
         return any(r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons if r is not None)
     return False
 
@@ -41,8 +54,34 @@ def translated(
     except PynamoDBException as exc:
         if is_condition_failure(exc):
             raise Conflict(conflict_message, code=conflict_code) from exc
-        if exc.cause_response_code in _THROTTLES or exc.cause_response_code == "TransactionConflictException":
+        if response_code(exc) in _BUSY:
             raise TransientStoreError("the data store is busy; retry shortly") from exc
         if isinstance(exc, TransactWriteError) and "TransactionConflict" in cancellation_codes(exc):
             raise TransientStoreError("a concurrent change touched the same items; retry") from exc
         raise
+
+
+def store_unavailable(exc: BaseException) -> TransientStoreError | None:
+    """The TransientStoreError (503, safe to retry) for a DynamoDB failure that outlasted the
+    retry policy (models.RETRIES) and that time can cure: throttling, a busy or failing
+    service, a transaction conflict, a timeout or a dropped connection. None for anything
+    else: a bug stays a 500. Follows explicit causes (PynamoDB wraps botocore's errors), never
+    an exception that was merely being handled when another was raised."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, PynamoDBException):
+            if response_code(seen) in _BUSY:
+                return TransientStoreError("the data store is busy; retry shortly")
+            if isinstance(seen, TransactWriteError) and "TransactionConflict" in cancellation_codes(seen):
+                return TransientStoreError("a concurrent change touched the same items; retry")
+            seen = seen.cause if isinstance(seen.cause, BaseException) else seen.__cause__
+            continue
+        if isinstance(seen, ClientError):
+            if (seen.response.get("Error") or {}).get("Code") in _BUSY:
+                return TransientStoreError("the data store is busy; retry shortly")
+        elif isinstance(seen, BotocoreConnectionError | HTTPClientError):
+            return TransientStoreError("the data store did not answer in time; retry shortly")
+        seen = seen.__cause__
+    return None

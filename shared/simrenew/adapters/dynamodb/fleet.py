@@ -418,13 +418,7 @@ class TerminalRepository:
             else:
                 index, hash_attr, sort = TerminalItem.gsi4, "gsi4pk", TerminalItem.gsi4sk
                 hash_value = keys.terminals_by_expiry_gsi4pk(tenant_id)
-            # Sort keys are "<expires_on>#<sn>": "#" sorts before any SN character.
-            if lower and upper:
-                range_cond = sort.between(lower, upper)
-            elif lower:
-                range_cond = sort >= lower
-            elif upper:
-                range_cond = sort < upper
+            range_cond = expiry_range(sort, lower, upper)
         else:
             hash_attr, hash_value = "pk", keys.tenant_pk(tenant_id)
             range_cond = TerminalItem.sk.startswith(keys.terminal_sk(""))
@@ -441,19 +435,14 @@ class TerminalRepository:
         items = [to_terminal(i) for i in result if isinstance(i, TerminalItem)]
         return Page(items, encode_cursor(result.last_evaluated_key))
 
-    def count(self, tenant_id: str, status: str, expires_from: date | None = None, expires_before: date | None = None) -> int:
+    def count(
+        self, tenant_id: str, status: str, expires_from: date | None = None, expires_before: date | None = None
+    ) -> int:
         """How many terminals have a stored status (optionally expiring in [from, before)):
         a COUNT query on the status index, so nothing but the number crosses the wire."""
-        sort = TerminalItem.gsi3sk
         lower = expires_from.isoformat() if expires_from else None
         upper = expires_before.isoformat() if expires_before else None  # exclusive
-        range_cond: Any = None
-        if lower and upper:
-            range_cond = sort.between(lower, upper)
-        elif lower:
-            range_cond = sort >= lower
-        elif upper:
-            range_cond = sort < upper
+        range_cond = expiry_range(TerminalItem.gsi3sk, lower, upper)
         return int(TerminalItem.gsi3.count(keys.terminals_by_status_gsi3pk(tenant_id, status), range_cond))
 
     def search(self, tenant_id: str, prefix: str, limit: int) -> list[Terminal]:
@@ -664,6 +653,18 @@ class TerminalRepository:
                 if hasattr(copy, "tenant_id"):
                     copy.tenant_id = moved.tenant_id
                 tx.save(copy)
+
+
+def expiry_range(sort: Any, lower: str | None, upper: str | None) -> Any:
+    """A sort-key condition for expiry in [lower, upper). Sort keys are "<expires_on>#<sn>":
+    "#" sorts before any SN character, so a bare date bound excludes that day on the upper side."""
+    if lower and upper:
+        return sort.between(lower, upper)
+    if lower:
+        return sort >= lower
+    if upper:
+        return sort < upper
+    return None
 
 
 def pending_event(terminal: Terminal, name: str, term: str, detail: dict[str, Any], now: datetime) -> TerminalEventItem:

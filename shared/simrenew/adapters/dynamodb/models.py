@@ -6,6 +6,7 @@ at it (name, region, endpoint) at start-up, and a test keeps the two definitions
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from pynamodb.attributes import (
@@ -23,6 +24,22 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 UNBOUND_TABLE = "simrenew-unbound"
+
+# --- the retry policy of every DynamoDB call (here, and only here) -------------------------------------
+# PynamoDB turns `Meta.max_retry_attempts` into botocore's "standard" retry mode with
+# 1 + RETRIES attempts in all: throttling (ProvisionedThroughputExceeded, ThrottlingException,
+# RequestLimitExceeded), 5xx and connection errors are retried with jittered exponential backoff
+# (up to 1, 2, 4, 8, 16 s for throttles: 15.5 s expected, 31 s at worst). More attempts would
+# not fit the API function's 29 s; fewer gave up on throttle bursts the suite absorbs
+# (tests/integration/test_throttling.py). What still fails after that is answered 503 with
+# Retry-After by the API (`errors.store_unavailable`), and Stripe/the scheduler retry the rest.
+RETRIES = 5
+# A transaction DynamoDB cancelled only because another transaction held one of its items
+# (reason TransactionConflict, none other) wrote nothing and is safe to send again as is; botocore
+# does not retry it, so `connection()` adds that, within the same attempt budget, after a short
+# jittered pause (the other transaction is usually done in milliseconds).
+CONFLICT_BACKOFF_S = 0.05
+CONFLICT_BACKOFF_MAX_S = 1.0
 
 
 class Gsi1(GlobalSecondaryIndex["Item"]):
@@ -87,7 +104,7 @@ class Item(Model):
         table_name = UNBOUND_TABLE
         region = "us-east-1"
         host: str | None = None
-        max_retry_attempts = 5
+        max_retry_attempts = RETRIES  # see the retry policy above
         connect_timeout_seconds = 5
         read_timeout_seconds = 10
 
@@ -349,8 +366,31 @@ def connection() -> Connection:
 
     A new Connection per transaction would build a new botocore session and client each
     time (about 140 ms here); sharing one keeps transactions as cheap as single writes.
+    Every transaction goes through here, so its client also retries TransactionConflict.
     """
-    return Item._get_connection().connection
+    conn = Item._get_connection().connection
+    client = conn.client
+    if not getattr(client, "_simrenew_conflict_retry", False):
+        client.meta.events.register("needs-retry.dynamodb.TransactWriteItems", retry_transaction_conflict)
+        client._simrenew_conflict_retry = True
+    return conn
+
+
+def retry_transaction_conflict(
+    attempts: int, response: Any = None, caught_exception: Any = None, **_kwargs: Any
+) -> float | None:
+    """botocore `needs-retry` handler: the pause before resending a TransactWriteItems that was
+    cancelled by TransactionConflict alone; None (no opinion) for anything else."""
+    if caught_exception is not None or response is None or attempts >= 1 + RETRIES:
+        return None
+    parsed: dict[str, Any] = response[1] if isinstance(response, tuple) and len(response) > 1 else {}
+    if (parsed.get("Error") or {}).get("Code") != "TransactionCanceledException":
+        return None
+    reasons = {str(r.get("Code")) for r in parsed.get("CancellationReasons") or []}
+    if "TransactionConflict" not in reasons or not reasons <= {"TransactionConflict", "None"}:
+        return None  # a failed condition (or anything else) is an answer, not a hiccup
+    jitter: float = random.random()  # noqa: S311 - spreads retries out, nothing secret
+    return jitter * min(CONFLICT_BACKOFF_S * 2.0 ** (attempts - 1), CONFLICT_BACKOFF_MAX_S)
 
 
 def bind_table(table_name: str, region: str, host: str | None) -> None:
