@@ -97,6 +97,17 @@ def test_merchants_page_with_a_cursor(api: ApiClient, platform_key: str) -> None
     assert len({m["merchant_id"] for m in first["items"] + second["items"]}) == 3
 
 
+@pytest.mark.parametrize("limit", ["%C2%B9", "%D9%A3", "1" * 5000, "0", "201", "-1", "ten"])
+def test_a_list_limit_that_is_not_a_whole_number_from_1_to_200_is_400_naming_it(
+    api: ApiClient, platform_key: str, limit: str
+) -> None:
+    # Found by fuzzing: "¹" passed str.isdigit() and int() raised (a 500), as did 5000 digits; "٣" read as 3.
+    agent = create_agent(api, platform_key)
+    r = api.get(f"/v1/merchants?limit={limit}", key=agent.admin_key)
+    assert r.status == 400, r.body
+    assert (r.error["field"], r.error["code"]) == ("limit", "invalid_limit")
+
+
 # --- terminals and identifier rules -----------------------------------------------------------------------
 def test_registering_a_terminal_normalises_the_sn_and_implies_the_carrier(api: ApiClient, platform_key: str) -> None:
     agent = create_agent(api, platform_key)
@@ -410,3 +421,13 @@ def test_import_error_report_downloads_as_csv(api: ApiClient, platform_key: str)
     lines = r.body.decode("utf-8-sig").strip().splitlines()
     assert lines[0] == "row,field,code,message"
     assert {int(line.split(",")[0]) for line in lines[1:]} == bad
+
+
+def test_an_import_row_whose_quota_is_not_ascii_digits_fails_alone(api: ApiClient, platform_key: str) -> None:
+    # Found by fuzzing: a cell "¹" passed str.isdigit(), crashed the worker in int() and left the import running.
+    agent = create_agent(api, platform_key)
+    good, bad = terminal_body(), terminal_body()
+    text = "\r\n".join([IMPORT_HEADER, csv_row(good, quota="1024"), csv_row(bad, quota="¹")]) + "\r\n"
+    done = _import(api, agent.admin_key, text)
+    assert (done["status"], done["created"], done["failed"]) == ("done", 1, 1)
+    assert [(e["row"], e["field"], e["code"]) for e in done["errors"]] == [(3, "data_quota_mb", "invalid_type")]

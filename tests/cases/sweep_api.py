@@ -25,6 +25,10 @@ def test_the_platform_runs_a_sweep_and_the_agent_sees_what_was_sent(api: ApiClie
     assert api.post("/v1/admin/sweeps", {"as_of": as_of}, key=agent.admin_key).status == 401
     bad = api.post("/v1/admin/sweeps", {"as_of": "tomorrow"}, key=platform_key)
     assert (bad.status, bad.error["field"]) == (400, "as_of")
+    # Found by fuzzing: days at datetime's ends overflowed the sweep's day arithmetic (a 500).
+    for far in ("0001-01-01", "9999-12-31"):
+        out = api.post("/v1/admin/sweeps", {"as_of": far}, key=platform_key)
+        assert (out.status, out.error["field"], out.error["code"]) == (400, "as_of", "out_of_range")
     r = api.post("/v1/admin/sweeps", {"as_of": as_of}, key=platform_key)
     assert r.status == 200, r.body
     assert r.json["reminders_sent"] + r.json["held_for_daytime"] >= 1
@@ -55,6 +59,8 @@ def test_the_expiring_report_counts_per_week_and_lists(api: ApiClient, platform_
     csv_r = api.get("/v1/reports/expiring?days=30", key=agent.admin_key, headers={"Accept": "text/csv"})
     assert len(csv_r.body.decode("utf-8-sig").strip().splitlines()) == 4
     assert api.get("/v1/reports/expiring?days=0", key=agent.admin_key).error["field"] == "days"
+    # Found by fuzzing: "²" passed str.isdigit() and int() raised (a 500).
+    assert api.get("/v1/reports/expiring?days=%C2%B2", key=agent.admin_key).error["field"] == "days"
     other = create_agent(api, platform_key)
     assert api.get("/v1/reports/expiring?days=30", key=other.admin_key).json["items"] == []
 
@@ -141,7 +147,8 @@ def test_the_dashboard_counts_the_fleet_the_weeks_ahead_and_this_months_revenue(
         sns[days] = api.post("/v1/terminals", body, key=key).json["sn"]
     assert api.post(f"/v1/terminals/{sns[300]}/deactivate", {}, key=key).status == 200
     assert api.post("/v1/terminals", terminal_body(), key=key).json["status"] == "inventory"  # no merchant yet
-    order = api.post("/v1/orders", {"lines": [{"sn": sns[60], "plan_id": plan["plan_id"]}], "payment": "offline"}, key=key)
+    lines = [{"sn": sns[60], "plan_id": plan["plan_id"]}]
+    order = api.post("/v1/orders", {"lines": lines, "payment": "offline"}, key=key)
     assert order.status == 201, order.body
     paid = api.post(f"/v1/orders/{order.json['order_id']}/mark-paid", {"note": "现金 cash"}, key=key)
     assert paid.status == 200, paid.body

@@ -58,20 +58,16 @@ def _at_once(jobs: list[Callable[[], Any]]) -> list[Any]:
     return results
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug, see the docstring: a concurrent renewal is reported as 'voucher used' (422)",
-)
 def test_six_different_vouchers_redeemed_on_one_terminal_at_once_add_six_terms(
     api: ApiClient, platform_key: str
 ) -> None:
     """Six codes of one batch redeemed on one terminal at the same moment: each adds a term.
 
-    Today most of them answer 422 invalid_voucher and stay unredeemed: PynamoDB sends a
-    transaction's items as condition checks, deletes, puts, then updates, whatever the order
-    of the calls, so in VoucherRepository.redeem cancellation reason 0 is the terminal's version
-    check, not the voucher's, and a concurrent renewal reads as "used". (The ledger key also has
-    a one-second clock, so two codes of one batch on one terminal within a second collide.)"""
+    This found two bugs, both fixed: PynamoDB sends a transaction's items as condition checks,
+    deletes, puts, then updates, whatever the order of the calls, so cancellation reason 0 was
+    the terminal's version check and a concurrent renewal read as "voucher used" (models.
+    Transaction now gives reasons back in call order); and two codes of one batch on one
+    terminal within a second had the same ledger key (the code's id is now part of it)."""
     agent = create_agent(api, platform_key)
     m = api.post("/v1/merchants", {"name": "并发小店", "phone": "13987650000"}, key=agent.admin_key).json
     plan = api.post(

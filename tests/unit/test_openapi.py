@@ -21,3 +21,10 @@ def test_every_operation_documents_the_error_shape(api: ApiClient) -> None:
             assert op["responses"]["400"]["content"]["application/json"]["schema"] == {
                 "$ref": "#/components/schemas/Error"
             }, (path, method)
+
+
+def test_the_qr_code_route_documents_the_svg_it_answers_with(api: ApiClient) -> None:
+    # Found by tests/integration/test_fuzz_openapi.py: a 200 image/svg+xml was documented as application/json.
+    doc = api.get("/v1/openapi.json").json
+    success = doc["paths"]["/v1/terminals/{sn}/qr.svg"]["get"]["responses"]["200"]
+    assert success["content"] == {"image/svg+xml": {"schema": {"type": "string"}}}

@@ -180,6 +180,25 @@ def test_refund_before_the_term_starts_is_full_and_moves_the_expiry_back(
     assert api.get(f"/v1/terminals/{t['sn']}", key=agent.admin_key).json["expires_on"] == t["expires_on"]
 
 
+def test_a_full_refund_before_the_term_starts_restores_a_month_end_expiry_exactly(
+    api: ApiClient, platform_key: str
+) -> None:
+    # Found by tests/unit/domain/test_properties_dates.py: Jan 31 + 1 month = Feb 28, and moving back one month
+    # gave Jan 28, taking three paid-up days from the merchant.
+    agent = create_agent(api, platform_key)
+    plan = api.post(
+        "/v1/plans", {"name": "月卡", "term_months": 1, "data_quota_mb": 100, "price_fen": 1000}, key=agent.admin_key
+    ).json
+    month_end = date(date.today().year + 1, 1, 31).isoformat()
+    t = api.post("/v1/terminals", terminal_body(expires_on=month_end), key=agent.admin_key).json
+    order = _order(api, agent, t, plan, payment="offline")
+    paid = api.post(f"/v1/orders/{order['order_id']}/mark-paid", {"note": "cash"}, key=agent.admin_key)
+    assert paid.json["lines"][0]["expires_after"][5:] in ("02-28", "02-29")
+    r = api.post(f"/v1/orders/{order['order_id']}/refund", {"reason": "changed mind"}, key=agent.admin_key)
+    assert (r.status, r.json["status"]) == (200, "refunded"), r.body
+    assert api.get(f"/v1/terminals/{t['sn']}", key=agent.admin_key).json["expires_on"] == month_end
+
+
 def test_refund_of_a_started_term_returns_unused_whole_months_pro_rata(
     api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any
 ) -> None:

@@ -111,3 +111,18 @@ def test_reconciliation_matches_paid_orders_and_lists_what_stripe_lacks(
     report = max(reports, key=lambda x: x["summary"]["matched"])
     assert [m["order_id"] for m in report["matched"]] == [paid["order_id"]]
     assert [u["order_id"] for u in report["unmatched_orders"]] == [other["order_id"]]
+
+
+def test_report_dates_outside_the_supported_calendar_are_400_naming_the_field(
+    api: ApiClient, platform_key: str
+) -> None:
+    # Found by fuzzing: at datetime's ends the day's bounds in the agent's timezone overflowed (a 500).
+    agent = create_agent(api, platform_key)
+    for path, field in [
+        ("/v1/reports/reconciliation?date=0001-01-01", "date"),
+        ("/v1/reports/reconciliation?date=9999-12-31", "date"),
+        ("/v1/reports/revenue?from=0001-01-01&to=0001-01-02", "from"),
+        ("/v1/reports/revenue?from=9999-12-30&to=9999-12-31", "from"),
+    ]:
+        r = api.get(path, key=agent.admin_key)
+        assert (r.status, r.error["field"], r.error["code"]) == (400, field, "out_of_range"), path

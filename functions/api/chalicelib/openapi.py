@@ -44,6 +44,18 @@ def _who(auth: object) -> str:
     return f"agent key, role {auth.label} or higher"
 
 
+def _success_schema(media_type: str) -> dict[str, Any]:
+    return {"type": "object"} if media_type == "application/json" else {"type": "string"}
+
+
+def _body_required(spec: RouteSpec) -> bool:
+    """An empty JSON body is read as `{}`, so a body is only required when `{}` would be refused."""
+    schema = spec.request or {}
+    if spec.body_type != "application/json":
+        return True
+    return bool(schema.get("required")) or schema.get("minProperties", 0) > 0
+
+
 def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for spec in specs:
@@ -61,7 +73,7 @@ def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
             "responses": {
                 str(spec.status): {
                     "description": "Success",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "content": {spec.response_type: {"schema": _success_schema(spec.response_type)}},
                 },
                 **{
                     code: {
@@ -84,7 +96,10 @@ def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
                 }
             )
         if spec.request is not None:
-            operation["requestBody"] = {"required": True, "content": {spec.body_type: {"schema": spec.request}}}
+            operation["requestBody"] = {
+                "required": _body_required(spec),
+                "content": {spec.body_type: {"schema": spec.request}},
+            }
         paths.setdefault(spec.path, {})[spec.method.lower()] = operation
     return {
         "openapi": "3.0.3",

@@ -40,7 +40,8 @@ class RawRow:
     so the first data row is row 2: the spreadsheet's row number for ordinary files. After a quoted cell
     spanning lines it follows the text file's lines instead. `values` has every import column, "" where
     the record was too short. `field_count` is how many fields the record had (None for rows built by hand),
-    so the row validator can report records that are too short or too long.
+    so the row validator can report records that are too short or too long; empty cells under the unnamed
+    trailing header cells Excel leaves behind are not counted.
     """
 
     row: int
@@ -115,6 +116,17 @@ def _header_columns(record: list[str]) -> list[str]:
     return columns
 
 
+def _field_count(record: list[str], columns: list[str]) -> int:
+    """The record's fields, without the empty ones under unnamed trailing header cells: when Excel writes
+    ",," after the header it writes them after every row too, and those rows are complete (counting them
+    made every row of such a file fail as "12 fields, not 10": found by a property test)."""
+    named = max(i for i, column in enumerate(columns) if column) + 1
+    count = len(record)
+    while named < count <= len(columns) and not columns[count - 1] and not record[count - 1].strip():
+        count -= 1
+    return count
+
+
 def parse_import(data: bytes, max_rows: int = DEFAULT_MAX_ROWS) -> ParsedImport:
     """Decode and split a fleet import into raw rows keyed by column; only ever raises ValidationError."""
     text = decode_csv_bytes(data)
@@ -141,7 +153,7 @@ def parse_import(data: bytes, max_rows: int = DEFAULT_MAX_ROWS) -> ParsedImport:
             for column, cell in zip(columns, record, strict=False):
                 if column:
                     values[column] = cell
-            rows.append(RawRow(row=start_line, values=values, field_count=len(record)))
+            rows.append(RawRow(row=start_line, values=values, field_count=_field_count(record, columns)))
     except csv.Error as exc:
         raise ValidationError(
             "file", "malformed_csv", f"the file is not valid CSV near line {reader.line_num}: {exc}"

@@ -173,3 +173,19 @@ def line_refund(line: OrderLine, today: date) -> LineRefund:
 
 def expiry_after_refund(current: date, months: int) -> date:
     return add_months(current, -months)
+
+
+def expiry_after_line_refund(line: OrderLine, current: date, today: date, months: int) -> date:
+    """The terminal's expiry once `months` of `line` are refunded.
+
+    A full refund before the renewed term starts puts back exactly the expiry the renewal replaced,
+    as long as nothing moved it since: moving back by whole months would lose days at month end
+    (Jan 31 + 1 month = Feb 28, and Feb 28 - 1 month = Jan 28). Otherwise the expiry moves back by
+    the refunded months.
+    """
+    if line.expires_before is not None and line.expires_after is not None:
+        before, after = date.fromisoformat(line.expires_before), date.fromisoformat(line.expires_after)
+        whole = months == line.term_months - line.refunded_months
+        if whole and today < before and current == after:
+            return before
+    return expiry_after_refund(current, months)

@@ -65,7 +65,8 @@ def _row_body(row: RawRow) -> dict[str, Any]:
         "data_quota_mb": None,
     }
     if quota_raw:
-        if not quota_raw.isdigit():
+        # ASCII digits, bounded: a cell "¹" passed str.isdigit() and then crashed the worker in int().
+        if not (quota_raw.isascii() and quota_raw.isdigit()) or len(quota_raw) > 18:
             raise ValidationError("data_quota_mb", "invalid_type", "data_quota_mb must be a whole number of MB")
         body["data_quota_mb"] = int(quota_raw)
     return body

@@ -36,7 +36,7 @@ from simrenew.domain.orders import (
     REFUNDABLE,
     Order,
     OrderStatus,
-    expiry_after_refund,
+    expiry_after_line_refund,
     line_refund,
     quote_line,
     renewed_terminal,
@@ -569,7 +569,7 @@ class OrderService:
                     if t_item is None or (part.months == 0 and part.amount_fen == 0):
                         continue
                     current = to_terminal(t_item)
-                    back = expiry_after_refund(current.expires_on, part.months)
+                    back = expiry_after_line_refund(line, current.expires_on, today, part.months)
                     updates.append((t_item, replace(current, expires_on=back)))
                     ledger.append(
                         ledger_line(

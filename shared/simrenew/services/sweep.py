@@ -24,9 +24,9 @@ from simrenew.adapters.dynamodb.sweeps import NotificationItem, SweepRepository,
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.clock import Clock
 from simrenew.domain.contact import mask_email, mask_phone
-from simrenew.domain.fleet import Merchant, Terminal, TerminalStatus
+from simrenew.domain.fleet import MAX_EXPIRY, MIN_EXPIRY, Merchant, Terminal, TerminalStatus
 from simrenew.domain.tenant import Tenant
-from simrenew.errors import Conflict
+from simrenew.errors import Conflict, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
 
@@ -141,6 +141,10 @@ class SweepService:
 
     # --- the run ----------------------------------------------------------------------------------
     def run(self, as_of: date, remaining_ms: Callable[[], int] | None = None) -> SweepResult:
+        # Only days of the supported calendar (that of expires_on): at datetime's ends the plan's day
+        # arithmetic overflows (POST /v1/admin/sweeps {"as_of": "0001-01-01"} was a 500, found by fuzzing).
+        if not MIN_EXPIRY <= as_of <= MAX_EXPIRY:
+            raise ValidationError("as_of", "out_of_range", f"as_of must be between {MIN_EXPIRY} and {MAX_EXPIRY}")
         now = self._clock.now()
         last = self._repo.last_day()
         start = as_of if last is None else max(last + timedelta(days=1), as_of - timedelta(days=CATCH_UP_DAYS))

@@ -111,7 +111,9 @@ class VoucherService:
             line = ledger_line(
                 updated,
                 "renewal",
-                f"voucher:{voucher.batch_id}",
+                # The code's own id (a prefix of its hash) keeps two codes of one batch on one
+                # terminal in the same second apart in the ledger.
+                f"voucher:{voucher.batch_id}:{voucher.pk[-12:]}",
                 0,
                 current.expires_on.isoformat(),
                 new.isoformat(),

@@ -189,6 +189,15 @@ def test_a_long_row_is_kept_with_its_field_count_so_the_validator_can_report_it(
     assert parsed.rows[0].field_count == len(IMPORT_COLUMNS) + 1
 
 
+def test_rows_ending_in_the_empty_cells_of_a_header_with_trailing_commas_count_as_complete() -> None:
+    # Found by tests/unit/domain/test_properties_csv.py: Excel writes ",," after the header and after every
+    # row alike; the row validator then refused every row as "12 fields, not 10".
+    line = export_csv_line(fleet_row()).rstrip("\r\n")
+    parsed = parse_import(f"{HEADER},,\r\n{line},,\r\n{line}\r\n{line},,x\r\n".encode())
+    assert [r.field_count for r in parsed.rows] == [len(IMPORT_COLUMNS), len(IMPORT_COLUMNS), 12]
+    assert all(r.values == fleet_row() for r in parsed.rows)
+
+
 def test_a_file_at_the_row_limit_is_accepted() -> None:
     parsed = parse_import(csv_text([fleet_row()] * 3).encode(), max_rows=3)
     assert parsed.total == 3

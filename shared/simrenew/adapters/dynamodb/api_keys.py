@@ -5,11 +5,9 @@ from __future__ import annotations
 import builtins
 from datetime import datetime
 
-from pynamodb.transactions import TransactWrite
-
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import translated
-from simrenew.adapters.dynamodb.models import ApiKeyItem, ApiKeyLookupItem, TenantItem, connection
+from simrenew.adapters.dynamodb.models import ApiKeyItem, ApiKeyLookupItem, TenantItem, Transaction
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.adapters.dynamodb.tenants import gsi1 as tenant_gsi1
 from simrenew.adapters.dynamodb.tenants import new_item as new_tenant_item
@@ -74,7 +72,7 @@ class ApiKeyRepository:
         )
         with (
             translated("tenant is not in a state that allows this", "invalid_tenant_state"),
-            TransactWrite(connection=connection()) as tx,
+            Transaction() as tx,
         ):
             if new_tenant is not None:
                 tx.save(new_tenant_item(new_tenant, now), condition=TenantItem.pk.does_not_exist())
@@ -140,7 +138,7 @@ class ApiKeyRepository:
         listing = ApiKeyItem(keys.tenant_pk(tenant_id), keys.api_key_sk(key_id))
         lookup = ApiKeyLookupItem(keys.api_key_lookup_pk(key_id), keys.lookup_sk())
         try:
-            with translated(), TransactWrite(connection=connection()) as tx:
+            with translated(), Transaction() as tx:
                 tx.update(
                     listing,
                     actions=[ApiKeyItem.revoked_at.set(now), ApiKeyItem.updated_at.set(now)],

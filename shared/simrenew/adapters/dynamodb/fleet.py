@@ -14,10 +14,9 @@ from datetime import date, datetime
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from simrenew.adapters.dynamodb import keys
-from simrenew.adapters.dynamodb.errors import cancellation_codes, translated
+from simrenew.adapters.dynamodb.errors import translated
 from simrenew.adapters.dynamodb.models import (
     ClaimItem,
     Item,
@@ -27,8 +26,8 @@ from simrenew.adapters.dynamodb.models import (
     PlanNameItem,
     TerminalEventItem,
     TerminalItem,
+    Transaction,
     TransferCodeItem,
-    connection,
 )
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.clock import iso_utc
@@ -79,11 +78,11 @@ class MerchantRepository:
         """Write the merchant and its (name, phone) key together; a clash names the holder."""
         item, key_item = self._items(merchant, now)
         try:
-            with TransactWrite(connection=connection()) as tx:
+            with Transaction() as tx:
                 tx.save(item, condition=MerchantItem.pk.does_not_exist())
                 tx.save(key_item, condition=MerchantKeyItem.pk.does_not_exist())
         except TransactWriteError as exc:
-            if "ConditionalCheckFailed" not in cancellation_codes(exc):
+            if "ConditionalCheckFailed" not in tx.codes(exc):
                 raise TransientStoreError("could not save the merchant; retry") from exc
             existing = self.find_by_key(merchant.tenant_id, merchant.name, merchant.phone)
             raise Conflict(
@@ -137,7 +136,7 @@ class MerchantRepository:
         new_key = keys.merchant_key_sk(item.name, item.phone)
         pk = keys.tenant_pk(tenant_id)
         try:
-            with TransactWrite(connection=connection()) as tx:
+            with Transaction() as tx:
                 tx.save(item)  # version condition: a concurrent edit is a 409
                 if new_key != old_key:
                     tx.delete(MerchantKeyItem(pk, old_key))
@@ -146,7 +145,7 @@ class MerchantRepository:
                         condition=MerchantKeyItem.pk.does_not_exist(),
                     )
         except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
+            codes = tx.codes(exc)
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise Conflict("the merchant changed meanwhile; reload and retry", code="concurrent_update") from None
             if "ConditionalCheckFailed" in codes:
@@ -164,13 +163,13 @@ class MerchantRepository:
             pending = list(group)
             while pending:
                 try:
-                    with TransactWrite(connection=connection()) as tx:
+                    with Transaction() as tx:
                         for m in pending:
                             item, key_item = self._items(m, now)
                             tx.save(item, condition=MerchantItem.pk.does_not_exist())
                             tx.save(key_item, condition=MerchantKeyItem.pk.does_not_exist())
                 except TransactWriteError as exc:
-                    codes = cancellation_codes(exc)
+                    codes = tx.codes(exc)
                     if "ConditionalCheckFailed" not in codes:
                         raise TransientStoreError("could not save merchants; retry") from exc
                     clashed = {i // 2 for i, code in enumerate(codes) if code == "ConditionalCheckFailed"}
@@ -217,14 +216,14 @@ class PlanRepository:
             updated_at=now,
         )
         try:
-            with TransactWrite(connection=connection()) as tx:
+            with Transaction() as tx:
                 tx.save(item, condition=PlanItem.pk.does_not_exist())
                 tx.save(
                     PlanNameItem(pk, keys.plan_name_sk(plan.name), plan_id=plan.plan_id),
                     condition=PlanNameItem.pk.does_not_exist(),
                 )
         except TransactWriteError as exc:
-            if "ConditionalCheckFailed" in cancellation_codes(exc):
+            if "ConditionalCheckFailed" in tx.codes(exc):
                 raise Conflict("a plan with this name exists", code="plan_exists", field="name") from None
             raise TransientStoreError("could not save the plan; retry") from exc
 
@@ -255,7 +254,7 @@ class PlanRepository:
             setattr(item, name, value)
         item.updated_at = now
         try:
-            with TransactWrite(connection=connection()) as tx:
+            with Transaction() as tx:
                 tx.save(item)
                 if keys.plan_name_sk(old_name) != keys.plan_name_sk(item.name):
                     tx.delete(PlanNameItem(pk, keys.plan_name_sk(old_name)))
@@ -264,7 +263,7 @@ class PlanRepository:
                         condition=PlanNameItem.pk.does_not_exist(),
                     )
         except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
+            codes = tx.codes(exc)
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise Conflict("the plan changed meanwhile; reload and retry", code="concurrent_update") from None
             if "ConditionalCheckFailed" in codes:
@@ -473,7 +472,7 @@ class TerminalRepository:
         """Terminal + its three claims in one transaction."""
         item = new_terminal_item(terminal, now)
         try:
-            with TransactWrite(connection=connection()) as tx:
+            with Transaction() as tx:
                 tx.save(item, condition=TerminalItem.pk.does_not_exist())
                 for name in IDENTIFIERS:
                     tx.save(
@@ -481,7 +480,7 @@ class TerminalRepository:
                         condition=ClaimItem.pk.does_not_exist(),
                     )
         except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
+            codes = tx.codes(exc)
             if "ConditionalCheckFailed" not in codes:
                 raise TransientStoreError("could not save the terminal; retry") from exc
             failed = [
@@ -507,7 +506,7 @@ class TerminalRepository:
             if not pending:
                 break
             try:
-                with TransactWrite(connection=connection()) as tx:
+                with Transaction() as tx:
                     for t in pending:
                         tx.save(new_terminal_item(t, now), condition=TerminalItem.pk.does_not_exist())
                         for name in IDENTIFIERS:
@@ -517,7 +516,7 @@ class TerminalRepository:
                             )
                 return refused
             except TransactWriteError as exc:
-                codes = cancellation_codes(exc)
+                codes = tx.codes(exc)
                 if "ConditionalCheckFailed" not in codes:
                     raise TransientStoreError("could not save terminals; retry") from exc
                 per_row = 1 + len(IDENTIFIERS)
@@ -544,7 +543,7 @@ class TerminalRepository:
         fill_item(item, terminal)
         item.updated_at = now
         try:
-            with TransactWrite(connection=connection()) as tx:
+            with Transaction() as tx:
                 tx.save(item)
                 for name, (old, new) in moved_claims.items():
                     tx.delete(
@@ -556,7 +555,7 @@ class TerminalRepository:
                         condition=ClaimItem.pk.does_not_exist(),
                     )
         except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
+            codes = tx.codes(exc)
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise Conflict("the terminal changed meanwhile; reload and retry", code="concurrent_update") from None
             if "ConditionalCheckFailed" in codes:
@@ -575,13 +574,13 @@ class TerminalRepository:
         item.updated_at = now
         term = terminal.expires_on.isoformat()
         try:
-            with TransactWrite(connection=connection()) as tx:
+            with Transaction() as tx:
                 tx.save(item)
                 for name, detail in events:
                     event = pending_event(terminal, name, term, detail, now)
                     tx.save(event, condition=TerminalEventItem.pk.does_not_exist())
         except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
+            codes = tx.codes(exc)
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise Conflict("the terminal changed meanwhile; retry", code="concurrent_update") from None
             if "ConditionalCheckFailed" in codes:
@@ -631,7 +630,7 @@ class TerminalRepository:
         new_pk = keys.tenant_pk(moved.tenant_id)
         with (
             translated("the transfer code was used or the terminal changed meanwhile", "transfer_conflict"),
-            TransactWrite(connection=connection()) as tx,
+            Transaction() as tx,
         ):
             tx.delete(item, condition=TerminalItem.version == item.version)
             tx.save(new_terminal_item(moved, now), condition=TerminalItem.pk.does_not_exist())

@@ -22,6 +22,7 @@ from pynamodb.attributes import (
 from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 UNBOUND_TABLE = "simrenew-unbound"
 
@@ -374,6 +375,48 @@ def connection() -> Connection:
         client.meta.events.register("needs-retry.dynamodb.TransactWriteItems", retry_transaction_conflict)
         client._simrenew_conflict_retry = True
     return conn
+
+
+class Transaction(TransactWrite):
+    """A TransactWrite on the shared connection that remembers the order of its calls.
+
+    DynamoDB answers CancellationReasons in the order the items were sent, and PynamoDB sends
+    condition checks, then deletes, then puts, then updates, whatever order the code added
+    them in. `codes(exc)` gives the reasons back in call order, so "the first item I added"
+    is codes[0] even in a transaction that mixes puts with updates or deletes.
+    """
+
+    _CHECK, _DELETE, _PUT, _UPDATE = range(4)
+
+    def __init__(self) -> None:
+        super().__init__(connection=connection())
+        self._kinds: list[int] = []
+
+    def condition_check(self, *args: Any, **kwargs: Any) -> Any:
+        self._kinds.append(self._CHECK)
+        return super().condition_check(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        self._kinds.append(self._DELETE)
+        return super().delete(*args, **kwargs)
+
+    def save(self, *args: Any, **kwargs: Any) -> Any:
+        self._kinds.append(self._PUT)
+        return super().save(*args, **kwargs)
+
+    def update(self, *args: Any, **kwargs: Any) -> Any:
+        self._kinds.append(self._UPDATE)
+        return super().update(*args, **kwargs)
+
+    def codes(self, exc: Any) -> list[str | None]:
+        """Each item's cancellation code (None where it was fine), in the order it was added."""
+        sent = sorted(range(len(self._kinds)), key=lambda i: (self._kinds[i], i))
+        reasons = [r.code if r is not None else None for r in (getattr(exc, "cancellation_reasons", None) or [])]
+        out: list[str | None] = [None] * len(self._kinds)
+        for position, call in enumerate(sent):
+            if position < len(reasons):
+                out[call] = reasons[position]
+        return out
 
 
 def retry_transaction_conflict(

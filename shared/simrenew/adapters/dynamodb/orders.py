@@ -14,10 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import PutError, TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from simrenew.adapters.dynamodb import keys
-from simrenew.adapters.dynamodb.errors import cancellation_codes, is_condition_failure
+from simrenew.adapters.dynamodb.errors import is_condition_failure
 from simrenew.adapters.dynamodb.fleet import fill_item
 from simrenew.adapters.dynamodb.models import (
     Item,
@@ -26,7 +25,7 @@ from simrenew.adapters.dynamodb.models import (
     RenewalItem,
     StripeEventItem,
     TerminalItem,
-    connection,
+    Transaction,
 )
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.clock import iso_utc
@@ -98,7 +97,7 @@ class OrderRepository:
             order_id=order.order_id,
             created_at=now,
         )
-        with TransactWrite(connection=connection()) as tx:
+        with Transaction() as tx:
             tx.save(item, condition=OrderItem.pk.does_not_exist())
             tx.save(lookup, condition=PaymentIntentItem.pk.does_not_exist())
         return item
@@ -113,7 +112,7 @@ class OrderRepository:
     def attach_intent(self, item: OrderItem, payment_intent_id: str, now: datetime) -> None:
         item.payment_intent_id = payment_intent_id
         item.updated_at = now
-        with TransactWrite(connection=connection()) as tx:
+        with Transaction() as tx:
             tx.save(item)
             tx.save(
                 PaymentIntentItem(
@@ -175,7 +174,7 @@ class OrderRepository:
         if audit:
             item.audit_json = json.dumps([*json.loads(item.audit_json or "[]"), audit], ensure_ascii=False)
         try:
-            with TransactWrite(connection=connection()) as tx:
+            with Transaction() as tx:
                 tx.save(item, condition=OrderItem.status.is_in(*[s.value for s in allowed]))
                 if event:
                     tx.save(
@@ -184,7 +183,7 @@ class OrderRepository:
                     )
             return True
         except TransactWriteError as exc:
-            if "ConditionalCheckFailed" in cancellation_codes(exc):
+            if "ConditionalCheckFailed" in tx.codes(exc):
                 return False
             raise TransientStoreError("could not update the order; retry") from exc
 
@@ -225,7 +224,7 @@ class OrderRepository:
         order_item.updated_at = now
         order_item.gsi2pk = order_item.gsi2sk = None
         try:
-            with TransactWrite(connection=connection()) as tx:
+            with Transaction() as tx:
                 tx.save(order_item, condition=OrderItem.status.is_in(*[s.value for s in allowed]))
                 if event:
                     tx.save(
@@ -239,7 +238,7 @@ class OrderRepository:
                     tx.save(line, condition=Item.pk.does_not_exist())
             return "ok"
         except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
+            codes = tx.codes(exc)
             if "ConditionalCheckFailed" not in codes:
                 if "TransactionConflict" in codes:
                     return "terminal_changed"

@@ -7,12 +7,16 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from simrenew.adapters.dynamodb import keys
-from simrenew.adapters.dynamodb.errors import cancellation_codes
 from simrenew.adapters.dynamodb.fleet import fill_item
-from simrenew.adapters.dynamodb.models import RenewalItem, TerminalItem, VoucherBatchItem, VoucherItem, connection
+from simrenew.adapters.dynamodb.models import (
+    RenewalItem,
+    TerminalItem,
+    Transaction,
+    VoucherBatchItem,
+    VoucherItem,
+)
 from simrenew.domain.fleet import Terminal
 from simrenew.errors import TransientStoreError
 
@@ -60,7 +64,7 @@ class VoucherRepository:
     ) -> str:
         """ "ok", "used" (another redemption won) or "terminal_changed" (reload and retry)."""
         try:
-            with TransactWrite(connection=connection()) as tx:
+            with Transaction() as tx:
                 tx.update(
                     voucher,
                     actions=[
@@ -76,7 +80,7 @@ class VoucherRepository:
                 tx.save(ledger, condition=RenewalItem.pk.does_not_exist())
             return "ok"
         except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
+            codes = tx.codes(exc)
             if codes and codes[0] == "ConditionalCheckFailed":
                 return "used"
             if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
