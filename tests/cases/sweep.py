@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository
-from simrenew.adapters.dynamodb.sweeps import SweepRepository, SweepStateItem
+from simrenew.adapters.dynamodb.sweeps import RUN_LEASE, NotificationItem, SweepRepository, SweepStateItem
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.clock import FixedClock
 from simrenew.services.sweep import RecordingCarrier, SweepService
@@ -126,6 +126,43 @@ def test_a_sweep_killed_after_k_of_n_reminders_sends_exactly_n_in_total(sweep_wo
     third = RecordingSender()
     _run(clock, sweeper, third, day0)
     assert [m for m in third.sent if m["sn"] in sns] == []
+
+
+def test_a_claim_left_sending_is_taken_over_only_when_its_run_is_dead(
+    sweep_world: Any, day0: date
+) -> None:
+    """A Lambda killed mid-send (no chance to clean up) stops its heartbeat: after RUN_LEASE its
+    claim is free; while the run is alive, a second run leaves it alone. (Two runs taking over
+    at the same moment: test_concurrency_gaps.py, against DynamoDB Local.)"""
+    _svc, clock, _sweeper = sweep_world
+    repo = SweepRepository()
+    now = clock.now()
+    sk = f"LOG#SN-RACE-{random.randrange(10**9)}#NOTIF#term#reminder_7#sms"
+
+    def claim(run_id: str, at: datetime) -> NotificationItem | None:
+        item = NotificationItem(
+            "TENANT#t_race",
+            sk,
+            tenant_id="t_race",
+            template="reminder_7",
+            channel="sms",
+            recipient_masked="+86****5678",
+            state="sending",
+            run_id=run_id,
+            created_at=at,
+        )
+        return repo.claim(item, at)
+
+    repo.alive("run_a", now + RUN_LEASE)
+    assert claim("run_a", now) is not None  # run A claims and is killed right after
+    assert claim("run_b", now + RUN_LEASE / 2) is None  # A is still within its lease
+    later = now + RUN_LEASE + timedelta(seconds=1)
+    taken = claim("run_b", later)
+    assert taken is not None and taken.run_id == "run_b"
+    repo.alive("run_b", later + RUN_LEASE)
+    assert claim("run_c", later) is None  # B is alive and sending it
+    stored = NotificationItem.get("TENANT#t_race", sk, consistent_read=True)
+    assert (stored.state, stored.run_id) == ("sending", "run_b")
 
 
 def test_missed_days_are_caught_up_without_stale_reminders(sweep_world: Any, day0: date) -> None:

@@ -8,8 +8,8 @@ mid-batch and resumed (tests/cases, run against moto and DynamoDB Local).
 Here: several different vouchers redeemed on one terminal at once, the import worker delivered
 twice at the same moment (Lambda's async invoke is at-least-once), and the same sweep day run
 twice at the same moment (a schedule fired twice, or the operator's POST /v1/admin/sweeps
-during the scheduled run). Each checks the exact end state; two of them find races that are
-not fixed yet and are marked xfail with the cause.
+during the scheduled run). Each checks the exact end state; two of them found races (since fixed,
+see their docstrings).
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-
-import pytest
 
 from simrenew.domain.dates import add_months
 from tests.support.builders import create_agent
@@ -142,16 +140,12 @@ class SlowSender(RecordingSender):
             return super().send_to(**kw)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known race, see the test's docstring: a concurrent run takes over a claim left 'sending'",
-)
 def test_the_same_sweep_day_run_twice_at_once_sends_each_message_once(make_services: Any, ddb: Any) -> None:
     """Two invocations of the sweep for one day at the same moment (a schedule fired twice).
 
-    Today each message is claimed before it is sent, but a claim still 'sending' under another
-    run id is taken over as if that run had died (SweepRepository.claim), so two live runs can
-    both send it. Hence xfail; the exact end state asserted is the one the product promises."""
+    This found a race, fixed: a claim still 'sending' under another run id was taken over as if
+    that run had died, so two live runs both sent it. Runs now keep a heartbeat; only a dead
+    run's claim (or a held SMS) is taken over, and conditionally, by one run only."""
     from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository
     from simrenew.adapters.dynamodb.sweeps import SweepRepository, SweepStateItem
     from simrenew.adapters.dynamodb.tenants import TenantRepository

@@ -12,7 +12,7 @@ import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from pynamodb.exceptions import PutError
@@ -20,7 +20,13 @@ from pynamodb.exceptions import PutError
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository, pending_event, to_terminal
 from simrenew.adapters.dynamodb.models import TerminalItem
-from simrenew.adapters.dynamodb.sweeps import NotificationItem, SweepRepository, digest_sk, notification_sk
+from simrenew.adapters.dynamodb.sweeps import (
+    RUN_LEASE,
+    NotificationItem,
+    SweepRepository,
+    digest_sk,
+    notification_sk,
+)
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.clock import Clock
 from simrenew.domain.contact import mask_email, mask_phone
@@ -32,6 +38,8 @@ from simrenew.log import get_logger
 
 CATCH_UP_DAYS = 7
 STOP_BEFORE_MS = 60_000
+# How often a running sweep refreshes its heartbeat (well inside RUN_LEASE).
+HEARTBEAT_EVERY = timedelta(seconds=30)
 
 
 class Sender(Protocol):
@@ -120,6 +128,7 @@ class SweepService:
         self._clock = clock
         self._base = public_base_url
         self._run_id = ""
+        self._beat_at = datetime.min.replace(tzinfo=UTC)
 
     # --- which dates to read -------------------------------------------------------------------
     def plan(self, as_of: date, start: date) -> list[date]:
@@ -150,6 +159,23 @@ class SweepService:
         start = as_of if last is None else max(last + timedelta(days=1), as_of - timedelta(days=CATCH_UP_DAYS))
         start = min(start, as_of)
         self._run_id = new_id("run")
+        self._beat(force=True)
+        try:
+            return self._run(as_of, start, now, remaining_ms)
+        finally:
+            # Ended (done, continued or failed): its claims are settled or free to take over.
+            self._repo.alive(self._run_id, self._clock.now())
+
+    def _beat(self, force: bool = False) -> None:
+        """Tell concurrent runs this one is alive (every HEARTBEAT_EVERY at most)."""
+        now = self._clock.now()
+        if force or now - self._beat_at >= HEARTBEAT_EVERY:
+            self._repo.alive(self._run_id, now + RUN_LEASE)
+            self._beat_at = now
+
+    def _run(
+        self, as_of: date, start: date, now: datetime, remaining_ms: Callable[[], int] | None
+    ) -> SweepResult:
         result = SweepResult(as_of=as_of.isoformat(), days=[])
         result.reminders_sent += self._release_held(now)
         done = set(self._repo.state(as_of))
@@ -166,6 +192,7 @@ class SweepService:
                     return result
                 result.queries += 1
                 for item in self._repo.due(day, shard):
+                    self._beat()
                     result.items_read += 1
                     self._one(item, as_of, start, now, result, tenants, merchants, suspended_by_tenant)
                 self._repo.mark_part(as_of, part, now)
@@ -288,6 +315,8 @@ class SweepService:
         for item in self._repo.held_due(now):
             if item.state != "held" or not item.held_json:
                 continue
+            if not self._repo.take(item, self._run_id, now):
+                continue  # a concurrent run is sending it
             held = json.loads(item.held_json)
             try:
                 provider_id = self._sender.send_to(

@@ -14,7 +14,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from simrenew.adapters.dynamodb import keys
@@ -26,6 +26,9 @@ from simrenew.clock import iso_utc
 # A claim still "sending" after this long belongs to a sweep that died mid-send.
 STALE_SENDING = timedelta(minutes=15)
 HELD_SHARDS = 4
+# A running sweep says it is alive at least this often; a run silent for longer is dead (its
+# Lambda was killed), and the claims it left "sending" may be taken over.
+RUN_LEASE = timedelta(minutes=2)
 
 
 class NotificationItem(Item, discriminator="notification"):
@@ -44,6 +47,12 @@ class NotificationItem(Item, discriminator="notification"):
     # Only while held for daytime: what is needed to send it later (cleared once sent).
     held_json = UnicodeAttribute(null=True)
     run_id = UnicodeAttribute(null=True)  # the sweep invocation that claimed it
+
+
+class SweepRunItem(Item, discriminator="sweep_run"):
+    """A sweep invocation's heartbeat: alive until `alive_until` (set to the end when it stops)."""
+
+    alive_until = UTCDateTimeAttribute()
 
 
 class SweepStateItem(Item, discriminator="sweep_state"):
@@ -68,11 +77,27 @@ class SweepRepository:
             if isinstance(item, TerminalItem):
                 yield item
 
+    # --- runs ----------------------------------------------------------------------------------------
+    def alive(self, run_id: str, until: datetime) -> None:
+        """This run's heartbeat (written at the start, refreshed while it runs, ended at its end)."""
+        SweepRunItem("SWEEP", f"ALIVE#{run_id}", alive_until=until, ttl=until + timedelta(days=2)).save()
+
+    def run_alive(self, run_id: str | None, now: datetime) -> bool:
+        if not run_id:
+            return False
+        try:
+            beat = SweepRunItem.get("SWEEP", f"ALIVE#{run_id}", consistent_read=True)
+        except SweepRunItem.DoesNotExist:
+            return False
+        return beat.alive_until > now
+
+    # --- claims ---------------------------------------------------------------------------------------
     def claim(self, item: NotificationItem, now: datetime) -> NotificationItem | None:
-        """Claim a message before sending. None: it was sent (or is being sent) already.
-        Returns the claim to send: a new one, a held SMS whose time came, or one left
-        "sending" by an earlier invocation that was killed between claim and send (only a
-        message the provider accepted in the instant before such a kill can repeat)."""
+        """Claim a message before sending. None: it was sent, or is being sent by a live run.
+        Returns the claim to send: a new one, a held SMS whose time came, or one left "sending"
+        by a run that is dead (its heartbeat stopped: only a message the provider accepted in the
+        instant before such a kill can repeat). Taking a claim over is conditional on nobody
+        else having taken it, so two live runs never both send one message."""
         try:
             item.save(condition=NotificationItem.pk.does_not_exist())
             return item
@@ -81,14 +106,34 @@ class SweepRepository:
                 raise
         existing = NotificationItem.get(item.pk, item.sk, consistent_read=True)
         if existing.state == "held" and existing.hold_until is not None and existing.hold_until <= now:
-            return existing
-        if existing.state == "sending" and (
-            existing.run_id != item.run_id
-            or (existing.created_at is not None and existing.created_at < now - STALE_SENDING)
-        ):
-            existing.run_id = item.run_id
-            return existing
+            return existing if self.take(existing, item.run_id or "", now) else None
+        if existing.state == "sending" and existing.run_id != item.run_id:
+            stale = existing.created_at is not None and existing.created_at < now - STALE_SENDING
+            if stale or not self.run_alive(existing.run_id, now):
+                return existing if self.take(existing, item.run_id or "", now) else None
         return None
+
+    def take(self, existing: NotificationItem, run_id: str, now: datetime) -> bool:
+        """Move a held or orphaned claim to this run, unless another run moved it first."""
+        unchanged = (NotificationItem.state == existing.state) & (
+            NotificationItem.run_id == existing.run_id
+            if existing.run_id
+            else NotificationItem.run_id.does_not_exist()
+        )
+        try:
+            existing.update(
+                actions=[
+                    NotificationItem.state.set("sending"),
+                    NotificationItem.run_id.set(run_id),
+                    NotificationItem.updated_at.set(now),
+                ],
+                condition=unchanged,
+            )
+            return True
+        except UpdateError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
 
     def finish(
         self,
