@@ -97,6 +97,22 @@ def test_merchants_page_with_a_cursor(api: ApiClient, platform_key: str) -> None
     assert len({m["merchant_id"] for m in first["items"] + second["items"]}) == 3
 
 
+def test_a_forged_cursor_on_the_right_list_is_400_naming_the_cursor(api: ApiClient, platform_key: str) -> None:
+    """A cursor is DynamoDB's LastEvaluatedKey: one with this list's partition but no sort key, or
+    another kind of item's, passed the checks and DynamoDB refused the query (a 500)."""
+    import base64
+    import json
+
+    agent = create_agent(api, platform_key)
+    _merchant(api, agent, name="店")
+    pk = {"S": f"TENANT#{agent.tenant_id}"}
+    for forged in ({"pk": pk}, {"pk": pk, "sk": {"S": "PLAN#x"}, "extra": {"S": "1"}}):
+        raw = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
+        r = api.get(f"/v1/merchants?limit=2&cursor={raw}", key=agent.admin_key)
+        assert r.status == 400, (forged, r.status, r.body)
+        assert (r.error["field"], r.error["code"]) == ("cursor", "invalid_cursor")
+
+
 @pytest.mark.parametrize("limit", ["%C2%B9", "%D9%A3", "1" * 5000, "0", "201", "-1", "ten"])
 def test_a_list_limit_that_is_not_a_whole_number_from_1_to_200_is_400_naming_it(
     api: ApiClient, platform_key: str, limit: str

@@ -124,6 +124,12 @@ def _store_unavailable(exc: BaseException) -> SimRenewError | None:
     return store_unavailable(exc)
 
 
+def _bad_start_key(exc: BaseException) -> SimRenewError | None:
+    from simrenew.adapters.dynamodb.errors import bad_start_key  # the error path only
+
+    return bad_start_key(exc)
+
+
 def _check_top_level(schema: dict[str, Any], body: dict[str, Any]) -> None:
     """Refuse unknown top-level fields on every route with a closed schema (typos fail loudly)."""
     if schema.get("additionalProperties") is False:
@@ -238,6 +244,9 @@ class Api:
         except Exception as exc:
             if idem is not None and services is not None:
                 _abandon(services, idem)
+            refused = _bad_start_key(exc)
+            if refused is not None:  # a forged cursor: the caller's input, not our bug
+                return error_response(refused)
             unavailable = _store_unavailable(exc)
             if unavailable is not None:  # throttled or timed out after the retry policy: 503, not a bug
                 logger.warning("data store unavailable", exc_info=True)

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
-from simrenew.errors import Conflict, TransientStoreError
+from simrenew.errors import Conflict, TransientStoreError, ValidationError
 
 _THROTTLES = {
     "ProvisionedThroughputExceededException",
@@ -84,4 +84,25 @@ def store_unavailable(exc: BaseException) -> TransientStoreError | None:
         elif isinstance(seen, BotocoreConnectionError | HTTPClientError):
             return TransientStoreError("the data store did not answer in time; retry shortly")
         seen = seen.__cause__
+    return None
+
+
+def bad_start_key(exc: BaseException) -> ValidationError | None:
+    """A 400 on the cursor for a query DynamoDB refused because of its ExclusiveStartKey: a cursor
+    forged with this list's partition but another item's (or no) sort key passes decode_cursor's
+    checks, and DynamoDB's ValidationException was a 500 (found by fuzzing)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, ClientError):
+            error = seen.response.get("Error") or {}
+            message = str(error.get("Message", "")).lower()
+            if error.get("Code") == "ValidationException" and (
+                "start key" in message or "starting key" in message or "exclusivestartkey" in message
+            ):
+                return ValidationError("cursor", "invalid_cursor", "cursor is not one this API returned")
+            return None
+        wrapped = seen.cause if isinstance(seen, PynamoDBException) else None
+        seen = wrapped if isinstance(wrapped, BaseException) else seen.__cause__
     return None

@@ -45,6 +45,10 @@ def decode_cursor(cursor: str | None, *, hash_attr: str, hash_value: str) -> dic
         raise ValidationError("cursor", "invalid_cursor", "cursor is not one this API returned")
     if data.get(hash_attr, {}).get("S") != hash_value:
         raise ValidationError("cursor", "invalid_cursor", "cursor belongs to another list")
+    # Exactly the keys DynamoDB hands back: the table's, plus the index's when listing an index.
+    expected = {"pk", "sk"} if hash_attr == "pk" else {"pk", "sk", hash_attr, hash_attr[:-2] + "sk"}
+    if set(data) != expected:
+        raise ValidationError("cursor", "invalid_cursor", "cursor is not one this API returned")
     return data
 
 
