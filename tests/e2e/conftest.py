@@ -20,6 +20,7 @@ from tests.integration.conftest import (  # noqa: F401
     ddb_client,
     ddb_endpoint,
     env,
+    fresh_client_limits,
     make_services,
     platform_key,
     server_url,

@@ -108,6 +108,23 @@ def server_url(ddb_client: Any, env: dict[str, str]) -> Iterator[str]:
             assert proc.poll() is not None
 
 
+@pytest.fixture(autouse=True)
+def fresh_client_limits(ddb_client: Any) -> None:
+    """Every request of this suite comes from 127.0.0.1, so per-client limits (wrong voucher codes
+    per hour, public look-ups per minute, sign-ups) would carry over from test to test and make the
+    outcome depend on their order: each test starts with its client's budget unspent. Tests of
+    the limits spend it within the test."""
+    import time
+
+    from simrenew.adapters.dynamodb.keys import rate_limit_pk
+    from tests.support.fuzz import CLIENT_BUCKETS, LOCAL_CLIENT
+
+    now = int(time.time())
+    for bucket, window in CLIENT_BUCKETS:
+        key = {"pk": {"S": rate_limit_pk(bucket, LOCAL_CLIENT, now // window)}, "sk": {"S": "RATE"}}
+        ddb_client.delete_item(TableName=TABLE, Key=key)
+
+
 @pytest.fixture
 def api(server_url: str) -> ApiClient:
     return ApiClient(HttpTransport(server_url))
