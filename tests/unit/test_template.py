@@ -157,3 +157,20 @@ def test_the_command_exits_non_zero_on_a_broken_template(tmp_path: Path, capsys:
     broken.write_text(TEXT.replace("AttributeName: exp_pk", "AttributeName: expiry_pk"), encoding="utf-8")
     assert tc.main(["--template", str(broken)]) == 1
     assert "CHECK FAILED" in capsys.readouterr().out
+
+
+def test_api_gateways_own_answers_use_the_api_error_shape() -> None:
+    """Unknown routes, throttling and API Gateway's own failures reach agents in the one shape
+    they parse (the local server answers the same way)."""
+    import json
+
+    responses = tc.parse(TEXT)["Resources"]["RestApi"]["Properties"]["GatewayResponses"]
+    assert {"MISSING_AUTHENTICATION_TOKEN", "THROTTLED", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == 404
+    for name, response in responses.items():
+        # API Gateway fills $context.error.messageString with a quoted JSON string.
+        body = response["ResponseTemplates"]["application/json"].replace(
+            "$context.error.messageString", json.dumps("Missing Authentication Token")
+        )
+        error = json.loads(body)["error"]
+        assert set(error) == {"code", "message"} and re.fullmatch(r"[a-z]+(_[a-z]+)*", error["code"]), name
