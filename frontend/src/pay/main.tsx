@@ -421,7 +421,7 @@ function Waiting(props: { pending: Pending; onFinal: (s: OrderState) => void }) 
         // A weak connection: keep trying. A 404 means the order is not ours to see: stop.
         if (err instanceof ApiError && err.status === 404) {
           keepPending(null);
-          if (live) props.onFinal({ order_id: props.pending.order_id, status: "failed", expires_on_before: null, expires_on_after: null });
+          if (live) props.onFinal({ order_id: props.pending.order_id, status: "unknown", expires_on_before: null, expires_on_after: null });
           return;
         }
       }
@@ -634,8 +634,16 @@ function App() {
       return;
     }
     const text =
-      s.status === "expired" ? t("expired") : s.status === "needs_review" ? t("review") : s.status.startsWith("refund") || s.status === "partially_refunded" ? t("refunded") : t("failed");
-    setNotice({ kind: s.status === "needs_review" ? "info" : "error", text });
+      s.status === "expired"
+        ? t("expired")
+        : s.status === "needs_review"
+          ? t("review")
+          : s.status === "unknown"
+            ? t("lost")
+            : s.status.startsWith("refund") || s.status === "partially_refunded"
+              ? t("refunded")
+              : t("failed");
+    setNotice({ kind: s.status === "needs_review" || s.status === "unknown" ? "info" : "error", text });
     setPhase(term ? "terminal" : "find");
   }
 
