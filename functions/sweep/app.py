@@ -2,8 +2,8 @@
 
 Daily at 10:00 Asia/Shanghai: the expiry sweep for that day (reminders, grace, suspension,
 digests, queued alerts and receipts). Every 5 minutes (`detail.task = expire_orders`):
-expire unpaid orders and retry agent webhooks. Near the Lambda time limit the sweep stops
-at a checkpoint and invokes itself to go on.
+expire unpaid orders, retry agent webhooks and send queued receipts and quota alerts.
+Near the Lambda time limit the sweep stops at a checkpoint and invokes itself to go on.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     expired = svc.orders.expire_due()
     retried = svc.webhooks.retry_due()
     if (event.get("detail") or {}).get("task") == "expire_orders":  # the 5-minute schedule
-        return {"orders_expired": expired, "webhooks_retried": retried}
+        sent = svc.sweep.drain_queued()  # receipts and quota alerts, within minutes
+        return {"orders_expired": expired, "webhooks_retried": retried, "queued_messages_sent": sent}
     as_of = sweep_day(event)
     remaining = (lambda: int(context.get_remaining_time_in_millis())) if context is not None else None
     result = svc.sweep.run(as_of, remaining)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from tests.support.builders import create_agent
 from tests.support.client import ApiClient
@@ -171,3 +172,28 @@ def test_the_dashboard_counts_the_fleet_the_weeks_ahead_and_this_months_revenue(
     theirs = api.get("/v1/reports/dashboard", key=other.admin_key).json
     assert theirs["counts"]["active"] == 0 and theirs["revenue_month"]["gross_fen"] == 0
     assert api.get("/v1/reports/dashboard").status == 401
+
+
+def test_a_paid_renewals_receipt_goes_out_within_minutes_not_at_the_next_daily_sweep(
+    api: ApiClient, platform_key: str, make_services: Any
+) -> None:
+    from simrenew.clock import SystemClock
+
+    agent = create_agent(api, platform_key)
+    key = agent.admin_key
+    shop = {"name": "回执小店", "phone": "13812347777", "email": "r@example.com"}
+    m = api.post("/v1/merchants", shop, key=key).json
+    t = api.post("/v1/terminals", terminal_body(merchant_id=m["merchant_id"]), key=key).json
+    plan = api.post("/v1/plans", {"name": "月卡", "term_months": 1, "data_quota_mb": 1, "price_fen": 100}, key=key).json
+    lines = [{"sn": t["sn"], "plan_id": plan["plan_id"]}]
+    order = api.post("/v1/orders", {"lines": lines, "payment": "offline"}, key=key)
+    assert api.post(f"/v1/orders/{order.json['order_id']}/mark-paid", {"note": "cash"}, key=key).status == 200
+    assert api.get(f"/v1/notifications?sn={t['sn']}", key=key).json["items"] == []  # queued, not sent yet
+
+    svc = make_services(SystemClock())
+    assert svc.sweep.drain_queued() >= 1  # what the 5-minute schedule runs
+
+    sent = api.get(f"/v1/notifications?sn={t['sn']}", key=key).json["items"]
+    assert {(n["template"], n["channel"]) for n in sent if n["state"] in ("sent", "held")} >= {("receipt", "email")}
+    svc.sweep.drain_queued()  # a second pass sends nothing more for it
+    assert api.get(f"/v1/notifications?sn={t['sn']}", key=key).json["items"] == sent

@@ -166,6 +166,17 @@ class SweepService:
             # Ended (done, continued or failed): its claims are settled or free to take over.
             self._repo.alive(self._run_id, self._clock.now())
 
+    def drain_queued(self) -> int:
+        """Receipts and quota alerts queued since the last run, sent now (the 5-minute schedule
+        calls this, so a merchant's receipt does not wait for tomorrow's sweep). Claims make each
+        message go out once even beside a running sweep."""
+        self._run_id = new_id("run")
+        self._beat(force=True)
+        try:
+            return self._drain_events(self._clock.now(), {}, {})
+        finally:
+            self._repo.alive(self._run_id, self._clock.now())
+
     def _beat(self, force: bool = False) -> None:
         """Tell concurrent runs this one is alive (every HEARTBEAT_EVERY at most)."""
         now = self._clock.now()
