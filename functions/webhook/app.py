@@ -40,6 +40,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         else:
             log.exception("stripe webhook failed")  # Stripe retries non-2xx answers
         return _answer(err.status, err.to_body())
-    except Exception:
+    except Exception as exc:
+        from simrenew.adapters.dynamodb.errors import store_unavailable  # the error path only
+
+        busy = store_unavailable(exc)
+        if busy is not None:  # throttled or timed out after the retry policy: Stripe redelivers
+            log.warning("stripe webhook: data store unavailable", exc_info=True)
+            return _answer(busy.status, busy.to_body())
         log.exception("stripe webhook failed")
         return _answer(500, {"error": {"code": "internal_error", "message": "will be retried"}})
