@@ -333,6 +333,34 @@ def test_a_sweep_day_under_throttling_sends_each_message_once(
     assert [m for m in again.sent if m["sn"] in expected] == []
 
 
+def test_an_import_that_outlasts_the_retries_stops_at_its_checkpoint_and_the_retry_finishes_it(
+    proxied_services: Any, faults: FaultProxy, ddb_client: Any
+) -> None:
+    """The worker raises (so Lambda retries the invocation) and leaves the job "failed" with the
+    reason and no lease, instead of "running" under a lease nobody renews."""
+    svc = proxied_services()
+    tenant, _ = svc.tenants.create_active(dict(AGENT, contact_email="outage-import@example.com"))
+    data, good, bad, _merchants = _import_file()
+    with faults.faults(rule("throughput", ["TransactWriteItems"], burst=OUTAGE)):
+        import_id = svc.imports.start(tenant.tenant_id, data, "throttle-test")
+        svc.dispatcher.join(timeout=600)
+    stopped = svc.imports.status(tenant.tenant_id, import_id)
+    assert stopped["status"] == "failed" and stopped["processed"] < ROWS, stopped
+    assert "busy" in stopped["message"]
+
+    assert svc.imports.run(tenant.tenant_id, import_id) == "done"  # what the retried invocation does
+
+    status = svc.imports.status(tenant.tenant_id, import_id)
+    assert (status["status"], status["processed"], status["created"], status["failed"]) == (
+        "done",
+        ROWS,
+        len(good),
+        len(bad),
+    )
+    assert status["message"] is None  # the interruption is over
+    assert sorted(t["sn"]["S"] for t in _tenant_items(ddb_client, tenant.tenant_id, "TERM#")) == sorted(good)
+
+
 # --- money over HTTP: a paid order fulfilled by its webhook, a voucher ------------------------------
 def _agent_fleet(api: ApiClient, count: int = 1) -> tuple[Any, dict[str, Any], list[dict[str, Any]]]:
     agent = create_agent(api, PLATFORM_KEY)

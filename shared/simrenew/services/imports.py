@@ -3,6 +3,7 @@ checkpoint, idempotent (a re-import reports rows unchanged), resumable after a c
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from simrenew.clock import Clock, iso_utc
 from simrenew.domain.contact import normalize_phone
 from simrenew.domain.csvfile import RawRow, parse_import
 from simrenew.domain.fleet import Merchant, Terminal, initial_status, terminal_fields
-from simrenew.errors import Conflict, NotFound, RuleViolation, SimRenewError, ValidationError
+from simrenew.errors import Conflict, NotFound, RuleViolation, SimRenewError, TransientStoreError, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
 from simrenew.services.fleet import FleetService
@@ -173,7 +174,21 @@ class ImportService:
             self._imports.finish(job, "done", self._clock.now())
             log.info("import finished", extra={"import_id": import_id, "rows": len(rows)})
             return "done"
-        except SimRenewError as exc:
+        except Exception as exc:
+            from simrenew.adapters.dynamodb.errors import store_unavailable
+
+            busy = exc if isinstance(exc, TransientStoreError) else store_unavailable(exc)
+            if busy is not None:
+                # Not the file's fault: stop at the checkpoint and raise, so the invocation is
+                # retried (Lambda's async retries) instead of the job sitting "running".
+                log.warning("import interrupted: data store busy", extra={"import_id": import_id}, exc_info=True)
+                with contextlib.suppress(Exception):  # the store may still be busy; the lease then lapses
+                    self._imports.interrupt(
+                        job, self._clock.now(), "the data store was busy; the import continues from where it stopped"
+                    )
+                raise busy from exc
+            if not isinstance(exc, SimRenewError):
+                raise
             log.exception("import failed", extra={"import_id": import_id})
             self._imports.finish(job, "failed", self._clock.now(), exc.message)
             return "failed"

@@ -110,14 +110,27 @@ class ImportRepository:
         """Hand the job back (time limit reached) so the next invocation can take it at once."""
         job.update(actions=[ImportItem.heartbeat_at.remove(), ImportItem.updated_at.set(now)])
 
+    def interrupt(self, job: ImportItem, now: datetime, message: str) -> None:
+        """The worker gave up for now (the data store stayed busy): "failed" with the reason, the
+        lease dropped, so a retry of the invocation (or the agent's Resume) continues at once
+        from the checkpoint."""
+        job.update(
+            actions=[
+                ImportItem.status.set("failed"),
+                ImportItem.error_message.set(message),
+                ImportItem.heartbeat_at.remove(),
+                ImportItem.updated_at.set(now),
+            ]
+        )
+
     def finish(self, job: ImportItem, status: str, now: datetime, message: str | None = None) -> None:
         actions: list[Any] = [
             ImportItem.status.set(status),
             ImportItem.finished_at.set(now),
             ImportItem.updated_at.set(now),
         ]
-        if message:
-            actions.append(ImportItem.error_message.set(message))
+        # A finished run's message replaces an interrupted one's (or clears it).
+        actions.append(ImportItem.error_message.set(message) if message else ImportItem.error_message.remove())
         job.update(actions=actions)
 
     def add_errors(self, tenant_id: str, import_id: str, errors: Sequence[RowError], now: datetime) -> None:
