@@ -165,7 +165,19 @@ class LocalRequestHandler(ChaliceRequestHandler):
             self._send_json(405, {"error": {"code": "method_not_allowed", "message": "static files are read-only"}})
 
     # The base class binds do_GET & co. to its own _generic_handle at class creation.
-    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = _generic_handle
+
+    def _send_http_response(self, code: int, headers: Any, body: Any) -> None:
+        # A method a route does not have: Chalice answers {"Code": "MethodNotAllowedError", ...};
+        # agents get the documented error shape (in AWS, API Gateway's answer is mapped likewise).
+        if code == 405 and body is not None and b"MethodNotAllowedError" in (
+            body if isinstance(body, bytes) else str(body).encode()
+        ):
+            headers = {**dict(headers or {}), "Content-Type": "application/json"}
+            body = json.dumps(
+                {"error": {"code": "method_not_allowed", "message": f"{self.command} is not allowed here"}}
+            )
+        super()._send_http_response(code, headers, body)
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         # API Gateway answers an unknown route with 403 "Missing Authentication Token";

@@ -48,3 +48,12 @@ def test_the_stripe_webhook_is_routed_to_its_function_which_refuses_unsigned_eve
     r = requests.post(f"{server_url}/webhooks/stripe", data=b"{}", timeout=10)
     assert r.status_code == 400
     assert r.json()["error"]["field"] == "Stripe-Signature"
+
+
+def test_a_method_a_route_does_not_have_is_405_in_the_error_shape(server_url: str) -> None:
+    for method in ("PUT", "TRACE", "DELETE"):
+        r = requests.request(method, f"{server_url}/v1/health", timeout=10)
+        assert r.status_code == 405, (method, r.text)
+        assert r.json()["error"]["code"] == "method_not_allowed", (method, r.text)
+    static = requests.request("TRACE", f"{server_url}/pay/X", timeout=10)
+    assert (static.status_code, static.json()["error"]["code"]) == (405, "method_not_allowed")
