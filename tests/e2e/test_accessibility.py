@@ -22,7 +22,7 @@ UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), s
   .map(el => el.outerHTML.slice(0, 120))"""
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 CONSOLE_VIEWS = (
-    *("dashboard", "terminals", "imports", "plans", "orders"),
+    *("dashboard", "terminals", "merchants", "imports", "plans", "orders"),
     *("vouchers", "settings", "keys", "webhooks", "reports"),
 )
 

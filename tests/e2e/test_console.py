@@ -234,3 +234,36 @@ def test_every_view_fits_a_360px_screen_without_horizontal_scrolling(
     nav.click()
     expect(page.get_by_test_id("view-orders")).to_be_visible()
     assert page_width(page) <= 360
+
+
+def test_an_agent_adds_and_edits_a_merchant_and_a_readonly_key_cannot(
+    desktop: Any, ui_url: str, agent: Agent, api: ApiClient
+) -> None:
+    page = desktop
+    sign_in(page, ui_url, agent.admin_key)
+    page.get_by_test_id("nav-merchants").click()
+    form = page.get_by_test_id("merchant-form")
+    form.get_by_test_id("merchant-name").fill("东街便利店")
+    form.get_by_test_id("merchant-phone").fill("12345")
+    form.get_by_test_id("merchant-submit").click()
+    expect(form.get_by_test_id("merchant-phone")).to_have_attribute("aria-invalid", "true")  # named next to it
+    form.get_by_test_id("merchant-phone").fill("13812349999")
+    form.get_by_test_id("merchant-submit").click()
+    row = page.get_by_test_id("merchant-row").filter(has_text="东街便利店")
+    expect(row).to_contain_text("+8613812349999")
+
+    row.get_by_test_id("merchant-edit").click()
+    edit = page.get_by_test_id("merchant-edit-form")
+    edit.get_by_test_id("merchant-email").fill("east@example.com")
+    edit.get_by_test_id("merchant-submit").click()
+    expect(page.get_by_test_id("merchant-row").filter(has_text="东街便利店")).to_contain_text("east@example.com")
+    stored = api.get("/v1/merchants", key=agent.admin_key).json["items"]
+    expected = [("东街便利店", "+8613812349999", "east@example.com")]
+    assert [(m["name"], m["phone"], m["email"]) for m in stored] == expected
+
+    page.get_by_test_id("sign-out").click()
+    sign_in(page, ui_url, agent.key(api, "readonly"))
+    go(page, ui_url, "merchants")
+    expect(page.get_by_test_id("merchant-row")).to_have_count(1)
+    expect(page.get_by_test_id("staff-only")).to_be_visible()
+    expect(page.get_by_test_id("merchant-edit")).to_have_count(0)

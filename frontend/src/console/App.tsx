@@ -11,6 +11,7 @@ import { Terminals } from "./views/Terminals";
 import { TerminalPage } from "./views/Terminal";
 import { Imports } from "./views/Imports";
 import { Plans } from "./views/Plans";
+import { Merchants } from "./views/Merchants";
 import { OrderPage, Orders } from "./views/Orders";
 import { Vouchers } from "./views/Vouchers";
 import { Settings } from "./views/Settings";
@@ -22,6 +23,7 @@ import { Stickers } from "./views/Stickers";
 const NAV: [string, Key][] = [
   ["dashboard", "nav_dashboard"],
   ["terminals", "nav_terminals"],
+  ["merchants", "nav_merchants"],
   ["imports", "nav_imports"],
   ["orders", "nav_orders"],
   ["plans", "nav_plans"],
@@ -65,6 +67,8 @@ function View({ s }: { s: Session }) {
       return <Imports importId={route.query.get("id")} />;
     case "orders":
       return second ? <OrderPage key={second} orderId={second} admin={admin} /> : <Orders key={route.query.toString()} query={route.query} admin={admin} />;
+    case "merchants":
+      return <Merchants canWrite={s.role !== "readonly"} />;
     case "plans":
       return <Plans admin={admin} />;
     case "vouchers":

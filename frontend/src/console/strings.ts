@@ -415,6 +415,17 @@ const zh = {
   f_status: "状态",
   f_role: "角色",
   f_label: "标签",
+  nav_merchants: "商户",
+  merchantPhone: "电话",
+  merchantEmail: "邮箱（可选）",
+  newMerchant: "新增商户",
+  createMerchant: "创建商户",
+  merchantCreated: "商户已创建",
+  editMerchant: "编辑商户：{name}",
+  merchantTerminals: "查看终端",
+  merchantsIntro: "商户是终端的使用者：续费提醒发到这里的电话和邮箱。导入 CSV 时也会按名称和电话自动建立商户。",
+  phoneHint: "手机号，如 13812345678（自动加 +86）",
+  staffOnly: "只读密钥不能新增或修改商户。",
 };
 
 export type Key = keyof typeof zh;
@@ -831,6 +842,17 @@ const en: Dict<Key> = {
   f_status: "Status",
   f_role: "Role",
   f_label: "Label",
+  nav_merchants: "Merchants",
+  merchantPhone: "Phone",
+  merchantEmail: "E-mail (optional)",
+  newMerchant: "New merchant",
+  createMerchant: "Create merchant",
+  merchantCreated: "Merchant created",
+  editMerchant: "Edit merchant: {name}",
+  merchantTerminals: "Its terminals",
+  merchantsIntro: "Merchants use the terminals: renewal reminders go to their phone and e-mail. A CSV import also creates merchants by name and phone.",
+  phoneHint: "Mobile number, e.g. 13812345678 (+86 is added)",
+  staffOnly: "A read-only key cannot add or change merchants.",
 };
 
 export const t = translator(zh, en);

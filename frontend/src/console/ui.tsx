@@ -2,7 +2,7 @@
 // error, success), loading hooks, a cursor pager, status badges, copy and confirm buttons.
 import type { ComponentChildren, JSX } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, type Page } from "../common/api";
+import { ApiError, newIdempotencyKey, type Page } from "../common/api";
 import { locale } from "../common/i18n";
 import { copyText } from "./format";
 import { errorText, t, type Key } from "./strings";
@@ -332,4 +332,21 @@ export function Table(props: { caption?: string; head: ComponentChildren; childr
 
 export function AdminOnly({ admin, children }: { admin: boolean; children: ComponentChildren }): JSX.Element {
   return admin ? <>{children}</> : <p class="hint" data-testid="admin-only">{t("adminOnly")}</p>;
+}
+
+/** The Idempotency-Key of a create form: kept while the same body is sent again (a retry after a
+ * lost answer never creates twice), new for any other body (the API answers a reused key with
+ * another body 409) and after a success (the same form sent again is a new thing). */
+export function useIdempotencyKey() {
+  const last = useRef<{ body: string; key: string } | null>(null);
+  return {
+    keyFor(body: unknown): string {
+      const text = JSON.stringify(body);
+      if (!last.current || last.current.body !== text) last.current = { body: text, key: newIdempotencyKey() };
+      return last.current.key;
+    },
+    done(): void {
+      last.current = null;
+    },
+  };
 }

@@ -618,6 +618,9 @@ function App() {
       }
       setPhase("waiting");
     } catch (err) {
+      // An answer (4xx/5xx) ends this attempt: the next tap is a new request. Only a lost answer
+      // (network) keeps the key, so a retry cannot create a second order.
+      if (!(err instanceof ApiError && err.status === 0)) idem.current = null;
       setNotice({ kind: "error", text: err instanceof Error && err.message === "stripe.js" ? t("stripeFailed") : explain(err) });
     } finally {
       setBusy(false);

@@ -235,8 +235,9 @@ class Api:
             if err.status >= 500:
                 logger.exception("service error")
             if idem is not None and services is not None:
-                # A refused request is answered the same way on replay.
-                if err.status < 500:
+                # A refused request is answered the same way on replay; a rate limit is no
+                # answer to the request itself (the same request later must go through).
+                if err.status < 500 and err.status != 429:
                     services.idempotency.complete(idem[0], idem[1], err.status, err.to_body())
                 else:
                     _abandon(services, idem)

@@ -1,10 +1,10 @@
 // API keys (admin): list without secrets, create (the key is shown once), revoke.
 import { useState } from "preact/hooks";
-import { newIdempotencyKey, type Page } from "../../common/api";
+import type { Page } from "../../common/api";
 import { moment } from "../../common/i18n";
 import { api, signOut } from "../session";
 import { t } from "../strings";
-import { AdminOnly, ConfirmButton, CopyButton, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, useAction, usePaged } from "../ui";
+import { AdminOnly, ConfirmButton, CopyButton, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, useAction, usePaged, useIdempotencyKey } from "../ui";
 
 interface ApiKey {
   key_id: string;
@@ -110,19 +110,19 @@ function KeyList({ currentKeyId }: { currentKeyId: string | null }) {
 function CreateKey({ onCreated }: { onCreated: () => void }) {
   const [role, setRole] = useState("staff");
   const [label, setLabel] = useState("");
-  const [idem, setIdem] = useState(newIdempotencyKey);
+  const idem = useIdempotencyKey();
   const [made, setMade] = useState<{ api_key: string; role: string; key_id: string } | null>(null);
   const action = useAction();
   const submit = async (e: Event) => {
     e.preventDefault();
     const out = await action.run(
-      () => api<{ api_key: string; role: string; key_id: string }>("/v1/api-keys", { method: "POST", body: { role, label: label.trim() }, idempotencyKey: idem }),
+      () => api<{ api_key: string; role: string; key_id: string }>("/v1/api-keys", { method: "POST", body: { role, label: label.trim() }, idempotencyKey: idem.keyFor({ role, label: label.trim() }) }),
       t("keyCreated"),
     );
     if (out) {
       setMade(out);
       setLabel("");
-      setIdem(newIdempotencyKey());
+      idem.done();
       onCreated();
     }
   };

@@ -1,12 +1,12 @@
 // Renewal plans: list, create and edit (admin). Prices are typed in yuan and sent as fen.
 import { Fragment } from "preact";
 import { useState } from "preact/hooks";
-import { newIdempotencyKey, type Page } from "../../common/api";
+import type { Page } from "../../common/api";
 import { locale, megabytes, money } from "../../common/i18n";
 import { fenToYuanText, parseYuan } from "../format";
 import { api } from "../session";
 import { t } from "../strings";
-import { AdminOnly, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad } from "../ui";
+import { AdminOnly, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad, useIdempotencyKey } from "../ui";
 
 export interface Plan {
   plan_id: string;
@@ -101,7 +101,7 @@ function PlanForm({ plan, onSaved }: { plan?: Plan; onSaved: () => void }) {
     active: plan?.active ?? true,
   };
   const [v, setV] = useState(start);
-  const [idem, setIdem] = useState(newIdempotencyKey);
+  const idem = useIdempotencyKey();
   const action = useAction();
   const p = plan ? `pe-${plan.plan_id}` : "pn";
   const submit = async (e: Event) => {
@@ -126,13 +126,13 @@ function PlanForm({ plan, onSaved }: { plan?: Plan; onSaved: () => void }) {
       () =>
         plan
           ? api<Plan>(`/v1/plans/${encodeURIComponent(plan.plan_id)}`, { method: "PATCH", body })
-          : api<Plan>("/v1/plans", { method: "POST", body, idempotencyKey: idem }),
+          : api<Plan>("/v1/plans", { method: "POST", body, idempotencyKey: idem.keyFor(body) }),
       plan ? t("saved") : t("planCreated"),
     );
     if (out) {
       if (!plan) {
         setV(start);
-        setIdem(newIdempotencyKey());
+        idem.done();
       }
       onSaved();
     }

@@ -2,12 +2,11 @@
 // ledger and the notifications sent about it.
 import { useState } from "preact/hooks";
 import type { Page } from "../../common/api";
-import { newIdempotencyKey } from "../../common/api";
 import { day, locale, megabytes, moment, money } from "../../common/i18n";
 import { href } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
-import { Badge, ConfirmButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad } from "../ui";
+import { Badge, ConfirmButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad, useIdempotencyKey } from "../ui";
 import { carrierLabel, daysLeft, type Terminal } from "./Terminals";
 import type { Plan } from "./Plans";
 
@@ -302,17 +301,17 @@ export function NewOrder({ sn, plans, admin }: { sn?: string; plans: Plan[]; adm
   const [snValue, setSn] = useState(sn ?? "");
   const [planId, setPlanId] = useState("");
   const [payment, setPayment] = useState<"offline" | "online">("offline");
-  const [idem, setIdem] = useState(newIdempotencyKey);
+  const idem = useIdempotencyKey();
   const [created, setCreated] = useState<OrderOut | null>(null);
   const action = useAction();
   const chosen = planId || active[0]?.plan_id || "";
   const submit = async (e: Event) => {
     e.preventDefault();
     const body = { lines: [{ sn: snValue.trim(), plan_id: chosen }], payment };
-    const out = await action.run(() => api<OrderOut>("/v1/orders", { method: "POST", body, idempotencyKey: idem }), t("orderCreated"));
+    const out = await action.run(() => api<OrderOut>("/v1/orders", { method: "POST", body, idempotencyKey: idem.keyFor(body) }), t("orderCreated"));
     if (out) {
       setCreated(out);
-      setIdem(newIdempotencyKey());
+      idem.done();
     }
   };
   const fe = action.fieldError;

@@ -1,12 +1,12 @@
 // Prepaid voucher batches (刮刮卡): create a batch for a plan (codes shown once, with copy and
 // CSV download) and list the batches.
 import { useState } from "preact/hooks";
-import { newIdempotencyKey, type Page } from "../../common/api";
+import type { Page } from "../../common/api";
 import { moment, money } from "../../common/i18n";
 import { csvBlob, saveBlob } from "../format";
 import { api } from "../session";
 import { t } from "../strings";
-import { AdminOnly, CopyButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad } from "../ui";
+import { AdminOnly, CopyButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad, useIdempotencyKey } from "../ui";
 import type { Plan } from "./Plans";
 
 interface Batch {
@@ -67,7 +67,7 @@ export function Vouchers({ admin }: { admin: boolean }) {
 function CreateBatch({ plans, onCreated }: { plans: Plan[]; onCreated: () => void }) {
   const [planId, setPlanId] = useState("");
   const [count, setCount] = useState("50");
-  const [idem, setIdem] = useState(newIdempotencyKey);
+  const idem = useIdempotencyKey();
   const [made, setMade] = useState<NewBatch | null>(null);
   const action = useAction();
   const chosen = planId || plans[0]?.plan_id || "";
@@ -75,12 +75,12 @@ function CreateBatch({ plans, onCreated }: { plans: Plan[]; onCreated: () => voi
     e.preventDefault();
     if (!/^\d+$/.test(count) || Number(count) < 1 || Number(count) > 1000) return action.fail(localError("count", t("countRange")));
     const out = await action.run(
-      () => api<NewBatch>("/v1/vouchers/batches", { method: "POST", body: { plan_id: chosen, count: Number(count) }, idempotencyKey: idem }),
+      () => api<NewBatch>("/v1/vouchers/batches", { method: "POST", body: { plan_id: chosen, count: Number(count) }, idempotencyKey: idem.keyFor({ plan_id: chosen, count: Number(count) }) }),
       t("batchCreated"),
     );
     if (out) {
       setMade(out);
-      setIdem(newIdempotencyKey());
+      idem.done();
       onCreated();
     }
   };

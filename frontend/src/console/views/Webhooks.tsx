@@ -1,11 +1,11 @@
 // Outbound webhook endpoints (admin): list, create (the signing secret is shown once), delete,
 // and each endpoint's delivery log.
 import { useState } from "preact/hooks";
-import { newIdempotencyKey, type Page } from "../../common/api";
+import type { Page } from "../../common/api";
 import { moment } from "../../common/i18n";
 import { api } from "../session";
 import { t } from "../strings";
-import { AdminOnly, ConfirmButton, CopyButton, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, localError, useAction, usePaged } from "../ui";
+import { AdminOnly, ConfirmButton, CopyButton, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, localError, useAction, usePaged, useIdempotencyKey } from "../ui";
 
 interface Endpoint {
   endpoint_id: string;
@@ -163,7 +163,7 @@ function CreateEndpoint({ onCreated }: { onCreated: () => void }) {
   const [url, setUrl] = useState("");
   const [description, setDescription] = useState("");
   const [events, setEvents] = useState<string[]>([...EVENTS]);
-  const [idem, setIdem] = useState(newIdempotencyKey);
+  const idem = useIdempotencyKey();
   const [secret, setSecret] = useState<string | null>(null);
   const action = useAction();
   const submit = async (e: Event) => {
@@ -173,14 +173,14 @@ function CreateEndpoint({ onCreated }: { onCreated: () => void }) {
     const body: Record<string, unknown> = { url: url.trim(), events };
     if (description.trim()) body.description = description.trim();
     const out = await action.run(
-      () => api<Endpoint & { secret: string }>("/v1/webhook-endpoints", { method: "POST", body, idempotencyKey: idem }),
+      () => api<Endpoint & { secret: string }>("/v1/webhook-endpoints", { method: "POST", body, idempotencyKey: idem.keyFor(body) }),
       t("endpointCreated"),
     );
     if (out) {
       setSecret(out.secret);
       setUrl("");
       setDescription("");
-      setIdem(newIdempotencyKey());
+      idem.done();
       onCreated();
     }
   };

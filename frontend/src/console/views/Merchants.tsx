@@ -1,0 +1,162 @@
+// Merchants: list (server paging), add and edit (staff and admin). Reminders go to their phone
+// and e-mail; each row links to the merchant's terminals.
+import { Fragment } from "preact";
+import { useState } from "preact/hooks";
+import type { Page } from "../../common/api";
+import { moment } from "../../common/i18n";
+import { href } from "../router";
+import { api } from "../session";
+import { t } from "../strings";
+import { ErrorAlert, Field, Loading, Pager, Status, Submit, Table, useAction, usePaged, useIdempotencyKey } from "../ui";
+
+export interface Merchant {
+  merchant_id: string;
+  name: string;
+  contact_name: string | null;
+  phone: string;
+  email: string | null;
+  status: string;
+  created_at: string;
+}
+
+export function Merchants({ canWrite }: { canWrite: boolean }) {
+  const [round, setRound] = useState(0);
+  return <MerchantList key={round} canWrite={canWrite} onChanged={() => setRound(round + 1)} />;
+}
+
+function MerchantList({ canWrite, onChanged }: { canWrite: boolean; onChanged: () => void }) {
+  const paged = usePaged((cursor) => {
+    const qs = new URLSearchParams({ limit: "50" });
+    if (cursor) qs.set("cursor", cursor);
+    return api<Page<Merchant>>(`/v1/merchants?${qs}`);
+  });
+  const [editing, setEditing] = useState<string | null>(null);
+  const items = paged.data?.items ?? [];
+  return (
+    <section class="stack" data-testid="view-merchants">
+      <h1>{t("nav_merchants")}</h1>
+      <p class="hint">{t("merchantsIntro")}</p>
+      <ErrorAlert error={paged.error} />
+      <Loading show={paged.loading && !paged.data} />
+      {paged.data && (
+        <Table
+          caption={t("nav_merchants")}
+          testid="merchants-table"
+          empty={items.length === 0}
+          head={
+            <tr>
+              <th scope="col">{t("name")}</th>
+              <th scope="col">{t("contactName")}</th>
+              <th scope="col">{t("merchantPhone")}</th>
+              <th scope="col">{t("merchantEmail")}</th>
+              <th scope="col">{t("created")}</th>
+              <th scope="col">{t("actions")}</th>
+            </tr>
+          }
+        >
+          {items.map((m) => (
+            <Fragment key={m.merchant_id}>
+              <tr data-testid="merchant-row">
+                <td>{m.name}</td>
+                <td>{m.contact_name ?? "—"}</td>
+                <td class="mono nowrap">{m.phone}</td>
+                <td>{m.email ?? "—"}</td>
+                <td class="nowrap">{moment(m.created_at)}</td>
+                <td class="row">
+                  <a href={href("terminals", { merchant_id: m.merchant_id })}>{t("merchantTerminals")}</a>
+                  {canWrite && (
+                    <button
+                      type="button"
+                      onClick={() => setEditing(editing === m.merchant_id ? null : m.merchant_id)}
+                      aria-expanded={editing === m.merchant_id ? "true" : "false"}
+                      aria-label={`${t("edit")} ${m.name}`}
+                      data-testid="merchant-edit"
+                    >
+                      {t("edit")}
+                    </button>
+                  )}
+                </td>
+              </tr>
+              {editing === m.merchant_id && (
+                <tr>
+                  <td colSpan={6}>
+                    <MerchantForm
+                      merchant={m}
+                      onSaved={() => {
+                        setEditing(null);
+                        paged.reload();
+                      }}
+                    />
+                  </td>
+                </tr>
+              )}
+            </Fragment>
+          ))}
+        </Table>
+      )}
+      <Pager page={paged.page} hasPrev={paged.hasPrev} hasNext={paged.hasNext} onPrev={paged.prev} onNext={paged.next} busy={paged.loading} />
+      {canWrite ? <MerchantForm onSaved={onChanged} /> : <p class="hint" data-testid="staff-only">{t("staffOnly")}</p>}
+    </section>
+  );
+}
+
+function MerchantForm({ merchant, onSaved }: { merchant?: Merchant; onSaved: () => void }) {
+  const start = {
+    name: merchant?.name ?? "",
+    contact_name: merchant?.contact_name ?? "",
+    phone: merchant?.phone ?? "",
+    email: merchant?.email ?? "",
+  };
+  const [v, setV] = useState(start);
+  const idem = useIdempotencyKey();
+  const action = useAction();
+  const p = merchant ? `me-${merchant.merchant_id}` : "mn";
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const body: Record<string, string> = {};
+    for (const k of ["name", "contact_name", "phone", "email"] as const) {
+      const value = v[k].trim();
+      if (merchant ? value !== (start[k] ?? "") : value) body[k] = value;
+    }
+    if (merchant && Object.keys(body).length === 0) return action.fail(new Error(t("nothingChanged")));
+    const out = await action.run(
+      () =>
+        merchant
+          ? api<Merchant>(`/v1/merchants/${encodeURIComponent(merchant.merchant_id)}`, { method: "PATCH", body })
+          : api<Merchant>("/v1/merchants", { method: "POST", body, idempotencyKey: idem.keyFor(body) }),
+      merchant ? t("saved") : t("merchantCreated"),
+    );
+    if (out) {
+      if (!merchant) {
+        setV(start);
+        idem.done();
+      }
+      onSaved();
+    }
+  };
+  const fe = action.fieldError;
+  const set = (k: keyof typeof start) => (e: Event) => setV({ ...v, [k]: (e.currentTarget as HTMLInputElement).value });
+  return (
+    <form class={merchant ? "stack" : "card stack"} onSubmit={submit} noValidate data-testid={merchant ? "merchant-edit-form" : "merchant-form"}>
+      <h2>{merchant ? t("editMerchant", { name: merchant.name }) : t("newMerchant")}</h2>
+      <div class="grid">
+        <Field id={`${p}-name`} label={t("name")} error={fe("name")}>
+          {(a) => <input {...a} maxLength={100} value={v.name} onInput={set("name")} data-testid="merchant-name" />}
+        </Field>
+        <Field id={`${p}-contact`} label={t("contactName")} error={fe("contact_name")}>
+          {(a) => <input {...a} maxLength={60} value={v.contact_name} onInput={set("contact_name")} />}
+        </Field>
+        <Field id={`${p}-phone`} label={t("merchantPhone")} hint={t("phoneHint")} error={fe("phone")}>
+          {(a) => <input {...a} type="tel" inputMode="tel" value={v.phone} onInput={set("phone")} data-testid="merchant-phone" />}
+        </Field>
+        <Field id={`${p}-email`} label={t("merchantEmail")} error={fe("email")}>
+          {(a) => <input {...a} type="email" value={v.email} onInput={set("email")} data-testid="merchant-email" />}
+        </Field>
+      </div>
+      <Status action={action} fields={["name", "contact_name", "phone", "email"]} testid="merchant" />
+      <div class="row">
+        <Submit busy={action.busy} label={merchant ? t("save") : t("createMerchant")} testid="merchant-submit" />
+      </div>
+    </form>
+  );
+}
