@@ -10,13 +10,11 @@ from typing import Any
 
 import pytest
 
-from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository
 from simrenew.adapters.dynamodb.sweeps import RUN_LEASE, NotificationItem, SweepRepository, SweepStateItem
-from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.clock import FixedClock
-from simrenew.services.sweep import RecordingCarrier, SweepService
+from simrenew.services.sweep import SweepService
 from tests.support.fleet import terminal_body
-from tests.support.sweep import Killed, RecordingEmitter, RecordingSender
+from tests.support.sweep import Killed, RecordingEmitter, RecordingSender, sweep_service
 
 _days = itertools.count(random.randrange(0, 150))
 AGENT = {
@@ -45,17 +43,7 @@ def sweep_world(make_services: Any, day0: date) -> Any:
     SweepStateItem("SWEEP", "LAST", last_day=(day0 - timedelta(days=1)).isoformat()).save()
 
     def sweeper(sender: RecordingSender, emitter: RecordingEmitter | None = None) -> SweepService:
-        return SweepService(
-            TenantRepository(),
-            TerminalRepository(),
-            MerchantRepository(),
-            SweepRepository(),
-            sender,
-            emitter or RecordingEmitter(),
-            RecordingCarrier(),
-            clock,
-            "https://pay.example.com",
-        )
+        return sweep_service(sender, clock, emitter)
 
     return svc, clock, sweeper
 

@@ -26,7 +26,7 @@ from simrenew.domain.dates import add_months
 from tests.support.builders import create_agent
 from tests.support.client import ApiClient
 from tests.support.fleet import IMPORT_HEADER, csv_row, terminal_body
-from tests.support.sweep import RecordingEmitter, RecordingSender
+from tests.support.sweep import RecordingSender, sweep_service
 
 AGENT = {
     "name": "Race Agent",
@@ -146,11 +146,8 @@ def test_the_same_sweep_day_run_twice_at_once_sends_each_message_once(make_servi
     This found a race, fixed: a claim still 'sending' under another run id was taken over as if
     that run had died, so two live runs both sent it. Runs now keep a heartbeat; only a dead
     run's claim (or a held SMS) is taken over, and conditionally, by one run only."""
-    from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository
-    from simrenew.adapters.dynamodb.sweeps import SweepRepository, SweepStateItem
-    from simrenew.adapters.dynamodb.tenants import TenantRepository
+    from simrenew.adapters.dynamodb.sweeps import SweepStateItem
     from simrenew.clock import FixedClock
-    from simrenew.services.sweep import RecordingCarrier, SweepService
 
     day = date(2075, 1, 2) + timedelta(days=random.randrange(0, 2500) * 3 + 1)  # a day of its own
     clock = FixedClock(datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC))
@@ -168,17 +165,7 @@ def test_the_same_sweep_day_run_twice_at_once_sends_each_message_once(make_servi
             expected[t.sn] = kind
 
     def sweep(sender: RecordingSender) -> Any:
-        return SweepService(
-            TenantRepository(),
-            TerminalRepository(),
-            MerchantRepository(),
-            SweepRepository(),
-            sender,
-            RecordingEmitter(),
-            RecordingCarrier(),
-            clock,
-            "https://pay.example.com",
-        ).run(day)
+        return sweep_service(sender, clock).run(day)
 
     senders = [SlowSender(), SlowSender()]
     results = _at_once([lambda s=s: sweep(s) for s in senders])

@@ -35,7 +35,7 @@ from tests.support.client import ApiClient, HttpTransport, Resp
 from tests.support.env import PLATFORM_KEY, WEBHOOK_SECRET
 from tests.support.fleet import IMPORT_HEADER, bad_luhn, csv_row, terminal_body
 from tests.support.payments import sign
-from tests.support.sweep import RecordingEmitter, RecordingSender
+from tests.support.sweep import RecordingSender, sweep_service
 from tests.support.throttle import FaultProxy, Tally, rule
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -269,11 +269,9 @@ def _sweep_day() -> date:
 def test_a_sweep_day_under_throttling_sends_each_message_once(
     proxied_services: Any, faults: FaultProxy, ddb_client: Any
 ) -> None:
-    from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository
-    from simrenew.adapters.dynamodb.sweeps import SweepRepository, SweepStateItem
-    from simrenew.adapters.dynamodb.tenants import TenantRepository
+    from simrenew.adapters.dynamodb.sweeps import SweepStateItem
     from simrenew.clock import FixedClock
-    from simrenew.services.sweep import RecordingCarrier, SweepService
+    from simrenew.services.sweep import SweepService
 
     day = _sweep_day()
     clock = FixedClock(datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC))  # 10:00 in Shanghai
@@ -298,17 +296,7 @@ def test_a_sweep_day_under_throttling_sends_each_message_once(
                     lapsed.append((tenant.tenant_id, t.sn))
 
     def sweeper(sender: RecordingSender) -> SweepService:
-        return SweepService(
-            TenantRepository(),
-            TerminalRepository(),
-            MerchantRepository(),
-            SweepRepository(),
-            sender,
-            RecordingEmitter(),
-            RecordingCarrier(),
-            clock,
-            "https://pay.example.com",
-        )
+        return sweep_service(sender, clock)
 
     # Conflicts only on transactions: the sweep's terminal moves are transactions, and an
     # order's fulfilment renewing the same terminal at that moment is what conflicts with them.

@@ -45,3 +45,23 @@ class RecordingEmitter:
     def emit(self, tenant_id: str, event_type: str, data: dict[str, Any]) -> int:
         self.events.append((tenant_id, event_type, data))
         return 1
+
+
+def sweep_service(sender: Any, clock: Any, emitter: Any = None) -> Any:
+    """A SweepService on the bound table with recording fakes for its ports."""
+    from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository
+    from simrenew.adapters.dynamodb.sweeps import SweepRepository
+    from simrenew.adapters.dynamodb.tenants import TenantRepository
+    from simrenew.services.sweep import RecordingCarrier, SweepService
+
+    return SweepService(
+        TenantRepository(),
+        TerminalRepository(),
+        MerchantRepository(),
+        SweepRepository(),
+        sender,
+        emitter or RecordingEmitter(),
+        RecordingCarrier(),
+        clock,
+        "https://pay.example.com",
+    )
