@@ -67,6 +67,12 @@ def _world(api: ApiClient, platform_key: str) -> tuple[Any, Any, dict[str, str]]
     staff = api.post("/v1/api-keys", {"role": "staff"}, key=a.admin_key).json
     csv_text = IMPORT_HEADER + "\n" + csv_row(terminal_body()) + "\n"
     imp = api.call("POST", "/v1/imports", key=a.admin_key, body=csv_text.encode(), headers={"Content-Type": "text/csv"})
+    # Let A's import (a worker thread here) finish before anything else writes: its state is then
+    # stable, and moto's in-memory table is not safe against a concurrent writer (a flaky 500).
+    for _ in range(100):
+        if api.get(f"/v1/imports/{imp.json['import_id']}", key=a.admin_key).json["status"] != "running":
+            break
+        time.sleep(0.1)
     order = api.post(
         "/v1/orders", {"lines": [{"sn": t["sn"], "plan_id": p["plan_id"]}], "payment": "offline"}, key=a.admin_key
     ).json
@@ -87,10 +93,6 @@ def _world(api: ApiClient, platform_key: str) -> tuple[Any, Any, dict[str, str]]
         "tid": t["tid"],
         "iccid": t["iccid"],
     }
-    for _ in range(100):  # let A's import finish so its state is stable
-        if api.get(f"/v1/imports/{ids['import_id']}", key=a.admin_key).json["status"] != "running":
-            break
-        time.sleep(0.1)
     return a, b, ids
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from datetime import date, timedelta
@@ -15,7 +14,7 @@ from tests.support.builders import Agent, create_agent
 from tests.support.client import ApiClient
 from tests.support.env import WEBHOOK_SECRET
 from tests.support.fleet import terminal_body
-from tests.support.payments import sign
+from tests.support.payments import sign, succeeded_for
 
 
 def _fleet(api: ApiClient, platform_key: str) -> tuple[Agent, dict[str, Any], dict[str, Any]]:
@@ -69,22 +68,10 @@ def _signed_post(server_url: str, payload: bytes, signature: str | None = None) 
     return requests.post(f"{server_url}/webhooks/stripe", data=payload, headers=headers, timeout=30).status_code
 
 
-def _succeeded(order: dict[str, Any], event_id: str) -> bytes:
-    obj = {
-        "id": order["payment_intent_id"],
-        "object": "payment_intent",
-        "amount": order["amount_fen"],
-        "amount_received": order["amount_fen"],
-        "currency": "cny",
-        "status": "succeeded",
-    }
-    return json.dumps({"id": event_id, "type": "payment_intent.succeeded", "data": {"object": obj}}).encode()
-
-
 def test_the_same_event_twenty_times_at_once_fulfils_once(api: ApiClient, platform_key: str, server_url: str) -> None:
     agent, plan, t = _fleet(api, platform_key)
     order = api.post("/v1/orders", {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}]}, key=agent.admin_key).json
-    payload = _succeeded(order, f"evt_dup_{order['order_id']}")
+    payload = succeeded_for(order, f"evt_dup_{order['order_id']}")
     codes: list[int] = []
     threads = [threading.Thread(target=lambda: codes.append(_signed_post(server_url, payload))) for _ in range(20)]
     for th in threads:
@@ -113,7 +100,7 @@ def test_ten_concurrent_paid_orders_for_one_terminal_add_exactly_ten_terms(
     codes: dict[str, int] = {}
 
     def pay(order: dict[str, Any]) -> None:
-        payload = _succeeded(order, f"evt_conc_{order['order_id']}")
+        payload = succeeded_for(order, f"evt_conc_{order['order_id']}")
         for _ in range(5):
             codes[order["order_id"]] = _signed_post(server_url, payload)
             if codes[order["order_id"]] == 200:
@@ -135,7 +122,7 @@ def test_a_forged_event_over_http_is_400_and_changes_nothing(
 ) -> None:
     agent, plan, t = _fleet(api, platform_key)
     order = api.post("/v1/orders", {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}]}, key=agent.admin_key).json
-    payload = _succeeded(order, "evt_forged_1")
+    payload = succeeded_for(order, "evt_forged_1")
     assert _signed_post(server_url, payload, "t=1,v1=00") == 400
     assert _signed_post(server_url, payload, sign(payload, WEBHOOK_SECRET, int(time.time()) - 600)) == 400
     assert api.get(f"/v1/orders/{order['order_id']}", key=agent.admin_key).json["status"] == "pending_payment"

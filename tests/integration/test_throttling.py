@@ -13,7 +13,6 @@ proxy), and that faults were really injected.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import sys
@@ -34,7 +33,7 @@ from tests.support.builders import create_agent
 from tests.support.client import ApiClient, HttpTransport, Resp
 from tests.support.env import PLATFORM_KEY, WEBHOOK_SECRET
 from tests.support.fleet import IMPORT_HEADER, bad_luhn, csv_row, terminal_body
-from tests.support.payments import sign
+from tests.support.payments import sign, succeeded_for
 from tests.support.sweep import RecordingSender, sweep_service
 from tests.support.throttle import FaultProxy, Tally, rule
 
@@ -154,18 +153,6 @@ def _deliver(url: str, payload: bytes, tries: int = 8) -> list[int]:
         if r.status_code < 300:
             break
     return answers
-
-
-def _succeeded(order: dict[str, Any], event_id: str) -> bytes:
-    obj = {
-        "id": order["payment_intent_id"],
-        "object": "payment_intent",
-        "amount": order["amount_fen"],
-        "amount_received": order["amount_fen"],
-        "currency": "cny",
-        "status": "succeeded",
-    }
-    return json.dumps({"id": event_id, "type": "payment_intent.succeeded", "data": {"object": obj}}).encode()
 
 
 def _mixed_throttles(every: int, **kw: Any) -> list[Any]:
@@ -380,7 +367,7 @@ def test_a_paid_order_is_fulfilled_exactly_once_by_its_webhook_under_throttling(
     setup_faults = tally.total()
 
     tally = faults.set_rules(*_mixed_throttles(2), rule("conflict", ["TransactWriteItems"], every=1, limit=1))
-    payload = _succeeded(order, f"evt_throttle_{order['order_id']}")
+    payload = succeeded_for(order, f"evt_throttle_{order['order_id']}")
     answers = _deliver(throttled_url, payload)
     assert answers == [200], answers  # absorbed by the retries: Stripe never had to redeliver
     again = _deliver(throttled_url, payload)  # Stripe's duplicate delivery, still throttled
@@ -434,7 +421,7 @@ def test_throttling_that_outlasts_the_retries_is_a_503_with_retry_after_and_writ
 
     lines = [{"sn": t["sn"], "plan_id": plan["plan_id"]}]
     order = tapi.post("/v1/orders", {"lines": lines}, key=agent.admin_key).json
-    payload = _succeeded(order, f"evt_outage_{order['order_id']}")
+    payload = succeeded_for(order, f"evt_outage_{order['order_id']}")
     with faults.faults(rule("throughput", ["GetItem", "BatchGetItem", "Query"], burst=OUTAGE)):
         unread = _deliver(throttled_url, payload, tries=1)
     assert unread[0] == 503, unread  # reads exhausted in the webhook function: busy, not a bug

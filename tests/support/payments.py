@@ -32,6 +32,19 @@ def event(event_type: str, obj: dict[str, Any], event_id: str | None = None) -> 
     return json.dumps(body).encode()
 
 
+def succeeded_for(order: dict[str, Any], event_id: str) -> bytes:
+    """The payment_intent.succeeded event Stripe sends for an order answered by the API."""
+    obj = {
+        "id": order["payment_intent_id"],
+        "object": "payment_intent",
+        "amount": order["amount_fen"],
+        "amount_received": order["amount_fen"],
+        "currency": "cny",
+        "status": "succeeded",
+    }
+    return event("payment_intent.succeeded", obj, event_id)
+
+
 class FakeGateway(StripeGateway):
     """Stripe's API faked in memory; verification is the real StripeGateway code."""
 

@@ -131,10 +131,7 @@ class FleetService:
         return terminal
 
     def get(self, tenant_id: str, sn: str) -> Terminal:
-        terminal = self.terminals.get(tenant_id, self._sn(sn))
-        if terminal is None:
-            raise NotFound("no such terminal", code="terminal_not_found")
-        return terminal
+        return self.terminals.existing(tenant_id, sn)
 
     @staticmethod
     def _sn(raw: str) -> str:

@@ -604,12 +604,7 @@ class OrderService:
 
     # --- ledger -------------------------------------------------------------------------------------------------
     def renewals(self, tenant_id: str, sn: str) -> list[dict[str, Any]]:
-        try:
-            key = normalize_sn(sn)
-        except ValidationError:
-            raise NotFound("no such terminal", code="terminal_not_found") from None
-        if self._terminals.get(tenant_id, key) is None:
-            raise NotFound("no such terminal", code="terminal_not_found")
+        key = self._terminals.existing(tenant_id, sn).sn
         return [
             {
                 "kind": r.entry,

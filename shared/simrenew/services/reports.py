@@ -217,16 +217,9 @@ class ExpiryReports:
         }
 
     def notifications(self, tenant_id: str, sn: str | None) -> list[dict[str, Any]]:
-        from simrenew.domain.identifiers import normalize_sn
-
         if not sn:
             raise ValidationError("sn", "required", "sn is required")
-        try:
-            key = normalize_sn(sn)
-        except ValidationError:
-            raise NotFound("no such terminal", code="terminal_not_found") from None
-        if self._terminals.get(tenant_id, key) is None:
-            raise NotFound("no such terminal", code="terminal_not_found")
+        key = self._terminals.existing(tenant_id, sn).sn
         from simrenew.clock import iso_utc
 
         return [

@@ -32,7 +32,8 @@ from simrenew.adapters.dynamodb.models import (
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.clock import iso_utc
 from simrenew.domain.fleet import SWEPT_STATUSES, Merchant, Plan, Terminal, TerminalStatus
-from simrenew.errors import Conflict, NotFound, TransientStoreError
+from simrenew.domain.identifiers import normalize_sn
+from simrenew.errors import Conflict, NotFound, TransientStoreError, ValidationError
 
 IDENTIFIERS = ("sn", "tid", "iccid")
 PENDING_EVENT_SHARDS = 4
@@ -353,6 +354,17 @@ class TerminalRepository:
     def get(self, tenant_id: str, sn: str) -> Terminal | None:
         item = self.item(tenant_id, sn)
         return to_terminal(item) if item else None
+
+    def existing(self, tenant_id: str, raw_sn: str) -> Terminal:
+        """The tenant's terminal named by a path or query: one that is not there, and text that
+        cannot be an SN, are both 404 (as is another tenant's)."""
+        try:
+            terminal = self.get(tenant_id, normalize_sn(raw_sn))
+        except ValidationError:
+            terminal = None
+        if terminal is None:
+            raise NotFound("no such terminal", code="terminal_not_found")
+        return terminal
 
     def get_many(self, tenant_id: str, sns: Iterable[str]) -> dict[str, TerminalItem]:
         pk = keys.tenant_pk(tenant_id)
