@@ -347,7 +347,11 @@ def get_terminal(req: Req) -> dict[str, object]:
     tag="fleet",
 )
 def patch_terminal(req: Req) -> dict[str, object]:
-    return _terminal_json(req, req.services.fleet.update(req.tenant_id, req.params["sn"], req.json()))
+    assert req.principal is not None and req.principal.role is not None
+    terminal = req.services.fleet.update(
+        req.tenant_id, req.params["sn"], req.json(), actor=req.principal.key_id, role=req.principal.role
+    )
+    return _terminal_json(req, terminal)
 
 
 @api.route(
@@ -487,7 +491,8 @@ def list_orders(req: Req) -> dict[str, object]:
 
 @api.route("/v1/orders/{order_id}", "GET", auth=Role.READONLY, summary="One order with its audit trail", tag="orders")
 def get_order(req: Req) -> dict[str, object]:
-    return req.services.orders.get(req.tenant_id, req.params["order_id"]).to_json()
+    svc = req.services.orders
+    return svc.answer(svc.get(req.tenant_id, req.params["order_id"]))
 
 
 @api.route(
@@ -500,9 +505,8 @@ def get_order(req: Req) -> dict[str, object]:
 )
 def mark_paid(req: Req) -> dict[str, object]:
     assert req.principal is not None
-    return req.services.orders.mark_paid(
-        req.tenant_id, req.params["order_id"], req.json(), req.principal.key_id
-    ).to_json()
+    svc = req.services.orders
+    return svc.answer(svc.mark_paid(req.tenant_id, req.params["order_id"], req.json(), req.principal.key_id))
 
 
 @api.route(
@@ -515,7 +519,8 @@ def mark_paid(req: Req) -> dict[str, object]:
 )
 def refund_order(req: Req) -> dict[str, object]:
     assert req.principal is not None
-    return req.services.orders.refund(req.tenant_id, req.params["order_id"], req.json(), req.principal.key_id).to_json()
+    svc = req.services.orders
+    return svc.answer(svc.refund(req.tenant_id, req.params["order_id"], req.json(), req.principal.key_id))
 
 
 @api.route(

@@ -131,13 +131,14 @@ def test_an_import_killed_midway_resumes_without_duplicates(world: Any, monkeypa
     assert len(svc.fleet.merchants.page(a, 50, None).items) == 1
 
 
-def test_unpaid_orders_expire_after_30_minutes_and_a_late_payment_still_renews(world: Any) -> None:
+def test_unpaid_orders_expire_after_30_minutes_and_a_late_payment_still_renews(make_services: Any) -> None:
     from tests.support.env import WEBHOOK_SECRET
     from tests.support.payments import FakeGateway, sign
 
-    svc, clock, _d, a, _b, _ = world
+    clock = FixedClock(T0)
     gateway = FakeGateway(WEBHOOK_SECRET)
-    svc.orders._gateway = gateway
+    svc = make_services(clock, gateway)
+    a = svc.tenants.create_active(dict(AGENT))[0].tenant_id
     m = svc.fleet.create_merchant(a, {"name": "店", "phone": "13500009999"})
     plan = svc.fleet.create_plan(a, {"name": "月卡", "term_months": 1, "data_quota_mb": 10, "price_fen": 1500})
     t = svc.fleet.register(a, terminal_body(merchant_id=m.merchant_id, expires_on="2026-12-31"))

@@ -116,9 +116,7 @@ def test_a_sweep_killed_after_k_of_n_reminders_sends_exactly_n_in_total(sweep_wo
     assert [m for m in third.sent if m["sn"] in sns] == []
 
 
-def test_a_claim_left_sending_is_taken_over_only_when_its_run_is_dead(
-    sweep_world: Any, day0: date
-) -> None:
+def test_a_claim_left_sending_is_taken_over_only_when_its_run_is_dead(sweep_world: Any, day0: date) -> None:
     """A Lambda killed mid-send (no chance to clean up) stops its heartbeat: after RUN_LEASE its
     claim is free; while the run is alive, a second run leaves it alone. (Two runs taking over
     at the same moment: test_concurrency_gaps.py, against DynamoDB Local.)"""

@@ -92,9 +92,11 @@ def new_page(browser: Any, errors: PageErrors, width: int, height: int, locale: 
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
     page.on(
         "console",
-        lambda msg: errors.append(f"console.{msg.type}: {msg.text}")
-        if msg.type == "error" and "Failed to load resource" not in msg.text
-        else None,
+        lambda msg: (
+            errors.append(f"console.{msg.type}: {msg.text}")
+            if msg.type == "error" and "Failed to load resource" not in msg.text
+            else None
+        ),
     )
     return page
 

@@ -140,7 +140,7 @@ def make_services(ddb: Any, env: dict[str, str]) -> Any:
     from simrenew.bootstrap import build_services
     from simrenew.config import load_config
 
-    def make(clock: Any) -> Any:
-        return build_services(load_config(env), clock)
+    def make(clock: Any, gateway: Any = None) -> Any:
+        return build_services(load_config(env), clock, gateway)
 
     return make

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from simrenew.adapters.payments import Intent, StripeGateway, StripeKeys
+from simrenew.errors import RuleViolation
 
 _ids = itertools.count(1)
 
@@ -52,7 +53,9 @@ class FakeGateway(StripeGateway):
         super().__init__(lambda: StripeKeys("sk_test_fake", "pk_test_fake", webhook_secret), local=True)
         self.intents: dict[str, dict[str, Any]] = {}
         self.refunds: list[tuple[str, int, str]] = []
+        self._refund_ids: dict[str, str] = {}  # idempotency key → refund id, as Stripe keeps them
         self.cancelled: list[str] = []
+        self.refund_faults: list[Exception] = []  # raised by the next refund calls, in order
 
     def create_intent(
         self,
@@ -85,18 +88,49 @@ class FakeGateway(StripeGateway):
         pi["amount_received"] = pi["amount"]
         return "succeeded"
 
-    def cancel(self, intent_id: str) -> None:
+    def cancel(self, intent_id: str) -> str:
+        pi = self.intents[intent_id]
+        if pi["status"] == "succeeded":
+            return "succeeded"
+        pi["status"] = "canceled"
         self.cancelled.append(intent_id)
+        return "canceled"
 
     def refund(self, intent_id: str, amount_fen: int, idempotency_key: str) -> str:
+        """Stripe's rules: the same key gives the same refund; refunds never exceed the charge."""
+        if self.refund_faults:
+            raise self.refund_faults.pop(0)
+        if idempotency_key in self._refund_ids:
+            return self._refund_ids[idempotency_key]
+        pi = self.intents.get(intent_id, {})
+        done = sum(a for i, a, _k in self.refunds if i == intent_id)
+        if pi.get("status") != "succeeded" or done + amount_fen > pi.get("amount_received", 0):
+            raise RuleViolation("the refund is more than is left on the charge", code="refund_rejected")
         self.refunds.append((intent_id, amount_fen, idempotency_key))
-        return f"re_fake_{len(self.refunds)}"
+        self._refund_ids[idempotency_key] = f"re_fake_{len(self.refunds)}"
+        return self._refund_ids[idempotency_key]
+
+    def refunded(self, intent_id: str) -> int:
+        return sum(a for i, a, _k in self.refunds if i == intent_id)
+
+    def charge_refunded_event(self, intent_id: str, event_id: str | None = None) -> bytes:
+        """The charge.refunded event Stripe sends after any refund: the cumulative amount."""
+        obj = {
+            "id": f"ch_{intent_id}",
+            "object": "charge",
+            "payment_intent": intent_id,
+            "amount_refunded": self.refunded(intent_id),
+        }
+        return event("charge.refunded", obj, event_id)
 
     def succeeded_event(
         self, intent_id: str, amount: int | None = None, currency: str = "cny", event_id: str | None = None
     ) -> bytes:
-        pi = dict(self.intents[intent_id])
-        pi.update(status="succeeded", amount_received=pi["amount"] if amount is None else amount, currency=currency)
+        # The event says the payment succeeded: so it has, on this fake Stripe too.
+        self.intents[intent_id].update(
+            status="succeeded", amount_received=self.intents[intent_id]["amount"] if amount is None else amount
+        )
+        pi = dict(self.intents[intent_id], currency=currency)
         return event("payment_intent.succeeded", pi, event_id)
 
     def balance_transactions(self, created_from: int, created_to: int) -> list[dict[str, Any]]:

@@ -102,7 +102,7 @@ def make_services(ddb: Any) -> Any:
     from simrenew.bootstrap import build_services
     from simrenew.config import load_config
 
-    def make(clock: Any) -> Any:
-        return build_services(load_config(), clock)
+    def make(clock: Any, gateway: Any = None) -> Any:
+        return build_services(load_config(), clock, gateway)
 
     return make

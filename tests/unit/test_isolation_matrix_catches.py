@@ -50,4 +50,3 @@ def test_a_write_route_open_to_readonly_keys_fails_the_matrix(
 ) -> None:
     with lowered(api_module, "PATCH", "/v1/terminals/{sn}"), pytest.raises(AssertionError, match="readonly"):
         matrix(api, platform_key)
-

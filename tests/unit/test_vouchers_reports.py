@@ -11,7 +11,7 @@ from simrenew.domain.vouchers import normalize_code
 from tests.support.builders import Agent, create_agent
 from tests.support.client import ApiClient
 from tests.support.fleet import terminal_body
-from tests.support.payments import FakeGateway
+from tests.support.payments import FakeGateway, succeeded_for
 
 
 def _agent_with_terminal(api: ApiClient, platform_key: str) -> tuple[Agent, dict[str, Any], dict[str, Any]]:
@@ -104,7 +104,7 @@ def test_reconciliation_matches_paid_orders_and_lists_what_stripe_lacks(
     gateway.confirm(paid["payment_intent_id"], "pm_card_visa")
     deliver(gateway.succeeded_event(paid["payment_intent_id"]))
     other = api.post("/v1/orders", {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}]}, key=agent.admin_key).json
-    deliver(gateway.succeeded_event(other["payment_intent_id"]))  # our order says paid; Stripe has no charge
+    deliver(succeeded_for(other, "evt_no_charge"))  # our order says paid; Stripe has no charge
     day = api.get(f"/v1/orders/{paid['order_id']}", key=agent.admin_key).json["paid_at"][:10]
     candidates = [day, (date.fromisoformat(day) + timedelta(days=1)).isoformat()]
     reports = [api.get(f"/v1/reports/reconciliation?date={d}", key=agent.admin_key).json for d in candidates]

@@ -120,7 +120,12 @@ TERMINAL_PATCH: dict[str, Any] = {
     "additionalProperties": False,
     "minProperties": 1,
     # sn is listed only to be refused with a clear "immutable" answer rather than "unknown".
-    "properties": {**_TERMINAL_PROPS, "sn": {"type": "string", "readOnly": True}},
+    "properties": {
+        **_TERMINAL_PROPS,
+        "sn": {"type": "string", "readOnly": True},
+        # Required with expires_on (admin only): written to the ledger with who changed it.
+        "reason": {"type": "string", "minLength": 1, "maxLength": 500},
+    },
 }
 
 USAGE: dict[str, Any] = {

@@ -61,9 +61,21 @@ class PaymentGateway(Protocol):
 
     def confirm(self, intent_id: str, payment_method: str) -> str: ...
 
-    def cancel(self, intent_id: str) -> None: ...
+    @property
+    def reports_amount_received(self) -> bool:
+        """Whether payment_intent events carry `amount_received` (Stripe: always; localstripe: never)."""
+        ...
 
-    def refund(self, intent_id: str, amount_fen: int, idempotency_key: str) -> str: ...
+    def cancel(self, intent_id: str) -> str:
+        """Cancel an open PaymentIntent; returns its status afterwards ("canceled", or
+        "succeeded" when it was paid before it could be cancelled)."""
+        ...
+
+    def refund(self, intent_id: str, amount_fen: int, idempotency_key: str) -> str:
+        """Refund part or all of a PaymentIntent's charge; the same idempotency key gives the
+        same refund. Raises RuleViolation when Stripe refuses, ProviderUnavailable when it is
+        unknown whether the refund was made."""
+        ...
 
     def verify_event(self, payload: bytes, signature: str | None) -> dict[str, Any]: ...
 
@@ -150,18 +162,33 @@ class StripeGateway:
         except stripe.InvalidRequestError as exc:
             raise ValidationError("payment_method", "invalid_payment_method", str(exc.user_message or exc)) from None
 
-    def cancel(self, intent_id: str) -> None:
+    @property
+    def reports_amount_received(self) -> bool:
+        return not self.keys.api_base
+
+    def cancel(self, intent_id: str) -> str:
         import stripe
 
-        # Already succeeded or cancelled: nothing to cancel.
-        with contextlib.suppress(stripe.InvalidRequestError):
-            self._v1().payment_intents.cancel(intent_id)
+        with _provider_errors():
+            try:
+                return str(self._v1().payment_intents.cancel(intent_id).status)
+            except stripe.InvalidRequestError:
+                # Already succeeded or cancelled: say which.
+                return str(self._v1().payment_intents.retrieve(intent_id).status)
 
     def refund(self, intent_id: str, amount_fen: int, idempotency_key: str) -> str:
-        with _provider_errors():
+        import stripe
+
+        try:
             refund = self._v1().refunds.create(
                 params={"payment_intent": intent_id, "amount": amount_fen}, options={"idempotency_key": idempotency_key}
             )
+        except (stripe.InvalidRequestError, stripe.CardError) as exc:
+            raise RuleViolation(str(exc.user_message or exc), code="refund_rejected") from None
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(
+                f"the payment provider answered: {exc.user_message or type(exc).__name__}"
+            ) from exc
         return str(refund.id)
 
     def verify_event(self, payload: bytes, signature: str | None) -> dict[str, Any]:

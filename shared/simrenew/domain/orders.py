@@ -82,6 +82,61 @@ def quote_line(sn: str, plan: Plan, fee: ServiceFee) -> OrderLine:
     )
 
 
+REFUND_RESERVED = "reserved"  # amount held on the order; the provider is being asked
+REFUND_SUCCEEDED = "succeeded"
+REFUND_FAILED = "failed"  # the provider refused or later failed it: the amount is free again
+
+
+@dataclass
+class RefundEntry:
+    """One refund of an order: reserved first (so two cannot both pass), then confirmed."""
+
+    refund_id: str
+    amount_fen: int
+    status: str
+    source: str  # agent | stripe (made in the dashboard) | early (refunded before the success arrived)
+    created_at: str
+    reason: str = ""
+    by: str = ""
+    provider_refund_id: str | None = None
+    months: int = 0  # whole months taken off the terminals
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "refund_id": self.refund_id,
+            "amount_fen": self.amount_fen,
+            "status": self.status,
+            "source": self.source,
+            "reason": self.reason,
+            "by": self.by,
+            "provider_refund_id": self.provider_refund_id,
+            "months": self.months,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass
+class DuplicatePayment:
+    """A further successful payment for an order already paid: returned in full, automatically."""
+
+    payment_intent_id: str
+    amount_fen: int
+    currency: str
+    status: str  # refunding | refunded
+    created_at: str
+    provider_refund_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "payment_intent_id": self.payment_intent_id,
+            "amount_fen": self.amount_fen,
+            "currency": self.currency,
+            "status": self.status,
+            "provider_refund_id": self.provider_refund_id,
+            "created_at": self.created_at,
+        }
+
+
 @dataclass
 class Order:
     order_id: str
@@ -99,6 +154,15 @@ class Order:
     refunded_fen: int = 0
     audit: list[dict[str, Any]] = field(default_factory=list)
     version: int | None = None
+    # The money ledger of the order itself (derived totals; every change is a conditional write):
+    paid_fen: int = 0  # what the payment that fulfilled it brought in (0 until paid)
+    paid_via: str | None = None  # "stripe:<payment intent>" | "cash" | None
+    reserved_fen: int = 0  # refunds sent to the provider and not yet confirmed
+    refunds: list[RefundEntry] = field(default_factory=list)
+    duplicate_payments: list[DuplicatePayment] = field(default_factory=list)
+    # What Stripe said before the order was paid (a refund or dispute delivered before the success).
+    early_refunded_fen: int = 0
+    early_disputed: bool = False
 
     @property
     def amount_fen(self) -> int:
@@ -124,8 +188,26 @@ class Order:
             "paid_at": self.paid_at,
             "fulfilled_at": self.fulfilled_at,
             "refunded_fen": self.refunded_fen,
+            "paid_fen": self.paid_fen,
+            "refund_pending_fen": self.reserved_fen,
+            "refunds": [r.to_json() for r in self.refunds],
+            "duplicate_payments": [d.to_json() for d in self.duplicate_payments],
             "audit": self.audit,
         }
+
+    def refundable_fen(self, today: date) -> int:
+        """What an agent may refund now: the unused value of the lines, never more than what
+        was paid and is not refunded or on its way back already."""
+        if self.status not in REFUNDABLE or self.paid_via is None:
+            return 0
+        left = self.paid_fen - self.refunded_fen - self.reserved_fen
+        return max(0, min(left, sum(line_refund(line, today).amount_fen for line in self.lines)))
+
+    def open_refund(self) -> RefundEntry | None:
+        return next((r for r in self.refunds if r.status == REFUND_RESERVED), None)
+
+    def duplicate(self, payment_intent_id: str) -> DuplicatePayment | None:
+        return next((d for d in self.duplicate_payments if d.payment_intent_id == payment_intent_id), None)
 
 
 def renewed_expiry(current: date, today: date, term_months: int, basis: str) -> date:
@@ -189,3 +271,35 @@ def expiry_after_line_refund(line: OrderLine, current: date, today: date, months
         if whole and today < before and current == after:
             return before
     return expiry_after_refund(current, months)
+
+
+@dataclass(frozen=True)
+class LineShare:
+    index: int
+    amount_fen: int
+    months: int  # whole months this share takes back (0: a money-only refund)
+
+
+def allocate_refund(lines: list[OrderLine], amount_fen: int, today: date) -> list[LineShare]:
+    """Spread a refund over the order's lines. A share that covers a line's whole unused value
+    takes back its unused whole months; a smaller one is money only. What is left after the
+    unused value (a refund made in Stripe's dashboard may be larger) is money only, up to each
+    line's total: the sum of shares is `amount_fen` as long as it fits what the lines cost."""
+    shares: dict[int, list[int]] = {}
+    left = amount_fen
+    for index, line in enumerate(lines):
+        part = line_refund(line, today)
+        if left <= 0 or part.amount_fen <= 0:
+            continue
+        take = min(left, part.amount_fen)
+        shares[index] = [take, part.months if take == part.amount_fen else 0]
+        left -= take
+    for index, line in enumerate(lines):
+        if left <= 0:
+            break
+        room = line.total_fen - line.refunded_fen - (shares.get(index, [0, 0])[0])
+        if room > 0:
+            take = min(left, room)
+            shares.setdefault(index, [0, 0])[0] += take
+            left -= take
+    return [LineShare(i, amount, months) for i, (amount, months) in sorted(shares.items())]

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository, to_terminal
+from simrenew.adapters.dynamodb.orders import ledger_line
 from simrenew.adapters.dynamodb.paging import Page
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
 from simrenew.adapters.dynamodb.tenants import TenantRepository
@@ -33,8 +34,8 @@ from simrenew.domain.fleet import (
     usage_fields,
 )
 from simrenew.domain.identifiers import normalize_sn
-from simrenew.domain.tenant import Tenant
-from simrenew.errors import Conflict, NotFound, RuleViolation, ValidationError
+from simrenew.domain.tenant import Role, Tenant
+from simrenew.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationError
 from simrenew.ids import new_id
 
 TRANSFER_TTL = timedelta(hours=72)
@@ -173,22 +174,47 @@ class FleetService:
     def expiring_window(tenant: Tenant) -> int:
         return max(tenant.settings.reminder_days, default=30)
 
-    def update(self, tenant_id: str, sn: str, body: dict[str, Any]) -> Terminal:
+    def update(
+        self, tenant_id: str, sn: str, body: dict[str, Any], *, actor: str = "", role: Role = Role.ADMIN
+    ) -> Terminal:
+        """PATCH a terminal. Moving `expires_on` is a change of money and time: it needs an
+        admin key and a `reason`, and writes an `adjustment` ledger line with who and why."""
+        body = dict(body)
+        reason = body.pop("reason", None)
         item = self.terminals.item(tenant_id, self._sn(sn))
         if item is None:
             raise NotFound("no such terminal", code="terminal_not_found")
         current = to_terminal(item)
         if current.status is TerminalStatus.DEACTIVATED:
             raise RuleViolation("a deactivated terminal cannot be changed", code="terminal_deactivated")
+        if reason is not None and (not isinstance(reason, str) or not reason.strip() or len(reason) > 500):
+            raise ValidationError("reason", "invalid", "reason is a text of 1 to 500 characters")
+        if not body and reason is not None:
+            raise ValidationError("body", "empty_patch", "nothing to change")
         changes = terminal_patch(body, current)
+        if "expires_on" in changes:
+            if role < Role.ADMIN:
+                raise PermissionDenied("changing expires_on by hand needs an admin key", code="admin_required")
+            if reason is None:
+                raise ValidationError("reason", "required", "say why expires_on changes (reason); it is in the ledger")
         if not changes:
             return current
         self._check_refs(tenant_id, changes.get("merchant_id"), changes.get("plan_id"))
-        return self.apply_changes(item, current, changes, self._clock.now())
+        return self.apply_changes(item, current, changes, self._clock.now(), actor=actor, note=reason)
 
-    def apply_changes(self, item: Any, current: Terminal, changes: dict[str, Any], now: Any) -> Terminal:
+    def apply_changes(
+        self,
+        item: Any,
+        current: Terminal,
+        changes: dict[str, Any],
+        now: Any,
+        *,
+        actor: str = "",
+        note: str | None = None,
+    ) -> Terminal:
         """Save validated changes (API PATCH or an import row): stock ↔ active follows the
-        merchant, and a new TID or ICCID moves its claim in the same transaction."""
+        merchant, a new TID or ICCID moves its claim, and a moved expiry writes an
+        `adjustment` ledger line (who and why), all in the same transaction."""
         if current.status is TerminalStatus.DEACTIVATED:
             raise RuleViolation("a deactivated terminal cannot be changed", code="terminal_deactivated")
         updated = replace(current, **changes)
@@ -196,7 +222,24 @@ class FleetService:
         moved: dict[str, tuple[str, str]] = {
             name: (getattr(current, name), changes[name]) for name in ("tid", "iccid") if name in changes
         }
-        return self.terminals.save(item, updated, now, moved)
+        ledger = []
+        if "expires_on" in changes and changes["expires_on"] != current.expires_on:
+            ledger.append(
+                ledger_line(
+                    updated,
+                    "adjustment",
+                    f"manual:{new_id('adj')}",
+                    0,
+                    current.expires_on.isoformat(),
+                    updated.expires_on.isoformat(),
+                    0,
+                    0,
+                    now,
+                    actor=actor or None,
+                    note=note.strip() if note else None,
+                )
+            )
+        return self.terminals.save(item, updated, now, moved, ledger)
 
     def deactivate(self, tenant_id: str, sn: str) -> Terminal:
         item = self.terminals.item(tenant_id, self._sn(sn))

@@ -292,7 +292,7 @@ class ImportService:
                 unchanged += 1
                 continue
             try:
-                self._fleet.apply_changes(item, current, changes, now)
+                self._fleet.apply_changes(item, current, changes, now, note=f"import {import_id}")
                 updated += 1
             except (Conflict, RuleViolation) as err:
                 errors.append(RowError(r.row, err.field or "sn", err.code, err.message))

@@ -184,9 +184,7 @@ class SweepService:
             self._repo.alive(self._run_id, now + RUN_LEASE)
             self._beat_at = now
 
-    def _run(
-        self, as_of: date, start: date, now: datetime, remaining_ms: Callable[[], int] | None
-    ) -> SweepResult:
+    def _run(self, as_of: date, start: date, now: datetime, remaining_ms: Callable[[], int] | None) -> SweepResult:
         result = SweepResult(as_of=as_of.isoformat(), days=[])
         result.reminders_sent += self._release_held(now)
         done = set(self._repo.state(as_of))

@@ -548,10 +548,16 @@ class TerminalRepository:
         return refused
 
     def save(
-        self, item: TerminalItem, terminal: Terminal, now: datetime, moved_claims: dict[str, tuple[str, str]]
+        self,
+        item: TerminalItem,
+        terminal: Terminal,
+        now: datetime,
+        moved_claims: dict[str, tuple[str, str]],
+        ledger: Sequence[Item] = (),
     ) -> Terminal:
         """Rewrite a loaded terminal (its version guards against lost updates) and move the
-        claims of changed identifiers in the same transaction: {field: (old, new)}."""
+        claims of changed identifiers in the same transaction: {field: (old, new)}; `ledger`
+        lines (a manual change of the expiry) are written with it, once."""
         fill_item(item, terminal)
         item.updated_at = now
         try:
@@ -566,6 +572,8 @@ class TerminalRepository:
                         claim_item(name, new, terminal.tenant_id, terminal.sn, now),
                         condition=ClaimItem.pk.does_not_exist(),
                     )
+                for line in ledger:
+                    tx.save(line, condition=Item.pk.does_not_exist())
         except TransactWriteError as exc:
             codes = tx.codes(exc)
             if codes and codes[0] == "ConditionalCheckFailed":

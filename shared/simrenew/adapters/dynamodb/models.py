@@ -301,6 +301,14 @@ class OrderItem(Item, discriminator="order"):
     fulfilled_at = UTCDateTimeAttribute(null=True)
     refunded_fen = NumberAttribute(default=0)
     audit_json = UnicodeAttribute(default="[]")
+    # The order's own money ledger (domain.orders.Order): paid, reserved and refunded amounts,
+    # each refund and each duplicate payment, and what Stripe said before the payment arrived.
+    paid_fen = NumberAttribute(default=0)
+    paid_via = UnicodeAttribute(null=True)
+    reserved_fen = NumberAttribute(default=0)
+    refunds_json = UnicodeAttribute(default="[]")
+    duplicates_json = UnicodeAttribute(default="[]")
+    early_json = UnicodeAttribute(default="{}")
     version = VersionAttribute()
 
 
@@ -323,12 +331,14 @@ class RenewalItem(Item, discriminator="renewal"):
 
     tenant_id = UnicodeAttribute()
     sn = UnicodeAttribute()
-    entry = UnicodeAttribute()  # renewal | reversal
+    entry = UnicodeAttribute()  # renewal | reversal | refund | adjustment | transfer_out | transfer_in
     source = UnicodeAttribute()  # order id or voucher batch id
     old_expires_on = UnicodeAttribute()
     new_expiry = UnicodeAttribute()
     amount_fen = NumberAttribute()
     term_months = NumberAttribute()
+    actor = UnicodeAttribute(null=True)  # who made a manual change (key id)
+    note = UnicodeAttribute(null=True)  # why: the reason of a manual change, the import it came from
 
 
 class VoucherBatchItem(Item, discriminator="voucher_batch"):

@@ -30,7 +30,7 @@ from simrenew.adapters.dynamodb.models import (
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.clock import iso_utc
 from simrenew.domain.fleet import Terminal
-from simrenew.domain.orders import Order, OrderLine, OrderStatus
+from simrenew.domain.orders import DuplicatePayment, Order, OrderLine, OrderStatus, RefundEntry
 from simrenew.errors import TransientStoreError
 
 PENDING_SHARDS = 4
@@ -38,6 +38,7 @@ EVENT_RETENTION_DAYS = 60
 
 
 def to_order(item: OrderItem) -> Order:
+    early = json.loads(item.early_json or "{}")
     return Order(
         order_id=item.order_id,
         tenant_id=item.tenant_id,
@@ -54,7 +55,28 @@ def to_order(item: OrderItem) -> Order:
         refunded_fen=int(item.refunded_fen or 0),
         audit=json.loads(item.audit_json or "[]"),
         version=item.version,
+        paid_fen=int(item.paid_fen or 0),
+        paid_via=item.paid_via,
+        reserved_fen=int(item.reserved_fen or 0),
+        refunds=[RefundEntry(**r) for r in json.loads(item.refunds_json or "[]")],
+        duplicate_payments=[DuplicatePayment(**d) for d in json.loads(item.duplicates_json or "[]")],
+        early_refunded_fen=int(early.get("refunded_fen", 0)),
+        early_disputed=bool(early.get("disputed", False)),
     )
+
+
+def write_order(item: OrderItem, order: Order) -> None:
+    """Copy the order's mutable state (lines, status, money) onto its item."""
+    item.status = order.status.value
+    item.lines_json = _lines_json(order)
+    item.refunded_fen = order.refunded_fen
+    item.paid_fen = order.paid_fen
+    item.paid_via = order.paid_via
+    item.reserved_fen = order.reserved_fen
+    item.refunds_json = json.dumps([asdict(r) for r in order.refunds], ensure_ascii=False)
+    item.duplicates_json = json.dumps([asdict(d) for d in order.duplicate_payments], ensure_ascii=False)
+    item.early_json = json.dumps({"refunded_fen": order.early_refunded_fen, "disputed": order.early_disputed})
+    item.audit_json = json.dumps(order.audit, ensure_ascii=False)
 
 
 def _lines_json(order: Order) -> str:
@@ -204,45 +226,52 @@ class OrderRepository:
         except StripeEventItem.DoesNotExist:
             return False
 
-    def apply(
+    def commit(
         self,
         order_item: OrderItem,
         order: Order,
         allowed: frozenset[OrderStatus],
-        terminals: Sequence[tuple[TerminalItem, Terminal]],
-        ledger: Sequence[Item],
         now: datetime,
-        event: tuple[str, str] | None,
-        order_changes: dict[str, Any],
+        *,
+        terminals: Sequence[tuple[TerminalItem, Terminal]] = (),
+        items: Sequence[Item] = (),
+        event: tuple[str, str] | None = None,
+        event_outcome: str = "applied",
+        stamps: dict[str, datetime] | None = None,
     ) -> str:
-        """One transaction: terminals (version-checked), ledger lines, the order (status-
-        checked) and the event record. Returns "ok", "duplicate_event", "order_state" or
-        "terminal_changed" (a concurrent renewal moved a terminal: reload and retry)."""
-        for name, value in order_changes.items():
+        """One transaction: the order (its status in `allowed` and its version unchanged), the
+        Stripe event record, the terminals (version-checked), and new items (ledger lines,
+        queued messages, outbox entries: each written once). Returns "ok", "order_state" (the
+        order changed or left `allowed`), "duplicate_event", or "terminal_changed" (a
+        concurrent change to a terminal or a clash of new items: reload and retry)."""
+        write_order(order_item, order)
+        for name, value in (stamps or {}).items():
             setattr(order_item, name, value)
-        order_item.lines_json = _lines_json(order)
         order_item.updated_at = now
-        order_item.gsi2pk = order_item.gsi2sk = None
+        if order.status is not OrderStatus.PENDING_PAYMENT:
+            order_item.gsi2pk = order_item.gsi2sk = None
         try:
             with Transaction() as tx:
                 tx.save(order_item, condition=OrderItem.status.is_in(*[s.value for s in allowed]))
                 if event:
                     tx.save(
-                        _event_item(event[0], event[1], "applied", now), condition=StripeEventItem.pk.does_not_exist()
+                        _event_item(event[0], event[1], event_outcome, now),
+                        condition=StripeEventItem.pk.does_not_exist(),
                     )
                 for item, terminal in terminals:
                     fill_item(item, terminal)
                     item.updated_at = now
                     tx.save(item)
-                for line in ledger:  # ledger lines and queued notifications: written once
+                for line in items:
                     tx.save(line, condition=Item.pk.does_not_exist())
             return "ok"
         except TransactWriteError as exc:
+            # The version PynamoDB put on the items is the truth for the next attempt: reload.
             codes = tx.codes(exc)
             if "ConditionalCheckFailed" not in codes:
                 if "TransactionConflict" in codes:
                     return "terminal_changed"
-                raise TransientStoreError("could not apply the payment; it will be retried") from exc
+                raise TransientStoreError("could not save the order; it will be retried") from exc
             if codes[0] == "ConditionalCheckFailed":
                 return "order_state"
             if event and codes[1] == "ConditionalCheckFailed":
@@ -277,6 +306,9 @@ def ledger_line(
     amount_fen: int,
     term_months: int,
     now: datetime,
+    *,
+    actor: str | None = None,
+    note: str | None = None,
 ) -> RenewalItem:
     return RenewalItem(
         keys.tenant_pk(terminal.tenant_id),
@@ -289,5 +321,7 @@ def ledger_line(
         new_expiry=new,
         amount_fen=amount_fen,
         term_months=term_months,
+        actor=actor,
+        note=note,
         created_at=now,
     )

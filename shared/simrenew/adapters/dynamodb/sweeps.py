@@ -116,9 +116,7 @@ class SweepRepository:
     def take(self, existing: NotificationItem, run_id: str, now: datetime) -> bool:
         """Move a held or orphaned claim to this run, unless another run moved it first."""
         unchanged = (NotificationItem.state == existing.state) & (
-            NotificationItem.run_id == existing.run_id
-            if existing.run_id
-            else NotificationItem.run_id.does_not_exist()
+            NotificationItem.run_id == existing.run_id if existing.run_id else NotificationItem.run_id.does_not_exist()
         )
         try:
             existing.update(

@@ -1,0 +1,313 @@
+"""Checkout: the merchant's balance query (查询余额), quotes, agent and public orders with
+their Stripe PaymentIntents, the public order status, and the 30-minute expiry of unpaid
+orders (their PaymentIntents cancelled)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository
+from simrenew.adapters.dynamodb.models import OrderItem
+from simrenew.adapters.dynamodb.orders import PENDING_SHARDS, OrderRepository, to_order
+from simrenew.adapters.dynamodb.paging import Page
+from simrenew.adapters.dynamodb.ratelimit import RateLimiter
+from simrenew.adapters.dynamodb.tenants import TenantRepository
+from simrenew.adapters.payments import PaymentGateway
+from simrenew.clock import Clock, iso_utc, today_in
+from simrenew.domain.contact import mask_name
+from simrenew.domain.fleet import Terminal, TerminalStatus, reject_unknown
+from simrenew.domain.identifiers import normalize_sn
+from simrenew.domain.orders import (
+    MAX_LINES,
+    MAX_ORDER_FEN,
+    ORDERS_PER_TERMINAL_PER_DAY,
+    PAYMENT_WINDOW_MINUTES,
+    Order,
+    OrderStatus,
+    quote_line,
+)
+from simrenew.domain.tenant import Tenant
+from simrenew.errors import Conflict, NotFound, RateLimited, RuleViolation, ValidationError
+from simrenew.ids import new_id, new_secret
+
+PUBLIC_LOOKUPS_PER_MINUTE = 30
+PUBLIC_ORDERS_PER_HOUR = 20
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class CheckoutService:
+    def __init__(
+        self,
+        tenants: TenantRepository,
+        terminals: TerminalRepository,
+        plans: PlanRepository,
+        merchants: MerchantRepository,
+        orders: OrderRepository,
+        gateway: PaymentGateway,
+        rate_limiter: RateLimiter,
+        clock: Clock,
+    ) -> None:
+        self._tenants = tenants
+        self._terminals = terminals
+        self._plans = plans
+        self._merchants = merchants
+        self._orders = orders
+        self._gateway = gateway
+        self._rate = rate_limiter
+        self._clock = clock
+
+    def _tenant(self, tenant_id: str) -> Tenant:
+        tenant = self._tenants.get(tenant_id)
+        if tenant is None:
+            raise NotFound("no such agent", code="tenant_not_found")
+        return tenant
+
+    # --- public lookup (查询余额) ------------------------------------------------------------------
+    def find_public(self, sn_or_tid: str) -> tuple[Tenant, Terminal]:
+        raw = sn_or_tid.strip().upper()
+        missing = NotFound("no terminal with this serial number or terminal number", code="terminal_not_found")
+        kind = "tid" if raw.isdigit() and len(raw) == 8 else "sn"
+        try:
+            value = raw if kind == "tid" else normalize_sn(raw)
+        except ValidationError:
+            raise missing from None
+        claim = self._terminals.claim(kind, value)
+        if claim is None:
+            raise missing
+        tenant = self._tenants.get(claim.tenant_id)
+        terminal = self._terminals.get(claim.tenant_id, claim.sn)
+        if tenant is None or terminal is None or tenant.status.value != "active":
+            raise missing
+        return tenant, terminal
+
+    def public_lookup(self, sn_or_tid: str, client_id: str) -> dict[str, Any]:
+        self._rate.hit("public-lookup", client_id, limit=PUBLIC_LOOKUPS_PER_MINUTE, window_s=60, now=self._clock.now())
+        tenant, terminal = self.find_public(sn_or_tid)
+        merchant = self._merchants.get(tenant.tenant_id, terminal.merchant_id) if terminal.merchant_id else None
+        plans = [p for p in self._plans.all(tenant.tenant_id) if p.active]
+        fee = tenant.settings.service_fee
+        return {
+            "sn": terminal.sn,
+            "tid": terminal.tid,
+            "carrier": terminal.carrier,
+            "model": terminal.model,
+            "status": terminal.status.value,
+            "expires_on": terminal.expires_on.isoformat(),
+            "days_left": (terminal.expires_on - today_in(self._clock, tenant.settings.timezone)).days,
+            "data_quota_mb": terminal.data_quota_mb,
+            "data_used_mb": terminal.data_used_mb,
+            "merchant_name_masked": mask_name(merchant.name) if merchant else None,
+            "agent_name": tenant.name,
+            "renewable": terminal.status is not TerminalStatus.DEACTIVATED,
+            "plans": [
+                {
+                    **{
+                        k: v
+                        for k, v in q.to_json().items()
+                        if k
+                        in ("plan_id", "plan_name", "term_months", "data_quota_mb", "price_fen", "fee_fen", "total_fen")
+                    },
+                    "name": q.plan_name,
+                }
+                for q in (quote_line(terminal.sn, p, fee) for p in sorted(plans, key=lambda p: p.term_months))
+            ],
+            "payment_methods": list(tenant.settings.payment_methods),
+            "currency": "CNY",
+        }
+
+    # --- creating orders -------------------------------------------------------------------------------
+    def create(self, tenant_id: str, body: dict[str, Any], *, actor: str) -> tuple[Order, dict[str, Any] | None]:
+        reject_unknown(body, ("lines", "payment"))
+        payment = body.get("payment", "online")
+        if payment not in ("online", "offline"):
+            raise ValidationError("payment", "invalid_choice", "payment must be online or offline")
+        lines = body.get("lines")
+        if not isinstance(lines, list) or not lines:
+            raise ValidationError("lines", "required", "lines must be a non-empty list of {sn, plan_id}")
+        if len(lines) > MAX_LINES:
+            raise ValidationError("lines", "too_many", f"at most {MAX_LINES} lines per order")
+        pairs = []
+        for i, line in enumerate(lines):
+            if not isinstance(line, dict):
+                raise ValidationError(f"lines[{i}]", "invalid_type", "each line is an object {sn, plan_id}")
+            reject_unknown(line, ("sn", "plan_id"))
+            if not isinstance(line.get("sn"), str):
+                raise ValidationError(f"lines[{i}].sn", "required", "sn is required")
+            try:
+                sn = normalize_sn(line["sn"])
+            except ValidationError as err:
+                raise ValidationError(f"lines[{i}].sn", err.code, err.message) from None
+            if not isinstance(line.get("plan_id"), str):
+                raise ValidationError(f"lines[{i}].plan_id", "required", "plan_id is required")
+            pairs.append((sn, line["plan_id"]))
+        if len({sn for sn, _ in pairs}) != len(pairs):
+            raise ValidationError("lines", "duplicate_terminal", "a terminal may appear once per order")
+        return self._create(self._tenant(tenant_id), pairs, payment, "agent", actor)
+
+    def public_create(self, body: dict[str, Any], client_id: str) -> tuple[Order, dict[str, Any], str]:
+        reject_unknown(body, ("sn", "plan_id"))
+        for name in ("sn", "plan_id"):
+            if not isinstance(body.get(name), str) or not body[name].strip():
+                raise ValidationError(name, "required", f"{name} is required")
+        self._rate.hit("public-order", client_id, limit=PUBLIC_ORDERS_PER_HOUR, window_s=3600, now=self._clock.now())
+        tenant, terminal = self.find_public(body["sn"])
+        order, payment = self._create(tenant, [(terminal.sn, body["plan_id"])], "online", "public", "merchant")
+        assert payment is not None
+        return order, payment, payment.pop("order_token")
+
+    def _create(
+        self, tenant: Tenant, pairs: list[tuple[str, str]], payment: str, channel: str, actor: str
+    ) -> tuple[Order, dict[str, Any] | None]:
+        now = self._clock.now()
+        plans = {p.plan_id: p for p in self._plans.all(tenant.tenant_id)}
+        found = self._terminals.get_many(tenant.tenant_id, [sn for sn, _ in pairs])
+        lines = []
+        for i, (sn, plan_id) in enumerate(pairs):
+            found_item = found.get(sn)
+            if found_item is None:
+                raise NotFound(f"no terminal {sn}", code="terminal_not_found")
+            if found_item.status == TerminalStatus.DEACTIVATED.value:
+                raise RuleViolation(f"terminal {sn} is deactivated and cannot be renewed", code="terminal_deactivated")
+            plan = plans.get(plan_id)
+            if plan is None or not plan.active:
+                pfield = "plan_id" if channel == "public" else f"lines[{i}].plan_id"
+                raise ValidationError(pfield, "unknown_plan", "plan_id is not an active plan of this agent")
+            lines.append(quote_line(sn, plan, tenant.settings.service_fee))
+        order = Order(
+            order_id=new_id("o"),
+            tenant_id=tenant.tenant_id,
+            status=OrderStatus.PENDING_PAYMENT,
+            lines=lines,
+            payment=payment,
+            channel=channel,
+            created_at=iso_utc(now),
+            expires_at=iso_utc(now + timedelta(minutes=PAYMENT_WINDOW_MINUTES)),
+            audit=[{"action": "created", "by": actor, "at": iso_utc(now)}],
+        )
+        if order.amount_fen > MAX_ORDER_FEN:
+            raise RuleViolation(f"an order may not exceed {MAX_ORDER_FEN} fen", code="amount_too_large")
+        for sn, _ in pairs:
+            try:
+                self._rate.hit(
+                    "orders-per-terminal",
+                    f"{tenant.tenant_id}#{sn}",
+                    limit=ORDERS_PER_TERMINAL_PER_DAY,
+                    window_s=86_400,
+                    now=now,
+                )
+            except RateLimited as exc:
+                raise RateLimited(
+                    f"terminal {sn} has had {ORDERS_PER_TERMINAL_PER_DAY} orders today; try tomorrow",
+                    retry_after_s=exc.retry_after_s,
+                    code="too_many_orders",
+                ) from None
+        token = new_secret(24) if channel == "public" else None
+        item = self._orders.create(
+            order, token_hash(token) if token else None, now, now + timedelta(minutes=PAYMENT_WINDOW_MINUTES)
+        )
+        if payment == "offline":
+            return order, None
+        fee_total = order.fee_fen
+        intent = self._gateway.create_intent(
+            order_id=order.order_id,
+            amount_fen=order.amount_fen,
+            methods=list(tenant.settings.payment_methods),
+            connected_account=tenant.stripe_account_id,
+            application_fee_fen=fee_total,
+            metadata={"order_id": order.order_id, "tenant_id": tenant.tenant_id},
+        )
+        self._orders.attach_intent(item, intent.id, now)
+        order = replace(order, payment_intent_id=intent.id)
+        pay = {
+            "client_secret": intent.client_secret,
+            "publishable_key": self._gateway.publishable_key,
+            "payment_intent_id": intent.id,
+            "stripe_js_url": self._gateway.js_url,
+        }
+        if token:
+            pay["order_token"] = token
+        return order, pay
+
+    # --- reading --------------------------------------------------------------------------------------------
+    def get(self, tenant_id: str, order_id: str) -> Order:
+        item = self._orders.item(tenant_id, order_id) if order_id.startswith("o_") else None
+        if item is None:
+            raise NotFound("no such order", code="order_not_found")
+        return to_order(item)
+
+    def page(self, tenant_id: str, status: str | None, limit: int, cursor: str | None) -> Page[Order]:
+        if status is not None and status not in {s.value for s in OrderStatus}:
+            raise ValidationError("status", "invalid_choice", "unknown order status")
+        return self._orders.page(tenant_id, status, limit, cursor)
+
+    def _public_item(self, order_id: str, token: str | None) -> OrderItem:
+        item = self._orders.by_order_id(order_id) if order_id.startswith("o_") else None
+        if (
+            item is None
+            or not token
+            or not item.token_hash
+            or not hmac.compare_digest(item.token_hash, token_hash(token))
+        ):
+            raise NotFound("no such order", code="order_not_found")
+        return item
+
+    def public_status(self, order_id: str, token: str | None) -> dict[str, Any]:
+        item = self._public_item(order_id, token)
+        order = to_order(item)
+        line = order.lines[0]
+        if order.status is OrderStatus.PENDING_PAYMENT and item.expires_at <= self._clock.now():
+            self._expire(item)
+            order = to_order(self._orders.item(order.tenant_id, order.order_id) or item)
+        return {
+            "order_id": order.order_id,
+            "status": order.status.value,
+            "amount_fen": order.amount_fen,
+            "sn": line.sn,
+            "expires_on_before": line.expires_before,
+            "expires_on_after": line.expires_after,
+        }
+
+    def public_confirm(self, order_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Server-side confirmation with a PaymentMethod (the local card flow; real Stripe
+        supports it too). Fulfilment still waits for the signed webhook."""
+        reject_unknown(body, ("token", "payment_method"))
+        if not isinstance(body.get("payment_method"), str) or not body["payment_method"].strip():
+            raise ValidationError("payment_method", "required", "payment_method is required")
+        item = self._public_item(order_id, body.get("token") if isinstance(body.get("token"), str) else None)
+        if item.status not in (OrderStatus.PENDING_PAYMENT.value, OrderStatus.FAILED.value):
+            raise Conflict(f"the order is {item.status}", code="order_not_payable")
+        if item.expires_at <= self._clock.now():
+            self._expire(item)
+            raise RuleViolation("the order expired; start again", code="order_expired")
+        assert item.payment_intent_id
+        status = self._gateway.confirm(item.payment_intent_id, body["payment_method"].strip())
+        return {"order_id": order_id, "payment_status": status}
+
+    def _expire(self, item: OrderItem) -> bool:
+        ok = self._orders.transition(
+            item,
+            OrderStatus.EXPIRED,
+            frozenset({OrderStatus.PENDING_PAYMENT}),
+            self._clock.now(),
+            {"action": "expired", "at": iso_utc(self._clock.now())},
+        )
+        if ok and item.payment_intent_id:
+            self._gateway.cancel(item.payment_intent_id)
+        return ok
+
+    def expire_due(self, limit: int = 500) -> int:
+        """Unpaid orders past their 30 minutes: expired, PaymentIntent cancelled."""
+        count = 0
+        for shard in range(PENDING_SHARDS):
+            for item in self._orders.pending_due(shard, self._clock.now(), limit):
+                fresh = self._orders.item(item.tenant_id, item.order_id)
+                if fresh is not None and fresh.status == OrderStatus.PENDING_PAYMENT.value and self._expire(fresh):
+                    count += 1
+        return count

@@ -1,0 +1,243 @@
+"""Fulfilment: a paid order extends its terminals exactly once (one transaction with the
+ledger, the receipts and the Stripe event), an offline payment marked by an admin, and the
+review queue for payments that do not match their order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from simrenew.adapters.dynamodb.fleet import TerminalRepository, pending_event, to_terminal
+from simrenew.adapters.dynamodb.models import Item, OrderItem
+from simrenew.adapters.dynamodb.orders import OrderRepository, ledger_line, to_order
+from simrenew.adapters.dynamodb.tenants import TenantRepository
+from simrenew.adapters.payments import PaymentGateway
+from simrenew.clock import Clock, iso_utc, today_in
+from simrenew.domain.fleet import TerminalStatus, reject_unknown
+from simrenew.domain.orders import (
+    PAYABLE,
+    REFUND_SUCCEEDED,
+    Order,
+    OrderStatus,
+    RefundEntry,
+    allocate_refund,
+    renewed_terminal,
+)
+from simrenew.domain.tenant import Tenant
+from simrenew.errors import Conflict, NotFound, TransientStoreError, ValidationError
+from simrenew.ids import new_id
+from simrenew.log import get_logger
+from simrenew.services.ledger import Changes, refund_lines
+
+APPLY_ATTEMPTS = 8
+# Told to the agent's systems once a change has committed: (tenant id, event type, order).
+AgentEvents = Callable[[str, str, Order], None]
+
+
+class FulfilmentService:
+    def __init__(
+        self,
+        tenants: TenantRepository,
+        terminals: TerminalRepository,
+        orders: OrderRepository,
+        gateway: PaymentGateway,
+        clock: Clock,
+        events: AgentEvents,
+    ) -> None:
+        self._tenants = tenants
+        self._terminals = terminals
+        self._orders = orders
+        self._gateway = gateway
+        self._clock = clock
+        self._events = events
+
+    def _tenant(self, tenant_id: str) -> Tenant:
+        tenant = self._tenants.get(tenant_id)
+        if tenant is None:
+            raise NotFound("no such agent", code="tenant_not_found")
+        return tenant
+
+    def fulfil(
+        self,
+        item: OrderItem,
+        event: tuple[str, str] | None,
+        audit: dict[str, Any],
+        *,
+        paid_via: str,
+        paid_fen: int,
+    ) -> str:
+        """Extend every line's terminal, write the ledger, queue the receipts and mark the order
+        fulfilled in one transaction; a concurrent renewal of the same terminal makes it reload
+        and retry. A refund Stripe reported before this payment arrived is applied in the same
+        transaction, so a payment refunded in full extends nothing."""
+        tenant = self._tenant(item.tenant_id)
+        for _attempt in range(APPLY_ATTEMPTS):
+            now = self._clock.now()
+            today = today_in(self._clock, tenant.settings.timezone)
+            order = to_order(item)
+            if order.status not in PAYABLE:
+                return "order_state"
+            loaded = self._terminals.get_many(item.tenant_id, [line.sn for line in order.lines])
+            changes: Changes = {}
+            items: list[Item] = []
+            reactivated: dict[str, bool] = {}
+            for index, line in enumerate(order.lines):
+                t_item = loaded.get(line.sn)
+                if t_item is None:
+                    return self.review(
+                        item, event, f"terminal {line.sn} no longer belongs to this agent", paid_via, paid_fen
+                    )
+                current = to_terminal(t_item)
+                if current.status is TerminalStatus.DEACTIVATED:
+                    return self.review(item, event, f"terminal {line.sn} is deactivated", paid_via, paid_fen)
+                updated = renewed_terminal(
+                    current,
+                    today,
+                    term_months=line.term_months,
+                    data_quota_mb=line.data_quota_mb,
+                    plan_id=line.plan_id,
+                    basis=tenant.settings.renewal_basis,
+                )
+                line.expires_before = current.expires_on.isoformat()
+                line.expires_after = updated.expires_on.isoformat()
+                reactivated[line.sn] = current.status != updated.status
+                changes[line.sn] = (t_item, updated)
+                items.append(
+                    ledger_line(
+                        updated,
+                        "renewal",
+                        order.order_id,
+                        index,
+                        line.expires_before,
+                        line.expires_after,
+                        line.total_fen,
+                        line.term_months,
+                        now,
+                    )
+                )
+            order.status = OrderStatus.FULFILLED
+            order.paid_via, order.paid_fen = paid_via, paid_fen
+            order.audit.append(audit)
+            if order.early_refunded_fen > 0:
+                amount = min(order.early_refunded_fen, paid_fen)
+                refund_id = new_id("rf")
+                shares = allocate_refund(order.lines, amount, today)
+                items += refund_lines(order, shares, changes, today, now, refund_id)
+                order.refunds.append(
+                    RefundEntry(
+                        refund_id,
+                        amount,
+                        REFUND_SUCCEEDED,
+                        "early",
+                        iso_utc(now),
+                        reason="refunded in Stripe before the payment was confirmed here",
+                        months=sum(s.months for s in shares),
+                    )
+                )
+                order.refunded_fen += amount
+                order.status = (
+                    OrderStatus.REFUNDED if order.refunded_fen >= order.paid_fen else OrderStatus.PARTIALLY_REFUNDED
+                )
+                order.audit.append({"action": "refund", "via": "stripe", "amount_fen": amount, "at": iso_utc(now)})
+            if order.status is not OrderStatus.REFUNDED:
+                # The merchant's receipt, queued in the same transaction (sent by the notifier).
+                for line in order.lines:
+                    final = changes[line.sn][1]
+                    items.append(
+                        pending_event(
+                            final,
+                            f"receipt#{order.order_id}",
+                            final.expires_on.isoformat(),
+                            {
+                                "order_id": order.order_id,
+                                "expires_on": final.expires_on.isoformat(),
+                                "amount_fen": line.total_fen,
+                                "reactivated": reactivated[line.sn],
+                            },
+                            now,
+                        )
+                    )
+            outcome = self._orders.commit(
+                item,
+                order,
+                PAYABLE,
+                now,
+                terminals=list(changes.values()),
+                items=items,
+                event=event,
+                stamps={"paid_at": item.paid_at or now, "fulfilled_at": now},
+            )
+            if outcome != "terminal_changed":
+                if outcome == "ok":
+                    self._events(order.tenant_id, "order.fulfilled", order)
+                    if order.refunded_fen:
+                        self._events(order.tenant_id, "order.refunded", order)
+                    get_logger().info(
+                        "order fulfilled", extra={"order_id": order.order_id, "tenant_id": order.tenant_id}
+                    )
+                return outcome
+            fresh = self._orders.item(item.tenant_id, item.order_id)
+            if fresh is None:
+                return "order_state"
+            item = fresh
+        raise TransientStoreError("the terminal kept changing; the payment will be retried")
+
+    def review(
+        self,
+        item: OrderItem,
+        event: tuple[str, str] | None,
+        reason: str,
+        paid_via: str | None = None,
+        paid_fen: int = 0,
+    ) -> str:
+        """Park a payment that cannot be applied as it is (amount, terminal, dispute): the money
+        is recorded on the order, nothing is extended, the agent decides."""
+        for _attempt in range(APPLY_ATTEMPTS):
+            now = self._clock.now()
+            order = to_order(item)
+            if order.status not in PAYABLE:
+                return "order_state"
+            order.status = OrderStatus.NEEDS_REVIEW
+            if paid_via is not None:
+                order.paid_via, order.paid_fen = paid_via, paid_fen
+            order.audit.append({"action": "needs_review", "reason": reason, "at": iso_utc(now)})
+            outcome = self._orders.commit(
+                item, order, PAYABLE, now, event=event, event_outcome="needs_review", stamps={"paid_at": now}
+            )
+            if outcome == "ok":
+                return "needs_review"
+            if outcome == "duplicate_event":
+                return outcome
+            fresh = self._orders.item(item.tenant_id, item.order_id)
+            if fresh is None:
+                return "order_state"
+            item = fresh
+        raise TransientStoreError("the order kept changing; the payment will be retried")
+
+    # --- offline payment -----------------------------------------------------------------------------------
+    def mark_paid(self, tenant_id: str, order_id: str, body: dict[str, Any], actor: str) -> Order:
+        reject_unknown(body, ("note",))
+        note = body.get("note")
+        if not isinstance(note, str) or not note.strip() or len(note) > 500:
+            raise ValidationError("note", "required", "note is required (who paid, how): up to 500 characters")
+        item = self._orders.item(tenant_id, order_id) if order_id.startswith("o_") else None
+        if item is None:
+            raise NotFound("no such order", code="order_not_found")
+        if OrderStatus(item.status) not in PAYABLE:
+            raise Conflict(f"the order is {item.status}", code="order_not_payable")
+        if item.payment_intent_id:
+            # Cancel the online payment first: once cancelled it cannot succeed as well. If it
+            # already succeeded, the online payment fulfils the order and the cash is not taken.
+            state = self._gateway.cancel(item.payment_intent_id)
+            if state in ("succeeded", "processing", "requires_capture"):
+                raise Conflict(
+                    "this order has just been paid online; it is fulfilled by that payment, take no cash",
+                    code="order_paid_online",
+                )
+        audit = {"action": "mark_paid", "by": actor, "note": note.strip(), "at": iso_utc(self._clock.now())}
+        outcome = self.fulfil(item, None, audit, paid_via="cash", paid_fen=int(item.amount_fen))
+        if outcome != "ok":
+            raise Conflict("the order changed meanwhile", code="order_not_payable")
+        fresh = self._orders.item(tenant_id, order_id)
+        assert fresh is not None
+        return to_order(fresh)

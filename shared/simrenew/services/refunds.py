@@ -1,0 +1,365 @@
+"""Refunds that cannot double: an agent's refund is reserved on the order by a conditional
+write before Stripe is asked (with an idempotency key derived from the reservation), then
+confirmed with the terminals, the ledger and the merchant's notice in one transaction. Refunds
+made in Stripe's dashboard, refunds that later fail, and the automatic return of a second
+payment for an order already paid land here too."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from simrenew.adapters.dynamodb.fleet import TerminalRepository, pending_event, to_terminal
+from simrenew.adapters.dynamodb.models import Item, OrderItem, TerminalItem
+from simrenew.adapters.dynamodb.orders import OrderRepository, to_order
+from simrenew.adapters.dynamodb.tenants import TenantRepository
+from simrenew.adapters.payments import PaymentGateway
+from simrenew.clock import Clock, iso_utc, today_in
+from simrenew.domain.fleet import Terminal, reject_unknown
+from simrenew.domain.orders import (
+    REFUND_FAILED,
+    REFUND_RESERVED,
+    REFUND_SUCCEEDED,
+    REFUNDABLE,
+    DuplicatePayment,
+    Order,
+    OrderStatus,
+    RefundEntry,
+    allocate_refund,
+)
+from simrenew.errors import Conflict, NotFound, ProviderUnavailable, RuleViolation, TransientStoreError, ValidationError
+from simrenew.ids import new_id
+from simrenew.services.fulfilment import APPLY_ATTEMPTS, AgentEvents
+from simrenew.services.ledger import Changes, refund_lines
+
+ALL_STATUSES = frozenset(OrderStatus)
+# A reservation older than this was left by a caller that died before confirming it; the next
+# refund of the order finishes it first (Stripe's idempotency key makes asking again safe).
+STALE_RESERVATION = timedelta(minutes=2)
+
+
+def _stripe_pi(order: Order) -> str | None:
+    return order.paid_via.removeprefix("stripe:") if order.paid_via and order.paid_via.startswith("stripe:") else None
+
+
+def _status_after_refund(order: Order) -> OrderStatus:
+    if order.status is OrderStatus.NEEDS_REVIEW:
+        return order.status
+    return OrderStatus.REFUNDED if order.refunded_fen >= order.paid_fen else OrderStatus.PARTIALLY_REFUNDED
+
+
+class RefundService:
+    def __init__(
+        self,
+        tenants: TenantRepository,
+        terminals: TerminalRepository,
+        orders: OrderRepository,
+        gateway: PaymentGateway,
+        clock: Clock,
+        events: AgentEvents,
+    ) -> None:
+        self._tenants = tenants
+        self._terminals = terminals
+        self._orders = orders
+        self._gateway = gateway
+        self._clock = clock
+        self._events = events
+
+    def _today(self, tenant_id: str) -> Any:
+        tenant = self._tenants.get(tenant_id)
+        if tenant is None:
+            raise NotFound("no such agent", code="tenant_not_found")
+        return today_in(self._clock, tenant.settings.timezone)
+
+    def _item(self, tenant_id: str, order_id: str) -> OrderItem:
+        item = self._orders.item(tenant_id, order_id) if order_id.startswith("o_") else None
+        if item is None:
+            raise NotFound("no such order", code="order_not_found")
+        return item
+
+    # --- the agent's refund ----------------------------------------------------------------------------
+    def refund(self, tenant_id: str, order_id: str, body: dict[str, Any], actor: str) -> Order:
+        reject_unknown(body, ("amount_fen", "reason"))
+        reason = body.get("reason")
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+            raise ValidationError("reason", "required", "reason is required (up to 500 characters)")
+        if "amount_fen" in body:
+            raw = body["amount_fen"]
+            if isinstance(raw, bool) or not isinstance(raw, int) or raw <= 0:
+                raise ValidationError(
+                    "amount_fen", "invalid_amount", "amount_fen must be a positive whole number of fen"
+                )
+        item = self._item(tenant_id, order_id)
+        self._finish_stale(item)
+        item = self._item(tenant_id, order_id)
+        order = to_order(item)
+        if order.status not in REFUNDABLE:
+            raise Conflict(f"the order is {order.status.value}: nothing to refund", code="order_not_refundable")
+        if order.open_refund() is not None:
+            raise Conflict(
+                f"a refund of {order.open_refund().amount_fen} fen is being made; look again in a minute",  # type: ignore[union-attr]
+                code="refund_in_progress",
+            )
+        refundable = order.refundable_fen(self._today(tenant_id))
+        amount = body.get("amount_fen", refundable)
+        if refundable <= 0 or amount > refundable:
+            raise RuleViolation(
+                f"at most {refundable} fen can be refunded now (paid {order.paid_fen}, refunded {order.refunded_fen})",
+                code="refund_too_large",
+                field="amount_fen",
+            )
+        now = self._clock.now()
+        entry = RefundEntry(new_id("rf"), amount, REFUND_RESERVED, "agent", iso_utc(now), reason.strip(), actor)
+        order.refunds.append(entry)
+        order.reserved_fen += amount
+        if self._orders.commit(item, order, REFUNDABLE, now) != "ok":
+            # Another refund (or a Stripe event) changed the order at the same moment.
+            raise Conflict(
+                "another change to this order is being made; look again in a minute", code="refund_in_progress"
+            )
+        self._send(tenant_id, order_id, entry)
+        return to_order(self._item(tenant_id, order_id))
+
+    def _send(self, tenant_id: str, order_id: str, entry: RefundEntry) -> None:
+        """Ask the provider (cash goes back by hand: nothing to ask), then confirm or release."""
+        pi = _stripe_pi(to_order(self._item(tenant_id, order_id)))
+        provider_id = None
+        if pi is not None:
+            try:
+                provider_id = self._gateway.refund(pi, entry.amount_fen, f"refund-{entry.refund_id}")
+            except (RuleViolation, ValidationError) as exc:
+                self._release(tenant_id, order_id, entry.refund_id, exc.message)
+                raise RuleViolation(f"Stripe refused the refund: {exc.message}", code="refund_rejected") from None
+            except ProviderUnavailable:
+                # Unknown whether Stripe made it: the reservation stays and is finished with the
+                # same idempotency key by the next refund of this order (or Stripe's own event).
+                raise ProviderUnavailable(
+                    "Stripe did not answer; the refund is held and will be completed, look again in a minute"
+                ) from None
+        self._confirm(tenant_id, order_id, entry.refund_id, provider_id)
+
+    def _finish_stale(self, item: OrderItem) -> None:
+        order = to_order(item)
+        entry = order.open_refund()
+        if entry is None:
+            return
+        if self._clock.now() - datetime.fromisoformat(entry.created_at.replace("Z", "+00:00")) < STALE_RESERVATION:
+            return
+        self._send(order.tenant_id, order.order_id, entry)
+
+    def _release(self, tenant_id: str, order_id: str, refund_id: str, why: str) -> None:
+        for _attempt in range(APPLY_ATTEMPTS):
+            item = self._item(tenant_id, order_id)
+            order = to_order(item)
+            entry = next((r for r in order.refunds if r.refund_id == refund_id), None)
+            if entry is None or entry.status != REFUND_RESERVED:
+                return
+            entry.status = REFUND_FAILED
+            order.reserved_fen -= entry.amount_fen
+            order.audit.append(
+                {"action": "refund_failed", "refund_id": refund_id, "reason": why, "at": iso_utc(self._clock.now())}
+            )
+            if self._orders.commit(item, order, ALL_STATUSES, self._clock.now()) == "ok":
+                return
+        raise TransientStoreError("could not release the refund; retry")
+
+    def _confirm(self, tenant_id: str, order_id: str, refund_id: str, provider_id: str | None) -> None:
+        today = self._today(tenant_id)
+        for _attempt in range(APPLY_ATTEMPTS):
+            item = self._item(tenant_id, order_id)
+            order = to_order(item)
+            entry = next((r for r in order.refunds if r.refund_id == refund_id), None)
+            if entry is None or entry.status != REFUND_RESERVED:
+                return  # confirmed by a concurrent finisher
+            now = self._clock.now()
+            entry.status, entry.provider_refund_id = REFUND_SUCCEEDED, provider_id
+            order.reserved_fen -= entry.amount_fen
+            items, changed = self._book(order, entry, today, now)
+            order.audit.append(
+                {
+                    "action": "refund",
+                    "by": entry.by,
+                    "reason": entry.reason,
+                    "amount_fen": entry.amount_fen,
+                    "refund_id": refund_id,
+                    "at": iso_utc(now),
+                }
+            )
+            outcome = self._orders.commit(item, order, ALL_STATUSES, now, terminals=changed, items=items)
+            if outcome == "ok":
+                self._events(tenant_id, "order.refunded", order)
+                return
+        raise TransientStoreError("the order kept changing; the refund is held and will be completed")
+
+    def _book(
+        self, order: Order, entry: RefundEntry, today: Any, now: datetime
+    ) -> tuple[list[Item], list[tuple[TerminalItem, Terminal]]]:
+        """Money and time of one refund: the order's totals, the terminals' new expiry, the
+        ledger lines and the merchant's notice, for one transaction."""
+        shares = allocate_refund(order.lines, entry.amount_fen, today)
+        loaded = self._terminals.get_many(order.tenant_id, [order.lines[s.index].sn for s in shares])
+        changes: Changes = {sn: (t, to_terminal(t)) for sn, t in loaded.items()}
+        items = refund_lines(order, shares, changes, today, now, entry.refund_id)
+        entry.months = sum(s.months for s in shares)
+        order.refunded_fen += entry.amount_fen
+        order.status = _status_after_refund(order)
+        for sn, (_t_item, terminal) in changes.items():
+            items.append(
+                pending_event(
+                    terminal,
+                    f"refund#{entry.refund_id}",
+                    terminal.expires_on.isoformat(),
+                    {
+                        "order_id": order.order_id,
+                        "amount_fen": sum(s.amount_fen for s in shares if order.lines[s.index].sn == sn),
+                        "expires_on": terminal.expires_on.isoformat(),
+                    },
+                    now,
+                )
+            )
+        return items, list(changes.values())
+
+    # --- what Stripe tells us ------------------------------------------------------------------------------
+    def from_charge(self, item: OrderItem, payment_intent_id: str, amount_refunded: int, ref: tuple[str, str]) -> str:
+        """`charge.refunded` carries the charge's cumulative refunded amount: whatever is more than
+        this order already knows (refunded or on its way) was refunded in Stripe's dashboard."""
+        for _attempt in range(APPLY_ATTEMPTS):
+            order = to_order(item)
+            now = self._clock.now()
+            dup = order.duplicate(payment_intent_id)
+            if dup is not None:
+                return self._duplicate_seen(item, dup.payment_intent_id, ref)
+            if order.paid_via is None:
+                if amount_refunded <= order.early_refunded_fen:
+                    return "order_state"
+                # Delivered before the payment's success: kept, and applied when it arrives.
+                order.early_refunded_fen = amount_refunded
+                outcome = self._orders.commit(
+                    item, order, ALL_STATUSES, now, event=ref, event_outcome="held_until_paid"
+                )
+                if outcome in ("ok", "duplicate_event"):
+                    return "held_until_paid" if outcome == "ok" else outcome
+            elif _stripe_pi(order) != payment_intent_id:
+                return "ignored"
+            else:
+                new = amount_refunded - order.refunded_fen - order.reserved_fen
+                if new <= 0:
+                    return "order_state"
+                today = self._today(order.tenant_id)
+                entry = RefundEntry(
+                    new_id("rf"), new, REFUND_SUCCEEDED, "stripe", iso_utc(now), "refunded in the Stripe dashboard"
+                )
+                order.refunds.append(entry)
+                items, changed = self._book(order, entry, today, now)
+                order.audit.append({"action": "refund", "via": "stripe", "amount_fen": new, "at": iso_utc(now)})
+                outcome = self._orders.commit(item, order, ALL_STATUSES, now, terminals=changed, items=items, event=ref)
+                if outcome == "ok":
+                    self._events(order.tenant_id, "order.refunded", order)
+                    return "refunded"
+                if outcome == "duplicate_event":
+                    return outcome
+            fresh = self._orders.item(item.tenant_id, item.order_id)
+            if fresh is None:
+                return "order_state"
+            item = fresh
+        raise TransientStoreError("the order kept changing; Stripe will redeliver")
+
+    def refund_failed(self, item: OrderItem, provider_refund_id: str, ref: tuple[str, str]) -> str:
+        """`refund.updated` to failed or canceled: the merchant did not get the money back. The
+        amount counts as paid again and the order waits for the agent (the time taken back stays
+        off until the agent decides: refund again or restore it by hand)."""
+        for _attempt in range(APPLY_ATTEMPTS):
+            order = to_order(item)
+            now = self._clock.now()
+            entry = next((r for r in order.refunds if r.provider_refund_id == provider_refund_id), None)
+            if entry is None or entry.status != REFUND_SUCCEEDED:
+                return "order_state"
+            entry.status = REFUND_FAILED
+            order.refunded_fen -= entry.amount_fen
+            order.status = OrderStatus.NEEDS_REVIEW
+            order.audit.append(
+                {
+                    "action": "needs_review",
+                    "reason": f"refund {provider_refund_id} of {entry.amount_fen} fen failed at Stripe",
+                    "at": iso_utc(now),
+                }
+            )
+            outcome = self._orders.commit(item, order, ALL_STATUSES, now, event=ref, event_outcome="refund_failed")
+            if outcome in ("ok", "duplicate_event"):
+                return "refund_failed" if outcome == "ok" else outcome
+            fresh = self._orders.item(item.tenant_id, item.order_id)
+            if fresh is None:
+                return "order_state"
+            item = fresh
+        raise TransientStoreError("the order kept changing; Stripe will redeliver")
+
+    # --- a second payment for an order already paid -----------------------------------------------------
+    def return_duplicate(
+        self, item: OrderItem, payment_intent_id: str, amount_fen: int, currency: str, ref: tuple[str, str]
+    ) -> str:
+        """Record the extra payment on the order, refund it in full (idempotent per payment
+        intent: a redelivery asks Stripe again with the same key and gets the same refund), then
+        mark it refunded together with the event. A failure in between answers 5xx: Stripe
+        redelivers the event and this completes it."""
+        for _attempt in range(APPLY_ATTEMPTS):
+            order = to_order(item)
+            if order.duplicate(payment_intent_id) is not None:
+                break
+            order.duplicate_payments.append(
+                DuplicatePayment(payment_intent_id, amount_fen, currency, "refunding", iso_utc(self._clock.now()))
+            )
+            if self._orders.commit(item, order, ALL_STATUSES, self._clock.now()) == "ok":
+                break
+            fresh = self._orders.item(item.tenant_id, item.order_id)
+            if fresh is None:
+                return "order_state"
+            item = fresh
+        else:
+            raise TransientStoreError("the order kept changing; Stripe will redeliver")
+        dup = to_order(self._item(item.tenant_id, item.order_id)).duplicate(payment_intent_id)
+        assert dup is not None
+        provider_id = dup.provider_refund_id
+        if dup.status == "refunding" and amount_fen > 0:
+            try:
+                provider_id = self._gateway.refund(payment_intent_id, dup.amount_fen, f"duplicate-{payment_intent_id}")
+            except RuleViolation as exc:
+                # Stripe will not return it (already refunded there, disputed…): the agent must act.
+                return self._duplicate_seen(item, payment_intent_id, ref, None, failed=exc.message)
+        return self._duplicate_seen(item, payment_intent_id, ref, provider_id)
+
+    def _duplicate_seen(
+        self,
+        item: OrderItem,
+        payment_intent_id: str,
+        ref: tuple[str, str],
+        provider_id: str | None = None,
+        failed: str | None = None,
+    ) -> str:
+        for _attempt in range(APPLY_ATTEMPTS):
+            item = self._item(item.tenant_id, item.order_id)
+            order = to_order(item)
+            dup = order.duplicate(payment_intent_id)
+            if dup is None:
+                return "order_state"
+            newly = dup.status == "refunding"
+            now = self._clock.now()
+            if newly:
+                dup.status = "refund_failed" if failed else "refunded"
+                dup.provider_refund_id = provider_id or dup.provider_refund_id
+                order.audit.append(
+                    {
+                        "action": "duplicate_payment_refund_failed" if failed else "duplicate_payment_refunded",
+                        "payment_intent_id": payment_intent_id,
+                        "amount_fen": dup.amount_fen,
+                        **({"reason": failed} if failed else {}),
+                        "at": iso_utc(now),
+                    }
+                )
+            outcome = self._orders.commit(item, order, ALL_STATUSES, now, event=ref, event_outcome="duplicate_payment")
+            if outcome == "ok":
+                if newly:
+                    self._events(order.tenant_id, "order.refunded", order)
+                return "duplicate_payment_refund_failed" if failed else "duplicate_payment_refunded"
+            if outcome == "duplicate_event":
+                return outcome
+        raise TransientStoreError("the order kept changing; Stripe will redeliver")

@@ -1,0 +1,170 @@
+"""Stripe events, in any order and at least once: each verified event is applied once (its id
+is recorded in the same transaction as what it changes), what an early event says (a refund or
+a dispute delivered before the payment's success) is kept until the order can take it, and a
+malformed but signed event is acknowledged and recorded, never a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simrenew.adapters.dynamodb.models import OrderItem
+from simrenew.adapters.dynamodb.orders import OrderRepository, to_order
+from simrenew.adapters.payments import PaymentGateway
+from simrenew.clock import Clock, iso_utc
+from simrenew.domain.orders import PAYABLE, REFUNDABLE, OrderStatus
+from simrenew.services.fulfilment import FulfilmentService
+from simrenew.services.refunds import ALL_STATUSES, RefundService
+
+PAID_STATES = frozenset({OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED})
+
+
+def _str(obj: dict[str, Any], name: str) -> str | None:
+    value = obj.get(name)
+    return value if isinstance(value, str) and value else None
+
+
+def _fen(obj: dict[str, Any], name: str) -> int | None:
+    value = obj.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+class StripeEventService:
+    def __init__(
+        self,
+        orders: OrderRepository,
+        gateway: PaymentGateway,
+        fulfilment: FulfilmentService,
+        refunds: RefundService,
+        clock: Clock,
+    ) -> None:
+        self._orders = orders
+        self._gateway = gateway
+        self._fulfilment = fulfilment
+        self._refunds = refunds
+        self._clock = clock
+
+    def handle(self, payload: bytes, signature: str | None) -> dict[str, Any]:
+        event = self._gateway.verify_event(payload, signature)
+        event_id, event_type = str(event["id"]), str(event["type"])
+        if self._orders.event_seen(event_id):
+            return {"received": True, "duplicate": True}
+        data = event.get("data")
+        obj = data.get("object") if isinstance(data, dict) else None
+        if not isinstance(obj, dict):
+            self._orders.record_event(event_id, event_type, "ignored_malformed", self._clock.now())
+            return {"received": True, "outcome": "ignored_malformed"}
+        outcome = self._apply(event_id, event_type, obj)
+        if outcome in ("order_state", "ignored", "ignored_malformed"):
+            self._orders.record_event(event_id, event_type, outcome, self._clock.now())
+        return {"received": True, "outcome": outcome}
+
+    def _apply(self, event_id: str, event_type: str, obj: dict[str, Any]) -> str:
+        if event_type.startswith("payment_intent."):
+            pi = _str(obj, "id")
+        elif event_type.startswith(("charge.", "refund.")):
+            pi = _str(obj, "payment_intent")
+        else:
+            return "ignored"
+        if pi is None:
+            return "ignored_malformed"
+        item = self._orders.by_intent(pi)
+        metadata = obj.get("metadata")
+        if item is None and isinstance(metadata, dict) and event_type.startswith("payment_intent."):
+            # A PaymentIntent we created for the order but never linked (it carries our metadata):
+            # its payment still belongs to the order, and is returned if the order is paid already.
+            tenant_id, order_id = metadata.get("tenant_id"), metadata.get("order_id")
+            if isinstance(tenant_id, str) and isinstance(order_id, str) and order_id.startswith("o_"):
+                item = self._orders.item(tenant_id, order_id)
+        if item is None:
+            return "ignored"
+        ref = (event_id, event_type)
+        now = self._clock.now()
+        if event_type == "payment_intent.succeeded":
+            return self._succeeded(item, pi, obj, ref)
+        if event_type == "payment_intent.payment_failed":
+            ok = self._orders.transition(
+                item,
+                OrderStatus.FAILED,
+                frozenset({OrderStatus.PENDING_PAYMENT}),
+                now,
+                {"action": "payment_failed", "at": iso_utc(now)},
+                ref,
+            )
+            return "failed" if ok else "order_state"
+        if event_type == "payment_intent.canceled":
+            ok = self._orders.transition(
+                item,
+                OrderStatus.EXPIRED,
+                frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.FAILED}),
+                now,
+                {"action": "canceled", "at": iso_utc(now)},
+                ref,
+            )
+            return "expired" if ok else "order_state"
+        if event_type == "charge.refunded":
+            amount = _fen(obj, "amount_refunded")
+            if amount is None:
+                return "ignored_malformed"
+            return self._refunds.from_charge(item, pi, amount, ref)
+        if event_type in ("refund.updated", "refund.failed"):
+            refund_id, status = _str(obj, "id"), _str(obj, "status")
+            if refund_id is None or status is None:
+                return "ignored_malformed"
+            if status in ("failed", "canceled"):
+                return self._refunds.refund_failed(item, refund_id, ref)
+            return "ignored"  # amounts arrive with charge.refunded, which counts every refund once
+        if event_type == "charge.dispute.created":
+            return self._dispute(item, ref)
+        return "ignored"
+
+    def _succeeded(self, item: OrderItem, pi: str, obj: dict[str, Any], ref: tuple[str, str]) -> str:
+        received = _fen(obj, "amount_received")
+        if received is None and not self._gateway.reports_amount_received:
+            # localstripe leaves amount_received out; real Stripe always sends it.
+            received = _fen(obj, "amount") if obj.get("status") == "succeeded" else None
+        currency = str(obj.get("currency", "")).upper()
+        if received is None:
+            return "ignored_malformed"
+        order = to_order(item)
+        if order.paid_via == f"stripe:{pi}":
+            return "order_state"  # this very payment already applied
+        if order.paid_via is not None or order.status in PAID_STATES:
+            return self._refunds.return_duplicate(item, pi, received, currency, ref)
+        now = iso_utc(self._clock.now())
+        if received != int(item.amount_fen) or currency != item.currency:
+            return self._fulfilment.review(
+                item,
+                ref,
+                f"paid {received} {currency}, order is {item.amount_fen} {item.currency}",
+                f"stripe:{pi}",
+                received,
+            )
+        if order.early_disputed:
+            return self._fulfilment.review(
+                item, ref, "a dispute was opened before the payment was confirmed", f"stripe:{pi}", received
+            )
+        return self._fulfilment.fulfil(
+            item,
+            ref,
+            {"action": "paid", "via": "stripe", "event": ref[0], "at": now},
+            paid_via=f"stripe:{pi}",
+            paid_fen=received,
+        )
+
+    def _dispute(self, item: OrderItem, ref: tuple[str, str]) -> str:
+        order = to_order(item)
+        now = self._clock.now()
+        if order.paid_via is None and order.status in PAYABLE:
+            order.early_disputed = True
+            order.audit.append({"action": "dispute", "at": iso_utc(now)})
+            outcome = self._orders.commit(item, order, ALL_STATUSES, now, event=ref, event_outcome="held_until_paid")
+            return "held_until_paid" if outcome == "ok" else outcome
+        ok = self._orders.transition(
+            item,
+            OrderStatus.NEEDS_REVIEW,
+            REFUNDABLE | PAYABLE,
+            now,
+            {"action": "dispute", "at": iso_utc(now)},
+            ref,
+        )
+        return "needs_review" if ok else "order_state"

@@ -1,0 +1,267 @@
+"""The books add up whatever happens, in any order: a Hypothesis state machine drives orders,
+online and cash payments, duplicate and reordered Stripe events, second payments, refunds
+(partial, full, concurrent, made in Stripe's dashboard), voucher redemptions and the passing of
+time against DynamoDB Local, and checks the money and time invariants after every step."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from simrenew.adapters.dynamodb.orders import to_order
+from simrenew.clock import FixedClock
+from simrenew.domain.orders import REFUND_SUCCEEDED
+from simrenew.errors import ProviderUnavailable, SimRenewError
+from tests.support.env import WEBHOOK_SECRET
+from tests.support.fleet import terminal_body
+from tests.support.payments import FakeGateway, sign
+
+T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+AGENT = {"name": "账本代理", "contact_name": "李", "contact_email": "books@example.com", "contact_phone": "13900001111"}
+
+
+def books_machine(make_services: Any) -> type[RuleBasedStateMachine]:
+    class Books(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.clock = FixedClock(T0)
+            self.gateway = FakeGateway(WEBHOOK_SECRET)
+            self.svc = make_services(self.clock, self.gateway)
+            tenant, _key = self.svc.tenants.create_active(dict(AGENT))
+            self.tenant = tenant.tenant_id
+            fleet = self.svc.fleet
+            m = fleet.create_merchant(self.tenant, {"name": "书店", "phone": "13500002222"})
+            self.plans = [
+                fleet.create_plan(self.tenant, {"name": n, "term_months": k, "data_quota_mb": 100, "price_fen": p})
+                for n, k, p in (("月卡", 1, 1500), ("季卡", 3, 4000), ("年卡", 12, 12000))
+            ]
+            self.start: dict[str, date] = {}
+            for i, expires in enumerate(("2026-12-20", "2027-01-31", "2026-11-28")):
+                t = fleet.register(self.tenant, terminal_body(merchant_id=m.merchant_id, expires_on=expires))
+                self.start[t.sn] = t.expires_on
+                del i
+            self.sns = list(self.start)
+            batch = self.svc.vouchers.create_batch(self.tenant, {"plan_id": self.plans[0].plan_id, "count": 30}, "t")
+            self.codes: list[str] = list(batch["codes"])
+            self.orders: list[str] = []
+            self.events: list[bytes] = []  # every Stripe event made so far: delivered in any order, again and again
+            self.paid_intents: dict[bytes, tuple[str, str]] = {}  # success event → (payment intent, order)
+            self.delivered: set[tuple[str, str]] = set()
+            self.told_refunded: dict[str, int] = {}  # payment intent → the most charge.refunded has said
+
+        def _tick(self) -> None:
+            self.clock.advance(timedelta(seconds=1))
+
+        def _deliver(self, payload: bytes) -> None:
+            self.svc.orders.handle_webhook(payload, sign(payload, WEBHOOK_SECRET, int(self.clock.now().timestamp())))
+
+        def _order(self, index: int) -> Any:
+            return self.svc.orders.get(self.tenant, self.orders[index % len(self.orders)])
+
+        # --- what happens -------------------------------------------------------------------------
+        @rule(t=st.integers(0, 2), p=st.integers(0, 2), online=st.booleans())
+        def create_order(self, t: int, p: int, online: bool) -> None:
+            self._tick()
+            body = {"lines": [{"sn": self.sns[t], "plan_id": self.plans[p].plan_id}]}
+            body["payment"] = "online" if online else "offline"
+            try:
+                order, _pay = self.svc.orders.create(self.tenant, body, actor="test")
+            except SimRenewError:
+                return  # a risk limit: nothing was written
+            self.orders.append(order.order_id)
+
+        @precondition(lambda self: self.orders)
+        @rule(o=st.integers(0, 50))
+        def merchant_pays(self, o: int) -> None:
+            order = self._order(o)
+            if order.payment_intent_id:
+                payload = self.gateway.succeeded_event(order.payment_intent_id)
+                self.paid_intents[payload] = (order.payment_intent_id, order.order_id)
+                self.events.append(payload)
+
+        @precondition(lambda self: self.orders)
+        @rule(o=st.integers(0, 50))
+        def a_second_intent_is_paid(self, o: int) -> None:
+            order = self._order(o)
+            intent = self.gateway.create_intent(
+                order_id=order.order_id,
+                amount_fen=order.amount_fen,
+                methods=["card"],
+                connected_account=None,
+                application_fee_fen=0,
+                metadata={"order_id": order.order_id, "tenant_id": self.tenant},
+            )
+            payload = self.gateway.succeeded_event(intent.id)
+            self.paid_intents[payload] = (intent.id, order.order_id)
+            self.events.append(payload)
+
+        @precondition(lambda self: self.events)
+        @rule(e=st.integers(0, 200))
+        def stripe_delivers(self, e: int) -> None:
+            self._tick()
+            payload = self.events[e % len(self.events)]
+            try:
+                self._deliver(payload)
+            except SimRenewError:
+                return  # answered 5xx (Stripe timed out on our refund): Stripe delivers it again later
+            if payload in self.paid_intents:
+                self.delivered.add(self.paid_intents[payload])
+            obj = json.loads(payload)["data"]["object"]
+            if obj.get("object") == "charge":
+                pi = obj["payment_intent"]
+                self.told_refunded[pi] = max(self.told_refunded.get(pi, 0), obj["amount_refunded"])
+
+        @rule()
+        def stripe_times_out_once(self) -> None:
+            self.gateway.refund_faults.append(ProviderUnavailable("Stripe timed out"))
+
+        @precondition(lambda self: self.orders)
+        @rule(o=st.integers(0, 50))
+        def cash_is_marked_paid(self, o: int) -> None:
+            self._tick()
+            try:
+                self.svc.orders.mark_paid(self.tenant, self._order(o).order_id, {"note": "现金"}, "admin")
+            except SimRenewError:
+                pass
+
+        @precondition(lambda self: self.orders)
+        @rule(o=st.integers(0, 50), amount=st.one_of(st.none(), st.integers(1, 13000)))
+        def agent_refunds(self, o: int, amount: int | None) -> None:
+            self._tick()
+            body: dict[str, Any] = {"reason": "退费"}
+            if amount is not None:
+                body["amount_fen"] = amount
+            try:
+                self.svc.orders.refund(self.tenant, self._order(o).order_id, body, "admin")
+            except SimRenewError:
+                pass
+
+        @precondition(lambda self: self.orders)
+        @rule(o=st.integers(0, 50))
+        def three_refunds_at_once(self, o: int) -> None:
+            self._tick()
+            order_id = self._order(o).order_id
+            results: list[Any] = []
+
+            def one() -> None:
+                try:
+                    results.append(self.svc.orders.refund(self.tenant, order_id, {"reason": "并发"}, "admin"))
+                except SimRenewError as err:
+                    results.append(err)
+
+            threads = [threading.Thread(target=one) for _ in range(3)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            assert sum(1 for r in results if not isinstance(r, SimRenewError)) <= 1
+
+        @precondition(lambda self: self.orders)
+        @rule(o=st.integers(0, 50), amount=st.integers(1, 13000))
+        def refunded_in_the_stripe_dashboard(self, o: int, amount: int) -> None:
+            order = self._order(o)
+            pi = order.payment_intent_id
+            if not pi:
+                return
+            try:
+                self.gateway.refund(pi, amount, f"dashboard-{len(self.gateway.refunds)}")
+            except SimRenewError:
+                return  # more than is left on the charge, or nothing was charged
+            self.events.append(self.gateway.charge_refunded_event(pi))
+
+        @precondition(lambda self: self.codes)
+        @rule(t=st.integers(0, 2))
+        def voucher_redeemed(self, t: int) -> None:
+            self._tick()
+            try:
+                self.svc.vouchers.redeem({"sn": self.sns[t], "code": self.codes.pop()}, "client-1")
+            except SimRenewError:
+                pass
+
+        @rule(days=st.sampled_from([1, 9, 31, 95]))
+        def time_passes(self, days: int) -> None:
+            self.clock.advance(timedelta(days=days))
+
+        # --- what always holds ------------------------------------------------------------------------
+        @invariant()
+        def refunds_never_exceed_what_was_paid(self) -> None:
+            for order_id in self.orders:
+                item = self.svc.orders.orders.item(self.tenant, order_id)
+                order = to_order(item)
+                succeeded = sum(r.amount_fen for r in order.refunds if r.status == REFUND_SUCCEEDED)
+                assert order.refunded_fen == succeeded, order.refunds
+                assert 0 <= order.refunded_fen + order.reserved_fen <= order.paid_fen, order
+                if order.paid_via and order.paid_via.startswith("stripe:"):
+                    pi = order.paid_via.removeprefix("stripe:")
+                    # Nothing is counted as refunded that Stripe did not refund.
+                    assert order.refunded_fen <= self.gateway.refunded(pi)
+                for dup in order.duplicate_payments:
+                    assert dup.payment_intent_id != (order.paid_via or "").removeprefix("stripe:")
+                    if dup.status == "refunded":
+                        assert self.gateway.refunded(dup.payment_intent_id) >= dup.amount_fen
+                renewals = [
+                    r
+                    for sn in self.sns
+                    for r in self.svc.orders.orders.renewals(self.tenant, sn)
+                    if r.source == order_id
+                ]
+                assert len(renewals) <= len(order.lines)  # extended at most once
+
+        @invariant()
+        def each_expiry_is_its_start_plus_its_ledger(self) -> None:
+            for sn in self.sns:
+                expiry = self.start[sn].isoformat()
+                for line in self.svc.orders.orders.renewals(self.tenant, sn):
+                    assert line.old_expires_on == expiry, (sn, line.entry, line.source)
+                    expiry = line.new_expiry
+                assert self.svc.fleet.get(self.tenant, sn).expires_on.isoformat() == expiry
+
+        @invariant()
+        def every_payment_pays_its_order_or_is_returned(self) -> None:
+            for pi, order_id in self.delivered:
+                order = to_order(self.svc.orders.orders.item(self.tenant, order_id))
+                if order.paid_via == f"stripe:{pi}":
+                    continue
+                dup = order.duplicate(pi)
+                assert dup is not None, (pi, order)
+                if dup.status == "refunded":
+                    assert self.gateway.refunded(pi) == dup.amount_fen
+
+        @invariant()
+        def every_refund_stripe_told_us_of_is_counted(self) -> None:
+            for order_id in self.orders:
+                order = to_order(self.svc.orders.orders.item(self.tenant, order_id))
+                pi = order.payment_intent_id
+                if pi is None or pi not in self.told_refunded or order.status.value == "needs_review":
+                    continue
+                if order.paid_via == f"stripe:{pi}":
+                    assert order.refunded_fen + order.reserved_fen >= self.told_refunded[pi], order
+                elif order.paid_via is None:
+                    assert order.early_refunded_fen >= self.told_refunded[pi], order
+
+        @invariant()
+        def stripe_never_refunds_more_than_it_took(self) -> None:
+            for pi, data in self.gateway.intents.items():
+                assert self.gateway.refunded(pi) <= data.get("amount_received", 0)
+
+    return Books
+
+
+@pytest.mark.integration
+def test_the_books_add_up_in_any_order(make_services: Any) -> None:
+    machine = books_machine(make_services)
+    machine.TestCase.settings = settings(
+        max_examples=12,
+        stateful_step_count=30,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    machine.TestCase().runTest()
