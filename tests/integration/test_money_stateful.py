@@ -5,6 +5,7 @@ time against DynamoDB Local, and checks the money and time invariants after ever
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from datetime import UTC, date, datetime, timedelta
@@ -54,13 +55,25 @@ def books_machine(make_services: Any) -> type[RuleBasedStateMachine]:
             self.events: list[bytes] = []  # every Stripe event made so far: delivered in any order, again and again
             self.paid_intents: dict[bytes, tuple[str, str]] = {}  # success event → (payment intent, order)
             self.delivered: set[tuple[str, str]] = set()
+            self.echoed: dict[str, int] = {}  # payment intent → refunded total Stripe has made an event for
             self.told_refunded: dict[str, int] = {}  # payment intent → the most charge.refunded has said
 
         def _tick(self) -> None:
             self.clock.advance(timedelta(seconds=1))
 
         def _deliver(self, payload: bytes) -> None:
-            self.svc.orders.handle_webhook(payload, sign(payload, WEBHOOK_SECRET, int(self.clock.now().timestamp())))
+            # Signed now (Stripe's tolerance is checked against the real time, not the test's clock).
+            self.svc.orders.handle_webhook(payload, sign(payload, WEBHOOK_SECRET))
+
+        def _echo(self) -> None:
+            """Stripe sends charge.refunded after every refund, whoever made it."""
+            for pi in self.gateway.intents:
+                if self.gateway.refunded(pi) != self.echoed.get(pi, 0):
+                    self.echoed[pi] = self.gateway.refunded(pi)
+                    self.events.append(self.gateway.charge_refunded_event(pi))
+
+        def teardown(self) -> None:
+            self._echo()
 
         def _order(self, index: int) -> Any:
             return self.svc.orders.get(self.tenant, self.orders[index % len(self.orders)])
@@ -109,8 +122,11 @@ def books_machine(make_services: Any) -> type[RuleBasedStateMachine]:
             payload = self.events[e % len(self.events)]
             try:
                 self._deliver(payload)
-            except SimRenewError:
-                return  # answered 5xx (Stripe timed out on our refund): Stripe delivers it again later
+            except SimRenewError as err:
+                assert err.status >= 500, err  # only "try again later" (Stripe timed out on our refund)
+                self._echo()
+                return
+            self._echo()  # a second payment is refunded while its event is handled
             if payload in self.paid_intents:
                 self.delivered.add(self.paid_intents[payload])
             obj = json.loads(payload)["data"]["object"]
@@ -118,18 +134,28 @@ def books_machine(make_services: Any) -> type[RuleBasedStateMachine]:
                 pi = obj["payment_intent"]
                 self.told_refunded[pi] = max(self.told_refunded.get(pi, 0), obj["amount_refunded"])
 
+        @precondition(lambda self: self.events)
+        @rule(backwards=st.booleans())
+        def stripe_redelivers_everything(self, backwards: bool) -> None:
+            """Stripe's retries: every event again, newest first or oldest first."""
+            for index in reversed(range(len(self.events))) if backwards else range(len(self.events)):
+                self.stripe_delivers(index)
+
         @rule()
         def stripe_times_out_once(self) -> None:
             self.gateway.refund_faults.append(ProviderUnavailable("Stripe timed out"))
+
+        @rule()
+        def stripes_answer_is_lost_once(self) -> None:
+            """The refund is made at Stripe, and the connection drops before its answer."""
+            self.gateway.lost_answers += 1
 
         @precondition(lambda self: self.orders)
         @rule(o=st.integers(0, 50))
         def cash_is_marked_paid(self, o: int) -> None:
             self._tick()
-            try:
+            with contextlib.suppress(SimRenewError):
                 self.svc.orders.mark_paid(self.tenant, self._order(o).order_id, {"note": "现金"}, "admin")
-            except SimRenewError:
-                pass
 
         @precondition(lambda self: self.orders)
         @rule(o=st.integers(0, 50), amount=st.one_of(st.none(), st.integers(1, 13000)))
@@ -138,10 +164,9 @@ def books_machine(make_services: Any) -> type[RuleBasedStateMachine]:
             body: dict[str, Any] = {"reason": "退费"}
             if amount is not None:
                 body["amount_fen"] = amount
-            try:
+            with contextlib.suppress(SimRenewError):
                 self.svc.orders.refund(self.tenant, self._order(o).order_id, body, "admin")
-            except SimRenewError:
-                pass
+            self._echo()
 
         @precondition(lambda self: self.orders)
         @rule(o=st.integers(0, 50))
@@ -162,6 +187,7 @@ def books_machine(make_services: Any) -> type[RuleBasedStateMachine]:
             for th in threads:
                 th.join()
             assert sum(1 for r in results if not isinstance(r, SimRenewError)) <= 1
+            self._echo()
 
         @precondition(lambda self: self.orders)
         @rule(o=st.integers(0, 50), amount=st.integers(1, 13000))
@@ -170,20 +196,29 @@ def books_machine(make_services: Any) -> type[RuleBasedStateMachine]:
             pi = order.payment_intent_id
             if not pi:
                 return
-            try:
+            with contextlib.suppress(SimRenewError):  # more than is left, nothing charged, a lost answer
                 self.gateway.refund(pi, amount, f"dashboard-{len(self.gateway.refunds)}")
-            except SimRenewError:
-                return  # more than is left on the charge, or nothing was charged
-            self.events.append(self.gateway.charge_refunded_event(pi))
+            self._echo()
+
+        @precondition(lambda self: self.orders)
+        @rule(o=st.integers(0, 50), percent=st.integers(1, 100))
+        def refunded_before_the_success_is_delivered(self, o: int, percent: int) -> None:
+            """Stripe's charge.refunded overtakes its payment_intent.succeeded."""
+            order = self._order(o)
+            if not order.payment_intent_id:
+                return
+            self.merchant_pays(o)
+            events = len(self.events)
+            self.refunded_in_the_stripe_dashboard(o, max(1, order.amount_fen * percent // 100))
+            if len(self.events) > events:
+                self.stripe_delivers(len(self.events) - 1)
 
         @precondition(lambda self: self.codes)
         @rule(t=st.integers(0, 2))
         def voucher_redeemed(self, t: int) -> None:
             self._tick()
-            try:
+            with contextlib.suppress(SimRenewError):
                 self.svc.vouchers.redeem({"sn": self.sns[t], "code": self.codes.pop()}, "client-1")
-            except SimRenewError:
-                pass
 
         @rule(days=st.sampled_from([1, 9, 31, 95]))
         def time_passes(self, days: int) -> None:

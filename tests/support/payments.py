@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from simrenew.adapters.payments import Intent, StripeGateway, StripeKeys
-from simrenew.errors import RuleViolation
+from simrenew.errors import ProviderUnavailable, RuleViolation
 
 _ids = itertools.count(1)
 
@@ -56,6 +56,7 @@ class FakeGateway(StripeGateway):
         self._refund_ids: dict[str, str] = {}  # idempotency key → refund id, as Stripe keeps them
         self.cancelled: list[str] = []
         self.refund_faults: list[Exception] = []  # raised by the next refund calls, in order
+        self.lost_answers = 0  # the next refunds are made, but their answer never arrives
 
     def create_intent(
         self,
@@ -108,6 +109,9 @@ class FakeGateway(StripeGateway):
             raise RuleViolation("the refund is more than is left on the charge", code="refund_rejected")
         self.refunds.append((intent_id, amount_fen, idempotency_key))
         self._refund_ids[idempotency_key] = f"re_fake_{len(self.refunds)}"
+        if self.lost_answers:
+            self.lost_answers -= 1
+            raise ProviderUnavailable("the connection dropped before Stripe answered")
         return self._refund_ids[idempotency_key]
 
     def refunded(self, intent_id: str) -> int:
