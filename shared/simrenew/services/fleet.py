@@ -262,6 +262,10 @@ class FleetService:
         sn = normalize_sn(body["sn"])
         now = self._clock.now()
         invalid = RuleViolation("this transfer code is not valid for this terminal", code="invalid_transfer_code")
+        # Per claiming agent and terminal: after the limit of wrong codes the path is closed,
+        # correct codes included, until the window passes; other agents are not affected.
+        pair = f"{tenant_id}#{sn}"
+        self._rate.check("transfer-code", pair, limit=WRONG_TRANSFER_CODES_PER_HOUR, window_s=3600, now=now)
         holder = self.terminals.claim("sn", sn)
         if holder is not None and holder.tenant_id == tenant_id:
             raise Conflict("this terminal is already yours", code="already_yours", field="sn")
@@ -274,7 +278,7 @@ class FleetService:
             or code_item.expires_at <= now
         ):
             # Counted only on failure, so honest users are never slowed down.
-            self._rate.hit("transfer-code", tenant_id, limit=WRONG_TRANSFER_CODES_PER_HOUR, window_s=3600, now=now)
+            self._rate.hit("transfer-code", pair, limit=WRONG_TRANSFER_CODES_PER_HOUR, window_s=3600, now=now)
             raise invalid
         item = self.terminals.item(holder.tenant_id, sn)
         if item is None:
