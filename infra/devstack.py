@@ -17,7 +17,7 @@ from types import FrameType
 from typing import Any
 
 from infra import demo, settings
-from infra.localserver import LocalContext, load_function_module, make_server
+from infra.localserver import LocalContext, ensure_origin_secret, load_function_module, make_server
 from infra.processes import port_in_use, start_dynamodb_local, start_localstripe, stop
 from infra.table import ensure_table
 
@@ -87,6 +87,7 @@ def main() -> int:
         if ensure_table(client, cfg.table_name):
             print(f"created table {cfg.table_name} from template.yaml", flush=True)
 
+        ensure_origin_secret()  # before the API module reads its config
         api_module = load_function_module("api")
         webhook_module = load_function_module("webhook")
         sweep_module = load_function_module("sweep")

@@ -8,10 +8,13 @@ import json
 import mimetypes
 import os
 import re
+import secrets
 import sys
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from http.server import HTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -139,12 +142,101 @@ def proxy_event(
     }
 
 
+# Bodies the local origin reads at all (the CSV import route takes up to 10 MB).
+MAX_BODY = 12 * 1024 * 1024
+# What CloudFront adds to origin requests in AWS (template.yaml); the local server sets the
+# same from the socket, overwriting whatever the client sent.
+VIEWER_ADDRESS = "CloudFront-Viewer-Address"
+ORIGIN_VERIFY = "X-Origin-Verify"
+ORIGIN_SECRET_ENV = "ORIGIN_VERIFY_SECRET"  # noqa: S105 - the variable's name, not a secret
+# Threads that serve requests, and connections the kernel may queue meanwhile: a burst of a
+# few hundred concurrent clients (Stripe retrying a backlog of deliveries) is queued, not reset
+# (the standard library's default backlog of 5 reset 1-7 of 20 concurrent deliveries).
+WORKERS = 32
+BACKLOG = 1024
+
+
+class PooledHTTPServer(HTTPServer):
+    """Requests served by a fixed pool of threads, with a deep listen backlog."""
+
+    request_queue_size = BACKLOG
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: Any) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="local-http")
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._pool.submit(self._serve_one, request, client_address)
+
+    def _serve_one(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:  # noqa: BLE001 - one broken connection must not stop the pool
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 class LocalRequestHandler(ChaliceRequestHandler):
     # Chalice writes headers and body separately; without TCP_NODELAY a kept-alive client
     # waits ~40 ms for the delayed ACK on every response.
     disable_nagle_algorithm = True
     webhook: Handler | None = None
     static_dir: Path = ROOT / "frontend" / "dist"
+    # A client that stops sending mid-request frees its thread after this long.
+    timeout = 30
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (431 headers too large, 414, 400 bad request line, 501)
+        in the API's error shape, never its HTML page."""
+        codes = {400: "bad_request", 408: "request_timeout", 414: "uri_too_long", 431: "headers_too_large"}
+        body = json.dumps(
+            {"error": {"code": codes.get(code, "bad_request"), "message": message or "the request was refused"}}
+        ).encode()
+        try:
+            self.send_response(code, message)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+                self.wfile.write(body)
+        except OSError:
+            pass  # the client has gone
+        self.close_connection = True
+
+    def _edge_headers(self) -> None:
+        """What CloudFront does in AWS: the viewer's address, and the origin secret."""
+        for name in (VIEWER_ADDRESS, ORIGIN_VERIFY):
+            del self.headers[name]
+        host, port = self.client_address[0], self.client_address[1]
+        self.headers[VIEWER_ADDRESS] = f"{host}:{port}"
+        secret = os.environ.get(ORIGIN_SECRET_ENV)
+        if secret:
+            self.headers[ORIGIN_VERIFY] = secret
+
+    def _parse_payload(self) -> tuple[dict[str, Any], bytes | None]:
+        """The body by a Content-Length that must be a plain number within MAX_BODY and must
+        arrive in full; otherwise a 4xx in the error shape (was a 500 or a dropped connection)."""
+        raw = self.headers.get("Content-Length")
+        if self.headers.get("Transfer-Encoding"):
+            raise _Refused(411, "length_required", "send a Content-Length (chunked bodies are not accepted)")
+        if raw is None:
+            return dict(self.headers), None
+        if not raw.strip().isdigit():
+            raise _Refused(400, "invalid_content_length", "Content-Length must be a whole number of bytes")
+        length = int(raw)
+        if length > MAX_BODY:
+            raise _Refused(413, "body_too_large", f"the body must be at most {MAX_BODY} bytes")
+        body = self.rfile.read(length) if length else b""
+        if len(body) != length:
+            raise _Refused(400, "incomplete_body", "the body is shorter than its Content-Length")
+        return dict(self.headers), body or None
 
     def log_message(self, format: str, *args: Any) -> None:
         # Order tokens are bearer secrets of the pay page: never in a log line.
@@ -153,6 +245,14 @@ class LocalRequestHandler(ChaliceRequestHandler):
 
     def _generic_handle(self) -> None:
         path = urlsplit(self.path).path
+        self._edge_headers()
+        try:
+            self._route(path)
+        except _Refused as refused:
+            self.close_connection = True  # what is left of the body must not be read as a request
+            self._send_json(refused.status, {"error": {"code": refused.code, "message": refused.message}})
+
+    def _route(self, path: str) -> None:
         if path.startswith("/webhooks/"):
             self._handle_webhook()
         elif path == "/v1" or path.startswith("/v1/"):
@@ -170,8 +270,10 @@ class LocalRequestHandler(ChaliceRequestHandler):
     def _send_http_response(self, code: int, headers: Any, body: Any) -> None:
         # A method a route does not have: Chalice answers {"Code": "MethodNotAllowedError", ...};
         # agents get the documented error shape (in AWS, API Gateway's answer is mapped likewise).
-        if code == 405 and body is not None and b"MethodNotAllowedError" in (
-            body if isinstance(body, bytes) else str(body).encode()
+        if (
+            code == 405
+            and body is not None
+            and b"MethodNotAllowedError" in (body if isinstance(body, bytes) else str(body).encode())
         ):
             headers = {**dict(headers or {}), "Content-Type": "application/json"}
             body = json.dumps(
@@ -240,6 +342,18 @@ class LocalRequestHandler(ChaliceRequestHandler):
         self._send_http_response(200, {"Content-Type": ctype, "Cache-Control": "no-cache"}, target.read_bytes())
 
 
+def ensure_origin_secret() -> str:
+    """The secret the local server adds to API requests as CloudFront does in AWS; the API reads
+    it from the environment when its module loads, so call this before load_function_module."""
+    return os.environ.setdefault(ORIGIN_SECRET_ENV, secrets.token_urlsafe(32))
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
 def make_server(host: str, port: int, api_app: Any, webhook: Handler | None) -> LocalDevServer:
     # What `chalice local` does: thread-local current_request so requests run in parallel.
     CustomLocalChalice.__bases__ = (LocalChalice, api_app.__class__)
@@ -250,4 +364,12 @@ def make_server(host: str, port: int, api_app: Any, webhook: Handler | None) -> 
         (LocalRequestHandler,),
         {"webhook": staticmethod(webhook) if webhook else None, "static_dir": static_root()},
     )
-    return LocalDevServer(api_app, config, host, port, handler_cls=partial(handler_cls))  # type: ignore[arg-type]
+    ensure_origin_secret()
+    return LocalDevServer(
+        api_app,
+        config,
+        host,
+        port,
+        handler_cls=partial(handler_cls),  # type: ignore[arg-type]
+        server_cls=PooledHTTPServer,
+    )

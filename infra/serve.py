@@ -11,7 +11,7 @@ import contextlib
 import os
 import sys
 
-from infra.localserver import load_function_module, make_server
+from infra.localserver import ensure_origin_secret, load_function_module, make_server
 from infra.table import ensure_table
 
 
@@ -23,6 +23,7 @@ def main() -> int:
 
     client = boto3.client("dynamodb", endpoint_url=os.environ["DDB_ENDPOINT"], region_name=os.environ["AWS_REGION"])
     ensure_table(client, os.environ["TABLE_NAME"])
+    ensure_origin_secret()  # before the API module reads its config
     api = load_function_module("api")
     webhook = load_function_module("webhook")
     server = make_server("127.0.0.1", args.port, api.app, webhook.handler)

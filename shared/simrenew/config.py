@@ -30,6 +30,10 @@ class Config:
     stripe_api_base: str | None = None
     sender_email: str | None = None  # SES From address (AWS); local messages go to the outbox
     outbox_path: str | None = None  # local: where the outbox also writes JSON lines
+    # The secret CloudFront adds to every origin request (X-Origin-Verify): from Secrets Manager
+    # in AWS (ORIGIN_VERIFY_SECRET_ARN), given directly by the local server (ORIGIN_VERIFY_SECRET).
+    origin_verify_secret: str | None = None
+    origin_verify_secret_arn: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -83,4 +87,6 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         stripe_api_base=source.get("STRIPE_API_BASE", "").strip() or None,
         sender_email=source.get("SENDER_EMAIL", "").strip() or None,
         outbox_path=source.get("LOCAL_OUTBOX", "").strip() or None,
+        origin_verify_secret=source.get("ORIGIN_VERIFY_SECRET", "").strip() or None,
+        origin_verify_secret_arn=source.get("ORIGIN_VERIFY_SECRET_ARN", "").strip() or None,
     )

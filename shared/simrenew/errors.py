@@ -6,6 +6,8 @@ code ever matches on message text.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class SimRenewError(Exception):
     """Base of every error the service layer raises on purpose."""
@@ -20,8 +22,8 @@ class SimRenewError(Exception):
             self.code = code
         self.field = field
 
-    def to_body(self) -> dict[str, dict[str, str]]:
-        body: dict[str, str] = {"code": self.code, "message": self.message}
+    def to_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.field:
             body["field"] = self.field
         return {"error": body}
@@ -72,6 +74,13 @@ class RuleViolation(SimRenewError):
     code = "rule_violation"
 
 
+class PayloadTooLarge(SimRenewError):
+    """A request body above what the route accepts: 413."""
+
+    status = 413
+    code = "body_too_large"
+
+
 class RateLimited(SimRenewError):
     """Too many requests (or a risk limit): 429."""
 
@@ -81,6 +90,12 @@ class RateLimited(SimRenewError):
     def __init__(self, message: str, *, retry_after_s: int, code: str | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after_s = retry_after_s
+
+    def to_body(self) -> dict[str, Any]:
+        """The error shape plus `retry_after_s` (also sent as the Retry-After header)."""
+        body: dict[str, Any] = super().to_body()
+        body["error"]["retry_after_s"] = self.retry_after_s
+        return body
 
 
 class ConfigError(SimRenewError):

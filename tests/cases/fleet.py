@@ -447,3 +447,23 @@ def test_an_import_row_whose_quota_is_not_ascii_digits_fails_alone(api: ApiClien
     done = _import(api, agent.admin_key, text)
     assert (done["status"], done["created"], done["failed"]) == ("done", 1, 1)
     assert [(e["row"], e["field"], e["code"]) for e in done["errors"]] == [(3, "data_quota_mb", "invalid_type")]
+
+
+# --- plans must be buyable (issue 13) -------------------------------------------------------------------------
+def test_a_plan_whose_price_plus_the_agents_fee_exceeds_the_order_limit_is_refused_naming_price_fen(
+    api: ApiClient, platform_key: str
+) -> None:
+    agent = create_agent(api, platform_key)
+    fee = api.patch("/v1/tenant", {"settings": {"service_fee": {"kind": "flat", "value": 500}}}, key=agent.admin_key)
+    assert fee.status == 200, fee.body
+    body = {"name": "贵卡", "term_months": 12, "data_quota_mb": 1, "price_fen": 1_000_000 - 499}
+    over = api.post("/v1/plans", body, key=agent.admin_key)
+    assert (over.status, over.error["field"], over.error["code"]) == (400, "price_fen", "over_order_limit")
+    assert api.get("/v1/plans", key=agent.admin_key).json["items"] == []  # nothing written
+
+    fits = api.post("/v1/plans", {**body, "price_fen": 1_000_000 - 500}, key=agent.admin_key)
+    assert fits.status == 201, fits.body
+    patched = api.patch(f"/v1/plans/{fits.json['plan_id']}", {"price_fen": 1_000_000}, key=agent.admin_key)
+    assert (patched.status, patched.error["field"]) == (400, "price_fen")
+    (plan,) = api.get("/v1/plans", key=agent.admin_key).json["items"]
+    assert plan["price_fen"] == 1_000_000 - 500

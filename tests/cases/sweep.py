@@ -237,3 +237,102 @@ def test_a_renewal_that_lands_during_the_sweep_is_never_overwritten(
     assert result.moved_to_grace == 0
     after = svc.fleet.get(tenant_id, t.sn)
     assert after.status.value == "active" and after.expires_on > day0
+
+
+# --- each agent's own settings (issue 13) ----------------------------------------------------------
+def _agent_with_settings(svc: Any, settings: dict[str, Any], expires_on: date) -> tuple[str, Any]:
+    """An agent that chose its own reminder/grace settings before registering a terminal."""
+    tenant, _ = svc.tenants.create_active(dict(AGENT))
+    svc.tenants.update(tenant.tenant_id, {"settings": settings})
+    m = svc.fleet.create_merchant(tenant.tenant_id, {"name": "张记", "phone": "13812345678"})
+    t = svc.fleet.register(
+        tenant.tenant_id, terminal_body(merchant_id=m.merchant_id, expires_on=expires_on.isoformat())
+    )
+    return tenant.tenant_id, t
+
+
+def _sms_by_day(clock: FixedClock, sweeper: Any, sn: str, first: date, last: date) -> dict[date, list[str]]:
+    """Run the sweep once a day from first to last; the SMS kinds this terminal got each day."""
+    out: dict[date, list[str]] = {}
+    day = first
+    while day <= last:
+        sender = RecordingSender()
+        _run(clock, sweeper, sender, day)
+        kinds = [k for channel, k in _mine(sender, sn) if channel == "sms"]
+        if kinds:
+            out[day] = kinds
+        day += timedelta(days=1)
+    return out
+
+
+def test_given_reminder_days_15_3_1_when_swept_daily_then_each_is_sent_on_its_own_day(
+    sweep_world: Any, day0: date
+) -> None:
+    svc, clock, sweeper = sweep_world
+    expires = day0 + timedelta(days=15)
+    _tenant, t = _agent_with_settings(svc, {"reminder_days": [15, 3, 1]}, expires)
+    sent = _sms_by_day(clock, sweeper, t.sn, day0, expires)
+    assert sent == {
+        day0: ["reminder_15"],
+        expires - timedelta(days=3): ["reminder_3"],
+        expires - timedelta(days=1): ["reminder_1"],
+        expires: ["expires_today"],
+    }
+
+
+def test_given_a_long_grace_of_10_days_then_the_terminal_is_suspended_on_the_11th_day(
+    sweep_world: Any, day0: date
+) -> None:
+    svc, clock, sweeper = sweep_world
+    tenant_id, t = _agent_with_settings(svc, {"grace_days": 10}, day0)
+    sent = _sms_by_day(clock, sweeper, t.sn, day0, day0 + timedelta(days=10))
+    assert sent == {day0: ["expires_today"], day0 + timedelta(days=1): ["grace_started"]}
+    assert svc.fleet.get(tenant_id, t.sn).status.value == "grace"  # the 10th day after expiry: still grace
+    suspended = _sms_by_day(clock, sweeper, t.sn, day0 + timedelta(days=11), day0 + timedelta(days=13))
+    assert suspended == {day0 + timedelta(days=11): ["suspended"]}
+    assert svc.fleet.get(tenant_id, t.sn).status.value == "suspended"
+
+
+def test_given_a_short_grace_of_2_days_then_the_terminal_is_suspended_on_the_3rd_day(
+    sweep_world: Any, day0: date
+) -> None:
+    svc, clock, sweeper = sweep_world
+    tenant_id, t = _agent_with_settings(svc, {"grace_days": 2}, day0)
+    sent = _sms_by_day(clock, sweeper, t.sn, day0, day0 + timedelta(days=5))
+    assert sent == {
+        day0: ["expires_today"],
+        day0 + timedelta(days=1): ["grace_started"],
+        day0 + timedelta(days=3): ["suspended"],
+    }
+    assert svc.fleet.get(tenant_id, t.sn).status.value == "suspended"
+
+
+def test_given_custom_settings_when_a_day_is_missed_then_the_next_run_catches_up_its_reminder_and_suspension(
+    sweep_world: Any, day0: date
+) -> None:
+    svc, clock, sweeper = sweep_world
+    settings = {"reminder_days": [15, 3], "grace_days": 10}
+    _t1, soon = _agent_with_settings(svc, settings, day0 + timedelta(days=4))  # 3-day reminder due day0+1
+    t2, lapsed = _agent_with_settings(svc, settings, day0 - timedelta(days=10))  # suspension due day0+1
+    assert svc.fleet.get(t2, lapsed.sn).status.value == "grace"
+    _run(clock, sweeper, RecordingSender(), day0)
+    later = RecordingSender()  # the schedule does not run on day0+1; day0+2 catches up
+    result = _run(clock, sweeper, later, day0 + timedelta(days=2))
+    assert [k for c, k in _mine(later, soon.sn) if c == "sms"] == ["reminder_3"]
+    assert [k for c, k in _mine(later, lapsed.sn) if c == "sms"] == ["suspended"]
+    assert result.suspended >= 1
+    assert svc.fleet.get(t2, lapsed.sn).status.value == "suspended"
+
+
+def test_settings_chosen_before_the_registry_existed_are_seeded_from_the_active_tenants(
+    sweep_world: Any, day0: date
+) -> None:
+    """Agents whose settings were stored before the registry: the first run rebuilds it."""
+    svc, clock, sweeper = sweep_world
+    expires = day0 + timedelta(days=12)
+    _tenant, t = _agent_with_settings(svc, {"reminder_days": [12]}, expires)
+    SweepStateItem("SWEEP", "OFFSETS").delete()  # as if the settings predated the registry
+    sender = RecordingSender()
+    _run(clock, sweeper, sender, day0)
+    assert [k for c, k in _mine(sender, t.sn) if c == "sms"] == ["reminder_12"]
+    assert 12 in SweepRepository().offsets().reminder_days  # type: ignore[union-attr]

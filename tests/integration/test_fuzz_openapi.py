@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import Case
 from schemathesis.checks import (
     content_type_conformance,
@@ -36,7 +37,17 @@ from tests.support.builders import create_agent
 from tests.support.client import ApiClient, HttpTransport
 from tests.support.env import PLATFORM_KEY
 from tests.support.fleet import terminal_body
-from tests.support.fuzz import Keys, client_limits_restored, error_shape, with_path_examples, would_run_a_sweep
+from tests.support.fuzz import (
+    Keys,
+    client_limits_restored,
+    error_shape,
+    error_shape_problems,
+    header_size_strategy,
+    nested_json,
+    nesting_strategy,
+    with_path_examples,
+    would_run_a_sweep,
+)
 
 MAX_EXAMPLES = 25  # random cases per operation in the fuzzing phase (the examples and coverage phases add theirs)
 
@@ -187,3 +198,37 @@ def test_every_operation_answers_in_its_documented_shape(
     assert operations >= 40, f"only {operations} operations in the schema"
     answered = {label for (label, status) in seen if 200 <= status < 300}
     assert answered >= MUST_SUCCEED, f"never answered 2xx: {sorted(MUST_SUCCEED - answered)}; seen: {sorted(seen)}"
+
+
+# --- nesting depth and header size (issue 13): shapes no schema describes -------------------------------------
+PUBLIC_BODY_ROUTES = ("/v1/signup", "/v1/public/orders", "/v1/public/vouchers/redeem")
+
+
+@settings(max_examples=30, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(shape=nesting_strategy(), route=st.sampled_from(PUBLIC_BODY_ROUTES))
+def test_deeply_nested_json_on_public_routes_is_a_4xx_in_the_error_shape(
+    server_url: str, limits_kept: None, shape: tuple[int, str], route: str
+) -> None:
+    depth, kinds = shape
+    body = '{"sn": "FUZZ-0001", "name": ' + nested_json(depth, kinds) + "}"
+    r = requests.post(
+        f"{server_url}{route}", data=body.encode(), headers={"Content-Type": "application/json"}, timeout=60
+    )
+    assert 400 <= r.status_code < 500, (depth, r.status_code, r.text[:200])
+    assert error_shape_problems(r.content) == [], r.text[:300]
+    if depth + 1 > 32:
+        assert r.json()["error"]["code"] == "body_too_deep"
+
+
+@settings(max_examples=25, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(header=header_size_strategy(), route=st.sampled_from(("/v1/health", *PUBLIC_BODY_ROUTES)))
+def test_any_header_size_is_answered_in_the_error_shape_never_html(
+    server_url: str, limits_kept: None, header: tuple[str, int], route: str
+) -> None:
+    name, size = header
+    method = "GET" if route == "/v1/health" else "POST"
+    r = requests.request(method, f"{server_url}{route}", data=b"{}", headers={name: "a" * size}, timeout=60)
+    assert r.status_code < 500, (name, size, r.status_code)
+    if r.status_code >= 400:
+        assert "text/html" not in r.headers.get("content-type", "")
+        assert error_shape_problems(r.content) == [], (name, size, r.text[:300])

@@ -16,7 +16,8 @@ from simrenew.adapters.dynamodb.keys import rate_limit_pk
 
 # API.md: {"error": {"code": "snake_case_code", "message": "human text", "field": "optional field name"}}
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
-ERROR_KEYS = frozenset({"code", "message", "field"})
+# A 429 adds `retry_after_s` (also the Retry-After header).
+ERROR_KEYS = frozenset({"code", "message", "field", "retry_after_s"})
 
 # Every request of the suite comes from this address (Chalice's local gateway fixes the sourceIp),
 # so the per-client limits of the public routes are shared by all integration tests.
@@ -126,3 +127,38 @@ def client_limits_restored(ddb_client: Any, table: str) -> Iterator[None]:
                 ddb_client.delete_item(TableName=table, Key=key)
             else:
                 ddb_client.put_item(TableName=table, Item=before)
+
+
+# --- hostile shapes no schema describes (issue 13) ----------------------------------------------------------
+def nested_json(depth: int, kinds: str) -> str:
+    """A JSON value nested `depth` levels deep, each level an array or an object as `kinds`
+    says ("[" or "{" per level, cycled)."""
+    opening, closing = [], []
+    for level in range(depth):
+        if kinds[level % len(kinds)] == "[":
+            opening.append("[")
+            closing.append("]")
+        else:
+            opening.append('{"a":')
+            closing.append("}")
+    return "".join(opening) + "1" + "".join(reversed(closing))
+
+
+def nesting_strategy() -> Any:
+    """(depth, kinds) from shallow to far beyond the recursion limit."""
+    from hypothesis import strategies as st
+
+    return st.tuples(
+        st.one_of(st.integers(1, 40), st.integers(40, 5000), st.sampled_from([32, 33, 1000, 100_000])),
+        st.text(alphabet="[{", min_size=1, max_size=4),
+    )
+
+
+def header_size_strategy() -> Any:
+    """(header name, value length) from ordinary to far above what http.server reads (64 KB)."""
+    from hypothesis import strategies as st
+
+    return st.tuples(
+        st.sampled_from(["X-Padding", "Cookie", "User-Agent", "Authorization", "Idempotency-Key"]),
+        st.one_of(st.integers(1, 8_000), st.integers(8_000, 200_000), st.sampled_from([65_535, 65_536, 102_400])),
+    )

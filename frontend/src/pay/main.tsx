@@ -9,6 +9,7 @@ import "./pay.css";
 import { ApiError, call, newIdempotencyKey } from "../common/api";
 import { day, locale, megabytes, money, onLocale, setLocale } from "../common/i18n";
 import { type CardElement, type StripeLike, stripeFor } from "./stripe";
+import { explain } from "./errors";
 import { t } from "./strings";
 
 interface Plan {
@@ -85,19 +86,6 @@ function keepPending(p: Pending | null): void {
   } catch {
     /* private mode: a reload just starts over */
   }
-}
-
-function explain(e: unknown): string {
-  if (e instanceof ApiError) {
-    if (e.status === 0) return t("network");
-    if (e.status === 404) return t("notFound");
-    if (e.status === 429) return t("rateLimited", { s: e.retryAfterS ?? 60 });
-    if (e.status >= 500) return t("serverError");
-    if (e.code === "terminal_deactivated") return t("notRenewable");
-    if (e.code === "order_expired") return t("expired");
-    return e.message;
-  }
-  return t("serverError");
 }
 
 function carrierName(c: string): string {

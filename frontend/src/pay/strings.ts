@@ -79,6 +79,20 @@ const zh = {
   voucherInvalid: "兑换码无效、已使用或不适用于这台终端。",
   voucherDone: "兑换成功！套餐「{plan}」已生效，新到期日：{d}",
   orAnother: "或",
+  // API errors, by error code (explain() in errors.ts): never the server's English text.
+  "err.amount_too_large": "订单金额超过单笔上限，无法在线支付。请联系服务商。",
+  "err.too_many_orders": "这台终端近期的续费订单太多，请稍后再试或联系服务商。",
+  "err.unknown_plan": "所选套餐已不可用，请刷新后重新选择。",
+  "err.plan_inactive": "所选套餐已停售，请选择其他套餐。",
+  "err.order_not_found": "找不到这笔订单，请重新查询终端后再下单。",
+  "err.order_not_payable": "这笔订单当前无法支付，请重新下单。",
+  "err.invalid_identifier": "序列号或终端号格式不对，请核对机身标签。",
+  "err.invalid_payment_method": "暂不支持这种支付方式，请选择其他方式。",
+  "err.body": "请求格式有误，请刷新页面后重试。",
+  "err.forbidden": "请求被拒绝，请通过官方页面访问后重试。",
+  "err.conflict": "订单状态已变化，请刷新页面后重试。",
+  "err.rule": "暂时无法完成这笔续费，请联系服务商。",
+  "err.input": "提交的信息有误，请检查后重试。",
 };
 
 const en: Dict<keyof typeof zh> = {
@@ -159,6 +173,19 @@ const en: Dict<keyof typeof zh> = {
   voucherInvalid: "This voucher code is not valid, already used, or not for this terminal.",
   voucherDone: "Redeemed! Plan “{plan}” is active; new expiry date: {d}",
   orAnother: "or",
+  "err.amount_too_large": "This order is above the maximum for one online payment. Please contact your agent.",
+  "err.too_many_orders": "This terminal has had too many renewal orders lately. Try again later or contact your agent.",
+  "err.unknown_plan": "The chosen plan is no longer available. Reload and choose again.",
+  "err.plan_inactive": "The chosen plan is no longer sold. Please choose another plan.",
+  "err.order_not_found": "We cannot find this order. Look the terminal up again and place a new order.",
+  "err.order_not_payable": "This order cannot be paid now. Please place a new order.",
+  "err.invalid_identifier": "That serial number or terminal ID is not in the right format; check the label on the terminal.",
+  "err.invalid_payment_method": "This payment method is not available; please choose another.",
+  "err.body": "The request was malformed. Reload the page and try again.",
+  "err.forbidden": "The request was refused. Open the official page and try again.",
+  "err.conflict": "The order changed meanwhile. Reload the page and try again.",
+  "err.rule": "This renewal cannot be completed right now. Please contact your agent.",
+  "err.input": "Something you entered is not valid. Check it and try again.",
 };
 
 export const t = translator(zh, en);

@@ -8,6 +8,8 @@ typed domain errors into the error shape of API.md. No business rule lives here.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import ipaddress
 import json
 import re
 from collections.abc import Callable
@@ -17,9 +19,10 @@ from typing import Any
 from chalice import Chalice, Response
 
 from simrenew.bootstrap import Services
+from simrenew.config import Config
 from simrenew.domain.tenant import Principal, Role
-from simrenew.errors import NotFound, RateLimited, SimRenewError, ValidationError
-from simrenew.log import get_logger
+from simrenew.errors import NotFound, PayloadTooLarge, PermissionDenied, RateLimited, SimRenewError, ValidationError
+from simrenew.log import begin_request, bind, get_logger
 from simrenew.services.auth import bearer_token, require_role
 
 PUBLIC = "public"
@@ -35,6 +38,16 @@ _SECRET_FIELDS = ("api_key", "codes", "secret", "order_token")
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}
 # A 503 (the data store or the payment provider busy after retries) tells the client when to retry.
 RETRY_AFTER_UNAVAILABLE_S = 2
+# JSON bodies: no route needs more (CSV imports have their own route and limit), and nesting
+# deeper than this is no document any route takes (deeper was a RecursionError: a 500).
+MAX_JSON_BODY = 1024 * 1024
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = re.compile(rb"[\[\]{}]")
+# Client identity behind CloudFront: the viewer's address CloudFront measured, trusted only on a
+# request that carries the secret CloudFront adds as an origin custom header (template.yaml).
+VIEWER_ADDRESS_HEADER = "cloudfront-viewer-address"
+ORIGIN_VERIFY_HEADER = "x-origin-verify"
 
 
 @dataclass
@@ -64,18 +77,94 @@ class Req:
         return self.principal.tenant_id
 
     def json(self) -> dict[str, Any]:
-        """The body as a JSON object; an empty body is an empty object."""
+        """The body as a JSON object; an empty body is an empty object. Bounded in size and
+        nesting depth before it is parsed."""
         if self._json is None:
             if not self.raw_body.strip():
                 self._json = {}
             else:
-                try:
-                    self._json = json.loads(self.raw_body)
-                except (ValueError, UnicodeDecodeError):
-                    raise ValidationError("body", "invalid_json", "the body is not valid JSON") from None
+                self._json = parse_json_body(self.raw_body)
             if not isinstance(self._json, dict):
                 raise ValidationError("body", "invalid_json", "the body must be a JSON object")
         return self._json  # type: ignore[no-any-return]
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply arrays and objects nest in a JSON text (brackets inside strings ignored)."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_JSON_STRING.sub(b"", raw)):
+        if bracket in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def parse_json_body(raw: bytes) -> Any:
+    if len(raw) > MAX_JSON_BODY:
+        raise PayloadTooLarge(f"the body must be at most {MAX_JSON_BODY} bytes", field="body")
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and json_depth(raw) > MAX_JSON_DEPTH:
+        raise ValidationError("body", "body_too_deep", f"the body may nest at most {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError("body", "invalid_json", "the body is not valid JSON") from None
+    except RecursionError:  # belt and braces: the depth check above should have caught it
+        raise ValidationError("body", "body_too_deep", "the body nests too deeply") from None
+
+
+_origin_secrets: dict[str, Any] = {}
+
+
+def _expected_origin_secret(config: Config) -> str | None:
+    """The X-Origin-Verify value requests must carry: Secrets Manager in AWS (read once per
+    container), the local server's own value locally; None when nothing is configured."""
+    if config.origin_verify_secret:
+        return config.origin_verify_secret
+    arn = config.origin_verify_secret_arn
+    if not arn:
+        return None
+    if arn not in _origin_secrets:
+        from simrenew.adapters.secrets import SecretValue
+
+        _origin_secrets[arn] = SecretValue(secret_arn=arn, region=config.region)
+    return str(_origin_secrets[arn].get())
+
+
+def viewer_address(raw: str) -> str | None:
+    """The client from `CloudFront-Viewer-Address` ("198.51.100.7:46532", "2001:db8::1:46532").
+    An IPv6 viewer counts as its /64 (one subscriber's block), so rotating addresses inside it
+    does not escape a limit."""
+    host, sep, port = raw.strip().rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def client_identity(config: Config, headers: dict[str, str], source_ip: str | None) -> str:
+    """Who is calling, for rate limits and public idempotency scopes. In AWS every request must
+    carry CloudFront's secret origin header (403 otherwise: nobody can reach API Gateway around
+    CloudFront and spoof the viewer header); the client is then CloudFront's viewer address.
+    Locally the local server sets both headers from the socket peer."""
+    expected = _expected_origin_secret(config)
+    if expected is None:
+        if not config.is_local:
+            get_logger().error("no ORIGIN_VERIFY_SECRET_ARN configured: every request is refused")
+            raise PermissionDenied("requests must come through the site's address", code="origin_required")
+        return source_ip or "unknown"  # in-process test gateway: no edge in front
+    given = headers.get(ORIGIN_VERIFY_HEADER, "")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise PermissionDenied("requests must come through the site's address", code="origin_required")
+    return viewer_address(headers.get(VIEWER_ADDRESS_HEADER, "")) or source_ip or "unknown"
 
 
 @dataclass(frozen=True)
@@ -184,15 +273,16 @@ class Api:
         request = self.app.current_request
         context = request.context or {}
         request_id = str(context.get("requestId", ""))
-        logger.append_keys(request_id=request_id or None, tenant_id=None, route=f"{spec.method} {spec.path}")
+        begin_request(request_id=request_id or None, route=f"{spec.method} {spec.path}")
         idem: tuple[str, str] | None = None
         services: Services | None = None
         try:
             services = self._services()
             headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+            client_id = client_identity(services.config, headers, context.get("identity", {}).get("sourceIp"))
             principal = self._authenticate(services, spec.auth, headers.get("authorization"))
             if principal is not None and principal.tenant_id:
-                logger.append_keys(tenant_id=principal.tenant_id)
+                bind(tenant_id=principal.tenant_id)
             for name, value in params.items():
                 if len(value) > MAX_PATH_PARAM:
                     raise NotFound(f"no such {name}", code="not_found")
@@ -203,7 +293,7 @@ class Api:
                 query=dict(request.query_params or {}),
                 headers=headers,
                 raw_body=request.raw_body or b"",
-                client_id=str(context.get("identity", {}).get("sourceIp") or "unknown"),
+                client_id=client_id,
             )
             if spec.request is not None and spec.body_type == "application/json":
                 _check_top_level(spec.request, req.json())

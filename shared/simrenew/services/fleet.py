@@ -34,6 +34,7 @@ from simrenew.domain.fleet import (
     usage_fields,
 )
 from simrenew.domain.identifiers import normalize_sn
+from simrenew.domain.orders import MAX_ORDER_FEN
 from simrenew.domain.tenant import Role, Tenant
 from simrenew.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationError
 from simrenew.ids import new_id
@@ -98,6 +99,7 @@ class FleetService:
     # --- plans -----------------------------------------------------------------------------------
     def create_plan(self, tenant_id: str, body: dict[str, Any]) -> Plan:
         fields = plan_fields(body, partial=False)
+        self._fits_order_limit(tenant_id, fields["price_fen"])
         now = self._clock.now()
         plan = Plan(plan_id=new_id("p"), tenant_id=tenant_id, created_at=iso_utc(now), **fields)
         self.plans.create(plan, now)
@@ -107,7 +109,21 @@ class FleetService:
         return sorted(self.plans.all(tenant_id), key=lambda p: (not p.active, p.term_months, p.price_fen))
 
     def update_plan(self, tenant_id: str, plan_id: str, body: dict[str, Any]) -> Plan:
-        return self.plans.update(tenant_id, plan_id, plan_fields(body, partial=True), self._clock.now())
+        changes = plan_fields(body, partial=True)
+        if "price_fen" in changes:
+            self._fits_order_limit(tenant_id, changes["price_fen"])
+        return self.plans.update(tenant_id, plan_id, changes, self._clock.now())
+
+    def _fits_order_limit(self, tenant_id: str, price_fen: int) -> None:
+        """A plan whose price plus the agent's fee exceeds the order limit could be offered but
+        never bought (every order of it is refused 422): refused here, naming price_fen."""
+        fee = self.tenant(tenant_id).settings.service_fee.fee_fen(price_fen)
+        if price_fen + fee > MAX_ORDER_FEN:
+            raise ValidationError(
+                "price_fen",
+                "over_order_limit",
+                f"price_fen plus the service fee ({fee} fen) must be at most {MAX_ORDER_FEN} fen, the order limit",
+            )
 
     # --- terminals -------------------------------------------------------------------------------
     def _check_refs(self, tenant_id: str, merchant_id: str | None, plan_id: str | None) -> None:
@@ -289,6 +305,10 @@ class FleetService:
         sn = normalize_sn(body["sn"])
         now = self._clock.now()
         invalid = RuleViolation("this transfer code is not valid for this terminal", code="invalid_transfer_code")
+        # Per claiming agent and terminal: after the limit of wrong codes the path is closed,
+        # correct codes included, until the window passes; other agents are not affected.
+        pair = f"{tenant_id}#{sn}"
+        self._rate.check("transfer-code", pair, limit=WRONG_TRANSFER_CODES_PER_HOUR, window_s=3600, now=now)
         holder = self.terminals.claim("sn", sn)
         if holder is not None and holder.tenant_id == tenant_id:
             raise Conflict("this terminal is already yours", code="already_yours", field="sn")
@@ -301,7 +321,7 @@ class FleetService:
             or code_item.expires_at <= now
         ):
             # Counted only on failure, so honest users are never slowed down.
-            self._rate.hit("transfer-code", tenant_id, limit=WRONG_TRANSFER_CODES_PER_HOUR, window_s=3600, now=now)
+            self._rate.hit("transfer-code", pair, limit=WRONG_TRANSFER_CODES_PER_HOUR, window_s=3600, now=now)
             raise invalid
         item = self.terminals.item(holder.tenant_id, sn)
         if item is None:

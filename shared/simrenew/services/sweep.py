@@ -23,6 +23,7 @@ from simrenew.adapters.dynamodb.models import TerminalItem
 from simrenew.adapters.dynamodb.sweeps import (
     RUN_LEASE,
     NotificationItem,
+    Offsets,
     SweepRepository,
     digest_sk,
     notification_sk,
@@ -31,7 +32,7 @@ from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.clock import Clock
 from simrenew.domain.contact import mask_email, mask_phone
 from simrenew.domain.fleet import MAX_EXPIRY, MIN_EXPIRY, Merchant, Terminal, TerminalStatus
-from simrenew.domain.tenant import Tenant
+from simrenew.domain.tenant import Tenant, TenantSettings, TenantStatus
 from simrenew.errors import Conflict, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
@@ -132,21 +133,46 @@ class SweepService:
 
     # --- which dates to read -------------------------------------------------------------------
     def plan(self, as_of: date, start: date) -> list[date]:
-        """Expiry dates worth reading for the days start..as_of (catch-up included).
-        Reminder offsets and grace lengths are the defaults plus every tenant's settings
-        met so far; reading a date no tenant needs costs reads, never correctness."""
-        seen_reminders, seen_grace = self._repo.offsets()
-        reminder_days = {30, 7, 1} | seen_reminders
-        grace = {7} | seen_grace
+        """Expiry dates worth reading for the days start..as_of (catch-up included): for each
+        day, the expiry day itself, each reminder offset, yesterday (enters grace) and the day
+        after each grace length (suspended), over the settings of every agent (the registry
+        of distinct values, plus the defaults). Reading a date no agent needs costs reads,
+        never correctness; a date left out would be a message never sent."""
+        offsets = self.offsets()
         dates: set[date] = set()
         day = start
         while day <= as_of:
             dates.add(day)  # expires today
-            dates.update(day + timedelta(days=r) for r in reminder_days)
+            dates.update(day + timedelta(days=r) for r in offsets.reminder_days)
             dates.add(day - timedelta(days=1))  # lapsed yesterday: enters grace
-            dates.update(day - timedelta(days=g + 1) for g in grace)  # grace over: suspend
+            dates.update(day - timedelta(days=g + 1) for g in offsets.grace_days)  # grace over: suspend
             day += timedelta(days=1)
         return sorted(dates)
+
+    def offsets(self) -> Offsets:
+        """Every reminder offset and grace length in use, defaults included. The first run
+        after the registry appeared seeds it once from the active tenants (the tenants index
+        by status, a few thousand small items, never the table); after that one GetItem."""
+        defaults = TenantSettings()
+        registry = self._repo.offsets()
+        if registry is None:
+            reminders: set[int] = set()
+            graces: set[int] = set()
+            cursor: str | None = None
+            while True:
+                page = self._tenants.list(TenantStatus.ACTIVE, 200, cursor)
+                for tenant in page.items:
+                    reminders.update(tenant.settings.reminder_days)
+                    graces.add(tenant.settings.grace_days)
+                cursor = page.next_cursor
+                if not cursor:
+                    break
+            self._repo.record_offsets(reminders, graces, self._clock.now(), seeded=True)
+            registry = Offsets(frozenset(reminders), frozenset(graces))
+        return Offsets(
+            registry.reminder_days | set(defaults.reminder_days),
+            registry.grace_days | {defaults.grace_days},
+        )
 
     # --- the run ----------------------------------------------------------------------------------
     def run(self, as_of: date, remaining_ms: Callable[[], int] | None = None) -> SweepResult:

@@ -17,7 +17,7 @@ from simrenew.ids import new_id
 from simrenew.services.orders import OrderService
 
 WRONG_CODES_PER_HOUR_PER_CLIENT = 10
-WRONG_CODES_PER_HOUR_PER_SN = 5
+WRONG_CODES_PER_HOUR_PER_SN = 5  # per client and terminal
 
 
 class VoucherService:
@@ -74,10 +74,17 @@ class VoucherService:
         now = self._clock.now()
         invalid = RuleViolation("this voucher code is not valid for this terminal", code="invalid_voucher")
 
+        # Wrong codes are counted per client and per (client, terminal). Once a limit is reached
+        # the code path is closed for that client (and terminal) until the window passes, correct
+        # codes included, so guessing cannot go on "until one works"; another merchant (another
+        # client) is never locked out by it.
+        pair = f"{client_id}#{terminal.sn}"
+        self._rate.check("voucher-client", client_id, limit=WRONG_CODES_PER_HOUR_PER_CLIENT, window_s=3600, now=now)
+        self._rate.check("voucher-pair", pair, limit=WRONG_CODES_PER_HOUR_PER_SN, window_s=3600, now=now)
+
         def wrong() -> RuleViolation:
-            # Counted per client and per terminal, so guessing codes stops quickly.
             self._rate.hit("voucher-client", client_id, limit=WRONG_CODES_PER_HOUR_PER_CLIENT, window_s=3600, now=now)
-            self._rate.hit("voucher-sn", terminal.sn, limit=WRONG_CODES_PER_HOUR_PER_SN, window_s=3600, now=now)
+            self._rate.hit("voucher-pair", pair, limit=WRONG_CODES_PER_HOUR_PER_SN, window_s=3600, now=now)
             return invalid
 
         try:

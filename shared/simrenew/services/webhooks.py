@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
-import ipaddress
 import json
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pynamodb.exceptions import PynamoDBException
 
+from simrenew.adapters import outbound
 from simrenew.adapters.dynamodb.paging import Page
 from simrenew.adapters.dynamodb.webhooks import (
     RETRY_SHARDS,
@@ -31,6 +28,7 @@ from simrenew.adapters.dynamodb.webhooks import (
     leave_retry_queue,
     queue_for_retry,
 )
+from simrenew.adapters.outbound import Destination, RefusedAddress, Resolver, Unresolvable
 from simrenew.clock import Clock, iso_utc
 from simrenew.domain.fleet import reject_unknown
 from simrenew.errors import NotFound, RuleViolation, SimRenewError, ValidationError
@@ -53,8 +51,11 @@ MAX_ATTEMPTS = len(BACKOFF) + 1
 # After an endpoint fails, new events for it skip the immediate attempt for this long and go
 # straight to the retry queue: a dead endpoint costs the sweep one timeout, not one per terminal.
 QUIET_AFTER_FAILURE = timedelta(minutes=1)
-LOCAL_HOSTS = ("127.0.0.1", "localhost")
-MAX_ERROR_LENGTH = 300
+LOCAL_HOSTS = outbound.LOCAL_HOSTS
+# All an agent's delivery log says about a failure: the host's addresses were refused, or no
+# HTTP answer came (never the socket error, which would make the log a port scanner).
+REFUSED = "refused: not a public address"
+NO_ANSWER = "no HTTP answer"
 
 
 # --- signatures --------------------------------------------------------------------------------
@@ -97,46 +98,23 @@ def verify(secret: str, header: str, body: bytes, tolerance_s: int = 300, now: f
 
 # --- transport ---------------------------------------------------------------------------------
 class Transport(Protocol):
-    def post(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> int:
-        """POST and return the HTTP status code; raise OSError when no answer came back."""
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float, destination: Destination) -> int:
+        """POST to `destination` (the checked address of the URL's host, pinned: no second
+        resolution) and return the HTTP status code; raise OSError when no answer came back."""
         ...
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Redirects are answered, not followed: a redirected POST would lose its body, and
-    following one could carry a signed payload to a host the agent never registered."""
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: Any,
-        code: int,
-        msg: str,
-        headers: Any,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        return None
-
-
 class UrllibTransport:
-    """The standard library's HTTP client: no extra dependency in the Lambda layer."""
+    """The standard library's HTTP client (no extra dependency in the Lambda layer), connected to
+    the checked address. Redirects are answered, not followed: a redirected POST would lose its
+    body, and following one could carry a signed payload to a host nobody checked."""
 
-    def __init__(self) -> None:
-        self._opener = urllib.request.build_opener(_NoRedirect())
-
-    def post(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> int:
-        if urllib.parse.urlsplit(url).scheme not in ("https", "http"):
-            raise OSError("only http(s) URLs can be posted to")
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - scheme checked
-        try:
-            with self._opener.open(request, timeout=timeout_s) as response:
-                response.read(65536)  # drain a little so the connection closes cleanly
-                return int(response.status)
-        except urllib.error.HTTPError as exc:  # a non-2xx answer (or an unfollowed redirect)
-            exc.close()
-            return int(exc.code)
-        except http.client.HTTPException as exc:  # malformed answers are network failures too
-            raise OSError(f"bad HTTP response: {type(exc).__name__}") from exc
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float, destination: Destination) -> int:
+        parts = urllib.parse.urlsplit(url)
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        return outbound.post(parts.scheme.lower(), destination, target, body, headers, timeout_s)
 
 
 # --- service -----------------------------------------------------------------------------------
@@ -170,11 +148,21 @@ def delivery_json(item: WebhookDeliveryItem) -> dict[str, Any]:
 
 
 class WebhookService:
-    def __init__(self, repo: WebhookRepository, transport: Transport, clock: Clock, allow_http_local: bool) -> None:
+    def __init__(
+        self,
+        repo: WebhookRepository,
+        transport: Transport,
+        clock: Clock,
+        allow_http_local: bool,
+        resolver: Resolver = outbound.system_resolver,
+    ) -> None:
         self._repo = repo
         self._transport = transport
         self._clock = clock
+        # Only the local stack passes True (bootstrap: config.is_local), and then only
+        # 127.0.0.1/localhost resolving to loopback are let through, never private networks.
         self._allow_http_local = allow_http_local
+        self._resolver = resolver
         self._quiet_until: dict[tuple[str, str], datetime] = {}
 
     # --- endpoints -----------------------------------------------------------------------------
@@ -329,10 +317,16 @@ class WebhookService:
         }
         status: int | None = None
         error: str | None = None
+        failure: str | None = None  # for our own log only
         try:
-            status = self._transport.post(endpoint.url, body, headers, TIMEOUT_S)
-        except (OSError, ValueError) as exc:
-            error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+            # Resolved again at every delivery (DNS may have changed since registration), and
+            # the connection goes to the address checked here.
+            destination = self._destination(endpoint.url)
+            status = self._transport.post(endpoint.url, body, headers, TIMEOUT_S, destination)
+        except RefusedAddress:
+            error, failure = REFUSED, "refused"
+        except (Unresolvable, OSError, ValueError) as exc:
+            error, failure = NO_ANSWER, type(exc).__name__
         item.attempts = int(item.attempts) + 1
         item.last_status = status
         key = (endpoint.tenant_id, endpoint.endpoint_id)
@@ -360,6 +354,7 @@ class WebhookService:
                     "status": status,
                     "state": item.state,
                     "error": item.last_error,
+                    "failure": failure,
                 },
             )
         self._repo.update_delivery(endpoint.tenant_id, item, now)
@@ -384,24 +379,24 @@ class WebhookService:
         if not host:
             raise ValidationError("url", "invalid_url", "url needs a host")
         scheme = parts.scheme.lower()
-        local = self._allow_http_local and host in LOCAL_HOSTS
+        local = self._allow_http_local and outbound.canonical_host(host) in LOCAL_HOSTS
         if scheme != "https" and not (scheme == "http" and local):
             raise ValidationError("url", "https_required", "url must start with https://")
-        if not local and _private_host(host):
-            raise ValidationError("url", "private_address", "url must point to a public host")
+        try:
+            self._destination(url)
+        except RefusedAddress:
+            raise ValidationError("url", "private_address", "url must point to a public host") from None
+        except Unresolvable:
+            # Accepted: agents register before their DNS is live, and a name that resolves nowhere
+            # reaches nothing. Every delivery resolves and checks again before connecting.
+            pass
         return url
 
-
-def _private_host(host: str) -> bool:
-    """localhost or an IP literal that is not globally routable (loopback, private, link-local
-    such as the cloud metadata address). Host names are checked by the agent's DNS, not here."""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return not address.is_global
+    def _destination(self, url: str) -> Destination:
+        parts = urllib.parse.urlsplit(url)
+        scheme = parts.scheme.lower()
+        port = parts.port or (443 if scheme == "https" else 80)
+        return outbound.check(parts.hostname or "", port, self._resolver, allow_loopback=self._allow_http_local)
 
 
 def _valid_events(raw: Any) -> list[str]:

@@ -26,7 +26,21 @@ class RateLimiter:
                     condition=RateLimitItem.hits.does_not_exist() | (RateLimitItem.hits < limit),
                 )
         except Conflict:
-            retry_after = (window + 1) * window_s - epoch
-            raise RateLimited(
-                f"too many requests; try again in {retry_after} seconds", retry_after_s=retry_after
-            ) from None
+            raise _limited(window, window_s, epoch) from None
+
+    def check(self, bucket: str, subject: str, *, limit: int, window_s: int, now: datetime) -> None:
+        """Count nothing; raise RateLimited while `limit` hits are counted in this window (a
+        lock-out: the path stays closed, whatever the request, until the window passes)."""
+        epoch = int(now.timestamp())
+        window = epoch // window_s
+        try:
+            item = RateLimitItem.get(keys.rate_limit_pk(bucket, subject, window), "RATE", consistent_read=True)
+        except RateLimitItem.DoesNotExist:
+            return
+        if int(item.hits or 0) >= limit:
+            raise _limited(window, window_s, epoch)
+
+
+def _limited(window: int, window_s: int, epoch: int) -> RateLimited:
+    retry_after = (window + 1) * window_s - epoch
+    return RateLimited(f"too many requests; try again in {retry_after} seconds", retry_after_s=retry_after)

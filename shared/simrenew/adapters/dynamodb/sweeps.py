@@ -4,7 +4,8 @@ the sweep's checkpoint and last completed day, and the reads of the expiry index
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from pynamodb.attributes import (
@@ -57,10 +58,24 @@ class SweepRunItem(Item, discriminator="sweep_run"):
 
 class SweepStateItem(Item, discriminator="sweep_state"):
     done_parts = UnicodeSetAttribute(null=True)  # "<date>#<shard>" read completely
-    reminder_days = NumberSetAttribute(null=True)  # every offset any agent uses (OFFSETS item)
+    # The OFFSETS item: the distinct reminder offsets and grace lengths agents have chosen (see
+    # SweepRepository.offsets); `seeded_at` says it was once rebuilt from the active tenants.
+    reminder_days = NumberSetAttribute(null=True)
     grace_days = NumberSetAttribute(null=True)
+    seeded_at = UTCDateTimeAttribute(null=True)
     last_day = UnicodeAttribute(null=True)
     runs = NumberAttribute(default=0)
+
+
+OFFSETS_KEY = ("SWEEP", "OFFSETS")
+
+
+@dataclass(frozen=True)
+class Offsets:
+    """Distinct reminder offsets and grace lengths in use (the settings registry)."""
+
+    reminder_days: frozenset[int]
+    grace_days: frozenset[int]
 
 
 def notification_sk(sn: str, term: str, kind: str, channel: str) -> str:
@@ -210,22 +225,44 @@ class SweepRepository:
         if current is None or day > current:
             SweepStateItem("SWEEP", "LAST", last_day=day.isoformat(), updated_at=now).save()
 
-    def offsets(self) -> tuple[set[int], set[int]]:
-        """Reminder offsets and grace lengths in use by any agent (never shrinks)."""
-        try:
-            item = SweepStateItem.get("SWEEP", "OFFSETS", consistent_read=True)
-        except SweepStateItem.DoesNotExist:
-            return set(), set()
-        return {int(x) for x in item.reminder_days or set()}, {int(x) for x in item.grace_days or set()}
+    def offsets(self) -> Offsets | None:
+        """The settings registry: every reminder offset and grace length any agent has chosen.
+        None until it has been seeded from the active tenants once (see SweepService.plan).
 
-    def record_offsets(self, reminder_days: set[int], grace_days: int, now: datetime) -> None:
-        """Called when an agent changes its settings, so the sweep reads those dates too."""
-        with contextlib.suppress(PutError):
-            SweepStateItem("SWEEP", "OFFSETS", created_at=now).save(condition=SweepStateItem.pk.does_not_exist())
-        actions: list[Action] = [SweepStateItem.grace_days.add({grace_days}), SweepStateItem.updated_at.set(now)]
-        if reminder_days:
-            actions.append(SweepStateItem.reminder_days.add(reminder_days))
-        SweepStateItem("SWEEP", "OFFSETS").update(actions=actions)
+        Why a registry item and not the tenants themselves: the sweep needs only the *distinct*
+        values (at most 365 offsets and 91 grace lengths, so the item stays small whatever the
+        number of agents) and reads it with one GetItem a run. It only grows: a value no agent
+        uses any more costs EXPIRY_SHARDS empty queries per day, never a missed message, and
+        a settings change is recorded here *before* the tenant item is written (a crash in
+        between leaves an extra value, never a missing one)."""
+        try:
+            item = SweepStateItem.get(*OFFSETS_KEY, consistent_read=True)
+        except SweepStateItem.DoesNotExist:
+            return None
+        if item.seeded_at is None:
+            return None
+        return Offsets(
+            frozenset(int(x) for x in item.reminder_days or set()),
+            frozenset(int(x) for x in item.grace_days or set()),
+        )
+
+    def record_offsets(
+        self, reminder_days: Iterable[int], grace_days: Iterable[int], now: datetime, *, seeded: bool = False
+    ) -> None:
+        """Add values to the registry (an agent changed its settings, or the seeding pass).
+        ADD on sets is atomic: concurrent settings changes never lose each other's values."""
+        reminders = {int(r) for r in reminder_days}
+        graces = {int(g) for g in grace_days}
+        with contextlib.suppress(PutError):  # the item exists already (the usual case)
+            SweepStateItem(*OFFSETS_KEY, created_at=now).save(condition=SweepStateItem.pk.does_not_exist())
+        actions: list[Action] = [SweepStateItem.updated_at.set(now)]
+        if reminders:
+            actions.append(SweepStateItem.reminder_days.add(reminders))
+        if graces:
+            actions.append(SweepStateItem.grace_days.add(graces))
+        if seeded:
+            actions.append(SweepStateItem.seeded_at.set(now))
+        SweepStateItem(*OFFSETS_KEY).update(actions=actions)
 
     def pending_events(self, limit: int = 500) -> list[TerminalEventItem]:
         out: list[TerminalEventItem] = []

@@ -11,6 +11,7 @@ from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import translated
 from simrenew.adapters.dynamodb.models import TenantItem
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
+from simrenew.adapters.dynamodb.sweeps import SweepRepository
 from simrenew.clock import iso_utc
 from simrenew.domain.tenant import Tenant, TenantSettings, TenantStatus
 from simrenew.errors import Conflict, NotFound
@@ -110,6 +111,12 @@ class TenantRepository:
         item = self._item(tenant.tenant_id)
         if item is None:
             raise NotFound("no such tenant", code="tenant_not_found")
+        before = TenantSettings.from_stored(json.loads(item.settings_json))
+        new = tenant.settings
+        if (before.reminder_days, before.grace_days) != (new.reminder_days, new.grace_days):
+            # The sweep plans its dates from the registry of every agent's values: recorded
+            # first, so a crash before the save below leaves an unused value, never a missing one.
+            SweepRepository().record_offsets(new.reminder_days, {new.grace_days}, now)
         item.name = tenant.name
         item.contact_name = tenant.contact_name
         item.contact_email = tenant.contact_email
