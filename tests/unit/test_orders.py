@@ -280,18 +280,34 @@ def test_risk_limits_answer_422_and_429_with_reasons(api: ApiClient, platform_ke
         key=agent.admin_key,
     )
     assert (big.status, big.error["code"]) == (422, "amount_too_large")
+    for _ in range(20):  # unpaid orders block nothing: paid renewals are what count
+        assert api.post("/v1/orders", {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}]}, key=agent.admin_key)
+    small = api.post(
+        "/v1/plans", {"name": "月卡", "term_months": 1, "data_quota_mb": 10, "price_fen": 100}, key=agent.admin_key
+    ).json
     for _ in range(20):
-        assert (
-            api.post(
-                "/v1/orders",
-                {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}], "payment": "offline"},
-                key=agent.admin_key,
-            ).status
-            == 201
-        )
+        o = api.post(
+            "/v1/orders",
+            {"lines": [{"sn": t["sn"], "plan_id": small["plan_id"]}], "payment": "offline"},
+            key=agent.admin_key,
+        ).json
+        assert api.post(f"/v1/orders/{o['order_id']}/mark-paid", {"note": "cash"}, key=agent.admin_key).status == 200
     r = api.post("/v1/orders", {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}]}, key=agent.admin_key)
     assert (r.status, r.error["code"]) == (429, "too_many_orders")
     assert int(r.headers["retry-after"]) > 0
+
+
+def test_anonymous_unpaid_orders_never_lock_the_agent_out(api: ApiClient, platform_key: str) -> None:
+    agent, plan, t = _setup(api, platform_key)
+    # The SN is printed on the QR sticker: anyone can start orders for it.
+    started = [api.post("/v1/public/orders", {"sn": t["sn"], "plan_id": plan["plan_id"]}) for _ in range(16)]
+    assert [r.status for r in started] == [201] * 5 + [429] * 11
+    assert started[-1].error["code"] == "too_many_open_orders"
+    for _ in range(4):
+        assert _order(api, agent, t, plan)["status"] == "pending_payment"
+    cash = _order(api, agent, t, plan, payment="offline")
+    paid = api.post(f"/v1/orders/{cash['order_id']}/mark-paid", {"note": "现金"}, key=agent.admin_key)
+    assert (paid.status, paid.json["status"]) == (200, "fulfilled")
 
 
 @pytest.mark.parametrize(

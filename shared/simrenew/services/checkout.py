@@ -36,6 +36,8 @@ from simrenew.ids import new_id, new_secret
 
 PUBLIC_LOOKUPS_PER_MINUTE = 30
 PUBLIC_ORDERS_PER_HOUR = 20
+PUBLIC_OPEN_ORDERS_PER_TERMINAL = 5  # anonymous unpaid orders per terminal per payment window
+PAID_RENEWALS_BUCKET = "paid-renewals-per-terminal"  # counted by fulfilment, checked here
 
 
 def token_hash(token: str) -> str:
@@ -194,9 +196,11 @@ class CheckoutService:
         if order.amount_fen > MAX_ORDER_FEN:
             raise RuleViolation(f"an order may not exceed {MAX_ORDER_FEN} fen", code="amount_too_large")
         for sn, _ in pairs:
+            # What counts is renewals that were paid: unpaid orders, above all anonymous ones from
+            # the SN on the QR sticker, never lock the agent (or a paying merchant) out.
             try:
-                self._rate.hit(
-                    "orders-per-terminal",
+                self._rate.check(
+                    PAID_RENEWALS_BUCKET,
                     f"{tenant.tenant_id}#{sn}",
                     limit=ORDERS_PER_TERMINAL_PER_DAY,
                     window_s=86_400,
@@ -204,10 +208,26 @@ class CheckoutService:
                 )
             except RateLimited as exc:
                 raise RateLimited(
-                    f"terminal {sn} has had {ORDERS_PER_TERMINAL_PER_DAY} orders today; try tomorrow",
+                    f"terminal {sn} was renewed {ORDERS_PER_TERMINAL_PER_DAY} times today; try tomorrow",
                     retry_after_s=exc.retry_after_s,
                     code="too_many_orders",
                 ) from None
+            if channel == "public":
+                try:
+                    self._rate.hit(
+                        "public-orders-per-terminal",
+                        f"{tenant.tenant_id}#{sn}",
+                        limit=PUBLIC_OPEN_ORDERS_PER_TERMINAL,
+                        window_s=PAYMENT_WINDOW_MINUTES * 60,
+                        now=now,
+                    )
+                except RateLimited as exc:
+                    raise RateLimited(
+                        f"{PUBLIC_OPEN_ORDERS_PER_TERMINAL} unpaid orders for terminal {sn} were started in the "
+                        "last half hour; pay one of them or try again later",
+                        retry_after_s=exc.retry_after_s,
+                        code="too_many_open_orders",
+                    ) from None
         token = new_secret(24) if channel == "public" else None
         item = self._orders.create(
             order, token_hash(token) if token else None, now, now + timedelta(minutes=PAYMENT_WINDOW_MINUTES)

@@ -4,12 +4,14 @@ review queue for payments that do not match their order."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
 from simrenew.adapters.dynamodb.fleet import TerminalRepository, pending_event, to_terminal
 from simrenew.adapters.dynamodb.models import Item, OrderItem
 from simrenew.adapters.dynamodb.orders import OrderRepository, ledger_line, to_order
+from simrenew.adapters.dynamodb.ratelimit import RateLimiter
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.adapters.payments import PaymentGateway
 from simrenew.clock import Clock, iso_utc, today_in
@@ -24,7 +26,7 @@ from simrenew.domain.orders import (
     renewed_terminal,
 )
 from simrenew.domain.tenant import Tenant
-from simrenew.errors import Conflict, NotFound, TransientStoreError, ValidationError
+from simrenew.errors import Conflict, NotFound, RateLimited, TransientStoreError, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
 from simrenew.services.ledger import Changes, refund_lines
@@ -43,7 +45,9 @@ class FulfilmentService:
         gateway: PaymentGateway,
         clock: Clock,
         events: AgentEvents,
+        rate_limiter: RateLimiter,
     ) -> None:
+        self._rate = rate_limiter
         self._tenants = tenants
         self._terminals = terminals
         self._orders = orders
@@ -169,6 +173,7 @@ class FulfilmentService:
             )
             if outcome != "terminal_changed":
                 if outcome == "ok":
+                    self._count_paid(order)
                     self._events(order.tenant_id, "order.fulfilled", order)
                     if order.refunded_fen:
                         self._events(order.tenant_id, "order.refunded", order)
@@ -181,6 +186,20 @@ class FulfilmentService:
                 return "order_state"
             item = fresh
         raise TransientStoreError("the terminal kept changing; the payment will be retried")
+
+    def _count_paid(self, order: Order) -> None:
+        """One more paid renewal per terminal today (the daily renewal limit counts these)."""
+        from simrenew.services.checkout import PAID_RENEWALS_BUCKET
+
+        for line in order.lines:
+            with contextlib.suppress(RateLimited):  # a payment is never refused: only new orders are
+                self._rate.hit(
+                    PAID_RENEWALS_BUCKET,
+                    f"{order.tenant_id}#{line.sn}",
+                    limit=10**6,
+                    window_s=86_400,
+                    now=self._clock.now(),
+                )
 
     def review(
         self,

@@ -40,7 +40,7 @@ class OrderService:
         self._clock = clock
         self.emitter: Any = None  # agent webhooks (order.fulfilled, order.refunded), set by the composition root
         self.checkout = CheckoutService(tenants, terminals, plans, merchants, orders, gateway, rate_limiter, clock)
-        self.fulfilment = FulfilmentService(tenants, terminals, orders, gateway, clock, self._emit)
+        self.fulfilment = FulfilmentService(tenants, terminals, orders, gateway, clock, self._emit, rate_limiter)
         self.refunds = RefundService(tenants, terminals, orders, gateway, clock, self._emit)
         self.stripe_events = StripeEventService(orders, gateway, self.fulfilment, self.refunds, clock)
         self.ledger = LedgerService(terminals, orders)
