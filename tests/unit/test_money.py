@@ -263,3 +263,20 @@ def test_moving_an_expiry_by_hand_needs_an_admin_and_a_reason_and_is_in_the_ledg
         0,
     )
     assert (line["by"], line["note"]) == (agent.admin_key_id, "补偿断网七天")
+
+
+def test_a_third_paid_renewal_within_a_day_is_flagged_and_the_merchant_sees_the_last_one(
+    api: ApiClient, platform_key: str, services: Any
+) -> None:
+    agent, plan, t = _fleet(api, platform_key, price=1500)
+    events: list[tuple[str, str, dict[str, Any]]] = []
+    services.orders.emitter = type("Recorder", (), {"emit": lambda _s, *a: events.append(a) or 1})()
+    assert api.get(f"/v1/public/terminals/{t['sn']}").json["renewed_minutes_ago"] is None
+    for n in range(3):
+        order = _order(api, agent, t, plan, "offline")
+        api.post(f"/v1/orders/{order['order_id']}/mark-paid", {"note": "现金"}, key=agent.admin_key)
+        flagged = api.get(f"/v1/terminals/{t['sn']}", key=agent.admin_key).json["risk_flagged_at"]
+        assert (flagged is not None) == (n == 2)
+    assert [e for _t, e, _d in events if e == "terminal.risk_flagged"] == ["terminal.risk_flagged"]
+    look = api.get(f"/v1/public/terminals/{t['sn']}").json
+    assert look["renewed_minutes_ago"] == 0 and look["last_renewed_at"]

@@ -211,6 +211,7 @@ const STATUS_KEYS: Record<string, Key> = {
   inventory: "st_inventory",
   deactivated: "st_deactivated",
   expiring: "st_expiring",
+  risk: "st_risk",
   pending_payment: "os_pending_payment",
   paid: "os_paid",
   fulfilled: "os_fulfilled",
@@ -228,6 +229,11 @@ export function statusLabel(status: string): string {
   return k ? t(k) : status;
 }
 
+/** 风控: a terminal renewed more than twice within 24 hours is flagged for a day. */
+export function riskRecent(flaggedAt: string | null | undefined, now: number = Date.now()): boolean {
+  return !!flaggedAt && now - Date.parse(flaggedAt) < 24 * 3600 * 1000;
+}
+
 export function Badge({ status }: { status: string }) {
   const tone =
     {
@@ -241,6 +247,7 @@ export function Badge({ status }: { status: string }) {
       expired: "inventory",
       refunded: "inventory",
       partially_refunded: "grace",
+      risk: "suspended",
     }[status] ?? status;
   return <span class={`badge ${tone}`}>{statusLabel(status)}</span>;
 }

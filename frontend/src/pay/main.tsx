@@ -33,6 +33,7 @@ interface Terminal {
   merchant_name_masked: string | null;
   agent_name: string;
   renewable: boolean;
+  renewed_minutes_ago?: number | null;
   plans: Plan[];
   payment_methods: string[];
 }
@@ -657,6 +658,11 @@ function App() {
         <>
           {term.renewable ? (
             <>
+              {term.renewed_minutes_ago != null && (
+                <p class="alert info" role="status" data-testid="recent-renewal">
+                  {t("renewedRecently", { n: term.renewed_minutes_ago })}
+                </p>
+              )}
               <PlanPicker term={term} busy={busy} onPay={startPayment} />
               <Voucher
                 sn={term.sn}

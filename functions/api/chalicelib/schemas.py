@@ -228,6 +228,7 @@ WEBHOOK_ENDPOINT: dict[str, Any] = {
                     "terminal.expiring",
                     "terminal.expired",
                     "terminal.suspended",
+                    "terminal.risk_flagged",
                     "order.fulfilled",
                     "order.refunded",
                 ],

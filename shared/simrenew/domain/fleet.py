@@ -193,6 +193,8 @@ class Terminal:
     created_at: str = ""
     updated_at: str = ""
     version: int | None = field(default=None, compare=False)
+    renewed_at: tuple[str, ...] = ()  # paid renewals of the last 24 hours (ISO UTC), for risk control
+    risk_flagged_at: str | None = None  # renewed more than twice within 24 hours
 
     def days_left(self, today: date) -> int:
         return (self.expires_on - today).days
@@ -216,6 +218,8 @@ class Terminal:
             "data_quota_mb": self.data_quota_mb,
             "data_used_mb": self.data_used_mb,
             "usage_as_of": self.usage_as_of,
+            "last_renewed_at": self.renewed_at[-1] if self.renewed_at else None,
+            "risk_flagged_at": self.risk_flagged_at,
             "pay_url": f"{pay_base_url}/pay/{self.sn}",
             "created_at": self.created_at,
             "updated_at": self.updated_at,

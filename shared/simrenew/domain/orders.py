@@ -4,7 +4,7 @@ arithmetic. Pure rules; money is integer fen."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -17,6 +17,7 @@ MAX_LINES = 20  # one fulfilment transaction: 2 items a line + the order + the e
 MAX_ORDER_FEN = 1_000_000  # ¥10,000: risk limit on one order
 ORDERS_PER_TERMINAL_PER_DAY = 20
 PAYMENT_WINDOW_MINUTES = 30
+RISK_RENEWALS_PER_DAY = 2  # a third paid renewal within 24 hours is flagged to the agent (风控)
 
 
 class OrderStatus(StrEnum):
@@ -303,3 +304,19 @@ def allocate_refund(lines: list[OrderLine], amount_fen: int, today: date) -> lis
             shares.setdefault(index, [0, 0])[0] += take
             left -= take
     return [LineShare(i, amount, months) for i, (amount, months) in sorted(shares.items())]
+
+
+def note_renewal(terminal: Terminal, now: datetime) -> tuple[Terminal, bool]:
+    """Remember a paid renewal; True when it is one more than RISK_RENEWALS_PER_DAY in 24 hours."""
+    since = now - timedelta(hours=24)
+    recent = [at for at in terminal.renewed_at if datetime.fromisoformat(at.replace("Z", "+00:00")) > since]
+    recent.append(now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    flagged = len(recent) > RISK_RENEWALS_PER_DAY
+    return (
+        replace(
+            terminal,
+            renewed_at=tuple(recent[-(RISK_RENEWALS_PER_DAY + 1) :]),
+            risk_flagged_at=recent[-1] if flagged else terminal.risk_flagged_at,
+        ),
+        flagged,
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository
@@ -38,6 +38,15 @@ PUBLIC_LOOKUPS_PER_MINUTE = 30
 PUBLIC_ORDERS_PER_HOUR = 20
 PUBLIC_OPEN_ORDERS_PER_TERMINAL = 5  # anonymous unpaid orders per terminal per payment window
 PAID_RENEWALS_BUCKET = "paid-renewals-per-terminal"  # counted by fulfilment, checked here
+
+
+def _minutes_since(renewed_at: tuple[str, ...], now: datetime) -> int | None:
+    """Minutes since the last paid renewal, if it was within 24 hours."""
+    if not renewed_at:
+        return None
+    last = datetime.fromisoformat(renewed_at[-1].replace("Z", "+00:00"))
+    minutes = int((now - last).total_seconds() // 60)
+    return minutes if 0 <= minutes < 24 * 60 else None
 
 
 def token_hash(token: str) -> str:
@@ -108,6 +117,9 @@ class CheckoutService:
             "merchant_name_masked": mask_name(merchant.name) if merchant else None,
             "agent_name": tenant.name,
             "renewable": terminal.status is not TerminalStatus.DEACTIVATED,
+            # 风控: the merchant sees a recent renewal before paying again.
+            "last_renewed_at": terminal.renewed_at[-1] if terminal.renewed_at else None,
+            "renewed_minutes_ago": _minutes_since(terminal.renewed_at, self._clock.now()),
             "plans": [
                 {
                     **{

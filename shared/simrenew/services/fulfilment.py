@@ -15,14 +15,16 @@ from simrenew.adapters.dynamodb.ratelimit import RateLimiter
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.adapters.payments import PaymentGateway
 from simrenew.clock import Clock, iso_utc, today_in
-from simrenew.domain.fleet import TerminalStatus, reject_unknown
+from simrenew.domain.fleet import Terminal, TerminalStatus, reject_unknown
 from simrenew.domain.orders import (
     PAYABLE,
     REFUND_SUCCEEDED,
+    RISK_RENEWALS_PER_DAY,
     Order,
     OrderStatus,
     RefundEntry,
     allocate_refund,
+    note_renewal,
     renewed_terminal,
 )
 from simrenew.domain.tenant import Tenant
@@ -46,7 +48,9 @@ class FulfilmentService:
         clock: Clock,
         events: AgentEvents,
         rate_limiter: RateLimiter,
+        terminal_events: Callable[[str, str, dict[str, Any]], None],
     ) -> None:
+        self._terminal_events = terminal_events
         self._rate = rate_limiter
         self._tenants = tenants
         self._terminals = terminals
@@ -85,6 +89,7 @@ class FulfilmentService:
             changes: Changes = {}
             items: list[Item] = []
             reactivated: dict[str, bool] = {}
+            flagged: list[Terminal] = []
             for index, line in enumerate(order.lines):
                 t_item = loaded.get(line.sn)
                 if t_item is None:
@@ -102,6 +107,9 @@ class FulfilmentService:
                     plan_id=line.plan_id,
                     basis=tenant.settings.renewal_basis,
                 )
+                updated, risky = note_renewal(updated, now)
+                if risky:
+                    flagged.append(updated)
                 line.expires_before = current.expires_on.isoformat()
                 line.expires_after = updated.expires_on.isoformat()
                 reactivated[line.sn] = current.status != updated.status
@@ -175,6 +183,17 @@ class FulfilmentService:
                 if outcome == "ok":
                     self._count_paid(order)
                     self._events(order.tenant_id, "order.fulfilled", order)
+                    for terminal in flagged:
+                        self._terminal_events(
+                            order.tenant_id,
+                            "terminal.risk_flagged",
+                            {
+                                "sn": terminal.sn,
+                                "renewed_at": list(terminal.renewed_at),
+                                "order_id": order.order_id,
+                                "reason": f"renewed more than {RISK_RENEWALS_PER_DAY} times within 24 hours",
+                            },
+                        )
                     if order.refunded_fen:
                         self._events(order.tenant_id, "order.refunded", order)
                     get_logger().info(

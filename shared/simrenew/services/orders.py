@@ -40,7 +40,9 @@ class OrderService:
         self._clock = clock
         self.emitter: Any = None  # agent webhooks (order.fulfilled, order.refunded), set by the composition root
         self.checkout = CheckoutService(tenants, terminals, plans, merchants, orders, gateway, rate_limiter, clock)
-        self.fulfilment = FulfilmentService(tenants, terminals, orders, gateway, clock, self._emit, rate_limiter)
+        self.fulfilment = FulfilmentService(
+            tenants, terminals, orders, gateway, clock, self._emit, rate_limiter, self._emit_terminal
+        )
         self.refunds = RefundService(tenants, terminals, orders, gateway, clock, self._emit)
         self.stripe_events = StripeEventService(orders, gateway, self.fulfilment, self.refunds, clock)
         self.ledger = LedgerService(terminals, orders)
@@ -56,6 +58,10 @@ class OrderService:
                 "duplicate_payments": [d.to_json() for d in order.duplicate_payments],
                 "lines": [line.to_json() for line in order.lines],
             }
+            self.emitter.emit(tenant_id, event_type, data)
+
+    def _emit_terminal(self, tenant_id: str, event_type: str, data: dict[str, Any]) -> None:
+        if self.emitter is not None:
             self.emitter.emit(tenant_id, event_type, data)
 
     def answer(self, order: Order) -> dict[str, Any]:

@@ -35,7 +35,14 @@ from simrenew.errors import NotFound, RuleViolation, SimRenewError, ValidationEr
 from simrenew.ids import new_id, new_secret
 from simrenew.log import get_logger
 
-EVENTS = ("terminal.expiring", "terminal.expired", "terminal.suspended", "order.fulfilled", "order.refunded")
+EVENTS = (
+    "terminal.expiring",
+    "terminal.expired",
+    "terminal.suspended",
+    "terminal.risk_flagged",
+    "order.fulfilled",
+    "order.refunded",
+)
 
 SIGNATURE_HEADER = "SimRenew-Signature"
 EVENT_HEADER = "SimRenew-Event"

@@ -6,7 +6,7 @@ import { day, locale, megabytes, moment, money } from "../../common/i18n";
 import { href } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
-import { Badge, ConfirmButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad, useIdempotencyKey } from "../ui";
+import { Badge, ConfirmButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad, useIdempotencyKey, riskRecent } from "../ui";
 import { carrierLabel, daysLeft, type Terminal } from "./Terminals";
 import type { Plan } from "./Plans";
 
@@ -57,6 +57,7 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
               <dt>{t("status")}</dt>
               <dd>
                 <Badge status={x.status} /> {x.expiring && x.status === "active" && <Badge status="expiring" />}
+                {riskRecent(x.risk_flagged_at) && <Badge status="risk" />}
               </dd>
               <dt>SN</dt>
               <dd class="mono">{x.sn}</dd>

@@ -7,7 +7,7 @@ import { saveBlob } from "../format";
 import { go, href } from "../router";
 import { api, apiBlob } from "../session";
 import { t } from "../strings";
-import { Badge, ErrorAlert, Field, Loading, Pager, Table, useAction, usePaged } from "../ui";
+import { Badge, ErrorAlert, Field, Loading, Pager, Table, riskRecent, useAction, usePaged } from "../ui";
 
 export interface Terminal {
   sn: string;
@@ -21,6 +21,7 @@ export interface Terminal {
   days_left: number;
   status: string;
   expiring: boolean;
+  risk_flagged_at?: string | null;
   data_quota_mb: number | null;
   data_used_mb: number | null;
   usage_as_of: string | null;
@@ -219,6 +220,12 @@ function TerminalTable(props: { filters: Filters; selected: Set<string>; setSele
                   <>
                     {" "}
                     <Badge status="expiring" />
+                  </>
+                )}
+                {riskRecent(x.risk_flagged_at) && (
+                  <>
+                    {" "}
+                    <Badge status="risk" />
                   </>
                 )}
               </td>

@@ -29,7 +29,14 @@ interface Delivery {
   created_at: string | null;
 }
 
-const EVENTS = ["terminal.expiring", "terminal.expired", "terminal.suspended", "order.fulfilled", "order.refunded"];
+const EVENTS = [
+  "terminal.expiring",
+  "terminal.expired",
+  "terminal.suspended",
+  "terminal.risk_flagged",
+  "order.fulfilled",
+  "order.refunded",
+];
 
 export function Webhooks({ admin }: { admin: boolean }) {
   const [round, setRound] = useState(0);

@@ -292,6 +292,8 @@ def to_terminal(item: TerminalItem) -> Terminal:
         created_at=iso_utc(item.created_at) if item.created_at else "",
         updated_at=iso_utc(item.updated_at) if item.updated_at else "",
         version=item.version,
+        renewed_at=tuple(json.loads(item.renewed_at_json or "[]")),
+        risk_flagged_at=item.risk_flagged_at,
     )
 
 
@@ -310,6 +312,8 @@ def fill_item(item: TerminalItem, t: Terminal) -> TerminalItem:
     item.data_used_mb = t.data_used_mb
     item.usage_as_of = t.usage_as_of
     item.status = t.status.value
+    item.renewed_at_json = json.dumps(list(t.renewed_at))
+    item.risk_flagged_at = t.risk_flagged_at
     order = keys.expiry_sort_key(item.expires_on, t.sn)
     if t.merchant_id:
         item.gsi1pk, item.gsi1sk = keys.terminals_by_merchant_gsi1pk(t.tenant_id, t.merchant_id), t.sn

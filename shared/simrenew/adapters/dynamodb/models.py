@@ -225,6 +225,8 @@ class TerminalItem(Item, discriminator="terminal"):
     data_used_mb = NumberAttribute(default=0)
     usage_as_of = UnicodeAttribute(null=True)
     status = UnicodeAttribute()  # stored: inventory|active|grace|suspended|deactivated
+    renewed_at_json = UnicodeAttribute(default="[]")  # paid renewals of the last 24 h (risk control)
+    risk_flagged_at = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
 
