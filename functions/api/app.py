@@ -389,6 +389,21 @@ def transfer_code(req: Req) -> dict[str, object]:
 
 
 @api.route(
+    "/v1/terminals/{sn}/transfer-time",
+    "POST",
+    auth=Role.ADMIN,
+    status=201,
+    idempotent=True,
+    request=schemas.TRANSFER_TIME,
+    summary="转赠: move whole unused months to another terminal of the agent (one transaction, ledger lines)",
+    tag="fleet",
+)
+def transfer_time(req: Req) -> dict[str, object]:
+    assert req.principal is not None
+    return req.services.transfers.transfer_time(req.tenant_id, req.params["sn"], req.json(), req.principal.key_id)
+
+
+@api.route(
     "/v1/terminals/{sn}/qr.svg",
     "GET",
     auth=Role.READONLY,

@@ -112,6 +112,11 @@ def transfer_sk(sn: str) -> str:
     return f"XFER#{sn}"
 
 
+def time_transfer_sk(from_sn: str, transfer_id: str) -> str:
+    """A transfer of unused time (转赠), kept with the terminal that gave it."""
+    return f"{terminal_log_prefix(from_sn)}TIMEXFER#{transfer_id}"
+
+
 def import_sk(import_id: str) -> str:
     return f"IMPORT#{import_id}"
 
