@@ -659,6 +659,25 @@ def revenue_report(req: Req) -> object:
 
 
 @api.route(
+    "/v1/reports/settlement",
+    "GET",
+    auth=Role.ADMIN,
+    query=("from", "to"),
+    summary="Settlement per day: collected online, refunds, Stripe fees, platform fee, payable; cash and vouchers apart"
+    " (Accept: text/csv for CSV)",
+    tag="reports",
+)
+def settlement_report(req: Req) -> object:
+    report = req.services.reports.settlement(req.tenant_id, req.query.get("from"), req.query.get("to"))
+    if req.wants_csv():
+        from chalicelib.export import rows_csv
+        from simrenew.services.reports import SETTLEMENT_COLUMNS
+
+        return rows_csv(f"settlement-{report['from']}-{report['to']}", ["date", *SETTLEMENT_COLUMNS], report["days"])
+    return report
+
+
+@api.route(
     "/v1/reports/reconciliation",
     "GET",
     auth=Role.STAFF,
@@ -674,7 +693,8 @@ def reconciliation_report(req: Req) -> object:
         rows = [{**r, "status": "matched"} for r in report["matched"]]
         rows += [{**r, "status": "unmatched_stripe"} for r in report["unmatched_stripe"]]
         rows += [{**r, "status": "unmatched_order"} for r in report["unmatched_orders"]]
-        columns = ["status", "order_id", "payment_intent_id", "balance_transaction", "amount_fen", "reason"]
+        columns = ["status", "kind", "order_id", "payment_intent_id", "balance_transaction", "amount_fen", "fee_fen"]
+        columns.append("reason")
         return rows_csv(f"reconciliation-{report['date']}", columns, rows)
     return report
 

@@ -103,7 +103,7 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         raise ConfigError("IMPORT_WORKER_FUNCTION is required in AWS")
     imports = ImportService(ImportRepository(), fleet, terminals, dispatcher, clock)
     holder["imports"] = imports
-    reports = ReportService(tenants, order_repo, the_gateway)
+    reports = ReportService(tenants, order_repo, the_gateway, VoucherRepository())
     return Services(
         config=config,
         clock=clock,

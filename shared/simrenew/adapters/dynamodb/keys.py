@@ -169,3 +169,8 @@ def voucher_batch_sk(batch_id: str) -> str:
 
 def voucher_pk(code_hash: str) -> str:
     return f"VOUCHER#{code_hash}"
+
+
+def redeemed_vouchers_gsi1pk(tenant_id: str) -> str:
+    """Sparse: a voucher joins its agent's list (gsi1sk "<redeemed at>#<sn>") when redeemed."""
+    return f"TENANT#{tenant_id}#VOUCHERS_REDEEMED"
