@@ -393,6 +393,21 @@ def transfer_code(req: Req) -> dict[str, object]:
 
 
 @api.route(
+    "/v1/terminals/{sn}/transfer-time",
+    "POST",
+    auth=Role.ADMIN,
+    status=201,
+    idempotent=True,
+    request=schemas.TRANSFER_TIME,
+    summary="转赠: move whole unused months to another terminal of the agent (one transaction, ledger lines)",
+    tag="fleet",
+)
+def transfer_time(req: Req) -> dict[str, object]:
+    assert req.principal is not None
+    return req.services.transfers.transfer_time(req.tenant_id, req.params["sn"], req.json(), req.principal.key_id)
+
+
+@api.route(
     "/v1/terminals/{sn}/qr.svg",
     "GET",
     auth=Role.READONLY,
@@ -649,6 +664,25 @@ def revenue_report(req: Req) -> object:
 
 
 @api.route(
+    "/v1/reports/settlement",
+    "GET",
+    auth=Role.ADMIN,
+    query=("from", "to"),
+    summary="Settlement per day: collected online, refunds, Stripe fees, platform fee, payable; cash and vouchers apart"
+    " (Accept: text/csv for CSV)",
+    tag="reports",
+)
+def settlement_report(req: Req) -> object:
+    report = req.services.reports.settlement(req.tenant_id, req.query.get("from"), req.query.get("to"))
+    if req.wants_csv():
+        from chalicelib.export import rows_csv
+        from simrenew.services.reports import SETTLEMENT_COLUMNS
+
+        return rows_csv(f"settlement-{report['from']}-{report['to']}", ["date", *SETTLEMENT_COLUMNS], report["days"])
+    return report
+
+
+@api.route(
     "/v1/reports/reconciliation",
     "GET",
     auth=Role.STAFF,
@@ -664,7 +698,8 @@ def reconciliation_report(req: Req) -> object:
         rows = [{**r, "status": "matched"} for r in report["matched"]]
         rows += [{**r, "status": "unmatched_stripe"} for r in report["unmatched_stripe"]]
         rows += [{**r, "status": "unmatched_order"} for r in report["unmatched_orders"]]
-        columns = ["status", "order_id", "payment_intent_id", "balance_transaction", "amount_fen", "reason"]
+        columns = ["status", "kind", "order_id", "payment_intent_id", "balance_transaction", "amount_fen", "fee_fen"]
+        columns.append("reason")
         return rows_csv(f"reconciliation-{report['date']}", columns, rows)
     return report
 

@@ -16,6 +16,7 @@ from simrenew.adapters.dynamodb.orders import OrderRepository
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
 from simrenew.adapters.dynamodb.sweeps import SweepRepository
 from simrenew.adapters.dynamodb.tenants import TenantRepository
+from simrenew.adapters.dynamodb.transfers import TimeTransferRepository
 from simrenew.adapters.dynamodb.vouchers import VoucherRepository
 from simrenew.adapters.payments import PaymentGateway, StripeGateway, stripe_keys_loader
 from simrenew.adapters.secrets import SecretValue
@@ -29,6 +30,7 @@ from simrenew.services.orders import OrderService
 from simrenew.services.reports import DashboardReport, ExpiryReports, ReportService
 from simrenew.services.sweep import NotifierSender, RecordingCarrier, SweepService
 from simrenew.services.tenants import TenantService
+from simrenew.services.transfers import TransferService
 from simrenew.services.vouchers import VoucherService
 
 
@@ -50,6 +52,7 @@ class Services:
     dashboard: DashboardReport
     webhooks: Any
     dispatcher: Any
+    transfers: TransferService
 
 
 def build_services(config: Config, clock: Clock | None = None, gateway: PaymentGateway | None = None) -> Services:
@@ -100,7 +103,7 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         raise ConfigError("IMPORT_WORKER_FUNCTION is required in AWS")
     imports = ImportService(ImportRepository(), fleet, terminals, dispatcher, clock)
     holder["imports"] = imports
-    reports = ReportService(tenants, order_repo, the_gateway)
+    reports = ReportService(tenants, order_repo, the_gateway, VoucherRepository())
     return Services(
         config=config,
         clock=clock,
@@ -118,6 +121,7 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         dashboard=DashboardReport(tenants, terminals, reports, clock),
         webhooks=webhooks,
         dispatcher=dispatcher,
+        transfers=TransferService(tenants, terminals, TimeTransferRepository(), clock),
     )
 
 

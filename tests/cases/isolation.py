@@ -31,6 +31,7 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/terminals/{sn}/deactivate"): {},
     ("POST", "/v1/terminals/{sn}/usage"): {"data_used_mb": 1, "as_of": "2030-01-01"},
     ("POST", "/v1/terminals/{sn}/transfer-code"): {},
+    ("POST", "/v1/terminals/{sn}/transfer-time"): {"to_sn": "NOSUCH-SN-1", "months": 1, "reason": "isolation"},
     ("POST", "/v1/imports"): "csv",
     ("POST", "/v1/imports/{import_id}/resume"): {},
     ("POST", "/v1/orders"): "order-a",

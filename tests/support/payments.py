@@ -143,3 +143,40 @@ class FakeGateway(StripeGateway):
             for pi in self.intents.values()
             if pi["status"] == "succeeded"
         ]
+
+    # --- settlement: what Stripe's balance shows (charges and refunds with their fees) ---------
+    fees: dict[str, int]  # payment intent -> Stripe's fee on its charge (fen), set by a test
+    stripe_only: list[dict[str, Any]]  # balance transactions our orders know nothing about
+
+    def settlement_transactions(self, created_from: int, created_to: int) -> list[dict[str, Any]]:
+        fees: dict[str, int] = getattr(self, "fees", {})
+        now = int(time.time())
+        out = [
+            {
+                "id": f"txn_{pi['id']}",
+                "type": "charge",
+                "created": now,
+                "amount": pi["amount_received"],
+                "payment_intent": pi["id"],
+                "stripe_fee": fees.get(pi["id"], 0),
+                "application_fee_amount": pi["application_fee_amount"] if pi["connected_account"] else 0,
+                "metadata": pi["metadata"],
+                "source": f"ch_{pi['id']}",
+            }
+            for pi in self.intents.values()
+            if pi["status"] == "succeeded"
+        ]
+        out += [
+            {
+                "id": f"txn_re_{i}",
+                "type": "refund",
+                "created": now,
+                "amount": -refund[1],
+                "payment_intent": refund[0],
+                "stripe_fee": 0,
+                "refund": f"re_fake_{i}",
+                "source": f"re_fake_{i}",
+            }
+            for i, refund in enumerate(self.refunds, start=1)
+        ]
+        return out + list(getattr(self, "stripe_only", []))

@@ -25,7 +25,10 @@ from simrenew.domain.messages import (
 
 TERMINAL_KINDS = [kind for kind in KINDS if kind != "digest"]
 # Kinds about the term, which must name its (new) expiry date; quota alerts are about usage.
-DATED_KINDS = ["reminder", "expires_today", "grace_started", "suspended", "receipt"]
+DATED_KINDS = [
+    *("reminder", "expires_today", "grace_started", "suspended", "receipt"),
+    *("time_transfer_out", "time_transfer_in"),
+]
 PAY_URL = "https://pay.simrenew.example/pay/PAX-A920-0001"
 # 11+ digits in a row would be a phone number, 19-20 an ICCID: neither may reach an SMS.
 LONG_DIGITS = re.compile(r"\d{11,}")
@@ -49,6 +52,8 @@ def terminal_ctx(**overrides: Any) -> dict[str, Any]:
         "amount_fen": 1234,
         "data_used_mb": 820,
         "data_quota_mb": 1024,
+        "months": 3,
+        "other_sn": "PAX-A920-0002",
     }
     ctx.update(overrides)
     return ctx

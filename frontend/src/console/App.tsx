@@ -74,7 +74,7 @@ function View({ s }: { s: Session }) {
     case "vouchers":
       return <Vouchers admin={admin} />;
     case "reports":
-      return <Reports />;
+      return <Reports admin={admin} />;
     case "settings":
       return <Settings admin={admin} />;
     case "keys":

@@ -178,6 +178,17 @@ REFUND: dict[str, Any] = {
     "properties": {"amount_fen": {"type": "integer", "minimum": 1}, "reason": {"type": "string", "maxLength": 500}},
 }
 
+TRANSFER_TIME: dict[str, Any] = {
+    "type": "object",
+    "required": ["to_sn", "months", "reason"],
+    "additionalProperties": False,
+    "properties": {
+        "to_sn": {"type": "string", "example": "PAX-A920-0002", "description": "another terminal of the same agent"},
+        "months": {"type": "integer", "minimum": 1, "maximum": 36, "description": "whole unused months to move"},
+        "reason": {"type": "string", "minLength": 1, "maxLength": 500},
+    },
+}
+
 PUBLIC_ORDER: dict[str, Any] = {
     "type": "object",
     "required": ["sn", "plan_id"],

@@ -81,6 +81,11 @@ class PaymentGateway(Protocol):
 
     def balance_transactions(self, created_from: int, created_to: int) -> list[dict[str, Any]]: ...
 
+    def settlement_transactions(self, created_from: int, created_to: int) -> list[dict[str, Any]]:
+        """Charge and refund balance transactions of [from, to), each with `payment_intent`, `stripe_fee`
+        and (charges) `application_fee_amount`, `metadata`; (refunds) `refund`."""
+        ...
+
 
 @contextlib.contextmanager
 def _provider_errors() -> Iterator[None]:
@@ -231,6 +236,46 @@ class StripeGateway:
                 with _provider_errors():
                     data["payment_intent"] = v1.charges.retrieve(source).to_dict().get("payment_intent")
             out.append(data)
+        return out
+
+    def settlement_transactions(self, created_from: int, created_to: int) -> list[dict[str, Any]]:
+        """Charge and refund balance transactions of [from, to) for settlement and reconciliation, each
+        with the `payment_intent` it belongs to, `stripe_fee` (Stripe's own fees: fee_details without
+        application fees, else `fee`), for a charge the `application_fee_amount` the platform kept on a
+        destination charge (0 without) and its `metadata`, for a refund its `refund` id. Real Stripe
+        expands each source in the listing; localstripe, which cannot, is asked per source."""
+        v1 = self._v1()
+        params: dict[str, Any] = {"limit": 100}
+        if not self._local:
+            params["created"] = {"gte": created_from, "lt": created_to}
+            params["expand"] = ["data.source"]
+        out: list[dict[str, Any]] = []
+        with _provider_errors():
+            listing = v1.balance_transactions.list(params=params)
+            for data in (t.to_dict() for t in listing.auto_paging_iter()):
+                if not created_from <= int(data.get("created", 0)) < created_to:
+                    continue
+                source = data.get("source")
+                if isinstance(source, str) and (source.startswith("ch_") or source.startswith("re_")):
+                    retrieve = v1.charges.retrieve if source.startswith("ch_") else v1.refunds.retrieve
+                    source = retrieve(source).to_dict()
+                if not isinstance(source, dict):
+                    continue
+                if data.get("type") in ("charge", "payment") and source.get("object") == "charge":
+                    data["application_fee_amount"] = int(source.get("application_fee_amount") or 0)
+                    data["metadata"] = dict(source.get("metadata") or {})
+                elif data.get("type") in ("refund", "payment_refund") and source.get("object") == "refund":
+                    data["refund"] = source.get("id")
+                    if not source.get("payment_intent") and isinstance(source.get("charge"), str):
+                        source["payment_intent"] = v1.charges.retrieve(source["charge"]).to_dict().get("payment_intent")
+                else:
+                    continue  # transfers, payouts, application fees: not an agent's order money
+                data["payment_intent"] = source.get("payment_intent")
+                details = data.get("fee_details") or []
+                stripe_fee = sum(int(d.get("amount", 0)) for d in details if d.get("type") != "application_fee")
+                data["stripe_fee"] = stripe_fee if details else int(data.get("fee") or 0)
+                data["source"] = source.get("id")
+                out.append(data)
         return out
 
 

@@ -8,7 +8,8 @@ Context (`ctx`) keys, all kinds except the digest:
     sn, pay_url, agent_name, expires_on (date or ISO string); tid and merchant_name optional.
 Per kind:
     reminder: days_left · grace_started: grace_end · receipt: amount_fen (int, fen), expires_on is
-    the new expiry · quota_80 / quota_100: data_used_mb, data_quota_mb (expires_on not needed).
+    the new expiry · quota_80 / quota_100: data_used_mb, data_quota_mb (expires_on not needed) ·
+    time_transfer_out / time_transfer_in (转赠): months (int), other_sn; expires_on is the new expiry.
 Digest (email only): agent_name, date, expiring [{sn, merchant_name, expires_on, pay_url}],
     suspended [{sn, merchant_name, pay_url?}].
 A missing key raises KeyError: the caller built the context wrongly, that is a bug, not data.
@@ -32,6 +33,8 @@ KINDS: tuple[str, ...] = (
     "receipt",  # a renewal was paid and fulfilled
     "quota_80",
     "quota_100",
+    "time_transfer_out",  # whole unused months moved from this terminal to another (转赠)
+    "time_transfer_in",  # ...and to this one
     "digest",  # the agent's daily email: what expires soon, what was suspended
 )
 # The digest goes to the agent's mailbox; a list of terminals does not fit an SMS.
@@ -230,6 +233,35 @@ def _receipt(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
     )
 
 
+def _time_transfer(outgoing: bool) -> Callable[[Mapping[str, Any], str, _Fields], _Texts]:
+    def texts(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
+        exp, months, other = _day(ctx["expires_on"]), int(ctx["months"]), str(ctx["other_sn"])
+        if lang == "zh-CN":
+            moved = f"{months}个月有效期已转赠至终端{other}" if outgoing else f"获终端{other}转入{months}个月有效期"
+            return _Texts(
+                sms=f"【{f.agent}】您的POS终端{f.terminal}流量卡{moved}，新到期日{exp}。{f.pay_url}",
+                subject=f"POS终端 {f.sn} 流量卡{'转出' if outgoing else '转入'} {months} 个月，新到期日 {exp}",
+                lead=f"您的代理商已办理流量卡有效期转赠：您的POS终端流量卡{moved}，有效期现至 {exp}。"
+                "如有疑问请联系您的代理商。",
+                rows=(("转赠至" if outgoing else "转自", other), ("月数", str(months)), ("新到期日", exp)),
+            )
+        unit = "1 month" if months == 1 else f"{months} months"
+        moved_en = f"{unit} moved to terminal {other}" if outgoing else f"{unit} moved in from terminal {other}"
+        return _Texts(
+            sms=f"[{f.agent}] POS terminal {f.terminal}: {moved_en}; data SIM valid until {exp}. {f.pay_url}",
+            subject=f"POS terminal {f.sn}: {moved_en}, valid until {exp}",
+            lead=f"Your agent transferred unused SIM time: {moved_en}. The data SIM of your POS terminal now runs "
+            f"until {exp}. For questions contact your agent.",
+            rows=(
+                ("To terminal" if outgoing else "From terminal", other),
+                ("Months", str(months)),
+                ("New expiry date", exp),
+            ),
+        )
+
+    return texts
+
+
 def _quota(threshold: int) -> Callable[[Mapping[str, Any], str, _Fields], _Texts]:
     def texts(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
         used, quota, percent = _usage(ctx)
@@ -268,6 +300,8 @@ _TERMINAL_KINDS: dict[str, Callable[[Mapping[str, Any], str, _Fields], _Texts]] 
     "receipt": _receipt,
     "quota_80": _quota(80),
     "quota_100": _quota(100),
+    "time_transfer_out": _time_transfer(outgoing=True),
+    "time_transfer_in": _time_transfer(outgoing=False),
 }
 
 

@@ -1,8 +1,13 @@
-"""Money reports: revenue per day (gross, agent fees, refunds, net) and the reconciliation
-of a day's Stripe balance transactions against the agent's orders."""
+"""Money reports: revenue per day (gross, agent fees, refunds, net), the settlement of what the
+platform collected online for an agent (and what it owes it), and the reconciliation of a day's
+Stripe balance transactions (charges and refunds, with their fees) against the agent's orders.
+
+Refunds are read from the orders only through `refunded_fen` and their audit entries
+(`{"action": "refund", "amount_fen", "at"}`); other fields on an order are ignored."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -11,6 +16,7 @@ from zoneinfo import ZoneInfo
 from simrenew.adapters.dynamodb.models import OrderItem
 from simrenew.adapters.dynamodb.orders import OrderRepository, to_order
 from simrenew.adapters.dynamodb.tenants import TenantRepository
+from simrenew.adapters.dynamodb.vouchers import VoucherRepository
 from simrenew.adapters.payments import PaymentGateway
 from simrenew.domain.dates import parse_date
 from simrenew.domain.fleet import MAX_EXPIRY, MIN_EXPIRY
@@ -18,7 +24,20 @@ from simrenew.domain.orders import OrderStatus
 from simrenew.errors import NotFound, ValidationError
 
 MAX_DAYS = 366
+MAX_SETTLEMENT_DAYS = 92  # a quarter: Stripe's balance transactions are read for the whole span
 PAID = {OrderStatus.FULFILLED, OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED}
+SETTLEMENT_COLUMNS = (
+    "orders",
+    "collected_fen",
+    "service_fee_fen",
+    "refunds_fen",
+    "stripe_fees_fen",
+    "platform_fee_fen",
+    "payable_fen",
+    "cash_fen",
+    "cash_refunds_fen",
+    "voucher_count",
+)
 
 
 def _report_day(raw: str, field: str) -> date:
@@ -30,11 +49,49 @@ def _report_day(raw: str, field: str) -> date:
     return day
 
 
+def _at(entry: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(entry["at"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return None
+
+
+def refund_entries(item: OrderItem) -> list[tuple[datetime, int]]:
+    """(when, fen) of each refund on an order, from its audit trail; never more than `refunded_fen`
+    in all (an entry the order's total does not back is not money that moved)."""
+    left = int(item.refunded_fen or 0)
+    out: list[tuple[datetime, int]] = []
+    for entry in json.loads(item.audit_json or "[]"):
+        amount = entry.get("amount_fen") if isinstance(entry, dict) else None
+        at = _at(entry) if isinstance(entry, dict) and entry.get("action") == "refund" else None
+        if at is None or isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            continue
+        amount = min(amount, left)
+        left -= amount
+        if amount:
+            out.append((at, amount))
+    return out
+
+
+PAID_VALUES = frozenset(s.value for s in PAID)
+
+
+def _paid_online(item: OrderItem) -> bool:
+    return item.payment == "online" and bool(item.payment_intent_id) and item.status in PAID_VALUES
+
+
 class ReportService:
-    def __init__(self, tenants: TenantRepository, orders: OrderRepository, gateway: PaymentGateway) -> None:
+    def __init__(
+        self,
+        tenants: TenantRepository,
+        orders: OrderRepository,
+        gateway: PaymentGateway,
+        vouchers: VoucherRepository,
+    ) -> None:
         self._tenants = tenants
         self._orders = orders
         self._gateway = gateway
+        self._vouchers = vouchers
 
     def _tz(self, tenant_id: str) -> ZoneInfo:
         tenant = self._tenants.get(tenant_id)
@@ -91,47 +148,170 @@ class ReportService:
         }
         return {"from": first.isoformat(), "to": last.isoformat(), "currency": "CNY", "days": rows, "totals": totals}
 
+    def _stripe_side(
+        self, tenant_id: str, start: datetime, end: datetime, known: dict[str, OrderItem]
+    ) -> list[tuple[dict[str, Any], OrderItem | None]]:
+        """This agent's charge and refund balance transactions in [start, end), each with its order
+        (None: a charge made for this agent, by its metadata, that no order of ours knows)."""
+        out: list[tuple[dict[str, Any], OrderItem | None]] = []
+        for txn in self._gateway.settlement_transactions(int(start.timestamp()), int(end.timestamp())):
+            intent = str(txn.get("payment_intent") or "")
+            order = known.get(intent)
+            if order is None and intent:
+                order = self._orders.by_intent(intent)  # an older order refunded now, a late payment
+                if order is not None and order.tenant_id == tenant_id:
+                    known[intent] = order
+            if order is not None and order.tenant_id == tenant_id:
+                out.append((txn, order))
+            elif (txn.get("metadata") or {}).get("tenant_id") == tenant_id:
+                out.append((txn, None))
+            # else: another agent's (or the platform's) money, not in this agent's report
+        return out
+
+    def settlement(self, tenant_id: str, raw_from: str | None, raw_to: str | None) -> dict[str, Any]:
+        """Per day (agent's timezone), what the platform collected online for the agent and what it
+        owes: payable = collected - refunds - Stripe's fees - the platform fee. Cash and vouchers are
+        shown apart and are not in payable (the agent already holds that money)."""
+        for name, raw in (("from", raw_from), ("to", raw_to)):
+            if not raw:
+                raise ValidationError(name, "required", f"{name} is required (YYYY-MM-DD)")
+        assert raw_from is not None and raw_to is not None
+        first, last = _report_day(raw_from, "from"), _report_day(raw_to, "to")
+        if last < first:
+            raise ValidationError("to", "invalid_range", "to must be on or after from")
+        if (last - first).days + 1 > MAX_SETTLEMENT_DAYS:
+            raise ValidationError("to", "range_too_long", f"a settlement covers at most {MAX_SETTLEMENT_DAYS} days")
+        tenant = self._tenants.get(tenant_id)
+        if tenant is None:
+            raise NotFound("no such agent", code="tenant_not_found")
+        tz = ZoneInfo(tenant.settings.timezone)
+        start = datetime.combine(first, datetime.min.time(), tz).astimezone(UTC)
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz).astimezone(UTC)
+        days: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SETTLEMENT_COLUMNS, 0))
+
+        def day_of(moment: datetime) -> dict[str, int] | None:
+            return days[moment.astimezone(tz).date()] if start <= moment < end else None
+
+        window = self._orders_between(tenant_id, start, end)
+        known = {i.payment_intent_id: i for i in window if i.payment_intent_id}
+        stripe = self._stripe_side(tenant_id, start, end, known)
+        orders = {i.order_id: i for i in window}
+        orders.update({i.order_id: i for _txn, i in stripe if i is not None})  # refunds of older orders
+        for item in orders.values():
+            order = to_order(item)
+            cash = item.payment == "offline"
+            row = day_of(item.paid_at) if item.paid_at and item.status in PAID_VALUES else None
+            if row is not None and cash:
+                row["cash_fen"] += order.amount_fen
+            elif row is not None and _paid_online(item):
+                row["orders"] += 1
+                row["collected_fen"] += order.amount_fen
+                row["service_fee_fen"] += order.fee_fen
+            for at, amount in refund_entries(item):
+                refund_row = day_of(at)
+                if refund_row is not None and (cash or item.payment == "online"):
+                    refund_row["cash_refunds_fen" if cash else "refunds_fen"] += amount
+        for txn, _order in stripe:
+            row = day_of(datetime.fromtimestamp(int(txn.get("created", 0)), UTC))
+            if row is not None:
+                row["stripe_fees_fen"] += int(txn.get("stripe_fee") or 0)
+                row["platform_fee_fen"] += int(txn.get("application_fee_amount") or 0)
+        for voucher in self._vouchers.redeemed_between(tenant_id, start, end):
+            row = day_of(voucher.redeemed_at) if voucher.redeemed_at else None
+            if row is not None:
+                row["voucher_count"] += 1
+        rows: list[dict[str, Any]] = []
+        d = first
+        while d <= last:
+            v = dict(days.get(d) or dict.fromkeys(SETTLEMENT_COLUMNS, 0))
+            v["payable_fen"] = v["collected_fen"] - v["refunds_fen"] - v["stripe_fees_fen"] - v["platform_fee_fen"]
+            rows.append({"date": d.isoformat(), **v})
+            d += timedelta(days=1)
+        return {
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "currency": "CNY",
+            "timezone": tenant.settings.timezone,
+            # Destination charges: Stripe already moved the agent's share to its connected account.
+            "settles_via": "stripe_connected_account" if tenant.stripe_account_id else "platform_payout",
+            "days": rows,
+            "totals": {k: sum(int(r[k]) for r in rows) for k in SETTLEMENT_COLUMNS},
+        }
+
     def reconciliation(self, tenant_id: str, raw_date: str | None) -> dict[str, Any]:
+        """A day's Stripe charges and refunds matched against the agent's orders, each side's
+        leftovers listed: a charge or refund Stripe has that our orders lack, and the reverse."""
         if not raw_date:
             raise ValidationError("date", "required", "date is required (YYYY-MM-DD)")
         day = _report_day(raw_date, "date")
         tz = self._tz(tenant_id)
         start = datetime.combine(day, datetime.min.time(), tz).astimezone(UTC)
-        end = start + timedelta(days=1)
-        ours: dict[str, dict[str, Any]] = {}
-        for item in self._orders_between(tenant_id, start, end):
-            if (
-                item.payment == "online"
-                and item.payment_intent_id
-                and item.paid_at
-                and start <= item.paid_at < end
-                and OrderStatus(item.status) in PAID
-            ):
-                ours[item.payment_intent_id] = {
-                    "order_id": item.order_id,
-                    "amount_fen": int(item.amount_fen),
-                    "payment_intent_id": item.payment_intent_id,
-                }
-        matched, stripe_only = [], []
-        for txn in self._gateway.balance_transactions(int(start.timestamp()), int(end.timestamp())):
-            if txn.get("type") not in ("charge", "payment"):
+        end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tz).astimezone(UTC)
+        window = self._orders_between(tenant_id, start, end)
+        known = {i.payment_intent_id: i for i in window if i.payment_intent_id}
+        stripe = self._stripe_side(tenant_id, start, end, known)
+        items = {i.order_id: i for i in window}
+        items.update({i.order_id: i for _txn, i in stripe if i is not None})
+        charges: dict[str, OrderItem] = {}  # payment intent -> order paid online that day
+        refunds: dict[str, list[int]] = defaultdict(list)  # payment intent -> refunds that day (fen)
+        for item in items.values():
+            if item.payment != "online" or not item.payment_intent_id:
                 continue
+            if _paid_online(item) and item.paid_at and start <= item.paid_at < end:
+                charges[item.payment_intent_id] = item
+            refunds[item.payment_intent_id] += [fen for at, fen in refund_entries(item) if start <= at < end]
+        matched: list[dict[str, Any]] = []
+        stripe_only: list[dict[str, Any]] = []
+        for txn, order in stripe:
             intent = str(txn.get("payment_intent") or "")
-            mine = self._orders.by_intent(intent) if intent else None
-            if mine is None or mine.tenant_id != tenant_id:
-                continue  # another agent's (or the platform's) money: not this agent's report
-            order = ours.pop(intent, None)
-            row = {
+            refund = txn.get("type") in ("refund", "payment_refund")
+            amount = abs(int(txn.get("amount", 0)))
+            row: dict[str, Any] = {
+                "kind": "refund" if refund else "charge",
                 "balance_transaction": txn.get("id"),
-                "amount_fen": int(txn.get("amount", 0)),
+                "amount_fen": amount,
+                "fee_fen": int(txn.get("stripe_fee") or 0),
                 "payment_intent_id": intent,
-                "order_id": mine.order_id,
+                "order_id": order.order_id if order else None,
             }
-            if order is not None and order["amount_fen"] == row["amount_fen"]:
-                matched.append(row)
+            if order is None:
+                stripe_only.append({**row, "reason": "no order for this charge"})
+            elif refund:
+                ours = refunds.get(intent, [])
+                if amount in ours:
+                    ours.remove(amount)
+                    matched.append(row)
+                else:
+                    stripe_only.append({**row, "reason": "refund not recorded on the order on this day"})
             else:
-                stripe_only.append({**row, "reason": "amount differs" if order else "order not paid on this day"})
-        orders_only = [{**o, "reason": "no Stripe balance transaction"} for o in ours.values()]
+                mine = charges.pop(intent, None)
+                if mine is not None and int(mine.amount_fen) == amount:
+                    matched.append(row)
+                elif mine is not None:
+                    stripe_only.append({**row, "reason": f"amount differs: the order is {int(mine.amount_fen)} fen"})
+                else:
+                    stripe_only.append({**row, "reason": "order not paid on this day"})
+        orders_only = [
+            {
+                "kind": "charge",
+                "order_id": o.order_id,
+                "amount_fen": int(o.amount_fen),
+                "payment_intent_id": o.payment_intent_id,
+                "reason": "no Stripe charge",
+            }
+            for o in charges.values()
+        ]
+        orders_only += [
+            {
+                "kind": "refund",
+                "order_id": known[intent].order_id,
+                "amount_fen": fen,
+                "payment_intent_id": intent,
+                "reason": "no Stripe refund",
+            }
+            for intent, left in refunds.items()
+            for fen in left
+        ]
         return {
             "date": day.isoformat(),
             "matched": matched,
@@ -141,6 +321,7 @@ class ReportService:
                 "matched": len(matched),
                 "unmatched_stripe": len(stripe_only),
                 "unmatched_orders": len(orders_only),
+                "stripe_fees_fen": sum(int(r["fee_fen"]) for r in matched + stripe_only),
             },
         }
 

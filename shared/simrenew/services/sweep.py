@@ -41,6 +41,8 @@ CATCH_UP_DAYS = 7
 STOP_BEFORE_MS = 60_000
 # How often a running sweep refreshes its heartbeat (well inside RUN_LEASE).
 HEARTBEAT_EVERY = timedelta(seconds=30)
+# Queued terminal events that are messages to the merchant (the rest are records for operations).
+MERCHANT_EVENT_KINDS = ("receipt", "quota_80", "quota_100", "time_transfer_out", "time_transfer_in")
 
 
 class Sender(Protocol):
@@ -317,8 +319,8 @@ class SweepService:
                 self._repo.event_done(event, "dropped", now)
                 continue
             terminal = to_terminal(item)
-            kind = "receipt" if event.event.startswith("receipt#") else event.event
-            if kind not in ("receipt", "quota_80", "quota_100") or terminal.merchant_id is None:
+            kind = event.event.split("#", 1)[0]  # receipt#<order>, time_transfer_out#<transfer>, quota_80
+            if kind not in MERCHANT_EVENT_KINDS or terminal.merchant_id is None:
                 # carrier_suspend and the like are records for operations, not messages.
                 self._repo.event_done(event, "recorded", now)
                 continue

@@ -1,4 +1,5 @@
-// Reports: revenue per day, terminals expiring, the day's reconciliation; each also as CSV.
+// Reports: revenue per day, the settlement (admin), terminals expiring, the day's reconciliation;
+// each also as CSV.
 import { useEffect, useState } from "preact/hooks";
 import { day, locale, money } from "../../common/i18n";
 import { addDaysIso, number, saveBlob, todayIso } from "../format";
@@ -32,8 +33,30 @@ interface Expiring {
   items: { sn: string; tid: string; merchant_id: string | null; status: string; expires_on: string; days_left: number }[];
   truncated: boolean;
 }
+interface SettlementRow {
+  date: string;
+  orders: number;
+  collected_fen: number;
+  service_fee_fen: number;
+  refunds_fen: number;
+  stripe_fees_fen: number;
+  platform_fee_fen: number;
+  payable_fen: number;
+  cash_fen: number;
+  cash_refunds_fen: number;
+  voucher_count: number;
+}
+interface Settlement {
+  from: string;
+  to: string;
+  currency: string;
+  settles_via: "stripe_connected_account" | "platform_payout";
+  days: SettlementRow[];
+  totals: Omit<SettlementRow, "date">;
+}
 interface ReconRow {
-  order_id: string;
+  kind?: "charge" | "refund";
+  order_id: string | null;
   payment_intent_id: string;
   balance_transaction?: string;
   amount_fen: number;
@@ -53,11 +76,12 @@ function useCsv() {
   return { action, get };
 }
 
-export function Reports() {
+export function Reports({ admin }: { admin: boolean }) {
   return (
     <section class="stack" data-testid="view-reports">
       <h1>{t("nav_reports")}</h1>
       <RevenueReport />
+      {admin && <SettlementReport />}
       <ExpiringReport />
       <ReconReport />
     </section>
@@ -223,11 +247,11 @@ function ReconReport() {
     const out = await action.run(() => api<Recon>(`/v1/reports/reconciliation?date=${encodeURIComponent(date)}`));
     if (out) setData(out);
   };
-  const rows: (ReconRow & { kind: string })[] = data
+  const rows: (ReconRow & { state: string })[] = data
     ? [
-        ...data.matched.map((r) => ({ ...r, kind: "matched" })),
-        ...data.unmatched_stripe.map((r) => ({ ...r, kind: "unmatched_stripe" })),
-        ...data.unmatched_orders.map((r) => ({ ...r, kind: "unmatched_orders" })),
+        ...data.matched.map((r) => ({ ...r, state: "matched" })),
+        ...data.unmatched_stripe.map((r) => ({ ...r, state: "unmatched_stripe" })),
+        ...data.unmatched_orders.map((r) => ({ ...r, state: "unmatched_orders" })),
       ]
     : [];
   return (
@@ -265,6 +289,7 @@ function ReconReport() {
             head={
               <tr>
                 <th scope="col">{t("state")}</th>
+                <th scope="col">{t("reconKind")}</th>
                 <th scope="col">{t("orderId")}</th>
                 <th scope="col">PaymentIntent</th>
                 <th scope="col">{t("amount")}</th>
@@ -274,15 +299,111 @@ function ReconReport() {
           >
             {rows.map((r, i) => (
               <tr key={i}>
-                <td>{r.kind === "matched" ? t("matched") : r.kind === "unmatched_stripe" ? t("unmatchedStripe") : t("unmatchedOrders")}</td>
-                <td class="mono">
-                  <a href={href(`orders/${encodeURIComponent(r.order_id)}`)}>{r.order_id}</a>
-                </td>
+                <td>{r.state === "matched" ? t("matched") : r.state === "unmatched_stripe" ? t("unmatchedStripe") : t("unmatchedOrders")}</td>
+                <td>{r.kind === "refund" ? t("kind_refund") : t("kind_charge")}</td>
+                <td class="mono">{r.order_id ? <a href={href(`orders/${encodeURIComponent(r.order_id)}`)}>{r.order_id}</a> : "—"}</td>
                 <td class="mono">{r.payment_intent_id}</td>
                 <td class="num">{money(r.amount_fen)}</td>
                 <td>{r.reason ?? ""}</td>
               </tr>
             ))}
+          </Table>
+        </>
+      )}
+    </div>
+  );
+}
+
+function SettlementReport() {
+  const today = todayIso();
+  const [from, setFrom] = useState(today.slice(0, 8) + "01");
+  const [to, setTo] = useState(today);
+  const [data, setData] = useState<Settlement | null>(null);
+  const action = useAction();
+  const csv = useCsv();
+  const qs = () => `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
+  const load = async () => {
+    const out = await action.run(() => api<Settlement>(`/v1/reports/settlement?${qs()}`));
+    if (out) setData(out);
+  };
+  const submit = (e: Event) => {
+    e.preventDefault();
+    load();
+  };
+  useEffect(() => void load(), []);
+  const l = locale();
+  const cells = (r: Omit<SettlementRow, "date">) => (
+    <>
+      <td class="num">{number(r.orders, l)}</td>
+      <td class="num">{money(r.collected_fen)}</td>
+      <td class="num">{money(r.service_fee_fen)}</td>
+      <td class="num">{money(r.refunds_fen)}</td>
+      <td class="num">{money(r.stripe_fees_fen)}</td>
+      <td class="num">{money(r.platform_fee_fen)}</td>
+      <td class="num">
+        <strong>{money(r.payable_fen)}</strong>
+      </td>
+      <td class="num">{money(r.cash_fen)}</td>
+      <td class="num">{money(r.cash_refunds_fen)}</td>
+      <td class="num">{number(r.voucher_count, l)}</td>
+    </>
+  );
+  return (
+    <div class="card stack" data-testid="report-settlement">
+      <h2>{t("settlementReport")}</h2>
+      <p class="hint">{t("settlementHint")}</p>
+      <form class="row align-end" onSubmit={submit} noValidate>
+        <Field id="st-from" label={t("from")} error={action.fieldError("from")}>
+          {(a) => <input {...a} type="date" value={from} onInput={(e) => setFrom(e.currentTarget.value)} data-testid="settlement-from" />}
+        </Field>
+        <Field id="st-to" label={t("to")} error={action.fieldError("to")}>
+          {(a) => <input {...a} type="date" value={to} onInput={(e) => setTo(e.currentTarget.value)} data-testid="settlement-to" />}
+        </Field>
+        <div class="field row">
+          <Submit busy={action.busy} label={t("show")} testid="settlement-show" />
+          <button type="button" disabled={csv.action.busy} onClick={() => csv.get(`/v1/reports/settlement?${qs()}`, `settlement-${from}-${to}.csv`)} data-testid="settlement-csv">
+            {csv.action.busy ? t("busy") : t("downloadCsv")}
+          </button>
+        </div>
+      </form>
+      <ErrorAlert error={action.fieldError("from") || action.fieldError("to") ? null : action.error} />
+      <ErrorAlert error={csv.action.error} />
+      {data && (
+        <>
+          <p class="hint" data-testid="settlement-via">
+            {data.settles_via === "stripe_connected_account" ? t("settlementViaConnected") : t("settlementViaPlatform")}
+          </p>
+          <Table
+            caption={t("settlementReport")}
+            testid="settlement-table"
+            head={
+              <tr>
+                <th scope="col">{t("date")}</th>
+                <th scope="col">{t("ordersCount")}</th>
+                <th scope="col">{t("collected")}</th>
+                <th scope="col">{t("settlementServiceFee")}</th>
+                <th scope="col">{t("refunds")}</th>
+                <th scope="col">{t("stripeFees")}</th>
+                <th scope="col">{t("platformFee")}</th>
+                <th scope="col">{t("payable")}</th>
+                <th scope="col">{t("cashCollected")}</th>
+                <th scope="col">{t("cashRefunds")}</th>
+                <th scope="col">{t("vouchersRedeemed")}</th>
+              </tr>
+            }
+          >
+            {data.days
+              .filter((r) => r.orders || r.collected_fen || r.refunds_fen || r.stripe_fees_fen || r.cash_fen || r.cash_refunds_fen || r.voucher_count)
+              .map((r) => (
+                <tr key={r.date}>
+                  <td class="nowrap">{day(r.date)}</td>
+                  {cells(r)}
+                </tr>
+              ))}
+            <tr class="total" data-testid="settlement-total">
+              <th scope="row">{t("total")}</th>
+              {cells(data.totals)}
+            </tr>
           </Table>
         </>
       )}

@@ -128,6 +128,15 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
             />
           )}
           {x.status !== "deactivated" && <NewOrder sn={x.sn} plans={plans.data?.items ?? []} admin={admin} />}
+          {x.status !== "deactivated" && admin && (
+            <TransferTime
+              sn={x.sn}
+              onDone={() => {
+                term.reload();
+                renewals.reload();
+              }}
+            />
+          )}
         </>
       )}
       <div class="card stack">
@@ -360,6 +369,94 @@ export function NewOrder({ sn, plans, admin }: { sn?: string; plans: Plan[]; adm
       <div class="row">
         <Submit busy={action.busy} label={t("createOrder")} disabled={!chosen} testid="order-create" />
       </div>
+    </form>
+  );
+}
+
+interface TransferOut {
+  transfer_id: string;
+  months: number;
+  from: { sn: string; expires_on_before: string; expires_on_after: string };
+  to: { sn: string; expires_on_before: string; expires_on_after: string };
+}
+
+/** 转赠 (admin): whole unused months of this terminal move to another of the agent's terminals,
+ * after a confirm step that states both SNs and the months. */
+export function TransferTime({ sn, onDone }: { sn: string; onDone: () => void }) {
+  const [toSn, setToSn] = useState("");
+  const [months, setMonths] = useState("1");
+  const [reason, setReason] = useState("");
+  const [confirming, setConfirming] = useState(false);
+  const [result, setResult] = useState<TransferOut | null>(null);
+  const idem = useIdempotencyKey();
+  const action = useAction();
+  const fe = action.fieldError;
+  const body = () => ({ to_sn: toSn.trim(), months: Number(months), reason: reason.trim() });
+  const check = (e: Event) => {
+    e.preventDefault();
+    setResult(null);
+    const n = Number(months);
+    if (!toSn.trim()) return action.fail(localError("to_sn", t("transferToRequired")));
+    if (!Number.isInteger(n) || n < 1 || n > 36) return action.fail(localError("months", t("transferMonthsRange")));
+    if (!reason.trim()) return action.fail(localError("reason", t("transferReasonRequired")));
+    action.clear();
+    setConfirming(true);
+  };
+  const send = async () => {
+    setConfirming(false);
+    const sent = body();
+    const out = await action.run(
+      () => api<TransferOut>(`/v1/terminals/${encodeURIComponent(sn)}/transfer-time`, { method: "POST", body: sent, idempotencyKey: idem.keyFor(sent) }),
+      t("transferDone"),
+    );
+    if (out) {
+      setResult(out);
+      idem.done();
+      onDone();
+    }
+  };
+  return (
+    <form class="card stack" onSubmit={check} noValidate data-testid="transfer-time-form">
+      <h2>{t("transferTime")}</h2>
+      <p class="hint">{t("transferTimeHint")}</p>
+      <div class="grid">
+        <Field id="tt-to" label={t("transferTo")} error={fe("to_sn")}>
+          {(a) => <input {...a} value={toSn} onInput={(e) => setToSn(e.currentTarget.value)} data-testid="transfer-to" />}
+        </Field>
+        <Field id="tt-months" label={t("transferMonths")} hint={t("transferMonthsRange")} error={fe("months")}>
+          {(a) => <input {...a} type="number" min={1} max={36} step={1} value={months} onInput={(e) => setMonths(e.currentTarget.value)} data-testid="transfer-months" />}
+        </Field>
+        <Field id="tt-reason" label={t("reason")} error={fe("reason")}>
+          {(a) => <input {...a} maxLength={500} value={reason} onInput={(e) => setReason(e.currentTarget.value)} data-testid="transfer-reason" />}
+        </Field>
+      </div>
+      <Status action={action} fields={["to_sn", "months", "reason"]} testid="transfer" />
+      {result && (
+        <p data-testid="transfer-result">
+          {t("transferResult", {
+            months: result.months,
+            from: result.from.sn,
+            fromAfter: day(result.from.expires_on_after),
+            to: result.to.sn,
+            toAfter: day(result.to.expires_on_after),
+          })}
+        </p>
+      )}
+      {confirming ? (
+        <div class="alert info row" role="alert" data-testid="transfer-question">
+          <span>{t("transferQuestion", { months: Number(months), from: sn, to: toSn.trim().toUpperCase() })}</span>
+          <button type="button" class="primary" onClick={send} data-testid="transfer-confirm">
+            {t("transferConfirm")}
+          </button>
+          <button type="button" onClick={() => setConfirming(false)}>
+            {t("cancel")}
+          </button>
+        </div>
+      ) : (
+        <div class="row">
+          <Submit busy={action.busy} label={t("transferTime")} testid="transfer-submit" />
+        </div>
+      )}
     </form>
   );
 }

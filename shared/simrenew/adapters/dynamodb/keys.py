@@ -112,6 +112,11 @@ def transfer_sk(sn: str) -> str:
     return f"XFER#{sn}"
 
 
+def time_transfer_sk(from_sn: str, transfer_id: str) -> str:
+    """A transfer of unused time (转赠), kept with the terminal that gave it."""
+    return f"{terminal_log_prefix(from_sn)}TIMEXFER#{transfer_id}"
+
+
 def import_sk(import_id: str) -> str:
     return f"IMPORT#{import_id}"
 
@@ -164,3 +169,8 @@ def voucher_batch_sk(batch_id: str) -> str:
 
 def voucher_pk(code_hash: str) -> str:
     return f"VOUCHER#{code_hash}"
+
+
+def redeemed_vouchers_gsi1pk(tenant_id: str) -> str:
+    """Sparse: a voucher joins its agent's list (gsi1sk "<redeemed at>#<sn>") when redeemed."""
+    return f"TENANT#{tenant_id}#VOUCHERS_REDEEMED"

@@ -17,6 +17,7 @@ from simrenew.adapters.dynamodb.models import (
     VoucherBatchItem,
     VoucherItem,
 )
+from simrenew.clock import iso_utc
 from simrenew.domain.fleet import Terminal
 from simrenew.errors import TransientStoreError
 
@@ -53,6 +54,13 @@ class VoucherRepository:
         pk = keys.tenant_pk(tenant_id)
         return list(VoucherBatchItem.query(pk, VoucherBatchItem.sk.startswith(keys.voucher_batch_sk(""))))
 
+    def redeemed_between(self, tenant_id: str, start: datetime, end: datetime) -> list[VoucherItem]:
+        """The agent's vouchers redeemed in [start, end): reads grow with the redemptions asked for."""
+        result = VoucherItem.gsi1.query(
+            keys.redeemed_vouchers_gsi1pk(tenant_id), VoucherItem.gsi1sk.between(iso_utc(start), iso_utc(end))
+        )
+        return [i for i in result if isinstance(i, VoucherItem) and i.redeemed_at is not None and i.redeemed_at < end]
+
     def get(self, digest: str) -> VoucherItem | None:
         try:
             return VoucherItem.get(keys.voucher_pk(digest), "VOUCHER", consistent_read=True)
@@ -71,6 +79,9 @@ class VoucherRepository:
                         VoucherItem.redeemed.set(True),
                         VoucherItem.redeemed_sn.set(terminal.sn),
                         VoucherItem.redeemed_at.set(now),
+                        # The settlement report counts redemptions per day from this sparse list.
+                        VoucherItem.gsi1pk.set(keys.redeemed_vouchers_gsi1pk(voucher.tenant_id)),
+                        VoucherItem.gsi1sk.set(f"{iso_utc(now)}#{terminal.sn}"),
                     ],
                     condition=VoucherItem.redeemed == False,  # noqa: E712 - a PynamoDB condition
                 )

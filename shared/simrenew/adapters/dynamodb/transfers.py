@@ -1,0 +1,87 @@
+"""Transfers of unused time (转赠): both terminals, both ledger lines, both merchant notices and
+the transfer record in one TransactWriteItems, version-checked on both terminals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import TransactWriteError
+
+from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.fleet import fill_item
+from simrenew.adapters.dynamodb.models import Item, TerminalItem, Transaction
+from simrenew.domain.fleet import Terminal
+from simrenew.errors import TransientStoreError
+
+
+class TimeTransferItem(Item, discriminator="time_transfer"):
+    """Who moved how many months from which terminal to which, and why (stored under the source)."""
+
+    tenant_id = UnicodeAttribute()
+    transfer_id = UnicodeAttribute()
+    from_sn = UnicodeAttribute()
+    to_sn = UnicodeAttribute()
+    months = NumberAttribute()
+    reason = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    from_before = UnicodeAttribute()
+    from_after = UnicodeAttribute()
+    to_before = UnicodeAttribute()
+    to_after = UnicodeAttribute()
+
+
+def transfer_item(
+    tenant_id: str,
+    transfer_id: str,
+    source: Terminal,
+    target: Terminal,
+    months: int,
+    reason: str,
+    actor: str,
+    before: tuple[str, str],
+    now: datetime,
+) -> TimeTransferItem:
+    return TimeTransferItem(
+        keys.tenant_pk(tenant_id),
+        keys.time_transfer_sk(source.sn, transfer_id),
+        tenant_id=tenant_id,
+        transfer_id=transfer_id,
+        from_sn=source.sn,
+        to_sn=target.sn,
+        months=months,
+        reason=reason,
+        actor=actor,
+        from_before=before[0],
+        from_after=source.expires_on.isoformat(),
+        to_before=before[1],
+        to_after=target.expires_on.isoformat(),
+        created_at=now,
+    )
+
+
+class TimeTransferRepository:
+    def commit(
+        self,
+        terminals: Sequence[tuple[TerminalItem, Terminal]],
+        records: Sequence[Item],
+        now: datetime,
+    ) -> bool:
+        """Save both terminals (each conditional on the version read) and write the new records
+        (ledger lines, notices, the transfer) once. False when a terminal changed since it was
+        read (nothing was written: reload and retry)."""
+        try:
+            with Transaction() as tx:
+                for item, terminal in terminals:
+                    fill_item(item, terminal)
+                    item.updated_at = now
+                    tx.save(item)  # VersionAttribute: the version read is the condition
+                for record in records:
+                    tx.save(record, condition=Item.pk.does_not_exist())
+            return True
+        except TransactWriteError as exc:
+            codes = tx.codes(exc)
+            if any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in codes[: len(terminals)]):
+                return False
+            raise TransientStoreError("could not transfer the time; retry") from exc

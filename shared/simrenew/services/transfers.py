@@ -1,0 +1,108 @@
+"""转赠: an admin moves whole unused months from one of the agent's terminals to another.
+
+One transaction per transfer (both terminals by version, a ledger line on each, a queued notice to
+each terminal's merchant, the transfer record); a concurrent change to either terminal makes it
+reload and try again, and after a few tries the caller gets 409. Nothing is ever half applied.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simrenew.adapters.dynamodb.fleet import TerminalRepository, pending_event, to_terminal
+from simrenew.adapters.dynamodb.models import Item
+from simrenew.adapters.dynamodb.orders import ledger_line
+from simrenew.adapters.dynamodb.tenants import TenantRepository
+from simrenew.adapters.dynamodb.transfers import TimeTransferRepository, transfer_item
+from simrenew.clock import Clock, iso_utc, today_in
+from simrenew.domain.transfers import EVENT_IN, EVENT_OUT, IN, OUT, plan_transfer, transfer_request
+from simrenew.errors import Conflict, NotFound, ValidationError
+from simrenew.ids import new_id
+from simrenew.log import get_logger
+
+ATTEMPTS = 5
+
+
+class TransferService:
+    def __init__(
+        self,
+        tenants: TenantRepository,
+        terminals: TerminalRepository,
+        transfers: TimeTransferRepository,
+        clock: Clock,
+    ) -> None:
+        self._tenants = tenants
+        self._terminals = terminals
+        self._transfers = transfers
+        self._clock = clock
+
+    def transfer_time(self, tenant_id: str, raw_sn: str, body: dict[str, Any], actor: str) -> dict[str, Any]:
+        request = transfer_request(body)
+        source_sn = self._terminals.existing(tenant_id, raw_sn).sn
+        if request.to_sn == source_sn:
+            raise ValidationError("to_sn", "same_terminal", "to_sn must be another terminal than the one giving time")
+        tenant = self._tenants.get(tenant_id)
+        if tenant is None:
+            raise NotFound("no such agent", code="tenant_not_found")
+        transfer_id = new_id("tt")
+        for _attempt in range(ATTEMPTS):
+            now = self._clock.now()
+            today = today_in(self._clock, tenant.settings.timezone)
+            # Both read consistently, inside this tenant only: another agent's SN is simply absent.
+            source_item = self._terminals.item(tenant_id, source_sn)
+            target_item = self._terminals.item(tenant_id, request.to_sn)
+            if source_item is None:
+                raise NotFound("no such terminal", code="terminal_not_found")
+            if target_item is None:
+                raise NotFound("no such terminal", code="terminal_not_found", field="to_sn")
+            plan = plan_transfer(to_terminal(source_item), to_terminal(target_item), request.months, today)
+            source, target = plan.source, plan.target
+            before = (plan.source_before.isoformat(), plan.target_before.isoformat())
+            after = (source.expires_on.isoformat(), target.expires_on.isoformat())
+            records: list[Item] = [
+                ledger_line(source, OUT, f"{transfer_id}:{target.sn}", 0, before[0], after[0], 0, -request.months, now),
+                ledger_line(target, IN, f"{transfer_id}:{source.sn}", 1, before[1], after[1], 0, request.months, now),
+                pending_event(
+                    source,
+                    f"{EVENT_OUT}#{transfer_id}",
+                    after[0],
+                    {
+                        "transfer_id": transfer_id,
+                        "months": request.months,
+                        "other_sn": target.sn,
+                        "expires_before": before[0],
+                        "expires_on": after[0],
+                    },
+                    now,
+                ),
+                pending_event(
+                    target,
+                    f"{EVENT_IN}#{transfer_id}",
+                    after[1],
+                    {
+                        "transfer_id": transfer_id,
+                        "months": request.months,
+                        "other_sn": source.sn,
+                        "expires_before": before[1],
+                        "expires_on": after[1],
+                    },
+                    now,
+                ),
+                transfer_item(
+                    tenant_id, transfer_id, source, target, request.months, request.reason, actor, before, now
+                ),
+            ]
+            if self._transfers.commit([(source_item, source), (target_item, target)], records, now):
+                get_logger().info(
+                    "time transferred",
+                    extra={"tenant_id": tenant_id, "transfer_id": transfer_id, "months": request.months},
+                )
+                return {
+                    "transfer_id": transfer_id,
+                    "months": request.months,
+                    "reason": request.reason,
+                    "created_at": iso_utc(now),
+                    "from": {"sn": source.sn, "expires_on_before": before[0], "expires_on_after": after[0]},
+                    "to": {"sn": target.sn, "expires_on_before": before[1], "expires_on_after": after[1]},
+                }
+        raise Conflict("the terminals kept changing meanwhile; reload and retry", code="concurrent_update")

@@ -1,0 +1,220 @@
+"""Settlement (GET /v1/reports/settlement) and reconciliation of charges, refunds and fees, on moto
+with the fake Stripe."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.models import TenantItem
+from tests.support.builders import Agent, create_agent
+from tests.support.client import ApiClient
+from tests.support.fleet import terminal_body
+from tests.support.payments import FakeGateway, event
+
+
+def _today() -> date:
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+def _agent(api: ApiClient, platform_key: str) -> tuple[Agent, dict[str, Any], dict[str, Any]]:
+    agent = create_agent(api, platform_key)
+    api.patch("/v1/tenant", {"settings": {"service_fee": {"kind": "flat", "value": 200}}}, key=agent.admin_key)
+    m = api.post("/v1/merchants", {"name": "王五五金", "phone": "13600002222"}, key=agent.admin_key).json
+    plan = api.post(
+        "/v1/plans", {"name": "半年卡", "term_months": 6, "data_quota_mb": 2048, "price_fen": 6000}, key=agent.admin_key
+    ).json
+    t = api.post(
+        "/v1/terminals",
+        terminal_body(merchant_id=m["merchant_id"], expires_on=(_today() + timedelta(days=20)).isoformat()),
+        key=agent.admin_key,
+    ).json
+    return agent, plan, t
+
+
+def _paid_online(
+    api: ApiClient, agent: Agent, plan: dict[str, Any], sn: str, gateway: FakeGateway, deliver: Any
+) -> Any:
+    order = api.post("/v1/orders", {"lines": [{"sn": sn, "plan_id": plan["plan_id"]}]}, key=agent.admin_key).json
+    gateway.confirm(order["payment_intent_id"], "pm_card_visa")
+    status, _ = deliver(gateway.succeeded_event(order["payment_intent_id"]))
+    assert status == 200
+    return order
+
+
+def _settlement(api: ApiClient, agent: Agent, **kw: Any) -> Any:
+    since, until = (_today() - timedelta(days=1)).isoformat(), (_today() + timedelta(days=1)).isoformat()
+    return api.get(f"/v1/reports/settlement?from={since}&to={until}", key=agent.admin_key, **kw)
+
+
+def test_settlement_shows_collected_refunds_fees_and_payable_with_cash_and_vouchers_apart(
+    api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any
+) -> None:
+    agent, plan, t = _agent(api, platform_key)
+    online = _paid_online(api, agent, plan, t["sn"], gateway, deliver)
+    gateway.fees = {online["payment_intent_id"]: 180}
+    refund = api.post(
+        f"/v1/orders/{online['order_id']}/refund", {"reason": "goodwill", "amount_fen": 1000}, key=agent.admin_key
+    )
+    assert refund.status == 200, refund.body
+    cash = api.post(
+        "/v1/orders",
+        {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}], "payment": "offline"},
+        key=agent.admin_key,
+    ).json
+    assert api.post(f"/v1/orders/{cash['order_id']}/mark-paid", {"note": "现金"}, key=agent.admin_key).status == 200
+    code = api.post("/v1/vouchers/batches", {"plan_id": plan["plan_id"], "count": 1}, key=agent.admin_key).json[
+        "codes"
+    ][0]
+    assert api.post("/v1/public/vouchers/redeem", {"sn": t["sn"], "code": code}).status == 200
+
+    r = _settlement(api, agent)
+
+    assert r.status == 200, r.body
+    assert r.json["totals"] == {
+        "orders": 1,
+        "collected_fen": 6200,
+        "service_fee_fen": 200,
+        "refunds_fen": 1000,
+        "stripe_fees_fen": 180,
+        "platform_fee_fen": 0,  # no connected account: no application fee
+        "payable_fen": 6200 - 1000 - 180,
+        "cash_fen": 6200,
+        "cash_refunds_fen": 0,
+        "voucher_count": 1,
+    }
+    assert r.json["settles_via"] == "platform_payout"
+    assert [d["date"] for d in r.json["days"]] == [(_today() + timedelta(days=i)).isoformat() for i in (-1, 0, 1)]
+    assert r.json["days"][1]["payable_fen"] == 5020 and r.json["days"][0]["collected_fen"] == 0
+
+
+def test_on_destination_charges_the_platform_fee_is_the_application_fee_stripe_kept(
+    api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any
+) -> None:
+    agent, plan, t = _agent(api, platform_key)
+    tenant = TenantItem.get(keys.tenant_pk(agent.tenant_id), keys.tenant_profile_sk())
+    tenant.update(actions=[TenantItem.stripe_account_id.set("acct_agent_1")])
+    online = _paid_online(api, agent, plan, t["sn"], gateway, deliver)
+    assert gateway.intents[online["payment_intent_id"]]["application_fee_amount"] == 200
+
+    totals = _settlement(api, agent).json
+
+    assert totals["settles_via"] == "stripe_connected_account"
+    assert (totals["totals"]["platform_fee_fen"], totals["totals"]["payable_fen"]) == (200, 6000)
+
+
+def test_settlement_is_csv_with_accept_text_csv(
+    api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any
+) -> None:
+    agent, plan, t = _agent(api, platform_key)
+    _paid_online(api, agent, plan, t["sn"], gateway, deliver)
+
+    r = _settlement(api, agent, headers={"Accept": "text/csv"})
+
+    lines = r.body.decode("utf-8-sig").strip().splitlines()
+    assert lines[0] == (
+        "date,orders,collected_fen,service_fee_fen,refunds_fen,stripe_fees_fen,platform_fee_fen,payable_fen,"
+        "cash_fen,cash_refunds_fen,voucher_count"
+    )
+    assert len(lines) == 4 and f"{_today().isoformat()},1,6200,200,0,0,0,6200,0,0,0" in lines
+
+
+def test_settlement_refuses_bad_ranges_naming_the_field_and_is_admin_only(api: ApiClient, platform_key: str) -> None:
+    agent = create_agent(api, platform_key)
+    for query, field in [
+        ("to=2025-01-02", "from"),
+        ("from=2025-01-02", "to"),
+        ("from=2025-1-2&to=2025-01-03", "from"),
+        ("from=2025-01-02&to=2025-02-30", "to"),
+        ("from=2025-01-03&to=2025-01-02", "to"),
+        ("from=2025-01-01&to=2025-04-03", "to"),  # 93 days: 92 is the most
+    ]:
+        r = api.get(f"/v1/reports/settlement?{query}", key=agent.admin_key)
+        assert (r.status, r.error.get("field")) == (400, field), (query, r.body)
+    assert api.get("/v1/reports/settlement?from=2025-01-01&to=2025-04-02", key=agent.admin_key).status == 200
+    staff = agent.key(api, "staff")
+    assert api.get("/v1/reports/settlement?from=2025-01-01&to=2025-01-02", key=staff).status == 403
+
+
+def test_reconciliation_matches_refunds_and_fees_and_lists_what_either_side_lacks(
+    api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any
+) -> None:
+    agent, plan, t = _agent(api, platform_key)
+    paid = _paid_online(api, agent, plan, t["sn"], gateway, deliver)
+    gateway.fees = {paid["payment_intent_id"]: 180}
+    api.post(f"/v1/orders/{paid['order_id']}/refund", {"reason": "x", "amount_fen": 1000}, key=agent.admin_key)
+    # Refunded in the Stripe dashboard, told by charge.refunded: our order has it, Stripe's listing here does not.
+    dashboard = _paid_online(api, agent, plan, t["sn"], gateway, deliver)
+    charge = {
+        "id": "ch_x",
+        "object": "charge",
+        "payment_intent": dashboard["payment_intent_id"],
+        "amount_refunded": 700,
+    }
+    assert deliver(event("charge.refunded", charge))[0] == 200
+    gateway.stripe_only = [
+        # A refund Stripe made that no order of ours records.
+        {
+            "id": "txn_lost_refund",
+            "type": "refund",
+            "created": 0,
+            "amount": -300,
+            "stripe_fee": 0,
+            "payment_intent": paid["payment_intent_id"],
+            "source": "re_lost",
+        },
+        # A charge for this agent (by its metadata) whose PaymentIntent no order knows.
+        {
+            "id": "txn_orphan",
+            "type": "charge",
+            "created": 0,
+            "amount": 999,
+            "stripe_fee": 30,
+            "payment_intent": "pi_unknown_1",
+            "metadata": {"tenant_id": agent.tenant_id},
+            "source": "ch_orphan",
+        },
+        # Another agent's charge: not in this report at all.
+        {
+            "id": "txn_other",
+            "type": "charge",
+            "created": 0,
+            "amount": 5,
+            "stripe_fee": 0,
+            "payment_intent": "pi_unknown_2",
+            "metadata": {"tenant_id": "t_someone_else"},
+            "source": "ch_other",
+        },
+    ]
+
+    report = api.get(f"/v1/reports/reconciliation?date={_today().isoformat()}", key=agent.admin_key).json
+
+    matched = {(m["kind"], m["order_id"], m["amount_fen"]) for m in report["matched"]}
+    assert matched == {
+        ("charge", paid["order_id"], 6200),
+        ("refund", paid["order_id"], 1000),
+        ("charge", dashboard["order_id"], 6200),
+    }
+    assert next(m for m in report["matched"] if m["order_id"] == paid["order_id"])["fee_fen"] == 180
+    stripe_only = {(u["kind"], u["balance_transaction"], u["reason"]) for u in report["unmatched_stripe"]}
+    assert stripe_only == {
+        ("refund", "txn_lost_refund", "refund not recorded on the order on this day"),
+        ("charge", "txn_orphan", "no order for this charge"),
+    }
+    assert [(u["kind"], u["order_id"], u["amount_fen"]) for u in report["unmatched_orders"]] == [
+        ("refund", dashboard["order_id"], 700)
+    ]
+    assert "txn_other" not in str(report)
+    assert report["summary"]["stripe_fees_fen"] == 180 + 30
+    csv_lines = (
+        api.get(
+            f"/v1/reports/reconciliation?date={_today().isoformat()}",
+            key=agent.admin_key,
+            headers={"Accept": "text/csv"},
+        )
+        .body.decode("utf-8-sig")
+        .splitlines()
+    )
+    assert csv_lines[0] == "status,kind,order_id,payment_intent_id,balance_transaction,amount_fen,fee_fen,reason"
