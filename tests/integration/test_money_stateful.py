@@ -220,6 +220,14 @@ def books_machine(make_services: Any) -> type[RuleBasedStateMachine]:
             with contextlib.suppress(SimRenewError):
                 self.svc.vouchers.redeem({"sn": self.sns[t], "code": self.codes.pop()}, "client-1")
 
+        @rule(a=st.integers(0, 2), b=st.integers(0, 2), months=st.integers(1, 14))
+        def time_is_transferred(self, a: int, b: int, months: int) -> None:
+            """转赠: whole unused months move from one terminal to another."""
+            self._tick()
+            body = {"to_sn": self.sns[b], "months": months, "reason": "转赠"}
+            with contextlib.suppress(SimRenewError):
+                self.svc.transfers.transfer_time(self.tenant, self.sns[a], body, "admin")
+
         @rule(days=st.sampled_from([1, 9, 31, 95]))
         def time_passes(self, days: int) -> None:
             self.clock.advance(timedelta(days=days))
