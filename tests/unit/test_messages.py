@@ -27,7 +27,7 @@ TERMINAL_KINDS = [kind for kind in KINDS if kind != "digest"]
 # Kinds about the term, which must name its (new) expiry date; quota alerts are about usage.
 DATED_KINDS = [
     *("reminder", "expires_today", "grace_started", "suspended", "receipt"),
-    *("time_transfer_out", "time_transfer_in"),
+    *("time_transfer_out", "time_transfer_in", "refund"),
 ]
 PAY_URL = "https://pay.simrenew.example/pay/PAX-A920-0001"
 # 11+ digits in a row would be a phone number, 19-20 an ICCID: neither may reach an SMS.

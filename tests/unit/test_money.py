@@ -280,3 +280,16 @@ def test_a_third_paid_renewal_within_a_day_is_flagged_and_the_merchant_sees_the_
     assert [e for _t, e, _d in events if e == "terminal.risk_flagged"] == ["terminal.risk_flagged"]
     look = api.get(f"/v1/public/terminals/{t['sn']}").json
     assert look["renewed_minutes_ago"] == 0 and look["last_renewed_at"]
+
+
+def test_the_merchant_is_told_of_a_refund_with_the_expiry_after_it(
+    api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any, services: Any
+) -> None:
+    agent, plan, t = _fleet(api, platform_key)
+    order = _order(api, agent, t, plan)
+    deliver(gateway.succeeded_event(order["payment_intent_id"]))
+    assert _refund(api, agent, order).json["status"] == "refunded"
+    services.sweep.drain_queued()
+    sent = api.get(f"/v1/notifications?sn={t['sn']}", key=agent.admin_key).json["items"]
+    refunds = [n for n in sent if n["template"] == "refund"]
+    assert [n["channel"] for n in refunds] == ["sms"]  # this merchant gave a phone number only

@@ -10,6 +10,7 @@ Per kind:
     reminder: days_left · grace_started: grace_end · receipt: amount_fen (int, fen), expires_on is
     the new expiry · quota_80 / quota_100: data_used_mb, data_quota_mb (expires_on not needed) ·
     time_transfer_out / time_transfer_in (转赠): months (int), other_sn; expires_on is the new expiry.
+    refund: amount_fen (int, fen) returned to the merchant; expires_on is the expiry after it.
 Digest (email only): agent_name, date, expiring [{sn, merchant_name, expires_on, pay_url}],
     suspended [{sn, merchant_name, pay_url?}].
 A missing key raises KeyError: the caller built the context wrongly, that is a bug, not data.
@@ -35,6 +36,7 @@ KINDS: tuple[str, ...] = (
     "quota_100",
     "time_transfer_out",  # whole unused months moved from this terminal to another (转赠)
     "time_transfer_in",  # ...and to this one
+    "refund",  # money went back to the merchant (退费); the expiry after it
     "digest",  # the agent's daily email: what expires soon, what was suspended
 )
 # The digest goes to the agent's mailbox; a list of terminals does not fit an SMS.
@@ -233,6 +235,24 @@ def _receipt(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
     )
 
 
+def _refund(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
+    exp, amount = _day(ctx["expires_on"]), format_fen(ctx["amount_fen"], lang)
+    if lang == "zh-CN":
+        return _Texts(
+            sms=f"【{f.agent}】您的POS终端{f.terminal}流量卡续费款已退还{amount}，有效期现至{exp}。查看：{f.pay_url}",
+            subject=f"退款通知：POS终端 {f.sn} 已退还 {amount}",
+            lead=f"您的续费款 {amount} 已原路退还（到账时间以支付渠道为准）。POS终端流量卡有效期现至 {exp}。",
+            rows=(("退款金额", amount), ("到期日", exp)),
+        )
+    return _Texts(
+        sms=f"[{f.agent}] Refunded {amount} for POS terminal {f.terminal}; data SIM now runs until {exp}. {f.pay_url}",
+        subject=f"Refund: {amount} returned for POS terminal {f.sn}",
+        lead=f"Your renewal payment of {amount} has been returned to where it came from (when it arrives depends "
+        f"on your payment provider). The data SIM of your POS terminal now runs until {exp}.",
+        rows=(("Refunded", amount), ("Expiry date", exp)),
+    )
+
+
 def _time_transfer(outgoing: bool) -> Callable[[Mapping[str, Any], str, _Fields], _Texts]:
     def texts(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
         exp, months, other = _day(ctx["expires_on"]), int(ctx["months"]), str(ctx["other_sn"])
@@ -302,6 +322,7 @@ _TERMINAL_KINDS: dict[str, Callable[[Mapping[str, Any], str, _Fields], _Texts]] 
     "quota_100": _quota(100),
     "time_transfer_out": _time_transfer(outgoing=True),
     "time_transfer_in": _time_transfer(outgoing=False),
+    "refund": _refund,
 }
 
 

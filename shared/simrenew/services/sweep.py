@@ -42,7 +42,7 @@ STOP_BEFORE_MS = 60_000
 # How often a running sweep refreshes its heartbeat (well inside RUN_LEASE).
 HEARTBEAT_EVERY = timedelta(seconds=30)
 # Queued terminal events that are messages to the merchant (the rest are records for operations).
-MERCHANT_EVENT_KINDS = ("receipt", "quota_80", "quota_100", "time_transfer_out", "time_transfer_in")
+MERCHANT_EVENT_KINDS = ("receipt", "quota_80", "quota_100", "time_transfer_out", "time_transfer_in", "refund")
 
 
 class Sender(Protocol):
