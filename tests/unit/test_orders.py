@@ -299,10 +299,27 @@ def test_risk_limits_answer_422_and_429_with_reasons(api: ApiClient, platform_ke
 
 def test_anonymous_unpaid_orders_never_lock_the_agent_out(api: ApiClient, platform_key: str) -> None:
     agent, plan, t = _setup(api, platform_key)
-    # The SN is printed on the QR sticker: anyone can start orders for it.
-    started = [api.post("/v1/public/orders", {"sn": t["sn"], "plan_id": plan["plan_id"]}) for _ in range(16)]
-    assert [r.status for r in started] == [201] * 5 + [429] * 11
-    assert started[-1].error["code"] == "too_many_open_orders"
+    # The SN is printed on the QR sticker: anyone can start orders for it. The same plan again
+    # gets the same unpaid order (a reload, a second phone), not a new one.
+    started = [api.post("/v1/public/orders", {"sn": t["sn"], "plan_id": plan["plan_id"]}) for _ in range(10)]
+    assert {(r.status, r.json["order_id"], r.json["payment"]["client_secret"]) for r in started} == {
+        (201, started[0].json["order_id"], started[0].json["payment"]["client_secret"])
+    }
+    assert (
+        api.get(f"/v1/public/orders/{started[0].json['order_id']}?token={started[-1].json['order_token']}").status
+        == 200
+    )
+    others = [
+        api.post(
+            "/v1/plans",
+            {"name": f"套餐{n}", "term_months": 1, "data_quota_mb": 10, "price_fen": 100 + n},
+            key=agent.admin_key,
+        ).json
+        for n in range(5)
+    ]
+    more = [api.post("/v1/public/orders", {"sn": t["sn"], "plan_id": p["plan_id"]}) for p in others]
+    assert [r.status for r in more] == [201] * 4 + [429]
+    assert more[-1].error["code"] == "too_many_open_orders"
     for _ in range(4):
         assert _order(api, agent, t, plan)["status"] == "pending_payment"
     cash = _order(api, agent, t, plan, payment="offline")

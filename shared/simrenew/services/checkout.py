@@ -36,6 +36,7 @@ from simrenew.ids import new_id, new_secret
 
 PUBLIC_LOOKUPS_PER_MINUTE = 30
 PUBLIC_ORDERS_PER_HOUR = 20
+REUSE_MARGIN = timedelta(minutes=5)  # an open order with less time left is not handed out again
 PUBLIC_OPEN_ORDERS_PER_TERMINAL = 5  # anonymous unpaid orders per terminal per payment window
 PAID_RENEWALS_BUCKET = "paid-renewals-per-terminal"  # counted by fulfilment, checked here
 
@@ -172,9 +173,33 @@ class CheckoutService:
                 raise ValidationError(name, "required", f"{name} is required")
         self._rate.hit("public-order", client_id, limit=PUBLIC_ORDERS_PER_HOUR, window_s=3600, now=self._clock.now())
         tenant, terminal = self.find_public(body["sn"])
-        order, payment = self._create(tenant, [(terminal.sn, body["plan_id"])], "online", "public", "merchant")
+        plan_id = body["plan_id"].strip()
+        reused = self._reuse_open(tenant, terminal.sn, plan_id)
+        if reused is not None:
+            return reused
+        order, payment = self._create(tenant, [(terminal.sn, plan_id)], "online", "public", "merchant")
         assert payment is not None
-        return order, payment, payment.pop("order_token")
+        token = payment.pop("order_token")
+        self._orders.remember_open_public(
+            order, terminal.sn, plan_id, token, payment["client_secret"], datetime.fromisoformat(order.expires_at)
+        )
+        return order, payment, token
+
+    def _reuse_open(self, tenant: Tenant, sn: str, plan_id: str) -> tuple[Order, dict[str, Any], str] | None:
+        """The terminal's unpaid public order for the same plan, if it has time left to be paid."""
+        open_order = self._orders.open_public(tenant.tenant_id, sn, plan_id)
+        if open_order is None or open_order.expires_at - self._clock.now() < REUSE_MARGIN:
+            return None
+        item = self._orders.item(tenant.tenant_id, open_order.order_id)
+        if item is None or item.status != OrderStatus.PENDING_PAYMENT.value:
+            return None
+        pay = {
+            "client_secret": open_order.client_secret,
+            "publishable_key": self._gateway.publishable_key,
+            "payment_intent_id": open_order.payment_intent_id,
+            "stripe_js_url": self._gateway.js_url,
+        }
+        return to_order(item), pay, open_order.order_token
 
     def _create(
         self, tenant: Tenant, pairs: list[tuple[str, str]], payment: str, channel: str, actor: str
@@ -319,6 +344,8 @@ class CheckoutService:
             self._expire(item)
             raise RuleViolation("the order expired; start again", code="order_expired")
         assert item.payment_intent_id
+        line = to_order(item).lines[0]
+        self._orders.forget_open_public(item.tenant_id, line.sn, line.plan_id, item.order_id)
         status = self._gateway.confirm(item.payment_intent_id, body["payment_method"].strip())
         return {"order_id": order_id, "payment_status": status}
 

@@ -138,6 +138,11 @@ def order_sk(order_id: str) -> str:
     return f"ORDER#{order_id}"
 
 
+def open_public_order_sk(sn: str, plan_id: str) -> str:
+    """Under the tenant: the merchant's unpaid order for this terminal and plan, to reuse."""
+    return f"OPENORDER#{sn}#{plan_id}"
+
+
 def orders_gsi1pk(tenant_id: str) -> str:
     return f"TENANT#{tenant_id}#ORDERS"
 

@@ -168,6 +168,19 @@ class ApiKeyLookupItem(Item, discriminator="api_key_lookup"):
     revoked = BooleanAttribute(default=False)
 
 
+class OpenOrderItem(Item, discriminator="open_order"):
+    """The unpaid public order of a terminal and plan, reused by the next merchant who asks for
+    the same (the SN is on the sticker: a reload or a second phone must not pile up orders).
+    Holds what the pay page needs to go on: the order token and the PaymentIntent's client
+    secret, both of an unpaid order only, gone with the TTL."""
+
+    order_id = UnicodeAttribute()
+    order_token = UnicodeAttribute()
+    client_secret = UnicodeAttribute()
+    payment_intent_id = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute()
+
+
 class RateLimitItem(Item, discriminator="rate"):
     hits = NumberAttribute(default=0)
 

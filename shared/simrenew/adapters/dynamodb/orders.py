@@ -7,19 +7,21 @@ together or not at all, so a crash leaves nothing half done and a retry complete
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
 from simrenew.adapters.dynamodb.fleet import fill_item
 from simrenew.adapters.dynamodb.models import (
     Item,
+    OpenOrderItem,
     OrderItem,
     PaymentIntentItem,
     RenewalItem,
@@ -123,6 +125,33 @@ class OrderRepository:
             tx.save(item, condition=OrderItem.pk.does_not_exist())
             tx.save(lookup, condition=PaymentIntentItem.pk.does_not_exist())
         return item
+
+    def open_public(self, tenant_id: str, sn: str, plan_id: str) -> OpenOrderItem | None:
+        try:
+            return OpenOrderItem.get(keys.tenant_pk(tenant_id), keys.open_public_order_sk(sn, plan_id))
+        except OpenOrderItem.DoesNotExist:
+            return None
+
+    def remember_open_public(
+        self, order: Order, sn: str, plan_id: str, token: str, client_secret: str, expires_at: datetime
+    ) -> None:
+        OpenOrderItem(
+            keys.tenant_pk(order.tenant_id),
+            keys.open_public_order_sk(sn, plan_id),
+            order_id=order.order_id,
+            order_token=token,
+            client_secret=client_secret,
+            payment_intent_id=order.payment_intent_id or "",
+            expires_at=expires_at,
+            ttl=expires_at,
+        ).save()
+
+    def forget_open_public(self, tenant_id: str, sn: str, plan_id: str, order_id: str) -> None:
+        """The order is being paid: hand it out no more (a declined card starts a fresh order)."""
+        with contextlib.suppress(DeleteError):
+            OpenOrderItem(keys.tenant_pk(tenant_id), keys.open_public_order_sk(sn, plan_id)).delete(
+                condition=OpenOrderItem.order_id == order_id
+            )
 
     def by_order_id(self, order_id: str) -> OrderItem | None:
         try:
