@@ -13,6 +13,7 @@ from simrenew.adapters.dynamodb.idempotency import IdempotencyStore
 from simrenew.adapters.dynamodb.imports import ImportRepository
 from simrenew.adapters.dynamodb.models import bind_table
 from simrenew.adapters.dynamodb.orders import OrderRepository
+from simrenew.adapters.dynamodb.outbox import OutboxRepository
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
 from simrenew.adapters.dynamodb.sweeps import SweepRepository
 from simrenew.adapters.dynamodb.tenants import TenantRepository
@@ -26,6 +27,7 @@ from simrenew.services.auth import AuthService
 from simrenew.services.fleet import FleetService
 from simrenew.services.imports import Dispatcher, ImportService
 from simrenew.services.orders import OrderService
+from simrenew.services.outbox import OutboxDispatcher
 from simrenew.services.reports import DashboardReport, ExpiryReports, ReportService
 from simrenew.services.sweep import NotifierSender, RecordingCarrier, SweepService
 from simrenew.services.tenants import TenantService
@@ -50,6 +52,7 @@ class Services:
     dashboard: DashboardReport
     webhooks: Any
     dispatcher: Any
+    outbox: OutboxDispatcher  # delivers outbox items (functions/dispatcher, the 5-minute drain)
 
 
 def build_services(config: Config, clock: Clock | None = None, gateway: PaymentGateway | None = None) -> Services:
@@ -118,6 +121,7 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         dashboard=DashboardReport(tenants, terminals, reports, clock),
         webhooks=webhooks,
         dispatcher=dispatcher,
+        outbox=OutboxDispatcher(OutboxRepository(), webhooks, sweep, clock),
     )
 
 
