@@ -235,9 +235,11 @@ class Poller:
         for start in range(0, len(wanted), self._batch_size):
             batch = wanted[start : start + self._batch_size]
             self._fault_point("kill_before_handler")
+            started = time.monotonic()
             self._deliver(batch, self._max_retries)
             self._fault_point("kill_before_checkpoint")
             self.handled += len(batch)
+            print(f"[outbox] {len(batch)} record(s) handled in {time.monotonic() - started:.2f}s", flush=True)
         nxt = response.get("NextShardIterator")
         if raw:
             state["seq"] = raw[-1]["dynamodb"]["SequenceNumber"]
@@ -330,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     endpoint, table = os.environ["DDB_ENDPOINT"], os.environ["TABLE_NAME"]
     ddb, streams = clients(endpoint, os.environ.get("AWS_REGION", "us-east-1"))
     dispatcher = load_function_module("dispatcher")
+    dispatcher.services()  # built before the first record, as in a Lambda container's init
     poller = Poller(
         ddb,
         streams,
