@@ -1,4 +1,5 @@
-"""`make dev`: DynamoDB Local, localstripe, the API + UI on one origin, and the sweep scheduler.
+"""`make dev`: DynamoDB Local, localstripe, the API + UI on one origin, the sweep scheduler and
+the outbox poller (DynamoDB Local's stream → the dispatcher function, as Lambda does in AWS).
 
 Everything binds 127.0.0.1. Ctrl-C (or SIGTERM) stops every child; children also die with
 this process if it is killed outright (PR_SET_PDEATHSIG).
@@ -18,7 +19,7 @@ from typing import Any
 
 from infra import demo, settings
 from infra.localserver import LocalContext, ensure_origin_secret, load_function_module, make_server
-from infra.processes import port_in_use, start_dynamodb_local, start_localstripe, stop
+from infra.processes import port_in_use, start_dynamodb_local, start_localstripe, start_outbox_poller, stop
 from infra.table import ensure_table
 
 
@@ -93,6 +94,8 @@ def main() -> int:
         sweep_module = load_function_module("sweep")
         state = demo.load_once(api_module.services(), cfg.data_dir / "demo.json")
         register_stripe_webhook(cfg)
+        print("starting the outbox poller (receipts and agent webhooks within seconds) ...", flush=True)
+        children.append(start_outbox_poller(cfg.data_dir / "outbox-poller.json", (logs / "outbox.log").open("ab")))
 
         threading.Thread(target=run_scheduler, args=(sweep_module, cfg.sweep_every_s, stopping), daemon=True).start()
         server = make_server("127.0.0.1", cfg.port, api_module.app, webhook_module.handler)
@@ -106,6 +109,7 @@ SimRenew local stack is up (Ctrl-C stops everything; data is kept in {cfg.data_d
   DynamoDB Local    http://127.0.0.1:{cfg.ddb_port}
   local Stripe      http://127.0.0.1:{cfg.stripe_port}
   sweep             every {cfg.sweep_every_s}s
+  outbox            stream poller, log in {logs}/outbox.log; messages in {cfg.data_dir}/outbox.jsonl
 
   platform key      {cfg.platform_key}
   demo agent        {state["tenant_id"]}

@@ -116,6 +116,17 @@ def start_localstripe(port: int, log: IO[bytes] | int | None) -> subprocess.Pope
     return proc
 
 
+def start_outbox_poller(
+    checkpoint: Path, log: IO[bytes] | int | None, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """infra/outbox_poller.py in its own process (it binds nothing; it dies with its parent).
+    `env` is the functions' environment (TABLE_NAME, DDB_ENDPOINT, ...); None: this process's."""
+    child_env = dict(os.environ if env is None else env)
+    child_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "shared")])
+    args = [sys.executable, "-m", "infra.outbox_poller", "--checkpoint", str(checkpoint), "--every", "0.3"]
+    return spawn(args, log, cwd=ROOT, env=child_env)
+
+
 def local_aws_env() -> dict[str, str]:
     """Dummy credentials: DynamoDB Local needs some, and they must never be real ones."""
     return {

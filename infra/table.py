@@ -41,8 +41,15 @@ def table_properties(path: Path = TEMPLATE) -> dict[str, Any]:
     return props
 
 
+def stream_specification(path: Path = TEMPLATE) -> dict[str, Any]:
+    """The table's stream as the DynamoDB API takes it (the outbox dispatcher reads it); without
+    one in the template, {"StreamEnabled": False} (template_check then names what is missing)."""
+    view = (table_properties(path).get("StreamSpecification") or {}).get("StreamViewType")
+    return {"StreamEnabled": True, "StreamViewType": view} if view else {"StreamEnabled": False}
+
+
 def create_table_kwargs(table_name: str, path: Path = TEMPLATE) -> dict[str, Any]:
-    """The CreateTable arguments the template declares (keys, GSIs, billing, SSE)."""
+    """The CreateTable arguments the template declares (keys, GSIs, billing, stream)."""
     props = table_properties(path)
     return {
         "TableName": table_name,
@@ -50,16 +57,22 @@ def create_table_kwargs(table_name: str, path: Path = TEMPLATE) -> dict[str, Any
         "KeySchema": props["KeySchema"],
         "GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"],
         "BillingMode": props["BillingMode"],
+        "StreamSpecification": stream_specification(path),
     }
 
 
 def ensure_table(client: Any, table_name: str) -> bool:
-    """Create the table (and its TTL) if it does not exist. Returns True when created."""
+    """Create the table (and its TTL) if it does not exist, and turn its stream on where a table
+    made before the outbox has none. Returns True when created."""
     try:
-        client.describe_table(TableName=table_name)
-        return False
+        described = client.describe_table(TableName=table_name)["Table"]
     except client.exceptions.ResourceNotFoundException:
-        pass
+        described = None
+    if described is not None:
+        wanted = stream_specification()
+        if wanted["StreamEnabled"] and not (described.get("StreamSpecification") or {}).get("StreamEnabled"):
+            client.update_table(TableName=table_name, StreamSpecification=wanted)
+        return False
     client.create_table(**create_table_kwargs(table_name))
     client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     ttl = table_properties()["TimeToLiveSpecification"]

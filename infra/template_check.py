@@ -19,8 +19,13 @@
      PynamoDB models, and `infra/table.py` (the local stack and the tests) reads the same
      definition;
    - runtimes equal the Python running this check, arm64;
-   - least privilege: only the API function reads the platform key, only the sweep sends
-     SMS and e-mail, no wildcard actions, `Resource: "*"` only where AWS allows nothing else.
+   - least privilege: only the API function reads the platform key, only the sweep and the
+     outbox dispatcher send SMS and e-mail, no wildcard actions, `Resource: "*"` only where AWS
+     allows nothing else;
+   - the outbox: the table's stream (NEW_IMAGE) feeds the dispatcher through an event source
+     mapping that reports partial batch failures, bisects, retries a bounded number of times,
+     has an on-failure destination, and whose filter passes new outbox items only (checked with
+     the matcher infra/outbox_poller.py applies locally).
 
 Every check takes the template text, so tests run them on modified copies.
 """
@@ -53,8 +58,10 @@ DUMMY_REGION = "us-east-1"
 # Least privilege rules the issue states, checked on the translated IAM roles.
 PLATFORM_KEY_SECRET = "PlatformKeySecret"  # noqa: S105 - a logical id, not a secret
 PLATFORM_KEY_READERS = {"ApiFunction"}  # the webhook, sweep and worker must not read it
-SMS_SENDERS = {"SweepFunction"}  # the API function cannot send SMS
-EMAIL_SENDERS = {"SweepFunction"}
+# The sweep (reminders, digests) and the outbox dispatcher (receipts, alerts); the API cannot.
+SMS_SENDERS = {"SweepFunction", "DispatcherFunction"}
+EMAIL_SENDERS = {"SweepFunction", "DispatcherFunction"}
+OUTBOX_FUNCTION = "DispatcherFunction"
 STAR_RESOURCE_ACTIONS = {"sns:Publish"}  # SMS to a phone number has no resource ARN
 ALLOWED_MANAGED_POLICIES = {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"}
 # Values that must never be in the template (secrets) or are for the local stack only.
@@ -596,6 +603,7 @@ def check_table(text: str) -> list[str]:
         "deletion protection is on": props.get("DeletionProtectionEnabled") is True,
         "TTL is enabled": ttl.get("Enabled") is True,
         "DeletionPolicy is Retain": resource.get("DeletionPolicy") == "Retain",
+        "a NEW_IMAGE stream (the outbox)": props.get("StreamSpecification", {}).get("StreamViewType") == "NEW_IMAGE",
     }
     failures += [f"{TABLE_RESOURCE}: want {what}" for what, ok in required.items() if not ok]
     failures += _local_stack_reads(text, props)
@@ -621,6 +629,9 @@ def _local_stack_reads(text: str, props: dict[str, Any]) -> list[str]:
             failures.append(f"infra/table.py creates the local table with another {key} than the template")
     if local_ttl != props.get("TimeToLiveSpecification"):
         failures.append("infra/table.py sets another TTL than the template")
+    wanted_stream = props.get("StreamSpecification", {}).get("StreamViewType")
+    if local.get("StreamSpecification", {}).get("StreamViewType") != wanted_stream:
+        failures.append("infra/table.py creates the local table with another stream than the template")
     return failures
 
 
@@ -698,6 +709,48 @@ def check_permissions(text: str) -> list[str]:
     return failures
 
 
+# --- 3d: the outbox stream -----------------------------------------------------------------------------
+def check_outbox_stream(text: str) -> list[str]:
+    """The dispatcher reads the table's stream as the outbox needs (see the module docstring)."""
+    from infra import outbox_poller
+
+    try:
+        template = parse(text)
+    except TemplateError as exc:
+        return [f"outbox stream not checked: {exc}"]
+    resources = template.get("Resources", {})
+    mappings = {
+        name: r.get("Properties", {})
+        for name, r in resources.items()
+        if r.get("Type") == "AWS::Lambda::EventSourceMapping" and _mentions(r.get("Properties", {}), TABLE_RESOURCE)
+    }
+    if len(mappings) != 1:
+        return [f"want one event source mapping on {TABLE_RESOURCE}'s stream, found {sorted(mappings)}"]
+    name, props = next(iter(mappings.items()))
+    failures = []
+    if not _mentions(props.get("FunctionName"), OUTBOX_FUNCTION):
+        failures.append(f"{name}: feeds {props.get('FunctionName')!r}, not {OUTBOX_FUNCTION}")
+    if props.get("EventSourceArn") != {"Fn::GetAtt": [TABLE_RESOURCE, "StreamArn"]}:
+        failures.append(f"{name}: EventSourceArn is not {TABLE_RESOURCE}.StreamArn")
+    if "ReportBatchItemFailures" not in props.get("FunctionResponseTypes", []):
+        failures.append(f"{name}: FunctionResponseTypes lacks ReportBatchItemFailures")
+    if props.get("BisectBatchOnFunctionError") is not True:
+        failures.append(f"{name}: BisectBatchOnFunctionError is not true")
+    retries = props.get("MaximumRetryAttempts")
+    if not isinstance(retries, int) or not 0 <= retries <= 10:
+        failures.append(f"{name}: MaximumRetryAttempts must be a bound (0-10), not {retries!r}")
+    if not props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"):
+        failures.append(f"{name}: no on-failure destination")
+    try:
+        patterns = outbox_poller.filter_patterns(props)
+    except (ValueError, NotImplementedError) as exc:
+        return [*failures, f"{name}: FilterCriteria not understood: {exc}"]
+    for label, record, wanted in outbox_poller.FILTER_EXAMPLES:
+        if outbox_poller.passes(patterns, record) != wanted:
+            failures.append(f"{name}: the filter {'drops' if wanted else 'passes'} {label}")
+    return failures
+
+
 # --- the report ---------------------------------------------------------------------------------------
 @dataclass
 class Outcome:
@@ -732,6 +785,7 @@ CHECKS: list[tuple[str, Callable[[str], list[str]]]] = [
     ("the table equals the PynamoDB models and the local stack's table", check_table),
     ("runtime equals the tests' Python, arm64", check_runtime),
     ("least privilege per function", check_permissions),
+    ("the outbox stream feeds the dispatcher (filter, partial failures, DLQ)", check_outbox_stream),
 ]
 
 

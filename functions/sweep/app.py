@@ -2,7 +2,8 @@
 
 Daily at 10:00 Asia/Shanghai: the expiry sweep for that day (reminders, grace, suspension,
 digests, queued alerts and receipts). Every 5 minutes (`detail.task = expire_orders`):
-expire unpaid orders, retry agent webhooks and send queued receipts and quota alerts.
+expire unpaid orders, retry agent webhooks, and deliver the outbox items (agent events, receipts,
+quota alerts) the stream dispatcher has not: the outbox's safety net.
 Near the Lambda time limit the sweep stops at a checkpoint and invokes itself to go on.
 """
 
@@ -43,9 +44,16 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     svc = services()
     expired = svc.orders.expire_due()
     retried = svc.webhooks.retry_due()
+    # The outbox's safety net: agent events the stream dispatcher did not deliver (see services/outbox.py).
+    outbox = svc.outbox.drain_due()
     if (event.get("detail") or {}).get("task") == "expire_orders":  # the 5-minute schedule
-        sent = svc.sweep.drain_queued()  # receipts and quota alerts, within minutes
-        return {"orders_expired": expired, "webhooks_retried": retried, "queued_messages_sent": sent}
+        sent = svc.sweep.drain_queued()  # receipts and quota alerts the dispatcher left pending
+        return {
+            "orders_expired": expired,
+            "webhooks_retried": retried,
+            "outbox_delivered": outbox,
+            "queued_messages_sent": sent,
+        }
     as_of = sweep_day(event)
     remaining = (lambda: int(context.get_remaining_time_in_millis())) if context is not None else None
     result = svc.sweep.run(as_of, remaining)
@@ -56,4 +64,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
             LambdaDispatcher(name, svc.config.region).dispatch({**event, "detail": {"as_of": as_of.isoformat()}})
         get_logger().info("sweep continues in a new invocation", extra={"as_of": as_of.isoformat()})
-    return {**result.to_json(), "orders_expired": expired, "webhooks_retried": retried}
+    return {**result.to_json(), "orders_expired": expired, "webhooks_retried": retried, "outbox_delivered": outbox}

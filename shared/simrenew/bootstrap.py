@@ -13,6 +13,7 @@ from simrenew.adapters.dynamodb.idempotency import IdempotencyStore
 from simrenew.adapters.dynamodb.imports import ImportRepository
 from simrenew.adapters.dynamodb.models import bind_table
 from simrenew.adapters.dynamodb.orders import OrderRepository
+from simrenew.adapters.dynamodb.outbox import OutboxRepository
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
 from simrenew.adapters.dynamodb.sweeps import SweepRepository
 from simrenew.adapters.dynamodb.tenants import TenantRepository
@@ -27,6 +28,7 @@ from simrenew.services.auth import AuthService
 from simrenew.services.fleet import FleetService
 from simrenew.services.imports import Dispatcher, ImportService
 from simrenew.services.orders import OrderService
+from simrenew.services.outbox import OutboxDispatcher
 from simrenew.services.reports import DashboardReport, ExpiryReports, ReportService
 from simrenew.services.sweep import NotifierSender, RecordingCarrier, SweepService
 from simrenew.services.tenants import TenantService
@@ -53,6 +55,7 @@ class Services:
     webhooks: Any
     dispatcher: Any
     transfers: TransferService
+    outbox: OutboxDispatcher  # delivers outbox items (functions/dispatcher, the 5-minute drain)
 
 
 def build_services(config: Config, clock: Clock | None = None, gateway: PaymentGateway | None = None) -> Services:
@@ -122,6 +125,7 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         webhooks=webhooks,
         dispatcher=dispatcher,
         transfers=TransferService(tenants, terminals, TimeTransferRepository(), clock),
+        outbox=OutboxDispatcher(OutboxRepository(), webhooks, sweep, clock),
     )
 
 

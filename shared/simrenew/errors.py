@@ -116,3 +116,10 @@ class ProviderUnavailable(SimRenewError):
 
     status = 503
     code = "payment_provider_unavailable"
+
+
+class OutboxDeliveryFailed(SimRenewError):
+    """An outbox item could not be delivered now: it stays pending and is tried again."""
+
+    status = 503
+    code = "outbox_delivery_failed"

@@ -144,3 +144,73 @@ def make_services(ddb: Any, env: dict[str, str]) -> Any:
         return build_services(load_config(env), clock, gateway)
 
     return make
+
+
+class OutboxPollerProcess:
+    """infra/outbox_poller.py as the local stack runs it: a child process (binds nothing) that
+    feeds DynamoDB Local's stream to the dispatcher function. One checkpoint per session, so each
+    start resumes where the last one stopped (as Lambda's event source mapping does)."""
+
+    def __init__(self, env: dict[str, str], checkpoint: Path, outbox_file: Path) -> None:
+        self.env, self.checkpoint, self.outbox_file = env, checkpoint, outbox_file
+        self.proc: Any = None
+
+    def start(self, fault: str | None = None) -> Any:
+        from infra.outbox_poller import FAULT_ENV
+        from infra.processes import start_outbox_poller
+
+        self.stop()
+        env = {**os.environ, **self.env, "LOCAL_OUTBOX": str(self.outbox_file)}
+        env.pop(FAULT_ENV, None)
+        if fault:
+            env[FAULT_ENV] = fault
+        with (LOCAL / "logs" / "it-outbox-poller.log").open("ab") as log:
+            self.proc = start_outbox_poller(self.checkpoint, log, env)
+        return self.proc
+
+    def status(self) -> dict[str, Any]:
+        import json
+
+        try:
+            data = json.loads(self.checkpoint.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def wait_caught_up(self, timeout: float = 120) -> None:
+        """Until this process has read the stream to its end (it writes caught_up when a pass
+        over every shard finds nothing new)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None and self.proc.poll() is None, "the outbox poller exited"
+            status = self.status()
+            if status.get("pid") == self.proc.pid and status.get("caught_up") is True:
+                return
+            time.sleep(0.2)
+        raise AssertionError("the outbox poller did not catch up with the stream in time")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc)
+            assert self.proc.poll() is not None
+            self.proc = None
+
+
+@pytest.fixture(scope="session")
+def outbox_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("outbox") / "poller.json"
+
+
+@pytest.fixture
+def outbox_poller(
+    ddb_client: Any, env: dict[str, str], outbox_checkpoint: Path, tmp_path: Path
+) -> Iterator[OutboxPollerProcess]:
+    """The outbox poller, started by the test (`start()`), stopped at its end. Not started for
+    every test: the sweep cases count what their own recording sender sends."""
+    poller = OutboxPollerProcess(env, outbox_checkpoint, tmp_path / "outbox.jsonl")
+    try:
+        yield poller
+    finally:
+        poller.stop()

@@ -53,6 +53,7 @@ def test_every_function_is_probed() -> None:
         "WebhookFunction",
         "SweepFunction",
         "ImportWorkerFunction",
+        "DispatcherFunction",
     }
 
 
@@ -111,7 +112,8 @@ def test_the_sweep_environment_must_be_complete_for_load_config() -> None:
 
 def test_a_secret_value_in_the_template_fails() -> None:
     text = edited(
-        r"^(          SENDER_EMAIL: .*\n)", r"\1          SIMRENEW_PLATFORM_KEY: srp_not_in_a_template_please\n"
+        r"^(          SENDER_EMAIL: .*\n)(?=          # Cancelling)",  # the sweep's
+        r"\1          SIMRENEW_PLATFORM_KEY: srp_not_in_a_template_please\n",
     )
     failures = tc.check_environment(text)
     assert failures == ["SweepFunction: SIMRENEW_PLATFORM_KEY must not be set in the template (a secret or local-only)"]
@@ -146,6 +148,36 @@ def test_least_privilege_rules() -> None:
     )
     failures = tc.check_permissions(webhook_reads_platform_key)
     assert any(f.startswith("WebhookFunction") and "PlatformKeySecret" in f for f in failures), failures
+
+
+def test_the_outbox_stream_must_report_partial_failures_bisect_and_keep_what_fails() -> None:
+    assert tc.check_outbox_stream(TEXT) == []
+    for pattern, replacement, complaint in (
+        (r"^      FunctionResponseTypes: \[ReportBatchItemFailures\]\n", "", "ReportBatchItemFailures"),
+        (r"^      BisectBatchOnFunctionError: true$", "      BisectBatchOnFunctionError: false", "Bisect"),
+        (r"^      MaximumRetryAttempts: 5$", "      MaximumRetryAttempts: -1", "MaximumRetryAttempts"),
+        (r"^      DestinationConfig:\n        OnFailure:\n          Destination: .*\n", "", "on-failure"),
+    ):
+        failures = tc.check_outbox_stream(edited(pattern, replacement))
+        assert any(complaint in f for f in failures), (complaint, failures)
+
+
+def test_a_stream_filter_that_lets_updates_or_other_items_through_fails() -> None:
+    updates_too = edited(r'\{"eventName": \["INSERT"\]', '{"eventName": ["INSERT", "MODIFY"]')
+    assert any("queued again" in f for f in tc.check_outbox_stream(updates_too))
+    any_kind = edited(r'"kind": \{"S": \["outbox", "terminal_event"\]\},', "")
+    assert any("a new order" in f for f in tc.check_outbox_stream(any_kind))
+    no_stream = edited(r"^      StreamSpecification:\n        StreamViewType: NEW_IMAGE\n", "")
+    assert any("stream" in f for f in tc.check_table(no_stream))
+
+
+def test_the_dispatcher_may_send_receipts_but_the_webhook_function_may_not() -> None:
+    sms_from_webhook = edited(
+        r"^(            - Sid: StripeKeysOnly\n)",
+        '            - Effect: Allow\n              Action: sns:Publish\n              Resource: "*"\n\\1',
+    )
+    failures = tc.check_permissions(sms_from_webhook)
+    assert failures and all(f.startswith("WebhookFunction") for f in failures), failures
 
 
 def test_runtime_must_equal_the_tests_python() -> None:

@@ -19,7 +19,7 @@ from pynamodb.exceptions import PutError
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository, pending_event, to_terminal
-from simrenew.adapters.dynamodb.models import TerminalItem
+from simrenew.adapters.dynamodb.models import TerminalEventItem, TerminalItem
 from simrenew.adapters.dynamodb.sweeps import (
     RUN_LEASE,
     NotificationItem,
@@ -205,6 +205,17 @@ class SweepService:
         finally:
             self._repo.alive(self._run_id, self._clock.now())
 
+    def send_event(self, event: TerminalEventItem) -> int:
+        """Send one queued receipt or quota alert now (the outbox dispatcher calls this for each
+        one it reads from the table's stream). The same claims as the drain make each message go
+        out once, beside a running sweep or drain too. Returns 1 when a message went out."""
+        self._run_id = new_id("run")
+        self._beat(force=True)
+        try:
+            return self._send_event(event, self._clock.now(), {}, {})
+        finally:
+            self._repo.alive(self._run_id, self._clock.now())
+
     def _beat(self, force: bool = False) -> None:
         """Tell concurrent runs this one is alive (every HEARTBEAT_EVERY at most)."""
         now = self._clock.now()
@@ -311,39 +322,50 @@ class SweepService:
         self, now: datetime, tenants: dict[str, Tenant | None], merchants: dict[tuple[str, str], Merchant | None]
     ) -> int:
         """Quota alerts and renewal receipts queued by other paths, each sent once."""
+        return sum(self._send_event(event, now, tenants, merchants) for event in self._repo.pending_events())
+
+    def _send_event(
+        self,
+        event: TerminalEventItem,
+        now: datetime,
+        tenants: dict[str, Tenant | None],
+        merchants: dict[tuple[str, str], Merchant | None],
+    ) -> int:
+        if event.state != "pending":
+            return 0  # sent or settled by another run since it was read
+        tenant = self._tenant(event.tenant_id, tenants)
+        item = self._terminals.item(event.tenant_id, event.sn) if tenant else None
+        if tenant is None or item is None:
+            self._repo.event_done(event, "dropped", now)
+            return 0
+        terminal = to_terminal(item)
+        kind = event.event.split("#", 1)[0]  # receipt#<order>, refund#<refund>, time_transfer_out#<transfer>, quota_80
+        if kind not in MERCHANT_EVENT_KINDS or terminal.merchant_id is None:
+            # carrier_suspend and the like are records for operations, not messages.
+            self._repo.event_done(event, "recorded", now)
+            return 0
+        key = (tenant.tenant_id, terminal.merchant_id)
+        if key not in merchants:
+            merchants[key] = self._merchants.get(*key)
+        merchant = merchants[key]
         sent = 0
-        for event in self._repo.pending_events():
-            tenant = self._tenant(event.tenant_id, tenants)
-            item = self._terminals.item(event.tenant_id, event.sn) if tenant else None
-            if tenant is None or item is None:
-                self._repo.event_done(event, "dropped", now)
-                continue
-            terminal = to_terminal(item)
-            kind = event.event.split("#", 1)[0]  # receipt#<order>, time_transfer_out#<transfer>, quota_80
-            if kind not in MERCHANT_EVENT_KINDS or terminal.merchant_id is None:
-                # carrier_suspend and the like are records for operations, not messages.
-                self._repo.event_done(event, "recorded", now)
-                continue
-            key = (tenant.tenant_id, terminal.merchant_id)
-            if key not in merchants:
-                merchants[key] = self._merchants.get(*key)
-            merchant = merchants[key]
-            if merchant is not None:
-                detail = json.loads(event.detail_json)
-                extra = {"days_left": (terminal.expires_on - self._clock.now().date()).days, **detail}
-                if kind == "receipt":
-                    extra["expires_on"] = detail.get("expires_on", terminal.expires_on.isoformat())
-                sent += self._notify(
-                    tenant,
-                    terminal,
-                    merchant,
-                    kind,
-                    extra,
-                    now,
-                    SweepResult(as_of=""),
-                    term=f"{event.term}#{event.event}",
-                )
-            self._repo.event_done(event, "sent", now)
+        if merchant is not None:
+            detail = json.loads(event.detail_json)
+            extra = {"days_left": (terminal.expires_on - self._clock.now().date()).days, **detail}
+            if kind == "receipt":
+                # A refund since the payment moved the expiry back: the receipt never claims more.
+                extra["expires_on"] = min(detail.get("expires_on", "9999-12-31"), terminal.expires_on.isoformat())
+            sent = self._notify(
+                tenant,
+                terminal,
+                merchant,
+                kind,
+                extra,
+                now,
+                SweepResult(as_of=""),
+                term=f"{event.term}#{event.event}",
+            )
+        self._repo.event_done(event, "sent", now)
         return sent
 
     def _release_held(self, now: datetime) -> int:

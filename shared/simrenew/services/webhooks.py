@@ -275,6 +275,43 @@ class WebhookService:
             self._attempt(endpoint, item)
         return 1
 
+    def emit_once(self, tenant_id: str, event_type: str, event_id: str, data: dict[str, Any], created: datetime) -> int:
+        """emit() for an outbox entry: the event id is the entry's and each endpoint's delivery id
+        is derived from it (conditional create), so a redelivered entry creates no second delivery.
+        Unlike emit() it raises when the store fails, so the entry stays pending and is retried.
+        Returns the number of deliveries created now."""
+        if event_type not in EVENTS:
+            raise ValueError(f"unknown webhook event type {event_type!r}")
+        now = self._clock.now()
+        endpoints = [e for e in self._repo.active_endpoints(tenant_id) if event_type in json.loads(e.events)]
+        payload = json.dumps(
+            {"id": event_id, "type": event_type, "created": iso_utc(created), "data": data},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        created_now = 0
+        for endpoint in endpoints:
+            quiet = self._quiet_until.get((endpoint.tenant_id, endpoint.endpoint_id))
+            attempt_now = quiet is None or quiet <= now
+            delivery_id = "wd_" + hashlib.sha256(f"{event_id}\x00{endpoint.endpoint_id}".encode()).hexdigest()[:24]
+            item = self._repo.add_delivery_once(
+                tenant_id,
+                endpoint.endpoint_id,
+                delivery_id,
+                event_type,
+                event_id,
+                payload,
+                created,
+                now + BACKOFF[0] if attempt_now else now,
+                now,
+            )
+            if item is None:
+                continue  # created by an earlier run of this entry: the retry queue owns it
+            created_now += 1
+            if attempt_now:
+                self._attempt(endpoint, item)
+        return created_now
+
     def retry_due(self, limit: int = 100) -> int:
         """Attempt the pending deliveries that are due, across every tenant. Returns how many
         were attempted (or closed because their endpoint is gone)."""

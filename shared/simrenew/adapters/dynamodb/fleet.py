@@ -36,7 +36,7 @@ from simrenew.domain.identifiers import normalize_sn
 from simrenew.errors import Conflict, NotFound, TransientStoreError, ValidationError
 
 IDENTIFIERS = ("sn", "tid", "iccid")
-PENDING_EVENT_SHARDS = 4
+PENDING_EVENT_SHARDS = keys.PENDING_EVENT_SHARDS
 
 
 # --- merchants --------------------------------------------------------------------------------------
@@ -691,8 +691,10 @@ def expiry_range(sort: Any, lower: str | None, upper: str | None) -> Any:
 
 
 def pending_event(terminal: Terminal, name: str, term: str, detail: dict[str, Any], now: datetime) -> TerminalEventItem:
-    """Something to tell the merchant or agent once (quota alert, renewal receipt); the
-    notifier drains the sparse PENDING_EVENTS shards and marks each one sent."""
+    """Something to tell the merchant or agent once (quota alert, renewal receipt): the merchant
+    notice kind of outbox item. Written in the change's own transaction; the outbox dispatcher
+    (services/outbox.py) sends it from the table's stream, and the sweep's drain of the sparse
+    PENDING_EVENTS shards sends whatever is left; each is marked sent."""
     return TerminalEventItem(
         keys.tenant_pk(terminal.tenant_id),
         keys.terminal_event_sk(terminal.sn, name, term),
@@ -702,7 +704,7 @@ def pending_event(terminal: Terminal, name: str, term: str, detail: dict[str, An
         term=term,
         detail_json=json.dumps(detail),
         state="pending",
-        gsi1pk=f"PENDING_EVENTS#{keys.expiry_shard(terminal.sn) % PENDING_EVENT_SHARDS}",
+        gsi1pk=keys.pending_events_gsi1pk(keys.expiry_shard(terminal.sn) % PENDING_EVENT_SHARDS),
         gsi1sk=f"{iso_utc(now)}#{terminal.tenant_id}#{terminal.sn}#{name}",
         created_at=now,
     )

@@ -179,3 +179,45 @@ def voucher_pk(code_hash: str) -> str:
 def redeemed_vouchers_gsi1pk(tenant_id: str) -> str:
     """Sparse: a voucher joins its agent's list (gsi1sk "<redeemed at>#<sn>") when redeemed."""
     return f"TENANT#{tenant_id}#VOUCHERS_REDEEMED"
+
+
+# --- the outbox (side effects written with the change that causes them) -------------------------
+PENDING_EVENT_SHARDS = 4
+OUTBOX_SHARDS = 4
+
+
+def pending_events_gsi1pk(shard: int) -> str:
+    """Sparse queue of terminal events (receipts, quota alerts) not yet acted on."""
+    return f"PENDING_EVENTS#{shard}"
+
+
+def outbox_digest(event_type: str, dedupe_key: str) -> str:
+    """One entry per (event type, dedupe key): the same change written twice is one entry."""
+    return hashlib.sha256(f"{event_type}\x00{dedupe_key}".encode()).hexdigest()[:40]
+
+
+def outbox_prefix() -> str:
+    return "OUTBOX#"
+
+
+def outbox_sk(event_type: str, dedupe_key: str) -> str:
+    return f"{outbox_prefix()}{outbox_digest(event_type, dedupe_key)}"
+
+
+def outbox_shard(sk: str) -> int:
+    return int(hashlib.sha256(sk.encode()).hexdigest()[:8], 16) % OUTBOX_SHARDS
+
+
+def outbox_pending_gsi1pk(shard: int) -> str:
+    """Sparse, sharded queue of outbox entries not yet delivered (the fallback poll reads it)."""
+    return f"OUTBOX_PENDING#{shard}"
+
+
+def outbox_pending_gsi1sk(next_attempt_at: str, tenant_id: str, sk: str) -> str:
+    """Due time first, so the fallback poll reads only what is due."""
+    return f"{next_attempt_at}#{tenant_id}#{sk}"
+
+
+def outbox_due_bound(before: str) -> str:
+    """Exclusive upper bound of the queue keys due at or before `before` ("$" sorts after "#")."""
+    return f"{before}$"

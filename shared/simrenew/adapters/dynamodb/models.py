@@ -258,7 +258,11 @@ class TerminalEventItem(Item, discriminator="terminal_event"):
     event = UnicodeAttribute()
     term = UnicodeAttribute()  # the expires_on of the term it belongs to
     detail_json = UnicodeAttribute()
-    state = UnicodeAttribute()  # pending|sent
+    state = UnicodeAttribute()  # pending|sent|recorded|dropped
+    # Set by the outbox dispatcher when a send failed (it stays pending; the 5-minute drain retries).
+    attempts = NumberAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    next_attempt_at = UTCDateTimeAttribute(null=True)
 
 
 class TransferCodeItem(Item, discriminator="transfer_code"):

@@ -267,7 +267,7 @@ class SweepRepository:
     def pending_events(self, limit: int = 500) -> list[TerminalEventItem]:
         out: list[TerminalEventItem] = []
         for shard in range(PENDING_EVENT_SHARDS):
-            for item in TerminalEventItem.gsi1.query(f"PENDING_EVENTS#{shard}", limit=limit):
+            for item in TerminalEventItem.gsi1.query(keys.pending_events_gsi1pk(shard), limit=limit):
                 if isinstance(item, TerminalEventItem):
                     out.append(item)
         return out

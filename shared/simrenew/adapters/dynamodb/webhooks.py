@@ -207,6 +207,44 @@ class WebhookRepository:
             item.save(condition=WebhookDeliveryItem.pk.does_not_exist())
         return item
 
+    def add_delivery_once(
+        self,
+        tenant_id: str,
+        endpoint_id: str,
+        delivery_id: str,
+        event_type: str,
+        event_id: str,
+        payload_json: str,
+        at: datetime,
+        next_attempt_at: datetime,
+        now: datetime,
+    ) -> WebhookDeliveryItem | None:
+        """add_delivery with a key the caller derived (delivery id and event time `at`): None when
+        that delivery already exists, so a rerun of the same outbox entry creates nothing."""
+        item = WebhookDeliveryItem(
+            keys.tenant_pk(tenant_id),
+            webhook_delivery_sk(endpoint_id, at, delivery_id),
+            tenant_id=tenant_id,
+            endpoint_id=endpoint_id,
+            delivery_id=delivery_id,
+            event_type=event_type,
+            event_id=event_id,
+            payload_json=payload_json,
+            attempts=0,
+            state="pending",
+            ttl=now + DELIVERY_RETENTION,
+            created_at=now,
+            updated_at=now,
+        )
+        queue_for_retry(item, next_attempt_at)
+        try:
+            item.save(condition=WebhookDeliveryItem.pk.does_not_exist())
+        except PutError as exc:
+            if is_condition_failure(exc):
+                return None
+            raise
+        return item
+
     def update_delivery(self, tenant_id: str, item: WebhookDeliveryItem, now: datetime) -> bool:
         """Save a delivery's new state; False if someone else changed it since it was read
         (its version moved), so two retry workers never both own one attempt."""
