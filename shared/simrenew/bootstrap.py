@@ -83,7 +83,6 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         clock,
     )
     webhooks = _webhooks(config, clock)
-    orders.emitter = webhooks
     sweeps = SweepRepository()
     sweep = SweepService(
         tenants,

@@ -7,6 +7,7 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
+from simrenew.adapters.dynamodb.outbox import OutboxRepository
 from simrenew.errors import ProviderUnavailable
 from tests.support.builders import Agent, create_agent
 from tests.support.client import ApiClient
@@ -79,6 +80,8 @@ def test_a_full_refund_in_two_steps_returns_the_rest_once_and_restores_the_expir
         ("reversal", -10300, -12),
     ]
     assert _refund(api, agent, order).status == 409  # nothing left: the order is refunded
+    told = sorted(e.event_type for e in OutboxRepository().entries(agent.tenant_id))
+    assert told == ["order.fulfilled", "order.refunded", "order.refunded"]  # one per refund
 
 
 def test_a_refund_stripe_did_not_answer_is_held_and_finished_with_the_same_key(
@@ -161,6 +164,9 @@ def test_a_second_payment_for_a_cash_paid_order_is_returned_in_full(
         "created_at": None,
     }
     assert gateway.refunds == [(pi, 12000, f"duplicate-{pi}")]
+    # The agent is told, in the same transaction as the change (the outbox delivers it).
+    told = sorted(e.event_type for e in OutboxRepository().entries(agent.tenant_id))
+    assert told == ["order.fulfilled", "order.refunded"]
     assert (got["status"], got["paid_fen"], got["refunded_fen"]) == ("fulfilled", 12000, 0)
     assert _expiry(api, agent, t) == renewed  # extended once
     # Stripe's charge.refunded for that returned payment touches nothing else.
@@ -269,15 +275,14 @@ def test_a_third_paid_renewal_within_a_day_is_flagged_and_the_merchant_sees_the_
     api: ApiClient, platform_key: str, services: Any
 ) -> None:
     agent, plan, t = _fleet(api, platform_key, price=1500)
-    events: list[tuple[str, str, dict[str, Any]]] = []
-    services.orders.emitter = type("Recorder", (), {"emit": lambda _s, *a: events.append(a) or 1})()
     assert api.get(f"/v1/public/terminals/{t['sn']}").json["renewed_minutes_ago"] is None
     for n in range(3):
         order = _order(api, agent, t, plan, "offline")
         api.post(f"/v1/orders/{order['order_id']}/mark-paid", {"note": "现金"}, key=agent.admin_key)
         flagged = api.get(f"/v1/terminals/{t['sn']}", key=agent.admin_key).json["risk_flagged_at"]
         assert (flagged is not None) == (n == 2)
-    assert [e for _t, e, _d in events if e == "terminal.risk_flagged"] == ["terminal.risk_flagged"]
+    flagged_events = [e for e in OutboxRepository().entries(agent.tenant_id) if e.event_type == "terminal.risk_flagged"]
+    assert [json.loads(e.data_json)["sn"] for e in flagged_events] == [t["sn"]]
     look = api.get(f"/v1/public/terminals/{t['sn']}").json
     assert look["renewed_minutes_ago"] == 0 and look["last_renewed_at"]
 

@@ -29,7 +29,7 @@ from simrenew.services.webhooks import WebhookService
 from tests.support.builders import Agent, create_agent
 from tests.support.client import ApiClient
 from tests.support.fleet import terminal_body
-from tests.unit.test_webhooks_out import FakeTransport
+from tests.unit.test_webhooks_out import FAKE_DNS, FakeTransport
 
 START = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
 TENANT = "t_outbox_a"
@@ -80,7 +80,7 @@ def transport() -> FakeTransport:
 
 @pytest.fixture
 def webhooks(ddb: Any, transport: FakeTransport, clock: FixedClock) -> WebhookService:
-    return WebhookService(WebhookRepository(), transport, clock, allow_http_local=False)
+    return WebhookService(WebhookRepository(), transport, clock, allow_http_local=False, resolver=FAKE_DNS)
 
 
 @pytest.fixture

@@ -320,3 +320,17 @@ def note_renewal(terminal: Terminal, now: datetime) -> tuple[Terminal, bool]:
         ),
         flagged,
     )
+
+
+def order_event_data(order: Order) -> dict[str, Any]:
+    """The `data` of the agent's `order.fulfilled` / `order.refunded` webhook events."""
+    return {
+        "order_id": order.order_id,
+        "amount_fen": order.amount_fen,
+        "currency": order.currency,
+        "status": order.status.value,
+        "paid_fen": order.paid_fen,
+        "refunded_fen": order.refunded_fen,
+        "duplicate_payments": [d.to_json() for d in order.duplicate_payments],
+        "lines": [line.to_json() for line in order.lines],
+    }

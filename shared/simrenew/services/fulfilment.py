@@ -5,12 +5,12 @@ review queue for payments that do not match their order."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from typing import Any
 
 from simrenew.adapters.dynamodb.fleet import TerminalRepository, pending_event, to_terminal
 from simrenew.adapters.dynamodb.models import Item, OrderItem
 from simrenew.adapters.dynamodb.orders import OrderRepository, ledger_line, to_order
+from simrenew.adapters.dynamodb.outbox import outbox_event
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.adapters.payments import PaymentGateway
@@ -25,6 +25,7 @@ from simrenew.domain.orders import (
     RefundEntry,
     allocate_refund,
     note_renewal,
+    order_event_data,
     renewed_terminal,
 )
 from simrenew.domain.tenant import Tenant
@@ -34,8 +35,6 @@ from simrenew.log import get_logger
 from simrenew.services.ledger import Changes, refund_lines
 
 APPLY_ATTEMPTS = 8
-# Told to the agent's systems once a change has committed: (tenant id, event type, order).
-AgentEvents = Callable[[str, str, Order], None]
 
 
 class FulfilmentService:
@@ -46,18 +45,14 @@ class FulfilmentService:
         orders: OrderRepository,
         gateway: PaymentGateway,
         clock: Clock,
-        events: AgentEvents,
         rate_limiter: RateLimiter,
-        terminal_events: Callable[[str, str, dict[str, Any]], None],
     ) -> None:
-        self._terminal_events = terminal_events
         self._rate = rate_limiter
         self._tenants = tenants
         self._terminals = terminals
         self._orders = orders
         self._gateway = gateway
         self._clock = clock
-        self._events = events
 
     def _tenant(self, tenant_id: str) -> Tenant:
         tenant = self._tenants.get(tenant_id)
@@ -169,6 +164,33 @@ class FulfilmentService:
                             now,
                         )
                     )
+            # The agent's events, in the same transaction (the outbox delivers them).
+            items.append(outbox_event(order.tenant_id, "order.fulfilled", order_event_data(order), order.order_id, now))
+            for refund in order.refunds:
+                items.append(
+                    outbox_event(
+                        order.tenant_id,
+                        "order.refunded",
+                        order_event_data(order),
+                        f"{order.order_id}:{refund.refund_id}",
+                        now,
+                    )
+                )
+            for terminal in flagged:
+                items.append(
+                    outbox_event(
+                        order.tenant_id,
+                        "terminal.risk_flagged",
+                        {
+                            "sn": terminal.sn,
+                            "renewed_at": list(terminal.renewed_at),
+                            "order_id": order.order_id,
+                            "reason": f"renewed more than {RISK_RENEWALS_PER_DAY} times within 24 hours",
+                        },
+                        f"{terminal.sn}:{order.order_id}",
+                        now,
+                    )
+                )
             outcome = self._orders.commit(
                 item,
                 order,
@@ -182,20 +204,6 @@ class FulfilmentService:
             if outcome != "terminal_changed":
                 if outcome == "ok":
                     self._count_paid(order)
-                    self._events(order.tenant_id, "order.fulfilled", order)
-                    for terminal in flagged:
-                        self._terminal_events(
-                            order.tenant_id,
-                            "terminal.risk_flagged",
-                            {
-                                "sn": terminal.sn,
-                                "renewed_at": list(terminal.renewed_at),
-                                "order_id": order.order_id,
-                                "reason": f"renewed more than {RISK_RENEWALS_PER_DAY} times within 24 hours",
-                            },
-                        )
-                    if order.refunded_fen:
-                        self._events(order.tenant_id, "order.refunded", order)
                     get_logger().info(
                         "order fulfilled", extra={"order_id": order.order_id, "tenant_id": order.tenant_id}
                     )

@@ -38,31 +38,13 @@ class OrderService:
         self.orders = orders
         self._tenants = tenants
         self._clock = clock
-        self.emitter: Any = None  # agent webhooks (order.fulfilled, order.refunded), set by the composition root
         self.checkout = CheckoutService(tenants, terminals, plans, merchants, orders, gateway, rate_limiter, clock)
-        self.fulfilment = FulfilmentService(
-            tenants, terminals, orders, gateway, clock, self._emit, rate_limiter, self._emit_terminal
-        )
-        self.refunds = RefundService(tenants, terminals, orders, gateway, clock, self._emit)
+        # Agent events (order.fulfilled, order.refunded, terminal.risk_flagged) are outbox items written
+        # in the same transaction as the change; the dispatcher delivers them.
+        self.fulfilment = FulfilmentService(tenants, terminals, orders, gateway, clock, rate_limiter)
+        self.refunds = RefundService(tenants, terminals, orders, gateway, clock)
         self.stripe_events = StripeEventService(orders, gateway, self.fulfilment, self.refunds, clock)
         self.ledger = LedgerService(terminals, orders)
-
-    def _emit(self, tenant_id: str, event_type: str, order: Order) -> None:
-        if self.emitter is not None:
-            data = {
-                "order_id": order.order_id,
-                "amount_fen": order.amount_fen,
-                "currency": order.currency,
-                "paid_fen": order.paid_fen,
-                "refunded_fen": order.refunded_fen,
-                "duplicate_payments": [d.to_json() for d in order.duplicate_payments],
-                "lines": [line.to_json() for line in order.lines],
-            }
-            self.emitter.emit(tenant_id, event_type, data)
-
-    def _emit_terminal(self, tenant_id: str, event_type: str, data: dict[str, Any]) -> None:
-        if self.emitter is not None:
-            self.emitter.emit(tenant_id, event_type, data)
 
     def answer(self, order: Order) -> dict[str, Any]:
         """An order as the API shows it, with what can be refunded today."""

@@ -12,6 +12,7 @@ from typing import Any
 from simrenew.adapters.dynamodb.fleet import TerminalRepository, pending_event, to_terminal
 from simrenew.adapters.dynamodb.models import Item, OrderItem, TerminalItem
 from simrenew.adapters.dynamodb.orders import OrderRepository, to_order
+from simrenew.adapters.dynamodb.outbox import outbox_event
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.adapters.payments import PaymentGateway
 from simrenew.clock import Clock, iso_utc, today_in
@@ -26,10 +27,11 @@ from simrenew.domain.orders import (
     OrderStatus,
     RefundEntry,
     allocate_refund,
+    order_event_data,
 )
 from simrenew.errors import Conflict, NotFound, ProviderUnavailable, RuleViolation, TransientStoreError, ValidationError
 from simrenew.ids import new_id
-from simrenew.services.fulfilment import APPLY_ATTEMPTS, AgentEvents
+from simrenew.services.fulfilment import APPLY_ATTEMPTS
 from simrenew.services.ledger import Changes, refund_lines
 
 ALL_STATUSES = frozenset(OrderStatus)
@@ -56,14 +58,12 @@ class RefundService:
         orders: OrderRepository,
         gateway: PaymentGateway,
         clock: Clock,
-        events: AgentEvents,
     ) -> None:
         self._tenants = tenants
         self._terminals = terminals
         self._orders = orders
         self._gateway = gateway
         self._clock = clock
-        self._events = events
 
     def _today(self, tenant_id: str) -> Any:
         tenant = self._tenants.get(tenant_id)
@@ -187,7 +187,6 @@ class RefundService:
             )
             outcome = self._orders.commit(item, order, ALL_STATUSES, now, terminals=changed, items=items)
             if outcome == "ok":
-                self._events(tenant_id, "order.refunded", order)
                 return
         raise TransientStoreError("the order kept changing; the refund is held and will be completed")
 
@@ -217,6 +216,11 @@ class RefundService:
                     now,
                 )
             )
+        items.append(
+            outbox_event(
+                order.tenant_id, "order.refunded", order_event_data(order), f"{order.order_id}:{entry.refund_id}", now
+            )
+        )
         return items, list(changes.values())
 
     # --- what Stripe tells us ------------------------------------------------------------------------------
@@ -254,7 +258,6 @@ class RefundService:
                 order.audit.append({"action": "refund", "via": "stripe", "amount_fen": new, "at": iso_utc(now)})
                 outcome = self._orders.commit(item, order, ALL_STATUSES, now, terminals=changed, items=items, event=ref)
                 if outcome == "ok":
-                    self._events(order.tenant_id, "order.refunded", order)
                     return "refunded"
                 if outcome == "duplicate_event":
                     return outcome
@@ -355,10 +358,23 @@ class RefundService:
                         "at": iso_utc(now),
                     }
                 )
-            outcome = self._orders.commit(item, order, ALL_STATUSES, now, event=ref, event_outcome="duplicate_payment")
+            told = (
+                [
+                    outbox_event(
+                        order.tenant_id,
+                        "order.refunded",
+                        {**order_event_data(order), "duplicate_payment_intent_id": payment_intent_id},
+                        f"{order.order_id}:duplicate:{payment_intent_id}",
+                        now,
+                    )
+                ]
+                if newly
+                else []
+            )
+            outcome = self._orders.commit(
+                item, order, ALL_STATUSES, now, items=told, event=ref, event_outcome="duplicate_payment"
+            )
             if outcome == "ok":
-                if newly:
-                    self._events(order.tenant_id, "order.refunded", order)
                 return "duplicate_payment_refund_failed" if failed else "duplicate_payment_refunded"
             if outcome == "duplicate_event":
                 return outcome
