@@ -33,6 +33,7 @@ from simrenew.domain.orders import (
 from simrenew.domain.tenant import Tenant
 from simrenew.errors import Conflict, NotFound, RateLimited, RuleViolation, ValidationError
 from simrenew.ids import new_id, new_secret
+from simrenew.services.lookups import order_item_or_404, tenant_or_404
 
 PUBLIC_LOOKUPS_PER_MINUTE = 30
 PUBLIC_ORDERS_PER_HOUR = 20
@@ -76,10 +77,7 @@ class CheckoutService:
         self._clock = clock
 
     def _tenant(self, tenant_id: str) -> Tenant:
-        tenant = self._tenants.get(tenant_id)
-        if tenant is None:
-            raise NotFound("no such agent", code="tenant_not_found")
-        return tenant
+        return tenant_or_404(self._tenants, tenant_id)
 
     # --- public lookup (查询余额) ------------------------------------------------------------------
     def find_public(self, sn_or_tid: str) -> tuple[Tenant, Terminal]:
@@ -294,9 +292,7 @@ class CheckoutService:
 
     # --- reading --------------------------------------------------------------------------------------------
     def get(self, tenant_id: str, order_id: str) -> Order:
-        item = self._orders.item(tenant_id, order_id) if order_id.startswith("o_") else None
-        if item is None:
-            raise NotFound("no such order", code="order_not_found")
+        item = order_item_or_404(self._orders, tenant_id, order_id)
         return to_order(item)
 
     def page(self, tenant_id: str, status: str | None, limit: int, cursor: str | None) -> Page[Order]:

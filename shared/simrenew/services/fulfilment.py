@@ -29,10 +29,11 @@ from simrenew.domain.orders import (
     renewed_terminal,
 )
 from simrenew.domain.tenant import Tenant
-from simrenew.errors import Conflict, NotFound, RateLimited, TransientStoreError, ValidationError
+from simrenew.errors import Conflict, RateLimited, TransientStoreError, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
 from simrenew.services.ledger import Changes, refund_lines
+from simrenew.services.lookups import order_item_or_404, tenant_or_404
 
 APPLY_ATTEMPTS = 8
 
@@ -55,10 +56,7 @@ class FulfilmentService:
         self._clock = clock
 
     def _tenant(self, tenant_id: str) -> Tenant:
-        tenant = self._tenants.get(tenant_id)
-        if tenant is None:
-            raise NotFound("no such agent", code="tenant_not_found")
-        return tenant
+        return tenant_or_404(self._tenants, tenant_id)
 
     def fulfil(
         self,
@@ -266,9 +264,7 @@ class FulfilmentService:
         note = body.get("note")
         if not isinstance(note, str) or not note.strip() or len(note) > 500:
             raise ValidationError("note", "required", "note is required (who paid, how): up to 500 characters")
-        item = self._orders.item(tenant_id, order_id) if order_id.startswith("o_") else None
-        if item is None:
-            raise NotFound("no such order", code="order_not_found")
+        item = order_item_or_404(self._orders, tenant_id, order_id)
         if OrderStatus(item.status) not in PAYABLE:
             raise Conflict(f"the order is {item.status}", code="order_not_payable")
         if item.payment_intent_id:

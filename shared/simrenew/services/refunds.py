@@ -29,10 +29,11 @@ from simrenew.domain.orders import (
     allocate_refund,
     order_event_data,
 )
-from simrenew.errors import Conflict, NotFound, ProviderUnavailable, RuleViolation, TransientStoreError, ValidationError
+from simrenew.errors import Conflict, ProviderUnavailable, RuleViolation, TransientStoreError, ValidationError
 from simrenew.ids import new_id
 from simrenew.services.fulfilment import APPLY_ATTEMPTS
 from simrenew.services.ledger import Changes, refund_lines
+from simrenew.services.lookups import order_item_or_404, tenant_or_404
 
 ALL_STATUSES = frozenset(OrderStatus)
 # A reservation older than this was left by a caller that died before confirming it; the next
@@ -66,16 +67,10 @@ class RefundService:
         self._clock = clock
 
     def _today(self, tenant_id: str) -> Any:
-        tenant = self._tenants.get(tenant_id)
-        if tenant is None:
-            raise NotFound("no such agent", code="tenant_not_found")
-        return today_in(self._clock, tenant.settings.timezone)
+        return today_in(self._clock, tenant_or_404(self._tenants, tenant_id).settings.timezone)
 
     def _item(self, tenant_id: str, order_id: str) -> OrderItem:
-        item = self._orders.item(tenant_id, order_id) if order_id.startswith("o_") else None
-        if item is None:
-            raise NotFound("no such order", code="order_not_found")
-        return item
+        return order_item_or_404(self._orders, tenant_id, order_id)
 
     # --- the agent's refund ----------------------------------------------------------------------------
     def refund(self, tenant_id: str, order_id: str, body: dict[str, Any], actor: str) -> Order:
