@@ -298,3 +298,18 @@ def test_the_merchant_is_told_of_a_refund_with_the_expiry_after_it(
     sent = api.get(f"/v1/notifications?sn={t['sn']}", key=agent.admin_key).json["items"]
     refunds = [n for n in sent if n["template"] == "refund"]
     assert [n["channel"] for n in refunds] == ["sms"]  # this merchant gave a phone number only
+
+
+def test_an_order_fulfilled_before_the_money_ledger_can_still_be_refunded(
+    api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any, services: Any
+) -> None:
+    agent, plan, t = _fleet(api, platform_key)
+    order = _order(api, agent, t, plan)
+    deliver(gateway.succeeded_event(order["payment_intent_id"]))
+    item = services.orders.orders.item(agent.tenant_id, order["order_id"])
+    item.paid_fen, item.paid_via = 0, None  # as stored by the previous release
+    item.save()
+    got = api.get(f"/v1/orders/{order['order_id']}", key=agent.admin_key).json
+    assert (got["paid_fen"], got["refundable_fen"]) == (12000, 12000)
+    assert _refund(api, agent, order).json["refunded_fen"] == 12000
+    assert gateway.refunded(order["payment_intent_id"]) == 12000

@@ -41,6 +41,13 @@ EVENT_RETENTION_DAYS = 60
 
 def to_order(item: OrderItem) -> Order:
     early = json.loads(item.early_json or "{}")
+    paid_fen, paid_via = int(item.paid_fen or 0), item.paid_via
+    if paid_via is None and item.fulfilled_at is not None:
+        # Fulfilled before orders kept their own money ledger: it was paid in full, by its
+        # PaymentIntent if it had one that was not cancelled for cash, else in cash.
+        cash = any(a.get("action") == "mark_paid" for a in json.loads(item.audit_json or "[]"))
+        paid_fen = int(item.amount_fen)
+        paid_via = "cash" if cash or not item.payment_intent_id else f"stripe:{item.payment_intent_id}"
     return Order(
         order_id=item.order_id,
         tenant_id=item.tenant_id,
@@ -57,8 +64,8 @@ def to_order(item: OrderItem) -> Order:
         refunded_fen=int(item.refunded_fen or 0),
         audit=json.loads(item.audit_json or "[]"),
         version=item.version,
-        paid_fen=int(item.paid_fen or 0),
-        paid_via=item.paid_via,
+        paid_fen=paid_fen,
+        paid_via=paid_via,
         reserved_fen=int(item.reserved_fen or 0),
         refunds=[RefundEntry(**r) for r in json.loads(item.refunds_json or "[]")],
         duplicate_payments=[DuplicatePayment(**d) for d in json.loads(item.duplicates_json or "[]")],
