@@ -90,10 +90,10 @@ class RefundService:
         order = to_order(item)
         if order.status not in REFUNDABLE:
             raise Conflict(f"the order is {order.status.value}: nothing to refund", code="order_not_refundable")
-        if order.open_refund() is not None:
+        held = order.open_refund()
+        if held is not None:
             raise Conflict(
-                f"a refund of {order.open_refund().amount_fen} fen is being made; look again in a minute",  # type: ignore[union-attr]
-                code="refund_in_progress",
+                f"a refund of {held.amount_fen} fen is being made; look again in a minute", code="refund_in_progress"
             )
         refundable = order.refundable_fen(self._today(tenant_id))
         amount = body.get("amount_fen", refundable)
@@ -126,8 +126,9 @@ class RefundService:
                 self._release(tenant_id, order_id, entry.refund_id, exc.message)
                 raise RuleViolation(f"Stripe refused the refund: {exc.message}", code="refund_rejected") from None
             except ProviderUnavailable:
-                # Unknown whether Stripe made it: the reservation stays and is finished with the
-                # same idempotency key by the next refund of this order (or Stripe's own event).
+                # Unknown whether Stripe made it: the reservation stays (Stripe's charge.refunded
+                # echo changes nothing meanwhile) and the next refund of this order finishes it
+                # with the same idempotency key once it is STALE_RESERVATION old.
                 raise ProviderUnavailable(
                     "Stripe did not answer; the refund is held and will be completed, look again in a minute"
                 ) from None
