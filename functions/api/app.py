@@ -6,7 +6,7 @@ from functools import cache
 
 from chalice import Chalice
 
-from chalicelib import schemas
+from chalicelib import exports_routes, schemas
 from chalicelib.http import PLATFORM, PUBLIC, Api, Reply, Req
 from chalicelib.openapi import build_openapi
 from simrenew.bootstrap import Services, build_services
@@ -17,7 +17,10 @@ VERSION = "0.1.0"
 CONFIG = load_config()  # a missing variable stops the container here, loudly
 
 app = Chalice(app_name="simrenew-api")
-app.api.binary_types = []  # bodies arrive as text (JSON, CSV)
+# The same list as the RestApi's BinaryMediaTypes in template.yaml (a test keeps them equal): API
+# Gateway hands these bodies over base64-encoded, byte for byte (a GBK CSV stays GBK), and Chalice
+# decodes them; CSV answers go back base64-encoded the same way.
+app.api.binary_types = ["text/csv"]
 
 
 @cache
@@ -26,6 +29,7 @@ def services() -> Services:
 
 
 api = Api(app, services)
+exports_routes.register(api)
 
 
 def _page(page: object) -> dict[str, object]:
@@ -435,11 +439,17 @@ def terminal_qr(req: Req) -> Reply:
     idempotent=True,
     request=schemas.IMPORT_CSV,
     body_type="text/csv",
-    summary="Import a fleet from CSV (UTF-8 or GBK); processed in the background",
+    alt_body=("application/json", schemas.IMPORT_UPLOAD),
+    also=((201, "A presigned upload: PUT the file to upload.url"), (413, "Too large: a body over 5 MB")),
+    summary="Import a fleet from CSV (UTF-8 or GBK): a body up to 5 MB (202), or JSON {filename, size_bytes}"
+    " for a presigned upload up to 200 MB (201); processed in the background",
     tag="imports",
 )
-def start_import(req: Req) -> dict[str, object]:
+def start_import(req: Req) -> object:
     assert req.principal is not None
+    if req.is_json():
+        answer = req.services.imports.create_upload(req.tenant_id, req.json(), req.principal.key_id)
+        return Reply(answer, 201)
     import_id = req.services.imports.start(req.tenant_id, req.raw_body, req.principal.key_id)
     return {"import_id": import_id, "status": "running"}
 
@@ -547,7 +557,7 @@ def terminal_renewals(req: Req) -> object:
         from chalicelib.export import rows_csv
 
         columns = ["created_at", "kind", "source", "old_expires_on", "new_expires_on", "term_months", "amount_fen"]
-        return rows_csv(f"renewals-{req.params['sn'].upper()}", columns, items)
+        return rows_csv(f"renewals-{req.params['sn'].upper()}", columns, items, "ledger")
     return {"items": items, "next_cursor": None}
 
 
@@ -746,7 +756,9 @@ def expiring_report(req: Req) -> object:
     if req.wants_csv():
         from chalicelib.export import rows_csv
 
-        return rows_csv("expiring", ["sn", "tid", "merchant_id", "status", "expires_on", "days_left"], report["items"])
+        return rows_csv(
+            "expiring", ["sn", "tid", "merchant_id", "status", "expires_on", "days_left"], report["items"], "expiring"
+        )
     return report
 
 
@@ -763,7 +775,8 @@ def list_notifications(req: Req) -> object:
     if req.wants_csv():
         from chalicelib.export import rows_csv
 
-        return rows_csv("notifications", ["created_at", "template", "channel", "recipient", "state", "term"], items)
+        columns = ["created_at", "template", "channel", "recipient", "state", "term"]
+        return rows_csv("notifications", columns, items, "notifications")
     return {"items": items, "next_cursor": None}
 
 

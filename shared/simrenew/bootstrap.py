@@ -19,12 +19,14 @@ from simrenew.adapters.dynamodb.sweeps import SweepRepository
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.adapters.dynamodb.transfers import TimeTransferRepository
 from simrenew.adapters.dynamodb.vouchers import VoucherRepository
+from simrenew.adapters.objects import ObjectStore
 from simrenew.adapters.payments import PaymentGateway, StripeGateway, stripe_keys_loader
 from simrenew.adapters.secrets import SecretValue
 from simrenew.clock import Clock, SystemClock
 from simrenew.config import Config
 from simrenew.errors import ConfigError
 from simrenew.services.auth import AuthService
+from simrenew.services.exports import ExportService
 from simrenew.services.fleet import FleetService
 from simrenew.services.imports import Dispatcher, ImportService
 from simrenew.services.orders import OrderService
@@ -56,6 +58,8 @@ class Services:
     dispatcher: Any
     transfers: TransferService
     outbox: OutboxDispatcher  # delivers outbox items (functions/dispatcher, the 5-minute drain)
+    objects: ObjectStore  # the uploads/exports bucket (presigned uploads, exports)
+    exports: ExportService
 
 
 def build_services(config: Config, clock: Clock | None = None, gateway: PaymentGateway | None = None) -> Services:
@@ -96,17 +100,18 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         config.public_base_url,
     )
     dispatcher: Dispatcher
-    holder: dict[str, ImportService] = {}
+    holder: dict[str, Any] = {}
     if config.is_local:
-        dispatcher = ThreadDispatcher(lambda event: holder["imports"].run(event["tenant_id"], event["import_id"]))
+        dispatcher = ThreadDispatcher(lambda event: run_worker_task(holder["services"], event))
     elif config.import_worker_function:
         dispatcher = LambdaDispatcher(config.import_worker_function, config.region)
     else:
         raise ConfigError("IMPORT_WORKER_FUNCTION is required in AWS")
-    imports = ImportService(ImportRepository(), fleet, terminals, dispatcher, clock)
-    holder["imports"] = imports
+    objects = ObjectStore(config.uploads_bucket, config.region, config.s3_endpoint, config.is_local)
+    imports = ImportService(ImportRepository(), fleet, terminals, dispatcher, clock, objects)
     reports = ReportService(tenants, order_repo, the_gateway, VoucherRepository())
-    return Services(
+    expiry_reports = ExpiryReports(tenants, terminals, sweeps, clock)
+    built = Services(
         config=config,
         clock=clock,
         auth=AuthService(api_keys, tenants, platform_key),
@@ -119,13 +124,25 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         vouchers=VoucherService(VoucherRepository(), plans, terminals, orders, rate_limiter, clock),
         reports=reports,
         sweep=sweep,
-        expiry_reports=ExpiryReports(tenants, terminals, sweeps, clock),
+        expiry_reports=expiry_reports,
         dashboard=DashboardReport(tenants, terminals, reports, clock),
         webhooks=webhooks,
         dispatcher=dispatcher,
         transfers=TransferService(tenants, terminals, TimeTransferRepository(), clock),
         outbox=OutboxDispatcher(OutboxRepository(), webhooks, sweep, clock),
+        objects=objects,
+        exports=ExportService(fleet, orders, expiry_reports, objects, dispatcher, clock),
     )
+    holder["services"] = built
+    return built
+
+
+def run_worker_task(services: Services, event: dict[str, Any]) -> str:
+    """What the worker function does with a task the API handed it: an export, or an import
+    (from its checkpoint). Locally the thread dispatcher calls this in the API's process."""
+    if event.get("task") == "export":
+        return services.exports.run(str(event["tenant_id"]), str(event["export_id"]))
+    return services.imports.run(str(event["tenant_id"]), str(event["import_id"]))
 
 
 def _notifier(config: Config) -> Any:

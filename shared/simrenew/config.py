@@ -34,6 +34,10 @@ class Config:
     # in AWS (ORIGIN_VERIFY_SECRET_ARN), given directly by the local server (ORIGIN_VERIFY_SECRET).
     origin_verify_secret: str | None = None
     origin_verify_secret_arn: str | None = None
+    # The private bucket of presigned fleet uploads and exports (template.yaml UploadsBucket);
+    # locally an S3-compatible server at S3_ENDPOINT (moto's server mode, started by make dev).
+    uploads_bucket: str | None = None
+    s3_endpoint: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -70,6 +74,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     ddb_endpoint = source.get("DDB_ENDPOINT", "").strip() or None
     if stage == "aws" and ddb_endpoint is not None:
         raise ConfigError("DDB_ENDPOINT is for the local stack only")
+    s3_endpoint = source.get("S3_ENDPOINT", "").strip() or None
+    if stage == "aws" and s3_endpoint is not None:
+        raise ConfigError("S3_ENDPOINT is for the local stack only")
     return Config(
         env=stage,
         table_name=table_name,
@@ -89,4 +96,6 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         outbox_path=source.get("LOCAL_OUTBOX", "").strip() or None,
         origin_verify_secret=source.get("ORIGIN_VERIFY_SECRET", "").strip() or None,
         origin_verify_secret_arn=source.get("ORIGIN_VERIFY_SECRET_ARN", "").strip() or None,
+        uploads_bucket=source.get("UPLOADS_BUCKET", "").strip() or None,
+        s3_endpoint=s3_endpoint,
     )

@@ -6,44 +6,34 @@ import io
 from typing import Any
 
 from chalicelib.http import Reply, Req
-from simrenew.domain.csvfile import export_csv_line, export_header_line
+from simrenew.domain.csvfile import export_header_line
+from simrenew.errors import PayloadTooLarge
 
 CSV_HEADERS = {"Content-Type": "text/csv; charset=utf-8"}
-# Lambda answers are capped at 6 MB: past this, the agent is asked to filter.
-MAX_EXPORT_BYTES = 5_500_000
+# A CSV answer travels base64-encoded (text/csv is a binary media type) inside Lambda's 6 MB
+# response payload: past 4 MB of CSV the list is exported through POST /v1/exports instead.
+MAX_EXPORT_BYTES = 4_000_000
+
+
+def too_large(kind: str) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"the list is larger than {MAX_EXPORT_BYTES // 1_000_000} MB of CSV: export it with "
+        f'POST /v1/exports {{"kind": "{kind}", "filters": {{...}}}} and download the file it answers',
+        code="export_too_large",
+    )
 
 
 def terminals_csv(req: Req) -> Reply:
-    from simrenew.errors import RuleViolation
+    from simrenew.services.exports import terminal_lines
 
     fleet = req.services.fleet
-    merchants: dict[str, Any] = {}
-    plans = {p.plan_id: p.name for p in fleet.plans.all(req.tenant_id)}
     out = io.StringIO()
     out.write("\ufeff")  # BOM: Excel in China opens UTF-8 correctly with it
     out.write(export_header_line())
-    for t in fleet.terminals.iterate(req.tenant_id):
-        if t.merchant_id and t.merchant_id not in merchants:
-            merchants[t.merchant_id] = fleet.merchants.get(req.tenant_id, t.merchant_id)
-        merchant = merchants.get(t.merchant_id) if t.merchant_id else None
-        out.write(
-            export_csv_line(
-                {
-                    "sn": t.sn,
-                    "tid": t.tid,
-                    "iccid": t.iccid,
-                    "carrier": t.carrier,
-                    "model": t.model,
-                    "merchant_name": merchant.name if merchant else "",
-                    "merchant_phone": merchant.phone if merchant else "",
-                    "plan_name": plans.get(t.plan_id or "", ""),
-                    "expires_on": t.expires_on.isoformat(),
-                    "data_quota_mb": "" if t.data_quota_mb is None else str(t.data_quota_mb),
-                }
-            )
-        )
+    for line in terminal_lines(fleet, req.tenant_id, fleet.terminals.iterate(req.tenant_id)):
+        out.write(line)
         if out.tell() > MAX_EXPORT_BYTES:
-            raise RuleViolation("the fleet is too large to export in one answer", code="export_too_large")
+            raise too_large("terminals")
     headers = {**CSV_HEADERS, "Content-Disposition": 'attachment; filename="terminals.csv"'}
     return Reply(out.getvalue(), 200, headers)
 
@@ -66,8 +56,9 @@ def qr_svg(url: str) -> str:
     return buffer.getvalue().decode()
 
 
-def rows_csv(name: str, columns: list[str], rows: list[dict[str, Any]]) -> Reply:
-    """Any report's rows as CSV (with a BOM for Excel), columns in the given order."""
+def rows_csv(name: str, columns: list[str], rows: list[dict[str, Any]], kind: str | None = None) -> Reply:
+    """Any report's rows as CSV (with a BOM for Excel), columns in the given order. Lists that
+    POST /v1/exports also writes (`kind`) answer 413 export_too_large past MAX_EXPORT_BYTES."""
     import csv
 
     out = io.StringIO()
@@ -76,4 +67,6 @@ def rows_csv(name: str, columns: list[str], rows: list[dict[str, Any]]) -> Reply
     writer.writerow(columns)
     for row in rows:
         writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+        if out.tell() > MAX_EXPORT_BYTES:
+            raise too_large(kind or name)
     return Reply(out.getvalue(), 200, {**CSV_HEADERS, "Content-Disposition": f'attachment; filename="{name}.csv"'})

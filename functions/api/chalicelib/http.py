@@ -71,6 +71,9 @@ class Req:
     def wants_csv(self) -> bool:
         return "text/csv" in self.headers.get("accept", "")
 
+    def is_json(self) -> bool:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"
+
     @property
     def tenant_id(self) -> str:
         assert self.principal is not None and self.principal.tenant_id is not None
@@ -180,6 +183,9 @@ class RouteSpec:
     tag: str
     body_type: str = "application/json"
     response_type: str = "application/json"  # what a success answers with, for the OpenAPI document
+    # A second body the route also takes (media type, schema), and further documented answers.
+    alt_body: tuple[str, dict[str, Any]] | None = None
+    also: tuple[tuple[int, str], ...] = ()
 
 
 def error_response(err: SimRenewError) -> Response:
@@ -253,8 +259,13 @@ class Api:
         tag: str = "",
         body_type: str = "application/json",
         response_type: str = "application/json",
+        alt_body: tuple[str, dict[str, Any]] | None = None,
+        also: tuple[tuple[int, str], ...] = (),
     ) -> Callable[[Callable[[Req], Any]], Callable[..., Response]]:
-        spec = RouteSpec(path, method, auth, summary, status, request, query, idempotent, tag, body_type, response_type)
+        spec = RouteSpec(
+            path, method, auth, summary, status, request, query, idempotent, tag, body_type, response_type, alt_body,
+            also,
+        )
         self.specs.append(spec)
 
         def register(handler: Callable[[Req], Any]) -> Callable[..., Response]:
@@ -362,10 +373,13 @@ class Api:
             return f"public:{client_id}"
         return "platform" if principal.is_platform else f"tenant:{principal.tenant_id}"
 
-    @staticmethod
-    def _to_response(reply: Reply) -> Response:
+    def _to_response(self, reply: Reply) -> Response:
         if isinstance(reply.body, str | bytes):
-            return Response(body=reply.body, status_code=reply.status, headers=reply.headers)
+            body = reply.body
+            content_type = {k.lower(): v for k, v in reply.headers.items()}.get("content-type", "")
+            if isinstance(body, str) and content_type.split(";")[0].strip() in self.app.api.binary_types:
+                body = body.encode("utf-8")  # Chalice base64-encodes binary types, which must be bytes
+            return Response(body=body, status_code=reply.status, headers=reply.headers)
         headers = {**JSON_HEADERS, **reply.headers}
         body = "" if reply.body is None else json.dumps(reply.body, ensure_ascii=False)
         return Response(body=body, status_code=reply.status, headers=headers)

@@ -82,6 +82,15 @@ def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
                     }
                     for code, text in _ERRORS.items()
                 },
+                **{
+                    str(code): {
+                        "description": text,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+                        if code >= 400
+                        else {"application/json": {"schema": {"type": "object"}}},
+                    }
+                    for code, text in spec.also
+                },
             },
         }
         if spec.auth != PUBLIC:
@@ -100,6 +109,8 @@ def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
                 "required": _body_required(spec),
                 "content": {spec.body_type: {"schema": spec.request}},
             }
+            if spec.alt_body is not None:
+                operation["requestBody"]["content"][spec.alt_body[0]] = {"schema": spec.alt_body[1]}
         paths.setdefault(spec.path, {})[spec.method.lower()] = operation
     return {
         "openapi": "3.0.3",

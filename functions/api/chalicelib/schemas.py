@@ -144,6 +144,33 @@ CLAIM: dict[str, Any] = {
 
 IMPORT_CSV: dict[str, Any] = {"type": "string", "description": "CSV with the header row of the fleet import format"}
 
+IMPORT_UPLOAD: dict[str, Any] = {
+    "type": "object",
+    "required": ["filename", "size_bytes"],
+    "additionalProperties": False,
+    "description": "A presigned upload: PUT the file's bytes to upload.url (with upload.headers); its arrival"
+    " starts the import. Up to 200 MB / 1,000,000 rows.",
+    "properties": {
+        "filename": {"type": "string", "minLength": 1, "maxLength": 255},
+        "size_bytes": {"type": "integer", "minimum": 1, "maximum": 200 * 1024 * 1024},
+    },
+}
+
+EXPORT_CREATE: dict[str, Any] = {
+    "type": "object",
+    "required": ["kind"],
+    "additionalProperties": False,
+    "properties": {
+        "kind": {"type": "string", "enum": ["terminals", "orders", "ledger", "notifications", "expiring"]},
+        "filters": {
+            "type": "object",
+            "description": "The list route's query parameters (terminals: status, merchant_id, expires_before, q;"
+            " orders: status; ledger and notifications: sn; expiring: days)",
+            "additionalProperties": {"type": ["string", "integer"]},
+        },
+    },
+}
+
 ORDER_CREATE: dict[str, Any] = {
     "type": "object",
     "required": ["lines"],

@@ -7,6 +7,7 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from simrenew.errors import ValidationError
@@ -131,9 +132,17 @@ def parse_import(data: bytes, max_rows: int = DEFAULT_MAX_ROWS) -> ParsedImport:
     """Decode and split a fleet import into raw rows keyed by column; only ever raises ValidationError."""
     text = decode_csv_bytes(data)
     # newline="" keeps line endings inside quoted cells, as the csv module requires.
-    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = list(iter_import_rows(io.StringIO(text, newline=""), max_rows))
+    return ParsedImport(rows=rows, total=len(rows))
+
+
+def iter_import_rows(lines: Iterable[str], max_rows: int = DEFAULT_MAX_ROWS) -> Iterator[RawRow]:
+    """The raw rows of decoded CSV text given line by line (a file opened with newline="", or a
+    stream decoded piece by piece), one at a time: a large upload is never held in memory. Raises
+    ValidationError (header, too many rows, malformed CSV, empty) where the problem is met."""
+    reader = csv.reader(lines)
     columns: list[str] | None = None
-    rows: list[RawRow] = []
+    count = 0
     try:
         next_line = 1
         for record in reader:
@@ -144,7 +153,7 @@ def parse_import(data: bytes, max_rows: int = DEFAULT_MAX_ROWS) -> ParsedImport:
             if columns is None:
                 columns = _header_columns(record)
                 continue
-            if len(rows) >= max_rows:
+            if count >= max_rows:
                 # Stop at once: the work done on a file is bounded by the limit, not the upload.
                 raise ValidationError(
                     "file", "too_many_rows", f"the file has more than {max_rows} rows: split it and retry"
@@ -153,14 +162,14 @@ def parse_import(data: bytes, max_rows: int = DEFAULT_MAX_ROWS) -> ParsedImport:
             for column, cell in zip(columns, record, strict=False):
                 if column:
                     values[column] = cell
-            rows.append(RawRow(row=start_line, values=values, field_count=_field_count(record, columns)))
+            count += 1
+            yield RawRow(row=start_line, values=values, field_count=_field_count(record, columns))
     except csv.Error as exc:
         raise ValidationError(
             "file", "malformed_csv", f"the file is not valid CSV near line {reader.line_num}: {exc}"
         ) from None
     if columns is None:
         raise ValidationError("file", "empty_file", "the file is empty")
-    return ParsedImport(rows=rows, total=len(rows))
 
 
 def _safe_cell(value: str) -> str:

@@ -1,14 +1,20 @@
 """CSV fleet imports: accepted at once (202), processed by a worker in batches with a
-checkpoint, idempotent (a re-import reports rows unchanged), resumable after a crash."""
+checkpoint, idempotent (a re-import reports rows unchanged), resumable after a crash.
+
+Two ways in: a small file as the request body (≤ 5 MB, kept in the table), or a presigned
+upload (≤ 200 MB / 1,000,000 rows) straight to the bucket, whose arrival (an S3 event to the
+worker) starts the import. Either file is read as a stream (services/import_stream.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable
+import io
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from simrenew.adapters.dynamodb.fleet import TerminalRepository, chunked, to_terminal
 from simrenew.adapters.dynamodb.imports import Counts, ImportRepository, RowError, job_json
@@ -17,12 +23,33 @@ from simrenew.clock import Clock, iso_utc
 from simrenew.domain.contact import normalize_phone
 from simrenew.domain.csvfile import RawRow, parse_import
 from simrenew.domain.fleet import Merchant, Terminal, initial_status, terminal_fields
-from simrenew.errors import Conflict, NotFound, RuleViolation, SimRenewError, TransientStoreError, ValidationError
+from simrenew.errors import (
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    RuleViolation,
+    SimRenewError,
+    TransientStoreError,
+    ValidationError,
+)
 from simrenew.ids import new_id
 from simrenew.log import get_logger
 from simrenew.services.fleet import FleetService
+from simrenew.services.import_stream import ZIP_MAGIC, IdentifierIndex, OpenRaw, detect, sniff, stream_rows
 
-MAX_FILE_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+if TYPE_CHECKING:
+    from simrenew.adapters.objects import ObjectStore
+
+# A body must fit Lambda's 6 MB request payload once API Gateway has base64-encoded it (×4/3).
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+MAX_UPLOAD_ROWS = 1_000_000
+MAX_BODY_ROWS = 100_000
+UPLOAD_TYPES = {
+    ".csv": "text/csv",
+    ".txt": "text/csv",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 BATCH_ROWS = 200
 TX_ROWS = 25  # 4 items a terminal: 100 items, TransactWriteItems' limit
 ERRORS_SHOWN = 1000
@@ -44,13 +71,7 @@ class NoDeadline:
         return 10**9
 
 
-@dataclass
-class _Seen:
-    """Identifiers met earlier in the same file: a second occurrence is a row error."""
-
-    sn: dict[str, int]
-    tid: dict[str, int]
-    iccid: dict[str, int]
+_Seen = IdentifierIndex  # identifiers met earlier in the same file: a second occurrence is a row error
 
 
 def _row_body(row: RawRow) -> dict[str, Any]:
@@ -89,18 +110,25 @@ class ImportService:
         terminals: TerminalRepository,
         dispatcher: Dispatcher,
         clock: Clock,
+        objects: ObjectStore | None = None,
     ) -> None:
         self._imports = imports
         self._fleet = fleet
         self._terminals = terminals
         self._dispatcher = dispatcher
         self._clock = clock
+        self._objects = objects
 
     # --- API side -------------------------------------------------------------------------------
     def start(self, tenant_id: str, data: bytes, created_by: str) -> str:
         if len(data) > MAX_FILE_BYTES:
-            raise ValidationError("file", "file_too_large", "the file is larger than 10 MB; split it")
-        parsed = parse_import(data)  # the whole file is checked before anything is written
+            raise PayloadTooLarge(
+                f"a CSV body is at most {MAX_FILE_BYTES // (1024 * 1024)} MB: send "
+                'POST /v1/imports {"filename", "size_bytes"} and PUT the file to the upload URL it answers',
+                code="file_too_large",
+                field="file",
+            )
+        parsed = parse_import(data, MAX_BODY_ROWS)  # the whole file is checked before anything is written
         if parsed.total == 0:
             raise ValidationError("file", "no_rows", "the file has a header but no rows")
         import_id = new_id("imp")
@@ -109,6 +137,44 @@ class ImportService:
         self._imports.create(tenant_id, import_id, data, parsed.total, sha, created_by, now)
         self._dispatcher.dispatch({"tenant_id": tenant_id, "import_id": import_id})
         return import_id
+
+    def create_upload(self, tenant_id: str, body: dict[str, Any], created_by: str) -> dict[str, Any]:
+        """A job waiting for its file, and the presigned PUT for it (nothing else is written)."""
+        from simrenew.adapters.objects import upload_key
+
+        filename, size = _upload_fields(body)
+        objects = self._object_store()
+        import_id = new_id("imp")
+        key = upload_key(tenant_id, import_id)
+        content_type = UPLOAD_TYPES[_extension(filename)]
+        upload = objects.presign_put(key, content_type, size)  # before the job: a failure leaves nothing
+        now = self._clock.now()
+        self._imports.create_upload(tenant_id, import_id, key, filename, size, created_by, now)
+        from simrenew.adapters.objects import PUT_URL_TTL_S
+
+        expires = now + timedelta(seconds=PUT_URL_TTL_S)
+        return {
+            "import_id": import_id,
+            "status": "awaiting_upload",
+            "upload": {**upload, "expires_at": iso_utc(expires)},
+        }
+
+    def object_arrived(self, key: str, size: int, etag: str) -> tuple[str, str] | None:
+        """An S3 ObjectCreated event for an upload: the job it belongs to goes from awaiting_upload
+        to queued, once. Returns (tenant_id, import_id) to run, or None when the object is nobody's
+        upload (another key, another tenant's prefix, a job already started, a repeated event)."""
+        from simrenew.adapters.objects import parse_upload_key
+
+        log = get_logger()
+        parsed = parse_upload_key(key)
+        job = self._imports.get(*parsed) if parsed and parsed[1].startswith("imp_") else None
+        if job is None or job.source != "upload" or job.object_key != key:
+            log.warning("an uploaded object belongs to no import: ignored", extra={"key": key[:200]})
+            return None
+        if not self._imports.uploaded(job, size, etag, self._clock.now()):
+            log.info("upload event for an import already started", extra={"import_id": job.import_id})
+            return None
+        return job.tenant_id, job.import_id
 
     def status(self, tenant_id: str, import_id: str) -> dict[str, Any]:
         job = self._job(tenant_id, import_id)
@@ -123,11 +189,46 @@ class ImportService:
         job = self._job(tenant_id, import_id)
         if job.status == "done":
             raise Conflict("this import has finished", code="import_finished")
+        if job.status == "awaiting_upload":
+            raise Conflict("the file has not arrived: PUT it to the upload URL", code="upload_pending")
         stale = job.heartbeat_at is None or job.heartbeat_at < self._clock.now() - timedelta(minutes=2)
         if job.status in ("running", "queued") and not stale:
             raise Conflict("this import is running; watch its progress", code="import_running")
         self._dispatcher.dispatch({"tenant_id": tenant_id, "import_id": import_id})
         return job_json(job, [], 0)
+
+    def _object_store(self) -> ObjectStore:
+        if self._objects is None:
+            raise RuntimeError("no object store configured")  # build_services always gives one
+        return self._objects
+
+    def _source(self, job: ImportItem) -> tuple[OpenRaw, int]:
+        """How to open the job's file as a fresh stream, and its row limit."""
+        if job.source != "upload":
+            return (lambda: self._imports.open_file(job)), MAX_BODY_ROWS
+        objects = self._object_store()
+        key = str(job.object_key)
+        info = objects.head(key)
+        if info is None:
+            raise ValidationError("file", "upload_missing", "the uploaded file is no longer there: upload it again")
+        if info.size > MAX_UPLOAD_BYTES:
+            raise ValidationError("file", "file_too_large", "the file is larger than 200 MB: split it")
+        if job.size_bytes is not None and info.size != int(job.size_bytes):
+            declared = int(job.size_bytes)
+            raise ValidationError(
+                "file", "size_mismatch", f"the uploaded file has {info.size} bytes, not the {declared} declared"
+            )
+        if sniff(objects.open(key)) == ZIP_MAGIC:
+            # A workbook (zip) needs seeking: a temporary file on disk, parsed whole (its rows are
+            # compressed, so it is far smaller than the same rows as CSV).
+            import tempfile
+
+            with tempfile.TemporaryFile() as spool:
+                objects.download_to(key, spool)
+                spool.seek(0)
+                data = spool.read()
+            return (lambda: io.BytesIO(_workbook_as_csv(data))), MAX_UPLOAD_ROWS
+        return (lambda: objects.open(key)), MAX_UPLOAD_ROWS
 
     def _job(self, tenant_id: str, import_id: str) -> ImportItem:
         job = self._imports.get(tenant_id, import_id) if import_id.startswith("imp_") else None
@@ -153,17 +254,26 @@ class ImportService:
         log = get_logger()
         try:
             tenant = self._fleet.tenant(tenant_id)
-            parsed = parse_import(self._imports.file(job))
-            rows = parsed.rows
+            open_raw, max_rows = self._source(job)
+            if not job.encoding:
+                # The first pass: the whole file is checked (encoding, header, row limit) before a
+                # row is written, as the body route does before it answers.
+                encoding, total = detect(open_raw, max_rows)
+                self._imports.detected(job, encoding, total, self._clock.now())
+                job.encoding, job.total = encoding, total
+            rows = stream_rows(open_raw, str(job.encoding), max_rows)
             start = int(job.processed)
-            seen = _Seen({}, {}, {})
+            seen = _Seen()
             plan_ids: dict[str, str] = {}
             merchant_ids: dict[tuple[str, str], str] = {}
             # Rows before the checkpoint are only re-validated (pure) to rebuild the
             # duplicate detection, never written again.
-            for row in rows[:start]:
+            for _ in range(start):
+                row = next(rows, None)
+                if row is None:
+                    break
                 self._validate(row, seen)
-            for batch in chunked(rows[start:], BATCH_ROWS):
+            for batch in _batches(rows, BATCH_ROWS):
                 if deadline.remaining_ms() < 30_000:
                     self._imports.release(job, self._clock.now())
                     if redispatch:
@@ -172,7 +282,7 @@ class ImportService:
                 counts = self._batch(tenant, batch, seen, plan_ids, merchant_ids, import_id)
                 self._imports.progress(job, counts, self._clock.now())
             self._imports.finish(job, "done", self._clock.now())
-            log.info("import finished", extra={"import_id": import_id, "rows": len(rows)})
+            log.info("import finished", extra={"import_id": import_id, "rows": int(job.total)})
             return "done"
         except Exception as exc:
             from simrenew.adapters.dynamodb.errors import store_unavailable
@@ -211,13 +321,13 @@ class ImportService:
                 merchant = (name, normalize_phone(phone_raw, "merchant_phone"))
             plan_name = row.values.get("plan_name", "").strip() or None
             for kind in ("sn", "tid", "iccid"):
-                first = getattr(seen, kind).get(fields[kind])
+                first = seen.first(kind, fields[kind])
                 if first is not None and first != row.row:
                     raise ValidationError(
                         kind, "duplicate_in_file", f"{kind} {fields[kind]} already appears on row {first}"
                     )
             for kind in ("sn", "tid", "iccid"):
-                getattr(seen, kind)[fields[kind]] = row.row
+                seen.add(kind, fields[kind], row.row)
             return _ValidRow(row.row, fields, merchant, plan_name)
         except ValidationError as err:
             return RowError(row.row, err.field or "row", err.code, err.message)
@@ -307,6 +417,57 @@ class ImportService:
         if errors:
             self._imports.add_errors(tenant_id, import_id, errors, now)
         return Counts(processed=len(batch), created=created, updated=updated, unchanged=unchanged, failed=len(errors))
+
+
+def _batches(rows: Iterator[RawRow], size: int) -> Iterator[list[RawRow]]:
+    while batch := list(itertools.islice(rows, size)):
+        yield batch
+
+
+def _extension(filename: str) -> str:
+    dot = filename.rfind(".")
+    return filename[dot:].lower() if dot >= 0 else ""
+
+
+def _upload_fields(body: dict[str, Any]) -> tuple[str, int]:
+    from simrenew.domain.fleet import reject_unknown
+
+    reject_unknown(body, ("filename", "size_bytes"))
+    filename = body.get("filename")
+    if not isinstance(filename, str) or not filename.strip():
+        raise ValidationError("filename", "required", "filename is required (the file's name, e.g. fleet.csv)")
+    filename = filename.strip()
+    if len(filename) > 255 or any(c in filename for c in '/\\\x00"') or not filename.isprintable():
+        raise ValidationError("filename", "invalid_filename", "filename is a plain file name of at most 255 characters")
+    if _extension(filename) not in UPLOAD_TYPES:
+        raise ValidationError("filename", "unsupported_type", f"the file must be one of: {', '.join(UPLOAD_TYPES)}")
+    size = body.get("size_bytes")
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise ValidationError("size_bytes", "invalid_type", "size_bytes is the file's size in bytes (a whole number)")
+    if size < 1:
+        raise ValidationError("size_bytes", "out_of_range", "the file is empty")
+    if size > MAX_UPLOAD_BYTES:
+        raise PayloadTooLarge(
+            f"an upload is at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: split the file", code="file_too_large",
+            field="size_bytes",
+        )
+    return filename, size
+
+
+def _workbook_as_csv(data: bytes) -> bytes:
+    """A workbook's rows for the CSV reader: parse_import decides whether it can read a workbook
+    (it names the problem if it cannot); the rows it finds are written back as UTF-8 CSV."""
+    import csv
+
+    parsed = parse_import(data, MAX_UPLOAD_ROWS)
+    from simrenew.domain.csvfile import IMPORT_COLUMNS
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(IMPORT_COLUMNS)
+    for row in parsed.rows:
+        writer.writerow([row.values.get(c, "") for c in IMPORT_COLUMNS])
+    return out.getvalue().encode()
 
 
 def lambda_deadline(context: Any) -> Deadline:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO
 
 from pynamodb.exceptions import PutError
 
@@ -66,11 +67,76 @@ class ImportRepository:
             ttl=expires,
         ).save(condition=ImportItem.pk.does_not_exist())
 
+    def create_upload(
+        self,
+        tenant_id: str,
+        import_id: str,
+        object_key: str,
+        filename: str,
+        size_bytes: int,
+        created_by: str,
+        now: datetime,
+    ) -> ImportItem:
+        """A job waiting for its file: the client PUTs it to object_key, whose arrival starts it."""
+        job = ImportItem(
+            keys.tenant_pk(tenant_id),
+            keys.import_sk(import_id),
+            tenant_id=tenant_id,
+            import_id=import_id,
+            status="awaiting_upload",
+            file_sha256="",
+            chunks=0,
+            total=0,
+            source="upload",
+            object_key=object_key,
+            filename=filename,
+            size_bytes=size_bytes,
+            created_by=created_by,
+            created_at=now,
+            updated_at=now,
+            ttl=now + RETENTION,
+        )
+        job.save(condition=ImportItem.pk.does_not_exist())
+        return job
+
+    def uploaded(self, job: ImportItem, size_bytes: int, etag: str, now: datetime) -> bool:
+        """The file arrived: awaiting_upload → queued, once (S3 may deliver its event twice)."""
+        try:
+            with translated():
+                job.update(
+                    actions=[
+                        ImportItem.status.set("queued"),
+                        ImportItem.size_bytes.set(size_bytes),
+                        ImportItem.file_sha256.set(f"etag:{etag}"),
+                        ImportItem.updated_at.set(now),
+                    ],
+                    condition=ImportItem.status == "awaiting_upload",
+                )
+            return True
+        except Conflict:
+            return False
+
+    def detected(self, job: ImportItem, encoding: str, total: int, now: datetime) -> None:
+        """The worker's first pass over an uploaded file: its encoding and row count."""
+        job.update(
+            actions=[
+                ImportItem.encoding.set(encoding),
+                ImportItem.total.set(total),
+                ImportItem.updated_at.set(now),
+                ImportItem.heartbeat_at.set(now),
+            ],
+            condition=ImportItem.status == "running",
+        )
+
     def get(self, tenant_id: str, import_id: str) -> ImportItem | None:
         try:
             return ImportItem.get(keys.tenant_pk(tenant_id), keys.import_sk(import_id), consistent_read=True)
         except ImportItem.DoesNotExist:
             return None
+
+    def open_file(self, job: ImportItem) -> BinaryIO:
+        """A body import's file (at most a few MB in chunks) as a stream."""
+        return io.BytesIO(self.file(job))
 
     def file(self, job: ImportItem) -> bytes:
         pk = keys.tenant_pk(job.tenant_id)
@@ -166,6 +232,8 @@ def job_json(job: ImportItem, errors: list[RowError], error_limit: int) -> dict[
     return {
         "import_id": job.import_id,
         "status": status,
+        "source": job.source or "body",
+        "filename": job.filename,
         "total": int(job.total),
         "processed": int(job.processed),
         "created": int(job.created),

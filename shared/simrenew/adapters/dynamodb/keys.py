@@ -121,6 +121,10 @@ def import_sk(import_id: str) -> str:
     return f"IMPORT#{import_id}"
 
 
+def export_sk(export_id: str) -> str:
+    return f"EXPORT#{export_id}"
+
+
 def import_chunk_sk(import_id: str, index: int) -> str:
     return f"IMPORT#{import_id}#CHUNK#{index:05d}"
 

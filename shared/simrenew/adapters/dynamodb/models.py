@@ -276,15 +276,39 @@ class TransferCodeItem(Item, discriminator="transfer_code"):
 class ImportItem(Item, discriminator="import"):
     tenant_id = UnicodeAttribute()
     import_id = UnicodeAttribute()
-    status = UnicodeAttribute()  # queued|running|done|failed
+    status = UnicodeAttribute()  # awaiting_upload|queued|running|done|failed
     file_sha256 = UnicodeAttribute()
     chunks = NumberAttribute()
+    # Presigned uploads (source "upload"): the file is the S3 object, read as a stream; else the
+    # body's chunks in the table. encoding is found by the worker's first pass over the file.
+    source = UnicodeAttribute(null=True)
+    object_key = UnicodeAttribute(null=True)
+    filename = UnicodeAttribute(null=True)
+    size_bytes = NumberAttribute(null=True)
+    encoding = UnicodeAttribute(null=True)
     total = NumberAttribute(default=0)
     processed = NumberAttribute(default=0)
     created = NumberAttribute(default=0)
     updated = NumberAttribute(default=0)
     unchanged = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
+    error_message = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute()
+    heartbeat_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+
+
+class ExportItem(Item, discriminator="export"):
+    """A CSV export written to the bucket by the worker (exports/<tenant>/<export_id>.csv)."""
+
+    tenant_id = UnicodeAttribute()
+    export_id = UnicodeAttribute()
+    export_kind = UnicodeAttribute()  # terminals|orders|ledger|notifications|expiring
+    filters = UnicodeAttribute()  # JSON object, as given
+    status = UnicodeAttribute()  # queued|running|done|failed
+    rows = NumberAttribute(default=0)
+    size_bytes = NumberAttribute(default=0)
+    object_key = UnicodeAttribute(null=True)
     error_message = UnicodeAttribute(null=True)
     created_by = UnicodeAttribute()
     heartbeat_at = UTCDateTimeAttribute(null=True)

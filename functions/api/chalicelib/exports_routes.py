@@ -1,0 +1,36 @@
+"""CSV exports of any size (issue 19): queued, written to the bucket by the worker, downloaded by
+a short-lived presigned URL. The listing routes' `Accept: text/csv` answers point here (413
+export_too_large) once a list is too large for one answer."""
+
+from __future__ import annotations
+
+from chalicelib import schemas
+from chalicelib.http import Api, Reply, Req
+from simrenew.domain.tenant import Role
+
+
+def register(api: Api) -> None:
+    @api.route(
+        "/v1/exports",
+        "POST",
+        auth=Role.READONLY,
+        status=202,
+        idempotent=True,
+        request=schemas.EXPORT_CREATE,
+        summary="Export a list as CSV, any size: terminals, orders, ledger, notifications or expiring, with the"
+        " list's filters; poll GET /v1/exports/{export_id} for the download URL",
+        tag="exports",
+    )
+    def create_export(req: Req) -> Reply:
+        assert req.principal is not None
+        return Reply(req.services.exports.start(req.tenant_id, req.json(), req.principal.key_id), 202)
+
+    @api.route(
+        "/v1/exports/{export_id}",
+        "GET",
+        auth=Role.READONLY,
+        summary="An export: status, rows and, once done, a short-lived download_url (presigned)",
+        tag="exports",
+    )
+    def get_export(req: Req) -> dict[str, object]:
+        return req.services.exports.status(req.tenant_id, req.params["export_id"])
