@@ -20,6 +20,8 @@ from typing import Any
 from infra import demo, settings
 from infra.localserver import LocalContext, ensure_origin_secret, load_function_module, make_server
 from infra.processes import port_in_use, start_dynamodb_local, start_localstripe, start_outbox_poller, stop
+from infra.s3_local import start_local_s3
+from infra.serve import start_upload_events
 from infra.table import ensure_table
 
 
@@ -59,7 +61,8 @@ def register_stripe_webhook(cfg: settings.LocalSettings) -> None:
 
 def main() -> int:
     cfg = settings.load()
-    for name, port in (("PORT", cfg.port), ("DDB_PORT", cfg.ddb_port), ("STRIPE_PORT", cfg.stripe_port)):
+    ports = (("PORT", cfg.port), ("DDB_PORT", cfg.ddb_port), ("STRIPE_PORT", cfg.stripe_port), ("S3_PORT", cfg.s3_port))
+    for name, port in ports:
         if port_in_use(port):
             print(f"port {port} ({name}) is already in use: is another `make dev` running? Set {name} to move it.")
             return 1
@@ -81,6 +84,8 @@ def main() -> int:
         children.append(start_dynamodb_local(cfg.ddb_port, cfg.data_dir / "ddb", ddb_log))
         print("starting local Stripe (localstripe) ...", flush=True)
         children.append(start_localstripe(cfg.stripe_port, (logs / "localstripe.log").open("ab")))
+        print("starting local S3 (moto server) ...", flush=True)
+        children.append(start_local_s3(cfg.s3_port, (logs / "s3.log").open("ab")))
 
         import boto3
 
@@ -99,6 +104,7 @@ def main() -> int:
 
         threading.Thread(target=run_scheduler, args=(sweep_module, cfg.sweep_every_s, stopping), daemon=True).start()
         server = make_server("127.0.0.1", cfg.port, api_module.app, webhook_module.handler)
+        start_upload_events(cfg.base_url)  # the uploads bucket from template.yaml, its trigger to the worker
         banner = f"""
 SimRenew local stack is up (Ctrl-C stops everything; data is kept in {cfg.data_dir}/ddb)
 
@@ -108,6 +114,7 @@ SimRenew local stack is up (Ctrl-C stops everything; data is kept in {cfg.data_d
   Health            {cfg.base_url}/v1/health
   DynamoDB Local    http://127.0.0.1:{cfg.ddb_port}
   local Stripe      http://127.0.0.1:{cfg.stripe_port}
+  local S3          http://127.0.0.1:{cfg.s3_port}   (bucket {settings.LOCAL_BUCKET}; uploads start imports)
   sweep             every {cfg.sweep_every_s}s
   outbox            stream poller, log in {logs}/outbox.log; messages in {cfg.data_dir}/outbox.jsonl
 

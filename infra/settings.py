@@ -9,12 +9,15 @@ from pathlib import Path
 
 from infra.processes import LOCAL
 
+LOCAL_BUCKET = "simrenew-local-uploads"
+
 
 @dataclass(frozen=True)
 class LocalSettings:
     port: int
     ddb_port: int
     stripe_port: int
+    s3_port: int
     sweep_every_s: int
     platform_key: str
     stripe_webhook_secret: str
@@ -45,6 +48,9 @@ class LocalSettings:
             "POWERTOOLS_SERVICE_NAME": "simrenew",
             # Reminders, digests and receipts land here (and in the log) instead of SMS/e-mail.
             "LOCAL_OUTBOX": str(self.data_dir / "outbox.jsonl"),
+            # Presigned uploads and exports: moto's S3 server, the bucket from template.yaml.
+            "S3_ENDPOINT": f"http://127.0.0.1:{self.s3_port}",
+            "UPLOADS_BUCKET": LOCAL_BUCKET,
         }
 
 
@@ -76,6 +82,7 @@ def load(data_dir: Path = LOCAL) -> LocalSettings:
         port=_int("PORT", 8000),
         ddb_port=_int("DDB_PORT", 8001),
         stripe_port=_int("STRIPE_PORT", 8420),
+        s3_port=_int("S3_PORT", 8440),
         sweep_every_s=_int("SWEEP_EVERY_S", 300),
         platform_key=_kept_secret("SIMRENEW_PLATFORM_KEY", data_dir / "platform_key", "srp_"),
         stripe_webhook_secret=_kept_secret("STRIPE_WEBHOOK_SECRET", data_dir / "stripe_webhook_secret", "whsec_"),

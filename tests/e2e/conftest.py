@@ -23,6 +23,7 @@ from tests.integration.conftest import (  # noqa: F401
     fresh_client_limits,
     make_services,
     platform_key,
+    s3_endpoint,
     server_url,
     stripe_base,
 )

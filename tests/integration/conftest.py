@@ -55,9 +55,25 @@ def stripe_base() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def env(ddb_endpoint: str, stripe_base: str) -> dict[str, str]:
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on a free 127.0.0.1 port (the local server creates the bucket from
+    template.yaml and delivers its upload events to the worker)."""
+    from infra.s3_local import start_local_s3
+
+    port = free_port()
+    with (LOCAL / "logs" / "it-s3.log").open("ab") as log:
+        proc = start_local_s3(port, log)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop(proc)
+
+
+@pytest.fixture(scope="session")
+def env(ddb_endpoint: str, stripe_base: str, s3_endpoint: str) -> dict[str, str]:
     return {
         **function_env(TABLE, ddb_endpoint, "http://127.0.0.1:8000"),
+        "S3_ENDPOINT": s3_endpoint,
         "STRIPE_API_BASE": stripe_base,
         "STRIPE_SECRET_KEY": "sk_test_integration",
         "STRIPE_PUBLISHABLE_KEY": "pk_test_integration",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+UPLOADS_BUCKET = "simrenew-test-uploads"
 PLATFORM_KEY = "srp_test-platform-key-000000000000000000"
 WEBHOOK_SECRET = "whsec_test_0000000000000000000000"
 
@@ -20,6 +21,7 @@ def function_env(table_name: str, ddb_endpoint: str | None, public_base_url: str
         "AWS_DEFAULT_REGION": "us-east-1",
         "POWERTOOLS_SERVICE_NAME": "simrenew",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "UPLOADS_BUCKET": UPLOADS_BUCKET,
     }
     if ddb_endpoint:
         env["DDB_ENDPOINT"] = ddb_endpoint

@@ -16,7 +16,7 @@ from infra.localserver import load_function_module
 from infra.table import ensure_table
 from simrenew.adapters.dynamodb.models import bind_table
 from tests.support.client import ApiClient, ChaliceTransport
-from tests.support.env import PLATFORM_KEY, WEBHOOK_SECRET, function_env
+from tests.support.env import PLATFORM_KEY, UPLOADS_BUCKET, WEBHOOK_SECRET, function_env
 from tests.support.payments import FakeGateway, sign
 
 TABLE = "simrenew-unit"
@@ -26,10 +26,12 @@ os.environ.pop("DDB_ENDPOINT", None)
 
 @pytest.fixture
 def ddb() -> Iterator[Any]:
-    """A moto DynamoDB with the table of template.yaml, models bound to it."""
+    """A moto DynamoDB with the table of template.yaml, models bound to it (and moto's S3 with the
+    uploads bucket, for presigned uploads and exports)."""
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         ensure_table(client, TABLE)
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=UPLOADS_BUCKET)
         bind_table(TABLE, "us-east-1", None)
         yield client
 
