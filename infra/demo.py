@@ -72,11 +72,18 @@ def _fleet(services: Any, tenant_id: str) -> None:
 
 
 def load_once(services: Any, state_file: Path) -> dict[str, str]:
-    """Create the demo agent unless the kept state names one that still exists."""
+    """Create the demo agent unless the kept state names one that still exists. A state file
+    that names a missing agent (the table was removed, `.local/ddb` deleted or TABLE_NAME
+    changed) or that cannot be read simply loads the demo data again."""
+    from simrenew.errors import NotFound
+
     if state_file.exists():
-        state: dict[str, str] = json.loads(state_file.read_text())
-        if services.tenants.get(state["tenant_id"]) is not None:
-            return state
+        try:
+            state: dict[str, str] = json.loads(state_file.read_text())
+            if services.tenants.get(state["tenant_id"]) is not None:
+                return state
+        except (NotFound, ValueError, KeyError, TypeError):
+            print(f"{state_file} names no agent of this table: loading the demo data again", flush=True)
     tenant, issued = services.tenants.create_active(DEMO_AGENT)
     _fleet(services, tenant.tenant_id)
     state = {"tenant_id": tenant.tenant_id, "api_key": issued.secret}

@@ -10,6 +10,7 @@ Near the Lambda time limit the sweep stops at a checkpoint and invokes itself to
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -40,20 +41,36 @@ def sweep_day(event: dict[str, Any]) -> date:
     return moment.astimezone(SCHEDULE_TZ).date()
 
 
+def _each_on_its_own(steps: dict[str, Callable[[], int]]) -> dict[str, Any]:
+    """Run every step even when one fails (Stripe unreachable while expiring orders must not keep
+    receipts from going out); a failed step is logged and named in the answer, and its work stays
+    due for the next run."""
+    out: dict[str, Any] = {}
+    failed: list[str] = []
+    for name, step in steps.items():
+        try:
+            out[name] = step()
+        except Exception:  # noqa: BLE001 - isolating the steps is the point
+            get_logger().exception("scheduled step failed", extra={"step": name})
+            out[name] = None
+            failed.append(name)
+    out["failed_steps"] = failed
+    return out
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     svc = services()
-    expired = svc.orders.expire_due()
-    retried = svc.webhooks.retry_due()
-    # The outbox's safety net: agent events the stream dispatcher did not deliver (see services/outbox.py).
-    outbox = svc.outbox.drain_due()
+    steps: dict[str, Callable[[], int]] = {
+        "orders_expired": svc.orders.expire_due,
+        "webhooks_retried": svc.webhooks.retry_due,
+        # The outbox's safety net: agent events the stream dispatcher did not deliver (services/outbox.py).
+        "outbox_delivered": svc.outbox.drain_due,
+    }
     if (event.get("detail") or {}).get("task") == "expire_orders":  # the 5-minute schedule
-        sent = svc.sweep.drain_queued()  # receipts and quota alerts the dispatcher left pending
-        return {
-            "orders_expired": expired,
-            "webhooks_retried": retried,
-            "outbox_delivered": outbox,
-            "queued_messages_sent": sent,
-        }
+        steps["queued_messages_sent"] = svc.sweep.drain_queued  # receipts and alerts left pending
+        return _each_on_its_own(steps)
+    queues = _each_on_its_own(steps)
+    expired, retried, outbox = queues["orders_expired"], queues["webhooks_retried"], queues["outbox_delivered"]
     as_of = sweep_day(event)
     remaining = (lambda: int(context.get_remaining_time_in_millis())) if context is not None else None
     result = svc.sweep.run(as_of, remaining)
@@ -64,4 +81,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
             LambdaDispatcher(name, svc.config.region).dispatch({**event, "detail": {"as_of": as_of.isoformat()}})
         get_logger().info("sweep continues in a new invocation", extra={"as_of": as_of.isoformat()})
-    return {**result.to_json(), "orders_expired": expired, "webhooks_retried": retried, "outbox_delivered": outbox}
+    return {
+        **result.to_json(),
+        "orders_expired": expired,
+        "webhooks_retried": retried,
+        "outbox_delivered": outbox,
+        "failed_steps": queues["failed_steps"],
+    }

@@ -33,6 +33,7 @@ from simrenew.domain.orders import (
 from simrenew.domain.tenant import Tenant
 from simrenew.errors import Conflict, NotFound, RateLimited, RuleViolation, ValidationError
 from simrenew.ids import new_id, new_secret
+from simrenew.log import get_logger
 from simrenew.services.lookups import order_item_or_404, tenant_or_404
 
 PUBLIC_LOOKUPS_PER_MINUTE = 30
@@ -346,23 +347,31 @@ class CheckoutService:
         return {"order_id": order_id, "payment_status": status}
 
     def _expire(self, item: OrderItem) -> bool:
-        ok = self._orders.transition(
+        # The PaymentIntent is cancelled first: when Stripe does not answer, the order stays pending
+        # (and due), so the next run tries again; marked expired first, it kept its intent open.
+        if item.payment_intent_id:
+            self._gateway.cancel(item.payment_intent_id)
+        return self._orders.transition(
             item,
             OrderStatus.EXPIRED,
             frozenset({OrderStatus.PENDING_PAYMENT}),
             self._clock.now(),
             {"action": "expired", "at": iso_utc(self._clock.now())},
         )
-        if ok and item.payment_intent_id:
-            self._gateway.cancel(item.payment_intent_id)
-        return ok
 
     def expire_due(self, limit: int = 500) -> int:
-        """Unpaid orders past their 30 minutes: expired, PaymentIntent cancelled."""
+        """Unpaid orders past their 30 minutes: PaymentIntent cancelled, expired. Each order on its
+        own: one that fails (Stripe unreachable) is logged and left for the next run, and the
+        others go on."""
         count = 0
         for shard in range(PENDING_SHARDS):
             for item in self._orders.pending_due(shard, self._clock.now(), limit):
-                fresh = self._orders.item(item.tenant_id, item.order_id)
-                if fresh is not None and fresh.status == OrderStatus.PENDING_PAYMENT.value and self._expire(fresh):
-                    count += 1
+                try:
+                    fresh = self._orders.item(item.tenant_id, item.order_id)
+                    if fresh is not None and fresh.status == OrderStatus.PENDING_PAYMENT.value and self._expire(fresh):
+                        count += 1
+                except Exception:  # noqa: BLE001 - one order's failure must not stop the others
+                    get_logger().warning(
+                        "unpaid order not expired this run", extra={"order_id": item.order_id}, exc_info=True
+                    )
         return count

@@ -100,13 +100,13 @@ class ImportRepository:
         return job
 
     def uploaded(self, job: ImportItem, size_bytes: int, etag: str, now: datetime) -> bool:
-        """The file arrived: awaiting_upload → queued, once (S3 may deliver its event twice)."""
+        """The file arrived: awaiting_upload → queued, once (S3 may deliver its event twice). The
+        declared size stays: the worker compares the object's own size with it."""
         try:
             with translated():
                 job.update(
                     actions=[
                         ImportItem.status.set("queued"),
-                        ImportItem.size_bytes.set(size_bytes),
                         ImportItem.file_sha256.set(f"etag:{etag}"),
                         ImportItem.updated_at.set(now),
                     ],
