@@ -37,7 +37,8 @@ def test_the_api_has_one_stage_the_throttled_one_and_text_csv_is_a_binary_media_
     translated: dict[str, Any], api_module: Any
 ) -> None:
     stages = _resources(translated, "AWS::ApiGateway::Stage")
-    assert list(stages.values())[0]["StageName"] == {"Ref": "Stage"} and len(stages) == 1  # no "Stage" stage
+    (stage,) = stages.values()  # one: no implicit "Stage" stage beside it
+    assert stage["StageName"] == {"Ref": "Stage"}
     (api,) = _resources(translated, "AWS::ApiGateway::RestApi").values()
     declared = [t.replace("~1", "/") for t in api["BinaryMediaTypes"]]
     assert declared == api_module.app.api.binary_types == ["text/csv"]
@@ -62,7 +63,7 @@ def test_only_the_api_and_the_worker_touch_the_bucket_each_on_its_own_prefix_and
             for action in actions:
                 if action.startswith("s3:"):
                     resource = json.dumps(stmt["Resource"])
-                    prefix = "uploads/*" if "/uploads/*" in resource else "exports/*" if "/exports/*" in resource else "?"
+                    prefix = next((p for p in ("uploads/*", "exports/*") if f"/{p}" in resource), "?")
                     rights.setdefault(fn, set()).add((action, prefix))
     assert rights == {
         "ApiFunction": {("s3:PutObject", "uploads/*"), ("s3:GetObject", "exports/*")},
