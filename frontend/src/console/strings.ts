@@ -166,7 +166,7 @@ const zh = {
   downloadTemplate: "下载模板",
   newImport: "新的导入",
   csvFile: "CSV 文件",
-  csvFileHint: "最大 10 MB",
+  csvFileHint: "最大 200 MB（100 万行）",
   chooseFile: "请选择一个 CSV 文件。",
   startImport: "开始导入",
   importJob: "导入任务",
@@ -396,7 +396,7 @@ const zh = {
   v_invalid_timezone: "时区须为 IANA 名称，例如 Asia/Shanghai。",
   v_invalid_encoding: "文件不是 UTF-8 或 GBK 编码的 CSV，请另存为 CSV 后重试。",
   v_no_rows: "文件只有表头，没有数据行。",
-  v_file_too_large: "文件超过 10 MB，请拆分后导入。",
+  v_file_too_large: "文件超过 200 MB，请拆分后导入。",
   v_missing_columns: "文件缺少必需的列，请使用模板中的表头。",
   f_sn: "SN",
   f_tid: "TID",
@@ -453,6 +453,14 @@ const zh = {
   merchantsIntro: "商户是终端的使用者：续费提醒发到这里的电话和邮箱。导入 CSV 时也会按名称和电话自动建立商户。",
   phoneHint: "手机号，如 13812345678（自动加 +86）",
   staffOnly: "只读密钥不能新增或修改商户。",
+  // --- uploads and exports (issue 19) ---
+  up_uploading: "正在上传文件",
+  imp_awaiting_upload: "等待文件上传",
+  err_upload_pending: "文件尚未上传完成。",
+  err_export_failed: "导出失败，请稍后重试。",
+  err_export_timeout: "导出时间过长，请缩小筛选范围后重试。",
+  v_size_mismatch: "上传的文件大小与声明的不一致，请重新上传。",
+  v_unsupported_type: "请选择 .csv 或 .xlsx 文件。",
 };
 
 export type Key = keyof typeof zh;
@@ -620,7 +628,7 @@ const en: Dict<Key> = {
   downloadTemplate: "Download template",
   newImport: "New import",
   csvFile: "CSV file",
-  csvFileHint: "Up to 10 MB",
+  csvFileHint: "Up to 200 MB (1,000,000 rows)",
   chooseFile: "Choose a CSV file.",
   startImport: "Start import",
   importJob: "Import",
@@ -850,7 +858,7 @@ const en: Dict<Key> = {
   v_invalid_timezone: "Use an IANA time zone such as Asia/Shanghai.",
   v_invalid_encoding: "The file is not CSV in UTF-8 or GBK: save it as CSV and retry.",
   v_no_rows: "The file has a header but no rows.",
-  v_file_too_large: "The file is over 10 MB: split it.",
+  v_file_too_large: "The file is over 200 MB: split it.",
   v_missing_columns: "The file lacks required columns: use the template's header.",
   f_sn: "SN",
   f_tid: "TID",
@@ -907,6 +915,14 @@ const en: Dict<Key> = {
   merchantsIntro: "Merchants use the terminals: renewal reminders go to their phone and e-mail. A CSV import also creates merchants by name and phone.",
   phoneHint: "Mobile number, e.g. 13812345678 (+86 is added)",
   staffOnly: "A read-only key cannot add or change merchants.",
+  // --- uploads and exports (issue 19) ---
+  up_uploading: "Uploading the file",
+  imp_awaiting_upload: "Waiting for the upload",
+  err_upload_pending: "The file has not finished uploading.",
+  err_export_failed: "The export failed: try again later.",
+  err_export_timeout: "The export takes too long: narrow the filters and retry.",
+  v_size_mismatch: "The uploaded file's size differs from the one declared: upload it again.",
+  v_unsupported_type: "Choose a .csv or .xlsx file.",
 };
 
 export const t = translator(zh, en);
@@ -967,6 +983,11 @@ const BY_CODE: Record<string, Key> = {
   empty_file: "v_no_rows",
   file_too_large: "v_file_too_large",
   missing_columns: "v_missing_columns",
+  upload_pending: "err_upload_pending",
+  export_failed: "err_export_failed",
+  export_timeout: "err_export_timeout",
+  size_mismatch: "v_size_mismatch",
+  unsupported_type: "v_unsupported_type",
 };
 
 /** A sentence for the user: translated for the codes we know, else the API's own message. */

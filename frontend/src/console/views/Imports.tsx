@@ -1,18 +1,20 @@
-// CSV fleet import: upload the file as text/csv, then follow the job every second with a
-// progress bar and counts, list the row errors and offer them as a CSV report.
+// Fleet import: the file goes straight to its presigned upload URL (up to 200 MB) with an upload
+// progress bar; its arrival starts the import, followed every second with a progress bar and
+// counts; the row errors are listed and offered as a CSV report.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, newIdempotencyKey } from "../../common/api";
+import { ApiError } from "../../common/api";
 import { locale, moment } from "../../common/i18n";
 import { csvBlob, number, saveBlob } from "../format";
 import { go, href } from "../router";
 import { api, apiBlob } from "../session";
 import { errorText, t } from "../strings";
+import { uploadImport } from "../transfer";
 import { ErrorAlert, Field, Status, Submit, Table, useAction } from "../ui";
 
 export const IMPORT_HEADER = "sn,tid,iccid,carrier,model,merchant_name,merchant_phone,plan_name,expires_on,data_quota_mb";
 const EXAMPLE_ROW = "SN-EXAMPLE-0001,12345678,89860012345678901234,CMCC,PAX A920,张三便利店,+8613812345678,,2026-12-31,1024";
 const STALL_MS = 60_000;
-const MAX_BYTES = 10 * 1024 * 1024;
+const MAX_BYTES = 200 * 1024 * 1024;
 
 interface RowError {
   row: number;
@@ -23,7 +25,7 @@ interface RowError {
 
 interface Job {
   import_id: string;
-  status: "running" | "done" | "failed";
+  status: "awaiting_upload" | "running" | "done" | "failed";
   total: number;
   processed: number;
   created: number;
@@ -39,22 +41,18 @@ interface Job {
 
 export function Imports({ importId }: { importId: string | null }) {
   const [file, setFile] = useState<File | null>(null);
+  const [sent, setSent] = useState<{ sent: number; total: number } | null>(null);
   const action = useAction();
   const submit = async (e: Event) => {
     e.preventDefault();
     if (!file) return action.fail(new ApiError(400, "client_invalid", t("chooseFile"), "file"));
     if (file.size > MAX_BYTES) return action.fail(new ApiError(400, "client_invalid", t("v_file_too_large"), "file"));
-    const out = await action.run(() =>
-      api<{ import_id: string }>("/v1/imports", {
-        method: "POST",
-        rawBody: file,
-        contentType: "text/csv",
-        idempotencyKey: newIdempotencyKey(),
-        timeoutMs: 120_000,
-      }),
-    );
-    if (out) go("imports", { id: out.import_id });
+    setSent({ sent: 0, total: file.size });
+    const id = await action.run(() => uploadImport(file, (s, total) => setSent({ sent: s, total })));
+    setSent(null);
+    if (id) go("imports", { id });
   };
+  const upPct = sent && sent.total > 0 ? Math.floor((sent.sent / sent.total) * 100) : 0;
   return (
     <section class="stack" data-testid="view-imports">
       <h1>{t("nav_imports")}</h1>
@@ -82,12 +80,23 @@ export function Imports({ importId }: { importId: string | null }) {
             <input
               {...a}
               type="file"
-              accept=".csv,text/csv"
+              accept=".csv,.txt,.xlsx,text/csv"
               onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)}
               data-testid="import-file"
             />
           )}
         </Field>
+        {sent && (
+          <div class="stack" data-testid="upload-progress">
+            <label for="upload-bar">{t("up_uploading")}</label>
+            <progress id="upload-bar" value={sent.sent} max={Math.max(sent.total, 1)} data-testid="upload-bar">
+              {upPct}%
+            </progress>
+            <p class="hint" aria-live="polite" data-testid="upload-percent">
+              {upPct}%
+            </p>
+          </div>
+        )}
         <Status action={action} fields={["file"]} testid="import-start" />
         <div class="row">
           <Submit busy={action.busy} label={t("startImport")} testid="import-start" />
@@ -117,7 +126,7 @@ function ImportProgress({ importId }: { importId: string }) {
         setError(null);
         if (j.processed !== last.current.processed) last.current = { processed: j.processed, at: Date.now() };
         setStalled(j.status === "running" && Date.now() - last.current.at > STALL_MS);
-        if (j.status === "running") timer = setTimeout(poll, 1000);
+        if (j.status === "running" || j.status === "awaiting_upload") timer = setTimeout(poll, 1000);
       } catch (e) {
         if (stop) return;
         setError(e);

@@ -5,6 +5,7 @@ import { day, locale, money } from "../../common/i18n";
 import { addDaysIso, number, saveBlob, todayIso } from "../format";
 import { href } from "../router";
 import { api, apiBlob } from "../session";
+import { saveCsv } from "../transfer";
 import { t } from "../strings";
 import { Badge, ErrorAlert, Field, Submit, Table, useAction } from "../ui";
 import { WeekChart } from "./Dashboard";
@@ -72,7 +73,8 @@ interface Recon {
 
 function useCsv() {
   const action = useAction();
-  const get = (path: string, name: string) => action.run(async () => saveBlob(await apiBlob(path, { accept: "text/csv" }), name));
+  const get = (path: string, name: string, kind?: string, filters: Record<string, string> = {}) =>
+    action.run(async () => (kind ? saveCsv(path, name, kind, filters) : saveBlob(await apiBlob(path, { accept: "text/csv" }), name)));
   return { action, get };
 }
 
@@ -189,7 +191,7 @@ function ExpiringReport() {
         </Field>
         <div class="field row">
           <Submit busy={action.busy} label={t("show")} testid="expiring-show" />
-          <button type="button" disabled={csv.action.busy} onClick={() => csv.get(`/v1/reports/expiring?days=${encodeURIComponent(days)}`, `expiring-${days}d.csv`)} data-testid="expiring-csv">
+          <button type="button" disabled={csv.action.busy} onClick={() => csv.get(`/v1/reports/expiring?days=${encodeURIComponent(days)}`, `expiring-${days}d.csv`, "expiring", { days: String(days) })} data-testid="expiring-csv">
             {csv.action.busy ? t("busy") : t("downloadCsv")}
           </button>
         </div>

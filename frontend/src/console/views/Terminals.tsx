@@ -3,9 +3,9 @@
 import { useState } from "preact/hooks";
 import type { Page } from "../../common/api";
 import { day, locale, megabytes } from "../../common/i18n";
-import { saveBlob } from "../format";
 import { go, href } from "../router";
-import { api, apiBlob } from "../session";
+import { api } from "../session";
+import { saveCsv } from "../transfer";
 import { t } from "../strings";
 import { Badge, ErrorAlert, Field, Loading, Pager, Table, riskRecent, useAction, usePaged } from "../ui";
 
@@ -74,8 +74,7 @@ export function Terminals({ query }: { query: URLSearchParams }) {
     exporting.run(async () => {
       const qs = new URLSearchParams(listQuery(applied, null));
       qs.delete("limit");
-      const blob = await apiBlob(`/v1/terminals?${qs}`, { accept: "text/csv" });
-      saveBlob(blob, "terminals.csv");
+      await saveCsv(`/v1/terminals?${qs}`, "terminals.csv", "terminals", Object.fromEntries(qs));
     });
   return (
     <section class="stack" data-testid="view-terminals">
