@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 APT_UPDATED := .local/.apt-updated
 
 .PHONY: dev test install unit integration e2e lint typecheck check check-template clean bench ui ui-check \
-	chromium screenshots ui-size publish-frontend bench-quick audit
+	chromium screenshots ui-size publish-frontend bench-quick audit reset-local
 
 dev: install ui
 	$(BIN)/python -m infra.devstack
@@ -108,6 +108,11 @@ bench: install
 # About a minute, smaller sizes, into bench/out/ (never over the committed results).
 bench-quick: install
 	$(BIN)/python -m bench.report --quick
+
+# Start the local stack from nothing: DynamoDB Local's data, the demo agent and the outbox
+# poller's checkpoint go (stop `make dev` first); the next `make dev` loads the demo again.
+reset-local:
+	rm -rf .local/ddb .local/demo.json .local/outbox-poller.json .local/outbox.jsonl
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache frontend/node_modules frontend/dist
