@@ -43,6 +43,7 @@ FULL = {
     "fleet": 100_000,
     "due": 1_000,
     "sweep_repeats": 3,
+    "upload_rows": 100_000,
 }
 QUICK = {
     "cold_runs": 2,
@@ -56,6 +57,7 @@ QUICK = {
     "fleet": 5_000,
     "due": 200,
     "sweep_repeats": 1,
+    "upload_rows": 2_000,
 }
 RESULTS_DIR = Path(__file__).resolve().parent
 RAW_DIR = OUT / "report"
@@ -115,6 +117,7 @@ def plan(p: dict[str, int]) -> list[Run]:
             "bench.sweep_bench",
             ["--fleet", str(p["fleet"]), "--due", str(p["due"]), "--repeats", str(p["sweep_repeats"])],
         ),
+        Run("upload", "bench.upload_bench", ["--rows", str(p["upload_rows"])]),
     ]
 
 
@@ -217,7 +220,8 @@ def summarize(
             "sweep_seconds": sweep["sweep_seconds"],
             "requests_per_sweep": sweep["requests_per_sweep_total"],
         },
-        "warnings": warnings,
+        "upload": {k: v for k, v in raw.get("upload", {}).items() if k not in ("environment", "warnings")},
+        "warnings": warnings + [f"upload: {w}" for w in raw.get("upload", {}).get("warnings", [])],
         "raw": {r.name: shown(r.out) for r in runs},
     }
 
@@ -333,6 +337,7 @@ def markdown(s: dict[str, Any]) -> str:
         f"The bare Query reads the due items **{_x(w['bare_query_vs_sweep'])}** as fast as the sweep processes them "
         f"(sweep {w['sweep_seconds']:.1f} s, {_n(w['requests_per_sweep'])} DynamoDB requests).",
         "",
+        *_upload_section(s.get("upload") or {}),
         "## Run",
         "",
         "| benchmark | seconds | raw figures (git-ignored) |",
@@ -344,6 +349,25 @@ def markdown(s: dict[str, Any]) -> str:
     out += ["", f"Warnings from the benchmarks' own checks: {len(s['warnings'])}."]
     out += [f"- {w}" for w in s["warnings"]]
     return "\n".join(out) + "\n"
+
+
+def _upload_section(u: dict[str, Any]) -> list[str]:
+    if not u:
+        return []
+    rows = u["parameters"]["rows"]
+    return [
+        "## Fleet import through the presigned path (S3 upload → S3 event → worker)",
+        "",
+        "| | |",
+        "|---|---:|",
+        f"| file | {rows:,} rows, {u['file_mb']:.1f} MB |",
+        f"| PUT to the presigned URL (moto's S3 server) | {u['upload_mb_per_s']:.1f} MB/s |",
+        f"| worker, from the S3 event to done: rows/s | {u['import_rows_per_s']:,.0f} |",
+        f"| worker memory high-water mark (ru_maxrss) | {u['worker_rss_peak_mb']:.0f} MB |",
+        f"| … of which before the event (interpreter, boto3, PynamoDB, services) | {u['worker_rss_before_mb']:.0f} MB |",
+        f"| the same file read whole and parsed at once: memory added | {u['whole_file_parse_rss_added_mb']:.0f} MB |",
+        "",
+    ]
 
 
 # --- main ---------------------------------------------------------------------------------------------
