@@ -364,7 +364,7 @@ def _upload_section(u: dict[str, Any]) -> list[str]:
         f"| PUT to the presigned URL (moto's S3 server) | {u['upload_mb_per_s']:.1f} MB/s |",
         f"| worker, from the S3 event to done: rows/s | {u['import_rows_per_s']:,.0f} |",
         f"| worker memory high-water mark (ru_maxrss) | {u['worker_rss_peak_mb']:.0f} MB |",
-        f"| … of which before the event (interpreter, boto3, PynamoDB, services) | {u['worker_rss_before_mb']:.0f} MB |",
+        f"| … of which before the event (interpreter, boto3, services) | {u['worker_rss_before_mb']:.0f} MB |",
         f"| the same file read whole and parsed at once: memory added | {u['whole_file_parse_rss_added_mb']:.0f} MB |",
         "",
     ]
