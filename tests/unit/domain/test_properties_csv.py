@@ -58,7 +58,7 @@ def csv_ish_files(draw: st.DrawFn) -> bytes:
 
 def validate_row(row: Any) -> Any:
     """The import's own row check (ImportService._validate uses no service state), fresh for each row."""
-    return ImportService._validate(cast(Any, None), row, _Seen({}, {}, {}))
+    return ImportService._validate(cast(Any, None), row, _Seen())
 
 
 @PROPERTY
