@@ -447,7 +447,7 @@ def terminal_qr(req: Req) -> Reply:
 )
 def start_import(req: Req) -> object:
     assert req.principal is not None
-    if req.is_json():
+    if req.is_json_object():
         answer = req.services.imports.create_upload(req.tenant_id, req.json(), req.principal.key_id)
         return Reply(answer, 201)
     import_id = req.services.imports.start(req.tenant_id, req.raw_body, req.principal.key_id)

@@ -94,6 +94,19 @@ def test_a_presigned_upload_answers_a_put_url_for_the_tenants_key_signed_with_it
     assert (r.status, r.error["code"]) == (409, "upload_pending")
 
 
+def test_a_json_upload_request_sent_as_curl_d_sends_it_without_a_json_content_type_is_still_an_upload(
+    api: ApiClient, platform_key: str
+) -> None:
+    agent = create_agent(api, platform_key)
+    body = b'{"filename": "fleet.csv", "size_bytes": 100}'
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    r = api.call("POST", "/v1/imports", key=agent.admin_key, body=body, headers=form)
+    assert r.status == 201 and r.json["status"] == "awaiting_upload", r.body
+    # The same bytes declared text/csv are a CSV body (whose header is wrong).
+    r = api.call("POST", "/v1/imports", key=agent.admin_key, body=body, headers={"Content-Type": "text/csv"})
+    assert (r.status, r.error["code"]) == (400, "missing_columns")
+
+
 @pytest.mark.parametrize(
     ("body", "status", "field", "code"),
     [

@@ -71,8 +71,12 @@ class Req:
     def wants_csv(self) -> bool:
         return "text/csv" in self.headers.get("accept", "")
 
-    def is_json(self) -> bool:
-        return self.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"
+    def is_json_object(self) -> bool:
+        """A JSON object body on a route that also takes CSV: not sent as text/csv, and starting with
+        "{" (which no CSV header does). Clients such as `curl -d` send JSON without saying so."""
+        if self.headers.get("content-type", "").split(";")[0].strip().lower() == "text/csv":
+            return False
+        return self.raw_body.lstrip()[:1] == b"{"
 
     @property
     def tenant_id(self) -> str:

@@ -166,7 +166,7 @@ EXPORT_CREATE: dict[str, Any] = {
             "type": "object",
             "description": "The list route's query parameters (terminals: status, merchant_id, expires_before, q;"
             " orders: status; ledger and notifications: sn; expiring: days)",
-            "additionalProperties": {"type": ["string", "integer"]},
+            "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
         },
     },
 }
