@@ -369,3 +369,5 @@ def test_a_listing_csv_past_the_limit_is_413_pointing_at_exports(
     assert "/v1/exports" in r.error["message"] and '"kind": "terminals"' in r.error["message"]
     monkeypatch.setattr(export, "MAX_EXPORT_BYTES", 4_000_000)
     assert api.get("/v1/terminals", key=agent.admin_key, headers={"Accept": "text/csv"}).status == 200
+    monkeypatch.setattr(export, "MAX_EXPORT_ROWS", 2)  # rows count too: 3 terminals are one too many
+    assert api.get("/v1/terminals", key=agent.admin_key, headers={"Accept": "text/csv"}).status == 413
