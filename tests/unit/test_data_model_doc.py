@@ -13,6 +13,7 @@ import inspect
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,11 @@ def module_sources() -> dict[str, str]:
     return out
 
 
+@cache
+def _tree(text: str) -> ast.Module:
+    return ast.parse(text)
+
+
 def _is_model(node: ast.AST) -> bool:
     return isinstance(node, ast.Name) and bool(MODEL_NAME.match(node.id))
 
@@ -110,7 +116,7 @@ def sites(sources: dict[str, str]) -> list[Site]:
             visit(child, module, stack)
 
     for module, text in sources.items():
-        visit(ast.parse(text), module, [])
+        visit(_tree(text), module, [])
     return found
 
 
@@ -118,7 +124,7 @@ def entity_classes(sources: dict[str, str]) -> dict[str, tuple[str, str]]:
     """class name → (module, discriminator) of every class declared with `discriminator=`."""
     out = {}
     for module, text in sources.items():
-        for node in ast.walk(ast.parse(text)):
+        for node in ast.walk(_tree(text)):
             if isinstance(node, ast.ClassDef):
                 for kw in node.keywords:
                     if kw.arg == "discriminator" and isinstance(kw.value, ast.Constant):

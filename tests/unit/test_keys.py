@@ -8,9 +8,12 @@ so this file is also the proof that the move changed no key. A new builder needs
 
 from __future__ import annotations
 
+import ast
 import inspect
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -162,3 +165,73 @@ def test_time_keys_are_utc_whole_seconds_whatever_the_zone() -> None:
     utc = datetime(2026, 3, 9, 1, 2, 3, tzinfo=UTC)
     assert keys.orders_gsi1sk(AT, "o_1") == keys.orders_gsi1sk(utc, "o_1")
     assert keys.webhook_delivery_sk("we_1", AT, "d") == keys.webhook_delivery_sk("we_1", utc, "d")
+
+
+# --- nowhere else ------------------------------------------------------------------------------------
+PACKAGE = Path(__file__).resolve().parents[2] / "shared" / "simrenew"
+KEY_PREFIX = re.compile(r"[A-Z][A-Z_]{2,}#")  # TENANT#, TLOG#, HELD_SMS#, ...
+KEY_ATTRIBUTES = re.compile(r"^(?:pk|sk|gsi[1-4](?:pk|sk)|exp_pk|exp_sk)$")
+MODEL = re.compile(r"^(?:[A-Z]\w*Item|Item)$")
+
+
+def _literal(node: ast.AST) -> bool:
+    return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
+
+
+def hand_made_keys(text: str) -> list[int]:
+    """Lines that build a key by hand: a key-like prefix in a string, a literal pk/sk given to a
+    model or its get, or a literal (f-)string set on a key attribute. A heuristic guard, not a proof."""
+    tree = ast.parse(text)
+    docstrings = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            if KEY_PREFIX.search(node.value):
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Call):
+            func = node.func
+            receiver = func.value if isinstance(func, ast.Attribute) else func
+            if isinstance(receiver, ast.Name) and MODEL.match(receiver.id) and any(_literal(a) for a in node.args[:2]):
+                lines.append(node.lineno)
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr == "set"
+                and isinstance(func.value, ast.Attribute)
+                and KEY_ATTRIBUTES.match(func.value.attr)
+                and any(_literal(a) for a in node.args)
+            ):
+                lines.append(node.lineno)
+            lines += [
+                node.lineno for kw in node.keywords if kw.arg and KEY_ATTRIBUTES.match(kw.arg) and _literal(kw.value)
+            ]
+        elif (
+            isinstance(node, ast.Assign)
+            and _literal(node.value)
+            and any(isinstance(t, ast.Attribute) and KEY_ATTRIBUTES.match(t.attr) for t in node.targets)
+        ):
+            lines.append(node.lineno)
+    return sorted(set(lines))
+
+
+def test_keys_are_built_in_keys_py_only() -> None:
+    found = {
+        str(path.relative_to(PACKAGE)): hand_made_keys(path.read_text(encoding="utf-8"))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "keys.py"
+    }
+    assert {name: lines for name, lines in found.items() if lines} == {}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'Item.get("HEALTH", "PING")',
+        'SweepRunItem.get(keys.sweep_pk(), f"ALIVE#{run_id}")',
+        "prefix = keys.terminal_log_prefix(sn) + 'EVENT#'",
+        'item.exp_sk = f"{tenant_id}#{sn}"',
+        'actions = [NotificationItem.gsi2sk.set(f"{at}#{pk}#{sk}")]',
+        'TerminalEventItem(pk, sk, gsi1sk=f"{at}#{sn}")',
+    ],
+)
+def test_the_guard_sees_a_key_made_by_hand(line: str) -> None:
+    assert hand_made_keys(line) == [1]
