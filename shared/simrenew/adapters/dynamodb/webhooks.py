@@ -46,7 +46,7 @@ class WebhookEndpointItem(Item, discriminator="webhook_endpoint"):
 class WebhookDeliveryItem(Item, discriminator="webhook_delivery"):
     """One delivery of one event to one endpoint, with its attempts.
 
-    Key: PK `TENANT#<tenant_id>`, SK `WHDL#<endpoint_id>#<created_at>#<delivery_id>`.
+    Key: PK `TENANT#<tenant_id>`, SK `WHDL#<endpoint_id>#<at>#<delivery_id>`.
     Index gsi2 `WEBHOOK_RETRY#<shard>` / `<next_attempt_at>#<tenant_id>#<sk>`: pending deliveries by due time (sparse).
     TTL: 30 days.
     """
