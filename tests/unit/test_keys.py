@@ -70,6 +70,7 @@ PINS: list[tuple[Callable[..., Any], tuple[Any, ...], Any]] = [
     (keys.time_transfer_sk, (SN, "tt_1"), "TLOG#SN0001#TIMEXFER#tt_1"),
     (keys.import_sk, ("i_1",), "IMPORT#i_1"),
     (keys.import_chunk_sk, ("i_1", 7), "IMPORT#i_1#CHUNK#00007"),
+    (keys.export_sk, ("exp_1",), "EXPORT#exp_1"),
     (keys.import_error_sk, ("i_1", 42), "IMPORT#i_1#ERR#0000042"),
     (keys.import_errors_prefix, ("i_1",), "IMPORT#i_1#ERR#"),
     (keys.terminal_events_prefix, (SN,), "TLOG#SN0001#EVENT#"),

@@ -379,7 +379,11 @@ class ImportItem(Item, discriminator="import"):
 
 
 class ExportItem(Item, discriminator="export"):
-    """A CSV export written to the bucket by the worker (exports/<tenant>/<export_id>.csv)."""
+    """A CSV export job; the worker writes the file to the bucket (exports/<tenant_id>/<export_id>.csv).
+
+    Key: PK `TENANT#<tenant_id>`, SK `EXPORT#<export_id>`.
+    TTL: 2 days (the file's lifecycle rule removes it after 1).
+    """
 
     tenant_id = UnicodeAttribute()
     export_id = UnicodeAttribute()
