@@ -195,9 +195,12 @@ def test_tenant_b_can_neither_read_nor_start_tenant_as_upload(api: ApiClient, pl
         s3.put_object(Bucket=UPLOADS_BUCKET, Key=key, Body=data)
         assert worker.handler(s3_event(key, len(data)), Ctx())["uploads"][0]["outcome"] == "ignored"
     # Another bucket's event is not ours either.
-    assert worker.handler(s3_event(key_of(mine["upload"]["url"]), len(data), "other-bucket"), Ctx())["uploads"][0][
-        "outcome"
-    ] == "ignored"
+    assert (
+        worker.handler(s3_event(key_of(mine["upload"]["url"]), len(data), "other-bucket"), Ctx())["uploads"][0][
+            "outcome"
+        ]
+        == "ignored"
+    )
     for agent, job in ((a, mine), (b, theirs)):
         assert api.get(f"/v1/imports/{job['import_id']}", key=agent.admin_key).json["status"] == "awaiting_upload"
 

@@ -281,7 +281,18 @@ class Api:
         also: tuple[tuple[int, str], ...] = (),
     ) -> Callable[[Callable[[Req], Any]], Callable[..., Response]]:
         spec = RouteSpec(
-            path, method, auth, summary, status, request, query, idempotent, tag, body_type, response_type, alt_body,
+            path,
+            method,
+            auth,
+            summary,
+            status,
+            request,
+            query,
+            idempotent,
+            tag,
+            body_type,
+            response_type,
+            alt_body,
             also,
         )
         self.specs.append(spec)

@@ -308,5 +308,3 @@ def terminal_lines(fleet: FleetService, tenant_id: str, terminals: Iterator[Any]
                 "data_quota_mb": "" if t.data_quota_mb is None else str(t.data_quota_mb),
             }
         )
-
-

@@ -448,7 +448,8 @@ def _upload_fields(body: dict[str, Any]) -> tuple[str, int]:
         raise ValidationError("size_bytes", "out_of_range", "the file is empty")
     if size > MAX_UPLOAD_BYTES:
         raise PayloadTooLarge(
-            f"an upload is at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: split the file", code="file_too_large",
+            f"an upload is at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: split the file",
+            code="file_too_large",
             field="size_bytes",
         )
     return filename, size
