@@ -11,13 +11,16 @@ from chalicelib.http import PLATFORM, PUBLIC, Api, Reply, Req
 from chalicelib.openapi import build_openapi
 from simrenew.bootstrap import Services, build_services
 from simrenew.config import load_config
+from simrenew.domain.csvfile import XLSX_MEDIA_TYPE
 from simrenew.domain.tenant import Role
 
 VERSION = "0.1.0"
 CONFIG = load_config()  # a missing variable stops the container here, loudly
 
 app = Chalice(app_name="simrenew-api")
-app.api.binary_types = []  # bodies arrive as text (JSON, CSV)
+# Bodies arrive as text (JSON, CSV) except .xlsx workbooks for fleet imports, which API Gateway hands
+# over base64-encoded (template.yaml's BinaryMediaTypes) and Chalice decodes.
+app.api.binary_types = [XLSX_MEDIA_TYPE]
 
 
 @cache
@@ -435,7 +438,8 @@ def terminal_qr(req: Req) -> Reply:
     idempotent=True,
     request=schemas.IMPORT_CSV,
     body_type="text/csv",
-    summary="Import a fleet from CSV (UTF-8 or GBK); processed in the background",
+    summary="Import a fleet from CSV (UTF-8 or GBK) or an .xlsx workbook, English or Chinese headers;"
+    " processed in the background",
     tag="imports",
 )
 def start_import(req: Req) -> dict[str, object]:
