@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import calendar
 import re
-import unicodedata
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -85,6 +84,7 @@ def whole_months_between(start: date, end: date) -> int:
 
 
 # --- dates as spreadsheets write them (fleet imports) --------------------------------------------
+_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 # Excel's day 0 is 1899-12-30 for every serial after 1900-02-28 (its fictitious 1900-02-29 is day 60).
 _EXCEL_EPOCH = date(1899, 12, 30)
 # Serials of 2000-01-01 .. 2100-12-31 (wider than the import's expiry range so it reports out_of_range).
@@ -109,7 +109,8 @@ def parse_sheet_date(raw: str, field: str) -> date:
     Day-first and month-first forms (5/1/2027) are refused rather than guessed: 1/5 would be read as
     January by some and May by others, and an expiry a few months off is worse than a clear error.
     """
-    value = unicodedata.normalize("NFKC", raw).strip() if isinstance(raw, str) else ""
+    # Full-width digits and slashes (２０２７／１／５) as a Chinese IME types them; see identifiers.halfwidth.
+    value = raw.translate(_HALFWIDTH).strip() if isinstance(raw, str) else ""
     invalid = ValidationError(field, "invalid_date", f"{field} must be a date such as {SHEET_DATE_FORMATS}")
     if not value:
         raise ValidationError(field, "required", f"{field} is required")

@@ -4,7 +4,6 @@ Every failure is a ValidationError naming the field, so bad input becomes a clea
 from __future__ import annotations
 
 import re
-import unicodedata
 from enum import StrEnum
 
 from simrenew.errors import ValidationError
@@ -89,6 +88,16 @@ def validate_iccid(raw: str) -> str:
     return value
 
 
+# Full-width forms (Ｕ+FF01..FF5E) as a Chinese IME types them, and the ideographic space. Only these:
+# NFKC would also turn "¹" or "①" into digits, which nobody meant as a number.
+_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def halfwidth(text: str) -> str:
+    """Full-width letters, digits and punctuation as their ASCII forms: "２０２７／１／５" -> "2027/1/5"."""
+    return text.translate(_HALFWIDTH)
+
+
 # What Excel makes of a long number it was not told is text: 8.98601E+19, 8,98601E+19 (a comma-decimal
 # locale), 8.986001234567891e+19 (the float a workbook stores, as openpyxl reads it).
 _SCIENTIFIC_RE = re.compile(r"[0-9][.,]?[0-9]*[eE]\+?[0-9]{1,3}")
@@ -102,7 +111,7 @@ ICCID_SCIENTIFIC_MESSAGE = (
 def validate_sheet_iccid(raw: str) -> str:
     """An ICCID cell of an imported spreadsheet: full-width digits and a ="..." text wrapper are
     accepted, and a number Excel rewrote in scientific notation is named as such, with the fix."""
-    value = unicodedata.normalize("NFKC", raw).strip() if isinstance(raw, str) else raw
+    value = halfwidth(raw).strip() if isinstance(raw, str) else raw
     if isinstance(value, str) and _SCIENTIFIC_RE.fullmatch(value):
         raise ValidationError("iccid", "iccid_scientific", ICCID_SCIENTIFIC_MESSAGE)
     if isinstance(value, str) and value.endswith(".0") and _DIGITS_RE.fullmatch(value[:-2]):
@@ -114,7 +123,7 @@ def validate_sheet_iccid(raw: str) -> str:
 def validate_sheet_tid(raw: str) -> str:
     """A TID cell of an imported spreadsheet (full-width digits accepted); a TID Excel shortened by
     dropping its leading zeros is named as such."""
-    value = unicodedata.normalize("NFKC", raw).strip() if isinstance(raw, str) else raw
+    value = halfwidth(raw).strip() if isinstance(raw, str) else raw
     if isinstance(value, str) and _DIGITS_RE.fullmatch(value) and len(value) < 8:
         raise ValidationError(
             "tid",

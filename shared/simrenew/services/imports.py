@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,7 +18,7 @@ from simrenew.domain.contact import normalize_phone
 from simrenew.domain.csvfile import RawRow, parse_import
 from simrenew.domain.dates import parse_sheet_date
 from simrenew.domain.fleet import Merchant, Terminal, initial_status, terminal_fields
-from simrenew.domain.identifiers import validate_sheet_iccid, validate_sheet_tid
+from simrenew.domain.identifiers import halfwidth, validate_sheet_iccid, validate_sheet_tid
 from simrenew.errors import Conflict, NotFound, RuleViolation, SimRenewError, TransientStoreError, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
@@ -61,8 +60,8 @@ def _row_body(row: RawRow) -> dict[str, Any]:
     forms, ICCIDs in scientific notation, TIDs without their leading zeros, full-width digits). A row
     without an SN is the terminal with that TID (its SN when it is new)."""
     v = row.values
-    quota_raw = unicodedata.normalize("NFKC", v.get("data_quota_mb", "")).strip()
-    tid = unicodedata.normalize("NFKC", v.get("tid", "")).strip()
+    quota_raw = halfwidth(v.get("data_quota_mb", "")).strip()
+    tid = halfwidth(v.get("tid", "")).strip()
     sn = v.get("sn", "").strip() or tid
     if not sn:
         raise ValidationError("sn", "required", "sn is required (or, without an SN column, tid)")
