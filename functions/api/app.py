@@ -655,6 +655,7 @@ def redeem_voucher(req: Req) -> dict[str, object]:
     query=("from", "to"),
     summary="Revenue per day: gross, agent fees, refunds, net (Accept: text/csv for CSV)",
     tag="reports",
+    finance=True,
 )
 def revenue_report(req: Req) -> object:
     report = req.services.reports.revenue(req.tenant_id, req.query.get("from"), req.query.get("to"))
@@ -675,6 +676,7 @@ def revenue_report(req: Req) -> object:
     summary="Settlement per day: collected online, refunds, Stripe fees, platform fee, payable; cash and vouchers apart"
     " (Accept: text/csv for CSV)",
     tag="reports",
+    finance=True,
 )
 def settlement_report(req: Req) -> object:
     report = req.services.reports.settlement(req.tenant_id, req.query.get("from"), req.query.get("to"))
@@ -693,6 +695,7 @@ def settlement_report(req: Req) -> object:
     query=("date",),
     summary="A day's Stripe balance transactions matched against orders; unmatched on either side",
     tag="reports",
+    finance=True,
 )
 def reconciliation_report(req: Req) -> object:
     report = req.services.reports.reconciliation(req.tenant_id, req.query.get("date"))

@@ -35,13 +35,14 @@ _ERRORS = {
 }
 
 
-def _who(auth: object) -> str:
+def _who(spec: RouteSpec) -> str:
+    auth = spec.auth
     if auth == PUBLIC:
         return "public"
     if auth == PLATFORM:
         return "platform operator key"
     assert isinstance(auth, Role)
-    return f"agent key, role {auth.label} or higher"
+    return f"agent key, role {auth.label} or higher" + (", or finance" if spec.finance else "")
 
 
 def _success_schema(media_type: str) -> dict[str, Any]:
@@ -61,8 +62,9 @@ def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
     for spec in specs:
         operation: dict[str, Any] = {
             "summary": spec.summary,
-            "description": f"Who: {_who(spec.auth)}.",
+            "description": f"Who: {_who(spec)}.",
             "x-auth": spec.auth if isinstance(spec.auth, str) else spec.auth.label,
+            "x-roles": spec.roles,
             "operationId": f"{spec.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', spec.path.lower()).strip('_')}",
             "tags": [spec.tag] if spec.tag else [],
             "parameters": [

@@ -55,7 +55,7 @@ API_KEY_CREATE: dict[str, Any] = {
     "required": ["role"],
     "additionalProperties": False,
     "properties": {
-        "role": {"type": "string", "enum": ["admin", "staff", "readonly"]},
+        "role": {"type": "string", "enum": ["admin", "staff", "readonly", "finance"]},
         "label": {"type": "string", "maxLength": 60},
     },
 }

@@ -18,8 +18,14 @@ class TenantStatus(StrEnum):
 
 
 class Role(IntEnum):
-    """Ordered: a higher role may do everything a lower one may."""
+    """READONLY < STAFF < ADMIN are ordered: a higher one may do everything a lower one may.
 
+    FINANCE stands apart (财务): it reads what readonly reads plus the money reports (revenue,
+    settlement, reconciliation) that staff and admin read, and changes nothing. It ranks below every
+    ordered role, so any `role < needed` comparison refuses it: it passes only where a route grants
+    it by name (`Api.route(finance=...)`, GET routes only)."""
+
+    FINANCE = 0
     READONLY = 1
     STAFF = 2
     ADMIN = 3
@@ -28,7 +34,7 @@ class Role(IntEnum):
     def parse(cls, raw: object, field_name: str = "role") -> Role:
         if isinstance(raw, str) and raw.upper() in cls.__members__:
             return cls[raw.upper()]
-        raise ValidationError(field_name, "invalid_role", "role must be one of admin, staff, readonly")
+        raise ValidationError(field_name, "invalid_role", "role must be one of admin, staff, readonly, finance")
 
     @property
     def label(self) -> str:
