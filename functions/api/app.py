@@ -156,6 +156,7 @@ def whoami(req: Req) -> dict[str, object]:
     return {
         "tenant_id": tenant.tenant_id,
         "agent_name": tenant.name,
+        "service_phone": tenant.service_phone,
         "tenant_status": tenant.status.value,
         "role": req.principal.role.label,
         "key_id": req.principal.key_id,

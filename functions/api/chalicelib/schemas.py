@@ -47,7 +47,16 @@ TENANT_PATCH: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "minProperties": 1,
-    "properties": {**SIGNUP["properties"], "settings": SETTINGS},
+    "properties": {
+        **SIGNUP["properties"],
+        "service_phone": {
+            "type": "string",
+            "nullable": True,
+            "example": "4008123456",
+            "description": "the number merchants call, shown on the pay page and the QR stickers; null removes it",
+        },
+        "settings": SETTINGS,
+    },
 }
 
 API_KEY_CREATE: dict[str, Any] = {

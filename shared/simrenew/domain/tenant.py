@@ -205,6 +205,8 @@ class Tenant:
     settings: TenantSettings
     created_at: str
     stripe_account_id: str | None = None
+    # The number merchants call (服务电话): on the pay page and the QR stickers; None until the agent sets it.
+    service_phone: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -213,6 +215,7 @@ class Tenant:
             "contact_name": self.contact_name,
             "contact_email": self.contact_email,
             "contact_phone": self.contact_phone,
+            "service_phone": self.service_phone,
             "status": self.status.value,
             "settings": self.settings.to_json(),
             "created_at": self.created_at,
