@@ -7,6 +7,7 @@ from typing import Any
 
 from chalicelib.http import PLATFORM, PUBLIC, RouteSpec
 from simrenew.domain.tenant import Role
+from simrenew.domain.vocabulary import API_ENUMS, enum_schema
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -43,6 +44,10 @@ def _who(spec: RouteSpec) -> str:
         return "platform operator key"
     assert isinstance(auth, Role)
     return f"agent key, role {auth.label} or higher" + (", or finance" if spec.finance else "")
+
+
+def _component(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
 
 
 def _success_schema(media_type: str) -> dict[str, Any]:
@@ -110,6 +115,8 @@ def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": ERROR_SCHEMA},
+            # Every coded value answers may hold (statuses, kinds, channels, audit actions): each has
+            # zh-CN and English text in the console (tests/unit/test_enum_strings.py).
+            "schemas": {"Error": ERROR_SCHEMA, **{_component(name): enum_schema(name) for name in API_ENUMS}},
         },
     }
