@@ -455,6 +455,7 @@ const zh = {
   staffOnly: "只读密钥不能新增或修改商户。",
   // --- spreadsheets, finance role, API codes, pay page (issue 16 parts 1, 4, 5, 6) ---
   impCreatedRows: "新增",
+  impChineseHeader: "或使用中文列名：",
   financeBanner: "财务密钥：可查看订单、充值记录和收入、结算、对账报表，不能修改任何数据。",
   role_finance: "财务",
   servicePhone: "服务电话（商户可见）",
@@ -1026,6 +1027,7 @@ const en: Dict<Key> = {
   staffOnly: "A read-only key cannot add or change merchants.",
   // --- spreadsheets, finance role, API codes, pay page (issue 16 parts 1, 4, 5, 6) ---
   impCreatedRows: "Created",
+  impChineseHeader: "or the Chinese column names:",
   financeBanner: "Finance key: you can read orders, the ledger and the revenue, settlement and reconciliation reports; nothing can be changed.",
   role_finance: "Finance",
   servicePhone: "Service phone (shown to merchants)",

@@ -275,4 +275,8 @@ def test_the_consoles_template_row_is_valid_as_is() -> None:
     (row,) = parse_import(f"{header}\r\n{example}\r\n".encode()).rows
     valid = check(row)
     assert not hasattr(valid, "code"), valid
-    assert CHINESE_HEADER[0] == "序列号"
+    # The Chinese header the page shows beside it names the same columns, in the same order.
+    chinese = source.split('IMPORT_HEADER_ZH = "', 1)[1].split('"', 1)[0]
+    assert chinese.split(",") == CHINESE_HEADER
+    (same,) = parse_import(f"{chinese}\r\n{example}\r\n".encode("gbk")).rows
+    assert same.values == row.values

@@ -10,6 +10,8 @@ import { errorText, t } from "../strings";
 import { ErrorAlert, Field, Status, Submit, Table, useAction } from "../ui";
 
 export const IMPORT_HEADER = "sn,tid,iccid,carrier,model,merchant_name,merchant_phone,plan_name,expires_on,data_quota_mb";
+// The same columns under the Chinese names Excel sheets use (more aliases: docs/spreadsheets-and-roles.md).
+const IMPORT_HEADER_ZH = "序列号,终端号,ICCID,运营商,型号,商户名称,商户电话,套餐,到期日,流量额度";
 // Valid as is (the ICCID's Luhn digit is right; tests/unit/domain/test_domain_spreadsheets.py imports it).
 const EXAMPLE_ROW = "SN-EXAMPLE-0001,12345678,89860012345678901238,CMCC,PAX A920,张三便利店,13812345678,,2027/12/31,1024";
 // Columns Excel would turn into numbers (8.98601E+19, a TID without its leading 0): written as ="…",
@@ -78,6 +80,10 @@ export function Imports({ importId }: { importId: string | null }) {
         <p>{t("importIntro")}</p>
         <pre class="code" data-testid="import-header">
           {IMPORT_HEADER}
+        </pre>
+        <p>{t("impChineseHeader")}</p>
+        <pre class="code" data-testid="import-header-zh">
+          {IMPORT_HEADER_ZH}
         </pre>
         <p class="hint">{t("importRules")}</p>
         <div class="row">
