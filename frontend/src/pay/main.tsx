@@ -721,7 +721,7 @@ function App() {
             <>
               {term.renewed_minutes_ago != null && (
                 <p class="alert info" role="status" data-testid="recent-renewal">
-                  {t("renewedRecently", { n: term.renewed_minutes_ago })}
+                  {term.renewed_minutes_ago === 1 ? t("renewedRecentlyOne") : t("renewedRecently", { n: term.renewed_minutes_ago })}
                 </p>
               )}
               <PlanPicker term={term} busy={busy} onPay={startPayment} />

@@ -88,6 +88,7 @@ const zh = {
   expiredDaysOne: "已过期 1 天",
   monthsOne: "1 个月",
   rateLimitedMinutes: "查询太频繁，请约 {m} 分钟后再试。",
+  renewedRecentlyOne: "这台终端 1 分钟前刚续费过。确认需要再次续费后再付款。",
   // API errors, by error code (explain() in errors.ts): never the server's English text.
   "err.amount_too_large": "订单金额超过单笔上限，无法在线支付。请联系服务商。",
   "err.too_many_orders": "这台终端近期的续费订单太多，请稍后再试或联系服务商。",
@@ -190,6 +191,7 @@ const en: Dict<keyof typeof zh> = {
   expiredDaysOne: "Expired 1 day ago",
   monthsOne: "1 month",
   rateLimitedMinutes: "Too many look-ups. Please try again in about {m} minutes.",
+  renewedRecentlyOne: "This terminal was renewed 1 minute ago. Pay again only if you are sure.",
   "err.amount_too_large": "This order is above the maximum for one online payment. Please contact your agent.",
   "err.too_many_orders": "This terminal has had too many renewal orders lately. Try again later or contact your agent.",
   "err.unknown_plan": "The chosen plan is no longer available. Reload and choose again.",
