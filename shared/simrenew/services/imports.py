@@ -85,7 +85,7 @@ def _row_body(row: RawRow) -> dict[str, Any]:
 # Which stored fields each import column sets: a column the file lacks leaves them as they are.
 _FIELDS_OF_COLUMN = {
     "tid": ("tid",),
-    "iccid": ("iccid", "carrier"),
+    "iccid": ("iccid",),
     "carrier": ("carrier",),
     "model": ("model",),
     "merchant_name": ("merchant_id",),
@@ -333,6 +333,8 @@ class ImportService:
             current = to_terminal(item)
             compared = [k for k in r.compared if not (k == "tid" and not t.tid)]
             changes = {k: getattr(t, k) for k in compared if getattr(current, k) != getattr(t, k)}
+            if "iccid" in changes and "carrier" not in compared and t.carrier != current.carrier:
+                changes["carrier"] = t.carrier  # a new SIM without a carrier column: the one its ICCID implies
             if not changes:
                 unchanged += 1
                 continue

@@ -79,7 +79,7 @@ def test_only_an_identifier_the_iccid_and_the_expiry_are_required() -> None:
     assert valid.fields["sn"] == "12345678"  # no SN column: the TID stands for it
     assert valid.fields["expires_on"] == date(2027, 1, 5)
     assert valid.fields["model"] == "" and valid.fields["carrier"] == "CMCC"  # implied by the ICCID prefix
-    assert set(valid.compared) == {"tid", "iccid", "carrier", "expires_on"}  # the rest stays as stored
+    assert set(valid.compared) == {"tid", "iccid", "expires_on"}  # the rest stays as stored
 
 
 @pytest.mark.parametrize(
