@@ -135,3 +135,14 @@ def test_a_workbook_of_another_agent_cannot_reach_its_terminals(api: ApiClient, 
     assert done["created"] == 0 and done["updated"] == 0 and done["failed"] == 1
     assert a.tenant_id not in str(done)
     assert api.get(f"/v1/terminals/{held['sn']}", key=a.admin_key).json["expires_on"] == held["expires_on"]
+
+
+def test_report_csvs_keep_tids_as_text_for_excel(api: ApiClient, platform_key: str) -> None:
+    agent = create_agent(api, platform_key)
+    m = api.post("/v1/merchants", {"name": "零号店", "phone": "13812345678"}, key=agent.admin_key).json
+    soon = (date.today() + timedelta(days=3)).isoformat()
+    body = terminal_body(tid=f"00{terminal_body()['tid'][2:]}", merchant_id=m["merchant_id"], expires_on=soon)
+    assert api.post("/v1/terminals", body, key=agent.admin_key).status == 201
+    r = api.get("/v1/reports/expiring?days=30", key=agent.admin_key, headers={"Accept": "text/csv"})
+    line = r.body.decode("utf-8-sig").splitlines()[1]
+    assert f'"=""{body["tid"]}"""' in line and f'"=""{body["sn"]}"""' in line  # Excel would drop the leading zeros
