@@ -11,6 +11,7 @@ from chalicelib.http import PLATFORM, PUBLIC, Api, Reply, Req
 from chalicelib.openapi import build_openapi
 from simrenew.bootstrap import Services, build_services
 from simrenew.config import load_config
+from simrenew.domain.csvfile import XLSX_MEDIA_TYPE
 from simrenew.domain.tenant import Role
 
 VERSION = "0.1.0"
@@ -18,9 +19,9 @@ CONFIG = load_config()  # a missing variable stops the container here, loudly
 
 app = Chalice(app_name="simrenew-api")
 # The same list as the RestApi's BinaryMediaTypes in template.yaml (a test keeps them equal): API
-# Gateway hands these bodies over base64-encoded, byte for byte (a GBK CSV stays GBK), and Chalice
-# decodes them; CSV answers go back base64-encoded the same way.
-app.api.binary_types = ["text/csv"]
+# Gateway hands these bodies over base64-encoded, byte for byte (a GBK CSV stays GBK, a workbook
+# stays a zip), and Chalice decodes them; CSV answers go back base64-encoded the same way.
+app.api.binary_types = ["text/csv", XLSX_MEDIA_TYPE]
 
 
 @cache
@@ -157,6 +158,7 @@ def whoami(req: Req) -> dict[str, object]:
     return {
         "tenant_id": tenant.tenant_id,
         "agent_name": tenant.name,
+        "service_phone": tenant.service_phone,
         "tenant_status": tenant.status.value,
         "role": req.principal.role.label,
         "key_id": req.principal.key_id,
@@ -441,8 +443,9 @@ def terminal_qr(req: Req) -> Reply:
     body_type="text/csv",
     alt_body=("application/json", schemas.IMPORT_UPLOAD),
     also=((201, "A presigned upload: PUT the file to upload.url"), (413, "Too large: a body over 5 MB")),
-    summary="Import a fleet from CSV (UTF-8 or GBK): a body up to 5 MB (202), or JSON {filename, size_bytes}"
-    " for a presigned upload up to 200 MB (201); processed in the background",
+    summary="Import a fleet from CSV (UTF-8 or GBK) or an .xlsx workbook, English or Chinese headers: a body"
+    " up to 5 MB (202), or JSON {filename, size_bytes} for a presigned upload up to 200 MB (201);"
+    " processed in the background",
     tag="imports",
 )
 def start_import(req: Req) -> object:
@@ -661,6 +664,7 @@ def redeem_voucher(req: Req) -> dict[str, object]:
     query=("from", "to"),
     summary="Revenue per day: gross, agent fees, refunds, net (Accept: text/csv for CSV)",
     tag="reports",
+    finance=True,
 )
 def revenue_report(req: Req) -> object:
     report = req.services.reports.revenue(req.tenant_id, req.query.get("from"), req.query.get("to"))
@@ -681,6 +685,7 @@ def revenue_report(req: Req) -> object:
     summary="Settlement per day: collected online, refunds, Stripe fees, platform fee, payable; cash and vouchers apart"
     " (Accept: text/csv for CSV)",
     tag="reports",
+    finance=True,
 )
 def settlement_report(req: Req) -> object:
     report = req.services.reports.settlement(req.tenant_id, req.query.get("from"), req.query.get("to"))
@@ -699,6 +704,7 @@ def settlement_report(req: Req) -> object:
     query=("date",),
     summary="A day's Stripe balance transactions matched against orders; unmatched on either side",
     tag="reports",
+    finance=True,
 )
 def reconciliation_report(req: Req) -> object:
     report = req.services.reports.reconciliation(req.tenant_id, req.query.get("date"))

@@ -41,7 +41,7 @@ def test_the_api_has_one_stage_the_throttled_one_and_text_csv_is_a_binary_media_
     assert stage["StageName"] == {"Ref": "Stage"}
     (api,) = _resources(translated, "AWS::ApiGateway::RestApi").values()
     declared = [t.replace("~1", "/") for t in api["BinaryMediaTypes"]]
-    assert declared == api_module.app.api.binary_types == ["text/csv"]
+    assert declared == api_module.app.api.binary_types and "text/csv" in declared
 
 
 def test_the_uploads_bucket_is_private_expires_its_objects_and_starts_imports(translated: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ import io
 from typing import Any
 
 from chalicelib.http import Reply, Req
-from simrenew.domain.csvfile import export_header_line
+from simrenew.domain.csvfile import TEXT_COLUMNS, excel_text, export_header_line
 from simrenew.errors import PayloadTooLarge
 
 CSV_HEADERS = {"Content-Type": "text/csv; charset=utf-8"}
@@ -59,8 +59,9 @@ def qr_svg(url: str) -> str:
 
 
 def rows_csv(name: str, columns: list[str], rows: list[dict[str, Any]], kind: str | None = None) -> Reply:
-    """Any report's rows as CSV (with a BOM for Excel), columns in the given order. Lists that
-    POST /v1/exports also writes (`kind`) answer 413 export_too_large past MAX_EXPORT_BYTES."""
+    """Any report's rows as CSV (with a BOM for Excel), columns in the given order; identifiers and phones
+    as ="..." so Excel keeps their digits (csvfile.excel_text). Past MAX_EXPORT_ROWS or MAX_EXPORT_BYTES:
+    413 export_too_large, naming POST /v1/exports with `kind`."""
     import csv
 
     out = io.StringIO()
@@ -68,7 +69,10 @@ def rows_csv(name: str, columns: list[str], rows: list[dict[str, Any]], kind: st
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     for n, row in enumerate(rows, 1):
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+        cells = ["" if row.get(c) is None else row.get(c) for c in columns]
+        writer.writerow(
+            [excel_text(str(v)) if c in TEXT_COLUMNS and v != "" else v for c, v in zip(columns, cells, strict=True)]
+        )
         if out.tell() > MAX_EXPORT_BYTES or n > MAX_EXPORT_ROWS:
             raise too_large(kind or name)
     return Reply(out.getvalue(), 200, {**CSV_HEADERS, "Content-Disposition": f'attachment; filename="{name}.csv"'})

@@ -22,7 +22,7 @@ from pynamodb.exceptions import DoesNotExist
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.models import ExportItem
 from simrenew.clock import Clock, iso_utc
-from simrenew.domain.csvfile import export_csv_line, export_header_line
+from simrenew.domain.csvfile import TEXT_COLUMNS, excel_text, export_csv_line, export_header_line
 from simrenew.errors import NotFound, SimRenewError, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
@@ -229,7 +229,7 @@ class ExportService:
             "notifications": lambda: iter(self._expiry.notifications(tenant_id, filters.get("sn"))),
             "expiring": lambda: iter(self._expiry.expiring(tenant_id, filters.get("days"))["items"]),
         }[kind]
-        return csv_line(columns), (csv_line([_cell(row.get(c)) for c in columns]) for row in _eager(source))
+        return csv_line(columns), (csv_line(_cells(row, columns)) for row in _eager(source))
 
     def _terminal_lines(self, tenant_id: str, filters: dict[str, str]) -> Iterator[str]:
         fleet = self._fleet
@@ -276,8 +276,10 @@ def _pages(first: Any, fetch: Callable[[str], Any]) -> Iterator[Any]:
         page = fetch(page.next_cursor)
 
 
-def _cell(value: Any) -> str:
-    return "" if value is None else str(value)
+def _cells(row: dict[str, Any], columns: list[str]) -> list[str]:
+    """As the listing's CSV writes them: identifiers and phones as ="..." so Excel keeps their digits."""
+    cells = ["" if row.get(c) is None else str(row.get(c)) for c in columns]
+    return [excel_text(v) if c in TEXT_COLUMNS and v else v for c, v in zip(columns, cells, strict=True)]
 
 
 def csv_line(cells: list[str]) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,7 +21,9 @@ from simrenew.adapters.dynamodb.models import ImportItem
 from simrenew.clock import Clock, iso_utc
 from simrenew.domain.contact import normalize_phone
 from simrenew.domain.csvfile import RawRow, parse_import
+from simrenew.domain.dates import parse_sheet_date
 from simrenew.domain.fleet import Merchant, Terminal, initial_status, terminal_fields
+from simrenew.domain.identifiers import halfwidth, validate_sheet_iccid, validate_sheet_tid
 from simrenew.errors import (
     Conflict,
     NotFound,
@@ -75,15 +76,22 @@ _Seen = IdentifierIndex  # identifiers met earlier in the same file: a second oc
 
 
 def _row_body(row: RawRow) -> dict[str, Any]:
+    """The row as a terminal body: cells diagnosed the way spreadsheets damage them (dates in Excel's
+    forms, ICCIDs in scientific notation, TIDs without their leading zeros, full-width digits). A row
+    without an SN is the terminal with that TID (its SN when it is new)."""
     v = row.values
-    quota_raw = v.get("data_quota_mb", "").strip()
+    quota_raw = halfwidth(v.get("data_quota_mb", "")).strip()
+    tid = halfwidth(v.get("tid", "")).strip()
+    sn = v.get("sn", "").strip() or tid
+    if not sn:
+        raise ValidationError("sn", "required", "sn is required (or, without an SN column, tid)")
     body: dict[str, Any] = {
-        "sn": v.get("sn", ""),
-        "tid": v.get("tid", ""),
-        "iccid": v.get("iccid", ""),
+        "sn": sn,
+        "tid": validate_sheet_tid(tid) if tid else None,
+        "iccid": validate_sheet_iccid(v.get("iccid", "")) if v.get("iccid", "").strip() else "",
         "carrier": v.get("carrier", "") or None,
         "model": v.get("model", ""),
-        "expires_on": v.get("expires_on", ""),
+        "expires_on": parse_sheet_date(v.get("expires_on", ""), "expires_on"),
         "data_quota_mb": None,
     }
     if quota_raw:
@@ -94,12 +102,33 @@ def _row_body(row: RawRow) -> dict[str, Any]:
     return body
 
 
+# Which stored fields each import column sets: a column the file lacks leaves them as they are.
+_FIELDS_OF_COLUMN = {
+    "tid": ("tid",),
+    "iccid": ("iccid",),
+    "carrier": ("carrier",),
+    "model": ("model",),
+    "merchant_name": ("merchant_id",),
+    "merchant_phone": ("merchant_id",),
+    "plan_name": ("plan_id",),
+    "expires_on": ("expires_on",),
+    "data_quota_mb": ("data_quota_mb",),
+}
+
+
+def _compared(row: RawRow) -> tuple[str, ...]:
+    named = {f for column in row.present for f in _FIELDS_OF_COLUMN.get(column, ())}
+    return tuple(f for f in COMPARED if f in named)
+
+
 @dataclass
 class _ValidRow:
     row: int
     fields: dict[str, Any]
     merchant: tuple[str, str] | None  # (name, normalized phone)
     plan_name: str | None
+    compared: tuple[str, ...] = COMPARED  # the stored fields the file's columns set
+    by_tid: bool = False  # no SN in the row: the terminal is the one with this TID
 
 
 class ImportService:
@@ -202,6 +231,33 @@ class ImportService:
             raise RuntimeError("no object store configured")  # build_services always gives one
         return self._objects
 
+    def _rows(self, job: ImportItem) -> Iterator[RawRow]:
+        """The job's rows, one at a time. A CSV is streamed; its first pass (the whole file checked:
+        encoding, header, row limit, before a row is written, as the body route does before it
+        answers) is recorded on the job. A workbook (a zip, which needs seeking) is read from a
+        temporary file by the parser, whole: its rows are compressed, far smaller than as CSV."""
+        open_raw, max_rows = self._source(job)
+        if sniff(open_raw()) == ZIP_MAGIC:
+            import tempfile
+
+            from simrenew.domain.csvfile import parse_import_file
+
+            with tempfile.TemporaryFile() as spool:
+                with open_raw() as source:
+                    while chunk := source.read(1 << 20):
+                        spool.write(chunk)
+                spool.seek(0)
+                parsed = parse_import_file(spool, max_rows)
+            if not job.encoding:
+                self._imports.detected(job, "xlsx", parsed.total, self._clock.now())
+                job.encoding, job.total = "xlsx", parsed.total
+            return iter(parsed.rows)
+        if not job.encoding:
+            encoding, total = detect(open_raw, max_rows)
+            self._imports.detected(job, encoding, total, self._clock.now())
+            job.encoding, job.total = encoding, total
+        return stream_rows(open_raw, str(job.encoding), max_rows)
+
     def _source(self, job: ImportItem) -> tuple[OpenRaw, int]:
         """How to open the job's file as a fresh stream, and its row limit."""
         if job.source != "upload":
@@ -218,16 +274,6 @@ class ImportService:
             raise ValidationError(
                 "file", "size_mismatch", f"the uploaded file has {info.size} bytes, not the {declared} declared"
             )
-        if sniff(objects.open(key)) == ZIP_MAGIC:
-            # A workbook (zip) needs seeking: a temporary file on disk, parsed whole (its rows are
-            # compressed, so it is far smaller than the same rows as CSV).
-            import tempfile
-
-            with tempfile.TemporaryFile() as spool:
-                objects.download_to(key, spool)
-                spool.seek(0)
-                data = spool.read()
-            return (lambda: io.BytesIO(_workbook_as_csv(data))), MAX_UPLOAD_ROWS
         return (lambda: objects.open(key)), MAX_UPLOAD_ROWS
 
     def _job(self, tenant_id: str, import_id: str) -> ImportItem:
@@ -254,14 +300,7 @@ class ImportService:
         log = get_logger()
         try:
             tenant = self._fleet.tenant(tenant_id)
-            open_raw, max_rows = self._source(job)
-            if not job.encoding:
-                # The first pass: the whole file is checked (encoding, header, row limit) before a
-                # row is written, as the body route does before it answers.
-                encoding, total = detect(open_raw, max_rows)
-                self._imports.detected(job, encoding, total, self._clock.now())
-                job.encoding, job.total = encoding, total
-            rows = stream_rows(open_raw, str(job.encoding), max_rows)
+            rows = self._rows(job)
             start = int(job.processed)
             seen = _Seen()
             plan_ids: dict[str, str] = {}
@@ -305,9 +344,11 @@ class ImportService:
 
     def _validate(self, row: RawRow, seen: _Seen) -> _ValidRow | RowError:
         try:
-            if row.field_count is not None and row.field_count != 10:
-                raise ValidationError("row", "wrong_field_count", f"the row has {row.field_count} fields, not 10")
-            fields = terminal_fields(_row_body(row))
+            if row.field_count is not None and row.field_count != row.expected_fields:
+                raise ValidationError(
+                    "row", "wrong_field_count", f"the row has {row.field_count} fields, not {row.expected_fields}"
+                )
+            fields = terminal_fields(_row_body(row), optional=("tid", "model"))
             name = row.values.get("merchant_name", "").strip()
             phone_raw = row.values.get("merchant_phone", "").strip()
             merchant = None
@@ -320,15 +361,17 @@ class ImportService:
                     raise ValidationError("merchant_name", "too_long", "merchant_name is at most 100 characters")
                 merchant = (name, normalize_phone(phone_raw, "merchant_phone"))
             plan_name = row.values.get("plan_name", "").strip() or None
-            for kind in ("sn", "tid", "iccid"):
+            kinds = [kind for kind in ("sn", "tid", "iccid") if fields[kind]]
+            for kind in kinds:
                 first = seen.first(kind, fields[kind])
                 if first is not None and first != row.row:
                     raise ValidationError(
                         kind, "duplicate_in_file", f"{kind} {fields[kind]} already appears on row {first}"
                     )
-            for kind in ("sn", "tid", "iccid"):
+            for kind in kinds:
                 seen.add(kind, fields[kind], row.row)
-            return _ValidRow(row.row, fields, merchant, plan_name)
+            by_tid = not row.values.get("sn", "").strip()
+            return _ValidRow(row.row, fields, merchant, plan_name, _compared(row), by_tid)
         except ValidationError as err:
             return RowError(row.row, err.field or "row", err.code, err.message)
 
@@ -364,6 +407,12 @@ class ImportService:
             ]
             merchant_ids.update(self._fleet.merchants.create_many(fresh, now))
 
+        for r in valid:
+            if r.by_tid and r.fields["tid"]:
+                # A file of TIDs only: the stored terminal with that TID, whatever its SN.
+                found = self._terminals.find_by_tid(tenant_id, r.fields["tid"])
+                if found is not None:
+                    r.fields["sn"] = found.sn
         ready: list[tuple[_ValidRow, Terminal]] = []
         for r in valid:
             if r.plan_name and r.plan_name.casefold() not in plan_ids:
@@ -375,6 +424,7 @@ class ImportService:
                 continue
             fields = {
                 **r.fields,
+                "tid": r.fields["tid"] or "",
                 "merchant_id": merchant_id,
                 "plan_id": plan_ids[r.plan_name.casefold()] if r.plan_name else None,
             }
@@ -394,10 +444,16 @@ class ImportService:
         for r, t in ready:
             item = existing.get(t.sn)
             if item is None:
+                if not t.tid:
+                    errors.append(RowError(r.row, "tid", "required", "tid is required to register a new terminal"))
+                    continue
                 new_rows.append((r, t))
                 continue
             current = to_terminal(item)
-            changes = {k: getattr(t, k) for k in COMPARED if getattr(current, k) != getattr(t, k)}
+            compared = [k for k in r.compared if not (k == "tid" and not t.tid)]
+            changes = {k: getattr(t, k) for k in compared if getattr(current, k) != getattr(t, k)}
+            if "iccid" in changes and "carrier" not in compared and t.carrier != current.carrier:
+                changes["carrier"] = t.carrier  # a new SIM without a carrier column: the one its ICCID implies
             if not changes:
                 unchanged += 1
                 continue
@@ -453,22 +509,6 @@ def _upload_fields(body: dict[str, Any]) -> tuple[str, int]:
             field="size_bytes",
         )
     return filename, size
-
-
-def _workbook_as_csv(data: bytes) -> bytes:
-    """A workbook's rows for the CSV reader: parse_import decides whether it can read a workbook
-    (it names the problem if it cannot); the rows it finds are written back as UTF-8 CSV."""
-    import csv
-
-    parsed = parse_import(data, MAX_UPLOAD_ROWS)
-    from simrenew.domain.csvfile import IMPORT_COLUMNS
-
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(IMPORT_COLUMNS)
-    for row in parsed.rows:
-        writer.writerow([row.values.get(c, "") for c in IMPORT_COLUMNS])
-    return out.getvalue().encode()
 
 
 def lambda_deadline(context: Any) -> Deadline:
