@@ -6,7 +6,7 @@ from functools import cache
 
 from chalice import Chalice
 
-from chalicelib import schemas
+from chalicelib import carrier_routes, schemas
 from chalicelib.http import PLATFORM, PUBLIC, Api, Reply, Req
 from chalicelib.openapi import build_openapi
 from simrenew.bootstrap import Services, build_services
@@ -26,6 +26,7 @@ def services() -> Services:
 
 
 api = Api(app, services)
+carrier_routes.register(api)  # carrier accounts, sync, drift, operations (docs/carrier.md)
 
 
 def _page(page: object) -> dict[str, object]:
@@ -280,9 +281,11 @@ def patch_plan(req: Req) -> dict[str, object]:
 def _terminal_json(req: Req, terminal: object) -> dict[str, object]:
     fleet = req.services.fleet
     tenant = fleet.tenant(req.tenant_id)
-    return terminal.to_json(  # type: ignore[attr-defined, no-any-return]
+    answer: dict[str, object] = terminal.to_json(  # type: ignore[attr-defined]
         fleet.today(tenant), fleet.expiring_window(tenant), req.services.config.public_base_url
     )
+    carrier_routes.with_carrier_state(req, [answer], [terminal], single=True)  # type: ignore[list-item]
+    return answer
 
 
 @api.route(
@@ -303,7 +306,7 @@ def register_terminal(req: Req) -> dict[str, object]:
     "/v1/terminals",
     "GET",
     auth=Role.READONLY,
-    query=("status", "merchant_id", "expires_before", "q", "limit", "cursor"),
+    query=("status", "merchant_id", "expires_before", "q", "carrier", "limit", "cursor"),
     summary="List terminals (Accept: text/csv exports the fleet in the import format)",
     tag="fleet",
 )
@@ -312,13 +315,17 @@ def list_terminals(req: Req) -> object:
         from chalicelib.export import terminals_csv
 
         return terminals_csv(req)
+    if req.query.get("carrier") is not None:  # ?carrier=disagrees: the carrier disagrees with us (docs/carrier.md)
+        return carrier_routes.disagreeing_terminals(req)
     fleet = req.services.fleet
     limit, cursor = _limit_cursor(req)
-    page = fleet.list_terminals(req.tenant_id, req.query, limit, cursor)
+    page = fleet.list_terminals(req.tenant_id, {k: v for k, v in req.query.items() if k != "carrier"}, limit, cursor)
     tenant = fleet.tenant(req.tenant_id)
     today, window = fleet.today(tenant), fleet.expiring_window(tenant)
     base = req.services.config.public_base_url
-    return {"items": [t.to_json(today, window, base) for t in page.items], "next_cursor": page.next_cursor}
+    items = [t.to_json(today, window, base) for t in page.items]
+    carrier_routes.with_carrier_state(req, items, list(page.items))
+    return {"items": items, "next_cursor": page.next_cursor}
 
 
 @api.route(
