@@ -13,7 +13,8 @@ to 127.0.0.1, speaking the Cisco IoT Control Center REST shapes SimRenew uses.
 - Test controls, local only: `POST /_sim/devices/{iccid}/usage {"bytes": n}` adds usage;
   `POST /_sim/devices {"devices": [{"iccid", "status"?, "bytes"?}]}` adds SIMs in bulk;
   `POST /_sim/faults {"mode": "error"|"timeout"|"throttle", "count": n, "delay_s"?}` makes the next
-  n platform calls fail (timeout: the call is carried out, then the answer comes after delay_s);
+  n platform calls fail (timeout: the call is carried out, then the answer comes after delay_s;
+  `"method": "PUT"` limits the fault to changes);
   `GET /_sim/stats` counts the platform calls per account (`POST /_sim/stats/reset`).
 
 State (accounts, SIMs, audit trails) is kept in the state file, written a moment after changes.
@@ -139,15 +140,16 @@ class Platform:
         tmp.write_text(data, encoding="utf-8")
         tmp.replace(self.state_file)
 
-    def take_fault(self) -> dict[str, Any] | None:
+    def take_fault(self, method: str) -> dict[str, Any] | None:
+        """The next injected fault for this call (a fault may name the method it hits)."""
         with self.lock:
-            if not self.faults:
-                return None
-            fault = self.faults[0]
-            fault["count"] -= 1
-            if fault["count"] <= 0:
-                self.faults.pop(0)
-            return dict(fault)
+            for fault in self.faults:
+                if fault.get("method") in (None, method):
+                    fault["count"] -= 1
+                    if fault["count"] <= 0:
+                        self.faults.remove(fault)
+                    return dict(fault)
+            return None
 
 
 def public_device(sim: dict[str, Any], account: str) -> dict[str, Any]:
@@ -246,7 +248,7 @@ def make_handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
             with platform.lock:
                 platform.stats[account] += 1
                 platform.stats["*"] += 1
-            fault = platform.take_fault()
+            fault = platform.take_fault(method)
             if fault and fault["mode"] == "error":
                 self._error(500, "10000000", "Internal error (injected)")
                 return
@@ -387,7 +389,10 @@ def make_handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
                     if mode not in ("error", "timeout", "throttle") or not isinstance(count, int) or count < 0:
                         self._error(400, "bad_fault", "mode must be error|timeout|throttle, count a number")
                         return
-                    platform.faults.append({"mode": mode, "count": count, "delay_s": data.get("delay_s")})
+                    method = data.get("method") if data.get("method") in ("GET", "PUT") else None
+                    platform.faults.append(
+                        {"mode": mode, "count": count, "delay_s": data.get("delay_s"), "method": method}
+                    )
                     self._send(200, {"faults": platform.faults})
                     return
                 if method == "POST" and segments == ["faults", "clear"]:

@@ -6,7 +6,7 @@ with timeouts and retries, and raise only the typed errors of simrenew.domain.ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime
 from typing import Protocol
 
@@ -53,6 +53,7 @@ class CarrierPlatform(Protocol):
         account does not know comes back with state UNKNOWN."""
         ...
 
-    def usages(self, iccids: Iterable[str]) -> Iterator[SimUsage]:
-        """Cycle-to-date usage of the given SIMs, in batches where the platform has them."""
+    def usages(self, iccids: Iterable[str], rate_plans: Collection[str] = ()) -> Iterator[SimUsage]:
+        """Cycle-to-date usage of the given SIMs, in batches where the platform has them
+        (`rate_plans`: the plans the SIMs are known to be on, saving Control Center a look-up)."""
         ...

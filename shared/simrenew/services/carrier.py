@@ -246,7 +246,7 @@ class CarrierOperations:
             outcome, status = self._apply(account, terminal.iccid, action)
         except CarrierError as exc:
             runs = int(item.attempts or 0) + 1
-            final = runs >= MAX_RUNS or (not exc.retryable and runs >= 2)
+            final = runs >= MAX_RUNS or not exc.retryable  # a refusal will not pass by itself
             error = f"{exc.code}: {exc.message}"
             self._repo.op_attempt_failed(
                 item, error, now, now + RUN_BACKOFF[min(runs, len(RUN_BACKOFF)) - 1], final=final
@@ -464,7 +464,14 @@ class CarrierSync:
         statuses.update({s.iccid: s for s in platform.statuses(unread)})
         status_requests = platform.requests
         # 2. usage this cycle, in batches.
-        usages: dict[str, SimUsage] = {u.iccid: u for u in platform.usages(list(terminals)) if u.iccid in terminals}
+        plans = {s.rate_plan for s in statuses.values() if s.rate_plan}
+        plans |= {r.rate_plan for r in old.values() if r.rate_plan and r.iccid in terminals}
+        every_plan_known = all(
+            (statuses.get(i) and statuses[i].rate_plan) or (old.get(t.sn) and old[t.sn].rate_plan)
+            for i, t in terminals.items()
+        )
+        batch = platform.usages(list(terminals), sorted(plans) if every_plan_known else ())
+        usages: dict[str, SimUsage] = {u.iccid: u for u in batch if u.iccid in terminals}
         usage_requests = platform.requests - status_requests
         # 3. write what changed.
         now = self._clock.now()

@@ -18,7 +18,7 @@ Control Center asks for at most 5 calls a second and one at a time: `min_interva
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -130,13 +130,15 @@ class ControlCenter:
             names += [str(p["name"]) for p in data.get("ratePlans") or [] if isinstance(p, dict) and p.get("name")]
         return names
 
-    def usages(self, iccids: Iterable[str]) -> Iterator[SimUsage]:
+    def usages(self, iccids: Iterable[str], rate_plans: Collection[str] = ()) -> Iterator[SimUsage]:
+        """Usage by rate plan: every device of each plan, 50 a page. The plans are the ones the
+        SIMs are known to be on (from Search Devices), else the account's (Get Rate Plans)."""
         wanted = set(iccids)
         if not wanted:
             return
         now = self._clock.now()
         totals: dict[str, int] = {}
-        for plan in self.rate_plans():
+        for plan in sorted(set(rate_plans)) or self.rate_plans():
             query = {"ratePlanName": plan, "usageType": "DATA"}
             for data in self._pages("/usages", query, "GET usages by rate plan"):
                 for zone in data.get("zones") or []:

@@ -21,7 +21,7 @@ Every answer is HTTP 200 with a `status` of its own: "0" is success, anything el
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -158,7 +158,7 @@ class OneLink:
             except SimUnknown:
                 yield SimStatus(iccid, "UNKNOWN", SimState.UNKNOWN)
 
-    def usages(self, iccids: Iterable[str]) -> Iterator[SimUsage]:
+    def usages(self, iccids: Iterable[str], rate_plans: Collection[str] = ()) -> Iterator[SimUsage]:
         wanted = list(dict.fromkeys(iccids))
         now = self._clock.now()
         as_of = now.astimezone(BEIJING).replace(hour=0, minute=0, second=0, microsecond=0)  # up to yesterday
