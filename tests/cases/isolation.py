@@ -40,6 +40,18 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): None,
     ("POST", "/v1/orders/{order_id}/mark-paid"): {"note": "cash"},
     ("POST", "/v1/orders/{order_id}/refund"): {"reason": "test"},
+    # --- carrier connection (issue 15) ---
+    ("POST", "/v1/carrier-accounts"): {
+        "carrier": "CUCC",
+        "platform": "control_center",
+        "base_url": "https://cc.example.com",
+        "username": "b",
+        "api_key": "b-key",
+    },
+    ("DELETE", "/v1/carrier-accounts/{account_id}"): None,
+    ("POST", "/v1/carrier-accounts/{account_id}/check"): {},
+    ("POST", "/v1/carrier-sync"): {},
+    ("POST", "/v1/carrier-operations/{op_id}/retry"): {},
 }
 FAKE_IDS = {
     "endpoint_id": "we_0000000000000000",
@@ -49,6 +61,8 @@ FAKE_IDS = {
     "sn": "NOSUCH-SN-0",
     "key_id": "k_0000000000000000",
     "import_id": "imp_0000000000000000",
+    "account_id": "ca_0000000000000000",
+    "op_id": "cop_1_resume_NOSUCH-SN-0",
 }
 
 
@@ -82,7 +96,29 @@ def _world(api: ApiClient, platform_key: str) -> tuple[Any, Any, dict[str, str]]
         {"url": "https://a.example.com/hook", "events": ["terminal.expiring"]},
         key=a.admin_key,
     ).json
+    # Carrier (issue 15): A's account, and a carrier operation of A's (a suspended terminal paid again).
+    account = api.post(
+        "/v1/carrier-accounts",
+        {
+            "carrier": "CMCC",
+            "platform": "control_center",
+            "base_url": "https://cc-a.example.com",
+            "username": "a",
+            "api_key": "a-secret-key",
+        },
+        key=a.admin_key,
+    ).json
+    lapsed = api.post(
+        "/v1/terminals", terminal_body(merchant_id=m["merchant_id"], expires_on="2020-01-01"), key=a.admin_key
+    ).json
+    paid = api.post(
+        "/v1/orders", {"lines": [{"sn": lapsed["sn"], "plan_id": p["plan_id"]}], "payment": "offline"}, key=a.admin_key
+    ).json
+    api.post(f"/v1/orders/{paid['order_id']}/mark-paid", {"note": "cash"}, key=a.admin_key)
+    carrier_ops = api.get(f"/v1/terminals/{lapsed['sn']}/carrier-operations", key=a.admin_key).json["items"]
     ids = {
+        "account_id": account["account_id"],
+        "op_id": carrier_ops[0]["op_id"],
         "endpoint_id": endpoint["endpoint_id"],
         "order_id": order["order_id"],
         "merchant_id": m["merchant_id"],
