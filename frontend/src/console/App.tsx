@@ -19,6 +19,7 @@ import { Keys } from "./views/Keys";
 import { Webhooks } from "./views/Webhooks";
 import { Reports } from "./views/Reports";
 import { Stickers } from "./views/Stickers";
+import { CarrierPage } from "./views/Carrier";
 
 const NAV: [string, Key][] = [
   ["dashboard", "nav_dashboard"],
@@ -32,6 +33,7 @@ const NAV: [string, Key][] = [
   ["settings", "nav_settings"],
   ["keys", "nav_keys"],
   ["webhooks", "nav_webhooks"],
+  ["carrier", "nav_carrier"],
 ];
 
 export function App() {
@@ -81,6 +83,8 @@ function View({ s }: { s: Session }) {
       return <Keys admin={admin} currentKeyId={s.keyId} />;
     case "webhooks":
       return <Webhooks admin={admin} />;
+    case "carrier":
+      return <CarrierPage admin={admin} />;
     case "stickers":
       return <Stickers sns={(route.query.get("sns") ?? "").split(",").filter(Boolean)} />;
     default:

@@ -6,6 +6,7 @@ import { day, locale, megabytes, moment, money } from "../../common/i18n";
 import { href } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
+import { CarrierStateBlock } from "./Carrier";
 import { Badge, ConfirmButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad, useIdempotencyKey, riskRecent } from "../ui";
 import { carrierLabel, daysLeft, type Terminal } from "./Terminals";
 import type { Plan } from "./Plans";
@@ -89,6 +90,7 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
                 </a>
               </dd>
             </dl>
+            {x.carrier_state && <CarrierStateBlock state={x.carrier_state} />}
             <div class="row">
               {x.status !== "deactivated" && (
                 <button type="button" onClick={() => setEditing(!editing)} aria-expanded={editing ? "true" : "false"} data-testid="terminal-edit">

@@ -8,6 +8,7 @@ import { go, href } from "../router";
 import { api, apiBlob } from "../session";
 import { t } from "../strings";
 import { Badge, ErrorAlert, Field, Loading, Pager, Table, riskRecent, useAction, usePaged } from "../ui";
+import { driftLabel, type CarrierState } from "./Carrier";
 
 export interface Terminal {
   sn: string;
@@ -28,10 +29,11 @@ export interface Terminal {
   pay_url: string;
   created_at: string;
   updated_at: string;
+  carrier_state?: CarrierState | null;
 }
 
 export const TERMINAL_STATUSES = ["active", "expiring", "grace", "suspended", "inventory", "deactivated"];
-const FILTERS = ["q", "status", "expires_before", "merchant_id", "limit"] as const;
+const FILTERS = ["q", "status", "expires_before", "merchant_id", "carrier", "limit"] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
 
 // The selection survives filter changes and visits to a terminal's page (not a reload).
@@ -103,6 +105,16 @@ export function Terminals({ query }: { query: URLSearchParams }) {
           <Field id="f-merchant" label={t("merchantId")}>
             {(a) => <input {...a} value={draft.merchant_id} onInput={set("merchant_id")} />}
           </Field>
+          <div class="check">
+            <input
+              type="checkbox"
+              id="f-carrier"
+              checked={draft.carrier === "disagrees"}
+              onChange={(e) => setDraft({ ...draft, carrier: e.currentTarget.checked ? "disagrees" : "" })}
+              data-testid="filter-carrier"
+            />
+            <label for="f-carrier">{t("carrierDisagrees")}</label>
+          </div>
           <Field id="f-limit" label={t("perPage")}>
             {(a) => (
               <select {...a} value={draft.limit || "50"} onChange={set("limit")}>
@@ -228,6 +240,7 @@ function TerminalTable(props: { filters: Filters; selected: Set<string>; setSele
                     <Badge status="risk" />
                   </>
                 )}
+                {x.carrier_state?.drift && <div class="hint" data-testid="carrier-drift">{driftLabel(x.carrier_state.drift)}</div>}
               </td>
               <td class="nowrap">
                 {day(x.expires_on)}
