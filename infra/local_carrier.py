@@ -11,7 +11,7 @@ to 127.0.0.1, speaking the Cisco IoT Control Center REST shapes SimRenew uses.
   oldest change first), `GET .../auditTrails` (every change made), `GET /rws/api/v1/rateplans`,
   `GET /rws/api/v1/usages?ratePlanName=` (usage by rate plan), `GET /rws/api/v1/echo/{text}`.
 - Test controls, local only: `POST /_sim/devices/{iccid}/usage {"bytes": n}` adds usage;
-  `POST /_sim/devices {"devices": [{"iccid", "status"?, "bytes"?}]}` adds SIMs in bulk;
+  `POST /_sim/devices {"devices": [{"iccid", "status"?, "bytes"?, "date_updated"?}]}` adds SIMs in bulk;
   `POST /_sim/faults {"mode": "error"|"timeout"|"throttle", "count": n, "delay_s"?}` makes the next
   n platform calls fail (timeout: the call is carried out, then the answer comes after delay_s;
   `"method": "PUT"` limits the fault to changes);
@@ -416,6 +416,9 @@ def make_handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
                             sim["bytes"] = max(0, row["bytes"])
                         if row.get("status") in STATUSES:
                             platform.set_status(account, sim, str(row["status"]), now, by="portal")
+                        updated = parse_since(str(row.get("date_updated") or ""))
+                        if updated is not None:  # a SIM last changed long ago (shipped, activated)
+                            sim["dateUpdated"], sim["updated_ts"] = cc_date(updated), updated.timestamp()
                         added += 1
                     platform._dirty = True
                     self._send(200, {"devices": added})

@@ -21,7 +21,7 @@ from infra.processes import LOCAL, free_port
 from tests.integration.conftest import LocalCarrier, OutboxPollerProcess
 from tests.support.builders import Agent, create_agent
 from tests.support.client import ApiClient
-from tests.support.fleet import IMPORT_HEADER, csv_row, terminal_body
+from tests.support.fleet import terminal_body
 
 
 def _wait(check: Any, timeout: float = 90, what: str = "condition") -> Any:
@@ -225,24 +225,46 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-def _import(api: ApiClient, agent: Agent, rows: list[dict[str, Any]]) -> None:
-    text = IMPORT_HEADER + "\n" + "\n".join(csv_row(r) for r in rows) + "\n"
-    r = api.call("POST", "/v1/imports", key=agent.admin_key, body=text.encode(), headers={"Content-Type": "text/csv"})
-    assert r.status == 202, r.body
-    import_id = r.json["import_id"]
-    _wait(lambda: api.get(f"/v1/imports/{import_id}", key=agent.admin_key).json["status"] == "done", 600, "import")
+def _register(tenant_id: str, rows: list[dict[str, Any]]) -> None:
+    """10,000 terminals straight into DynamoDB Local (the import's own transactions, 25 a time)."""
+    from datetime import UTC, datetime
+
+    from simrenew.adapters.dynamodb.fleet import TerminalRepository
+    from simrenew.domain.fleet import Terminal, TerminalStatus
+
+    repo, now = TerminalRepository(), datetime.now(UTC)
+    terminals = [
+        Terminal(
+            tenant_id,
+            r["sn"],
+            r["tid"],
+            r["iccid"],
+            "CMCC",
+            r["model"],
+            date.fromisoformat(r["expires_on"]),
+            TerminalStatus.INVENTORY,
+            data_quota_mb=1024,
+        )
+        for r in rows
+    ]
+    for start in range(0, len(terminals), 25):
+        assert repo.register_many(terminals[start : start + 25], now) == {}
 
 
 def test_a_sync_of_10000_sims_updates_usage_in_batches_and_lists_what_changed_behind_our_back(
-    api: ApiClient, platform_key: str, local_carrier: LocalCarrier
+    api: ApiClient, platform_key: str, local_carrier: LocalCarrier, ddb: Any
 ) -> None:
     agent = create_agent(api, platform_key)
     user = _user()
     _connect(api, agent, local_carrier, user)
     rows = [terminal_body() for _ in range(10_000)]
-    _import(api, agent, rows)
+    _register(agent.tenant_id, rows)
     mib = 1_048_576
-    local_carrier.add_devices(user, [{"iccid": r["iccid"], "bytes": (n % 500) * mib + 123} for n, r in enumerate(rows)])
+    shipped = "2026-01-01T00:00:00+00:00"  # the SIMs last changed at the carrier long before our first sync
+    devices = [
+        {"iccid": r["iccid"], "bytes": (n % 500) * mib + 123, "date_updated": shipped} for n, r in enumerate(rows)
+    ]
+    local_carrier.add_devices(user, devices)
     before = local_carrier.stats()["by_account"].get(user, 0)
 
     first = _sync(api, agent)

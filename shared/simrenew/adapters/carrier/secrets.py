@@ -39,9 +39,9 @@ class SecretsManagerSecrets:
     under the prefix; the dispatcher and the sync function may only read it (template.yaml)."""
 
     def __init__(self, prefix: str, region: str, client: Any = None) -> None:
-        if not prefix.endswith("/"):
-            raise ConfigError("CARRIER_SECRET_PREFIX must end with '/'")
-        self._prefix = prefix
+        if not prefix:
+            raise ConfigError("CARRIER_SECRET_PREFIX is empty")
+        self._prefix = prefix if prefix.endswith("/") else prefix + "/"
         self._region = region
         self._client = client
         self._cache: dict[str, str] = {}
