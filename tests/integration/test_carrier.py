@@ -225,7 +225,7 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-def _register(tenant_id: str, rows: list[dict[str, Any]]) -> None:
+def _register(tenant_id: str, merchant_id: str, rows: list[dict[str, Any]]) -> None:
     """10,000 terminals straight into DynamoDB Local (the import's own transactions, 25 a time)."""
     from datetime import UTC, datetime
 
@@ -242,7 +242,8 @@ def _register(tenant_id: str, rows: list[dict[str, Any]]) -> None:
             "CMCC",
             r["model"],
             date.fromisoformat(r["expires_on"]),
-            TerminalStatus.INVENTORY,
+            TerminalStatus.ACTIVE,
+            merchant_id=merchant_id,
             data_quota_mb=1024,
         )
         for r in rows
@@ -258,7 +259,8 @@ def test_a_sync_of_10000_sims_updates_usage_in_batches_and_lists_what_changed_be
     user = _user()
     _connect(api, agent, local_carrier, user)
     rows = [terminal_body() for _ in range(10_000)]
-    _register(agent.tenant_id, rows)
+    shop = api.post("/v1/merchants", {"name": "万卡商户", "phone": "13900001111"}, key=agent.admin_key).json
+    _register(agent.tenant_id, shop["merchant_id"], rows)
     mib = 1_048_576
     shipped = "2026-01-01T00:00:00+00:00"  # the SIMs last changed at the carrier long before our first sync
     devices = [

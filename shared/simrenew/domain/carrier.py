@@ -213,9 +213,13 @@ def _text(body: dict[str, Any], name: str, max_len: int) -> str:
 def base_url_of(raw: str, *, allow_local: bool) -> str:
     """The platform's origin: https (http only to the local stack's own 127.0.0.1/localhost),
     no credentials, query or fragment; a trailing slash is dropped."""
-    parts = urlsplit(raw)
-    local = parts.hostname in ("127.0.0.1", "localhost")
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        parts = urlsplit(raw)
+        hostname = parts.hostname
+    except ValueError:
+        raise ValidationError("base_url", "invalid_url", "base_url is not a URL") from None
+    local = hostname in ("127.0.0.1", "localhost")
+    if parts.scheme not in ("https", "http") or not hostname:
         raise ValidationError("base_url", "invalid_url", "base_url must be an https:// URL")
     if parts.scheme == "http" and not (allow_local and local):
         raise ValidationError("base_url", "insecure_url", "base_url must use https")
@@ -225,9 +229,11 @@ def base_url_of(raw: str, *, allow_local: bool) -> str:
         port = parts.port
     except ValueError:
         raise ValidationError("base_url", "invalid_url", "base_url has an invalid port") from None
-    netloc = parts.hostname + (f":{port}" if port else "")
-    if ":" in parts.hostname:
-        netloc = f"[{parts.hostname}]" + (f":{port}" if port else "")
+    netloc = hostname + (f":{port}" if port else "")
+    if ":" in hostname:
+        netloc = f"[{hostname}]" + (f":{port}" if port else "")
+    if any(c.isspace() or ord(c) < 32 for c in raw):
+        raise ValidationError("base_url", "invalid_url", "base_url must not contain spaces or control characters")
     if len(raw) > 300:
         raise ValidationError("base_url", "invalid_length", "base_url must be at most 300 characters")
     return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"

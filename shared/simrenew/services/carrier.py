@@ -88,7 +88,7 @@ class PlatformFactory:
         self._secrets = secrets
         self._clock = clock
         self._local = local
-        self._transport = transport or PinnedTransport(allow_loopback=local)
+        self._transport = transport or PinnedTransport(local=local)
         self._sleep = sleep
 
     def open(self, account: CarrierAccount) -> CarrierPlatform:

@@ -57,11 +57,13 @@ class Transport(Protocol):
 
 
 class PinnedTransport:
-    """The real network: resolve, check the address (public only, or the local stack's loopback),
+    """The real network: resolve, check the address (public only; the local stack: its own
+    loopback only, so a laptop or a test run never sends a carrier request anywhere else),
     connect to exactly that address (TLS verified for the host name), never follow redirects."""
 
-    def __init__(self, *, allow_loopback: bool = False, resolver: outbound.Resolver = outbound.system_resolver) -> None:
-        self._allow_loopback = allow_loopback
+    def __init__(self, *, local: bool = False, resolver: outbound.Resolver = outbound.system_resolver) -> None:
+        self._allow_loopback = local
+        self._local = local
         self._resolver = resolver
 
     def send(self, method: str, url: str, headers: dict[str, str], body: bytes | None, timeout_s: float) -> Response:
@@ -70,6 +72,8 @@ class PinnedTransport:
 
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
+        if self._local and parts.hostname not in outbound.LOCAL_HOSTS:
+            raise OSError("the local stack talks to its own local carrier platform only")
         try:
             destination = outbound.check(
                 parts.hostname or "", port, self._resolver, allow_loopback=self._allow_loopback
