@@ -115,7 +115,11 @@ def main(argv: list[str] | None = None) -> int:
                 }
             )
             terminals = _terminals(svc, tenant.tenant_id, args.sims)
-            devices = [{"iccid": t.iccid, "bytes": (i % 700) * MIB + 1} for i, t in enumerate(terminals)]
+            shipped = "2026-01-01T00:00:00+00:00"  # the SIMs last changed at the carrier long before
+            devices = [
+                {"iccid": t.iccid, "bytes": (i % 700) * MIB + 1, "date_updated": shipped}
+                for i, t in enumerate(terminals)
+            ]
             for start in range(0, len(devices), 2000):
                 carrier("POST", "/_sim/devices", {"devices": devices[start : start + 2000]})
             svc.carrier_accounts.create(

@@ -99,7 +99,7 @@ def connect_carrier(services: Any, state: dict[str, str], base_url: str, api_key
     for carrier in ("CMCC", "CUCC", "CTCC"):
         if carrier in connected:
             continue
-        services.carrier_accounts.create(
+        account = services.carrier_accounts.create(
             tenant_id,
             {
                 "carrier": carrier,
@@ -109,6 +109,7 @@ def connect_carrier(services: Any, state: dict[str, str], base_url: str, api_key
                 "api_key": api_key,
             },
         )
+        services.carrier_accounts.check(tenant_id, account.account_id)
         added = True
     if added:
         try:
