@@ -176,265 +176,276 @@ def public_device(sim: dict[str, Any], account: str) -> dict[str, Any]:
     }
 
 
-def make_handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "SimRenewLocalCarrier/1"
+class Handler(BaseHTTPRequestHandler):
+    platform: Platform  # set by make_handler
+    protocol_version = "HTTP/1.1"
+    server_version = "SimRenewLocalCarrier/1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # quiet: no credentials in logs
-            pass
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: no credentials in logs
+        pass
 
-        # --- plumbing ------------------------------------------------------------------------------
-        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body, ensure_ascii=False).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
+    # --- plumbing ------------------------------------------------------------------------------
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
 
-        def _error(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
-            self._send(status, {"errorMessage": message, "errorCode": code}, headers)
+    def _error(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        self._send(status, {"errorMessage": message, "errorCode": code}, headers)
 
-        def _body(self) -> Any:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            try:
-                return json.loads(raw or b"{}")
-            except ValueError:
-                return None
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            return json.loads(raw or b"{}")
+        except ValueError:
+            return None
 
-        def _account(self) -> str | None:
-            header = self.headers.get("Authorization", "")
-            if not header.startswith("Basic "):
-                return None
-            try:
-                user, _, key = base64.b64decode(header[6:]).decode().partition(":")
-            except (ValueError, UnicodeDecodeError):
-                return None
-            if not user or not hmac.compare_digest(key.encode(), platform.api_key.encode()):
-                return None
-            return user
+    def _account(self) -> str | None:
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return None
+        try:
+            user, _, key = base64.b64decode(header[6:]).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if not user or not hmac.compare_digest(key.encode(), self.platform.api_key.encode()):
+            return None
+        return user
 
-        def do_GET(self) -> None:
-            self._route("GET")
+    def do_GET(self) -> None:
+        self._route("GET")
 
-        def do_PUT(self) -> None:
-            self._route("PUT")
+    def do_PUT(self) -> None:
+        self._route("PUT")
 
-        def do_POST(self) -> None:
-            self._route("POST")
+    def do_POST(self) -> None:
+        self._route("POST")
 
-        def _route(self, method: str) -> None:
-            parts = urlsplit(self.path)
-            path = unquote(parts.path)
-            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-            body = self._body() if method in ("PUT", "POST") else None
-            account = self._account()
-            if account is None:
-                self._error(401, "10000001", "Invalid credentials")
-                return
-            if path.startswith("/_sim/"):
-                self._control(method, path, body, account)
-            elif path.startswith(API + "/"):
-                self._api(method, path[len(API) :], query, body, account)
-            else:
-                self._error(404, "10000024", "Resource not found")
+    def _route(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        path = unquote(parts.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        body = self._body() if method in ("PUT", "POST") else None
+        account = self._account()
+        if account is None:
+            self._error(401, "10000001", "Invalid credentials")
+            return
+        if path.startswith("/_sim/"):
+            self._control(method, path, body, account)
+        elif path.startswith(API + "/"):
+            self._api(method, path[len(API) :], query, body, account)
+        else:
+            self._error(404, "10000024", "Resource not found")
 
-        # --- the platform API ----------------------------------------------------------------------------
-        def _api(self, method: str, path: str, query: dict[str, str], body: Any, account: str) -> None:
-            with platform.lock:
-                platform.stats[account] += 1
-                platform.stats["*"] += 1
-            fault = platform.take_fault(method)
-            if fault and fault["mode"] == "error":
-                self._error(500, "10000000", "Internal error (injected)")
-                return
-            if fault and fault["mode"] == "throttle":
-                self._error(429, "40000029", "Rate limit exceeded (injected)", {"Retry-After": "1"})
-                return
-            now = datetime.now(UTC)
-            with platform.lock:
-                status, answer = self._answer(method, path, query, body, account, now)
-            if fault and fault["mode"] == "timeout":
-                time.sleep(float(fault.get("delay_s") or 15))  # carried out, answered too late
-            if status >= 400:
-                self._error(status, str(answer.get("errorCode")), str(answer.get("errorMessage")))
-            else:
-                self._send(status, answer)
+    # --- the platform API ----------------------------------------------------------------------------
+    def _api(self, method: str, path: str, query: dict[str, str], body: Any, account: str) -> None:
+        with self.platform.lock:
+            self.platform.stats[account] += 1
+            self.platform.stats["*"] += 1
+        fault = self.platform.take_fault(method)
+        if fault and fault["mode"] == "error":
+            self._error(500, "10000000", "Internal error (injected)")
+            return
+        if fault and fault["mode"] == "throttle":
+            self._error(429, "40000029", "Rate limit exceeded (injected)", {"Retry-After": "1"})
+            return
+        now = datetime.now(UTC)
+        with self.platform.lock:
+            status, answer = self._answer(method, path, query, body, account, now)
+        if fault and fault["mode"] == "timeout":
+            time.sleep(float(fault.get("delay_s") or 15))  # carried out, answered too late
+        if status >= 400:
+            self._error(status, str(answer.get("errorCode")), str(answer.get("errorMessage")))
+        else:
+            self._send(status, answer)
 
-        def _answer(
-            self, method: str, path: str, query: dict[str, str], body: Any, account: str, now: datetime
-        ) -> tuple[int, dict[str, Any]]:
-            sims = platform.accounts.setdefault(account, {})
-            segments = [s for s in path.split("/") if s]
-            if method == "GET" and len(segments) == 2 and segments[0] == "echo":
-                return 200, {"context": segments[1]}
-            if method == "GET" and segments == ["devices"]:
-                return self._search(sims, query)
-            if method == "GET" and segments == ["rateplans"]:
-                return 200, {
-                    "ratePlans": [{"name": RATE_PLAN, "type": "Individual"}],
-                    "pageNumber": 1,
-                    "lastPage": True,
-                }
-            if method == "GET" and segments == ["usages"]:
-                return self._usages(sims, query)
-            if len(segments) >= 2 and segments[0] == "devices":
-                iccid = segments[1]
-                if not _ICCID.match(iccid):
-                    return 404, {"errorCode": "10000024", "errorMessage": "Invalid ICCID"}
-                sim = platform.device(account, iccid, now)
-                if method == "GET" and len(segments) == 2:
-                    return 200, public_device(sim, account)
-                if method == "PUT" and len(segments) == 2:
-                    status = (body or {}).get("status") if isinstance(body, dict) else None
-                    if status is not None:
-                        if status not in STATUSES:
-                            return 400, {"errorCode": "10000003", "errorMessage": f"Invalid status {status}"}
-                        platform.set_status(account, sim, status, now, by=account)
-                    return 200, {"iccid": iccid}
-                if method == "GET" and segments[2:] == ["ctdUsages"]:
-                    return 200, {
-                        **{k: public_device(sim, account)[k] for k in ("iccid", "imsi", "msisdn", "imei", "status")},
-                        "ratePlan": sim["ratePlan"],
-                        "communicationPlan": sim["communicationPlan"],
-                        "ctdDataUsage": int(sim["bytes"]),
-                        "ctdSMSUsage": 0,
-                        "ctdVoiceUsage": 0,
-                        "ctdSessionCount": 1 if sim["bytes"] else 0,
-                        "overageLimitReached": False,
-                        "overageLimitOverride": "DEFAULT",
-                    }
-                if method == "GET" and segments[2:] == ["auditTrails"]:
-                    size, number = self._paging(query)
-                    trail = sim["audit"]
-                    page = trail[(number - 1) * size : number * size]
-                    return 200, {
-                        "iccid": iccid,
-                        "deviceAuditTrails": page,
-                        "pageNumber": number,
-                        "lastPage": number * size >= len(trail),
-                    }
-            return 404, {"errorCode": "10000024", "errorMessage": "Resource not found"}
-
-        @staticmethod
-        def _paging(query: dict[str, str]) -> tuple[int, int]:
-            size = int(query["pageSize"]) if query.get("pageSize", "").isdigit() else MAX_PAGE
-            number = int(query["pageNumber"]) if query.get("pageNumber", "").isdigit() else 1
-            return max(1, min(size, MAX_PAGE)), max(1, number)
-
-        def _search(self, sims: dict[str, dict[str, Any]], query: dict[str, str]) -> tuple[int, dict[str, Any]]:
-            since = parse_since(query.get("modifiedSince", ""))
-            if since is None:
-                return 400, {"errorCode": "10000003", "errorMessage": "modifiedSince is required (ISO 8601)"}
-            size, number = self._paging(query)
-            wanted = query.get("status")
-            found = sorted(
-                (
-                    s
-                    for s in sims.values()
-                    if s["updated_ts"] >= since.timestamp() and (not wanted or s["status"] == wanted)
-                ),
-                key=lambda s: (s["updated_ts"], s["iccid"]),
-            )
-            page = found[(number - 1) * size : number * size]
-            devices = [
-                {
-                    "iccid": s["iccid"],
-                    "status": s["status"],
-                    "ratePlan": s["ratePlan"],
-                    "communicationPlan": s["communicationPlan"],
-                }
-                for s in page
-            ]
-            return 200, {"pageNumber": number, "devices": devices, "lastPage": number * size >= len(found)}
-
-        def _usages(self, sims: dict[str, dict[str, Any]], query: dict[str, str]) -> tuple[int, dict[str, Any]]:
-            if query.get("ratePlanName") != RATE_PLAN:
-                return 404, {"errorCode": "20000012", "errorMessage": "Rate plan not found"}
-            size, number = self._paging(query)
-            found = sorted((s for s in sims.values() if s["ratePlan"] == RATE_PLAN), key=lambda s: s["iccid"])
-            page = found[(number - 1) * size : number * size]
-            devices = [
-                {
-                    "deviceId": s["iccid"],
-                    "usage": {
-                        "dataUsage": int(s["bytes"]),
-                        "smsMOUsage": 0,
-                        "smsMTUsage": 0,
-                        "voiceMOUsage": 0,
-                        "voiceMTUsage": 0,
-                    },
-                }
-                for s in page
-            ]
+    def _answer(
+        self, method: str, path: str, query: dict[str, str], body: Any, account: str, now: datetime
+    ) -> tuple[int, dict[str, Any]]:
+        sims = self.platform.accounts.setdefault(account, {})
+        segments = [s for s in path.split("/") if s]
+        if method == "GET" and len(segments) == 2 and segments[0] == "echo":
+            return 200, {"context": segments[1]}
+        if method == "GET" and segments == ["devices"]:
+            return self._search(sims, query)
+        if method == "GET" and segments == ["rateplans"]:
             return 200, {
-                "ratePlanName": RATE_PLAN,
-                "zones": [{"zone": "China", "devices": devices}],
-                "pageNumber": number,
-                "lastPage": number * size >= len(found),
+                "ratePlans": [{"name": RATE_PLAN, "type": "Individual"}],
+                "pageNumber": 1,
+                "lastPage": True,
             }
+        if method == "GET" and segments == ["usages"]:
+            return self._usages(sims, query)
+        if len(segments) >= 2 and segments[0] == "devices":
+            return self._device(method, segments, query, body, account, now)
+        return 404, {"errorCode": "10000024", "errorMessage": "Resource not found"}
 
-        # --- test controls ------------------------------------------------------------------------------------
-        def _control(self, method: str, path: str, body: Any, account: str) -> None:
-            now = datetime.now(UTC)
-            segments = [s for s in path.split("/") if s][1:]
-            data = body if isinstance(body, dict) else {}
-            with platform.lock:
-                if method == "POST" and segments == ["faults"]:
-                    mode, count = data.get("mode"), data.get("count", 1)
-                    if mode not in ("error", "timeout", "throttle") or not isinstance(count, int) or count < 0:
-                        self._error(400, "bad_fault", "mode must be error|timeout|throttle, count a number")
-                        return
-                    method = data.get("method") if data.get("method") in ("GET", "PUT") else None
-                    platform.faults.append(
-                        {"mode": mode, "count": count, "delay_s": data.get("delay_s"), "method": method}
-                    )
-                    self._send(200, {"faults": platform.faults})
-                    return
-                if method == "POST" and segments == ["faults", "clear"]:
-                    platform.faults.clear()
-                    self._send(200, {"faults": []})
-                    return
-                if method == "GET" and segments == ["stats"]:
-                    self._send(200, {"requests": platform.stats["*"], "by_account": dict(platform.stats)})
-                    return
-                if method == "POST" and segments == ["stats", "reset"]:
-                    platform.stats.clear()
-                    self._send(200, {"requests": 0})
-                    return
-                if method == "POST" and segments == ["devices"]:
-                    added = 0
-                    for row in data.get("devices") or []:
-                        if not isinstance(row, dict) or not _ICCID.match(str(row.get("iccid", ""))):
-                            continue
-                        sim = platform.device(account, str(row["iccid"]), now)
-                        if isinstance(row.get("bytes"), int):
-                            sim["bytes"] = max(0, row["bytes"])
-                        if row.get("status") in STATUSES:
-                            platform.set_status(account, sim, str(row["status"]), now, by="portal")
-                        updated = parse_since(str(row.get("date_updated") or ""))
-                        if updated is not None:  # a SIM last changed long ago (shipped, activated)
-                            sim["dateUpdated"], sim["updated_ts"] = cc_date(updated), updated.timestamp()
-                        added += 1
-                    platform._dirty = True
-                    self._send(200, {"devices": added})
-                    return
-                if method == "POST" and len(segments) == 3 and segments[0] == "devices" and segments[2] == "usage":
-                    if not _ICCID.match(segments[1]) or not isinstance(data.get("bytes"), int):
-                        self._error(400, "bad_usage", "iccid and bytes (a whole number) are required")
-                        return
-                    sim = platform.device(account, segments[1], now)
-                    sim["bytes"] = max(0, int(sim["bytes"]) + int(data["bytes"]))
-                    platform._dirty = True
-                    self._send(200, {"iccid": sim["iccid"], "ctdDataUsage": sim["bytes"]})
-                    return
-            self._error(404, "not_found", "no such control")
+    def _device(
+        self, method: str, segments: list[str], query: dict[str, str], body: Any, account: str, now: datetime
+    ) -> tuple[int, dict[str, Any]]:
+        iccid = segments[1]
+        if not _ICCID.match(iccid):
+            return 404, {"errorCode": "10000024", "errorMessage": "Invalid ICCID"}
+        sim = self.platform.device(account, iccid, now)
+        if method == "GET" and len(segments) == 2:
+            return 200, public_device(sim, account)
+        if method == "PUT" and len(segments) == 2:
+            status = (body or {}).get("status") if isinstance(body, dict) else None
+            if status is not None:
+                if status not in STATUSES:
+                    return 400, {"errorCode": "10000003", "errorMessage": f"Invalid status {status}"}
+                self.platform.set_status(account, sim, status, now, by=account)
+            return 200, {"iccid": iccid}
+        if method == "GET" and segments[2:] == ["ctdUsages"]:
+            return 200, {
+                **{k: public_device(sim, account)[k] for k in ("iccid", "imsi", "msisdn", "imei", "status")},
+                "ratePlan": sim["ratePlan"],
+                "communicationPlan": sim["communicationPlan"],
+                "ctdDataUsage": int(sim["bytes"]),
+                "ctdSMSUsage": 0,
+                "ctdVoiceUsage": 0,
+                "ctdSessionCount": 1 if sim["bytes"] else 0,
+                "overageLimitReached": False,
+                "overageLimitOverride": "DEFAULT",
+            }
+        if method == "GET" and segments[2:] == ["auditTrails"]:
+            size, number = self._paging(query)
+            trail = sim["audit"]
+            page = trail[(number - 1) * size : number * size]
+            return 200, {
+                "iccid": iccid,
+                "deviceAuditTrails": page,
+                "pageNumber": number,
+                "lastPage": number * size >= len(trail),
+            }
+        return 404, {"errorCode": "10000024", "errorMessage": "Resource not found"}
 
-    return Handler
+    @staticmethod
+    def _paging(query: dict[str, str]) -> tuple[int, int]:
+        size = int(query["pageSize"]) if query.get("pageSize", "").isdigit() else MAX_PAGE
+        number = int(query["pageNumber"]) if query.get("pageNumber", "").isdigit() else 1
+        return max(1, min(size, MAX_PAGE)), max(1, number)
+
+    def _search(self, sims: dict[str, dict[str, Any]], query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        since = parse_since(query.get("modifiedSince", ""))
+        if since is None:
+            return 400, {"errorCode": "10000003", "errorMessage": "modifiedSince is required (ISO 8601)"}
+        size, number = self._paging(query)
+        wanted = query.get("status")
+        found = sorted(
+            (
+                s
+                for s in sims.values()
+                if s["updated_ts"] >= since.timestamp() and (not wanted or s["status"] == wanted)
+            ),
+            key=lambda s: (s["updated_ts"], s["iccid"]),
+        )
+        page = found[(number - 1) * size : number * size]
+        devices = [
+            {
+                "iccid": s["iccid"],
+                "status": s["status"],
+                "ratePlan": s["ratePlan"],
+                "communicationPlan": s["communicationPlan"],
+            }
+            for s in page
+        ]
+        return 200, {"pageNumber": number, "devices": devices, "lastPage": number * size >= len(found)}
+
+    def _usages(self, sims: dict[str, dict[str, Any]], query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if query.get("ratePlanName") != RATE_PLAN:
+            return 404, {"errorCode": "20000012", "errorMessage": "Rate plan not found"}
+        size, number = self._paging(query)
+        found = sorted((s for s in sims.values() if s["ratePlan"] == RATE_PLAN), key=lambda s: s["iccid"])
+        page = found[(number - 1) * size : number * size]
+        devices = [
+            {
+                "deviceId": s["iccid"],
+                "usage": {
+                    "dataUsage": int(s["bytes"]),
+                    "smsMOUsage": 0,
+                    "smsMTUsage": 0,
+                    "voiceMOUsage": 0,
+                    "voiceMTUsage": 0,
+                },
+            }
+            for s in page
+        ]
+        return 200, {
+            "ratePlanName": RATE_PLAN,
+            "zones": [{"zone": "China", "devices": devices}],
+            "pageNumber": number,
+            "lastPage": number * size >= len(found),
+        }
+
+    # --- test controls ------------------------------------------------------------------------------------
+    def _add_devices(self, data: dict[str, Any], account: str, now: datetime) -> int:
+        added = 0
+        for row in data.get("devices") or []:
+            if not isinstance(row, dict) or not _ICCID.match(str(row.get("iccid", ""))):
+                continue
+            sim = self.platform.device(account, str(row["iccid"]), now)
+            if isinstance(row.get("bytes"), int):
+                sim["bytes"] = max(0, row["bytes"])
+            if row.get("status") in STATUSES:
+                self.platform.set_status(account, sim, str(row["status"]), now, by="portal")
+            updated = parse_since(str(row.get("date_updated") or ""))
+            if updated is not None:  # a SIM last changed long ago (shipped, activated)
+                sim["dateUpdated"], sim["updated_ts"] = cc_date(updated), updated.timestamp()
+            added += 1
+        self.platform._dirty = True
+        return added
+
+    def _control(self, method: str, path: str, body: Any, account: str) -> None:
+        now = datetime.now(UTC)
+        segments = [s for s in path.split("/") if s][1:]
+        data = body if isinstance(body, dict) else {}
+        with self.platform.lock:
+            if method == "POST" and segments == ["faults"]:
+                mode, count = data.get("mode"), data.get("count", 1)
+                if mode not in ("error", "timeout", "throttle") or not isinstance(count, int) or count < 0:
+                    self._error(400, "bad_fault", "mode must be error|timeout|throttle, count a number")
+                    return
+                hits = data.get("method") if data.get("method") in ("GET", "PUT") else None
+                self.platform.faults.append(
+                    {"mode": mode, "count": count, "delay_s": data.get("delay_s"), "method": hits}
+                )
+                self._send(200, {"faults": self.platform.faults})
+                return
+            if method == "POST" and segments == ["faults", "clear"]:
+                self.platform.faults.clear()
+                self._send(200, {"faults": []})
+                return
+            if method == "GET" and segments == ["stats"]:
+                self._send(200, {"requests": self.platform.stats["*"], "by_account": dict(self.platform.stats)})
+                return
+            if method == "POST" and segments == ["stats", "reset"]:
+                self.platform.stats.clear()
+                self._send(200, {"requests": 0})
+                return
+            if method == "POST" and segments == ["devices"]:
+                self._send(200, {"devices": self._add_devices(data, account, now)})
+                return
+            if method == "POST" and len(segments) == 3 and segments[0] == "devices" and segments[2] == "usage":
+                if not _ICCID.match(segments[1]) or not isinstance(data.get("bytes"), int):
+                    self._error(400, "bad_usage", "iccid and bytes (a whole number) are required")
+                    return
+                sim = self.platform.device(account, segments[1], now)
+                sim["bytes"] = max(0, int(sim["bytes"]) + int(data["bytes"]))
+                self.platform._dirty = True
+                self._send(200, {"iccid": sim["iccid"], "ctdDataUsage": sim["bytes"]})
+                return
+        self._error(404, "not_found", "no such control")
+
+
+def make_handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
+    return type("BoundHandler", (Handler,), {"platform": platform})
 
 
 def kept_api_key(state_dir: Path = LOCAL) -> str:

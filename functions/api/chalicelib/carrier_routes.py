@@ -3,6 +3,7 @@ carrier operations (failed ones and their retry). Registered from app.py with `r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.http import Api, Reply, Req
@@ -48,118 +49,148 @@ def disagreeing_terminals(req: Req) -> dict[str, Any]:
     return {"items": answers, "next_cursor": None}
 
 
-def register(api: Api) -> None:
-    @api.route(
+def create_carrier_account(req: Req) -> dict[str, Any]:
+    return req.services.carrier_accounts.create(req.tenant_id, req.json()).to_json()
+
+
+def list_carrier_accounts(req: Req) -> dict[str, Any]:
+    return {"items": [a.to_json() for a in req.services.carrier_accounts.list(req.tenant_id)], "next_cursor": None}
+
+
+def delete_carrier_account(req: Req) -> Reply:
+    req.services.carrier_accounts.delete(req.tenant_id, req.params["account_id"])
+    return Reply(None, 204)
+
+
+def check_carrier_account(req: Req) -> dict[str, Any]:
+    return req.services.carrier_accounts.check(req.tenant_id, req.params["account_id"])
+
+
+def request_carrier_sync(req: Req) -> Reply:
+    return Reply(req.services.carrier_sync.request(req.tenant_id), 202)
+
+
+def carrier_sync_status(req: Req) -> dict[str, Any]:
+    return req.services.carrier_sync.status(req.tenant_id)
+
+
+def carrier_drift(req: Req) -> object:
+    report = req.services.carrier_sync.drift_report(req.tenant_id)
+    if req.wants_csv():
+        from chalicelib.export import rows_csv
+
+        return rows_csv("carrier-drift", DRIFT_COLUMNS, report["items"])
+    return report
+
+
+def failed_carrier_operations(req: Req) -> dict[str, Any]:
+    return {"items": req.services.carrier_ops.failed(req.tenant_id), "next_cursor": None}
+
+
+def retry_carrier_operation(req: Req) -> dict[str, Any]:
+    return req.services.carrier_ops.retry(req.tenant_id, req.params["op_id"])
+
+
+def terminal_carrier_operations(req: Req) -> dict[str, Any]:
+    terminal = req.services.fleet.get(req.tenant_id, req.params["sn"])
+    return {"items": req.services.carrier_ops.for_terminal(req.tenant_id, terminal.sn), "next_cursor": None}
+
+
+# (path, method, options, handler): registered by `register`, in this order.
+ROUTES: list[tuple[str, str, dict[str, Any], Callable[[Req], Any]]] = [
+    (
         "/v1/carrier-accounts",
         "POST",
-        auth=Role.ADMIN,
-        status=201,
-        idempotent=True,
-        request=ACCOUNT_CREATE,
-        summary="Connect a carrier platform account (one per carrier); the API key is kept as a secret, never shown",
-        tag="carrier",
-    )
-    def create_carrier_account(req: Req) -> dict[str, Any]:
-        return req.services.carrier_accounts.create(req.tenant_id, req.json()).to_json()
-
-    @api.route(
+        {
+            "auth": Role.ADMIN,
+            "status": 201,
+            "idempotent": True,
+            "request": ACCOUNT_CREATE,
+            "summary": "Connect a carrier platform account (one per carrier); the API key is kept secret, never shown",
+            "tag": "carrier",
+        },
+        create_carrier_account,
+    ),
+    (
         "/v1/carrier-accounts",
         "GET",
-        auth=Role.ADMIN,
-        summary="The agent's carrier accounts (no keys)",
-        tag="carrier",
-    )
-    def list_carrier_accounts(req: Req) -> dict[str, Any]:
-        return {"items": [a.to_json() for a in req.services.carrier_accounts.list(req.tenant_id)], "next_cursor": None}
-
-    @api.route(
+        {"auth": Role.ADMIN, "summary": "The agent's carrier accounts (no keys)", "tag": "carrier"},
+        list_carrier_accounts,
+    ),
+    (
         "/v1/carrier-accounts/{account_id}",
         "DELETE",
-        auth=Role.ADMIN,
-        status=204,
-        summary="Remove a carrier account and its stored key",
-        tag="carrier",
-    )
-    def delete_carrier_account(req: Req) -> Reply:
-        req.services.carrier_accounts.delete(req.tenant_id, req.params["account_id"])
-        return Reply(None, 204)
-
-    @api.route(
+        {"auth": Role.ADMIN, "status": 204, "summary": "Remove a carrier account and its stored key", "tag": "carrier"},
+        delete_carrier_account,
+    ),
+    (
         "/v1/carrier-accounts/{account_id}/check",
         "POST",
-        auth=Role.ADMIN,
-        request=EMPTY,
-        summary="Check the account's credentials with one call to its platform: {ok: true} or 422",
-        tag="carrier",
-    )
-    def check_carrier_account(req: Req) -> dict[str, Any]:
-        return req.services.carrier_accounts.check(req.tenant_id, req.params["account_id"])
-
-    @api.route(
+        {
+            "auth": Role.ADMIN,
+            "request": EMPTY,
+            "summary": "Check the account's credentials with one call to its platform: {ok: true} or 422",
+            "tag": "carrier",
+        },
+        check_carrier_account,
+    ),
+    (
         "/v1/carrier-sync",
         "POST",
-        auth=Role.ADMIN,
-        status=202,
-        request=EMPTY,
-        summary="Read status and usage of the agent's SIMs from their carriers now (also daily)",
-        tag="carrier",
-    )
-    def request_carrier_sync(req: Req) -> Reply:
-        return Reply(req.services.carrier_sync.request(req.tenant_id), 202)
-
-    @api.route(
+        {
+            "auth": Role.ADMIN,
+            "status": 202,
+            "request": EMPTY,
+            "summary": "Read status and usage of the agent's SIMs from their carriers now (also daily)",
+            "tag": "carrier",
+        },
+        request_carrier_sync,
+    ),
+    (
         "/v1/carrier-sync",
         "GET",
-        auth=Role.READONLY,
-        summary="The last sync of each carrier account: when, how many SIMs, requests and writes",
-        tag="carrier",
-    )
-    def carrier_sync_status(req: Req) -> dict[str, Any]:
-        return req.services.carrier_sync.status(req.tenant_id)
-
-    @api.route(
+        {
+            "auth": Role.READONLY,
+            "summary": "The last sync of each carrier account: when, how many SIMs, requests and writes",
+            "tag": "carrier",
+        },
+        carrier_sync_status,
+    ),
+    (
         "/v1/reports/carrier-drift",
         "GET",
-        auth=Role.READONLY,
-        summary="SIMs whose carrier status disagrees with ours (also CSV)",
-        tag="carrier",
-    )
-    def carrier_drift(req: Req) -> object:
-        report = req.services.carrier_sync.drift_report(req.tenant_id)
-        if req.wants_csv():
-            from chalicelib.export import rows_csv
-
-            return rows_csv("carrier-drift", DRIFT_COLUMNS, report["items"])
-        return report
-
-    @api.route(
+        {
+            "auth": Role.READONLY,
+            "summary": "SIMs whose carrier status disagrees with ours (also CSV)",
+            "tag": "carrier",
+        },
+        carrier_drift,
+    ),
+    (
         "/v1/carrier-operations",
         "GET",
-        auth=Role.READONLY,
-        summary="Carrier operations that failed after their retries (suspensions, reactivations)",
-        tag="carrier",
-    )
-    def failed_carrier_operations(req: Req) -> dict[str, Any]:
-        return {"items": req.services.carrier_ops.failed(req.tenant_id), "next_cursor": None}
-
-    @api.route(
+        {
+            "auth": Role.READONLY,
+            "summary": "Carrier operations that failed after their retries (suspensions, reactivations)",
+            "tag": "carrier",
+        },
+        failed_carrier_operations,
+    ),
+    (
         "/v1/carrier-operations/{op_id}/retry",
         "POST",
-        auth=Role.STAFF,
-        request=EMPTY,
-        summary="Run a failed carrier operation again now",
-        tag="carrier",
-    )
-    def retry_carrier_operation(req: Req) -> dict[str, Any]:
-        return req.services.carrier_ops.retry(req.tenant_id, req.params["op_id"])
-
-    @api.route(
+        {"auth": Role.STAFF, "request": EMPTY, "summary": "Run a failed carrier operation again now", "tag": "carrier"},
+        retry_carrier_operation,
+    ),
+    (
         "/v1/terminals/{sn}/carrier-operations",
         "GET",
-        auth=Role.READONLY,
-        summary="A terminal's carrier operations, newest first",
-        tag="carrier",
-    )
-    def terminal_carrier_operations(req: Req) -> dict[str, Any]:
-        terminal = req.services.fleet.get(req.tenant_id, req.params["sn"])
-        return {"items": req.services.carrier_ops.for_terminal(req.tenant_id, terminal.sn), "next_cursor": None}
+        {"auth": Role.READONLY, "summary": "A terminal's carrier operations, newest first", "tag": "carrier"},
+        terminal_carrier_operations,
+    ),
+]
+
+
+def register(api: Api) -> None:
+    for path, method, options, handler in ROUTES:
+        api.route(path, method, **options)(handler)

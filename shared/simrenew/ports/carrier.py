@@ -18,6 +18,7 @@ class CarrierPlatform(Protocol):
     supports_changed_since: bool
     #: Records read per batch request (Control Center: 50; OneLink batches: 100).
     page_size: int
+
     @property
     def requests(self) -> int:
         """Requests sent so far (the sync reports them; the bench counts them)."""

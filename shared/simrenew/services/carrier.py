@@ -245,25 +245,7 @@ class CarrierOperations:
         try:
             outcome, status = self._apply(account, terminal.iccid, action)
         except CarrierError as exc:
-            runs = int(item.attempts or 0) + 1
-            final = runs >= MAX_RUNS or not exc.retryable  # a refusal will not pass by itself
-            error = f"{exc.code}: {exc.message}"
-            self._repo.op_attempt_failed(
-                item, error, now, now + RUN_BACKOFF[min(runs, len(RUN_BACKOFF)) - 1], final=final
-            )
-            self._note(terminal, pending=None if final else action.value, error=error, account_id=account.account_id)
-            log.warning(
-                "carrier operation not done",
-                extra={
-                    "tenant_id": item.tenant_id,
-                    "sn": item.sn,
-                    "action": action.value,
-                    "runs": runs,
-                    "final": final,
-                    "error": exc.code,
-                },
-            )
-            return "failed" if final else "retry_later"
+            return self._failed_run(item, terminal, account, action, exc, now)
         self._repo.finish_op(item, "done", self._clock.now(), outcome=outcome)
         self._record_status(terminal, account, status)
         log.info(
@@ -277,6 +259,35 @@ class CarrierOperations:
             },
         )
         return "done"
+
+    def _failed_run(
+        self,
+        item: CarrierOpItem,
+        terminal: Terminal,
+        account: CarrierAccount,
+        action: CarrierAction,
+        exc: CarrierError,
+        now: datetime,
+    ) -> str:
+        """Pending again after the backoff, or failed after MAX_RUNS (at once for a refusal)."""
+        runs = int(item.attempts or 0) + 1
+        final = runs >= MAX_RUNS or not exc.retryable  # a refusal will not pass by itself
+        error = f"{exc.code}: {exc.message}"
+        retry_at = now + RUN_BACKOFF[min(runs, len(RUN_BACKOFF)) - 1]
+        self._repo.op_attempt_failed(item, error, now, retry_at, final=final)
+        self._note(terminal, pending=None if final else action.value, error=error, account_id=account.account_id)
+        get_logger().warning(
+            "carrier operation not done",
+            extra={
+                "tenant_id": item.tenant_id,
+                "sn": item.sn,
+                "action": action.value,
+                "runs": runs,
+                "final": final,
+                "error": exc.code,
+            },
+        )
+        return "failed" if final else "retry_later"
 
     def _apply(self, account: CarrierAccount, iccid: str, action: CarrierAction) -> tuple[str, SimStatus]:
         """Read, send only if needed, read again: at most one status change per intended change."""
@@ -439,79 +450,12 @@ class CarrierSync:
         platform = self._platforms.open(account)
         items = self._terminal_items(tenant_id, account.carrier)
         terminals = {i.iccid: to_terminal(i) for i in items}
-        raw = {i.iccid: i for i in items}
         old = self._repo.sims(tenant_id)
-        # 1. statuses: what changed since the last sync, and every SIM we never read.
-        statuses: dict[str, SimStatus] = {}
-        synced_through = self._synced_through(tenant_id, account.account_id)
-        if platform.supports_changed_since:
-            since = (synced_through - SYNC_OVERLAP) if synced_through else EPOCH
-            for status in platform.changed_since(since):
-                if status.iccid in terminals:
-                    statuses[status.iccid] = status
-        unread = [
-            iccid
-            for iccid, t in terminals.items()
-            if iccid not in statuses
-            and (
-                not platform.supports_changed_since
-                or synced_through is None
-                or old.get(t.sn) is None
-                or old[t.sn].iccid != iccid
-                or old[t.sn].state is None
-            )
-        ]
-        statuses.update({s.iccid: s for s in platform.statuses(unread)})
+        statuses = self._statuses(platform, account, terminals, old)
         status_requests = platform.requests
-        # 2. usage this cycle, in batches.
-        plans = {s.rate_plan for s in statuses.values() if s.rate_plan}
-        plans |= {r.rate_plan for r in old.values() if r.rate_plan and r.iccid in terminals}
-        every_plan_known = all(
-            (statuses.get(i) and statuses[i].rate_plan) or (old.get(t.sn) and old[t.sn].rate_plan)
-            for i, t in terminals.items()
-        )
-        batch = platform.usages(list(terminals), sorted(plans) if every_plan_known else ())
-        usages: dict[str, SimUsage] = {u.iccid: u for u in batch if u.iccid in terminals}
+        usages = self._usages(platform, terminals, statuses, old)
         usage_requests = platform.requests - status_requests
-        # 3. write what changed.
-        now = self._clock.now()
-        records: list[SimRecord] = []
-        usage_writes = 0
-        drifting = 0
-        for iccid, terminal in terminals.items():
-            before = old.get(terminal.sn)
-            base = before if before is not None and before.iccid == iccid else SimRecord(terminal.sn, iccid)
-            reading = statuses.get(iccid)
-            usage = usages.get(iccid)
-            record = replace(
-                base,
-                account_id=account.account_id,
-                status=reading.status if reading else base.status,
-                state=reading.state if reading else base.state,
-                rate_plan=(reading.rate_plan if reading and reading.rate_plan else base.rate_plan),
-                bytes_used=usage.bytes_used if usage else base.bytes_used,
-                usage_as_of=usage.as_of if usage else base.usage_as_of,
-            )
-            record = replace(record, drift=drift(terminal.status.value, record.state))
-            if record.drift:
-                drifting += 1
-            if not record.same_reading(before):
-                records.append(replace(record, synced_at=now))
-            if (
-                usage is not None
-                and usage.mb != terminal.data_used_mb
-                and terminal.status is not TerminalStatus.DEACTIVATED
-            ):
-                usage_writes += self._usage(raw[iccid], usage, now)
-        sim_writes = self._repo.save_sims(tenant_id, records, now)
-        gone = [
-            sn
-            for sn, r in old.items()
-            if r.account_id in (None, account.account_id)
-            and r.iccid not in terminals
-            and sn not in {t.sn for t in terminals.values()}
-        ]
-        sim_writes += self._repo.delete_sims(tenant_id, gone) if gone else 0
+        sim_writes, usage_writes, drifting = self._write(account, items, terminals, old, statuses, usages)
         return {
             "started_at": iso_utc(started),
             "finished_at": iso_utc(self._clock.now()),
@@ -526,6 +470,98 @@ class CarrierSync:
             "usage_writes": usage_writes,
             "drift": drifting,
         }
+
+    def _statuses(
+        self,
+        platform: CarrierPlatform,
+        account: CarrierAccount,
+        terminals: dict[str, Terminal],
+        old: dict[str, SimRecord],
+    ) -> dict[str, SimStatus]:
+        """What changed since the last sync (where the platform can say), and every SIM never read."""
+        statuses: dict[str, SimStatus] = {}
+        synced_through = self._synced_through(account.tenant_id, account.account_id)
+        incremental = platform.supports_changed_since and synced_through is not None
+        if platform.supports_changed_since:
+            since = (synced_through - SYNC_OVERLAP) if synced_through else EPOCH
+            statuses = {s.iccid: s for s in platform.changed_since(since) if s.iccid in terminals}
+
+        def never_read(iccid: str, t: Terminal) -> bool:
+            before = old.get(t.sn)
+            return before is None or before.iccid != iccid or before.state is None
+
+        unread = [i for i, t in terminals.items() if i not in statuses and (not incremental or never_read(i, t))]
+        statuses.update({s.iccid: s for s in platform.statuses(unread)})
+        return statuses
+
+    @staticmethod
+    def _usages(
+        platform: CarrierPlatform,
+        terminals: dict[str, Terminal],
+        statuses: dict[str, SimStatus],
+        old: dict[str, SimRecord],
+    ) -> dict[str, SimUsage]:
+        """Usage this cycle, in batches (Control Center: by the rate plans the SIMs are on)."""
+
+        def plan_of(iccid: str, t: Terminal) -> str | None:
+            reading, before = statuses.get(iccid), old.get(t.sn)
+            return (reading.rate_plan if reading else None) or (before.rate_plan if before else None)
+
+        plans = [plan_of(i, t) for i, t in terminals.items()]
+        known = sorted({p for p in plans if p}) if all(plans) else []
+        return {u.iccid: u for u in platform.usages(list(terminals), known) if u.iccid in terminals}
+
+    def _write(
+        self,
+        account: CarrierAccount,
+        items: list[TerminalItem],
+        terminals: dict[str, Terminal],
+        old: dict[str, SimRecord],
+        statuses: dict[str, SimStatus],
+        usages: dict[str, SimUsage],
+    ) -> tuple[int, int, int]:
+        """Write only what changed: SIM records (batched) and the terminals' measured usage."""
+        now = self._clock.now()
+        raw = {i.iccid: i for i in items}
+        records: list[SimRecord] = []
+        usage_writes = drifting = 0
+        for iccid, terminal in terminals.items():
+            before = old.get(terminal.sn)
+            record = self._record(account, terminal, before, statuses.get(iccid), usages.get(iccid))
+            drifting += record.drift is not None
+            if not record.same_reading(before):
+                records.append(replace(record, synced_at=now))
+            usage = usages.get(iccid)
+            measured_anew = usage is not None and usage.mb != terminal.data_used_mb
+            if usage is not None and measured_anew and terminal.status is not TerminalStatus.DEACTIVATED:
+                usage_writes += self._usage(raw[iccid], usage, now)
+        sim_writes = self._repo.save_sims(account.tenant_id, records, now)
+        ours = {t.sn for t in terminals.values()}
+        gone = [sn for sn, r in old.items() if r.account_id == account.account_id and sn not in ours]
+        sim_writes += self._repo.delete_sims(account.tenant_id, gone) if gone else 0
+        return sim_writes, usage_writes, drifting
+
+    @staticmethod
+    def _record(
+        account: CarrierAccount,
+        terminal: Terminal,
+        before: SimRecord | None,
+        reading: SimStatus | None,
+        usage: SimUsage | None,
+    ) -> SimRecord:
+        base = (
+            before if before is not None and before.iccid == terminal.iccid else SimRecord(terminal.sn, terminal.iccid)
+        )
+        record = replace(
+            base,
+            account_id=account.account_id,
+            status=reading.status if reading else base.status,
+            state=reading.state if reading else base.state,
+            rate_plan=(reading.rate_plan if reading and reading.rate_plan else base.rate_plan),
+            bytes_used=usage.bytes_used if usage else base.bytes_used,
+            usage_as_of=usage.as_of if usage else base.usage_as_of,
+        )
+        return replace(record, drift=drift(terminal.status.value, record.state))
 
     def _synced_through(self, tenant_id: str, account_id: str) -> datetime | None:
         item = self._repo.account_item(tenant_id, account_id)

@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -37,49 +36,16 @@ from simrenew.domain.carrier import AccountStatus, CarrierAccount, CarrierAction
 from simrenew.domain.fleet import Terminal
 from simrenew.errors import Conflict, NotFound, TransientStoreError
 
-OP_SHARDS = 4
 OPS_RETENTION = timedelta(days=90)  # a finished operation is kept this long, then TTL removes it
 MAX_ERROR = 300
 
 
-# --- keys ----------------------------------------------------------------------------------------------
-def account_sk(account_id: str) -> str:
-    return f"CARRIER#ACCOUNT#{account_id}"
-
-
-def account_guard_sk(carrier: str) -> str:
-    return f"CARRIER#BY#{carrier}"
-
-
-def sim_sk(sn: str) -> str:
-    return f"CARRIER#SIM#{sn}"
-
-
-def op_prefix(sn: str) -> str:
-    return f"CARRIER#OP#{sn}#"
-
-
-def op_sk(sn: str, version: int, action: str) -> str:
-    return f"{op_prefix(sn)}{version:010d}#{action}"
-
-
-ACCOUNTS_GSI1PK = "CARRIER_ACCOUNTS"
-
-
-def drift_gsi1pk(tenant_id: str) -> str:
-    return f"CARRIER_DRIFT#{tenant_id}"
-
-
-def ops_due_gsi1pk(shard: int) -> str:
-    return f"CARRIER_OPS_DUE#{shard}"
-
-
-def ops_failed_gsi1pk(tenant_id: str) -> str:
-    return f"CARRIER_OPS_FAILED#{tenant_id}"
-
-
-def op_shard(sk: str) -> int:
-    return int(hashlib.sha256(sk.encode()).hexdigest()[:4], 16) % OP_SHARDS
+# --- keys (built in keys.py) ----------------------------------------------------------------------------
+account_sk = keys.carrier_account_sk
+account_guard_sk = keys.carrier_account_guard_sk
+sim_sk = keys.carrier_sim_sk
+op_prefix = keys.carrier_ops_prefix
+op_sk = keys.carrier_op_sk
 
 
 def op_id(sn: str, version: int, action: str) -> str:
@@ -231,8 +197,8 @@ def carrier_op(terminal: Terminal, action: CarrierAction, now: datetime) -> Carr
 
 def _queue(item: CarrierOpItem, at: datetime) -> None:
     item.next_attempt_at = at
-    item.gsi1pk = ops_due_gsi1pk(op_shard(item.sk))
-    item.gsi1sk = f"{iso_utc(at)}#{item.tenant_id}#{item.sk}"
+    item.gsi1pk = keys.carrier_ops_due_gsi1pk(keys.carrier_op_shard(item.sk))
+    item.gsi1sk = keys.carrier_ops_due_gsi1sk(at, item.tenant_id, item.sk)
 
 
 def op_json(item: CarrierOpItem) -> dict[str, Any]:
@@ -266,8 +232,8 @@ class CarrierRepository:
             status=account.status.value,
             created_at=now,
             updated_at=now,
-            gsi1pk=ACCOUNTS_GSI1PK,
-            gsi1sk=f"{account.tenant_id}#{account.account_id}",
+            gsi1pk=keys.carrier_accounts_gsi1pk(),
+            gsi1sk=keys.carrier_accounts_gsi1sk(account.tenant_id, account.account_id),
         )
         guard = CarrierAccountGuardItem(pk, account_guard_sk(account.carrier), account_id=account.account_id)
         try:
@@ -295,7 +261,7 @@ class CarrierRepository:
 
     def accounts(self, tenant_id: str) -> list[CarrierAccount]:
         pk = keys.tenant_pk(tenant_id)
-        found = CarrierAccountItem.query(pk, CarrierAccountItem.sk.startswith(account_sk("")))
+        found = CarrierAccountItem.query(pk, CarrierAccountItem.sk.startswith(keys.carrier_accounts_prefix()))
         return [_account(i) for i in found if isinstance(i, CarrierAccountItem)]
 
     def account_for(self, tenant_id: str, carrier: str) -> CarrierAccount | None:
@@ -366,7 +332,7 @@ class CarrierRepository:
 
     def all_accounts(self) -> Iterator[tuple[str, str]]:
         """(tenant_id, account_id) of every connected account: the daily schedule's list."""
-        for item in Item.gsi1.query(ACCOUNTS_GSI1PK):
+        for item in Item.gsi1.query(keys.carrier_accounts_gsi1pk()):
             if isinstance(item, CarrierAccountItem):
                 yield item.tenant_id, item.account_id
 
@@ -388,7 +354,7 @@ class CarrierRepository:
 
     def sims(self, tenant_id: str) -> dict[str, SimRecord]:
         pk = keys.tenant_pk(tenant_id)
-        found = CarrierSimItem.query(pk, CarrierSimItem.sk.startswith(sim_sk("")), page_size=500)
+        found = CarrierSimItem.query(pk, CarrierSimItem.sk.startswith(keys.carrier_sims_prefix()), page_size=500)
         return {i.sn: _record(i) for i in found if isinstance(i, CarrierSimItem)}
 
     def save_sims(self, tenant_id: str, records: Iterable[SimRecord], now: datetime) -> int:
@@ -416,7 +382,7 @@ class CarrierRepository:
                     updated_at=now,
                 )
                 if r.drift:
-                    item.gsi1pk, item.gsi1sk = drift_gsi1pk(tenant_id), r.sn
+                    item.gsi1pk, item.gsi1sk = keys.carrier_drift_gsi1pk(tenant_id), keys.carrier_drift_gsi1sk(r.sn)
                 batch.save(item)
                 count += 1
         return count
@@ -431,7 +397,7 @@ class CarrierRepository:
         return count
 
     def drifting(self, tenant_id: str) -> list[SimRecord]:
-        found = CarrierSimItem.gsi1.query(drift_gsi1pk(tenant_id))
+        found = CarrierSimItem.gsi1.query(keys.carrier_drift_gsi1pk(tenant_id))
         return [_record(i) for i in found if isinstance(i, CarrierSimItem)]
 
     # --- operations ----------------------------------------------------------------------------------------
@@ -482,14 +448,14 @@ class CarrierRepository:
             actions += [
                 CarrierOpItem.state.set("failed"),
                 CarrierOpItem.next_attempt_at.remove(),
-                CarrierOpItem.gsi1pk.set(ops_failed_gsi1pk(item.tenant_id)),
-                CarrierOpItem.gsi1sk.set(f"{iso_utc(now)}#{item.sk}"),
+                CarrierOpItem.gsi1pk.set(keys.carrier_ops_failed_gsi1pk(item.tenant_id)),
+                CarrierOpItem.gsi1sk.set(keys.carrier_ops_failed_gsi1sk(now, item.sk)),
             ]
         else:
             actions += [
                 CarrierOpItem.next_attempt_at.set(at),
-                CarrierOpItem.gsi1pk.set(ops_due_gsi1pk(op_shard(item.sk))),
-                CarrierOpItem.gsi1sk.set(f"{iso_utc(at)}#{item.tenant_id}#{item.sk}"),
+                CarrierOpItem.gsi1pk.set(keys.carrier_ops_due_gsi1pk(keys.carrier_op_shard(item.sk))),
+                CarrierOpItem.gsi1sk.set(keys.carrier_ops_due_gsi1sk(at, item.tenant_id, item.sk)),
             ]
         self._update_pending(item, actions)
 
@@ -518,8 +484,8 @@ class CarrierRepository:
             CarrierOpItem.attempts.set(0),
             CarrierOpItem.updated_at.set(now),
             CarrierOpItem.next_attempt_at.set(now),
-            CarrierOpItem.gsi1pk.set(ops_due_gsi1pk(op_shard(item.sk))),
-            CarrierOpItem.gsi1sk.set(f"{iso_utc(now)}#{item.tenant_id}#{item.sk}"),
+            CarrierOpItem.gsi1pk.set(keys.carrier_ops_due_gsi1pk(keys.carrier_op_shard(item.sk))),
+            CarrierOpItem.gsi1sk.set(keys.carrier_ops_due_gsi1sk(now, item.tenant_id, item.sk)),
         ]
         try:
             item.update(actions=actions, condition=CarrierOpItem.state.is_in("failed", "manual"))
@@ -540,18 +506,20 @@ class CarrierRepository:
 
     def due_ops(self, now: datetime, limit: int) -> list[CarrierOpItem]:
         out: list[CarrierOpItem] = []
-        bound = iso_utc(now) + "~"
-        for shard in range(OP_SHARDS):
+        bound = keys.carrier_ops_due_bound(now)
+        for shard in range(keys.CARRIER_OP_SHARDS):
             if len(out) >= limit:
                 break
             found = CarrierOpItem.gsi1.query(
-                ops_due_gsi1pk(shard), CarrierOpItem.gsi1sk < bound, limit=limit - len(out)
+                keys.carrier_ops_due_gsi1pk(shard), CarrierOpItem.gsi1sk < bound, limit=limit - len(out)
             )
             out += [i for i in found if isinstance(i, CarrierOpItem) and i.state == "pending"]
         return out
 
     def failed_ops(self, tenant_id: str, limit: int = 200) -> list[CarrierOpItem]:
-        found = CarrierOpItem.gsi1.query(ops_failed_gsi1pk(tenant_id), scan_index_forward=False, limit=limit)
+        found = CarrierOpItem.gsi1.query(
+            keys.carrier_ops_failed_gsi1pk(tenant_id), scan_index_forward=False, limit=limit
+        )
         return [i for i in found if isinstance(i, CarrierOpItem) and i.state == "failed"]
 
     def delete_quietly(self, item: Item) -> None:
