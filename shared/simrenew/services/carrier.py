@@ -26,7 +26,6 @@ from typing import Any
 
 from simrenew.adapters.carrier.http import PinnedTransport, Transport
 from simrenew.adapters.carrier.secrets import CarrierSecrets
-from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.carrier import (
     CarrierOpItem,
     CarrierRepository,
@@ -440,15 +439,10 @@ class CarrierSync:
         get_logger().info("carrier sync done", extra={"tenant_id": tenant_id, **stats})
         return stats
 
-    def _terminal_items(self, tenant_id: str, carrier: str) -> list[TerminalItem]:
-        pk = keys.tenant_pk(tenant_id)
-        found = TerminalItem.query(pk, TerminalItem.sk.startswith(keys.terminal_sk("")), page_size=500)
-        return [i for i in found if isinstance(i, TerminalItem) and i.carrier == carrier]
-
     def _sync(self, account: CarrierAccount, started: datetime) -> dict[str, Any]:
         tenant_id = account.tenant_id
         platform = self._platforms.open(account)
-        items = self._terminal_items(tenant_id, account.carrier)
+        items = self._repo.terminal_items(tenant_id, account.carrier)
         terminals = {i.iccid: to_terminal(i) for i in items}
         old = self._repo.sims(tenant_id)
         statuses = self._statuses(platform, account, terminals, old)

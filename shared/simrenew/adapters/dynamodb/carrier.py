@@ -30,7 +30,7 @@ from pynamodb.expressions.update import Action
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
-from simrenew.adapters.dynamodb.models import Item, Transaction
+from simrenew.adapters.dynamodb.models import Item, TerminalItem, Transaction
 from simrenew.clock import iso_utc
 from simrenew.domain.carrier import AccountStatus, CarrierAccount, CarrierAction, Platform, SimState
 from simrenew.domain.fleet import Terminal
@@ -64,6 +64,12 @@ def parse_op_id(raw: str) -> tuple[str, int, str] | None:
 
 # --- models --------------------------------------------------------------------------------------------
 class CarrierAccountItem(Item, discriminator="carrier_account"):
+    """An agent's login at a carrier platform (the API key is in the secret store, never here).
+
+    Key: PK `TENANT#<tenant_id>`, SK `CARRIER#ACCOUNT#<account_id>`.
+    Index gsi1 `CARRIER_ACCOUNTS` / `<tenant_id>#<account_id>`: every connected account, for the daily sync.
+    """
+
     tenant_id = UnicodeAttribute()
     account_id = UnicodeAttribute()
     carrier = UnicodeAttribute()
@@ -79,10 +85,21 @@ class CarrierAccountItem(Item, discriminator="carrier_account"):
 
 
 class CarrierAccountGuardItem(Item, discriminator="carrier_account_guard"):
+    """One account per carrier per agent (a terminal uses the account of its carrier).
+
+    Key: PK `TENANT#<tenant_id>`, SK `CARRIER#BY#<carrier>`.
+    """
+
     account_id = UnicodeAttribute()
 
 
 class CarrierSimItem(Item, discriminator="carrier_sim"):
+    """What the carrier last said about a terminal's SIM: status as the platform names it, usage, drift.
+
+    Key: PK `TENANT#<tenant_id>`, SK `CARRIER#SIM#<sn>`.
+    Index gsi1 `CARRIER_DRIFT#<tenant_id>` / `<sn>`: SIMs whose carrier status disagrees with ours (sparse).
+    """
+
     tenant_id = UnicodeAttribute()
     sn = UnicodeAttribute()
     iccid = UnicodeAttribute()
@@ -99,6 +116,14 @@ class CarrierSimItem(Item, discriminator="carrier_sim"):
 
 
 class CarrierOpItem(Item, discriminator="carrier_op"):
+    """A carrier operation (suspend, resume): an outbox item written with the status change.
+
+    Key: PK `TENANT#<tenant_id>`, SK `CARRIER#OP#<sn>#<terminal version:010d>#<action>`.
+    Index gsi1 `CARRIER_OPS_DUE#<shard>` / `<next_attempt_at>#<tenant_id>#<sk>`: pending, by due time (sparse).
+    Index gsi1 `CARRIER_OPS_FAILED#<tenant_id>` / `<failed_at>#<sk>`: failed after its retries (sparse).
+    TTL: 90 days after it is finished.
+    """
+
     tenant_id = UnicodeAttribute()
     sn = UnicodeAttribute()
     iccid = UnicodeAttribute()
@@ -335,6 +360,12 @@ class CarrierRepository:
         for item in Item.gsi1.query(keys.carrier_accounts_gsi1pk()):
             if isinstance(item, CarrierAccountItem):
                 yield item.tenant_id, item.account_id
+
+    def terminal_items(self, tenant_id: str, carrier: str) -> list[TerminalItem]:
+        """The agent's terminals of one carrier (the sync's list of SIMs), page by page."""
+        pk = keys.tenant_pk(tenant_id)
+        found = TerminalItem.query(pk, TerminalItem.sk.startswith(keys.terminal_sk("")), page_size=500)
+        return [i for i in found if isinstance(i, TerminalItem) and i.carrier == carrier]
 
     # --- what the carrier said about each SIM ------------------------------------------------------------
     def sim(self, tenant_id: str, sn: str) -> SimRecord | None:
