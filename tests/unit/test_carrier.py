@@ -289,3 +289,27 @@ def test_only_the_local_stack_may_use_plain_http_to_its_own_loopback() -> None:
     with pytest.raises(ValidationError):
         base_url_of("http://127.0.0.1:8430", allow_local=False)
     assert date.today()  # (the suite's clock is real elsewhere)
+
+
+def test_secrets_manager_keeps_one_secret_per_account_under_the_prefix() -> None:
+    import boto3
+    from moto import mock_aws
+
+    from simrenew.adapters.carrier.secrets import SecretsManagerSecrets
+
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name="us-east-1")
+        store = SecretsManagerSecrets("simrenew/prod/carrier", "us-east-1", client=client)
+        store.put("t_aaaa1111", "ca_bbbb2222", "the-key")
+        names = [s["Name"] for s in client.list_secrets()["SecretList"]]
+        assert names == ["simrenew/prod/carrier/t_aaaa1111/ca_bbbb2222"]
+        assert (
+            SecretsManagerSecrets("simrenew/prod/carrier/", "us-east-1", client=client).get("t_aaaa1111", "ca_bbbb2222")
+            == "the-key"
+        )
+        with pytest.raises(ValueError):
+            store.get("../other", "ca_bbbb2222")  # names come from ids only
+        store.delete("t_aaaa1111", "ca_bbbb2222")
+        fresh = SecretsManagerSecrets("simrenew/prod/carrier/", "us-east-1", client=client)
+        with pytest.raises(Exception):  # noqa: B017 - scheduled for deletion: no longer readable
+            fresh.get("t_aaaa1111", "ca_bbbb2222")
