@@ -11,13 +11,16 @@ from chalicelib.http import PLATFORM, PUBLIC, Api, Reply, Req
 from chalicelib.openapi import build_openapi
 from simrenew.bootstrap import Services, build_services
 from simrenew.config import load_config
+from simrenew.domain.csvfile import XLSX_MEDIA_TYPE
 from simrenew.domain.tenant import Role
 
 VERSION = "0.1.0"
 CONFIG = load_config()  # a missing variable stops the container here, loudly
 
 app = Chalice(app_name="simrenew-api")
-app.api.binary_types = []  # bodies arrive as text (JSON, CSV)
+# Bodies arrive as text (JSON, CSV) except .xlsx workbooks for fleet imports, which API Gateway hands
+# over base64-encoded (template.yaml's BinaryMediaTypes) and Chalice decodes.
+app.api.binary_types = [XLSX_MEDIA_TYPE]
 
 
 @cache
@@ -154,6 +157,7 @@ def whoami(req: Req) -> dict[str, object]:
     return {
         "tenant_id": tenant.tenant_id,
         "agent_name": tenant.name,
+        "service_phone": tenant.service_phone,
         "tenant_status": tenant.status.value,
         "role": req.principal.role.label,
         "key_id": req.principal.key_id,
@@ -442,7 +446,8 @@ def terminal_qr(req: Req) -> Reply:
     idempotent=True,
     request=schemas.IMPORT_CSV,
     body_type="text/csv",
-    summary="Import a fleet from CSV (UTF-8 or GBK); processed in the background",
+    summary="Import a fleet from CSV (UTF-8 or GBK) or an .xlsx workbook, English or Chinese headers;"
+    " processed in the background",
     tag="imports",
 )
 def start_import(req: Req) -> dict[str, object]:
@@ -658,6 +663,7 @@ def redeem_voucher(req: Req) -> dict[str, object]:
     query=("from", "to"),
     summary="Revenue per day: gross, agent fees, refunds, net (Accept: text/csv for CSV)",
     tag="reports",
+    finance=True,
 )
 def revenue_report(req: Req) -> object:
     report = req.services.reports.revenue(req.tenant_id, req.query.get("from"), req.query.get("to"))
@@ -678,6 +684,7 @@ def revenue_report(req: Req) -> object:
     summary="Settlement per day: collected online, refunds, Stripe fees, platform fee, payable; cash and vouchers apart"
     " (Accept: text/csv for CSV)",
     tag="reports",
+    finance=True,
 )
 def settlement_report(req: Req) -> object:
     report = req.services.reports.settlement(req.tenant_id, req.query.get("from"), req.query.get("to"))
@@ -696,6 +703,7 @@ def settlement_report(req: Req) -> object:
     query=("date",),
     summary="A day's Stripe balance transactions matched against orders; unmatched on either side",
     tag="reports",
+    finance=True,
 )
 def reconciliation_report(req: Req) -> object:
     report = req.services.reports.reconciliation(req.tenant_id, req.query.get("date"))

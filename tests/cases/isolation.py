@@ -1,6 +1,6 @@
 """Tenant isolation and role checks for EVERY route in the OpenAPI document.
 
-Agent A owns one of everything; agent B (admin) and A's own readonly key try every
+Agent A owns one of everything; agent B (admin) and A's own readonly and finance keys try every
 tenant-scoped route against A's ids. A route added without an example here fails the
 test, so no route escapes the matrix.
 """
@@ -69,6 +69,11 @@ FAKE_IDS = {
 def _routes(api: ApiClient) -> list[tuple[str, str, str]]:
     doc = api.get("/v1/openapi.json").json
     return [(m.upper(), p, op["x-auth"]) for p, ops in doc["paths"].items() for m, op in ops.items()]
+
+
+def _finance_routes(api: ApiClient) -> set[tuple[str, str]]:
+    doc = api.get("/v1/openapi.json").json
+    return {(m.upper(), p) for p, ops in doc["paths"].items() for m, op in ops.items() if "finance" in op["x-roles"]}
 
 
 def _world(api: ApiClient, platform_key: str) -> tuple[Any, Any, dict[str, str]]:
@@ -168,6 +173,8 @@ def _send(api: ApiClient, method: str, path: str, key: str | None, ids: dict[str
 def test_every_tenant_route_is_isolated_role_checked_and_key_checked(api: ApiClient, platform_key: str) -> None:
     a, b, ids = _world(api, platform_key)
     readonly = a.key(api, "readonly")
+    finance = a.key(api, "finance")
+    finance_may = _finance_routes(api)
     before = _snapshot(api, a.admin_key, ids)
     a_ids = {v for k, v in ids.items()}
     checked = 0
@@ -184,6 +191,13 @@ def test_every_tenant_route_is_isolated_role_checked_and_key_checked(api: ApiCli
         if auth != "readonly":
             r = _send(api, method, path, readonly, ids)
             assert r.status == 403, (method, path, r.status)
+        # A finance key: what the document grants it (reads only), 403 for everything else.
+        assert method == "GET" or (method, path) not in finance_may, f"{method} {path} lets a finance key write"
+        r = _send(api, method, path, finance, ids)
+        if (method, path) in finance_may:
+            assert r.status != 403, (method, path, r.status, r.body)
+        else:
+            assert (r.status, r.error["code"]) == (403, "insufficient_role"), (method, path, r.status)
         # Another agent: never a success on A's ids, and indistinguishable from a missing id.
         r = _send(api, method, path, b.admin_key, ids)
         # A's identifiers may come back only where B itself sent them (an echo of its input).

@@ -6,7 +6,7 @@ import { day, locale, megabytes } from "../../common/i18n";
 import { saveBlob } from "../format";
 import { go, href } from "../router";
 import { api, apiBlob } from "../session";
-import { t } from "../strings";
+import { t, tn } from "../strings";
 import { Badge, ErrorAlert, Field, Loading, Pager, Table, riskRecent, useAction, usePaged } from "../ui";
 import { driftLabel, type CarrierState } from "./Carrier";
 
@@ -262,7 +262,7 @@ function TerminalTable(props: { filters: Filters; selected: Set<string>; setSele
 
 export function daysLeft(n: number): string {
   if (n === 0) return t("expiresToday");
-  return n > 0 ? t("daysLeft", { n }) : t("daysAgo", { n: -n });
+  return n > 0 ? tn("daysLeft", n) : tn("daysAgo", -n);
 }
 
 export function carrierLabel(c: string | null): string {
