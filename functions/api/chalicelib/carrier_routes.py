@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.http import Api, Reply, Req
 from simrenew.domain.tenant import Role
+from simrenew.domain.vocabulary import enum_schema
 
 _text = {"type": "string", "minLength": 1, "maxLength": 300}
 ACCOUNT_CREATE: dict[str, Any] = {
@@ -15,8 +16,8 @@ ACCOUNT_CREATE: dict[str, Any] = {
     "required": ["carrier", "platform", "base_url", "username", "api_key"],
     "additionalProperties": False,
     "properties": {
-        "carrier": {"type": "string", "enum": ["CMCC", "CUCC", "CTCC"]},
-        "platform": {"type": "string", "enum": ["control_center", "onelink"]},
+        "carrier": enum_schema("account_carrier"),
+        "platform": enum_schema("carrier_platform"),
         "base_url": {**_text, "example": "https://restapi3.jasper.com"},
         "username": {"type": "string", "minLength": 1, "maxLength": 100},
         "api_key": {"type": "string", "minLength": 1, "maxLength": 256, "writeOnly": True},
