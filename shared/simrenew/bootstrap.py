@@ -15,6 +15,7 @@ from simrenew.adapters.dynamodb.models import bind_table
 from simrenew.adapters.dynamodb.orders import OrderRepository
 from simrenew.adapters.dynamodb.outbox import OutboxRepository
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
+from simrenew.adapters.dynamodb.search import SearchIndexRepository
 from simrenew.adapters.dynamodb.sweeps import SweepRepository
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.adapters.dynamodb.transfers import TimeTransferRepository
@@ -27,12 +28,14 @@ from simrenew.errors import ConfigError
 from simrenew.services.auth import AuthService
 from simrenew.services.fleet import FleetService
 from simrenew.services.imports import Dispatcher, ImportService
+from simrenew.services.listing import ListingService
 from simrenew.services.orders import OrderService
 from simrenew.services.outbox import OutboxDispatcher
 from simrenew.services.reports import DashboardReport, ExpiryReports, ReportService
 from simrenew.services.sweep import NotifierSender, RecordingCarrier, SweepService
 from simrenew.services.tenants import TenantService
 from simrenew.services.transfers import TransferService
+from simrenew.services.usage_import import UsageImportService
 from simrenew.services.vouchers import VoucherService
 
 
@@ -56,6 +59,8 @@ class Services:
     dispatcher: Any
     transfers: TransferService
     outbox: OutboxDispatcher  # delivers outbox items (functions/dispatcher, the 5-minute drain)
+    listing: ListingService  # filters, search, sort and totals of the lists (issue 16)
+    usage_imports: UsageImportService
 
 
 def build_services(config: Config, clock: Clock | None = None, gateway: PaymentGateway | None = None) -> Services:
@@ -125,6 +130,8 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         dispatcher=dispatcher,
         transfers=TransferService(tenants, terminals, TimeTransferRepository(), clock),
         outbox=OutboxDispatcher(OutboxRepository(), webhooks, sweep, clock),
+        listing=ListingService(tenants, terminals, merchants, SearchIndexRepository(), clock),
+        usage_imports=UsageImportService(fleet),
     )
 
 

@@ -30,6 +30,7 @@ from simrenew.adapters.dynamodb.models import (
     TransferCodeItem,
 )
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
+from simrenew.adapters.dynamodb.search import merchant_entry, terminal_entry
 from simrenew.clock import iso_utc
 from simrenew.domain.fleet import SWEPT_STATUSES, Merchant, Plan, Terminal, TerminalStatus
 from simrenew.domain.identifiers import normalize_sn
@@ -69,6 +70,9 @@ class MerchantRepository:
             status=merchant.status,
             created_at=now,
             updated_at=now,
+        )
+        item.srch_pk, item.srch_sk, item.srch_text = merchant_entry(
+            merchant.tenant_id, merchant.merchant_id, merchant.name, merchant.phone, merchant.contact_name
         )
         key_item = MerchantKeyItem(
             pk, keys.merchant_key_sk(merchant.name, merchant.phone), merchant_id=merchant.merchant_id
@@ -118,6 +122,13 @@ class MerchantRepository:
         item = self._item(tenant_id, merchant_id)
         return _merchant(item) if item else None
 
+    def get_many(self, tenant_id: str, merchant_ids: Iterable[str]) -> dict[str, Merchant]:
+        """merchant id → merchant, BatchGet (the names and phones a page of terminals shows)."""
+        pk = keys.tenant_pk(tenant_id)
+        wanted = {m for m in merchant_ids if m}
+        found = MerchantItem.batch_get([(pk, keys.merchant_sk(m)) for m in wanted])
+        return {i.merchant_id: _merchant(i) for i in found}
+
     def page(self, tenant_id: str, limit: int, cursor: str | None) -> Page[Merchant]:
         pk = keys.tenant_pk(tenant_id)
         start = decode_cursor(cursor, hash_attr="pk", hash_value=pk)
@@ -134,6 +145,9 @@ class MerchantRepository:
         for name, value in changes.items():
             setattr(item, name, value)
         item.updated_at = now
+        item.srch_pk, item.srch_sk, item.srch_text = merchant_entry(
+            tenant_id, merchant_id, item.name, item.phone, item.contact_name
+        )
         new_key = keys.merchant_key_sk(item.name, item.phone)
         pk = keys.tenant_pk(tenant_id)
         try:
@@ -322,6 +336,7 @@ def fill_item(item: TerminalItem, t: Terminal) -> TerminalItem:
     item.gsi2pk, item.gsi2sk = keys.terminals_by_tid_gsi2pk(t.tenant_id), t.tid
     item.gsi3pk, item.gsi3sk = keys.terminals_by_status_gsi3pk(t.tenant_id, t.status.value), order
     item.gsi4pk, item.gsi4sk = keys.terminals_by_expiry_gsi4pk(t.tenant_id), order
+    item.srch_pk, item.srch_sk, item.srch_text = terminal_entry(t.tenant_id, t.sn, t.tid, t.iccid)
     if t.status in SWEPT_STATUSES:
         item.exp_pk = keys.expiry_pk(t.expires_on, keys.expiry_shard(t.sn))
         item.exp_sk = f"{t.tenant_id}#{t.sn}"

@@ -20,7 +20,7 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -98,6 +98,23 @@ class ExpiryIndex(GlobalSecondaryIndex["Item"]):
     exp_sk = UnicodeAttribute(range_key=True)
 
 
+# What the compact search index carries besides its keys (template.yaml lists the same names).
+SEARCH_PROJECTION = ["srch_text", "expires_on", "merchant_id", "status", "name"]
+
+
+class SearchIndex(GlobalSecondaryIndex["Item"]):
+    """Compact and sharded: a tenant's terminals (srch_pk TENANT#t#TSEARCH#<shard>, srch_sk SN) and
+    merchants (…#MSEARCH#<shard>, merchant id) with only what search, sort and totals need (about
+    300 bytes an item against ~1 KB for a whole terminal), so a list reads its whole fleet cheaply."""
+
+    class Meta:
+        index_name = "search"
+        projection = IncludeProjection(SEARCH_PROJECTION)
+
+    srch_pk = UnicodeAttribute(hash_key=True)
+    srch_sk = UnicodeAttribute(range_key=True)
+
+
 class Item(Model):
     """Base of every item in the table."""
 
@@ -122,6 +139,9 @@ class Item(Model):
     gsi4sk = UnicodeAttribute(null=True)
     exp_pk = UnicodeAttribute(null=True)
     exp_sk = UnicodeAttribute(null=True)
+    srch_pk = UnicodeAttribute(null=True)
+    srch_sk = UnicodeAttribute(null=True)
+    srch_text = UnicodeAttribute(null=True)  # normalised text a search matches (search index)
     ttl = TTLAttribute(null=True)
     created_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
@@ -131,6 +151,7 @@ class Item(Model):
     gsi3 = Gsi3()
     gsi4 = Gsi4()
     expiry = ExpiryIndex()
+    search = SearchIndex()
 
 
 class TenantItem(Item, discriminator="tenant"):
@@ -366,6 +387,9 @@ class VoucherBatchItem(Item, discriminator="voucher_batch"):
     plan_id = UnicodeAttribute()
     size = NumberAttribute()
     created_by = UnicodeAttribute()
+    # Changed in the same transaction as the code they count (ADD), so they cannot drift.
+    redeemed_count = NumberAttribute(default=0)
+    voided_count = NumberAttribute(default=0)
 
 
 class VoucherItem(Item, discriminator="voucher"):
@@ -377,6 +401,8 @@ class VoucherItem(Item, discriminator="voucher"):
     redeemed = BooleanAttribute(default=False)
     redeemed_sn = UnicodeAttribute(null=True)
     redeemed_at = UTCDateTimeAttribute(null=True)
+    voided_at = UTCDateTimeAttribute(null=True)  # a voided code is never redeemable
+    voided_by = UnicodeAttribute(null=True)
 
 
 def all_models() -> list[type[Item]]:
