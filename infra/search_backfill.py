@@ -13,7 +13,7 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--table", required=True)
-    parser.add_argument("--region", default="cn-north-1")
+    parser.add_argument("--region", required=True)
     args = parser.parse_args()
     done = backfill(boto3.client("dynamodb", region_name=args.region), args.table)
     print(f"{done} items given their search-index entry")
