@@ -453,6 +453,16 @@ const zh = {
   merchantsIntro: "商户是终端的使用者：续费提醒发到这里的电话和邮箱。导入 CSV 时也会按名称和电话自动建立商户。",
   phoneHint: "手机号，如 13812345678（自动加 +86）",
   staffOnly: "只读密钥不能新增或修改商户。",
+  // --- screens (issue 16 parts 2, 3) ---
+  err_voucher_redeemed: "这张卡已被兑换，不能作废。",
+  err_terminal_not_deactivated: "这台终端没有停用，无需恢复。",
+  err_unknown_code: "这个卡密不属于该批次。",
+  err_unknown_terminal: "您的账户里没有这台终端。",
+  err_too_many_rows: "文件行数过多，请拆分后再导入。",
+  err_invalid_transfer_code: "转移码无效、已使用或已过期。",
+  err_already_yours: "这台终端已经在您的账户里。",
+  err_invalid_tenant_state: "该代理商当前状态不允许此操作，请刷新。",
+  err_invalid_range: "结束日期不能早于开始日期。",
 };
 
 export type Key = keyof typeof zh;
@@ -907,6 +917,16 @@ const en: Dict<Key> = {
   merchantsIntro: "Merchants use the terminals: renewal reminders go to their phone and e-mail. A CSV import also creates merchants by name and phone.",
   phoneHint: "Mobile number, e.g. 13812345678 (+86 is added)",
   staffOnly: "A read-only key cannot add or change merchants.",
+  // --- screens (issue 16 parts 2, 3) ---
+  err_voucher_redeemed: "This code was already redeemed and cannot be voided.",
+  err_terminal_not_deactivated: "This terminal is not deactivated.",
+  err_unknown_code: "This code is not one of this batch.",
+  err_unknown_terminal: "No terminal of yours has this identifier.",
+  err_too_many_rows: "The file has too many rows: split it and import the parts.",
+  err_invalid_transfer_code: "The transfer code is wrong, used or expired.",
+  err_already_yours: "This terminal is already yours.",
+  err_invalid_tenant_state: "The agent's status does not allow this now: reload.",
+  err_invalid_range: "The end date is before the start date.",
 };
 
 export const t = translator(zh, en);
@@ -967,6 +987,16 @@ const BY_CODE: Record<string, Key> = {
   empty_file: "v_no_rows",
   file_too_large: "v_file_too_large",
   missing_columns: "v_missing_columns",
+  // --- screens (issue 16 parts 2, 3) ---
+  voucher_redeemed: "err_voucher_redeemed",
+  terminal_not_deactivated: "err_terminal_not_deactivated",
+  unknown_code: "err_unknown_code",
+  unknown_terminal: "err_unknown_terminal",
+  too_many_rows: "err_too_many_rows",
+  invalid_transfer_code: "err_invalid_transfer_code",
+  already_yours: "err_already_yours",
+  invalid_tenant_state: "err_invalid_tenant_state",
+  invalid_range: "err_invalid_range",
 };
 
 /** A sentence for the user: translated for the codes we know, else the API's own message. */
