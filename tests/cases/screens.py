@@ -241,8 +241,12 @@ def test_the_merchant_csv_follows_its_search(api: ApiClient, platform_key: str) 
 def _orders_world(api: ApiClient, agent: Agent) -> dict[str, Any]:
     w = _fleet(api, agent)
     plan = _post(api, agent, "/v1/plans", {"name": "年卡", "term_months": 12, "data_quota_mb": 100, "price_fen": 5000})
-    o1 = _post(api, agent, "/v1/orders", {"lines": [{"sn": w["a"]["sn"], "plan_id": plan["plan_id"]}], "payment": "offline"})
-    o2 = _post(api, agent, "/v1/orders", {"lines": [{"sn": w["b"]["sn"], "plan_id": plan["plan_id"]}], "payment": "offline"})
+    o1 = _post(
+        api, agent, "/v1/orders", {"lines": [{"sn": w["a"]["sn"], "plan_id": plan["plan_id"]}], "payment": "offline"}
+    )
+    o2 = _post(
+        api, agent, "/v1/orders", {"lines": [{"sn": w["b"]["sn"], "plan_id": plan["plan_id"]}], "payment": "offline"}
+    )
     api.post(f"/v1/orders/{o2['order_id']}/mark-paid", {"note": "cash"}, key=agent.admin_key)
     return {**w, "o1": o1, "o2": o2, "plan": plan}
 
@@ -282,8 +286,13 @@ def test_orders_page_with_a_cursor_and_export_their_filters_as_csv(api: ApiClien
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("status=lost", "status"), ("channel=fax", "channel"), ("from=2027-02-30", "from"), ("sn=a b", "sn"),
-     ("from=2027-02-02&to=2027-02-01", "to")],
+    [
+        ("status=lost", "status"),
+        ("channel=fax", "channel"),
+        ("from=2027-02-30", "from"),
+        ("sn=a b", "sn"),
+        ("from=2027-02-02&to=2027-02-01", "to"),
+    ],
 )
 def test_bad_order_filters_are_400_naming_the_parameter(
     api: ApiClient, platform_key: str, query: str, field: str
@@ -336,7 +345,9 @@ def test_the_import_history_lists_past_imports_newest_first_with_counts(api: Api
     ids = []
     for rows in (1, 2):
         text = IMPORT_HEADER + "\n" + "\n".join(csv_row(terminal_body()) for _ in range(rows)) + "\n"
-        r = api.call("POST", "/v1/imports", key=agent.admin_key, body=text.encode(), headers={"Content-Type": "text/csv"})
+        r = api.call(
+            "POST", "/v1/imports", key=agent.admin_key, body=text.encode(), headers={"Content-Type": "text/csv"}
+        )
         ids.append(r.json["import_id"])
         for _ in range(100):
             if api.get(f"/v1/imports/{ids[-1]}", key=agent.admin_key).json["status"] != "running":
@@ -404,7 +415,9 @@ def test_undoing_a_deactivation_gives_the_status_merchant_and_expiry_imply(
 
 # --- usage by CSV ---------------------------------------------------------------------------------------------
 def _usage(api: ApiClient, key: str, text: str, encoding: str = "utf-8") -> Any:
-    return api.call("POST", "/v1/usage-imports", key=key, body=text.encode(encoding), headers={"Content-Type": "text/csv"})
+    return api.call(
+        "POST", "/v1/usage-imports", key=key, body=text.encode(encoding), headers={"Content-Type": "text/csv"}
+    )
 
 
 def test_usage_by_csv_applies_good_rows_reports_bad_ones_and_raises_quota_alerts(
