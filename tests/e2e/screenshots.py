@@ -47,7 +47,7 @@ def seed(api: ApiClient, agent: Agent) -> str:
     return first
 
 
-def test_screenshots(ui_url: str, browser: Any, api: ApiClient, agent: Agent) -> None:
+def test_screenshots(ui_url: str, browser: Any, api: ApiClient, agent: Agent, platform_key: str) -> None:
     OUT.mkdir(exist_ok=True)
     sn = seed(api, agent)
 
@@ -63,4 +63,34 @@ def test_screenshots(ui_url: str, browser: Any, api: ApiClient, agent: Agent) ->
     desk.get_by_test_id("dashboard-chart").wait_for()
     desk.wait_for_load_state("networkidle")
     desk.screenshot(path=str(OUT / "console-dashboard-1440.png"), full_page=True)
-    print(f"\nwrote {OUT / 'pay-360.png'} and {OUT / 'console-dashboard-1440.png'}")
+    # Issue 16's screens: the fleet with merchant names, search and totals; registering a terminal;
+    # the import history; vouchers with counts; the signup page (360 px) and the platform view.
+    shots = [("terminals?sort=name", "console-fleet-1440.png", "terminal-table")]
+    shots += [("register", "console-register-1440.png", "register-form")]
+    shots += [("vouchers", "console-vouchers-1440.png", "view-vouchers")]
+    shots += [("imports", "console-import-history-1440.png", "import-history")]
+    shots += [("usage", "console-usage-1440.png", "view-usage")]
+    for view, name, testid in shots:
+        desk.goto(f"{ui_url}/#/{view}")
+        desk.get_by_test_id(testid).wait_for()
+        desk.wait_for_load_state("networkidle")
+        desk.screenshot(path=str(OUT / name), full_page=True)
+    api.post(
+        "/v1/signup",
+        {
+            "name": "深圳速通支付服务有限公司",
+            "contact_name": "陈经理",
+            "contact_email": "chen@example.com",
+            "contact_phone": "13800138000",
+        },
+    )
+    desk.get_by_test_id("sign-out").click()
+    desk.goto(f"{ui_url}/#/platform")
+    desk.get_by_test_id("platform-key").fill(platform_key)
+    desk.get_by_test_id("platform-sign-in").click()
+    desk.get_by_test_id("tenant-table").wait_for()
+    desk.screenshot(path=str(OUT / "platform-1440.png"), full_page=True)
+    phone.goto(f"{ui_url}/#/signup")
+    phone.get_by_test_id("signup-form").wait_for()
+    phone.screenshot(path=str(OUT / "signup-360.png"), full_page=True)
+    print(f"\nwrote {OUT / 'pay-360.png'}, {OUT / 'console-dashboard-1440.png'} and the issue 16 screens")
