@@ -106,6 +106,20 @@ def test_the_merchant_filter_is_picked_by_name(screen: Screen, ui_url: str, api:
     screen.fits()
 
 
+def test_merchants_are_searched_by_part_of_a_phone_with_a_total(
+    screen: Screen, ui_url: str, api: ApiClient, agent: Agent
+) -> None:
+    _shops(api, agent)
+    screen.sign_in(ui_url, agent.admin_key, "merchants")
+    page = screen.page
+    expect(page.get_by_test_id("merchant-total")).to_have_text(screen.text("共 2 个商户", "2 merchants in all"))
+    page.get_by_test_id("merchant-search").fill("0000 1111")
+    page.get_by_test_id("merchant-search-submit").click()
+    expect(page.get_by_test_id("merchant-row")).to_have_count(1)
+    expect(page.get_by_test_id("merchant-row")).to_contain_text("Blue Cafe")
+    screen.fits()
+
+
 def test_orders_are_found_by_sn_with_a_total(screen: Screen, ui_url: str, api: ApiClient, agent: Agent) -> None:
     w = _shops(api, agent)
     p = plan(api, agent, 5000)
@@ -303,7 +317,7 @@ def test_usage_is_imported_from_a_csv_and_the_bad_row_is_reported(
 
 
 # --- every new screen, both languages, both widths ----------------------------------------------------
-SCREENS = ["register", "claim", "usage", "imports", "vouchers", "terminals", "orders"]
+SCREENS = ["register", "claim", "usage", "imports", "vouchers", "terminals", "orders", "merchants"]
 
 
 @pytest.mark.parametrize(("width", "lang"), [(360, "zh-CN"), (360, "en"), (1440, "zh-CN"), (1440, "en")])
