@@ -45,9 +45,9 @@ $(UI_STAMP): $(NPM_STAMP) $(UI_SOURCES)
 	cd frontend && npm run build
 	touch $@
 
-# TypeScript (strict; every string in both languages is a type check) and the UI's unit tests.
+# TypeScript (strict; every string in both languages is a type check), ESLint and the UI's unit tests.
 ui-check: $(NPM_STAMP)
-	cd frontend && npm run typecheck && npm test
+	cd frontend && npm run typecheck && npm run lint && npm test
 
 # Browser suites drive Debian's chromium (Playwright with executable_path; nothing downloaded).
 # A CJK font so Chinese renders in screenshots (tests read the DOM and pass without it).
@@ -81,9 +81,13 @@ apt:
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared functions infra tests bench
+	$(BIN)/ruff format --check shared functions infra tests bench
 
+# mypy --strict over the package, infra/ and bench/, then each function on its own (every function's
+# module is `app`, as Lambda loads it, so they cannot share one run).
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	@for fn in functions/*/; do MYPYPATH=shared:$$fn $(BIN)/mypy $${fn}app.py || exit 1; done
 
 # cfn-lint, the SAM translator (offline) and the template/code cross-check (infra/template_check.py).
 check-template: $(STAMP)

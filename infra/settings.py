@@ -1,4 +1,4 @@
-"""Local-stack settings: the defaults table of ARCHITECTURE.md, each overridable by its variable."""
+"""Local-stack settings: the defaults in the README's "What runs locally" table, each overridable by its variable."""
 
 from __future__ import annotations
 

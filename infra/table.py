@@ -26,7 +26,7 @@ def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
     return {suffix: loader.construct_mapping(node, deep=True)}
 
 
-_CfnLoader.add_multi_constructor("!", _any_tag)
+_CfnLoader.add_multi_constructor("!", _any_tag)  # type: ignore[no-untyped-call]  # PyYAML's stubs
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:

@@ -478,7 +478,7 @@ def aws_required_variables() -> dict[str, str]:
 def _names_a_function(value: Any, template: dict[str, Any]) -> bool:
     resources = template.get("Resources", {})
     if isinstance(value, dict) and set(value) == {"Ref"}:
-        return resources.get(value["Ref"], {}).get("Type") == "AWS::Serverless::Function"
+        return bool(resources.get(value["Ref"], {}).get("Type") == "AWS::Serverless::Function")
     return any(
         r.get("Type") == "AWS::Serverless::Function" and r.get("Properties", {}).get("FunctionName") == value
         for r in resources.values()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from chalice import Chalice
+from chalice.app import Chalice
 
 from chalicelib import schemas
 from chalicelib.http import PLATFORM, PUBLIC, Api, Reply, Req

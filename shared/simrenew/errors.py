@@ -1,6 +1,6 @@
 """Typed domain errors: every failure a caller can act on has its own class.
 
-One mapper in the API layer turns these into HTTP answers (API.md error shape); no
+One mapper in the API layer turns these into HTTP answers (docs/api.md error shape); no
 code ever matches on message text.
 """
 

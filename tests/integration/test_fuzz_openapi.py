@@ -1,5 +1,5 @@
 """Every operation of GET /v1/openapi.json fuzzed with schemathesis against the real local server:
-no 5xx ever, every 4xx in exactly the error shape of API.md, 2xx JSON conforming to its schema, and
+no 5xx ever, every 4xx in exactly the error shape of docs/api.md, 2xx JSON conforming to its schema, and
 no operation that declares a key answering 2xx without one. Deterministic (derandomized generation)
 and bounded; it works in a tenant of its own and leaves the shared client limits as it found them."""
 

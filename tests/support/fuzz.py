@@ -1,5 +1,5 @@
 """Helpers of the OpenAPI fuzz test: which key each operation takes (its `x-auth`), the exact
-error shape of API.md as a schemathesis check, and guards that keep fuzzing from disturbing the
+error shape of docs/api.md as a schemathesis check, and guards that keep fuzzing from disturbing the
 rest of the integration suite that shares the table and the client address."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from simrenew.adapters.dynamodb.keys import rate_limit_pk
 
-# API.md: {"error": {"code": "snake_case_code", "message": "human text", "field": "optional field name"}}
+# docs/api.md: {"error": {"code": "snake_case_code", "message": "human text", "field": "optional field name"}}
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 # A 429 adds `retry_after_s` (also the Retry-After header).
 ERROR_KEYS = frozenset({"code", "message", "field", "retry_after_s"})
@@ -57,7 +57,7 @@ def error_shape_problems(body: bytes) -> list[str]:
 
 
 def error_shape(ctx: Any, response: Any, case: Any) -> bool | None:
-    """schemathesis check: every 4xx answer is JSON in exactly the error shape of API.md."""
+    """schemathesis check: every 4xx answer is JSON in exactly the error shape of docs/api.md."""
     if not 400 <= response.status_code < 500:
         return None
     content_type = response.headers.get("content-type", [""])

@@ -2,7 +2,7 @@
 
 Every route is declared through `Api.route`, which records it for the OpenAPI document,
 authenticates the caller, parses the body, applies Idempotency-Key semantics and turns
-typed domain errors into the error shape of API.md. No business rule lives here.
+typed domain errors into the error shape of docs/api.md. No business rule lives here.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalice import Chalice, Response
+from chalice.app import Chalice, Response
 
 from simrenew.bootstrap import Services
 from simrenew.config import Config
@@ -86,7 +86,19 @@ class Req:
                 self._json = parse_json_body(self.raw_body)
             if not isinstance(self._json, dict):
                 raise ValidationError("body", "invalid_json", "the body must be a JSON object")
-        return self._json  # type: ignore[no-any-return]
+        return self._json
+
+
+def _headers(headers: dict[str, str]) -> dict[str, str | list[str]]:
+    """Chalice's Response takes multi-value headers too; ours are all single-valued."""
+    return dict(headers)
+
+
+def _as_bytes(raw: str | bytes | None) -> bytes:
+    """The body as Chalice holds it (bytes; a str only from its local test gateway)."""
+    if raw is None:
+        return b""
+    return raw.encode("utf-8") if isinstance(raw, str) else raw
 
 
 def json_depth(raw: bytes) -> int:
@@ -190,7 +202,9 @@ def error_response(err: SimRenewError) -> Response:
         headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE_S)
     if err.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="simrenew"'
-    return Response(body=json.dumps(err.to_body(), ensure_ascii=False), status_code=err.status, headers=headers)
+    return Response(
+        body=json.dumps(err.to_body(), ensure_ascii=False), status_code=err.status, headers=_headers(headers)
+    )
 
 
 def internal_error_response() -> Response:
@@ -268,9 +282,10 @@ class Api:
         return register
 
     # --- request pipeline ------------------------------------------------------------------
-    def _dispatch(self, spec: RouteSpec, handler: Callable[[Req], Any], params: dict[str, str]) -> Response:
+    def _dispatch(self, spec: RouteSpec, handler: Callable[[Req], Any], params: dict[str, str]) -> Response:  # noqa: C901 - to be split (issue 14)
         logger = get_logger()
         request = self.app.current_request
+        assert request is not None, "Chalice sets current_request before calling a view"
         context = request.context or {}
         request_id = str(context.get("requestId", ""))
         begin_request(request_id=request_id or None, route=f"{spec.method} {spec.path}")
@@ -292,7 +307,7 @@ class Api:
                 params=dict(params),
                 query=dict(request.query_params or {}),
                 headers=headers,
-                raw_body=request.raw_body or b"",
+                raw_body=_as_bytes(request.raw_body),
                 client_id=client_id,
             )
             if spec.request is not None and spec.body_type == "application/json":
@@ -313,7 +328,7 @@ class Api:
                     return Response(
                         body=json.dumps(stored.body, ensure_ascii=False),
                         status_code=stored.status_code,
-                        headers=replay_headers,
+                        headers=_headers(replay_headers),
                     )
                 idem = (scope, key)
             result = handler(req)
@@ -365,7 +380,7 @@ class Api:
     @staticmethod
     def _to_response(reply: Reply) -> Response:
         if isinstance(reply.body, str | bytes):
-            return Response(body=reply.body, status_code=reply.status, headers=reply.headers)
+            return Response(body=reply.body, status_code=reply.status, headers=_headers(reply.headers))
         headers = {**JSON_HEADERS, **reply.headers}
         body = "" if reply.body is None else json.dumps(reply.body, ensure_ascii=False)
-        return Response(body=body, status_code=reply.status, headers=headers)
+        return Response(body=body, status_code=reply.status, headers=_headers(headers))

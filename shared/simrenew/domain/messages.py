@@ -350,45 +350,56 @@ def _digest(ctx: Mapping[str, Any], lang: str) -> tuple[str, str]:
     agent, day = str(ctx["agent_name"]).strip(), _day(ctx["date"])
     expiring: list[Mapping[str, Any]] = list(ctx["expiring"])
     suspended: list[Mapping[str, Any]] = list(ctx["suspended"])
+    return (_digest_zh if lang == "zh-CN" else _digest_en)(agent, day, expiring, suspended)
 
-    def who(item: Mapping[str, Any]) -> str:
-        name = _optional(item, "merchant_name")
-        return f"  {name}" if name else ""
 
-    def link(item: Mapping[str, Any], label: str) -> str:
-        url = _optional(item, "pay_url")
-        return f"  {label}{url}" if url else ""
+def _digest_who(item: Mapping[str, Any]) -> str:
+    name = _optional(item, "merchant_name")
+    return f"  {name}" if name else ""
 
-    if lang == "zh-CN":
-        soon = [
-            f"- {item['sn']}{who(item)}  到期日 {_day(item['expires_on'])}  续费链接：{item['pay_url']}"
-            for item in expiring
-        ] or ["（无）"]
-        gone = [f"- {item['sn']}{who(item)}{link(item, '续费链接：')}" for item in suspended] or ["（无）"]
-        subject = f"{agent} 每日摘要 {day}：{len(expiring)} 台终端即将到期，{len(suspended)} 台已停机"
-        body = "\n".join(
-            [
-                f"{agent}，您好：",
-                "",
-                f"以下是 {day} 的流量卡续费摘要。",
-                "",
-                f"未来 7 天内到期（{len(expiring)} 台）：",
-                *soon,
-                "",
-                f"已停机（{len(suspended)} 台）：",
-                *gone,
-                "",
-                "可将续费链接转发给商户，付款后有效期自动延长、停机的终端自动恢复。",
-                "",
-                "SimRenew 流量卡续费云",
-            ]
-        )
-        return subject, body + "\n"
+
+def _digest_link(item: Mapping[str, Any], label: str) -> str:
+    url = _optional(item, "pay_url")
+    return f"  {label}{url}" if url else ""
+
+
+def _digest_zh(
+    agent: str, day: str, expiring: list[Mapping[str, Any]], suspended: list[Mapping[str, Any]]
+) -> tuple[str, str]:
     soon = [
-        f"- {item['sn']}{who(item)}  expires on {_day(item['expires_on'])}  pay link: {item['pay_url']}"
+        f"- {item['sn']}{_digest_who(item)}  到期日 {_day(item['expires_on'])}  续费链接：{item['pay_url']}"
+        for item in expiring
+    ] or ["（无）"]
+    gone = [f"- {item['sn']}{_digest_who(item)}{_digest_link(item, '续费链接：')}" for item in suspended] or ["（无）"]
+    subject = f"{agent} 每日摘要 {day}：{len(expiring)} 台终端即将到期，{len(suspended)} 台已停机"
+    body = "\n".join(
+        [
+            f"{agent}，您好：",
+            "",
+            f"以下是 {day} 的流量卡续费摘要。",
+            "",
+            f"未来 7 天内到期（{len(expiring)} 台）：",
+            *soon,
+            "",
+            f"已停机（{len(suspended)} 台）：",
+            *gone,
+            "",
+            "可将续费链接转发给商户，付款后有效期自动延长、停机的终端自动恢复。",
+            "",
+            "SimRenew 流量卡续费云",
+        ]
+    )
+    return subject, body + "\n"
+
+
+def _digest_en(
+    agent: str, day: str, expiring: list[Mapping[str, Any]], suspended: list[Mapping[str, Any]]
+) -> tuple[str, str]:
+    soon = [
+        f"- {item['sn']}{_digest_who(item)}  expires on {_day(item['expires_on'])}  pay link: {item['pay_url']}"
         for item in expiring
     ] or ["(none)"]
-    gone = [f"- {item['sn']}{who(item)}{link(item, 'pay link: ')}" for item in suspended] or ["(none)"]
+    gone = [f"- {item['sn']}{_digest_who(item)}{_digest_link(item, 'pay link: ')}" for item in suspended] or ["(none)"]
     subject = f"{agent} daily digest {day}: {len(expiring)} terminal(s) expiring soon, {len(suspended)} suspended"
     body = "\n".join(
         [

@@ -212,7 +212,7 @@ class Order:
 
 
 def renewed_expiry(current: date, today: date, term_months: int, basis: str) -> date:
-    """DOMAIN.md: stack on the current expiry if it is today or later, else from today."""
+    """docs/domain.md: stack on the current expiry if it is today or later, else from today."""
     return new_expiry(current, today, term_months, basis)
 
 

@@ -58,7 +58,7 @@ class FulfilmentService:
     def _tenant(self, tenant_id: str) -> Tenant:
         return tenant_or_404(self._tenants, tenant_id)
 
-    def fulfil(
+    def fulfil(  # noqa: C901 - to be split (issue 14)
         self,
         item: OrderItem,
         event: tuple[str, str] | None,

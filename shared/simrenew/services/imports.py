@@ -222,7 +222,7 @@ class ImportService:
         except ValidationError as err:
             return RowError(row.row, err.field or "row", err.code, err.message)
 
-    def _batch(
+    def _batch(  # noqa: C901 - to be split (issue 14)
         self,
         tenant: Any,
         batch: Any,

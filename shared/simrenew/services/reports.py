@@ -168,7 +168,7 @@ class ReportService:
             # else: another agent's (or the platform's) money, not in this agent's report
         return out
 
-    def settlement(self, tenant_id: str, raw_from: str | None, raw_to: str | None) -> dict[str, Any]:
+    def settlement(self, tenant_id: str, raw_from: str | None, raw_to: str | None) -> dict[str, Any]:  # noqa: C901 - to be split (issue 14)
         """Per day (agent's timezone), what the platform collected online for the agent and what it
         owes: payable = collected - refunds - Stripe's fees - the platform fee. Cash and vouchers are
         shown apart and are not in payable (the agent already holds that money)."""

@@ -7,6 +7,7 @@ reload and try again, and after a few tries the caller gets 409. Nothing is ever
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from simrenew.adapters.dynamodb.fleet import TerminalRepository, pending_event, to_terminal
@@ -15,6 +16,7 @@ from simrenew.adapters.dynamodb.orders import ledger_line
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.adapters.dynamodb.transfers import TimeTransferRepository, transfer_item
 from simrenew.clock import Clock, iso_utc, today_in
+from simrenew.domain.fleet import Terminal
 from simrenew.domain.transfers import EVENT_IN, EVENT_OUT, IN, OUT, plan_transfer, transfer_request
 from simrenew.errors import Conflict, NotFound, ValidationError
 from simrenew.ids import new_id
@@ -62,32 +64,7 @@ class TransferService:
             records: list[Item] = [
                 ledger_line(source, OUT, f"{transfer_id}:{target.sn}", 0, before[0], after[0], 0, -request.months, now),
                 ledger_line(target, IN, f"{transfer_id}:{source.sn}", 1, before[1], after[1], 0, request.months, now),
-                pending_event(
-                    source,
-                    f"{EVENT_OUT}#{transfer_id}",
-                    after[0],
-                    {
-                        "transfer_id": transfer_id,
-                        "months": request.months,
-                        "other_sn": target.sn,
-                        "expires_before": before[0],
-                        "expires_on": after[0],
-                    },
-                    now,
-                ),
-                pending_event(
-                    target,
-                    f"{EVENT_IN}#{transfer_id}",
-                    after[1],
-                    {
-                        "transfer_id": transfer_id,
-                        "months": request.months,
-                        "other_sn": source.sn,
-                        "expires_before": before[1],
-                        "expires_on": after[1],
-                    },
-                    now,
-                ),
+                *self._events(transfer_id, request.months, (source, target), before, after, now),
                 transfer_item(
                     tenant_id, transfer_id, source, target, request.months, request.reason, actor, before, now
                 ),
@@ -106,3 +83,31 @@ class TransferService:
                     "to": {"sn": target.sn, "expires_on_before": before[1], "expires_on_after": after[1]},
                 }
         raise Conflict("the terminals kept changing meanwhile; reload and retry", code="concurrent_update")
+
+    @staticmethod
+    def _events(
+        transfer_id: str,
+        months: int,
+        pair: tuple[Terminal, Terminal],
+        before: tuple[str, str],
+        after: tuple[str, str],
+        now: datetime,
+    ) -> list[Item]:
+        """The notice each merchant gets: the giving terminal's and the receiving one's."""
+        source, target = pair
+        return [
+            pending_event(
+                terminal,
+                f"{kind}#{transfer_id}",
+                after[i],
+                {
+                    "transfer_id": transfer_id,
+                    "months": months,
+                    "other_sn": other.sn,
+                    "expires_before": before[i],
+                    "expires_on": after[i],
+                },
+                now,
+            )
+            for i, (terminal, other, kind) in enumerate(((source, target, EVENT_OUT), (target, source, EVENT_IN)))
+        ]

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from simrenew.adapters.dynamodb.fleet import PlanRepository, TerminalRepository, to_terminal
 from simrenew.adapters.dynamodb.orders import ledger_line
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
 from simrenew.adapters.dynamodb.vouchers import VoucherRepository
 from simrenew.clock import Clock, iso_utc, today_in
-from simrenew.domain.fleet import TerminalStatus, reject_unknown
+from simrenew.domain.fleet import Plan, TerminalStatus, reject_unknown
 from simrenew.domain.orders import renewed_terminal
+from simrenew.domain.tenant import Tenant
 from simrenew.domain.vouchers import MAX_BATCH, code_hash, generate_code, normalize_code
 from simrenew.errors import NotFound, RuleViolation, TransientStoreError, ValidationError
 from simrenew.ids import new_id
 from simrenew.services.orders import OrderService
+
+if TYPE_CHECKING:
+    from simrenew.adapters.dynamodb.models import VoucherItem
 
 WRONG_CODES_PER_HOUR_PER_CLIENT = 10
 WRONG_CODES_PER_HOUR_PER_SN = 5  # per client and terminal
@@ -94,7 +99,7 @@ class VoucherService:
         reject_unknown(body, ("sn", "code"))
         if not isinstance(body.get("sn"), str) or not body["sn"].strip():
             raise ValidationError("sn", "required", "sn is required")
-        tenant, terminal = self._orders._find_public(body["sn"])
+        tenant, terminal = self._orders.find_public(body["sn"])
         now = self._clock.now()
         invalid = RuleViolation("this voucher code is not valid for this terminal", code="invalid_voucher")
 
@@ -124,10 +129,20 @@ class VoucherService:
             raise wrong()
         if terminal.status is TerminalStatus.DEACTIVATED:
             raise RuleViolation("this terminal is deactivated and cannot be renewed", code="terminal_deactivated")
+        outcome, expires_on = self._apply(tenant, terminal.sn, voucher, plan, now)
+        if outcome == "used":
+            raise wrong()
+        if outcome == "gone":
+            raise invalid
+        return {"status": "fulfilled", "sn": terminal.sn, "expires_on": expires_on, "plan_name": plan.name}
+
+    def _apply(self, tenant: Tenant, sn: str, voucher: VoucherItem, plan: Plan, now: datetime) -> tuple[str, str]:
+        """Extend the terminal by the voucher's plan and spend the code in one transaction, reloading
+        when a concurrent renewal changed the terminal: ("ok", new expiry), ("used", "") or ("gone", "")."""
         for _attempt in range(8):
-            item = self._terminals.item(tenant.tenant_id, terminal.sn)
+            item = self._terminals.item(tenant.tenant_id, sn)
             if item is None:
-                raise invalid
+                return "gone", ""
             current = to_terminal(item)
             today = today_in(self._clock, tenant.settings.timezone)
             updated = renewed_terminal(
@@ -154,7 +169,7 @@ class VoucherService:
             )
             outcome = self._vouchers.redeem(voucher, item, updated, line, now)
             if outcome == "ok":
-                return {"status": "fulfilled", "sn": terminal.sn, "expires_on": new.isoformat(), "plan_name": plan.name}
+                return "ok", new.isoformat()
             if outcome == "used":
-                raise wrong()
+                return "used", ""
         raise TransientStoreError("the terminal kept changing; try again")

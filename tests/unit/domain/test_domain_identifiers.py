@@ -1,4 +1,4 @@
-"""SN, TID and ICCID rules and the carrier an ICCID implies (DOMAIN.md, identifier rules)."""
+"""SN, TID and ICCID rules and the carrier an ICCID implies (docs/domain.md, identifier rules)."""
 
 from __future__ import annotations
 

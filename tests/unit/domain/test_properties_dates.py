@@ -1,4 +1,4 @@
-"""Properties of renewal-date arithmetic (DOMAIN.md, renewal rules), beyond the examples and properties of
+"""Properties of renewal-date arithmetic (docs/domain.md, renewal rules), beyond the examples and properties of
 test_domain_dates.py: month-end clamping, what stacking several renewals really gives, an expiry that never
 moves backwards under the "stack" basis, the renewed terminal, and refunds that put the expiry back.
 
@@ -124,7 +124,7 @@ def test_a_stacked_renewal_ends_after_both_the_current_expiry_and_the_payment_da
 def test_from_payment_renews_from_the_payment_day_even_when_that_shortens_a_paid_up_expiry(
     current: date, paid: date, term: int
 ) -> None:
-    # The rule as written (DOMAIN.md: the tenant setting may force "from_payment"): days left on the
+    # The rule as written (docs/domain.md: the tenant setting may force "from_payment"): days left on the
     # current term are not carried over, so an early renewal for a short plan can end before the old expiry.
     assert new_expiry(current, paid, term, "from_payment") == add_months(paid, term) > paid
 

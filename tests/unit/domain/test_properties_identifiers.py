@@ -1,4 +1,4 @@
-"""Properties of the identifier rules (DOMAIN.md, identifier rules) over generated input, beyond the examples
+"""Properties of the identifier rules (docs/domain.md, identifier rules) over generated input, beyond the examples
 and properties of test_domain_identifiers.py: spelling variants of one identifier normalise to one value,
 digits of other scripts never pass, the Luhn digit catches the typos it is meant to catch, the carrier
 follows the ICCID prefix, and no input of any JSON type raises anything but the domain ValidationError."""

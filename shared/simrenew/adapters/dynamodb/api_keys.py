@@ -49,27 +49,7 @@ class ApiKeyRepository:
         """Write both key items in one transaction, optionally with the tenant change that
         issues the key (approval, direct creation), so a key never exists for a tenant that
         did not become active, and vice versa."""
-        listing = ApiKeyItem(
-            keys.tenant_pk(key.tenant_id),
-            keys.api_key_sk(key.key_id),
-            tenant_id=key.tenant_id,
-            key_id=key.key_id,
-            role=key.role.label,
-            label=key.label,
-            created_by=key.created_by,
-            created_at=now,
-            updated_at=now,
-        )
-        lookup = ApiKeyLookupItem(
-            keys.api_key_lookup_pk(key.key_id),
-            keys.lookup_sk(),
-            tenant_id=key.tenant_id,
-            key_id=key.key_id,
-            role=key.role.label,
-            key_hash=key_hash,
-            revoked=False,
-            created_at=now,
-        )
+        listing, lookup = _key_items(key, key_hash, now)
         with (
             translated("tenant is not in a state that allows this", "invalid_tenant_state"),
             Transaction() as tx,
@@ -155,3 +135,29 @@ class ApiKeyRepository:
             if self.get(tenant_id, key_id) is None:
                 raise NotFound("no such API key", code="api_key_not_found") from None
             raise Conflict("API key is already revoked", code="already_revoked") from None
+
+
+def _key_items(key: ApiKey, key_hash: str, now: datetime) -> tuple[ApiKeyItem, ApiKeyLookupItem]:
+    """The key under its tenant (listing, no secret) and the global lookup item (key id → tenant, hash)."""
+    listing = ApiKeyItem(
+        keys.tenant_pk(key.tenant_id),
+        keys.api_key_sk(key.key_id),
+        tenant_id=key.tenant_id,
+        key_id=key.key_id,
+        role=key.role.label,
+        label=key.label,
+        created_by=key.created_by,
+        created_at=now,
+        updated_at=now,
+    )
+    lookup = ApiKeyLookupItem(
+        keys.api_key_lookup_pk(key.key_id),
+        keys.lookup_sk(),
+        tenant_id=key.tenant_id,
+        key_id=key.key_id,
+        role=key.role.label,
+        key_hash=key_hash,
+        revoked=False,
+        created_at=now,
+    )
+    return listing, lookup
