@@ -142,6 +142,11 @@ def order_list(req: Req) -> object:
 
 # --- new routes -----------------------------------------------------------------------------------------
 def register(api: Api) -> None:
+    _platform_and_imports(api)
+    _fleet_and_vouchers(api)
+
+
+def _platform_and_imports(api: Api) -> None:
     @api.route(
         "/v1/admin/tenants/{tenant_id}/reinstate",
         "POST",
@@ -177,6 +182,8 @@ def register(api: Api) -> None:
             items.append(body)
         return {"items": items, "next_cursor": page.next_cursor}
 
+
+def _fleet_and_vouchers(api: Api) -> None:
     @api.route(
         "/v1/terminals/{sn}/reactivate",
         "POST",
