@@ -339,7 +339,8 @@ class ListingService:
                 filter_condition=filt,
                 index_name="gsi1",
                 exclusive_start_key=start,
-                limit=min(200, budget - evaluated) if budget > evaluated else 1,
+                # Unfiltered, a page reads just what is shown; filtered, up to 200 to look through.
+                limit=max(1, min(200 if filt is not None else limit - len(found), budget - evaluated)),
                 scan_index_forward=False,
             )
             evaluated += int(page.get("ScannedCount", 0))
