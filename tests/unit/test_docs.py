@@ -75,7 +75,7 @@ def test_the_readme_is_a_quickstart_and_a_map() -> None:
     text = readme.decode()
     two_commands = text.index("## Two commands")
     assert text.index("make dev", two_commands) < text.index("make test", two_commands)
-    for doc in ("docs/architecture.md", "docs/api.md", "docs/operations.md"):
+    for doc in ("docs/architecture.md", "docs/data-model.md", "docs/api.md", "docs/operations.md"):
         assert f"]({doc})" in text, f"the README's map links {doc}"
 
 

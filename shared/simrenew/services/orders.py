@@ -56,7 +56,6 @@ class OrderService:
     def find_public(self, sn_or_tid: str) -> tuple[Tenant, Terminal]:
         return self.checkout.find_public(sn_or_tid)
 
-
     def public_lookup(self, sn_or_tid: str, client_id: str) -> dict[str, Any]:
         return self.checkout.public_lookup(sn_or_tid, client_id)
 

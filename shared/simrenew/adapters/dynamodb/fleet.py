@@ -330,16 +330,17 @@ def fill_item(item: TerminalItem, t: Terminal) -> TerminalItem:
     item.risk_flagged_at = t.risk_flagged_at
     order = keys.expiry_sort_key(item.expires_on, t.sn)
     if t.merchant_id:
-        item.gsi1pk, item.gsi1sk = keys.terminals_by_merchant_gsi1pk(t.tenant_id, t.merchant_id), t.sn
+        item.gsi1pk = keys.terminals_by_merchant_gsi1pk(t.tenant_id, t.merchant_id)
+        item.gsi1sk = keys.terminals_by_merchant_gsi1sk(t.sn)
     else:
         item.gsi1pk = item.gsi1sk = None
-    item.gsi2pk, item.gsi2sk = keys.terminals_by_tid_gsi2pk(t.tenant_id), t.tid
+    item.gsi2pk, item.gsi2sk = keys.terminals_by_tid_gsi2pk(t.tenant_id), keys.terminals_by_tid_gsi2sk(t.tid)
     item.gsi3pk, item.gsi3sk = keys.terminals_by_status_gsi3pk(t.tenant_id, t.status.value), order
     item.gsi4pk, item.gsi4sk = keys.terminals_by_expiry_gsi4pk(t.tenant_id), order
     item.srch_pk, item.srch_sk, item.srch_text = terminal_entry(t.tenant_id, t.sn, t.tid, t.iccid)
     if t.status in SWEPT_STATUSES:
         item.exp_pk = keys.expiry_pk(t.expires_on, keys.expiry_shard(t.sn))
-        item.exp_sk = f"{t.tenant_id}#{t.sn}"
+        item.exp_sk = keys.expiry_sk(t.tenant_id, t.sn)
     else:
         item.exp_pk = item.exp_sk = None
     return item
@@ -630,9 +631,7 @@ class TerminalRepository:
 
     def events(self, tenant_id: str, sn: str) -> builtins.list[TerminalEventItem]:
         pk = keys.tenant_pk(tenant_id)
-        return list(
-            TerminalEventItem.query(pk, TerminalEventItem.sk.startswith(keys.terminal_log_prefix(sn) + "EVENT#"))
-        )
+        return list(TerminalEventItem.query(pk, TerminalEventItem.sk.startswith(keys.terminal_events_prefix(sn))))
 
     # --- transfer -------------------------------------------------------------------------------
     def put_transfer_code(self, tenant_id: str, sn: str, code_hash: str, expires_at: datetime, now: datetime) -> None:
@@ -719,8 +718,8 @@ def pending_event(terminal: Terminal, name: str, term: str, detail: dict[str, An
         term=term,
         detail_json=json.dumps(detail),
         state="pending",
-        gsi1pk=keys.pending_events_gsi1pk(keys.expiry_shard(terminal.sn) % PENDING_EVENT_SHARDS),
-        gsi1sk=f"{iso_utc(now)}#{terminal.tenant_id}#{terminal.sn}#{name}",
+        gsi1pk=keys.pending_events_gsi1pk(keys.pending_event_shard(terminal.sn)),
+        gsi1sk=keys.pending_events_gsi1sk(now, terminal.tenant_id, terminal.sn, name),
         created_at=now,
     )
 

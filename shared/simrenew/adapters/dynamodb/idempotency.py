@@ -28,7 +28,7 @@ class IdempotencyStore:
         """Claim the key for this request, or return the answer already given to it."""
         item = IdempotencyItem(
             keys.idempotency_pk(scope, key),
-            "IDEMP",
+            keys.idempotency_sk(),
             request_hash=request_hash,
             state="in_progress",
             created_at=now,
@@ -59,7 +59,7 @@ class IdempotencyStore:
         return StoredResponse(int(existing.status_code), json.loads(existing.response_json or "null"))
 
     def complete(self, scope: str, key: str, status_code: int, body: Any) -> None:
-        item = IdempotencyItem(keys.idempotency_pk(scope, key), "IDEMP")
+        item = IdempotencyItem(keys.idempotency_pk(scope, key), keys.idempotency_sk())
         item.update(
             actions=[
                 IdempotencyItem.state.set("done"),
@@ -70,4 +70,4 @@ class IdempotencyStore:
 
     def abandon(self, scope: str, key: str) -> None:
         """Forget a claim whose request failed unexpectedly, so a retry can run."""
-        IdempotencyItem(keys.idempotency_pk(scope, key), "IDEMP").delete()
+        IdempotencyItem(keys.idempotency_pk(scope, key), keys.idempotency_sk()).delete()

@@ -173,7 +173,7 @@ class ImportRepository:
     def errors(self, tenant_id: str, import_id: str, limit: int | None = None) -> list[RowError]:
         pk = keys.tenant_pk(tenant_id)
         items = ImportErrorItem.query(
-            pk, ImportErrorItem.sk.startswith(keys.import_error_sk(import_id, 0)[:-7]), limit=limit
+            pk, ImportErrorItem.sk.startswith(keys.import_errors_prefix(import_id)), limit=limit
         )
         return [RowError(int(i.row), i.field, i.code, i.message) for i in items]
 

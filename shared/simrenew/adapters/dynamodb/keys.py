@@ -1,13 +1,30 @@
-"""Key builders for the single table: every pk/sk and index key is made here, nowhere else."""
+"""Key builders for the single table: every pk/sk and index key is made here, nowhere else.
+
+The shapes are the stored data's addresses: changing what a builder returns orphans every item
+written with the old value (tests/unit/test_keys.py pins each one). docs/data-model.md lists
+which entity sits under which key and which code reads it.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, datetime
+
+from simrenew.clock import iso_utc
 
 EXPIRY_SHARDS = 8
+PENDING_ORDER_SHARDS = 4
+PENDING_EVENT_SHARDS = 4
+OUTBOX_SHARDS = 4
+HELD_SMS_SHARDS = 4
+WEBHOOK_RETRY_SHARDS = 4
 
 
+def _shard(value: str, shards: int) -> int:
+    return int(hashlib.sha256(value.encode()).hexdigest()[:8], 16) % shards
+
+
+# --- tenants and API keys -------------------------------------------------------------------------
 def tenant_pk(tenant_id: str) -> str:
     return f"TENANT#{tenant_id}"
 
@@ -16,8 +33,18 @@ def tenant_profile_sk() -> str:
     return "PROFILE"
 
 
-def tenants_by_status_gsi1pk(status: str) -> str:
-    return f"TENANTS#{status}"
+def tenants_gsi1pk() -> str:
+    """Every tenant in one platform-wide gsi1 partition: thousands of agents, read only by the operator."""
+    return "TENANTS"
+
+
+def tenants_gsi1sk(status: str, created_at: datetime, tenant_id: str) -> str:
+    """Status first, so "tenants in a status" is a begins_with; newest last within a status."""
+    return f"{status}#{iso_utc(created_at)}#{tenant_id}"
+
+
+def tenants_by_status_prefix(status: str) -> str:
+    return f"{status}#"
 
 
 def api_key_sk(key_id: str) -> str:
@@ -30,12 +57,18 @@ def api_key_lookup_pk(key_id: str) -> str:
 
 
 def lookup_sk() -> str:
+    """The sort key of every global lookup item (API key, PaymentIntent, order id)."""
     return "LOOKUP"
 
 
+# --- platform plumbing (global, no tenant) -----------------------------------------------------------
 def rate_limit_pk(bucket: str, subject: str, window: int) -> str:
     digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
     return f"RATE#{bucket}#{digest}#{window}"
+
+
+def rate_limit_sk() -> str:
+    return "RATE"
 
 
 def idempotency_pk(scope: str, key: str) -> str:
@@ -43,13 +76,31 @@ def idempotency_pk(scope: str, key: str) -> str:
     return f"IDEMP#{digest}"
 
 
+def idempotency_sk() -> str:
+    return "IDEMP"
+
+
+def health_pk() -> str:
+    """The key the health check reads: nothing is ever stored there."""
+    return "HEALTH"
+
+
+def health_sk() -> str:
+    return "PING"
+
+
+# --- the sweep's expiry index --------------------------------------------------------------------------
 def expiry_shard(sn: str) -> int:
     """Stable shard of a terminal, so one day's expiries spread over EXPIRY_SHARDS partitions."""
-    return int(hashlib.sha256(sn.encode()).hexdigest()[:8], 16) % EXPIRY_SHARDS
+    return _shard(sn, EXPIRY_SHARDS)
 
 
 def expiry_pk(day: date, shard: int) -> str:
     return f"EXP#{day.isoformat()}#{shard}"
+
+
+def expiry_sk(tenant_id: str, sn: str) -> str:
+    return f"{tenant_id}#{sn}"
 
 
 # --- fleet -------------------------------------------------------------------------------------
@@ -75,7 +126,7 @@ def terminal_sk(sn: str) -> str:
 
 
 def terminal_log_prefix(sn: str) -> str:
-    """Children of a terminal (renewals, events): they move with it on a transfer."""
+    """Children of a terminal (renewals, events, notices, transfers): they move with it on a transfer."""
     return f"TLOG#{sn}#"
 
 
@@ -83,8 +134,16 @@ def terminals_by_merchant_gsi1pk(tenant_id: str, merchant_id: str) -> str:
     return f"TENANT#{tenant_id}#MERCHANT#{merchant_id}"
 
 
+def terminals_by_merchant_gsi1sk(sn: str) -> str:
+    return sn
+
+
 def terminals_by_tid_gsi2pk(tenant_id: str) -> str:
     return f"TENANT#{tenant_id}#TID"
+
+
+def terminals_by_tid_gsi2sk(tid: str) -> str:
+    return tid
 
 
 def terminals_by_status_gsi3pk(tenant_id: str, status: str) -> str:
@@ -96,6 +155,7 @@ def terminals_by_expiry_gsi4pk(tenant_id: str) -> str:
 
 
 def expiry_sort_key(expires_on: str, sn: str) -> str:
+    """gsi3sk and gsi4sk of a terminal: "#" sorts before any SN character, so date bounds work."""
     return f"{expires_on}#{sn}"
 
 
@@ -150,11 +210,32 @@ def import_chunk_sk(import_id: str, index: int) -> str:
 
 
 def import_error_sk(import_id: str, row: int) -> str:
-    return f"IMPORT#{import_id}#ERR#{row:07d}"
+    return f"{import_errors_prefix(import_id)}{row:07d}"
+
+
+def import_errors_prefix(import_id: str) -> str:
+    return f"IMPORT#{import_id}#ERR#"
+
+
+def terminal_events_prefix(sn: str) -> str:
+    return f"{terminal_log_prefix(sn)}EVENT#"
 
 
 def terminal_event_sk(sn: str, event: str, term: str) -> str:
-    return f"{terminal_log_prefix(sn)}EVENT#{term}#{event}"
+    return f"{terminal_events_prefix(sn)}{term}#{event}"
+
+
+def pending_event_shard(sn: str) -> int:
+    return expiry_shard(sn) % PENDING_EVENT_SHARDS
+
+
+def pending_events_gsi1pk(shard: int) -> str:
+    """Sparse queue of terminal events (receipts, quota alerts) not yet acted on."""
+    return f"PENDING_EVENTS#{shard}"
+
+
+def pending_events_gsi1sk(at: datetime, tenant_id: str, sn: str, event: str) -> str:
+    return f"{iso_utc(at)}#{tenant_id}#{sn}#{event}"
 
 
 # --- orders and payments ------------------------------------------------------------------------------
@@ -171,8 +252,20 @@ def orders_gsi1pk(tenant_id: str) -> str:
     return f"TENANT#{tenant_id}#ORDERS"
 
 
+def orders_gsi1sk(created_at: datetime, order_id: str) -> str:
+    return f"{iso_utc(created_at)}#{order_id}"
+
+
+def pending_order_shard(order_id: str) -> int:
+    return expiry_shard(order_id) % PENDING_ORDER_SHARDS
+
+
 def pending_orders_gsi2pk(shard: int) -> str:
     return f"PENDING_ORDERS#{shard}"
+
+
+def pending_orders_gsi2sk(expires_at: datetime, tenant_id: str, order_id: str) -> str:
+    return f"{iso_utc(expires_at)}#{tenant_id}#{order_id}"
 
 
 def payment_intent_pk(payment_intent_id: str) -> str:
@@ -183,8 +276,16 @@ def stripe_event_pk(event_id: str) -> str:
     return f"STRIPE_EVENT#{event_id}"
 
 
+def stripe_event_sk() -> str:
+    return "EVENT"
+
+
+def renewals_prefix(sn: str) -> str:
+    return f"{terminal_log_prefix(sn)}RENEWAL#"
+
+
 def renewal_sk(sn: str, at: str, source: str, line: int, kind: str) -> str:
-    return f"{terminal_log_prefix(sn)}RENEWAL#{at}#{source}#{line:02d}#{kind}"
+    return f"{renewals_prefix(sn)}{at}#{source}#{line:02d}#{kind}"
 
 
 def order_lookup_pk(order_id: str) -> str:
@@ -200,21 +301,110 @@ def voucher_pk(code_hash: str) -> str:
     return f"VOUCHER#{code_hash}"
 
 
+def voucher_sk() -> str:
+    return "VOUCHER"
+
+
 def redeemed_vouchers_gsi1pk(tenant_id: str) -> str:
     """Sparse: a voucher joins its agent's list (gsi1sk "<redeemed at>#<sn>") when redeemed."""
     return f"TENANT#{tenant_id}#VOUCHERS_REDEEMED"
 
 
+def redeemed_vouchers_gsi1sk(redeemed_at: datetime, sn: str) -> str:
+    return f"{iso_utc(redeemed_at)}#{sn}"
+
+
+# --- the sweep: notices, its checkpoint and heartbeat ------------------------------------------------
+def notifications_prefix(sn: str) -> str:
+    return f"{terminal_log_prefix(sn)}NOTIF#"
+
+
+def notification_sk(sn: str, term: str, kind: str, channel: str) -> str:
+    """One message to one recipient: the key is the dedupe key (once per terminal, term, kind, channel)."""
+    return f"{notifications_prefix(sn)}{term}#{kind}#{channel}"
+
+
+def digest_sk(day: date) -> str:
+    """The agent's daily digest e-mail (under the tenant)."""
+    return f"DIGEST#{day.isoformat()}"
+
+
+def held_sms_shard(notification_sk: str) -> int:
+    return expiry_shard(notification_sk) % HELD_SMS_SHARDS
+
+
+def held_sms_gsi2pk(shard: int) -> str:
+    """Sparse, sharded queue of SMS held for the recipient's daytime."""
+    return f"HELD_SMS#{shard}"
+
+
+def held_sms_gsi2sk(hold_until: datetime, pk: str, sk: str) -> str:
+    return f"{iso_utc(hold_until)}#{pk}#{sk}"
+
+
+def held_sms_due_bound(now: datetime) -> str:
+    """Inclusive upper bound of the held SMS due at or before `now`'s second ("~" sorts after "#")."""
+    return f"{iso_utc(now)}~"
+
+
+def sweep_pk() -> str:
+    """The sweep's own partition: run heartbeats, daily checkpoints, the last day, the offsets registry."""
+    return "SWEEP"
+
+
+def sweep_alive_sk(run_id: str) -> str:
+    return f"ALIVE#{run_id}"
+
+
+def sweep_run_sk(as_of: date) -> str:
+    return f"RUN#{as_of.isoformat()}"
+
+
+def sweep_last_sk() -> str:
+    return "LAST"
+
+
+def sweep_offsets_sk() -> str:
+    return "OFFSETS"
+
+
+# --- agents' webhooks ---------------------------------------------------------------------------------
+def webhook_endpoint_sk(endpoint_id: str) -> str:
+    return f"WHEP#{endpoint_id}"
+
+
+def webhook_endpoints_prefix() -> str:
+    return webhook_endpoint_sk("")
+
+
+def webhook_delivery_prefix(endpoint_id: str) -> str:
+    """Every delivery of one endpoint; the trailing # keeps we_1 from matching we_10."""
+    return f"WHDL#{endpoint_id}#"
+
+
+def webhook_delivery_sk(endpoint_id: str, at: datetime, delivery_id: str) -> str:
+    return f"{webhook_delivery_prefix(endpoint_id)}{iso_utc(at)}#{delivery_id}"
+
+
+def webhook_retry_shard(delivery_id: str) -> int:
+    return _shard(delivery_id, WEBHOOK_RETRY_SHARDS)
+
+
+def webhook_retry_gsi2pk(shard: int) -> str:
+    return f"WEBHOOK_RETRY#{shard}"
+
+
+def webhook_retry_gsi2sk(next_attempt_at: datetime, tenant_id: str, delivery_sk: str) -> str:
+    return f"{iso_utc(next_attempt_at)}#{tenant_id}#{delivery_sk}"
+
+
+def webhook_retry_due_bound(before: datetime) -> str:
+    """Upper bound (exclusive) of the queue keys due at or before `before`'s second:
+    "$" sorts right after the "#" that follows the time."""
+    return f"{iso_utc(before)}$"
+
+
 # --- the outbox (side effects written with the change that causes them) -------------------------
-PENDING_EVENT_SHARDS = 4
-OUTBOX_SHARDS = 4
-
-
-def pending_events_gsi1pk(shard: int) -> str:
-    """Sparse queue of terminal events (receipts, quota alerts) not yet acted on."""
-    return f"PENDING_EVENTS#{shard}"
-
-
 def outbox_digest(event_type: str, dedupe_key: str) -> str:
     """One entry per (event type, dedupe key): the same change written twice is one entry."""
     return hashlib.sha256(f"{event_type}\x00{dedupe_key}".encode()).hexdigest()[:40]
@@ -229,7 +419,7 @@ def outbox_sk(event_type: str, dedupe_key: str) -> str:
 
 
 def outbox_shard(sk: str) -> int:
-    return int(hashlib.sha256(sk.encode()).hexdigest()[:8], 16) % OUTBOX_SHARDS
+    return _shard(sk, OUTBOX_SHARDS)
 
 
 def outbox_pending_gsi1pk(shard: int) -> str:

@@ -44,7 +44,8 @@ CONFLICT_BACKOFF_MAX_S = 1.0
 
 
 class Gsi1(GlobalSecondaryIndex["Item"]):
-    """Overloaded lookups: tenants by status; terminals by merchant."""
+    """Overloaded: tenants by status, a merchant's terminals, an agent's orders, redeemed vouchers, and
+    the sparse queues of pending terminal events and outbox entries (docs/data-model.md)."""
 
     class Meta:
         index_name = "gsi1"
@@ -55,7 +56,7 @@ class Gsi1(GlobalSecondaryIndex["Item"]):
 
 
 class Gsi2(GlobalSecondaryIndex["Item"]):
-    """Overloaded lookups: terminals by TID prefix and by status."""
+    """Overloaded: terminals by TID, and the sparse queues of unpaid orders, held SMS and webhook retries."""
 
     class Meta:
         index_name = "gsi2"
@@ -116,7 +117,10 @@ class SearchIndex(GlobalSecondaryIndex["Item"]):
 
 
 class Item(Model):
-    """Base of every item in the table."""
+    """Base of every item in the table: `kind` names the entity (the subclass's discriminator).
+
+    Each entity's docstring states its key and indexes; docs/data-model.md has them all, with every
+    read; keys.py builds every key."""
 
     class Meta:
         table_name = UNBOUND_TABLE
@@ -155,6 +159,12 @@ class Item(Model):
 
 
 class TenantItem(Item, discriminator="tenant"):
+    """An agent (tenant): profile, contact, status, settings and Stripe account.
+
+    Key: PK `TENANT#<tenant_id>`, SK `PROFILE`.
+    Index gsi1 `TENANTS` / `<status>#<created_at>#<tenant_id>`: every tenant by status, then age (the operator's list).
+    """
+
     tenant_id = UnicodeAttribute()
     name = UnicodeAttribute()
     contact_name = UnicodeAttribute()
@@ -169,7 +179,10 @@ class TenantItem(Item, discriminator="tenant"):
 
 
 class ApiKeyItem(Item, discriminator="api_key"):
-    """The tenant's view of one of its keys: never the secret, never the hash."""
+    """The tenant's view of one of its keys: never the secret, never the hash.
+
+    Key: PK `TENANT#<tenant_id>`, SK `APIKEY#<key_id>`.
+    """
 
     tenant_id = UnicodeAttribute()
     key_id = UnicodeAttribute()
@@ -180,7 +193,10 @@ class ApiKeyItem(Item, discriminator="api_key"):
 
 
 class ApiKeyLookupItem(Item, discriminator="api_key_lookup"):
-    """Global lookup: key id → tenant, role, SHA-256 of the whole key."""
+    """Global lookup: key id → tenant, role, SHA-256 of the whole key (what authentication reads).
+
+    Key: PK `APIKEY#<key_id>`, SK `LOOKUP`.
+    """
 
     tenant_id = UnicodeAttribute()
     key_id = UnicodeAttribute()
@@ -193,7 +209,11 @@ class OpenOrderItem(Item, discriminator="open_order"):
     """The unpaid public order of a terminal and plan, reused by the next merchant who asks for
     the same (the SN is on the sticker: a reload or a second phone must not pile up orders).
     Holds what the pay page needs to go on: the order token and the PaymentIntent's client
-    secret, both of an unpaid order only, gone with the TTL."""
+    secret, both of an unpaid order only, gone with the TTL.
+
+    Key: PK `TENANT#<tenant_id>`, SK `OPENORDER#<sn>#<plan_id>`.
+    TTL: the order's payment window.
+    """
 
     order_id = UnicodeAttribute()
     order_token = UnicodeAttribute()
@@ -203,10 +223,22 @@ class OpenOrderItem(Item, discriminator="open_order"):
 
 
 class RateLimitItem(Item, discriminator="rate"):
+    """One fixed window of one rate limit: an atomic hit counter.
+
+    Key: PK `RATE#<bucket>#<sha256(subject)[:32]>#<window>`, SK `RATE`.
+    TTL: two windows.
+    """
+
     hits = NumberAttribute(default=0)
 
 
 class IdempotencyItem(Item, discriminator="idempotency"):
+    """An Idempotency-Key claim and, once done, the answer to replay.
+
+    Key: PK `IDEMP#<sha256(scope, key)>`, SK `IDEMP`.
+    TTL: 24 hours.
+    """
+
     request_hash = UnicodeAttribute()
     state = UnicodeAttribute()  # "in_progress" | "done"
     status_code = NumberAttribute(null=True)
@@ -214,6 +246,11 @@ class IdempotencyItem(Item, discriminator="idempotency"):
 
 
 class MerchantItem(Item, discriminator="merchant"):
+    """A merchant of the agent (the shop a terminal is rented to).
+
+    Key: PK `TENANT#<tenant_id>`, SK `MERCHANT#<merchant_id>`.
+    """
+
     tenant_id = UnicodeAttribute()
     merchant_id = UnicodeAttribute()
     name = UnicodeAttribute()
@@ -225,12 +262,20 @@ class MerchantItem(Item, discriminator="merchant"):
 
 
 class MerchantKeyItem(Item, discriminator="merchant_key"):
-    """Uniqueness of (name, phone) inside a tenant, so imports match instead of duplicating."""
+    """Uniqueness of (name, phone) inside a tenant, so imports match instead of duplicating.
+
+    Key: PK `TENANT#<tenant_id>`, SK `MKEY#<sha256(casefold(name), phone)[:40]>`.
+    """
 
     merchant_id = UnicodeAttribute()
 
 
 class PlanItem(Item, discriminator="plan"):
+    """A renewal plan of the agent: term, data quota, price in fen.
+
+    Key: PK `TENANT#<tenant_id>`, SK `PLAN#<plan_id>`.
+    """
+
     tenant_id = UnicodeAttribute()
     plan_id = UnicodeAttribute()
     name = UnicodeAttribute()
@@ -242,10 +287,25 @@ class PlanItem(Item, discriminator="plan"):
 
 
 class PlanNameItem(Item, discriminator="plan_name"):
+    """Uniqueness of a plan name inside a tenant (case-insensitive), and name → plan id for imports.
+
+    Key: PK `TENANT#<tenant_id>`, SK `PLANNAME#<casefold(name)>`.
+    """
+
     plan_id = UnicodeAttribute()
 
 
 class TerminalItem(Item, discriminator="terminal"):
+    """A POS terminal of the agent: identifiers, merchant, plan, expiry, usage and stored status.
+
+    Key: PK `TENANT#<tenant_id>`, SK `TERM#<sn>`.
+    Index gsi1 `TENANT#<tenant_id>#MERCHANT#<merchant_id>` / `<sn>`: a merchant's terminals (only with a merchant).
+    Index gsi2 `TENANT#<tenant_id>#TID` / `<tid>`: by TID and TID prefix.
+    Index gsi3 `TENANT#<tenant_id>#STATUS#<status>` / `<expires_on>#<sn>`: by stored status, by expiry.
+    Index gsi4 `TENANT#<tenant_id>#TERMS` / `<expires_on>#<sn>`: every terminal by expiry.
+    Index expiry `EXP#<expires_on>#<shard>` / `<tenant_id>#<sn>`: the sweep's queue (only in swept statuses).
+    """
+
     tenant_id = UnicodeAttribute()
     sn = UnicodeAttribute()
     tid = UnicodeAttribute()
@@ -265,14 +325,22 @@ class TerminalItem(Item, discriminator="terminal"):
 
 
 class ClaimItem(Item, discriminator="claim"):
-    """Global uniqueness of an identifier (SN#, TID#, ICCID#): which tenant holds it."""
+    """Global uniqueness of an identifier (SN, TID, ICCID): which tenant and terminal hold it.
+
+    Key: PK `<SN|TID|ICCID>#<value>`, SK `CLAIM`.
+    """
 
     tenant_id = UnicodeAttribute()
     sn = UnicodeAttribute()
 
 
 class TerminalEventItem(Item, discriminator="terminal_event"):
-    """Something that happened to a terminal and must be acted on once (quota alerts...)."""
+    """Something that happened to a terminal and must be acted on once (quota alerts, receipts,
+    transfer notices): the merchant-notice kind of outbox item.
+
+    Key: PK `TENANT#<tenant_id>`, SK `TLOG#<sn>#EVENT#<term>#<event>`.
+    Index gsi1 `PENDING_EVENTS#<shard>` / `<created_at>#<tenant_id>#<sn>#<event>`: not yet sent (sparse).
+    """
 
     tenant_id = UnicodeAttribute()
     sn = UnicodeAttribute()
@@ -287,6 +355,12 @@ class TerminalEventItem(Item, discriminator="terminal_event"):
 
 
 class TransferCodeItem(Item, discriminator="transfer_code"):
+    """A one-time code that lets another agent take this terminal over (hashed).
+
+    Key: PK `TENANT#<tenant_id>`, SK `XFER#<sn>`.
+    TTL: 7 days after the code expires.
+    """
+
     tenant_id = UnicodeAttribute()
     sn = UnicodeAttribute()
     code_hash = UnicodeAttribute()
@@ -295,6 +369,12 @@ class TransferCodeItem(Item, discriminator="transfer_code"):
 
 
 class ImportItem(Item, discriminator="import"):
+    """A bulk import job: status, counters (the checkpoint) and the worker lease.
+
+    Key: PK `TENANT#<tenant_id>`, SK `IMPORT#<import_id>`.
+    TTL: 30 days.
+    """
+
     tenant_id = UnicodeAttribute()
     import_id = UnicodeAttribute()
     status = UnicodeAttribute()  # queued|running|done|failed
@@ -313,12 +393,22 @@ class ImportItem(Item, discriminator="import"):
 
 
 class ImportChunkItem(Item, discriminator="import_chunk"):
-    """A slice of the uploaded file (items are capped at 400 KB)."""
+    """A slice of the uploaded file (items are capped at 400 KB).
+
+    Key: PK `TENANT#<tenant_id>`, SK `IMPORT#<import_id>#CHUNK#<index:05d>`.
+    TTL: 30 days.
+    """
 
     data = BinaryAttribute(legacy_encoding=False)
 
 
 class ImportErrorItem(Item, discriminator="import_error"):
+    """One refused row of an import, keyed by row so a rerun overwrites it.
+
+    Key: PK `TENANT#<tenant_id>`, SK `IMPORT#<import_id>#ERR#<row:07d>`.
+    TTL: 30 days.
+    """
+
     row = NumberAttribute()
     field = UnicodeAttribute()
     code = UnicodeAttribute()
@@ -326,6 +416,13 @@ class ImportErrorItem(Item, discriminator="import_error"):
 
 
 class OrderItem(Item, discriminator="order"):
+    """A renewal order: its lines, status, payment and its own money ledger (paid, reserved, refunds).
+
+    Key: PK `TENANT#<tenant_id>`, SK `ORDER#<order_id>`.
+    Index gsi1 `TENANT#<tenant_id>#ORDERS` / `<created_at>#<order_id>`: the agent's orders, newest first.
+    Index gsi2 `PENDING_ORDERS#<shard>` / `<expires_at>#<tenant_id>#<order_id>`: unpaid orders to expire (sparse).
+    """
+
     tenant_id = UnicodeAttribute()
     order_id = UnicodeAttribute()
     status = UnicodeAttribute()
@@ -353,21 +450,32 @@ class OrderItem(Item, discriminator="order"):
 
 
 class PaymentIntentItem(Item, discriminator="payment_intent"):
-    """Global lookup: Stripe PaymentIntent id → tenant and order (webhooks carry no tenant)."""
+    """Global lookup → tenant and order: by Stripe PaymentIntent id (webhooks carry no tenant) and
+    by order id (the public pay page knows no tenant).
+
+    Key: PK `PI#<payment_intent_id>` or `ORDERID#<order_id>`, SK `LOOKUP`.
+    """
 
     tenant_id = UnicodeAttribute()
     order_id = UnicodeAttribute()
 
 
 class StripeEventItem(Item, discriminator="stripe_event"):
-    """A Stripe event already applied: a duplicate delivery is a no-op."""
+    """A Stripe event already applied: a duplicate delivery is a no-op.
+
+    Key: PK `STRIPE_EVENT#<event_id>`, SK `EVENT`.
+    TTL: 60 days.
+    """
 
     event_type = UnicodeAttribute()
     outcome = UnicodeAttribute()
 
 
 class RenewalItem(Item, discriminator="renewal"):
-    """Append-only ledger line, stored under its terminal (TLOG#<sn>#RENEWAL#...)."""
+    """Append-only ledger line of a terminal's expiry (renewal, reversal, refund, adjustment, transfer).
+
+    Key: PK `TENANT#<tenant_id>`, SK `TLOG#<sn>#RENEWAL#<at>#<source>#<line:02d>#<entry>`.
+    """
 
     tenant_id = UnicodeAttribute()
     sn = UnicodeAttribute()
@@ -382,6 +490,11 @@ class RenewalItem(Item, discriminator="renewal"):
 
 
 class VoucherBatchItem(Item, discriminator="voucher_batch"):
+    """A batch of prepaid voucher codes for one plan.
+
+    Key: PK `TENANT#<tenant_id>`, SK `VBATCH#<batch_id>`.
+    """
+
     tenant_id = UnicodeAttribute()
     batch_id = UnicodeAttribute()
     plan_id = UnicodeAttribute()
@@ -393,7 +506,11 @@ class VoucherBatchItem(Item, discriminator="voucher_batch"):
 
 
 class VoucherItem(Item, discriminator="voucher"):
-    """Global, keyed by the code's hash (codes are shown once and never stored)."""
+    """One voucher, global and keyed by the code's hash (codes are shown once and never stored).
+
+    Key: PK `VOUCHER#<code_hash>`, SK `VOUCHER`.
+    Index gsi1 `TENANT#<tenant_id>#VOUCHERS_REDEEMED` / `<redeemed_at>#<sn>`: redemptions by time (sparse).
+    """
 
     tenant_id = UnicodeAttribute()
     batch_id = UnicodeAttribute()

@@ -35,7 +35,7 @@ from simrenew.domain.fleet import Terminal
 from simrenew.domain.orders import DuplicatePayment, Order, OrderLine, OrderStatus, RefundEntry
 from simrenew.errors import TransientStoreError
 
-PENDING_SHARDS = 4
+PENDING_SHARDS = keys.PENDING_ORDER_SHARDS
 EVENT_RETENTION_DAYS = 60
 
 
@@ -92,10 +92,6 @@ def _lines_json(order: Order) -> str:
     return json.dumps([asdict(line) for line in order.lines], ensure_ascii=False)
 
 
-def _shard(order_id: str) -> int:
-    return keys.expiry_shard(order_id) % PENDING_SHARDS
-
-
 class OrderRepository:
     def create(self, order: Order, token_hash: str | None, now: datetime, expires_at: datetime) -> OrderItem:
         item = OrderItem(
@@ -113,14 +109,14 @@ class OrderRepository:
             expires_at=expires_at,
             audit_json=json.dumps(order.audit, ensure_ascii=False),
             gsi1pk=keys.orders_gsi1pk(order.tenant_id),
-            gsi1sk=f"{iso_utc(now)}#{order.order_id}",
+            gsi1sk=keys.orders_gsi1sk(now, order.order_id),
             created_at=now,
             updated_at=now,
         )
         if order.status is OrderStatus.PENDING_PAYMENT:
             # Sparse: only unpaid orders are in the expiry queue.
-            item.gsi2pk = keys.pending_orders_gsi2pk(_shard(order.order_id))
-            item.gsi2sk = f"{iso_utc(expires_at)}#{order.tenant_id}#{order.order_id}"
+            item.gsi2pk = keys.pending_orders_gsi2pk(keys.pending_order_shard(order.order_id))
+            item.gsi2sk = keys.pending_orders_gsi2sk(expires_at, order.tenant_id, order.order_id)
         lookup = PaymentIntentItem(
             keys.order_lookup_pk(order.order_id),
             keys.lookup_sk(),
@@ -257,7 +253,7 @@ class OrderRepository:
 
     def event_seen(self, event_id: str) -> bool:
         try:
-            StripeEventItem.get(keys.stripe_event_pk(event_id), "EVENT", consistent_read=True)
+            StripeEventItem.get(keys.stripe_event_pk(event_id), keys.stripe_event_sk(), consistent_read=True)
             return True
         except StripeEventItem.DoesNotExist:
             return False
@@ -316,7 +312,7 @@ class OrderRepository:
 
     def renewals(self, tenant_id: str, sn: str) -> list[RenewalItem]:
         pk = keys.tenant_pk(tenant_id)
-        return list(RenewalItem.query(pk, RenewalItem.sk.startswith(keys.terminal_log_prefix(sn) + "RENEWAL#")))
+        return list(RenewalItem.query(pk, RenewalItem.sk.startswith(keys.renewals_prefix(sn))))
 
 
 def _event_item(event_id: str, event_type: str, outcome: str, now: datetime) -> StripeEventItem:
@@ -324,7 +320,7 @@ def _event_item(event_id: str, event_type: str, outcome: str, now: datetime) -> 
 
     return StripeEventItem(
         keys.stripe_event_pk(event_id),
-        "EVENT",
+        keys.stripe_event_sk(),
         event_type=event_type,
         outcome=outcome,
         created_at=now,

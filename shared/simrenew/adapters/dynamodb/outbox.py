@@ -62,7 +62,12 @@ _EVENT_TYPE = re.compile(r"[a-z][a-z_]*\.[a-z][a-z_]*")
 
 
 class OutboxItem(Item, discriminator="outbox"):
-    """An agent webhook event waiting to be (or already) handed to the webhook deliveries."""
+    """An agent webhook event waiting to be (or already) handed to the webhook deliveries.
+
+    Key: PK `TENANT#<tenant_id>`, SK `OUTBOX#<sha256(event_type, dedupe_key)[:40]>`.
+    Index gsi1 `OUTBOX_PENDING#<shard>` / `<next_attempt_at>#<tenant_id>#<sk>`: not yet delivered, by due time (sparse).
+    TTL: 30 days after it is delivered or dropped.
+    """
 
     tenant_id = UnicodeAttribute()
     event_type = UnicodeAttribute()

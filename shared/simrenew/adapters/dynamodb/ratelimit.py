@@ -15,7 +15,7 @@ class RateLimiter:
         """Count one request; raise RateLimited once `limit` were counted in this window."""
         epoch = int(now.timestamp())
         window = epoch // window_s
-        item = RateLimitItem(keys.rate_limit_pk(bucket, subject, window), "RATE")
+        item = RateLimitItem(keys.rate_limit_pk(bucket, subject, window), keys.rate_limit_sk())
         try:
             with translated():
                 item.update(
@@ -34,7 +34,9 @@ class RateLimiter:
         epoch = int(now.timestamp())
         window = epoch // window_s
         try:
-            item = RateLimitItem.get(keys.rate_limit_pk(bucket, subject, window), "RATE", consistent_read=True)
+            item = RateLimitItem.get(
+                keys.rate_limit_pk(bucket, subject, window), keys.rate_limit_sk(), consistent_read=True
+            )
         except RateLimitItem.DoesNotExist:
             return
         if int(item.hits or 0) >= limit:

@@ -20,20 +20,27 @@ from pynamodb.expressions.update import Action
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
-from simrenew.adapters.dynamodb.fleet import PENDING_EVENT_SHARDS
+
+# Built in keys.py; re-exported for the callers that import them from here.
+from simrenew.adapters.dynamodb.keys import digest_sk as digest_sk
+from simrenew.adapters.dynamodb.keys import notification_sk as notification_sk
 from simrenew.adapters.dynamodb.models import Item, TerminalEventItem, TerminalItem
-from simrenew.clock import iso_utc
 
 # A claim still "sending" after this long belongs to a sweep that died mid-send.
 STALE_SENDING = timedelta(minutes=15)
-HELD_SHARDS = 4
+HELD_SHARDS = keys.HELD_SMS_SHARDS
 # A running sweep says it is alive at least this often; a run silent for longer is dead (its
 # Lambda was killed), and the claims it left "sending" may be taken over.
 RUN_LEASE = timedelta(minutes=2)
 
 
 class NotificationItem(Item, discriminator="notification"):
-    """One message to one recipient; its key is the dedupe key (under the terminal's log)."""
+    """One message to one recipient (reminder, grace, suspension notice, the agent's digest); its
+    key is the dedupe key, so each is sent once.
+
+    Key: PK `TENANT#<tenant_id>`, SK `TLOG#<sn>#NOTIF#<term>#<kind>#<channel>` or `DIGEST#<day>`.
+    Index gsi2 `HELD_SMS#<shard>` / `<hold_until>#<pk>#<sk>`: SMS held for daytime (sparse).
+    """
 
     tenant_id = UnicodeAttribute()
     sn = UnicodeAttribute(null=True)
@@ -51,12 +58,23 @@ class NotificationItem(Item, discriminator="notification"):
 
 
 class SweepRunItem(Item, discriminator="sweep_run"):
-    """A sweep invocation's heartbeat: alive until `alive_until` (set to the end when it stops)."""
+    """A sweep invocation's heartbeat: alive until `alive_until` (set to the end when it stops).
+
+    Key: PK `SWEEP`, SK `ALIVE#<run_id>`.
+    TTL: 2 days after `alive_until`.
+    """
 
     alive_until = UTCDateTimeAttribute()
 
 
 class SweepStateItem(Item, discriminator="sweep_state"):
+    """The sweep's bookkeeping: a day's checkpoint (RUN#), the last completed day (LAST) and the
+    registry of reminder offsets and grace lengths in use (OFFSETS).
+
+    Key: PK `SWEEP`, SK `RUN#<day>` or `LAST` or `OFFSETS`.
+    TTL: 30 days (RUN# only).
+    """
+
     done_parts = UnicodeSetAttribute(null=True)  # "<date>#<shard>" read completely
     # The OFFSETS item: the distinct reminder offsets and grace lengths agents have chosen (see
     # SweepRepository.offsets); `seeded_at` says it was once rebuilt from the active tenants.
@@ -67,7 +85,7 @@ class SweepStateItem(Item, discriminator="sweep_state"):
     runs = NumberAttribute(default=0)
 
 
-OFFSETS_KEY = ("SWEEP", "OFFSETS")
+OFFSETS_KEY = (keys.sweep_pk(), keys.sweep_offsets_sk())
 
 
 @dataclass(frozen=True)
@@ -76,14 +94,6 @@ class Offsets:
 
     reminder_days: frozenset[int]
     grace_days: frozenset[int]
-
-
-def notification_sk(sn: str, term: str, kind: str, channel: str) -> str:
-    return f"{keys.terminal_log_prefix(sn)}NOTIF#{term}#{kind}#{channel}"
-
-
-def digest_sk(day: date) -> str:
-    return f"DIGEST#{day.isoformat()}"
 
 
 class SweepRepository:
@@ -95,13 +105,15 @@ class SweepRepository:
     # --- runs ----------------------------------------------------------------------------------------
     def alive(self, run_id: str, until: datetime) -> None:
         """This run's heartbeat (written at the start, refreshed while it runs, ended at its end)."""
-        SweepRunItem("SWEEP", f"ALIVE#{run_id}", alive_until=until, ttl=until + timedelta(days=2)).save()
+        beat = SweepRunItem(keys.sweep_pk(), keys.sweep_alive_sk(run_id), alive_until=until)
+        beat.ttl = until + timedelta(days=2)
+        beat.save()
 
     def run_alive(self, run_id: str | None, now: datetime) -> bool:
         if not run_id:
             return False
         try:
-            beat = SweepRunItem.get("SWEEP", f"ALIVE#{run_id}", consistent_read=True)
+            beat = SweepRunItem.get(keys.sweep_pk(), keys.sweep_alive_sk(run_id), consistent_read=True)
         except SweepRunItem.DoesNotExist:
             return False
         return beat.alive_until > now
@@ -166,12 +178,12 @@ class SweepRepository:
             actions.append(NotificationItem.error.set(error[:500]))
         if hold_until and held_json:
             # Sparse queue of SMS waiting for daytime, read by every sweep run.
-            shard = keys.expiry_shard(item.sk) % HELD_SHARDS
+            shard = keys.held_sms_shard(item.sk)
             actions += [
                 NotificationItem.hold_until.set(hold_until),
                 NotificationItem.held_json.set(held_json),
-                NotificationItem.gsi2pk.set(f"HELD_SMS#{shard}"),
-                NotificationItem.gsi2sk.set(f"{iso_utc(hold_until)}#{item.pk}#{item.sk}"),
+                NotificationItem.gsi2pk.set(keys.held_sms_gsi2pk(shard)),
+                NotificationItem.gsi2sk.set(keys.held_sms_gsi2sk(hold_until, item.pk, item.sk)),
             ]
         else:
             actions += [
@@ -184,19 +196,21 @@ class SweepRepository:
     def held_due(self, now: datetime) -> list[NotificationItem]:
         out: list[NotificationItem] = []
         for shard in range(HELD_SHARDS):
-            for item in NotificationItem.gsi2.query(f"HELD_SMS#{shard}", NotificationItem.gsi2sk <= iso_utc(now) + "~"):
+            for item in NotificationItem.gsi2.query(
+                keys.held_sms_gsi2pk(shard), NotificationItem.gsi2sk <= keys.held_sms_due_bound(now)
+            ):
                 if isinstance(item, NotificationItem):
                     out.append(item)
         return out
 
     def notifications(self, tenant_id: str, sn: str) -> list[NotificationItem]:
-        prefix = f"{keys.terminal_log_prefix(sn)}NOTIF#"
+        prefix = keys.notifications_prefix(sn)
         return list(NotificationItem.query(keys.tenant_pk(tenant_id), NotificationItem.sk.startswith(prefix)))
 
     def state(self, as_of: date) -> list[str]:
         """The (date, shard) parts this day's sweep already read completely (checkpoint)."""
         try:
-            item = SweepStateItem.get("SWEEP", f"RUN#{as_of.isoformat()}", consistent_read=True)
+            item = SweepStateItem.get(keys.sweep_pk(), keys.sweep_run_sk(as_of), consistent_read=True)
         except SweepStateItem.DoesNotExist:
             return []
         return sorted(item.done_parts or set())
@@ -204,7 +218,7 @@ class SweepRepository:
     def mark_part(self, as_of: date, part: str, now: datetime) -> None:
         # One sweep runs at a time (reserved concurrency 1; the local scheduler is one
         # thread), so read-modify-write of the checkpoint is safe.
-        key = ("SWEEP", f"RUN#{as_of.isoformat()}")
+        key = (keys.sweep_pk(), keys.sweep_run_sk(as_of))
         try:
             item = SweepStateItem.get(*key, consistent_read=True)
         except SweepStateItem.DoesNotExist:
@@ -215,7 +229,7 @@ class SweepRepository:
 
     def last_day(self) -> date | None:
         try:
-            raw = SweepStateItem.get("SWEEP", "LAST", consistent_read=True).last_day
+            raw = SweepStateItem.get(keys.sweep_pk(), keys.sweep_last_sk(), consistent_read=True).last_day
         except SweepStateItem.DoesNotExist:
             return None
         return date.fromisoformat(raw) if raw else None
@@ -223,7 +237,7 @@ class SweepRepository:
     def set_last_day(self, day: date, now: datetime) -> None:
         current = self.last_day()
         if current is None or day > current:
-            SweepStateItem("SWEEP", "LAST", last_day=day.isoformat(), updated_at=now).save()
+            SweepStateItem(keys.sweep_pk(), keys.sweep_last_sk(), last_day=day.isoformat(), updated_at=now).save()
 
     def offsets(self) -> Offsets | None:
         """The settings registry: every reminder offset and grace length any agent has chosen.
@@ -266,7 +280,7 @@ class SweepRepository:
 
     def pending_events(self, limit: int = 500) -> list[TerminalEventItem]:
         out: list[TerminalEventItem] = []
-        for shard in range(PENDING_EVENT_SHARDS):
+        for shard in range(keys.PENDING_EVENT_SHARDS):
             for item in TerminalEventItem.gsi1.query(keys.pending_events_gsi1pk(shard), limit=limit):
                 if isinstance(item, TerminalEventItem):
                     out.append(item)

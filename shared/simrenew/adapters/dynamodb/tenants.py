@@ -16,12 +16,12 @@ from simrenew.clock import iso_utc
 from simrenew.domain.tenant import Tenant, TenantSettings, TenantStatus
 from simrenew.errors import Conflict, NotFound
 
-ALL_TENANTS = "TENANTS"
+ALL_TENANTS = keys.tenants_gsi1pk()
 
 
 def gsi1(status: str, created_at: datetime, tenant_id: str) -> tuple[str, str]:
-    # One platform-wide partition: thousands of agents, read only by the operator.
-    return ALL_TENANTS, f"{status}#{iso_utc(created_at)}#{tenant_id}"
+    """A tenant's place in the tenants-by-status list (one platform-wide gsi1 partition)."""
+    return keys.tenants_gsi1pk(), keys.tenants_gsi1sk(status, created_at, tenant_id)
 
 
 def to_domain(item: TenantItem) -> Tenant:
@@ -75,7 +75,7 @@ class TenantRepository:
 
     def list(self, status: TenantStatus | None, limit: int, cursor: str | None) -> Page[Tenant]:
         start = decode_cursor(cursor, hash_attr="gsi1pk", hash_value=ALL_TENANTS)
-        condition = TenantItem.gsi1sk.startswith(f"{status.value}#") if status else None
+        condition = TenantItem.gsi1sk.startswith(keys.tenants_by_status_prefix(status.value)) if status else None
         result = TenantItem.gsi1.query(
             ALL_TENANTS,
             range_key_condition=condition,

@@ -17,7 +17,10 @@ from simrenew.errors import TransientStoreError
 
 
 class TimeTransferItem(Item, discriminator="time_transfer"):
-    """Who moved how many months from which terminal to which, and why (stored under the source)."""
+    """Who moved how many months from which terminal to which, and why (stored under the source).
+
+    Key: PK `TENANT#<tenant_id>`, SK `TLOG#<from_sn>#TIMEXFER#<transfer_id>`.
+    """
 
     tenant_id = UnicodeAttribute()
     transfer_id = UnicodeAttribute()

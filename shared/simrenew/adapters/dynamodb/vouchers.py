@@ -31,7 +31,7 @@ class VoucherRepository:
                 batch.save(
                     VoucherItem(
                         keys.voucher_pk(digest),
-                        "VOUCHER",
+                        keys.voucher_sk(),
                         tenant_id=tenant_id,
                         batch_id=batch_id,
                         plan_id=plan_id,
@@ -91,7 +91,7 @@ class VoucherRepository:
 
     def get(self, digest: str) -> VoucherItem | None:
         try:
-            return VoucherItem.get(keys.voucher_pk(digest), "VOUCHER", consistent_read=True)
+            return VoucherItem.get(keys.voucher_pk(digest), keys.voucher_sk(), consistent_read=True)
         except VoucherItem.DoesNotExist:
             return None
 
@@ -109,7 +109,7 @@ class VoucherRepository:
                         VoucherItem.redeemed_at.set(now),
                         # The settlement report counts redemptions per day from this sparse list.
                         VoucherItem.gsi1pk.set(keys.redeemed_vouchers_gsi1pk(voucher.tenant_id)),
-                        VoucherItem.gsi1sk.set(f"{iso_utc(now)}#{terminal.sn}"),
+                        VoucherItem.gsi1sk.set(keys.redeemed_vouchers_gsi1sk(now, terminal.sn)),
                     ],
                     condition=(VoucherItem.redeemed == False) & VoucherItem.voided_at.does_not_exist(),  # noqa: E712
                 )

@@ -6,7 +6,6 @@ the retry job reads only what is due, never the whole log.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 
 from pynamodb.attributes import (
@@ -22,47 +21,19 @@ from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure, translated
 from simrenew.adapters.dynamodb.models import Item
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
-from simrenew.clock import iso_utc
 from simrenew.errors import ValidationError
 
-RETRY_SHARDS = 4
+RETRY_SHARDS = keys.WEBHOOK_RETRY_SHARDS
 DELIVERY_RETENTION = timedelta(days=30)
-
-
-# --- keys --------------------------------------------------------------------------------------
-def webhook_endpoint_sk(endpoint_id: str) -> str:
-    return f"WHEP#{endpoint_id}"
-
-
-def webhook_delivery_prefix(endpoint_id: str) -> str:
-    """Every delivery of one endpoint; the trailing # keeps we_1 from matching we_10."""
-    return f"WHDL#{endpoint_id}#"
-
-
-def webhook_delivery_sk(endpoint_id: str, at: datetime, delivery_id: str) -> str:
-    return f"{webhook_delivery_prefix(endpoint_id)}{iso_utc(at)}#{delivery_id}"
-
-
-def webhook_retry_shard(delivery_id: str) -> int:
-    return int(hashlib.sha256(delivery_id.encode()).hexdigest()[:8], 16) % RETRY_SHARDS
-
-
-def webhook_retry_gsi2pk(shard: int) -> str:
-    return f"WEBHOOK_RETRY#{shard}"
-
-
-def webhook_retry_gsi2sk(next_attempt_at: datetime, tenant_id: str, delivery_sk: str) -> str:
-    return f"{iso_utc(next_attempt_at)}#{tenant_id}#{delivery_sk}"
-
-
-def webhook_retry_due_bound(before: datetime) -> str:
-    """Upper bound (exclusive) of the queue keys due at or before `before`'s second:
-    "$" sorts right after the "#" that follows the time."""
-    return f"{iso_utc(before)}$"
 
 
 # --- items -------------------------------------------------------------------------------------
 class WebhookEndpointItem(Item, discriminator="webhook_endpoint"):
+    """An agent's outbound webhook endpoint (URL, event types, signing secret).
+
+    Key: PK `TENANT#<tenant_id>`, SK `WHEP#<endpoint_id>`.
+    """
+
     tenant_id = UnicodeAttribute()
     endpoint_id = UnicodeAttribute()
     url = UnicodeAttribute()
@@ -73,6 +44,13 @@ class WebhookEndpointItem(Item, discriminator="webhook_endpoint"):
 
 
 class WebhookDeliveryItem(Item, discriminator="webhook_delivery"):
+    """One delivery of one event to one endpoint, with its attempts.
+
+    Key: PK `TENANT#<tenant_id>`, SK `WHDL#<endpoint_id>#<at>#<delivery_id>`.
+    Index gsi2 `WEBHOOK_RETRY#<shard>` / `<next_attempt_at>#<tenant_id>#<sk>`: pending deliveries by due time (sparse).
+    TTL: 30 days.
+    """
+
     tenant_id = UnicodeAttribute()
     endpoint_id = UnicodeAttribute()
     delivery_id = UnicodeAttribute()
@@ -91,8 +69,8 @@ class WebhookDeliveryItem(Item, discriminator="webhook_delivery"):
 def queue_for_retry(item: WebhookDeliveryItem, at: datetime) -> None:
     """Put a pending delivery (back) in the retry queue, due at `at`."""
     item.next_attempt_at = at
-    item.gsi2pk = webhook_retry_gsi2pk(webhook_retry_shard(item.delivery_id))
-    item.gsi2sk = webhook_retry_gsi2sk(at, item.tenant_id, item.sk)
+    item.gsi2pk = keys.webhook_retry_gsi2pk(keys.webhook_retry_shard(item.delivery_id))
+    item.gsi2sk = keys.webhook_retry_gsi2sk(at, item.tenant_id, item.sk)
 
 
 def leave_retry_queue(item: WebhookDeliveryItem) -> None:
@@ -115,7 +93,7 @@ class WebhookRepository:
     ) -> WebhookEndpointItem:
         item = WebhookEndpointItem(
             keys.tenant_pk(tenant_id),
-            webhook_endpoint_sk(endpoint_id),
+            keys.webhook_endpoint_sk(endpoint_id),
             tenant_id=tenant_id,
             endpoint_id=endpoint_id,
             url=url,
@@ -133,7 +111,7 @@ class WebhookRepository:
     def get_endpoint(self, tenant_id: str, endpoint_id: str) -> WebhookEndpointItem | None:
         try:
             return WebhookEndpointItem.get(
-                keys.tenant_pk(tenant_id), webhook_endpoint_sk(endpoint_id), consistent_read=True
+                keys.tenant_pk(tenant_id), keys.webhook_endpoint_sk(endpoint_id), consistent_read=True
             )
         except WebhookEndpointItem.DoesNotExist:
             return None
@@ -144,7 +122,7 @@ class WebhookRepository:
         start = decode_cursor(cursor, hash_attr="pk", hash_value=pk)
         result = WebhookEndpointItem.query(
             pk,
-            WebhookEndpointItem.sk.startswith(webhook_endpoint_sk("")),
+            WebhookEndpointItem.sk.startswith(keys.webhook_endpoints_prefix()),
             filter_condition=WebhookEndpointItem.active == True,  # noqa: E712 - a PynamoDB condition
             limit=limit,
             last_evaluated_key=start,
@@ -155,14 +133,14 @@ class WebhookRepository:
     def active_endpoints(self, tenant_id: str) -> list[WebhookEndpointItem]:
         result = WebhookEndpointItem.query(
             keys.tenant_pk(tenant_id),
-            WebhookEndpointItem.sk.startswith(webhook_endpoint_sk("")),
+            WebhookEndpointItem.sk.startswith(keys.webhook_endpoints_prefix()),
             filter_condition=WebhookEndpointItem.active == True,  # noqa: E712 - a PynamoDB condition
         )
         return [i for i in result if isinstance(i, WebhookEndpointItem)]
 
     def disable_endpoint(self, tenant_id: str, endpoint_id: str, now: datetime) -> bool:
         """False when there is no active endpoint with that id in this tenant."""
-        item = WebhookEndpointItem(keys.tenant_pk(tenant_id), webhook_endpoint_sk(endpoint_id))
+        item = WebhookEndpointItem(keys.tenant_pk(tenant_id), keys.webhook_endpoint_sk(endpoint_id))
         try:
             item.update(
                 actions=[WebhookEndpointItem.active.set(False), WebhookEndpointItem.updated_at.set(now)],
@@ -189,7 +167,7 @@ class WebhookRepository:
         first attempt is retried rather than lost)."""
         item = WebhookDeliveryItem(
             keys.tenant_pk(tenant_id),
-            webhook_delivery_sk(endpoint_id, now, delivery_id),
+            keys.webhook_delivery_sk(endpoint_id, now, delivery_id),
             tenant_id=tenant_id,
             endpoint_id=endpoint_id,
             delivery_id=delivery_id,
@@ -223,7 +201,7 @@ class WebhookRepository:
         that delivery already exists, so a rerun of the same outbox entry creates nothing."""
         item = WebhookDeliveryItem(
             keys.tenant_pk(tenant_id),
-            webhook_delivery_sk(endpoint_id, at, delivery_id),
+            keys.webhook_delivery_sk(endpoint_id, at, delivery_id),
             tenant_id=tenant_id,
             endpoint_id=endpoint_id,
             delivery_id=delivery_id,
@@ -271,11 +249,12 @@ class WebhookRepository:
         """Newest first."""
         pk = keys.tenant_pk(tenant_id)
         start = decode_cursor(cursor, hash_attr="pk", hash_value=pk)
-        if start is not None and not start.get("sk", {}).get("S", "").startswith(webhook_delivery_prefix(endpoint_id)):
+        prefix = keys.webhook_delivery_prefix(endpoint_id)
+        if start is not None and not start.get("sk", {}).get("S", "").startswith(prefix):
             raise ValidationError("cursor", "invalid_cursor", "cursor belongs to another list")
         result = WebhookDeliveryItem.query(
             pk,
-            WebhookDeliveryItem.sk.startswith(webhook_delivery_prefix(endpoint_id)),
+            WebhookDeliveryItem.sk.startswith(prefix),
             limit=limit,
             last_evaluated_key=start,
             scan_index_forward=False,
@@ -287,8 +266,8 @@ class WebhookRepository:
         """Pending deliveries of every tenant in one queue shard, due at or before `before`,
         oldest due first."""
         result = WebhookDeliveryItem.gsi2.query(
-            webhook_retry_gsi2pk(shard),
-            WebhookDeliveryItem.gsi2sk < webhook_retry_due_bound(before),
+            keys.webhook_retry_gsi2pk(shard),
+            WebhookDeliveryItem.gsi2sk < keys.webhook_retry_due_bound(before),
             limit=limit,
         )
         return [i for i in result if isinstance(i, WebhookDeliveryItem)]
