@@ -130,7 +130,7 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         dispatcher=dispatcher,
         transfers=TransferService(tenants, terminals, TimeTransferRepository(), clock),
         outbox=OutboxDispatcher(OutboxRepository(), webhooks, sweep, clock),
-        listing=ListingService(tenants, terminals, merchants, SearchIndexRepository(), clock),
+        listing=ListingService(tenants, terminals, merchants, SearchIndexRepository(), order_repo, clock),
         usage_imports=UsageImportService(fleet),
     )
 

@@ -26,11 +26,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 
-from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository, to_terminal
-from simrenew.adapters.dynamodb.models import OrderItem, TerminalItem
-from simrenew.adapters.dynamodb.orders import to_order
-from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
+from simrenew.adapters.dynamodb.orders import OrderRepository
+from simrenew.adapters.dynamodb.paging import Page
 from simrenew.adapters.dynamodb.search import MerchantRow, SearchIndexRepository, TerminalRow
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.clock import Clock, iso_utc, today_in
@@ -107,8 +105,10 @@ class ListingService:
         terminals: TerminalRepository,
         merchants: MerchantRepository,
         search: SearchIndexRepository,
+        orders: OrderRepository,
         clock: Clock,
     ) -> None:
+        self._orders = orders
         self._tenants = tenants
         self._terminals = terminals
         self._merchants = merchants
@@ -205,7 +205,9 @@ class ListingService:
             expires_from, status = today, TerminalStatus.ACTIVE.value
             before = min(before, window_end) if before else window_end
         if f.sort in ("expires_on", "-expires_on") and not f.merchant_id:
-            return self._by_expiry(tenant_id, status, expires_from, before, f.sort == "expires_on", limit, cursor)
+            return self._terminals.by_expiry(
+                tenant_id, status, expires_from, before, forward=f.sort == "expires_on", limit=limit, cursor=cursor
+            )
         return self._terminals.page(
             tenant_id,
             status=status,
@@ -215,39 +217,6 @@ class ListingService:
             limit=limit,
             cursor=cursor,
         )
-
-    def _by_expiry(
-        self,
-        tenant_id: str,
-        status: str | None,
-        lower_day: date | None,
-        upper_day: date | None,
-        forward: bool,
-        limit: int,
-        cursor: str | None,
-    ) -> Page[Terminal]:
-        from simrenew.adapters.dynamodb.fleet import expiry_range
-
-        index: Any
-        sort: Any
-        if status:
-            index, hash_attr, sort = TerminalItem.gsi3, "gsi3pk", TerminalItem.gsi3sk
-            hash_value = keys.terminals_by_status_gsi3pk(tenant_id, status)
-        else:
-            index, hash_attr, sort = TerminalItem.gsi4, "gsi4pk", TerminalItem.gsi4sk
-            hash_value = keys.terminals_by_expiry_gsi4pk(tenant_id)
-        lower = lower_day.isoformat() if lower_day else None
-        upper = upper_day.isoformat() if upper_day else None
-        result = index.query(
-            hash_value,
-            range_key_condition=expiry_range(sort, lower, upper),
-            limit=limit,
-            page_size=limit,
-            scan_index_forward=forward,
-            last_evaluated_key=decode_cursor(cursor, hash_attr=hash_attr, hash_value=hash_value),
-        )
-        items = [to_terminal(i) for i in result if isinstance(i, TerminalItem)]
-        return Page(items, encode_cursor(result.last_evaluated_key))
 
     def iter_terminals(self, tenant_id: str, f: TerminalFilters) -> Iterator[Terminal]:
         """Every terminal the filters select, in the list's order (CSV, exports)."""
@@ -301,86 +270,26 @@ class ListingService:
 
     # --- orders ----------------------------------------------------------------------------------------
     @staticmethod
-    def _order_query(tenant_id: str, f: OrderFilters) -> tuple[Any, Any]:
-        range_cond: Any = None
-        lower = iso_utc(datetime.combine(f.from_day, time(), UTC)) if f.from_day else None
-        upper = iso_utc(datetime.combine(f.to_day + timedelta(days=1), time(), UTC)) if f.to_day else None
-        if lower and upper:
-            range_cond = OrderItem.gsi1sk.between(lower, upper)
-        elif lower:
-            range_cond = OrderItem.gsi1sk >= lower
-        elif upper:
-            range_cond = OrderItem.gsi1sk < upper
-        filt: Any = None
-        for cond in (
-            OrderItem.status == f.status if f.status else None,
-            OrderItem.channel == f.channel if f.channel else None,
-            # lines_json is json.dumps of the lines: an SN on any line reads exactly like this.
-            OrderItem.lines_json.contains(f'"sn": "{f.sn}"') if f.sn else None,
-        ):
-            if cond is not None:
-                filt = cond if filt is None else filt & cond
-        return range_cond, filt
+    def _order_conditions(f: OrderFilters) -> dict[str, str | None]:
+        def day_start(d: date) -> str:
+            return iso_utc(datetime.combine(d, time(), UTC))
+
+        return {
+            "lower": day_start(f.from_day) if f.from_day else None,
+            "upper": day_start(f.to_day + timedelta(days=1)) if f.to_day else None,  # `to` is inclusive
+            "status": f.status,
+            "channel": f.channel,
+            "sn": f.sn,
+        }
 
     def orders(
         self, tenant_id: str, f: OrderFilters, limit: int, cursor: str | None, *, budget: int = ORDER_READ_BUDGET
     ) -> ListPage[Order]:
-        pk = keys.orders_gsi1pk(tenant_id)
-        start = decode_cursor(cursor, hash_attr="gsi1pk", hash_value=pk)
-        range_cond, filt = self._order_query(tenant_id, f)
-        conn = OrderItem._get_connection()
-        found: list[Order] = []
-        evaluated = 0
-        last: dict[str, Any] | None = None
-        while True:
-            page = conn.query(
-                pk,
-                range_key_condition=range_cond,
-                filter_condition=filt,
-                index_name="gsi1",
-                exclusive_start_key=start,
-                # Unfiltered, a page reads just what is shown; filtered, up to 200 to look through.
-                limit=max(1, min(200 if filt is not None else limit - len(found), budget - evaluated)),
-                scan_index_forward=False,
-            )
-            evaluated += int(page.get("ScannedCount", 0))
-            cut = False
-            for raw in page.get("Items", []):
-                if len(found) == limit:
-                    cut = True
-                    break
-                found.append(to_order(OrderItem.from_raw_data(raw)))
-                last = {k: raw[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
-            start = page.get("LastEvaluatedKey")
-            if cut:  # more matches in this page: go on after the last order shown
-                return ListPage(found, encode_cursor(last), self._count_orders(pk, range_cond, filt))
-            if not start:
-                return ListPage(found, None, self._count_orders(pk, range_cond, filt))
-            if len(found) == limit or evaluated >= budget:
-                return ListPage(found, encode_cursor(start), self._count_orders(pk, range_cond, filt))
-
-    @staticmethod
-    def _count_orders(pk: str, range_cond: Any, filt: Any) -> int | None:
-        """A COUNT query over the range (reads as much as listing it all); null past the budget."""
-        conn = OrderItem._get_connection()
-        total = scanned = 0
-        start = None
-        while True:
-            page = conn.query(
-                pk,
-                range_key_condition=range_cond,
-                filter_condition=filt,
-                index_name="gsi1",
-                exclusive_start_key=start,
-                select="COUNT",
-            )
-            total += int(page.get("Count", 0))
-            scanned += int(page.get("ScannedCount", 0))
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return total
-            if scanned >= ORDER_COUNT_BUDGET:
-                return None
+        conditions = self._order_conditions(f)
+        page = self._orders.filtered_page(tenant_id, conditions, limit, cursor, budget)
+        return ListPage(
+            page.items, page.next_cursor, self._orders.count_filtered(tenant_id, conditions, ORDER_COUNT_BUDGET)
+        )
 
     def iter_orders(self, tenant_id: str, f: OrderFilters) -> Iterator[Order]:
         cursor: str | None = None

@@ -466,6 +466,43 @@ class TerminalRepository:
         items = [to_terminal(i) for i in result if isinstance(i, TerminalItem)]
         return Page(items, encode_cursor(result.last_evaluated_key))
 
+    def by_expiry(
+        self,
+        tenant_id: str,
+        status: str | None,
+        expires_from: date | None,
+        expires_before: date | None,
+        *,
+        forward: bool,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[Terminal]:
+        """Terminals by expiry, soonest or latest first: gsi3 within a status, else gsi4."""
+        lower = expires_from.isoformat() if expires_from else None
+        upper = expires_before.isoformat() if expires_before else None
+        if status:
+            hash_value = keys.terminals_by_status_gsi3pk(tenant_id, status)
+            result = TerminalItem.gsi3.query(
+                hash_value,
+                expiry_range(TerminalItem.gsi3sk, lower, upper),
+                limit=limit,
+                page_size=limit,
+                scan_index_forward=forward,
+                last_evaluated_key=decode_cursor(cursor, hash_attr="gsi3pk", hash_value=hash_value),
+            )
+        else:
+            hash_value = keys.terminals_by_expiry_gsi4pk(tenant_id)
+            result = TerminalItem.gsi4.query(
+                hash_value,
+                expiry_range(TerminalItem.gsi4sk, lower, upper),
+                limit=limit,
+                page_size=limit,
+                scan_index_forward=forward,
+                last_evaluated_key=decode_cursor(cursor, hash_attr="gsi4pk", hash_value=hash_value),
+            )
+        items = [to_terminal(i) for i in result if isinstance(i, TerminalItem)]
+        return Page(items, encode_cursor(result.last_evaluated_key))
+
     def count(
         self, tenant_id: str, status: str, expires_from: date | None = None, expires_before: date | None = None
     ) -> int:

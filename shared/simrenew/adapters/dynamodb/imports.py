@@ -67,7 +67,7 @@ class ImportRepository:
             ttl=expires,
             # The tenant's history, newest first: only jobs are in it, never their chunks or errors.
             gsi1pk=keys.imports_gsi1pk(tenant_id),
-            gsi1sk=f"{iso_utc(now)}#{import_id}",
+            gsi1sk=keys.imports_gsi1sk(now, import_id),
         ).save(condition=ImportItem.pk.does_not_exist())
 
     def get(self, tenant_id: str, import_id: str) -> ImportItem | None:

@@ -183,6 +183,10 @@ def imports_gsi1pk(tenant_id: str) -> str:
     return f"TENANT#{tenant_id}#IMPORTS"
 
 
+def imports_gsi1sk(created_at: datetime, import_id: str) -> str:
+    return f"{iso_utc(created_at)}#{import_id}"
+
+
 def claim_pk(kind: str, value: str) -> str:
     """kind is SN, TID or ICCID."""
     return f"{kind}#{value}"

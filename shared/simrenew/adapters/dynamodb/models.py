@@ -249,6 +249,7 @@ class MerchantItem(Item, discriminator="merchant"):
     """A merchant of the agent (the shop a terminal is rented to).
 
     Key: PK `TENANT#<tenant_id>`, SK `MERCHANT#<merchant_id>`.
+    Index search `TENANT#<tenant_id>#MSEARCH#<shard>` / `<merchant_id>`: the compact list (search, names, totals).
     """
 
     tenant_id = UnicodeAttribute()
@@ -304,6 +305,7 @@ class TerminalItem(Item, discriminator="terminal"):
     Index gsi3 `TENANT#<tenant_id>#STATUS#<status>` / `<expires_on>#<sn>`: by stored status, by expiry.
     Index gsi4 `TENANT#<tenant_id>#TERMS` / `<expires_on>#<sn>`: every terminal by expiry.
     Index expiry `EXP#<expires_on>#<shard>` / `<tenant_id>#<sn>`: the sweep's queue (only in swept statuses).
+    Index search `TENANT#<tenant_id>#TSEARCH#<shard>` / `<sn>`: the compact fleet (search, sort, totals).
     """
 
     tenant_id = UnicodeAttribute()
@@ -372,6 +374,7 @@ class ImportItem(Item, discriminator="import"):
     """A bulk import job: status, counters (the checkpoint) and the worker lease.
 
     Key: PK `TENANT#<tenant_id>`, SK `IMPORT#<import_id>`.
+    Index gsi1 `TENANT#<tenant_id>#IMPORTS` / `<created_at>#<import_id>`: the tenant's import history.
     TTL: 30 days.
     """
 

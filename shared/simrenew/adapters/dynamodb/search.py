@@ -58,31 +58,15 @@ def _s(raw: dict[str, Any], name: str) -> str | None:
 
 
 class SearchIndexRepository:
-    """Reads of the search index; `read_units` adds up what the last call consumed (docs, bench)."""
+    """Reads of the search index: every shard of a tenant, in parallel."""
 
     def __init__(self, workers: int = keys.SEARCH_SHARDS) -> None:
         self._workers = workers
-        self.read_units = 0.0
 
-    def _partition(self, pk: str) -> list[dict[str, Any]]:
-        conn = Item._get_connection()
-        out: list[dict[str, Any]] = []
-        start: dict[str, Any] | None = None
-        while True:
-            page = conn.query(
-                pk,
-                index_name=INDEX,
-                exclusive_start_key=start,
-                return_consumed_capacity="TOTAL",
-            )
-            out.extend(page.get("Items", []))
-            self.read_units += float((page.get("ConsumedCapacity") or {}).get("CapacityUnits") or 0)
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return out
+    def _partition(self, pk: str) -> list[Any]:
+        return list(Item.search.query(pk, page_size=1000))
 
-    def _all(self, pk_of: Callable[[int], str]) -> Iterator[dict[str, Any]]:
-        self.read_units = 0.0
+    def _all(self, pk_of: Callable[[int], str]) -> Iterator[Any]:
         pks = [pk_of(shard) for shard in range(keys.SEARCH_SHARDS)]
         with ThreadPoolExecutor(max_workers=self._workers) as pool:
             for items in pool.map(self._partition, pks):
@@ -90,26 +74,24 @@ class SearchIndexRepository:
 
     def terminals(self, tenant_id: str) -> list[TerminalRow]:
         rows = []
-        for raw in self._all(lambda shard: keys.terminal_search_pk(tenant_id, shard)):
-            sn = _s(raw, "srch_sk")
-            if sn:
+        for item in self._all(lambda shard: keys.terminal_search_pk(tenant_id, shard)):
+            if item.srch_sk:
                 rows.append(
                     TerminalRow(
-                        sn=sn,
-                        text=_s(raw, "srch_text") or "",
-                        expires_on=_s(raw, "expires_on") or "",
-                        merchant_id=_s(raw, "merchant_id"),
-                        status=_s(raw, "status") or "",
+                        sn=item.srch_sk,
+                        text=item.srch_text or "",
+                        expires_on=getattr(item, "expires_on", None) or "",
+                        merchant_id=getattr(item, "merchant_id", None),
+                        status=getattr(item, "status", None) or "",
                     )
                 )
         return rows
 
     def merchants(self, tenant_id: str) -> list[MerchantRow]:
         rows = []
-        for raw in self._all(lambda shard: keys.merchant_search_pk(tenant_id, shard)):
-            merchant_id = _s(raw, "srch_sk")
-            if merchant_id:
-                rows.append(MerchantRow(merchant_id, _s(raw, "name") or "", _s(raw, "srch_text") or ""))
+        for item in self._all(lambda shard: keys.merchant_search_pk(tenant_id, shard)):
+            if item.srch_sk:
+                rows.append(MerchantRow(item.srch_sk, getattr(item, "name", None) or "", item.srch_text or ""))
         return rows
 
 
