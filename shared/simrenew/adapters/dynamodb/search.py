@@ -3,8 +3,8 @@
 Terminals and merchants write their entry themselves (fill_item, MerchantRepository), in the same
 put as the item: the index is DynamoDB's own GSI, so it is never out of step with a transaction
 and nothing is maintained by hand. A list that searches, sorts by merchant name or counts reads
-all SEARCH_SHARDS partitions of the tenant in parallel: ~300 bytes a terminal, so 100,000
-terminals are ~30 MB, ~3,700 read units (eventually consistent) and 4 pages a shard.
+all SEARCH_SHARDS partitions of the tenant in parallel: ~340 bytes a terminal, so 100,000
+terminals are ~34 MB, ~4,200 read units (eventually consistent) and 4 pages a shard.
 """
 
 from __future__ import annotations
