@@ -20,6 +20,8 @@ class LocalSettings:
     stripe_webhook_secret: str
     table_name: str
     data_dir: Path
+    carrier_port: int = 8430  # the local carrier platform (infra/local_carrier.py)
+    carrier_api_key: str = ""
 
     @property
     def base_url(self) -> str:
@@ -45,6 +47,8 @@ class LocalSettings:
             "POWERTOOLS_SERVICE_NAME": "simrenew",
             # Reminders, digests and receipts land here (and in the log) instead of SMS/e-mail.
             "LOCAL_OUTBOX": str(self.data_dir / "outbox.jsonl"),
+            # Carrier accounts' API keys (mode 600), as Secrets Manager keeps them in AWS.
+            "CARRIER_SECRETS_FILE": str(self.data_dir / "carrier-secrets.json"),
         }
 
 
@@ -81,4 +85,6 @@ def load(data_dir: Path = LOCAL) -> LocalSettings:
         stripe_webhook_secret=_kept_secret("STRIPE_WEBHOOK_SECRET", data_dir / "stripe_webhook_secret", "whsec_"),
         table_name=os.environ.get("TABLE_NAME", "").strip() or "simrenew-local",
         data_dir=data_dir,
+        carrier_port=_int("CARRIER_PORT", 8430),
+        carrier_api_key=_kept_secret("CARRIER_API_KEY", data_dir / "carrier_api_key", "cck_"),
     )

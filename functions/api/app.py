@@ -6,18 +6,21 @@ from functools import cache
 
 from chalice.app import Chalice
 
-from chalicelib import schemas
+from chalicelib import carrier_routes, schemas
 from chalicelib.http import PLATFORM, PUBLIC, Api, Reply, Req
 from chalicelib.openapi import build_openapi
 from simrenew.bootstrap import Services, build_services
 from simrenew.config import load_config
+from simrenew.domain.csvfile import XLSX_MEDIA_TYPE
 from simrenew.domain.tenant import Role
 
 VERSION = "0.1.0"
 CONFIG = load_config()  # a missing variable stops the container here, loudly
 
 app = Chalice(app_name="simrenew-api")
-app.api.binary_types = []  # bodies arrive as text (JSON, CSV)
+# Bodies arrive as text (JSON, CSV) except .xlsx workbooks for fleet imports, which API Gateway hands
+# over base64-encoded (template.yaml's BinaryMediaTypes) and Chalice decodes.
+app.api.binary_types = [XLSX_MEDIA_TYPE]
 
 
 @cache
@@ -26,6 +29,7 @@ def services() -> Services:
 
 
 api = Api(app, services)
+carrier_routes.register(api)  # carrier accounts, sync, drift, operations (docs/carrier.md)
 
 
 def _page(page: object) -> dict[str, object]:
@@ -153,6 +157,7 @@ def whoami(req: Req) -> dict[str, object]:
     return {
         "tenant_id": tenant.tenant_id,
         "agent_name": tenant.name,
+        "service_phone": tenant.service_phone,
         "tenant_status": tenant.status.value,
         "role": req.principal.role.label,
         "key_id": req.principal.key_id,
@@ -289,9 +294,11 @@ def patch_plan(req: Req) -> dict[str, object]:
 def _terminal_json(req: Req, terminal: object) -> dict[str, object]:
     fleet = req.services.fleet
     tenant = fleet.tenant(req.tenant_id)
-    return terminal.to_json(  # type: ignore[attr-defined, no-any-return]
+    answer: dict[str, object] = terminal.to_json(  # type: ignore[attr-defined]
         fleet.today(tenant), fleet.expiring_window(tenant), req.services.config.public_base_url
     )
+    carrier_routes.with_carrier_state(req, [answer], [terminal], single=True)  # type: ignore[list-item]
+    return answer
 
 
 @api.route(
@@ -312,9 +319,10 @@ def register_terminal(req: Req) -> dict[str, object]:
     "/v1/terminals",
     "GET",
     auth=Role.READONLY,
-    query=("status", "merchant_id", "expires_before", "q", "sort", "limit", "cursor"),
+    query=("status", "merchant_id", "expires_before", "q", "sort", "carrier", "limit", "cursor"),
     summary="List terminals with their merchant's name and phone, a total; q matches any part of SN, TID, ICCID,"
-    " merchant name or phone; sort=sn|expires_on|-expires_on|name (Accept: text/csv exports what the filters select)",
+    " merchant name or phone; sort=sn|expires_on|-expires_on|name; carrier=disagrees (docs/carrier.md)"
+    " (Accept: text/csv exports what the filters select)",
     tag="fleet",
 )
 def list_terminals(req: Req) -> object:
@@ -325,9 +333,13 @@ def list_terminals(req: Req) -> object:
         from chalicelib.export import terminals_csv
 
         return terminals_csv(req, req.services.listing.iter_terminals(req.tenant_id, filters))
+    if req.query.get("carrier") is not None:  # ?carrier=disagrees: the carrier disagrees with us (docs/carrier.md)
+        return carrier_routes.disagreeing_terminals(req)
     limit, cursor = _limit_cursor(req)
     page = req.services.listing.terminals(req.tenant_id, filters, limit, cursor)
-    return {"items": terminal_rows(req, page.items), "next_cursor": page.next_cursor, "total": page.total}
+    items = terminal_rows(req, page.items)
+    carrier_routes.with_carrier_state(req, items, list(page.items))
+    return {"items": items, "next_cursor": page.next_cursor, "total": page.total}
 
 
 @api.route(
@@ -444,7 +456,8 @@ def terminal_qr(req: Req) -> Reply:
     idempotent=True,
     request=schemas.IMPORT_CSV,
     body_type="text/csv",
-    summary="Import a fleet from CSV (UTF-8 or GBK); processed in the background",
+    summary="Import a fleet from CSV (UTF-8 or GBK) or an .xlsx workbook, English or Chinese headers;"
+    " processed in the background",
     tag="imports",
 )
 def start_import(req: Req) -> dict[str, object]:
@@ -662,6 +675,7 @@ def redeem_voucher(req: Req) -> dict[str, object]:
     query=("from", "to"),
     summary="Revenue per day: gross, agent fees, refunds, net (Accept: text/csv for CSV)",
     tag="reports",
+    finance=True,
 )
 def revenue_report(req: Req) -> object:
     report = req.services.reports.revenue(req.tenant_id, req.query.get("from"), req.query.get("to"))
@@ -682,6 +696,7 @@ def revenue_report(req: Req) -> object:
     summary="Settlement per day: collected online, refunds, Stripe fees, platform fee, payable; cash and vouchers apart"
     " (Accept: text/csv for CSV)",
     tag="reports",
+    finance=True,
 )
 def settlement_report(req: Req) -> object:
     report = req.services.reports.settlement(req.tenant_id, req.query.get("from"), req.query.get("to"))
@@ -700,6 +715,7 @@ def settlement_report(req: Req) -> object:
     query=("date",),
     summary="A day's Stripe balance transactions matched against orders; unmatched on either side",
     tag="reports",
+    finance=True,
 )
 def reconciliation_report(req: Req) -> object:
     report = req.services.reports.reconciliation(req.tenant_id, req.query.get("date"))

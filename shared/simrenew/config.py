@@ -34,6 +34,11 @@ class Config:
     # in AWS (ORIGIN_VERIFY_SECRET_ARN), given directly by the local server (ORIGIN_VERIFY_SECRET).
     origin_verify_secret: str | None = None
     origin_verify_secret_arn: str | None = None
+    # Carrier accounts (docs/carrier.md): AWS keeps each API key in Secrets Manager under this name
+    # prefix; locally they are in this file (mode 600). The function the API hands syncs to (AWS).
+    carrier_secret_prefix: str | None = None
+    carrier_secrets_file: str | None = None
+    carrier_sync_function: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -89,4 +94,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         outbox_path=source.get("LOCAL_OUTBOX", "").strip() or None,
         origin_verify_secret=source.get("ORIGIN_VERIFY_SECRET", "").strip() or None,
         origin_verify_secret_arn=source.get("ORIGIN_VERIFY_SECRET_ARN", "").strip() or None,
+        carrier_secret_prefix=source.get("CARRIER_SECRET_PREFIX", "").strip() or None,
+        carrier_secrets_file=source.get("CARRIER_SECRETS_FILE", "").strip() or None,
+        carrier_sync_function=source.get("CARRIER_SYNC_FUNCTION", "").strip() or None,
     )

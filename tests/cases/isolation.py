@@ -1,6 +1,6 @@
 """Tenant isolation and role checks for EVERY route in the OpenAPI document.
 
-Agent A owns one of everything; agent B (admin) and A's own readonly key try every
+Agent A owns one of everything; agent B (admin) and A's own readonly and finance keys try every
 tenant-scoped route against A's ids. A route added without an example here fails the
 test, so no route escapes the matrix.
 """
@@ -43,6 +43,18 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/terminals/{sn}/reactivate"): {},
     ("POST", "/v1/vouchers/batches/{batch_id}/void"): {"code": "AAAA-BBBB-CCCC-D"},
     ("POST", "/v1/usage-imports"): "usage-csv",
+    # --- carrier connection (issue 15) ---
+    ("POST", "/v1/carrier-accounts"): {
+        "carrier": "CUCC",
+        "platform": "control_center",
+        "base_url": "https://cc.example.com",
+        "username": "b",
+        "api_key": "b-key",
+    },
+    ("DELETE", "/v1/carrier-accounts/{account_id}"): None,
+    ("POST", "/v1/carrier-accounts/{account_id}/check"): {},
+    ("POST", "/v1/carrier-sync"): {},
+    ("POST", "/v1/carrier-operations/{op_id}/retry"): {},
 }
 FAKE_IDS = {
     "endpoint_id": "we_0000000000000000",
@@ -53,12 +65,19 @@ FAKE_IDS = {
     "key_id": "k_0000000000000000",
     "import_id": "imp_0000000000000000",
     "batch_id": "vb_0000000000000000",
+    "account_id": "ca_0000000000000000",
+    "op_id": "cop_1_resume_NOSUCH-SN-0",
 }
 
 
 def _routes(api: ApiClient) -> list[tuple[str, str, str]]:
     doc = api.get("/v1/openapi.json").json
     return [(m.upper(), p, op["x-auth"]) for p, ops in doc["paths"].items() for m, op in ops.items()]
+
+
+def _finance_routes(api: ApiClient) -> set[tuple[str, str]]:
+    doc = api.get("/v1/openapi.json").json
+    return {(m.upper(), p) for p, ops in doc["paths"].items() for m, op in ops.items() if "finance" in op["x-roles"]}
 
 
 def _world(api: ApiClient, platform_key: str) -> tuple[Any, Any, dict[str, str]]:
@@ -87,7 +106,29 @@ def _world(api: ApiClient, platform_key: str) -> tuple[Any, Any, dict[str, str]]
         {"url": "https://a.example.com/hook", "events": ["terminal.expiring"]},
         key=a.admin_key,
     ).json
+    # Carrier (issue 15): A's account, and a carrier operation of A's (a suspended terminal paid again).
+    account = api.post(
+        "/v1/carrier-accounts",
+        {
+            "carrier": "CMCC",
+            "platform": "control_center",
+            "base_url": "https://cc-a.example.com",
+            "username": "a",
+            "api_key": "a-secret-key",
+        },
+        key=a.admin_key,
+    ).json
+    lapsed = api.post(
+        "/v1/terminals", terminal_body(merchant_id=m["merchant_id"], expires_on="2020-01-01"), key=a.admin_key
+    ).json
+    paid = api.post(
+        "/v1/orders", {"lines": [{"sn": lapsed["sn"], "plan_id": p["plan_id"]}], "payment": "offline"}, key=a.admin_key
+    ).json
+    api.post(f"/v1/orders/{paid['order_id']}/mark-paid", {"note": "cash"}, key=a.admin_key)
+    carrier_ops = api.get(f"/v1/terminals/{lapsed['sn']}/carrier-operations", key=a.admin_key).json["items"]
     ids = {
+        "account_id": account["account_id"],
+        "op_id": carrier_ops[0]["op_id"],
         "endpoint_id": endpoint["endpoint_id"],
         "order_id": order["order_id"],
         "merchant_id": m["merchant_id"],
@@ -143,6 +184,8 @@ def _send(api: ApiClient, method: str, path: str, key: str | None, ids: dict[str
 def test_every_tenant_route_is_isolated_role_checked_and_key_checked(api: ApiClient, platform_key: str) -> None:
     a, b, ids = _world(api, platform_key)
     readonly = a.key(api, "readonly")
+    finance = a.key(api, "finance")
+    finance_may = _finance_routes(api)
     before = _snapshot(api, a.admin_key, ids)
     a_ids = {v for k, v in ids.items()}
     checked = 0
@@ -159,6 +202,13 @@ def test_every_tenant_route_is_isolated_role_checked_and_key_checked(api: ApiCli
         if auth != "readonly":
             r = _send(api, method, path, readonly, ids)
             assert r.status == 403, (method, path, r.status)
+        # A finance key: what the document grants it (reads only), 403 for everything else.
+        assert method == "GET" or (method, path) not in finance_may, f"{method} {path} lets a finance key write"
+        r = _send(api, method, path, finance, ids)
+        if (method, path) in finance_may:
+            assert r.status != 403, (method, path, r.status, r.body)
+        else:
+            assert (r.status, r.error["code"]) == (403, "insufficient_role"), (method, path, r.status)
         # Another agent: never a success on A's ids, and indistinguishable from a missing id.
         r = _send(api, method, path, b.admin_key, ids)
         # A's identifiers may come back only where B itself sent them (an echo of its input).

@@ -1,6 +1,8 @@
 """`make screenshots`: the pay page on a 360 px phone and the console dashboard at 1440 px,
 with a believable fleet behind them, into screenshots/ (git-ignored). Not part of `make test`
-(the file name does not match test_*.py); run by path."""
+(the file name does not match test_*.py); run by path. Issue 16's screens too: the pay page with the
+service phone and the expiry preview (zh and en), a finance key's reports, a terminal's ledger in
+words, an .xlsx import, key creation with the finance role, and a sticker with the phone."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ OUT = Path(__file__).resolve().parent.parent.parent / "screenshots"
 def seed(api: ApiClient, agent: Agent) -> str:
     """Three plans, a few merchants, 60 terminals expiring over the next 16 weeks, paid orders."""
     key = agent.admin_key
+    api.patch("/v1/tenant", {"service_phone": "400-812-3456"}, key=key)
     plans = [
         api.post("/v1/plans", body, key=key).json
         for body in (
@@ -28,7 +31,7 @@ def seed(api: ApiClient, agent: Agent) -> str:
     ]
     merchants = [
         api.post("/v1/merchants", {"name": name, "phone": f"1381234{5600 + i:04d}"}, key=key).json["merchant_id"]
-        for i, name in enumerate(("张记便利店", "老王面馆", "阳光药房", "城东五金", "小李水果"))
+        for i, name in enumerate(("深圳市福田区便利店", "老王面馆", "阳光药房", "城东五金", "小李水果"))
     ]
     first = ""
     for n in range(60):
@@ -65,12 +68,12 @@ def test_screenshots(ui_url: str, browser: Any, api: ApiClient, agent: Agent, pl
     desk.screenshot(path=str(OUT / "console-dashboard-1440.png"), full_page=True)
     # Issue 16's screens: the fleet with merchant names, search and totals; registering a terminal;
     # the import history; vouchers with counts; the signup page (360 px) and the platform view.
-    shots = [("terminals?sort=name", "console-fleet-1440.png", "terminal-table")]
-    shots += [("register", "console-register-1440.png", "register-form")]
-    shots += [("vouchers", "console-vouchers-1440.png", "view-vouchers")]
-    shots += [("imports", "console-import-history-1440.png", "import-history")]
-    shots += [("usage", "console-usage-1440.png", "view-usage")]
-    for view, name, testid in shots:
+    mine = [("terminals?sort=name", "console-fleet-1440.png", "terminal-table")]
+    mine += [("register", "console-register-1440.png", "register-form")]
+    mine += [("vouchers", "console-vouchers-1440.png", "view-vouchers")]
+    mine += [("imports", "console-import-history-1440.png", "import-history")]
+    mine += [("usage", "console-usage-1440.png", "view-usage")]
+    for view, name, testid in mine:
         desk.goto(f"{ui_url}/#/{view}")
         desk.get_by_test_id(testid).wait_for()
         desk.wait_for_load_state("networkidle")
@@ -93,4 +96,70 @@ def test_screenshots(ui_url: str, browser: Any, api: ApiClient, agent: Agent, pl
     phone.goto(f"{ui_url}/#/signup")
     phone.get_by_test_id("signup-form").wait_for()
     phone.screenshot(path=str(OUT / "signup-360.png"), full_page=True)
-    print(f"\nwrote {OUT / 'pay-360.png'}, {OUT / 'console-dashboard-1440.png'} and the issue 16 screens")
+    shots = ["pay-360.png", "console-dashboard-1440.png", *issue16(ui_url, browser, api, agent, sn)]
+    print("\nwrote " + ", ".join(str(OUT / name) for name in shots))
+
+
+def issue16(ui_url: str, browser: Any, api: ApiClient, agent: Agent, sn: str) -> list[str]:
+    """The screens issue 16 changed (pay page in English, finance reports, ledger, import, keys, sticker)."""
+    from tests.support.sheets import workbook_bytes
+
+    phone = browser.new_context(viewport={"width": 360, "height": 780}, device_scale_factor=2).new_page()
+    phone.goto(f"{ui_url}/pay/{sn}?lang=en")
+    phone.get_by_test_id("preview-expiry").wait_for()
+    phone.screenshot(path=str(OUT / "pay-en-360.png"), full_page=True)
+
+    finance = agent.key(api, "finance")
+    desk = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    desk.goto(f"{ui_url}/#/dashboard")
+    desk.get_by_test_id("api-key-input").fill(finance)
+    desk.get_by_test_id("sign-in").click()
+    desk.get_by_test_id("finance-banner").wait_for()
+    desk.goto(f"{ui_url}/#/reports")
+    desk.wait_for_load_state("networkidle")
+    desk.screenshot(path=str(OUT / "console-finance-reports-1440.png"), full_page=True)
+    desk.get_by_test_id("sign-out").click()
+
+    desk.get_by_test_id("api-key-input").fill(agent.admin_key)
+    desk.get_by_test_id("sign-in").click()
+    desk.get_by_test_id("sign-out").wait_for()
+    paid = api.get("/v1/orders?status=fulfilled", key=agent.admin_key).json["items"][0]["lines"][0]["sn"]
+    desk.goto(f"{ui_url}/#/terminals/{paid}")
+    desk.get_by_test_id("renewal-kind").first.wait_for()
+    desk.screenshot(path=str(OUT / "console-terminal-ledger-1440.png"), full_page=True)
+
+    rows = [terminal_body() for _ in range(3)]
+    data = workbook_bytes(
+        [[r["sn"], r["tid"], r["iccid"], None, "PAX A920", None, None, None, "2027/1/5", None] for r in rows]
+    )
+    desk.goto(f"{ui_url}/#/imports")
+    desk.get_by_test_id("import-file").set_input_files(
+        {
+            "name": "终端清单.xlsx",
+            "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "buffer": data,
+        }
+    )
+    desk.get_by_test_id("import-start").click()
+    desk.get_by_test_id("import-created").wait_for()
+    desk.wait_for_function("document.querySelector('[data-testid=import-status]').innerText === '已完成'")
+    desk.screenshot(path=str(OUT / "console-import-xlsx-1440.png"), full_page=True)
+
+    desk.goto(f"{ui_url}/#/keys")
+    desk.get_by_test_id("key-role").select_option("finance")
+    desk.get_by_test_id("key-submit").click()
+    desk.get_by_test_id("new-key").wait_for()
+    desk.screenshot(path=str(OUT / "console-keys-finance-1440.png"), full_page=True)
+
+    desk.goto(f"{ui_url}/#/stickers?sns={sn}")
+    desk.get_by_test_id("sticker-phone").wait_for()
+    desk.get_by_test_id("sticker-qr").wait_for()
+    desk.screenshot(path=str(OUT / "console-sticker-1440.png"), full_page=True)
+    return [
+        "pay-en-360.png",
+        "console-finance-reports-1440.png",
+        "console-terminal-ledger-1440.png",
+        "console-import-xlsx-1440.png",
+        "console-keys-finance-1440.png",
+        "console-sticker-1440.png",
+    ]

@@ -239,7 +239,8 @@ def test_the_merchant_pay_page_journey(api: ApiClient, platform_key: str, gatewa
     look = api.get(f"/v1/public/terminals/{t['tid']}")
     assert look.status == 200
     info = look.json
-    assert info["sn"] == t["sn"] and info["merchant_name_masked"] == "张****"
+    assert info["sn"] == t["sn"] and info["merchant_name_masked"] == "张***店"
+    assert info["agent_phone"] is None  # until the agent sets its service phone
     assert info["plans"] == [
         {
             "plan_id": plan["plan_id"],
@@ -250,6 +251,8 @@ def test_the_merchant_pay_page_journey(api: ApiClient, platform_key: str, gatewa
             "price_fen": 9900,
             "fee_fen": 198,
             "total_fen": 10098,
+            # Stacked on the current expiry (the default renewal basis), previewed before paying.
+            "new_expires_on": add_months(date.fromisoformat(t["expires_on"]), 12).isoformat(),
         }
     ]
     assert agent.tenant_id not in look.body.decode() and t["iccid"] not in look.body.decode()

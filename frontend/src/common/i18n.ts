@@ -86,3 +86,12 @@ export function megabytes(mb: number | null | undefined, l: Locale = current): s
   if (mb >= 1024) return `${new Intl.NumberFormat(l, { maximumFractionDigits: 1 }).format(mb / 1024)} GB`;
   return `${new Intl.NumberFormat(l).format(mb)} MB`;
 }
+
+/** A wait the API gives in seconds (Retry-After), in the unit people say it in: seconds below 90 s,
+ * then whole minutes, then hours from 90 minutes. {unit: "s" | "min" | "h", n}. */
+export function waitUnit(seconds: number): { unit: "s" | "min" | "h"; n: number } {
+  const s = Math.max(1, Math.ceil(seconds));
+  if (s < 90) return { unit: "s", n: s };
+  if (s < 90 * 60) return { unit: "min", n: Math.round(s / 60) };
+  return { unit: "h", n: Math.round(s / 3600) };
+}

@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { locale, onLocale, type Locale } from "../common/i18n";
 import { LanguageSwitch } from "./LanguageSwitch";
 import { href, useRoute } from "./router";
-import { onSession, session, signOut, type Session } from "./session";
+import { canWrite, onSession, session, signOut, type Session } from "./session";
 import { t, type Key } from "./strings";
 import { SignIn } from "./views/SignIn";
 import { Dashboard } from "./views/Dashboard";
@@ -26,6 +26,7 @@ import { RegisterTerminal } from "./views/RegisterTerminal";
 import { Signup } from "./views/Signup";
 import { Claim } from "./views/Transfer";
 import { UsageImport } from "./views/UsageImport";
+import { CarrierPage } from "./views/Carrier";
 
 const NAV: [string, Key][] = [
   ["dashboard", "nav_dashboard"],
@@ -39,6 +40,7 @@ const NAV: [string, Key][] = [
   ["settings", "nav_settings"],
   ["keys", "nav_keys"],
   ["webhooks", "nav_webhooks"],
+  ["carrier", "nav_carrier"],
 ];
 
 export function App() {
@@ -90,19 +92,21 @@ function View({ s }: { s: Session }) {
     case "orders":
       return second ? <OrderPage key={second} orderId={second} admin={admin} /> : <Orders key={route.query.toString()} query={route.query} admin={admin} />;
     case "merchants":
-      return <Merchants canWrite={s.role !== "readonly"} />;
+      return <Merchants canWrite={canWrite(s)} />;
     case "plans":
       return <Plans admin={admin} />;
     case "vouchers":
       return <Vouchers admin={admin} />;
     case "reports":
-      return <Reports admin={admin} />;
+      return <Reports admin={admin || s.role === "finance"} />;
     case "settings":
       return <Settings admin={admin} />;
     case "keys":
       return <Keys admin={admin} currentKeyId={s.keyId} />;
     case "webhooks":
       return <Webhooks admin={admin} />;
+    case "carrier":
+      return <CarrierPage admin={admin} />;
     case "stickers":
       return <Stickers sns={(route.query.get("sns") ?? "").split(",").filter(Boolean)} />;
     default:
@@ -184,6 +188,11 @@ function Shell({ s }: { s: Session }) {
           {s.role === "readonly" && (
             <p class="alert info" data-testid="readonly-banner">
               {t("readonlyBanner")}
+            </p>
+          )}
+          {s.role === "finance" && (
+            <p class="alert info" data-testid="finance-banner">
+              {t("financeBanner")}
             </p>
           )}
           <View s={s} />

@@ -4,7 +4,7 @@ import { ApiError, call, download, type CallOptions } from "../common/api";
 
 const STORE = "simrenew.console.session";
 
-export type Role = "admin" | "staff" | "readonly";
+export type Role = "admin" | "staff" | "readonly" | "finance";
 
 export interface Session {
   key: string;
@@ -12,6 +12,12 @@ export interface Session {
   admin: boolean;
   agentName: string | null;
   keyId: string | null;
+  servicePhone?: string | null;
+}
+
+/** Staff and admin change data; readonly and finance keys only look (finance also sees the money reports). */
+export function canWrite(s: Session | null): boolean {
+  return s?.role === "staff" || s?.role === "admin";
 }
 
 type Listener = (s: Session | null, why?: string) => void;
@@ -52,8 +58,15 @@ function set(s: Session | null, why?: string): void {
 /** Check a pasted key with GET /v1/me: who it is (agent, role) whatever its role. */
 export async function signIn(rawKey: string): Promise<Session> {
   const key = rawKey.trim();
-  const me = await call<{ agent_name: string; role: Role; key_id: string }>("/v1/me", { key });
-  const s: Session = { key, role: me.role, admin: me.role === "admin", agentName: me.agent_name, keyId: me.key_id };
+  const me = await call<{ agent_name: string; role: Role; key_id: string; service_phone?: string | null }>("/v1/me", { key });
+  const s: Session = {
+    key,
+    role: me.role,
+    admin: me.role === "admin",
+    agentName: me.agent_name,
+    keyId: me.key_id,
+    servicePhone: me.service_phone ?? null,
+  };
   set(s);
   return s;
 }

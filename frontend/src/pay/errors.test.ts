@@ -50,3 +50,11 @@ describe("explain", () => {
     expect(explain(new ApiError(422, "amount_too_large", SERVER_TEXT))).toContain("maximum");
   });
 });
+
+describe("a long wait", () => {
+  it("is told in minutes", () => {
+    expect(explain(new ApiError(429, "rate_limited", SERVER_TEXT, undefined, 2434))).toBe("查询太频繁，请约 41 分钟后再试。");
+    setLocale("en");
+    expect(explain(new ApiError(429, "rate_limited", SERVER_TEXT, undefined, 2434))).toBe("Too many look-ups. Please try again in about 41 minutes.");
+  });
+});

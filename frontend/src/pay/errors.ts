@@ -2,6 +2,7 @@
 // one has its own words, else by status. The server's `message` (English, for developers) is
 // never shown.
 import { ApiError } from "../common/api";
+import { waitUnit } from "../common/i18n";
 import { type Key, t } from "./strings";
 
 const BY_CODE: Record<string, Key> = {
@@ -36,7 +37,10 @@ export function explain(e: unknown): string {
   const key = BY_CODE[e.code];
   if (key) return t(key, wait);
   if (e.status === 404) return t("notFound");
-  if (e.status === 429) return t("rateLimited", wait);
+  if (e.status === 429) {
+    const w = waitUnit(wait.s);
+    return w.unit === "s" ? t("rateLimited", wait) : t("rateLimitedMinutes", { m: w.unit === "h" ? w.n * 60 : w.n });
+  }
   if (e.status >= 500) return t("serverError");
   if (e.status === 403) return t("err.forbidden");
   if (e.status === 409) return t("err.conflict");

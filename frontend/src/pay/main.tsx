@@ -10,6 +10,7 @@ import { ApiError, call, newIdempotencyKey } from "../common/api";
 import { day, locale, megabytes, money, onLocale, setLocale } from "../common/i18n";
 import { type CardElement, type StripeLike, stripeFor } from "./stripe";
 import { explain } from "./errors";
+import { phoneText, telHref } from "../common/phone";
 import { t } from "./strings";
 
 interface Plan {
@@ -20,6 +21,7 @@ interface Plan {
   price_fen: number;
   fee_fen: number;
   total_fen: number;
+  new_expires_on?: string;
 }
 interface Terminal {
   sn: string;
@@ -32,6 +34,7 @@ interface Terminal {
   data_used_mb: number | null;
   merchant_name_masked: string | null;
   agent_name: string;
+  agent_phone?: string | null;
   renewable: boolean;
   renewed_minutes_ago?: number | null;
   plans: Plan[];
@@ -175,7 +178,13 @@ function TerminalCard(props: { term: Terminal }) {
           <dd data-testid="expires-on">
             {day(term.expires_on)}{" "}
             <span class="hint">
-              {term.days_left >= 0 ? t("daysLeft", { n: term.days_left }) : t("expiredDays", { n: -term.days_left })}
+              {term.days_left === 1
+                ? t("daysLeftOne")
+                : term.days_left === -1
+                  ? t("expiredDaysOne")
+                  : term.days_left >= 0
+                    ? t("daysLeft", { n: term.days_left })
+                    : t("expiredDays", { n: -term.days_left })}
             </span>
           </dd>
         </div>
@@ -200,11 +209,49 @@ function TerminalCard(props: { term: Terminal }) {
         )}
         <div>
           <dt>{t("agent")}</dt>
-          <dd>{term.agent_name}</dd>
+          <dd>
+            {term.agent_name}
+            {term.agent_phone && (
+              <>
+                {" "}
+                <AgentPhone phone={term.agent_phone} />
+              </>
+            )}
+          </dd>
         </div>
       </dl>
     </section>
   );
+}
+
+/** The agent's service phone, dialable from the phone the merchant holds. */
+function AgentPhone({ phone }: { phone: string }) {
+  return (
+    <a class="phone" href={telHref(phone)} data-testid="agent-phone">
+      {phoneText(phone)}
+    </a>
+  );
+}
+
+/** "请联系服务商" with the number to call, where the agent has set one. */
+function ContactAgent({ text, term }: { text: string; term: Terminal }) {
+  return (
+    <p class="alert info" data-testid="contact-agent">
+      {text}
+      {term.agent_phone && (
+        <>
+          {" "}
+          {t("callAgent")} <AgentPhone phone={term.agent_phone} />
+        </>
+      )}
+    </p>
+  );
+}
+
+/** The expiry after a renewal of `months` from an expiry `days` away: the days left move by the gap. */
+function movedDaysLeft(term: Terminal, newExpiry: string): number {
+  const gap = (Date.parse(`${newExpiry}T00:00:00Z`) - Date.parse(`${term.expires_on}T00:00:00Z`)) / 86_400_000;
+  return term.days_left + Math.round(gap);
 }
 
 function PlanPicker(props: {
@@ -217,7 +264,7 @@ function PlanPicker(props: {
   const [planId, setPlanId] = useState(term.plans[0]?.plan_id ?? "");
   const [method, setMethod] = useState<string>(methods[0] ?? "card");
   const plan = term.plans.find((p) => p.plan_id === planId);
-  if (!term.plans.length) return <p class="alert info">{t("noPlans")}</p>;
+  if (!term.plans.length) return <ContactAgent text={t("noPlans")} term={term} />;
   return (
     <form
       class="card stack"
@@ -240,13 +287,18 @@ function PlanPicker(props: {
               onChange={() => setPlanId(p.plan_id)}
             />
             <span class="option-body">
-              <strong>{p.name}</strong> · {t("months", { n: p.term_months })}
+              <strong>{p.name}</strong> · {p.term_months === 1 ? t("monthsOne") : t("months", { n: p.term_months })}
               {p.data_quota_mb ? ` · ${t("quota", { q: megabytes(p.data_quota_mb) })}` : ""}
               <span class="hint block">
                 {t("price", { p: money(p.price_fen) })}
                 {p.fee_fen ? ` + ${t("fee", { f: money(p.fee_fen) })}` : ""}
               </span>
               <span class="total">{t("total", { t: money(p.total_fen) })}</span>
+              {p.new_expires_on && (
+                <span class="hint block" data-testid="plan-new-expiry">
+                  {t("previewExpiry", { d: day(p.new_expires_on) })}
+                </span>
+              )}
             </span>
           </label>
         ))}
@@ -265,6 +317,11 @@ function PlanPicker(props: {
             ))}
           </div>
         </fieldset>
+      )}
+      {plan?.new_expires_on && (
+        <p class="preview" data-testid="preview-expiry">
+          {t("previewChange", { from: day(term.expires_on), to: day(plan.new_expires_on) })}
+        </p>
       )}
       <button type="submit" class="primary wide" disabled={props.busy || !plan} data-testid="continue">
         {props.busy ? t("creating") : t("continue", { t: plan ? money(plan.total_fen) : "" })}
@@ -621,6 +678,10 @@ function App() {
     idem.current = null;
     setResult(s);
     if (s.status === "fulfilled") {
+      // The card shows the new expiry at once (not the old one beside "renewed"), then the look-up
+      // brings the rest (status, days left, quota) as the server has them now.
+      const after = s.expires_on_after;
+      if (after) setTerm((cur) => (cur ? { ...cur, expires_on: after, days_left: movedDaysLeft(cur, after), status: "active" } : cur));
       setPhase("done");
       if (pending) lookup(pending.sn, true);
       return;
@@ -660,7 +721,7 @@ function App() {
             <>
               {term.renewed_minutes_ago != null && (
                 <p class="alert info" role="status" data-testid="recent-renewal">
-                  {t("renewedRecently", { n: term.renewed_minutes_ago })}
+                  {term.renewed_minutes_ago === 1 ? t("renewedRecentlyOne") : t("renewedRecently", { n: term.renewed_minutes_ago })}
                 </p>
               )}
               <PlanPicker term={term} busy={busy} onPay={startPayment} />
@@ -673,7 +734,7 @@ function App() {
               />
             </>
           ) : (
-            <p class="alert info">{t("notRenewable")}</p>
+            <ContactAgent text={t("notRenewable")} term={term} />
           )}
           <button
             type="button"

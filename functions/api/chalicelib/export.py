@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.http import Reply, Req
-from simrenew.domain.csvfile import export_csv_line, export_header_line
+from simrenew.domain.csvfile import TEXT_COLUMNS, excel_text, export_csv_line, export_header_line
 
 CSV_HEADERS = {"Content-Type": "text/csv; charset=utf-8"}
 # Lambda answers are capped at 6 MB: past this, the agent is asked to filter.
@@ -69,7 +69,8 @@ def qr_svg(url: str) -> str:
 
 
 def rows_csv(name: str, columns: list[str], rows: list[dict[str, Any]]) -> Reply:
-    """Any report's rows as CSV (with a BOM for Excel), columns in the given order."""
+    """Any report's rows as CSV (with a BOM for Excel), columns in the given order; identifiers and phones
+    as ="..." so Excel keeps their digits (csvfile.excel_text)."""
     import csv
 
     out = io.StringIO()
@@ -77,5 +78,8 @@ def rows_csv(name: str, columns: list[str], rows: list[dict[str, Any]]) -> Reply
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+        cells = ["" if row.get(c) is None else row.get(c) for c in columns]
+        writer.writerow(
+            [excel_text(str(v)) if c in TEXT_COLUMNS and v != "" else v for c, v in zip(columns, cells, strict=True)]
+        )
     return Reply(out.getvalue(), 200, {**CSV_HEADERS, "Content-Disposition": f'attachment; filename="{name}.csv"'})

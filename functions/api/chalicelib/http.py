@@ -192,6 +192,15 @@ class RouteSpec:
     tag: str
     body_type: str = "application/json"
     response_type: str = "application/json"  # what a success answers with, for the OpenAPI document
+    finance: bool = False  # a finance key may call it (GET routes only)
+
+    @property
+    def roles(self) -> list[str]:
+        """The agent roles that may call the route, for the OpenAPI document."""
+        if not isinstance(self.auth, Role):
+            return []
+        ordered = [r.label for r in Role if r is not Role.FINANCE and r >= self.auth]
+        return [*ordered, Role.FINANCE.label] if self.finance else ordered
 
 
 def error_response(err: SimRenewError) -> Response:
@@ -267,8 +276,17 @@ class Api:
         tag: str = "",
         body_type: str = "application/json",
         response_type: str = "application/json",
+        finance: bool | None = None,
     ) -> Callable[[Callable[[Req], Any]], Callable[..., Response]]:
-        spec = RouteSpec(path, method, auth, summary, status, request, query, idempotent, tag, body_type, response_type)
+        # A finance key reads what a readonly key reads, and routes may grant it more reads by name;
+        # never a write: that is decided here, for every route, not route by route.
+        if finance is None:
+            finance = method == "GET" and auth == Role.READONLY
+        if finance and method != "GET":
+            raise ValueError(f"{method} {path}: a finance key never changes anything")
+        spec = RouteSpec(
+            path, method, auth, summary, status, request, query, idempotent, tag, body_type, response_type, finance
+        )
         self.specs.append(spec)
 
         def register(handler: Callable[[Req], Any]) -> Callable[..., Response]:
@@ -295,7 +313,7 @@ class Api:
             services = self._services()
             headers = {k.lower(): v for k, v in (request.headers or {}).items()}
             client_id = client_identity(services.config, headers, context.get("identity", {}).get("sourceIp"))
-            principal = self._authenticate(services, spec.auth, headers.get("authorization"))
+            principal = self._authenticate(services, spec, headers.get("authorization"))
             if principal is not None and principal.tenant_id:
                 bind(tenant_id=principal.tenant_id)
             for name, value in params.items():
@@ -360,7 +378,8 @@ class Api:
             logger.exception("unhandled error")
             return internal_error_response()
 
-    def _authenticate(self, services: Services, auth: Auth, header: str | None) -> Principal | None:
+    def _authenticate(self, services: Services, spec: RouteSpec, header: str | None) -> Principal | None:
+        auth = spec.auth
         if auth == PUBLIC:
             return None
         token = bearer_token(header)
@@ -368,7 +387,7 @@ class Api:
             return services.auth.authenticate_platform(token)
         principal = services.auth.authenticate_tenant(token)
         assert isinstance(auth, Role)
-        require_role(principal, auth)
+        require_role(principal, auth, finance=spec.finance)
         return principal
 
     @staticmethod

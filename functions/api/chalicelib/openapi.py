@@ -7,6 +7,7 @@ from typing import Any
 
 from chalicelib.http import PLATFORM, PUBLIC, RouteSpec
 from simrenew.domain.tenant import Role
+from simrenew.domain.vocabulary import API_ENUMS, enum_schema
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -35,13 +36,18 @@ _ERRORS = {
 }
 
 
-def _who(auth: object) -> str:
+def _who(spec: RouteSpec) -> str:
+    auth = spec.auth
     if auth == PUBLIC:
         return "public"
     if auth == PLATFORM:
         return "platform operator key"
     assert isinstance(auth, Role)
-    return f"agent key, role {auth.label} or higher"
+    return f"agent key, role {auth.label} or higher" + (", or finance" if spec.finance else "")
+
+
+def _component(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
 
 
 def _success_schema(media_type: str) -> dict[str, Any]:
@@ -61,8 +67,9 @@ def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
     for spec in specs:
         operation: dict[str, Any] = {
             "summary": spec.summary,
-            "description": f"Who: {_who(spec.auth)}.",
+            "description": f"Who: {_who(spec)}.",
             "x-auth": spec.auth if isinstance(spec.auth, str) else spec.auth.label,
+            "x-roles": spec.roles,
             "operationId": f"{spec.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', spec.path.lower()).strip('_')}",
             "tags": [spec.tag] if spec.tag else [],
             "parameters": [
@@ -108,6 +115,8 @@ def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": ERROR_SCHEMA},
+            # Every coded value answers may hold (statuses, kinds, channels, audit actions): each has
+            # zh-CN and English text in the console (tests/unit/test_enum_strings.py).
+            "schemas": {"Error": ERROR_SCHEMA, **{_component(name): enum_schema(name) for name in API_ENUMS}},
         },
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from simrenew.domain.vocabulary import enum_schema
+
 _text = {"type": "string", "minLength": 1, "maxLength": 100}
 
 SIGNUP: dict[str, Any] = {
@@ -24,12 +26,12 @@ SETTINGS: dict[str, Any] = {
     "properties": {
         "reminder_days": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 365}, "maxItems": 10},
         "grace_days": {"type": "integer", "minimum": 0, "maximum": 90},
-        "renewal_basis": {"type": "string", "enum": ["stack", "from_payment"]},
+        "renewal_basis": enum_schema("renewal_basis"),
         "service_fee": {
             "type": "object",
             "required": ["kind", "value"],
             "properties": {
-                "kind": {"type": "string", "enum": ["flat", "percent"]},
+                "kind": enum_schema("service_fee_kind"),
                 "value": {"type": "number", "minimum": 0},
             },
         },
@@ -37,9 +39,9 @@ SETTINGS: dict[str, Any] = {
         "payment_methods": {
             "type": "array",
             "minItems": 1,
-            "items": {"type": "string", "enum": ["card", "alipay", "wechat_pay"]},
+            "items": enum_schema("payment_method"),
         },
-        "language": {"type": "string", "enum": ["zh-CN", "en"]},
+        "language": enum_schema("language"),
     },
 }
 
@@ -47,7 +49,16 @@ TENANT_PATCH: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "minProperties": 1,
-    "properties": {**SIGNUP["properties"], "settings": SETTINGS},
+    "properties": {
+        **SIGNUP["properties"],
+        "service_phone": {
+            "type": "string",
+            "nullable": True,
+            "example": "4008123456",
+            "description": "the number merchants call, shown on the pay page and the QR stickers; null removes it",
+        },
+        "settings": SETTINGS,
+    },
 }
 
 API_KEY_CREATE: dict[str, Any] = {
@@ -55,7 +66,7 @@ API_KEY_CREATE: dict[str, Any] = {
     "required": ["role"],
     "additionalProperties": False,
     "properties": {
-        "role": {"type": "string", "enum": ["admin", "staff", "readonly"]},
+        "role": enum_schema("role"),
         "label": {"type": "string", "maxLength": 60},
     },
 }
@@ -78,7 +89,7 @@ MERCHANT_PATCH: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "minProperties": 1,
-    "properties": {**MERCHANT_CREATE["properties"], "status": {"type": "string", "enum": ["active", "inactive"]}},
+    "properties": {**MERCHANT_CREATE["properties"], "status": enum_schema("merchant_status")},
 }
 
 PLAN_CREATE: dict[str, Any] = {
@@ -100,7 +111,7 @@ _TERMINAL_PROPS: dict[str, Any] = {
     "sn": {"type": "string", "pattern": "^[A-Za-z0-9-]{6,32}$"},
     "tid": {"type": "string", "pattern": "^[0-9]{8}$"},
     "iccid": {"type": "string", "pattern": "^89[0-9]{17,18}$"},
-    "carrier": {"type": "string", "enum": ["CMCC", "CUCC", "CTCC", "OTHER"]},
+    "carrier": enum_schema("carrier"),
     "model": {"type": "string", "minLength": 1, "maxLength": 64},
     "merchant_id": {"type": "string"},
     "plan_id": {"type": "string"},
@@ -160,7 +171,7 @@ ORDER_CREATE: dict[str, Any] = {
                 "properties": {"sn": {"type": "string"}, "plan_id": {"type": "string"}},
             },
         },
-        "payment": {"type": "string", "enum": ["online", "offline"]},
+        "payment": enum_schema("order_payment"),
     },
 }
 
@@ -233,17 +244,7 @@ WEBHOOK_ENDPOINT: dict[str, Any] = {
         "events": {
             "type": "array",
             "minItems": 1,
-            "items": {
-                "type": "string",
-                "enum": [
-                    "terminal.expiring",
-                    "terminal.expired",
-                    "terminal.suspended",
-                    "terminal.risk_flagged",
-                    "order.fulfilled",
-                    "order.refunded",
-                ],
-            },
+            "items": enum_schema("webhook_event"),
         },
         "description": {"type": "string", "maxLength": 200},
     },

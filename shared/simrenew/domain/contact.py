@@ -118,11 +118,17 @@ def mask_iccid(iccid: str) -> str:
 
 
 def mask_name(name: str) -> str:
-    """First character then one "*" per remaining character: "张三" -> "张*", "欧阳娜娜" -> "欧***".
+    """Enough of a shop's name for its owner to recognise it, not enough for a stranger to learn it:
+    the first and the last character, and the first two of a long name (the city or district most
+    shop names start with), one "*" for every hidden character.
 
-    A one-character name becomes "*" so that the whole name is never shown.
+    "深圳华强北数码店" -> "深圳*****店", "张三便利店" -> "张***店", "张三丰" -> "张*丰", "张三" -> "张*";
+    a one-character name becomes "*", so a whole name is never shown.
     """
     value = name.strip()
     if len(value) <= 1:
         return "*" * len(value)
-    return value[0] + "*" * (len(value) - 1)
+    if len(value) == 2:
+        return value[0] + "*"
+    head = 2 if len(value) >= 7 else 1
+    return value[:head] + "*" * (len(value) - head - 1) + value[-1]

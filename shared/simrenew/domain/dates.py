@@ -1,11 +1,12 @@
 """Calendar rules for renewals and refunds: month arithmetic clamped at month end, the renewal basis,
-the new expiry date, strict date parsing and whole months between two dates."""
+the new expiry date, strict date parsing (and the lenient forms spreadsheets write, for imports) and
+whole months between two dates."""
 
 from __future__ import annotations
 
 import calendar
 import re
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from simrenew.errors import ValidationError
@@ -80,3 +81,49 @@ def whole_months_between(start: date, end: date) -> int:
     if add_months(start, months) > end:
         months -= 1
     return months
+
+
+# --- dates as spreadsheets write them (fleet imports) --------------------------------------------
+_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+# Excel's day 0 is 1899-12-30 for every serial after 1900-02-28 (its fictitious 1900-02-29 is day 60).
+_EXCEL_EPOCH = date(1899, 12, 30)
+# Serials of 2000-01-01 .. 2100-12-31 (wider than the import's expiry range so it reports out_of_range).
+_EXCEL_SERIALS = range(61, 2958466)
+_SHEET_DATE_RES = (
+    # 2027-01-05, 2027/1/5, 2027.1.5 (the separator must repeat), with an optional time Excel adds
+    re.compile(r"(?P<y>[0-9]{4})(?P<sep>[-/.])(?P<m>[0-9]{1,2})(?P=sep)(?P<d>[0-9]{1,2})(?:[ T][0-9:.]+)?"),
+    # 2027年1月5日 (Chinese Excel's long date), optionally with a time after it
+    re.compile(r"(?P<y>[0-9]{4})年(?P<m>[0-9]{1,2})月(?P<d>[0-9]{1,2})日?(?:\s*[0-9:.]+)?"),
+    # 20270105, as many Chinese back-office systems export it
+    re.compile(r"(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})"),
+)
+# A date-time serial carries the time as a fraction of the day: 46392.5 is noon of 2027-01-05.
+_EXCEL_SERIAL_RE = re.compile(r"[0-9]{1,7}(?:\.[0-9]+)?")
+SHEET_DATE_FORMATS = "2027-01-05, 2027/1/5, 2027.1.5, 2027年1月5日, 20270105 or an Excel date serial"
+
+
+def parse_sheet_date(raw: str, field: str) -> date:
+    """A date cell from a spreadsheet export: ISO, slashes or dots (year first, as Chinese Excel writes
+    them), 年月日, YYYYMMDD, or an Excel serial number (a date cell exported as a plain number).
+
+    Day-first and month-first forms (5/1/2027) are refused rather than guessed: 1/5 would be read as
+    January by some and May by others, and an expiry a few months off is worse than a clear error.
+    """
+    # Full-width digits and slashes (２０２７／１／５) as a Chinese IME types them; see identifiers.halfwidth.
+    value = raw.translate(_HALFWIDTH).strip() if isinstance(raw, str) else ""
+    invalid = ValidationError(field, "invalid_date", f"{field} must be a date such as {SHEET_DATE_FORMATS}")
+    if not value:
+        raise ValidationError(field, "required", f"{field} is required")
+    if _EXCEL_SERIAL_RE.fullmatch(value):
+        serial = int(value.split(".")[0])
+        if serial not in _EXCEL_SERIALS:
+            raise invalid
+        return _EXCEL_EPOCH + timedelta(days=serial)
+    for pattern in _SHEET_DATE_RES:
+        match = pattern.fullmatch(value)
+        if match:
+            try:
+                return date(int(match["y"]), int(match["m"]), int(match["d"]))
+            except ValueError:
+                raise ValidationError(field, "invalid_date", f"{field} is not a real calendar date") from None
+    raise invalid

@@ -231,7 +231,7 @@ TERMINAL_PATCH_FIELDS = ("tid", "iccid", "carrier", "model", "merchant_id", "pla
 
 
 def _expiry(raw: object) -> date:
-    value = parse_date(raw, "expires_on")
+    value = raw if isinstance(raw, date) else parse_date(raw, "expires_on")
     if not MIN_EXPIRY <= value <= MAX_EXPIRY:
         raise ValidationError("expires_on", "out_of_range", "expires_on must be between 2000-01-01 and 2100-12-31")
     return value
@@ -246,12 +246,14 @@ def _str_field(body: dict[str, Any], name: str) -> str:
     return value
 
 
-def terminal_fields(body: dict[str, Any]) -> dict[str, Any]:
-    """Validate a full terminal (registration, or one import row)."""
+def terminal_fields(body: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Validate a full terminal (registration, or one import row). An import may leave out the `optional`
+    "tid" (None: a stored terminal keeps its TID, a new one is refused later) and "model" ("")."""
     reject_unknown(body, TERMINAL_FIELDS)
     sn = normalize_sn(_str_field(body, "sn"))
-    tid = validate_tid(_str_field(body, "tid"))
+    tid = None if "tid" in optional and not body.get("tid") else validate_tid(_str_field(body, "tid"))
     iccid = validate_iccid(_str_field(body, "iccid"))
+    model = "" if "model" in optional and not body.get("model") else clean_text(body.get("model"), "model", max_len=64)
     carrier_raw = body.get("carrier")
     if carrier_raw is not None and not isinstance(carrier_raw, str):
         raise ValidationError("carrier", "invalid_type", "carrier must be a string")
@@ -260,7 +262,7 @@ def terminal_fields(body: dict[str, Any]) -> dict[str, Any]:
         "tid": tid,
         "iccid": iccid,
         "carrier": resolve_carrier(carrier_raw, iccid).value,
-        "model": clean_text(body.get("model"), "model", max_len=64),
+        "model": model,
         "merchant_id": _id(body.get("merchant_id"), "merchant_id", "m_"),
         "plan_id": _id(body.get("plan_id"), "plan_id", "p_"),
         "expires_on": _expiry(body.get("expires_on")),

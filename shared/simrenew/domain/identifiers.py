@@ -88,6 +88,52 @@ def validate_iccid(raw: str) -> str:
     return value
 
 
+# Full-width forms (Ｕ+FF01..FF5E) as a Chinese IME types them, and the ideographic space. Only these:
+# NFKC would also turn "¹" or "①" into digits, which nobody meant as a number.
+_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def halfwidth(text: str) -> str:
+    """Full-width letters, digits and punctuation as their ASCII forms: "２０２７／１／５" -> "2027/1/5"."""
+    return text.translate(_HALFWIDTH)
+
+
+# What Excel makes of a long number it was not told is text: 8.98601E+19, 8,98601E+19 (a comma-decimal
+# locale), 8.986001234567891e+19 (the float a workbook stores, as openpyxl reads it).
+_SCIENTIFIC_RE = re.compile(r"[0-9][.,]?[0-9]*[eE]\+?[0-9]{1,3}")
+ICCID_SCIENTIFIC_MESSAGE = (
+    "Excel 把 ICCID 变成了科学计数法：请把该列设为文本后重新导出。"
+    " Excel turned the ICCID into scientific notation (its last digits are lost): format the ICCID column"
+    " as text and export the file again."
+)
+
+
+def validate_sheet_iccid(raw: str) -> str:
+    """An ICCID cell of an imported spreadsheet: full-width digits and a ="..." text wrapper are
+    accepted, and a number Excel rewrote in scientific notation is named as such, with the fix."""
+    value = halfwidth(raw).strip() if isinstance(raw, str) else raw
+    if isinstance(value, str) and _SCIENTIFIC_RE.fullmatch(value):
+        raise ValidationError("iccid", "iccid_scientific", ICCID_SCIENTIFIC_MESSAGE)
+    if isinstance(value, str) and value.endswith(".0") and _DIGITS_RE.fullmatch(value[:-2]):
+        # A workbook number shown without exponent still lost its digits beyond the 15th or 16th.
+        raise ValidationError("iccid", "iccid_scientific", ICCID_SCIENTIFIC_MESSAGE)
+    return validate_iccid(value)
+
+
+def validate_sheet_tid(raw: str) -> str:
+    """A TID cell of an imported spreadsheet (full-width digits accepted); a TID Excel shortened by
+    dropping its leading zeros is named as such."""
+    value = halfwidth(raw).strip() if isinstance(raw, str) else raw
+    if isinstance(value, str) and _DIGITS_RE.fullmatch(value) and len(value) < 8:
+        raise ValidationError(
+            "tid",
+            "invalid_tid",
+            "TID must be exactly 8 digits; Excel drops leading zeros of numbers: format the TID column as text"
+            " and export again (Excel 去掉了终端号开头的 0：请把该列设为文本后重新导出)",
+        )
+    return validate_tid(value)
+
+
 class Carrier(StrEnum):
     CMCC = "CMCC"  # 中国移动 China Mobile
     CUCC = "CUCC"  # 中国联通 China Unicom

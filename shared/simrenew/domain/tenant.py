@@ -18,8 +18,14 @@ class TenantStatus(StrEnum):
 
 
 class Role(IntEnum):
-    """Ordered: a higher role may do everything a lower one may."""
+    """READONLY < STAFF < ADMIN are ordered: a higher one may do everything a lower one may.
 
+    FINANCE stands apart (财务): it reads what readonly reads plus the money reports (revenue,
+    settlement, reconciliation) that staff and admin read, and changes nothing. It ranks below every
+    ordered role, so any `role < needed` comparison refuses it: it passes only where a route grants
+    it by name (`Api.route(finance=...)`, GET routes only)."""
+
+    FINANCE = 0
     READONLY = 1
     STAFF = 2
     ADMIN = 3
@@ -28,7 +34,7 @@ class Role(IntEnum):
     def parse(cls, raw: object, field_name: str = "role") -> Role:
         if isinstance(raw, str) and raw.upper() in cls.__members__:
             return cls[raw.upper()]
-        raise ValidationError(field_name, "invalid_role", "role must be one of admin, staff, readonly")
+        raise ValidationError(field_name, "invalid_role", "role must be one of admin, staff, readonly, finance")
 
     @property
     def label(self) -> str:
@@ -199,6 +205,8 @@ class Tenant:
     settings: TenantSettings
     created_at: str
     stripe_account_id: str | None = None
+    # The number merchants call (服务电话): on the pay page and the QR stickers; None until the agent sets it.
+    service_phone: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -207,6 +215,7 @@ class Tenant:
             "contact_name": self.contact_name,
             "contact_email": self.contact_email,
             "contact_phone": self.contact_phone,
+            "service_phone": self.service_phone,
             "status": self.status.value,
             "settings": self.settings.to_json(),
             "created_at": self.created_at,

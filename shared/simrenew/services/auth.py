@@ -71,9 +71,17 @@ class AuthService:
         return Principal(tenant_id=None, role=None, key_id="platform", is_platform=True)
 
 
-def require_role(principal: Principal, needed: Role) -> None:
+def require_role(principal: Principal, needed: Role, *, finance: bool = False) -> None:
+    """`needed` or higher; a finance key only where the route grants it (`finance`, reads only)."""
     if principal.is_platform or principal.role is None:
         raise PermissionDenied("this route needs an agent API key", code="agent_key_required")
+    if principal.role is Role.FINANCE:
+        if finance:
+            return
+        raise PermissionDenied(
+            "a finance key reads orders, the ledger and the money reports, and changes nothing",
+            code="insufficient_role",
+        )
     if principal.role < needed:
         raise PermissionDenied(
             f"this action needs the {needed.label} role; this key is {principal.role.label}",

@@ -29,6 +29,7 @@ from simrenew.domain.orders import (
     Order,
     OrderStatus,
     quote_line,
+    renewed_expiry,
 )
 from simrenew.domain.tenant import Tenant
 from simrenew.errors import Conflict, NotFound, RateLimited, RuleViolation, ValidationError
@@ -103,6 +104,8 @@ class CheckoutService:
         merchant = self._merchants.get(tenant.tenant_id, terminal.merchant_id) if terminal.merchant_id else None
         plans = [p for p in self._plans.all(tenant.tenant_id) if p.active]
         fee = tenant.settings.service_fee
+        today = today_in(self._clock, tenant.settings.timezone)
+        basis = tenant.settings.renewal_basis
         return {
             "sn": terminal.sn,
             "tid": terminal.tid,
@@ -110,11 +113,13 @@ class CheckoutService:
             "model": terminal.model,
             "status": terminal.status.value,
             "expires_on": terminal.expires_on.isoformat(),
-            "days_left": (terminal.expires_on - today_in(self._clock, tenant.settings.timezone)).days,
+            "days_left": (terminal.expires_on - today).days,
             "data_quota_mb": terminal.data_quota_mb,
             "data_used_mb": terminal.data_used_mb,
             "merchant_name_masked": mask_name(merchant.name) if merchant else None,
             "agent_name": tenant.name,
+            # The agent's service number (服务电话), for "请联系服务商"; null until the agent sets it.
+            "agent_phone": tenant.service_phone,
             "renewable": terminal.status is not TerminalStatus.DEACTIVATED,
             # 风控: the merchant sees a recent renewal before paying again.
             "last_renewed_at": terminal.renewed_at[-1] if terminal.renewed_at else None,
@@ -128,6 +133,8 @@ class CheckoutService:
                         in ("plan_id", "plan_name", "term_months", "data_quota_mb", "price_fen", "fee_fen", "total_fen")
                     },
                     "name": q.plan_name,
+                    # What paying today would make the expiry (the agent's renewal basis): shown before paying.
+                    "new_expires_on": renewed_expiry(terminal.expires_on, today, q.term_months, basis).isoformat(),
                 }
                 for q in (quote_line(terminal.sn, p, fee) for p in sorted(plans, key=lambda p: p.term_months))
             ],

@@ -16,7 +16,9 @@ from simrenew.adapters.dynamodb.models import ImportItem
 from simrenew.clock import Clock, iso_utc
 from simrenew.domain.contact import normalize_phone
 from simrenew.domain.csvfile import RawRow, parse_import
+from simrenew.domain.dates import parse_sheet_date
 from simrenew.domain.fleet import Merchant, Terminal, initial_status, terminal_fields
+from simrenew.domain.identifiers import halfwidth, validate_sheet_iccid, validate_sheet_tid
 from simrenew.errors import Conflict, NotFound, RuleViolation, SimRenewError, TransientStoreError, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
@@ -54,15 +56,22 @@ class _Seen:
 
 
 def _row_body(row: RawRow) -> dict[str, Any]:
+    """The row as a terminal body: cells diagnosed the way spreadsheets damage them (dates in Excel's
+    forms, ICCIDs in scientific notation, TIDs without their leading zeros, full-width digits). A row
+    without an SN is the terminal with that TID (its SN when it is new)."""
     v = row.values
-    quota_raw = v.get("data_quota_mb", "").strip()
+    quota_raw = halfwidth(v.get("data_quota_mb", "")).strip()
+    tid = halfwidth(v.get("tid", "")).strip()
+    sn = v.get("sn", "").strip() or tid
+    if not sn:
+        raise ValidationError("sn", "required", "sn is required (or, without an SN column, tid)")
     body: dict[str, Any] = {
-        "sn": v.get("sn", ""),
-        "tid": v.get("tid", ""),
-        "iccid": v.get("iccid", ""),
+        "sn": sn,
+        "tid": validate_sheet_tid(tid) if tid else None,
+        "iccid": validate_sheet_iccid(v.get("iccid", "")) if v.get("iccid", "").strip() else "",
         "carrier": v.get("carrier", "") or None,
         "model": v.get("model", ""),
-        "expires_on": v.get("expires_on", ""),
+        "expires_on": parse_sheet_date(v.get("expires_on", ""), "expires_on"),
         "data_quota_mb": None,
     }
     if quota_raw:
@@ -73,12 +82,33 @@ def _row_body(row: RawRow) -> dict[str, Any]:
     return body
 
 
+# Which stored fields each import column sets: a column the file lacks leaves them as they are.
+_FIELDS_OF_COLUMN = {
+    "tid": ("tid",),
+    "iccid": ("iccid",),
+    "carrier": ("carrier",),
+    "model": ("model",),
+    "merchant_name": ("merchant_id",),
+    "merchant_phone": ("merchant_id",),
+    "plan_name": ("plan_id",),
+    "expires_on": ("expires_on",),
+    "data_quota_mb": ("data_quota_mb",),
+}
+
+
+def _compared(row: RawRow) -> tuple[str, ...]:
+    named = {f for column in row.present for f in _FIELDS_OF_COLUMN.get(column, ())}
+    return tuple(f for f in COMPARED if f in named)
+
+
 @dataclass
 class _ValidRow:
     row: int
     fields: dict[str, Any]
     merchant: tuple[str, str] | None  # (name, normalized phone)
     plan_name: str | None
+    compared: tuple[str, ...] = COMPARED  # the stored fields the file's columns set
+    by_tid: bool = False  # no SN in the row: the terminal is the one with this TID
 
 
 class ImportService:
@@ -195,9 +225,11 @@ class ImportService:
 
     def _validate(self, row: RawRow, seen: _Seen) -> _ValidRow | RowError:
         try:
-            if row.field_count is not None and row.field_count != 10:
-                raise ValidationError("row", "wrong_field_count", f"the row has {row.field_count} fields, not 10")
-            fields = terminal_fields(_row_body(row))
+            if row.field_count is not None and row.field_count != row.expected_fields:
+                raise ValidationError(
+                    "row", "wrong_field_count", f"the row has {row.field_count} fields, not {row.expected_fields}"
+                )
+            fields = terminal_fields(_row_body(row), optional=("tid", "model"))
             name = row.values.get("merchant_name", "").strip()
             phone_raw = row.values.get("merchant_phone", "").strip()
             merchant = None
@@ -210,15 +242,17 @@ class ImportService:
                     raise ValidationError("merchant_name", "too_long", "merchant_name is at most 100 characters")
                 merchant = (name, normalize_phone(phone_raw, "merchant_phone"))
             plan_name = row.values.get("plan_name", "").strip() or None
-            for kind in ("sn", "tid", "iccid"):
+            kinds = [kind for kind in ("sn", "tid", "iccid") if fields[kind]]
+            for kind in kinds:
                 first = getattr(seen, kind).get(fields[kind])
                 if first is not None and first != row.row:
                     raise ValidationError(
                         kind, "duplicate_in_file", f"{kind} {fields[kind]} already appears on row {first}"
                     )
-            for kind in ("sn", "tid", "iccid"):
+            for kind in kinds:
                 getattr(seen, kind)[fields[kind]] = row.row
-            return _ValidRow(row.row, fields, merchant, plan_name)
+            by_tid = not row.values.get("sn", "").strip()
+            return _ValidRow(row.row, fields, merchant, plan_name, _compared(row), by_tid)
         except ValidationError as err:
             return RowError(row.row, err.field or "row", err.code, err.message)
 
@@ -254,6 +288,12 @@ class ImportService:
             ]
             merchant_ids.update(self._fleet.merchants.create_many(fresh, now))
 
+        for r in valid:
+            if r.by_tid and r.fields["tid"]:
+                # A file of TIDs only: the stored terminal with that TID, whatever its SN.
+                found = self._terminals.find_by_tid(tenant_id, r.fields["tid"])
+                if found is not None:
+                    r.fields["sn"] = found.sn
         ready: list[tuple[_ValidRow, Terminal]] = []
         for r in valid:
             if r.plan_name and r.plan_name.casefold() not in plan_ids:
@@ -265,6 +305,7 @@ class ImportService:
                 continue
             fields = {
                 **r.fields,
+                "tid": r.fields["tid"] or "",
                 "merchant_id": merchant_id,
                 "plan_id": plan_ids[r.plan_name.casefold()] if r.plan_name else None,
             }
@@ -284,10 +325,16 @@ class ImportService:
         for r, t in ready:
             item = existing.get(t.sn)
             if item is None:
+                if not t.tid:
+                    errors.append(RowError(r.row, "tid", "required", "tid is required to register a new terminal"))
+                    continue
                 new_rows.append((r, t))
                 continue
             current = to_terminal(item)
-            changes = {k: getattr(t, k) for k in COMPARED if getattr(current, k) != getattr(t, k)}
+            compared = [k for k in r.compared if not (k == "tid" and not t.tid)]
+            changes = {k: getattr(t, k) for k in compared if getattr(current, k) != getattr(t, k)}
+            if "iccid" in changes and "carrier" not in compared and t.carrier != current.carrier:
+                changes["carrier"] = t.carrier  # a new SIM without a carrier column: the one its ICCID implies
             if not changes:
                 unchanged += 1
                 continue

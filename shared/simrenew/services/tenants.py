@@ -27,7 +27,7 @@ from simrenew.services.auth import hash_key, mint_key
 
 SIGNUPS_PER_HOUR_PER_CLIENT = 5
 SIGNUP_FIELDS = ("name", "contact_name", "contact_email", "contact_phone")
-PROFILE_FIELDS = (*SIGNUP_FIELDS, "settings")
+PROFILE_FIELDS = (*SIGNUP_FIELDS, "service_phone", "settings")
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,14 @@ def _profile_fields(body: dict[str, Any], *, partial: bool) -> dict[str, str]:
             continue
         fields[name] = check(body[name])
     return fields
+
+
+def _service_phone(value: object) -> str | None:
+    """The agent's service number for merchants: a mobile, a landline with area code or a 400/800
+    number, stored in E.164; null or "" removes it."""
+    if value is None or value == "":
+        return None
+    return normalize_phone(_str(value, "service_phone"), "service_phone")
 
 
 def _str(value: object, field: str) -> str:
@@ -157,7 +165,9 @@ class TenantService:
         _reject_unknown(body, PROFILE_FIELDS)
         if not body:
             raise ValidationError("body", "empty_patch", "nothing to change")
-        fields = _profile_fields(body, partial=True)
+        fields: dict[str, str | None] = {**_profile_fields(body, partial=True)}
+        if "service_phone" in body:
+            fields["service_phone"] = _service_phone(body["service_phone"])
         current = self.get(tenant_id)
         settings = current.settings
         if "settings" in body:

@@ -186,10 +186,21 @@ def test_iccid_mask_keeps_the_carrier_prefix_and_the_last_four_digits(iccid: str
 
 
 @pytest.mark.parametrize(
-    ("name", "masked"), [("张三", "张*"), ("欧阳娜娜", "欧***"), ("王小明", "王**"), ("张", "*"), ("", "")]
+    ("name", "masked"),
+    [
+        ("深圳市福田区便利店", "深圳******店"),  # issue 16: a merchant must recognise the own shop
+        ("徐记五金建材批发商行", "徐记*******行"),
+        ("张三便利店", "张***店"),
+        ("欧阳娜娜", "欧**娜"),
+        ("王小明", "王*明"),
+        ("张三", "张*"),
+        ("张", "*"),
+        ("", ""),
+    ],
 )
-def test_name_mask_keeps_only_the_first_character(name: str, masked: str) -> None:
+def test_name_mask_keeps_the_first_and_last_characters_and_hides_the_rest(name: str, masked: str) -> None:
     assert mask_name(name) == masked
+    assert len(mask_name(name)) == len(name)  # the length stays: recognisable, nothing added
 
 
 # --- properties -------------------------------------------------------------------------------

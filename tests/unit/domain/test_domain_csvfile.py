@@ -113,12 +113,12 @@ def test_header_in_any_order_or_case_maps_cells_to_their_columns(header: str) ->
     assert parsed.rows == [RawRow(row=2, values=row)]
 
 
-def test_header_missing_columns_is_rejected_listing_them() -> None:
-    header = ",".join(c for c in IMPORT_COLUMNS if c not in {"tid", "expires_on"})
+def test_header_missing_required_columns_is_rejected_listing_them() -> None:
+    header = ",".join(c for c in IMPORT_COLUMNS if c not in {"sn", "tid", "expires_on"})
     with pytest.raises(ValidationError) as exc:
         parse_import(f"{header}\n".encode())
     assert_file_error(exc, "missing_columns")
-    assert "tid, expires_on" in exc.value.message
+    assert "sn (or tid), expires_on" in exc.value.message
 
 
 def test_header_with_a_misspelt_column_names_both_the_missing_and_the_unknown_one() -> None:
@@ -131,9 +131,9 @@ def test_header_with_a_misspelt_column_names_both_the_missing_and_the_unknown_on
 
 def test_header_with_an_extra_column_is_rejected_as_unknown_columns() -> None:
     with pytest.raises(ValidationError) as exc:
-        parse_import(f"{HEADER},remark\n".encode())
+        parse_import(f"{HEADER},shop_code\n".encode())
     assert_file_error(exc, "unknown_columns")
-    assert "remark" in exc.value.message
+    assert "shop_code" in exc.value.message
 
 
 def test_header_repeating_a_column_is_rejected() -> None:
@@ -227,8 +227,8 @@ def test_any_line_ending_gives_the_same_rows(newline: str) -> None:
 
 
 def test_export_line_follows_the_import_column_order_and_ends_with_crlf() -> None:
-    line = export_csv_line({"tid": "12345678", "sn": "ABC123", "unrelated": "x"})
-    assert line == "ABC123,12345678" + "," * (len(IMPORT_COLUMNS) - 2) + "\r\n"
+    line = export_csv_line({"tid": "12345678", "sn": "ABC123", "model": "PAX", "unrelated": "x"})
+    assert line == '"=""ABC123""","=""12345678""",,,PAX' + "," * (len(IMPORT_COLUMNS) - 5) + "\r\n"
 
 
 def test_export_header_and_lines_import_back_unchanged() -> None:

@@ -10,7 +10,24 @@ import { errorText, t } from "../strings";
 import { ErrorAlert, Field, Status, Submit, Table, useAction } from "../ui";
 
 export const IMPORT_HEADER = "sn,tid,iccid,carrier,model,merchant_name,merchant_phone,plan_name,expires_on,data_quota_mb";
-const EXAMPLE_ROW = "SN-EXAMPLE-0001,12345678,89860012345678901234,CMCC,PAX A920,张三便利店,+8613812345678,,2026-12-31,1024";
+// The same columns under the Chinese names Excel sheets use (more aliases: docs/spreadsheets-and-roles.md).
+const IMPORT_HEADER_ZH = "序列号,终端号,ICCID,运营商,型号,商户名称,商户电话,套餐,到期日,流量额度";
+// Valid as is (the ICCID's Luhn digit is right; tests/unit/domain/test_domain_spreadsheets.py imports it).
+const EXAMPLE_ROW = "SN-EXAMPLE-0001,12345678,89860012345678901238,CMCC,PAX A920,张三便利店,13812345678,,2027/12/31,1024";
+// Columns Excel would turn into numbers (8.98601E+19, a TID without its leading 0): written as ="…",
+// which Excel evaluates to the text itself; the import unwraps it (domain/csvfile.py, excel_text).
+const TEXT_COLUMNS = new Set(["sn", "tid", "iccid", "merchant_phone"]);
+const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+function templateBlob(): Blob {
+  const names = IMPORT_HEADER.split(",");
+  const cells = EXAMPLE_ROW.split(",").map((v, i) => (TEXT_COLUMNS.has(names[i]) && v ? `"=""${v}"""` : v));
+  return new Blob(["\ufeff", `${IMPORT_HEADER}\r\n${cells.join(",")}\r\n`], { type: "text/csv;charset=utf-8" });
+}
+
+function isWorkbook(file: File): boolean {
+  return file.name.toLowerCase().endsWith(".xlsx") || file.type === XLSX_TYPE;
+}
 const STALL_MS = 60_000;
 const MAX_BYTES = 10 * 1024 * 1024;
 
@@ -48,7 +65,7 @@ export function Imports({ importId }: { importId: string | null }) {
       api<{ import_id: string }>("/v1/imports", {
         method: "POST",
         rawBody: file,
-        contentType: "text/csv",
+        contentType: isWorkbook(file) ? XLSX_TYPE : "text/csv",
         idempotencyKey: newIdempotencyKey(),
         timeoutMs: 120_000,
       }),
@@ -64,11 +81,15 @@ export function Imports({ importId }: { importId: string | null }) {
         <pre class="code" data-testid="import-header">
           {IMPORT_HEADER}
         </pre>
+        <p>{t("impChineseHeader")}</p>
+        <pre class="code" data-testid="import-header-zh">
+          {IMPORT_HEADER_ZH}
+        </pre>
         <p class="hint">{t("importRules")}</p>
         <div class="row">
           <button
             type="button"
-            onClick={() => saveBlob(csvBlob([IMPORT_HEADER.split(","), EXAMPLE_ROW.split(",")]), "simrenew-import-template.csv")}
+            onClick={() => saveBlob(templateBlob(), "simrenew-import-template.csv")}
             data-testid="import-template"
           >
             {t("downloadTemplate")}
@@ -82,7 +103,7 @@ export function Imports({ importId }: { importId: string | null }) {
             <input
               {...a}
               type="file"
-              accept=".csv,text/csv"
+              accept={`.csv,text/csv,.xlsx,${XLSX_TYPE}`}
               onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)}
               data-testid="import-file"
             />
@@ -173,7 +194,7 @@ function ImportProgress({ importId }: { importId: string }) {
           </p>
           <ul class="counts" data-testid="import-counts">
             <li>
-              {t("created")}: <strong data-testid="import-created">{number(job.created, l)}</strong>
+              {t("impCreatedRows")}: <strong data-testid="import-created">{number(job.created, l)}</strong>
             </li>
             <li>
               {t("updated")}: <strong data-testid="import-updated">{number(job.updated, l)}</strong>

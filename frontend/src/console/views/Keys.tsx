@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import type { Page } from "../../common/api";
 import { moment } from "../../common/i18n";
 import { api, signOut } from "../session";
-import { t } from "../strings";
+import { label as codeText, t } from "../strings";
 import { AdminOnly, ConfirmButton, CopyButton, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, useAction, usePaged, useIdempotencyKey } from "../ui";
 
 interface ApiKey {
@@ -67,7 +67,7 @@ function KeyList({ currentKeyId }: { currentKeyId: string | null }) {
               <td>
                 {k.label || "—"} {k.key_id === currentKeyId && <span class="badge inventory">{t("thisKey")}</span>}
               </td>
-              <td>{t(`role_${k.role}` as "role_admin")}</td>
+              <td>{codeText("role", k.role)}</td>
               <td class="mono">{k.key_id}</td>
               <td class="nowrap">{moment(k.created_at)}</td>
               <td>
@@ -135,6 +135,7 @@ function CreateKey({ onCreated }: { onCreated: () => void }) {
             {(a) => (
               <select {...a} value={role} onChange={(e) => setRole(e.currentTarget.value)} data-testid="key-role">
                 <option value="readonly">{t("role_readonly")}</option>
+                <option value="finance">{t("role_finance")}</option>
                 <option value="staff">{t("role_staff")}</option>
                 <option value="admin">{t("role_admin")}</option>
               </select>
@@ -154,7 +155,7 @@ function CreateKey({ onCreated }: { onCreated: () => void }) {
           <div class="alert error" role="alert">
             {t("keyOnce")}
           </div>
-          <label for="new-key-text">{t("newKeyOf", { role: t(`role_${made.role}` as "role_admin") })}</label>
+          <label for="new-key-text">{t("newKeyOf", { role: codeText("role", made.role) })}</label>
           <input id="new-key-text" class="mono" readOnly value={made.api_key} onFocus={(e) => e.currentTarget.select()} data-testid="new-key-value" />
           <div class="row">
             <CopyButton text={made.api_key} testid="new-key-copy" />

@@ -6,7 +6,7 @@ import { day, moment, money } from "../../common/i18n";
 import { fenToYuanText, parseYuan, saveBlob } from "../format";
 import { go, href } from "../router";
 import { api, apiBlob } from "../session";
-import { t } from "../strings";
+import { label, t, tn } from "../strings";
 import { ts } from "../strings_screens";
 import { Badge, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, localError, useAction, useLoad, usePaged } from "../ui";
 import type { Plan } from "./Plans";
@@ -248,7 +248,7 @@ export function OrderPage({ orderId, admin }: { orderId: string; admin: boolean 
                     <a href={href(`terminals/${encodeURIComponent(l.sn)}`)}>{l.sn}</a>
                   </td>
                   <td>
-                    {l.plan_name} <span class="hint">({t("months", { n: l.term_months })})</span>
+                    {l.plan_name} <span class="hint">({tn("months", l.term_months)})</span>
                   </td>
                   <td class="num">{money(l.price_fen)}</td>
                   <td class="num">{money(l.fee_fen)}</td>
@@ -279,7 +279,7 @@ export function OrderPage({ orderId, admin }: { orderId: string; admin: boolean 
                 {o.audit.map((a, i) => (
                   <tr key={i}>
                     <td class="nowrap">{moment(a.at)}</td>
-                    <td>{a.action}</td>
+                    <td data-testid="audit-action">{label("audit_action", a.action)}</td>
                     <td class="num">{a.amount_fen !== undefined ? money(a.amount_fen) : ""}</td>
                     <td class="break">{a.note ?? a.reason ?? ""}</td>
                   </tr>

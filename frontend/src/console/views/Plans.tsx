@@ -5,7 +5,7 @@ import type { Page } from "../../common/api";
 import { locale, megabytes, money } from "../../common/i18n";
 import { fenToYuanText, parseYuan } from "../format";
 import { api } from "../session";
-import { t } from "../strings";
+import { t, tn } from "../strings";
 import { AdminOnly, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad, useIdempotencyKey } from "../ui";
 
 export interface Plan {
@@ -49,7 +49,7 @@ export function Plans({ admin }: { admin: boolean }) {
             <Fragment key={p.plan_id}>
               <tr data-testid="plan-row">
                 <td>{p.name}</td>
-                <td>{t("months", { n: p.term_months })}</td>
+                <td>{tn("months", p.term_months)}</td>
                 <td>{megabytes(p.data_quota_mb, l)}</td>
                 <td class="num">{money(p.price_fen)}</td>
                 <td>

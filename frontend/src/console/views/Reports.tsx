@@ -5,7 +5,7 @@ import { day, locale, money } from "../../common/i18n";
 import { addDaysIso, number, saveBlob, todayIso } from "../format";
 import { href } from "../router";
 import { api, apiBlob } from "../session";
-import { t } from "../strings";
+import { t, tn } from "../strings";
 import { ts } from "../strings_screens";
 import { Badge, ErrorAlert, Field, Submit, Table, useAction } from "../ui";
 import { WeekChart } from "./Dashboard";
@@ -199,7 +199,7 @@ function ExpiringReport() {
       <ErrorAlert error={csv.action.error} />
       {data && (
         <>
-          <p data-testid="expiring-total">{t("expiringTotal", { n: data.total, days: data.days })}</p>
+          <p data-testid="expiring-total">{tn("expiringTotal", data.total, { days: data.days })}</p>
           {data.per_week.length > 0 && <WeekChart weeks={data.per_week} labelledBy="exp-title" />}
           {data.truncated && <p class="hint">{t("listTruncated", { n: data.items.length })}</p>}
           <Table

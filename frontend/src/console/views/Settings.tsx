@@ -22,6 +22,7 @@ interface Tenant {
   contact_name: string;
   contact_email: string;
   contact_phone: string;
+  service_phone: string | null;
   status: string;
   settings: TenantSettings;
   stripe_connected: boolean;
@@ -202,13 +203,16 @@ function ProfileForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant)
     contact_name: tenant.contact_name,
     contact_email: tenant.contact_email,
     contact_phone: tenant.contact_phone,
+    service_phone: tenant.service_phone ?? "",
   });
   const action = useAction();
   const set = (k: keyof typeof v) => (e: Event) => setV({ ...v, [k]: (e.currentTarget as HTMLInputElement).value });
   const submit = async (e: Event) => {
     e.preventDefault();
-    const body: Record<string, string> = {};
-    for (const k of Object.keys(v) as (keyof typeof v)[]) if (v[k].trim() !== tenant[k]) body[k] = v[k].trim();
+    const body: Record<string, string | null> = {};
+    for (const k of Object.keys(v) as (keyof typeof v)[]) if (v[k].trim() !== (tenant[k] ?? "")) body[k] = v[k].trim();
+    // An emptied service phone removes it (the pay page then shows none).
+    if (body.service_phone === "") body.service_phone = null;
     if (Object.keys(body).length === 0) return action.fail(new Error(t("nothingChanged")));
     const out = await action.run(() => api<Tenant>("/v1/tenant", { method: "PATCH", body }), t("saved"));
     if (out) onSaved(out);
@@ -230,9 +234,12 @@ function ProfileForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant)
         <Field id="p-phone" label={t("contactPhone")} error={fe("contact_phone")}>
           {(a) => <input {...a} type="tel" value={v.contact_phone} onInput={set("contact_phone")} />}
         </Field>
+        <Field id="p-service-phone" label={t("servicePhone")} hint={t("servicePhoneHint")} error={fe("service_phone")}>
+          {(a) => <input {...a} type="tel" value={v.service_phone} onInput={set("service_phone")} data-testid="service-phone" />}
+        </Field>
       </div>
       <p class="hint">{tenant.stripe_connected ? t("stripeConnected") : t("stripeNotConnected")}</p>
-      <Status action={action} fields={["name", "contact_name", "contact_email", "contact_phone"]} />
+      <Status action={action} fields={["name", "contact_name", "contact_email", "contact_phone", "service_phone"]} />
       <div class="row">
         <Submit busy={action.busy} label={t("save")} />
       </div>

@@ -1,9 +1,10 @@
-// Printable QR sticker sheet: SN, TID and the QR code of the pay link for each chosen terminal,
-// 3 × 8 per A4 page. The QR SVG needs the key, so it is fetched and shown from a blob URL.
+// Printable QR sticker sheet: SN, TID, the agent's service phone and the QR code of the pay link for
+// each chosen terminal, 3 × 8 per A4 page. The QR SVG needs the key, so it is fetched and shown from a blob URL.
 import { useEffect, useState } from "preact/hooks";
 import { href } from "../router";
 import { api, apiBlob } from "../session";
-import { errorText, t } from "../strings";
+import { errorText, t, tn } from "../strings";
+import { phoneText } from "../../common/phone";
 import type { Terminal } from "./Terminals";
 
 interface Sticker {
@@ -20,6 +21,14 @@ export function Stickers({ sns }: { sns: string[] }) {
   const wanted = [...new Set(sns.map((s) => s.trim().toUpperCase()))].slice(0, MAX);
   const [stickers, setStickers] = useState<Sticker[]>(() => wanted.map((sn) => ({ sn })));
   const [done, setDone] = useState(0);
+  // The service phone as it is now (it may have been set after this session signed in).
+  const [phone, setPhone] = useState<string | null>(null);
+  useEffect(() => {
+    api<{ service_phone?: string | null }>("/v1/me").then(
+      (me) => setPhone(me.service_phone ?? null),
+      () => setPhone(null),
+    );
+  }, []);
   const key = wanted.join(",");
   useEffect(() => {
     let stop = false;
@@ -70,7 +79,7 @@ export function Stickers({ sns }: { sns: string[] }) {
             {sns.length > MAX && <p class="alert info">{t("stickerMax", { n: MAX })}</p>}
             <div class="row">
               <span role="status" data-testid="sticker-progress">
-                {ready ? t("stickersReady", { n: wanted.length }) : t("stickersLoading", { done, total: wanted.length })}
+                {ready ? tn("stickersReady", wanted.length) : t("stickersLoading", { done, total: wanted.length })}
               </span>
               <button type="button" class="primary" disabled={!ready} onClick={() => window.print()} data-testid="print">
                 {t("print")}
@@ -94,6 +103,11 @@ export function Stickers({ sns }: { sns: string[] }) {
                 TID <span class="mono" data-testid="sticker-tid">{s.tid ?? "—"}</span>
               </div>
               <div class="sticker-scan">{t("stickerScan")}</div>
+              {phone && (
+                <div class="sticker-phone" data-testid="sticker-phone">
+                  {t("stickerPhone", { phone: phoneText(phone) })}
+                </div>
+              )}
             </div>
           </li>
         ))}

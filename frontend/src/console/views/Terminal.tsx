@@ -5,10 +5,11 @@ import type { Page } from "../../common/api";
 import { day, locale, megabytes, moment, money } from "../../common/i18n";
 import { href } from "../router";
 import { api } from "../session";
-import { t } from "../strings";
+import { label, t, tn } from "../strings";
 import { ts } from "../strings_screens";
 import { MerchantPicker, type MerchantCard } from "./MerchantPicker";
 import { TransferCode } from "./Transfer";
+import { CarrierStateBlock } from "./Carrier";
 import { Badge, ConfirmButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad, useIdempotencyKey, riskRecent } from "../ui";
 import { carrierLabel, daysLeft, type Terminal } from "./Terminals";
 import type { Plan } from "./Plans";
@@ -106,6 +107,7 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
                 </a>
               </dd>
             </dl>
+            {x.carrier_state && <CarrierStateBlock state={x.carrier_state} />}
             <div class="row">
               {x.status !== "deactivated" && (
                 <button type="button" onClick={() => setEditing(!editing)} aria-expanded={editing ? "true" : "false"} data-testid="terminal-edit">
@@ -198,7 +200,7 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
             {renewals.data.items.map((r, i) => (
               <tr key={i}>
                 <td class="nowrap">{moment(r.created_at)}</td>
-                <td>{r.kind}</td>
+                <td data-testid="renewal-kind">{label("ledger_kind", r.kind)}</td>
                 <td class="mono">
                   {r.source.startsWith("o_") ? <a href={href(`orders/${r.source}`)}>{r.source}</a> : r.source}
                 </td>
@@ -232,10 +234,10 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
             {notes.data.items.map((n, i) => (
               <tr key={i}>
                 <td class="nowrap">{moment(n.created_at)}</td>
-                <td>{n.template}</td>
-                <td>{n.channel}</td>
+                <td data-testid="notification-template">{label("notification_template", n.template)}</td>
+                <td data-testid="notification-channel">{label("notification_channel", n.channel)}</td>
                 <td class="mono">{n.recipient}</td>
-                <td>{n.state}</td>
+                <td data-testid="notification-state">{label("notification_state", n.state)}</td>
               </tr>
             ))}
           </Table>
@@ -467,7 +469,7 @@ export function TransferTime({ sn, onDone }: { sn: string; onDone: () => void })
       <Status action={action} fields={["to_sn", "months", "reason"]} testid="transfer" />
       {result && (
         <p data-testid="transfer-result">
-          {t("transferResult", {
+          {tn("transferResult", result.months, {
             months: result.months,
             from: result.from.sn,
             fromAfter: day(result.from.expires_on_after),
@@ -478,7 +480,7 @@ export function TransferTime({ sn, onDone }: { sn: string; onDone: () => void })
       )}
       {confirming ? (
         <div class="alert info row" role="alert" data-testid="transfer-question">
-          <span>{t("transferQuestion", { months: Number(months), from: sn, to: toSn.trim().toUpperCase() })}</span>
+          <span>{tn("transferQuestion", Number(months), { months: Number(months), from: sn, to: toSn.trim().toUpperCase() })}</span>
           <button type="button" class="primary" onClick={send} data-testid="transfer-confirm">
             {t("transferConfirm")}
           </button>

@@ -6,10 +6,11 @@ import { day, locale, megabytes } from "../../common/i18n";
 import { saveBlob } from "../format";
 import { go, href } from "../router";
 import { api, apiBlob } from "../session";
-import { t } from "../strings";
+import { t, tn } from "../strings";
 import { ts, type ScreenKey } from "../strings_screens";
 import { MerchantPicker } from "./MerchantPicker";
 import { Badge, ErrorAlert, Field, Loading, Pager, Table, riskRecent, useAction, usePaged } from "../ui";
+import { driftLabel, type CarrierState } from "./Carrier";
 
 export interface Terminal {
   sn: string;
@@ -31,10 +32,11 @@ export interface Terminal {
   pay_url: string;
   created_at: string;
   updated_at: string;
+  carrier_state?: CarrierState | null;
 }
 
 export const TERMINAL_STATUSES = ["active", "expiring", "grace", "suspended", "inventory", "deactivated"];
-const FILTERS = ["q", "status", "expires_before", "merchant_id", "sort", "limit"] as const;
+const FILTERS = ["q", "status", "expires_before", "merchant_id", "sort", "carrier", "limit"] as const;
 const SORTS = ["sn", "expires_on", "-expires_on", "name"] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
 
@@ -132,6 +134,16 @@ export function Terminals({ query }: { query: URLSearchParams }) {
               </select>
             )}
           </Field>
+          <div class="check">
+            <input
+              type="checkbox"
+              id="f-carrier"
+              checked={draft.carrier === "disagrees"}
+              onChange={(e) => setDraft({ ...draft, carrier: e.currentTarget.checked ? "disagrees" : "" })}
+              data-testid="filter-carrier"
+            />
+            <label for="f-carrier">{t("carrierDisagrees")}</label>
+          </div>
           <Field id="f-limit" label={t("perPage")}>
             {(a) => (
               <select {...a} value={draft.limit || "50"} onChange={set("limit")}>
@@ -273,6 +285,7 @@ function TerminalTable(props: { filters: Filters; selected: Set<string>; setSele
                     <Badge status="risk" />
                   </>
                 )}
+                {x.carrier_state?.drift && <div class="hint" data-testid="carrier-drift">{driftLabel(x.carrier_state.drift)}</div>}
               </td>
               <td class="nowrap">
                 {day(x.expires_on)}
@@ -294,7 +307,7 @@ function TerminalTable(props: { filters: Filters; selected: Set<string>; setSele
 
 export function daysLeft(n: number): string {
   if (n === 0) return t("expiresToday");
-  return n > 0 ? t("daysLeft", { n }) : t("daysAgo", { n: -n });
+  return n > 0 ? tn("daysLeft", n) : tn("daysAgo", -n);
 }
 
 export function carrierLabel(c: string | null): string {

@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 import type { Page } from "../../common/api";
 import { moment } from "../../common/i18n";
 import { api } from "../session";
-import { t } from "../strings";
+import { label, t } from "../strings";
 import { AdminOnly, ConfirmButton, CopyButton, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, localError, useAction, usePaged, useIdempotencyKey } from "../ui";
 
 interface Endpoint {
@@ -80,7 +80,7 @@ function EndpointList() {
           {items.map((ep) => (
             <tr key={ep.endpoint_id} data-testid="endpoint-row">
               <td class="mono break">{ep.url}</td>
-              <td>{ep.events.join(", ")}</td>
+              <td>{ep.events.map((e) => label("webhook_event", e)).join("、")}</td>
               <td>{ep.description ?? ""}</td>
               <td class="nowrap">{moment(ep.created_at)}</td>
               <td>
@@ -150,7 +150,7 @@ function Deliveries({ endpoint }: { endpoint: Endpoint }) {
             <tr key={d.delivery_id}>
               <td class="nowrap">{moment(d.created_at)}</td>
               <td class="mono">{d.event_type}</td>
-              <td>{d.state}</td>
+              <td>{label("webhook_delivery_state", d.state)}</td>
               <td class="num">{d.attempts}</td>
               <td>
                 {d.last_status ?? "—"} {d.last_error && <span class="hint break">{d.last_error}</span>}
@@ -215,8 +215,8 @@ function CreateEndpoint({ onCreated }: { onCreated: () => void }) {
                   checked={events.includes(ev)}
                   onChange={(e) => setEvents(e.currentTarget.checked ? [...events, ev] : events.filter((x) => x !== ev))}
                 />
-                <label for={`w-ev-${ev}`} class="mono">
-                  {ev}
+                <label for={`w-ev-${ev}`}>
+                  {label("webhook_event", ev)} <span class="hint mono">{ev}</span>
                 </label>
               </div>
             ))}

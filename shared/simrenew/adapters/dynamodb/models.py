@@ -174,6 +174,7 @@ class TenantItem(Item, discriminator="tenant"):
     status = UnicodeAttribute()
     settings_json = UnicodeAttribute()
     stripe_account_id = UnicodeAttribute(null=True)
+    service_phone = UnicodeAttribute(null=True)  # shown to merchants (pay page, stickers)
     approved_at = UTCDateTimeAttribute(null=True)
     suspended_at = UTCDateTimeAttribute(null=True)
     version = VersionAttribute()

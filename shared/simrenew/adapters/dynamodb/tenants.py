@@ -35,6 +35,7 @@ def to_domain(item: TenantItem) -> Tenant:
         settings=TenantSettings.from_stored(json.loads(item.settings_json)),
         created_at=iso_utc(item.created_at) if item.created_at else "",
         stripe_account_id=item.stripe_account_id,
+        service_phone=item.service_phone,
     )
 
 
@@ -48,6 +49,7 @@ def new_item(tenant: Tenant, now: datetime) -> TenantItem:
         contact_name=tenant.contact_name,
         contact_email=tenant.contact_email,
         contact_phone=tenant.contact_phone,
+        service_phone=tenant.service_phone,
         status=tenant.status.value,
         settings_json=json.dumps(tenant.settings.to_stored(), ensure_ascii=False),
         gsi1pk=gsi1pk,
@@ -133,6 +135,7 @@ class TenantRepository:
         item.contact_name = tenant.contact_name
         item.contact_email = tenant.contact_email
         item.contact_phone = tenant.contact_phone
+        item.service_phone = tenant.service_phone
         item.settings_json = json.dumps(tenant.settings.to_stored(), ensure_ascii=False)
         item.updated_at = now
         # VersionAttribute makes this a conditional write: a concurrent PATCH gets a 409.
