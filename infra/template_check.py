@@ -532,7 +532,7 @@ _ATTRIBUTE_TYPES = {"UnicodeAttribute": "S", "NumberAttribute": "N", "BinaryAttr
 def model_schema() -> dict[str, Any]:
     """Keys, indexes, key attribute types and TTL attribute, as the PynamoDB models declare them."""
     from pynamodb.attributes import TTLAttribute
-    from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+    from pynamodb.indexes import GlobalSecondaryIndex
 
     from simrenew.adapters.dynamodb.models import Item
 
@@ -543,7 +543,9 @@ def model_schema() -> dict[str, Any]:
         schema = index._get_schema()
         keys = {k["AttributeName"]: k["KeyType"] for k in schema["key_schema"]}
         key_names += list(keys)
-        projection = "ALL" if isinstance(index.Meta.projection, AllProjection) else type(index.Meta.projection).__name__
+        projection = {"AllProjection": "ALL", "IncludeProjection": "INCLUDE", "KeysOnlyProjection": "KEYS_ONLY"}.get(
+            type(index.Meta.projection).__name__, type(index.Meta.projection).__name__
+        )
         indexes[index.Meta.index_name] = {"keys": keys, "projection": projection}
     types = {}
     for name in key_names:

@@ -16,6 +16,7 @@ from simrenew.adapters.dynamodb.models import bind_table
 from simrenew.adapters.dynamodb.orders import OrderRepository
 from simrenew.adapters.dynamodb.outbox import OutboxRepository
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
+from simrenew.adapters.dynamodb.search import SearchIndexRepository
 from simrenew.adapters.dynamodb.sweeps import SweepRepository
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.adapters.dynamodb.transfers import TimeTransferRepository
@@ -29,12 +30,14 @@ from simrenew.services.auth import AuthService
 from simrenew.services.carrier import CarrierAccounts, CarrierOperations, CarrierSync, OutboxCarrier
 from simrenew.services.fleet import FleetService
 from simrenew.services.imports import Dispatcher, ImportService
+from simrenew.services.listing import ListingService
 from simrenew.services.orders import OrderService
 from simrenew.services.outbox import OutboxDispatcher
 from simrenew.services.reports import DashboardReport, ExpiryReports, ReportService
 from simrenew.services.sweep import NotifierSender, SweepService
 from simrenew.services.tenants import TenantService
 from simrenew.services.transfers import TransferService
+from simrenew.services.usage_import import UsageImportService
 from simrenew.services.vouchers import VoucherService
 
 
@@ -58,6 +61,8 @@ class Services:
     dispatcher: Any
     transfers: TransferService
     outbox: OutboxDispatcher  # delivers outbox items (functions/dispatcher, the 5-minute drain)
+    listing: ListingService  # filters, search, sort and totals of the lists (issue 16)
+    usage_imports: UsageImportService
     carrier_accounts: CarrierAccounts  # an agent's carrier platform logins (docs/carrier.md)
     carrier_ops: CarrierOperations  # suspensions and reactivations at the carrier (outbox items)
     carrier_sync: CarrierSync  # status and usage read from the carriers, drift
@@ -130,6 +135,8 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         webhooks=webhooks,
         dispatcher=dispatcher,
         transfers=TransferService(tenants, terminals, TimeTransferRepository(), clock),
+        listing=ListingService(tenants, terminals, merchants, SearchIndexRepository(), order_repo, clock),
+        usage_imports=UsageImportService(fleet),
         outbox=OutboxDispatcher(OutboxRepository(), webhooks, sweep, clock, carrier=carrier_ops),
         carrier_accounts=carrier_accounts,
         carrier_ops=carrier_ops,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.http import Reply, Req
@@ -13,7 +14,8 @@ CSV_HEADERS = {"Content-Type": "text/csv; charset=utf-8"}
 MAX_EXPORT_BYTES = 5_500_000
 
 
-def terminals_csv(req: Req) -> Reply:
+def terminals_csv(req: Req, terminals: Iterable[Any] | None = None) -> Reply:
+    """The terminals the list's filters select (all of them when none is given), in the import format."""
     from simrenew.errors import RuleViolation
 
     fleet = req.services.fleet
@@ -22,7 +24,7 @@ def terminals_csv(req: Req) -> Reply:
     out = io.StringIO()
     out.write("\ufeff")  # BOM: Excel in China opens UTF-8 correctly with it
     out.write(export_header_line())
-    for t in fleet.terminals.iterate(req.tenant_id):
+    for t in fleet.terminals.iterate(req.tenant_id) if terminals is None else terminals:
         if t.merchant_id and t.merchant_id not in merchants:
             merchants[t.merchant_id] = fleet.merchants.get(req.tenant_id, t.merchant_id)
         merchant = merchants.get(t.merchant_id) if t.merchant_id else None

@@ -6,6 +6,7 @@ import { addDaysIso, number, saveBlob, todayIso } from "../format";
 import { href } from "../router";
 import { api, apiBlob } from "../session";
 import { t, tn } from "../strings";
+import { ts } from "../strings_screens";
 import { Badge, ErrorAlert, Field, Submit, Table, useAction } from "../ui";
 import { WeekChart } from "./Dashboard";
 import { daysLeft } from "./Terminals";
@@ -30,7 +31,7 @@ interface Expiring {
   today: string;
   total: number;
   per_week: { week_start: string; count: number }[];
-  items: { sn: string; tid: string; merchant_id: string | null; status: string; expires_on: string; days_left: number }[];
+  items: { sn: string; tid: string; merchant_id: string | null; merchant_name?: string | null; merchant_phone?: string | null; status: string; expires_on: string; days_left: number }[];
   truncated: boolean;
 }
 interface SettlementRow {
@@ -211,7 +212,7 @@ function ExpiringReport() {
                 <th scope="col">TID</th>
                 <th scope="col">{t("status")}</th>
                 <th scope="col">{t("expiresOn")}</th>
-                <th scope="col">{t("merchantId")}</th>
+                <th scope="col">{ts("merchant")}</th>
               </tr>
             }
           >
@@ -227,7 +228,10 @@ function ExpiringReport() {
                 <td class="nowrap">
                   {day(r.expires_on)} <span class="hint">({daysLeft(r.days_left)})</span>
                 </td>
-                <td class="mono">{r.merchant_id ?? "—"}</td>
+                <td data-testid="expiring-merchant">
+                  {r.merchant_name ?? "—"}
+                  {r.merchant_phone && <div class="hint mono">{r.merchant_phone}</div>}
+                </td>
               </tr>
             ))}
           </Table>

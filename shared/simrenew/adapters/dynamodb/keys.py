@@ -159,6 +159,34 @@ def expiry_sort_key(expires_on: str, sn: str) -> str:
     return f"{expires_on}#{sn}"
 
 
+# --- the compact search index (issue 16): names, search, sort and totals --------------------------
+SEARCH_SHARDS = 8
+
+
+def search_shard(value: str) -> int:
+    """Stable shard of a terminal (by SN) or merchant (by id) in the search index."""
+    return int(hashlib.sha256(value.encode()).hexdigest()[:8], 16) % SEARCH_SHARDS
+
+
+def terminal_search_pk(tenant_id: str, shard: int) -> str:
+    """A tenant's terminals in the compact search index, spread over SEARCH_SHARDS partitions
+    that one list request reads in parallel."""
+    return f"TENANT#{tenant_id}#TSEARCH#{shard}"
+
+
+def merchant_search_pk(tenant_id: str, shard: int) -> str:
+    return f"TENANT#{tenant_id}#MSEARCH#{shard}"
+
+
+def imports_gsi1pk(tenant_id: str) -> str:
+    """A tenant's import jobs, newest first (gsi1sk "<created at>#<import id>"): the history."""
+    return f"TENANT#{tenant_id}#IMPORTS"
+
+
+def imports_gsi1sk(created_at: datetime, import_id: str) -> str:
+    return f"{iso_utc(created_at)}#{import_id}"
+
+
 def claim_pk(kind: str, value: str) -> str:
     """kind is SN, TID or ICCID."""
     return f"{kind}#{value}"
