@@ -58,7 +58,7 @@ chromium:
 e2e: install ui chromium
 	$(BIN)/python -m pytest -q tests/e2e
 
-# Pay page (360 px) and console dashboard (1440 px) into screenshots/ (git-ignored).
+# Pay page (360 px), console dashboard and the issue 16 screens (1440 px), signup (360 px) into screenshots/.
 screenshots: install ui chromium
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e/screenshots.py
 

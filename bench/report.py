@@ -43,6 +43,7 @@ FULL = {
     "fleet": 100_000,
     "due": 1_000,
     "sweep_repeats": 3,
+    "carrier_sims": 10_000,
     "upload_rows": 100_000,
 }
 QUICK = {
@@ -57,6 +58,7 @@ QUICK = {
     "fleet": 5_000,
     "due": 200,
     "sweep_repeats": 1,
+    "carrier_sims": 1_000,
     "upload_rows": 2_000,
 }
 RESULTS_DIR = Path(__file__).resolve().parent
@@ -117,6 +119,7 @@ def plan(p: dict[str, int]) -> list[Run]:
             "bench.sweep_bench",
             ["--fleet", str(p["fleet"]), "--due", str(p["due"]), "--repeats", str(p["sweep_repeats"])],
         ),
+        Run("carrier", "bench.carrier_bench", ["--sims", str(p["carrier_sims"])]),
         Run("upload", "bench.upload_bench", ["--rows", str(p["upload_rows"])]),
     ]
 
@@ -220,6 +223,7 @@ def summarize(
             "sweep_seconds": sweep["sweep_seconds"],
             "requests_per_sweep": sweep["requests_per_sweep_total"],
         },
+        "carrier": raw.get("carrier"),  # issue 15: carrier requests and DynamoDB writes per 1,000 SIMs synced
         "upload": {k: v for k, v in raw.get("upload", {}).items() if k not in ("environment", "warnings")},
         "warnings": warnings + [f"upload: {w}" for w in raw.get("upload", {}).get("warnings", [])],
         "raw": {r.name: shown(r.out) for r in runs},
@@ -337,6 +341,7 @@ def markdown(s: dict[str, Any]) -> str:
         f"The bare Query reads the due items **{_x(w['bare_query_vs_sweep'])}** as fast as the sweep processes them "
         f"(sweep {w['sweep_seconds']:.1f} s, {_n(w['requests_per_sweep'])} DynamoDB requests).",
         "",
+        *_carrier_section(s.get("carrier")),
         *_upload_section(s.get("upload") or {}),
         "## Run",
         "",
@@ -349,6 +354,30 @@ def markdown(s: dict[str, Any]) -> str:
     out += ["", f"Warnings from the benchmarks' own checks: {len(s['warnings'])}."]
     out += [f"- {w}" for w in s["warnings"]]
     return "\n".join(out) + "\n"
+
+
+def _carrier_section(c: dict[str, Any] | None) -> list[str]:
+    """Carrier sync (bench/carrier_bench.py): per 1,000 SIMs synced."""
+    if not c:
+        return []
+    out = [
+        f"## Carrier sync ({c['sims']:,} SIMs, local Control Center platform, page size {c['page_size']})",
+        "",
+        "| sync | carrier requests | per 1,000 SIMs | DynamoDB writes | per 1,000 SIMs | seconds |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    labels = {
+        "first": "first (every status and usage read, every record written)",
+        "daily": "daily (1 % used more data, 0.1 % changed status at the carrier)",
+        "unchanged": "nothing changed",
+    }
+    for name, label in labels.items():
+        r = c[name]
+        out.append(
+            f"| {label} | {r['carrier_requests']:,} | {r['per_1000']['carrier_requests']} | {r['dynamodb_writes']:,} "
+            f"| {r['per_1000']['dynamodb_writes']} | {r['seconds']:.1f} |"
+        )
+    return [*out, ""]
 
 
 def _upload_section(u: dict[str, Any]) -> list[str]:

@@ -52,7 +52,8 @@ from simrenew.bootstrap import Services
 from simrenew.clock import FixedClock
 from simrenew.domain.fleet import Terminal, TerminalStatus, terminal_fields
 from simrenew.domain.identifiers import luhn_check_digit
-from simrenew.services.sweep import RecordingCarrier, SweepService
+from simrenew.services.carrier import OutboxCarrier
+from simrenew.services.sweep import SweepService
 from tests.support.sweep import RecordingEmitter, RecordingSender
 
 TABLE = "simrenew-bench-sweep"
@@ -202,7 +203,7 @@ def measure(
         SweepRepository(),
         sender,
         emitter,
-        RecordingCarrier(),
+        OutboxCarrier(),
         FixedClock(datetime.combine(day, dtime(SWEEP_HOUR_UTC), tzinfo=UTC)),
         PUBLIC_BASE,
     )

@@ -92,3 +92,37 @@ def load_once(services: Any, state_file: Path) -> dict[str, str]:
     state_file.write_text(json.dumps(state))
     os.chmod(state_file, 0o600)
     return state
+
+
+DEMO_CARRIER_USERNAME = "demo-agent"
+
+
+def connect_carrier(services: Any, state: dict[str, str], base_url: str, api_key: str) -> None:
+    """Connect the demo agent's China Mobile, China Unicom and China Telecom SIMs to the local
+    carrier platform (Control Center shapes), once; then sync, so the console shows carrier state."""
+    tenant_id = state["tenant_id"]
+    connected = {a.carrier for a in services.carrier_accounts.list(tenant_id)}
+    added = False
+    for carrier in ("CMCC", "CUCC", "CTCC"):
+        if carrier in connected:
+            continue
+        account = services.carrier_accounts.create(
+            tenant_id,
+            {
+                "carrier": carrier,
+                "platform": "control_center",
+                "base_url": base_url,
+                "username": f"{DEMO_CARRIER_USERNAME}-{carrier.lower()}",
+                "api_key": api_key,
+            },
+        )
+        try:
+            services.carrier_accounts.check(tenant_id, account.account_id)
+        except Exception as exc:  # noqa: BLE001 - shown as unreachable in the console; the stack still starts
+            print(f"[carrier] demo account check failed: {exc!r}", flush=True)
+        added = True
+    if added:
+        try:
+            services.carrier_sync.run(tenant_id)
+        except Exception as exc:  # noqa: BLE001 - the demo still starts; the daily sync catches up
+            print(f"[carrier] first demo sync failed: {exc!r}", flush=True)

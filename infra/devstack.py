@@ -19,7 +19,14 @@ from typing import Any
 
 from infra import demo, settings
 from infra.localserver import LocalContext, ensure_origin_secret, load_function_module, make_server
-from infra.processes import port_in_use, start_dynamodb_local, start_localstripe, start_outbox_poller, stop
+from infra.processes import (
+    port_in_use,
+    start_dynamodb_local,
+    start_local_carrier,
+    start_localstripe,
+    start_outbox_poller,
+    stop,
+)
 from infra.s3_local import start_local_s3
 from infra.serve import start_upload_events
 from infra.table import ensure_table
@@ -50,6 +57,15 @@ def run_scheduler(sweep: Any, every_s: int, stopping: threading.Event) -> None:
             print(f"[sweep] failed: {exc!r}", flush=True)
 
 
+def run_carrier_sync(services: Any, every_s: int, stopping: threading.Event) -> None:
+    """The local stand-in for the daily CarrierSyncSchedule (every CARRIER_SYNC_EVERY_S seconds)."""
+    while not stopping.wait(every_s):
+        try:
+            print(f"[carrier] synced {services.carrier_sync.run_all()} agent(s)", flush=True)
+        except Exception as exc:  # noqa: BLE001 - one failed run must not stop the schedule
+            print(f"[carrier] sync failed: {exc!r}", flush=True)
+
+
 def register_stripe_webhook(cfg: settings.LocalSettings) -> None:
     data = f"url={cfg.base_url}/webhooks/stripe&secret={cfg.stripe_webhook_secret}".encode()
     req = urllib.request.Request(
@@ -62,7 +78,7 @@ def register_stripe_webhook(cfg: settings.LocalSettings) -> None:
 def main() -> int:
     cfg = settings.load()
     ports = (("PORT", cfg.port), ("DDB_PORT", cfg.ddb_port), ("STRIPE_PORT", cfg.stripe_port), ("S3_PORT", cfg.s3_port))
-    for name, port in ports:
+    for name, port in (*ports, ("CARRIER_PORT", cfg.carrier_port)):
         if port_in_use(port):
             print(f"port {port} ({name}) is already in use: is another `make dev` running? Set {name} to move it.")
             return 1
@@ -86,6 +102,9 @@ def main() -> int:
         children.append(start_localstripe(cfg.stripe_port, (logs / "localstripe.log").open("ab")))
         print("starting local S3 (moto server) ...", flush=True)
         children.append(start_local_s3(cfg.s3_port, (logs / "s3.log").open("ab")))
+        print("starting the local carrier platform (Control Center REST) ...", flush=True)
+        carrier_log, carrier_state = (logs / "carrier.log").open("ab"), cfg.data_dir / "carrier" / "state.json"
+        children.append(start_local_carrier(cfg.carrier_port, carrier_state, carrier_log, cfg.carrier_api_key))
 
         import boto3
 
@@ -98,11 +117,14 @@ def main() -> int:
         webhook_module = load_function_module("webhook")
         sweep_module = load_function_module("sweep")
         state = demo.load_once(api_module.services(), cfg.data_dir / "demo.json")
+        demo.connect_carrier(api_module.services(), state, f"http://127.0.0.1:{cfg.carrier_port}", cfg.carrier_api_key)
         register_stripe_webhook(cfg)
         print("starting the outbox poller (receipts and agent webhooks within seconds) ...", flush=True)
         children.append(start_outbox_poller(cfg.data_dir / "outbox-poller.json", (logs / "outbox.log").open("ab")))
 
         threading.Thread(target=run_scheduler, args=(sweep_module, cfg.sweep_every_s, stopping), daemon=True).start()
+        every = int(os.environ.get("CARRIER_SYNC_EVERY_S", "3600") or 3600)
+        threading.Thread(target=run_carrier_sync, args=(api_module.services(), every, stopping), daemon=True).start()
         server = make_server("127.0.0.1", cfg.port, api_module.app, webhook_module.handler)
         start_upload_events(cfg.base_url)  # the uploads bucket from template.yaml, its trigger to the worker
         banner = f"""
@@ -115,6 +137,7 @@ SimRenew local stack is up (Ctrl-C stops everything; data is kept in {cfg.data_d
   DynamoDB Local    http://127.0.0.1:{cfg.ddb_port}
   local Stripe      http://127.0.0.1:{cfg.stripe_port}
   local S3          http://127.0.0.1:{cfg.s3_port}   (bucket {settings.LOCAL_BUCKET}; uploads start imports)
+  local carrier     http://127.0.0.1:{cfg.carrier_port}   (Control Center REST; API key {cfg.carrier_api_key})
   sweep             every {cfg.sweep_every_s}s
   outbox            stream poller, log in {logs}/outbox.log; messages in {cfg.data_dir}/outbox.jsonl
 

@@ -88,6 +88,8 @@ def _example(event_name: str, kind: str, state: str) -> dict[str, Any]:
 FILTER_EXAMPLES: list[tuple[str, dict[str, Any], bool]] = [
     ("a new agent event", _example("INSERT", "outbox", "pending"), True),
     ("a new merchant notice", _example("INSERT", "terminal_event", "pending"), True),
+    ("a new carrier operation", _example("INSERT", "carrier_op", "pending"), True),
+    ("a carrier operation marked done", _example("MODIFY", "carrier_op", "done"), False),
     ("an agent event marked delivered", _example("MODIFY", "outbox", "delivered"), False),
     ("an agent event queued again after a failure", _example("MODIFY", "outbox", "pending"), False),
     ("a merchant notice marked sent", _example("MODIFY", "terminal_event", "sent"), False),

@@ -116,6 +116,22 @@ def start_localstripe(port: int, log: IO[bytes] | int | None) -> subprocess.Pope
     return proc
 
 
+def start_local_carrier(
+    port: int, state: Path | None, log: IO[bytes] | int | None, api_key: str
+) -> subprocess.Popen[bytes]:
+    """infra/local_carrier.py (the local Control Center platform) on 127.0.0.1:port; state in
+    `state` (a temporary file for tests), its API key given in CARRIER_API_KEY."""
+    env = dict(os.environ)
+    env["CARRIER_API_KEY"] = api_key
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "shared")])
+    args = [sys.executable, "-m", "infra.local_carrier", "--port", str(port)]
+    if state is not None:
+        args += ["--state", str(state)]
+    proc = spawn(args, log, cwd=ROOT, env=env)
+    wait_for_port(port, proc, 30, "local carrier platform")
+    return proc
+
+
 def start_outbox_poller(
     checkpoint: Path, log: IO[bytes] | int | None, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:

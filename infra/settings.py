@@ -23,6 +23,8 @@ class LocalSettings:
     stripe_webhook_secret: str
     table_name: str
     data_dir: Path
+    carrier_port: int = 8430  # the local carrier platform (infra/local_carrier.py)
+    carrier_api_key: str = ""
 
     @property
     def base_url(self) -> str:
@@ -51,6 +53,8 @@ class LocalSettings:
             # Presigned uploads and exports: moto's S3 server, the bucket from template.yaml.
             "S3_ENDPOINT": f"http://127.0.0.1:{self.s3_port}",
             "UPLOADS_BUCKET": LOCAL_BUCKET,
+            # Carrier accounts' API keys (mode 600), as Secrets Manager keeps them in AWS.
+            "CARRIER_SECRETS_FILE": str(self.data_dir / "carrier-secrets.json"),
         }
 
 
@@ -88,4 +92,6 @@ def load(data_dir: Path = LOCAL) -> LocalSettings:
         stripe_webhook_secret=_kept_secret("STRIPE_WEBHOOK_SECRET", data_dir / "stripe_webhook_secret", "whsec_"),
         table_name=os.environ.get("TABLE_NAME", "").strip() or "simrenew-local",
         data_dir=data_dir,
+        carrier_port=_int("CARRIER_PORT", 8430),
+        carrier_api_key=_kept_secret("CARRIER_API_KEY", data_dir / "carrier_api_key", "cck_"),
     )

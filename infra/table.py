@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,35 @@ def create_table_kwargs(table_name: str, path: Path = TEMPLATE) -> dict[str, Any
     }
 
 
+def add_missing_indexes(client: Any, table_name: str, described: dict[str, Any]) -> list[str]:
+    """Create the template's GSIs a table made before them lacks (one at a time, as DynamoDB
+    allows), waiting for each; then give existing items their search-index entry."""
+    have = {g["IndexName"] for g in described.get("GlobalSecondaryIndexes") or []}
+    props = table_properties()
+    added = []
+    for gsi in props["GlobalSecondaryIndexes"]:
+        if gsi["IndexName"] in have:
+            continue
+        names = {k["AttributeName"] for k in gsi["KeySchema"]}
+        client.update_table(
+            TableName=table_name,
+            AttributeDefinitions=[a for a in props["AttributeDefinitions"] if a["AttributeName"] in names],
+            GlobalSecondaryIndexUpdates=[{"Create": gsi}],
+        )
+        for _ in range(120):
+            table = client.describe_table(TableName=table_name)["Table"]
+            states = {g["IndexName"]: g.get("IndexStatus") for g in table.get("GlobalSecondaryIndexes") or []}
+            if states.get(gsi["IndexName"]) == "ACTIVE" and table.get("TableStatus") == "ACTIVE":
+                break
+            time.sleep(0.5)
+        added.append(gsi["IndexName"])
+    if "search" in added:
+        from simrenew.adapters.dynamodb.search import backfill
+
+        backfill(client, table_name)
+    return added
+
+
 def ensure_table(client: Any, table_name: str) -> bool:
     """Create the table (and its TTL) if it does not exist, and turn its stream on where a table
     made before the outbox has none. Returns True when created."""
@@ -72,6 +102,7 @@ def ensure_table(client: Any, table_name: str) -> bool:
         wanted = stream_specification()
         if wanted["StreamEnabled"] and not (described.get("StreamSpecification") or {}).get("StreamEnabled"):
             client.update_table(TableName=table_name, StreamSpecification=wanted)
+        add_missing_indexes(client, table_name, described)
         return False
     client.create_table(**create_table_kwargs(table_name))
     client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})

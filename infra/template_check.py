@@ -63,6 +63,10 @@ SMS_SENDERS = {"SweepFunction", "DispatcherFunction"}
 EMAIL_SENDERS = {"SweepFunction", "DispatcherFunction"}
 OUTBOX_FUNCTION = "DispatcherFunction"
 STAR_RESOURCE_ACTIONS = {"sns:Publish"}  # SMS to a phone number has no resource ARN
+# Carrier accounts' keys (docs/carrier.md): one secret per account under simrenew/<Stage>/carrier/.
+CARRIER_SECRET_READERS = {"ApiFunction", "DispatcherFunction", "CarrierSyncFunction"}
+CARRIER_SECRET_WRITERS = {"ApiFunction"}  # connect (create) and remove (delete)
+CARRIER_SECRET_SCOPE = "/carrier/*"  # noqa: S105 - a resource name pattern, not a secret
 ALLOWED_MANAGED_POLICIES = {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"}
 # Values that must never be in the template (secrets) or are for the local stack only.
 FORBIDDEN_ENV = {
@@ -528,7 +532,7 @@ _ATTRIBUTE_TYPES = {"UnicodeAttribute": "S", "NumberAttribute": "N", "BinaryAttr
 def model_schema() -> dict[str, Any]:
     """Keys, indexes, key attribute types and TTL attribute, as the PynamoDB models declare them."""
     from pynamodb.attributes import TTLAttribute
-    from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+    from pynamodb.indexes import GlobalSecondaryIndex
 
     from simrenew.adapters.dynamodb.models import Item
 
@@ -539,7 +543,9 @@ def model_schema() -> dict[str, Any]:
         schema = index._get_schema()
         keys = {k["AttributeName"]: k["KeyType"] for k in schema["key_schema"]}
         key_names += list(keys)
-        projection = "ALL" if isinstance(index.Meta.projection, AllProjection) else type(index.Meta.projection).__name__
+        projection = {"AllProjection": "ALL", "IncludeProjection": "INCLUDE", "KeysOnlyProjection": "KEYS_ONLY"}.get(
+            type(index.Meta.projection).__name__, type(index.Meta.projection).__name__
+        )
         indexes[index.Meta.index_name] = {"keys": keys, "projection": projection}
     types = {}
     for name in key_names:
@@ -675,6 +681,21 @@ def _mentions(value: Any, logical_id: str) -> bool:
     return logical_id in json.dumps(value)
 
 
+def _carrier_secret_failures(fn: str, actions: list[str], resources: list[Any]) -> list[str]:
+    """Carrier account keys: read only where used, created and deleted only by the API, and only
+    under the carrier secret prefix."""
+    failures = []
+    writes_secrets = {"secretsmanager:CreateSecret", "secretsmanager:DeleteSecret"} & set(actions)
+    if writes_secrets and fn not in CARRIER_SECRET_WRITERS:
+        failures.append(f"{fn}: may {sorted(writes_secrets)} (only {sorted(CARRIER_SECRET_WRITERS)} may)")
+    carrier_scoped = [r for r in resources if CARRIER_SECRET_SCOPE in json.dumps(r)]
+    if carrier_scoped and fn not in CARRIER_SECRET_READERS:
+        failures.append(f"{fn}: may touch carrier account keys (only {sorted(CARRIER_SECRET_READERS)} may)")
+    if writes_secrets and (not resources or len(carrier_scoped) != len(resources)):
+        failures.append(f"{fn}: {sorted(writes_secrets)} must be scoped to the carrier secret prefix")
+    return failures
+
+
 def check_permissions(text: str) -> list[str]:
     """The issue's least-privilege rules on every function role."""
     try:
@@ -699,6 +720,7 @@ def check_permissions(text: str) -> list[str]:
             )
             if reads_platform_key and fn not in PLATFORM_KEY_READERS:
                 failures.append(f"{fn}: may read {PLATFORM_KEY_SECRET} (only {sorted(PLATFORM_KEY_READERS)} may)")
+            failures += _carrier_secret_failures(fn, actions, resources)
             if "sns:Publish" in actions and fn not in SMS_SENDERS:
                 failures.append(f"{fn}: may sns:Publish (only {sorted(SMS_SENDERS)} sends SMS)")
             if any(a in ("ses:SendEmail", "ses:SendRawEmail") for a in actions) and fn not in EMAIL_SENDERS:

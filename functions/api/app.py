@@ -6,7 +6,7 @@ from functools import cache
 
 from chalice.app import Chalice
 
-from chalicelib import exports_routes, schemas
+from chalicelib import carrier_routes, exports_routes, schemas
 from chalicelib.http import PLATFORM, PUBLIC, Api, Reply, Req
 from chalicelib.openapi import build_openapi
 from simrenew.bootstrap import Services, build_services
@@ -30,7 +30,8 @@ def services() -> Services:
 
 
 api = Api(app, services)
-exports_routes.register(api)
+carrier_routes.register(api)  # carrier accounts, sync, drift, operations (docs/carrier.md)
+exports_routes.register(api)  # CSV exports of any size (docs/uploads-exports.md)
 
 
 def _page(page: object) -> dict[str, object]:
@@ -232,10 +233,19 @@ def create_merchant(req: Req) -> dict[str, object]:
     return req.services.fleet.create_merchant(req.tenant_id, req.json()).to_json()
 
 
-@api.route("/v1/merchants", "GET", auth=Role.READONLY, query=("limit", "cursor"), summary="List merchants", tag="fleet")
-def list_merchants(req: Req) -> dict[str, object]:
-    limit, cursor = _limit_cursor(req)
-    return _page(req.services.fleet.list_merchants(req.tenant_id, limit, cursor))
+@api.route(
+    "/v1/merchants",
+    "GET",
+    auth=Role.READONLY,
+    query=("q", "sort", "limit", "cursor"),
+    summary="List merchants with a total; q matches any part of name, contact or phone; sort=name|-name"
+    " (phones masked for a read-only key; Accept: text/csv for CSV)",
+    tag="fleet",
+)
+def list_merchants(req: Req) -> object:
+    from chalicelib.screens_routes import merchant_list
+
+    return merchant_list(req)
 
 
 @api.route("/v1/merchants/{merchant_id}", "GET", auth=Role.READONLY, summary="One merchant", tag="fleet")
@@ -286,9 +296,11 @@ def patch_plan(req: Req) -> dict[str, object]:
 def _terminal_json(req: Req, terminal: object) -> dict[str, object]:
     fleet = req.services.fleet
     tenant = fleet.tenant(req.tenant_id)
-    return terminal.to_json(  # type: ignore[attr-defined, no-any-return]
+    answer: dict[str, object] = terminal.to_json(  # type: ignore[attr-defined]
         fleet.today(tenant), fleet.expiring_window(tenant), req.services.config.public_base_url
     )
+    carrier_routes.with_carrier_state(req, [answer], [terminal], single=True)  # type: ignore[list-item]
+    return answer
 
 
 @api.route(
@@ -309,22 +321,27 @@ def register_terminal(req: Req) -> dict[str, object]:
     "/v1/terminals",
     "GET",
     auth=Role.READONLY,
-    query=("status", "merchant_id", "expires_before", "q", "limit", "cursor"),
-    summary="List terminals (Accept: text/csv exports the fleet in the import format)",
+    query=("status", "merchant_id", "expires_before", "q", "sort", "carrier", "limit", "cursor"),
+    summary="List terminals with their merchant's name and phone, a total; q matches any part of SN, TID, ICCID,"
+    " merchant name or phone; sort=sn|expires_on|-expires_on|name; carrier=disagrees (docs/carrier.md)"
+    " (Accept: text/csv exports what the filters select)",
     tag="fleet",
 )
 def list_terminals(req: Req) -> object:
+    from chalicelib.screens_routes import terminal_filters, terminal_rows
+
+    filters = terminal_filters(req)
     if req.wants_csv():
         from chalicelib.export import terminals_csv
 
-        return terminals_csv(req)
-    fleet = req.services.fleet
+        return terminals_csv(req, req.services.listing.iter_terminals(req.tenant_id, filters))
+    if req.query.get("carrier") is not None:  # ?carrier=disagrees: the carrier disagrees with us (docs/carrier.md)
+        return carrier_routes.disagreeing_terminals(req)
     limit, cursor = _limit_cursor(req)
-    page = fleet.list_terminals(req.tenant_id, req.query, limit, cursor)
-    tenant = fleet.tenant(req.tenant_id)
-    today, window = fleet.today(tenant), fleet.expiring_window(tenant)
-    base = req.services.config.public_base_url
-    return {"items": [t.to_json(today, window, base) for t in page.items], "next_cursor": page.next_cursor}
+    page = req.services.listing.terminals(req.tenant_id, filters, limit, cursor)
+    items = terminal_rows(req, page.items)
+    carrier_routes.with_carrier_state(req, items, list(page.items))
+    return {"items": items, "next_cursor": page.next_cursor, "total": page.total}
 
 
 @api.route(
@@ -508,13 +525,15 @@ def create_order(req: Req) -> dict[str, object]:
     "/v1/orders",
     "GET",
     auth=Role.READONLY,
-    query=("status", "limit", "cursor"),
-    summary="List orders, newest first",
+    query=("status", "sn", "channel", "from", "to", "limit", "cursor"),
+    summary="List orders, newest first, with a total: by status, SN (any line), channel (agent|public) and"
+    " creation day from/to (Accept: text/csv for CSV)",
     tag="orders",
 )
-def list_orders(req: Req) -> dict[str, object]:
-    limit, cursor = _limit_cursor(req)
-    return _page(req.services.orders.page(req.tenant_id, req.query.get("status") or None, limit, cursor))
+def list_orders(req: Req) -> object:
+    from chalicelib.screens_routes import order_list
+
+    return order_list(req)
 
 
 @api.route("/v1/orders/{order_id}", "GET", auth=Role.READONLY, summary="One order with its audit trail", tag="orders")
@@ -758,13 +777,15 @@ def dashboard_report(req: Req) -> dict[str, object]:
     tag="reports",
 )
 def expiring_report(req: Req) -> object:
+    from chalicelib.screens_routes import with_merchant_names
+
     report = req.services.expiry_reports.expiring(req.tenant_id, req.query.get("days"))
+    report["items"] = with_merchant_names(req, report["items"])
     if req.wants_csv():
         from chalicelib.export import rows_csv
 
-        return rows_csv(
-            "expiring", ["sn", "tid", "merchant_id", "status", "expires_on", "days_left"], report["items"], "expiring"
-        )
+        columns = ["sn", "tid", "merchant_name", "merchant_phone", "merchant_id", "status", "expires_on", "days_left"]
+        return rows_csv("expiring", columns, report["items"], "expiring")
     return report
 
 
@@ -843,3 +864,9 @@ def delete_webhook_endpoint(req: Req) -> Reply:
 def webhook_deliveries(req: Req) -> dict[str, object]:
     limit, cursor = _limit_cursor(req)
     return _items(req.services.webhooks.deliveries(req.tenant_id, req.params["endpoint_id"], limit, cursor))
+
+
+# --- issue 16: the screens' routes (reinstate, import history, vouchers, reactivate, usage CSV) ----
+from chalicelib import screens_routes  # noqa: E402 - registered after the routes above
+
+screens_routes.register(api)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from simrenew.adapters.dynamodb.models import bind_table
 from simrenew.adapters.dynamodb.orders import OrderRepository
 from simrenew.adapters.dynamodb.outbox import OutboxRepository
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
+from simrenew.adapters.dynamodb.search import SearchIndexRepository
 from simrenew.adapters.dynamodb.sweeps import SweepRepository
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.adapters.dynamodb.transfers import TimeTransferRepository
@@ -26,15 +28,18 @@ from simrenew.clock import Clock, SystemClock
 from simrenew.config import Config
 from simrenew.errors import ConfigError
 from simrenew.services.auth import AuthService
+from simrenew.services.carrier import CarrierAccounts, CarrierOperations, CarrierSync, OutboxCarrier
 from simrenew.services.exports import ExportService
 from simrenew.services.fleet import FleetService
 from simrenew.services.imports import Dispatcher, ImportService
+from simrenew.services.listing import ListingService
 from simrenew.services.orders import OrderService
 from simrenew.services.outbox import OutboxDispatcher
 from simrenew.services.reports import DashboardReport, ExpiryReports, ReportService
-from simrenew.services.sweep import NotifierSender, RecordingCarrier, SweepService
+from simrenew.services.sweep import NotifierSender, SweepService
 from simrenew.services.tenants import TenantService
 from simrenew.services.transfers import TransferService
+from simrenew.services.usage_import import UsageImportService
 from simrenew.services.vouchers import VoucherService
 
 
@@ -58,6 +63,11 @@ class Services:
     dispatcher: Any
     transfers: TransferService
     outbox: OutboxDispatcher  # delivers outbox items (functions/dispatcher, the 5-minute drain)
+    listing: ListingService  # filters, search, sort and totals of the lists (issue 16)
+    usage_imports: UsageImportService
+    carrier_accounts: CarrierAccounts  # an agent's carrier platform logins (docs/carrier.md)
+    carrier_ops: CarrierOperations  # suspensions and reactivations at the carrier (outbox items)
+    carrier_sync: CarrierSync  # status and usage read from the carriers, drift
     objects: ObjectStore  # the uploads/exports bucket (presigned uploads, exports)
     exports: ExportService
 
@@ -95,7 +105,7 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         sweeps,
         NotifierSender(lambda: _notifier(config)),
         webhooks,
-        RecordingCarrier(),
+        OutboxCarrier(),
         clock,
         config.public_base_url,
     )
@@ -111,6 +121,7 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
     imports = ImportService(ImportRepository(), fleet, terminals, dispatcher, clock, objects)
     reports = ReportService(tenants, order_repo, the_gateway, VoucherRepository())
     expiry_reports = ExpiryReports(tenants, terminals, sweeps, clock)
+    carrier_accounts, carrier_ops, carrier_sync = _carrier(config, clock, tenants, terminals)
     built = Services(
         config=config,
         clock=clock,
@@ -129,9 +140,14 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         webhooks=webhooks,
         dispatcher=dispatcher,
         transfers=TransferService(tenants, terminals, TimeTransferRepository(), clock),
-        outbox=OutboxDispatcher(OutboxRepository(), webhooks, sweep, clock),
         objects=objects,
         exports=ExportService(fleet, orders, expiry_reports, objects, dispatcher, clock),
+        listing=ListingService(tenants, terminals, merchants, SearchIndexRepository(), order_repo, clock),
+        usage_imports=UsageImportService(fleet),
+        outbox=OutboxDispatcher(OutboxRepository(), webhooks, sweep, clock, carrier=carrier_ops),
+        carrier_accounts=carrier_accounts,
+        carrier_ops=carrier_ops,
+        carrier_sync=carrier_sync,
     )
     holder["services"] = built
     return built
@@ -162,3 +178,40 @@ def _webhooks(config: Config, clock: Clock) -> Any:
     from simrenew.services.webhooks import UrllibTransport, WebhookService
 
     return WebhookService(WebhookRepository(), UrllibTransport(), clock, allow_http_local=config.is_local)
+
+
+def _carrier(
+    config: Config, clock: Clock, tenants: TenantRepository, terminals: TerminalRepository
+) -> tuple[CarrierAccounts, CarrierOperations, CarrierSync]:
+    """Carrier accounts, operations and sync. Keys: Secrets Manager in AWS (CARRIER_SECRET_PREFIX),
+    a mode-600 file locally (CARRIER_SECRETS_FILE, default .local/carrier-secrets.json)."""
+    from simrenew.adapters.carrier.secrets import CarrierSecrets, FileSecrets, SecretsManagerSecrets
+    from simrenew.adapters.dynamodb.carrier import CarrierRepository
+    from simrenew.services.carrier import PlatformFactory
+
+    secrets: CarrierSecrets
+    if config.is_local:
+        secrets = FileSecrets(Path(config.carrier_secrets_file or ".local/carrier-secrets.json"))
+    else:
+        secrets = SecretsManagerSecrets(config.carrier_secret_prefix or "simrenew/unset/carrier/", config.region)
+    repo = CarrierRepository()
+    platforms = PlatformFactory(secrets, clock, local=config.is_local)
+    holder: dict[str, CarrierSync] = {}
+    dispatch: Callable[[dict[str, Any]], None]
+    if config.is_local:
+        dispatch = ThreadDispatcher(lambda event: holder["sync"].run(str(event["tenant_id"]))).dispatch
+    else:
+        dispatch = _sync_dispatch(config)
+    sync = CarrierSync(repo, tenants, terminals, platforms, clock, dispatch)
+    holder["sync"] = sync
+    accounts = CarrierAccounts(repo, secrets, platforms, clock, local=config.is_local)
+    return accounts, CarrierOperations(repo, terminals, platforms, clock), sync
+
+
+def _sync_dispatch(config: Config) -> Callable[[dict[str, Any]], None]:
+    def dispatch(event: dict[str, Any]) -> None:
+        if not config.carrier_sync_function:
+            raise ConfigError("CARRIER_SYNC_FUNCTION is not set: carrier syncs cannot be handed over")
+        LambdaDispatcher(config.carrier_sync_function, config.region).dispatch(event)
+
+    return dispatch

@@ -38,6 +38,11 @@ class Config:
     # locally an S3-compatible server at S3_ENDPOINT (moto's server mode, started by make dev).
     uploads_bucket: str | None = None
     s3_endpoint: str | None = None
+    # Carrier accounts (docs/carrier.md): AWS keeps each API key in Secrets Manager under this name
+    # prefix; locally they are in this file (mode 600). The function the API hands syncs to (AWS).
+    carrier_secret_prefix: str | None = None
+    carrier_secrets_file: str | None = None
+    carrier_sync_function: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -98,4 +103,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         origin_verify_secret_arn=source.get("ORIGIN_VERIFY_SECRET_ARN", "").strip() or None,
         uploads_bucket=source.get("UPLOADS_BUCKET", "").strip() or None,
         s3_endpoint=s3_endpoint,
+        carrier_secret_prefix=source.get("CARRIER_SECRET_PREFIX", "").strip() or None,
+        carrier_secrets_file=source.get("CARRIER_SECRETS_FILE", "").strip() or None,
+        carrier_sync_function=source.get("CARRIER_SYNC_FUNCTION", "").strip() or None,
     )

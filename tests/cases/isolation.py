@@ -40,6 +40,21 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): None,
     ("POST", "/v1/orders/{order_id}/mark-paid"): {"note": "cash"},
     ("POST", "/v1/orders/{order_id}/refund"): {"reason": "test"},
+    ("POST", "/v1/terminals/{sn}/reactivate"): {},
+    ("POST", "/v1/vouchers/batches/{batch_id}/void"): {"code": "AAAA-BBBB-CCCC-D"},
+    ("POST", "/v1/usage-imports"): "usage-csv",
+    # --- carrier connection (issue 15) ---
+    ("POST", "/v1/carrier-accounts"): {
+        "carrier": "CUCC",
+        "platform": "control_center",
+        "base_url": "https://cc.example.com",
+        "username": "b",
+        "api_key": "b-key",
+    },
+    ("DELETE", "/v1/carrier-accounts/{account_id}"): None,
+    ("POST", "/v1/carrier-accounts/{account_id}/check"): {},
+    ("POST", "/v1/carrier-sync"): {},
+    ("POST", "/v1/carrier-operations/{op_id}/retry"): {},
 }
 FAKE_IDS = {
     "endpoint_id": "we_0000000000000000",
@@ -49,6 +64,9 @@ FAKE_IDS = {
     "sn": "NOSUCH-SN-0",
     "key_id": "k_0000000000000000",
     "import_id": "imp_0000000000000000",
+    "batch_id": "vb_0000000000000000",
+    "account_id": "ca_0000000000000000",
+    "op_id": "cop_1_resume_NOSUCH-SN-0",
 }
 
 
@@ -82,12 +100,35 @@ def _world(api: ApiClient, platform_key: str) -> tuple[Any, Any, dict[str, str]]
     order = api.post(
         "/v1/orders", {"lines": [{"sn": t["sn"], "plan_id": p["plan_id"]}], "payment": "offline"}, key=a.admin_key
     ).json
+    batch = api.post("/v1/vouchers/batches", {"plan_id": p["plan_id"], "count": 1}, key=a.admin_key).json
     endpoint = api.post(
         "/v1/webhook-endpoints",
         {"url": "https://a.example.com/hook", "events": ["terminal.expiring"]},
         key=a.admin_key,
     ).json
+    # Carrier (issue 15): A's account, and a carrier operation of A's (a suspended terminal paid again).
+    account = api.post(
+        "/v1/carrier-accounts",
+        {
+            "carrier": "CMCC",
+            "platform": "control_center",
+            "base_url": "https://cc-a.example.com",
+            "username": "a",
+            "api_key": "a-secret-key",
+        },
+        key=a.admin_key,
+    ).json
+    lapsed = api.post(
+        "/v1/terminals", terminal_body(merchant_id=m["merchant_id"], expires_on="2020-01-01"), key=a.admin_key
+    ).json
+    paid = api.post(
+        "/v1/orders", {"lines": [{"sn": lapsed["sn"], "plan_id": p["plan_id"]}], "payment": "offline"}, key=a.admin_key
+    ).json
+    api.post(f"/v1/orders/{paid['order_id']}/mark-paid", {"note": "cash"}, key=a.admin_key)
+    carrier_ops = api.get(f"/v1/terminals/{lapsed['sn']}/carrier-operations", key=a.admin_key).json["items"]
     ids = {
+        "account_id": account["account_id"],
+        "op_id": carrier_ops[0]["op_id"],
         "endpoint_id": endpoint["endpoint_id"],
         "order_id": order["order_id"],
         "merchant_id": m["merchant_id"],
@@ -95,6 +136,7 @@ def _world(api: ApiClient, platform_key: str) -> tuple[Any, Any, dict[str, str]]
         "sn": t["sn"],
         "key_id": staff["key_id"],
         "import_id": imp.json["import_id"],
+        "batch_id": batch["batch_id"],
         "tenant_id": a.tenant_id,
         "tid": t["tid"],
         "iccid": t["iccid"],
@@ -113,6 +155,8 @@ def _snapshot(api: ApiClient, key: str, ids: dict[str, str]) -> str:
         api.get(f"/v1/orders/{ids['order_id']}", key=key).json,
         api.get("/v1/webhook-endpoints", key=key).json,
         api.get(f"/v1/terminals/{ids['sn']}/renewals", key=key).json,
+        api.get("/v1/vouchers/batches", key=key).json,
+        api.get("/v1/imports", key=key).json,
     ]
     return json.dumps(parts, sort_keys=True)
 
@@ -122,6 +166,9 @@ def _send(api: ApiClient, method: str, path: str, key: str | None, ids: dict[str
     concrete = re.sub(r"{(\w+)}", lambda mt: ids[mt.group(1)], path)
     if example == "csv":
         body = (IMPORT_HEADER + "\n" + csv_row(terminal_body()) + "\n").encode()
+        return api.call(method, concrete, key=key, body=body, headers={"Content-Type": "text/csv"})
+    if example == "usage-csv":
+        body = f"sn,data_used_mb,as_of\n{ids['sn']},7,2030-01-01\n".encode()
         return api.call(method, concrete, key=key, body=body, headers={"Content-Type": "text/csv"})
     if example == "fresh-terminal":
         example = terminal_body()

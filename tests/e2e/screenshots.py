@@ -50,7 +50,7 @@ def seed(api: ApiClient, agent: Agent) -> str:
     return first
 
 
-def test_screenshots(ui_url: str, browser: Any, api: ApiClient, agent: Agent) -> None:
+def test_screenshots(ui_url: str, browser: Any, api: ApiClient, agent: Agent, platform_key: str) -> None:
     OUT.mkdir(exist_ok=True)
     sn = seed(api, agent)
 
@@ -66,6 +66,36 @@ def test_screenshots(ui_url: str, browser: Any, api: ApiClient, agent: Agent) ->
     desk.get_by_test_id("dashboard-chart").wait_for()
     desk.wait_for_load_state("networkidle")
     desk.screenshot(path=str(OUT / "console-dashboard-1440.png"), full_page=True)
+    # Issue 16's screens: the fleet with merchant names, search and totals; registering a terminal;
+    # the import history; vouchers with counts; the signup page (360 px) and the platform view.
+    mine = [("terminals?sort=name", "console-fleet-1440.png", "terminal-table")]
+    mine += [("register", "console-register-1440.png", "register-form")]
+    mine += [("vouchers", "console-vouchers-1440.png", "view-vouchers")]
+    mine += [("imports", "console-import-history-1440.png", "import-history")]
+    mine += [("usage", "console-usage-1440.png", "view-usage")]
+    for view, name, testid in mine:
+        desk.goto(f"{ui_url}/#/{view}")
+        desk.get_by_test_id(testid).wait_for()
+        desk.wait_for_load_state("networkidle")
+        desk.screenshot(path=str(OUT / name), full_page=True)
+    api.post(
+        "/v1/signup",
+        {
+            "name": "深圳速通支付服务有限公司",
+            "contact_name": "陈经理",
+            "contact_email": "chen@example.com",
+            "contact_phone": "13800138000",
+        },
+    )
+    desk.get_by_test_id("sign-out").click()
+    desk.goto(f"{ui_url}/#/platform")
+    desk.get_by_test_id("platform-key").fill(platform_key)
+    desk.get_by_test_id("platform-sign-in").click()
+    desk.get_by_test_id("tenant-table").wait_for()
+    desk.screenshot(path=str(OUT / "platform-1440.png"), full_page=True)
+    phone.goto(f"{ui_url}/#/signup")
+    phone.get_by_test_id("signup-form").wait_for()
+    phone.screenshot(path=str(OUT / "signup-360.png"), full_page=True)
     shots = ["pay-360.png", "console-dashboard-1440.png", *issue16(ui_url, browser, api, agent, sn)]
     print("\nwrote " + ", ".join(str(OUT / name) for name in shots))
 

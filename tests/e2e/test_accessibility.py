@@ -23,7 +23,7 @@ UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), s
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 CONSOLE_VIEWS = (
     *("dashboard", "terminals", "merchants", "imports", "plans", "orders"),
-    *("vouchers", "settings", "keys", "webhooks", "reports"),
+    *("vouchers", "settings", "keys", "webhooks", "reports", "carrier"),
 )
 
 

@@ -216,6 +216,7 @@ def test_every_view_fits_a_360px_screen_without_horizontal_scrolling(
         "settings": "view-settings",
         "keys": "view-keys",
         "webhooks": "view-webhooks",
+        "carrier": "view-carrier",
         f"stickers?sns={sn}": "view-stickers",
     }
     for view, testid in views.items():

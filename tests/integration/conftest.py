@@ -230,3 +230,57 @@ def outbox_poller(
         yield poller
     finally:
         poller.stop()
+
+
+class LocalCarrier:
+    """infra/local_carrier.py as `make dev` runs it (its own process), with its test controls."""
+
+    def __init__(self, base_url: str, api_key: str) -> None:
+        self.base_url, self.api_key = base_url, api_key
+
+    def _call(self, method: str, path: str, username: str, body: Any = None) -> Any:
+        r = requests.request(method, self.base_url + path, json=body, auth=(username, self.api_key), timeout=60)
+        assert r.status_code < 500, (path, r.status_code, r.text)
+        return r.json()
+
+    def audit(self, username: str, iccid: str) -> list[dict[str, Any]]:
+        return list(self._call("GET", f"/rws/api/v1/devices/{iccid}/auditTrails", username)["deviceAuditTrails"])
+
+    def device(self, username: str, iccid: str) -> dict[str, Any]:
+        return dict(self._call("GET", f"/rws/api/v1/devices/{iccid}", username))
+
+    def set_status(self, username: str, iccid: str, status: str) -> None:
+        """A change made behind our back (in the carrier's portal, or by its API directly)."""
+        self._call("PUT", f"/rws/api/v1/devices/{iccid}", username, {"status": status})
+
+    def add_usage(self, username: str, iccid: str, n_bytes: int) -> None:
+        self._call("POST", f"/_sim/devices/{iccid}/usage", username, {"bytes": n_bytes})
+
+    def add_devices(self, username: str, devices: list[dict[str, Any]]) -> None:
+        for start in range(0, len(devices), 2000):
+            self._call("POST", "/_sim/devices", username, {"devices": devices[start : start + 2000]})
+
+    def fault(self, mode: str, count: int, **extra: Any) -> None:
+        self._call("POST", "/_sim/faults", "tests", {"mode": mode, "count": count, **extra})
+
+    def clear_faults(self) -> None:
+        self._call("POST", "/_sim/faults/clear", "tests")
+
+    def stats(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/_sim/stats", "tests"))
+
+
+@pytest.fixture(scope="session")
+def local_carrier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCarrier]:
+    """The local carrier platform on a free 127.0.0.1 port, its state in a temporary file."""
+    from infra.processes import start_local_carrier
+
+    port = free_port()
+    key = "cck_integration_" + os.urandom(6).hex()
+    state = tmp_path_factory.mktemp("carrier") / "state.json"
+    with (LOCAL / "logs" / "it-carrier.log").open("ab") as log:
+        proc = start_local_carrier(port, state, log, key)
+        try:
+            yield LocalCarrier(f"http://127.0.0.1:{port}", key)
+        finally:
+            stop(proc)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 UPLOADS_BUCKET = "simrenew-test-uploads"
 PLATFORM_KEY = "srp_test-platform-key-000000000000000000"
 WEBHOOK_SECRET = "whsec_test_0000000000000000000000"
@@ -25,4 +27,8 @@ def function_env(table_name: str, ddb_endpoint: str | None, public_base_url: str
     }
     if ddb_endpoint:
         env["DDB_ENDPOINT"] = ddb_endpoint
+    # Carrier accounts' keys: a mode-600 file per suite (Secrets Manager in AWS).
+    import tempfile
+
+    env["CARRIER_SECRETS_FILE"] = str(Path(tempfile.gettempdir()) / f"simrenew-carrier-secrets-{table_name}.json")
     return env

@@ -52,7 +52,8 @@ def sweep_service(sender: Any, clock: Any, emitter: Any = None) -> Any:
     from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository
     from simrenew.adapters.dynamodb.sweeps import SweepRepository
     from simrenew.adapters.dynamodb.tenants import TenantRepository
-    from simrenew.services.sweep import RecordingCarrier, SweepService
+    from simrenew.services.carrier import OutboxCarrier
+    from simrenew.services.sweep import SweepService
 
     return SweepService(
         TenantRepository(),
@@ -61,7 +62,7 @@ def sweep_service(sender: Any, clock: Any, emitter: Any = None) -> Any:
         SweepRepository(),
         sender,
         emitter or RecordingEmitter(),
-        RecordingCarrier(),
+        OutboxCarrier(),
         clock,
         "https://pay.example.com",
     )

@@ -82,6 +82,12 @@ PINS: list[tuple[Callable[..., Any], tuple[Any, ...], Any]] = [
     (keys.order_sk, ("o_1",), "ORDER#o_1"),
     (keys.open_public_order_sk, (SN, "p_1"), "OPENORDER#SN0001#p_1"),
     (keys.orders_gsi1pk, (T,), "TENANT#t_1#ORDERS"),
+    # the search index and the import history (issue 16)
+    (keys.search_shard, (SN,), 5),
+    (keys.terminal_search_pk, (T, 3), "TENANT#t_1#TSEARCH#3"),
+    (keys.merchant_search_pk, (T, 3), "TENANT#t_1#MSEARCH#3"),
+    (keys.imports_gsi1pk, (T,), "TENANT#t_1#IMPORTS"),
+    (keys.imports_gsi1sk, (AT, "imp_1"), "2026-03-09T01:02:03Z#imp_1"),
     (keys.orders_gsi1sk, (AT, "o_1"), "2026-03-09T01:02:03Z#o_1"),
     (keys.pending_order_shard, ("o_1",), 1),
     (keys.pending_orders_gsi2pk, (2,), "PENDING_ORDERS#2"),
@@ -131,6 +137,36 @@ PINS: list[tuple[Callable[..., Any], tuple[Any, ...], Any]] = [
     (keys.outbox_pending_gsi1pk, (3,), "OUTBOX_PENDING#3"),
     (keys.outbox_pending_gsi1sk, ("2026-03-09T01:02:03Z", T, "OUTBOX#x"), "2026-03-09T01:02:03Z#t_1#OUTBOX#x"),
     (keys.outbox_due_bound, ("2026-03-09T01:02:03Z",), "2026-03-09T01:02:03Z$"),
+    # carrier connection (issue 15)
+    (keys.carrier_account_sk, ("ca_1",), "CARRIER#ACCOUNT#ca_1"),
+    (keys.carrier_accounts_prefix, (), "CARRIER#ACCOUNT#"),
+    (keys.carrier_account_guard_sk, ("CMCC",), "CARRIER#BY#CMCC"),
+    (keys.carrier_accounts_gsi1pk, (), "CARRIER_ACCOUNTS"),
+    (keys.carrier_accounts_gsi1sk, (T, "ca_1"), "t_1#ca_1"),
+    (keys.carrier_sim_sk, (SN,), "CARRIER#SIM#SN0001"),
+    (keys.carrier_sims_prefix, (), "CARRIER#SIM#"),
+    (keys.carrier_drift_gsi1pk, (T,), "CARRIER_DRIFT#t_1"),
+    (keys.carrier_drift_gsi1sk, (SN,), "SN0001"),
+    (keys.carrier_ops_prefix, (SN,), "CARRIER#OP#SN0001#"),
+    (keys.carrier_op_sk, (SN, 7, "suspend"), "CARRIER#OP#SN0001#0000000007#suspend"),
+    (
+        keys.carrier_op_shard,
+        ("CARRIER#OP#SN0001#0000000007#suspend",),
+        keys._shard("CARRIER#OP#SN0001#0000000007#suspend", 4),
+    ),
+    (keys.carrier_ops_due_gsi1pk, (2,), "CARRIER_OPS_DUE#2"),
+    (
+        keys.carrier_ops_due_gsi1sk,
+        (AT, T, "CARRIER#OP#SN0001#0000000007#suspend"),
+        "2026-03-09T01:02:03Z#t_1#CARRIER#OP#SN0001#0000000007#suspend",
+    ),
+    (keys.carrier_ops_due_bound, (AT,), "2026-03-09T01:02:03Z$"),
+    (keys.carrier_ops_failed_gsi1pk, (T,), "CARRIER_OPS_FAILED#t_1"),
+    (
+        keys.carrier_ops_failed_gsi1sk,
+        (AT, "CARRIER#OP#SN0001#0000000007#resume"),
+        "2026-03-09T01:02:03Z#CARRIER#OP#SN0001#0000000007#resume",
+    ),
 ]
 
 

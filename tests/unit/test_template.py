@@ -54,6 +54,7 @@ def test_every_function_is_probed() -> None:
         "SweepFunction",
         "ImportWorkerFunction",
         "DispatcherFunction",
+        "CarrierSyncFunction",
     }
 
 
@@ -150,6 +151,35 @@ def test_least_privilege_rules() -> None:
     assert any(f.startswith("WebhookFunction") and "PlatformKeySecret" in f for f in failures), failures
 
 
+def test_carrier_account_keys_are_read_only_where_used_and_written_only_by_the_api() -> None:
+    """Issue 15: one secret per carrier account under simrenew/<Stage>/carrier/; the API creates and
+    deletes them, the dispatcher and the sync function only read them, nobody else touches them."""
+    carrier = (
+        "Resource: !Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
+        ":secret:simrenew/${Stage}/carrier/*"
+    )
+    sweep_reads = edited(
+        r"^(            - Sid: ContinueInANewInvocation\n)",
+        "            - Effect: Allow\n              Action: secretsmanager:GetSecretValue\n              "
+        + carrier
+        + "\n\\1",
+    )
+    assert any(f.startswith("SweepFunction") and "carrier account keys" in f for f in tc.check_permissions(sweep_reads))
+    sid = "            - Sid: ReadCarrierAccountKeys\n              Effect: Allow\n"
+    reader_deletes = TEXT.replace(
+        sid + "              Action: secretsmanager:GetSecretValue\n",
+        sid + "              Action: secretsmanager:DeleteSecret\n",
+        1,
+    )
+    failures = tc.check_permissions(reader_deletes)
+    assert any(f.startswith("CarrierSyncFunction") and "DeleteSecret" in f for f in failures), failures
+    api_unscoped = TEXT.replace(
+        "                - secretsmanager:DeleteSecret\n              " + carrier,
+        '                - secretsmanager:DeleteSecret\n              Resource: "*"',
+    )
+    assert any(f.startswith("ApiFunction") for f in tc.check_permissions(api_unscoped))
+
+
 def test_the_outbox_stream_must_report_partial_failures_bisect_and_keep_what_fails() -> None:
     assert tc.check_outbox_stream(TEXT) == []
     for pattern, replacement, complaint in (
@@ -165,7 +195,7 @@ def test_the_outbox_stream_must_report_partial_failures_bisect_and_keep_what_fai
 def test_a_stream_filter_that_lets_updates_or_other_items_through_fails() -> None:
     updates_too = edited(r'\{"eventName": \["INSERT"\]', '{"eventName": ["INSERT", "MODIFY"]')
     assert any("queued again" in f for f in tc.check_outbox_stream(updates_too))
-    any_kind = edited(r'"kind": \{"S": \["outbox", "terminal_event"\]\},', "")
+    any_kind = edited(r'"kind": \{"S": \["outbox", "terminal_event", "carrier_op"\]\},', "")
     assert any("a new order" in f for f in tc.check_outbox_stream(any_kind))
     no_stream = edited(r"^      StreamSpecification:\n        StreamViewType: NEW_IMAGE\n", "")
     assert any("stream" in f for f in tc.check_table(no_stream))

@@ -88,4 +88,5 @@ export async function download(path: string, opts: CallOptions = {}): Promise<Bl
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;
+  total?: number | null; // lists that count (terminals, merchants, orders): null where too many to count
 }

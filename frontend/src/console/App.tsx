@@ -19,6 +19,14 @@ import { Keys } from "./views/Keys";
 import { Webhooks } from "./views/Webhooks";
 import { Reports } from "./views/Reports";
 import { Stickers } from "./views/Stickers";
+// --- screens (issue 16 parts 2, 3) ---
+import { ImportHistory } from "./views/ImportHistory";
+import { Platform } from "./views/Platform";
+import { RegisterTerminal } from "./views/RegisterTerminal";
+import { Signup } from "./views/Signup";
+import { Claim } from "./views/Transfer";
+import { UsageImport } from "./views/UsageImport";
+import { CarrierPage } from "./views/Carrier";
 
 const NAV: [string, Key][] = [
   ["dashboard", "nav_dashboard"],
@@ -32,6 +40,7 @@ const NAV: [string, Key][] = [
   ["settings", "nav_settings"],
   ["keys", "nav_keys"],
   ["webhooks", "nav_webhooks"],
+  ["carrier", "nav_carrier"],
 ];
 
 export function App() {
@@ -50,6 +59,10 @@ export function App() {
   useEffect(() => {
     document.title = `${t("appName")} · SimRenew`;
   });
+  const route = useRoute();
+  // Public pages: the agent application and the platform operator's own sign-in.
+  if (route.parts[0] === "signup") return <Signup />;
+  if (route.parts[0] === "platform") return <Platform />;
   if (!s) return <SignIn endedWhy={endedWhy} />;
   return <Shell s={s} />;
 }
@@ -64,7 +77,18 @@ function View({ s }: { s: Session }) {
     case "terminals":
       return second ? <TerminalPage key={second} sn={second} admin={admin} /> : <Terminals key={route.query.toString()} query={route.query} />;
     case "imports":
-      return <Imports importId={route.query.get("id")} />;
+      return (
+        <>
+          <Imports importId={route.query.get("id")} />
+          <ImportHistory />
+        </>
+      );
+    case "register":
+      return <RegisterTerminal />;
+    case "claim":
+      return <Claim admin={admin} />;
+    case "usage":
+      return <UsageImport canWrite={s.role !== "readonly"} />;
     case "orders":
       return second ? <OrderPage key={second} orderId={second} admin={admin} /> : <Orders key={route.query.toString()} query={route.query} admin={admin} />;
     case "merchants":
@@ -81,6 +105,8 @@ function View({ s }: { s: Session }) {
       return <Keys admin={admin} currentKeyId={s.keyId} />;
     case "webhooks":
       return <Webhooks admin={admin} />;
+    case "carrier":
+      return <CarrierPage admin={admin} />;
     case "stickers":
       return <Stickers sns={(route.query.get("sns") ?? "").split(",").filter(Boolean)} />;
     default:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.http import Reply, Req
@@ -25,14 +26,17 @@ def too_large(kind: str) -> PayloadTooLarge:
     )
 
 
-def terminals_csv(req: Req) -> Reply:
+def terminals_csv(req: Req, terminals: Iterable[Any] | None = None) -> Reply:
+    """The terminals the list's filters select (all of them when none is given), in the import format;
+    past MAX_EXPORT_ROWS or MAX_EXPORT_BYTES, 413 export_too_large naming POST /v1/exports."""
     from simrenew.services.exports import terminal_lines
 
     fleet = req.services.fleet
     out = io.StringIO()
     out.write("\ufeff")  # BOM: Excel in China opens UTF-8 correctly with it
     out.write(export_header_line())
-    for n, line in enumerate(terminal_lines(fleet, req.tenant_id, fleet.terminals.iterate(req.tenant_id)), 1):
+    source = fleet.terminals.iterate(req.tenant_id) if terminals is None else terminals
+    for n, line in enumerate(terminal_lines(fleet, req.tenant_id, iter(source)), 1):
         out.write(line)
         if out.tell() > MAX_EXPORT_BYTES or n > MAX_EXPORT_ROWS:
             raise too_large("terminals")

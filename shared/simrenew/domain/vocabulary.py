@@ -30,6 +30,9 @@ API_ENUMS: dict[str, tuple[str, ...]] = {
     # terminals, their list filter ("expiring" is derived, never stored) and carriers
     "terminal_status": (*(s.value for s in TerminalStatus), "expiring"),
     "carrier": tuple(c.value for c in Carrier),
+    # carrier accounts (docs/carrier.md): the carriers an account can be for, and their platforms
+    "account_carrier": tuple(c.value for c in Carrier if c is not Carrier.OTHER),
+    "carrier_platform": ("control_center", "onelink"),
     "merchant_status": ("active", "inactive"),
     # orders: status, how they are paid and where they were made, refunds
     "order_status": tuple(s.value for s in OrderStatus),

@@ -266,6 +266,23 @@ class FleetService:
             return current
         return self.terminals.save(item, replace(current, status=TerminalStatus.DEACTIVATED), self._clock.now(), {})
 
+    def reactivate(self, tenant_id: str, sn: str) -> Terminal:
+        """Undo a deactivation. The terminal takes the status its merchant and expiry give it, as
+        at registration (DOMAIN.md's lifecycle): no merchant → inventory; expiry today or later →
+        active; within grace_days after it → grace; later → suspended (a paid renewal reactivates
+        the SIM). The sweep watches it again from here; reminders already sent are not repeated."""
+        item = self.terminals.item(tenant_id, self._sn(sn))
+        if item is None:
+            raise NotFound("no such terminal", code="terminal_not_found")
+        current = to_terminal(item)
+        if current.status is not TerminalStatus.DEACTIVATED:
+            raise RuleViolation(
+                f"the terminal is {current.status.value}, not deactivated", code="terminal_not_deactivated"
+            )
+        tenant = self.tenant(tenant_id)
+        status = initial_status(current.merchant_id, current.expires_on, self.today(tenant), tenant.settings.grace_days)
+        return self.terminals.save(item, replace(current, status=status), self._clock.now(), {})
+
     def record_usage(self, tenant_id: str, sn: str, body: dict[str, Any]) -> tuple[Terminal, list[str]]:
         """Apply a usage reading; returns the terminal and the quota alerts it raised."""
         used, as_of = usage_fields(body)

@@ -30,7 +30,8 @@ from simrenew.log import get_logger
 
 OUTBOX_KIND = "outbox"
 NOTICE_KIND = "terminal_event"
-KINDS = (OUTBOX_KIND, NOTICE_KIND)
+CARRIER_KIND = "carrier_op"  # a carrier operation (services/carrier.py carries it out)
+KINDS = (OUTBOX_KIND, NOTICE_KIND, CARRIER_KIND)
 
 
 class EventDeliverer(Protocol):
@@ -47,6 +48,14 @@ class NoticeSender(Protocol):
     def send_event(self, event: TerminalEventItem) -> int: ...
 
 
+class CarrierRunner(Protocol):
+    """What the dispatcher needs of the carrier operations (services/carrier.py)."""
+
+    def deliver(self, pk: str, sk: str) -> str: ...
+
+    def drain_due(self, limit: int = 100) -> int: ...
+
+
 @dataclass(frozen=True)
 class OutboxRef:
     """Which item to deliver: its key and kind (what a stream record carries)."""
@@ -61,7 +70,15 @@ RETRYABLE = (PynamoDBException, SimRenewError, OSError)
 
 
 class OutboxDispatcher:
-    def __init__(self, repo: OutboxRepository, webhooks: EventDeliverer, notices: NoticeSender, clock: Clock) -> None:
+    def __init__(
+        self,
+        repo: OutboxRepository,
+        webhooks: EventDeliverer,
+        notices: NoticeSender,
+        clock: Clock,
+        carrier: CarrierRunner | None = None,
+    ) -> None:
+        self._carrier = carrier
         self._repo = repo
         self._webhooks = webhooks
         self._notices = notices
@@ -76,6 +93,11 @@ class OutboxDispatcher:
             return self._deliver_event(ref)
         if ref.kind == NOTICE_KIND:
             return self._deliver_notice(ref)
+        if ref.kind == CARRIER_KIND and self._carrier is not None:
+            try:  # failures stay pending with their own backoff (the 5-minute drain runs them)
+                return self._carrier.deliver(ref.pk, ref.sk)
+            except RETRYABLE as exc:
+                raise self._failed(ref, exc) from exc
         return "ignored"
 
     def drain_due(self, limit: int = 200) -> int:
@@ -87,6 +109,8 @@ class OutboxDispatcher:
                 delivered += self.deliver(OutboxRef(item.pk, item.sk, OUTBOX_KIND)) == "delivered"
             except OutboxDeliveryFailed:
                 continue  # logged and queued again by deliver
+        if self._carrier is not None:
+            delivered += self._carrier.drain_due(limit)
         return delivered
 
     # --- agent events ---------------------------------------------------------------------------------

@@ -8,18 +8,15 @@ a carrier (SIM suspension). Everything it sends is claimed first with a conditio
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
-from pynamodb.exceptions import PutError
-
 from simrenew.adapters.dynamodb import keys
-from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository, pending_event, to_terminal
-from simrenew.adapters.dynamodb.models import TerminalEventItem, TerminalItem
+from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository, to_terminal
+from simrenew.adapters.dynamodb.models import Item, TerminalEventItem, TerminalItem
 from simrenew.adapters.dynamodb.sweeps import (
     RUN_LEASE,
     NotificationItem,
@@ -71,23 +68,10 @@ class Emitter(Protocol):
 
 
 class Carrier(Protocol):
-    def suspend(self, terminal: Terminal, now: datetime) -> None: ...
+    """The carrier operation a suspension writes in its own transaction (services/carrier.py
+    OutboxCarrier: the outbox dispatcher carries it out at the carrier's platform)."""
 
-
-class RecordingCarrier:
-    """Carrier suspension requests recorded as terminal events for operations to act on
-    (no carrier API is integrated yet; locally and in AWS alike)."""
-
-    def suspend(self, terminal: Terminal, now: datetime) -> None:
-        event = pending_event(
-            terminal,
-            "carrier_suspend",
-            terminal.expires_on.isoformat(),
-            {"iccid": terminal.iccid, "carrier": terminal.carrier},
-            now,
-        )
-        with contextlib.suppress(PutError):  # already requested for this term
-            event.save(condition=type(event).pk.does_not_exist())
+    def suspension(self, terminal: Terminal, now: datetime) -> Sequence[Item]: ...
 
 
 @dataclass
@@ -307,10 +291,9 @@ class SweepService:
         elif (
             lapsed > settings.grace_days
             and terminal.status in (TerminalStatus.ACTIVE, TerminalStatus.GRACE)
-            and self._move(item, terminal, TerminalStatus.SUSPENDED, now)
+            and self._move(item, terminal, TerminalStatus.SUSPENDED, now, self._carrier.suspension(terminal, now))
         ):
             result.suspended += 1
-            self._carrier.suspend(terminal, now)
             if merchant:
                 result.reminders_sent += self._notify(tenant, terminal, merchant, "suspended", {}, now, result)
             suspended.setdefault(tenant.tenant_id, []).append(
@@ -341,7 +324,7 @@ class SweepService:
         terminal = to_terminal(item)
         kind = event.event.split("#", 1)[0]  # receipt#<order>, refund#<refund>, time_transfer_out#<transfer>, quota_80
         if kind not in MERCHANT_EVENT_KINDS or terminal.merchant_id is None:
-            # carrier_suspend and the like are records for operations, not messages.
+            # Records for operations (older carrier_suspend items and the like), not messages.
             self._repo.event_done(event, "recorded", now)
             return 0
         key = (tenant.tenant_id, terminal.merchant_id)
@@ -404,10 +387,13 @@ class SweepService:
             "pay_url": f"{self._base}/pay/{terminal.sn}",
         }
 
-    def _move(self, item: TerminalItem, terminal: Terminal, to: TerminalStatus, now: datetime) -> bool:
-        """Conditional on the version read: a renewal that landed meanwhile wins."""
+    def _move(
+        self, item: TerminalItem, terminal: Terminal, to: TerminalStatus, now: datetime, with_items: Sequence[Item] = ()
+    ) -> bool:
+        """Conditional on the version read: a renewal that landed meanwhile wins. `with_items`
+        (the carrier operation) are written in the same transaction."""
         try:
-            self._terminals.save(item, replace(terminal, status=to), now, {})
+            self._terminals.save(item, replace(terminal, status=to), now, {}, with_items)
             return True
         except Conflict:
             return False

@@ -134,6 +134,16 @@ class TenantService:
             tenant_id, {TenantStatus.ACTIVE, TenantStatus.PENDING_REVIEW}, TenantStatus.SUSPENDED, self._clock.now()
         )
 
+    def reinstate(self, tenant_id: str) -> Tenant:
+        """Lift a suspension: an agent that had been approved is active again (its keys work again,
+        none is re-issued); one suspended while still pending review goes back to review."""
+        tenant = self._tenants.get(tenant_id)
+        if tenant is None:
+            raise NotFound("no such tenant", code="tenant_not_found")
+        approved = self._tenants.was_approved(tenant_id)
+        to = TenantStatus.ACTIVE if approved else TenantStatus.PENDING_REVIEW
+        return self._tenants.set_status(tenant_id, {TenantStatus.SUSPENDED}, to, self._clock.now())
+
     def list_tenants(self, status: str | None, limit: int, cursor: str | None) -> Page[Tenant]:
         wanted = None
         if status:

@@ -14,7 +14,7 @@ from simrenew.domain.fleet import Plan, TerminalStatus, reject_unknown
 from simrenew.domain.orders import renewed_terminal
 from simrenew.domain.tenant import Tenant
 from simrenew.domain.vouchers import MAX_BATCH, code_hash, generate_code, normalize_code
-from simrenew.errors import RuleViolation, TransientStoreError, ValidationError
+from simrenew.errors import NotFound, RuleViolation, TransientStoreError, ValidationError
 from simrenew.ids import new_id
 from simrenew.services.orders import OrderService
 
@@ -66,10 +66,34 @@ class VoucherService:
                 "batch_id": b.batch_id,
                 "plan_id": b.plan_id,
                 "count": int(b.size),
+                "redeemed": int(b.redeemed_count or 0),
+                "voided": int(b.voided_count or 0),
+                "available": int(b.size) - int(b.redeemed_count or 0) - int(b.voided_count or 0),
                 "created_at": iso_utc(b.created_at) if b.created_at else None,
             }
             for b in self._vouchers.batches(tenant_id)
         ]
+
+    def void(self, tenant_id: str, batch_id: str, body: dict[str, Any], actor: str) -> dict[str, Any]:
+        """Void one code of a batch (lost, sold by mistake): it can never be redeemed. The code
+        travels in the body, not the path, so it is not written to access logs."""
+        reject_unknown(body, ("code",))
+        if self._vouchers.batch(tenant_id, batch_id) is None:
+            raise NotFound("no such voucher batch", code="voucher_batch_not_found")
+        code = normalize_code(body.get("code"))
+        voucher = self._vouchers.get(code_hash(code))
+        if voucher is None or voucher.tenant_id != tenant_id or voucher.batch_id != batch_id:
+            raise ValidationError("code", "unknown_code", "this code is not one of this batch")
+        if voucher.redeemed:
+            raise RuleViolation(
+                f"this code was redeemed for {voucher.redeemed_sn} and cannot be voided", code="voucher_redeemed"
+            )
+        if voucher.voided_at is None and not self._vouchers.void(voucher, actor, self._clock.now()):
+            fresh = self._vouchers.get(code_hash(code))
+            if fresh is not None and fresh.redeemed:
+                raise RuleViolation("this code was redeemed meanwhile", code="voucher_redeemed")
+        batch = next(b for b in self.batches(tenant_id) if b["batch_id"] == batch_id)
+        return {"batch_id": batch_id, "code_status": "voided", "batch": batch}
 
     def redeem(self, body: dict[str, Any], client_id: str) -> dict[str, Any]:
         reject_unknown(body, ("sn", "code"))
@@ -98,7 +122,7 @@ class VoucherService:
             wrong()
             raise err from None
         voucher = self._vouchers.get(code_hash(code))
-        if voucher is None or voucher.tenant_id != tenant.tenant_id or voucher.redeemed:
+        if voucher is None or voucher.tenant_id != tenant.tenant_id or voucher.redeemed or voucher.voided_at:
             raise wrong()
         plan = self._plans.get(tenant.tenant_id, voucher.plan_id)
         if plan is None:

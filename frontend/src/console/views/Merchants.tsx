@@ -7,6 +7,7 @@ import { moment } from "../../common/i18n";
 import { href } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
+import { ts } from "../strings_screens";
 import { ErrorAlert, Field, Loading, Pager, Status, Submit, Table, useAction, usePaged, useIdempotencyKey } from "../ui";
 
 export interface Merchant {
@@ -21,12 +22,15 @@ export interface Merchant {
 
 export function Merchants({ canWrite }: { canWrite: boolean }) {
   const [round, setRound] = useState(0);
-  return <MerchantList key={round} canWrite={canWrite} onChanged={() => setRound(round + 1)} />;
+  const [q, setQ] = useState("");
+  return <MerchantList key={`${round}|${q}`} q={q} onSearch={setQ} canWrite={canWrite} onChanged={() => setRound(round + 1)} />;
 }
 
-function MerchantList({ canWrite, onChanged }: { canWrite: boolean; onChanged: () => void }) {
+function MerchantList({ canWrite, onChanged, q, onSearch }: { canWrite: boolean; onChanged: () => void; q: string; onSearch: (q: string) => void }) {
+  const [draft, setDraft] = useState(q);
   const paged = usePaged((cursor) => {
-    const qs = new URLSearchParams({ limit: "50" });
+    const qs = new URLSearchParams({ limit: "50", sort: "name" });
+    if (q) qs.set("q", q);
     if (cursor) qs.set("cursor", cursor);
     return api<Page<Merchant>>(`/v1/merchants?${qs}`);
   });
@@ -36,6 +40,26 @@ function MerchantList({ canWrite, onChanged }: { canWrite: boolean; onChanged: (
     <section class="stack" data-testid="view-merchants">
       <h1>{t("nav_merchants")}</h1>
       <p class="hint">{t("merchantsIntro")}</p>
+      <form
+        class="card row align-end"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          onSearch(draft.trim());
+        }}
+      >
+        <Field id="m-q" label={ts("merchantSearch")}>
+          {(a) => <input {...a} type="search" maxLength={64} value={draft} onInput={(e) => setDraft(e.currentTarget.value)} data-testid="merchant-search" />}
+        </Field>
+        <button type="submit" class="primary" data-testid="merchant-search-submit">
+          {t("search")}
+        </button>
+      </form>
+      {paged.data && typeof paged.data.total === "number" && (
+        <p class="hint" data-testid="merchant-total">
+          {ts("totalMerchants", { n: paged.data.total })}
+        </p>
+      )}
       <ErrorAlert error={paged.error} />
       <Loading show={paged.loading && !paged.data} />
       {paged.data && (

@@ -3,10 +3,11 @@
 import { useState } from "preact/hooks";
 import type { Page } from "../../common/api";
 import { day, moment, money } from "../../common/i18n";
-import { fenToYuanText, parseYuan } from "../format";
+import { fenToYuanText, parseYuan, saveBlob } from "../format";
 import { go, href } from "../router";
-import { api } from "../session";
+import { api, apiBlob } from "../session";
 import { label, t, tn } from "../strings";
+import { ts } from "../strings_screens";
 import { Badge, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, localError, useAction, useLoad, usePaged } from "../ui";
 import type { Plan } from "./Plans";
 import { NewOrder } from "./Terminal";
@@ -44,14 +45,28 @@ export interface Order {
 
 const ORDER_STATUSES = ["pending_payment", "paid", "fulfilled", "failed", "expired", "refunded", "partially_refunded", "needs_review"];
 
+const ORDER_FILTERS = ["status", "sn", "channel", "from", "to"] as const;
+type OrderFilterValues = Record<(typeof ORDER_FILTERS)[number], string>;
+
+function orderQuery(f: OrderFilterValues, cursor: string | null): URLSearchParams {
+  const qs = new URLSearchParams({ limit: "50" });
+  for (const k of ORDER_FILTERS) if (f[k]) qs.set(k, f[k]);
+  if (cursor) qs.set("cursor", cursor);
+  return qs;
+}
+
 export function Orders({ query, admin }: { query: URLSearchParams; admin: boolean }) {
-  const status = query.get("status") ?? "";
-  const paged = usePaged((cursor) => {
-    const qs = new URLSearchParams({ limit: "50" });
-    if (status) qs.set("status", status);
-    if (cursor) qs.set("cursor", cursor);
-    return api<Page<Order>>(`/v1/orders?${qs}`);
-  });
+  const applied = Object.fromEntries(ORDER_FILTERS.map((k) => [k, query.get(k) ?? ""])) as OrderFilterValues;
+  const [draft, setDraft] = useState<OrderFilterValues>(applied);
+  const exporting = useAction();
+  const paged = usePaged((cursor) => api<Page<Order> & { total?: number | null }>(`/v1/orders?${orderQuery(applied, cursor)}`));
+  const setF = (k: keyof OrderFilterValues) => (e: Event) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value });
+  const exportCsv = () =>
+    exporting.run(async () => {
+      const qs = orderQuery(applied, null);
+      qs.delete("limit");
+      saveBlob(await apiBlob(`/v1/orders?${qs}`, { accept: "text/csv" }), "orders.csv");
+    });
   const plans = useLoad(() => api<Page<Plan>>("/v1/plans"), []);
   const [showNew, setShowNew] = useState(false);
   const items = paged.data?.items ?? [];
@@ -64,10 +79,37 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
         </button>
       </div>
       {showNew && <NewOrder plans={plans.data?.items ?? []} admin={admin} />}
-      <div class="card row">
+      <form
+        class="card stack"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          go("orders", draft);
+        }}
+        data-testid="order-filters"
+      >
+        <div class="grid">
+        <Field id="o-sn" label={ts("ordersSn")}>
+          {(a) => <input {...a} class="mono" value={draft.sn} onInput={setF("sn")} data-testid="order-sn-filter" />}
+        </Field>
+        <Field id="o-channel" label={ts("channel")}>
+          {(a) => (
+            <select {...a} value={draft.channel} onChange={setF("channel")} data-testid="order-channel-filter">
+              <option value="">{t("all")}</option>
+              <option value="agent">{ts("ch_agent")}</option>
+              <option value="public">{ts("ch_public")}</option>
+            </select>
+          )}
+        </Field>
+        <Field id="o-from" label={t("from")}>
+          {(a) => <input {...a} type="date" value={draft.from} onInput={setF("from")} data-testid="order-from" />}
+        </Field>
+        <Field id="o-to" label={t("to")}>
+          {(a) => <input {...a} type="date" value={draft.to} onInput={setF("to")} data-testid="order-to" />}
+        </Field>
         <Field id="o-status" label={t("status")}>
           {(a) => (
-            <select {...a} value={status} onChange={(e) => go("orders", { status: e.currentTarget.value })} data-testid="order-status-filter">
+            <select {...a} value={draft.status} onChange={(e) => go("orders", { ...draft, status: e.currentTarget.value })} data-testid="order-status-filter">
               <option value="">{t("all")}</option>
               {ORDER_STATUSES.map((s) => (
                 <option key={s} value={s}>
@@ -77,8 +119,26 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
             </select>
           )}
         </Field>
-      </div>
+        </div>
+        <div class="row">
+          <button type="submit" class="primary" data-testid="order-search">
+            {t("search")}
+          </button>
+          <button type="button" onClick={() => go("orders")}>
+            {t("reset")}
+          </button>
+          <button type="button" onClick={exportCsv} disabled={exporting.busy} data-testid="order-export">
+            {exporting.busy ? t("busy") : t("exportCsv")}
+          </button>
+        </div>
+        <ErrorAlert error={exporting.error} />
+      </form>
       <ErrorAlert error={paged.error} />
+      {paged.data && (
+        <p class="hint" data-testid="order-total">
+          {typeof paged.data.total === "number" ? ts("totalOrders", { n: paged.data.total }) : ts("totalUnknown")}
+        </p>
+      )}
       <Loading show={paged.loading} />
       {paged.data && (
         <Table

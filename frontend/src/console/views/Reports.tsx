@@ -7,6 +7,7 @@ import { href } from "../router";
 import { api, apiBlob } from "../session";
 import { saveCsv } from "../transfer";
 import { t, tn } from "../strings";
+import { ts } from "../strings_screens";
 import { Badge, ErrorAlert, Field, Submit, Table, useAction } from "../ui";
 import { WeekChart } from "./Dashboard";
 import { daysLeft } from "./Terminals";
@@ -31,7 +32,7 @@ interface Expiring {
   today: string;
   total: number;
   per_week: { week_start: string; count: number }[];
-  items: { sn: string; tid: string; merchant_id: string | null; status: string; expires_on: string; days_left: number }[];
+  items: { sn: string; tid: string; merchant_id: string | null; merchant_name?: string | null; merchant_phone?: string | null; status: string; expires_on: string; days_left: number }[];
   truncated: boolean;
 }
 interface SettlementRow {
@@ -213,7 +214,7 @@ function ExpiringReport() {
                 <th scope="col">TID</th>
                 <th scope="col">{t("status")}</th>
                 <th scope="col">{t("expiresOn")}</th>
-                <th scope="col">{t("merchantId")}</th>
+                <th scope="col">{ts("merchant")}</th>
               </tr>
             }
           >
@@ -229,7 +230,10 @@ function ExpiringReport() {
                 <td class="nowrap">
                   {day(r.expires_on)} <span class="hint">({daysLeft(r.days_left)})</span>
                 </td>
-                <td class="mono">{r.merchant_id ?? "—"}</td>
+                <td data-testid="expiring-merchant">
+                  {r.merchant_name ?? "—"}
+                  {r.merchant_phone && <div class="hint mono">{r.merchant_phone}</div>}
+                </td>
               </tr>
             ))}
           </Table>

@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 import { LanguageSwitch } from "../LanguageSwitch";
 import { signIn } from "../session";
 import { errorText, t } from "../strings";
+import { ts } from "../strings_screens";
 import { Field, Submit, useAction } from "../ui";
 
 export function SignIn({ endedWhy }: { endedWhy: string | null }) {
@@ -50,6 +51,11 @@ export function SignIn({ endedWhy }: { endedWhy: string | null }) {
           </Field>
           <Submit busy={action.busy} label={t("signIn")} testid="sign-in" />
         </form>
+        <p>
+          <a href="#/signup" data-testid="open-signup">
+            {ts("signupLink")}
+          </a>
+        </p>
       </main>
     </div>
   );

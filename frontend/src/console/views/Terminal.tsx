@@ -6,6 +6,10 @@ import { day, locale, megabytes, moment, money } from "../../common/i18n";
 import { href } from "../router";
 import { api } from "../session";
 import { label, t, tn } from "../strings";
+import { ts } from "../strings_screens";
+import { MerchantPicker, type MerchantCard } from "./MerchantPicker";
+import { TransferCode } from "./Transfer";
+import { CarrierStateBlock } from "./Carrier";
 import { Badge, ConfirmButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad, useIdempotencyKey, riskRecent } from "../ui";
 import { carrierLabel, daysLeft, type Terminal } from "./Terminals";
 import type { Plan } from "./Plans";
@@ -37,7 +41,13 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
   const notes = useLoad(() => api<Page<Notification>>(`/v1/notifications?sn=${encodeURIComponent(sn)}`), [sn]);
   const [editing, setEditing] = useState(false);
   const deactivate = useAction();
+  const reactivate = useAction();
   const x = term.data;
+  const merchantId = x?.merchant_id ?? null;
+  const merchant = useLoad(
+    () => (merchantId ? api<MerchantCard>(`/v1/merchants/${encodeURIComponent(merchantId)}`) : Promise.resolve(null)),
+    [merchantId],
+  );
   const l = locale();
   const planName = (id: string | null) => (id ? (plans.data?.items.find((p) => p.plan_id === id)?.name ?? id) : "—");
   return (
@@ -75,8 +85,16 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
               </dd>
               <dt>{t("plan")}</dt>
               <dd>{planName(x.plan_id)}</dd>
-              <dt>{t("merchantId")}</dt>
-              <dd class="mono">{x.merchant_id ?? "—"}</dd>
+              <dt>{ts("merchant")}</dt>
+              <dd data-testid="terminal-merchant">
+                {merchant.data ? (
+                  <>
+                    {merchant.data.name} <span class="hint mono">{merchant.data.phone}</span>
+                  </>
+                ) : (
+                  "—"
+                )}
+              </dd>
               <dt>{t("dataUsage")}</dt>
               <dd>
                 {megabytes(x.data_used_mb ?? 0, l)} / {megabytes(x.data_quota_mb, l)}
@@ -89,6 +107,7 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
                 </a>
               </dd>
             </dl>
+            {x.carrier_state && <CarrierStateBlock state={x.carrier_state} />}
             <div class="row">
               {x.status !== "deactivated" && (
                 <button type="button" onClick={() => setEditing(!editing)} aria-expanded={editing ? "true" : "false"} data-testid="terminal-edit">
@@ -115,7 +134,25 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
                 />
               )}
             </div>
+            {x.status === "deactivated" && (
+              <div class="row">
+                <ConfirmButton
+                  label={ts("reactivate")}
+                  confirmLabel={ts("reactivate")}
+                  question={ts("reactivateQuestion")}
+                  busy={reactivate.busy}
+                  testid="terminal-reactivate"
+                  onConfirm={() =>
+                    reactivate.run(async () => {
+                      const next = await api<Terminal>(`${path}/reactivate`, { method: "POST", body: {} });
+                      term.setData(next);
+                    }, ts("reactivated"))
+                  }
+                />
+              </div>
+            )}
             <Status action={deactivate} />
+            <Status action={reactivate} testid="reactivate" />
           </div>
           {editing && (
             <EditTerminal
@@ -128,6 +165,7 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
             />
           )}
           {x.status !== "deactivated" && <NewOrder sn={x.sn} plans={plans.data?.items ?? []} admin={admin} />}
+          {x.status !== "deactivated" && admin && <TransferCode sn={x.sn} />}
           {x.status !== "deactivated" && admin && (
             <TransferTime
               sn={x.sn}
@@ -269,9 +307,7 @@ function EditTerminal(props: { terminal: Terminal; plans: Plan[]; onSaved: (t: T
         <Field id="e-model" label={t("model")} error={fe("model")}>
           {(a) => <input {...a} value={v.model} onInput={set("model")} />}
         </Field>
-        <Field id="e-merchant" label={t("merchantId")} error={fe("merchant_id")}>
-          {(a) => <input {...a} value={v.merchant_id} onInput={set("merchant_id")} />}
-        </Field>
+        <MerchantPicker id="e-merchant" label={ts("merchant")} value={v.merchant_id} onChange={(id) => setV({ ...v, merchant_id: id })} error={fe("merchant_id")} testid="edit-merchant" />
         <Field id="e-plan" label={t("plan")} error={fe("plan_id")}>
           {(a) => (
             <select {...a} value={v.plan_id} onChange={set("plan_id")}>

@@ -7,7 +7,10 @@ import { go, href } from "../router";
 import { api } from "../session";
 import { saveCsv } from "../transfer";
 import { t, tn } from "../strings";
+import { ts, type ScreenKey } from "../strings_screens";
+import { MerchantPicker } from "./MerchantPicker";
 import { Badge, ErrorAlert, Field, Loading, Pager, Table, riskRecent, useAction, usePaged } from "../ui";
+import { driftLabel, type CarrierState } from "./Carrier";
 
 export interface Terminal {
   sn: string;
@@ -16,6 +19,7 @@ export interface Terminal {
   carrier: string | null;
   model: string;
   merchant_id: string | null;
+  merchant?: { merchant_id: string; name: string; phone: string } | null;
   plan_id: string | null;
   expires_on: string;
   days_left: number;
@@ -28,10 +32,12 @@ export interface Terminal {
   pay_url: string;
   created_at: string;
   updated_at: string;
+  carrier_state?: CarrierState | null;
 }
 
 export const TERMINAL_STATUSES = ["active", "expiring", "grace", "suspended", "inventory", "deactivated"];
-const FILTERS = ["q", "status", "expires_before", "merchant_id", "limit"] as const;
+const FILTERS = ["q", "status", "expires_before", "merchant_id", "sort", "carrier", "limit"] as const;
+const SORTS = ["sn", "expires_on", "-expires_on", "name"] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
 
 // The selection survives filter changes and visits to a terminal's page (not a reload).
@@ -45,7 +51,7 @@ function filtersFrom(query: URLSearchParams): Filters {
 
 function listQuery(f: Filters, cursor: string | null): string {
   const qs = new URLSearchParams();
-  for (const k of FILTERS) if (f[k] && !(f.q && k !== "q" && k !== "limit")) qs.set(k, f[k]);
+  for (const k of FILTERS) if (f[k]) qs.set(k, f[k]);
   if (!qs.has("limit")) qs.set("limit", "50");
   if (cursor) qs.set("cursor", cursor);
   return qs.toString();
@@ -78,11 +84,21 @@ export function Terminals({ query }: { query: URLSearchParams }) {
     });
   return (
     <section class="stack" data-testid="view-terminals">
-      <h1>{t("nav_terminals")}</h1>
+      <div class="row spread">
+        <h1>{t("nav_terminals")}</h1>
+        <div class="row">
+          <a class="button" href={href("register")} data-testid="open-register">
+            {ts("nav_register")}
+          </a>
+          <a class="button" href={href("claim")} data-testid="open-claim">
+            {ts("nav_claim")}
+          </a>
+        </div>
+      </div>
       <form class="card filters" role="search" onSubmit={submit} data-testid="terminal-filters">
         <div class="grid">
-          <Field id="f-q" label={t("searchSnTid")} hint={t("searchHint")}>
-            {(a) => <input {...a} type="search" maxLength={32} value={draft.q} onInput={set("q")} data-testid="terminal-search" />}
+          <Field id="f-q" label={ts("searchAny")} hint={ts("searchAnyHint")}>
+            {(a) => <input {...a} type="search" maxLength={64} value={draft.q} onInput={set("q")} data-testid="terminal-search" />}
           </Field>
           <Field id="f-status" label={t("status")}>
             {(a) => (
@@ -99,9 +115,34 @@ export function Terminals({ query }: { query: URLSearchParams }) {
           <Field id="f-exp" label={t("expiresBefore")}>
             {(a) => <input {...a} type="date" value={draft.expires_before} onInput={set("expires_before")} />}
           </Field>
-          <Field id="f-merchant" label={t("merchantId")}>
-            {(a) => <input {...a} value={draft.merchant_id} onInput={set("merchant_id")} />}
+          <MerchantPicker
+            id="f-merchant"
+            label={ts("merchant")}
+            value={draft.merchant_id}
+            onChange={(id) => setDraft({ ...draft, merchant_id: id })}
+            testid="filter-merchant"
+          />
+          <Field id="f-sort" label={ts("sortBy")}>
+            {(a) => (
+              <select {...a} value={draft.sort || "sn"} onChange={set("sort")} data-testid="filter-sort">
+                {SORTS.map((k) => (
+                  <option key={k} value={k}>
+                    {ts(`sort_${k}` as ScreenKey)}
+                  </option>
+                ))}
+              </select>
+            )}
           </Field>
+          <div class="check">
+            <input
+              type="checkbox"
+              id="f-carrier"
+              checked={draft.carrier === "disagrees"}
+              onChange={(e) => setDraft({ ...draft, carrier: e.currentTarget.checked ? "disagrees" : "" })}
+              data-testid="filter-carrier"
+            />
+            <label for="f-carrier">{t("carrierDisagrees")}</label>
+          </div>
           <Field id="f-limit" label={t("perPage")}>
             {(a) => (
               <select {...a} value={draft.limit || "50"} onChange={set("limit")}>
@@ -150,7 +191,7 @@ export function Terminals({ query }: { query: URLSearchParams }) {
 }
 
 function TerminalTable(props: { filters: Filters; selected: Set<string>; setSelected: (s: Set<string>) => void }) {
-  const paged = usePaged((cursor) => api<Page<Terminal>>(`/v1/terminals?${listQuery(props.filters, cursor)}`));
+  const paged = usePaged((cursor) => api<Page<Terminal> & { total?: number }>(`/v1/terminals?${listQuery(props.filters, cursor)}`));
   const items = paged.data?.items ?? [];
   const l = locale();
   const allOnPage = items.length > 0 && items.every((i) => props.selected.has(i.sn));
@@ -169,6 +210,11 @@ function TerminalTable(props: { filters: Filters; selected: Set<string>; setSele
     <div class="stack">
       <ErrorAlert error={paged.error} />
       <Loading show={paged.loading} />
+      {paged.data && typeof paged.data.total === "number" && (
+        <p class="hint" data-testid="terminal-total">
+          {ts("totalTerminals", { n: paged.data.total })}
+        </p>
+      )}
       {paged.data && (
         <Table
           caption={t("nav_terminals")}
@@ -188,6 +234,7 @@ function TerminalTable(props: { filters: Filters; selected: Set<string>; setSele
               </th>
               <th scope="col">SN</th>
               <th scope="col">TID</th>
+              <th scope="col">{ts("merchant")}</th>
               <th scope="col">{t("status")}</th>
               <th scope="col">{t("expiresOn")}</th>
               <th scope="col">{t("carrier")}</th>
@@ -213,6 +260,16 @@ function TerminalTable(props: { filters: Filters; selected: Set<string>; setSele
                 </a>
               </td>
               <td class="mono">{x.tid}</td>
+              <td data-testid="terminal-merchant">
+                {x.merchant ? (
+                  <>
+                    {x.merchant.name}
+                    <div class="hint mono">{x.merchant.phone}</div>
+                  </>
+                ) : (
+                  "—"
+                )}
+              </td>
               <td>
                 <Badge status={x.status} />
                 {x.expiring && x.status === "active" && (
@@ -227,6 +284,7 @@ function TerminalTable(props: { filters: Filters; selected: Set<string>; setSele
                     <Badge status="risk" />
                   </>
                 )}
+                {x.carrier_state?.drift && <div class="hint" data-testid="carrier-drift">{driftLabel(x.carrier_state.drift)}</div>}
               </td>
               <td class="nowrap">
                 {day(x.expires_on)}

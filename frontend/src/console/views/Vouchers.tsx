@@ -6,6 +6,8 @@ import { moment, money } from "../../common/i18n";
 import { csvBlob, saveBlob } from "../format";
 import { api } from "../session";
 import { t } from "../strings";
+import { ts } from "../strings_screens";
+import { VoidCode } from "./VoidCode";
 import { AdminOnly, CopyButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad, useIdempotencyKey } from "../ui";
 import type { Plan } from "./Plans";
 
@@ -13,6 +15,9 @@ interface Batch {
   batch_id: string;
   plan_id: string;
   count: number;
+  redeemed?: number;
+  voided?: number;
+  available?: number;
   created_at: string | null;
 }
 
@@ -45,21 +50,30 @@ export function Vouchers({ admin }: { admin: boolean }) {
                 <th scope="col">{t("batchId")}</th>
                 <th scope="col">{t("plan")}</th>
                 <th scope="col">{t("count")}</th>
+                <th scope="col">{ts("vRedeemed")}</th>
+                <th scope="col">{ts("vVoided")}</th>
+                <th scope="col">{ts("vAvailable")}</th>
                 <th scope="col">{t("created")}</th>
               </tr>
             }
           >
             {items.map((b) => (
-              <tr key={b.batch_id}>
+              <tr key={b.batch_id} data-testid="batch-row">
                 <td class="mono">{b.batch_id}</td>
                 <td>{planName(b.plan_id)}</td>
                 <td class="num">{b.count}</td>
+                <td class="num" data-testid="batch-redeemed">{b.redeemed ?? 0}</td>
+                <td class="num" data-testid="batch-voided">{b.voided ?? 0}</td>
+                <td class="num" data-testid="batch-available">{b.available ?? b.count}</td>
                 <td class="nowrap">{moment(b.created_at)}</td>
               </tr>
             ))}
           </Table>
         )}
       </div>
+      {admin && items.length > 0 && (
+        <VoidCode batches={items.map((b) => ({ batch_id: b.batch_id, label: `${planName(b.plan_id)} · ${b.batch_id}` }))} onVoided={batches.reload} />
+      )}
     </section>
   );
 }

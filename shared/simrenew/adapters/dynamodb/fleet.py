@@ -30,6 +30,7 @@ from simrenew.adapters.dynamodb.models import (
     TransferCodeItem,
 )
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
+from simrenew.adapters.dynamodb.search import merchant_entry, terminal_entry
 from simrenew.clock import iso_utc
 from simrenew.domain.fleet import SWEPT_STATUSES, Merchant, Plan, Terminal, TerminalStatus
 from simrenew.domain.identifiers import normalize_sn
@@ -69,6 +70,9 @@ class MerchantRepository:
             status=merchant.status,
             created_at=now,
             updated_at=now,
+        )
+        item.srch_pk, item.srch_sk, item.srch_text = merchant_entry(
+            merchant.tenant_id, merchant.merchant_id, merchant.name, merchant.phone, merchant.contact_name
         )
         key_item = MerchantKeyItem(
             pk, keys.merchant_key_sk(merchant.name, merchant.phone), merchant_id=merchant.merchant_id
@@ -118,6 +122,13 @@ class MerchantRepository:
         item = self._item(tenant_id, merchant_id)
         return _merchant(item) if item else None
 
+    def get_many(self, tenant_id: str, merchant_ids: Iterable[str]) -> dict[str, Merchant]:
+        """merchant id → merchant, BatchGet (the names and phones a page of terminals shows)."""
+        pk = keys.tenant_pk(tenant_id)
+        wanted = {m for m in merchant_ids if m}
+        found = MerchantItem.batch_get([(pk, keys.merchant_sk(m)) for m in wanted])
+        return {i.merchant_id: _merchant(i) for i in found}
+
     def page(self, tenant_id: str, limit: int, cursor: str | None) -> Page[Merchant]:
         pk = keys.tenant_pk(tenant_id)
         start = decode_cursor(cursor, hash_attr="pk", hash_value=pk)
@@ -134,6 +145,9 @@ class MerchantRepository:
         for name, value in changes.items():
             setattr(item, name, value)
         item.updated_at = now
+        item.srch_pk, item.srch_sk, item.srch_text = merchant_entry(
+            tenant_id, merchant_id, item.name, item.phone, item.contact_name
+        )
         new_key = keys.merchant_key_sk(item.name, item.phone)
         pk = keys.tenant_pk(tenant_id)
         try:
@@ -323,6 +337,7 @@ def fill_item(item: TerminalItem, t: Terminal) -> TerminalItem:
     item.gsi2pk, item.gsi2sk = keys.terminals_by_tid_gsi2pk(t.tenant_id), keys.terminals_by_tid_gsi2sk(t.tid)
     item.gsi3pk, item.gsi3sk = keys.terminals_by_status_gsi3pk(t.tenant_id, t.status.value), order
     item.gsi4pk, item.gsi4sk = keys.terminals_by_expiry_gsi4pk(t.tenant_id), order
+    item.srch_pk, item.srch_sk, item.srch_text = terminal_entry(t.tenant_id, t.sn, t.tid, t.iccid)
     if t.status in SWEPT_STATUSES:
         item.exp_pk = keys.expiry_pk(t.expires_on, keys.expiry_shard(t.sn))
         item.exp_sk = keys.expiry_sk(t.tenant_id, t.sn)
@@ -448,6 +463,43 @@ class TerminalRepository:
             page_size=limit,
             last_evaluated_key=start,
         )
+        items = [to_terminal(i) for i in result if isinstance(i, TerminalItem)]
+        return Page(items, encode_cursor(result.last_evaluated_key))
+
+    def by_expiry(
+        self,
+        tenant_id: str,
+        status: str | None,
+        expires_from: date | None,
+        expires_before: date | None,
+        *,
+        forward: bool,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[Terminal]:
+        """Terminals by expiry, soonest or latest first: gsi3 within a status, else gsi4."""
+        lower = expires_from.isoformat() if expires_from else None
+        upper = expires_before.isoformat() if expires_before else None
+        if status:
+            hash_value = keys.terminals_by_status_gsi3pk(tenant_id, status)
+            result = TerminalItem.gsi3.query(
+                hash_value,
+                expiry_range(TerminalItem.gsi3sk, lower, upper),
+                limit=limit,
+                page_size=limit,
+                scan_index_forward=forward,
+                last_evaluated_key=decode_cursor(cursor, hash_attr="gsi3pk", hash_value=hash_value),
+            )
+        else:
+            hash_value = keys.terminals_by_expiry_gsi4pk(tenant_id)
+            result = TerminalItem.gsi4.query(
+                hash_value,
+                expiry_range(TerminalItem.gsi4sk, lower, upper),
+                limit=limit,
+                page_size=limit,
+                scan_index_forward=forward,
+                last_evaluated_key=decode_cursor(cursor, hash_attr="gsi4pk", hash_value=hash_value),
+            )
         items = [to_terminal(i) for i in result if isinstance(i, TerminalItem)]
         return Page(items, encode_cursor(result.last_evaluated_key))
 

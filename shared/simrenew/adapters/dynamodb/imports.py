@@ -13,6 +13,7 @@ from pynamodb.exceptions import PutError
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import translated
 from simrenew.adapters.dynamodb.models import ImportChunkItem, ImportErrorItem, ImportItem
+from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.clock import iso_utc
 from simrenew.errors import Conflict
 
@@ -65,6 +66,9 @@ class ImportRepository:
             created_at=now,
             updated_at=now,
             ttl=expires,
+            # The tenant's history, newest first: only jobs are in it, never their chunks or errors.
+            gsi1pk=keys.imports_gsi1pk(tenant_id),
+            gsi1sk=keys.imports_gsi1sk(now, import_id),
         ).save(condition=ImportItem.pk.does_not_exist())
 
     def create_upload(
@@ -95,6 +99,8 @@ class ImportRepository:
             created_at=now,
             updated_at=now,
             ttl=now + RETENTION,
+            gsi1pk=keys.imports_gsi1pk(tenant_id),
+            gsi1sk=keys.imports_gsi1sk(now, import_id),
         )
         job.save(condition=ImportItem.pk.does_not_exist())
         return job
@@ -137,6 +143,19 @@ class ImportRepository:
     def open_file(self, job: ImportItem) -> BinaryIO:
         """A body import's file (at most a few MB in chunks) as a stream."""
         return io.BytesIO(self.file(job))
+
+    def page(self, tenant_id: str, limit: int, cursor: str | None) -> Page[ImportItem]:
+        """The tenant's imports, newest first (kept RETENTION days, like the files)."""
+        pk = keys.imports_gsi1pk(tenant_id)
+        result = ImportItem.gsi1.query(
+            pk,
+            limit=limit,
+            page_size=limit,
+            scan_index_forward=False,
+            last_evaluated_key=decode_cursor(cursor, hash_attr="gsi1pk", hash_value=pk),
+        )
+        items = [i for i in result if isinstance(i, ImportItem)]
+        return Page(items, encode_cursor(result.last_evaluated_key))
 
     def file(self, job: ImportItem) -> bytes:
         pk = keys.tenant_pk(job.tenant_id)

@@ -159,6 +159,34 @@ def expiry_sort_key(expires_on: str, sn: str) -> str:
     return f"{expires_on}#{sn}"
 
 
+# --- the compact search index (issue 16): names, search, sort and totals --------------------------
+SEARCH_SHARDS = 8
+
+
+def search_shard(value: str) -> int:
+    """Stable shard of a terminal (by SN) or merchant (by id) in the search index."""
+    return int(hashlib.sha256(value.encode()).hexdigest()[:8], 16) % SEARCH_SHARDS
+
+
+def terminal_search_pk(tenant_id: str, shard: int) -> str:
+    """A tenant's terminals in the compact search index, spread over SEARCH_SHARDS partitions
+    that one list request reads in parallel."""
+    return f"TENANT#{tenant_id}#TSEARCH#{shard}"
+
+
+def merchant_search_pk(tenant_id: str, shard: int) -> str:
+    return f"TENANT#{tenant_id}#MSEARCH#{shard}"
+
+
+def imports_gsi1pk(tenant_id: str) -> str:
+    """A tenant's import jobs, newest first (gsi1sk "<created at>#<import id>"): the history."""
+    return f"TENANT#{tenant_id}#IMPORTS"
+
+
+def imports_gsi1sk(created_at: datetime, import_id: str) -> str:
+    return f"{iso_utc(created_at)}#{import_id}"
+
+
 def claim_pk(kind: str, value: str) -> str:
     """kind is SN, TID or ICCID."""
     return f"{kind}#{value}"
@@ -415,3 +443,80 @@ def outbox_pending_gsi1sk(next_attempt_at: str, tenant_id: str, sk: str) -> str:
 def outbox_due_bound(before: str) -> str:
     """Exclusive upper bound of the queue keys due at or before `before` ("$" sorts after "#")."""
     return f"{before}$"
+
+
+# --- carrier connection (issue 15, docs/carrier.md): all under the agent's partition --------------------
+CARRIER_OP_SHARDS = 4
+
+
+def carrier_account_sk(account_id: str) -> str:
+    return f"CARRIER#ACCOUNT#{account_id}"
+
+
+def carrier_accounts_prefix() -> str:
+    return "CARRIER#ACCOUNT#"
+
+
+def carrier_account_guard_sk(carrier: str) -> str:
+    """One account per carrier per agent: the guard item's key."""
+    return f"CARRIER#BY#{carrier}"
+
+
+def carrier_accounts_gsi1pk() -> str:
+    """The registry of every connected account (the daily sync reads it, never the table)."""
+    return "CARRIER_ACCOUNTS"
+
+
+def carrier_accounts_gsi1sk(tenant_id: str, account_id: str) -> str:
+    return f"{tenant_id}#{account_id}"
+
+
+def carrier_sim_sk(sn: str) -> str:
+    return f"CARRIER#SIM#{sn}"
+
+
+def carrier_sims_prefix() -> str:
+    return "CARRIER#SIM#"
+
+
+def carrier_drift_gsi1pk(tenant_id: str) -> str:
+    """Sparse: only SIMs whose carrier status disagrees with ours carry it."""
+    return f"CARRIER_DRIFT#{tenant_id}"
+
+
+def carrier_drift_gsi1sk(sn: str) -> str:
+    return sn
+
+
+def carrier_ops_prefix(sn: str) -> str:
+    return f"CARRIER#OP#{sn}#"
+
+
+def carrier_op_sk(sn: str, version: int, action: str) -> str:
+    """One per intended change: the terminal version the status change wrote, and the action."""
+    return f"{carrier_ops_prefix(sn)}{version:010d}#{action}"
+
+
+def carrier_op_shard(sk: str) -> int:
+    return _shard(sk, CARRIER_OP_SHARDS)
+
+
+def carrier_ops_due_gsi1pk(shard: int) -> str:
+    return f"CARRIER_OPS_DUE#{shard}"
+
+
+def carrier_ops_due_gsi1sk(at: datetime, tenant_id: str, sk: str) -> str:
+    return f"{iso_utc(at)}#{tenant_id}#{sk}"
+
+
+def carrier_ops_due_bound(now: datetime) -> str:
+    """Exclusive upper bound of the operations due at or before `now` ("$" sorts after "#")."""
+    return f"{iso_utc(now)}$"
+
+
+def carrier_ops_failed_gsi1pk(tenant_id: str) -> str:
+    return f"CARRIER_OPS_FAILED#{tenant_id}"
+
+
+def carrier_ops_failed_gsi1sk(failed_at: datetime, sk: str) -> str:
+    return f"{iso_utc(failed_at)}#{sk}"

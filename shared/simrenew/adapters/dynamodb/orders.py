@@ -204,6 +204,75 @@ class OrderRepository:
         )
         return Page([to_order(i) for i in result if isinstance(i, OrderItem)], encode_cursor(result.last_evaluated_key))
 
+    @staticmethod
+    def _filters(lower: str | None, upper: str | None, status: str | None, channel: str | None, sn: str | None) -> Any:
+        """(range condition, filter) of the order list: created-at range keyed, the rest filtered."""
+        sort = OrderItem.gsi1sk
+        range_cond: Any = (
+            sort.between(lower, upper)
+            if lower and upper
+            else sort >= lower
+            if lower
+            else sort < upper
+            if upper
+            else None
+        )
+        filt: Any = None
+        for cond in (
+            OrderItem.status == status if status else None,
+            OrderItem.channel == channel if channel else None,
+            # lines_json is json.dumps of the lines: an SN on any line reads exactly like this.
+            OrderItem.lines_json.contains(f'"sn": "{sn}"') if sn else None,
+        ):
+            if cond is not None:
+                filt = cond if filt is None else filt & cond
+        return range_cond, filt
+
+    def filtered_page(
+        self, tenant_id: str, conditions: dict[str, str | None], limit: int, cursor: str | None, budget: int
+    ) -> Page[Order]:
+        """Newest first; at most `budget` orders evaluated (a next_cursor goes on from there)."""
+        pk = keys.orders_gsi1pk(tenant_id)
+        start = decode_cursor(cursor, hash_attr="gsi1pk", hash_value=pk)
+        range_cond, filt = self._filters(**conditions)
+        found: list[Order] = []
+        evaluated = 0
+        last: dict[str, Any] | None = None
+        while True:
+            # Unfiltered, a page reads just what is shown; filtered, up to 200 to look through.
+            size = max(1, min(200 if filt is not None else limit - len(found), budget - evaluated))
+            pages = OrderItem.gsi1.query(
+                pk, range_cond, filt, page_size=size, last_evaluated_key=start, scan_index_forward=False
+            ).page_iter
+            page = next(pages)
+            evaluated += int(page.get("ScannedCount", 0))
+            items = page.get("Items", [])
+            taken = items[: limit - len(found)]
+            for raw in taken:
+                found.append(to_order(OrderItem.from_raw_data(raw)))
+                last = {k: raw[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+            start = page.get("LastEvaluatedKey")
+            if len(taken) < len(items):
+                return Page(found, encode_cursor(last))  # cut inside a page: go on after the last shown
+            if not start:
+                return Page(found, None)
+            if len(found) == limit or evaluated >= budget:
+                return Page(found, encode_cursor(start))
+
+    def count_filtered(self, tenant_id: str, conditions: dict[str, str | None], budget: int) -> int | None:
+        """How many orders the filters select (reads as much as listing them all); None past budget."""
+        range_cond, filt = self._filters(**conditions)
+        pages = OrderItem.gsi1.query(
+            keys.orders_gsi1pk(tenant_id), range_cond, filt, attributes_to_get=["pk"], page_size=1000
+        ).page_iter
+        total = scanned = 0
+        for page in pages:
+            total += int(page.get("Count", 0))
+            scanned += int(page.get("ScannedCount", 0))
+            if page.get("LastEvaluatedKey") and scanned >= budget:
+                return None
+        return total
+
     def pending_due(self, shard: int, before: datetime, limit: int) -> list[OrderItem]:
         result = OrderItem.gsi2.query(
             keys.pending_orders_gsi2pk(shard), OrderItem.gsi2sk < iso_utc(before), limit=limit

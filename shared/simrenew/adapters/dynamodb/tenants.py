@@ -88,6 +88,18 @@ class TenantRepository:
         items = [to_domain(i) for i in result if isinstance(i, TenantItem)]
         return Page(items, encode_cursor(result.last_evaluated_key))
 
+    def was_approved(self, tenant_id: str) -> bool:
+        """Approved (or created active) at some point: it was, or it has had a key."""
+        from simrenew.adapters.dynamodb.models import ApiKeyItem
+
+        item = self._item(tenant_id)
+        if item is None:
+            return False
+        if item.approved_at:
+            return True
+        pk = keys.tenant_pk(tenant_id)
+        return any(True for _ in ApiKeyItem.query(pk, ApiKeyItem.sk.startswith(keys.api_key_sk("")), limit=1))
+
     def set_status(self, tenant_id: str, allowed_from: set[TenantStatus], to: TenantStatus, now: datetime) -> Tenant:
         """Move a tenant between statuses; refuse (409) if it is not in one of `allowed_from`."""
         item = self._item(tenant_id)

@@ -61,6 +61,34 @@ class VoucherRepository:
         )
         return [i for i in result if isinstance(i, VoucherItem) and i.redeemed_at is not None and i.redeemed_at < end]
 
+    def batch(self, tenant_id: str, batch_id: str) -> VoucherBatchItem | None:
+        try:
+            pk, sk = keys.tenant_pk(tenant_id), keys.voucher_batch_sk(batch_id)
+            return VoucherBatchItem.get(pk, sk, consistent_read=True)
+        except VoucherBatchItem.DoesNotExist:
+            return None
+
+    def void(self, voucher: VoucherItem, actor: str, now: datetime) -> bool:
+        """Void an unredeemed code and count it on its batch, together; False when a redemption
+        (or another void) got there first."""
+        try:
+            with Transaction() as tx:
+                tx.update(
+                    voucher,
+                    actions=[VoucherItem.voided_at.set(now), VoucherItem.voided_by.set(actor)],
+                    condition=(VoucherItem.redeemed == False) & VoucherItem.voided_at.does_not_exist(),  # noqa: E712
+                )
+                tx.update(
+                    VoucherBatchItem(keys.tenant_pk(voucher.tenant_id), keys.voucher_batch_sk(voucher.batch_id)),
+                    actions=[VoucherBatchItem.voided_count.add(1)],
+                    condition=VoucherBatchItem.pk.exists(),
+                )
+            return True
+        except TransactWriteError as exc:
+            if "ConditionalCheckFailed" in tx.codes(exc):
+                return False
+            raise TransientStoreError("could not void the code; retry") from exc
+
     def get(self, digest: str) -> VoucherItem | None:
         try:
             return VoucherItem.get(keys.voucher_pk(digest), keys.voucher_sk(), consistent_read=True)
@@ -83,7 +111,12 @@ class VoucherRepository:
                         VoucherItem.gsi1pk.set(keys.redeemed_vouchers_gsi1pk(voucher.tenant_id)),
                         VoucherItem.gsi1sk.set(keys.redeemed_vouchers_gsi1sk(now, terminal.sn)),
                     ],
-                    condition=VoucherItem.redeemed == False,  # noqa: E712 - a PynamoDB condition
+                    condition=(VoucherItem.redeemed == False) & VoucherItem.voided_at.does_not_exist(),  # noqa: E712
+                )
+                tx.update(
+                    VoucherBatchItem(keys.tenant_pk(voucher.tenant_id), keys.voucher_batch_sk(voucher.batch_id)),
+                    actions=[VoucherBatchItem.redeemed_count.add(1)],
+                    condition=VoucherBatchItem.pk.exists(),
                 )
                 fill_item(item, terminal)
                 item.updated_at = now

@@ -1,0 +1,391 @@
+// Carrier connection (issue 15): the agent's carrier platform accounts (connect, check, remove),
+// the sync (run now, last run), failed carrier operations with a retry, the drift report (CSV);
+// and the carrier state block of a terminal's page.
+import { useState } from "preact/hooks";
+import { moment } from "../../common/i18n";
+import { saveBlob } from "../format";
+import { href } from "../router";
+import { api, apiBlob } from "../session";
+import { t } from "../strings";
+import { AdminOnly, ConfirmButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useIdempotencyKey, useLoad } from "../ui";
+
+export interface CarrierState {
+  status: string | null;
+  state: string | null;
+  data_used_mb: number | null;
+  usage_as_of: string | null;
+  synced_at: string | null;
+  pending: string | null;
+  last_error: string | null;
+  drift: string | null;
+  last_operation?: CarrierOp;
+}
+
+interface Account {
+  account_id: string;
+  carrier: string;
+  platform: string;
+  base_url: string;
+  username: string;
+  status: string;
+  checked_at: string | null;
+  last_sync: { state?: string; finished_at?: string; sims?: number; carrier_requests?: number; drift?: number; error?: string } | null;
+}
+
+export interface CarrierOp {
+  op_id: string;
+  sn: string;
+  action: string;
+  state: string;
+  outcome: string | null;
+  attempts: number;
+  last_error: string | null;
+  created_at: string | null;
+  done_at: string | null;
+}
+
+interface Drift {
+  sn: string;
+  iccid: string;
+  status: string;
+  carrier_status: string | null;
+  reason: string;
+  synced_at: string | null;
+}
+
+const CARRIERS = ["CMCC", "CUCC", "CTCC"];
+const PLATFORMS = ["control_center", "onelink"];
+
+export function driftLabel(reason: string | null | undefined): string {
+  if (!reason) return "";
+  const k = `carrierDrift_${reason}`;
+  return t(k as "carrierDrift_unknown_at_carrier");
+}
+
+export function CarrierPage({ admin }: { admin: boolean }) {
+  const [round, setRound] = useState(0);
+  return (
+    <section class="stack" data-testid="view-carrier">
+      <h1>{t("nav_carrier")}</h1>
+      <p class="hint">{t("carrierIntro")}</p>
+      <AdminOnly admin={admin}>
+        <Accounts key={`a${round}`} onChange={() => setRound(round + 1)} />
+        <Connect onCreated={() => setRound(round + 1)} />
+      </AdminOnly>
+      <FailedOps key={`f${round}`} />
+      <DriftReport key={`d${round}`} />
+    </section>
+  );
+}
+
+function Accounts({ onChange }: { onChange: () => void }) {
+  const list = useLoad(() => api<{ items: Account[] }>("/v1/carrier-accounts"), []);
+  const action = useAction();
+  const items = list.data?.items ?? [];
+  const sync = async () => {
+    const ok = await action.run(() => api("/v1/carrier-sync", { method: "POST", body: {} }).then(() => true), t("carrierSyncQueued"));
+    if (ok) setTimeout(() => list.reload(), 1500);
+  };
+  return (
+    <div class="card stack">
+      <h2>{t("carrierAccounts")}</h2>
+      <ErrorAlert error={list.error} />
+      <Loading show={list.loading && !list.data} />
+      <Status action={action} testid="carrier-action" />
+      {list.data && (
+        <Table
+          caption={t("carrierAccounts")}
+          testid="carrier-accounts"
+          empty={items.length === 0}
+          head={
+            <tr>
+              <th scope="col">{t("carrier")}</th>
+              <th scope="col">{t("carrierPlatform")}</th>
+              <th scope="col">{t("carrierUsername")}</th>
+              <th scope="col">{t("state")}</th>
+              <th scope="col">{t("carrierLastSync")}</th>
+              <th scope="col">{t("actions")}</th>
+            </tr>
+          }
+        >
+          {items.map((a) => (
+            <tr key={a.account_id} data-testid="carrier-account-row">
+              <td>{a.carrier}</td>
+              <td>
+                {t(`carrierPlatform_${a.platform}` as "carrierPlatform_onelink")}
+                <div class="hint mono break">{a.base_url}</div>
+              </td>
+              <td class="mono break">{a.username}</td>
+              <td>{t(`carrierAccount_${a.status}` as "carrierAccount_ok")}</td>
+              <td class="nowrap">
+                {a.last_sync?.finished_at ? moment(a.last_sync.finished_at) : "—"}
+                {a.last_sync?.sims != null && <div class="hint">{t("carrierSyncSims", { n: a.last_sync.sims, d: a.last_sync.drift ?? 0 })}</div>}
+                {a.last_sync?.error && <div class="hint">{a.last_sync.error}</div>}
+              </td>
+              <td>
+                <div class="row">
+                  <button
+                    type="button"
+                    disabled={action.busy}
+                    data-testid="carrier-check"
+                    onClick={async () => {
+                      await action.run(() => api(`/v1/carrier-accounts/${encodeURIComponent(a.account_id)}/check`, { method: "POST", body: {} }).then(() => true), t("carrierCheckOk"));
+                      list.reload();
+                    }}
+                  >
+                    {t("carrierCheck")}
+                  </button>
+                  <ConfirmButton
+                    label={t("delete")}
+                    confirmLabel={t("deleteConfirm")}
+                    question={t("carrierRemoveQuestion")}
+                    danger
+                    busy={action.busy}
+                    onConfirm={async () => {
+                      const ok = await action.run(
+                        () => api(`/v1/carrier-accounts/${encodeURIComponent(a.account_id)}`, { method: "DELETE" }).then(() => true),
+                        t("carrierRemoved"),
+                      );
+                      if (ok) onChange();
+                    }}
+                  />
+                </div>
+              </td>
+            </tr>
+          ))}
+        </Table>
+      )}
+      {items.length > 0 && (
+        <div class="row">
+          <button type="button" class="primary" onClick={sync} disabled={action.busy} data-testid="carrier-sync">
+            {t("carrierSyncNow")}
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Connect({ onCreated }: { onCreated: () => void }) {
+  const [carrier, setCarrier] = useState("CUCC");
+  const [platform, setPlatform] = useState("control_center");
+  const [baseUrl, setBaseUrl] = useState("");
+  const [username, setUsername] = useState("");
+  const [apiKey, setApiKey] = useState("");
+  const idem = useIdempotencyKey();
+  const action = useAction();
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (!/^https?:\/\/\S+$/i.test(baseUrl.trim())) return action.fail(localError("base_url", t("urlBad")));
+    if (!username.trim()) return action.fail(localError("username", t("v_required", { field: t("carrierUsername") })));
+    if (!apiKey) return action.fail(localError("api_key", t("v_required", { field: t("carrierApiKey") })));
+    const body = { carrier, platform, base_url: baseUrl.trim(), username: username.trim(), api_key: apiKey };
+    const out = await action.run(() => api<Account>("/v1/carrier-accounts", { method: "POST", body, idempotencyKey: idem.keyFor(body) }), t("carrierConnected"));
+    if (out) {
+      setApiKey("");
+      idem.done();
+      onCreated();
+    }
+  };
+  return (
+    <form class="card stack" onSubmit={submit} noValidate data-testid="carrier-form">
+      <h2>{t("carrierConnect")}</h2>
+      <div class="grid">
+        <Field id="c-carrier" label={t("carrier")} error={action.fieldError("carrier")}>
+          {(a) => (
+            <select {...a} value={carrier} onChange={(e) => setCarrier(e.currentTarget.value)}>
+              {CARRIERS.map((c) => (
+                <option key={c} value={c}>
+                  {c}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field id="c-platform" label={t("carrierPlatform")} error={action.fieldError("platform")}>
+          {(a) => (
+            <select {...a} value={platform} onChange={(e) => setPlatform(e.currentTarget.value)}>
+              {PLATFORMS.map((p) => (
+                <option key={p} value={p}>
+                  {t(`carrierPlatform_${p}` as "carrierPlatform_onelink")}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field id="c-url" label={t("carrierBaseUrl")} hint={t("carrierBaseUrlHint")} error={action.fieldError("base_url")}>
+          {(a) => <input {...a} type="url" maxLength={300} value={baseUrl} onInput={(e) => setBaseUrl(e.currentTarget.value)} data-testid="carrier-url" />}
+        </Field>
+        <Field id="c-user" label={t("carrierUsername")} error={action.fieldError("username")}>
+          {(a) => <input {...a} maxLength={100} autoComplete="off" value={username} onInput={(e) => setUsername(e.currentTarget.value)} data-testid="carrier-username" />}
+        </Field>
+        <Field id="c-key" label={t("carrierApiKey")} hint={t("carrierApiKeyHint")} error={action.fieldError("api_key")}>
+          {(a) => <input {...a} type="password" maxLength={256} autoComplete="new-password" value={apiKey} onInput={(e) => setApiKey(e.currentTarget.value)} data-testid="carrier-key" />}
+        </Field>
+      </div>
+      <Status action={action} fields={["carrier", "platform", "base_url", "username", "api_key"]} testid="carrier-connect" />
+      <div class="row">
+        <Submit busy={action.busy} label={t("carrierConnect")} testid="carrier-submit" />
+      </div>
+    </form>
+  );
+}
+
+function FailedOps() {
+  const list = useLoad(() => api<{ items: CarrierOp[] }>("/v1/carrier-operations"), []);
+  const action = useAction();
+  const items = list.data?.items ?? [];
+  return (
+    <div class="card stack">
+      <h2>{t("carrierFailedOps")}</h2>
+      <ErrorAlert error={list.error} />
+      <Status action={action} testid="carrier-retry" />
+      {list.data && (
+        <Table
+          caption={t("carrierFailedOps")}
+          testid="carrier-failed"
+          empty={items.length === 0}
+          head={
+            <tr>
+              <th scope="col">SN</th>
+              <th scope="col">{t("carrierAction")}</th>
+              <th scope="col">{t("attempts")}</th>
+              <th scope="col">{t("carrierLastError")}</th>
+              <th scope="col">{t("actions")}</th>
+            </tr>
+          }
+        >
+          {items.map((op) => (
+            <tr key={op.op_id} data-testid="carrier-failed-row">
+              <td class="mono">
+                <a href={href(`terminals/${encodeURIComponent(op.sn)}`)}>{op.sn}</a>
+              </td>
+              <td>{t(`carrierAction_${op.action}` as "carrierAction_suspend")}</td>
+              <td class="num">{op.attempts}</td>
+              <td class="break">{op.last_error}</td>
+              <td>
+                <button
+                  type="button"
+                  disabled={action.busy}
+                  onClick={async () => {
+                    await action.run(() => api(`/v1/carrier-operations/${encodeURIComponent(op.op_id)}/retry`, { method: "POST", body: {} }).then(() => true), t("carrierRetried"));
+                    list.reload();
+                  }}
+                  data-testid="carrier-retry-button"
+                >
+                  {t("carrierRetry")}
+                </button>
+              </td>
+            </tr>
+          ))}
+        </Table>
+      )}
+    </div>
+  );
+}
+
+function DriftReport() {
+  const report = useLoad(() => api<{ items: Drift[] }>("/v1/reports/carrier-drift"), []);
+  const exporting = useAction();
+  const items = report.data?.items ?? [];
+  return (
+    <div class="card stack">
+      <h2>{t("carrierDriftReport")}</h2>
+      <p class="hint">{t("carrierDriftIntro")}</p>
+      <ErrorAlert error={report.error ?? exporting.error} />
+      {report.data && (
+        <Table
+          caption={t("carrierDriftReport")}
+          testid="carrier-drift"
+          empty={items.length === 0}
+          head={
+            <tr>
+              <th scope="col">SN</th>
+              <th scope="col">{t("status")}</th>
+              <th scope="col">{t("carrierStatus")}</th>
+              <th scope="col">{t("carrierWhy")}</th>
+              <th scope="col">{t("carrierSyncedAt")}</th>
+            </tr>
+          }
+        >
+          {items.map((d) => (
+            <tr key={d.sn}>
+              <td class="mono">
+                <a href={href(`terminals/${encodeURIComponent(d.sn)}`)}>{d.sn}</a>
+              </td>
+              <td>{d.status}</td>
+              <td class="mono">{d.carrier_status ?? "—"}</td>
+              <td>{driftLabel(d.reason)}</td>
+              <td class="nowrap">{moment(d.synced_at)}</td>
+            </tr>
+          ))}
+        </Table>
+      )}
+      <div class="row">
+        <a class="button" href={href("terminals", { carrier: "disagrees" })}>
+          {t("carrierDisagrees")}
+        </a>
+        <button
+          type="button"
+          disabled={exporting.busy}
+          onClick={() =>
+            exporting.run(async () => {
+              saveBlob(await apiBlob("/v1/reports/carrier-drift", { accept: "text/csv" }), "carrier-drift.csv");
+            })
+          }
+        >
+          {exporting.busy ? t("busy") : t("exportCsv")}
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/** A terminal's carrier state (its page): status there, measured usage, pending or failed changes. */
+export function CarrierStateBlock({ state, onRetried }: { state: CarrierState; onRetried?: () => void }) {
+  const action = useAction();
+  const op = state.last_operation;
+  return (
+    <div class="stack" data-testid="carrier-state">
+      <h2>{t("carrierState")}</h2>
+      <dl class="details">
+        <dt>{t("carrierStatus")}</dt>
+        <dd class="mono" data-testid="carrier-status">
+          {state.status ?? t("carrierNotRead")}
+          {state.drift && <span class="badge suspended"> {driftLabel(state.drift)}</span>}
+        </dd>
+        <dt>{t("carrierMeasured")}</dt>
+        <dd>{state.data_used_mb != null ? `${state.data_used_mb} MB` : "—"} {state.usage_as_of && <span class="hint">({moment(state.usage_as_of)})</span>}</dd>
+        <dt>{t("carrierSyncedAt")}</dt>
+        <dd>{moment(state.synced_at)}</dd>
+        {state.pending && (
+          <>
+            <dt>{t("carrierPending")}</dt>
+            <dd data-testid="carrier-pending">{t(`carrierAction_${state.pending}` as "carrierAction_suspend")}</dd>
+          </>
+        )}
+        {state.last_error && (
+          <>
+            <dt>{t("carrierLastError")}</dt>
+            <dd class="break" data-testid="carrier-error">{state.last_error}</dd>
+          </>
+        )}
+      </dl>
+      <Status action={action} />
+      {op && (op.state === "failed" || op.state === "manual") && (
+        <div class="row">
+          <button
+            type="button"
+            disabled={action.busy}
+            onClick={async () => {
+              const ok = await action.run(() => api(`/v1/carrier-operations/${encodeURIComponent(op.op_id)}/retry`, { method: "POST", body: {} }).then(() => true), t("carrierRetried"));
+              if (ok) onRetried?.();
+            }}
+          >
+            {t("carrierRetry")}
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,195 @@
+// The platform operator's view: sign in with the platform key (kept in this tab only), list the
+// agents by status, approve an application (its first admin key shown once), suspend, reinstate.
+import { useState } from "preact/hooks";
+import { ApiError, call, type Page } from "../../common/api";
+import { moment } from "../../common/i18n";
+import { LanguageSwitch } from "../LanguageSwitch";
+import { t } from "../strings";
+import { ts, type ScreenKey } from "../strings_screens";
+import { ConfirmButton, CopyButton, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, useAction, usePaged } from "../ui";
+
+const STORE = "simrenew.console.platform";
+const STATUSES = ["pending_review", "active", "suspended"] as const;
+
+interface Tenant {
+  tenant_id: string;
+  name: string;
+  contact_name: string;
+  contact_email: string;
+  contact_phone: string;
+  status: string;
+  created_at: string;
+}
+
+function stored(): string | null {
+  try {
+    return sessionStorage.getItem(STORE);
+  } catch {
+    return null;
+  }
+}
+
+function keep(key: string | null): void {
+  try {
+    if (key) sessionStorage.setItem(STORE, key);
+    else sessionStorage.removeItem(STORE);
+  } catch {
+    /* memory only */
+  }
+}
+
+export function Platform() {
+  const [key, setKey] = useState<string | null>(stored());
+  const signOut = () => {
+    keep(null);
+    setKey(null);
+  };
+  return (
+    <div class="signin-page platform">
+      <header class="signin-top row spread">
+        <strong>{ts("platformTitle")}</strong>
+        <div class="row">
+          <LanguageSwitch />
+          {key && (
+            <button type="button" onClick={signOut} data-testid="platform-sign-out">
+              {ts("platformSignOut")}
+            </button>
+          )}
+        </div>
+      </header>
+      <main id="main" class="stack platform-main" data-testid="view-platform">
+        {key ? <Tenants platformKey={key} onRefused={signOut} /> : <PlatformSignIn onIn={(k) => (keep(k), setKey(k))} />}
+      </main>
+    </div>
+  );
+}
+
+function PlatformSignIn({ onIn }: { onIn: (key: string) => void }) {
+  const [key, setKey] = useState("");
+  const action = useAction();
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const k = key.trim();
+    const ok = await action.run(() => call<Page<Tenant>>("/v1/admin/tenants?limit=1", { key: k }));
+    if (ok) onIn(k);
+  };
+  return (
+    <form class="signin card stack" onSubmit={submit} noValidate data-testid="platform-signin">
+      <h1>{ts("platformTitle")}</h1>
+      <p class="hint">{ts("platformIntro")}</p>
+      <Field id="p-key" label={ts("platformKey")}>
+        {(a) => <input {...a} type="password" autocomplete="off" value={key} onInput={(e) => setKey(e.currentTarget.value)} data-testid="platform-key" />}
+      </Field>
+      <Status action={action} testid="platform-signin" />
+      <Submit busy={action.busy} label={ts("platformSignIn")} testid="platform-sign-in" />
+    </form>
+  );
+}
+
+function Tenants({ platformKey, onRefused }: { platformKey: string; onRefused: () => void }) {
+  const [status, setStatus] = useState<string>("pending_review");
+  return (
+    <div class="stack">
+      <h1>{ts("tenants")}</h1>
+      <div class="card row">
+        <Field id="p-status" label={t("status")}>
+          {(a) => (
+            <select {...a} value={status} onChange={(e) => setStatus(e.currentTarget.value)} data-testid="platform-status">
+              <option value="">{t("all")}</option>
+              {STATUSES.map((s) => (
+                <option key={s} value={s}>
+                  {ts(`ts_${s}` as ScreenKey)}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      </div>
+      <TenantTable key={status} status={status} platformKey={platformKey} onRefused={onRefused} />
+    </div>
+  );
+}
+
+function TenantTable({ status, platformKey, onRefused }: { status: string; platformKey: string; onRefused: () => void }) {
+  const paged = usePaged(async (cursor) => {
+    const qs = new URLSearchParams({ limit: "50" });
+    if (status) qs.set("status", status);
+    if (cursor) qs.set("cursor", cursor);
+    try {
+      return await call<Page<Tenant>>(`/v1/admin/tenants?${qs}`, { key: platformKey });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) onRefused();
+      throw e;
+    }
+  });
+  const action = useAction();
+  const [issued, setIssued] = useState<{ tenant_id: string; api_key: string } | null>(null);
+  const act = (tenantId: string, verb: "approve" | "suspend" | "reinstate", ok: ScreenKey) =>
+    void action.run(async () => {
+      const out = await call<{ api_key?: string }>(`/v1/admin/tenants/${encodeURIComponent(tenantId)}/${verb}`, {
+        method: "POST",
+        body: {},
+        key: platformKey,
+      });
+      if (verb === "approve" && out.api_key) setIssued({ tenant_id: tenantId, api_key: out.api_key });
+      paged.reload();
+    }, ts(ok));
+  const items = paged.data?.items ?? [];
+  return (
+    <div class="stack">
+      {issued && (
+        <div class="alert ok" role="status" data-testid="approved-key">
+          {ts("approved")} <strong class="mono break">{issued.api_key}</strong> <CopyButton text={issued.api_key} />
+        </div>
+      )}
+      <Status action={action} testid="platform-action" />
+      <ErrorAlert error={paged.error} />
+      <Loading show={paged.loading && !paged.data} />
+      {paged.data && (
+        <Table
+          caption={ts("tenants")}
+          testid="tenant-table"
+          empty={items.length === 0}
+          head={
+            <tr>
+              <th scope="col">{t("name")}</th>
+              <th scope="col">{ts("contact")}</th>
+              <th scope="col">{t("status")}</th>
+              <th scope="col">{t("created")}</th>
+              <th scope="col">{t("actions")}</th>
+            </tr>
+          }
+        >
+          {items.map((x) => (
+            <tr key={x.tenant_id} data-testid="tenant-row">
+              <td>
+                {x.name}
+                <div class="hint mono">{x.tenant_id}</div>
+              </td>
+              <td>
+                {x.contact_name}
+                <div class="hint">
+                  {x.contact_phone} · {x.contact_email}
+                </div>
+              </td>
+              <td data-testid="tenant-status">{ts(`ts_${x.status}` as ScreenKey)}</td>
+              <td class="nowrap">{moment(x.created_at)}</td>
+              <td class="row">
+                {x.status === "pending_review" && (
+                  <ConfirmButton label={ts("approve")} confirmLabel={ts("approve")} question={ts("approveQuestion")} busy={action.busy} testid={`approve-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "approve", "approvedDone")} />
+                )}
+                {x.status !== "suspended" && (
+                  <ConfirmButton label={ts("suspend")} confirmLabel={ts("suspend")} question={ts("suspendQuestion")} danger busy={action.busy} testid={`suspend-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "suspend", "suspended")} />
+                )}
+                {x.status === "suspended" && (
+                  <ConfirmButton label={ts("reinstate")} confirmLabel={ts("reinstate")} question={ts("reinstateQuestion")} busy={action.busy} testid={`reinstate-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "reinstate", "reinstated")} />
+                )}
+              </td>
+            </tr>
+          ))}
+        </Table>
+      )}
+      <Pager page={paged.page} hasPrev={paged.hasPrev} hasNext={paged.hasNext} onPrev={paged.prev} onNext={paged.next} busy={paged.loading} />
+    </div>
+  );
+}

@@ -1,0 +1,100 @@
+// Register one terminal (POST /v1/terminals): identifiers, model, the merchant picked by name,
+// plan and expiry; the API's error lands on the field it names.
+import { useState } from "preact/hooks";
+import type { Page } from "../../common/api";
+import { href } from "../router";
+import { api } from "../session";
+import { t } from "../strings";
+import { ts } from "../strings_screens";
+import { Field, Status, Submit, useAction, useIdempotencyKey, useLoad } from "../ui";
+import { MerchantPicker } from "./MerchantPicker";
+import type { Plan } from "./Plans";
+import type { Terminal } from "./Terminals";
+
+const TEXT = ["sn", "tid", "iccid", "model"] as const;
+
+export function RegisterTerminal() {
+  const plans = useLoad(() => api<Page<Plan>>("/v1/plans"), []);
+  const [v, setV] = useState({ sn: "", tid: "", iccid: "", model: "", carrier: "", merchant_id: "", plan_id: "", expires_on: "", data_quota_mb: "" });
+  const [made, setMade] = useState<Terminal | null>(null);
+  const action = useAction();
+  const idem = useIdempotencyKey();
+  const set = (k: keyof typeof v) => (e: Event) => setV({ ...v, [k]: (e.currentTarget as HTMLInputElement).value });
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const body: Record<string, unknown> = { sn: v.sn, tid: v.tid, iccid: v.iccid, model: v.model, expires_on: v.expires_on };
+    if (v.carrier) body.carrier = v.carrier;
+    if (v.merchant_id) body.merchant_id = v.merchant_id;
+    if (v.plan_id) body.plan_id = v.plan_id;
+    if (v.data_quota_mb) body.data_quota_mb = Number(v.data_quota_mb);
+    const out = await action.run(() => api<Terminal>("/v1/terminals", { method: "POST", body, idempotencyKey: idem.keyFor(body) }));
+    if (out) {
+      idem.done();
+      setMade(out);
+      action.clear();
+    }
+  };
+  const fe = action.fieldError;
+  const labels: Record<(typeof TEXT)[number], string> = { sn: "SN", tid: "TID", iccid: "ICCID", model: t("model") };
+  return (
+    <section class="stack" data-testid="view-register">
+      <p>
+        <a href={href("terminals")}>‹ {t("backToFleet")}</a>
+      </p>
+      <h1>{ts("nav_register")}</h1>
+      <p class="hint">{ts("registerIntro")}</p>
+      {made && (
+        <div class="alert ok" role="status" data-testid="register-ok">
+          {ts("registered", { sn: made.sn })} ·{" "}
+          <a href={href(`terminals/${encodeURIComponent(made.sn)}`)} data-testid="register-open">
+            {ts("openTerminal")}
+          </a>
+        </div>
+      )}
+      <form class="card stack" onSubmit={submit} noValidate data-testid="register-form">
+        <div class="grid">
+          {TEXT.map((k) => (
+            <Field key={k} id={`r-${k}`} label={labels[k]} error={fe(k)}>
+              {(a) => <input {...a} value={v[k]} onInput={set(k)} class={k === "model" ? "" : "mono"} data-testid={`register-${k}`} />}
+            </Field>
+          ))}
+          <Field id="r-carrier" label={t("carrier")} error={fe("carrier")}>
+            {(a) => (
+              <select {...a} value={v.carrier} onChange={set("carrier")}>
+                <option value="">{ts("carrierAuto")}</option>
+                {["CMCC", "CUCC", "CTCC"].map((c) => (
+                  <option key={c} value={c}>
+                    {t(`carrier_${c}` as "carrier_CMCC")}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field id="r-expires" label={t("expiresOn")} error={fe("expires_on")}>
+            {(a) => <input {...a} type="date" value={v.expires_on} onInput={set("expires_on")} data-testid="register-expires_on" />}
+          </Field>
+          <Field id="r-plan" label={t("plan")} error={fe("plan_id")}>
+            {(a) => (
+              <select {...a} value={v.plan_id} onChange={set("plan_id")}>
+                <option value="">—</option>
+                {(plans.data?.items ?? []).map((p) => (
+                  <option key={p.plan_id} value={p.plan_id}>
+                    {p.name}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field id="r-quota" label={t("quotaMb")} error={fe("data_quota_mb")}>
+            {(a) => <input {...a} inputMode="numeric" value={v.data_quota_mb} onInput={set("data_quota_mb")} />}
+          </Field>
+        </div>
+        <MerchantPicker id="r-merchant" label={ts("merchant")} value={v.merchant_id} onChange={(id) => setV({ ...v, merchant_id: id })} error={fe("merchant_id")} testid="register-merchant" />
+        <Status action={action} testid="register" fields={["sn", "tid", "iccid", "model", "carrier", "expires_on", "plan_id", "data_quota_mb", "merchant_id"]} />
+        <div class="row">
+          <Submit busy={action.busy} label={ts("nav_register")} testid="register-submit" />
+        </div>
+      </form>
+    </section>
+  );
+}

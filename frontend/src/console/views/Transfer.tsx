@@ -1,0 +1,86 @@
+// Moving a terminal between agents: the owner issues a single-use transfer code (on the terminal's
+// page), the receiving agent claims the terminal with its SN and that code.
+import { useState } from "preact/hooks";
+import { moment } from "../../common/i18n";
+import { href } from "../router";
+import { api } from "../session";
+import { t } from "../strings";
+import { ts } from "../strings_screens";
+import { AdminOnly, CopyButton, Field, Status, Submit, useAction } from "../ui";
+import type { Terminal } from "./Terminals";
+
+export function TransferCode({ sn }: { sn: string }) {
+  const action = useAction();
+  const [code, setCode] = useState<{ code: string; expires_at: string } | null>(null);
+  const issue = async () => {
+    const out = await action.run(() =>
+      api<{ code: string; expires_at: string }>(`/v1/terminals/${encodeURIComponent(sn)}/transfer-code`, { method: "POST", body: {} }),
+    );
+    if (out) setCode(out);
+  };
+  return (
+    <div class="card stack" data-testid="transfer-code">
+      <h2>{ts("transferTitle")}</h2>
+      <p class="hint">{ts("transferIntro")}</p>
+      <div class="row">
+        <button type="button" onClick={issue} disabled={action.busy} data-testid="transfer-issue">
+          {action.busy ? t("busy") : ts("transferIssue")}
+        </button>
+      </div>
+      {code && (
+        <div class="alert ok" role="status">
+          {ts("transferCode")}: <strong class="mono" data-testid="transfer-code-value">{code.code}</strong>{" "}
+          <CopyButton text={code.code} testid="transfer-copy" />
+          <div class="hint">{ts("transferExpires", { at: moment(code.expires_at) })}</div>
+        </div>
+      )}
+      <Status action={action} testid="transfer" />
+    </div>
+  );
+}
+
+export function Claim({ admin }: { admin: boolean }) {
+  const [sn, setSn] = useState("");
+  const [code, setCode] = useState("");
+  const [claimed, setClaimed] = useState<Terminal | null>(null);
+  const action = useAction();
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const out = await action.run(() => api<Terminal>("/v1/terminals/claim", { method: "POST", body: { sn, code } }));
+    if (out) {
+      setClaimed(out);
+      setCode("");
+    }
+  };
+  return (
+    <section class="stack" data-testid="view-claim">
+      <p>
+        <a href={href("terminals")}>‹ {t("backToFleet")}</a>
+      </p>
+      <h1>{ts("nav_claim")}</h1>
+      <AdminOnly admin={admin}>
+        <p class="hint">{ts("claimIntro")}</p>
+        {claimed && (
+          <div class="alert ok" role="status" data-testid="claim-ok">
+            {ts("claimed", { sn: claimed.sn })} ·{" "}
+            <a href={href(`terminals/${encodeURIComponent(claimed.sn)}`)}>{ts("openTerminal")}</a>
+          </div>
+        )}
+        <form class="card stack" onSubmit={submit} noValidate data-testid="claim-form">
+          <div class="grid">
+            <Field id="c-sn" label="SN" error={action.fieldError("sn")}>
+              {(a) => <input {...a} class="mono" value={sn} onInput={(e) => setSn(e.currentTarget.value)} data-testid="claim-sn" />}
+            </Field>
+            <Field id="c-code" label={ts("transferCode")} error={action.fieldError("code")}>
+              {(a) => <input {...a} class="mono" autocomplete="off" value={code} onInput={(e) => setCode(e.currentTarget.value)} data-testid="claim-code" />}
+            </Field>
+          </div>
+          <Status action={action} testid="claim" fields={["sn", "code"]} />
+          <div class="row">
+            <Submit busy={action.busy} label={ts("claimSubmit")} testid="claim-submit" />
+          </div>
+        </form>
+      </AdminOnly>
+    </section>
+  );
+}

@@ -1,0 +1,81 @@
+// Usage by CSV (POST /v1/usage-imports): pick a file, import, read the report (rows applied,
+// unchanged, failed with their row and field, quota alerts raised).
+import { useState } from "preact/hooks";
+import { href } from "../router";
+import { api } from "../session";
+import { t } from "../strings";
+import { ts } from "../strings_screens";
+import { Field, Status, Submit, Table, localError, useAction } from "../ui";
+
+interface UsageReport {
+  total: number;
+  applied: number;
+  unchanged: number;
+  failed: number;
+  alerts: number;
+  errors: { row: number; field: string; code: string; message: string }[];
+}
+
+export function UsageImport({ canWrite }: { canWrite: boolean }) {
+  const [file, setFile] = useState<File | null>(null);
+  const [report, setReport] = useState<UsageReport | null>(null);
+  const action = useAction();
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (!file) return action.fail(localError("file", t("v_required", { field: ts("usageFile") })));
+    const body = await file.arrayBuffer();
+    const out = await action.run(() => api<UsageReport>("/v1/usage-imports", { method: "POST", rawBody: body, contentType: "text/csv" }));
+    if (out) setReport(out);
+  };
+  return (
+    <section class="stack" data-testid="view-usage">
+      <p>
+        <a href={href("imports")}>‹ {t("nav_imports")}</a>
+      </p>
+      <h1>{ts("usageTitle")}</h1>
+      <p class="hint">{ts("usageIntro")}</p>
+      <p class="hint mono">{ts("usageTemplate")}</p>
+      {canWrite ? (
+        <form class="card stack" onSubmit={submit} noValidate data-testid="usage-form">
+          <Field id="u-file" label={ts("usageFile")} error={action.fieldError("file")}>
+            {(a) => <input {...a} type="file" accept=".csv,text/csv" onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} data-testid="usage-file" />}
+          </Field>
+          <Status action={action} testid="usage" fields={["file"]} />
+          <div class="row">
+            <Submit busy={action.busy} label={ts("usageSubmit")} testid="usage-submit" />
+          </div>
+        </form>
+      ) : (
+        <p class="hint">{ts("readonlyNoWrite")}</p>
+      )}
+      {report && (
+        <div class="card stack" data-testid="usage-report">
+          <p role="status" data-testid="usage-summary">
+            {ts("usageDone", { total: report.total, applied: report.applied, unchanged: report.unchanged, failed: report.failed, alerts: report.alerts })}
+          </p>
+          {report.errors.length > 0 && (
+            <Table
+              caption={ts("rowErrors")}
+              testid="usage-errors"
+              head={
+                <tr>
+                  <th scope="col">{ts("row")}</th>
+                  <th scope="col">{t("field")}</th>
+                  <th scope="col">{t("message")}</th>
+                </tr>
+              }
+            >
+              {report.errors.map((e) => (
+                <tr key={e.row}>
+                  <td class="num">{e.row}</td>
+                  <td class="mono">{e.field}</td>
+                  <td>{e.message}</td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,64 @@
+// Void one voucher code of a batch (POST /v1/vouchers/batches/{id}/void, the code in the body).
+import { useState } from "preact/hooks";
+import { api } from "../session";
+import { ts } from "../strings_screens";
+import { ConfirmButton, Field, Status, useAction } from "../ui";
+
+export function VoidCode({ batches, onVoided }: { batches: { batch_id: string; label: string }[]; onVoided: () => void }) {
+  const [batchId, setBatchId] = useState("");
+  const [code, setCode] = useState("");
+  const action = useAction();
+  const chosen = batchId || batches[0]?.batch_id || "";
+  const [last, setLast] = useState<number | null>(null);
+  return (
+    <div class="card stack" data-testid="void-code">
+      <h2>{ts("voidTitle")}</h2>
+      <p class="hint">{ts("voidIntro")}</p>
+      <div class="grid">
+        <Field id="v-batch" label={ts("batch")}>
+          {(a) => (
+            <select {...a} value={chosen} onChange={(e) => setBatchId(e.currentTarget.value)} data-testid="void-batch">
+              {batches.map((b) => (
+                <option key={b.batch_id} value={b.batch_id}>
+                  {b.label}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field id="v-code" label={ts("voidCode")} error={action.fieldError("code")}>
+          {(a) => <input {...a} class="mono" autocomplete="off" value={code} onInput={(e) => setCode(e.currentTarget.value)} data-testid="void-input" />}
+        </Field>
+      </div>
+      <div class="row">
+        <ConfirmButton
+          label={ts("voidSubmit")}
+          confirmLabel={ts("voidSubmit")}
+          question={ts("voidQuestion")}
+          danger
+          busy={action.busy}
+          disabled={!chosen || !code.trim()}
+          testid="void-submit"
+          onConfirm={() =>
+            void action.run(async () => {
+              setLast(null);
+              const out = await api<{ batch: { available: number } }>(`/v1/vouchers/batches/${encodeURIComponent(chosen)}/void`, {
+                method: "POST",
+                body: { code },
+              });
+              setCode("");
+              setLast(out.batch.available);
+              onVoided();
+            })
+          }
+        />
+      </div>
+      {last !== null && !action.error && (
+        <div class="alert ok" role="status" data-testid="void-ok">
+          {ts("voided", { n: last })}
+        </div>
+      )}
+      <Status action={action} testid="void" fields={["code"]} />
+    </div>
+  );
+}

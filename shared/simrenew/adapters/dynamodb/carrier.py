@@ -1,0 +1,558 @@
+"""Carrier data in the single table, all under the agent's partition (pk `TENANT#<id>`):
+
+- `CarrierAccountItem` (sk `CARRIER#ACCOUNT#<account_id>`): an agent's login at a carrier platform
+  (never the API key: that is in the secret store), with a guard item per carrier
+  (`CARRIER#BY#<carrier>`) so a terminal's carrier names exactly one account; every account is on a
+  sparse registry (gsi1 `CARRIER_ACCOUNTS`) the daily sync reads instead of scanning.
+- `CarrierSimItem` (sk `CARRIER#SIM#<sn>`): what the carrier last said about a terminal's SIM
+  (status as the platform names it, usage, drift). Its own item, so the sync never bumps the
+  terminal's version (a sweep or a renewal in flight is not made to retry); a drifting SIM is on a
+  sparse per-agent index (gsi1 `CARRIER_DRIFT#<tenant>`), so the drift report reads only those.
+- `CarrierOpItem` (sk `CARRIER#OP#<sn>#<version>#<action>`): a carrier operation, the third kind of
+  outbox item, written in the same transaction as the status change it carries out (the sweep's
+  suspension, a paid renewal of a suspended terminal): keyed by the terminal version that change
+  created, so it exists once per intended change. Pending ones wait on a sharded due queue (gsi1
+  `CARRIER_OPS_DUE#<shard>`), failed ones on a per-agent list (gsi1 `CARRIER_OPS_FAILED#<tenant>`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
+
+from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.errors import is_condition_failure
+from simrenew.adapters.dynamodb.models import Item, TerminalItem, Transaction
+from simrenew.clock import iso_utc
+from simrenew.domain.carrier import AccountStatus, CarrierAccount, CarrierAction, Platform, SimState
+from simrenew.domain.fleet import Terminal
+from simrenew.errors import Conflict, NotFound, TransientStoreError
+
+OPS_RETENTION = timedelta(days=90)  # a finished operation is kept this long, then TTL removes it
+MAX_ERROR = 300
+
+
+# --- keys (built in keys.py) ----------------------------------------------------------------------------
+account_sk = keys.carrier_account_sk
+account_guard_sk = keys.carrier_account_guard_sk
+sim_sk = keys.carrier_sim_sk
+op_prefix = keys.carrier_ops_prefix
+op_sk = keys.carrier_op_sk
+
+
+def op_id(sn: str, version: int, action: str) -> str:
+    """The id the API shows for an operation (decodable: no index needed to find it)."""
+    return f"cop_{version}_{action}_{sn}"
+
+
+def parse_op_id(raw: str) -> tuple[str, int, str] | None:
+    parts = raw.split("_", 3)
+    if len(parts) != 4 or parts[0] != "cop" or not parts[1].isdigit() or parts[2] not in ("suspend", "resume"):
+        return None
+    if not parts[3] or len(parts[3]) > 40:
+        return None
+    return parts[3], int(parts[1]), parts[2]
+
+
+# --- models --------------------------------------------------------------------------------------------
+class CarrierAccountItem(Item, discriminator="carrier_account"):
+    """An agent's login at a carrier platform (the API key is in the secret store, never here).
+
+    Key: PK `TENANT#<tenant_id>`, SK `CARRIER#ACCOUNT#<account_id>`.
+    Index gsi1 `CARRIER_ACCOUNTS` / `<tenant_id>#<account_id>`: every connected account, for the daily sync.
+    """
+
+    tenant_id = UnicodeAttribute()
+    account_id = UnicodeAttribute()
+    carrier = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    base_url = UnicodeAttribute()
+    username = UnicodeAttribute()
+    status = UnicodeAttribute()
+    checked_at = UTCDateTimeAttribute(null=True)
+    synced_through = UTCDateTimeAttribute(null=True)  # the next sync asks for changes since then
+    sync_state = UnicodeAttribute(null=True)  # queued | running | done | failed
+    last_sync_json = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+
+class CarrierAccountGuardItem(Item, discriminator="carrier_account_guard"):
+    """One account per carrier per agent (a terminal uses the account of its carrier).
+
+    Key: PK `TENANT#<tenant_id>`, SK `CARRIER#BY#<carrier>`.
+    """
+
+    account_id = UnicodeAttribute()
+
+
+class CarrierSimItem(Item, discriminator="carrier_sim"):
+    """What the carrier last said about a terminal's SIM: status as the platform names it, usage, drift.
+
+    Key: PK `TENANT#<tenant_id>`, SK `CARRIER#SIM#<sn>`.
+    Index gsi1 `CARRIER_DRIFT#<tenant_id>` / `<sn>`: SIMs whose carrier status disagrees with ours (sparse).
+    """
+
+    tenant_id = UnicodeAttribute()
+    sn = UnicodeAttribute()
+    iccid = UnicodeAttribute()
+    account_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)  # as the platform names it
+    state = UnicodeAttribute(null=True)  # SimState
+    rate_plan = UnicodeAttribute(null=True)
+    bytes_used = NumberAttribute(null=True)
+    usage_as_of = UTCDateTimeAttribute(null=True)
+    synced_at = UTCDateTimeAttribute(null=True)
+    drift = UnicodeAttribute(null=True)
+    pending = UnicodeAttribute(null=True)  # suspend | resume, while an operation runs
+    last_error = UnicodeAttribute(null=True)
+
+
+class CarrierOpItem(Item, discriminator="carrier_op"):
+    """A carrier operation (suspend, resume): an outbox item written with the status change.
+
+    Key: PK `TENANT#<tenant_id>`, SK `CARRIER#OP#<sn>#<terminal version:010d>#<action>`.
+    Index gsi1 `CARRIER_OPS_DUE#<shard>` / `<next_attempt_at>#<tenant_id>#<sk>`: pending, by due time (sparse).
+    Index gsi1 `CARRIER_OPS_FAILED#<tenant_id>` / `<failed_at>#<sk>`: failed after its retries (sparse).
+    TTL: 90 days after it is finished.
+    """
+
+    tenant_id = UnicodeAttribute()
+    sn = UnicodeAttribute()
+    iccid = UnicodeAttribute()
+    carrier = UnicodeAttribute()
+    action = UnicodeAttribute()  # suspend | resume
+    terminal_version = NumberAttribute()
+    # pending → done (outcome changed | already), failed (after the retry budget; retry puts it back
+    # to pending), manual (no carrier account: do it in the carrier's portal), superseded, dropped.
+    state = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    next_attempt_at = UTCDateTimeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
+    done_at = UTCDateTimeAttribute(null=True)
+
+
+@dataclass(frozen=True)
+class SimRecord:
+    """What we keep of the carrier's view of one SIM (the CarrierSimItem, as data)."""
+
+    sn: str
+    iccid: str
+    account_id: str | None = None
+    status: str | None = None
+    state: SimState | None = None
+    rate_plan: str | None = None
+    bytes_used: int | None = None
+    usage_as_of: datetime | None = None
+    synced_at: datetime | None = None
+    drift: str | None = None
+    pending: str | None = None
+    last_error: str | None = None
+
+    def same_reading(self, other: SimRecord | None) -> bool:
+        if other is None:
+            return False
+        fields = ("iccid", "account_id", "status", "state", "rate_plan", "bytes_used", "drift", "pending", "last_error")
+        return all(getattr(self, f) == getattr(other, f) for f in fields)
+
+
+def _record(item: CarrierSimItem) -> SimRecord:
+    return SimRecord(
+        sn=item.sn,
+        iccid=item.iccid,
+        account_id=item.account_id,
+        status=item.status,
+        state=SimState(item.state) if item.state else None,
+        rate_plan=item.rate_plan,
+        bytes_used=int(item.bytes_used) if item.bytes_used is not None else None,
+        usage_as_of=item.usage_as_of,
+        synced_at=item.synced_at,
+        drift=item.drift,
+        pending=item.pending,
+        last_error=item.last_error,
+    )
+
+
+def _account(item: CarrierAccountItem) -> CarrierAccount:
+    return CarrierAccount(
+        account_id=item.account_id,
+        tenant_id=item.tenant_id,
+        carrier=item.carrier,
+        platform=Platform(item.platform),
+        base_url=item.base_url,
+        username=item.username,
+        status=AccountStatus(item.status),
+        created_at=iso_utc(item.created_at) if item.created_at else "",
+        checked_at=iso_utc(item.checked_at) if item.checked_at else None,
+        last_sync={**json.loads(item.last_sync_json), "state": item.sync_state} if item.last_sync_json else None,
+    )
+
+
+def carrier_op(terminal: Terminal, action: CarrierAction, now: datetime) -> CarrierOpItem:
+    """The outbox item for one carrier operation, to write in the same transaction as the terminal
+    change that calls for it (`condition=Item.pk.does_not_exist()`). `terminal` is the terminal as
+    that change leaves it: its version + 1 is the version the change writes."""
+    version = int(terminal.version or 0) + 1
+    sk = op_sk(terminal.sn, version, action.value)
+    item = CarrierOpItem(
+        keys.tenant_pk(terminal.tenant_id),
+        sk,
+        tenant_id=terminal.tenant_id,
+        sn=terminal.sn,
+        iccid=terminal.iccid,
+        carrier=terminal.carrier,
+        action=action.value,
+        terminal_version=version,
+        state="pending",
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+    )
+    _queue(item, now)
+    return item
+
+
+def _queue(item: CarrierOpItem, at: datetime) -> None:
+    item.next_attempt_at = at
+    item.gsi1pk = keys.carrier_ops_due_gsi1pk(keys.carrier_op_shard(item.sk))
+    item.gsi1sk = keys.carrier_ops_due_gsi1sk(at, item.tenant_id, item.sk)
+
+
+def op_json(item: CarrierOpItem) -> dict[str, Any]:
+    return {
+        "op_id": op_id(item.sn, int(item.terminal_version), item.action),
+        "sn": item.sn,
+        "action": item.action,
+        "state": item.state,
+        "outcome": item.outcome,
+        "attempts": int(item.attempts or 0),
+        "last_error": item.last_error,
+        "next_attempt_at": iso_utc(item.next_attempt_at) if item.next_attempt_at and item.state == "pending" else None,
+        "created_at": iso_utc(item.created_at) if item.created_at else None,
+        "done_at": iso_utc(item.done_at) if item.done_at else None,
+    }
+
+
+class CarrierRepository:
+    # --- accounts ------------------------------------------------------------------------------------
+    def create_account(self, account: CarrierAccount, now: datetime) -> None:
+        pk = keys.tenant_pk(account.tenant_id)
+        item = CarrierAccountItem(
+            pk,
+            account_sk(account.account_id),
+            tenant_id=account.tenant_id,
+            account_id=account.account_id,
+            carrier=account.carrier,
+            platform=account.platform.value,
+            base_url=account.base_url,
+            username=account.username,
+            status=account.status.value,
+            created_at=now,
+            updated_at=now,
+            gsi1pk=keys.carrier_accounts_gsi1pk(),
+            gsi1sk=keys.carrier_accounts_gsi1sk(account.tenant_id, account.account_id),
+        )
+        guard = CarrierAccountGuardItem(pk, account_guard_sk(account.carrier), account_id=account.account_id)
+        try:
+            with Transaction() as tx:
+                tx.save(guard, condition=CarrierAccountGuardItem.pk.does_not_exist())
+                tx.save(item, condition=CarrierAccountItem.pk.does_not_exist())
+        except TransactWriteError as exc:
+            if "ConditionalCheckFailed" in tx.codes(exc):
+                raise Conflict(
+                    f"a carrier account for {account.carrier} is already connected; remove it first",
+                    code="carrier_account_exists",
+                    field="carrier",
+                ) from None
+            raise TransientStoreError("could not save the carrier account; retry") from exc
+
+    def account_item(self, tenant_id: str, account_id: str) -> CarrierAccountItem | None:
+        try:
+            return CarrierAccountItem.get(keys.tenant_pk(tenant_id), account_sk(account_id), consistent_read=True)
+        except CarrierAccountItem.DoesNotExist:
+            return None
+
+    def account(self, tenant_id: str, account_id: str) -> CarrierAccount | None:
+        item = self.account_item(tenant_id, account_id)
+        return _account(item) if item else None
+
+    def accounts(self, tenant_id: str) -> list[CarrierAccount]:
+        pk = keys.tenant_pk(tenant_id)
+        found = CarrierAccountItem.query(pk, CarrierAccountItem.sk.startswith(keys.carrier_accounts_prefix()))
+        return [_account(i) for i in found if isinstance(i, CarrierAccountItem)]
+
+    def account_for(self, tenant_id: str, carrier: str) -> CarrierAccount | None:
+        """The account a terminal of this carrier uses (one per carrier per agent)."""
+        for account in self.accounts(tenant_id):
+            if account.carrier == carrier:
+                return account
+        return None
+
+    def delete_account(self, tenant_id: str, account_id: str) -> CarrierAccount:
+        item = self.account_item(tenant_id, account_id)
+        if item is None:
+            raise NotFound("no such carrier account", code="carrier_account_not_found")
+        pk = keys.tenant_pk(tenant_id)
+        with Transaction() as tx:
+            tx.delete(item)
+            tx.delete(
+                CarrierAccountGuardItem(pk, account_guard_sk(item.carrier)),
+                condition=CarrierAccountGuardItem.account_id == account_id,
+            )
+        return _account(item)
+
+    def set_account_status(self, tenant_id: str, account_id: str, status: AccountStatus, now: datetime) -> None:
+        item = self.account_item(tenant_id, account_id)
+        if item is None:
+            return
+        try:
+            item.update(
+                actions=[
+                    CarrierAccountItem.status.set(status.value),
+                    CarrierAccountItem.checked_at.set(now),
+                    CarrierAccountItem.updated_at.set(now),
+                ]
+            )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+
+    def mark_sync(
+        self,
+        tenant_id: str,
+        account_id: str,
+        state: str,
+        now: datetime,
+        *,
+        stats: dict[str, Any] | None = None,
+        synced_through: datetime | None = None,
+    ) -> None:
+        item = self.account_item(tenant_id, account_id)
+        if item is None:
+            return
+        actions: list[Action] = [CarrierAccountItem.sync_state.set(state), CarrierAccountItem.updated_at.set(now)]
+        if stats is not None:
+            actions.append(CarrierAccountItem.last_sync_json.set(json.dumps(stats)))
+        if synced_through is not None:
+            actions.append(CarrierAccountItem.synced_through.set(synced_through))
+        for _ in range(3):
+            try:
+                item.update(actions=actions)
+                return
+            except UpdateError as exc:
+                if not is_condition_failure(exc):
+                    raise
+                fresh = self.account_item(tenant_id, account_id)
+                if fresh is None:
+                    return
+                item = fresh
+
+    def all_accounts(self) -> Iterator[tuple[str, str]]:
+        """(tenant_id, account_id) of every connected account: the daily schedule's list."""
+        for item in Item.gsi1.query(keys.carrier_accounts_gsi1pk()):
+            if isinstance(item, CarrierAccountItem):
+                yield item.tenant_id, item.account_id
+
+    def terminal_items(self, tenant_id: str, carrier: str) -> list[TerminalItem]:
+        """The agent's terminals of one carrier (the sync's list of SIMs), page by page."""
+        pk = keys.tenant_pk(tenant_id)
+        found = TerminalItem.query(pk, TerminalItem.sk.startswith(keys.terminal_sk("")), page_size=500)
+        return [i for i in found if isinstance(i, TerminalItem) and i.carrier == carrier]
+
+    # --- what the carrier said about each SIM ------------------------------------------------------------
+    def sim(self, tenant_id: str, sn: str) -> SimRecord | None:
+        try:
+            return _record(CarrierSimItem.get(keys.tenant_pk(tenant_id), sim_sk(sn), consistent_read=True))
+        except CarrierSimItem.DoesNotExist:
+            return None
+
+    def sims_for(self, tenant_id: str, sns: Iterable[str]) -> dict[str, SimRecord]:
+        pk = keys.tenant_pk(tenant_id)
+        wanted = list(dict.fromkeys(sns))
+        found: dict[str, SimRecord] = {}
+        for start in range(0, len(wanted), 100):
+            for item in CarrierSimItem.batch_get([(pk, sim_sk(sn)) for sn in wanted[start : start + 100]]):
+                found[item.sn] = _record(item)
+        return found
+
+    def sims(self, tenant_id: str) -> dict[str, SimRecord]:
+        pk = keys.tenant_pk(tenant_id)
+        found = CarrierSimItem.query(pk, CarrierSimItem.sk.startswith(keys.carrier_sims_prefix()), page_size=500)
+        return {i.sn: _record(i) for i in found if isinstance(i, CarrierSimItem)}
+
+    def save_sims(self, tenant_id: str, records: Iterable[SimRecord], now: datetime) -> int:
+        """Write the records (BatchWriteItem, 25 a request); returns how many were written."""
+        pk = keys.tenant_pk(tenant_id)
+        count = 0
+        with CarrierSimItem.batch_write() as batch:
+            for r in records:
+                item = CarrierSimItem(
+                    pk,
+                    sim_sk(r.sn),
+                    tenant_id=tenant_id,
+                    sn=r.sn,
+                    iccid=r.iccid,
+                    account_id=r.account_id,
+                    status=r.status,
+                    state=r.state.value if r.state else None,
+                    rate_plan=r.rate_plan,
+                    bytes_used=r.bytes_used,
+                    usage_as_of=r.usage_as_of,
+                    synced_at=r.synced_at,
+                    drift=r.drift,
+                    pending=r.pending,
+                    last_error=r.last_error[:MAX_ERROR] if r.last_error else None,
+                    updated_at=now,
+                )
+                if r.drift:
+                    item.gsi1pk, item.gsi1sk = keys.carrier_drift_gsi1pk(tenant_id), keys.carrier_drift_gsi1sk(r.sn)
+                batch.save(item)
+                count += 1
+        return count
+
+    def delete_sims(self, tenant_id: str, sns: Iterable[str]) -> int:
+        pk = keys.tenant_pk(tenant_id)
+        count = 0
+        with CarrierSimItem.batch_write() as batch:
+            for sn in sns:
+                batch.delete(CarrierSimItem(pk, sim_sk(sn)))
+                count += 1
+        return count
+
+    def drifting(self, tenant_id: str) -> list[SimRecord]:
+        found = CarrierSimItem.gsi1.query(keys.carrier_drift_gsi1pk(tenant_id))
+        return [_record(i) for i in found if isinstance(i, CarrierSimItem)]
+
+    # --- operations ----------------------------------------------------------------------------------------
+    def op(self, pk: str, sk: str) -> CarrierOpItem | None:
+        try:
+            return CarrierOpItem.get(pk, sk, consistent_read=True)
+        except CarrierOpItem.DoesNotExist:
+            return None
+
+    def op_by_id(self, tenant_id: str, raw_id: str) -> CarrierOpItem | None:
+        parsed = parse_op_id(raw_id)
+        if parsed is None:
+            return None
+        sn, version, action = parsed
+        return self.op(keys.tenant_pk(tenant_id), op_sk(sn, version, action))
+
+    def latest_op(self, tenant_id: str, sn: str) -> CarrierOpItem | None:
+        found = CarrierOpItem.query(
+            keys.tenant_pk(tenant_id), CarrierOpItem.sk.startswith(op_prefix(sn)), scan_index_forward=False, limit=1
+        )
+        for item in found:
+            if isinstance(item, CarrierOpItem):
+                return item
+        return None
+
+    def ops(self, tenant_id: str, sn: str) -> list[CarrierOpItem]:
+        found = CarrierOpItem.query(keys.tenant_pk(tenant_id), CarrierOpItem.sk.startswith(op_prefix(sn)))
+        return [i for i in found if isinstance(i, CarrierOpItem)]
+
+    def put_op(self, item: CarrierOpItem) -> bool:
+        try:
+            item.save(condition=CarrierOpItem.pk.does_not_exist())
+        except PutError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def op_attempt_failed(self, item: CarrierOpItem, error: str, now: datetime, at: datetime, *, final: bool) -> None:
+        """One run failed: pending again after the backoff, or failed (the agent's list)."""
+        attempts = int(item.attempts or 0) + 1
+        actions: list[Action] = [
+            CarrierOpItem.attempts.set(attempts),
+            CarrierOpItem.last_error.set(error[:MAX_ERROR]),
+            CarrierOpItem.updated_at.set(now),
+        ]
+        if final:
+            actions += [
+                CarrierOpItem.state.set("failed"),
+                CarrierOpItem.next_attempt_at.remove(),
+                CarrierOpItem.gsi1pk.set(keys.carrier_ops_failed_gsi1pk(item.tenant_id)),
+                CarrierOpItem.gsi1sk.set(keys.carrier_ops_failed_gsi1sk(now, item.sk)),
+            ]
+        else:
+            actions += [
+                CarrierOpItem.next_attempt_at.set(at),
+                CarrierOpItem.gsi1pk.set(keys.carrier_ops_due_gsi1pk(keys.carrier_op_shard(item.sk))),
+                CarrierOpItem.gsi1sk.set(keys.carrier_ops_due_gsi1sk(at, item.tenant_id, item.sk)),
+            ]
+        self._update_pending(item, actions)
+
+    def finish_op(
+        self, item: CarrierOpItem, state: str, now: datetime, *, outcome: str | None = None, error: str | None = None
+    ) -> bool:
+        actions: list[Action] = [
+            CarrierOpItem.state.set(state),
+            CarrierOpItem.updated_at.set(now),
+            CarrierOpItem.done_at.set(now),
+            CarrierOpItem.next_attempt_at.remove(),
+            CarrierOpItem.gsi1pk.remove(),
+            CarrierOpItem.gsi1sk.remove(),
+            CarrierOpItem.ttl.set(now + OPS_RETENTION),
+        ]
+        if outcome:
+            actions.append(CarrierOpItem.outcome.set(outcome))
+        if error:
+            actions.append(CarrierOpItem.last_error.set(error[:MAX_ERROR]))
+        return self._update_pending(item, actions)
+
+    def retry_op(self, item: CarrierOpItem, now: datetime) -> bool:
+        """A failed operation back to pending, due now, with a fresh retry budget."""
+        actions: list[Action] = [
+            CarrierOpItem.state.set("pending"),
+            CarrierOpItem.attempts.set(0),
+            CarrierOpItem.updated_at.set(now),
+            CarrierOpItem.next_attempt_at.set(now),
+            CarrierOpItem.gsi1pk.set(keys.carrier_ops_due_gsi1pk(keys.carrier_op_shard(item.sk))),
+            CarrierOpItem.gsi1sk.set(keys.carrier_ops_due_gsi1sk(now, item.tenant_id, item.sk)),
+        ]
+        try:
+            item.update(actions=actions, condition=CarrierOpItem.state.is_in("failed", "manual"))
+        except UpdateError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def _update_pending(self, item: CarrierOpItem, actions: list[Action]) -> bool:
+        try:
+            item.update(actions=actions, condition=CarrierOpItem.state == "pending")
+        except UpdateError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def due_ops(self, now: datetime, limit: int) -> list[CarrierOpItem]:
+        out: list[CarrierOpItem] = []
+        bound = keys.carrier_ops_due_bound(now)
+        for shard in range(keys.CARRIER_OP_SHARDS):
+            if len(out) >= limit:
+                break
+            found = CarrierOpItem.gsi1.query(
+                keys.carrier_ops_due_gsi1pk(shard), CarrierOpItem.gsi1sk < bound, limit=limit - len(out)
+            )
+            out += [i for i in found if isinstance(i, CarrierOpItem) and i.state == "pending"]
+        return out
+
+    def failed_ops(self, tenant_id: str, limit: int = 200) -> list[CarrierOpItem]:
+        found = CarrierOpItem.gsi1.query(
+            keys.carrier_ops_failed_gsi1pk(tenant_id), scan_index_forward=False, limit=limit
+        )
+        return [i for i in found if isinstance(i, CarrierOpItem) and i.state == "failed"]
+
+    def delete_quietly(self, item: Item) -> None:
+        with contextlib.suppress(DeleteError):
+            item.delete()

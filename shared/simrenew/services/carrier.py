@@ -1,0 +1,720 @@
+"""Carrier connection: an agent's carrier accounts, the carrier operations the outbox carries out
+(the sweep's suspension, a paid renewal's reactivation) and the daily sync of status and usage.
+
+- Accounts: the API key goes to the secret store (one secret per account), never into an answer
+  or a log line; a terminal uses the account of its carrier, always the agent's own.
+- Operations: written in the same transaction as the status change (`OutboxCarrier` for the sweep,
+  `resume_op` for fulfilment); `CarrierOperations.deliver` runs one for the outbox dispatcher. It
+  reads the SIM's status first and sends the change only when the SIM is not already there, so a
+  dispatcher killed mid-call, a timeout after the platform applied the change, or two deliveries
+  of the same item cause one status change at most. A run that fails is tried again after a backoff
+  (1, 5, 30, 120 minutes); after MAX_RUNS it is `failed`, listed for the agent with a retry.
+- Sync: for each account, the SIMs of the agent's terminals of that carrier, read in batches
+  (Control Center: Search Devices with modifiedSince, usage by rate plan, 50 a page); usage becomes
+  the terminal's data_used_mb (bytes ÷ 1,048,576) with its quota alerts; a SIM whose carrier status
+  disagrees with ours is listed as drift. Only what changed is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from simrenew.adapters.carrier.http import PinnedTransport, Transport
+from simrenew.adapters.carrier.secrets import CarrierSecrets
+from simrenew.adapters.dynamodb.carrier import (
+    CarrierOpItem,
+    CarrierRepository,
+    SimRecord,
+    carrier_op,
+    op_json,
+)
+from simrenew.adapters.dynamodb.fleet import TerminalRepository, to_terminal
+from simrenew.adapters.dynamodb.models import Item, TerminalItem
+from simrenew.adapters.dynamodb.tenants import TenantRepository
+from simrenew.clock import Clock, iso_utc
+from simrenew.domain.carrier import (
+    AccountStatus,
+    CarrierAccount,
+    CarrierAction,
+    CarrierAuthFailed,
+    CarrierError,
+    CarrierUnreachable,
+    Platform,
+    SimState,
+    SimStatus,
+    SimUnknown,
+    SimUsage,
+    account_fields,
+    drift,
+    usage_mb,
+)
+from simrenew.domain.fleet import Terminal, TerminalStatus, quota_crossings
+from simrenew.errors import Conflict, NotFound, RuleViolation
+from simrenew.ids import new_id
+from simrenew.log import get_logger
+from simrenew.ports.carrier import CarrierPlatform
+
+RUN_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
+MAX_RUNS = 5  # runs of one operation (each with the client's own retries) before it is failed
+CHANGE_ATTEMPTS = 3  # read → send → read rounds within one run
+SYNC_OVERLAP = timedelta(minutes=10)  # modifiedSince reaches back a little: clocks differ
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+CARRIER_OP_KIND = "carrier_op"
+
+
+def mask_iccid(iccid: str) -> str:
+    return f"{iccid[:6]}…{iccid[-4:]}" if len(iccid) > 10 else "…"
+
+
+# --- building an adapter for an account -----------------------------------------------------------------
+class PlatformFactory:
+    """Opens the adapter of an account with its key from the secret store."""
+
+    def __init__(
+        self,
+        secrets: CarrierSecrets,
+        clock: Clock,
+        *,
+        local: bool,
+        transport: Transport | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self._secrets = secrets
+        self._clock = clock
+        self._local = local
+        self._transport = transport or PinnedTransport(local=local)
+        self._sleep = sleep
+
+    def open(self, account: CarrierAccount) -> CarrierPlatform:
+        from simrenew.adapters.carrier.control_center import ControlCenter
+        from simrenew.adapters.carrier.onelink import OneLink
+
+        key = self._secrets.get(account.tenant_id, account.account_id)
+        options: dict[str, Any] = {"min_interval_s": 0.0 if self._local else 0.2}
+        if self._sleep is not None:
+            options["sleep"] = self._sleep
+        platform: CarrierPlatform
+        if account.platform is Platform.CONTROL_CENTER:
+            platform = ControlCenter.connect(
+                account.base_url, account.username, key, self._transport, self._clock, **options
+            )
+        else:
+            platform = OneLink.connect(account.base_url, account.username, key, self._transport, self._clock, **options)
+        return platform
+
+
+# --- accounts ------------------------------------------------------------------------------------------
+class CarrierAccounts:
+    def __init__(
+        self, repo: CarrierRepository, secrets: CarrierSecrets, platforms: PlatformFactory, clock: Clock, *, local: bool
+    ) -> None:
+        self._repo = repo
+        self._secrets = secrets
+        self._platforms = platforms
+        self._clock = clock
+        self._local = local
+
+    def create(self, tenant_id: str, body: dict[str, Any]) -> CarrierAccount:
+        new = account_fields(body, allow_local=self._local)
+        if self._repo.account_for(tenant_id, new.carrier) is not None:
+            raise Conflict(
+                f"a carrier account for {new.carrier} is already connected; remove it first",
+                code="carrier_account_exists",
+                field="carrier",
+            )
+        now = self._clock.now()
+        account = CarrierAccount(
+            account_id=new_id("ca"),
+            tenant_id=tenant_id,
+            carrier=new.carrier,
+            platform=new.platform,
+            base_url=new.base_url,
+            username=new.username,
+            status=AccountStatus.UNCHECKED,
+            created_at=iso_utc(now),
+        )
+        self._secrets.put(tenant_id, account.account_id, new.api_key)  # the secret first: no account without it
+        try:
+            self._repo.create_account(account, now)
+        except Exception:
+            self._secrets.delete(tenant_id, account.account_id)
+            raise
+        get_logger().info(
+            "carrier account connected",
+            extra={"tenant_id": tenant_id, "account_id": account.account_id, "carrier": account.carrier},
+        )
+        return account
+
+    def list(self, tenant_id: str) -> list[CarrierAccount]:
+        return self._repo.accounts(tenant_id)
+
+    def get(self, tenant_id: str, account_id: str) -> CarrierAccount:
+        account = self._repo.account(tenant_id, account_id) if account_id.startswith("ca_") else None
+        if account is None:
+            raise NotFound("no such carrier account", code="carrier_account_not_found")
+        return account
+
+    def check(self, tenant_id: str, account_id: str) -> dict[str, Any]:
+        """One authenticated call to the platform: 200 {ok: true}, else 422 carrier_auth_failed or
+        carrier_unreachable (the account's status says the same)."""
+        account = self.get(tenant_id, account_id)
+        now = self._clock.now()
+        try:
+            self._platforms.open(account).check()
+        except CarrierAuthFailed as exc:
+            self._repo.set_account_status(tenant_id, account_id, AccountStatus.AUTH_FAILED, now)
+            raise RuleViolation("the carrier platform refused these credentials", code="carrier_auth_failed") from exc
+        except CarrierError as exc:
+            self._repo.set_account_status(tenant_id, account_id, AccountStatus.UNREACHABLE, now)
+            raise RuleViolation(
+                f"the carrier platform did not answer as expected ({exc.code})", code="carrier_unreachable"
+            ) from exc
+        self._repo.set_account_status(tenant_id, account_id, AccountStatus.OK, now)
+        return {"ok": True, "account_id": account_id, "status": AccountStatus.OK.value}
+
+    def delete(self, tenant_id: str, account_id: str) -> None:
+        self.get(tenant_id, account_id)
+        self._repo.delete_account(tenant_id, account_id)
+        self._secrets.delete(tenant_id, account_id)
+
+
+# --- operations written with the change ----------------------------------------------------------------------
+class OutboxCarrier:
+    """The sweep's carrier port: a suspension is a carrier operation written in the suspension's
+    own transaction (the dispatcher carries it out)."""
+
+    def suspension(self, terminal: Terminal, now: datetime) -> Sequence[Item]:
+        return [carrier_op(terminal, CarrierAction.SUSPEND, now)]
+
+
+def resume_op(current: Terminal, updated: Terminal, now: datetime) -> list[Item]:
+    """Fulfilment: a renewal that brings a suspended terminal back asks the carrier to resume."""
+    if current.status is TerminalStatus.SUSPENDED and updated.status is TerminalStatus.ACTIVE:
+        return [carrier_op(current, CarrierAction.RESUME, now)]
+    return []
+
+
+class CarrierOperations:
+    """Carries out carrier operations for the outbox dispatcher (stream and 5-minute drain)."""
+
+    def __init__(
+        self,
+        repo: CarrierRepository,
+        terminals: TerminalRepository,
+        platforms: PlatformFactory,
+        clock: Clock,
+    ) -> None:
+        self._repo = repo
+        self._terminals = terminals
+        self._platforms = platforms
+        self._clock = clock
+
+    def deliver(self, pk: str, sk: str) -> str:
+        """Run one operation now. Returns done | already_done | missing | manual | superseded |
+        dropped | retry_later | failed."""
+        item = self._repo.op(pk, sk)
+        if item is None:
+            return "missing"
+        if item.state != "pending":
+            return "already_done"
+        now = self._clock.now()
+        log = get_logger()
+        t_item = self._terminals.item(item.tenant_id, item.sn)
+        if t_item is None:
+            self._repo.finish_op(item, "dropped", now, error="the terminal no longer belongs to this agent")
+            return "dropped"
+        terminal = to_terminal(t_item)
+        action = CarrierAction(item.action)
+        if not _still_wanted(action, terminal.status):
+            self._repo.finish_op(item, "superseded", now, outcome=f"terminal is {terminal.status.value} now")
+            self._note(terminal, pending=None, error=None)
+            return "superseded"
+        account = self._repo.account_for(item.tenant_id, terminal.carrier)
+        if account is None:
+            message = f"no {terminal.carrier} carrier account connected: change the SIM in the carrier's portal"
+            self._repo.finish_op(item, "manual", now, error=message)
+            self._note(terminal, pending=None, error=message)
+            return "manual"
+        self._note(terminal, pending=action.value, error=None, account_id=account.account_id)
+        try:
+            outcome, status = self._apply(account, terminal.iccid, action)
+        except CarrierError as exc:
+            return self._failed_run(item, terminal, account, action, exc, now)
+        self._repo.finish_op(item, "done", self._clock.now(), outcome=outcome)
+        self._record_status(terminal, account, status)
+        log.info(
+            "carrier operation done",
+            extra={
+                "tenant_id": item.tenant_id,
+                "sn": item.sn,
+                "action": action.value,
+                "outcome": outcome,
+                "iccid": mask_iccid(terminal.iccid),
+            },
+        )
+        return "done"
+
+    def _failed_run(
+        self,
+        item: CarrierOpItem,
+        terminal: Terminal,
+        account: CarrierAccount,
+        action: CarrierAction,
+        exc: CarrierError,
+        now: datetime,
+    ) -> str:
+        """Pending again after the backoff, or failed after MAX_RUNS (at once for a refusal)."""
+        runs = int(item.attempts or 0) + 1
+        final = runs >= MAX_RUNS or not exc.retryable  # a refusal will not pass by itself
+        error = f"{exc.code}: {exc.message}"
+        retry_at = now + RUN_BACKOFF[min(runs, len(RUN_BACKOFF)) - 1]
+        self._repo.op_attempt_failed(item, error, now, retry_at, final=final)
+        self._note(terminal, pending=None if final else action.value, error=error, account_id=account.account_id)
+        get_logger().warning(
+            "carrier operation not done",
+            extra={
+                "tenant_id": item.tenant_id,
+                "sn": item.sn,
+                "action": action.value,
+                "runs": runs,
+                "final": final,
+                "error": exc.code,
+            },
+        )
+        return "failed" if final else "retry_later"
+
+    def _apply(self, account: CarrierAccount, iccid: str, action: CarrierAction) -> tuple[str, SimStatus]:
+        """Read, send only if needed, read again: at most one status change per intended change."""
+        platform = self._platforms.open(account)
+        sent = False
+        last: CarrierError | None = None
+        for _round in range(CHANGE_ATTEMPTS):
+            try:
+                current = platform.status(iccid)
+            except SimUnknown:
+                raise
+            except CarrierUnreachable as exc:
+                last = exc
+                continue
+            if current.state is action.target:
+                return ("changed" if sent else "already"), current
+            try:
+                if action is CarrierAction.SUSPEND:
+                    platform.suspend(iccid)
+                else:
+                    platform.resume(iccid)
+                sent = True
+            except CarrierUnreachable as exc:  # maybe applied: the next round reads before resending
+                sent = True
+                last = exc
+        if last is not None:
+            raise last
+        raise CarrierUnreachable("the SIM did not reach the requested status")
+
+    def _note(
+        self, terminal: Terminal, *, pending: str | None, error: str | None, account_id: str | None = None
+    ) -> None:
+        old = self._repo.sim(terminal.tenant_id, terminal.sn)
+        base = old if old is not None and old.iccid == terminal.iccid else SimRecord(terminal.sn, terminal.iccid)
+        record = replace(base, pending=pending, last_error=error, account_id=account_id or base.account_id)
+        if not record.same_reading(old):
+            self._repo.save_sims(terminal.tenant_id, [record], self._clock.now())
+
+    def _record_status(self, terminal: Terminal, account: CarrierAccount, status: SimStatus) -> None:
+        now = self._clock.now()
+        old = self._repo.sim(terminal.tenant_id, terminal.sn)
+        base = old if old is not None and old.iccid == terminal.iccid else SimRecord(terminal.sn, terminal.iccid)
+        record = replace(
+            base,
+            account_id=account.account_id,
+            status=status.status,
+            state=status.state,
+            rate_plan=status.rate_plan or base.rate_plan,
+            synced_at=now,
+            drift=drift(terminal.status.value, status.state),
+            pending=None,
+            last_error=None,
+        )
+        self._repo.save_sims(terminal.tenant_id, [record], now)
+
+    def drain_due(self, limit: int = 100) -> int:
+        """The safety net (5-minute schedule): operations whose next run is due."""
+        done = 0
+        for item in self._repo.due_ops(self._clock.now(), limit):
+            try:
+                done += self.deliver(item.pk, item.sk) == "done"
+            except Exception:  # noqa: BLE001 - one broken operation must not stop the others
+                get_logger().exception("carrier operation crashed", extra={"tenant_id": item.tenant_id})
+        return done
+
+    # --- the agent's view ----------------------------------------------------------------------------------
+    def failed(self, tenant_id: str) -> list[dict[str, Any]]:
+        return [op_json(i) for i in self._repo.failed_ops(tenant_id)]
+
+    def for_terminal(self, tenant_id: str, sn: str) -> list[dict[str, Any]]:
+        return [op_json(i) for i in sorted(self._repo.ops(tenant_id, sn), key=lambda i: i.sk, reverse=True)]
+
+    def retry(self, tenant_id: str, raw_op_id: str) -> dict[str, Any]:
+        item = self._repo.op_by_id(tenant_id, raw_op_id)
+        if item is None or item.tenant_id != tenant_id:
+            raise NotFound("no such carrier operation", code="carrier_operation_not_found")
+        if item.state not in ("failed", "manual"):
+            raise Conflict(f"the operation is {item.state}; only failed ones are retried", code="operation_not_failed")
+        self._repo.retry_op(item, self._clock.now())
+        outcome = self.deliver(item.pk, item.sk)
+        fresh = self._repo.op(item.pk, item.sk)
+        assert fresh is not None
+        return {**op_json(fresh), "result": outcome}
+
+
+def _still_wanted(action: CarrierAction, status: TerminalStatus) -> bool:
+    if action is CarrierAction.SUSPEND:
+        return status in (TerminalStatus.SUSPENDED, TerminalStatus.DEACTIVATED)
+    return status in (TerminalStatus.ACTIVE, TerminalStatus.GRACE, TerminalStatus.INVENTORY)
+
+
+# --- the sync ------------------------------------------------------------------------------------------------
+class CarrierSync:
+    def __init__(
+        self,
+        repo: CarrierRepository,
+        tenants: TenantRepository,
+        terminals: TerminalRepository,
+        platforms: PlatformFactory,
+        clock: Clock,
+        dispatch: Callable[[dict[str, Any]], None],
+    ) -> None:
+        self._repo = repo
+        self._tenants = tenants
+        self._terminals = terminals
+        self._platforms = platforms
+        self._clock = clock
+        self._dispatch = dispatch
+
+    def request(self, tenant_id: str) -> dict[str, Any]:
+        """POST /v1/carrier-sync: queue a sync of the agent's accounts (202)."""
+        accounts = self._repo.accounts(tenant_id)
+        if not accounts:
+            raise RuleViolation(
+                "connect a carrier account first (POST /v1/carrier-accounts)", code="no_carrier_account"
+            )
+        now = self._clock.now()
+        sync_id = new_id("cs")
+        for account in accounts:
+            self._repo.mark_sync(tenant_id, account.account_id, "queued", now)
+        self._dispatch({"task": "carrier_sync", "tenant_id": tenant_id, "sync_id": sync_id})
+        return {"sync_id": sync_id, "status": "queued", "accounts": [a.account_id for a in accounts]}
+
+    def run_all(self) -> int:
+        """The daily schedule: one sync per agent (AWS: one invocation each; here in turn)."""
+        tenants = sorted({t for t, _a in self._repo.all_accounts()})
+        for tenant_id in tenants:
+            self._dispatch({"task": "carrier_sync", "tenant_id": tenant_id})
+        return len(tenants)
+
+    def run(self, tenant_id: str) -> list[dict[str, Any]]:
+        return [self.run_account(tenant_id, a.account_id) for a in self._repo.accounts(tenant_id)]
+
+    def run_account(self, tenant_id: str, account_id: str) -> dict[str, Any]:
+        account = self._repo.account(tenant_id, account_id)
+        if account is None:
+            raise NotFound("no such carrier account", code="carrier_account_not_found")
+        started = self._clock.now()
+        self._repo.mark_sync(tenant_id, account_id, "running", started)
+        try:
+            stats = self._sync(account, started)
+        except CarrierError as exc:
+            stats = {"started_at": iso_utc(started), "finished_at": iso_utc(self._clock.now()), "error": exc.code}
+            if isinstance(exc, CarrierAuthFailed):
+                self._repo.set_account_status(tenant_id, account_id, AccountStatus.AUTH_FAILED, self._clock.now())
+            self._repo.mark_sync(tenant_id, account_id, "failed", self._clock.now(), stats=stats)
+            get_logger().warning("carrier sync failed", extra={"tenant_id": tenant_id, "error": exc.code})
+            return stats
+        self._repo.mark_sync(tenant_id, account_id, "done", self._clock.now(), stats=stats, synced_through=started)
+        get_logger().info("carrier sync done", extra={"tenant_id": tenant_id, **stats})
+        return stats
+
+    def _sync(self, account: CarrierAccount, started: datetime) -> dict[str, Any]:
+        tenant_id = account.tenant_id
+        platform = self._platforms.open(account)
+        items = self._repo.terminal_items(tenant_id, account.carrier)
+        terminals = {i.iccid: to_terminal(i) for i in items}
+        old = self._repo.sims(tenant_id)
+        statuses = self._statuses(platform, account, terminals, old)
+        status_requests = platform.requests
+        usages = self._usages(platform, terminals, statuses, old)
+        usage_requests = platform.requests - status_requests
+        sim_writes, usage_writes, drifting = self._write(account, items, terminals, old, statuses, usages)
+        return {
+            "started_at": iso_utc(started),
+            "finished_at": iso_utc(self._clock.now()),
+            "sims": len(terminals),
+            "statuses_read": len(statuses),
+            "usages_read": len(usages),
+            "carrier_requests": platform.requests,
+            "status_requests": status_requests,
+            "usage_requests": usage_requests,
+            "page_size": platform.page_size,
+            "sim_writes": sim_writes,
+            "usage_writes": usage_writes,
+            "drift": drifting,
+        }
+
+    def _statuses(
+        self,
+        platform: CarrierPlatform,
+        account: CarrierAccount,
+        terminals: dict[str, Terminal],
+        old: dict[str, SimRecord],
+    ) -> dict[str, SimStatus]:
+        """What changed since the last sync (where the platform can say), and every SIM never read."""
+        statuses: dict[str, SimStatus] = {}
+        synced_through = self._synced_through(account.tenant_id, account.account_id)
+        incremental = platform.supports_changed_since and synced_through is not None
+        if platform.supports_changed_since:
+            since = (synced_through - SYNC_OVERLAP) if synced_through else EPOCH
+            statuses = {s.iccid: s for s in platform.changed_since(since) if s.iccid in terminals}
+
+        def never_read(iccid: str, t: Terminal) -> bool:
+            before = old.get(t.sn)
+            return before is None or before.iccid != iccid or before.state is None
+
+        unread = [i for i, t in terminals.items() if i not in statuses and (not incremental or never_read(i, t))]
+        statuses.update({s.iccid: s for s in platform.statuses(unread)})
+        return statuses
+
+    @staticmethod
+    def _usages(
+        platform: CarrierPlatform,
+        terminals: dict[str, Terminal],
+        statuses: dict[str, SimStatus],
+        old: dict[str, SimRecord],
+    ) -> dict[str, SimUsage]:
+        """Usage this cycle, in batches (Control Center: by the rate plans the SIMs are on)."""
+
+        def plan_of(iccid: str, t: Terminal) -> str | None:
+            reading, before = statuses.get(iccid), old.get(t.sn)
+            return (reading.rate_plan if reading else None) or (before.rate_plan if before else None)
+
+        plans = [plan_of(i, t) for i, t in terminals.items()]
+        known = sorted({p for p in plans if p}) if all(plans) else []
+        return {u.iccid: u for u in platform.usages(list(terminals), known) if u.iccid in terminals}
+
+    def _write(
+        self,
+        account: CarrierAccount,
+        items: list[TerminalItem],
+        terminals: dict[str, Terminal],
+        old: dict[str, SimRecord],
+        statuses: dict[str, SimStatus],
+        usages: dict[str, SimUsage],
+    ) -> tuple[int, int, int]:
+        """Write only what changed: SIM records (batched) and the terminals' measured usage."""
+        now = self._clock.now()
+        raw = {i.iccid: i for i in items}
+        records: list[SimRecord] = []
+        usage_writes = drifting = 0
+        for iccid, terminal in terminals.items():
+            before = old.get(terminal.sn)
+            record = self._record(account, terminal, before, statuses.get(iccid), usages.get(iccid))
+            drifting += record.drift is not None
+            if not record.same_reading(before):
+                records.append(replace(record, synced_at=now))
+            usage = usages.get(iccid)
+            measured_anew = usage is not None and usage.mb != terminal.data_used_mb
+            if usage is not None and measured_anew and terminal.status is not TerminalStatus.DEACTIVATED:
+                usage_writes += self._usage(raw[iccid], usage, now)
+        sim_writes = self._repo.save_sims(account.tenant_id, records, now)
+        ours = {t.sn for t in terminals.values()}
+        gone = [sn for sn, r in old.items() if r.account_id == account.account_id and sn not in ours]
+        sim_writes += self._repo.delete_sims(account.tenant_id, gone) if gone else 0
+        return sim_writes, usage_writes, drifting
+
+    @staticmethod
+    def _record(
+        account: CarrierAccount,
+        terminal: Terminal,
+        before: SimRecord | None,
+        reading: SimStatus | None,
+        usage: SimUsage | None,
+    ) -> SimRecord:
+        base = (
+            before if before is not None and before.iccid == terminal.iccid else SimRecord(terminal.sn, terminal.iccid)
+        )
+        record = replace(
+            base,
+            account_id=account.account_id,
+            status=reading.status if reading else base.status,
+            state=reading.state if reading else base.state,
+            rate_plan=(reading.rate_plan if reading and reading.rate_plan else base.rate_plan),
+            bytes_used=usage.bytes_used if usage else base.bytes_used,
+            usage_as_of=usage.as_of if usage else base.usage_as_of,
+        )
+        return replace(record, drift=drift(terminal.status.value, record.state))
+
+    def _synced_through(self, tenant_id: str, account_id: str) -> datetime | None:
+        item = self._repo.account_item(tenant_id, account_id)
+        return item.synced_through if item else None
+
+    def _usage(self, item: TerminalItem, usage: SimUsage, now: datetime) -> int:
+        """The measured usage on the terminal (its quota alerts once per term); a concurrent change
+        of the terminal makes it reload and try again."""
+        from simrenew.errors import Conflict as _Conflict
+
+        for _attempt in range(3):
+            current = to_terminal(item)
+            used = usage.mb
+            crossings = quota_crossings(current.data_quota_mb, current.data_used_mb, used)
+            events = [
+                (f"quota_{pct}", {"percent": pct, "data_used_mb": used, "data_quota_mb": current.data_quota_mb})
+                for pct in crossings
+            ]
+            as_of = usage.as_of.astimezone(UTC).date().isoformat()
+            updated = replace(current, data_used_mb=used, usage_as_of=max(as_of, current.usage_as_of or as_of))
+            try:
+                self._terminals.record_usage(item, updated, events, now)
+                return 1
+            except _Conflict:
+                fresh = self._terminals.item(current.tenant_id, current.sn)
+                if fresh is None:
+                    return 0
+                item = fresh
+        return 0
+
+    # --- reading it back ---------------------------------------------------------------------------------
+    def state_of(
+        self, tenant_id: str, terminals: Sequence[Terminal], *, with_ops: bool = False
+    ) -> dict[str, dict[str, Any]]:
+        """carrier_state for each terminal (one BatchGet, one accounts query; with_ops: the latest
+        operation of each, for a single terminal's page)."""
+        if not terminals:
+            return {}
+        records = self._repo.sims_for(tenant_id, [t.sn for t in terminals])
+        accounts = {a.account_id: a for a in self._repo.accounts(tenant_id)}
+        out: dict[str, dict[str, Any]] = {}
+        for t in terminals:
+            r = records.get(t.sn)
+            if r is not None and r.iccid != t.iccid:
+                r = None  # the SIM was changed since: what we knew was about the old one
+            state = carrier_state(t, r, accounts.get(r.account_id) if r and r.account_id else None)
+            if with_ops:
+                latest = self._repo.latest_op(tenant_id, t.sn)
+                if latest is not None:
+                    if latest.state == "pending":
+                        state["pending"] = latest.action
+                    if latest.state in ("failed", "manual"):
+                        state["last_error"] = latest.last_error
+                    state["last_operation"] = op_json(latest)
+            out[t.sn] = state
+        return out
+
+    def drift_report(self, tenant_id: str) -> dict[str, Any]:
+        """SIMs whose carrier status disagrees with ours, re-checked against each terminal now."""
+        records = self._repo.drifting(tenant_id)
+        loaded = self._terminals.get_many(tenant_id, [r.sn for r in records])
+        items = []
+        for r in sorted(records, key=lambda r: r.sn):
+            t_item = loaded.get(r.sn)
+            if t_item is None or t_item.iccid != r.iccid:
+                continue
+            t = to_terminal(t_item)
+            reason = drift(t.status.value, r.state)
+            if reason is None:
+                continue
+            items.append(
+                {
+                    "sn": t.sn,
+                    "iccid": t.iccid,
+                    "carrier": t.carrier,
+                    "status": t.status.value,
+                    "carrier_status": r.status,
+                    "carrier_state": r.state.value if r.state else None,
+                    "reason": reason,
+                    "synced_at": iso_utc(r.synced_at) if r.synced_at else None,
+                }
+            )
+        return {"items": items, "count": len(items), "generated_at": iso_utc(self._clock.now())}
+
+    def status(self, tenant_id: str) -> dict[str, Any]:
+        return {
+            "accounts": [
+                {"account_id": a.account_id, "carrier": a.carrier, "last_sync": a.last_sync}
+                for a in self._repo.accounts(tenant_id)
+            ]
+        }
+
+
+DRIFT_COLUMNS = ["sn", "iccid", "carrier", "status", "carrier_status", "carrier_state", "reason", "synced_at"]
+
+
+def drift_csv(report: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=DRIFT_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    for row in report["items"]:
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def carrier_state(terminal: Terminal, record: SimRecord | None, account: CarrierAccount | None) -> dict[str, Any]:
+    """A terminal's `carrier_state`: the carrier's status as the platform names it, the data it
+    measured, when it was last read (the state held at the account's last sync), and whether a
+    change is on its way or failed."""
+    if record is None:
+        return {
+            "status": None,
+            "state": None,
+            "data_used_mb": None,
+            "usage_as_of": None,
+            "synced_at": None,
+            "pending": None,
+            "last_error": None,
+            "drift": None,
+        }
+    synced_at = record.synced_at
+    last = (account.last_sync if account else None) or {}
+    finished = last.get("finished_at")
+    if finished and last.get("state") == "done" and record.state is not None:
+        moment = datetime.fromisoformat(str(finished).replace("Z", "+00:00"))
+        synced_at = max(synced_at, moment) if synced_at else moment
+    return {
+        "status": record.status,
+        "state": record.state.value if record.state else None,
+        "data_used_mb": usage_mb(record.bytes_used) if record.bytes_used is not None else None,
+        "usage_as_of": iso_utc(record.usage_as_of) if record.usage_as_of else None,
+        "synced_at": iso_utc(synced_at) if synced_at else None,
+        "pending": record.pending,
+        "last_error": record.last_error,
+        "drift": drift(terminal.status.value, record.state),
+    }
+
+
+def iter_chunks(values: Iterable[str], size: int) -> Iterable[list[str]]:
+    chunk: list[str] = []
+    for v in values:
+        chunk.append(v)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+__all__ = [
+    "CARRIER_OP_KIND",
+    "CarrierAccounts",
+    "CarrierOpItem",
+    "CarrierOperations",
+    "CarrierSync",
+    "OutboxCarrier",
+    "PlatformFactory",
+    "SimState",
+    "carrier_state",
+    "drift_csv",
+    "resume_op",
+]
