@@ -62,63 +62,68 @@ def _body_required(spec: RouteSpec) -> bool:
     return bool(schema.get("required")) or schema.get("minProperties", 0) > 0
 
 
+def _operation(spec: RouteSpec) -> dict[str, Any]:
+    """One route as an OpenAPI operation: who may call it, its parameters, body and answers."""
+    operation: dict[str, Any] = {
+        "summary": spec.summary,
+        "description": f"Who: {_who(spec)}.",
+        "x-auth": spec.auth if isinstance(spec.auth, str) else spec.auth.label,
+        "x-roles": spec.roles,
+        "operationId": f"{spec.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', spec.path.lower()).strip('_')}",
+        "tags": [spec.tag] if spec.tag else [],
+        "parameters": [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in re.findall(r"{([^}]+)}", spec.path)
+        ]
+        + [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in spec.query],
+        "responses": {
+            str(spec.status): {
+                "description": "Success",
+                "content": {spec.response_type: {"schema": _success_schema(spec.response_type)}},
+            },
+            **{
+                code: {
+                    "description": text,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                }
+                for code, text in _ERRORS.items()
+            },
+            **{
+                str(code): {
+                    "description": text,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+                    if code >= 400
+                    else {"application/json": {"schema": {"type": "object"}}},
+                }
+                for code, text in spec.also
+            },
+        },
+    }
+    if spec.auth != PUBLIC:
+        operation["security"] = [{"bearer": []}]
+    if spec.idempotent:
+        operation["parameters"].append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "maxLength": 255},
+            }
+        )
+    if spec.request is not None:
+        operation["requestBody"] = {
+            "required": _body_required(spec),
+            "content": {spec.body_type: {"schema": spec.request}},
+        }
+        if spec.alt_body is not None:
+            operation["requestBody"]["content"][spec.alt_body[0]] = {"schema": spec.alt_body[1]}
+    return operation
+
+
 def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for spec in specs:
-        operation: dict[str, Any] = {
-            "summary": spec.summary,
-            "description": f"Who: {_who(spec)}.",
-            "x-auth": spec.auth if isinstance(spec.auth, str) else spec.auth.label,
-            "x-roles": spec.roles,
-            "operationId": f"{spec.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', spec.path.lower()).strip('_')}",
-            "tags": [spec.tag] if spec.tag else [],
-            "parameters": [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                for name in re.findall(r"{([^}]+)}", spec.path)
-            ]
-            + [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in spec.query],
-            "responses": {
-                str(spec.status): {
-                    "description": "Success",
-                    "content": {spec.response_type: {"schema": _success_schema(spec.response_type)}},
-                },
-                **{
-                    code: {
-                        "description": text,
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-                    }
-                    for code, text in _ERRORS.items()
-                },
-                **{
-                    str(code): {
-                        "description": text,
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-                        if code >= 400
-                        else {"application/json": {"schema": {"type": "object"}}},
-                    }
-                    for code, text in spec.also
-                },
-            },
-        }
-        if spec.auth != PUBLIC:
-            operation["security"] = [{"bearer": []}]
-        if spec.idempotent:
-            operation["parameters"].append(
-                {
-                    "name": "Idempotency-Key",
-                    "in": "header",
-                    "required": False,
-                    "schema": {"type": "string", "maxLength": 255},
-                }
-            )
-        if spec.request is not None:
-            operation["requestBody"] = {
-                "required": _body_required(spec),
-                "content": {spec.body_type: {"schema": spec.request}},
-            }
-            if spec.alt_body is not None:
-                operation["requestBody"]["content"][spec.alt_body[0]] = {"schema": spec.alt_body[1]}
-        paths.setdefault(spec.path, {})[spec.method.lower()] = operation
+        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
     return {
         "openapi": "3.0.3",
         "info": {"title": "SimRenew API (流量卡续费云)", "version": version},

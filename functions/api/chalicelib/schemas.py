@@ -172,7 +172,7 @@ EXPORT_CREATE: dict[str, Any] = {
     "required": ["kind"],
     "additionalProperties": False,
     "properties": {
-        "kind": {"type": "string", "enum": ["terminals", "orders", "ledger", "notifications", "expiring"]},
+        "kind": enum_schema("export_kind"),
         "filters": {
             "type": "object",
             "description": "The list route's query parameters (terminals: status, merchant_id, expires_before, q;"

@@ -61,6 +61,7 @@ API_ENUMS: dict[str, tuple[str, ...]] = {
     "notification_state": ("sending", "held", "sent", "failed"),
     # imports, agents, keys, settings
     "import_status": ("running", "done", "failed"),
+    "export_kind": ("terminals", "orders", "ledger", "notifications", "expiring"),
     "tenant_status": tuple(s.value for s in TenantStatus),
     "role": tuple(r.label for r in (Role.ADMIN, Role.STAFF, Role.READONLY, Role.FINANCE)),
     "renewal_basis": tuple(b.value for b in RenewalBasis),

@@ -23,6 +23,7 @@ from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.models import ExportItem
 from simrenew.clock import Clock, iso_utc
 from simrenew.domain.csvfile import TEXT_COLUMNS, excel_text, export_csv_line, export_header_line
+from simrenew.domain.vocabulary import API_ENUMS
 from simrenew.errors import NotFound, SimRenewError, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from simrenew.services.orders import OrderService
     from simrenew.services.reports import ExpiryReports
 
-KINDS = ("terminals", "orders", "ledger", "notifications", "expiring")
+KINDS = API_ENUMS["export_kind"]
 RETENTION = timedelta(days=2)  # the job item; the object's lifecycle rule removes it after 1 day
 PAGE = 200
 # In memory up to this, then a temporary file (Lambda's /tmp): an export is never held whole.
