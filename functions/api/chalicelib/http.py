@@ -72,11 +72,14 @@ class Req:
         return "text/csv" in self.headers.get("accept", "")
 
     def is_json_object(self) -> bool:
-        """A JSON object body on a route that also takes CSV: not sent as text/csv, and starting with
-        "{" (which no CSV header does). Clients such as `curl -d` send JSON without saying so."""
-        if self.headers.get("content-type", "").split(";")[0].strip().lower() == "text/csv":
+        """A JSON body on a route that also takes CSV: sent as application/json, or not as text/csv and
+        starting with "{" or "[" (which no CSV header does): clients such as `curl -d` send JSON
+        without saying so."""
+        kind = self.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind == "text/csv":
             return False
-        return self.raw_body.lstrip()[:1] == b"{"
+        # A JSON body that is not an object ("[1]", "{bad") is still JSON: refused naming `body`.
+        return kind == "application/json" or self.raw_body.lstrip()[:1] in (b"{", b"[")
 
     @property
     def tenant_id(self) -> str:
