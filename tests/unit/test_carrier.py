@@ -313,3 +313,22 @@ def test_secrets_manager_keeps_one_secret_per_account_under_the_prefix() -> None
         fresh = SecretsManagerSecrets("simrenew/prod/carrier/", "us-east-1", client=client)
         with pytest.raises(Exception):  # noqa: B017 - scheduled for deletion: no longer readable
             fresh.get("t_aaaa1111", "ca_bbbb2222")
+
+
+def test_marking_a_sync_while_the_account_changed_meanwhile_retries_and_lands(
+    api: ApiClient, platform_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two syncs asked at once: the second finds the account's version moved on and retries (once a
+    500: the retry sent the version increment twice). Found by the OpenAPI fuzz on DynamoDB Local."""
+    agent = create_agent(api, platform_key)
+    account_id = api.post("/v1/carrier-accounts", ACCOUNT, key=agent.admin_key).json["account_id"]
+    repo = CarrierRepository()
+    stale = repo.account_item(agent.tenant_id, account_id)
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    repo.mark_sync(agent.tenant_id, account_id, "running", now)  # the version moves on
+    real = repo.account_item
+    calls = iter([stale])
+    monkeypatch.setattr(repo, "account_item", lambda t, a: next(calls, None) or real(t, a))
+    repo.mark_sync(agent.tenant_id, account_id, "queued", now + timedelta(seconds=1))
+    item = real(agent.tenant_id, account_id)
+    assert item is not None and item.sync_state == "queued"

@@ -345,7 +345,9 @@ class CarrierRepository:
             actions.append(CarrierAccountItem.synced_through.set(synced_through))
         for _ in range(3):
             try:
-                item.update(actions=actions)
+                # A copy each time: PynamoDB appends the version increment to the list it is given,
+                # so a retry with the same list would set `version` twice (a ValidationException).
+                item.update(actions=list(actions))
                 return
             except UpdateError as exc:
                 if not is_condition_failure(exc):
