@@ -22,7 +22,7 @@ def test_an_unexpected_error_is_a_logged_500_with_tenant_id_and_no_secret(
     def boom(*_args: Any, **_kw: Any) -> Any:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(services.fleet, "list_merchants", boom)
+    monkeypatch.setattr(services.listing, "merchants", boom)
     handler = get_logger().registered_handler
     buffer = io.StringIO()
     previous = handler.setStream(buffer)

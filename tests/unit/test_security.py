@@ -110,7 +110,7 @@ def test_a_key_failing_inside_a_request_is_not_logged_with_the_error(
     def boom(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("store exploded")
 
-    monkeypatch.setattr(services.fleet, "list_merchants", boom)
+    monkeypatch.setattr(services.listing, "merchants", boom)
     assert api.get("/v1/merchants", key=agent.admin_key).status == 500
     logged = logs()
     assert "store exploded" in logged  # the failure itself is logged, with its traceback

@@ -55,7 +55,14 @@ class MemoryTerminals:
     def add(self, terminal: Terminal, now: datetime) -> None:
         self.items[terminal.sn] = new_terminal_item(terminal, now)
 
-    def save(self, item: TerminalItem, terminal: Terminal, now: datetime, moved: dict[str, Any]) -> Terminal:
+    def save(
+        self,
+        item: TerminalItem,
+        terminal: Terminal,
+        now: datetime,
+        moved: dict[str, Any],
+        with_items: Any = (),
+    ) -> Terminal:
         self.items[terminal.sn] = new_terminal_item(terminal, now)
         return terminal
 
@@ -124,7 +131,10 @@ class MemorySweepRepo:
 
 
 class NoCarrier:
-    def suspend(self, terminal: Terminal, now: datetime) -> None: ...
+    """No carrier account: a suspension writes no carrier operation."""
+
+    def suspension(self, terminal: Terminal, now: datetime) -> list[Any]:
+        return []
 
 
 agent_settings = st.fixed_dictionaries(
