@@ -150,7 +150,7 @@ def suspend_tenant(req: Req) -> dict[str, object]:
     "/v1/me",
     "GET",
     auth=Role.READONLY,
-    summary="Who the key is: its agent (id, name, status), role and key id (the console's sign-in)",
+    summary="Who the key is: its agent (id, name, status, time zone), role and key id (the console's sign-in)",
     tag="tenant",
 )
 def whoami(req: Req) -> dict[str, object]:
@@ -161,6 +161,7 @@ def whoami(req: Req) -> dict[str, object]:
         "agent_name": tenant.name,
         "service_phone": tenant.service_phone,
         "tenant_status": tenant.status.value,
+        "timezone": tenant.settings.timezone,
         "role": req.principal.role.label,
         "key_id": req.principal.key_id,
     }

@@ -4,12 +4,19 @@ for a finance key is also in the isolation matrix, tests/cases/isolation.py.)"""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tests.support.builders import Agent, create_agent
 from tests.support.client import ApiClient
 from tests.support.fleet import terminal_body
+
+
+def _agent_today(api: ApiClient, key: str) -> str:
+    """Today in the agent's time zone (from GET /v1/me): the reports' days are the agent's days."""
+    timezone = api.get("/v1/me", key=key).json["timezone"]
+    return datetime.now(ZoneInfo(timezone)).date().isoformat()
 
 
 def _paid_order(api: ApiClient, agent: Agent) -> dict[str, Any]:
@@ -44,7 +51,7 @@ def test_a_finance_key_reads_orders_ledger_and_every_money_report(api: ApiClient
     assert any(a["action"] == "mark_paid" for a in order.json["audit"])
     ledger = api.get(f"/v1/terminals/{made['sn']}/renewals", key=finance)
     assert ledger.status == 200 and [r["kind"] for r in ledger.json["items"]] == ["renewal"]
-    today = date.today().isoformat()
+    today = _agent_today(api, finance)
     revenue = api.get(f"/v1/reports/revenue?from={today}&to={today}", key=finance)
     assert revenue.status == 200, revenue.body
     assert sum(d["gross_fen"] for d in revenue.json["days"]) == 9900
@@ -86,7 +93,7 @@ def test_a_finance_key_sees_only_its_own_agents_money(api: ApiClient, platform_k
     assert api.get(f"/v1/orders/{made['order_id']}", key=finance_b).status == 404
     assert api.get(f"/v1/terminals/{made['sn']}/renewals", key=finance_b).status == 404
     assert api.get("/v1/orders", key=finance_b).json["items"] == []
-    today = date.today().isoformat()
+    today = _agent_today(api, finance_b)
     revenue = api.get(f"/v1/reports/revenue?from={today}&to={today}", key=finance_b).json
     assert sum(d["gross_fen"] for d in revenue["days"]) == 0
     settlement = api.get(f"/v1/reports/settlement?from={today}&to={today}", key=finance_b).json

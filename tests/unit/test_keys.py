@@ -87,7 +87,7 @@ PINS: list[tuple[Callable[..., Any], tuple[Any, ...], Any]] = [
     (keys.terminal_search_pk, (T, 3), "TENANT#t_1#TSEARCH#3"),
     (keys.merchant_search_pk, (T, 3), "TENANT#t_1#MSEARCH#3"),
     (keys.imports_gsi1pk, (T,), "TENANT#t_1#IMPORTS"),
-    (keys.imports_gsi1sk, (AT, "imp_1"), "2026-03-09T01:02:03Z#imp_1"),
+    (keys.imports_gsi1sk, (AT, "imp_1"), "2026-03-09T01:02:03.000999Z#imp_1"),
     (keys.orders_gsi1sk, (AT, "o_1"), "2026-03-09T01:02:03Z#o_1"),
     (keys.pending_order_shard, ("o_1",), 1),
     (keys.pending_orders_gsi2pk, (2,), "PENDING_ORDERS#2"),

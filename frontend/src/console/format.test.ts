@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fenToYuanText, parseYuan } from "./format";
+import { fenToYuanText, parseYuan, todayIso } from "./format";
 
 describe("parseYuan", () => {
   it("turns yuan text into integer fen without floating point", () => {
@@ -18,5 +18,18 @@ describe("parseYuan", () => {
   });
   it("round-trips with fenToYuanText", () => {
     for (const fen of [0, 1, 99, 100, 1234, 9007199254740]) expect(parseYuan(fenToYuanText(fen))).toBe(fen);
+  });
+});
+
+describe("todayIso", () => {
+  // 16:30 UTC on Dec 1 is already Dec 2 in Shanghai: the reports' default day is the agent's.
+  const lateUtc = new Date(Date.UTC(2026, 11, 1, 16, 30));
+  it("gives the date in the agent's time zone, not the browser's", () => {
+    expect(todayIso("Asia/Shanghai", lateUtc)).toBe("2026-12-02");
+    expect(todayIso("UTC", lateUtc)).toBe("2026-12-01");
+    expect(todayIso("America/Los_Angeles", lateUtc)).toBe("2026-12-01");
+  });
+  it("falls back to the browser's date for an unknown zone", () => {
+    expect(todayIso("Not/AZone", lateUtc)).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   });
 });

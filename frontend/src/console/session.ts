@@ -13,6 +13,8 @@ export interface Session {
   agentName: string | null;
   keyId: string | null;
   servicePhone?: string | null;
+  /** The agent's IANA time zone (its reports' days); absent in sessions kept from before. */
+  timezone?: string | null;
 }
 
 /** Staff and admin change data; readonly and finance keys only look (finance also sees the money reports). */
@@ -58,7 +60,7 @@ function set(s: Session | null, why?: string): void {
 /** Check a pasted key with GET /v1/me: who it is (agent, role) whatever its role. */
 export async function signIn(rawKey: string): Promise<Session> {
   const key = rawKey.trim();
-  const me = await call<{ agent_name: string; role: Role; key_id: string; service_phone?: string | null }>("/v1/me", { key });
+  const me = await call<{ agent_name: string; role: Role; key_id: string; service_phone?: string | null; timezone?: string }>("/v1/me", { key });
   const s: Session = {
     key,
     role: me.role,
@@ -66,6 +68,7 @@ export async function signIn(rawKey: string): Promise<Session> {
     agentName: me.agent_name,
     keyId: me.key_id,
     servicePhone: me.service_phone ?? null,
+    timezone: me.timezone ?? null,
   };
   set(s);
   return s;

@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { day, locale, money } from "../../common/i18n";
 import { addDaysIso, number, saveBlob, todayIso } from "../format";
 import { href } from "../router";
-import { api, apiBlob } from "../session";
+import { api, apiBlob, session } from "../session";
 import { saveCsv } from "../transfer";
 import { t, tn } from "../strings";
 import { ts } from "../strings_screens";
@@ -92,7 +92,7 @@ export function Reports({ admin }: { admin: boolean }) {
 }
 
 function RevenueReport() {
-  const today = todayIso();
+  const today = todayIso(session()?.timezone);
   const [from, setFrom] = useState(today.slice(0, 8) + "01");
   const [to, setTo] = useState(today);
   const [data, setData] = useState<Revenue | null>(null);
@@ -244,7 +244,7 @@ function ExpiringReport() {
 }
 
 function ReconReport() {
-  const [date, setDate] = useState(addDaysIso(todayIso(), -1));
+  const [date, setDate] = useState(addDaysIso(todayIso(session()?.timezone), -1));
   const [data, setData] = useState<Recon | null>(null);
   const action = useAction();
   const csv = useCsv();
@@ -321,7 +321,7 @@ function ReconReport() {
 }
 
 function SettlementReport() {
-  const today = todayIso();
+  const today = todayIso(session()?.timezone);
   const [from, setFrom] = useState(today.slice(0, 8) + "01");
   const [to, setTo] = useState(today);
   const [data, setData] = useState<Settlement | null>(null);

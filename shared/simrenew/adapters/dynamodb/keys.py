@@ -8,7 +8,7 @@ which entity sits under which key and which code reads it.
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from simrenew.clock import iso_utc
 
@@ -184,7 +184,8 @@ def imports_gsi1pk(tenant_id: str) -> str:
 
 
 def imports_gsi1sk(created_at: datetime, import_id: str) -> str:
-    return f"{iso_utc(created_at)}#{import_id}"
+    # Microseconds: two imports in one second keep their order (newest first) in the history.
+    return f"{created_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{import_id}"
 
 
 def claim_pk(kind: str, value: str) -> str:
