@@ -1,4 +1,5 @@
-"""`make dev`: DynamoDB Local, localstripe, the API + UI on one origin, the sweep scheduler and
+"""`make dev`: DynamoDB Local, localstripe, the local WeChat Pay platform and Alipay gateway, the
+API + UI on one origin, the sweep scheduler and
 the outbox poller (DynamoDB Local's stream → the dispatcher function, as Lambda does in AWS).
 
 Everything binds 127.0.0.1. Ctrl-C (or SIGTERM) stops every child; children also die with
@@ -19,7 +20,15 @@ from typing import Any
 
 from infra import demo, settings
 from infra.localserver import LocalContext, ensure_origin_secret, load_function_module, make_server
-from infra.processes import port_in_use, start_dynamodb_local, start_localstripe, start_outbox_poller, stop
+from infra.processes import (
+    port_in_use,
+    start_dynamodb_local,
+    start_local_alipay,
+    start_local_wechatpay,
+    start_localstripe,
+    start_outbox_poller,
+    stop,
+)
 from infra.table import ensure_table
 
 
@@ -59,7 +68,14 @@ def register_stripe_webhook(cfg: settings.LocalSettings) -> None:
 
 def main() -> int:
     cfg = settings.load()
-    for name, port in (("PORT", cfg.port), ("DDB_PORT", cfg.ddb_port), ("STRIPE_PORT", cfg.stripe_port)):
+    ports = (
+        ("PORT", cfg.port),
+        ("DDB_PORT", cfg.ddb_port),
+        ("STRIPE_PORT", cfg.stripe_port),
+        ("WECHATPAY_PORT", cfg.wechatpay_port),
+        ("ALIPAY_PORT", cfg.alipay_port),
+    )
+    for name, port in ports:
         if port_in_use(port):
             print(f"port {port} ({name}) is already in use: is another `make dev` running? Set {name} to move it.")
             return 1
@@ -81,6 +97,9 @@ def main() -> int:
         children.append(start_dynamodb_local(cfg.ddb_port, cfg.data_dir / "ddb", ddb_log))
         print("starting local Stripe (localstripe) ...", flush=True)
         children.append(start_localstripe(cfg.stripe_port, (logs / "localstripe.log").open("ab")))
+        print("starting the local WeChat Pay platform and Alipay gateway ...", flush=True)
+        children.append(start_local_wechatpay(cfg.wechatpay_port, (logs / "wechatpay.log").open("ab")))
+        children.append(start_local_alipay(cfg.alipay_port, (logs / "alipay.log").open("ab")))
 
         import boto3
 
@@ -108,6 +127,8 @@ SimRenew local stack is up (Ctrl-C stops everything; data is kept in {cfg.data_d
   Health            {cfg.base_url}/v1/health
   DynamoDB Local    http://127.0.0.1:{cfg.ddb_port}
   local Stripe      http://127.0.0.1:{cfg.stripe_port}
+  local WeChat Pay  http://127.0.0.1:{cfg.wechatpay_port}   (POST /_sim/transactions/<out_trade_no>/pay)
+  local Alipay      http://127.0.0.1:{cfg.alipay_port}/gateway.do   (the demo agent is a sub-merchant of both)
   sweep             every {cfg.sweep_every_s}s
   outbox            stream poller, log in {logs}/outbox.log; messages in {cfg.data_dir}/outbox.jsonl
 

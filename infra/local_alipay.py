@@ -180,7 +180,7 @@ class Gateway:
         status, answer = post(trade["notify_url"], note["body"].encode(), note["headers"])
         return status if answer.strip() == b"success" else (status or 0) + 1000
 
-    def pay(self, otn: str) -> dict[str, Any]:
+    def pay(self, otn: str, notify: bool = True) -> dict[str, Any]:
         with self.lock:
             trade = self.trades.get(otn)
             if trade is None:
@@ -190,7 +190,7 @@ class Gateway:
             if trade["trade_status"] == "WAIT_BUYER_PAY":
                 trade.update(trade_status="TRADE_SUCCESS", gmt_payment=china_now(), paid_at=datetime.now(UTC))
             note = self.notify(trade)
-        status = self.deliver(trade, note)
+        status = self.deliver(trade, note) if notify else 0
         return {"trade_state": "TRADE_SUCCESS", "notify_status": status, "notification": note}
 
     def bill_zip(self, day: str, auth_app_id: str) -> bytes:
@@ -213,10 +213,17 @@ class Gateway:
                 fee = round(trade["total"] * 0.006)
                 lines.append(
                     ",".join(
-                        [trade["trade_no"], trade["out_trade_no"], "交易", trade["subject"], trade["gmt_create"], stamp]
-                        + ["", "", "", "", "buyer@example.com", yuan(trade["total"]), yuan(trade["total"])]
-                        + blank
-                        + ["", f"-{yuan(fee)}", "0.00", ""]
+                        [
+                            trade["trade_no"],
+                            trade["out_trade_no"],
+                            "交易",
+                            trade["subject"],
+                            trade["gmt_create"],
+                            stamp,
+                            *["", "", "", "", "buyer@example.com", yuan(trade["total"]), yuan(trade["total"])],
+                            *blank,
+                            *["", f"-{yuan(fee)}", "0.00", ""],
+                        ]
                     )
                 )
             for refund in self.refunds.values():
@@ -227,10 +234,18 @@ class Gateway:
                 stamp = at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
                 lines.append(
                     ",".join(
-                        [trade["trade_no"], trade["out_trade_no"], "退款", trade["subject"], trade["gmt_create"], stamp]
-                        + ["", "", "", "", "buyer@example.com", "-" + yuan(refund["amount"]), "-" + yuan(refund["amount"])]
-                        + blank
-                        + [refund["out_request_no"], "0.00", "0.00", ""]
+                        [
+                            trade["trade_no"],
+                            trade["out_trade_no"],
+                            "退款",
+                            trade["subject"],
+                            trade["gmt_create"],
+                            stamp,
+                            *["", "", "", "", "buyer@example.com"],
+                            *["-" + yuan(refund["amount"]), "-" + yuan(refund["amount"])],
+                            *blank,
+                            *[refund["out_request_no"], "0.00", "0.00", ""],
+                        ]
                     )
                 )
         lines.append("#-----------------------------------------业务明细列表结束------------------------------------")
@@ -247,7 +262,7 @@ def _gateway_handler(gw: Gateway) -> type[Handler]:
 
         def route(self, method: str, path: str, query: dict[str, str], body: bytes) -> None:
             if path.startswith("/_sim/"):
-                return self.sim(method, path, body)
+                return self.sim(method, path, body, query)
             if path.startswith("/_bill/"):
                 data = gw.bills.get(path.removeprefix("/_bill/").removesuffix(".zip"))
                 if data is None:
@@ -268,7 +283,9 @@ def _gateway_handler(gw: Gateway) -> type[Handler]:
             sign = params.get("sign", "")
             if params.get("app_id") != gw.state["app_id"]:
                 return self.refuse(api, "40002", "isv.invalid-app-id", "无效的AppID参数")
-            if params.get("sign_type") != "RSA2" or not rsa_verify(gw.app, sign_string(params, without=("sign",)), sign):
+            if params.get("sign_type") != "RSA2" or not rsa_verify(
+                gw.app, sign_string(params, without=("sign",)), sign
+            ):
                 return self.refuse(api, "40002", "isv.invalid-signature", "验签出错")
             app = token_app(gw.state, params.get("app_auth_token", ""))
             if app is None:
@@ -309,7 +326,11 @@ def _gateway_handler(gw: Gateway) -> type[Handler]:
                     if trade["auth_app_id"] != app or trade["total"] != total:
                         return "ACQ.CONTEXT_INCONSISTENT"
                     if trade["trade_status"] != "WAIT_BUYER_PAY":
-                        return "ACQ.TRADE_HAS_SUCCESS" if trade["trade_status"] == "TRADE_SUCCESS" else "ACQ.TRADE_HAS_CLOSE"
+                        return (
+                            "ACQ.TRADE_HAS_SUCCESS"
+                            if trade["trade_status"] == "TRADE_SUCCESS"
+                            else "ACQ.TRADE_HAS_CLOSE"
+                        )
                     return trade
                 trade = {
                     "out_trade_no": otn,
@@ -330,7 +351,9 @@ def _gateway_handler(gw: Gateway) -> type[Handler]:
             trade = self._new_trade(app, biz, params, "precreate")
             if isinstance(trade, str):
                 return self.refuse(api, "40004", trade, "交易信息有误")
-            return self.ok(api, {"out_trade_no": trade["out_trade_no"], "qr_code": f"{gw.base}/h5/{trade['out_trade_no']}"})
+            return self.ok(
+                api, {"out_trade_no": trade["out_trade_no"], "qr_code": f"{gw.base}/h5/{trade['out_trade_no']}"}
+            )
 
         def wap(self, api: str, app: str, biz: dict[str, Any], params: dict[str, str]) -> None:
             trade = self._new_trade(app, biz, params, "wap")
@@ -463,7 +486,7 @@ def _gateway_handler(gw: Gateway) -> type[Handler]:
             )
             return self.send(200, page, "text/html; charset=utf-8")
 
-        def sim(self, method: str, path: str, body: bytes) -> None:
+        def sim(self, method: str, path: str, body: bytes, query: dict[str, str]) -> None:
             if path == "/_sim/app_auth_tokens" and method == "POST":
                 app = "2021" + str(int(time.time() * 1000))[-6:] + str(uuid.uuid4().int)[:6]
                 return self.json(201, {"app_auth_token": mint_token(gw.state, app), "auth_app_id": app})
@@ -497,7 +520,7 @@ def _gateway_handler(gw: Gateway) -> type[Handler]:
                     },
                 )
             if action == "pay" and method == "POST":
-                result = gw.pay(otn)
+                result = gw.pay(otn, notify=query.get("notify") != "0")
                 return self.json(409 if "error" in result else 200, result)
             if action == "fail" and method == "POST":
                 return self.json(200, {"trade_state": trade["trade_status"]})

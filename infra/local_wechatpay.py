@@ -207,7 +207,7 @@ class Platform:
             out["amount"].update(payer_total=trade["total"], payer_currency="CNY")
         return out
 
-    def pay(self, otn: str) -> dict[str, Any]:
+    def pay(self, otn: str, notify: bool = True) -> dict[str, Any]:
         with self.lock:
             trade = self.trades.get(otn)
             if trade is None:
@@ -222,7 +222,7 @@ class Platform:
                     paid_at=datetime.now(UTC),
                 )
             note = self.notification("TRANSACTION.SUCCESS", "支付成功", self.transaction(trade), "transaction")
-        status = self.deliver(trade["notify_url"], note)
+        status = self.deliver(trade["notify_url"], note) if notify else 0
         return {"trade_state": "SUCCESS", "notify_status": status, "notification": note}
 
     def refund_notice(self, refund: dict[str, Any]) -> None:
@@ -270,10 +270,32 @@ class Platform:
                         ",".join(
                             "`" + v
                             for v in (
-                                stamp, self.state["sp_appid"], self.state["sp_mchid"], trade["sub_mchid"], "",
-                                trade["transaction_id"], trade["out_trade_no"], "o_local_payer", trade["trade_type"],
-                                "SUCCESS", "OTHERS", "CNY", y(trade["total"]), "0.00", "0", "0", "0.00", "0.00", "",
-                                "", trade["description"], "", f"{fee / 100:.5f}", "0.60%", y(trade["total"]), "0.00",
+                                stamp,
+                                self.state["sp_appid"],
+                                self.state["sp_mchid"],
+                                trade["sub_mchid"],
+                                "",
+                                trade["transaction_id"],
+                                trade["out_trade_no"],
+                                "o_local_payer",
+                                trade["trade_type"],
+                                "SUCCESS",
+                                "OTHERS",
+                                "CNY",
+                                y(trade["total"]),
+                                "0.00",
+                                "0",
+                                "0",
+                                "0.00",
+                                "0.00",
+                                "",
+                                "",
+                                trade["description"],
+                                "",
+                                f"{fee / 100:.5f}",
+                                "0.60%",
+                                y(trade["total"]),
+                                "0.00",
                                 "",
                             )
                         )
@@ -292,11 +314,33 @@ class Platform:
                     ",".join(
                         "`" + v
                         for v in (
-                            stamp, self.state["sp_appid"], self.state["sp_mchid"], trade["sub_mchid"], "",
-                            trade["transaction_id"], trade["out_trade_no"], "o_local_payer", trade["trade_type"],
-                            "REFUND", "OTHERS", "CNY", "0.00", "0.00", refund["refund_id"], refund["out_refund_no"],
-                            y(refund["amount"]), "0.00", "ORIGINAL", "SUCCESS", trade["description"], "", "0.00000",
-                            "0.60%", "0.00", y(refund["amount"]), "",
+                            stamp,
+                            self.state["sp_appid"],
+                            self.state["sp_mchid"],
+                            trade["sub_mchid"],
+                            "",
+                            trade["transaction_id"],
+                            trade["out_trade_no"],
+                            "o_local_payer",
+                            trade["trade_type"],
+                            "REFUND",
+                            "OTHERS",
+                            "CNY",
+                            "0.00",
+                            "0.00",
+                            refund["refund_id"],
+                            refund["out_refund_no"],
+                            y(refund["amount"]),
+                            "0.00",
+                            "ORIGINAL",
+                            "SUCCESS",
+                            trade["description"],
+                            "",
+                            "0.00000",
+                            "0.60%",
+                            "0.00",
+                            y(refund["amount"]),
+                            "",
                         )
                     )
                 )
@@ -320,7 +364,7 @@ def _platform_handler(platform: Platform) -> type[Handler]:
 
         def route(self, method: str, path: str, query: dict[str, str], body: bytes) -> None:
             if path.startswith("/_sim/"):
-                return self.sim(method, path, body)
+                return self.sim(method, path, body, query)
             if path.startswith("/h5/"):
                 return self.h5(method, path, query)
             if path == "/connect/oauth2/authorize":
@@ -456,9 +500,7 @@ def _platform_handler(platform: Platform) -> type[Handler]:
                 refund_fen, total = amount.get("refund"), amount.get("total")
                 if total != trade["total"]:
                     return self.fail(400, "PARAM_ERROR", "订单金额与原订单不一致")
-                done = sum(
-                    r["amount"] for r in platform.refunds.values() if r["out_trade_no"] == trade["out_trade_no"]
-                )
+                done = sum(r["amount"] for r in platform.refunds.values() if r["out_trade_no"] == trade["out_trade_no"])
                 if not isinstance(refund_fen, int) or refund_fen <= 0 or done + refund_fen > trade["total"]:
                     return self.fail(400, "NOT_ENOUGH", "退款金额超过订单可退金额")
                 refund = {
@@ -495,7 +537,11 @@ def _platform_handler(platform: Platform) -> type[Handler]:
                 return self.redirect(back) if back else self.redirect(f"/h5/pay?otn={otn}")
             prepay = query.get("prepay_id")
             trade = next(
-                (t for t in platform.trades.values() if t["prepay_id"] == prepay or t["out_trade_no"] == query.get("otn")),
+                (
+                    t
+                    for t in platform.trades.values()
+                    if t["prepay_id"] == prepay or t["out_trade_no"] == query.get("otn")
+                ),
                 None,
             )
             if trade is None:
@@ -522,7 +568,7 @@ def _platform_handler(platform: Platform) -> type[Handler]:
                 trade["trade_state"] = "PAYERROR"
                 return True
 
-        def sim(self, method: str, path: str, body: bytes) -> None:
+        def sim(self, method: str, path: str, body: bytes, query: dict[str, str]) -> None:
             m = re.fullmatch(r"/_sim/transactions/([^/]+)(?:/(pay|fail|refund-notice))?", path)
             if not m:
                 return self.fail(404, "NOT_FOUND", "no such control")
@@ -553,7 +599,7 @@ def _platform_handler(platform: Platform) -> type[Handler]:
                     },
                 )
             if action == "pay" and method == "POST":
-                result = platform.pay(otn)
+                result = platform.pay(otn, notify=query.get("notify") != "0")
                 return self.json(409 if "error" in result else 200, result)
             if action == "fail" and method == "POST":
                 ok = self.fail_trade(otn)

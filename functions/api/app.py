@@ -570,11 +570,12 @@ def public_terminal(req: Req) -> dict[str, object]:
     status=201,
     idempotent=True,
     request=schemas.PUBLIC_ORDER,
-    summary="A merchant renews a terminal: returns the PaymentIntent and an order_token",
+    summary="A merchant renews a terminal: returns the payment (a Stripe PaymentIntent, or straight to the"
+    " agent's WeChat Pay / Alipay: code_url, h5_url or jsapi) and an order_token",
     tag="public",
 )
 def public_order(req: Req) -> dict[str, object]:
-    order, payment, token = req.services.orders.public_create(req.json(), req.client_id)
+    order, payment, token = req.services.orders.public_create(req.json(), req.client_id, req.client_ip)
     return {
         "order_id": order.order_id,
         "order_token": token,

@@ -34,6 +34,20 @@ class Config:
     # in AWS (ORIGIN_VERIFY_SECRET_ARN), given directly by the local server (ORIGIN_VERIFY_SECRET).
     origin_verify_secret: str | None = None
     origin_verify_secret_arn: str | None = None
+    # The direct rails of mainland China (the platform as 服务商 / ISV): Secrets Manager in AWS
+    # (WECHATPAY_SECRET_ARN, ALIPAY_SECRET_ARN), the local platforms' credential files locally.
+    # A rail without either is not offered (orders for it go through Stripe).
+    wechatpay_secret_arn: str | None = None
+    alipay_secret_arn: str | None = None
+    wechatpay_credentials: str | None = None
+    alipay_credentials: str | None = None
+    # Where the rails send notifications (…/webhooks/wechatpay, …/webhooks/alipay): PUBLIC_BASE_URL
+    # unless NOTIFY_BASE_URL says otherwise (a local server on a port of its own).
+    notify_base_url: str | None = None
+
+    @property
+    def notify_base(self) -> str:
+        return (self.notify_base_url or self.public_base_url).rstrip("/")
 
     @property
     def is_local(self) -> bool:
@@ -89,4 +103,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         outbox_path=source.get("LOCAL_OUTBOX", "").strip() or None,
         origin_verify_secret=source.get("ORIGIN_VERIFY_SECRET", "").strip() or None,
         origin_verify_secret_arn=source.get("ORIGIN_VERIFY_SECRET_ARN", "").strip() or None,
+        wechatpay_secret_arn=source.get("WECHATPAY_SECRET_ARN", "").strip() or None,
+        alipay_secret_arn=source.get("ALIPAY_SECRET_ARN", "").strip() or None,
+        wechatpay_credentials=source.get("WECHATPAY_CREDENTIALS", "").strip() or None,
+        alipay_credentials=source.get("ALIPAY_CREDENTIALS", "").strip() or None,
+        notify_base_url=source.get("NOTIFY_BASE_URL", "").strip() or None,
     )

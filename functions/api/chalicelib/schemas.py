@@ -40,6 +40,8 @@ SETTINGS: dict[str, Any] = {
             "items": {"type": "string", "enum": ["card", "alipay", "wechat_pay"]},
         },
         "language": {"type": "string", "enum": ["zh-CN", "en"]},
+        "wechatpay_sub_mchid": {"type": ["string", "null"], "pattern": "^[0-9]{8,10}$", "example": "1900000109"},
+        "alipay_app_auth_token": {"type": ["string", "null"], "minLength": 16, "maxLength": 128, "writeOnly": True},
     },
 }
 
@@ -193,7 +195,13 @@ PUBLIC_ORDER: dict[str, Any] = {
     "type": "object",
     "required": ["sn", "plan_id"],
     "additionalProperties": False,
-    "properties": {"sn": {"type": "string"}, "plan_id": {"type": "string"}},
+    "properties": {
+        "sn": {"type": "string"},
+        "plan_id": {"type": "string"},
+        "method": {"type": "string", "enum": ["card", "alipay", "wechat_pay"]},
+        "client": {"type": "string", "enum": ["desktop", "mobile", "wechat"]},
+        "wx_code": {"type": "string", "maxLength": 128},
+    },
 }
 
 PUBLIC_CONFIRM: dict[str, Any] = {

@@ -151,7 +151,7 @@ class WeChatPayGateway:
                 code, text = fn()
             except ProviderUnavailable:
                 raise
-            except Exception as exc:  # noqa: BLE001 - the SDK raises bare Exception on a bad answer signature
+            except Exception as exc:
                 if "signature" in str(exc):
                     raise ProviderUnavailable("WeChat Pay's answer was not signed by WeChat Pay") from exc
                 raise

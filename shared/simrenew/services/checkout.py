@@ -75,6 +75,7 @@ class CheckoutService:
         self._gateway = gateway
         self._rate = rate_limiter
         self._clock = clock
+        self.direct: Any = None  # DirectPaymentService (WeChat Pay, Alipay), set by OrderService
 
     def _tenant(self, tenant_id: str) -> Tenant:
         return tenant_or_404(self._tenants, tenant_id)
@@ -132,6 +133,12 @@ class CheckoutService:
                 for q in (quote_line(terminal.sn, p, fee) for p in sorted(plans, key=lambda p: p.term_months))
             ],
             "payment_methods": list(tenant.settings.payment_methods),
+            # Methods that go straight to the agent's own WeChat Pay / Alipay account.
+            "direct_methods": [
+                m
+                for m in tenant.settings.payment_methods
+                if self.direct is not None and self.direct.rail_for(tenant, m)
+            ],
             "currency": "CNY",
         }
 
@@ -164,14 +171,27 @@ class CheckoutService:
             raise ValidationError("lines", "duplicate_terminal", "a terminal may appear once per order")
         return self._create(self._tenant(tenant_id), pairs, payment, "agent", actor)
 
-    def public_create(self, body: dict[str, Any], client_id: str) -> tuple[Order, dict[str, Any], str]:
-        reject_unknown(body, ("sn", "plan_id"))
+    def public_create(
+        self, body: dict[str, Any], client_id: str, client_ip: str = "127.0.0.1"
+    ) -> tuple[Order, dict[str, Any], str]:
+        reject_unknown(body, ("sn", "plan_id", "method", "client", "wx_code"))
         for name in ("sn", "plan_id"):
             if not isinstance(body.get(name), str) or not body[name].strip():
                 raise ValidationError(name, "required", f"{name} is required")
+        method = body.get("method", "card")
+        if method not in ("card", "alipay", "wechat_pay"):
+            raise ValidationError("method", "invalid_choice", "method must be card, alipay or wechat_pay")
+        for name in ("client", "wx_code"):
+            if name in body and not isinstance(body[name], str):
+                raise ValidationError(name, "invalid_type", f"{name} must be a string")
         self._rate.hit("public-order", client_id, limit=PUBLIC_ORDERS_PER_HOUR, window_s=3600, now=self._clock.now())
         tenant, terminal = self.find_public(body["sn"])
         plan_id = body["plan_id"].strip()
+        if method not in tenant.settings.payment_methods:
+            raise ValidationError("method", "invalid_payment_method", f"{method} is not offered by this agent")
+        rail = self.direct.rail_for(tenant, method) if self.direct is not None else None
+        if rail is not None:
+            return self._direct_create(tenant, terminal.sn, plan_id, rail, body, client_ip)
         reused = self._reuse_open(tenant, terminal.sn, plan_id)
         if reused is not None:
             return reused
@@ -182,6 +202,37 @@ class CheckoutService:
             order, terminal.sn, plan_id, token, payment["client_secret"], datetime.fromisoformat(order.expires_at)
         )
         return order, payment, token
+
+    def _direct_create(
+        self, tenant: Tenant, sn: str, plan_id: str, rail: str, body: dict[str, Any], client_ip: str
+    ) -> tuple[Order, dict[str, Any], str]:
+        """An order paid straight to the agent's WeChat Pay / Alipay account: no PaymentIntent. The
+        terminal's open order for this plan on this rail is reused (a reload asks for the same trade)."""
+        slot = f"{plan_id}#{rail}"
+        open_order = self._orders.open_public(tenant.tenant_id, sn, slot)
+        item = None
+        if open_order is not None and open_order.expires_at - self._clock.now() >= REUSE_MARGIN:
+            found = self._orders.item(tenant.tenant_id, open_order.order_id)
+            if found is not None and found.status == OrderStatus.PENDING_PAYMENT.value:
+                item, token = found, open_order.order_token
+        if item is None:
+            order, made = self._create(tenant, [(sn, plan_id)], "online", "public", "merchant", stripe=False)
+            assert made is not None
+            token = made["order_token"]
+            item = self._orders.item(tenant.tenant_id, order.order_id)
+            assert item is not None
+            self._orders.remember_open_public(order, sn, slot, token, "", datetime.fromisoformat(order.expires_at))
+        payment = self.direct.prepay(
+            tenant,
+            item,
+            rail,
+            body.get("client") or "desktop",
+            client_ip=client_ip,
+            wx_code=body.get("wx_code"),
+            sn=sn,
+        )
+        fresh = self._orders.item(tenant.tenant_id, item.order_id) or item
+        return to_order(fresh), payment, token
 
     def _reuse_open(self, tenant: Tenant, sn: str, plan_id: str) -> tuple[Order, dict[str, Any], str] | None:
         """The terminal's unpaid public order for the same plan, if it has time left to be paid."""
@@ -200,7 +251,14 @@ class CheckoutService:
         return to_order(item), pay, open_order.order_token
 
     def _create(
-        self, tenant: Tenant, pairs: list[tuple[str, str]], payment: str, channel: str, actor: str
+        self,
+        tenant: Tenant,
+        pairs: list[tuple[str, str]],
+        payment: str,
+        channel: str,
+        actor: str,
+        *,
+        stripe: bool = True,
     ) -> tuple[Order, dict[str, Any] | None]:
         now = self._clock.now()
         plans = {p.plan_id: p for p in self._plans.all(tenant.tenant_id)}
@@ -269,6 +327,8 @@ class CheckoutService:
         )
         if payment == "offline":
             return order, None
+        if not stripe:
+            return order, {"order_token": token or ""}
         fee_total = order.fee_fen
         intent = self._gateway.create_intent(
             order_id=order.order_id,
@@ -316,7 +376,8 @@ class CheckoutService:
         order = to_order(item)
         line = order.lines[0]
         if order.status is OrderStatus.PENDING_PAYMENT and item.expires_at <= self._clock.now():
-            self._expire(item)
+            if not self._settle_direct(item):
+                self._expire(self._orders.item(order.tenant_id, order.order_id) or item)
             order = to_order(self._orders.item(order.tenant_id, order.order_id) or item)
         return {
             "order_id": order.order_id,
@@ -357,11 +418,24 @@ class CheckoutService:
             self._gateway.cancel(item.payment_intent_id)
         return ok
 
+    def _settle_direct(self, item: OrderItem) -> bool:
+        """Before an order with trades on WeChat Pay / Alipay expires: each is queried (a payment whose
+        notification was lost is applied now) and the open ones closed. True if one was paid."""
+        if self.direct is None or not item.attempts_json or item.attempts_json == "[]":
+            return False
+        paid: bool = self.direct.settle_attempts(item, self._tenants.get)
+        return paid
+
     def expire_due(self, limit: int = 500) -> int:
         """Unpaid orders past their 30 minutes: expired, PaymentIntent cancelled."""
         count = 0
         for shard in range(PENDING_SHARDS):
             for item in self._orders.pending_due(shard, self._clock.now(), limit):
+                fresh = self._orders.item(item.tenant_id, item.order_id)
+                if fresh is None or fresh.status != OrderStatus.PENDING_PAYMENT.value:
+                    continue
+                if self._settle_direct(fresh):
+                    continue  # paid after all: fulfilled, not expired
                 fresh = self._orders.item(item.tenant_id, item.order_id)
                 if fresh is not None and fresh.status == OrderStatus.PENDING_PAYMENT.value and self._expire(fresh):
                     count += 1
