@@ -591,12 +591,13 @@ def public_order(req: Req) -> dict[str, object]:
     "/v1/public/orders/{order_id}",
     "GET",
     auth=PUBLIC,
-    query=("token",),
-    summary="Order status for the pay page (needs the order_token)",
+    query=("token", "check"),
+    summary="Order status for the pay page (needs the order_token); check=1 asks WeChat Pay / Alipay now",
     tag="public",
 )
 def public_order_status(req: Req) -> dict[str, object]:
-    return req.services.orders.public_status(req.params["order_id"], req.query.get("token"))
+    check = req.query.get("check") == "1"
+    return req.services.orders.public_status(req.params["order_id"], req.query.get("token"), check)
 
 
 @api.route(

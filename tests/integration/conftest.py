@@ -130,6 +130,7 @@ def server_url(ddb_client: Any, env: dict[str, str]) -> Iterator[str]:
     port = free_port()
     child_env = {**os.environ, **env, "PYTHONPATH": f"{ROOT}:{ROOT / 'shared'}"}
     child_env["NOTIFY_BASE_URL"] = f"http://127.0.0.1:{port}"  # the platforms notify this server
+    child_env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"  # and send payers back to its pay page
     logs = LOCAL / "logs"
     with (logs / "it-server.log").open("ab") as log:
         proc = spawn([sys.executable, "-m", "infra.serve", "--port", str(port)], log, cwd=ROOT, env=child_env)
@@ -180,8 +181,8 @@ def make_services(ddb: Any, env: dict[str, str]) -> Any:
     from simrenew.bootstrap import build_services
     from simrenew.config import load_config
 
-    def make(clock: Any, gateway: Any = None) -> Any:
-        return build_services(load_config(env), clock, gateway)
+    def make(clock: Any, gateway: Any = None, rails: Any = None) -> Any:
+        return build_services(load_config(env), clock, gateway, rails)
 
     return make
 

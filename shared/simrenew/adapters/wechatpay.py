@@ -222,6 +222,15 @@ class WeChatPayGateway:
             "paySign": sign,
         }
 
+    def oauth_url(self) -> str | None:
+        """Where the pay page inside WeChat gets the payer's openid (snsapi_base, silent): the page adds
+        &redirect_uri=… and #wechat_redirect. None when the platform has no 公众号 AppSecret."""
+        keys = self.keys
+        if not keys.sp_appsecret:
+            return None
+        base = keys.api_base if keys.api_base != API_BASE else "https://open.weixin.qq.com"
+        return f"{base}/connect/oauth2/authorize?appid={keys.sp_appid}&response_type=code&scope=snsapi_base&state=pay"
+
     def openid(self, code: str) -> str:
         """The payer's openid under the platform's 公众号, from the OAuth code (snsapi_base)."""
         import requests
@@ -252,7 +261,8 @@ class WeChatPayGateway:
             return Trade("unknown")
         if code != 200:
             raise ProviderUnavailable(f"WeChat Pay answered {code} to a query")
-        amount = body.get("amount") if isinstance(body.get("amount"), dict) else {}
+        raw_amount = body.get("amount")
+        amount: dict[str, Any] = raw_amount if isinstance(raw_amount, dict) else {}
         return Trade(
             _STATES.get(str(body.get("trade_state")), "unknown"),
             _fen(amount.get("payer_total", amount.get("total"))),
@@ -312,7 +322,8 @@ class WeChatPayGateway:
         if resource.get("sp_mchid") != self.keys.sp_mchid or not otn:
             raise AuthenticationError("the notification is not for this service provider", code="invalid_signature")
         sub = str(resource.get("sub_mchid") or "") or None
-        amount = resource.get("amount") if isinstance(resource.get("amount"), dict) else {}
+        raw_amount = resource.get("amount")
+        amount: dict[str, Any] = raw_amount if isinstance(raw_amount, dict) else {}
         if event_type.startswith("REFUND."):
             status = str(resource.get("refund_status") or event_type.removeprefix("REFUND."))
             out_refund_no = str(resource.get("out_refund_no") or "")

@@ -139,6 +139,7 @@ class CheckoutService:
                 for m in tenant.settings.payment_methods
                 if self.direct is not None and self.direct.rail_for(tenant, m)
             ],
+            "wechat_oauth_url": self.direct.wechat_oauth_url(tenant) if self.direct is not None else None,
             "currency": "CNY",
         }
 
@@ -371,8 +372,13 @@ class CheckoutService:
             raise NotFound("no such order", code="order_not_found")
         return item
 
-    def public_status(self, order_id: str, token: str | None) -> dict[str, Any]:
+    def public_status(self, order_id: str, token: str | None, check: bool = False) -> dict[str, Any]:
         item = self._public_item(order_id, token)
+        if check and item.status == OrderStatus.PENDING_PAYMENT.value and self.direct is not None:
+            # The payer is back from WeChat Pay's / Alipay's page: ask the rail (a payment whose
+            # notification is late is applied now; a failed one ends the wait).
+            self.direct.check_attempts(item)
+            item = self._orders.item(item.tenant_id, item.order_id) or item
         order = to_order(item)
         line = order.lines[0]
         if order.status is OrderStatus.PENDING_PAYMENT and item.expires_at <= self._clock.now():

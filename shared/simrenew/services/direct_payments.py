@@ -68,6 +68,16 @@ class DirectPaymentService:
         rail = tenant.direct_rail(method)
         return rail if rail is not None and self._rails.has(rail) else None
 
+    def wechat_oauth_url(self, tenant: Tenant) -> str | None:
+        """For the pay page inside WeChat: the OAuth address that gives the payer's openid (JSAPI)."""
+        if self.rail_for(tenant, "wechat_pay") is None:
+            return None
+        try:
+            url: str | None = self._rails.get(WECHATPAY).oauth_url()  # type: ignore[attr-defined]
+        except (AttributeError, SimRenewError):
+            return None
+        return url
+
     # --- opening the trade -------------------------------------------------------------------------------
     def prepay(
         self,
@@ -201,6 +211,8 @@ class DirectPaymentService:
             return "ignored"
         if notice.refunded_total_fen is not None:
             total = notice.refunded_total_fen  # Alipay: all refunds of the trade so far
+        elif notice.refund_fen is not None and order.paid_via is None:
+            total = order.early_refunded_fen + notice.refund_fen  # before the payment's notice: kept for it
         elif notice.refund_fen is not None:
             total = order.refunded_fen + order.reserved_fen + notice.refund_fen  # one refund we did not make
         else:
@@ -244,6 +256,49 @@ class DirectPaymentService:
                     extra={"order_id": order.order_id, "out_trade_no": attempt.out_trade_no, "error": exc.message},
                 )
         return paid
+
+    def check_attempts(self, item: OrderItem) -> None:
+        """What the rail says now about an unpaid order's trades: paid → applied (as its notification
+        would be); every trade failed or closed → the order failed (it stays payable)."""
+        order = to_order(item)
+        if not order.attempts:
+            return
+        states = []
+        for attempt in order.attempts:
+            if not self._rails.has(attempt.provider):
+                continue
+            sub = self._rails.sub(attempt.provider, order.tenant_id, attempt.sub_merchant)
+            try:
+                trade = self._rails.get(attempt.provider).query(attempt.out_trade_no, sub)
+            except SimRenewError:
+                return
+            states.append(trade.state)
+            if trade.state == "paid" and trade.amount_fen is not None:
+                key = f"{attempt.provider}:{attempt.out_trade_no}:" + (
+                    "SUCCESS" if attempt.provider == WECHATPAY else "TRADE_SUCCESS"
+                )
+                if not self._orders.event_seen(key):
+                    notice = Notice(
+                        attempt.provider,
+                        key,
+                        "payment",
+                        attempt.out_trade_no,
+                        attempt.sub_merchant,
+                        "paid",
+                        amount_fen=trade.amount_fen,
+                        currency=trade.currency,
+                    )
+                    self.apply_with(self._orders.item(order.tenant_id, order.order_id) or item, notice)
+                return
+        if states and all(s in ("failed", "closed") for s in states):
+            now = self._clock.now()
+            self._orders.transition(
+                item,
+                OrderStatus.FAILED,
+                frozenset({OrderStatus.PENDING_PAYMENT}),
+                now,
+                {"action": "payment_failed", "via": order.attempts[0].provider, "at": iso_utc(now)},
+            )
 
     def apply_with(self, item: OrderItem, notice: Notice) -> str:
         order = to_order(item)

@@ -82,8 +82,8 @@ class OrderService:
     def page(self, tenant_id: str, status: str | None, limit: int, cursor: str | None) -> Page[Order]:
         return self.checkout.page(tenant_id, status, limit, cursor)
 
-    def public_status(self, order_id: str, token: str | None) -> dict[str, Any]:
-        return self.checkout.public_status(order_id, token)
+    def public_status(self, order_id: str, token: str | None, check: bool = False) -> dict[str, Any]:
+        return self.checkout.public_status(order_id, token, check)
 
     def public_confirm(self, order_id: str, body: dict[str, Any]) -> dict[str, Any]:
         return self.checkout.public_confirm(order_id, body)
