@@ -191,6 +191,8 @@ class FakeRail:
     """A direct rail's rules: one trade per out_trade_no, refunds idempotent by out_refund_no and
     never more than was paid, notifications keyed by what they say (as the real adapters key them)."""
 
+    keys = "fake credentials"
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.trades: dict[str, dict[str, Any]] = {}
@@ -284,7 +286,7 @@ class FakeRail:
         trade = self.trades[out_trade_no]
         if self.name == "wechatpay":
             return self._notice(
-                key=f"wechatpay:refund:{out_refund_no}:SUCCESS",
+                key=f"wechatpay:refund:{out_trade_no}:{out_refund_no}:SUCCESS",
                 kind="refund",
                 out_trade_no=out_trade_no,
                 sub_merchant=trade["sub"],

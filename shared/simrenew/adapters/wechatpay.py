@@ -329,7 +329,7 @@ class WeChatPayGateway:
             out_refund_no = str(resource.get("out_refund_no") or "")
             return Notice(
                 WECHATPAY,
-                f"wechatpay:refund:{out_refund_no}:{status}",
+                f"wechatpay:refund:{otn}:{out_refund_no}:{status}",
                 "refund",
                 otn,
                 sub,

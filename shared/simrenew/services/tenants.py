@@ -179,6 +179,8 @@ class TenantService:
                     "invalid_sub_mchid",
                     "wechatpay_sub_mchid is the 8-10 digit 特约商户号",
                 )
+            if raw is not None:
+                self._rail_ready("wechatpay")
             out["wechatpay_sub_mchid"] = raw.strip() if isinstance(raw, str) else None
         if "alipay_app_auth_token" in patch:
             raw = patch.pop("alipay_app_auth_token")
@@ -191,12 +193,24 @@ class TenantService:
                     "alipay_app_auth_token is the token Alipay issued",
                 )
             else:
-                if self._rails is None or not self._rails.has("alipay"):
-                    raise RuleViolation("Alipay is not set up on this platform", code="alipay_unavailable")
-                gateway = self._rails.get("alipay")
+                gateway = self._rail_ready("alipay")
                 out["alipay_auth_app_id"] = gateway.authorised_app(raw.strip())
                 out["alipay_token_sealed"] = gateway.seal_token(raw.strip())
         return out
+
+    def _rail_ready(self, rail: str) -> Any:
+        """The rail's gateway with its platform credentials loaded; 422 where the platform has none."""
+        from simrenew.errors import ConfigError
+
+        if self._rails is None or not self._rails.has(rail):
+            raise RuleViolation(f"{rail} is not set up on this platform", code=f"{rail}_unavailable")
+        gateway = self._rails.get(rail)
+        try:
+            _keys = gateway.keys
+        except ConfigError:
+            raise RuleViolation(f"{rail} is not set up on this platform", code=f"{rail}_unavailable") from None
+        del _keys
+        return gateway
 
     def alipay_token(self, tenant_id: str) -> str | None:
         """The agent's app_auth_token, opened for a call to Alipay on its behalf."""
