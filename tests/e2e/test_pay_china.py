@@ -125,3 +125,58 @@ def test_a_phone_payment_that_fails_on_wechat_pays_page_says_so_and_charges_noth
     assert api.get(f"/v1/orders/{order_id}", key=agent.admin_key).json["status"] == "failed"
     assert requests.get(f"{wechatpay_base}/_sim/transactions/{otn}", timeout=10).json()["trade_state"] == "PAYERROR"
     assert api.get(f"/v1/terminals/{terminal['sn']}", key=agent.admin_key).json["expires_on"] == terminal["expires_on"]
+
+
+WECHAT_UA = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 "
+    "Chrome/120.0 Mobile Safari/537.36 MicroMessenger/8.0.47.2560(0x28002F35) WeChat/arm64 Weixin"
+)
+# WeChat's in-app bridge, as the page meets it inside WeChat: it records what it was asked to pay.
+BRIDGE = """
+window.__paid = [];
+window.WeixinJSBridge = { invoke: function (name, params, done) {
+  window.__paid.push({ name: name, params: params });
+  setTimeout(function () { done({ err_msg: "get_brand_wcpay_request:ok" }); }, 50);
+} };
+"""
+
+
+def test_inside_wechat_the_page_gets_the_openid_and_pays_through_the_bridge(
+    ui_url: str,
+    browser: Any,
+    page_errors: PageErrors,
+    api: ApiClient,
+    agent: Agent,
+    wechatpay_base: str,
+    alipay_base: str,
+) -> None:
+    onboard(api, agent, alipay_base)
+    plan, terminal = fleet(api, agent)
+    context = browser.new_context(viewport={"width": 375, "height": 740}, user_agent=WECHAT_UA, locale="zh-CN")
+    context.add_init_script(BRIDGE)
+    page = context.new_page()
+    page.on("pageerror", lambda exc: page_errors.append(f"pageerror: {exc}"))
+    try:
+        page.goto(f"{ui_url}/pay/{terminal['sn']}")
+        page.get_by_test_id("terminal").wait_for()
+        page.get_by_text("微信支付", exact=True).click()
+        page.get_by_test_id("continue").click()
+        # The silent OAuth round trip (snsapi_base) brings the page back with ?code=…
+        page.wait_for_url("**/pay/**code=**")
+        page.get_by_test_id("terminal").wait_for()
+        page.get_by_text("微信支付", exact=True).click()
+        page.get_by_test_id("continue").click()
+        page.get_by_test_id("waiting").wait_for()
+        paid = page.evaluate("window.__paid")
+        assert paid[0]["name"] == "getBrandWCPayRequest"
+        params = paid[0]["params"]
+        assert params["package"].startswith("prepay_id=wx") and params["signType"] == "RSA" and params["paySign"]
+        _order_id, otn = latest_trade(api, agent)
+        assert otn.endswith("_wj")
+        assert requests.post(f"{wechatpay_base}/_sim/transactions/{otn}/pay", timeout=30).status_code == 200
+        page.get_by_test_id("done").wait_for(timeout=30_000)
+        new = add_months(date.fromisoformat(terminal["expires_on"]), plan["term_months"])
+        assert zh_day(new) in page.get_by_test_id("new-expiry").inner_text()
+    finally:
+        context.close()
+    assert not page_errors, page_errors
