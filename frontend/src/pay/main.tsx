@@ -433,7 +433,7 @@ function QrPay(props: { order: Order; method: string; pending: Pending; onFinal:
         <img class="qr" src={payment.qr_svg} width={220} height={220} alt={t("qrAlt", { m: app })} data-testid="qr" />
       )}
       <p class="hint">{t("qrHint", { m: app })}</p>
-      <Waiting pending={props.pending} onFinal={props.onFinal} />
+      <Waiting pending={props.pending} onFinal={props.onFinal} label={t("qrWaiting")} />
       <button type="button" class="link" onClick={props.onBack}>
         {t("cancel")}
       </button>
@@ -441,7 +441,7 @@ function QrPay(props: { order: Order; method: string; pending: Pending; onFinal:
   );
 }
 
-function Waiting(props: { pending: Pending; onFinal: (s: OrderState) => void }) {
+function Waiting(props: { pending: Pending; onFinal: (s: OrderState) => void; label?: string }) {
   const [slow, setSlow] = useState(false);
   const [round, setRound] = useState(0);
   useEffect(() => {
@@ -497,7 +497,7 @@ function Waiting(props: { pending: Pending; onFinal: (s: OrderState) => void }) 
       ) : (
         <>
           <p class="spinner-line">
-            <span class="spinner" aria-hidden="true" /> {t("waiting")}
+            <span class="spinner" aria-hidden="true" /> {props.label ?? t("waiting")}
           </p>
           <p class="hint">{t("waitingHint")}</p>
         </>

@@ -81,6 +81,7 @@ const zh = {
   voucherDone: "兑换成功！套餐「{plan}」已生效，新到期日：{d}",
   orAnother: "或",
   qrTitle: "请用{m}扫码支付",
+  qrWaiting: "等待付款…",
   qrAlt: "{m}支付二维码",
   qrHint: "打开手机{m}扫一扫，付款后本页会自动显示结果。款项直接进入服务商账户。",
   // API errors, by error code (explain() in errors.ts): never the server's English text.
@@ -179,6 +180,7 @@ const en: Dict<keyof typeof zh> = {
   voucherDone: "Redeemed! Plan “{plan}” is active; new expiry date: {d}",
   orAnother: "or",
   qrTitle: "Scan with {m} to pay",
+  qrWaiting: "Waiting for your payment…",
   qrAlt: "{m} payment QR code",
   qrHint: "Open {m} on your phone and scan; this page shows the result once you have paid. The money goes straight to your provider.",
   "err.amount_too_large": "This order is above the maximum for one online payment. Please contact your agent.",
