@@ -90,7 +90,9 @@ class FakeGateway(StripeGateway):
         return "succeeded"
 
     def cancel(self, intent_id: str) -> str:
-        pi = self.intents[intent_id]
+        pi = self.intents.get(intent_id)
+        if pi is None:  # another test's PaymentIntent (the table is shared): gone already
+            return "canceled"
         if pi["status"] == "succeeded":
             return "succeeded"
         pi["status"] = "canceled"

@@ -31,8 +31,9 @@ from simrenew.domain.orders import (
     quote_line,
 )
 from simrenew.domain.tenant import Tenant
-from simrenew.errors import Conflict, NotFound, RateLimited, RuleViolation, ValidationError
+from simrenew.errors import Conflict, NotFound, RateLimited, RuleViolation, SimRenewError, ValidationError
 from simrenew.ids import new_id, new_secret
+from simrenew.log import get_logger
 from simrenew.services.lookups import order_item_or_404, tenant_or_404
 
 PUBLIC_LOOKUPS_PER_MINUTE = 30
@@ -432,17 +433,24 @@ class CheckoutService:
         paid: bool = self.direct.settle_attempts(item, self._tenants.get)
         return paid
 
+    def _expire_one(self, item: OrderItem) -> int:
+        fresh = self._orders.item(item.tenant_id, item.order_id)
+        if fresh is None or fresh.status != OrderStatus.PENDING_PAYMENT.value:
+            return 0
+        if self._settle_direct(fresh):
+            return 0  # paid after all: fulfilled, not expired
+        fresh = self._orders.item(item.tenant_id, item.order_id)
+        return int(fresh is not None and fresh.status == OrderStatus.PENDING_PAYMENT.value and self._expire(fresh))
+
     def expire_due(self, limit: int = 500) -> int:
         """Unpaid orders past their 30 minutes: expired, PaymentIntent cancelled."""
         count = 0
         for shard in range(PENDING_SHARDS):
             for item in self._orders.pending_due(shard, self._clock.now(), limit):
-                fresh = self._orders.item(item.tenant_id, item.order_id)
-                if fresh is None or fresh.status != OrderStatus.PENDING_PAYMENT.value:
-                    continue
-                if self._settle_direct(fresh):
-                    continue  # paid after all: fulfilled, not expired
-                fresh = self._orders.item(item.tenant_id, item.order_id)
-                if fresh is not None and fresh.status == OrderStatus.PENDING_PAYMENT.value and self._expire(fresh):
-                    count += 1
+                try:
+                    count += self._expire_one(item)
+                except SimRenewError as exc:  # one order the provider will not answer for: the rest go on
+                    get_logger().warning(
+                        "could not expire an order", extra={"order_id": item.order_id, "error": exc.message}
+                    )
         return count
