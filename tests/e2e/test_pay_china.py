@@ -180,3 +180,34 @@ def test_inside_wechat_the_page_gets_the_openid_and_pays_through_the_bridge(
     finally:
         context.close()
     assert not page_errors, page_errors
+
+
+def test_the_agent_onboards_both_rails_in_the_console_and_the_token_is_never_shown(
+    ui_url: str, desktop: Any, api: ApiClient, agent: Agent, alipay_base: str
+) -> None:
+    from tests.e2e.console_helpers import go, sign_in
+
+    token = requests.post(f"{alipay_base}/_sim/app_auth_tokens", timeout=10).json()
+    sign_in(desktop, ui_url, agent.admin_key)
+    go(desktop, ui_url, "settings")
+    form = desktop.get_by_test_id("rails-form")
+    form.wait_for()
+    assert "未设置" in desktop.get_by_test_id("rails-alipay-state").inner_text()
+    desktop.get_by_test_id("rails-sub-mchid").fill("1900000109")
+    desktop.get_by_test_id("rails-alipay-token").fill(token["app_auth_token"])
+    form.locator("button[type=submit]").click()
+    state = desktop.get_by_test_id("rails-alipay-state")
+    desktop.wait_for_function(
+        "id => document.querySelector('[data-testid=rails-alipay-state]').innerText.includes(id)",
+        arg=token["auth_app_id"],
+    )
+    assert "已设置" in state.inner_text()
+    assert desktop.get_by_test_id("rails-alipay-token").input_value() == ""
+    assert token["app_auth_token"] not in desktop.content()
+    got = api.get("/v1/tenant", key=agent.admin_key).json
+    assert got["direct_rails"] == ["wechatpay", "alipay"]
+    # A token Alipay does not know is refused in the merchant's words, and nothing changes.
+    desktop.get_by_test_id("rails-alipay-token").fill("202612BB2021000000000999" + "0" * 24)
+    form.locator("button[type=submit]").click()
+    form.locator("[role=alert], .error").first.wait_for()
+    assert api.get("/v1/tenant", key=agent.admin_key).json["settings"]["alipay_auth_app_id"] == token["auth_app_id"]
