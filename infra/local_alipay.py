@@ -20,6 +20,7 @@ The payer's WAP page (/gateway.do?method=alipay.trade.wap.pay…, or /h5/{out_tr
 from __future__ import annotations
 
 import argparse
+import atexit
 import base64
 import hashlib
 import hmac
@@ -27,6 +28,8 @@ import io
 import json
 import os
 import re
+import signal
+import sys
 import threading
 import time
 import uuid
@@ -536,7 +539,9 @@ def main() -> None:
     args = parser.parse_args()
     home = Path(args.home)
     state = ensure_keys(home)
-    write_credentials(home, args.port)
+    creds = write_credentials(home, args.port)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    atexit.register(lambda: creds.unlink(missing_ok=True))  # this port's credentials go with the process
     serve(_gateway_handler(Gateway(state, f"http://127.0.0.1:{args.port}")), args.port)
 
 

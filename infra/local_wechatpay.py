@@ -17,12 +17,15 @@ The payer's H5 page (/h5/pay?prepay_id=…) has "pay" and "fail" buttons.
 from __future__ import annotations
 
 import argparse
+import atexit
 import base64
 import gzip
 import hashlib
 import json
 import os
 import re
+import signal
+import sys
 import threading
 import time
 import uuid
@@ -616,7 +619,9 @@ def main() -> None:
     args = parser.parse_args()
     home = Path(args.home)
     state = ensure_keys(home)
-    write_credentials(home, args.port)
+    creds = write_credentials(home, args.port)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    atexit.register(lambda: creds.unlink(missing_ok=True))  # this port's credentials go with the process
     serve(_platform_handler(Platform(state, f"http://127.0.0.1:{args.port}")), args.port)
 
 
