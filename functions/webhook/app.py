@@ -67,7 +67,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     raw = event.get("body") or ""
     payload = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8")
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    path = str(event.get("path") or event.get("resource") or "")
+    path = str(event.get("resource") or event.get("path") or "")  # resource: the template path, never the stage
     if path in DIRECT:
         return _direct(DIRECT[path], payload, headers)
     log = get_logger()
