@@ -189,7 +189,7 @@ class CheckoutService:
         self._rate.hit("public-order", client_id, limit=PUBLIC_ORDERS_PER_HOUR, window_s=3600, now=self._clock.now())
         tenant, terminal = self.find_public(body["sn"])
         plan_id = body["plan_id"].strip()
-        if method not in tenant.settings.payment_methods:
+        if "method" in body and method not in tenant.settings.payment_methods:
             raise ValidationError("method", "invalid_payment_method", f"{method} is not offered by this agent")
         rail = self.direct.rail_for(tenant, method) if self.direct is not None else None
         if rail is not None:
