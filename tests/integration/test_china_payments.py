@@ -362,3 +362,33 @@ def test_an_agent_not_onboarded_pays_wechat_through_stripe(api: ApiClient, platf
     assert info["direct_methods"] == []
     r = api.post("/v1/public/orders", {"sn": t["sn"], "plan_id": plan["plan_id"], "method": "wechat_pay"})
     assert r.status == 201 and r.json["payment"]["client_secret"].startswith(r.json["payment"]["payment_intent_id"])
+
+
+@pytest.mark.parametrize("rail", RAILS)
+def test_the_counter_qr_of_an_agent_order_is_paid_straight_to_the_agent(
+    rail: str, api: ApiClient, platform_key: str, wechatpay_base: str, alipay_base: str
+) -> None:
+    agent, plan, t, subs = _fleet(api, platform_key, alipay_base)
+    body = {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}], "payment": "online", "method": METHOD[rail]}
+    r = api.post("/v1/orders", body, key=agent.admin_key)
+    assert r.status == 201, r.body
+    pay = r.json["payment"]
+    assert pay["provider"] == rail and pay["code_url"] and pay["qr_svg"] and r.json["payment_intent_id"] is None
+    _sim(_base(rail, wechatpay_base, alipay_base), pay["out_trade_no"], "pay")
+    got = _wait(
+        lambda: (
+            (g := api.get(f"/v1/orders/{r.json['order_id']}", key=agent.admin_key).json)["status"] == "fulfilled" and g
+        )
+    )
+    assert got["payment_attempts"][0]["sub_merchant"] == subs[rail]
+    other = create_agent(api, platform_key)
+    plan2 = api.post(
+        "/v1/plans", {"name": "月卡", "term_months": 1, "data_quota_mb": 100, "price_fen": 1500}, key=other.admin_key
+    ).json
+    t2 = api.post("/v1/terminals", terminal_body(), key=other.admin_key).json
+    refused = api.post(
+        "/v1/orders",
+        {"lines": [{"sn": t2["sn"], "plan_id": plan2["plan_id"]}], "payment": "online", "method": METHOD[rail]},
+        key=other.admin_key,
+    )
+    assert (refused.status, refused.error["code"]) == (422, "rail_not_onboarded")

@@ -163,6 +163,8 @@ ORDER_CREATE: dict[str, Any] = {
             },
         },
         "payment": {"type": "string", "enum": ["online", "offline"]},
+        # online only: a WeChat Pay / Alipay QR for the merchant at the agent's counter (direct rails)
+        "method": {"type": "string", "enum": ["card", "wechat_pay", "alipay"]},
     },
 }
 

@@ -146,10 +146,13 @@ class CheckoutService:
 
     # --- creating orders -------------------------------------------------------------------------------
     def create(self, tenant_id: str, body: dict[str, Any], *, actor: str) -> tuple[Order, dict[str, Any] | None]:
-        reject_unknown(body, ("lines", "payment"))
+        reject_unknown(body, ("lines", "payment", "method"))
         payment = body.get("payment", "online")
         if payment not in ("online", "offline"):
             raise ValidationError("payment", "invalid_choice", "payment must be online or offline")
+        method = body.get("method", "card")
+        if method not in ("card", "wechat_pay", "alipay") or (method != "card" and payment != "online"):
+            raise ValidationError("method", "invalid_choice", "method is card, wechat_pay or alipay, for online orders")
         lines = body.get("lines")
         if not isinstance(lines, list) or not lines:
             raise ValidationError("lines", "required", "lines must be a non-empty list of {sn, plan_id}")
@@ -171,7 +174,19 @@ class CheckoutService:
             pairs.append((sn, line["plan_id"]))
         if len({sn for sn, _ in pairs}) != len(pairs):
             raise ValidationError("lines", "duplicate_terminal", "a terminal may appear once per order")
-        return self._create(self._tenant(tenant_id), pairs, payment, "agent", actor)
+        tenant = self._tenant(tenant_id)
+        rail = self.direct.rail_for(tenant, method) if self.direct is not None and method != "card" else None
+        if method != "card" and rail is None:
+            raise RuleViolation(f"the agent is not onboarded to {method} as a sub-merchant", code="rail_not_onboarded")
+        if rail is None:
+            return self._create(tenant, pairs, payment, "agent", actor)
+        # The QR at the agent's counter (Native / precreate): paid straight to the agent's own account.
+        order, _made = self._create(tenant, pairs, payment, "agent", actor, stripe=False)
+        item = self._orders.item(tenant.tenant_id, order.order_id)
+        assert item is not None
+        pay = self.direct.prepay(tenant, item, rail, "desktop", client_ip="127.0.0.1", wx_code=None, sn=pairs[0][0])
+        fresh = self._orders.item(tenant.tenant_id, order.order_id) or item
+        return to_order(fresh), pay
 
     def public_create(
         self, body: dict[str, Any], client_id: str, client_ip: str = "127.0.0.1"
