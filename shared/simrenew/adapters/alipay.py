@@ -67,7 +67,8 @@ class AlipayKeys:
             )
         except KeyError as exc:
             raise ConfigError(f"the Alipay secret lacks {exc.args[0]}") from None
-        if len(keys.token_key) != 32:
+        size = len(keys.token_key)
+        if size != 32:
             raise ConfigError("the Alipay secret's token_key must be 32 bytes, base64")
         return keys
 
