@@ -71,6 +71,18 @@ def _fleet(services: Any, tenant_id: str) -> None:
         )
 
 
+def _sub_merchant(services: Any, tenant_id: str) -> None:
+    """The demo agent is a sub-merchant of the local WeChat Pay platform (its sub_mchid) and of the
+    local Alipay gateway (an app_auth_token the gateway minted for its app)."""
+    from infra.local_alipay import DEMO_AUTH_APP_ID, ensure_keys, mint_token
+    from infra.local_wechatpay import DEMO_SUB_MCHID
+
+    settings: dict[str, Any] = {"wechatpay_sub_mchid": DEMO_SUB_MCHID}
+    if services.orders.rails.has("alipay"):
+        settings["alipay_app_auth_token"] = mint_token(ensure_keys(), DEMO_AUTH_APP_ID)
+    services.tenants.update(tenant_id, {"settings": settings})
+
+
 def load_once(services: Any, state_file: Path) -> dict[str, str]:
     """Create the demo agent unless the kept state names one that still exists. A state file
     that names a missing agent (the table was removed, `.local/ddb` deleted or TABLE_NAME
@@ -80,12 +92,16 @@ def load_once(services: Any, state_file: Path) -> dict[str, str]:
     if state_file.exists():
         try:
             state: dict[str, str] = json.loads(state_file.read_text())
-            if services.tenants.get(state["tenant_id"]) is not None:
+            existing = services.tenants.get(state["tenant_id"])
+            if existing is not None:
+                if existing.wechatpay_sub_mchid is None:  # made before the direct rails: onboard it now
+                    _sub_merchant(services, existing.tenant_id)
                 return state
         except (NotFound, ValueError, KeyError, TypeError):
             print(f"{state_file} names no agent of this table: loading the demo data again", flush=True)
     tenant, issued = services.tenants.create_active(DEMO_AGENT)
     _fleet(services, tenant.tenant_id)
+    _sub_merchant(services, tenant.tenant_id)
     state = {"tenant_id": tenant.tenant_id, "api_key": issued.secret}
     # Local only: the demo key is kept so every `make dev` can print it (AWS keeps hashes only).
     state_file.touch(mode=0o600)

@@ -1,4 +1,5 @@
-"""`make dev`: DynamoDB Local, localstripe, the API + UI on one origin, the sweep scheduler and
+"""`make dev`: DynamoDB Local, localstripe, the local WeChat Pay platform and Alipay gateway, the
+API + UI on one origin, the sweep scheduler and
 the outbox poller (DynamoDB Local's stream → the dispatcher function, as Lambda does in AWS).
 
 Everything binds 127.0.0.1. Ctrl-C (or SIGTERM) stops every child; children also die with
@@ -22,7 +23,9 @@ from infra.localserver import LocalContext, ensure_origin_secret, load_function_
 from infra.processes import (
     port_in_use,
     start_dynamodb_local,
+    start_local_alipay,
     start_local_carrier,
+    start_local_wechatpay,
     start_localstripe,
     start_outbox_poller,
     stop,
@@ -77,7 +80,14 @@ def register_stripe_webhook(cfg: settings.LocalSettings) -> None:
 
 def main() -> int:
     cfg = settings.load()
-    ports = (("PORT", cfg.port), ("DDB_PORT", cfg.ddb_port), ("STRIPE_PORT", cfg.stripe_port), ("S3_PORT", cfg.s3_port))
+    ports = (
+        ("PORT", cfg.port),
+        ("DDB_PORT", cfg.ddb_port),
+        ("STRIPE_PORT", cfg.stripe_port),
+        ("S3_PORT", cfg.s3_port),
+        ("WECHATPAY_PORT", cfg.wechatpay_port),
+        ("ALIPAY_PORT", cfg.alipay_port),
+    )
     for name, port in (*ports, ("CARRIER_PORT", cfg.carrier_port)):
         if port_in_use(port):
             print(f"port {port} ({name}) is already in use: is another `make dev` running? Set {name} to move it.")
@@ -105,6 +115,9 @@ def main() -> int:
         print("starting the local carrier platform (Control Center REST) ...", flush=True)
         carrier_log, carrier_state = (logs / "carrier.log").open("ab"), cfg.data_dir / "carrier" / "state.json"
         children.append(start_local_carrier(cfg.carrier_port, carrier_state, carrier_log, cfg.carrier_api_key))
+        print("starting the local WeChat Pay platform and Alipay gateway ...", flush=True)
+        children.append(start_local_wechatpay(cfg.wechatpay_port, (logs / "wechatpay.log").open("ab")))
+        children.append(start_local_alipay(cfg.alipay_port, (logs / "alipay.log").open("ab")))
 
         import boto3
 
@@ -138,6 +151,8 @@ SimRenew local stack is up (Ctrl-C stops everything; data is kept in {cfg.data_d
   local Stripe      http://127.0.0.1:{cfg.stripe_port}
   local S3          http://127.0.0.1:{cfg.s3_port}   (bucket {settings.LOCAL_BUCKET}; uploads start imports)
   local carrier     http://127.0.0.1:{cfg.carrier_port}   (Control Center REST; API key {cfg.carrier_api_key})
+  local WeChat Pay  http://127.0.0.1:{cfg.wechatpay_port}   (POST /_sim/transactions/<out_trade_no>/pay)
+  local Alipay      http://127.0.0.1:{cfg.alipay_port}/gateway.do   (the demo agent is a sub-merchant of both)
   sweep             every {cfg.sweep_every_s}s
   outbox            stream poller, log in {logs}/outbox.log; messages in {cfg.data_dir}/outbox.jsonl
 

@@ -157,3 +157,21 @@ def environ_with(extra: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra)
     return env
+
+
+def start_local_rail(module: str, port: int, home: Path, log: IO[bytes] | int | None) -> subprocess.Popen[bytes]:
+    """infra/local_wechatpay.py or infra/local_alipay.py in its own process on 127.0.0.1:port; its
+    keys are made once under `home` (.local/wechatpay, .local/alipay) before it listens."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "shared")])
+    proc = spawn([sys.executable, "-m", module, "--port", str(port), "--home", str(home)], log, cwd=ROOT, env=env)
+    wait_for_port(port, proc, 60, module)
+    return proc
+
+
+def start_local_wechatpay(port: int, log: IO[bytes] | int | None, home: Path | None = None) -> subprocess.Popen[bytes]:
+    return start_local_rail("infra.local_wechatpay", port, home or LOCAL / "wechatpay", log)
+
+
+def start_local_alipay(port: int, log: IO[bytes] | int | None, home: Path | None = None) -> subprocess.Popen[bytes]:
+    return start_local_rail("infra.local_alipay", port, home or LOCAL / "alipay", log)

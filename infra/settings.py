@@ -18,6 +18,8 @@ class LocalSettings:
     ddb_port: int
     stripe_port: int
     s3_port: int
+    wechatpay_port: int
+    alipay_port: int
     sweep_every_s: int
     platform_key: str
     stripe_webhook_secret: str
@@ -55,6 +57,9 @@ class LocalSettings:
             "UPLOADS_BUCKET": LOCAL_BUCKET,
             # Carrier accounts' API keys (mode 600), as Secrets Manager keeps them in AWS.
             "CARRIER_SECRETS_FILE": str(self.data_dir / "carrier-secrets.json"),
+            # The local WeChat Pay platform and Alipay gateway write these when they start.
+            "WECHATPAY_CREDENTIALS": str(self.data_dir / "wechatpay" / f"credentials-{self.wechatpay_port}.json"),
+            "ALIPAY_CREDENTIALS": str(self.data_dir / "alipay" / f"credentials-{self.alipay_port}.json"),
         }
 
 
@@ -87,6 +92,8 @@ def load(data_dir: Path = LOCAL) -> LocalSettings:
         ddb_port=_int("DDB_PORT", 8001),
         stripe_port=_int("STRIPE_PORT", 8420),
         s3_port=_int("S3_PORT", 8440),
+        wechatpay_port=_int("WECHATPAY_PORT", 8450),
+        alipay_port=_int("ALIPAY_PORT", 8460),
         sweep_every_s=_int("SWEEP_EVERY_S", 300),
         platform_key=_kept_secret("SIMRENEW_PLATFORM_KEY", data_dir / "platform_key", "srp_"),
         stripe_webhook_secret=_kept_secret("STRIPE_WEBHOOK_SECRET", data_dir / "stripe_webhook_secret", "whsec_"),

@@ -603,11 +603,12 @@ def public_terminal(req: Req) -> dict[str, object]:
     status=201,
     idempotent=True,
     request=schemas.PUBLIC_ORDER,
-    summary="A merchant renews a terminal: returns the PaymentIntent and an order_token",
+    summary="A merchant renews a terminal: returns the payment (a Stripe PaymentIntent, or straight to the"
+    " agent's WeChat Pay / Alipay: code_url, h5_url or jsapi) and an order_token",
     tag="public",
 )
 def public_order(req: Req) -> dict[str, object]:
-    order, payment, token = req.services.orders.public_create(req.json(), req.client_id)
+    order, payment, token = req.services.orders.public_create(req.json(), req.client_id, req.client_ip)
     return {
         "order_id": order.order_id,
         "order_token": token,
@@ -623,12 +624,13 @@ def public_order(req: Req) -> dict[str, object]:
     "/v1/public/orders/{order_id}",
     "GET",
     auth=PUBLIC,
-    query=("token",),
-    summary="Order status for the pay page (needs the order_token)",
+    query=("token", "check"),
+    summary="Order status for the pay page (needs the order_token); check=1 asks WeChat Pay / Alipay now",
     tag="public",
 )
 def public_order_status(req: Req) -> dict[str, object]:
-    return req.services.orders.public_status(req.params["order_id"], req.query.get("token"))
+    check = req.query.get("check") == "1"
+    return req.services.orders.public_status(req.params["order_id"], req.query.get("token"), check)
 
 
 @api.route(

@@ -22,7 +22,7 @@ from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.adapters.dynamodb.transfers import TimeTransferRepository
 from simrenew.adapters.dynamodb.vouchers import VoucherRepository
 from simrenew.adapters.objects import ObjectStore
-from simrenew.adapters.payments import PaymentGateway, StripeGateway, stripe_keys_loader
+from simrenew.adapters.payments import PaymentGateway, PaymentRails, StripeGateway, stripe_keys_loader
 from simrenew.adapters.secrets import SecretValue
 from simrenew.clock import Clock, SystemClock
 from simrenew.config import Config
@@ -72,7 +72,35 @@ class Services:
     exports: ExportService
 
 
-def build_services(config: Config, clock: Clock | None = None, gateway: PaymentGateway | None = None) -> Services:
+def build_rails(config: Config, token_of: Any) -> PaymentRails:
+    """The direct rails this deployment has: each where its secret (AWS) or credentials file (local) is set."""
+    rails: dict[str, Any] = {}
+    base = config.notify_base
+    if config.wechatpay_secret_arn or (config.is_local and config.wechatpay_credentials):
+
+        def wechatpay() -> Any:
+            from simrenew.adapters.wechatpay import WeChatPayGateway, wechatpay_keys_loader
+
+            return WeChatPayGateway(wechatpay_keys_loader(config), f"{base}/webhooks/wechatpay")
+
+        rails["wechatpay"] = wechatpay
+    if config.alipay_secret_arn or (config.is_local and config.alipay_credentials):
+
+        def alipay() -> Any:
+            from simrenew.adapters.alipay import AlipayGateway, alipay_keys_loader
+
+            return AlipayGateway(alipay_keys_loader(config), f"{base}/webhooks/alipay")
+
+        rails["alipay"] = alipay
+    return PaymentRails(rails, token_of)
+
+
+def build_services(
+    config: Config,
+    clock: Clock | None = None,
+    gateway: PaymentGateway | None = None,
+    rails: PaymentRails | None = None,
+) -> Services:
     bind_table(config.table_name, config.region, config.ddb_endpoint)
     clock = clock or SystemClock()
     tenants = TenantRepository()
@@ -85,6 +113,12 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
     merchants, plans = MerchantRepository(), PlanRepository()
     fleet = FleetService(tenants, merchants, plans, terminals, rate_limiter, clock)
     the_gateway = gateway or StripeGateway(stripe_keys_loader(config), local=config.is_local)
+    holder_t: dict[str, TenantService] = {}
+    the_rails = rails or build_rails(config, lambda tenant_id: holder_t["tenants"].alipay_token(tenant_id))
+    if rails is not None and getattr(rails, "_token_of", None) is None:
+        rails._token_of = lambda tenant_id: holder_t["tenants"].alipay_token(tenant_id)
+    tenant_service = TenantService(tenants, api_keys, rate_limiter, clock, the_rails)
+    holder_t["tenants"] = tenant_service
     order_repo = OrderRepository()
     orders = OrderService(
         tenants,
@@ -95,6 +129,8 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         the_gateway,
         rate_limiter,
         clock,
+        the_rails,
+        config.public_base_url,
     )
     webhooks = _webhooks(config, clock)
     sweeps = SweepRepository()
@@ -119,14 +155,14 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         raise ConfigError("IMPORT_WORKER_FUNCTION is required in AWS")
     objects = ObjectStore(config.uploads_bucket, config.region, config.s3_endpoint, config.is_local)
     imports = ImportService(ImportRepository(), fleet, terminals, dispatcher, clock, objects)
-    reports = ReportService(tenants, order_repo, the_gateway, VoucherRepository())
+    reports = ReportService(tenants, order_repo, the_gateway, VoucherRepository(), the_rails)
     expiry_reports = ExpiryReports(tenants, terminals, sweeps, clock)
     carrier_accounts, carrier_ops, carrier_sync = _carrier(config, clock, tenants, terminals)
     built = Services(
         config=config,
         clock=clock,
         auth=AuthService(api_keys, tenants, platform_key),
-        tenants=TenantService(tenants, api_keys, rate_limiter, clock),
+        tenants=tenant_service,
         idempotency=IdempotencyStore(),
         rate_limiter=rate_limiter,
         fleet=fleet,

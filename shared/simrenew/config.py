@@ -43,6 +43,20 @@ class Config:
     carrier_secret_prefix: str | None = None
     carrier_secrets_file: str | None = None
     carrier_sync_function: str | None = None
+    # The direct rails of mainland China (the platform as 服务商 / ISV): Secrets Manager in AWS
+    # (WECHATPAY_SECRET_ARN, ALIPAY_SECRET_ARN), the local platforms' credential files locally.
+    # A rail without either is not offered (orders for it go through Stripe).
+    wechatpay_secret_arn: str | None = None
+    alipay_secret_arn: str | None = None
+    wechatpay_credentials: str | None = None
+    alipay_credentials: str | None = None
+    # Where the rails send notifications (…/webhooks/wechatpay, …/webhooks/alipay): PUBLIC_BASE_URL
+    # unless NOTIFY_BASE_URL says otherwise (a local server on a port of its own).
+    notify_base_url: str | None = None
+
+    @property
+    def notify_base(self) -> str:
+        return (self.notify_base_url or self.public_base_url).rstrip("/")
 
     @property
     def is_local(self) -> bool:
@@ -106,4 +120,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         carrier_secret_prefix=source.get("CARRIER_SECRET_PREFIX", "").strip() or None,
         carrier_secrets_file=source.get("CARRIER_SECRETS_FILE", "").strip() or None,
         carrier_sync_function=source.get("CARRIER_SYNC_FUNCTION", "").strip() or None,
+        wechatpay_secret_arn=source.get("WECHATPAY_SECRET_ARN", "").strip() or None,
+        alipay_secret_arn=source.get("ALIPAY_SECRET_ARN", "").strip() or None,
+        wechatpay_credentials=source.get("WECHATPAY_CREDENTIALS", "").strip() or None,
+        alipay_credentials=source.get("ALIPAY_CREDENTIALS", "").strip() or None,
+        notify_base_url=source.get("NOTIFY_BASE_URL", "").strip() or None,
     )

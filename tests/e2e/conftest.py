@@ -15,6 +15,7 @@ import pytest
 # The same stack fixtures as the integration suite (one DynamoDB Local, one localstripe, one
 # API server per session); re-exported so pytest finds them under tests/e2e too.
 from tests.integration.conftest import (  # noqa: F401
+    alipay_base,
     api,
     ddb,
     ddb_client,
@@ -26,6 +27,7 @@ from tests.integration.conftest import (  # noqa: F401
     s3_endpoint,
     server_url,
     stripe_base,
+    wechatpay_base,
 )
 from tests.support.builders import Agent, create_agent
 from tests.support.client import ApiClient

@@ -13,7 +13,17 @@ import boto3
 import pytest
 import requests
 
-from infra.processes import LOCAL, free_port, spawn, start_dynamodb_local, start_localstripe, stop, wait_for_port
+from infra.processes import (
+    LOCAL,
+    free_port,
+    spawn,
+    start_dynamodb_local,
+    start_local_alipay,
+    start_local_wechatpay,
+    start_localstripe,
+    stop,
+    wait_for_port,
+)
 from infra.table import ensure_table
 from simrenew.adapters.dynamodb.models import bind_table
 from tests.support.client import ApiClient, HttpTransport
@@ -70,13 +80,42 @@ def s3_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def env(ddb_endpoint: str, stripe_base: str, s3_endpoint: str) -> dict[str, str]:
+def wechatpay_base() -> Iterator[str]:
+    """The local WeChat Pay platform (infra/local_wechatpay.py) on a free port, its keys under .local/wechatpay."""
+    port = free_port()
+    with (LOCAL / "logs" / "it-wechatpay.log").open("ab") as log:
+        proc = start_local_wechatpay(port, log)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop(proc)
+
+
+@pytest.fixture(scope="session")
+def alipay_base() -> Iterator[str]:
+    """The local Alipay gateway (infra/local_alipay.py) on a free port, its keys under .local/alipay."""
+    port = free_port()
+    with (LOCAL / "logs" / "it-alipay.log").open("ab") as log:
+        proc = start_local_alipay(port, log)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop(proc)
+
+
+@pytest.fixture(scope="session")
+def env(ddb_endpoint: str, stripe_base: str, s3_endpoint: str, wechatpay_base: str, alipay_base: str) -> dict[str, str]:
+    wx_port, ali_port = wechatpay_base.rsplit(":", 1)[1], alipay_base.rsplit(":", 1)[1]
     return {
         **function_env(TABLE, ddb_endpoint, "http://127.0.0.1:8000"),
         "S3_ENDPOINT": s3_endpoint,
         "STRIPE_API_BASE": stripe_base,
         "STRIPE_SECRET_KEY": "sk_test_integration",
         "STRIPE_PUBLISHABLE_KEY": "pk_test_integration",
+        "WECHATPAY_CREDENTIALS": str(LOCAL / "wechatpay" / f"credentials-{wx_port}.json"),
+        "ALIPAY_CREDENTIALS": str(LOCAL / "alipay" / f"credentials-{ali_port}.json"),
+        # In-process services: the platforms' notifications go nowhere (the server sets its own).
+        "NOTIFY_BASE_URL": "http://127.0.0.1:9",
     }
 
 
@@ -106,6 +145,8 @@ def ddb(ddb_client: Any, ddb_endpoint: str) -> Any:
 def server_url(ddb_client: Any, env: dict[str, str]) -> Iterator[str]:
     port = free_port()
     child_env = {**os.environ, **env, "PYTHONPATH": f"{ROOT}:{ROOT / 'shared'}"}
+    child_env["NOTIFY_BASE_URL"] = f"http://127.0.0.1:{port}"  # the platforms notify this server
+    child_env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"  # and send payers back to its pay page
     logs = LOCAL / "logs"
     with (logs / "it-server.log").open("ab") as log:
         proc = spawn([sys.executable, "-m", "infra.serve", "--port", str(port)], log, cwd=ROOT, env=child_env)
@@ -156,8 +197,8 @@ def make_services(ddb: Any, env: dict[str, str]) -> Any:
     from simrenew.bootstrap import build_services
     from simrenew.config import load_config
 
-    def make(clock: Any, gateway: Any = None) -> Any:
-        return build_services(load_config(env), clock, gateway)
+    def make(clock: Any, gateway: Any = None, rails: Any = None) -> Any:
+        return build_services(load_config(env), clock, gateway, rails)
 
     return make
 

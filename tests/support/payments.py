@@ -90,7 +90,9 @@ class FakeGateway(StripeGateway):
         return "succeeded"
 
     def cancel(self, intent_id: str) -> str:
-        pi = self.intents[intent_id]
+        pi = self.intents.get(intent_id)
+        if pi is None:  # another test's PaymentIntent (the table is shared): gone already
+            return "canceled"
         if pi["status"] == "succeeded":
             return "succeeded"
         pi["status"] = "canceled"
@@ -180,3 +182,131 @@ class FakeGateway(StripeGateway):
             for i, refund in enumerate(self.refunds, start=1)
         ]
         return out + list(getattr(self, "stripe_only", []))
+
+
+# --- the direct rails (WeChat Pay partner, Alipay ISV) faked in memory, for the stateful money test --
+# The money rules run through the same services as with the real adapters; the adapters themselves
+# (signatures, encryption, documented shapes) are tested against the local platforms.
+
+
+class FakeRail:
+    """A direct rail's rules: one trade per out_trade_no, refunds idempotent by out_refund_no and
+    never more than was paid, notifications keyed by what they say (as the real adapters key them)."""
+
+    keys = "fake credentials"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.trades: dict[str, dict[str, Any]] = {}
+        self.refunds: list[tuple[str, int, str]] = []  # (out_trade_no, fen, out_refund_no)
+        self._refund_ids: dict[str, str] = {}
+        self.refund_faults: list[Exception] = []
+        self.lost_answers = 0
+
+    # DirectRail ------------------------------------------------------------------------------------
+    def prepay(self, request: Any) -> Any:
+        from simrenew.adapters.payments import Charge
+
+        trade = self.trades.setdefault(
+            request.out_trade_no,
+            {"amount": request.amount_fen, "state": "open", "sub": request.sub.merchant_id, "received": 0},
+        )
+        if request.kind in ("h5", "wap"):
+            return Charge(self.name, request.out_trade_no, request.kind, h5_url=f"fake://{request.out_trade_no}")
+        del trade
+        return Charge(self.name, request.out_trade_no, request.kind, code_url=f"fake://{request.out_trade_no}")
+
+    def query(self, out_trade_no: str, sub: Any) -> Any:
+        from simrenew.adapters.payments import Trade
+
+        trade = self.trades.get(out_trade_no)
+        if trade is None:
+            return Trade("unknown")
+        return Trade(trade["state"], trade["received"] if trade["state"] == "paid" else trade["amount"])
+
+    def close(self, out_trade_no: str, sub: Any) -> None:
+        trade = self.trades.get(out_trade_no)
+        if trade is not None and trade["state"] == "open":
+            trade["state"] = "closed"
+
+    def refund(self, trade: Any, sub: Any, amount_fen: int, out_refund_no: str) -> str:
+        if self.refund_faults:
+            raise self.refund_faults.pop(0)
+        if out_refund_no in self._refund_ids:
+            return self._refund_ids[out_refund_no]
+        got = self.trades.get(trade.out_trade_no, {})
+        if got.get("state") != "paid" or self.refunded(trade.out_trade_no) + amount_fen > got.get("received", 0):
+            raise RuleViolation("the refund is more than is left on the trade", code="refund_rejected")
+        self.refunds.append((trade.out_trade_no, amount_fen, out_refund_no))
+        self._refund_ids[out_refund_no] = f"{self.name}_refund_{len(self.refunds)}"
+        if self.lost_answers:
+            self.lost_answers -= 1
+            raise ProviderUnavailable("the connection dropped before the rail answered")
+        return self._refund_ids[out_refund_no]
+
+    def verify_notification(self, headers: dict[str, str], body: bytes) -> Any:
+        from simrenew.adapters.payments import Notice
+        from simrenew.errors import AuthenticationError
+
+        if headers.get("x-fake-signature") != "ok":
+            raise AuthenticationError("unsigned", code="invalid_signature")
+        return Notice(**json.loads(body))
+
+    def bill(self, day: Any, sub: Any) -> list[Any]:
+        return []
+
+    # onboarding (Alipay: whose app a token is; the token sealed at rest) -----------------------------
+    def authorised_app(self, token: str) -> str:
+        return "2021000000000555"
+
+    def seal_token(self, token: str) -> str:
+        return "sealed:" + token
+
+    def unseal_token(self, sealed: str) -> str:
+        return sealed.removeprefix("sealed:")
+
+    # what the rail sends -----------------------------------------------------------------------------
+    def refunded(self, out_trade_no: str) -> int:
+        return sum(a for o, a, _k in self.refunds if o == out_trade_no)
+
+    def paid_notice(self, out_trade_no: str) -> bytes:
+        trade = self.trades[out_trade_no]
+        if trade["state"] != "closed":
+            trade.update(state="paid", received=trade["amount"])
+        state = "SUCCESS" if self.name == "wechatpay" else "TRADE_SUCCESS"
+        return self._notice(
+            key=f"{self.name}:{out_trade_no}:{state}",
+            kind="payment",
+            out_trade_no=out_trade_no,
+            sub_merchant=trade["sub"],
+            state="paid",
+            amount_fen=trade["amount"],
+        )
+
+    def refund_notice(self, out_trade_no: str, amount_fen: int, out_refund_no: str) -> bytes:
+        """WeChat Pay tells each refund; Alipay the trade's refunded total so far."""
+        trade = self.trades[out_trade_no]
+        if self.name == "wechatpay":
+            return self._notice(
+                key=f"wechatpay:refund:{out_trade_no}:{out_refund_no}:SUCCESS",
+                kind="refund",
+                out_trade_no=out_trade_no,
+                sub_merchant=trade["sub"],
+                state="succeeded",
+                out_refund_no=out_refund_no,
+                refund_fen=amount_fen,
+                provider_refund_id=self._refund_ids.get(out_refund_no),
+            )
+        total = self.refunded(out_trade_no)
+        return self._notice(
+            key=f"alipay:refund:{out_trade_no}:{out_refund_no}:{total}",
+            kind="refund",
+            out_trade_no=out_trade_no,
+            sub_merchant=trade["sub"],
+            state="succeeded",
+            out_refund_no=out_refund_no,
+            refunded_total_fen=total,
+        )
+
+    def _notice(self, **fields: Any) -> bytes:
+        return json.dumps({"provider": self.name, **fields}).encode()

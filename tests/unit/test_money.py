@@ -156,6 +156,7 @@ def test_a_second_payment_for_a_cash_paid_order_is_returned_in_full(
     assert deliver(payload)[1].get("duplicate") is True
     got = api.get(f"/v1/orders/{order['order_id']}", key=agent.admin_key).json
     assert got["duplicate_payments"][0] | {"created_at": None} == {
+        "provider": "stripe",
         "payment_intent_id": pi,
         "amount_fen": 12000,
         "currency": "CNY",

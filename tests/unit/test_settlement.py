@@ -84,6 +84,9 @@ def test_settlement_shows_collected_refunds_fees_and_payable_with_cash_and_vouch
         "cash_fen": 6200,
         "cash_refunds_fen": 0,
         "voucher_count": 1,
+        "direct_fen": 0,  # nothing went straight to the agent's WeChat Pay / Alipay account
+        "direct_refunds_fen": 0,
+        "direct_fees_fen": 0,
     }
     assert r.json["settles_via"] == "platform_payout"
     assert [d["date"] for d in r.json["days"]] == [(_today() + timedelta(days=i)).isoformat() for i in (-1, 0, 1)]
@@ -116,9 +119,9 @@ def test_settlement_is_csv_with_accept_text_csv(
     lines = r.body.decode("utf-8-sig").strip().splitlines()
     assert lines[0] == (
         "date,orders,collected_fen,service_fee_fen,refunds_fen,stripe_fees_fen,platform_fee_fen,payable_fen,"
-        "cash_fen,cash_refunds_fen,voucher_count"
+        "cash_fen,cash_refunds_fen,voucher_count,direct_fen,direct_refunds_fen,direct_fees_fen"
     )
-    assert len(lines) == 4 and f"{_today().isoformat()},1,6200,200,0,0,0,6200,0,0,0" in lines
+    assert len(lines) == 4 and f"{_today().isoformat()},1,6200,200,0,0,0,6200,0,0,0,0,0,0" in lines
 
 
 def test_settlement_refuses_bad_ranges_naming_the_field_and_is_admin_only(api: ApiClient, platform_key: str) -> None:

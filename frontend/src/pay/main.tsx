@@ -39,11 +39,20 @@ interface Terminal {
   renewed_minutes_ago?: number | null;
   plans: Plan[];
   payment_methods: string[];
+  direct_methods?: string[]; // paid straight to the agent's own WeChat Pay / Alipay account
+  wechat_oauth_url?: string | null; // inside WeChat: where the payer's openid comes from (JSAPI)
 }
 interface Payment {
   client_secret: string;
   publishable_key: string;
   stripe_js_url?: string;
+  // Straight to the agent's own WeChat Pay / Alipay account (the platform is the service provider):
+  provider?: "stripe" | "wechatpay" | "alipay";
+  out_trade_no?: string;
+  code_url?: string; // desktop: a QR to scan (qr_svg draws it)
+  qr_svg?: string;
+  h5_url?: string; // a mobile browser: the rail's own payment page
+  jsapi?: Record<string, string>; // inside WeChat: WeixinJSBridge getBrandWCPayRequest
 }
 interface Order {
   order_id: string;
@@ -64,6 +73,32 @@ interface Pending {
 }
 
 const METHODS = ["card", "alipay", "wechat_pay"] as const;
+
+// Where the payer is: inside WeChat's own browser (JSAPI), another phone browser (H5 / WAP), or a
+// desktop (a QR to scan with the phone).
+type Client = "wechat" | "mobile" | "desktop";
+function payerClient(): Client {
+  const ua = navigator.userAgent;
+  if (/MicroMessenger/i.test(ua)) return "wechat";
+  if (/Android|iPhone|iPad|iPod|Mobile|HarmonyOS/i.test(ua)) return "mobile";
+  return "desktop";
+}
+
+// WeChat's in-app browser bridge (only there).
+declare global {
+  interface Window {
+    WeixinJSBridge?: { invoke(name: string, params: object, done: (r: { err_msg?: string }) => void): void };
+  }
+}
+
+function wechatBridgePay(params: Record<string, string>): Promise<boolean> {
+  return new Promise((resolve) => {
+    const go = () =>
+      window.WeixinJSBridge!.invoke("getBrandWCPayRequest", params, (r) => resolve(r.err_msg === "get_brand_wcpay_request:ok"));
+    if (window.WeixinJSBridge) go();
+    else document.addEventListener("WeixinJSBridgeReady", go, { once: true });
+  });
+}
 const PENDING = "simrenew.pay.pending";
 const POLL_MS = 1500;
 const POLL_GIVE_UP_MS = 120_000;
@@ -444,7 +479,26 @@ function CardForm(props: {
   );
 }
 
-function Waiting(props: { pending: Pending; onFinal: (s: OrderState) => void }) {
+function QrPay(props: { order: Order; method: string; pending: Pending; onFinal: (s: OrderState) => void; onBack: () => void }) {
+  const { payment } = props.order;
+  const app = props.method === "alipay" ? t("method.alipay") : t("method.wechat_pay");
+  return (
+    <section class="card stack qr-pay" data-testid="qr-pay" aria-labelledby="qr-title">
+      <h2 id="qr-title">{t("qrTitle", { m: app })}</h2>
+      <p class="total big">{t("total", { t: money(props.order.amount_fen) })}</p>
+      {payment.qr_svg && (
+        <img class="qr" src={payment.qr_svg} width={220} height={220} alt={t("qrAlt", { m: app })} data-testid="qr" />
+      )}
+      <p class="hint">{t("qrHint", { m: app })}</p>
+      <Waiting pending={props.pending} onFinal={props.onFinal} label={t("qrWaiting")} />
+      <button type="button" class="link" onClick={props.onBack}>
+        {t("cancel")}
+      </button>
+    </section>
+  );
+}
+
+function Waiting(props: { pending: Pending; onFinal: (s: OrderState) => void; label?: string }) {
   const [slow, setSlow] = useState(false);
   const [round, setRound] = useState(0);
   useEffect(() => {
@@ -452,10 +506,14 @@ function Waiting(props: { pending: Pending; onFinal: (s: OrderState) => void }) 
     let timer = 0;
     const started = Date.now();
     setSlow(false);
+    // Back from WeChat Pay's / Alipay's own page (?paid=…): ask the rail once, and again every ~10 s.
+    const back = new URLSearchParams(location.search).has("paid");
+    let polls = 0;
     const tick = async () => {
       try {
+        const check = back && polls++ % 7 === 0 ? "&check=1" : "";
         const s = await call<OrderState>(
-          `/v1/public/orders/${encodeURIComponent(props.pending.order_id)}?token=${encodeURIComponent(props.pending.token)}`,
+          `/v1/public/orders/${encodeURIComponent(props.pending.order_id)}?token=${encodeURIComponent(props.pending.token)}${check}`,
           { timeoutMs: 10_000 },
         );
         if (!live) return;
@@ -496,7 +554,7 @@ function Waiting(props: { pending: Pending; onFinal: (s: OrderState) => void }) 
       ) : (
         <>
           <p class="spinner-line">
-            <span class="spinner" aria-hidden="true" /> {t("waiting")}
+            <span class="spinner" aria-hidden="true" /> {props.label ?? t("waiting")}
           </p>
           <p class="hint">{t("waitingHint")}</p>
         </>
@@ -563,7 +621,7 @@ function Voucher(props: { sn: string; onRedeemed: (expires: string, plan: string
   );
 }
 
-type Phase = "find" | "terminal" | "card" | "waiting" | "done";
+type Phase = "find" | "terminal" | "card" | "qr" | "waiting" | "done";
 
 function App() {
   const [, rerender] = useState(0);
@@ -579,9 +637,44 @@ function App() {
   const [result, setResult] = useState<OrderState | null>(null);
   const idem = useRef<{ key: string; for: string } | null>(null);
   const [planId, setPlanId] = useState("");
+  const [qrMethod, setQrMethod] = useState("");
 
-  function createOrder(sn: string, plan: string, key: string): Promise<Order> {
-    return call<Order>("/v1/public/orders", { method: "POST", body: { sn, plan_id: plan }, idempotencyKey: key });
+  function createOrder(sn: string, plan: string, key: string, method = "card", wxCode?: string): Promise<Order> {
+    const body: Record<string, string> = { sn, plan_id: plan };
+    if (method !== "card") {
+      body.method = method;
+      body.client = payerClient();
+      if (wxCode) body.wx_code = wxCode;
+    }
+    return call<Order>("/v1/public/orders", { method: "POST", body, idempotencyKey: key });
+  }
+
+  // A WeChat Pay / Alipay order paid on the agent's own account: a QR on a desktop, the rail's page
+  // in a phone browser (it sends the payer back here), WeChat's bridge inside WeChat.
+  async function payDirect(made: Order, method: string, p: Pending): Promise<void> {
+    const { payment } = made;
+    if (payment.h5_url) {
+      keepPending(p);
+      location.assign(payment.h5_url);
+      return;
+    }
+    if (payment.jsapi) {
+      keepPending(p);
+      setPending(p);
+      const ok = await wechatBridgePay(payment.jsapi);
+      if (!ok) {
+        keepPending(null);
+        setNotice({ kind: "error", text: t("failed") });
+        return;
+      }
+      setPhase("waiting");
+      return;
+    }
+    keepPending(p);
+    setOrder(made);
+    setPending(p);
+    setQrMethod(method);
+    setPhase("qr");
   }
 
   async function lookup(sn: string, quiet = false): Promise<Terminal | null> {
@@ -629,9 +722,20 @@ function App() {
     setNotice(null);
     const purpose = `${term.sn}|${plan.plan_id}|${method}`;
     if (!idem.current || idem.current.for !== purpose) idem.current = { key: newIdempotencyKey(), for: purpose };
+    const wxCode = new URLSearchParams(location.search).get("code") ?? undefined;
+    if (method === "wechat_pay" && payerClient() === "wechat" && term.wechat_oauth_url && !wxCode) {
+      // Inside WeChat: first the payer's openid (a silent OAuth round trip back to this page).
+      const back = encodeURIComponent(location.href);
+      location.assign(`${term.wechat_oauth_url}&redirect_uri=${back}#wechat_redirect`);
+      return;
+    }
     try {
-      const made = await createOrder(term.sn, plan.plan_id, idem.current.key);
+      const made = await createOrder(term.sn, plan.plan_id, idem.current.key, method, wxCode);
       const p = { sn: term.sn, order_id: made.order_id, token: made.order_token };
+      if (made.payment.provider === "wechatpay" || made.payment.provider === "alipay") {
+        await payDirect(made, method, p);
+        return;
+      }
       if (method === "card") {
         setPlanId(plan.plan_id);
         setOrder(made);
@@ -761,6 +865,18 @@ function App() {
             setPhase("waiting");
           }}
           onBack={() => setPhase("terminal")}
+        />
+      )}
+      {phase === "qr" && order && pending && (
+        <QrPay
+          order={order}
+          method={qrMethod}
+          pending={pending}
+          onFinal={finished}
+          onBack={() => {
+            keepPending(null);
+            setPhase("terminal");
+          }}
         />
       )}
       {phase === "waiting" && pending && <Waiting pending={pending} onFinal={finished} />}

@@ -82,6 +82,13 @@ class Req:
         return kind == "application/json" or self.raw_body.lstrip()[:1] in (b"{", b"[")
 
     @property
+    def client_ip(self) -> str:
+        """The payer's address for WeChat Pay's scene_info (CloudFront's viewer address, without its port)."""
+        raw = self.headers.get("cloudfront-viewer-address") or self.headers.get("CloudFront-Viewer-Address") or ""
+        host = raw.rsplit(":", 1)[0].strip("[]") if ":" in raw else raw
+        return host or "127.0.0.1"
+
+    @property
     def tenant_id(self) -> str:
         assert self.principal is not None and self.principal.tenant_id is not None
         return self.principal.tenant_id

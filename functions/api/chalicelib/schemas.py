@@ -42,6 +42,8 @@ SETTINGS: dict[str, Any] = {
             "items": enum_schema("payment_method"),
         },
         "language": enum_schema("language"),
+        "wechatpay_sub_mchid": {"type": ["string", "null"], "pattern": "^[0-9]{8,10}$", "example": "1900000109"},
+        "alipay_app_auth_token": {"type": ["string", "null"], "minLength": 16, "maxLength": 128, "writeOnly": True},
     },
 }
 
@@ -199,6 +201,8 @@ ORDER_CREATE: dict[str, Any] = {
             },
         },
         "payment": enum_schema("order_payment"),
+        # online only: a WeChat Pay / Alipay QR for the merchant at the agent's counter (direct rails)
+        "method": enum_schema("payment_method"),
     },
 }
 
@@ -231,7 +235,13 @@ PUBLIC_ORDER: dict[str, Any] = {
     "type": "object",
     "required": ["sn", "plan_id"],
     "additionalProperties": False,
-    "properties": {"sn": {"type": "string"}, "plan_id": {"type": "string"}},
+    "properties": {
+        "sn": {"type": "string"},
+        "plan_id": {"type": "string"},
+        "method": enum_schema("payment_method"),
+        "client": enum_schema("pay_client"),
+        "wx_code": {"type": "string", "maxLength": 128},
+    },
 }
 
 PUBLIC_CONFIRM: dict[str, Any] = {

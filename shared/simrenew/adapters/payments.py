@@ -12,6 +12,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from simrenew.errors import ConfigError, ProviderUnavailable, RuleViolation, ValidationError
@@ -305,3 +306,166 @@ def stripe_keys_loader(config: Any) -> Any:
             raise ConfigError(f"the Stripe secret lacks {exc.args[0]}") from None
 
     return load
+
+
+# --- the direct rails of mainland China: WeChat Pay (服务商, partner APIs) and Alipay (ISV) ------------
+# The platform is the service provider; each agent is a sub-merchant (特约商户), and the money
+# settles to the agent's own account. The two adapters (adapters/wechatpay.py, adapters/alipay.py)
+# speak their rail's documented formats; the services see only the types below.
+
+WECHATPAY = "wechatpay"
+ALIPAY = "alipay"
+DIRECT_RAILS = (WECHATPAY, ALIPAY)
+# The pay page's method → the direct rail it goes to where the agent is onboarded.
+RAIL_OF_METHOD = {"wechat_pay": WECHATPAY, "alipay": ALIPAY}
+# How the payer pays: a QR on a desktop (Native / precreate), a mobile browser (H5 / WAP), or
+# inside WeChat's own browser (JSAPI, WeChat only).
+CLIENTS = ("desktop", "mobile", "wechat")
+
+
+@dataclass(frozen=True)
+class SubMerchant:
+    """Who the money goes to: WeChat Pay's sub_mchid, or Alipay's authorised app (its auth_app_id,
+    and the app_auth_token the platform calls on its behalf with: a secret, never stored plain)."""
+
+    merchant_id: str
+    token: str | None = None
+
+
+@dataclass(frozen=True)
+class Prepay:
+    out_trade_no: str
+    amount_fen: int
+    description: str
+    sub: SubMerchant
+    kind: str  # wechatpay: native | h5 | jsapi; alipay: precreate | wap
+    expires_at: datetime
+    client_ip: str = "127.0.0.1"
+    openid: str | None = None  # jsapi: the payer's openid under the platform's 公众号 (sp_openid)
+    return_url: str | None = None  # where the H5/WAP page sends the payer back
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What the pay page needs to let the payer pay: one of code_url, h5_url or jsapi."""
+
+    provider: str
+    out_trade_no: str
+    kind: str
+    code_url: str | None = None
+    h5_url: str | None = None
+    jsapi: dict[str, str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"provider": self.provider, "out_trade_no": self.out_trade_no, "kind": self.kind}
+        for name in ("code_url", "h5_url", "jsapi"):
+            if getattr(self, name) is not None:
+                body[name] = getattr(self, name)
+        return body
+
+
+@dataclass(frozen=True)
+class Trade:
+    """A trade as the rail's query answers: paid | open | closed | failed | unknown."""
+
+    state: str
+    amount_fen: int | None = None
+    currency: str = "CNY"
+    sub_merchant: str | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A verified, decrypted notification. `key` names what it says (not its delivery): a
+    redelivery or a copy says the same and is applied once."""
+
+    provider: str
+    key: str
+    kind: str  # payment | refund
+    out_trade_no: str
+    sub_merchant: str | None
+    state: str  # payment: paid | closed | failed; refund: succeeded | failed
+    amount_fen: int | None = None  # payment: what the payer paid
+    currency: str = "CNY"
+    out_refund_no: str | None = None
+    refund_fen: int | None = None  # this refund (WeChat Pay)
+    refunded_total_fen: int | None = None  # all refunds of the trade so far (Alipay)
+    provider_refund_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TradeRef:
+    """A paid trade, for a refund."""
+
+    tenant_id: str
+    out_trade_no: str
+    total_fen: int
+    sub_merchant: str
+
+
+@dataclass(frozen=True)
+class BillRow:
+    """One line of the rail's daily trade bill."""
+
+    kind: str  # charge | refund
+    out_trade_no: str
+    amount_fen: int
+    fee_fen: int
+    at: datetime
+    sub_merchant: str | None = None
+    out_refund_no: str | None = None
+    provider_id: str | None = None
+
+
+class DirectRail(Protocol):
+    """The port each direct rail implements (WeChat Pay partner, Alipay ISV)."""
+
+    name: str
+
+    def prepay(self, request: Prepay) -> Charge: ...
+
+    def query(self, out_trade_no: str, sub: SubMerchant) -> Trade: ...
+
+    def close(self, out_trade_no: str, sub: SubMerchant) -> None: ...
+
+    def refund(self, trade: TradeRef, sub: SubMerchant, amount_fen: int, out_refund_no: str) -> str:
+        """Refund part of a paid trade; the same out_refund_no gives the same refund. Raises
+        RuleViolation when the rail refuses, ProviderUnavailable when it is unknown whether
+        the refund was made."""
+        ...
+
+    def verify_notification(self, headers: dict[str, str], body: bytes) -> Notice:
+        """The notification, verified and decrypted; AuthenticationError (401) otherwise."""
+        ...
+
+    def bill(self, day: date, sub: SubMerchant) -> list[BillRow]: ...
+
+
+class PaymentRails:
+    """The direct rails this deployment has (each built on first use), and the sub-merchant
+    credentials of an agent (its Alipay token decrypted only when a call needs it)."""
+
+    def __init__(self, rails: dict[str, Any], token_of: Any = None) -> None:
+        self._rails = rails  # name -> DirectRail, or a zero-argument factory of one
+        self._built: dict[str, DirectRail] = {}
+        self._token_of = token_of  # (tenant_id) -> the agent's Alipay app_auth_token
+        self._lock = threading.Lock()
+
+    def has(self, name: str) -> bool:
+        return name in self._rails
+
+    def get(self, name: str) -> DirectRail:
+        if name not in self._built:
+            with self._lock:
+                if name not in self._built:
+                    if name not in self._rails:
+                        raise ConfigError(f"the {name} rail is not configured")
+                    made = self._rails[name]
+                    self._built[name] = made() if callable(made) and not hasattr(made, "prepay") else made
+        return self._built[name]
+
+    def sub(self, name: str, tenant_id: str, merchant_id: str) -> SubMerchant:
+        if name == ALIPAY:
+            token = self._token_of(tenant_id) if self._token_of else None
+            return SubMerchant(merchant_id, token)
+        return SubMerchant(merchant_id)

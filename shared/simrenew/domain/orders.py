@@ -120,20 +120,43 @@ class RefundEntry:
 class DuplicatePayment:
     """A further successful payment for an order already paid: returned in full, automatically."""
 
-    payment_intent_id: str
+    payment_intent_id: str  # Stripe's PaymentIntent, or the out_trade_no of a direct rail
     amount_fen: int
     currency: str
     status: str  # refunding | refunded
     created_at: str
     provider_refund_id: str | None = None
+    provider: str = "stripe"  # stripe | wechatpay | alipay
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "provider": self.provider,
             "payment_intent_id": self.payment_intent_id,
             "amount_fen": self.amount_fen,
             "currency": self.currency,
             "status": self.status,
             "provider_refund_id": self.provider_refund_id,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass
+class PaymentAttempt:
+    """A trade opened on a direct rail (WeChat Pay, Alipay) for the order: its out_trade_no, and
+    the sub-merchant (the agent's sub_mchid, or its Alipay auth_app_id) the money goes to."""
+
+    provider: str
+    out_trade_no: str
+    kind: str  # native | h5 | jsapi | precreate | wap
+    sub_merchant: str
+    created_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "out_trade_no": self.out_trade_no,
+            "kind": self.kind,
+            "sub_merchant": self.sub_merchant,
             "created_at": self.created_at,
         }
 
@@ -164,6 +187,7 @@ class Order:
     # What Stripe said before the order was paid (a refund or dispute delivered before the success).
     early_refunded_fen: int = 0
     early_disputed: bool = False
+    attempts: list[PaymentAttempt] = field(default_factory=list)  # trades on the direct rails
 
     @property
     def amount_fen(self) -> int:
@@ -193,6 +217,7 @@ class Order:
             "refund_pending_fen": self.reserved_fen,
             "refunds": [r.to_json() for r in self.refunds],
             "duplicate_payments": [d.to_json() for d in self.duplicate_payments],
+            "payment_attempts": [a.to_json() for a in self.attempts],
             "audit": self.audit,
         }
 
@@ -209,6 +234,18 @@ class Order:
 
     def duplicate(self, payment_intent_id: str) -> DuplicatePayment | None:
         return next((d for d in self.duplicate_payments if d.payment_intent_id == payment_intent_id), None)
+
+    def attempt(self, out_trade_no: str) -> PaymentAttempt | None:
+        return next((a for a in self.attempts if a.out_trade_no == out_trade_no), None)
+
+    @property
+    def paid_ref(self) -> tuple[str, str] | None:
+        """(provider, reference) of the payment that paid the order: Stripe's PaymentIntent or a
+        direct rail's out_trade_no; None for cash or unpaid."""
+        if not self.paid_via or ":" not in self.paid_via:
+            return None
+        provider, ref = self.paid_via.split(":", 1)
+        return provider, ref
 
 
 def renewed_expiry(current: date, today: date, term_months: int, basis: str) -> date:

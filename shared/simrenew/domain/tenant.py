@@ -207,8 +207,29 @@ class Tenant:
     stripe_account_id: str | None = None
     # The number merchants call (服务电话): on the pay page and the QR stickers; None until the agent sets it.
     service_phone: str | None = None
+    # The agent as a sub-merchant on the direct rails (platform = 服务商 / ISV).
+    wechatpay_sub_mchid: str | None = None
+    alipay_auth_app_id: str | None = None
+    alipay_token_sealed: str | None = None  # never shown: only whether it is set
+
+    def direct_rail(self, method: str) -> str | None:
+        """The direct rail a payment method goes to for this agent, if onboarded there."""
+        if method == "wechat_pay" and self.wechatpay_sub_mchid:
+            return "wechatpay"
+        if method == "alipay" and self.alipay_auth_app_id and self.alipay_token_sealed:
+            return "alipay"
+        return None
+
+    def sub_merchant_of(self, rail: str) -> str | None:
+        return self.wechatpay_sub_mchid if rail == "wechatpay" else self.alipay_auth_app_id
 
     def to_json(self) -> dict[str, Any]:
+        settings = {
+            **self.settings.to_json(),
+            "wechatpay_sub_mchid": self.wechatpay_sub_mchid,
+            "alipay_app_auth_token_set": self.alipay_token_sealed is not None,
+            "alipay_auth_app_id": self.alipay_auth_app_id,
+        }
         return {
             "tenant_id": self.tenant_id,
             "name": self.name,
@@ -217,9 +238,14 @@ class Tenant:
             "contact_phone": self.contact_phone,
             "service_phone": self.service_phone,
             "status": self.status.value,
-            "settings": self.settings.to_json(),
+            "settings": settings,
             "created_at": self.created_at,
             "stripe_connected": self.stripe_account_id is not None,
+            "direct_rails": [
+                r
+                for r, on in (("wechatpay", self.direct_rail("wechat_pay")), ("alipay", self.direct_rail("alipay")))
+                if on
+            ],
         }
 
 

@@ -67,10 +67,17 @@ API_ENUMS: dict[str, tuple[str, ...]] = {
     "renewal_basis": tuple(b.value for b in RenewalBasis),
     "service_fee_kind": ("flat", "percent"),
     "payment_method": PAYMENT_METHODS,
+    # who carried a payment (orders' payment attempts, duplicate payments, reconciliation rows) and the
+    # direct rails an agent is onboarded to (docs/china-payments.md); the kind of trade opened there and
+    # where the payer is (the pay page says: a QR on a desktop, H5/WAP on a phone, JSAPI inside WeChat)
+    "payment_provider": ("stripe", "wechatpay", "alipay"),
+    "direct_rail": ("wechatpay", "alipay"),
+    "payment_attempt_kind": ("native", "h5", "jsapi", "precreate", "wap"),
+    "pay_client": ("desktop", "mobile", "wechat"),
     "language": LANGUAGES,
     # reports and webhooks
-    "reconciliation_kind": ("charge", "refund"),
-    "reconciliation_status": ("matched", "unmatched_stripe", "unmatched_order"),
+    "reconciliation_kind": ("charge", "refund", "duplicate_charge", "duplicate_refund"),
+    "reconciliation_status": ("matched", "unmatched_stripe", "unmatched_bill", "unmatched_order"),
     "webhook_event": WEBHOOK_EVENTS,
     "webhook_delivery_state": ("pending", "delivered", "failed"),
 }

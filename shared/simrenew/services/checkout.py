@@ -57,6 +57,31 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _order_pairs(lines: Any) -> list[tuple[str, str]]:
+    """An agent order's lines as (SN, plan_id), each checked; the field of the first bad one is named."""
+    if not isinstance(lines, list) or not lines:
+        raise ValidationError("lines", "required", "lines must be a non-empty list of {sn, plan_id}")
+    if len(lines) > MAX_LINES:
+        raise ValidationError("lines", "too_many", f"at most {MAX_LINES} lines per order")
+    pairs = []
+    for i, line in enumerate(lines):
+        if not isinstance(line, dict):
+            raise ValidationError(f"lines[{i}]", "invalid_type", "each line is an object {sn, plan_id}")
+        reject_unknown(line, ("sn", "plan_id"))
+        if not isinstance(line.get("sn"), str):
+            raise ValidationError(f"lines[{i}].sn", "required", "sn is required")
+        try:
+            sn = normalize_sn(line["sn"])
+        except ValidationError as err:
+            raise ValidationError(f"lines[{i}].sn", err.code, err.message) from None
+        if not isinstance(line.get("plan_id"), str):
+            raise ValidationError(f"lines[{i}].plan_id", "required", "plan_id is required")
+        pairs.append((sn, line["plan_id"]))
+    if len({sn for sn, _ in pairs}) != len(pairs):
+        raise ValidationError("lines", "duplicate_terminal", "a terminal may appear once per order")
+    return pairs
+
+
 class CheckoutService:
     def __init__(
         self,
@@ -77,6 +102,7 @@ class CheckoutService:
         self._gateway = gateway
         self._rate = rate_limiter
         self._clock = clock
+        self.direct: Any = None  # DirectPaymentService (WeChat Pay, Alipay), set by OrderService
 
     def _tenant(self, tenant_id: str) -> Tenant:
         return tenant_or_404(self._tenants, tenant_id)
@@ -140,46 +166,61 @@ class CheckoutService:
                 for q in (quote_line(terminal.sn, p, fee) for p in sorted(plans, key=lambda p: p.term_months))
             ],
             "payment_methods": list(tenant.settings.payment_methods),
+            # Methods that go straight to the agent's own WeChat Pay / Alipay account.
+            "direct_methods": [
+                m
+                for m in tenant.settings.payment_methods
+                if self.direct is not None and self.direct.rail_for(tenant, m)
+            ],
+            "wechat_oauth_url": self.direct.wechat_oauth_url(tenant) if self.direct is not None else None,
             "currency": "CNY",
         }
 
     # --- creating orders -------------------------------------------------------------------------------
     def create(self, tenant_id: str, body: dict[str, Any], *, actor: str) -> tuple[Order, dict[str, Any] | None]:
-        reject_unknown(body, ("lines", "payment"))
+        reject_unknown(body, ("lines", "payment", "method"))
         payment = body.get("payment", "online")
         if payment not in ("online", "offline"):
             raise ValidationError("payment", "invalid_choice", "payment must be online or offline")
-        lines = body.get("lines")
-        if not isinstance(lines, list) or not lines:
-            raise ValidationError("lines", "required", "lines must be a non-empty list of {sn, plan_id}")
-        if len(lines) > MAX_LINES:
-            raise ValidationError("lines", "too_many", f"at most {MAX_LINES} lines per order")
-        pairs = []
-        for i, line in enumerate(lines):
-            if not isinstance(line, dict):
-                raise ValidationError(f"lines[{i}]", "invalid_type", "each line is an object {sn, plan_id}")
-            reject_unknown(line, ("sn", "plan_id"))
-            if not isinstance(line.get("sn"), str):
-                raise ValidationError(f"lines[{i}].sn", "required", "sn is required")
-            try:
-                sn = normalize_sn(line["sn"])
-            except ValidationError as err:
-                raise ValidationError(f"lines[{i}].sn", err.code, err.message) from None
-            if not isinstance(line.get("plan_id"), str):
-                raise ValidationError(f"lines[{i}].plan_id", "required", "plan_id is required")
-            pairs.append((sn, line["plan_id"]))
-        if len({sn for sn, _ in pairs}) != len(pairs):
-            raise ValidationError("lines", "duplicate_terminal", "a terminal may appear once per order")
-        return self._create(self._tenant(tenant_id), pairs, payment, "agent", actor)
+        method = body.get("method", "card")
+        if method not in ("card", "wechat_pay", "alipay") or (method != "card" and payment != "online"):
+            raise ValidationError("method", "invalid_choice", "method is card, wechat_pay or alipay, for online orders")
+        pairs = _order_pairs(body.get("lines"))
+        tenant = self._tenant(tenant_id)
+        rail = self.direct.rail_for(tenant, method) if self.direct is not None and method != "card" else None
+        if method != "card" and rail is None:
+            raise RuleViolation(f"the agent is not onboarded to {method} as a sub-merchant", code="rail_not_onboarded")
+        if rail is None:
+            return self._create(tenant, pairs, payment, "agent", actor)
+        # The QR at the agent's counter (Native / precreate): paid straight to the agent's own account.
+        order, _made = self._create(tenant, pairs, payment, "agent", actor, stripe=False)
+        item = self._orders.item(tenant.tenant_id, order.order_id)
+        assert item is not None
+        pay = self.direct.prepay(tenant, item, rail, "desktop", client_ip="127.0.0.1", wx_code=None, sn=pairs[0][0])
+        fresh = self._orders.item(tenant.tenant_id, order.order_id) or item
+        return to_order(fresh), pay
 
-    def public_create(self, body: dict[str, Any], client_id: str) -> tuple[Order, dict[str, Any], str]:
-        reject_unknown(body, ("sn", "plan_id"))
+    def public_create(
+        self, body: dict[str, Any], client_id: str, client_ip: str = "127.0.0.1"
+    ) -> tuple[Order, dict[str, Any], str]:
+        reject_unknown(body, ("sn", "plan_id", "method", "client", "wx_code"))
         for name in ("sn", "plan_id"):
             if not isinstance(body.get(name), str) or not body[name].strip():
                 raise ValidationError(name, "required", f"{name} is required")
+        method = body.get("method", "card")
+        if method not in ("card", "alipay", "wechat_pay"):
+            raise ValidationError("method", "invalid_choice", "method must be card, alipay or wechat_pay")
+        for name in ("client", "wx_code"):
+            if name in body and not isinstance(body[name], str):
+                raise ValidationError(name, "invalid_type", f"{name} must be a string")
         self._rate.hit("public-order", client_id, limit=PUBLIC_ORDERS_PER_HOUR, window_s=3600, now=self._clock.now())
         tenant, terminal = self.find_public(body["sn"])
         plan_id = body["plan_id"].strip()
+        if "method" in body and method not in tenant.settings.payment_methods:
+            raise ValidationError("method", "invalid_payment_method", f"{method} is not offered by this agent")
+        rail = self.direct.rail_for(tenant, method) if self.direct is not None else None
+        if rail is not None:
+            return self._direct_create(tenant, terminal.sn, plan_id, rail, body, client_ip)
         reused = self._reuse_open(tenant, terminal.sn, plan_id)
         if reused is not None:
             return reused
@@ -190,6 +231,37 @@ class CheckoutService:
             order, terminal.sn, plan_id, token, payment["client_secret"], datetime.fromisoformat(order.expires_at)
         )
         return order, payment, token
+
+    def _direct_create(
+        self, tenant: Tenant, sn: str, plan_id: str, rail: str, body: dict[str, Any], client_ip: str
+    ) -> tuple[Order, dict[str, Any], str]:
+        """An order paid straight to the agent's WeChat Pay / Alipay account: no PaymentIntent. The
+        terminal's open order for this plan on this rail is reused (a reload asks for the same trade)."""
+        slot = f"{plan_id}#{rail}"
+        open_order = self._orders.open_public(tenant.tenant_id, sn, slot)
+        item = None
+        if open_order is not None and open_order.expires_at - self._clock.now() >= REUSE_MARGIN:
+            found = self._orders.item(tenant.tenant_id, open_order.order_id)
+            if found is not None and found.status == OrderStatus.PENDING_PAYMENT.value:
+                item, token = found, open_order.order_token
+        if item is None:
+            order, made = self._create(tenant, [(sn, plan_id)], "online", "public", "merchant", stripe=False)
+            assert made is not None
+            token = made["order_token"]
+            item = self._orders.item(tenant.tenant_id, order.order_id)
+            assert item is not None
+            self._orders.remember_open_public(order, sn, slot, token, "", datetime.fromisoformat(order.expires_at))
+        payment = self.direct.prepay(
+            tenant,
+            item,
+            rail,
+            body.get("client") or "desktop",
+            client_ip=client_ip,
+            wx_code=body.get("wx_code"),
+            sn=sn,
+        )
+        fresh = self._orders.item(tenant.tenant_id, item.order_id) or item
+        return to_order(fresh), payment, token
 
     def _reuse_open(self, tenant: Tenant, sn: str, plan_id: str) -> tuple[Order, dict[str, Any], str] | None:
         """The terminal's unpaid public order for the same plan, if it has time left to be paid."""
@@ -208,7 +280,14 @@ class CheckoutService:
         return to_order(item), pay, open_order.order_token
 
     def _create(
-        self, tenant: Tenant, pairs: list[tuple[str, str]], payment: str, channel: str, actor: str
+        self,
+        tenant: Tenant,
+        pairs: list[tuple[str, str]],
+        payment: str,
+        channel: str,
+        actor: str,
+        *,
+        stripe: bool = True,
     ) -> tuple[Order, dict[str, Any] | None]:
         now = self._clock.now()
         plans = {p.plan_id: p for p in self._plans.all(tenant.tenant_id)}
@@ -238,45 +317,15 @@ class CheckoutService:
         )
         if order.amount_fen > MAX_ORDER_FEN:
             raise RuleViolation(f"an order may not exceed {MAX_ORDER_FEN} fen", code="amount_too_large")
-        for sn, _ in pairs:
-            # What counts is renewals that were paid: unpaid orders, above all anonymous ones from
-            # the SN on the QR sticker, never lock the agent (or a paying merchant) out.
-            try:
-                self._rate.check(
-                    PAID_RENEWALS_BUCKET,
-                    f"{tenant.tenant_id}#{sn}",
-                    limit=ORDERS_PER_TERMINAL_PER_DAY,
-                    window_s=86_400,
-                    now=now,
-                )
-            except RateLimited as exc:
-                raise RateLimited(
-                    f"terminal {sn} was renewed {ORDERS_PER_TERMINAL_PER_DAY} times today; try tomorrow",
-                    retry_after_s=exc.retry_after_s,
-                    code="too_many_orders",
-                ) from None
-            if channel == "public":
-                try:
-                    self._rate.hit(
-                        "public-orders-per-terminal",
-                        f"{tenant.tenant_id}#{sn}",
-                        limit=PUBLIC_OPEN_ORDERS_PER_TERMINAL,
-                        window_s=PAYMENT_WINDOW_MINUTES * 60,
-                        now=now,
-                    )
-                except RateLimited as exc:
-                    raise RateLimited(
-                        f"{PUBLIC_OPEN_ORDERS_PER_TERMINAL} unpaid orders for terminal {sn} were started in the "
-                        "last half hour; pay one of them or try again later",
-                        retry_after_s=exc.retry_after_s,
-                        code="too_many_open_orders",
-                    ) from None
+        self._check_renewal_limits(tenant.tenant_id, [sn for sn, _ in pairs], channel, now)
         token = new_secret(24) if channel == "public" else None
         item = self._orders.create(
             order, token_hash(token) if token else None, now, now + timedelta(minutes=PAYMENT_WINDOW_MINUTES)
         )
         if payment == "offline":
             return order, None
+        if not stripe:
+            return order, {"order_token": token or ""}
         fee_total = order.fee_fen
         intent = self._gateway.create_intent(
             order_id=order.order_id,
@@ -297,6 +346,42 @@ class CheckoutService:
         if token:
             pay["order_token"] = token
         return order, pay
+
+    def _check_renewal_limits(self, tenant_id: str, sns: list[str], channel: str, now: datetime) -> None:
+        """Paid renewals per terminal per day; unpaid public orders per terminal per half hour."""
+        for sn in sns:
+            # What counts is renewals that were paid: unpaid orders, above all anonymous ones from
+            # the SN on the QR sticker, never lock the agent (or a paying merchant) out.
+            try:
+                self._rate.check(
+                    PAID_RENEWALS_BUCKET,
+                    f"{tenant_id}#{sn}",
+                    limit=ORDERS_PER_TERMINAL_PER_DAY,
+                    window_s=86_400,
+                    now=now,
+                )
+            except RateLimited as exc:
+                raise RateLimited(
+                    f"terminal {sn} was renewed {ORDERS_PER_TERMINAL_PER_DAY} times today; try tomorrow",
+                    retry_after_s=exc.retry_after_s,
+                    code="too_many_orders",
+                ) from None
+            if channel == "public":
+                try:
+                    self._rate.hit(
+                        "public-orders-per-terminal",
+                        f"{tenant_id}#{sn}",
+                        limit=PUBLIC_OPEN_ORDERS_PER_TERMINAL,
+                        window_s=PAYMENT_WINDOW_MINUTES * 60,
+                        now=now,
+                    )
+                except RateLimited as exc:
+                    raise RateLimited(
+                        f"{PUBLIC_OPEN_ORDERS_PER_TERMINAL} unpaid orders for terminal {sn} were started in the "
+                        "last half hour; pay one of them or try again later",
+                        retry_after_s=exc.retry_after_s,
+                        code="too_many_open_orders",
+                    ) from None
 
     # --- reading --------------------------------------------------------------------------------------------
     def get(self, tenant_id: str, order_id: str) -> Order:
@@ -319,12 +404,18 @@ class CheckoutService:
             raise NotFound("no such order", code="order_not_found")
         return item
 
-    def public_status(self, order_id: str, token: str | None) -> dict[str, Any]:
+    def public_status(self, order_id: str, token: str | None, check: bool = False) -> dict[str, Any]:
         item = self._public_item(order_id, token)
+        if check and item.status == OrderStatus.PENDING_PAYMENT.value and self.direct is not None:
+            # The payer is back from WeChat Pay's / Alipay's page: ask the rail (a payment whose
+            # notification is late is applied now; a failed one ends the wait).
+            self.direct.check_attempts(item)
+            item = self._orders.item(item.tenant_id, item.order_id) or item
         order = to_order(item)
         line = order.lines[0]
         if order.status is OrderStatus.PENDING_PAYMENT and item.expires_at <= self._clock.now():
-            self._expire(item)
+            if not self._settle_direct(item):
+                self._expire(self._orders.item(order.tenant_id, order.order_id) or item)
             order = to_order(self._orders.item(order.tenant_id, order.order_id) or item)
         return {
             "order_id": order.order_id,
@@ -366,6 +457,23 @@ class CheckoutService:
             {"action": "expired", "at": iso_utc(self._clock.now())},
         )
 
+    def _settle_direct(self, item: OrderItem) -> bool:
+        """Before an order with trades on WeChat Pay / Alipay expires: each is queried (a payment whose
+        notification was lost is applied now) and the open ones closed. True if one was paid."""
+        if self.direct is None or not item.attempts_json or item.attempts_json == "[]":
+            return False
+        paid: bool = self.direct.settle_attempts(item, self._tenants.get)
+        return paid
+
+    def _expire_one(self, item: OrderItem) -> int:
+        fresh = self._orders.item(item.tenant_id, item.order_id)
+        if fresh is None or fresh.status != OrderStatus.PENDING_PAYMENT.value:
+            return 0
+        if self._settle_direct(fresh):
+            return 0  # paid after all: fulfilled, not expired
+        fresh = self._orders.item(item.tenant_id, item.order_id)
+        return int(fresh is not None and fresh.status == OrderStatus.PENDING_PAYMENT.value and self._expire(fresh))
+
     def expire_due(self, limit: int = 500) -> int:
         """Unpaid orders past their 30 minutes: PaymentIntent cancelled, expired. Each order on its
         own: one that fails (Stripe unreachable) is logged and left for the next run, and the
@@ -374,9 +482,7 @@ class CheckoutService:
         for shard in range(PENDING_SHARDS):
             for item in self._orders.pending_due(shard, self._clock.now(), limit):
                 try:
-                    fresh = self._orders.item(item.tenant_id, item.order_id)
-                    if fresh is not None and fresh.status == OrderStatus.PENDING_PAYMENT.value and self._expire(fresh):
-                        count += 1
+                    count += self._expire_one(item)
                 except Exception:  # noqa: BLE001 - one order's failure must not stop the others
                     get_logger().warning(
                         "unpaid order not expired this run", extra={"order_id": item.order_id}, exc_info=True

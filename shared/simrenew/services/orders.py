@@ -11,12 +11,13 @@ from simrenew.adapters.dynamodb.orders import OrderRepository
 from simrenew.adapters.dynamodb.paging import Page
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
 from simrenew.adapters.dynamodb.tenants import TenantRepository
-from simrenew.adapters.payments import PaymentGateway
+from simrenew.adapters.payments import PaymentGateway, PaymentRails
 from simrenew.clock import Clock, today_in
 from simrenew.domain.fleet import Terminal
 from simrenew.domain.orders import Order
 from simrenew.domain.tenant import Tenant
 from simrenew.services.checkout import CheckoutService
+from simrenew.services.direct_payments import DirectPaymentService
 from simrenew.services.fulfilment import FulfilmentService
 from simrenew.services.ledger import LedgerService
 from simrenew.services.refunds import RefundService
@@ -34,16 +35,22 @@ class OrderService:
         gateway: PaymentGateway,
         rate_limiter: RateLimiter,
         clock: Clock,
+        rails: PaymentRails | None = None,
+        public_base_url: str = "",
     ) -> None:
         self.orders = orders
+        self.rails = rails or PaymentRails({})
         self._tenants = tenants
         self._clock = clock
         self.checkout = CheckoutService(tenants, terminals, plans, merchants, orders, gateway, rate_limiter, clock)
         # Agent events (order.fulfilled, order.refunded, terminal.risk_flagged) are outbox items written
         # in the same transaction as the change; the dispatcher delivers them.
         self.fulfilment = FulfilmentService(tenants, terminals, orders, gateway, clock, rate_limiter)
-        self.refunds = RefundService(tenants, terminals, orders, gateway, clock)
+        self.refunds = RefundService(tenants, terminals, orders, gateway, clock, self.rails)
         self.stripe_events = StripeEventService(orders, gateway, self.fulfilment, self.refunds, clock)
+        # WeChat Pay (服务商) and Alipay (ISV): the agent is the sub-merchant, the money settles to it.
+        self.direct = DirectPaymentService(orders, self.rails, self.fulfilment, self.refunds, clock, public_base_url)
+        self.checkout.direct = self.direct
         self.ledger = LedgerService(terminals, orders)
 
     def answer(self, order: Order) -> dict[str, Any]:
@@ -62,8 +69,10 @@ class OrderService:
     def create(self, tenant_id: str, body: dict[str, Any], *, actor: str) -> tuple[Order, dict[str, Any] | None]:
         return self.checkout.create(tenant_id, body, actor=actor)
 
-    def public_create(self, body: dict[str, Any], client_id: str) -> tuple[Order, dict[str, Any], str]:
-        return self.checkout.public_create(body, client_id)
+    def public_create(
+        self, body: dict[str, Any], client_id: str, client_ip: str = "127.0.0.1"
+    ) -> tuple[Order, dict[str, Any], str]:
+        return self.checkout.public_create(body, client_id, client_ip)
 
     def get(self, tenant_id: str, order_id: str) -> Order:
         return self.checkout.get(tenant_id, order_id)
@@ -71,8 +80,8 @@ class OrderService:
     def page(self, tenant_id: str, status: str | None, limit: int, cursor: str | None) -> Page[Order]:
         return self.checkout.page(tenant_id, status, limit, cursor)
 
-    def public_status(self, order_id: str, token: str | None) -> dict[str, Any]:
-        return self.checkout.public_status(order_id, token)
+    def public_status(self, order_id: str, token: str | None, check: bool = False) -> dict[str, Any]:
+        return self.checkout.public_status(order_id, token, check)
 
     def public_confirm(self, order_id: str, body: dict[str, Any]) -> dict[str, Any]:
         return self.checkout.public_confirm(order_id, body)
@@ -82,6 +91,16 @@ class OrderService:
 
     # --- payment, refunds, events, ledger ---------------------------------------------------------------
     def mark_paid(self, tenant_id: str, order_id: str, body: dict[str, Any], actor: str) -> Order:
+        from simrenew.errors import Conflict
+        from simrenew.services.lookups import order_item_or_404
+
+        item = order_item_or_404(self.orders, tenant_id, order_id)
+        if item.attempts_json and item.attempts_json != "[]" and self.direct.settle_attempts(item, None):
+            # Paid on WeChat Pay / Alipay meanwhile (its trade is applied now): take no cash.
+            raise Conflict(
+                "this order has just been paid online; it is fulfilled by that payment, take no cash",
+                code="order_paid_online",
+            )
         return self.fulfilment.mark_paid(tenant_id, order_id, body, actor)
 
     def refund(self, tenant_id: str, order_id: str, body: dict[str, Any], actor: str) -> Order:
@@ -89,6 +108,10 @@ class OrderService:
 
     def handle_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         return self.stripe_events.handle(payload, signature)
+
+    def handle_direct_webhook(self, rail: str, headers: dict[str, str], payload: bytes) -> dict[str, Any]:
+        """POST /webhooks/wechatpay and /webhooks/alipay: verified, applied once."""
+        return self.direct.handle(rail, headers, payload)
 
     def renewals(self, tenant_id: str, sn: str) -> list[dict[str, Any]]:
         return self.ledger.renewals(tenant_id, sn)

@@ -41,8 +41,10 @@ ALL_STATUSES = frozenset(OrderStatus)
 STALE_RESERVATION = timedelta(minutes=2)
 
 
-def _stripe_pi(order: Order) -> str | None:
-    return order.paid_via.removeprefix("stripe:") if order.paid_via and order.paid_via.startswith("stripe:") else None
+def _paid_ref(order: Order) -> str | None:
+    """The reference of the payment that paid the order, on any rail (None: cash or unpaid)."""
+    paid = order.paid_ref
+    return paid[1] if paid else None
 
 
 def _status_after_refund(order: Order) -> OrderStatus:
@@ -59,12 +61,26 @@ class RefundService:
         orders: OrderRepository,
         gateway: PaymentGateway,
         clock: Clock,
+        rails: Any = None,
     ) -> None:
         self._tenants = tenants
         self._terminals = terminals
         self._orders = orders
         self._gateway = gateway
         self._clock = clock
+        self._rails = rails  # PaymentRails: WeChat Pay and Alipay, where configured
+
+    def _rail_refund(self, order: Order, provider: str, ref: str, total_fen: int, amount_fen: int, key: str) -> str:
+        """A refund on a direct rail, with `key` as its out_refund_no (the same key, the same refund)."""
+        from simrenew.adapters.payments import TradeRef
+
+        attempt = order.attempt(ref)
+        if self._rails is None or attempt is None or not self._rails.has(provider):
+            raise RuleViolation(f"the {provider} trade {ref} is not known here", code="refund_rejected")
+        sub = self._rails.sub(provider, order.tenant_id, attempt.sub_merchant)
+        trade = TradeRef(order.tenant_id, ref, total_fen, attempt.sub_merchant)
+        provider_id: str = self._rails.get(provider).refund(trade, sub, amount_fen, key)
+        return provider_id
 
     def _today(self, tenant_id: str) -> Any:
         return today_in(self._clock, tenant_or_404(self._tenants, tenant_id).settings.timezone)
@@ -117,14 +133,23 @@ class RefundService:
 
     def _send(self, tenant_id: str, order_id: str, entry: RefundEntry) -> None:
         """Ask the provider (cash goes back by hand: nothing to ask), then confirm or release."""
-        pi = _stripe_pi(to_order(self._item(tenant_id, order_id)))
+        order = to_order(self._item(tenant_id, order_id))
+        paid = order.paid_ref
         provider_id = None
-        if pi is not None:
+        if paid is not None:
+            provider, ref = paid
             try:
-                provider_id = self._gateway.refund(pi, entry.amount_fen, f"refund-{entry.refund_id}")
+                if provider == "stripe":
+                    provider_id = self._gateway.refund(ref, entry.amount_fen, f"refund-{entry.refund_id}")
+                else:  # out_refund_no = the reservation's id: asking again is the same refund
+                    provider_id = self._rail_refund(
+                        order, provider, ref, order.paid_fen, entry.amount_fen, entry.refund_id
+                    )
             except (RuleViolation, ValidationError) as exc:
                 self._release(tenant_id, order_id, entry.refund_id, exc.message)
-                raise RuleViolation(f"Stripe refused the refund: {exc.message}", code="refund_rejected") from None
+                raise RuleViolation(
+                    f"the payment provider refused the refund: {exc.message}", code="refund_rejected"
+                ) from None
             except ProviderUnavailable:
                 # Unknown whether Stripe made it: the reservation stays (Stripe's charge.refunded
                 # echo changes nothing meanwhile) and the next refund of this order finishes it
@@ -158,6 +183,10 @@ class RefundService:
             if self._orders.commit(item, order, ALL_STATUSES, self._clock.now()) == "ok":
                 return
         raise TransientStoreError("could not release the refund; retry")
+
+    def confirm_reserved(self, tenant_id: str, order_id: str, refund_id: str, provider_id: str | None) -> None:
+        """A held reservation the rail reports as made (its answer was lost): confirmed once."""
+        self._confirm(tenant_id, order_id, refund_id, provider_id)
 
     def _confirm(self, tenant_id: str, order_id: str, refund_id: str, provider_id: str | None) -> None:
         today = self._today(tenant_id)
@@ -239,7 +268,7 @@ class RefundService:
                 )
                 if outcome in ("ok", "duplicate_event"):
                     return "held_until_paid" if outcome == "ok" else outcome
-            elif _stripe_pi(order) != payment_intent_id:
+            elif _paid_ref(order) != payment_intent_id:
                 return "ignored"
             else:
                 new = amount_refunded - order.refunded_fen - order.reserved_fen
@@ -294,7 +323,13 @@ class RefundService:
 
     # --- a second payment for an order already paid -----------------------------------------------------
     def return_duplicate(
-        self, item: OrderItem, payment_intent_id: str, amount_fen: int, currency: str, ref: tuple[str, str]
+        self,
+        item: OrderItem,
+        payment_intent_id: str,
+        amount_fen: int,
+        currency: str,
+        ref: tuple[str, str],
+        provider: str = "stripe",
     ) -> str:
         """Record the extra payment on the order, refund it in full (idempotent per payment
         intent: a redelivery asks Stripe again with the same key and gets the same refund), then
@@ -305,7 +340,9 @@ class RefundService:
             if order.duplicate(payment_intent_id) is not None:
                 break
             order.duplicate_payments.append(
-                DuplicatePayment(payment_intent_id, amount_fen, currency, "refunding", iso_utc(self._clock.now()))
+                DuplicatePayment(
+                    payment_intent_id, amount_fen, currency, "refunding", iso_utc(self._clock.now()), provider=provider
+                )
             )
             if self._orders.commit(item, order, ALL_STATUSES, self._clock.now()) == "ok":
                 break
@@ -320,7 +357,20 @@ class RefundService:
         provider_id = dup.provider_refund_id
         if dup.status == "refunding" and amount_fen > 0:
             try:
-                provider_id = self._gateway.refund(payment_intent_id, dup.amount_fen, f"duplicate-{payment_intent_id}")
+                if dup.provider == "stripe":
+                    provider_id = self._gateway.refund(
+                        payment_intent_id, dup.amount_fen, f"duplicate-{payment_intent_id}"
+                    )
+                else:
+                    order = to_order(self._item(item.tenant_id, item.order_id))
+                    provider_id = self._rail_refund(
+                        order,
+                        dup.provider,
+                        payment_intent_id,
+                        dup.amount_fen,
+                        dup.amount_fen,
+                        f"dup_{payment_intent_id}",
+                    )
             except RuleViolation as exc:
                 # Stripe will not return it (already refunded there, disputed…): the agent must act.
                 return self._duplicate_seen(item, payment_intent_id, ref, None, failed=exc.message)

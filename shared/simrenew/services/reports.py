@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,7 +39,18 @@ SETTLEMENT_COLUMNS = (
     "cash_fen",
     "cash_refunds_fen",
     "voucher_count",
+    # Straight to the agent's own WeChat Pay / Alipay account (the platform as 服务商 / ISV): not in
+    # payable, the rail already settled it to the agent; fees from the rails' daily trade bills.
+    "direct_fen",
+    "direct_refunds_fen",
+    "direct_fees_fen",
 )
+DIRECT_PREFIXES = ("wechatpay:", "alipay:")
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _direct(item: OrderItem) -> bool:
+    return bool(item.paid_via) and str(item.paid_via).startswith(DIRECT_PREFIXES)
 
 
 def _report_day(raw: str, field: str) -> date:
@@ -77,7 +90,9 @@ PAID_VALUES = frozenset(s.value for s in PAID)
 
 
 def _paid_online(item: OrderItem) -> bool:
-    return item.payment == "online" and bool(item.payment_intent_id) and item.status in PAID_VALUES
+    return (
+        item.payment == "online" and bool(item.payment_intent_id) and item.status in PAID_VALUES and not _direct(item)
+    )
 
 
 class ReportService:
@@ -87,11 +102,13 @@ class ReportService:
         orders: OrderRepository,
         gateway: PaymentGateway,
         vouchers: VoucherRepository,
+        rails: Any = None,
     ) -> None:
         self._tenants = tenants
         self._orders = orders
         self._gateway = gateway
         self._vouchers = vouchers
+        self._rails = rails  # PaymentRails: the trade bills of WeChat Pay and Alipay
 
     def _tz(self, tenant_id: str) -> ZoneInfo:
         tenant = self._tenants.get(tenant_id)
@@ -168,6 +185,69 @@ class ReportService:
             # else: another agent's (or the platform's) money, not in this agent's report
         return out
 
+    def _bill_rows(self, tenant: Any, start: datetime, end: datetime) -> list[tuple[str, Any]]:
+        """The agent's lines in the WeChat Pay / Alipay daily trade bills (China days) within [start, end)."""
+        if self._rails is None:
+            return []
+        out: list[tuple[str, Any]] = []
+        first = start.astimezone(CHINA_TZ).date()
+        last = (end - timedelta(microseconds=1)).astimezone(CHINA_TZ).date()
+        for rail in ("wechatpay", "alipay"):
+            sub_id = (
+                tenant.sub_merchant_of(rail)
+                if tenant.direct_rail("wechat_pay" if rail == "wechatpay" else "alipay")
+                else None
+            )
+            if sub_id is None or not self._rails.has(rail):
+                continue
+            gateway = self._rails.get(rail)
+            sub = self._rails.sub(rail, tenant.tenant_id, sub_id)
+            day = first
+            while day <= last:
+                for row in gateway.bill(day, sub):
+                    if start <= row.at < end and (row.sub_merchant in (None, sub_id)):
+                        out.append((rail, row))
+                day += timedelta(days=1)
+        return out
+
+    def _direct_reconciliation(
+        self, tenant: Any, start: datetime, end: datetime, items: dict[str, OrderItem]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """The day's WeChat Pay / Alipay bill lines matched against the orders paid (and refunds made)
+        on those rails: (matched, on the bill only, on our side only)."""
+        bill = self._bill_rows(tenant, start, end)
+        if not bill and self._rails is None:
+            return [], [], []
+        items = self._with_billed_orders(tenant.tenant_id, bill, items)
+        ours = _DirectBook.of(items.values(), start, end)
+        matched: list[dict[str, Any]] = []
+        bill_only: list[dict[str, Any]] = []
+        for rail, line in bill:
+            owner = ours.by_trade.get(line.out_trade_no) or self._orders.by_intent(line.out_trade_no)
+            if owner is not None and owner.tenant_id != tenant.tenant_id:
+                owner = None
+            row = _bill_row(rail, line, owner)
+            reason = "no order for this trade" if owner is None else ours.match(line)
+            if reason is None or reason in ("duplicate_charge", "duplicate_refund"):
+                matched.append(row if reason is None else {**row, "kind": reason})
+            else:
+                bill_only.append({**row, "reason": reason})
+        return matched, bill_only, ours.left_over()
+
+    def _with_billed_orders(
+        self, tenant_id: str, bill: list[tuple[str, Any]], items: dict[str, OrderItem]
+    ) -> dict[str, OrderItem]:
+        """The orders of the window plus those older ones the bill names (refunds, late payments)."""
+        items = dict(items)
+        known_trades = {a.out_trade_no for i in items.values() for a in to_order(i).attempts}
+        for _rail, line in bill:
+            if line.out_trade_no not in known_trades:
+                owner = self._orders.by_intent(line.out_trade_no)
+                if owner is not None and owner.tenant_id == tenant_id:
+                    items[owner.order_id] = owner
+                    known_trades.add(line.out_trade_no)
+        return items
+
     def settlement(self, tenant_id: str, raw_from: str | None, raw_to: str | None) -> dict[str, Any]:  # noqa: C901 - to be split (issue 14)
         """Per day (agent's timezone), what the platform collected online for the agent and what it
         owes: payable = collected - refunds - Stripe's fees - the platform fee. Cash and vouchers are
@@ -203,19 +283,27 @@ class ReportService:
             row = day_of(item.paid_at) if item.paid_at and item.status in PAID_VALUES else None
             if row is not None and cash:
                 row["cash_fen"] += order.amount_fen
+            elif row is not None and _direct(item):
+                row["direct_fen"] += order.paid_fen
             elif row is not None and _paid_online(item):
                 row["orders"] += 1
                 row["collected_fen"] += order.amount_fen
                 row["service_fee_fen"] += order.fee_fen
             for at, amount in refund_entries(item):
                 refund_row = day_of(at)
-                if refund_row is not None and (cash or item.payment == "online"):
+                if refund_row is not None and _direct(item):
+                    refund_row["direct_refunds_fen"] += amount
+                elif refund_row is not None and (cash or item.payment == "online"):
                     refund_row["cash_refunds_fen" if cash else "refunds_fen"] += amount
         for txn, _order in stripe:
             row = day_of(datetime.fromtimestamp(int(txn.get("created", 0)), UTC))
             if row is not None:
                 row["stripe_fees_fen"] += int(txn.get("stripe_fee") or 0)
                 row["platform_fee_fen"] += int(txn.get("application_fee_amount") or 0)
+        for _rail, bill_row in self._bill_rows(tenant, start, end):
+            row = day_of(bill_row.at)
+            if row is not None:
+                row["direct_fees_fen"] += bill_row.fee_fen
         for voucher in self._vouchers.redeemed_between(tenant_id, start, end):
             row = day_of(voucher.redeemed_at) if voucher.redeemed_at else None
             if row is not None:
@@ -255,7 +343,7 @@ class ReportService:
         charges: dict[str, OrderItem] = {}  # payment intent -> order paid online that day
         refunds: dict[str, list[int]] = defaultdict(list)  # payment intent -> refunds that day (fen)
         for item in items.values():
-            if item.payment != "online" or not item.payment_intent_id:
+            if item.payment != "online" or not item.payment_intent_id or _direct(item):
                 continue
             if _paid_online(item) and item.paid_at and start <= item.paid_at < end:
                 charges[item.payment_intent_id] = item
@@ -312,16 +400,23 @@ class ReportService:
             for intent, left in refunds.items()
             for fen in left
         ]
+        for row in matched + stripe_only + orders_only:
+            row.setdefault("provider", "stripe")
+        tenant = self._tenants.get(tenant_id)
+        direct_matched, bill_only, direct_orders = self._direct_reconciliation(tenant, start, end, items)
         return {
             "date": day.isoformat(),
-            "matched": matched,
+            "matched": matched + direct_matched,
             "unmatched_stripe": stripe_only,
-            "unmatched_orders": orders_only,
+            "unmatched_bill": bill_only,  # on a WeChat Pay / Alipay trade bill, not on our orders
+            "unmatched_orders": orders_only + direct_orders,
             "summary": {
-                "matched": len(matched),
+                "matched": len(matched) + len(direct_matched),
                 "unmatched_stripe": len(stripe_only),
-                "unmatched_orders": len(orders_only),
+                "unmatched_bill": len(bill_only),
+                "unmatched_orders": len(orders_only) + len(direct_orders),
                 "stripe_fees_fen": sum(int(r["fee_fen"]) for r in matched + stripe_only),
+                "direct_fees_fen": sum(int(r["fee_fen"]) for r in direct_matched + bill_only),
             },
         }
 
@@ -457,3 +552,96 @@ class DashboardReport:
             "revenue_month": {"from": month["from"], "to": month["to"], **month["totals"]},
             "per_week": per_week,
         }
+
+
+def _bill_row(rail: str, line: Any, owner: OrderItem | None) -> dict[str, Any]:
+    return {
+        "provider": rail,
+        "kind": line.kind,
+        "balance_transaction": line.provider_id,
+        "amount_fen": line.amount_fen,
+        "fee_fen": line.fee_fen,
+        "payment_intent_id": None,
+        "out_trade_no": line.out_trade_no,
+        "out_refund_no": line.out_refund_no,
+        "order_id": owner.order_id if owner else None,
+    }
+
+
+@dataclass
+class _DirectBook:
+    """Our side of a day on the direct rails: the trades of the orders, what was paid by which trade
+    that day, the refunds made that day and the second payments (refunded automatically)."""
+
+    by_trade: dict[str, OrderItem] = field(default_factory=dict)
+    charges: dict[str, OrderItem] = field(default_factory=dict)  # out_trade_no -> order paid by it that day
+    refunds: dict[str, tuple[OrderItem, int]] = field(default_factory=dict)  # out_refund_no -> (order, fen)
+    duplicates: dict[str, int] = field(default_factory=dict)  # out_trade_no of a second payment -> fen
+
+    @classmethod
+    def of(cls, items: Iterable[OrderItem], start: datetime, end: datetime) -> _DirectBook:
+        book = cls()
+        for item in items:
+            order = to_order(item)
+            for attempt in order.attempts:
+                book.by_trade[attempt.out_trade_no] = item
+            paid = order.paid_ref
+            if paid and paid[0] in ("wechatpay", "alipay"):
+                book._paid(item, order, paid[1], start, end)
+            for dup in order.duplicate_payments:
+                if dup.provider in ("wechatpay", "alipay"):
+                    book.duplicates[dup.payment_intent_id] = dup.amount_fen
+        return book
+
+    def _paid(self, item: OrderItem, order: Any, trade: str, start: datetime, end: datetime) -> None:
+        if item.paid_at and start <= item.paid_at < end and item.status in PAID_VALUES:
+            self.charges[trade] = item
+        for entry in order.refunds:
+            at = datetime.fromisoformat(entry.created_at.replace("Z", "+00:00"))
+            if entry.status == "succeeded" and start <= at < end:
+                self.refunds[entry.refund_id] = (item, entry.amount_fen)
+
+    def match(self, line: Any) -> str | None:
+        """None when the bill line is ours as it is; a duplicate_* kind when it is a second payment or
+        its refund; else why it does not match."""
+        if line.kind == "charge":
+            mine = self.charges.pop(line.out_trade_no, None)
+            if mine is not None and int(mine.paid_fen or 0) == line.amount_fen:
+                return None
+            if line.out_trade_no in self.duplicates:
+                return "duplicate_charge"
+            if mine is not None:
+                return f"amount differs: the order was paid {int(mine.paid_fen or 0)} fen"
+            return "order not paid by this trade on this day"
+        ours = self.refunds.pop(line.out_refund_no or "", None)
+        if ours is not None and ours[1] == line.amount_fen:
+            return None
+        if (line.out_refund_no or "") == f"dup_{line.out_trade_no}":
+            return "duplicate_refund"
+        return "refund not recorded on the order on this day"
+
+    def left_over(self) -> list[dict[str, Any]]:
+        """What we have that the bills do not: payments and refunds not on the trade bill."""
+        out = [
+            {
+                "provider": str(o.paid_via).split(":", 1)[0],
+                "kind": "charge",
+                "order_id": o.order_id,
+                "amount_fen": int(o.paid_fen or 0),
+                "out_trade_no": otn,
+                "reason": "not on the trade bill",
+            }
+            for otn, o in self.charges.items()
+        ]
+        out += [
+            {
+                "provider": str(o.paid_via).split(":", 1)[0],
+                "kind": "refund",
+                "order_id": o.order_id,
+                "amount_fen": fen,
+                "out_refund_no": refund_id,
+                "reason": "not on the trade bill",
+            }
+            for refund_id, (o, fen) in self.refunds.items()
+        ]
+        return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -85,8 +86,14 @@ def _str(value: object, field: str) -> str:
 
 class TenantService:
     def __init__(
-        self, tenants: TenantRepository, api_keys: ApiKeyRepository, rate_limiter: RateLimiter, clock: Clock
+        self,
+        tenants: TenantRepository,
+        api_keys: ApiKeyRepository,
+        rate_limiter: RateLimiter,
+        clock: Clock,
+        rails: Any = None,
     ) -> None:
+        self._rails = rails  # PaymentRails: checks and seals an Alipay app_auth_token
         self._tenants = tenants
         self._keys = api_keys
         self._rate = rate_limiter
@@ -170,10 +177,68 @@ class TenantService:
             fields["service_phone"] = _service_phone(body["service_phone"])
         current = self.get(tenant_id)
         settings = current.settings
+        rails: dict[str, Any] = {}
         if "settings" in body:
-            settings = apply_settings_patch(current.settings, body["settings"])
-        updated = replace(current, settings=settings, **fields)  # type: ignore[arg-type]
+            patch = dict(body["settings"]) if isinstance(body["settings"], dict) else body["settings"]
+            if isinstance(patch, dict):
+                rails = self._rail_settings(patch)
+            settings = apply_settings_patch(current.settings, patch)
+        updated = replace(current, settings=settings, **fields, **rails)  # type: ignore[arg-type]
         return self._tenants.update_profile(updated, self._clock.now())
+
+    def _rail_settings(self, patch: dict[str, Any]) -> dict[str, Any]:
+        """The agent as a sub-merchant: `wechatpay_sub_mchid` (its 特约商户号) and
+        `alipay_app_auth_token` (from its authorisation of the platform's app: checked with Alipay,
+        then sealed; never returned). null removes either. Taken out of `patch`."""
+        out: dict[str, Any] = {}
+        if "wechatpay_sub_mchid" in patch:
+            raw = patch.pop("wechatpay_sub_mchid")
+            if raw is not None and (not isinstance(raw, str) or not re.fullmatch(r"\d{8,10}", raw.strip())):
+                raise ValidationError(
+                    "settings.wechatpay_sub_mchid",
+                    "invalid_sub_mchid",
+                    "wechatpay_sub_mchid is the 8-10 digit 特约商户号",
+                )
+            if raw is not None:
+                self._rail_ready("wechatpay")
+            out["wechatpay_sub_mchid"] = raw.strip() if isinstance(raw, str) else None
+        if "alipay_app_auth_token" in patch:
+            raw = patch.pop("alipay_app_auth_token")
+            if raw is None:
+                out.update(alipay_auth_app_id=None, alipay_token_sealed=None)
+            elif not isinstance(raw, str) or not re.fullmatch(r"[A-Za-z0-9._-]{16,128}", raw.strip()):
+                raise ValidationError(
+                    "settings.alipay_app_auth_token",
+                    "invalid_token",
+                    "alipay_app_auth_token is the token Alipay issued",
+                )
+            else:
+                gateway = self._rail_ready("alipay")
+                out["alipay_auth_app_id"] = gateway.authorised_app(raw.strip())
+                out["alipay_token_sealed"] = gateway.seal_token(raw.strip())
+        return out
+
+    def _rail_ready(self, rail: str) -> Any:
+        """The rail's gateway with its platform credentials loaded; 422 where the platform has none."""
+        from simrenew.errors import ConfigError
+
+        if self._rails is None or not self._rails.has(rail):
+            raise RuleViolation(f"{rail} is not set up on this platform", code=f"{rail}_unavailable")
+        gateway = self._rails.get(rail)
+        try:
+            _keys = gateway.keys
+        except ConfigError:
+            raise RuleViolation(f"{rail} is not set up on this platform", code=f"{rail}_unavailable") from None
+        del _keys
+        return gateway
+
+    def alipay_token(self, tenant_id: str) -> str | None:
+        """The agent's app_auth_token, opened for a call to Alipay on its behalf."""
+        tenant = self._tenants.get(tenant_id)
+        if tenant is None or not tenant.alipay_token_sealed or self._rails is None:
+            return None
+        token: str = self._rails.get("alipay").unseal_token(tenant.alipay_token_sealed)
+        return token
 
     # --- API keys -----------------------------------------------------------------------
     def create_key(self, principal: Principal, body: dict[str, Any]) -> IssuedKey:

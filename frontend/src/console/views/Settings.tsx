@@ -14,6 +14,9 @@ interface TenantSettings {
   timezone: string;
   payment_methods: string[];
   language: string;
+  wechatpay_sub_mchid?: string | null;
+  alipay_app_auth_token_set?: boolean;
+  alipay_auth_app_id?: string | null;
 }
 
 interface Tenant {
@@ -51,6 +54,7 @@ function SettingsForms() {
       {load.data && (
         <>
           <ReminderForm key={`s-${load.data.tenant_id}`} tenant={load.data} onSaved={load.setData} />
+          <RailsForm key={`r-${load.data.tenant_id}`} tenant={load.data} onSaved={load.setData} />
           <ProfileForm key={`p-${load.data.tenant_id}`} tenant={load.data} onSaved={load.setData} />
         </>
       )}
@@ -192,6 +196,58 @@ function ReminderForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant
       />
       <div class="row">
         <Submit busy={action.busy} label={t("save")} testid="settings-save" />
+      </div>
+    </form>
+  );
+}
+
+// The agent as a sub-merchant of the platform (服务商 / ISV): WeChat Pay sub_mchid, Alipay token.
+function RailsForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant) => void }) {
+  const s = tenant.settings;
+  const [subMchid, setSubMchid] = useState(s.wechatpay_sub_mchid ?? "");
+  const [token, setToken] = useState("");
+  const action = useAction();
+  const save = async (settings: Record<string, string | null>) => {
+    const out = await action.run(() => api<Tenant>("/v1/tenant", { method: "PATCH", body: { settings } }), t("saved"));
+    if (out) {
+      onSaved(out);
+      setToken("");
+    }
+  };
+  const submit = (e: Event) => {
+    e.preventDefault();
+    const settings: Record<string, string | null> = { wechatpay_sub_mchid: subMchid.trim() || null };
+    if (token.trim()) settings.alipay_app_auth_token = token.trim();
+    return save(settings);
+  };
+  const fe = action.fieldError;
+  return (
+    <form class="card stack" onSubmit={submit} noValidate data-testid="rails-form">
+      <h2>{t("railsTitle")}</h2>
+      <p class="hint">{t("railsHint")}</p>
+      <div class="grid">
+        <Field id="r-sub" label={t("wechatSubMchid")} hint={t("wechatSubMchidHint")} error={fe("settings.wechatpay_sub_mchid")}>
+          {(a) => (
+            <input {...a} inputMode="numeric" value={subMchid} onInput={(e) => setSubMchid(e.currentTarget.value)} data-testid="rails-sub-mchid" />
+          )}
+        </Field>
+        <Field id="r-token" label={t("alipayToken")} hint={t("alipayTokenHint")} error={fe("settings.alipay_app_auth_token")}>
+          {(a) => (
+            <input {...a} type="password" autoComplete="off" value={token} onInput={(e) => setToken(e.currentTarget.value)} data-testid="rails-alipay-token" />
+          )}
+        </Field>
+      </div>
+      <p data-testid="rails-alipay-state">
+        {s.alipay_app_auth_token_set ? t("alipayTokenSet", { app: s.alipay_auth_app_id ?? "" }) : t("alipayTokenUnset")}
+      </p>
+      <Status action={action} />
+      <div class="row">
+        <Submit busy={action.busy} label={t("railsSave")} />
+        {s.alipay_app_auth_token_set && (
+          <button type="button" onClick={() => save({ alipay_app_auth_token: null })} data-testid="rails-alipay-remove">
+            {t("alipayTokenRemove")}
+          </button>
+        )}
       </div>
     </form>
   );

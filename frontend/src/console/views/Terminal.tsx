@@ -340,20 +340,25 @@ interface OrderOut {
   status: string;
   amount_fen: number;
   currency: string;
+  payment?: { provider?: string; qr_svg?: string; code_url?: string };
 }
 
 export function NewOrder({ sn, plans, admin }: { sn?: string; plans: Plan[]; admin: boolean }) {
   const active = plans.filter((p) => p.active);
   const [snValue, setSn] = useState(sn ?? "");
   const [planId, setPlanId] = useState("");
-  const [payment, setPayment] = useState<"offline" | "online">("offline");
+  const [payment, setPayment] = useState<"offline" | "online" | "wechat_pay" | "alipay">("offline");
   const idem = useIdempotencyKey();
   const [created, setCreated] = useState<OrderOut | null>(null);
   const action = useAction();
   const chosen = planId || active[0]?.plan_id || "";
   const submit = async (e: Event) => {
     e.preventDefault();
-    const body = { lines: [{ sn: snValue.trim(), plan_id: chosen }], payment };
+    // WeChat Pay / Alipay: a QR the merchant scans at the counter, paid to the agent's own account.
+    const direct = payment === "wechat_pay" || payment === "alipay";
+    const body = direct
+      ? { lines: [{ sn: snValue.trim(), plan_id: chosen }], payment: "online", method: payment }
+      : { lines: [{ sn: snValue.trim(), plan_id: chosen }], payment };
     const out = await action.run(() => api<OrderOut>("/v1/orders", { method: "POST", body, idempotencyKey: idem.keyFor(body) }), t("orderCreated"));
     if (out) {
       setCreated(out);
@@ -385,14 +390,22 @@ export function NewOrder({ sn, plans, admin }: { sn?: string; plans: Plan[]; adm
         </Field>
         <Field id="o-payment" label={t("paymentKind")} error={fe("payment")}>
           {(a) => (
-            <select {...a} value={payment} onChange={(e) => setPayment(e.currentTarget.value as "offline")}>
+            <select {...a} value={payment} onChange={(e) => setPayment(e.currentTarget.value as "offline")} data-testid="order-payment">
               <option value="offline">{t("pay_offline")}</option>
               <option value="online">{t("pay_online")}</option>
+              <option value="wechat_pay">{t("pay_wechat_qr")}</option>
+              <option value="alipay">{t("pay_alipay_qr")}</option>
             </select>
           )}
         </Field>
       </div>
-      <Status action={action} fields={["sn", "plan_id", "payment"]} />
+      <Status action={action} fields={["sn", "plan_id", "payment", "method"]} />
+      {created?.payment?.qr_svg && (
+        <figure class="counter-qr" data-testid="counter-qr">
+          <img src={created.payment.qr_svg} width={200} height={200} alt={t("counterQrAlt")} />
+          <figcaption class="hint">{t("counterQrHint", { amount: money(created.amount_fen) })}</figcaption>
+        </figure>
+      )}
       {created && (
         <p data-testid="order-created">
           <a href={href(`orders/${created.order_id}`)} class="mono">

@@ -167,6 +167,11 @@ class TenantItem(Item, discriminator="tenant"):
     """
 
     tenant_id = UnicodeAttribute()
+    # The agent as a sub-merchant of the platform: WeChat Pay's sub_mchid, Alipay's authorised app
+    # and its app_auth_token, sealed (AES-256-GCM; never returned, never stored plain).
+    wechatpay_sub_mchid = UnicodeAttribute(null=True)
+    alipay_auth_app_id = UnicodeAttribute(null=True)
+    alipay_token_sealed = UnicodeAttribute(null=True)
     name = UnicodeAttribute()
     contact_name = UnicodeAttribute()
     contact_email = UnicodeAttribute()
@@ -479,6 +484,7 @@ class OrderItem(Item, discriminator="order"):
     refunds_json = UnicodeAttribute(default="[]")
     duplicates_json = UnicodeAttribute(default="[]")
     early_json = UnicodeAttribute(default="{}")
+    attempts_json = UnicodeAttribute(default="[]")  # trades opened on WeChat Pay / Alipay (PaymentAttempt)
     version = VersionAttribute()
 
 

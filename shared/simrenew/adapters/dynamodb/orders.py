@@ -32,7 +32,7 @@ from simrenew.adapters.dynamodb.models import (
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.clock import iso_utc
 from simrenew.domain.fleet import Terminal
-from simrenew.domain.orders import DuplicatePayment, Order, OrderLine, OrderStatus, RefundEntry
+from simrenew.domain.orders import DuplicatePayment, Order, OrderLine, OrderStatus, PaymentAttempt, RefundEntry
 from simrenew.errors import TransientStoreError
 
 PENDING_SHARDS = keys.PENDING_ORDER_SHARDS
@@ -71,6 +71,7 @@ def to_order(item: OrderItem) -> Order:
         duplicate_payments=[DuplicatePayment(**d) for d in json.loads(item.duplicates_json or "[]")],
         early_refunded_fen=int(early.get("refunded_fen", 0)),
         early_disputed=bool(early.get("disputed", False)),
+        attempts=[PaymentAttempt(**a) for a in json.loads(item.attempts_json or "[]")],
     )
 
 
@@ -86,6 +87,7 @@ def write_order(item: OrderItem, order: Order) -> None:
     item.duplicates_json = json.dumps([asdict(d) for d in order.duplicate_payments], ensure_ascii=False)
     item.early_json = json.dumps({"refunded_fen": order.early_refunded_fen, "disputed": order.early_disputed})
     item.audit_json = json.dumps(order.audit, ensure_ascii=False)
+    item.attempts_json = json.dumps([asdict(a) for a in order.attempts], ensure_ascii=False)
 
 
 def _lines_json(order: Order) -> str:
@@ -178,6 +180,37 @@ class OrderRepository:
                 ),
                 condition=PaymentIntentItem.pk.does_not_exist(),
             )
+
+    def attach_attempt(self, item: OrderItem, attempt: PaymentAttempt, now: datetime) -> OrderItem:
+        """Record a direct-rail trade on the order and its global look-up (out_trade_no → order), once;
+        a concurrent change to the order makes it reload and try again."""
+        for _attempt in range(8):
+            order = to_order(item)
+            if order.attempt(attempt.out_trade_no) is not None:
+                return item
+            order.attempts.append(attempt)
+            item.attempts_json = json.dumps([asdict(a) for a in order.attempts], ensure_ascii=False)
+            item.updated_at = now
+            lookup = PaymentIntentItem(
+                keys.payment_intent_pk(attempt.out_trade_no),
+                keys.lookup_sk(),
+                tenant_id=item.tenant_id,
+                order_id=item.order_id,
+                created_at=now,
+            )
+            try:
+                with Transaction() as tx:
+                    tx.save(item)
+                    tx.save(lookup)
+                return item
+            except TransactWriteError as exc:
+                if "ConditionalCheckFailed" not in tx.codes(exc) and "TransactionConflict" not in tx.codes(exc):
+                    raise TransientStoreError("could not record the payment; retry") from exc
+            fresh = self.item(item.tenant_id, item.order_id)
+            if fresh is None:
+                raise TransientStoreError("the order is gone")
+            item = fresh
+        raise TransientStoreError("the order kept changing; retry")
 
     def item(self, tenant_id: str, order_id: str) -> OrderItem | None:
         try:

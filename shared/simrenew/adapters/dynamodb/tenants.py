@@ -36,6 +36,9 @@ def to_domain(item: TenantItem) -> Tenant:
         created_at=iso_utc(item.created_at) if item.created_at else "",
         stripe_account_id=item.stripe_account_id,
         service_phone=item.service_phone,
+        wechatpay_sub_mchid=item.wechatpay_sub_mchid,
+        alipay_auth_app_id=item.alipay_auth_app_id,
+        alipay_token_sealed=item.alipay_token_sealed,
     )
 
 
@@ -137,6 +140,9 @@ class TenantRepository:
         item.contact_phone = tenant.contact_phone
         item.service_phone = tenant.service_phone
         item.settings_json = json.dumps(tenant.settings.to_stored(), ensure_ascii=False)
+        item.wechatpay_sub_mchid = tenant.wechatpay_sub_mchid
+        item.alipay_auth_app_id = tenant.alipay_auth_app_id
+        item.alipay_token_sealed = tenant.alipay_token_sealed
         item.updated_at = now
         # VersionAttribute makes this a conditional write: a concurrent PATCH gets a 409.
         with translated("tenant was changed by another request; reload and retry", "concurrent_update"):
