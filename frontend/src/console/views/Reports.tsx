@@ -6,7 +6,7 @@ import { addDaysIso, number, saveBlob, todayIso } from "../format";
 import { href } from "../router";
 import { api, apiBlob, session } from "../session";
 import { saveCsv } from "../transfer";
-import { t, tn } from "../strings";
+import { label, t, tn } from "../strings";
 import { ts } from "../strings_screens";
 import { Badge, ErrorAlert, Field, Submit, Table, useAction } from "../ui";
 import { WeekChart } from "./Dashboard";
@@ -57,9 +57,11 @@ interface Settlement {
   totals: Omit<SettlementRow, "date">;
 }
 interface ReconRow {
-  kind?: "charge" | "refund";
+  kind?: "charge" | "refund" | "duplicate_charge" | "duplicate_refund";
+  provider?: "stripe" | "wechatpay" | "alipay";
   order_id: string | null;
-  payment_intent_id: string;
+  payment_intent_id: string | null;
+  out_trade_no?: string | null;
   balance_transaction?: string;
   amount_fen: number;
   reason?: string;
@@ -69,7 +71,9 @@ interface Recon {
   matched: ReconRow[];
   unmatched_stripe: ReconRow[];
   unmatched_orders: ReconRow[];
-  summary: { matched: number; unmatched_stripe: number; unmatched_orders: number };
+  // on a WeChat Pay / Alipay trade bill, not on our orders (agents on the direct rails)
+  unmatched_bill?: ReconRow[];
+  summary: { matched: number; unmatched_stripe: number; unmatched_orders: number; unmatched_bill?: number };
 }
 
 function useCsv() {
@@ -257,6 +261,7 @@ function ReconReport() {
     ? [
         ...data.matched.map((r) => ({ ...r, state: "matched" })),
         ...data.unmatched_stripe.map((r) => ({ ...r, state: "unmatched_stripe" })),
+        ...(data.unmatched_bill ?? []).map((r) => ({ ...r, state: "unmatched_bill" })),
         ...data.unmatched_orders.map((r) => ({ ...r, state: "unmatched_orders" })),
       ]
     : [];
@@ -288,6 +293,11 @@ function ReconReport() {
             <li>
               {t("unmatchedOrders")}: <strong>{data.summary.unmatched_orders}</strong>
             </li>
+            {data.summary.unmatched_bill ? (
+              <li>
+                {label("reconciliation_status", "unmatched_bill")}: <strong>{data.summary.unmatched_bill}</strong>
+              </li>
+            ) : null}
           </ul>
           <Table
             caption={t("reconReport")}
@@ -305,10 +315,21 @@ function ReconReport() {
           >
             {rows.map((r, i) => (
               <tr key={i}>
-                <td>{r.state === "matched" ? t("matched") : r.state === "unmatched_stripe" ? t("unmatchedStripe") : t("unmatchedOrders")}</td>
-                <td>{r.kind === "refund" ? t("kind_refund") : t("kind_charge")}</td>
+                <td>
+                  {r.state === "matched"
+                    ? t("matched")
+                    : r.state === "unmatched_stripe"
+                      ? t("unmatchedStripe")
+                      : r.state === "unmatched_bill"
+                        ? label("reconciliation_status", "unmatched_bill")
+                        : t("unmatchedOrders")}
+                </td>
+                <td>
+                  {r.kind === "refund" ? t("kind_refund") : r.kind === "charge" || !r.kind ? t("kind_charge") : label("reconciliation_kind", r.kind)}
+                  {r.provider && r.provider !== "stripe" ? ` · ${label("payment_provider", r.provider)}` : ""}
+                </td>
                 <td class="mono">{r.order_id ? <a href={href(`orders/${encodeURIComponent(r.order_id)}`)}>{r.order_id}</a> : "—"}</td>
-                <td class="mono">{r.payment_intent_id}</td>
+                <td class="mono">{r.payment_intent_id ?? r.out_trade_no ?? "—"}</td>
                 <td class="num">{money(r.amount_fen)}</td>
                 <td>{r.reason ?? ""}</td>
               </tr>
