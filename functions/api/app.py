@@ -735,9 +735,10 @@ def reconciliation_report(req: Req) -> object:
 
         rows = [{**r, "status": "matched"} for r in report["matched"]]
         rows += [{**r, "status": "unmatched_stripe"} for r in report["unmatched_stripe"]]
+        rows += [{**r, "status": "unmatched_bill"} for r in report.get("unmatched_bill", [])]
         rows += [{**r, "status": "unmatched_order"} for r in report["unmatched_orders"]]
-        columns = ["status", "kind", "order_id", "payment_intent_id", "balance_transaction", "amount_fen", "fee_fen"]
-        columns.append("reason")
+        columns = ["status", "provider", "kind", "order_id", "payment_intent_id", "out_trade_no", "out_refund_no"]
+        columns += ["balance_transaction", "amount_fen", "fee_fen", "reason"]
         return rows_csv(f"reconciliation-{report['date']}", columns, rows)
     return report
 

@@ -294,6 +294,15 @@ def test_bill_reconciliation_matches_the_trade_bill(
     assert sorted((m["kind"], m["amount_fen"]) for m in rows) == [("charge", 12000), ("refund", 2000)], report.json
     assert all(m["order_id"] == o["order_id"] for m in rows)
     assert report.json["unmatched_bill"] == [] and report.json["unmatched_orders"] == []
+    # The CSV the finance role downloads names the rail and the trade of each line.
+    csv_text = api.get(
+        f"/v1/reports/reconciliation?date={local_day.isoformat()}", key=agent.admin_key, headers={"Accept": "text/csv"}
+    ).body.decode("utf-8-sig")
+    header, *lines = csv_text.strip().splitlines()
+    assert header.split(",")[:6] == ["status", "provider", "kind", "order_id", "payment_intent_id", "out_trade_no"]
+    mine = [line for line in lines if f",{rail}," in line]
+    assert len(mine) == 2 and all(line.startswith("matched,") for line in mine), csv_text
+    assert all(o["payment"]["out_trade_no"] in line for line in mine if ",charge," in line), csv_text
     settlement = api.get(
         f"/v1/reports/settlement?from={local_day.isoformat()}&to={local_day.isoformat()}", key=agent.admin_key
     ).json
