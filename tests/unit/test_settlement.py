@@ -220,4 +220,7 @@ def test_reconciliation_matches_refunds_and_fees_and_lists_what_either_side_lack
         .body.decode("utf-8-sig")
         .splitlines()
     )
-    assert csv_lines[0] == "status,kind,order_id,payment_intent_id,balance_transaction,amount_fen,fee_fen,reason"
+    assert csv_lines[0] == (
+        "status,kind,order_id,payment_intent_id,balance_transaction,amount_fen,fee_fen,reason,"
+        "provider,out_trade_no,out_refund_no"
+    )
