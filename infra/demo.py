@@ -73,14 +73,18 @@ def _fleet(services: Any, tenant_id: str) -> None:
 
 def _sub_merchant(services: Any, tenant_id: str) -> None:
     """The demo agent is a sub-merchant of the local WeChat Pay platform (its sub_mchid) and of the
-    local Alipay gateway (an app_auth_token the gateway minted for its app)."""
+    local Alipay gateway (an app_auth_token the gateway minted for its app), of each the stack runs:
+    services built without the local platforms (tests of the demo data alone) onboard none."""
     from infra.local_alipay import DEMO_AUTH_APP_ID, ensure_keys, mint_token
     from infra.local_wechatpay import DEMO_SUB_MCHID
 
-    settings: dict[str, Any] = {"wechatpay_sub_mchid": DEMO_SUB_MCHID}
+    settings: dict[str, Any] = {}
+    if services.orders.rails.has("wechatpay"):
+        settings["wechatpay_sub_mchid"] = DEMO_SUB_MCHID
     if services.orders.rails.has("alipay"):
         settings["alipay_app_auth_token"] = mint_token(ensure_keys(), DEMO_AUTH_APP_ID)
-    services.tenants.update(tenant_id, {"settings": settings})
+    if settings:
+        services.tenants.update(tenant_id, {"settings": settings})
 
 
 def load_once(services: Any, state_file: Path) -> dict[str, str]:
