@@ -404,6 +404,7 @@ class SweepService:
                 return "busy", state
             if _short(remaining_ms):
                 return "continued", state
+            self._beat()
             self._sleep(LEASE_POLL_S)
 
     def _sweep_shard(

@@ -140,7 +140,7 @@ def _day(item: SweepDayItem) -> DayState:
 
 def _shard(item: SweepShardItem) -> ShardState:
     return ShardState(
-        shard=int(item.shard),
+        shard=int(item.sk.rsplit("#", 1)[1]),
         holder=item.holder,
         done_dates=frozenset(date.fromisoformat(d) for d in item.done_dates or set()),
         cursor_date=date.fromisoformat(item.cursor_date) if item.cursor_date else None,
@@ -233,12 +233,8 @@ class SweepDayRepository:
 
     def shards(self, as_of: date, count: int) -> list[ShardState]:
         """Every shard's checkpoint of the day (one consistent BatchGetItem)."""
-        found = {
-            int(i.shard): _shard(i)
-            for i in SweepShardItem.batch_get(
-                [("SWEEP", shard_sk(as_of, k)) for k in range(count)], consistent_read=True
-            )
-        }
+        wanted = [("SWEEP", shard_sk(as_of, k)) for k in range(count)]
+        found = {state.shard: state for state in map(_shard, SweepShardItem.batch_get(wanted, consistent_read=True))}
         return [found.get(k, ShardState(shard=k)) for k in range(count)]
 
     def take_shard(
