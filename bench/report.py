@@ -43,6 +43,7 @@ FULL = {
     "fleet": 100_000,
     "due": 1_000,
     "sweep_repeats": 3,
+    "fanout_due": 800,
 }
 QUICK = {
     "cold_runs": 2,
@@ -56,6 +57,7 @@ QUICK = {
     "fleet": 5_000,
     "due": 200,
     "sweep_repeats": 1,
+    "fanout_due": 160,
 }
 RESULTS_DIR = Path(__file__).resolve().parent
 RAW_DIR = OUT / "report"
@@ -115,6 +117,7 @@ def plan(p: dict[str, int]) -> list[Run]:
             "bench.sweep_bench",
             ["--fleet", str(p["fleet"]), "--due", str(p["due"]), "--repeats", str(p["sweep_repeats"])],
         ),
+        Run("sweep_fanout", "bench.sweep_fanout", ["--due", str(p["fanout_due"])]),
     ]
 
 
@@ -139,6 +142,7 @@ def summarize(
     raw: dict[str, dict[str, Any]], runs: list[Run], params: dict[str, int], argv: list[str]
 ) -> dict[str, Any]:
     cold, pay, imp, swp = raw["cold_import"], raw["payments"], raw["import"], raw["sweep"]
+    fan = raw["sweep_fanout"]
     http, counts = pay["http"], pay["ddb_requests"]
     medians = imp["medians"]
     sweep = swp["medians"]
@@ -147,6 +151,7 @@ def summarize(
         + [f"import: {w}" for r in imp["repeats"] for w in r.get("warnings", [])]
         + [f"sweep: {w}" for w in swp.get("load", {}).get("warnings", [])]
         + [f"sweep: {w}" for r in swp["repeats"] for w in r.get("warnings", [])]
+        + [f"sweep fan-out: {w}" for w in fan.get("warnings", [])]
     )
     rows = params["rows"]
     return {
@@ -216,6 +221,16 @@ def summarize(
             "bare_query_vs_sweep": sweep["bare_vs_sweep_due_per_s"],
             "sweep_seconds": sweep["sweep_seconds"],
             "requests_per_sweep": sweep["requests_per_sweep_total"],
+        },
+        "sweep_fanout": {
+            "due": fan["measured"]["due"],
+            "measured_worker_due_per_s": fan["measured"]["worker_due_per_s_median"],
+            "ddb_ms": fan["settings"]["ddb_ms"],
+            "send_ms": fan["settings"]["send_ms"],
+            "simulated_one_worker_due_per_s": fan["simulated_one_worker"]["due_per_s_total"],
+            "simulated_parallel_due_per_s": fan["simulated_parallel"]["due_per_s_total"],
+            "simulated_parallel_workers": fan["simulated_parallel"]["workers"],
+            "sizing": fan["sizing"],
         },
         "warnings": warnings,
         "raw": {r.name: shown(r.out) for r in runs},
@@ -333,6 +348,10 @@ def markdown(s: dict[str, Any]) -> str:
         f"The bare Query reads the due items **{_x(w['bare_query_vs_sweep'])}** as fast as the sweep processes them "
         f"(sweep {w['sweep_seconds']:.1f} s, {_n(w['requests_per_sweep'])} DynamoDB requests).",
         "",
+        "## The sweep fanned out: due terminals per second per worker, workers for 10 million terminals",
+        "",
+        *_fanout_lines(s["sweep_fanout"]),
+        "",
         "## Run",
         "",
         "| benchmark | seconds | raw figures (git-ignored) |",
@@ -344,6 +363,31 @@ def markdown(s: dict[str, Any]) -> str:
     out += ["", f"Warnings from the benchmarks' own checks: {len(s['warnings'])}."]
     out += [f"- {w}" for w in s["warnings"]]
     return "\n".join(out) + "\n"
+
+
+def _fanout_lines(f: dict[str, Any]) -> list[str]:
+    z = f["sizing"]
+    return [
+        f"One run of a day through the sweep function's steps (coordinator, one worker per shard; "
+        f"{f['due']:,} due terminals). Simulated: every DynamoDB request {f['ddb_ms']:g} ms, every message "
+        f"{f['send_ms']:g} ms (a Lambda's round trips; a worker waits on them).",
+        "",
+        "| | due terminals/s |",
+        "|---|---:|",
+        f"| one shard worker, this machine (DynamoDB Local), median of the workers | "
+        f"{f['measured_worker_due_per_s']:,.1f} |",
+        f"| one worker through every shard, simulated latencies | {f['simulated_one_worker_due_per_s']:,.1f} |",
+        f"| {f['simulated_parallel_workers']} shard workers at once, simulated latencies, in all | "
+        f"{f['simulated_parallel_due_per_s']:,.1f} |",
+        "",
+        f"Sizing at {z['worker_due_per_s']} due/s a worker: a busy day of {z['platform_terminals']:,} terminals has "
+        f"{z['busy_day_due']:,} due; one worker would take {z['one_worker_hours']} h; "
+        f"**{z['workers_needed_for_window']} workers** read it in {z['window_s']} s "
+        f"({z['workers_needed_without_continuation']} without any "
+        f"continuation). With the template's {z['shards']} shard workers the day takes "
+        f"{z['day_minutes_with_shards']} min, {z['invocations_per_shard']} invocations per shard (the fullest shard "
+        f"holds {z['fullest_shard_share']:.2%} of the day).",
+    ]
 
 
 # --- main ---------------------------------------------------------------------------------------------
