@@ -230,6 +230,10 @@ def summarize(
             "simulated_one_worker_due_per_s": fan["simulated_one_worker"]["due_per_s_total"],
             "simulated_parallel_due_per_s": fan["simulated_parallel"]["due_per_s_total"],
             "simulated_parallel_workers": fan["simulated_parallel"]["workers"],
+            "cpu_ms_per_due": fan["measured"]["cpu_ms_per_due"],
+            "ddb_requests_per_due": fan["measured"]["ddb_requests_per_due"],
+            "messages_per_due": fan["measured"]["messages_per_due"],
+            "model": fan["model"],
             "sizing": fan["sizing"],
         },
         "warnings": warnings,
@@ -379,6 +383,10 @@ def _fanout_lines(f: dict[str, Any]) -> list[str]:
         f"| one worker through every shard, simulated latencies | {f['simulated_one_worker_due_per_s']:,.1f} |",
         f"| {f['simulated_parallel_workers']} shard workers at once, simulated latencies, in all | "
         f"{f['simulated_parallel_due_per_s']:,.1f} |",
+        f"| model of one worker in Lambda at {f['model']['memory_mb']} MB: {f['cpu_ms_per_due']} ms CPU here "
+        f"(÷ {f['model']['cpu_share']:.2f} of a vCPU) + {f['ddb_requests_per_due']} DynamoDB requests + "
+        f"{f['messages_per_due']} messages per due terminal = {f['model']['ms_per_due']} ms | "
+        f"{f['model']['due_per_s']:,.1f} |",
         "",
         f"Sizing at {z['worker_due_per_s']} due/s a worker: a busy day of {z['platform_terminals']:,} terminals has "
         f"{z['busy_day_due']:,} due; one worker would take {z['one_worker_hours']} h; "

@@ -10,7 +10,10 @@ One run:
      and every message by `--send-ms` (a Lambda's round trips to DynamoDB, SES and SNS: the worker
      waits on them, it does not compute), once with one worker doing every shard in turn and once
      with the shard workers at the same time (threads: waiting overlaps, as separate Lambdas do);
-  3. the sizing, from (2): a busy day of 10 million terminals (`--platform`) has `--busy-share` of
+  3. the model: from (1), this process's CPU time, DynamoDB requests and messages per due terminal;
+     a worker's time per due terminal is its CPU time plus its round trips at the simulated
+     latencies. Unlike wall-clock rates, this holds on a machine busy with other work;
+  4. the sizing, from (3): a busy day of 10 million terminals (`--platform`) has `--busy-share` of
      them due (the issue's ~160,000 reminders and state changes); workers needed so the day is read
      within `--window-s`, the time a day takes with the template's shard count, and the
      continuations each worker chains (a Lambda stops `STOP_BEFORE_MS` before its 900 s).
@@ -51,6 +54,7 @@ TABLE = SWEEP_BENCH_TABLE  # bench.sweep_bench.load writes to that table (its ow
 DAYS = (date(2032, 5, 1), date(2032, 9, 1))  # measured day, simulated day
 REMINDER = 7
 LAMBDA_TIMEOUT_S = 900
+FULL_VCPU_MB = 1769  # Lambda: one vCPU's worth of CPU at this memory size
 
 
 class SlowSender(RecordingSender):
@@ -75,20 +79,22 @@ class DynamoDelay:
         self.requests = 0
         self._lock = threading.Lock()
 
-    def install(self) -> None:
+    def install(self) -> DynamoDelay:
         import botocore.client
 
         orig = botocore.client.BaseClient._make_api_call
         delay = self
 
         def slowed(client: Any, operation: str, params: dict[str, Any]) -> Any:
-            if client.meta.service_model.service_name == "dynamodb" and delay.delay_s:
-                time.sleep(delay.delay_s)
+            if client.meta.service_model.service_name == "dynamodb":
+                if delay.delay_s:
+                    time.sleep(delay.delay_s)
                 with delay._lock:
                     delay.requests += 1
             return orig(client, operation, params)
 
         botocore.client.BaseClient._make_api_call = slowed  # type: ignore[method-assign]
+        return self
 
 
 def terminals(owners: list[Owner], due: int, day: date, offset: int, now: datetime) -> list[dict[str, Any]]:
@@ -113,7 +119,7 @@ def terminals(owners: list[Owner], due: int, day: date, offset: int, now: dateti
     return items
 
 
-def fan_out(day: date, sender: RecordingSender, *, parallel: bool) -> dict[str, Any]:
+def fan_out(day: date, sender: RecordingSender, *, parallel: bool, counter: DynamoDelay) -> dict[str, Any]:
     """One run of the day through SweepRuns: coordinator, then every shard worker (in turn, or at
     once on threads). Times each worker; returns what it read and sent."""
     clock = FixedClock(datetime.combine(day, dtime(2), tzinfo=UTC))
@@ -123,7 +129,7 @@ def fan_out(day: date, sender: RecordingSender, *, parallel: bool) -> dict[str, 
     def runs() -> SweepRuns:
         return SweepRuns(sweep_service(sender, clock), SweepDayRepository(), dispatcher, clock)
 
-    started = time.perf_counter()
+    started, cpu, requests = time.perf_counter(), time.process_time(), counter.requests
     runs().request(day)
     runs().handle(dispatcher.take()[0])
     workers = dispatcher.take()
@@ -143,7 +149,7 @@ def fan_out(day: date, sender: RecordingSender, *, parallel: bool) -> dict[str, 
     else:
         for i in range(len(workers)):
             work(i)
-    wall = time.perf_counter() - started
+    wall, cpu, requests = time.perf_counter() - started, time.process_time() - cpu, counter.requests - requests
     per_worker = [
         {"shard": a["shard"], "due": a["items_read"], "seconds": round(a["seconds"], 3),
          "due_per_s": round(a["items_read"] / a["seconds"], 1) if a["seconds"] else None}
@@ -160,6 +166,27 @@ def fan_out(day: date, sender: RecordingSender, *, parallel: bool) -> dict[str, 
         "per_worker": per_worker,
         "worker_due_per_s_median": median([w["due_per_s"] for w in per_worker if w["due_per_s"]]),
         "continuations": len(dispatcher.take()),
+        "cpu_s": round(cpu, 3),
+        "ddb_requests": requests,
+        "messages": len(sender.sent),
+        "cpu_ms_per_due": round(cpu * 1000 / due, 3) if due else None,
+        "ddb_requests_per_due": round(requests / due, 3) if due else None,
+        "messages_per_due": round(len(sender.sent) / due, 3) if due else None,
+    }
+
+
+def modeled_rate(measured: dict[str, Any], ddb_ms: float, send_ms: float, memory_mb: int) -> dict[str, Any]:
+    """Due terminals per second of one worker: its CPU per due terminal (Lambda gives a function a
+    share of a vCPU in proportion to its memory: a whole one at 1,769 MB) plus its round trips."""
+    cpu_share = min(1.0, memory_mb / FULL_VCPU_MB)
+    cpu_ms = measured["cpu_ms_per_due"] / cpu_share
+    per_due_ms = cpu_ms + measured["ddb_requests_per_due"] * ddb_ms + measured["messages_per_due"] * send_ms
+    return {
+        "memory_mb": memory_mb,
+        "cpu_share": round(cpu_share, 3),
+        "cpu_ms_per_due_in_lambda": round(cpu_ms, 2),
+        "ms_per_due": round(per_due_ms, 2),
+        "due_per_s": round(1000 / per_due_ms, 1),
     }
 
 
@@ -199,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--platform", type=int, default=10_000_000, help="terminals on the platform (default 10M)")
     parser.add_argument("--busy-share", type=float, default=0.016, help="share due on the busiest day (0.016)")
     parser.add_argument("--window-s", type=int, default=900, help="time a day should take at most (default 900)")
+    parser.add_argument("--memory-mb", type=int, default=512, help="the sweep function's MemorySize (default 512)")
     parser.add_argument("--out", type=Path, default=OUT / "sweep_fanout.json", help="JSON file with every figure")
     args = parser.parse_args(argv)
     handle_signals()
@@ -217,18 +245,19 @@ def main(argv: list[str] | None = None) -> int:
                 load(client, terminals(owners, args.due, day, n * args.due, now))
             print(f"DynamoDB Local on {endpoint}: {args.due} due terminals on each of {len(DAYS)} days", flush=True)
 
-            measured = fan_out(DAYS[0], RecordingSender(), parallel=False)
+            counter = DynamoDelay(0.0).install()
+            measured = fan_out(DAYS[0], RecordingSender(), parallel=False, counter=counter)
             print(
                 f"measured (this machine): {measured['workers']} workers in turn, {measured['due']} due in "
                 f"{measured['wall_s']:.2f} s; per worker median {measured['worker_due_per_s_median']:.0f} due/s",
                 flush=True,
             )
-            DynamoDelay(args.ddb_ms / 1000).install()
+            counter.delay_s = args.ddb_ms / 1000
             # A day is swept once: one worker through every shard on one day, all of them at once on another.
-            one = fan_out(DAYS[1], SlowSender(args.send_ms / 1000), parallel=False)
+            one = fan_out(DAYS[1], SlowSender(args.send_ms / 1000), parallel=False, counter=counter)
             third = DAYS[1] + timedelta(days=400)
             load(client, terminals(owners, args.due, third, 2 * args.due, now))
-            many = fan_out(third, SlowSender(args.send_ms / 1000), parallel=True)
+            many = fan_out(third, SlowSender(args.send_ms / 1000), parallel=True, counter=counter)
             print(
                 f"simulated ({args.ddb_ms:g} ms per DynamoDB request, {args.send_ms:g} ms per message): one worker "
                 f"{one['due_per_s_total']:.1f} due/s; {many['workers']} workers at once {many['due_per_s_total']:.1f} "
@@ -243,7 +272,15 @@ def main(argv: list[str] | None = None) -> int:
             warnings.append(f"a run read {run['due']} and reminded {run['reminders']}, expected {args.due} each")
         if run["continuations"]:
             warnings.append(f"a run needed {run['continuations']} continuations (none expected at this size)")
-    rate = float(one["due_per_s_total"])
+    model = modeled_rate(measured, args.ddb_ms, args.send_ms, args.memory_mb)
+    print(
+        f"model: {measured['cpu_ms_per_due']} ms CPU, {measured['ddb_requests_per_due']} DynamoDB requests and "
+        f"{measured['messages_per_due']} messages per due terminal; at {args.memory_mb} MB "
+        f"({model['cpu_share']:.0%} of a vCPU) -> {model['ms_per_due']} ms, "
+        f"{model['due_per_s']} due/s a worker",
+        flush=True,
+    )
+    rate = float(model["due_per_s"])
     size = sizing(rate, args)
     print(
         f"sizing: {size['busy_day_due']:,} due on a busy day of {size['platform_terminals']:,} terminals; at "
@@ -264,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             "measured": measured,
             "simulated_one_worker": one,
             "simulated_parallel": many,
+            "model": model,
             "sizing": size,
             "warnings": warnings,
         },
