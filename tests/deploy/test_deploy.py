@@ -172,6 +172,29 @@ def test_post_admin_sweeps_sends_through_the_sweep_functions_permissions_not_the
     assert api.call("api_get_admin_sweep", key=key, run_id=started["run_id"])[1] == 401  # the platform's key only
 
 
+def test_a_shard_worker_near_its_deadline_invokes_its_own_continuation(
+    api: Api, agent: dict[str, Any], deployment: Deployment
+) -> None:
+    from simrenew.adapters.dynamodb.keys import expiry_shard
+
+    day = AS_OF + timedelta(days=40)
+    body = terminal_body(merchant_id=agent["merchant_id"], expires_on=(day + timedelta(days=1)).isoformat())
+    assert api.call("api_post_terminals", key=agent["key"], body=json.dumps(body))[1] == 201
+    start, status, _ = api.call("api_post_admin_sweeps", key=api.platform_key, as_of=day.isoformat())
+    assert status == 202
+    (_, coordinate), = start.invokes()
+    fan = clean(deployment.invoke("SweepFunction", coordinate))
+    (_, worker), = [(f, e) for f, e in fan.invokes() if e["shard"] == expiry_shard(body["sn"])]
+    # Lambda's clock says 30 s are left: the worker stops at its checkpoint and invokes itself.
+    stopped = clean(deployment.invoke("SweepFunction", worker, remaining_ms=[30_000]))
+    assert stopped.result["status"] == "continued" and stopped.result["items_read"] == 0
+    (target, continuation), = stopped.invokes()
+    assert target == deployment.stack.functions["SweepFunction"].function_name
+    assert continuation == {**worker, "invocation": 2}  # allowed by FanOutAndContinue (checked)
+    (resumed,) = [clean(i) for i in deployment.deliver(stopped)]
+    assert resumed.result["status"] == "done" and resumed.result["items_read"] == 1
+
+
 def test_the_daily_schedule_fans_out_and_the_five_minute_job_runs_within_the_sweeps_permissions(
     deployment: Deployment, agent: dict[str, Any]
 ) -> None:
