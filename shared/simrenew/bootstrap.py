@@ -53,6 +53,7 @@ class Services:
     reports: ReportService
     sweep: SweepService
     sweep_runs: SweepRuns  # the day fanned out over shard workers (POST /v1/admin/sweeps, the schedule)
+    sweep_dispatcher: Any  # hands a run's steps to the sweep function (a Lambda invoke; a thread locally)
     expiry_reports: ExpiryReports
     dashboard: DashboardReport
     webhooks: Any
@@ -134,6 +135,7 @@ def build_services(config: Config, clock: Clock | None = None, gateway: PaymentG
         reports=reports,
         sweep=sweep,
         sweep_runs=runs["runs"],
+        sweep_dispatcher=sweep_dispatcher,
         expiry_reports=ExpiryReports(tenants, terminals, sweeps, clock),
         dashboard=DashboardReport(tenants, terminals, reports, clock),
         webhooks=webhooks,

@@ -150,7 +150,8 @@ class SweepRuns:
         totals["reminders_sent"] += day.released
         totals |= {"digests_sent": day.digests_sent, "events_sent": day.events_sent}
         done = sum(1 for s in shards if s["status"] == "done")
-        status = "done" if day.finished_at else ("queued" if request.coordinated_at is None and not done else "running")
+        # Queued until its coordinator has run (the day may be another run's, finished already).
+        status = "queued" if request.coordinated_at is None else "done" if day.finished_at else "running"
         return out | {
             "status": status,
             "start": day.start.isoformat(),
