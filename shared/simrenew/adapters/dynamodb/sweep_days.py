@@ -31,6 +31,12 @@ COUNTERS = ("items_read", "queries", "reminders_sent", "held_for_daytime", "move
 
 
 class SweepDayItem(Item, discriminator="sweep_day"):
+    """A swept day: its catch-up window, the expiry dates it reads, its shards and the day's end.
+
+    Key: PK `SWEEP`, SK `DAY#<as_of>`.
+    TTL: 30 days.
+    """
+
     as_of = UnicodeAttribute()
     start = UnicodeAttribute()  # first day of the catch-up window (fixed by the first run of the day)
     dates = UnicodeSetAttribute(null=True)  # expiry dates to read (grows if agents' settings do)
@@ -43,6 +49,12 @@ class SweepDayItem(Item, discriminator="sweep_day"):
 
 
 class SweepShardItem(Item, discriminator="sweep_shard"):
+    """One expiry shard of a day: the lease (holder), the checkpoint (cursor, dates done), counters.
+
+    Key: PK `SWEEP`, SK `DAY#<as_of>#SHARD#<shard>`.
+    TTL: 30 days.
+    """
+
     as_of = UnicodeAttribute()
     shard = NumberAttribute()
     holder = UnicodeAttribute(null=True)  # the run (worker invocation) holding the lease
@@ -59,6 +71,12 @@ class SweepShardItem(Item, discriminator="sweep_shard"):
 
 
 class SweepRequestItem(Item, discriminator="sweep_request"):
+    """A sweep run asked for (the API's POST /v1/admin/sweeps or the schedule) and when it was coordinated.
+
+    Key: PK `SWEEP`, SK `REQ#<run_id>`.
+    TTL: 30 days.
+    """
+
     run_id = UnicodeAttribute()
     as_of = UnicodeAttribute()
     source = UnicodeAttribute()  # "api" | "schedule"
@@ -66,7 +84,12 @@ class SweepRequestItem(Item, discriminator="sweep_request"):
 
 
 class SweepDigestItem(Item, discriminator="sweep_digest"):
-    """An agent had terminals due on the day: it gets the day's digest; the terminals suspended."""
+    """An agent had terminals due on the day: it gets the day's digest; the terminals suspended.
+
+    Key: PK `TENANT#<tenant_id>`, SK `SWEEPDIGEST#<as_of>`.
+    Index gsi1 `SWEEPDIGEST#<as_of>` / `<tenant_id>`: every agent due a digest for the day.
+    TTL: 30 days.
+    """
 
     tenant_id = UnicodeAttribute()
     as_of = UnicodeAttribute()
@@ -109,18 +132,6 @@ class RequestState:
     source: str
     requested_at: datetime | None
     coordinated_at: datetime | None
-
-
-def day_sk(as_of: date) -> str:
-    return f"DAY#{as_of.isoformat()}"
-
-
-def shard_sk(as_of: date, shard: int) -> str:
-    return f"DAY#{as_of.isoformat()}#SHARD#{shard}"
-
-
-def digest_gsi1pk(as_of: date) -> str:
-    return f"SWEEPDIGEST#{as_of.isoformat()}"
 
 
 def _day(item: SweepDayItem) -> DayState:
@@ -170,8 +181,8 @@ class SweepDayRepository:
         wanted = {d.isoformat() for d in dates}
         with contextlib.suppress(PutError):  # the usual case after the first run of the day
             SweepDayItem(
-                "SWEEP",
-                day_sk(as_of),
+                keys.sweep_pk(),
+                keys.sweep_day_sk(as_of),
                 as_of=as_of.isoformat(),
                 start=start.isoformat(),
                 dates=wanted or None,
@@ -184,7 +195,7 @@ class SweepDayRepository:
         assert current is not None
         missing = wanted - {d.isoformat() for d in current.dates}
         if missing:
-            SweepDayItem("SWEEP", day_sk(as_of)).update(
+            SweepDayItem(keys.sweep_pk(), keys.sweep_day_sk(as_of)).update(
                 actions=[SweepDayItem.dates.add(missing), SweepDayItem.updated_at.set(now)]
             )
             current = self.day(as_of)
@@ -193,13 +204,13 @@ class SweepDayRepository:
 
     def day(self, as_of: date) -> DayState | None:
         try:
-            return _day(SweepDayItem.get("SWEEP", day_sk(as_of), consistent_read=True))
+            return _day(SweepDayItem.get(keys.sweep_pk(), keys.sweep_day_sk(as_of), consistent_read=True))
         except SweepDayItem.DoesNotExist:
             return None
 
     def add_released(self, as_of: date, count: int, now: datetime) -> None:
         if count:
-            SweepDayItem("SWEEP", day_sk(as_of)).update(
+            SweepDayItem(keys.sweep_pk(), keys.sweep_day_sk(as_of)).update(
                 actions=[SweepDayItem.released.add(count), SweepDayItem.updated_at.set(now)]
             )
 
@@ -222,18 +233,20 @@ class SweepDayRepository:
             actions.append(SweepDayItem.digest_cursor.set(digest_cursor))
         if finished:
             actions.append(SweepDayItem.finished_at.set(now))
-        SweepDayItem("SWEEP", day_sk(as_of)).update(actions=actions, condition=SweepDayItem.pk.exists())
+        SweepDayItem(keys.sweep_pk(), keys.sweep_day_sk(as_of)).update(
+            actions=actions, condition=SweepDayItem.pk.exists()
+        )
 
     # --- the shards --------------------------------------------------------------------------------------
     def shard(self, as_of: date, shard: int) -> ShardState:
         try:
-            return _shard(SweepShardItem.get("SWEEP", shard_sk(as_of, shard), consistent_read=True))
+            return _shard(SweepShardItem.get(keys.sweep_pk(), keys.sweep_shard_sk(as_of, shard), consistent_read=True))
         except SweepShardItem.DoesNotExist:
             return ShardState(shard=shard)
 
     def shards(self, as_of: date, count: int) -> list[ShardState]:
         """Every shard's checkpoint of the day (one consistent BatchGetItem)."""
-        wanted = [("SWEEP", shard_sk(as_of, k)) for k in range(count)]
+        wanted = [(keys.sweep_pk(), keys.sweep_shard_sk(as_of, k)) for k in range(count)]
         found = {state.shard: state for state in map(_shard, SweepShardItem.batch_get(wanted, consistent_read=True))}
         return [found.get(k, ShardState(shard=k)) for k in range(count)]
 
@@ -245,7 +258,7 @@ class SweepDayRepository:
         the checkpoint on the shard's first take (one UpdateItem either way)."""
         free = SweepShardItem.holder.does_not_exist()
         condition = free if expected is None else free | (SweepShardItem.holder == expected)
-        item = SweepShardItem("SWEEP", shard_sk(as_of, shard))
+        item = SweepShardItem(keys.sweep_pk(), keys.sweep_shard_sk(as_of, shard))
         taken = _updated(
             item,
             [
@@ -293,20 +306,22 @@ class SweepDayRepository:
                 actions.append(getattr(SweepShardItem, name).add(value))
         if release:
             actions.append(SweepShardItem.holder.remove())
-        return _updated(SweepShardItem("SWEEP", shard_sk(as_of, shard)), actions, SweepShardItem.holder == run_id)
+        return _updated(
+            SweepShardItem(keys.sweep_pk(), keys.sweep_shard_sk(as_of, shard)), actions, SweepShardItem.holder == run_id
+        )
 
     # --- digests ------------------------------------------------------------------------------------------
     def add_digest(self, tenant_id: str, as_of: date, suspended: set[str], now: datetime) -> None:
         """The agent is due a digest for the day; `suspended` adds to its list (a set: a retry
         adds nothing twice)."""
-        pk, sk = keys.tenant_pk(tenant_id), f"SWEEPDIGEST#{as_of.isoformat()}"
+        pk, sk = keys.tenant_pk(tenant_id), keys.sweep_digest_sk(as_of)
         with contextlib.suppress(PutError):
             SweepDigestItem(
                 pk,
                 sk,
                 tenant_id=tenant_id,
                 as_of=as_of.isoformat(),
-                gsi1pk=digest_gsi1pk(as_of),
+                gsi1pk=keys.sweep_digests_gsi1pk(as_of),
                 gsi1sk=tenant_id,
                 created_at=now,
                 ttl=now + KEEP_FOR,
@@ -319,15 +334,15 @@ class SweepDayRepository:
     def digests(self, as_of: date, after: str | None = None) -> Iterator[tuple[str, set[str]]]:
         """(tenant_id, suspended entries) of every agent due a digest for the day, by tenant id."""
         condition = SweepDigestItem.gsi1sk > after if after else None
-        for item in SweepDigestItem.gsi1.query(digest_gsi1pk(as_of), condition):
+        for item in SweepDigestItem.gsi1.query(keys.sweep_digests_gsi1pk(as_of), condition):
             if isinstance(item, SweepDigestItem):
                 yield item.tenant_id, set(item.suspended or set())
 
     # --- requests -----------------------------------------------------------------------------------------
     def add_request(self, run_id: str, as_of: date, source: str, now: datetime) -> None:
         SweepRequestItem(
-            "SWEEP",
-            f"REQ#{run_id}",
+            keys.sweep_pk(),
+            keys.sweep_request_sk(run_id),
             run_id=run_id,
             as_of=as_of.isoformat(),
             source=source,
@@ -337,7 +352,7 @@ class SweepDayRepository:
 
     def request(self, run_id: str) -> RequestState | None:
         try:
-            item = SweepRequestItem.get("SWEEP", f"REQ#{run_id}", consistent_read=True)
+            item = SweepRequestItem.get(keys.sweep_pk(), keys.sweep_request_sk(run_id), consistent_read=True)
         except SweepRequestItem.DoesNotExist:
             return None
         return RequestState(
@@ -349,7 +364,7 @@ class SweepDayRepository:
         )
 
     def request_coordinated(self, run_id: str, now: datetime) -> None:
-        SweepRequestItem("SWEEP", f"REQ#{run_id}").update(
+        SweepRequestItem(keys.sweep_pk(), keys.sweep_request_sk(run_id)).update(
             actions=[SweepRequestItem.coordinated_at.set(now), SweepRequestItem.updated_at.set(now)],
             condition=SweepRequestItem.pk.exists(),
         )
