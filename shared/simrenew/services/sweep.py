@@ -26,8 +26,6 @@ from simrenew.adapters.dynamodb.sweeps import (
     NotificationItem,
     Offsets,
     SweepRepository,
-    digest_sk,
-    notification_sk,
 )
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.clock import Clock
@@ -675,7 +673,7 @@ class SweepService:
         for channel, to, masked in targets:
             claim = NotificationItem(
                 keys.tenant_pk(tenant.tenant_id),
-                notification_sk(terminal.sn, term, kind, channel),
+                keys.notification_sk(terminal.sn, term, kind, channel),
                 tenant_id=tenant.tenant_id,
                 sn=terminal.sn,
                 template=kind,
@@ -716,7 +714,7 @@ class SweepService:
     def _digest(self, tenant: Tenant, as_of: date, now: datetime, suspended: list[dict[str, Any]]) -> int:
         claim = NotificationItem(
             keys.tenant_pk(tenant.tenant_id),
-            digest_sk(as_of),
+            keys.digest_sk(as_of),
             tenant_id=tenant.tenant_id,
             template="digest",
             channel="email",

@@ -21,10 +21,6 @@ from pynamodb.expressions.update import Action
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
-
-# Built in keys.py; re-exported for the callers that import them from here.
-from simrenew.adapters.dynamodb.keys import digest_sk as digest_sk
-from simrenew.adapters.dynamodb.keys import notification_sk as notification_sk
 from simrenew.adapters.dynamodb.models import Item, TerminalEventItem, TerminalItem
 
 # A claim still "sending" after this long belongs to a sweep that died mid-send.
