@@ -5,7 +5,7 @@ import type { Page } from "../../common/api";
 import { day, moment, money } from "../../common/i18n";
 import { fenToYuanText, parseYuan, saveBlob } from "../format";
 import { go, href } from "../router";
-import { api, apiBlob } from "../session";
+import { api, apiBlob, canWrite, session } from "../session";
 import { label, t, tn } from "../strings";
 import { ts } from "../strings_screens";
 import { Badge, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, localError, useAction, useLoad, usePaged } from "../ui";
@@ -74,11 +74,13 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
     <section class="stack" data-testid="view-orders">
       <div class="row spread">
         <h1>{t("nav_orders")}</h1>
-        <button type="button" onClick={() => setShowNew(!showNew)} aria-expanded={showNew ? "true" : "false"} data-testid="order-new-toggle">
-          {t("newOrder")}
-        </button>
+        {canWrite(session()) && (
+          <button type="button" onClick={() => setShowNew(!showNew)} aria-expanded={showNew ? "true" : "false"} data-testid="order-new-toggle">
+            {t("newOrder")}
+          </button>
+        )}
       </div>
-      {showNew && <NewOrder plans={plans.data?.items ?? []} admin={admin} />}
+      {showNew && canWrite(session()) && <NewOrder plans={plans.data?.items ?? []} admin={admin} />}
       <form
         class="card stack"
         role="search"

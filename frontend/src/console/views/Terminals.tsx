@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 import type { Page } from "../../common/api";
 import { day, locale, megabytes } from "../../common/i18n";
 import { go, href } from "../router";
-import { api } from "../session";
+import { api, canWrite, session } from "../session";
 import { saveCsv } from "../transfer";
 import { t, tn } from "../strings";
 import { ts, type ScreenKey } from "../strings_screens";
@@ -66,6 +66,7 @@ export function Terminals({ query }: { query: URLSearchParams }) {
     setSelectedState(next);
   };
   const exporting = useAction();
+  const me = session();
   const set = (k: keyof Filters) => (e: Event) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value });
   const submit = (e: Event) => {
     e.preventDefault();
@@ -87,12 +88,16 @@ export function Terminals({ query }: { query: URLSearchParams }) {
       <div class="row spread">
         <h1>{t("nav_terminals")}</h1>
         <div class="row">
-          <a class="button" href={href("register")} data-testid="open-register">
-            {ts("nav_register")}
-          </a>
-          <a class="button" href={href("claim")} data-testid="open-claim">
-            {ts("nav_claim")}
-          </a>
+          {canWrite(me) && (
+            <a class="button" href={href("register")} data-testid="open-register">
+              {ts("nav_register")}
+            </a>
+          )}
+          {me?.admin && (
+            <a class="button" href={href("claim")} data-testid="open-claim">
+              {ts("nav_claim")}
+            </a>
+          )}
         </div>
       </div>
       <form class="card filters" role="search" onSubmit={submit} data-testid="terminal-filters">
