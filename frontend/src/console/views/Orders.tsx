@@ -7,7 +7,7 @@ import { fenToYuanText, parseYuan, saveBlob } from "../format";
 import { go, href } from "../router";
 import { api, apiBlob, canWrite, session } from "../session";
 import { label, t, tn } from "../strings";
-import { ts } from "../strings_screens";
+import { ts, tsn } from "../strings_screens";
 import { Badge, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, localError, useAction, useLoad, usePaged } from "../ui";
 import type { Plan } from "./Plans";
 import { NewOrder } from "./Terminal";
@@ -138,7 +138,7 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
       <ErrorAlert error={paged.error} />
       {paged.data && (
         <p class="hint" data-testid="order-total">
-          {typeof paged.data.total === "number" ? ts("totalOrders", { n: paged.data.total }) : ts("totalUnknown")}
+          {typeof paged.data.total === "number" ? tsn("totalOrders", paged.data.total) : ts("totalUnknown")}
         </p>
       )}
       <Loading show={paged.loading} />

@@ -7,7 +7,7 @@ import { go, href } from "../router";
 import { api, canWrite, session } from "../session";
 import { saveCsv } from "../transfer";
 import { t, tn } from "../strings";
-import { ts, type ScreenKey } from "../strings_screens";
+import { ts, tsn, type ScreenKey } from "../strings_screens";
 import { MerchantPicker } from "./MerchantPicker";
 import { Badge, ErrorAlert, Field, Loading, Pager, Table, riskRecent, useAction, usePaged } from "../ui";
 import { driftLabel, type CarrierState } from "./Carrier";
@@ -217,7 +217,7 @@ function TerminalTable(props: { filters: Filters; selected: Set<string>; setSele
       <Loading show={paged.loading} />
       {paged.data && typeof paged.data.total === "number" && (
         <p class="hint" data-testid="terminal-total">
-          {ts("totalTerminals", { n: paged.data.total })}
+          {tsn("totalTerminals", paged.data.total)}
         </p>
       )}
       {paged.data && (
