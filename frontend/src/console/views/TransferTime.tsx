@@ -73,7 +73,7 @@ function TargetPicker(props: { sn: string; value: string; onChange: (sn: string)
         autocomplete="off"
         placeholder={t("transferSearch")}
         aria-invalid={props.error ? "true" : undefined}
-        aria-describedby={props.error ? "tt-to-err" : undefined}
+        aria-describedby={props.error ? "tt-to-hint tt-to-err" : "tt-to-hint"}
         value={props.value}
         onInput={(e) => {
           setQ(e.currentTarget.value);
@@ -81,6 +81,9 @@ function TargetPicker(props: { sn: string; value: string; onChange: (sn: string)
         }}
         data-testid="transfer-to"
       />
+      <div class="hint" id="tt-to-hint">
+        {t("transferSearchHint")}
+      </div>
       {found && (
         <ul class="picker-list" role="listbox" aria-label={t("transferTo")} data-testid="transfer-to-options">
           {found.length === 0 && <li class="hint">{t("transferNoMatch")}</li>}
