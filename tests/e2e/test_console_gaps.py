@@ -295,3 +295,35 @@ def test_the_xlsx_template_downloaded_from_the_console_imports_as_it_is(
     assert made.status == 200, made.body
     assert made.json["iccid"] == sheet["C2"].value
     screen.fits()
+
+
+@pytest.mark.parametrize("screen", SCREENS, ids=IDS, indirect=True)
+def test_an_admin_connects_and_removes_a_carrier_account(
+    screen: Screen, ui_url: str, api: ApiClient, agent: Agent
+) -> None:
+    screen.sign_in(ui_url, agent.admin_key)
+    screen.open(ui_url, "carrier")
+    page = screen.page
+    page.get_by_test_id("carrier-url").fill("cc.example.com")
+    page.get_by_test_id("carrier-username").fill("agent-a")
+    page.get_by_test_id("carrier-key").fill("secret-key-1")
+    page.get_by_test_id("carrier-submit").click()
+    expect(page.get_by_test_id("error-c-url")).to_have_text(
+        screen.text("请输入完整的 https:// 地址。", "Enter a full https:// URL.")
+    )
+    page.get_by_test_id("carrier-url").fill("https://cc.example.com")
+    page.get_by_test_id("carrier-submit").click()
+    expect(page.get_by_test_id("carrier-connect-ok")).to_have_text(
+        screen.text("运营商账号已连接", "Carrier account connected")
+    )
+    row = page.get_by_test_id("carrier-account-row")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("agent-a")
+    expect(row).to_contain_text(screen.text("未检查", "Not checked"))
+    assert "secret-key-1" not in page.locator("main").inner_text()
+    assert [a["username"] for a in api.get("/v1/carrier-accounts", key=agent.admin_key).json["items"]] == ["agent-a"]
+    screen.fits()
+    row.get_by_role("button", name=screen.text("删除", "Delete")).click()
+    row.get_by_role("button", name=screen.text("确认删除", "Yes, delete")).click()
+    expect(page.get_by_test_id("carrier-account-row")).to_have_count(0)
+    assert api.get("/v1/carrier-accounts", key=agent.admin_key).json["items"] == []
