@@ -327,3 +327,28 @@ def test_an_admin_connects_and_removes_a_carrier_account(
     row.get_by_role("button", name=screen.text("确认删除", "Yes, delete")).click()
     expect(page.get_by_test_id("carrier-account-row")).to_have_count(0)
     assert api.get("/v1/carrier-accounts", key=agent.admin_key).json["items"] == []
+
+
+@pytest.mark.parametrize("screen", [SCREENS[1], SCREENS[2]], ids=[IDS[1], IDS[2]], indirect=True)
+def test_an_admin_moves_an_expiry_by_hand_only_with_a_reason_and_the_ledger_says_so(
+    screen: Screen, ui_url: str, api: ApiClient, agent: Agent
+) -> None:
+    key = agent.admin_key
+    t = register(api, agent, tenant_today(api, key) + timedelta(days=30), None)
+    later = date.fromisoformat(t["expires_on"]) + timedelta(days=15)
+    screen.sign_in(ui_url, key)
+    screen.open(ui_url, f"terminals/{t['sn']}")
+    page = screen.page
+    page.get_by_test_id("terminal-edit").click()
+    page.get_by_test_id("edit-expires").fill(later.isoformat())
+    page.get_by_test_id("terminal-save").click()
+    expect(page.get_by_test_id("error-e-reason")).to_have_text(
+        screen.text("修改到期日请填写原因", "Say why the expiry changes")
+    )
+    assert api.get(f"/v1/terminals/{t['sn']}", key=key).json["expires_on"] == t["expires_on"]
+    page.get_by_test_id("edit-reason").fill("补偿停机 15 天")
+    page.get_by_test_id("terminal-save").click()
+    expect(page.get_by_test_id("terminal-expires")).to_contain_text(screen.day(later))
+    expect(page.get_by_test_id("renewal-kind").first).to_have_text(screen.text("手工调整", "Manual adjustment"))
+    assert api.get(f"/v1/terminals/{t['sn']}", key=key).json["expires_on"] == later.isoformat()
+    screen.fits()

@@ -163,6 +163,7 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
               plans={plans.data?.items ?? []}
               onSaved={(next) => {
                 term.setData(next);
+                renewals.reload();
                 setEditing(false);
               }}
             />
