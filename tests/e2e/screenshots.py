@@ -72,7 +72,7 @@ def test_screenshots(ui_url: str, browser: Any, api: ApiClient, agent: Agent, pl
     # terminal; the import history; vouchers with counts; usage by CSV; carrier accounts; the transfer of
     # time (转赠) with its result; the signup page (360 px) and the platform operator's view.
     mine = [("terminals?sort=name", "fleet", "terminal-table"), ("register", "register", "register-form")]
-    mine += [("vouchers", "vouchers", "view-vouchers"), ("imports", "import-history", "import-history")]
+    mine += [("vouchers", "vouchers", "view-vouchers"), ("imports", "import-history", "import-history-table")]
     mine += [("usage", "usage", "view-usage"), ("carrier", "carrier", "view-carrier")]
     made = ["console-dashboard-1440.png"]
     for lang in ("zh-CN", "en"):

@@ -85,7 +85,7 @@ WRITES = {
     "orders": ["order-new-toggle", "new-order-form"],
     "order": ["mark-paid-form", "refund-form"],
     "vouchers": ["voucher-form", "void-code"],
-    "imports": ["import-form", "import-start"],
+    "imports": ["import-form", "import-start", "open-usage"],
     "usage": ["usage-form"],
     "register": ["register-form"],
     "merchants": ["merchant-form"],
