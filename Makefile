@@ -58,7 +58,8 @@ chromium:
 e2e: install ui chromium
 	$(BIN)/python -m pytest -q tests/e2e
 
-# Pay page (360 px), console dashboard and the issue 16 screens (1440 px), signup (360 px) into screenshots/.
+# Pay page (360 px), console dashboard and the issue 16 screens (1440 px, both languages; the transfer of
+# time also at 360 px), signup (360 px) into screenshots/.
 screenshots: install ui chromium
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e/screenshots.py
 
