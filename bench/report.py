@@ -45,6 +45,7 @@ FULL = {
     "sweep_repeats": 3,
     "carrier_sims": 10_000,
     "upload_rows": 100_000,
+    "fanout_due": 800,
 }
 QUICK = {
     "cold_runs": 2,
@@ -60,6 +61,7 @@ QUICK = {
     "sweep_repeats": 1,
     "carrier_sims": 1_000,
     "upload_rows": 2_000,
+    "fanout_due": 160,
 }
 RESULTS_DIR = Path(__file__).resolve().parent
 RAW_DIR = OUT / "report"
@@ -121,6 +123,7 @@ def plan(p: dict[str, int]) -> list[Run]:
         ),
         Run("carrier", "bench.carrier_bench", ["--sims", str(p["carrier_sims"])]),
         Run("upload", "bench.upload_bench", ["--rows", str(p["upload_rows"])]),
+        Run("sweep_fanout", "bench.sweep_fanout", ["--due", str(p["fanout_due"])]),
     ]
 
 
@@ -145,6 +148,7 @@ def summarize(
     raw: dict[str, dict[str, Any]], runs: list[Run], params: dict[str, int], argv: list[str]
 ) -> dict[str, Any]:
     cold, pay, imp, swp = raw["cold_import"], raw["payments"], raw["import"], raw["sweep"]
+    fan = raw["sweep_fanout"]
     http, counts = pay["http"], pay["ddb_requests"]
     medians = imp["medians"]
     sweep = swp["medians"]
@@ -153,6 +157,7 @@ def summarize(
         + [f"import: {w}" for r in imp["repeats"] for w in r.get("warnings", [])]
         + [f"sweep: {w}" for w in swp.get("load", {}).get("warnings", [])]
         + [f"sweep: {w}" for r in swp["repeats"] for w in r.get("warnings", [])]
+        + [f"sweep fan-out: {w}" for w in fan.get("warnings", [])]
     )
     rows = params["rows"]
     return {
@@ -226,6 +231,20 @@ def summarize(
         "carrier": raw.get("carrier"),  # issue 15: carrier requests and DynamoDB writes per 1,000 SIMs synced
         "upload": {k: v for k, v in raw.get("upload", {}).items() if k not in ("environment", "warnings")},
         "warnings": warnings + [f"upload: {w}" for w in raw.get("upload", {}).get("warnings", [])],
+        "sweep_fanout": {
+            "due": fan["measured"]["due"],
+            "measured_worker_due_per_s": fan["measured"]["worker_due_per_s_median"],
+            "ddb_ms": fan["settings"]["ddb_ms"],
+            "send_ms": fan["settings"]["send_ms"],
+            "simulated_one_worker_due_per_s": fan["simulated_one_worker"]["due_per_s_total"],
+            "simulated_parallel_due_per_s": fan["simulated_parallel"]["due_per_s_total"],
+            "simulated_parallel_workers": fan["simulated_parallel"]["workers"],
+            "cpu_ms_per_due": fan["measured"]["cpu_ms_per_due"],
+            "ddb_requests_per_due": fan["measured"]["ddb_requests_per_due"],
+            "messages_per_due": fan["measured"]["messages_per_due"],
+            "model": fan["model"],
+            "sizing": fan["sizing"],
+        },
         "raw": {r.name: shown(r.out) for r in runs},
     }
 
@@ -343,6 +362,10 @@ def markdown(s: dict[str, Any]) -> str:
         "",
         *_carrier_section(s.get("carrier")),
         *_upload_section(s.get("upload") or {}),
+        "## The sweep fanned out: due terminals per second per worker, workers for 10 million terminals",
+        "",
+        *_fanout_lines(s["sweep_fanout"]),
+        "",
         "## Run",
         "",
         "| benchmark | seconds | raw figures (git-ignored) |",
@@ -396,6 +419,35 @@ def _upload_section(u: dict[str, Any]) -> list[str]:
         f"| … of which before the event (interpreter, boto3, services) | {u['worker_rss_before_mb']:.0f} MB |",
         f"| the same file read whole and parsed at once: memory added | {u['whole_file_parse_rss_added_mb']:.0f} MB |",
         "",
+    ]
+
+
+def _fanout_lines(f: dict[str, Any]) -> list[str]:
+    z = f["sizing"]
+    return [
+        f"One run of a day through the sweep function's steps (coordinator, one worker per shard; "
+        f"{f['due']:,} due terminals). Simulated: every DynamoDB request {f['ddb_ms']:g} ms, every message "
+        f"{f['send_ms']:g} ms (a Lambda's round trips; a worker waits on them).",
+        "",
+        "| | due terminals/s |",
+        "|---|---:|",
+        f"| one shard worker, this machine (DynamoDB Local), median of the workers | "
+        f"{f['measured_worker_due_per_s']:,.1f} |",
+        f"| one worker through every shard, simulated latencies | {f['simulated_one_worker_due_per_s']:,.1f} |",
+        f"| {f['simulated_parallel_workers']} shard workers at once, simulated latencies, in all | "
+        f"{f['simulated_parallel_due_per_s']:,.1f} |",
+        f"| model of one worker in Lambda at {f['model']['memory_mb']} MB: {f['cpu_ms_per_due']} ms CPU here "
+        f"(÷ {f['model']['cpu_share']:.2f} of a vCPU) + {f['ddb_requests_per_due']} DynamoDB requests + "
+        f"{f['messages_per_due']} messages per due terminal = {f['model']['ms_per_due']} ms | "
+        f"{f['model']['due_per_s']:,.1f} |",
+        "",
+        f"Sizing at {z['worker_due_per_s']} due/s a worker: a busy day of {z['platform_terminals']:,} terminals has "
+        f"{z['busy_day_due']:,} due; one worker would take {z['one_worker_hours']} h; "
+        f"**{z['workers_needed_for_window']} workers** read it in {z['window_s']} s "
+        f"({z['workers_needed_without_continuation']} without any "
+        f"continuation). With the template's {z['shards']} shard workers the day takes "
+        f"{z['day_minutes_with_shards']} min, {z['invocations_per_shard']} invocations per shard (the fullest shard "
+        f"holds {z['fullest_shard_share']:.2%} of the day).",
     ]
 
 

@@ -62,6 +62,13 @@ PLATFORM_KEY_READERS = {"ApiFunction"}  # the webhook, sweep and worker must not
 SMS_SENDERS = {"SweepFunction", "DispatcherFunction"}
 EMAIL_SENDERS = {"SweepFunction", "DispatcherFunction"}
 OUTBOX_FUNCTION = "DispatcherFunction"
+SWEEP_FUNCTION = "SweepFunction"
+# Who may invoke the sweep function: the API (POST /v1/admin/sweeps starts a run) and the sweep
+# function itself (its coordinator starts the shard workers, a worker its continuation).
+SWEEP_INVOKERS = {"ApiFunction", "SweepFunction"}
+# Concurrent sweep invocations besides one worker per shard: the coordinator or the day's end, the
+# 5-minute job, a continuation starting while its predecessor returns.
+SWEEP_EXTRA_CONCURRENCY = 3
 STAR_RESOURCE_ACTIONS = {"sns:Publish"}  # SMS to a phone number has no resource ARN
 # Carrier accounts' keys (docs/carrier.md): one secret per account under simrenew/<Stage>/carrier/.
 CARRIER_SECRET_READERS = {"ApiFunction", "DispatcherFunction", "CarrierSyncFunction"}
@@ -773,6 +780,51 @@ def check_outbox_stream(text: str) -> list[str]:
     return failures
 
 
+# --- 3e: the fanned-out sweep ----------------------------------------------------------------------------
+def check_sweep_fanout(text: str) -> list[str]:
+    """One worker per expiry shard fits the sweep's reserved concurrency; SWEEP_FUNCTION names the
+    sweep function; only the API and the sweep function may invoke it."""
+    from simrenew.adapters.dynamodb.keys import EXPIRY_SHARDS
+
+    try:
+        template = parse(text)
+        specs = {s.name: s for s in functions(text)}
+        statements = function_statements(text)
+    except TemplateError as exc:
+        return [f"sweep fan-out not checked: {exc}"]
+    failures = []
+    props = template.get("Resources", {}).get(SWEEP_FUNCTION, {}).get("Properties", {})
+    reserved = props.get("ReservedConcurrentExecutions")
+    wanted = EXPIRY_SHARDS + SWEEP_EXTRA_CONCURRENCY
+    if not isinstance(reserved, int) or reserved < wanted:
+        failures.append(
+            f"{SWEEP_FUNCTION}: ReservedConcurrentExecutions {reserved!r}, want at least {wanted} "
+            f"({EXPIRY_SHARDS} shard workers + {SWEEP_EXTRA_CONCURRENCY})"
+        )
+    name = props.get("FunctionName")
+    for fn, spec in specs.items():
+        value = dict(spec.env).get("SWEEP_FUNCTION")
+        if value is not None and value != name:
+            failures.append(f"{fn}: SWEEP_FUNCTION {value!r} is not {SWEEP_FUNCTION}'s FunctionName {name!r}")
+    for fn, stmts in statements.items():
+        for stmt in stmts:
+            actions = [str(a) for a in _as_list(stmt.get("Action", []))]
+            if stmt.get("Effect") != "Allow" or "lambda:InvokeFunction" not in actions:
+                continue
+            resources = _as_list(stmt.get("Resource", []))
+            targets_sweep = _mentions(resources, SWEEP_FUNCTION) or (
+                isinstance(name, dict) and "Fn::Sub" in name and _sub_text(name) in json.dumps(resources)
+            )
+            if targets_sweep and fn not in SWEEP_INVOKERS:
+                failures.append(f"{fn}: may invoke {SWEEP_FUNCTION} (only {sorted(SWEEP_INVOKERS)} may)")
+    return failures
+
+
+def _sub_text(value: dict[str, Any]) -> str:
+    sub = value["Fn::Sub"]
+    return str(sub[0] if isinstance(sub, list) else sub)
+
+
 # --- the report ---------------------------------------------------------------------------------------
 @dataclass
 class Outcome:
@@ -808,6 +860,7 @@ CHECKS: list[tuple[str, Callable[[str], list[str]]]] = [
     ("runtime equals the tests' Python, arm64", check_runtime),
     ("least privilege per function", check_permissions),
     ("the outbox stream feeds the dispatcher (filter, partial failures, DLQ)", check_outbox_stream),
+    ("the sweep fans out: a worker per shard fits; only the API and itself invoke it", check_sweep_fanout),
 ]
 
 

@@ -749,8 +749,10 @@ def reconciliation_report(req: Req) -> object:
     "/v1/admin/sweeps",
     "POST",
     auth=PLATFORM,
+    status=202,
     request=schemas.SWEEP_RUN,
-    summary="Run the expiry sweep now for a day (the same code the schedule runs)",
+    summary="Start the expiry sweep for a day in the sweep function (fanned out as the schedule's); "
+    "follow it at /v1/admin/sweeps/{run_id}",
     tag="platform",
 )
 def run_sweep(req: Req) -> dict[str, object]:
@@ -759,7 +761,18 @@ def run_sweep(req: Req) -> dict[str, object]:
 
     body = req.json()
     reject_unknown(body, ("as_of",))
-    return req.services.sweep.run(parse_date(body.get("as_of"), "as_of")).to_json()
+    return req.services.sweep_runs.request(parse_date(body.get("as_of"), "as_of"))
+
+
+@api.route(
+    "/v1/admin/sweeps/{run_id}",
+    "GET",
+    auth=PLATFORM,
+    summary="A sweep run's progress: each shard worker's dates read, terminals due, messages and moves",
+    tag="platform",
+)
+def sweep_progress(req: Req) -> dict[str, object]:
+    return req.services.sweep_runs.progress(req.params["run_id"])
 
 
 @api.route(

@@ -1,15 +1,17 @@
-"""Scheduled function (EventBridge Scheduler).
+"""The sweep function: scheduled (EventBridge Scheduler), and the steps of each sweep run.
 
 Daily at 10:00 Asia/Shanghai: the expiry sweep for that day (reminders, grace, suspension,
-digests, queued alerts and receipts). Every 5 minutes (`detail.task = expire_orders`):
-expire unpaid orders, retry agent webhooks, and deliver the outbox items (agent events, receipts,
-quota alerts) the stream dispatcher has not: the outbox's safety net.
-Near the Lambda time limit the sweep stops at a checkpoint and invokes itself to go on.
+digests, queued alerts and receipts), fanned out: this invocation coordinates and invokes this
+function once per expiry shard (`{"sweep": "shard", ...}`, asynchronously); each worker stops at a
+checkpoint near the Lambda time limit and invokes itself to go on (services/sweep_runs.py).
+`POST /v1/admin/sweeps` starts a run the same way (`{"sweep": "coordinate", ...}`).
+Every 5 minutes (`detail.task = expire_orders`): expire unpaid orders, retry agent webhooks, and
+deliver the outbox items (agent events, receipts, quota alerts) the stream dispatcher has not:
+the outbox's safety net.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
@@ -60,6 +62,9 @@ def _each_on_its_own(steps: dict[str, Callable[[], int]]) -> dict[str, Any]:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     svc = services()
+    remaining = (lambda: int(context.get_remaining_time_in_millis())) if context is not None else None
+    if "sweep" in event:  # a step of a sweep run: its coordinator, a shard worker, the day's end
+        return svc.sweep_runs.handle(event, remaining)
     steps: dict[str, Callable[[], int]] = {
         "orders_expired": svc.orders.expire_due,
         "webhooks_retried": svc.webhooks.retry_due,
@@ -70,21 +75,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         steps["queued_messages_sent"] = svc.sweep.drain_queued  # receipts and alerts left pending
         return _each_on_its_own(steps)
     queues = _each_on_its_own(steps)
-    expired, retried, outbox = queues["orders_expired"], queues["webhooks_retried"], queues["outbox_delivered"]
-    as_of = sweep_day(event)
-    remaining = (lambda: int(context.get_remaining_time_in_millis())) if context is not None else None
-    result = svc.sweep.run(as_of, remaining)
-    if result.status == "continued":
-        name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
-        if name:
-            from simrenew.adapters.dispatch import LambdaDispatcher
-
-            LambdaDispatcher(name, svc.config.region).dispatch({**event, "detail": {"as_of": as_of.isoformat()}})
-        get_logger().info("sweep continues in a new invocation", extra={"as_of": as_of.isoformat()})
-    return {
-        **result.to_json(),
-        "orders_expired": expired,
-        "webhooks_retried": retried,
-        "outbox_delivered": outbox,
-        "failed_steps": queues["failed_steps"],
-    }
+    run = svc.sweep_runs.scheduled(sweep_day(event))
+    get_logger().info("daily sweep started", extra=run)
+    return {**run, **queues}

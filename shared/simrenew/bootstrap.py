@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simrenew.adapters.dispatch import LambdaDispatcher, ThreadDispatcher
+from simrenew.adapters.dispatch import LambdaDispatcher, QueueDispatcher, ThreadDispatcher
 from simrenew.adapters.dynamodb.api_keys import ApiKeyRepository
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository
 from simrenew.adapters.dynamodb.idempotency import IdempotencyStore
@@ -17,6 +17,7 @@ from simrenew.adapters.dynamodb.orders import OrderRepository
 from simrenew.adapters.dynamodb.outbox import OutboxRepository
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
 from simrenew.adapters.dynamodb.search import SearchIndexRepository
+from simrenew.adapters.dynamodb.sweep_days import SweepDayRepository
 from simrenew.adapters.dynamodb.sweeps import SweepRepository
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.adapters.dynamodb.transfers import TimeTransferRepository
@@ -37,6 +38,7 @@ from simrenew.services.orders import OrderService
 from simrenew.services.outbox import OutboxDispatcher
 from simrenew.services.reports import DashboardReport, ExpiryReports, ReportService
 from simrenew.services.sweep import NotifierSender, SweepService
+from simrenew.services.sweep_runs import SweepRuns
 from simrenew.services.tenants import TenantService
 from simrenew.services.transfers import TransferService
 from simrenew.services.usage_import import UsageImportService
@@ -57,6 +59,8 @@ class Services:
     vouchers: VoucherService
     reports: ReportService
     sweep: SweepService
+    sweep_runs: SweepRuns  # the day fanned out over shard workers (POST /v1/admin/sweeps, the schedule)
+    sweep_dispatcher: Any  # hands a run's steps to the sweep function (a Lambda invoke; a thread locally)
     expiry_reports: ExpiryReports
     dashboard: DashboardReport
     webhooks: Any
@@ -134,6 +138,7 @@ def build_services(
     )
     webhooks = _webhooks(config, clock)
     sweeps = SweepRepository()
+    sweep_days = SweepDayRepository()
     sweep = SweepService(
         tenants,
         terminals,
@@ -144,7 +149,17 @@ def build_services(
         OutboxCarrier(),
         clock,
         config.public_base_url,
+        sweep_days,
     )
+    sweep_dispatcher: Dispatcher
+    runs: dict[str, SweepRuns] = {}
+    if config.is_local:
+        sweep_dispatcher = QueueDispatcher(lambda event: runs["runs"].handle(event))
+    elif config.sweep_function:
+        sweep_dispatcher = LambdaDispatcher(config.sweep_function, config.region)
+    else:
+        raise ConfigError("SWEEP_FUNCTION is required in AWS")
+    runs["runs"] = SweepRuns(sweep, sweep_days, sweep_dispatcher, clock)
     dispatcher: Dispatcher
     holder: dict[str, Any] = {}
     if config.is_local:
@@ -172,6 +187,8 @@ def build_services(
         reports=reports,
         sweep=sweep,
         expiry_reports=expiry_reports,
+        sweep_runs=runs["runs"],
+        sweep_dispatcher=sweep_dispatcher,
         dashboard=DashboardReport(tenants, terminals, reports, clock),
         webhooks=webhooks,
         dispatcher=dispatcher,

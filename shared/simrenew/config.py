@@ -30,6 +30,7 @@ class Config:
     stripe_api_base: str | None = None
     sender_email: str | None = None  # SES From address (AWS); local messages go to the outbox
     outbox_path: str | None = None  # local: where the outbox also writes JSON lines
+    sweep_function: str | None = None  # AWS: the sweep Lambda (its runs' steps: coordinator, shard workers)
     # The secret CloudFront adds to every origin request (X-Origin-Verify): from Secrets Manager
     # in AWS (ORIGIN_VERIFY_SECRET_ARN), given directly by the local server (ORIGIN_VERIFY_SECRET).
     origin_verify_secret: str | None = None
@@ -106,6 +107,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         platform_key_secret_arn=platform_key_secret_arn,
         stripe_secret_arn=source.get("STRIPE_SECRET_ARN", "").strip() or None,
         import_worker_function=source.get("IMPORT_WORKER_FUNCTION", "").strip() or None,
+        sweep_function=source.get("SWEEP_FUNCTION", "").strip() or None,
         log_level=source.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
         stripe_secret_key=source.get("STRIPE_SECRET_KEY", "").strip() or None,
         stripe_publishable_key=source.get("STRIPE_PUBLISHABLE_KEY", "").strip() or None,

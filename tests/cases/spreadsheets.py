@@ -146,3 +146,37 @@ def test_report_csvs_keep_tids_as_text_for_excel(api: ApiClient, platform_key: s
     r = api.get("/v1/reports/expiring?days=30", key=agent.admin_key, headers={"Accept": "text/csv"})
     line = r.body.decode("utf-8-sig").splitlines()[1]
     assert f'"=""{body["tid"]}"""' in line and f'"=""{body["sn"]}"""' in line  # Excel would drop the leading zeros
+
+
+def test_the_xlsx_template_has_text_columns_and_imports_as_it_is(api: ApiClient, platform_key: str) -> None:
+    """GET /v1/imports/template.xlsx (any role): Chinese headers, the identifier and phone columns formatted
+    as text, and an example row that, uploaded unchanged, creates its terminal."""
+    import io
+
+    from openpyxl import load_workbook
+
+    agent = create_agent(api, platform_key)
+    r = api.get("/v1/imports/template.xlsx", key=agent.key(api, "readonly"), headers={"Accept": XLSX_MEDIA_TYPE})
+    assert r.status == 200, r.body
+    assert r.headers["content-type"].startswith(XLSX_MEDIA_TYPE)
+    assert "attachment" in r.headers["content-disposition"]
+    sheet = load_workbook(io.BytesIO(r.body)).active
+    assert sheet is not None
+    header = [c.value for c in sheet[1]]
+    assert header[:3] == ["序列号", "终端号", "ICCID"] and "到期日" in header
+    example = [c.value for c in sheet[2]]
+    sn, tid, iccid = example[0], example[1], example[2]
+    assert all(isinstance(v, str) for v in (sn, tid, iccid, example[6])), example
+    for letter in ("A", "B", "C", "G"):
+        assert sheet.column_dimensions[letter].number_format == "@", letter
+        assert sheet[f"{letter}2"].number_format == "@", letter
+    # Each download has fresh identifiers, so two agents can both import the template as is.
+    second = api.get("/v1/imports/template.xlsx", key=agent.admin_key, headers={"Accept": XLSX_MEDIA_TYPE})
+    again = load_workbook(io.BytesIO(second.body)).active
+    assert again is not None and again["A2"].value != sn
+
+    job = _upload(api, agent.admin_key, r.body, XLSX_MEDIA_TYPE)
+    assert (job["status"], job["created"], job["failed"]) == ("done", 1, 0), job
+    made = api.get(f"/v1/terminals/{sn}", key=agent.admin_key).json
+    assert (made["tid"], made["iccid"], made["carrier"]) == (tid, iccid, "CMCC")
+    assert made["model"] == "PAX A920" and made["expires_on"].endswith("-12-31")

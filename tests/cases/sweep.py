@@ -223,8 +223,8 @@ def test_a_renewal_that_lands_during_the_sweep_is_never_overwritten(
     plan = svc.fleet.create_plan(tenant_id, {"name": "月卡", "term_months": 1, "data_quota_mb": 1, "price_fen": 100})
     real_due = SweepRepository.due
 
-    def due_then_renewed(self: SweepRepository, day: date, shard: int) -> Any:
-        items = list(real_due(self, day, shard))  # the sweep has read the terminal...
+    def due_then_renewed(self: SweepRepository, day: date, shard: int, after: str | None = None) -> Any:
+        items = list(real_due(self, day, shard, after))  # the sweep has read the terminal...
         if any(i.sn == t.sn for i in items):  # ...and the merchant pays before it writes
             order, _ = svc.orders.create(
                 tenant_id, {"lines": [{"sn": t.sn, "plan_id": plan.plan_id}], "payment": "offline"}, actor="test"

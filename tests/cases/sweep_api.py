@@ -8,6 +8,7 @@ from typing import Any
 from tests.support.builders import create_agent
 from tests.support.client import ApiClient
 from tests.support.fleet import terminal_body
+from tests.support.sweep import swept
 
 
 def test_the_platform_runs_a_sweep_and_the_agent_sees_what_was_sent(api: ApiClient, platform_key: str) -> None:
@@ -23,16 +24,27 @@ def test_the_platform_runs_a_sweep_and_the_agent_sees_what_was_sent(api: ApiClie
         key=agent.admin_key,
     ).json
     as_of = (date.fromisoformat(t["expires_on"]) - timedelta(days=7)).isoformat()
+    # The platform's key only: an agent's admin key, or none, is refused on both routes.
     assert api.post("/v1/admin/sweeps", {"as_of": as_of}, key=agent.admin_key).status == 401
+    assert api.post("/v1/admin/sweeps", {"as_of": as_of}).status == 401
     bad = api.post("/v1/admin/sweeps", {"as_of": "tomorrow"}, key=platform_key)
     assert (bad.status, bad.error["field"]) == (400, "as_of")
     # Found by fuzzing: days at datetime's ends overflowed the sweep's day arithmetic (a 500).
     for far in ("0001-01-01", "9999-12-31"):
         out = api.post("/v1/admin/sweeps", {"as_of": far}, key=platform_key)
         assert (out.status, out.error["field"], out.error["code"]) == (400, "as_of", "out_of_range")
-    r = api.post("/v1/admin/sweeps", {"as_of": as_of}, key=platform_key)
-    assert r.status == 200, r.body
-    assert r.json["reminders_sent"] + r.json["held_for_daytime"] >= 1
+    run = swept(api, platform_key, as_of)  # 202 {run_id}, then GET /v1/admin/sweeps/{run_id} until done
+    assert run["totals"]["reminders_sent"] + run["totals"]["held_for_daytime"] >= 1
+    assert (run["as_of"], run["source"], run["shards_total"], run["shards_done"]) == (as_of, "api", 8, 8)
+    assert {s["status"] for s in run["shards"]} == {"done"} and run["finished_at"]
+    assert sum(s["items_read"] for s in run["shards"]) == run["totals"]["items_read"] >= 1
+    for key in (agent.admin_key, None):
+        assert api.get(f"/v1/admin/sweeps/{run['run_id']}", key=key).status == 401
+    missing = api.get("/v1/admin/sweeps/sweep_nosuchrun", key=platform_key)
+    assert (missing.status, missing.error["code"]) == (404, "sweep_run_not_found")
+    # The same day again: a run of its own, which finds every shard read and sends nothing more.
+    again = swept(api, platform_key, as_of)
+    assert again["run_id"] != run["run_id"] and again["totals"] == run["totals"]
     sent = api.get(f"/v1/notifications?sn={t['sn']}", key=agent.admin_key)
     assert sent.status == 200
     by_channel = {n["channel"]: n for n in sent.json["items"]}
@@ -111,7 +123,7 @@ def test_agents_receive_signed_webhooks_for_expiring_terminals_and_paid_orders(
             key=agent.admin_key,
         ).json
         as_of = (date.fromisoformat(t["expires_on"]) - timedelta(days=30)).isoformat()
-        assert api.post("/v1/admin/sweeps", {"as_of": as_of}, key=platform_key).status == 200
+        swept(api, platform_key, as_of)
         plan = api.post(
             "/v1/plans", {"name": "年卡", "term_months": 12, "data_quota_mb": 1, "price_fen": 100}, key=agent.admin_key
         ).json

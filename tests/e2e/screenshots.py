@@ -2,7 +2,9 @@
 with a believable fleet behind them, into screenshots/ (git-ignored). Not part of `make test`
 (the file name does not match test_*.py); run by path. Issue 16's screens too: the pay page with the
 service phone and the expiry preview (zh and en), a finance key's reports, a terminal's ledger in
-words, an .xlsx import, key creation with the finance role, and a sticker with the phone."""
+words, an .xlsx import, key creation with the finance role, and a sticker with the phone; and in both
+languages the fleet, registering a terminal, voucher batches, import history, usage import, carrier
+accounts, the transfer of time (360 and 1440 px), the signup page and the platform operator's view."""
 
 from __future__ import annotations
 
@@ -66,18 +68,22 @@ def test_screenshots(ui_url: str, browser: Any, api: ApiClient, agent: Agent, pl
     desk.get_by_test_id("dashboard-chart").wait_for()
     desk.wait_for_load_state("networkidle")
     desk.screenshot(path=str(OUT / "console-dashboard-1440.png"), full_page=True)
-    # Issue 16's screens: the fleet with merchant names, search and totals; registering a terminal;
-    # the import history; vouchers with counts; the signup page (360 px) and the platform view.
-    mine = [("terminals?sort=name", "console-fleet-1440.png", "terminal-table")]
-    mine += [("register", "console-register-1440.png", "register-form")]
-    mine += [("vouchers", "console-vouchers-1440.png", "view-vouchers")]
-    mine += [("imports", "console-import-history-1440.png", "import-history")]
-    mine += [("usage", "console-usage-1440.png", "view-usage")]
-    for view, name, testid in mine:
-        desk.goto(f"{ui_url}/#/{view}")
-        desk.get_by_test_id(testid).wait_for()
-        desk.wait_for_load_state("networkidle")
-        desk.screenshot(path=str(OUT / name), full_page=True)
+    # Issue 16's screens, in both languages: the fleet with merchant names, search and totals; registering a
+    # terminal; the import history; vouchers with counts; usage by CSV; carrier accounts; the transfer of
+    # time (转赠) with its result; the signup page (360 px) and the platform operator's view.
+    mine = [("terminals?sort=name", "fleet", "terminal-table"), ("register", "register", "register-form")]
+    mine += [("vouchers", "vouchers", "view-vouchers"), ("imports", "import-history", "import-history-table")]
+    mine += [("usage", "usage", "view-usage"), ("carrier", "carrier", "view-carrier")]
+    made = ["console-dashboard-1440.png"]
+    for lang in ("zh-CN", "en"):
+        tag = "zh" if lang == "zh-CN" else "en"
+        for view, name, testid in mine:
+            desk.goto(f"{ui_url}/?lang={lang}#/{view}")
+            desk.get_by_test_id(testid).wait_for()
+            desk.wait_for_load_state("networkidle")
+            made.append(f"console-{name}-{tag}-1440.png")
+            desk.screenshot(path=str(OUT / made[-1]), full_page=True)
+    made += transfer_time(ui_url, browser, api, agent)
     api.post(
         "/v1/signup",
         {
@@ -88,16 +94,54 @@ def test_screenshots(ui_url: str, browser: Any, api: ApiClient, agent: Agent, pl
         },
     )
     desk.get_by_test_id("sign-out").click()
-    desk.goto(f"{ui_url}/#/platform")
-    desk.get_by_test_id("platform-key").fill(platform_key)
-    desk.get_by_test_id("platform-sign-in").click()
-    desk.get_by_test_id("tenant-table").wait_for()
-    desk.screenshot(path=str(OUT / "platform-1440.png"), full_page=True)
-    phone.goto(f"{ui_url}/#/signup")
-    phone.get_by_test_id("signup-form").wait_for()
-    phone.screenshot(path=str(OUT / "signup-360.png"), full_page=True)
-    shots = ["pay-360.png", "console-dashboard-1440.png", *issue16(ui_url, browser, api, agent, sn)]
+    for lang in ("zh-CN", "en"):
+        tag = "zh" if lang == "zh-CN" else "en"
+        desk.goto(f"{ui_url}/?lang={lang}#/platform")
+        desk.locator("[data-testid=platform-key], [data-testid=tenant-table]").first.wait_for()
+        if desk.get_by_test_id("platform-key").is_visible():
+            desk.get_by_test_id("platform-key").fill(platform_key)
+            desk.get_by_test_id("platform-sign-in").click()
+        desk.get_by_test_id("tenant-table").wait_for()
+        desk.wait_for_load_state("networkidle")
+        made.append(f"platform-{tag}-1440.png")
+        desk.screenshot(path=str(OUT / made[-1]), full_page=True)
+        phone.goto(f"{ui_url}/?lang={lang}#/signup")
+        phone.get_by_test_id("signup-form").wait_for()
+        made.append(f"signup-{tag}-360.png")
+        phone.screenshot(path=str(OUT / made[-1]), full_page=True)
+    shots = ["pay-360.png", *made, *issue16(ui_url, browser, api, agent, sn)]
     print("\nwrote " + ", ".join(str(OUT / name) for name in shots))
+
+
+def transfer_time(ui_url: str, browser: Any, api: ApiClient, agent: Agent) -> list[str]:
+    """The transfer of time on a terminal's page, its result shown, at 1440 px and 360 px in both languages."""
+    key = agent.admin_key
+    names = []
+    for lang, width in (("zh-CN", 1440), ("en", 1440), ("zh-CN", 360), ("en", 360)):
+        giver = api.post(
+            "/v1/terminals", terminal_body(expires_on=(date.today() + timedelta(days=400)).isoformat()), key=key
+        )
+        taker = api.post(
+            "/v1/terminals", terminal_body(expires_on=(date.today() + timedelta(days=9)).isoformat()), key=key
+        )
+        page = browser.new_context(viewport={"width": width, "height": 900 if width > 400 else 780}).new_page()
+        page.goto(f"{ui_url}/?lang={lang}#/dashboard")
+        page.get_by_test_id("api-key-input").fill(key)
+        page.get_by_test_id("sign-in").click()
+        page.get_by_test_id("sign-out").wait_for()
+        page.goto(f"{ui_url}/?lang={lang}#/terminals/{giver.json['sn']}")
+        page.get_by_test_id("transfer-to").fill(taker.json["sn"][-6:])
+        page.get_by_test_id("transfer-to-option").first.click()
+        page.get_by_test_id("transfer-months").fill("3")
+        page.get_by_test_id("transfer-reason").fill("换机 / replaced device")
+        page.get_by_test_id("transfer-submit").click()
+        page.get_by_test_id("transfer-confirm").click()
+        page.get_by_test_id("transfer-result").wait_for()
+        page.get_by_test_id("transfer-time-form").scroll_into_view_if_needed()
+        names.append(f"console-transfer-time-{'zh' if lang == 'zh-CN' else 'en'}-{width}.png")
+        page.get_by_test_id("transfer-time-form").screenshot(path=str(OUT / names[-1]))
+        page.context.close()
+    return names
 
 
 def issue16(ui_url: str, browser: Any, api: ApiClient, agent: Agent, sn: str) -> list[str]:

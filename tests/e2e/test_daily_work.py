@@ -155,7 +155,7 @@ def test_a_finance_key_reads_orders_and_the_money_reports_and_is_told_it_changes
     assert no_horizontal_overflow(page)
 
 
-@pytest.mark.parametrize("screen", [SCREENS[1], SCREENS[2]], ids=[IDS[1], IDS[2]], indirect=True)
+@pytest.mark.parametrize("screen", SCREENS, ids=IDS, indirect=True)
 def test_an_admin_creates_a_finance_key_and_codes_are_shown_as_words(
     screen: tuple[Any, str], ui_url: str, api: ApiClient, agent: Agent
 ) -> None:
@@ -181,7 +181,7 @@ def test_an_admin_creates_a_finance_key_and_codes_are_shown_as_words(
     assert no_horizontal_overflow(page)
 
 
-@pytest.mark.parametrize("screen", [SCREENS[0], SCREENS[3]], ids=[IDS[0], IDS[3]], indirect=True)
+@pytest.mark.parametrize("screen", SCREENS, ids=IDS, indirect=True)
 def test_a_workbook_imports_from_the_console_with_its_count_labelled_and_the_sticker_shows_the_phone(
     screen: tuple[Any, str], ui_url: str, api: ApiClient, agent: Agent
 ) -> None:

@@ -1,4 +1,4 @@
-"""Issue 16's screens in a browser, in zh-CN at 360 px and English at 1440 px (every screen also
+"""Issue 16's screens in a browser, in zh-CN and English at 360 px and at 1440 px (every screen also
 in both languages at both widths, for overflow): merchant names, search, sort and totals on the
 fleet; the merchant picker; orders by SN; applying as an agent and the platform operator's
 approve / suspend / reinstate; registering a terminal; transfer code and claim; the import
@@ -43,7 +43,9 @@ class Screen:
         assert page_width(self.page) <= self.width, f"horizontal overflow at {self.width}px"
 
 
-@pytest.fixture(params=[(360, "zh-CN"), (1440, "en")], ids=["360-zh", "1440-en"])
+@pytest.fixture(
+    params=[(360, "zh-CN"), (1440, "zh-CN"), (360, "en"), (1440, "en")], ids=["360-zh", "1440-zh", "360-en", "1440-en"]
+)
 def screen(request: Any, browser: Any, page_errors: PageErrors) -> Iterator[Screen]:
     width, lang = request.param
     page = new_page(browser, page_errors, width, 740 if width < 400 else 900)
@@ -80,7 +82,7 @@ def test_the_fleet_shows_merchant_names_and_finds_a_terminal_by_part_of_a_mercha
     page.get_by_test_id("terminal-search").fill("华强北")
     page.get_by_test_id("terminal-search-submit").click()
     expect(page.get_by_test_id("terminal-row")).to_have_count(1)
-    expect(page.get_by_test_id("terminal-total")).to_have_text(screen.text("共 1 台终端", "1 terminals in all"))
+    expect(page.get_by_test_id("terminal-total")).to_have_text(screen.text("共 1 台终端", "1 terminal in all"))
     screen.fits()
     # By the end of a TID, then sorted by expiry, latest first.
     page.get_by_test_id("terminal-search").fill(w["b"]["tid"][-4:])
@@ -308,7 +310,8 @@ def test_usage_is_imported_from_a_csv_and_the_bad_row_is_reported(
     page.get_by_test_id("usage-submit").click()
     expect(page.get_by_test_id("usage-summary")).to_have_text(
         screen.text(
-            "共 2 行：应用 1，未变 0，失败 1，流量提醒 1 条", "2 rows: 1 applied, 0 unchanged, 1 failed, 1 usage alerts"
+            "共 2 行：应用 1，未变 0，失败 1，流量提醒 1 条",
+            "2 rows: 1 applied, 0 unchanged, 1 failed; usage alerts: 1",
         )
     )
     expect(page.get_by_test_id("usage-errors").locator("tbody tr")).to_have_count(1)
@@ -317,18 +320,36 @@ def test_usage_is_imported_from_a_csv_and_the_bad_row_is_reported(
 
 
 # --- every new screen, both languages, both widths ----------------------------------------------------
-SCREENS = ["register", "claim", "usage", "imports", "vouchers", "terminals", "orders", "merchants"]
+SCREENS = [
+    "register",
+    "claim",
+    "usage",
+    "imports",
+    "vouchers",
+    "terminals",
+    "orders",
+    "merchants",
+    "carrier",
+    "keys",
+    "reports",
+    "plans",
+    "webhooks",
+]
 
 
 @pytest.mark.parametrize(("width", "lang"), [(360, "zh-CN"), (360, "en"), (1440, "zh-CN"), (1440, "en")])
 def test_every_new_screen_fits_the_width_in_both_languages(
     browser: Any, page_errors: PageErrors, ui_url: str, api: ApiClient, agent: Agent, width: int, lang: str
 ) -> None:
-    _shops(api, agent)
+    w = _shops(api, agent)
+    p = plan(api, agent, 5000)
+    line = {"sn": w["a"]["sn"], "plan_id": p["plan_id"]}
+    order = api.post("/v1/orders", {"lines": [line], "payment": "offline"}, key=agent.admin_key).json
     s = Screen(new_page(browser, page_errors, width, 800), lang, width)
     try:
         s.sign_in(ui_url, agent.admin_key)
-        for view in SCREENS:
+        # A terminal's page carries the transfer of time and the transfer code; an order's page mark-paid.
+        for view in [*SCREENS, f"terminals/{w['a']['sn']}", f"orders/{order['order_id']}"]:
             s.open(ui_url, view)
             s.page.locator("main h1").first.wait_for()
             s.page.wait_for_load_state("networkidle")

@@ -22,6 +22,7 @@ from tests.integration.conftest import LocalCarrier, OutboxPollerProcess
 from tests.support.builders import Agent, create_agent
 from tests.support.client import ApiClient
 from tests.support.fleet import terminal_body
+from tests.support.sweep import swept
 
 
 def _wait(check: Any, timeout: float = 90, what: str = "condition") -> Any:
@@ -64,9 +65,8 @@ def _suspendable(api: ApiClient, agent: Agent) -> tuple[dict[str, Any], date]:
 
 
 def _sweep(api: ApiClient, platform_key: str, as_of: date) -> dict[str, Any]:
-    r = api.post("/v1/admin/sweeps", {"as_of": as_of.isoformat()}, key=platform_key)
-    assert r.status == 200, r.body
-    return dict(r.json)
+    """A sweep run to its end (202, then its progress: tests/support/sweep.py)."""
+    return swept(api, platform_key, as_of.isoformat())
 
 
 def _carrier_state(api: ApiClient, agent: Agent, sn: str) -> dict[str, Any]:
@@ -97,7 +97,7 @@ def test_suspension_reaches_the_carrier_and_a_paid_renewal_reactivates_it(
     t, grace_over = _suspendable(api, agent)
     assert local_carrier.device(user, t["iccid"])["status"] == "ACTIVATED"
 
-    assert _sweep(api, platform_key, grace_over)["suspended"] >= 1
+    assert _sweep(api, platform_key, grace_over)["totals"]["suspended"] >= 1
     state = _wait(
         lambda: (s := _carrier_state(api, agent, t["sn"]))["status"] == "DEACTIVATED" and s, what="DEACTIVATED"
     )

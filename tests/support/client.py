@@ -64,13 +64,18 @@ class ApiClient:
 
 
 class ChaliceTransport:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, settle: Any = None) -> None:
         from chalice.test import Client
 
         self._client = Client(app)
+        # Called after each request: the in-process tests wait there for the background work the
+        # request started (a sweep run's steps), as moto's in-memory tables take one thread at a time.
+        self._settle = settle
 
     def send(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Resp:
         r = self._client.http.request(method, path, headers=headers, body=body)
+        if self._settle is not None:
+            self._settle()
         return Resp(r.status_code, r.body or b"", {k.lower(): v for k, v in r.headers.items()})
 
 

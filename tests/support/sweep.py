@@ -47,8 +47,9 @@ class RecordingEmitter:
         return 1
 
 
-def sweep_service(sender: Any, clock: Any, emitter: Any = None) -> Any:
-    """A SweepService on the bound table with recording fakes for its ports."""
+def sweep_service(sender: Any, clock: Any, emitter: Any = None, **options: Any) -> Any:
+    """A SweepService on the bound table with recording fakes for its ports (`options`: its
+    keyword arguments, e.g. the `sleep` of a lease wait)."""
     from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository
     from simrenew.adapters.dynamodb.sweeps import SweepRepository
     from simrenew.adapters.dynamodb.tenants import TenantRepository
@@ -65,4 +66,36 @@ def sweep_service(sender: Any, clock: Any, emitter: Any = None) -> Any:
         OutboxCarrier(),
         clock,
         "https://pay.example.com",
+        **options,
     )
+
+
+class RecordingDispatcher:
+    """Collects the events a sweep run dispatches (what Lambda would invoke), for the test to run."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def dispatch(self, event: dict[str, Any]) -> None:
+        self.events.append(dict(event))
+
+    def take(self) -> list[dict[str, Any]]:
+        events, self.events = self.events, []
+        return events
+
+
+def swept(api: Any, platform_key: str, as_of: str, timeout: float = 90) -> dict[str, Any]:
+    """POST /v1/admin/sweeps (202 and a run id), then its progress until the run is done."""
+    import time
+
+    started = api.post("/v1/admin/sweeps", {"as_of": as_of}, key=platform_key)
+    assert started.status == 202, started.body
+    run_id = started.json["run_id"]
+    deadline = time.monotonic() + timeout
+    while True:
+        progress = api.get(f"/v1/admin/sweeps/{run_id}", key=platform_key)
+        assert progress.status == 200, progress.body
+        if progress.json["status"] == "done":
+            return dict(progress.json)
+        assert time.monotonic() < deadline, f"sweep run {run_id} not done in {timeout} s: {progress.json}"
+        time.sleep(0.1)

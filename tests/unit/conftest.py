@@ -67,7 +67,7 @@ def services(
 
 @pytest.fixture
 def api(services: Any, api_module: Any) -> ApiClient:
-    return ApiClient(ChaliceTransport(api_module.app))
+    return ApiClient(ChaliceTransport(api_module.app, settle=services.sweep_dispatcher.join))
 
 
 @pytest.fixture

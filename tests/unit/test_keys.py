@@ -119,6 +119,11 @@ PINS: list[tuple[Callable[..., Any], tuple[Any, ...], Any]] = [
     (keys.sweep_alive_sk, ("run_1",), "ALIVE#run_1"),
     (keys.sweep_run_sk, (DAY,), "RUN#2026-03-09"),
     (keys.sweep_last_sk, (), "LAST"),
+    (keys.sweep_day_sk, (DAY,), "DAY#2026-03-09"),
+    (keys.sweep_shard_sk, (DAY, 3), "DAY#2026-03-09#SHARD#3"),
+    (keys.sweep_request_sk, ("sweep_1",), "REQ#sweep_1"),
+    (keys.sweep_digest_sk, (DAY,), "SWEEPDIGEST#2026-03-09"),
+    (keys.sweep_digests_gsi1pk, (DAY,), "SWEEPDIGEST#2026-03-09"),
     (keys.sweep_offsets_sk, (), "OFFSETS"),
     # agents' webhooks
     (keys.webhook_endpoint_sk, ("we_1",), "WHEP#we_1"),

@@ -26,6 +26,7 @@ from tests.support.client import ApiClient, Resp
 from tests.support.env import PLATFORM_KEY, WEBHOOK_SECRET
 from tests.support.fleet import terminal_body
 from tests.support.payments import FakeGateway, sign
+from tests.support.sweep import swept
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MERCHANT_PHONE = "+8613812345678"
@@ -164,8 +165,7 @@ def test_reminders_list_and_log_recipients_masked(api: ApiClient, platform_key: 
     agent = create_agent(api, platform_key)
     t = _merchant_terminal(api, agent, expires_in_days=400)
     as_of = (date.fromisoformat(t["expires_on"]) - timedelta(days=7)).isoformat()
-    swept = api.post("/v1/admin/sweeps", {"as_of": as_of}, key=platform_key)
-    assert swept.status == 200, swept.body
+    swept(api, platform_key, as_of)
 
     listed = api.get(f"/v1/notifications?sn={t['sn']}", key=agent.admin_key)
     as_csv = api.get(f"/v1/notifications?sn={t['sn']}", key=agent.admin_key, headers={"Accept": "text/csv"})

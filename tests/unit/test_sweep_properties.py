@@ -23,6 +23,7 @@ from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.fleet import new_terminal_item, to_terminal
 from simrenew.adapters.dynamodb.models import TerminalItem
 from simrenew.adapters.dynamodb.paging import Page
+from simrenew.adapters.dynamodb.sweep_days import DayState, ShardState
 from simrenew.adapters.dynamodb.sweeps import NotificationItem, Offsets
 from simrenew.clock import FixedClock
 from simrenew.domain.fleet import Merchant, Terminal, TerminalStatus
@@ -95,10 +96,11 @@ class MemorySweepRepo:
         old = self.registry or Offsets(frozenset(), frozenset())
         self.registry = Offsets(old.reminder_days | set(reminders), old.grace_days | set(graces))
 
-    def due(self, day: date, shard: int) -> Iterator[TerminalItem]:
+    def due(self, day: date, shard: int, after: str | None = None) -> Iterator[TerminalItem]:
         self.read_dates.add(day)
         wanted = keys.expiry_pk(day, shard)
-        yield from [i for i in self._terminals.items.values() if i.exp_pk == wanted]
+        found = [i for i in self._terminals.items.values() if i.exp_pk == wanted]
+        yield from sorted((i for i in found if after is None or i.exp_sk > after), key=lambda i: i.exp_sk)
 
     def claim(self, item: NotificationItem, now: datetime) -> NotificationItem | None:
         key = (item.pk, item.sk)
@@ -112,10 +114,8 @@ class MemorySweepRepo:
 
     def alive(self, run_id: str, until: datetime) -> None: ...
 
-    def state(self, as_of: date) -> list[str]:
-        return []
-
-    def mark_part(self, as_of: date, part: str, now: datetime) -> None: ...
+    def run_alive(self, run_id: str | None, now: datetime) -> bool:
+        return False
 
     def last_day(self) -> date | None:
         return self.last
@@ -128,6 +128,61 @@ class MemorySweepRepo:
 
     def pending_events(self) -> list[Any]:
         return []
+
+
+class MemorySweepDays:
+    """The fanned-out sweep's days, shard checkpoints and digest notes in memory (one run at a time)."""
+
+    def __init__(self) -> None:
+        self.days: dict[date, DayState] = {}
+        self.shard_states: dict[tuple[date, int], ShardState] = {}
+        self.digest_notes: dict[tuple[date, str], set[str]] = {}
+
+    def day(self, as_of: date) -> DayState | None:
+        return self.days.get(as_of)
+
+    def open_day(self, as_of: date, start: date, dates: Any, shards: int, now: datetime) -> DayState:
+        known = self.days.get(as_of)
+        merged = set(dates) | set(known.dates if known else ())
+        self.days[as_of] = DayState(as_of, known.start if known else start, tuple(sorted(merged)), shards)
+        return self.days[as_of]
+
+    def add_released(self, as_of: date, count: int, now: datetime) -> None: ...
+
+    def shard(self, as_of: date, shard: int) -> ShardState:
+        return self.shard_states.get((as_of, shard), ShardState(shard))
+
+    def shards(self, as_of: date, count: int) -> list[ShardState]:
+        return [self.shard(as_of, k) for k in range(count)]
+
+    def take_shard(self, as_of: date, shard: int, run_id: str, expected: str | None, now: datetime) -> ShardState:
+        state = replace(self.shard(as_of, shard), holder=run_id)
+        self.shard_states[(as_of, shard)] = state
+        return state
+
+    def checkpoint(self, as_of: date, shard: int, run_id: str, now: datetime, **kw: Any) -> bool:
+        state = self.shard(as_of, shard)
+        cursor = kw.get("cursor")
+        self.shard_states[(as_of, shard)] = replace(
+            state,
+            holder=None if kw.get("release") else state.holder,
+            done_dates=state.done_dates | set(kw.get("done_dates", ())),
+            cursor_date=cursor[0] if cursor else None,
+            cursor_sk=cursor[1] if cursor else None,
+        )
+        return True
+
+    def add_digest(self, tenant_id: str, as_of: date, suspended: set[str], now: datetime) -> None:
+        self.digest_notes.setdefault((as_of, tenant_id), set()).update(suspended)
+
+    def digests(self, as_of: date, after: str | None = None) -> Iterator[tuple[str, set[str]]]:
+        for (day, tenant_id), notes in sorted(self.digest_notes.items()):
+            if day == as_of and (after is None or tenant_id > after):
+                yield tenant_id, notes
+
+    def day_progress(self, as_of: date, now: datetime, **kw: Any) -> None:
+        if kw.get("finished"):
+            self.days[as_of] = replace(self.days[as_of], finished_at=now)
 
 
 class NoCarrier:
@@ -191,6 +246,7 @@ def test_every_chosen_reminder_is_sent_exactly_once_on_its_day_and_nothing_else(
         NoCarrier(),
         clock,
         "https://pay.example.com",
+        MemorySweepDays(),  # type: ignore[arg-type]
     )
     got: dict[str, dict[date, list[str]]] = {sn: {} for sn in expected}
     last_day = DAY0 + timedelta(days=50 + 20 + 3)
@@ -234,6 +290,7 @@ def test_the_plan_reads_each_agents_own_dates_and_the_defaults() -> None:
         NoCarrier(),
         clock,
         "https://pay.example.com",
+        MemorySweepDays(),  # type: ignore[arg-type]
     )
     d = date(2031, 3, 1)
     offsets = sorted((x - d).days for x in service.plan(d, d))

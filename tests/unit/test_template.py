@@ -159,7 +159,7 @@ def test_carrier_account_keys_are_read_only_where_used_and_written_only_by_the_a
         ":secret:simrenew/${Stage}/carrier/*"
     )
     sweep_reads = edited(
-        r"^(            - Sid: ContinueInANewInvocation\n)",
+        r"^(            - Sid: FanOutAndContinue\n)",
         "            - Effect: Allow\n              Action: secretsmanager:GetSecretValue\n              "
         + carrier
         + "\n\\1",
@@ -236,3 +236,19 @@ def test_api_gateways_own_answers_use_the_api_error_shape() -> None:
         )
         error = json.loads(body)["error"]
         assert set(error) == {"code", "message"} and re.fullmatch(r"[a-z]+(_[a-z]+)*", error["code"]), name
+
+
+def test_the_sweep_fans_out_within_its_concurrency_and_only_the_api_and_itself_invoke_it() -> None:
+    assert tc.check_sweep_fanout(TEXT) == []
+    too_few = edited(r"^      ReservedConcurrentExecutions: 11$", "      ReservedConcurrentExecutions: 1")
+    assert any("ReservedConcurrentExecutions 1" in f for f in tc.check_sweep_fanout(too_few))
+    webhook_invokes = edited(
+        r"^(            - Sid: StripeKeysOnly\n)",
+        "            - Effect: Allow\n              Action: lambda:InvokeFunction\n"
+        "              Resource: !GetAtt SweepFunction.Arn\n\\1",
+    )
+    assert any(f.startswith("WebhookFunction: may invoke") for f in tc.check_sweep_fanout(webhook_invokes))
+    # The API may start a run, and nothing else of the sweep's: no SES, no SNS.
+    api = tc.function_statements(TEXT)["ApiFunction"]
+    actions = {str(a) for s in api for a in tc._as_list(s.get("Action", []))}
+    assert "lambda:InvokeFunction" in actions and not {a for a in actions if a.startswith(("ses:", "sns:"))}

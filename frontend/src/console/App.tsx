@@ -5,6 +5,7 @@ import { LanguageSwitch } from "./LanguageSwitch";
 import { href, useRoute } from "./router";
 import { canWrite, onSession, session, signOut, type Session } from "./session";
 import { t, type Key } from "./strings";
+import { ts } from "./strings_screens";
 import { SignIn } from "./views/SignIn";
 import { Dashboard } from "./views/Dashboard";
 import { Terminals } from "./views/Terminals";
@@ -84,11 +85,18 @@ function View({ s }: { s: Session }) {
         </>
       );
     case "register":
-      return <RegisterTerminal />;
+      return canWrite(s) ? (
+        <RegisterTerminal />
+      ) : (
+        <section class="stack">
+          <h1>{ts("nav_register")}</h1>
+          <p class="hint" data-testid="no-write">{ts("readonlyNoWrite")}</p>
+        </section>
+      );
     case "claim":
       return <Claim admin={admin} />;
     case "usage":
-      return <UsageImport canWrite={s.role !== "readonly"} />;
+      return <UsageImport canWrite={canWrite(s)} />;
     case "orders":
       return second ? <OrderPage key={second} orderId={second} admin={admin} /> : <Orders key={route.query.toString()} query={route.query} admin={admin} />;
     case "merchants":

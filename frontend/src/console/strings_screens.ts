@@ -22,6 +22,9 @@ const zh = {
   totalTerminals: "共 {n} 台终端",
   totalMerchants: "共 {n} 个商户",
   totalOrders: "共 {n} 笔订单",
+  totalTerminals_one: "共 1 台终端",
+  totalMerchants_one: "共 1 个商户",
+  totalOrders_one: "共 1 笔订单",
   totalUnknown: "订单较多，未统计总数；请缩小日期范围",
   ordersSn: "终端序列号",
   channel: "渠道",
@@ -35,6 +38,9 @@ const zh = {
   registered: "已登记终端 {sn}",
   carrierAuto: "按 ICCID 自动识别",
   openTerminal: "查看终端",
+  downloadTemplateXlsx: "下载 Excel 模板（.xlsx）",
+  expiryAdminHint: "手动修改到期日需填写原因，记入续费记录",
+  expiryReasonRequired: "修改到期日请填写原因",
   // transfer and claim
   nav_claim: "转入终端",
   transferTitle: "转移到其他代理商",
@@ -78,9 +84,10 @@ const zh = {
   usageFile: "CSV 文件",
   usageSubmit: "导入",
   usageDone: "共 {total} 行：应用 {applied}，未变 {unchanged}，失败 {failed}，流量提醒 {alerts} 条",
+  usageDone_one: "共 1 行：应用 {applied}，未变 {unchanged}，失败 {failed}，流量提醒 {alerts} 条",
   row: "行",
   rowErrors: "出错的行",
-  readonlyNoWrite: "只读密钥不能执行此操作。",
+  readonlyNoWrite: "只读和财务密钥只能查看，不能执行此操作。",
   // signup
   signupLink: "还没有账户？申请成为代理商",
   signupTitle: "申请成为代理商",
@@ -137,6 +144,9 @@ const en: Dict<ScreenKey> = {
   totalTerminals: "{n} terminals in all",
   totalMerchants: "{n} merchants in all",
   totalOrders: "{n} orders in all",
+  totalTerminals_one: "1 terminal in all",
+  totalMerchants_one: "1 merchant in all",
+  totalOrders_one: "1 order in all",
   totalUnknown: "Too many orders to count: narrow the dates",
   ordersSn: "Terminal SN",
   channel: "Channel",
@@ -149,6 +159,9 @@ const en: Dict<ScreenKey> = {
   registered: "Terminal {sn} registered",
   carrierAuto: "From the ICCID",
   openTerminal: "Open terminal",
+  downloadTemplateXlsx: "Download the Excel template (.xlsx)",
+  expiryAdminHint: "Moving the expiry by hand needs a reason; it goes into the ledger",
+  expiryReasonRequired: "Say why the expiry changes",
   nav_claim: "Claim terminal",
   transferTitle: "Move to another agent",
   transferIntro: "Issue a single-use transfer code (valid 72 hours) and give it to the receiving agent; they claim the terminal with its SN and the code.",
@@ -186,10 +199,11 @@ const en: Dict<ScreenKey> = {
   usageTemplate: "Example: sn,data_used_mb,as_of",
   usageFile: "CSV file",
   usageSubmit: "Import",
-  usageDone: "{total} rows: {applied} applied, {unchanged} unchanged, {failed} failed, {alerts} usage alerts",
+  usageDone: "{total} rows: {applied} applied, {unchanged} unchanged, {failed} failed; usage alerts: {alerts}",
+  usageDone_one: "1 row: {applied} applied, {unchanged} unchanged, {failed} failed; usage alerts: {alerts}",
   row: "Row",
   rowErrors: "Rows with errors",
-  readonlyNoWrite: "A read-only key cannot do this.",
+  readonlyNoWrite: "Read-only and finance keys can only look: they cannot do this.",
   signupLink: "No account yet? Apply to become an agent",
   signupTitle: "Apply to become an agent",
   signupIntro: "Tell us your company and contact; once the platform approves you, you receive your admin API key.",
@@ -224,3 +238,10 @@ const en: Dict<ScreenKey> = {
 };
 
 export const ts = translator(zh, en);
+
+/** `key` with a count: English says "1 terminal" but "2 terminals", so `<key>_one` is used for exactly one
+ * where it exists; `{n}` is filled with the count. */
+export function tsn(key: ScreenKey, n: number, vars: Record<string, string | number> = {}): string {
+  const one = `${key}_one`;
+  return ts(n === 1 && Object.prototype.hasOwnProperty.call(zh, one) ? (one as ScreenKey) : key, { n, ...vars });
+}

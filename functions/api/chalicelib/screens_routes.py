@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.http import PLATFORM, Api, Req
+from chalicelib.http import PLATFORM, Api, Reply, Req
+from simrenew.domain.csvfile import XLSX_MEDIA_TYPE
 from simrenew.domain.tenant import Role
 
 VOID_CODE: dict[str, Any] = {
@@ -143,6 +144,7 @@ def order_list(req: Req) -> object:
 # --- new routes -----------------------------------------------------------------------------------------
 def register(api: Api) -> None:
     _platform_and_imports(api)
+    _import_template(api)
     _fleet_and_vouchers(api)
 
 
@@ -181,6 +183,29 @@ def _platform_and_imports(api: Api) -> None:
             body["report_url"] = f"/v1/imports/{job.import_id}"
             items.append(body)
         return {"items": items, "next_cursor": page.next_cursor}
+
+
+def _import_template(api: Api) -> None:
+    @api.route(
+        "/v1/imports/template.xlsx",
+        "GET",
+        auth=Role.READONLY,
+        summary="The fleet import template as an .xlsx workbook: Chinese headers, SN/TID/ICCID/phone columns"
+        " formatted as text, one example row (fresh identifiers) that imports as it is",
+        tag="imports",
+        response_type=XLSX_MEDIA_TYPE,
+    )
+    def import_template(req: Req) -> Reply:
+        from simrenew.domain.import_template import template_workbook
+
+        fleet = req.services.fleet
+        body = template_workbook(fleet.today(fleet.tenant(req.tenant_id)))
+        headers = {
+            "Content-Type": XLSX_MEDIA_TYPE,
+            "Content-Disposition": 'attachment; filename="simrenew-import-template.xlsx"',
+            "Cache-Control": "no-store",
+        }
+        return Reply(body, 200, headers)
 
 
 def _fleet_and_vouchers(api: Api) -> None:

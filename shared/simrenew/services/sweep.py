@@ -8,8 +8,11 @@ a carrier (SIM suspension). Everything it sends is claimed first with a conditio
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
@@ -17,13 +20,12 @@ from typing import Any, Protocol
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository, to_terminal
 from simrenew.adapters.dynamodb.models import Item, TerminalEventItem, TerminalItem
+from simrenew.adapters.dynamodb.sweep_days import COUNTERS, DayState, SweepDayRepository
 from simrenew.adapters.dynamodb.sweeps import (
     RUN_LEASE,
     NotificationItem,
     Offsets,
     SweepRepository,
-    digest_sk,
-    notification_sk,
 )
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.clock import Clock
@@ -38,6 +40,14 @@ CATCH_UP_DAYS = 7
 STOP_BEFORE_MS = 60_000
 # How often a running sweep refreshes its heartbeat (well inside RUN_LEASE).
 HEARTBEAT_EVERY = timedelta(seconds=30)
+# A shard worker's checkpoint (cursor, counters, digest notes) every this many due terminals: what a
+# killed worker's successor reads again (their messages are claimed: none goes out twice).
+CHECKPOINT_EVERY = 100
+DIGEST_PROGRESS_EVERY = 50
+# How often a run waiting for a shard another live run holds looks again, and for how long at most:
+# a holder still beating after a whole lease (by the clock, or by this many looks) is alive.
+LEASE_POLL_S = 1.0
+LEASE_POLLS = int((RUN_LEASE + HEARTBEAT_EVERY).total_seconds() / LEASE_POLL_S) + 1
 # Queued terminal events that are messages to the merchant (the rest are records for operations).
 MERCHANT_EVENT_KINDS = ("receipt", "quota_80", "quota_100", "time_transfer_out", "time_transfer_in", "refund")
 
@@ -91,6 +101,56 @@ class SweepResult:
     def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()
 
+    def add(self, other: SweepResult) -> None:
+        for name in (*COUNTERS, "digests_sent", "events_sent"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class ShardOutcome:
+    result: SweepResult
+    status: str  # done | continued | held | busy | lost (see SweepService.sweep_shard)
+    day_complete: bool = False
+
+
+@dataclass
+class DayEnd:
+    status: str  # done | continued | waiting (a shard is not complete yet)
+    events_sent: int = 0
+    digests_sent: int = 0
+
+
+class _DigestNotes:
+    """What a shard worker learns for the day's digests: each active agent it met and the terminals
+    it suspended, written (SweepDayRepository.add_digest) before each checkpoint."""
+
+    def __init__(self) -> None:
+        self.suspended: dict[str, list[dict[str, Any]]] = {}  # filled by SweepService._one
+        self._pending: dict[str, set[str]] = {}
+        self._written: set[str] = set()
+
+    def saw(self, tenant_id: str, tenants: dict[str, Tenant | None]) -> None:
+        if tenants.get(tenant_id) is not None and tenant_id not in self._written:
+            self._pending.setdefault(tenant_id, set())
+
+    def flush(self, days: SweepDayRepository, as_of: date, now: datetime) -> None:
+        for tenant_id, terminals in self.suspended.items():
+            notes = self._pending.setdefault(tenant_id, set())
+            notes.update(json.dumps(t, ensure_ascii=False, sort_keys=True) for t in terminals)
+        self.suspended.clear()
+        for tenant_id, entries in self._pending.items():
+            days.add_digest(tenant_id, as_of, entries, now)
+            self._written.add(tenant_id)
+        self._pending.clear()
+
+
+def _short(remaining_ms: Callable[[], int] | None) -> bool:
+    return remaining_ms is not None and remaining_ms() < STOP_BEFORE_MS
+
+
+def _counts(result: SweepResult) -> dict[str, int]:
+    return {name: int(getattr(result, name)) for name in COUNTERS}
+
 
 class SweepService:
     def __init__(
@@ -104,6 +164,8 @@ class SweepService:
         carrier: Carrier,
         clock: Clock,
         public_base_url: str,
+        days: SweepDayRepository | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._tenants = tenants
         self._terminals = terminals
@@ -114,8 +176,9 @@ class SweepService:
         self._carrier = carrier
         self._clock = clock
         self._base = public_base_url
-        self._run_id = ""
-        self._beat_at = datetime.min.replace(tzinfo=UTC)
+        self._days = days or SweepDayRepository()
+        self._sleep = sleep
+        self._local = threading.local()
 
     # --- which dates to read -------------------------------------------------------------------
     def plan(self, as_of: date, start: date) -> list[date]:
@@ -161,80 +224,263 @@ class SweepService:
         )
 
     # --- the run ----------------------------------------------------------------------------------
-    def run(self, as_of: date, remaining_ms: Callable[[], int] | None = None) -> SweepResult:
+    # A day is swept in three steps, each its own Lambda invocation in AWS (services/sweep_runs.py):
+    # `begin` (the coordinator: the day's window and dates, held SMS), `sweep_shard` once per expiry
+    # shard (the workers, each under a lease with its own checkpoint, continued in a fresh
+    # invocation near the time limit) and `finish_day` (queued receipts, each agent's digest, the
+    # last swept day), run by whichever worker completes the last shard. `run` does all three in
+    # this process, one shard after the other (tests, benchmarks, the local stack's callers).
+    def check_day(self, as_of: date) -> None:
         # Only days of the supported calendar (that of expires_on): at datetime's ends the plan's day
         # arithmetic overflows (POST /v1/admin/sweeps {"as_of": "0001-01-01"} was a 500, found by fuzzing).
         if not MIN_EXPIRY <= as_of <= MAX_EXPIRY:
             raise ValidationError("as_of", "out_of_range", f"as_of must be between {MIN_EXPIRY} and {MAX_EXPIRY}")
-        now = self._clock.now()
-        last = self._repo.last_day()
-        start = as_of if last is None else max(last + timedelta(days=1), as_of - timedelta(days=CATCH_UP_DAYS))
-        start = min(start, as_of)
+
+    def run(self, as_of: date, remaining_ms: Callable[[], int] | None = None) -> SweepResult:
+        self.check_day(as_of)
+        with self._running():
+            return self._run(as_of, remaining_ms)
+
+    def _run(self, as_of: date, remaining_ms: Callable[[], int] | None) -> SweepResult:
+        result = SweepResult(as_of=as_of.isoformat(), days=[])
+        day, released = self.begin(as_of)
+        result.reminders_sent += released
+        pending = list(range(day.shards))
+        waiting_since: datetime | None = None
+        polls = 0
+        while pending:
+            held: list[int] = []
+            for shard in pending:
+                if _short(remaining_ms):
+                    result.status = "continued"
+                    return result
+                outcome = self._sweep_shard(day, shard, remaining_ms, wait=False, check_day=False)
+                result.add(outcome.result)
+                if outcome.status == "continued":
+                    result.status = "continued"
+                    return result
+                if outcome.status in ("held", "lost"):
+                    held.append(shard)  # another live run has it: come back to it
+            if held:
+                now = self._clock.now()
+                waiting_since, polls = waiting_since or now, polls + 1
+                if now - waiting_since > RUN_LEASE + HEARTBEAT_EVERY or polls > LEASE_POLLS:
+                    result.status = "busy"  # their holders are alive and finish the day
+                    return result
+                self._sleep(LEASE_POLL_S)
+            pending = held
+        end = self.finish_day(as_of, remaining_ms)
+        result.events_sent += end.events_sent
+        result.digests_sent += end.digests_sent
+        if end.status == "continued":
+            result.status = "continued"
+        get_logger().info("sweep finished", extra=result.to_json())
+        return result
+
+    def begin(self, as_of: date) -> tuple[DayState, int]:
+        """The coordinator's step: the day's catch-up window (from the last swept day, fixed by the
+        day's first run) and the expiry dates to read; held SMS whose window opened are sent."""
+        self.check_day(as_of)
+        with self._running():
+            now = self._clock.now()
+            known = self._days.day(as_of)
+            if known is not None:
+                start = known.start
+            else:
+                last = self._repo.last_day()
+                start = as_of if last is None else max(last + timedelta(days=1), as_of - timedelta(days=CATCH_UP_DAYS))
+                start = min(start, as_of)
+            day = self._days.open_day(as_of, start, self.plan(as_of, start), keys.EXPIRY_SHARDS, now)
+            released = self._release_held(now)
+            self._days.add_released(as_of, released, now)
+            return day, released
+
+    def sweep_shard(
+        self, as_of: date, shard: int, remaining_ms: Callable[[], int] | None = None, *, wait: bool = True
+    ) -> ShardOutcome:
+        """A worker's step: every due terminal of one expiry shard over the day's dates, from the
+        shard's checkpoint. Statuses: done (the shard is complete; `day_complete` says whether
+        every shard is), continued (near the time limit, at a checkpoint), held (wait=False and
+        another live run holds the shard), busy (it held it for a whole lease: it is alive and
+        finishes it), lost (another run took the lease over: this one was silent too long)."""
+        with self._running():
+            day = self._days.day(as_of)
+            if day is None:
+                day, _ = self.begin(as_of)
+            return self._sweep_shard(day, shard, remaining_ms, wait=wait, check_day=True)
+
+    def finish_day(self, as_of: date, remaining_ms: Callable[[], int] | None = None) -> DayEnd:
+        """The day's end, once every shard is complete: receipts and alerts queued meanwhile, the
+        digest of every agent that had terminals due (its suspended ones listed), the last swept
+        day. Each digest is claimed, so a repeated or continued end sends none twice."""
+        with self._running():
+            return self._finish_day(as_of, remaining_ms)
+
+    @contextlib.contextmanager
+    def _running(self) -> Iterator[None]:
+        """This thread's run: a run id and its heartbeat, ended when the step ends (done, continued
+        or failed), so its claims and its lease are free to take over at once."""
+        if self._run_id:  # nested (run -> begin): the outer step's run
+            yield
+            return
         self._run_id = new_id("run")
         self._beat(force=True)
         try:
-            return self._run(as_of, start, now, remaining_ms)
+            yield
         finally:
-            # Ended (done, continued or failed): its claims are settled or free to take over.
             self._repo.alive(self._run_id, self._clock.now())
+            self._run_id = ""
 
     def drain_queued(self) -> int:
         """Receipts and quota alerts queued since the last run, sent now (the 5-minute schedule
         calls this, so a merchant's receipt does not wait for tomorrow's sweep). Claims make each
         message go out once even beside a running sweep."""
-        self._run_id = new_id("run")
-        self._beat(force=True)
-        try:
+        with self._running():
             return self._drain_events(self._clock.now(), {}, {})
-        finally:
-            self._repo.alive(self._run_id, self._clock.now())
 
     def send_event(self, event: TerminalEventItem) -> int:
         """Send one queued receipt or quota alert now (the outbox dispatcher calls this for each
         one it reads from the table's stream). The same claims as the drain make each message go
         out once, beside a running sweep or drain too. Returns 1 when a message went out."""
-        self._run_id = new_id("run")
-        self._beat(force=True)
-        try:
+        with self._running():
             return self._send_event(event, self._clock.now(), {}, {})
-        finally:
-            self._repo.alive(self._run_id, self._clock.now())
+
+    # The run id and heartbeat belong to the thread running the step: the local stack runs the
+    # scheduler and the dispatcher on threads of one process, sharing this service.
+    @property
+    def _run_id(self) -> str:
+        return str(getattr(self._local, "run_id", ""))
+
+    @_run_id.setter
+    def _run_id(self, value: str) -> None:
+        self._local.run_id = value
+        self._local.beat_at = datetime.min.replace(tzinfo=UTC)
 
     def _beat(self, force: bool = False) -> None:
         """Tell concurrent runs this one is alive (every HEARTBEAT_EVERY at most)."""
         now = self._clock.now()
-        if force or now - self._beat_at >= HEARTBEAT_EVERY:
+        if force or now - self._local.beat_at >= HEARTBEAT_EVERY:
             self._repo.alive(self._run_id, now + RUN_LEASE)
-            self._beat_at = now
+            self._local.beat_at = now
 
-    def _run(self, as_of: date, start: date, now: datetime, remaining_ms: Callable[[], int] | None) -> SweepResult:
+    def _take(self, day: DayState, shard: int, remaining_ms: Callable[[], int] | None, wait: bool) -> tuple[str, Any]:
+        """The shard's lease: ("mine", state), ("done", state), or why not. A holder whose heartbeat
+        stopped (a Lambda killed at its time limit, a crash) is taken over at once; a live one is
+        waited for (wait=True) until it finishes or stops beating, for one lease at most."""
+        waiting_since: datetime | None = None
+        polls = 0
+        while True:
+            state = self._days.shard(day.as_of, shard)
+            if state.complete(day):
+                return "done", state
+            now = self._clock.now()
+            holder = state.holder
+            if holder is None or not self._repo.run_alive(holder, now):
+                taken = self._days.take_shard(day.as_of, shard, self._run_id, holder, now)
+                if taken is not None:
+                    return "mine", taken
+                continue  # another run took it at the same moment: look again
+            if not wait:
+                return "held", state
+            waiting_since, polls = waiting_since or now, polls + 1
+            if now - waiting_since > RUN_LEASE + HEARTBEAT_EVERY or polls > LEASE_POLLS:
+                return "busy", state
+            if _short(remaining_ms):
+                return "continued", state
+            self._beat()
+            self._sleep(LEASE_POLL_S)
+
+    def _sweep_shard(
+        self, day: DayState, shard: int, remaining_ms: Callable[[], int] | None, *, wait: bool, check_day: bool
+    ) -> ShardOutcome:
+        as_of = day.as_of
         result = SweepResult(as_of=as_of.isoformat(), days=[])
-        result.reminders_sent += self._release_held(now)
-        done = set(self._repo.state(as_of))
+        taken, state = self._take(day, shard, remaining_ms, wait)
+        if taken == "done":
+            return ShardOutcome(result, "done", check_day and self._day_complete(day))
+        if taken != "mine":
+            return ShardOutcome(result, taken, False)
         tenants: dict[str, Tenant | None] = {}
         merchants: dict[tuple[str, str], Merchant | None] = {}
-        suspended_by_tenant: dict[str, list[dict[str, Any]]] = {}
-        for day in self.plan(as_of, start):
-            for shard in range(keys.EXPIRY_SHARDS):
-                part = f"{day.isoformat()}#{shard}"
-                if part in done:
-                    continue
-                if remaining_ms is not None and remaining_ms() < STOP_BEFORE_MS:
+        digest = _DigestNotes()
+        counted = _counts(result)
+        finished: list[date] = []  # dates read completely since the last checkpoint
+        now = self._clock.now()
+
+        def save(cursor: tuple[date, str] | None, release: bool = False) -> bool:
+            """The checkpoint: digest notes first, then the cursor, dates and counters it covers."""
+            nonlocal counted, now
+            digest.flush(self._days, as_of, self._clock.now())
+            counts = _counts(result)
+            delta = {name: counts[name] - counted.get(name, 0) for name in counts}
+            counted, now = counts, self._clock.now()
+            ok = self._days.checkpoint(
+                as_of, shard, self._run_id, now, cursor=cursor, done_dates=finished, counts=delta, release=release
+            )
+            finished.clear()
+            return ok
+
+        for expiry in day.dates:
+            if expiry in state.done_dates:
+                continue
+            after = state.cursor_sk if state.cursor_date == expiry else None
+            last: str | None = after
+            seen = 0
+            result.queries += 1
+            for item in self._repo.due(expiry, shard, after):
+                if _short(remaining_ms):
+                    if not save((expiry, last) if last else None, release=True):
+                        return ShardOutcome(result, "lost", False)
                     result.status = "continued"
-                    return result
-                result.queries += 1
-                for item in self._repo.due(day, shard):
-                    self._beat()
-                    result.items_read += 1
-                    self._one(item, as_of, start, now, result, tenants, merchants, suspended_by_tenant)
-                self._repo.mark_part(as_of, part, now)
-        result.events_sent += self._drain_events(now, tenants, merchants)
-        for tenant_id, tenant in tenants.items():
+                    return ShardOutcome(result, "continued", False)
+                self._beat()
+                result.items_read += 1
+                self._one(item, as_of, day.start, now, result, tenants, merchants, digest.suspended)
+                digest.saw(item.tenant_id, tenants)
+                last, seen = item.exp_sk, seen + 1
+                if seen % CHECKPOINT_EVERY == 0 and last and not save((expiry, last)):
+                    return ShardOutcome(result, "lost", False)
+            finished.append(expiry)
+        if not save(None, release=True):
+            return ShardOutcome(result, "lost", False)
+        return ShardOutcome(result, "done", check_day and self._day_complete(day))
+
+    def _day_complete(self, day: DayState) -> bool:
+        """Every shard has read every date of the day (read after this worker's own checkpoint, so
+        of two workers completing the last shards at once, at least one sees it)."""
+        return all(s.complete(day) for s in self._days.shards(day.as_of, day.shards))
+
+    def _finish_day(self, as_of: date, remaining_ms: Callable[[], int] | None) -> DayEnd:
+        day = self._days.day(as_of)
+        if day is None or not self._day_complete(day):
+            return DayEnd("waiting")
+        now = self._clock.now()
+        tenants: dict[str, Tenant | None] = {}
+        merchants: dict[tuple[str, str], Merchant | None] = {}
+        events = self._drain_events(now, tenants, merchants)
+        if day.finished_at is not None:
+            return DayEnd("done", events_sent=events)
+        self._days.day_progress(as_of, now, events_sent=events)
+        sent = counted = 0
+        last: str | None = None
+        for tenant_id, entries in self._days.digests(as_of, after=day.digest_cursor):
+            if _short(remaining_ms):
+                self._days.day_progress(as_of, self._clock.now(), digests_sent=sent - counted, digest_cursor=last)
+                return DayEnd("continued", events_sent=events, digests_sent=sent)
+            self._beat()
+            tenant = self._tenant(tenant_id, tenants)
             if tenant is not None:
-                result.digests_sent += self._digest(tenant, as_of, now, suspended_by_tenant.get(tenant_id, []))
+                suspended = sorted((json.loads(e) for e in entries), key=lambda s: (s["sn"], s["merchant_name"]))
+                sent += self._digest(tenant, as_of, now, suspended)
+            last = tenant_id
+            if last and (sent - counted) >= DIGEST_PROGRESS_EVERY:
+                self._days.day_progress(as_of, self._clock.now(), digests_sent=sent - counted, digest_cursor=last)
+                counted = sent
         self._repo.set_last_day(as_of, now)
-        get_logger().info("sweep finished", extra=result.to_json())
-        return result
+        self._days.day_progress(
+            as_of, self._clock.now(), digests_sent=sent - counted, digest_cursor=last, finished=True
+        )
+        return DayEnd("done", events_sent=events, digests_sent=sent)
 
     def _tenant(self, tenant_id: str, cache: dict[str, Tenant | None]) -> Tenant | None:
         if tenant_id not in cache:
@@ -427,7 +673,7 @@ class SweepService:
         for channel, to, masked in targets:
             claim = NotificationItem(
                 keys.tenant_pk(tenant.tenant_id),
-                notification_sk(terminal.sn, term, kind, channel),
+                keys.notification_sk(terminal.sn, term, kind, channel),
                 tenant_id=tenant.tenant_id,
                 sn=terminal.sn,
                 template=kind,
@@ -468,7 +714,7 @@ class SweepService:
     def _digest(self, tenant: Tenant, as_of: date, now: datetime, suspended: list[dict[str, Any]]) -> int:
         claim = NotificationItem(
             keys.tenant_pk(tenant.tenant_id),
-            digest_sk(as_of),
+            keys.digest_sk(as_of),
             tenant_id=tenant.tenant_id,
             template="digest",
             channel="email",

@@ -5,7 +5,7 @@ import { useState } from "preact/hooks";
 import { moment } from "../../common/i18n";
 import { saveBlob } from "../format";
 import { href } from "../router";
-import { api, apiBlob } from "../session";
+import { api, apiBlob, canWrite, session } from "../session";
 import { t } from "../strings";
 import { AdminOnly, ConfirmButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useIdempotencyKey, useLoad } from "../ui";
 
@@ -232,6 +232,7 @@ function Connect({ onCreated }: { onCreated: () => void }) {
 }
 
 function FailedOps() {
+  const write = canWrite(session());
   const list = useLoad(() => api<{ items: CarrierOp[] }>("/v1/carrier-operations"), []);
   const action = useAction();
   const items = list.data?.items ?? [];
@@ -264,7 +265,7 @@ function FailedOps() {
               <td class="num">{op.attempts}</td>
               <td class="break">{op.last_error}</td>
               <td>
-                <button
+                {write && <button
                   type="button"
                   disabled={action.busy}
                   onClick={async () => {
@@ -274,7 +275,7 @@ function FailedOps() {
                   data-testid="carrier-retry-button"
                 >
                   {t("carrierRetry")}
-                </button>
+                </button>}
               </td>
             </tr>
           ))}
@@ -372,7 +373,7 @@ export function CarrierStateBlock({ state, onRetried }: { state: CarrierState; o
         )}
       </dl>
       <Status action={action} />
-      {op && (op.state === "failed" || op.state === "manual") && (
+      {op && canWrite(session()) && (op.state === "failed" || op.state === "manual") && (
         <div class="row">
           <button
             type="button"

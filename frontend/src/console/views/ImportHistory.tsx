@@ -3,7 +3,7 @@
 import type { Page } from "../../common/api";
 import { moment } from "../../common/i18n";
 import { href } from "../router";
-import { api } from "../session";
+import { api, canWrite, session } from "../session";
 import { ts } from "../strings_screens";
 import { Badge, ErrorAlert, Loading, Pager, Table, usePaged } from "../ui";
 
@@ -23,12 +23,14 @@ export function ImportHistory() {
   const items = paged.data?.items ?? [];
   return (
     <div class="stack">
-      <div class="card row spread">
-        <span>{ts("usageIntro")}</span>
-        <a class="button" href={href("usage")} data-testid="open-usage">
-          {ts("nav_usage")}
-        </a>
-      </div>
+      {canWrite(session()) && (
+        <div class="card row spread">
+          <span>{ts("usageIntro")}</span>
+          <a class="button" href={href("usage")} data-testid="open-usage">
+            {ts("nav_usage")}
+          </a>
+        </div>
+      )}
       <div class="card stack" data-testid="import-history">
         <h2>{ts("importHistory")}</h2>
         <p class="hint">{ts("importHistoryIntro")}</p>

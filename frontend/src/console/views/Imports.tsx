@@ -6,8 +6,9 @@ import { ApiError } from "../../common/api";
 import { locale, moment } from "../../common/i18n";
 import { csvBlob, number, saveBlob } from "../format";
 import { go, href } from "../router";
-import { api, apiBlob } from "../session";
+import { api, apiBlob, canWrite, session } from "../session";
 import { errorText, t } from "../strings";
+import { ts } from "../strings_screens";
 import { uploadImport } from "../transfer";
 import { ErrorAlert, Field, Status, Submit, Table, useAction } from "../ui";
 
@@ -66,6 +67,9 @@ export function Imports({ importId }: { importId: string | null }) {
     setSent(null);
     if (id) go("imports", { id });
   };
+  const xlsx = useAction();
+  const saveXlsxTemplate = () =>
+    xlsx.run(async () => saveBlob(await apiBlob("/v1/imports/template.xlsx", { accept: XLSX_TYPE }), "simrenew-import-template.xlsx"));
   const upPct = sent && sent.total > 0 ? Math.floor((sent.sent / sent.total) * 100) : 0;
   return (
     <section class="stack" data-testid="view-imports">
@@ -89,8 +93,17 @@ export function Imports({ importId }: { importId: string | null }) {
           >
             {t("downloadTemplate")}
           </button>
+          <button type="button" onClick={saveXlsxTemplate} disabled={xlsx.busy} data-testid="import-template-xlsx">
+            {xlsx.busy ? t("busy") : ts("downloadTemplateXlsx")}
+          </button>
         </div>
+        <ErrorAlert error={xlsx.error} />
       </div>
+      {!canWrite(session()) ? (
+        <p class="card hint" data-testid="import-readonly">
+          {ts("readonlyNoWrite")}
+        </p>
+      ) : (
       <form class="card stack" onSubmit={submit} noValidate data-testid="import-form">
         <h2>{t("newImport")}</h2>
         <Field id="import-file" label={t("csvFile")} hint={t("csvFileHint")} error={action.fieldError("file")}>
@@ -120,6 +133,7 @@ export function Imports({ importId }: { importId: string | null }) {
           <Submit busy={action.busy} label={t("startImport")} testid="import-start" />
         </div>
       </form>
+      )}
       {importId && <ImportProgress key={importId} importId={importId} />}
     </section>
   );
@@ -222,7 +236,7 @@ function ImportProgress({ importId }: { importId: string }) {
               {t("importStalled")}
             </div>
           )}
-          {canResume && (
+          {canResume && canWrite(session()) && (
             <div class="row">
               <button
                 type="button"

@@ -7,7 +7,7 @@ import { moment } from "../../common/i18n";
 import { href } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
-import { ts } from "../strings_screens";
+import { ts, tsn } from "../strings_screens";
 import { ErrorAlert, Field, Loading, Pager, Status, Submit, Table, useAction, usePaged, useIdempotencyKey } from "../ui";
 
 export interface Merchant {
@@ -57,7 +57,7 @@ function MerchantList({ canWrite, onChanged, q, onSearch }: { canWrite: boolean;
       </form>
       {paged.data && typeof paged.data.total === "number" && (
         <p class="hint" data-testid="merchant-total">
-          {ts("totalMerchants", { n: paged.data.total })}
+          {tsn("totalMerchants", paged.data.total)}
         </p>
       )}
       <ErrorAlert error={paged.error} />

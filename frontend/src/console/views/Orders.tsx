@@ -5,9 +5,9 @@ import type { Page } from "../../common/api";
 import { day, moment, money } from "../../common/i18n";
 import { fenToYuanText, parseYuan, saveBlob } from "../format";
 import { go, href } from "../router";
-import { api, apiBlob } from "../session";
+import { api, apiBlob, canWrite, session } from "../session";
 import { label, t, tn } from "../strings";
-import { ts } from "../strings_screens";
+import { ts, tsn } from "../strings_screens";
 import { Badge, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, localError, useAction, useLoad, usePaged } from "../ui";
 import type { Plan } from "./Plans";
 import { NewOrder } from "./Terminal";
@@ -74,11 +74,13 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
     <section class="stack" data-testid="view-orders">
       <div class="row spread">
         <h1>{t("nav_orders")}</h1>
-        <button type="button" onClick={() => setShowNew(!showNew)} aria-expanded={showNew ? "true" : "false"} data-testid="order-new-toggle">
-          {t("newOrder")}
-        </button>
+        {canWrite(session()) && (
+          <button type="button" onClick={() => setShowNew(!showNew)} aria-expanded={showNew ? "true" : "false"} data-testid="order-new-toggle">
+            {t("newOrder")}
+          </button>
+        )}
       </div>
-      {showNew && <NewOrder plans={plans.data?.items ?? []} admin={admin} />}
+      {showNew && canWrite(session()) && <NewOrder plans={plans.data?.items ?? []} admin={admin} />}
       <form
         class="card stack"
         role="search"
@@ -136,7 +138,7 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
       <ErrorAlert error={paged.error} />
       {paged.data && (
         <p class="hint" data-testid="order-total">
-          {typeof paged.data.total === "number" ? ts("totalOrders", { n: paged.data.total }) : ts("totalUnknown")}
+          {typeof paged.data.total === "number" ? tsn("totalOrders", paged.data.total) : ts("totalUnknown")}
         </p>
       )}
       <Loading show={paged.loading} />

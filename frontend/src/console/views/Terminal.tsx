@@ -4,11 +4,12 @@ import { useState } from "preact/hooks";
 import type { Page } from "../../common/api";
 import { day, locale, megabytes, moment, money } from "../../common/i18n";
 import { href } from "../router";
-import { api } from "../session";
-import { label, t, tn } from "../strings";
+import { api, canWrite, session } from "../session";
+import { label, t } from "../strings";
 import { ts } from "../strings_screens";
 import { MerchantPicker, type MerchantCard } from "./MerchantPicker";
 import { TransferCode } from "./Transfer";
+import { TransferTime } from "./TransferTime";
 import { CarrierStateBlock } from "./Carrier";
 import { Badge, ConfirmButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad, useIdempotencyKey, riskRecent } from "../ui";
 import { carrierLabel, daysLeft, type Terminal } from "./Terminals";
@@ -49,6 +50,7 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
     [merchantId],
   );
   const l = locale();
+  const write = canWrite(session());
   const planName = (id: string | null) => (id ? (plans.data?.items.find((p) => p.plan_id === id)?.name ?? id) : "—");
   return (
     <section class="stack" data-testid="view-terminal">
@@ -107,9 +109,9 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
                 </a>
               </dd>
             </dl>
-            {x.carrier_state && <CarrierStateBlock state={x.carrier_state} />}
+            {x.carrier_state && <CarrierStateBlock state={x.carrier_state} onRetried={term.reload} />}
             <div class="row">
-              {x.status !== "deactivated" && (
+              {write && x.status !== "deactivated" && (
                 <button type="button" onClick={() => setEditing(!editing)} aria-expanded={editing ? "true" : "false"} data-testid="terminal-edit">
                   {t("edit")}
                 </button>
@@ -117,7 +119,7 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
               <a class="button" href={href("stickers", { sns: x.sn })}>
                 {t("printSticker")}
               </a>
-              {x.status !== "deactivated" && (
+              {write && x.status !== "deactivated" && (
                 <ConfirmButton
                   label={t("deactivate")}
                   confirmLabel={t("deactivateConfirm")}
@@ -134,7 +136,7 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
                 />
               )}
             </div>
-            {x.status === "deactivated" && (
+            {write && x.status === "deactivated" && (
               <div class="row">
                 <ConfirmButton
                   label={ts("reactivate")}
@@ -154,17 +156,19 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
             <Status action={deactivate} />
             <Status action={reactivate} testid="reactivate" />
           </div>
-          {editing && (
+          {editing && write && (
             <EditTerminal
               terminal={x}
+              admin={admin}
               plans={plans.data?.items ?? []}
               onSaved={(next) => {
                 term.setData(next);
+                renewals.reload();
                 setEditing(false);
               }}
             />
           )}
-          {x.status !== "deactivated" && <NewOrder sn={x.sn} plans={plans.data?.items ?? []} admin={admin} />}
+          {write && x.status !== "deactivated" && <NewOrder sn={x.sn} plans={plans.data?.items ?? []} admin={admin} />}
           {x.status !== "deactivated" && admin && <TransferCode sn={x.sn} />}
           {x.status !== "deactivated" && admin && (
             <TransferTime
@@ -249,7 +253,8 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
 
 const EDITABLE = ["tid", "iccid", "carrier", "model", "merchant_id", "plan_id", "expires_on", "data_quota_mb"] as const;
 
-function EditTerminal(props: { terminal: Terminal; plans: Plan[]; onSaved: (t: Terminal) => void }) {
+/** Staff and admin edit; only an admin moves the expiry by hand, and says why (the ledger keeps it). */
+function EditTerminal(props: { terminal: Terminal; plans: Plan[]; admin: boolean; onSaved: (t: Terminal) => void }) {
   const x = props.terminal;
   const initial: Record<(typeof EDITABLE)[number], string> = {
     tid: x.tid,
@@ -262,7 +267,9 @@ function EditTerminal(props: { terminal: Terminal; plans: Plan[]; onSaved: (t: T
     data_quota_mb: x.data_quota_mb === null ? "" : String(x.data_quota_mb),
   };
   const [v, setV] = useState(initial);
+  const [reason, setReason] = useState("");
   const action = useAction();
+  const movesExpiry = v.expires_on !== initial.expires_on;
   const set = (k: keyof typeof initial) => (e: Event) => setV({ ...v, [k]: (e.currentTarget as HTMLInputElement).value });
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -275,6 +282,10 @@ function EditTerminal(props: { terminal: Terminal; plans: Plan[]; onSaved: (t: T
       } else body[k] = v[k].trim();
     }
     if (Object.keys(body).length === 0) return action.fail(new Error(t("nothingChanged")));
+    if (movesExpiry) {
+      if (!reason.trim()) return action.fail(localError("reason", ts("expiryReasonRequired")));
+      body.reason = reason.trim();
+    }
     const next = await action.run(
       () => api<Terminal>(`/v1/terminals/${encodeURIComponent(x.sn)}`, { method: "PATCH", body }),
       t("saved"),
@@ -320,14 +331,21 @@ function EditTerminal(props: { terminal: Terminal; plans: Plan[]; onSaved: (t: T
             </select>
           )}
         </Field>
-        <Field id="e-expires" label={t("expiresOn")} error={fe("expires_on")}>
-          {(a) => <input {...a} type="date" value={v.expires_on} onInput={set("expires_on")} />}
-        </Field>
+        {props.admin && (
+          <Field id="e-expires" label={t("expiresOn")} hint={ts("expiryAdminHint")} error={fe("expires_on")}>
+            {(a) => <input {...a} type="date" value={v.expires_on} onInput={set("expires_on")} data-testid="edit-expires" />}
+          </Field>
+        )}
+        {props.admin && movesExpiry && (
+          <Field id="e-reason" label={t("reason")} error={fe("reason")}>
+            {(a) => <input {...a} maxLength={500} value={reason} onInput={(e) => setReason(e.currentTarget.value)} data-testid="edit-reason" />}
+          </Field>
+        )}
         <Field id="e-quota" label={t("quotaMb")} error={fe("data_quota_mb")}>
           {(a) => <input {...a} inputMode="numeric" value={v.data_quota_mb} onInput={set("data_quota_mb")} />}
         </Field>
       </div>
-      <Status action={action} fields={[...EDITABLE]} />
+      <Status action={action} fields={[...EDITABLE, "reason"]} />
       <div class="row">
         <Submit busy={action.busy} label={t("save")} testid="terminal-save" />
       </div>
@@ -418,94 +436,6 @@ export function NewOrder({ sn, plans, admin }: { sn?: string; plans: Plan[]; adm
       <div class="row">
         <Submit busy={action.busy} label={t("createOrder")} disabled={!chosen} testid="order-create" />
       </div>
-    </form>
-  );
-}
-
-interface TransferOut {
-  transfer_id: string;
-  months: number;
-  from: { sn: string; expires_on_before: string; expires_on_after: string };
-  to: { sn: string; expires_on_before: string; expires_on_after: string };
-}
-
-/** 转赠 (admin): whole unused months of this terminal move to another of the agent's terminals,
- * after a confirm step that states both SNs and the months. */
-export function TransferTime({ sn, onDone }: { sn: string; onDone: () => void }) {
-  const [toSn, setToSn] = useState("");
-  const [months, setMonths] = useState("1");
-  const [reason, setReason] = useState("");
-  const [confirming, setConfirming] = useState(false);
-  const [result, setResult] = useState<TransferOut | null>(null);
-  const idem = useIdempotencyKey();
-  const action = useAction();
-  const fe = action.fieldError;
-  const body = () => ({ to_sn: toSn.trim(), months: Number(months), reason: reason.trim() });
-  const check = (e: Event) => {
-    e.preventDefault();
-    setResult(null);
-    const n = Number(months);
-    if (!toSn.trim()) return action.fail(localError("to_sn", t("transferToRequired")));
-    if (!Number.isInteger(n) || n < 1 || n > 36) return action.fail(localError("months", t("transferMonthsRange")));
-    if (!reason.trim()) return action.fail(localError("reason", t("transferReasonRequired")));
-    action.clear();
-    setConfirming(true);
-  };
-  const send = async () => {
-    setConfirming(false);
-    const sent = body();
-    const out = await action.run(
-      () => api<TransferOut>(`/v1/terminals/${encodeURIComponent(sn)}/transfer-time`, { method: "POST", body: sent, idempotencyKey: idem.keyFor(sent) }),
-      t("transferDone"),
-    );
-    if (out) {
-      setResult(out);
-      idem.done();
-      onDone();
-    }
-  };
-  return (
-    <form class="card stack" onSubmit={check} noValidate data-testid="transfer-time-form">
-      <h2>{t("transferTime")}</h2>
-      <p class="hint">{t("transferTimeHint")}</p>
-      <div class="grid">
-        <Field id="tt-to" label={t("transferTo")} error={fe("to_sn")}>
-          {(a) => <input {...a} value={toSn} onInput={(e) => setToSn(e.currentTarget.value)} data-testid="transfer-to" />}
-        </Field>
-        <Field id="tt-months" label={t("transferMonths")} hint={t("transferMonthsRange")} error={fe("months")}>
-          {(a) => <input {...a} type="number" min={1} max={36} step={1} value={months} onInput={(e) => setMonths(e.currentTarget.value)} data-testid="transfer-months" />}
-        </Field>
-        <Field id="tt-reason" label={t("reason")} error={fe("reason")}>
-          {(a) => <input {...a} maxLength={500} value={reason} onInput={(e) => setReason(e.currentTarget.value)} data-testid="transfer-reason" />}
-        </Field>
-      </div>
-      <Status action={action} fields={["to_sn", "months", "reason"]} testid="transfer" />
-      {result && (
-        <p data-testid="transfer-result">
-          {tn("transferResult", result.months, {
-            months: result.months,
-            from: result.from.sn,
-            fromAfter: day(result.from.expires_on_after),
-            to: result.to.sn,
-            toAfter: day(result.to.expires_on_after),
-          })}
-        </p>
-      )}
-      {confirming ? (
-        <div class="alert info row" role="alert" data-testid="transfer-question">
-          <span>{tn("transferQuestion", Number(months), { months: Number(months), from: sn, to: toSn.trim().toUpperCase() })}</span>
-          <button type="button" class="primary" onClick={send} data-testid="transfer-confirm">
-            {t("transferConfirm")}
-          </button>
-          <button type="button" onClick={() => setConfirming(false)}>
-            {t("cancel")}
-          </button>
-        </div>
-      ) : (
-        <div class="row">
-          <Submit busy={action.busy} label={t("transferTime")} testid="transfer-submit" />
-        </div>
-      )}
     </form>
   );
 }

@@ -4,10 +4,10 @@ import { useState } from "preact/hooks";
 import type { Page } from "../../common/api";
 import { day, locale, megabytes } from "../../common/i18n";
 import { go, href } from "../router";
-import { api } from "../session";
+import { api, canWrite, session } from "../session";
 import { saveCsv } from "../transfer";
 import { t, tn } from "../strings";
-import { ts, type ScreenKey } from "../strings_screens";
+import { ts, tsn, type ScreenKey } from "../strings_screens";
 import { MerchantPicker } from "./MerchantPicker";
 import { Badge, ErrorAlert, Field, Loading, Pager, Table, riskRecent, useAction, usePaged } from "../ui";
 import { driftLabel, type CarrierState } from "./Carrier";
@@ -66,6 +66,7 @@ export function Terminals({ query }: { query: URLSearchParams }) {
     setSelectedState(next);
   };
   const exporting = useAction();
+  const me = session();
   const set = (k: keyof Filters) => (e: Event) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value });
   const submit = (e: Event) => {
     e.preventDefault();
@@ -87,12 +88,16 @@ export function Terminals({ query }: { query: URLSearchParams }) {
       <div class="row spread">
         <h1>{t("nav_terminals")}</h1>
         <div class="row">
-          <a class="button" href={href("register")} data-testid="open-register">
-            {ts("nav_register")}
-          </a>
-          <a class="button" href={href("claim")} data-testid="open-claim">
-            {ts("nav_claim")}
-          </a>
+          {canWrite(me) && (
+            <a class="button" href={href("register")} data-testid="open-register">
+              {ts("nav_register")}
+            </a>
+          )}
+          {me?.admin && (
+            <a class="button" href={href("claim")} data-testid="open-claim">
+              {ts("nav_claim")}
+            </a>
+          )}
         </div>
       </div>
       <form class="card filters" role="search" onSubmit={submit} data-testid="terminal-filters">
@@ -212,7 +217,7 @@ function TerminalTable(props: { filters: Filters; selected: Set<string>; setSele
       <Loading show={paged.loading} />
       {paged.data && typeof paged.data.total === "number" && (
         <p class="hint" data-testid="terminal-total">
-          {ts("totalTerminals", { n: paged.data.total })}
+          {tsn("totalTerminals", paged.data.total)}
         </p>
       )}
       {paged.data && (

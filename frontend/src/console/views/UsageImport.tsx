@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 import { href } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
-import { ts } from "../strings_screens";
+import { ts, tsn } from "../strings_screens";
 import { Field, Status, Submit, Table, localError, useAction } from "../ui";
 
 interface UsageReport {
@@ -51,7 +51,7 @@ export function UsageImport({ canWrite }: { canWrite: boolean }) {
       {report && (
         <div class="card stack" data-testid="usage-report">
           <p role="status" data-testid="usage-summary">
-            {ts("usageDone", { total: report.total, applied: report.applied, unchanged: report.unchanged, failed: report.failed, alerts: report.alerts })}
+            {tsn("usageDone", report.total, { total: report.total, applied: report.applied, unchanged: report.unchanged, failed: report.failed, alerts: report.alerts })}
           </p>
           {report.errors.length > 0 && (
             <Table

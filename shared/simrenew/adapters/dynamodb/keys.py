@@ -377,6 +377,31 @@ def sweep_offsets_sk() -> str:
     return "OFFSETS"
 
 
+def sweep_day_sk(as_of: date) -> str:
+    """The fanned-out sweep's day: its window, dates and shards, and the day's end."""
+    return f"DAY#{as_of.isoformat()}"
+
+
+def sweep_shard_sk(as_of: date, shard: int) -> str:
+    """One expiry shard's checkpoint and lease for the day."""
+    return f"DAY#{as_of.isoformat()}#SHARD#{shard}"
+
+
+def sweep_request_sk(run_id: str) -> str:
+    """A sweep run asked for (POST /v1/admin/sweeps or the schedule)."""
+    return f"REQ#{run_id}"
+
+
+def sweep_digest_sk(as_of: date) -> str:
+    """Under the tenant's partition: the agent is due the day's digest."""
+    return f"SWEEPDIGEST#{as_of.isoformat()}"
+
+
+def sweep_digests_gsi1pk(as_of: date) -> str:
+    """Every agent due a digest for the day (gsi1sk: the tenant id)."""
+    return f"SWEEPDIGEST#{as_of.isoformat()}"
+
+
 # --- agents' webhooks ---------------------------------------------------------------------------------
 def webhook_endpoint_sk(endpoint_id: str) -> str:
     return f"WHEP#{endpoint_id}"

@@ -381,7 +381,7 @@ class ImportItem(Item, discriminator="import"):
     """A bulk import job: status, counters (the checkpoint) and the worker lease.
 
     Key: PK `TENANT#<tenant_id>`, SK `IMPORT#<import_id>`.
-    Index gsi1 `TENANT#<tenant_id>#IMPORTS` / `<created_at>#<import_id>`: the tenant's import history.
+    Index gsi1 `TENANT#<tenant_id>#IMPORTS` / `<created_at µs>#<import_id>`: the tenant's import history.
     TTL: 30 days.
     """
 

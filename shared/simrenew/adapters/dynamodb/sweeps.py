@@ -1,5 +1,6 @@
 """Sweep bookkeeping: notification claims (exactly once per terminal, term, kind, channel),
-the sweep's checkpoint and last completed day, and the reads of the expiry index."""
+run heartbeats, the last completed day, and the reads of the expiry index. The fanned-out
+sweep's days, shard checkpoints and requests are in sweep_days.py."""
 
 from __future__ import annotations
 
@@ -20,10 +21,6 @@ from pynamodb.expressions.update import Action
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
-
-# Built in keys.py; re-exported for the callers that import them from here.
-from simrenew.adapters.dynamodb.keys import digest_sk as digest_sk
-from simrenew.adapters.dynamodb.keys import notification_sk as notification_sk
 from simrenew.adapters.dynamodb.models import Item, TerminalEventItem, TerminalItem
 
 # A claim still "sending" after this long belongs to a sweep that died mid-send.
@@ -68,14 +65,14 @@ class SweepRunItem(Item, discriminator="sweep_run"):
 
 
 class SweepStateItem(Item, discriminator="sweep_state"):
-    """The sweep's bookkeeping: a day's checkpoint (RUN#), the last completed day (LAST) and the
-    registry of reminder offsets and grace lengths in use (OFFSETS).
+    """The sweep's bookkeeping: the last completed day (LAST) and the registry of reminder offsets and
+    grace lengths in use (OFFSETS); before the fan-out also a day's checkpoint (RUN#, old items only).
 
     Key: PK `SWEEP`, SK `RUN#<day>` or `LAST` or `OFFSETS`.
     TTL: 30 days (RUN# only).
     """
 
-    done_parts = UnicodeSetAttribute(null=True)  # "<date>#<shard>" read completely
+    done_parts = UnicodeSetAttribute(null=True)  # before the fan-out: "<date>#<shard>" read (old items only)
     # The OFFSETS item: the distinct reminder offsets and grace lengths agents have chosen (see
     # SweepRepository.offsets); `seeded_at` says it was once rebuilt from the active tenants.
     reminder_days = NumberSetAttribute(null=True)
@@ -97,8 +94,10 @@ class Offsets:
 
 
 class SweepRepository:
-    def due(self, day: date, shard: int) -> Iterator[TerminalItem]:
-        for item in TerminalItem.expiry.query(keys.expiry_pk(day, shard)):
+    def due(self, day: date, shard: int, after: str | None = None) -> Iterator[TerminalItem]:
+        """Terminals of the expiry index for (day, shard), by exp_sk; after a checkpoint's cursor."""
+        condition = TerminalItem.exp_sk > after if after else None
+        for item in TerminalItem.expiry.query(keys.expiry_pk(day, shard), condition):
             if isinstance(item, TerminalItem):
                 yield item
 
@@ -207,26 +206,6 @@ class SweepRepository:
         prefix = keys.notifications_prefix(sn)
         return list(NotificationItem.query(keys.tenant_pk(tenant_id), NotificationItem.sk.startswith(prefix)))
 
-    def state(self, as_of: date) -> list[str]:
-        """The (date, shard) parts this day's sweep already read completely (checkpoint)."""
-        try:
-            item = SweepStateItem.get(keys.sweep_pk(), keys.sweep_run_sk(as_of), consistent_read=True)
-        except SweepStateItem.DoesNotExist:
-            return []
-        return sorted(item.done_parts or set())
-
-    def mark_part(self, as_of: date, part: str, now: datetime) -> None:
-        # One sweep runs at a time (reserved concurrency 1; the local scheduler is one
-        # thread), so read-modify-write of the checkpoint is safe.
-        key = (keys.sweep_pk(), keys.sweep_run_sk(as_of))
-        try:
-            item = SweepStateItem.get(*key, consistent_read=True)
-        except SweepStateItem.DoesNotExist:
-            item = SweepStateItem(*key, created_at=now, ttl=now + timedelta(days=30))
-        item.done_parts = {*(item.done_parts or set()), part}
-        item.updated_at = now
-        item.save()
-
     def last_day(self) -> date | None:
         try:
             raw = SweepStateItem.get(keys.sweep_pk(), keys.sweep_last_sk(), consistent_read=True).last_day
@@ -235,9 +214,14 @@ class SweepRepository:
         return date.fromisoformat(raw) if raw else None
 
     def set_last_day(self, day: date, now: datetime) -> None:
+        """Only ever forward (days finishing at once on different workers: the later day wins)."""
         current = self.last_day()
         if current is None or day > current:
-            SweepStateItem(keys.sweep_pk(), keys.sweep_last_sk(), last_day=day.isoformat(), updated_at=now).save()
+            later = SweepStateItem.pk.does_not_exist() | (SweepStateItem.last_day < day.isoformat())
+            with contextlib.suppress(PutError):  # a later day was recorded meanwhile
+                SweepStateItem(keys.sweep_pk(), keys.sweep_last_sk(), last_day=day.isoformat(), updated_at=now).save(
+                    condition=later
+                )
 
     def offsets(self) -> Offsets | None:
         """The settings registry: every reminder offset and grace length any agent has chosen.

@@ -1,0 +1,370 @@
+"""The fanned-out sweep's bookkeeping: one item per swept day (its catch-up window and the expiry
+dates it reads), one checkpoint per (day, expiry shard) held by one worker at a time (a lease),
+the run requests (`POST /v1/admin/sweeps`, the schedule) and each agent's digest contributions.
+
+    SWEEP / DAY#<as_of>                 start, dates, shards; the day's end (digests, finished_at)
+    SWEEP / DAY#<as_of>#SHARD#<k>       holder (lease), done_dates, cursor (date, exp_sk), counters
+    SWEEP / REQ#<run_id>                as_of, source, requested_at, coordinated_at
+    TENANT#<id> / SWEEPDIGEST#<as_of>   suspended terminals for the digest; on gsi1 by day
+
+Every write is conditional or atomic (ADD on sets and counters): shard workers run at the same
+time and a Lambda may deliver one event twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.update import Action
+
+from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.errors import is_condition_failure
+from simrenew.adapters.dynamodb.models import Item
+
+KEEP_FOR = timedelta(days=30)
+COUNTERS = ("items_read", "queries", "reminders_sent", "held_for_daytime", "moved_to_grace", "suspended")
+
+
+class SweepDayItem(Item, discriminator="sweep_day"):
+    """A swept day: its catch-up window, the expiry dates it reads, its shards and the day's end.
+
+    Key: PK `SWEEP`, SK `DAY#<as_of>`.
+    TTL: 30 days.
+    """
+
+    as_of = UnicodeAttribute()
+    start = UnicodeAttribute()  # first day of the catch-up window (fixed by the first run of the day)
+    dates = UnicodeSetAttribute(null=True)  # expiry dates to read (grows if agents' settings do)
+    shards = NumberAttribute()
+    released = NumberAttribute(default=0)  # held SMS sent by the day's coordinators
+    events_sent = NumberAttribute(default=0)
+    digests_sent = NumberAttribute(default=0)
+    digest_cursor = UnicodeAttribute(null=True)  # last tenant whose digest the day's end handled
+    finished_at = UTCDateTimeAttribute(null=True)
+
+
+class SweepShardItem(Item, discriminator="sweep_shard"):
+    """One expiry shard of a day: the lease (holder), the checkpoint (cursor, dates done), counters.
+
+    Key: PK `SWEEP`, SK `DAY#<as_of>#SHARD#<shard>`.
+    TTL: 30 days.
+    """
+
+    as_of = UnicodeAttribute()
+    shard = NumberAttribute()
+    holder = UnicodeAttribute(null=True)  # the run (worker invocation) holding the lease
+    done_dates = UnicodeSetAttribute(null=True)
+    cursor_date = UnicodeAttribute(null=True)  # within cursor_date, every exp_sk <= cursor_sk is done
+    cursor_sk = UnicodeAttribute(null=True)
+    invocations = NumberAttribute(default=0)
+    items_read = NumberAttribute(default=0)
+    queries = NumberAttribute(default=0)
+    reminders_sent = NumberAttribute(default=0)
+    held_for_daytime = NumberAttribute(default=0)
+    moved_to_grace = NumberAttribute(default=0)
+    suspended = NumberAttribute(default=0)
+
+
+class SweepRequestItem(Item, discriminator="sweep_request"):
+    """A sweep run asked for (the API's POST /v1/admin/sweeps or the schedule) and when it was coordinated.
+
+    Key: PK `SWEEP`, SK `REQ#<run_id>`.
+    TTL: 30 days.
+    """
+
+    run_id = UnicodeAttribute()
+    as_of = UnicodeAttribute()
+    source = UnicodeAttribute()  # "api" | "schedule"
+    coordinated_at = UTCDateTimeAttribute(null=True)
+
+
+class SweepDigestItem(Item, discriminator="sweep_digest"):
+    """An agent had terminals due on the day: it gets the day's digest; the terminals suspended.
+
+    Key: PK `TENANT#<tenant_id>`, SK `SWEEPDIGEST#<as_of>`.
+    Index gsi1 `SWEEPDIGEST#<as_of>` / `<tenant_id>`: every agent due a digest for the day.
+    TTL: 30 days.
+    """
+
+    tenant_id = UnicodeAttribute()
+    as_of = UnicodeAttribute()
+    suspended = UnicodeSetAttribute(null=True)  # JSON {"sn", "merchant_name"} each
+
+
+@dataclass(frozen=True)
+class DayState:
+    as_of: date
+    start: date
+    dates: tuple[date, ...]
+    shards: int
+    released: int = 0
+    events_sent: int = 0
+    digests_sent: int = 0
+    digest_cursor: str | None = None
+    finished_at: datetime | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ShardState:
+    shard: int
+    holder: str | None = None
+    done_dates: frozenset[date] = frozenset()
+    cursor_date: date | None = None
+    cursor_sk: str | None = None
+    invocations: int = 0
+    counters: dict[str, int] = field(default_factory=dict)
+    updated_at: datetime | None = None
+
+    def complete(self, day: DayState) -> bool:
+        return set(day.dates) <= self.done_dates
+
+
+@dataclass(frozen=True)
+class RequestState:
+    run_id: str
+    as_of: date
+    source: str
+    requested_at: datetime | None
+    coordinated_at: datetime | None
+
+
+def _day(item: SweepDayItem) -> DayState:
+    return DayState(
+        as_of=date.fromisoformat(item.as_of),
+        start=date.fromisoformat(item.start),
+        dates=tuple(sorted(date.fromisoformat(d) for d in item.dates or set())),
+        shards=int(item.shards),
+        released=int(item.released or 0),
+        events_sent=int(item.events_sent or 0),
+        digests_sent=int(item.digests_sent or 0),
+        digest_cursor=item.digest_cursor,
+        finished_at=item.finished_at,
+        created_at=item.created_at,
+    )
+
+
+def _shard(item: SweepShardItem) -> ShardState:
+    return ShardState(
+        shard=int(item.sk.rsplit("#", 1)[1]),
+        holder=item.holder,
+        done_dates=frozenset(date.fromisoformat(d) for d in item.done_dates or set()),
+        cursor_date=date.fromisoformat(item.cursor_date) if item.cursor_date else None,
+        cursor_sk=item.cursor_sk,
+        invocations=int(item.invocations or 0),
+        counters={name: int(getattr(item, name) or 0) for name in COUNTERS},
+        updated_at=item.updated_at,
+    )
+
+
+def _updated(item: Item, actions: list[Action], condition: object = None) -> bool:
+    """UpdateItem; False when its condition failed."""
+    try:
+        item.update(actions=actions, condition=condition)  # type: ignore[arg-type]
+        return True
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+
+
+class SweepDayRepository:
+    # --- the day -------------------------------------------------------------------------------------
+    def open_day(self, as_of: date, start: date, dates: Iterable[date], shards: int, now: datetime) -> DayState:
+        """The day's state, created by its first run; a later run adds the dates its own plan
+        reads (an agent chose a new offset meanwhile) and keeps the first run's window."""
+        wanted = {d.isoformat() for d in dates}
+        with contextlib.suppress(PutError):  # the usual case after the first run of the day
+            SweepDayItem(
+                keys.sweep_pk(),
+                keys.sweep_day_sk(as_of),
+                as_of=as_of.isoformat(),
+                start=start.isoformat(),
+                dates=wanted or None,
+                shards=shards,
+                created_at=now,
+                updated_at=now,
+                ttl=now + KEEP_FOR,
+            ).save(condition=SweepDayItem.pk.does_not_exist())
+        current = self.day(as_of)
+        assert current is not None
+        missing = wanted - {d.isoformat() for d in current.dates}
+        if missing:
+            SweepDayItem(keys.sweep_pk(), keys.sweep_day_sk(as_of)).update(
+                actions=[SweepDayItem.dates.add(missing), SweepDayItem.updated_at.set(now)]
+            )
+            current = self.day(as_of)
+            assert current is not None
+        return current
+
+    def day(self, as_of: date) -> DayState | None:
+        try:
+            return _day(SweepDayItem.get(keys.sweep_pk(), keys.sweep_day_sk(as_of), consistent_read=True))
+        except SweepDayItem.DoesNotExist:
+            return None
+
+    def add_released(self, as_of: date, count: int, now: datetime) -> None:
+        if count:
+            SweepDayItem(keys.sweep_pk(), keys.sweep_day_sk(as_of)).update(
+                actions=[SweepDayItem.released.add(count), SweepDayItem.updated_at.set(now)]
+            )
+
+    def day_progress(
+        self,
+        as_of: date,
+        now: datetime,
+        *,
+        events_sent: int = 0,
+        digests_sent: int = 0,
+        digest_cursor: str | None = None,
+        finished: bool = False,
+    ) -> None:
+        actions: list[Action] = [SweepDayItem.updated_at.set(now)]
+        if events_sent:
+            actions.append(SweepDayItem.events_sent.add(events_sent))
+        if digests_sent:
+            actions.append(SweepDayItem.digests_sent.add(digests_sent))
+        if digest_cursor:
+            actions.append(SweepDayItem.digest_cursor.set(digest_cursor))
+        if finished:
+            actions.append(SweepDayItem.finished_at.set(now))
+        SweepDayItem(keys.sweep_pk(), keys.sweep_day_sk(as_of)).update(
+            actions=actions, condition=SweepDayItem.pk.exists()
+        )
+
+    # --- the shards --------------------------------------------------------------------------------------
+    def shard(self, as_of: date, shard: int) -> ShardState:
+        try:
+            return _shard(SweepShardItem.get(keys.sweep_pk(), keys.sweep_shard_sk(as_of, shard), consistent_read=True))
+        except SweepShardItem.DoesNotExist:
+            return ShardState(shard=shard)
+
+    def shards(self, as_of: date, count: int) -> list[ShardState]:
+        """Every shard's checkpoint of the day (one consistent BatchGetItem)."""
+        wanted = [(keys.sweep_pk(), keys.sweep_shard_sk(as_of, k)) for k in range(count)]
+        found = {state.shard: state for state in map(_shard, SweepShardItem.batch_get(wanted, consistent_read=True))}
+        return [found.get(k, ShardState(shard=k)) for k in range(count)]
+
+    def take_shard(
+        self, as_of: date, shard: int, run_id: str, expected: str | None, now: datetime
+    ) -> ShardState | None:
+        """The lease: this run holds the shard, if the holder is still the one it saw (none, or a
+        run whose heartbeat stopped); the shard's state then, or None (another run won). Creates
+        the checkpoint on the shard's first take (one UpdateItem either way)."""
+        free = SweepShardItem.holder.does_not_exist()
+        condition = free if expected is None else free | (SweepShardItem.holder == expected)
+        item = SweepShardItem(keys.sweep_pk(), keys.sweep_shard_sk(as_of, shard))
+        taken = _updated(
+            item,
+            [
+                SweepShardItem.kind.set(SweepShardItem),  # type: ignore[arg-type]
+                SweepShardItem.as_of.set(as_of.isoformat()),
+                SweepShardItem.shard.set(shard),
+                SweepShardItem.holder.set(run_id),
+                SweepShardItem.invocations.add(1),
+                SweepShardItem.created_at.set(SweepShardItem.created_at | now),
+                SweepShardItem.ttl.set(SweepShardItem.ttl | (now + KEEP_FOR)),
+                SweepShardItem.updated_at.set(now),
+            ],
+            condition,
+        )
+        return _shard(item) if taken else None
+
+    def checkpoint(
+        self,
+        as_of: date,
+        shard: int,
+        run_id: str,
+        now: datetime,
+        *,
+        cursor: tuple[date, str] | None = None,
+        done_dates: Iterable[date] = (),
+        counts: dict[str, int] | None = None,
+        release: bool = False,
+    ) -> bool:
+        """Record progress under the lease (False: this run no longer holds it). `cursor`: every
+        item of that date up to that exp_sk is done (None: no date is part-read); `done_dates`:
+        those dates are read completely; `release`: the lease ends (finished, or continued)."""
+        actions: list[Action] = [SweepShardItem.updated_at.set(now)]
+        if cursor is not None:
+            actions += [
+                SweepShardItem.cursor_date.set(cursor[0].isoformat()),
+                SweepShardItem.cursor_sk.set(cursor[1]),
+            ]
+        else:
+            actions += [SweepShardItem.cursor_date.remove(), SweepShardItem.cursor_sk.remove()]
+        finished = {d.isoformat() for d in done_dates}
+        if finished:
+            actions.append(SweepShardItem.done_dates.add(finished))
+        for name, value in (counts or {}).items():
+            if value:
+                actions.append(getattr(SweepShardItem, name).add(value))
+        if release:
+            actions.append(SweepShardItem.holder.remove())
+        return _updated(
+            SweepShardItem(keys.sweep_pk(), keys.sweep_shard_sk(as_of, shard)), actions, SweepShardItem.holder == run_id
+        )
+
+    # --- digests ------------------------------------------------------------------------------------------
+    def add_digest(self, tenant_id: str, as_of: date, suspended: set[str], now: datetime) -> None:
+        """The agent is due a digest for the day; `suspended` adds to its list (a set: a retry
+        adds nothing twice)."""
+        pk, sk = keys.tenant_pk(tenant_id), keys.sweep_digest_sk(as_of)
+        with contextlib.suppress(PutError):
+            SweepDigestItem(
+                pk,
+                sk,
+                tenant_id=tenant_id,
+                as_of=as_of.isoformat(),
+                gsi1pk=keys.sweep_digests_gsi1pk(as_of),
+                gsi1sk=tenant_id,
+                created_at=now,
+                ttl=now + KEEP_FOR,
+            ).save(condition=SweepDigestItem.pk.does_not_exist())
+        if suspended:
+            SweepDigestItem(pk, sk).update(
+                actions=[SweepDigestItem.suspended.add(suspended), SweepDigestItem.updated_at.set(now)]
+            )
+
+    def digests(self, as_of: date, after: str | None = None) -> Iterator[tuple[str, set[str]]]:
+        """(tenant_id, suspended entries) of every agent due a digest for the day, by tenant id."""
+        condition = SweepDigestItem.gsi1sk > after if after else None
+        for item in SweepDigestItem.gsi1.query(keys.sweep_digests_gsi1pk(as_of), condition):
+            if isinstance(item, SweepDigestItem):
+                yield item.tenant_id, set(item.suspended or set())
+
+    # --- requests -----------------------------------------------------------------------------------------
+    def add_request(self, run_id: str, as_of: date, source: str, now: datetime) -> None:
+        SweepRequestItem(
+            keys.sweep_pk(),
+            keys.sweep_request_sk(run_id),
+            run_id=run_id,
+            as_of=as_of.isoformat(),
+            source=source,
+            created_at=now,
+            ttl=now + KEEP_FOR,
+        ).save(condition=SweepRequestItem.pk.does_not_exist())
+
+    def request(self, run_id: str) -> RequestState | None:
+        try:
+            item = SweepRequestItem.get(keys.sweep_pk(), keys.sweep_request_sk(run_id), consistent_read=True)
+        except SweepRequestItem.DoesNotExist:
+            return None
+        return RequestState(
+            run_id=item.run_id,
+            as_of=date.fromisoformat(item.as_of),
+            source=item.source,
+            requested_at=item.created_at,
+            coordinated_at=item.coordinated_at,
+        )
+
+    def request_coordinated(self, run_id: str, now: datetime) -> None:
+        SweepRequestItem(keys.sweep_pk(), keys.sweep_request_sk(run_id)).update(
+            actions=[SweepRequestItem.coordinated_at.set(now), SweepRequestItem.updated_at.set(now)],
+            condition=SweepRequestItem.pk.exists(),
+        )
