@@ -367,9 +367,7 @@ def test_a_voucher_redeemed_for_a_suspended_terminal_asks_the_carrier_to_resume(
     assert _ops(api, agent, t["sn"]) == [("resume", "pending")]
 
 
-def test_time_transferred_to_a_suspended_terminal_asks_the_carrier_to_resume(
-    api: ApiClient, platform_key: str
-) -> None:
+def test_time_transferred_to_a_suspended_terminal_asks_the_carrier_to_resume(api: ApiClient, platform_key: str) -> None:
     agent, t, _plan = _stopped(api, platform_key)
     m = api.post("/v1/merchants", {"name": "有时间的店", "phone": "13800005679"}, key=agent.admin_key).json
     rich = api.post(
