@@ -1,14 +1,17 @@
 """Carrier connection: an agent's carrier accounts, the carrier operations the outbox carries out
-(the sweep's suspension, a paid renewal's reactivation) and the daily sync of status and usage.
+(the sweep's suspension; the resume of a stopped SIM whose terminal has service again: a paid
+renewal, a voucher, a time transfer, a reactivation) and the daily sync of status and usage.
 
 - Accounts: the API key goes to the secret store (one secret per account), never into an answer
   or a log line; a terminal uses the account of its carrier, always the agent's own.
 - Operations: written in the same transaction as the status change (`OutboxCarrier` for the sweep,
-  `resume_op` for fulfilment); `CarrierOperations.deliver` runs one for the outbox dispatcher. It
-  reads the SIM's status first and sends the change only when the SIM is not already there, so a
-  dispatcher killed mid-call, a timeout after the platform applied the change, or two deliveries
-  of the same item cause one status change at most. A run that fails is tried again after a backoff
-  (1, 5, 30, 120 minutes); after MAX_RUNS it is `failed`, listed for the agent with a retry.
+  `resume_op` for every change that gives a stopped SIM its service back);
+  `CarrierOperations.deliver` runs one for the outbox dispatcher under the operation's lease (one
+  runner at a time; a dead runner's lease lapses). It reads the SIM's status first and sends the
+  change only when the SIM is not already there, so a dispatcher killed mid-call, a timeout after
+  the platform applied the change, or two deliveries of the same item cause one status change at
+  most. A run that fails is tried again after a backoff (1, 5, 30, 120 minutes); after MAX_RUNS it
+  is `failed`, listed for the agent with a retry.
 - Sync: for each account, the SIMs of the agent's terminals of that carrier, read in batches
   (Control Center: Search Devices with modifiedSince, usage by rate plan, 50 a page); usage becomes
   the terminal's data_used_mb (bytes ÷ 1,048,576) with its quota alerts; a SIM whose carrier status

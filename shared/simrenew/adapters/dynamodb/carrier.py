@@ -10,9 +10,11 @@
   sparse per-agent index (gsi1 `CARRIER_DRIFT#<tenant>`), so the drift report reads only those.
 - `CarrierOpItem` (sk `CARRIER#OP#<sn>#<version>#<action>`): a carrier operation, the third kind of
   outbox item, written in the same transaction as the status change it carries out (the sweep's
-  suspension, a paid renewal of a suspended terminal): keyed by the terminal version that change
-  created, so it exists once per intended change. Pending ones wait on a sharded due queue (gsi1
-  `CARRIER_OPS_DUE#<shard>`), failed ones on a per-agent list (gsi1 `CARRIER_OPS_FAILED#<tenant>`).
+  suspension; a renewal, voucher, time transfer or reactivation that gives a stopped SIM its service
+  back): keyed by the terminal version that change created, so it exists once per intended change. A
+  runner holds it under a lease (`lease_owner`, `lease_until`: `claim_op`, `renew_op`). Pending ones
+  wait on a sharded due queue (gsi1 `CARRIER_OPS_DUE#<shard>`), failed ones on a per-agent list
+  (gsi1 `CARRIER_OPS_FAILED#<tenant>`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
 from pynamodb.exceptions import DeleteError, TransactWriteError
@@ -41,7 +43,6 @@ OPS_RETENTION = timedelta(days=90)  # a finished operation is kept this long, th
 # well under it even with the client's retries); a runner that died lets it go when it lapses.
 OP_LEASE = timedelta(minutes=2)
 MAX_ERROR = 300
-M = TypeVar("M", bound=Item)
 
 
 # --- keys (built in keys.py) ----------------------------------------------------------------------------
@@ -248,14 +249,6 @@ def op_json(item: CarrierOpItem) -> dict[str, Any]:
     }
 
 
-def _get(model: type[M], pk: str, sk: str) -> M | None:
-    """One item by its key (a consistent read), or None."""
-    try:
-        return model.get(pk, sk, consistent_read=True)
-    except model.DoesNotExist:
-        return None
-
-
 class CarrierRepository:
     # --- accounts ------------------------------------------------------------------------------------
     def create_account(self, account: CarrierAccount, now: datetime) -> None:
@@ -290,7 +283,9 @@ class CarrierRepository:
             raise TransientStoreError("could not save the carrier account; retry") from exc
 
     def account_item(self, tenant_id: str, account_id: str) -> CarrierAccountItem | None:
-        return _get(CarrierAccountItem, keys.tenant_pk(tenant_id), account_sk(account_id))
+        with contextlib.suppress(CarrierAccountItem.DoesNotExist):
+            return CarrierAccountItem.get(keys.tenant_pk(tenant_id), account_sk(account_id), consistent_read=True)
+        return None
 
     def account(self, tenant_id: str, account_id: str) -> CarrierAccount | None:
         item = self.account_item(tenant_id, account_id)
@@ -377,8 +372,9 @@ class CarrierRepository:
 
     # --- what the carrier said about each SIM ------------------------------------------------------------
     def sim(self, tenant_id: str, sn: str) -> SimRecord | None:
-        item = _get(CarrierSimItem, keys.tenant_pk(tenant_id), sim_sk(sn))
-        return _record(item) if item is not None else None
+        with contextlib.suppress(CarrierSimItem.DoesNotExist):
+            return _record(CarrierSimItem.get(keys.tenant_pk(tenant_id), sim_sk(sn), consistent_read=True))
+        return None
 
     def sims_for(self, tenant_id: str, sns: Iterable[str]) -> dict[str, SimRecord]:
         pk = keys.tenant_pk(tenant_id)
@@ -439,7 +435,9 @@ class CarrierRepository:
 
     # --- operations ----------------------------------------------------------------------------------------
     def op(self, pk: str, sk: str) -> CarrierOpItem | None:
-        return _get(CarrierOpItem, pk, sk)
+        with contextlib.suppress(CarrierOpItem.DoesNotExist):
+            return CarrierOpItem.get(pk, sk, consistent_read=True)
+        return None
 
     def op_by_id(self, tenant_id: str, raw_id: str) -> CarrierOpItem | None:
         parsed = parse_op_id(raw_id)
