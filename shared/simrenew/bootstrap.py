@@ -9,6 +9,7 @@ from typing import Any
 
 from simrenew.adapters.dispatch import LambdaDispatcher, QueueDispatcher, ThreadDispatcher
 from simrenew.adapters.dynamodb.api_keys import ApiKeyRepository
+from simrenew.adapters.dynamodb.carrier import CarrierRepository
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository
 from simrenew.adapters.dynamodb.idempotency import IdempotencyStore
 from simrenew.adapters.dynamodb.imports import ImportRepository
@@ -115,7 +116,7 @@ def build_services(
     )
     terminals = TerminalRepository()
     merchants, plans = MerchantRepository(), PlanRepository()
-    fleet = FleetService(tenants, merchants, plans, terminals, rate_limiter, clock)
+    fleet = FleetService(tenants, merchants, plans, terminals, rate_limiter, clock, CarrierRepository())
     the_gateway = gateway or StripeGateway(stripe_keys_loader(config), local=config.is_local)
     holder_t: dict[str, TenantService] = {}
     the_rails = rails or build_rails(config, lambda tenant_id: holder_t["tenants"].alipay_token(tenant_id))
@@ -239,7 +240,6 @@ def _carrier(
     """Carrier accounts, operations and sync. Keys: Secrets Manager in AWS (CARRIER_SECRET_PREFIX),
     a mode-600 file locally (CARRIER_SECRETS_FILE, default .local/carrier-secrets.json)."""
     from simrenew.adapters.carrier.secrets import CarrierSecrets, FileSecrets, SecretsManagerSecrets
-    from simrenew.adapters.dynamodb.carrier import CarrierRepository
     from simrenew.services.carrier import PlatformFactory
 
     secrets: CarrierSecrets

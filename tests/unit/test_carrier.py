@@ -332,3 +332,161 @@ def test_marking_a_sync_while_the_account_changed_meanwhile_retries_and_lands(
     repo.mark_sync(agent.tenant_id, account_id, "queued", now + timedelta(seconds=1))
     item = real(agent.tenant_id, account_id)
     assert item is not None and item.sync_state == "queued"
+
+
+# --- every change that gives a stopped SIM its service back asks the carrier to resume ------------------------
+def _stopped(api: ApiClient, platform_key: str) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """An agent with a plan and a terminal suspended here (its SIM stopped at the carrier)."""
+    agent = create_agent(api, platform_key)
+    m = api.post("/v1/merchants", {"name": "复机小店", "phone": "13800005678"}, key=agent.admin_key).json
+    t = api.post(
+        "/v1/terminals", terminal_body(merchant_id=m["merchant_id"], expires_on="2020-01-01"), key=agent.admin_key
+    ).json
+    assert t["status"] == "suspended"
+    plan = api.post(
+        "/v1/plans", {"name": "季卡", "term_months": 3, "data_quota_mb": 1, "price_fen": 100}, key=agent.admin_key
+    ).json
+    return agent, t, plan
+
+
+def _ops(api: ApiClient, agent: Any, sn: str) -> list[tuple[str, str]]:
+    items = api.get(f"/v1/terminals/{sn}/carrier-operations", key=agent.admin_key).json["items"]
+    return [(o["action"], o["state"]) for o in items]
+
+
+def test_a_voucher_redeemed_for_a_suspended_terminal_asks_the_carrier_to_resume(
+    api: ApiClient, platform_key: str
+) -> None:
+    agent, t, plan = _stopped(api, platform_key)
+    codes = api.post("/v1/vouchers/batches", {"plan_id": plan["plan_id"], "count": 2}, key=agent.admin_key).json
+    assert api.post("/v1/public/vouchers/redeem", {"sn": t["sn"], "code": codes["codes"][0]}).status == 200
+    after = api.get(f"/v1/terminals/{t['sn']}", key=agent.admin_key).json
+    assert after["status"] == "active" and _ops(api, agent, t["sn"]) == [("resume", "pending")]
+    # A second voucher on the now active terminal asks nothing of the carrier.
+    assert api.post("/v1/public/vouchers/redeem", {"sn": t["sn"], "code": codes["codes"][1]}).status == 200
+    assert _ops(api, agent, t["sn"]) == [("resume", "pending")]
+
+
+def test_time_transferred_to_a_suspended_terminal_asks_the_carrier_to_resume(api: ApiClient, platform_key: str) -> None:
+    agent, t, _plan = _stopped(api, platform_key)
+    m = api.post("/v1/merchants", {"name": "有时间的店", "phone": "13800005679"}, key=agent.admin_key).json
+    rich = api.post(
+        "/v1/terminals",
+        terminal_body(merchant_id=m["merchant_id"], expires_on=(date.today() + timedelta(days=400)).isoformat()),
+        key=agent.admin_key,
+    ).json
+    body = {"to_sn": t["sn"], "months": 2, "reason": "换机"}
+    r = api.post(f"/v1/terminals/{rich['sn']}/transfer-time", body, key=agent.admin_key)
+    assert r.status == 201, r.body
+    assert api.get(f"/v1/terminals/{t['sn']}", key=agent.admin_key).json["status"] == "active"
+    assert _ops(api, agent, t["sn"]) == [("resume", "pending")]
+    assert _ops(api, agent, rich["sn"]) == []  # the giving terminal keeps its service
+
+
+def _deactivated_with_time(api: ApiClient, agent: Any, sn: str) -> None:
+    """Deactivate, then (test set-up, as if its expiry had been moved before) give it time left."""
+    from simrenew.adapters.dynamodb.fleet import TerminalRepository
+
+    assert api.post(f"/v1/terminals/{sn}/deactivate", {}, key=agent.admin_key).status == 200
+    item = TerminalRepository().item(agent.tenant_id, sn)
+    assert item is not None
+    item.expires_on = (date.today() + timedelta(days=60)).isoformat()
+    item.save()
+
+
+def test_reactivating_a_terminal_whose_sim_was_stopped_asks_the_carrier_to_resume(
+    services: Any, api: ApiClient, platform_key: str, clock: FixedClock
+) -> None:
+    agent, t, _plan = _stopped(api, platform_key)
+    terminal = services.fleet.get(agent.tenant_id, t["sn"])
+    op = carrier_op(terminal, CarrierAction.SUSPEND, clock.now())
+    CarrierRepository().put_op(op)
+    api.post("/v1/carrier-accounts", ACCOUNT, key=agent.admin_key)
+    platform = FakePlatform({terminal.iccid: SimState.ACTIVE})
+    assert _runner(services, platform, clock).deliver(op.pk, op.sk) == "done"  # the SIM is stopped
+    _deactivated_with_time(api, agent, t["sn"])
+    r = api.post(f"/v1/terminals/{t['sn']}/reactivate", {}, key=agent.admin_key)
+    assert (r.status, r.json["status"]) == (200, "active")
+    assert _ops(api, agent, t["sn"]) == [("resume", "pending"), ("suspend", "done")]
+
+
+def test_reactivating_a_terminal_whose_sim_kept_its_service_asks_nothing_of_the_carrier(
+    api: ApiClient, platform_key: str
+) -> None:
+    """A deactivation does not stop the SIM (DOMAIN.md), so an active terminal deactivated and
+    reactivated has nothing to resume; nor is a deactivation a carrier operation."""
+    agent = create_agent(api, platform_key)
+    m = api.post("/v1/merchants", {"name": "一直在用", "phone": "13800005670"}, key=agent.admin_key).json
+    expires = (date.today() + timedelta(days=60)).isoformat()
+    t = api.post(
+        "/v1/terminals", terminal_body(merchant_id=m["merchant_id"], expires_on=expires), key=agent.admin_key
+    ).json
+    assert api.post(f"/v1/terminals/{t['sn']}/deactivate", {}, key=agent.admin_key).status == 200
+    assert _ops(api, agent, t["sn"]) == []
+    r = api.post(f"/v1/terminals/{t['sn']}/reactivate", {}, key=agent.admin_key)
+    assert (r.status, r.json["status"]) == (200, "active")
+    assert _ops(api, agent, t["sn"]) == []
+
+
+# --- one runner at a time ---------------------------------------------------------------------------------------
+def test_two_runners_at_once_make_one_platform_change(
+    services: Any, api: ApiClient, platform_key: str, clock: FixedClock
+) -> None:
+    """The stream and the drain deliver the same operation at the same moment: the one that holds the
+    lease runs it, the other stands aside (while the first is between its read and its send)."""
+    terminal, op = _suspended(services, clock, api, platform_key)
+    platform = FakePlatform({terminal.iccid: SimState.ACTIVE})
+    first, second = _runner(services, platform, clock), _runner(services, platform, clock)
+    seen: list[str] = []
+    real_status = platform.status
+
+    def status_then_rival(iccid: str) -> SimStatus:
+        reading = real_status(iccid)
+        if not seen:
+            seen.append(second.deliver(op.pk, op.sk))  # the rival arrives mid-run
+        return reading
+
+    platform.status = status_then_rival  # type: ignore[method-assign]
+    assert first.deliver(op.pk, op.sk) == "done"
+    assert seen == ["in_progress"]
+    assert platform.sent == [("suspend", terminal.iccid)]
+    item = CarrierRepository().op(op.pk, op.sk)
+    assert item is not None and item.lease_owner is None and item.outcome == "changed"
+
+
+def test_a_dead_runners_lease_lapses_and_the_next_run_lands_the_change_once(
+    services: Any, api: ApiClient, platform_key: str, clock: FixedClock
+) -> None:
+    from simrenew.adapters.dynamodb.carrier import OP_LEASE
+
+    terminal, op = _suspended(services, clock, api, platform_key)
+    repo = CarrierRepository()
+    held = repo.op(op.pk, op.sk)
+    assert held is not None and repo.claim_op(held, "run_dead", clock.now())  # then the runner dies
+    platform = FakePlatform({terminal.iccid: SimState.ACTIVE})
+    runner = _runner(services, platform, clock)
+    assert runner.deliver(op.pk, op.sk) == "in_progress"
+    assert runner.drain_due() == 0 and platform.sent == []
+    clock.advance(OP_LEASE + timedelta(seconds=1))  # type: ignore[attr-defined]
+    assert runner.drain_due() == 1
+    assert platform.sent == [("suspend", terminal.iccid)]
+    # The dead runner, had it only been slow, can no longer record an outcome over it.
+    assert repo.finish_op(held, "done", clock.now(), outcome="changed") is False
+
+
+def test_an_update_retried_with_the_same_actions_sets_the_version_once(api: ApiClient, platform_key: str) -> None:
+    """PynamoDB appends the version increment to the list it is given; Item.update passes a copy, so
+    a caller retrying with its own list (after a version conflict) is not refused by DynamoDB."""
+    from simrenew.adapters.dynamodb.carrier import CarrierAccountItem
+
+    agent = create_agent(api, platform_key)
+    account_id = api.post("/v1/carrier-accounts", ACCOUNT, key=agent.admin_key).json["account_id"]
+    repo = CarrierRepository()
+    item = repo.account_item(agent.tenant_id, account_id)
+    assert item is not None
+    actions = [CarrierAccountItem.sync_state.set("running")]
+    item.update(actions=actions)
+    item.update(actions=actions)
+    assert len(actions) == 1
+    fresh = repo.account_item(agent.tenant_id, account_id)
+    assert fresh is not None and fresh.sync_state == "running" and fresh.version == item.version

@@ -1,14 +1,17 @@
 """Carrier connection: an agent's carrier accounts, the carrier operations the outbox carries out
-(the sweep's suspension, a paid renewal's reactivation) and the daily sync of status and usage.
+(the sweep's suspension; the resume of a stopped SIM whose terminal has service again: a paid
+renewal, a voucher, a time transfer, a reactivation) and the daily sync of status and usage.
 
 - Accounts: the API key goes to the secret store (one secret per account), never into an answer
   or a log line; a terminal uses the account of its carrier, always the agent's own.
 - Operations: written in the same transaction as the status change (`OutboxCarrier` for the sweep,
-  `resume_op` for fulfilment); `CarrierOperations.deliver` runs one for the outbox dispatcher. It
-  reads the SIM's status first and sends the change only when the SIM is not already there, so a
-  dispatcher killed mid-call, a timeout after the platform applied the change, or two deliveries
-  of the same item cause one status change at most. A run that fails is tried again after a backoff
-  (1, 5, 30, 120 minutes); after MAX_RUNS it is `failed`, listed for the agent with a retry.
+  `resume_op` for every change that gives a stopped SIM its service back);
+  `CarrierOperations.deliver` runs one for the outbox dispatcher under the operation's lease (one
+  runner at a time; a dead runner's lease lapses). It reads the SIM's status first and sends the
+  change only when the SIM is not already there, so a dispatcher killed mid-call, a timeout after
+  the platform applied the change, or two deliveries of the same item cause one status change at
+  most. A run that fails is tried again after a backoff (1, 5, 30, 120 minutes); after MAX_RUNS it
+  is `failed`, listed for the agent with a retry.
 - Sync: for each account, the SIMs of the agent's terminals of that carrier, read in batches
   (Control Center: Search Devices with modifiedSince, usage by rate plan, 50 a page); usage becomes
   the terminal's data_used_mb (bytes ÷ 1,048,576) with its quota alerts; a SIM whose carrier status
@@ -192,15 +195,44 @@ class OutboxCarrier:
         return [carrier_op(terminal, CarrierAction.SUSPEND, now)]
 
 
-def resume_op(current: Terminal, updated: Terminal, now: datetime) -> list[Item]:
-    """Fulfilment: a renewal that brings a suspended terminal back asks the carrier to resume."""
-    if current.status is TerminalStatus.SUSPENDED and updated.status is TerminalStatus.ACTIVE:
+# Statuses whose SIM has service at the carrier (a terminal in grace still works).
+SERVICE_STATUSES = frozenset({TerminalStatus.ACTIVE, TerminalStatus.GRACE})
+
+
+def resume_op(current: Terminal, updated: Terminal, now: datetime, *, stopped_at_carrier: bool = False) -> list[Item]:
+    """The carrier resume for a change that gives a stopped SIM its service back, to write in that
+    change's own transaction: a paid renewal, a voucher, a time transfer (转赠) to a suspended
+    terminal, the reactivation of a deactivated one whose SIM was stopped (`stopped_at_carrier`:
+    see `stopped_at_carrier`). Keyed by the version the change writes: one per change."""
+    stopped = current.status is TerminalStatus.SUSPENDED or (
+        stopped_at_carrier and current.status is TerminalStatus.DEACTIVATED
+    )
+    if stopped and updated.status in SERVICE_STATUSES:
         return [carrier_op(current, CarrierAction.RESUME, now)]
     return []
 
 
+def stopped_at_carrier(repo: CarrierRepository, tenant_id: str, sn: str) -> bool:
+    """Whether a terminal's SIM is (or is about to be) stopped at its carrier as far as we know: its
+    latest carrier operation is a suspension that was not called off, or the last read found it
+    suspended. A deactivation does not stop the SIM (DOMAIN.md's lifecycle), so a terminal
+    deactivated while suspended keeps its SIM stopped, and one deactivated while active does not."""
+    latest = repo.latest_op(tenant_id, sn)
+    called_off = ("superseded", "dropped")
+    if latest is not None and latest.action == CarrierAction.SUSPEND.value and latest.state not in called_off:
+        return True
+    record = repo.sim(tenant_id, sn)
+    return record is not None and record.state is SimState.SUSPENDED
+
+
+class LeaseLost(Exception):
+    """The runner's lease lapsed and another runner took the operation over: stop, send nothing."""
+
+
 class CarrierOperations:
-    """Carries out carrier operations for the outbox dispatcher (stream and 5-minute drain)."""
+    """Carries out carrier operations for the outbox dispatcher (stream and 5-minute drain). A run
+    holds the operation's lease (CarrierRepository.claim_op), so the stream and the drain never run
+    the same operation at once; a runner that died lets it go when the lease lapses."""
 
     def __init__(
         self,
@@ -215,14 +247,16 @@ class CarrierOperations:
         self._clock = clock
 
     def deliver(self, pk: str, sk: str) -> str:
-        """Run one operation now. Returns done | already_done | missing | manual | superseded |
-        dropped | retry_later | failed."""
+        """Run one operation now. Returns done | already_done | missing | in_progress (another
+        runner holds its lease) | manual | superseded | dropped | retry_later | failed."""
         item = self._repo.op(pk, sk)
         if item is None:
             return "missing"
         if item.state != "pending":
             return "already_done"
         now = self._clock.now()
+        if not self._repo.claim_op(item, new_id("run"), now):
+            return "in_progress"
         log = get_logger()
         t_item = self._terminals.item(item.tenant_id, item.sn)
         if t_item is None:
@@ -242,7 +276,9 @@ class CarrierOperations:
             return "manual"
         self._note(terminal, pending=action.value, error=None, account_id=account.account_id)
         try:
-            outcome, status = self._apply(account, terminal.iccid, action)
+            outcome, status = self._apply(account, terminal.iccid, action, item)
+        except LeaseLost:
+            return "in_progress"
         except CarrierError as exc:
             return self._failed_run(item, terminal, account, action, exc, now)
         self._repo.finish_op(item, "done", self._clock.now(), outcome=outcome)
@@ -288,12 +324,17 @@ class CarrierOperations:
         )
         return "failed" if final else "retry_later"
 
-    def _apply(self, account: CarrierAccount, iccid: str, action: CarrierAction) -> tuple[str, SimStatus]:
-        """Read, send only if needed, read again: at most one status change per intended change."""
+    def _apply(
+        self, account: CarrierAccount, iccid: str, action: CarrierAction, item: CarrierOpItem
+    ) -> tuple[str, SimStatus]:
+        """Read, send only if needed, read again: at most one status change per intended change.
+        Each round first renews the runner's lease, so no other runner can be at it meanwhile."""
         platform = self._platforms.open(account)
         sent = False
         last: CarrierError | None = None
         for _round in range(CHANGE_ATTEMPTS):
+            if _round and not self._repo.renew_op(item, str(item.lease_owner), self._clock.now()):
+                raise LeaseLost
             try:
                 current = platform.status(iccid)
             except SimUnknown:
@@ -717,4 +758,5 @@ __all__ = [
     "carrier_state",
     "drift_csv",
     "resume_op",
+    "stopped_at_carrier",
 ]

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
+from simrenew.adapters.dynamodb.carrier import CarrierRepository
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository, to_terminal
 from simrenew.adapters.dynamodb.orders import ledger_line
 from simrenew.adapters.dynamodb.paging import Page
@@ -38,6 +39,7 @@ from simrenew.domain.orders import MAX_ORDER_FEN
 from simrenew.domain.tenant import Role, Tenant
 from simrenew.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationError
 from simrenew.ids import new_id
+from simrenew.services.carrier import SERVICE_STATUSES, resume_op, stopped_at_carrier
 
 TRANSFER_TTL = timedelta(hours=72)
 # Unambiguous: no 0/O, 1/I/L.
@@ -58,6 +60,7 @@ class FleetService:
         terminals: TerminalRepository,
         rate_limiter: RateLimiter,
         clock: Clock,
+        carrier: CarrierRepository,
     ) -> None:
         self._tenants = tenants
         self.merchants = merchants
@@ -65,6 +68,7 @@ class FleetService:
         self.terminals = terminals
         self._rate = rate_limiter
         self._clock = clock
+        self._carrier = carrier  # what the carrier said of a SIM (a reactivation may resume it)
 
     def tenant(self, tenant_id: str) -> Tenant:
         tenant = self._tenants.get(tenant_id)
@@ -281,7 +285,11 @@ class FleetService:
             )
         tenant = self.tenant(tenant_id)
         status = initial_status(current.merchant_id, current.expires_on, self.today(tenant), tenant.settings.grace_days)
-        return self.terminals.save(item, replace(current, status=status), self._clock.now(), {})
+        updated, now = replace(current, status=status), self._clock.now()
+        # A SIM stopped while the terminal was suspended gets its service back at the carrier when
+        # the terminal comes back with service: the carrier operation is written with the change.
+        stopped = status in SERVICE_STATUSES and stopped_at_carrier(self._carrier, tenant_id, current.sn)
+        return self.terminals.save(item, updated, now, {}, resume_op(current, updated, now, stopped_at_carrier=stopped))
 
     def record_usage(self, tenant_id: str, sn: str, body: dict[str, Any]) -> tuple[Terminal, list[str]]:
         """Apply a usage reading; returns the terminal and the quota alerts it raised."""

@@ -21,6 +21,7 @@ from simrenew.domain.transfers import EVENT_IN, EVENT_OUT, IN, OUT, plan_transfe
 from simrenew.errors import Conflict, NotFound, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
+from simrenew.services.carrier import resume_op
 
 ATTEMPTS = 5
 
@@ -62,6 +63,8 @@ class TransferService:
             before = (plan.source_before.isoformat(), plan.target_before.isoformat())
             after = (source.expires_on.isoformat(), target.expires_on.isoformat())
             records: list[Item] = [
+                # The receiving terminal, if suspended, has its SIM's service back at the carrier.
+                *resume_op(to_terminal(target_item), target, now),
                 ledger_line(source, OUT, f"{transfer_id}:{target.sn}", 0, before[0], after[0], 0, -request.months, now),
                 ledger_line(target, IN, f"{transfer_id}:{source.sn}", 1, before[1], after[1], 0, request.months, now),
                 *self._events(transfer_id, request.months, (source, target), before, after, now),

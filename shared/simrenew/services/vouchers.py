@@ -16,6 +16,7 @@ from simrenew.domain.tenant import Tenant
 from simrenew.domain.vouchers import MAX_BATCH, code_hash, generate_code, normalize_code
 from simrenew.errors import NotFound, RuleViolation, TransientStoreError, ValidationError
 from simrenew.ids import new_id
+from simrenew.services.carrier import resume_op
 from simrenew.services.orders import OrderService
 
 if TYPE_CHECKING:
@@ -167,7 +168,9 @@ class VoucherService:
                 plan.term_months,
                 now,
             )
-            outcome = self._vouchers.redeem(voucher, item, updated, line, now)
+            # A suspended SIM's service back at the carrier: an outbox item in the same transaction.
+            resume = resume_op(current, updated, now)
+            outcome = self._vouchers.redeem(voucher, item, updated, line, now, extra=resume)
             if outcome == "ok":
                 return "ok", new.isoformat()
             if outcome == "used":

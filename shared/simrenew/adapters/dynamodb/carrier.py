@@ -10,9 +10,11 @@
   sparse per-agent index (gsi1 `CARRIER_DRIFT#<tenant>`), so the drift report reads only those.
 - `CarrierOpItem` (sk `CARRIER#OP#<sn>#<version>#<action>`): a carrier operation, the third kind of
   outbox item, written in the same transaction as the status change it carries out (the sweep's
-  suspension, a paid renewal of a suspended terminal): keyed by the terminal version that change
-  created, so it exists once per intended change. Pending ones wait on a sharded due queue (gsi1
-  `CARRIER_OPS_DUE#<shard>`), failed ones on a per-agent list (gsi1 `CARRIER_OPS_FAILED#<tenant>`).
+  suspension; a renewal, voucher, time transfer or reactivation that gives a stopped SIM its service
+  back): keyed by the terminal version that change created, so it exists once per intended change. A
+  runner holds it under a lease (`lease_owner`, `lease_until`: `claim_op`, `renew_op`). Pending ones
+  wait on a sharded due queue (gsi1 `CARRIER_OPS_DUE#<shard>`), failed ones on a per-agent list
+  (gsi1 `CARRIER_OPS_FAILED#<tenant>`).
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
-from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, TransactWriteError
 from pynamodb.expressions.update import Action
 
 from simrenew.adapters.dynamodb import keys
-from simrenew.adapters.dynamodb.errors import is_condition_failure
+from simrenew.adapters.dynamodb.errors import translated
 from simrenew.adapters.dynamodb.models import Item, TerminalItem, Transaction
 from simrenew.clock import iso_utc
 from simrenew.domain.carrier import AccountStatus, CarrierAccount, CarrierAction, Platform, SimState
@@ -37,6 +39,9 @@ from simrenew.domain.fleet import Terminal
 from simrenew.errors import Conflict, NotFound, TransientStoreError
 
 OPS_RETENTION = timedelta(days=90)  # a finished operation is kept this long, then TTL removes it
+# How long a runner holds an operation (renewed before each read → send → read round, which takes
+# well under it even with the client's retries); a runner that died lets it go when it lapses.
+OP_LEASE = timedelta(minutes=2)
 MAX_ERROR = 300
 
 
@@ -138,6 +143,9 @@ class CarrierOpItem(Item, discriminator="carrier_op"):
     last_error = UnicodeAttribute(null=True)
     outcome = UnicodeAttribute(null=True)
     done_at = UTCDateTimeAttribute(null=True)
+    # The runner's lease (claim_op): one runner at a time; a dead runner's lease lapses.
+    lease_owner = UnicodeAttribute(null=True)
+    lease_until = UTCDateTimeAttribute(null=True)
 
 
 @dataclass(frozen=True)
@@ -275,10 +283,9 @@ class CarrierRepository:
             raise TransientStoreError("could not save the carrier account; retry") from exc
 
     def account_item(self, tenant_id: str, account_id: str) -> CarrierAccountItem | None:
-        try:
+        with contextlib.suppress(CarrierAccountItem.DoesNotExist):
             return CarrierAccountItem.get(keys.tenant_pk(tenant_id), account_sk(account_id), consistent_read=True)
-        except CarrierAccountItem.DoesNotExist:
-            return None
+        return None
 
     def account(self, tenant_id: str, account_id: str) -> CarrierAccount | None:
         item = self.account_item(tenant_id, account_id)
@@ -313,7 +320,7 @@ class CarrierRepository:
         item = self.account_item(tenant_id, account_id)
         if item is None:
             return
-        try:
+        with contextlib.suppress(Conflict), translated():  # changed meanwhile: the other write stands
             item.update(
                 actions=[
                     CarrierAccountItem.status.set(status.value),
@@ -321,9 +328,6 @@ class CarrierRepository:
                     CarrierAccountItem.updated_at.set(now),
                 ]
             )
-        except UpdateError as exc:
-            if not is_condition_failure(exc):
-                raise
 
     def mark_sync(
         self,
@@ -345,13 +349,10 @@ class CarrierRepository:
             actions.append(CarrierAccountItem.synced_through.set(synced_through))
         for _ in range(3):
             try:
-                # A copy each time: PynamoDB appends the version increment to the list it is given,
-                # so a retry with the same list would set `version` twice (a ValidationException).
-                item.update(actions=list(actions))
+                with translated():
+                    item.update(actions=actions)  # Item.update sends a copy: a retry sets version once
                 return
-            except UpdateError as exc:
-                if not is_condition_failure(exc):
-                    raise
+            except Conflict:
                 fresh = self.account_item(tenant_id, account_id)
                 if fresh is None:
                     return
@@ -371,10 +372,9 @@ class CarrierRepository:
 
     # --- what the carrier said about each SIM ------------------------------------------------------------
     def sim(self, tenant_id: str, sn: str) -> SimRecord | None:
-        try:
+        with contextlib.suppress(CarrierSimItem.DoesNotExist):
             return _record(CarrierSimItem.get(keys.tenant_pk(tenant_id), sim_sk(sn), consistent_read=True))
-        except CarrierSimItem.DoesNotExist:
-            return None
+        return None
 
     def sims_for(self, tenant_id: str, sns: Iterable[str]) -> dict[str, SimRecord]:
         pk = keys.tenant_pk(tenant_id)
@@ -435,10 +435,9 @@ class CarrierRepository:
 
     # --- operations ----------------------------------------------------------------------------------------
     def op(self, pk: str, sk: str) -> CarrierOpItem | None:
-        try:
+        with contextlib.suppress(CarrierOpItem.DoesNotExist):
             return CarrierOpItem.get(pk, sk, consistent_read=True)
-        except CarrierOpItem.DoesNotExist:
-            return None
+        return None
 
     def op_by_id(self, tenant_id: str, raw_id: str) -> CarrierOpItem | None:
         parsed = parse_op_id(raw_id)
@@ -462,11 +461,32 @@ class CarrierRepository:
 
     def put_op(self, item: CarrierOpItem) -> bool:
         try:
-            item.save(condition=CarrierOpItem.pk.does_not_exist())
-        except PutError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
+            with translated():
+                item.save(condition=CarrierOpItem.pk.does_not_exist())
+        except Conflict:
+            return False
+        return True
+
+    def claim_op(self, item: CarrierOpItem, owner: str, now: datetime, lease: timedelta = OP_LEASE) -> bool:
+        """Take the runner's lease on a pending operation: False while another runner holds it (the
+        stream and the 5-minute drain may both be at it), or once it is no longer pending."""
+        free = CarrierOpItem.lease_until.does_not_exist() | (CarrierOpItem.lease_until < now)
+        return self._leased_update(item, owner, now + lease, (CarrierOpItem.state == "pending") & free)
+
+    def renew_op(self, item: CarrierOpItem, owner: str, now: datetime, lease: timedelta = OP_LEASE) -> bool:
+        """Keep the lease for another round; False when it lapsed and another runner took it."""
+        held = (CarrierOpItem.state == "pending") & (CarrierOpItem.lease_owner == owner)
+        return self._leased_update(item, owner, now + lease, held)
+
+    def _leased_update(self, item: CarrierOpItem, owner: str, until: datetime, condition: Any) -> bool:
+        try:
+            with translated():
+                item.update(
+                    actions=[CarrierOpItem.lease_owner.set(owner), CarrierOpItem.lease_until.set(until)],
+                    condition=condition,
+                )
+        except Conflict:
+            return False
         return True
 
     def op_attempt_failed(self, item: CarrierOpItem, error: str, now: datetime, at: datetime, *, final: bool) -> None:
@@ -521,20 +541,26 @@ class CarrierRepository:
             CarrierOpItem.gsi1sk.set(keys.carrier_ops_due_gsi1sk(now, item.tenant_id, item.sk)),
         ]
         try:
-            item.update(actions=actions, condition=CarrierOpItem.state.is_in("failed", "manual"))
-        except UpdateError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
+            with translated():
+                item.update(actions=actions, condition=CarrierOpItem.state.is_in("failed", "manual"))
+        except Conflict:
+            return False
         return True
 
     def _update_pending(self, item: CarrierOpItem, actions: list[Action]) -> bool:
+        """An outcome of the run that holds the lease (released with it); False when that lease
+        lapsed and another runner took the operation over, or it is no longer pending."""
+        condition = CarrierOpItem.state == "pending"
+        if item.lease_owner is not None:
+            condition &= CarrierOpItem.lease_owner == item.lease_owner
         try:
-            item.update(actions=actions, condition=CarrierOpItem.state == "pending")
-        except UpdateError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
+            with translated():
+                item.update(
+                    actions=[*actions, CarrierOpItem.lease_owner.remove(), CarrierOpItem.lease_until.remove()],
+                    condition=condition,
+                )
+        except Conflict:
+            return False
         return True
 
     def due_ops(self, now: datetime, limit: int) -> list[CarrierOpItem]:

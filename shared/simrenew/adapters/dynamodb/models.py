@@ -20,6 +20,8 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.connection import Connection
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -157,6 +159,14 @@ class Item(Model):
     gsi4 = Gsi4()
     expiry = ExpiryIndex()
     search = SearchIndex()
+
+    def update(
+        self, actions: list[Action], condition: Condition | None = None, *, add_version_condition: bool = True
+    ) -> Any:
+        """UpdateItem with a copy of `actions`: PynamoDB appends the version increment to the list
+        it is given, so a caller retrying with the same list would set `version` twice (DynamoDB
+        refuses that: a 500). Every update goes through here, so no caller has to remember."""
+        return super().update(list(actions), condition, add_version_condition=add_version_condition)
 
 
 class TenantItem(Item, discriminator="tenant"):

@@ -11,6 +11,7 @@ from pynamodb.exceptions import TransactWriteError
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.fleet import fill_item
 from simrenew.adapters.dynamodb.models import (
+    Item,
     RenewalItem,
     TerminalItem,
     Transaction,
@@ -96,9 +97,17 @@ class VoucherRepository:
             return None
 
     def redeem(
-        self, voucher: VoucherItem, item: TerminalItem, terminal: Terminal, ledger: RenewalItem, now: datetime
+        self,
+        voucher: VoucherItem,
+        item: TerminalItem,
+        terminal: Terminal,
+        ledger: RenewalItem,
+        now: datetime,
+        *,
+        extra: Sequence[Item] = (),
     ) -> str:
-        """ "ok", "used" (another redemption won) or "terminal_changed" (reload and retry)."""
+        """ "ok", "used" (another redemption won) or "terminal_changed" (reload and retry). `extra`:
+        outbox items the redemption causes (a carrier resume), written once with it."""
         try:
             with Transaction() as tx:
                 tx.update(
@@ -122,6 +131,8 @@ class VoucherRepository:
                 item.updated_at = now
                 tx.save(item)
                 tx.save(ledger, condition=RenewalItem.pk.does_not_exist())
+                for record in extra:
+                    tx.save(record, condition=Item.pk.does_not_exist())
             return "ok"
         except TransactWriteError as exc:
             codes = tx.codes(exc)
