@@ -75,6 +75,19 @@ def test_a_desktop_scans_the_qr_and_the_page_shows_the_renewal(
     desktop.get_by_test_id("done").wait_for(timeout=30_000)
     new = add_months(date.fromisoformat(terminal["expires_on"]), plan["term_months"])
     assert zh_day(new) in desktop.get_by_test_id("new-expiry").inner_text()
+    # The agent's settlement shows the payment as direct (paid to the agent, not in payable).
+    from tests.e2e.console_helpers import go, sign_in
+
+    sign_in(desktop, ui_url, agent.admin_key)
+    go(desktop, ui_url, "reports")
+    total = desktop.get_by_test_id("settlement-total")
+    total.wait_for()
+    table = desktop.get_by_test_id("settlement-table")
+    assert "直连收款（微信支付/支付宝）" in table.inner_text()
+    headers = table.locator("thead th").all_inner_texts()
+    cells = total.locator("td").all_inner_texts()
+    assert cells[headers.index("直连收款（微信支付/支付宝）") - 1] == "¥60.00", (headers, cells)
+    assert cells[headers.index("应结算") - 1] == "¥0.00", (headers, cells)
 
 
 @pytest.mark.parametrize(("method", "label", "host"), [("wechat_pay", "微信支付", "wx"), ("alipay", "支付宝", "ali")])

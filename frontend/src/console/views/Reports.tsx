@@ -47,6 +47,10 @@ interface SettlementRow {
   cash_fen: number;
   cash_refunds_fen: number;
   voucher_count: number;
+  // paid straight to the agent on WeChat Pay / Alipay (the platform is 服务商): not in payable
+  direct_fen?: number;
+  direct_refunds_fen?: number;
+  direct_fees_fen?: number;
 }
 interface Settlement {
   from: string;
@@ -359,6 +363,8 @@ function SettlementReport() {
   };
   useEffect(() => void load(), []);
   const l = locale();
+  // The direct rails' columns only for an agent that has direct payments in the range.
+  const direct = !!data && !!(data.totals.direct_fen || data.totals.direct_refunds_fen || data.totals.direct_fees_fen);
   const cells = (r: Omit<SettlementRow, "date">) => (
     <>
       <td class="num">{number(r.orders, l)}</td>
@@ -373,6 +379,13 @@ function SettlementReport() {
       <td class="num">{money(r.cash_fen)}</td>
       <td class="num">{money(r.cash_refunds_fen)}</td>
       <td class="num">{number(r.voucher_count, l)}</td>
+      {direct && (
+        <>
+          <td class="num">{money(r.direct_fen ?? 0)}</td>
+          <td class="num">{money(r.direct_refunds_fen ?? 0)}</td>
+          <td class="num">{money(r.direct_fees_fen ?? 0)}</td>
+        </>
+      )}
     </>
   );
   return (
@@ -416,11 +429,18 @@ function SettlementReport() {
                 <th scope="col">{t("cashCollected")}</th>
                 <th scope="col">{t("cashRefunds")}</th>
                 <th scope="col">{t("vouchersRedeemed")}</th>
+                {direct && (
+                  <>
+                    <th scope="col">{t("directCollected")}</th>
+                    <th scope="col">{t("directRefunds")}</th>
+                    <th scope="col">{t("directFees")}</th>
+                  </>
+                )}
               </tr>
             }
           >
             {data.days
-              .filter((r) => r.orders || r.collected_fen || r.refunds_fen || r.stripe_fees_fen || r.cash_fen || r.cash_refunds_fen || r.voucher_count)
+              .filter((r) => r.orders || r.collected_fen || r.refunds_fen || r.stripe_fees_fen || r.cash_fen || r.cash_refunds_fen || r.voucher_count || r.direct_fen || r.direct_refunds_fen)
               .map((r) => (
                 <tr key={r.date}>
                   <td class="nowrap">{day(r.date)}</td>
