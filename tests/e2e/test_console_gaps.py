@@ -156,6 +156,10 @@ def test_readonly_and_finance_keys_see_no_write_button(
             "只读和财务密钥只能查看，不能执行此操作。", "Read-only and finance keys can only look: they cannot do this."
         )
     )
+    # The admin-only pages are not in their menu (a link still says the page needs an admin).
+    for page in ("settings", "keys", "webhooks", "carrier"):
+        expect(screen.page.get_by_test_id(f"nav-{page}")).to_have_count(0)
+    expect(screen.page.get_by_test_id("nav-reports")).to_have_count(1)
     banner = "readonly-banner" if role == "readonly" else "finance-banner"
     expect(screen.page.get_by_test_id(banner)).to_contain_text(
         screen.text("只读密钥", "Read-only key") if role == "readonly" else screen.text("财务密钥", "Finance key")
@@ -179,6 +183,8 @@ def test_a_staff_key_does_the_daily_work_but_sees_no_admin_only_action(
         else:
             _absent(screen, ui_url, views[name], testids)
         screen.fits()
+    for page in ("settings", "keys", "webhooks", "carrier"):
+        expect(screen.page.get_by_test_id(f"nav-{page}")).to_have_count(0)
     # The staff's own work is on screen: register, edit, deactivate, a new order, import.
     screen.open(ui_url, "terminals")
     expect(screen.page.get_by_test_id("open-register")).to_be_visible()

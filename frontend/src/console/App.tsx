@@ -43,6 +43,9 @@ const NAV: [string, Key][] = [
   ["webhooks", "nav_webhooks"],
   ["carrier", "nav_carrier"],
 ];
+// Pages whose every read and write needs an admin key: not in the menu of any other role (a link
+// to one still opens it and says it needs an admin).
+const ADMIN_PAGES = new Set(["settings", "keys", "webhooks", "carrier"]);
 
 export function App() {
   const [, setLang] = useState<Locale>(locale());
@@ -179,7 +182,7 @@ function Shell({ s }: { s: Session }) {
       <div class="layout">
         <nav id="nav" class={`sidenav ${menuOpen ? "open" : ""}`} aria-label={t("mainNav")}>
           <ul>
-            {NAV.map(([path, label]) => (
+            {NAV.filter(([path]) => s.admin || !ADMIN_PAGES.has(path)).map(([path, label]) => (
               <li key={path}>
                 <a
                   href={href(path)}
