@@ -197,6 +197,33 @@ def test_merchants_are_searchable_sorted_by_name_and_counted(api: ApiClient, pla
     assert api.get("/v1/merchants?sort=age", key=agent.admin_key).error["field"] == "sort"
 
 
+def test_names_sort_in_pinyin_order_across_pages_both_ways(api: ApiClient, platform_key: str) -> None:
+    """阿里 (a) < 北京 (bei) < Coffee < 张记 (zhang): code-point order would be 北 < 张 < 阿."""
+    agent = create_agent(api, platform_key)
+    shops = {}
+    for n, name in enumerate(("张记便利店", "阿里小卖部", "Coffee 咖啡", "北京烤鸭店")):
+        shops[name] = _post(api, agent, "/v1/merchants", {"name": name, "phone": f"1370000{n:04d}"})
+        body = terminal_body()
+        body["merchant_id"] = shops[name]["merchant_id"]
+        _post(api, agent, "/v1/terminals", body)
+    expected = ["阿里小卖部", "北京烤鸭店", "Coffee 咖啡", "张记便利店"]
+
+    def walk(path: str) -> list[str]:
+        names: list[str] = []
+        cursor = ""
+        while True:
+            page = api.get(path + cursor, key=agent.admin_key)
+            assert page.status == 200, page.body
+            names += [i["name"] if "name" in i else i["merchant"]["name"] for i in page.json["items"]]
+            if not page.json["next_cursor"]:
+                return names
+            cursor = "&cursor=" + page.json["next_cursor"]
+
+    assert walk("/v1/merchants?sort=name&limit=3") == expected
+    assert walk("/v1/merchants?sort=-name&limit=3") == expected[::-1]
+    assert walk("/v1/terminals?sort=name&limit=3") == expected
+
+
 def test_a_renamed_merchant_is_found_by_its_new_name_only(api: ApiClient, platform_key: str) -> None:
     agent = create_agent(api, platform_key)
     w = _fleet(api, agent)

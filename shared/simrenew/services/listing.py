@@ -32,6 +32,7 @@ from simrenew.adapters.dynamodb.paging import Page
 from simrenew.adapters.dynamodb.search import MerchantRow, SearchIndexRepository, TerminalRow
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.clock import Clock, iso_utc, today_in
+from simrenew.domain.collation import name_key
 from simrenew.domain.contact import mask_phone
 from simrenew.domain.filters import MerchantFilters, OrderFilters, TerminalFilters
 from simrenew.domain.fleet import Merchant, Terminal, TerminalStatus
@@ -192,7 +193,7 @@ class ListingService:
 
             def by_name(r: TerminalRow) -> tuple[Any, ...]:
                 m = names.get(r.merchant_id or "")
-                return (0 if m else 1, m.name.casefold() if m else "", r.sn)
+                return (0 if m else 1, *(name_key(m.name) if m else ("", "")), r.sn)
 
             return by_name
         return lambda r: (r.sn,)
@@ -240,15 +241,15 @@ class ListingService:
             return ListPage(page.items, page.next_cursor, len(rows))
         fp = _fingerprint("merchants", f.to_query())
         if f.sort == "-name":
-            order = sorted({m.name.casefold() for m in matching}, reverse=True)
+            order = sorted({name_key(m.name) for m in matching}, reverse=True)
             rank = {name: i for i, name in enumerate(order)}
 
             def key(m: MerchantRow) -> tuple[Any, ...]:
-                return (rank[m.name.casefold()], m.merchant_id)
+                return (rank[name_key(m.name)], m.merchant_id)
         else:
 
             def key(m: MerchantRow) -> tuple[Any, ...]:
-                return (m.name.casefold(), m.merchant_id)
+                return (*name_key(m.name), m.merchant_id)
 
         chosen, after = _window(matching, key, _decode_after(cursor, fp), limit)
         found = self._merchants.get_many(tenant_id, [m.merchant_id for m in chosen])
