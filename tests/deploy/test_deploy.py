@@ -103,6 +103,7 @@ def test_api_routes_of_each_kind_answer_within_the_api_functions_permissions(api
     # The merchant's phone never reaches the public look-up; the agent's service phone is public by design.
     assert status == 200 and public["sn"] == body["sn"]
     assert {k for k in public if "phone" in k} == {"agent_phone"}, public
+    assert "13812345678" not in json.dumps(public), public  # nor its E.164 form, which contains it
     _, status, refused = api.call("api_get_terminal", key="srk_not-a-key", sn=body["sn"])
     assert status == 401, refused
     # Without CloudFront's origin secret the API refuses everything (403 origin_required).
