@@ -1,7 +1,10 @@
 """Cold import time of each function's module next to `import boto3` (medians, one run).
 
 Each sample is a fresh interpreter (`python -c "import app"` in the function's folder),
-interleaved with the boto3 baseline so machine noise hits both alike.
+interleaved with the boto3 baseline so machine noise hits both alike. The services are built on
+first use (simrenew/bootstrap.py), so each function is measured twice: `import app` alone, and
+`import app` plus the services its first request builds (no request is sent): the public
+look-up's for `api`, fulfilment's for `webhook`, the import's for `worker`, the run's for `sweep`.
 
     .venv/bin/python -m bench.cold_import [--runs 5]
 """
@@ -33,6 +36,10 @@ TARGETS = {
     "worker": (ROOT / "functions/worker", "import app"),
     "webhook": (ROOT / "functions/webhook", "import app"),
     "sweep": (ROOT / "functions/sweep", "import app"),
+    "api + look-up": (ROOT / "functions/api", "import app; app.services().orders"),
+    "webhook + fulfilment": (ROOT / "functions/webhook", "import app; app.services().orders"),
+    "worker + import": (ROOT / "functions/worker", "import app; app.services().imports"),
+    "sweep + run": (ROOT / "functions/sweep", "import app; app.services().sweep_runs"),
 }
 
 
@@ -59,12 +66,12 @@ def main(argv: list[str] | None = None) -> int:
             times[name].append(sample(cwd, code))
     base = median(times["boto3"])
     print(f"cold import, median of {args.runs} fresh interpreters (python -c 'import ...')")
-    print(f"{'module':<10} {'median ms':>10} {'vs boto3':>9}")
+    print(f"{'module':<22} {'median ms':>10} {'vs boto3':>9}")
     result: dict[str, Any] = {}
     for name, values in times.items():
         med = median(values)
         result[name] = {"median_s": med, "samples_s": values, "ratio_to_boto3": med / base}
-        print(f"{name:<10} {med * 1000:>10.1f} {med / base:>8.2f}x")
+        print(f"{name:<22} {med * 1000:>10.1f} {med / base:>8.2f}x")
     write_json(
         args.out,
         {

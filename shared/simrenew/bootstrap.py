@@ -1,84 +1,357 @@
-"""Composition root: builds adapters and services from one Config (no Lambda event here)."""
+"""Composition root: builds adapters and services from one Config (no Lambda event here).
+
+Every service is built on first use (`cached_property`), with its imports inside: a container
+imports and wires only what its routes touch, so a cold `api` container answering the public
+look-up never imports the sweep, the carrier sync, the exports or the reports (issue 17, cold
+start; `bench.cold_import` measures the import of each function and the first look-up's)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from simrenew.adapters.dispatch import LambdaDispatcher, QueueDispatcher, ThreadDispatcher
-from simrenew.adapters.dynamodb.api_keys import ApiKeyRepository
-from simrenew.adapters.dynamodb.carrier import CarrierRepository
-from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository
-from simrenew.adapters.dynamodb.idempotency import IdempotencyStore
-from simrenew.adapters.dynamodb.imports import ImportRepository
-from simrenew.adapters.dynamodb.models import bind_table
-from simrenew.adapters.dynamodb.orders import OrderRepository
-from simrenew.adapters.dynamodb.outbox import OutboxRepository
-from simrenew.adapters.dynamodb.ratelimit import RateLimiter
-from simrenew.adapters.dynamodb.search import SearchIndexRepository
-from simrenew.adapters.dynamodb.sweep_days import SweepDayRepository
-from simrenew.adapters.dynamodb.sweeps import SweepRepository
-from simrenew.adapters.dynamodb.tenants import TenantRepository
-from simrenew.adapters.dynamodb.transfers import TimeTransferRepository
-from simrenew.adapters.dynamodb.vouchers import VoucherRepository
-from simrenew.adapters.objects import ObjectStore
-from simrenew.adapters.payments import PaymentGateway, PaymentRails, StripeGateway, stripe_keys_loader
-from simrenew.adapters.secrets import SecretValue
 from simrenew.clock import Clock, SystemClock
 from simrenew.config import Config
 from simrenew.errors import ConfigError
-from simrenew.services.auth import AuthService
-from simrenew.services.carrier import CarrierAccounts, CarrierOperations, CarrierSync, OutboxCarrier
-from simrenew.services.exports import ExportService
-from simrenew.services.fleet import FleetService
-from simrenew.services.imports import Dispatcher, ImportService
-from simrenew.services.listing import ListingService
-from simrenew.services.orders import OrderService
-from simrenew.services.outbox import OutboxDispatcher
-from simrenew.services.reports import DashboardReport, ExpiryReports, ReportService
-from simrenew.services.sweep import NotifierSender, SweepService
-from simrenew.services.sweep_runs import SweepRuns
-from simrenew.services.tenants import TenantService
-from simrenew.services.transfers import TransferService
-from simrenew.services.usage_import import UsageImportService
-from simrenew.services.vouchers import VoucherService
+
+if TYPE_CHECKING:
+    from simrenew.adapters.dynamodb.api_keys import ApiKeyRepository
+    from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository
+    from simrenew.adapters.dynamodb.idempotency import IdempotencyStore
+    from simrenew.adapters.dynamodb.orders import OrderRepository
+    from simrenew.adapters.dynamodb.ratelimit import RateLimiter
+    from simrenew.adapters.dynamodb.sweep_days import SweepDayRepository
+    from simrenew.adapters.dynamodb.sweeps import SweepRepository
+    from simrenew.adapters.dynamodb.tenants import TenantRepository
+    from simrenew.adapters.objects import ObjectStore
+    from simrenew.adapters.payments import PaymentGateway, PaymentRails
+    from simrenew.services.auth import AuthService
+    from simrenew.services.carrier import CarrierAccounts, CarrierOperations, CarrierSync
+    from simrenew.services.exports import ExportService
+    from simrenew.services.fleet import FleetService
+    from simrenew.services.imports import Dispatcher, ImportService
+    from simrenew.services.listing import ListingService
+    from simrenew.services.orders import OrderService
+    from simrenew.services.outbox import OutboxDispatcher
+    from simrenew.services.reports import DashboardReport, ExpiryReports, ReportService
+    from simrenew.services.sweep import SweepService
+    from simrenew.services.sweep_runs import SweepRuns
+    from simrenew.services.tenants import TenantService
+    from simrenew.services.transfers import TransferService
+    from simrenew.services.usage_import import UsageImportService
+    from simrenew.services.vouchers import VoucherService
 
 
-@dataclass
+class Repositories:
+    """The table's repositories this container uses, each made once, on first use."""
+
+    @cached_property
+    def tenants(self) -> TenantRepository:
+        from simrenew.adapters.dynamodb.tenants import TenantRepository
+
+        return TenantRepository()
+
+    @cached_property
+    def api_keys(self) -> ApiKeyRepository:
+        from simrenew.adapters.dynamodb.api_keys import ApiKeyRepository
+
+        return ApiKeyRepository()
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        from simrenew.adapters.dynamodb.ratelimit import RateLimiter
+
+        return RateLimiter()
+
+    @cached_property
+    def terminals(self) -> TerminalRepository:
+        from simrenew.adapters.dynamodb.fleet import TerminalRepository
+
+        return TerminalRepository()
+
+    @cached_property
+    def merchants(self) -> MerchantRepository:
+        from simrenew.adapters.dynamodb.fleet import MerchantRepository
+
+        return MerchantRepository()
+
+    @cached_property
+    def plans(self) -> PlanRepository:
+        from simrenew.adapters.dynamodb.fleet import PlanRepository
+
+        return PlanRepository()
+
+    @cached_property
+    def orders(self) -> OrderRepository:
+        from simrenew.adapters.dynamodb.orders import OrderRepository
+
+        return OrderRepository()
+
+    @cached_property
+    def sweeps(self) -> SweepRepository:
+        from simrenew.adapters.dynamodb.sweeps import SweepRepository
+
+        return SweepRepository()
+
+    @cached_property
+    def sweep_days(self) -> SweepDayRepository:
+        from simrenew.adapters.dynamodb.sweep_days import SweepDayRepository
+
+        return SweepDayRepository()
+
+
 class Services:
-    config: Config
-    clock: Clock
-    auth: AuthService
-    tenants: TenantService
-    idempotency: IdempotencyStore
-    rate_limiter: RateLimiter
-    fleet: FleetService
-    imports: ImportService
-    orders: OrderService
-    vouchers: VoucherService
-    reports: ReportService
-    sweep: SweepService
-    sweep_runs: SweepRuns  # the day fanned out over shard workers (POST /v1/admin/sweeps, the schedule)
-    sweep_dispatcher: Any  # hands a run's steps to the sweep function (a Lambda invoke; a thread locally)
-    expiry_reports: ExpiryReports
-    dashboard: DashboardReport
-    webhooks: Any
-    dispatcher: Any
-    transfers: TransferService
-    outbox: OutboxDispatcher  # delivers outbox items (functions/dispatcher, the 5-minute drain)
-    listing: ListingService  # filters, search, sort and totals of the lists (issue 16)
-    usage_imports: UsageImportService
-    carrier_accounts: CarrierAccounts  # an agent's carrier platform logins (docs/carrier.md)
-    carrier_ops: CarrierOperations  # suspensions and reactivations at the carrier (outbox items)
-    carrier_sync: CarrierSync  # status and usage read from the carriers, drift
-    objects: ObjectStore  # the uploads/exports bucket (presigned uploads, exports)
-    exports: ExportService
+    """What a function's handlers call. Built lazily: `services.orders` wires the order service
+    (and what it needs) the first time a handler asks for it, and keeps it for the container."""
+
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        gateway: PaymentGateway | None = None,
+        rails: PaymentRails | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.repos = Repositories()
+        self._given_gateway = gateway
+        self._given_rails = rails
+
+    # --- payments ----------------------------------------------------------------------------------
+    @cached_property
+    def gateway(self) -> PaymentGateway:
+        if self._given_gateway is not None:
+            return self._given_gateway
+        from simrenew.adapters.payments import StripeGateway, stripe_keys_loader
+
+        return StripeGateway(stripe_keys_loader(self.config), local=self.config.is_local)
+
+    @cached_property
+    def rails(self) -> PaymentRails:
+        rails = self._given_rails
+        token_of: Callable[[str], Any] = lambda tenant_id: self.tenants.alipay_token(tenant_id)  # noqa: E731
+        if rails is None:
+            return build_rails(self.config, token_of)
+        if getattr(rails, "_token_of", None) is None:
+            rails._token_of = token_of
+        return rails
+
+    # --- onboarding and keys -----------------------------------------------------------------------
+    @cached_property
+    def auth(self) -> AuthService:
+        from simrenew.adapters.secrets import SecretValue
+        from simrenew.services.auth import AuthService
+
+        c = self.config
+        platform_key = SecretValue(value=c.platform_key, secret_arn=c.platform_key_secret_arn, region=c.region)
+        return AuthService(self.repos.api_keys, self.repos.tenants, platform_key)
+
+    @cached_property
+    def tenants(self) -> TenantService:
+        from simrenew.services.tenants import TenantService
+
+        r = self.repos
+        return TenantService(r.tenants, r.api_keys, r.rate_limiter, self.clock, self.rails)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        from simrenew.adapters.dynamodb.idempotency import IdempotencyStore
+
+        return IdempotencyStore()
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        return self.repos.rate_limiter
+
+    # --- fleet -------------------------------------------------------------------------------------
+    @cached_property
+    def fleet(self) -> FleetService:
+        from simrenew.adapters.dynamodb.carrier import CarrierRepository
+        from simrenew.services.fleet import FleetService
+
+        r = self.repos
+        return FleetService(
+            r.tenants, r.merchants, r.plans, r.terminals, r.rate_limiter, self.clock, CarrierRepository()
+        )
+
+    @cached_property
+    def listing(self) -> ListingService:
+        from simrenew.adapters.dynamodb.search import SearchIndexRepository
+        from simrenew.services.listing import ListingService
+
+        r = self.repos
+        return ListingService(r.tenants, r.terminals, r.merchants, SearchIndexRepository(), r.orders, self.clock)
+
+    @cached_property
+    def usage_imports(self) -> UsageImportService:
+        from simrenew.services.usage_import import UsageImportService
+
+        return UsageImportService(self.fleet)
+
+    @cached_property
+    def transfers(self) -> TransferService:
+        from simrenew.adapters.dynamodb.transfers import TimeTransferRepository
+        from simrenew.services.transfers import TransferService
+
+        return TransferService(self.repos.tenants, self.repos.terminals, TimeTransferRepository(), self.clock)
+
+    # --- imports and exports (the worker function's tasks) ------------------------------------------
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        """Hands an import or export to the worker function (a thread in this process, locally)."""
+        from simrenew.adapters.dispatch import LambdaDispatcher, ThreadDispatcher
+
+        if self.config.is_local:
+            return ThreadDispatcher(lambda event: run_worker_task(self, event))
+        if self.config.import_worker_function:
+            return LambdaDispatcher(self.config.import_worker_function, self.config.region)
+        raise ConfigError("IMPORT_WORKER_FUNCTION is required in AWS")
+
+    @cached_property
+    def objects(self) -> ObjectStore:
+        from simrenew.adapters.objects import ObjectStore
+
+        c = self.config
+        return ObjectStore(c.uploads_bucket, c.region, c.s3_endpoint, c.is_local)
+
+    @cached_property
+    def imports(self) -> ImportService:
+        from simrenew.adapters.dynamodb.imports import ImportRepository
+        from simrenew.services.imports import ImportService
+
+        r = self.repos
+        return ImportService(ImportRepository(), self.fleet, r.terminals, self.dispatcher, self.clock, self.objects)
+
+    @cached_property
+    def exports(self) -> ExportService:
+        from simrenew.services.exports import ExportService
+
+        return ExportService(self.fleet, self.orders, self.expiry_reports, self.objects, self.dispatcher, self.clock)
+
+    # --- orders, vouchers, reports -----------------------------------------------------------------
+    @cached_property
+    def orders(self) -> OrderService:
+        from simrenew.services.orders import OrderService
+
+        r = self.repos
+        return OrderService(
+            r.tenants,
+            r.terminals,
+            r.plans,
+            r.merchants,
+            r.orders,
+            self.gateway,
+            r.rate_limiter,
+            self.clock,
+            self.rails,
+            self.config.public_base_url,
+        )
+
+    @cached_property
+    def vouchers(self) -> VoucherService:
+        from simrenew.adapters.dynamodb.vouchers import VoucherRepository
+        from simrenew.services.vouchers import VoucherService
+
+        r = self.repos
+        return VoucherService(VoucherRepository(), r.plans, r.terminals, self.orders, r.rate_limiter, self.clock)
+
+    @cached_property
+    def reports(self) -> ReportService:
+        from simrenew.adapters.dynamodb.vouchers import VoucherRepository
+        from simrenew.services.reports import ReportService
+
+        return ReportService(self.repos.tenants, self.repos.orders, self.gateway, VoucherRepository(), self.rails)
+
+    @cached_property
+    def expiry_reports(self) -> ExpiryReports:
+        from simrenew.services.reports import ExpiryReports
+
+        return ExpiryReports(self.repos.tenants, self.repos.terminals, self.repos.sweeps, self.clock)
+
+    @cached_property
+    def dashboard(self) -> DashboardReport:
+        from simrenew.services.reports import DashboardReport
+
+        return DashboardReport(self.repos.tenants, self.repos.terminals, self.reports, self.clock)
+
+    # --- sweep, outbound webhooks, outbox ----------------------------------------------------------
+    @cached_property
+    def webhooks(self) -> Any:
+        return _webhooks(self.config, self.clock)
+
+    @cached_property
+    def sweep(self) -> SweepService:
+        from simrenew.services.carrier import OutboxCarrier
+        from simrenew.services.sweep import NotifierSender, SweepService
+
+        r = self.repos
+        sender = NotifierSender(lambda: _notifier(self.config))
+        return SweepService(
+            r.tenants,
+            r.terminals,
+            r.merchants,
+            r.sweeps,
+            sender,
+            self.webhooks,
+            OutboxCarrier(),
+            self.clock,
+            self.config.public_base_url,
+            r.sweep_days,
+        )
+
+    @cached_property
+    def sweep_dispatcher(self) -> Dispatcher:
+        """Hands a run's steps to the sweep function (a Lambda invoke; a queue in this process, locally)."""
+        from simrenew.adapters.dispatch import LambdaDispatcher, QueueDispatcher
+
+        if self.config.is_local:
+            return QueueDispatcher(lambda event: self.sweep_runs.handle(event))
+        if self.config.sweep_function:
+            return LambdaDispatcher(self.config.sweep_function, self.config.region)
+        raise ConfigError("SWEEP_FUNCTION is required in AWS")
+
+    @cached_property
+    def sweep_runs(self) -> SweepRuns:
+        """The day fanned out over shard workers (POST /v1/admin/sweeps, the schedule)."""
+        from simrenew.services.sweep_runs import SweepRuns
+
+        return SweepRuns(self.sweep, self.repos.sweep_days, self.sweep_dispatcher, self.clock)
+
+    @cached_property
+    def outbox(self) -> OutboxDispatcher:
+        """Delivers outbox items (functions/dispatcher, the 5-minute drain)."""
+        from simrenew.adapters.dynamodb.outbox import OutboxRepository
+        from simrenew.services.outbox import OutboxDispatcher
+
+        return OutboxDispatcher(OutboxRepository(), self.webhooks, self.sweep, self.clock, carrier=self.carrier_ops)
+
+    # --- carrier (docs/carrier.md) -----------------------------------------------------------------
+    @cached_property
+    def _carrier_parts(self) -> tuple[CarrierAccounts, CarrierOperations, CarrierSync]:
+        return _carrier(self.config, self.clock, self.repos.tenants, self.repos.terminals)
+
+    @property
+    def carrier_accounts(self) -> CarrierAccounts:
+        """An agent's carrier platform logins."""
+        return self._carrier_parts[0]
+
+    @property
+    def carrier_ops(self) -> CarrierOperations:
+        """Suspensions and reactivations at the carrier (outbox items)."""
+        return self._carrier_parts[1]
+
+    @property
+    def carrier_sync(self) -> CarrierSync:
+        """Status and usage read from the carriers, drift."""
+        return self._carrier_parts[2]
 
 
 def build_rails(config: Config, token_of: Any) -> PaymentRails:
     """The direct rails this deployment has: each where its secret (AWS) or credentials file (local) is set."""
+    from simrenew.adapters.payments import PaymentRails
+
     rails: dict[str, Any] = {}
     base = config.notify_base
     if config.wechatpay_secret_arn or (config.is_local and config.wechatpay_credentials):
@@ -106,105 +379,11 @@ def build_services(
     gateway: PaymentGateway | None = None,
     rails: PaymentRails | None = None,
 ) -> Services:
+    """Binds the table and returns the (lazy) services of one container."""
+    from simrenew.adapters.dynamodb.models import bind_table
+
     bind_table(config.table_name, config.region, config.ddb_endpoint)
-    clock = clock or SystemClock()
-    tenants = TenantRepository()
-    api_keys = ApiKeyRepository()
-    rate_limiter = RateLimiter()
-    platform_key = SecretValue(
-        value=config.platform_key, secret_arn=config.platform_key_secret_arn, region=config.region
-    )
-    terminals = TerminalRepository()
-    merchants, plans = MerchantRepository(), PlanRepository()
-    fleet = FleetService(tenants, merchants, plans, terminals, rate_limiter, clock, CarrierRepository())
-    the_gateway = gateway or StripeGateway(stripe_keys_loader(config), local=config.is_local)
-    holder_t: dict[str, TenantService] = {}
-    the_rails = rails or build_rails(config, lambda tenant_id: holder_t["tenants"].alipay_token(tenant_id))
-    if rails is not None and getattr(rails, "_token_of", None) is None:
-        rails._token_of = lambda tenant_id: holder_t["tenants"].alipay_token(tenant_id)
-    tenant_service = TenantService(tenants, api_keys, rate_limiter, clock, the_rails)
-    holder_t["tenants"] = tenant_service
-    order_repo = OrderRepository()
-    orders = OrderService(
-        tenants,
-        terminals,
-        plans,
-        merchants,
-        order_repo,
-        the_gateway,
-        rate_limiter,
-        clock,
-        the_rails,
-        config.public_base_url,
-    )
-    webhooks = _webhooks(config, clock)
-    sweeps = SweepRepository()
-    sweep_days = SweepDayRepository()
-    sweep = SweepService(
-        tenants,
-        terminals,
-        merchants,
-        sweeps,
-        NotifierSender(lambda: _notifier(config)),
-        webhooks,
-        OutboxCarrier(),
-        clock,
-        config.public_base_url,
-        sweep_days,
-    )
-    sweep_dispatcher: Dispatcher
-    runs: dict[str, SweepRuns] = {}
-    if config.is_local:
-        sweep_dispatcher = QueueDispatcher(lambda event: runs["runs"].handle(event))
-    elif config.sweep_function:
-        sweep_dispatcher = LambdaDispatcher(config.sweep_function, config.region)
-    else:
-        raise ConfigError("SWEEP_FUNCTION is required in AWS")
-    runs["runs"] = SweepRuns(sweep, sweep_days, sweep_dispatcher, clock)
-    dispatcher: Dispatcher
-    holder: dict[str, Any] = {}
-    if config.is_local:
-        dispatcher = ThreadDispatcher(lambda event: run_worker_task(holder["services"], event))
-    elif config.import_worker_function:
-        dispatcher = LambdaDispatcher(config.import_worker_function, config.region)
-    else:
-        raise ConfigError("IMPORT_WORKER_FUNCTION is required in AWS")
-    objects = ObjectStore(config.uploads_bucket, config.region, config.s3_endpoint, config.is_local)
-    imports = ImportService(ImportRepository(), fleet, terminals, dispatcher, clock, objects)
-    reports = ReportService(tenants, order_repo, the_gateway, VoucherRepository(), the_rails)
-    expiry_reports = ExpiryReports(tenants, terminals, sweeps, clock)
-    carrier_accounts, carrier_ops, carrier_sync = _carrier(config, clock, tenants, terminals)
-    built = Services(
-        config=config,
-        clock=clock,
-        auth=AuthService(api_keys, tenants, platform_key),
-        tenants=tenant_service,
-        idempotency=IdempotencyStore(),
-        rate_limiter=rate_limiter,
-        fleet=fleet,
-        imports=imports,
-        orders=orders,
-        vouchers=VoucherService(VoucherRepository(), plans, terminals, orders, rate_limiter, clock),
-        reports=reports,
-        sweep=sweep,
-        expiry_reports=expiry_reports,
-        sweep_runs=runs["runs"],
-        sweep_dispatcher=sweep_dispatcher,
-        dashboard=DashboardReport(tenants, terminals, reports, clock),
-        webhooks=webhooks,
-        dispatcher=dispatcher,
-        transfers=TransferService(tenants, terminals, TimeTransferRepository(), clock),
-        objects=objects,
-        exports=ExportService(fleet, orders, expiry_reports, objects, dispatcher, clock),
-        listing=ListingService(tenants, terminals, merchants, SearchIndexRepository(), order_repo, clock),
-        usage_imports=UsageImportService(fleet),
-        outbox=OutboxDispatcher(OutboxRepository(), webhooks, sweep, clock, carrier=carrier_ops),
-        carrier_accounts=carrier_accounts,
-        carrier_ops=carrier_ops,
-        carrier_sync=carrier_sync,
-    )
-    holder["services"] = built
-    return built
+    return Services(config, clock or SystemClock(), gateway, rails)
 
 
 def run_worker_task(services: Services, event: dict[str, Any]) -> str:
@@ -240,7 +419,9 @@ def _carrier(
     """Carrier accounts, operations and sync. Keys: Secrets Manager in AWS (CARRIER_SECRET_PREFIX),
     a mode-600 file locally (CARRIER_SECRETS_FILE, default .local/carrier-secrets.json)."""
     from simrenew.adapters.carrier.secrets import CarrierSecrets, FileSecrets, SecretsManagerSecrets
-    from simrenew.services.carrier import PlatformFactory
+    from simrenew.adapters.dispatch import ThreadDispatcher
+    from simrenew.adapters.dynamodb.carrier import CarrierRepository
+    from simrenew.services.carrier import CarrierAccounts, CarrierOperations, CarrierSync, PlatformFactory
 
     secrets: CarrierSecrets
     if config.is_local:
@@ -262,6 +443,8 @@ def _carrier(
 
 
 def _sync_dispatch(config: Config) -> Callable[[dict[str, Any]], None]:
+    from simrenew.adapters.dispatch import LambdaDispatcher
+
     def dispatch(event: dict[str, Any]) -> None:
         if not config.carrier_sync_function:
             raise ConfigError("CARRIER_SYNC_FUNCTION is not set: carrier syncs cannot be handed over")
