@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import OUT, ROOT, environment, git_commit, shown, write_json
+from bench.targets import line, markdown_rows, verdicts
 
 FULL = {
     "cold_runs": 5,
@@ -288,13 +289,14 @@ def markdown(s: dict[str, Any]) -> str:
         + f"import {p['rows']:,} rows (1 % bad) × {p['import_repeats']}; "
         + f"sweep of {p['due']:,} due terminals in a fleet of {p['fleet']:,} × {p['sweep_repeats']}.",
         "",
+        *markdown_rows(s.get("targets") or verdicts(s)),
         "## Cold import of each function",
         "",
         "| module | median ms | ÷ `import boto3` |",
         "|---|---:|---:|",
     ]
     for name, c in s["cold_import"].items():
-        label = "`import boto3` (baseline)" if name == "boto3" else f"`{name}` function"
+        label = "`import boto3` (baseline)" if name == "boto3" else f"`{name}`" if "+" in name else f"`{name}` function"
         out.append(f"| {label} | {c['median_ms']:.0f} | {c['ratio_to_boto3']:.2f}× |")
     out += [
         "",
@@ -479,10 +481,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     summary = summarize({r.name: load(r) for r in runs}, runs, params, argv)
     summary["runtime_s"]["total"] = round(time.perf_counter() - started, 1)
+    summary["targets"] = verdicts(summary)
     write_json(out_dir / f"{stem}.json", summary)
     md = out_dir / f"{stem}.md"
     md.parent.mkdir(parents=True, exist_ok=True)
     md.write_text(markdown(summary), encoding="utf-8")
+    print("\nissue 17 targets:")
+    for verdict in summary["targets"]:
+        print(f"  {line(verdict)}")
     print(f"\nreport: {shown(md)} and {shown(out_dir / f'{stem}.json')} ({summary['runtime_s']['total'] / 60:.1f} min)")
     return 0
 
