@@ -373,7 +373,7 @@ def test_a_paid_order_is_fulfilled_exactly_once_by_its_webhook_under_throttling(
     again = _deliver(throttled_url, payload)  # Stripe's duplicate delivery, still throttled
     faults.clear()
     assert again == [200]
-    _assert_injected(tally, "TransactWriteItems", "GetItem")
+    _assert_injected(tally, "TransactWriteItems", "BatchGetItem")  # the webhook reads in BatchGetItems
     assert setup_faults > 0
 
     expected = add_months(date.fromisoformat(t["expires_on"]), 3).isoformat()

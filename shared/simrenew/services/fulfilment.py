@@ -4,15 +4,19 @@ review queue for payments that do not match their order."""
 
 from __future__ import annotations
 
-import contextlib
+from collections import Counter
+from datetime import date, datetime
 from typing import Any
 
+from pynamodb.expressions.update import Action
+
 from simrenew.adapters.dynamodb.fleet import TerminalRepository, pending_event, to_terminal
-from simrenew.adapters.dynamodb.models import Item, OrderItem
-from simrenew.adapters.dynamodb.orders import OrderRepository, ledger_line, to_order
+from simrenew.adapters.dynamodb.models import Item, OrderItem, RateLimitItem, TerminalItem
+from simrenew.adapters.dynamodb.orders import OrderRepository, PaymentContext, ledger_line, to_order
 from simrenew.adapters.dynamodb.outbox import outbox_event
-from simrenew.adapters.dynamodb.ratelimit import RateLimiter
+from simrenew.adapters.dynamodb.ratelimit import RateLimiter, counted_hits
 from simrenew.adapters.dynamodb.tenants import TenantRepository
+from simrenew.adapters.dynamodb.tenants import to_domain as to_tenant
 from simrenew.adapters.payments import PaymentGateway
 from simrenew.clock import Clock, iso_utc, today_in
 from simrenew.domain.fleet import Terminal, TerminalStatus, reject_unknown
@@ -29,7 +33,7 @@ from simrenew.domain.orders import (
     renewed_terminal,
 )
 from simrenew.domain.tenant import Tenant
-from simrenew.errors import Conflict, RateLimited, TransientStoreError, ValidationError
+from simrenew.errors import Conflict, TransientStoreError, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
 from simrenew.services.carrier import resume_op
@@ -37,6 +41,7 @@ from simrenew.services.ledger import Changes, refund_lines
 from simrenew.services.lookups import order_item_or_404, tenant_or_404
 
 APPLY_ATTEMPTS = 8
+TRANSACTION_ITEMS = 100  # DynamoDB's limit on one TransactWriteItems
 
 
 class FulfilmentService:
@@ -59,7 +64,7 @@ class FulfilmentService:
     def _tenant(self, tenant_id: str) -> Tenant:
         return tenant_or_404(self._tenants, tenant_id)
 
-    def fulfil(  # noqa: C901 - to be split (issue 14)
+    def fulfil(
         self,
         item: OrderItem,
         event: tuple[str, str] | None,
@@ -67,167 +72,87 @@ class FulfilmentService:
         *,
         paid_via: str,
         paid_fen: int,
+        context: PaymentContext | None = None,
     ) -> str:
-        """Extend every line's terminal, write the ledger, queue the receipts and mark the order
-        fulfilled in one transaction; a concurrent renewal of the same terminal makes it reload
-        and retry. A refund Stripe reported before this payment arrived is applied in the same
-        transaction, so a payment refunded in full extends nothing."""
-        tenant = self._tenant(item.tenant_id)
+        """Extend every line's terminal, write the ledger, queue the receipts, count the paid
+        renewals and mark the order fulfilled in one transaction; a concurrent renewal of the same
+        terminal makes it reload (the order and its terminals: one BatchGetItem) and retry. A
+        refund Stripe reported before this payment arrived is applied in the same transaction, so
+        a payment refunded in full extends nothing. `context` is what the caller read already
+        (the webhook: the order, its tenant and its terminals in one BatchGetItem)."""
+        if context is not None and context.tenant is not None:
+            tenant = to_tenant(context.tenant)
+        else:
+            tenant = self._tenant(item.tenant_id)
+        loaded, read = (context.terminals, context.sns) if context is not None else (None, frozenset[str]())
         for _attempt in range(APPLY_ATTEMPTS):
-            now = self._clock.now()
-            today = today_in(self._clock, tenant.settings.timezone)
             order = to_order(item)
             if order.status not in PAYABLE:
                 return "order_state"
-            loaded = self._terminals.get_many(item.tenant_id, [line.sn for line in order.lines])
-            changes: Changes = {}
-            items: list[Item] = []
-            reactivated: dict[str, bool] = {}
-            flagged: list[Terminal] = []
-            for index, line in enumerate(order.lines):
-                t_item = loaded.get(line.sn)
-                if t_item is None:
-                    return self.review(
-                        item, event, f"terminal {line.sn} no longer belongs to this agent", paid_via, paid_fen
-                    )
-                current = to_terminal(t_item)
-                if current.status is TerminalStatus.DEACTIVATED:
-                    return self.review(item, event, f"terminal {line.sn} is deactivated", paid_via, paid_fen)
-                updated = renewed_terminal(
-                    current,
-                    today,
-                    term_months=line.term_months,
-                    data_quota_mb=line.data_quota_mb,
-                    plan_id=line.plan_id,
-                    basis=tenant.settings.renewal_basis,
-                )
-                updated, risky = note_renewal(updated, now)
-                if risky:
-                    flagged.append(updated)
-                line.expires_before = current.expires_on.isoformat()
-                line.expires_after = updated.expires_on.isoformat()
-                reactivated[line.sn] = current.status != updated.status
-                if line.sn not in changes:  # a suspended SIM's service back at the carrier (outbox item)
-                    items += resume_op(current, updated, now)
-                changes[line.sn] = (t_item, updated)
-                items.append(
-                    ledger_line(
-                        updated,
-                        "renewal",
-                        order.order_id,
-                        index,
-                        line.expires_before,
-                        line.expires_after,
-                        line.total_fen,
-                        line.term_months,
-                        now,
-                    )
-                )
-            order.status = OrderStatus.FULFILLED
-            order.paid_via, order.paid_fen = paid_via, paid_fen
-            order.audit.append(audit)
-            if order.early_refunded_fen > 0:
-                amount = min(order.early_refunded_fen, paid_fen)
-                refund_id = new_id("rf")
-                shares = allocate_refund(order.lines, amount, today)
-                items += refund_lines(order, shares, changes, today, now, refund_id)
-                order.refunds.append(
-                    RefundEntry(
-                        refund_id,
-                        amount,
-                        REFUND_SUCCEEDED,
-                        "early",
-                        iso_utc(now),
-                        reason="refunded in Stripe before the payment was confirmed here",
-                        months=sum(s.months for s in shares),
-                    )
-                )
-                order.refunded_fen += amount
-                order.status = (
-                    OrderStatus.REFUNDED if order.refunded_fen >= order.paid_fen else OrderStatus.PARTIALLY_REFUNDED
-                )
-                order.audit.append({"action": "refund", "via": "stripe", "amount_fen": amount, "at": iso_utc(now)})
-            if order.status is not OrderStatus.REFUNDED:
-                # The merchant's receipt, queued in the same transaction (sent by the notifier).
-                for line in order.lines:
-                    final = changes[line.sn][1]
-                    items.append(
-                        pending_event(
-                            final,
-                            f"receipt#{order.order_id}",
-                            final.expires_on.isoformat(),
-                            {
-                                "order_id": order.order_id,
-                                "expires_on": final.expires_on.isoformat(),
-                                "amount_fen": line.total_fen,
-                                "reactivated": reactivated[line.sn],
-                            },
-                            now,
-                        )
-                    )
-            # The agent's events, in the same transaction (the outbox delivers them).
-            items.append(outbox_event(order.tenant_id, "order.fulfilled", order_event_data(order), order.order_id, now))
-            for refund in order.refunds:
-                items.append(
-                    outbox_event(
-                        order.tenant_id,
-                        "order.refunded",
-                        order_event_data(order),
-                        f"{order.order_id}:{refund.refund_id}",
-                        now,
-                    )
-                )
-            for terminal in flagged:
-                items.append(
-                    outbox_event(
-                        order.tenant_id,
-                        "terminal.risk_flagged",
-                        {
-                            "sn": terminal.sn,
-                            "renewed_at": list(terminal.renewed_at),
-                            "order_id": order.order_id,
-                            "reason": f"renewed more than {RISK_RENEWALS_PER_DAY} times within 24 hours",
-                        },
-                        f"{terminal.sn}:{order.order_id}",
-                        now,
-                    )
-                )
-            outcome = self._orders.commit(
-                item,
-                order,
-                PAYABLE,
-                now,
-                terminals=list(changes.values()),
-                items=items,
-                event=event,
-                stamps={"paid_at": item.paid_at or now, "fulfilled_at": now},
-            )
+            sns = list(dict.fromkeys(line.sn for line in order.lines))
+            if loaded is None or not set(sns) <= read:
+                loaded = self._terminals.get_many(item.tenant_id, sns)
+            outcome = self._apply(item, order, loaded, tenant, event, audit, (paid_via, paid_fen))
             if outcome != "terminal_changed":
-                if outcome == "ok":
-                    self._count_paid(order)
-                    get_logger().info(
-                        "order fulfilled", extra={"order_id": order.order_id, "tenant_id": order.tenant_id}
-                    )
                 return outcome
-            fresh = self._orders.item(item.tenant_id, item.order_id)
-            if fresh is None:
+            fresh = self._orders.payment_context(item.tenant_id, item.order_id, sns, with_tenant=False)
+            if fresh.order is None:
                 return "order_state"
-            item = fresh
+            item, loaded, read = fresh.order, fresh.terminals, fresh.sns
         raise TransientStoreError("the terminal kept changing; the payment will be retried")
 
-    def _count_paid(self, order: Order) -> None:
-        """One more paid renewal per terminal today (the daily renewal limit counts these)."""
-        from simrenew.services.checkout import PAID_RENEWALS_BUCKET
-
+    def _apply(
+        self,
+        item: OrderItem,
+        order: Order,
+        loaded: dict[str, TerminalItem],
+        tenant: Tenant,
+        event: tuple[str, str] | None,
+        audit: dict[str, Any],
+        paid: tuple[str, int],
+    ) -> str:
+        """One attempt: build the transaction from the order and its terminals as read, commit it."""
+        paid_via, paid_fen = paid
+        now = self._clock.now()
+        today = today_in(self._clock, tenant.settings.timezone)
         for line in order.lines:
-            with contextlib.suppress(RateLimited):  # a payment is never refused: only new orders are
-                self._rate.hit(
-                    PAID_RENEWALS_BUCKET,
-                    f"{order.tenant_id}#{line.sn}",
-                    limit=10**6,
-                    window_s=86_400,
-                    now=self._clock.now(),
+            t_item = loaded.get(line.sn)
+            if t_item is None:
+                return self.review(
+                    item, event, f"terminal {line.sn} no longer belongs to this agent", paid_via, paid_fen
                 )
+            if to_terminal(t_item).status is TerminalStatus.DEACTIVATED:
+                return self.review(item, event, f"terminal {line.sn} is deactivated", paid_via, paid_fen)
+        changes, items, reactivated, flagged = _renewals(order, loaded, tenant, today, now)
+        order.status = OrderStatus.FULFILLED
+        order.paid_via, order.paid_fen = paid_via, paid_fen
+        order.audit.append(audit)
+        if order.early_refunded_fen > 0:
+            items += _early_refund(order, changes, paid_fen, today, now)
+        items += _messages(order, changes, reactivated, flagged, now)
+        counters = paid_renewals(order, now)
+        room = max(0, TRANSACTION_ITEMS - 2 - len(changes) - len(items))
+        outcome = self._orders.commit(
+            item,
+            order,
+            PAYABLE,
+            now,
+            terminals=list(changes.values()),
+            items=items,
+            event=event,
+            stamps={"paid_at": item.paid_at or now, "fulfilled_at": now},
+            counters=counters[:room],
+        )
+        if outcome == "ok":
+            self._count_paid(counters[room:])
+            get_logger().info("order fulfilled", extra={"order_id": order.order_id, "tenant_id": order.tenant_id})
+        return outcome
+
+    def _count_paid(self, overflow: list[tuple[RateLimitItem, list[Action]]]) -> None:
+        """The paid renewals that did not fit in the fulfilment transaction (a 20-line order of
+        suspended SIMs with an early refund), counted after it as before."""
+        for counter, actions in overflow:
+            counter.update(actions)  # no limit: a payment is never refused, only new orders are
 
     def review(
         self,
@@ -286,3 +211,132 @@ class FulfilmentService:
         fresh = self._orders.item(tenant_id, order_id)
         assert fresh is not None
         return to_order(fresh)
+
+
+def paid_renewals(order: Order, now: datetime) -> list[tuple[RateLimitItem, list[Action]]]:
+    """One more paid renewal per line's terminal today (the daily renewal limit of checkout counts
+    these): an ADD per terminal, in the fulfilment transaction."""
+    from simrenew.services.checkout import PAID_RENEWALS_BUCKET
+
+    per_sn = Counter(line.sn for line in order.lines)
+    return [
+        counted_hits(PAID_RENEWALS_BUCKET, f"{order.tenant_id}#{sn}", n, window_s=86_400, now=now)
+        for sn, n in per_sn.items()
+    ]
+
+
+def _renewals(
+    order: Order, loaded: dict[str, TerminalItem], tenant: Tenant, today: date, now: datetime
+) -> tuple[Changes, list[Item], dict[str, bool], list[Terminal]]:
+    """Each line renews its terminal (two lines of one terminal: one after the other): the
+    terminal changes, the ledger lines and the carrier resumes, which terminals came back to
+    service and which crossed the risk limit."""
+    changes: Changes = {}
+    items: list[Item] = []
+    reactivated: dict[str, bool] = {}
+    flagged: list[Terminal] = []
+    for index, line in enumerate(order.lines):
+        t_item = loaded[line.sn]
+        current = to_terminal(t_item)
+        updated = renewed_terminal(
+            current,
+            today,
+            term_months=line.term_months,
+            data_quota_mb=line.data_quota_mb,
+            plan_id=line.plan_id,
+            basis=tenant.settings.renewal_basis,
+        )
+        updated, risky = note_renewal(updated, now)
+        if risky:
+            flagged.append(updated)
+        line.expires_before = current.expires_on.isoformat()
+        line.expires_after = updated.expires_on.isoformat()
+        reactivated[line.sn] = current.status != updated.status
+        if line.sn not in changes:  # a suspended SIM's service back at the carrier (outbox item)
+            items += resume_op(current, updated, now)
+        changes[line.sn] = (t_item, updated)
+        items.append(
+            ledger_line(
+                updated,
+                "renewal",
+                order.order_id,
+                index,
+                line.expires_before,
+                line.expires_after,
+                line.total_fen,
+                line.term_months,
+                now,
+            )
+        )
+    return changes, items, reactivated, flagged
+
+
+def _early_refund(order: Order, changes: Changes, paid_fen: int, today: date, now: datetime) -> list[Item]:
+    """A refund Stripe reported before the payment: applied to the lines just renewed."""
+    amount = min(order.early_refunded_fen, paid_fen)
+    refund_id = new_id("rf")
+    shares = allocate_refund(order.lines, amount, today)
+    items = refund_lines(order, shares, changes, today, now, refund_id)
+    order.refunds.append(
+        RefundEntry(
+            refund_id,
+            amount,
+            REFUND_SUCCEEDED,
+            "early",
+            iso_utc(now),
+            reason="refunded in Stripe before the payment was confirmed here",
+            months=sum(s.months for s in shares),
+        )
+    )
+    order.refunded_fen += amount
+    order.status = OrderStatus.REFUNDED if order.refunded_fen >= order.paid_fen else OrderStatus.PARTIALLY_REFUNDED
+    order.audit.append({"action": "refund", "via": "stripe", "amount_fen": amount, "at": iso_utc(now)})
+    return items
+
+
+def _messages(
+    order: Order, changes: Changes, reactivated: dict[str, bool], flagged: list[Terminal], now: datetime
+) -> list[Item]:
+    """The merchant's receipts (sent by the notifier) and the agent's events (the outbox delivers
+    them), queued in the fulfilment transaction."""
+    items: list[Item] = []
+    if order.status is not OrderStatus.REFUNDED:
+        for line in order.lines:
+            final = changes[line.sn][1]
+            items.append(
+                pending_event(
+                    final,
+                    f"receipt#{order.order_id}",
+                    final.expires_on.isoformat(),
+                    {
+                        "order_id": order.order_id,
+                        "expires_on": final.expires_on.isoformat(),
+                        "amount_fen": line.total_fen,
+                        "reactivated": reactivated[line.sn],
+                    },
+                    now,
+                )
+            )
+    items.append(outbox_event(order.tenant_id, "order.fulfilled", order_event_data(order), order.order_id, now))
+    for refund in order.refunds:
+        items.append(
+            outbox_event(
+                order.tenant_id, "order.refunded", order_event_data(order), f"{order.order_id}:{refund.refund_id}", now
+            )
+        )
+    for terminal in flagged:
+        items.append(
+            outbox_event(
+                order.tenant_id,
+                "terminal.risk_flagged",
+                {
+                    "sn": terminal.sn,
+                    "renewed_at": list(terminal.renewed_at),
+                    "order_id": order.order_id,
+                    "reason": f"renewed more than {RISK_RENEWALS_PER_DAY} times within 24 hours",
+                },
+                f"{terminal.sn}:{order.order_id}",
+                now,
+            )
+        )
+    return items

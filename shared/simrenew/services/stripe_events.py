@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from simrenew.adapters.dynamodb.models import OrderItem
-from simrenew.adapters.dynamodb.orders import OrderRepository, to_order
+from simrenew.adapters.dynamodb.models import OrderItem, PaymentIntentItem
+from simrenew.adapters.dynamodb.orders import OrderRepository, PaymentContext, to_order
 from simrenew.adapters.payments import PaymentGateway
 from simrenew.clock import Clock, iso_utc
 from simrenew.domain.orders import PAYABLE, REFUNDABLE, OrderStatus
@@ -21,6 +21,20 @@ PAID_STATES = frozenset({OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED, 
 def _str(obj: dict[str, Any], name: str) -> str | None:
     value = obj.get(name)
     return value if isinstance(value, str) and value else None
+
+
+def _intent_of(event_type: str, obj: Any) -> tuple[str | None, str]:
+    """(the PaymentIntent an event is about, ""), or (None, why it is not applied: "ignored" for
+    an event about none of our payments, "ignored_malformed" for one that should name it and does not)."""
+    if not isinstance(obj, dict):
+        return None, "ignored_malformed"
+    if event_type.startswith("payment_intent."):
+        pi = _str(obj, "id")
+    elif event_type.startswith(("charge.", "refund.")):
+        pi = _str(obj, "payment_intent")
+    else:
+        return None, "ignored"
+    return (pi, "") if pi is not None else (None, "ignored_malformed")
 
 
 def _fen(obj: dict[str, Any], name: str) -> int | None:
@@ -44,63 +58,61 @@ class StripeEventService:
         self._clock = clock
 
     def handle(self, payload: bytes, signature: str | None) -> dict[str, Any]:
+        """A verified event in at most three DynamoDB requests: one BatchGetItem (was it applied,
+        and the look-up of its PaymentIntent), one for the order (a payment: the order, its
+        tenant and its terminals in one BatchGetItem) and the one transaction that applies it
+        and records it (its condition: not recorded yet). A repeated delivery is the first read."""
         event = self._gateway.verify_event(payload, signature)
         event_id, event_type = str(event["id"]), str(event["type"])
-        if self._orders.event_seen(event_id):
-            return {"received": True, "duplicate": True}
         data = event.get("data")
         obj = data.get("object") if isinstance(data, dict) else None
-        if not isinstance(obj, dict):
-            self._orders.record_event(event_id, event_type, "ignored_malformed", self._clock.now())
-            return {"received": True, "outcome": "ignored_malformed"}
-        outcome = self._apply(event_id, event_type, obj)
+        pi, unapplied = _intent_of(event_type, obj)
+        if pi is None or not isinstance(obj, dict):
+            if not self._orders.record_event(event_id, event_type, unapplied, self._clock.now()):
+                return {"received": True, "duplicate": True}
+            return {"received": True, "outcome": unapplied}
+        seen, lookup = self._orders.event_and_lookup(event_id, pi)
+        if seen:
+            return {"received": True, "duplicate": True}
+        outcome = self._apply(event_id, event_type, obj, pi, lookup)
+        if outcome == "duplicate_event":  # a concurrent delivery of this event was applied first
+            return {"received": True, "duplicate": True}
         if outcome in ("order_state", "ignored", "ignored_malformed"):
             self._orders.record_event(event_id, event_type, outcome, self._clock.now())
         return {"received": True, "outcome": outcome}
 
-    def _apply(self, event_id: str, event_type: str, obj: dict[str, Any]) -> str:  # noqa: C901 - to be split (issue 14)
-        if event_type.startswith("payment_intent."):
-            pi = _str(obj, "id")
-        elif event_type.startswith(("charge.", "refund.")):
-            pi = _str(obj, "payment_intent")
-        else:
-            return "ignored"
-        if pi is None:
-            return "ignored_malformed"
-        item = self._orders.by_intent(pi)
+    def _order_of(
+        self, event_type: str, obj: dict[str, Any], lookup: PaymentIntentItem | None
+    ) -> tuple[OrderItem | None, PaymentContext | None]:
+        """The order an event concerns: by the look-up of its PaymentIntent (a payment: read with
+        its tenant and terminals), else by our metadata on a PaymentIntent never linked."""
+        if lookup is not None:
+            if event_type != "payment_intent.succeeded":
+                return self._orders.item(lookup.tenant_id, lookup.order_id), None
+            context = self._orders.payment_context(
+                lookup.tenant_id, lookup.order_id, [str(sn) for sn in lookup.sns or []]
+            )
+            return context.order, context
         metadata = obj.get("metadata")
-        if item is None and isinstance(metadata, dict) and event_type.startswith("payment_intent."):
+        if isinstance(metadata, dict) and event_type.startswith("payment_intent."):
             # A PaymentIntent we created for the order but never linked (it carries our metadata):
             # its payment still belongs to the order, and is returned if the order is paid already.
             tenant_id, order_id = metadata.get("tenant_id"), metadata.get("order_id")
             if isinstance(tenant_id, str) and isinstance(order_id, str) and order_id.startswith("o_"):
-                item = self._orders.item(tenant_id, order_id)
+                return self._orders.item(tenant_id, order_id), None
+        return None, None
+
+    def _apply(
+        self, event_id: str, event_type: str, obj: dict[str, Any], pi: str, lookup: PaymentIntentItem | None
+    ) -> str:
+        item, context = self._order_of(event_type, obj, lookup)
         if item is None:
             return "ignored"
         ref = (event_id, event_type)
-        now = self._clock.now()
         if event_type == "payment_intent.succeeded":
-            return self._succeeded(item, pi, obj, ref)
-        if event_type == "payment_intent.payment_failed":
-            ok = self._orders.transition(
-                item,
-                OrderStatus.FAILED,
-                frozenset({OrderStatus.PENDING_PAYMENT}),
-                now,
-                {"action": "payment_failed", "at": iso_utc(now)},
-                ref,
-            )
-            return "failed" if ok else "order_state"
-        if event_type == "payment_intent.canceled":
-            ok = self._orders.transition(
-                item,
-                OrderStatus.EXPIRED,
-                frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.FAILED}),
-                now,
-                {"action": "canceled", "at": iso_utc(now)},
-                ref,
-            )
-            return "expired" if ok else "order_state"
+            return self._succeeded(item, pi, obj, ref, context)
+        if event_type in ("payment_intent.payment_failed", "payment_intent.canceled"):
+            return self._unpaid(item, event_type, ref)
         if event_type == "charge.refunded":
             amount = _fen(obj, "amount_refunded")
             if amount is None:
@@ -117,7 +129,31 @@ class StripeEventService:
             return self._dispute(item, ref)
         return "ignored"
 
-    def _succeeded(self, item: OrderItem, pi: str, obj: dict[str, Any], ref: tuple[str, str]) -> str:
+    def _unpaid(self, item: OrderItem, event_type: str, ref: tuple[str, str]) -> str:
+        now = self._clock.now()
+        if event_type == "payment_intent.payment_failed":
+            ok = self._orders.transition(
+                item,
+                OrderStatus.FAILED,
+                frozenset({OrderStatus.PENDING_PAYMENT}),
+                now,
+                {"action": "payment_failed", "at": iso_utc(now)},
+                ref,
+            )
+            return "failed" if ok else "order_state"
+        ok = self._orders.transition(
+            item,
+            OrderStatus.EXPIRED,
+            frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.FAILED}),
+            now,
+            {"action": "canceled", "at": iso_utc(now)},
+            ref,
+        )
+        return "expired" if ok else "order_state"
+
+    def _succeeded(
+        self, item: OrderItem, pi: str, obj: dict[str, Any], ref: tuple[str, str], context: PaymentContext | None
+    ) -> str:
         received = _fen(obj, "amount_received")
         if received is None and not self._gateway.reports_amount_received:
             # localstripe leaves amount_received out; real Stripe always sends it.
@@ -149,6 +185,7 @@ class StripeEventService:
             {"action": "paid", "via": "stripe", "event": ref[0], "at": now},
             paid_via=f"stripe:{pi}",
             paid_fen=received,
+            context=context,
         )
 
     def _dispute(self, item: OrderItem, ref: tuple[str, str]) -> str:

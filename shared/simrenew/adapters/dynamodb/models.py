@@ -13,6 +13,7 @@ from pynamodb.attributes import (
     BinaryAttribute,
     BooleanAttribute,
     DiscriminatorAttribute,
+    ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -507,6 +508,9 @@ class PaymentIntentItem(Item, discriminator="payment_intent"):
 
     tenant_id = UnicodeAttribute()
     order_id = UnicodeAttribute()
+    # The SNs of the order's lines (on `PI#` items of PaymentIntents): the webhook reads the order,
+    # its tenant and its terminals in one BatchGetItem. Absent on older items: read after the order.
+    sns = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class StripeEventItem(Item, discriminator="stripe_event"):

@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError
+from pynamodb.expressions.update import Action
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
@@ -24,8 +25,10 @@ from simrenew.adapters.dynamodb.models import (
     OpenOrderItem,
     OrderItem,
     PaymentIntentItem,
+    RateLimitItem,
     RenewalItem,
     StripeEventItem,
+    TenantItem,
     TerminalItem,
     Transaction,
 )
@@ -92,6 +95,22 @@ def write_order(item: OrderItem, order: Order) -> None:
 
 def _lines_json(order: Order) -> str:
     return json.dumps([asdict(line) for line in order.lines], ensure_ascii=False)
+
+
+def line_sns(item: OrderItem) -> list[str]:
+    """The distinct SNs of an order's lines, in line order."""
+    return list(dict.fromkeys(str(line["sn"]) for line in json.loads(item.lines_json)))
+
+
+@dataclass
+class PaymentContext:
+    """What applying a payment reads, from one BatchGetItem: the order, its tenant (when asked
+    for) and the terminals of `sns` (`terminals` has those that exist; `sns` says which were read)."""
+
+    order: OrderItem | None
+    tenant: TenantItem | None = None
+    sns: frozenset[str] = frozenset()
+    terminals: dict[str, TerminalItem] = field(default_factory=dict)
 
 
 class OrderRepository:
@@ -176,6 +195,7 @@ class OrderRepository:
                     keys.lookup_sk(),
                     tenant_id=item.tenant_id,
                     order_id=item.order_id,
+                    sns=line_sns(item),
                     created_at=now,
                 ),
                 condition=PaymentIntentItem.pk.does_not_exist(),
@@ -224,6 +244,40 @@ class OrderRepository:
         except PaymentIntentItem.DoesNotExist:
             return None
         return self.item(lookup.tenant_id, lookup.order_id)
+
+    def event_and_lookup(self, event_id: str, lookup_id: str) -> tuple[bool, PaymentIntentItem | None]:
+        """One consistent BatchGetItem: was this Stripe event applied already, and the look-up of
+        the PaymentIntent it concerns (tenant, order and the SNs of its lines)."""
+        wanted = [
+            (keys.stripe_event_pk(event_id), keys.stripe_event_sk()),
+            (keys.payment_intent_pk(lookup_id), keys.lookup_sk()),
+        ]
+        seen, lookup = False, None
+        for found in Item.batch_get(wanted, consistent_read=True):
+            if isinstance(found, StripeEventItem):
+                seen = True
+            elif isinstance(found, PaymentIntentItem):
+                lookup = found
+        return seen, lookup
+
+    def payment_context(
+        self, tenant_id: str, order_id: str, sns: Sequence[str], *, with_tenant: bool = True
+    ) -> PaymentContext:
+        """One consistent BatchGetItem: the order, its tenant (`with_tenant`) and the terminals of
+        `sns` (at most MAX_LINES of them: within BatchGetItem's 100 keys)."""
+        pk = keys.tenant_pk(tenant_id)
+        wanted = [(pk, keys.order_sk(order_id)), *((pk, keys.terminal_sk(sn)) for sn in set(sns))]
+        if with_tenant:
+            wanted.append((pk, keys.tenant_profile_sk()))
+        context = PaymentContext(None, sns=frozenset(sns))
+        for found in Item.batch_get(wanted, consistent_read=True):
+            if isinstance(found, OrderItem):
+                context.order = found
+            elif isinstance(found, TenantItem):
+                context.tenant = found
+            elif isinstance(found, TerminalItem):
+                context.terminals[found.sn] = found
+        return context
 
     def page(self, tenant_id: str, status: str | None, limit: int, cursor: str | None) -> Page[Order]:
         pk = keys.orders_gsi1pk(tenant_id)
@@ -372,12 +426,14 @@ class OrderRepository:
         event: tuple[str, str] | None = None,
         event_outcome: str = "applied",
         stamps: dict[str, datetime] | None = None,
+        counters: Sequence[tuple[RateLimitItem, list[Action]]] = (),
     ) -> str:
         """One transaction: the order (its status in `allowed` and its version unchanged), the
-        Stripe event record, the terminals (version-checked), and new items (ledger lines,
-        queued messages, outbox entries: each written once). Returns "ok", "order_state" (the
-        order changed or left `allowed`), "duplicate_event", or "terminal_changed" (a
-        concurrent change to a terminal or a clash of new items: reload and retry)."""
+        Stripe event record (not applied yet), the terminals (version-checked), new items (ledger
+        lines, queued messages, outbox entries: each written once) and counters (rate-limit
+        windows, ADD). Returns "ok", "order_state" (the order changed or left `allowed`),
+        "duplicate_event" (the event was applied meanwhile), or "terminal_changed" (a concurrent
+        change to a terminal or a clash of new items: reload and retry)."""
         write_order(order_item, order)
         for name, value in (stamps or {}).items():
             setattr(order_item, name, value)
@@ -398,6 +454,8 @@ class OrderRepository:
                     tx.save(item)
                 for line in items:
                     tx.save(line, condition=Item.pk.does_not_exist())
+                for counter, actions in counters:
+                    tx.update(counter, list(actions))
             return "ok"
         except TransactWriteError as exc:
             # The version PynamoDB put on the items is the truth for the next attempt: reload.
@@ -406,10 +464,10 @@ class OrderRepository:
                 if "TransactionConflict" in codes:
                     return "terminal_changed"
                 raise TransientStoreError("could not save the order; it will be retried") from exc
+            if event and codes[1] == "ConditionalCheckFailed":
+                return "duplicate_event"  # another delivery of this event committed first
             if codes[0] == "ConditionalCheckFailed":
                 return "order_state"
-            if event and codes[1] == "ConditionalCheckFailed":
-                return "duplicate_event"
             return "terminal_changed"
 
     def renewals(self, tenant_id: str, sn: str) -> list[RenewalItem]:

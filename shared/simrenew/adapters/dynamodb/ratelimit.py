@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from pynamodb.expressions.update import Action
+
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import translated
 from simrenew.adapters.dynamodb.models import RateLimitItem
@@ -46,3 +48,13 @@ class RateLimiter:
 def _limited(window: int, window_s: int, epoch: int) -> RateLimited:
     retry_after = (window + 1) * window_s - epoch
     return RateLimited(f"too many requests; try again in {retry_after} seconds", retry_after_s=retry_after)
+
+
+def counted_hits(
+    bucket: str, subject: str, count: int, *, window_s: int, now: datetime
+) -> tuple[RateLimitItem, list[Action]]:
+    """`count` hits on this window as an update to put in another write's transaction (ADD, no
+    limit: for counts that are never refused, like paid renewals, counted with the payment)."""
+    window = int(now.timestamp()) // window_s
+    item = RateLimitItem(keys.rate_limit_pk(bucket, subject, window), keys.rate_limit_sk())
+    return item, [RateLimitItem.hits.add(count), RateLimitItem.ttl.set(now + timedelta(seconds=2 * window_s))]
