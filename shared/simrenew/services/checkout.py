@@ -10,11 +10,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository
-from simrenew.adapters.dynamodb.models import OrderItem
+from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository, to_terminal
+from simrenew.adapters.dynamodb.models import OrderItem, TerminalItem
 from simrenew.adapters.dynamodb.orders import PENDING_SHARDS, OrderRepository, to_order
 from simrenew.adapters.dynamodb.paging import Page
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
+from simrenew.adapters.dynamodb.tenant_context import CONTEXTS, MERCHANT_NAMES, TenantContext
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.adapters.payments import PaymentGateway
 from simrenew.clock import Clock, iso_utc, today_in
@@ -103,6 +104,7 @@ class CheckoutService:
         self._rate = rate_limiter
         self._clock = clock
         self.direct: Any = None  # DirectPaymentService (WeChat Pay, Alipay), set by OrderService
+        self._contexts = CONTEXTS  # per container (tenant_context.py says why it is safe)
 
     def _tenant(self, tenant_id: str) -> Tenant:
         return tenant_or_404(self._tenants, tenant_id)
@@ -125,11 +127,44 @@ class CheckoutService:
             raise missing
         return tenant, terminal
 
+    def _public_target(self, sn_or_tid: str, *, fresh: bool = False) -> tuple[TenantContext, TerminalItem]:
+        """The pay page's terminal and its agent's context (issue 17): the terminal in one Query of
+        the pubsn / pubtid index, the context from this container's cache (one Query when it is
+        older than its TTL, or `fresh`). Unknown, malformed and inactive-agent are the same 404."""
+        raw = sn_or_tid.strip().upper()
+        missing = NotFound("no terminal with this serial number or terminal number", code="terminal_not_found")
+        kind = "tid" if raw.isdigit() and len(raw) == 8 else "sn"
+        try:
+            value = raw if kind == "tid" else normalize_sn(raw)
+        except ValidationError:
+            raise missing from None
+        item = self._terminals.public(kind, value)
+        if item is None:
+            raise missing
+        ctx = self._contexts.get(item.tenant_id, self._clock.now(), fresh=fresh)
+        if ctx is None or ctx.tenant.status.value != "active":
+            raise missing
+        return ctx, item
+
+    def _merchant_name(self, tenant_id: str, merchant_id: str | None) -> str | None:
+        """The merchant's name for the pay page's masked name, from this container's cache (a
+        GetItem the first time, and once its TTL has passed)."""
+        if not merchant_id:
+            return None
+        now = self._clock.now()
+        cached, name = MERCHANT_NAMES.get(tenant_id, merchant_id, now)
+        if not cached:
+            merchant = self._merchants.get(tenant_id, merchant_id)
+            name = merchant.name if merchant else None
+            MERCHANT_NAMES.put(tenant_id, merchant_id, name, now)
+        return name
+
     def public_lookup(self, sn_or_tid: str, client_id: str) -> dict[str, Any]:
         self._rate.hit("public-lookup", client_id, limit=PUBLIC_LOOKUPS_PER_MINUTE, window_s=60, now=self._clock.now())
-        tenant, terminal = self.find_public(sn_or_tid)
-        merchant = self._merchants.get(tenant.tenant_id, terminal.merchant_id) if terminal.merchant_id else None
-        plans = [p for p in self._plans.all(tenant.tenant_id) if p.active]
+        ctx, item = self._public_target(sn_or_tid)
+        tenant, terminal = ctx.tenant, to_terminal(item)
+        merchant_name = self._merchant_name(tenant.tenant_id, terminal.merchant_id)
+        plans = ctx.active_plans()
         fee = tenant.settings.service_fee
         today = today_in(self._clock, tenant.settings.timezone)
         basis = tenant.settings.renewal_basis
@@ -143,7 +178,7 @@ class CheckoutService:
             "days_left": (terminal.expires_on - today).days,
             "data_quota_mb": terminal.data_quota_mb,
             "data_used_mb": terminal.data_used_mb,
-            "merchant_name_masked": mask_name(merchant.name) if merchant else None,
+            "merchant_name_masked": mask_name(merchant_name) if merchant_name else None,
             "agent_name": tenant.name,
             # The agent's service number (服务电话), for "请联系服务商"; null until the agent sets it.
             "agent_phone": tenant.service_phone,
