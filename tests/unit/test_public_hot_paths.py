@@ -142,3 +142,78 @@ def test_one_containers_cache_never_gives_one_agent_anothers_context(svc: Any) -
     ctx = svc.orders.checkout._contexts
     assert ctx.get(a, T0).tenant.tenant_id == a and {p.tenant_id for p in ctx.get(a, T0).plans} == {a}
     assert ctx.get(b, T0).tenant.tenant_id == b and {p.tenant_id for p in ctx.get(b, T0).plans} == {b}
+
+
+# --- the public order (POST /v1/public/orders) -------------------------------------------------------------
+def _order_body(t: Any, plan: Any) -> dict[str, Any]:
+    return {"sn": t.sn, "plan_id": plan.plan_id}
+
+
+def test_a_public_order_is_four_requests_and_its_reuse_three(svc: Any) -> None:
+    _tenant, plan, t = _agent(svc, "Order Agent")
+    svc.orders.public_lookup(t.sn, "warm")  # the context and the merchant's name in this container
+    (order, pay, token), ops = _counted(svc.orders.public_create, _order_body(t, plan), "client-1")
+    # The rate-limit counter, the terminal (with its open orders) from the index, the order with every
+    # rule as a condition (one transaction), its PaymentIntent with the open-order slot (one more).
+    assert ops == {"UpdateItem": 1, "Query": 1, "TransactWriteItems": 2}
+    assert order.amount_fen == 9900 and pay["client_secret"] and token
+    # A reload hands out the same order: the counter, the Query (which brings the slot), the order.
+    (again, pay2, token2), ops2 = _counted(svc.orders.public_create, _order_body(t, plan), "client-1")
+    assert ops2 == {"UpdateItem": 1, "Query": 1, "GetItem": 1}
+    assert (again.order_id, pay2["client_secret"], token2) == (order.order_id, pay["client_secret"], token)
+
+
+def test_a_cold_container_orders_with_one_more_query(svc: Any) -> None:
+    _tenant, plan, t = _agent(svc, "Cold Agent")
+    _other_container(svc)
+    _result, ops = _counted(svc.orders.public_create, _order_body(t, plan), "client-1")
+    assert ops == {"UpdateItem": 1, "Query": 2, "TransactWriteItems": 2}  # + the tenant context
+
+
+def test_an_order_is_charged_the_new_price_at_once_even_from_a_stale_container(svc: Any) -> None:
+    tenant_id, plan, t = _agent(svc, "Stale Agent")
+    _other_container(svc)
+    svc.orders.public_lookup(t.sn, "c")  # this container now holds the 9900 price
+    svc.fleet.update_plan(tenant_id, plan.plan_id, {"price_fen": 12900})  # in "another container"
+    (order, _pay, _token), ops = _counted(svc.orders.public_create, _order_body(t, plan), "client-1")
+    assert order.amount_fen == 12900
+    assert svc.orders.get(tenant_id, order.order_id).amount_fen == 12900
+    # The stale version cancelled the first transaction; the context was read again and the order made.
+    assert ops == {"UpdateItem": 1, "Query": 3, "TransactWriteItems": 3}
+
+
+def test_a_suspended_agent_takes_no_order_even_from_a_stale_container(svc: Any) -> None:
+    tenant_id, plan, t = _agent(svc, "Suspended Agent")
+    _other_container(svc)
+    svc.orders.public_lookup(t.sn, "c")
+    svc.tenants.suspend(tenant_id)
+    with pytest.raises(NotFound):
+        svc.orders.public_create(_order_body(t, plan), "client-1")
+    with pytest.raises(NotFound):  # the failed order made this container read the context again
+        svc.orders.public_lookup(t.sn, "c")
+
+
+def test_a_terminal_deactivated_meanwhile_takes_no_order(svc: Any) -> None:
+    from simrenew.errors import RuleViolation
+
+    tenant_id, plan, t = _agent(svc, "Deact Agent")
+    stale, _ = svc.orders.checkout._terminals.public("sn", t.sn)
+    svc.fleet.deactivate(tenant_id, t.sn)
+    # As if the index had not caught up yet: the terminal as it was a moment ago.
+    svc.orders.checkout._terminals.public = lambda kind, value: (stale, [])
+    with pytest.raises(RuleViolation) as err:
+        svc.orders.public_create(_order_body(t, plan), "client-1")
+    assert err.value.code == "terminal_deactivated"
+
+
+def test_the_per_terminal_limits_still_hold(svc: Any) -> None:
+    from simrenew.errors import RateLimited
+
+    _tenant, plan, t = _agent(svc, "Limit Agent")
+    checkout = svc.orders.checkout
+    for i in range(5):  # five unpaid orders in the half hour (each a new one: its slot is gone)
+        order, _pay, _token = svc.orders.public_create(_order_body(t, plan), f"client-{i}")
+        checkout._orders.forget_open_public(order.tenant_id, t.sn, plan.plan_id, order.order_id)
+    with pytest.raises(RateLimited) as err:
+        svc.orders.public_create(_order_body(t, plan), "client-9")
+    assert err.value.code == "too_many_open_orders"

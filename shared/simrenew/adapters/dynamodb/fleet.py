@@ -420,20 +420,21 @@ class TerminalRepository:
         except ClaimItem.DoesNotExist:
             return None
 
-    def public(self, kind: str, value: str) -> TerminalItem | None:
-        """The terminal holding this SN or TID, whichever tenant it is in: one Query of the sparse
-        pubsn / pubtid index (eventually consistent, like every GSI: a write shows there within
-        about a second). A terminal not (yet) there is looked for the old way (the claim, then
-        the terminal, both consistent): a brand-new terminal, or one written before the index."""
+    def public(self, kind: str, value: str) -> tuple[TerminalItem | None, builtins.list[Item]]:
+        """The terminal holding this SN or TID, whichever tenant it is in, and the items that share
+        its key (its open public orders): one Query of the sparse pubsn / pubtid index (eventually
+        consistent, like every GSI: a write shows there within about a second). A terminal not (yet)
+        there is looked for the old way (the claim, then the terminal, both consistent): a brand-new
+        terminal, or one written before the index."""
         if kind == "tid":
-            found = TerminalItem.pubtid.query(keys.public_tid_pk(value), limit=2)
+            found = list(Item.pubtid.query(keys.public_tid_pk(value)))
         else:
-            found = TerminalItem.pubsn.query(keys.public_sn_pk(value), limit=2)
+            found = list(Item.pubsn.query(keys.public_sn_pk(value)))
         for item in found:
             if isinstance(item, TerminalItem) and getattr(item, kind) == value:
-                return item
+                return item, [i for i in found if i is not item]
         holder = self.claim(kind, value)
-        return self.item(holder.tenant_id, holder.sn) if holder is not None else None
+        return (self.item(holder.tenant_id, holder.sn) if holder is not None else None), []
 
     def explain_clash(self, tenant_id: str, terminal: Terminal, fields: Sequence[str]) -> ClashReport:
         for name in fields:

@@ -253,6 +253,8 @@ class OpenOrderItem(Item, discriminator="open_order"):
     secret, both of an unpaid order only, gone with the TTL.
 
     Key: PK `TENANT#<tenant_id>`, SK `OPENORDER#<sn>#<plan_id>`.
+    Index pubsn `PUBSN#<sn>`: found with its terminal by the pay page's one Query (card orders, issue 17).
+    Index pubtid `PUBTID#<tid>`: the same by TID.
     TTL: the order's payment window.
     """
 
