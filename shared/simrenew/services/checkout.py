@@ -261,15 +261,25 @@ class CheckoutService:
             if name in body and not isinstance(body[name], str):
                 raise ValidationError(name, "invalid_type", f"{name} must be a string")
         self._rate.hit("public-order", client_id, limit=PUBLIC_ORDERS_PER_HOUR, window_s=3600, now=self._clock.now())
-        ctx, item, others = self._public_target(body["sn"])
+        try:
+            return self._public_order(body, method, client_ip)
+        except _StaleContext:
+            # The agent changed a setting or a plan since this container read them: all again, from
+            # a context read now (once: a second refusal is a 409).
+            return self._public_order(body, method, client_ip, fresh=True)
+
+    def _public_order(
+        self, body: dict[str, Any], method: str, client_ip: str, *, fresh: bool = False
+    ) -> tuple[Order, dict[str, Any], str]:
+        ctx, item, others = self._public_target(body["sn"], fresh=fresh)
         plan_id = body["plan_id"].strip()
         rail = self._rail(ctx.tenant, method, "method" in body)
-        if rail is not None:
+        if rail is not None and not fresh:
             # WeChat Pay / Alipay: the order is made by the general path, from a context read now.
-            ctx = self._contexts.get(item.tenant_id, self._clock.now(), fresh=True) or ctx
+            ctx, item, others = self._public_target(body["sn"], fresh=True)
             rail = self._rail(ctx.tenant, method, "method" in body)
-            if rail is not None:
-                return self._direct_create(ctx.tenant, item.sn, plan_id, rail, body, client_ip)
+        if rail is not None:
+            return self._direct_create(ctx.tenant, item.sn, plan_id, rail, body, client_ip)
         if others is None:  # found by its claim: the open order is read on its own
             open_order = self._orders.open_public(item.tenant_id, item.sn, plan_id)
         else:
@@ -277,12 +287,7 @@ class CheckoutService:
         reused = self._reuse_open(ctx.tenant, open_order)
         if reused is not None:
             return reused
-        try:
-            return self._create_public(ctx, item, plan_id)
-        except _StaleContext:
-            # The agent changed a setting or a plan since this container read them: read again, once.
-            ctx, item, _ = self._public_target(body["sn"], fresh=True)
-            return self._create_public(ctx, item, plan_id, last_try=True)
+        return self._create_public(ctx, item, plan_id, last_try=fresh)
 
     def _rail(self, tenant: Tenant, method: str, asked: bool) -> str | None:
         if asked and method not in tenant.settings.payment_methods:
