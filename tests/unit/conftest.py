@@ -33,6 +33,11 @@ def ddb() -> Iterator[Any]:
         ensure_table(client, TABLE)
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=UPLOADS_BUCKET)
         bind_table(TABLE, "us-east-1", None)
+        # A fresh table is a fresh "container": nothing read from another test's table is served.
+        from simrenew.adapters.dynamodb.tenant_context import CONTEXTS, MERCHANT_NAMES
+
+        CONTEXTS.clear()
+        MERCHANT_NAMES.clear()
         yield client
 
 

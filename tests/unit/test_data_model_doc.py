@@ -27,7 +27,7 @@ PACKAGE = ROOT / "shared" / "simrenew"
 ADAPTERS = "simrenew.adapters.dynamodb"
 
 READS = {"get", "query", "batch_get", "count", "scan"}
-INDEX_ATTRS = {"gsi1", "gsi2", "gsi3", "gsi4", "expiry", "search"}
+INDEX_ATTRS = {"gsi1", "gsi2", "gsi3", "gsi4", "expiry", "search", "pubsn", "pubtid"}
 MODEL_NAME = re.compile(r"^(?:[A-Z]\w*Item|Item)$")
 SHAPES = re.compile(r"(\w+) `([^`]+)` / `([^`]+)`")
 BACKTICKED = re.compile(r"`([^`]+)`")

@@ -130,3 +130,25 @@ def test_a_look_up_written_before_it_named_its_terminals_costs_one_read_more(
     assert answer == {"received": True, "outcome": "ok"}
     assert ops == {"BatchGetItem": 3, "TransactWriteItems": 1}
     _assert_fulfilled(api, agent, order, terminals)
+
+
+def test_a_pay_page_order_is_fulfilled_in_three_requests_too(
+    api: ApiClient, platform_key: str, gateway: FakeGateway, services: Any
+) -> None:
+    """The pay page's order (POST /v1/public/orders) writes its PaymentIntent look-up on its own
+    path (public_orders.attach): it names the terminal too, so its webhook costs the same 3."""
+    agent = create_agent(api, platform_key)
+    plan = api.post(
+        "/v1/plans", {"name": "年卡", "term_months": 12, "data_quota_mb": 1024, "price_fen": 9900}, key=agent.admin_key
+    ).json
+    terminal = api.post("/v1/terminals", terminal_body(), key=agent.admin_key).json
+    r = api.post("/v1/public/orders", {"sn": terminal["sn"], "plan_id": plan["plan_id"]})
+    assert r.status == 201, r.body
+    order = r.json
+    lookups = [i for i in PaymentIntentItem.scan() if i.order_id == order["order_id"] and i.pk.startswith("PI#")]
+    assert [i.sns for i in lookups] == [[terminal["sn"]]]
+    payload = gateway.succeeded_event(lookups[0].pk.removeprefix("PI#"))
+    answer, ops = _counted(services.orders.handle_webhook, payload, sign(payload, WEBHOOK_SECRET))
+    assert answer == {"received": True, "outcome": "ok"}
+    assert ops == FULFIL
+    _assert_fulfilled(api, agent, {"order_id": order["order_id"]}, [terminal])

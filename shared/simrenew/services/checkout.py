@@ -10,11 +10,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository
-from simrenew.adapters.dynamodb.models import OrderItem
+from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository, to_terminal
+from simrenew.adapters.dynamodb.models import Item, OpenOrderItem, OrderItem, TerminalItem, Transaction
 from simrenew.adapters.dynamodb.orders import PENDING_SHARDS, OrderRepository, to_order
 from simrenew.adapters.dynamodb.paging import Page
+from simrenew.adapters.dynamodb.public_orders import GuardsFailed, PublicOrderRepository, found_with
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
+from simrenew.adapters.dynamodb.tenant_context import CONTEXTS, MERCHANT_NAMES, TenantContext
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.adapters.payments import PaymentGateway
 from simrenew.clock import Clock, iso_utc, today_in
@@ -51,6 +53,14 @@ def _minutes_since(renewed_at: tuple[str, ...], now: datetime) -> int | None:
     last = datetime.fromisoformat(renewed_at[-1].replace("Z", "+00:00"))
     minutes = int((now - last).total_seconds() // 60)
     return minutes if 0 <= minutes < 24 * 60 else None
+
+
+class _StaleContext(Exception):
+    """The order's transaction found the tenant's version moved on: the context is read again."""
+
+
+def _missing() -> NotFound:
+    return NotFound("no terminal with this serial number or terminal number", code="terminal_not_found")
 
 
 def token_hash(token: str) -> str:
@@ -103,6 +113,8 @@ class CheckoutService:
         self._rate = rate_limiter
         self._clock = clock
         self.direct: Any = None  # DirectPaymentService (WeChat Pay, Alipay), set by OrderService
+        self._contexts = CONTEXTS  # per container (tenant_context.py says why it is safe)
+        self._public_orders = PublicOrderRepository()
 
     def _tenant(self, tenant_id: str) -> Tenant:
         return tenant_or_404(self._tenants, tenant_id)
@@ -125,11 +137,46 @@ class CheckoutService:
             raise missing
         return tenant, terminal
 
+    def _public_target(
+        self, sn_or_tid: str, *, fresh: bool = False
+    ) -> tuple[TenantContext, TerminalItem, list[Item] | None]:
+        """The pay page's terminal and its agent's context (issue 17): the terminal in one Query of
+        the pubsn / pubtid index (with the items sharing its key, its open orders; None when it was
+        found by its claim instead), the context from this container's cache (one Query when it is
+        older than its TTL, or `fresh`). Unknown, malformed and inactive-agent are the same 404."""
+        raw = sn_or_tid.strip().upper()
+        kind = "tid" if raw.isdigit() and len(raw) == 8 else "sn"
+        try:
+            value = raw if kind == "tid" else normalize_sn(raw)
+        except ValidationError:
+            raise _missing() from None
+        item, others = self._terminals.public(kind, value)
+        if item is None:
+            raise _missing()
+        ctx = self._contexts.get(item.tenant_id, self._clock.now(), fresh=fresh)
+        if ctx is None or ctx.tenant.status.value != "active":
+            raise _missing()
+        return ctx, item, others
+
+    def _merchant_name(self, tenant_id: str, merchant_id: str | None) -> str | None:
+        """The merchant's name for the pay page's masked name, from this container's cache (a
+        GetItem the first time, and once its TTL has passed)."""
+        if not merchant_id:
+            return None
+        now = self._clock.now()
+        cached, name = MERCHANT_NAMES.get(tenant_id, merchant_id, now)
+        if not cached:
+            merchant = self._merchants.get(tenant_id, merchant_id)
+            name = merchant.name if merchant else None
+            MERCHANT_NAMES.put(tenant_id, merchant_id, name, now)
+        return name
+
     def public_lookup(self, sn_or_tid: str, client_id: str) -> dict[str, Any]:
         self._rate.hit("public-lookup", client_id, limit=PUBLIC_LOOKUPS_PER_MINUTE, window_s=60, now=self._clock.now())
-        tenant, terminal = self.find_public(sn_or_tid)
-        merchant = self._merchants.get(tenant.tenant_id, terminal.merchant_id) if terminal.merchant_id else None
-        plans = [p for p in self._plans.all(tenant.tenant_id) if p.active]
+        ctx, item, _ = self._public_target(sn_or_tid)
+        tenant, terminal = ctx.tenant, to_terminal(item)
+        merchant_name = self._merchant_name(tenant.tenant_id, terminal.merchant_id)
+        plans = ctx.active_plans()
         fee = tenant.settings.service_fee
         today = today_in(self._clock, tenant.settings.timezone)
         basis = tenant.settings.renewal_basis
@@ -143,7 +190,7 @@ class CheckoutService:
             "days_left": (terminal.expires_on - today).days,
             "data_quota_mb": terminal.data_quota_mb,
             "data_used_mb": terminal.data_used_mb,
-            "merchant_name_masked": mask_name(merchant.name) if merchant else None,
+            "merchant_name_masked": mask_name(merchant_name) if merchant_name else None,
             "agent_name": tenant.name,
             # The agent's service number (服务电话), for "请联系服务商"; null until the agent sets it.
             "agent_phone": tenant.service_phone,
@@ -214,23 +261,133 @@ class CheckoutService:
             if name in body and not isinstance(body[name], str):
                 raise ValidationError(name, "invalid_type", f"{name} must be a string")
         self._rate.hit("public-order", client_id, limit=PUBLIC_ORDERS_PER_HOUR, window_s=3600, now=self._clock.now())
-        tenant, terminal = self.find_public(body["sn"])
+        try:
+            return self._public_order(body, method, client_ip)
+        except _StaleContext:
+            # The agent changed a setting or a plan since this container read them: all again, from
+            # a context read now (once: a second refusal is a 409).
+            return self._public_order(body, method, client_ip, fresh=True)
+
+    def _public_order(
+        self, body: dict[str, Any], method: str, client_ip: str, *, fresh: bool = False
+    ) -> tuple[Order, dict[str, Any], str]:
+        ctx, item, others = self._public_target(body["sn"], fresh=fresh)
         plan_id = body["plan_id"].strip()
-        if "method" in body and method not in tenant.settings.payment_methods:
-            raise ValidationError("method", "invalid_payment_method", f"{method} is not offered by this agent")
-        rail = self.direct.rail_for(tenant, method) if self.direct is not None else None
+        rail = self._rail(ctx.tenant, method, "method" in body)
+        if rail is not None and not fresh:
+            # WeChat Pay / Alipay: the order is made by the general path, from a context read now.
+            ctx, item, others = self._public_target(body["sn"], fresh=True)
+            rail = self._rail(ctx.tenant, method, "method" in body)
         if rail is not None:
-            return self._direct_create(tenant, terminal.sn, plan_id, rail, body, client_ip)
-        reused = self._reuse_open(tenant, terminal.sn, plan_id)
+            return self._direct_create(ctx.tenant, item.sn, plan_id, rail, body, client_ip)
+        if others is None:  # found by its claim: the open order is read on its own
+            open_order = self._orders.open_public(item.tenant_id, item.sn, plan_id)
+        else:
+            open_order = found_with(others, item.tenant_id, item.sn, plan_id)
+        reused = self._reuse_open(ctx.tenant, open_order)
         if reused is not None:
             return reused
-        order, payment = self._create(tenant, [(terminal.sn, plan_id)], "online", "public", "merchant")
-        assert payment is not None
-        token = payment.pop("order_token")
-        self._orders.remember_open_public(
-            order, terminal.sn, plan_id, token, payment["client_secret"], datetime.fromisoformat(order.expires_at)
+        return self._create_public(ctx, item, plan_id, last_try=fresh)
+
+    def _rail(self, tenant: Tenant, method: str, asked: bool) -> str | None:
+        if asked and method not in tenant.settings.payment_methods:
+            raise ValidationError("method", "invalid_payment_method", f"{method} is not offered by this agent")
+        rail: str | None = self.direct.rail_for(tenant, method) if self.direct is not None else None
+        return rail
+
+    def _create_public(
+        self, ctx: TenantContext, item: TerminalItem, plan_id: str, *, last_try: bool = False
+    ) -> tuple[Order, dict[str, Any], str]:
+        """A new pay-page order in two writes (public_orders.py): the order with every rule as a
+        condition, then its PaymentIntent with the open-order slot."""
+        tenant, sn, now = ctx.tenant, item.sn, self._clock.now()
+        if item.status == TerminalStatus.DEACTIVATED.value:
+            raise RuleViolation(f"terminal {sn} is deactivated and cannot be renewed", code="terminal_deactivated")
+        plan = ctx.plan(plan_id)
+        if plan is None or not plan.active:
+            raise ValidationError("plan_id", "unknown_plan", "plan_id is not an active plan of this agent")
+        order = self._new_order(
+            tenant, [quote_line(sn, plan, tenant.settings.service_fee)], "online", "public", "merchant"
         )
-        return order, payment, token
+        token = new_secret(24)
+        expires = now + timedelta(minutes=PAYMENT_WINDOW_MINUTES)
+        try:
+            order_item = self._public_orders.create(
+                order,
+                token_hash(token),
+                now,
+                expires,
+                tenant_version=ctx.version,
+                sn=sn,
+                limits=lambda tx: self._limits_in(tx, tenant.tenant_id, sn, now),
+            )
+        except GuardsFailed as exc:
+            raise self._refused(exc.codes, tenant.tenant_id, sn, now, last_try) from None
+        intent = self._gateway.create_intent(
+            order_id=order.order_id,
+            amount_fen=order.amount_fen,
+            methods=list(tenant.settings.payment_methods),
+            connected_account=tenant.stripe_account_id,
+            application_fee_fen=order.fee_fen,
+            metadata={"order_id": order.order_id, "tenant_id": tenant.tenant_id},
+        )
+        self._public_orders.attach(
+            order_item,
+            intent.id,
+            now,
+            sn=sn,
+            tid=item.tid,
+            plan_id=plan_id,
+            token=token,
+            client_secret=intent.client_secret,
+        )
+        pay = {
+            "client_secret": intent.client_secret,
+            "publishable_key": self._gateway.publishable_key,
+            "payment_intent_id": intent.id,
+            "stripe_js_url": self._gateway.js_url,
+        }
+        return replace(order, payment_intent_id=intent.id), pay, token
+
+    def _limits_in(self, tx: Transaction, tenant_id: str, sn: str, now: datetime) -> None:
+        """The per-terminal rules of `_check_renewal_limits`, as conditions of the order's transaction."""
+        subject = f"{tenant_id}#{sn}"
+        self._rate.check_in(
+            tx, PAID_RENEWALS_BUCKET, subject, limit=ORDERS_PER_TERMINAL_PER_DAY, window_s=86_400, now=now
+        )
+        self._rate.hit_in(
+            tx,
+            "public-orders-per-terminal",
+            subject,
+            limit=PUBLIC_OPEN_ORDERS_PER_TERMINAL,
+            window_s=PAYMENT_WINDOW_MINUTES * 60,
+            now=now,
+        )
+
+    def _refused(self, codes: list[str | None], tenant_id: str, sn: str, now: datetime, last_try: bool) -> Exception:
+        """What a cancelled order transaction means, in the order the old reads checked it."""
+        failed = [c == "ConditionalCheckFailed" for c in codes]
+        if failed[0]:
+            if last_try:
+                return Conflict("the agent's settings changed meanwhile; retry", code="concurrent_update")
+            return _StaleContext()
+        if failed[1]:
+            terminal = self._terminals.item(tenant_id, sn)
+            if terminal is None:
+                return _missing()
+            return RuleViolation(f"terminal {sn} is deactivated and cannot be renewed", code="terminal_deactivated")
+        if failed[2]:
+            return RateLimited(
+                f"terminal {sn} was renewed {ORDERS_PER_TERMINAL_PER_DAY} times today; try tomorrow",
+                retry_after_s=self._rate.limited(86_400, now).retry_after_s,
+                code="too_many_orders",
+            )
+        return RateLimited(
+            f"{PUBLIC_OPEN_ORDERS_PER_TERMINAL} unpaid orders for terminal {sn} were started in the "
+            "last half hour; pay one of them or try again later",
+            retry_after_s=self._rate.limited(PAYMENT_WINDOW_MINUTES * 60, now).retry_after_s,
+            code="too_many_open_orders",
+        )
 
     def _direct_create(
         self, tenant: Tenant, sn: str, plan_id: str, rail: str, body: dict[str, Any], client_ip: str
@@ -263,9 +420,8 @@ class CheckoutService:
         fresh = self._orders.item(tenant.tenant_id, item.order_id) or item
         return to_order(fresh), payment, token
 
-    def _reuse_open(self, tenant: Tenant, sn: str, plan_id: str) -> tuple[Order, dict[str, Any], str] | None:
+    def _reuse_open(self, tenant: Tenant, open_order: OpenOrderItem | None) -> tuple[Order, dict[str, Any], str] | None:
         """The terminal's unpaid public order for the same plan, if it has time left to be paid."""
-        open_order = self._orders.open_public(tenant.tenant_id, sn, plan_id)
         if open_order is None or open_order.expires_at - self._clock.now() < REUSE_MARGIN:
             return None
         item = self._orders.item(tenant.tenant_id, open_order.order_id)
@@ -304,19 +460,7 @@ class CheckoutService:
                 pfield = "plan_id" if channel == "public" else f"lines[{i}].plan_id"
                 raise ValidationError(pfield, "unknown_plan", "plan_id is not an active plan of this agent")
             lines.append(quote_line(sn, plan, tenant.settings.service_fee))
-        order = Order(
-            order_id=new_id("o"),
-            tenant_id=tenant.tenant_id,
-            status=OrderStatus.PENDING_PAYMENT,
-            lines=lines,
-            payment=payment,
-            channel=channel,
-            created_at=iso_utc(now),
-            expires_at=iso_utc(now + timedelta(minutes=PAYMENT_WINDOW_MINUTES)),
-            audit=[{"action": "created", "by": actor, "at": iso_utc(now)}],
-        )
-        if order.amount_fen > MAX_ORDER_FEN:
-            raise RuleViolation(f"an order may not exceed {MAX_ORDER_FEN} fen", code="amount_too_large")
+        order = self._new_order(tenant, lines, payment, channel, actor)
         self._check_renewal_limits(tenant.tenant_id, [sn for sn, _ in pairs], channel, now)
         token = new_secret(24) if channel == "public" else None
         item = self._orders.create(
@@ -346,6 +490,23 @@ class CheckoutService:
         if token:
             pay["order_token"] = token
         return order, pay
+
+    def _new_order(self, tenant: Tenant, lines: list[Any], payment: str, channel: str, actor: str) -> Order:
+        now = self._clock.now()
+        order = Order(
+            order_id=new_id("o"),
+            tenant_id=tenant.tenant_id,
+            status=OrderStatus.PENDING_PAYMENT,
+            lines=lines,
+            payment=payment,
+            channel=channel,
+            created_at=iso_utc(now),
+            expires_at=iso_utc(now + timedelta(minutes=PAYMENT_WINDOW_MINUTES)),
+            audit=[{"action": "created", "by": actor, "at": iso_utc(now)}],
+        )
+        if order.amount_fen > MAX_ORDER_FEN:
+            raise RuleViolation(f"an order may not exceed {MAX_ORDER_FEN} fen", code="amount_too_large")
+        return order
 
     def _check_renewal_limits(self, tenant_id: str, sns: list[str], channel: str, now: datetime) -> None:
         """Paid renewals per terminal per day; unpaid public orders per terminal per half hour."""

@@ -9,6 +9,7 @@ from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import translated
 from simrenew.adapters.dynamodb.models import ApiKeyItem, ApiKeyLookupItem, TenantItem, Transaction
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
+from simrenew.adapters.dynamodb.tenant_context import CONTEXTS
 from simrenew.adapters.dynamodb.tenants import gsi1 as tenant_gsi1
 from simrenew.adapters.dynamodb.tenants import new_item as new_tenant_item
 from simrenew.clock import iso_utc
@@ -79,6 +80,7 @@ class ApiKeyRepository:
                 )
             tx.save(listing, condition=ApiKeyItem.pk.does_not_exist())
             tx.save(lookup, condition=ApiKeyLookupItem.pk.does_not_exist())
+        CONTEXTS.invalidate(key.tenant_id)  # an approval activates the tenant
 
     @staticmethod
     def _tenant_item(tenant_id: str) -> TenantItem:

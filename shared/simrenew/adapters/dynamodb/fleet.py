@@ -24,6 +24,7 @@ from simrenew.adapters.dynamodb.models import (
     MerchantKeyItem,
     PlanItem,
     PlanNameItem,
+    TenantItem,
     TerminalEventItem,
     TerminalItem,
     Transaction,
@@ -31,6 +32,7 @@ from simrenew.adapters.dynamodb.models import (
 )
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.adapters.dynamodb.search import merchant_entry, terminal_entry
+from simrenew.adapters.dynamodb.tenant_context import CONTEXTS, MERCHANT_NAMES
 from simrenew.clock import iso_utc
 from simrenew.domain.fleet import SWEPT_STATUSES, Merchant, Plan, Terminal, TerminalStatus
 from simrenew.domain.identifiers import normalize_sn
@@ -168,6 +170,7 @@ class MerchantRepository:
                     "another merchant has this name and phone", code="merchant_exists", field="phone"
                 ) from None
             raise TransientStoreError("could not save the merchant; retry") from exc
+        MERCHANT_NAMES.invalidate(tenant_id, merchant_id)
         return _merchant(item)
 
     def create_many(self, merchants: Sequence[Merchant], now: datetime) -> dict[tuple[str, str], str]:
@@ -237,10 +240,13 @@ class PlanRepository:
                     PlanNameItem(pk, keys.plan_name_sk(plan.name), plan_id=plan.plan_id),
                     condition=PlanNameItem.pk.does_not_exist(),
                 )
+                bump_tenant_version(tx, plan.tenant_id)
         except TransactWriteError as exc:
+            CONTEXTS.invalidate(plan.tenant_id)
             if "ConditionalCheckFailed" in tx.codes(exc):
                 raise Conflict("a plan with this name exists", code="plan_exists", field="name") from None
             raise TransientStoreError("could not save the plan; retry") from exc
+        CONTEXTS.invalidate(plan.tenant_id)
 
     def get(self, tenant_id: str, plan_id: str) -> Plan | None:
         try:
@@ -277,14 +283,25 @@ class PlanRepository:
                         PlanNameItem(pk, keys.plan_name_sk(item.name), plan_id=plan_id),
                         condition=PlanNameItem.pk.does_not_exist(),
                     )
+                bump_tenant_version(tx, tenant_id)
         except TransactWriteError as exc:
+            CONTEXTS.invalidate(tenant_id)
             codes = tx.codes(exc)
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise Conflict("the plan changed meanwhile; reload and retry", code="concurrent_update") from None
             if "ConditionalCheckFailed" in codes:
                 raise Conflict("a plan with this name exists", code="plan_exists", field="name") from None
             raise TransientStoreError("could not save the plan; retry") from exc
+        CONTEXTS.invalidate(tenant_id)
         return _plan(item)
+
+
+def bump_tenant_version(tx: Transaction, tenant_id: str) -> None:
+    """A plan write bumps the tenant's version in its own transaction: a cached tenant context
+    (plans included) is then stale by version, and an order made from it fails its ConditionCheck."""
+    marker = TenantItem(keys.tenant_pk(tenant_id), keys.tenant_profile_sk(), version=0)
+    # version=0 only makes PynamoDB emit `ADD version 1`; no version condition is added.
+    tx.update(marker, actions=[], condition=TenantItem.pk.exists(), add_version_condition=False)
 
 
 # --- terminals -----------------------------------------------------------------------------------------
@@ -338,6 +355,7 @@ def fill_item(item: TerminalItem, t: Terminal) -> TerminalItem:
     item.gsi3pk, item.gsi3sk = keys.terminals_by_status_gsi3pk(t.tenant_id, t.status.value), order
     item.gsi4pk, item.gsi4sk = keys.terminals_by_expiry_gsi4pk(t.tenant_id), order
     item.srch_pk, item.srch_sk, item.srch_text = terminal_entry(t.tenant_id, t.sn, t.tid, t.iccid)
+    item.pubsn_pk, item.pubtid_pk = keys.public_sn_pk(t.sn), keys.public_tid_pk(t.tid)
     if t.status in SWEPT_STATUSES:
         item.exp_pk = keys.expiry_pk(t.expires_on, keys.expiry_shard(t.sn))
         item.exp_sk = keys.expiry_sk(t.tenant_id, t.sn)
@@ -401,6 +419,22 @@ class TerminalRepository:
             return ClaimItem.get(keys.claim_pk(kind.upper(), value), keys.claim_sk(), consistent_read=True)
         except ClaimItem.DoesNotExist:
             return None
+
+    def public(self, kind: str, value: str) -> tuple[TerminalItem | None, builtins.list[Item]]:
+        """The terminal holding this SN or TID, whichever tenant it is in, and the items that share
+        its key (its open public orders): one Query of the sparse pubsn / pubtid index (eventually
+        consistent, like every GSI: a write shows there within about a second). A terminal not (yet)
+        there is looked for the old way (the claim, then the terminal, both consistent): a brand-new
+        terminal, or one written before the index."""
+        if kind == "tid":
+            found = list(Item.pubtid.query(keys.public_tid_pk(value)))
+        else:
+            found = list(Item.pubsn.query(keys.public_sn_pk(value)))
+        for item in found:
+            if isinstance(item, TerminalItem) and getattr(item, kind) == value:
+                return item, [i for i in found if i is not item]
+        holder = self.claim(kind, value)
+        return (self.item(holder.tenant_id, holder.sn) if holder is not None else None), []
 
     def explain_clash(self, tenant_id: str, terminal: Terminal, fields: Sequence[str]) -> ClashReport:
         for name in fields:

@@ -146,6 +146,22 @@ def terminals_by_tid_gsi2sk(tid: str) -> str:
     return tid
 
 
+def public_sn_pk(sn: str) -> str:
+    """The pay page's index (pubsn): a terminal by its SN, across tenants (an SN is claimed once)."""
+    return f"PUBSN#{sn}"
+
+
+def public_tid_pk(tid: str) -> str:
+    """The pay page's index (pubtid): a terminal by its TID, across tenants (a TID is claimed once)."""
+    return f"PUBTID#{tid}"
+
+
+def tenant_context_lower_sk() -> str:
+    """The tenant context is one Query of the tenant's partition from here to the profile: its
+    plans (PLAN#), their name guards (PLANNAME#) and the profile (PROFILE) sort together."""
+    return "PLAN#"
+
+
 def terminals_by_status_gsi3pk(tenant_id: str, status: str) -> str:
     return f"TENANT#{tenant_id}#STATUS#{status}"
 

@@ -102,6 +102,26 @@ class ExpiryIndex(GlobalSecondaryIndex["Item"]):
     exp_sk = UnicodeAttribute(range_key=True)
 
 
+class PublicSnIndex(GlobalSecondaryIndex["Item"]):
+    """Sparse, hash only: a terminal by its SN across tenants (the pay page's look-up, one Query)."""
+
+    class Meta:
+        index_name = "pubsn"
+        projection = AllProjection()
+
+    pubsn_pk = UnicodeAttribute(hash_key=True)
+
+
+class PublicTidIndex(GlobalSecondaryIndex["Item"]):
+    """Sparse, hash only: a terminal by its TID across tenants (the pay page's look-up, one Query)."""
+
+    class Meta:
+        index_name = "pubtid"
+        projection = AllProjection()
+
+    pubtid_pk = UnicodeAttribute(hash_key=True)
+
+
 # What the compact search index carries besides its keys (template.yaml lists the same names).
 # `kind` too: PynamoDB filters every query on the discriminator.
 SEARCH_PROJECTION = ["kind", "srch_text", "expires_on", "merchant_id", "status", "name"]
@@ -150,6 +170,8 @@ class Item(Model):
     srch_pk = UnicodeAttribute(null=True)
     srch_sk = UnicodeAttribute(null=True)
     srch_text = UnicodeAttribute(null=True)  # normalised text a search matches (search index)
+    pubsn_pk = UnicodeAttribute(null=True)
+    pubtid_pk = UnicodeAttribute(null=True)
     ttl = TTLAttribute(null=True)
     created_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
@@ -160,6 +182,8 @@ class Item(Model):
     gsi4 = Gsi4()
     expiry = ExpiryIndex()
     search = SearchIndex()
+    pubsn = PublicSnIndex()
+    pubtid = PublicTidIndex()
 
     def update(
         self, actions: list[Action], condition: Condition | None = None, *, add_version_condition: bool = True
@@ -230,6 +254,8 @@ class OpenOrderItem(Item, discriminator="open_order"):
     secret, both of an unpaid order only, gone with the TTL.
 
     Key: PK `TENANT#<tenant_id>`, SK `OPENORDER#<sn>#<plan_id>`.
+    Index pubsn `PUBSN#<sn>`: found with its terminal by the pay page's one Query (card orders, issue 17).
+    Index pubtid `PUBTID#<tid>`: the same by TID.
     TTL: the order's payment window.
     """
 
@@ -324,6 +350,8 @@ class TerminalItem(Item, discriminator="terminal"):
     Index gsi4 `TENANT#<tenant_id>#TERMS` / `<expires_on>#<sn>`: every terminal by expiry.
     Index expiry `EXP#<expires_on>#<shard>` / `<tenant_id>#<sn>`: the sweep's queue (only in swept statuses).
     Index search `TENANT#<tenant_id>#TSEARCH#<shard>` / `<sn>`: the compact fleet (search, sort, totals).
+    Index pubsn `PUBSN#<sn>`: the pay page's look-up by SN, across tenants (one Query).
+    Index pubtid `PUBTID#<tid>`: the pay page's look-up by TID, across tenants (one Query).
     """
 
     tenant_id = UnicodeAttribute()

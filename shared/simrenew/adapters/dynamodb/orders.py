@@ -113,38 +113,46 @@ class PaymentContext:
     terminals: dict[str, TerminalItem] = field(default_factory=dict)
 
 
+def new_order_items(
+    order: Order, token_hash: str | None, now: datetime, expires_at: datetime
+) -> tuple[OrderItem, PaymentIntentItem]:
+    """A new order's item and its global look-up by order id (written together, once each)."""
+    item = OrderItem(
+        keys.tenant_pk(order.tenant_id),
+        keys.order_sk(order.order_id),
+        tenant_id=order.tenant_id,
+        order_id=order.order_id,
+        status=order.status.value,
+        payment=order.payment,
+        channel=order.channel,
+        currency=order.currency,
+        amount_fen=order.amount_fen,
+        lines_json=_lines_json(order),
+        token_hash=token_hash,
+        expires_at=expires_at,
+        audit_json=json.dumps(order.audit, ensure_ascii=False),
+        gsi1pk=keys.orders_gsi1pk(order.tenant_id),
+        gsi1sk=keys.orders_gsi1sk(now, order.order_id),
+        created_at=now,
+        updated_at=now,
+    )
+    if order.status is OrderStatus.PENDING_PAYMENT:
+        # Sparse: only unpaid orders are in the expiry queue.
+        item.gsi2pk = keys.pending_orders_gsi2pk(keys.pending_order_shard(order.order_id))
+        item.gsi2sk = keys.pending_orders_gsi2sk(expires_at, order.tenant_id, order.order_id)
+    lookup = PaymentIntentItem(
+        keys.order_lookup_pk(order.order_id),
+        keys.lookup_sk(),
+        tenant_id=order.tenant_id,
+        order_id=order.order_id,
+        created_at=now,
+    )
+    return item, lookup
+
+
 class OrderRepository:
     def create(self, order: Order, token_hash: str | None, now: datetime, expires_at: datetime) -> OrderItem:
-        item = OrderItem(
-            keys.tenant_pk(order.tenant_id),
-            keys.order_sk(order.order_id),
-            tenant_id=order.tenant_id,
-            order_id=order.order_id,
-            status=order.status.value,
-            payment=order.payment,
-            channel=order.channel,
-            currency=order.currency,
-            amount_fen=order.amount_fen,
-            lines_json=_lines_json(order),
-            token_hash=token_hash,
-            expires_at=expires_at,
-            audit_json=json.dumps(order.audit, ensure_ascii=False),
-            gsi1pk=keys.orders_gsi1pk(order.tenant_id),
-            gsi1sk=keys.orders_gsi1sk(now, order.order_id),
-            created_at=now,
-            updated_at=now,
-        )
-        if order.status is OrderStatus.PENDING_PAYMENT:
-            # Sparse: only unpaid orders are in the expiry queue.
-            item.gsi2pk = keys.pending_orders_gsi2pk(keys.pending_order_shard(order.order_id))
-            item.gsi2sk = keys.pending_orders_gsi2sk(expires_at, order.tenant_id, order.order_id)
-        lookup = PaymentIntentItem(
-            keys.order_lookup_pk(order.order_id),
-            keys.lookup_sk(),
-            tenant_id=order.tenant_id,
-            order_id=order.order_id,
-            created_at=now,
-        )
+        item, lookup = new_order_items(order, token_hash, now, expires_at)
         with Transaction() as tx:
             tx.save(item, condition=OrderItem.pk.does_not_exist())
             tx.save(lookup, condition=PaymentIntentItem.pk.does_not_exist())

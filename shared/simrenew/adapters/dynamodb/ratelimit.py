@@ -8,7 +8,7 @@ from pynamodb.expressions.update import Action
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import translated
-from simrenew.adapters.dynamodb.models import RateLimitItem
+from simrenew.adapters.dynamodb.models import RateLimitItem, Transaction
 from simrenew.errors import Conflict, RateLimited
 
 
@@ -43,6 +43,36 @@ class RateLimiter:
             return
         if int(item.hits or 0) >= limit:
             raise _limited(window, window_s, epoch)
+
+    # --- the same limits inside another write's transaction (issue 17: no request of their own) ---------
+    @staticmethod
+    def _item(bucket: str, subject: str, window_s: int, now: datetime) -> RateLimitItem:
+        window = int(now.timestamp()) // window_s
+        return RateLimitItem(keys.rate_limit_pk(bucket, subject, window), keys.rate_limit_sk())
+
+    def check_in(self, tx: Transaction, bucket: str, subject: str, *, limit: int, window_s: int, now: datetime) -> None:
+        """`check` as a ConditionCheck of `tx`: the transaction is cancelled while `limit` are counted."""
+        item = self._item(bucket, subject, window_s, now)
+        tx.condition_check(
+            RateLimitItem,
+            item.pk,
+            item.sk,
+            condition=RateLimitItem.hits.does_not_exist() | (RateLimitItem.hits < limit),
+        )
+
+    def hit_in(self, tx: Transaction, bucket: str, subject: str, *, limit: int, window_s: int, now: datetime) -> None:
+        """`hit` as an Update of `tx`: counted only if the transaction is written."""
+        tx.update(
+            self._item(bucket, subject, window_s, now),
+            actions=[RateLimitItem.hits.add(1), RateLimitItem.ttl.set(now + timedelta(seconds=2 * window_s))],
+            condition=RateLimitItem.hits.does_not_exist() | (RateLimitItem.hits < limit),
+        )
+
+    @staticmethod
+    def limited(window_s: int, now: datetime) -> RateLimited:
+        """The RateLimited a refused `check_in` / `hit_in` means (retry when the window passes)."""
+        epoch = int(now.timestamp())
+        return _limited(epoch // window_s, window_s, epoch)
 
 
 def _limited(window: int, window_s: int, epoch: int) -> RateLimited:

@@ -12,6 +12,7 @@ from simrenew.adapters.dynamodb.errors import translated
 from simrenew.adapters.dynamodb.models import TenantItem
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.adapters.dynamodb.sweeps import SweepRepository
+from simrenew.adapters.dynamodb.tenant_context import CONTEXTS
 from simrenew.clock import iso_utc
 from simrenew.domain.tenant import Tenant, TenantSettings, TenantStatus
 from simrenew.errors import Conflict, NotFound
@@ -67,6 +68,7 @@ class TenantRepository:
         item = new_item(tenant, now)
         with translated("tenant already exists"):
             item.save(condition=TenantItem.pk.does_not_exist())
+        CONTEXTS.invalidate(tenant.tenant_id)
 
     def _item(self, tenant_id: str) -> TenantItem | None:
         try:
@@ -120,8 +122,10 @@ class TenantRepository:
             actions.append(TenantItem.approved_at.set(now))
         if to is TenantStatus.SUSPENDED:
             actions.append(TenantItem.suspended_at.set(now))
+        CONTEXTS.invalidate(tenant_id)  # this container's pay page and orders see the change at once
         with translated("tenant changed meanwhile; retry", "invalid_tenant_state"):
             item.update(actions=actions, condition=TenantItem.status == item.status)
+        CONTEXTS.invalidate(tenant_id)
         return to_domain(item)
 
     def update_profile(self, tenant: Tenant, now: datetime) -> Tenant:
@@ -145,6 +149,8 @@ class TenantRepository:
         item.alipay_token_sealed = tenant.alipay_token_sealed
         item.updated_at = now
         # VersionAttribute makes this a conditional write: a concurrent PATCH gets a 409.
+        CONTEXTS.invalidate(tenant.tenant_id)
         with translated("tenant was changed by another request; reload and retry", "concurrent_update"):
             item.save()
+        CONTEXTS.invalidate(tenant.tenant_id)
         return to_domain(item)
