@@ -97,11 +97,12 @@ def test_an_import_killed_midway_resumes_without_duplicates(world: Any, monkeypa
 
     terminals = svc.imports._terminals
     real = terminals.register_many
-    calls = {"n": 0}
+    doomed = rows[25]["sn"]
 
     def dies_on_the_second_transaction(batch: Any, now: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 2:  # batch 1 wrote its first 25 rows; the process "dies" before the other 5
+        # Batch 1's transactions (rows 1-25, 26-30) run side by side: the one of rows 26-30 "dies"
+        # (the worker waits for the other, which writes its 25 rows).
+        if doomed in {t.sn for t in batch}:
             raise KeyboardInterrupt("killed")
         return real(batch, now)
 

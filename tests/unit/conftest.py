@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,10 +25,29 @@ os.environ.update(function_env(TABLE, None, "http://127.0.0.1:8000"))
 os.environ.pop("DDB_ENDPOINT", None)
 
 
+_MOTO_LOCK = threading.RLock()
+
+
+def _one_request_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's backends are not thread-safe (a transaction deep-copies every table while another
+    thread writes to one): they answer one request at a time, as a single server would. Threads
+    (the import's writers) still interleave between requests."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    original = BotocoreStubber.process_request
+
+    def serialized(self: BotocoreStubber, request: Any) -> Any:
+        with _MOTO_LOCK:
+            return original(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", serialized)
+
+
 @pytest.fixture
-def ddb() -> Iterator[Any]:
+def ddb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A moto DynamoDB with the table of template.yaml, models bound to it (and moto's S3 with the
     uploads bucket, for presigned uploads and exports)."""
+    _one_request_at_a_time(monkeypatch)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         ensure_table(client, TABLE)

@@ -16,7 +16,6 @@ TOO_LONG_BEFORE_THE_RULE = {
     "shared/simrenew/services/reports.py:settlement",
     "shared/simrenew/services/reports.py:reconciliation",
     "shared/simrenew/services/sweep.py:_notify",
-    "shared/simrenew/services/imports.py:_batch",
     "functions/api/chalicelib/http.py:_dispatch",
 }
 

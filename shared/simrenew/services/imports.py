@@ -10,14 +10,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from simrenew.adapters.dynamodb.fleet import TerminalRepository, chunked, to_terminal
 from simrenew.adapters.dynamodb.imports import Counts, ImportRepository, RowError, job_json
-from simrenew.adapters.dynamodb.models import ImportItem
+from simrenew.adapters.dynamodb.models import POOL_CONNECTIONS, ImportItem, connection
 from simrenew.clock import Clock, iso_utc
 from simrenew.domain.contact import normalize_phone
 from simrenew.domain.csvfile import RawRow, parse_import
@@ -53,6 +54,9 @@ UPLOAD_TYPES = {
 }
 BATCH_ROWS = 200
 TX_ROWS = 25  # 4 items a terminal: 100 items, TransactWriteItems' limit
+# The worker's writers: transactions of one batch in flight at once, on the one botocore client
+# of the models (its connection pool, models.POOL_CONNECTIONS, holds them all).
+WRITERS = 8
 ERRORS_SHOWN = 1000
 COMPARED = ("tid", "iccid", "carrier", "model", "merchant_id", "plan_id", "expires_on", "data_quota_mb")
 
@@ -140,7 +144,11 @@ class ImportService:
         dispatcher: Dispatcher,
         clock: Clock,
         objects: ObjectStore | None = None,
+        writers: int = WRITERS,
     ) -> None:
+        if not 1 <= writers <= POOL_CONNECTIONS:
+            raise ValueError(f"writers must be between 1 and {POOL_CONNECTIONS} (the connection pool)")
+        self._writers = writers
         self._imports = imports
         self._fleet = fleet
         self._terminals = terminals
@@ -299,27 +307,11 @@ class ImportService:
             return "busy"
         log = get_logger()
         try:
-            tenant = self._fleet.tenant(tenant_id)
-            rows = self._rows(job)
-            start = int(job.processed)
-            seen = _Seen()
-            plan_ids: dict[str, str] = {}
-            merchant_ids: dict[tuple[str, str], str] = {}
-            # Rows before the checkpoint are only re-validated (pure) to rebuild the
-            # duplicate detection, never written again.
-            for _ in range(start):
-                row = next(rows, None)
-                if row is None:
-                    break
-                self._validate(row, seen)
-            for batch in _batches(rows, BATCH_ROWS):
-                if deadline.remaining_ms() < 30_000:
-                    self._imports.release(job, self._clock.now())
-                    if redispatch:
-                        redispatch()
-                    return "continued"
-                counts = self._batch(tenant, batch, seen, plan_ids, merchant_ids, import_id)
-                self._imports.progress(job, counts, self._clock.now())
+            if self._process(job, deadline) == "continued":
+                self._imports.release(job, self._clock.now())
+                if redispatch:
+                    redispatch()
+                return "continued"
             self._imports.finish(job, "done", self._clock.now())
             log.info("import finished", extra={"import_id": import_id, "rows": int(job.total)})
             return "done"
@@ -341,6 +333,44 @@ class ImportService:
             log.exception("import failed", extra={"import_id": import_id})
             self._imports.finish(job, "failed", self._clock.now(), exc.message)
             return "failed"
+
+    def _process(self, job: ImportItem, deadline: Deadline) -> str:
+        """The rows after the checkpoint, batch by batch, in a pipeline: while the writers (a pool
+        of self._writers threads on the one shared botocore client) send batch N's transactions,
+        this thread checks and reads batch N + 1. The checkpoint moves past batch N only once every
+        one of its rows is written, and batch N + 1's writes start only after that, so a crash
+        leaves at most one batch written past the checkpoint (its rows come back "unchanged")."""
+        tenant = self._fleet.tenant(job.tenant_id)
+        rows = self._rows(job)
+        lookups = _Lookups()
+        # Rows before the checkpoint are only re-validated (pure) to rebuild the
+        # duplicate detection, never written again.
+        for row in itertools.islice(rows, int(job.processed)):
+            self._validate(row, lookups.seen)
+        connection()  # the shared client is built here, once, before any writer thread uses it
+        writing: _Writing | None = None
+        with ThreadPoolExecutor(self._writers, thread_name_prefix="import-writer") as pool:
+            try:
+                for batch in _batches(rows, BATCH_ROWS):
+                    if deadline.remaining_ms() < 30_000:
+                        break
+                    staged = self._stage(tenant, batch, lookups)
+                    done, writing = writing, None
+                    if done is not None:
+                        self._commit(job, done)
+                    writing = self._write(pool, staged, job.import_id)
+                else:
+                    done, writing = writing, None
+                    if done is not None:
+                        self._commit(job, done)
+                    return "done"
+                done, writing = writing, None
+                if done is not None:
+                    self._commit(job, done)
+                return "continued"
+            except BaseException:
+                self._settle(job, writing)
+                raise
 
     def _validate(self, row: RawRow, seen: _Seen) -> _ValidRow | RowError:
         try:
@@ -375,104 +405,170 @@ class ImportService:
         except ValidationError as err:
             return RowError(row.row, err.field or "row", err.code, err.message)
 
-    def _batch(  # noqa: C901 - to be split (issue 14)
-        self,
-        tenant: Any,
-        batch: Any,
-        seen: _Seen,
-        plan_ids: dict[str, str],
-        merchant_ids: dict[tuple[str, str], str],
-        import_id: str,
-    ) -> Counts:
-        tenant_id = tenant.tenant_id
-        now = self._clock.now()
-        today = self._fleet.today(tenant)
-        errors: list[RowError] = []
+    def _stage(self, tenant: Any, batch: list[RawRow], lookups: _Lookups) -> _Staged:
+        """A batch checked and read, nothing of its rows written yet: its row errors so far, the
+        rows unchanged, the changes to stored terminals and the new terminals to register."""
+        staged = _Staged(rows=len(batch), now=self._clock.now())
         valid: list[_ValidRow] = []
         for row in batch:
-            checked = self._validate(row, seen)
-            (errors if isinstance(checked, RowError) else valid).append(checked)  # type: ignore[arg-type]
+            checked = self._validate(row, lookups.seen)
+            if isinstance(checked, RowError):
+                staged.errors.append(checked)
+            else:
+                valid.append(checked)
+        self._resolve(tenant.tenant_id, valid, lookups, staged.now)
+        ready = self._ready(tenant, valid, lookups, staged)
+        existing = self._terminals.get_many(tenant.tenant_id, [t.sn for _, t in ready]) if ready else {}
+        for r, t in ready:
+            item = existing.get(t.sn)
+            if item is None and not t.tid:
+                staged.errors.append(RowError(r.row, "tid", "required", "tid is required to register a new terminal"))
+            elif item is None:
+                staged.new_rows.append((r, t))
+            else:
+                _compare(r, t, item, staged)
+        return staged
 
-        # Plans by name, merchants by (name, phone): one BatchGet each, then create the missing merchants.
-        names = {r.plan_name.casefold() for r in valid if r.plan_name} - set(plan_ids)
+    def _resolve(self, tenant_id: str, valid: list[_ValidRow], lookups: _Lookups, now: datetime) -> None:
+        """Plans by name, merchants by (name, phone): one BatchGet each for the names not met
+        yet, then the missing merchants created; TID-only rows get the SN of their terminal."""
+        names = {r.plan_name.casefold() for r in valid if r.plan_name} - set(lookups.plan_ids)
         if names:
-            plan_ids.update(self._fleet.plans.ids_by_name(tenant_id, names))
-        pairs = {r.merchant for r in valid if r.merchant} - set(merchant_ids)
+            lookups.plan_ids.update(self._fleet.plans.ids_by_name(tenant_id, names))
+        pairs = {r.merchant for r in valid if r.merchant} - set(lookups.merchant_ids)
         if pairs:
-            merchant_ids.update(self._fleet.merchants.find_many_by_key(tenant_id, pairs))
-            missing = [p for p in pairs if p not in merchant_ids]
+            lookups.merchant_ids.update(self._fleet.merchants.find_many_by_key(tenant_id, pairs))
+            missing = [p for p in pairs if p not in lookups.merchant_ids]
             fresh = [
                 Merchant(merchant_id=new_id("m"), tenant_id=tenant_id, name=n, phone=p, created_at=iso_utc(now))
                 for n, p in missing
             ]
-            merchant_ids.update(self._fleet.merchants.create_many(fresh, now))
-
+            lookups.merchant_ids.update(self._fleet.merchants.create_many(fresh, now))
         for r in valid:
             if r.by_tid and r.fields["tid"]:
                 # A file of TIDs only: the stored terminal with that TID, whatever its SN.
                 found = self._terminals.find_by_tid(tenant_id, r.fields["tid"])
                 if found is not None:
                     r.fields["sn"] = found.sn
+
+    def _ready(
+        self, tenant: Any, valid: list[_ValidRow], lookups: _Lookups, staged: _Staged
+    ) -> list[tuple[_ValidRow, Terminal]]:
+        """Each valid row as the terminal it describes (unknown plans and merchants: row errors)."""
+        now = iso_utc(staged.now)
+        today = self._fleet.today(tenant)
         ready: list[tuple[_ValidRow, Terminal]] = []
         for r in valid:
-            if r.plan_name and r.plan_name.casefold() not in plan_ids:
-                errors.append(RowError(r.row, "plan_name", "unknown_plan", f"no plan named {r.plan_name!r}"))
+            if r.plan_name and r.plan_name.casefold() not in lookups.plan_ids:
+                staged.errors.append(RowError(r.row, "plan_name", "unknown_plan", f"no plan named {r.plan_name!r}"))
                 continue
-            merchant_id = merchant_ids.get(r.merchant) if r.merchant else None
+            merchant_id = lookups.merchant_ids.get(r.merchant) if r.merchant else None
             if r.merchant and merchant_id is None:
-                errors.append(RowError(r.row, "merchant_name", "merchant_unavailable", "could not create the merchant"))
+                error = RowError(r.row, "merchant_name", "merchant_unavailable", "could not create the merchant")
+                staged.errors.append(error)
                 continue
             fields = {
                 **r.fields,
                 "tid": r.fields["tid"] or "",
                 "merchant_id": merchant_id,
-                "plan_id": plan_ids[r.plan_name.casefold()] if r.plan_name else None,
+                "plan_id": lookups.plan_ids[r.plan_name.casefold()] if r.plan_name else None,
             }
             status = initial_status(merchant_id, fields["expires_on"], today, tenant.settings.grace_days)
-            ready.append(
-                (
-                    r,
-                    Terminal(
-                        tenant_id=tenant_id, status=status, created_at=iso_utc(now), updated_at=iso_utc(now), **fields
-                    ),
-                )
-            )
+            terminal = Terminal(tenant_id=tenant.tenant_id, status=status, created_at=now, updated_at=now, **fields)
+            ready.append((r, terminal))
+        return ready
 
-        existing = self._terminals.get_many(tenant_id, [t.sn for _, t in ready]) if ready else {}
-        created = updated = unchanged = 0
-        new_rows: list[tuple[_ValidRow, Terminal]] = []
-        for r, t in ready:
-            item = existing.get(t.sn)
-            if item is None:
-                if not t.tid:
-                    errors.append(RowError(r.row, "tid", "required", "tid is required to register a new terminal"))
-                    continue
-                new_rows.append((r, t))
-                continue
-            current = to_terminal(item)
-            compared = [k for k in r.compared if not (k == "tid" and not t.tid)]
-            changes = {k: getattr(t, k) for k in compared if getattr(current, k) != getattr(t, k)}
-            if "iccid" in changes and "carrier" not in compared and t.carrier != current.carrier:
-                changes["carrier"] = t.carrier  # a new SIM without a carrier column: the one its ICCID implies
-            if not changes:
-                unchanged += 1
-                continue
+    def _write(self, pool: Executor, staged: _Staged, import_id: str) -> _Writing:
+        """Hand the batch's transactions to the writers: one per changed terminal, one per
+        TX_ROWS new terminals. Nothing waits here."""
+        note = f"import {import_id}"
+        writing = _Writing(staged)
+        for r, item, current, changes in staged.changes:
+            future = pool.submit(self._fleet.apply_changes, item, current, changes, staged.now, note=note)
+            writing.changes.append((r, future))
+        for group in chunked(staged.new_rows, TX_ROWS):
+            terminals = [t for _, t in group]
+            writing.groups.append((group, pool.submit(self._terminals.register_many, terminals, staged.now)))
+        return writing
+
+    def _commit(self, job: ImportItem, writing: _Writing) -> None:
+        """Wait for every transaction of the batch, then record its row errors (keyed by row: the
+        report reads them in file order) and move the checkpoint past it with its counts."""
+        wait(writing.futures())
+        staged = writing.staged
+        errors = list(staged.errors)
+        updated = created = 0
+        for r, change in writing.changes:
             try:
-                self._fleet.apply_changes(item, current, changes, now, note=f"import {import_id}")
+                change.result()
                 updated += 1
             except (Conflict, RuleViolation) as err:
                 errors.append(RowError(r.row, err.field or "sn", err.code, err.message))
-        for group in chunked(new_rows, TX_ROWS):
-            refused = self._terminals.register_many([t for _, t in group], now)
+        for group, registered in writing.groups:
+            refused = registered.result()  # a store error is raised here, the checkpoint unmoved
             for r, t in group:
                 refusal = refused.get(t.sn)
                 if refusal is None:
                     created += 1
                 else:
                     errors.append(RowError(r.row, refusal.field or "sn", refusal.code, refusal.message))
+        errors.sort(key=lambda e: e.row)
         if errors:
-            self._imports.add_errors(tenant_id, import_id, errors, now)
-        return Counts(processed=len(batch), created=created, updated=updated, unchanged=unchanged, failed=len(errors))
+            self._imports.add_errors(job.tenant_id, job.import_id, errors, staged.now)
+        counts = Counts(staged.rows, created, updated, staged.unchanged, len(errors))
+        self._imports.progress(job, counts, self._clock.now())
+
+    def _settle(self, job: ImportItem, writing: _Writing | None) -> None:
+        """On the way out after a failure: no writer is left running, and a batch whose rows were
+        all written still moves the checkpoint (if the store lets it)."""
+        if writing is None:
+            return
+        wait(writing.futures())
+        if not any(f.exception() for f in writing.futures()):
+            with contextlib.suppress(Exception):
+                self._commit(job, writing)
+
+
+def _compare(r: _ValidRow, t: Terminal, item: Any, staged: _Staged) -> None:
+    """A row of a stored terminal: unchanged, or the changes of the columns the file has."""
+    current = to_terminal(item)
+    compared = [k for k in r.compared if not (k == "tid" and not t.tid)]
+    changes = {k: getattr(t, k) for k in compared if getattr(current, k) != getattr(t, k)}
+    if "iccid" in changes and "carrier" not in compared and t.carrier != current.carrier:
+        changes["carrier"] = t.carrier  # a new SIM without a carrier column: the one its ICCID implies
+    if changes:
+        staged.changes.append((r, item, current, changes))
+    else:
+        staged.unchanged += 1
+
+
+@dataclass
+class _Lookups:
+    """What the batches of one run share: identifiers met in the file, plans and merchants found."""
+
+    seen: _Seen = field(default_factory=_Seen)
+    plan_ids: dict[str, str] = field(default_factory=dict)
+    merchant_ids: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+@dataclass
+class _Staged:
+    rows: int
+    now: datetime
+    errors: list[RowError] = field(default_factory=list)
+    unchanged: int = 0
+    changes: list[tuple[_ValidRow, Any, Terminal, dict[str, Any]]] = field(default_factory=list)
+    new_rows: list[tuple[_ValidRow, Terminal]] = field(default_factory=list)
+
+
+@dataclass
+class _Writing:
+    staged: _Staged
+    changes: list[tuple[_ValidRow, Future[Terminal]]] = field(default_factory=list)
+    groups: list[tuple[Sequence[tuple[_ValidRow, Terminal]], Future[dict[str, Conflict]]]] = field(default_factory=list)
+
+    def futures(self) -> list[Future[Any]]:
+        return [f for _, f in self.changes] + [f for _, f in self.groups]
 
 
 def _batches(rows: Iterator[RawRow], size: int) -> Iterator[list[RawRow]]:

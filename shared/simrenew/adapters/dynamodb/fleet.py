@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import builtins
 import json
+import random
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -40,6 +42,22 @@ from simrenew.errors import Conflict, NotFound, TransientStoreError, ValidationE
 
 IDENTIFIERS = ("sn", "tid", "iccid")
 PENDING_EVENT_SHARDS = keys.PENDING_EVENT_SHARDS
+# Throttling of the import's transactions (register_many), waited out in the worker: a request
+# DynamoDB refused (after botocore's own retries) or a transaction it cancelled for these reasons.
+THROTTLED_REQUESTS = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
+THROTTLED_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"})
+THROTTLE_RETRIES = 8
+THROTTLE_BACKOFF_S = 0.1
+THROTTLE_BACKOFF_MAX_S = 5.0
+
+
+def throttle_pause(attempt: int) -> float:
+    """Full jitter: a random pause up to 0.1, 0.2, 0.4 … s (at most 5 s) before attempt n + 1, so
+    the import's writers do not come back in step."""
+    cap = min(THROTTLE_BACKOFF_S * 2.0 ** (attempt - 1), THROTTLE_BACKOFF_MAX_S)
+    return random.random() * cap  # noqa: S311 - spreads retries out, nothing secret
 
 
 # --- merchants --------------------------------------------------------------------------------------
@@ -602,41 +620,66 @@ class TerminalRepository:
     def register_many(self, terminals: Sequence[Terminal], now: datetime) -> dict[str, Conflict]:
         """Register up to 25 terminals in one transaction (4 items each). Rows whose items fail
         their conditions are reported and the rest retried, so one bad row never blocks others.
-        Returns sn → error for the ones refused."""
+        A throttled transaction (the request refused, or cancelled for ThrottlingError,
+        ProvisionedThroughputExceeded or TransactionConflict) wrote nothing: the same rows are
+        sent again after a jittered exponential pause, at most THROTTLE_RETRIES times (then
+        TransientStoreError: the import stops at its checkpoint). Safe from several threads at
+        once (the import's writers). Returns sn → error for the ones refused."""
         pending = list(terminals)
         refused: dict[str, Conflict] = {}
-        for _attempt in range(len(terminals) + 1):
-            if not pending:
+        waits = 0
+        while pending:
+            outcome, codes = self._register_once(pending, now)
+            if outcome == "written":
                 break
-            try:
-                with Transaction() as tx:
-                    for t in pending:
-                        tx.save(new_terminal_item(t, now), condition=TerminalItem.pk.does_not_exist())
-                        for name in IDENTIFIERS:
-                            tx.save(
-                                claim_item(name, getattr(t, name), t.tenant_id, t.sn, now),
-                                condition=ClaimItem.pk.does_not_exist(),
-                            )
-                return refused
-            except TransactWriteError as exc:
-                codes = tx.codes(exc)
-                if "ConditionalCheckFailed" not in codes:
-                    raise TransientStoreError("could not save terminals; retry") from exc
-                per_row = 1 + len(IDENTIFIERS)
-                still: list[Terminal] = []
-                for i, t in enumerate(pending):
-                    row_codes = codes[i * per_row : (i + 1) * per_row]
-                    failed = [
-                        name
-                        for name, code in zip(("terminal", *IDENTIFIERS), row_codes, strict=False)
-                        if code == "ConditionalCheckFailed"
-                    ]
-                    if failed:
-                        refused[t.sn] = self._clash(t, failed)
-                    else:
-                        still.append(t)
-                pending = still
+            if outcome == "refused":
+                pending = self._refuse(pending, codes, refused)
+                continue
+            waits += 1
+            if waits > THROTTLE_RETRIES:
+                raise TransientStoreError("the data store kept throttling the import; retry")
+            time.sleep(throttle_pause(waits))
         return refused
+
+    def _register_once(self, pending: Sequence[Terminal], now: datetime) -> tuple[str, list[str | None]]:
+        """One transaction of the terminals and their claims: ("written", []), ("refused", each
+        item's cancellation code) or ("throttled", [])."""
+        try:
+            with Transaction() as tx:
+                for t in pending:
+                    tx.save(new_terminal_item(t, now), condition=TerminalItem.pk.does_not_exist())
+                    for name in IDENTIFIERS:
+                        tx.save(
+                            claim_item(name, getattr(t, name), t.tenant_id, t.sn, now),
+                            condition=ClaimItem.pk.does_not_exist(),
+                        )
+            return "written", []
+        except TransactWriteError as exc:
+            codes = tx.codes(exc)
+            if "ConditionalCheckFailed" in codes:
+                return "refused", codes
+            if exc.cause_response_code in THROTTLED_REQUESTS or THROTTLED_REASONS.intersection(codes):
+                return "throttled", []
+            raise TransientStoreError("could not save terminals; retry") from exc
+
+    def _refuse(
+        self, pending: Sequence[Terminal], codes: Sequence[str | None], refused: dict[str, Conflict]
+    ) -> list[Terminal]:
+        """Record the rows whose items failed their conditions; the others, to send again."""
+        per_row = 1 + len(IDENTIFIERS)
+        still: list[Terminal] = []
+        for i, t in enumerate(pending):
+            row_codes = codes[i * per_row : (i + 1) * per_row]
+            failed = [
+                name
+                for name, code in zip(("terminal", *IDENTIFIERS), row_codes, strict=False)
+                if code == "ConditionalCheckFailed"
+            ]
+            if failed:
+                refused[t.sn] = self._clash(t, failed)
+            else:
+                still.append(t)
+        return still
 
     def save(
         self,

@@ -44,6 +44,9 @@ RETRIES = 5
 # jittered pause (the other transaction is usually done in milliseconds).
 CONFLICT_BACKOFF_S = 0.05
 CONFLICT_BACKOFF_MAX_S = 1.0
+# HTTP connections each model's botocore client keeps to DynamoDB: room for the import worker's
+# writer threads (services/imports.py WRITERS) all on the one client transactions share.
+POOL_CONNECTIONS = 16
 
 
 class Gsi1(GlobalSecondaryIndex["Item"]):
@@ -151,6 +154,7 @@ class Item(Model):
         region = "us-east-1"
         host: str | None = None
         max_retry_attempts = RETRIES  # see the retry policy above
+        max_pool_connections = POOL_CONNECTIONS
         connect_timeout_seconds = 5
         read_timeout_seconds = 10
 
