@@ -112,6 +112,8 @@ class MemorySweepRepo:
     def finish(self, item: NotificationItem, state: str, now: datetime, **_: Any) -> None:
         item.state = state
 
+    def record(self, items: Any) -> None: ...  # outcomes set on the claims themselves (sweeps.finished)
+
     def alive(self, run_id: str, until: datetime) -> None: ...
 
     def run_alive(self, run_id: str | None, now: datetime) -> bool:

@@ -9,6 +9,7 @@ a carrier (SIM suspension). Everything it sends is claimed first with a conditio
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import threading
 import time
@@ -20,7 +21,7 @@ from typing import Any, Protocol
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository, to_terminal
 from simrenew.adapters.dynamodb.models import Item, TerminalEventItem, TerminalItem
-from simrenew.adapters.dynamodb.sweep_days import COUNTERS, DayState, SweepDayRepository
+from simrenew.adapters.dynamodb.sweep_days import COUNTERS, DayState, ShardState, SweepDayRepository
 from simrenew.adapters.dynamodb.sweeps import (
     RUN_LEASE,
     NotificationItem,
@@ -35,6 +36,7 @@ from simrenew.domain.tenant import Tenant, TenantSettings, TenantStatus
 from simrenew.errors import Conflict, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
+from simrenew.services.sweep_sends import Counts, SendPool
 
 CATCH_UP_DAYS = 7
 STOP_BEFORE_MS = 60_000
@@ -142,6 +144,17 @@ class _DigestNotes:
             days.add_digest(tenant_id, as_of, entries, now)
             self._written.add(tenant_id)
         self._pending.clear()
+
+
+@dataclass
+class _Pass:
+    """What one step keeps while it works: the agents and merchants it read, its digest notes and
+    its sends (a bounded pool, settled before each checkpoint)."""
+
+    sends: SendPool
+    tenants: dict[str, Tenant | None] = field(default_factory=dict)
+    merchants: dict[tuple[str, str], Merchant | None] = field(default_factory=dict)
+    digest: _DigestNotes = field(default_factory=_DigestNotes)
 
 
 def _short(remaining_ms: Callable[[], int] | None) -> bool:
@@ -393,24 +406,40 @@ class SweepService:
     def _sweep_shard(
         self, day: DayState, shard: int, remaining_ms: Callable[[], int] | None, *, wait: bool, check_day: bool
     ) -> ShardOutcome:
-        as_of = day.as_of
-        result = SweepResult(as_of=as_of.isoformat(), days=[])
+        result = SweepResult(as_of=day.as_of.isoformat(), days=[])
         taken, state = self._take(day, shard, remaining_ms, wait)
         if taken == "done":
             return ShardOutcome(result, "done", check_day and self._day_complete(day))
         if taken != "mine":
             return ShardOutcome(result, taken, False)
-        tenants: dict[str, Tenant | None] = {}
-        merchants: dict[tuple[str, str], Merchant | None] = {}
-        digest = _DigestNotes()
+        with SendPool(self._repo.record) as sends:
+            status = self._shard_pass(day, shard, state, result, _Pass(sends), remaining_ms)
+        if status == "continued":
+            result.status = "continued"
+        return ShardOutcome(result, status, status == "done" and check_day and self._day_complete(day))
+
+    def _shard_pass(
+        self,
+        day: DayState,
+        shard: int,
+        state: ShardState,
+        result: SweepResult,
+        work: _Pass,
+        remaining_ms: Callable[[], int] | None,
+    ) -> str:
+        """The shard's due terminals from its checkpoint: done, continued (near the time limit, at a
+        checkpoint) or lost (another run took the lease over)."""
+        as_of = day.as_of
         counted = _counts(result)
         finished: list[date] = []  # dates read completely since the last checkpoint
         now = self._clock.now()
 
         def save(cursor: tuple[date, str] | None, release: bool = False) -> bool:
-            """The checkpoint: digest notes first, then the cursor, dates and counters it covers."""
+            """The checkpoint: the sends' outcomes and digest notes first, then the cursor, dates and
+            counters they cover."""
             nonlocal counted, now
-            digest.flush(self._days, as_of, self._clock.now())
+            work.sends.settle()
+            work.digest.flush(self._days, as_of, self._clock.now())
             counts = _counts(result)
             delta = {name: counts[name] - counted.get(name, 0) for name in counts}
             counted, now = counts, self._clock.now()
@@ -429,21 +458,16 @@ class SweepService:
             result.queries += 1
             for item in self._repo.due(expiry, shard, after):
                 if _short(remaining_ms):
-                    if not save((expiry, last) if last else None, release=True):
-                        return ShardOutcome(result, "lost", False)
-                    result.status = "continued"
-                    return ShardOutcome(result, "continued", False)
+                    return "continued" if save((expiry, last) if last else None, release=True) else "lost"
                 self._beat()
                 result.items_read += 1
-                self._one(item, as_of, day.start, now, result, tenants, merchants, digest.suspended)
-                digest.saw(item.tenant_id, tenants)
+                self._one(item, as_of, day.start, now, result, work)
+                work.digest.saw(item.tenant_id, work.tenants)
                 last, seen = item.exp_sk, seen + 1
                 if seen % CHECKPOINT_EVERY == 0 and last and not save((expiry, last)):
-                    return ShardOutcome(result, "lost", False)
+                    return "lost"
             finished.append(expiry)
-        if not save(None, release=True):
-            return ShardOutcome(result, "lost", False)
-        return ShardOutcome(result, "done", check_day and self._day_complete(day))
+        return "done" if save(None, release=True) else "lost"
 
     def _day_complete(self, day: DayState) -> bool:
         """Every shard has read every date of the day (read after this worker's own checkpoint, so
@@ -461,26 +485,55 @@ class SweepService:
         if day.finished_at is not None:
             return DayEnd("done", events_sent=events)
         self._days.day_progress(as_of, now, events_sent=events)
-        sent = counted = 0
+        with SendPool(self._repo.record) as sends:
+            status, sent = self._digests(as_of, day.digest_cursor, now, tenants, sends, remaining_ms)
+        return DayEnd(status, events_sent=events, digests_sent=sent)
+
+    def _digests(
+        self,
+        as_of: date,
+        cursor: str | None,
+        now: datetime,
+        tenants: dict[str, Tenant | None],
+        sends: SendPool,
+        remaining_ms: Callable[[], int] | None,
+    ) -> tuple[str, int]:
+        """Each agent's digest after `cursor`, on the pool; progress (count, cursor) after the pool
+        is settled, so the cursor never passes a digest whose outcome is not written."""
+        done = [0]
+        counted = queued = 0
         last: str | None = None
-        for tenant_id, entries in self._days.digests(as_of, after=day.digest_cursor):
+
+        def progress(finished: bool = False) -> None:
+            nonlocal counted
+            sends.settle()
+            self._days.day_progress(
+                as_of, self._clock.now(), digests_sent=done[0] - counted, digest_cursor=last, finished=finished
+            )
+            counted = done[0]
+
+        def add(counts: Counts) -> None:
+            done[0] += counts[0]
+
+        for tenant_id, entries in self._days.digests(as_of, after=cursor):
             if _short(remaining_ms):
-                self._days.day_progress(as_of, self._clock.now(), digests_sent=sent - counted, digest_cursor=last)
-                return DayEnd("continued", events_sent=events, digests_sent=sent)
+                progress()
+                return "continued", done[0]
             self._beat()
             tenant = self._tenant(tenant_id, tenants)
             if tenant is not None:
                 suspended = sorted((json.loads(e) for e in entries), key=lambda s: (s["sn"], s["merchant_name"]))
-                sent += self._digest(tenant, as_of, now, suspended)
+                task = functools.partial(self._digest, tenant, as_of, now, suspended, self._run_id, sends.finish)
+                sends.submit(task, add)
+                queued += 1
             last = tenant_id
-            if last and (sent - counted) >= DIGEST_PROGRESS_EVERY:
-                self._days.day_progress(as_of, self._clock.now(), digests_sent=sent - counted, digest_cursor=last)
-                counted = sent
+            if queued >= DIGEST_PROGRESS_EVERY:
+                progress()
+                queued = 0
+        sends.settle()
         self._repo.set_last_day(as_of, now)
-        self._days.day_progress(
-            as_of, self._clock.now(), digests_sent=sent - counted, digest_cursor=last, finished=True
-        )
-        return DayEnd("done", events_sent=events, digests_sent=sent)
+        progress(finished=True)
+        return "done", done[0]
 
     def _tenant(self, tenant_id: str, cache: dict[str, Tenant | None]) -> Tenant | None:
         if tenant_id not in cache:
@@ -495,18 +548,17 @@ class SweepService:
         start: date,
         now: datetime,
         result: SweepResult,
-        tenants: dict[str, Tenant | None],
-        merchants: dict[tuple[str, str], Merchant | None],
-        suspended: dict[str, list[dict[str, Any]]],
+        work: _Pass,
     ) -> None:
         terminal = to_terminal(item)
-        tenant = self._tenant(terminal.tenant_id, tenants)
+        tenant = self._tenant(terminal.tenant_id, work.tenants)
         if tenant is None or terminal.merchant_id is None:
             return
         key = (tenant.tenant_id, terminal.merchant_id)
-        if key not in merchants:
-            merchants[key] = self._merchants.get(*key)
-        merchant = merchants[key]
+        if key not in work.merchants:
+            work.merchants[key] = self._merchants.get(*key)
+        merchant = work.merchants[key]
+        sends = work.sends
         settings = tenant.settings
         left = (terminal.expires_on - as_of).days
         if left >= 0:
@@ -519,9 +571,7 @@ class SweepService:
             else:
                 kind = None
             if kind and merchant:
-                result.reminders_sent += self._notify(
-                    tenant, terminal, merchant, kind, {"days_left": left}, now, result
-                )
+                self._notify(tenant, terminal, merchant, kind, {"days_left": left}, now, result, sends=sends)
                 self._emitter.emit(tenant.tenant_id, "terminal.expiring", self._event(terminal, left))
             return
         lapsed = -left
@@ -530,9 +580,8 @@ class SweepService:
                 result.moved_to_grace += 1
                 grace_end = (terminal.expires_on + timedelta(days=settings.grace_days)).isoformat()
                 if merchant:
-                    result.reminders_sent += self._notify(
-                        tenant, terminal, merchant, "grace_started", {"grace_end": grace_end}, now, result
-                    )
+                    extra = {"grace_end": grace_end}
+                    self._notify(tenant, terminal, merchant, "grace_started", extra, now, result, sends=sends)
                 self._emitter.emit(tenant.tenant_id, "terminal.expired", self._event(terminal, left))
         elif (
             lapsed > settings.grace_days
@@ -541,8 +590,8 @@ class SweepService:
         ):
             result.suspended += 1
             if merchant:
-                result.reminders_sent += self._notify(tenant, terminal, merchant, "suspended", {}, now, result)
-            suspended.setdefault(tenant.tenant_id, []).append(
+                self._notify(tenant, terminal, merchant, "suspended", {}, now, result, sends=sends)
+            work.digest.suspended.setdefault(tenant.tenant_id, []).append(
                 {"sn": terminal.sn, "merchant_name": merchant.name if merchant else ""}
             )
             self._emitter.emit(tenant.tenant_id, "terminal.suspended", self._event(terminal, left))
@@ -654,7 +703,42 @@ class SweepService:
         now: datetime,
         result: SweepResult,
         term: str | None = None,
+        sends: SendPool | None = None,
     ) -> int:
+        """The message on each of the merchant's channels, claimed, sent and recorded: at once
+        (returns 1 when it went out on a channel), or as a task of `sends` (returns 0: counted into
+        `result` when the pool is settled)."""
+        run_id = self._run_id  # this thread's run: the pool's threads have none of their own
+        finish = sends.finish if sends is not None else self._repo.finish
+
+        def task() -> Counts:
+            return self._deliver(tenant, terminal, merchant, kind, extra, now, term, run_id, finish)
+
+        def counted(counts: Counts) -> None:
+            result.reminders_sent += counts[0]
+            result.held_for_daytime += counts[1]
+
+        if sends is not None:
+            sends.submit(task, counted)
+            return 0
+        sent, held = task()
+        result.held_for_daytime += held
+        return sent
+
+    def _deliver(
+        self,
+        tenant: Tenant,
+        terminal: Terminal,
+        merchant: Merchant,
+        kind: str,
+        extra: dict[str, Any],
+        now: datetime,
+        term: str | None,
+        run_id: str,
+        finish: Callable[..., None],
+    ) -> Counts:
+        """(1 if the message went out on a channel else 0, SMS held for daytime). Each channel's
+        claim is its record: one conditional PutItem; its outcome goes to `finish`."""
         term = term or terminal.expires_on.isoformat()
         ctx = {
             "sn": terminal.sn,
@@ -666,7 +750,7 @@ class SweepService:
             **extra,
         }
         template = "reminder" if kind.startswith("reminder_") else kind
-        sent = 0
+        sent = held = 0
         targets = [("sms", merchant.phone, mask_phone(merchant.phone))]
         if merchant.email:
             targets.append(("email", merchant.email, mask_email(merchant.email)))
@@ -682,36 +766,60 @@ class SweepService:
                 state="sending",
                 term=term,
                 created_at=now,
-                run_id=self._run_id,
+                run_id=run_id,
             )
             mine = self._repo.claim(claim, now)
             if mine is None:
                 continue
-            if channel == "sms":
-                window = self._sender.sms_allowed(now, tenant.settings.timezone)
-                if window is not None:
-                    held = {"to": to, "kind": template, "language": tenant.settings.language, "ctx": ctx}
-                    self._repo.finish(mine, "held", now, hold_until=window, held_json=json.dumps(held))
-                    result.held_for_daytime += 1
-                    continue
-            try:
-                provider_id = self._sender.send_to(
-                    channel=channel,
-                    to=to,
-                    kind=template,
-                    language=tenant.settings.language,
-                    ctx=ctx,
-                    tenant_id=tenant.tenant_id,
-                    sn=terminal.sn,
-                    dedupe_key=mine.sk,
-                )
-                self._repo.finish(mine, "sent", now, provider_id=provider_id)
-                sent += 1
-            except Exception as exc:  # noqa: BLE001 - one bad number must not stop the sweep
-                self._repo.finish(mine, "failed", now, error=repr(exc))
-        return 1 if sent else 0
+            window = self._sender.sms_allowed(now, tenant.settings.timezone) if channel == "sms" else None
+            if window is not None:
+                message = {"to": to, "kind": template, "language": tenant.settings.language, "ctx": ctx}
+                finish(mine, "held", now, hold_until=window, held_json=json.dumps(message))
+                held += 1
+                continue
+            sent += self._send_claimed(mine, channel, to, template, tenant, terminal.sn, ctx, now, finish)
+        return (1 if sent else 0), held
 
-    def _digest(self, tenant: Tenant, as_of: date, now: datetime, suspended: list[dict[str, Any]]) -> int:
+    def _send_claimed(
+        self,
+        mine: NotificationItem,
+        channel: str,
+        to: str,
+        template: str,
+        tenant: Tenant,
+        sn: str | None,
+        ctx: dict[str, Any],
+        now: datetime,
+        finish: Callable[..., None],
+    ) -> int:
+        """Send a claimed message; its outcome to `finish`. 1 when the provider accepted it."""
+        try:
+            provider_id = self._sender.send_to(
+                channel=channel,
+                to=to,
+                kind=template,
+                language=tenant.settings.language,
+                ctx=ctx,
+                tenant_id=tenant.tenant_id,
+                sn=sn,
+                dedupe_key=mine.sk,
+            )
+        except Exception as exc:  # noqa: BLE001 - one bad number must not stop the sweep
+            finish(mine, "failed", now, error=repr(exc))
+            return 0
+        finish(mine, "sent", now, provider_id=provider_id)
+        return 1
+
+    def _digest(
+        self,
+        tenant: Tenant,
+        as_of: date,
+        now: datetime,
+        suspended: list[dict[str, Any]],
+        run_id: str,
+        finish: Callable[..., None],
+    ) -> Counts:
+        """(1 if the agent's digest went out, 0): claimed, sent, its outcome to `finish`."""
         claim = NotificationItem(
             keys.tenant_pk(tenant.tenant_id),
             keys.digest_sk(as_of),
@@ -721,11 +829,11 @@ class SweepService:
             recipient_masked=mask_email(tenant.contact_email),
             state="sending",
             created_at=now,
-            run_id=self._run_id,
+            run_id=run_id,
         )
         mine = self._repo.claim(claim, now)
         if mine is None:
-            return 0
+            return 0, 0
         week = self._terminals.page(
             tenant.tenant_id,
             status=TerminalStatus.ACTIVE.value,
@@ -750,22 +858,7 @@ class SweepService:
             "suspended": suspended,
             "pay_url": self._base,
         }
-        try:
-            provider_id = self._sender.send_to(
-                channel="email",
-                to=tenant.contact_email,
-                kind="digest",
-                language=tenant.settings.language,
-                ctx=ctx,
-                tenant_id=tenant.tenant_id,
-                sn=None,
-                dedupe_key=mine.sk,
-            )
-            self._repo.finish(mine, "sent", now, provider_id=provider_id)
-            return 1
-        except Exception as exc:  # noqa: BLE001 - the digest is best effort; the next day brings another
-            self._repo.finish(mine, "failed", now, error=repr(exc))
-            return 0
+        return self._send_claimed(mine, "email", tenant.contact_email, "digest", tenant, None, ctx, now, finish), 0
 
 
 class NotifierSender:
@@ -776,6 +869,7 @@ class NotifierSender:
         # Built on first send: only the function that sends needs SENDER_EMAIL and SNS/SES.
         self._factory = notifier_factory
         self._notifier: Any = None
+        self._lock = threading.Lock()
 
     def send_to(
         self,
@@ -804,7 +898,9 @@ class NotifierSender:
             dedupe_key=dedupe_key,
         )
         if self._notifier is None:
-            self._notifier = self._factory()
+            with self._lock:  # the sweep's send pool calls from several threads
+                if self._notifier is None:
+                    self._notifier = self._factory()
         return str(self._notifier.send(message))
 
     def sms_allowed(self, now: datetime, tz: str) -> datetime | None:
