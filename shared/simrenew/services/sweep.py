@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
@@ -159,6 +160,12 @@ class _Pass:
 
 def _short(remaining_ms: Callable[[], int] | None) -> bool:
     return remaining_ms is not None and remaining_ms() < STOP_BEFORE_MS
+
+
+def _pages(items: Iterable[TerminalItem], size: int) -> Iterator[list[TerminalItem]]:
+    it = iter(items)
+    while page := list(itertools.islice(it, size)):
+        yield page
 
 
 def _counts(result: SweepResult) -> dict[str, int]:
@@ -454,20 +461,35 @@ class SweepService:
                 continue
             after = state.cursor_sk if state.cursor_date == expiry else None
             last: str | None = after
-            seen = 0
             result.queries += 1
-            for item in self._repo.due(expiry, shard, after):
-                if _short(remaining_ms):
-                    return "continued" if save((expiry, last) if last else None, release=True) else "lost"
-                self._beat()
-                result.items_read += 1
-                self._one(item, as_of, day.start, now, result, work)
-                work.digest.saw(item.tenant_id, work.tenants)
-                last, seen = item.exp_sk, seen + 1
-                if seen % CHECKPOINT_EVERY == 0 and last and not save((expiry, last)):
+            for page in _pages(self._repo.due(expiry, shard, after), CHECKPOINT_EVERY):
+                self._prefetch(page, work)
+                for item in page:
+                    if _short(remaining_ms):
+                        return "continued" if save((expiry, last) if last else None, release=True) else "lost"
+                    self._beat()
+                    result.items_read += 1
+                    self._one(item, as_of, day.start, now, result, work)
+                    work.digest.saw(item.tenant_id, work.tenants)
+                    last = item.exp_sk
+                if len(page) == CHECKPOINT_EVERY and last and not save((expiry, last)):
                     return "lost"
             finished.append(expiry)
         return "done" if save(None, release=True) else "lost"
+
+    def _prefetch(self, page: Sequence[TerminalItem], work: _Pass) -> None:
+        """The agents and merchants of a page of due terminals not read yet: one BatchGetItem, not
+        a GetItem each (an agent not active, or gone, is None: its terminals are left alone)."""
+        tenant_ids = {i.tenant_id for i in page} - work.tenants.keys()
+        wanted = {(i.tenant_id, i.merchant_id) for i in page if i.merchant_id} - work.merchants.keys()
+        if not tenant_ids and not wanted:
+            return
+        tenants, merchants = self._repo.owners(tenant_ids, wanted)
+        for tenant_id in tenant_ids:
+            tenant = tenants.get(tenant_id)
+            work.tenants[tenant_id] = tenant if tenant is not None and tenant.status is TenantStatus.ACTIVE else None
+        for key in wanted:
+            work.merchants[key] = merchants.get(key)
 
     def _day_complete(self, day: DayState) -> bool:
         """Every shard has read every date of the day (read after this worker's own checkpoint, so

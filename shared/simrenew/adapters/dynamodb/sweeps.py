@@ -21,7 +21,9 @@ from pynamodb.expressions.update import Action
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
-from simrenew.adapters.dynamodb.models import Item, TerminalEventItem, TerminalItem
+from simrenew.adapters.dynamodb.models import Item, MerchantItem, TenantItem, TerminalEventItem, TerminalItem
+from simrenew.domain.fleet import Merchant
+from simrenew.domain.tenant import Tenant
 
 # A claim still "sending" after this long belongs to a sweep that died mid-send.
 STALE_SENDING = timedelta(minutes=15)
@@ -223,6 +225,26 @@ class SweepRepository:
                 NotificationItem.held_json.remove(),
             ]
         item.update(actions=actions)
+
+    def owners(
+        self, tenant_ids: Iterable[str], merchants: Iterable[tuple[str, str]]
+    ) -> tuple[dict[str, Tenant], dict[tuple[str, str], Merchant]]:
+        """The agents and merchants of a page of due terminals, in one consistent BatchGetItem
+        (100 keys a request): tenant id → tenant, (tenant id, merchant id) → merchant; a key
+        not found is absent."""
+        from simrenew.adapters.dynamodb.fleet import _merchant as merchant_of  # tenants.py imports this module
+        from simrenew.adapters.dynamodb.tenants import to_domain as tenant_of
+
+        wanted = [(keys.tenant_pk(t), keys.tenant_profile_sk()) for t in sorted(set(tenant_ids))]
+        wanted += [(keys.tenant_pk(t), keys.merchant_sk(m)) for t, m in sorted(set(merchants))]
+        tenants: dict[str, Tenant] = {}
+        found: dict[tuple[str, str], Merchant] = {}
+        for item in Item.batch_get(wanted, consistent_read=True):
+            if isinstance(item, TenantItem):
+                tenants[item.tenant_id] = tenant_of(item)
+            elif isinstance(item, MerchantItem):
+                found[(item.tenant_id, item.merchant_id)] = merchant_of(item)
+        return tenants, found
 
     def record(self, items: Sequence[NotificationItem]) -> None:
         """Outcomes of claims this run holds (each set by `finished`), written whole with
