@@ -17,7 +17,6 @@ TOO_LONG_BEFORE_THE_RULE = {
     "shared/simrenew/services/checkout.py:_create",
     "shared/simrenew/services/reports.py:settlement",
     "shared/simrenew/services/reports.py:reconciliation",
-    "shared/simrenew/services/sweep.py:_notify",
     "shared/simrenew/services/imports.py:_batch",
     "shared/simrenew/services/fulfilment.py:fulfil",
     "functions/api/chalicelib/http.py:_dispatch",

@@ -179,8 +179,9 @@ class MemorySweepDays:
         )
         return True
 
-    def add_digest(self, tenant_id: str, as_of: date, suspended: set[str], now: datetime) -> None:
-        self.digest_notes.setdefault((as_of, tenant_id), set()).update(suspended)
+    def add_digests(self, as_of: date, shard: int, invocation: int, notes: Any, now: datetime) -> None:
+        for tenant_id, suspended in notes.items():
+            self.digest_notes.setdefault((as_of, tenant_id), set()).update(suspended)
 
     def digests(self, as_of: date, after: str | None = None) -> Iterator[tuple[str, set[str]]]:
         for (day, tenant_id), notes in sorted(self.digest_notes.items()):

@@ -40,6 +40,9 @@ from simrenew.log import get_logger
 from simrenew.services.sweep_sends import Counts, SendPool
 
 CATCH_UP_DAYS = 7
+# A send that failed for a reason that may pass is queued with the held SMS for this long at least
+# (the next run's coordinator sends what is due: the next day's, or a run asked for meanwhile).
+RETRY_AFTER = timedelta(hours=1)
 STOP_BEFORE_MS = 60_000
 # How often a running sweep refreshes its heartbeat (well inside RUN_LEASE).
 HEARTBEAT_EVERY = timedelta(seconds=30)
@@ -125,26 +128,30 @@ class DayEnd:
 
 class _DigestNotes:
     """What a shard worker learns for the day's digests: each active agent it met and the terminals
-    it suspended, written (SweepDayRepository.add_digest) before each checkpoint."""
+    it suspended, written (SweepDayRepository.add_digests, batched) before each checkpoint: the
+    agents whose notes changed since the last one, in this invocation's own items."""
 
-    def __init__(self) -> None:
+    def __init__(self, shard: int = 0, invocation: int = 0) -> None:
         self.suspended: dict[str, list[dict[str, Any]]] = {}  # filled by SweepService._one
-        self._pending: dict[str, set[str]] = {}
-        self._written: set[str] = set()
+        self._shard, self._invocation = shard, invocation
+        self._notes: dict[str, set[str]] = {}  # this invocation's, per agent, all of them
+        self._changed: set[str] = set()
 
     def saw(self, tenant_id: str, tenants: dict[str, Tenant | None]) -> None:
-        if tenants.get(tenant_id) is not None and tenant_id not in self._written:
-            self._pending.setdefault(tenant_id, set())
+        if tenants.get(tenant_id) is not None and tenant_id not in self._notes:
+            self._notes[tenant_id] = set()
+            self._changed.add(tenant_id)
 
     def flush(self, days: SweepDayRepository, as_of: date, now: datetime) -> None:
         for tenant_id, terminals in self.suspended.items():
-            notes = self._pending.setdefault(tenant_id, set())
+            notes = self._notes.setdefault(tenant_id, set())
             notes.update(json.dumps(t, ensure_ascii=False, sort_keys=True) for t in terminals)
+            self._changed.add(tenant_id)
         self.suspended.clear()
-        for tenant_id, entries in self._pending.items():
-            days.add_digest(tenant_id, as_of, entries, now)
-            self._written.add(tenant_id)
-        self._pending.clear()
+        if self._changed:
+            changed = {tenant_id: self._notes[tenant_id] for tenant_id in self._changed}
+            days.add_digests(as_of, self._shard, self._invocation, changed, now)
+        self._changed.clear()
 
 
 @dataclass
@@ -153,9 +160,9 @@ class _Pass:
     its sends (a bounded pool, settled before each checkpoint)."""
 
     sends: SendPool
+    digest: _DigestNotes
     tenants: dict[str, Tenant | None] = field(default_factory=dict)
     merchants: dict[tuple[str, str], Merchant | None] = field(default_factory=dict)
-    digest: _DigestNotes = field(default_factory=_DigestNotes)
 
 
 def _short(remaining_ms: Callable[[], int] | None) -> bool:
@@ -420,7 +427,8 @@ class SweepService:
         if taken != "mine":
             return ShardOutcome(result, taken, False)
         with SendPool(self._repo.record) as sends:
-            status = self._shard_pass(day, shard, state, result, _Pass(sends), remaining_ms)
+            work = _Pass(sends, _DigestNotes(shard, state.invocations))
+            status = self._shard_pass(day, shard, state, result, work, remaining_ms)
         if status == "continued":
             result.status = "continued"
         return ShardOutcome(result, status, status == "done" and check_day and self._day_complete(day))
@@ -537,7 +545,7 @@ class SweepService:
         def add(counts: Counts) -> None:
             done[0] += counts[0]
 
-        for tenant_id, entries in self._days.digests(as_of, after=cursor):
+        for tenant_id, entries in self._agents(self._days.digests(as_of, after=cursor), tenants):
             if _short(remaining_ms):
                 progress()
                 return "continued", done[0]
@@ -556,6 +564,20 @@ class SweepService:
         self._repo.set_last_day(as_of, now)
         progress(finished=True)
         return "done", done[0]
+
+    def _agents(
+        self, digests: Iterable[tuple[str, set[str]]], cache: dict[str, Tenant | None]
+    ) -> Iterator[tuple[str, set[str]]]:
+        """The digests, the agents of each hundred read first with one BatchGetItem (into `cache`)."""
+        it = iter(digests)
+        while page := list(itertools.islice(it, 100)):
+            wanted = {tenant_id for tenant_id, _ in page} - cache.keys()
+            if wanted:
+                found, _ = self._repo.owners(wanted, ())
+                for tenant_id in wanted:
+                    tenant = found.get(tenant_id)
+                    cache[tenant_id] = tenant if tenant is not None and tenant.status is TenantStatus.ACTIVE else None
+            yield from page
 
     def _tenant(self, tenant_id: str, cache: dict[str, Tenant | None]) -> Tenant | None:
         if tenant_id not in cache:
@@ -669,17 +691,18 @@ class SweepService:
         return sent
 
     def _release_held(self, now: datetime) -> int:
-        """SMS held for daytime whose window opened: sent now, once."""
+        """SMS held for daytime whose window opened, and sends that failed for a reason that may
+        pass: sent now, once (a second failure is recorded, not queued again)."""
         sent = 0
         for item in self._repo.held_due(now):
-            if item.state != "held" or not item.held_json:
-                continue
+            if item.state not in ("held", "failed") or not item.held_json:
+                continue  # (failed: a send that may pass later, queued again by _send_claimed)
             if not self._repo.take(item, self._run_id, now):
                 continue  # a concurrent run is sending it
             held = json.loads(item.held_json)
             try:
                 provider_id = self._sender.send_to(
-                    channel="sms",
+                    channel=item.channel,  # sms (held for daytime) or either (a failed send tried again)
                     to=held["to"],
                     kind=held["kind"],
                     language=held["language"],
@@ -794,12 +817,12 @@ class SweepService:
             if mine is None:
                 continue
             window = self._sender.sms_allowed(now, tenant.settings.timezone) if channel == "sms" else None
+            message = {"to": to, "kind": template, "language": tenant.settings.language, "ctx": ctx}
             if window is not None:
-                message = {"to": to, "kind": template, "language": tenant.settings.language, "ctx": ctx}
                 finish(mine, "held", now, hold_until=window, held_json=json.dumps(message))
                 held += 1
                 continue
-            sent += self._send_claimed(mine, channel, to, template, tenant, terminal.sn, ctx, now, finish)
+            sent += self._send_claimed(mine, channel, to, template, tenant, terminal.sn, ctx, now, finish, message)
         return (1 if sent else 0), held
 
     def _send_claimed(
@@ -813,8 +836,11 @@ class SweepService:
         ctx: dict[str, Any],
         now: datetime,
         finish: Callable[..., None],
+        retry: dict[str, Any] | None = None,
     ) -> int:
-        """Send a claimed message; its outcome to `finish`. 1 when the provider accepted it."""
+        """Send a claimed message; its outcome to `finish`. 1 when the provider accepted it. A
+        failure the provider says may pass (throttling, an outage: SendError.retryable) with a
+        `retry` (the held SMS's form) is queued like a held SMS: the next run sends it again."""
         try:
             provider_id = self._sender.send_to(
                 channel=channel,
@@ -827,7 +853,11 @@ class SweepService:
                 dedupe_key=mine.sk,
             )
         except Exception as exc:  # noqa: BLE001 - one bad number must not stop the sweep
-            finish(mine, "failed", now, error=repr(exc))
+            if retry is not None and getattr(exc, "retryable", False):
+                again = now + RETRY_AFTER
+                finish(mine, "failed", now, error=repr(exc), hold_until=again, held_json=json.dumps(retry))
+            else:
+                finish(mine, "failed", now, error=repr(exc))
             return 0
         finish(mine, "sent", now, provider_id=provider_id)
         return 1
