@@ -200,3 +200,21 @@ def test_sends_run_concurrently_on_a_bounded_pool(world: Any) -> None:
     result, _ops = _swept(clock, sender, DAY0)
     assert result.reminders_sent == len(sns) and _reminders(sender) == sorted(sns)
     assert sender.most == SEND_WORKERS  # 8 at once, never more (16 were due)
+
+
+def test_a_suspension_costs_its_transaction_one_conditional_write_and_a_25th_of_a_batch_write(world: Any) -> None:
+    """Past its grace (7 days by default) a terminal is suspended: its move and its carrier operation
+    in one transaction (conditional on the version read), its notice claimed like a reminder."""
+    svc, clock, tenant_id, merchant_id = world
+    first = _terminals((tenant_id, merchant_id), 20, DAY0 - timedelta(days=8), TerminalStatus.GRACE)
+    second = _terminals((tenant_id, merchant_id), 40, DAY0 - timedelta(days=7), TerminalStatus.GRACE)
+    sender = RecordingSender()
+    result, ops_20 = _swept(clock, sender, DAY0)
+    assert result.suspended == 20 and _reminders(sender) == sorted(first)
+    sender = RecordingSender()
+    result, ops_40 = _swept(clock, sender, DAY0 + timedelta(days=1))
+    assert result.suspended == 40 and _reminders(sender) == sorted(second)
+    assert {svc.fleet.get(tenant_id, sn).status for sn in first + second} == {TerminalStatus.SUSPENDED}
+    extra = Counter(ops_40)
+    extra.subtract(ops_20)
+    assert {op: n for op, n in extra.items() if n} == {"TransactWriteItems": 20, "PutItem": 20, "BatchWriteItem": 1}

@@ -9,7 +9,6 @@ a carrier (SIM suspension). Everything it sends is claimed first with a conditio
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import json
 import threading
@@ -553,9 +552,10 @@ class SweepService:
             tenant = self._tenant(tenant_id, tenants)
             if tenant is not None:
                 suspended = sorted((json.loads(e) for e in entries), key=lambda s: (s["sn"], s["merchant_name"]))
-                task = functools.partial(self._digest, tenant, as_of, now, suspended, self._run_id, sends.finish)
-                sends.submit(task, add)
-                queued += 1
+                task = self._digest(tenant, as_of, now, suspended, sends.finish)
+                if task is not None:
+                    sends.submit(task, add)
+                    queued += 1
             last = tenant_id
             if queued >= DIGEST_PROGRESS_EVERY:
                 progress()
@@ -750,27 +750,32 @@ class SweepService:
         term: str | None = None,
         sends: SendPool | None = None,
     ) -> int:
-        """The message on each of the merchant's channels, claimed, sent and recorded: at once
-        (returns 1 when it went out on a channel), or as a task of `sends` (returns 0: counted into
-        `result` when the pool is settled)."""
-        run_id = self._run_id  # this thread's run: the pool's threads have none of their own
+        """The message on each of the merchant's channels, claimed here, then sent and recorded: at
+        once (returns 1 when it went out on a channel), or as a task of `sends` (returns 0: counted
+        into `result` when the pool is settled)."""
         finish = sends.finish if sends is not None else self._repo.finish
+        claimed = self._claim(tenant, terminal, merchant, kind, extra, now, term, finish, result)
 
         def task() -> Counts:
-            return self._deliver(tenant, terminal, merchant, kind, extra, now, term, run_id, finish)
+            sent = 0
+            for mine, message in claimed:
+                sent += self._send_claimed(
+                    mine, mine.channel, message["to"], message["kind"], tenant, terminal.sn, message["ctx"], now,
+                    finish, message,
+                )  # fmt: skip
+            return (1 if sent else 0), 0
 
         def counted(counts: Counts) -> None:
             result.reminders_sent += counts[0]
-            result.held_for_daytime += counts[1]
 
+        if not claimed:
+            return 0
         if sends is not None:
             sends.submit(task, counted)
             return 0
-        sent, held = task()
-        result.held_for_daytime += held
-        return sent
+        return task()[0]
 
-    def _deliver(
+    def _claim(
         self,
         tenant: Tenant,
         terminal: Terminal,
@@ -779,11 +784,11 @@ class SweepService:
         extra: dict[str, Any],
         now: datetime,
         term: str | None,
-        run_id: str,
         finish: Callable[..., None],
-    ) -> Counts:
-        """(1 if the message went out on a channel else 0, SMS held for daytime). Each channel's
-        claim is its record: one conditional PutItem; its outcome goes to `finish`."""
+        result: SweepResult,
+    ) -> list[tuple[NotificationItem, dict[str, Any]]]:
+        """Each channel's claim (its record: one conditional PutItem) and what to send on it; an SMS
+        outside daytime is held (its outcome to `finish`, counted in `result`)."""
         term = term or terminal.expires_on.isoformat()
         ctx = {
             "sn": terminal.sn,
@@ -795,7 +800,7 @@ class SweepService:
             **extra,
         }
         template = "reminder" if kind.startswith("reminder_") else kind
-        sent = held = 0
+        claimed: list[tuple[NotificationItem, dict[str, Any]]] = []
         targets = [("sms", merchant.phone, mask_phone(merchant.phone))]
         if merchant.email:
             targets.append(("email", merchant.email, mask_email(merchant.email)))
@@ -811,19 +816,19 @@ class SweepService:
                 state="sending",
                 term=term,
                 created_at=now,
-                run_id=run_id,
+                run_id=self._run_id,
             )
             mine = self._repo.claim(claim, now)
             if mine is None:
                 continue
             window = self._sender.sms_allowed(now, tenant.settings.timezone) if channel == "sms" else None
             message = {"to": to, "kind": template, "language": tenant.settings.language, "ctx": ctx}
-            if window is not None:
-                finish(mine, "held", now, hold_until=window, held_json=json.dumps(message))
-                held += 1
+            if window is None:
+                claimed.append((mine, message))
                 continue
-            sent += self._send_claimed(mine, channel, to, template, tenant, terminal.sn, ctx, now, finish, message)
-        return (1 if sent else 0), held
+            finish(mine, "held", now, hold_until=window, held_json=json.dumps(message))
+            result.held_for_daytime += 1
+        return claimed
 
     def _send_claimed(
         self,
@@ -868,10 +873,10 @@ class SweepService:
         as_of: date,
         now: datetime,
         suspended: list[dict[str, Any]],
-        run_id: str,
         finish: Callable[..., None],
-    ) -> Counts:
-        """(1 if the agent's digest went out, 0): claimed, sent, its outcome to `finish`."""
+    ) -> Callable[[], Counts] | None:
+        """The agent's digest claimed and composed here; the task that sends it (its outcome to
+        `finish`, (1, 0) when it went out), or None: it was sent already."""
         claim = NotificationItem(
             keys.tenant_pk(tenant.tenant_id),
             keys.digest_sk(as_of),
@@ -881,11 +886,11 @@ class SweepService:
             recipient_masked=mask_email(tenant.contact_email),
             state="sending",
             created_at=now,
-            run_id=run_id,
+            run_id=self._run_id,
         )
         mine = self._repo.claim(claim, now)
         if mine is None:
-            return 0, 0
+            return None
         week = self._terminals.page(
             tenant.tenant_id,
             status=TerminalStatus.ACTIVE.value,
@@ -910,7 +915,10 @@ class SweepService:
             "suspended": suspended,
             "pay_url": self._base,
         }
-        return self._send_claimed(mine, "email", tenant.contact_email, "digest", tenant, None, ctx, now, finish), 0
+        return lambda: (
+            self._send_claimed(mine, "email", tenant.contact_email, "digest", tenant, None, ctx, now, finish),
+            0,
+        )
 
 
 class NotifierSender:

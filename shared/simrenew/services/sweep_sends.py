@@ -1,9 +1,12 @@
 """The sweep's sends on a bounded thread pool, their outcomes written in batches.
 
-Each task claims its messages (one conditional PutItem each: the claim is the notification's
-record, state "sending"), sends them, and leaves the outcome (sent, failed, held for daytime) here;
-outcomes are written whole with BatchWriteItem, 25 a request, and all of them before a shard's
-checkpoint (`settle`), so a checkpoint never covers a message whose outcome is not written. A run
+The caller claims each message first, on its own thread (one conditional PutItem each: the claim
+is the notification's record, state "sending"); a task sends the claimed messages and leaves their
+outcomes (sent, failed) here. The calling thread writes them whole with BatchWriteItem, 25 a
+request, and all of them before a shard's checkpoint (`settle`), so a checkpoint never covers a
+message whose outcome is not written. The pool's threads only call the providers: every DynamoDB
+request stays on the calling thread, beside the sweep's transactions (moto, the unit tests' table,
+is not safe for concurrent transactions). A run
 killed without a chance to settle leaves those claims "sending" under a dead run: the next run
 takes them over and sends them (as when a run is killed mid-send, only messages accepted by the
 provider since the last written batch can repeat).
@@ -42,6 +45,12 @@ class SendPool:
 
     def submit(self, task: Callable[[], Counts], done: Callable[[Counts], None]) -> None:
         self._tasks.append((self._executor.submit(task), done))
+        with self._lock:
+            batch: list[NotificationItem] = []
+            if len(self._outcomes) >= RECORD_BATCH:
+                batch, self._outcomes[:RECORD_BATCH] = self._outcomes[:RECORD_BATCH], []
+        if batch:
+            self._record(batch)
 
     def finish(
         self,
@@ -54,15 +63,11 @@ class SendPool:
         hold_until: datetime | None = None,
         held_json: str | None = None,
     ) -> None:
-        """SweepRepository.finish's signature: the outcome is queued, written with the next batch."""
+        """SweepRepository.finish's signature: the outcome is queued, written by the calling thread
+        (the next `submit` once 25 are queued, or `settle`)."""
         finished(item, state, now, provider_id=provider_id, error=error, hold_until=hold_until, held_json=held_json)
         with self._lock:
             self._outcomes.append(item)
-            batch: list[NotificationItem] = []
-            if len(self._outcomes) >= RECORD_BATCH:
-                batch, self._outcomes = self._outcomes, []
-        if batch:
-            self._record(batch)
 
     def settle(self) -> None:
         """Every task submitted so far has ended and every outcome is written; the callbacks of the
@@ -79,8 +84,8 @@ class SendPool:
             done(counts)
         with self._lock:
             batch, self._outcomes = self._outcomes, []
-        if batch:
-            self._record(batch)
+        for start in range(0, len(batch), RECORD_BATCH):
+            self._record(batch[start : start + RECORD_BATCH])
         if failure is not None:
             raise failure
 
