@@ -75,11 +75,11 @@ def _terminals(
     return sns
 
 
-def _swept(clock: FixedClock, sender: Any, day: date) -> tuple[Any, dict[str, int]]:
+def _swept(clock: FixedClock, sender: Any, day: date, emitter: Any = None) -> tuple[Any, dict[str, int]]:
     clock.set(_at(day))
     counter = RequestCounter()
     with counter.installed(), counter.phase("sweep") as phase:
-        result = sweep_service(sender, clock).run(day)
+        result = sweep_service(sender, clock, emitter).run(day)
     return result, {op: stats.calls for op, stats in phase.ops.items() if stats.calls}
 
 
@@ -109,10 +109,10 @@ def test_a_due_reminder_costs_one_conditional_write_and_a_25th_of_a_batch_write(
     assert sum(extra.values()) / 40 <= 1.2
     assert ops_40 == {
         "Query": 8 * 6 + 4 + 4 + 1 + 1,  # expiry index; held SMS and queued events (4 shards each); digests; the week
-        "GetItem": 2 + 1 + 1 + 8 + 1 + 1,  # the day (twice); last day; offsets; each shard's checkpoint; the end's
+        "GetItem": 1 + 1 + 1 + 8 + 1,  # the day; the last day; offsets; each shard's checkpoint; the day at its end
         "BatchGetItem": 3,  # the page's agent and merchant; every shard's checkpoint; the digest's agent
         "PutItem": 40 + 1 + 1 + 2 + 1,  # the claims; the digest's; the day; heartbeats (start, end); the last day
-        "UpdateItem": 8 + 8 + 2,
+        "UpdateItem": 8 + 8 + 1,  # each shard's lease and final checkpoint; the day's end
         "BatchWriteItem": 2 + 1 + 1,  # outcomes; digest notes; the digest's outcome
     }
 
@@ -218,3 +218,13 @@ def test_a_suspension_costs_its_transaction_one_conditional_write_and_a_25th_of_
     extra = Counter(ops_40)
     extra.subtract(ops_20)
     assert {op: n for op, n in extra.items() if n} == {"TransactWriteItems": 20, "PutItem": 20, "BatchWriteItem": 1}
+
+
+def test_the_webhook_events_of_a_checkpoint_read_each_agents_endpoints_once(world: Any) -> None:
+    """40 terminal.expiring events through the real webhooks service: one endpoint Query for the
+    agent (was one an event), the same day's cost otherwise."""
+    svc, clock, tenant_id, merchant_id = world
+    _terminals((tenant_id, merchant_id), 40, DAY0 + timedelta(days=7))
+    result, ops = _swept(clock, RecordingSender(), DAY0, svc.webhooks)
+    assert result.reminders_sent == 40
+    assert ops["Query"] == 8 * 6 + 4 + 4 + 1 + 1 + 1

@@ -79,6 +79,9 @@ class Sender(Protocol):
 
 
 class Emitter(Protocol):
+    """Agent webhooks (services/webhooks.py WebhookService). The sweep hands its events over at each
+    checkpoint, per agent, to `emit_many` when the emitter has it (one endpoint read per agent)."""
+
     def emit(self, tenant_id: str, event_type: str, data: dict[str, Any]) -> int: ...
 
 
@@ -162,6 +165,10 @@ class _Pass:
     digest: _DigestNotes
     tenants: dict[str, Tenant | None] = field(default_factory=dict)
     merchants: dict[tuple[str, str], Merchant | None] = field(default_factory=dict)
+    events: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)  # per agent, until saved
+
+    def emit(self, tenant_id: str, event_type: str, data: dict[str, Any]) -> None:
+        self.events.setdefault(tenant_id, []).append((event_type, data))
 
 
 def _short(remaining_ms: Callable[[], int] | None) -> bool:
@@ -453,6 +460,7 @@ class SweepService:
             counters they cover."""
             nonlocal counted, now
             work.sends.settle()
+            self._hand_over(work)
             work.digest.flush(self._days, as_of, self._clock.now())
             counts = _counts(result)
             delta = {name: counts[name] - counted.get(name, 0) for name in counts}
@@ -484,6 +492,17 @@ class SweepService:
             finished.append(expiry)
         return "done" if save(None, release=True) else "lost"
 
+    def _hand_over(self, work: _Pass) -> None:
+        """The events since the last checkpoint to the agents' webhooks, each agent's at once."""
+        emit_many = getattr(self._emitter, "emit_many", None)
+        for tenant_id, events in work.events.items():
+            if emit_many is not None:
+                emit_many(tenant_id, events)
+            else:
+                for event_type, data in events:
+                    self._emitter.emit(tenant_id, event_type, data)
+        work.events.clear()
+
     def _prefetch(self, page: Sequence[TerminalItem], work: _Pass) -> None:
         """The agents and merchants of a page of due terminals not read yet: one BatchGetItem, not
         a GetItem each (an agent not active, or gone, is None: its terminals are left alone)."""
@@ -513,7 +532,8 @@ class SweepService:
         events = self._drain_events(now, tenants, merchants)
         if day.finished_at is not None:
             return DayEnd("done", events_sent=events)
-        self._days.day_progress(as_of, now, events_sent=events)
+        if events:
+            self._days.day_progress(as_of, now, events_sent=events)
         with SendPool(self._repo.record) as sends:
             status, sent = self._digests(as_of, day.digest_cursor, now, tenants, sends, remaining_ms)
         return DayEnd(status, events_sent=events, digests_sent=sent)
@@ -616,7 +636,7 @@ class SweepService:
                 kind = None
             if kind and merchant:
                 self._notify(tenant, terminal, merchant, kind, {"days_left": left}, now, result, sends=sends)
-                self._emitter.emit(tenant.tenant_id, "terminal.expiring", self._event(terminal, left))
+                work.emit(tenant.tenant_id, "terminal.expiring", self._event(terminal, left))
             return
         lapsed = -left
         if terminal.status is TerminalStatus.ACTIVE and lapsed <= settings.grace_days:
@@ -626,7 +646,7 @@ class SweepService:
                 if merchant:
                     extra = {"grace_end": grace_end}
                     self._notify(tenant, terminal, merchant, "grace_started", extra, now, result, sends=sends)
-                self._emitter.emit(tenant.tenant_id, "terminal.expired", self._event(terminal, left))
+                work.emit(tenant.tenant_id, "terminal.expired", self._event(terminal, left))
         elif (
             lapsed > settings.grace_days
             and terminal.status in (TerminalStatus.ACTIVE, TerminalStatus.GRACE)
@@ -638,7 +658,7 @@ class SweepService:
             work.digest.suspended.setdefault(tenant.tenant_id, []).append(
                 {"sn": terminal.sn, "merchant_name": merchant.name if merchant else ""}
             )
-            self._emitter.emit(tenant.tenant_id, "terminal.suspended", self._event(terminal, left))
+            work.emit(tenant.tenant_id, "terminal.suspended", self._event(terminal, left))
 
     def _drain_events(
         self, now: datetime, tenants: dict[str, Tenant | None], merchants: dict[tuple[str, str], Merchant | None]

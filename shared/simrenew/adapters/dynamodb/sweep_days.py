@@ -15,7 +15,6 @@ time and a Lambda may deliver one event twice.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -183,7 +182,7 @@ class SweepDayRepository:
         """The day's state, created by its first run; a later run adds the dates its own plan
         reads (an agent chose a new offset meanwhile) and keeps the first run's window."""
         wanted = {d.isoformat() for d in dates}
-        with contextlib.suppress(PutError):  # the usual case after the first run of the day
+        try:
             SweepDayItem(
                 keys.sweep_pk(),
                 keys.sweep_day_sk(as_of),
@@ -195,6 +194,11 @@ class SweepDayRepository:
                 updated_at=now,
                 ttl=now + KEEP_FOR,
             ).save(condition=SweepDayItem.pk.does_not_exist())
+            # The day's first run: its state is what it wrote (no read back).
+            return DayState(as_of, start, tuple(sorted(date.fromisoformat(d) for d in wanted)), shards, created_at=now)
+        except PutError as exc:  # the usual case after the first run of the day
+            if not is_condition_failure(exc):
+                raise
         current = self.day(as_of)
         assert current is not None
         missing = wanted - {d.isoformat() for d in current.dates}

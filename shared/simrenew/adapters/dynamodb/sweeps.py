@@ -276,14 +276,13 @@ class SweepRepository:
         return date.fromisoformat(raw) if raw else None
 
     def set_last_day(self, day: date, now: datetime) -> None:
-        """Only ever forward (days finishing at once on different workers: the later day wins)."""
-        current = self.last_day()
-        if current is None or day > current:
-            later = SweepStateItem.pk.does_not_exist() | (SweepStateItem.last_day < day.isoformat())
-            with contextlib.suppress(PutError):  # a later day was recorded meanwhile
-                SweepStateItem(keys.sweep_pk(), keys.sweep_last_sk(), last_day=day.isoformat(), updated_at=now).save(
-                    condition=later
-                )
+        """Only ever forward (days finishing at once on different workers: the later day wins): one
+        conditional PutItem, no read first."""
+        later = SweepStateItem.pk.does_not_exist() | (SweepStateItem.last_day < day.isoformat())
+        with contextlib.suppress(PutError):  # the same or a later day is recorded already
+            SweepStateItem(keys.sweep_pk(), keys.sweep_last_sk(), last_day=day.isoformat(), updated_at=now).save(
+                condition=later
+            )
 
     def offsets(self) -> Offsets | None:
         """The settings registry: every reminder offset and grace length any agent has chosen.
