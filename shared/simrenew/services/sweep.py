@@ -157,6 +157,15 @@ class _DigestNotes:
 
 
 @dataclass
+class _Owners:
+    """Agents and merchants read by a step (None: not active, or gone), shared by the shards of a
+    whole day swept in one process (`run`)."""
+
+    tenants: dict[str, Tenant | None] = field(default_factory=dict)
+    merchants: dict[tuple[str, str], Merchant | None] = field(default_factory=dict)
+
+
+@dataclass
 class _Pass:
     """What one step keeps while it works: the agents and merchants it read, its digest notes and
     its sends (a bounded pool, settled before each checkpoint)."""
@@ -276,6 +285,7 @@ class SweepService:
 
     def _run(self, as_of: date, remaining_ms: Callable[[], int] | None) -> SweepResult:
         result = SweepResult(as_of=as_of.isoformat(), days=[])
+        owners = _Owners()  # one process sweeps every shard: each agent and merchant read once
         day, released = self.begin(as_of)
         result.reminders_sent += released
         pending = list(range(day.shards))
@@ -287,7 +297,7 @@ class SweepService:
                 if _short(remaining_ms):
                     result.status = "continued"
                     return result
-                outcome = self._sweep_shard(day, shard, remaining_ms, wait=False, check_day=False)
+                outcome = self._sweep_shard(day, shard, remaining_ms, wait=False, check_day=False, owners=owners)
                 result.add(outcome.result)
                 if outcome.status == "continued":
                     result.status = "continued"
@@ -302,7 +312,7 @@ class SweepService:
                     return result
                 self._sleep(LEASE_POLL_S)
             pending = held
-        end = self.finish_day(as_of, remaining_ms)
+        end = self._finish_day(as_of, remaining_ms, owners)
         result.events_sent += end.events_sent
         result.digests_sent += end.digests_sent
         if end.status == "continued":
@@ -424,7 +434,14 @@ class SweepService:
             self._sleep(LEASE_POLL_S)
 
     def _sweep_shard(
-        self, day: DayState, shard: int, remaining_ms: Callable[[], int] | None, *, wait: bool, check_day: bool
+        self,
+        day: DayState,
+        shard: int,
+        remaining_ms: Callable[[], int] | None,
+        *,
+        wait: bool,
+        check_day: bool,
+        owners: _Owners | None = None,
     ) -> ShardOutcome:
         result = SweepResult(as_of=day.as_of.isoformat(), days=[])
         taken, state = self._take(day, shard, remaining_ms, wait)
@@ -433,7 +450,8 @@ class SweepService:
         if taken != "mine":
             return ShardOutcome(result, taken, False)
         with SendPool(self._repo.record) as sends:
-            work = _Pass(sends, _DigestNotes(shard, state.invocations))
+            owners = owners or _Owners()
+            work = _Pass(sends, _DigestNotes(shard, state.invocations), owners.tenants, owners.merchants)
             status = self._shard_pass(day, shard, state, result, work, remaining_ms)
         if status == "continued":
             result.status = "continued"
@@ -522,13 +540,13 @@ class SweepService:
         of two workers completing the last shards at once, at least one sees it)."""
         return all(s.complete(day) for s in self._days.shards(day.as_of, day.shards))
 
-    def _finish_day(self, as_of: date, remaining_ms: Callable[[], int] | None) -> DayEnd:
+    def _finish_day(self, as_of: date, remaining_ms: Callable[[], int] | None, owners: _Owners | None = None) -> DayEnd:
         day = self._days.day(as_of)
         if day is None or not self._day_complete(day):
             return DayEnd("waiting")
         now = self._clock.now()
-        tenants: dict[str, Tenant | None] = {}
-        merchants: dict[tuple[str, str], Merchant | None] = {}
+        owners = owners or _Owners()
+        tenants, merchants = owners.tenants, owners.merchants
         events = self._drain_events(now, tenants, merchants)
         if day.finished_at is not None:
             return DayEnd("done", events_sent=events)
