@@ -126,6 +126,7 @@ PINS: list[tuple[Callable[..., Any], tuple[Any, ...], Any]] = [
     (keys.sweep_shard_sk, (DAY, 3), "DAY#2026-03-09#SHARD#3"),
     (keys.sweep_request_sk, ("sweep_1",), "REQ#sweep_1"),
     (keys.sweep_digest_sk, (DAY,), "SWEEPDIGEST#2026-03-09"),
+    (keys.sweep_digest_part_sk, (DAY, 3, 2), "SWEEPDIGEST#2026-03-09#3#2"),
     (keys.sweep_digests_gsi1pk, (DAY,), "SWEEPDIGEST#2026-03-09"),
     (keys.sweep_offsets_sk, (), "OFFSETS"),
     # agents' webhooks

@@ -82,8 +82,9 @@ class MemoryMerchants:
 class MemorySweepRepo:
     """The sweep's bookkeeping and its one index read (the sparse expiry index) in memory."""
 
-    def __init__(self, terminals: MemoryTerminals) -> None:
+    def __init__(self, terminals: MemoryTerminals, tenants: MemoryTenants) -> None:
         self._terminals = terminals
+        self._tenants = tenants
         self.claims: dict[tuple[str, str], NotificationItem] = {}
         self.registry: Offsets | None = None
         self.last: date | None = None
@@ -111,6 +112,12 @@ class MemorySweepRepo:
 
     def finish(self, item: NotificationItem, state: str, now: datetime, **_: Any) -> None:
         item.state = state
+
+    def owners(self, tenant_ids: Any, merchants: Any) -> tuple[dict[str, Tenant], dict[tuple[str, str], Merchant]]:
+        found = {t: self._tenants.by_id[t] for t in tenant_ids if t in self._tenants.by_id}
+        return found, {(t, m): m_ for t, m in merchants if (m_ := MemoryMerchants().get(t, m))}
+
+    def record(self, items: Any) -> None: ...  # outcomes set on the claims themselves (sweeps.finished)
 
     def alive(self, run_id: str, until: datetime) -> None: ...
 
@@ -172,8 +179,9 @@ class MemorySweepDays:
         )
         return True
 
-    def add_digest(self, tenant_id: str, as_of: date, suspended: set[str], now: datetime) -> None:
-        self.digest_notes.setdefault((as_of, tenant_id), set()).update(suspended)
+    def add_digests(self, as_of: date, shard: int, invocation: int, notes: Any, now: datetime) -> None:
+        for tenant_id, suspended in notes.items():
+            self.digest_notes.setdefault((as_of, tenant_id), set()).update(suspended)
 
     def digests(self, as_of: date, after: str | None = None) -> Iterator[tuple[str, set[str]]]:
         for (day, tenant_id), notes in sorted(self.digest_notes.items()):
@@ -234,7 +242,7 @@ def test_every_chosen_reminder_is_sent_exactly_once_on_its_day_and_nothing_else(
         want[expires + timedelta(days=g + 1)] = ["suspended"]
         expected[sn] = want
 
-    repo = MemorySweepRepo(terminals)
+    repo = MemorySweepRepo(terminals, MemoryTenants(tenants))
     repo.last = DAY0 - timedelta(days=1)
     service = SweepService(
         MemoryTenants(tenants),  # type: ignore[arg-type]
@@ -268,7 +276,6 @@ def test_every_chosen_reminder_is_sent_exactly_once_on_its_day_and_nothing_else(
 def test_the_plan_reads_each_agents_own_dates_and_the_defaults() -> None:
     """The union: an agent with [15, 3] and grace 10 adds its dates to the defaults 30/7/1 and 7."""
     terminals = MemoryTerminals()
-    repo = MemorySweepRepo(terminals)
     tenant = Tenant(
         "t_a",
         "A",
@@ -279,6 +286,7 @@ def test_the_plan_reads_each_agents_own_dates_and_the_defaults() -> None:
         replace(TenantSettings(), reminder_days=(15, 3), grace_days=10),
         "",
     )
+    repo = MemorySweepRepo(terminals, MemoryTenants([tenant]))
     clock = FixedClock(datetime(2031, 3, 1, 2, tzinfo=UTC))
     service = SweepService(
         MemoryTenants([tenant]),

@@ -9,10 +9,11 @@ a carrier (SIM suspension). Everything it sends is claimed first with a conditio
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
@@ -20,7 +21,7 @@ from typing import Any, Protocol
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository, to_terminal
 from simrenew.adapters.dynamodb.models import Item, TerminalEventItem, TerminalItem
-from simrenew.adapters.dynamodb.sweep_days import COUNTERS, DayState, SweepDayRepository
+from simrenew.adapters.dynamodb.sweep_days import COUNTERS, DayState, ShardState, SweepDayRepository
 from simrenew.adapters.dynamodb.sweeps import (
     RUN_LEASE,
     NotificationItem,
@@ -35,8 +36,12 @@ from simrenew.domain.tenant import Tenant, TenantSettings, TenantStatus
 from simrenew.errors import Conflict, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
+from simrenew.services.sweep_sends import Counts, SendPool
 
 CATCH_UP_DAYS = 7
+# A send that failed for a reason that may pass is queued with the held SMS for this long at least
+# (the next run's coordinator sends what is due: the next day's, or a run asked for meanwhile).
+RETRY_AFTER = timedelta(hours=1)
 STOP_BEFORE_MS = 60_000
 # How often a running sweep refreshes its heartbeat (well inside RUN_LEASE).
 HEARTBEAT_EVERY = timedelta(seconds=30)
@@ -74,6 +79,9 @@ class Sender(Protocol):
 
 
 class Emitter(Protocol):
+    """Agent webhooks (services/webhooks.py WebhookService). The sweep hands its events over at each
+    checkpoint, per agent, to `emit_many` when the emitter has it (one endpoint read per agent)."""
+
     def emit(self, tenant_id: str, event_type: str, data: dict[str, Any]) -> int: ...
 
 
@@ -122,30 +130,64 @@ class DayEnd:
 
 class _DigestNotes:
     """What a shard worker learns for the day's digests: each active agent it met and the terminals
-    it suspended, written (SweepDayRepository.add_digest) before each checkpoint."""
+    it suspended, written (SweepDayRepository.add_digests, batched) before each checkpoint: the
+    agents whose notes changed since the last one, in this invocation's own items."""
 
-    def __init__(self) -> None:
+    def __init__(self, shard: int = 0, invocation: int = 0) -> None:
         self.suspended: dict[str, list[dict[str, Any]]] = {}  # filled by SweepService._one
-        self._pending: dict[str, set[str]] = {}
-        self._written: set[str] = set()
+        self._shard, self._invocation = shard, invocation
+        self._notes: dict[str, set[str]] = {}  # this invocation's, per agent, all of them
+        self._changed: set[str] = set()
 
     def saw(self, tenant_id: str, tenants: dict[str, Tenant | None]) -> None:
-        if tenants.get(tenant_id) is not None and tenant_id not in self._written:
-            self._pending.setdefault(tenant_id, set())
+        if tenants.get(tenant_id) is not None and tenant_id not in self._notes:
+            self._notes[tenant_id] = set()
+            self._changed.add(tenant_id)
 
     def flush(self, days: SweepDayRepository, as_of: date, now: datetime) -> None:
         for tenant_id, terminals in self.suspended.items():
-            notes = self._pending.setdefault(tenant_id, set())
+            notes = self._notes.setdefault(tenant_id, set())
             notes.update(json.dumps(t, ensure_ascii=False, sort_keys=True) for t in terminals)
+            self._changed.add(tenant_id)
         self.suspended.clear()
-        for tenant_id, entries in self._pending.items():
-            days.add_digest(tenant_id, as_of, entries, now)
-            self._written.add(tenant_id)
-        self._pending.clear()
+        if self._changed:
+            changed = {tenant_id: self._notes[tenant_id] for tenant_id in self._changed}
+            days.add_digests(as_of, self._shard, self._invocation, changed, now)
+        self._changed.clear()
+
+
+@dataclass
+class _Owners:
+    """Agents and merchants read by a step (None: not active, or gone), shared by the shards of a
+    whole day swept in one process (`run`)."""
+
+    tenants: dict[str, Tenant | None] = field(default_factory=dict)
+    merchants: dict[tuple[str, str], Merchant | None] = field(default_factory=dict)
+
+
+@dataclass
+class _Pass:
+    """What one step keeps while it works: the agents and merchants it read, its digest notes and
+    its sends (a bounded pool, settled before each checkpoint)."""
+
+    sends: SendPool
+    digest: _DigestNotes
+    tenants: dict[str, Tenant | None] = field(default_factory=dict)
+    merchants: dict[tuple[str, str], Merchant | None] = field(default_factory=dict)
+    events: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)  # per agent, until saved
+
+    def emit(self, tenant_id: str, event_type: str, data: dict[str, Any]) -> None:
+        self.events.setdefault(tenant_id, []).append((event_type, data))
 
 
 def _short(remaining_ms: Callable[[], int] | None) -> bool:
     return remaining_ms is not None and remaining_ms() < STOP_BEFORE_MS
+
+
+def _pages(items: Iterable[TerminalItem], size: int) -> Iterator[list[TerminalItem]]:
+    it = iter(items)
+    while page := list(itertools.islice(it, size)):
+        yield page
 
 
 def _counts(result: SweepResult) -> dict[str, int]:
@@ -243,6 +285,7 @@ class SweepService:
 
     def _run(self, as_of: date, remaining_ms: Callable[[], int] | None) -> SweepResult:
         result = SweepResult(as_of=as_of.isoformat(), days=[])
+        owners = _Owners()  # one process sweeps every shard: each agent and merchant read once
         day, released = self.begin(as_of)
         result.reminders_sent += released
         pending = list(range(day.shards))
@@ -254,7 +297,7 @@ class SweepService:
                 if _short(remaining_ms):
                     result.status = "continued"
                     return result
-                outcome = self._sweep_shard(day, shard, remaining_ms, wait=False, check_day=False)
+                outcome = self._sweep_shard(day, shard, remaining_ms, wait=False, check_day=False, owners=owners)
                 result.add(outcome.result)
                 if outcome.status == "continued":
                     result.status = "continued"
@@ -269,7 +312,7 @@ class SweepService:
                     return result
                 self._sleep(LEASE_POLL_S)
             pending = held
-        end = self.finish_day(as_of, remaining_ms)
+        end = self._finish_day(as_of, remaining_ms, owners)
         result.events_sent += end.events_sent
         result.digests_sent += end.digests_sent
         if end.status == "continued":
@@ -391,26 +434,52 @@ class SweepService:
             self._sleep(LEASE_POLL_S)
 
     def _sweep_shard(
-        self, day: DayState, shard: int, remaining_ms: Callable[[], int] | None, *, wait: bool, check_day: bool
+        self,
+        day: DayState,
+        shard: int,
+        remaining_ms: Callable[[], int] | None,
+        *,
+        wait: bool,
+        check_day: bool,
+        owners: _Owners | None = None,
     ) -> ShardOutcome:
-        as_of = day.as_of
-        result = SweepResult(as_of=as_of.isoformat(), days=[])
+        result = SweepResult(as_of=day.as_of.isoformat(), days=[])
         taken, state = self._take(day, shard, remaining_ms, wait)
         if taken == "done":
             return ShardOutcome(result, "done", check_day and self._day_complete(day))
         if taken != "mine":
             return ShardOutcome(result, taken, False)
-        tenants: dict[str, Tenant | None] = {}
-        merchants: dict[tuple[str, str], Merchant | None] = {}
-        digest = _DigestNotes()
+        with SendPool(self._repo.record) as sends:
+            owners = owners or _Owners()
+            work = _Pass(sends, _DigestNotes(shard, state.invocations), owners.tenants, owners.merchants)
+            status = self._shard_pass(day, shard, state, result, work, remaining_ms)
+        if status == "continued":
+            result.status = "continued"
+        return ShardOutcome(result, status, status == "done" and check_day and self._day_complete(day))
+
+    def _shard_pass(
+        self,
+        day: DayState,
+        shard: int,
+        state: ShardState,
+        result: SweepResult,
+        work: _Pass,
+        remaining_ms: Callable[[], int] | None,
+    ) -> str:
+        """The shard's due terminals from its checkpoint: done, continued (near the time limit, at a
+        checkpoint) or lost (another run took the lease over)."""
+        as_of = day.as_of
         counted = _counts(result)
         finished: list[date] = []  # dates read completely since the last checkpoint
         now = self._clock.now()
 
         def save(cursor: tuple[date, str] | None, release: bool = False) -> bool:
-            """The checkpoint: digest notes first, then the cursor, dates and counters it covers."""
+            """The checkpoint: the sends' outcomes and digest notes first, then the cursor, dates and
+            counters they cover."""
             nonlocal counted, now
-            digest.flush(self._days, as_of, self._clock.now())
+            work.sends.settle()
+            self._hand_over(work)
+            work.digest.flush(self._days, as_of, self._clock.now())
             counts = _counts(result)
             delta = {name: counts[name] - counted.get(name, 0) for name in counts}
             counted, now = counts, self._clock.now()
@@ -425,62 +494,128 @@ class SweepService:
                 continue
             after = state.cursor_sk if state.cursor_date == expiry else None
             last: str | None = after
-            seen = 0
             result.queries += 1
-            for item in self._repo.due(expiry, shard, after):
-                if _short(remaining_ms):
-                    if not save((expiry, last) if last else None, release=True):
-                        return ShardOutcome(result, "lost", False)
-                    result.status = "continued"
-                    return ShardOutcome(result, "continued", False)
-                self._beat()
-                result.items_read += 1
-                self._one(item, as_of, day.start, now, result, tenants, merchants, digest.suspended)
-                digest.saw(item.tenant_id, tenants)
-                last, seen = item.exp_sk, seen + 1
-                if seen % CHECKPOINT_EVERY == 0 and last and not save((expiry, last)):
-                    return ShardOutcome(result, "lost", False)
+            for page in _pages(self._repo.due(expiry, shard, after), CHECKPOINT_EVERY):
+                self._prefetch(page, work)
+                for item in page:
+                    if _short(remaining_ms):
+                        return "continued" if save((expiry, last) if last else None, release=True) else "lost"
+                    self._beat()
+                    result.items_read += 1
+                    self._one(item, as_of, day.start, now, result, work)
+                    work.digest.saw(item.tenant_id, work.tenants)
+                    last = item.exp_sk
+                if len(page) == CHECKPOINT_EVERY and last and not save((expiry, last)):
+                    return "lost"
             finished.append(expiry)
-        if not save(None, release=True):
-            return ShardOutcome(result, "lost", False)
-        return ShardOutcome(result, "done", check_day and self._day_complete(day))
+        return "done" if save(None, release=True) else "lost"
+
+    def _hand_over(self, work: _Pass) -> None:
+        """The events since the last checkpoint to the agents' webhooks, each agent's at once."""
+        emit_many = getattr(self._emitter, "emit_many", None)
+        for tenant_id, events in work.events.items():
+            if emit_many is not None:
+                emit_many(tenant_id, events)
+            else:
+                for event_type, data in events:
+                    self._emitter.emit(tenant_id, event_type, data)
+        work.events.clear()
+
+    def _prefetch(self, page: Sequence[TerminalItem], work: _Pass) -> None:
+        """The agents and merchants of a page of due terminals not read yet: one BatchGetItem, not
+        a GetItem each (an agent not active, or gone, is None: its terminals are left alone)."""
+        tenant_ids = {i.tenant_id for i in page} - work.tenants.keys()
+        wanted = {(i.tenant_id, i.merchant_id) for i in page if i.merchant_id} - work.merchants.keys()
+        if not tenant_ids and not wanted:
+            return
+        tenants, merchants = self._repo.owners(tenant_ids, wanted)
+        for tenant_id in tenant_ids:
+            tenant = tenants.get(tenant_id)
+            work.tenants[tenant_id] = tenant if tenant is not None and tenant.status is TenantStatus.ACTIVE else None
+        for key in wanted:
+            work.merchants[key] = merchants.get(key)
 
     def _day_complete(self, day: DayState) -> bool:
         """Every shard has read every date of the day (read after this worker's own checkpoint, so
         of two workers completing the last shards at once, at least one sees it)."""
         return all(s.complete(day) for s in self._days.shards(day.as_of, day.shards))
 
-    def _finish_day(self, as_of: date, remaining_ms: Callable[[], int] | None) -> DayEnd:
+    def _finish_day(self, as_of: date, remaining_ms: Callable[[], int] | None, owners: _Owners | None = None) -> DayEnd:
         day = self._days.day(as_of)
         if day is None or not self._day_complete(day):
             return DayEnd("waiting")
         now = self._clock.now()
-        tenants: dict[str, Tenant | None] = {}
-        merchants: dict[tuple[str, str], Merchant | None] = {}
+        owners = owners or _Owners()
+        tenants, merchants = owners.tenants, owners.merchants
         events = self._drain_events(now, tenants, merchants)
         if day.finished_at is not None:
             return DayEnd("done", events_sent=events)
-        self._days.day_progress(as_of, now, events_sent=events)
-        sent = counted = 0
+        if events:
+            self._days.day_progress(as_of, now, events_sent=events)
+        with SendPool(self._repo.record) as sends:
+            status, sent = self._digests(as_of, day.digest_cursor, now, tenants, sends, remaining_ms)
+        return DayEnd(status, events_sent=events, digests_sent=sent)
+
+    def _digests(
+        self,
+        as_of: date,
+        cursor: str | None,
+        now: datetime,
+        tenants: dict[str, Tenant | None],
+        sends: SendPool,
+        remaining_ms: Callable[[], int] | None,
+    ) -> tuple[str, int]:
+        """Each agent's digest after `cursor`, on the pool; progress (count, cursor) after the pool
+        is settled, so the cursor never passes a digest whose outcome is not written."""
+        done = [0]
+        counted = queued = 0
         last: str | None = None
-        for tenant_id, entries in self._days.digests(as_of, after=day.digest_cursor):
+
+        def progress(finished: bool = False) -> None:
+            nonlocal counted
+            sends.settle()
+            self._days.day_progress(
+                as_of, self._clock.now(), digests_sent=done[0] - counted, digest_cursor=last, finished=finished
+            )
+            counted = done[0]
+
+        def add(counts: Counts) -> None:
+            done[0] += counts[0]
+
+        for tenant_id, entries in self._agents(self._days.digests(as_of, after=cursor), tenants):
             if _short(remaining_ms):
-                self._days.day_progress(as_of, self._clock.now(), digests_sent=sent - counted, digest_cursor=last)
-                return DayEnd("continued", events_sent=events, digests_sent=sent)
+                progress()
+                return "continued", done[0]
             self._beat()
             tenant = self._tenant(tenant_id, tenants)
             if tenant is not None:
                 suspended = sorted((json.loads(e) for e in entries), key=lambda s: (s["sn"], s["merchant_name"]))
-                sent += self._digest(tenant, as_of, now, suspended)
+                task = self._digest(tenant, as_of, now, suspended, sends.finish)
+                if task is not None:
+                    sends.submit(task, add)
+                    queued += 1
             last = tenant_id
-            if last and (sent - counted) >= DIGEST_PROGRESS_EVERY:
-                self._days.day_progress(as_of, self._clock.now(), digests_sent=sent - counted, digest_cursor=last)
-                counted = sent
+            if queued >= DIGEST_PROGRESS_EVERY:
+                progress()
+                queued = 0
+        sends.settle()
         self._repo.set_last_day(as_of, now)
-        self._days.day_progress(
-            as_of, self._clock.now(), digests_sent=sent - counted, digest_cursor=last, finished=True
-        )
-        return DayEnd("done", events_sent=events, digests_sent=sent)
+        progress(finished=True)
+        return "done", done[0]
+
+    def _agents(
+        self, digests: Iterable[tuple[str, set[str]]], cache: dict[str, Tenant | None]
+    ) -> Iterator[tuple[str, set[str]]]:
+        """The digests, the agents of each hundred read first with one BatchGetItem (into `cache`)."""
+        it = iter(digests)
+        while page := list(itertools.islice(it, 100)):
+            wanted = {tenant_id for tenant_id, _ in page} - cache.keys()
+            if wanted:
+                found, _ = self._repo.owners(wanted, ())
+                for tenant_id in wanted:
+                    tenant = found.get(tenant_id)
+                    cache[tenant_id] = tenant if tenant is not None and tenant.status is TenantStatus.ACTIVE else None
+            yield from page
 
     def _tenant(self, tenant_id: str, cache: dict[str, Tenant | None]) -> Tenant | None:
         if tenant_id not in cache:
@@ -495,18 +630,17 @@ class SweepService:
         start: date,
         now: datetime,
         result: SweepResult,
-        tenants: dict[str, Tenant | None],
-        merchants: dict[tuple[str, str], Merchant | None],
-        suspended: dict[str, list[dict[str, Any]]],
+        work: _Pass,
     ) -> None:
         terminal = to_terminal(item)
-        tenant = self._tenant(terminal.tenant_id, tenants)
+        tenant = self._tenant(terminal.tenant_id, work.tenants)
         if tenant is None or terminal.merchant_id is None:
             return
         key = (tenant.tenant_id, terminal.merchant_id)
-        if key not in merchants:
-            merchants[key] = self._merchants.get(*key)
-        merchant = merchants[key]
+        if key not in work.merchants:
+            work.merchants[key] = self._merchants.get(*key)
+        merchant = work.merchants[key]
+        sends = work.sends
         settings = tenant.settings
         left = (terminal.expires_on - as_of).days
         if left >= 0:
@@ -519,10 +653,8 @@ class SweepService:
             else:
                 kind = None
             if kind and merchant:
-                result.reminders_sent += self._notify(
-                    tenant, terminal, merchant, kind, {"days_left": left}, now, result
-                )
-                self._emitter.emit(tenant.tenant_id, "terminal.expiring", self._event(terminal, left))
+                self._notify(tenant, terminal, merchant, kind, {"days_left": left}, now, result, sends=sends)
+                work.emit(tenant.tenant_id, "terminal.expiring", self._event(terminal, left))
             return
         lapsed = -left
         if terminal.status is TerminalStatus.ACTIVE and lapsed <= settings.grace_days:
@@ -530,10 +662,9 @@ class SweepService:
                 result.moved_to_grace += 1
                 grace_end = (terminal.expires_on + timedelta(days=settings.grace_days)).isoformat()
                 if merchant:
-                    result.reminders_sent += self._notify(
-                        tenant, terminal, merchant, "grace_started", {"grace_end": grace_end}, now, result
-                    )
-                self._emitter.emit(tenant.tenant_id, "terminal.expired", self._event(terminal, left))
+                    extra = {"grace_end": grace_end}
+                    self._notify(tenant, terminal, merchant, "grace_started", extra, now, result, sends=sends)
+                work.emit(tenant.tenant_id, "terminal.expired", self._event(terminal, left))
         elif (
             lapsed > settings.grace_days
             and terminal.status in (TerminalStatus.ACTIVE, TerminalStatus.GRACE)
@@ -541,11 +672,11 @@ class SweepService:
         ):
             result.suspended += 1
             if merchant:
-                result.reminders_sent += self._notify(tenant, terminal, merchant, "suspended", {}, now, result)
-            suspended.setdefault(tenant.tenant_id, []).append(
+                self._notify(tenant, terminal, merchant, "suspended", {}, now, result, sends=sends)
+            work.digest.suspended.setdefault(tenant.tenant_id, []).append(
                 {"sn": terminal.sn, "merchant_name": merchant.name if merchant else ""}
             )
-            self._emitter.emit(tenant.tenant_id, "terminal.suspended", self._event(terminal, left))
+            work.emit(tenant.tenant_id, "terminal.suspended", self._event(terminal, left))
 
     def _drain_events(
         self, now: datetime, tenants: dict[str, Tenant | None], merchants: dict[tuple[str, str], Merchant | None]
@@ -598,17 +729,18 @@ class SweepService:
         return sent
 
     def _release_held(self, now: datetime) -> int:
-        """SMS held for daytime whose window opened: sent now, once."""
+        """SMS held for daytime whose window opened, and sends that failed for a reason that may
+        pass: sent now, once (a second failure is recorded, not queued again)."""
         sent = 0
         for item in self._repo.held_due(now):
-            if item.state != "held" or not item.held_json:
-                continue
+            if item.state not in ("held", "failed") or not item.held_json:
+                continue  # (failed: a send that may pass later, queued again by _send_claimed)
             if not self._repo.take(item, self._run_id, now):
                 continue  # a concurrent run is sending it
             held = json.loads(item.held_json)
             try:
                 provider_id = self._sender.send_to(
-                    channel="sms",
+                    channel=item.channel,  # sms (held for daytime) or either (a failed send tried again)
                     to=held["to"],
                     kind=held["kind"],
                     language=held["language"],
@@ -654,7 +786,47 @@ class SweepService:
         now: datetime,
         result: SweepResult,
         term: str | None = None,
+        sends: SendPool | None = None,
     ) -> int:
+        """The message on each of the merchant's channels, claimed here, then sent and recorded: at
+        once (returns 1 when it went out on a channel), or as a task of `sends` (returns 0: counted
+        into `result` when the pool is settled)."""
+        finish = sends.finish if sends is not None else self._repo.finish
+        claimed = self._claim(tenant, terminal, merchant, kind, extra, now, term, finish, result)
+
+        def task() -> Counts:
+            sent = 0
+            for mine, message in claimed:
+                sent += self._send_claimed(
+                    mine, mine.channel, message["to"], message["kind"], tenant, terminal.sn, message["ctx"], now,
+                    finish, message,
+                )  # fmt: skip
+            return (1 if sent else 0), 0
+
+        def counted(counts: Counts) -> None:
+            result.reminders_sent += counts[0]
+
+        if not claimed:
+            return 0
+        if sends is not None:
+            sends.submit(task, counted)
+            return 0
+        return task()[0]
+
+    def _claim(
+        self,
+        tenant: Tenant,
+        terminal: Terminal,
+        merchant: Merchant,
+        kind: str,
+        extra: dict[str, Any],
+        now: datetime,
+        term: str | None,
+        finish: Callable[..., None],
+        result: SweepResult,
+    ) -> list[tuple[NotificationItem, dict[str, Any]]]:
+        """Each channel's claim (its record: one conditional PutItem) and what to send on it; an SMS
+        outside daytime is held (its outcome to `finish`, counted in `result`)."""
         term = term or terminal.expires_on.isoformat()
         ctx = {
             "sn": terminal.sn,
@@ -666,7 +838,7 @@ class SweepService:
             **extra,
         }
         template = "reminder" if kind.startswith("reminder_") else kind
-        sent = 0
+        claimed: list[tuple[NotificationItem, dict[str, Any]]] = []
         targets = [("sms", merchant.phone, mask_phone(merchant.phone))]
         if merchant.email:
             targets.append(("email", merchant.email, mask_email(merchant.email)))
@@ -687,31 +859,62 @@ class SweepService:
             mine = self._repo.claim(claim, now)
             if mine is None:
                 continue
-            if channel == "sms":
-                window = self._sender.sms_allowed(now, tenant.settings.timezone)
-                if window is not None:
-                    held = {"to": to, "kind": template, "language": tenant.settings.language, "ctx": ctx}
-                    self._repo.finish(mine, "held", now, hold_until=window, held_json=json.dumps(held))
-                    result.held_for_daytime += 1
-                    continue
-            try:
-                provider_id = self._sender.send_to(
-                    channel=channel,
-                    to=to,
-                    kind=template,
-                    language=tenant.settings.language,
-                    ctx=ctx,
-                    tenant_id=tenant.tenant_id,
-                    sn=terminal.sn,
-                    dedupe_key=mine.sk,
-                )
-                self._repo.finish(mine, "sent", now, provider_id=provider_id)
-                sent += 1
-            except Exception as exc:  # noqa: BLE001 - one bad number must not stop the sweep
-                self._repo.finish(mine, "failed", now, error=repr(exc))
-        return 1 if sent else 0
+            window = self._sender.sms_allowed(now, tenant.settings.timezone) if channel == "sms" else None
+            message = {"to": to, "kind": template, "language": tenant.settings.language, "ctx": ctx}
+            if window is None:
+                claimed.append((mine, message))
+                continue
+            finish(mine, "held", now, hold_until=window, held_json=json.dumps(message))
+            result.held_for_daytime += 1
+        return claimed
 
-    def _digest(self, tenant: Tenant, as_of: date, now: datetime, suspended: list[dict[str, Any]]) -> int:
+    def _send_claimed(
+        self,
+        mine: NotificationItem,
+        channel: str,
+        to: str,
+        template: str,
+        tenant: Tenant,
+        sn: str | None,
+        ctx: dict[str, Any],
+        now: datetime,
+        finish: Callable[..., None],
+        retry: dict[str, Any] | None = None,
+    ) -> int:
+        """Send a claimed message; its outcome to `finish`. 1 when the provider accepted it. A
+        failure the provider says may pass (throttling, an outage: SendError.retryable) with a
+        `retry` (the held SMS's form) is queued like a held SMS: the next run sends it again."""
+        try:
+            provider_id = self._sender.send_to(
+                channel=channel,
+                to=to,
+                kind=template,
+                language=tenant.settings.language,
+                ctx=ctx,
+                tenant_id=tenant.tenant_id,
+                sn=sn,
+                dedupe_key=mine.sk,
+            )
+        except Exception as exc:  # noqa: BLE001 - one bad number must not stop the sweep
+            if retry is not None and getattr(exc, "retryable", False):
+                again = now + RETRY_AFTER
+                finish(mine, "failed", now, error=repr(exc), hold_until=again, held_json=json.dumps(retry))
+            else:
+                finish(mine, "failed", now, error=repr(exc))
+            return 0
+        finish(mine, "sent", now, provider_id=provider_id)
+        return 1
+
+    def _digest(
+        self,
+        tenant: Tenant,
+        as_of: date,
+        now: datetime,
+        suspended: list[dict[str, Any]],
+        finish: Callable[..., None],
+    ) -> Callable[[], Counts] | None:
+        """The agent's digest claimed and composed here; the task that sends it (its outcome to
+        `finish`, (1, 0) when it went out), or None: it was sent already."""
         claim = NotificationItem(
             keys.tenant_pk(tenant.tenant_id),
             keys.digest_sk(as_of),
@@ -725,7 +928,7 @@ class SweepService:
         )
         mine = self._repo.claim(claim, now)
         if mine is None:
-            return 0
+            return None
         week = self._terminals.page(
             tenant.tenant_id,
             status=TerminalStatus.ACTIVE.value,
@@ -750,22 +953,10 @@ class SweepService:
             "suspended": suspended,
             "pay_url": self._base,
         }
-        try:
-            provider_id = self._sender.send_to(
-                channel="email",
-                to=tenant.contact_email,
-                kind="digest",
-                language=tenant.settings.language,
-                ctx=ctx,
-                tenant_id=tenant.tenant_id,
-                sn=None,
-                dedupe_key=mine.sk,
-            )
-            self._repo.finish(mine, "sent", now, provider_id=provider_id)
-            return 1
-        except Exception as exc:  # noqa: BLE001 - the digest is best effort; the next day brings another
-            self._repo.finish(mine, "failed", now, error=repr(exc))
-            return 0
+        return lambda: (
+            self._send_claimed(mine, "email", tenant.contact_email, "digest", tenant, None, ctx, now, finish),
+            0,
+        )
 
 
 class NotifierSender:
@@ -776,6 +967,7 @@ class NotifierSender:
         # Built on first send: only the function that sends needs SENDER_EMAIL and SNS/SES.
         self._factory = notifier_factory
         self._notifier: Any = None
+        self._lock = threading.Lock()
 
     def send_to(
         self,
@@ -804,7 +996,9 @@ class NotifierSender:
             dedupe_key=dedupe_key,
         )
         if self._notifier is None:
-            self._notifier = self._factory()
+            with self._lock:  # the sweep's send pool calls from several threads
+                if self._notifier is None:
+                    self._notifier = self._factory()
         return str(self._notifier.send(message))
 
     def sms_allowed(self, now: datetime, tz: str) -> datetime | None:

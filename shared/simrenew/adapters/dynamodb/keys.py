@@ -413,6 +413,12 @@ def sweep_digest_sk(as_of: date) -> str:
     return f"SWEEPDIGEST#{as_of.isoformat()}"
 
 
+def sweep_digest_part_sk(as_of: date, shard: int, invocation: int) -> str:
+    """Under the tenant's partition: what one worker invocation of one expiry shard noted for the
+    agent's digest of the day (the agent is due it; the terminals it suspended)."""
+    return f"SWEEPDIGEST#{as_of.isoformat()}#{shard}#{invocation}"
+
+
 def sweep_digests_gsi1pk(as_of: date) -> str:
     """Every agent due a digest for the day (gsi1sk: the tenant id)."""
     return f"SWEEPDIGEST#{as_of.isoformat()}"

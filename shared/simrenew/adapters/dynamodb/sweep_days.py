@@ -5,7 +5,9 @@ the run requests (`POST /v1/admin/sweeps`, the schedule) and each agent's digest
     SWEEP / DAY#<as_of>                 start, dates, shards; the day's end (digests, finished_at)
     SWEEP / DAY#<as_of>#SHARD#<k>       holder (lease), done_dates, cursor (date, exp_sk), counters
     SWEEP / REQ#<run_id>                as_of, source, requested_at, coordinated_at
-    TENANT#<id> / SWEEPDIGEST#<as_of>   suspended terminals for the digest; on gsi1 by day
+    TENANT#<id> / SWEEPDIGEST#<as_of>#<shard>#<invocation>
+                                        one worker's digest notes: the agent is due the day's digest,
+                                        the terminals it suspended; on gsi1 by day
 
 Every write is conditional or atomic (ADD on sets and counters): shard workers run at the same
 time and a Lambda may deliver one event twice.
@@ -13,7 +15,6 @@ time and a Lambda may deliver one event twice.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -85,8 +86,10 @@ class SweepRequestItem(Item, discriminator="sweep_request"):
 
 class SweepDigestItem(Item, discriminator="sweep_digest"):
     """An agent had terminals due on the day: it gets the day's digest; the terminals suspended.
+    One item per worker invocation of a shard (written whole, in batches: no two writers share
+    one), the day's end merges them; `SWEEPDIGEST#<as_of>` alone: items written before issue 17.
 
-    Key: PK `TENANT#<tenant_id>`, SK `SWEEPDIGEST#<as_of>`.
+    Key: PK `TENANT#<tenant_id>`, SK `SWEEPDIGEST#<as_of>#<shard>#<invocation>` or `SWEEPDIGEST#<as_of>`.
     Index gsi1 `SWEEPDIGEST#<as_of>` / `<tenant_id>`: every agent due a digest for the day.
     TTL: 30 days.
     """
@@ -179,7 +182,7 @@ class SweepDayRepository:
         """The day's state, created by its first run; a later run adds the dates its own plan
         reads (an agent chose a new offset meanwhile) and keeps the first run's window."""
         wanted = {d.isoformat() for d in dates}
-        with contextlib.suppress(PutError):  # the usual case after the first run of the day
+        try:
             SweepDayItem(
                 keys.sweep_pk(),
                 keys.sweep_day_sk(as_of),
@@ -191,6 +194,11 @@ class SweepDayRepository:
                 updated_at=now,
                 ttl=now + KEEP_FOR,
             ).save(condition=SweepDayItem.pk.does_not_exist())
+            # The day's first run: its state is what it wrote (no read back).
+            return DayState(as_of, start, tuple(sorted(date.fromisoformat(d) for d in wanted)), shards, created_at=now)
+        except PutError as exc:  # the usual case after the first run of the day
+            if not is_condition_failure(exc):
+                raise
         current = self.day(as_of)
         assert current is not None
         missing = wanted - {d.isoformat() for d in current.dates}
@@ -311,32 +319,43 @@ class SweepDayRepository:
         )
 
     # --- digests ------------------------------------------------------------------------------------------
-    def add_digest(self, tenant_id: str, as_of: date, suspended: set[str], now: datetime) -> None:
-        """The agent is due a digest for the day; `suspended` adds to its list (a set: a retry
-        adds nothing twice)."""
-        pk, sk = keys.tenant_pk(tenant_id), keys.sweep_digest_sk(as_of)
-        with contextlib.suppress(PutError):
-            SweepDigestItem(
-                pk,
-                sk,
-                tenant_id=tenant_id,
-                as_of=as_of.isoformat(),
-                gsi1pk=keys.sweep_digests_gsi1pk(as_of),
-                gsi1sk=tenant_id,
-                created_at=now,
-                ttl=now + KEEP_FOR,
-            ).save(condition=SweepDigestItem.pk.does_not_exist())
-        if suspended:
-            SweepDigestItem(pk, sk).update(
-                actions=[SweepDigestItem.suspended.add(suspended), SweepDigestItem.updated_at.set(now)]
-            )
+    def add_digests(self, as_of: date, shard: int, invocation: int, notes: dict[str, set[str]], now: datetime) -> None:
+        """Agents due a digest for the day, each with the terminals suspended, as noted so far by
+        this worker invocation of the shard: its own items, rewritten whole (BatchWriteItem, 25 a
+        request; a later flush of the same invocation writes the same entries and more)."""
+        with SweepDigestItem.batch_write() as batch:
+            for tenant_id, suspended in sorted(notes.items()):
+                batch.save(
+                    SweepDigestItem(
+                        keys.tenant_pk(tenant_id),
+                        keys.sweep_digest_part_sk(as_of, shard, invocation),
+                        tenant_id=tenant_id,
+                        as_of=as_of.isoformat(),
+                        suspended=set(suspended) or None,
+                        gsi1pk=keys.sweep_digests_gsi1pk(as_of),
+                        gsi1sk=tenant_id,
+                        created_at=now,
+                        updated_at=now,
+                        ttl=now + KEEP_FOR,
+                    )
+                )
 
     def digests(self, as_of: date, after: str | None = None) -> Iterator[tuple[str, set[str]]]:
-        """(tenant_id, suspended entries) of every agent due a digest for the day, by tenant id."""
+        """(tenant_id, suspended entries) of every agent due a digest for the day, by tenant id:
+        the notes of every worker merged (the index keeps one agent's items together)."""
         condition = SweepDigestItem.gsi1sk > after if after else None
+        current: str | None = None
+        merged: set[str] = set()
         for item in SweepDigestItem.gsi1.query(keys.sweep_digests_gsi1pk(as_of), condition):
-            if isinstance(item, SweepDigestItem):
-                yield item.tenant_id, set(item.suspended or set())
+            if not isinstance(item, SweepDigestItem):
+                continue
+            if current is not None and item.tenant_id != current:
+                yield current, merged
+                merged = set()
+            current = item.tenant_id
+            merged |= set(item.suspended or set())
+        if current is not None:
+            yield current, merged
 
     # --- requests -----------------------------------------------------------------------------------------
     def add_request(self, run_id: str, as_of: date, source: str, now: datetime) -> None:

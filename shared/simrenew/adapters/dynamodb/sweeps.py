@@ -5,7 +5,7 @@ sweep's days, shard checkpoints and requests are in sweep_days.py."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -21,7 +21,9 @@ from pynamodb.expressions.update import Action
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
-from simrenew.adapters.dynamodb.models import Item, TerminalEventItem, TerminalItem
+from simrenew.adapters.dynamodb.models import Item, MerchantItem, TenantItem, TerminalEventItem, TerminalItem
+from simrenew.domain.fleet import Merchant
+from simrenew.domain.tenant import Tenant
 
 # A claim still "sending" after this long belongs to a sweep that died mid-send.
 STALE_SENDING = timedelta(minutes=15)
@@ -93,6 +95,32 @@ class Offsets:
     grace_days: frozenset[int]
 
 
+def finished(
+    item: NotificationItem,
+    state: str,
+    now: datetime,
+    *,
+    provider_id: str | None = None,
+    error: str | None = None,
+    hold_until: datetime | None = None,
+    held_json: str | None = None,
+) -> NotificationItem:
+    """The claim with its outcome, in memory (what `finish` writes, for `record` to write whole)."""
+    item.state, item.updated_at = state, now
+    if provider_id:
+        item.provider_id = provider_id
+    if error:
+        item.error = error[:500]
+    if hold_until and held_json:
+        shard = keys.held_sms_shard(item.sk)
+        item.hold_until, item.held_json = hold_until, held_json
+        item.gsi2pk = keys.held_sms_gsi2pk(shard)
+        item.gsi2sk = keys.held_sms_gsi2sk(hold_until, item.pk, item.sk)
+    else:
+        item.gsi2pk = item.gsi2sk = item.held_json = None
+    return item
+
+
 class SweepRepository:
     def due(self, day: date, shard: int, after: str | None = None) -> Iterator[TerminalItem]:
         """Terminals of the expiry index for (day, shard), by exp_sk; after a checkpoint's cursor."""
@@ -120,7 +148,8 @@ class SweepRepository:
     # --- claims ---------------------------------------------------------------------------------------
     def claim(self, item: NotificationItem, now: datetime) -> NotificationItem | None:
         """Claim a message before sending. None: it was sent, or is being sent by a live run.
-        Returns the claim to send: a new one, a held SMS whose time came, or one left "sending"
+        Returns the claim to send: a new one, a held SMS whose time came, one an earlier run
+        failed to send, or one left "sending"
         by a run that is dead (its heartbeat stopped: only a message the provider accepted in the
         instant before such a kill can repeat). Taking a claim over is conditional on nobody
         else having taken it, so two live runs never both send one message."""
@@ -133,6 +162,9 @@ class SweepRepository:
         existing = NotificationItem.get(item.pk, item.sk, consistent_read=True)
         if existing.state == "held" and existing.hold_until is not None and existing.hold_until <= now:
             return existing if self.take(existing, item.run_id or "", now) else None
+        if existing.state == "failed" and existing.run_id != item.run_id:
+            # The provider refused it or was unreachable on an earlier run: this run tries again.
+            return existing if self.take(existing, item.run_id or "", now) else None
         if existing.state == "sending" and existing.run_id != item.run_id:
             stale = existing.created_at is not None and existing.created_at < now - STALE_SENDING
             if stale or not self.run_alive(existing.run_id, now):
@@ -140,7 +172,7 @@ class SweepRepository:
         return None
 
     def take(self, existing: NotificationItem, run_id: str, now: datetime) -> bool:
-        """Move a held or orphaned claim to this run, unless another run moved it first."""
+        """Move a held, failed or orphaned claim to this run, unless another run moved it first."""
         unchanged = (NotificationItem.state == existing.state) & (
             NotificationItem.run_id == existing.run_id if existing.run_id else NotificationItem.run_id.does_not_exist()
         )
@@ -170,6 +202,8 @@ class SweepRepository:
         hold_until: datetime | None = None,
         held_json: str | None = None,
     ) -> None:
+        """A claim's outcome, one UpdateItem (the held SMS and digests sent one at a time; the sweep's
+        reminders record theirs with `record`, in batches)."""
         actions: list[Action] = [NotificationItem.state.set(state), NotificationItem.updated_at.set(now)]
         if provider_id:
             actions.append(NotificationItem.provider_id.set(provider_id))
@@ -191,6 +225,34 @@ class SweepRepository:
                 NotificationItem.held_json.remove(),
             ]
         item.update(actions=actions)
+
+    def owners(
+        self, tenant_ids: Iterable[str], merchants: Iterable[tuple[str, str]]
+    ) -> tuple[dict[str, Tenant], dict[tuple[str, str], Merchant]]:
+        """The agents and merchants of a page of due terminals, in one consistent BatchGetItem
+        (100 keys a request): tenant id → tenant, (tenant id, merchant id) → merchant; a key
+        not found is absent."""
+        from simrenew.adapters.dynamodb.fleet import _merchant as merchant_of  # tenants.py imports this module
+        from simrenew.adapters.dynamodb.tenants import to_domain as tenant_of
+
+        wanted = [(keys.tenant_pk(t), keys.tenant_profile_sk()) for t in sorted(set(tenant_ids))]
+        wanted += [(keys.tenant_pk(t), keys.merchant_sk(m)) for t, m in sorted(set(merchants))]
+        tenants: dict[str, Tenant] = {}
+        found: dict[tuple[str, str], Merchant] = {}
+        for item in Item.batch_get(wanted, consistent_read=True):
+            if isinstance(item, TenantItem):
+                tenants[item.tenant_id] = tenant_of(item)
+            elif isinstance(item, MerchantItem):
+                found[(item.tenant_id, item.merchant_id)] = merchant_of(item)
+        return tenants, found
+
+    def record(self, items: Sequence[NotificationItem]) -> None:
+        """Outcomes of claims this run holds (each set by `finished`), written whole with
+        BatchWriteItem, 25 a request: unconditional like `finish`, as only the claim's holder
+        writes its outcome (a claim is taken over only from a run whose heartbeat stopped)."""
+        with NotificationItem.batch_write() as batch:
+            for item in items:
+                batch.save(item)
 
     def held_due(self, now: datetime) -> list[NotificationItem]:
         out: list[NotificationItem] = []
@@ -214,14 +276,13 @@ class SweepRepository:
         return date.fromisoformat(raw) if raw else None
 
     def set_last_day(self, day: date, now: datetime) -> None:
-        """Only ever forward (days finishing at once on different workers: the later day wins)."""
-        current = self.last_day()
-        if current is None or day > current:
-            later = SweepStateItem.pk.does_not_exist() | (SweepStateItem.last_day < day.isoformat())
-            with contextlib.suppress(PutError):  # a later day was recorded meanwhile
-                SweepStateItem(keys.sweep_pk(), keys.sweep_last_sk(), last_day=day.isoformat(), updated_at=now).save(
-                    condition=later
-                )
+        """Only ever forward (days finishing at once on different workers: the later day wins): one
+        conditional PutItem, no read first."""
+        later = SweepStateItem.pk.does_not_exist() | (SweepStateItem.last_day < day.isoformat())
+        with contextlib.suppress(PutError):  # the same or a later day is recorded already
+            SweepStateItem(keys.sweep_pk(), keys.sweep_last_sk(), last_day=day.isoformat(), updated_at=now).save(
+                condition=later
+            )
 
     def offsets(self) -> Offsets | None:
         """The settings registry: every reminder offset and grace length any agent has chosen.
