@@ -88,6 +88,10 @@ def add_missing_indexes(client: Any, table_name: str, described: dict[str, Any])
         from simrenew.adapters.dynamodb.search import backfill
 
         backfill(client, table_name)
+    if {"pubsn", "pubtid"} & set(added):
+        from simrenew.adapters.dynamodb.fleet import backfill_public_keys
+
+        backfill_public_keys(client, table_name)
     return added
 
 

@@ -89,6 +89,26 @@ def test_a_terminal_missing_from_the_index_is_still_found_by_its_claim(svc: Any)
     assert ops == {"UpdateItem": 1, "Query": 1, "GetItem": 2}  # index miss, claim, terminal
 
 
+def test_the_backfill_gives_old_terminals_their_index_keys_once(svc: Any, ddb: Any) -> None:
+    """After the indexes are added to a deployed table (infra/public_backfill.py): old terminals
+    get their keys and are found in one Query again; terminals that have them are left alone."""
+    from simrenew.adapters.dynamodb.fleet import backfill_public_keys
+    from simrenew.adapters.dynamodb.models import TerminalItem
+    from tests.unit.conftest import TABLE
+
+    tenant_id, _plan, old = _agent(svc, "Backfill Agent")
+    recent = svc.fleet.register(tenant_id, terminal_body(expires_on="2027-02-28"))
+    item = svc.orders.checkout._terminals.item(tenant_id, old.sn)
+    item.update(actions=[TerminalItem.pubsn_pk.remove(), TerminalItem.pubtid_pk.remove()])
+
+    assert backfill_public_keys(ddb, TABLE) == 1
+    assert backfill_public_keys(ddb, TABLE) == 0  # nothing left to do
+    svc.orders.public_lookup(old.sn, "warm")
+    for terminal in (old, recent):
+        page, ops = _counted(svc.orders.public_lookup, terminal.tid, "client-1")
+        assert (page["sn"], ops) == (terminal.sn, {"UpdateItem": 1, "Query": 1})
+
+
 def test_the_pay_page_shows_the_terminal_as_it_is_now(svc: Any) -> None:
     tenant_id, _plan, t = _agent(svc, "Fresh Agent")
     assert svc.orders.public_lookup(t.sn, "c")["expires_on"] == "2027-01-31"

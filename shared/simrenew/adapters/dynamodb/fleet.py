@@ -854,3 +854,40 @@ def clash_error(report: ClashReport) -> Conflict:
 def chunked(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for i in range(0, len(seq), size):
         yield seq[i : i + size]
+
+
+def backfill_public_keys(client: Any, table_name: str) -> int:
+    """Give terminals written before the pay page's indexes (pubsn, pubtid; issue 17) their keys: a
+    one-off after the indexes are added (`python -m infra.public_backfill`, and locally when
+    `make dev` adds them). Until then such a terminal is found the old way (claim, then item). A
+    scan: an operator's tool, never in a request path. Conditional, so a concurrent write wins."""
+    done = 0
+    kwargs: dict[str, Any] = {
+        "TableName": table_name,
+        "FilterExpression": "#k = :t AND attribute_not_exists(pubsn_pk)",
+        "ExpressionAttributeNames": {"#k": "kind"},
+        "ExpressionAttributeValues": {":t": {"S": "terminal"}},
+    }
+    while True:
+        page = client.scan(**kwargs)
+        for raw in page.get("Items", []):
+            sn, tid = raw.get("sn", {}).get("S"), raw.get("tid", {}).get("S")
+            if not sn or not tid:
+                continue
+            try:
+                client.update_item(
+                    TableName=table_name,
+                    Key={"pk": raw["pk"], "sk": raw["sk"]},
+                    UpdateExpression="SET pubsn_pk = :s, pubtid_pk = :t",
+                    ConditionExpression="attribute_exists(pk) AND attribute_not_exists(pubsn_pk)",
+                    ExpressionAttributeValues={
+                        ":s": {"S": keys.public_sn_pk(sn)},
+                        ":t": {"S": keys.public_tid_pk(tid)},
+                    },
+                )
+                done += 1
+            except client.exceptions.ConditionalCheckFailedException:
+                pass
+        if not page.get("LastEvaluatedKey"):
+            return done
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
