@@ -28,6 +28,8 @@ NOT_FOR_THE_LOOKUP = (
     "simrenew.services.reports",
     "simrenew.services.imports",
     "simrenew.services.listing",
+    "simrenew.services.carrier",
+    "simrenew.adapters.carrier.http",
     "simrenew.adapters.notify",
     "stripe",
     "openpyxl",

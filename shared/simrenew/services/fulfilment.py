@@ -36,7 +36,6 @@ from simrenew.domain.tenant import Tenant
 from simrenew.errors import Conflict, TransientStoreError, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
-from simrenew.services.carrier import resume_op
 from simrenew.services.ledger import Changes, refund_lines
 from simrenew.services.lookups import order_item_or_404, tenant_or_404
 
@@ -253,6 +252,8 @@ def _renewals(
         line.expires_after = updated.expires_on.isoformat()
         reactivated[line.sn] = current.status != updated.status
         if line.sn not in changes:  # a suspended SIM's service back at the carrier (outbox item)
+            from simrenew.services.carrier import resume_op  # the carrier code, only when a payment is applied
+
             items += resume_op(current, updated, now)
         changes[line.sn] = (t_item, updated)
         items.append(
