@@ -237,3 +237,20 @@ def test_the_per_terminal_limits_still_hold(svc: Any) -> None:
     with pytest.raises(RateLimited) as err:
         svc.orders.public_create(_order_body(t, plan), "client-9")
     assert err.value.code == "too_many_open_orders"
+
+
+def test_the_rate_limit_written_beside_the_read_still_answers_429_first(svc: Any) -> None:
+    """The look-up's rate-limit write runs in parallel with its read: a client over its limit gets
+    429 whether the terminal exists or not, and below it an unknown terminal is a 404."""
+    from simrenew.errors import RateLimited
+    from simrenew.services.checkout import PUBLIC_LOOKUPS_PER_MINUTE
+
+    _tenant, _plan, t = _agent(svc, "Limit Agent")
+    with pytest.raises(NotFound):
+        svc.orders.public_lookup("ZZ99999999", "client-x")
+    for _ in range(PUBLIC_LOOKUPS_PER_MINUTE - 1):
+        svc.orders.public_lookup(t.sn, "client-x")
+    for target in (t.sn, "ZZ99999999"):
+        with pytest.raises(RateLimited):
+            svc.orders.public_lookup(target, "client-x")
+    assert svc.orders.public_lookup(t.sn, "client-y")["sn"] == t.sn  # another client is not limited
