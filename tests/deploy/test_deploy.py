@@ -331,7 +331,8 @@ def test_the_tier_fails_a_call_the_role_does_not_allow_and_a_variable_the_functi
     assert status == 202 and sweep_start.invokes()  # allowed by the real template (not delivered here)
     problems = deployment.check(narrower, {"calls": sweep_start.calls})
     assert any("lambda:InvokeFunction" in p and "not allowed" in p for p in problems), problems
-    # Environment: the API function without SWEEP_FUNCTION cannot build its services.
+    # Environment: the API function without SWEEP_FUNCTION answers what needs no sweep (services
+    # are built on first use) and fails, loudly, the call that hands a run to the sweep function.
     fn = deployment.stack.functions["ApiFunction"]
     lacking = type(fn)(**{**fn.__dict__, "env": {k: v for k, v in fn.env.items() if k != "SWEEP_FUNCTION"}})
     container = Container(
@@ -342,8 +343,12 @@ def test_the_tier_fails_a_call_the_role_does_not_allow_and_a_variable_the_functi
         deployment.logs,
     )
     try:
-        report = container.invoke(render("api_get_health", origin_verify=api.origin))
+        health = container.invoke(render("api_get_health", origin_verify=api.origin))
+        started = container.invoke(
+            render("api_post_admin_sweeps", origin_verify=api.origin, key=api.platform_key, as_of="2031-12-30")
+        )
     finally:
         container.stop()
-    problems = deployment.check(lacking, report)
+    assert deployment.check(lacking, health) == []
+    problems = deployment.check(lacking, started)
     assert any("SWEEP_FUNCTION is required in AWS" in p for p in problems), problems
