@@ -472,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     RAW_DIR.mkdir(parents=True, exist_ok=True)
     runs = plan(params)
+    commit_at_start = git_commit()  # each benchmark imports the tree when it starts: say if it moved
     started = time.perf_counter()
     try:
         for run in runs:
@@ -482,6 +483,12 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize({r.name: load(r) for r in runs}, runs, params, argv)
     summary["runtime_s"]["total"] = round(time.perf_counter() - started, 1)
     summary["targets"] = verdicts(summary)
+    if summary["git_commit"] != commit_at_start:
+        summary["warnings"].append(
+            f"the checked-out commit moved during the run: {commit_at_start} at the start, "
+            f"{summary['git_commit']} at the end"
+        )
+    summary["git_commit"] = commit_at_start
     write_json(out_dir / f"{stem}.json", summary)
     md = out_dir / f"{stem}.md"
     md.parent.mkdir(parents=True, exist_ok=True)
