@@ -109,8 +109,10 @@ def test_a_due_reminder_costs_one_conditional_write_and_a_25th_of_a_batch_write(
     assert sum(extra.values()) / 40 <= 1.2
     assert ops_40 == {
         "Query": 8 * 6 + 4 + 4 + 1 + 1,  # expiry index; held SMS and queued events (4 shards each); digests; the week
-        "GetItem": 1 + 1 + 1 + 8 + 1,  # the day; the last day; offsets; each shard's checkpoint; the day at its end
-        "BatchGetItem": 2,  # the page's agent and merchant (the digest's end knows the agent); every shard's checkpoint
+        "GetItem": 1 + 1 + 1 + 1,  # the day; the last day; offsets; the day at its end
+        # every shard's checkpoint before the shards (not a GetItem each); the page's agent and
+        # merchant (the digest's end knows the agent); every shard's checkpoint at the day's end
+        "BatchGetItem": 3,
         "PutItem": 40 + 1 + 1 + 2 + 1,  # the claims; the digest's; the day; heartbeats (start, end); the last day
         "UpdateItem": 8 + 8 + 1,  # each shard's lease and final checkpoint; the day's end
         "BatchWriteItem": 2 + 1 + 1,  # outcomes; digest notes; the digest's outcome

@@ -289,6 +289,9 @@ class SweepService:
         day, released = self.begin(as_of)
         result.reminders_sent += released
         pending = list(range(day.shards))
+        # Every shard's checkpoint in one BatchGetItem (not a GetItem each): a state gone stale
+        # meanwhile is safe, the lease is taken on the holder it names and read again if refused.
+        known: dict[int, ShardState] = {s.shard: s for s in self._days.shards(day.as_of, day.shards)}
         waiting_since: datetime | None = None
         polls = 0
         while pending:
@@ -297,7 +300,9 @@ class SweepService:
                 if _short(remaining_ms):
                     result.status = "continued"
                     return result
-                outcome = self._sweep_shard(day, shard, remaining_ms, wait=False, check_day=False, owners=owners)
+                outcome = self._sweep_shard(
+                    day, shard, remaining_ms, wait=False, check_day=False, owners=owners, known=known.pop(shard, None)
+                )
                 result.add(outcome.result)
                 if outcome.status == "continued":
                     result.status = "continued"
@@ -406,14 +411,22 @@ class SweepService:
             self._repo.alive(self._run_id, now + RUN_LEASE)
             self._local.beat_at = now
 
-    def _take(self, day: DayState, shard: int, remaining_ms: Callable[[], int] | None, wait: bool) -> tuple[str, Any]:
+    def _take(
+        self,
+        day: DayState,
+        shard: int,
+        remaining_ms: Callable[[], int] | None,
+        wait: bool,
+        known: ShardState | None = None,
+    ) -> tuple[str, Any]:
         """The shard's lease: ("mine", state), ("done", state), or why not. A holder whose heartbeat
         stopped (a Lambda killed at its time limit, a crash) is taken over at once; a live one is
-        waited for (wait=True) until it finishes or stops beating, for one lease at most."""
+        waited for (wait=True) until it finishes or stops beating, for one lease at most. `known`:
+        the shard's state already read (its first look), else it is read."""
         waiting_since: datetime | None = None
         polls = 0
         while True:
-            state = self._days.shard(day.as_of, shard)
+            state, known = known or self._days.shard(day.as_of, shard), None
             if state.complete(day):
                 return "done", state
             now = self._clock.now()
@@ -442,9 +455,10 @@ class SweepService:
         wait: bool,
         check_day: bool,
         owners: _Owners | None = None,
+        known: ShardState | None = None,
     ) -> ShardOutcome:
         result = SweepResult(as_of=day.as_of.isoformat(), days=[])
-        taken, state = self._take(day, shard, remaining_ms, wait)
+        taken, state = self._take(day, shard, remaining_ms, wait, known)
         if taken == "done":
             return ShardOutcome(result, "done", check_day and self._day_complete(day))
         if taken != "mine":
