@@ -4,22 +4,7 @@ give every terminal written before them its keys, so the look-up finds it in one
 
 from __future__ import annotations
 
-import argparse
-
-
-def main() -> int:
-    import boto3
-
-    from simrenew.adapters.dynamodb.fleet import backfill_public_keys
-
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--table", required=True)
-    parser.add_argument("--region", required=True)
-    args = parser.parse_args()
-    done = backfill_public_keys(boto3.client("dynamodb", region_name=args.region), args.table)
-    print(f"{done} terminals given their pay-page index keys")
-    return 0
-
+from infra.search_backfill import run
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(__doc__ or "", "backfill_public_keys", "terminals given their pay-page index keys"))

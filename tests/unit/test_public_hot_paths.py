@@ -254,3 +254,20 @@ def test_the_rate_limit_written_beside_the_read_still_answers_429_first(svc: Any
         with pytest.raises(RateLimited):
             svc.orders.public_lookup(target, "client-x")
     assert svc.orders.public_lookup(t.sn, "client-y")["sn"] == t.sn  # another client is not limited
+
+
+def test_the_search_backfill_sharing_the_scan_restores_an_entry_once(svc: Any, ddb: Any) -> None:
+    """The search index's backfill (infra/search_backfill.py) runs on the same scan as the pay
+    page's: an item without its entry gets exactly the entry a write gives it; others are left."""
+    from simrenew.adapters.dynamodb.models import TerminalItem
+    from simrenew.adapters.dynamodb.search import backfill
+    from tests.unit.conftest import TABLE
+
+    tenant_id, _plan, t = _agent(svc, "Search Agent")
+    item = svc.orders.checkout._terminals.item(tenant_id, t.sn)
+    written = (item.srch_pk, item.srch_sk, item.srch_text)
+    item.update(actions=[TerminalItem.srch_pk.remove(), TerminalItem.srch_sk.remove(), TerminalItem.srch_text.remove()])
+    assert backfill(ddb, TABLE) == 1
+    assert backfill(ddb, TABLE) == 0
+    again = svc.orders.checkout._terminals.item(tenant_id, t.sn)
+    assert (again.srch_pk, again.srch_sk, again.srch_text) == written

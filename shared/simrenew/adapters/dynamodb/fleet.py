@@ -861,33 +861,14 @@ def backfill_public_keys(client: Any, table_name: str) -> int:
     one-off after the indexes are added (`python -m infra.public_backfill`, and locally when
     `make dev` adds them). Until then such a terminal is found the old way (claim, then item). A
     scan: an operator's tool, never in a request path. Conditional, so a concurrent write wins."""
-    done = 0
-    kwargs: dict[str, Any] = {
-        "TableName": table_name,
-        "FilterExpression": "#k = :t AND attribute_not_exists(pubsn_pk)",
-        "ExpressionAttributeNames": {"#k": "kind"},
-        "ExpressionAttributeValues": {":t": {"S": "terminal"}},
-    }
-    while True:
-        page = client.scan(**kwargs)
-        for raw in page.get("Items", []):
-            sn, tid = raw.get("sn", {}).get("S"), raw.get("tid", {}).get("S")
-            if not sn or not tid:
-                continue
-            try:
-                client.update_item(
-                    TableName=table_name,
-                    Key={"pk": raw["pk"], "sk": raw["sk"]},
-                    UpdateExpression="SET pubsn_pk = :s, pubtid_pk = :t",
-                    ConditionExpression="attribute_exists(pk) AND attribute_not_exists(pubsn_pk)",
-                    ExpressionAttributeValues={
-                        ":s": {"S": keys.public_sn_pk(sn)},
-                        ":t": {"S": keys.public_tid_pk(tid)},
-                    },
-                )
-                done += 1
-            except client.exceptions.ConditionalCheckFailedException:
-                pass
-        if not page.get("LastEvaluatedKey"):
-            return done
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    from simrenew.adapters.dynamodb.search import set_missing
+
+    def keys_of(raw: dict[str, Any]) -> dict[str, str] | None:
+        sn, tid = raw.get("sn", {}).get("S"), raw.get("tid", {}).get("S")
+        if not sn or not tid:
+            return None
+        return {"pubsn_pk": keys.public_sn_pk(sn), "pubtid_pk": keys.public_tid_pk(tid)}
+
+    return set_missing(
+        client, table_name, "#k = :t AND attribute_not_exists(pubsn_pk)", {":t": "terminal"}, "pubsn_pk", keys_of
+    )

@@ -99,34 +99,57 @@ def backfill(client: Any, table_name: str) -> int:
     """Give terminals and merchants written before the search index their entry (a one-off after
     the index is added: `python -m infra.search_backfill`, and at each `make dev` start). A scan:
     an operator's tool, never in a request path. Conditional, so a concurrent write wins."""
+
+    def entry_of(raw: dict[str, Any]) -> dict[str, str] | None:
+        tenant = _s(raw, "tenant_id") or ""
+        if _s(raw, "kind") == "terminal":
+            entry = terminal_entry(tenant, _s(raw, "sn") or "", _s(raw, "tid") or "", _s(raw, "iccid") or "")
+        else:
+            entry = merchant_entry(
+                tenant,
+                _s(raw, "merchant_id") or "",
+                _s(raw, "name") or "",
+                _s(raw, "phone") or "",
+                _s(raw, "contact_name"),
+            )
+        return {"srch_pk": entry[0], "srch_sk": entry[1], "srch_text": entry[2]}
+
+    found = "#k IN (:t, :m) AND attribute_not_exists(srch_pk)"
+    return set_missing(client, table_name, found, {":t": "terminal", ":m": "merchant"}, "srch_pk", entry_of)
+
+
+def set_missing(
+    client: Any,
+    table_name: str,
+    found: str,
+    values: dict[str, str],
+    marker: str,
+    attributes_of: Callable[[dict[str, Any]], dict[str, str] | None],
+) -> int:
+    """Scan for the items `found` names (`#k` is `kind`; `values` its string values) and give each
+    the attributes `attributes_of` builds from it (None: leave it), on condition that `marker` is
+    still absent: a backfill (search index, pay-page indexes). Returns how many were set."""
     done = 0
     kwargs: dict[str, Any] = {
         "TableName": table_name,
-        "FilterExpression": "#k IN (:t, :m) AND attribute_not_exists(srch_pk)",
+        "FilterExpression": found,
         "ExpressionAttributeNames": {"#k": "kind"},
-        "ExpressionAttributeValues": {":t": {"S": "terminal"}, ":m": {"S": "merchant"}},
+        "ExpressionAttributeValues": {k: {"S": v} for k, v in values.items()},
     }
     while True:
         page = client.scan(**kwargs)
         for raw in page.get("Items", []):
-            tenant = _s(raw, "tenant_id") or ""
-            if _s(raw, "kind") == "terminal":
-                entry = terminal_entry(tenant, _s(raw, "sn") or "", _s(raw, "tid") or "", _s(raw, "iccid") or "")
-            else:
-                entry = merchant_entry(
-                    tenant,
-                    _s(raw, "merchant_id") or "",
-                    _s(raw, "name") or "",
-                    _s(raw, "phone") or "",
-                    _s(raw, "contact_name"),
-                )
+            attributes = attributes_of(raw)
+            if not attributes:
+                continue
+            names = sorted(attributes)
             try:
                 client.update_item(
                     TableName=table_name,
                     Key={"pk": raw["pk"], "sk": raw["sk"]},
-                    UpdateExpression="SET srch_pk = :p, srch_sk = :s, srch_text = :x",
-                    ConditionExpression="attribute_exists(pk) AND attribute_not_exists(srch_pk)",
-                    ExpressionAttributeValues={":p": {"S": entry[0]}, ":s": {"S": entry[1]}, ":x": {"S": entry[2]}},
+                    UpdateExpression="SET " + ", ".join(f"{n} = :v{i}" for i, n in enumerate(names)),
+                    ConditionExpression=f"attribute_exists(pk) AND attribute_not_exists({marker})",
+                    ExpressionAttributeValues={f":v{i}": {"S": attributes[n]} for i, n in enumerate(names)},
                 )
                 done += 1
             except client.exceptions.ConditionalCheckFailedException:
