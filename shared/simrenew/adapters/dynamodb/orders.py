@@ -150,6 +150,19 @@ def new_order_items(
     return item, lookup
 
 
+def intent_lookup(item: OrderItem, payment_intent_id: str, now: datetime) -> PaymentIntentItem:
+    """A PaymentIntent's look-up (PaymentIntent → tenant, order and the SNs of its lines, so
+    fulfilment reads the terminals with the order: issue 17); written once, with the intent."""
+    return PaymentIntentItem(
+        keys.payment_intent_pk(payment_intent_id),
+        keys.lookup_sk(),
+        tenant_id=item.tenant_id,
+        order_id=item.order_id,
+        sns=line_sns(item),
+        created_at=now,
+    )
+
+
 class OrderRepository:
     def create(self, order: Order, token_hash: str | None, now: datetime, expires_at: datetime) -> OrderItem:
         item, lookup = new_order_items(order, token_hash, now, expires_at)
@@ -197,17 +210,7 @@ class OrderRepository:
         item.updated_at = now
         with Transaction() as tx:
             tx.save(item)
-            tx.save(
-                PaymentIntentItem(
-                    keys.payment_intent_pk(payment_intent_id),
-                    keys.lookup_sk(),
-                    tenant_id=item.tenant_id,
-                    order_id=item.order_id,
-                    sns=line_sns(item),
-                    created_at=now,
-                ),
-                condition=PaymentIntentItem.pk.does_not_exist(),
-            )
+            tx.save(intent_lookup(item, payment_intent_id, now), condition=PaymentIntentItem.pk.does_not_exist())
 
     def attach_attempt(self, item: OrderItem, attempt: PaymentAttempt, now: datetime) -> OrderItem:
         """Record a direct-rail trade on the order and its global look-up (out_trade_no → order), once;

@@ -27,7 +27,7 @@ from simrenew.adapters.dynamodb.models import (
     TerminalItem,
     Transaction,
 )
-from simrenew.adapters.dynamodb.orders import line_sns, new_order_items
+from simrenew.adapters.dynamodb.orders import intent_lookup, new_order_items
 from simrenew.domain.fleet import TerminalStatus
 from simrenew.domain.orders import Order
 from simrenew.errors import TransientStoreError
@@ -109,17 +109,7 @@ class PublicOrderRepository:
         )
         with Transaction() as tx:
             tx.save(item)
-            tx.save(
-                PaymentIntentItem(
-                    keys.payment_intent_pk(payment_intent_id),
-                    keys.lookup_sk(),
-                    tenant_id=item.tenant_id,
-                    order_id=item.order_id,
-                    sns=line_sns(item),  # fulfilment reads the terminals with the order (issue 17)
-                    created_at=now,
-                ),
-                condition=PaymentIntentItem.pk.does_not_exist(),
-            )
+            tx.save(intent_lookup(item, payment_intent_id, now), condition=PaymentIntentItem.pk.does_not_exist())
             tx.save(slot)
 
 
