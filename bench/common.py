@@ -16,7 +16,7 @@ import subprocess
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -322,3 +322,14 @@ def op_sort_key(order: tuple[str, ...]) -> Any:
         return (order.index(op) if op in order else len(order), op)
 
     return key
+
+
+Column = tuple[str, Callable[[dict[str, Any]], float], str]
+
+
+def print_repeats(results: list[dict[str, Any]], columns: list[Column]) -> None:
+    """One line of each column's figure per repeat (`label s: a, b, c`), then the warnings count."""
+    parts = [f"{label} s: " + ", ".join(format(pick(r), spec) for r in results) for label, pick, spec in columns]
+    print("per repeat, " + "; ".join(parts))
+    warnings = [w for r in results for w in r["warnings"]]
+    print(f"warnings: {len(warnings)}" + ("" if not warnings else " (see above and the JSON file)"))

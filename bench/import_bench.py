@@ -35,6 +35,7 @@ from bench.common import (
     local_services,
     median,
     op_sort_key,
+    print_repeats,
     shown,
     table_client,
     write_json,
@@ -404,16 +405,14 @@ def print_table(summary: dict[str, Any], rows: int, repeats: int, per_repeat: li
     print(_line("  total", [f"{sum(per[sec].values()):.1f}" for sec in SECTIONS]))
     print("(raw BatchWrite column: per 1,000 terminals written)")
     print()
-    print(
-        "per repeat, first import s: "
-        + ", ".join(f"{r['first_import']['seconds']:.1f}" for r in per_repeat)
-        + "; re-import s: "
-        + ", ".join(f"{r['re_import']['seconds']:.1f}" for r in per_repeat)
-        + "; raw s: "
-        + ", ".join(f"{r['raw_batch_write']['seconds']:.1f}" for r in per_repeat)
+    print_repeats(
+        per_repeat,
+        [
+            ("first import", lambda r: r["first_import"]["seconds"], ".1f"),
+            ("re-import", lambda r: r["re_import"]["seconds"], ".1f"),
+            ("raw", lambda r: r["raw_batch_write"]["seconds"], ".1f"),
+        ],
     )
-    warnings = [w for r in per_repeat for w in r["warnings"]]
-    print(f"warnings: {len(warnings)}" + ("" if not warnings else " (see above and bench/out/import.json)"))
 
 
 # --- main ---------------------------------------------------------------------------------------------

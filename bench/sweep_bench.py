@@ -40,6 +40,7 @@ from bench.common import (
     local_services,
     median,
     op_sort_key,
+    print_repeats,
     shown,
     table_client,
     write_json,
@@ -340,14 +341,13 @@ def print_table(summary: dict[str, Any], settings: dict[str, Any], results: list
     print(
         f"the bare Query reads the due items {s['bare_vs_sweep_due_per_s']:.1f}x faster than the sweep processes them"
     )
-    print(
-        "per repeat, sweep s: "
-        + ", ".join(f"{r['sweep']['seconds']:.2f}" for r in results)
-        + "; bare Query s: "
-        + ", ".join(f"{r['bare_query']['seconds_median']:.4f}" for r in results)
+    print_repeats(
+        results,
+        [
+            ("sweep", lambda r: r["sweep"]["seconds"], ".2f"),
+            ("bare Query", lambda r: r["bare_query"]["seconds_median"], ".4f"),
+        ],
     )
-    warnings = [w for r in results for w in r["warnings"]]
-    print(f"warnings: {len(warnings)}" + ("" if not warnings else " (see above and bench/out/sweep.json)"))
 
 
 # --- main ---------------------------------------------------------------------------------------------

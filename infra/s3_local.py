@@ -32,30 +32,27 @@ def start_local_s3(port: int, log: IO[bytes] | int | None) -> Any:
     return proc
 
 
-def s3_client(endpoint: str) -> Any:
+def _local_client(service: str, endpoint: str, **extra: Any) -> Any:
     import boto3
-    from botocore.config import Config
 
     return boto3.client(
-        "s3",
+        service,
         endpoint_url=endpoint,
         region_name="us-east-1",
         aws_access_key_id="local",
         aws_secret_access_key="local",  # noqa: S106 - the local server's dummy credentials
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        **extra,
     )
+
+
+def s3_client(endpoint: str) -> Any:
+    from botocore.config import Config
+
+    return _local_client("s3", endpoint, config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
 
 
 def sqs_client(endpoint: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        "sqs",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106 - the local server's dummy credentials
-    )
+    return _local_client("sqs", endpoint)
 
 
 def bucket_properties(path: Path = TEMPLATE) -> dict[str, Any]:

@@ -3,7 +3,6 @@ transfers, usage, CSV import and export. Collected by tests/unit and tests/integ
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from tests.support.builders import Agent, create_agent
 from tests.support.client import ApiClient
 from tests.support.fleet import IMPORT_HEADER, bad_luhn, csv_row, iccid, terminal_body
+from tests.support.waiting import import_finished
 
 
 def _merchant(api: ApiClient, agent: Agent, **overrides: Any) -> dict[str, Any]:
@@ -29,14 +29,7 @@ def _terminal(api: ApiClient, agent: Agent, **overrides: Any) -> dict[str, Any]:
 
 
 def _wait_import(api: ApiClient, key: str, import_id: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        r = api.get(f"/v1/imports/{import_id}", key=key)
-        assert r.status == 200, r.body
-        if r.json["status"] != "running":
-            return r.json  # type: ignore[no-any-return]
-        time.sleep(0.2)
-    raise AssertionError(f"import {import_id} still running after {timeout}s")
+    return import_finished(api, key, import_id, timeout)[0]
 
 
 def _import(api: ApiClient, key: str, text: str, encoding: str = "utf-8") -> dict[str, Any]:

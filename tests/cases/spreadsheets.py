@@ -4,7 +4,6 @@ tests/unit (moto, in-process) and tests/integration (DynamoDB Local over HTTP)."
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -13,19 +12,13 @@ from tests.support.builders import create_agent
 from tests.support.client import ApiClient
 from tests.support.fleet import terminal_body
 from tests.support.sheets import chinese_excel_csv, excel_day, scientific, workbook_bytes
+from tests.support.waiting import import_finished
 
 
 def _upload(api: ApiClient, key: str, data: bytes, content_type: str) -> dict[str, Any]:
     r = api.call("POST", "/v1/imports", key=key, body=data, headers={"Content-Type": content_type})
     assert r.status == 202, r.body
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        job = api.get(f"/v1/imports/{r.json['import_id']}", key=key)
-        assert job.status == 200, job.body
-        if job.json["status"] != "running":
-            return job.json  # type: ignore[no-any-return]
-        time.sleep(0.2)
-    raise AssertionError("import still running")
+    return import_finished(api, key, r.json["import_id"])[0]
 
 
 def test_a_csv_saved_by_chinese_excel_imports_and_explains_the_scientific_iccid(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from tests.support.builders import create_agent
+from tests.support.builders import create_agent, paid_offline
 from tests.support.client import ApiClient
 from tests.support.fleet import terminal_body
 from tests.support.sweep import swept
@@ -127,12 +127,7 @@ def test_agents_receive_signed_webhooks_for_expiring_terminals_and_paid_orders(
         plan = api.post(
             "/v1/plans", {"name": "年卡", "term_months": 12, "data_quota_mb": 1, "price_fen": 100}, key=agent.admin_key
         ).json
-        order = api.post(
-            "/v1/orders",
-            {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}], "payment": "offline"},
-            key=agent.admin_key,
-        ).json
-        api.post(f"/v1/orders/{order['order_id']}/mark-paid", {"note": "cash"}, key=agent.admin_key)
+        paid_offline(api, agent, t["sn"], plan["plan_id"])
         # order.fulfilled is an outbox entry written with the fulfilment; the dispatcher delivers it
         # (in AWS from the table's stream; here its safety-net drain, past the stream's head start).
         import time

@@ -23,16 +23,11 @@ from tests.support.builders import Agent, create_agent
 from tests.support.client import ApiClient
 from tests.support.fleet import terminal_body
 from tests.support.sweep import swept
+from tests.support.waiting import wait_for
 
 
 def _wait(check: Any, timeout: float = 90, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not reached within {timeout:.0f}s")
+    return wait_for(check, timeout, what)
 
 
 def _connect(api: ApiClient, agent: Agent, carrier: LocalCarrier, username: str, key: str | None = None) -> str:
@@ -88,13 +83,23 @@ def poller(outbox_poller: OutboxPollerProcess, local_carrier: LocalCarrier) -> O
     return outbox_poller
 
 
+def _connected_suspendable(
+    api: ApiClient, platform_key: str, carrier: LocalCarrier, key: str | None = None
+) -> tuple[Agent, str, str, dict[str, Any], date]:
+    """A new agent with a carrier account on a fresh username (`key` its API key, if not the
+    platform's) and one terminal on it whose grace ends on `grace_over`:
+    (agent, username, account id, terminal, grace_over)."""
+    agent = create_agent(api, platform_key)
+    user = _user()
+    account = _connect(api, agent, carrier, user, key=key)
+    t, grace_over = _suspendable(api, agent)
+    return agent, user, account, t, grace_over
+
+
 def test_suspension_reaches_the_carrier(
     api: ApiClient, platform_key: str, local_carrier: LocalCarrier, poller: OutboxPollerProcess
 ) -> None:
-    agent = create_agent(api, platform_key)
-    user = _user()
-    _connect(api, agent, local_carrier, user)
-    t, grace_over = _suspendable(api, agent)
+    agent, user, _account, t, grace_over = _connected_suspendable(api, platform_key, local_carrier)
     assert local_carrier.device(user, t["iccid"])["status"] == "ACTIVATED"
 
     assert _sweep(api, platform_key, grace_over)["totals"]["suspended"] >= 1
@@ -109,10 +114,7 @@ def test_suspension_reaches_the_carrier(
 def test_three_injected_errors_still_land_the_change_exactly_once(
     api: ApiClient, platform_key: str, local_carrier: LocalCarrier, poller: OutboxPollerProcess
 ) -> None:
-    agent = create_agent(api, platform_key)
-    user = _user()
-    _connect(api, agent, local_carrier, user)
-    t, grace_over = _suspendable(api, agent)
+    agent, user, _account, t, grace_over = _connected_suspendable(api, platform_key, local_carrier)
     local_carrier.fault("error", 3)
     _sweep(api, platform_key, grace_over)
     _wait(lambda: _carrier_state(api, agent, t["sn"])["status"] == "DEACTIVATED", what="DEACTIVATED")
@@ -130,10 +132,7 @@ def test_a_dispatcher_killed_mid_call_makes_one_change(
     """The platform carries out the PUT and answers late; the dispatcher dies waiting. Its successor
     gets the same stream record again and stands aside while the dead runner's lease holds; the
     drain after it lapsed reads DEACTIVATED and sends nothing."""
-    agent = create_agent(api, platform_key)
-    user = _user()
-    _connect(api, agent, local_carrier, user)
-    t, grace_over = _suspendable(api, agent)
+    agent, user, _account, t, grace_over = _connected_suspendable(api, platform_key, local_carrier)
     local_carrier.fault("timeout", 1, method="PUT", delay_s=40)
     _sweep(api, platform_key, grace_over)
     _wait(lambda: _changes(local_carrier, user, t["iccid"]), what="the PUT carried out")
@@ -183,10 +182,7 @@ def test_two_runners_at_once_make_one_platform_change(
     from simrenew.clock import SystemClock
 
     local_carrier.clear_faults()
-    agent = create_agent(api, platform_key)
-    user = _user()
-    _connect(api, agent, local_carrier, user)
-    t, grace_over = _suspendable(api, agent)
+    agent, user, _account, t, grace_over = _connected_suspendable(api, platform_key, local_carrier)
     _sweep(api, platform_key, grace_over)  # no poller: the operation waits in the table
     op = api.get(f"/v1/terminals/{t['sn']}/carrier-operations", key=agent.admin_key).json["items"][0]
     sk = keys.carrier_op_sk(t["sn"], int(op["op_id"].split("_")[1]), "suspend")
@@ -209,10 +205,7 @@ def test_two_runners_at_once_make_one_platform_change(
 def test_a_refused_operation_is_listed_and_its_retry_lands_it(
     api: ApiClient, platform_key: str, local_carrier: LocalCarrier, poller: OutboxPollerProcess
 ) -> None:
-    agent = create_agent(api, platform_key)
-    user = _user()
-    account = _connect(api, agent, local_carrier, user, key="a-wrong-key")
-    t, grace_over = _suspendable(api, agent)
+    agent, user, account, t, grace_over = _connected_suspendable(api, platform_key, local_carrier, key="a-wrong-key")
     _sweep(api, platform_key, grace_over)
     failed = _wait(lambda: api.get("/v1/carrier-operations", key=agent.admin_key).json["items"], what="failed op")
     assert [(o["sn"], o["action"], o["state"]) for o in failed] == [(t["sn"], "suspend", "failed")]
@@ -464,10 +457,7 @@ def test_a_suspended_sim_comes_back_at_the_carrier_by_every_way_its_terminal_doe
     ddb: Any,
     bring_back: Any,
 ) -> None:
-    agent = create_agent(api, platform_key)
-    user = _user()
-    _connect(api, agent, local_carrier, user)
-    t, grace_over = _suspendable(api, agent)
+    agent, user, _account, t, grace_over = _connected_suspendable(api, platform_key, local_carrier)
     _sweep(api, platform_key, grace_over)
     _wait(lambda: _carrier_state(api, agent, t["sn"])["status"] == "DEACTIVATED", what="DEACTIVATED")
     plan = api.post(

@@ -17,22 +17,13 @@ import pytest
 import requests
 
 from simrenew.domain.dates import add_months
-from tests.support.builders import Agent, create_agent
+from tests.support.builders import Agent, create_agent, one_terminal
 from tests.support.client import ApiClient
 from tests.support.fleet import terminal_body
+from tests.support.waiting import wait_for as _wait
 
 RAILS = ("wechatpay", "alipay")
 METHOD = {"wechatpay": "wechat_pay", "alipay": "alipay"}
-
-
-def _wait(check: Any, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
 
 
 def _onboard(api: ApiClient, agent: Agent, alipay_base: str) -> dict[str, Any]:
@@ -50,14 +41,9 @@ def _onboard(api: ApiClient, agent: Agent, alipay_base: str) -> dict[str, Any]:
 def _fleet(api: ApiClient, platform_key: str, alipay_base: str, price: int = 4000) -> tuple[Agent, Any, Any, Any]:
     agent = create_agent(api, platform_key)
     subs = _onboard(api, agent, alipay_base)
-    m = api.post("/v1/merchants", {"name": "王记超市", "phone": "13711112222"}, key=agent.admin_key).json
-    plan = api.post(
-        "/v1/plans", {"name": "季卡", "term_months": 3, "data_quota_mb": 1024, "price_fen": price}, key=agent.admin_key
-    ).json
-    expires = (date.today() + timedelta(days=10)).isoformat()
-    t = api.post(
-        "/v1/terminals", terminal_body(merchant_id=m["merchant_id"], expires_on=expires), key=agent.admin_key
-    ).json
+    plan, t = one_terminal(
+        api, agent, merchant=("王记超市", "13711112222"), plan=("季卡", 3), price_fen=price, expires_in_days=10
+    )
     return agent, plan, t, subs
 
 

@@ -3,47 +3,22 @@ progress is visible while it runs, exactly the bad rows are reported, a re-run c
 
 from __future__ import annotations
 
-import time
-from datetime import date, timedelta
-
 from tests.support.builders import create_agent
 from tests.support.client import ApiClient
-from tests.support.fleet import IMPORT_HEADER, bad_luhn, csv_row, terminal_body
+from tests.support.fleet import fleet_file
+from tests.support.waiting import import_finished
 
 ROWS = 10_000
 
 
 def _file() -> tuple[bytes, set[int]]:
-    lines = [IMPORT_HEADER]
-    bad: set[int] = set()
-    start = date.today()
-    for i in range(ROWS):
-        body = terminal_body(expires_on=(start + timedelta(days=i % 365)).isoformat())
-        if i % 100 == 37:
-            kind = (i // 100) % 3
-            if kind == 0:
-                body["tid"] = body["tid"][:7]
-            elif kind == 1:
-                body["iccid"] = bad_luhn(body["iccid"])
-            else:
-                body["expires_on"] = "2026-13-01"
-            bad.add(i + 2)
-        lines.append(csv_row(body, (f"商户{i % 500:04d}", f"1380013{i % 500:04d}"), quota="1024"))
-    return ("\r\n".join(lines) + "\r\n").encode("utf-8"), bad
+    return fleet_file(ROWS, merchants=("商户", "1380013", 500), bad_offset=37, bad_date="2026-13-01")
 
 
 def _run(api: ApiClient, key: str, data: bytes) -> tuple[dict[str, object], list[int]]:
     r = api.call("POST", "/v1/imports", key=key, body=data, headers={"Content-Type": "text/csv"})
     assert r.status == 202, r.body
-    seen: list[int] = []
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
-        status = api.get(f"/v1/imports/{r.json['import_id']}", key=key).json
-        seen.append(int(status["processed"]))
-        if status["status"] != "running":
-            return status, seen
-        time.sleep(0.5)
-    raise AssertionError("import did not finish in 15 minutes")
+    return import_finished(api, key, r.json["import_id"], timeout=900, every=0.5)
 
 
 def test_ten_thousand_rows_with_one_percent_bad(api: ApiClient, platform_key: str) -> None:

@@ -5,40 +5,21 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from datetime import date, timedelta
 from typing import Any
 
 import requests
 
-from tests.support.builders import Agent, create_agent
+from tests.support.builders import Agent, create_agent, one_terminal
 from tests.support.client import ApiClient
 from tests.support.env import WEBHOOK_SECRET
-from tests.support.fleet import terminal_body
 from tests.support.payments import event, sign
+from tests.support.waiting import wait_for as _wait
 
 
 def _fleet(api: ApiClient, platform_key: str, price: int) -> tuple[Agent, Any, Any]:
     agent = create_agent(api, platform_key)
-    m = api.post("/v1/merchants", {"name": "陈记烟酒", "phone": "13600001234"}, key=agent.admin_key).json
-    plan = api.post(
-        "/v1/plans", {"name": "年卡", "term_months": 12, "data_quota_mb": 2048, "price_fen": price}, key=agent.admin_key
-    ).json
-    expires = (date.today() + timedelta(days=20)).isoformat()
-    t = api.post(
-        "/v1/terminals", terminal_body(merchant_id=m["merchant_id"], expires_on=expires), key=agent.admin_key
-    ).json
+    plan, t = one_terminal(api, agent, price_fen=price)
     return agent, plan, t
-
-
-def _wait(check: Any, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
 
 
 def _stripe(env: dict[str, str], method: str, path: str, **data: Any) -> Any:

@@ -26,16 +26,7 @@ from tests.support.client import ApiClient
 from tests.support.env import WEBHOOK_SECRET
 from tests.support.fleet import terminal_body
 from tests.support.payments import sign, succeeded_for
-
-
-def _wait(check: Any, timeout: float = 60, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not reached within {timeout:.0f}s")
+from tests.support.waiting import wait_for
 
 
 class Receiver:
@@ -68,6 +59,10 @@ def receiver() -> Iterator[Receiver]:
     finally:
         r.server.shutdown()
         r.server.server_close()
+
+
+def _wait(check: Any, timeout: float = 60, what: str = "condition") -> Any:
+    return wait_for(check, timeout, what, every=0.1)
 
 
 def _shop(api: ApiClient, agent: Agent, n: int) -> tuple[dict[str, Any], dict[str, Any]]:

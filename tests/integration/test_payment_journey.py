@@ -10,34 +10,19 @@ from typing import Any
 import requests
 
 from simrenew.domain.dates import add_months
-from tests.support.builders import Agent, create_agent
+from tests.support.builders import Agent, create_agent, one_terminal
 from tests.support.client import ApiClient
 from tests.support.env import WEBHOOK_SECRET
-from tests.support.fleet import terminal_body
 from tests.support.payments import sign, succeeded_for
+from tests.support.waiting import wait_for as _wait
 
 
 def _fleet(api: ApiClient, platform_key: str) -> tuple[Agent, dict[str, Any], dict[str, Any]]:
     agent = create_agent(api, platform_key)
-    m = api.post("/v1/merchants", {"name": "李家面馆", "phone": "13987654321"}, key=agent.admin_key).json
-    plan = api.post(
-        "/v1/plans", {"name": "季卡", "term_months": 3, "data_quota_mb": 1024, "price_fen": 4000}, key=agent.admin_key
-    ).json
-    expires = (date.today() + timedelta(days=10)).isoformat()
-    t = api.post(
-        "/v1/terminals", terminal_body(merchant_id=m["merchant_id"], expires_on=expires), key=agent.admin_key
-    ).json
+    plan, t = one_terminal(
+        api, agent, merchant=("李家面馆", "13987654321"), plan=("季卡", 3), price_fen=4000, expires_in_days=10
+    )
     return agent, plan, t
-
-
-def _wait(check: Any, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
 
 
 def test_a_merchant_renews_online_and_localstripes_signed_webhook_fulfils(api: ApiClient, platform_key: str) -> None:

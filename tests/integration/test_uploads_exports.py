@@ -20,7 +20,8 @@ import requests
 
 from tests.support.builders import Agent, create_agent
 from tests.support.client import ApiClient
-from tests.support.fleet import IMPORT_HEADER, bad_luhn, csv_row, terminal_body
+from tests.support.fleet import IMPORT_HEADER, fleet_file, terminal_body
+from tests.support.waiting import import_finished
 
 UPLOAD_ROWS = int(os.environ.get("SIMRENEW_IT_UPLOAD_ROWS", "60000"))
 EXPORT_TERMINALS = int(os.environ.get("SIMRENEW_IT_EXPORT_TERMINALS", "100000"))
@@ -28,21 +29,8 @@ EXPORT_TERMINALS = int(os.environ.get("SIMRENEW_IT_EXPORT_TERMINALS", "100000"))
 
 def gbk_file(rows: int) -> tuple[bytes, set[int]]:
     """Excel's "CSV (GBK)": Chinese merchant names; 1 % bad rows of three kinds."""
-    lines, bad = [IMPORT_HEADER], set()
-    start = date.today()
-    for i in range(rows):
-        body = terminal_body(expires_on=(start + timedelta(days=i % 365)).isoformat())
-        if i % 100 == 41:
-            kind = (i // 100) % 3
-            if kind == 0:
-                body["tid"] = body["tid"][:7]
-            elif kind == 1:
-                body["iccid"] = bad_luhn(body["iccid"])
-            else:
-                body["expires_on"] = "2026-02-30"
-            bad.add(i + 2)
-        lines.append(csv_row(body, (f"张记便利店{i % 300:03d}", f"1390013{i % 300:04d}"), quota="1024"))
-    return ("\r\n".join(lines) + "\r\n").encode("gbk"), bad
+    merchants = ("张记便利店", "1390013", 300)
+    return fleet_file(rows, merchants=merchants, bad_offset=41, bad_date="2026-02-30", encoding="gbk")
 
 
 def presigned_put(api: ApiClient, agent: Agent, data: bytes, filename: str = "fleet.csv") -> dict[str, Any]:
@@ -55,14 +43,7 @@ def presigned_put(api: ApiClient, agent: Agent, data: bytes, filename: str = "fl
 
 
 def wait_import(api: ApiClient, key: str, import_id: str, timeout: float) -> tuple[dict[str, Any], list[int]]:
-    deadline, seen = time.monotonic() + timeout, []
-    while time.monotonic() < deadline:
-        status = api.get(f"/v1/imports/{import_id}", key=key).json
-        seen.append(int(status["processed"]))
-        if status["status"] in ("done", "failed"):
-            return status, seen
-        time.sleep(1)
-    raise AssertionError(f"import {import_id} did not finish in {timeout:.0f} s: {status}")
+    return import_finished(api, key, import_id, timeout, every=1)
 
 
 def test_a_60000_row_gbk_file_through_the_presigned_path_imports_with_its_bad_rows_reported_exactly(

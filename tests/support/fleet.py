@@ -53,3 +53,28 @@ def csv_row(body: dict[str, Any], merchant: tuple[str, str] | None = None, plan:
             quota,
         ]
     )
+
+
+def fleet_file(
+    rows: int, *, merchants: tuple[str, str, int], bad_offset: int, bad_date: str, encoding: str = "utf-8"
+) -> tuple[bytes, set[int]]:
+    """A CSV of `rows` terminals expiring over the next year, 1 % bad rows of three kinds in turn
+    (a 7-digit TID, a broken Luhn digit, the impossible date `bad_date`), with CRLF line ends as
+    Excel writes them: (bytes, the bad rows' line numbers). `merchants` is (name prefix, phone
+    prefix, how many): the rows' merchants are numbered `name000`, `phone0000` …"""
+    name, phone, count = merchants
+    lines, bad = [IMPORT_HEADER], set()
+    start = date.today()
+    for i in range(rows):
+        body = terminal_body(expires_on=(start + timedelta(days=i % 365)).isoformat())
+        if i % 100 == bad_offset:
+            kind = (i // 100) % 3
+            if kind == 0:
+                body["tid"] = body["tid"][:7]
+            elif kind == 1:
+                body["iccid"] = bad_luhn(body["iccid"])
+            else:
+                body["expires_on"] = bad_date
+            bad.add(i + 2)
+        lines.append(csv_row(body, (f"{name}{i % count:03d}", f"{phone}{i % count:04d}"), quota="1024"))
+    return ("\r\n".join(lines) + "\r\n").encode(encoding), bad

@@ -29,7 +29,7 @@ from simrenew.domain.carrier import (
 )
 from simrenew.errors import ValidationError
 from simrenew.services.carrier import MAX_RUNS, CarrierOperations
-from tests.support.builders import create_agent
+from tests.support.builders import create_agent, paid_offline
 from tests.support.client import ApiClient
 from tests.support.fleet import terminal_body
 
@@ -114,23 +114,13 @@ def test_a_paid_renewal_of_a_suspended_terminal_asks_the_carrier_to_resume(api: 
     plan = api.post(
         "/v1/plans", {"name": "年卡", "term_months": 12, "data_quota_mb": 1, "price_fen": 100}, key=agent.admin_key
     ).json
-    order = api.post(
-        "/v1/orders",
-        {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}], "payment": "offline"},
-        key=agent.admin_key,
-    ).json
-    assert api.post(f"/v1/orders/{order['order_id']}/mark-paid", {"note": "cash"}, key=agent.admin_key).status == 200
+    paid_offline(api, agent, t["sn"], plan["plan_id"])
     ops = api.get(f"/v1/terminals/{t['sn']}/carrier-operations", key=agent.admin_key).json["items"]
     assert [(o["action"], o["state"]) for o in ops] == [("resume", "pending")]
     after = api.get(f"/v1/terminals/{t['sn']}", key=agent.admin_key).json
     assert after["status"] == "active" and after["carrier_state"]["pending"] == "resume"
     # An active terminal renewed again writes no carrier operation.
-    order2 = api.post(
-        "/v1/orders",
-        {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}], "payment": "offline"},
-        key=agent.admin_key,
-    ).json
-    api.post(f"/v1/orders/{order2['order_id']}/mark-paid", {"note": "cash"}, key=agent.admin_key)
+    paid_offline(api, agent, t["sn"], plan["plan_id"])
     assert len(api.get(f"/v1/terminals/{t['sn']}/carrier-operations", key=agent.admin_key).json["items"]) == 1
 
 

@@ -9,22 +9,16 @@ from typing import Any
 
 from simrenew.adapters.dynamodb.outbox import OutboxRepository
 from simrenew.errors import ProviderUnavailable
-from tests.support.builders import Agent, create_agent
+from tests.support.builders import Agent, create_agent, one_terminal
 from tests.support.client import ApiClient
-from tests.support.fleet import terminal_body
 from tests.support.payments import FakeGateway, event
 
 
 def _fleet(api: ApiClient, platform_key: str, price: int = 12000, days: int = 40) -> tuple[Agent, Any, Any]:
     agent = create_agent(api, platform_key)
-    m = api.post("/v1/merchants", {"name": "王记五金", "phone": "13812340000"}, key=agent.admin_key).json
-    plan = api.post(
-        "/v1/plans", {"name": "年卡", "term_months": 12, "data_quota_mb": 1024, "price_fen": price}, key=agent.admin_key
-    ).json
-    expires = (date.today() + timedelta(days=days)).isoformat()
-    t = api.post(
-        "/v1/terminals", terminal_body(merchant_id=m["merchant_id"], expires_on=expires), key=agent.admin_key
-    ).json
+    plan, t = one_terminal(
+        api, agent, merchant=("王记五金", "13812340000"), price_fen=price, quota_mb=1024, expires_in_days=days
+    )
     return agent, plan, t
 
 

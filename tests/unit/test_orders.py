@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pytest
 
 from simrenew.domain.dates import add_months
-from tests.support.builders import Agent, create_agent
+from tests.support.builders import Agent, create_agent, one_terminal, paid_offline
 from tests.support.client import ApiClient
 from tests.support.env import WEBHOOK_SECRET
 from tests.support.fleet import terminal_body
@@ -23,16 +23,15 @@ def _setup(
     agent = create_agent(api, platform_key)
     if fee:
         assert api.patch("/v1/tenant", {"settings": {"service_fee": fee}}, key=agent.admin_key).status == 200
-    m = api.post("/v1/merchants", {"name": "张记便利店", "phone": "13812345678"}, key=agent.admin_key).json
-    plan = api.post(
-        "/v1/plans", {"name": "年卡", "term_months": 12, "data_quota_mb": 1024, "price_fen": price}, key=agent.admin_key
-    ).json
-    expires = (date.today() + timedelta(days=expires_in_days)).isoformat()
-    t = api.post(
-        "/v1/terminals",
-        terminal_body(merchant_id=m["merchant_id"], expires_on=expires, data_quota_mb=10),
-        key=agent.admin_key,
-    ).json
+    plan, t = one_terminal(
+        api,
+        agent,
+        merchant=("张记便利店", "13812345678"),
+        price_fen=price,
+        quota_mb=1024,
+        expires_in_days=expires_in_days,
+        data_quota_mb=10,
+    )
     return agent, plan, t
 
 
@@ -289,12 +288,7 @@ def test_risk_limits_answer_422_and_429_with_reasons(api: ApiClient, platform_ke
         "/v1/plans", {"name": "月卡", "term_months": 1, "data_quota_mb": 10, "price_fen": 100}, key=agent.admin_key
     ).json
     for _ in range(20):
-        o = api.post(
-            "/v1/orders",
-            {"lines": [{"sn": t["sn"], "plan_id": small["plan_id"]}], "payment": "offline"},
-            key=agent.admin_key,
-        ).json
-        assert api.post(f"/v1/orders/{o['order_id']}/mark-paid", {"note": "cash"}, key=agent.admin_key).status == 200
+        paid_offline(api, agent, t["sn"], small["plan_id"])
     r = api.post("/v1/orders", {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}]}, key=agent.admin_key)
     assert (r.status, r.error["code"]) == (429, "too_many_orders")
     assert int(r.headers["retry-after"]) > 0

@@ -9,9 +9,8 @@ from zoneinfo import ZoneInfo
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.models import TenantItem
-from tests.support.builders import Agent, create_agent
+from tests.support.builders import Agent, create_agent, one_terminal, paid_offline
 from tests.support.client import ApiClient
-from tests.support.fleet import terminal_body
 from tests.support.payments import FakeGateway, event
 
 
@@ -22,15 +21,15 @@ def _today() -> date:
 def _agent(api: ApiClient, platform_key: str) -> tuple[Agent, dict[str, Any], dict[str, Any]]:
     agent = create_agent(api, platform_key)
     api.patch("/v1/tenant", {"settings": {"service_fee": {"kind": "flat", "value": 200}}}, key=agent.admin_key)
-    m = api.post("/v1/merchants", {"name": "王五五金", "phone": "13600002222"}, key=agent.admin_key).json
-    plan = api.post(
-        "/v1/plans", {"name": "半年卡", "term_months": 6, "data_quota_mb": 2048, "price_fen": 6000}, key=agent.admin_key
-    ).json
-    t = api.post(
-        "/v1/terminals",
-        terminal_body(merchant_id=m["merchant_id"], expires_on=(_today() + timedelta(days=20)).isoformat()),
-        key=agent.admin_key,
-    ).json
+    plan, t = one_terminal(
+        api,
+        agent,
+        merchant=("王五五金", "13600002222"),
+        plan=("半年卡", 6),
+        price_fen=6000,
+        quota_mb=2048,
+        expires_on=(_today() + timedelta(days=20)).isoformat(),
+    )
     return agent, plan, t
 
 
@@ -59,12 +58,7 @@ def test_settlement_shows_collected_refunds_fees_and_payable_with_cash_and_vouch
         f"/v1/orders/{online['order_id']}/refund", {"reason": "goodwill", "amount_fen": 1000}, key=agent.admin_key
     )
     assert refund.status == 200, refund.body
-    cash = api.post(
-        "/v1/orders",
-        {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}], "payment": "offline"},
-        key=agent.admin_key,
-    ).json
-    assert api.post(f"/v1/orders/{cash['order_id']}/mark-paid", {"note": "现金"}, key=agent.admin_key).status == 200
+    paid_offline(api, agent, t["sn"], plan["plan_id"], note="现金")
     code = api.post("/v1/vouchers/batches", {"plan_id": plan["plan_id"], "count": 1}, key=agent.admin_key).json[
         "codes"
     ][0]

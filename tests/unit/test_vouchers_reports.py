@@ -8,24 +8,23 @@ from typing import Any
 
 from simrenew.domain.dates import add_months
 from simrenew.domain.vouchers import normalize_code
-from tests.support.builders import Agent, create_agent
+from tests.support.builders import Agent, create_agent, one_terminal
 from tests.support.client import ApiClient
-from tests.support.fleet import terminal_body
 from tests.support.payments import FakeGateway, succeeded_for
 
 
 def _agent_with_terminal(api: ApiClient, platform_key: str) -> tuple[Agent, dict[str, Any], dict[str, Any]]:
     agent = create_agent(api, platform_key)
     api.patch("/v1/tenant", {"settings": {"service_fee": {"kind": "flat", "value": 200}}}, key=agent.admin_key)
-    m = api.post("/v1/merchants", {"name": "王五五金", "phone": "13600002222"}, key=agent.admin_key).json
-    plan = api.post(
-        "/v1/plans", {"name": "半年卡", "term_months": 6, "data_quota_mb": 2048, "price_fen": 6000}, key=agent.admin_key
-    ).json
-    t = api.post(
-        "/v1/terminals",
-        terminal_body(merchant_id=m["merchant_id"], expires_on=(date.today() + timedelta(days=20)).isoformat()),
-        key=agent.admin_key,
-    ).json
+    plan, t = one_terminal(
+        api,
+        agent,
+        merchant=("王五五金", "13600002222"),
+        plan=("半年卡", 6),
+        price_fen=6000,
+        quota_mb=2048,
+        expires_on=(date.today() + timedelta(days=20)).isoformat(),
+    )
     return agent, plan, t
 
 
