@@ -465,7 +465,8 @@ def _root_environment(name: str, probe: Probe, env: dict[str, str]) -> list[str]
     from simrenew.config import COMMON
 
     if probe.root is None:
-        return [f"{name}: its module builds no composition root of simrenew/bootstrap.py ({probe.services or 'none'})"]
+        why = probe.handler or probe.services or "none"  # an import that failed says why (a missing variable)
+        return [f"{name}: its module builds no composition root of simrenew/bootstrap.py ({why})"]
     failures = []
     if probe.config:
         failures.append(f"{name}: the module reads config at import and fails: {probe.config}")
