@@ -93,8 +93,9 @@ COMMON = ("SIMRENEW_ENV", "TABLE_NAME", "AWS_REGION", "AWS_DEFAULT_REGION", "LOG
 @dataclass(frozen=True)
 class Needs:
     """The settings one function's composition root reads: `groups` in AWS and locally,
-    `local_groups` only because the local stack runs other functions' work in its process
-    (the API's sweep runs and exports); neither is set in AWS beyond `groups`."""
+    `local_groups` only on the local stack, which runs other functions' work in the API's
+    process (sweep runs and their messages); in AWS it reads the common variables and the AWS
+    variables of `groups`, which its template environment sets, and nothing else."""
 
     groups: frozenset[str]
     local_groups: frozenset[str] = frozenset()
@@ -109,7 +110,7 @@ class Needs:
         return frozenset(name for group in self.groups for name in GROUPS[group][0])
 
     def variables(self) -> frozenset[str]:
-        """Every variable the function reads (the common ones included)."""
+        """Every variable the function reads on the local stack (the common ones included)."""
         names = set(COMMON)
         for group in self.groups | self.local_groups:
             names.update(GROUPS[group][0] + GROUPS[group][1])
@@ -152,11 +153,16 @@ def _checked(source: Mapping[str, str], needs: Needs) -> tuple[str, str, str, st
 
 
 class _Reader:
-    """Reads a variable only if the function needs it (None otherwise, as when it is unset)."""
+    """Reads a variable only if the function needs it (None otherwise, as when it is unset): in
+    AWS the common ones and its groups' AWS variables (and S3_ENDPOINT, to refuse it), locally
+    also the local stack's."""
 
-    def __init__(self, source: Mapping[str, str], needs: Needs) -> None:
+    def __init__(self, source: Mapping[str, str], needs: Needs, stage: str) -> None:
         self._source = source
-        self._names = needs.variables()
+        if stage == "local":
+            self._names = needs.variables()
+        else:
+            self._names = frozenset(COMMON) | needs.aws_variables() | ({"S3_ENDPOINT"} & needs.variables())
 
     def __call__(self, name: str) -> str | None:
         if name not in self._names:
@@ -169,7 +175,7 @@ def load_config(env: Mapping[str, str] | None = None, needs: Needs = EVERYTHING)
     missing variable the function needs (one it does not need is neither read nor required)."""
     source = os.environ if env is None else env
     stage, table_name, region, public_base_url, platform_key = _checked(source, needs)
-    read = _Reader(source, needs)
+    read = _Reader(source, needs, stage)
     ddb_endpoint = read("DDB_ENDPOINT")
     if stage == "aws" and ddb_endpoint is not None:
         raise ConfigError("DDB_ENDPOINT is for the local stack only")

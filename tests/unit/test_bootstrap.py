@@ -141,6 +141,13 @@ def test_the_local_api_also_reads_the_notifier_it_runs_sweeps_with() -> None:
     # Locally sweep runs stay in the API's process, so its root reads the local outbox's settings;
     # in AWS the API sends nothing, and its template sets no SENDER_EMAIL.
     assert "SENDER_EMAIL" not in NEEDS["api"].aws_variables()
-    env = {**env_of("api"), "SIMRENEW_ENV": "local", "SIMRENEW_PLATFORM_KEY": "k" * 24, "LOCAL_OUTBOX": "/tmp/o"}
+    env = {
+        **env_of("api"),
+        "SIMRENEW_ENV": "local",
+        "SIMRENEW_PLATFORM_KEY": "k" * 24,
+        "LOCAL_OUTBOX": ".local/outbox.jsonl",
+    }
     env.pop("PLATFORM_KEY_SECRET_ARN")
-    assert config_of("api", env).outbox_path == "/tmp/o"
+    assert config_of("api", env).outbox_path == ".local/outbox.jsonl"
+    # In AWS the same variable is not read: the API's root reads only what its template sets.
+    assert config_of("api", {**env_of("api"), "LOCAL_OUTBOX": ".local/outbox.jsonl"}).outbox_path is None
