@@ -10,11 +10,12 @@
    - every function's Handler resolves to a callable: the module is imported in a fresh
      interpreter laid out as Lambda lays it out (CodeUri folder, then the layer folders),
      with exactly the environment the template gives that function;
-   - every variable the code requires is set: `load_config()` accepts each function's
-     environment; a function whose module builds services gets through `build_services()`
-     and has every variable the layer declares with `ConfigError("<NAME> is required in
-     AWS")` (IMPORT_WORKER_FUNCTION, and STRIPE_SECRET_ARN, which is read on first use);
-     no secret values or local-only settings appear in the template;
+   - each function's module builds its composition root (simrenew/bootstrap.py `ROOTS`), which
+     gets through with the function's environment; that environment is exactly what the root
+     reads in AWS (`NEEDS`: the common variables plus its groups' AWS variables, none missing,
+     none extra), so a variable read on first use only (STRIPE_SECRET_ARN, SWEEP_FUNCTION:
+     `ConfigError("<NAME> is required in AWS")`) is there too; no secret values or local-only
+     settings appear in the template;
    - the table's keys, indexes, attribute types, projections and TTL attribute equal the
      PynamoDB models, and `infra/table.py` (the local stack and the tests) reads the same
      definition;
@@ -314,7 +315,7 @@ PROBE = textwrap.dedent(
     """
     import importlib, json, sys, traceback
     module_name, attr = sys.argv[1], sys.argv[2]
-    report = {"handler": None, "reads_config": False, "builds_services": False, "config": None, "services": None}
+    report = {"handler": None, "root": None, "config": None, "services": None}
     def last_line():
         return traceback.format_exc().strip().splitlines()[-1]
     try:
@@ -328,24 +329,22 @@ PROBE = textwrap.dedent(
     elif not callable(target):
         report["handler"] = module_name + "." + attr + " is not callable"
     from simrenew.config import load_config
-    try:
-        from simrenew.bootstrap import build_services
-    except ImportError:
-        build_services = None
+    from simrenew.bootstrap import NEEDS, ROOTS
     values = list(vars(module).values())
-    report["reads_config"] = any(v is load_config for v in values)
-    report["builds_services"] = build_services is not None and any(v is build_services for v in values)
-    if report["reads_config"] or report["builds_services"]:
+    roots = [name for name, build in ROOTS.items() if any(v is build for v in values)]
+    report["root"] = roots[0] if len(roots) == 1 else None
+    if len(roots) > 1:
+        report["services"] = "builds more than one composition root: " + ", ".join(roots)
+    if report["root"]:
         try:
-            config = load_config()
+            config = load_config(needs=NEEDS[report["root"]])
         except BaseException:
             report["config"] = last_line()
         else:
-            if report["builds_services"]:
-                try:
-                    build_services(config)
-                except BaseException:
-                    report["services"] = last_line()
+            try:
+                ROOTS[report["root"]](config)
+            except BaseException:
+                report["services"] = last_line()
     print(json.dumps(report))
     """
 )
@@ -355,8 +354,7 @@ PROBE = textwrap.dedent(
 class Probe:
     function: str
     handler: str | None = None  # failure text, None when the handler resolves
-    reads_config: bool = False
-    builds_services: bool = False
+    root: str | None = None  # the composition root its module builds (bootstrap.ROOTS)
     config: str | None = None
     services: str | None = None
     crashed: str | None = None
@@ -434,10 +432,7 @@ def check_handlers(text: str) -> list[str]:
 
 
 def check_environment(text: str) -> list[str]:
-    """Every variable the code requires is set on the function that reads it."""
-    from simrenew.config import load_config
-    from simrenew.errors import ConfigError
-
+    """Every function builds its composition root, and its environment is exactly what that root reads."""
     try:
         template = parse(text)
         specs = functions(text)
@@ -447,28 +442,43 @@ def check_environment(text: str) -> list[str]:
     failures = []
     for spec in specs:
         env = spec.resolved_env(template)
-        probe = probes[spec.name]
-        for name in sorted(FORBIDDEN_ENV & set(env)):
-            failures.append(f"{spec.name}: {name} must not be set in the template (a secret or local-only)")
+        failures += [
+            f"{spec.name}: {name} must not be set in the template (a secret or local-only)"
+            for name in sorted(FORBIDDEN_ENV & set(env))
+        ]
         if env.get("SIMRENEW_ENV") != "aws":
             failures.append(f"{spec.name}: SIMRENEW_ENV must be 'aws', not {env.get('SIMRENEW_ENV')!r}")
-        # Every function ships the layer whose one way in is load_config(): even the ones that
-        # do not call it yet must be able to.
-        try:
-            load_config({**LAMBDA_PROVIDED_ENV, **env})
-        except ConfigError as exc:
-            failures.append(f"{spec.name}: load_config() refuses its environment: {exc}")
-        if probe.reads_config and probe.config:
-            failures.append(f"{spec.name}: the module reads config at import and fails: {probe.config}")
-        if probe.builds_services and probe.services:
-            failures.append(f"{spec.name}: build_services() fails with its environment: {probe.services}")
-        if probe.builds_services:
-            for name, where in sorted(aws_required_variables().items()):
-                if not env.get(name):
-                    failures.append(f"{spec.name}: builds services, which need {name} in AWS ({where})")
+        failures += _root_environment(spec.name, probes[spec.name], env)
         worker = env.get("IMPORT_WORKER_FUNCTION")
         if worker is not None and not _names_a_function(dict(spec.env)["IMPORT_WORKER_FUNCTION"], template):
             failures.append(f"{spec.name}: IMPORT_WORKER_FUNCTION does not name a function of this template")
+    return failures
+
+
+# Set on every function beside what the roots read: Powertools' service name (the logger's).
+NOT_READ_BY_ROOTS = {"POWERTOOLS_SERVICE_NAME"}
+
+
+def _root_environment(name: str, probe: Probe, env: dict[str, str]) -> list[str]:
+    """The function's environment against what its root reads (simrenew/bootstrap.py NEEDS)."""
+    from simrenew.bootstrap import NEEDS
+    from simrenew.config import COMMON
+
+    if probe.root is None:
+        why = probe.handler or probe.services or "none"  # an import that failed says why (a missing variable)
+        return [f"{name}: its module builds no composition root of simrenew/bootstrap.py ({why})"]
+    failures = []
+    if probe.config:
+        failures.append(f"{name}: the module reads config at import and fails: {probe.config}")
+    if probe.services:
+        failures.append(f"{name}: build_{probe.root}() fails with its environment: {probe.services}")
+    wanted = NEEDS[probe.root].aws_variables() | {"SIMRENEW_ENV", "TABLE_NAME", "LOG_LEVEL"}
+    required = aws_required_variables()
+    for missing in sorted(wanted - set(env)):
+        where = f"{required[missing]}" if missing in required else "simrenew/config.py"
+        failures.append(f"{name}: builds services, which need {missing} in AWS ({where})")
+    for extra in sorted(set(env) - wanted - set(COMMON) - NOT_READ_BY_ROOTS - FORBIDDEN_ENV):
+        failures.append(f"{name}: {extra} is set, but build_{probe.root}() never reads it")
     return failures
 
 
@@ -478,7 +488,7 @@ _REQUIRED_IN_AWS = re.compile(r"""ConfigError\(f?["']([A-Z][A-Z0-9_]*) is requir
 def aws_required_variables() -> dict[str, str]:
     """Variables the layer needs in AWS only, some of them on first use rather than at start
     (the Stripe keys): every `ConfigError("<NAME> is required in AWS")` in the layer's code,
-    with the file that raises it. A function whose module builds services needs them all."""
+    with the file that raises it. A root whose groups name one needs it in its environment."""
     found: dict[str, str] = {}
     for path in sorted((ROOT / "shared").rglob("*.py")):
         for name in _REQUIRED_IN_AWS.findall(path.read_text(encoding="utf-8")):

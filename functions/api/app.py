@@ -9,13 +9,13 @@ from chalice.app import Chalice
 from chalicelib import carrier_routes, exports_routes, schemas
 from chalicelib.http import PLATFORM, PUBLIC, Api, Reply, Req
 from chalicelib.openapi import build_openapi
-from simrenew.bootstrap import Services, build_services
+from simrenew.bootstrap import NEEDS, Services, build_api
 from simrenew.config import load_config
 from simrenew.domain.csvfile import XLSX_MEDIA_TYPE
 from simrenew.domain.tenant import Role
 
 VERSION = "0.1.0"
-CONFIG = load_config()  # a missing variable stops the container here, loudly
+CONFIG = load_config(needs=NEEDS["api"])  # a missing variable stops the container here, loudly
 
 app = Chalice(app_name="simrenew-api")
 # The same list as the RestApi's BinaryMediaTypes in template.yaml (a test keeps them equal): API
@@ -26,7 +26,7 @@ app.api.binary_types = ["text/csv", XLSX_MEDIA_TYPE]
 
 @cache
 def services() -> Services:
-    return build_services(CONFIG)
+    return build_api(CONFIG)
 
 
 api = Api(app, services)

@@ -7,13 +7,13 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from simrenew.bootstrap import Services, build_services
+from simrenew.bootstrap import NEEDS, CarrierSyncServices, build_carrier_sync
 from simrenew.config import load_config
 
 
 @cache
-def services() -> Services:
-    return build_services(load_config())
+def services() -> CarrierSyncServices:
+    return build_carrier_sync(load_config(needs=NEEDS["carrier_sync"]))
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from simrenew.bootstrap import Services, build_services
+from simrenew.bootstrap import NEEDS, DispatcherServices, build_dispatcher
 from simrenew.config import load_config
 from simrenew.errors import OutboxDeliveryFailed
 from simrenew.log import get_logger
@@ -19,8 +19,8 @@ from simrenew.services.outbox import OutboxRef
 
 
 @cache
-def services() -> Services:
-    return build_services(load_config())
+def services() -> DispatcherServices:
+    return build_dispatcher(load_config(needs=NEEDS["dispatcher"]))
 
 
 def outbox_ref(record: dict[str, Any]) -> OutboxRef | None:

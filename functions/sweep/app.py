@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from simrenew.bootstrap import Services, build_services
+from simrenew.bootstrap import NEEDS, SweepServices, build_sweep
 from simrenew.config import load_config
 from simrenew.log import get_logger
 
@@ -26,8 +26,8 @@ SCHEDULE_TZ = ZoneInfo("Asia/Shanghai")
 
 
 @cache
-def services() -> Services:
-    return build_services(load_config())
+def services() -> SweepServices:
+    return build_sweep(load_config(needs=NEEDS["sweep"]))
 
 
 def sweep_day(event: dict[str, Any]) -> date:

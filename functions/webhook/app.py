@@ -11,17 +11,17 @@ import json
 from functools import cache
 from typing import Any
 
-from simrenew.bootstrap import Services, build_services
+from simrenew.bootstrap import NEEDS, WebhookServices, build_webhook
 from simrenew.config import load_config
 from simrenew.errors import SimRenewError
 from simrenew.log import get_logger
 
-CONFIG = load_config()
+CONFIG = load_config(needs=NEEDS["webhook"])
 
 
 @cache
-def services() -> Services:
-    return build_services(CONFIG)
+def services() -> WebhookServices:
+    return build_webhook(CONFIG)
 
 
 def _answer(status: int, body: dict[str, Any]) -> dict[str, Any]:

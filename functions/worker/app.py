@@ -15,16 +15,16 @@ from functools import cache
 from typing import Any
 from urllib.parse import unquote_plus
 
-from simrenew.bootstrap import Services, build_services, run_worker_task
+from simrenew.bootstrap import NEEDS, WorkerServices, build_worker, run_worker_task
 from simrenew.config import load_config
 from simrenew.services.imports import lambda_deadline
 
-CONFIG = load_config()
+CONFIG = load_config(needs=NEEDS["worker"])
 
 
 @cache
-def services() -> Services:
-    return build_services(CONFIG)
+def services() -> WorkerServices:
+    return build_worker(CONFIG)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -36,7 +36,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"import_id": event["import_id"], "outcome": _run_import(svc, event, context)}
 
 
-def _run_import(svc: Services, event: dict[str, Any], context: Any) -> str:
+def _run_import(svc: WorkerServices, event: dict[str, Any], context: Any) -> str:
     job = {"tenant_id": str(event["tenant_id"]), "import_id": str(event["import_id"])}
     return svc.imports.run(
         job["tenant_id"],
@@ -46,7 +46,7 @@ def _run_import(svc: Services, event: dict[str, Any], context: Any) -> str:
     )
 
 
-def _upload(svc: Services, record: dict[str, Any], context: Any) -> dict[str, Any]:
+def _upload(svc: WorkerServices, record: dict[str, Any], context: Any) -> dict[str, Any]:
     s3 = record.get("s3") or {}
     if record.get("eventSource") != "aws:s3" or not str(record.get("eventName", "")).startswith("ObjectCreated"):
         return {"outcome": "ignored"}

@@ -1,4 +1,6 @@
-"""Composition root: builds adapters and services from one Config (no Lambda event here).
+"""Composition roots: one per function (`build_api`, `build_webhook`, `build_sweep`, `build_worker`,
+`build_dispatcher`, `build_carrier_sync`), each over the settings its function reads (`NEEDS`, see
+simrenew/config.py) and exposing only what its handlers call (no Lambda event here).
 
 Every service is built on first use (`cached_property`), with its imports inside: a container
 imports and wires only what its routes touch, so a cold `api` container answering the public
@@ -13,11 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simrenew.clock import Clock, SystemClock
-from simrenew.config import Config
+from simrenew.config import Config, Needs
 from simrenew.errors import ConfigError
 
 if TYPE_CHECKING:
+    from simrenew.adapters.carrier.secrets import CarrierSecrets
     from simrenew.adapters.dynamodb.api_keys import ApiKeyRepository
+    from simrenew.adapters.dynamodb.carrier import CarrierRepository
     from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository
     from simrenew.adapters.dynamodb.idempotency import IdempotencyStore
     from simrenew.adapters.dynamodb.orders import OrderRepository
@@ -28,7 +32,7 @@ if TYPE_CHECKING:
     from simrenew.adapters.objects import ObjectStore
     from simrenew.adapters.payments import PaymentGateway, PaymentRails
     from simrenew.services.auth import AuthService
-    from simrenew.services.carrier import CarrierAccounts, CarrierOperations, CarrierSync
+    from simrenew.services.carrier import CarrierAccounts, CarrierOperations, CarrierSync, PlatformFactory
     from simrenew.services.exports import ExportService
     from simrenew.services.fleet import FleetService
     from simrenew.services.imports import Dispatcher, ImportService
@@ -111,13 +115,11 @@ class Services:
         config: Config,
         clock: Clock,
         gateway: PaymentGateway | None = None,
-        rails: PaymentRails | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
         self.repos = Repositories()
         self._given_gateway = gateway
-        self._given_rails = rails
 
     # --- payments ----------------------------------------------------------------------------------
     @cached_property
@@ -130,13 +132,7 @@ class Services:
 
     @cached_property
     def rails(self) -> PaymentRails:
-        rails = self._given_rails
-        token_of: Callable[[str], Any] = lambda tenant_id: self.tenants.alipay_token(tenant_id)  # noqa: E731
-        if rails is None:
-            return build_rails(self.config, token_of)
-        if getattr(rails, "_token_of", None) is None:
-            rails._token_of = token_of
-        return rails
+        return build_rails(self.config, lambda tenant_id: self.tenants.alipay_token(tenant_id))
 
     # --- onboarding and keys -----------------------------------------------------------------------
     @cached_property
@@ -329,23 +325,58 @@ class Services:
 
     # --- carrier (docs/carrier.md) -----------------------------------------------------------------
     @cached_property
-    def _carrier_parts(self) -> tuple[CarrierAccounts, CarrierOperations, CarrierSync]:
-        return _carrier(self.config, self.clock, self.repos.tenants, self.repos.terminals)
+    def _carrier_secrets(self) -> CarrierSecrets:
+        """Keys: Secrets Manager in AWS (CARRIER_SECRET_PREFIX), a mode-600 file locally
+        (CARRIER_SECRETS_FILE, default .local/carrier-secrets.json)."""
+        from simrenew.adapters.carrier.secrets import FileSecrets, SecretsManagerSecrets
 
-    @property
+        c = self.config
+        if c.is_local:
+            return FileSecrets(Path(c.carrier_secrets_file or ".local/carrier-secrets.json"))
+        return SecretsManagerSecrets(c.carrier_secret_prefix or "simrenew/unset/carrier/", c.region)
+
+    @cached_property
+    def _carrier_repo(self) -> CarrierRepository:
+        from simrenew.adapters.dynamodb.carrier import CarrierRepository
+
+        return CarrierRepository()
+
+    @cached_property
+    def _platforms(self) -> PlatformFactory:
+        from simrenew.services.carrier import PlatformFactory
+
+        return PlatformFactory(self._carrier_secrets, self.clock, local=self.config.is_local)
+
+    @cached_property
     def carrier_accounts(self) -> CarrierAccounts:
         """An agent's carrier platform logins."""
-        return self._carrier_parts[0]
+        from simrenew.services.carrier import CarrierAccounts
 
-    @property
+        local = self.config.is_local
+        return CarrierAccounts(self._carrier_repo, self._carrier_secrets, self._platforms, self.clock, local=local)
+
+    @cached_property
     def carrier_ops(self) -> CarrierOperations:
         """Suspensions and reactivations at the carrier (outbox items)."""
-        return self._carrier_parts[1]
+        from simrenew.services.carrier import CarrierOperations
 
-    @property
+        return CarrierOperations(self._carrier_repo, self.repos.terminals, self._platforms, self.clock)
+
+    @cached_property
     def carrier_sync(self) -> CarrierSync:
-        """Status and usage read from the carriers, drift."""
-        return self._carrier_parts[2]
+        """Status and usage read from the carriers, drift; an agent's sync handed to the carrier
+        sync function (a thread in this process, locally, calling this same service)."""
+        from simrenew.services.carrier import CarrierSync
+
+        dispatch: Callable[[dict[str, Any]], None]
+        if self.config.is_local:
+            from simrenew.adapters.dispatch import ThreadDispatcher
+
+            dispatch = ThreadDispatcher(lambda event: self.carrier_sync.run(str(event["tenant_id"]))).dispatch
+        else:
+            dispatch = _sync_dispatch(self.config)
+        r = self.repos
+        return CarrierSync(self._carrier_repo, r.tenants, r.terminals, self._platforms, self.clock, dispatch)
 
 
 def build_rails(config: Config, token_of: Any) -> PaymentRails:
@@ -373,20 +404,164 @@ def build_rails(config: Config, token_of: Any) -> PaymentRails:
     return PaymentRails(rails, token_of)
 
 
-def build_services(
-    config: Config,
-    clock: Clock | None = None,
-    gateway: PaymentGateway | None = None,
-    rails: PaymentRails | None = None,
-) -> Services:
-    """Binds the table and returns the (lazy) services of one container."""
+def build_services(config: Config, clock: Clock | None = None, gateway: PaymentGateway | None = None) -> Services:
+    """Binds the table and returns every (lazy) service over one configuration: the API's root,
+    and the tests', benchmarks' and local tools' (which drive several functions' work at once)."""
     from simrenew.adapters.dynamodb.models import bind_table
 
     bind_table(config.table_name, config.region, config.ddb_endpoint)
-    return Services(config, clock or SystemClock(), gateway, rails)
+    return Services(config, clock or SystemClock(), gateway)
 
 
-def run_worker_task(services: Services, event: dict[str, Any]) -> str:
+# --- the composition roots: what each function reads and what its handlers get ---------------------
+_PAYMENTS = frozenset({"public_url", "stripe", "rails"})
+NEEDS: dict[str, Needs] = {
+    # Every feature; the notifier only locally, where sweep runs and their messages stay in-process.
+    "api": Needs(
+        frozenset(
+            {
+                *_PAYMENTS,
+                "platform_key",
+                "origin_verify",
+                "import_worker",
+                "sweep_function",
+                "uploads",
+                "carrier",
+                "carrier_sync_function",
+            }
+        ),
+        local_groups=frozenset({"notify"}),
+    ),
+    "webhook": Needs(_PAYMENTS),  # applies payments and refunds: the order service and its rails
+    # Sweep runs (reminders by SMS and e-mail), expiring unpaid orders (Stripe and the rails),
+    # webhook retries, the outbox's drain.
+    "sweep": Needs(_PAYMENTS | {"sweep_function", "notify"}),
+    "worker": Needs(frozenset({"public_url", "import_worker", "uploads"})),  # imports and exports
+    "dispatcher": Needs(frozenset({"public_url", "notify", "carrier"})),  # outbox delivery
+    "carrier_sync": Needs(frozenset({"carrier", "carrier_sync_function"})),
+}
+
+
+class WebhookServices:
+    """functions/webhook: the order service's payment notifications."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    @property
+    def orders(self) -> OrderService:
+        return self._services.orders
+
+
+class SweepServices:
+    """functions/sweep: sweep runs and the 5-minute jobs."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self.clock = services.clock
+
+    @property
+    def sweep_runs(self) -> SweepRuns:
+        return self._services.sweep_runs
+
+    @property
+    def sweep(self) -> SweepService:
+        return self._services.sweep
+
+    @property
+    def orders(self) -> OrderService:
+        return self._services.orders
+
+    @property
+    def webhooks(self) -> Any:
+        return self._services.webhooks
+
+    @property
+    def outbox(self) -> OutboxDispatcher:
+        return self._services.outbox
+
+
+class WorkerServices:
+    """functions/worker: imports (from their uploads or checkpoints) and exports."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    @property
+    def imports(self) -> ImportService:
+        return self._services.imports
+
+    @property
+    def exports(self) -> ExportService:
+        return self._services.exports
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        return self._services.dispatcher
+
+    @property
+    def objects(self) -> ObjectStore:
+        return self._services.objects
+
+
+class DispatcherServices:
+    """functions/dispatcher: the outbox's delivery."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    @property
+    def outbox(self) -> OutboxDispatcher:
+        return self._services.outbox
+
+
+class CarrierSyncServices:
+    """functions/carrier_sync: the carrier sync."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    @property
+    def carrier_sync(self) -> CarrierSync:
+        return self._services.carrier_sync
+
+
+def build_api(config: Config, clock: Clock | None = None) -> Services:
+    """functions/api: its routes reach every service (the outbox's delivery aside)."""
+    return build_services(config, clock)
+
+
+def build_webhook(config: Config, clock: Clock | None = None) -> WebhookServices:
+    return WebhookServices(build_services(config, clock))
+
+
+def build_sweep(config: Config, clock: Clock | None = None) -> SweepServices:
+    return SweepServices(build_services(config, clock))
+
+
+def build_worker(config: Config, clock: Clock | None = None) -> WorkerServices:
+    return WorkerServices(build_services(config, clock))
+
+
+def build_dispatcher(config: Config, clock: Clock | None = None) -> DispatcherServices:
+    return DispatcherServices(build_services(config, clock))
+
+
+def build_carrier_sync(config: Config, clock: Clock | None = None) -> CarrierSyncServices:
+    return CarrierSyncServices(build_services(config, clock))
+
+
+ROOTS: dict[str, Callable[[Config], object]] = {
+    "api": build_api,
+    "webhook": build_webhook,
+    "sweep": build_sweep,
+    "worker": build_worker,
+    "dispatcher": build_dispatcher,
+    "carrier_sync": build_carrier_sync,
+}
+
+
+def run_worker_task(services: Services | WorkerServices, event: dict[str, Any]) -> str:
     """What the worker function does with a task the API handed it: an export, or an import
     (from its checkpoint). Locally the thread dispatcher calls this in the API's process."""
     if event.get("task") == "export":
@@ -411,35 +586,6 @@ def _webhooks(config: Config, clock: Clock) -> Any:
     from simrenew.services.webhooks import UrllibTransport, WebhookService
 
     return WebhookService(WebhookRepository(), UrllibTransport(), clock, allow_http_local=config.is_local)
-
-
-def _carrier(
-    config: Config, clock: Clock, tenants: TenantRepository, terminals: TerminalRepository
-) -> tuple[CarrierAccounts, CarrierOperations, CarrierSync]:
-    """Carrier accounts, operations and sync. Keys: Secrets Manager in AWS (CARRIER_SECRET_PREFIX),
-    a mode-600 file locally (CARRIER_SECRETS_FILE, default .local/carrier-secrets.json)."""
-    from simrenew.adapters.carrier.secrets import CarrierSecrets, FileSecrets, SecretsManagerSecrets
-    from simrenew.adapters.dispatch import ThreadDispatcher
-    from simrenew.adapters.dynamodb.carrier import CarrierRepository
-    from simrenew.services.carrier import CarrierAccounts, CarrierOperations, CarrierSync, PlatformFactory
-
-    secrets: CarrierSecrets
-    if config.is_local:
-        secrets = FileSecrets(Path(config.carrier_secrets_file or ".local/carrier-secrets.json"))
-    else:
-        secrets = SecretsManagerSecrets(config.carrier_secret_prefix or "simrenew/unset/carrier/", config.region)
-    repo = CarrierRepository()
-    platforms = PlatformFactory(secrets, clock, local=config.is_local)
-    holder: dict[str, CarrierSync] = {}
-    dispatch: Callable[[dict[str, Any]], None]
-    if config.is_local:
-        dispatch = ThreadDispatcher(lambda event: holder["sync"].run(str(event["tenant_id"]))).dispatch
-    else:
-        dispatch = _sync_dispatch(config)
-    sync = CarrierSync(repo, tenants, terminals, platforms, clock, dispatch)
-    holder["sync"] = sync
-    accounts = CarrierAccounts(repo, secrets, platforms, clock, local=config.is_local)
-    return accounts, CarrierOperations(repo, terminals, platforms, clock), sync
 
 
 def _sync_dispatch(config: Config) -> Callable[[dict[str, Any]], None]:

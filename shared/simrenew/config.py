@@ -64,6 +64,62 @@ class Config:
         return self.env == "local"
 
 
+# What a function reads, by feature: the variables its template environment sets (AWS), then the
+# ones only the local stack sets. Each composition root (simrenew/bootstrap.py) names its groups;
+# a variable outside them is not read, so a function is never asked for what it does not use.
+GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "public_url": (("PUBLIC_BASE_URL",), ()),
+    "platform_key": (("PLATFORM_KEY_SECRET_ARN",), ("SIMRENEW_PLATFORM_KEY",)),
+    "stripe": (
+        ("STRIPE_SECRET_ARN",),
+        ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE"),
+    ),
+    "rails": (
+        ("WECHATPAY_SECRET_ARN", "ALIPAY_SECRET_ARN"),
+        ("WECHATPAY_CREDENTIALS", "ALIPAY_CREDENTIALS", "NOTIFY_BASE_URL"),
+    ),
+    "origin_verify": (("ORIGIN_VERIFY_SECRET_ARN",), ("ORIGIN_VERIFY_SECRET",)),
+    "import_worker": (("IMPORT_WORKER_FUNCTION",), ()),
+    "sweep_function": (("SWEEP_FUNCTION",), ()),
+    "uploads": (("UPLOADS_BUCKET",), ("S3_ENDPOINT",)),
+    "notify": (("SENDER_EMAIL",), ("LOCAL_OUTBOX",)),
+    "carrier": (("CARRIER_SECRET_PREFIX",), ("CARRIER_SECRETS_FILE",)),
+    "carrier_sync_function": (("CARRIER_SYNC_FUNCTION",), ()),
+}
+# Read by every function: the stage, the table, the region (set by Lambda), the log level.
+COMMON = ("SIMRENEW_ENV", "TABLE_NAME", "AWS_REGION", "AWS_DEFAULT_REGION", "LOG_LEVEL", "DDB_ENDPOINT")
+
+
+@dataclass(frozen=True)
+class Needs:
+    """The settings one function's composition root reads: `groups` in AWS and locally,
+    `local_groups` only on the local stack, which runs other functions' work in the API's
+    process (sweep runs and their messages); in AWS it reads the common variables and the AWS
+    variables of `groups`, which its template environment sets, and nothing else."""
+
+    groups: frozenset[str]
+    local_groups: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        unknown = (self.groups | self.local_groups) - set(GROUPS)
+        if unknown:
+            raise ValueError(f"unknown setting groups: {sorted(unknown)}")
+
+    def aws_variables(self) -> frozenset[str]:
+        """The variables the function's template environment sets (besides the common ones)."""
+        return frozenset(name for group in self.groups for name in GROUPS[group][0])
+
+    def variables(self) -> frozenset[str]:
+        """Every variable the function reads on the local stack (the common ones included)."""
+        names = set(COMMON)
+        for group in self.groups | self.local_groups:
+            names.update(GROUPS[group][0] + GROUPS[group][1])
+        return frozenset(names)
+
+
+EVERYTHING = Needs(frozenset(GROUPS))  # the whole configuration: tests, benchmarks, tools
+
+
 def _required(env: Mapping[str, str], name: str, missing: list[str]) -> str:
     value = env.get(name, "").strip()
     if not value:
@@ -71,30 +127,59 @@ def _required(env: Mapping[str, str], name: str, missing: list[str]) -> str:
     return value
 
 
-def load_config(env: Mapping[str, str] | None = None) -> Config:
-    """Read and check the environment; raise ConfigError naming every missing variable."""
-    source = os.environ if env is None else env
+def _checked(source: Mapping[str, str], needs: Needs) -> tuple[str, str, str, str, str | None]:
+    """The stage, table, region, public URL and platform key sources, or ConfigError naming
+    every missing one this function needs."""
     missing: list[str] = []
     stage = _required(source, "SIMRENEW_ENV", missing)
     table_name = _required(source, "TABLE_NAME", missing)
     region = source.get("AWS_REGION", "").strip() or source.get("AWS_DEFAULT_REGION", "").strip()
     if not region:
         missing.append("AWS_REGION")
-    public_base_url = _required(source, "PUBLIC_BASE_URL", missing).rstrip("/")
-    platform_key = source.get("SIMRENEW_PLATFORM_KEY", "").strip() or None
-    platform_key_secret_arn = source.get("PLATFORM_KEY_SECRET_ARN", "").strip() or None
+    public_base_url = _required(source, "PUBLIC_BASE_URL", missing).rstrip("/") if "public_url" in needs.groups else ""
     if missing:
         raise ConfigError(f"missing required environment variables: {', '.join(missing)}")
     if stage not in ("local", "aws"):
         raise ConfigError(f"SIMRENEW_ENV must be 'local' or 'aws', not {stage!r}")
+    if "platform_key" not in needs.groups:
+        return stage, table_name, region, public_base_url, None
+    platform_key = source.get("SIMRENEW_PLATFORM_KEY", "").strip() or None
+    platform_key_secret_arn = source.get("PLATFORM_KEY_SECRET_ARN", "").strip() or None
     if platform_key is None and platform_key_secret_arn is None:
         raise ConfigError("set SIMRENEW_PLATFORM_KEY (local) or PLATFORM_KEY_SECRET_ARN (AWS)")
     if platform_key is not None and len(platform_key) < 24:
         raise ConfigError("SIMRENEW_PLATFORM_KEY must be at least 24 characters")
-    ddb_endpoint = source.get("DDB_ENDPOINT", "").strip() or None
+    return stage, table_name, region, public_base_url, platform_key
+
+
+class _Reader:
+    """Reads a variable only if the function needs it (None otherwise, as when it is unset): in
+    AWS the common ones and its groups' AWS variables (and S3_ENDPOINT, to refuse it), locally
+    also the local stack's."""
+
+    def __init__(self, source: Mapping[str, str], needs: Needs, stage: str) -> None:
+        self._source = source
+        if stage == "local":
+            self._names = needs.variables()
+        else:
+            self._names = frozenset(COMMON) | needs.aws_variables() | ({"S3_ENDPOINT"} & needs.variables())
+
+    def __call__(self, name: str) -> str | None:
+        if name not in self._names:
+            return None
+        return self._source.get(name, "").strip() or None
+
+
+def load_config(env: Mapping[str, str] | None = None, needs: Needs = EVERYTHING) -> Config:
+    """Read and check what `needs` names of the environment; raise ConfigError naming every
+    missing variable the function needs (one it does not need is neither read nor required)."""
+    source = os.environ if env is None else env
+    stage, table_name, region, public_base_url, platform_key = _checked(source, needs)
+    read = _Reader(source, needs, stage)
+    ddb_endpoint = read("DDB_ENDPOINT")
     if stage == "aws" and ddb_endpoint is not None:
         raise ConfigError("DDB_ENDPOINT is for the local stack only")
-    s3_endpoint = source.get("S3_ENDPOINT", "").strip() or None
+    s3_endpoint = read("S3_ENDPOINT")
     if stage == "aws" and s3_endpoint is not None:
         raise ConfigError("S3_ENDPOINT is for the local stack only")
     return Config(
@@ -104,27 +189,27 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         ddb_endpoint=ddb_endpoint,
         public_base_url=public_base_url,
         platform_key=platform_key,
-        platform_key_secret_arn=platform_key_secret_arn,
-        stripe_secret_arn=source.get("STRIPE_SECRET_ARN", "").strip() or None,
-        import_worker_function=source.get("IMPORT_WORKER_FUNCTION", "").strip() or None,
-        sweep_function=source.get("SWEEP_FUNCTION", "").strip() or None,
-        log_level=source.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
-        stripe_secret_key=source.get("STRIPE_SECRET_KEY", "").strip() or None,
-        stripe_publishable_key=source.get("STRIPE_PUBLISHABLE_KEY", "").strip() or None,
-        stripe_webhook_secret=source.get("STRIPE_WEBHOOK_SECRET", "").strip() or None,
-        stripe_api_base=source.get("STRIPE_API_BASE", "").strip() or None,
-        sender_email=source.get("SENDER_EMAIL", "").strip() or None,
-        outbox_path=source.get("LOCAL_OUTBOX", "").strip() or None,
-        origin_verify_secret=source.get("ORIGIN_VERIFY_SECRET", "").strip() or None,
-        origin_verify_secret_arn=source.get("ORIGIN_VERIFY_SECRET_ARN", "").strip() or None,
-        uploads_bucket=source.get("UPLOADS_BUCKET", "").strip() or None,
+        platform_key_secret_arn=read("PLATFORM_KEY_SECRET_ARN"),
+        stripe_secret_arn=read("STRIPE_SECRET_ARN"),
+        import_worker_function=read("IMPORT_WORKER_FUNCTION"),
+        sweep_function=read("SWEEP_FUNCTION"),
+        log_level=(read("LOG_LEVEL") or "INFO").upper(),
+        stripe_secret_key=read("STRIPE_SECRET_KEY"),
+        stripe_publishable_key=read("STRIPE_PUBLISHABLE_KEY"),
+        stripe_webhook_secret=read("STRIPE_WEBHOOK_SECRET"),
+        stripe_api_base=read("STRIPE_API_BASE"),
+        sender_email=read("SENDER_EMAIL"),
+        outbox_path=read("LOCAL_OUTBOX"),
+        origin_verify_secret=read("ORIGIN_VERIFY_SECRET"),
+        origin_verify_secret_arn=read("ORIGIN_VERIFY_SECRET_ARN"),
+        uploads_bucket=read("UPLOADS_BUCKET"),
         s3_endpoint=s3_endpoint,
-        carrier_secret_prefix=source.get("CARRIER_SECRET_PREFIX", "").strip() or None,
-        carrier_secrets_file=source.get("CARRIER_SECRETS_FILE", "").strip() or None,
-        carrier_sync_function=source.get("CARRIER_SYNC_FUNCTION", "").strip() or None,
-        wechatpay_secret_arn=source.get("WECHATPAY_SECRET_ARN", "").strip() or None,
-        alipay_secret_arn=source.get("ALIPAY_SECRET_ARN", "").strip() or None,
-        wechatpay_credentials=source.get("WECHATPAY_CREDENTIALS", "").strip() or None,
-        alipay_credentials=source.get("ALIPAY_CREDENTIALS", "").strip() or None,
-        notify_base_url=source.get("NOTIFY_BASE_URL", "").strip() or None,
+        carrier_secret_prefix=read("CARRIER_SECRET_PREFIX"),
+        carrier_secrets_file=read("CARRIER_SECRETS_FILE"),
+        carrier_sync_function=read("CARRIER_SYNC_FUNCTION"),
+        wechatpay_secret_arn=read("WECHATPAY_SECRET_ARN"),
+        alipay_secret_arn=read("ALIPAY_SECRET_ARN"),
+        wechatpay_credentials=read("WECHATPAY_CREDENTIALS"),
+        alipay_credentials=read("ALIPAY_CREDENTIALS"),
+        notify_base_url=read("NOTIFY_BASE_URL"),
     )

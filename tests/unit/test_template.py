@@ -82,13 +82,24 @@ def test_dropping_an_env_var_from_the_globals_fails() -> None:
 
 
 def test_dropping_an_env_var_from_one_function_fails() -> None:
-    # The webhook builds services, which want the worker's name in AWS.
+    # The webhook's root reads the Stripe secret's ARN (to verify Stripe's signatures).
     block = re.search(resource_block("WebhookFunction"), TEXT, flags=re.MULTILINE)
     assert block
-    webhook = edited(r"^ +IMPORT_WORKER_FUNCTION: .*\n", "", block.group(0))
+    webhook = edited(r"^ +STRIPE_SECRET_ARN: .*\n", "", block.group(0))
     failures = tc.check_environment(TEXT.replace(block.group(0), webhook))
     assert failures and all(f.startswith("WebhookFunction") for f in failures), failures
-    assert any("IMPORT_WORKER_FUNCTION" in f for f in failures)
+    assert any("STRIPE_SECRET_ARN" in f for f in failures)
+
+
+def test_a_variable_a_function_does_not_read_fails() -> None:
+    # The webhook hands nothing to the import worker: naming it there is what its root never reads.
+    block = re.search(resource_block("WebhookFunction"), TEXT, flags=re.MULTILINE)
+    assert block
+    webhook = edited(
+        r"^( +)(ALIPAY_SECRET_ARN: .*\n)", r"\1\2\1IMPORT_WORKER_FUNCTION: !Ref ImportWorkerFunction\n", block.group(0)
+    )
+    failures = tc.check_environment(TEXT.replace(block.group(0), webhook))
+    assert failures == ["WebhookFunction: IMPORT_WORKER_FUNCTION is set, but build_webhook() never reads it"], failures
 
 
 def test_a_variable_read_only_on_first_use_is_required_too() -> None:
@@ -103,12 +114,27 @@ def test_a_variable_read_only_on_first_use_is_required_too() -> None:
     ], failures
 
 
-def test_the_sweep_environment_must_be_complete_for_load_config() -> None:
+def test_the_sweep_environment_is_what_its_root_reads() -> None:
     block = re.search(resource_block("SweepFunction"), TEXT, flags=re.MULTILINE)
     assert block
-    sweep = edited(r"^ +PLATFORM_KEY_SECRET_ARN: .*\n", "", block.group(0))
+    # Without the SES From address its reminders cannot go out by e-mail: named, with the raiser.
+    sweep = edited(r"^ +SENDER_EMAIL: .*\n", "", block.group(0))
     failures = tc.check_environment(TEXT.replace(block.group(0), sweep))
-    assert any(f.startswith("SweepFunction") and "PLATFORM_KEY_SECRET_ARN" in f for f in failures), failures
+    assert any(f.startswith("SweepFunction") and "SENDER_EMAIL" in f for f in failures), failures
+    # The platform key is the API's alone: the sweep's root does not read it.
+    sweep = edited(
+        r"^( +)(SENDER_EMAIL: .*\n)", r"\1\2\1PLATFORM_KEY_SECRET_ARN: !Ref PlatformKeySecret\n", block.group(0)
+    )
+    failures = tc.check_environment(TEXT.replace(block.group(0), sweep))
+    assert failures == ["SweepFunction: PLATFORM_KEY_SECRET_ARN is set, but build_sweep() never reads it"], failures
+
+
+def test_a_function_that_builds_no_root_fails() -> None:
+    # A handler module that imports no build_* of simrenew/bootstrap.py (say, build_services, the
+    # whole graph): what it reads cannot be checked, so it fails.
+    probe = tc.Probe("CarrierSyncFunction", root=None)
+    failures = tc._root_environment("CarrierSyncFunction", probe, {"SIMRENEW_ENV": "aws", "TABLE_NAME": "t"})
+    assert failures == ["CarrierSyncFunction: its module builds no composition root of simrenew/bootstrap.py (none)"]
 
 
 def test_a_secret_value_in_the_template_fails() -> None:
