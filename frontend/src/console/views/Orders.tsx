@@ -8,7 +8,8 @@ import { go, href } from "../router";
 import { api, apiBlob, canWrite, session } from "../session";
 import { label, t, tn } from "../strings";
 import { ts, tsn } from "../strings_screens";
-import { Badge, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, localError, useAction, useLoad, usePaged } from "../ui";
+import { FilterButtons, FormEnd, ToggleButton, useFields } from "../forms";
+import { Badge, ErrorAlert, Field, ItemsTable, Loading, LoadState, Pager, SnLink, Table, localError, useAction, useLoad, usePaged } from "../ui";
 import type { Plan } from "./Plans";
 import { NewOrder } from "./Terminal";
 
@@ -57,10 +58,9 @@ function orderQuery(f: OrderFilterValues, cursor: string | null): URLSearchParam
 
 export function Orders({ query, admin }: { query: URLSearchParams; admin: boolean }) {
   const applied = Object.fromEntries(ORDER_FILTERS.map((k) => [k, query.get(k) ?? ""])) as OrderFilterValues;
-  const [draft, setDraft] = useState<OrderFilterValues>(applied);
+  const { v: draft, set: setF } = useFields<OrderFilterValues>(applied);
   const exporting = useAction();
   const paged = usePaged((cursor) => api<Page<Order> & { total?: number | null }>(`/v1/orders?${orderQuery(applied, cursor)}`));
-  const setF = (k: keyof OrderFilterValues) => (e: Event) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value });
   const exportCsv = () =>
     exporting.run(async () => {
       const qs = orderQuery(applied, null);
@@ -69,15 +69,12 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
     });
   const plans = useLoad(() => api<Page<Plan>>("/v1/plans"), []);
   const [showNew, setShowNew] = useState(false);
-  const items = paged.data?.items ?? [];
   return (
     <section class="stack" data-testid="view-orders">
       <div class="row spread">
         <h1>{t("nav_orders")}</h1>
         {canWrite(session()) && (
-          <button type="button" onClick={() => setShowNew(!showNew)} aria-expanded={showNew ? "true" : "false"} data-testid="order-new-toggle">
-            {t("newOrder")}
-          </button>
+          <ToggleButton open={showNew} onClick={() => setShowNew(!showNew)} label={t("newOrder")} testid="order-new-toggle" />
         )}
       </div>
       {showNew && canWrite(session()) && <NewOrder plans={plans.data?.items ?? []} admin={admin} />}
@@ -122,18 +119,7 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
           )}
         </Field>
         </div>
-        <div class="row">
-          <button type="submit" class="primary" data-testid="order-search">
-            {t("search")}
-          </button>
-          <button type="button" onClick={() => go("orders")}>
-            {t("reset")}
-          </button>
-          <button type="button" onClick={exportCsv} disabled={exporting.busy} data-testid="order-export">
-            {exporting.busy ? t("busy") : t("exportCsv")}
-          </button>
-        </div>
-        <ErrorAlert error={exporting.error} />
+        <FilterButtons search="order-search" onReset={() => go("orders")} exporting={exporting} onExport={exportCsv} exportTestid="order-export" />
       </form>
       <ErrorAlert error={paged.error} />
       {paged.data && (
@@ -142,39 +128,28 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
         </p>
       )}
       <Loading show={paged.loading} />
-      {paged.data && (
-        <Table
-          caption={t("nav_orders")}
-          testid="orders-table"
-          empty={items.length === 0}
-          head={
-            <tr>
-              <th scope="col">{t("orderId")}</th>
-              <th scope="col">{t("created")}</th>
-              <th scope="col">{t("status")}</th>
-              <th scope="col">{t("amount")}</th>
-              <th scope="col">{t("paymentKind")}</th>
-              <th scope="col">{t("terminals")}</th>
-            </tr>
-          }
-        >
-          {items.map((o) => (
-            <tr key={o.order_id} data-testid="order-row">
-              <td class="mono">
-                <a href={href(`orders/${encodeURIComponent(o.order_id)}`)}>{o.order_id}</a>
-              </td>
-              <td class="nowrap">{moment(o.created_at)}</td>
-              <td>
-                <Badge status={o.status} />
-              </td>
-              <td class="num">{money(o.amount_fen, undefined, o.currency)}</td>
-              <td>{o.payment === "offline" ? t("pay_offline") : t("pay_online")}</td>
-              <td class="mono">{o.lines.map((l) => l.sn).join(", ")}</td>
-            </tr>
-          ))}
-        </Table>
-      )}
-      <Pager page={paged.page} hasPrev={paged.hasPrev} hasNext={paged.hasNext} onPrev={paged.prev} onNext={paged.next} busy={paged.loading} />
+      <ItemsTable
+        items={paged.data?.items}
+        caption={t("nav_orders")}
+        testid="orders-table"
+        cols={[t("orderId"), t("created"), t("status"), t("amount"), t("paymentKind"), t("terminals")]}
+      >
+        {(o) => (
+          <tr key={o.order_id} data-testid="order-row">
+            <td class="mono">
+              <a href={href(`orders/${encodeURIComponent(o.order_id)}`)}>{o.order_id}</a>
+            </td>
+            <td class="nowrap">{moment(o.created_at)}</td>
+            <td>
+              <Badge status={o.status} />
+            </td>
+            <td class="num">{money(o.amount_fen, undefined, o.currency)}</td>
+            <td>{o.payment === "offline" ? t("pay_offline") : t("pay_online")}</td>
+            <td class="mono">{o.lines.map((l) => l.sn).join(", ")}</td>
+          </tr>
+        )}
+      </ItemsTable>
+      <Pager of={paged} />
     </section>
   );
 }
@@ -192,8 +167,7 @@ export function OrderPage({ orderId, admin }: { orderId: string; admin: boolean 
       <h1>
         {t("order")} <span class="mono">{orderId}</span>
       </h1>
-      <ErrorAlert error={load.error} />
-      <Loading show={load.loading && !o} />
+      <LoadState load={load} />
       {o && (
         <>
           <div class="card">
@@ -230,24 +204,11 @@ export function OrderPage({ orderId, admin }: { orderId: string; admin: boolean 
           </div>
           <div class="card stack">
             <h2>{t("orderLines")}</h2>
-            <Table
-              caption={t("orderLines")}
-              head={
-                <tr>
-                  <th scope="col">SN</th>
-                  <th scope="col">{t("plan")}</th>
-                  <th scope="col">{t("price")}</th>
-                  <th scope="col">{t("serviceFee")}</th>
-                  <th scope="col">{t("total")}</th>
-                  <th scope="col">{t("oldExpiry")}</th>
-                  <th scope="col">{t("newExpiry")}</th>
-                </tr>
-              }
-            >
+            <Table caption={t("orderLines")} cols={["SN", t("plan"), t("price"), t("serviceFee"), t("total"), t("oldExpiry"), t("newExpiry")]}>
               {o.lines.map((l, i) => (
                 <tr key={i}>
                   <td class="mono">
-                    <a href={href(`terminals/${encodeURIComponent(l.sn)}`)}>{l.sn}</a>
+                    <SnLink sn={l.sn} />
                   </td>
                   <td>
                     {l.plan_name} <span class="hint">({tn("months", l.term_months)})</span>
@@ -267,17 +228,7 @@ export function OrderPage({ orderId, admin }: { orderId: string; admin: boolean 
           {o.audit.length > 0 && (
             <div class="card stack">
               <h2>{t("auditTrail")}</h2>
-              <Table
-                caption={t("auditTrail")}
-                head={
-                  <tr>
-                    <th scope="col">{t("when")}</th>
-                    <th scope="col">{t("action")}</th>
-                    <th scope="col">{t("amount")}</th>
-                    <th scope="col">{t("note")}</th>
-                  </tr>
-                }
-              >
+              <Table caption={t("auditTrail")} cols={[t("when"), t("action"), t("amount"), t("note")]}>
                 {o.audit.map((a, i) => (
                   <tr key={i}>
                     <td class="nowrap">{moment(a.at)}</td>
@@ -317,20 +268,15 @@ function MarkPaid({ order, onDone }: { order: Order; onDone: (o: Order) => void 
       <Field id="mp-note" label={t("note")} error={action.fieldError("note")}>
         {(a) => <textarea {...a} rows={2} maxLength={500} value={note} onInput={(e) => setNote(e.currentTarget.value)} data-testid="mark-paid-note" />}
       </Field>
-      <Status action={action} fields={["note"]} testid="mark-paid" />
-      {confirming && (
-        <div class="alert info" role="alert">
-          {t("markPaidQuestion", { amount: money(order.amount_fen) })}
-        </div>
-      )}
-      <div class="row">
-        <Submit busy={action.busy} label={confirming ? t("confirmMarkPaid") : t("markPaid")} testid="mark-paid-submit" />
-        {confirming && (
-          <button type="button" onClick={() => setConfirming(false)}>
-            {t("cancel")}
-          </button>
-        )}
-      </div>
+      <FormEnd
+        action={action}
+        fields={["note"]}
+        status="mark-paid"
+        question={confirming && t("markPaidQuestion", { amount: money(order.amount_fen) })}
+        onCancel={() => setConfirming(false)}
+        label={confirming ? t("confirmMarkPaid") : t("markPaid")}
+        testid="mark-paid-submit"
+      />
     </form>
   );
 }
@@ -384,20 +330,17 @@ function Refund({ order, onDone }: { order: Order; onDone: (o: Order) => void })
           {(a) => <input {...a} maxLength={500} value={reason} onInput={(e) => setReason(e.currentTarget.value)} data-testid="refund-reason" />}
         </Field>
       </div>
-      <Status action={action} fields={["amount_fen", "reason"]} testid="refund" />
-      {confirming !== false && (
-        <div class="alert info" role="alert" data-testid="refund-question">
-          {confirming === null ? t("refundQuestionAuto") : t("refundQuestion", { amount: money(confirming) })}
-        </div>
-      )}
-      <div class="row">
-        <Submit busy={action.busy} class="danger" label={confirming !== false ? t("confirmRefund") : t("refund")} testid="refund-submit" />
-        {confirming !== false && (
-          <button type="button" onClick={() => setConfirming(false)}>
-            {t("cancel")}
-          </button>
-        )}
-      </div>
+      <FormEnd
+        action={action}
+        fields={["amount_fen", "reason"]}
+        status="refund"
+        question={confirming !== false && (confirming === null ? t("refundQuestionAuto") : t("refundQuestion", { amount: money(confirming) }))}
+        questionTestid="refund-question"
+        onCancel={() => setConfirming(false)}
+        submitClass="danger"
+        label={confirming !== false ? t("confirmRefund") : t("refund")}
+        testid="refund-submit"
+      />
     </form>
   );
 }

@@ -6,7 +6,8 @@ import { href } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
 import { ts } from "../strings_screens";
-import { Field, Status, Submit, useAction, useIdempotencyKey, useLoad } from "../ui";
+import { FormEnd, useCreate, useFields } from "../forms";
+import { Field, useLoad } from "../ui";
 import { MerchantPicker } from "./MerchantPicker";
 import type { Plan } from "./Plans";
 import type { Terminal } from "./Terminals";
@@ -15,11 +16,9 @@ const TEXT = ["sn", "tid", "iccid", "model"] as const;
 
 export function RegisterTerminal() {
   const plans = useLoad(() => api<Page<Plan>>("/v1/plans"), []);
-  const [v, setV] = useState({ sn: "", tid: "", iccid: "", model: "", carrier: "", merchant_id: "", plan_id: "", expires_on: "", data_quota_mb: "" });
+  const { v, setV, set } = useFields({ sn: "", tid: "", iccid: "", model: "", carrier: "", merchant_id: "", plan_id: "", expires_on: "", data_quota_mb: "" });
   const [made, setMade] = useState<Terminal | null>(null);
-  const action = useAction();
-  const idem = useIdempotencyKey();
-  const set = (k: keyof typeof v) => (e: Event) => setV({ ...v, [k]: (e.currentTarget as HTMLInputElement).value });
+  const { action, create } = useCreate<Terminal>("/v1/terminals");
   const submit = async (e: Event) => {
     e.preventDefault();
     const body: Record<string, unknown> = { sn: v.sn, tid: v.tid, iccid: v.iccid, model: v.model, expires_on: v.expires_on };
@@ -27,9 +26,8 @@ export function RegisterTerminal() {
     if (v.merchant_id) body.merchant_id = v.merchant_id;
     if (v.plan_id) body.plan_id = v.plan_id;
     if (v.data_quota_mb) body.data_quota_mb = Number(v.data_quota_mb);
-    const out = await action.run(() => api<Terminal>("/v1/terminals", { method: "POST", body, idempotencyKey: idem.keyFor(body) }));
+    const out = await create(body);
     if (out) {
-      idem.done();
       setMade(out);
       action.clear();
     }
@@ -90,10 +88,13 @@ export function RegisterTerminal() {
           </Field>
         </div>
         <MerchantPicker id="r-merchant" label={ts("merchant")} value={v.merchant_id} onChange={(id) => setV({ ...v, merchant_id: id })} error={fe("merchant_id")} testid="register-merchant" />
-        <Status action={action} testid="register" fields={["sn", "tid", "iccid", "model", "carrier", "expires_on", "plan_id", "data_quota_mb", "merchant_id"]} />
-        <div class="row">
-          <Submit busy={action.busy} label={ts("nav_register")} testid="register-submit" />
-        </div>
+        <FormEnd
+          action={action}
+          status="register"
+          fields={["sn", "tid", "iccid", "model", "carrier", "expires_on", "plan_id", "data_quota_mb", "merchant_id"]}
+          label={ts("nav_register")}
+          testid="register-submit"
+        />
       </form>
     </section>
   );
