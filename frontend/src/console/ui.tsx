@@ -402,6 +402,15 @@ export function ItemsTable<T>(props: {
   );
 }
 
+/** The way back from a page to its list: "‹ label" above the page's title. */
+export function BackLink({ to, label }: { to: string; label: string }) {
+  return (
+    <p>
+      <a href={href(to)}>‹ {label}</a>
+    </p>
+  );
+}
+
 /** A terminal's SN, linked to its page. */
 export function SnLink({ sn, testid }: { sn: string; testid?: string }) {
   return (

@@ -9,7 +9,7 @@ import { api, apiBlob, canWrite, session } from "../session";
 import { label, t, tn } from "../strings";
 import { ts, tsn } from "../strings_screens";
 import { FilterButtons, FormEnd, ToggleButton, useFields } from "../forms";
-import { Badge, ErrorAlert, Field, ItemsTable, Loading, LoadState, Pager, SnLink, Table, localError, useAction, useLoad, usePaged } from "../ui";
+import { BackLink, Badge, ErrorAlert, Field, ItemsTable, LoadState, Loading, Pager, SnLink, Table, localError, useAction, useLoad, usePaged } from "../ui";
 import type { Plan } from "./Plans";
 import { NewOrder } from "./Terminal";
 
@@ -161,9 +161,7 @@ export function OrderPage({ orderId, admin }: { orderId: string; admin: boolean 
   const payable = o && ["pending_payment", "failed", "expired", "paid"].includes(o.status);
   return (
     <section class="stack" data-testid="view-order">
-      <p>
-        <a href={href("orders")}>‹ {t("backToOrders")}</a>
-      </p>
+      <BackLink to="orders" label={t("backToOrders")} />
       <h1>
         {t("order")} <span class="mono">{orderId}</span>
       </h1>

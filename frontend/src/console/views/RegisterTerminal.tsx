@@ -7,7 +7,7 @@ import { api } from "../session";
 import { t } from "../strings";
 import { ts } from "../strings_screens";
 import { FormEnd, useCreate, useFields } from "../forms";
-import { Field, useLoad } from "../ui";
+import { BackLink, Field, useLoad } from "../ui";
 import { MerchantPicker } from "./MerchantPicker";
 import type { Plan } from "./Plans";
 import type { Terminal } from "./Terminals";
@@ -36,9 +36,7 @@ export function RegisterTerminal() {
   const labels: Record<(typeof TEXT)[number], string> = { sn: "SN", tid: "TID", iccid: "ICCID", model: t("model") };
   return (
     <section class="stack" data-testid="view-register">
-      <p>
-        <a href={href("terminals")}>‹ {t("backToFleet")}</a>
-      </p>
+      <BackLink to="terminals" label={t("backToFleet")} />
       <h1>{ts("nav_register")}</h1>
       <p class="hint">{ts("registerIntro")}</p>
       {made && (

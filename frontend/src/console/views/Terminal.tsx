@@ -12,7 +12,7 @@ import { TransferCode } from "./Transfer";
 import { TransferTime } from "./TransferTime";
 import { CarrierStateBlock } from "./Carrier";
 import { FormEnd, ToggleButton, useCreate, useFields, type Action } from "../forms";
-import { Badge, ConfirmButton, ErrorAlert, Field, ItemsTable, LoadState, Status, localError, useAction, useLoad, riskRecent } from "../ui";
+import { BackLink, Badge, ConfirmButton, ErrorAlert, Field, ItemsTable, LoadState, Status, localError, riskRecent, useAction, useLoad } from "../ui";
 import { carrierLabel, daysLeft, type Terminal } from "./Terminals";
 import type { Plan } from "./Plans";
 
@@ -58,9 +58,7 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
   const planName = (id: string | null) => (id ? (plans.data?.items.find((p) => p.plan_id === id)?.name ?? id) : "—");
   return (
     <section class="stack" data-testid="view-terminal">
-      <p>
-        <a href={href("terminals")}>‹ {t("backToFleet")}</a>
-      </p>
+      <BackLink to="terminals" label={t("backToFleet")} />
       <h1>
         {t("terminal")} <span class="mono">{sn}</span>
       </h1>

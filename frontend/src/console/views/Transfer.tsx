@@ -7,7 +7,7 @@ import { api } from "../session";
 import { t } from "../strings";
 import { ts } from "../strings_screens";
 import { BusyButton, FormEnd } from "../forms";
-import { AdminOnly, CopyButton, Field, Status, useAction } from "../ui";
+import { AdminOnly, BackLink, CopyButton, Field, Status, useAction } from "../ui";
 import type { Terminal } from "./Terminals";
 
 export function TransferCode({ sn }: { sn: string }) {
@@ -53,9 +53,7 @@ export function Claim({ admin }: { admin: boolean }) {
   };
   return (
     <section class="stack" data-testid="view-claim">
-      <p>
-        <a href={href("terminals")}>‹ {t("backToFleet")}</a>
-      </p>
+      <BackLink to="terminals" label={t("backToFleet")} />
       <h1>{ts("nav_claim")}</h1>
       <AdminOnly admin={admin}>
         <p class="hint">{ts("claimIntro")}</p>

@@ -1,12 +1,11 @@
 // Usage by CSV (POST /v1/usage-imports): pick a file, import, read the report (rows applied,
 // unchanged, failed with their row and field, quota alerts raised).
 import { useState } from "preact/hooks";
-import { href } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
 import { ts, tsn } from "../strings_screens";
 import { FormEnd } from "../forms";
-import { Field, Table, localError, useAction } from "../ui";
+import { BackLink, Field, Table, localError, useAction } from "../ui";
 
 interface UsageReport {
   total: number;
@@ -30,9 +29,7 @@ export function UsageImport({ canWrite }: { canWrite: boolean }) {
   };
   return (
     <section class="stack" data-testid="view-usage">
-      <p>
-        <a href={href("imports")}>‹ {t("nav_imports")}</a>
-      </p>
+      <BackLink to="imports" label={t("nav_imports")} />
       <h1>{ts("usageTitle")}</h1>
       <p class="hint">{ts("usageIntro")}</p>
       <p class="hint mono">{ts("usageTemplate")}</p>
