@@ -1,11 +1,11 @@
 // The console's form pieces: a form's values in one object, a create (POST with its
 // Idempotency-Key) and a create-or-edit, the end of a form (its outcome and its buttons), a button
 // whose action shows it is busy, an open/closed toggle, and a secret shown once.
-import type { ComponentChildren } from "preact";
+import type { ComponentChildren, JSX } from "preact";
 import { useState } from "preact/hooks";
 import { api } from "./session";
 import { t } from "./strings";
-import { ConfirmButton, CopyButton, ErrorAlert, Status, Submit, useAction, useIdempotencyKey } from "./ui";
+import { ConfirmButton, CopyButton, ErrorAlert, Field, Status, Submit, useAction, useIdempotencyKey } from "./ui";
 
 export type Action = ReturnType<typeof useAction>;
 
@@ -266,5 +266,36 @@ export function DeleteButton(props: {
         if (ok) props.after();
       }}
     />
+  );
+}
+
+/** One choice of a select: its value and what it shows. */
+export type Choice = readonly [value: string, label: ComponentChildren];
+
+/** A labelled select of `options`; `blank`, when given, is a first choice with the empty value. */
+export function SelectField(props: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (e: JSX.TargetedEvent<HTMLSelectElement, Event>) => void;
+  options: readonly Choice[];
+  blank?: ComponentChildren;
+  hint?: string;
+  error?: string;
+  testid?: string;
+}) {
+  return (
+    <Field id={props.id} label={props.label} hint={props.hint} error={props.error}>
+      {(a) => (
+        <select {...a} value={props.value} onChange={props.onChange} data-testid={props.testid}>
+          {props.blank !== undefined && <option value="">{props.blank}</option>}
+          {props.options.map(([value, label]) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
   );
 }

@@ -7,7 +7,7 @@ import { saveBlob } from "../format";
 import { href } from "../router";
 import { api, apiBlob, canWrite, session } from "../session";
 import { t } from "../strings";
-import { BusyButton, DeleteButton, FormEnd, RunButton, useCreate, type Action } from "../forms";
+import { BusyButton, DeleteButton, FormEnd, RunButton, SelectField, useCreate, type Action } from "../forms";
 import { AdminOnly, ErrorAlert, Field, ItemsTable, LoadState, SnLink, Status, localError, useAction, useLoad } from "../ui";
 
 export interface CarrierState {
@@ -168,17 +168,7 @@ function Connect({ onCreated }: { onCreated: () => void }) {
     <form class="card stack" onSubmit={submit} noValidate data-testid="carrier-form">
       <h2>{t("carrierConnect")}</h2>
       <div class="grid">
-        <Field id="c-carrier" label={t("carrier")} error={action.fieldError("carrier")}>
-          {(a) => (
-            <select {...a} value={carrier} onChange={(e) => setCarrier(e.currentTarget.value)}>
-              {CARRIERS.map((c) => (
-                <option key={c} value={c}>
-                  {c}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField id="c-carrier" label={t("carrier")} error={action.fieldError("carrier")} value={carrier} onChange={(e) => setCarrier(e.currentTarget.value)} options={CARRIERS.map((c) => [c, c])} />
         <Field id="c-platform" label={t("carrierPlatform")} error={action.fieldError("platform")}>
           {(a) => (
             <select {...a} value={platform} onChange={(e) => setPlatform(e.currentTarget.value)}>

@@ -29,6 +29,14 @@ function templateBlob(): Blob {
   return new Blob(["\ufeff", `${IMPORT_HEADER}\r\n${cells.join(",")}\r\n`], { type: "text/csv;charset=utf-8" });
 }
 
+// The counts of a job, each with its label (test ids import-created, -updated, -unchanged, -failed).
+const COUNTS = [
+  ["impCreatedRows", "created"],
+  ["updated", "updated"],
+  ["unchanged", "unchanged"],
+  ["failed", "failed"],
+] as const;
+
 const STALL_MS = 60_000;
 const MAX_BYTES = 200 * 1024 * 1024;
 
@@ -209,18 +217,11 @@ function ImportProgress({ importId }: { importId: string }) {
             </span>
           </p>
           <ul class="counts" data-testid="import-counts">
-            <li>
-              {t("impCreatedRows")}: <strong data-testid="import-created">{number(job.created, l)}</strong>
-            </li>
-            <li>
-              {t("updated")}: <strong data-testid="import-updated">{number(job.updated, l)}</strong>
-            </li>
-            <li>
-              {t("unchanged")}: <strong data-testid="import-unchanged">{number(job.unchanged, l)}</strong>
-            </li>
-            <li>
-              {t("failed")}: <strong data-testid="import-failed">{number(job.failed, l)}</strong>
-            </li>
+            {COUNTS.map(([key, count]) => (
+              <li key={count}>
+                {t(key)}: <strong data-testid={`import-${count}`}>{number(job[count], l)}</strong>
+              </li>
+            ))}
           </ul>
           {job.status === "failed" && job.message && (
             <div class="alert error" role="alert">

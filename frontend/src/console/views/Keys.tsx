@@ -4,7 +4,7 @@ import type { Page } from "../../common/api";
 import { moment } from "../../common/i18n";
 import { api, signOut } from "../session";
 import { label as codeText, t } from "../strings";
-import { DeleteButton, FormEnd, ShownOnce, useCreate } from "../forms";
+import { DeleteButton, FormEnd, SelectField, ShownOnce, useCreate } from "../forms";
 import { AdminOnly, Field, ItemsTable, LoadState, Pager, Status, useAction, usePaged } from "../ui";
 
 interface ApiKey {
@@ -15,6 +15,8 @@ interface ApiKey {
   revoked_at: string | null;
   active: boolean;
 }
+
+const ROLES = ["readonly", "finance", "staff", "admin"] as const;
 
 export function Keys({ admin, currentKeyId }: { admin: boolean; currentKeyId: string | null }) {
   return (
@@ -109,16 +111,16 @@ function CreateKey({ onCreated }: { onCreated: () => void }) {
       <form class="stack" onSubmit={submit} noValidate data-testid="key-form">
         <h2>{t("newKey")}</h2>
         <div class="grid">
-          <Field id="k-role" label={t("role")} hint={t("roleHint")} error={action.fieldError("role")}>
-            {(a) => (
-              <select {...a} value={role} onChange={(e) => setRole(e.currentTarget.value)} data-testid="key-role">
-                <option value="readonly">{t("role_readonly")}</option>
-                <option value="finance">{t("role_finance")}</option>
-                <option value="staff">{t("role_staff")}</option>
-                <option value="admin">{t("role_admin")}</option>
-              </select>
-            )}
-          </Field>
+          <SelectField
+            id="k-role"
+            label={t("role")}
+            hint={t("roleHint")}
+            error={action.fieldError("role")}
+            value={role}
+            onChange={(e) => setRole(e.currentTarget.value)}
+            options={ROLES.map((r) => [r, t(`role_${r}`)])}
+            testid="key-role"
+          />
           <Field id="k-label" label={t("label")} error={action.fieldError("label")}>
             {(a) => <input {...a} maxLength={60} value={label} onInput={(e) => setLabel(e.currentTarget.value)} data-testid="key-label" />}
           </Field>

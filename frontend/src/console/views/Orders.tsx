@@ -8,7 +8,7 @@ import { go, href } from "../router";
 import { api, apiBlob, canWrite, session } from "../session";
 import { label, t, tn } from "../strings";
 import { ts, tsn } from "../strings_screens";
-import { FilterButtons, FormEnd, ToggleButton, useFields } from "../forms";
+import { FilterButtons, FormEnd, SelectField, ToggleButton, useFields } from "../forms";
 import { BackLink, Badge, ErrorAlert, Field, ItemsTable, LoadState, Loading, Pager, SnLink, Table, localError, useAction, useLoad, usePaged } from "../ui";
 import type { Plan } from "./Plans";
 import { NewOrder } from "./Terminal";
@@ -45,6 +45,8 @@ export interface Order {
 }
 
 const ORDER_STATUSES = ["pending_payment", "paid", "fulfilled", "failed", "expired", "refunded", "partially_refunded", "needs_review"];
+
+const CHANNELS = ["agent", "public"] as const;
 
 const ORDER_FILTERS = ["status", "sn", "channel", "from", "to"] as const;
 type OrderFilterValues = Record<(typeof ORDER_FILTERS)[number], string>;
@@ -91,33 +93,22 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
         <Field id="o-sn" label={ts("ordersSn")}>
           {(a) => <input {...a} class="mono" value={draft.sn} onInput={setF("sn")} data-testid="order-sn-filter" />}
         </Field>
-        <Field id="o-channel" label={ts("channel")}>
-          {(a) => (
-            <select {...a} value={draft.channel} onChange={setF("channel")} data-testid="order-channel-filter">
-              <option value="">{t("all")}</option>
-              <option value="agent">{ts("ch_agent")}</option>
-              <option value="public">{ts("ch_public")}</option>
-            </select>
-          )}
-        </Field>
+        <SelectField id="o-channel" label={ts("channel")} value={draft.channel} onChange={setF("channel")} blank={t("all")} options={CHANNELS.map((c) => [c, ts(`ch_${c}`)])} testid="order-channel-filter" />
         <Field id="o-from" label={t("from")}>
           {(a) => <input {...a} type="date" value={draft.from} onInput={setF("from")} data-testid="order-from" />}
         </Field>
         <Field id="o-to" label={t("to")}>
           {(a) => <input {...a} type="date" value={draft.to} onInput={setF("to")} data-testid="order-to" />}
         </Field>
-        <Field id="o-status" label={t("status")}>
-          {(a) => (
-            <select {...a} value={draft.status} onChange={(e) => go("orders", { ...draft, status: e.currentTarget.value })} data-testid="order-status-filter">
-              <option value="">{t("all")}</option>
-              {ORDER_STATUSES.map((s) => (
-                <option key={s} value={s}>
-                  {t(`os_${s}` as "os_paid")}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField
+          id="o-status"
+          label={t("status")}
+          value={draft.status}
+          onChange={(e) => go("orders", { ...draft, status: e.currentTarget.value })}
+          blank={t("all")}
+          options={ORDER_STATUSES.map((s) => [s, t(`os_${s}` as "os_paid")])}
+          testid="order-status-filter"
+        />
         </div>
         <FilterButtons search="order-search" onReset={() => go("orders")} exporting={exporting} onExport={exportCsv} exportTestid="order-export" />
       </form>

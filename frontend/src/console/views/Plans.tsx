@@ -5,7 +5,7 @@ import { locale, megabytes, money } from "../../common/i18n";
 import { fenToYuanText, parseYuan } from "../format";
 import { api } from "../session";
 import { t, tn } from "../strings";
-import { EditorRow, FormEnd, ToggleButton, useOpen, useSaveForm } from "../forms";
+import { EditorRow, FormEnd, SelectField, ToggleButton, useOpen, useSaveForm } from "../forms";
 import { AdminOnly, Field, ItemsTable, LoadState, localError, useLoad } from "../ui";
 
 export interface Plan {
@@ -115,5 +115,21 @@ function PlanForm({ plan, onSaved }: { plan?: Plan; onSaved: () => void }) {
       </div>
       <FormEnd action={action} fields={["name", "term_months", "data_quota_mb", "price_fen"]} status="plan" label={plan ? t("save") : t("createPlan")} testid="plan-submit" />
     </form>
+  );
+}
+
+/** The plan of a sale (a renewal order, a voucher batch), by name and price; "no plans" when there is none. */
+export function PlanSelect(props: { id: string; plans: Plan[]; value: string; onChange: (planId: string) => void; error?: string; testid?: string }) {
+  return (
+    <SelectField
+      id={props.id}
+      label={t("plan")}
+      error={props.error}
+      value={props.value}
+      onChange={(e) => props.onChange(e.currentTarget.value)}
+      blank={props.plans.length === 0 ? t("noPlans") : undefined}
+      options={props.plans.map((p) => [p.plan_id, `${p.name} · ${money(p.price_fen)}`])}
+      testid={props.testid}
+    />
   );
 }

@@ -7,6 +7,7 @@ import { LanguageSwitch } from "../LanguageSwitch";
 import { t } from "../strings";
 import { ts, type ScreenKey } from "../strings_screens";
 import { ConfirmButton, CopyButton, Field, ItemsTable, LoadState, Pager, Status, Submit, useAction, usePaged } from "../ui";
+import { SelectField } from "../forms";
 
 const STORE = "simrenew.console.platform";
 const STATUSES = ["pending_review", "active", "suspended"] as const;
@@ -92,18 +93,15 @@ function Tenants({ platformKey, onRefused }: { platformKey: string; onRefused: (
     <div class="stack">
       <h1>{ts("tenants")}</h1>
       <div class="card row">
-        <Field id="p-status" label={t("status")}>
-          {(a) => (
-            <select {...a} value={status} onChange={(e) => setStatus(e.currentTarget.value)} data-testid="platform-status">
-              <option value="">{t("all")}</option>
-              {STATUSES.map((s) => (
-                <option key={s} value={s}>
-                  {ts(`ts_${s}` as ScreenKey)}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField
+          id="p-status"
+          label={t("status")}
+          value={status}
+          onChange={(e) => setStatus(e.currentTarget.value)}
+          blank={t("all")}
+          options={STATUSES.map((s) => [s, ts(`ts_${s}` as ScreenKey)])}
+          testid="platform-status"
+        />
       </div>
       <TenantTable key={status} status={status} platformKey={platformKey} onRefused={onRefused} />
     </div>

@@ -6,7 +6,7 @@ import { href } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
 import { ts } from "../strings_screens";
-import { FormEnd, useCreate, useFields } from "../forms";
+import { FormEnd, SelectField, useCreate, useFields } from "../forms";
 import { BackLink, Field, useLoad } from "../ui";
 import { MerchantPicker } from "./MerchantPicker";
 import type { Plan } from "./Plans";
@@ -54,33 +54,11 @@ export function RegisterTerminal() {
               {(a) => <input {...a} value={v[k]} onInput={set(k)} class={k === "model" ? "" : "mono"} data-testid={`register-${k}`} />}
             </Field>
           ))}
-          <Field id="r-carrier" label={t("carrier")} error={fe("carrier")}>
-            {(a) => (
-              <select {...a} value={v.carrier} onChange={set("carrier")}>
-                <option value="">{ts("carrierAuto")}</option>
-                {["CMCC", "CUCC", "CTCC"].map((c) => (
-                  <option key={c} value={c}>
-                    {t(`carrier_${c}` as "carrier_CMCC")}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <SelectField id="r-carrier" label={t("carrier")} error={fe("carrier")} value={v.carrier} onChange={set("carrier")} blank={ts("carrierAuto")} options={["CMCC", "CUCC", "CTCC"].map((c) => [c, t(`carrier_${c}` as "carrier_CMCC")])} />
           <Field id="r-expires" label={t("expiresOn")} error={fe("expires_on")}>
             {(a) => <input {...a} type="date" value={v.expires_on} onInput={set("expires_on")} data-testid="register-expires_on" />}
           </Field>
-          <Field id="r-plan" label={t("plan")} error={fe("plan_id")}>
-            {(a) => (
-              <select {...a} value={v.plan_id} onChange={set("plan_id")}>
-                <option value="">—</option>
-                {(plans.data?.items ?? []).map((p) => (
-                  <option key={p.plan_id} value={p.plan_id}>
-                    {p.name}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <SelectField id="r-plan" label={t("plan")} error={fe("plan_id")} value={v.plan_id} onChange={set("plan_id")} blank="—" options={(plans.data?.items ?? []).map((p) => [p.plan_id, p.name])} />
           <Field id="r-quota" label={t("quotaMb")} error={fe("data_quota_mb")}>
             {(a) => <input {...a} inputMode="numeric" value={v.data_quota_mb} onInput={set("data_quota_mb")} />}
           </Field>

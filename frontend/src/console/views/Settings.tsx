@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 import { fenToYuanText, parseYuan } from "../format";
 import { api } from "../session";
 import { t } from "../strings";
-import { CheckGroup, FormEnd, useFields } from "../forms";
+import { CheckGroup, FormEnd, SelectField, useFields } from "../forms";
 import { AdminOnly, Field, LoadState, localError, useAction, useLoad } from "../ui";
 
 interface TenantSettings {
@@ -116,14 +116,7 @@ function ReminderForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant
         <Field id="s-grace" label={t("graceDays")} hint={t("graceDaysHint")} error={fe("settings.grace_days")}>
           {(a) => <input {...a} type="number" min={0} max={90} step={1} value={v.grace_days} onInput={set("grace_days")} data-testid="settings-grace-days" />}
         </Field>
-        <Field id="s-basis" label={t("renewalBasis")} error={fe("settings.renewal_basis")}>
-          {(a) => (
-            <select {...a} value={v.renewal_basis} onChange={set("renewal_basis")}>
-              <option value="stack">{t("basis_stack")}</option>
-              <option value="from_payment">{t("basis_from_payment")}</option>
-            </select>
-          )}
-        </Field>
+        <SelectField id="s-basis" label={t("renewalBasis")} error={fe("settings.renewal_basis")} value={v.renewal_basis} onChange={set("renewal_basis")} options={[["stack", t("basis_stack")], ["from_payment", t("basis_from_payment")]]} />
         <Field id="s-tz" label={t("timezone")} error={fe("settings.timezone")}>
           {(a) => (
             <>
@@ -136,14 +129,7 @@ function ReminderForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant
             </>
           )}
         </Field>
-        <Field id="s-fee-kind" label={t("feeKind")} error={fe("settings.service_fee.kind")}>
-          {(a) => (
-            <select {...a} value={v.fee_kind} onChange={set("fee_kind")}>
-              <option value="flat">{t("fee_flat")}</option>
-              <option value="percent">{t("fee_percent")}</option>
-            </select>
-          )}
-        </Field>
+        <SelectField id="s-fee-kind" label={t("feeKind")} error={fe("settings.service_fee.kind")} value={v.fee_kind} onChange={set("fee_kind")} options={[["flat", t("fee_flat")], ["percent", t("fee_percent")]]} />
         <Field
           id="s-fee-value"
           label={v.fee_kind === "flat" ? t("feeFlatYuan") : t("feePercent")}
@@ -152,14 +138,7 @@ function ReminderForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant
         >
           {(a) => <input {...a} inputMode="decimal" value={v.fee_value} onInput={set("fee_value")} />}
         </Field>
-        <Field id="s-lang" label={t("messageLanguage")} error={fe("settings.language")}>
-          {(a) => (
-            <select {...a} value={v.language} onChange={set("language")}>
-              <option value="zh-CN">中文</option>
-              <option value="en">English</option>
-            </select>
-          )}
-        </Field>
+        <SelectField id="s-lang" label={t("messageLanguage")} error={fe("settings.language")} value={v.language} onChange={set("language")} options={[["zh-CN", "中文"], ["en", "English"]]} />
       </div>
       <CheckGroup
         legend={t("paymentMethods")}

@@ -11,8 +11,9 @@ import { MerchantPicker, type MerchantCard } from "./MerchantPicker";
 import { TransferCode } from "./Transfer";
 import { TransferTime } from "./TransferTime";
 import { CarrierStateBlock } from "./Carrier";
-import { FormEnd, ToggleButton, useCreate, useFields, type Action } from "../forms";
+import { FormEnd, SelectField, ToggleButton, useCreate, useFields, type Action } from "../forms";
 import { BackLink, Badge, ConfirmButton, ErrorAlert, Field, ItemsTable, LoadState, Status, localError, riskRecent, useAction, useLoad } from "../ui";
+import { PlanSelect } from "./Plans";
 import { carrierLabel, daysLeft, type Terminal } from "./Terminals";
 import type { Plan } from "./Plans";
 
@@ -267,34 +268,12 @@ function EditTerminal(props: { terminal: Terminal; plans: Plan[]; admin: boolean
         <Field id="e-iccid" label="ICCID" error={fe("iccid")}>
           {(a) => <input {...a} inputMode="numeric" value={v.iccid} onInput={set("iccid")} />}
         </Field>
-        <Field id="e-carrier" label={t("carrier")} error={fe("carrier")}>
-          {(a) => (
-            <select {...a} value={v.carrier} onChange={set("carrier")}>
-              <option value="">—</option>
-              {["CMCC", "CUCC", "CTCC", "OTHER"].map((c) => (
-                <option key={c} value={c}>
-                  {carrierLabel(c)}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField id="e-carrier" label={t("carrier")} error={fe("carrier")} value={v.carrier} onChange={set("carrier")} blank="—" options={["CMCC", "CUCC", "CTCC", "OTHER"].map((c) => [c, carrierLabel(c)])} />
         <Field id="e-model" label={t("model")} error={fe("model")}>
           {(a) => <input {...a} value={v.model} onInput={set("model")} />}
         </Field>
         <MerchantPicker id="e-merchant" label={ts("merchant")} value={v.merchant_id} onChange={(id) => setV({ ...v, merchant_id: id })} error={fe("merchant_id")} testid="edit-merchant" />
-        <Field id="e-plan" label={t("plan")} error={fe("plan_id")}>
-          {(a) => (
-            <select {...a} value={v.plan_id} onChange={set("plan_id")}>
-              <option value="">—</option>
-              {props.plans.map((p) => (
-                <option key={p.plan_id} value={p.plan_id}>
-                  {p.name}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField id="e-plan" label={t("plan")} error={fe("plan_id")} value={v.plan_id} onChange={set("plan_id")} blank="—" options={props.plans.map((p) => [p.plan_id, p.name])} />
         {props.admin && (
           <Field id="e-expires" label={t("expiresOn")} hint={ts("expiryAdminHint")} error={fe("expires_on")}>
             {(a) => <input {...a} type="date" value={v.expires_on} onInput={set("expires_on")} data-testid="edit-expires" />}
@@ -351,18 +330,7 @@ export function NewOrder({ sn, plans, admin }: { sn?: string; plans: Plan[]; adm
             {(a) => <input {...a} value={snValue} onInput={(e) => setSn(e.currentTarget.value)} data-testid="order-sn" />}
           </Field>
         )}
-        <Field id="o-plan" label={t("plan")} error={fe("plan_id")}>
-          {(a) => (
-            <select {...a} value={chosen} onChange={(e) => setPlanId(e.currentTarget.value)} data-testid="order-plan">
-              {active.length === 0 && <option value="">{t("noPlans")}</option>}
-              {active.map((p) => (
-                <option key={p.plan_id} value={p.plan_id}>
-                  {p.name} · {money(p.price_fen)}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <PlanSelect id="o-plan" plans={active} value={chosen} onChange={setPlanId} error={fe("plan_id")} testid="order-plan" />
         <Field id="o-payment" label={t("paymentKind")} error={fe("payment")}>
           {(a) => (
             <select {...a} value={payment} onChange={(e) => setPayment(e.currentTarget.value as "offline")} data-testid="order-payment">

@@ -9,7 +9,7 @@ import { saveCsv } from "../transfer";
 import { t, tn } from "../strings";
 import { ts, tsn, type ScreenKey } from "../strings_screens";
 import { MerchantPicker } from "./MerchantPicker";
-import { FilterButtons, useFields } from "../forms";
+import { FilterButtons, SelectField, useFields } from "../forms";
 import { Badge, Field, ItemsTable, LoadState, Pager, SnLink, riskRecent, useAction, usePaged } from "../ui";
 import { driftLabel, type CarrierState } from "./Carrier";
 
@@ -105,18 +105,15 @@ export function Terminals({ query }: { query: URLSearchParams }) {
           <Field id="f-q" label={ts("searchAny")} hint={ts("searchAnyHint")}>
             {(a) => <input {...a} type="search" maxLength={64} value={draft.q} onInput={set("q")} data-testid="terminal-search" />}
           </Field>
-          <Field id="f-status" label={t("status")}>
-            {(a) => (
-              <select {...a} value={draft.status} onChange={set("status")} data-testid="filter-status">
-                <option value="">{t("all")}</option>
-                {TERMINAL_STATUSES.map((s) => (
-                  <option value={s} key={s}>
-                    {t(`st_${s}` as "st_active")}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <SelectField
+            id="f-status"
+            label={t("status")}
+            value={draft.status}
+            onChange={set("status")}
+            blank={t("all")}
+            options={TERMINAL_STATUSES.map((s) => [s, t(`st_${s}` as "st_active")])}
+            testid="filter-status"
+          />
           <Field id="f-exp" label={t("expiresBefore")}>
             {(a) => <input {...a} type="date" value={draft.expires_before} onInput={set("expires_before")} />}
           </Field>
@@ -127,17 +124,7 @@ export function Terminals({ query }: { query: URLSearchParams }) {
             onChange={(id) => setDraft({ ...draft, merchant_id: id })}
             testid="filter-merchant"
           />
-          <Field id="f-sort" label={ts("sortBy")}>
-            {(a) => (
-              <select {...a} value={draft.sort || "sn"} onChange={set("sort")} data-testid="filter-sort">
-                {SORTS.map((k) => (
-                  <option key={k} value={k}>
-                    {ts(`sort_${k}` as ScreenKey)}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <SelectField id="f-sort" label={ts("sortBy")} value={draft.sort || "sn"} onChange={set("sort")} options={SORTS.map((k) => [k, ts(`sort_${k}` as ScreenKey)])} testid="filter-sort" />
           <div class="check">
             <input
               type="checkbox"
@@ -148,17 +135,7 @@ export function Terminals({ query }: { query: URLSearchParams }) {
             />
             <label for="f-carrier">{t("carrierDisagrees")}</label>
           </div>
-          <Field id="f-limit" label={t("perPage")}>
-            {(a) => (
-              <select {...a} value={draft.limit || "50"} onChange={set("limit")}>
-                {["25", "50", "100", "200"].map((n) => (
-                  <option key={n} value={n}>
-                    {n}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <SelectField id="f-limit" label={t("perPage")} value={draft.limit || "50"} onChange={set("limit")} options={["25", "50", "100", "200"].map((n) => [n, n])} />
         </div>
         <FilterButtons search="terminal-search-submit" onReset={reset} exporting={exporting} onExport={exportCsv} exportTestid="terminal-export" />
       </form>

@@ -2,7 +2,7 @@
 // CSV download) and list the batches.
 import { useState } from "preact/hooks";
 import type { Page } from "../../common/api";
-import { moment, money } from "../../common/i18n";
+import { moment } from "../../common/i18n";
 import { csvBlob, saveBlob } from "../format";
 import { api } from "../session";
 import { t } from "../strings";
@@ -10,6 +10,7 @@ import { ts } from "../strings_screens";
 import { VoidCode } from "./VoidCode";
 import { FormEnd, ShownOnce, useCreate } from "../forms";
 import { AdminOnly, Field, ItemsTable, LoadState, localError, useLoad } from "../ui";
+import { PlanSelect } from "./Plans";
 import type { Plan } from "./Plans";
 
 interface Batch {
@@ -87,18 +88,7 @@ function CreateBatch({ plans, onCreated }: { plans: Plan[]; onCreated: () => voi
       <form class="stack" onSubmit={submit} noValidate data-testid="voucher-form">
         <h2>{t("newBatch")}</h2>
         <div class="grid">
-          <Field id="v-plan" label={t("plan")} error={action.fieldError("plan_id")}>
-            {(a) => (
-              <select {...a} value={chosen} onChange={(e) => setPlanId(e.currentTarget.value)} data-testid="voucher-plan">
-                {plans.length === 0 && <option value="">{t("noPlans")}</option>}
-                {plans.map((p) => (
-                  <option key={p.plan_id} value={p.plan_id}>
-                    {p.name} · {money(p.price_fen)}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <PlanSelect id="v-plan" plans={plans} value={chosen} onChange={setPlanId} error={action.fieldError("plan_id")} testid="voucher-plan" />
           <Field id="v-count" label={t("count")} hint={t("countRange")} error={action.fieldError("count")}>
             {(a) => <input {...a} type="number" min={1} max={1000} step={1} value={count} onInput={(e) => setCount(e.currentTarget.value)} data-testid="voucher-count" />}
           </Field>
