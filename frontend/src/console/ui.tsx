@@ -5,6 +5,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, newIdempotencyKey, type Page } from "../common/api";
 import { locale } from "../common/i18n";
 import { copyText } from "./format";
+import { href } from "./router";
 import { errorText, t, type Key } from "./strings";
 
 export interface A11y {
@@ -181,15 +182,26 @@ export function usePaged<T>(fetchPage: (cursor: string | null) => Promise<Page<T
   };
 }
 
-export function Pager(p: { page: number; hasPrev: boolean; hasNext: boolean; onPrev: () => void; onNext: () => void; busy?: boolean }) {
+/** What a pager needs of a paged load (`usePaged`). */
+export interface Paging {
+  page: number;
+  hasPrev: boolean;
+  hasNext: boolean;
+  prev: () => unknown;
+  next: () => unknown;
+  loading: boolean;
+}
+
+/** The pager of a paged load: hidden while there is one page only, its buttons off while a page loads. */
+export function Pager({ of: p }: { of: Paging }) {
   if (!p.hasPrev && !p.hasNext) return null;
   return (
     <nav class="pager row" aria-label={t("pager")}>
-      <button type="button" onClick={p.onPrev} disabled={!p.hasPrev || p.busy} data-testid="page-prev">
+      <button type="button" onClick={p.prev} disabled={!p.hasPrev || p.loading} data-testid="page-prev">
         ‹ {t("prevPage")}
       </button>
       <span aria-live="polite">{t("pageN", { n: p.page })}</span>
-      <button type="button" onClick={p.onNext} disabled={!p.hasNext || p.busy} data-testid="page-next">
+      <button type="button" onClick={p.next} disabled={!p.hasNext || p.loading} data-testid="page-next">
         {t("nextPage")} ›
       </button>
     </nav>
@@ -202,6 +214,16 @@ export function Loading({ show }: { show: boolean }) {
       {t("loading")}
     </p>
   ) : null;
+}
+
+/** A load's error and its loading line: until its first answer, or on every load with `always`. */
+export function LoadState({ load, always }: { load: { error: unknown; loading: boolean; data: unknown }; always?: boolean }) {
+  return (
+    <>
+      <ErrorAlert error={load.error} />
+      <Loading show={load.loading && (!!always || !load.data)} />
+    </>
+  );
 }
 
 const STATUS_KEYS: Record<string, Key> = {
@@ -316,12 +338,38 @@ export function ConfirmButton(props: {
   );
 }
 
-export function Table(props: { caption?: string; head: ComponentChildren; children: ComponentChildren; testid?: string; empty?: boolean }) {
+/** A column title of a table head; `false` leaves the column out (e.g. `admin && t("actions")`). */
+export type Column = ComponentChildren;
+
+/** A head row of column titles, each a `<th scope="col">`. */
+export function HeadRow({ cols }: { cols: Column[] }) {
+  return (
+    <tr>
+      {cols
+        .filter((c) => c !== false && c !== null && c !== undefined)
+        .map((c, i) => (
+          <th scope="col" key={i}>
+            {c}
+          </th>
+        ))}
+    </tr>
+  );
+}
+
+/** A table in a scrollable region; its head is `cols` (or any `head`), `empty` says so in a row. */
+export function Table(props: {
+  caption?: string;
+  head?: ComponentChildren;
+  cols?: Column[];
+  children: ComponentChildren;
+  testid?: string;
+  empty?: boolean;
+}) {
   return (
     <div class="scroll-x" tabIndex={0} role="region" aria-label={props.caption}>
       <table data-testid={props.testid}>
         {props.caption && <caption class="sr-only">{props.caption}</caption>}
-        <thead>{props.head}</thead>
+        <thead>{props.cols ? <HeadRow cols={props.cols} /> : props.head}</thead>
         <tbody>
           {props.children}
           {props.empty && (
@@ -334,6 +382,41 @@ export function Table(props: { caption?: string; head: ComponentChildren; childr
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** The rows of a list (nothing before it has loaded), or the empty row when it has none. */
+export function ItemsTable<T>(props: {
+  items: T[] | null | undefined;
+  caption: string;
+  testid?: string;
+  cols: Column[];
+  children: (item: T, index: number) => ComponentChildren;
+}) {
+  const items = props.items;
+  if (!items) return null;
+  return (
+    <Table caption={props.caption} testid={props.testid} cols={props.cols} empty={items.length === 0}>
+      {items.map((item, i) => props.children(item, i))}
+    </Table>
+  );
+}
+
+/** The way back from a page to its list: "‹ label" above the page's title. */
+export function BackLink({ to, label }: { to: string; label: string }) {
+  return (
+    <p>
+      <a href={href(to)}>‹ {label}</a>
+    </p>
+  );
+}
+
+/** A terminal's SN, linked to its page. */
+export function SnLink({ sn, testid }: { sn: string; testid?: string }) {
+  return (
+    <a href={href(`terminals/${encodeURIComponent(sn)}`)} data-testid={testid}>
+      {sn}
+    </a>
   );
 }
 

@@ -153,6 +153,42 @@ function Header() {
   );
 }
 
+/** A code typed from a sticker or a card (the SN, a voucher code): capitals, no autocomplete, a hint below. */
+function CodeField(props: {
+  id: string;
+  name?: string;
+  hintId: string;
+  label: string;
+  hint: string;
+  value: string;
+  onInput: (value: string) => void;
+  invalid?: boolean;
+  testid: string;
+}) {
+  return (
+    <div class="field">
+      <label for={props.id}>{props.label}</label>
+      <input
+        id={props.id}
+        name={props.name}
+        autoComplete="off"
+        autoCapitalize="characters"
+        spellcheck={false}
+        required
+        maxLength={40}
+        aria-describedby={props.hintId}
+        aria-invalid={props.invalid ? "true" : undefined}
+        value={props.value}
+        onInput={(e) => props.onInput((e.target as HTMLInputElement).value)}
+        data-testid={props.testid}
+      />
+      <p id={props.hintId} class="hint">
+        {props.hint}
+      </p>
+    </div>
+  );
+}
+
 function Finder(props: { initial: string; busy: boolean; onFind: (sn: string) => void }) {
   const [value, setValue] = useState(props.initial);
   return (
@@ -164,25 +200,7 @@ function Finder(props: { initial: string; busy: boolean; onFind: (sn: string) =>
       }}
     >
       <h2>{t("findTitle")}</h2>
-      <div class="field">
-        <label for="sn">{t("findLabel")}</label>
-        <input
-          id="sn"
-          name="sn"
-          autoComplete="off"
-          autoCapitalize="characters"
-          spellcheck={false}
-          required
-          maxLength={40}
-          aria-describedby="sn-hint"
-          value={value}
-          onInput={(e) => setValue((e.target as HTMLInputElement).value)}
-          data-testid="sn-input"
-        />
-        <p id="sn-hint" class="hint">
-          {t("findHint")}
-        </p>
-      </div>
+      <CodeField id="sn" name="sn" hintId="sn-hint" label={t("findLabel")} hint={t("findHint")} value={value} onInput={setValue} testid="sn-input" />
       <button type="submit" class="primary wide" disabled={props.busy} data-testid="find">
         {props.busy ? t("finding") : t("findButton")}
       </button>
@@ -589,25 +607,16 @@ function Voucher(props: { sn: string; onRedeemed: (expires: string, plan: string
     <details class="card voucher" data-testid="voucher">
       <summary>{t("voucherTitle")}</summary>
       <form class="stack" onSubmit={redeem}>
-        <div class="field">
-          <label for="voucher-code">{t("voucherLabel")}</label>
-          <input
-            id="voucher-code"
-            autoComplete="off"
-            autoCapitalize="characters"
-            spellcheck={false}
-            required
-            maxLength={40}
-            aria-describedby="voucher-hint"
-            aria-invalid={error ? "true" : undefined}
-            value={code}
-            onInput={(e) => setCode((e.target as HTMLInputElement).value)}
-            data-testid="voucher-input"
-          />
-          <p id="voucher-hint" class="hint">
-            {t("voucherHint")}
-          </p>
-        </div>
+        <CodeField
+          id="voucher-code"
+          hintId="voucher-hint"
+          label={t("voucherLabel")}
+          hint={t("voucherHint")}
+          value={code}
+          onInput={setCode}
+          invalid={!!error}
+          testid="voucher-input"
+        />
         {error && (
           <p class="alert error" role="alert" data-testid="voucher-error">
             {error}

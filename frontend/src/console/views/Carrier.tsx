@@ -7,7 +7,8 @@ import { saveBlob } from "../format";
 import { href } from "../router";
 import { api, apiBlob, canWrite, session } from "../session";
 import { t } from "../strings";
-import { AdminOnly, ConfirmButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useIdempotencyKey, useLoad } from "../ui";
+import { BusyButton, DeleteButton, FormEnd, RunButton, SelectField, useCreate, type Action } from "../forms";
+import { AdminOnly, ErrorAlert, Field, ItemsTable, LoadState, SnLink, Status, localError, useAction, useLoad } from "../ui";
 
 export interface CarrierState {
   status: string | null;
@@ -89,72 +90,50 @@ function Accounts({ onChange }: { onChange: () => void }) {
   return (
     <div class="card stack">
       <h2>{t("carrierAccounts")}</h2>
-      <ErrorAlert error={list.error} />
-      <Loading show={list.loading && !list.data} />
+      <LoadState load={list} />
       <Status action={action} testid="carrier-action" />
-      {list.data && (
-        <Table
-          caption={t("carrierAccounts")}
-          testid="carrier-accounts"
-          empty={items.length === 0}
-          head={
-            <tr>
-              <th scope="col">{t("carrier")}</th>
-              <th scope="col">{t("carrierPlatform")}</th>
-              <th scope="col">{t("carrierUsername")}</th>
-              <th scope="col">{t("state")}</th>
-              <th scope="col">{t("carrierLastSync")}</th>
-              <th scope="col">{t("actions")}</th>
-            </tr>
-          }
-        >
-          {items.map((a) => (
-            <tr key={a.account_id} data-testid="carrier-account-row">
-              <td>{a.carrier}</td>
-              <td>
-                {t(`carrierPlatform_${a.platform}` as "carrierPlatform_onelink")}
-                <div class="hint mono break">{a.base_url}</div>
-              </td>
-              <td class="mono break">{a.username}</td>
-              <td>{t(`carrierAccount_${a.status}` as "carrierAccount_ok")}</td>
-              <td class="nowrap">
-                {a.last_sync?.finished_at ? moment(a.last_sync.finished_at) : "—"}
-                {a.last_sync?.sims != null && <div class="hint">{t("carrierSyncSims", { n: a.last_sync.sims, d: a.last_sync.drift ?? 0 })}</div>}
-                {a.last_sync?.error && <div class="hint">{a.last_sync.error}</div>}
-              </td>
-              <td>
-                <div class="row">
-                  <button
-                    type="button"
-                    disabled={action.busy}
-                    data-testid="carrier-check"
-                    onClick={async () => {
-                      await action.run(() => api(`/v1/carrier-accounts/${encodeURIComponent(a.account_id)}/check`, { method: "POST", body: {} }).then(() => true), t("carrierCheckOk"));
-                      list.reload();
-                    }}
-                  >
-                    {t("carrierCheck")}
-                  </button>
-                  <ConfirmButton
-                    label={t("delete")}
-                    confirmLabel={t("deleteConfirm")}
-                    question={t("carrierRemoveQuestion")}
-                    danger
-                    busy={action.busy}
-                    onConfirm={async () => {
-                      const ok = await action.run(
-                        () => api(`/v1/carrier-accounts/${encodeURIComponent(a.account_id)}`, { method: "DELETE" }).then(() => true),
-                        t("carrierRemoved"),
-                      );
-                      if (ok) onChange();
-                    }}
-                  />
-                </div>
-              </td>
-            </tr>
-          ))}
-        </Table>
-      )}
+      <ItemsTable
+        items={list.data?.items}
+        caption={t("carrierAccounts")}
+        testid="carrier-accounts"
+        cols={[t("carrier"), t("carrierPlatform"), t("carrierUsername"), t("state"), t("carrierLastSync"), t("actions")]}
+      >
+        {(a) => (
+          <tr key={a.account_id} data-testid="carrier-account-row">
+            <td>{a.carrier}</td>
+            <td>
+              {t(`carrierPlatform_${a.platform}` as "carrierPlatform_onelink")}
+              <div class="hint mono break">{a.base_url}</div>
+            </td>
+            <td class="mono break">{a.username}</td>
+            <td>{t(`carrierAccount_${a.status}` as "carrierAccount_ok")}</td>
+            <td class="nowrap">
+              {a.last_sync?.finished_at ? moment(a.last_sync.finished_at) : "—"}
+              {a.last_sync?.sims != null && <div class="hint">{t("carrierSyncSims", { n: a.last_sync.sims, d: a.last_sync.drift ?? 0 })}</div>}
+              {a.last_sync?.error && <div class="hint">{a.last_sync.error}</div>}
+            </td>
+            <td>
+              <div class="row">
+                <RunButton
+                  action={action}
+                  label={t("carrierCheck")}
+                  testid="carrier-check"
+                  run={() => api(`/v1/carrier-accounts/${encodeURIComponent(a.account_id)}/check`, { method: "POST", body: {} })}
+                  ok={t("carrierCheckOk")}
+                  after={() => list.reload()}
+                />
+                <DeleteButton
+                  action={action}
+                  path={`/v1/carrier-accounts/${encodeURIComponent(a.account_id)}`}
+                  question={t("carrierRemoveQuestion")}
+                  ok={t("carrierRemoved")}
+                  after={onChange}
+                />
+              </div>
+            </td>
+          </tr>
+        )}
+      </ItemsTable>
       {items.length > 0 && (
         <div class="row">
           <button type="button" class="primary" onClick={sync} disabled={action.busy} data-testid="carrier-sync">
@@ -172,18 +151,16 @@ function Connect({ onCreated }: { onCreated: () => void }) {
   const [baseUrl, setBaseUrl] = useState("");
   const [username, setUsername] = useState("");
   const [apiKey, setApiKey] = useState("");
-  const idem = useIdempotencyKey();
-  const action = useAction();
+  const { action, create } = useCreate<Account>("/v1/carrier-accounts");
   const submit = async (e: Event) => {
     e.preventDefault();
     if (!/^https?:\/\/\S+$/i.test(baseUrl.trim())) return action.fail(localError("base_url", t("urlBad")));
     if (!username.trim()) return action.fail(localError("username", t("v_required", { field: t("carrierUsername") })));
     if (!apiKey) return action.fail(localError("api_key", t("v_required", { field: t("carrierApiKey") })));
     const body = { carrier, platform, base_url: baseUrl.trim(), username: username.trim(), api_key: apiKey };
-    const out = await action.run(() => api<Account>("/v1/carrier-accounts", { method: "POST", body, idempotencyKey: idem.keyFor(body) }), t("carrierConnected"));
+    const out = await create(body, t("carrierConnected"));
     if (out) {
       setApiKey("");
-      idem.done();
       onCreated();
     }
   };
@@ -191,17 +168,7 @@ function Connect({ onCreated }: { onCreated: () => void }) {
     <form class="card stack" onSubmit={submit} noValidate data-testid="carrier-form">
       <h2>{t("carrierConnect")}</h2>
       <div class="grid">
-        <Field id="c-carrier" label={t("carrier")} error={action.fieldError("carrier")}>
-          {(a) => (
-            <select {...a} value={carrier} onChange={(e) => setCarrier(e.currentTarget.value)}>
-              {CARRIERS.map((c) => (
-                <option key={c} value={c}>
-                  {c}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField id="c-carrier" label={t("carrier")} error={action.fieldError("carrier")} value={carrier} onChange={(e) => setCarrier(e.currentTarget.value)} options={CARRIERS.map((c) => [c, c])} />
         <Field id="c-platform" label={t("carrierPlatform")} error={action.fieldError("platform")}>
           {(a) => (
             <select {...a} value={platform} onChange={(e) => setPlatform(e.currentTarget.value)}>
@@ -223,10 +190,7 @@ function Connect({ onCreated }: { onCreated: () => void }) {
           {(a) => <input {...a} type="password" maxLength={256} autoComplete="new-password" value={apiKey} onInput={(e) => setApiKey(e.currentTarget.value)} data-testid="carrier-key" />}
         </Field>
       </div>
-      <Status action={action} fields={["carrier", "platform", "base_url", "username", "api_key"]} testid="carrier-connect" />
-      <div class="row">
-        <Submit busy={action.busy} label={t("carrierConnect")} testid="carrier-submit" />
-      </div>
+      <FormEnd action={action} fields={["carrier", "platform", "base_url", "username", "api_key"]} status="carrier-connect" label={t("carrierConnect")} testid="carrier-submit" />
     </form>
   );
 }
@@ -235,113 +199,92 @@ function FailedOps() {
   const write = canWrite(session());
   const list = useLoad(() => api<{ items: CarrierOp[] }>("/v1/carrier-operations"), []);
   const action = useAction();
-  const items = list.data?.items ?? [];
   return (
     <div class="card stack">
       <h2>{t("carrierFailedOps")}</h2>
       <ErrorAlert error={list.error} />
       <Status action={action} testid="carrier-retry" />
-      {list.data && (
-        <Table
-          caption={t("carrierFailedOps")}
-          testid="carrier-failed"
-          empty={items.length === 0}
-          head={
-            <tr>
-              <th scope="col">SN</th>
-              <th scope="col">{t("carrierAction")}</th>
-              <th scope="col">{t("attempts")}</th>
-              <th scope="col">{t("carrierLastError")}</th>
-              <th scope="col">{t("actions")}</th>
-            </tr>
-          }
-        >
-          {items.map((op) => (
-            <tr key={op.op_id} data-testid="carrier-failed-row">
-              <td class="mono">
-                <a href={href(`terminals/${encodeURIComponent(op.sn)}`)}>{op.sn}</a>
-              </td>
-              <td>{t(`carrierAction_${op.action}` as "carrierAction_suspend")}</td>
-              <td class="num">{op.attempts}</td>
-              <td class="break">{op.last_error}</td>
-              <td>
-                {write && <button
-                  type="button"
-                  disabled={action.busy}
-                  onClick={async () => {
-                    await action.run(() => api(`/v1/carrier-operations/${encodeURIComponent(op.op_id)}/retry`, { method: "POST", body: {} }).then(() => true), t("carrierRetried"));
-                    list.reload();
-                  }}
-                  data-testid="carrier-retry-button"
-                >
-                  {t("carrierRetry")}
-                </button>}
-              </td>
-            </tr>
-          ))}
-        </Table>
-      )}
+      <ItemsTable
+        items={list.data?.items}
+        caption={t("carrierFailedOps")}
+        testid="carrier-failed"
+        cols={["SN", t("carrierAction"), t("attempts"), t("carrierLastError"), t("actions")]}
+      >
+        {(op) => (
+          <tr key={op.op_id} data-testid="carrier-failed-row">
+            <td class="mono">
+              <SnLink sn={op.sn} />
+            </td>
+            <td>{t(`carrierAction_${op.action}` as "carrierAction_suspend")}</td>
+            <td class="num">{op.attempts}</td>
+            <td class="break">{op.last_error}</td>
+            <td>
+              {write && <RetryButton action={action} op={op} testid="carrier-retry-button" after={() => list.reload()} />}
+            </td>
+          </tr>
+        )}
+      </ItemsTable>
     </div>
+  );
+}
+
+/** Retry one failed carrier operation. */
+function RetryButton(props: { action: Action; op: CarrierOp; testid?: string; after: (ok: boolean) => void }) {
+  return (
+    <RunButton
+      action={props.action}
+      label={t("carrierRetry")}
+      testid={props.testid}
+      run={() => api(`/v1/carrier-operations/${encodeURIComponent(props.op.op_id)}/retry`, { method: "POST", body: {} })}
+      ok={t("carrierRetried")}
+      after={props.after}
+    />
   );
 }
 
 function DriftReport() {
   const report = useLoad(() => api<{ items: Drift[] }>("/v1/reports/carrier-drift"), []);
   const exporting = useAction();
-  const items = report.data?.items ?? [];
   return (
     <div class="card stack">
       <h2>{t("carrierDriftReport")}</h2>
       <p class="hint">{t("carrierDriftIntro")}</p>
       <ErrorAlert error={report.error ?? exporting.error} />
-      {report.data && (
-        <Table
-          caption={t("carrierDriftReport")}
-          testid="carrier-drift"
-          empty={items.length === 0}
-          head={
-            <tr>
-              <th scope="col">SN</th>
-              <th scope="col">{t("status")}</th>
-              <th scope="col">{t("carrierStatus")}</th>
-              <th scope="col">{t("carrierWhy")}</th>
-              <th scope="col">{t("carrierSyncedAt")}</th>
-            </tr>
-          }
-        >
-          {items.map((d) => (
-            <tr key={d.sn}>
-              <td class="mono">
-                <a href={href(`terminals/${encodeURIComponent(d.sn)}`)}>{d.sn}</a>
-              </td>
-              <td>{d.status}</td>
-              <td class="mono">{d.carrier_status ?? "—"}</td>
-              <td>{driftLabel(d.reason)}</td>
-              <td class="nowrap">{moment(d.synced_at)}</td>
-            </tr>
-          ))}
-        </Table>
-      )}
+      <ItemsTable
+        items={report.data?.items}
+        caption={t("carrierDriftReport")}
+        testid="carrier-drift"
+        cols={["SN", t("status"), t("carrierStatus"), t("carrierWhy"), t("carrierSyncedAt")]}
+      >
+        {(d) => (
+          <tr key={d.sn}>
+            <td class="mono">
+              <SnLink sn={d.sn} />
+            </td>
+            <td>{d.status}</td>
+            <td class="mono">{d.carrier_status ?? "—"}</td>
+            <td>{driftLabel(d.reason)}</td>
+            <td class="nowrap">{moment(d.synced_at)}</td>
+          </tr>
+        )}
+      </ItemsTable>
       <div class="row">
         <a class="button" href={href("terminals", { carrier: "disagrees" })}>
           {t("carrierDisagrees")}
         </a>
-        <button
-          type="button"
-          disabled={exporting.busy}
+        <BusyButton
+          busy={exporting.busy}
+          label={t("exportCsv")}
           onClick={() =>
             exporting.run(async () => {
               saveBlob(await apiBlob("/v1/reports/carrier-drift", { accept: "text/csv" }), "carrier-drift.csv");
             })
           }
-        >
-          {exporting.busy ? t("busy") : t("exportCsv")}
-        </button>
+        />
       </div>
     </div>
   );
 }
-
 /** A terminal's carrier state (its page): status there, measured usage, pending or failed changes. */
 export function CarrierStateBlock({ state, onRetried }: { state: CarrierState; onRetried?: () => void }) {
   const action = useAction();
@@ -375,16 +318,7 @@ export function CarrierStateBlock({ state, onRetried }: { state: CarrierState; o
       <Status action={action} />
       {op && canWrite(session()) && (op.state === "failed" || op.state === "manual") && (
         <div class="row">
-          <button
-            type="button"
-            disabled={action.busy}
-            onClick={async () => {
-              const ok = await action.run(() => api(`/v1/carrier-operations/${encodeURIComponent(op.op_id)}/retry`, { method: "POST", body: {} }).then(() => true), t("carrierRetried"));
-              if (ok) onRetried?.();
-            }}
-          >
-            {t("carrierRetry")}
-          </button>
+          <RetryButton action={action} op={op} after={(ok) => ok && onRetried?.()} />
         </div>
       )}
     </div>

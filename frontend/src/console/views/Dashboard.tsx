@@ -4,7 +4,7 @@ import { addDaysIso, number } from "../format";
 import { href } from "../router";
 import { api } from "../session";
 import { t, type Key } from "../strings";
-import { ErrorAlert, Loading, useLoad } from "../ui";
+import { LoadState, useLoad } from "../ui";
 
 interface Dash {
   today: string;
@@ -37,8 +37,7 @@ export function Dashboard() {
           {t("refresh")}
         </button>
       </div>
-      <ErrorAlert error={load.error} />
-      <Loading show={load.loading && !d} />
+      <LoadState load={load} />
       {d && (
         <>
           <p class="hint">{t("dash_asOf", { day: day(d.today) })}</p>

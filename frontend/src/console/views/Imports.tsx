@@ -10,7 +10,8 @@ import { api, apiBlob, canWrite, session } from "../session";
 import { errorText, t } from "../strings";
 import { ts } from "../strings_screens";
 import { uploadImport } from "../transfer";
-import { ErrorAlert, Field, Status, Submit, Table, useAction } from "../ui";
+import { BusyButton, FormEnd } from "../forms";
+import { ErrorAlert, Field, Status, Table, useAction } from "../ui";
 
 export const IMPORT_HEADER = "sn,tid,iccid,carrier,model,merchant_name,merchant_phone,plan_name,expires_on,data_quota_mb";
 // The same columns under the Chinese names Excel sheets use (more aliases: docs/spreadsheets-and-roles.md).
@@ -27,6 +28,14 @@ function templateBlob(): Blob {
   const cells = EXAMPLE_ROW.split(",").map((v, i) => (TEXT_COLUMNS.has(names[i]) && v ? `"=""${v}"""` : v));
   return new Blob(["\ufeff", `${IMPORT_HEADER}\r\n${cells.join(",")}\r\n`], { type: "text/csv;charset=utf-8" });
 }
+
+// The counts of a job, each with its label (test ids import-created, -updated, -unchanged, -failed).
+const COUNTS = [
+  ["impCreatedRows", "created"],
+  ["updated", "updated"],
+  ["unchanged", "unchanged"],
+  ["failed", "failed"],
+] as const;
 
 const STALL_MS = 60_000;
 const MAX_BYTES = 200 * 1024 * 1024;
@@ -93,9 +102,7 @@ export function Imports({ importId }: { importId: string | null }) {
           >
             {t("downloadTemplate")}
           </button>
-          <button type="button" onClick={saveXlsxTemplate} disabled={xlsx.busy} data-testid="import-template-xlsx">
-            {xlsx.busy ? t("busy") : ts("downloadTemplateXlsx")}
-          </button>
+          <BusyButton busy={xlsx.busy} label={ts("downloadTemplateXlsx")} onClick={saveXlsxTemplate} testid="import-template-xlsx" />
         </div>
         <ErrorAlert error={xlsx.error} />
       </div>
@@ -128,10 +135,7 @@ export function Imports({ importId }: { importId: string | null }) {
             </p>
           </div>
         )}
-        <Status action={action} fields={["file"]} testid="import-start" />
-        <div class="row">
-          <Submit busy={action.busy} label={t("startImport")} testid="import-start" />
-        </div>
+        <FormEnd action={action} fields={["file"]} status="import-start" label={t("startImport")} testid="import-start" />
       </form>
       )}
       {importId && <ImportProgress key={importId} importId={importId} />}
@@ -213,18 +217,11 @@ function ImportProgress({ importId }: { importId: string }) {
             </span>
           </p>
           <ul class="counts" data-testid="import-counts">
-            <li>
-              {t("impCreatedRows")}: <strong data-testid="import-created">{number(job.created, l)}</strong>
-            </li>
-            <li>
-              {t("updated")}: <strong data-testid="import-updated">{number(job.updated, l)}</strong>
-            </li>
-            <li>
-              {t("unchanged")}: <strong data-testid="import-unchanged">{number(job.unchanged, l)}</strong>
-            </li>
-            <li>
-              {t("failed")}: <strong data-testid="import-failed">{number(job.failed, l)}</strong>
-            </li>
+            {COUNTS.map(([key, count]) => (
+              <li key={count}>
+                {t(key)}: <strong data-testid={`import-${count}`}>{number(job[count], l)}</strong>
+              </li>
+            ))}
           </ul>
           {job.status === "failed" && job.message && (
             <div class="alert error" role="alert">
@@ -238,10 +235,10 @@ function ImportProgress({ importId }: { importId: string }) {
           )}
           {canResume && canWrite(session()) && (
             <div class="row">
-              <button
-                type="button"
-                disabled={resume.busy}
-                data-testid="import-resume"
+              <BusyButton
+                busy={resume.busy}
+                label={t("resumeImport")}
+                testid="import-resume"
                 onClick={async () => {
                   const ok = await resume.run(
                     () => api(`/v1/imports/${encodeURIComponent(importId)}/resume`, { method: "POST", body: {} }),
@@ -252,9 +249,7 @@ function ImportProgress({ importId }: { importId: string }) {
                     setTick(tick + 1);
                   }
                 }}
-              >
-                {resume.busy ? t("busy") : t("resumeImport")}
-              </button>
+              />
             </div>
           )}
           <Status action={resume} />
@@ -262,18 +257,7 @@ function ImportProgress({ importId }: { importId: string }) {
             <div class="stack">
               <h3>{t("rowErrors")}</h3>
               {job.errors_truncated && <p class="hint">{t("errorsTruncated", { n: job.errors.length, total: job.failed })}</p>}
-              <Table
-                caption={t("rowErrors")}
-                testid="import-errors"
-                head={
-                  <tr>
-                    <th scope="col">{t("rowNo")}</th>
-                    <th scope="col">{t("field")}</th>
-                    <th scope="col">{t("code")}</th>
-                    <th scope="col">{t("message")}</th>
-                  </tr>
-                }
-              >
+              <Table caption={t("rowErrors")} testid="import-errors" cols={[t("rowNo"), t("field"), t("code"), t("message")]}>
                 {job.errors.map((e) => (
                   <tr key={`${e.row}-${e.field}-${e.code}`} data-testid="import-error-row">
                     <td data-testid="import-error-rowno">{e.row}</td>
@@ -286,9 +270,7 @@ function ImportProgress({ importId }: { importId: string }) {
                 ))}
               </Table>
               <div class="row">
-                <button type="button" onClick={downloadErrors} disabled={report.busy} data-testid="import-error-report">
-                  {report.busy ? t("busy") : t("downloadErrorReport")}
-                </button>
+                <BusyButton busy={report.busy} label={t("downloadErrorReport")} onClick={downloadErrors} testid="import-error-report" />
               </div>
               <ErrorAlert error={report.error} />
             </div>

@@ -8,7 +8,8 @@ import { href } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
 import { ts, tsn } from "../strings_screens";
-import { ErrorAlert, Field, Loading, Pager, Status, Submit, Table, useAction, usePaged, useIdempotencyKey } from "../ui";
+import { EditorRow, FormEnd, ToggleButton, useOpen, useSaveForm } from "../forms";
+import { Field, ItemsTable, LoadState, Pager, usePaged } from "../ui";
 
 export interface Merchant {
   merchant_id: string;
@@ -34,8 +35,7 @@ function MerchantList({ canWrite, onChanged, q, onSearch }: { canWrite: boolean;
     if (cursor) qs.set("cursor", cursor);
     return api<Page<Merchant>>(`/v1/merchants?${qs}`);
   });
-  const [editing, setEditing] = useState<string | null>(null);
-  const items = paged.data?.items ?? [];
+  const editing = useOpen<string>();
   return (
     <section class="stack" data-testid="view-merchants">
       <h1>{t("nav_merchants")}</h1>
@@ -60,65 +60,41 @@ function MerchantList({ canWrite, onChanged, q, onSearch }: { canWrite: boolean;
           {tsn("totalMerchants", paged.data.total)}
         </p>
       )}
-      <ErrorAlert error={paged.error} />
-      <Loading show={paged.loading && !paged.data} />
-      {paged.data && (
-        <Table
-          caption={t("nav_merchants")}
-          testid="merchants-table"
-          empty={items.length === 0}
-          head={
-            <tr>
-              <th scope="col">{t("name")}</th>
-              <th scope="col">{t("contactName")}</th>
-              <th scope="col">{t("merchantPhone")}</th>
-              <th scope="col">{t("merchantEmail")}</th>
-              <th scope="col">{t("created")}</th>
-              <th scope="col">{t("actions")}</th>
+      <LoadState load={paged} />
+      <ItemsTable
+        items={paged.data?.items}
+        caption={t("nav_merchants")}
+        testid="merchants-table"
+        cols={[t("name"), t("contactName"), t("merchantPhone"), t("merchantEmail"), t("created"), t("actions")]}
+      >
+        {(m) => (
+          <Fragment key={m.merchant_id}>
+            <tr data-testid="merchant-row">
+              <td>{m.name}</td>
+              <td>{m.contact_name ?? "—"}</td>
+              <td class="mono nowrap">{m.phone}</td>
+              <td>{m.email ?? "—"}</td>
+              <td class="nowrap">{moment(m.created_at)}</td>
+              <td class="row">
+                <a href={href("terminals", { merchant_id: m.merchant_id })}>{t("merchantTerminals")}</a>
+                {canWrite && (
+                  <ToggleButton
+                    open={editing.is(m.merchant_id)}
+                    onClick={() => editing.toggle(m.merchant_id)}
+                    label={t("edit")}
+                    ariaLabel={`${t("edit")} ${m.name}`}
+                    testid="merchant-edit"
+                  />
+                )}
+              </td>
             </tr>
-          }
-        >
-          {items.map((m) => (
-            <Fragment key={m.merchant_id}>
-              <tr data-testid="merchant-row">
-                <td>{m.name}</td>
-                <td>{m.contact_name ?? "—"}</td>
-                <td class="mono nowrap">{m.phone}</td>
-                <td>{m.email ?? "—"}</td>
-                <td class="nowrap">{moment(m.created_at)}</td>
-                <td class="row">
-                  <a href={href("terminals", { merchant_id: m.merchant_id })}>{t("merchantTerminals")}</a>
-                  {canWrite && (
-                    <button
-                      type="button"
-                      onClick={() => setEditing(editing === m.merchant_id ? null : m.merchant_id)}
-                      aria-expanded={editing === m.merchant_id ? "true" : "false"}
-                      aria-label={`${t("edit")} ${m.name}`}
-                      data-testid="merchant-edit"
-                    >
-                      {t("edit")}
-                    </button>
-                  )}
-                </td>
-              </tr>
-              {editing === m.merchant_id && (
-                <tr>
-                  <td colSpan={6}>
-                    <MerchantForm
-                      merchant={m}
-                      onSaved={() => {
-                        setEditing(null);
-                        paged.reload();
-                      }}
-                    />
-                  </td>
-                </tr>
-              )}
-            </Fragment>
-          ))}
-        </Table>
-      )}
-      <Pager page={paged.page} hasPrev={paged.hasPrev} hasNext={paged.hasNext} onPrev={paged.prev} onNext={paged.next} busy={paged.loading} />
+            <EditorRow open={editing.is(m.merchant_id)} span={6}>
+              <MerchantForm merchant={m} onSaved={editing.closeAnd(paged.reload)} />
+            </EditorRow>
+          </Fragment>
+        )}
+      </ItemsTable>
+      <Pager of={paged} />
       {canWrite ? <MerchantForm onSaved={onChanged} /> : <p class="hint" data-testid="staff-only">{t("staffOnly")}</p>}
     </section>
   );
@@ -131,9 +107,8 @@ function MerchantForm({ merchant, onSaved }: { merchant?: Merchant; onSaved: () 
     phone: merchant?.phone ?? "",
     email: merchant?.email ?? "",
   };
-  const [v, setV] = useState(start);
-  const idem = useIdempotencyKey();
-  const action = useAction();
+  const edit = merchant && `/v1/merchants/${encodeURIComponent(merchant.merchant_id)}`;
+  const { v, set, action, save } = useSaveForm(start, { create: "/v1/merchants", edit }, onSaved);
   const p = merchant ? `me-${merchant.merchant_id}` : "mn";
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -142,24 +117,9 @@ function MerchantForm({ merchant, onSaved }: { merchant?: Merchant; onSaved: () 
       const value = v[k].trim();
       if (merchant ? value !== (start[k] ?? "") : value) body[k] = value;
     }
-    if (merchant && Object.keys(body).length === 0) return action.fail(new Error(t("nothingChanged")));
-    const out = await action.run(
-      () =>
-        merchant
-          ? api<Merchant>(`/v1/merchants/${encodeURIComponent(merchant.merchant_id)}`, { method: "PATCH", body })
-          : api<Merchant>("/v1/merchants", { method: "POST", body, idempotencyKey: idem.keyFor(body) }),
-      merchant ? t("saved") : t("merchantCreated"),
-    );
-    if (out) {
-      if (!merchant) {
-        setV(start);
-        idem.done();
-      }
-      onSaved();
-    }
+    await save(body, t("merchantCreated"));
   };
   const fe = action.fieldError;
-  const set = (k: keyof typeof start) => (e: Event) => setV({ ...v, [k]: (e.currentTarget as HTMLInputElement).value });
   return (
     <form class={merchant ? "stack" : "card stack"} onSubmit={submit} noValidate data-testid={merchant ? "merchant-edit-form" : "merchant-form"}>
       <h2>{merchant ? t("editMerchant", { name: merchant.name }) : t("newMerchant")}</h2>
@@ -177,10 +137,7 @@ function MerchantForm({ merchant, onSaved }: { merchant?: Merchant; onSaved: () 
           {(a) => <input {...a} type="email" value={v.email} onInput={set("email")} data-testid="merchant-email" />}
         </Field>
       </div>
-      <Status action={action} fields={["name", "contact_name", "phone", "email"]} testid="merchant" />
-      <div class="row">
-        <Submit busy={action.busy} label={merchant ? t("save") : t("createMerchant")} testid="merchant-submit" />
-      </div>
+      <FormEnd action={action} fields={["name", "contact_name", "phone", "email"]} status="merchant" label={merchant ? t("save") : t("createMerchant")} testid="merchant-submit" />
     </form>
   );
 }

@@ -8,7 +8,8 @@ import { go, href } from "../router";
 import { api, apiBlob, canWrite, session } from "../session";
 import { label, t, tn } from "../strings";
 import { ts, tsn } from "../strings_screens";
-import { Badge, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, localError, useAction, useLoad, usePaged } from "../ui";
+import { FilterButtons, FormEnd, SelectField, ToggleButton, useFields } from "../forms";
+import { BackLink, Badge, ErrorAlert, Field, ItemsTable, LoadState, Loading, Pager, SnLink, Table, localError, useAction, useLoad, usePaged } from "../ui";
 import type { Plan } from "./Plans";
 import { NewOrder } from "./Terminal";
 
@@ -45,6 +46,8 @@ export interface Order {
 
 const ORDER_STATUSES = ["pending_payment", "paid", "fulfilled", "failed", "expired", "refunded", "partially_refunded", "needs_review"];
 
+const CHANNELS = ["agent", "public"] as const;
+
 const ORDER_FILTERS = ["status", "sn", "channel", "from", "to"] as const;
 type OrderFilterValues = Record<(typeof ORDER_FILTERS)[number], string>;
 
@@ -57,10 +60,9 @@ function orderQuery(f: OrderFilterValues, cursor: string | null): URLSearchParam
 
 export function Orders({ query, admin }: { query: URLSearchParams; admin: boolean }) {
   const applied = Object.fromEntries(ORDER_FILTERS.map((k) => [k, query.get(k) ?? ""])) as OrderFilterValues;
-  const [draft, setDraft] = useState<OrderFilterValues>(applied);
+  const { v: draft, set: setF } = useFields<OrderFilterValues>(applied);
   const exporting = useAction();
   const paged = usePaged((cursor) => api<Page<Order> & { total?: number | null }>(`/v1/orders?${orderQuery(applied, cursor)}`));
-  const setF = (k: keyof OrderFilterValues) => (e: Event) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value });
   const exportCsv = () =>
     exporting.run(async () => {
       const qs = orderQuery(applied, null);
@@ -69,15 +71,12 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
     });
   const plans = useLoad(() => api<Page<Plan>>("/v1/plans"), []);
   const [showNew, setShowNew] = useState(false);
-  const items = paged.data?.items ?? [];
   return (
     <section class="stack" data-testid="view-orders">
       <div class="row spread">
         <h1>{t("nav_orders")}</h1>
         {canWrite(session()) && (
-          <button type="button" onClick={() => setShowNew(!showNew)} aria-expanded={showNew ? "true" : "false"} data-testid="order-new-toggle">
-            {t("newOrder")}
-          </button>
+          <ToggleButton open={showNew} onClick={() => setShowNew(!showNew)} label={t("newOrder")} testid="order-new-toggle" />
         )}
       </div>
       {showNew && canWrite(session()) && <NewOrder plans={plans.data?.items ?? []} admin={admin} />}
@@ -94,46 +93,24 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
         <Field id="o-sn" label={ts("ordersSn")}>
           {(a) => <input {...a} class="mono" value={draft.sn} onInput={setF("sn")} data-testid="order-sn-filter" />}
         </Field>
-        <Field id="o-channel" label={ts("channel")}>
-          {(a) => (
-            <select {...a} value={draft.channel} onChange={setF("channel")} data-testid="order-channel-filter">
-              <option value="">{t("all")}</option>
-              <option value="agent">{ts("ch_agent")}</option>
-              <option value="public">{ts("ch_public")}</option>
-            </select>
-          )}
-        </Field>
+        <SelectField id="o-channel" label={ts("channel")} value={draft.channel} onChange={setF("channel")} blank={t("all")} options={CHANNELS.map((c) => [c, ts(`ch_${c}`)])} testid="order-channel-filter" />
         <Field id="o-from" label={t("from")}>
           {(a) => <input {...a} type="date" value={draft.from} onInput={setF("from")} data-testid="order-from" />}
         </Field>
         <Field id="o-to" label={t("to")}>
           {(a) => <input {...a} type="date" value={draft.to} onInput={setF("to")} data-testid="order-to" />}
         </Field>
-        <Field id="o-status" label={t("status")}>
-          {(a) => (
-            <select {...a} value={draft.status} onChange={(e) => go("orders", { ...draft, status: e.currentTarget.value })} data-testid="order-status-filter">
-              <option value="">{t("all")}</option>
-              {ORDER_STATUSES.map((s) => (
-                <option key={s} value={s}>
-                  {t(`os_${s}` as "os_paid")}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField
+          id="o-status"
+          label={t("status")}
+          value={draft.status}
+          onChange={(e) => go("orders", { ...draft, status: e.currentTarget.value })}
+          blank={t("all")}
+          options={ORDER_STATUSES.map((s) => [s, t(`os_${s}` as "os_paid")])}
+          testid="order-status-filter"
+        />
         </div>
-        <div class="row">
-          <button type="submit" class="primary" data-testid="order-search">
-            {t("search")}
-          </button>
-          <button type="button" onClick={() => go("orders")}>
-            {t("reset")}
-          </button>
-          <button type="button" onClick={exportCsv} disabled={exporting.busy} data-testid="order-export">
-            {exporting.busy ? t("busy") : t("exportCsv")}
-          </button>
-        </div>
-        <ErrorAlert error={exporting.error} />
+        <FilterButtons search="order-search" onReset={() => go("orders")} exporting={exporting} onExport={exportCsv} exportTestid="order-export" />
       </form>
       <ErrorAlert error={paged.error} />
       {paged.data && (
@@ -142,39 +119,28 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
         </p>
       )}
       <Loading show={paged.loading} />
-      {paged.data && (
-        <Table
-          caption={t("nav_orders")}
-          testid="orders-table"
-          empty={items.length === 0}
-          head={
-            <tr>
-              <th scope="col">{t("orderId")}</th>
-              <th scope="col">{t("created")}</th>
-              <th scope="col">{t("status")}</th>
-              <th scope="col">{t("amount")}</th>
-              <th scope="col">{t("paymentKind")}</th>
-              <th scope="col">{t("terminals")}</th>
-            </tr>
-          }
-        >
-          {items.map((o) => (
-            <tr key={o.order_id} data-testid="order-row">
-              <td class="mono">
-                <a href={href(`orders/${encodeURIComponent(o.order_id)}`)}>{o.order_id}</a>
-              </td>
-              <td class="nowrap">{moment(o.created_at)}</td>
-              <td>
-                <Badge status={o.status} />
-              </td>
-              <td class="num">{money(o.amount_fen, undefined, o.currency)}</td>
-              <td>{o.payment === "offline" ? t("pay_offline") : t("pay_online")}</td>
-              <td class="mono">{o.lines.map((l) => l.sn).join(", ")}</td>
-            </tr>
-          ))}
-        </Table>
-      )}
-      <Pager page={paged.page} hasPrev={paged.hasPrev} hasNext={paged.hasNext} onPrev={paged.prev} onNext={paged.next} busy={paged.loading} />
+      <ItemsTable
+        items={paged.data?.items}
+        caption={t("nav_orders")}
+        testid="orders-table"
+        cols={[t("orderId"), t("created"), t("status"), t("amount"), t("paymentKind"), t("terminals")]}
+      >
+        {(o) => (
+          <tr key={o.order_id} data-testid="order-row">
+            <td class="mono">
+              <a href={href(`orders/${encodeURIComponent(o.order_id)}`)}>{o.order_id}</a>
+            </td>
+            <td class="nowrap">{moment(o.created_at)}</td>
+            <td>
+              <Badge status={o.status} />
+            </td>
+            <td class="num">{money(o.amount_fen, undefined, o.currency)}</td>
+            <td>{o.payment === "offline" ? t("pay_offline") : t("pay_online")}</td>
+            <td class="mono">{o.lines.map((l) => l.sn).join(", ")}</td>
+          </tr>
+        )}
+      </ItemsTable>
+      <Pager of={paged} />
     </section>
   );
 }
@@ -186,14 +152,11 @@ export function OrderPage({ orderId, admin }: { orderId: string; admin: boolean 
   const payable = o && ["pending_payment", "failed", "expired", "paid"].includes(o.status);
   return (
     <section class="stack" data-testid="view-order">
-      <p>
-        <a href={href("orders")}>‹ {t("backToOrders")}</a>
-      </p>
+      <BackLink to="orders" label={t("backToOrders")} />
       <h1>
         {t("order")} <span class="mono">{orderId}</span>
       </h1>
-      <ErrorAlert error={load.error} />
-      <Loading show={load.loading && !o} />
+      <LoadState load={load} />
       {o && (
         <>
           <div class="card">
@@ -230,24 +193,11 @@ export function OrderPage({ orderId, admin }: { orderId: string; admin: boolean 
           </div>
           <div class="card stack">
             <h2>{t("orderLines")}</h2>
-            <Table
-              caption={t("orderLines")}
-              head={
-                <tr>
-                  <th scope="col">SN</th>
-                  <th scope="col">{t("plan")}</th>
-                  <th scope="col">{t("price")}</th>
-                  <th scope="col">{t("serviceFee")}</th>
-                  <th scope="col">{t("total")}</th>
-                  <th scope="col">{t("oldExpiry")}</th>
-                  <th scope="col">{t("newExpiry")}</th>
-                </tr>
-              }
-            >
+            <Table caption={t("orderLines")} cols={["SN", t("plan"), t("price"), t("serviceFee"), t("total"), t("oldExpiry"), t("newExpiry")]}>
               {o.lines.map((l, i) => (
                 <tr key={i}>
                   <td class="mono">
-                    <a href={href(`terminals/${encodeURIComponent(l.sn)}`)}>{l.sn}</a>
+                    <SnLink sn={l.sn} />
                   </td>
                   <td>
                     {l.plan_name} <span class="hint">({tn("months", l.term_months)})</span>
@@ -267,17 +217,7 @@ export function OrderPage({ orderId, admin }: { orderId: string; admin: boolean 
           {o.audit.length > 0 && (
             <div class="card stack">
               <h2>{t("auditTrail")}</h2>
-              <Table
-                caption={t("auditTrail")}
-                head={
-                  <tr>
-                    <th scope="col">{t("when")}</th>
-                    <th scope="col">{t("action")}</th>
-                    <th scope="col">{t("amount")}</th>
-                    <th scope="col">{t("note")}</th>
-                  </tr>
-                }
-              >
+              <Table caption={t("auditTrail")} cols={[t("when"), t("action"), t("amount"), t("note")]}>
                 {o.audit.map((a, i) => (
                   <tr key={i}>
                     <td class="nowrap">{moment(a.at)}</td>
@@ -317,20 +257,15 @@ function MarkPaid({ order, onDone }: { order: Order; onDone: (o: Order) => void 
       <Field id="mp-note" label={t("note")} error={action.fieldError("note")}>
         {(a) => <textarea {...a} rows={2} maxLength={500} value={note} onInput={(e) => setNote(e.currentTarget.value)} data-testid="mark-paid-note" />}
       </Field>
-      <Status action={action} fields={["note"]} testid="mark-paid" />
-      {confirming && (
-        <div class="alert info" role="alert">
-          {t("markPaidQuestion", { amount: money(order.amount_fen) })}
-        </div>
-      )}
-      <div class="row">
-        <Submit busy={action.busy} label={confirming ? t("confirmMarkPaid") : t("markPaid")} testid="mark-paid-submit" />
-        {confirming && (
-          <button type="button" onClick={() => setConfirming(false)}>
-            {t("cancel")}
-          </button>
-        )}
-      </div>
+      <FormEnd
+        action={action}
+        fields={["note"]}
+        status="mark-paid"
+        question={confirming && t("markPaidQuestion", { amount: money(order.amount_fen) })}
+        onCancel={() => setConfirming(false)}
+        label={confirming ? t("confirmMarkPaid") : t("markPaid")}
+        testid="mark-paid-submit"
+      />
     </form>
   );
 }
@@ -384,20 +319,17 @@ function Refund({ order, onDone }: { order: Order; onDone: (o: Order) => void })
           {(a) => <input {...a} maxLength={500} value={reason} onInput={(e) => setReason(e.currentTarget.value)} data-testid="refund-reason" />}
         </Field>
       </div>
-      <Status action={action} fields={["amount_fen", "reason"]} testid="refund" />
-      {confirming !== false && (
-        <div class="alert info" role="alert" data-testid="refund-question">
-          {confirming === null ? t("refundQuestionAuto") : t("refundQuestion", { amount: money(confirming) })}
-        </div>
-      )}
-      <div class="row">
-        <Submit busy={action.busy} class="danger" label={confirming !== false ? t("confirmRefund") : t("refund")} testid="refund-submit" />
-        {confirming !== false && (
-          <button type="button" onClick={() => setConfirming(false)}>
-            {t("cancel")}
-          </button>
-        )}
-      </div>
+      <FormEnd
+        action={action}
+        fields={["amount_fen", "reason"]}
+        status="refund"
+        question={confirming !== false && (confirming === null ? t("refundQuestionAuto") : t("refundQuestion", { amount: money(confirming) }))}
+        questionTestid="refund-question"
+        onCancel={() => setConfirming(false)}
+        submitClass="danger"
+        label={confirming !== false ? t("confirmRefund") : t("refund")}
+        testid="refund-submit"
+      />
     </form>
   );
 }

@@ -1,12 +1,12 @@
 // Renewal plans: list, create and edit (admin). Prices are typed in yuan and sent as fen.
 import { Fragment } from "preact";
-import { useState } from "preact/hooks";
 import type { Page } from "../../common/api";
 import { locale, megabytes, money } from "../../common/i18n";
 import { fenToYuanText, parseYuan } from "../format";
 import { api } from "../session";
 import { t, tn } from "../strings";
-import { AdminOnly, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad, useIdempotencyKey } from "../ui";
+import { EditorRow, FormEnd, SelectField, ToggleButton, useOpen, useSaveForm } from "../forms";
+import { AdminOnly, Field, ItemsTable, LoadState, localError, useLoad } from "../ui";
 
 export interface Plan {
   plan_id: string;
@@ -21,70 +21,40 @@ export interface Plan {
 
 export function Plans({ admin }: { admin: boolean }) {
   const load = useLoad(() => api<Page<Plan>>("/v1/plans"), []);
-  const [editing, setEditing] = useState<string | null>(null);
+  const editing = useOpen<string>();
   const l = locale();
-  const items = load.data?.items ?? [];
   return (
     <section class="stack" data-testid="view-plans">
       <h1>{t("nav_plans")}</h1>
-      <ErrorAlert error={load.error} />
-      <Loading show={load.loading && !load.data} />
-      {load.data && (
-        <Table
-          caption={t("nav_plans")}
-          testid="plans-table"
-          empty={items.length === 0}
-          head={
-            <tr>
-              <th scope="col">{t("name")}</th>
-              <th scope="col">{t("termMonths")}</th>
-              <th scope="col">{t("quota")}</th>
-              <th scope="col">{t("price")}</th>
-              <th scope="col">{t("status")}</th>
-              {admin && <th scope="col">{t("actions")}</th>}
-            </tr>
-          }
-        >
-          {items.map((p) => (
-            <Fragment key={p.plan_id}>
-              <tr data-testid="plan-row">
-                <td>{p.name}</td>
-                <td>{tn("months", p.term_months)}</td>
-                <td>{megabytes(p.data_quota_mb, l)}</td>
-                <td class="num">{money(p.price_fen)}</td>
+      <LoadState load={load} />
+      <ItemsTable
+        items={load.data?.items}
+        caption={t("nav_plans")}
+        testid="plans-table"
+        cols={[t("name"), t("termMonths"), t("quota"), t("price"), t("status"), admin && t("actions")]}
+      >
+        {(p) => (
+          <Fragment key={p.plan_id}>
+            <tr data-testid="plan-row">
+              <td>{p.name}</td>
+              <td>{tn("months", p.term_months)}</td>
+              <td>{megabytes(p.data_quota_mb, l)}</td>
+              <td class="num">{money(p.price_fen)}</td>
+              <td>
+                <span class={`badge ${p.active ? "active" : "inventory"}`}>{p.active ? t("planActive") : t("planInactive")}</span>
+              </td>
+              {admin && (
                 <td>
-                  <span class={`badge ${p.active ? "active" : "inventory"}`}>{p.active ? t("planActive") : t("planInactive")}</span>
+                  <ToggleButton open={editing.is(p.plan_id)} onClick={() => editing.toggle(p.plan_id)} label={t("edit")} ariaLabel={`${t("edit")} ${p.name}`} />
                 </td>
-                {admin && (
-                  <td>
-                    <button
-                      type="button"
-                      onClick={() => setEditing(editing === p.plan_id ? null : p.plan_id)}
-                      aria-expanded={editing === p.plan_id ? "true" : "false"}
-                      aria-label={`${t("edit")} ${p.name}`}
-                    >
-                      {t("edit")}
-                    </button>
-                  </td>
-                )}
-              </tr>
-              {editing === p.plan_id && (
-                <tr>
-                  <td colSpan={6}>
-                    <PlanForm
-                      plan={p}
-                      onSaved={() => {
-                        setEditing(null);
-                        load.reload();
-                      }}
-                    />
-                  </td>
-                </tr>
               )}
-            </Fragment>
-          ))}
-        </Table>
-      )}
+            </tr>
+            <EditorRow open={editing.is(p.plan_id)} span={6}>
+              <PlanForm plan={p} onSaved={editing.closeAnd(load.reload)} />
+            </EditorRow>
+          </Fragment>
+        )}
+      </ItemsTable>
       <AdminOnly admin={admin}>
         <PlanForm onSaved={load.reload} />
       </AdminOnly>
@@ -100,9 +70,7 @@ function PlanForm({ plan, onSaved }: { plan?: Plan; onSaved: () => void }) {
     price: plan ? fenToYuanText(plan.price_fen) : "",
     active: plan?.active ?? true,
   };
-  const [v, setV] = useState(start);
-  const idem = useIdempotencyKey();
-  const action = useAction();
+  const { v, setV, set, action, save } = useSaveForm(start, { create: "/v1/plans", edit: plan && `/v1/plans/${encodeURIComponent(plan.plan_id)}` }, onSaved);
   const p = plan ? `pe-${plan.plan_id}` : "pn";
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -120,26 +88,10 @@ function PlanForm({ plan, onSaved }: { plan?: Plan; onSaved: () => void }) {
     if (plan) {
       const orig: Record<string, unknown> = { name: plan.name, term_months: plan.term_months, data_quota_mb: plan.data_quota_mb, price_fen: plan.price_fen, active: plan.active };
       for (const k of Object.keys(body)) if (body[k] === orig[k]) delete body[k];
-      if (Object.keys(body).length === 0) return action.fail(new Error(t("nothingChanged")));
     }
-    const out = await action.run(
-      () =>
-        plan
-          ? api<Plan>(`/v1/plans/${encodeURIComponent(plan.plan_id)}`, { method: "PATCH", body })
-          : api<Plan>("/v1/plans", { method: "POST", body, idempotencyKey: idem.keyFor(body) }),
-      plan ? t("saved") : t("planCreated"),
-    );
-    if (out) {
-      if (!plan) {
-        setV(start);
-        idem.done();
-      }
-      onSaved();
-    }
+    await save(body, t("planCreated"));
   };
   const fe = action.fieldError;
-  const set = (k: "name" | "term_months" | "data_quota_mb" | "price") => (e: Event) =>
-    setV({ ...v, [k]: (e.currentTarget as HTMLInputElement).value });
   return (
     <form class={plan ? "stack" : "card stack"} onSubmit={submit} noValidate data-testid={plan ? "plan-edit-form" : "plan-form"}>
       <h2>{plan ? t("editPlan", { name: plan.name }) : t("newPlan")}</h2>
@@ -161,10 +113,23 @@ function PlanForm({ plan, onSaved }: { plan?: Plan; onSaved: () => void }) {
         <input type="checkbox" id={`${p}-active`} checked={v.active} onChange={(e) => setV({ ...v, active: e.currentTarget.checked })} />
         <label for={`${p}-active`}>{t("planActiveLabel")}</label>
       </div>
-      <Status action={action} fields={["name", "term_months", "data_quota_mb", "price_fen"]} testid="plan" />
-      <div class="row">
-        <Submit busy={action.busy} label={plan ? t("save") : t("createPlan")} testid="plan-submit" />
-      </div>
+      <FormEnd action={action} fields={["name", "term_months", "data_quota_mb", "price_fen"]} status="plan" label={plan ? t("save") : t("createPlan")} testid="plan-submit" />
     </form>
+  );
+}
+
+/** The plan of a sale (a renewal order, a voucher batch), by name and price; "no plans" when there is none. */
+export function PlanSelect(props: { id: string; plans: Plan[]; value: string; onChange: (planId: string) => void; error?: string; testid?: string }) {
+  return (
+    <SelectField
+      id={props.id}
+      label={t("plan")}
+      error={props.error}
+      value={props.value}
+      onChange={(e) => props.onChange(e.currentTarget.value)}
+      blank={props.plans.length === 0 ? t("noPlans") : undefined}
+      options={props.plans.map((p) => [p.plan_id, `${p.name} · ${money(p.price_fen)}`])}
+      testid={props.testid}
+    />
   );
 }

@@ -6,7 +6,8 @@ import { moment } from "../../common/i18n";
 import { LanguageSwitch } from "../LanguageSwitch";
 import { t } from "../strings";
 import { ts, type ScreenKey } from "../strings_screens";
-import { ConfirmButton, CopyButton, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, useAction, usePaged } from "../ui";
+import { ConfirmButton, CopyButton, Field, ItemsTable, LoadState, Pager, Status, Submit, useAction, usePaged } from "../ui";
+import { SelectField } from "../forms";
 
 const STORE = "simrenew.console.platform";
 const STATUSES = ["pending_review", "active", "suspended"] as const;
@@ -92,18 +93,15 @@ function Tenants({ platformKey, onRefused }: { platformKey: string; onRefused: (
     <div class="stack">
       <h1>{ts("tenants")}</h1>
       <div class="card row">
-        <Field id="p-status" label={t("status")}>
-          {(a) => (
-            <select {...a} value={status} onChange={(e) => setStatus(e.currentTarget.value)} data-testid="platform-status">
-              <option value="">{t("all")}</option>
-              {STATUSES.map((s) => (
-                <option key={s} value={s}>
-                  {ts(`ts_${s}` as ScreenKey)}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField
+          id="p-status"
+          label={t("status")}
+          value={status}
+          onChange={(e) => setStatus(e.currentTarget.value)}
+          blank={t("all")}
+          options={STATUSES.map((s) => [s, ts(`ts_${s}` as ScreenKey)])}
+          testid="platform-status"
+        />
       </div>
       <TenantTable key={status} status={status} platformKey={platformKey} onRefused={onRefused} />
     </div>
@@ -134,7 +132,6 @@ function TenantTable({ status, platformKey, onRefused }: { status: string; platf
       if (verb === "approve" && out.api_key) setIssued({ tenant_id: tenantId, api_key: out.api_key });
       paged.reload();
     }, ts(ok));
-  const items = paged.data?.items ?? [];
   return (
     <div class="stack">
       {issued && (
@@ -143,53 +140,37 @@ function TenantTable({ status, platformKey, onRefused }: { status: string; platf
         </div>
       )}
       <Status action={action} testid="platform-action" />
-      <ErrorAlert error={paged.error} />
-      <Loading show={paged.loading && !paged.data} />
-      {paged.data && (
-        <Table
-          caption={ts("tenants")}
-          testid="tenant-table"
-          empty={items.length === 0}
-          head={
-            <tr>
-              <th scope="col">{t("name")}</th>
-              <th scope="col">{ts("contact")}</th>
-              <th scope="col">{t("status")}</th>
-              <th scope="col">{t("created")}</th>
-              <th scope="col">{t("actions")}</th>
-            </tr>
-          }
-        >
-          {items.map((x) => (
-            <tr key={x.tenant_id} data-testid="tenant-row">
-              <td>
-                {x.name}
-                <div class="hint mono">{x.tenant_id}</div>
-              </td>
-              <td>
-                {x.contact_name}
-                <div class="hint">
-                  {x.contact_phone} · {x.contact_email}
-                </div>
-              </td>
-              <td data-testid="tenant-status">{ts(`ts_${x.status}` as ScreenKey)}</td>
-              <td class="nowrap">{moment(x.created_at)}</td>
-              <td class="row">
-                {x.status === "pending_review" && (
-                  <ConfirmButton label={ts("approve")} confirmLabel={ts("approve")} question={ts("approveQuestion")} busy={action.busy} testid={`approve-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "approve", "approvedDone")} />
-                )}
-                {x.status !== "suspended" && (
-                  <ConfirmButton label={ts("suspend")} confirmLabel={ts("suspend")} question={ts("suspendQuestion")} danger busy={action.busy} testid={`suspend-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "suspend", "suspended")} />
-                )}
-                {x.status === "suspended" && (
-                  <ConfirmButton label={ts("reinstate")} confirmLabel={ts("reinstate")} question={ts("reinstateQuestion")} busy={action.busy} testid={`reinstate-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "reinstate", "reinstated")} />
-                )}
-              </td>
-            </tr>
-          ))}
-        </Table>
-      )}
-      <Pager page={paged.page} hasPrev={paged.hasPrev} hasNext={paged.hasNext} onPrev={paged.prev} onNext={paged.next} busy={paged.loading} />
+      <LoadState load={paged} />
+      <ItemsTable items={paged.data?.items} caption={ts("tenants")} testid="tenant-table" cols={[t("name"), ts("contact"), t("status"), t("created"), t("actions")]}>
+        {(x) => (
+          <tr key={x.tenant_id} data-testid="tenant-row">
+            <td>
+              {x.name}
+              <div class="hint mono">{x.tenant_id}</div>
+            </td>
+            <td>
+              {x.contact_name}
+              <div class="hint">
+                {x.contact_phone} · {x.contact_email}
+              </div>
+            </td>
+            <td data-testid="tenant-status">{ts(`ts_${x.status}` as ScreenKey)}</td>
+            <td class="nowrap">{moment(x.created_at)}</td>
+            <td class="row">
+              {x.status === "pending_review" && (
+                <ConfirmButton label={ts("approve")} confirmLabel={ts("approve")} question={ts("approveQuestion")} busy={action.busy} testid={`approve-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "approve", "approvedDone")} />
+              )}
+              {x.status !== "suspended" && (
+                <ConfirmButton label={ts("suspend")} confirmLabel={ts("suspend")} question={ts("suspendQuestion")} danger busy={action.busy} testid={`suspend-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "suspend", "suspended")} />
+              )}
+              {x.status === "suspended" && (
+                <ConfirmButton label={ts("reinstate")} confirmLabel={ts("reinstate")} question={ts("reinstateQuestion")} busy={action.busy} testid={`reinstate-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "reinstate", "reinstated")} />
+              )}
+            </td>
+          </tr>
+        )}
+      </ItemsTable>
+      <Pager of={paged} />
     </div>
   );
 }

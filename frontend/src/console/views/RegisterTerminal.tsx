@@ -6,7 +6,8 @@ import { href } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
 import { ts } from "../strings_screens";
-import { Field, Status, Submit, useAction, useIdempotencyKey, useLoad } from "../ui";
+import { FormEnd, SelectField, useCreate, useFields } from "../forms";
+import { BackLink, Field, useLoad } from "../ui";
 import { MerchantPicker } from "./MerchantPicker";
 import type { Plan } from "./Plans";
 import type { Terminal } from "./Terminals";
@@ -15,11 +16,9 @@ const TEXT = ["sn", "tid", "iccid", "model"] as const;
 
 export function RegisterTerminal() {
   const plans = useLoad(() => api<Page<Plan>>("/v1/plans"), []);
-  const [v, setV] = useState({ sn: "", tid: "", iccid: "", model: "", carrier: "", merchant_id: "", plan_id: "", expires_on: "", data_quota_mb: "" });
+  const { v, setV, set } = useFields({ sn: "", tid: "", iccid: "", model: "", carrier: "", merchant_id: "", plan_id: "", expires_on: "", data_quota_mb: "" });
   const [made, setMade] = useState<Terminal | null>(null);
-  const action = useAction();
-  const idem = useIdempotencyKey();
-  const set = (k: keyof typeof v) => (e: Event) => setV({ ...v, [k]: (e.currentTarget as HTMLInputElement).value });
+  const { action, create } = useCreate<Terminal>("/v1/terminals");
   const submit = async (e: Event) => {
     e.preventDefault();
     const body: Record<string, unknown> = { sn: v.sn, tid: v.tid, iccid: v.iccid, model: v.model, expires_on: v.expires_on };
@@ -27,9 +26,8 @@ export function RegisterTerminal() {
     if (v.merchant_id) body.merchant_id = v.merchant_id;
     if (v.plan_id) body.plan_id = v.plan_id;
     if (v.data_quota_mb) body.data_quota_mb = Number(v.data_quota_mb);
-    const out = await action.run(() => api<Terminal>("/v1/terminals", { method: "POST", body, idempotencyKey: idem.keyFor(body) }));
+    const out = await create(body);
     if (out) {
-      idem.done();
       setMade(out);
       action.clear();
     }
@@ -38,9 +36,7 @@ export function RegisterTerminal() {
   const labels: Record<(typeof TEXT)[number], string> = { sn: "SN", tid: "TID", iccid: "ICCID", model: t("model") };
   return (
     <section class="stack" data-testid="view-register">
-      <p>
-        <a href={href("terminals")}>‹ {t("backToFleet")}</a>
-      </p>
+      <BackLink to="terminals" label={t("backToFleet")} />
       <h1>{ts("nav_register")}</h1>
       <p class="hint">{ts("registerIntro")}</p>
       {made && (
@@ -58,42 +54,23 @@ export function RegisterTerminal() {
               {(a) => <input {...a} value={v[k]} onInput={set(k)} class={k === "model" ? "" : "mono"} data-testid={`register-${k}`} />}
             </Field>
           ))}
-          <Field id="r-carrier" label={t("carrier")} error={fe("carrier")}>
-            {(a) => (
-              <select {...a} value={v.carrier} onChange={set("carrier")}>
-                <option value="">{ts("carrierAuto")}</option>
-                {["CMCC", "CUCC", "CTCC"].map((c) => (
-                  <option key={c} value={c}>
-                    {t(`carrier_${c}` as "carrier_CMCC")}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <SelectField id="r-carrier" label={t("carrier")} error={fe("carrier")} value={v.carrier} onChange={set("carrier")} blank={ts("carrierAuto")} options={["CMCC", "CUCC", "CTCC"].map((c) => [c, t(`carrier_${c}` as "carrier_CMCC")])} />
           <Field id="r-expires" label={t("expiresOn")} error={fe("expires_on")}>
             {(a) => <input {...a} type="date" value={v.expires_on} onInput={set("expires_on")} data-testid="register-expires_on" />}
           </Field>
-          <Field id="r-plan" label={t("plan")} error={fe("plan_id")}>
-            {(a) => (
-              <select {...a} value={v.plan_id} onChange={set("plan_id")}>
-                <option value="">—</option>
-                {(plans.data?.items ?? []).map((p) => (
-                  <option key={p.plan_id} value={p.plan_id}>
-                    {p.name}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <SelectField id="r-plan" label={t("plan")} error={fe("plan_id")} value={v.plan_id} onChange={set("plan_id")} blank="—" options={(plans.data?.items ?? []).map((p) => [p.plan_id, p.name])} />
           <Field id="r-quota" label={t("quotaMb")} error={fe("data_quota_mb")}>
             {(a) => <input {...a} inputMode="numeric" value={v.data_quota_mb} onInput={set("data_quota_mb")} />}
           </Field>
         </div>
         <MerchantPicker id="r-merchant" label={ts("merchant")} value={v.merchant_id} onChange={(id) => setV({ ...v, merchant_id: id })} error={fe("merchant_id")} testid="register-merchant" />
-        <Status action={action} testid="register" fields={["sn", "tid", "iccid", "model", "carrier", "expires_on", "plan_id", "data_quota_mb", "merchant_id"]} />
-        <div class="row">
-          <Submit busy={action.busy} label={ts("nav_register")} testid="register-submit" />
-        </div>
+        <FormEnd
+          action={action}
+          status="register"
+          fields={["sn", "tid", "iccid", "model", "carrier", "expires_on", "plan_id", "data_quota_mb", "merchant_id"]}
+          label={ts("nav_register")}
+          testid="register-submit"
+        />
       </form>
     </section>
   );

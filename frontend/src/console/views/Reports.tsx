@@ -1,5 +1,6 @@
 // Reports: revenue per day, the settlement (admin), terminals expiring, the day's reconciliation;
 // each also as CSV.
+import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { day, locale, money } from "../../common/i18n";
 import { addDaysIso, number, saveBlob, todayIso } from "../format";
@@ -8,7 +9,8 @@ import { api, apiBlob, session } from "../session";
 import { saveCsv } from "../transfer";
 import { label, t, tn } from "../strings";
 import { ts } from "../strings_screens";
-import { Badge, ErrorAlert, Field, Submit, Table, useAction } from "../ui";
+import { BusyButton, type Action } from "../forms";
+import { Badge, ErrorAlert, Field, ItemsTable, SnLink, Submit, Table, useAction } from "../ui";
 import { WeekChart } from "./Dashboard";
 import { daysLeft } from "./Terminals";
 
@@ -87,6 +89,72 @@ function useCsv() {
   return { action, get };
 }
 
+/** A report shown from its form: loaded on submit (and at once, unless `lazy`), its CSV on demand. */
+function useReport<T>(path: () => string, lazy = false) {
+  const [data, setData] = useState<T | null>(null);
+  const action = useAction();
+  const csv = useCsv();
+  const load = async () => {
+    const out = await action.run(() => api<T>(path()));
+    if (out) setData(out);
+  };
+  const submit = (e: Event) => {
+    e.preventDefault();
+    load();
+  };
+  useEffect(() => {
+    if (!lazy) void load();
+  }, []);
+  return { data, action, csv, submit };
+}
+
+/** From the first of this month (the agent's time zone) to today, as the revenue and settlement start. */
+function useMonthToDate() {
+  const today = todayIso(session()?.timezone);
+  const [from, setFrom] = useState(today.slice(0, 8) + "01");
+  const [to, setTo] = useState(today);
+  return { from, setFrom, to, setTo, qs: () => `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}` };
+}
+
+/** The from and to fields of a report (ids `id`-from and `id`-to; test ids `testid`-from and -to). */
+function RangeFields({ range, action, id, testid }: { range: ReturnType<typeof useMonthToDate>; action: Action; id: string; testid?: string }) {
+  return (
+    <>
+      <Field id={`${id}-from`} label={t("from")} error={action.fieldError("from")}>
+        {(a) => <input {...a} type="date" value={range.from} onInput={(e) => range.setFrom(e.currentTarget.value)} data-testid={testid && `${testid}-from`} />}
+      </Field>
+      <Field id={`${id}-to`} label={t("to")} error={action.fieldError("to")}>
+        {(a) => <input {...a} type="date" value={range.to} onInput={(e) => range.setTo(e.currentTarget.value)} data-testid={testid && `${testid}-to`} />}
+      </Field>
+    </>
+  );
+}
+
+/** A report's form: its `children` (the fields), Show and the CSV download (test ids `name`-show and
+ * `name`-csv); then the report's error, unless one of `fields` shows it, and the download's. */
+function ReportForm(props: {
+  report: { action: Action; csv: ReturnType<typeof useCsv>; submit: (e: Event) => void };
+  name: string;
+  fields: string[];
+  onCsv: () => unknown;
+  children: ComponentChildren;
+}) {
+  const { action, csv, submit } = props.report;
+  return (
+    <>
+      <form class="row align-end" onSubmit={submit} noValidate>
+        {props.children}
+        <div class="field row">
+          <Submit busy={action.busy} label={t("show")} testid={`${props.name}-show`} />
+          <BusyButton busy={csv.action.busy} label={t("downloadCsv")} onClick={props.onCsv} testid={`${props.name}-csv`} />
+        </div>
+      </form>
+      <ErrorAlert error={props.fields.some((f) => action.fieldError(f)) ? null : action.error} />
+      <ErrorAlert error={csv.action.error} />
+    </>
+  );
+}
+
 export function Reports({ admin }: { admin: boolean }) {
   return (
     <section class="stack" data-testid="view-reports">
@@ -100,57 +168,18 @@ export function Reports({ admin }: { admin: boolean }) {
 }
 
 function RevenueReport() {
-  const today = todayIso(session()?.timezone);
-  const [from, setFrom] = useState(today.slice(0, 8) + "01");
-  const [to, setTo] = useState(today);
-  const [data, setData] = useState<Revenue | null>(null);
-  const action = useAction();
-  const csv = useCsv();
-  const qs = () => `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
-  const load = async () => {
-    const out = await action.run(() => api<Revenue>(`/v1/reports/revenue?${qs()}`));
-    if (out) setData(out);
-  };
-  const submit = (e: Event) => {
-    e.preventDefault();
-    load();
-  };
-  useEffect(() => void load(), []);
+  const range = useMonthToDate();
+  const report = useReport<Revenue>(() => `/v1/reports/revenue?${range.qs()}`);
+  const { data, action } = report;
   const l = locale();
   return (
     <div class="card stack" data-testid="report-revenue">
       <h2>{t("revenueReport")}</h2>
-      <form class="row align-end" onSubmit={submit} noValidate>
-        <Field id="rv-from" label={t("from")} error={action.fieldError("from")}>
-          {(a) => <input {...a} type="date" value={from} onInput={(e) => setFrom(e.currentTarget.value)} />}
-        </Field>
-        <Field id="rv-to" label={t("to")} error={action.fieldError("to")}>
-          {(a) => <input {...a} type="date" value={to} onInput={(e) => setTo(e.currentTarget.value)} />}
-        </Field>
-        <div class="field row">
-          <Submit busy={action.busy} label={t("show")} testid="revenue-show" />
-          <button type="button" disabled={csv.action.busy} onClick={() => csv.get(`/v1/reports/revenue?${qs()}`, `revenue-${from}-${to}.csv`)} data-testid="revenue-csv">
-            {csv.action.busy ? t("busy") : t("downloadCsv")}
-          </button>
-        </div>
-      </form>
-      <ErrorAlert error={action.fieldError("from") || action.fieldError("to") ? null : action.error} />
-      <ErrorAlert error={csv.action.error} />
+      <ReportForm report={report} name="revenue" fields={["from", "to"]} onCsv={() => report.csv.get(`/v1/reports/revenue?${range.qs()}`, `revenue-${range.from}-${range.to}.csv`)}>
+        <RangeFields range={range} action={action} id="rv" />
+      </ReportForm>
       {data && (
-        <Table
-          caption={t("revenueReport")}
-          testid="revenue-table"
-          head={
-            <tr>
-              <th scope="col">{t("date")}</th>
-              <th scope="col">{t("ordersCount")}</th>
-              <th scope="col">{t("gross")}</th>
-              <th scope="col">{t("fees")}</th>
-              <th scope="col">{t("refunds")}</th>
-              <th scope="col">{t("net")}</th>
-            </tr>
-          }
-        >
+        <Table caption={t("revenueReport")} testid="revenue-table" cols={[t("date"), t("ordersCount"), t("gross"), t("fees"), t("refunds"), t("net")]}>
           {data.days
             .filter((r) => r.orders || r.gross_fen || r.refunds_fen)
             .map((r) => (
@@ -179,57 +208,27 @@ function RevenueReport() {
 
 function ExpiringReport() {
   const [days, setDays] = useState("30");
-  const [data, setData] = useState<Expiring | null>(null);
-  const action = useAction();
-  const csv = useCsv();
-  const load = async () => {
-    const out = await action.run(() => api<Expiring>(`/v1/reports/expiring?days=${encodeURIComponent(days)}`));
-    if (out) setData(out);
-  };
-  const submit = (e: Event) => {
-    e.preventDefault();
-    load();
-  };
-  useEffect(() => void load(), []);
+  const path = () => `/v1/reports/expiring?days=${encodeURIComponent(days)}`;
+  const report = useReport<Expiring>(path);
+  const { data, action } = report;
   return (
     <div class="card stack" data-testid="report-expiring">
       <h2 id="exp-title">{t("expiringReport")}</h2>
-      <form class="row align-end" onSubmit={submit} noValidate>
+      <ReportForm report={report} name="expiring" fields={["days"]} onCsv={() => report.csv.get(path(), `expiring-${days}d.csv`, "expiring", { days: String(days) })}>
         <Field id="ex-days" label={t("withinDays")} hint={t("daysRange")} error={action.fieldError("days")}>
           {(a) => <input {...a} type="number" min={1} max={365} value={days} onInput={(e) => setDays(e.currentTarget.value)} data-testid="expiring-days" />}
         </Field>
-        <div class="field row">
-          <Submit busy={action.busy} label={t("show")} testid="expiring-show" />
-          <button type="button" disabled={csv.action.busy} onClick={() => csv.get(`/v1/reports/expiring?days=${encodeURIComponent(days)}`, `expiring-${days}d.csv`, "expiring", { days: String(days) })} data-testid="expiring-csv">
-            {csv.action.busy ? t("busy") : t("downloadCsv")}
-          </button>
-        </div>
-      </form>
-      <ErrorAlert error={action.fieldError("days") ? null : action.error} />
-      <ErrorAlert error={csv.action.error} />
+      </ReportForm>
       {data && (
         <>
           <p data-testid="expiring-total">{tn("expiringTotal", data.total, { days: data.days })}</p>
           {data.per_week.length > 0 && <WeekChart weeks={data.per_week} labelledBy="exp-title" />}
           {data.truncated && <p class="hint">{t("listTruncated", { n: data.items.length })}</p>}
-          <Table
-            caption={t("expiringReport")}
-            testid="expiring-table"
-            empty={data.items.length === 0}
-            head={
-              <tr>
-                <th scope="col">SN</th>
-                <th scope="col">TID</th>
-                <th scope="col">{t("status")}</th>
-                <th scope="col">{t("expiresOn")}</th>
-                <th scope="col">{ts("merchant")}</th>
-              </tr>
-            }
-          >
-            {data.items.map((r) => (
+          <ItemsTable items={data.items} caption={t("expiringReport")} testid="expiring-table" cols={["SN", "TID", t("status"), t("expiresOn"), ts("merchant")]}>
+            {(r) => (
               <tr key={r.sn}>
                 <td class="mono">
-                  <a href={href(`terminals/${encodeURIComponent(r.sn)}`)}>{r.sn}</a>
+                  <SnLink sn={r.sn} />
                 </td>
                 <td class="mono">{r.tid}</td>
                 <td>
@@ -243,8 +242,8 @@ function ExpiringReport() {
                   {r.merchant_phone && <div class="hint mono">{r.merchant_phone}</div>}
                 </td>
               </tr>
-            ))}
-          </Table>
+            )}
+          </ItemsTable>
         </>
       )}
     </div>
@@ -253,14 +252,9 @@ function ExpiringReport() {
 
 function ReconReport() {
   const [date, setDate] = useState(addDaysIso(todayIso(session()?.timezone), -1));
-  const [data, setData] = useState<Recon | null>(null);
-  const action = useAction();
-  const csv = useCsv();
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    const out = await action.run(() => api<Recon>(`/v1/reports/reconciliation?date=${encodeURIComponent(date)}`));
-    if (out) setData(out);
-  };
+  const path = () => `/v1/reports/reconciliation?date=${encodeURIComponent(date)}`;
+  const report = useReport<Recon>(path, true);
+  const { data, action } = report;
   const rows: (ReconRow & { state: string })[] = data
     ? [
         ...data.matched.map((r) => ({ ...r, state: "matched" })),
@@ -272,19 +266,11 @@ function ReconReport() {
   return (
     <div class="card stack" data-testid="report-recon">
       <h2>{t("reconReport")}</h2>
-      <form class="row align-end" onSubmit={submit} noValidate>
+      <ReportForm report={report} name="recon" fields={["date"]} onCsv={() => report.csv.get(path(), `reconciliation-${date}.csv`)}>
         <Field id="rc-date" label={t("date")} error={action.fieldError("date")}>
           {(a) => <input {...a} type="date" value={date} onInput={(e) => setDate(e.currentTarget.value)} />}
         </Field>
-        <div class="field row">
-          <Submit busy={action.busy} label={t("show")} testid="recon-show" />
-          <button type="button" disabled={csv.action.busy} onClick={() => csv.get(`/v1/reports/reconciliation?date=${encodeURIComponent(date)}`, `reconciliation-${date}.csv`)} data-testid="recon-csv">
-            {csv.action.busy ? t("busy") : t("downloadCsv")}
-          </button>
-        </div>
-      </form>
-      <ErrorAlert error={action.fieldError("date") ? null : action.error} />
-      <ErrorAlert error={csv.action.error} />
+      </ReportForm>
       {data && (
         <>
           <ul class="counts" data-testid="recon-summary">
@@ -303,21 +289,8 @@ function ReconReport() {
               </li>
             ) : null}
           </ul>
-          <Table
-            caption={t("reconReport")}
-            empty={rows.length === 0}
-            head={
-              <tr>
-                <th scope="col">{t("state")}</th>
-                <th scope="col">{t("reconKind")}</th>
-                <th scope="col">{t("orderId")}</th>
-                <th scope="col">PaymentIntent</th>
-                <th scope="col">{t("amount")}</th>
-                <th scope="col">{t("reason")}</th>
-              </tr>
-            }
-          >
-            {rows.map((r, i) => (
+          <ItemsTable items={rows} caption={t("reconReport")} cols={[t("state"), t("reconKind"), t("orderId"), "PaymentIntent", t("amount"), t("reason")]}>
+            {(r, i) => (
               <tr key={i}>
                 <td>
                   {r.state === "matched"
@@ -337,8 +310,8 @@ function ReconReport() {
                 <td class="num">{money(r.amount_fen)}</td>
                 <td>{r.reason ?? ""}</td>
               </tr>
-            ))}
-          </Table>
+            )}
+          </ItemsTable>
         </>
       )}
     </div>
@@ -346,22 +319,9 @@ function ReconReport() {
 }
 
 function SettlementReport() {
-  const today = todayIso(session()?.timezone);
-  const [from, setFrom] = useState(today.slice(0, 8) + "01");
-  const [to, setTo] = useState(today);
-  const [data, setData] = useState<Settlement | null>(null);
-  const action = useAction();
-  const csv = useCsv();
-  const qs = () => `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
-  const load = async () => {
-    const out = await action.run(() => api<Settlement>(`/v1/reports/settlement?${qs()}`));
-    if (out) setData(out);
-  };
-  const submit = (e: Event) => {
-    e.preventDefault();
-    load();
-  };
-  useEffect(() => void load(), []);
+  const range = useMonthToDate();
+  const report = useReport<Settlement>(() => `/v1/reports/settlement?${range.qs()}`);
+  const { data, action } = report;
   const l = locale();
   // The direct rails' columns only for an agent that has direct payments in the range.
   const direct = !!data && !!(data.totals.direct_fen || data.totals.direct_refunds_fen || data.totals.direct_fees_fen);
@@ -392,22 +352,14 @@ function SettlementReport() {
     <div class="card stack" data-testid="report-settlement">
       <h2>{t("settlementReport")}</h2>
       <p class="hint">{t("settlementHint")}</p>
-      <form class="row align-end" onSubmit={submit} noValidate>
-        <Field id="st-from" label={t("from")} error={action.fieldError("from")}>
-          {(a) => <input {...a} type="date" value={from} onInput={(e) => setFrom(e.currentTarget.value)} data-testid="settlement-from" />}
-        </Field>
-        <Field id="st-to" label={t("to")} error={action.fieldError("to")}>
-          {(a) => <input {...a} type="date" value={to} onInput={(e) => setTo(e.currentTarget.value)} data-testid="settlement-to" />}
-        </Field>
-        <div class="field row">
-          <Submit busy={action.busy} label={t("show")} testid="settlement-show" />
-          <button type="button" disabled={csv.action.busy} onClick={() => csv.get(`/v1/reports/settlement?${qs()}`, `settlement-${from}-${to}.csv`)} data-testid="settlement-csv">
-            {csv.action.busy ? t("busy") : t("downloadCsv")}
-          </button>
-        </div>
-      </form>
-      <ErrorAlert error={action.fieldError("from") || action.fieldError("to") ? null : action.error} />
-      <ErrorAlert error={csv.action.error} />
+      <ReportForm
+        report={report}
+        name="settlement"
+        fields={["from", "to"]}
+        onCsv={() => report.csv.get(`/v1/reports/settlement?${range.qs()}`, `settlement-${range.from}-${range.to}.csv`)}
+      >
+        <RangeFields range={range} action={action} id="st" testid="settlement" />
+      </ReportForm>
       {data && (
         <>
           <p class="hint" data-testid="settlement-via">
@@ -416,28 +368,11 @@ function SettlementReport() {
           <Table
             caption={t("settlementReport")}
             testid="settlement-table"
-            head={
-              <tr>
-                <th scope="col">{t("date")}</th>
-                <th scope="col">{t("ordersCount")}</th>
-                <th scope="col">{t("collected")}</th>
-                <th scope="col">{t("settlementServiceFee")}</th>
-                <th scope="col">{t("refunds")}</th>
-                <th scope="col">{t("stripeFees")}</th>
-                <th scope="col">{t("platformFee")}</th>
-                <th scope="col">{t("payable")}</th>
-                <th scope="col">{t("cashCollected")}</th>
-                <th scope="col">{t("cashRefunds")}</th>
-                <th scope="col">{t("vouchersRedeemed")}</th>
-                {direct && (
-                  <>
-                    <th scope="col">{t("directCollected")}</th>
-                    <th scope="col">{t("directRefunds")}</th>
-                    <th scope="col">{t("directFees")}</th>
-                  </>
-                )}
-              </tr>
-            }
+            cols={[
+              t("date"), t("ordersCount"), t("collected"), t("settlementServiceFee"), t("refunds"), t("stripeFees"), t("platformFee"),
+              t("payable"), t("cashCollected"), t("cashRefunds"), t("vouchersRedeemed"),
+              ...(direct ? [t("directCollected"), t("directRefunds"), t("directFees")] : []),
+            ]}
           >
             {data.days
               .filter((r) => r.orders || r.collected_fen || r.refunds_fen || r.stripe_fees_fen || r.cash_fen || r.cash_refunds_fen || r.voucher_count || r.direct_fen || r.direct_refunds_fen)

@@ -4,7 +4,8 @@ import { useState } from "preact/hooks";
 import { fenToYuanText, parseYuan } from "../format";
 import { api } from "../session";
 import { t } from "../strings";
-import { AdminOnly, ErrorAlert, Field, Loading, Status, Submit, localError, useAction, useLoad } from "../ui";
+import { CheckGroup, FormEnd, SelectField, useFields } from "../forms";
+import { AdminOnly, Field, LoadState, localError, useAction, useLoad } from "../ui";
 
 interface TenantSettings {
   reminder_days: number[];
@@ -49,8 +50,7 @@ function SettingsForms() {
   const load = useLoad(() => api<Tenant>("/v1/tenant"), []);
   return (
     <>
-      <ErrorAlert error={load.error} />
-      <Loading show={load.loading && !load.data} />
+      <LoadState load={load} />
       {load.data && (
         <>
           <ReminderForm key={`s-${load.data.tenant_id}`} tenant={load.data} onSaved={load.setData} />
@@ -64,7 +64,7 @@ function SettingsForms() {
 
 function ReminderForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant) => void }) {
   const s = tenant.settings;
-  const [v, setV] = useState({
+  const { v, setV, set } = useFields({
     reminder_days: s.reminder_days.join(", "),
     grace_days: String(s.grace_days),
     renewal_basis: s.renewal_basis,
@@ -75,8 +75,6 @@ function ReminderForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant
     language: s.language ?? "zh-CN",
   });
   const action = useAction();
-  const set = (k: "reminder_days" | "grace_days" | "renewal_basis" | "fee_kind" | "fee_value" | "timezone" | "language") => (e: Event) =>
-    setV({ ...v, [k]: (e.currentTarget as HTMLInputElement).value });
   const submit = async (e: Event) => {
     e.preventDefault();
     const parts = v.reminder_days.split(/[,，\s]+/).filter(Boolean);
@@ -118,14 +116,7 @@ function ReminderForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant
         <Field id="s-grace" label={t("graceDays")} hint={t("graceDaysHint")} error={fe("settings.grace_days")}>
           {(a) => <input {...a} type="number" min={0} max={90} step={1} value={v.grace_days} onInput={set("grace_days")} data-testid="settings-grace-days" />}
         </Field>
-        <Field id="s-basis" label={t("renewalBasis")} error={fe("settings.renewal_basis")}>
-          {(a) => (
-            <select {...a} value={v.renewal_basis} onChange={set("renewal_basis")}>
-              <option value="stack">{t("basis_stack")}</option>
-              <option value="from_payment">{t("basis_from_payment")}</option>
-            </select>
-          )}
-        </Field>
+        <SelectField id="s-basis" label={t("renewalBasis")} error={fe("settings.renewal_basis")} value={v.renewal_basis} onChange={set("renewal_basis")} options={[["stack", t("basis_stack")], ["from_payment", t("basis_from_payment")]]} />
         <Field id="s-tz" label={t("timezone")} error={fe("settings.timezone")}>
           {(a) => (
             <>
@@ -138,14 +129,7 @@ function ReminderForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant
             </>
           )}
         </Field>
-        <Field id="s-fee-kind" label={t("feeKind")} error={fe("settings.service_fee.kind")}>
-          {(a) => (
-            <select {...a} value={v.fee_kind} onChange={set("fee_kind")}>
-              <option value="flat">{t("fee_flat")}</option>
-              <option value="percent">{t("fee_percent")}</option>
-            </select>
-          )}
-        </Field>
+        <SelectField id="s-fee-kind" label={t("feeKind")} error={fe("settings.service_fee.kind")} value={v.fee_kind} onChange={set("fee_kind")} options={[["flat", t("fee_flat")], ["percent", t("fee_percent")]]} />
         <Field
           id="s-fee-value"
           label={v.fee_kind === "flat" ? t("feeFlatYuan") : t("feePercent")}
@@ -154,49 +138,25 @@ function ReminderForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant
         >
           {(a) => <input {...a} inputMode="decimal" value={v.fee_value} onInput={set("fee_value")} />}
         </Field>
-        <Field id="s-lang" label={t("messageLanguage")} error={fe("settings.language")}>
-          {(a) => (
-            <select {...a} value={v.language} onChange={set("language")}>
-              <option value="zh-CN">中文</option>
-              <option value="en">English</option>
-            </select>
-          )}
-        </Field>
+        <SelectField id="s-lang" label={t("messageLanguage")} error={fe("settings.language")} value={v.language} onChange={set("language")} options={[["zh-CN", "中文"], ["en", "English"]]} />
       </div>
-      <fieldset aria-describedby={fe("settings.payment_methods") ? "s-pm-err" : undefined}>
-        <legend>{t("paymentMethods")}</legend>
-        <div class="row">
-          {METHODS.map((m) => (
-            <div class="check" key={m}>
-              <input
-                type="checkbox"
-                id={`s-pm-${m}`}
-                checked={v.payment_methods.includes(m)}
-                onChange={(e) =>
-                  setV({
-                    ...v,
-                    payment_methods: e.currentTarget.checked ? [...v.payment_methods, m] : v.payment_methods.filter((x) => x !== m),
-                  })
-                }
-              />
-              <label for={`s-pm-${m}`}>{t(`pm_${m}`)}</label>
-            </div>
-          ))}
-        </div>
-        {fe("settings.payment_methods") && (
-          <div class="field-error" id="s-pm-err" role="alert">
-            {fe("settings.payment_methods")}
-          </div>
-        )}
-      </fieldset>
-      <Status
-        action={action}
-        testid="settings"
-        fields={["settings.reminder_days", "settings.grace_days", "settings.renewal_basis", "settings.timezone", "settings.service_fee", "settings.service_fee.kind", "settings.service_fee.value", "settings.payment_methods", "settings.language"]}
+      <CheckGroup
+        legend={t("paymentMethods")}
+        idPrefix="s-pm"
+        errorId="s-pm-err"
+        options={METHODS}
+        label={(m) => t(`pm_${m}`)}
+        checked={v.payment_methods}
+        onChange={(next) => setV({ ...v, payment_methods: next })}
+        error={fe("settings.payment_methods")}
       />
-      <div class="row">
-        <Submit busy={action.busy} label={t("save")} testid="settings-save" />
-      </div>
+      <FormEnd
+        action={action}
+        status="settings"
+        fields={["settings.reminder_days", "settings.grace_days", "settings.renewal_basis", "settings.timezone", "settings.service_fee", "settings.service_fee.kind", "settings.service_fee.value", "settings.payment_methods", "settings.language"]}
+        label={t("save")}
+        testid="settings-save"
+      />
     </form>
   );
 }
@@ -240,21 +200,19 @@ function RailsForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant) =
       <p data-testid="rails-alipay-state">
         {s.alipay_app_auth_token_set ? t("alipayTokenSet", { app: s.alipay_auth_app_id ?? "" }) : t("alipayTokenUnset")}
       </p>
-      <Status action={action} />
-      <div class="row">
-        <Submit busy={action.busy} label={t("railsSave")} />
+      <FormEnd action={action} label={t("railsSave")}>
         {s.alipay_app_auth_token_set && (
           <button type="button" onClick={() => save({ alipay_app_auth_token: null })} data-testid="rails-alipay-remove">
             {t("alipayTokenRemove")}
           </button>
         )}
-      </div>
+      </FormEnd>
     </form>
   );
 }
 
 function ProfileForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant) => void }) {
-  const [v, setV] = useState({
+  const { v, set } = useFields({
     name: tenant.name,
     contact_name: tenant.contact_name,
     contact_email: tenant.contact_email,
@@ -262,7 +220,6 @@ function ProfileForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant)
     service_phone: tenant.service_phone ?? "",
   });
   const action = useAction();
-  const set = (k: keyof typeof v) => (e: Event) => setV({ ...v, [k]: (e.currentTarget as HTMLInputElement).value });
   const submit = async (e: Event) => {
     e.preventDefault();
     const body: Record<string, string | null> = {};
@@ -295,10 +252,7 @@ function ProfileForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant)
         </Field>
       </div>
       <p class="hint">{tenant.stripe_connected ? t("stripeConnected") : t("stripeNotConnected")}</p>
-      <Status action={action} fields={["name", "contact_name", "contact_email", "contact_phone", "service_phone"]} />
-      <div class="row">
-        <Submit busy={action.busy} label={t("save")} />
-      </div>
+      <FormEnd action={action} fields={["name", "contact_name", "contact_email", "contact_phone", "service_phone"]} label={t("save")} />
     </form>
   );
 }

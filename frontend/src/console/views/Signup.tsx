@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { newIdempotencyKey } from "../../common/api";
 import { call } from "../../common/api";
-import { LanguageSwitch } from "../LanguageSwitch";
+import { SignInFrame } from "./SignIn";
 import { t } from "../strings";
 import { ts } from "../strings_screens";
 import { Field, Status, Submit, useAction } from "../ui";
@@ -27,37 +27,32 @@ export function Signup() {
     if (out) setDone(out.tenant_id);
   };
   return (
-    <div class="signin-page">
-      <header class="signin-top">
-        <LanguageSwitch />
-      </header>
-      <main id="main" class="signin card" data-testid="view-signup">
-        <h1>{ts("signupTitle")}</h1>
-        <p class="hint">{ts("signupIntro")}</p>
-        {done ? (
-          <div class="alert ok" role="status" data-testid="signup-ok">
-            {ts("signupDone", { id: done })}
-          </div>
-        ) : (
-          <form class="stack" onSubmit={submit} noValidate data-testid="signup-form">
-            {FIELDS.map(([k, label, type]) => (
-              <Field key={k} id={`s-${k}`} label={ts(label)} error={action.fieldError(k)}>
-                {(a) => (
-                  <input {...a} type={type} value={v[k]} onInput={(e) => setV({ ...v, [k]: e.currentTarget.value })} data-testid={`signup-${k}`} />
-                )}
-              </Field>
-            ))}
-            <Status action={action} testid="signup" fields={FIELDS.map(([k]) => k)} />
-            <Submit busy={action.busy} label={ts("signupSubmit")} testid="signup-submit" />
-          </form>
-        )}
-        <p>
-          <a href="#/" data-testid="back-to-signin">
-            {ts("backToSignIn")}
-          </a>
-        </p>
-        <p class="hint">{t("appName")}</p>
-      </main>
-    </div>
+    <SignInFrame testid="view-signup">
+      <h1>{ts("signupTitle")}</h1>
+      <p class="hint">{ts("signupIntro")}</p>
+      {done ? (
+        <div class="alert ok" role="status" data-testid="signup-ok">
+          {ts("signupDone", { id: done })}
+        </div>
+      ) : (
+        <form class="stack" onSubmit={submit} noValidate data-testid="signup-form">
+          {FIELDS.map(([k, label, type]) => (
+            <Field key={k} id={`s-${k}`} label={ts(label)} error={action.fieldError(k)}>
+              {(a) => (
+                <input {...a} type={type} value={v[k]} onInput={(e) => setV({ ...v, [k]: e.currentTarget.value })} data-testid={`signup-${k}`} />
+              )}
+            </Field>
+          ))}
+          <Status action={action} testid="signup" fields={FIELDS.map(([k]) => k)} />
+          <Submit busy={action.busy} label={ts("signupSubmit")} testid="signup-submit" />
+        </form>
+      )}
+      <p>
+        <a href="#/" data-testid="back-to-signin">
+          {ts("backToSignIn")}
+        </a>
+      </p>
+      <p class="hint">{t("appName")}</p>
+    </SignInFrame>
   );
 }

@@ -1,10 +1,10 @@
 // Printable QR sticker sheet: SN, TID, the agent's service phone and the QR code of the pay link for
 // each chosen terminal, 3 × 8 per A4 page. The QR SVG needs the key, so it is fetched and shown from a blob URL.
 import { useEffect, useState } from "preact/hooks";
-import { href } from "../router";
 import { api, apiBlob } from "../session";
 import { errorText, t, tn } from "../strings";
 import { phoneText } from "../../common/phone";
+import { BackLink } from "../ui";
 import type { Terminal } from "./Terminals";
 
 interface Sticker {
@@ -67,9 +67,7 @@ export function Stickers({ sns }: { sns: string[] }) {
   return (
     <section class="stack" data-testid="view-stickers">
       <div class="no-print stack">
-        <p>
-          <a href={href("terminals")}>‹ {t("backToFleet")}</a>
-        </p>
+        <BackLink to="terminals" label={t("backToFleet")} />
         <h1>{t("stickerSheet")}</h1>
         {wanted.length === 0 ? (
           <p>{t("noStickers")}</p>

@@ -11,7 +11,9 @@ import { MerchantPicker, type MerchantCard } from "./MerchantPicker";
 import { TransferCode } from "./Transfer";
 import { TransferTime } from "./TransferTime";
 import { CarrierStateBlock } from "./Carrier";
-import { Badge, ConfirmButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad, useIdempotencyKey, riskRecent } from "../ui";
+import { FormEnd, SelectField, ToggleButton, useCreate, useFields, type Action } from "../forms";
+import { BackLink, Badge, ConfirmButton, ErrorAlert, Field, ItemsTable, LoadState, Status, localError, riskRecent, useAction, useLoad } from "../ui";
+import { PlanSelect } from "./Plans";
 import { carrierLabel, daysLeft, type Terminal } from "./Terminals";
 import type { Plan } from "./Plans";
 
@@ -51,17 +53,17 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
   );
   const l = locale();
   const write = canWrite(session());
+  // Deactivate or reactivate: the answer is the terminal as it now is.
+  const lifecycle = (action: Action, verb: "deactivate" | "reactivate", ok: string) => () =>
+    void action.run(async () => term.setData(await api<Terminal>(`${path}/${verb}`, { method: "POST", body: {} })), ok);
   const planName = (id: string | null) => (id ? (plans.data?.items.find((p) => p.plan_id === id)?.name ?? id) : "—");
   return (
     <section class="stack" data-testid="view-terminal">
-      <p>
-        <a href={href("terminals")}>‹ {t("backToFleet")}</a>
-      </p>
+      <BackLink to="terminals" label={t("backToFleet")} />
       <h1>
         {t("terminal")} <span class="mono">{sn}</span>
       </h1>
-      <ErrorAlert error={term.error} />
-      <Loading show={term.loading && !x} />
+      <LoadState load={term} />
       {x && (
         <>
           <div class="card">
@@ -112,9 +114,7 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
             {x.carrier_state && <CarrierStateBlock state={x.carrier_state} onRetried={term.reload} />}
             <div class="row">
               {write && x.status !== "deactivated" && (
-                <button type="button" onClick={() => setEditing(!editing)} aria-expanded={editing ? "true" : "false"} data-testid="terminal-edit">
-                  {t("edit")}
-                </button>
+                <ToggleButton open={editing} onClick={() => setEditing(!editing)} label={t("edit")} testid="terminal-edit" />
               )}
               <a class="button" href={href("stickers", { sns: x.sn })}>
                 {t("printSticker")}
@@ -127,12 +127,7 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
                   danger
                   busy={deactivate.busy}
                   testid="terminal-deactivate"
-                  onConfirm={() =>
-                    deactivate.run(async () => {
-                      const next = await api<Terminal>(`${path}/deactivate`, { method: "POST", body: {} });
-                      term.setData(next);
-                    }, t("deactivated"))
-                  }
+                  onConfirm={lifecycle(deactivate, "deactivate", t("deactivated"))}
                 />
               )}
             </div>
@@ -144,12 +139,7 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
                   question={ts("reactivateQuestion")}
                   busy={reactivate.busy}
                   testid="terminal-reactivate"
-                  onConfirm={() =>
-                    reactivate.run(async () => {
-                      const next = await api<Terminal>(`${path}/reactivate`, { method: "POST", body: {} });
-                      term.setData(next);
-                    }, ts("reactivated"))
-                  }
+                  onConfirm={lifecycle(reactivate, "reactivate", ts("reactivated"))}
                 />
               </div>
             )}
@@ -184,68 +174,44 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
       <div class="card stack">
         <h2>{t("renewalHistory")}</h2>
         <ErrorAlert error={renewals.error} />
-        {renewals.data && (
-          <Table
-            caption={t("renewalHistory")}
-            testid="renewals-table"
-            empty={renewals.data.items.length === 0}
-            head={
-              <tr>
-                <th scope="col">{t("when")}</th>
-                <th scope="col">{t("kind")}</th>
-                <th scope="col">{t("source")}</th>
-                <th scope="col">{t("oldExpiry")}</th>
-                <th scope="col">{t("newExpiry")}</th>
-                <th scope="col">{t("termMonths")}</th>
-                <th scope="col">{t("amount")}</th>
-              </tr>
-            }
-          >
-            {renewals.data.items.map((r, i) => (
-              <tr key={i}>
-                <td class="nowrap">{moment(r.created_at)}</td>
-                <td data-testid="renewal-kind">{label("ledger_kind", r.kind)}</td>
-                <td class="mono">
-                  {r.source.startsWith("o_") ? <a href={href(`orders/${r.source}`)}>{r.source}</a> : r.source}
-                </td>
-                <td>{day(r.old_expires_on)}</td>
-                <td>{day(r.new_expires_on)}</td>
-                <td>{r.term_months}</td>
-                <td class="num">{money(r.amount_fen)}</td>
-              </tr>
-            ))}
-          </Table>
-        )}
+        <ItemsTable
+          items={renewals.data?.items}
+          caption={t("renewalHistory")}
+          testid="renewals-table"
+          cols={[t("when"), t("kind"), t("source"), t("oldExpiry"), t("newExpiry"), t("termMonths"), t("amount")]}
+        >
+          {(r, i) => (
+            <tr key={i}>
+              <td class="nowrap">{moment(r.created_at)}</td>
+              <td data-testid="renewal-kind">{label("ledger_kind", r.kind)}</td>
+              <td class="mono">{r.source.startsWith("o_") ? <a href={href(`orders/${r.source}`)}>{r.source}</a> : r.source}</td>
+              <td>{day(r.old_expires_on)}</td>
+              <td>{day(r.new_expires_on)}</td>
+              <td>{r.term_months}</td>
+              <td class="num">{money(r.amount_fen)}</td>
+            </tr>
+          )}
+        </ItemsTable>
       </div>
       <div class="card stack">
         <h2>{t("notifications")}</h2>
         <ErrorAlert error={notes.error} />
-        {notes.data && (
-          <Table
-            caption={t("notifications")}
-            testid="notifications-table"
-            empty={notes.data.items.length === 0}
-            head={
-              <tr>
-                <th scope="col">{t("when")}</th>
-                <th scope="col">{t("template")}</th>
-                <th scope="col">{t("channel")}</th>
-                <th scope="col">{t("recipient")}</th>
-                <th scope="col">{t("state")}</th>
-              </tr>
-            }
-          >
-            {notes.data.items.map((n, i) => (
-              <tr key={i}>
-                <td class="nowrap">{moment(n.created_at)}</td>
-                <td data-testid="notification-template">{label("notification_template", n.template)}</td>
-                <td data-testid="notification-channel">{label("notification_channel", n.channel)}</td>
-                <td class="mono">{n.recipient}</td>
-                <td data-testid="notification-state">{label("notification_state", n.state)}</td>
-              </tr>
-            ))}
-          </Table>
-        )}
+        <ItemsTable
+          items={notes.data?.items}
+          caption={t("notifications")}
+          testid="notifications-table"
+          cols={[t("when"), t("template"), t("channel"), t("recipient"), t("state")]}
+        >
+          {(n, i) => (
+            <tr key={i}>
+              <td class="nowrap">{moment(n.created_at)}</td>
+              <td data-testid="notification-template">{label("notification_template", n.template)}</td>
+              <td data-testid="notification-channel">{label("notification_channel", n.channel)}</td>
+              <td class="mono">{n.recipient}</td>
+              <td data-testid="notification-state">{label("notification_state", n.state)}</td>
+            </tr>
+          )}
+        </ItemsTable>
       </div>
     </section>
   );
@@ -266,11 +232,10 @@ function EditTerminal(props: { terminal: Terminal; plans: Plan[]; admin: boolean
     expires_on: x.expires_on,
     data_quota_mb: x.data_quota_mb === null ? "" : String(x.data_quota_mb),
   };
-  const [v, setV] = useState(initial);
+  const { v, setV, set } = useFields(initial);
   const [reason, setReason] = useState("");
   const action = useAction();
   const movesExpiry = v.expires_on !== initial.expires_on;
-  const set = (k: keyof typeof initial) => (e: Event) => setV({ ...v, [k]: (e.currentTarget as HTMLInputElement).value });
   const submit = async (e: Event) => {
     e.preventDefault();
     const body: Record<string, unknown> = {};
@@ -303,34 +268,12 @@ function EditTerminal(props: { terminal: Terminal; plans: Plan[]; admin: boolean
         <Field id="e-iccid" label="ICCID" error={fe("iccid")}>
           {(a) => <input {...a} inputMode="numeric" value={v.iccid} onInput={set("iccid")} />}
         </Field>
-        <Field id="e-carrier" label={t("carrier")} error={fe("carrier")}>
-          {(a) => (
-            <select {...a} value={v.carrier} onChange={set("carrier")}>
-              <option value="">—</option>
-              {["CMCC", "CUCC", "CTCC", "OTHER"].map((c) => (
-                <option key={c} value={c}>
-                  {carrierLabel(c)}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField id="e-carrier" label={t("carrier")} error={fe("carrier")} value={v.carrier} onChange={set("carrier")} blank="—" options={["CMCC", "CUCC", "CTCC", "OTHER"].map((c) => [c, carrierLabel(c)])} />
         <Field id="e-model" label={t("model")} error={fe("model")}>
           {(a) => <input {...a} value={v.model} onInput={set("model")} />}
         </Field>
         <MerchantPicker id="e-merchant" label={ts("merchant")} value={v.merchant_id} onChange={(id) => setV({ ...v, merchant_id: id })} error={fe("merchant_id")} testid="edit-merchant" />
-        <Field id="e-plan" label={t("plan")} error={fe("plan_id")}>
-          {(a) => (
-            <select {...a} value={v.plan_id} onChange={set("plan_id")}>
-              <option value="">—</option>
-              {props.plans.map((p) => (
-                <option key={p.plan_id} value={p.plan_id}>
-                  {p.name}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField id="e-plan" label={t("plan")} error={fe("plan_id")} value={v.plan_id} onChange={set("plan_id")} blank="—" options={props.plans.map((p) => [p.plan_id, p.name])} />
         {props.admin && (
           <Field id="e-expires" label={t("expiresOn")} hint={ts("expiryAdminHint")} error={fe("expires_on")}>
             {(a) => <input {...a} type="date" value={v.expires_on} onInput={set("expires_on")} data-testid="edit-expires" />}
@@ -345,10 +288,7 @@ function EditTerminal(props: { terminal: Terminal; plans: Plan[]; admin: boolean
           {(a) => <input {...a} inputMode="numeric" value={v.data_quota_mb} onInput={set("data_quota_mb")} />}
         </Field>
       </div>
-      <Status action={action} fields={[...EDITABLE, "reason"]} />
-      <div class="row">
-        <Submit busy={action.busy} label={t("save")} testid="terminal-save" />
-      </div>
+      <FormEnd action={action} fields={[...EDITABLE, "reason"]} label={t("save")} testid="terminal-save" />
     </form>
   );
 }
@@ -366,9 +306,8 @@ export function NewOrder({ sn, plans, admin }: { sn?: string; plans: Plan[]; adm
   const [snValue, setSn] = useState(sn ?? "");
   const [planId, setPlanId] = useState("");
   const [payment, setPayment] = useState<"offline" | "online" | "wechat_pay" | "alipay">("offline");
-  const idem = useIdempotencyKey();
   const [created, setCreated] = useState<OrderOut | null>(null);
-  const action = useAction();
+  const { action, create } = useCreate<OrderOut>("/v1/orders");
   const chosen = planId || active[0]?.plan_id || "";
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -377,11 +316,8 @@ export function NewOrder({ sn, plans, admin }: { sn?: string; plans: Plan[]; adm
     const body = direct
       ? { lines: [{ sn: snValue.trim(), plan_id: chosen }], payment: "online", method: payment }
       : { lines: [{ sn: snValue.trim(), plan_id: chosen }], payment };
-    const out = await action.run(() => api<OrderOut>("/v1/orders", { method: "POST", body, idempotencyKey: idem.keyFor(body) }), t("orderCreated"));
-    if (out) {
-      setCreated(out);
-      idem.done();
-    }
+    const out = await create(body, t("orderCreated"));
+    if (out) setCreated(out);
   };
   const fe = action.fieldError;
   return (
@@ -394,18 +330,7 @@ export function NewOrder({ sn, plans, admin }: { sn?: string; plans: Plan[]; adm
             {(a) => <input {...a} value={snValue} onInput={(e) => setSn(e.currentTarget.value)} data-testid="order-sn" />}
           </Field>
         )}
-        <Field id="o-plan" label={t("plan")} error={fe("plan_id")}>
-          {(a) => (
-            <select {...a} value={chosen} onChange={(e) => setPlanId(e.currentTarget.value)} data-testid="order-plan">
-              {active.length === 0 && <option value="">{t("noPlans")}</option>}
-              {active.map((p) => (
-                <option key={p.plan_id} value={p.plan_id}>
-                  {p.name} · {money(p.price_fen)}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <PlanSelect id="o-plan" plans={active} value={chosen} onChange={setPlanId} error={fe("plan_id")} testid="order-plan" />
         <Field id="o-payment" label={t("paymentKind")} error={fe("payment")}>
           {(a) => (
             <select {...a} value={payment} onChange={(e) => setPayment(e.currentTarget.value as "offline")} data-testid="order-payment">
@@ -417,25 +342,35 @@ export function NewOrder({ sn, plans, admin }: { sn?: string; plans: Plan[]; adm
           )}
         </Field>
       </div>
-      <Status action={action} fields={["sn", "plan_id", "payment", "method"]} />
-      {created?.payment?.qr_svg && (
+      <FormEnd
+        action={action}
+        fields={["sn", "plan_id", "payment", "method"]}
+        label={t("createOrder")}
+        disabled={!chosen}
+        testid="order-create"
+        notice={created && <OrderCreated created={created} offline={payment === "offline"} admin={admin} />}
+      />
+    </form>
+  );
+}
+
+/** The order just created: its counter QR (WeChat Pay / Alipay), its link, status and amount. */
+function OrderCreated({ created, offline, admin }: { created: OrderOut; offline: boolean; admin: boolean }) {
+  return (
+    <>
+      {created.payment?.qr_svg && (
         <figure class="counter-qr" data-testid="counter-qr">
           <img src={created.payment.qr_svg} width={200} height={200} alt={t("counterQrAlt")} />
           <figcaption class="hint">{t("counterQrHint", { amount: money(created.amount_fen) })}</figcaption>
         </figure>
       )}
-      {created && (
-        <p data-testid="order-created">
-          <a href={href(`orders/${created.order_id}`)} class="mono">
-            {created.order_id}
-          </a>{" "}
-          · <Badge status={created.status} /> · {money(created.amount_fen)}
-          {created.status === "pending_payment" && payment === "offline" && admin && <> · {t("markPaidNext")}</>}
-        </p>
-      )}
-      <div class="row">
-        <Submit busy={action.busy} label={t("createOrder")} disabled={!chosen} testid="order-create" />
-      </div>
-    </form>
+      <p data-testid="order-created">
+        <a href={href(`orders/${created.order_id}`)} class="mono">
+          {created.order_id}
+        </a>{" "}
+        · <Badge status={created.status} /> · {money(created.amount_fen)}
+        {created.status === "pending_payment" && offline && admin && <> · {t("markPaidNext")}</>}
+      </p>
+    </>
   );
 }

@@ -9,7 +9,8 @@ import { saveCsv } from "../transfer";
 import { t, tn } from "../strings";
 import { ts, tsn, type ScreenKey } from "../strings_screens";
 import { MerchantPicker } from "./MerchantPicker";
-import { Badge, ErrorAlert, Field, Loading, Pager, Table, riskRecent, useAction, usePaged } from "../ui";
+import { FilterButtons, SelectField, useFields } from "../forms";
+import { Badge, Field, ItemsTable, LoadState, Pager, SnLink, riskRecent, useAction, usePaged } from "../ui";
 import { driftLabel, type CarrierState } from "./Carrier";
 
 export interface Terminal {
@@ -59,7 +60,7 @@ function listQuery(f: Filters, cursor: string | null): string {
 
 export function Terminals({ query }: { query: URLSearchParams }) {
   const applied = filtersFrom(query);
-  const [draft, setDraft] = useState<Filters>(applied);
+  const { v: draft, setV: setDraft, set } = useFields<Filters>(applied);
   const [selected, setSelectedState] = useState<Set<string>>(kept);
   const setSelected = (next: Set<string>) => {
     kept = next;
@@ -67,7 +68,6 @@ export function Terminals({ query }: { query: URLSearchParams }) {
   };
   const exporting = useAction();
   const me = session();
-  const set = (k: keyof Filters) => (e: Event) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value });
   const submit = (e: Event) => {
     e.preventDefault();
     go("terminals", draft);
@@ -105,18 +105,15 @@ export function Terminals({ query }: { query: URLSearchParams }) {
           <Field id="f-q" label={ts("searchAny")} hint={ts("searchAnyHint")}>
             {(a) => <input {...a} type="search" maxLength={64} value={draft.q} onInput={set("q")} data-testid="terminal-search" />}
           </Field>
-          <Field id="f-status" label={t("status")}>
-            {(a) => (
-              <select {...a} value={draft.status} onChange={set("status")} data-testid="filter-status">
-                <option value="">{t("all")}</option>
-                {TERMINAL_STATUSES.map((s) => (
-                  <option value={s} key={s}>
-                    {t(`st_${s}` as "st_active")}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <SelectField
+            id="f-status"
+            label={t("status")}
+            value={draft.status}
+            onChange={set("status")}
+            blank={t("all")}
+            options={TERMINAL_STATUSES.map((s) => [s, t(`st_${s}` as "st_active")])}
+            testid="filter-status"
+          />
           <Field id="f-exp" label={t("expiresBefore")}>
             {(a) => <input {...a} type="date" value={draft.expires_before} onInput={set("expires_before")} />}
           </Field>
@@ -127,17 +124,7 @@ export function Terminals({ query }: { query: URLSearchParams }) {
             onChange={(id) => setDraft({ ...draft, merchant_id: id })}
             testid="filter-merchant"
           />
-          <Field id="f-sort" label={ts("sortBy")}>
-            {(a) => (
-              <select {...a} value={draft.sort || "sn"} onChange={set("sort")} data-testid="filter-sort">
-                {SORTS.map((k) => (
-                  <option key={k} value={k}>
-                    {ts(`sort_${k}` as ScreenKey)}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <SelectField id="f-sort" label={ts("sortBy")} value={draft.sort || "sn"} onChange={set("sort")} options={SORTS.map((k) => [k, ts(`sort_${k}` as ScreenKey)])} testid="filter-sort" />
           <div class="check">
             <input
               type="checkbox"
@@ -148,30 +135,9 @@ export function Terminals({ query }: { query: URLSearchParams }) {
             />
             <label for="f-carrier">{t("carrierDisagrees")}</label>
           </div>
-          <Field id="f-limit" label={t("perPage")}>
-            {(a) => (
-              <select {...a} value={draft.limit || "50"} onChange={set("limit")}>
-                {["25", "50", "100", "200"].map((n) => (
-                  <option key={n} value={n}>
-                    {n}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <SelectField id="f-limit" label={t("perPage")} value={draft.limit || "50"} onChange={set("limit")} options={["25", "50", "100", "200"].map((n) => [n, n])} />
         </div>
-        <div class="row">
-          <button type="submit" class="primary" data-testid="terminal-search-submit">
-            {t("search")}
-          </button>
-          <button type="button" onClick={reset}>
-            {t("reset")}
-          </button>
-          <button type="button" onClick={exportCsv} disabled={exporting.busy} data-testid="terminal-export">
-            {exporting.busy ? t("busy") : t("exportCsv")}
-          </button>
-        </div>
-        <ErrorAlert error={exporting.error} />
+        <FilterButtons search="terminal-search-submit" onReset={reset} exporting={exporting} onExport={exportCsv} exportTestid="terminal-export" />
       </form>
       <div class="row selection-bar" aria-live="polite">
         <span data-testid="selected-count">{t("selectedN", { n: selected.size })}</span>
@@ -213,98 +179,89 @@ function TerminalTable(props: { filters: Filters; selected: Set<string>; setSele
   };
   return (
     <div class="stack">
-      <ErrorAlert error={paged.error} />
-      <Loading show={paged.loading} />
+      <LoadState load={paged} always />
       {paged.data && typeof paged.data.total === "number" && (
         <p class="hint" data-testid="terminal-total">
           {tsn("totalTerminals", paged.data.total)}
         </p>
       )}
-      {paged.data && (
-        <Table
-          caption={t("nav_terminals")}
-          testid="terminal-table"
-          empty={items.length === 0}
-          head={
-            <tr>
-              <th scope="col">
-                <input
-                  type="checkbox"
-                  id="select-all"
-                  aria-label={t("selectAllOnPage")}
-                  checked={allOnPage}
-                  onChange={(e) => toggleAll(e.currentTarget.checked)}
-                  data-testid="select-all"
-                />
-              </th>
-              <th scope="col">SN</th>
-              <th scope="col">TID</th>
-              <th scope="col">{ts("merchant")}</th>
-              <th scope="col">{t("status")}</th>
-              <th scope="col">{t("expiresOn")}</th>
-              <th scope="col">{t("carrier")}</th>
-              <th scope="col">{t("model")}</th>
-              <th scope="col">{t("dataUsage")}</th>
-            </tr>
-          }
-        >
-          {items.map((x) => (
-            <tr key={x.sn} data-testid="terminal-row">
-              <td>
-                <input
-                  type="checkbox"
-                  aria-label={t("selectTerminal", { sn: x.sn })}
-                  checked={props.selected.has(x.sn)}
-                  onChange={(e) => toggle(x.sn, e.currentTarget.checked)}
-                  data-testid={`select-${x.sn}`}
-                />
-              </td>
-              <td class="mono">
-                <a href={href(`terminals/${encodeURIComponent(x.sn)}`)} data-testid="terminal-link">
-                  {x.sn}
-                </a>
-              </td>
-              <td class="mono">{x.tid}</td>
-              <td data-testid="terminal-merchant">
-                {x.merchant ? (
-                  <>
-                    {x.merchant.name}
-                    <div class="hint mono">{x.merchant.phone}</div>
-                  </>
-                ) : (
-                  "—"
-                )}
-              </td>
-              <td>
-                <Badge status={x.status} />
-                {x.expiring && x.status === "active" && (
-                  <>
-                    {" "}
-                    <Badge status="expiring" />
-                  </>
-                )}
-                {riskRecent(x.risk_flagged_at) && (
-                  <>
-                    {" "}
-                    <Badge status="risk" />
-                  </>
-                )}
-                {x.carrier_state?.drift && <div class="hint" data-testid="carrier-drift">{driftLabel(x.carrier_state.drift)}</div>}
-              </td>
-              <td class="nowrap">
-                {day(x.expires_on)}
-                <div class="hint">{daysLeft(x.days_left)}</div>
-              </td>
-              <td>{carrierLabel(x.carrier)}</td>
-              <td>{x.model}</td>
-              <td class="nowrap">
-                {megabytes(x.data_used_mb ?? 0, l)} / {megabytes(x.data_quota_mb, l)}
-              </td>
-            </tr>
-          ))}
-        </Table>
-      )}
-      <Pager page={paged.page} hasPrev={paged.hasPrev} hasNext={paged.hasNext} onPrev={paged.prev} onNext={paged.next} busy={paged.loading} />
+      <ItemsTable
+        items={paged.data?.items}
+        caption={t("nav_terminals")}
+        testid="terminal-table"
+        cols={[
+          <input
+            type="checkbox"
+            id="select-all"
+            aria-label={t("selectAllOnPage")}
+            checked={allOnPage}
+            onChange={(e) => toggleAll(e.currentTarget.checked)}
+            data-testid="select-all"
+          />,
+          "SN",
+          "TID",
+          ts("merchant"),
+          t("status"),
+          t("expiresOn"),
+          t("carrier"),
+          t("model"),
+          t("dataUsage"),
+        ]}
+      >
+        {(x) => (
+          <tr key={x.sn} data-testid="terminal-row">
+            <td>
+              <input
+                type="checkbox"
+                aria-label={t("selectTerminal", { sn: x.sn })}
+                checked={props.selected.has(x.sn)}
+                onChange={(e) => toggle(x.sn, e.currentTarget.checked)}
+                data-testid={`select-${x.sn}`}
+              />
+            </td>
+            <td class="mono">
+              <SnLink sn={x.sn} testid="terminal-link" />
+            </td>
+            <td class="mono">{x.tid}</td>
+            <td data-testid="terminal-merchant">
+              {x.merchant ? (
+                <>
+                  {x.merchant.name}
+                  <div class="hint mono">{x.merchant.phone}</div>
+                </>
+              ) : (
+                "—"
+              )}
+            </td>
+            <td>
+              <Badge status={x.status} />
+              {x.expiring && x.status === "active" && (
+                <>
+                  {" "}
+                  <Badge status="expiring" />
+                </>
+              )}
+              {riskRecent(x.risk_flagged_at) && (
+                <>
+                  {" "}
+                  <Badge status="risk" />
+                </>
+              )}
+              {x.carrier_state?.drift && <div class="hint" data-testid="carrier-drift">{driftLabel(x.carrier_state.drift)}</div>}
+            </td>
+            <td class="nowrap">
+              {day(x.expires_on)}
+              <div class="hint">{daysLeft(x.days_left)}</div>
+            </td>
+            <td>{carrierLabel(x.carrier)}</td>
+            <td>{x.model}</td>
+            <td class="nowrap">
+              {megabytes(x.data_used_mb ?? 0, l)} / {megabytes(x.data_quota_mb, l)}
+            </td>
+          </tr>
+        )}
+      </ItemsTable>
+      <Pager of={paged} />
     </div>
   );
 }

@@ -6,7 +6,8 @@ import { href } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
 import { ts } from "../strings_screens";
-import { AdminOnly, CopyButton, Field, Status, Submit, useAction } from "../ui";
+import { BusyButton, FormEnd } from "../forms";
+import { AdminOnly, BackLink, CopyButton, Field, Status, useAction } from "../ui";
 import type { Terminal } from "./Terminals";
 
 export function TransferCode({ sn }: { sn: string }) {
@@ -23,9 +24,7 @@ export function TransferCode({ sn }: { sn: string }) {
       <h2>{ts("transferTitle")}</h2>
       <p class="hint">{ts("transferIntro")}</p>
       <div class="row">
-        <button type="button" onClick={issue} disabled={action.busy} data-testid="transfer-issue">
-          {action.busy ? t("busy") : ts("transferIssue")}
-        </button>
+        <BusyButton busy={action.busy} label={ts("transferIssue")} onClick={issue} testid="transfer-issue" />
       </div>
       {code && (
         <div class="alert ok" role="status">
@@ -54,9 +53,7 @@ export function Claim({ admin }: { admin: boolean }) {
   };
   return (
     <section class="stack" data-testid="view-claim">
-      <p>
-        <a href={href("terminals")}>‹ {t("backToFleet")}</a>
-      </p>
+      <BackLink to="terminals" label={t("backToFleet")} />
       <h1>{ts("nav_claim")}</h1>
       <AdminOnly admin={admin}>
         <p class="hint">{ts("claimIntro")}</p>
@@ -75,10 +72,7 @@ export function Claim({ admin }: { admin: boolean }) {
               {(a) => <input {...a} class="mono" autocomplete="off" value={code} onInput={(e) => setCode(e.currentTarget.value)} data-testid="claim-code" />}
             </Field>
           </div>
-          <Status action={action} testid="claim" fields={["sn", "code"]} />
-          <div class="row">
-            <Submit busy={action.busy} label={ts("claimSubmit")} testid="claim-submit" />
-          </div>
+          <FormEnd action={action} status="claim" fields={["sn", "code"]} label={ts("claimSubmit")} testid="claim-submit" />
         </form>
       </AdminOnly>
     </section>

@@ -121,16 +121,7 @@ function Result({ out }: { out: TransferOut }) {
           toAfter: day(out.to.expires_on_after),
         })}
       </p>
-      <Table
-        caption={t("transferTime")}
-        head={
-          <tr>
-            <th scope="col">SN</th>
-            <th scope="col">{t("transferBefore")}</th>
-            <th scope="col">{t("transferAfter")}</th>
-          </tr>
-        }
-      >
+      <Table caption={t("transferTime")} cols={["SN", t("transferBefore"), t("transferAfter")]}>
         {[
           [t("transferFrom"), out.from],
           [t("transferToShort"), out.to],

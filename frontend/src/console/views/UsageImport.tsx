@@ -1,11 +1,11 @@
 // Usage by CSV (POST /v1/usage-imports): pick a file, import, read the report (rows applied,
 // unchanged, failed with their row and field, quota alerts raised).
 import { useState } from "preact/hooks";
-import { href } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
 import { ts, tsn } from "../strings_screens";
-import { Field, Status, Submit, Table, localError, useAction } from "../ui";
+import { FormEnd } from "../forms";
+import { BackLink, Field, Table, localError, useAction } from "../ui";
 
 interface UsageReport {
   total: number;
@@ -29,9 +29,7 @@ export function UsageImport({ canWrite }: { canWrite: boolean }) {
   };
   return (
     <section class="stack" data-testid="view-usage">
-      <p>
-        <a href={href("imports")}>‹ {t("nav_imports")}</a>
-      </p>
+      <BackLink to="imports" label={t("nav_imports")} />
       <h1>{ts("usageTitle")}</h1>
       <p class="hint">{ts("usageIntro")}</p>
       <p class="hint mono">{ts("usageTemplate")}</p>
@@ -40,10 +38,7 @@ export function UsageImport({ canWrite }: { canWrite: boolean }) {
           <Field id="u-file" label={ts("usageFile")} error={action.fieldError("file")}>
             {(a) => <input {...a} type="file" accept=".csv,text/csv" onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} data-testid="usage-file" />}
           </Field>
-          <Status action={action} testid="usage" fields={["file"]} />
-          <div class="row">
-            <Submit busy={action.busy} label={ts("usageSubmit")} testid="usage-submit" />
-          </div>
+          <FormEnd action={action} status="usage" fields={["file"]} label={ts("usageSubmit")} testid="usage-submit" />
         </form>
       ) : (
         <p class="hint">{ts("readonlyNoWrite")}</p>
@@ -54,17 +49,7 @@ export function UsageImport({ canWrite }: { canWrite: boolean }) {
             {tsn("usageDone", report.total, { total: report.total, applied: report.applied, unchanged: report.unchanged, failed: report.failed, alerts: report.alerts })}
           </p>
           {report.errors.length > 0 && (
-            <Table
-              caption={ts("rowErrors")}
-              testid="usage-errors"
-              head={
-                <tr>
-                  <th scope="col">{ts("row")}</th>
-                  <th scope="col">{t("field")}</th>
-                  <th scope="col">{t("message")}</th>
-                </tr>
-              }
-            >
+            <Table caption={ts("rowErrors")} testid="usage-errors" cols={[ts("row"), t("field"), t("message")]}>
               {report.errors.map((e) => (
                 <tr key={e.row}>
                   <td class="num">{e.row}</td>

@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 import { api } from "../session";
 import { ts } from "../strings_screens";
 import { ConfirmButton, Field, Status, useAction } from "../ui";
+import { SelectField } from "../forms";
 
 export function VoidCode({ batches, onVoided }: { batches: { batch_id: string; label: string }[]; onVoided: () => void }) {
   const [batchId, setBatchId] = useState("");
@@ -15,17 +16,7 @@ export function VoidCode({ batches, onVoided }: { batches: { batch_id: string; l
       <h2>{ts("voidTitle")}</h2>
       <p class="hint">{ts("voidIntro")}</p>
       <div class="grid">
-        <Field id="v-batch" label={ts("batch")}>
-          {(a) => (
-            <select {...a} value={chosen} onChange={(e) => setBatchId(e.currentTarget.value)} data-testid="void-batch">
-              {batches.map((b) => (
-                <option key={b.batch_id} value={b.batch_id}>
-                  {b.label}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField id="v-batch" label={ts("batch")} value={chosen} onChange={(e) => setBatchId(e.currentTarget.value)} options={batches.map((b) => [b.batch_id, b.label])} testid="void-batch" />
         <Field id="v-code" label={ts("voidCode")} error={action.fieldError("code")}>
           {(a) => <input {...a} class="mono" autocomplete="off" value={code} onInput={(e) => setCode(e.currentTarget.value)} data-testid="void-input" />}
         </Field>

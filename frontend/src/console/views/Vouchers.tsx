@@ -2,13 +2,15 @@
 // CSV download) and list the batches.
 import { useState } from "preact/hooks";
 import type { Page } from "../../common/api";
-import { moment, money } from "../../common/i18n";
+import { moment } from "../../common/i18n";
 import { csvBlob, saveBlob } from "../format";
 import { api } from "../session";
 import { t } from "../strings";
 import { ts } from "../strings_screens";
 import { VoidCode } from "./VoidCode";
-import { AdminOnly, CopyButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad, useIdempotencyKey } from "../ui";
+import { FormEnd, ShownOnce, useCreate } from "../forms";
+import { AdminOnly, Field, ItemsTable, LoadState, localError, useLoad } from "../ui";
+import { PlanSelect } from "./Plans";
 import type { Plan } from "./Plans";
 
 interface Batch {
@@ -38,38 +40,25 @@ export function Vouchers({ admin }: { admin: boolean }) {
       </AdminOnly>
       <div class="card stack">
         <h2>{t("batches")}</h2>
-        <ErrorAlert error={batches.error} />
-        <Loading show={batches.loading && !batches.data} />
-        {batches.data && (
-          <Table
-            caption={t("batches")}
-            testid="batches-table"
-            empty={items.length === 0}
-            head={
-              <tr>
-                <th scope="col">{t("batchId")}</th>
-                <th scope="col">{t("plan")}</th>
-                <th scope="col">{t("count")}</th>
-                <th scope="col">{ts("vRedeemed")}</th>
-                <th scope="col">{ts("vVoided")}</th>
-                <th scope="col">{ts("vAvailable")}</th>
-                <th scope="col">{t("created")}</th>
-              </tr>
-            }
-          >
-            {items.map((b) => (
-              <tr key={b.batch_id} data-testid="batch-row">
-                <td class="mono">{b.batch_id}</td>
-                <td>{planName(b.plan_id)}</td>
-                <td class="num">{b.count}</td>
-                <td class="num" data-testid="batch-redeemed">{b.redeemed ?? 0}</td>
-                <td class="num" data-testid="batch-voided">{b.voided ?? 0}</td>
-                <td class="num" data-testid="batch-available">{b.available ?? b.count}</td>
-                <td class="nowrap">{moment(b.created_at)}</td>
-              </tr>
-            ))}
-          </Table>
-        )}
+        <LoadState load={batches} />
+        <ItemsTable
+          items={batches.data?.items}
+          caption={t("batches")}
+          testid="batches-table"
+          cols={[t("batchId"), t("plan"), t("count"), ts("vRedeemed"), ts("vVoided"), ts("vAvailable"), t("created")]}
+        >
+          {(b) => (
+            <tr key={b.batch_id} data-testid="batch-row">
+              <td class="mono">{b.batch_id}</td>
+              <td>{planName(b.plan_id)}</td>
+              <td class="num">{b.count}</td>
+              <td class="num" data-testid="batch-redeemed">{b.redeemed ?? 0}</td>
+              <td class="num" data-testid="batch-voided">{b.voided ?? 0}</td>
+              <td class="num" data-testid="batch-available">{b.available ?? b.count}</td>
+              <td class="nowrap">{moment(b.created_at)}</td>
+            </tr>
+          )}
+        </ItemsTable>
       </div>
       {admin && items.length > 0 && (
         <VoidCode batches={items.map((b) => ({ batch_id: b.batch_id, label: `${planName(b.plan_id)} · ${b.batch_id}` }))} onVoided={batches.reload} />
@@ -81,20 +70,15 @@ export function Vouchers({ admin }: { admin: boolean }) {
 function CreateBatch({ plans, onCreated }: { plans: Plan[]; onCreated: () => void }) {
   const [planId, setPlanId] = useState("");
   const [count, setCount] = useState("50");
-  const idem = useIdempotencyKey();
   const [made, setMade] = useState<NewBatch | null>(null);
-  const action = useAction();
+  const { action, create } = useCreate<NewBatch>("/v1/vouchers/batches");
   const chosen = planId || plans[0]?.plan_id || "";
   const submit = async (e: Event) => {
     e.preventDefault();
     if (!/^\d+$/.test(count) || Number(count) < 1 || Number(count) > 1000) return action.fail(localError("count", t("countRange")));
-    const out = await action.run(
-      () => api<NewBatch>("/v1/vouchers/batches", { method: "POST", body: { plan_id: chosen, count: Number(count) }, idempotencyKey: idem.keyFor({ plan_id: chosen, count: Number(count) }) }),
-      t("batchCreated"),
-    );
+    const out = await create({ plan_id: chosen, count: Number(count) }, t("batchCreated"));
     if (out) {
       setMade(out);
-      idem.done();
       onCreated();
     }
   };
@@ -104,53 +88,39 @@ function CreateBatch({ plans, onCreated }: { plans: Plan[]; onCreated: () => voi
       <form class="stack" onSubmit={submit} noValidate data-testid="voucher-form">
         <h2>{t("newBatch")}</h2>
         <div class="grid">
-          <Field id="v-plan" label={t("plan")} error={action.fieldError("plan_id")}>
-            {(a) => (
-              <select {...a} value={chosen} onChange={(e) => setPlanId(e.currentTarget.value)} data-testid="voucher-plan">
-                {plans.length === 0 && <option value="">{t("noPlans")}</option>}
-                {plans.map((p) => (
-                  <option key={p.plan_id} value={p.plan_id}>
-                    {p.name} · {money(p.price_fen)}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <PlanSelect id="v-plan" plans={plans} value={chosen} onChange={setPlanId} error={action.fieldError("plan_id")} testid="voucher-plan" />
           <Field id="v-count" label={t("count")} hint={t("countRange")} error={action.fieldError("count")}>
             {(a) => <input {...a} type="number" min={1} max={1000} step={1} value={count} onInput={(e) => setCount(e.currentTarget.value)} data-testid="voucher-count" />}
           </Field>
         </div>
-        <Status action={action} fields={["plan_id", "count"]} testid="voucher" />
-        <div class="row">
-          <Submit busy={action.busy} label={t("createBatch")} disabled={!chosen} testid="voucher-submit" />
-        </div>
+        <FormEnd action={action} fields={["plan_id", "count"]} status="voucher" label={t("createBatch")} disabled={!chosen} testid="voucher-submit" />
       </form>
       {made && (
-        <div class="stack" data-testid="voucher-codes">
-          <div class="alert error" role="alert">
-            {t("codesOnce")}
-          </div>
-          <label for="codes-text">{t("codesOf", { n: made.codes.length, batch: made.batch_id })}</label>
-          <textarea id="codes-text" class="mono" readOnly rows={Math.min(10, made.codes.length + 1)} value={made.codes.join("\n")} />
-          <div class="row">
-            <CopyButton text={made.codes.join("\n")} label={t("copyCodes")} testid="voucher-copy" />
-            <button
-              type="button"
-              data-testid="voucher-download"
-              onClick={() =>
-                saveBlob(
-                  csvBlob([["batch_id", "plan", "code"], ...made.codes.map((c) => [made.batch_id, plan?.name ?? made.plan_id, c])]),
-                  `vouchers-${made.batch_id}.csv`,
-                )
-              }
-            >
-              {t("downloadCsv")}
-            </button>
-            <button type="button" onClick={() => setMade(null)}>
-              {t("hideCodes")}
-            </button>
-          </div>
-        </div>
+        <ShownOnce
+          testid="voucher-codes"
+          warning={t("codesOnce")}
+          id="codes-text"
+          label={t("codesOf", { n: made.codes.length, batch: made.batch_id })}
+          value={made.codes.join("\n")}
+          lines={Math.min(10, made.codes.length + 1)}
+          copyLabel={t("copyCodes")}
+          copyTestid="voucher-copy"
+          hideLabel={t("hideCodes")}
+          onHide={() => setMade(null)}
+        >
+          <button
+            type="button"
+            data-testid="voucher-download"
+            onClick={() =>
+              saveBlob(
+                csvBlob([["batch_id", "plan", "code"], ...made.codes.map((c) => [made.batch_id, plan?.name ?? made.plan_id, c])]),
+                `vouchers-${made.batch_id}.csv`,
+              )
+            }
+          >
+            {t("downloadCsv")}
+          </button>
+        </ShownOnce>
       )}
     </div>
   );

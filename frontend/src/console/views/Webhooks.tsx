@@ -5,7 +5,8 @@ import type { Page } from "../../common/api";
 import { moment } from "../../common/i18n";
 import { api } from "../session";
 import { label, t } from "../strings";
-import { AdminOnly, ConfirmButton, CopyButton, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, localError, useAction, usePaged, useIdempotencyKey } from "../ui";
+import { CheckGroup, DeleteButton, FormEnd, ShownOnce, ToggleButton, useCreate, useOpen } from "../forms";
+import { AdminOnly, Field, ItemsTable, LoadState, Pager, Status, localError, useAction, usePaged } from "../ui";
 
 interface Endpoint {
   endpoint_id: string;
@@ -54,66 +55,42 @@ export function Webhooks({ admin }: { admin: boolean }) {
 function EndpointList() {
   const paged = usePaged((cursor) => api<Page<Endpoint>>(`/v1/webhook-endpoints?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
   const del = useAction();
-  const [open, setOpen] = useState<string | null>(null);
+  const open = useOpen<string>();
   const items = paged.data?.items ?? [];
   return (
     <div class="card stack">
       <h2>{t("endpoints")}</h2>
-      <ErrorAlert error={paged.error} />
-      <Loading show={paged.loading && !paged.data} />
+      <LoadState load={paged} />
       <Status action={del} />
-      {paged.data && (
-        <Table
-          caption={t("endpoints")}
-          testid="endpoints-table"
-          empty={items.length === 0}
-          head={
-            <tr>
-              <th scope="col">URL</th>
-              <th scope="col">{t("events")}</th>
-              <th scope="col">{t("description")}</th>
-              <th scope="col">{t("created")}</th>
-              <th scope="col">{t("actions")}</th>
-            </tr>
-          }
-        >
-          {items.map((ep) => (
-            <tr key={ep.endpoint_id} data-testid="endpoint-row">
-              <td class="mono break">{ep.url}</td>
-              <td>{ep.events.map((e) => label("webhook_event", e)).join("、")}</td>
-              <td>{ep.description ?? ""}</td>
-              <td class="nowrap">{moment(ep.created_at)}</td>
-              <td>
-                <div class="row">
-                  <button
-                    type="button"
-                    aria-expanded={open === ep.endpoint_id ? "true" : "false"}
-                    onClick={() => setOpen(open === ep.endpoint_id ? null : ep.endpoint_id)}
-                  >
-                    {t("deliveries")}
-                  </button>
-                  <ConfirmButton
-                    label={t("delete")}
-                    confirmLabel={t("deleteConfirm")}
-                    question={t("deleteEndpointQuestion")}
-                    danger
-                    busy={del.busy}
-                    onConfirm={async () => {
-                      const ok = await del.run(
-                        () => api(`/v1/webhook-endpoints/${encodeURIComponent(ep.endpoint_id)}`, { method: "DELETE" }).then(() => true),
-                        t("endpointDeleted"),
-                      );
-                      if (ok) paged.reload();
-                    }}
-                  />
-                </div>
-              </td>
-            </tr>
-          ))}
-        </Table>
-      )}
-      <Pager page={paged.page} hasPrev={paged.hasPrev} hasNext={paged.hasNext} onPrev={paged.prev} onNext={paged.next} busy={paged.loading} />
-      {open && <Deliveries key={open} endpoint={items.find((e) => e.endpoint_id === open)!} />}
+      <ItemsTable
+        items={paged.data?.items}
+        caption={t("endpoints")}
+        testid="endpoints-table"
+        cols={["URL", t("events"), t("description"), t("created"), t("actions")]}
+      >
+        {(ep) => (
+          <tr key={ep.endpoint_id} data-testid="endpoint-row">
+            <td class="mono break">{ep.url}</td>
+            <td>{ep.events.map((e) => label("webhook_event", e)).join("、")}</td>
+            <td>{ep.description ?? ""}</td>
+            <td class="nowrap">{moment(ep.created_at)}</td>
+            <td>
+              <div class="row">
+                <ToggleButton open={open.is(ep.endpoint_id)} onClick={() => open.toggle(ep.endpoint_id)} label={t("deliveries")} />
+                <DeleteButton
+                  action={del}
+                  path={`/v1/webhook-endpoints/${encodeURIComponent(ep.endpoint_id)}`}
+                  question={t("deleteEndpointQuestion")}
+                  ok={t("endpointDeleted")}
+                  after={paged.reload}
+                />
+              </div>
+            </td>
+          </tr>
+        )}
+      </ItemsTable>
+      <Pager of={paged} />
+      {open.open && <Deliveries key={open.open} endpoint={items.find((e) => e.endpoint_id === open.open)!} />}
     </div>
   );
 }
@@ -122,46 +99,32 @@ function Deliveries({ endpoint }: { endpoint: Endpoint }) {
   const paged = usePaged((cursor) =>
     api<Page<Delivery>>(`/v1/webhook-endpoints/${encodeURIComponent(endpoint.endpoint_id)}/deliveries?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`),
   );
-  const items = paged.data?.items ?? [];
   return (
     <div class="stack" data-testid="deliveries">
       <h3>
         {t("deliveriesOf")} <span class="mono break">{endpoint?.url}</span>
       </h3>
-      <ErrorAlert error={paged.error} />
-      <Loading show={paged.loading} />
-      {paged.data && (
-        <Table
-          caption={t("deliveries")}
-          empty={items.length === 0}
-          head={
-            <tr>
-              <th scope="col">{t("created")}</th>
-              <th scope="col">{t("eventType")}</th>
-              <th scope="col">{t("state")}</th>
-              <th scope="col">{t("attempts")}</th>
-              <th scope="col">{t("lastStatus")}</th>
-              <th scope="col">{t("deliveredAt")}</th>
-              <th scope="col">{t("nextAttempt")}</th>
-            </tr>
-          }
-        >
-          {items.map((d) => (
-            <tr key={d.delivery_id}>
-              <td class="nowrap">{moment(d.created_at)}</td>
-              <td class="mono">{d.event_type}</td>
-              <td>{label("webhook_delivery_state", d.state)}</td>
-              <td class="num">{d.attempts}</td>
-              <td>
-                {d.last_status ?? "—"} {d.last_error && <span class="hint break">{d.last_error}</span>}
-              </td>
-              <td class="nowrap">{moment(d.delivered_at)}</td>
-              <td class="nowrap">{moment(d.next_attempt_at)}</td>
-            </tr>
-          ))}
-        </Table>
-      )}
-      <Pager page={paged.page} hasPrev={paged.hasPrev} hasNext={paged.hasNext} onPrev={paged.prev} onNext={paged.next} busy={paged.loading} />
+      <LoadState load={paged} always />
+      <ItemsTable
+        items={paged.data?.items}
+        caption={t("deliveries")}
+        cols={[t("created"), t("eventType"), t("state"), t("attempts"), t("lastStatus"), t("deliveredAt"), t("nextAttempt")]}
+      >
+        {(d) => (
+          <tr key={d.delivery_id}>
+            <td class="nowrap">{moment(d.created_at)}</td>
+            <td class="mono">{d.event_type}</td>
+            <td>{label("webhook_delivery_state", d.state)}</td>
+            <td class="num">{d.attempts}</td>
+            <td>
+              {d.last_status ?? "—"} {d.last_error && <span class="hint break">{d.last_error}</span>}
+            </td>
+            <td class="nowrap">{moment(d.delivered_at)}</td>
+            <td class="nowrap">{moment(d.next_attempt_at)}</td>
+          </tr>
+        )}
+      </ItemsTable>
+      <Pager of={paged} />
     </div>
   );
 }
@@ -170,28 +133,22 @@ function CreateEndpoint({ onCreated }: { onCreated: () => void }) {
   const [url, setUrl] = useState("");
   const [description, setDescription] = useState("");
   const [events, setEvents] = useState<string[]>([...EVENTS]);
-  const idem = useIdempotencyKey();
   const [secret, setSecret] = useState<string | null>(null);
-  const action = useAction();
+  const { action, create } = useCreate<Endpoint & { secret: string }>("/v1/webhook-endpoints");
   const submit = async (e: Event) => {
     e.preventDefault();
     if (!/^https?:\/\/\S+$/i.test(url.trim())) return action.fail(localError("url", t("urlBad")));
     if (events.length === 0) return action.fail(localError("events", t("pickOneEvent")));
     const body: Record<string, unknown> = { url: url.trim(), events };
     if (description.trim()) body.description = description.trim();
-    const out = await action.run(
-      () => api<Endpoint & { secret: string }>("/v1/webhook-endpoints", { method: "POST", body, idempotencyKey: idem.keyFor(body) }),
-      t("endpointCreated"),
-    );
+    const out = await create(body, t("endpointCreated"));
     if (out) {
       setSecret(out.secret);
       setUrl("");
       setDescription("");
-      idem.done();
       onCreated();
     }
   };
-  const evErr = action.fieldError("events");
   return (
     <div class="card stack">
       <form class="stack" onSubmit={submit} noValidate data-testid="endpoint-form">
@@ -204,48 +161,32 @@ function CreateEndpoint({ onCreated }: { onCreated: () => void }) {
             {(a) => <input {...a} maxLength={200} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />}
           </Field>
         </div>
-        <fieldset aria-describedby={evErr ? "w-events-err" : undefined}>
-          <legend>{t("events")}</legend>
-          <div class="row">
-            {EVENTS.map((ev) => (
-              <div class="check" key={ev}>
-                <input
-                  type="checkbox"
-                  id={`w-ev-${ev}`}
-                  checked={events.includes(ev)}
-                  onChange={(e) => setEvents(e.currentTarget.checked ? [...events, ev] : events.filter((x) => x !== ev))}
-                />
-                <label for={`w-ev-${ev}`}>
-                  {label("webhook_event", ev)} <span class="hint mono">{ev}</span>
-                </label>
-              </div>
-            ))}
-          </div>
-          {evErr && (
-            <div class="field-error" id="w-events-err" role="alert">
-              {evErr}
-            </div>
+        <CheckGroup
+          legend={t("events")}
+          idPrefix="w-ev"
+          errorId="w-events-err"
+          options={EVENTS}
+          label={(ev) => (
+            <>
+              {label("webhook_event", ev)} <span class="hint mono">{ev}</span>
+            </>
           )}
-        </fieldset>
-        <Status action={action} fields={["url", "events", "description"]} testid="endpoint" />
-        <div class="row">
-          <Submit busy={action.busy} label={t("createEndpoint")} testid="endpoint-submit" />
-        </div>
+          checked={events}
+          onChange={setEvents}
+          error={action.fieldError("events")}
+        />
+        <FormEnd action={action} fields={["url", "events", "description"]} status="endpoint" label={t("createEndpoint")} testid="endpoint-submit" />
       </form>
       {secret && (
-        <div class="stack" data-testid="endpoint-secret">
-          <div class="alert error" role="alert">
-            {t("secretOnce")}
-          </div>
-          <label for="w-secret">{t("signingSecret")}</label>
-          <input id="w-secret" class="mono" readOnly value={secret} onFocus={(e) => e.currentTarget.select()} />
-          <div class="row">
-            <CopyButton text={secret} />
-            <button type="button" onClick={() => setSecret(null)}>
-              {t("hideKey")}
-            </button>
-          </div>
-        </div>
+        <ShownOnce
+          testid="endpoint-secret"
+          warning={t("secretOnce")}
+          id="w-secret"
+          label={t("signingSecret")}
+          value={secret}
+          hideLabel={t("hideKey")}
+          onHide={() => setSecret(null)}
+        />
       )}
     </div>
   );
