@@ -1,0 +1,139 @@
+"""Terminals and plans through FleetService on the fakes: identifiers unique across every agent."""
+
+from __future__ import annotations
+
+import pytest
+
+from simrenew.errors import Conflict, NotFound, ValidationError
+from tests.service.conftest import World
+from tests.support.fleet import bad_luhn, iccid
+
+
+def test_an_sn_held_by_another_agent_is_claimed_without_saying_by_whom(world: World) -> None:
+    mine, theirs = world.agent(), world.agent()
+    held = world.terminal(theirs)
+
+    with pytest.raises(Conflict) as err:
+        world.terminal(mine, sn=held.sn.lower())
+
+    assert (err.value.code, err.value.field) == ("identifier_claimed", "sn")
+    assert theirs not in err.value.message and held.sn not in err.value.message
+    assert world.terminals.get(mine, held.sn) is None
+    assert world.terminals.get(theirs, held.sn) is not None
+
+
+@pytest.mark.parametrize("name", ["tid", "iccid"])
+def test_a_tid_or_iccid_held_by_another_agent_is_claimed(world: World, name: str) -> None:
+    mine, theirs = world.agent(), world.agent()
+    held = world.terminal(theirs)
+
+    with pytest.raises(Conflict) as err:
+        world.terminal(mine, **{name: getattr(held, name)})
+
+    assert (err.value.code, err.value.field) == ("identifier_claimed", name)
+    assert list(world.terminals.iterate(mine)) == []  # nothing half written: no terminal, no claims
+    fresh = world.terminal(mine)  # and the other identifiers of that attempt stay free
+    assert fresh.tenant_id == mine
+
+
+def test_my_own_terminal_holding_a_tid_is_named(world: World) -> None:
+    agent = world.agent()
+    first = world.terminal(agent)
+
+    with pytest.raises(Conflict) as err:
+        world.terminal(agent, tid=first.tid)
+
+    assert (err.value.code, err.value.field) == ("identifier_in_use", "tid")
+    assert first.sn in err.value.message
+
+
+def test_the_same_sn_twice_is_terminal_exists(world: World) -> None:
+    agent = world.agent()
+    first = world.terminal(agent)
+
+    with pytest.raises(Conflict) as err:
+        world.terminal(agent, sn=first.sn)
+
+    assert err.value.code == "terminal_exists"
+
+
+def test_bad_identifiers_are_refused_naming_the_field_and_nothing_is_written(world: World) -> None:
+    agent = world.agent()
+    for field, value in (("sn", "ab"), ("tid", "1234567"), ("iccid", bad_luhn(iccid()))):
+        with pytest.raises(ValidationError) as err:
+            world.terminal(agent, **{field: value})
+        assert err.value.field == field
+    with pytest.raises(ValidationError) as err:  # a carrier the ICCID's prefix contradicts
+        world.terminal(agent, iccid=iccid("898601"), carrier="CMCC")
+    assert err.value.field == "carrier"
+    assert list(world.terminals.iterate(agent)) == []
+
+
+def test_changing_a_tid_moves_its_claim(world: World) -> None:
+    agent = world.agent()
+    t = world.terminal(agent)
+    new_tid = f"{(int(t.tid) + 1) % 10**8:08d}"
+
+    world.fleet.update(agent, t.sn, {"tid": new_tid}, actor="admin")
+
+    other = world.agent()
+    reused = world.terminal(other, tid=t.tid)  # the old TID is free again
+    assert reused.tid == t.tid
+    with pytest.raises(Conflict) as err:
+        world.terminal(other, tid=new_tid)
+    assert err.value.code == "identifier_claimed"
+
+
+def test_a_plan_price_change_prices_the_next_order_not_the_last(world: World) -> None:
+    agent = world.agent()
+    plan = world.plan(agent, price_fen=9_900)
+    t = world.terminal(agent)
+    before, _ = world.orders.create(agent, {"lines": [{"sn": t.sn, "plan_id": plan.plan_id}]}, actor="k")
+
+    changed = world.fleet.update_plan(agent, plan.plan_id, {"price_fen": 12_800})
+    after, _ = world.orders.create(agent, {"lines": [{"sn": t.sn, "plan_id": plan.plan_id}]}, actor="k")
+
+    assert changed.price_fen == 12_800
+    assert (before.amount_fen, after.amount_fen) == (9_900, 12_800)
+    assert world.orders.get(agent, before.order_id).amount_fen == 9_900
+
+
+def test_plan_names_are_unique_per_agent_only(world: World) -> None:
+    agent, other = world.agent(), world.agent()
+    world.plan(agent, name="年卡")
+
+    with pytest.raises(Conflict) as err:
+        world.plan(agent, name="年卡")
+    assert (err.value.code, err.value.field) == ("plan_exists", "name")
+    assert world.plan(other, name="年卡").name == "年卡"
+    assert [p.name for p in world.fleet.list_plans(other)] == ["年卡"]
+
+
+def test_a_plan_priced_over_the_order_limit_is_refused(world: World) -> None:
+    agent = world.agent()
+    with pytest.raises(ValidationError) as err:
+        world.plan(agent, price_fen=1_000_001)
+    assert err.value.field == "price_fen"
+
+
+def test_another_agents_terminals_and_plans_are_not_there(world: World) -> None:
+    mine, theirs = world.agent(), world.agent()
+    t = world.terminal(theirs)
+    plan = world.plan(theirs)
+
+    with pytest.raises(NotFound):
+        world.fleet.get(mine, t.sn)
+    with pytest.raises(NotFound):
+        world.fleet.deactivate(mine, t.sn)
+    with pytest.raises(ValidationError) as err:  # their plan cannot be put on my terminal
+        world.terminal(mine, plan_id=plan.plan_id)
+    assert err.value.field == "plan_id"
+    assert world.fleet.list_plans(mine) == []
+
+
+def test_the_tier_cannot_reach_a_real_table(world: World) -> None:
+    """The guard of conftest: a real repository (PynamoDB, boto3) fails here, whatever it is asked."""
+    from simrenew.adapters.dynamodb.fleet import TerminalRepository
+
+    with pytest.raises(Exception, match="the service tier never opens a connection"):
+        TerminalRepository().item("t_x", "SN-000001")
