@@ -10,12 +10,11 @@ import hashlib
 import hmac
 import re
 
-from simrenew.adapters.dynamodb.api_keys import ApiKeyRepository
-from simrenew.adapters.dynamodb.tenants import TenantRepository
-from simrenew.adapters.secrets import SecretValue
 from simrenew.domain.tenant import Principal, Role, TenantStatus
 from simrenew.errors import AuthenticationError, PermissionDenied
 from simrenew.ids import new_id, new_secret
+from simrenew.ports.api_keys import ApiKeys, Secret
+from simrenew.ports.tenants import Tenants
 
 KEY_PREFIX = "srk_"
 _KEY_SHAPE = re.compile(r"^srk_(k_[0-9a-z]{16})_([A-Za-z0-9_-]{43})$")
@@ -42,7 +41,7 @@ def bearer_token(authorization: str | None) -> str:
 
 
 class AuthService:
-    def __init__(self, api_keys: ApiKeyRepository, tenants: TenantRepository, platform_key: SecretValue) -> None:
+    def __init__(self, api_keys: ApiKeys, tenants: Tenants, platform_key: Secret) -> None:
         self._keys = api_keys
         self._tenants = tenants
         self._platform_key = platform_key

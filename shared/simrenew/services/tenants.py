@@ -7,10 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from simrenew.adapters.dynamodb.api_keys import ApiKeyRepository
-from simrenew.adapters.dynamodb.paging import Page
-from simrenew.adapters.dynamodb.ratelimit import RateLimiter
-from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.clock import Clock, iso_utc
 from simrenew.domain.contact import clean_text, normalize_email, normalize_phone
 from simrenew.domain.tenant import (
@@ -24,6 +20,10 @@ from simrenew.domain.tenant import (
 )
 from simrenew.errors import NotFound, RuleViolation, ValidationError
 from simrenew.ids import new_id
+from simrenew.ports.api_keys import ApiKeys
+from simrenew.ports.paging import Page
+from simrenew.ports.ratelimit import RateLimits
+from simrenew.ports.tenants import Tenants
 from simrenew.services.auth import hash_key, mint_key
 
 SIGNUPS_PER_HOUR_PER_CLIENT = 5
@@ -87,9 +87,9 @@ def _str(value: object, field: str) -> str:
 class TenantService:
     def __init__(
         self,
-        tenants: TenantRepository,
-        api_keys: ApiKeyRepository,
-        rate_limiter: RateLimiter,
+        tenants: Tenants,
+        api_keys: ApiKeys,
+        rate_limiter: RateLimits,
         clock: Clock,
         rails: Any = None,
     ) -> None:

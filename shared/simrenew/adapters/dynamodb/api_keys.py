@@ -15,6 +15,7 @@ from simrenew.adapters.dynamodb.tenants import new_item as new_tenant_item
 from simrenew.clock import iso_utc
 from simrenew.domain.tenant import ApiKey, Role, Tenant, TenantStatus
 from simrenew.errors import Conflict, NotFound
+from simrenew.ports.api_keys import KeyLookup as KeyLookup
 
 
 def _to_domain(item: ApiKeyItem) -> ApiKey:
@@ -27,14 +28,6 @@ def _to_domain(item: ApiKeyItem) -> ApiKey:
         created_by=item.created_by,
         revoked_at=iso_utc(item.revoked_at) if item.revoked_at else None,
     )
-
-
-class KeyLookup:
-    def __init__(self, tenant_id: str, role: Role, key_hash: str, revoked: bool) -> None:
-        self.tenant_id = tenant_id
-        self.role = role
-        self.key_hash = key_hash
-        self.revoked = revoked
 
 
 class ApiKeyRepository:

@@ -5,21 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from simrenew.errors import ValidationError
-
-T = TypeVar("T")
+from simrenew.ports.paging import Page as Page
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    next_cursor: str | None
 
 
 def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
