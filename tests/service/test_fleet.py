@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from simrenew.errors import Conflict, NotFound, ValidationError
@@ -137,3 +139,35 @@ def test_the_tier_cannot_reach_a_real_table(world: World) -> None:
 
     with pytest.raises(Exception, match="the service tier never opens a connection"):
         TerminalRepository().item("t_x", "SN-000001")
+
+
+def test_each_agent_lists_and_searches_only_its_own_terminals(world: World) -> None:
+    mine, theirs = world.agent(), world.agent()
+    today = world.today(mine)
+    soon = world.terminal(mine, expires_on=today + timedelta(days=5))
+    later = world.terminal(mine, expires_on=today + timedelta(days=200))
+    foreign = world.terminal(theirs, expires_on=today + timedelta(days=5))
+
+    listed = world.fleet.list_terminals(mine, {}, 50, None).items
+    expiring = world.fleet.list_terminals(mine, {"status": "expiring"}, 50, None).items
+    searched = world.fleet.list_terminals(mine, {"q": foreign.sn[:6]}, 50, None).items
+
+    assert sorted(t.sn for t in listed) == sorted([soon.sn, later.sn])
+    assert [t.sn for t in expiring] == [soon.sn]  # within the largest reminder day (30)
+    assert foreign.sn not in {t.sn for t in searched}
+    assert {t.tenant_id for t in searched} <= {mine}
+
+
+def test_a_page_of_terminals_goes_on_from_its_cursor_without_repeats(world: World) -> None:
+    agent = world.agent()
+    made = {world.terminal(agent).sn for _ in range(5)}
+
+    first = world.fleet.list_terminals(agent, {}, 2, None)
+    seen = [t.sn for t in first.items]
+    cursor = first.next_cursor
+    while cursor:
+        page = world.fleet.list_terminals(agent, {}, 2, cursor)
+        seen += [t.sn for t in page.items]
+        cursor = page.next_cursor
+
+    assert sorted(seen) == sorted(made)

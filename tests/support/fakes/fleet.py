@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from simrenew.adapters.dynamodb import keys
@@ -39,9 +39,11 @@ from simrenew.adapters.dynamodb.models import (
     TerminalItem,
     TransferCodeItem,
 )
+from simrenew.adapters.dynamodb.paging import Page
+from simrenew.adapters.dynamodb.search import merchant_entry
 from simrenew.domain.fleet import Merchant, Plan, Terminal
 from simrenew.errors import Conflict, NotFound
-from tests.support.fakes.table import FAILED, Cancelled, FakeTable, Tx, exists
+from tests.support.fakes.table import FAILED, Cancelled, FakeTable, Tx, exists, paged
 
 
 def bump_tenant_version(tx: Tx, tenant_id: str) -> None:
@@ -53,6 +55,11 @@ def bump_tenant_version(tx: Tx, tenant_id: str) -> None:
         return stored
 
     tx.update((keys.tenant_pk(tenant_id), keys.tenant_profile_sk()), bumped, check=exists)
+
+
+def _within(expires_on: str, lower: date | None, upper: date | None) -> bool:
+    """expires_on in [lower, upper): the expiry range of the real key conditions."""
+    return (lower is None or expires_on >= lower.isoformat()) and (upper is None or expires_on < upper.isoformat())
 
 
 class FakeMerchantRepository(MerchantRepository):
@@ -83,6 +90,53 @@ class FakeMerchantRepository(MerchantRepository):
     def get_many(self, tenant_id: str, merchant_ids: Iterable[str]) -> dict[str, Merchant]:
         found = (self._item(tenant_id, m) for m in {m for m in merchant_ids if m})
         return {i.merchant_id: _merchant(i) for i in found if i is not None}
+
+    def find_many_by_key(self, tenant_id: str, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        found = {pair: self.find_by_key(tenant_id, *pair) for pair in pairs}
+        return {pair: merchant_id for pair, merchant_id in found.items() if merchant_id}
+
+    def page(self, tenant_id: str, limit: int, cursor: str | None) -> Page[Merchant]:
+        found = self.table.query(MerchantItem, keys.tenant_pk(tenant_id), keys.merchant_sk(""))
+        items, next_cursor = paged(found, limit, cursor)
+        return Page([_merchant(i) for i in items], next_cursor)
+
+    def update(self, tenant_id: str, merchant_id: str, changes: dict[str, Any], now: datetime) -> Merchant:
+        item = self._item(tenant_id, merchant_id)
+        if item is None:
+            raise NotFound("no such merchant", code="merchant_not_found")
+        pk, old_key = keys.tenant_pk(tenant_id), keys.merchant_key_sk(item.name, item.phone)
+        for name, value in changes.items():
+            setattr(item, name, value)
+        item.updated_at = now
+        item.srch_pk, item.srch_sk, item.srch_text = merchant_entry(
+            tenant_id, merchant_id, item.name, item.phone, item.contact_name
+        )
+        new_key = keys.merchant_key_sk(item.name, item.phone)
+        try:
+            with self.table.tx() as tx:
+                tx.save(item)
+                if new_key != old_key:
+                    tx.delete((pk, old_key))
+                    tx.save(MerchantKeyItem(pk, new_key, merchant_id=merchant_id), new=True)
+        except Cancelled as exc:
+            if exc.codes[0] == FAILED:
+                raise Conflict("the merchant changed meanwhile; reload and retry", code="concurrent_update") from None
+            raise Conflict("another merchant has this name and phone", code="merchant_exists", field="phone") from None
+        return _merchant(item)
+
+    def create_many(self, merchants: Sequence[Merchant], now: datetime) -> dict[tuple[str, str], str]:
+        """Each merchant on its own here (the real one writes 50 per transaction): one whose
+        (name, phone) exists already is matched to the one there."""
+        result: dict[tuple[str, str], str] = {}
+        for m in merchants:
+            try:
+                self.create(m, now)
+                result[(m.name, m.phone)] = m.merchant_id
+            except Conflict:
+                existing = self.find_by_key(m.tenant_id, m.name, m.phone)
+                if existing:
+                    result[(m.name, m.phone)] = existing
+        return result
 
 
 class FakePlanRepository(PlanRepository):
@@ -171,6 +225,72 @@ class FakeTerminalRepository(TerminalRepository):
     def public(self, kind: str, value: str) -> tuple[TerminalItem | None, builtins.list[Item]]:
         holder = self.claim(kind, value)
         return (self.item(holder.tenant_id, holder.sn) if holder is not None else None), []
+
+    # --- listing (the real indexes, read from the items' own index attributes) ---------------------
+    def _by_expiry(
+        self, tenant_id: str, status: str | None, lower: date | None, upper: date | None
+    ) -> list[TerminalItem]:
+        if status:
+            found = self.table.index(
+                TerminalItem, "gsi3pk", keys.terminals_by_status_gsi3pk(tenant_id, status), "gsi3sk"
+            )
+        else:
+            found = self.table.index(TerminalItem, "gsi4pk", keys.terminals_by_expiry_gsi4pk(tenant_id), "gsi4sk")
+        return [i for i in found if _within(i.expires_on, lower, upper)]
+
+    def page(
+        self,
+        tenant_id: str,
+        *,
+        status: str | None,
+        merchant_id: str | None,
+        expires_from: date | None,
+        expires_before: date | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[Terminal]:
+        if merchant_id:
+            pk = keys.terminals_by_merchant_gsi1pk(tenant_id, merchant_id)
+            found = [
+                i
+                for i in self.table.index(TerminalItem, "gsi1pk", pk, "gsi1sk")
+                if (not status or i.status == status) and _within(i.expires_on, expires_from, expires_before)
+            ]
+        elif status or expires_from or expires_before:
+            found = self._by_expiry(tenant_id, status, expires_from, expires_before)
+        else:
+            found = self.table.query(TerminalItem, keys.tenant_pk(tenant_id), keys.terminal_sk(""))
+        items, next_cursor = paged(found, limit, cursor)
+        return Page([to_terminal(i) for i in items], next_cursor)
+
+    def by_expiry(
+        self,
+        tenant_id: str,
+        status: str | None,
+        expires_from: date | None,
+        expires_before: date | None,
+        *,
+        forward: bool,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[Terminal]:
+        found = self._by_expiry(tenant_id, status, expires_from, expires_before)
+        items, next_cursor = paged(found if forward else found[::-1], limit, cursor)
+        return Page([to_terminal(i) for i in items], next_cursor)
+
+    def count(
+        self, tenant_id: str, status: str, expires_from: date | None = None, expires_before: date | None = None
+    ) -> int:
+        return len(self._by_expiry(tenant_id, status, expires_from, expires_before))
+
+    def search(self, tenant_id: str, prefix: str, limit: int) -> builtins.list[Terminal]:
+        wanted = prefix.strip()
+        found = {
+            i.sn: to_terminal(i)
+            for i in self.table.query(TerminalItem, keys.tenant_pk(tenant_id), keys.terminal_sk(""))
+            if wanted and (i.sn.startswith(wanted.upper()) or (wanted.isdigit() and i.tid.startswith(wanted)))
+        }
+        return sorted(found.values(), key=lambda t: t.sn)[:limit]
 
     def iterate(self, tenant_id: str) -> Iterator[Terminal]:
         for item in self.table.query(TerminalItem, keys.tenant_pk(tenant_id), keys.terminal_sk("")):

@@ -43,7 +43,7 @@ from simrenew.domain.fleet import Terminal
 from simrenew.domain.orders import Order, OrderStatus
 from simrenew.errors import Conflict
 from tests.support.fakes.ratelimit import apply_counters
-from tests.support.fakes.table import FAILED, Cancelled, FakeTable
+from tests.support.fakes.table import FAILED, Cancelled, FakeTable, paged
 
 
 def _status_in(allowed: frozenset[OrderStatus]) -> Any:
@@ -100,13 +100,32 @@ class FakeOrderRepository(OrderRepository):
         return context
 
     def page(self, tenant_id: str, status: str | None, limit: int, cursor: str | None) -> Page[Order]:
-        items = [
+        items, next_cursor = paged(self._matching(tenant_id, {"status": status}), limit, cursor)
+        return Page([to_order(i) for i in items], next_cursor)
+
+    def _matching(self, tenant_id: str, conditions: dict[str, str | None]) -> list[OrderItem]:
+        """Newest first on gsi1; created-at range, status, channel and an SN on any line."""
+        lower, upper = conditions.get("lower"), conditions.get("upper")
+        status, channel, sn = conditions.get("status"), conditions.get("channel"), conditions.get("sn")
+        found = self.table.index(OrderItem, "gsi1pk", keys.orders_gsi1pk(tenant_id), "gsi1sk")[::-1]
+        return [
             i
-            for i in self.table.query(OrderItem, keys.tenant_pk(tenant_id), keys.order_sk(""))
-            if status is None or i.status == status
+            for i in found
+            if (not lower or (i.gsi1sk or "") >= lower)
+            and (not upper or (i.gsi1sk or "") < upper)
+            and (not status or i.status == status)
+            and (not channel or i.channel == channel)
+            and (not sn or f'"sn": "{sn}"' in i.lines_json)
         ]
-        items.sort(key=lambda i: i.gsi1sk or "", reverse=True)
-        return Page([to_order(i) for i in items[:limit]], None)
+
+    def filtered_page(
+        self, tenant_id: str, conditions: dict[str, str | None], limit: int, cursor: str | None, budget: int
+    ) -> Page[Order]:
+        items, next_cursor = paged(self._matching(tenant_id, conditions), limit, cursor)
+        return Page([to_order(i) for i in items], next_cursor)
+
+    def count_filtered(self, tenant_id: str, conditions: dict[str, str | None], budget: int) -> int | None:
+        return len(self._matching(tenant_id, conditions))
 
     def pending_due(self, shard: int, before: datetime, limit: int) -> list[OrderItem]:
         due = [

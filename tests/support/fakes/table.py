@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from simrenew.adapters.dynamodb.models import Item
 
 M = TypeVar("M", bound=Item)
+T = TypeVar("T")
 FAILED = "ConditionalCheckFailed"
 Key = tuple[str, str]
 Check = Callable[[Item | None], bool]
@@ -62,6 +63,14 @@ class FakeTable:
         """The items of one partition whose sort key starts with `prefix`, in sort-key order."""
         keys = sorted(k for k in self.rows if k[0] == pk and k[1].startswith(prefix))
         return [i for i in (self.load(k) for k in keys) if isinstance(i, cls)]
+
+    def index(self, cls: type[M], hash_attr: str, hash_value: str, sort_attr: str) -> list[M]:
+        """A GSI: the items whose `hash_attr` is `hash_value`, in `sort_attr` order (sparse:
+        items without the attribute are not in it)."""
+        found = [i for i in self.scan(cls) if getattr(i, hash_attr, None) == hash_value]
+        return sorted(
+            (i for i in found if getattr(i, sort_attr, None) is not None), key=lambda i: getattr(i, sort_attr)
+        )
 
     def scan(self, cls: type[M]) -> Iterator[M]:
         for key in sorted(self.rows):
@@ -144,3 +153,10 @@ class Tx:
 
 def exists(stored: Item | None) -> bool:
     return stored is not None
+
+
+def paged(items: list[T], limit: int, cursor: str | None) -> tuple[list[T], str | None]:
+    """One page of `items` and the cursor of the next (an opaque offset here), None at the end."""
+    start = int(cursor or 0)
+    end = start + limit
+    return items[start:end], (str(end) if end < len(items) else None)

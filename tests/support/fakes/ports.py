@@ -1,0 +1,31 @@
+"""Each fake held against its port (simrenew.ports): `make typecheck` checks this module, so a
+fake whose methods drift from the Protocol the services depend on fails the build."""
+
+from __future__ import annotations
+
+from simrenew.ports.fleet import Merchants, Plans, Terminals
+from simrenew.ports.orders import Orders
+from simrenew.ports.payments import PaymentGateway
+from simrenew.ports.ratelimit import RateLimits
+from simrenew.ports.tenants import Tenants
+from simrenew.ports.vouchers import Vouchers
+from tests.support.fakes.fleet import FakeMerchantRepository, FakePlanRepository, FakeTerminalRepository
+from tests.support.fakes.orders import FakeOrderRepository
+from tests.support.fakes.payments import WEBHOOK_SECRET, FakeGateway
+from tests.support.fakes.ratelimit import FakeRateLimiter
+from tests.support.fakes.table import FakeTable
+from tests.support.fakes.tenants import FakeTenantRepository
+from tests.support.fakes.vouchers import FakeVoucherRepository
+
+
+def conforming(table: FakeTable) -> tuple[object, ...]:
+    """Every fake, typed as its port (an assignment mypy checks member by member)."""
+    tenants: Tenants = FakeTenantRepository(table)
+    merchants: Merchants = FakeMerchantRepository(table)
+    plans: Plans = FakePlanRepository(table)
+    terminals: Terminals = FakeTerminalRepository(table)
+    orders: Orders = FakeOrderRepository(table)
+    vouchers: Vouchers = FakeVoucherRepository(table)
+    rate: RateLimits = FakeRateLimiter(table)
+    gateway: PaymentGateway = FakeGateway(WEBHOOK_SECRET)
+    return tenants, merchants, plans, terminals, orders, vouchers, rate, gateway
