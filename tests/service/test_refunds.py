@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.outbox import OutboxItem
 from simrenew.domain.dates import add_months
 from simrenew.domain.tenant import ServiceFee
 from simrenew.errors import Conflict, NotFound, RuleViolation
@@ -116,3 +118,48 @@ def test_another_agent_cannot_refund_my_order(world: World) -> None:
 
     assert err.value.code == "order_not_found"
     assert world.orders.get(agent, order["order_id"]).refunded_fen == 0
+
+
+def _told(world: World, tenant_id: str) -> list[str]:
+    """The agent events queued in the changes' own transactions (what the outbox delivers)."""
+    return sorted(e.event_type for e in world.table.query(OutboxItem, keys.tenant_pk(tenant_id), keys.outbox_prefix()))
+
+
+def test_a_second_payment_for_an_order_paid_in_cash_is_returned_in_full_once(world: World) -> None:
+    agent = world.agent()
+    plan = world.plan(agent, months=12, price_fen=12_000)
+    t = world.terminal(agent)
+    order, pay = world.orders.create(agent, {"lines": [{"sn": t.sn, "plan_id": plan.plan_id}]}, actor="k")
+    assert pay is not None
+    pi = pay["payment_intent_id"]
+    world.orders.mark_paid(agent, order.order_id, {"note": "现金"}, "admin")
+    assert world.gateway.cancelled == [pi]  # the open PaymentIntent went first
+    renewed = world.expiry(agent, t.sn)
+    payload = world.gateway.succeeded_event(pi)  # the wallet was charged anyway (a race with the cancel)
+
+    first = world.orders.handle_webhook(payload, sign(payload, WEBHOOK_SECRET))
+    again = world.orders.handle_webhook(payload, sign(payload, WEBHOOK_SECRET))
+
+    assert first["outcome"] == "duplicate_payment_refunded"
+    assert again.get("duplicate") is True
+    assert world.gateway.refunds == [(pi, 12_000, f"duplicate-{pi}")]
+    got = world.orders.get(agent, order.order_id)
+    assert (got.status.value, got.paid_fen, got.refunded_fen) == ("fulfilled", 12_000, 0)
+    assert [(d.amount_fen, d.status) for d in got.duplicate_payments] == [(12_000, "refunded")]
+    assert world.expiry(agent, t.sn) == renewed  # extended once
+    assert _told(world, agent) == ["order.fulfilled", "order.refunded"]
+
+
+def test_cash_is_not_taken_for_an_order_just_paid_online(world: World) -> None:
+    agent = world.agent()
+    plan = world.plan(agent)
+    t = world.terminal(agent)
+    order, pay = world.orders.create(agent, {"lines": [{"sn": t.sn, "plan_id": plan.plan_id}]}, actor="k")
+    assert pay is not None
+    world.gateway.confirm(pay["payment_intent_id"], "pm_card_visa")  # paid; the webhook is on its way
+
+    with pytest.raises(Conflict) as err:
+        world.orders.mark_paid(agent, order.order_id, {"note": "现金"}, "admin")
+
+    assert err.value.code == "order_paid_online"
+    assert world.expiry(agent, t.sn) == t.expires_on
