@@ -19,8 +19,10 @@ from simrenew.domain.tenant import Tenant, TenantSettings, TenantStatus
 from simrenew.ids import new_id
 from simrenew.services.fleet import FleetService
 from simrenew.services.orders import OrderService
+from simrenew.services.tenants import TenantService
 from simrenew.services.transfers import TransferService
 from simrenew.services.vouchers import VoucherService
+from tests.support.fakes.api_keys import FakeApiKeyRepository
 from tests.support.fakes.carrier import FakeCarrierRepository
 from tests.support.fakes.fleet import FakeMerchantRepository, FakePlanRepository, FakeTerminalRepository
 from tests.support.fakes.orders import FakeOrderRepository
@@ -74,6 +76,8 @@ class World:
         self.vouchers_repo = FakeVoucherRepository(t)
         self.transfers_repo = FakeTimeTransferRepository(t)
         self.carrier = FakeCarrierRepository(t)
+        self.api_keys = FakeApiKeyRepository(t)
+        self.onboarding = TenantService(self.tenants, self.api_keys, self.rate, self.clock)
         self.fleet = FleetService(
             self.tenants, self.merchants, self.plans, self.terminals, self.rate, self.clock, self.carrier
         )

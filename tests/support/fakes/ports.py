@@ -3,12 +3,14 @@ fake whose methods drift from the Protocol the services depend on fails the buil
 
 from __future__ import annotations
 
+from simrenew.ports.api_keys import ApiKeys
 from simrenew.ports.fleet import Merchants, Plans, Terminals
 from simrenew.ports.orders import Orders
 from simrenew.ports.payments import PaymentGateway
 from simrenew.ports.ratelimit import RateLimits
 from simrenew.ports.tenants import Tenants
 from simrenew.ports.vouchers import Vouchers
+from tests.support.fakes.api_keys import FakeApiKeyRepository
 from tests.support.fakes.fleet import FakeMerchantRepository, FakePlanRepository, FakeTerminalRepository
 from tests.support.fakes.orders import FakeOrderRepository
 from tests.support.fakes.payments import WEBHOOK_SECRET, FakeGateway
@@ -21,6 +23,7 @@ from tests.support.fakes.vouchers import FakeVoucherRepository
 def conforming(table: FakeTable) -> tuple[object, ...]:
     """Every fake, typed as its port (an assignment mypy checks member by member)."""
     tenants: Tenants = FakeTenantRepository(table)
+    api_keys: ApiKeys = FakeApiKeyRepository(table)
     merchants: Merchants = FakeMerchantRepository(table)
     plans: Plans = FakePlanRepository(table)
     terminals: Terminals = FakeTerminalRepository(table)
@@ -28,4 +31,4 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
     vouchers: Vouchers = FakeVoucherRepository(table)
     rate: RateLimits = FakeRateLimiter(table)
     gateway: PaymentGateway = FakeGateway(WEBHOOK_SECRET)
-    return tenants, merchants, plans, terminals, orders, vouchers, rate, gateway
+    return tenants, api_keys, merchants, plans, terminals, orders, vouchers, rate, gateway
