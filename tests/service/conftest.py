@@ -6,7 +6,6 @@ passing against something it should not touch."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -41,20 +40,20 @@ class NetworkRefused(RuntimeError):
     """The service tier opened a connection: something is not faked."""
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _no_network() -> Iterator[None]:
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Per test (a session-wide patch would outlive this directory in a `pytest tests` run)."""
+
     def refuse(*_args: Any, **_kwargs: Any) -> None:
         raise NetworkRefused("the service tier never opens a connection (a real adapter was used)")
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", refuse)
-        patch.setattr(socket.socket, "connect_ex", refuse)
-        patch.setattr(socket, "create_connection", refuse)
-        patch.setattr(socket, "getaddrinfo", refuse)
-        # boto3 / PynamoDB need credentials before they dial: none, so a real client cannot sign either.
-        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-            patch.delenv(name, raising=False)
-        yield
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    # boto3 / PynamoDB need credentials before they dial: none, so a real client cannot sign either.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @dataclass

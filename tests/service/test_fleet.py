@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -171,3 +173,13 @@ def test_a_page_of_terminals_goes_on_from_its_cursor_without_repeats(world: Worl
         cursor = page.next_cursor
 
     assert sorted(seen) == sorted(made)
+
+
+def test_the_tier_alone_never_loads_moto(request: pytest.FixtureRequest) -> None:
+    """Run alone (`make service`), nothing the tier imports brings moto in (nor binds a table)."""
+    directories = {Path(str(item.path)).parent for item in request.session.items}
+    if directories == {Path(__file__).parent}:
+        assert "moto" not in sys.modules
+        from simrenew.adapters.dynamodb.models import Item
+
+        assert Item.Meta.host is None  # never pointed at DynamoDB Local

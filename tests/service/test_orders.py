@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from simrenew.domain.dates import add_months
-from simrenew.domain.orders import ORDERS_PER_TERMINAL_PER_DAY
+from simrenew.domain.orders import MAX_ORDER_FEN, ORDERS_PER_TERMINAL_PER_DAY
 from simrenew.domain.tenant import ServiceFee
 from simrenew.errors import Conflict, NotFound, RateLimited, RuleViolation, ValidationError
 from tests.service.conftest import World
@@ -210,3 +210,50 @@ def test_a_delivery_that_read_the_order_before_another_fulfilled_it_changes_noth
     assert outcome == "order_state"
     assert world.expiry(agent, t.sn) == add_months(t.expires_on, 12)
     assert [r["kind"] for r in world.orders.renewals(agent, t.sn)] == ["renewal"]
+
+
+def test_a_suspended_terminal_paid_for_is_active_with_a_fresh_quota_and_its_sim_resumed(world: World) -> None:
+    agent = world.agent(grace_days=7)
+    plan = world.plan(agent, months=1)  # 1024 MB
+    today = world.today(agent)
+    t = world.terminal(agent, expires_on=today - timedelta(days=30), data_quota_mb=500)
+    world.fleet.record_usage(agent, t.sn, {"data_used_mb": 480, "as_of": today.isoformat()})
+    assert t.status.value == "suspended"
+
+    _pay_online(world, _order(world, agent, t.sn, plan.plan_id))
+
+    renewed = world.terminals.get(agent, t.sn)
+    assert renewed is not None
+    assert (renewed.status.value, renewed.expires_on) == ("active", add_months(today, 1))
+    assert (renewed.data_quota_mb, renewed.data_used_mb) == (1024, 0)
+    ops = world.carrier.ops(agent, t.sn)
+    assert [op.action for op in ops] == ["resume"]  # written with the renewal, sent by the outbox
+
+
+def test_an_unpaid_order_expires_after_its_half_hour_and_its_payment_intent_is_cancelled(world: World) -> None:
+    agent = world.agent()
+    plan = world.plan(agent)
+    t = world.terminal(agent)
+    order = _order(world, agent, t.sn, plan.plan_id)
+    world.clock.advance(timedelta(minutes=29))
+    assert world.orders.expire_due() == 0
+
+    world.clock.advance(timedelta(minutes=2))
+
+    assert world.orders.expire_due() == 1
+    assert world.orders.get(agent, order["order_id"]).status.value == "expired"
+    assert world.gateway.cancelled == [order["payment_intent_id"]]
+    assert world.orders.expire_due() == 0  # once
+
+
+def test_an_order_over_the_amount_limit_is_refused_and_nothing_is_written(world: World) -> None:
+    agent = world.agent()
+    plan = world.plan(agent, price_fen=MAX_ORDER_FEN // 2 + 1)
+    lines = [{"sn": world.terminal(agent).sn, "plan_id": plan.plan_id} for _ in range(2)]
+
+    with pytest.raises(RuleViolation) as err:
+        world.orders.create(agent, {"lines": lines}, actor="k")
+
+    assert err.value.code == "amount_too_large"
+    assert world.orders.page(agent, None, 50, None).items == []
+    assert world.gateway.intents == {}
