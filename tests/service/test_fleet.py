@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from simrenew.errors import Conflict, NotFound, ValidationError
+from simrenew.errors import Conflict, NotFound, RuleViolation, ValidationError
 from tests.service.conftest import World
 from tests.support.fleet import bad_luhn, iccid
 
@@ -183,3 +183,23 @@ def test_the_tier_alone_never_loads_moto(request: pytest.FixtureRequest) -> None
         from simrenew.adapters.dynamodb.models import Item
 
         assert Item.Meta.host is None  # never pointed at DynamoDB Local
+
+
+def test_a_terminal_moves_to_another_agent_with_its_owners_code_once(world: World) -> None:
+    owner, buyer, third = world.agent(), world.agent(), world.agent()
+    t = world.terminal(owner)
+    code, _expires = world.fleet.issue_transfer_code(owner, t.sn)
+
+    with pytest.raises(RuleViolation) as err:
+        world.fleet.claim(buyer, {"sn": t.sn, "code": "AAAA-BBBB-CCCC"})
+    assert err.value.code == "invalid_transfer_code"
+    moved = world.fleet.claim(buyer, {"sn": t.sn.lower(), "code": code})
+
+    assert (moved.tenant_id, moved.merchant_id) == (buyer, None)
+    assert world.terminals.get(owner, t.sn) is None
+    assert world.fleet.get(buyer, t.sn).expires_on == t.expires_on
+    holder = world.terminals.claim("tid", t.tid)
+    assert holder is not None and holder.tenant_id == buyer
+    with pytest.raises(RuleViolation):  # the code is spent: it moves nothing again
+        world.fleet.claim(third, {"sn": t.sn, "code": code})
+    assert world.terminals.get(buyer, t.sn) is not None

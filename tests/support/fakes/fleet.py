@@ -390,3 +390,46 @@ class FakeTerminalRepository(TerminalRepository):
 
     def transfer_code(self, tenant_id: str, sn: str) -> TransferCodeItem | None:
         return self.table.get(TransferCodeItem, keys.tenant_pk(tenant_id), keys.transfer_sk(sn))
+
+    def move(
+        self, item: TerminalItem, moved: Terminal, code: TransferCodeItem, children: Sequence[Item], now: datetime
+    ) -> None:
+        """The terminal, its claims and its history to another tenant, spending the code: all or nothing."""
+        old_tenant, new_pk = item.tenant_id, keys.tenant_pk(moved.tenant_id)
+
+        def reclaimed(stored: Item | None) -> Item | None:
+            assert isinstance(stored, ClaimItem)
+            stored.tenant_id, stored.updated_at = moved.tenant_id, now
+            return stored
+
+        def spent(stored: Item | None) -> Item | None:
+            assert isinstance(stored, TransferCodeItem)
+            stored.used, stored.updated_at = True, now
+            return stored
+
+        try:
+            with self.table.tx() as tx:
+                tx.delete((item.pk, item.sk), check=lambda s: isinstance(s, TerminalItem) and s.version == item.version)
+                tx.save(new_terminal_item(moved, now), new=True)
+                for name in IDENTIFIERS:
+                    tx.update(
+                        (keys.claim_pk(name.upper(), getattr(moved, name)), keys.claim_sk()),
+                        reclaimed,
+                        check=lambda s: isinstance(s, ClaimItem) and s.tenant_id == old_tenant,
+                    )
+                tx.update(
+                    (code.pk, code.sk),
+                    spent,
+                    check=lambda s: isinstance(s, TransferCodeItem) and not s.used and s.expires_at > now,
+                )
+                for child in children:
+                    tx.delete((child.pk, child.sk))
+                    copy = type(child).from_raw_data(child.serialize())
+                    copy.pk = new_pk
+                    if hasattr(copy, "tenant_id"):
+                        copy.tenant_id = moved.tenant_id
+                    tx.save(copy)
+        except Cancelled:
+            raise Conflict(
+                "the transfer code was used or the terminal changed meanwhile", code="transfer_conflict"
+            ) from None
