@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from simrenew.adapters.dynamodb.api_keys import ApiKeyRepository
     from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository
     from simrenew.adapters.dynamodb.idempotency import IdempotencyStore
+    from simrenew.adapters.dynamodb.models import TerminalItem, VoucherItem
     from simrenew.adapters.dynamodb.orders import OrderRepository
     from simrenew.adapters.dynamodb.ratelimit import RateLimiter
     from simrenew.adapters.dynamodb.sweep_days import SweepDayRepository
@@ -27,11 +28,12 @@ if TYPE_CHECKING:
     from simrenew.adapters.dynamodb.tenants import TenantRepository
     from simrenew.adapters.objects import ObjectStore
     from simrenew.adapters.payments import PaymentGateway, PaymentRails
+    from simrenew.ports.dispatch import Dispatcher
     from simrenew.services.auth import AuthService
     from simrenew.services.carrier import CarrierAccounts, CarrierOperations, CarrierSync
     from simrenew.services.exports import ExportService
     from simrenew.services.fleet import FleetService
-    from simrenew.services.imports import Dispatcher, ImportService
+    from simrenew.services.imports import ImportService
     from simrenew.services.listing import ListingService
     from simrenew.services.orders import OrderService
     from simrenew.services.outbox import OutboxDispatcher
@@ -188,10 +190,10 @@ class Services:
     def usage_imports(self) -> UsageImportService:
         from simrenew.services.usage_import import UsageImportService
 
-        return UsageImportService(self.fleet)
+        return UsageImportService(self.fleet, self.repos.terminals)
 
     @cached_property
-    def transfers(self) -> TransferService:
+    def transfers(self) -> TransferService[TerminalItem]:
         from simrenew.adapters.dynamodb.transfers import TimeTransferRepository
         from simrenew.services.transfers import TransferService
 
@@ -222,7 +224,9 @@ class Services:
         from simrenew.services.imports import ImportService
 
         r = self.repos
-        return ImportService(ImportRepository(), self.fleet, r.terminals, self.dispatcher, self.clock, self.objects)
+        return ImportService(
+            ImportRepository(), self.fleet, r.terminals, r.plans, r.merchants, self.dispatcher, self.clock, self.objects
+        )
 
     @cached_property
     def exports(self) -> ExportService:
@@ -250,7 +254,7 @@ class Services:
         )
 
     @cached_property
-    def vouchers(self) -> VoucherService:
+    def vouchers(self) -> VoucherService[VoucherItem, TerminalItem]:
         from simrenew.adapters.dynamodb.vouchers import VoucherRepository
         from simrenew.services.vouchers import VoucherService
 
@@ -283,8 +287,9 @@ class Services:
 
     @cached_property
     def sweep(self) -> SweepService:
+        from simrenew.adapters.notify_sender import NotifierSender
         from simrenew.services.carrier import OutboxCarrier
-        from simrenew.services.sweep import NotifierSender, SweepService
+        from simrenew.services.sweep import SweepService
 
         r = self.repos
         sender = NotifierSender(lambda: _notifier(self.config))
@@ -408,7 +413,8 @@ def _notifier(config: Config) -> Any:
 
 def _webhooks(config: Config, clock: Clock) -> Any:
     from simrenew.adapters.dynamodb.webhooks import WebhookRepository
-    from simrenew.services.webhooks import UrllibTransport, WebhookService
+    from simrenew.adapters.outbound import UrllibTransport
+    from simrenew.services.webhooks import WebhookService
 
     return WebhookService(WebhookRepository(), UrllibTransport(), clock, allow_http_local=config.is_local)
 

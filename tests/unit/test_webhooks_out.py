@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from simrenew.adapters.dynamodb.webhooks import WebhookRepository
-from simrenew.adapters.outbound import Destination
+from simrenew.adapters.outbound import Destination, UrllibTransport
 from simrenew.clock import FixedClock
 from simrenew.errors import NotFound, ValidationError
-from simrenew.services.webhooks import EVENTS, UrllibTransport, WebhookService, sign, verify
+from simrenew.services.webhooks import EVENTS, WebhookService, sign, verify
 
 START = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
 # No DNS in tests: every name these tests use resolves here (public documentation-free addresses).

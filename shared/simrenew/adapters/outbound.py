@@ -16,6 +16,7 @@ import ipaddress
 import re
 import socket
 import ssl
+import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -184,3 +185,16 @@ def post(
         raise OSError(f"bad HTTP response: {type(exc).__name__}") from exc
     finally:
         connection.close()
+
+
+class UrllibTransport:
+    """The standard library's HTTP client (no extra dependency in the Lambda layer), connected to
+    the checked address. Redirects are answered, not followed: a redirected POST would lose its
+    body, and following one could carry a signed payload to a host nobody checked."""
+
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float, destination: Destination) -> int:
+        parts = urllib.parse.urlsplit(url)
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        return post(parts.scheme.lower(), destination, target, body, headers, timeout_s)

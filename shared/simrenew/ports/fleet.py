@@ -61,6 +61,10 @@ class Terminals(Protocol):
 
     def find_by_tid(self, tenant_id: str, tid: str) -> Terminal | None: ...
 
+    def terminals(self, tenant_id: str, sns: Iterable[str]) -> dict[str, Terminal]:
+        """The tenant's terminals of these SNs that exist, by SN (one batch read)."""
+        ...
+
     def page(
         self,
         tenant_id: str,

@@ -204,12 +204,18 @@ def resume_op(current: Terminal, updated: Terminal, now: datetime, *, stopped_at
     change's own transaction: a paid renewal, a voucher, a time transfer (转赠) to a suspended
     terminal, the reactivation of a deactivated one whose SIM was stopped (`stopped_at_carrier`:
     see `stopped_at_carrier`). Keyed by the version the change writes: one per change."""
+    if resumes(current, updated, stopped_at_carrier=stopped_at_carrier):
+        return [carrier_op(current, CarrierAction.RESUME, now)]
+    return []
+
+
+def resumes(current: Terminal, updated: Terminal, *, stopped_at_carrier: bool = False) -> bool:
+    """Whether the change from `current` to `updated` gives a stopped SIM its service back (the rule
+    of `resume_op`, for a port that writes the carrier resume itself)."""
     stopped = current.status is TerminalStatus.SUSPENDED or (
         stopped_at_carrier and current.status is TerminalStatus.DEACTIVATED
     )
-    if stopped and updated.status in SERVICE_STATUSES:
-        return [carrier_op(current, CarrierAction.RESUME, now)]
-    return []
+    return stopped and updated.status in SERVICE_STATUSES
 
 
 def stopped_at_carrier(repo: CarrierRepository, tenant_id: str, sn: str) -> bool:

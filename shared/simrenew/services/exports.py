@@ -30,8 +30,8 @@ from simrenew.log import get_logger
 
 if TYPE_CHECKING:
     from simrenew.adapters.objects import ObjectStore
+    from simrenew.ports.dispatch import Dispatcher
     from simrenew.services.fleet import FleetService
-    from simrenew.services.imports import Dispatcher
     from simrenew.services.orders import OrderService
     from simrenew.services.reports import ExpiryReports
 

@@ -36,8 +36,11 @@ from simrenew.domain.tenant import Tenant
 from simrenew.errors import Conflict, TransientStoreError, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
-from simrenew.services.ledger import Changes, refund_lines
+from simrenew.services.ledger import Changes as StoredChanges
+from simrenew.services.ledger import refund_lines
 from simrenew.services.lookups import order_item_or_404, tenant_or_404
+
+Changes = StoredChanges[TerminalItem]
 
 APPLY_ATTEMPTS = 8
 TRANSACTION_ITEMS = 100  # DynamoDB's limit on one TransactWriteItems
@@ -277,7 +280,7 @@ def _early_refund(order: Order, changes: Changes, paid_fen: int, today: date, no
     amount = min(order.early_refunded_fen, paid_fen)
     refund_id = new_id("rf")
     shares = allocate_refund(order.lines, amount, today)
-    items = refund_lines(order, shares, changes, today, now, refund_id)
+    items: list[Item] = refund_lines(order, shares, changes, today, now, refund_id, ledger_line)
     order.refunds.append(
         RefundEntry(
             refund_id,

@@ -36,6 +36,8 @@ from simrenew.errors import (
 )
 from simrenew.ids import new_id
 from simrenew.log import get_logger
+from simrenew.ports.dispatch import Dispatcher as Dispatcher
+from simrenew.ports.fleet import Merchants, Plans
 from simrenew.services.fleet import FleetService
 from simrenew.services.import_stream import ZIP_MAGIC, IdentifierIndex, OpenRaw, detect, sniff, stream_rows
 
@@ -59,12 +61,6 @@ TX_ROWS = 25  # 4 items a terminal: 100 items, TransactWriteItems' limit
 WRITERS = 8
 ERRORS_SHOWN = 1000
 COMPARED = ("tid", "iccid", "carrier", "model", "merchant_id", "plan_id", "expires_on", "data_quota_mb")
-
-
-class Dispatcher(Protocol):
-    """Hands an import to the worker: an async Lambda invoke in AWS, a thread locally."""
-
-    def dispatch(self, event: dict[str, Any]) -> None: ...
 
 
 class Deadline(Protocol):
@@ -141,6 +137,8 @@ class ImportService:
         imports: ImportRepository,
         fleet: FleetService,
         terminals: TerminalRepository,
+        plans: Plans,
+        merchants: Merchants,
         dispatcher: Dispatcher,
         clock: Clock,
         objects: ObjectStore | None = None,
@@ -152,6 +150,8 @@ class ImportService:
         self._imports = imports
         self._fleet = fleet
         self._terminals = terminals
+        self._plans = plans
+        self._merchants = merchants
         self._dispatcher = dispatcher
         self._clock = clock
         self._objects = objects
@@ -434,16 +434,16 @@ class ImportService:
         yet, then the missing merchants created; TID-only rows get the SN of their terminal."""
         names = {r.plan_name.casefold() for r in valid if r.plan_name} - set(lookups.plan_ids)
         if names:
-            lookups.plan_ids.update(self._fleet.plans.ids_by_name(tenant_id, names))
+            lookups.plan_ids.update(self._plans.ids_by_name(tenant_id, names))
         pairs = {r.merchant for r in valid if r.merchant} - set(lookups.merchant_ids)
         if pairs:
-            lookups.merchant_ids.update(self._fleet.merchants.find_many_by_key(tenant_id, pairs))
+            lookups.merchant_ids.update(self._merchants.find_many_by_key(tenant_id, pairs))
             missing = [p for p in pairs if p not in lookups.merchant_ids]
             fresh = [
                 Merchant(merchant_id=new_id("m"), tenant_id=tenant_id, name=n, phone=p, created_at=iso_utc(now))
                 for n, p in missing
             ]
-            lookups.merchant_ids.update(self._fleet.merchants.create_many(fresh, now))
+            lookups.merchant_ids.update(self._merchants.create_many(fresh, now))
         for r in valid:
             if r.by_tid and r.fields["tid"]:
                 # A file of TIDs only: the stored terminal with that TID, whatever its SN.

@@ -3,28 +3,37 @@ time, and the one rule that turns a refund's shares into terminal changes and le
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from simrenew.adapters.dynamodb.fleet import TerminalRepository
-from simrenew.adapters.dynamodb.models import Item, TerminalItem
-from simrenew.adapters.dynamodb.orders import OrderRepository, ledger_line
-from simrenew.clock import iso_utc
 from simrenew.domain.fleet import Terminal
 from simrenew.domain.orders import LineShare, Order, expiry_after_line_refund
+from simrenew.ports.fleet import Terminals
+from simrenew.ports.orders import Ledger
 
+Stored = TypeVar("Stored")  # a terminal as the store holds it (opaque here; its version guards the write)
+Line = TypeVar("Line")  # a ledger line as the store writes it
 # Terminals of one order being changed in one transaction: sn → (its stored item, its new state).
-Changes = dict[str, tuple[TerminalItem, Terminal]]
+Changes = dict[str, tuple[Stored, Terminal]]
+# The store's ledger line: (terminal, kind, source, index, old expiry, new expiry, fen, months, now).
+LineMaker = Callable[[Terminal, str, str, int, str, str, int, int, datetime], Line]
 
 
 def refund_lines(
-    order: Order, shares: list[LineShare], terminals: Changes, today: date, now: datetime, refund_id: str
-) -> list[Item]:
+    order: Order,
+    shares: list[LineShare],
+    terminals: Changes[Stored],
+    today: date,
+    now: datetime,
+    refund_id: str,
+    ledger_line: LineMaker[Line],
+) -> list[Line]:
     """Apply a refund's shares to the order's lines and to the terminals in `terminals` (whose
     new state may already hold this transaction's renewal), and return the ledger lines: a
     `reversal` where whole months go back, a money-only `refund` otherwise."""
-    out: list[Item] = []
+    out: list[Line] = []
     for share in shares:
         line = order.lines[share.index]
         pair = terminals.get(line.sn)
@@ -57,23 +66,10 @@ def refund_lines(
 
 
 class LedgerService:
-    def __init__(self, terminals: TerminalRepository, orders: OrderRepository) -> None:
+    def __init__(self, terminals: Terminals, orders: Ledger) -> None:
         self._terminals = terminals
         self._orders = orders
 
     def renewals(self, tenant_id: str, sn: str) -> list[dict[str, Any]]:
         key = self._terminals.existing(tenant_id, sn).sn
-        return [
-            {
-                "kind": r.entry,
-                "source": r.source,
-                "old_expires_on": r.old_expires_on,
-                "new_expires_on": r.new_expiry,
-                "amount_fen": int(r.amount_fen),
-                "term_months": int(r.term_months),
-                "by": r.actor,
-                "note": r.note,
-                "created_at": iso_utc(r.created_at) if r.created_at else None,
-            }
-            for r in self._orders.renewals(tenant_id, key)
-        ]
+        return [entry.to_json() for entry in self._orders.ledger(tenant_id, key)]

@@ -26,11 +26,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 
-from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository, to_terminal
-from simrenew.adapters.dynamodb.orders import OrderRepository
-from simrenew.adapters.dynamodb.paging import Page
-from simrenew.adapters.dynamodb.search import MerchantRow, SearchIndexRepository, TerminalRow
-from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.clock import Clock, iso_utc, today_in
 from simrenew.domain.collation import name_key
 from simrenew.domain.contact import mask_phone
@@ -38,6 +33,11 @@ from simrenew.domain.filters import MerchantFilters, OrderFilters, TerminalFilte
 from simrenew.domain.fleet import Merchant, Terminal, TerminalStatus
 from simrenew.domain.orders import Order
 from simrenew.errors import NotFound, ValidationError
+from simrenew.ports.fleet import Merchants, Terminals
+from simrenew.ports.orders import Orders
+from simrenew.ports.paging import Page
+from simrenew.ports.search import MerchantRow, SearchIndex, TerminalRow
+from simrenew.ports.tenants import Tenants
 
 T = TypeVar("T")
 ORDER_READ_BUDGET = 1000  # orders evaluated per answer at most (~1 MB, ~125 read units)
@@ -102,11 +102,11 @@ def _window(
 class ListingService:
     def __init__(
         self,
-        tenants: TenantRepository,
-        terminals: TerminalRepository,
-        merchants: MerchantRepository,
-        search: SearchIndexRepository,
-        orders: OrderRepository,
+        tenants: Tenants,
+        terminals: Terminals,
+        merchants: Merchants,
+        search: SearchIndex,
+        orders: Orders,
         clock: Clock,
     ) -> None:
         self._orders = orders
@@ -178,8 +178,8 @@ class ListingService:
         rows, names = self._matching_rows(tenant_id, f, with_names=f.sort == "name")
         key = self._terminal_key(f.sort, names)
         chosen, after = _window(rows, key, _decode_after(cursor, _fingerprint("terminals", f.to_query())), limit)
-        found = self._terminals.get_many(tenant_id, [r.sn for r in chosen])
-        items = [to_terminal(found[r.sn]) for r in chosen if r.sn in found]
+        found = self._terminals.terminals(tenant_id, [r.sn for r in chosen])
+        items = [found[r.sn] for r in chosen if r.sn in found]
         next_cursor = _encode_after(_fingerprint("terminals", f.to_query()), after) if after else None
         return ListPage(items, next_cursor, len(rows))
 

@@ -3,21 +3,24 @@ answered exactly like a missing one)."""
 
 from __future__ import annotations
 
-from simrenew.adapters.dynamodb.models import OrderItem
-from simrenew.adapters.dynamodb.orders import OrderRepository
-from simrenew.adapters.dynamodb.tenants import TenantRepository
+from typing import TypeVar
+
 from simrenew.domain.tenant import Tenant
 from simrenew.errors import NotFound
+from simrenew.ports.orders import StoredOrders
+from simrenew.ports.tenants import Tenants
+
+Stored = TypeVar("Stored")
 
 
-def tenant_or_404(tenants: TenantRepository, tenant_id: str) -> Tenant:
+def tenant_or_404(tenants: Tenants, tenant_id: str) -> Tenant:
     tenant = tenants.get(tenant_id)
     if tenant is None:
         raise NotFound("no such agent", code="tenant_not_found")
     return tenant
 
 
-def order_item_or_404(orders: OrderRepository, tenant_id: str, order_id: str) -> OrderItem:
+def order_item_or_404(orders: StoredOrders[Stored], tenant_id: str, order_id: str) -> Stored:
     item = orders.item(tenant_id, order_id) if order_id.startswith("o_") else None
     if item is None:
         raise NotFound("no such order", code="order_not_found")

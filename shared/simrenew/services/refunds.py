@@ -11,7 +11,7 @@ from typing import Any
 
 from simrenew.adapters.dynamodb.fleet import TerminalRepository, pending_event, to_terminal
 from simrenew.adapters.dynamodb.models import Item, OrderItem, TerminalItem
-from simrenew.adapters.dynamodb.orders import OrderRepository, to_order
+from simrenew.adapters.dynamodb.orders import OrderRepository, ledger_line, to_order
 from simrenew.adapters.dynamodb.outbox import outbox_event
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.adapters.payments import PaymentGateway
@@ -32,8 +32,11 @@ from simrenew.domain.orders import (
 from simrenew.errors import Conflict, ProviderUnavailable, RuleViolation, TransientStoreError, ValidationError
 from simrenew.ids import new_id
 from simrenew.services.fulfilment import APPLY_ATTEMPTS
-from simrenew.services.ledger import Changes, refund_lines
+from simrenew.services.ledger import Changes as StoredChanges
+from simrenew.services.ledger import refund_lines
 from simrenew.services.lookups import order_item_or_404, tenant_or_404
+
+Changes = StoredChanges[TerminalItem]
 
 ALL_STATUSES = frozenset(OrderStatus)
 # A reservation older than this was left by a caller that died before confirming it; the next
@@ -223,7 +226,7 @@ class RefundService:
         shares = allocate_refund(order.lines, entry.amount_fen, today)
         loaded = self._terminals.get_many(order.tenant_id, [order.lines[s.index].sn for s in shares])
         changes: Changes = {sn: (t, to_terminal(t)) for sn, t in loaded.items()}
-        items = refund_lines(order, shares, changes, today, now, entry.refund_id)
+        items: list[Item] = refund_lines(order, shares, changes, today, now, entry.refund_id, ledger_line)
         entry.months = sum(s.months for s in shares)
         order.refunded_fen += entry.amount_fen
         order.status = _status_after_refund(order)

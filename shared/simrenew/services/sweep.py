@@ -21,12 +21,13 @@ from typing import Any, Protocol
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository, to_terminal
 from simrenew.adapters.dynamodb.models import Item, TerminalEventItem, TerminalItem
-from simrenew.adapters.dynamodb.sweep_days import COUNTERS, DayState, ShardState, SweepDayRepository
+from simrenew.adapters.dynamodb.sweep_days import SweepDayRepository
 from simrenew.adapters.dynamodb.sweeps import (
     RUN_LEASE,
     NotificationItem,
     Offsets,
     SweepRepository,
+    finished,
 )
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.clock import Clock
@@ -36,6 +37,7 @@ from simrenew.domain.tenant import Tenant, TenantSettings, TenantStatus
 from simrenew.errors import Conflict, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
+from simrenew.ports.sweeps import COUNTERS, DayState, ShardState, SweepDays
 from simrenew.services.sweep_sends import Counts, SendPool
 
 CATCH_UP_DAYS = 7
@@ -130,7 +132,7 @@ class DayEnd:
 
 class _DigestNotes:
     """What a shard worker learns for the day's digests: each active agent it met and the terminals
-    it suspended, written (SweepDayRepository.add_digests, batched) before each checkpoint: the
+    it suspended, written (SweepDays.add_digests, batched) before each checkpoint: the
     agents whose notes changed since the last one, in this invocation's own items."""
 
     def __init__(self, shard: int = 0, invocation: int = 0) -> None:
@@ -144,7 +146,7 @@ class _DigestNotes:
             self._notes[tenant_id] = set()
             self._changed.add(tenant_id)
 
-    def flush(self, days: SweepDayRepository, as_of: date, now: datetime) -> None:
+    def flush(self, days: SweepDays, as_of: date, now: datetime) -> None:
         for tenant_id, terminals in self.suspended.items():
             notes = self._notes.setdefault(tenant_id, set())
             notes.update(json.dumps(t, ensure_ascii=False, sort_keys=True) for t in terminals)
@@ -170,7 +172,7 @@ class _Pass:
     """What one step keeps while it works: the agents and merchants it read, its digest notes and
     its sends (a bounded pool, settled before each checkpoint)."""
 
-    sends: SendPool
+    sends: SendPool[NotificationItem]
     digest: _DigestNotes
     tenants: dict[str, Tenant | None] = field(default_factory=dict)
     merchants: dict[tuple[str, str], Merchant | None] = field(default_factory=dict)
@@ -206,7 +208,7 @@ class SweepService:
         carrier: Carrier,
         clock: Clock,
         public_base_url: str,
-        days: SweepDayRepository | None = None,
+        days: SweepDays | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._tenants = tenants
@@ -463,7 +465,7 @@ class SweepService:
             return ShardOutcome(result, "done", check_day and self._day_complete(day))
         if taken != "mine":
             return ShardOutcome(result, taken, False)
-        with SendPool(self._repo.record) as sends:
+        with SendPool(self._repo.record, finished) as sends:
             owners = owners or _Owners()
             work = _Pass(sends, _DigestNotes(shard, state.invocations), owners.tenants, owners.merchants)
             status = self._shard_pass(day, shard, state, result, work, remaining_ms)
@@ -566,7 +568,7 @@ class SweepService:
             return DayEnd("done", events_sent=events)
         if events:
             self._days.day_progress(as_of, now, events_sent=events)
-        with SendPool(self._repo.record) as sends:
+        with SendPool(self._repo.record, finished) as sends:
             status, sent = self._digests(as_of, day.digest_cursor, now, tenants, sends, remaining_ms)
         return DayEnd(status, events_sent=events, digests_sent=sent)
 
@@ -576,7 +578,7 @@ class SweepService:
         cursor: str | None,
         now: datetime,
         tenants: dict[str, Tenant | None],
-        sends: SendPool,
+        sends: SendPool[NotificationItem],
         remaining_ms: Callable[[], int] | None,
     ) -> tuple[str, int]:
         """Each agent's digest after `cursor`, on the pool; progress (count, cursor) after the pool
@@ -800,7 +802,7 @@ class SweepService:
         now: datetime,
         result: SweepResult,
         term: str | None = None,
-        sends: SendPool | None = None,
+        sends: SendPool[NotificationItem] | None = None,
     ) -> int:
         """The message on each of the merchant's channels, claimed here, then sent and recorded: at
         once (returns 1 when it went out on a channel), or as a task of `sends` (returns 0: counted
@@ -971,54 +973,6 @@ class SweepService:
             self._send_claimed(mine, "email", tenant.contact_email, "digest", tenant, None, ctx, now, finish),
             0,
         )
-
-
-class NotifierSender:
-    """Adapts the notification channels (adapters/notify.py) and templates (domain/messages.py)
-    to what the sweep needs."""
-
-    def __init__(self, notifier_factory: Callable[[], Any]) -> None:
-        # Built on first send: only the function that sends needs SENDER_EMAIL and SNS/SES.
-        self._factory = notifier_factory
-        self._notifier: Any = None
-        self._lock = threading.Lock()
-
-    def send_to(
-        self,
-        *,
-        channel: str,
-        to: str,
-        kind: str,
-        language: str,
-        ctx: dict[str, Any],
-        tenant_id: str,
-        sn: str | None,
-        dedupe_key: str,
-    ) -> str:
-        from simrenew.domain.messages import Message, render
-
-        subject, body = render(kind, language, ctx, channel)
-        message = Message(
-            channel=channel,
-            to=to,
-            subject=subject,
-            body=body,
-            template=kind,
-            language=language,
-            tenant_id=tenant_id,
-            sn=sn,
-            dedupe_key=dedupe_key,
-        )
-        if self._notifier is None:
-            with self._lock:  # the sweep's send pool calls from several threads
-                if self._notifier is None:
-                    self._notifier = self._factory()
-        return str(self._notifier.send(message))
-
-    def sms_allowed(self, now: datetime, tz: str) -> datetime | None:
-        from simrenew.domain.messages import next_sms_window, sms_allowed_at
-
-        return None if sms_allowed_at(now, tz) else next_sms_window(now, tz)
 
 
 class NoEmitter:

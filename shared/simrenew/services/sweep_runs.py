@@ -22,24 +22,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
-from simrenew.adapters.dynamodb.sweep_days import COUNTERS, SweepDayRepository
 from simrenew.clock import Clock, iso_utc
 from simrenew.errors import NotFound, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
+from simrenew.ports.dispatch import Dispatcher
+from simrenew.ports.sweeps import COUNTERS, SweepDays
 from simrenew.services.sweep import SweepService
 
 STEPS = ("coordinate", "shard", "finish")
 
 
-class Dispatcher(Protocol):
-    def dispatch(self, event: dict[str, Any]) -> None: ...
-
-
 class SweepRuns:
-    def __init__(self, sweep: SweepService, days: SweepDayRepository, dispatcher: Dispatcher, clock: Clock) -> None:
+    def __init__(self, sweep: SweepService, days: SweepDays, dispatcher: Dispatcher, clock: Clock) -> None:
         self._sweep = sweep
         self._days = days
         self._dispatcher = dispatcher

@@ -20,8 +20,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from types import TracebackType
-
-from simrenew.adapters.dynamodb.sweeps import NotificationItem, finished
+from typing import Generic, Protocol, TypeVar
 
 # Sends in flight at once per sweep step (SNS and SES calls wait on the network, not on the CPU;
 # botocore's connection pool holds 10, so the pool's DynamoDB writes never wait for a connection).
@@ -29,24 +28,45 @@ SEND_WORKERS = 8
 RECORD_BATCH = 25  # BatchWriteItem's limit
 
 Counts = tuple[int, int]  # what a task returns, handed to its callback when settled
+# A claimed message as the sweep's store holds it (opaque here: the pool only queues and hands it back).
+Claim = TypeVar("Claim")
 
 
-class SendPool:
+class Mark(Protocol[Claim]):
+    """Sets a claim's outcome in memory (the store's `finished`), for `record` to write whole."""
+
+    def __call__(
+        self,
+        item: Claim,
+        state: str,
+        now: datetime,
+        *,
+        provider_id: str | None = None,
+        error: str | None = None,
+        hold_until: datetime | None = None,
+        held_json: str | None = None,
+    ) -> Claim: ...
+
+
+class SendPool(Generic[Claim]):
     """Tasks run on SEND_WORKERS threads; `finish` (called by the tasks) queues outcomes; `settle`
     waits for every task, writes every queued outcome and runs the tasks' callbacks on the
     calling thread (the counters are the caller's)."""
 
-    def __init__(self, record: Callable[[Sequence[NotificationItem]], None], workers: int = SEND_WORKERS) -> None:
+    def __init__(
+        self, record: Callable[[Sequence[Claim]], None], mark: Mark[Claim], workers: int = SEND_WORKERS
+    ) -> None:
         self._record = record
+        self._mark = mark
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sweep-send")
         self._lock = threading.Lock()
         self._tasks: list[tuple[Future[Counts], Callable[[Counts], None]]] = []
-        self._outcomes: list[NotificationItem] = []
+        self._outcomes: list[Claim] = []
 
     def submit(self, task: Callable[[], Counts], done: Callable[[Counts], None]) -> None:
         self._tasks.append((self._executor.submit(task), done))
         with self._lock:
-            batch: list[NotificationItem] = []
+            batch: list[Claim] = []
             if len(self._outcomes) >= RECORD_BATCH:
                 batch, self._outcomes[:RECORD_BATCH] = self._outcomes[:RECORD_BATCH], []
         if batch:
@@ -54,7 +74,7 @@ class SendPool:
 
     def finish(
         self,
-        item: NotificationItem,
+        item: Claim,
         state: str,
         now: datetime,
         *,
@@ -65,7 +85,7 @@ class SendPool:
     ) -> None:
         """SweepRepository.finish's signature: the outcome is queued, written by the calling thread
         (the next `submit` once 25 are queued, or `settle`)."""
-        finished(item, state, now, provider_id=provider_id, error=error, hold_until=hold_until, held_json=held_json)
+        self._mark(item, state, now, provider_id=provider_id, error=error, hold_until=hold_until, held_json=held_json)
         with self._lock:
             self._outcomes.append(item)
 
@@ -89,7 +109,7 @@ class SendPool:
         if failure is not None:
             raise failure
 
-    def __enter__(self) -> SendPool:
+    def __enter__(self) -> SendPool[Claim]:
         return self
 
     def __exit__(

@@ -7,31 +7,34 @@ reload and try again, and after a few tries the caller gets 409. Nothing is ever
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
-from simrenew.adapters.dynamodb.fleet import TerminalRepository, pending_event, to_terminal
-from simrenew.adapters.dynamodb.models import Item
-from simrenew.adapters.dynamodb.orders import ledger_line
-from simrenew.adapters.dynamodb.tenants import TenantRepository
-from simrenew.adapters.dynamodb.transfers import TimeTransferRepository, transfer_item
 from simrenew.clock import Clock, iso_utc, today_in
 from simrenew.domain.fleet import Terminal
 from simrenew.domain.transfers import EVENT_IN, EVENT_OUT, IN, OUT, plan_transfer, transfer_request
 from simrenew.errors import Conflict, NotFound, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
-from simrenew.services.carrier import resume_op
+from simrenew.ports.fleet import Terminals
+from simrenew.ports.tenants import Tenants
+from simrenew.ports.transfers import LedgerLine, StoredTerminals, TerminalNotice, TimeTransfer, TimeTransfers
+from simrenew.services.carrier import resumes
 
 ATTEMPTS = 5
+Stored = TypeVar("Stored")
+Stored_co = TypeVar("Stored_co", covariant=True)
 
 
-class TransferService:
+class TransferTerminals(Terminals, StoredTerminals[Stored_co], Protocol[Stored_co]):
+    """The terminal port with the stored handles a transfer's conditional write needs."""
+
+
+class TransferService(Generic[Stored]):
     def __init__(
         self,
-        tenants: TenantRepository,
-        terminals: TerminalRepository,
-        transfers: TimeTransferRepository,
+        tenants: Tenants,
+        terminals: TransferTerminals[Stored],
+        transfers: TimeTransfers[Stored],
         clock: Clock,
     ) -> None:
         self._tenants = tenants
@@ -52,27 +55,27 @@ class TransferService:
             now = self._clock.now()
             today = today_in(self._clock, tenant.settings.timezone)
             # Both read consistently, inside this tenant only: another agent's SN is simply absent.
-            source_item = self._terminals.item(tenant_id, source_sn)
-            target_item = self._terminals.item(tenant_id, request.to_sn)
-            if source_item is None:
+            source_stored = self._terminals.stored(tenant_id, source_sn)
+            target_stored = self._terminals.stored(tenant_id, request.to_sn)
+            if source_stored is None:
                 raise NotFound("no such terminal", code="terminal_not_found")
-            if target_item is None:
+            if target_stored is None:
                 raise NotFound("no such terminal", code="terminal_not_found", field="to_sn")
-            plan = plan_transfer(to_terminal(source_item), to_terminal(target_item), request.months, today)
+            (source_item, source_read), (target_item, target_read) = source_stored, target_stored
+            plan = plan_transfer(source_read, target_read, request.months, today)
             source, target = plan.source, plan.target
             before = (plan.source_before.isoformat(), plan.target_before.isoformat())
             after = (source.expires_on.isoformat(), target.expires_on.isoformat())
-            records: list[Item] = [
-                # The receiving terminal, if suspended, has its SIM's service back at the carrier.
-                *resume_op(to_terminal(target_item), target, now),
-                ledger_line(source, OUT, f"{transfer_id}:{target.sn}", 0, before[0], after[0], 0, -request.months, now),
-                ledger_line(target, IN, f"{transfer_id}:{source.sn}", 1, before[1], after[1], 0, request.months, now),
-                *self._events(transfer_id, request.months, (source, target), before, after, now),
-                transfer_item(
-                    tenant_id, transfer_id, source, target, request.months, request.reason, actor, before, now
-                ),
+            lines = [
+                LedgerLine(source, OUT, f"{transfer_id}:{target.sn}", 0, before[0], after[0], 0, -request.months),
+                LedgerLine(target, IN, f"{transfer_id}:{source.sn}", 1, before[1], after[1], 0, request.months),
             ]
-            if self._transfers.commit([(source_item, source), (target_item, target)], records, now):
+            record = TimeTransfer(tenant_id, transfer_id, source, target, request.months, request.reason, actor, before)
+            # The receiving terminal, if suspended, has its SIM's service back at the carrier.
+            resume = target_read if resumes(target_read, target) else None
+            notices = self._events(transfer_id, request.months, (source, target), before, after)
+            pairs = [(source_item, source), (target_item, target)]
+            if self._transfers.apply(record, pairs, lines, notices, resume, now):
                 get_logger().info(
                     "time transferred",
                     extra={"tenant_id": tenant_id, "transfer_id": transfer_id, "months": request.months},
@@ -94,12 +97,11 @@ class TransferService:
         pair: tuple[Terminal, Terminal],
         before: tuple[str, str],
         after: tuple[str, str],
-        now: datetime,
-    ) -> list[Item]:
+    ) -> list[TerminalNotice]:
         """The notice each merchant gets: the giving terminal's and the receiving one's."""
         source, target = pair
         return [
-            pending_event(
+            TerminalNotice(
                 terminal,
                 f"{kind}#{transfer_id}",
                 after[i],
@@ -110,7 +112,6 @@ class TransferService:
                     "expires_before": before[i],
                     "expires_on": after[i],
                 },
-                now,
             )
             for i, (terminal, other, kind) in enumerate(((source, target, EVENT_OUT), (target, source, EVENT_IN)))
         ]

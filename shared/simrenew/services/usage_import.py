@@ -17,6 +17,7 @@ from simrenew.domain.csvfile import decode_csv_bytes
 from simrenew.domain.dates import parse_date
 from simrenew.domain.identifiers import normalize_sn
 from simrenew.errors import SimRenewError, ValidationError
+from simrenew.ports.fleet import Terminals
 from simrenew.services.fleet import FleetService
 
 MAX_ROWS = 1000
@@ -47,8 +48,9 @@ def _column(raw: str) -> str | None:
 
 
 class UsageImportService:
-    def __init__(self, fleet: FleetService) -> None:
+    def __init__(self, fleet: FleetService, terminals: Terminals) -> None:
         self._fleet = fleet
+        self._terminals = terminals
 
     def run(self, tenant_id: str, data: bytes) -> dict[str, Any]:
         if len(data) > MAX_BYTES:
@@ -87,7 +89,7 @@ class UsageImportService:
         if sn:
             sn = normalize_sn(sn)
         elif values.get("tid"):
-            found = self._fleet.terminals.find_by_tid(tenant_id, values["tid"])
+            found = self._terminals.find_by_tid(tenant_id, values["tid"])
             if found is None:
                 raise ValidationError("tid", "unknown_terminal", "no terminal of yours has this TID")
             sn = found.sn
@@ -97,7 +99,7 @@ class UsageImportService:
         if not (raw_used.isascii() and raw_used.isdigit()) or len(raw_used) > 12:
             raise ValidationError("data_used_mb", "invalid_type", "data_used_mb must be a whole number of MB")
         as_of = parse_date(values.get("as_of", ""), "as_of")
-        current = self._fleet.terminals.get(tenant_id, sn)
+        current = self._terminals.get(tenant_id, sn)
         if current is None:
             raise ValidationError("sn", "unknown_terminal", "no terminal of yours has this SN")
         day = as_of.isoformat()

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar
 
-from simrenew.adapters.dynamodb.fleet import PlanRepository, TerminalRepository, to_terminal
-from simrenew.adapters.dynamodb.orders import ledger_line
-from simrenew.adapters.dynamodb.ratelimit import RateLimiter
-from simrenew.adapters.dynamodb.vouchers import VoucherRepository
 from simrenew.clock import Clock, iso_utc, today_in
 from simrenew.domain.fleet import Plan, TerminalStatus, reject_unknown
 from simrenew.domain.orders import renewed_terminal
@@ -16,24 +12,28 @@ from simrenew.domain.tenant import Tenant
 from simrenew.domain.vouchers import MAX_BATCH, code_hash, generate_code, normalize_code
 from simrenew.errors import NotFound, RuleViolation, TransientStoreError, ValidationError
 from simrenew.ids import new_id
-from simrenew.services.carrier import resume_op
+from simrenew.ports.fleet import Plans
+from simrenew.ports.ratelimit import RateLimits
+from simrenew.ports.transfers import LedgerLine, StoredTerminals
+from simrenew.ports.vouchers import Voucher, Vouchers
+from simrenew.services.carrier import resumes
 from simrenew.services.orders import OrderService
 
-if TYPE_CHECKING:
-    from simrenew.adapters.dynamodb.models import VoucherItem
+V = TypeVar("V")  # a voucher as the store holds it
+T = TypeVar("T")  # a terminal as the store holds it
 
 WRONG_CODES_PER_HOUR_PER_CLIENT = 10
 WRONG_CODES_PER_HOUR_PER_SN = 5  # per client and terminal
 
 
-class VoucherService:
+class VoucherService(Generic[V, T]):
     def __init__(
         self,
-        vouchers: VoucherRepository,
-        plans: PlanRepository,
-        terminals: TerminalRepository,
+        vouchers: Vouchers[V, T],
+        plans: Plans,
+        terminals: StoredTerminals[T],
         orders: OrderService,
-        rate_limiter: RateLimiter,
+        rate_limiter: RateLimits,
         clock: Clock,
     ) -> None:
         self._vouchers = vouchers
@@ -66,32 +66,33 @@ class VoucherService:
             {
                 "batch_id": b.batch_id,
                 "plan_id": b.plan_id,
-                "count": int(b.size),
-                "redeemed": int(b.redeemed_count or 0),
-                "voided": int(b.voided_count or 0),
-                "available": int(b.size) - int(b.redeemed_count or 0) - int(b.voided_count or 0),
+                "count": b.size,
+                "redeemed": b.redeemed,
+                "voided": b.voided,
+                "available": b.size - b.redeemed - b.voided,
                 "created_at": iso_utc(b.created_at) if b.created_at else None,
             }
-            for b in self._vouchers.batches(tenant_id)
+            for b in self._vouchers.batch_list(tenant_id)
         ]
 
     def void(self, tenant_id: str, batch_id: str, body: dict[str, Any], actor: str) -> dict[str, Any]:
         """Void one code of a batch (lost, sold by mistake): it can never be redeemed. The code
         travels in the body, not the path, so it is not written to access logs."""
         reject_unknown(body, ("code",))
-        if self._vouchers.batch(tenant_id, batch_id) is None:
+        if not self._vouchers.has_batch(tenant_id, batch_id):
             raise NotFound("no such voucher batch", code="voucher_batch_not_found")
         code = normalize_code(body.get("code"))
-        voucher = self._vouchers.get(code_hash(code))
-        if voucher is None or voucher.tenant_id != tenant_id or voucher.batch_id != batch_id:
+        found = self._vouchers.voucher(code_hash(code))
+        if found is None or found[1].tenant_id != tenant_id or found[1].batch_id != batch_id:
             raise ValidationError("code", "unknown_code", "this code is not one of this batch")
+        stored, voucher = found
         if voucher.redeemed:
             raise RuleViolation(
                 f"this code was redeemed for {voucher.redeemed_sn} and cannot be voided", code="voucher_redeemed"
             )
-        if voucher.voided_at is None and not self._vouchers.void(voucher, actor, self._clock.now()):
-            fresh = self._vouchers.get(code_hash(code))
-            if fresh is not None and fresh.redeemed:
+        if not voucher.voided and not self._vouchers.void(stored, actor, self._clock.now()):
+            fresh = self._vouchers.voucher(code_hash(code))
+            if fresh is not None and fresh[1].redeemed:
                 raise RuleViolation("this code was redeemed meanwhile", code="voucher_redeemed")
         batch = next(b for b in self.batches(tenant_id) if b["batch_id"] == batch_id)
         return {"batch_id": batch_id, "code_status": "voided", "batch": batch}
@@ -122,29 +123,31 @@ class VoucherService:
         except ValidationError as err:
             wrong()
             raise err from None
-        voucher = self._vouchers.get(code_hash(code))
-        if voucher is None or voucher.tenant_id != tenant.tenant_id or voucher.redeemed or voucher.voided_at:
+        found = self._vouchers.voucher(code_hash(code))
+        if found is None or found[1].tenant_id != tenant.tenant_id or found[1].redeemed or found[1].voided:
             raise wrong()
+        stored, voucher = found
         plan = self._plans.get(tenant.tenant_id, voucher.plan_id)
         if plan is None:
             raise wrong()
         if terminal.status is TerminalStatus.DEACTIVATED:
             raise RuleViolation("this terminal is deactivated and cannot be renewed", code="terminal_deactivated")
-        outcome, expires_on = self._apply(tenant, terminal.sn, voucher, plan, now)
+        outcome, expires_on = self._apply(tenant, terminal.sn, (stored, voucher), plan, now)
         if outcome == "used":
             raise wrong()
         if outcome == "gone":
             raise invalid
         return {"status": "fulfilled", "sn": terminal.sn, "expires_on": expires_on, "plan_name": plan.name}
 
-    def _apply(self, tenant: Tenant, sn: str, voucher: VoucherItem, plan: Plan, now: datetime) -> tuple[str, str]:
+    def _apply(self, tenant: Tenant, sn: str, found: tuple[V, Voucher], plan: Plan, now: datetime) -> tuple[str, str]:
         """Extend the terminal by the voucher's plan and spend the code in one transaction, reloading
         when a concurrent renewal changed the terminal: ("ok", new expiry), ("used", "") or ("gone", "")."""
+        stored_voucher, voucher = found
         for _attempt in range(8):
-            item = self._terminals.item(tenant.tenant_id, sn)
-            if item is None:
+            read = self._terminals.stored(tenant.tenant_id, sn)
+            if read is None:
                 return "gone", ""
-            current = to_terminal(item)
+            item, current = read
             today = today_in(self._clock, tenant.settings.timezone)
             updated = renewed_terminal(
                 current,
@@ -155,22 +158,21 @@ class VoucherService:
                 basis=tenant.settings.renewal_basis,
             )
             new = updated.expires_on
-            line = ledger_line(
+            line = LedgerLine(
                 updated,
                 "renewal",
                 # The code's own id (a prefix of its hash) keeps two codes of one batch on one
                 # terminal in the same second apart in the ledger.
-                f"voucher:{voucher.batch_id}:{voucher.pk[-12:]}",
+                f"voucher:{voucher.batch_id}:{voucher.code_id}",
                 0,
                 current.expires_on.isoformat(),
                 new.isoformat(),
                 0,
                 plan.term_months,
-                now,
             )
             # A suspended SIM's service back at the carrier: an outbox item in the same transaction.
-            resume = resume_op(current, updated, now)
-            outcome = self._vouchers.redeem(voucher, item, updated, line, now, extra=resume)
+            resume = current if resumes(current, updated) else None
+            outcome = self._vouchers.redeem_renewal(stored_voucher, item, updated, line, resume, now)
             if outcome == "ok":
                 return "ok", new.isoformat()
             if outcome == "used":

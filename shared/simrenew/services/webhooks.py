@@ -111,19 +111,6 @@ class Transport(Protocol):
         ...
 
 
-class UrllibTransport:
-    """The standard library's HTTP client (no extra dependency in the Lambda layer), connected to
-    the checked address. Redirects are answered, not followed: a redirected POST would lose its
-    body, and following one could carry a signed payload to a host nobody checked."""
-
-    def post(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float, destination: Destination) -> int:
-        parts = urllib.parse.urlsplit(url)
-        target = parts.path or "/"
-        if parts.query:
-            target += "?" + parts.query
-        return outbound.post(parts.scheme.lower(), destination, target, body, headers, timeout_s)
-
-
 # --- service -----------------------------------------------------------------------------------
 def endpoint_json(item: WebhookEndpointItem) -> dict[str, Any]:
     """The agent's view of an endpoint: never the secret."""

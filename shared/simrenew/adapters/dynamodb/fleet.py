@@ -407,6 +407,11 @@ class TerminalRepository:
         except TerminalItem.DoesNotExist:
             return None
 
+    def stored(self, tenant_id: str, sn: str) -> tuple[TerminalItem, Terminal] | None:
+        """`item` with its domain value (simrenew.ports.transfers.StoredTerminals)."""
+        item = self.item(tenant_id, sn)
+        return None if item is None else (item, to_terminal(item))
+
     def get(self, tenant_id: str, sn: str) -> Terminal | None:
         item = self.item(tenant_id, sn)
         return to_terminal(item) if item else None
@@ -421,6 +426,10 @@ class TerminalRepository:
         if terminal is None:
             raise NotFound("no such terminal", code="terminal_not_found")
         return terminal
+
+    def terminals(self, tenant_id: str, sns: Iterable[str]) -> dict[str, Terminal]:
+        """`get_many` as domain values (simrenew.ports.fleet.Terminals): the same one BatchGetItem."""
+        return {sn: to_terminal(item) for sn, item in self.get_many(tenant_id, sns).items()}
 
     def get_many(self, tenant_id: str, sns: Iterable[str]) -> dict[str, TerminalItem]:
         pk = keys.tenant_pk(tenant_id)

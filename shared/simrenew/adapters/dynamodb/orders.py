@@ -37,6 +37,7 @@ from simrenew.clock import iso_utc
 from simrenew.domain.fleet import Terminal
 from simrenew.domain.orders import DuplicatePayment, Order, OrderLine, OrderStatus, PaymentAttempt, RefundEntry
 from simrenew.errors import TransientStoreError
+from simrenew.ports.orders import LedgerEntry
 
 PENDING_SHARDS = keys.PENDING_ORDER_SHARDS
 EVENT_RETENTION_DAYS = 60
@@ -484,6 +485,23 @@ class OrderRepository:
     def renewals(self, tenant_id: str, sn: str) -> list[RenewalItem]:
         pk = keys.tenant_pk(tenant_id)
         return list(RenewalItem.query(pk, RenewalItem.sk.startswith(keys.renewals_prefix(sn))))
+
+    def ledger(self, tenant_id: str, sn: str) -> list[LedgerEntry]:
+        """`renewals` as the ledger port's domain values (simrenew.ports.orders.Ledger)."""
+        return [
+            LedgerEntry(
+                kind=r.entry,
+                source=r.source,
+                old_expires_on=r.old_expires_on,
+                new_expires_on=r.new_expiry,
+                amount_fen=int(r.amount_fen),
+                term_months=int(r.term_months),
+                by=r.actor,
+                note=r.note,
+                created_at=r.created_at,
+            )
+            for r in self.renewals(tenant_id, sn)
+        ]
 
 
 def _event_item(event_id: str, event_type: str, outcome: str, now: datetime) -> StripeEventItem:

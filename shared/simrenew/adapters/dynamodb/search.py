@@ -11,30 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.models import Item
 from simrenew.domain.filters import merchant_search_text, terminal_search_text
+from simrenew.ports.search import MerchantRow as MerchantRow
+from simrenew.ports.search import TerminalRow as TerminalRow
 
 INDEX = "search"
-
-
-@dataclass(frozen=True)
-class TerminalRow:
-    sn: str
-    text: str
-    expires_on: str
-    merchant_id: str | None
-    status: str
-
-
-@dataclass(frozen=True)
-class MerchantRow:
-    merchant_id: str
-    name: str
-    text: str
 
 
 def terminal_entry(tenant_id: str, sn: str, tid: str, iccid: str) -> tuple[str, str, str]:

@@ -16,7 +16,6 @@ time and a Lambda may deliver one event twice.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
@@ -26,9 +25,12 @@ from pynamodb.expressions.update import Action
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
 from simrenew.adapters.dynamodb.models import Item
+from simrenew.ports.sweeps import COUNTERS as COUNTERS
+from simrenew.ports.sweeps import DayState as DayState
+from simrenew.ports.sweeps import RequestState as RequestState
+from simrenew.ports.sweeps import ShardState as ShardState
 
 KEEP_FOR = timedelta(days=30)
-COUNTERS = ("items_read", "queries", "reminders_sent", "held_for_daytime", "moved_to_grace", "suspended")
 
 
 class SweepDayItem(Item, discriminator="sweep_day"):
@@ -97,44 +99,6 @@ class SweepDigestItem(Item, discriminator="sweep_digest"):
     tenant_id = UnicodeAttribute()
     as_of = UnicodeAttribute()
     suspended = UnicodeSetAttribute(null=True)  # JSON {"sn", "merchant_name"} each
-
-
-@dataclass(frozen=True)
-class DayState:
-    as_of: date
-    start: date
-    dates: tuple[date, ...]
-    shards: int
-    released: int = 0
-    events_sent: int = 0
-    digests_sent: int = 0
-    digest_cursor: str | None = None
-    finished_at: datetime | None = None
-    created_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class ShardState:
-    shard: int
-    holder: str | None = None
-    done_dates: frozenset[date] = frozenset()
-    cursor_date: date | None = None
-    cursor_sk: str | None = None
-    invocations: int = 0
-    counters: dict[str, int] = field(default_factory=dict)
-    updated_at: datetime | None = None
-
-    def complete(self, day: DayState) -> bool:
-        return set(day.dates) <= self.done_dates
-
-
-@dataclass(frozen=True)
-class RequestState:
-    run_id: str
-    as_of: date
-    source: str
-    requested_at: datetime | None
-    coordinated_at: datetime | None
 
 
 def _day(item: SweepDayItem) -> DayState:

@@ -10,10 +10,14 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
 
 from simrenew.adapters.dynamodb import keys
-from simrenew.adapters.dynamodb.fleet import fill_item
+from simrenew.adapters.dynamodb.carrier import carrier_op
+from simrenew.adapters.dynamodb.fleet import fill_item, pending_event
 from simrenew.adapters.dynamodb.models import Item, TerminalItem, Transaction
+from simrenew.adapters.dynamodb.orders import ledger_line
+from simrenew.domain.carrier import CarrierAction
 from simrenew.domain.fleet import Terminal
 from simrenew.errors import TransientStoreError
+from simrenew.ports.transfers import LedgerLine, TerminalNotice, TimeTransfer
 
 
 class TimeTransferItem(Item, discriminator="time_transfer"):
@@ -88,3 +92,35 @@ class TimeTransferRepository:
             if any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in codes[: len(terminals)]):
                 return False
             raise TransientStoreError("could not transfer the time; retry") from exc
+
+    def apply(
+        self,
+        transfer: TimeTransfer,
+        terminals: Sequence[tuple[TerminalItem, Terminal]],
+        lines: Sequence[LedgerLine],
+        notices: Sequence[TerminalNotice],
+        resume: Terminal | None,
+        now: datetime,
+    ) -> bool:
+        """The time-transfer port (simrenew.ports.transfers): the records built here, written by `commit`."""
+        t = transfer
+        records: list[Item] = [
+            *([carrier_op(resume, CarrierAction.RESUME, now)] if resume is not None else []),
+            *(
+                ledger_line(
+                    x.terminal,
+                    x.kind,
+                    x.source,
+                    x.index,
+                    x.old_expires_on,
+                    x.new_expires_on,
+                    x.amount_fen,
+                    x.term_months,
+                    now,
+                )
+                for x in lines
+            ),
+            *(pending_event(n.terminal, n.name, n.term, n.detail, now) for n in notices),
+            transfer_item(t.tenant_id, t.transfer_id, t.source, t.target, t.months, t.reason, t.actor, t.before, now),
+        ]
+        return self.commit(terminals, records, now)

@@ -9,6 +9,7 @@ from datetime import datetime
 from pynamodb.exceptions import TransactWriteError
 
 from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.carrier import carrier_op
 from simrenew.adapters.dynamodb.fleet import fill_item
 from simrenew.adapters.dynamodb.models import (
     Item,
@@ -18,9 +19,13 @@ from simrenew.adapters.dynamodb.models import (
     VoucherBatchItem,
     VoucherItem,
 )
+from simrenew.adapters.dynamodb.orders import ledger_line
 from simrenew.clock import iso_utc
+from simrenew.domain.carrier import CarrierAction
 from simrenew.domain.fleet import Terminal
 from simrenew.errors import TransientStoreError
+from simrenew.ports.transfers import LedgerLine
+from simrenew.ports.vouchers import Voucher, VoucherBatch
 
 
 class VoucherRepository:
@@ -141,3 +146,50 @@ class VoucherRepository:
             if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
                 return "terminal_changed"
             raise TransientStoreError("could not redeem the voucher; retry") from exc
+
+    # --- the vouchers port (simrenew.ports.vouchers): the same reads and writes in domain values -------
+    def batch_list(self, tenant_id: str) -> list[VoucherBatch]:
+        return [
+            VoucherBatch(
+                batch_id=b.batch_id,
+                plan_id=b.plan_id,
+                size=int(b.size),
+                redeemed=int(b.redeemed_count or 0),
+                voided=int(b.voided_count or 0),
+                created_at=b.created_at,
+            )
+            for b in self.batches(tenant_id)
+        ]
+
+    def has_batch(self, tenant_id: str, batch_id: str) -> bool:
+        return self.batch(tenant_id, batch_id) is not None
+
+    def voucher(self, digest: str) -> tuple[VoucherItem, Voucher] | None:
+        item = self.get(digest)
+        if item is None:
+            return None
+        return item, Voucher(
+            tenant_id=item.tenant_id,
+            batch_id=item.batch_id,
+            plan_id=item.plan_id,
+            code_id=item.pk[-12:],
+            redeemed=bool(item.redeemed),
+            redeemed_sn=item.redeemed_sn,
+            voided=item.voided_at is not None,
+        )
+
+    def redeem_renewal(
+        self,
+        voucher: VoucherItem,
+        stored: TerminalItem,
+        terminal: Terminal,
+        line: LedgerLine,
+        resume: Terminal | None,
+        now: datetime,
+    ) -> str:
+        x = line
+        ledger = ledger_line(
+            x.terminal, x.kind, x.source, x.index, x.old_expires_on, x.new_expires_on, x.amount_fen, x.term_months, now
+        )
+        extra = [carrier_op(resume, CarrierAction.RESUME, now)] if resume is not None else []
+        return self.redeem(voucher, stored, terminal, ledger, now, extra=extra)
