@@ -7,14 +7,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_UPDATED := .local/.apt-updated
 
-.PHONY: dev test install unit integration deploy-tier e2e lint typecheck check check-template clean bench ui ui-check \
+.PHONY: dev test install unit service integration deploy-tier e2e lint typecheck check check-template clean bench ui ui-check \
 	chromium screenshots ui-size publish-frontend bench-quick audit reset-local
 
 dev: install ui
 	$(BIN)/python -m infra.devstack
 
 test: install lint typecheck check-template ui-check ui chromium
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q tests/service
+	$(BIN)/python -m pytest -q tests --ignore=tests/service
 
 install: $(STAMP) .local/dynamodb-local-2.9.30/DynamoDBLocal.jar java
 
@@ -96,6 +97,11 @@ check-template: $(STAMP)
 
 unit: install
 	$(BIN)/python -m pytest -q tests/unit
+
+# The business rules through the services on in-memory fakes (tests/support/fakes): no moto, no
+# DynamoDB Local, no network (tests/service/conftest.py refuses every connection); seconds.
+service: $(STAMP)
+	$(BIN)/python -m pytest -q tests/service
 
 integration: install
 	$(BIN)/python -m pytest -q tests/integration
