@@ -12,10 +12,11 @@ docs/architecture.md, "The request contract".
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic import ValidationError as PydanticError
+from pydantic.config import JsonDict
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
@@ -55,7 +56,7 @@ class Empty(Body):
 def vocab(name: str) -> Any:
     """`Annotated[str, vocab("carrier")]`: a string whose values are one vocabulary of
     simrenew.domain.vocabulary (named by `x-enum` in the document)."""
-    return Field(json_schema_extra=enum_schema(name))
+    return Field(json_schema_extra=cast("JsonDict", enum_schema(name)))
 
 
 def model(ref: str) -> type[BaseModel]:
