@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 from chalicelib.http import PLATFORM, PUBLIC, RouteSpec
-from chalicelib.requests import query_names, request_schema
 from simrenew.domain.tenant import Role
 from simrenew.domain.vocabulary import API_ENUMS, enum_schema
 
@@ -65,12 +64,16 @@ def _body_required(spec: RouteSpec, schema: dict[str, Any]) -> bool:
 def _query_parameters(spec: RouteSpec) -> list[dict[str, Any]]:
     if spec.query is None:
         return []
+    from chalicelib.requests import query_names  # pydantic: only when the document is asked for
+
     names = query_names(spec.query)
     return [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in names]
 
 
 def _request_body(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     """The route's body as its request models' JSON Schemas; the models they nest go to the components."""
+    from chalicelib.requests import request_schema  # pydantic: only when the document is asked for
+
     assert spec.request is not None
     bodies = [(spec.body_type, spec.request), *([spec.alt_body] if spec.alt_body is not None else [])]
     content: dict[str, Any] = {}
