@@ -72,7 +72,7 @@ def _query_parameters(spec: RouteSpec) -> list[dict[str, Any]]:
 
 def _request_body(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     """The route's body as its request models' JSON Schemas; the models they nest go to the components."""
-    from chalicelib.requests import request_schema  # pydantic: only when the document is asked for
+    from chalicelib.requests.document import request_schema  # pydantic: only when the document is asked for
 
     assert spec.request is not None
     bodies = [(spec.body_type, spec.request), *([spec.alt_body] if spec.alt_body is not None else [])]

@@ -3,8 +3,8 @@
 Routes name their models lazily ("fleet.TerminalCreate", "queries.Page"), resolved by `model()`: the
 public look-up (no body, no query) never imports pydantic, so a cold container stays as small as it was.
 `http.Api` validates every body against its route's model before the handler runs (`validate_body`);
-`openapi.py` publishes the models' JSON Schemas (`request_schema`), so the document and the check are
-the same text. The business rules of each value (an ICCID's check digit, a phone's format, a plan that
+`openapi.py` publishes the models' JSON Schemas (`document.request_schema`, imported only for the
+document), so the document and the check are the same text. The business rules of each value (an ICCID's check digit, a phone's format, a plan that
 exists) stay in `simrenew.domain` and the services, shared with the CSV/XLSX import rows; see
 docs/architecture.md, "The request contract".
 """
@@ -17,13 +17,9 @@ from typing import Any, cast
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic import ValidationError as PydanticError
 from pydantic.config import JsonDict
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
-from pydantic_core import core_schema
 
 from simrenew.domain.vocabulary import enum_schema
 from simrenew.errors import ValidationError
-
-REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 class Body(BaseModel):
@@ -78,34 +74,6 @@ def validate_body(ref: str, body: dict[str, Any]) -> None:
         unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden" and len(e["loc"]) == 1)
         if unknown:
             raise ValidationError(unknown[0], "unknown_field", f"unknown field {unknown[0]!r}") from None
-
-
-class _OpenApiSchema(GenerateJsonSchema):
-    """JSON Schema as the OpenAPI 3.0 document writes it: no titles, no `default: null`, and an optional
-    field is "may be absent", not "may be null" (a field that may be null says `nullable`)."""
-
-    def field_title_should_be_set(self, schema: Any) -> bool:
-        return False
-
-    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
-        return self.generate_inner(schema["schema"])
-
-    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
-        return self.generate_inner(schema["schema"])
-
-    def generate(self, schema: Any, mode: Any = "validation") -> JsonSchemaValue:
-        out = super().generate(schema, mode)
-        out.pop("title", None)
-        for definition in out.get("$defs", {}).values():
-            definition.pop("title", None)
-        return out
-
-
-def request_schema(ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The model's JSON Schema and the definitions it refers to (for the document's components)."""
-    schema = model(ref).model_json_schema(ref_template=REF_TEMPLATE, schema_generator=_OpenApiSchema)
-    definitions = schema.pop("$defs", {})
-    return schema, definitions
 
 
 def query_names(ref: str) -> tuple[str, ...]:
