@@ -4,9 +4,9 @@ Routes name their models lazily ("fleet.TerminalCreate", "queries.Page"), resolv
 public look-up (no body, no query) never imports pydantic, so a cold container stays as small as it was.
 `http.Api` validates every body against its route's model before the handler runs (`validate_body`);
 `openapi.py` publishes the models' JSON Schemas (`document.request_schema`, imported only for the
-document), so the document and the check are the same text. The business rules of each value (an ICCID's check digit, a phone's format, a plan that
-exists) stay in `simrenew.domain` and the services, shared with the CSV/XLSX import rows; see
-docs/architecture.md, "The request contract".
+document), so the document and the check are the same text. The business rules of each value (an
+ICCID's check digit, a phone's format, a plan that exists) stay in `simrenew.domain` and the services,
+shared with the CSV/XLSX import rows; see docs/architecture.md, "The request contract".
 """
 
 from __future__ import annotations
