@@ -6,7 +6,7 @@ from functools import cache
 
 from chalice.app import Chalice
 
-from chalicelib import carrier_routes, exports_routes, schemas
+from chalicelib import carrier_routes, exports_routes
 from chalicelib.http import PLATFORM, PUBLIC, Api, Reply, Req
 from chalicelib.openapi import build_openapi
 from simrenew.bootstrap import NEEDS, Services, build_api
@@ -72,7 +72,7 @@ def openapi(req: Req) -> dict[str, object]:
     auth=PUBLIC,
     status=201,
     idempotent=True,
-    request=schemas.SIGNUP,
+    request="onboarding.Signup",
     summary="An agent applies for an account (reviewed by the platform)",
     tag="onboarding",
 )
@@ -85,7 +85,7 @@ def signup(req: Req) -> dict[str, object]:
     "/v1/admin/tenants",
     "GET",
     auth=PLATFORM,
-    query=("status", "limit", "cursor"),
+    query="queries.TenantList",
     summary="List agents, optionally by status",
     tag="platform",
 )
@@ -100,7 +100,7 @@ def list_tenants(req: Req) -> dict[str, object]:
     auth=PLATFORM,
     status=201,
     idempotent=True,
-    request=schemas.SIGNUP,
+    request="onboarding.Signup",
     summary="Create an active agent directly; returns its first admin key once",
     tag="platform",
 )
@@ -118,7 +118,7 @@ def get_tenant_admin(req: Req) -> dict[str, object]:
     "/v1/admin/tenants/{tenant_id}/approve",
     "POST",
     auth=PLATFORM,
-    request=schemas.EMPTY,
+    request="Empty",
     summary="Approve a pending agent; returns its first admin key once",
     tag="platform",
 )
@@ -136,7 +136,7 @@ def approve_tenant(req: Req) -> dict[str, object]:
     "/v1/admin/tenants/{tenant_id}/suspend",
     "POST",
     auth=PLATFORM,
-    request=schemas.EMPTY,
+    request="Empty",
     summary="Suspend an agent: all its keys stop working at once",
     tag="platform",
 )
@@ -176,7 +176,7 @@ def get_tenant(req: Req) -> dict[str, object]:
     "/v1/tenant",
     "PATCH",
     auth=Role.ADMIN,
-    request=schemas.TENANT_PATCH,
+    request="onboarding.TenantPatch",
     summary="Change profile fields and settings (validated, all or nothing)",
     tag="tenant",
 )
@@ -190,7 +190,7 @@ def patch_tenant(req: Req) -> dict[str, object]:
     auth=Role.ADMIN,
     status=201,
     idempotent=True,
-    request=schemas.API_KEY_CREATE,
+    request="onboarding.ApiKeyCreate",
     summary="Create an API key; the key is shown once",
     tag="tenant",
 )
@@ -204,7 +204,7 @@ def create_api_key(req: Req) -> dict[str, object]:
     "/v1/api-keys",
     "GET",
     auth=Role.ADMIN,
-    query=("limit", "cursor"),
+    query="queries.Page",
     summary="List API keys (no secrets)",
     tag="tenant",
 )
@@ -226,7 +226,7 @@ def revoke_api_key(req: Req) -> Reply:
     auth=Role.STAFF,
     status=201,
     idempotent=True,
-    request=schemas.MERCHANT_CREATE,
+    request="fleet.MerchantCreate",
     summary="Create a merchant (name + phone unique within the agent)",
     tag="fleet",
 )
@@ -238,7 +238,7 @@ def create_merchant(req: Req) -> dict[str, object]:
     "/v1/merchants",
     "GET",
     auth=Role.READONLY,
-    query=("q", "sort", "limit", "cursor"),
+    query="queries.MerchantList",
     summary="List merchants with a total; q matches any part of name, contact or phone; sort=name|-name"
     " (phones masked for a read-only key; Accept: text/csv for CSV)",
     tag="fleet",
@@ -258,7 +258,7 @@ def get_merchant(req: Req) -> dict[str, object]:
     "/v1/merchants/{merchant_id}",
     "PATCH",
     auth=Role.STAFF,
-    request=schemas.MERCHANT_PATCH,
+    request="fleet.MerchantPatch",
     summary="Change a merchant",
     tag="fleet",
 )
@@ -273,7 +273,7 @@ def patch_merchant(req: Req) -> dict[str, object]:
     auth=Role.ADMIN,
     status=201,
     idempotent=True,
-    request=schemas.PLAN_CREATE,
+    request="fleet.PlanCreate",
     summary="Create a renewal plan (term, quota, price in fen)",
     tag="plans",
 )
@@ -287,7 +287,7 @@ def list_plans(req: Req) -> dict[str, object]:
 
 
 @api.route(
-    "/v1/plans/{plan_id}", "PATCH", auth=Role.ADMIN, request=schemas.PLAN_PATCH, summary="Change a plan", tag="plans"
+    "/v1/plans/{plan_id}", "PATCH", auth=Role.ADMIN, request="fleet.PlanPatch", summary="Change a plan", tag="plans"
 )
 def patch_plan(req: Req) -> dict[str, object]:
     return req.services.fleet.update_plan(req.tenant_id, req.params["plan_id"], req.json()).to_json()
@@ -310,7 +310,7 @@ def _terminal_json(req: Req, terminal: object) -> dict[str, object]:
     auth=Role.STAFF,
     status=201,
     idempotent=True,
-    request=schemas.TERMINAL_CREATE,
+    request="fleet.TerminalCreate",
     summary="Register a terminal; SN, TID and ICCID are unique across all agents",
     tag="fleet",
 )
@@ -322,7 +322,7 @@ def register_terminal(req: Req) -> dict[str, object]:
     "/v1/terminals",
     "GET",
     auth=Role.READONLY,
-    query=("status", "merchant_id", "expires_before", "q", "sort", "carrier", "limit", "cursor"),
+    query="queries.TerminalList",
     summary="List terminals with their merchant's name and phone, a total; q matches any part of SN, TID, ICCID,"
     " merchant name or phone; sort=sn|expires_on|-expires_on|name; carrier=disagrees (docs/carrier.md)"
     " (Accept: text/csv exports what the filters select)",
@@ -349,7 +349,7 @@ def list_terminals(req: Req) -> object:
     "/v1/terminals/claim",
     "POST",
     auth=Role.ADMIN,
-    request=schemas.CLAIM,
+    request="fleet.Claim",
     summary="Take over a terminal from another agent with its transfer code",
     tag="fleet",
 )
@@ -366,7 +366,7 @@ def get_terminal(req: Req) -> dict[str, object]:
     "/v1/terminals/{sn}",
     "PATCH",
     auth=Role.STAFF,
-    request=schemas.TERMINAL_PATCH,
+    request="fleet.TerminalPatch",
     summary="Change a terminal; a new TID or ICCID moves its claim atomically",
     tag="fleet",
 )
@@ -382,7 +382,7 @@ def patch_terminal(req: Req) -> dict[str, object]:
     "/v1/terminals/{sn}/deactivate",
     "POST",
     auth=Role.STAFF,
-    request=schemas.EMPTY,
+    request="Empty",
     summary="Deactivate a terminal: no more reminders, no renewals",
     tag="fleet",
 )
@@ -394,7 +394,7 @@ def deactivate_terminal(req: Req) -> dict[str, object]:
     "/v1/terminals/{sn}/usage",
     "POST",
     auth=Role.STAFF,
-    request=schemas.USAGE,
+    request="fleet.Usage",
     summary="Report data used this term; 80 % and 100 % crossings are recorded once",
     tag="fleet",
 )
@@ -407,7 +407,7 @@ def record_usage(req: Req) -> dict[str, object]:
     "/v1/terminals/{sn}/transfer-code",
     "POST",
     auth=Role.ADMIN,
-    request=schemas.EMPTY,
+    request="Empty",
     summary="Issue a single-use code (72 h) that lets another agent take this terminal",
     tag="fleet",
 )
@@ -422,7 +422,7 @@ def transfer_code(req: Req) -> dict[str, object]:
     auth=Role.ADMIN,
     status=201,
     idempotent=True,
-    request=schemas.TRANSFER_TIME,
+    request="fleet.TransferTime",
     summary="转赠: move whole unused months to another terminal of the agent (one transaction, ledger lines)",
     tag="fleet",
 )
@@ -457,9 +457,9 @@ def terminal_qr(req: Req) -> Reply:
     auth=Role.STAFF,
     status=202,
     idempotent=True,
-    request=schemas.IMPORT_CSV,
+    request="fleet.FleetCsv",
     body_type="text/csv",
-    alt_body=("application/json", schemas.IMPORT_UPLOAD),
+    alt_body=("application/json", "fleet.ImportUpload"),
     also=((201, "A presigned upload: PUT the file to upload.url"), (413, "Too large: a body over 5 MB")),
     summary="Import a fleet from CSV (UTF-8 or GBK) or an .xlsx workbook, English or Chinese headers: a body"
     " up to 5 MB (202), or JSON {filename, size_bytes} for a presigned upload up to 200 MB (201);"
@@ -490,7 +490,7 @@ def get_import(req: Req) -> object:
     "/v1/imports/{import_id}/resume",
     "POST",
     auth=Role.STAFF,
-    request=schemas.EMPTY,
+    request="Empty",
     summary="Resume an import whose worker stopped (nothing is written twice)",
     tag="imports",
 )
@@ -512,7 +512,7 @@ def _order_answer(order: object, payment: dict[str, object] | None) -> dict[str,
     auth=Role.STAFF,
     status=201,
     idempotent=True,
-    request=schemas.ORDER_CREATE,
+    request="orders.OrderCreate",
     summary="Create a renewal order (online: a Stripe PaymentIntent; offline: mark it paid later)",
     tag="orders",
 )
@@ -526,7 +526,7 @@ def create_order(req: Req) -> dict[str, object]:
     "/v1/orders",
     "GET",
     auth=Role.READONLY,
-    query=("status", "sn", "channel", "from", "to", "limit", "cursor"),
+    query="queries.OrderList",
     summary="List orders, newest first, with a total: by status, SN (any line), channel (agent|public) and"
     " creation day from/to (Accept: text/csv for CSV)",
     tag="orders",
@@ -547,7 +547,7 @@ def get_order(req: Req) -> dict[str, object]:
     "/v1/orders/{order_id}/mark-paid",
     "POST",
     auth=Role.ADMIN,
-    request=schemas.MARK_PAID,
+    request="orders.MarkPaid",
     summary="Record an offline (cash) payment and fulfil the order; audited",
     tag="orders",
 )
@@ -561,7 +561,7 @@ def mark_paid(req: Req) -> dict[str, object]:
     "/v1/orders/{order_id}/refund",
     "POST",
     auth=Role.ADMIN,
-    request=schemas.REFUND,
+    request="orders.Refund",
     summary="Refund: full before the term starts, else unused whole months; expiry moves back",
     tag="orders",
 )
@@ -602,7 +602,7 @@ def public_terminal(req: Req) -> dict[str, object]:
     auth=PUBLIC,
     status=201,
     idempotent=True,
-    request=schemas.PUBLIC_ORDER,
+    request="orders.PublicOrder",
     summary="A merchant renews a terminal: returns the payment (a Stripe PaymentIntent, or straight to the"
     " agent's WeChat Pay / Alipay: code_url, h5_url or jsapi) and an order_token",
     tag="public",
@@ -624,7 +624,7 @@ def public_order(req: Req) -> dict[str, object]:
     "/v1/public/orders/{order_id}",
     "GET",
     auth=PUBLIC,
-    query=("token", "check"),
+    query="queries.PublicOrderStatus",
     summary="Order status for the pay page (needs the order_token); check=1 asks WeChat Pay / Alipay now",
     tag="public",
 )
@@ -637,7 +637,7 @@ def public_order_status(req: Req) -> dict[str, object]:
     "/v1/public/orders/{order_id}/confirm",
     "POST",
     auth=PUBLIC,
-    request=schemas.PUBLIC_CONFIRM,
+    request="orders.PublicConfirm",
     summary="Confirm the PaymentIntent server-side with a PaymentMethod (card flow)",
     tag="public",
 )
@@ -652,7 +652,7 @@ def public_order_confirm(req: Req) -> dict[str, object]:
     auth=Role.ADMIN,
     status=201,
     idempotent=True,
-    request=schemas.VOUCHER_BATCH,
+    request="vouchers.VoucherBatch",
     summary="Generate prepaid voucher codes for a plan (shown once, stored hashed)",
     tag="vouchers",
 )
@@ -670,7 +670,7 @@ def list_voucher_batches(req: Req) -> dict[str, object]:
     "/v1/public/vouchers/redeem",
     "POST",
     auth=PUBLIC,
-    request=schemas.VOUCHER_REDEEM,
+    request="vouchers.VoucherRedeem",
     summary="A merchant redeems a voucher code (刮刮卡) for a terminal; exactly once",
     tag="public",
 )
@@ -683,7 +683,7 @@ def redeem_voucher(req: Req) -> dict[str, object]:
     "/v1/reports/revenue",
     "GET",
     auth=Role.STAFF,
-    query=("from", "to"),
+    query="queries.DateRange",
     summary="Revenue per day: gross, agent fees, refunds, net (Accept: text/csv for CSV)",
     tag="reports",
     finance=True,
@@ -703,7 +703,7 @@ def revenue_report(req: Req) -> object:
     "/v1/reports/settlement",
     "GET",
     auth=Role.ADMIN,
-    query=("from", "to"),
+    query="queries.DateRange",
     summary="Settlement per day: collected online, refunds, Stripe fees, platform fee, payable; cash and vouchers apart"
     " (Accept: text/csv for CSV)",
     tag="reports",
@@ -723,7 +723,7 @@ def settlement_report(req: Req) -> object:
     "/v1/reports/reconciliation",
     "GET",
     auth=Role.STAFF,
-    query=("date",),
+    query="queries.Day",
     summary="A day's Stripe balance transactions matched against orders; unmatched on either side",
     tag="reports",
     finance=True,
@@ -750,18 +750,15 @@ def reconciliation_report(req: Req) -> object:
     "POST",
     auth=PLATFORM,
     status=202,
-    request=schemas.SWEEP_RUN,
+    request="operations.SweepRun",
     summary="Start the expiry sweep for a day in the sweep function (fanned out as the schedule's); "
     "follow it at /v1/admin/sweeps/{run_id}",
     tag="platform",
 )
 def run_sweep(req: Req) -> dict[str, object]:
     from simrenew.domain.dates import parse_date
-    from simrenew.domain.fleet import reject_unknown
 
-    body = req.json()
-    reject_unknown(body, ("as_of",))
-    return req.services.sweep_runs.request(parse_date(body.get("as_of"), "as_of"))
+    return req.services.sweep_runs.request(parse_date(req.json().get("as_of"), "as_of"))
 
 
 @api.route(
@@ -790,7 +787,7 @@ def dashboard_report(req: Req) -> dict[str, object]:
     "/v1/reports/expiring",
     "GET",
     auth=Role.READONLY,
-    query=("days",),
+    query="queries.Expiring",
     summary="Terminals expiring in the next N days: counts per week and the list (also CSV)",
     tag="reports",
 )
@@ -811,7 +808,7 @@ def expiring_report(req: Req) -> object:
     "/v1/notifications",
     "GET",
     auth=Role.READONLY,
-    query=("sn",),
+    query="queries.Notifications",
     summary="What was sent about a terminal (recipients masked; also CSV)",
     tag="reports",
 )
@@ -836,7 +833,7 @@ def _items(page: object) -> dict[str, object]:
     auth=Role.ADMIN,
     status=201,
     idempotent=True,
-    request=schemas.WEBHOOK_ENDPOINT,
+    request="operations.WebhookEndpoint",
     summary="Register an endpoint for signed events (SimRenew-Signature); the secret is shown once",
     tag="webhooks",
 )
@@ -849,7 +846,7 @@ def create_webhook_endpoint(req: Req) -> dict[str, object]:
     "/v1/webhook-endpoints",
     "GET",
     auth=Role.ADMIN,
-    query=("limit", "cursor"),
+    query="queries.Page",
     summary="Webhook endpoints",
     tag="webhooks",
 )
@@ -875,7 +872,7 @@ def delete_webhook_endpoint(req: Req) -> Reply:
     "/v1/webhook-endpoints/{endpoint_id}/deliveries",
     "GET",
     auth=Role.ADMIN,
-    query=("limit", "cursor"),
+    query="queries.Page",
     summary="The endpoint's delivery log, newest first",
     tag="webhooks",
 )

@@ -15,7 +15,6 @@ MAX_LINES = 60
 TOO_LONG_BEFORE_THE_RULE = {
     "shared/simrenew/services/reports.py:settlement",
     "shared/simrenew/services/reports.py:reconciliation",
-    "functions/api/chalicelib/http.py:_dispatch",
 }
 
 

@@ -8,22 +8,7 @@ from typing import Any
 
 from chalicelib.http import Api, Reply, Req
 from simrenew.domain.tenant import Role
-from simrenew.domain.vocabulary import enum_schema
 
-_text = {"type": "string", "minLength": 1, "maxLength": 300}
-ACCOUNT_CREATE: dict[str, Any] = {
-    "type": "object",
-    "required": ["carrier", "platform", "base_url", "username", "api_key"],
-    "additionalProperties": False,
-    "properties": {
-        "carrier": enum_schema("account_carrier"),
-        "platform": enum_schema("carrier_platform"),
-        "base_url": {**_text, "example": "https://restapi3.jasper.com"},
-        "username": {"type": "string", "minLength": 1, "maxLength": 100},
-        "api_key": {"type": "string", "minLength": 1, "maxLength": 256, "writeOnly": True},
-    },
-}
-EMPTY: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
 DRIFT_COLUMNS = ["sn", "iccid", "carrier", "status", "carrier_status", "carrier_state", "reason", "synced_at"]
 
 
@@ -106,7 +91,7 @@ ROUTES: list[tuple[str, str, dict[str, Any], Callable[[Req], Any]]] = [
             "auth": Role.ADMIN,
             "status": 201,
             "idempotent": True,
-            "request": ACCOUNT_CREATE,
+            "request": "operations.CarrierAccountCreate",
             "summary": "Connect a carrier platform account (one per carrier); the API key is kept secret, never shown",
             "tag": "carrier",
         },
@@ -129,7 +114,7 @@ ROUTES: list[tuple[str, str, dict[str, Any], Callable[[Req], Any]]] = [
         "POST",
         {
             "auth": Role.ADMIN,
-            "request": EMPTY,
+            "request": "Empty",
             "summary": "Check the account's credentials with one call to its platform: {ok: true} or 422",
             "tag": "carrier",
         },
@@ -141,7 +126,7 @@ ROUTES: list[tuple[str, str, dict[str, Any], Callable[[Req], Any]]] = [
         {
             "auth": Role.ADMIN,
             "status": 202,
-            "request": EMPTY,
+            "request": "Empty",
             "summary": "Read status and usage of the agent's SIMs from their carriers now (also daily)",
             "tag": "carrier",
         },
@@ -180,7 +165,12 @@ ROUTES: list[tuple[str, str, dict[str, Any], Callable[[Req], Any]]] = [
     (
         "/v1/carrier-operations/{op_id}/retry",
         "POST",
-        {"auth": Role.STAFF, "request": EMPTY, "summary": "Run a failed carrier operation again now", "tag": "carrier"},
+        {
+            "auth": Role.STAFF,
+            "request": "Empty",
+            "summary": "Run a failed carrier operation again now",
+            "tag": "carrier",
+        },
         retry_carrier_operation,
     ),
     (

@@ -4,7 +4,6 @@ export_too_large) once a list is too large for one answer."""
 
 from __future__ import annotations
 
-from chalicelib import schemas
 from chalicelib.http import Api, Reply, Req
 from simrenew.domain.tenant import Role
 
@@ -16,7 +15,7 @@ def register(api: Api) -> None:
         auth=Role.READONLY,
         status=202,
         idempotent=True,
-        request=schemas.EXPORT_CREATE,
+        request="operations.ExportCreate",
         summary="Export a list as CSV, any size: terminals, orders, ledger, notifications or expiring, with the"
         " list's filters; poll GET /v1/exports/{export_id} for the download URL",
         tag="exports",

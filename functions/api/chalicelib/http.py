@@ -203,15 +203,16 @@ class RouteSpec:
     auth: Auth
     summary: str
     status: int
-    request: dict[str, Any] | None
-    query: tuple[str, ...]
+    # The route's request models (chalicelib/requests), named lazily: "fleet.TerminalCreate", "queries.Page".
+    request: str | None
+    query: str | None
     idempotent: bool
     tag: str
     body_type: str = "application/json"
     response_type: str = "application/json"  # what a success answers with, for the OpenAPI document
     finance: bool = False  # a finance key may call it (GET routes only)
-    # A second body the route also takes (media type, schema), and further documented answers.
-    alt_body: tuple[str, dict[str, Any]] | None = None
+    # A second body the route also takes (media type, request model), and further documented answers.
+    alt_body: tuple[str, str] | None = None
     also: tuple[tuple[int, str], ...] = ()
 
     @property
@@ -262,18 +263,54 @@ def _bad_start_key(exc: BaseException) -> SimRenewError | None:
     return bad_start_key(exc)
 
 
-def _check_top_level(schema: dict[str, Any], body: dict[str, Any]) -> None:
-    """Refuse unknown top-level fields on every route with a closed schema (typos fail loudly)."""
-    if schema.get("additionalProperties") is False:
-        unknown = sorted(set(body) - set(schema.get("properties", {})))
-        if unknown:
-            raise ValidationError(unknown[0], "unknown_field", f"unknown field {unknown[0]!r}")
+def _validate(spec: RouteSpec, req: Req) -> None:
+    """The one place a request body meets its route's model (chalicelib/requests): before the handler
+    runs, so a refused body writes nothing. A JSON body sent to a route that also takes CSV meets the
+    JSON model (`alt_body`)."""
+    if spec.body_type == "application/json" and spec.request is not None:
+        ref: str | None = spec.request
+    elif spec.alt_body is not None and spec.alt_body[0] == "application/json" and req.is_json_object():
+        ref = spec.alt_body[1]
+    else:
+        return
+    from chalicelib.requests import validate_body  # pydantic: only for a route with a body
+
+    assert ref is not None
+    validate_body(ref, req.json())
 
 
 def _redact(body: Any) -> Any:
     if isinstance(body, dict):
         return {k: (None if k in _SECRET_FIELDS else v) for k, v in body.items()}
     return body
+
+
+def _refused(err: SimRenewError, services: Services | None, idem: tuple[str, str] | None) -> Response:
+    if err.status >= 500:
+        get_logger().exception("service error")
+    if idem is not None and services is not None:
+        # A refused request is answered the same way on replay; a rate limit is no
+        # answer to the request itself (the same request later must go through).
+        if err.status < 500 and err.status != 429:
+            services.idempotency.complete(idem[0], idem[1], err.status, err.to_body())
+        else:
+            _abandon(services, idem)
+    return error_response(err)
+
+
+def _failed(exc: Exception, services: Services | None, idem: tuple[str, str] | None) -> Response:
+    logger = get_logger()
+    if idem is not None and services is not None:
+        _abandon(services, idem)
+    refused = _bad_start_key(exc)
+    if refused is not None:  # a forged cursor: the caller's input, not our bug
+        return error_response(refused)
+    unavailable = _store_unavailable(exc)
+    if unavailable is not None:  # throttled or timed out after the retry policy: 503, not a bug
+        logger.warning("data store unavailable", exc_info=True)
+        return error_response(unavailable)
+    logger.exception("unhandled error")
+    return internal_error_response()
 
 
 class Api:
@@ -290,14 +327,14 @@ class Api:
         auth: Auth,
         summary: str,
         status: int = 200,
-        request: dict[str, Any] | None = None,
-        query: tuple[str, ...] = (),
+        request: str | None = None,
+        query: str | None = None,
         idempotent: bool = False,
         tag: str = "",
         body_type: str = "application/json",
         response_type: str = "application/json",
         finance: bool | None = None,
-        alt_body: tuple[str, dict[str, Any]] | None = None,
+        alt_body: tuple[str, str] | None = None,
         also: tuple[tuple[int, str], ...] = (),
     ) -> Callable[[Callable[[Req], Any]], Callable[..., Response]]:
         # A finance key reads what a readonly key reads, and routes may grant it more reads by name;
@@ -335,8 +372,7 @@ class Api:
         return register
 
     # --- request pipeline ------------------------------------------------------------------
-    def _dispatch(self, spec: RouteSpec, handler: Callable[[Req], Any], params: dict[str, str]) -> Response:  # noqa: C901 - to be split (issue 14)
-        logger = get_logger()
+    def _dispatch(self, spec: RouteSpec, handler: Callable[[Req], Any], params: dict[str, str]) -> Response:
         request = self.app.current_request
         assert request is not None, "Chalice sets current_request before calling a view"
         context = request.context or {}
@@ -346,72 +382,67 @@ class Api:
         services: Services | None = None
         try:
             services = self._services()
-            headers = {k.lower(): v for k, v in (request.headers or {}).items()}
-            client_id = client_identity(services.config, headers, context.get("identity", {}).get("sourceIp"))
-            principal = self._authenticate(services, spec, headers.get("authorization"))
-            if principal is not None and principal.tenant_id:
-                bind(tenant_id=principal.tenant_id)
-            for name, value in params.items():
-                if len(value) > MAX_PATH_PARAM:
-                    raise NotFound(f"no such {name}", code="not_found")
-            req = Req(
-                services=services,
-                principal=principal,
-                params=dict(params),
-                query=dict(request.query_params or {}),
-                headers=headers,
-                raw_body=_as_bytes(request.raw_body),
-                client_id=client_id,
-            )
-            if spec.request is not None and spec.body_type == "application/json":
-                _check_top_level(spec.request, req.json())
-            if spec.idempotent and "idempotency-key" in headers:
-                scope = self._scope(principal, req.client_id)
-                key = headers["idempotency-key"]
-                if not _IDEMPOTENCY_KEY.match(key):
-                    raise ValidationError(
-                        "Idempotency-Key",
-                        "invalid_idempotency_key",
-                        "Idempotency-Key must be 1-255 visible ASCII characters",
-                    )
-                digest = hashlib.sha256(f"{spec.method} {request.path}\n".encode() + req.raw_body).hexdigest()
-                stored = services.idempotency.begin(scope, key, digest, services.clock.now())
-                if stored is not None:
-                    replay_headers = {**JSON_HEADERS, "Idempotent-Replayed": "true"}
-                    return Response(
-                        body=json.dumps(stored.body, ensure_ascii=False),
-                        status_code=stored.status_code,
-                        headers=_headers(replay_headers),
-                    )
-                idem = (scope, key)
+            req = self._request(services, spec, params)
+            _validate(spec, req)
+            claimed = self._claim(services, spec, req)
+            if isinstance(claimed, Response):
+                return claimed
+            idem = claimed
             result = handler(req)
             reply = result if isinstance(result, Reply) else Reply(result, spec.status)
             if idem is not None:
                 services.idempotency.complete(idem[0], idem[1], reply.status, _redact(reply.body))
             return self._to_response(reply)
         except SimRenewError as err:
-            if err.status >= 500:
-                logger.exception("service error")
-            if idem is not None and services is not None:
-                # A refused request is answered the same way on replay; a rate limit is no
-                # answer to the request itself (the same request later must go through).
-                if err.status < 500 and err.status != 429:
-                    services.idempotency.complete(idem[0], idem[1], err.status, err.to_body())
-                else:
-                    _abandon(services, idem)
-            return error_response(err)
-        except Exception as exc:
-            if idem is not None and services is not None:
-                _abandon(services, idem)
-            refused = _bad_start_key(exc)
-            if refused is not None:  # a forged cursor: the caller's input, not our bug
-                return error_response(refused)
-            unavailable = _store_unavailable(exc)
-            if unavailable is not None:  # throttled or timed out after the retry policy: 503, not a bug
-                logger.warning("data store unavailable", exc_info=True)
-                return error_response(unavailable)
-            logger.exception("unhandled error")
-            return internal_error_response()
+            return _refused(err, services, idem)
+        except Exception as exc:  # noqa: BLE001 - _failed logs it and answers 500 (or 400/503 it recognises)
+            return _failed(exc, services, idem)
+
+    def _request(self, services: Services, spec: RouteSpec, params: dict[str, str]) -> Req:
+        """Who is calling and what they sent: the origin, the key, the path parameters."""
+        request = self.app.current_request
+        assert request is not None
+        context = request.context or {}
+        headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+        client_id = client_identity(services.config, headers, context.get("identity", {}).get("sourceIp"))
+        principal = self._authenticate(services, spec, headers.get("authorization"))
+        if principal is not None and principal.tenant_id:
+            bind(tenant_id=principal.tenant_id)
+        for name, value in params.items():
+            if len(value) > MAX_PATH_PARAM:
+                raise NotFound(f"no such {name}", code="not_found")
+        return Req(
+            services=services,
+            principal=principal,
+            params=dict(params),
+            query=dict(request.query_params or {}),
+            headers=headers,
+            raw_body=_as_bytes(request.raw_body),
+            client_id=client_id,
+        )
+
+    def _claim(self, services: Services, spec: RouteSpec, req: Req) -> Response | tuple[str, str] | None:
+        """Idempotency-Key: the stored answer of an earlier identical request, or the claim to complete."""
+        if not spec.idempotent or "idempotency-key" not in req.headers:
+            return None
+        scope = self._scope(req.principal, req.client_id)
+        key = req.headers["idempotency-key"]
+        if not _IDEMPOTENCY_KEY.match(key):
+            raise ValidationError(
+                "Idempotency-Key", "invalid_idempotency_key", "Idempotency-Key must be 1-255 visible ASCII characters"
+            )
+        request = self.app.current_request
+        assert request is not None
+        digest = hashlib.sha256(f"{spec.method} {request.path}\n".encode() + req.raw_body).hexdigest()
+        stored = services.idempotency.begin(scope, key, digest, services.clock.now())
+        if stored is None:
+            return (scope, key)
+        replay_headers = {**JSON_HEADERS, "Idempotent-Replayed": "true"}
+        return Response(
+            body=json.dumps(stored.body, ensure_ascii=False),
+            status_code=stored.status_code,
+            headers=_headers(replay_headers),
+        )
 
     def _authenticate(self, services: Services, spec: RouteSpec, header: str | None) -> Principal | None:
         auth = spec.auth

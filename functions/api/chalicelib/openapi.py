@@ -54,15 +54,38 @@ def _success_schema(media_type: str) -> dict[str, Any]:
     return {"type": "object"} if media_type == "application/json" else {"type": "string"}
 
 
-def _body_required(spec: RouteSpec) -> bool:
+def _body_required(spec: RouteSpec, schema: dict[str, Any]) -> bool:
     """An empty JSON body is read as `{}`, so a body is only required when `{}` would be refused."""
-    schema = spec.request or {}
     if spec.body_type != "application/json":
         return True
     return bool(schema.get("required")) or schema.get("minProperties", 0) > 0
 
 
-def _operation(spec: RouteSpec) -> dict[str, Any]:
+def _query_parameters(spec: RouteSpec) -> list[dict[str, Any]]:
+    if spec.query is None:
+        return []
+    from chalicelib.requests import query_names  # pydantic: only when the document is asked for
+
+    names = query_names(spec.query)
+    return [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in names]
+
+
+def _request_body(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
+    """The route's body as its request models' JSON Schemas; the models they nest go to the components."""
+    from chalicelib.requests.document import request_schema  # pydantic: only when the document is asked for
+
+    assert spec.request is not None
+    bodies = [(spec.body_type, spec.request), *([spec.alt_body] if spec.alt_body is not None else [])]
+    content: dict[str, Any] = {}
+    for media_type, ref in bodies:
+        schema, definitions = request_schema(ref)
+        for name, definition in definitions.items():
+            assert components.setdefault(name, definition) == definition, f"two request schemas named {name}"
+        content[media_type] = {"schema": schema}
+    return {"required": _body_required(spec, content[spec.body_type]["schema"]), "content": content}
+
+
+def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     """One route as an OpenAPI operation: who may call it, its parameters, body and answers."""
     operation: dict[str, Any] = {
         "summary": spec.summary,
@@ -75,7 +98,7 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in re.findall(r"{([^}]+)}", spec.path)
         ]
-        + [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in spec.query],
+        + _query_parameters(spec),
         "responses": {
             str(spec.status): {
                 "description": "Success",
@@ -111,19 +134,17 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
             }
         )
     if spec.request is not None:
-        operation["requestBody"] = {
-            "required": _body_required(spec),
-            "content": {spec.body_type: {"schema": spec.request}},
-        }
-        if spec.alt_body is not None:
-            operation["requestBody"]["content"][spec.alt_body[0]] = {"schema": spec.alt_body[1]}
+        operation["requestBody"] = _request_body(spec, components)
     return operation
 
 
 def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
+    requests: dict[str, Any] = {}  # the models request bodies nest (an order's lines, a tenant's settings)
     for spec in specs:
-        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
+        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, requests)
+    named = {"Error": ERROR_SCHEMA, **{_component(name): enum_schema(name) for name in API_ENUMS}}
+    assert not set(named) & set(requests), f"request models named like components: {set(named) & set(requests)}"
     return {
         "openapi": "3.0.3",
         "info": {"title": "SimRenew API (流量卡续费云)", "version": version},
@@ -133,6 +154,6 @@ def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             # Every coded value answers may hold (statuses, kinds, channels, audit actions): each has
             # zh-CN and English text in the console (tests/unit/test_enum_strings.py).
-            "schemas": {"Error": ERROR_SCHEMA, **{_component(name): enum_schema(name) for name in API_ENUMS}},
+            "schemas": {**named, **requests},
         },
     }

@@ -10,19 +10,6 @@ from chalicelib.http import PLATFORM, Api, Reply, Req
 from simrenew.domain.csvfile import XLSX_MEDIA_TYPE
 from simrenew.domain.tenant import Role
 
-VOID_CODE: dict[str, Any] = {
-    "type": "object",
-    "required": ["code"],
-    "additionalProperties": False,
-    "properties": {"code": {"type": "string", "example": "ABCD-EFGH-JKMN-P"}},
-}
-USAGE_CSV: dict[str, Any] = {
-    "type": "string",
-    "description": "CSV: sn (or tid), data_used_mb, as_of (YYYY-MM-DD);"
-    " Chinese headers 序列号, 终端号, 已用流量(MB), 日期",
-}
-EMPTY: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
-
 
 def _known(req: Req, fields: tuple[str, ...]) -> dict[str, str]:
     return {k: v for k, v in req.query.items() if k in fields}
@@ -153,7 +140,7 @@ def _platform_and_imports(api: Api) -> None:
         "/v1/admin/tenants/{tenant_id}/reinstate",
         "POST",
         auth=PLATFORM,
-        request=EMPTY,
+        request="Empty",
         summary="Lift an agent's suspension: active again if it had been approved (its keys work again), else back"
         " to review",
         tag="platform",
@@ -166,7 +153,7 @@ def _platform_and_imports(api: Api) -> None:
         "/v1/imports",
         "GET",
         auth=Role.READONLY,
-        query=("limit", "cursor"),
+        query="queries.Page",
         summary="Import history, newest first: counts of each import (its report: GET /v1/imports/{import_id})",
         tag="imports",
     )
@@ -213,7 +200,7 @@ def _fleet_and_vouchers(api: Api) -> None:
         "/v1/terminals/{sn}/reactivate",
         "POST",
         auth=Role.STAFF,
-        request=EMPTY,
+        request="Empty",
         summary="Undo a deactivation: the terminal takes the status its merchant and expiry give it",
         tag="fleet",
     )
@@ -224,7 +211,7 @@ def _fleet_and_vouchers(api: Api) -> None:
         "/v1/vouchers/batches/{batch_id}/void",
         "POST",
         auth=Role.ADMIN,
-        request=VOID_CODE,
+        request="vouchers.VoidCode",
         summary="Void one unredeemed code of a batch (the code in the body, never in a URL); the batch's counts",
         tag="vouchers",
     )
@@ -236,7 +223,7 @@ def _fleet_and_vouchers(api: Api) -> None:
         "/v1/usage-imports",
         "POST",
         auth=Role.STAFF,
-        request=USAGE_CSV,
+        request="fleet.UsageCsv",
         body_type="text/csv",
         summary="Usage by CSV (sn or tid, data_used_mb, as_of; up to 1,000 rows): applied at once, the answer"
         " is the report",

@@ -89,12 +89,8 @@ class Merchant:
         }
 
 
-MERCHANT_FIELDS = ("name", "contact_name", "phone", "email", "status")
-
-
 def merchant_fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     """Validated merchant fields (all required ones unless partial)."""
-    reject_unknown(body, MERCHANT_FIELDS if partial else MERCHANT_FIELDS[:-1])
     out: dict[str, Any] = {}
     if "name" in body or not partial:
         out["name"] = clean_text(body.get("name"), "name", max_len=100)
@@ -148,11 +144,7 @@ class Plan:
         }
 
 
-PLAN_FIELDS = ("name", "term_months", "data_quota_mb", "price_fen", "active")
-
-
 def plan_fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
-    reject_unknown(body, PLAN_FIELDS)
     out: dict[str, Any] = {}
     checks: dict[str, Callable[[object], object]] = {
         "name": lambda v: clean_text(v, "name", max_len=60),
@@ -226,10 +218,6 @@ class Terminal:
         }
 
 
-TERMINAL_FIELDS = ("sn", "tid", "iccid", "carrier", "model", "merchant_id", "plan_id", "expires_on", "data_quota_mb")
-TERMINAL_PATCH_FIELDS = ("tid", "iccid", "carrier", "model", "merchant_id", "plan_id", "expires_on", "data_quota_mb")
-
-
 def _expiry(raw: object) -> date:
     value = raw if isinstance(raw, date) else parse_date(raw, "expires_on")
     if not MIN_EXPIRY <= value <= MAX_EXPIRY:
@@ -249,7 +237,6 @@ def _str_field(body: dict[str, Any], name: str) -> str:
 def terminal_fields(body: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
     """Validate a full terminal (registration, or one import row). An import may leave out the `optional`
     "tid" (None: a stored terminal keeps its TID, a new one is refused later) and "model" ("")."""
-    reject_unknown(body, TERMINAL_FIELDS)
     sn = normalize_sn(_str_field(body, "sn"))
     tid = None if "tid" in optional and not body.get("tid") else validate_tid(_str_field(body, "tid"))
     iccid = validate_iccid(_str_field(body, "iccid"))
@@ -270,13 +257,10 @@ def terminal_fields(body: dict[str, Any], *, optional: tuple[str, ...] = ()) -> 
     }
 
 
-def terminal_patch(body: dict[str, Any], current: Terminal) -> dict[str, Any]:  # noqa: C901 - to be split (issue 14)
+def terminal_patch(body: dict[str, Any], current: Terminal) -> dict[str, Any]:
     """Validate a partial change; returns only the fields that really change."""
     if "sn" in body:
         raise ValidationError("sn", "immutable", "a terminal's SN cannot change; register the new device instead")
-    if "status" in body:
-        raise ValidationError("status", "immutable", "status changes through its own actions (deactivate, renewals)")
-    reject_unknown(body, TERMINAL_PATCH_FIELDS)
     if not body:
         raise ValidationError("body", "empty_patch", "nothing to change")
     out: dict[str, Any] = {}
@@ -325,7 +309,6 @@ def initial_status(merchant_id: str | None, expires_on: date, today: date, grace
 
 
 def usage_fields(body: dict[str, Any]) -> tuple[int, date]:
-    reject_unknown(body, ("data_used_mb", "as_of"))
     if "data_used_mb" not in body:
         raise ValidationError("data_used_mb", "required", "data_used_mb is required")
     used = _int(body["data_used_mb"], "data_used_mb", 0, MAX_QUOTA_MB * 10)

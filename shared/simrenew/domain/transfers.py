@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from simrenew.domain.dates import add_months, renewal_basis, whole_months_between
-from simrenew.domain.fleet import Terminal, TerminalStatus, reject_unknown
+from simrenew.domain.fleet import Terminal, TerminalStatus
 from simrenew.domain.identifiers import normalize_sn
 from simrenew.errors import RuleViolation, ValidationError
 
@@ -32,7 +32,6 @@ class TransferRequest:
 
 def transfer_request(body: dict[str, Any]) -> TransferRequest:
     """The validated body of POST /v1/terminals/{sn}/transfer-time (400 naming the field)."""
-    reject_unknown(body, ("to_sn", "months", "reason"))
     raw_to = body.get("to_sn")
     if not isinstance(raw_to, str) or not raw_to.strip():
         raise ValidationError("to_sn", "required", "to_sn is required: the SN of the terminal receiving the time")

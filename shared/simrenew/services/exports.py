@@ -106,9 +106,6 @@ class ExportService:
 
     # --- API side ---------------------------------------------------------------------------------
     def start(self, tenant_id: str, body: dict[str, Any], created_by: str) -> dict[str, Any]:
-        from simrenew.domain.fleet import reject_unknown
-
-        reject_unknown(body, ("kind", "filters"))
         kind = body.get("kind")
         if kind not in KINDS:
             raise ValidationError("kind", "invalid_choice", f"kind must be one of {', '.join(KINDS)}")

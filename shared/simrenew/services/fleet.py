@@ -28,7 +28,6 @@ from simrenew.domain.fleet import (
     merchant_fields,
     plan_fields,
     quota_crossings,
-    reject_unknown,
     status_after_assignment,
     terminal_fields,
     terminal_patch,
@@ -322,7 +321,6 @@ class FleetService:
         return code, iso_utc(expires_at)
 
     def claim(self, tenant_id: str, body: dict[str, Any]) -> Terminal:
-        reject_unknown(body, ("sn", "code"))
         if not isinstance(body.get("sn"), str) or not body["sn"].strip():
             raise ValidationError("sn", "required", "sn is required")
         if not isinstance(body.get("code"), str) or not body["code"].strip():

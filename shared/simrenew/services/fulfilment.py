@@ -19,7 +19,7 @@ from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.adapters.dynamodb.tenants import to_domain as to_tenant
 from simrenew.adapters.payments import PaymentGateway
 from simrenew.clock import Clock, iso_utc, today_in
-from simrenew.domain.fleet import Terminal, TerminalStatus, reject_unknown
+from simrenew.domain.fleet import Terminal, TerminalStatus
 from simrenew.domain.orders import (
     PAYABLE,
     REFUND_SUCCEEDED,
@@ -190,7 +190,6 @@ class FulfilmentService:
 
     # --- offline payment -----------------------------------------------------------------------------------
     def mark_paid(self, tenant_id: str, order_id: str, body: dict[str, Any], actor: str) -> Order:
-        reject_unknown(body, ("note",))
         note = body.get("note")
         if not isinstance(note, str) or not note.strip() or len(note) > 500:
             raise ValidationError("note", "required", "note is required (who paid, how): up to 500 characters")

@@ -582,9 +582,6 @@ def _extension(filename: str) -> str:
 
 
 def _upload_fields(body: dict[str, Any]) -> tuple[str, int]:
-    from simrenew.domain.fleet import reject_unknown
-
-    reject_unknown(body, ("filename", "size_bytes"))
     filename = body.get("filename")
     if not isinstance(filename, str) or not filename.strip():
         raise ValidationError("filename", "required", "filename is required (the file's name, e.g. fleet.csv)")

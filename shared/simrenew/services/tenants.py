@@ -27,8 +27,6 @@ from simrenew.ports.tenants import Tenants
 from simrenew.services.auth import hash_key, mint_key
 
 SIGNUPS_PER_HOUR_PER_CLIENT = 5
-SIGNUP_FIELDS = ("name", "contact_name", "contact_email", "contact_phone")
-PROFILE_FIELDS = (*SIGNUP_FIELDS, "service_phone", "settings")
 
 
 @dataclass(frozen=True)
@@ -37,12 +35,6 @@ class IssuedKey:
 
     key: ApiKey
     secret: str
-
-
-def _reject_unknown(body: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(body) - set(allowed))
-    if unknown:
-        raise ValidationError(unknown[0], "unknown_field", f"unknown field {unknown[0]!r}")
 
 
 def _required_text(value: object, field: str, *, min_len: int = 1, max_len: int) -> str:
@@ -101,7 +93,6 @@ class TenantService:
 
     # --- onboarding -------------------------------------------------------------------
     def signup(self, body: dict[str, Any], client_id: str) -> Tenant:
-        _reject_unknown(body, SIGNUP_FIELDS)
         fields = _profile_fields(body, partial=False)
         now = self._clock.now()
         # Counted only for well-formed signups, so a typo does not cost a try.
@@ -118,7 +109,6 @@ class TenantService:
 
     def create_active(self, body: dict[str, Any]) -> tuple[Tenant, IssuedKey]:
         """Platform shortcut: an active tenant and its first admin key, written together."""
-        _reject_unknown(body, SIGNUP_FIELDS)
         fields = _profile_fields(body, partial=False)
         now = self._clock.now()
         tenant = Tenant(
@@ -169,7 +159,6 @@ class TenantService:
         return tenant
 
     def update(self, tenant_id: str, body: dict[str, Any]) -> Tenant:
-        _reject_unknown(body, PROFILE_FIELDS)
         if not body:
             raise ValidationError("body", "empty_patch", "nothing to change")
         fields: dict[str, str | None] = {**_profile_fields(body, partial=True)}
@@ -243,7 +232,6 @@ class TenantService:
     # --- API keys -----------------------------------------------------------------------
     def create_key(self, principal: Principal, body: dict[str, Any]) -> IssuedKey:
         assert principal.tenant_id is not None
-        _reject_unknown(body, ("role", "label"))
         if "role" not in body:
             raise ValidationError("role", "required", "role is required")
         role = Role.parse(body["role"])

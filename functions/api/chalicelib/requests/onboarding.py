@@ -1,0 +1,69 @@
+"""Onboarding and the tenant itself: signup, an agent's profile and settings, its API keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.requests import Body, Patch, vocab
+
+Name = Annotated[str, Field(min_length=2, max_length=100)]
+ContactName = Annotated[str, Field(min_length=1, max_length=60)]
+Email = Annotated[str, Field(max_length=254, json_schema_extra={"format": "email"})]
+Phone = Annotated[str, Field(json_schema_extra={"example": "+8613812345678"})]
+
+
+class Signup(Body):
+    name: Name
+    contact_name: ContactName
+    contact_email: Email
+    contact_phone: Phone
+
+
+class ServiceFee(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    kind: Annotated[str, vocab("service_fee_kind")]
+    value: Annotated[float, Field(ge=0)]
+
+
+class Settings(Body):
+    reminder_days: Annotated[list[Annotated[int, Field(ge=1, le=365)]], Field(max_length=10)] | None = None
+    grace_days: Annotated[int, Field(ge=0, le=90)] | None = None
+    renewal_basis: Annotated[str, vocab("renewal_basis")] | None = None
+    service_fee: ServiceFee | None = None
+    timezone: Annotated[str, Field(json_schema_extra={"example": "Asia/Shanghai"})] | None = None
+    payment_methods: Annotated[list[Annotated[str, vocab("payment_method")]], Field(min_length=1)] | None = None
+    language: Annotated[str, vocab("language")] | None = None
+    wechatpay_sub_mchid: (
+        Annotated[str, Field(pattern="^[0-9]{8,10}$", json_schema_extra={"example": "1900000109", "nullable": True})]
+        | None
+    ) = None
+    alipay_app_auth_token: (
+        Annotated[str, Field(min_length=16, max_length=128, json_schema_extra={"writeOnly": True, "nullable": True})]
+        | None
+    ) = None
+
+
+class TenantPatch(Patch):
+    name: Name | None = None
+    contact_name: ContactName | None = None
+    contact_email: Email | None = None
+    contact_phone: Phone | None = None
+    service_phone: (
+        Annotated[
+            str,
+            Field(
+                description="the number merchants call, shown on the pay page and the QR stickers; null removes it",
+                json_schema_extra={"example": "4008123456", "nullable": True},
+            ),
+        ]
+        | None
+    ) = None
+    settings: Settings | None = None
+
+
+class ApiKeyCreate(Body):
+    role: Annotated[str, vocab("role")]
+    label: Annotated[str, Field(max_length=60)] | None = None
