@@ -213,6 +213,15 @@ class RouteSpec:
     # A second body the route also takes (media type, schema), and further documented answers.
     alt_body: tuple[str, dict[str, Any]] | None = None
     also: tuple[tuple[int, str], ...] = ()
+    # The response model of a JSON success (its schema name in chalicelib/responses), or one per status.
+    response: str | dict[int, str] | None = None
+
+    @property
+    def responses(self) -> dict[int, str]:
+        """The response model's schema name for each success status that answers JSON."""
+        if self.response is None:
+            return {}
+        return dict(self.response) if isinstance(self.response, dict) else {self.status: self.response}
 
     @property
     def roles(self) -> list[str]:
@@ -299,6 +308,7 @@ class Api:
         finance: bool | None = None,
         alt_body: tuple[str, dict[str, Any]] | None = None,
         also: tuple[tuple[int, str], ...] = (),
+        response: str | dict[int, str] | None = None,
     ) -> Callable[[Callable[[Req], Any]], Callable[..., Response]]:
         # A finance key reads what a readonly key reads, and routes may grant it more reads by name;
         # never a write: that is decided here, for every route, not route by route.
@@ -321,6 +331,7 @@ class Api:
             finance,
             alt_body,
             also,
+            response,
         )
         self.specs.append(spec)
 

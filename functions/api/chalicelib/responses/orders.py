@@ -1,0 +1,196 @@
+"""Answers of the order routes: orders with their lines, refunds and audit trail, the ledger, vouchers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.responses._base import AuditAction, LedgerKind, OrderChannel, OrderStatus, Out, RefundStatus
+
+
+class OrderLine(Out):
+    sn: str
+    plan_id: str
+    plan_name: str
+    term_months: int
+    data_quota_mb: int
+    price_fen: int
+    fee_fen: int
+    total_fen: int
+    expires_before: str | None
+    expires_after: str | None
+    refunded_fen: int
+
+
+class Refund(Out):
+    refund_id: str
+    amount_fen: int
+    status: RefundStatus
+    source: str
+    reason: str
+    by: str
+    provider_refund_id: str | None
+    months: int
+    created_at: str
+
+
+class DuplicatePayment(Out):
+    """A further payment for an order already paid: returned in full, automatically."""
+
+    provider: str
+    payment_intent_id: str
+    amount_fen: int
+    currency: str
+    status: str
+    provider_refund_id: str | None
+    created_at: str
+
+
+class PaymentAttempt(Out):
+    """A trade opened on a direct rail (WeChat Pay, Alipay) for the order."""
+
+    provider: str
+    out_trade_no: str
+    kind: str
+    sub_merchant: str
+    created_at: str
+
+
+class AuditEntry(Out):
+    """One line of an order's audit trail: what happened, when, and what it names."""
+
+    action: AuditAction
+    at: str
+    by: str | None = None
+    via: str | None = None
+    event: str | None = None
+    note: str | None = None
+    reason: str | None = None
+    amount_fen: int | None = None
+    refund_id: str | None = None
+    payment_intent_id: str | None = None
+    duplicate_event: bool | None = None
+    ok: bool | None = None
+    paid_at: str | None = None
+
+
+class OrderPayment(Out):
+    """How to pay an order: a Stripe PaymentIntent, or a trade on the agent's WeChat Pay / Alipay."""
+
+    method: str | None = None
+    client_secret: str | None = None
+    publishable_key: str | None = None
+    payment_intent_id: str | None = None
+    stripe_js_url: str | None = None
+    provider: str | None = None
+    out_trade_no: str | None = None
+    kind: str | None = None
+    code_url: str | None = None
+    h5_url: str | None = None
+    jsapi: dict[str, Any] | None = None
+    qr_svg: str | None = None
+
+
+class _OrderFields(Out):
+    order_id: str
+    status: OrderStatus
+    amount_fen: int
+    fee_fen: int
+    currency: str
+    channel: OrderChannel
+    lines: list[OrderLine]
+    payment_intent_id: str | None
+    created_at: str
+    expires_at: str
+    paid_at: str | None
+    fulfilled_at: str | None
+    refunded_fen: int
+    paid_fen: int
+    refund_pending_fen: int
+    refunds: list[Refund]
+    duplicate_payments: list[DuplicatePayment]
+    payment_attempts: list[PaymentAttempt]
+    audit: list[AuditEntry]
+
+
+class Order(_OrderFields):
+    payment: str  # online | offline | voucher
+
+
+class OrderPage(Out):
+    items: list[Order]
+    next_cursor: str | None
+    total: int | None
+
+
+class OrderDetail(Order):
+    """One order as the agent sees it, with what can be refunded today."""
+
+    refundable_fen: int
+
+
+class CreatedOrder(_OrderFields):
+    """A new order: `payment` is "offline", or for an online one how to pay it."""
+
+    payment: str | OrderPayment
+
+
+class RenewalRecord(Out):
+    """One line of a terminal's renewal ledger (充值记录)."""
+
+    kind: LedgerKind
+    source: str | None
+    old_expires_on: str | None
+    new_expires_on: str | None
+    amount_fen: int
+    term_months: int
+    by: str | None
+    note: str | None
+    created_at: str | None
+
+
+class RenewalPage(Out):
+    items: list[RenewalRecord]
+    next_cursor: str | None
+
+
+class VoucherBatchCreated(Out):
+    batch_id: str
+    plan_id: str
+    count: int
+    codes: list[str] | None
+    created_at: str
+
+
+class VoucherBatch(Out):
+    batch_id: str
+    plan_id: str
+    count: int
+    redeemed: int
+    voided: int
+    available: int
+    created_at: str | None
+
+
+class VoucherBatchPage(Out):
+    items: list[VoucherBatch]
+    next_cursor: str | None
+
+
+class VoucherVoided(Out):
+    batch_id: str
+    code_status: str
+    batch: VoucherBatch
+
+
+MODELS: list[type[Out]] = [OrderLine, Refund, DuplicatePayment, PaymentAttempt, AuditEntry, OrderPayment, Order]
+MODELS += [
+    OrderPage,
+    OrderDetail,
+    CreatedOrder,
+    RenewalRecord,
+    RenewalPage,
+    VoucherBatchCreated,
+    VoucherBatch,
+    VoucherBatchPage,
+]
+MODELS += [VoucherVoided]
