@@ -61,14 +61,15 @@ def _success_schema(spec: RouteSpec, status: int, media_type: str) -> dict[str, 
 def _openapi30(schema: Any) -> Any:
     """pydantic's JSON Schema in OpenAPI 3.0's dialect: `X | None` (anyOf with type null) becomes a
     nullable X, coded values refer to their enum schema, and the titles pydantic adds to every property
-    go (the names say it)."""
+    and the defaults go."""
     if isinstance(schema, list):
         return [_openapi30(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
     if "x-enum-ref" in schema:  # a coded value (responses/_base.py): the enum schema of that name
         return {"$ref": f"#/components/schemas/{schema['x-enum-ref']}"}
-    out = {k: _openapi30(v) for k, v in schema.items() if k not in ("title", "properties")}
+    # A default says nothing about an answer (the model's defaults only mark the fields it may leave out).
+    out = {k: _openapi30(v) for k, v in schema.items() if k not in ("title", "properties", "default")}
     if "properties" in schema:
         out["properties"] = {name: _openapi30(sub) for name, sub in schema["properties"].items()}
     options = out.get("anyOf")
@@ -165,6 +166,11 @@ def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for spec in specs:
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
+    enums = {_component(name): enum_schema(name) for name in API_ENUMS}
+    responses = response_schemas(specs)
+    clash = sorted(set(responses) & {*enums, "Error"})
+    if clash:  # one name, two schemas: the document would silently lose one
+        raise ValueError(f"response models named like enum schemas: {clash}")
     return {
         "openapi": "3.0.3",
         "info": {"title": "SimRenew API (流量卡续费云)", "version": version},
@@ -174,10 +180,6 @@ def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             # Every coded value answers may hold (statuses, kinds, channels, audit actions): each has
             # zh-CN and English text in the console (tests/unit/test_enum_strings.py).
-            "schemas": {
-                "Error": ERROR_SCHEMA,
-                **{_component(name): enum_schema(name) for name in API_ENUMS},
-                **response_schemas(specs),
-            },
+            "schemas": {"Error": ERROR_SCHEMA, **enums, **responses},
         },
     }

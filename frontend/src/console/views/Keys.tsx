@@ -1,19 +1,11 @@
 // API keys (admin): list without secrets, create (the key is shown once), revoke.
 import { useState } from "preact/hooks";
-import type { Page } from "../../common/api";
 import { moment } from "../../common/i18n";
 import { api, signOut } from "../session";
 import { label as codeText, t } from "../strings";
 import { AdminOnly, ConfirmButton, CopyButton, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, useAction, usePaged, useIdempotencyKey } from "../ui";
+import type { ApiKeyCreated, ApiKeyPage } from "../../common/types";
 
-interface ApiKey {
-  key_id: string;
-  role: string;
-  label: string;
-  created_at: string;
-  revoked_at: string | null;
-  active: boolean;
-}
 
 export function Keys({ admin, currentKeyId }: { admin: boolean; currentKeyId: string | null }) {
   return (
@@ -37,7 +29,7 @@ function KeysAdmin({ currentKeyId }: { currentKeyId: string | null }) {
 }
 
 function KeyList({ currentKeyId }: { currentKeyId: string | null }) {
-  const paged = usePaged((cursor) => api<Page<ApiKey>>(`/v1/api-keys?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
+  const paged = usePaged((cursor) => api<ApiKeyPage>(`/v1/api-keys?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
   const revoke = useAction();
   const items = paged.data?.items ?? [];
   return (
@@ -111,12 +103,12 @@ function CreateKey({ onCreated }: { onCreated: () => void }) {
   const [role, setRole] = useState("staff");
   const [label, setLabel] = useState("");
   const idem = useIdempotencyKey();
-  const [made, setMade] = useState<{ api_key: string; role: string; key_id: string } | null>(null);
+  const [made, setMade] = useState<ApiKeyCreated | null>(null);
   const action = useAction();
   const submit = async (e: Event) => {
     e.preventDefault();
     const out = await action.run(
-      () => api<{ api_key: string; role: string; key_id: string }>("/v1/api-keys", { method: "POST", body: { role, label: label.trim() }, idempotencyKey: idem.keyFor({ role, label: label.trim() }) }),
+      () => api<ApiKeyCreated>("/v1/api-keys", { method: "POST", body: { role, label: label.trim() }, idempotencyKey: idem.keyFor({ role, label: label.trim() }) }),
       t("keyCreated"),
     );
     if (out) {
@@ -156,9 +148,9 @@ function CreateKey({ onCreated }: { onCreated: () => void }) {
             {t("keyOnce")}
           </div>
           <label for="new-key-text">{t("newKeyOf", { role: codeText("role", made.role) })}</label>
-          <input id="new-key-text" class="mono" readOnly value={made.api_key} onFocus={(e) => e.currentTarget.select()} data-testid="new-key-value" />
+          <input id="new-key-text" class="mono" readOnly value={made.api_key!} onFocus={(e) => e.currentTarget.select()} data-testid="new-key-value" />
           <div class="row">
-            <CopyButton text={made.api_key} testid="new-key-copy" />
+            <CopyButton text={made.api_key!} testid="new-key-copy" />
             <button type="button" onClick={() => setMade(null)}>
               {t("hideKey")}
             </button>

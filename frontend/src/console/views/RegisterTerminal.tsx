@@ -1,20 +1,18 @@
 // Register one terminal (POST /v1/terminals): identifiers, model, the merchant picked by name,
 // plan and expiry; the API's error lands on the field it names.
 import { useState } from "preact/hooks";
-import type { Page } from "../../common/api";
 import { href } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
 import { ts } from "../strings_screens";
 import { Field, Status, Submit, useAction, useIdempotencyKey, useLoad } from "../ui";
 import { MerchantPicker } from "./MerchantPicker";
-import type { Plan } from "./Plans";
-import type { Terminal } from "./Terminals";
+import type { PlanPage, Terminal } from "../../common/types";
 
 const TEXT = ["sn", "tid", "iccid", "model"] as const;
 
 export function RegisterTerminal() {
-  const plans = useLoad(() => api<Page<Plan>>("/v1/plans"), []);
+  const plans = useLoad(() => api<PlanPage>("/v1/plans"), []);
   const [v, setV] = useState({ sn: "", tid: "", iccid: "", model: "", carrier: "", merchant_id: "", plan_id: "", expires_on: "", data_quota_mb: "" });
   const [made, setMade] = useState<Terminal | null>(null);
   const action = useAction();

@@ -5,31 +5,9 @@ import { fenToYuanText, parseYuan } from "../format";
 import { api } from "../session";
 import { t } from "../strings";
 import { AdminOnly, ErrorAlert, Field, Loading, Status, Submit, localError, useAction, useLoad } from "../ui";
+import type { Tenant } from "../../common/types";
 
-interface TenantSettings {
-  reminder_days: number[];
-  grace_days: number;
-  renewal_basis: "stack" | "from_payment";
-  service_fee: { kind: "flat" | "percent"; value: number };
-  timezone: string;
-  payment_methods: string[];
-  language: string;
-  wechatpay_sub_mchid?: string | null;
-  alipay_app_auth_token_set?: boolean;
-  alipay_auth_app_id?: string | null;
-}
 
-interface Tenant {
-  tenant_id: string;
-  name: string;
-  contact_name: string;
-  contact_email: string;
-  contact_phone: string;
-  service_phone: string | null;
-  status: string;
-  settings: TenantSettings;
-  stripe_connected: boolean;
-}
 
 const METHODS = ["card", "alipay", "wechat_pay"] as const;
 const ZONES = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Macau", "Asia/Urumqi", "Asia/Singapore", "UTC"];

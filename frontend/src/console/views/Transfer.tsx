@@ -7,14 +7,14 @@ import { api } from "../session";
 import { t } from "../strings";
 import { ts } from "../strings_screens";
 import { AdminOnly, CopyButton, Field, Status, Submit, useAction } from "../ui";
-import type { Terminal } from "./Terminals";
+import type { Terminal, TransferCode } from "../../common/types";
 
 export function TransferCode({ sn }: { sn: string }) {
   const action = useAction();
   const [code, setCode] = useState<{ code: string; expires_at: string } | null>(null);
   const issue = async () => {
     const out = await action.run(() =>
-      api<{ code: string; expires_at: string }>(`/v1/terminals/${encodeURIComponent(sn)}/transfer-code`, { method: "POST", body: {} }),
+      api<TransferCode>(`/v1/terminals/${encodeURIComponent(sn)}/transfer-code`, { method: "POST", body: {} }),
     );
     if (out) setCode(out);
   };

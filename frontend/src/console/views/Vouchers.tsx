@@ -1,7 +1,6 @@
 // Prepaid voucher batches (刮刮卡): create a batch for a plan (codes shown once, with copy and
 // CSV download) and list the batches.
 import { useState } from "preact/hooks";
-import type { Page } from "../../common/api";
 import { moment, money } from "../../common/i18n";
 import { csvBlob, saveBlob } from "../format";
 import { api } from "../session";
@@ -9,25 +8,13 @@ import { t } from "../strings";
 import { ts } from "../strings_screens";
 import { VoidCode } from "./VoidCode";
 import { AdminOnly, CopyButton, ErrorAlert, Field, Loading, Status, Submit, Table, localError, useAction, useLoad, useIdempotencyKey } from "../ui";
-import type { Plan } from "./Plans";
+import type { Plan, PlanPage, VoucherBatchCreated as NewBatch, VoucherBatchPage } from "../../common/types";
 
-interface Batch {
-  batch_id: string;
-  plan_id: string;
-  count: number;
-  redeemed?: number;
-  voided?: number;
-  available?: number;
-  created_at: string | null;
-}
 
-interface NewBatch extends Batch {
-  codes: string[];
-}
 
 export function Vouchers({ admin }: { admin: boolean }) {
-  const batches = useLoad(() => api<Page<Batch>>("/v1/vouchers/batches"), []);
-  const plans = useLoad(() => api<Page<Plan>>("/v1/plans"), []);
+  const batches = useLoad(() => api<VoucherBatchPage>("/v1/vouchers/batches"), []);
+  const plans = useLoad(() => api<PlanPage>("/v1/plans"), []);
   const planName = (id: string) => plans.data?.items.find((p) => p.plan_id === id)?.name ?? id;
   const items = batches.data?.items ?? [];
   return (
@@ -130,16 +117,16 @@ function CreateBatch({ plans, onCreated }: { plans: Plan[]; onCreated: () => voi
           <div class="alert error" role="alert">
             {t("codesOnce")}
           </div>
-          <label for="codes-text">{t("codesOf", { n: made.codes.length, batch: made.batch_id })}</label>
-          <textarea id="codes-text" class="mono" readOnly rows={Math.min(10, made.codes.length + 1)} value={made.codes.join("\n")} />
+          <label for="codes-text">{t("codesOf", { n: made.codes!.length, batch: made.batch_id })}</label>
+          <textarea id="codes-text" class="mono" readOnly rows={Math.min(10, made.codes!.length + 1)} value={made.codes!.join("\n")} />
           <div class="row">
-            <CopyButton text={made.codes.join("\n")} label={t("copyCodes")} testid="voucher-copy" />
+            <CopyButton text={made.codes!.join("\n")} label={t("copyCodes")} testid="voucher-copy" />
             <button
               type="button"
               data-testid="voucher-download"
               onClick={() =>
                 saveBlob(
-                  csvBlob([["batch_id", "plan", "code"], ...made.codes.map((c) => [made.batch_id, plan?.name ?? made.plan_id, c])]),
+                  csvBlob([["batch_id", "plan", "code"], ...made.codes!.map((c) => [made.batch_id, plan?.name ?? made.plan_id, c])]),
                   `vouchers-${made.batch_id}.csv`,
                 )
               }

@@ -1,33 +1,13 @@
 // Outbound webhook endpoints (admin): list, create (the signing secret is shown once), delete,
 // and each endpoint's delivery log.
 import { useState } from "preact/hooks";
-import type { Page } from "../../common/api";
 import { moment } from "../../common/i18n";
 import { api } from "../session";
 import { label, t } from "../strings";
 import { AdminOnly, ConfirmButton, CopyButton, ErrorAlert, Field, Loading, Pager, Status, Submit, Table, localError, useAction, usePaged, useIdempotencyKey } from "../ui";
+import type { WebhookDeliveryPage, WebhookEndpoint as Endpoint, WebhookEndpointCreated, WebhookEndpointPage } from "../../common/types";
 
-interface Endpoint {
-  endpoint_id: string;
-  url: string;
-  events: string[];
-  description: string | null;
-  active: boolean;
-  created_at: string | null;
-}
 
-interface Delivery {
-  delivery_id: string;
-  event_id: string;
-  event_type: string;
-  state: string;
-  attempts: number;
-  last_status: number | null;
-  last_error: string | null;
-  next_attempt_at: string | null;
-  delivered_at: string | null;
-  created_at: string | null;
-}
 
 const EVENTS = [
   "terminal.expiring",
@@ -52,7 +32,7 @@ export function Webhooks({ admin }: { admin: boolean }) {
 }
 
 function EndpointList() {
-  const paged = usePaged((cursor) => api<Page<Endpoint>>(`/v1/webhook-endpoints?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
+  const paged = usePaged((cursor) => api<WebhookEndpointPage>(`/v1/webhook-endpoints?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
   const del = useAction();
   const [open, setOpen] = useState<string | null>(null);
   const items = paged.data?.items ?? [];
@@ -120,7 +100,7 @@ function EndpointList() {
 
 function Deliveries({ endpoint }: { endpoint: Endpoint }) {
   const paged = usePaged((cursor) =>
-    api<Page<Delivery>>(`/v1/webhook-endpoints/${encodeURIComponent(endpoint.endpoint_id)}/deliveries?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`),
+    api<WebhookDeliveryPage>(`/v1/webhook-endpoints/${encodeURIComponent(endpoint.endpoint_id)}/deliveries?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`),
   );
   const items = paged.data?.items ?? [];
   return (
@@ -180,7 +160,7 @@ function CreateEndpoint({ onCreated }: { onCreated: () => void }) {
     const body: Record<string, unknown> = { url: url.trim(), events };
     if (description.trim()) body.description = description.trim();
     const out = await action.run(
-      () => api<Endpoint & { secret: string }>("/v1/webhook-endpoints", { method: "POST", body, idempotencyKey: idem.keyFor(body) }),
+      () => api<WebhookEndpointCreated>("/v1/webhook-endpoints", { method: "POST", body, idempotencyKey: idem.keyFor(body) }),
       t("endpointCreated"),
     );
     if (out) {

@@ -17,6 +17,12 @@ class Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def absent() -> Any:
+    """The default of a field an answer may leave out, and never sends as null: `note: str = absent()`
+    (the document lists it as optional and not nullable; `X | None = None` is one that may be null)."""
+    return None
+
+
 def _component(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
@@ -67,3 +73,12 @@ NotificationState = Annotated[
 ]
 ImportStatus = Annotated[str, AfterValidator(_one_of("import_status")), WithJsonSchema(_ref("import_status"))]
 ExportKind = Annotated[str, AfterValidator(_one_of("export_kind")), WithJsonSchema(_ref("export_kind"))]
+PaymentProvider = Annotated[str, AfterValidator(_one_of("payment_provider")), WithJsonSchema(_ref("payment_provider"))]
+DirectRail = Annotated[str, AfterValidator(_one_of("direct_rail")), WithJsonSchema(_ref("direct_rail"))]
+PaymentAttemptKind = Annotated[
+    str, AfterValidator(_one_of("payment_attempt_kind")), WithJsonSchema(_ref("payment_attempt_kind"))
+]
+WebhookEvent = Annotated[str, AfterValidator(_one_of("webhook_event")), WithJsonSchema(_ref("webhook_event"))]
+WebhookDeliveryState = Annotated[
+    str, AfterValidator(_one_of("webhook_delivery_state")), WithJsonSchema(_ref("webhook_delivery_state"))
+]

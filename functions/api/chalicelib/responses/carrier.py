@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.responses._base import AccountCarrier, CarrierPlatform, Out, TerminalStatus
+from chalicelib.responses._base import AccountCarrier, CarrierPlatform, Out, TerminalStatus, absent
 
 
 class CarrierSync(Out):
@@ -11,17 +11,17 @@ class CarrierSync(Out):
     state: str | None
     started_at: str
     finished_at: str
-    sims: int | None = None
-    statuses_read: int | None = None
-    usages_read: int | None = None
-    carrier_requests: int | None = None
-    status_requests: int | None = None
-    usage_requests: int | None = None
-    page_size: int | None = None
-    sim_writes: int | None = None
-    usage_writes: int | None = None
-    drift: int | None = None
-    error: str | None = None
+    sims: int = absent()
+    statuses_read: int = absent()
+    usages_read: int = absent()
+    carrier_requests: int = absent()
+    status_requests: int = absent()
+    usage_requests: int = absent()
+    page_size: int = absent()
+    sim_writes: int = absent()
+    usage_writes: int = absent()
+    drift: int = absent()
+    error: str = absent()
 
 
 class CarrierAccount(Out):
@@ -113,7 +113,7 @@ class CarrierState(Out):
     pending: str | None
     last_error: str | None
     drift: str | None
-    last_operation: CarrierOperation | None = None
+    last_operation: CarrierOperation = absent()
 
 
 MODELS = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from chalicelib.responses._base import ExportKind, Out
 
@@ -10,14 +10,14 @@ from chalicelib.responses._base import ExportKind, Out
 class ExportStarted(Out):
     export_id: str
     kind: ExportKind
-    status: str
+    status: Literal["queued"]
 
 
 class Export(Out):
     export_id: str
     kind: ExportKind
     filters: dict[str, Any]  # the filters it was started with, as given
-    status: str
+    status: Literal["running", "done", "failed"]  # a queued export is shown running
     rows: int
     size_bytes: int
     download_url: str | None

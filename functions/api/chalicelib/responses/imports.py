@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from chalicelib.responses._base import Out
+
+# An import's state: waiting for its presigned upload, running (queued ones are shown running), or ended.
+ImportState = Literal["awaiting_upload", "running", "done", "failed"]
 
 
 class RowError(Out):
     row: int
-    field: str | None
+    field: str
     code: str
     message: str
 
 
 class ImportStarted(Out):
     import_id: str
-    status: str
+    status: Literal["running"]
 
 
 class PresignedUpload(Out):
     url: str
-    method: str
+    method: Literal["PUT"]
     headers: dict[str, str]
     expires_at: str
 
@@ -28,7 +33,7 @@ class ImportUpload(Out):
     """A presigned upload: PUT the file to upload.url and the import starts by itself."""
 
     import_id: str
-    status: str
+    status: Literal["awaiting_upload"]
     upload: PresignedUpload
 
 
@@ -36,7 +41,7 @@ class ImportSummary(Out):
     """One import's counts, as the history lists it."""
 
     import_id: str
-    status: str
+    status: ImportState
     source: str
     filename: str | None
     total: int
@@ -60,7 +65,7 @@ class Import(Out):
     """One import's progress and its first row errors."""
 
     import_id: str
-    status: str
+    status: ImportState
     source: str
     filename: str | None
     total: int

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from chalicelib.responses._base import AuditAction, LedgerKind, OrderChannel, OrderStatus, Out, RefundStatus
+from chalicelib.responses._base import (
+    AuditAction,
+    LedgerKind,
+    OrderChannel,
+    OrderStatus,
+    Out,
+    PaymentAttemptKind,
+    PaymentProvider,
+    RefundStatus,
+    absent,
+)
 
 
 class OrderLine(Out):
@@ -36,7 +44,7 @@ class Refund(Out):
 class DuplicatePayment(Out):
     """A further payment for an order already paid: returned in full, automatically."""
 
-    provider: str
+    provider: PaymentProvider
     payment_intent_id: str
     amount_fen: int
     currency: str
@@ -48,9 +56,9 @@ class DuplicatePayment(Out):
 class PaymentAttempt(Out):
     """A trade opened on a direct rail (WeChat Pay, Alipay) for the order."""
 
-    provider: str
+    provider: PaymentProvider
     out_trade_no: str
-    kind: str
+    kind: PaymentAttemptKind
     sub_merchant: str
     created_at: str
 
@@ -60,34 +68,34 @@ class AuditEntry(Out):
 
     action: AuditAction
     at: str
-    by: str | None = None
-    via: str | None = None
-    event: str | None = None
-    note: str | None = None
-    reason: str | None = None
-    amount_fen: int | None = None
-    refund_id: str | None = None
-    payment_intent_id: str | None = None
-    duplicate_event: bool | None = None
-    ok: bool | None = None
-    paid_at: str | None = None
+    by: str = absent()
+    via: str = absent()
+    event: str = absent()
+    note: str = absent()
+    reason: str = absent()
+    amount_fen: int = absent()
+    refund_id: str = absent()
+    payment_intent_id: str = absent()
+    duplicate_event: bool = absent()
+    ok: bool = absent()
+    paid_at: str = absent()
 
 
-class OrderPayment(Out):
+class Payment(Out):
     """How to pay an order: a Stripe PaymentIntent, or a trade on the agent's WeChat Pay / Alipay."""
 
-    method: str | None = None
-    client_secret: str | None = None
-    publishable_key: str | None = None
-    payment_intent_id: str | None = None
-    stripe_js_url: str | None = None
-    provider: str | None = None
-    out_trade_no: str | None = None
-    kind: str | None = None
-    code_url: str | None = None
-    h5_url: str | None = None
-    jsapi: dict[str, Any] | None = None
-    qr_svg: str | None = None
+    method: str = absent()
+    client_secret: str = absent()
+    publishable_key: str = absent()
+    payment_intent_id: str = absent()
+    stripe_js_url: str = absent()
+    provider: PaymentProvider = absent()
+    out_trade_no: str = absent()
+    kind: PaymentAttemptKind = absent()
+    code_url: str = absent()
+    h5_url: str = absent()
+    jsapi: dict[str, str] = absent()  # WeixinJSBridge getBrandWCPayRequest's parameters
+    qr_svg: str = absent()
 
 
 class _OrderFields(Out):
@@ -131,16 +139,16 @@ class OrderDetail(Order):
 class CreatedOrder(_OrderFields):
     """A new order: `payment` is "offline", or for an online one how to pay it."""
 
-    payment: str | OrderPayment
+    payment: str | Payment
 
 
 class RenewalRecord(Out):
     """One line of a terminal's renewal ledger (充值记录)."""
 
     kind: LedgerKind
-    source: str | None
-    old_expires_on: str | None
-    new_expires_on: str | None
+    source: str  # the order or voucher batch (or the change) it came from
+    old_expires_on: str
+    new_expires_on: str
     amount_fen: int
     term_months: int
     by: str | None
@@ -182,7 +190,7 @@ class VoucherVoided(Out):
     batch: VoucherBatch
 
 
-MODELS: list[type[Out]] = [OrderLine, Refund, DuplicatePayment, PaymentAttempt, AuditEntry, OrderPayment, Order]
+MODELS: list[type[Out]] = [OrderLine, Refund, DuplicatePayment, PaymentAttempt, AuditEntry, Payment, Order]
 MODELS += [
     OrderPage,
     OrderDetail,

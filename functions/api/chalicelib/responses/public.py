@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.responses._base import Carrier, OrderStatus, Out, PaymentMethod, TerminalStatus
-from chalicelib.responses.orders import OrderLine, OrderPayment
+from chalicelib.responses.orders import OrderLine, Payment
 
 
 class PublicPlan(Out):
@@ -49,7 +49,7 @@ class PublicOrder(Out):
     amount_fen: int
     currency: str
     status: OrderStatus
-    payment: OrderPayment
+    payment: Payment
     lines: list[OrderLine]
 
 

@@ -3,6 +3,8 @@ notifications sent."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from chalicelib.responses._base import (
@@ -10,7 +12,9 @@ from chalicelib.responses._base import (
     NotificationState,
     NotificationTemplate,
     Out,
+    PaymentProvider,
     TerminalStatus,
+    absent,
 )
 
 
@@ -59,7 +63,7 @@ class SettlementReport(Out):
     to: str
     currency: str
     timezone: str
-    settles_via: str
+    settles_via: Literal["stripe_connected_account", "platform_payout"]
     days: list[SettlementDay]
     totals: SettlementTotals
 
@@ -71,13 +75,13 @@ class ReconciliationRow(Out):
     kind: str
     amount_fen: int
     order_id: str | None
-    provider: str | None = None
+    provider: PaymentProvider = absent()
     balance_transaction: str | None = None
-    fee_fen: int | None = None
+    fee_fen: int = absent()
     payment_intent_id: str | None = None
-    out_trade_no: str | None = None
-    out_refund_no: str | None = None
-    reason: str | None = None
+    out_trade_no: str = absent()
+    out_refund_no: str = absent()
+    reason: str = absent()
 
 
 class ReconciliationSummary(Out):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.responses._base import Out
+from chalicelib.responses._base import Out, absent
 
 
 class HealthChecks(Out):
@@ -61,8 +61,8 @@ class SweepRun(Out):
     shards_done: int
     shards: list[SweepShard]
     totals: SweepTotals
-    start: str | None = None
-    dates: list[str] | None = None
+    start: str = absent()
+    dates: list[str] = absent()
     finished_at: str | None = None
 
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from chalicelib.responses._base import Language, Out, PaymentMethod, RenewalBasis, Role, ServiceFeeKind, TenantStatus
+from chalicelib.responses._base import (
+    DirectRail,
+    Language,
+    Out,
+    PaymentMethod,
+    RenewalBasis,
+    Role,
+    ServiceFeeKind,
+    TenantStatus,
+)
 
 
 class TenantState(Out):
@@ -41,7 +50,7 @@ class Tenant(Out):
     settings: TenantSettings
     created_at: str
     stripe_connected: bool
-    direct_rails: list[str]
+    direct_rails: list[DirectRail]
 
 
 class TenantPage(Out):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.responses._base import Out
+from chalicelib.responses._base import Out, WebhookDeliveryState, WebhookEvent
 
 
 class WebhookEndpoint(Out):
     endpoint_id: str
     url: str
-    events: list[str]
+    events: list[WebhookEvent]
     description: str | None
     active: bool
     created_at: str | None
@@ -31,8 +31,8 @@ class WebhookDelivery(Out):
     delivery_id: str
     endpoint_id: str
     event_id: str
-    event_type: str
-    state: str
+    event_type: WebhookEvent
+    state: WebhookDeliveryState
     attempts: int
     last_status: int | None
     last_error: str | None
