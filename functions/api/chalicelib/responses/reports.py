@@ -10,7 +10,6 @@ from pydantic import Field
 from chalicelib.responses._base import (
     NotificationChannel,
     NotificationState,
-    NotificationTemplate,
     Out,
     PaymentProvider,
     TerminalStatus,
@@ -153,7 +152,9 @@ class Dashboard(Out):
 class Notification(Out):
     """A reminder, receipt or notice sent about a terminal."""
 
-    template: NotificationTemplate
+    # A NotificationTemplate; a reminder carries its days before expiry ("reminder_7", the console
+    # shows it as "reminder"), so the field is a plain string.
+    template: str
     channel: NotificationChannel
     recipient: str | None
     state: NotificationState
