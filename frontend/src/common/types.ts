@@ -39,7 +39,10 @@ export type CarrierDrift = Schemas["CarrierDrift"];
 export type CarrierDriftReport = Schemas["CarrierDriftReport"];
 
 // imports and exports
-export type Import = Schemas["Import"];
+// An import's status is a plain string in the document (the import_status vocabulary does not name
+// awaiting_upload); the console has a text for each of these four.
+export type ImportState = "awaiting_upload" | "running" | "done" | "failed";
+export type Import = Omit<Schemas["Import"], "status"> & { status: ImportState };
 export type ImportPage = Schemas["ImportPage"];
 export type ImportSummary = Schemas["ImportSummary"];
 export type ImportUpload = Schemas["ImportUpload"];

@@ -17,7 +17,7 @@ class Export(Out):
     export_id: str
     kind: ExportKind
     filters: dict[str, Any]  # the filters it was started with, as given
-    status: Literal["running", "done", "failed"]  # a queued export is shown running
+    status: str  # running (a queued export too), done or failed
     rows: int
     size_bytes: int
     download_url: str | None

@@ -6,8 +6,9 @@ from typing import Literal
 
 from chalicelib.responses._base import Out
 
-# An import's state: waiting for its presigned upload, running (queued ones are shown running), or ended.
-ImportState = Literal["awaiting_upload", "running", "done", "failed"]
+# An import's state: awaiting_upload (its presigned upload), running (queued ones too), done or failed.
+# A plain string: import_status (the vocabulary of the console's texts) does not name awaiting_upload.
+ImportState = str
 
 
 class RowError(Out):

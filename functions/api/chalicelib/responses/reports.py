@@ -3,8 +3,6 @@ notifications sent."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from chalicelib.responses._base import (
@@ -62,7 +60,7 @@ class SettlementReport(Out):
     to: str
     currency: str
     timezone: str
-    settles_via: Literal["stripe_connected_account", "platform_payout"]
+    settles_via: str  # stripe_connected_account | platform_payout
     days: list[SettlementDay]
     totals: SettlementTotals
 
