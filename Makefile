@@ -42,12 +42,26 @@ $(NPM_STAMP): frontend/package.json frontend/package-lock.json
 
 ui: $(UI_STAMP)
 
-$(UI_STAMP): $(NPM_STAMP) $(UI_SOURCES)
+# The UI's types of every API answer: the OpenAPI document written from the app (no server), then
+# openapi-typescript. Both are build output (gitignored), made before tsc wherever it runs.
+OPENAPI_JSON := frontend/openapi.json
+SCHEMA_TS := frontend/src/common/schema.d.ts
+API_SOURCES := $(shell find functions/api shared/simrenew -name '*.py' 2>/dev/null) infra/openapi_dump.py
+
+$(OPENAPI_JSON): $(STAMP) $(API_SOURCES)
+	$(BIN)/python -m infra.openapi_dump $@
+	touch $@
+
+$(SCHEMA_TS): $(OPENAPI_JSON) $(NPM_STAMP)
+	cd frontend && npm run types
+	touch $@
+
+$(UI_STAMP): $(NPM_STAMP) $(SCHEMA_TS) $(UI_SOURCES)
 	cd frontend && npm run build
 	touch $@
 
 # TypeScript (strict; every string in both languages is a type check), ESLint and the UI's unit tests.
-ui-check: $(NPM_STAMP)
+ui-check: $(NPM_STAMP) $(SCHEMA_TS)
 	cd frontend && npm run typecheck && npm run lint && npm test
 
 # Browser suites drive Debian's chromium (Playwright with executable_path; nothing downloaded).

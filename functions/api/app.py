@@ -46,7 +46,9 @@ def _limit_cursor(req: Req) -> tuple[int, str | None]:
 
 
 # --- service ---------------------------------------------------------------------------------
-@api.route("/v1/health", "GET", auth=PUBLIC, summary="Liveness and data-store reachability", tag="service")
+@api.route(
+    "/v1/health", "GET", auth=PUBLIC, summary="Liveness and data-store reachability", tag="service", response="Health"
+)
 def health(req: Req) -> Reply:
     from simrenew.adapters.dynamodb.health import table_reachable
 
@@ -60,7 +62,14 @@ def health(req: Req) -> Reply:
     return Reply(body, 200 if ok else 503)
 
 
-@api.route("/v1/openapi.json", "GET", auth=PUBLIC, summary="This API's OpenAPI 3 document", tag="service")
+@api.route(
+    "/v1/openapi.json",
+    "GET",
+    auth=PUBLIC,
+    summary="This API's OpenAPI 3 document",
+    tag="service",
+    response="OpenApiDocument",
+)
 def openapi(req: Req) -> dict[str, object]:
     return build_openapi(api.specs, VERSION)
 
@@ -75,6 +84,7 @@ def openapi(req: Req) -> dict[str, object]:
     request="onboarding.Signup",
     summary="An agent applies for an account (reviewed by the platform)",
     tag="onboarding",
+    response="TenantState",
 )
 def signup(req: Req) -> dict[str, object]:
     tenant = req.services.tenants.signup(req.json(), req.client_id)
@@ -88,6 +98,7 @@ def signup(req: Req) -> dict[str, object]:
     query="queries.TenantList",
     summary="List agents, optionally by status",
     tag="platform",
+    response="TenantPage",
 )
 def list_tenants(req: Req) -> dict[str, object]:
     limit, cursor = _limit_cursor(req)
@@ -103,13 +114,16 @@ def list_tenants(req: Req) -> dict[str, object]:
     request="onboarding.Signup",
     summary="Create an active agent directly; returns its first admin key once",
     tag="platform",
+    response="TenantCreated",
 )
 def create_tenant(req: Req) -> dict[str, object]:
     tenant, issued = req.services.tenants.create_active(req.json())
     return {**tenant.to_json(), "api_key": issued.secret, "key_id": issued.key.key_id}
 
 
-@api.route("/v1/admin/tenants/{tenant_id}", "GET", auth=PLATFORM, summary="One agent", tag="platform")
+@api.route(
+    "/v1/admin/tenants/{tenant_id}", "GET", auth=PLATFORM, summary="One agent", tag="platform", response="Tenant"
+)
 def get_tenant_admin(req: Req) -> dict[str, object]:
     return req.services.tenants.get(req.params["tenant_id"]).to_json()
 
@@ -121,6 +135,7 @@ def get_tenant_admin(req: Req) -> dict[str, object]:
     request="Empty",
     summary="Approve a pending agent; returns its first admin key once",
     tag="platform",
+    response="TenantApproved",
 )
 def approve_tenant(req: Req) -> dict[str, object]:
     issued = req.services.tenants.approve(req.params["tenant_id"])
@@ -139,6 +154,7 @@ def approve_tenant(req: Req) -> dict[str, object]:
     request="Empty",
     summary="Suspend an agent: all its keys stop working at once",
     tag="platform",
+    response="TenantState",
 )
 def suspend_tenant(req: Req) -> dict[str, object]:
     tenant = req.services.tenants.suspend(req.params["tenant_id"])
@@ -152,6 +168,7 @@ def suspend_tenant(req: Req) -> dict[str, object]:
     auth=Role.READONLY,
     summary="Who the key is: its agent (id, name, status, time zone), role and key id (the console's sign-in)",
     tag="tenant",
+    response="Me",
 )
 def whoami(req: Req) -> dict[str, object]:
     assert req.principal is not None and req.principal.role is not None
@@ -167,7 +184,14 @@ def whoami(req: Req) -> dict[str, object]:
     }
 
 
-@api.route("/v1/tenant", "GET", auth=Role.ADMIN, summary="The calling agent's profile and settings", tag="tenant")
+@api.route(
+    "/v1/tenant",
+    "GET",
+    auth=Role.ADMIN,
+    summary="The calling agent's profile and settings",
+    tag="tenant",
+    response="Tenant",
+)
 def get_tenant(req: Req) -> dict[str, object]:
     return req.services.tenants.get(req.tenant_id).to_json()
 
@@ -179,6 +203,7 @@ def get_tenant(req: Req) -> dict[str, object]:
     request="onboarding.TenantPatch",
     summary="Change profile fields and settings (validated, all or nothing)",
     tag="tenant",
+    response="Tenant",
 )
 def patch_tenant(req: Req) -> dict[str, object]:
     return req.services.tenants.update(req.tenant_id, req.json()).to_json()
@@ -193,6 +218,7 @@ def patch_tenant(req: Req) -> dict[str, object]:
     request="onboarding.ApiKeyCreate",
     summary="Create an API key; the key is shown once",
     tag="tenant",
+    response="ApiKeyCreated",
 )
 def create_api_key(req: Req) -> dict[str, object]:
     assert req.principal is not None
@@ -207,6 +233,7 @@ def create_api_key(req: Req) -> dict[str, object]:
     query="queries.Page",
     summary="List API keys (no secrets)",
     tag="tenant",
+    response="ApiKeyPage",
 )
 def list_api_keys(req: Req) -> dict[str, object]:
     limit, cursor = _limit_cursor(req)
@@ -229,6 +256,7 @@ def revoke_api_key(req: Req) -> Reply:
     request="fleet.MerchantCreate",
     summary="Create a merchant (name + phone unique within the agent)",
     tag="fleet",
+    response="Merchant",
 )
 def create_merchant(req: Req) -> dict[str, object]:
     return req.services.fleet.create_merchant(req.tenant_id, req.json()).to_json()
@@ -242,6 +270,7 @@ def create_merchant(req: Req) -> dict[str, object]:
     summary="List merchants with a total; q matches any part of name, contact or phone; sort=name|-name"
     " (phones masked for a read-only key; Accept: text/csv for CSV)",
     tag="fleet",
+    response="MerchantPage",
 )
 def list_merchants(req: Req) -> object:
     from chalicelib.screens_routes import merchant_list
@@ -249,7 +278,9 @@ def list_merchants(req: Req) -> object:
     return merchant_list(req)
 
 
-@api.route("/v1/merchants/{merchant_id}", "GET", auth=Role.READONLY, summary="One merchant", tag="fleet")
+@api.route(
+    "/v1/merchants/{merchant_id}", "GET", auth=Role.READONLY, summary="One merchant", tag="fleet", response="Merchant"
+)
 def get_merchant(req: Req) -> dict[str, object]:
     return req.services.fleet.get_merchant(req.tenant_id, req.params["merchant_id"]).to_json()
 
@@ -261,6 +292,7 @@ def get_merchant(req: Req) -> dict[str, object]:
     request="fleet.MerchantPatch",
     summary="Change a merchant",
     tag="fleet",
+    response="Merchant",
 )
 def patch_merchant(req: Req) -> dict[str, object]:
     return req.services.fleet.update_merchant(req.tenant_id, req.params["merchant_id"], req.json()).to_json()
@@ -276,18 +308,27 @@ def patch_merchant(req: Req) -> dict[str, object]:
     request="fleet.PlanCreate",
     summary="Create a renewal plan (term, quota, price in fen)",
     tag="plans",
+    response="Plan",
 )
 def create_plan(req: Req) -> dict[str, object]:
     return req.services.fleet.create_plan(req.tenant_id, req.json()).to_json()
 
 
-@api.route("/v1/plans", "GET", auth=Role.READONLY, summary="List plans (active first)", tag="plans")
+@api.route(
+    "/v1/plans", "GET", auth=Role.READONLY, summary="List plans (active first)", tag="plans", response="PlanPage"
+)
 def list_plans(req: Req) -> dict[str, object]:
     return {"items": [p.to_json() for p in req.services.fleet.list_plans(req.tenant_id)], "next_cursor": None}
 
 
 @api.route(
-    "/v1/plans/{plan_id}", "PATCH", auth=Role.ADMIN, request="fleet.PlanPatch", summary="Change a plan", tag="plans"
+    "/v1/plans/{plan_id}",
+    "PATCH",
+    auth=Role.ADMIN,
+    request="fleet.PlanPatch",
+    summary="Change a plan",
+    tag="plans",
+    response="Plan",
 )
 def patch_plan(req: Req) -> dict[str, object]:
     return req.services.fleet.update_plan(req.tenant_id, req.params["plan_id"], req.json()).to_json()
@@ -313,6 +354,7 @@ def _terminal_json(req: Req, terminal: object) -> dict[str, object]:
     request="fleet.TerminalCreate",
     summary="Register a terminal; SN, TID and ICCID are unique across all agents",
     tag="fleet",
+    response="Terminal",
 )
 def register_terminal(req: Req) -> dict[str, object]:
     return _terminal_json(req, req.services.fleet.register(req.tenant_id, req.json()))
@@ -327,6 +369,7 @@ def register_terminal(req: Req) -> dict[str, object]:
     " merchant name or phone; sort=sn|expires_on|-expires_on|name; carrier=disagrees (docs/carrier.md)"
     " (Accept: text/csv exports what the filters select)",
     tag="fleet",
+    response="TerminalPage",
 )
 def list_terminals(req: Req) -> object:
     from chalicelib.screens_routes import terminal_filters, terminal_rows
@@ -352,12 +395,13 @@ def list_terminals(req: Req) -> object:
     request="fleet.Claim",
     summary="Take over a terminal from another agent with its transfer code",
     tag="fleet",
+    response="Terminal",
 )
 def claim_terminal(req: Req) -> dict[str, object]:
     return _terminal_json(req, req.services.fleet.claim(req.tenant_id, req.json()))
 
 
-@api.route("/v1/terminals/{sn}", "GET", auth=Role.READONLY, summary="One terminal", tag="fleet")
+@api.route("/v1/terminals/{sn}", "GET", auth=Role.READONLY, summary="One terminal", tag="fleet", response="Terminal")
 def get_terminal(req: Req) -> dict[str, object]:
     return _terminal_json(req, req.services.fleet.get(req.tenant_id, req.params["sn"]))
 
@@ -369,6 +413,7 @@ def get_terminal(req: Req) -> dict[str, object]:
     request="fleet.TerminalPatch",
     summary="Change a terminal; a new TID or ICCID moves its claim atomically",
     tag="fleet",
+    response="Terminal",
 )
 def patch_terminal(req: Req) -> dict[str, object]:
     assert req.principal is not None and req.principal.role is not None
@@ -385,6 +430,7 @@ def patch_terminal(req: Req) -> dict[str, object]:
     request="Empty",
     summary="Deactivate a terminal: no more reminders, no renewals",
     tag="fleet",
+    response="Terminal",
 )
 def deactivate_terminal(req: Req) -> dict[str, object]:
     return _terminal_json(req, req.services.fleet.deactivate(req.tenant_id, req.params["sn"]))
@@ -397,6 +443,7 @@ def deactivate_terminal(req: Req) -> dict[str, object]:
     request="fleet.Usage",
     summary="Report data used this term; 80 % and 100 % crossings are recorded once",
     tag="fleet",
+    response="TerminalUsage",
 )
 def record_usage(req: Req) -> dict[str, object]:
     terminal, alerts = req.services.fleet.record_usage(req.tenant_id, req.params["sn"], req.json())
@@ -410,6 +457,7 @@ def record_usage(req: Req) -> dict[str, object]:
     request="Empty",
     summary="Issue a single-use code (72 h) that lets another agent take this terminal",
     tag="fleet",
+    response="TransferCode",
 )
 def transfer_code(req: Req) -> dict[str, object]:
     code, expires_at = req.services.fleet.issue_transfer_code(req.tenant_id, req.params["sn"])
@@ -425,6 +473,7 @@ def transfer_code(req: Req) -> dict[str, object]:
     request="fleet.TransferTime",
     summary="转赠: move whole unused months to another terminal of the agent (one transaction, ledger lines)",
     tag="fleet",
+    response="TimeTransfer",
 )
 def transfer_time(req: Req) -> dict[str, object]:
     assert req.principal is not None
@@ -465,6 +514,7 @@ def terminal_qr(req: Req) -> Reply:
     " up to 5 MB (202), or JSON {filename, size_bytes} for a presigned upload up to 200 MB (201);"
     " processed in the background",
     tag="imports",
+    response={201: "ImportUpload", 202: "ImportStarted"},
 )
 def start_import(req: Req) -> object:
     assert req.principal is not None
@@ -476,7 +526,12 @@ def start_import(req: Req) -> object:
 
 
 @api.route(
-    "/v1/imports/{import_id}", "GET", auth=Role.READONLY, summary="Import progress and row errors", tag="imports"
+    "/v1/imports/{import_id}",
+    "GET",
+    auth=Role.READONLY,
+    summary="Import progress and row errors",
+    tag="imports",
+    response="Import",
 )
 def get_import(req: Req) -> object:
     if req.wants_csv():
@@ -493,6 +548,7 @@ def get_import(req: Req) -> object:
     request="Empty",
     summary="Resume an import whose worker stopped (nothing is written twice)",
     tag="imports",
+    response="Import",
 )
 def resume_import(req: Req) -> dict[str, object]:
     return req.services.imports.resume(req.tenant_id, req.params["import_id"])
@@ -515,6 +571,7 @@ def _order_answer(order: object, payment: dict[str, object] | None) -> dict[str,
     request="orders.OrderCreate",
     summary="Create a renewal order (online: a Stripe PaymentIntent; offline: mark it paid later)",
     tag="orders",
+    response="CreatedOrder",
 )
 def create_order(req: Req) -> dict[str, object]:
     assert req.principal is not None
@@ -530,6 +587,7 @@ def create_order(req: Req) -> dict[str, object]:
     summary="List orders, newest first, with a total: by status, SN (any line), channel (agent|public) and"
     " creation day from/to (Accept: text/csv for CSV)",
     tag="orders",
+    response="OrderPage",
 )
 def list_orders(req: Req) -> object:
     from chalicelib.screens_routes import order_list
@@ -537,7 +595,14 @@ def list_orders(req: Req) -> object:
     return order_list(req)
 
 
-@api.route("/v1/orders/{order_id}", "GET", auth=Role.READONLY, summary="One order with its audit trail", tag="orders")
+@api.route(
+    "/v1/orders/{order_id}",
+    "GET",
+    auth=Role.READONLY,
+    summary="One order with its audit trail",
+    tag="orders",
+    response="OrderDetail",
+)
 def get_order(req: Req) -> dict[str, object]:
     svc = req.services.orders
     return svc.answer(svc.get(req.tenant_id, req.params["order_id"]))
@@ -550,6 +615,7 @@ def get_order(req: Req) -> dict[str, object]:
     request="orders.MarkPaid",
     summary="Record an offline (cash) payment and fulfil the order; audited",
     tag="orders",
+    response="OrderDetail",
 )
 def mark_paid(req: Req) -> dict[str, object]:
     assert req.principal is not None
@@ -564,6 +630,7 @@ def mark_paid(req: Req) -> dict[str, object]:
     request="orders.Refund",
     summary="Refund: full before the term starts, else unused whole months; expiry moves back",
     tag="orders",
+    response="OrderDetail",
 )
 def refund_order(req: Req) -> dict[str, object]:
     assert req.principal is not None
@@ -572,7 +639,12 @@ def refund_order(req: Req) -> dict[str, object]:
 
 
 @api.route(
-    "/v1/terminals/{sn}/renewals", "GET", auth=Role.READONLY, summary="The terminal's renewal ledger", tag="orders"
+    "/v1/terminals/{sn}/renewals",
+    "GET",
+    auth=Role.READONLY,
+    summary="The terminal's renewal ledger",
+    tag="orders",
+    response="RenewalPage",
 )
 def terminal_renewals(req: Req) -> object:
     items = req.services.orders.renewals(req.tenant_id, req.params["sn"])
@@ -591,6 +663,7 @@ def terminal_renewals(req: Req) -> object:
     auth=PUBLIC,
     summary="查询余额: status, expiry, data used and the agent's plans with fee and total",
     tag="public",
+    response="PublicTerminal",
 )
 def public_terminal(req: Req) -> dict[str, object]:
     return req.services.orders.public_lookup(req.params["sn_or_tid"], req.client_id)
@@ -606,6 +679,7 @@ def public_terminal(req: Req) -> dict[str, object]:
     summary="A merchant renews a terminal: returns the payment (a Stripe PaymentIntent, or straight to the"
     " agent's WeChat Pay / Alipay: code_url, h5_url or jsapi) and an order_token",
     tag="public",
+    response="PublicOrder",
 )
 def public_order(req: Req) -> dict[str, object]:
     order, payment, token = req.services.orders.public_create(req.json(), req.client_id, req.client_ip)
@@ -627,6 +701,7 @@ def public_order(req: Req) -> dict[str, object]:
     query="queries.PublicOrderStatus",
     summary="Order status for the pay page (needs the order_token); check=1 asks WeChat Pay / Alipay now",
     tag="public",
+    response="PublicOrderStatus",
 )
 def public_order_status(req: Req) -> dict[str, object]:
     check = req.query.get("check") == "1"
@@ -640,6 +715,7 @@ def public_order_status(req: Req) -> dict[str, object]:
     request="orders.PublicConfirm",
     summary="Confirm the PaymentIntent server-side with a PaymentMethod (card flow)",
     tag="public",
+    response="PublicPaymentConfirmed",
 )
 def public_order_confirm(req: Req) -> dict[str, object]:
     return req.services.orders.public_confirm(req.params["order_id"], req.json())
@@ -655,13 +731,21 @@ def public_order_confirm(req: Req) -> dict[str, object]:
     request="vouchers.VoucherBatch",
     summary="Generate prepaid voucher codes for a plan (shown once, stored hashed)",
     tag="vouchers",
+    response="VoucherBatchCreated",
 )
 def create_voucher_batch(req: Req) -> dict[str, object]:
     assert req.principal is not None
     return req.services.vouchers.create_batch(req.tenant_id, req.json(), req.principal.key_id)
 
 
-@api.route("/v1/vouchers/batches", "GET", auth=Role.READONLY, summary="Voucher batches (no codes)", tag="vouchers")
+@api.route(
+    "/v1/vouchers/batches",
+    "GET",
+    auth=Role.READONLY,
+    summary="Voucher batches (no codes)",
+    tag="vouchers",
+    response="VoucherBatchPage",
+)
 def list_voucher_batches(req: Req) -> dict[str, object]:
     return {"items": req.services.vouchers.batches(req.tenant_id), "next_cursor": None}
 
@@ -673,6 +757,7 @@ def list_voucher_batches(req: Req) -> dict[str, object]:
     request="vouchers.VoucherRedeem",
     summary="A merchant redeems a voucher code (刮刮卡) for a terminal; exactly once",
     tag="public",
+    response="VoucherRedeemed",
 )
 def redeem_voucher(req: Req) -> dict[str, object]:
     return req.services.vouchers.redeem(req.json(), req.client_id)
@@ -687,6 +772,7 @@ def redeem_voucher(req: Req) -> dict[str, object]:
     summary="Revenue per day: gross, agent fees, refunds, net (Accept: text/csv for CSV)",
     tag="reports",
     finance=True,
+    response="RevenueReport",
 )
 def revenue_report(req: Req) -> object:
     report = req.services.reports.revenue(req.tenant_id, req.query.get("from"), req.query.get("to"))
@@ -708,6 +794,7 @@ def revenue_report(req: Req) -> object:
     " (Accept: text/csv for CSV)",
     tag="reports",
     finance=True,
+    response="SettlementReport",
 )
 def settlement_report(req: Req) -> object:
     report = req.services.reports.settlement(req.tenant_id, req.query.get("from"), req.query.get("to"))
@@ -727,6 +814,7 @@ def settlement_report(req: Req) -> object:
     summary="A day's Stripe balance transactions matched against orders; unmatched on either side",
     tag="reports",
     finance=True,
+    response="ReconciliationReport",
 )
 def reconciliation_report(req: Req) -> object:
     report = req.services.reports.reconciliation(req.tenant_id, req.query.get("date"))
@@ -754,6 +842,7 @@ def reconciliation_report(req: Req) -> object:
     summary="Start the expiry sweep for a day in the sweep function (fanned out as the schedule's); "
     "follow it at /v1/admin/sweeps/{run_id}",
     tag="platform",
+    response="SweepQueued",
 )
 def run_sweep(req: Req) -> dict[str, object]:
     from simrenew.domain.dates import parse_date
@@ -767,6 +856,7 @@ def run_sweep(req: Req) -> dict[str, object]:
     auth=PLATFORM,
     summary="A sweep run's progress: each shard worker's dates read, terminals due, messages and moves",
     tag="platform",
+    response="SweepRun",
 )
 def sweep_progress(req: Req) -> dict[str, object]:
     return req.services.sweep_runs.progress(req.params["run_id"])
@@ -778,6 +868,7 @@ def sweep_progress(req: Req) -> dict[str, object]:
     auth=Role.READONLY,
     summary="The console's dashboard: terminals by status, expiring in 7/30 days, revenue this month, 12 weeks",
     tag="reports",
+    response="Dashboard",
 )
 def dashboard_report(req: Req) -> dict[str, object]:
     return req.services.dashboard.dashboard(req.tenant_id)
@@ -790,6 +881,7 @@ def dashboard_report(req: Req) -> dict[str, object]:
     query="queries.Expiring",
     summary="Terminals expiring in the next N days: counts per week and the list (also CSV)",
     tag="reports",
+    response="ExpiringReport",
 )
 def expiring_report(req: Req) -> object:
     from chalicelib.screens_routes import with_merchant_names
@@ -811,6 +903,7 @@ def expiring_report(req: Req) -> object:
     query="queries.Notifications",
     summary="What was sent about a terminal (recipients masked; also CSV)",
     tag="reports",
+    response="NotificationPage",
 )
 def list_notifications(req: Req) -> object:
     items = req.services.expiry_reports.notifications(req.tenant_id, req.query.get("sn"))
@@ -836,6 +929,7 @@ def _items(page: object) -> dict[str, object]:
     request="operations.WebhookEndpoint",
     summary="Register an endpoint for signed events (SimRenew-Signature); the secret is shown once",
     tag="webhooks",
+    response="WebhookEndpointCreated",
 )
 def create_webhook_endpoint(req: Req) -> dict[str, object]:
     endpoint, secret = req.services.webhooks.create_endpoint(req.tenant_id, req.json())
@@ -849,6 +943,7 @@ def create_webhook_endpoint(req: Req) -> dict[str, object]:
     query="queries.Page",
     summary="Webhook endpoints",
     tag="webhooks",
+    response="WebhookEndpointPage",
 )
 def list_webhook_endpoints(req: Req) -> dict[str, object]:
     limit, cursor = _limit_cursor(req)
@@ -875,6 +970,7 @@ def delete_webhook_endpoint(req: Req) -> Reply:
     query="queries.Page",
     summary="The endpoint's delivery log, newest first",
     tag="webhooks",
+    response="WebhookDeliveryPage",
 )
 def webhook_deliveries(req: Req) -> dict[str, object]:
     limit, cursor = _limit_cursor(req)

@@ -17,6 +17,7 @@ from infra.localserver import load_function_module
 from infra.table import ensure_table
 from simrenew.adapters.dynamodb.models import bind_table
 from tests.support.client import ApiClient, ChaliceTransport
+from tests.support.contract import CheckedTransport
 from tests.support.env import PLATFORM_KEY, UPLOADS_BUCKET, WEBHOOK_SECRET, function_env
 from tests.support.payments import FakeGateway, sign
 
@@ -92,7 +93,9 @@ def services(
 
 @pytest.fixture
 def api(services: Any, api_module: Any) -> ApiClient:
-    return ApiClient(ChaliceTransport(api_module.app, settle=services.sweep_dispatcher.join))
+    # Every 2xx JSON answer is checked against its route's response model (tests/support/contract.py).
+    transport = ChaliceTransport(api_module.app, settle=services.sweep_dispatcher.join)
+    return ApiClient(CheckedTransport(transport, api_module.api.specs))
 
 
 @pytest.fixture

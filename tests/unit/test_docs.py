@@ -14,7 +14,16 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "shared" / "simrenew"
 README_LIMIT_BYTES = 14 * 1024
 # Made by a command, never committed (.gitignore): a document may name them.
-GENERATED = ("bench/out", "frontend/dist", "frontend/node_modules", "screenshots", ".local")
+# Build output (make ui writes the OpenAPI document and the UI types generated from it).
+GENERATED = (
+    "bench/out",
+    "frontend/dist",
+    "frontend/node_modules",
+    "frontend/openapi.json",
+    "frontend/src/common/schema.d.ts",
+    "screenshots",
+    ".local",
+)
 
 
 def _imports(path: Path) -> list[str]:

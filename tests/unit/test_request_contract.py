@@ -134,7 +134,7 @@ def test_the_documented_shapes_a_client_relies_on_are_unchanged(api: ApiClient) 
     assert imports["application/json"]["schema"]["required"] == ["filename", "size_bytes"]
     price = doc["paths"]["/v1/plans"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert price["properties"]["price_fen"] == {"type": "integer", "minimum": 1, "maximum": 100_000_000}
-    order = doc["components"]["schemas"]["OrderLine"]
+    order = doc["components"]["schemas"]["OrderLineCreate"]
     assert (order["required"], order["additionalProperties"]) == (["sn", "plan_id"], False)
 
 

@@ -85,6 +85,8 @@ export async function download(path: string, opts: CallOptions = {}): Promise<Bl
   return await res.blob();
 }
 
+// What usePaged needs of a list answer: every generated page type (TerminalPage, OrderPage ... in
+// common/types.ts) has this shape. Not an answer's declaration: views name the generated page type.
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;

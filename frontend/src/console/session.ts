@@ -1,6 +1,7 @@
 // The signed-in API key: kept in sessionStorage only (gone when the tab closes, never in a URL),
 // with what we learnt about it at sign-in (admin or not, the agent's name).
 import { ApiError, call, download, type CallOptions } from "../common/api";
+import type { Me } from "../common/types";
 
 const STORE = "simrenew.console.session";
 
@@ -60,7 +61,7 @@ function set(s: Session | null, why?: string): void {
 /** Check a pasted key with GET /v1/me: who it is (agent, role) whatever its role. */
 export async function signIn(rawKey: string): Promise<Session> {
   const key = rawKey.trim();
-  const me = await call<{ agent_name: string; role: Role; key_id: string; service_phone?: string | null; timezone?: string }>("/v1/me", { key });
+  const me = await call<Me>("/v1/me", { key });
   const s: Session = {
     key,
     role: me.role,

@@ -5,11 +5,8 @@
 import { ApiError, newIdempotencyKey } from "../common/api";
 import { saveBlob } from "./format";
 import { api, apiBlob } from "./session";
+import type { Export as ExportJob, ImportUpload as Upload } from "../common/types";
 
-export interface Upload {
-  import_id: string;
-  upload: { url: string; method: "PUT"; headers: Record<string, string> };
-}
 
 /** PUT the bytes to the presigned URL; onProgress(sent, total) as they leave the browser. */
 export function putFile(url: string, headers: Record<string, string>, file: Blob, onProgress: (sent: number, total: number) => void): Promise<void> {
@@ -35,13 +32,6 @@ export async function uploadImport(file: File, onProgress: (sent: number, total:
   return out.import_id;
 }
 
-interface ExportJob {
-  export_id: string;
-  status: "running" | "done" | "failed";
-  rows: number;
-  download_url: string | null;
-  message?: string | null;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -12,60 +12,13 @@ import { type CardElement, type StripeLike, stripeFor } from "./stripe";
 import { explain } from "./errors";
 import { phoneText, telHref } from "../common/phone";
 import { t } from "./strings";
+import type { PublicOrder as Order, PublicOrderStatus, PublicPaymentConfirmed, PublicPlan as Plan, PublicTerminal as Terminal, VoucherRedeemed } from "../common/types";
 
-interface Plan {
-  plan_id: string;
-  name: string;
-  term_months: number;
-  data_quota_mb: number;
-  price_fen: number;
-  fee_fen: number;
-  total_fen: number;
-  new_expires_on?: string;
-}
-interface Terminal {
-  sn: string;
-  tid: string;
-  carrier: string;
-  status: string;
-  expires_on: string;
-  days_left: number;
-  data_quota_mb: number | null;
-  data_used_mb: number | null;
-  merchant_name_masked: string | null;
-  agent_name: string;
-  agent_phone?: string | null;
-  renewable: boolean;
-  renewed_minutes_ago?: number | null;
-  plans: Plan[];
-  payment_methods: string[];
-  direct_methods?: string[]; // paid straight to the agent's own WeChat Pay / Alipay account
-  wechat_oauth_url?: string | null; // inside WeChat: where the payer's openid comes from (JSAPI)
-}
-interface Payment {
-  client_secret: string;
-  publishable_key: string;
-  stripe_js_url?: string;
-  // Straight to the agent's own WeChat Pay / Alipay account (the platform is the service provider):
-  provider?: "stripe" | "wechatpay" | "alipay";
-  out_trade_no?: string;
-  code_url?: string; // desktop: a QR to scan (qr_svg draws it)
-  qr_svg?: string;
-  h5_url?: string; // a mobile browser: the rail's own payment page
-  jsapi?: Record<string, string>; // inside WeChat: WeixinJSBridge getBrandWCPayRequest
-}
-interface Order {
-  order_id: string;
-  order_token: string;
-  amount_fen: number;
-  payment: Payment;
-}
-interface OrderState {
-  order_id: string;
-  status: string;
-  expires_on_before: string | null;
-  expires_on_after: string | null;
-}
+// Where a payment ends: the order's status as the API answers it, or "unknown" once the order cannot be seen.
+type OrderState = Pick<PublicOrderStatus, "order_id" | "expires_on_before" | "expires_on_after"> & {
+  status: PublicOrderStatus["status"] | "unknown";
+};
+
 interface Pending {
   sn: string;
   order_id: string;
@@ -405,7 +358,7 @@ function CardForm(props: {
     let live = true;
     setError("");
     const { payment } = props.order;
-    stripeFor(payment.stripe_js_url || "https://js.stripe.com/v3/", payment.publishable_key)
+    stripeFor(payment.stripe_js_url || "https://js.stripe.com/v3/", payment.publishable_key!)
       .then((s) => {
         if (!live || !mountAt.current) return;
         stripe.current = s;
@@ -437,7 +390,7 @@ function CardForm(props: {
         declined.current = false;
       }
       const order = current.current;
-      const res = await call<{ payment_status: string }>(`/v1/public/orders/${order.order_id}/confirm`, {
+      const res = await call<PublicPaymentConfirmed>(`/v1/public/orders/${order.order_id}/confirm`, {
         method: "POST",
         body: { token: order.order_token, payment_method: made.paymentMethod.id },
       });
@@ -447,7 +400,7 @@ function CardForm(props: {
         return;
       }
       if (res.payment_status === "requires_action" && stripe.current.handleNextAction) {
-        const next = await stripe.current.handleNextAction({ clientSecret: order.payment.client_secret });
+        const next = await stripe.current.handleNextAction({ clientSecret: order.payment.client_secret! });
         if (next.error) {
           declined.current = true;
           setError(t("cardDeclined"));
@@ -530,7 +483,7 @@ function Waiting(props: { pending: Pending; onFinal: (s: OrderState) => void; la
     const tick = async () => {
       try {
         const check = back && polls++ % 7 === 0 ? "&check=1" : "";
-        const s = await call<OrderState>(
+        const s = await call<PublicOrderStatus>(
           `/v1/public/orders/${encodeURIComponent(props.pending.order_id)}?token=${encodeURIComponent(props.pending.token)}${check}`,
           { timeoutMs: 10_000 },
         );
@@ -590,7 +543,7 @@ function Voucher(props: { sn: string; onRedeemed: (expires: string, plan: string
     setBusy(true);
     setError("");
     try {
-      const r = await call<{ expires_on: string; plan_name?: string }>("/v1/public/vouchers/redeem", {
+      const r = await call<VoucherRedeemed>("/v1/public/vouchers/redeem", {
         method: "POST",
         body: { sn: props.sn, code: code.trim() },
       });
@@ -740,7 +693,7 @@ function App() {
     }
     try {
       const made = await createOrder(term.sn, plan.plan_id, idem.current.key, method, wxCode);
-      const p = { sn: term.sn, order_id: made.order_id, token: made.order_token };
+      const p = { sn: term.sn, order_id: made.order_id, token: made.order_token! };
       if (made.payment.provider === "wechatpay" || made.payment.provider === "alipay") {
         await payDirect(made, method, p);
         return;
@@ -752,7 +705,7 @@ function App() {
         setPhase("card");
         return;
       }
-      const stripe = await stripeFor(made.payment.stripe_js_url || "https://js.stripe.com/v3/", made.payment.publishable_key);
+      const stripe = await stripeFor(made.payment.stripe_js_url || "https://js.stripe.com/v3/", made.payment.publishable_key!);
       keepPending(p);
       setPending(p);
       const confirm = method === "alipay" ? stripe.confirmAlipayPayment : stripe.confirmWechatPayPayment;
@@ -764,10 +717,10 @@ function App() {
       }
       const outcome =
         method === "alipay"
-          ? await confirm.call(stripe, made.payment.client_secret, {
+          ? await confirm.call(stripe, made.payment.client_secret!, {
               return_url: `${location.origin}/pay/${encodeURIComponent(term.sn)}`,
             })
-          : await confirm.call(stripe, made.payment.client_secret, {
+          : await confirm.call(stripe, made.payment.client_secret!, {
               payment_method_options: { wechat_pay: { client: "web" } },
             });
       if (outcome?.error) {
@@ -868,7 +821,7 @@ function App() {
           order={order}
           newOrder={() => createOrder(pending.sn, planId, newIdempotencyKey())}
           onPaid={(paid) => {
-            const p = { sn: pending.sn, order_id: paid.order_id, token: paid.order_token };
+            const p = { sn: pending.sn, order_id: paid.order_id, token: paid.order_token! };
             keepPending(p);
             setPending(p);
             setPhase("waiting");

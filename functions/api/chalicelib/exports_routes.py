@@ -19,6 +19,7 @@ def register(api: Api) -> None:
         summary="Export a list as CSV, any size: terminals, orders, ledger, notifications or expiring, with the"
         " list's filters; poll GET /v1/exports/{export_id} for the download URL",
         tag="exports",
+        response="ExportStarted",
     )
     def create_export(req: Req) -> Reply:
         assert req.principal is not None
@@ -30,6 +31,7 @@ def register(api: Api) -> None:
         auth=Role.READONLY,
         summary="An export: status, rows and, once done, a short-lived download_url (presigned)",
         tag="exports",
+        response="Export",
     )
     def get_export(req: Req) -> dict[str, object]:
         return req.services.exports.status(req.tenant_id, req.params["export_id"])

@@ -214,6 +214,15 @@ class RouteSpec:
     # A second body the route also takes (media type, request model), and further documented answers.
     alt_body: tuple[str, str] | None = None
     also: tuple[tuple[int, str], ...] = ()
+    # The response model of a JSON success (its schema name in chalicelib/responses), or one per status.
+    response: str | dict[int, str] | None = None
+
+    @property
+    def responses(self) -> dict[int, str]:
+        """The response model's schema name for each success status that answers JSON."""
+        if self.response is None:
+            return {}
+        return dict(self.response) if isinstance(self.response, dict) else {self.status: self.response}
 
     @property
     def roles(self) -> list[str]:
@@ -336,6 +345,7 @@ class Api:
         finance: bool | None = None,
         alt_body: tuple[str, str] | None = None,
         also: tuple[tuple[int, str], ...] = (),
+        response: str | dict[int, str] | None = None,
     ) -> Callable[[Callable[[Req], Any]], Callable[..., Response]]:
         # A finance key reads what a readonly key reads, and routes may grant it more reads by name;
         # never a write: that is decided here, for every route, not route by route.
@@ -358,6 +368,7 @@ class Api:
             finance,
             alt_body,
             also,
+            response,
         )
         self.specs.append(spec)
 

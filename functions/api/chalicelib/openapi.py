@@ -50,8 +50,50 @@ def _component(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def _success_schema(media_type: str) -> dict[str, Any]:
+def _success_schema(spec: RouteSpec, status: int, media_type: str) -> dict[str, Any]:
+    """A JSON success is its response model's schema (chalicelib/responses); other media are strings."""
+    name = spec.responses.get(status)
+    if name is not None:
+        return {"$ref": f"#/components/schemas/{name}"}
     return {"type": "object"} if media_type == "application/json" else {"type": "string"}
+
+
+def _openapi30(schema: Any) -> Any:
+    """pydantic's JSON Schema in OpenAPI 3.0's dialect: `X | None` (anyOf with type null) becomes a
+    nullable X, coded values refer to their enum schema, and the titles pydantic adds to every property
+    and the defaults go."""
+    if isinstance(schema, list):
+        return [_openapi30(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "x-enum-ref" in schema:  # a coded value (responses/_base.py): the enum schema of that name
+        return {"$ref": f"#/components/schemas/{schema['x-enum-ref']}"}
+    # A default says nothing about an answer (the model's defaults only mark the fields it may leave out).
+    out = {k: _openapi30(v) for k, v in schema.items() if k not in ("title", "properties", "default")}
+    if "properties" in schema:
+        out["properties"] = {name: _openapi30(sub) for name, sub in schema["properties"].items()}
+    options = out.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options:
+        rest = [o for o in options if o != {"type": "null"}]
+        del out["anyOf"]
+        single = rest[0] if len(rest) == 1 else {"anyOf": rest}
+        base = {"allOf": [single]} if "$ref" in single else single
+        out = {**base, **out, "nullable": True}
+    return out
+
+
+def response_schemas(specs: list[RouteSpec]) -> dict[str, Any]:
+    """The response models the routes name, and the models they use, as components.schemas."""
+    from pydantic.json_schema import models_json_schema
+
+    from chalicelib.responses import models
+
+    known = models()
+    named = sorted({name for spec in specs for name in spec.responses.values()})
+    _, top = models_json_schema(
+        [(known[name], "validation") for name in named], ref_template="#/components/schemas/{model}"
+    )
+    return {name: _openapi30(schema) for name, schema in sorted(top.get("$defs", {}).items())}
 
 
 def _body_required(spec: RouteSpec, schema: dict[str, Any]) -> bool:
@@ -102,7 +144,7 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
         "responses": {
             str(spec.status): {
                 "description": "Success",
-                "content": {spec.response_type: {"schema": _success_schema(spec.response_type)}},
+                "content": {spec.response_type: {"schema": _success_schema(spec, spec.status, spec.response_type)}},
             },
             **{
                 code: {
@@ -116,7 +158,7 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
                     "description": text,
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
                     if code >= 400
-                    else {"application/json": {"schema": {"type": "object"}}},
+                    else {"application/json": {"schema": _success_schema(spec, code, "application/json")}},
                 }
                 for code, text in spec.also
             },
@@ -145,6 +187,10 @@ def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, requests)
     named = {"Error": ERROR_SCHEMA, **{_component(name): enum_schema(name) for name in API_ENUMS}}
     assert not set(named) & set(requests), f"request models named like components: {set(named) & set(requests)}"
+    responses = response_schemas(specs)
+    clash = sorted(set(responses) & {*named, *requests})
+    if clash:  # one name, two schemas: the document would silently lose one
+        raise ValueError(f"response models named like enum schemas or request models: {clash}")
     return {
         "openapi": "3.0.3",
         "info": {"title": "SimRenew API (流量卡续费云)", "version": version},
@@ -154,6 +200,6 @@ def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             # Every coded value answers may hold (statuses, kinds, channels, audit actions): each has
             # zh-CN and English text in the console (tests/unit/test_enum_strings.py).
-            "schemas": {**named, **requests},
+            "schemas": {**named, **requests, **responses},
         },
     }

@@ -144,6 +144,7 @@ def _platform_and_imports(api: Api) -> None:
         summary="Lift an agent's suspension: active again if it had been approved (its keys work again), else back"
         " to review",
         tag="platform",
+        response="TenantState",
     )
     def reinstate_tenant(req: Req) -> dict[str, object]:
         tenant = req.services.tenants.reinstate(req.params["tenant_id"])
@@ -156,6 +157,7 @@ def _platform_and_imports(api: Api) -> None:
         query="queries.Page",
         summary="Import history, newest first: counts of each import (its report: GET /v1/imports/{import_id})",
         tag="imports",
+        response="ImportPage",
     )
     def list_imports(req: Req) -> dict[str, object]:
         from simrenew.adapters.dynamodb.imports import ImportRepository, job_json
@@ -203,6 +205,7 @@ def _fleet_and_vouchers(api: Api) -> None:
         request="Empty",
         summary="Undo a deactivation: the terminal takes the status its merchant and expiry give it",
         tag="fleet",
+        response="Terminal",
     )
     def reactivate_terminal(req: Req) -> dict[str, object]:
         return terminal_rows(req, [req.services.fleet.reactivate(req.tenant_id, req.params["sn"])])[0]
@@ -214,6 +217,7 @@ def _fleet_and_vouchers(api: Api) -> None:
         request="vouchers.VoidCode",
         summary="Void one unredeemed code of a batch (the code in the body, never in a URL); the batch's counts",
         tag="vouchers",
+        response="VoucherVoided",
     )
     def void_voucher(req: Req) -> dict[str, object]:
         assert req.principal is not None
@@ -228,6 +232,7 @@ def _fleet_and_vouchers(api: Api) -> None:
         summary="Usage by CSV (sn or tid, data_used_mb, as_of; up to 1,000 rows): applied at once, the answer"
         " is the report",
         tag="fleet",
+        response="UsageImport",
     )
     def usage_import(req: Req) -> dict[str, object]:
         return req.services.usage_imports.run(req.tenant_id, req.raw_body)

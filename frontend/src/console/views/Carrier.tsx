@@ -9,50 +9,11 @@ import { api, apiBlob, canWrite, session } from "../session";
 import { t } from "../strings";
 import { BusyButton, DeleteButton, FormEnd, RunButton, SelectField, useCreate, type Action } from "../forms";
 import { AdminOnly, ErrorAlert, Field, ItemsTable, LoadState, SnLink, Status, localError, useAction, useLoad } from "../ui";
+import type { CarrierAccount as Account, CarrierAccountPage, CarrierDriftReport, CarrierOperation, CarrierOperationPage, CarrierState } from "../../common/types";
 
-export interface CarrierState {
-  status: string | null;
-  state: string | null;
-  data_used_mb: number | null;
-  usage_as_of: string | null;
-  synced_at: string | null;
-  pending: string | null;
-  last_error: string | null;
-  drift: string | null;
-  last_operation?: CarrierOp;
-}
 
-interface Account {
-  account_id: string;
-  carrier: string;
-  platform: string;
-  base_url: string;
-  username: string;
-  status: string;
-  checked_at: string | null;
-  last_sync: { state?: string; finished_at?: string; sims?: number; carrier_requests?: number; drift?: number; error?: string } | null;
-}
 
-export interface CarrierOp {
-  op_id: string;
-  sn: string;
-  action: string;
-  state: string;
-  outcome: string | null;
-  attempts: number;
-  last_error: string | null;
-  created_at: string | null;
-  done_at: string | null;
-}
 
-interface Drift {
-  sn: string;
-  iccid: string;
-  status: string;
-  carrier_status: string | null;
-  reason: string;
-  synced_at: string | null;
-}
 
 const CARRIERS = ["CMCC", "CUCC", "CTCC"];
 const PLATFORMS = ["control_center", "onelink"];
@@ -80,7 +41,7 @@ export function CarrierPage({ admin }: { admin: boolean }) {
 }
 
 function Accounts({ onChange }: { onChange: () => void }) {
-  const list = useLoad(() => api<{ items: Account[] }>("/v1/carrier-accounts"), []);
+  const list = useLoad(() => api<CarrierAccountPage>("/v1/carrier-accounts"), []);
   const action = useAction();
   const items = list.data?.items ?? [];
   const sync = async () => {
@@ -197,7 +158,7 @@ function Connect({ onCreated }: { onCreated: () => void }) {
 
 function FailedOps() {
   const write = canWrite(session());
-  const list = useLoad(() => api<{ items: CarrierOp[] }>("/v1/carrier-operations"), []);
+  const list = useLoad(() => api<CarrierOperationPage>("/v1/carrier-operations"), []);
   const action = useAction();
   return (
     <div class="card stack">
@@ -229,7 +190,7 @@ function FailedOps() {
 }
 
 /** Retry one failed carrier operation. */
-function RetryButton(props: { action: Action; op: CarrierOp; testid?: string; after: (ok: boolean) => void }) {
+function RetryButton(props: { action: Action; op: CarrierOperation; testid?: string; after: (ok: boolean) => void }) {
   return (
     <RunButton
       action={props.action}
@@ -243,7 +204,7 @@ function RetryButton(props: { action: Action; op: CarrierOp; testid?: string; af
 }
 
 function DriftReport() {
-  const report = useLoad(() => api<{ items: Drift[] }>("/v1/reports/carrier-drift"), []);
+  const report = useLoad(() => api<CarrierDriftReport>("/v1/reports/carrier-drift"), []);
   const exporting = useAction();
   return (
     <div class="card stack">

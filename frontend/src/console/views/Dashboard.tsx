@@ -5,14 +5,8 @@ import { href } from "../router";
 import { api } from "../session";
 import { t, type Key } from "../strings";
 import { LoadState, useLoad } from "../ui";
+import type { Dashboard as Dash } from "../../common/types";
 
-interface Dash {
-  today: string;
-  currency: string;
-  counts: Record<"active" | "grace" | "suspended" | "inventory" | "deactivated" | "expiring_7" | "expiring_30", number>;
-  revenue_month: { from: string; to: string; gross_fen: number; fees_fen: number; refunds_fen: number; net_fen: number; orders: number };
-  per_week: { week_start: string; count: number }[];
-}
 
 // "Expiring in N days" = active with expires_on from today up to today + N (the list's
 // expires_before is exclusive, hence N + 1).

@@ -1,25 +1,15 @@
 // The import history (GET /v1/imports): past imports newest first with their counts, each linked
 // to its report; and the way to the usage import.
-import type { Page } from "../../common/api";
 import { moment } from "../../common/i18n";
 import { href } from "../router";
 import { api, canWrite, session } from "../session";
 import { ts } from "../strings_screens";
 import { Badge, ItemsTable, LoadState, Pager, usePaged } from "../ui";
+import type { ImportPage } from "../../common/types";
 
-interface PastImport {
-  import_id: string;
-  status: string;
-  total: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  failed: number;
-  created_at: string | null;
-}
 
 export function ImportHistory() {
-  const paged = usePaged((cursor) => api<Page<PastImport>>(`/v1/imports?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
+  const paged = usePaged((cursor) => api<ImportPage>(`/v1/imports?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
   return (
     <div class="stack">
       {canWrite(session()) && (

@@ -12,6 +12,7 @@ import { ts } from "../strings_screens";
 import { uploadImport } from "../transfer";
 import { BusyButton, FormEnd } from "../forms";
 import { ErrorAlert, Field, Status, Table, useAction } from "../ui";
+import type { Import as Job } from "../../common/types";
 
 export const IMPORT_HEADER = "sn,tid,iccid,carrier,model,merchant_name,merchant_phone,plan_name,expires_on,data_quota_mb";
 // The same columns under the Chinese names Excel sheets use (more aliases: docs/spreadsheets-and-roles.md).
@@ -40,28 +41,7 @@ const COUNTS = [
 const STALL_MS = 60_000;
 const MAX_BYTES = 200 * 1024 * 1024;
 
-interface RowError {
-  row: number;
-  field: string;
-  code: string;
-  message: string;
-}
 
-interface Job {
-  import_id: string;
-  status: "awaiting_upload" | "running" | "done" | "failed";
-  total: number;
-  processed: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  failed: number;
-  errors: RowError[];
-  errors_truncated?: boolean;
-  message?: string | null;
-  created_at?: string | null;
-  finished_at?: string | null;
-}
 
 export function Imports({ importId }: { importId: string | null }) {
   const [file, setFile] = useState<File | null>(null);

@@ -1,20 +1,12 @@
 // API keys (admin): list without secrets, create (the key is shown once), revoke.
 import { useState } from "preact/hooks";
-import type { Page } from "../../common/api";
 import { moment } from "../../common/i18n";
 import { api, signOut } from "../session";
 import { label as codeText, t } from "../strings";
 import { DeleteButton, FormEnd, SelectField, ShownOnce, useCreate } from "../forms";
 import { AdminOnly, Field, ItemsTable, LoadState, Pager, Status, useAction, usePaged } from "../ui";
+import type { ApiKeyCreated, ApiKeyPage } from "../../common/types";
 
-interface ApiKey {
-  key_id: string;
-  role: string;
-  label: string;
-  created_at: string;
-  revoked_at: string | null;
-  active: boolean;
-}
 
 const ROLES = ["readonly", "finance", "staff", "admin"] as const;
 
@@ -40,7 +32,7 @@ function KeysAdmin({ currentKeyId }: { currentKeyId: string | null }) {
 }
 
 function KeyList({ currentKeyId }: { currentKeyId: string | null }) {
-  const paged = usePaged((cursor) => api<Page<ApiKey>>(`/v1/api-keys?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
+  const paged = usePaged((cursor) => api<ApiKeyPage>(`/v1/api-keys?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
   const revoke = useAction();
   return (
     <div class="card stack">
@@ -95,8 +87,8 @@ function KeyList({ currentKeyId }: { currentKeyId: string | null }) {
 function CreateKey({ onCreated }: { onCreated: () => void }) {
   const [role, setRole] = useState("staff");
   const [label, setLabel] = useState("");
-  const [made, setMade] = useState<{ api_key: string; role: string; key_id: string } | null>(null);
-  const { action, create } = useCreate<{ api_key: string; role: string; key_id: string }>("/v1/api-keys");
+  const [made, setMade] = useState<ApiKeyCreated | null>(null);
+  const { action, create } = useCreate<ApiKeyCreated>("/v1/api-keys");
   const submit = async (e: Event) => {
     e.preventDefault();
     const out = await create({ role, label: label.trim() }, t("keyCreated"));
@@ -133,7 +125,7 @@ function CreateKey({ onCreated }: { onCreated: () => void }) {
           warning={t("keyOnce")}
           id="new-key-text"
           label={t("newKeyOf", { role: codeText("role", made.role) })}
-          value={made.api_key}
+          value={made.api_key ?? ""}
           valueTestid="new-key-value"
           copyTestid="new-key-copy"
           hideLabel={t("hideKey")}

@@ -1,15 +1,10 @@
 // A searchable merchant picker: type part of a name or phone, choose from the matches
 // (GET /v1/merchants?q=&sort=name); the chosen merchant is shown by name, never as an m_… id.
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Page } from "../../common/api";
 import { api } from "../session";
 import { ts } from "../strings_screens";
+import type { MerchantCard, MerchantPage } from "../../common/types";
 
-export interface MerchantCard {
-  merchant_id: string;
-  name: string;
-  phone: string;
-}
 
 export function MerchantPicker(props: {
   id: string;
@@ -33,7 +28,7 @@ export function MerchantPicker(props: {
     if (!q.trim()) return setFound(null);
     const timer = setTimeout(() => {
       const qs = new URLSearchParams({ q: q.trim(), sort: "name", limit: "8" });
-      api<Page<MerchantCard>>(`/v1/merchants?${qs}`).then(
+      api<MerchantPage>(`/v1/merchants?${qs}`).then(
         (page) => mine === seq.current && setFound(page.items),
         () => mine === seq.current && setFound([]),
       );

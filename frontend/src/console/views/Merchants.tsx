@@ -2,7 +2,6 @@
 // and e-mail; each row links to the merchant's terminals.
 import { Fragment } from "preact";
 import { useState } from "preact/hooks";
-import type { Page } from "../../common/api";
 import { moment } from "../../common/i18n";
 import { href } from "../router";
 import { api } from "../session";
@@ -10,16 +9,8 @@ import { t } from "../strings";
 import { ts, tsn } from "../strings_screens";
 import { EditorRow, FormEnd, ToggleButton, useOpen, useSaveForm } from "../forms";
 import { Field, ItemsTable, LoadState, Pager, usePaged } from "../ui";
+import type { Merchant, MerchantPage } from "../../common/types";
 
-export interface Merchant {
-  merchant_id: string;
-  name: string;
-  contact_name: string | null;
-  phone: string;
-  email: string | null;
-  status: string;
-  created_at: string;
-}
 
 export function Merchants({ canWrite }: { canWrite: boolean }) {
   const [round, setRound] = useState(0);
@@ -33,7 +24,7 @@ function MerchantList({ canWrite, onChanged, q, onSearch }: { canWrite: boolean;
     const qs = new URLSearchParams({ limit: "50", sort: "name" });
     if (q) qs.set("q", q);
     if (cursor) qs.set("cursor", cursor);
-    return api<Page<Merchant>>(`/v1/merchants?${qs}`);
+    return api<MerchantPage>(`/v1/merchants?${qs}`);
   });
   const editing = useOpen<string>();
   return (

@@ -1,7 +1,6 @@
 // Orders: list with a status filter and paging; one order with its lines and audit trail,
 // mark-paid (offline payment) and refund, each confirmed once more. Amounts typed in yuan.
 import { useState } from "preact/hooks";
-import type { Page } from "../../common/api";
 import { day, moment, money } from "../../common/i18n";
 import { fenToYuanText, parseYuan, saveBlob } from "../format";
 import { go, href } from "../router";
@@ -10,39 +9,10 @@ import { label, t, tn } from "../strings";
 import { ts, tsn } from "../strings_screens";
 import { FilterButtons, FormEnd, SelectField, ToggleButton, useFields } from "../forms";
 import { BackLink, Badge, ErrorAlert, Field, ItemsTable, LoadState, Loading, Pager, SnLink, Table, localError, useAction, useLoad, usePaged } from "../ui";
-import type { Plan } from "./Plans";
 import { NewOrder } from "./Terminal";
+import type { Order, OrderDetail, OrderPage, PlanPage } from "../../common/types";
 
-interface Line {
-  sn: string;
-  plan_id: string;
-  plan_name: string;
-  term_months: number;
-  price_fen: number;
-  fee_fen: number;
-  total_fen: number;
-  expires_before: string | null;
-  expires_after: string | null;
-  refunded_fen: number;
-}
 
-export interface Order {
-  order_id: string;
-  status: string;
-  amount_fen: number;
-  fee_fen: number;
-  currency: string;
-  payment: string;
-  channel: string;
-  lines: Line[];
-  payment_intent_id: string | null;
-  created_at: string;
-  expires_at: string | null;
-  paid_at: string | null;
-  fulfilled_at: string | null;
-  refunded_fen: number;
-  audit: { action: string; at: string; actor?: string; note?: string; reason?: string; amount_fen?: number }[];
-}
 
 const ORDER_STATUSES = ["pending_payment", "paid", "fulfilled", "failed", "expired", "refunded", "partially_refunded", "needs_review"];
 
@@ -62,14 +32,14 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
   const applied = Object.fromEntries(ORDER_FILTERS.map((k) => [k, query.get(k) ?? ""])) as OrderFilterValues;
   const { v: draft, set: setF } = useFields<OrderFilterValues>(applied);
   const exporting = useAction();
-  const paged = usePaged((cursor) => api<Page<Order> & { total?: number | null }>(`/v1/orders?${orderQuery(applied, cursor)}`));
+  const paged = usePaged((cursor) => api<OrderPage>(`/v1/orders?${orderQuery(applied, cursor)}`));
   const exportCsv = () =>
     exporting.run(async () => {
       const qs = orderQuery(applied, null);
       qs.delete("limit");
       saveBlob(await apiBlob(`/v1/orders?${qs}`, { accept: "text/csv" }), "orders.csv");
     });
-  const plans = useLoad(() => api<Page<Plan>>("/v1/plans"), []);
+  const plans = useLoad(() => api<PlanPage>("/v1/plans"), []);
   const [showNew, setShowNew] = useState(false);
   return (
     <section class="stack" data-testid="view-orders">
@@ -146,7 +116,7 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
 }
 
 export function OrderPage({ orderId, admin }: { orderId: string; admin: boolean }) {
-  const load = useLoad(() => api<Order>(`/v1/orders/${encodeURIComponent(orderId)}`), [orderId]);
+  const load = useLoad(() => api<OrderDetail>(`/v1/orders/${encodeURIComponent(orderId)}`), [orderId]);
   const o = load.data;
   const refundable = o && (o.status === "fulfilled" || o.status === "partially_refunded");
   const payable = o && ["pending_payment", "failed", "expired", "paid"].includes(o.status);
@@ -235,7 +205,7 @@ export function OrderPage({ orderId, admin }: { orderId: string; admin: boolean 
   );
 }
 
-function MarkPaid({ order, onDone }: { order: Order; onDone: (o: Order) => void }) {
+function MarkPaid({ order, onDone }: { order: Order; onDone: (o: OrderDetail) => void }) {
   const [note, setNote] = useState("");
   const [confirming, setConfirming] = useState(false);
   const action = useAction();
@@ -245,7 +215,7 @@ function MarkPaid({ order, onDone }: { order: Order; onDone: (o: Order) => void 
     if (!confirming) return setConfirming(true);
     setConfirming(false);
     const out = await action.run(
-      () => api<Order>(`/v1/orders/${encodeURIComponent(order.order_id)}/mark-paid`, { method: "POST", body: { note: note.trim() } }),
+      () => api<OrderDetail>(`/v1/orders/${encodeURIComponent(order.order_id)}/mark-paid`, { method: "POST", body: { note: note.trim() } }),
       t("markedPaid"),
     );
     if (out) onDone(out);
@@ -270,7 +240,7 @@ function MarkPaid({ order, onDone }: { order: Order; onDone: (o: Order) => void 
   );
 }
 
-function Refund({ order, onDone }: { order: Order; onDone: (o: Order) => void }) {
+function Refund({ order, onDone }: { order: Order; onDone: (o: OrderDetail) => void }) {
   const [reason, setReason] = useState("");
   const [amount, setAmount] = useState("");
   const [confirming, setConfirming] = useState<number | null | false>(false);
@@ -290,7 +260,7 @@ function Refund({ order, onDone }: { order: Order; onDone: (o: Order) => void })
     const body: Record<string, unknown> = { reason: reason.trim() };
     if (fen !== null) body.amount_fen = fen;
     const out = await action.run(
-      () => api<Order>(`/v1/orders/${encodeURIComponent(order.order_id)}/refund`, { method: "POST", body }),
+      () => api<OrderDetail>(`/v1/orders/${encodeURIComponent(order.order_id)}/refund`, { method: "POST", body }),
       t("refundDone"),
     );
     if (out) onDone(out);

@@ -1,26 +1,16 @@
 // Renewal plans: list, create and edit (admin). Prices are typed in yuan and sent as fen.
 import { Fragment } from "preact";
-import type { Page } from "../../common/api";
 import { locale, megabytes, money } from "../../common/i18n";
 import { fenToYuanText, parseYuan } from "../format";
 import { api } from "../session";
 import { t, tn } from "../strings";
 import { EditorRow, FormEnd, SelectField, ToggleButton, useOpen, useSaveForm } from "../forms";
 import { AdminOnly, Field, ItemsTable, LoadState, localError, useLoad } from "../ui";
+import type { Plan, PlanPage } from "../../common/types";
 
-export interface Plan {
-  plan_id: string;
-  name: string;
-  term_months: number;
-  data_quota_mb: number;
-  price_fen: number;
-  currency: string;
-  active: boolean;
-  created_at: string;
-}
 
 export function Plans({ admin }: { admin: boolean }) {
-  const load = useLoad(() => api<Page<Plan>>("/v1/plans"), []);
+  const load = useLoad(() => api<PlanPage>("/v1/plans"), []);
   const editing = useOpen<string>();
   const l = locale();
   return (

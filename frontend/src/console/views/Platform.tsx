@@ -1,26 +1,18 @@
 // The platform operator's view: sign in with the platform key (kept in this tab only), list the
 // agents by status, approve an application (its first admin key shown once), suspend, reinstate.
 import { useState } from "preact/hooks";
-import { ApiError, call, type Page } from "../../common/api";
+import { ApiError, call } from "../../common/api";
 import { moment } from "../../common/i18n";
 import { LanguageSwitch } from "../LanguageSwitch";
 import { t } from "../strings";
 import { ts, type ScreenKey } from "../strings_screens";
 import { ConfirmButton, CopyButton, Field, ItemsTable, LoadState, Pager, Status, Submit, useAction, usePaged } from "../ui";
 import { SelectField } from "../forms";
+import type { TenantApproved, TenantPage } from "../../common/types";
 
 const STORE = "simrenew.console.platform";
 const STATUSES = ["pending_review", "active", "suspended"] as const;
 
-interface Tenant {
-  tenant_id: string;
-  name: string;
-  contact_name: string;
-  contact_email: string;
-  contact_phone: string;
-  status: string;
-  created_at: string;
-}
 
 function stored(): string | null {
   try {
@@ -71,7 +63,7 @@ function PlatformSignIn({ onIn }: { onIn: (key: string) => void }) {
   const submit = async (e: Event) => {
     e.preventDefault();
     const k = key.trim();
-    const ok = await action.run(() => call<Page<Tenant>>("/v1/admin/tenants?limit=1", { key: k }));
+    const ok = await action.run(() => call<TenantPage>("/v1/admin/tenants?limit=1", { key: k }));
     if (ok) onIn(k);
   };
   return (
@@ -114,7 +106,7 @@ function TenantTable({ status, platformKey, onRefused }: { status: string; platf
     if (status) qs.set("status", status);
     if (cursor) qs.set("cursor", cursor);
     try {
-      return await call<Page<Tenant>>(`/v1/admin/tenants?${qs}`, { key: platformKey });
+      return await call<TenantPage>(`/v1/admin/tenants?${qs}`, { key: platformKey });
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) onRefused();
       throw e;
@@ -124,7 +116,7 @@ function TenantTable({ status, platformKey, onRefused }: { status: string; platf
   const [issued, setIssued] = useState<{ tenant_id: string; api_key: string } | null>(null);
   const act = (tenantId: string, verb: "approve" | "suspend" | "reinstate", ok: ScreenKey) =>
     void action.run(async () => {
-      const out = await call<{ api_key?: string }>(`/v1/admin/tenants/${encodeURIComponent(tenantId)}/${verb}`, {
+      const out = await call<Partial<TenantApproved>>(`/v1/admin/tenants/${encodeURIComponent(tenantId)}/${verb}`, {
         method: "POST",
         body: {},
         key: platformKey,

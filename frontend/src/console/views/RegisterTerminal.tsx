@@ -1,7 +1,6 @@
 // Register one terminal (POST /v1/terminals): identifiers, model, the merchant picked by name,
 // plan and expiry; the API's error lands on the field it names.
 import { useState } from "preact/hooks";
-import type { Page } from "../../common/api";
 import { href } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
@@ -9,13 +8,12 @@ import { ts } from "../strings_screens";
 import { FormEnd, SelectField, useCreate, useFields } from "../forms";
 import { BackLink, Field, useLoad } from "../ui";
 import { MerchantPicker } from "./MerchantPicker";
-import type { Plan } from "./Plans";
-import type { Terminal } from "./Terminals";
+import type { PlanPage, Terminal } from "../../common/types";
 
 const TEXT = ["sn", "tid", "iccid", "model"] as const;
 
 export function RegisterTerminal() {
-  const plans = useLoad(() => api<Page<Plan>>("/v1/plans"), []);
+  const plans = useLoad(() => api<PlanPage>("/v1/plans"), []);
   const { v, setV, set } = useFields({ sn: "", tid: "", iccid: "", model: "", carrier: "", merchant_id: "", plan_id: "", expires_on: "", data_quota_mb: "" });
   const [made, setMade] = useState<Terminal | null>(null);
   const { action, create } = useCreate<Terminal>("/v1/terminals");

@@ -13,74 +13,8 @@ import { BusyButton, type Action } from "../forms";
 import { Badge, ErrorAlert, Field, ItemsTable, SnLink, Submit, Table, useAction } from "../ui";
 import { WeekChart } from "./Dashboard";
 import { daysLeft } from "./Terminals";
+import type { ExpiringReport as Expiring, ReconciliationReport as Recon, ReconciliationRow as ReconRow, RevenueReport as Revenue, SettlementDay as SettlementRow, SettlementReport as Settlement } from "../../common/types";
 
-interface RevenueRow {
-  date: string;
-  orders: number;
-  gross_fen: number;
-  fees_fen: number;
-  refunds_fen: number;
-  net_fen: number;
-}
-interface Revenue {
-  from: string;
-  to: string;
-  currency: string;
-  days: RevenueRow[];
-  totals: Omit<RevenueRow, "date">;
-}
-interface Expiring {
-  days: number;
-  today: string;
-  total: number;
-  per_week: { week_start: string; count: number }[];
-  items: { sn: string; tid: string; merchant_id: string | null; merchant_name?: string | null; merchant_phone?: string | null; status: string; expires_on: string; days_left: number }[];
-  truncated: boolean;
-}
-interface SettlementRow {
-  date: string;
-  orders: number;
-  collected_fen: number;
-  service_fee_fen: number;
-  refunds_fen: number;
-  stripe_fees_fen: number;
-  platform_fee_fen: number;
-  payable_fen: number;
-  cash_fen: number;
-  cash_refunds_fen: number;
-  voucher_count: number;
-  // paid straight to the agent on WeChat Pay / Alipay (the platform is 服务商): not in payable
-  direct_fen?: number;
-  direct_refunds_fen?: number;
-  direct_fees_fen?: number;
-}
-interface Settlement {
-  from: string;
-  to: string;
-  currency: string;
-  settles_via: "stripe_connected_account" | "platform_payout";
-  days: SettlementRow[];
-  totals: Omit<SettlementRow, "date">;
-}
-interface ReconRow {
-  kind?: "charge" | "refund" | "duplicate_charge" | "duplicate_refund";
-  provider?: "stripe" | "wechatpay" | "alipay";
-  order_id: string | null;
-  payment_intent_id: string | null;
-  out_trade_no?: string | null;
-  balance_transaction?: string;
-  amount_fen: number;
-  reason?: string;
-}
-interface Recon {
-  date: string;
-  matched: ReconRow[];
-  unmatched_stripe: ReconRow[];
-  unmatched_orders: ReconRow[];
-  // on a WeChat Pay / Alipay trade bill, not on our orders (agents on the direct rails)
-  unmatched_bill?: ReconRow[];
-  summary: { matched: number; unmatched_stripe: number; unmatched_orders: number; unmatched_bill?: number };
-}
 
 function useCsv() {
   const action = useAction();

@@ -6,31 +6,9 @@ import { api } from "../session";
 import { t } from "../strings";
 import { CheckGroup, FormEnd, SelectField, useFields } from "../forms";
 import { AdminOnly, Field, LoadState, localError, useAction, useLoad } from "../ui";
+import type { Tenant } from "../../common/types";
 
-interface TenantSettings {
-  reminder_days: number[];
-  grace_days: number;
-  renewal_basis: "stack" | "from_payment";
-  service_fee: { kind: "flat" | "percent"; value: number };
-  timezone: string;
-  payment_methods: string[];
-  language: string;
-  wechatpay_sub_mchid?: string | null;
-  alipay_app_auth_token_set?: boolean;
-  alipay_auth_app_id?: string | null;
-}
 
-interface Tenant {
-  tenant_id: string;
-  name: string;
-  contact_name: string;
-  contact_email: string;
-  contact_phone: string;
-  service_phone: string | null;
-  status: string;
-  settings: TenantSettings;
-  stripe_connected: boolean;
-}
 
 const METHODS = ["card", "alipay", "wechat_pay"] as const;
 const ZONES = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Macau", "Asia/Urumqi", "Asia/Singapore", "UTC"];
@@ -147,7 +125,7 @@ function ReminderForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant
         options={METHODS}
         label={(m) => t(`pm_${m}`)}
         checked={v.payment_methods}
-        onChange={(next) => setV({ ...v, payment_methods: next })}
+        onChange={(next) => setV({ ...v, payment_methods: next as typeof v.payment_methods })}
         error={fe("settings.payment_methods")}
       />
       <FormEnd

@@ -5,7 +5,7 @@ import { api, apiBlob } from "../session";
 import { errorText, t, tn } from "../strings";
 import { phoneText } from "../../common/phone";
 import { BackLink } from "../ui";
-import type { Terminal } from "./Terminals";
+import type { Me, Terminal } from "../../common/types";
 
 interface Sticker {
   sn: string;
@@ -24,7 +24,7 @@ export function Stickers({ sns }: { sns: string[] }) {
   // The service phone as it is now (it may have been set after this session signed in).
   const [phone, setPhone] = useState<string | null>(null);
   useEffect(() => {
-    api<{ service_phone?: string | null }>("/v1/me").then(
+    api<Me>("/v1/me").then(
       (me) => setPhone(me.service_phone ?? null),
       () => setPhone(null),
     );

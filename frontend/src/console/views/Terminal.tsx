@@ -1,47 +1,29 @@
 // One terminal: its details, edit and deactivate (staff+), a renewal order for it, its renewal
 // ledger and the notifications sent about it.
 import { useState } from "preact/hooks";
-import type { Page } from "../../common/api";
 import { day, locale, megabytes, moment, money } from "../../common/i18n";
 import { href } from "../router";
 import { api, canWrite, session } from "../session";
 import { label, t } from "../strings";
 import { ts } from "../strings_screens";
-import { MerchantPicker, type MerchantCard } from "./MerchantPicker";
+import { MerchantPicker } from "./MerchantPicker";
 import { TransferCode } from "./Transfer";
 import { TransferTime } from "./TransferTime";
 import { CarrierStateBlock } from "./Carrier";
 import { FormEnd, SelectField, ToggleButton, useCreate, useFields, type Action } from "../forms";
 import { BackLink, Badge, ConfirmButton, ErrorAlert, Field, ItemsTable, LoadState, Status, localError, riskRecent, useAction, useLoad } from "../ui";
 import { PlanSelect } from "./Plans";
-import { carrierLabel, daysLeft, type Terminal } from "./Terminals";
-import type { Plan } from "./Plans";
+import { carrierLabel, daysLeft } from "./Terminals";
+import type { CreatedOrder as OrderOut, MerchantCard, NotificationPage, Plan, PlanPage, RenewalPage, Terminal } from "../../common/types";
 
-interface Renewal {
-  kind: string;
-  source: string;
-  old_expires_on: string;
-  new_expires_on: string;
-  amount_fen: number;
-  term_months: number;
-  created_at: string | null;
-}
 
-interface Notification {
-  template: string;
-  channel: string;
-  recipient: string;
-  state: string;
-  term: string;
-  created_at: string | null;
-}
 
 export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
   const path = `/v1/terminals/${encodeURIComponent(sn)}`;
   const term = useLoad(() => api<Terminal>(path), [sn]);
-  const plans = useLoad(() => api<Page<Plan>>("/v1/plans"), []);
-  const renewals = useLoad(() => api<Page<Renewal>>(`${path}/renewals`), [sn]);
-  const notes = useLoad(() => api<Page<Notification>>(`/v1/notifications?sn=${encodeURIComponent(sn)}`), [sn]);
+  const plans = useLoad(() => api<PlanPage>("/v1/plans"), []);
+  const renewals = useLoad(() => api<RenewalPage>(`${path}/renewals`), [sn]);
+  const notes = useLoad(() => api<NotificationPage>(`/v1/notifications?sn=${encodeURIComponent(sn)}`), [sn]);
   const [editing, setEditing] = useState(false);
   const deactivate = useAction();
   const reactivate = useAction();
@@ -293,13 +275,6 @@ function EditTerminal(props: { terminal: Terminal; plans: Plan[]; admin: boolean
   );
 }
 
-interface OrderOut {
-  order_id: string;
-  status: string;
-  amount_fen: number;
-  currency: string;
-  payment?: { provider?: string; qr_svg?: string; code_url?: string };
-}
 
 export function NewOrder({ sn, plans, admin }: { sn?: string; plans: Plan[]; admin: boolean }) {
   const active = plans.filter((p) => p.active);
@@ -358,7 +333,7 @@ export function NewOrder({ sn, plans, admin }: { sn?: string; plans: Plan[]; adm
 function OrderCreated({ created, offline, admin }: { created: OrderOut; offline: boolean; admin: boolean }) {
   return (
     <>
-      {created.payment?.qr_svg && (
+      {typeof created.payment === "object" && created.payment.qr_svg && (
         <figure class="counter-qr" data-testid="counter-qr">
           <img src={created.payment.qr_svg} width={200} height={200} alt={t("counterQrAlt")} />
           <figcaption class="hint">{t("counterQrHint", { amount: money(created.amount_fen) })}</figcaption>

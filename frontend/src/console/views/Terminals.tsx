@@ -1,7 +1,6 @@
 // The fleet: search, filters and server paging (never the whole fleet); select rows to print
 // QR stickers; export the filtered fleet as CSV.
 import { useState } from "preact/hooks";
-import type { Page } from "../../common/api";
 import { day, locale, megabytes } from "../../common/i18n";
 import { go, href } from "../router";
 import { api, canWrite, session } from "../session";
@@ -11,30 +10,9 @@ import { ts, tsn, type ScreenKey } from "../strings_screens";
 import { MerchantPicker } from "./MerchantPicker";
 import { FilterButtons, SelectField, useFields } from "../forms";
 import { Badge, Field, ItemsTable, LoadState, Pager, SnLink, riskRecent, useAction, usePaged } from "../ui";
-import { driftLabel, type CarrierState } from "./Carrier";
+import { driftLabel } from "./Carrier";
+import type { TerminalPage } from "../../common/types";
 
-export interface Terminal {
-  sn: string;
-  tid: string;
-  iccid: string;
-  carrier: string | null;
-  model: string;
-  merchant_id: string | null;
-  merchant?: { merchant_id: string; name: string; phone: string } | null;
-  plan_id: string | null;
-  expires_on: string;
-  days_left: number;
-  status: string;
-  expiring: boolean;
-  risk_flagged_at?: string | null;
-  data_quota_mb: number | null;
-  data_used_mb: number | null;
-  usage_as_of: string | null;
-  pay_url: string;
-  created_at: string;
-  updated_at: string;
-  carrier_state?: CarrierState | null;
-}
 
 export const TERMINAL_STATUSES = ["active", "expiring", "grace", "suspended", "inventory", "deactivated"];
 const FILTERS = ["q", "status", "expires_before", "merchant_id", "sort", "carrier", "limit"] as const;
@@ -162,7 +140,7 @@ export function Terminals({ query }: { query: URLSearchParams }) {
 }
 
 function TerminalTable(props: { filters: Filters; selected: Set<string>; setSelected: (s: Set<string>) => void }) {
-  const paged = usePaged((cursor) => api<Page<Terminal> & { total?: number }>(`/v1/terminals?${listQuery(props.filters, cursor)}`));
+  const paged = usePaged((cursor) => api<TerminalPage>(`/v1/terminals?${listQuery(props.filters, cursor)}`));
   const items = paged.data?.items ?? [];
   const l = locale();
   const allOnPage = items.length > 0 && items.every((i) => props.selected.has(i.sn));

@@ -8,14 +8,14 @@ import { t } from "../strings";
 import { ts } from "../strings_screens";
 import { BusyButton, FormEnd } from "../forms";
 import { AdminOnly, BackLink, CopyButton, Field, Status, useAction } from "../ui";
-import type { Terminal } from "./Terminals";
+import type { Terminal, TransferCode } from "../../common/types";
 
 export function TransferCode({ sn }: { sn: string }) {
   const action = useAction();
   const [code, setCode] = useState<{ code: string; expires_at: string } | null>(null);
   const issue = async () => {
     const out = await action.run(() =>
-      api<{ code: string; expires_at: string }>(`/v1/terminals/${encodeURIComponent(sn)}/transfer-code`, { method: "POST", body: {} }),
+      api<TransferCode>(`/v1/terminals/${encodeURIComponent(sn)}/transfer-code`, { method: "POST", body: {} }),
     );
     if (out) setCode(out);
   };

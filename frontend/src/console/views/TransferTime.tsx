@@ -2,25 +2,15 @@
 // receiving terminal is found as you type (GET /v1/terminals?q=), a confirm step states both SNs and
 // the months, the result shows both new expiries, and the API's refusals are said in plain words.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, type Page } from "../../common/api";
+import { ApiError } from "../../common/api";
 import { day } from "../../common/i18n";
 import { api } from "../session";
 import { t, tn } from "../strings";
 import { Field, Status, Submit, Table, localError, useAction, useIdempotencyKey } from "../ui";
-import { daysLeft, type Terminal } from "./Terminals";
+import { daysLeft } from "./Terminals";
+import type { Terminal, TerminalPage, TimeTransfer as TransferOut, TransferSide as Side } from "../../common/types";
 
-interface Side {
-  sn: string;
-  expires_on_before: string;
-  expires_on_after: string;
-}
 
-interface TransferOut {
-  transfer_id: string;
-  months: number;
-  from: Side;
-  to: Side;
-}
 
 /** The API's refusal, in the words of the screen and at the field it concerns. */
 export function explainTransferError(e: unknown): unknown {
@@ -49,7 +39,7 @@ function TargetPicker(props: { sn: string; value: string; onChange: (sn: string)
     if (q.trim().length < 2) return setFound(null);
     const timer = setTimeout(() => {
       const qs = new URLSearchParams({ q: q.trim(), limit: "8" });
-      api<Page<Terminal>>(`/v1/terminals?${qs}`).then(
+      api<TerminalPage>(`/v1/terminals?${qs}`).then(
         (page) => mine === seq.current && setFound(page.items.filter((x) => x.sn !== props.sn && x.status !== "deactivated")),
         () => mine === seq.current && setFound([]),
       );

@@ -6,15 +6,8 @@ import { t } from "../strings";
 import { ts, tsn } from "../strings_screens";
 import { FormEnd } from "../forms";
 import { BackLink, Field, Table, localError, useAction } from "../ui";
+import type { UsageImport as UsageReport } from "../../common/types";
 
-interface UsageReport {
-  total: number;
-  applied: number;
-  unchanged: number;
-  failed: number;
-  alerts: number;
-  errors: { row: number; field: string; code: string; message: string }[];
-}
 
 export function UsageImport({ canWrite }: { canWrite: boolean }) {
   const [file, setFile] = useState<File | null>(null);

@@ -1,7 +1,6 @@
 // Prepaid voucher batches (刮刮卡): create a batch for a plan (codes shown once, with copy and
 // CSV download) and list the batches.
 import { useState } from "preact/hooks";
-import type { Page } from "../../common/api";
 import { moment } from "../../common/i18n";
 import { csvBlob, saveBlob } from "../format";
 import { api } from "../session";
@@ -11,25 +10,13 @@ import { VoidCode } from "./VoidCode";
 import { FormEnd, ShownOnce, useCreate } from "../forms";
 import { AdminOnly, Field, ItemsTable, LoadState, localError, useLoad } from "../ui";
 import { PlanSelect } from "./Plans";
-import type { Plan } from "./Plans";
+import type { Plan, PlanPage, VoucherBatchCreated as NewBatch, VoucherBatchPage } from "../../common/types";
 
-interface Batch {
-  batch_id: string;
-  plan_id: string;
-  count: number;
-  redeemed?: number;
-  voided?: number;
-  available?: number;
-  created_at: string | null;
-}
 
-interface NewBatch extends Batch {
-  codes: string[];
-}
 
 export function Vouchers({ admin }: { admin: boolean }) {
-  const batches = useLoad(() => api<Page<Batch>>("/v1/vouchers/batches"), []);
-  const plans = useLoad(() => api<Page<Plan>>("/v1/plans"), []);
+  const batches = useLoad(() => api<VoucherBatchPage>("/v1/vouchers/batches"), []);
+  const plans = useLoad(() => api<PlanPage>("/v1/plans"), []);
   const planName = (id: string) => plans.data?.items.find((p) => p.plan_id === id)?.name ?? id;
   const items = batches.data?.items ?? [];
   return (
@@ -100,9 +87,9 @@ function CreateBatch({ plans, onCreated }: { plans: Plan[]; onCreated: () => voi
           testid="voucher-codes"
           warning={t("codesOnce")}
           id="codes-text"
-          label={t("codesOf", { n: made.codes.length, batch: made.batch_id })}
-          value={made.codes.join("\n")}
-          lines={Math.min(10, made.codes.length + 1)}
+          label={t("codesOf", { n: (made.codes ?? []).length, batch: made.batch_id })}
+          value={(made.codes ?? []).join("\n")}
+          lines={Math.min(10, (made.codes ?? []).length + 1)}
           copyLabel={t("copyCodes")}
           copyTestid="voucher-copy"
           hideLabel={t("hideCodes")}
@@ -113,7 +100,7 @@ function CreateBatch({ plans, onCreated }: { plans: Plan[]; onCreated: () => voi
             data-testid="voucher-download"
             onClick={() =>
               saveBlob(
-                csvBlob([["batch_id", "plan", "code"], ...made.codes.map((c) => [made.batch_id, plan?.name ?? made.plan_id, c])]),
+                csvBlob([["batch_id", "plan", "code"], ...(made.codes ?? []).map((c) => [made.batch_id, plan?.name ?? made.plan_id, c])]),
                 `vouchers-${made.batch_id}.csv`,
               )
             }

@@ -1,34 +1,14 @@
 // Outbound webhook endpoints (admin): list, create (the signing secret is shown once), delete,
 // and each endpoint's delivery log.
 import { useState } from "preact/hooks";
-import type { Page } from "../../common/api";
 import { moment } from "../../common/i18n";
 import { api } from "../session";
 import { label, t } from "../strings";
 import { CheckGroup, DeleteButton, FormEnd, ShownOnce, ToggleButton, useCreate, useOpen } from "../forms";
 import { AdminOnly, Field, ItemsTable, LoadState, Pager, Status, localError, useAction, usePaged } from "../ui";
+import type { WebhookDeliveryPage, WebhookEndpoint as Endpoint, WebhookEndpointCreated, WebhookEndpointPage } from "../../common/types";
 
-interface Endpoint {
-  endpoint_id: string;
-  url: string;
-  events: string[];
-  description: string | null;
-  active: boolean;
-  created_at: string | null;
-}
 
-interface Delivery {
-  delivery_id: string;
-  event_id: string;
-  event_type: string;
-  state: string;
-  attempts: number;
-  last_status: number | null;
-  last_error: string | null;
-  next_attempt_at: string | null;
-  delivered_at: string | null;
-  created_at: string | null;
-}
 
 const EVENTS = [
   "terminal.expiring",
@@ -53,7 +33,7 @@ export function Webhooks({ admin }: { admin: boolean }) {
 }
 
 function EndpointList() {
-  const paged = usePaged((cursor) => api<Page<Endpoint>>(`/v1/webhook-endpoints?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
+  const paged = usePaged((cursor) => api<WebhookEndpointPage>(`/v1/webhook-endpoints?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
   const del = useAction();
   const open = useOpen<string>();
   const items = paged.data?.items ?? [];
@@ -97,7 +77,7 @@ function EndpointList() {
 
 function Deliveries({ endpoint }: { endpoint: Endpoint }) {
   const paged = usePaged((cursor) =>
-    api<Page<Delivery>>(`/v1/webhook-endpoints/${encodeURIComponent(endpoint.endpoint_id)}/deliveries?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`),
+    api<WebhookDeliveryPage>(`/v1/webhook-endpoints/${encodeURIComponent(endpoint.endpoint_id)}/deliveries?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`),
   );
   return (
     <div class="stack" data-testid="deliveries">
@@ -134,7 +114,7 @@ function CreateEndpoint({ onCreated }: { onCreated: () => void }) {
   const [description, setDescription] = useState("");
   const [events, setEvents] = useState<string[]>([...EVENTS]);
   const [secret, setSecret] = useState<string | null>(null);
-  const { action, create } = useCreate<Endpoint & { secret: string }>("/v1/webhook-endpoints");
+  const { action, create } = useCreate<WebhookEndpointCreated>("/v1/webhook-endpoints");
   const submit = async (e: Event) => {
     e.preventDefault();
     if (!/^https?:\/\/\S+$/i.test(url.trim())) return action.fail(localError("url", t("urlBad")));

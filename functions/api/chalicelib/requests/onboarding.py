@@ -21,7 +21,7 @@ class Signup(Body):
     contact_phone: Phone
 
 
-class ServiceFee(BaseModel):
+class ServiceFeeSetting(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     kind: Annotated[str, vocab("service_fee_kind")]
@@ -32,7 +32,7 @@ class Settings(Body):
     reminder_days: Annotated[list[Annotated[int, Field(ge=1, le=365)]], Field(max_length=10)] | None = None
     grace_days: Annotated[int, Field(ge=0, le=90)] | None = None
     renewal_basis: Annotated[str, vocab("renewal_basis")] | None = None
-    service_fee: ServiceFee | None = None
+    service_fee: ServiceFeeSetting | None = None
     timezone: Annotated[str, Field(json_schema_extra={"example": "Asia/Shanghai"})] | None = None
     payment_methods: Annotated[list[Annotated[str, vocab("payment_method")]], Field(min_length=1)] | None = None
     language: Annotated[str, vocab("language")] | None = None

@@ -11,13 +11,13 @@ from chalicelib.requests import Body, vocab
 PaymentMethod = Annotated[str, vocab("payment_method")]
 
 
-class OrderLine(Body):
+class OrderLineCreate(Body):
     sn: str
     plan_id: str
 
 
 class OrderCreate(Body):
-    lines: Annotated[list[OrderLine], Field(min_length=1, max_length=20)]
+    lines: Annotated[list[OrderLineCreate], Field(min_length=1, max_length=20)]
     payment: Annotated[str, vocab("order_payment")] | None = None
     # online only: a WeChat Pay / Alipay QR for the merchant at the agent's counter (direct rails)
     method: PaymentMethod | None = None
