@@ -221,7 +221,7 @@ def resumes(current: Terminal, updated: Terminal, *, stopped_at_carrier: bool = 
 def stopped_at_carrier(repo: CarrierRepository, tenant_id: str, sn: str) -> bool:
     """Whether a terminal's SIM is (or is about to be) stopped at its carrier as far as we know: its
     latest carrier operation is a suspension that was not called off, or the last read found it
-    suspended. A deactivation does not stop the SIM (DOMAIN.md's lifecycle), so a terminal
+    suspended. A deactivation does not stop the SIM (docs/domain.md's lifecycle), so a terminal
     deactivated while suspended keeps its SIM stopped, and one deactivated while active does not."""
     latest = repo.latest_op(tenant_id, sn)
     called_off = ("superseded", "dropped")

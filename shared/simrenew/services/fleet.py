@@ -271,7 +271,7 @@ class FleetService:
 
     def reactivate(self, tenant_id: str, sn: str) -> Terminal:
         """Undo a deactivation. The terminal takes the status its merchant and expiry give it, as
-        at registration (DOMAIN.md's lifecycle): no merchant → inventory; expiry today or later →
+        at registration (docs/domain.md's lifecycle): no merchant → inventory; expiry today or later →
         active; within grace_days after it → grace; later → suspended (a paid renewal reactivates
         the SIM). The sweep watches it again from here; reminders already sent are not repeated."""
         item = self.terminals.item(tenant_id, self._sn(sn))

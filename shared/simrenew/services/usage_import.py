@@ -1,4 +1,4 @@
-"""Usage by CSV (DOMAIN.md: "data usage fed by API or CSV"): one row per terminal reading, applied
+"""Usage by CSV (docs/domain.md: "data usage fed by API or CSV"): one row per terminal reading, applied
 as POST /v1/terminals/{sn}/usage would (the same validation, the same 80 % / 100 % alerts, an
 older reading never overwrites a newer one), a bad row never blocking the good ones.
 
