@@ -9,7 +9,7 @@ start; `bench.cold_import` measures the import of each function and the first lo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -117,11 +117,13 @@ class Services:
         config: Config,
         clock: Clock,
         gateway: PaymentGateway | None = None,
+        rails: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
         self.repos = Repositories()
         self._given_gateway = gateway
+        self._given_rails = rails  # name -> DirectRail: these instead of the configured ones (tests)
 
     # --- payments ----------------------------------------------------------------------------------
     @cached_property
@@ -134,7 +136,14 @@ class Services:
 
     @cached_property
     def rails(self) -> PaymentRails:
-        return build_rails(self.config, lambda tenant_id: self.tenants.alipay_token(tenant_id))
+        def token_of(tenant_id: str) -> str | None:
+            return self.tenants.alipay_token(tenant_id)
+
+        if self._given_rails is not None:
+            from simrenew.adapters.payments import PaymentRails
+
+            return PaymentRails(dict(self._given_rails), token_of)
+        return build_rails(self.config, token_of)
 
     # --- onboarding and keys -----------------------------------------------------------------------
     @cached_property
@@ -409,13 +418,19 @@ def build_rails(config: Config, token_of: Any) -> PaymentRails:
     return PaymentRails(rails, token_of)
 
 
-def build_services(config: Config, clock: Clock | None = None, gateway: PaymentGateway | None = None) -> Services:
+def build_services(
+    config: Config,
+    clock: Clock | None = None,
+    gateway: PaymentGateway | None = None,
+    rails: Mapping[str, Any] | None = None,
+) -> Services:
     """Binds the table and returns every (lazy) service over one configuration: the API's root,
-    and the tests', benchmarks' and local tools' (which drive several functions' work at once)."""
+    and the tests', benchmarks' and local tools' (which drive several functions' work at once).
+    `gateway` and `rails` (name -> DirectRail) replace the configured payment providers (tests)."""
     from simrenew.adapters.dynamodb.models import bind_table
 
     bind_table(config.table_name, config.region, config.ddb_endpoint)
-    return Services(config, clock or SystemClock(), gateway)
+    return Services(config, clock or SystemClock(), gateway, rails)
 
 
 # --- the composition roots: what each function reads and what its handlers get ---------------------

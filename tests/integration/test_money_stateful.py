@@ -39,12 +39,10 @@ def books_machine(make_services: Any, rail_name: str = "stripe") -> type[RuleBas
     class Books(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            from simrenew.adapters.payments import PaymentRails
-
             self.clock = FixedClock(T0)
             self.gateway = FakeGateway(WEBHOOK_SECRET)
             self.rail = FakeRail(rail_name if direct else "wechatpay")
-            rails = PaymentRails({rail_name: self.rail}) if direct else None
+            rails = {rail_name: self.rail} if direct else None
             self.svc = make_services(self.clock, self.gateway, rails)
             tenant, _key = self.svc.tenants.create_active(dict(AGENT))
             self.tenant = tenant.tenant_id
