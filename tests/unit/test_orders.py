@@ -273,6 +273,22 @@ def test_the_merchant_pay_page_journey(api: ApiClient, platform_key: str, gatewa
     assert final["expires_on_after"] == add_months(date.fromisoformat(t["expires_on"]), 12).isoformat()
 
 
+def test_a_pay_page_order_sent_again_under_its_idempotency_key_keeps_its_token(
+    api: ApiClient, platform_key: str
+) -> None:
+    """The pay page sends its order again under the same key when the first answer was lost; the
+    replay must carry the order's token, or the page can neither confirm nor follow the order."""
+    _agent, plan, t = _setup(api, platform_key)
+    body = {"sn": t["sn"], "plan_id": plan["plan_id"]}
+    first = api.post("/v1/public/orders", body, headers={"Idempotency-Key": "pay-page-1"})
+    again = api.post("/v1/public/orders", body, headers={"Idempotency-Key": "pay-page-1"})
+    assert first.status == again.status == 201
+    assert again.json["order_id"] == first.json["order_id"]
+    assert again.json["order_token"] == first.json["order_token"] != ""
+    status = api.get(f"/v1/public/orders/{first.json['order_id']}?token={again.json['order_token']}")
+    assert status.status == 200 and status.json["status"] == "pending_payment"
+
+
 def test_risk_limits_answer_422_and_429_with_reasons(api: ApiClient, platform_key: str) -> None:
     agent, plan, t = _setup(api, platform_key, price=600_000)
     t2 = api.post("/v1/terminals", terminal_body(), key=agent.admin_key).json

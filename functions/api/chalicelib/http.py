@@ -33,8 +33,10 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # Every id or SN in a path is far shorter; a longer one cannot exist, and passed on it would overflow
 # DynamoDB's key size (a ValidationException, so a 500: found by fuzzing).
 MAX_PATH_PARAM = 100
-# Secrets are shown once: a replayed answer never carries them again.
-_SECRET_FIELDS = ("api_key", "codes", "secret", "order_token")
+# Secrets are shown once: a replayed answer never carries them again. A pay page order's token is
+# not one of them: the open order hands it back to the same terminal and plan anyway, and the pay
+# page that sends its order again (the first answer lost) needs it to confirm and follow the order.
+_SECRET_FIELDS = ("api_key", "codes", "secret")
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}
 # A 503 (the data store or the payment provider busy after retries) tells the client when to retry.
 RETRY_AFTER_UNAVAILABLE_S = 2
