@@ -72,7 +72,8 @@ SWEEP_INVOKERS = {"ApiFunction", "SweepFunction"}
 SWEEP_EXTRA_CONCURRENCY = 3
 STAR_RESOURCE_ACTIONS = {"sns:Publish"}  # SMS to a phone number has no resource ARN
 # Carrier accounts' keys (docs/carrier.md): one secret per account under simrenew/<Stage>/carrier/.
-CARRIER_SECRET_READERS = {"ApiFunction", "DispatcherFunction", "CarrierSyncFunction"}
+# The sweep reads them for the outbox's drain (carrier operations the stream did not deliver).
+CARRIER_SECRET_READERS = {"ApiFunction", "DispatcherFunction", "CarrierSyncFunction", "SweepFunction"}
 CARRIER_SECRET_WRITERS = {"ApiFunction"}  # connect (create) and remove (delete)
 CARRIER_SECRET_SCOPE = "/carrier/*"  # noqa: S105 - a resource name pattern, not a secret
 ALLOWED_MANAGED_POLICIES = {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"}

@@ -347,7 +347,9 @@ class Services:
         c = self.config
         if c.is_local:
             return FileSecrets(Path(c.carrier_secrets_file or ".local/carrier-secrets.json"))
-        return SecretsManagerSecrets(c.carrier_secret_prefix or "simrenew/unset/carrier/", c.region)
+        if not c.carrier_secret_prefix:
+            raise ConfigError("CARRIER_SECRET_PREFIX is not set: carrier account keys cannot be read")
+        return SecretsManagerSecrets(c.carrier_secret_prefix, c.region)
 
     @cached_property
     def _carrier_repo(self) -> CarrierRepository:
@@ -454,8 +456,8 @@ NEEDS: dict[str, Needs] = {
     ),
     "webhook": Needs(_PAYMENTS),  # applies payments and refunds: the order service and its rails
     # Sweep runs (reminders by SMS and e-mail), expiring unpaid orders (Stripe and the rails),
-    # webhook retries, the outbox's drain.
-    "sweep": Needs(_PAYMENTS | {"sweep_function", "notify"}),
+    # webhook retries, the outbox's drain (its carrier operations read the account's key).
+    "sweep": Needs(_PAYMENTS | {"sweep_function", "notify", "carrier"}),
     "worker": Needs(frozenset({"public_url", "import_worker", "uploads"})),  # imports and exports
     "dispatcher": Needs(frozenset({"public_url", "notify", "carrier"})),  # outbox delivery
     "carrier_sync": Needs(frozenset({"carrier", "carrier_sync_function"})),

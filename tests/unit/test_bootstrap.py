@@ -103,6 +103,9 @@ FIRST_USE: list[tuple[str, str, Callable[[Any], Any]]] = [
     ("sweep", "SENDER_EMAIL", lambda root: bootstrap._notifier(root._services.config)),
     ("dispatcher", "SENDER_EMAIL", lambda root: bootstrap._notifier(root._services.config)),
     ("carrier_sync", "CARRIER_SYNC_FUNCTION", lambda root: root.carrier_sync._dispatch({"tenant_id": "t_1"})),
+    # The outbox's carrier operations read the account's key: the stream dispatcher and the drain.
+    ("dispatcher", "CARRIER_SECRET_PREFIX", lambda root: root.outbox),
+    ("sweep", "CARRIER_SECRET_PREFIX", lambda root: root.outbox),
 ]
 
 

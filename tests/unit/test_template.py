@@ -179,18 +179,21 @@ def test_least_privilege_rules() -> None:
 
 def test_carrier_account_keys_are_read_only_where_used_and_written_only_by_the_api() -> None:
     """Issue 15: one secret per carrier account under simrenew/<Stage>/carrier/; the API creates and
-    deletes them, the dispatcher and the sync function only read them, nobody else touches them."""
+    deletes them, the dispatcher, the sweep's drain and the sync function only read them, nobody else
+    touches them."""
     carrier = (
         "Resource: !Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
         ":secret:simrenew/${Stage}/carrier/*"
     )
-    sweep_reads = edited(
-        r"^(            - Sid: FanOutAndContinue\n)",
+    webhook_reads = edited(
+        r"^(            - Sid: StripeKeysOnly\n)",
         "            - Effect: Allow\n              Action: secretsmanager:GetSecretValue\n              "
         + carrier
         + "\n\\1",
     )
-    assert any(f.startswith("SweepFunction") and "carrier account keys" in f for f in tc.check_permissions(sweep_reads))
+    assert any(
+        f.startswith("WebhookFunction") and "carrier account keys" in f for f in tc.check_permissions(webhook_reads)
+    )
     sid = "            - Sid: ReadCarrierAccountKeys\n              Effect: Allow\n"
     reader_deletes = TEXT.replace(
         sid + "              Action: secretsmanager:GetSecretValue\n",
@@ -198,7 +201,8 @@ def test_carrier_account_keys_are_read_only_where_used_and_written_only_by_the_a
         1,
     )
     failures = tc.check_permissions(reader_deletes)
-    assert any(f.startswith("CarrierSyncFunction") and "DeleteSecret" in f for f in failures), failures
+    # The first reader in the template (the sweep) now may delete: refused.
+    assert any(f.startswith("SweepFunction") and "DeleteSecret" in f for f in failures), failures
     api_unscoped = TEXT.replace(
         "                - secretsmanager:DeleteSecret\n              " + carrier,
         '                - secretsmanager:DeleteSecret\n              Resource: "*"',
