@@ -60,7 +60,7 @@ API_ENUMS: dict[str, tuple[str, ...]] = {
     "notification_channel": CHANNELS,
     "notification_state": ("sending", "held", "sent", "failed"),
     # imports, agents, keys, settings
-    "import_status": ("running", "done", "failed"),
+    "import_status": ("awaiting_upload", "running", "done", "failed"),
     "export_kind": ("terminals", "orders", "ledger", "notifications", "expiring"),
     "tenant_status": tuple(s.value for s in TenantStatus),
     "role": tuple(r.label for r in (Role.ADMIN, Role.STAFF, Role.READONLY, Role.FINANCE)),

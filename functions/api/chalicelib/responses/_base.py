@@ -54,6 +54,7 @@ Role = Annotated[str, AfterValidator(_one_of("role")), WithJsonSchema(_ref("role
 AccountCarrier = Annotated[str, AfterValidator(_one_of("account_carrier")), WithJsonSchema(_ref("account_carrier"))]
 CarrierPlatform = Annotated[str, AfterValidator(_one_of("carrier_platform")), WithJsonSchema(_ref("carrier_platform"))]
 TerminalStatus = Annotated[str, AfterValidator(_one_of("terminal_status")), WithJsonSchema(_ref("terminal_status"))]
+ImportStatus = Annotated[str, AfterValidator(_one_of("import_status")), WithJsonSchema(_ref("import_status"))]
 MerchantStatus = Annotated[str, AfterValidator(_one_of("merchant_status")), WithJsonSchema(_ref("merchant_status"))]
 Carrier = Annotated[str, AfterValidator(_one_of("carrier")), WithJsonSchema(_ref("carrier"))]
 OrderStatus = Annotated[str, AfterValidator(_one_of("order_status")), WithJsonSchema(_ref("order_status"))]

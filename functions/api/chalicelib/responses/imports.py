@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from chalicelib.responses._base import Out
+from chalicelib.responses._base import ImportStatus, Out
 
-# An import's state: awaiting_upload (its presigned upload), running (queued ones too), done or failed.
-# A plain string: import_status (the vocabulary of the console's texts) does not name awaiting_upload.
-ImportState = str
+# An import's state (the vocabulary's import_status): awaiting_upload (its presigned upload),
+# running (queued ones too), done or failed.
+ImportState = ImportStatus
 
 
 class RowError(Out):
