@@ -17,7 +17,6 @@ import base64
 import contextlib
 import csv
 import io
-import json
 import os
 import threading
 import zipfile
@@ -371,17 +370,17 @@ def alipay_keys_loader(config: Any) -> Callable[[], AlipayKeys]:
     Secrets Manager in AWS (ALIPAY_SECRET_ARN), read on first use."""
 
     def load() -> AlipayKeys:
-        if config.is_local:
-            from pathlib import Path
+        from simrenew.adapters.secrets import json_credentials
 
-            if not config.alipay_credentials:
-                raise ConfigError("set ALIPAY_CREDENTIALS (the local gateway's credentials file)")
-            return AlipayKeys.from_json(json.loads(Path(config.alipay_credentials).read_text()))
-        if not config.alipay_secret_arn:
-            raise ConfigError("ALIPAY_SECRET_ARN is required in AWS for Alipay")
-        from simrenew.adapters.secrets import SecretValue
-
-        raw = SecretValue(secret_arn=config.alipay_secret_arn, region=config.region).get()
-        return AlipayKeys.from_json(json.loads(raw))
+        return AlipayKeys.from_json(
+            json_credentials(
+                local=config.is_local,
+                local_file=config.alipay_credentials,
+                local_variable="ALIPAY_CREDENTIALS",
+                secret_arn=config.alipay_secret_arn,
+                arn_variable="ALIPAY_SECRET_ARN",
+                region=config.region,
+            )
+        )
 
     return load

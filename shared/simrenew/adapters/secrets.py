@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from pathlib import Path
 from typing import Any
 
 from simrenew.errors import ConfigError
@@ -34,3 +36,23 @@ class SecretValue:
         if not isinstance(value, str) or not value:
             raise ConfigError(f"secret {self._arn} is empty")
         return value
+
+
+def json_credentials(
+    *, local: bool, local_file: str | None, local_variable: str, secret_arn: str | None, arn_variable: str, region: str
+) -> dict[str, Any]:
+    """A rail's credentials as JSON: the file `local_variable` names on the local stack (written by
+    its local platform), the Secrets Manager secret `arn_variable` names in AWS. A missing setting
+    is a ConfigError naming the variable."""
+    if local:
+        if not local_file:
+            raise ConfigError(f"set {local_variable} (the local platform's credentials file)")
+        raw = Path(local_file).read_text()
+    else:
+        if not secret_arn:
+            raise ConfigError(f"{arn_variable} is required in AWS")
+        raw = SecretValue(secret_arn=secret_arn, region=region).get()
+    found = json.loads(raw)
+    if not isinstance(found, dict):
+        raise ConfigError(f"the credentials of {arn_variable if not local else local_variable} are not a JSON object")
+    return found

@@ -424,17 +424,17 @@ def wechatpay_keys_loader(config: Any) -> Callable[[], WeChatPayKeys]:
     Secrets Manager in AWS (WECHATPAY_SECRET_ARN), read on first use."""
 
     def load() -> WeChatPayKeys:
-        if config.is_local:
-            from pathlib import Path
+        from simrenew.adapters.secrets import json_credentials
 
-            if not config.wechatpay_credentials:
-                raise ConfigError("set WECHATPAY_CREDENTIALS (the local platform's credentials file)")
-            return WeChatPayKeys.from_json(json.loads(Path(config.wechatpay_credentials).read_text()))
-        if not config.wechatpay_secret_arn:
-            raise ConfigError("WECHATPAY_SECRET_ARN is required in AWS for WeChat Pay")
-        from simrenew.adapters.secrets import SecretValue
-
-        raw = SecretValue(secret_arn=config.wechatpay_secret_arn, region=config.region).get()
-        return WeChatPayKeys.from_json(json.loads(raw))
+        return WeChatPayKeys.from_json(
+            json_credentials(
+                local=config.is_local,
+                local_file=config.wechatpay_credentials,
+                local_variable="WECHATPAY_CREDENTIALS",
+                secret_arn=config.wechatpay_secret_arn,
+                arn_variable="WECHATPAY_SECRET_ARN",
+                region=config.region,
+            )
+        )
 
     return load
