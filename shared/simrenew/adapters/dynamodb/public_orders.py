@@ -12,12 +12,13 @@ PaymentIntent is attached in one more, together with the open-order slot the nex
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from pynamodb.exceptions import TransactWriteError
 
 from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.fleet import TerminalRepository, to_terminal
 from simrenew.adapters.dynamodb.models import (
     Item,
     OpenOrderItem,
@@ -27,8 +28,10 @@ from simrenew.adapters.dynamodb.models import (
     TerminalItem,
     Transaction,
 )
-from simrenew.adapters.dynamodb.orders import intent_lookup, new_order_items
-from simrenew.domain.fleet import TerminalStatus
+from simrenew.adapters.dynamodb.orders import PENDING_SHARDS, OrderRepository, intent_lookup, new_order_items, to_order
+from simrenew.adapters.dynamodb.ratelimit import RateLimiter
+from simrenew.adapters.dynamodb.tenant_context import CONTEXTS, MERCHANT_NAMES, MerchantNameCache, TenantContextCache
+from simrenew.domain.fleet import Terminal, TerminalStatus
 from simrenew.domain.orders import Order
 from simrenew.errors import TransientStoreError
 
@@ -117,3 +120,89 @@ def found_with(items: list[Item], tenant_id: str, sn: str, plan_id: str) -> Open
     """The open-order slot for this terminal and plan among what the pay page's Query returned."""
     want = (keys.tenant_pk(tenant_id), keys.open_public_order_sk(sn, plan_id))
     return next((i for i in items if isinstance(i, OpenOrderItem) and (i.pk, i.sk) == want), None)
+
+
+class CheckoutStore:
+    """simrenew.ports.checkout.CheckoutStore over the table: the pay page's reads (through the
+    terminal and order repositories it is given) and its two writes (PublicOrderRepository). The
+    per-container caches are this module's state (tenant_context.CONTEXTS, MERCHANT_NAMES)."""
+
+    pending_shards = PENDING_SHARDS
+
+    def __init__(
+        self,
+        terminals: TerminalRepository,
+        orders: OrderRepository,
+        rate: RateLimiter,
+        contexts: TenantContextCache = CONTEXTS,
+        merchant_names: MerchantNameCache = MERCHANT_NAMES,
+    ) -> None:
+        self._terminals = terminals
+        self._orders = orders
+        self._rate = rate
+        self._writes = PublicOrderRepository()
+        self.contexts = contexts
+        self.merchant_names = merchant_names
+
+    def order(self, stored: OrderItem) -> Order:
+        return to_order(stored)
+
+    def record(self, stored: OrderItem) -> OrderItem:
+        return stored
+
+    def claimed(self, kind: str, value: str) -> tuple[str, str] | None:
+        claim = self._terminals.claim(kind, value)
+        return (claim.tenant_id, claim.sn) if claim is not None else None
+
+    def public_terminal(self, kind: str, value: str) -> tuple[Terminal, Sequence[object] | None] | None:
+        item, others = self._terminals.public(kind, value)
+        return (to_terminal(item), others) if item is not None else None
+
+    def open_order(
+        self, tenant_id: str, sn: str, slot: str, beside: Sequence[object] | None = None
+    ) -> OpenOrderItem | None:
+        if beside is None:  # nothing read beside the terminal: the slot on its own (one GetItem)
+            return self._orders.open_public(tenant_id, sn, slot)
+        return found_with([i for i in beside if isinstance(i, Item)], tenant_id, sn, slot)
+
+    def create_public(
+        self,
+        order: Order,
+        token_hash: str,
+        now: datetime,
+        expires_at: datetime,
+        *,
+        tenant_version: int,
+        sn: str,
+        checks: Sequence[tuple[str, str, int, int]],
+        hits: Sequence[tuple[str, str, int, int]],
+    ) -> tuple[OrderItem | None, list[str | None]]:
+        def limits(tx: Transaction) -> None:
+            for bucket, subject, limit, window_s in checks:
+                self._rate.check_in(tx, bucket, subject, limit=limit, window_s=window_s, now=now)
+            for bucket, subject, limit, window_s in hits:
+                self._rate.hit_in(tx, bucket, subject, limit=limit, window_s=window_s, now=now)
+
+        try:
+            item = self._writes.create(
+                order, token_hash, now, expires_at, tenant_version=tenant_version, sn=sn, limits=limits
+            )
+        except GuardsFailed as exc:
+            return None, exc.codes
+        return item, []
+
+    def attach_public(
+        self,
+        stored: OrderItem,
+        payment_intent_id: str,
+        now: datetime,
+        *,
+        sn: str,
+        tid: str,
+        plan_id: str,
+        token: str,
+        client_secret: str,
+    ) -> None:
+        self._writes.attach(
+            stored, payment_intent_id, now, sn=sn, tid=tid, plan_id=plan_id, token=token, client_secret=client_secret
+        )
