@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -30,10 +31,13 @@ from simrenew.adapters.dynamodb.models import (
 )
 from simrenew.adapters.dynamodb.orders import PENDING_SHARDS, OrderRepository, intent_lookup, new_order_items, to_order
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
-from simrenew.adapters.dynamodb.tenant_context import CONTEXTS, MERCHANT_NAMES, MerchantNameCache, TenantContextCache
+from simrenew.adapters.dynamodb.tenant_context import CONTEXTS, MERCHANT_NAMES
 from simrenew.domain.fleet import Terminal, TerminalStatus
 from simrenew.domain.orders import Order
 from simrenew.errors import TransientStoreError
+
+if TYPE_CHECKING:
+    from simrenew.ports.checkout import MerchantNames, TenantContexts
 
 
 class GuardsFailed(Exception):
@@ -98,22 +102,30 @@ class PublicOrderRepository:
         """The PaymentIntent on the order, its look-up, and the slot the next merchant reuses: one write."""
         item.payment_intent_id = payment_intent_id
         item.updated_at = now
-        slot = OpenOrderItem(
-            item.pk,
-            keys.open_public_order_sk(sn, plan_id),
-            order_id=item.order_id,
-            order_token=token,
-            client_secret=client_secret,
-            payment_intent_id=payment_intent_id,
-            expires_at=item.expires_at,
-            ttl=item.expires_at,
-            pubsn_pk=keys.public_sn_pk(sn),
-            pubtid_pk=keys.public_tid_pk(tid),
-        )
+        slot = open_order_slot(item, sn=sn, tid=tid, plan_id=plan_id, token=token, client_secret=client_secret)
         with Transaction() as tx:
             tx.save(item)
             tx.save(intent_lookup(item, payment_intent_id, now), condition=PaymentIntentItem.pk.does_not_exist())
             tx.save(slot)
+
+
+def open_order_slot(
+    item: OrderItem, *, sn: str, tid: str, plan_id: str, token: str, client_secret: str
+) -> OpenOrderItem:
+    """The open-order slot of an order with its PaymentIntent: under the tenant, with the terminal's
+    pubsn / pubtid keys (the pay page's one Query finds it beside the terminal), gone at expiry."""
+    return OpenOrderItem(
+        item.pk,
+        keys.open_public_order_sk(sn, plan_id),
+        order_id=item.order_id,
+        order_token=token,
+        client_secret=client_secret,
+        payment_intent_id=item.payment_intent_id,
+        expires_at=item.expires_at,
+        ttl=item.expires_at,
+        pubsn_pk=keys.public_sn_pk(sn),
+        pubtid_pk=keys.public_tid_pk(tid),
+    )
 
 
 def found_with(items: list[Item], tenant_id: str, sn: str, plan_id: str) -> OpenOrderItem | None:
@@ -134,8 +146,8 @@ class CheckoutStore:
         terminals: TerminalRepository,
         orders: OrderRepository,
         rate: RateLimiter,
-        contexts: TenantContextCache = CONTEXTS,
-        merchant_names: MerchantNameCache = MERCHANT_NAMES,
+        contexts: TenantContexts = CONTEXTS,
+        merchant_names: MerchantNames = MERCHANT_NAMES,
     ) -> None:
         self._terminals = terminals
         self._orders = orders
