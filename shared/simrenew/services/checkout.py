@@ -169,9 +169,10 @@ class CheckoutService(Generic[Stored]):
         self, sn_or_tid: str, *, fresh: bool = False
     ) -> tuple[TenantContext, Terminal, Sequence[object] | None]:
         """The pay page's terminal and its agent's context (issue 17): the terminal in one Query of
-        the pubsn / pubtid index (with the items sharing its key, its open orders; None when it was
-        found by its claim instead), the context from this container's cache (one Query when it is
-        older than its TTL, or `fresh`). Unknown, malformed and inactive-agent are the same 404."""
+        the pubsn / pubtid index (with the items read beside it, its open orders, opaque: handed back
+        to the store; None when nothing was read beside it), the context from this container's cache
+        (one Query when it is older than its TTL, or `fresh`). Unknown, malformed and inactive-agent are the
+        same 404."""
         raw = sn_or_tid.strip().upper()
         kind = "tid" if raw.isdigit() and len(raw) == 8 else "sn"
         try:

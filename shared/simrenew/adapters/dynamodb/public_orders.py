@@ -8,6 +8,10 @@ PaymentIntent is attached in one more, together with the open-order slot the nex
    paid-renewals counter, Update the open-orders counter. Cancelled → nothing written.
 2. attach: Put the order with its PaymentIntent id, the PaymentIntent look-up and the open-order slot
    (which carries the pubsn / pubtid keys, so the pay page's one Query finds it with the terminal).
+
+CheckoutStore is simrenew.ports.checkout.CheckoutStore over these writes and the terminal and order
+repositories' reads: the checkout service speaks only to it (and hands the per-container caches of
+tenant_context.py to the service as `contexts` and `merchant_names`).
 """
 
 from __future__ import annotations
