@@ -242,6 +242,7 @@ class Services:
     # --- orders, vouchers, reports -----------------------------------------------------------------
     @cached_property
     def orders(self) -> OrderService:
+        from simrenew.adapters.dynamodb.public_orders import CheckoutStore
         from simrenew.services.orders import OrderService
 
         r = self.repos
@@ -256,6 +257,7 @@ class Services:
             self.clock,
             self.rails,
             self.config.public_base_url,
+            pay_page=CheckoutStore(r.terminals, r.orders, r.rate_limiter),
         )
 
     @cached_property

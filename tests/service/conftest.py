@@ -23,6 +23,7 @@ from simrenew.services.transfers import TransferService
 from simrenew.services.vouchers import VoucherService
 from tests.support.fakes.api_keys import FakeApiKeyRepository
 from tests.support.fakes.carrier import FakeCarrierRepository
+from tests.support.fakes.checkout import FakeCheckoutStore
 from tests.support.fakes.fleet import FakeMerchantRepository, FakePlanRepository, FakeTerminalRepository
 from tests.support.fakes.orders import FakeOrderRepository
 from tests.support.fakes.payments import WEBHOOK_SECRET, FakeGateway
@@ -76,6 +77,7 @@ class World:
         self.transfers_repo = FakeTimeTransferRepository(t)
         self.carrier = FakeCarrierRepository(t)
         self.api_keys = FakeApiKeyRepository(t)
+        self.pay_page = FakeCheckoutStore(t, self.terminals, self.orders_repo, self.rate)
         self.onboarding = TenantService(self.tenants, self.api_keys, self.rate, self.clock)
         self.fleet = FleetService(
             self.tenants, self.merchants, self.plans, self.terminals, self.rate, self.clock, self.carrier
@@ -89,6 +91,7 @@ class World:
             self.gateway,
             self.rate,
             self.clock,
+            pay_page=self.pay_page,
         )
         self.vouchers = VoucherService(
             self.vouchers_repo, self.plans, self.terminals, self.orders, self.rate, self.clock

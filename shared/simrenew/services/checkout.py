@@ -11,17 +11,8 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository, to_terminal
-from simrenew.adapters.dynamodb.models import Item, OpenOrderItem, OrderItem, TerminalItem, Transaction
-from simrenew.adapters.dynamodb.orders import PENDING_SHARDS, OrderRepository, to_order
-from simrenew.adapters.dynamodb.paging import Page
-from simrenew.adapters.dynamodb.public_orders import GuardsFailed, PublicOrderRepository, found_with
-from simrenew.adapters.dynamodb.ratelimit import RateLimiter
-from simrenew.adapters.dynamodb.tenant_context import CONTEXTS, MERCHANT_NAMES, TenantContext
-from simrenew.adapters.dynamodb.tenants import TenantRepository
-from simrenew.adapters.payments import PaymentGateway
 from simrenew.clock import Clock, iso_utc, today_in
 from simrenew.domain.contact import mask_name
 from simrenew.domain.fleet import Terminal, TerminalStatus, reject_unknown
@@ -41,6 +32,19 @@ from simrenew.errors import Conflict, NotFound, RateLimited, RuleViolation, Vali
 from simrenew.ids import new_id, new_secret
 from simrenew.log import get_logger
 from simrenew.services.lookups import order_item_or_404, tenant_or_404
+
+if TYPE_CHECKING:  # types only: the look-up's cold start imports no port module for them
+    from collections.abc import Sequence
+
+    from simrenew.ports.checkout import CheckoutOrders, CheckoutStore, Counter, OpenOrder, OrderRecord, TenantContext
+    from simrenew.ports.fleet import Merchants, Plans, Terminals
+    from simrenew.ports.paging import Page
+    from simrenew.ports.payments import PaymentGateway
+    from simrenew.ports.ratelimit import RateLimits
+    from simrenew.ports.tenants import Tenants
+
+#: The order as the store holds it (an OrderItem in DynamoDB): read through OrderRecord, handed back.
+Stored = TypeVar("Stored")
 
 PUBLIC_LOOKUPS_PER_MINUTE = 30
 PUBLIC_ORDERS_PER_HOUR = 20
@@ -110,17 +114,18 @@ def _beside(hit: Any, bucket: str, client_id: str, limit: int, now: datetime) ->
     return future
 
 
-class CheckoutService:
+class CheckoutService(Generic[Stored]):
     def __init__(
         self,
-        tenants: TenantRepository,
-        terminals: TerminalRepository,
-        plans: PlanRepository,
-        merchants: MerchantRepository,
-        orders: OrderRepository,
+        tenants: Tenants,
+        terminals: Terminals,
+        plans: Plans,
+        merchants: Merchants,
+        orders: CheckoutOrders[Stored],
         gateway: PaymentGateway,
-        rate_limiter: RateLimiter,
+        rate_limiter: RateLimits,
         clock: Clock,
+        store: CheckoutStore[Stored],
     ) -> None:
         self._tenants = tenants
         self._terminals = terminals
@@ -131,8 +136,13 @@ class CheckoutService:
         self._rate = rate_limiter
         self._clock = clock
         self.direct: Any = None  # DirectPaymentService (WeChat Pay, Alipay), set by OrderService
-        self._contexts = CONTEXTS  # per container (tenant_context.py says why it is safe)
-        self._public_orders = PublicOrderRepository()
+        self._store = store
+        self._contexts = store.contexts  # per container (adapters/dynamodb/tenant_context.py says why it is safe)
+        self._names = store.merchant_names
+
+    def _rec(self, stored: Stored) -> OrderRecord:
+        """What the checkout reads of a stored order."""
+        return self._store.record(stored)
 
     def _tenant(self, tenant_id: str) -> Tenant:
         return tenant_or_404(self._tenants, tenant_id)
@@ -146,35 +156,37 @@ class CheckoutService:
             value = raw if kind == "tid" else normalize_sn(raw)
         except ValidationError:
             raise missing from None
-        claim = self._terminals.claim(kind, value)
+        claim = self._store.claimed(kind, value)
         if claim is None:
             raise missing
-        tenant = self._tenants.get(claim.tenant_id)
-        terminal = self._terminals.get(claim.tenant_id, claim.sn)
+        tenant = self._tenants.get(claim[0])
+        terminal = self._terminals.get(*claim)
         if tenant is None or terminal is None or tenant.status.value != "active":
             raise missing
         return tenant, terminal
 
     def _public_target(
         self, sn_or_tid: str, *, fresh: bool = False
-    ) -> tuple[TenantContext, TerminalItem, list[Item] | None]:
+    ) -> tuple[TenantContext, Terminal, Sequence[object] | None]:
         """The pay page's terminal and its agent's context (issue 17): the terminal in one Query of
-        the pubsn / pubtid index (with the items sharing its key, its open orders; None when it was
-        found by its claim instead), the context from this container's cache (one Query when it is
-        older than its TTL, or `fresh`). Unknown, malformed and inactive-agent are the same 404."""
+        the pubsn / pubtid index (with the items read beside it, its open orders, opaque: handed back
+        to the store; None when nothing was read beside it), the context from this container's cache
+        (one Query when it is older than its TTL, or `fresh`). Unknown, malformed and inactive-agent are the
+        same 404."""
         raw = sn_or_tid.strip().upper()
         kind = "tid" if raw.isdigit() and len(raw) == 8 else "sn"
         try:
             value = raw if kind == "tid" else normalize_sn(raw)
         except ValidationError:
             raise _missing() from None
-        item, others = self._terminals.public(kind, value)
-        if item is None:
+        found = self._store.public_terminal(kind, value)
+        if found is None:
             raise _missing()
-        ctx = self._contexts.get(item.tenant_id, self._clock.now(), fresh=fresh)
+        terminal, others = found
+        ctx = self._contexts.get(terminal.tenant_id, self._clock.now(), fresh=fresh)
         if ctx is None or ctx.tenant.status.value != "active":
             raise _missing()
-        return ctx, item, others
+        return ctx, terminal, others
 
     def _merchant_name(self, tenant_id: str, merchant_id: str | None) -> str | None:
         """The merchant's name for the pay page's masked name, from this container's cache (a
@@ -182,11 +194,11 @@ class CheckoutService:
         if not merchant_id:
             return None
         now = self._clock.now()
-        cached, name = MERCHANT_NAMES.get(tenant_id, merchant_id, now)
+        cached, name = self._names.get(tenant_id, merchant_id, now)
         if not cached:
             merchant = self._merchants.get(tenant_id, merchant_id)
             name = merchant.name if merchant else None
-            MERCHANT_NAMES.put(tenant_id, merchant_id, name, now)
+            self._names.put(tenant_id, merchant_id, name, now)
         return name
 
     def public_lookup(self, sn_or_tid: str, client_id: str) -> dict[str, Any]:
@@ -194,10 +206,10 @@ class CheckoutService:
         # two); a client over its limit still gets its 429, whatever the read found.
         counted = _beside(self._rate.hit, "public-lookup", client_id, PUBLIC_LOOKUPS_PER_MINUTE, self._clock.now())
         try:
-            ctx, item, _ = self._public_target(sn_or_tid)
+            ctx, terminal, _ = self._public_target(sn_or_tid)
         finally:
             counted.result()
-        tenant, terminal = ctx.tenant, to_terminal(item)
+        tenant = ctx.tenant
         merchant_name = self._merchant_name(tenant.tenant_id, terminal.merchant_id)
         plans = ctx.active_plans()
         fee = tenant.settings.service_fee
@@ -267,7 +279,7 @@ class CheckoutService:
         assert item is not None
         pay = self.direct.prepay(tenant, item, rail, "desktop", client_ip="127.0.0.1", wx_code=None, sn=pairs[0][0])
         fresh = self._orders.item(tenant.tenant_id, order.order_id) or item
-        return to_order(fresh), pay
+        return self._store.order(fresh), pay
 
     def public_create(
         self, body: dict[str, Any], client_id: str, client_ip: str = "127.0.0.1"
@@ -301,10 +313,8 @@ class CheckoutService:
             rail = self._rail(ctx.tenant, method, "method" in body)
         if rail is not None:
             return self._direct_create(ctx.tenant, item.sn, plan_id, rail, body, client_ip)
-        if others is None:  # found by its claim: the open order is read on its own
-            open_order = self._orders.open_public(item.tenant_id, item.sn, plan_id)
-        else:
-            open_order = found_with(others, item.tenant_id, item.sn, plan_id)
+        # Found with the terminal (no request), or read on its own when nothing was read beside it.
+        open_order = self._store.open_order(item.tenant_id, item.sn, plan_id, others)
         reused = self._reuse_open(ctx.tenant, open_order)
         if reused is not None:
             return reused
@@ -317,12 +327,12 @@ class CheckoutService:
         return rail
 
     def _create_public(
-        self, ctx: TenantContext, item: TerminalItem, plan_id: str, *, last_try: bool = False
+        self, ctx: TenantContext, item: Terminal, plan_id: str, *, last_try: bool = False
     ) -> tuple[Order, dict[str, Any], str]:
         """A new pay-page order in two writes (public_orders.py): the order with every rule as a
         condition, then its PaymentIntent with the open-order slot."""
         tenant, sn, now = ctx.tenant, item.sn, self._clock.now()
-        if item.status == TerminalStatus.DEACTIVATED.value:
+        if item.status is TerminalStatus.DEACTIVATED:
             raise RuleViolation(f"terminal {sn} is deactivated and cannot be renewed", code="terminal_deactivated")
         plan = ctx.plan(plan_id)
         if plan is None or not plan.active:
@@ -332,18 +342,12 @@ class CheckoutService:
         )
         token = new_secret(24)
         expires = now + timedelta(minutes=PAYMENT_WINDOW_MINUTES)
-        try:
-            order_item = self._public_orders.create(
-                order,
-                token_hash(token),
-                now,
-                expires,
-                tenant_version=ctx.version,
-                sn=sn,
-                limits=lambda tx: self._limits_in(tx, tenant.tenant_id, sn, now),
-            )
-        except GuardsFailed as exc:
-            raise self._refused(exc.codes, tenant.tenant_id, sn, now, last_try) from None
+        checks, hits = self._limits(tenant.tenant_id, sn)
+        order_item, codes = self._store.create_public(
+            order, token_hash(token), now, expires, tenant_version=ctx.version, sn=sn, checks=checks, hits=hits
+        )
+        if order_item is None:
+            raise self._refused(codes, tenant.tenant_id, sn, now, last_try)
         intent = self._gateway.create_intent(
             order_id=order.order_id,
             amount_fen=order.amount_fen,
@@ -352,7 +356,7 @@ class CheckoutService:
             application_fee_fen=order.fee_fen,
             metadata={"order_id": order.order_id, "tenant_id": tenant.tenant_id},
         )
-        self._public_orders.attach(
+        self._store.attach_public(
             order_item,
             intent.id,
             now,
@@ -370,20 +374,14 @@ class CheckoutService:
         }
         return replace(order, payment_intent_id=intent.id), pay, token
 
-    def _limits_in(self, tx: Transaction, tenant_id: str, sn: str, now: datetime) -> None:
-        """The per-terminal rules of `_check_renewal_limits`, as conditions of the order's transaction."""
+    @staticmethod
+    def _limits(tenant_id: str, sn: str) -> tuple[list[Counter], list[Counter]]:
+        """The per-terminal rules of `_check_renewal_limits`, as conditions of the order's transaction:
+        the paid renewals today checked, the unpaid public orders of the half hour counted."""
         subject = f"{tenant_id}#{sn}"
-        self._rate.check_in(
-            tx, PAID_RENEWALS_BUCKET, subject, limit=ORDERS_PER_TERMINAL_PER_DAY, window_s=86_400, now=now
-        )
-        self._rate.hit_in(
-            tx,
-            "public-orders-per-terminal",
-            subject,
-            limit=PUBLIC_OPEN_ORDERS_PER_TERMINAL,
-            window_s=PAYMENT_WINDOW_MINUTES * 60,
-            now=now,
-        )
+        checks = [(PAID_RENEWALS_BUCKET, subject, ORDERS_PER_TERMINAL_PER_DAY, 86_400)]
+        hits = [("public-orders-per-terminal", subject, PUBLIC_OPEN_ORDERS_PER_TERMINAL, PAYMENT_WINDOW_MINUTES * 60)]
+        return checks, hits
 
     def _refused(self, codes: list[str | None], tenant_id: str, sn: str, now: datetime, last_try: bool) -> Exception:
         """What a cancelled order transaction means, in the order the old reads checked it."""
@@ -393,7 +391,7 @@ class CheckoutService:
                 return Conflict("the agent's settings changed meanwhile; retry", code="concurrent_update")
             return _StaleContext()
         if failed[1]:
-            terminal = self._terminals.item(tenant_id, sn)
+            terminal = self._terminals.get(tenant_id, sn)
             if terminal is None:
                 return _missing()
             return RuleViolation(f"terminal {sn} is deactivated and cannot be renewed", code="terminal_deactivated")
@@ -416,11 +414,11 @@ class CheckoutService:
         """An order paid straight to the agent's WeChat Pay / Alipay account: no PaymentIntent. The
         terminal's open order for this plan on this rail is reused (a reload asks for the same trade)."""
         slot = f"{plan_id}#{rail}"
-        open_order = self._orders.open_public(tenant.tenant_id, sn, slot)
+        open_order = self._store.open_order(tenant.tenant_id, sn, slot)
         item = None
         if open_order is not None and open_order.expires_at - self._clock.now() >= REUSE_MARGIN:
             found = self._orders.item(tenant.tenant_id, open_order.order_id)
-            if found is not None and found.status == OrderStatus.PENDING_PAYMENT.value:
+            if found is not None and self._rec(found).status == OrderStatus.PENDING_PAYMENT.value:
                 item, token = found, open_order.order_token
         if item is None:
             order, made = self._create(tenant, [(sn, plan_id)], "online", "public", "merchant", stripe=False)
@@ -438,15 +436,15 @@ class CheckoutService:
             wx_code=body.get("wx_code"),
             sn=sn,
         )
-        fresh = self._orders.item(tenant.tenant_id, item.order_id) or item
-        return to_order(fresh), payment, token
+        fresh = self._orders.item(tenant.tenant_id, self._rec(item).order_id) or item
+        return self._store.order(fresh), payment, token
 
-    def _reuse_open(self, tenant: Tenant, open_order: OpenOrderItem | None) -> tuple[Order, dict[str, Any], str] | None:
+    def _reuse_open(self, tenant: Tenant, open_order: OpenOrder | None) -> tuple[Order, dict[str, Any], str] | None:
         """The terminal's unpaid public order for the same plan, if it has time left to be paid."""
         if open_order is None or open_order.expires_at - self._clock.now() < REUSE_MARGIN:
             return None
         item = self._orders.item(tenant.tenant_id, open_order.order_id)
-        if item is None or item.status != OrderStatus.PENDING_PAYMENT.value:
+        if item is None or self._rec(item).status != OrderStatus.PENDING_PAYMENT.value:
             return None
         pay = {
             "client_secret": open_order.client_secret,
@@ -454,7 +452,7 @@ class CheckoutService:
             "payment_intent_id": open_order.payment_intent_id,
             "stripe_js_url": self._gateway.js_url,
         }
-        return to_order(item), pay, open_order.order_token
+        return self._store.order(item), pay, open_order.order_token
 
     def _create(
         self,
@@ -468,13 +466,13 @@ class CheckoutService:
     ) -> tuple[Order, dict[str, Any] | None]:
         now = self._clock.now()
         plans = {p.plan_id: p for p in self._plans.all(tenant.tenant_id)}
-        found = self._terminals.get_many(tenant.tenant_id, [sn for sn, _ in pairs])
+        found = self._terminals.terminals(tenant.tenant_id, [sn for sn, _ in pairs])
         lines = []
         for i, (sn, plan_id) in enumerate(pairs):
             found_item = found.get(sn)
             if found_item is None:
                 raise NotFound(f"no terminal {sn}", code="terminal_not_found")
-            if found_item.status == TerminalStatus.DEACTIVATED.value:
+            if found_item.status is TerminalStatus.DEACTIVATED:
                 raise RuleViolation(f"terminal {sn} is deactivated and cannot be renewed", code="terminal_deactivated")
             plan = plans.get(plan_id)
             if plan is None or not plan.active:
@@ -568,37 +566,34 @@ class CheckoutService:
     # --- reading --------------------------------------------------------------------------------------------
     def get(self, tenant_id: str, order_id: str) -> Order:
         item = order_item_or_404(self._orders, tenant_id, order_id)
-        return to_order(item)
+        return self._store.order(item)
 
     def page(self, tenant_id: str, status: str | None, limit: int, cursor: str | None) -> Page[Order]:
         if status is not None and status not in {s.value for s in OrderStatus}:
             raise ValidationError("status", "invalid_choice", "unknown order status")
         return self._orders.page(tenant_id, status, limit, cursor)
 
-    def _public_item(self, order_id: str, token: str | None) -> OrderItem:
+    def _public_item(self, order_id: str, token: str | None) -> Stored:
         item = self._orders.by_order_id(order_id) if order_id.startswith("o_") else None
-        if (
-            item is None
-            or not token
-            or not item.token_hash
-            or not hmac.compare_digest(item.token_hash, token_hash(token))
-        ):
+        stored_hash = self._rec(item).token_hash if item is not None else None
+        if item is None or not token or not stored_hash or not hmac.compare_digest(stored_hash, token_hash(token)):
             raise NotFound("no such order", code="order_not_found")
         return item
 
     def public_status(self, order_id: str, token: str | None, check: bool = False) -> dict[str, Any]:
         item = self._public_item(order_id, token)
-        if check and item.status == OrderStatus.PENDING_PAYMENT.value and self.direct is not None:
+        rec = self._rec(item)
+        if check and rec.status == OrderStatus.PENDING_PAYMENT.value and self.direct is not None:
             # The payer is back from WeChat Pay's / Alipay's page: ask the rail (a payment whose
             # notification is late is applied now; a failed one ends the wait).
             self.direct.check_attempts(item)
-            item = self._orders.item(item.tenant_id, item.order_id) or item
-        order = to_order(item)
+            item = self._orders.item(rec.tenant_id, rec.order_id) or item
+        order = self._store.order(item)
         line = order.lines[0]
-        if order.status is OrderStatus.PENDING_PAYMENT and item.expires_at <= self._clock.now():
+        if order.status is OrderStatus.PENDING_PAYMENT and self._rec(item).expires_at <= self._clock.now():
             if not self._settle_direct(item):
                 self._expire(self._orders.item(order.tenant_id, order.order_id) or item)
-            order = to_order(self._orders.item(order.tenant_id, order.order_id) or item)
+            order = self._store.order(self._orders.item(order.tenant_id, order.order_id) or item)
         return {
             "order_id": order.order_id,
             "status": order.status.value,
@@ -614,22 +609,24 @@ class CheckoutService:
         if not isinstance(body.get("payment_method"), str) or not body["payment_method"].strip():
             raise ValidationError("payment_method", "required", "payment_method is required")
         item = self._public_item(order_id, body.get("token") if isinstance(body.get("token"), str) else None)
-        if item.status not in (OrderStatus.PENDING_PAYMENT.value, OrderStatus.FAILED.value):
-            raise Conflict(f"the order is {item.status}", code="order_not_payable")
-        if item.expires_at <= self._clock.now():
+        rec = self._rec(item)
+        if rec.status not in (OrderStatus.PENDING_PAYMENT.value, OrderStatus.FAILED.value):
+            raise Conflict(f"the order is {rec.status}", code="order_not_payable")
+        if rec.expires_at <= self._clock.now():
             self._expire(item)
             raise RuleViolation("the order expired; start again", code="order_expired")
-        assert item.payment_intent_id
-        line = to_order(item).lines[0]
-        self._orders.forget_open_public(item.tenant_id, line.sn, line.plan_id, item.order_id)
-        status = self._gateway.confirm(item.payment_intent_id, body["payment_method"].strip())
+        assert rec.payment_intent_id
+        line = self._store.order(item).lines[0]
+        self._orders.forget_open_public(rec.tenant_id, line.sn, line.plan_id, rec.order_id)
+        status = self._gateway.confirm(rec.payment_intent_id, body["payment_method"].strip())
         return {"order_id": order_id, "payment_status": status}
 
-    def _expire(self, item: OrderItem) -> bool:
+    def _expire(self, item: Stored) -> bool:
         # The PaymentIntent is cancelled first: when Stripe does not answer, the order stays pending
         # (and due), so the next run tries again; marked expired first, it kept its intent open.
-        if item.payment_intent_id:
-            self._gateway.cancel(item.payment_intent_id)
+        intent_id = self._rec(item).payment_intent_id
+        if intent_id:
+            self._gateway.cancel(intent_id)
         return self._orders.transition(
             item,
             OrderStatus.EXPIRED,
@@ -638,34 +635,41 @@ class CheckoutService:
             {"action": "expired", "at": iso_utc(self._clock.now())},
         )
 
-    def _settle_direct(self, item: OrderItem) -> bool:
+    def _settle_direct(self, item: Stored) -> bool:
         """Before an order with trades on WeChat Pay / Alipay expires: each is queried (a payment whose
         notification was lost is applied now) and the open ones closed. True if one was paid."""
-        if self.direct is None or not item.attempts_json or item.attempts_json == "[]":
+        attempts = self._rec(item).attempts_json
+        if self.direct is None or not attempts or attempts == "[]":
             return False
         paid: bool = self.direct.settle_attempts(item, self._tenants.get)
         return paid
 
-    def _expire_one(self, item: OrderItem) -> int:
-        fresh = self._orders.item(item.tenant_id, item.order_id)
-        if fresh is None or fresh.status != OrderStatus.PENDING_PAYMENT.value:
+    def _pending(self, item: Stored) -> Stored | None:
+        """The order as stored now, if it is still unpaid."""
+        rec = self._rec(item)
+        fresh = self._orders.item(rec.tenant_id, rec.order_id)
+        return fresh if fresh is not None and self._rec(fresh).status == OrderStatus.PENDING_PAYMENT.value else None
+
+    def _expire_one(self, item: Stored) -> int:
+        fresh = self._pending(item)
+        if fresh is None:
             return 0
         if self._settle_direct(fresh):
             return 0  # paid after all: fulfilled, not expired
-        fresh = self._orders.item(item.tenant_id, item.order_id)
-        return int(fresh is not None and fresh.status == OrderStatus.PENDING_PAYMENT.value and self._expire(fresh))
+        fresh = self._pending(item)
+        return int(fresh is not None and self._expire(fresh))
 
     def expire_due(self, limit: int = 500) -> int:
         """Unpaid orders past their 30 minutes: PaymentIntent cancelled, expired. Each order on its
         own: one that fails (Stripe unreachable) is logged and left for the next run, and the
         others go on."""
         count = 0
-        for shard in range(PENDING_SHARDS):
+        for shard in range(self._store.pending_shards):
             for item in self._orders.pending_due(shard, self._clock.now(), limit):
                 try:
                     count += self._expire_one(item)
                 except Exception:  # noqa: BLE001 - one order's failure must not stop the others
                     get_logger().warning(
-                        "unpaid order not expired this run", extra={"order_id": item.order_id}, exc_info=True
+                        "unpaid order not expired this run", extra={"order_id": self._rec(item).order_id}, exc_info=True
                     )
         return count

@@ -4,7 +4,7 @@ module; this facade wires them over the same repositories and gateway."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository
 from simrenew.adapters.dynamodb.orders import OrderRepository
@@ -23,6 +23,10 @@ from simrenew.services.ledger import LedgerService
 from simrenew.services.refunds import RefundService
 from simrenew.services.stripe_events import StripeEventService
 
+if TYPE_CHECKING:
+    from simrenew.adapters.dynamodb.models import OrderItem
+    from simrenew.ports.checkout import CheckoutStore
+
 
 class OrderService:
     def __init__(
@@ -37,12 +41,16 @@ class OrderService:
         clock: Clock,
         rails: PaymentRails | None = None,
         public_base_url: str = "",
+        *,
+        pay_page: CheckoutStore[OrderItem],
     ) -> None:
         self.orders = orders
         self.rails = rails or PaymentRails({})
         self._tenants = tenants
         self._clock = clock
-        self.checkout = CheckoutService(tenants, terminals, plans, merchants, orders, gateway, rate_limiter, clock)
+        self.checkout = CheckoutService(
+            tenants, terminals, plans, merchants, orders, gateway, rate_limiter, clock, pay_page
+        )
         # Agent events (order.fulfilled, order.refunded, terminal.risk_flagged) are outbox items written
         # in the same transaction as the change; the dispatcher delivers them.
         self.fulfilment = FulfilmentService(tenants, terminals, orders, gateway, clock, rate_limiter)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from simrenew.adapters.dynamodb.models import OrderItem, TerminalItem, VoucherItem
 from simrenew.ports.api_keys import ApiKeys
+from simrenew.ports.checkout import CheckoutOrders, CheckoutStore, TenantContexts
 from simrenew.ports.fleet import Merchants, Plans, Terminals
 from simrenew.ports.orders import Ledger, Orders, StoredOrders
 from simrenew.ports.payments import PaymentGateway
@@ -13,6 +14,7 @@ from simrenew.ports.tenants import Tenants
 from simrenew.ports.transfers import StoredTerminals, TimeTransfers
 from simrenew.ports.vouchers import Vouchers
 from tests.support.fakes.api_keys import FakeApiKeyRepository
+from tests.support.fakes.checkout import FakeCheckoutStore, FakeTenantContexts
 from tests.support.fakes.fleet import FakeMerchantRepository, FakePlanRepository, FakeTerminalRepository
 from tests.support.fakes.orders import FakeOrderRepository
 from tests.support.fakes.payments import WEBHOOK_SECRET, FakeGateway
@@ -38,6 +40,12 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
     transfers: TimeTransfers[TerminalItem] = FakeTimeTransferRepository(table)
     rate: RateLimits = FakeRateLimiter(table)
     gateway: PaymentGateway = FakeGateway(WEBHOOK_SECRET)
+    # checkout (the pay page)
+    checkout_orders: CheckoutOrders[OrderItem] = FakeOrderRepository(table)
+    pay_page: CheckoutStore[OrderItem] = FakeCheckoutStore(
+        table, FakeTerminalRepository(table), FakeOrderRepository(table), FakeRateLimiter(table)
+    )
+    contexts: TenantContexts = FakeTenantContexts(table)
     return (
         tenants,
         api_keys,
@@ -52,4 +60,7 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
         transfers,
         rate,
         gateway,
+        checkout_orders,
+        pay_page,
+        contexts,
     )

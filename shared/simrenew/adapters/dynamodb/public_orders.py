@@ -8,16 +8,22 @@ PaymentIntent is attached in one more, together with the open-order slot the nex
    paid-renewals counter, Update the open-orders counter. Cancelled → nothing written.
 2. attach: Put the order with its PaymentIntent id, the PaymentIntent look-up and the open-order slot
    (which carries the pubsn / pubtid keys, so the pay page's one Query finds it with the terminal).
+
+CheckoutStore is simrenew.ports.checkout.CheckoutStore over these writes and the terminal and order
+repositories' reads: the checkout service speaks only to it (and hands the per-container caches of
+tenant_context.py to the service as `contexts` and `merchant_names`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import TransactWriteError
 
 from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.fleet import TerminalRepository, to_terminal
 from simrenew.adapters.dynamodb.models import (
     Item,
     OpenOrderItem,
@@ -27,10 +33,15 @@ from simrenew.adapters.dynamodb.models import (
     TerminalItem,
     Transaction,
 )
-from simrenew.adapters.dynamodb.orders import intent_lookup, new_order_items
-from simrenew.domain.fleet import TerminalStatus
+from simrenew.adapters.dynamodb.orders import PENDING_SHARDS, OrderRepository, intent_lookup, new_order_items, to_order
+from simrenew.adapters.dynamodb.ratelimit import RateLimiter
+from simrenew.adapters.dynamodb.tenant_context import CONTEXTS, MERCHANT_NAMES
+from simrenew.domain.fleet import Terminal, TerminalStatus
 from simrenew.domain.orders import Order
 from simrenew.errors import TransientStoreError
+
+if TYPE_CHECKING:
+    from simrenew.ports.checkout import MerchantNames, TenantContexts
 
 
 class GuardsFailed(Exception):
@@ -95,25 +106,119 @@ class PublicOrderRepository:
         """The PaymentIntent on the order, its look-up, and the slot the next merchant reuses: one write."""
         item.payment_intent_id = payment_intent_id
         item.updated_at = now
-        slot = OpenOrderItem(
-            item.pk,
-            keys.open_public_order_sk(sn, plan_id),
-            order_id=item.order_id,
-            order_token=token,
-            client_secret=client_secret,
-            payment_intent_id=payment_intent_id,
-            expires_at=item.expires_at,
-            ttl=item.expires_at,
-            pubsn_pk=keys.public_sn_pk(sn),
-            pubtid_pk=keys.public_tid_pk(tid),
-        )
+        slot = open_order_slot(item, sn=sn, tid=tid, plan_id=plan_id, token=token, client_secret=client_secret)
         with Transaction() as tx:
             tx.save(item)
             tx.save(intent_lookup(item, payment_intent_id, now), condition=PaymentIntentItem.pk.does_not_exist())
             tx.save(slot)
 
 
+def open_order_slot(
+    item: OrderItem, *, sn: str, tid: str, plan_id: str, token: str, client_secret: str
+) -> OpenOrderItem:
+    """The open-order slot of an order with its PaymentIntent: under the tenant, with the terminal's
+    pubsn / pubtid keys (the pay page's one Query finds it beside the terminal), gone at expiry."""
+    return OpenOrderItem(
+        item.pk,
+        keys.open_public_order_sk(sn, plan_id),
+        order_id=item.order_id,
+        order_token=token,
+        client_secret=client_secret,
+        payment_intent_id=item.payment_intent_id,
+        expires_at=item.expires_at,
+        ttl=item.expires_at,
+        pubsn_pk=keys.public_sn_pk(sn),
+        pubtid_pk=keys.public_tid_pk(tid),
+    )
+
+
 def found_with(items: list[Item], tenant_id: str, sn: str, plan_id: str) -> OpenOrderItem | None:
     """The open-order slot for this terminal and plan among what the pay page's Query returned."""
     want = (keys.tenant_pk(tenant_id), keys.open_public_order_sk(sn, plan_id))
     return next((i for i in items if isinstance(i, OpenOrderItem) and (i.pk, i.sk) == want), None)
+
+
+class CheckoutStore:
+    """simrenew.ports.checkout.CheckoutStore over the table: the pay page's reads (through the
+    terminal and order repositories it is given) and its two writes (PublicOrderRepository). The
+    per-container caches are this module's state (tenant_context.CONTEXTS, MERCHANT_NAMES)."""
+
+    pending_shards = PENDING_SHARDS
+
+    def __init__(
+        self,
+        terminals: TerminalRepository,
+        orders: OrderRepository,
+        rate: RateLimiter,
+        contexts: TenantContexts = CONTEXTS,
+        merchant_names: MerchantNames = MERCHANT_NAMES,
+    ) -> None:
+        self._terminals = terminals
+        self._orders = orders
+        self._rate = rate
+        self._writes = PublicOrderRepository()
+        self.contexts = contexts
+        self.merchant_names = merchant_names
+
+    def order(self, stored: OrderItem) -> Order:
+        return to_order(stored)
+
+    def record(self, stored: OrderItem) -> OrderItem:
+        return stored
+
+    def claimed(self, kind: str, value: str) -> tuple[str, str] | None:
+        claim = self._terminals.claim(kind, value)
+        return (claim.tenant_id, claim.sn) if claim is not None else None
+
+    def public_terminal(self, kind: str, value: str) -> tuple[Terminal, Sequence[object] | None] | None:
+        item, others = self._terminals.public(kind, value)
+        return (to_terminal(item), others) if item is not None else None
+
+    def open_order(
+        self, tenant_id: str, sn: str, slot: str, beside: Sequence[object] | None = None
+    ) -> OpenOrderItem | None:
+        if beside is None:  # nothing read beside the terminal: the slot on its own (one GetItem)
+            return self._orders.open_public(tenant_id, sn, slot)
+        return found_with([i for i in beside if isinstance(i, Item)], tenant_id, sn, slot)
+
+    def create_public(
+        self,
+        order: Order,
+        token_hash: str,
+        now: datetime,
+        expires_at: datetime,
+        *,
+        tenant_version: int,
+        sn: str,
+        checks: Sequence[tuple[str, str, int, int]],
+        hits: Sequence[tuple[str, str, int, int]],
+    ) -> tuple[OrderItem | None, list[str | None]]:
+        def limits(tx: Transaction) -> None:
+            for bucket, subject, limit, window_s in checks:
+                self._rate.check_in(tx, bucket, subject, limit=limit, window_s=window_s, now=now)
+            for bucket, subject, limit, window_s in hits:
+                self._rate.hit_in(tx, bucket, subject, limit=limit, window_s=window_s, now=now)
+
+        try:
+            item = self._writes.create(
+                order, token_hash, now, expires_at, tenant_version=tenant_version, sn=sn, limits=limits
+            )
+        except GuardsFailed as exc:
+            return None, exc.codes
+        return item, []
+
+    def attach_public(
+        self,
+        stored: OrderItem,
+        payment_intent_id: str,
+        now: datetime,
+        *,
+        sn: str,
+        tid: str,
+        plan_id: str,
+        token: str,
+        client_secret: str,
+    ) -> None:
+        self._writes.attach(
+            stored, payment_intent_id, now, sn=sn, tid=tid, plan_id=plan_id, token=token, client_secret=client_secret
+        )
