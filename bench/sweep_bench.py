@@ -47,7 +47,8 @@ from bench.common import (
 )
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository, new_terminal_item
-from simrenew.adapters.dynamodb.sweeps import SweepRepository, SweepStateItem
+from simrenew.adapters.dynamodb.models import SweepStateItem
+from simrenew.adapters.dynamodb.sweeps import SweepRepository
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.bootstrap import Services
 from simrenew.clock import FixedClock
