@@ -3,12 +3,7 @@ SIM, and the carrier operations (an outbox item)."""
 
 from __future__ import annotations
 
-from pynamodb.attributes import (
-    NumberAttribute,
-    UnicodeAttribute,
-    UTCDateTimeAttribute,
-    VersionAttribute,
-)
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
 
 from simrenew.adapters.dynamodb.items.base import Item
 

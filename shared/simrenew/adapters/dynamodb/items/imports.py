@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import (
-    BinaryAttribute,
-    NumberAttribute,
-    UnicodeAttribute,
-    UTCDateTimeAttribute,
-)
+from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
 from simrenew.adapters.dynamodb.items.base import Item
 

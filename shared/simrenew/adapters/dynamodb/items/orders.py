@@ -3,13 +3,7 @@ order, the global payment look-ups, applied Stripe events and each terminal's ex
 
 from __future__ import annotations
 
-from pynamodb.attributes import (
-    ListAttribute,
-    NumberAttribute,
-    UnicodeAttribute,
-    UTCDateTimeAttribute,
-    VersionAttribute,
-)
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
 
 from simrenew.adapters.dynamodb.items.base import Item
 

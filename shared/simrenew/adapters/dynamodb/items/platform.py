@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import (
-    NumberAttribute,
-    UnicodeAttribute,
-)
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from simrenew.adapters.dynamodb.items.base import Item
 
