@@ -113,6 +113,10 @@ def china_now() -> str:
     return datetime.now(CHINA).isoformat(timespec="seconds")
 
 
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
 class Platform:
     """The platform's memory: trades by out_trade_no, refunds by out_refund_no, bills by token."""
 
@@ -255,9 +259,6 @@ class Platform:
     def bill_file(self, day: str, sub_mchid: str | None) -> bytes:
         from simrenew.adapters.wechatpay import BILL_HEADER
 
-        def y(fen: int) -> str:
-            return f"{fen // 100}.{fen % 100:02d}"
-
         lines = [BILL_HEADER]
         charges = refunds = 0
         rows = 0
@@ -268,41 +269,10 @@ class Platform:
                 paid_at = trade.get("paid_at")
                 if paid_at and paid_at.astimezone(CHINA).date().isoformat() == day:
                     fee = round(trade["total"] * 0.006)
-                    stamp = paid_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
-                    lines.append(
-                        ",".join(
-                            "`" + v
-                            for v in (
-                                stamp,
-                                self.state["sp_appid"],
-                                self.state["sp_mchid"],
-                                trade["sub_mchid"],
-                                "",
-                                trade["transaction_id"],
-                                trade["out_trade_no"],
-                                "o_local_payer",
-                                trade["trade_type"],
-                                "SUCCESS",
-                                "OTHERS",
-                                "CNY",
-                                y(trade["total"]),
-                                "0.00",
-                                "0",
-                                "0",
-                                "0.00",
-                                "0.00",
-                                "",
-                                "",
-                                trade["description"],
-                                "",
-                                f"{fee / 100:.5f}",
-                                "0.60%",
-                                y(trade["total"]),
-                                "0.00",
-                                "",
-                            )
-                        )
-                    )
+                    total = _yuan(trade["total"])
+                    money: tuple[str, ...] = (total, "0.00", "0", "0", "0.00", "0.00", "", "")
+                    tail: tuple[str, ...] = (trade["description"], "", f"{fee / 100:.5f}", "0.60%", total, "0.00", "")
+                    lines.append(self._bill_row(paid_at, trade, "SUCCESS", money + tail))
                     charges += trade["total"]
                     rows += 1
             for refund in self.refunds.values():
@@ -312,46 +282,22 @@ class Platform:
                 at = refund["created"]
                 if at.astimezone(CHINA).date().isoformat() != day or refund["status"] != "SUCCESS":
                     continue
-                stamp = at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
-                lines.append(
-                    ",".join(
-                        "`" + v
-                        for v in (
-                            stamp,
-                            self.state["sp_appid"],
-                            self.state["sp_mchid"],
-                            trade["sub_mchid"],
-                            "",
-                            trade["transaction_id"],
-                            trade["out_trade_no"],
-                            "o_local_payer",
-                            trade["trade_type"],
-                            "REFUND",
-                            "OTHERS",
-                            "CNY",
-                            "0.00",
-                            "0.00",
-                            refund["refund_id"],
-                            refund["out_refund_no"],
-                            y(refund["amount"]),
-                            "0.00",
-                            "ORIGINAL",
-                            "SUCCESS",
-                            trade["description"],
-                            "",
-                            "0.00000",
-                            "0.60%",
-                            "0.00",
-                            y(refund["amount"]),
-                            "",
-                        )
-                    )
-                )
+                amount = _yuan(refund["amount"])
+                money = ("0.00", "0.00", refund["refund_id"], refund["out_refund_no"], amount, "0.00")
+                tail = ("ORIGINAL", "SUCCESS", trade["description"], "", "0.00000", "0.60%", "0.00", amount, "")
+                lines.append(self._bill_row(at, trade, "REFUND", money + tail))
                 refunds += refund["amount"]
                 rows += 1
         lines.append("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额")
-        lines.append(f"`{rows},`{y(charges)},`{y(refunds)},`0.00,`0.00000,`{y(charges)},`{y(refunds)}")
+        lines.append(f"`{rows},`{_yuan(charges)},`{_yuan(refunds)},`0.00,`0.00000,`{_yuan(charges)},`{_yuan(refunds)}")
         return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+    def _bill_row(self, at: datetime, trade: dict[str, Any], kind: str, rest: tuple[str, ...]) -> str:
+        """One line of the trade bill: the columns every line starts with, then `rest`, each with a backtick."""
+        stamp = at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+        ids = (self.state["sp_appid"], self.state["sp_mchid"], trade["sub_mchid"], "", trade["transaction_id"])
+        head = (stamp, *ids, trade["out_trade_no"], "o_local_payer", trade["trade_type"], kind, "OTHERS", "CNY")
+        return ",".join("`" + v for v in (*head, *rest))
 
 
 class WeChatPayHandler(Handler):
