@@ -46,11 +46,13 @@ from infra.local_rails import (
     private_key,
     public_key,
     public_pem,
+    refund_states,
     rsa_sign,
     rsa_verify,
     serve,
     token,
     write_private,
+    yuan,
 )
 from infra.processes import LOCAL
 
@@ -111,10 +113,6 @@ def write_credentials(home: Path, port: int) -> Path:
 
 def china_now() -> str:
     return datetime.now(CHINA).isoformat(timespec="seconds")
-
-
-def _yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
 
 
 class Platform:
@@ -269,7 +267,7 @@ class Platform:
                 paid_at = trade.get("paid_at")
                 if paid_at and paid_at.astimezone(CHINA).date().isoformat() == day:
                     fee = round(trade["total"] * 0.006)
-                    total = _yuan(trade["total"])
+                    total = yuan(trade["total"])
                     money: tuple[str, ...] = (total, "0.00", "0", "0", "0.00", "0.00", "", "")
                     tail: tuple[str, ...] = (trade["description"], "", f"{fee / 100:.5f}", "0.60%", total, "0.00", "")
                     lines.append(self._bill_row(paid_at, trade, "SUCCESS", money + tail))
@@ -282,14 +280,14 @@ class Platform:
                 at = refund["created"]
                 if at.astimezone(CHINA).date().isoformat() != day or refund["status"] != "SUCCESS":
                     continue
-                amount = _yuan(refund["amount"])
+                amount = yuan(refund["amount"])
                 money = ("0.00", "0.00", refund["refund_id"], refund["out_refund_no"], amount, "0.00")
                 tail = ("ORIGINAL", "SUCCESS", trade["description"], "", "0.00000", "0.60%", "0.00", amount, "")
                 lines.append(self._bill_row(at, trade, "REFUND", money + tail))
                 refunds += refund["amount"]
                 rows += 1
         lines.append("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额")
-        lines.append(f"`{rows},`{_yuan(charges)},`{_yuan(refunds)},`0.00,`0.00000,`{_yuan(charges)},`{_yuan(refunds)}")
+        lines.append(f"`{rows},`{yuan(charges)},`{yuan(refunds)},`0.00,`0.00000,`{yuan(charges)},`{yuan(refunds)}")
         return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
     def _bill_row(self, at: datetime, trade: dict[str, Any], kind: str, rest: tuple[str, ...]) -> str:
@@ -548,30 +546,16 @@ class WeChatPayHandler(Handler):
         if trade is None:
             return self.fail(404, "ORDER_NOT_EXIST", "no such trade")
         if action is None and method == "GET":
-            refunds = [
-                {
-                    "out_refund_no": r["out_refund_no"],
-                    "amount": r["amount"],
-                    "status": r["status"],
-                    "notification": r.get("last_notice"),
-                }
-                for r in self.platform.refunds.values()
-                if r["out_trade_no"] == otn
-            ]
-            return self.json(
-                200,
-                {
-                    "out_trade_no": otn,
-                    "trade_state": trade["trade_state"],
-                    "trade_type": trade["trade_type"],
-                    "sub_mchid": trade["sub_mchid"],
-                    "amount": trade["total"],
-                    "refunds": refunds,
-                },
-            )
+            refunds = refund_states(self.platform.refunds.values(), otn, number="out_refund_no", notice="last_notice")
+            own = {
+                "trade_state": trade["trade_state"],
+                "trade_type": trade["trade_type"],
+                "sub_mchid": trade["sub_mchid"],
+                "amount": trade["total"],
+            }
+            return self.trade_state(otn, own, refunds)
         if action == "pay" and method == "POST":
-            result = self.platform.pay(otn, notify=query.get("notify") != "0")
-            return self.json(409 if "error" in result else 200, result)
+            return self.paid(self.platform.pay(otn, notify=query.get("notify") != "0"))
         if action == "fail" and method == "POST":
             ok = self.fail_trade(otn)
             return self.json(200 if ok else 409, {"trade_state": self.platform.trades[otn]["trade_state"]})
