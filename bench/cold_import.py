@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import OUT, ROOT, environment, median, shown, write_json
+from bench.common import OUT, ROOT, environment, median, write_figures
 
 ENV = {
     "SIMRENEW_ENV": "local",
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         med = median(values)
         result[name] = {"median_s": med, "samples_s": values, "ratio_to_boto3": med / base}
         print(f"{name:<22} {med * 1000:>10.1f} {med / base:>8.2f}x")
-    write_json(
+    write_figures(
         args.out,
         {
             "benchmark": "cold import of each function's module vs import boto3",
@@ -82,7 +82,6 @@ def main(argv: list[str] | None = None) -> int:
             "modules": result,
         },
     )
-    print(f"raw figures: {shown(args.out)}")
     return 0
 
 

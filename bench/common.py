@@ -121,6 +121,23 @@ def local_services(table: str, endpoint: str, extra_env: dict[str, str] | None =
     return build_services(load_config(env))
 
 
+@contextmanager
+def local_stack(log_name: str, table: str, extra_env: dict[str, str] | None = None) -> Iterator[tuple[Any, Any]]:
+    """DynamoDB Local in memory with the table (`dynamodb_local`, `table_client`) and the app's
+    services over it (`local_services`): yields the plain client and the services."""
+    with dynamodb_local(log_name) as endpoint:
+        client = table_client(endpoint, table)
+        svc = local_services(table, endpoint, extra_env)
+        print(f"DynamoDB Local (in memory) on {endpoint}, table {table}", flush=True)
+        yield client, svc
+
+
+def write_figures(path: Path, data: Any) -> None:
+    """The benchmark's raw figures as JSON, and where they are."""
+    write_json(path, data)
+    print(f"raw figures: {shown(path)}")
+
+
 # --- the request counter -----------------------------------------------------------------------------
 @dataclass
 class OpStats:

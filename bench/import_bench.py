@@ -29,16 +29,13 @@ from bench.common import (
     OUT,
     Phase,
     RequestCounter,
-    dynamodb_local,
     environment,
     handle_signals,
-    local_services,
+    local_stack,
     median,
     op_sort_key,
     print_repeats,
-    shown,
-    table_client,
-    write_json,
+    write_figures,
 )
 from simrenew.adapters.dispatch import ThreadDispatcher
 from simrenew.bootstrap import Services
@@ -432,19 +429,15 @@ def main(argv: list[str] | None = None) -> int:
     counter = RequestCounter(count_clients=True)
     started_at = datetime.now(UTC)
     try:
-        with dynamodb_local("dynamodb-local.log") as endpoint:
-            client = table_client(endpoint, TABLE)
-            svc = local_services(TABLE, endpoint)
-            with counter.installed():
-                print(f"DynamoDB Local (in memory) on {endpoint}, table {TABLE}", flush=True)
-                results = [measure(svc, client, counter, args.rows, r, args.timeout) for r in range(args.repeats)]
+        with local_stack("dynamodb-local.log", TABLE) as (client, svc), counter.installed():
+            results = [measure(svc, client, counter, args.rows, r, args.timeout) for r in range(args.repeats)]
     except KeyboardInterrupt:
         print("\ninterrupted; DynamoDB Local stopped", file=sys.stderr)
         return 130
 
     summary = summarize(results)
     print_table(summary, args.rows, args.repeats, results)
-    write_json(
+    write_figures(
         args.out,
         {
             "benchmark": "fleet CSV import vs raw BatchWriteItem",
@@ -455,7 +448,6 @@ def main(argv: list[str] | None = None) -> int:
             "repeats": results,
         },
     )
-    print(f"raw figures: {shown(args.out)}")
     return 0
 
 

@@ -58,9 +58,8 @@ from bench.common import (
     median,
     op_sort_key,
     p90,
-    shown,
     table_client,
-    write_json,
+    write_figures,
 )
 from infra.processes import free_port, spawn, start_localstripe, stop, wait_for_port
 from simrenew.domain.dates import add_months
@@ -639,8 +638,7 @@ def main(argv: list[str] | None = None) -> int:
             "ddb_requests": counts,
         },
     }
-    write_json(args.out, report)
-    print(f"raw figures: {shown(args.out)}")
+    write_figures(args.out, report)
     return 0
 
 

@@ -34,20 +34,18 @@ from typing import Any
 from bench.common import (
     OUT,
     RequestCounter,
-    dynamodb_local,
     environment,
     handle_signals,
-    local_services,
+    local_stack,
     median,
     op_sort_key,
     print_repeats,
-    shown,
-    table_client,
-    write_json,
+    write_figures,
 )
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository, new_terminal_item
-from simrenew.adapters.dynamodb.sweeps import SweepRepository, SweepStateItem
+from simrenew.adapters.dynamodb.models import SweepStateItem
+from simrenew.adapters.dynamodb.sweeps import SweepRepository
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.bootstrap import Services
 from simrenew.clock import FixedClock
@@ -373,13 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     days = sweep_days(args.repeats)
     tenants_with_due = min(args.tenants, args.due)
     try:
-        with dynamodb_local("sweep-dynamodb-local.log") as endpoint:
-            client = table_client(endpoint, TABLE)
-            svc = local_services(
-                TABLE, endpoint, {"STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"}
-            )
-            print(f"DynamoDB Local (in memory) on {endpoint}, table {TABLE}", flush=True)
-
+        stripe = {"STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"}
+        with local_stack("sweep-dynamodb-local.log", TABLE, stripe) as (client, svc):
             started = time.perf_counter()
             owners = make_owners(svc, args.tenants)
             owners_s = time.perf_counter() - started
@@ -456,8 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         "medians": summary,
         "repeats": results,
     }
-    write_json(args.out, report)
-    print(f"raw figures: {shown(args.out)}")
+    write_figures(args.out, report)
     return 0
 
 

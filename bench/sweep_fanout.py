@@ -41,8 +41,8 @@ from bench.sweep_bench import TABLE as SWEEP_BENCH_TABLE
 from bench.sweep_bench import Owner, load, make_owners
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.fleet import new_terminal_item
+from simrenew.adapters.dynamodb.models import SweepStateItem
 from simrenew.adapters.dynamodb.sweep_days import SweepDayRepository
-from simrenew.adapters.dynamodb.sweeps import SweepStateItem
 from simrenew.clock import FixedClock
 from simrenew.domain.fleet import Terminal, TerminalStatus, terminal_fields
 from simrenew.domain.identifiers import luhn_check_digit

@@ -50,11 +50,13 @@ from infra.local_rails import (
     private_key,
     public_key,
     public_pem,
+    refund_states,
     rsa_sign,
     rsa_verify,
     serve,
     token,
     write_private,
+    yuan,
 )
 from infra.processes import LOCAL
 
@@ -121,10 +123,6 @@ def sign_string(params: dict[str, str], *, without: tuple[str, ...]) -> str:
 
 def china_now() -> str:
     return datetime.now(CHINA).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def fen(raw: str) -> int | None:
@@ -501,30 +499,16 @@ class AlipayHandler(Handler):
         if trade is None:
             return self.json(404, {"error": "ACQ.TRADE_NOT_EXIST"})
         if action is None and method == "GET":
-            refunds = [
-                {
-                    "out_refund_no": r["out_request_no"],
-                    "amount": r["amount"],
-                    "status": r["status"],
-                    "notification": r.get("notification"),
-                }
-                for r in self.gw.refunds.values()
-                if r["out_trade_no"] == otn
-            ]
-            return self.json(
-                200,
-                {
-                    "out_trade_no": otn,
-                    "trade_state": trade["trade_status"],
-                    "kind": trade["kind"],
-                    "auth_app_id": trade["auth_app_id"],
-                    "amount": trade["total"],
-                    "refunds": refunds,
-                },
-            )
+            refunds = refund_states(self.gw.refunds.values(), otn, number="out_request_no", notice="notification")
+            own = {
+                "trade_state": trade["trade_status"],
+                "kind": trade["kind"],
+                "auth_app_id": trade["auth_app_id"],
+                "amount": trade["total"],
+            }
+            return self.trade_state(otn, own, refunds)
         if action == "pay" and method == "POST":
-            result = self.gw.pay(otn, notify=query.get("notify") != "0")
-            return self.json(409 if "error" in result else 200, result)
+            return self.paid(self.gw.pay(otn, notify=query.get("notify") != "0"))
         if action == "fail" and method == "POST":
             return self.json(200, {"trade_state": trade["trade_status"]})
         return self.json(405, {"error": "use POST for pay and fail, GET for the state"})

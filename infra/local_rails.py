@@ -15,7 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -179,6 +179,15 @@ class Handler(BaseHTTPRequestHandler):
     def route(self, method: str, path: str, query: dict[str, str], body: bytes) -> None:
         raise NotImplementedError
 
+    def trade_state(self, otn: str, trade: dict[str, Any], refunds: list[dict[str, Any]]) -> None:
+        """GET /_sim/transactions/<out_trade_no>: `trade` (the platform's own fields), then its refunds
+        (each `out_refund_no`, `amount`, `status` and the last notification sent of it)."""
+        self.json(200, {"out_trade_no": otn, **trade, "refunds": refunds})
+
+    def paid(self, result: dict[str, Any]) -> None:
+        """POST /_sim/transactions/<out_trade_no>/pay: what paying it did (409 when it could not)."""
+        self.json(409 if "error" in result else 200, result)
+
     do_GET = do_POST = do_HEAD = _dispatch
 
 
@@ -191,3 +200,18 @@ def serve(handler: type[Handler], port: int) -> None:
 
 def token() -> str:
     return secrets.token_hex(16)
+
+
+def refund_states(refunds: Iterable[dict[str, Any]], otn: str, number: str, notice: str) -> list[dict[str, Any]]:
+    """The refunds of trade `otn` as the /_sim/ controls show them: each refund's number (its
+    field `number` on this platform), amount, status and the last notification sent (`notice`)."""
+    return [
+        {"out_refund_no": r[number], "amount": r["amount"], "status": r["status"], "notification": r.get(notice)}
+        for r in refunds
+        if r["out_trade_no"] == otn
+    ]
+
+
+def yuan(fen: int) -> str:
+    """An amount in fen as both platforms write yuan: 1234 -> "12.34"."""
+    return f"{fen // 100}.{fen % 100:02d}"

@@ -46,11 +46,13 @@ from infra.local_rails import (
     private_key,
     public_key,
     public_pem,
+    refund_states,
     rsa_sign,
     rsa_verify,
     serve,
     token,
     write_private,
+    yuan,
 )
 from infra.processes import LOCAL
 
@@ -255,9 +257,6 @@ class Platform:
     def bill_file(self, day: str, sub_mchid: str | None) -> bytes:
         from simrenew.adapters.wechatpay import BILL_HEADER
 
-        def y(fen: int) -> str:
-            return f"{fen // 100}.{fen % 100:02d}"
-
         lines = [BILL_HEADER]
         charges = refunds = 0
         rows = 0
@@ -268,41 +267,10 @@ class Platform:
                 paid_at = trade.get("paid_at")
                 if paid_at and paid_at.astimezone(CHINA).date().isoformat() == day:
                     fee = round(trade["total"] * 0.006)
-                    stamp = paid_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
-                    lines.append(
-                        ",".join(
-                            "`" + v
-                            for v in (
-                                stamp,
-                                self.state["sp_appid"],
-                                self.state["sp_mchid"],
-                                trade["sub_mchid"],
-                                "",
-                                trade["transaction_id"],
-                                trade["out_trade_no"],
-                                "o_local_payer",
-                                trade["trade_type"],
-                                "SUCCESS",
-                                "OTHERS",
-                                "CNY",
-                                y(trade["total"]),
-                                "0.00",
-                                "0",
-                                "0",
-                                "0.00",
-                                "0.00",
-                                "",
-                                "",
-                                trade["description"],
-                                "",
-                                f"{fee / 100:.5f}",
-                                "0.60%",
-                                y(trade["total"]),
-                                "0.00",
-                                "",
-                            )
-                        )
-                    )
+                    total = yuan(trade["total"])
+                    money: tuple[str, ...] = (total, "0.00", "0", "0", "0.00", "0.00", "", "")
+                    tail: tuple[str, ...] = (trade["description"], "", f"{fee / 100:.5f}", "0.60%", total, "0.00", "")
+                    lines.append(self._bill_row(paid_at, trade, "SUCCESS", money + tail))
                     charges += trade["total"]
                     rows += 1
             for refund in self.refunds.values():
@@ -312,46 +280,22 @@ class Platform:
                 at = refund["created"]
                 if at.astimezone(CHINA).date().isoformat() != day or refund["status"] != "SUCCESS":
                     continue
-                stamp = at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
-                lines.append(
-                    ",".join(
-                        "`" + v
-                        for v in (
-                            stamp,
-                            self.state["sp_appid"],
-                            self.state["sp_mchid"],
-                            trade["sub_mchid"],
-                            "",
-                            trade["transaction_id"],
-                            trade["out_trade_no"],
-                            "o_local_payer",
-                            trade["trade_type"],
-                            "REFUND",
-                            "OTHERS",
-                            "CNY",
-                            "0.00",
-                            "0.00",
-                            refund["refund_id"],
-                            refund["out_refund_no"],
-                            y(refund["amount"]),
-                            "0.00",
-                            "ORIGINAL",
-                            "SUCCESS",
-                            trade["description"],
-                            "",
-                            "0.00000",
-                            "0.60%",
-                            "0.00",
-                            y(refund["amount"]),
-                            "",
-                        )
-                    )
-                )
+                amount = yuan(refund["amount"])
+                money = ("0.00", "0.00", refund["refund_id"], refund["out_refund_no"], amount, "0.00")
+                tail = ("ORIGINAL", "SUCCESS", trade["description"], "", "0.00000", "0.60%", "0.00", amount, "")
+                lines.append(self._bill_row(at, trade, "REFUND", money + tail))
                 refunds += refund["amount"]
                 rows += 1
         lines.append("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额")
-        lines.append(f"`{rows},`{y(charges)},`{y(refunds)},`0.00,`0.00000,`{y(charges)},`{y(refunds)}")
+        lines.append(f"`{rows},`{yuan(charges)},`{yuan(refunds)},`0.00,`0.00000,`{yuan(charges)},`{yuan(refunds)}")
         return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+    def _bill_row(self, at: datetime, trade: dict[str, Any], kind: str, rest: tuple[str, ...]) -> str:
+        """One line of the trade bill: the columns every line starts with, then `rest`, each with a backtick."""
+        stamp = at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+        ids = (self.state["sp_appid"], self.state["sp_mchid"], trade["sub_mchid"], "", trade["transaction_id"])
+        head = (stamp, *ids, trade["out_trade_no"], "o_local_payer", trade["trade_type"], kind, "OTHERS", "CNY")
+        return ",".join("`" + v for v in (*head, *rest))
 
 
 class WeChatPayHandler(Handler):
@@ -602,30 +546,16 @@ class WeChatPayHandler(Handler):
         if trade is None:
             return self.fail(404, "ORDER_NOT_EXIST", "no such trade")
         if action is None and method == "GET":
-            refunds = [
-                {
-                    "out_refund_no": r["out_refund_no"],
-                    "amount": r["amount"],
-                    "status": r["status"],
-                    "notification": r.get("last_notice"),
-                }
-                for r in self.platform.refunds.values()
-                if r["out_trade_no"] == otn
-            ]
-            return self.json(
-                200,
-                {
-                    "out_trade_no": otn,
-                    "trade_state": trade["trade_state"],
-                    "trade_type": trade["trade_type"],
-                    "sub_mchid": trade["sub_mchid"],
-                    "amount": trade["total"],
-                    "refunds": refunds,
-                },
-            )
+            refunds = refund_states(self.platform.refunds.values(), otn, number="out_refund_no", notice="last_notice")
+            own = {
+                "trade_state": trade["trade_state"],
+                "trade_type": trade["trade_type"],
+                "sub_mchid": trade["sub_mchid"],
+                "amount": trade["total"],
+            }
+            return self.trade_state(otn, own, refunds)
         if action == "pay" and method == "POST":
-            result = self.platform.pay(otn, notify=query.get("notify") != "0")
-            return self.json(409 if "error" in result else 200, result)
+            return self.paid(self.platform.pay(otn, notify=query.get("notify") != "0"))
         if action == "fail" and method == "POST":
             ok = self.fail_trade(otn)
             return self.json(200 if ok else 409, {"trade_state": self.platform.trades[otn]["trade_state"]})

@@ -90,6 +90,17 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 COMMON = ("SIMRENEW_ENV", "TABLE_NAME", "AWS_REGION", "AWS_DEFAULT_REGION", "LOG_LEVEL", "DDB_ENDPOINT")
 
 
+# The variables of GROUPS read as they are (None when unset or not needed), each into the Config
+# field of its name in lower case but for _FIELDS; load_config checks or combines the others.
+_FIELDS = {"LOCAL_OUTBOX": "outbox_path"}
+_AS_THEY_ARE = tuple(
+    name
+    for aws, local in GROUPS.values()
+    for name in aws + local
+    if name not in ("PUBLIC_BASE_URL", "SIMRENEW_PLATFORM_KEY", "S3_ENDPOINT")
+)
+
+
 @dataclass(frozen=True)
 class Needs:
     """The settings one function's composition root reads: `groups` in AWS and locally,
@@ -189,27 +200,7 @@ def load_config(env: Mapping[str, str] | None = None, needs: Needs = EVERYTHING)
         ddb_endpoint=ddb_endpoint,
         public_base_url=public_base_url,
         platform_key=platform_key,
-        platform_key_secret_arn=read("PLATFORM_KEY_SECRET_ARN"),
-        stripe_secret_arn=read("STRIPE_SECRET_ARN"),
-        import_worker_function=read("IMPORT_WORKER_FUNCTION"),
-        sweep_function=read("SWEEP_FUNCTION"),
         log_level=(read("LOG_LEVEL") or "INFO").upper(),
-        stripe_secret_key=read("STRIPE_SECRET_KEY"),
-        stripe_publishable_key=read("STRIPE_PUBLISHABLE_KEY"),
-        stripe_webhook_secret=read("STRIPE_WEBHOOK_SECRET"),
-        stripe_api_base=read("STRIPE_API_BASE"),
-        sender_email=read("SENDER_EMAIL"),
-        outbox_path=read("LOCAL_OUTBOX"),
-        origin_verify_secret=read("ORIGIN_VERIFY_SECRET"),
-        origin_verify_secret_arn=read("ORIGIN_VERIFY_SECRET_ARN"),
-        uploads_bucket=read("UPLOADS_BUCKET"),
         s3_endpoint=s3_endpoint,
-        carrier_secret_prefix=read("CARRIER_SECRET_PREFIX"),
-        carrier_secrets_file=read("CARRIER_SECRETS_FILE"),
-        carrier_sync_function=read("CARRIER_SYNC_FUNCTION"),
-        wechatpay_secret_arn=read("WECHATPAY_SECRET_ARN"),
-        alipay_secret_arn=read("ALIPAY_SECRET_ARN"),
-        wechatpay_credentials=read("WECHATPAY_CREDENTIALS"),
-        alipay_credentials=read("ALIPAY_CREDENTIALS"),
-        notify_base_url=read("NOTIFY_BASE_URL"),
+        **{_FIELDS.get(name, name.lower()): read(name) for name in _AS_THEY_ARE},
     )

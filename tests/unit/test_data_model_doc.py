@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import json
+import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -357,3 +359,42 @@ def test_an_undocumented_entity_or_a_wrong_key_fails(doc: str, sources: dict[str
 def test_an_index_missing_from_the_doc_fails(doc: str) -> None:
     line = next(ln for ln in doc.splitlines() if ln.startswith("| gsi4 |"))
     assert "index gsi4 of the table is not documented" in index_problems(doc.replace(line, ""))
+
+
+# --- the models are in one place, and one import registers them all ---------------------------------
+ITEMS = f"{ADAPTERS}.items."
+
+
+def test_every_entity_is_defined_by_aggregate_in_items_and_exported_by_models(sources: dict[str, str]) -> None:
+    from simrenew.adapters.dynamodb import models
+
+    entities = entity_classes(sources)
+    assert len(entities) > 30
+    assert sorted(name for name, (module, _) in entities.items() if not module.startswith(ITEMS)) == []
+    assert sorted(name for name in entities if name not in models.__all__) == []
+    assert all(getattr(models, name).__module__ == module for name, (module, _) in entities.items())
+
+
+def test_importing_models_alone_registers_every_entity_for_polymorphic_reads(sources: dict[str, str]) -> None:
+    """A fresh interpreter that imports only `models` (as the fakes' table and every repository do)
+    deserialises a raw item of every kind into its own class, as `Item.query` and `Item.batch_get` must."""
+    import subprocess
+    import sys
+
+    kinds = {kind: name for name, (_, kind) in entity_classes(sources).items()}
+    probe = (
+        "import json, sys\n"
+        "from simrenew.adapters.dynamodb.models import Item\n"
+        "kinds = json.loads(sys.argv[1])\n"
+        "built = {k: type(Item.from_raw_data({'pk': {'S': 'P'}, 'sk': {'S': 'S'}, 'kind': {'S': k}})).__name__"
+        " for k in kinds}\n"
+        "print(json.dumps(built))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, json.dumps(sorted(kinds))],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "shared")},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert json.loads(out) == kinds

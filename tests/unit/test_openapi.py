@@ -28,3 +28,14 @@ def test_the_qr_code_route_documents_the_svg_it_answers_with(api: ApiClient) -> 
     doc = api.get("/v1/openapi.json").json
     success = doc["paths"]["/v1/terminals/{sn}/qr.svg"]["get"]["responses"]["200"]
     assert success["content"] == {"image/svg+xml": {"schema": {"type": "string"}}}
+
+
+def test_two_component_schemas_of_one_name_fail_the_document(api_module: Any) -> None:
+    """An enum, a request model and a response model of one name would leave one schema out."""
+    import pytest
+
+    from chalicelib.openapi import _distinct  # on sys.path once the API module is loaded
+
+    assert _distinct({"A": 1}, {"B": 2}, {"C": 3}) == {"A": 1, "B": 2, "C": 3}
+    with pytest.raises(ValueError, match=r"\['B'\]"):
+        _distinct({"A": 1, "B": 2}, {"C": 3}, {"B": 4})

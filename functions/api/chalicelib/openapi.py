@@ -180,17 +180,25 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     return operation
 
 
+def _distinct(*groups: dict[str, Any]) -> dict[str, Any]:
+    """The components of the enum schemas, the request models and the response models, or
+    ValueError where two of them share a name (the document would silently lose one schema)."""
+    merged: dict[str, Any] = {}
+    for group in groups:
+        clash = sorted(set(merged) & set(group))
+        if clash:
+            raise ValueError(f"two component schemas named {clash}")
+        merged.update(group)
+    return merged
+
+
 def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     requests: dict[str, Any] = {}  # the models request bodies nest (an order's lines, a tenant's settings)
     for spec in specs:
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, requests)
     named = {"Error": ERROR_SCHEMA, **{_component(name): enum_schema(name) for name in API_ENUMS}}
-    assert not set(named) & set(requests), f"request models named like components: {set(named) & set(requests)}"
-    responses = response_schemas(specs)
-    clash = sorted(set(responses) & {*named, *requests})
-    if clash:  # one name, two schemas: the document would silently lose one
-        raise ValueError(f"response models named like enum schemas or request models: {clash}")
+    schemas = _distinct(named, requests, response_schemas(specs))
     return {
         "openapi": "3.0.3",
         "info": {"title": "SimRenew API (流量卡续费云)", "version": version},
@@ -200,6 +208,6 @@ def build_openapi(specs: list[RouteSpec], version: str) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             # Every coded value answers may hold (statuses, kinds, channels, audit actions): each has
             # zh-CN and English text in the console (tests/unit/test_enum_strings.py).
-            "schemas": {**named, **requests, **responses},
+            "schemas": schemas,
         },
     }

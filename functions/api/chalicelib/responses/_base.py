@@ -4,7 +4,7 @@ checks an answer), and the coded values as references to the enum schemas of the
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, WithJsonSchema
 
@@ -15,6 +15,18 @@ class Out(BaseModel):
     """A JSON object a route answers with: exactly these fields."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+T = TypeVar("T")
+
+
+class Page(Out, Generic[T]):
+    """The base of every list's answer: a page of items, and the cursor of the next (null on the last).
+    Each list names its own subclass (`class TerminalPage(Page[Terminal])`), the schema the document
+    and the UI's types know it by."""
+
+    items: list[T]
+    next_cursor: str | None
 
 
 def absent() -> Any:

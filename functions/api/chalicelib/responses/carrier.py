@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.responses._base import AccountCarrier, CarrierPlatform, Out, TerminalStatus, absent
+from chalicelib.responses._base import AccountCarrier, CarrierPlatform, Out, Page, TerminalStatus, absent
 
 
 class CarrierSync(Out):
@@ -36,9 +36,8 @@ class CarrierAccount(Out):
     last_sync: CarrierSync | None
 
 
-class CarrierAccountPage(Out):
-    items: list[CarrierAccount]
-    next_cursor: str | None
+class CarrierAccountPage(Page[CarrierAccount]):
+    pass
 
 
 class CarrierAccountCheck(Out):
@@ -97,9 +96,8 @@ class CarrierOperationRetried(CarrierOperation):
     result: str
 
 
-class CarrierOperationPage(Out):
-    items: list[CarrierOperation]
-    next_cursor: str | None
+class CarrierOperationPage(Page[CarrierOperation]):
+    pass
 
 
 class CarrierState(Out):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from chalicelib.responses._base import Carrier, MerchantStatus, Out, TerminalStatus
+from chalicelib.responses._base import Carrier, MerchantStatus, Out, Page, TerminalStatus
 from chalicelib.responses.carrier import CarrierState
 
 
@@ -18,9 +18,7 @@ class Merchant(Out):
     created_at: str
 
 
-class MerchantPage(Out):
-    items: list[Merchant]
-    next_cursor: str | None
+class MerchantPage(Page[Merchant]):
     total: int | None
 
 
@@ -35,9 +33,8 @@ class Plan(Out):
     created_at: str
 
 
-class PlanPage(Out):
-    items: list[Plan]
-    next_cursor: str | None
+class PlanPage(Page[Plan]):
+    pass
 
 
 class MerchantCard(Out):
@@ -72,9 +69,7 @@ class Terminal(Out):
     merchant: MerchantCard | None = None  # on the fleet list's rows (and a reactivation's answer)
 
 
-class TerminalPage(Out):
-    items: list[Terminal]
-    next_cursor: str | None
+class TerminalPage(Page[Terminal]):
     total: int | None = None
 
 

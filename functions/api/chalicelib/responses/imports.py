@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from chalicelib.responses._base import ImportStatus, Out
+from chalicelib.responses._base import ImportStatus, Out, Page
 
 # An import's state (the vocabulary's import_status): awaiting_upload (its presigned upload),
 # running (queued ones too), done or failed.
@@ -38,8 +38,8 @@ class ImportUpload(Out):
     upload: PresignedUpload
 
 
-class ImportSummary(Out):
-    """One import's counts, as the history lists it."""
+class _ImportCounts(Out):
+    """What the history and an import's own answer both say of it (no schema of its own)."""
 
     import_id: str
     status: ImportState
@@ -51,30 +51,24 @@ class ImportSummary(Out):
     updated: int
     unchanged: int
     failed: int
+
+
+class ImportSummary(_ImportCounts):
+    """One import's counts, as the history lists it."""
+
     message: str | None
     created_at: str | None
     finished_at: str | None
     report_url: str
 
 
-class ImportPage(Out):
-    items: list[ImportSummary]
-    next_cursor: str | None
+class ImportPage(Page[ImportSummary]):
+    pass
 
 
-class Import(Out):
+class Import(_ImportCounts):
     """One import's progress and its first row errors."""
 
-    import_id: str
-    status: ImportState
-    source: str
-    filename: str | None
-    total: int
-    processed: int
-    created: int
-    updated: int
-    unchanged: int
-    failed: int
     errors: list[RowError]
     errors_truncated: bool
     message: str | None

@@ -8,6 +8,7 @@ from chalicelib.responses._base import (
     OrderChannel,
     OrderStatus,
     Out,
+    Page,
     PaymentAttemptKind,
     PaymentProvider,
     RefundStatus,
@@ -124,9 +125,7 @@ class Order(_OrderFields):
     payment: str  # online | offline | voucher
 
 
-class OrderPage(Out):
-    items: list[Order]
-    next_cursor: str | None
+class OrderPage(Page[Order]):
     total: int | None
 
 
@@ -156,9 +155,8 @@ class RenewalRecord(Out):
     created_at: str | None
 
 
-class RenewalPage(Out):
-    items: list[RenewalRecord]
-    next_cursor: str | None
+class RenewalPage(Page[RenewalRecord]):
+    pass
 
 
 class VoucherBatchCreated(Out):
@@ -179,9 +177,8 @@ class VoucherBatch(Out):
     created_at: str | None
 
 
-class VoucherBatchPage(Out):
-    items: list[VoucherBatch]
-    next_cursor: str | None
+class VoucherBatchPage(Page[VoucherBatch]):
+    pass
 
 
 class VoucherVoided(Out):

@@ -9,6 +9,7 @@ from chalicelib.responses._base import (
     NotificationChannel,
     NotificationState,
     Out,
+    Page,
     PaymentProvider,
     TerminalStatus,
     absent,
@@ -161,9 +162,8 @@ class Notification(Out):
     dedupe_key: str
 
 
-class NotificationPage(Out):
-    items: list[Notification]
-    next_cursor: str | None
+class NotificationPage(Page[Notification]):
+    pass
 
 
 MODELS: list[type[Out]] = [RevenueTotals, RevenueDay, RevenueReport, SettlementTotals, SettlementDay]

@@ -6,6 +6,7 @@ from chalicelib.responses._base import (
     DirectRail,
     Language,
     Out,
+    Page,
     PaymentMethod,
     RenewalBasis,
     Role,
@@ -53,9 +54,8 @@ class Tenant(Out):
     direct_rails: list[DirectRail]
 
 
-class TenantPage(Out):
-    items: list[Tenant]
-    next_cursor: str | None
+class TenantPage(Page[Tenant]):
+    pass
 
 
 class TenantCreated(Tenant):
@@ -100,9 +100,8 @@ class ApiKeyCreated(ApiKey):
     api_key: str | None
 
 
-class ApiKeyPage(Out):
-    items: list[ApiKey]
-    next_cursor: str | None
+class ApiKeyPage(Page[ApiKey]):
+    pass
 
 
 MODELS = [TenantState, Tenant, TenantPage, TenantCreated, TenantApproved, Me, ApiKey, ApiKeyCreated, ApiKeyPage]

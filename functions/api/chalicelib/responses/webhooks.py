@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.responses._base import Out, WebhookDeliveryState, WebhookEvent
+from chalicelib.responses._base import Out, Page, WebhookDeliveryState, WebhookEvent
 
 
 class WebhookEndpoint(Out):
@@ -22,9 +22,8 @@ class WebhookEndpointCreated(WebhookEndpoint):
     secret: str | None
 
 
-class WebhookEndpointPage(Out):
-    items: list[WebhookEndpoint]
-    next_cursor: str | None
+class WebhookEndpointPage(Page[WebhookEndpoint]):
+    pass
 
 
 class WebhookDelivery(Out):
@@ -42,9 +41,8 @@ class WebhookDelivery(Out):
     payload: dict[str, Any]  # the event as it was signed and sent: its own schema per event type
 
 
-class WebhookDeliveryPage(Out):
-    items: list[WebhookDelivery]
-    next_cursor: str | None
+class WebhookDeliveryPage(Page[WebhookDelivery]):
+    pass
 
 
 MODELS = [WebhookEndpoint, WebhookEndpointCreated, WebhookEndpointPage, WebhookDelivery, WebhookDeliveryPage]

@@ -42,14 +42,14 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
-from simrenew.adapters.dynamodb.models import Item, TerminalEventItem
+from simrenew.adapters.dynamodb.models import OutboxItem as OutboxItem
+from simrenew.adapters.dynamodb.models import TerminalEventItem
 from simrenew.clock import iso_utc
 
 # The fallback poll leaves a new entry to the stream for this long before it delivers it itself.
@@ -59,26 +59,6 @@ BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), ti
 RETENTION = timedelta(days=30)  # a delivered entry is kept this long, then TTL removes it
 MAX_ERROR_LENGTH = 300
 _EVENT_TYPE = re.compile(r"[a-z][a-z_]*\.[a-z][a-z_]*")
-
-
-class OutboxItem(Item, discriminator="outbox"):
-    """An agent webhook event waiting to be (or already) handed to the webhook deliveries.
-
-    Key: PK `TENANT#<tenant_id>`, SK `OUTBOX#<sha256(event_type, dedupe_key)[:40]>`.
-    Index gsi1 `OUTBOX_PENDING#<shard>` / `<next_attempt_at>#<tenant_id>#<sk>`: not yet delivered, by due time (sparse).
-    TTL: 30 days after it is delivered or dropped.
-    """
-
-    tenant_id = UnicodeAttribute()
-    event_type = UnicodeAttribute()
-    event_id = UnicodeAttribute()  # derived from the entry: the `id` agents dedupe on
-    dedupe_key = UnicodeAttribute()
-    data_json = UnicodeAttribute()
-    state = UnicodeAttribute()  # pending | delivered | dropped
-    attempts = NumberAttribute(default=0)
-    next_attempt_at = UTCDateTimeAttribute(null=True)
-    last_error = UnicodeAttribute(null=True)
-    delivered_at = UTCDateTimeAttribute(null=True)
 
 
 def outbox_event_id(pk: str, sk: str) -> str:

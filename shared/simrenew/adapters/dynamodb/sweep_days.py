@@ -18,87 +18,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
-from simrenew.adapters.dynamodb.models import Item
+from simrenew.adapters.dynamodb.models import Item, SweepDayItem, SweepDigestItem, SweepRequestItem, SweepShardItem
 from simrenew.ports.sweeps import COUNTERS as COUNTERS
 from simrenew.ports.sweeps import DayState as DayState
 from simrenew.ports.sweeps import RequestState as RequestState
 from simrenew.ports.sweeps import ShardState as ShardState
 
 KEEP_FOR = timedelta(days=30)
-
-
-class SweepDayItem(Item, discriminator="sweep_day"):
-    """A swept day: its catch-up window, the expiry dates it reads, its shards and the day's end.
-
-    Key: PK `SWEEP`, SK `DAY#<as_of>`.
-    TTL: 30 days.
-    """
-
-    as_of = UnicodeAttribute()
-    start = UnicodeAttribute()  # first day of the catch-up window (fixed by the first run of the day)
-    dates = UnicodeSetAttribute(null=True)  # expiry dates to read (grows if agents' settings do)
-    shards = NumberAttribute()
-    released = NumberAttribute(default=0)  # held SMS sent by the day's coordinators
-    events_sent = NumberAttribute(default=0)
-    digests_sent = NumberAttribute(default=0)
-    digest_cursor = UnicodeAttribute(null=True)  # last tenant whose digest the day's end handled
-    finished_at = UTCDateTimeAttribute(null=True)
-
-
-class SweepShardItem(Item, discriminator="sweep_shard"):
-    """One expiry shard of a day: the lease (holder), the checkpoint (cursor, dates done), counters.
-
-    Key: PK `SWEEP`, SK `DAY#<as_of>#SHARD#<shard>`.
-    TTL: 30 days.
-    """
-
-    as_of = UnicodeAttribute()
-    shard = NumberAttribute()
-    holder = UnicodeAttribute(null=True)  # the run (worker invocation) holding the lease
-    done_dates = UnicodeSetAttribute(null=True)
-    cursor_date = UnicodeAttribute(null=True)  # within cursor_date, every exp_sk <= cursor_sk is done
-    cursor_sk = UnicodeAttribute(null=True)
-    invocations = NumberAttribute(default=0)
-    items_read = NumberAttribute(default=0)
-    queries = NumberAttribute(default=0)
-    reminders_sent = NumberAttribute(default=0)
-    held_for_daytime = NumberAttribute(default=0)
-    moved_to_grace = NumberAttribute(default=0)
-    suspended = NumberAttribute(default=0)
-
-
-class SweepRequestItem(Item, discriminator="sweep_request"):
-    """A sweep run asked for (the API's POST /v1/admin/sweeps or the schedule) and when it was coordinated.
-
-    Key: PK `SWEEP`, SK `REQ#<run_id>`.
-    TTL: 30 days.
-    """
-
-    run_id = UnicodeAttribute()
-    as_of = UnicodeAttribute()
-    source = UnicodeAttribute()  # "api" | "schedule"
-    coordinated_at = UTCDateTimeAttribute(null=True)
-
-
-class SweepDigestItem(Item, discriminator="sweep_digest"):
-    """An agent had terminals due on the day: it gets the day's digest; the terminals suspended.
-    One item per worker invocation of a shard (written whole, in batches: no two writers share
-    one), the day's end merges them; `SWEEPDIGEST#<as_of>` alone: items written before issue 17.
-
-    Key: PK `TENANT#<tenant_id>`, SK `SWEEPDIGEST#<as_of>#<shard>#<invocation>` or `SWEEPDIGEST#<as_of>`.
-    Index gsi1 `SWEEPDIGEST#<as_of>` / `<tenant_id>`: every agent due a digest for the day.
-    TTL: 30 days.
-    """
-
-    tenant_id = UnicodeAttribute()
-    as_of = UnicodeAttribute()
-    suspended = UnicodeSetAttribute(null=True)  # JSON {"sn", "merchant_name"} each
 
 
 def _day(item: SweepDayItem) -> DayState:

@@ -9,19 +9,21 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from pynamodb.attributes import (
-    NumberAttribute,
-    NumberSetAttribute,
-    UnicodeAttribute,
-    UnicodeSetAttribute,
-    UTCDateTimeAttribute,
-)
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
-from simrenew.adapters.dynamodb.models import Item, MerchantItem, TenantItem, TerminalEventItem, TerminalItem
+from simrenew.adapters.dynamodb.models import (
+    Item,
+    MerchantItem,
+    SweepRunItem,
+    TenantItem,
+    TerminalEventItem,
+    TerminalItem,
+)
+from simrenew.adapters.dynamodb.models import NotificationItem as NotificationItem
+from simrenew.adapters.dynamodb.models import SweepStateItem as SweepStateItem
 from simrenew.domain.fleet import Merchant
 from simrenew.domain.tenant import Tenant
 
@@ -31,57 +33,6 @@ HELD_SHARDS = keys.HELD_SMS_SHARDS
 # A running sweep says it is alive at least this often; a run silent for longer is dead (its
 # Lambda was killed), and the claims it left "sending" may be taken over.
 RUN_LEASE = timedelta(minutes=2)
-
-
-class NotificationItem(Item, discriminator="notification"):
-    """One message to one recipient (reminder, grace, suspension notice, the agent's digest); its
-    key is the dedupe key, so each is sent once.
-
-    Key: PK `TENANT#<tenant_id>`, SK `TLOG#<sn>#NOTIF#<term>#<kind>#<channel>` or `DIGEST#<day>`.
-    Index gsi2 `HELD_SMS#<shard>` / `<hold_until>#<pk>#<sk>`: SMS held for daytime (sparse).
-    """
-
-    tenant_id = UnicodeAttribute()
-    sn = UnicodeAttribute(null=True)
-    template = UnicodeAttribute()
-    channel = UnicodeAttribute()
-    recipient_masked = UnicodeAttribute()
-    state = UnicodeAttribute()  # sending | sent | held | failed | skipped
-    term = UnicodeAttribute(null=True)
-    provider_id = UnicodeAttribute(null=True)
-    error = UnicodeAttribute(null=True)
-    hold_until = UTCDateTimeAttribute(null=True)
-    # Only while held for daytime: what is needed to send it later (cleared once sent).
-    held_json = UnicodeAttribute(null=True)
-    run_id = UnicodeAttribute(null=True)  # the sweep invocation that claimed it
-
-
-class SweepRunItem(Item, discriminator="sweep_run"):
-    """A sweep invocation's heartbeat: alive until `alive_until` (set to the end when it stops).
-
-    Key: PK `SWEEP`, SK `ALIVE#<run_id>`.
-    TTL: 2 days after `alive_until`.
-    """
-
-    alive_until = UTCDateTimeAttribute()
-
-
-class SweepStateItem(Item, discriminator="sweep_state"):
-    """The sweep's bookkeeping: the last completed day (LAST) and the registry of reminder offsets and
-    grace lengths in use (OFFSETS); before the fan-out also a day's checkpoint (RUN#, old items only).
-
-    Key: PK `SWEEP`, SK `RUN#<day>` or `LAST` or `OFFSETS`.
-    TTL: 30 days (RUN# only).
-    """
-
-    done_parts = UnicodeSetAttribute(null=True)  # before the fan-out: "<date>#<shard>" read (old items only)
-    # The OFFSETS item: the distinct reminder offsets and grace lengths agents have chosen (see
-    # SweepRepository.offsets); `seeded_at` says it was once rebuilt from the active tenants.
-    reminder_days = NumberSetAttribute(null=True)
-    grace_days = NumberSetAttribute(null=True)
-    seeded_at = UTCDateTimeAttribute(null=True)
-    last_day = UnicodeAttribute(null=True)
-    runs = NumberAttribute(default=0)
 
 
 OFFSETS_KEY = (keys.sweep_pk(), keys.sweep_offsets_sk())

@@ -6,37 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.carrier import carrier_op
 from simrenew.adapters.dynamodb.fleet import fill_item, pending_event
 from simrenew.adapters.dynamodb.models import Item, TerminalItem, Transaction
+from simrenew.adapters.dynamodb.models import TimeTransferItem as TimeTransferItem
 from simrenew.adapters.dynamodb.orders import ledger_line
 from simrenew.domain.carrier import CarrierAction
 from simrenew.domain.fleet import Terminal
 from simrenew.errors import TransientStoreError
 from simrenew.ports.transfers import LedgerLine, TerminalNotice, TimeTransfer
-
-
-class TimeTransferItem(Item, discriminator="time_transfer"):
-    """Who moved how many months from which terminal to which, and why (stored under the source).
-
-    Key: PK `TENANT#<tenant_id>`, SK `TLOG#<from_sn>#TIMEXFER#<transfer_id>`.
-    """
-
-    tenant_id = UnicodeAttribute()
-    transfer_id = UnicodeAttribute()
-    from_sn = UnicodeAttribute()
-    to_sn = UnicodeAttribute()
-    months = NumberAttribute()
-    reason = UnicodeAttribute()
-    actor = UnicodeAttribute()
-    from_before = UnicodeAttribute()
-    from_after = UnicodeAttribute()
-    to_before = UnicodeAttribute()
-    to_after = UnicodeAttribute()
 
 
 def transfer_item(

@@ -8,62 +8,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pynamodb.attributes import (
-    BooleanAttribute,
-    NumberAttribute,
-    UnicodeAttribute,
-    UTCDateTimeAttribute,
-    VersionAttribute,
-)
 from pynamodb.exceptions import PutError, UpdateError
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure, translated
-from simrenew.adapters.dynamodb.models import Item
+from simrenew.adapters.dynamodb.models import WebhookDeliveryItem as WebhookDeliveryItem
+from simrenew.adapters.dynamodb.models import WebhookEndpointItem as WebhookEndpointItem
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.errors import ValidationError
 
 RETRY_SHARDS = keys.WEBHOOK_RETRY_SHARDS
 DELIVERY_RETENTION = timedelta(days=30)
-
-
-# --- items -------------------------------------------------------------------------------------
-class WebhookEndpointItem(Item, discriminator="webhook_endpoint"):
-    """An agent's outbound webhook endpoint (URL, event types, signing secret).
-
-    Key: PK `TENANT#<tenant_id>`, SK `WHEP#<endpoint_id>`.
-    """
-
-    tenant_id = UnicodeAttribute()
-    endpoint_id = UnicodeAttribute()
-    url = UnicodeAttribute()
-    events = UnicodeAttribute()  # JSON list of event types
-    secret = UnicodeAttribute()  # needed to sign every delivery, so kept as is
-    active = BooleanAttribute(default=True)
-    description = UnicodeAttribute(null=True)
-
-
-class WebhookDeliveryItem(Item, discriminator="webhook_delivery"):
-    """One delivery of one event to one endpoint, with its attempts.
-
-    Key: PK `TENANT#<tenant_id>`, SK `WHDL#<endpoint_id>#<at>#<delivery_id>`.
-    Index gsi2 `WEBHOOK_RETRY#<shard>` / `<next_attempt_at>#<tenant_id>#<sk>`: pending deliveries by due time (sparse).
-    TTL: 30 days.
-    """
-
-    tenant_id = UnicodeAttribute()
-    endpoint_id = UnicodeAttribute()
-    delivery_id = UnicodeAttribute()
-    event_type = UnicodeAttribute()
-    event_id = UnicodeAttribute()
-    payload_json = UnicodeAttribute()  # the exact body sent, so every retry sends the same bytes
-    attempts = NumberAttribute(default=0)
-    state = UnicodeAttribute()  # pending | delivered | failed
-    last_status = NumberAttribute(null=True)
-    last_error = UnicodeAttribute(null=True)
-    next_attempt_at = UTCDateTimeAttribute(null=True)
-    delivered_at = UTCDateTimeAttribute(null=True)
-    version = VersionAttribute()
 
 
 def queue_for_retry(item: WebhookDeliveryItem, at: datetime) -> None:
