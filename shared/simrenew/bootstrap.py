@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from simrenew.adapters.dynamodb.carrier import CarrierRepository
     from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository
     from simrenew.adapters.dynamodb.idempotency import IdempotencyStore
-    from simrenew.adapters.dynamodb.models import TerminalItem, VoucherItem
+    from simrenew.adapters.dynamodb.models import TerminalEventItem, TerminalItem, VoucherItem
     from simrenew.adapters.dynamodb.orders import OrderRepository
+    from simrenew.adapters.dynamodb.outbox import OutboxItem
     from simrenew.adapters.dynamodb.ratelimit import RateLimiter
     from simrenew.adapters.dynamodb.sweep_days import SweepDayRepository
     from simrenew.adapters.dynamodb.sweeps import SweepRepository
@@ -330,7 +331,7 @@ class Services:
         return SweepRuns(self.sweep, self.repos.sweep_days, self.sweep_dispatcher, self.clock)
 
     @cached_property
-    def outbox(self) -> OutboxDispatcher:
+    def outbox(self) -> OutboxDispatcher[OutboxItem, TerminalEventItem]:
         """Delivers outbox items (functions/dispatcher, the 5-minute drain)."""
         from simrenew.adapters.dynamodb.outbox import OutboxRepository
         from simrenew.services.outbox import OutboxDispatcher
@@ -497,7 +498,7 @@ class SweepServices:
         return self._services.webhooks
 
     @property
-    def outbox(self) -> OutboxDispatcher:
+    def outbox(self) -> OutboxDispatcher[OutboxItem, TerminalEventItem]:
         return self._services.outbox
 
 
@@ -531,7 +532,7 @@ class DispatcherServices:
         self._services = services
 
     @property
-    def outbox(self) -> OutboxDispatcher:
+    def outbox(self) -> OutboxDispatcher[OutboxItem, TerminalEventItem]:
         return self._services.outbox
 
 

@@ -25,7 +25,6 @@ NOT_YET_ON_PORTS: set[str] = {
     "fulfilment.py",
     "imports.py",
     "orders.py",
-    "outbox.py",
     "refunds.py",
     "reports.py",
     "stripe_events.py",
