@@ -3,10 +3,12 @@ fake whose methods drift from the Protocol the services depend on fails the buil
 
 from __future__ import annotations
 
-from simrenew.adapters.dynamodb.models import OrderItem, TerminalItem, VoucherItem
+from simrenew.adapters.dynamodb.models import OrderItem, TerminalEventItem, TerminalItem, VoucherItem
+from simrenew.adapters.dynamodb.outbox import OutboxItem
 from simrenew.ports.api_keys import ApiKeys
 from simrenew.ports.fleet import Merchants, Plans, Terminals
 from simrenew.ports.orders import Ledger, Orders, StoredOrders
+from simrenew.ports.outbox import OutboxStore
 from simrenew.ports.payments import PaymentGateway
 from simrenew.ports.ratelimit import RateLimits
 from simrenew.ports.tenants import Tenants
@@ -15,6 +17,7 @@ from simrenew.ports.vouchers import Vouchers
 from tests.support.fakes.api_keys import FakeApiKeyRepository
 from tests.support.fakes.fleet import FakeMerchantRepository, FakePlanRepository, FakeTerminalRepository
 from tests.support.fakes.orders import FakeOrderRepository
+from tests.support.fakes.outbox import FakeOutboxRepository
 from tests.support.fakes.payments import WEBHOOK_SECRET, FakeGateway
 from tests.support.fakes.ratelimit import FakeRateLimiter
 from tests.support.fakes.table import FakeTable
@@ -38,6 +41,8 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
     transfers: TimeTransfers[TerminalItem] = FakeTimeTransferRepository(table)
     rate: RateLimits = FakeRateLimiter(table)
     gateway: PaymentGateway = FakeGateway(WEBHOOK_SECRET)
+    # io (imports, exports, outbox, webhooks)
+    outbox: OutboxStore[OutboxItem, TerminalEventItem] = FakeOutboxRepository(table)
     return (
         tenants,
         api_keys,
@@ -52,4 +57,5 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
         transfers,
         rate,
         gateway,
+        outbox,  # io
     )
