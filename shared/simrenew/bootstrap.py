@@ -236,9 +236,12 @@ class Services:
 
     @cached_property
     def exports(self) -> ExportService:
+        from simrenew.adapters.dynamodb.exports import ExportRepository
         from simrenew.services.exports import ExportService
 
-        return ExportService(self.fleet, self.orders, self.expiry_reports, self.objects, self.dispatcher, self.clock)
+        return ExportService(
+            self.fleet, self.orders, self.expiry_reports, self.objects, self.dispatcher, self.clock, ExportRepository()
+        )
 
     # --- orders, vouchers, reports -----------------------------------------------------------------
     @cached_property

@@ -47,6 +47,19 @@ class ObjectInfo:
 class ObjectStore:
     """One bucket. The client is made on first use (cold start: boto3's S3 client is not free)."""
 
+    put_url_ttl_s = PUT_URL_TTL_S
+    get_url_ttl_s = GET_URL_TTL_S
+
+    # The key layout (simrenew.ports.objects.Objects): the module's functions.
+    def upload_key(self, tenant_id: str, import_id: str) -> str:
+        return upload_key(tenant_id, import_id)
+
+    def export_key(self, tenant_id: str, export_id: str) -> str:
+        return export_key(tenant_id, export_id)
+
+    def parse_upload_key(self, key: str) -> tuple[str, str] | None:
+        return parse_upload_key(key)
+
     def __init__(self, bucket: str | None, region: str, endpoint: str | None, is_local: bool) -> None:
         self._bucket = bucket
         self._region = region
