@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from simrenew.adapters.dynamodb.carrier import CarrierRepository
     from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository
     from simrenew.adapters.dynamodb.idempotency import IdempotencyStore
-    from simrenew.adapters.dynamodb.models import TerminalEventItem, TerminalItem, VoucherItem
+    from simrenew.adapters.dynamodb.models import ImportItem, TerminalEventItem, TerminalItem, VoucherItem
     from simrenew.adapters.dynamodb.orders import OrderRepository
     from simrenew.adapters.dynamodb.outbox import OutboxItem
     from simrenew.adapters.dynamodb.ratelimit import RateLimiter
@@ -225,7 +225,7 @@ class Services:
         return ObjectStore(c.uploads_bucket, c.region, c.s3_endpoint, c.is_local)
 
     @cached_property
-    def imports(self) -> ImportService:
+    def imports(self) -> ImportService[ImportItem, TerminalItem]:
         from simrenew.adapters.dynamodb.imports import ImportRepository
         from simrenew.services.imports import ImportService
 
@@ -512,7 +512,7 @@ class WorkerServices:
         self._services = services
 
     @property
-    def imports(self) -> ImportService:
+    def imports(self) -> ImportService[ImportItem, TerminalItem]:
         return self._services.imports
 
     @property
@@ -607,10 +607,12 @@ def _notifier(config: Config) -> Any:
 
 def _webhooks(config: Config, clock: Clock) -> Any:
     from simrenew.adapters.dynamodb.webhooks import WebhookRepository
-    from simrenew.adapters.outbound import UrllibTransport
+    from simrenew.adapters.outbound import UrllibTransport, system_resolver
     from simrenew.services.webhooks import WebhookService
 
-    return WebhookService(WebhookRepository(), UrllibTransport(), clock, allow_http_local=config.is_local)
+    return WebhookService(
+        WebhookRepository(), UrllibTransport(), clock, allow_http_local=config.is_local, resolver=system_resolver
+    )
 
 
 def _sync_dispatch(config: Config) -> Callable[[dict[str, Any]], None]:

@@ -22,13 +22,11 @@ NOT_YET_ON_PORTS: set[str] = {
     "direct_payments.py",
     "fleet.py",
     "fulfilment.py",
-    "imports.py",
     "orders.py",
     "refunds.py",
     "reports.py",
     "stripe_events.py",
     "sweep.py",
-    "webhooks.py",
 }
 
 

@@ -8,10 +8,10 @@ Key layout (the lifecycle rules and the S3 trigger in template.yaml depend on it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import IO, Any
 
 from simrenew.errors import ConfigError, NotFound, ProviderUnavailable
+from simrenew.ports.objects import ObjectInfo as ObjectInfo
 
 UPLOADS_PREFIX = "uploads/"
 EXPORTS_PREFIX = "exports/"
@@ -35,13 +35,6 @@ def parse_upload_key(key: str) -> tuple[str, str] | None:
     if len(parts) != 2 or not all(parts):
         return None
     return parts[0], parts[1]
-
-
-@dataclass(frozen=True)
-class ObjectInfo:
-    key: str
-    size: int
-    etag: str
 
 
 class ObjectStore:

@@ -4,7 +4,15 @@ its key layout. The adapter is simrenew.adapters.objects.ObjectStore (S3; moto's
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import IO, Any, Protocol
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
 
 
 class Objects(Protocol):
@@ -25,6 +33,10 @@ class Objects(Protocol):
     def presign_put(self, key: str, content_type: str, size_bytes: int) -> dict[str, Any]: ...
 
     def presign_get(self, key: str, filename: str) -> str: ...
+
+    def head(self, key: str) -> ObjectInfo | None:
+        """The object's size and ETag; None when there is no such object."""
+        ...
 
     def open(self, key: str) -> IO[bytes]: ...
 
