@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from simrenew.adapters.dynamodb.carrier import CarrierRepository
     from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository
     from simrenew.adapters.dynamodb.idempotency import IdempotencyStore
-    from simrenew.adapters.dynamodb.models import TerminalItem, VoucherItem
+    from simrenew.adapters.dynamodb.models import ImportItem, TerminalEventItem, TerminalItem, VoucherItem
     from simrenew.adapters.dynamodb.orders import OrderRepository
+    from simrenew.adapters.dynamodb.outbox import OutboxItem
     from simrenew.adapters.dynamodb.ratelimit import RateLimiter
     from simrenew.adapters.dynamodb.sweep_days import SweepDayRepository
     from simrenew.adapters.dynamodb.sweeps import SweepRepository
@@ -224,7 +225,7 @@ class Services:
         return ObjectStore(c.uploads_bucket, c.region, c.s3_endpoint, c.is_local)
 
     @cached_property
-    def imports(self) -> ImportService:
+    def imports(self) -> ImportService[ImportItem, TerminalItem]:
         from simrenew.adapters.dynamodb.imports import ImportRepository
         from simrenew.services.imports import ImportService
 
@@ -235,9 +236,12 @@ class Services:
 
     @cached_property
     def exports(self) -> ExportService:
+        from simrenew.adapters.dynamodb.exports import ExportRepository
         from simrenew.services.exports import ExportService
 
-        return ExportService(self.fleet, self.orders, self.expiry_reports, self.objects, self.dispatcher, self.clock)
+        return ExportService(
+            self.fleet, self.orders, self.expiry_reports, self.objects, self.dispatcher, self.clock, ExportRepository()
+        )
 
     # --- orders, vouchers, reports -----------------------------------------------------------------
     @cached_property
@@ -332,7 +336,7 @@ class Services:
         return SweepRuns(self.sweep, self.repos.sweep_days, self.sweep_dispatcher, self.clock)
 
     @cached_property
-    def outbox(self) -> OutboxDispatcher:
+    def outbox(self) -> OutboxDispatcher[OutboxItem, TerminalEventItem]:
         """Delivers outbox items (functions/dispatcher, the 5-minute drain)."""
         from simrenew.adapters.dynamodb.outbox import OutboxRepository
         from simrenew.services.outbox import OutboxDispatcher
@@ -501,7 +505,7 @@ class SweepServices:
         return self._services.webhooks
 
     @property
-    def outbox(self) -> OutboxDispatcher:
+    def outbox(self) -> OutboxDispatcher[OutboxItem, TerminalEventItem]:
         return self._services.outbox
 
 
@@ -512,7 +516,7 @@ class WorkerServices:
         self._services = services
 
     @property
-    def imports(self) -> ImportService:
+    def imports(self) -> ImportService[ImportItem, TerminalItem]:
         return self._services.imports
 
     @property
@@ -535,7 +539,7 @@ class DispatcherServices:
         self._services = services
 
     @property
-    def outbox(self) -> OutboxDispatcher:
+    def outbox(self) -> OutboxDispatcher[OutboxItem, TerminalEventItem]:
         return self._services.outbox
 
 
@@ -607,10 +611,12 @@ def _notifier(config: Config) -> Any:
 
 def _webhooks(config: Config, clock: Clock) -> Any:
     from simrenew.adapters.dynamodb.webhooks import WebhookRepository
-    from simrenew.adapters.outbound import UrllibTransport
+    from simrenew.adapters.outbound import UrllibTransport, system_resolver
     from simrenew.services.webhooks import WebhookService
 
-    return WebhookService(WebhookRepository(), UrllibTransport(), clock, allow_http_local=config.is_local)
+    return WebhookService(
+        WebhookRepository(), UrllibTransport(), clock, allow_http_local=config.is_local, resolver=system_resolver
+    )
 
 
 def _sync_dispatch(config: Config) -> Callable[[dict[str, Any]], None]:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from simrenew.adapters.dynamodb.webhooks import WebhookRepository
-from simrenew.adapters.outbound import Destination, UrllibTransport
+from simrenew.adapters.outbound import Destination, UrllibTransport, system_resolver
 from simrenew.clock import FixedClock
 from simrenew.errors import NotFound, ValidationError
 from simrenew.services.webhooks import EVENTS, WebhookService, sign, verify
@@ -372,7 +372,9 @@ def test_given_real_receiver_when_event_emitted_then_signature_verifies_with_cre
 ) -> None:
     url, received = receiver
     now = datetime.now(UTC)
-    service = WebhookService(WebhookRepository(), UrllibTransport(), FixedClock(now), allow_http_local=True)
+    service = WebhookService(
+        WebhookRepository(), UrllibTransport(), FixedClock(now), allow_http_local=True, resolver=system_resolver
+    )
     endpoint, secret = service.create_endpoint(A, endpoint_body(url=url, events=["order.fulfilled"]))
 
     assert service.emit(A, "order.fulfilled", {"order_id": "or_1", "amount_fen": 3000}) == 1
@@ -390,7 +392,9 @@ def test_given_real_receiver_when_event_emitted_then_signature_verifies_with_cre
 def test_given_nothing_listening_when_emitting_over_real_http_then_emit_does_not_raise(ddb: Any) -> None:
     with HTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler) as probe:
         port = probe.server_address[1]  # free, then closed: connections are refused
-    service = WebhookService(WebhookRepository(), UrllibTransport(), FixedClock(START), allow_http_local=True)
+    service = WebhookService(
+        WebhookRepository(), UrllibTransport(), FixedClock(START), allow_http_local=True, resolver=system_resolver
+    )
     endpoint, _ = service.create_endpoint(A, endpoint_body(url=f"http://127.0.0.1:{port}/hook"))
 
     assert service.emit(A, "terminal.expiring", {"sn": "SN1"}) == 1
@@ -418,7 +422,9 @@ def test_given_endpoint_redirects_elsewhere_when_emitting_then_redirect_is_not_f
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        service = WebhookService(WebhookRepository(), UrllibTransport(), FixedClock(START), allow_http_local=True)
+        service = WebhookService(
+            WebhookRepository(), UrllibTransport(), FixedClock(START), allow_http_local=True, resolver=system_resolver
+        )
         endpoint, _ = service.create_endpoint(A, endpoint_body(url=f"http://localhost:{server.server_address[1]}/hook"))
         service.emit(A, "terminal.expiring", {"sn": "SN1"})
     finally:

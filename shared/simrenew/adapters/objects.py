@@ -8,10 +8,10 @@ Key layout (the lifecycle rules and the S3 trigger in template.yaml depend on it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import IO, Any
 
 from simrenew.errors import ConfigError, NotFound, ProviderUnavailable
+from simrenew.ports.objects import ObjectInfo as ObjectInfo
 
 UPLOADS_PREFIX = "uploads/"
 EXPORTS_PREFIX = "exports/"
@@ -37,15 +37,21 @@ def parse_upload_key(key: str) -> tuple[str, str] | None:
     return parts[0], parts[1]
 
 
-@dataclass(frozen=True)
-class ObjectInfo:
-    key: str
-    size: int
-    etag: str
-
-
 class ObjectStore:
     """One bucket. The client is made on first use (cold start: boto3's S3 client is not free)."""
+
+    put_url_ttl_s = PUT_URL_TTL_S
+    get_url_ttl_s = GET_URL_TTL_S
+
+    # The key layout (simrenew.ports.objects.Objects): the module's functions.
+    def upload_key(self, tenant_id: str, import_id: str) -> str:
+        return upload_key(tenant_id, import_id)
+
+    def export_key(self, tenant_id: str, export_id: str) -> str:
+        return export_key(tenant_id, export_id)
+
+    def parse_upload_key(self, key: str) -> tuple[str, str] | None:
+        return parse_upload_key(key)
 
     def __init__(self, bucket: str | None, region: str, endpoint: str | None, is_local: bool) -> None:
         self._bucket = bucket

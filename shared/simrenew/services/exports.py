@@ -17,10 +17,6 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import DoesNotExist
-
-from simrenew.adapters.dynamodb import keys
-from simrenew.adapters.dynamodb.models import ExportItem
 from simrenew.clock import Clock, iso_utc
 from simrenew.domain.csvfile import TEXT_COLUMNS, excel_text, export_csv_line, export_header_line
 from simrenew.domain.vocabulary import API_ENUMS
@@ -29,8 +25,9 @@ from simrenew.ids import new_id
 from simrenew.log import get_logger
 
 if TYPE_CHECKING:
-    from simrenew.adapters.objects import ObjectStore
     from simrenew.ports.dispatch import Dispatcher
+    from simrenew.ports.exports import ExportJob, Exports
+    from simrenew.ports.objects import Objects
     from simrenew.services.fleet import FleetService
     from simrenew.services.orders import OrderService
     from simrenew.services.reports import ExpiryReports
@@ -93,10 +90,12 @@ class ExportService:
         fleet: FleetService,
         orders: OrderService,
         expiry_reports: ExpiryReports,
-        objects: ObjectStore,
+        objects: Objects,
         dispatcher: Dispatcher,
         clock: Clock,
+        exports: Exports,
     ) -> None:
+        self._exports = exports
         self._fleet = fleet
         self._orders = orders
         self._expiry = expiry_reports
@@ -119,19 +118,8 @@ class ExportService:
             raise ValidationError(f"filters.{err.field}", err.code, err.message) from None
         export_id = new_id("exp")
         now = self._clock.now()
-        ExportItem(
-            keys.tenant_pk(tenant_id),
-            keys.export_sk(export_id),
-            tenant_id=tenant_id,
-            export_id=export_id,
-            export_kind=kind,
-            filters=json.dumps(filters, ensure_ascii=False, sort_keys=True),
-            status="queued",
-            created_by=created_by,
-            created_at=now,
-            updated_at=now,
-            ttl=now + RETENTION,
-        ).save(condition=ExportItem.pk.does_not_exist())
+        filters_json = json.dumps(filters, ensure_ascii=False, sort_keys=True)
+        self._exports.create(tenant_id, export_id, kind, filters_json, created_by, now, now + RETENTION)
         self._dispatcher.dispatch({"task": "export", "tenant_id": tenant_id, "export_id": export_id})
         return {"export_id": export_id, "kind": kind, "status": "queued"}
 
@@ -139,11 +127,11 @@ class ExportService:
         job = self._job(tenant_id, export_id)
         body: dict[str, Any] = {
             "export_id": job.export_id,
-            "kind": job.export_kind,
-            "filters": json.loads(job.filters),
+            "kind": job.kind,
+            "filters": json.loads(job.filters_json),
             "status": "running" if job.status == "queued" else job.status,
-            "rows": int(job.rows),
-            "size_bytes": int(job.size_bytes),
+            "rows": job.rows,
+            "size_bytes": job.size_bytes,
             "download_url": None,
             "download_expires_at": None,
             "message": job.error_message,
@@ -151,32 +139,26 @@ class ExportService:
             "finished_at": iso_utc(job.finished_at) if job.finished_at else None,
         }
         if job.status == "done" and job.object_key:
-            from simrenew.adapters.objects import GET_URL_TTL_S
-
-            body["download_url"] = self._objects.presign_get(job.object_key, f"{job.export_kind}-{job.export_id}.csv")
-            body["download_expires_at"] = iso_utc(self._clock.now() + timedelta(seconds=GET_URL_TTL_S))
+            body["download_url"] = self._objects.presign_get(job.object_key, f"{job.kind}-{job.export_id}.csv")
+            body["download_expires_at"] = iso_utc(self._clock.now() + timedelta(seconds=self._objects.get_url_ttl_s))
         return body
 
-    def _job(self, tenant_id: str, export_id: str) -> ExportItem:
-        if not export_id.startswith("exp_"):
+    def _job(self, tenant_id: str, export_id: str) -> ExportJob:
+        job = self._exports.get(tenant_id, export_id) if export_id.startswith("exp_") else None
+        if job is None:
             raise NotFound("no such export", code="export_not_found")
-        try:
-            return ExportItem.get(keys.tenant_pk(tenant_id), keys.export_sk(export_id), consistent_read=True)
-        except DoesNotExist:
-            raise NotFound("no such export", code="export_not_found") from None
+        return job
 
     # --- worker side ------------------------------------------------------------------------------
     def run(self, tenant_id: str, export_id: str) -> str:
-        from simrenew.adapters.objects import export_key
-
         job = self._job(tenant_id, export_id)
         if job.status in ("done", "failed"):
             return "nothing_to_do"
         now = self._clock.now()
-        job.update(actions=[ExportItem.status.set("running"), ExportItem.heartbeat_at.set(now)])
+        self._exports.running(job, now)
         log = get_logger()
         try:
-            header, rows = self.rows(tenant_id, job.export_kind, json.loads(job.filters))
+            header, rows = self.rows(tenant_id, job.kind, json.loads(job.filters_json))
             count = 0
             with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
                 text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
@@ -188,7 +170,7 @@ class ExportService:
                 text.detach()  # flushes; the spool stays open
                 size = spool.tell()
                 spool.seek(0)
-                key = export_key(tenant_id, export_id)
+                key = self._objects.export_key(tenant_id, export_id)
                 self._objects.upload(key, spool, "text/csv; charset=utf-8")  # type: ignore[arg-type]
         except SimRenewError as exc:
             log.warning("export failed", extra={"export_id": export_id, "code": exc.code})
@@ -199,21 +181,9 @@ class ExportService:
         return "done"
 
     def _finish(
-        self, job: ExportItem, status: str, *, rows: int = 0, size: int = 0, key: str | None = None, message: str = ""
+        self, job: ExportJob, status: str, *, rows: int = 0, size: int = 0, key: str | None = None, message: str = ""
     ) -> None:
-        now = self._clock.now()
-        actions: list[Any] = [
-            ExportItem.status.set(status),
-            ExportItem.rows.set(rows),
-            ExportItem.size_bytes.set(size),
-            ExportItem.finished_at.set(now),
-            ExportItem.updated_at.set(now),
-        ]
-        if key:
-            actions.append(ExportItem.object_key.set(key))
-        if message:
-            actions.append(ExportItem.error_message.set(message))
-        job.update(actions=actions)
+        self._exports.finish(job, status, rows, size, key, message, self._clock.now())
 
     # --- the rows of each kind ------------------------------------------------------------------
     def rows(self, tenant_id: str, kind: str, filters: dict[str, str]) -> tuple[str, Iterator[str]]:

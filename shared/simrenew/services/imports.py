@@ -14,17 +14,15 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Generic, Protocol
 
-from simrenew.adapters.dynamodb.fleet import TerminalRepository, chunked, to_terminal
-from simrenew.adapters.dynamodb.imports import Counts, ImportRepository, RowError, job_json
-from simrenew.adapters.dynamodb.models import POOL_CONNECTIONS, ImportItem, connection
 from simrenew.clock import Clock, iso_utc
 from simrenew.domain.contact import normalize_phone
 from simrenew.domain.csvfile import RawRow, parse_import
 from simrenew.domain.dates import parse_sheet_date
 from simrenew.domain.fleet import Merchant, Terminal, initial_status, terminal_fields
 from simrenew.domain.identifiers import halfwidth, validate_sheet_iccid, validate_sheet_tid
+from simrenew.domain.imports import Counts, ImportJob, RowError, job_json
 from simrenew.errors import (
     Conflict,
     NotFound,
@@ -38,11 +36,10 @@ from simrenew.ids import new_id
 from simrenew.log import get_logger
 from simrenew.ports.dispatch import Dispatcher as Dispatcher
 from simrenew.ports.fleet import Merchants, Plans
+from simrenew.ports.imports import ImportStore, ImportTerminals, StoredJob, StoredTerminal
+from simrenew.ports.objects import Objects
 from simrenew.services.fleet import FleetService
 from simrenew.services.import_stream import ZIP_MAGIC, IdentifierIndex, OpenRaw, detect, sniff, stream_rows
-
-if TYPE_CHECKING:
-    from simrenew.adapters.objects import ObjectStore
 
 # A body must fit Lambda's 6 MB request payload once API Gateway has base64-encoded it (×4/3).
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -131,21 +128,21 @@ class _ValidRow:
     by_tid: bool = False  # no SN in the row: the terminal is the one with this TID
 
 
-class ImportService:
+class ImportService(Generic[StoredJob, StoredTerminal]):
     def __init__(
         self,
-        imports: ImportRepository,
+        imports: ImportStore[StoredJob, StoredTerminal],
         fleet: FleetService,
-        terminals: TerminalRepository,
+        terminals: ImportTerminals[StoredTerminal],
         plans: Plans,
         merchants: Merchants,
         dispatcher: Dispatcher,
         clock: Clock,
-        objects: ObjectStore | None = None,
+        objects: Objects | None = None,
         writers: int = WRITERS,
     ) -> None:
-        if not 1 <= writers <= POOL_CONNECTIONS:
-            raise ValueError(f"writers must be between 1 and {POOL_CONNECTIONS} (the connection pool)")
+        if not 1 <= writers <= imports.max_writers:
+            raise ValueError(f"writers must be between 1 and {imports.max_writers} (the connection pool)")
         self._writers = writers
         self._imports = imports
         self._fleet = fleet
@@ -177,19 +174,15 @@ class ImportService:
 
     def create_upload(self, tenant_id: str, body: dict[str, Any], created_by: str) -> dict[str, Any]:
         """A job waiting for its file, and the presigned PUT for it (nothing else is written)."""
-        from simrenew.adapters.objects import upload_key
-
         filename, size = _upload_fields(body)
         objects = self._object_store()
         import_id = new_id("imp")
-        key = upload_key(tenant_id, import_id)
+        key = objects.upload_key(tenant_id, import_id)
         content_type = UPLOAD_TYPES[_extension(filename)]
         upload = objects.presign_put(key, content_type, size)  # before the job: a failure leaves nothing
         now = self._clock.now()
         self._imports.create_upload(tenant_id, import_id, key, filename, size, created_by, now)
-        from simrenew.adapters.objects import PUT_URL_TTL_S
-
-        expires = now + timedelta(seconds=PUT_URL_TTL_S)
+        expires = now + timedelta(seconds=objects.put_url_ttl_s)
         return {
             "import_id": import_id,
             "status": "awaiting_upload",
@@ -200,21 +193,20 @@ class ImportService:
         """An S3 ObjectCreated event for an upload: the job it belongs to goes from awaiting_upload
         to queued, once. Returns (tenant_id, import_id) to run, or None when the object is nobody's
         upload (another key, another tenant's prefix, a job already started, a repeated event)."""
-        from simrenew.adapters.objects import parse_upload_key
-
         log = get_logger()
-        parsed = parse_upload_key(key)
-        job = self._imports.get(*parsed) if parsed and parsed[1].startswith("imp_") else None
-        if job is None or job.source != "upload" or job.object_key != key:
+        parsed = self._objects.parse_upload_key(key) if self._objects is not None else None
+        stored = self._imports.get(*parsed) if parsed and parsed[1].startswith("imp_") else None
+        job = self._imports.job(stored) if stored is not None else None
+        if stored is None or job is None or job.source != "upload" or job.object_key != key:
             log.warning("an uploaded object belongs to no import: ignored", extra={"key": key[:200]})
             return None
-        if not self._imports.uploaded(job, size, etag, self._clock.now()):
+        if not self._imports.uploaded(stored, size, etag, self._clock.now()):
             log.info("upload event for an import already started", extra={"import_id": job.import_id})
             return None
         return job.tenant_id, job.import_id
 
     def status(self, tenant_id: str, import_id: str) -> dict[str, Any]:
-        job = self._job(tenant_id, import_id)
+        job = self._imports.job(self._job(tenant_id, import_id))
         return job_json(job, self._imports.errors(tenant_id, import_id, ERRORS_SHOWN), ERRORS_SHOWN)
 
     def all_errors(self, tenant_id: str, import_id: str) -> list[RowError]:
@@ -223,7 +215,7 @@ class ImportService:
 
     def resume(self, tenant_id: str, import_id: str) -> dict[str, Any]:
         """Re-dispatch a job whose worker died (its lease lapsed) or that failed."""
-        job = self._job(tenant_id, import_id)
+        job = self._imports.job(self._job(tenant_id, import_id))
         if job.status == "done":
             raise Conflict("this import has finished", code="import_finished")
         if job.status == "awaiting_upload":
@@ -234,17 +226,18 @@ class ImportService:
         self._dispatcher.dispatch({"tenant_id": tenant_id, "import_id": import_id})
         return job_json(job, [], 0)
 
-    def _object_store(self) -> ObjectStore:
+    def _object_store(self) -> Objects:
         if self._objects is None:
             raise RuntimeError("no object store configured")  # build_services always gives one
         return self._objects
 
-    def _rows(self, job: ImportItem) -> Iterator[RawRow]:
+    def _rows(self, stored: StoredJob) -> Iterator[RawRow]:
         """The job's rows, one at a time. A CSV is streamed; its first pass (the whole file checked:
         encoding, header, row limit, before a row is written, as the body route does before it
         answers) is recorded on the job. A workbook (a zip, which needs seeking) is read from a
         temporary file by the parser, whole: its rows are compressed, far smaller than as CSV."""
-        open_raw, max_rows = self._source(job)
+        job = self._imports.job(stored)
+        open_raw, max_rows = self._source(stored, job)
         if sniff(open_raw()) == ZIP_MAGIC:
             import tempfile
 
@@ -257,19 +250,18 @@ class ImportService:
                 spool.seek(0)
                 parsed = parse_import_file(spool, max_rows)
             if not job.encoding:
-                self._imports.detected(job, "xlsx", parsed.total, self._clock.now())
-                job.encoding, job.total = "xlsx", parsed.total
+                self._imports.detected(stored, "xlsx", parsed.total, self._clock.now())
             return iter(parsed.rows)
-        if not job.encoding:
+        encoding = job.encoding
+        if not encoding:
             encoding, total = detect(open_raw, max_rows)
-            self._imports.detected(job, encoding, total, self._clock.now())
-            job.encoding, job.total = encoding, total
-        return stream_rows(open_raw, str(job.encoding), max_rows)
+            self._imports.detected(stored, encoding, total, self._clock.now())
+        return stream_rows(open_raw, encoding, max_rows)
 
-    def _source(self, job: ImportItem) -> tuple[OpenRaw, int]:
+    def _source(self, stored: StoredJob, job: ImportJob) -> tuple[OpenRaw, int]:
         """How to open the job's file as a fresh stream, and its row limit."""
         if job.source != "upload":
-            return (lambda: self._imports.open_file(job)), MAX_BODY_ROWS
+            return (lambda: self._imports.open_file(stored)), MAX_BODY_ROWS
         objects = self._object_store()
         key = str(job.object_key)
         info = objects.head(key)
@@ -277,14 +269,14 @@ class ImportService:
             raise ValidationError("file", "upload_missing", "the uploaded file is no longer there: upload it again")
         if info.size > MAX_UPLOAD_BYTES:
             raise ValidationError("file", "file_too_large", "the file is larger than 200 MB: split it")
-        if job.size_bytes is not None and info.size != int(job.size_bytes):
-            declared = int(job.size_bytes)
+        if job.size_bytes is not None and info.size != job.size_bytes:
+            declared = job.size_bytes
             raise ValidationError(
                 "file", "size_mismatch", f"the uploaded file has {info.size} bytes, not the {declared} declared"
             )
         return (lambda: objects.open(key)), MAX_UPLOAD_ROWS
 
-    def _job(self, tenant_id: str, import_id: str) -> ImportItem:
+    def _job(self, tenant_id: str, import_id: str) -> StoredJob:
         job = self._imports.get(tenant_id, import_id) if import_id.startswith("imp_") else None
         if job is None:
             raise NotFound("no such import", code="import_not_found")
@@ -301,7 +293,7 @@ class ImportService:
         """Process the job from its checkpoint until done or near the deadline."""
         deadline = deadline or NoDeadline()
         job = self._imports.get(tenant_id, import_id)
-        if job is None or job.status == "done":
+        if job is None or self._imports.job(job).status == "done":
             return "nothing_to_do"
         if not self._imports.acquire(job, self._clock.now()):
             return "busy"
@@ -313,12 +305,10 @@ class ImportService:
                     redispatch()
                 return "continued"
             self._imports.finish(job, "done", self._clock.now())
-            log.info("import finished", extra={"import_id": import_id, "rows": int(job.total)})
+            log.info("import finished", extra={"import_id": import_id, "rows": self._imports.job(job).total})
             return "done"
         except Exception as exc:
-            from simrenew.adapters.dynamodb.errors import store_unavailable
-
-            busy = exc if isinstance(exc, TransientStoreError) else store_unavailable(exc)
+            busy = exc if isinstance(exc, TransientStoreError) else self._imports.unavailable(exc)
             if busy is not None:
                 # Not the file's fault: stop at the checkpoint and raise, so the invocation is
                 # retried (Lambda's async retries) instead of the job sitting "running".
@@ -334,20 +324,21 @@ class ImportService:
             self._imports.finish(job, "failed", self._clock.now(), exc.message)
             return "failed"
 
-    def _process(self, job: ImportItem, deadline: Deadline) -> str:
+    def _process(self, job: StoredJob, deadline: Deadline) -> str:
         """The rows after the checkpoint, batch by batch, in a pipeline: while the writers (a pool
         of self._writers threads on the one shared botocore client) send batch N's transactions,
         this thread checks and reads batch N + 1. The checkpoint moves past batch N only once every
         one of its rows is written, and batch N + 1's writes start only after that, so a crash
         leaves at most one batch written past the checkpoint (its rows come back "unchanged")."""
-        tenant = self._fleet.tenant(job.tenant_id)
+        view = self._imports.job(job)
+        tenant = self._fleet.tenant(view.tenant_id)
         rows = self._rows(job)
         lookups = _Lookups()
         # Rows before the checkpoint are only re-validated (pure) to rebuild the
         # duplicate detection, never written again.
-        for row in itertools.islice(rows, int(job.processed)):
+        for row in itertools.islice(rows, view.processed):
             self._validate(row, lookups.seen)
-        connection()  # the shared client is built here, once, before any writer thread uses it
+        self._imports.warm()  # the shared client is built here, once, before any writer thread uses it
         writing: _Writing | None = None
         with ThreadPoolExecutor(self._writers, thread_name_prefix="import-writer") as pool:
             try:
@@ -358,7 +349,7 @@ class ImportService:
                     done, writing = writing, None
                     if done is not None:
                         self._commit(job, done)
-                    writing = self._write(pool, staged, job.import_id)
+                    writing = self._write(pool, staged, view.import_id)
                 else:
                     done, writing = writing, None
                     if done is not None:
@@ -426,7 +417,7 @@ class ImportService:
             elif item is None:
                 staged.new_rows.append((r, t))
             else:
-                _compare(r, t, item, staged)
+                _compare(r, t, item, self._imports.terminal(item), staged)
         return staged
 
     def _resolve(self, tenant_id: str, valid: list[_ValidRow], lookups: _Lookups, now: datetime) -> None:
@@ -486,12 +477,12 @@ class ImportService:
         for r, item, current, changes in staged.changes:
             future = pool.submit(self._fleet.apply_changes, item, current, changes, staged.now, note=note)
             writing.changes.append((r, future))
-        for group in chunked(staged.new_rows, TX_ROWS):
+        for group in _chunked(staged.new_rows, TX_ROWS):
             terminals = [t for _, t in group]
             writing.groups.append((group, pool.submit(self._terminals.register_many, terminals, staged.now)))
         return writing
 
-    def _commit(self, job: ImportItem, writing: _Writing) -> None:
+    def _commit(self, job: StoredJob, writing: _Writing) -> None:
         """Wait for every transaction of the batch, then record its row errors (keyed by row: the
         report reads them in file order) and move the checkpoint past it with its counts."""
         wait(writing.futures())
@@ -514,11 +505,12 @@ class ImportService:
                     errors.append(RowError(r.row, refusal.field or "sn", refusal.code, refusal.message))
         errors.sort(key=lambda e: e.row)
         if errors:
-            self._imports.add_errors(job.tenant_id, job.import_id, errors, staged.now)
+            view = self._imports.job(job)
+            self._imports.add_errors(view.tenant_id, view.import_id, errors, staged.now)
         counts = Counts(staged.rows, created, updated, staged.unchanged, len(errors))
         self._imports.progress(job, counts, self._clock.now())
 
-    def _settle(self, job: ImportItem, writing: _Writing | None) -> None:
+    def _settle(self, job: StoredJob, writing: _Writing | None) -> None:
         """On the way out after a failure: no writer is left running, and a batch whose rows were
         all written still moves the checkpoint (if the store lets it)."""
         if writing is None:
@@ -529,9 +521,8 @@ class ImportService:
                 self._commit(job, writing)
 
 
-def _compare(r: _ValidRow, t: Terminal, item: Any, staged: _Staged) -> None:
+def _compare(r: _ValidRow, t: Terminal, item: Any, current: Terminal, staged: _Staged) -> None:
     """A row of a stored terminal: unchanged, or the changes of the columns the file has."""
-    current = to_terminal(item)
     compared = [k for k in r.compared if not (k == "tid" and not t.tid)]
     changes = {k: getattr(t, k) for k in compared if getattr(current, k) != getattr(t, k)}
     if "iccid" in changes and "carrier" not in compared and t.carrier != current.carrier:
@@ -569,6 +560,11 @@ class _Writing:
 
     def futures(self) -> list[Future[Any]]:
         return [f for _, f in self.changes] + [f for _, f in self.groups]
+
+
+def _chunked(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
 
 
 def _batches(rows: Iterator[RawRow], size: int) -> Iterator[list[RawRow]]:

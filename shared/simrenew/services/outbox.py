@@ -18,15 +18,12 @@ import contextlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol
 
-from pynamodb.exceptions import PynamoDBException
-
-from simrenew.adapters.dynamodb.models import TerminalEventItem
-from simrenew.adapters.dynamodb.outbox import OutboxItem, OutboxRepository
 from simrenew.clock import Clock
 from simrenew.errors import OutboxDeliveryFailed, SimRenewError
 from simrenew.log import get_logger
+from simrenew.ports.outbox import Entry, Notice, NoticeSender, OutboxStore
 
 OUTBOX_KIND = "outbox"
 NOTICE_KIND = "terminal_event"
@@ -40,12 +37,6 @@ class EventDeliverer(Protocol):
     def emit_once(
         self, tenant_id: str, event_type: str, event_id: str, data: dict[str, Any], created: datetime
     ) -> int: ...
-
-
-class NoticeSender(Protocol):
-    """What the dispatcher needs of the merchant notifications (services/sweep.py)."""
-
-    def send_event(self, event: TerminalEventItem) -> int: ...
 
 
 class CarrierRunner(Protocol):
@@ -65,19 +56,21 @@ class OutboxRef:
     kind: str
 
 
-# What may fail while delivering and is worth trying again: the store, the providers' ports.
-RETRYABLE = (PynamoDBException, SimRenewError, OSError)
+# What may fail while delivering and is worth trying again: the providers' ports, and the store's
+# own failures (`OutboxStore.retryable`).
+RETRYABLE: tuple[type[Exception], ...] = (SimRenewError, OSError)
 
 
-class OutboxDispatcher:
+class OutboxDispatcher(Generic[Entry, Notice]):
     def __init__(
         self,
-        repo: OutboxRepository,
+        repo: OutboxStore[Entry, Notice],
         webhooks: EventDeliverer,
-        notices: NoticeSender,
+        notices: NoticeSender[Notice],
         clock: Clock,
         carrier: CarrierRunner | None = None,
     ) -> None:
+        self._retryable = (*repo.retryable, *RETRYABLE)
         self._carrier = carrier
         self._repo = repo
         self._webhooks = webhooks
@@ -96,7 +89,7 @@ class OutboxDispatcher:
         if ref.kind == CARRIER_KIND and self._carrier is not None:
             try:  # failures stay pending with their own backoff (the 5-minute drain runs them)
                 return self._carrier.deliver(ref.pk, ref.sk)
-            except RETRYABLE as exc:
+            except self._retryable as exc:
                 raise self._failed(ref, exc) from exc
         return "ignored"
 
@@ -104,7 +97,8 @@ class OutboxDispatcher:
         """The safety net (5-minute schedule): agent events still pending whose next attempt is
         due, delivered now. Returns how many were delivered; failures stay queued."""
         delivered = 0
-        for item in self._repo.due(self._clock.now(), limit):
+        for entry in self._repo.due(self._clock.now(), limit):
+            item = self._repo.event(entry)
             try:
                 delivered += self.deliver(OutboxRef(item.pk, item.sk, OUTBOX_KIND)) == "delivered"
             except OutboxDeliveryFailed:
@@ -116,11 +110,12 @@ class OutboxDispatcher:
     # --- agent events ---------------------------------------------------------------------------------
     def _deliver_event(self, ref: OutboxRef) -> str:
         try:
-            item = self._repo.get(ref.pk, ref.sk)
-        except RETRYABLE as exc:
+            entry = self._repo.get(ref.pk, ref.sk)
+        except self._retryable as exc:
             raise self._failed(ref, exc) from exc
-        if item is None:
+        if entry is None:
             return "missing"
+        item = self._repo.event(entry)
         if item.state != "pending":
             return "already_done"
         log = get_logger()
@@ -133,14 +128,14 @@ class OutboxDispatcher:
                 "outbox event dropped",
                 extra={"tenant_id": item.tenant_id, "event_type": item.event_type, "error": str(exc)},
             )
-            self._repo.finish(item, "dropped", self._clock.now(), error=str(exc))
+            self._repo.finish(entry, "dropped", self._clock.now(), error=str(exc))
             return "dropped"
-        except RETRYABLE as exc:
-            self._note_failure(item, exc)
+        except self._retryable as exc:
+            self._note_failure(entry, exc)
             raise self._failed(ref, exc) from exc
         try:
-            self._repo.finish(item, "delivered", self._clock.now())
-        except RETRYABLE as exc:  # its deliveries exist: a retry creates none again
+            self._repo.finish(entry, "delivered", self._clock.now())
+        except self._retryable as exc:  # its deliveries exist: a retry creates none again
             raise self._failed(ref, exc) from exc
         log.info(
             "outbox event delivered",
@@ -157,25 +152,25 @@ class OutboxDispatcher:
     def _deliver_notice(self, ref: OutboxRef) -> str:
         try:
             event = self._repo.terminal_event(ref.pk, ref.sk)
-        except RETRYABLE as exc:
+        except self._retryable as exc:
             raise self._failed(ref, exc) from exc
         if event is None:
             return "missing"
-        if event.state != "pending":
+        if self._repo.notice_state(event) != "pending":
             return "already_done"
         try:
             self._notices.send_event(event)
-        except RETRYABLE as exc:
+        except self._retryable as exc:
             # Not recorded? The stream's retry (or the 5-minute drain) finds it pending all the same.
-            with contextlib.suppress(*RETRYABLE):
+            with contextlib.suppress(*self._retryable):
                 self._repo.event_failed(event, f"{type(exc).__name__}: {exc}", self._clock.now())
             raise self._failed(ref, exc) from exc
         return "sent"
 
     # --- failures -------------------------------------------------------------------------------------
-    def _note_failure(self, item: OutboxItem, exc: Exception) -> None:
+    def _note_failure(self, item: Entry, exc: Exception) -> None:
         # Not recorded? Still pending with its old due time: the stream's retry or the poll finds it.
-        with contextlib.suppress(*RETRYABLE):
+        with contextlib.suppress(*self._retryable):
             self._repo.failed(item, f"{type(exc).__name__}: {exc}", self._clock.now())
 
     def _failed(self, ref: OutboxRef, exc: Exception) -> OutboxDeliveryFailed:

@@ -14,26 +14,17 @@ import time
 import urllib.parse
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol
 
-from pynamodb.exceptions import PynamoDBException
-
-from simrenew.adapters import outbound
-from simrenew.adapters.dynamodb.paging import Page
-from simrenew.adapters.dynamodb.webhooks import (
-    RETRY_SHARDS,
-    WebhookDeliveryItem,
-    WebhookEndpointItem,
-    WebhookRepository,
-    leave_retry_queue,
-    queue_for_retry,
-)
-from simrenew.adapters.outbound import Destination, RefusedAddress, Resolver, Unresolvable
 from simrenew.clock import Clock, iso_utc
+from simrenew.domain import addresses
+from simrenew.domain.addresses import Destination, RefusedAddress, Resolver, Unresolvable
 from simrenew.domain.fleet import reject_unknown
 from simrenew.errors import NotFound, RuleViolation, SimRenewError, ValidationError
 from simrenew.ids import new_id, new_secret
 from simrenew.log import get_logger
+from simrenew.ports.paging import Page
+from simrenew.ports.webhooks import StoredDelivery, StoredEndpoint, WebhookDelivery, WebhookEndpoint, WebhookStore
 
 EVENTS = (
     "terminal.expiring",
@@ -58,7 +49,7 @@ MAX_ATTEMPTS = len(BACKOFF) + 1
 # After an endpoint fails, new events for it skip the immediate attempt for this long and go
 # straight to the retry queue: a dead endpoint costs the sweep one timeout, not one per terminal.
 QUIET_AFTER_FAILURE = timedelta(minutes=1)
-LOCAL_HOSTS = outbound.LOCAL_HOSTS
+LOCAL_HOSTS = addresses.LOCAL_HOSTS
 # All an agent's delivery log says about a failure: the host's addresses were refused, or no
 # HTTP answer came (never the socket error, which would make the log a port scanner).
 REFUSED = "refused: not a public address"
@@ -112,27 +103,27 @@ class Transport(Protocol):
 
 
 # --- service -----------------------------------------------------------------------------------
-def endpoint_json(item: WebhookEndpointItem) -> dict[str, Any]:
+def endpoint_json(item: WebhookEndpoint) -> dict[str, Any]:
     """The agent's view of an endpoint: never the secret."""
     return {
         "endpoint_id": item.endpoint_id,
         "url": item.url,
-        "events": json.loads(item.events),
+        "events": json.loads(item.events_json),
         "description": item.description,
-        "active": bool(item.active),
+        "active": item.active,
         "created_at": iso_utc(item.created_at) if item.created_at else None,
     }
 
 
-def delivery_json(item: WebhookDeliveryItem) -> dict[str, Any]:
+def delivery_json(item: WebhookDelivery) -> dict[str, Any]:
     return {
         "delivery_id": item.delivery_id,
         "endpoint_id": item.endpoint_id,
         "event_id": item.event_id,
         "event_type": item.event_type,
         "state": item.state,
-        "attempts": int(item.attempts),
-        "last_status": int(item.last_status) if item.last_status is not None else None,
+        "attempts": item.attempts,
+        "last_status": item.last_status,
         "last_error": item.last_error,
         "next_attempt_at": iso_utc(item.next_attempt_at) if item.next_attempt_at else None,
         "delivered_at": iso_utc(item.delivered_at) if item.delivered_at else None,
@@ -141,16 +132,17 @@ def delivery_json(item: WebhookDeliveryItem) -> dict[str, Any]:
     }
 
 
-class WebhookService:
+class WebhookService(Generic[StoredEndpoint, StoredDelivery]):
     def __init__(
         self,
-        repo: WebhookRepository,
+        repo: WebhookStore[StoredEndpoint, StoredDelivery],
         transport: Transport,
         clock: Clock,
         allow_http_local: bool,
-        resolver: Resolver = outbound.system_resolver,
+        resolver: Resolver,
     ) -> None:
         self._repo = repo
+        self._store_errors: tuple[type[Exception], ...] = (*repo.store_errors, SimRenewError)
         self._transport = transport
         self._clock = clock
         # Only the local stack passes True (bootstrap: config.is_local), and then only
@@ -173,15 +165,17 @@ class WebhookService:
         if len(self._repo.active_endpoints(tenant_id)) >= MAX_ENDPOINTS:
             raise RuleViolation(f"at most {MAX_ENDPOINTS} webhook endpoints per agent", code="endpoint_limit")
         secret = "whsec_" + new_secret(24)
-        item = self._repo.create_endpoint(
-            tenant_id, new_id("we"), url, json.dumps(events), secret, description or None, self._clock.now()
+        item = self._repo.endpoint(
+            self._repo.create_endpoint(
+                tenant_id, new_id("we"), url, json.dumps(events), secret, description or None, self._clock.now()
+            )
         )
         get_logger().info("webhook endpoint created", extra={"tenant_id": tenant_id, "endpoint_id": item.endpoint_id})
         return endpoint_json(item), secret
 
     def list_endpoints(self, tenant_id: str, limit: int = 50, cursor: str | None = None) -> Page[dict[str, Any]]:
         page = self._repo.list_endpoints(tenant_id, limit, cursor)
-        return Page([endpoint_json(i) for i in page.items], page.next_cursor)
+        return Page([endpoint_json(self._repo.endpoint(i)) for i in page.items], page.next_cursor)
 
     def delete_endpoint(self, tenant_id: str, endpoint_id: str) -> None:
         """Disables the endpoint: nothing more is sent to it; its delivery log stays readable."""
@@ -196,7 +190,7 @@ class WebhookService:
         if self._repo.get_endpoint(tenant_id, endpoint_id) is None:
             raise NotFound("no such webhook endpoint", code="webhook_endpoint_not_found")
         page = self._repo.list_deliveries(tenant_id, endpoint_id, limit, cursor)
-        return Page([delivery_json(i) for i in page.items], page.next_cursor)
+        return Page([delivery_json(self._repo.delivery(i)) for i in page.items], page.next_cursor)
 
     # --- sending -------------------------------------------------------------------------------
     def emit(self, tenant_id: str, event_type: str, data: dict[str, Any]) -> int:
@@ -219,8 +213,8 @@ class WebhookService:
             return 0
         now = self._clock.now()
         try:
-            endpoints = list(self._repo.active_endpoints(tenant_id))
-        except (PynamoDBException, SimRenewError) as exc:
+            endpoints = [self._repo.endpoint(e) for e in self._repo.active_endpoints(tenant_id)]
+        except self._store_errors as exc:
             log.error(
                 "webhook endpoints unavailable; event not sent",
                 extra={
@@ -235,13 +229,13 @@ class WebhookService:
     def _emit_to(
         self,
         tenant_id: str,
-        endpoints: Sequence[WebhookEndpointItem],
+        endpoints: Sequence[WebhookEndpoint],
         event_type: str,
         data: dict[str, Any],
         now: datetime,
     ) -> int:
         log = get_logger()
-        subscribed = [e for e in endpoints if event_type in json.loads(e.events)]
+        subscribed = [e for e in endpoints if event_type in json.loads(e.events_json)]
         if not subscribed:
             return 0
         event_id = new_id("evt")
@@ -261,7 +255,7 @@ class WebhookService:
         for endpoint in subscribed:
             try:
                 created += self._deliver_new(endpoint, event_type, event_id, payload, now)
-            except (PynamoDBException, SimRenewError) as exc:
+            except self._store_errors as exc:
                 log.error(
                     "webhook delivery not recorded",
                     extra={"tenant_id": tenant_id, "endpoint_id": endpoint.endpoint_id, "error": type(exc).__name__},
@@ -269,7 +263,7 @@ class WebhookService:
         return created
 
     def _deliver_new(
-        self, endpoint: WebhookEndpointItem, event_type: str, event_id: str, payload: str, now: datetime
+        self, endpoint: WebhookEndpoint, event_type: str, event_id: str, payload: str, now: datetime
     ) -> int:
         quiet = self._quiet_until.get((endpoint.tenant_id, endpoint.endpoint_id))
         attempt_now = quiet is None or quiet <= now
@@ -296,7 +290,8 @@ class WebhookService:
         if event_type not in EVENTS:
             raise ValueError(f"unknown webhook event type {event_type!r}")
         now = self._clock.now()
-        endpoints = [e for e in self._repo.active_endpoints(tenant_id) if event_type in json.loads(e.events)]
+        active = [self._repo.endpoint(e) for e in self._repo.active_endpoints(tenant_id)]
+        endpoints = [e for e in active if event_type in json.loads(e.events_json)]
         payload = json.dumps(
             {"id": event_id, "type": event_type, "created": iso_utc(created), "data": data},
             ensure_ascii=False,
@@ -330,13 +325,14 @@ class WebhookService:
         were attempted (or closed because their endpoint is gone)."""
         now = self._clock.now()
         done = 0
-        for shard in range(RETRY_SHARDS):
+        for shard in range(self._repo.retry_shards):
             if done >= limit:
                 break
-            for item in self._repo.due_retries(shard, now, limit - done):
+            for stored in self._repo.due_retries(shard, now, limit - done):
+                item = self._repo.delivery(stored)
                 try:
-                    done += self._retry(item, now)
-                except (PynamoDBException, SimRenewError) as exc:
+                    done += self._retry(stored, item, now)
+                except self._store_errors as exc:
                     get_logger().error(
                         "webhook retry not recorded",
                         extra={
@@ -347,22 +343,20 @@ class WebhookService:
                     )
         return done
 
-    def _retry(self, item: WebhookDeliveryItem, now: datetime) -> int:
-        endpoint = self._repo.get_endpoint(item.tenant_id, item.endpoint_id)
+    def _retry(self, stored: StoredDelivery, item: WebhookDelivery, now: datetime) -> int:
+        found = self._repo.get_endpoint(item.tenant_id, item.endpoint_id)
+        endpoint = None if found is None else self._repo.endpoint(found)
         if endpoint is None or not endpoint.active:
-            item.state = "failed"
-            item.last_error = "endpoint deleted"
-            leave_retry_queue(item)
-            return 1 if self._repo.update_delivery(item.tenant_id, item, now) else 0
+            return 1 if self._repo.close_delivery(stored, "endpoint deleted", now) else 0
         # Claim it: the version check lets one worker win; the lease requeues it if we die.
-        queue_for_retry(item, now + BACKOFF[0])
-        if not self._repo.update_delivery(item.tenant_id, item, now):
+        if not self._repo.claim_delivery(stored, now + BACKOFF[0], now):
             return 0
-        self._attempt(endpoint, item)
+        self._attempt(endpoint, stored)
         return 1
 
-    def _attempt(self, endpoint: WebhookEndpointItem, item: WebhookDeliveryItem) -> None:
+    def _attempt(self, endpoint: WebhookEndpoint, stored: StoredDelivery) -> None:
         """One signed POST, then the delivery's new state (delivered, queued again, failed)."""
+        item = self._repo.delivery(stored)
         body = item.payload_json.encode()
         now = self._clock.now()
         headers = {
@@ -384,37 +378,30 @@ class WebhookService:
             error, failure = REFUSED, "refused"
         except (Unresolvable, OSError, ValueError) as exc:
             error, failure = NO_ANSWER, type(exc).__name__
-        item.attempts = int(item.attempts) + 1
-        item.last_status = status
+        attempts = item.attempts + 1
         key = (endpoint.tenant_id, endpoint.endpoint_id)
         if status is not None and 200 <= status < 300:
-            item.state, item.last_error, item.delivered_at = "delivered", None, now
-            leave_retry_queue(item)
             self._quiet_until.pop(key, None)
-        else:
-            item.last_error = error or f"HTTP {status}"
-            self._quiet_until[key] = now + QUIET_AFTER_FAILURE
-            if item.attempts >= MAX_ATTEMPTS:
-                item.state = "failed"
-                leave_retry_queue(item)
-            else:
-                item.state = "pending"
-                queue_for_retry(item, now + BACKOFF[int(item.attempts) - 1])
-            get_logger().warning(
-                "webhook delivery failed",
-                extra={
-                    "tenant_id": endpoint.tenant_id,
-                    "endpoint_id": endpoint.endpoint_id,
-                    "delivery_id": item.delivery_id,
-                    "host": urllib.parse.urlsplit(endpoint.url).hostname,
-                    "attempt": int(item.attempts),
-                    "status": status,
-                    "state": item.state,
-                    "error": item.last_error,
-                    "failure": failure,
-                },
-            )
-        self._repo.update_delivery(endpoint.tenant_id, item, now)
+            self._repo.record_attempt(stored, status, None, "delivered", None, now)
+            return
+        error = error or f"HTTP {status}"
+        self._quiet_until[key] = now + QUIET_AFTER_FAILURE
+        state, retry_at = ("failed", None) if attempts >= MAX_ATTEMPTS else ("pending", now + BACKOFF[attempts - 1])
+        get_logger().warning(
+            "webhook delivery failed",
+            extra={
+                "tenant_id": endpoint.tenant_id,
+                "endpoint_id": endpoint.endpoint_id,
+                "delivery_id": item.delivery_id,
+                "host": urllib.parse.urlsplit(endpoint.url).hostname,
+                "attempt": attempts,
+                "status": status,
+                "state": state,
+                "error": error,
+                "failure": failure,
+            },
+        )
+        self._repo.record_attempt(stored, status, error, state, retry_at, now)
 
     # --- validation ----------------------------------------------------------------------------
     def _valid_url(self, raw: Any) -> str:
@@ -436,7 +423,7 @@ class WebhookService:
         if not host:
             raise ValidationError("url", "invalid_url", "url needs a host")
         scheme = parts.scheme.lower()
-        local = self._allow_http_local and outbound.canonical_host(host) in LOCAL_HOSTS
+        local = self._allow_http_local and addresses.canonical_host(host) in LOCAL_HOSTS
         if scheme != "https" and not (scheme == "http" and local):
             raise ValidationError("url", "https_required", "url must start with https://")
         try:
@@ -453,7 +440,7 @@ class WebhookService:
         parts = urllib.parse.urlsplit(url)
         scheme = parts.scheme.lower()
         port = parts.port or (443 if scheme == "https" else 80)
-        return outbound.check(parts.hostname or "", port, self._resolver, allow_loopback=self._allow_http_local)
+        return addresses.check(parts.hostname or "", port, self._resolver, allow_loopback=self._allow_http_local)
 
 
 def _valid_events(raw: Any) -> list[str]:

@@ -3,26 +3,34 @@ fake whose methods drift from the Protocol the services depend on fails the buil
 
 from __future__ import annotations
 
-from simrenew.adapters.dynamodb.models import OrderItem, TerminalItem, VoucherItem
+from simrenew.adapters.dynamodb.models import ImportItem, OrderItem, TerminalEventItem, TerminalItem, VoucherItem
+from simrenew.adapters.dynamodb.outbox import OutboxItem
+from simrenew.adapters.dynamodb.webhooks import WebhookDeliveryItem, WebhookEndpointItem
 from simrenew.ports.api_keys import ApiKeys
 from simrenew.ports.checkout import CheckoutOrders, CheckoutStore, TenantContexts
 from simrenew.ports.fleet import Merchants, Plans, Terminals
+from simrenew.ports.imports import ImportStore, ImportTerminals
 from simrenew.ports.orders import Ledger, Orders, StoredOrders
+from simrenew.ports.outbox import OutboxStore
 from simrenew.ports.payments import PaymentGateway
 from simrenew.ports.ratelimit import RateLimits
 from simrenew.ports.tenants import Tenants
 from simrenew.ports.transfers import StoredTerminals, TimeTransfers
 from simrenew.ports.vouchers import Vouchers
+from simrenew.ports.webhooks import WebhookStore
 from tests.support.fakes.api_keys import FakeApiKeyRepository
 from tests.support.fakes.checkout import FakeCheckoutStore, FakeTenantContexts
 from tests.support.fakes.fleet import FakeMerchantRepository, FakePlanRepository, FakeTerminalRepository
+from tests.support.fakes.imports import FakeImportRepository
 from tests.support.fakes.orders import FakeOrderRepository
+from tests.support.fakes.outbox import FakeOutboxRepository
 from tests.support.fakes.payments import WEBHOOK_SECRET, FakeGateway
 from tests.support.fakes.ratelimit import FakeRateLimiter
 from tests.support.fakes.table import FakeTable
 from tests.support.fakes.tenants import FakeTenantRepository
 from tests.support.fakes.transfers import FakeTimeTransferRepository
 from tests.support.fakes.vouchers import FakeVoucherRepository
+from tests.support.fakes.webhooks import FakeWebhookRepository
 
 
 def conforming(table: FakeTable) -> tuple[object, ...]:
@@ -46,6 +54,11 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
         table, FakeTerminalRepository(table), FakeOrderRepository(table), FakeRateLimiter(table)
     )
     contexts: TenantContexts = FakeTenantContexts(table)
+    # io (imports, exports, outbox, webhooks)
+    outbox: OutboxStore[OutboxItem, TerminalEventItem] = FakeOutboxRepository(table)
+    webhooks: WebhookStore[WebhookEndpointItem, WebhookDeliveryItem] = FakeWebhookRepository(table)
+    imports: ImportStore[ImportItem, TerminalItem] = FakeImportRepository(table)
+    import_terminals: ImportTerminals[TerminalItem] = FakeTerminalRepository(table)
     return (
         tenants,
         api_keys,
@@ -63,4 +76,8 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
         checkout_orders,
         pay_page,
         contexts,
+        outbox,  # io
+        webhooks,  # io
+        imports,  # io
+        import_terminals,  # io
     )

@@ -4,45 +4,75 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 from pynamodb.exceptions import PutError
 
 from simrenew.adapters.dynamodb import keys
-from simrenew.adapters.dynamodb.errors import translated
-from simrenew.adapters.dynamodb.models import ImportChunkItem, ImportErrorItem, ImportItem
+from simrenew.adapters.dynamodb.errors import store_unavailable, translated
+from simrenew.adapters.dynamodb.fleet import to_terminal
+from simrenew.adapters.dynamodb.models import (
+    POOL_CONNECTIONS,
+    ImportChunkItem,
+    ImportErrorItem,
+    ImportItem,
+    TerminalItem,
+    connection,
+)
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
-from simrenew.clock import iso_utc
-from simrenew.errors import Conflict
+from simrenew.domain import imports as domain
+from simrenew.domain.fleet import Terminal
+from simrenew.domain.imports import Counts as Counts
+from simrenew.domain.imports import ImportJob
+from simrenew.domain.imports import RowError as RowError
+from simrenew.errors import Conflict, TransientStoreError
 
 CHUNK_BYTES = 350_000  # DynamoDB items are capped at 400 KB
 RETENTION = timedelta(days=30)
 LEASE = timedelta(minutes=2)
 
 
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    field: str
-    code: str
-    message: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"row": self.row, "field": self.field, "code": self.code, "message": self.message}
-
-
-@dataclass(frozen=True)
-class Counts:
-    processed: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    failed: int = 0
+def to_import_job(item: ImportItem) -> ImportJob:
+    return ImportJob(
+        tenant_id=item.tenant_id,
+        import_id=item.import_id,
+        status=item.status,
+        source=item.source,
+        object_key=item.object_key,
+        filename=item.filename,
+        size_bytes=int(item.size_bytes) if item.size_bytes is not None else None,
+        encoding=item.encoding,
+        total=int(item.total),
+        processed=int(item.processed),
+        created=int(item.created),
+        updated=int(item.updated),
+        unchanged=int(item.unchanged),
+        failed=int(item.failed),
+        error_message=item.error_message,
+        heartbeat_at=item.heartbeat_at,
+        created_at=item.created_at,
+        finished_at=item.finished_at,
+    )
 
 
 class ImportRepository:
+    """simrenew.ports.imports.ImportStore over the single table."""
+
+    max_writers = POOL_CONNECTIONS
+
+    def job(self, item: ImportItem) -> ImportJob:
+        return to_import_job(item)
+
+    def terminal(self, item: TerminalItem) -> Terminal:
+        return to_terminal(item)
+
+    def warm(self) -> None:
+        connection()
+
+    def unavailable(self, exc: BaseException) -> TransientStoreError | None:
+        return store_unavailable(exc)
+
     def create(
         self, tenant_id: str, import_id: str, data: bytes, total: int, sha256: str, created_by: str, now: datetime
     ) -> None:
@@ -247,21 +277,4 @@ class ImportRepository:
 
 
 def job_json(job: ImportItem, errors: list[RowError], error_limit: int) -> dict[str, Any]:
-    status = job.status if job.status != "queued" else "running"
-    return {
-        "import_id": job.import_id,
-        "status": status,
-        "source": job.source or "body",
-        "filename": job.filename,
-        "total": int(job.total),
-        "processed": int(job.processed),
-        "created": int(job.created),
-        "updated": int(job.updated),
-        "unchanged": int(job.unchanged),
-        "failed": int(job.failed),
-        "errors": [e.to_json() for e in errors[:error_limit]],
-        "errors_truncated": int(job.failed) > error_limit,
-        "message": job.error_message,
-        "created_at": iso_utc(job.created_at) if job.created_at else None,
-        "finished_at": iso_utc(job.finished_at) if job.finished_at else None,
-    }
+    return domain.job_json(to_import_job(job), errors, error_limit)

@@ -42,7 +42,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, PynamoDBException, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
@@ -51,6 +51,7 @@ from simrenew.adapters.dynamodb.errors import is_condition_failure
 from simrenew.adapters.dynamodb.models import OutboxItem as OutboxItem
 from simrenew.adapters.dynamodb.models import TerminalEventItem
 from simrenew.clock import iso_utc
+from simrenew.ports.outbox import OutboxEvent
 
 # The fallback poll leaves a new entry to the stream for this long before it delivers it itself.
 STREAM_GRACE = timedelta(minutes=1)
@@ -108,6 +109,11 @@ def backoff_after(attempts: int) -> timedelta:
 
 
 class OutboxRepository:
+    """simrenew.ports.outbox.OutboxStore over the single table."""
+
+    #: A PynamoDB failure is worth trying again (the dispatcher leaves the item pending).
+    retryable: tuple[type[Exception], ...] = (PynamoDBException,)
+
     def put(self, item: OutboxItem) -> bool:
         """Write one entry on its own (outside a change's transaction). False: it already exists."""
         try:
@@ -123,6 +129,21 @@ class OutboxRepository:
             return OutboxItem.get(pk, sk, consistent_read=True)
         except OutboxItem.DoesNotExist:
             return None
+
+    def event(self, item: OutboxItem) -> OutboxEvent:
+        return OutboxEvent(
+            item.pk,
+            item.sk,
+            item.tenant_id,
+            item.event_type,
+            item.event_id,
+            item.data_json,
+            item.state,
+            item.created_at,
+        )
+
+    def notice_state(self, event: TerminalEventItem) -> str:
+        return event.state
 
     def terminal_event(self, pk: str, sk: str) -> TerminalEventItem | None:
         try:

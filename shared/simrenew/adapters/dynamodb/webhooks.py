@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, PynamoDBException, UpdateError
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure, translated
@@ -16,6 +16,7 @@ from simrenew.adapters.dynamodb.models import WebhookDeliveryItem as WebhookDeli
 from simrenew.adapters.dynamodb.models import WebhookEndpointItem as WebhookEndpointItem
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.errors import ValidationError
+from simrenew.ports.webhooks import WebhookDelivery, WebhookEndpoint
 
 RETRY_SHARDS = keys.WEBHOOK_RETRY_SHARDS
 DELIVERY_RETENTION = timedelta(days=30)
@@ -34,8 +35,122 @@ def leave_retry_queue(item: WebhookDeliveryItem) -> None:
     item.gsi2pk = item.gsi2sk = None
 
 
+def new_endpoint(
+    tenant_id: str, endpoint_id: str, url: str, events_json: str, secret: str, description: str | None, now: datetime
+) -> WebhookEndpointItem:
+    return WebhookEndpointItem(
+        keys.tenant_pk(tenant_id),
+        keys.webhook_endpoint_sk(endpoint_id),
+        tenant_id=tenant_id,
+        endpoint_id=endpoint_id,
+        url=url,
+        events=events_json,
+        secret=secret,
+        active=True,
+        description=description,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def new_delivery(
+    tenant_id: str,
+    endpoint_id: str,
+    delivery_id: str,
+    event_type: str,
+    event_id: str,
+    payload_json: str,
+    at: datetime,
+    next_attempt_at: datetime,
+    now: datetime,
+) -> WebhookDeliveryItem:
+    """A pending delivery (its key from the event time `at`), already queued for `next_attempt_at`."""
+    item = WebhookDeliveryItem(
+        keys.tenant_pk(tenant_id),
+        keys.webhook_delivery_sk(endpoint_id, at, delivery_id),
+        tenant_id=tenant_id,
+        endpoint_id=endpoint_id,
+        delivery_id=delivery_id,
+        event_type=event_type,
+        event_id=event_id,
+        payload_json=payload_json,
+        attempts=0,
+        state="pending",
+        ttl=now + DELIVERY_RETENTION,
+        created_at=now,
+        updated_at=now,
+    )
+    queue_for_retry(item, next_attempt_at)
+    return item
+
+
 # --- repository --------------------------------------------------------------------------------
 class WebhookRepository:
+    """simrenew.ports.webhooks.WebhookStore over the single table."""
+
+    store_errors: tuple[type[Exception], ...] = (PynamoDBException,)
+    retry_shards = RETRY_SHARDS
+
+    def endpoint(self, item: WebhookEndpointItem) -> WebhookEndpoint:
+        return WebhookEndpoint(
+            tenant_id=item.tenant_id,
+            endpoint_id=item.endpoint_id,
+            url=item.url,
+            events_json=item.events,
+            secret=item.secret,
+            description=item.description,
+            active=bool(item.active),
+            created_at=item.created_at,
+        )
+
+    def delivery(self, item: WebhookDeliveryItem) -> WebhookDelivery:
+        return WebhookDelivery(
+            tenant_id=item.tenant_id,
+            endpoint_id=item.endpoint_id,
+            delivery_id=item.delivery_id,
+            event_id=item.event_id,
+            event_type=item.event_type,
+            payload_json=item.payload_json,
+            state=item.state,
+            attempts=int(item.attempts),
+            last_status=int(item.last_status) if item.last_status is not None else None,
+            last_error=item.last_error,
+            next_attempt_at=item.next_attempt_at,
+            delivered_at=item.delivered_at,
+            created_at=item.created_at,
+        )
+
+    def close_delivery(self, item: WebhookDeliveryItem, error: str, now: datetime) -> bool:
+        item.state = "failed"
+        item.last_error = error
+        leave_retry_queue(item)
+        return self.update_delivery(item.tenant_id, item, now)
+
+    def claim_delivery(self, item: WebhookDeliveryItem, lease_until: datetime, now: datetime) -> bool:
+        queue_for_retry(item, lease_until)
+        return self.update_delivery(item.tenant_id, item, now)
+
+    def record_attempt(
+        self,
+        item: WebhookDeliveryItem,
+        status: int | None,
+        error: str | None,
+        state: str,
+        retry_at: datetime | None,
+        now: datetime,
+    ) -> bool:
+        item.attempts = int(item.attempts) + 1
+        item.last_status = status
+        item.state = state
+        item.last_error = error
+        if state == "delivered":
+            item.delivered_at = now
+        if retry_at is None:
+            leave_retry_queue(item)
+        else:
+            queue_for_retry(item, retry_at)
+        return self.update_delivery(item.tenant_id, item, now)
+
     def create_endpoint(
         self,
         tenant_id: str,
@@ -46,19 +161,7 @@ class WebhookRepository:
         description: str | None,
         now: datetime,
     ) -> WebhookEndpointItem:
-        item = WebhookEndpointItem(
-            keys.tenant_pk(tenant_id),
-            keys.webhook_endpoint_sk(endpoint_id),
-            tenant_id=tenant_id,
-            endpoint_id=endpoint_id,
-            url=url,
-            events=events_json,
-            secret=secret,
-            active=True,
-            description=description,
-            created_at=now,
-            updated_at=now,
-        )
+        item = new_endpoint(tenant_id, endpoint_id, url, events_json, secret, description, now)
         with translated("the webhook endpoint already exists"):
             item.save(condition=WebhookEndpointItem.pk.does_not_exist())
         return item
@@ -120,22 +223,9 @@ class WebhookRepository:
     ) -> WebhookDeliveryItem:
         """A new pending delivery, already queued for `next_attempt_at` (so a crash before the
         first attempt is retried rather than lost)."""
-        item = WebhookDeliveryItem(
-            keys.tenant_pk(tenant_id),
-            keys.webhook_delivery_sk(endpoint_id, now, delivery_id),
-            tenant_id=tenant_id,
-            endpoint_id=endpoint_id,
-            delivery_id=delivery_id,
-            event_type=event_type,
-            event_id=event_id,
-            payload_json=payload_json,
-            attempts=0,
-            state="pending",
-            ttl=now + DELIVERY_RETENTION,
-            created_at=now,
-            updated_at=now,
+        item = new_delivery(
+            tenant_id, endpoint_id, delivery_id, event_type, event_id, payload_json, now, next_attempt_at, now
         )
-        queue_for_retry(item, next_attempt_at)
         with translated("the delivery already exists"):
             item.save(condition=WebhookDeliveryItem.pk.does_not_exist())
         return item
@@ -154,22 +244,9 @@ class WebhookRepository:
     ) -> WebhookDeliveryItem | None:
         """add_delivery with a key the caller derived (delivery id and event time `at`): None when
         that delivery already exists, so a rerun of the same outbox entry creates nothing."""
-        item = WebhookDeliveryItem(
-            keys.tenant_pk(tenant_id),
-            keys.webhook_delivery_sk(endpoint_id, at, delivery_id),
-            tenant_id=tenant_id,
-            endpoint_id=endpoint_id,
-            delivery_id=delivery_id,
-            event_type=event_type,
-            event_id=event_id,
-            payload_json=payload_json,
-            attempts=0,
-            state="pending",
-            ttl=now + DELIVERY_RETENTION,
-            created_at=now,
-            updated_at=now,
+        item = new_delivery(
+            tenant_id, endpoint_id, delivery_id, event_type, event_id, payload_json, at, next_attempt_at, now
         )
-        queue_for_retry(item, next_attempt_at)
         try:
             item.save(condition=WebhookDeliveryItem.pk.does_not_exist())
         except PutError as exc:
