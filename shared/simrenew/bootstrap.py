@@ -242,10 +242,8 @@ class Services:
     # --- orders, vouchers, reports -----------------------------------------------------------------
     @cached_property
     def orders(self) -> OrderService:
-        from simrenew.services.orders import OrderService
-
         r = self.repos
-        return OrderService(
+        return order_service(
             r.tenants,
             r.terminals,
             r.plans,
@@ -268,10 +266,12 @@ class Services:
 
     @cached_property
     def reports(self) -> ReportService:
+        from simrenew.adapters.dynamodb.reports import RedemptionStore, ReportOrderStore
         from simrenew.adapters.dynamodb.vouchers import VoucherRepository
         from simrenew.services.reports import ReportService
 
-        return ReportService(self.repos.tenants, self.repos.orders, self.gateway, VoucherRepository(), self.rails)
+        orders, vouchers = ReportOrderStore(self.repos.orders), RedemptionStore(VoucherRepository())
+        return ReportService(self.repos.tenants, orders, self.gateway, vouchers, self.rails)
 
     @cached_property
     def expiry_reports(self) -> ExpiryReports:
@@ -391,6 +391,49 @@ class Services:
             dispatch = _sync_dispatch(self.config)
         r = self.repos
         return CarrierSync(self._carrier_repo, r.tenants, r.terminals, self._platforms, self.clock, dispatch)
+
+
+def order_service(
+    tenants: TenantRepository,
+    terminals: TerminalRepository,
+    plans: PlanRepository,
+    merchants: MerchantRepository,
+    orders: OrderRepository,
+    gateway: PaymentGateway,
+    rate_limiter: RateLimiter,
+    clock: Clock,
+    rails: PaymentRails | None = None,
+    public_base_url: str = "",
+) -> OrderService:
+    """The order service and its parts (checkout, fulfilment, refunds, Stripe events, the direct
+    rails, the ledger) over the same repositories and gateway."""
+    from simrenew.adapters.dynamodb.payment_events import PaymentEventStore
+    from simrenew.adapters.payments import PaymentRails
+    from simrenew.adapters.qr import qr_svg_data_uri
+    from simrenew.services.checkout import CheckoutService
+    from simrenew.services.direct_payments import DirectPaymentService
+    from simrenew.services.fulfilment import FulfilmentService
+    from simrenew.services.ledger import LedgerService
+    from simrenew.services.orders import OrderService
+    from simrenew.services.refunds import RefundService
+    from simrenew.services.stripe_events import StripeEventService
+
+    rails = rails or PaymentRails({})
+    events = PaymentEventStore(orders)
+    fulfilment = FulfilmentService(tenants, terminals, orders, gateway, clock, rate_limiter)
+    refunds = RefundService(tenants, terminals, orders, gateway, clock, rails)
+    return OrderService(
+        tenants,
+        orders,
+        rails,
+        clock,
+        checkout=CheckoutService(tenants, terminals, plans, merchants, orders, gateway, rate_limiter, clock),
+        fulfilment=fulfilment,
+        refunds=refunds,
+        stripe_events=StripeEventService(events, gateway, fulfilment, refunds, clock),
+        direct=DirectPaymentService(events, rails, fulfilment, refunds, clock, public_base_url, qr_svg_data_uri),
+        ledger=LedgerService(terminals, orders),
+    )
 
 
 def build_rails(config: Config, token_of: Any) -> PaymentRails:

@@ -4,19 +4,24 @@ fake whose methods drift from the Protocol the services depend on fails the buil
 from __future__ import annotations
 
 from simrenew.adapters.dynamodb.models import OrderItem, TerminalItem, VoucherItem
+from simrenew.adapters.dynamodb.orders import PaymentContext
 from simrenew.ports.api_keys import ApiKeys
 from simrenew.ports.fleet import Merchants, Plans, Terminals
 from simrenew.ports.orders import Ledger, Orders, StoredOrders
+from simrenew.ports.payment_events import PaymentEvents
 from simrenew.ports.payments import PaymentGateway
 from simrenew.ports.ratelimit import RateLimits
+from simrenew.ports.reports import Redemptions, ReportOrders
 from simrenew.ports.tenants import Tenants
 from simrenew.ports.transfers import StoredTerminals, TimeTransfers
 from simrenew.ports.vouchers import Vouchers
 from tests.support.fakes.api_keys import FakeApiKeyRepository
 from tests.support.fakes.fleet import FakeMerchantRepository, FakePlanRepository, FakeTerminalRepository
 from tests.support.fakes.orders import FakeOrderRepository
+from tests.support.fakes.payment_events import fake_payment_events
 from tests.support.fakes.payments import WEBHOOK_SECRET, FakeGateway
 from tests.support.fakes.ratelimit import FakeRateLimiter
+from tests.support.fakes.reports import FakeReportOrders, fake_redemptions
 from tests.support.fakes.table import FakeTable
 from tests.support.fakes.tenants import FakeTenantRepository
 from tests.support.fakes.transfers import FakeTimeTransferRepository
@@ -38,6 +43,11 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
     transfers: TimeTransfers[TerminalItem] = FakeTimeTransferRepository(table)
     rate: RateLimits = FakeRateLimiter(table)
     gateway: PaymentGateway = FakeGateway(WEBHOOK_SECRET)
+    # payment events (Stripe events, the direct rails' notifications): the real adapter over the fake repository
+    payment_events: PaymentEvents[OrderItem, PaymentContext] = fake_payment_events(table)
+    # reports (revenue, settlement, reconciliation)
+    report_orders: ReportOrders = FakeReportOrders(table)
+    redemptions: Redemptions = fake_redemptions(table)
     return (
         tenants,
         api_keys,
@@ -52,4 +62,7 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
         transfers,
         rate,
         gateway,
+        payment_events,
+        report_orders,
+        redemptions,
     )
