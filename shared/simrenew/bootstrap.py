@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from simrenew.adapters.dynamodb.models import ImportItem, TerminalEventItem, TerminalItem, VoucherItem
     from simrenew.adapters.dynamodb.orders import OrderRepository
     from simrenew.adapters.dynamodb.outbox import OutboxItem
+    from simrenew.adapters.dynamodb.public_orders import CheckoutStore
     from simrenew.adapters.dynamodb.ratelimit import RateLimiter
     from simrenew.adapters.dynamodb.sweep_days import SweepDayRepository
     from simrenew.adapters.dynamodb.sweeps import SweepRepository
@@ -247,10 +248,9 @@ class Services:
     @cached_property
     def orders(self) -> OrderService:
         from simrenew.adapters.dynamodb.public_orders import CheckoutStore
-        from simrenew.services.orders import OrderService
 
         r = self.repos
-        return OrderService(
+        return order_service(
             r.tenants,
             r.terminals,
             r.plans,
@@ -274,10 +274,12 @@ class Services:
 
     @cached_property
     def reports(self) -> ReportService:
+        from simrenew.adapters.dynamodb.reports import RedemptionStore, ReportOrderStore
         from simrenew.adapters.dynamodb.vouchers import VoucherRepository
         from simrenew.services.reports import ReportService
 
-        return ReportService(self.repos.tenants, self.repos.orders, self.gateway, VoucherRepository(), self.rails)
+        orders, vouchers = ReportOrderStore(self.repos.orders), RedemptionStore(VoucherRepository())
+        return ReportService(self.repos.tenants, orders, self.gateway, vouchers, self.rails)
 
     @cached_property
     def expiry_reports(self) -> ExpiryReports:
@@ -399,6 +401,51 @@ class Services:
             dispatch = _sync_dispatch(self.config)
         r = self.repos
         return CarrierSync(self._carrier_repo, r.tenants, r.terminals, self._platforms, self.clock, dispatch)
+
+
+def order_service(
+    tenants: TenantRepository,
+    terminals: TerminalRepository,
+    plans: PlanRepository,
+    merchants: MerchantRepository,
+    orders: OrderRepository,
+    gateway: PaymentGateway,
+    rate_limiter: RateLimiter,
+    clock: Clock,
+    rails: PaymentRails | None = None,
+    public_base_url: str = "",
+    *,
+    pay_page: CheckoutStore,
+) -> OrderService:
+    """The order service and its parts (checkout, fulfilment, refunds, Stripe events, the direct
+    rails, the ledger) over the same repositories and gateway."""
+    from simrenew.adapters.dynamodb.payment_events import PaymentEventStore
+    from simrenew.adapters.payments import PaymentRails
+    from simrenew.adapters.qr import qr_svg_data_uri
+    from simrenew.services.checkout import CheckoutService
+    from simrenew.services.direct_payments import DirectPaymentService
+    from simrenew.services.fulfilment import FulfilmentService
+    from simrenew.services.ledger import LedgerService
+    from simrenew.services.orders import OrderService
+    from simrenew.services.refunds import RefundService
+    from simrenew.services.stripe_events import StripeEventService
+
+    rails = rails or PaymentRails({})
+    events = PaymentEventStore(orders)
+    fulfilment = FulfilmentService(tenants, terminals, orders, gateway, clock, rate_limiter)
+    refunds = RefundService(tenants, terminals, orders, gateway, clock, rails)
+    return OrderService(
+        tenants,
+        orders,
+        rails,
+        clock,
+        checkout=CheckoutService(tenants, terminals, plans, merchants, orders, gateway, rate_limiter, clock, pay_page),
+        fulfilment=fulfilment,
+        refunds=refunds,
+        stripe_events=StripeEventService(events, gateway, fulfilment, refunds, clock),
+        direct=DirectPaymentService(events, rails, fulfilment, refunds, clock, public_base_url, qr_svg_data_uri),
+        ledger=LedgerService(terminals, orders),
+    )
 
 
 def build_rails(config: Config, token_of: Any) -> PaymentRails:

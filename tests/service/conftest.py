@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
+from simrenew.bootstrap import order_service
 from simrenew.clock import FixedClock, today_in
 from simrenew.domain.fleet import Plan, Terminal
 from simrenew.domain.tenant import Tenant, TenantSettings, TenantStatus
 from simrenew.ids import new_id
 from simrenew.services.fleet import FleetService
-from simrenew.services.orders import OrderService
 from simrenew.services.tenants import TenantService
 from simrenew.services.transfers import TransferService
 from simrenew.services.vouchers import VoucherService
@@ -82,7 +82,7 @@ class World:
         self.fleet = FleetService(
             self.tenants, self.merchants, self.plans, self.terminals, self.rate, self.clock, self.carrier
         )
-        self.orders = OrderService(
+        self.orders = order_service(
             self.tenants,
             self.terminals,
             self.plans,

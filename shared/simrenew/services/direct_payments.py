@@ -10,27 +10,21 @@ however many at once, is applied once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from simrenew.adapters.dynamodb.models import OrderItem
-from simrenew.adapters.dynamodb.orders import OrderRepository, to_order
-from simrenew.adapters.payments import (
-    CLIENTS,
-    RAIL_OF_METHOD,
-    WECHATPAY,
-    Notice,
-    PaymentRails,
-    Prepay,
-    SubMerchant,
-)
 from simrenew.clock import Clock, iso_utc
 from simrenew.domain.orders import PAYABLE, Order, OrderStatus, PaymentAttempt
 from simrenew.domain.tenant import Tenant
 from simrenew.errors import ProviderUnavailable, RuleViolation, SimRenewError, ValidationError
 from simrenew.log import get_logger
-from simrenew.services.fulfilment import FulfilmentService
-from simrenew.services.refunds import RefundService
+from simrenew.ports.payment_events import Fulfilments, PaymentEvents, Refunds
+from simrenew.ports.payments import CLIENTS, RAIL_OF_METHOD, WECHATPAY, Notice, Prepay, Rails, SubMerchant
+from simrenew.services.lookups import order_item_or_404
+
+S = TypeVar("S")  # an order as the store holds it
+C = TypeVar("C")  # what a payment reads with its order
 
 PAID_STATES = frozenset({OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED})
 # client → the trade kind on each rail
@@ -46,17 +40,20 @@ def out_trade_no(order_id: str, kind: str) -> str:
     return f"{order_id}_{SUFFIX[kind]}"
 
 
-class DirectPaymentService:
+class DirectPaymentService(Generic[S, C]):
     def __init__(
         self,
-        orders: OrderRepository,
-        rails: PaymentRails,
-        fulfilment: FulfilmentService,
-        refunds: RefundService,
+        orders: PaymentEvents[S, C],
+        rails: Rails,
+        fulfilment: Fulfilments[S, C],
+        refunds: Refunds[S],
         clock: Clock,
         public_base_url: str,
+        qr_svg: Callable[[str], str],
     ) -> None:
+        """`qr_svg`: a QR code of a text as an SVG data: URI (the desktop payer scans code_url)."""
         self._orders = orders
+        self._qr_svg = qr_svg
         self._rails = rails
         self._fulfilment = fulfilment
         self._refunds = refunds
@@ -82,7 +79,7 @@ class DirectPaymentService:
     def prepay(
         self,
         tenant: Tenant,
-        item: OrderItem,
+        item: S,
         rail: str,
         client: str,
         *,
@@ -97,7 +94,7 @@ class DirectPaymentService:
         kind = KINDS[rail][client]
         sub_id = tenant.sub_merchant_of(rail)
         assert sub_id is not None
-        order = to_order(item)
+        order = self._orders.order(item)
         otn = out_trade_no(order.order_id, kind)
         openid = None
         gateway = self._rails.get(rail)
@@ -123,9 +120,7 @@ class DirectPaymentService:
         )
         answer = charge.to_json()
         if charge.code_url:
-            from simrenew.adapters.qr import qr_svg_data_uri
-
-            answer["qr_svg"] = qr_svg_data_uri(charge.code_url)
+            answer["qr_svg"] = self._qr_svg(charge.code_url)
         return answer
 
     # --- notifications --------------------------------------------------------------------------------
@@ -145,7 +140,7 @@ class DirectPaymentService:
         item = self._orders.by_intent(notice.out_trade_no)
         if item is None:
             return "ignored"
-        order = to_order(item)
+        order = self._orders.order(item)
         attempt = order.attempt(notice.out_trade_no)
         if attempt is None or attempt.provider != notice.provider:
             return "ignored"
@@ -163,7 +158,7 @@ class DirectPaymentService:
             return self._paid(item, order, notice, ref)
         return "ignored"  # closed or failed: the order expires on its own clock
 
-    def _paid(self, item: OrderItem, order: Order, notice: Notice, ref: tuple[str, str]) -> str:
+    def _paid(self, item: S, order: Order, notice: Notice, ref: tuple[str, str]) -> str:
         via = f"{notice.provider}:{notice.out_trade_no}"
         if notice.amount_fen is None:
             return "ignored_malformed"
@@ -173,11 +168,12 @@ class DirectPaymentService:
             return self._refunds.return_duplicate(
                 item, notice.out_trade_no, notice.amount_fen, notice.currency, ref, provider=notice.provider
             )
-        if notice.amount_fen != int(item.amount_fen) or notice.currency != item.currency:
+        amount_fen, currency = self._orders.charged(item)
+        if notice.amount_fen != amount_fen or notice.currency != currency:
             return self._fulfilment.review(
                 item,
                 ref,
-                f"paid {notice.amount_fen} {notice.currency}, order is {item.amount_fen} {item.currency}",
+                f"paid {notice.amount_fen} {notice.currency}, order is {amount_fen} {currency}",
                 via,
                 notice.amount_fen,
             )
@@ -189,7 +185,7 @@ class DirectPaymentService:
             paid_fen=notice.amount_fen,
         )
 
-    def _refund_notice(self, item: OrderItem, order: Order, notice: Notice, ref: tuple[str, str]) -> str:
+    def _refund_notice(self, item: S, order: Order, notice: Notice, ref: tuple[str, str]) -> str:
         """A refund the rail reports: ours (reserved: confirmed now; confirmed: nothing to do), one
         that failed after all, or one made on the rail's merchant platform (booked here)."""
         out_refund_no = notice.out_refund_no or ""
@@ -219,11 +215,17 @@ class DirectPaymentService:
             return "ignored_malformed"
         return self._refunds.from_charge(item, notice.out_trade_no, total, ref)
 
+    def paid_online_meanwhile(self, tenant_id: str, order_id: str) -> bool:
+        """Before cash is taken for an order (404 if it is not the agent's): whether one of its trades
+        was paid on the rail meanwhile (that payment is applied now)."""
+        item = order_item_or_404(self._orders, tenant_id, order_id)
+        return bool(self._orders.order(item).attempts) and self.settle_attempts(item, None)
+
     # --- expiry: what the rail says about an order nobody heard back about -----------------------------------
-    def settle_attempts(self, item: OrderItem, tenant_of: Any) -> bool:
+    def settle_attempts(self, item: S, tenant_of: Any) -> bool:
         """Each trade of an unpaid order is queried: a paid one is applied as its notification would
         be (the notification was lost), an open one is closed. True when one was paid."""
-        order = to_order(item)
+        order = self._orders.order(item)
         paid = False
         for attempt in order.attempts:
             if not self._rails.has(attempt.provider):
@@ -257,10 +259,10 @@ class DirectPaymentService:
                 )
         return paid
 
-    def check_attempts(self, item: OrderItem) -> None:
+    def check_attempts(self, item: S) -> None:
         """What the rail says now about an unpaid order's trades: paid → applied (as its notification
         would be); every trade failed or closed → the order failed (it stays payable)."""
-        order = to_order(item)
+        order = self._orders.order(item)
         if not order.attempts:
             return
         states = []
@@ -300,15 +302,15 @@ class DirectPaymentService:
                 {"action": "payment_failed", "via": order.attempts[0].provider, "at": iso_utc(now)},
             )
 
-    def apply_with(self, item: OrderItem, notice: Notice) -> str:
-        order = to_order(item)
+    def apply_with(self, item: S, notice: Notice) -> str:
+        order = self._orders.order(item)
         return self._paid(item, order, notice, (notice.key, f"{notice.provider}.payment"))
 
     def _sub(self, tenant_id: str, attempt: PaymentAttempt, tenant_of: Any) -> SubMerchant:
         return self._rails.sub(attempt.provider, tenant_id, attempt.sub_merchant)
 
-    def open_attempts(self, item: OrderItem) -> list[PaymentAttempt]:
-        order = to_order(item)
+    def open_attempts(self, item: S) -> list[PaymentAttempt]:
+        order = self._orders.order(item)
         return list(order.attempts) if order.status in PAYABLE else []
 
 

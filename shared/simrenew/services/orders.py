@@ -4,18 +4,16 @@ module; this facade wires them over the same repositories and gateway."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository
-from simrenew.adapters.dynamodb.orders import OrderRepository
-from simrenew.adapters.dynamodb.paging import Page
-from simrenew.adapters.dynamodb.ratelimit import RateLimiter
-from simrenew.adapters.dynamodb.tenants import TenantRepository
-from simrenew.adapters.payments import PaymentGateway, PaymentRails
 from simrenew.clock import Clock, today_in
 from simrenew.domain.fleet import Terminal
 from simrenew.domain.orders import Order
 from simrenew.domain.tenant import Tenant
+from simrenew.ports.orders import StoredOrders
+from simrenew.ports.paging import Page
+from simrenew.ports.payments import Rails
+from simrenew.ports.tenants import Tenants
 from simrenew.services.checkout import CheckoutService
 from simrenew.services.direct_payments import DirectPaymentService
 from simrenew.services.fulfilment import FulfilmentService
@@ -23,43 +21,39 @@ from simrenew.services.ledger import LedgerService
 from simrenew.services.refunds import RefundService
 from simrenew.services.stripe_events import StripeEventService
 
-if TYPE_CHECKING:
-    from simrenew.adapters.dynamodb.models import OrderItem
-    from simrenew.ports.checkout import CheckoutStore
-
 
 class OrderService:
+    """The parts are wired over the same repositories and gateway by the composition root
+    (simrenew.bootstrap.order_service)."""
+
     def __init__(
         self,
-        tenants: TenantRepository,
-        terminals: TerminalRepository,
-        plans: PlanRepository,
-        merchants: MerchantRepository,
-        orders: OrderRepository,
-        gateway: PaymentGateway,
-        rate_limiter: RateLimiter,
+        tenants: Tenants,
+        orders: StoredOrders[Any],
+        rails: Rails,
         clock: Clock,
-        rails: PaymentRails | None = None,
-        public_base_url: str = "",
         *,
-        pay_page: CheckoutStore[OrderItem],
+        checkout: CheckoutService[Any],
+        fulfilment: FulfilmentService,
+        refunds: RefundService,
+        stripe_events: StripeEventService[Any, Any],
+        direct: DirectPaymentService[Any, Any],
+        ledger: LedgerService,
     ) -> None:
         self.orders = orders
-        self.rails = rails or PaymentRails({})
+        self.rails = rails
         self._tenants = tenants
         self._clock = clock
-        self.checkout = CheckoutService(
-            tenants, terminals, plans, merchants, orders, gateway, rate_limiter, clock, pay_page
-        )
+        self.checkout = checkout
         # Agent events (order.fulfilled, order.refunded, terminal.risk_flagged) are outbox items written
         # in the same transaction as the change; the dispatcher delivers them.
-        self.fulfilment = FulfilmentService(tenants, terminals, orders, gateway, clock, rate_limiter)
-        self.refunds = RefundService(tenants, terminals, orders, gateway, clock, self.rails)
-        self.stripe_events = StripeEventService(orders, gateway, self.fulfilment, self.refunds, clock)
+        self.fulfilment = fulfilment
+        self.refunds = refunds
+        self.stripe_events = stripe_events
         # WeChat Pay (服务商) and Alipay (ISV): the agent is the sub-merchant, the money settles to it.
-        self.direct = DirectPaymentService(orders, self.rails, self.fulfilment, self.refunds, clock, public_base_url)
+        self.direct = direct
         self.checkout.direct = self.direct
-        self.ledger = LedgerService(terminals, orders)
+        self.ledger = ledger
 
     def answer(self, order: Order) -> dict[str, Any]:
         """An order as the API shows it, with what can be refunded today."""
@@ -100,10 +94,8 @@ class OrderService:
     # --- payment, refunds, events, ledger ---------------------------------------------------------------
     def mark_paid(self, tenant_id: str, order_id: str, body: dict[str, Any], actor: str) -> Order:
         from simrenew.errors import Conflict
-        from simrenew.services.lookups import order_item_or_404
 
-        item = order_item_or_404(self.orders, tenant_id, order_id)
-        if item.attempts_json and item.attempts_json != "[]" and self.direct.settle_attempts(item, None):
+        if self.direct.paid_online_meanwhile(tenant_id, order_id):
             # Paid on WeChat Pay / Alipay meanwhile (its trade is applied now): take no cash.
             raise Conflict(
                 "this order has just been paid online; it is fulfilled by that payment, take no cash",

@@ -7,7 +7,6 @@ Refunds are read from the orders only through `refunded_fen` and their audit ent
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,15 +14,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from simrenew.adapters.dynamodb.models import OrderItem
-from simrenew.adapters.dynamodb.orders import OrderRepository, to_order
-from simrenew.adapters.dynamodb.tenants import TenantRepository
-from simrenew.adapters.dynamodb.vouchers import VoucherRepository
-from simrenew.adapters.payments import PaymentGateway
 from simrenew.domain.dates import parse_date
 from simrenew.domain.fleet import MAX_EXPIRY, MIN_EXPIRY
 from simrenew.domain.orders import OrderStatus
 from simrenew.errors import NotFound, ValidationError
+from simrenew.ports.payments import PaymentGateway
+from simrenew.ports.reports import Redemptions, ReportedOrder, ReportOrders
+from simrenew.ports.tenants import Tenants
 
 MAX_DAYS = 366
 MAX_SETTLEMENT_DAYS = 92  # a quarter: Stripe's balance transactions are read for the whole span
@@ -49,7 +46,7 @@ DIRECT_PREFIXES = ("wechatpay:", "alipay:")
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
 
 
-def _direct(item: OrderItem) -> bool:
+def _direct(item: ReportedOrder) -> bool:
     return bool(item.paid_via) and str(item.paid_via).startswith(DIRECT_PREFIXES)
 
 
@@ -69,12 +66,12 @@ def _at(entry: dict[str, Any]) -> datetime | None:
         return None
 
 
-def refund_entries(item: OrderItem) -> list[tuple[datetime, int]]:
+def refund_entries(item: ReportedOrder) -> list[tuple[datetime, int]]:
     """(when, fen) of each refund on an order, from its audit trail; never more than `refunded_fen`
     in all (an entry the order's total does not back is not money that moved)."""
-    left = int(item.refunded_fen or 0)
+    left = item.refunded_fen
     out: list[tuple[datetime, int]] = []
-    for entry in json.loads(item.audit_json or "[]"):
+    for entry in item.audit:
         amount = entry.get("amount_fen") if isinstance(entry, dict) else None
         at = _at(entry) if isinstance(entry, dict) and entry.get("action") == "refund" else None
         if at is None or isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
@@ -89,7 +86,7 @@ def refund_entries(item: OrderItem) -> list[tuple[datetime, int]]:
 PAID_VALUES = frozenset(s.value for s in PAID)
 
 
-def _paid_online(item: OrderItem) -> bool:
+def _paid_online(item: ReportedOrder) -> bool:
     return (
         item.payment == "online" and bool(item.payment_intent_id) and item.status in PAID_VALUES and not _direct(item)
     )
@@ -98,10 +95,10 @@ def _paid_online(item: OrderItem) -> bool:
 class ReportService:
     def __init__(
         self,
-        tenants: TenantRepository,
-        orders: OrderRepository,
+        tenants: Tenants,
+        orders: ReportOrders,
         gateway: PaymentGateway,
-        vouchers: VoucherRepository,
+        vouchers: Redemptions,
         rails: Any = None,
     ) -> None:
         self._tenants = tenants
@@ -116,19 +113,12 @@ class ReportService:
             raise NotFound("no such agent", code="tenant_not_found")
         return ZoneInfo(tenant.settings.timezone)
 
-    def _orders_between(self, tenant_id: str, start: datetime, end: datetime) -> list[OrderItem]:
+    def _orders_between(self, tenant_id: str, start: datetime, end: datetime) -> list[ReportedOrder]:
         """Orders created in [start - 1 day, end): a payment lands at most 30 minutes (or a
         late webhook) after its order, so a day's margin catches every payment in range."""
-        from simrenew.adapters.dynamodb import keys
         from simrenew.clock import iso_utc
 
-        lower = iso_utc(start - timedelta(days=1))
-        upper = iso_utc(end)
-        return [
-            i
-            for i in OrderItem.gsi1.query(keys.orders_gsi1pk(tenant_id), OrderItem.gsi1sk.between(lower, upper))
-            if isinstance(i, OrderItem)
-        ]
+        return self._orders.created_between(tenant_id, iso_utc(start - timedelta(days=1)), iso_utc(end))
 
     def revenue(self, tenant_id: str, raw_from: str | None, raw_to: str | None) -> dict[str, Any]:
         if not raw_from or not raw_to:
@@ -143,7 +133,7 @@ class ReportService:
             lambda: {"gross_fen": 0, "fees_fen": 0, "refunds_fen": 0, "orders": 0}
         )
         for item in self._orders_between(tenant_id, start, end):
-            order = to_order(item)
+            order = item.order
             if order.status in PAID and item.paid_at and start <= item.paid_at < end:
                 day = days[item.paid_at.astimezone(tz).date()]
                 day["gross_fen"] += order.amount_fen
@@ -166,16 +156,16 @@ class ReportService:
         return {"from": first.isoformat(), "to": last.isoformat(), "currency": "CNY", "days": rows, "totals": totals}
 
     def _stripe_side(
-        self, tenant_id: str, start: datetime, end: datetime, known: dict[str, OrderItem]
-    ) -> list[tuple[dict[str, Any], OrderItem | None]]:
+        self, tenant_id: str, start: datetime, end: datetime, known: dict[str, ReportedOrder]
+    ) -> list[tuple[dict[str, Any], ReportedOrder | None]]:
         """This agent's charge and refund balance transactions in [start, end), each with its order
         (None: a charge made for this agent, by its metadata, that no order of ours knows)."""
-        out: list[tuple[dict[str, Any], OrderItem | None]] = []
+        out: list[tuple[dict[str, Any], ReportedOrder | None]] = []
         for txn in self._gateway.settlement_transactions(int(start.timestamp()), int(end.timestamp())):
             intent = str(txn.get("payment_intent") or "")
             order = known.get(intent)
             if order is None and intent:
-                order = self._orders.by_intent(intent)  # an older order refunded now, a late payment
+                order = self._orders.by_payment(intent)  # an older order refunded now, a late payment
                 if order is not None and order.tenant_id == tenant_id:
                     known[intent] = order
             if order is not None and order.tenant_id == tenant_id:
@@ -211,7 +201,7 @@ class ReportService:
         return out
 
     def _direct_reconciliation(
-        self, tenant: Any, start: datetime, end: datetime, items: dict[str, OrderItem]
+        self, tenant: Any, start: datetime, end: datetime, items: dict[str, ReportedOrder]
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
         """The day's WeChat Pay / Alipay bill lines matched against the orders paid (and refunds made)
         on those rails: (matched, on the bill only, on our side only)."""
@@ -223,7 +213,7 @@ class ReportService:
         matched: list[dict[str, Any]] = []
         bill_only: list[dict[str, Any]] = []
         for rail, line in bill:
-            owner = ours.by_trade.get(line.out_trade_no) or self._orders.by_intent(line.out_trade_no)
+            owner = ours.by_trade.get(line.out_trade_no) or self._orders.by_payment(line.out_trade_no)
             if owner is not None and owner.tenant_id != tenant.tenant_id:
                 owner = None
             row = _bill_row(rail, line, owner)
@@ -235,14 +225,14 @@ class ReportService:
         return matched, bill_only, ours.left_over()
 
     def _with_billed_orders(
-        self, tenant_id: str, bill: list[tuple[str, Any]], items: dict[str, OrderItem]
-    ) -> dict[str, OrderItem]:
+        self, tenant_id: str, bill: list[tuple[str, Any]], items: dict[str, ReportedOrder]
+    ) -> dict[str, ReportedOrder]:
         """The orders of the window plus those older ones the bill names (refunds, late payments)."""
         items = dict(items)
-        known_trades = {a.out_trade_no for i in items.values() for a in to_order(i).attempts}
+        known_trades = {a.out_trade_no for i in items.values() for a in i.order.attempts}
         for _rail, line in bill:
             if line.out_trade_no not in known_trades:
-                owner = self._orders.by_intent(line.out_trade_no)
+                owner = self._orders.by_payment(line.out_trade_no)
                 if owner is not None and owner.tenant_id == tenant_id:
                     items[owner.order_id] = owner
                     known_trades.add(line.out_trade_no)
@@ -278,7 +268,7 @@ class ReportService:
         orders = {i.order_id: i for i in window}
         orders.update({i.order_id: i for _txn, i in stripe if i is not None})  # refunds of older orders
         for item in orders.values():
-            order = to_order(item)
+            order = item.order
             cash = item.payment == "offline"
             row = day_of(item.paid_at) if item.paid_at and item.status in PAID_VALUES else None
             if row is not None and cash:
@@ -304,8 +294,8 @@ class ReportService:
             row = day_of(bill_row.at)
             if row is not None:
                 row["direct_fees_fen"] += bill_row.fee_fen
-        for voucher in self._vouchers.redeemed_between(tenant_id, start, end):
-            row = day_of(voucher.redeemed_at) if voucher.redeemed_at else None
+        for redeemed_at in self._vouchers.redeemed_at(tenant_id, start, end):
+            row = day_of(redeemed_at) if redeemed_at else None
             if row is not None:
                 row["voucher_count"] += 1
         rows: list[dict[str, Any]] = []
@@ -340,7 +330,7 @@ class ReportService:
         stripe = self._stripe_side(tenant_id, start, end, known)
         items = {i.order_id: i for i in window}
         items.update({i.order_id: i for _txn, i in stripe if i is not None})
-        charges: dict[str, OrderItem] = {}  # payment intent -> order paid online that day
+        charges: dict[str, ReportedOrder] = {}  # payment intent -> order paid online that day
         refunds: dict[str, list[int]] = defaultdict(list)  # payment intent -> refunds that day (fen)
         for item in items.values():
             if item.payment != "online" or not item.payment_intent_id or _direct(item):
@@ -430,7 +420,7 @@ class ExpiryReports:
 
     LIST_CAP = 1000
 
-    def __init__(self, tenants: TenantRepository, terminals: Any, sweeps: Any, clock: Any) -> None:
+    def __init__(self, tenants: Tenants, terminals: Any, sweeps: Any, clock: Any) -> None:
         self._tenants = tenants
         self._terminals = terminals
         self._sweeps = sweeps
@@ -520,7 +510,7 @@ class DashboardReport:
     WEEKS = 12
     STATUSES = ("active", "grace", "suspended", "inventory", "deactivated")
 
-    def __init__(self, tenants: TenantRepository, terminals: Any, revenue: ReportService, clock: Any) -> None:
+    def __init__(self, tenants: Tenants, terminals: Any, revenue: ReportService, clock: Any) -> None:
         self._tenants = tenants
         self._terminals = terminals
         self._revenue = revenue
@@ -554,7 +544,7 @@ class DashboardReport:
         }
 
 
-def _bill_row(rail: str, line: Any, owner: OrderItem | None) -> dict[str, Any]:
+def _bill_row(rail: str, line: Any, owner: ReportedOrder | None) -> dict[str, Any]:
     return {
         "provider": rail,
         "kind": line.kind,
@@ -573,16 +563,16 @@ class _DirectBook:
     """Our side of a day on the direct rails: the trades of the orders, what was paid by which trade
     that day, the refunds made that day and the second payments (refunded automatically)."""
 
-    by_trade: dict[str, OrderItem] = field(default_factory=dict)
-    charges: dict[str, OrderItem] = field(default_factory=dict)  # out_trade_no -> order paid by it that day
-    refunds: dict[str, tuple[OrderItem, int]] = field(default_factory=dict)  # out_refund_no -> (order, fen)
+    by_trade: dict[str, ReportedOrder] = field(default_factory=dict)
+    charges: dict[str, ReportedOrder] = field(default_factory=dict)  # out_trade_no -> order paid by it that day
+    refunds: dict[str, tuple[ReportedOrder, int]] = field(default_factory=dict)  # out_refund_no -> (order, fen)
     duplicates: dict[str, int] = field(default_factory=dict)  # out_trade_no of a second payment -> fen
 
     @classmethod
-    def of(cls, items: Iterable[OrderItem], start: datetime, end: datetime) -> _DirectBook:
+    def of(cls, items: Iterable[ReportedOrder], start: datetime, end: datetime) -> _DirectBook:
         book = cls()
         for item in items:
-            order = to_order(item)
+            order = item.order
             for attempt in order.attempts:
                 book.by_trade[attempt.out_trade_no] = item
             paid = order.paid_ref
@@ -593,7 +583,7 @@ class _DirectBook:
                     book.duplicates[dup.payment_intent_id] = dup.amount_fen
         return book
 
-    def _paid(self, item: OrderItem, order: Any, trade: str, start: datetime, end: datetime) -> None:
+    def _paid(self, item: ReportedOrder, order: Any, trade: str, start: datetime, end: datetime) -> None:
         if item.paid_at and start <= item.paid_at < end and item.status in PAID_VALUES:
             self.charges[trade] = item
         for entry in order.refunds:
@@ -606,12 +596,12 @@ class _DirectBook:
         its refund; else why it does not match."""
         if line.kind == "charge":
             mine = self.charges.pop(line.out_trade_no, None)
-            if mine is not None and int(mine.paid_fen or 0) == line.amount_fen:
+            if mine is not None and mine.paid_fen == line.amount_fen:
                 return None
             if line.out_trade_no in self.duplicates:
                 return "duplicate_charge"
             if mine is not None:
-                return f"amount differs: the order was paid {int(mine.paid_fen or 0)} fen"
+                return f"amount differs: the order was paid {mine.paid_fen} fen"
             return "order not paid by this trade on this day"
         ours = self.refunds.pop(line.out_refund_no or "", None)
         if ours is not None and ours[1] == line.amount_fen:
@@ -627,7 +617,7 @@ class _DirectBook:
                 "provider": str(o.paid_via).split(":", 1)[0],
                 "kind": "charge",
                 "order_id": o.order_id,
-                "amount_fen": int(o.paid_fen or 0),
+                "amount_fen": o.paid_fen,
                 "out_trade_no": otn,
                 "reason": "not on the trade bill",
             }

@@ -5,15 +5,16 @@ malformed but signed event is acknowledged and recorded, never a 500."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from simrenew.adapters.dynamodb.models import OrderItem, PaymentIntentItem
-from simrenew.adapters.dynamodb.orders import OrderRepository, PaymentContext, to_order
-from simrenew.adapters.payments import PaymentGateway
 from simrenew.clock import Clock, iso_utc
 from simrenew.domain.orders import PAYABLE, REFUNDABLE, OrderStatus
-from simrenew.services.fulfilment import FulfilmentService
-from simrenew.services.refunds import ALL_STATUSES, RefundService
+from simrenew.ports.payment_events import Fulfilments, IntentLookup, PaymentEvents, Refunds
+from simrenew.ports.payments import PaymentGateway
+from simrenew.services.refunds import ALL_STATUSES
+
+S = TypeVar("S")  # an order as the store holds it
+C = TypeVar("C")  # what a payment reads with its order (tenant, terminals)
 
 PAID_STATES = frozenset({OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED})
 
@@ -42,13 +43,13 @@ def _fen(obj: dict[str, Any], name: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-class StripeEventService:
+class StripeEventService(Generic[S, C]):
     def __init__(
         self,
-        orders: OrderRepository,
+        orders: PaymentEvents[S, C],
         gateway: PaymentGateway,
-        fulfilment: FulfilmentService,
-        refunds: RefundService,
+        fulfilment: Fulfilments[S, C],
+        refunds: Refunds[S],
         clock: Clock,
     ) -> None:
         self._orders = orders
@@ -71,7 +72,7 @@ class StripeEventService:
             if not self._orders.record_event(event_id, event_type, unapplied, self._clock.now()):
                 return {"received": True, "duplicate": True}
             return {"received": True, "outcome": unapplied}
-        seen, lookup = self._orders.event_and_lookup(event_id, pi)
+        seen, lookup = self._orders.event_and_intent(event_id, pi)
         if seen:
             return {"received": True, "duplicate": True}
         outcome = self._apply(event_id, event_type, obj, pi, lookup)
@@ -81,18 +82,13 @@ class StripeEventService:
             self._orders.record_event(event_id, event_type, outcome, self._clock.now())
         return {"received": True, "outcome": outcome}
 
-    def _order_of(
-        self, event_type: str, obj: dict[str, Any], lookup: PaymentIntentItem | None
-    ) -> tuple[OrderItem | None, PaymentContext | None]:
+    def _order_of(self, event_type: str, obj: dict[str, Any], lookup: IntentLookup | None) -> tuple[S | None, C | None]:
         """The order an event concerns: by the look-up of its PaymentIntent (a payment: read with
         its tenant and terminals), else by our metadata on a PaymentIntent never linked."""
         if lookup is not None:
             if event_type != "payment_intent.succeeded":
                 return self._orders.item(lookup.tenant_id, lookup.order_id), None
-            context = self._orders.payment_context(
-                lookup.tenant_id, lookup.order_id, [str(sn) for sn in lookup.sns or []]
-            )
-            return context.order, context
+            return self._orders.payment_read(lookup.tenant_id, lookup.order_id, lookup.sns)
         metadata = obj.get("metadata")
         if isinstance(metadata, dict) and event_type.startswith("payment_intent."):
             # A PaymentIntent we created for the order but never linked (it carries our metadata):
@@ -102,9 +98,7 @@ class StripeEventService:
                 return self._orders.item(tenant_id, order_id), None
         return None, None
 
-    def _apply(
-        self, event_id: str, event_type: str, obj: dict[str, Any], pi: str, lookup: PaymentIntentItem | None
-    ) -> str:
+    def _apply(self, event_id: str, event_type: str, obj: dict[str, Any], pi: str, lookup: IntentLookup | None) -> str:
         item, context = self._order_of(event_type, obj, lookup)
         if item is None:
             return "ignored"
@@ -129,7 +123,7 @@ class StripeEventService:
             return self._dispute(item, ref)
         return "ignored"
 
-    def _unpaid(self, item: OrderItem, event_type: str, ref: tuple[str, str]) -> str:
+    def _unpaid(self, item: S, event_type: str, ref: tuple[str, str]) -> str:
         now = self._clock.now()
         if event_type == "payment_intent.payment_failed":
             ok = self._orders.transition(
@@ -151,9 +145,7 @@ class StripeEventService:
         )
         return "expired" if ok else "order_state"
 
-    def _succeeded(
-        self, item: OrderItem, pi: str, obj: dict[str, Any], ref: tuple[str, str], context: PaymentContext | None
-    ) -> str:
+    def _succeeded(self, item: S, pi: str, obj: dict[str, Any], ref: tuple[str, str], context: C | None) -> str:
         received = _fen(obj, "amount_received")
         if received is None and not self._gateway.reports_amount_received:
             # localstripe leaves amount_received out; real Stripe always sends it.
@@ -161,17 +153,18 @@ class StripeEventService:
         currency = str(obj.get("currency", "")).upper()
         if received is None:
             return "ignored_malformed"
-        order = to_order(item)
+        order = self._orders.order(item)
         if order.paid_via == f"stripe:{pi}":
             return "order_state"  # this very payment already applied
         if order.paid_via is not None or order.status in PAID_STATES:
             return self._refunds.return_duplicate(item, pi, received, currency, ref)
         now = iso_utc(self._clock.now())
-        if received != int(item.amount_fen) or currency != item.currency:
+        amount_fen, order_currency = self._orders.charged(item)
+        if received != amount_fen or currency != order_currency:
             return self._fulfilment.review(
                 item,
                 ref,
-                f"paid {received} {currency}, order is {item.amount_fen} {item.currency}",
+                f"paid {received} {currency}, order is {amount_fen} {order_currency}",
                 f"stripe:{pi}",
                 received,
             )
@@ -188,8 +181,8 @@ class StripeEventService:
             context=context,
         )
 
-    def _dispute(self, item: OrderItem, ref: tuple[str, str]) -> str:
-        order = to_order(item)
+    def _dispute(self, item: S, ref: tuple[str, str]) -> str:
+        order = self._orders.order(item)
         now = self._clock.now()
         if order.paid_via is None and order.status in PAYABLE:
             order.early_disputed = True

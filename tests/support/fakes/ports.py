@@ -4,6 +4,7 @@ fake whose methods drift from the Protocol the services depend on fails the buil
 from __future__ import annotations
 
 from simrenew.adapters.dynamodb.models import ImportItem, OrderItem, TerminalEventItem, TerminalItem, VoucherItem
+from simrenew.adapters.dynamodb.orders import PaymentContext
 from simrenew.adapters.dynamodb.outbox import OutboxItem
 from simrenew.adapters.dynamodb.webhooks import WebhookDeliveryItem, WebhookEndpointItem
 from simrenew.ports.api_keys import ApiKeys
@@ -12,8 +13,10 @@ from simrenew.ports.fleet import Merchants, Plans, Terminals
 from simrenew.ports.imports import ImportStore, ImportTerminals
 from simrenew.ports.orders import Ledger, Orders, StoredOrders
 from simrenew.ports.outbox import OutboxStore
+from simrenew.ports.payment_events import PaymentEvents
 from simrenew.ports.payments import PaymentGateway
 from simrenew.ports.ratelimit import RateLimits
+from simrenew.ports.reports import Redemptions, ReportOrders
 from simrenew.ports.tenants import Tenants
 from simrenew.ports.transfers import StoredTerminals, TimeTransfers
 from simrenew.ports.vouchers import Vouchers
@@ -24,8 +27,10 @@ from tests.support.fakes.fleet import FakeMerchantRepository, FakePlanRepository
 from tests.support.fakes.imports import FakeImportRepository
 from tests.support.fakes.orders import FakeOrderRepository
 from tests.support.fakes.outbox import FakeOutboxRepository
+from tests.support.fakes.payment_events import fake_payment_events
 from tests.support.fakes.payments import WEBHOOK_SECRET, FakeGateway
 from tests.support.fakes.ratelimit import FakeRateLimiter
+from tests.support.fakes.reports import FakeReportOrders, fake_redemptions
 from tests.support.fakes.table import FakeTable
 from tests.support.fakes.tenants import FakeTenantRepository
 from tests.support.fakes.transfers import FakeTimeTransferRepository
@@ -59,6 +64,11 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
     webhooks: WebhookStore[WebhookEndpointItem, WebhookDeliveryItem] = FakeWebhookRepository(table)
     imports: ImportStore[ImportItem, TerminalItem] = FakeImportRepository(table)
     import_terminals: ImportTerminals[TerminalItem] = FakeTerminalRepository(table)
+    # payment events (Stripe events, the direct rails' notifications): the real adapter over the fake repository
+    payment_events: PaymentEvents[OrderItem, PaymentContext] = fake_payment_events(table)
+    # reports (revenue, settlement, reconciliation)
+    report_orders: ReportOrders = FakeReportOrders(table)
+    redemptions: Redemptions = fake_redemptions(table)
     return (
         tenants,
         api_keys,
@@ -80,4 +90,7 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
         webhooks,  # io
         imports,  # io
         import_terminals,  # io
+        payment_events,
+        report_orders,
+        redemptions,
     )
