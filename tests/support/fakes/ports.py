@@ -4,8 +4,10 @@ fake whose methods drift from the Protocol the services depend on fails the buil
 from __future__ import annotations
 
 from simrenew.adapters.dynamodb.models import OrderItem, TerminalItem, VoucherItem
+from simrenew.adapters.dynamodb.orders import PaymentContext
 from simrenew.ports.api_keys import ApiKeys
 from simrenew.ports.fleet import Merchants, Plans, Terminals
+from simrenew.ports.fulfilment import PaymentStore, StoredTerminalBatch
 from simrenew.ports.orders import Ledger, Orders, StoredOrders
 from simrenew.ports.payments import PaymentGateway
 from simrenew.ports.ratelimit import RateLimits
@@ -38,6 +40,9 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
     transfers: TimeTransfers[TerminalItem] = FakeTimeTransferRepository(table)
     rate: RateLimits = FakeRateLimiter(table)
     gateway: PaymentGateway = FakeGateway(WEBHOOK_SECRET)
+    # fulfilment and refunds (ports/fulfilment.py): the order store and the terminals it reads
+    payments: PaymentStore[OrderItem, TerminalItem, PaymentContext] = FakeOrderRepository(table)
+    terminal_batch: StoredTerminalBatch[TerminalItem] = FakeTerminalRepository(table)
     return (
         tenants,
         api_keys,
@@ -52,4 +57,6 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
         transfers,
         rate,
         gateway,
+        payments,
+        terminal_batch,
     )
