@@ -12,6 +12,7 @@ from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.models import TerminalEventItem
 from simrenew.adapters.dynamodb.outbox import OutboxItem
 from simrenew.domain.dates import add_months
+from simrenew.domain.orders import MAX_LINES
 from simrenew.errors import NotFound, ValidationError
 from simrenew.services.checkout import PAID_RENEWALS_BUCKET
 from tests.service.conftest import World
@@ -193,3 +194,21 @@ def test_another_agent_cannot_mark_my_order_paid(world: World) -> None:
     assert err.value.code == "order_not_found"
     assert world.orders.get(agent, order["order_id"]).status.value == "pending_payment"
     assert world.expiry(agent, t.sn) == t.expires_on
+
+
+def test_an_order_of_the_most_lines_counts_every_terminals_paid_renewal_once(world: World) -> None:
+    # 20 suspended terminals: with their carrier resumes, their counters do not all fit in the
+    # fulfilment transaction (DynamoDB's 100 items); the rest are counted right after it.
+    agent = world.agent(grace_days=7)
+    plan = world.plan(agent, months=1, price_fen=1_000)
+    today = world.today(agent)
+    terminals = [world.terminal(agent, expires_on=today - timedelta(days=30)) for _ in range(MAX_LINES)]
+    assert {t.status.value for t in terminals} == {"suspended"}
+    order = _order(world, agent, [{"sn": t.sn, "plan_id": plan.plan_id} for t in terminals])
+
+    _deliver(world, world.gateway.succeeded_event(order["payment_intent_id"]))
+
+    assert world.orders.get(agent, order["order_id"]).paid_fen == 1_000 * MAX_LINES
+    assert [_paid_today(world, agent, t.sn) for t in terminals] == [1] * MAX_LINES
+    assert {world.expiry(agent, t.sn) for t in terminals} == {add_months(today, 1)}
+    assert [[op.action for op in world.carrier.ops(agent, t.sn)] for t in terminals] == [["resume"]] * MAX_LINES
