@@ -12,7 +12,7 @@ from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.outbox import OutboxItem
 from simrenew.domain.dates import add_months
 from simrenew.domain.tenant import ServiceFee
-from simrenew.errors import Conflict, NotFound, RuleViolation
+from simrenew.errors import Conflict, NotFound, ProviderUnavailable, RuleViolation
 from tests.service.conftest import World
 from tests.support.fakes.payments import WEBHOOK_SECRET, event, sign
 
@@ -163,3 +163,72 @@ def test_cash_is_not_taken_for_an_order_just_paid_online(world: World) -> None:
 
     assert err.value.code == "order_paid_online"
     assert world.expiry(agent, t.sn) == t.expires_on
+
+
+# --- the refund's steps: reserve, ask the provider, confirm or release (services/refunds.py) ------------
+def test_a_refund_stripe_refuses_is_released_and_nothing_goes_back(world: World) -> None:
+    agent = world.agent()
+    plan = world.plan(agent, months=12, price_fen=12_000)
+    t = world.terminal(agent, expires_on=world.today(agent) + timedelta(days=30))
+    order = _paid(world, agent, t.sn, plan.plan_id)
+    renewed = world.expiry(agent, t.sn)
+    world.gateway.refund_faults.append(RuleViolation("charge disputed", code="charge_disputed"))
+
+    with pytest.raises(RuleViolation) as err:
+        world.orders.refund(agent, order["order_id"], {"reason": "returned"}, "admin")
+
+    assert err.value.code == "refund_rejected"
+    got = world.orders.get(agent, order["order_id"])
+    assert (got.status.value, got.refunded_fen, got.reserved_fen) == ("fulfilled", 0, 0)
+    assert [r.status for r in got.refunds] == ["failed"]
+    assert world.expiry(agent, t.sn) == renewed
+    assert [r["kind"] for r in world.orders.renewals(agent, t.sn)] == ["renewal"]
+    again = world.orders.refund(agent, order["order_id"], {"reason": "returned"}, "admin")  # the agent tries again
+    assert (again.status.value, again.refunded_fen) == ("refunded", 12_000)
+
+
+def test_a_refund_whose_answer_was_lost_is_held_then_finished_once_with_the_same_key(world: World) -> None:
+    agent = world.agent()
+    plan = world.plan(agent, months=12, price_fen=12_000)
+    t = world.terminal(agent, expires_on=world.today(agent) + timedelta(days=30))
+    order = _paid(world, agent, t.sn, plan.plan_id)
+    world.gateway.lost_answers = 1
+
+    with pytest.raises(ProviderUnavailable):
+        world.orders.refund(agent, order["order_id"], {"reason": "returned"}, "admin")
+    held = world.orders.get(agent, order["order_id"])
+    assert (held.refunded_fen, held.reserved_fen) == (0, 12_000)
+    with pytest.raises(Conflict) as err:  # within the minute: the held refund is not made twice
+        world.orders.refund(agent, order["order_id"], {"reason": "again"}, "admin")
+    assert err.value.code == "refund_in_progress"
+    world.clock.advance(timedelta(minutes=3))
+    with pytest.raises(Conflict) as err:  # finished first (same key, same refund): nothing left after it
+        world.orders.refund(agent, order["order_id"], {"reason": "again"}, "admin")
+
+    assert err.value.code == "order_not_refundable"
+    got = world.orders.get(agent, order["order_id"])
+    assert (got.status.value, got.refunded_fen, got.reserved_fen) == ("refunded", 12_000, 0)
+    assert world.gateway.refunded(order["payment_intent_id"]) == 12_000
+    assert [key for _pi, _fen, key in world.gateway.refunds] == [f"refund-{got.refunds[0].refund_id}"]
+    assert world.expiry(agent, t.sn) == t.expires_on
+
+
+def test_a_refund_that_fails_at_stripe_counts_as_paid_again_and_waits_for_the_agent_once(world: World) -> None:
+    agent = world.agent()
+    plan = world.plan(agent, months=12, price_fen=12_000)
+    t = world.terminal(agent, expires_on=world.today(agent) + timedelta(days=30))
+    order = _paid(world, agent, t.sn, plan.plan_id)
+    refunded = world.orders.refund(agent, order["order_id"], {"reason": "returned", "amount_fen": 4_000}, "admin")
+    provider_refund_id = refunded.refunds[0].provider_refund_id
+    assert provider_refund_id is not None
+    obj = {"id": provider_refund_id, "object": "refund", "status": "failed"}
+    payload = event("refund.updated", {**obj, "payment_intent": order["payment_intent_id"]}, "evt_refund_failed")
+
+    first = world.orders.handle_webhook(payload, sign(payload, WEBHOOK_SECRET))
+    world.orders.handle_webhook(payload, sign(payload, WEBHOOK_SECRET))
+
+    assert first["outcome"] == "refund_failed"
+    got = world.orders.get(agent, order["order_id"])
+    assert (got.status.value, got.paid_fen, got.refunded_fen) == ("needs_review", 12_000, 0)
+    assert [r.status for r in got.refunds] == ["failed"]
+    assert [a["action"] for a in got.audit].count("needs_review") == 1

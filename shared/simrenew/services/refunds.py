@@ -7,16 +7,9 @@ payment for an order already paid land here too."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic
 
-from simrenew.adapters.dynamodb.fleet import TerminalRepository, pending_event, to_terminal
-from simrenew.adapters.dynamodb.models import Item, OrderItem, TerminalItem
-from simrenew.adapters.dynamodb.orders import OrderRepository, ledger_line, to_order
-from simrenew.adapters.dynamodb.outbox import outbox_event
-from simrenew.adapters.dynamodb.tenants import TenantRepository
-from simrenew.adapters.payments import PaymentGateway
 from simrenew.clock import Clock, iso_utc, today_in
-from simrenew.domain.fleet import Terminal
 from simrenew.domain.orders import (
     REFUND_FAILED,
     REFUND_RESERVED,
@@ -31,12 +24,13 @@ from simrenew.domain.orders import (
 )
 from simrenew.errors import Conflict, ProviderUnavailable, RuleViolation, TransientStoreError, ValidationError
 from simrenew.ids import new_id
-from simrenew.services.fulfilment import APPLY_ATTEMPTS
-from simrenew.services.ledger import Changes as StoredChanges
-from simrenew.services.ledger import refund_lines
+from simrenew.ports.fulfilment import AgentEvent, OrderChange, PaymentStore, StoredTerminalBatch
+from simrenew.ports.payments import PaymentGateway, Rails, TradeRef
+from simrenew.ports.tenants import Tenants
+from simrenew.ports.transfers import TerminalNotice
+from simrenew.services.fulfilment import APPLY_ATTEMPTS, C, S, T, ledger_entry
+from simrenew.services.ledger import Changes, refund_lines
 from simrenew.services.lookups import order_item_or_404, tenant_or_404
-
-Changes = StoredChanges[TerminalItem]
 
 ALL_STATUSES = frozenset(OrderStatus)
 # A reservation older than this was left by a caller that died before confirming it; the next
@@ -56,15 +50,15 @@ def _status_after_refund(order: Order) -> OrderStatus:
     return OrderStatus.REFUNDED if order.refunded_fen >= order.paid_fen else OrderStatus.PARTIALLY_REFUNDED
 
 
-class RefundService:
+class RefundService(Generic[S, T, C]):
     def __init__(
         self,
-        tenants: TenantRepository,
-        terminals: TerminalRepository,
-        orders: OrderRepository,
+        tenants: Tenants,
+        terminals: StoredTerminalBatch[T],
+        orders: PaymentStore[S, T, C],
         gateway: PaymentGateway,
         clock: Clock,
-        rails: Any = None,
+        rails: Rails | None = None,
     ) -> None:
         self._tenants = tenants
         self._terminals = terminals
@@ -75,8 +69,6 @@ class RefundService:
 
     def _rail_refund(self, order: Order, provider: str, ref: str, total_fen: int, amount_fen: int, key: str) -> str:
         """A refund on a direct rail, with `key` as its out_refund_no (the same key, the same refund)."""
-        from simrenew.adapters.payments import TradeRef
-
         attempt = order.attempt(ref)
         if self._rails is None or attempt is None or not self._rails.has(provider):
             raise RuleViolation(f"the {provider} trade {ref} is not known here", code="refund_rejected")
@@ -88,8 +80,11 @@ class RefundService:
     def _today(self, tenant_id: str) -> Any:
         return today_in(self._clock, tenant_or_404(self._tenants, tenant_id).settings.timezone)
 
-    def _item(self, tenant_id: str, order_id: str) -> OrderItem:
+    def _item(self, tenant_id: str, order_id: str) -> S:
         return order_item_or_404(self._orders, tenant_id, order_id)
+
+    def _order(self, tenant_id: str, order_id: str) -> Order:
+        return self._orders.as_order(self._item(tenant_id, order_id))
 
     # --- the agent's refund ----------------------------------------------------------------------------
     def refund(self, tenant_id: str, order_id: str, body: dict[str, Any], actor: str) -> Order:
@@ -105,7 +100,7 @@ class RefundService:
         item = self._item(tenant_id, order_id)
         self._finish_stale(item)
         item = self._item(tenant_id, order_id)
-        order = to_order(item)
+        order = self._orders.as_order(item)
         if order.status not in REFUNDABLE:
             raise Conflict(f"the order is {order.status.value}: nothing to refund", code="order_not_refundable")
         held = order.open_refund()
@@ -125,17 +120,17 @@ class RefundService:
         entry = RefundEntry(new_id("rf"), amount, REFUND_RESERVED, "agent", iso_utc(now), reason.strip(), actor)
         order.refunds.append(entry)
         order.reserved_fen += amount
-        if self._orders.commit(item, order, REFUNDABLE, now) != "ok":
+        if self._orders.apply(item, order, REFUNDABLE, now) != "ok":
             # Another refund (or a Stripe event) changed the order at the same moment.
             raise Conflict(
                 "another change to this order is being made; look again in a minute", code="refund_in_progress"
             )
         self._send(tenant_id, order_id, entry)
-        return to_order(self._item(tenant_id, order_id))
+        return self._order(tenant_id, order_id)
 
     def _send(self, tenant_id: str, order_id: str, entry: RefundEntry) -> None:
         """Ask the provider (cash goes back by hand: nothing to ask), then confirm or release."""
-        order = to_order(self._item(tenant_id, order_id))
+        order = self._order(tenant_id, order_id)
         paid = order.paid_ref
         provider_id = None
         if paid is not None:
@@ -161,8 +156,8 @@ class RefundService:
                 ) from None
         self._confirm(tenant_id, order_id, entry.refund_id, provider_id)
 
-    def _finish_stale(self, item: OrderItem) -> None:
-        order = to_order(item)
+    def _finish_stale(self, item: S) -> None:
+        order = self._orders.as_order(item)
         entry = order.open_refund()
         if entry is None:
             return
@@ -173,7 +168,7 @@ class RefundService:
     def _release(self, tenant_id: str, order_id: str, refund_id: str, why: str) -> None:
         for _attempt in range(APPLY_ATTEMPTS):
             item = self._item(tenant_id, order_id)
-            order = to_order(item)
+            order = self._orders.as_order(item)
             entry = next((r for r in order.refunds if r.refund_id == refund_id), None)
             if entry is None or entry.status != REFUND_RESERVED:
                 return
@@ -182,7 +177,7 @@ class RefundService:
             order.audit.append(
                 {"action": "refund_failed", "refund_id": refund_id, "reason": why, "at": iso_utc(self._clock.now())}
             )
-            if self._orders.commit(item, order, ALL_STATUSES, self._clock.now()) == "ok":
+            if self._orders.apply(item, order, ALL_STATUSES, self._clock.now()) == "ok":
                 return
         raise TransientStoreError("could not release the refund; retry")
 
@@ -194,14 +189,14 @@ class RefundService:
         today = self._today(tenant_id)
         for _attempt in range(APPLY_ATTEMPTS):
             item = self._item(tenant_id, order_id)
-            order = to_order(item)
+            order = self._orders.as_order(item)
             entry = next((r for r in order.refunds if r.refund_id == refund_id), None)
             if entry is None or entry.status != REFUND_RESERVED:
                 return  # confirmed by a concurrent finisher
             now = self._clock.now()
             entry.status, entry.provider_refund_id = REFUND_SUCCEEDED, provider_id
             order.reserved_fen -= entry.amount_fen
-            items, changed = self._book(order, entry, today, now)
+            change = self._book(order, entry, today, now)
             order.audit.append(
                 {
                     "action": "refund",
@@ -212,26 +207,26 @@ class RefundService:
                     "at": iso_utc(now),
                 }
             )
-            outcome = self._orders.commit(item, order, ALL_STATUSES, now, terminals=changed, items=items)
+            outcome = self._orders.apply(item, order, ALL_STATUSES, now, change)
             if outcome == "ok":
                 return
         raise TransientStoreError("the order kept changing; the refund is held and will be completed")
 
-    def _book(
-        self, order: Order, entry: RefundEntry, today: Any, now: datetime
-    ) -> tuple[list[Item], list[tuple[TerminalItem, Terminal]]]:
+    def _book(self, order: Order, entry: RefundEntry, today: Any, now: datetime) -> OrderChange[T]:
         """Money and time of one refund: the order's totals, the terminals' new expiry, the
         ledger lines and the merchant's notice, for one transaction."""
         shares = allocate_refund(order.lines, entry.amount_fen, today)
         loaded = self._terminals.get_many(order.tenant_id, [order.lines[s.index].sn for s in shares])
-        changes: Changes = {sn: (t, to_terminal(t)) for sn, t in loaded.items()}
-        items: list[Item] = refund_lines(order, shares, changes, today, now, entry.refund_id, ledger_line)
+        changes: Changes[T] = {sn: (t, self._orders.as_terminal(t)) for sn, t in loaded.items()}
+        change: OrderChange[T] = OrderChange(
+            lines=refund_lines(order, shares, changes, today, now, entry.refund_id, ledger_entry)
+        )
         entry.months = sum(s.months for s in shares)
         order.refunded_fen += entry.amount_fen
         order.status = _status_after_refund(order)
         for sn, (_t_item, terminal) in changes.items():
-            items.append(
-                pending_event(
+            change.notices.append(
+                TerminalNotice(
                     terminal,
                     f"refund#{entry.refund_id}",
                     terminal.expires_on.isoformat(),
@@ -240,22 +235,20 @@ class RefundService:
                         "amount_fen": sum(s.amount_fen for s in shares if order.lines[s.index].sn == sn),
                         "expires_on": terminal.expires_on.isoformat(),
                     },
-                    now,
                 )
             )
-        items.append(
-            outbox_event(
-                order.tenant_id, "order.refunded", order_event_data(order), f"{order.order_id}:{entry.refund_id}", now
-            )
+        change.events.append(
+            AgentEvent("order.refunded", order_event_data(order), f"{order.order_id}:{entry.refund_id}")
         )
-        return items, list(changes.values())
+        change.terminals = list(changes.values())
+        return change
 
     # --- what Stripe tells us ------------------------------------------------------------------------------
-    def from_charge(self, item: OrderItem, payment_intent_id: str, amount_refunded: int, ref: tuple[str, str]) -> str:
+    def from_charge(self, item: S, payment_intent_id: str, amount_refunded: int, ref: tuple[str, str]) -> str:
         """`charge.refunded` carries the charge's cumulative refunded amount: whatever is more than
         this order already knows (refunded or on its way) was refunded in Stripe's dashboard."""
         for _attempt in range(APPLY_ATTEMPTS):
-            order = to_order(item)
+            order = self._orders.as_order(item)
             now = self._clock.now()
             dup = order.duplicate(payment_intent_id)
             if dup is not None:
@@ -265,9 +258,7 @@ class RefundService:
                     return "order_state"
                 # Delivered before the payment's success: kept, and applied when it arrives.
                 order.early_refunded_fen = amount_refunded
-                outcome = self._orders.commit(
-                    item, order, ALL_STATUSES, now, event=ref, event_outcome="held_until_paid"
-                )
+                outcome = self._orders.apply(item, order, ALL_STATUSES, now, event=ref, event_outcome="held_until_paid")
                 if outcome in ("ok", "duplicate_event"):
                     return "held_until_paid" if outcome == "ok" else outcome
             elif _paid_ref(order) != payment_intent_id:
@@ -281,25 +272,25 @@ class RefundService:
                     new_id("rf"), new, REFUND_SUCCEEDED, "stripe", iso_utc(now), "refunded in the Stripe dashboard"
                 )
                 order.refunds.append(entry)
-                items, changed = self._book(order, entry, today, now)
+                change = self._book(order, entry, today, now)
                 order.audit.append({"action": "refund", "via": "stripe", "amount_fen": new, "at": iso_utc(now)})
-                outcome = self._orders.commit(item, order, ALL_STATUSES, now, terminals=changed, items=items, event=ref)
+                outcome = self._orders.apply(item, order, ALL_STATUSES, now, change, event=ref)
                 if outcome == "ok":
                     return "refunded"
                 if outcome == "duplicate_event":
                     return outcome
-            fresh = self._orders.item(item.tenant_id, item.order_id)
+            fresh = self._orders.item(order.tenant_id, order.order_id)
             if fresh is None:
                 return "order_state"
             item = fresh
         raise TransientStoreError("the order kept changing; Stripe will redeliver")
 
-    def refund_failed(self, item: OrderItem, provider_refund_id: str, ref: tuple[str, str]) -> str:
+    def refund_failed(self, item: S, provider_refund_id: str, ref: tuple[str, str]) -> str:
         """`refund.updated` to failed or canceled: the merchant did not get the money back. The
         amount counts as paid again and the order waits for the agent (the time taken back stays
         off until the agent decides: refund again or restore it by hand)."""
         for _attempt in range(APPLY_ATTEMPTS):
-            order = to_order(item)
+            order = self._orders.as_order(item)
             now = self._clock.now()
             entry = next((r for r in order.refunds if r.provider_refund_id == provider_refund_id), None)
             if entry is None or entry.status != REFUND_SUCCEEDED:
@@ -314,10 +305,10 @@ class RefundService:
                     "at": iso_utc(now),
                 }
             )
-            outcome = self._orders.commit(item, order, ALL_STATUSES, now, event=ref, event_outcome="refund_failed")
+            outcome = self._orders.apply(item, order, ALL_STATUSES, now, event=ref, event_outcome="refund_failed")
             if outcome in ("ok", "duplicate_event"):
                 return "refund_failed" if outcome == "ok" else outcome
-            fresh = self._orders.item(item.tenant_id, item.order_id)
+            fresh = self._orders.item(order.tenant_id, order.order_id)
             if fresh is None:
                 return "order_state"
             item = fresh
@@ -326,7 +317,7 @@ class RefundService:
     # --- a second payment for an order already paid -----------------------------------------------------
     def return_duplicate(
         self,
-        item: OrderItem,
+        item: S,
         payment_intent_id: str,
         amount_fen: int,
         currency: str,
@@ -338,7 +329,7 @@ class RefundService:
         mark it refunded together with the event. A failure in between answers 5xx: Stripe
         redelivers the event and this completes it."""
         for _attempt in range(APPLY_ATTEMPTS):
-            order = to_order(item)
+            order = self._orders.as_order(item)
             if order.duplicate(payment_intent_id) is not None:
                 break
             order.duplicate_payments.append(
@@ -346,15 +337,15 @@ class RefundService:
                     payment_intent_id, amount_fen, currency, "refunding", iso_utc(self._clock.now()), provider=provider
                 )
             )
-            if self._orders.commit(item, order, ALL_STATUSES, self._clock.now()) == "ok":
+            if self._orders.apply(item, order, ALL_STATUSES, self._clock.now()) == "ok":
                 break
-            fresh = self._orders.item(item.tenant_id, item.order_id)
+            fresh = self._orders.item(order.tenant_id, order.order_id)
             if fresh is None:
                 return "order_state"
             item = fresh
         else:
             raise TransientStoreError("the order kept changing; Stripe will redeliver")
-        dup = to_order(self._item(item.tenant_id, item.order_id)).duplicate(payment_intent_id)
+        dup = self._order(order.tenant_id, order.order_id).duplicate(payment_intent_id)
         assert dup is not None
         provider_id = dup.provider_refund_id
         if dup.status == "refunding" and amount_fen > 0:
@@ -364,7 +355,7 @@ class RefundService:
                         payment_intent_id, dup.amount_fen, f"duplicate-{payment_intent_id}"
                     )
                 else:
-                    order = to_order(self._item(item.tenant_id, item.order_id))
+                    order = self._order(order.tenant_id, order.order_id)
                     provider_id = self._rail_refund(
                         order,
                         dup.provider,
@@ -380,15 +371,16 @@ class RefundService:
 
     def _duplicate_seen(
         self,
-        item: OrderItem,
+        item: S,
         payment_intent_id: str,
         ref: tuple[str, str],
         provider_id: str | None = None,
         failed: str | None = None,
     ) -> str:
+        known = self._orders.as_order(item)
         for _attempt in range(APPLY_ATTEMPTS):
-            item = self._item(item.tenant_id, item.order_id)
-            order = to_order(item)
+            item = self._item(known.tenant_id, known.order_id)
+            order = self._orders.as_order(item)
             dup = order.duplicate(payment_intent_id)
             if dup is None:
                 return "order_state"
@@ -406,21 +398,17 @@ class RefundService:
                         "at": iso_utc(now),
                     }
                 )
-            told = (
-                [
-                    outbox_event(
-                        order.tenant_id,
+            told: OrderChange[T] = OrderChange()
+            if newly:
+                told.events.append(
+                    AgentEvent(
                         "order.refunded",
                         {**order_event_data(order), "duplicate_payment_intent_id": payment_intent_id},
                         f"{order.order_id}:duplicate:{payment_intent_id}",
-                        now,
                     )
-                ]
-                if newly
-                else []
-            )
-            outcome = self._orders.commit(
-                item, order, ALL_STATUSES, now, items=told, event=ref, event_outcome="duplicate_payment"
+                )
+            outcome = self._orders.apply(
+                item, order, ALL_STATUSES, now, told, event=ref, event_outcome="duplicate_payment"
             )
             if outcome == "ok":
                 return "duplicate_payment_refund_failed" if failed else "duplicate_payment_refunded"

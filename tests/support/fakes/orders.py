@@ -28,6 +28,7 @@ from simrenew.adapters.dynamodb.models import (
     TenantItem,
     TerminalItem,
 )
+from simrenew.adapters.dynamodb.order_changes import hit_updates
 from simrenew.adapters.dynamodb.orders import (
     OrderRepository,
     PaymentContext,
@@ -42,6 +43,7 @@ from simrenew.clock import iso_utc
 from simrenew.domain.fleet import Terminal
 from simrenew.domain.orders import Order, OrderStatus
 from simrenew.errors import Conflict
+from simrenew.ports.fulfilment import Hits
 from tests.support.fakes.ratelimit import apply_counters
 from tests.support.fakes.table import FAILED, Cancelled, FakeTable, paged
 
@@ -244,3 +246,8 @@ class FakeOrderRepository(OrderRepository):
                 return "order_state"
             return "terminal_changed"
         return "ok"
+
+    # --- the payment port (simrenew.ports.fulfilment): `apply` is the real one, over `commit` above ---------
+    def count_hits(self, hits: Sequence[Hits], now: datetime) -> None:
+        with self.table.tx() as tx:
+            apply_counters(tx, hit_updates(hits, now))

@@ -10,6 +10,7 @@ from simrenew.adapters.dynamodb.webhooks import WebhookDeliveryItem, WebhookEndp
 from simrenew.ports.api_keys import ApiKeys
 from simrenew.ports.checkout import CheckoutOrders, CheckoutStore, TenantContexts
 from simrenew.ports.fleet import Merchants, Plans, Terminals
+from simrenew.ports.fulfilment import PaymentStore, StoredTerminalBatch
 from simrenew.ports.imports import ImportStore, ImportTerminals
 from simrenew.ports.orders import Ledger, Orders, StoredOrders
 from simrenew.ports.outbox import OutboxStore
@@ -69,6 +70,9 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
     # reports (revenue, settlement, reconciliation)
     report_orders: ReportOrders = FakeReportOrders(table)
     redemptions: Redemptions = fake_redemptions(table)
+    # fulfilment and refunds (ports/fulfilment.py): the order store and the terminals it reads
+    payments: PaymentStore[OrderItem, TerminalItem, PaymentContext] = FakeOrderRepository(table)
+    terminal_batch: StoredTerminalBatch[TerminalItem] = FakeTerminalRepository(table)
     return (
         tenants,
         api_keys,
@@ -93,4 +97,6 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
         payment_events,
         report_orders,
         redemptions,
+        payments,
+        terminal_batch,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,7 +19,7 @@ from pynamodb.expressions.update import Action
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
-from simrenew.adapters.dynamodb.fleet import fill_item
+from simrenew.adapters.dynamodb.fleet import fill_item, to_terminal
 from simrenew.adapters.dynamodb.models import (
     Item,
     OpenOrderItem,
@@ -37,6 +37,7 @@ from simrenew.clock import iso_utc
 from simrenew.domain.fleet import Terminal
 from simrenew.domain.orders import DuplicatePayment, Order, OrderLine, OrderStatus, PaymentAttempt, RefundEntry
 from simrenew.errors import TransientStoreError
+from simrenew.ports.fulfilment import Hits, OrderChange, PaymentRead
 from simrenew.ports.orders import LedgerEntry
 
 PENDING_SHARDS = keys.PENDING_ORDER_SHARDS
@@ -481,6 +482,59 @@ class OrderRepository:
             if codes[0] == "ConditionalCheckFailed":
                 return "order_state"
             return "terminal_changed"
+
+    # --- the payment port (simrenew.ports.fulfilment.PaymentStore): fulfilment and refunds ---------------
+    def as_order(self, stored: OrderItem) -> Order:
+        return to_order(stored)
+
+    def as_terminal(self, stored: TerminalItem) -> Terminal:
+        return to_terminal(stored)
+
+    def read_context(self, context: PaymentContext) -> PaymentRead[OrderItem, TerminalItem]:
+        from simrenew.adapters.dynamodb.tenants import to_domain
+
+        tenant = to_domain(context.tenant) if context.tenant is not None else None
+        return PaymentRead(context.order, tenant, context.sns, context.terminals)
+
+    def reread(self, tenant_id: str, order_id: str, sns: Sequence[str]) -> PaymentRead[OrderItem, TerminalItem]:
+        return self.read_context(self.payment_context(tenant_id, order_id, sns, with_tenant=False))
+
+    def apply(
+        self,
+        stored: OrderItem,
+        order: Order,
+        allowed: frozenset[OrderStatus],
+        now: datetime,
+        change: OrderChange[TerminalItem] | None = None,
+        *,
+        event: tuple[str, str] | None = None,
+        event_outcome: str = "applied",
+        stamps: Mapping[str, datetime] | None = None,
+        first_stamps: Mapping[str, datetime] | None = None,
+    ) -> str:
+        """`commit` of the order and the items of `change` (built in order_changes): one transaction."""
+        from simrenew.adapters.dynamodb.order_changes import change_items, hit_updates
+
+        change = change or OrderChange()
+        written = {name: getattr(stored, name) or value for name, value in (first_stamps or {}).items()}
+        return self.commit(
+            stored,
+            order,
+            allowed,
+            now,
+            terminals=change.terminals,
+            items=change_items(order.tenant_id, change, now),
+            event=event,
+            event_outcome=event_outcome,
+            stamps={**written, **(stamps or {})},
+            counters=hit_updates(change.counters, now),
+        )
+
+    def count_hits(self, hits: Sequence[Hits], now: datetime) -> None:
+        from simrenew.adapters.dynamodb.order_changes import hit_updates
+
+        for counter, actions in hit_updates(hits, now):
+            counter.update(actions)  # no limit: a payment is never refused, only new orders are
 
     def renewals(self, tenant_id: str, sn: str) -> list[RenewalItem]:
         pk = keys.tenant_pk(tenant_id)
