@@ -29,7 +29,6 @@ NOT_YET_ON_PORTS: set[str] = {
     "refunds.py",
     "reports.py",
     "stripe_events.py",
-    "sweep.py",
     "webhooks.py",
 }
 

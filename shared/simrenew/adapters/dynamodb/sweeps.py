@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from pynamodb.attributes import (
@@ -24,13 +23,12 @@ from simrenew.adapters.dynamodb.errors import is_condition_failure
 from simrenew.adapters.dynamodb.models import Item, MerchantItem, TenantItem, TerminalEventItem, TerminalItem
 from simrenew.domain.fleet import Merchant
 from simrenew.domain.tenant import Tenant
+from simrenew.ports.sweep_store import RUN_LEASE as RUN_LEASE  # (defined with the port, re-exported here)
+from simrenew.ports.sweep_store import Offsets
 
 # A claim still "sending" after this long belongs to a sweep that died mid-send.
 STALE_SENDING = timedelta(minutes=15)
 HELD_SHARDS = keys.HELD_SMS_SHARDS
-# A running sweep says it is alive at least this often; a run silent for longer is dead (its
-# Lambda was killed), and the claims it left "sending" may be taken over.
-RUN_LEASE = timedelta(minutes=2)
 
 
 class NotificationItem(Item, discriminator="notification"):
@@ -85,14 +83,6 @@ class SweepStateItem(Item, discriminator="sweep_state"):
 
 
 OFFSETS_KEY = (keys.sweep_pk(), keys.sweep_offsets_sk())
-
-
-@dataclass(frozen=True)
-class Offsets:
-    """Distinct reminder offsets and grace lengths in use (the settings registry)."""
-
-    reminder_days: frozenset[int]
-    grace_days: frozenset[int]
 
 
 def finished(
