@@ -9,6 +9,8 @@ from simrenew.ports.fleet import Merchants, Plans, Terminals
 from simrenew.ports.orders import Ledger, Orders, StoredOrders
 from simrenew.ports.payments import PaymentGateway
 from simrenew.ports.ratelimit import RateLimits
+from simrenew.ports.sweep_store import SweepStore
+from simrenew.ports.sweeps import SweepDays
 from simrenew.ports.tenants import Tenants
 from simrenew.ports.transfers import StoredTerminals, TimeTransfers
 from simrenew.ports.vouchers import Vouchers
@@ -17,6 +19,7 @@ from tests.support.fakes.fleet import FakeMerchantRepository, FakePlanRepository
 from tests.support.fakes.orders import FakeOrderRepository
 from tests.support.fakes.payments import WEBHOOK_SECRET, FakeGateway
 from tests.support.fakes.ratelimit import FakeRateLimiter
+from tests.support.fakes.sweep import FakeSweepDays, fake_sweep_store
 from tests.support.fakes.table import FakeTable
 from tests.support.fakes.tenants import FakeTenantRepository
 from tests.support.fakes.transfers import FakeTimeTransferRepository
@@ -38,6 +41,9 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
     transfers: TimeTransfers[TerminalItem] = FakeTimeTransferRepository(table)
     rate: RateLimits = FakeRateLimiter(table)
     gateway: PaymentGateway = FakeGateway(WEBHOOK_SECRET)
+    # sweep (services/sweep.py)
+    sweep_store: SweepStore = fake_sweep_store(table)
+    sweep_days: SweepDays = FakeSweepDays()
     return (
         tenants,
         api_keys,
@@ -52,4 +58,6 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
         transfers,
         rate,
         gateway,
+        sweep_store,
+        sweep_days,
     )
