@@ -11,6 +11,7 @@ simrenew.adapters.dynamodb.sweep_store.SweepStore.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -76,9 +77,13 @@ class QueuedEvent:
     sn: str
     name: str  # receipt#<order>, refund#<refund>, quota_80, ...
     term: str
-    detail: dict[str, Any]
+    detail_json: str  # what the message says (read only for a message that is sent: see `detail`)
     state: str  # pending | sent | recorded | dropped
     handle: object
+
+    def detail(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.detail_json)
+        return parsed
 
 
 class Finish(Protocol):

@@ -719,7 +719,7 @@ class SweepService:
         merchant = merchants[key]
         sent = 0
         if merchant is not None:
-            detail = event.detail
+            detail = event.detail()
             extra = {"days_left": (terminal.expires_on - self._clock.now().date()).days, **detail}
             if kind == "receipt":
                 # A refund since the payment moved the expiry back: the receipt never claims more.

@@ -5,7 +5,6 @@ and count): this module only builds the items and hands domain values back."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 
@@ -49,7 +48,7 @@ def to_due(item: TerminalItem) -> DueTerminal:
 
 
 def to_queued(item: TerminalEventItem) -> QueuedEvent:
-    return QueuedEvent(item.tenant_id, item.sn, item.event, item.term, json.loads(item.detail_json), item.state, item)
+    return QueuedEvent(item.tenant_id, item.sn, item.event, item.term, item.detail_json, item.state, item)
 
 
 def _notification(claim: Claim) -> NotificationItem:
