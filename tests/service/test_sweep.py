@@ -9,6 +9,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from simrenew.adapters.dynamodb.fleet import pending_event
+from simrenew.adapters.dynamodb.models import TerminalEventItem
 from simrenew.domain.fleet import Terminal, TerminalStatus
 from simrenew.domain.tenant import TenantStatus
 from simrenew.services.sweep import SweepResult, SweepService
@@ -170,3 +172,39 @@ def test_one_agents_sweep_leaves_another_agents_terminals_and_merchants_alone(wo
     message = next(m for m in sender.sent if m["sn"] == due.sn)
     merchant = world.merchants.get(mine, due.merchant_id or "")
     assert merchant is not None and message["to"] == merchant.phone
+
+
+def test_a_queued_receipt_reaches_the_merchant_once_and_an_inactive_agents_is_dropped(
+    world: World, sweeper: Sweeper
+) -> None:
+    mine, gone = world.agent(), world.agent()
+    today = world.today(mine)
+    renewed = world.terminal(mine, expires_on=today + timedelta(days=100))
+    theirs = world.terminal(gone, expires_on=today + timedelta(days=100))
+    now = world.clock.now()
+    # The receipt claims a later expiry than the terminal has now (a refund since): it says the lower one.
+    later = (renewed.expires_on + timedelta(days=30)).isoformat()
+    world.table.put(pending_event(renewed, "receipt#o_1", "t1", {"amount_fen": 12_000, "expires_on": later}, now))
+    world.table.put(pending_event(theirs, "receipt#o_2", "t1", {"amount_fen": 9_900}, now))
+    world.tenants.set_status(gone, {TenantStatus.ACTIVE}, TenantStatus.SUSPENDED, now)
+    service = SweepService(
+        world.tenants,
+        world.terminals,
+        world.merchants,
+        sweeper.store,
+        sender := RecordingSender(),
+        sweeper.emitter,
+        SuspendingCarrier(),
+        world.clock,
+        BASE,
+        sweeper.days,
+    )
+
+    assert service.drain_queued() == 1
+    assert service.drain_queued() == 0
+
+    assert [(m["sn"], m["kind"]) for m in sender.sent] == [(renewed.sn, "receipt")]
+    ctx = sender.sent[0]["ctx"]
+    assert (ctx["amount_fen"], ctx["expires_on"]) == (12_000, renewed.expires_on.isoformat())
+    states = {e.sn: e.state for e in world.table.scan(TerminalEventItem)}
+    assert states == {renewed.sn: "sent", theirs.sn: "dropped"}
