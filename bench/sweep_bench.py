@@ -45,6 +45,8 @@ from bench.common import (
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository, new_terminal_item
 from simrenew.adapters.dynamodb.models import SweepStateItem
+from simrenew.adapters.dynamodb.sweep_days import SweepDayRepository
+from simrenew.adapters.dynamodb.sweep_store import SweepStore
 from simrenew.adapters.dynamodb.sweeps import SweepRepository
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.bootstrap import Services
@@ -199,12 +201,13 @@ def measure(
         TenantRepository(),
         TerminalRepository(),
         MerchantRepository(),
-        SweepRepository(),
+        SweepStore(SweepRepository()),
         sender,
         emitter,
         OutboxCarrier(),
         FixedClock(datetime.combine(day, dtime(SWEEP_HOUR_UTC), tzinfo=UTC)),
         PUBLIC_BASE,
+        SweepDayRepository(),
     )
     with counter.phase("sweep") as sweep_phase:
         started = time.perf_counter()

@@ -300,6 +300,7 @@ class Services:
 
     @cached_property
     def sweep(self) -> SweepService:
+        from simrenew.adapters.dynamodb.sweep_store import SweepStore
         from simrenew.adapters.notify_sender import NotifierSender
         from simrenew.services.carrier import OutboxCarrier
         from simrenew.services.sweep import SweepService
@@ -310,7 +311,7 @@ class Services:
             r.tenants,
             r.terminals,
             r.merchants,
-            r.sweeps,
+            SweepStore(r.sweeps, r.terminals),
             sender,
             self.webhooks,
             OutboxCarrier(),

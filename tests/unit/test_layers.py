@@ -19,7 +19,6 @@ FORBIDDEN_IN_PORTS = ("pynamodb", "simrenew.adapters", "simrenew.services", "bot
 NOT_YET_ON_PORTS: set[str] = {
     "carrier.py",
     "fleet.py",
-    "sweep.py",
 }
 
 

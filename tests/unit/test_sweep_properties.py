@@ -24,10 +24,11 @@ from simrenew.adapters.dynamodb.fleet import new_terminal_item, to_terminal
 from simrenew.adapters.dynamodb.models import TerminalItem
 from simrenew.adapters.dynamodb.paging import Page
 from simrenew.adapters.dynamodb.sweep_days import DayState, ShardState
-from simrenew.adapters.dynamodb.sweeps import NotificationItem, Offsets
+from simrenew.adapters.dynamodb.sweep_store import notification_item
 from simrenew.clock import FixedClock
 from simrenew.domain.fleet import Merchant, Terminal, TerminalStatus
 from simrenew.domain.tenant import Tenant, TenantSettings, TenantStatus
+from simrenew.ports.sweep_store import Claim, DueTerminal, Message, Offsets, QueuedEvent
 from simrenew.services.sweep import SweepService
 from tests.support.sweep import RecordingEmitter, RecordingSender
 
@@ -70,6 +71,10 @@ class MemoryTerminals:
     def item(self, tenant_id: str, sn: str) -> TerminalItem | None:
         return self.items.get(sn)
 
+    def get(self, tenant_id: str, sn: str) -> Terminal | None:
+        item = self.items.get(sn)
+        return None if item is None else to_terminal(item)
+
     def page(self, tenant_id: str, **_: Any) -> Page[Terminal]:
         return Page([], None)
 
@@ -82,10 +87,12 @@ class MemoryMerchants:
 class MemorySweepRepo:
     """The sweep's bookkeeping and its one index read (the sparse expiry index) in memory."""
 
+    expiry_shards = keys.EXPIRY_SHARDS
+
     def __init__(self, terminals: MemoryTerminals, tenants: MemoryTenants) -> None:
         self._terminals = terminals
         self._tenants = tenants
-        self.claims: dict[tuple[str, str], NotificationItem] = {}
+        self.claims: dict[tuple[str, str], Claim] = {}
         self.registry: Offsets | None = None
         self.last: date | None = None
         self.read_dates: set[date] = set()
@@ -97,27 +104,40 @@ class MemorySweepRepo:
         old = self.registry or Offsets(frozenset(), frozenset())
         self.registry = Offsets(old.reminder_days | set(reminders), old.grace_days | set(graces))
 
-    def due(self, day: date, shard: int, after: str | None = None) -> Iterator[TerminalItem]:
+    def due(self, day: date, shard: int, after: str | None = None) -> Iterator[DueTerminal]:
         self.read_dates.add(day)
         wanted = keys.expiry_pk(day, shard)
         found = [i for i in self._terminals.items.values() if i.exp_pk == wanted]
-        yield from sorted((i for i in found if after is None or i.exp_sk > after), key=lambda i: i.exp_sk)
+        for i in sorted((i for i in found if after is None or i.exp_sk > after), key=lambda i: i.exp_sk):
+            yield DueTerminal(to_terminal(i), i.exp_sk, i)
 
-    def claim(self, item: NotificationItem, now: datetime) -> NotificationItem | None:
+    def move(self, due: DueTerminal, terminal: Terminal, now: datetime, with_items: Any = ()) -> bool:
+        self._terminals.items[terminal.sn] = new_terminal_item(terminal, now)
+        return True
+
+    def claim(self, message: Message, run_id: str, now: datetime) -> Claim | None:
+        item = notification_item(message, run_id, now)
         key = (item.pk, item.sk)
         if key in self.claims:
             return None
-        self.claims[key] = item
-        return item
+        self.claims[key] = Claim(item.sk, item.tenant_id, item.sn, item.channel, "sending", None, item)
+        return self.claims[key]
 
-    def finish(self, item: NotificationItem, state: str, now: datetime, **_: Any) -> None:
+    def take(self, claim: Claim, run_id: str, now: datetime) -> bool:
+        return True
+
+    def finish(self, item: Claim, state: str, now: datetime, **_: Any) -> None:
         item.state = state
+
+    def finished(self, item: Claim, state: str, now: datetime, **_: Any) -> Claim:
+        item.state = state
+        return item
 
     def owners(self, tenant_ids: Any, merchants: Any) -> tuple[dict[str, Tenant], dict[tuple[str, str], Merchant]]:
         found = {t: self._tenants.by_id[t] for t in tenant_ids if t in self._tenants.by_id}
         return found, {(t, m): m_ for t, m in merchants if (m_ := MemoryMerchants().get(t, m))}
 
-    def record(self, items: Any) -> None: ...  # outcomes set on the claims themselves (sweeps.finished)
+    def record(self, items: Any) -> None: ...  # outcomes set on the claims themselves (`finished`)
 
     def alive(self, run_id: str, until: datetime) -> None: ...
 
@@ -130,11 +150,16 @@ class MemorySweepRepo:
     def set_last_day(self, day: date, now: datetime) -> None:
         self.last = max(day, self.last or day)
 
-    def held_due(self, now: datetime) -> list[NotificationItem]:
+    def held_due(self, now: datetime) -> list[Claim]:
         return []
 
-    def pending_events(self) -> list[Any]:
+    def pending_events(self) -> list[QueuedEvent]:
         return []
+
+    def queued(self, stored: object) -> QueuedEvent:
+        raise AssertionError("no queued events in this test")
+
+    def event_done(self, event: QueuedEvent, state: str, now: datetime) -> None: ...
 
 
 class MemorySweepDays:

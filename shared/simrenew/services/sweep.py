@@ -18,26 +18,17 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
-from simrenew.adapters.dynamodb import keys
-from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository, to_terminal
-from simrenew.adapters.dynamodb.models import Item, TerminalEventItem, TerminalItem
-from simrenew.adapters.dynamodb.sweep_days import SweepDayRepository
-from simrenew.adapters.dynamodb.sweeps import (
-    RUN_LEASE,
-    NotificationItem,
-    Offsets,
-    SweepRepository,
-    finished,
-)
-from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.clock import Clock
 from simrenew.domain.contact import mask_email, mask_phone
 from simrenew.domain.fleet import MAX_EXPIRY, MIN_EXPIRY, Merchant, Terminal, TerminalStatus
 from simrenew.domain.tenant import Tenant, TenantSettings, TenantStatus
-from simrenew.errors import Conflict, ValidationError
+from simrenew.errors import ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
+from simrenew.ports.fleet import Merchants, Terminals
+from simrenew.ports.sweep_store import RUN_LEASE, Claim, DueTerminal, Finish, Message, Offsets, QueuedEvent, SweepStore
 from simrenew.ports.sweeps import COUNTERS, DayState, ShardState, SweepDays
+from simrenew.ports.tenants import Tenants
 from simrenew.services.sweep_sends import Counts, SendPool
 
 CATCH_UP_DAYS = 7
@@ -89,9 +80,10 @@ class Emitter(Protocol):
 
 class Carrier(Protocol):
     """The carrier operation a suspension writes in its own transaction (services/carrier.py
-    OutboxCarrier: the outbox dispatcher carries it out at the carrier's platform)."""
+    OutboxCarrier: the outbox dispatcher carries it out at the carrier's platform): stored items,
+    opaque here, handed to the store's `move`."""
 
-    def suspension(self, terminal: Terminal, now: datetime) -> Sequence[Item]: ...
+    def suspension(self, terminal: Terminal, now: datetime) -> Sequence[object]: ...
 
 
 @dataclass
@@ -172,7 +164,7 @@ class _Pass:
     """What one step keeps while it works: the agents and merchants it read, its digest notes and
     its sends (a bounded pool, settled before each checkpoint)."""
 
-    sends: SendPool[NotificationItem]
+    sends: SendPool[Claim]
     digest: _DigestNotes
     tenants: dict[str, Tenant | None] = field(default_factory=dict)
     merchants: dict[tuple[str, str], Merchant | None] = field(default_factory=dict)
@@ -186,7 +178,7 @@ def _short(remaining_ms: Callable[[], int] | None) -> bool:
     return remaining_ms is not None and remaining_ms() < STOP_BEFORE_MS
 
 
-def _pages(items: Iterable[TerminalItem], size: int) -> Iterator[list[TerminalItem]]:
+def _pages(items: Iterable[DueTerminal], size: int) -> Iterator[list[DueTerminal]]:
     it = iter(items)
     while page := list(itertools.islice(it, size)):
         yield page
@@ -199,16 +191,16 @@ def _counts(result: SweepResult) -> dict[str, int]:
 class SweepService:
     def __init__(
         self,
-        tenants: TenantRepository,
-        terminals: TerminalRepository,
-        merchants: MerchantRepository,
-        repo: SweepRepository,
+        tenants: Tenants,
+        terminals: Terminals,
+        merchants: Merchants,
+        repo: SweepStore,
         sender: Sender,
         emitter: Emitter,
         carrier: Carrier,
         clock: Clock,
         public_base_url: str,
-        days: SweepDays | None = None,
+        days: SweepDays,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._tenants = tenants
@@ -220,7 +212,7 @@ class SweepService:
         self._carrier = carrier
         self._clock = clock
         self._base = public_base_url
-        self._days = days or SweepDayRepository()
+        self._days = days
         self._sleep = sleep
         self._local = threading.local()
 
@@ -340,7 +332,7 @@ class SweepService:
                 last = self._repo.last_day()
                 start = as_of if last is None else max(last + timedelta(days=1), as_of - timedelta(days=CATCH_UP_DAYS))
                 start = min(start, as_of)
-            day = self._days.open_day(as_of, start, self.plan(as_of, start), keys.EXPIRY_SHARDS, now)
+            day = self._days.open_day(as_of, start, self.plan(as_of, start), self._repo.expiry_shards, now)
             released = self._release_held(now)
             self._days.add_released(as_of, released, now)
             return day, released
@@ -388,12 +380,13 @@ class SweepService:
         with self._running():
             return self._drain_events(self._clock.now(), {}, {})
 
-    def send_event(self, event: TerminalEventItem) -> int:
+    def send_event(self, event: object) -> int:
         """Send one queued receipt or quota alert now (the outbox dispatcher calls this for each
-        one it reads from the table's stream). The same claims as the drain make each message go
-        out once, beside a running sweep or drain too. Returns 1 when a message went out."""
+        one it reads from the table's stream: the stored event, read by the store). The same claims
+        as the drain make each message go out once, beside a running sweep or drain too. Returns 1
+        when a message went out."""
         with self._running():
-            return self._send_event(event, self._clock.now(), {}, {})
+            return self._send_event(self._repo.queued(event), self._clock.now(), {}, {})
 
     # The run id and heartbeat belong to the thread running the step: the local stack runs the
     # scheduler and the dispatcher on threads of one process, sharing this service.
@@ -465,7 +458,7 @@ class SweepService:
             return ShardOutcome(result, "done", check_day and self._day_complete(day))
         if taken != "mine":
             return ShardOutcome(result, taken, False)
-        with SendPool(self._repo.record, finished) as sends:
+        with SendPool(self._repo.record, self._repo.finished) as sends:
             owners = owners or _Owners()
             work = _Pass(sends, _DigestNotes(shard, state.invocations), owners.tenants, owners.merchants)
             status = self._shard_pass(day, shard, state, result, work, remaining_ms)
@@ -519,8 +512,8 @@ class SweepService:
                     self._beat()
                     result.items_read += 1
                     self._one(item, as_of, day.start, now, result, work)
-                    work.digest.saw(item.tenant_id, work.tenants)
-                    last = item.exp_sk
+                    work.digest.saw(item.terminal.tenant_id, work.tenants)
+                    last = item.cursor
                 if len(page) == CHECKPOINT_EVERY and last and not save((expiry, last)):
                     return "lost"
             finished.append(expiry)
@@ -537,11 +530,12 @@ class SweepService:
                     self._emitter.emit(tenant_id, event_type, data)
         work.events.clear()
 
-    def _prefetch(self, page: Sequence[TerminalItem], work: _Pass) -> None:
+    def _prefetch(self, page: Sequence[DueTerminal], work: _Pass) -> None:
         """The agents and merchants of a page of due terminals not read yet: one BatchGetItem, not
         a GetItem each (an agent not active, or gone, is None: its terminals are left alone)."""
-        tenant_ids = {i.tenant_id for i in page} - work.tenants.keys()
-        wanted = {(i.tenant_id, i.merchant_id) for i in page if i.merchant_id} - work.merchants.keys()
+        terminals = [due.terminal for due in page]
+        tenant_ids = {t.tenant_id for t in terminals} - work.tenants.keys()
+        wanted = {(t.tenant_id, t.merchant_id) for t in terminals if t.merchant_id} - work.merchants.keys()
         if not tenant_ids and not wanted:
             return
         tenants, merchants = self._repo.owners(tenant_ids, wanted)
@@ -568,7 +562,7 @@ class SweepService:
             return DayEnd("done", events_sent=events)
         if events:
             self._days.day_progress(as_of, now, events_sent=events)
-        with SendPool(self._repo.record, finished) as sends:
+        with SendPool(self._repo.record, self._repo.finished) as sends:
             status, sent = self._digests(as_of, day.digest_cursor, now, tenants, sends, remaining_ms)
         return DayEnd(status, events_sent=events, digests_sent=sent)
 
@@ -578,7 +572,7 @@ class SweepService:
         cursor: str | None,
         now: datetime,
         tenants: dict[str, Tenant | None],
-        sends: SendPool[NotificationItem],
+        sends: SendPool[Claim],
         remaining_ms: Callable[[], int] | None,
     ) -> tuple[str, int]:
         """Each agent's digest after `cursor`, on the pool; progress (count, cursor) after the pool
@@ -641,14 +635,14 @@ class SweepService:
 
     def _one(
         self,
-        item: TerminalItem,
+        item: DueTerminal,
         as_of: date,
         start: date,
         now: datetime,
         result: SweepResult,
         work: _Pass,
     ) -> None:
-        terminal = to_terminal(item)
+        terminal = item.terminal
         tenant = self._tenant(terminal.tenant_id, work.tenants)
         if tenant is None or terminal.merchant_id is None:
             return
@@ -702,7 +696,7 @@ class SweepService:
 
     def _send_event(
         self,
-        event: TerminalEventItem,
+        event: QueuedEvent,
         now: datetime,
         tenants: dict[str, Tenant | None],
         merchants: dict[tuple[str, str], Merchant | None],
@@ -710,12 +704,11 @@ class SweepService:
         if event.state != "pending":
             return 0  # sent or settled by another run since it was read
         tenant = self._tenant(event.tenant_id, tenants)
-        item = self._terminals.item(event.tenant_id, event.sn) if tenant else None
-        if tenant is None or item is None:
+        terminal = self._terminals.get(event.tenant_id, event.sn) if tenant else None
+        if tenant is None or terminal is None:
             self._repo.event_done(event, "dropped", now)
             return 0
-        terminal = to_terminal(item)
-        kind = event.event.split("#", 1)[0]  # receipt#<order>, refund#<refund>, time_transfer_out#<transfer>, quota_80
+        kind = event.name.split("#", 1)[0]  # receipt#<order>, refund#<refund>, time_transfer_out#<transfer>, quota_80
         if kind not in MERCHANT_EVENT_KINDS or terminal.merchant_id is None:
             # Records for operations (older carrier_suspend items and the like), not messages.
             self._repo.event_done(event, "recorded", now)
@@ -726,7 +719,7 @@ class SweepService:
         merchant = merchants[key]
         sent = 0
         if merchant is not None:
-            detail = json.loads(event.detail_json)
+            detail = event.detail()
             extra = {"days_left": (terminal.expires_on - self._clock.now().date()).days, **detail}
             if kind == "receipt":
                 # A refund since the payment moved the expiry back: the receipt never claims more.
@@ -739,7 +732,7 @@ class SweepService:
                 extra,
                 now,
                 SweepResult(as_of=""),
-                term=f"{event.term}#{event.event}",
+                term=f"{event.term}#{event.name}",
             )
         self._repo.event_done(event, "sent", now)
         return sent
@@ -763,7 +756,7 @@ class SweepService:
                     ctx=held["ctx"],
                     tenant_id=item.tenant_id,
                     sn=item.sn,
-                    dedupe_key=item.sk,
+                    dedupe_key=item.key,
                 )
                 self._repo.finish(item, "sent", now, provider_id=provider_id)
                 sent += 1
@@ -782,15 +775,16 @@ class SweepService:
         }
 
     def _move(
-        self, item: TerminalItem, terminal: Terminal, to: TerminalStatus, now: datetime, with_items: Sequence[Item] = ()
+        self,
+        item: DueTerminal,
+        terminal: Terminal,
+        to: TerminalStatus,
+        now: datetime,
+        with_items: Sequence[object] = (),
     ) -> bool:
         """Conditional on the version read: a renewal that landed meanwhile wins. `with_items`
         (the carrier operation) are written in the same transaction."""
-        try:
-            self._terminals.save(item, replace(terminal, status=to), now, {}, with_items)
-            return True
-        except Conflict:
-            return False
+        return self._repo.move(item, replace(terminal, status=to), now, with_items)
 
     def _notify(
         self,
@@ -802,7 +796,7 @@ class SweepService:
         now: datetime,
         result: SweepResult,
         term: str | None = None,
-        sends: SendPool[NotificationItem] | None = None,
+        sends: SendPool[Claim] | None = None,
     ) -> int:
         """The message on each of the merchant's channels, claimed here, then sent and recorded: at
         once (returns 1 when it went out on a channel), or as a task of `sends` (returns 0: counted
@@ -838,9 +832,9 @@ class SweepService:
         extra: dict[str, Any],
         now: datetime,
         term: str | None,
-        finish: Callable[..., None],
+        finish: Finish,
         result: SweepResult,
-    ) -> list[tuple[NotificationItem, dict[str, Any]]]:
+    ) -> list[tuple[Claim, dict[str, Any]]]:
         """Each channel's claim (its record: one conditional PutItem) and what to send on it; an SMS
         outside daytime is held (its outcome to `finish`, counted in `result`)."""
         term = term or terminal.expires_on.isoformat()
@@ -854,25 +848,13 @@ class SweepService:
             **extra,
         }
         template = "reminder" if kind.startswith("reminder_") else kind
-        claimed: list[tuple[NotificationItem, dict[str, Any]]] = []
+        claimed: list[tuple[Claim, dict[str, Any]]] = []
         targets = [("sms", merchant.phone, mask_phone(merchant.phone))]
         if merchant.email:
             targets.append(("email", merchant.email, mask_email(merchant.email)))
         for channel, to, masked in targets:
-            claim = NotificationItem(
-                keys.tenant_pk(tenant.tenant_id),
-                keys.notification_sk(terminal.sn, term, kind, channel),
-                tenant_id=tenant.tenant_id,
-                sn=terminal.sn,
-                template=kind,
-                channel=channel,
-                recipient_masked=masked,
-                state="sending",
-                term=term,
-                created_at=now,
-                run_id=self._run_id,
-            )
-            mine = self._repo.claim(claim, now)
+            claim = Message(tenant.tenant_id, kind, channel, masked, sn=terminal.sn, term=term)
+            mine = self._repo.claim(claim, self._run_id, now)
             if mine is None:
                 continue
             window = self._sender.sms_allowed(now, tenant.settings.timezone) if channel == "sms" else None
@@ -886,7 +868,7 @@ class SweepService:
 
     def _send_claimed(
         self,
-        mine: NotificationItem,
+        mine: Claim,
         channel: str,
         to: str,
         template: str,
@@ -894,7 +876,7 @@ class SweepService:
         sn: str | None,
         ctx: dict[str, Any],
         now: datetime,
-        finish: Callable[..., None],
+        finish: Finish,
         retry: dict[str, Any] | None = None,
     ) -> int:
         """Send a claimed message; its outcome to `finish`. 1 when the provider accepted it. A
@@ -909,7 +891,7 @@ class SweepService:
                 ctx=ctx,
                 tenant_id=tenant.tenant_id,
                 sn=sn,
-                dedupe_key=mine.sk,
+                dedupe_key=mine.key,
             )
         except Exception as exc:  # noqa: BLE001 - one bad number must not stop the sweep
             if retry is not None and getattr(exc, "retryable", False):
@@ -927,22 +909,12 @@ class SweepService:
         as_of: date,
         now: datetime,
         suspended: list[dict[str, Any]],
-        finish: Callable[..., None],
+        finish: Finish,
     ) -> Callable[[], Counts] | None:
         """The agent's digest claimed and composed here; the task that sends it (its outcome to
         `finish`, (1, 0) when it went out), or None: it was sent already."""
-        claim = NotificationItem(
-            keys.tenant_pk(tenant.tenant_id),
-            keys.digest_sk(as_of),
-            tenant_id=tenant.tenant_id,
-            template="digest",
-            channel="email",
-            recipient_masked=mask_email(tenant.contact_email),
-            state="sending",
-            created_at=now,
-            run_id=self._run_id,
-        )
-        mine = self._repo.claim(claim, now)
+        claim = Message(tenant.tenant_id, "digest", "email", mask_email(tenant.contact_email), day=as_of)
+        mine = self._repo.claim(claim, self._run_id, now)
         if mine is None:
             return None
         week = self._terminals.page(

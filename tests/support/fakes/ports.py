@@ -18,6 +18,8 @@ from simrenew.ports.payment_events import PaymentEvents
 from simrenew.ports.payments import PaymentGateway
 from simrenew.ports.ratelimit import RateLimits
 from simrenew.ports.reports import Redemptions, ReportOrders
+from simrenew.ports.sweep_store import SweepStore
+from simrenew.ports.sweeps import SweepDays
 from simrenew.ports.tenants import Tenants
 from simrenew.ports.transfers import StoredTerminals, TimeTransfers
 from simrenew.ports.vouchers import Vouchers
@@ -32,6 +34,7 @@ from tests.support.fakes.payment_events import fake_payment_events
 from tests.support.fakes.payments import WEBHOOK_SECRET, FakeGateway
 from tests.support.fakes.ratelimit import FakeRateLimiter
 from tests.support.fakes.reports import FakeReportOrders, fake_redemptions
+from tests.support.fakes.sweep import FakeSweepDays, fake_sweep_store
 from tests.support.fakes.table import FakeTable
 from tests.support.fakes.tenants import FakeTenantRepository
 from tests.support.fakes.transfers import FakeTimeTransferRepository
@@ -73,6 +76,9 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
     # fulfilment and refunds (ports/fulfilment.py): the order store and the terminals it reads
     payments: PaymentStore[OrderItem, TerminalItem, PaymentContext] = FakeOrderRepository(table)
     terminal_batch: StoredTerminalBatch[TerminalItem] = FakeTerminalRepository(table)
+    # sweep (services/sweep.py)
+    sweep_store: SweepStore = fake_sweep_store(table)
+    sweep_days: SweepDays = FakeSweepDays()
     return (
         tenants,
         api_keys,
@@ -99,4 +105,6 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
         redemptions,
         payments,
         terminal_batch,
+        sweep_store,
+        sweep_days,
     )

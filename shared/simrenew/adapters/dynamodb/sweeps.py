@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from pynamodb.exceptions import PutError, UpdateError
@@ -26,24 +25,15 @@ from simrenew.adapters.dynamodb.models import NotificationItem as NotificationIt
 from simrenew.adapters.dynamodb.models import SweepStateItem as SweepStateItem
 from simrenew.domain.fleet import Merchant
 from simrenew.domain.tenant import Tenant
+from simrenew.ports.sweep_store import RUN_LEASE as RUN_LEASE  # (defined with the port, re-exported here)
+from simrenew.ports.sweep_store import Offsets
 
 # A claim still "sending" after this long belongs to a sweep that died mid-send.
 STALE_SENDING = timedelta(minutes=15)
 HELD_SHARDS = keys.HELD_SMS_SHARDS
-# A running sweep says it is alive at least this often; a run silent for longer is dead (its
-# Lambda was killed), and the claims it left "sending" may be taken over.
-RUN_LEASE = timedelta(minutes=2)
 
 
 OFFSETS_KEY = (keys.sweep_pk(), keys.sweep_offsets_sk())
-
-
-@dataclass(frozen=True)
-class Offsets:
-    """Distinct reminder offsets and grace lengths in use (the settings registry)."""
-
-    reminder_days: frozenset[int]
-    grace_days: frozenset[int]
 
 
 def finished(
