@@ -18,7 +18,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any, cast
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, RootModel, model_validator
 from pydantic import ValidationError as PydanticError
 from pydantic.config import JsonDict
 from pydantic_core import ErrorDetails
@@ -33,11 +33,20 @@ class Body(BaseModel):
     (`fields()`) are the ones the client sent."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+    # The body as sent, when the model's values are judged by the service (`judged()` is False) and the
+    # types refused one: the service answers it, with the code it always gave.
+    _unjudged: dict[str, Any] | None = PrivateAttr(default=None)
 
     @classmethod
     def judge(cls, body: dict[str, Any]) -> None:
         """The domain rule of the body's values, raising simrenew.errors.ValidationError with its own code,
         message and field (a model with such a rule overrides this); it runs before the fields' types."""
+
+    @classmethod
+    def judged(cls) -> bool:
+        """Whether a rule of simrenew.domain judges this model's values here (`judge` overridden); if not,
+        the rule is still the service's (it needs the data, or lives in the service module)."""
+        return cls.judge.__func__ is not Body.judge.__func__  # type: ignore[attr-defined]
 
     @model_validator(mode="before")
     @classmethod
@@ -47,7 +56,10 @@ class Body(BaseModel):
         return data
 
     def fields(self) -> dict[str, Any]:
-        """The fields the client sent, validated, as the services take them (by their JSON names)."""
+        """The fields the client sent, as the services take them (by their JSON names): validated, so
+        (strict) the values as sent; or the body itself when the service is its judge."""
+        if self._unjudged is not None:
+            return dict(self._unjudged)
         return self.model_dump(exclude_unset=True, by_alias=True)
 
 
@@ -144,7 +156,8 @@ def _refusal(error: ErrorDetails) -> ValidationError:
 def validate_body(ref: str, body: dict[str, Any]) -> BaseModel:
     """The body as the route's model, or the 400 naming the field. A field the model does not know is
     refused first (the first in sorted order), as before the models; then the model's domain rule
-    (`Body.judge`), then its fields' types and constraints."""
+    (`Body.judge`), then its fields' types and constraints. A model whose values the service still judges
+    (not `judged()`) hands a body its types refuse on as sent, for the service's own 400."""
     found = model(ref)
     known = {info.alias or name for name, info in found.model_fields.items()}
     unknown = sorted(set(body) - known) if found.model_config.get("extra") == "forbid" else []
@@ -153,7 +166,11 @@ def validate_body(ref: str, body: dict[str, Any]) -> BaseModel:
     try:
         return found.model_validate(body)
     except PydanticError as err:
-        raise _refusal(err.errors(include_url=False)[0]) from None
+        if not issubclass(found, Body) or found.judged():
+            raise _refusal(err.errors(include_url=False)[0]) from None
+    unjudged = found.model_construct(_fields_set=set(body))
+    unjudged._unjudged = body
+    return unjudged
 
 
 def query_names(ref: str) -> tuple[str, ...]:
