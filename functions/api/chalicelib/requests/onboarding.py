@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from chalicelib.requests import Body, Patch, text, vocab
+from simrenew.domain.contact import clean_text
+from simrenew.domain.tenant import Role
 
 Name = Annotated[str, text(min_length=2, max_length=100)]
 ContactName = Annotated[str, text(min_length=1, max_length=60)]
@@ -66,5 +68,12 @@ class TenantPatch(Patch):
 
 
 class ApiKeyCreate(Body):
+    @classmethod
+    def judge(cls, body: dict[str, Any]) -> None:
+        # A missing role is the type's `required` ("role is required"), reported before the label, as ever.
+        if "role" in body:
+            Role.parse(body["role"])
+            clean_text(body.get("label", ""), "label", max_len=60, required=False)
+
     role: Annotated[str, vocab("role")]
     label: Annotated[str, text(max_length=60)] | None = None
