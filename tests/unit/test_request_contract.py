@@ -254,10 +254,13 @@ def _refusals() -> list[tuple[str, str, str, dict[str, Any], str, str]]:
             "invalid_date",
             "expires_on",
         ),
+        ("/v1/api-keys", "onboarding.ApiKeyCreate", "required", {"label": "till"}, "required", "role"),
+        ("/v1/api-keys", "onboarding.ApiKeyCreate", "enum", {"role": "owner"}, "invalid_role", "role"),
+        ("/v1/api-keys", "onboarding.ApiKeyCreate", "type", {"role": "staff", "label": 5}, "invalid_type", "label"),
     ]
 
 
-@pytest.mark.parametrize("case", range(8))
+@pytest.mark.parametrize("case", range(11))
 def test_a_body_violating_each_kind_of_constraint_is_refused_by_its_model_naming_the_field(
     api: ApiClient, platform_key: str, ddb: Any, case: int
 ) -> None:
