@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from chalice.app import Chalice
 
@@ -13,6 +14,25 @@ from simrenew.bootstrap import NEEDS, Services, build_api
 from simrenew.config import load_config
 from simrenew.domain.csvfile import XLSX_MEDIA_TYPE
 from simrenew.domain.tenant import Role
+
+if TYPE_CHECKING:  # the request models load pydantic: only a route with a body imports them (http._validate)
+    from chalicelib.requests import Empty
+    from chalicelib.requests.fleet import (
+        Claim,
+        ImportUpload,
+        MerchantCreate,
+        MerchantPatch,
+        PlanCreate,
+        PlanPatch,
+        TerminalCreate,
+        TerminalPatch,
+        TransferTime,
+        Usage,
+    )
+    from chalicelib.requests.onboarding import ApiKeyCreate, Signup, TenantPatch
+    from chalicelib.requests.operations import SweepRun, WebhookEndpoint
+    from chalicelib.requests.orders import MarkPaid, OrderCreate, PublicConfirm, PublicOrder, Refund
+    from chalicelib.requests.vouchers import VoucherBatch, VoucherRedeem
 
 VERSION = "0.1.0"
 CONFIG = load_config(needs=NEEDS["api"])  # a missing variable stops the container here, loudly
@@ -86,8 +106,8 @@ def openapi(req: Req) -> dict[str, object]:
     tag="onboarding",
     response="TenantState",
 )
-def signup(req: Req) -> dict[str, object]:
-    tenant = req.services.tenants.signup(req.json(), req.client_id)
+def signup(req: Req, body: Signup) -> dict[str, object]:
+    tenant = req.services.tenants.signup(body.fields(), req.client_id)
     return {"tenant_id": tenant.tenant_id, "status": tenant.status.value}
 
 
@@ -116,8 +136,8 @@ def list_tenants(req: Req) -> dict[str, object]:
     tag="platform",
     response="TenantCreated",
 )
-def create_tenant(req: Req) -> dict[str, object]:
-    tenant, issued = req.services.tenants.create_active(req.json())
+def create_tenant(req: Req, body: Signup) -> dict[str, object]:
+    tenant, issued = req.services.tenants.create_active(body.fields())
     return {**tenant.to_json(), "api_key": issued.secret, "key_id": issued.key.key_id}
 
 
@@ -137,7 +157,7 @@ def get_tenant_admin(req: Req) -> dict[str, object]:
     tag="platform",
     response="TenantApproved",
 )
-def approve_tenant(req: Req) -> dict[str, object]:
+def approve_tenant(req: Req, _: Empty) -> dict[str, object]:
     issued = req.services.tenants.approve(req.params["tenant_id"])
     return {
         "tenant_id": req.params["tenant_id"],
@@ -156,7 +176,7 @@ def approve_tenant(req: Req) -> dict[str, object]:
     tag="platform",
     response="TenantState",
 )
-def suspend_tenant(req: Req) -> dict[str, object]:
+def suspend_tenant(req: Req, _: Empty) -> dict[str, object]:
     tenant = req.services.tenants.suspend(req.params["tenant_id"])
     return {"tenant_id": tenant.tenant_id, "status": tenant.status.value}
 
@@ -205,8 +225,8 @@ def get_tenant(req: Req) -> dict[str, object]:
     tag="tenant",
     response="Tenant",
 )
-def patch_tenant(req: Req) -> dict[str, object]:
-    return req.services.tenants.update(req.tenant_id, req.json()).to_json()
+def patch_tenant(req: Req, body: TenantPatch) -> dict[str, object]:
+    return req.services.tenants.update(req.tenant_id, body.fields()).to_json()
 
 
 @api.route(
@@ -220,9 +240,9 @@ def patch_tenant(req: Req) -> dict[str, object]:
     tag="tenant",
     response="ApiKeyCreated",
 )
-def create_api_key(req: Req) -> dict[str, object]:
+def create_api_key(req: Req, body: ApiKeyCreate) -> dict[str, object]:
     assert req.principal is not None
-    issued = req.services.tenants.create_key(req.principal, req.json())
+    issued = req.services.tenants.create_key(req.principal, body.fields())
     return {**issued.key.to_json(), "api_key": issued.secret}
 
 
@@ -258,8 +278,8 @@ def revoke_api_key(req: Req) -> Reply:
     tag="fleet",
     response="Merchant",
 )
-def create_merchant(req: Req) -> dict[str, object]:
-    return req.services.fleet.create_merchant(req.tenant_id, req.json()).to_json()
+def create_merchant(req: Req, body: MerchantCreate) -> dict[str, object]:
+    return req.services.fleet.create_merchant(req.tenant_id, body.fields()).to_json()
 
 
 @api.route(
@@ -294,8 +314,8 @@ def get_merchant(req: Req) -> dict[str, object]:
     tag="fleet",
     response="Merchant",
 )
-def patch_merchant(req: Req) -> dict[str, object]:
-    return req.services.fleet.update_merchant(req.tenant_id, req.params["merchant_id"], req.json()).to_json()
+def patch_merchant(req: Req, body: MerchantPatch) -> dict[str, object]:
+    return req.services.fleet.update_merchant(req.tenant_id, req.params["merchant_id"], body.fields()).to_json()
 
 
 # --- fleet: plans -------------------------------------------------------------------------------
@@ -310,8 +330,8 @@ def patch_merchant(req: Req) -> dict[str, object]:
     tag="plans",
     response="Plan",
 )
-def create_plan(req: Req) -> dict[str, object]:
-    return req.services.fleet.create_plan(req.tenant_id, req.json()).to_json()
+def create_plan(req: Req, body: PlanCreate) -> dict[str, object]:
+    return req.services.fleet.create_plan(req.tenant_id, body.fields()).to_json()
 
 
 @api.route(
@@ -330,8 +350,8 @@ def list_plans(req: Req) -> dict[str, object]:
     tag="plans",
     response="Plan",
 )
-def patch_plan(req: Req) -> dict[str, object]:
-    return req.services.fleet.update_plan(req.tenant_id, req.params["plan_id"], req.json()).to_json()
+def patch_plan(req: Req, body: PlanPatch) -> dict[str, object]:
+    return req.services.fleet.update_plan(req.tenant_id, req.params["plan_id"], body.fields()).to_json()
 
 
 # --- fleet: terminals ------------------------------------------------------------------------------
@@ -356,8 +376,8 @@ def _terminal_json(req: Req, terminal: object) -> dict[str, object]:
     tag="fleet",
     response="Terminal",
 )
-def register_terminal(req: Req) -> dict[str, object]:
-    return _terminal_json(req, req.services.fleet.register(req.tenant_id, req.json()))
+def register_terminal(req: Req, body: TerminalCreate) -> dict[str, object]:
+    return _terminal_json(req, req.services.fleet.register(req.tenant_id, body.fields()))
 
 
 @api.route(
@@ -397,8 +417,8 @@ def list_terminals(req: Req) -> object:
     tag="fleet",
     response="Terminal",
 )
-def claim_terminal(req: Req) -> dict[str, object]:
-    return _terminal_json(req, req.services.fleet.claim(req.tenant_id, req.json()))
+def claim_terminal(req: Req, body: Claim) -> dict[str, object]:
+    return _terminal_json(req, req.services.fleet.claim(req.tenant_id, body.fields()))
 
 
 @api.route("/v1/terminals/{sn}", "GET", auth=Role.READONLY, summary="One terminal", tag="fleet", response="Terminal")
@@ -415,10 +435,10 @@ def get_terminal(req: Req) -> dict[str, object]:
     tag="fleet",
     response="Terminal",
 )
-def patch_terminal(req: Req) -> dict[str, object]:
+def patch_terminal(req: Req, body: TerminalPatch) -> dict[str, object]:
     assert req.principal is not None and req.principal.role is not None
     terminal = req.services.fleet.update(
-        req.tenant_id, req.params["sn"], req.json(), actor=req.principal.key_id, role=req.principal.role
+        req.tenant_id, req.params["sn"], body.fields(), actor=req.principal.key_id, role=req.principal.role
     )
     return _terminal_json(req, terminal)
 
@@ -432,7 +452,7 @@ def patch_terminal(req: Req) -> dict[str, object]:
     tag="fleet",
     response="Terminal",
 )
-def deactivate_terminal(req: Req) -> dict[str, object]:
+def deactivate_terminal(req: Req, _: Empty) -> dict[str, object]:
     return _terminal_json(req, req.services.fleet.deactivate(req.tenant_id, req.params["sn"]))
 
 
@@ -445,8 +465,8 @@ def deactivate_terminal(req: Req) -> dict[str, object]:
     tag="fleet",
     response="TerminalUsage",
 )
-def record_usage(req: Req) -> dict[str, object]:
-    terminal, alerts = req.services.fleet.record_usage(req.tenant_id, req.params["sn"], req.json())
+def record_usage(req: Req, body: Usage) -> dict[str, object]:
+    terminal, alerts = req.services.fleet.record_usage(req.tenant_id, req.params["sn"], body.fields())
     return {**_terminal_json(req, terminal), "alerts": alerts}
 
 
@@ -459,7 +479,7 @@ def record_usage(req: Req) -> dict[str, object]:
     tag="fleet",
     response="TransferCode",
 )
-def transfer_code(req: Req) -> dict[str, object]:
+def transfer_code(req: Req, _: Empty) -> dict[str, object]:
     code, expires_at = req.services.fleet.issue_transfer_code(req.tenant_id, req.params["sn"])
     return {"sn": req.params["sn"].strip().upper(), "code": code, "expires_at": expires_at}
 
@@ -475,9 +495,9 @@ def transfer_code(req: Req) -> dict[str, object]:
     tag="fleet",
     response="TimeTransfer",
 )
-def transfer_time(req: Req) -> dict[str, object]:
+def transfer_time(req: Req, body: TransferTime) -> dict[str, object]:
     assert req.principal is not None
-    return req.services.transfers.transfer_time(req.tenant_id, req.params["sn"], req.json(), req.principal.key_id)
+    return req.services.transfers.transfer_time(req.tenant_id, req.params["sn"], body.fields(), req.principal.key_id)
 
 
 @api.route(
@@ -516,10 +536,10 @@ def terminal_qr(req: Req) -> Reply:
     tag="imports",
     response={201: "ImportUpload", 202: "ImportStarted"},
 )
-def start_import(req: Req) -> object:
+def start_import(req: Req, body: ImportUpload | None) -> object:
     assert req.principal is not None
-    if req.is_json_object():
-        answer = req.services.imports.create_upload(req.tenant_id, req.json(), req.principal.key_id)
+    if body is not None:
+        answer = req.services.imports.create_upload(req.tenant_id, body.fields(), req.principal.key_id)
         return Reply(answer, 201)
     import_id = req.services.imports.start(req.tenant_id, req.raw_body, req.principal.key_id)
     return {"import_id": import_id, "status": "running"}
@@ -550,7 +570,7 @@ def get_import(req: Req) -> object:
     tag="imports",
     response="Import",
 )
-def resume_import(req: Req) -> dict[str, object]:
+def resume_import(req: Req, _: Empty) -> dict[str, object]:
     return req.services.imports.resume(req.tenant_id, req.params["import_id"])
 
 
@@ -573,9 +593,9 @@ def _order_answer(order: object, payment: dict[str, object] | None) -> dict[str,
     tag="orders",
     response="CreatedOrder",
 )
-def create_order(req: Req) -> dict[str, object]:
+def create_order(req: Req, body: OrderCreate) -> dict[str, object]:
     assert req.principal is not None
-    order, payment = req.services.orders.create(req.tenant_id, req.json(), actor=req.principal.key_id)
+    order, payment = req.services.orders.create(req.tenant_id, body.fields(), actor=req.principal.key_id)
     return _order_answer(order, payment)
 
 
@@ -617,10 +637,10 @@ def get_order(req: Req) -> dict[str, object]:
     tag="orders",
     response="OrderDetail",
 )
-def mark_paid(req: Req) -> dict[str, object]:
+def mark_paid(req: Req, body: MarkPaid) -> dict[str, object]:
     assert req.principal is not None
     svc = req.services.orders
-    return svc.answer(svc.mark_paid(req.tenant_id, req.params["order_id"], req.json(), req.principal.key_id))
+    return svc.answer(svc.mark_paid(req.tenant_id, req.params["order_id"], body.fields(), req.principal.key_id))
 
 
 @api.route(
@@ -632,10 +652,10 @@ def mark_paid(req: Req) -> dict[str, object]:
     tag="orders",
     response="OrderDetail",
 )
-def refund_order(req: Req) -> dict[str, object]:
+def refund_order(req: Req, body: Refund) -> dict[str, object]:
     assert req.principal is not None
     svc = req.services.orders
-    return svc.answer(svc.refund(req.tenant_id, req.params["order_id"], req.json(), req.principal.key_id))
+    return svc.answer(svc.refund(req.tenant_id, req.params["order_id"], body.fields(), req.principal.key_id))
 
 
 @api.route(
@@ -681,8 +701,8 @@ def public_terminal(req: Req) -> dict[str, object]:
     tag="public",
     response="PublicOrder",
 )
-def public_order(req: Req) -> dict[str, object]:
-    order, payment, token = req.services.orders.public_create(req.json(), req.client_id, req.client_ip)
+def public_order(req: Req, body: PublicOrder) -> dict[str, object]:
+    order, payment, token = req.services.orders.public_create(body.fields(), req.client_id, req.client_ip)
     return {
         "order_id": order.order_id,
         "order_token": token,
@@ -717,8 +737,8 @@ def public_order_status(req: Req) -> dict[str, object]:
     tag="public",
     response="PublicPaymentConfirmed",
 )
-def public_order_confirm(req: Req) -> dict[str, object]:
-    return req.services.orders.public_confirm(req.params["order_id"], req.json())
+def public_order_confirm(req: Req, body: PublicConfirm) -> dict[str, object]:
+    return req.services.orders.public_confirm(req.params["order_id"], body.fields())
 
 
 # --- vouchers -------------------------------------------------------------------------------------------
@@ -733,9 +753,9 @@ def public_order_confirm(req: Req) -> dict[str, object]:
     tag="vouchers",
     response="VoucherBatchCreated",
 )
-def create_voucher_batch(req: Req) -> dict[str, object]:
+def create_voucher_batch(req: Req, body: VoucherBatch) -> dict[str, object]:
     assert req.principal is not None
-    return req.services.vouchers.create_batch(req.tenant_id, req.json(), req.principal.key_id)
+    return req.services.vouchers.create_batch(req.tenant_id, body.fields(), req.principal.key_id)
 
 
 @api.route(
@@ -759,8 +779,8 @@ def list_voucher_batches(req: Req) -> dict[str, object]:
     tag="public",
     response="VoucherRedeemed",
 )
-def redeem_voucher(req: Req) -> dict[str, object]:
-    return req.services.vouchers.redeem(req.json(), req.client_id)
+def redeem_voucher(req: Req, body: VoucherRedeem) -> dict[str, object]:
+    return req.services.vouchers.redeem(body.fields(), req.client_id)
 
 
 # --- reports ---------------------------------------------------------------------------------------------
@@ -844,10 +864,10 @@ def reconciliation_report(req: Req) -> object:
     tag="platform",
     response="SweepQueued",
 )
-def run_sweep(req: Req) -> dict[str, object]:
+def run_sweep(req: Req, body: SweepRun) -> dict[str, object]:
     from simrenew.domain.dates import parse_date
 
-    return req.services.sweep_runs.request(parse_date(req.json().get("as_of"), "as_of"))
+    return req.services.sweep_runs.request(parse_date(body.as_of, "as_of"))
 
 
 @api.route(
@@ -931,8 +951,8 @@ def _items(page: object) -> dict[str, object]:
     tag="webhooks",
     response="WebhookEndpointCreated",
 )
-def create_webhook_endpoint(req: Req) -> dict[str, object]:
-    endpoint, secret = req.services.webhooks.create_endpoint(req.tenant_id, req.json())
+def create_webhook_endpoint(req: Req, body: WebhookEndpoint) -> dict[str, object]:
+    endpoint, secret = req.services.webhooks.create_endpoint(req.tenant_id, body.fields())
     return {**endpoint, "secret": secret}
 
 

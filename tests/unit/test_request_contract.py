@@ -220,3 +220,109 @@ def test_a_json_upload_request_meets_its_model_on_the_csv_route(api: ApiClient, 
     r = api.post("/v1/imports", body, key=agent.admin_key)
     assert (r.status, r.error["code"], r.error["field"]) == (400, "unknown_field", "zz")
     assert _count(ddb) == before
+
+
+# --- the models carry the value rules ----------------------------------------------------------------------
+_PLAN = {"name": "年卡", "term_months": 12, "data_quota_mb": 2048, "price_fen": 12000}
+
+
+def _refusals() -> list[tuple[str, str, str, dict[str, Any], str, str]]:
+    """(route, model, kind of constraint, body, code, field): each kind of constraint a model declares."""
+    from tests.support.fleet import terminal_body
+
+    no_price = {k: v for k, v in _PLAN.items() if k != "price_fen"}
+    return [
+        ("/v1/plans", "fleet.PlanCreate", "required", no_price, "required", "price_fen"),
+        ("/v1/plans", "fleet.PlanCreate", "type", {**_PLAN, "price_fen": "12000"}, "invalid_type", "price_fen"),
+        ("/v1/plans", "fleet.PlanCreate", "type (bool)", {**_PLAN, "term_months": True}, "invalid_type", "term_months"),
+        ("/v1/plans", "fleet.PlanCreate", "minimum", {**_PLAN, "term_months": 0}, "out_of_range", "term_months"),
+        ("/v1/plans", "fleet.PlanCreate", "maximum", {**_PLAN, "price_fen": 10**8 + 1}, "out_of_range", "price_fen"),
+        (
+            "/v1/merchants",
+            "fleet.MerchantCreate",
+            "maxLength",
+            {"name": "x" * 101, "phone": "13812345678"},
+            "too_long",
+            "name",
+        ),
+        ("/v1/terminals", "fleet.TerminalCreate", "pattern", terminal_body(tid="1234"), "invalid_tid", "tid"),
+        (
+            "/v1/terminals",
+            "fleet.TerminalCreate",
+            "format",
+            terminal_body(expires_on="2026-13-01"),
+            "invalid_date",
+            "expires_on",
+        ),
+        ("/v1/api-keys", "onboarding.ApiKeyCreate", "required", {"label": "till"}, "required", "role"),
+        ("/v1/api-keys", "onboarding.ApiKeyCreate", "enum", {"role": "owner"}, "invalid_role", "role"),
+        ("/v1/api-keys", "onboarding.ApiKeyCreate", "type", {"role": "staff", "label": 5}, "invalid_type", "label"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(11))
+def test_a_body_violating_each_kind_of_constraint_is_refused_by_its_model_naming_the_field(
+    api: ApiClient, platform_key: str, ddb: Any, case: int
+) -> None:
+    from simrenew.errors import ValidationError
+
+    path, ref, kind, body, code, field = _refusals()[case]
+    agent = create_agent(api, platform_key)
+    before = _count(ddb)
+    r = api.post(path, body, key=agent.admin_key)
+    assert (r.status, r.error["code"], r.error["field"]) == (400, code, field), (kind, r.body)
+    assert _count(ddb) == before
+    # the refusal is the model's (before any handler or service), with the same code and field
+    with pytest.raises(ValidationError) as refused:
+        _requests().validate_body(ref, body)
+    assert (refused.value.code, refused.value.field, refused.value.message) == (code, field, r.error["message"])
+
+
+def test_a_value_the_domain_rule_takes_after_trimming_is_taken(api: ApiClient, platform_key: str) -> None:
+    from tests.support.fleet import iccid, terminal_body
+
+    agent = create_agent(api, platform_key)
+    grouped = " ".join(iccid(n=424242)[i : i + 4] for i in range(0, 20, 4))
+    r = api.post("/v1/terminals", terminal_body(sn="  pax-a920-4242 ", iccid=grouped), key=agent.admin_key)
+    assert r.status == 201, r.body
+    assert (r.json["sn"], r.json["iccid"]) == ("PAX-A920-4242", iccid(n=424242))
+
+
+def test_the_handler_gets_the_validated_model_and_hands_on_the_values_as_sent(api_module: Any) -> None:
+    requests = _requests()
+    plan = requests.validate_body("fleet.PlanCreate", dict(_PLAN))
+    assert type(plan).__name__ == "PlanCreate"
+    assert (plan.price_fen, plan.term_months, plan.active) == (12000, 12, None)
+    assert plan.fields() == _PLAN  # what the client did not send stays unsent
+    fee = {"settings": {"service_fee": {"kind": "flat", "value": 500}}}
+    fields = requests.validate_body("onboarding.TenantPatch", fee).fields()
+    assert fields == fee and type(fields["settings"]["service_fee"]["value"]) is int  # fen stay whole
+
+
+def test_every_handler_of_a_route_with_a_body_takes_its_model(api_module: Any) -> None:
+    checked = 0
+    for spec in _specs(api_module):
+        params = list(inspect.signature(_handler(api_module, spec)).parameters.values())
+        if spec.request is None:
+            assert len(params) == 1, (spec.method, spec.path)
+            continue
+        assert len(params) == 2, f"{spec.method} {spec.path}: the handler takes (req, body)"
+        json_ref = spec.request if spec.body_type == "application/json" else (spec.alt_body or ("", "None"))[1]
+        assert str(params[1].annotation).split(" |")[0] == json_ref.rpartition(".")[2], (spec.path, params[1])
+        checked += 1
+    assert checked >= 30
+
+
+def test_the_document_names_the_required_fields_of_every_body(api: ApiClient, api_module: Any) -> None:
+    requests = _requests()
+    doc = api.get("/v1/openapi.json").json
+    for spec in _json_routes(api_module):
+        found = requests.model(spec.request)
+        schema = doc["paths"][spec.path][spec.method.lower()]["requestBody"]["content"]["application/json"]["schema"]
+        required = [info.alias or name for name, info in found.model_fields.items() if info.is_required()]
+        assert schema.get("required", []) == required, spec.path
+    plan = doc["paths"]["/v1/plans"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert plan["required"] == ["name", "term_months", "data_quota_mb", "price_fen"]
+    terminal = doc["paths"]["/v1/terminals"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert terminal["required"] == ["sn", "tid", "iccid", "model", "expires_on"]
+    assert terminal["properties"]["iccid"]["pattern"] == "^89[0-9]{17,18}$"

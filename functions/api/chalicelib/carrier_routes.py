@@ -4,10 +4,14 @@ carrier operations (failed ones and their retry). Registered from app.py with `r
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.http import Api, Reply, Req
 from simrenew.domain.tenant import Role
+
+if TYPE_CHECKING:  # pydantic only for a route with a body (http._validate)
+    from chalicelib.requests import Empty
+    from chalicelib.requests.operations import CarrierAccountCreate
 
 DRIFT_COLUMNS = ["sn", "iccid", "carrier", "status", "carrier_status", "carrier_state", "reason", "synced_at"]
 
@@ -35,8 +39,8 @@ def disagreeing_terminals(req: Req) -> dict[str, Any]:
     return {"items": answers, "next_cursor": None}
 
 
-def create_carrier_account(req: Req) -> dict[str, Any]:
-    return req.services.carrier_accounts.create(req.tenant_id, req.json()).to_json()
+def create_carrier_account(req: Req, body: CarrierAccountCreate) -> dict[str, Any]:
+    return req.services.carrier_accounts.create(req.tenant_id, body.fields()).to_json()
 
 
 def list_carrier_accounts(req: Req) -> dict[str, Any]:
@@ -48,11 +52,11 @@ def delete_carrier_account(req: Req) -> Reply:
     return Reply(None, 204)
 
 
-def check_carrier_account(req: Req) -> dict[str, Any]:
+def check_carrier_account(req: Req, _: Empty) -> dict[str, Any]:
     return req.services.carrier_accounts.check(req.tenant_id, req.params["account_id"])
 
 
-def request_carrier_sync(req: Req) -> Reply:
+def request_carrier_sync(req: Req, _: Empty) -> Reply:
     return Reply(req.services.carrier_sync.request(req.tenant_id), 202)
 
 
@@ -73,7 +77,7 @@ def failed_carrier_operations(req: Req) -> dict[str, Any]:
     return {"items": req.services.carrier_ops.failed(req.tenant_id), "next_cursor": None}
 
 
-def retry_carrier_operation(req: Req) -> dict[str, Any]:
+def retry_carrier_operation(req: Req, _: Empty) -> dict[str, Any]:
     return req.services.carrier_ops.retry(req.tenant_id, req.params["op_id"])
 
 
@@ -83,7 +87,7 @@ def terminal_carrier_operations(req: Req) -> dict[str, Any]:
 
 
 # (path, method, options, handler): registered by `register`, in this order.
-ROUTES: list[tuple[str, str, dict[str, Any], Callable[[Req], Any]]] = [
+ROUTES: list[tuple[str, str, dict[str, Any], Callable[..., Any]]] = [
     (
         "/v1/carrier-accounts",
         "POST",

@@ -4,8 +4,13 @@ export_too_large) once a list is too large for one answer."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.http import Api, Reply, Req
 from simrenew.domain.tenant import Role
+
+if TYPE_CHECKING:  # pydantic only for a route with a body (http._validate)
+    from chalicelib.requests.operations import ExportCreate
 
 
 def register(api: Api) -> None:
@@ -21,9 +26,9 @@ def register(api: Api) -> None:
         tag="exports",
         response="ExportStarted",
     )
-    def create_export(req: Req) -> Reply:
+    def create_export(req: Req, body: ExportCreate) -> Reply:
         assert req.principal is not None
-        return Reply(req.services.exports.start(req.tenant_id, req.json(), req.principal.key_id), 202)
+        return Reply(req.services.exports.start(req.tenant_id, body.fields(), req.principal.key_id), 202)
 
     @api.route(
         "/v1/exports/{export_id}",

@@ -274,20 +274,20 @@ def _bad_start_key(exc: BaseException) -> SimRenewError | None:
     return bad_start_key(exc)
 
 
-def _validate(spec: RouteSpec, req: Req) -> None:
+def _validate(spec: RouteSpec, req: Req) -> Any:
     """The one place a request body meets its route's model (chalicelib/requests): before the handler
-    runs, so a refused body writes nothing. A JSON body sent to a route that also takes CSV meets the
-    JSON model (`alt_body`)."""
+    runs, so a refused body writes nothing; the validated model is what the handler gets. A JSON body sent
+    to a route that also takes CSV meets the JSON model (`alt_body`); a CSV body is no model (None)."""
     if spec.body_type == "application/json" and spec.request is not None:
         ref: str | None = spec.request
     elif spec.alt_body is not None and spec.alt_body[0] == "application/json" and req.is_json_object():
         ref = spec.alt_body[1]
     else:
-        return
+        return None
     from chalicelib.requests import validate_body  # pydantic: only for a route with a body
 
     assert ref is not None
-    validate_body(ref, req.json())
+    return validate_body(ref, req.json())
 
 
 def _redact(body: Any) -> Any:
@@ -348,7 +348,7 @@ class Api:
         alt_body: tuple[str, str] | None = None,
         also: tuple[tuple[int, str], ...] = (),
         response: str | dict[int, str] | None = None,
-    ) -> Callable[[Callable[[Req], Any]], Callable[..., Response]]:
+    ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
         # A finance key reads what a readonly key reads, and routes may grant it more reads by name;
         # never a write: that is decided here, for every route, not route by route.
         if finance is None:
@@ -374,7 +374,7 @@ class Api:
         )
         self.specs.append(spec)
 
-        def register(handler: Callable[[Req], Any]) -> Callable[..., Response]:
+        def register(handler: Callable[..., Any]) -> Callable[..., Response]:
             def view(**params: str) -> Response:
                 return self._dispatch(spec, handler, params)
 
@@ -385,7 +385,7 @@ class Api:
         return register
 
     # --- request pipeline ------------------------------------------------------------------
-    def _dispatch(self, spec: RouteSpec, handler: Callable[[Req], Any], params: dict[str, str]) -> Response:
+    def _dispatch(self, spec: RouteSpec, handler: Callable[..., Any], params: dict[str, str]) -> Response:
         request = self.app.current_request
         assert request is not None, "Chalice sets current_request before calling a view"
         context = request.context or {}
@@ -396,12 +396,13 @@ class Api:
         try:
             services = self._services()
             req = self._request(services, spec, params)
-            _validate(spec, req)
+            body = _validate(spec, req)
             claimed = self._claim(services, spec, req)
             if isinstance(claimed, Response):
                 return claimed
             idem = claimed
-            result = handler(req)
+            # A route with a body gets its validated model (None for a CSV body) beside the request.
+            result = handler(req) if spec.request is None else handler(req, body)
             reply = result if isinstance(result, Reply) else Reply(result, spec.status)
             if idem is not None:
                 services.idempotency.complete(idem[0], idem[1], reply.status, _redact(reply.body))

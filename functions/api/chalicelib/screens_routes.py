@@ -4,11 +4,15 @@ CSV exports that use the list's own filters."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.http import PLATFORM, Api, Reply, Req
 from simrenew.domain.csvfile import XLSX_MEDIA_TYPE
 from simrenew.domain.tenant import Role
+
+if TYPE_CHECKING:  # pydantic only for a route with a body (http._validate)
+    from chalicelib.requests import Empty
+    from chalicelib.requests.vouchers import VoidCode
 
 
 def _known(req: Req, fields: tuple[str, ...]) -> dict[str, str]:
@@ -146,7 +150,7 @@ def _platform_and_imports(api: Api) -> None:
         tag="platform",
         response="TenantState",
     )
-    def reinstate_tenant(req: Req) -> dict[str, object]:
+    def reinstate_tenant(req: Req, _: Empty) -> dict[str, object]:
         tenant = req.services.tenants.reinstate(req.params["tenant_id"])
         return {"tenant_id": tenant.tenant_id, "status": tenant.status.value}
 
@@ -207,7 +211,7 @@ def _fleet_and_vouchers(api: Api) -> None:
         tag="fleet",
         response="Terminal",
     )
-    def reactivate_terminal(req: Req) -> dict[str, object]:
+    def reactivate_terminal(req: Req, _: Empty) -> dict[str, object]:
         return terminal_rows(req, [req.services.fleet.reactivate(req.tenant_id, req.params["sn"])])[0]
 
     @api.route(
@@ -219,9 +223,9 @@ def _fleet_and_vouchers(api: Api) -> None:
         tag="vouchers",
         response="VoucherVoided",
     )
-    def void_voucher(req: Req) -> dict[str, object]:
+    def void_voucher(req: Req, body: VoidCode) -> dict[str, object]:
         assert req.principal is not None
-        return req.services.vouchers.void(req.tenant_id, req.params["batch_id"], req.json(), req.principal.key_id)
+        return req.services.vouchers.void(req.tenant_id, req.params["batch_id"], body.fields(), req.principal.key_id)
 
     @api.route(
         "/v1/usage-imports",
@@ -234,5 +238,5 @@ def _fleet_and_vouchers(api: Api) -> None:
         tag="fleet",
         response="UsageImport",
     )
-    def usage_import(req: Req) -> dict[str, object]:
+    def usage_import(req: Req, _csv: None) -> dict[str, object]:
         return req.services.usage_imports.run(req.tenant_id, req.raw_body)

@@ -2,38 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field
 
-from chalicelib.requests import Body, Patch, Text, vocab
+from chalicelib.requests import Body, Patch, Text, text, vocab
+from simrenew.domain.fleet import merchant_fields, plan_fields, terminal_fields, usage_fields
 
 Date = Annotated[str, Field(json_schema_extra={"format": "date"})]
-Reason = Annotated[str, Field(min_length=1, max_length=500)]
+Reason = Annotated[str, text(min_length=1, max_length=500)]
 
 
 class MerchantCreate(Body):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-    contact_name: Annotated[str, Field(max_length=60)] | None = None
+    @classmethod
+    def judge(cls, body: dict[str, Any]) -> None:
+        merchant_fields(body, partial=False)
+
+    name: Annotated[str, text(min_length=1, max_length=100)]
+    contact_name: Annotated[str, text(max_length=60)] | None = None
     phone: Annotated[str, Field(json_schema_extra={"example": "13812345678"})]
     email: Annotated[str, Field(json_schema_extra={"format": "email"})] | None = None
 
 
 class MerchantPatch(Patch):
-    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-    contact_name: Annotated[str, Field(max_length=60)] | None = None
+    @classmethod
+    def judge(cls, body: dict[str, Any]) -> None:
+        merchant_fields(body, partial=True)
+
+    name: Annotated[str, text(min_length=1, max_length=100)] | None = None
+    contact_name: Annotated[str, text(max_length=60)] | None = None
     phone: Annotated[str, Field(json_schema_extra={"example": "13812345678"})] | None = None
     email: Annotated[str, Field(json_schema_extra={"format": "email"})] | None = None
     status: Annotated[str, vocab("merchant_status")] | None = None
 
 
-PlanName = Annotated[str, Field(min_length=1, max_length=60)]
+PlanName = Annotated[str, text(min_length=1, max_length=60)]
 TermMonths = Annotated[int, Field(ge=1, le=36)]
 QuotaMb = Annotated[int, Field(ge=0, le=10_000_000)]
 PriceFen = Annotated[int, Field(ge=1, le=100_000_000)]
 
 
 class PlanCreate(Body):
+    @classmethod
+    def judge(cls, body: dict[str, Any]) -> None:
+        plan_fields(body, partial=False)
+
     name: PlanName
     term_months: TermMonths
     data_quota_mb: QuotaMb
@@ -42,6 +55,10 @@ class PlanCreate(Body):
 
 
 class PlanPatch(Patch):
+    @classmethod
+    def judge(cls, body: dict[str, Any]) -> None:
+        plan_fields(body, partial=True)
+
     name: PlanName | None = None
     term_months: TermMonths | None = None
     data_quota_mb: QuotaMb | None = None
@@ -49,14 +66,18 @@ class PlanPatch(Patch):
     active: bool | None = None
 
 
-Sn = Annotated[str, Field(pattern="^[A-Za-z0-9-]{6,32}$")]
-Tid = Annotated[str, Field(pattern="^[0-9]{8}$")]
-Iccid = Annotated[str, Field(pattern="^89[0-9]{17,18}$")]
-Model = Annotated[str, Field(min_length=1, max_length=64)]
+Sn = Annotated[str, text(pattern="^[A-Za-z0-9-]{6,32}$")]
+Tid = Annotated[str, text(pattern="^[0-9]{8}$")]
+Iccid = Annotated[str, text(pattern="^89[0-9]{17,18}$")]
+Model = Annotated[str, text(min_length=1, max_length=64)]
 Carrier = Annotated[str, vocab("carrier")]
 
 
 class TerminalCreate(Body):
+    @classmethod
+    def judge(cls, body: dict[str, Any]) -> None:
+        terminal_fields(body)
+
     sn: Sn
     tid: Tid
     iccid: Iccid
@@ -84,6 +105,10 @@ class TerminalPatch(Patch):
 
 
 class Usage(Body):
+    @classmethod
+    def judge(cls, body: dict[str, Any]) -> None:
+        usage_fields(body)
+
     data_used_mb: Annotated[int, Field(ge=0)]
     as_of: Date
 
@@ -114,7 +139,7 @@ class ImportUpload(Body):
         },
     )
 
-    filename: Annotated[str, Field(min_length=1, max_length=255)]
+    filename: Annotated[str, text(min_length=1, max_length=255)]
     size_bytes: Annotated[int, Field(ge=1, le=200 * 1024 * 1024)]
 
 

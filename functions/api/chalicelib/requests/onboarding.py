@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from chalicelib.requests import Body, Patch, vocab
+from chalicelib.requests import Body, Patch, text, vocab
+from simrenew.domain.contact import clean_text
+from simrenew.domain.tenant import Role
 
-Name = Annotated[str, Field(min_length=2, max_length=100)]
-ContactName = Annotated[str, Field(min_length=1, max_length=60)]
-Email = Annotated[str, Field(max_length=254, json_schema_extra={"format": "email"})]
+Name = Annotated[str, text(min_length=2, max_length=100)]
+ContactName = Annotated[str, text(min_length=1, max_length=60)]
+Email = Annotated[str, text(max_length=254, json_schema_extra={"format": "email"})]
 Phone = Annotated[str, Field(json_schema_extra={"example": "+8613812345678"})]
 
 
@@ -22,10 +24,11 @@ class Signup(Body):
 
 
 class ServiceFeeSetting(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     kind: Annotated[str, vocab("service_fee_kind")]
-    value: Annotated[float, Field(ge=0)]
+    # A whole number stays one (a flat fee is fen): a number, as the document says.
+    value: Annotated[int | float, Field(ge=0), WithJsonSchema({"type": "number", "minimum": 0})]
 
 
 class Settings(Body):
@@ -37,11 +40,11 @@ class Settings(Body):
     payment_methods: Annotated[list[Annotated[str, vocab("payment_method")]], Field(min_length=1)] | None = None
     language: Annotated[str, vocab("language")] | None = None
     wechatpay_sub_mchid: (
-        Annotated[str, Field(pattern="^[0-9]{8,10}$", json_schema_extra={"example": "1900000109", "nullable": True})]
+        Annotated[str, text(pattern="^[0-9]{8,10}$", json_schema_extra={"example": "1900000109", "nullable": True})]
         | None
     ) = None
     alipay_app_auth_token: (
-        Annotated[str, Field(min_length=16, max_length=128, json_schema_extra={"writeOnly": True, "nullable": True})]
+        Annotated[str, text(min_length=16, max_length=128, json_schema_extra={"writeOnly": True, "nullable": True})]
         | None
     ) = None
 
@@ -65,5 +68,12 @@ class TenantPatch(Patch):
 
 
 class ApiKeyCreate(Body):
+    @classmethod
+    def judge(cls, body: dict[str, Any]) -> None:
+        # A missing role is the type's `required` ("role is required"), reported before the label, as ever.
+        if "role" in body:
+            Role.parse(body["role"])
+            clean_text(body.get("label", ""), "label", max_len=60, required=False)
+
     role: Annotated[str, vocab("role")]
-    label: Annotated[str, Field(max_length=60)] | None = None
+    label: Annotated[str, text(max_length=60)] | None = None

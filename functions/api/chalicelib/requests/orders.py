@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from chalicelib.requests import Body, vocab
+from chalicelib.requests import Body, text, vocab
 
 PaymentMethod = Annotated[str, vocab("payment_method")]
 
@@ -24,12 +24,12 @@ class OrderCreate(Body):
 
 
 class MarkPaid(Body):
-    note: Annotated[str, Field(min_length=1, max_length=500)]
+    note: Annotated[str, text(min_length=1, max_length=500)]
 
 
 class Refund(Body):
     amount_fen: Annotated[int, Field(ge=1)] | None = None
-    reason: Annotated[str, Field(max_length=500)]
+    reason: Annotated[str, text(max_length=500)]
 
 
 class PublicOrder(Body):
@@ -37,7 +37,7 @@ class PublicOrder(Body):
     plan_id: str
     method: PaymentMethod | None = None
     client: Annotated[str, vocab("pay_client")] | None = None
-    wx_code: Annotated[str, Field(max_length=128)] | None = None
+    wx_code: Annotated[str, text(max_length=128)] | None = None
 
 
 class PublicConfirm(Body):
