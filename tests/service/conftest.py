@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from simrenew.adapters.dynamodb.carrier_store import CarrierStore
 from simrenew.clock import FixedClock, today_in
 from simrenew.domain.fleet import Plan, Terminal
 from simrenew.domain.tenant import Tenant, TenantSettings, TenantStatus
@@ -75,10 +76,11 @@ class World:
         self.vouchers_repo = FakeVoucherRepository(t)
         self.transfers_repo = FakeTimeTransferRepository(t)
         self.carrier = FakeCarrierRepository(t)
+        self.carrier_store = CarrierStore(self.carrier)
         self.api_keys = FakeApiKeyRepository(t)
         self.onboarding = TenantService(self.tenants, self.api_keys, self.rate, self.clock)
         self.fleet = FleetService(
-            self.tenants, self.merchants, self.plans, self.terminals, self.rate, self.clock, self.carrier
+            self.tenants, self.merchants, self.plans, self.terminals, self.rate, self.clock, self.carrier_store
         )
         self.orders = OrderService(
             self.tenants,

@@ -10,13 +10,14 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from simrenew.adapters.dynamodb.carrier import CarrierRepository
+from simrenew.adapters.dynamodb.carrier import resume_op
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository, to_terminal
 from simrenew.adapters.dynamodb.orders import ledger_line
 from simrenew.adapters.dynamodb.paging import Page
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
 from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.clock import Clock, iso_utc, today_in
+from simrenew.domain.carrier import SERVICE_STATUSES
 from simrenew.domain.dates import parse_date
 from simrenew.domain.fleet import (
     LIST_STATUSES,
@@ -38,7 +39,8 @@ from simrenew.domain.orders import MAX_ORDER_FEN
 from simrenew.domain.tenant import Role, Tenant
 from simrenew.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationError
 from simrenew.ids import new_id
-from simrenew.services.carrier import SERVICE_STATUSES, resume_op, stopped_at_carrier
+from simrenew.ports.carrier_store import CarrierStore
+from simrenew.services.carrier import stopped_at_carrier
 
 TRANSFER_TTL = timedelta(hours=72)
 # Unambiguous: no 0/O, 1/I/L.
@@ -59,7 +61,7 @@ class FleetService:
         terminals: TerminalRepository,
         rate_limiter: RateLimiter,
         clock: Clock,
-        carrier: CarrierRepository,
+        carrier: CarrierStore,
     ) -> None:
         self._tenants = tenants
         self.merchants = merchants

@@ -254,7 +254,7 @@ def _renewals(
         line.expires_after = updated.expires_on.isoformat()
         reactivated[line.sn] = current.status != updated.status
         if line.sn not in changes:  # a suspended SIM's service back at the carrier (outbox item)
-            from simrenew.services.carrier import resume_op  # the carrier code, only when a payment is applied
+            from simrenew.adapters.dynamodb.carrier import resume_op  # the carrier code, only when a payment is applied
 
             items += resume_op(current, updated, now)
         changes[line.sn] = (t_item, updated)

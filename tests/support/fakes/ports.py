@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from simrenew.adapters.dynamodb.models import OrderItem, TerminalItem, VoucherItem
 from simrenew.ports.api_keys import ApiKeys
+from simrenew.ports.carrier import CarrierPlatform
+from simrenew.ports.carrier_store import CarrierKeys, CarrierStore, CarrierTerminals, Platforms
 from simrenew.ports.fleet import Merchants, Plans, Terminals
 from simrenew.ports.orders import Ledger, Orders, StoredOrders
 from simrenew.ports.payments import PaymentGateway
@@ -13,6 +15,13 @@ from simrenew.ports.tenants import Tenants
 from simrenew.ports.transfers import StoredTerminals, TimeTransfers
 from simrenew.ports.vouchers import Vouchers
 from tests.support.fakes.api_keys import FakeApiKeyRepository
+from tests.support.fakes.carrier_store import (
+    FakeCarrierKeys,
+    FakeCarrierPlatform,
+    FakePlatforms,
+    fake_carrier_store,
+    fake_carrier_terminals,
+)
 from tests.support.fakes.fleet import FakeMerchantRepository, FakePlanRepository, FakeTerminalRepository
 from tests.support.fakes.orders import FakeOrderRepository
 from tests.support.fakes.payments import WEBHOOK_SECRET, FakeGateway
@@ -38,6 +47,12 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
     transfers: TimeTransfers[TerminalItem] = FakeTimeTransferRepository(table)
     rate: RateLimits = FakeRateLimiter(table)
     gateway: PaymentGateway = FakeGateway(WEBHOOK_SECRET)
+    # --- carrier (services/carrier.py) ---
+    carrier_store: CarrierStore = fake_carrier_store(table)
+    carrier_terminals: CarrierTerminals[TerminalItem] = fake_carrier_terminals(table)
+    carrier_keys: CarrierKeys = FakeCarrierKeys()
+    carrier_platform: CarrierPlatform = FakeCarrierPlatform()
+    platforms: Platforms = FakePlatforms(FakeCarrierKeys())
     return (
         tenants,
         api_keys,
@@ -52,4 +67,9 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
         transfers,
         rate,
         gateway,
+        carrier_store,
+        carrier_terminals,
+        carrier_keys,
+        carrier_platform,
+        platforms,
     )
