@@ -177,10 +177,12 @@ class Services:
     @cached_property
     def fleet(self) -> FleetService:
         from simrenew.adapters.dynamodb.carrier_store import CarrierStore
+        from simrenew.adapters.dynamodb.fleet_store import FleetTerminalStore
         from simrenew.services.fleet import FleetService
 
         r = self.repos
-        return FleetService(r.tenants, r.merchants, r.plans, r.terminals, r.rate_limiter, self.clock, CarrierStore())
+        terminals = FleetTerminalStore()
+        return FleetService(r.tenants, r.merchants, r.plans, terminals, r.rate_limiter, self.clock, CarrierStore())
 
     @cached_property
     def listing(self) -> ListingService:

@@ -25,6 +25,7 @@ from simrenew.services.vouchers import VoucherService
 from tests.support.fakes.api_keys import FakeApiKeyRepository
 from tests.support.fakes.carrier import FakeCarrierRepository
 from tests.support.fakes.fleet import FakeMerchantRepository, FakePlanRepository, FakeTerminalRepository
+from tests.support.fakes.fleet_store import FakeFleetTerminalStore
 from tests.support.fakes.orders import FakeOrderRepository
 from tests.support.fakes.payments import WEBHOOK_SECRET, FakeGateway
 from tests.support.fakes.ratelimit import FakeRateLimiter
@@ -77,10 +78,11 @@ class World:
         self.transfers_repo = FakeTimeTransferRepository(t)
         self.carrier = FakeCarrierRepository(t)
         self.carrier_store = CarrierStore(self.carrier)
+        self.fleet_terminals = FakeFleetTerminalStore(t)
         self.api_keys = FakeApiKeyRepository(t)
         self.onboarding = TenantService(self.tenants, self.api_keys, self.rate, self.clock)
         self.fleet = FleetService(
-            self.tenants, self.merchants, self.plans, self.terminals, self.rate, self.clock, self.carrier_store
+            self.tenants, self.merchants, self.plans, self.fleet_terminals, self.rate, self.clock, self.carrier_store
         )
         self.orders = OrderService(
             self.tenants,

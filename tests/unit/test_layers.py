@@ -20,7 +20,6 @@ NOT_YET_ON_PORTS: set[str] = {
     "checkout.py",
     "direct_payments.py",
     "exports.py",
-    "fleet.py",
     "fulfilment.py",
     "imports.py",
     "orders.py",

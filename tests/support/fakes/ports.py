@@ -8,6 +8,7 @@ from simrenew.ports.api_keys import ApiKeys
 from simrenew.ports.carrier import CarrierPlatform
 from simrenew.ports.carrier_store import CarrierKeys, CarrierStore, CarrierTerminals, Platforms
 from simrenew.ports.fleet import Merchants, Plans, Terminals
+from simrenew.ports.fleet_store import FleetTerminals
 from simrenew.ports.orders import Ledger, Orders, StoredOrders
 from simrenew.ports.payments import PaymentGateway
 from simrenew.ports.ratelimit import RateLimits
@@ -23,6 +24,7 @@ from tests.support.fakes.carrier_store import (
     fake_carrier_terminals,
 )
 from tests.support.fakes.fleet import FakeMerchantRepository, FakePlanRepository, FakeTerminalRepository
+from tests.support.fakes.fleet_store import FakeFleetTerminalStore
 from tests.support.fakes.orders import FakeOrderRepository
 from tests.support.fakes.payments import WEBHOOK_SECRET, FakeGateway
 from tests.support.fakes.ratelimit import FakeRateLimiter
@@ -53,6 +55,8 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
     carrier_keys: CarrierKeys = FakeCarrierKeys()
     carrier_platform: CarrierPlatform = FakeCarrierPlatform()
     platforms: Platforms = FakePlatforms(FakeCarrierKeys())
+    # --- fleet (services/fleet.py) ---
+    fleet_terminals: FleetTerminals[TerminalItem] = FakeFleetTerminalStore(table)
     return (
         tenants,
         api_keys,
@@ -72,4 +76,5 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
         carrier_keys,
         carrier_platform,
         platforms,
+        fleet_terminals,
     )
