@@ -43,6 +43,7 @@ from bench.common import (
     write_figures,
 )
 from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.carrier import OutboxCarrier
 from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository, new_terminal_item
 from simrenew.adapters.dynamodb.models import SweepStateItem
 from simrenew.adapters.dynamodb.sweep_days import SweepDayRepository
@@ -53,7 +54,6 @@ from simrenew.bootstrap import Services
 from simrenew.clock import FixedClock
 from simrenew.domain.fleet import Terminal, TerminalStatus, terminal_fields
 from simrenew.domain.identifiers import luhn_check_digit
-from simrenew.services.carrier import OutboxCarrier
 from simrenew.services.sweep import SweepService
 from tests.support.sweep import RecordingEmitter, RecordingSender
 

@@ -19,9 +19,10 @@ from simrenew.config import Config, Needs
 from simrenew.errors import ConfigError
 
 if TYPE_CHECKING:
+    from simrenew.adapters.carrier.factory import PlatformFactory
     from simrenew.adapters.carrier.secrets import CarrierSecrets
     from simrenew.adapters.dynamodb.api_keys import ApiKeyRepository
-    from simrenew.adapters.dynamodb.carrier import CarrierRepository
+    from simrenew.adapters.dynamodb.carrier_store import CarrierStore
     from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository
     from simrenew.adapters.dynamodb.idempotency import IdempotencyStore
     from simrenew.adapters.dynamodb.models import ImportItem, TerminalEventItem, TerminalItem, VoucherItem
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from simrenew.adapters.payments import PaymentGateway, PaymentRails
     from simrenew.ports.dispatch import Dispatcher
     from simrenew.services.auth import AuthService
-    from simrenew.services.carrier import CarrierAccounts, CarrierOperations, CarrierSync, PlatformFactory
+    from simrenew.services.carrier import CarrierAccounts, CarrierOperations, CarrierSync
     from simrenew.services.exports import ExportService
     from simrenew.services.fleet import FleetService
     from simrenew.services.imports import ImportService
@@ -177,13 +178,13 @@ class Services:
     # --- fleet -------------------------------------------------------------------------------------
     @cached_property
     def fleet(self) -> FleetService:
-        from simrenew.adapters.dynamodb.carrier import CarrierRepository
+        from simrenew.adapters.dynamodb.carrier_store import CarrierStore
+        from simrenew.adapters.dynamodb.fleet_store import FleetTerminalStore
         from simrenew.services.fleet import FleetService
 
         r = self.repos
-        return FleetService(
-            r.tenants, r.merchants, r.plans, r.terminals, r.rate_limiter, self.clock, CarrierRepository()
-        )
+        terminals = FleetTerminalStore()
+        return FleetService(r.tenants, r.merchants, r.plans, terminals, r.rate_limiter, self.clock, CarrierStore())
 
     @cached_property
     def listing(self) -> ListingService:
@@ -300,9 +301,9 @@ class Services:
 
     @cached_property
     def sweep(self) -> SweepService:
+        from simrenew.adapters.dynamodb.carrier import OutboxCarrier
         from simrenew.adapters.dynamodb.sweep_store import SweepStore
         from simrenew.adapters.notify_sender import NotifierSender
-        from simrenew.services.carrier import OutboxCarrier
         from simrenew.services.sweep import SweepService
 
         r = self.repos
@@ -361,14 +362,14 @@ class Services:
         return SecretsManagerSecrets(c.carrier_secret_prefix, c.region)
 
     @cached_property
-    def _carrier_repo(self) -> CarrierRepository:
-        from simrenew.adapters.dynamodb.carrier import CarrierRepository
+    def _carrier_repo(self) -> CarrierStore:
+        from simrenew.adapters.dynamodb.carrier_store import CarrierStore
 
-        return CarrierRepository()
+        return CarrierStore()
 
     @cached_property
     def _platforms(self) -> PlatformFactory:
-        from simrenew.services.carrier import PlatformFactory
+        from simrenew.adapters.carrier.factory import PlatformFactory
 
         return PlatformFactory(self._carrier_secrets, self.clock, local=self.config.is_local)
 
@@ -388,9 +389,10 @@ class Services:
         return CarrierOperations(self._carrier_repo, self.repos.terminals, self._platforms, self.clock)
 
     @cached_property
-    def carrier_sync(self) -> CarrierSync:
+    def carrier_sync(self) -> CarrierSync[TerminalItem]:
         """Status and usage read from the carriers, drift; an agent's sync handed to the carrier
         sync function (a thread in this process, locally, calling this same service)."""
+        from simrenew.adapters.dynamodb.carrier_store import CarrierTerminalStore
         from simrenew.services.carrier import CarrierSync
 
         dispatch: Callable[[dict[str, Any]], None]
@@ -401,7 +403,8 @@ class Services:
         else:
             dispatch = _sync_dispatch(self.config)
         r = self.repos
-        return CarrierSync(self._carrier_repo, r.tenants, r.terminals, self._platforms, self.clock, dispatch)
+        terminals = CarrierTerminalStore(r.terminals)
+        return CarrierSync(self._carrier_repo, r.tenants, terminals, self._platforms, self.clock, dispatch)
 
 
 def order_service(
@@ -598,7 +601,7 @@ class CarrierSyncServices:
         self._services = services
 
     @property
-    def carrier_sync(self) -> CarrierSync:
+    def carrier_sync(self) -> CarrierSync[TerminalItem]:
         return self._services.carrier_sync
 
 

@@ -152,13 +152,14 @@ def test_a_dispatcher_killed_mid_call_makes_one_change(
 
 def _runner(env: dict[str, str], clock: Any) -> Any:
     """A dispatcher's carrier runner in this process (DynamoDB Local, the local platform)."""
+    from simrenew.adapters.carrier.factory import PlatformFactory
     from simrenew.adapters.carrier.secrets import FileSecrets
-    from simrenew.adapters.dynamodb.carrier import CarrierRepository
+    from simrenew.adapters.dynamodb.carrier_store import CarrierStore
     from simrenew.adapters.dynamodb.fleet import TerminalRepository
-    from simrenew.services.carrier import CarrierOperations, PlatformFactory
+    from simrenew.services.carrier import CarrierOperations
 
     platforms = PlatformFactory(FileSecrets(Path(env["CARRIER_SECRETS_FILE"])), clock, local=True)
-    return CarrierOperations(CarrierRepository(), TerminalRepository(), platforms, clock)
+    return CarrierOperations(CarrierStore(), TerminalRepository(), platforms, clock)
 
 
 def _drain_after_the_lease(env: dict[str, str]) -> int:

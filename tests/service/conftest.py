@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from simrenew.adapters.dynamodb.carrier_store import CarrierStore
 from simrenew.bootstrap import order_service
 from simrenew.clock import FixedClock, today_in
 from simrenew.domain.fleet import Plan, Terminal
@@ -25,6 +26,7 @@ from tests.support.fakes.api_keys import FakeApiKeyRepository
 from tests.support.fakes.carrier import FakeCarrierRepository
 from tests.support.fakes.checkout import FakeCheckoutStore
 from tests.support.fakes.fleet import FakeMerchantRepository, FakePlanRepository, FakeTerminalRepository
+from tests.support.fakes.fleet_store import FakeFleetTerminalStore
 from tests.support.fakes.orders import FakeOrderRepository
 from tests.support.fakes.payments import WEBHOOK_SECRET, FakeGateway
 from tests.support.fakes.ratelimit import FakeRateLimiter
@@ -76,11 +78,13 @@ class World:
         self.vouchers_repo = FakeVoucherRepository(t)
         self.transfers_repo = FakeTimeTransferRepository(t)
         self.carrier = FakeCarrierRepository(t)
+        self.carrier_store = CarrierStore(self.carrier)
+        self.fleet_terminals = FakeFleetTerminalStore(t)
         self.api_keys = FakeApiKeyRepository(t)
         self.pay_page = FakeCheckoutStore(t, self.terminals, self.orders_repo, self.rate)
         self.onboarding = TenantService(self.tenants, self.api_keys, self.rate, self.clock)
         self.fleet = FleetService(
-            self.tenants, self.merchants, self.plans, self.terminals, self.rate, self.clock, self.carrier
+            self.tenants, self.merchants, self.plans, self.fleet_terminals, self.rate, self.clock, self.carrier_store
         )
         self.orders = order_service(
             self.tenants,

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from simrenew.errors import Conflict, NotFound, RuleViolation, ValidationError
+from simrenew.adapters.dynamodb.carrier import sim_item
+from simrenew.domain.carrier import SimRecord, SimState
+from simrenew.domain.fleet import Terminal, TerminalStatus
+from simrenew.domain.tenant import Role
+from simrenew.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationError
 from tests.service.conftest import World
 from tests.support.fleet import bad_luhn, iccid
 
@@ -203,3 +207,70 @@ def test_a_terminal_moves_to_another_agent_with_its_owners_code_once(world: Worl
     with pytest.raises(RuleViolation):  # the code is spent: it moves nothing again
         world.fleet.claim(third, {"sn": t.sn, "code": code})
     assert world.terminals.get(buyer, t.sn) is not None
+
+
+# --- what fleet writes with a change: the ledger line, the carrier resume ------------------------------------
+def test_a_hand_moved_expiry_needs_an_admin_and_a_reason_and_is_ledgered_once(world: World) -> None:
+    agent = world.agent()
+    t = world.terminal(agent)
+    later = (t.expires_on + timedelta(days=30)).isoformat()
+
+    with pytest.raises(PermissionDenied) as denied:
+        world.fleet.update(agent, t.sn, {"expires_on": later, "reason": "补录"}, actor="k_staff", role=Role.STAFF)
+    assert denied.value.code == "admin_required"
+    with pytest.raises(ValidationError) as no_reason:
+        world.fleet.update(agent, t.sn, {"expires_on": later}, actor="k_admin")
+    assert no_reason.value.field == "reason"
+    assert world.orders_repo.ledger(agent, t.sn) == [] and world.expiry(agent, t.sn) == t.expires_on
+
+    changed = world.fleet.update(agent, t.sn, {"expires_on": later, "reason": " 线下补录 "}, actor="k_admin")
+
+    assert changed.expires_on.isoformat() == later and world.expiry(agent, t.sn).isoformat() == later
+    [line] = world.orders_repo.ledger(agent, t.sn)
+    assert (line.kind, line.amount_fen, line.term_months) == ("adjustment", 0, 0)
+    assert (line.old_expires_on, line.new_expires_on) == (t.expires_on.isoformat(), later)
+    assert (line.by, line.note) == ("k_admin", "线下补录")
+    world.fleet.update(agent, t.sn, {"model": "PAX A80"})  # a change that does not move the expiry
+    assert len(world.orders_repo.ledger(agent, t.sn)) == 1
+
+
+def _sim_read_as(world: World, t: Terminal, state: SimState) -> None:
+    """What the last carrier sync read of the terminal's SIM."""
+    world.table.put(sim_item(t.tenant_id, SimRecord(t.sn, t.iccid, state=state), world.clock.now()))
+
+
+def test_a_reactivation_resumes_a_sim_that_was_stopped_and_only_that(world: World) -> None:
+    agent = world.agent()
+    stopped, working = world.terminal(agent), world.terminal(agent)
+    _sim_read_as(world, stopped, SimState.SUSPENDED)
+    _sim_read_as(world, working, SimState.ACTIVE)
+    for t in (stopped, working):
+        assert world.fleet.deactivate(agent, t.sn).status is TerminalStatus.DEACTIVATED
+    assert world.carrier.ops(agent, stopped.sn) == []  # a deactivation does not stop the SIM
+
+    back = world.fleet.reactivate(agent, stopped.sn)
+    assert world.fleet.reactivate(agent, working.sn).status is TerminalStatus.ACTIVE
+
+    assert back.status is TerminalStatus.ACTIVE
+    [op] = world.carrier.ops(agent, stopped.sn)
+    assert (op.action, op.state, op.iccid) == ("resume", "pending", stopped.iccid)
+    assert world.carrier.ops(agent, working.sn) == []
+    with pytest.raises(RuleViolation) as err:
+        world.fleet.reactivate(agent, stopped.sn)
+    assert err.value.code == "terminal_not_deactivated"
+    assert len(world.carrier.ops(agent, stopped.sn)) == 1
+
+
+def test_a_reading_that_crosses_the_quota_raises_its_alert_once(world: World) -> None:
+    agent = world.agent()
+    t = world.terminal(agent, data_quota_mb=1000)
+    today = world.today(agent).isoformat()
+
+    saved, alerts = world.fleet.record_usage(agent, t.sn, {"data_used_mb": 850, "as_of": today})
+    again, repeated = world.fleet.record_usage(agent, t.sn, {"data_used_mb": 900, "as_of": today})
+
+    assert (saved.data_used_mb, alerts) == (850, ["quota_80"])
+    assert (again.data_used_mb, repeated) == (900, [])
+    assert [e.event for e in world.terminals.events(agent, t.sn)] == ["quota_80"]
+    with pytest.raises(NotFound):
+        world.fleet.record_usage(world.agent(), t.sn, {"data_used_mb": 1, "as_of": today})

@@ -50,11 +50,11 @@ class RecordingEmitter:
 def sweep_service(sender: Any, clock: Any, emitter: Any = None, **options: Any) -> Any:
     """A SweepService on the bound table with recording fakes for its ports (`options`: its
     keyword arguments, e.g. the `sleep` of a lease wait)."""
+    from simrenew.adapters.dynamodb.carrier import OutboxCarrier
     from simrenew.adapters.dynamodb.fleet import MerchantRepository, TerminalRepository
     from simrenew.adapters.dynamodb.sweep_days import SweepDayRepository
     from simrenew.adapters.dynamodb.sweep_store import SweepStore
     from simrenew.adapters.dynamodb.tenants import TenantRepository
-    from simrenew.services.carrier import OutboxCarrier
     from simrenew.services.sweep import SweepService
 
     options.setdefault("days", SweepDayRepository())

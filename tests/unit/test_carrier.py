@@ -16,6 +16,7 @@ import pytest
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.carrier import CarrierRepository, carrier_op
+from simrenew.adapters.dynamodb.carrier_store import CarrierStore
 from simrenew.clock import FixedClock
 from simrenew.domain.carrier import (
     CarrierAction,
@@ -170,7 +171,7 @@ def _suspended(services: Any, clock: FixedClock, api: ApiClient, platform_key: s
 
 
 def _runner(services: Any, platform: FakePlatform, clock: FixedClock) -> CarrierOperations:
-    return CarrierOperations(CarrierRepository(), services.fleet.terminals, Factory(platform), clock)  # type: ignore[arg-type]
+    return CarrierOperations(CarrierStore(), services.fleet.terminals, Factory(platform), clock)  # type: ignore[arg-type]
 
 
 @pytest.fixture

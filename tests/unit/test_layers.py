@@ -15,11 +15,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "shared" / "simrenew"
 FORBIDDEN_IN_SERVICES = ("pynamodb", "simrenew.adapters")
 FORBIDDEN_IN_PORTS = ("pynamodb", "simrenew.adapters", "simrenew.services", "boto3", "stripe")
-# Still welded to PynamoDB (issue 14, to be moved onto ports). Remove a line when its module is clean.
-NOT_YET_ON_PORTS: set[str] = {
-    "carrier.py",
-    "fleet.py",
-}
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -53,20 +48,8 @@ def _service_modules() -> list[Path]:
 
 
 def test_services_import_no_adapter_and_no_pynamodb() -> None:
-    bad = [
-        line
-        for path in _service_modules()
-        if path.name not in NOT_YET_ON_PORTS
-        for line in _offending(path, FORBIDDEN_IN_SERVICES)
-    ]
+    bad = [line for path in _service_modules() for line in _offending(path, FORBIDDEN_IN_SERVICES)]
     assert bad == [], "a service speaks to a port (simrenew.ports), never to an adapter or to PynamoDB"
-
-
-def test_the_list_of_modules_not_yet_on_ports_only_shrinks() -> None:
-    names = {p.name for p in _service_modules()}
-    assert names >= NOT_YET_ON_PORTS, f"no such service module: {sorted(NOT_YET_ON_PORTS - names)}"
-    clean = sorted(n for n in NOT_YET_ON_PORTS if not _offending(PACKAGE / "services" / n, FORBIDDEN_IN_SERVICES))
-    assert clean == [], "remove these from NOT_YET_ON_PORTS: they import no adapter now"
 
 
 def test_ports_import_no_adapter_no_service_and_no_sdk() -> None:

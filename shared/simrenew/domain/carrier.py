@@ -15,6 +15,8 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from simrenew.clock import iso_utc
+from simrenew.domain.fleet import Terminal, TerminalStatus
 from simrenew.errors import RuleViolation, SimRenewError, ValidationError
 
 BYTES_PER_MB = 1_048_576  # quotas are counted in MiB: the platforms' bytes ÷ 1,048,576
@@ -262,3 +264,91 @@ def account_fields(body: dict[str, Any], *, allow_local: bool) -> NewAccount:
     if platform is Platform.ONELINK and carrier != "CMCC":
         raise RuleViolation("OneLink is China Mobile's platform: carrier must be CMCC", code="platform_mismatch")
     return NewAccount(carrier, platform, base_url, username, api_key)
+
+
+# --- what we keep of the carrier's view, and the operations we send it ---------------------------------
+@dataclass(frozen=True)
+class SimRecord:
+    """What we keep of the carrier's view of one SIM (the stored carrier SIM record, as data)."""
+
+    sn: str
+    iccid: str
+    account_id: str | None = None
+    status: str | None = None
+    state: SimState | None = None
+    rate_plan: str | None = None
+    bytes_used: int | None = None
+    usage_as_of: datetime | None = None
+    synced_at: datetime | None = None
+    drift: str | None = None
+    pending: str | None = None
+    last_error: str | None = None
+
+    def same_reading(self, other: SimRecord | None) -> bool:
+        if other is None:
+            return False
+        fields = ("iccid", "account_id", "status", "state", "rate_plan", "bytes_used", "drift", "pending", "last_error")
+        return all(getattr(self, f) == getattr(other, f) for f in fields)
+
+
+def op_id(sn: str, version: int, action: str) -> str:
+    """The id the API shows for an operation (decodable: no index needed to find it)."""
+    return f"cop_{version}_{action}_{sn}"
+
+
+@dataclass(frozen=True)
+class CarrierOp:
+    """One carrier operation (suspend | resume) as read: an outbox item written with the status
+    change it carries out. `pk`/`sk` name it for the dispatcher; `lease_owner` is the runner
+    holding it (the outcome of a run is written only while that lease holds)."""
+
+    pk: str
+    sk: str
+    tenant_id: str
+    sn: str
+    iccid: str
+    carrier: str
+    action: str
+    terminal_version: int
+    state: str  # pending | done | failed | manual | superseded | dropped
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    outcome: str | None = None
+    created_at: datetime | None = None
+    done_at: datetime | None = None
+    lease_owner: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        pending = self.next_attempt_at is not None and self.state == "pending"
+        return {
+            "op_id": op_id(self.sn, self.terminal_version, self.action),
+            "sn": self.sn,
+            "action": self.action,
+            "state": self.state,
+            "outcome": self.outcome,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "next_attempt_at": _iso(self.next_attempt_at) if pending else None,
+            "created_at": _iso(self.created_at),
+            "done_at": _iso(self.done_at),
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return iso_utc(moment) if moment else None
+
+
+# Statuses whose SIM has service at the carrier (a terminal in grace still works).
+SERVICE_STATUSES = frozenset({TerminalStatus.ACTIVE, TerminalStatus.GRACE})
+
+
+def resumes(current: Terminal, updated: Terminal, *, stopped_at_carrier: bool = False) -> bool:
+    """Whether the change from `current` to `updated` gives a stopped SIM its service back: a paid
+    renewal, a voucher, a time transfer (转赠) to a suspended terminal, the reactivation of a
+    deactivated one whose SIM was stopped (`stopped_at_carrier`). The change then writes the
+    carrier resume in its own transaction."""
+    stopped = current.status is TerminalStatus.SUSPENDED or (
+        stopped_at_carrier and current.status is TerminalStatus.DEACTIVATED
+    )
+    return stopped and updated.status in SERVICE_STATUSES

@@ -25,35 +25,26 @@ import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from simrenew.adapters.carrier.http import PinnedTransport, Transport
-from simrenew.adapters.carrier.secrets import CarrierSecrets
-from simrenew.adapters.dynamodb.carrier import (
-    CarrierOpItem,
-    CarrierRepository,
-    SimRecord,
-    carrier_op,
-    op_json,
-)
-from simrenew.adapters.dynamodb.fleet import TerminalRepository, to_terminal
-from simrenew.adapters.dynamodb.models import Item, TerminalItem
-from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.clock import Clock, iso_utc
 from simrenew.domain.carrier import (
+    SERVICE_STATUSES,
     AccountStatus,
     CarrierAccount,
     CarrierAction,
     CarrierAuthFailed,
     CarrierError,
+    CarrierOp,
     CarrierUnreachable,
-    Platform,
+    SimRecord,
     SimState,
     SimStatus,
     SimUnknown,
     SimUsage,
     account_fields,
     drift,
+    resumes,
     usage_mb,
 )
 from simrenew.domain.fleet import Terminal, TerminalStatus, quota_crossings
@@ -61,6 +52,9 @@ from simrenew.errors import Conflict, NotFound, RuleViolation
 from simrenew.ids import new_id
 from simrenew.log import get_logger
 from simrenew.ports.carrier import CarrierPlatform
+from simrenew.ports.carrier_store import CarrierKeys, CarrierStore, CarrierTerminals, Platforms
+from simrenew.ports.fleet import Terminals
+from simrenew.ports.tenants import Tenants
 
 RUN_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 MAX_RUNS = 5  # runs of one operation (each with the client's own retries) before it is failed
@@ -74,47 +68,10 @@ def mask_iccid(iccid: str) -> str:
     return f"{iccid[:6]}…{iccid[-4:]}" if len(iccid) > 10 else "…"
 
 
-# --- building an adapter for an account -----------------------------------------------------------------
-class PlatformFactory:
-    """Opens the adapter of an account with its key from the secret store."""
-
-    def __init__(
-        self,
-        secrets: CarrierSecrets,
-        clock: Clock,
-        *,
-        local: bool,
-        transport: Transport | None = None,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        self._secrets = secrets
-        self._clock = clock
-        self._local = local
-        self._transport = transport or PinnedTransport(local=local)
-        self._sleep = sleep
-
-    def open(self, account: CarrierAccount) -> CarrierPlatform:
-        from simrenew.adapters.carrier.control_center import ControlCenter
-        from simrenew.adapters.carrier.onelink import OneLink
-
-        key = self._secrets.get(account.tenant_id, account.account_id)
-        options: dict[str, Any] = {"min_interval_s": 0.0 if self._local else 0.2}
-        if self._sleep is not None:
-            options["sleep"] = self._sleep
-        platform: CarrierPlatform
-        if account.platform is Platform.CONTROL_CENTER:
-            platform = ControlCenter.connect(
-                account.base_url, account.username, key, self._transport, self._clock, **options
-            )
-        else:
-            platform = OneLink.connect(account.base_url, account.username, key, self._transport, self._clock, **options)
-        return platform
-
-
 # --- accounts ------------------------------------------------------------------------------------------
 class CarrierAccounts:
     def __init__(
-        self, repo: CarrierRepository, secrets: CarrierSecrets, platforms: PlatformFactory, clock: Clock, *, local: bool
+        self, repo: CarrierStore, secrets: CarrierKeys, platforms: Platforms, clock: Clock, *, local: bool
     ) -> None:
         self._repo = repo
         self._secrets = secrets
@@ -187,43 +144,16 @@ class CarrierAccounts:
 
 
 # --- operations written with the change ----------------------------------------------------------------------
-class OutboxCarrier:
-    """The sweep's carrier port: a suspension is a carrier operation written in the suspension's
-    own transaction (the dispatcher carries it out)."""
-
-    def suspension(self, terminal: Terminal, now: datetime) -> Sequence[Item]:
-        return [carrier_op(terminal, CarrierAction.SUSPEND, now)]
+# The carrier operation itself is written by the store, in the change's own transaction (the sweep's
+# suspension, `resume_op` for a change whose `resumes` rule holds: simrenew.adapters.dynamodb.carrier).
 
 
-# Statuses whose SIM has service at the carrier (a terminal in grace still works).
-SERVICE_STATUSES = frozenset({TerminalStatus.ACTIVE, TerminalStatus.GRACE})
-
-
-def resume_op(current: Terminal, updated: Terminal, now: datetime, *, stopped_at_carrier: bool = False) -> list[Item]:
-    """The carrier resume for a change that gives a stopped SIM its service back, to write in that
-    change's own transaction: a paid renewal, a voucher, a time transfer (转赠) to a suspended
-    terminal, the reactivation of a deactivated one whose SIM was stopped (`stopped_at_carrier`:
-    see `stopped_at_carrier`). Keyed by the version the change writes: one per change."""
-    if resumes(current, updated, stopped_at_carrier=stopped_at_carrier):
-        return [carrier_op(current, CarrierAction.RESUME, now)]
-    return []
-
-
-def resumes(current: Terminal, updated: Terminal, *, stopped_at_carrier: bool = False) -> bool:
-    """Whether the change from `current` to `updated` gives a stopped SIM its service back (the rule
-    of `resume_op`, for a port that writes the carrier resume itself)."""
-    stopped = current.status is TerminalStatus.SUSPENDED or (
-        stopped_at_carrier and current.status is TerminalStatus.DEACTIVATED
-    )
-    return stopped and updated.status in SERVICE_STATUSES
-
-
-def stopped_at_carrier(repo: CarrierRepository, tenant_id: str, sn: str) -> bool:
+def stopped_at_carrier(repo: CarrierStore, tenant_id: str, sn: str) -> bool:
     """Whether a terminal's SIM is (or is about to be) stopped at its carrier as far as we know: its
     latest carrier operation is a suspension that was not called off, or the last read found it
     suspended. A deactivation does not stop the SIM (docs/domain.md's lifecycle), so a terminal
     deactivated while suspended keeps its SIM stopped, and one deactivated while active does not."""
-    latest = repo.latest_op(tenant_id, sn)
+    latest = repo.latest_operation(tenant_id, sn)
     called_off = ("superseded", "dropped")
     if latest is not None and latest.action == CarrierAction.SUSPEND.value and latest.state not in called_off:
         return True
@@ -237,14 +167,14 @@ class LeaseLost(Exception):
 
 class CarrierOperations:
     """Carries out carrier operations for the outbox dispatcher (stream and 5-minute drain). A run
-    holds the operation's lease (CarrierRepository.claim_op), so the stream and the drain never run
+    holds the operation's lease (CarrierStore.claim), so the stream and the drain never run
     the same operation at once; a runner that died lets it go when the lease lapses."""
 
     def __init__(
         self,
-        repo: CarrierRepository,
-        terminals: TerminalRepository,
-        platforms: PlatformFactory,
+        repo: CarrierStore,
+        terminals: Terminals,
+        platforms: Platforms,
         clock: Clock,
     ) -> None:
         self._repo = repo
@@ -255,29 +185,29 @@ class CarrierOperations:
     def deliver(self, pk: str, sk: str) -> str:
         """Run one operation now. Returns done | already_done | missing | in_progress (another
         runner holds its lease) | manual | superseded | dropped | retry_later | failed."""
-        item = self._repo.op(pk, sk)
+        item = self._repo.operation(pk, sk)
         if item is None:
             return "missing"
         if item.state != "pending":
             return "already_done"
-        now = self._clock.now()
-        if not self._repo.claim_op(item, new_id("run"), now):
+        now, owner = self._clock.now(), new_id("run")
+        if not self._repo.claim(item, owner, now):
             return "in_progress"
+        item = replace(item, lease_owner=owner)
         log = get_logger()
-        t_item = self._terminals.item(item.tenant_id, item.sn)
-        if t_item is None:
-            self._repo.finish_op(item, "dropped", now, error="the terminal no longer belongs to this agent")
+        terminal = self._terminals.get(item.tenant_id, item.sn)
+        if terminal is None:
+            self._repo.finish(item, "dropped", now, error="the terminal no longer belongs to this agent")
             return "dropped"
-        terminal = to_terminal(t_item)
         action = CarrierAction(item.action)
         if not _still_wanted(action, terminal.status):
-            self._repo.finish_op(item, "superseded", now, outcome=f"terminal is {terminal.status.value} now")
+            self._repo.finish(item, "superseded", now, outcome=f"terminal is {terminal.status.value} now")
             self._note(terminal, pending=None, error=None)
             return "superseded"
         account = self._repo.account_for(item.tenant_id, terminal.carrier)
         if account is None:
             message = f"no {terminal.carrier} carrier account connected: change the SIM in the carrier's portal"
-            self._repo.finish_op(item, "manual", now, error=message)
+            self._repo.finish(item, "manual", now, error=message)
             self._note(terminal, pending=None, error=message)
             return "manual"
         self._note(terminal, pending=action.value, error=None, account_id=account.account_id)
@@ -287,7 +217,7 @@ class CarrierOperations:
             return "in_progress"
         except CarrierError as exc:
             return self._failed_run(item, terminal, account, action, exc, now)
-        self._repo.finish_op(item, "done", self._clock.now(), outcome=outcome)
+        self._repo.finish(item, "done", self._clock.now(), outcome=outcome)
         self._record_status(terminal, account, status)
         log.info(
             "carrier operation done",
@@ -303,7 +233,7 @@ class CarrierOperations:
 
     def _failed_run(
         self,
-        item: CarrierOpItem,
+        item: CarrierOp,
         terminal: Terminal,
         account: CarrierAccount,
         action: CarrierAction,
@@ -311,11 +241,11 @@ class CarrierOperations:
         now: datetime,
     ) -> str:
         """Pending again after the backoff, or failed after MAX_RUNS (at once for a refusal)."""
-        runs = int(item.attempts or 0) + 1
+        runs = item.attempts + 1
         final = runs >= MAX_RUNS or not exc.retryable  # a refusal will not pass by itself
         error = f"{exc.code}: {exc.message}"
         retry_at = now + RUN_BACKOFF[min(runs, len(RUN_BACKOFF)) - 1]
-        self._repo.op_attempt_failed(item, error, now, retry_at, final=final)
+        self._repo.run_failed(item, error, now, retry_at, final=final)
         self._note(terminal, pending=None if final else action.value, error=error, account_id=account.account_id)
         get_logger().warning(
             "carrier operation not done",
@@ -331,7 +261,7 @@ class CarrierOperations:
         return "failed" if final else "retry_later"
 
     def _apply(
-        self, account: CarrierAccount, iccid: str, action: CarrierAction, item: CarrierOpItem
+        self, account: CarrierAccount, iccid: str, action: CarrierAction, item: CarrierOp
     ) -> tuple[str, SimStatus]:
         """Read, send only if needed, read again: at most one status change per intended change.
         Each round first renews the runner's lease, so no other runner can be at it meanwhile."""
@@ -339,7 +269,7 @@ class CarrierOperations:
         sent = False
         last: CarrierError | None = None
         for _round in range(CHANGE_ATTEMPTS):
-            if _round and not self._repo.renew_op(item, str(item.lease_owner), self._clock.now()):
+            if _round and not self._repo.renew(item, str(item.lease_owner), self._clock.now()):
                 raise LeaseLost
             try:
                 current = platform.status(iccid)
@@ -392,7 +322,7 @@ class CarrierOperations:
     def drain_due(self, limit: int = 100) -> int:
         """The safety net (5-minute schedule): operations whose next run is due."""
         done = 0
-        for item in self._repo.due_ops(self._clock.now(), limit):
+        for item in self._repo.due(self._clock.now(), limit):
             try:
                 done += self.deliver(item.pk, item.sk) == "done"
             except Exception:  # noqa: BLE001 - one broken operation must not stop the others
@@ -401,22 +331,22 @@ class CarrierOperations:
 
     # --- the agent's view ----------------------------------------------------------------------------------
     def failed(self, tenant_id: str) -> list[dict[str, Any]]:
-        return [op_json(i) for i in self._repo.failed_ops(tenant_id)]
+        return [op.to_json() for op in self._repo.failed(tenant_id)]
 
     def for_terminal(self, tenant_id: str, sn: str) -> list[dict[str, Any]]:
-        return [op_json(i) for i in sorted(self._repo.ops(tenant_id, sn), key=lambda i: i.sk, reverse=True)]
+        return [op.to_json() for op in sorted(self._repo.operations(tenant_id, sn), key=lambda o: o.sk, reverse=True)]
 
     def retry(self, tenant_id: str, raw_op_id: str) -> dict[str, Any]:
-        item = self._repo.op_by_id(tenant_id, raw_op_id)
+        item = self._repo.operation_by_id(tenant_id, raw_op_id)
         if item is None or item.tenant_id != tenant_id:
             raise NotFound("no such carrier operation", code="carrier_operation_not_found")
         if item.state not in ("failed", "manual"):
             raise Conflict(f"the operation is {item.state}; only failed ones are retried", code="operation_not_failed")
-        self._repo.retry_op(item, self._clock.now())
+        self._repo.retry(item, self._clock.now())
         outcome = self.deliver(item.pk, item.sk)
-        fresh = self._repo.op(item.pk, item.sk)
+        fresh = self._repo.operation(item.pk, item.sk)
         assert fresh is not None
-        return {**op_json(fresh), "result": outcome}
+        return {**fresh.to_json(), "result": outcome}
 
 
 def _still_wanted(action: CarrierAction, status: TerminalStatus) -> bool:
@@ -426,13 +356,16 @@ def _still_wanted(action: CarrierAction, status: TerminalStatus) -> bool:
 
 
 # --- the sync ------------------------------------------------------------------------------------------------
-class CarrierSync:
+Stored = TypeVar("Stored")
+
+
+class CarrierSync(Generic[Stored]):
     def __init__(
         self,
-        repo: CarrierRepository,
-        tenants: TenantRepository,
-        terminals: TerminalRepository,
-        platforms: PlatformFactory,
+        repo: CarrierStore,
+        tenants: Tenants,
+        terminals: CarrierTerminals[Stored],
+        platforms: Platforms,
         clock: Clock,
         dispatch: Callable[[dict[str, Any]], None],
     ) -> None:
@@ -489,8 +422,8 @@ class CarrierSync:
     def _sync(self, account: CarrierAccount, started: datetime) -> dict[str, Any]:
         tenant_id = account.tenant_id
         platform = self._platforms.open(account)
-        items = self._repo.terminal_items(tenant_id, account.carrier)
-        terminals = {i.iccid: to_terminal(i) for i in items}
+        items = self._terminals.of_carrier(tenant_id, account.carrier)
+        terminals = {t.iccid: t for _stored, t in items}
         old = self._repo.sims(tenant_id)
         statuses = self._statuses(platform, account, terminals, old)
         status_requests = platform.requests
@@ -521,7 +454,7 @@ class CarrierSync:
     ) -> dict[str, SimStatus]:
         """What changed since the last sync (where the platform can say), and every SIM never read."""
         statuses: dict[str, SimStatus] = {}
-        synced_through = self._synced_through(account.tenant_id, account.account_id)
+        synced_through = self._repo.synced_through(account.tenant_id, account.account_id)
         incremental = platform.supports_changed_since and synced_through is not None
         if platform.supports_changed_since:
             since = (synced_through - SYNC_OVERLAP) if synced_through else EPOCH
@@ -555,7 +488,7 @@ class CarrierSync:
     def _write(
         self,
         account: CarrierAccount,
-        items: list[TerminalItem],
+        items: list[tuple[Stored, Terminal]],
         terminals: dict[str, Terminal],
         old: dict[str, SimRecord],
         statuses: dict[str, SimStatus],
@@ -563,7 +496,7 @@ class CarrierSync:
     ) -> tuple[int, int, int]:
         """Write only what changed: SIM records (batched) and the terminals' measured usage."""
         now = self._clock.now()
-        raw = {i.iccid: i for i in items}
+        raw = {t.iccid: stored for stored, t in items}
         records: list[SimRecord] = []
         usage_writes = drifting = 0
         for iccid, terminal in terminals.items():
@@ -575,7 +508,7 @@ class CarrierSync:
             usage = usages.get(iccid)
             measured_anew = usage is not None and usage.mb != terminal.data_used_mb
             if usage is not None and measured_anew and terminal.status is not TerminalStatus.DEACTIVATED:
-                usage_writes += self._usage(raw[iccid], usage, now)
+                usage_writes += self._usage(raw[iccid], terminal, usage, now)
         sim_writes = self._repo.save_sims(account.tenant_id, records, now)
         ours = {t.sn for t in terminals.values()}
         gone = [sn for sn, r in old.items() if r.account_id == account.account_id and sn not in ours]
@@ -604,17 +537,12 @@ class CarrierSync:
         )
         return replace(record, drift=drift(terminal.status.value, record.state))
 
-    def _synced_through(self, tenant_id: str, account_id: str) -> datetime | None:
-        item = self._repo.account_item(tenant_id, account_id)
-        return item.synced_through if item else None
-
-    def _usage(self, item: TerminalItem, usage: SimUsage, now: datetime) -> int:
+    def _usage(self, stored: Stored, current: Terminal, usage: SimUsage, now: datetime) -> int:
         """The measured usage on the terminal (its quota alerts once per term); a concurrent change
         of the terminal makes it reload and try again."""
         from simrenew.errors import Conflict as _Conflict
 
         for _attempt in range(3):
-            current = to_terminal(item)
             used = usage.mb
             crossings = quota_crossings(current.data_quota_mb, current.data_used_mb, used)
             events = [
@@ -624,13 +552,13 @@ class CarrierSync:
             as_of = usage.as_of.astimezone(UTC).date().isoformat()
             updated = replace(current, data_used_mb=used, usage_as_of=max(as_of, current.usage_as_of or as_of))
             try:
-                self._terminals.record_usage(item, updated, events, now)
+                self._terminals.record_usage(stored, updated, events, now)
                 return 1
             except _Conflict:
-                fresh = self._terminals.item(current.tenant_id, current.sn)
+                fresh = self._terminals.stored(current.tenant_id, current.sn)
                 if fresh is None:
                     return 0
-                item = fresh
+                stored, current = fresh
         return 0
 
     # --- reading it back ---------------------------------------------------------------------------------
@@ -650,26 +578,25 @@ class CarrierSync:
                 r = None  # the SIM was changed since: what we knew was about the old one
             state = carrier_state(t, r, accounts.get(r.account_id) if r and r.account_id else None)
             if with_ops:
-                latest = self._repo.latest_op(tenant_id, t.sn)
+                latest = self._repo.latest_operation(tenant_id, t.sn)
                 if latest is not None:
                     if latest.state == "pending":
                         state["pending"] = latest.action
                     if latest.state in ("failed", "manual"):
                         state["last_error"] = latest.last_error
-                    state["last_operation"] = op_json(latest)
+                    state["last_operation"] = latest.to_json()
             out[t.sn] = state
         return out
 
     def drift_report(self, tenant_id: str) -> dict[str, Any]:
         """SIMs whose carrier status disagrees with ours, re-checked against each terminal now."""
         records = self._repo.drifting(tenant_id)
-        loaded = self._terminals.get_many(tenant_id, [r.sn for r in records])
+        loaded = self._terminals.terminals(tenant_id, [r.sn for r in records])
         items = []
         for r in sorted(records, key=lambda r: r.sn):
-            t_item = loaded.get(r.sn)
-            if t_item is None or t_item.iccid != r.iccid:
+            t = loaded.get(r.sn)
+            if t is None or t.iccid != r.iccid:
                 continue
-            t = to_terminal(t_item)
             reason = drift(t.status.value, r.state)
             if reason is None:
                 continue
@@ -754,15 +681,13 @@ def iter_chunks(values: Iterable[str], size: int) -> Iterable[list[str]]:
 
 __all__ = [
     "CARRIER_OP_KIND",
+    "SERVICE_STATUSES",
     "CarrierAccounts",
-    "CarrierOpItem",
     "CarrierOperations",
     "CarrierSync",
-    "OutboxCarrier",
-    "PlatformFactory",
     "SimState",
     "carrier_state",
     "drift_csv",
-    "resume_op",
+    "resumes",
     "stopped_at_carrier",
 ]

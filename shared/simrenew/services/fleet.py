@@ -10,13 +10,8 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from simrenew.adapters.dynamodb.carrier import CarrierRepository
-from simrenew.adapters.dynamodb.fleet import MerchantRepository, PlanRepository, TerminalRepository, to_terminal
-from simrenew.adapters.dynamodb.orders import ledger_line
-from simrenew.adapters.dynamodb.paging import Page
-from simrenew.adapters.dynamodb.ratelimit import RateLimiter
-from simrenew.adapters.dynamodb.tenants import TenantRepository
 from simrenew.clock import Clock, iso_utc, today_in
+from simrenew.domain.carrier import SERVICE_STATUSES, resumes
 from simrenew.domain.dates import parse_date
 from simrenew.domain.fleet import (
     LIST_STATUSES,
@@ -38,12 +33,19 @@ from simrenew.domain.orders import MAX_ORDER_FEN
 from simrenew.domain.tenant import Role, Tenant
 from simrenew.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationError
 from simrenew.ids import new_id
-from simrenew.services.carrier import SERVICE_STATUSES, resume_op, stopped_at_carrier
+from simrenew.ports.carrier_store import CarrierStore
+from simrenew.ports.fleet import Merchants, Plans
+from simrenew.ports.fleet_store import Adjustment, FleetTerminals
+from simrenew.ports.paging import Page
+from simrenew.ports.ratelimit import RateLimits
+from simrenew.ports.tenants import Tenants
+from simrenew.services.carrier import stopped_at_carrier
 
 TRANSFER_TTL = timedelta(hours=72)
 # Unambiguous: no 0/O, 1/I/L.
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 WRONG_TRANSFER_CODES_PER_HOUR = 10
+MAX_TRANSFER_HISTORY = 47  # items of a terminal's history one transaction can move with it
 
 
 def _hash_code(code: str) -> str:
@@ -53,13 +55,13 @@ def _hash_code(code: str) -> str:
 class FleetService:
     def __init__(
         self,
-        tenants: TenantRepository,
-        merchants: MerchantRepository,
-        plans: PlanRepository,
-        terminals: TerminalRepository,
-        rate_limiter: RateLimiter,
+        tenants: Tenants,
+        merchants: Merchants,
+        plans: Plans,
+        terminals: FleetTerminals[Any],  # the stored terminal is opaque here: handed back to the store
+        rate_limiter: RateLimits,
         clock: Clock,
-        carrier: CarrierRepository,
+        carrier: CarrierStore,
     ) -> None:
         self._tenants = tenants
         self.merchants = merchants
@@ -200,10 +202,7 @@ class FleetService:
         admin key and a `reason`, and writes an `adjustment` ledger line with who and why."""
         body = dict(body)
         reason = body.pop("reason", None)
-        item = self.terminals.item(tenant_id, self._sn(sn))
-        if item is None:
-            raise NotFound("no such terminal", code="terminal_not_found")
-        current = to_terminal(item)
+        item, current = self._stored(tenant_id, sn)
         if current.status is TerminalStatus.DEACTIVATED:
             raise RuleViolation("a deactivated terminal cannot be changed", code="terminal_deactivated")
         if reason is not None and (not isinstance(reason, str) or not reason.strip() or len(reason) > 500):
@@ -241,43 +240,35 @@ class FleetService:
         moved: dict[str, tuple[str, str]] = {
             name: (getattr(current, name), changes[name]) for name in ("tid", "iccid") if name in changes
         }
-        ledger = []
+        adjustment = None
         if "expires_on" in changes and changes["expires_on"] != current.expires_on:
-            ledger.append(
-                ledger_line(
-                    updated,
-                    "adjustment",
-                    f"manual:{new_id('adj')}",
-                    0,
-                    current.expires_on.isoformat(),
-                    updated.expires_on.isoformat(),
-                    0,
-                    0,
-                    now,
-                    actor=actor or None,
-                    note=note.strip() if note else None,
-                )
+            adjustment = Adjustment(
+                f"manual:{new_id('adj')}",
+                current.expires_on.isoformat(),
+                actor=actor or None,
+                note=note.strip() if note else None,
             )
-        return self.terminals.save(item, updated, now, moved, ledger)
+        return self.terminals.save_change(item, updated, now, moved, adjustment=adjustment)
+
+    def _stored(self, tenant_id: str, sn: str) -> tuple[Any, Terminal]:
+        found = self.terminals.stored(tenant_id, self._sn(sn))
+        if found is None:
+            raise NotFound("no such terminal", code="terminal_not_found")
+        return found
 
     def deactivate(self, tenant_id: str, sn: str) -> Terminal:
-        item = self.terminals.item(tenant_id, self._sn(sn))
-        if item is None:
-            raise NotFound("no such terminal", code="terminal_not_found")
-        current = to_terminal(item)
+        item, current = self._stored(tenant_id, sn)
         if current.status is TerminalStatus.DEACTIVATED:
             return current
-        return self.terminals.save(item, replace(current, status=TerminalStatus.DEACTIVATED), self._clock.now(), {})
+        deactivated = replace(current, status=TerminalStatus.DEACTIVATED)
+        return self.terminals.save_change(item, deactivated, self._clock.now(), {})
 
     def reactivate(self, tenant_id: str, sn: str) -> Terminal:
         """Undo a deactivation. The terminal takes the status its merchant and expiry give it, as
         at registration (docs/domain.md's lifecycle): no merchant → inventory; expiry today or later →
         active; within grace_days after it → grace; later → suspended (a paid renewal reactivates
         the SIM). The sweep watches it again from here; reminders already sent are not repeated."""
-        item = self.terminals.item(tenant_id, self._sn(sn))
-        if item is None:
-            raise NotFound("no such terminal", code="terminal_not_found")
-        current = to_terminal(item)
+        item, current = self._stored(tenant_id, sn)
         if current.status is not TerminalStatus.DEACTIVATED:
             raise RuleViolation(
                 f"the terminal is {current.status.value}, not deactivated", code="terminal_not_deactivated"
@@ -288,15 +279,13 @@ class FleetService:
         # A SIM stopped while the terminal was suspended gets its service back at the carrier when
         # the terminal comes back with service: the carrier operation is written with the change.
         stopped = status in SERVICE_STATUSES and stopped_at_carrier(self._carrier, tenant_id, current.sn)
-        return self.terminals.save(item, updated, now, {}, resume_op(current, updated, now, stopped_at_carrier=stopped))
+        resume = current if resumes(current, updated, stopped_at_carrier=stopped) else None
+        return self.terminals.save_change(item, updated, now, {}, resume=resume)
 
     def record_usage(self, tenant_id: str, sn: str, body: dict[str, Any]) -> tuple[Terminal, list[str]]:
         """Apply a usage reading; returns the terminal and the quota alerts it raised."""
         used, as_of = usage_fields(body)
-        item = self.terminals.item(tenant_id, self._sn(sn))
-        if item is None:
-            raise NotFound("no such terminal", code="terminal_not_found")
-        current = to_terminal(item)
+        item, current = self._stored(tenant_id, sn)
         if current.status is TerminalStatus.DEACTIVATED:
             raise RuleViolation("a deactivated terminal takes no usage", code="terminal_deactivated")
         if current.usage_as_of and as_of.isoformat() < current.usage_as_of:
@@ -332,10 +321,10 @@ class FleetService:
         # correct codes included, until the window passes; other agents are not affected.
         pair = f"{tenant_id}#{sn}"
         self._rate.check("transfer-code", pair, limit=WRONG_TRANSFER_CODES_PER_HOUR, window_s=3600, now=now)
-        holder = self.terminals.claim("sn", sn)
-        if holder is not None and holder.tenant_id == tenant_id:
+        holder = self.terminals.holder("sn", sn)
+        if holder is not None and holder == tenant_id:
             raise Conflict("this terminal is already yours", code="already_yours", field="sn")
-        code_item = self.terminals.transfer_code(holder.tenant_id, sn) if holder else None
+        code_item = self.terminals.transfer_code_of(holder, sn) if holder else None
         if (
             holder is None
             or code_item is None
@@ -346,13 +335,10 @@ class FleetService:
             # Counted only on failure, so honest users are never slowed down.
             self._rate.hit("transfer-code", pair, limit=WRONG_TRANSFER_CODES_PER_HOUR, window_s=3600, now=now)
             raise invalid
-        item = self.terminals.item(holder.tenant_id, sn)
-        if item is None:
+        found = self.terminals.stored(holder, sn)
+        if found is None:
             raise invalid
-        current = to_terminal(item)
-        children = self.terminals.children(holder.tenant_id, sn)
-        if len(children) > 47:
-            raise RuleViolation("this terminal's history is too long to move in one step", code="transfer_too_large")
+        item, current = found
         # Merchants and plans belong to the old agent: the new one assigns its own.
         moved = replace(
             current,
@@ -361,5 +347,6 @@ class FleetService:
             plan_id=None,
             status=status_after_assignment(current.status, None),
         )
-        self.terminals.move(item, moved, code_item, children, now)
+        if not self.terminals.move_to(item, moved, code_item, now, max_history=MAX_TRANSFER_HISTORY):
+            raise RuleViolation("this terminal's history is too long to move in one step", code="transfer_too_large")
         return moved

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from simrenew.adapters.dynamodb import keys
-from simrenew.adapters.dynamodb.carrier import CarrierOpItem, CarrierRepository, CarrierSimItem, SimRecord, _record
+from simrenew.adapters.dynamodb.carrier import CarrierOpItem, CarrierRepository, CarrierSimItem, _record
+from simrenew.domain.carrier import SimRecord
 from tests.support.fakes.table import FakeTable
 
 

@@ -8,8 +8,11 @@ from simrenew.adapters.dynamodb.orders import PaymentContext
 from simrenew.adapters.dynamodb.outbox import OutboxItem
 from simrenew.adapters.dynamodb.webhooks import WebhookDeliveryItem, WebhookEndpointItem
 from simrenew.ports.api_keys import ApiKeys
+from simrenew.ports.carrier import CarrierPlatform
+from simrenew.ports.carrier_store import CarrierKeys, CarrierStore, CarrierTerminals, Platforms
 from simrenew.ports.checkout import CheckoutOrders, CheckoutStore, TenantContexts
 from simrenew.ports.fleet import Merchants, Plans, Terminals
+from simrenew.ports.fleet_store import FleetTerminals
 from simrenew.ports.fulfilment import PaymentStore, StoredTerminalBatch
 from simrenew.ports.imports import ImportStore, ImportTerminals
 from simrenew.ports.orders import Ledger, Orders, StoredOrders
@@ -25,8 +28,16 @@ from simrenew.ports.transfers import StoredTerminals, TimeTransfers
 from simrenew.ports.vouchers import Vouchers
 from simrenew.ports.webhooks import WebhookStore
 from tests.support.fakes.api_keys import FakeApiKeyRepository
+from tests.support.fakes.carrier_store import (
+    FakeCarrierKeys,
+    FakeCarrierPlatform,
+    FakePlatforms,
+    fake_carrier_store,
+    fake_carrier_terminals,
+)
 from tests.support.fakes.checkout import FakeCheckoutStore, FakeTenantContexts
 from tests.support.fakes.fleet import FakeMerchantRepository, FakePlanRepository, FakeTerminalRepository
+from tests.support.fakes.fleet_store import FakeFleetTerminalStore
 from tests.support.fakes.imports import FakeImportRepository
 from tests.support.fakes.orders import FakeOrderRepository
 from tests.support.fakes.outbox import FakeOutboxRepository
@@ -79,6 +90,14 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
     # sweep (services/sweep.py)
     sweep_store: SweepStore = fake_sweep_store(table)
     sweep_days: SweepDays = FakeSweepDays()
+    # --- carrier (services/carrier.py) ---
+    carrier_store: CarrierStore = fake_carrier_store(table)
+    carrier_terminals: CarrierTerminals[TerminalItem] = fake_carrier_terminals(table)
+    carrier_keys: CarrierKeys = FakeCarrierKeys()
+    carrier_platform: CarrierPlatform = FakeCarrierPlatform()
+    platforms: Platforms = FakePlatforms(FakeCarrierKeys())
+    # --- fleet (services/fleet.py) ---
+    fleet_terminals: FleetTerminals[TerminalItem] = FakeFleetTerminalStore(table)
     return (
         tenants,
         api_keys,
@@ -107,4 +126,10 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
         terminal_batch,
         sweep_store,
         sweep_days,
+        carrier_store,
+        carrier_terminals,
+        carrier_keys,
+        carrier_platform,
+        platforms,
+        fleet_terminals,
     )

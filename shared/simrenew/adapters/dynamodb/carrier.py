@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,7 +35,16 @@ from simrenew.adapters.dynamodb.models import CarrierAccountItem as CarrierAccou
 from simrenew.adapters.dynamodb.models import CarrierOpItem as CarrierOpItem
 from simrenew.adapters.dynamodb.models import CarrierSimItem as CarrierSimItem
 from simrenew.clock import iso_utc
-from simrenew.domain.carrier import AccountStatus, CarrierAccount, CarrierAction, Platform, SimState
+from simrenew.domain.carrier import (
+    AccountStatus,
+    CarrierAccount,
+    CarrierAction,
+    CarrierOp,
+    Platform,
+    SimRecord,
+    SimState,
+    resumes,
+)
 from simrenew.domain.fleet import Terminal
 from simrenew.errors import Conflict, NotFound, TransientStoreError
 
@@ -55,11 +63,6 @@ op_prefix = keys.carrier_ops_prefix
 op_sk = keys.carrier_op_sk
 
 
-def op_id(sn: str, version: int, action: str) -> str:
-    """The id the API shows for an operation (decodable: no index needed to find it)."""
-    return f"cop_{version}_{action}_{sn}"
-
-
 def parse_op_id(raw: str) -> tuple[str, int, str] | None:
     parts = raw.split("_", 3)
     if len(parts) != 4 or parts[0] != "cop" or not parts[1].isdigit() or parts[2] not in ("suspend", "resume"):
@@ -67,30 +70,6 @@ def parse_op_id(raw: str) -> tuple[str, int, str] | None:
     if not parts[3] or len(parts[3]) > 40:
         return None
     return parts[3], int(parts[1]), parts[2]
-
-
-@dataclass(frozen=True)
-class SimRecord:
-    """What we keep of the carrier's view of one SIM (the CarrierSimItem, as data)."""
-
-    sn: str
-    iccid: str
-    account_id: str | None = None
-    status: str | None = None
-    state: SimState | None = None
-    rate_plan: str | None = None
-    bytes_used: int | None = None
-    usage_as_of: datetime | None = None
-    synced_at: datetime | None = None
-    drift: str | None = None
-    pending: str | None = None
-    last_error: str | None = None
-
-    def same_reading(self, other: SimRecord | None) -> bool:
-        if other is None:
-            return False
-        fields = ("iccid", "account_id", "status", "state", "rate_plan", "bytes_used", "drift", "pending", "last_error")
-        return all(getattr(self, f) == getattr(other, f) for f in fields)
 
 
 def _record(item: CarrierSimItem) -> SimRecord:
@@ -155,41 +134,99 @@ def _queue(item: CarrierOpItem, at: datetime) -> None:
     item.gsi1sk = keys.carrier_ops_due_gsi1sk(at, item.tenant_id, item.sk)
 
 
+def to_op(item: CarrierOpItem) -> CarrierOp:
+    """The stored operation as a domain value (what the services read of it)."""
+    return CarrierOp(
+        pk=item.pk,
+        sk=item.sk,
+        tenant_id=item.tenant_id,
+        sn=item.sn,
+        iccid=item.iccid,
+        carrier=item.carrier,
+        action=item.action,
+        terminal_version=int(item.terminal_version),
+        state=item.state,
+        attempts=int(item.attempts or 0),
+        next_attempt_at=item.next_attempt_at,
+        last_error=item.last_error,
+        outcome=item.outcome,
+        created_at=item.created_at,
+        done_at=item.done_at,
+        lease_owner=item.lease_owner,
+    )
+
+
 def op_json(item: CarrierOpItem) -> dict[str, Any]:
-    return {
-        "op_id": op_id(item.sn, int(item.terminal_version), item.action),
-        "sn": item.sn,
-        "action": item.action,
-        "state": item.state,
-        "outcome": item.outcome,
-        "attempts": int(item.attempts or 0),
-        "last_error": item.last_error,
-        "next_attempt_at": iso_utc(item.next_attempt_at) if item.next_attempt_at and item.state == "pending" else None,
-        "created_at": iso_utc(item.created_at) if item.created_at else None,
-        "done_at": iso_utc(item.done_at) if item.done_at else None,
-    }
+    return to_op(item).to_json()
+
+
+class OutboxCarrier:
+    """The sweep's carrier port: a suspension is a carrier operation written in the suspension's
+    own transaction (the dispatcher carries it out)."""
+
+    def suspension(self, terminal: Terminal, now: datetime) -> Sequence[Item]:
+        return [carrier_op(terminal, CarrierAction.SUSPEND, now)]
+
+
+def resume_op(current: Terminal, updated: Terminal, now: datetime, *, stopped_at_carrier: bool = False) -> list[Item]:
+    """The carrier resume for a change that gives a stopped SIM its service back, to write in that
+    change's own transaction (the rule: simrenew.domain.carrier.resumes). Keyed by the version the
+    change writes: one per change."""
+    if resumes(current, updated, stopped_at_carrier=stopped_at_carrier):
+        return [carrier_op(current, CarrierAction.RESUME, now)]
+    return []
+
+
+def account_items(account: CarrierAccount, now: datetime) -> tuple[CarrierAccountItem, CarrierAccountGuardItem]:
+    """A new account's item and its carrier's guard (both written only where nothing is)."""
+    pk = keys.tenant_pk(account.tenant_id)
+    item = CarrierAccountItem(
+        pk,
+        account_sk(account.account_id),
+        tenant_id=account.tenant_id,
+        account_id=account.account_id,
+        carrier=account.carrier,
+        platform=account.platform.value,
+        base_url=account.base_url,
+        username=account.username,
+        status=account.status.value,
+        created_at=now,
+        updated_at=now,
+        gsi1pk=keys.carrier_accounts_gsi1pk(),
+        gsi1sk=keys.carrier_accounts_gsi1sk(account.tenant_id, account.account_id),
+    )
+    return item, CarrierAccountGuardItem(pk, account_guard_sk(account.carrier), account_id=account.account_id)
+
+
+def sim_item(tenant_id: str, r: SimRecord, now: datetime) -> CarrierSimItem:
+    """The stored record of a SIM (on the agent's drift index while it drifts)."""
+    item = CarrierSimItem(
+        keys.tenant_pk(tenant_id),
+        sim_sk(r.sn),
+        tenant_id=tenant_id,
+        sn=r.sn,
+        iccid=r.iccid,
+        account_id=r.account_id,
+        status=r.status,
+        state=r.state.value if r.state else None,
+        rate_plan=r.rate_plan,
+        bytes_used=r.bytes_used,
+        usage_as_of=r.usage_as_of,
+        synced_at=r.synced_at,
+        drift=r.drift,
+        pending=r.pending,
+        last_error=r.last_error[:MAX_ERROR] if r.last_error else None,
+        updated_at=now,
+    )
+    if r.drift:
+        item.gsi1pk, item.gsi1sk = keys.carrier_drift_gsi1pk(tenant_id), keys.carrier_drift_gsi1sk(r.sn)
+    return item
 
 
 class CarrierRepository:
     # --- accounts ------------------------------------------------------------------------------------
     def create_account(self, account: CarrierAccount, now: datetime) -> None:
-        pk = keys.tenant_pk(account.tenant_id)
-        item = CarrierAccountItem(
-            pk,
-            account_sk(account.account_id),
-            tenant_id=account.tenant_id,
-            account_id=account.account_id,
-            carrier=account.carrier,
-            platform=account.platform.value,
-            base_url=account.base_url,
-            username=account.username,
-            status=account.status.value,
-            created_at=now,
-            updated_at=now,
-            gsi1pk=keys.carrier_accounts_gsi1pk(),
-            gsi1sk=keys.carrier_accounts_gsi1sk(account.tenant_id, account.account_id),
-        )
-        guard = CarrierAccountGuardItem(pk, account_guard_sk(account.carrier), account_id=account.account_id)
+        item, guard = account_items(account, now)
         try:
             with Transaction() as tx:
                 tx.save(guard, condition=CarrierAccountGuardItem.pk.does_not_exist())
@@ -313,31 +350,10 @@ class CarrierRepository:
 
     def save_sims(self, tenant_id: str, records: Iterable[SimRecord], now: datetime) -> int:
         """Write the records (BatchWriteItem, 25 a request); returns how many were written."""
-        pk = keys.tenant_pk(tenant_id)
         count = 0
         with CarrierSimItem.batch_write() as batch:
             for r in records:
-                item = CarrierSimItem(
-                    pk,
-                    sim_sk(r.sn),
-                    tenant_id=tenant_id,
-                    sn=r.sn,
-                    iccid=r.iccid,
-                    account_id=r.account_id,
-                    status=r.status,
-                    state=r.state.value if r.state else None,
-                    rate_plan=r.rate_plan,
-                    bytes_used=r.bytes_used,
-                    usage_as_of=r.usage_as_of,
-                    synced_at=r.synced_at,
-                    drift=r.drift,
-                    pending=r.pending,
-                    last_error=r.last_error[:MAX_ERROR] if r.last_error else None,
-                    updated_at=now,
-                )
-                if r.drift:
-                    item.gsi1pk, item.gsi1sk = keys.carrier_drift_gsi1pk(tenant_id), keys.carrier_drift_gsi1sk(r.sn)
-                batch.save(item)
+                batch.save(sim_item(tenant_id, r, now))
                 count += 1
         return count
 
