@@ -79,7 +79,7 @@ class Emitter(Protocol):
 
 
 class Carrier(Protocol):
-    """The carrier operation a suspension writes in its own transaction (services/carrier.py
+    """The carrier operation a suspension writes in its own transaction (adapters/dynamodb/carrier.py
     OutboxCarrier: the outbox dispatcher carries it out at the carrier's platform): stored items,
     opaque here, handed to the store's `move`."""
 
