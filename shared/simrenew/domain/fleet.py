@@ -15,6 +15,7 @@ from typing import Any
 from simrenew.domain.contact import clean_text, normalize_email, normalize_phone
 from simrenew.domain.dates import parse_date
 from simrenew.domain.identifiers import normalize_sn, resolve_carrier, validate_iccid, validate_tid
+from simrenew.domain.values import json_of
 from simrenew.errors import ValidationError
 
 MAX_QUOTA_MB = 10_000_000
@@ -78,15 +79,7 @@ class Merchant:
     created_at: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "merchant_id": self.merchant_id,
-            "name": self.name,
-            "contact_name": self.contact_name,
-            "phone": self.phone,
-            "email": self.email,
-            "status": self.status,
-            "created_at": self.created_at,
-        }
+        return json_of(self, "merchant_id", "name", "contact_name", "phone", "email", "status", "created_at")
 
 
 def merchant_fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from pynamodb.exceptions import TransactWriteError
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import translated
+from simrenew.adapters.dynamodb.mapping import from_item
 from simrenew.adapters.dynamodb.models import (
     ClaimItem,
     Item,
@@ -62,16 +63,7 @@ def throttle_pause(attempt: int) -> float:
 
 # --- merchants --------------------------------------------------------------------------------------
 def _merchant(item: MerchantItem) -> Merchant:
-    return Merchant(
-        merchant_id=item.merchant_id,
-        tenant_id=item.tenant_id,
-        name=item.name,
-        phone=item.phone,
-        contact_name=item.contact_name,
-        email=item.email,
-        status=item.status,
-        created_at=iso_utc(item.created_at) if item.created_at else "",
-    )
+    return from_item(item, Merchant, created_at=iso_utc(item.created_at) if item.created_at else "")
 
 
 class MerchantRepository:
