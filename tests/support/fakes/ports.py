@@ -133,3 +133,16 @@ def conforming(table: FakeTable) -> tuple[object, ...]:
         platforms,
         fleet_terminals,
     )
+
+
+def conforming_files() -> tuple[object, ...]:
+    """The export jobs, the bucket and the worker hand-off, typed as their ports."""
+    from simrenew.ports.dispatch import Dispatcher
+    from simrenew.ports.exports import Exports
+    from simrenew.ports.objects import Objects
+    from tests.support.fakes.exports import FakeDispatcher, FakeExports, FakeObjects
+
+    exports: Exports = FakeExports()
+    objects: Objects = FakeObjects()
+    dispatcher: Dispatcher = FakeDispatcher()
+    return exports, objects, dispatcher
