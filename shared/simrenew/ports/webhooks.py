@@ -58,6 +58,17 @@ class WebhookEvent:
     at: datetime
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """What one attempt at a delivery came to: its HTTP status (None: no answer) and error, and the
+    delivery's new state: delivered, pending (queued again at `retry_at`) or failed (out of the queue)."""
+
+    status: int | None
+    error: str | None
+    state: str
+    retry_at: datetime | None
+
+
 class WebhookStore(Protocol[StoredEndpoint, StoredDelivery]):
     #: The store's own failures (its SDK's exceptions), handled like SimRenewError.
     store_errors: tuple[type[Exception], ...]
@@ -110,15 +121,7 @@ class WebhookStore(Protocol[StoredEndpoint, StoredDelivery]):
         it is retried then). False when another worker took it first."""
         ...
 
-    def record_attempt(
-        self,
-        item: StoredDelivery,
-        status: int | None,
-        error: str | None,
-        state: str,
-        retry_at: datetime | None,
-        now: datetime,
-    ) -> bool:
-        """One attempt more, its HTTP status (None: no answer) and error; `state` delivered (at
-        `now`), pending (queued again at `retry_at`) or failed (out of the queue)."""
+    def record_attempt(self, item: StoredDelivery, attempt: Attempt, now: datetime) -> bool:
+        """One attempt more, as `attempt` says (delivered at `now`). False when the delivery changed
+        since it was read."""
         ...

@@ -20,18 +20,27 @@ from simrenew.clock import Clock, iso_utc
 from simrenew.domain import addresses
 from simrenew.domain.addresses import Destination, RefusedAddress, Resolver, Unresolvable
 from simrenew.domain.fleet import reject_unknown
-from simrenew.domain.vocabulary import WEBHOOK_EVENTS as EVENTS
 from simrenew.errors import NotFound, RuleViolation, SimRenewError, ValidationError
 from simrenew.ids import new_id, new_secret
 from simrenew.log import get_logger
 from simrenew.ports.paging import Page
 from simrenew.ports.webhooks import (
+    Attempt,
     StoredDelivery,
     StoredEndpoint,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEvent,
     WebhookStore,
+)
+
+EVENTS = (
+    "terminal.expiring",
+    "terminal.expired",
+    "terminal.suspended",
+    "terminal.risk_flagged",
+    "order.fulfilled",
+    "order.refunded",
 )
 
 SIGNATURE_HEADER = "SimRenew-Signature"
@@ -353,7 +362,7 @@ class WebhookService(Generic[StoredEndpoint, StoredDelivery]):
         key = (endpoint.tenant_id, endpoint.endpoint_id)
         if status is not None and 200 <= status < 300:
             self._quiet_until.pop(key, None)
-            self._repo.record_attempt(stored, status, None, "delivered", None, now)
+            self._repo.record_attempt(stored, Attempt(status, None, "delivered", None), now)
             return
         error = error or f"HTTP {status}"
         self._quiet_until[key] = now + QUIET_AFTER_FAILURE
@@ -372,7 +381,7 @@ class WebhookService(Generic[StoredEndpoint, StoredDelivery]):
                 "failure": failure,
             },
         )
-        self._repo.record_attempt(stored, status, error, state, retry_at, now)
+        self._repo.record_attempt(stored, Attempt(status, error, state, retry_at), now)
 
     # --- validation ----------------------------------------------------------------------------
     def _valid_url(self, raw: Any) -> str:

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import PutError, PynamoDBException, UpdateError
+from pynamodb.exceptions import PynamoDBException
 
 from simrenew.adapters.dynamodb import keys
-from simrenew.adapters.dynamodb.errors import is_condition_failure, translated
+from simrenew.adapters.dynamodb.errors import condition_held, translated
 from simrenew.adapters.dynamodb.mapping import attrs_of, from_item
 from simrenew.adapters.dynamodb.models import WebhookDeliveryItem as WebhookDeliveryItem
 from simrenew.adapters.dynamodb.models import WebhookEndpointItem as WebhookEndpointItem
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.errors import ValidationError
-from simrenew.ports.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from simrenew.ports.webhooks import Attempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 RETRY_SHARDS = keys.WEBHOOK_RETRY_SHARDS
 DELIVERY_RETENTION = timedelta(days=30)
@@ -91,25 +91,17 @@ class WebhookRepository:
         queue_for_retry(item, lease_until)
         return self.update_delivery(item.tenant_id, item, now)
 
-    def record_attempt(
-        self,
-        item: WebhookDeliveryItem,
-        status: int | None,
-        error: str | None,
-        state: str,
-        retry_at: datetime | None,
-        now: datetime,
-    ) -> bool:
+    def record_attempt(self, item: WebhookDeliveryItem, attempt: Attempt, now: datetime) -> bool:
         item.attempts = int(item.attempts) + 1
-        item.last_status = status
-        item.state = state
-        item.last_error = error
-        if state == "delivered":
+        item.last_status = attempt.status
+        item.state = attempt.state
+        item.last_error = attempt.error
+        if attempt.state == "delivered":
             item.delivered_at = now
-        if retry_at is None:
+        if attempt.retry_at is None:
             leave_retry_queue(item)
         else:
-            queue_for_retry(item, retry_at)
+            queue_for_retry(item, attempt.retry_at)
         return self.update_delivery(item.tenant_id, item, now)
 
     def create_endpoint(self, endpoint: WebhookEndpoint) -> WebhookEndpointItem:
@@ -151,16 +143,12 @@ class WebhookRepository:
     def disable_endpoint(self, tenant_id: str, endpoint_id: str, now: datetime) -> bool:
         """False when there is no active endpoint with that id in this tenant."""
         item = WebhookEndpointItem(keys.tenant_pk(tenant_id), keys.webhook_endpoint_sk(endpoint_id))
-        try:
-            item.update(
+        return condition_held(
+            lambda: item.update(
                 actions=[WebhookEndpointItem.active.set(False), WebhookEndpointItem.updated_at.set(now)],
                 condition=WebhookEndpointItem.pk.exists() & (WebhookEndpointItem.active == True),  # noqa: E712
             )
-        except UpdateError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        )
 
     def add_delivery(
         self, endpoint: WebhookEndpoint, delivery_id: str, event: WebhookEvent, next_attempt_at: datetime, now: datetime
@@ -178,13 +166,7 @@ class WebhookRepository:
         """add_delivery with a key the caller derived (delivery id and event time): None when
         that delivery already exists, so a rerun of the same outbox entry creates nothing."""
         item = new_delivery(endpoint, delivery_id, event, next_attempt_at, now)
-        try:
-            item.save(condition=WebhookDeliveryItem.pk.does_not_exist())
-        except PutError as exc:
-            if is_condition_failure(exc):
-                return None
-            raise
-        return item
+        return item if condition_held(lambda: item.save(condition=WebhookDeliveryItem.pk.does_not_exist())) else None
 
     def update_delivery(self, tenant_id: str, item: WebhookDeliveryItem, now: datetime) -> bool:
         """Save a delivery's new state; False if someone else changed it since it was read
@@ -192,13 +174,7 @@ class WebhookRepository:
         if item.pk != keys.tenant_pk(tenant_id) or item.tenant_id != tenant_id:
             raise ValueError("the delivery belongs to another tenant")
         item.updated_at = now
-        try:
-            item.save()
-        except PutError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return condition_held(item.save)
 
     def get_delivery(self, tenant_id: str, delivery_sk: str) -> WebhookDeliveryItem | None:
         try:
