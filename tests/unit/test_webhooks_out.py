@@ -81,6 +81,14 @@ def only_delivery(service: WebhookService, tenant_id: str, endpoint_id: str) -> 
     return delivery
 
 
+def one_event_to(service: WebhookService, transport: FakeTransport, answer: int | Exception) -> str:
+    """Agent A's endpoint, its receiver answering `answer`, sent one terminal.expiring event: its id."""
+    endpoint, _ = service.create_endpoint(A, endpoint_body())
+    transport.default = answer
+    service.emit(A, "terminal.expiring", {"sn": "SN1"})
+    return str(endpoint["endpoint_id"])
+
+
 # --- creating endpoints ------------------------------------------------------------------------
 def test_given_valid_body_when_creating_endpoint_then_secret_is_returned_once_and_never_listed(
     service: WebhookService,
@@ -260,15 +268,13 @@ def test_given_failing_endpoint_when_clock_advances_then_retries_follow_backoff_
 def test_given_dead_endpoint_when_all_retries_fail_then_delivery_ends_failed_after_six_attempts(
     service: WebhookService, transport: FakeTransport, clock: FixedClock
 ) -> None:
-    endpoint, _ = service.create_endpoint(A, endpoint_body())
-    transport.default = 500
-    service.emit(A, "terminal.expiring", {"sn": "SN1"})
+    endpoint_id = one_event_to(service, transport, 500)
 
     for wait in (1, 5, 30, 120, 720):
         clock.advance(timedelta(minutes=wait))
         assert service.retry_due() == 1
 
-    delivery = only_delivery(service, A, endpoint["endpoint_id"])
+    delivery = only_delivery(service, A, endpoint_id)
     assert (delivery["state"], delivery["attempts"], delivery["last_error"]) == ("failed", 6, "HTTP 500")
     assert delivery["next_attempt_at"] is None
     clock.advance(timedelta(days=2))
@@ -279,16 +285,14 @@ def test_given_dead_endpoint_when_all_retries_fail_then_delivery_ends_failed_aft
 def test_given_endpoint_deleted_while_retrying_when_retry_runs_then_delivery_fails_without_post(
     service: WebhookService, transport: FakeTransport, clock: FixedClock
 ) -> None:
-    endpoint, _ = service.create_endpoint(A, endpoint_body())
-    transport.default = 500
-    service.emit(A, "terminal.expiring", {"sn": "SN1"})
-    service.delete_endpoint(A, endpoint["endpoint_id"])
+    endpoint_id = one_event_to(service, transport, 500)
+    service.delete_endpoint(A, endpoint_id)
 
     clock.advance(timedelta(minutes=1))
     assert service.retry_due() == 1
 
     assert len(transport.posts) == 1
-    delivery = only_delivery(service, A, endpoint["endpoint_id"])
+    delivery = only_delivery(service, A, endpoint_id)
     assert (delivery["state"], delivery["last_error"]) == ("failed", "endpoint deleted")
 
 
