@@ -15,6 +15,15 @@ class SimRenewError(Exception):
     status = 500
     code = "internal_error"
 
+    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None, **kwargs: Any) -> None:
+        """`class NotFound(SimRenewError, status=404, code="not_found")`: the subclass's HTTP status
+        and default code (each inherited when not given)."""
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
+
     def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -29,63 +38,39 @@ class SimRenewError(Exception):
         return {"error": body}
 
 
-class ValidationError(SimRenewError):
+class ValidationError(SimRenewError, status=400, code="invalid_input"):
     """Bad input: 400, always naming the field."""
-
-    status = 400
-    code = "invalid_input"
 
     def __init__(self, field: str, code: str, message: str) -> None:
         super().__init__(message, code=code, field=field)
 
 
-class AuthenticationError(SimRenewError):
+class AuthenticationError(SimRenewError, status=401, code="unauthorized"):
     """No key, an unknown key, a revoked key, or a suspended tenant: 401."""
 
-    status = 401
-    code = "unauthorized"
 
-
-class PermissionDenied(SimRenewError):
+class PermissionDenied(SimRenewError, status=403, code="forbidden"):
     """The key is valid but its role is too low: 403."""
 
-    status = 403
-    code = "forbidden"
 
-
-class NotFound(SimRenewError):
+class NotFound(SimRenewError, status=404, code="not_found"):
     """Missing, or another tenant's: 404 (the two are indistinguishable on purpose)."""
 
-    status = 404
-    code = "not_found"
 
-
-class Conflict(SimRenewError):
+class Conflict(SimRenewError, status=409, code="conflict"):
     """A uniqueness or state conflict: 409."""
 
-    status = 409
-    code = "conflict"
 
-
-class RuleViolation(SimRenewError):
+class RuleViolation(SimRenewError, status=422, code="rule_violation"):
     """Well-formed input that breaks a business rule: 422."""
 
-    status = 422
-    code = "rule_violation"
 
-
-class PayloadTooLarge(SimRenewError):
+class PayloadTooLarge(SimRenewError, status=413, code="body_too_large"):
     """A request body above what the route accepts: 413."""
 
-    status = 413
-    code = "body_too_large"
 
-
-class RateLimited(SimRenewError):
+class RateLimited(SimRenewError, status=429, code="rate_limited"):
     """Too many requests (or a risk limit): 429."""
-
-    status = 429
-    code = "rate_limited"
 
     def __init__(self, message: str, *, retry_after_s: int, code: str | None = None) -> None:
         super().__init__(message, code=code)
@@ -98,28 +83,17 @@ class RateLimited(SimRenewError):
         return body
 
 
-class ConfigError(SimRenewError):
+class ConfigError(SimRenewError, code="config_error"):
     """A required setting is missing or wrong: start-up fails loudly."""
 
-    code = "config_error"
 
-
-class TransientStoreError(SimRenewError):
+class TransientStoreError(SimRenewError, status=503, code="service_unavailable"):
     """The data store throttled or timed out after retries: 503, safe to retry."""
 
-    status = 503
-    code = "service_unavailable"
 
-
-class ProviderUnavailable(SimRenewError):
+class ProviderUnavailable(SimRenewError, status=503, code="payment_provider_unavailable"):
     """The payment provider failed or refused unexpectedly: 503, safe to retry."""
 
-    status = 503
-    code = "payment_provider_unavailable"
 
-
-class OutboxDeliveryFailed(SimRenewError):
+class OutboxDeliveryFailed(SimRenewError, status=503, code="outbox_delivery_failed"):
     """An outbox item could not be delivered now: it stays pending and is tried again."""
-
-    status = 503
-    code = "outbox_delivery_failed"

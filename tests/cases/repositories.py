@@ -11,17 +11,10 @@ import pytest
 from simrenew.clock import FixedClock
 from simrenew.errors import NotFound, RuleViolation
 from tests.support.fleet import IMPORT_HEADER, csv_row, terminal_body
+from tests.support.sweep import RecordingDispatcher
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 AGENT = {"name": "Repo Agent", "contact_name": "赵", "contact_email": "r@example.com", "contact_phone": "13800138000"}
-
-
-class RecordingDispatcher:
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-
-    def dispatch(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
 
 
 @pytest.fixture

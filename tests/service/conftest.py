@@ -34,7 +34,7 @@ from tests.support.fakes.table import FakeTable
 from tests.support.fakes.tenants import FakeTenantRepository
 from tests.support.fakes.transfers import FakeTimeTransferRepository
 from tests.support.fakes.vouchers import FakeVoucherRepository
-from tests.support.fleet import iccid
+from tests.support.fleet import iccid, terminal_body
 
 NOON_SHANGHAI = datetime(2026, 3, 10, 4, 0, tzinfo=UTC)
 
@@ -123,14 +123,11 @@ class World:
         return self.fleet.create_plan(tenant_id, {**body, "price_fen": price_fen})
 
     def terminal(self, tenant_id: str, *, expires_on: date | None = None, **overrides: Any) -> Terminal:
-        n = next(_SEQ)
-        body: dict[str, Any] = {
-            "sn": f"SVC-{n:08d}",
-            "tid": f"{n % 10**8:08d}",
-            "iccid": iccid(n=n),
-            "model": "PAX A920",
-            "expires_on": (expires_on or self.today(tenant_id) + timedelta(days=90)).isoformat(),
-        }
+        n = next(_SEQ)  # the world's own identifiers: the same in every run
+        expires = expires_on or self.today(tenant_id) + timedelta(days=90)
+        body = terminal_body(
+            sn=f"SVC-{n:08d}", tid=f"{n % 10**8:08d}", iccid=iccid(n=n), expires_on=expires.isoformat()
+        )
         if "merchant_id" not in overrides:
             body["merchant_id"] = self.merchant(tenant_id)
         body.update(overrides)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,18 +18,11 @@ from bench.common import RequestCounter
 from simrenew.clock import FixedClock
 from simrenew.errors import TransientStoreError
 from tests.support.fleet import IMPORT_HEADER, bad_luhn, csv_row, terminal_body
+from tests.support.sweep import RecordingDispatcher
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 AGENT = {"name": "Pool Agent", "contact_name": "钱", "contact_email": "p@example.com", "contact_phone": "13800138000"}
 PLAN = "年卡"
-
-
-class RecordingDispatcher:
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-
-    def dispatch(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
 
 
 @pytest.fixture
@@ -167,20 +161,33 @@ def test_the_checkpoint_never_passes_a_row_whose_transaction_failed(
     assert (done["processed"], done["created"], done["unchanged"], done["failed"]) == (30, 22, 8, 0)
 
 
+def refusing(monkeypatch: pytest.MonkeyPatch, refuse: Callable[[str, dict[str, Any]], None]) -> Callable[[], None]:
+    """Every DynamoDB request is first shown to `refuse(operation, params)`, which raises to refuse
+    it; the store's throttle retries do not pause. Returns what puts the real calls back."""
+    import botocore.client
+
+    monkeypatch.setattr("simrenew.adapters.dynamodb.fleet.THROTTLE_BACKOFF_S", 0.001)
+    real_call = botocore.client.BaseClient._make_api_call
+
+    def call(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        refuse(operation, params)
+        return real_call(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    return lambda: monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", real_call)
+
+
 def test_throttled_transactions_are_sent_again_with_nothing_lost_or_doubled(
     world: Any, small_batches: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import botocore.client
     from botocore.exceptions import ClientError
 
     svc, tenant_id = world
-    monkeypatch.setattr("simrenew.adapters.dynamodb.fleet.THROTTLE_BACKOFF_S", 0.001)
     rows = [terminal_body() for _ in range(20)]
-    real_call = botocore.client.BaseClient._make_api_call
     throttles = ["ThrottlingError", "ProvisionedThroughputExceededException", "ThrottlingError"]
     lock = threading.Lock()
 
-    def throttling(client: Any, operation: str, params: dict[str, Any]) -> Any:
+    def throttling(operation: str, params: dict[str, Any]) -> None:
         if operation == "TransactWriteItems" and len(params["TransactItems"]) == 8:
             with lock:
                 kind = throttles.pop() if throttles else None
@@ -190,9 +197,8 @@ def test_throttled_transactions_are_sent_again_with_nothing_lost_or_doubled(
                 raise ClientError({"Error": error, "CancellationReasons": reasons}, operation)
             if kind:
                 raise ClientError({"Error": {"Code": kind, "Message": "Rate exceeded"}}, operation)
-        return real_call(client, operation, params)
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", throttling)
+    refusing(monkeypatch, throttling)
     counter = RequestCounter()
     import_id = svc.imports.start(tenant_id, fleet_file(rows), "test")
     with counter.installed(), counter.phase("import") as phase:
@@ -209,29 +215,25 @@ def test_throttled_transactions_are_sent_again_with_nothing_lost_or_doubled(
 def test_throttling_that_does_not_stop_interrupts_the_import_at_its_checkpoint(
     world: Any, small_batches: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import botocore.client
     from botocore.exceptions import ClientError
 
     svc, tenant_id = world
-    monkeypatch.setattr("simrenew.adapters.dynamodb.fleet.THROTTLE_BACKOFF_S", 0.001)
     rows = [terminal_body() for _ in range(20)]
-    real_call = botocore.client.BaseClient._make_api_call
     doomed = rows[12]["sn"]
 
-    def always_throttled(client: Any, operation: str, params: dict[str, Any]) -> Any:
+    def always_throttled(operation: str, params: dict[str, Any]) -> None:
         if operation == "TransactWriteItems" and doomed in json.dumps(params):
             error = {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}
             raise ClientError({"Error": error}, operation)
-        return real_call(client, operation, params)
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", always_throttled)
+    stop_refusing = refusing(monkeypatch, always_throttled)
     import_id = svc.imports.start(tenant_id, fleet_file(rows), "test")
     with pytest.raises(TransientStoreError):
         svc.imports.run(tenant_id, import_id)
     stopped = svc.imports.status(tenant_id, import_id)
     assert (stopped["status"], stopped["processed"], stopped["created"]) == ("failed", 10, 10)
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", real_call)
+    stop_refusing()
     assert svc.imports.run(tenant_id, import_id) == "done"
     done = svc.imports.status(tenant_id, import_id)
     assert (done["processed"], done["created"] + done["unchanged"], done["failed"]) == (20, 20, 0)

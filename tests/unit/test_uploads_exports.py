@@ -205,33 +205,45 @@ def test_tenant_b_can_neither_read_nor_start_tenant_as_upload(api: ApiClient, pl
         assert api.get(f"/v1/imports/{job['import_id']}", key=agent.admin_key).json["status"] == "awaiting_upload"
 
 
-def test_the_api_gateway_event_with_a_base64_gbk_body_imports_cleanly(
-    api_module: Any, services: Any, api: ApiClient, platform_key: str
-) -> None:
-    """As API Gateway delivers a text/csv body once it is a binary media type: base64, byte for byte."""
-    agent = create_agent(api, platform_key)
-    data, bad = gbk_fleet(20)
-    event = {
-        "resource": "/v1/imports",
-        "path": "/v1/imports",
-        "httpMethod": "POST",
-        "headers": {"Content-Type": "text/csv", "Authorization": f"Bearer {agent.admin_key}"},
+def gateway_event(
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    source_ip: str,
+    base64_body: str | None = None,
+    context: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A REST API Gateway proxy event as it reaches the function (`context`: more of requestContext)."""
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
         "multiValueHeaders": {},
         "queryStringParameters": None,
         "multiValueQueryStringParameters": None,
         "pathParameters": None,
         "stageVariables": None,
         "requestContext": {
-            "resourcePath": "/v1/imports",
-            "httpMethod": "POST",
-            "path": "/prod/v1/imports",
-            "stage": "prod",
-            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-            "identity": {"sourceIp": "198.51.100.7"},
+            "resourcePath": path,
+            "httpMethod": method,
+            **(context or {}),
+            "identity": {"sourceIp": source_ip},
         },
-        "body": base64.b64encode(data).decode(),
-        "isBase64Encoded": True,
+        "body": base64_body,
+        "isBase64Encoded": base64_body is not None,
     }
+
+
+def test_the_api_gateway_event_with_a_base64_gbk_body_imports_cleanly(
+    api_module: Any, services: Any, api: ApiClient, platform_key: str
+) -> None:
+    """As API Gateway delivers a text/csv body once it is a binary media type: base64, byte for byte."""
+    agent = create_agent(api, platform_key)
+    data, bad = gbk_fleet(20)
+    headers = {"Content-Type": "text/csv", "Authorization": f"Bearer {agent.admin_key}"}
+    context = {"path": "/prod/v1/imports", "stage": "prod", "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"}
+    event = gateway_event("POST", "/v1/imports", headers, "198.51.100.7", base64.b64encode(data).decode(), context)
     result = api_module.app(event, None)
     assert result["statusCode"] == 202, result
     import_id = json.loads(result["body"])["import_id"]
@@ -244,20 +256,8 @@ def test_the_api_gateway_event_with_a_base64_gbk_body_imports_cleanly(
 
 def test_csv_answers_go_back_base64_as_a_binary_media_type(api_module: Any, api: ApiClient, platform_key: str) -> None:
     agent = create_agent(api, platform_key)
-    event = {
-        "resource": "/v1/terminals",
-        "path": "/v1/terminals",
-        "httpMethod": "GET",
-        "headers": {"Accept": "text/csv", "Authorization": f"Bearer {agent.admin_key}"},
-        "multiValueHeaders": {},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {"resourcePath": "/v1/terminals", "httpMethod": "GET", "identity": {"sourceIp": "1.2.3.4"}},
-        "body": None,
-        "isBase64Encoded": False,
-    }
+    headers = {"Accept": "text/csv", "Authorization": f"Bearer {agent.admin_key}"}
+    event = gateway_event("GET", "/v1/terminals", headers, "1.2.3.4")
     result = api_module.app(event, None)
     assert result["statusCode"] == 200 and result["isBase64Encoded"] is True
     assert base64.b64decode(result["body"]).decode("utf-8-sig").startswith("sn,tid,iccid")

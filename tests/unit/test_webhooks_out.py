@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -78,6 +79,14 @@ def endpoint_body(**overrides: Any) -> dict[str, Any]:
 def only_delivery(service: WebhookService, tenant_id: str, endpoint_id: str) -> dict[str, Any]:
     (delivery,) = service.deliveries(tenant_id, endpoint_id).items
     return delivery
+
+
+def one_event_to(service: WebhookService, transport: FakeTransport, answer: int | Exception) -> str:
+    """Agent A's endpoint, its receiver answering `answer`, sent one terminal.expiring event: its id."""
+    endpoint, _ = service.create_endpoint(A, endpoint_body())
+    transport.default = answer
+    service.emit(A, "terminal.expiring", {"sn": "SN1"})
+    return str(endpoint["endpoint_id"])
 
 
 # --- creating endpoints ------------------------------------------------------------------------
@@ -259,15 +268,13 @@ def test_given_failing_endpoint_when_clock_advances_then_retries_follow_backoff_
 def test_given_dead_endpoint_when_all_retries_fail_then_delivery_ends_failed_after_six_attempts(
     service: WebhookService, transport: FakeTransport, clock: FixedClock
 ) -> None:
-    endpoint, _ = service.create_endpoint(A, endpoint_body())
-    transport.default = 500
-    service.emit(A, "terminal.expiring", {"sn": "SN1"})
+    endpoint_id = one_event_to(service, transport, 500)
 
     for wait in (1, 5, 30, 120, 720):
         clock.advance(timedelta(minutes=wait))
         assert service.retry_due() == 1
 
-    delivery = only_delivery(service, A, endpoint["endpoint_id"])
+    delivery = only_delivery(service, A, endpoint_id)
     assert (delivery["state"], delivery["attempts"], delivery["last_error"]) == ("failed", 6, "HTTP 500")
     assert delivery["next_attempt_at"] is None
     clock.advance(timedelta(days=2))
@@ -278,16 +285,14 @@ def test_given_dead_endpoint_when_all_retries_fail_then_delivery_ends_failed_aft
 def test_given_endpoint_deleted_while_retrying_when_retry_runs_then_delivery_fails_without_post(
     service: WebhookService, transport: FakeTransport, clock: FixedClock
 ) -> None:
-    endpoint, _ = service.create_endpoint(A, endpoint_body())
-    transport.default = 500
-    service.emit(A, "terminal.expiring", {"sn": "SN1"})
-    service.delete_endpoint(A, endpoint["endpoint_id"])
+    endpoint_id = one_event_to(service, transport, 500)
+    service.delete_endpoint(A, endpoint_id)
 
     clock.advance(timedelta(minutes=1))
     assert service.retry_due() == 1
 
     assert len(transport.posts) == 1
-    delivery = only_delivery(service, A, endpoint["endpoint_id"])
+    delivery = only_delivery(service, A, endpoint_id)
     assert (delivery["state"], delivery["last_error"]) == ("failed", "endpoint deleted")
 
 
@@ -340,12 +345,38 @@ class Received:
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)  # header names lower-cased
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """An HTTP server on a free 127.0.0.1 port (the value), stopped afterwards."""
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def over_real_http(now: datetime) -> WebhookService:
+    """The service posting over real HTTP, to local receivers too."""
+    return WebhookService(
+        WebhookRepository(), UrllibTransport(), FixedClock(now), allow_http_local=True, resolver=system_resolver
+    )
+
+
 @pytest.fixture
 def receiver() -> Iterator[tuple[str, Received]]:
     """An agent's webhook receiver on a free 127.0.0.1 port, stopped after the test."""
     received = Received()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             headers = {name.lower(): value for name, value in self.headers.items()}
@@ -353,28 +384,15 @@ def receiver() -> Iterator[tuple[str, Received]]:
             self.send_response(204)
             self.end_headers()
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(Handler) as port:
+        yield f"http://127.0.0.1:{port}/hook", received
 
 
 def test_given_real_receiver_when_event_emitted_then_signature_verifies_with_creation_secret(
     ddb: Any, receiver: tuple[str, Received]
 ) -> None:
     url, received = receiver
-    now = datetime.now(UTC)
-    service = WebhookService(
-        WebhookRepository(), UrllibTransport(), FixedClock(now), allow_http_local=True, resolver=system_resolver
-    )
+    service = over_real_http(datetime.now(UTC))
     endpoint, secret = service.create_endpoint(A, endpoint_body(url=url, events=["order.fulfilled"]))
 
     assert service.emit(A, "order.fulfilled", {"order_id": "or_1", "amount_fen": 3000}) == 1
@@ -392,9 +410,7 @@ def test_given_real_receiver_when_event_emitted_then_signature_verifies_with_cre
 def test_given_nothing_listening_when_emitting_over_real_http_then_emit_does_not_raise(ddb: Any) -> None:
     with HTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler) as probe:
         port = probe.server_address[1]  # free, then closed: connections are refused
-    service = WebhookService(
-        WebhookRepository(), UrllibTransport(), FixedClock(START), allow_http_local=True, resolver=system_resolver
-    )
+    service = over_real_http(START)
     endpoint, _ = service.create_endpoint(A, endpoint_body(url=f"http://127.0.0.1:{port}/hook"))
 
     assert service.emit(A, "terminal.expiring", {"sn": "SN1"}) == 1
@@ -408,29 +424,17 @@ def test_given_endpoint_redirects_elsewhere_when_emitting_then_redirect_is_not_f
 ) -> None:
     elsewhere, received = receiver
 
-    class Redirect(BaseHTTPRequestHandler):
+    class Redirect(QuietHandler):
         def do_POST(self) -> None:
             self.send_response(307)
             self.send_header("Location", elsewhere)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Redirect)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        service = WebhookService(
-            WebhookRepository(), UrllibTransport(), FixedClock(START), allow_http_local=True, resolver=system_resolver
-        )
-        endpoint, _ = service.create_endpoint(A, endpoint_body(url=f"http://localhost:{server.server_address[1]}/hook"))
+    with serving(Redirect) as port:
+        service = over_real_http(START)
+        endpoint, _ = service.create_endpoint(A, endpoint_body(url=f"http://localhost:{port}/hook"))
         service.emit(A, "terminal.expiring", {"sn": "SN1"})
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
     assert received.requests == []
     delivery = only_delivery(service, A, endpoint["endpoint_id"])

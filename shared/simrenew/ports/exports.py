@@ -15,27 +15,18 @@ class ExportJob:
     export_id: str
     kind: str  # terminals|orders|ledger|notifications|expiring
     filters_json: str  # JSON object, as given
-    status: str  # queued|running|done|failed
-    rows: int
-    size_bytes: int
-    object_key: str | None
-    error_message: str | None
-    created_at: datetime | None
-    finished_at: datetime | None
+    status: str = "queued"  # queued|running|done|failed
+    rows: int = 0
+    size_bytes: int = 0
+    object_key: str | None = None
+    error_message: str | None = None
+    created_at: datetime | None = None
+    finished_at: datetime | None = None
 
 
 class Exports(Protocol):
-    def create(
-        self,
-        tenant_id: str,
-        export_id: str,
-        kind: str,
-        filters_json: str,
-        created_by: str,
-        now: datetime,
-        expires: datetime,
-    ) -> None:
-        """A queued job (created once: its id is new)."""
+    def create(self, job: ExportJob, created_by: str, expires: datetime) -> None:
+        """A new job as given, at `job.created_at` (created once: its id is new)."""
         ...
 
     def get(self, tenant_id: str, export_id: str) -> ExportJob | None:

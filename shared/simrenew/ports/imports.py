@@ -10,6 +10,7 @@ whose write is conditional on the version read).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Protocol, TypeVar
 
@@ -20,6 +21,16 @@ from simrenew.errors import Conflict, TransientStoreError
 StoredJob = TypeVar("StoredJob")
 StoredTerminal = TypeVar("StoredTerminal")
 StoredTerminal_contra = TypeVar("StoredTerminal_contra", contravariant=True)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The file an upload job waits for: the client PUTs it to `object_key` (presigned), whose
+    arrival starts the job; the worker checks the object's size against `size_bytes`."""
+
+    object_key: str
+    filename: str
+    size_bytes: int
 
 
 class ImportStore(Protocol[StoredJob, StoredTerminal_contra]):
@@ -45,14 +56,7 @@ class ImportStore(Protocol[StoredJob, StoredTerminal_contra]):
     ) -> None: ...
 
     def create_upload(
-        self,
-        tenant_id: str,
-        import_id: str,
-        object_key: str,
-        filename: str,
-        size_bytes: int,
-        created_by: str,
-        now: datetime,
+        self, tenant_id: str, import_id: str, upload: Upload, created_by: str, now: datetime
     ) -> StoredJob: ...
 
     def get(self, tenant_id: str, import_id: str) -> StoredJob | None: ...

@@ -47,6 +47,28 @@ class WebhookDelivery:
     created_at: datetime | None
 
 
+@dataclass(frozen=True)
+class WebhookEvent:
+    """One event as every subscribed endpoint is sent it: `at` is when it happened (the time its
+    deliveries' keys are made from) and `payload_json` the exact body."""
+
+    event_id: str
+    event_type: str
+    payload_json: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one attempt at a delivery came to: its HTTP status (None: no answer) and error, and the
+    delivery's new state: delivered, pending (queued again at `retry_at`) or failed (out of the queue)."""
+
+    status: int | None
+    error: str | None
+    state: str
+    retry_at: datetime | None
+
+
 class WebhookStore(Protocol[StoredEndpoint, StoredDelivery]):
     #: The store's own failures (its SDK's exceptions), handled like SimRenewError.
     store_errors: tuple[type[Exception], ...]
@@ -57,16 +79,9 @@ class WebhookStore(Protocol[StoredEndpoint, StoredDelivery]):
 
     def delivery(self, item: StoredDelivery) -> WebhookDelivery: ...
 
-    def create_endpoint(
-        self,
-        tenant_id: str,
-        endpoint_id: str,
-        url: str,
-        events_json: str,
-        secret: str,
-        description: str | None,
-        now: datetime,
-    ) -> StoredEndpoint: ...
+    def create_endpoint(self, endpoint: WebhookEndpoint) -> StoredEndpoint:
+        """Store a new endpoint as given (it was created at `endpoint.created_at`)."""
+        ...
 
     def get_endpoint(self, tenant_id: str, endpoint_id: str) -> StoredEndpoint | None: ...
 
@@ -79,30 +94,13 @@ class WebhookStore(Protocol[StoredEndpoint, StoredDelivery]):
         ...
 
     def add_delivery(
-        self,
-        tenant_id: str,
-        endpoint_id: str,
-        delivery_id: str,
-        event_type: str,
-        event_id: str,
-        payload_json: str,
-        next_attempt_at: datetime,
-        now: datetime,
+        self, endpoint: WebhookEndpoint, delivery_id: str, event: WebhookEvent, next_attempt_at: datetime, now: datetime
     ) -> StoredDelivery:
-        """A new pending delivery, already queued for `next_attempt_at`."""
+        """A new pending delivery of `event` to `endpoint`, already queued for `next_attempt_at`."""
         ...
 
     def add_delivery_once(
-        self,
-        tenant_id: str,
-        endpoint_id: str,
-        delivery_id: str,
-        event_type: str,
-        event_id: str,
-        payload_json: str,
-        at: datetime,
-        next_attempt_at: datetime,
-        now: datetime,
+        self, endpoint: WebhookEndpoint, delivery_id: str, event: WebhookEvent, next_attempt_at: datetime, now: datetime
     ) -> StoredDelivery | None:
         """add_delivery with a derived key: None when that delivery already exists."""
         ...
@@ -123,15 +121,7 @@ class WebhookStore(Protocol[StoredEndpoint, StoredDelivery]):
         it is retried then). False when another worker took it first."""
         ...
 
-    def record_attempt(
-        self,
-        item: StoredDelivery,
-        status: int | None,
-        error: str | None,
-        state: str,
-        retry_at: datetime | None,
-        now: datetime,
-    ) -> bool:
-        """One attempt more, its HTTP status (None: no answer) and error; `state` delivered (at
-        `now`), pending (queued again at `retry_at`) or failed (out of the queue)."""
+    def record_attempt(self, item: StoredDelivery, attempt: Attempt, now: datetime) -> bool:
+        """One attempt more, as `attempt` says (delivered at `now`). False when the delivery changed
+        since it was read."""
         ...

@@ -23,10 +23,11 @@ from simrenew.domain.vocabulary import API_ENUMS
 from simrenew.errors import NotFound, SimRenewError, ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
+from simrenew.ports.exports import ExportJob
 
 if TYPE_CHECKING:
     from simrenew.ports.dispatch import Dispatcher
-    from simrenew.ports.exports import ExportJob, Exports
+    from simrenew.ports.exports import Exports
     from simrenew.ports.objects import Objects
     from simrenew.services.fleet import FleetService
     from simrenew.services.orders import OrderService
@@ -119,7 +120,9 @@ class ExportService:
         export_id = new_id("exp")
         now = self._clock.now()
         filters_json = json.dumps(filters, ensure_ascii=False, sort_keys=True)
-        self._exports.create(tenant_id, export_id, kind, filters_json, created_by, now, now + RETENTION)
+        self._exports.create(
+            ExportJob(tenant_id, export_id, kind, filters_json, created_at=now), created_by, now + RETENTION
+        )
         self._dispatcher.dispatch({"task": "export", "tenant_id": tenant_id, "export_id": export_id})
         return {"export_id": export_id, "kind": kind, "status": "queued"}
 

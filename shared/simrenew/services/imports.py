@@ -36,7 +36,7 @@ from simrenew.ids import new_id
 from simrenew.log import get_logger
 from simrenew.ports.dispatch import Dispatcher as Dispatcher
 from simrenew.ports.fleet import Merchants, Plans
-from simrenew.ports.imports import ImportStore, ImportTerminals, StoredJob, StoredTerminal
+from simrenew.ports.imports import ImportStore, ImportTerminals, StoredJob, StoredTerminal, Upload
 from simrenew.ports.objects import Objects
 from simrenew.services.fleet import FleetService
 from simrenew.services.import_stream import ZIP_MAGIC, IdentifierIndex, OpenRaw, detect, sniff, stream_rows
@@ -181,7 +181,7 @@ class ImportService(Generic[StoredJob, StoredTerminal]):
         content_type = UPLOAD_TYPES[_extension(filename)]
         upload = objects.presign_put(key, content_type, size)  # before the job: a failure leaves nothing
         now = self._clock.now()
-        self._imports.create_upload(tenant_id, import_id, key, filename, size, created_by, now)
+        self._imports.create_upload(tenant_id, import_id, Upload(key, filename, size), created_by, now)
         expires = now + timedelta(seconds=objects.put_url_ttl_s)
         return {
             "import_id": import_id,

@@ -24,7 +24,15 @@ from simrenew.errors import NotFound, RuleViolation, SimRenewError, ValidationEr
 from simrenew.ids import new_id, new_secret
 from simrenew.log import get_logger
 from simrenew.ports.paging import Page
-from simrenew.ports.webhooks import StoredDelivery, StoredEndpoint, WebhookDelivery, WebhookEndpoint, WebhookStore
+from simrenew.ports.webhooks import (
+    Attempt,
+    StoredDelivery,
+    StoredEndpoint,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookStore,
+)
 
 EVENTS = (
     "terminal.expiring",
@@ -165,11 +173,9 @@ class WebhookService(Generic[StoredEndpoint, StoredDelivery]):
         if len(self._repo.active_endpoints(tenant_id)) >= MAX_ENDPOINTS:
             raise RuleViolation(f"at most {MAX_ENDPOINTS} webhook endpoints per agent", code="endpoint_limit")
         secret = "whsec_" + new_secret(24)
-        item = self._repo.endpoint(
-            self._repo.create_endpoint(
-                tenant_id, new_id("we"), url, json.dumps(events), secret, description or None, self._clock.now()
-            )
-        )
+        now = self._clock.now()
+        new = WebhookEndpoint(tenant_id, new_id("we"), url, json.dumps(events), secret, description or None, True, now)
+        item = self._repo.endpoint(self._repo.create_endpoint(new))
         get_logger().info("webhook endpoint created", extra={"tenant_id": tenant_id, "endpoint_id": item.endpoint_id})
         return endpoint_json(item), secret
 
@@ -238,13 +244,8 @@ class WebhookService(Generic[StoredEndpoint, StoredDelivery]):
         subscribed = [e for e in endpoints if event_type in json.loads(e.events_json)]
         if not subscribed:
             return 0
-        event_id = new_id("evt")
         try:
-            payload = json.dumps(
-                {"id": event_id, "type": event_type, "created": iso_utc(now), "data": data},
-                ensure_ascii=False,
-                separators=(",", ":"),
-            )
+            event = _event(new_id("evt"), event_type, data, now)
         except (TypeError, ValueError) as exc:  # a caller's bug must not stop the sweep either
             log.error(
                 "webhook event data is not JSON; event not sent",
@@ -254,7 +255,7 @@ class WebhookService(Generic[StoredEndpoint, StoredDelivery]):
         created = 0
         for endpoint in subscribed:
             try:
-                created += self._deliver_new(endpoint, event_type, event_id, payload, now)
+                created += self._deliver_new(endpoint, event, now)
             except self._store_errors as exc:
                 log.error(
                     "webhook delivery not recorded",
@@ -262,22 +263,15 @@ class WebhookService(Generic[StoredEndpoint, StoredDelivery]):
                 )
         return created
 
-    def _deliver_new(
-        self, endpoint: WebhookEndpoint, event_type: str, event_id: str, payload: str, now: datetime
-    ) -> int:
+    def _attempt_now(self, endpoint: WebhookEndpoint, now: datetime) -> bool:
+        """False while the endpoint is quiet after a failure: a new delivery then waits in the retry queue."""
         quiet = self._quiet_until.get((endpoint.tenant_id, endpoint.endpoint_id))
-        attempt_now = quiet is None or quiet <= now
+        return quiet is None or quiet <= now
+
+    def _deliver_new(self, endpoint: WebhookEndpoint, event: WebhookEvent, now: datetime) -> int:
         # Queued before the first attempt: if this process dies mid-call, the retry job sends it.
-        item = self._repo.add_delivery(
-            endpoint.tenant_id,
-            endpoint.endpoint_id,
-            new_id("wd"),
-            event_type,
-            event_id,
-            payload,
-            now + BACKOFF[0] if attempt_now else now,
-            now,
-        )
+        attempt_now = self._attempt_now(endpoint, now)
+        item = self._repo.add_delivery(endpoint, new_id("wd"), event, now + BACKOFF[0] if attempt_now else now, now)
         if attempt_now:
             self._attempt(endpoint, item)
         return 1
@@ -292,27 +286,13 @@ class WebhookService(Generic[StoredEndpoint, StoredDelivery]):
         now = self._clock.now()
         active = [self._repo.endpoint(e) for e in self._repo.active_endpoints(tenant_id)]
         endpoints = [e for e in active if event_type in json.loads(e.events_json)]
-        payload = json.dumps(
-            {"id": event_id, "type": event_type, "created": iso_utc(created), "data": data},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        event = _event(event_id, event_type, data, created)
         created_now = 0
         for endpoint in endpoints:
-            quiet = self._quiet_until.get((endpoint.tenant_id, endpoint.endpoint_id))
-            attempt_now = quiet is None or quiet <= now
+            attempt_now = self._attempt_now(endpoint, now)
             delivery_id = "wd_" + hashlib.sha256(f"{event_id}\x00{endpoint.endpoint_id}".encode()).hexdigest()[:24]
-            item = self._repo.add_delivery_once(
-                tenant_id,
-                endpoint.endpoint_id,
-                delivery_id,
-                event_type,
-                event_id,
-                payload,
-                created,
-                now + BACKOFF[0] if attempt_now else now,
-                now,
-            )
+            queued_for = now + BACKOFF[0] if attempt_now else now
+            item = self._repo.add_delivery_once(endpoint, delivery_id, event, queued_for, now)
             if item is None:
                 continue  # created by an earlier run of this entry: the retry queue owns it
             created_now += 1
@@ -382,7 +362,7 @@ class WebhookService(Generic[StoredEndpoint, StoredDelivery]):
         key = (endpoint.tenant_id, endpoint.endpoint_id)
         if status is not None and 200 <= status < 300:
             self._quiet_until.pop(key, None)
-            self._repo.record_attempt(stored, status, None, "delivered", None, now)
+            self._repo.record_attempt(stored, Attempt(status, None, "delivered", None), now)
             return
         error = error or f"HTTP {status}"
         self._quiet_until[key] = now + QUIET_AFTER_FAILURE
@@ -401,7 +381,7 @@ class WebhookService(Generic[StoredEndpoint, StoredDelivery]):
                 "failure": failure,
             },
         )
-        self._repo.record_attempt(stored, status, error, state, retry_at, now)
+        self._repo.record_attempt(stored, Attempt(status, error, state, retry_at), now)
 
     # --- validation ----------------------------------------------------------------------------
     def _valid_url(self, raw: Any) -> str:
@@ -441,6 +421,16 @@ class WebhookService(Generic[StoredEndpoint, StoredDelivery]):
         scheme = parts.scheme.lower()
         port = parts.port or (443 if scheme == "https" else 80)
         return addresses.check(parts.hostname or "", port, self._resolver, allow_loopback=self._allow_http_local)
+
+
+def _event(event_id: str, event_type: str, data: dict[str, Any], at: datetime) -> WebhookEvent:
+    """The event and its exact body (raises TypeError or ValueError when `data` is not JSON)."""
+    payload = json.dumps(
+        {"id": event_id, "type": event_type, "created": iso_utc(at), "data": data},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return WebhookEvent(event_id, event_type, payload, at)
 
 
 def _valid_events(raw: Any) -> list[str]:

@@ -7,16 +7,17 @@ import copy
 import io
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
+from simrenew.adapters.dynamodb import imports as real
 from simrenew.adapters.dynamodb import keys
-from simrenew.adapters.dynamodb.imports import LEASE, RETENTION, ImportRepository
 from simrenew.adapters.dynamodb.models import ImportErrorItem, ImportItem, Item
 from simrenew.domain.imports import Counts, RowError
+from simrenew.ports.imports import Upload
 from tests.support.fakes.table import Cancelled, FakeTable
 
 
-class FakeImportRepository(ImportRepository):
+class FakeImportRepository(real.ImportRepository):
     def __init__(self, table: FakeTable) -> None:
         self.table = table
         self.files: dict[tuple[str, str], bytes] = {}  # a body import's file (the chunks' bytes)
@@ -42,53 +43,19 @@ class FakeImportRepository(ImportRepository):
             setattr(job, name, getattr(new, name))
         return True
 
-    def _new(self, tenant_id: str, import_id: str, now: datetime, **fields: Any) -> ImportItem:
-        return ImportItem(
-            keys.tenant_pk(tenant_id),
-            keys.import_sk(import_id),
-            tenant_id=tenant_id,
-            import_id=import_id,
-            created_at=now,
-            updated_at=now,
-            ttl=now + RETENTION,
-            gsi1pk=keys.imports_gsi1pk(tenant_id),
-            gsi1sk=keys.imports_gsi1sk(now, import_id),
-            **fields,
-        )
-
     def create(
         self, tenant_id: str, import_id: str, data: bytes, total: int, sha256: str, created_by: str, now: datetime
     ) -> None:
         self.files[(tenant_id, import_id)] = data
-        job = self._new(
-            tenant_id, import_id, now, status="queued", file_sha256=sha256, chunks=1, total=total, created_by=created_by
+        job = real.new_job(
+            tenant_id, import_id, created_by, now, status="queued", file_sha256=sha256, chunks=1, total=total
         )
         self.table.put(job, new=True)
 
     def create_upload(
-        self,
-        tenant_id: str,
-        import_id: str,
-        object_key: str,
-        filename: str,
-        size_bytes: int,
-        created_by: str,
-        now: datetime,
+        self, tenant_id: str, import_id: str, upload: Upload, created_by: str, now: datetime
     ) -> ImportItem:
-        job = self._new(
-            tenant_id,
-            import_id,
-            now,
-            status="awaiting_upload",
-            file_sha256="",
-            chunks=0,
-            total=0,
-            source="upload",
-            object_key=object_key,
-            filename=filename,
-            size_bytes=size_bytes,
-            created_by=created_by,
-        )
+        job = real.new_upload_job(tenant_id, import_id, upload, created_by, now)
         self.table.put(job, new=True)
         return job
 
@@ -113,7 +80,7 @@ class FakeImportRepository(ImportRepository):
     def acquire(self, job: ImportItem, now: datetime) -> bool:
         def free(s: ImportItem) -> bool:
             return s.status in ("queued", "running", "failed") and (
-                s.heartbeat_at is None or s.heartbeat_at < now - LEASE
+                s.heartbeat_at is None or s.heartbeat_at < now - real.LEASE
             )
 
         def change(j: ImportItem) -> None:
@@ -155,18 +122,8 @@ class FakeImportRepository(ImportRepository):
 
     def add_errors(self, tenant_id: str, import_id: str, errors: Sequence[RowError], now: datetime) -> None:
         for e in errors:
-            self.table.put(
-                ImportErrorItem(
-                    keys.tenant_pk(tenant_id),
-                    keys.import_error_sk(import_id, e.row),
-                    row=e.row,
-                    field=e.field,
-                    code=e.code,
-                    message=e.message,
-                    ttl=now + RETENTION,
-                )
-            )
+            self.table.put(real.error_item(tenant_id, import_id, e, now))
 
     def errors(self, tenant_id: str, import_id: str, limit: int | None = None) -> list[RowError]:
         found = self.table.query(ImportErrorItem, keys.tenant_pk(tenant_id), keys.import_errors_prefix(import_id))
-        return [RowError(int(i.row), i.field, i.code, i.message) for i in found[:limit]]
+        return [real.to_row_error(i) for i in found[:limit]]

@@ -15,6 +15,7 @@ from simrenew.adapters.dynamodb.webhooks import (
 )
 from simrenew.errors import Conflict, ValidationError
 from simrenew.ports.paging import Page
+from simrenew.ports.webhooks import WebhookEndpoint, WebhookEvent
 from tests.support.fakes.table import Cancelled, FakeTable, paged
 
 
@@ -22,17 +23,8 @@ class FakeWebhookRepository(WebhookRepository):
     def __init__(self, table: FakeTable) -> None:
         self.table = table
 
-    def create_endpoint(
-        self,
-        tenant_id: str,
-        endpoint_id: str,
-        url: str,
-        events_json: str,
-        secret: str,
-        description: str | None,
-        now: datetime,
-    ) -> WebhookEndpointItem:
-        item = new_endpoint(tenant_id, endpoint_id, url, events_json, secret, description, now)
+    def create_endpoint(self, endpoint: WebhookEndpoint) -> WebhookEndpointItem:
+        item = new_endpoint(endpoint)
         try:
             self.table.put(item, new=True)
         except Cancelled:
@@ -66,38 +58,17 @@ class FakeWebhookRepository(WebhookRepository):
         return True
 
     def add_delivery(
-        self,
-        tenant_id: str,
-        endpoint_id: str,
-        delivery_id: str,
-        event_type: str,
-        event_id: str,
-        payload_json: str,
-        next_attempt_at: datetime,
-        now: datetime,
+        self, endpoint: WebhookEndpoint, delivery_id: str, event: WebhookEvent, next_attempt_at: datetime, now: datetime
     ) -> WebhookDeliveryItem:
-        item = new_delivery(
-            tenant_id, endpoint_id, delivery_id, event_type, event_id, payload_json, now, next_attempt_at, now
-        )
+        item = new_delivery(endpoint, delivery_id, event, next_attempt_at, now)
         if not self._save(item, new=True):
             raise Conflict("the delivery already exists")
         return item
 
     def add_delivery_once(
-        self,
-        tenant_id: str,
-        endpoint_id: str,
-        delivery_id: str,
-        event_type: str,
-        event_id: str,
-        payload_json: str,
-        at: datetime,
-        next_attempt_at: datetime,
-        now: datetime,
+        self, endpoint: WebhookEndpoint, delivery_id: str, event: WebhookEvent, next_attempt_at: datetime, now: datetime
     ) -> WebhookDeliveryItem | None:
-        item = new_delivery(
-            tenant_id, endpoint_id, delivery_id, event_type, event_id, payload_json, at, next_attempt_at, now
-        )
+        item = new_delivery(endpoint, delivery_id, event, next_attempt_at, now)
         return item if self._save(item, new=True) else None
 
     def update_delivery(self, tenant_id: str, item: WebhookDeliveryItem, now: datetime) -> bool:

@@ -113,34 +113,27 @@ def test_header_in_any_order_or_case_maps_cells_to_their_columns(header: str) ->
     assert parsed.rows == [RawRow(row=2, values=row)]
 
 
-def test_header_missing_required_columns_is_rejected_listing_them() -> None:
-    header = ",".join(c for c in IMPORT_COLUMNS if c not in {"sn", "tid", "expires_on"})
+@pytest.mark.parametrize(
+    ("data", "code", "named"),
+    [
+        (
+            ",".join(c for c in IMPORT_COLUMNS if c not in {"sn", "tid", "expires_on"}) + "\n",
+            "missing_columns",
+            ["sn (or tid), expires_on"],
+        ),
+        # a misspelt column: both the missing and the unknown one are named
+        (HEADER.replace("iccid", "icid"), "missing_columns", ["iccid", "icid"]),
+        (f"{HEADER},shop_code\n", "unknown_columns", ["shop_code"]),
+        (f"{HEADER},SN\n", "duplicate_columns", ["sn"]),
+    ],
+    ids=["missing-required", "misspelt", "extra-column", "repeated-column"],
+)
+def test_a_bad_header_is_rejected_naming_its_columns(data: str, code: str, named: list[str]) -> None:
     with pytest.raises(ValidationError) as exc:
-        parse_import(f"{header}\n".encode())
-    assert_file_error(exc, "missing_columns")
-    assert "sn (or tid), expires_on" in exc.value.message
-
-
-def test_header_with_a_misspelt_column_names_both_the_missing_and_the_unknown_one() -> None:
-    with pytest.raises(ValidationError) as exc:
-        parse_import(HEADER.replace("iccid", "icid").encode())
-    assert_file_error(exc, "missing_columns")
-    assert "iccid" in exc.value.message
-    assert "icid" in exc.value.message
-
-
-def test_header_with_an_extra_column_is_rejected_as_unknown_columns() -> None:
-    with pytest.raises(ValidationError) as exc:
-        parse_import(f"{HEADER},shop_code\n".encode())
-    assert_file_error(exc, "unknown_columns")
-    assert "shop_code" in exc.value.message
-
-
-def test_header_repeating_a_column_is_rejected() -> None:
-    with pytest.raises(ValidationError) as exc:
-        parse_import(f"{HEADER},SN\n".encode())
-    assert_file_error(exc, "duplicate_columns")
-    assert "sn" in exc.value.message
+        parse_import(data.encode())
+    assert_file_error(exc, code)
+    for column in named:
+        assert column in exc.value.message
 
 
 def test_header_only_file_has_no_rows() -> None:

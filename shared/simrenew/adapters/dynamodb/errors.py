@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from botocore.exceptions import ClientError, HTTPClientError
@@ -37,6 +37,17 @@ def is_condition_failure(exc: PynamoDBException) -> bool:
     if isinstance(exc, TransactWriteError) and response_code(exc) == "TransactionCanceledException":
         return any(r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons if r is not None)
     return False
+
+
+def condition_held(write: Callable[[], object]) -> bool:
+    """Make one conditional write: False when its condition failed (nothing was written)."""
+    try:
+        write()
+    except PynamoDBException as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
 
 
 def cancellation_codes(exc: TransactWriteError) -> list[str | None]:

@@ -6,23 +6,19 @@ from datetime import datetime
 from typing import Any
 
 from simrenew.adapters.dynamodb import keys
+from simrenew.adapters.dynamodb.mapping import attrs_of, from_item
 from simrenew.adapters.dynamodb.models import ExportItem
 from simrenew.ports.exports import ExportJob
 
 
 def to_export(item: ExportItem) -> ExportJob:
-    return ExportJob(
-        tenant_id=item.tenant_id,
-        export_id=item.export_id,
+    return from_item(
+        item,
+        ExportJob,
         kind=item.export_kind,
         filters_json=item.filters,
-        status=item.status,
         rows=int(item.rows),
         size_bytes=int(item.size_bytes),
-        object_key=item.object_key,
-        error_message=item.error_message,
-        created_at=item.created_at,
-        finished_at=item.finished_at,
     )
 
 
@@ -32,27 +28,15 @@ def _item(job: ExportJob) -> ExportItem:
 
 
 class ExportRepository:
-    def create(
-        self,
-        tenant_id: str,
-        export_id: str,
-        kind: str,
-        filters_json: str,
-        created_by: str,
-        now: datetime,
-        expires: datetime,
-    ) -> None:
+    def create(self, job: ExportJob, created_by: str, expires: datetime) -> None:
         ExportItem(
-            keys.tenant_pk(tenant_id),
-            keys.export_sk(export_id),
-            tenant_id=tenant_id,
-            export_id=export_id,
-            export_kind=kind,
-            filters=filters_json,
-            status="queued",
+            keys.tenant_pk(job.tenant_id),
+            keys.export_sk(job.export_id),
+            **attrs_of(job, "tenant_id", "export_id", "status", "created_at"),
+            export_kind=job.kind,
+            filters=job.filters_json,
             created_by=created_by,
-            created_at=now,
-            updated_at=now,
+            updated_at=job.created_at,
             ttl=expires,
         ).save(condition=ExportItem.pk.does_not_exist())
 

@@ -12,6 +12,7 @@ from pynamodb.exceptions import PutError
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import store_unavailable, translated
 from simrenew.adapters.dynamodb.fleet import to_terminal
+from simrenew.adapters.dynamodb.mapping import attrs_of, from_item
 from simrenew.adapters.dynamodb.models import (
     POOL_CONNECTIONS,
     ImportChunkItem,
@@ -27,6 +28,7 @@ from simrenew.domain.imports import Counts as Counts
 from simrenew.domain.imports import ImportJob
 from simrenew.domain.imports import RowError as RowError
 from simrenew.errors import Conflict, TransientStoreError
+from simrenew.ports.imports import Upload
 
 CHUNK_BYTES = 350_000  # DynamoDB items are capped at 400 KB
 RETENTION = timedelta(days=30)
@@ -34,26 +36,59 @@ LEASE = timedelta(minutes=2)
 
 
 def to_import_job(item: ImportItem) -> ImportJob:
-    return ImportJob(
-        tenant_id=item.tenant_id,
-        import_id=item.import_id,
-        status=item.status,
-        source=item.source,
-        object_key=item.object_key,
-        filename=item.filename,
-        size_bytes=int(item.size_bytes) if item.size_bytes is not None else None,
-        encoding=item.encoding,
-        total=int(item.total),
-        processed=int(item.processed),
-        created=int(item.created),
-        updated=int(item.updated),
-        unchanged=int(item.unchanged),
-        failed=int(item.failed),
-        error_message=item.error_message,
-        heartbeat_at=item.heartbeat_at,
-        created_at=item.created_at,
-        finished_at=item.finished_at,
+    counts = {
+        name: int(getattr(item, name)) for name in ("total", "processed", "created", "updated", "unchanged", "failed")
+    }
+    size_bytes = int(item.size_bytes) if item.size_bytes is not None else None
+    return from_item(item, ImportJob, size_bytes=size_bytes, **counts)
+
+
+def new_job(tenant_id: str, import_id: str, created_by: str, now: datetime, **fields: Any) -> ImportItem:
+    """A job's item, kept RETENTION days and listed in the tenant's history (newest first: only
+    jobs are in it, never their chunks or errors); `fields` are the rest of its attributes."""
+    return ImportItem(
+        keys.tenant_pk(tenant_id),
+        keys.import_sk(import_id),
+        gsi1pk=keys.imports_gsi1pk(tenant_id),
+        gsi1sk=keys.imports_gsi1sk(now, import_id),
+        ttl=now + RETENTION,
+        tenant_id=tenant_id,
+        import_id=import_id,
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+        **fields,
     )
+
+
+def new_upload_job(tenant_id: str, import_id: str, upload: Upload, created_by: str, now: datetime) -> ImportItem:
+    """A job waiting for its file: the client PUTs it to upload.object_key, whose arrival starts it."""
+    return new_job(
+        tenant_id,
+        import_id,
+        created_by,
+        now,
+        status="awaiting_upload",
+        file_sha256="",
+        chunks=0,
+        total=0,
+        source="upload",
+        **attrs_of(upload, "object_key", "filename", "size_bytes"),
+    )
+
+
+def error_item(tenant_id: str, import_id: str, error: RowError, now: datetime) -> ImportErrorItem:
+    """A row's error, keyed by its row."""
+    return ImportErrorItem(
+        keys.tenant_pk(tenant_id),
+        keys.import_error_sk(import_id, error.row),
+        **attrs_of(error, "row", "field", "code", "message"),
+        ttl=now + RETENTION,
+    )
+
+
+def to_row_error(item: ImportErrorItem) -> RowError:
+    return RowError(int(item.row), item.field, item.code, item.message)
 
 
 class ImportRepository:
@@ -78,60 +113,19 @@ class ImportRepository:
     ) -> None:
         pk = keys.tenant_pk(tenant_id)
         chunks = [data[i : i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)] or [b""]
-        expires = now + RETENTION
         # Chunks first, job last: a job that exists always has its whole file.
         with ImportChunkItem.batch_write() as batch:
             for index, chunk in enumerate(chunks):
-                batch.save(ImportChunkItem(pk, keys.import_chunk_sk(import_id, index), data=chunk, ttl=expires))
-        ImportItem(
-            pk,
-            keys.import_sk(import_id),
-            tenant_id=tenant_id,
-            import_id=import_id,
-            status="queued",
-            file_sha256=sha256,
-            chunks=len(chunks),
-            total=total,
-            created_by=created_by,
-            created_at=now,
-            updated_at=now,
-            ttl=expires,
-            # The tenant's history, newest first: only jobs are in it, never their chunks or errors.
-            gsi1pk=keys.imports_gsi1pk(tenant_id),
-            gsi1sk=keys.imports_gsi1sk(now, import_id),
-        ).save(condition=ImportItem.pk.does_not_exist())
+                batch.save(ImportChunkItem(pk, keys.import_chunk_sk(import_id, index), data=chunk, ttl=now + RETENTION))
+        job = new_job(
+            tenant_id, import_id, created_by, now, status="queued", file_sha256=sha256, chunks=len(chunks), total=total
+        )
+        job.save(condition=ImportItem.pk.does_not_exist())
 
     def create_upload(
-        self,
-        tenant_id: str,
-        import_id: str,
-        object_key: str,
-        filename: str,
-        size_bytes: int,
-        created_by: str,
-        now: datetime,
+        self, tenant_id: str, import_id: str, upload: Upload, created_by: str, now: datetime
     ) -> ImportItem:
-        """A job waiting for its file: the client PUTs it to object_key, whose arrival starts it."""
-        job = ImportItem(
-            keys.tenant_pk(tenant_id),
-            keys.import_sk(import_id),
-            tenant_id=tenant_id,
-            import_id=import_id,
-            status="awaiting_upload",
-            file_sha256="",
-            chunks=0,
-            total=0,
-            source="upload",
-            object_key=object_key,
-            filename=filename,
-            size_bytes=size_bytes,
-            created_by=created_by,
-            created_at=now,
-            updated_at=now,
-            ttl=now + RETENTION,
-            gsi1pk=keys.imports_gsi1pk(tenant_id),
-            gsi1sk=keys.imports_gsi1sk(now, import_id),
-        )
+        job = new_upload_job(tenant_id, import_id, upload, created_by, now)
         job.save(condition=ImportItem.pk.does_not_exist())
         return job
 
@@ -250,21 +244,10 @@ class ImportRepository:
 
     def add_errors(self, tenant_id: str, import_id: str, errors: Sequence[RowError], now: datetime) -> None:
         """Keyed by row, so a rerun overwrites instead of duplicating."""
-        pk = keys.tenant_pk(tenant_id)
         try:
             with ImportErrorItem.batch_write() as batch:
                 for e in errors:
-                    batch.save(
-                        ImportErrorItem(
-                            pk,
-                            keys.import_error_sk(import_id, e.row),
-                            row=e.row,
-                            field=e.field,
-                            code=e.code,
-                            message=e.message,
-                            ttl=now + RETENTION,
-                        )
-                    )
+                    batch.save(error_item(tenant_id, import_id, e, now))
         except PutError as exc:  # pragma: no cover - surfaced as a failed import
             raise Conflict("could not record row errors") from exc
 
@@ -273,7 +256,7 @@ class ImportRepository:
         items = ImportErrorItem.query(
             pk, ImportErrorItem.sk.startswith(keys.import_errors_prefix(import_id)), limit=limit
         )
-        return [RowError(int(i.row), i.field, i.code, i.message) for i in items]
+        return [to_row_error(i) for i in items]
 
 
 def job_json(job: ImportItem, errors: list[RowError], error_limit: int) -> dict[str, Any]:

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import PutError, PynamoDBException, UpdateError
+from pynamodb.exceptions import PynamoDBException
 
 from simrenew.adapters.dynamodb import keys
-from simrenew.adapters.dynamodb.errors import is_condition_failure, translated
+from simrenew.adapters.dynamodb.errors import condition_held, translated
+from simrenew.adapters.dynamodb.mapping import attrs_of, from_item
 from simrenew.adapters.dynamodb.models import WebhookDeliveryItem as WebhookDeliveryItem
 from simrenew.adapters.dynamodb.models import WebhookEndpointItem as WebhookEndpointItem
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.errors import ValidationError
-from simrenew.ports.webhooks import WebhookDelivery, WebhookEndpoint
+from simrenew.ports.webhooks import Attempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 RETRY_SHARDS = keys.WEBHOOK_RETRY_SHARDS
 DELIVERY_RETENTION = timedelta(days=30)
@@ -35,45 +36,27 @@ def leave_retry_queue(item: WebhookDeliveryItem) -> None:
     item.gsi2pk = item.gsi2sk = None
 
 
-def new_endpoint(
-    tenant_id: str, endpoint_id: str, url: str, events_json: str, secret: str, description: str | None, now: datetime
-) -> WebhookEndpointItem:
+def new_endpoint(endpoint: WebhookEndpoint) -> WebhookEndpointItem:
     return WebhookEndpointItem(
-        keys.tenant_pk(tenant_id),
-        keys.webhook_endpoint_sk(endpoint_id),
-        tenant_id=tenant_id,
-        endpoint_id=endpoint_id,
-        url=url,
-        events=events_json,
-        secret=secret,
-        active=True,
-        description=description,
-        created_at=now,
-        updated_at=now,
+        keys.tenant_pk(endpoint.tenant_id),
+        keys.webhook_endpoint_sk(endpoint.endpoint_id),
+        **attrs_of(endpoint, "tenant_id", "endpoint_id", "url", "secret", "active", "description", "created_at"),
+        events=endpoint.events_json,
+        updated_at=endpoint.created_at,
     )
 
 
 def new_delivery(
-    tenant_id: str,
-    endpoint_id: str,
-    delivery_id: str,
-    event_type: str,
-    event_id: str,
-    payload_json: str,
-    at: datetime,
-    next_attempt_at: datetime,
-    now: datetime,
+    endpoint: WebhookEndpoint, delivery_id: str, event: WebhookEvent, next_attempt_at: datetime, now: datetime
 ) -> WebhookDeliveryItem:
-    """A pending delivery (its key from the event time `at`), already queued for `next_attempt_at`."""
+    """A pending delivery (its key from the event time), already queued for `next_attempt_at`."""
     item = WebhookDeliveryItem(
-        keys.tenant_pk(tenant_id),
-        keys.webhook_delivery_sk(endpoint_id, at, delivery_id),
-        tenant_id=tenant_id,
-        endpoint_id=endpoint_id,
+        keys.tenant_pk(endpoint.tenant_id),
+        keys.webhook_delivery_sk(endpoint.endpoint_id, event.at, delivery_id),
+        tenant_id=endpoint.tenant_id,
+        endpoint_id=endpoint.endpoint_id,
         delivery_id=delivery_id,
-        event_type=event_type,
-        event_id=event_id,
-        payload_json=payload_json,
+        **attrs_of(event, "event_type", "event_id", "payload_json"),
         attempts=0,
         state="pending",
         ttl=now + DELIVERY_RETENTION,
@@ -92,33 +75,11 @@ class WebhookRepository:
     retry_shards = RETRY_SHARDS
 
     def endpoint(self, item: WebhookEndpointItem) -> WebhookEndpoint:
-        return WebhookEndpoint(
-            tenant_id=item.tenant_id,
-            endpoint_id=item.endpoint_id,
-            url=item.url,
-            events_json=item.events,
-            secret=item.secret,
-            description=item.description,
-            active=bool(item.active),
-            created_at=item.created_at,
-        )
+        return from_item(item, WebhookEndpoint, events_json=item.events, active=bool(item.active))
 
     def delivery(self, item: WebhookDeliveryItem) -> WebhookDelivery:
-        return WebhookDelivery(
-            tenant_id=item.tenant_id,
-            endpoint_id=item.endpoint_id,
-            delivery_id=item.delivery_id,
-            event_id=item.event_id,
-            event_type=item.event_type,
-            payload_json=item.payload_json,
-            state=item.state,
-            attempts=int(item.attempts),
-            last_status=int(item.last_status) if item.last_status is not None else None,
-            last_error=item.last_error,
-            next_attempt_at=item.next_attempt_at,
-            delivered_at=item.delivered_at,
-            created_at=item.created_at,
-        )
+        last_status = int(item.last_status) if item.last_status is not None else None
+        return from_item(item, WebhookDelivery, attempts=int(item.attempts), last_status=last_status)
 
     def close_delivery(self, item: WebhookDeliveryItem, error: str, now: datetime) -> bool:
         item.state = "failed"
@@ -130,38 +91,21 @@ class WebhookRepository:
         queue_for_retry(item, lease_until)
         return self.update_delivery(item.tenant_id, item, now)
 
-    def record_attempt(
-        self,
-        item: WebhookDeliveryItem,
-        status: int | None,
-        error: str | None,
-        state: str,
-        retry_at: datetime | None,
-        now: datetime,
-    ) -> bool:
+    def record_attempt(self, item: WebhookDeliveryItem, attempt: Attempt, now: datetime) -> bool:
         item.attempts = int(item.attempts) + 1
-        item.last_status = status
-        item.state = state
-        item.last_error = error
-        if state == "delivered":
+        item.last_status = attempt.status
+        item.state = attempt.state
+        item.last_error = attempt.error
+        if attempt.state == "delivered":
             item.delivered_at = now
-        if retry_at is None:
+        if attempt.retry_at is None:
             leave_retry_queue(item)
         else:
-            queue_for_retry(item, retry_at)
+            queue_for_retry(item, attempt.retry_at)
         return self.update_delivery(item.tenant_id, item, now)
 
-    def create_endpoint(
-        self,
-        tenant_id: str,
-        endpoint_id: str,
-        url: str,
-        events_json: str,
-        secret: str,
-        description: str | None,
-        now: datetime,
-    ) -> WebhookEndpointItem:
-        item = new_endpoint(tenant_id, endpoint_id, url, events_json, secret, description, now)
+    def create_endpoint(self, endpoint: WebhookEndpoint) -> WebhookEndpointItem:
+        item = new_endpoint(endpoint)
         with translated("the webhook endpoint already exists"):
             item.save(condition=WebhookEndpointItem.pk.does_not_exist())
         return item
@@ -199,61 +143,30 @@ class WebhookRepository:
     def disable_endpoint(self, tenant_id: str, endpoint_id: str, now: datetime) -> bool:
         """False when there is no active endpoint with that id in this tenant."""
         item = WebhookEndpointItem(keys.tenant_pk(tenant_id), keys.webhook_endpoint_sk(endpoint_id))
-        try:
-            item.update(
+        return condition_held(
+            lambda: item.update(
                 actions=[WebhookEndpointItem.active.set(False), WebhookEndpointItem.updated_at.set(now)],
                 condition=WebhookEndpointItem.pk.exists() & (WebhookEndpointItem.active == True),  # noqa: E712
             )
-        except UpdateError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        )
 
     def add_delivery(
-        self,
-        tenant_id: str,
-        endpoint_id: str,
-        delivery_id: str,
-        event_type: str,
-        event_id: str,
-        payload_json: str,
-        next_attempt_at: datetime,
-        now: datetime,
+        self, endpoint: WebhookEndpoint, delivery_id: str, event: WebhookEvent, next_attempt_at: datetime, now: datetime
     ) -> WebhookDeliveryItem:
         """A new pending delivery, already queued for `next_attempt_at` (so a crash before the
         first attempt is retried rather than lost)."""
-        item = new_delivery(
-            tenant_id, endpoint_id, delivery_id, event_type, event_id, payload_json, now, next_attempt_at, now
-        )
+        item = new_delivery(endpoint, delivery_id, event, next_attempt_at, now)
         with translated("the delivery already exists"):
             item.save(condition=WebhookDeliveryItem.pk.does_not_exist())
         return item
 
     def add_delivery_once(
-        self,
-        tenant_id: str,
-        endpoint_id: str,
-        delivery_id: str,
-        event_type: str,
-        event_id: str,
-        payload_json: str,
-        at: datetime,
-        next_attempt_at: datetime,
-        now: datetime,
+        self, endpoint: WebhookEndpoint, delivery_id: str, event: WebhookEvent, next_attempt_at: datetime, now: datetime
     ) -> WebhookDeliveryItem | None:
-        """add_delivery with a key the caller derived (delivery id and event time `at`): None when
+        """add_delivery with a key the caller derived (delivery id and event time): None when
         that delivery already exists, so a rerun of the same outbox entry creates nothing."""
-        item = new_delivery(
-            tenant_id, endpoint_id, delivery_id, event_type, event_id, payload_json, at, next_attempt_at, now
-        )
-        try:
-            item.save(condition=WebhookDeliveryItem.pk.does_not_exist())
-        except PutError as exc:
-            if is_condition_failure(exc):
-                return None
-            raise
-        return item
+        item = new_delivery(endpoint, delivery_id, event, next_attempt_at, now)
+        return item if condition_held(lambda: item.save(condition=WebhookDeliveryItem.pk.does_not_exist())) else None
 
     def update_delivery(self, tenant_id: str, item: WebhookDeliveryItem, now: datetime) -> bool:
         """Save a delivery's new state; False if someone else changed it since it was read
@@ -261,13 +174,7 @@ class WebhookRepository:
         if item.pk != keys.tenant_pk(tenant_id) or item.tenant_id != tenant_id:
             raise ValueError("the delivery belongs to another tenant")
         item.updated_at = now
-        try:
-            item.save()
-        except PutError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return condition_held(item.save)
 
     def get_delivery(self, tenant_id: str, delivery_sk: str) -> WebhookDeliveryItem | None:
         try:
