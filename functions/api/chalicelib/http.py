@@ -13,7 +13,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chalice.app import Chalice, Response
@@ -324,6 +324,13 @@ def _failed(exc: Exception, services: Services | None, idem: tuple[str, str] | N
     return internal_error_response()
 
 
+def _summary(handler: Callable[..., Any]) -> str:
+    """A route's summary, when the route names none: its handler's docstring, the lines joined by spaces."""
+    if not handler.__doc__:
+        raise ValueError(f"{handler.__name__}: a route says what it does (its summary, or its handler's docstring)")
+    return " ".join(line.strip() for line in handler.__doc__.strip().splitlines())
+
+
 class Api:
     def __init__(self, app: Chalice, services: Callable[[], Services]) -> None:
         self.app = app
@@ -336,7 +343,7 @@ class Api:
         method: str,
         *,
         auth: Auth,
-        summary: str,
+        summary: str = "",
         status: int = 200,
         request: str | None = None,
         query: str | None = None,
@@ -355,7 +362,7 @@ class Api:
             finance = method == "GET" and auth == Role.READONLY
         if finance and method != "GET":
             raise ValueError(f"{method} {path}: a finance key never changes anything")
-        spec = RouteSpec(
+        draft = RouteSpec(
             path,
             method,
             auth,
@@ -372,9 +379,11 @@ class Api:
             also,
             response,
         )
-        self.specs.append(spec)
 
         def register(handler: Callable[..., Any]) -> Callable[..., Response]:
+            spec = draft if draft.summary else replace(draft, summary=_summary(handler))
+            self.specs.append(spec)
+
             def view(**params: str) -> Response:
                 return self._dispatch(spec, handler, params)
 

@@ -145,25 +145,19 @@ def _platform_and_imports(api: Api) -> None:
         "POST",
         auth=PLATFORM,
         request="Empty",
-        summary="Lift an agent's suspension: active again if it had been approved (its keys work again), else back"
-        " to review",
         tag="platform",
         response="TenantState",
     )
     def reinstate_tenant(req: Req, _: Empty) -> dict[str, object]:
+        """Lift an agent's suspension: active again if it had been approved (its keys work again), else back
+        to review
+        """
         tenant = req.services.tenants.reinstate(req.params["tenant_id"])
         return {"tenant_id": tenant.tenant_id, "status": tenant.status.value}
 
-    @api.route(
-        "/v1/imports",
-        "GET",
-        auth=Role.READONLY,
-        query="queries.Page",
-        summary="Import history, newest first: counts of each import (its report: GET /v1/imports/{import_id})",
-        tag="imports",
-        response="ImportPage",
-    )
+    @api.route("/v1/imports", "GET", auth=Role.READONLY, query="queries.Page", tag="imports", response="ImportPage")
     def list_imports(req: Req) -> dict[str, object]:
+        """Import history, newest first: counts of each import (its report: GET /v1/imports/{import_id})"""
         from simrenew.adapters.dynamodb.imports import ImportRepository, job_json
         from simrenew.adapters.dynamodb.paging import parse_limit
 
@@ -179,16 +173,11 @@ def _platform_and_imports(api: Api) -> None:
 
 
 def _import_template(api: Api) -> None:
-    @api.route(
-        "/v1/imports/template.xlsx",
-        "GET",
-        auth=Role.READONLY,
-        summary="The fleet import template as an .xlsx workbook: Chinese headers, SN/TID/ICCID/phone columns"
-        " formatted as text, one example row (fresh identifiers) that imports as it is",
-        tag="imports",
-        response_type=XLSX_MEDIA_TYPE,
-    )
+    @api.route("/v1/imports/template.xlsx", "GET", auth=Role.READONLY, tag="imports", response_type=XLSX_MEDIA_TYPE)
     def import_template(req: Req) -> Reply:
+        """The fleet import template as an .xlsx workbook: Chinese headers, SN/TID/ICCID/phone columns formatted as
+        text, one example row (fresh identifiers) that imports as it is
+        """
         from simrenew.domain.import_template import template_workbook
 
         fleet = req.services.fleet
@@ -203,15 +192,10 @@ def _import_template(api: Api) -> None:
 
 def _fleet_and_vouchers(api: Api) -> None:
     @api.route(
-        "/v1/terminals/{sn}/reactivate",
-        "POST",
-        auth=Role.STAFF,
-        request="Empty",
-        summary="Undo a deactivation: the terminal takes the status its merchant and expiry give it",
-        tag="fleet",
-        response="Terminal",
+        "/v1/terminals/{sn}/reactivate", "POST", auth=Role.STAFF, request="Empty", tag="fleet", response="Terminal"
     )
     def reactivate_terminal(req: Req, _: Empty) -> dict[str, object]:
+        """Undo a deactivation: the terminal takes the status its merchant and expiry give it"""
         return terminal_rows(req, [req.services.fleet.reactivate(req.tenant_id, req.params["sn"])])[0]
 
     @api.route(
@@ -219,11 +203,11 @@ def _fleet_and_vouchers(api: Api) -> None:
         "POST",
         auth=Role.ADMIN,
         request="vouchers.VoidCode",
-        summary="Void one unredeemed code of a batch (the code in the body, never in a URL); the batch's counts",
         tag="vouchers",
         response="VoucherVoided",
     )
     def void_voucher(req: Req, body: VoidCode) -> dict[str, object]:
+        """Void one unredeemed code of a batch (the code in the body, never in a URL); the batch's counts"""
         assert req.principal is not None
         return req.services.vouchers.void(req.tenant_id, req.params["batch_id"], body.fields(), req.principal.key_id)
 
@@ -233,10 +217,9 @@ def _fleet_and_vouchers(api: Api) -> None:
         auth=Role.STAFF,
         request="fleet.UsageCsv",
         body_type="text/csv",
-        summary="Usage by CSV (sn or tid, data_used_mb, as_of; up to 1,000 rows): applied at once, the answer"
-        " is the report",
         tag="fleet",
         response="UsageImport",
     )
     def usage_import(req: Req, _csv: None) -> dict[str, object]:
+        """Usage by CSV (sn or tid, data_used_mb, as_of; up to 1,000 rows): applied at once, the answer is the report"""
         return req.services.usage_imports.run(req.tenant_id, req.raw_body)
