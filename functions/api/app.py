@@ -32,6 +32,18 @@ if TYPE_CHECKING:  # the request models load pydantic: only a route with a body 
     from chalicelib.requests.onboarding import ApiKeyCreate, Signup, TenantPatch
     from chalicelib.requests.operations import SweepRun, WebhookEndpoint
     from chalicelib.requests.orders import MarkPaid, OrderCreate, PublicConfirm, PublicOrder, Refund
+    from chalicelib.requests.queries import (
+        DateRange,
+        Day,
+        Expiring,
+        MerchantList,
+        Notifications,
+        OrderList,
+        Page,
+        PublicOrderStatus,
+        TenantList,
+        TerminalList,
+    )
     from chalicelib.requests.vouchers import VoucherBatch, VoucherRedeem
 
 VERSION = "0.1.0"
@@ -57,12 +69,6 @@ exports_routes.register(api)  # CSV exports of any size (docs/uploads-exports.md
 def _page(page: object) -> dict[str, object]:
     items = [item.to_json() for item in page.items]  # type: ignore[attr-defined]
     return {"items": items, "next_cursor": page.next_cursor}  # type: ignore[attr-defined]
-
-
-def _limit_cursor(req: Req) -> tuple[int, str | None]:
-    from simrenew.adapters.dynamodb.paging import parse_limit
-
-    return parse_limit(req.query.get("limit")), req.query.get("cursor")
 
 
 # --- service ---------------------------------------------------------------------------------
@@ -105,10 +111,9 @@ def signup(req: Req, body: Signup) -> dict[str, object]:
 
 
 @api.route("/v1/admin/tenants", "GET", auth=PLATFORM, query="queries.TenantList", tag="platform", response="TenantPage")
-def list_tenants(req: Req) -> dict[str, object]:
+def list_tenants(req: Req, query: TenantList) -> dict[str, object]:
     """List agents, optionally by status"""
-    limit, cursor = _limit_cursor(req)
-    return _page(req.services.tenants.list_tenants(req.query.get("status"), limit, cursor))
+    return _page(req.services.tenants.list_tenants(query.status, query.limit, query.cursor))
 
 
 @api.route(
@@ -213,10 +218,9 @@ def create_api_key(req: Req, body: ApiKeyCreate) -> dict[str, object]:
 
 
 @api.route("/v1/api-keys", "GET", auth=Role.ADMIN, query="queries.Page", tag="tenant", response="ApiKeyPage")
-def list_api_keys(req: Req) -> dict[str, object]:
+def list_api_keys(req: Req, query: Page) -> dict[str, object]:
     """List API keys (no secrets)"""
-    limit, cursor = _limit_cursor(req)
-    return _page(req.services.tenants.list_keys(req.tenant_id, limit, cursor))
+    return _page(req.services.tenants.list_keys(req.tenant_id, query.limit, query.cursor))
 
 
 @api.route("/v1/api-keys/{key_id}", "DELETE", auth=Role.ADMIN, status=204, tag="tenant")
@@ -245,13 +249,13 @@ def create_merchant(req: Req, body: MerchantCreate) -> dict[str, object]:
 @api.route(
     "/v1/merchants", "GET", auth=Role.READONLY, query="queries.MerchantList", tag="fleet", response="MerchantPage"
 )
-def list_merchants(req: Req) -> object:
+def list_merchants(req: Req, query: MerchantList) -> object:
     """List merchants with a total; q matches any part of name, contact or phone; sort=name|-name (phones masked for a
     read-only key; Accept: text/csv for CSV)
     """
     from chalicelib.screens_routes import merchant_list
 
-    return merchant_list(req)
+    return merchant_list(req, query)
 
 
 @api.route("/v1/merchants/{merchant_id}", "GET", auth=Role.READONLY, tag="fleet", response="Merchant")
@@ -330,22 +334,21 @@ def register_terminal(req: Req, body: TerminalCreate) -> dict[str, object]:
 @api.route(
     "/v1/terminals", "GET", auth=Role.READONLY, query="queries.TerminalList", tag="fleet", response="TerminalPage"
 )
-def list_terminals(req: Req) -> object:
+def list_terminals(req: Req, query: TerminalList) -> object:
     """List terminals with their merchant's name and phone, a total; q matches any part of SN, TID, ICCID, merchant name
     or phone; sort=sn|expires_on|-expires_on|name; carrier=disagrees (docs/carrier.md) (Accept: text/csv exports what
     the filters select)
     """
-    from chalicelib.screens_routes import terminal_filters, terminal_rows
+    from chalicelib.screens_routes import terminal_rows
 
-    filters = terminal_filters(req)
+    filters = query.filters()
     if req.wants_csv():
         from chalicelib.export import terminals_csv
 
         return terminals_csv(req, req.services.listing.iter_terminals(req.tenant_id, filters))
-    if req.query.get("carrier") is not None:  # ?carrier=disagrees: the carrier disagrees with us (docs/carrier.md)
+    if query.carrier is not None:  # ?carrier=disagrees: the carrier disagrees with us (docs/carrier.md)
         return carrier_routes.disagreeing_terminals(req)
-    limit, cursor = _limit_cursor(req)
-    page = req.services.listing.terminals(req.tenant_id, filters, limit, cursor)
+    page = req.services.listing.terminals(req.tenant_id, filters, query.limit, query.cursor)
     items = terminal_rows(req, page.items)
     carrier_routes.with_carrier_state(req, items, list(page.items))
     return {"items": items, "next_cursor": page.next_cursor, "total": page.total}
@@ -496,13 +499,13 @@ def create_order(req: Req, body: OrderCreate) -> dict[str, object]:
 
 
 @api.route("/v1/orders", "GET", auth=Role.READONLY, query="queries.OrderList", tag="orders", response="OrderPage")
-def list_orders(req: Req) -> object:
+def list_orders(req: Req, query: OrderList) -> object:
     """List orders, newest first, with a total: by status, SN (any line), channel (agent|public) and creation day
     from/to (Accept: text/csv for CSV)
     """
     from chalicelib.screens_routes import order_list
 
-    return order_list(req)
+    return order_list(req, query)
 
 
 @api.route("/v1/orders/{order_id}", "GET", auth=Role.READONLY, tag="orders", response="OrderDetail")
@@ -595,10 +598,9 @@ def public_order(req: Req, body: PublicOrder) -> dict[str, object]:
     tag="public",
     response="PublicOrderStatus",
 )
-def public_order_status(req: Req) -> dict[str, object]:
+def public_order_status(req: Req, query: PublicOrderStatus) -> dict[str, object]:
     """Order status for the pay page (needs the order_token); check=1 asks WeChat Pay / Alipay now"""
-    check = req.query.get("check") == "1"
-    return req.services.orders.public_status(req.params["order_id"], req.query.get("token"), check)
+    return req.services.orders.public_status(req.params["order_id"], query.token, query.check == "1")
 
 
 @api.route(
@@ -660,9 +662,9 @@ def redeem_voucher(req: Req, body: VoucherRedeem) -> dict[str, object]:
     finance=True,
     response="RevenueReport",
 )
-def revenue_report(req: Req) -> object:
+def revenue_report(req: Req, query: DateRange) -> object:
     """Revenue per day: gross, agent fees, refunds, net (Accept: text/csv for CSV)"""
-    report = req.services.reports.revenue(req.tenant_id, req.query.get("from"), req.query.get("to"))
+    report = req.services.reports.revenue(req.tenant_id, query.from_, query.to)
     if req.wants_csv():
         from chalicelib.export import rows_csv
 
@@ -681,11 +683,11 @@ def revenue_report(req: Req) -> object:
     finance=True,
     response="SettlementReport",
 )
-def settlement_report(req: Req) -> object:
+def settlement_report(req: Req, query: DateRange) -> object:
     """Settlement per day: collected online, refunds, Stripe fees, platform fee, payable; cash and vouchers apart
     (Accept: text/csv for CSV)
     """
-    report = req.services.reports.settlement(req.tenant_id, req.query.get("from"), req.query.get("to"))
+    report = req.services.reports.settlement(req.tenant_id, query.from_, query.to)
     if req.wants_csv():
         from chalicelib.export import rows_csv
         from simrenew.services.reports import SETTLEMENT_COLUMNS
@@ -703,9 +705,9 @@ def settlement_report(req: Req) -> object:
     finance=True,
     response="ReconciliationReport",
 )
-def reconciliation_report(req: Req) -> object:
+def reconciliation_report(req: Req, query: Day) -> object:
     """A day's Stripe balance transactions matched against orders; unmatched on either side"""
-    report = req.services.reports.reconciliation(req.tenant_id, req.query.get("date"))
+    report = req.services.reports.reconciliation(req.tenant_id, query.date)
     if req.wants_csv():
         from chalicelib.export import rows_csv
 
@@ -759,11 +761,11 @@ def dashboard_report(req: Req) -> dict[str, object]:
     tag="reports",
     response="ExpiringReport",
 )
-def expiring_report(req: Req) -> object:
+def expiring_report(req: Req, query: Expiring) -> object:
     """Terminals expiring in the next N days: counts per week and the list (also CSV)"""
     from chalicelib.screens_routes import with_merchant_names
 
-    report = req.services.expiry_reports.expiring(req.tenant_id, req.query.get("days"))
+    report = req.services.expiry_reports.expiring(req.tenant_id, query.days)
     report["items"] = with_merchant_names(req, report["items"])
     if req.wants_csv():
         from chalicelib.export import rows_csv
@@ -781,9 +783,9 @@ def expiring_report(req: Req) -> object:
     tag="reports",
     response="NotificationPage",
 )
-def list_notifications(req: Req) -> object:
+def list_notifications(req: Req, query: Notifications) -> object:
     """What was sent about a terminal (recipients masked; also CSV)"""
-    items = req.services.expiry_reports.notifications(req.tenant_id, req.query.get("sn"))
+    items = req.services.expiry_reports.notifications(req.tenant_id, query.sn)
     if req.wants_csv():
         from chalicelib.export import rows_csv
 
@@ -821,10 +823,9 @@ def create_webhook_endpoint(req: Req, body: WebhookEndpoint) -> dict[str, object
     tag="webhooks",
     response="WebhookEndpointPage",
 )
-def list_webhook_endpoints(req: Req) -> dict[str, object]:
+def list_webhook_endpoints(req: Req, query: Page) -> dict[str, object]:
     """Webhook endpoints"""
-    limit, cursor = _limit_cursor(req)
-    return _items(req.services.webhooks.list_endpoints(req.tenant_id, limit, cursor))
+    return _items(req.services.webhooks.list_endpoints(req.tenant_id, query.limit, query.cursor))
 
 
 @api.route("/v1/webhook-endpoints/{endpoint_id}", "DELETE", auth=Role.ADMIN, status=204, tag="webhooks")
@@ -842,10 +843,10 @@ def delete_webhook_endpoint(req: Req) -> Reply:
     tag="webhooks",
     response="WebhookDeliveryPage",
 )
-def webhook_deliveries(req: Req) -> dict[str, object]:
+def webhook_deliveries(req: Req, query: Page) -> dict[str, object]:
     """The endpoint's delivery log, newest first"""
-    limit, cursor = _limit_cursor(req)
-    return _items(req.services.webhooks.deliveries(req.tenant_id, req.params["endpoint_id"], limit, cursor))
+    endpoint_id = req.params["endpoint_id"]
+    return _items(req.services.webhooks.deliveries(req.tenant_id, endpoint_id, query.limit, query.cursor))
 
 
 # --- issue 16: the screens' routes (reinstate, import history, vouchers, reactivate, usage CSV) ----

@@ -274,10 +274,22 @@ def _bad_start_key(exc: BaseException) -> SimRenewError | None:
     return bad_start_key(exc)
 
 
-def _validate(spec: RouteSpec, req: Req) -> Any:
-    """The one place a request body meets its route's model (chalicelib/requests): before the handler
-    runs, so a refused body writes nothing; the validated model is what the handler gets. A JSON body sent
-    to a route that also takes CSV meets the JSON model (`alt_body`); a CSV body is no model (None)."""
+def _validate(spec: RouteSpec, req: Req) -> list[Any]:
+    """The one place a request meets its route's models (chalicelib/requests): before the handler runs, so
+    a refused body or query string writes nothing; the validated models are what the handler gets after the
+    request, the body's then the query's. A JSON body sent to a route that also takes CSV meets the JSON
+    model (`alt_body`); a CSV body is no model (None)."""
+    models: list[Any] = []
+    if spec.request is not None:
+        models.append(_body(spec, req))
+    if spec.query is not None:
+        from chalicelib.requests import validate_query  # pydantic: only for a route with a query string
+
+        models.append(validate_query(spec.query, req.query))
+    return models
+
+
+def _body(spec: RouteSpec, req: Req) -> Any:
     if spec.body_type == "application/json" and spec.request is not None:
         ref: str | None = spec.request
     elif spec.alt_body is not None and spec.alt_body[0] == "application/json" and req.is_json_object():
@@ -405,13 +417,13 @@ class Api:
         try:
             services = self._services()
             req = self._request(services, spec, params)
-            body = _validate(spec, req)
+            models = _validate(spec, req)
             claimed = self._claim(services, spec, req)
             if isinstance(claimed, Response):
                 return claimed
             idem = claimed
-            # A route with a body gets its validated model (None for a CSV body) beside the request.
-            result = handler(req) if spec.request is None else handler(req, body)
+            # A route with a body or a query string gets its validated models (None for a CSV body).
+            result = handler(req, *models)
             reply = result if isinstance(result, Reply) else Reply(result, spec.status)
             if idem is not None:
                 services.idempotency.complete(idem[0], idem[1], reply.status, _redact(reply.body))
