@@ -9,7 +9,6 @@ from chalice.app import Chalice
 
 from chalicelib import carrier_routes, exports_routes
 from chalicelib.http import PLATFORM, PUBLIC, Api, Reply, Req
-from chalicelib.openapi import build_openapi
 from simrenew.bootstrap import NEEDS, Services, build_api
 from simrenew.config import load_config
 from simrenew.domain.csvfile import XLSX_MEDIA_TYPE
@@ -90,6 +89,8 @@ def health(req: Req) -> Reply:
 @api.route("/v1/openapi.json", "GET", auth=PUBLIC, tag="service", response="OpenApiDocument")
 def openapi(req: Req) -> dict[str, object]:
     """This API's OpenAPI 3 document"""
+    from chalicelib.openapi import build_openapi  # only this route needs it: not at a cold start
+
     return build_openapi(api.specs, VERSION)
 
 
