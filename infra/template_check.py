@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, wraps
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,25 @@ logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)
 # --- loading and translating -------------------------------------------------------------------
 class TemplateError(Exception):
     """The template cannot be parsed or translated; the message says why."""
+
+
+Check = Callable[[str], list[str]]
+
+
+def _reads_template(what: str) -> Callable[[Check], Check]:
+    """A check of a template that does not parse fails once, saying why: "runtime not checked: ..."."""
+
+    def wrap(check: Check) -> Check:
+        @wraps(check)
+        def checked(text: str) -> list[str]:
+            try:
+                return check(text)
+            except TemplateError as exc:
+                return [f"{what} not checked: {exc}"]
+
+        return checked
+
+    return wrap
 
 
 @lru_cache(maxsize=16)
@@ -421,25 +440,21 @@ def _probes(text: str) -> tuple[Probe, ...]:
         return tuple(pool.map(lambda s: _probe_once(s, template), specs))
 
 
+@_reads_template("handlers")
 def check_handlers(text: str) -> list[str]:
     """Every function's Handler resolves to a callable in its CodeUri folder."""
-    try:
-        probes = _probes(text)
-    except TemplateError as exc:
-        return [f"handlers not checked: {exc}"]
+    probes = _probes(text)
     failures = [f"{p.function}: {p.crashed}" for p in probes if p.crashed]
     failures += [f"{p.function}: Handler does not resolve: {p.handler}" for p in probes if p.handler]
     return failures or ([] if probes else ["no functions found"])
 
 
+@_reads_template("environment")
 def check_environment(text: str) -> list[str]:
     """Every function builds its composition root, and its environment is exactly what that root reads."""
-    try:
-        template = parse(text)
-        specs = functions(text)
-        probes = {p.function: p for p in _probes(text)}
-    except TemplateError as exc:
-        return [f"environment not checked: {exc}"]
+    template = parse(text)
+    specs = functions(text)
+    probes = {p.function: p for p in _probes(text)}
     failures = []
     for spec in specs:
         env = spec.resolved_env(template)
@@ -507,13 +522,11 @@ def _names_a_function(value: Any, template: dict[str, Any]) -> bool:
     )
 
 
+@_reads_template("runtime")
 def check_runtime(text: str) -> list[str]:
     """Python runtime equal to the one running the tests, arm64, on functions and the layer."""
-    try:
-        specs = functions(text)
-        template = parse(text)
-    except TemplateError as exc:
-        return [f"runtime not checked: {exc}"]
+    specs = functions(text)
+    template = parse(text)
     wanted = f"python{sys.version_info.major}.{sys.version_info.minor}"
     failures = [f"{s.name}: Runtime {s.runtime!r}, tests run on {wanted}" for s in specs if s.runtime != wanted]
     failures += [
@@ -607,12 +620,10 @@ def _diff(label: str, want: Any, got: Any) -> list[str]:
     return [] if want == got else [f"{label}: models say {want!r}, template says {got!r}"]
 
 
+@_reads_template("table")
 def check_table(text: str) -> list[str]:
     """The table equals the PynamoDB models, and the local stack builds it from this definition."""
-    try:
-        resource = parse(text).get("Resources", {}).get(TABLE_RESOURCE)
-    except TemplateError as exc:
-        return [f"table not checked: {exc}"]
+    resource = parse(text).get("Resources", {}).get(TABLE_RESOURCE)
     if not resource or resource.get("Type") != "AWS::DynamoDB::Table":
         return [f"{TABLE_RESOURCE} (AWS::DynamoDB::Table) is missing"]
     props = resource.get("Properties", {})
@@ -714,13 +725,11 @@ def _carrier_secret_failures(fn: str, actions: list[str], resources: list[Any]) 
     return failures
 
 
+@_reads_template("permissions")
 def check_permissions(text: str) -> list[str]:
     """The issue's least-privilege rules on every function role."""
-    try:
-        statements = function_statements(text)
-        managed = function_managed_policies(text)
-    except TemplateError as exc:
-        return [f"permissions not checked: {exc}"]
+    statements = function_statements(text)
+    managed = function_managed_policies(text)
     failures = []
     for fn, stmts in statements.items():
         for stmt in stmts:
@@ -750,14 +759,12 @@ def check_permissions(text: str) -> list[str]:
 
 
 # --- 3d: the outbox stream -----------------------------------------------------------------------------
+@_reads_template("outbox stream")
 def check_outbox_stream(text: str) -> list[str]:
     """The dispatcher reads the table's stream as the outbox needs (see the module docstring)."""
     from infra import outbox_poller
 
-    try:
-        template = parse(text)
-    except TemplateError as exc:
-        return [f"outbox stream not checked: {exc}"]
+    template = parse(text)
     resources = template.get("Resources", {})
     mappings = {
         name: r.get("Properties", {})
@@ -792,17 +799,15 @@ def check_outbox_stream(text: str) -> list[str]:
 
 
 # --- 3e: the fanned-out sweep ----------------------------------------------------------------------------
+@_reads_template("sweep fan-out")
 def check_sweep_fanout(text: str) -> list[str]:
     """One worker per expiry shard fits the sweep's reserved concurrency; SWEEP_FUNCTION names the
     sweep function; only the API and the sweep function may invoke it."""
     from simrenew.adapters.dynamodb.keys import EXPIRY_SHARDS
 
-    try:
-        template = parse(text)
-        specs = {s.name: s for s in functions(text)}
-        statements = function_statements(text)
-    except TemplateError as exc:
-        return [f"sweep fan-out not checked: {exc}"]
+    template = parse(text)
+    specs = {s.name: s for s in functions(text)}
+    statements = function_statements(text)
     failures = []
     props = template.get("Resources", {}).get(SWEEP_FUNCTION, {}).get("Properties", {})
     reserved = props.get("ReservedConcurrentExecutions")

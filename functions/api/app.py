@@ -9,7 +9,6 @@ from chalice.app import Chalice
 
 from chalicelib import carrier_routes, exports_routes
 from chalicelib.http import PLATFORM, PUBLIC, Api, Reply, Req
-from chalicelib.openapi import build_openapi
 from simrenew.bootstrap import NEEDS, Services, build_api
 from simrenew.config import load_config
 from simrenew.domain.csvfile import XLSX_MEDIA_TYPE
@@ -32,6 +31,18 @@ if TYPE_CHECKING:  # the request models load pydantic: only a route with a body 
     from chalicelib.requests.onboarding import ApiKeyCreate, Signup, TenantPatch
     from chalicelib.requests.operations import SweepRun, WebhookEndpoint
     from chalicelib.requests.orders import MarkPaid, OrderCreate, PublicConfirm, PublicOrder, Refund
+    from chalicelib.requests.queries import (
+        DateRange,
+        Day,
+        Expiring,
+        MerchantList,
+        Notifications,
+        OrderList,
+        Page,
+        PublicOrderStatus,
+        TenantList,
+        TerminalList,
+    )
     from chalicelib.requests.vouchers import VoucherBatch, VoucherRedeem
 
 VERSION = "0.1.0"
@@ -59,17 +70,10 @@ def _page(page: object) -> dict[str, object]:
     return {"items": items, "next_cursor": page.next_cursor}  # type: ignore[attr-defined]
 
 
-def _limit_cursor(req: Req) -> tuple[int, str | None]:
-    from simrenew.adapters.dynamodb.paging import parse_limit
-
-    return parse_limit(req.query.get("limit")), req.query.get("cursor")
-
-
 # --- service ---------------------------------------------------------------------------------
-@api.route(
-    "/v1/health", "GET", auth=PUBLIC, summary="Liveness and data-store reachability", tag="service", response="Health"
-)
+@api.route("/v1/health", "GET", auth=PUBLIC, tag="service", response="Health")
 def health(req: Req) -> Reply:
+    """Liveness and data-store reachability"""
     from simrenew.adapters.dynamodb.health import table_reachable
 
     ok = table_reachable()
@@ -82,15 +86,11 @@ def health(req: Req) -> Reply:
     return Reply(body, 200 if ok else 503)
 
 
-@api.route(
-    "/v1/openapi.json",
-    "GET",
-    auth=PUBLIC,
-    summary="This API's OpenAPI 3 document",
-    tag="service",
-    response="OpenApiDocument",
-)
+@api.route("/v1/openapi.json", "GET", auth=PUBLIC, tag="service", response="OpenApiDocument")
 def openapi(req: Req) -> dict[str, object]:
+    """This API's OpenAPI 3 document"""
+    from chalicelib.openapi import build_openapi  # only this route needs it: not at a cold start
+
     return build_openapi(api.specs, VERSION)
 
 
@@ -102,27 +102,19 @@ def openapi(req: Req) -> dict[str, object]:
     status=201,
     idempotent=True,
     request="onboarding.Signup",
-    summary="An agent applies for an account (reviewed by the platform)",
     tag="onboarding",
     response="TenantState",
 )
 def signup(req: Req, body: Signup) -> dict[str, object]:
+    """An agent applies for an account (reviewed by the platform)"""
     tenant = req.services.tenants.signup(body.fields(), req.client_id)
     return {"tenant_id": tenant.tenant_id, "status": tenant.status.value}
 
 
-@api.route(
-    "/v1/admin/tenants",
-    "GET",
-    auth=PLATFORM,
-    query="queries.TenantList",
-    summary="List agents, optionally by status",
-    tag="platform",
-    response="TenantPage",
-)
-def list_tenants(req: Req) -> dict[str, object]:
-    limit, cursor = _limit_cursor(req)
-    return _page(req.services.tenants.list_tenants(req.query.get("status"), limit, cursor))
+@api.route("/v1/admin/tenants", "GET", auth=PLATFORM, query="queries.TenantList", tag="platform", response="TenantPage")
+def list_tenants(req: Req, query: TenantList) -> dict[str, object]:
+    """List agents, optionally by status"""
+    return _page(req.services.tenants.list_tenants(query.status, query.limit, query.cursor))
 
 
 @api.route(
@@ -132,19 +124,18 @@ def list_tenants(req: Req) -> dict[str, object]:
     status=201,
     idempotent=True,
     request="onboarding.Signup",
-    summary="Create an active agent directly; returns its first admin key once",
     tag="platform",
     response="TenantCreated",
 )
 def create_tenant(req: Req, body: Signup) -> dict[str, object]:
+    """Create an active agent directly; returns its first admin key once"""
     tenant, issued = req.services.tenants.create_active(body.fields())
     return {**tenant.to_json(), "api_key": issued.secret, "key_id": issued.key.key_id}
 
 
-@api.route(
-    "/v1/admin/tenants/{tenant_id}", "GET", auth=PLATFORM, summary="One agent", tag="platform", response="Tenant"
-)
+@api.route("/v1/admin/tenants/{tenant_id}", "GET", auth=PLATFORM, tag="platform", response="Tenant")
 def get_tenant_admin(req: Req) -> dict[str, object]:
+    """One agent"""
     return req.services.tenants.get(req.params["tenant_id"]).to_json()
 
 
@@ -153,11 +144,11 @@ def get_tenant_admin(req: Req) -> dict[str, object]:
     "POST",
     auth=PLATFORM,
     request="Empty",
-    summary="Approve a pending agent; returns its first admin key once",
     tag="platform",
     response="TenantApproved",
 )
 def approve_tenant(req: Req, _: Empty) -> dict[str, object]:
+    """Approve a pending agent; returns its first admin key once"""
     issued = req.services.tenants.approve(req.params["tenant_id"])
     return {
         "tenant_id": req.params["tenant_id"],
@@ -172,25 +163,19 @@ def approve_tenant(req: Req, _: Empty) -> dict[str, object]:
     "POST",
     auth=PLATFORM,
     request="Empty",
-    summary="Suspend an agent: all its keys stop working at once",
     tag="platform",
     response="TenantState",
 )
 def suspend_tenant(req: Req, _: Empty) -> dict[str, object]:
+    """Suspend an agent: all its keys stop working at once"""
     tenant = req.services.tenants.suspend(req.params["tenant_id"])
     return {"tenant_id": tenant.tenant_id, "status": tenant.status.value}
 
 
 # --- the tenant itself ----------------------------------------------------------------------
-@api.route(
-    "/v1/me",
-    "GET",
-    auth=Role.READONLY,
-    summary="Who the key is: its agent (id, name, status, time zone), role and key id (the console's sign-in)",
-    tag="tenant",
-    response="Me",
-)
+@api.route("/v1/me", "GET", auth=Role.READONLY, tag="tenant", response="Me")
 def whoami(req: Req) -> dict[str, object]:
+    """Who the key is: its agent (id, name, status, time zone), role and key id (the console's sign-in)"""
     assert req.principal is not None and req.principal.role is not None
     tenant = req.services.tenants.get(req.tenant_id)
     return {
@@ -204,28 +189,15 @@ def whoami(req: Req) -> dict[str, object]:
     }
 
 
-@api.route(
-    "/v1/tenant",
-    "GET",
-    auth=Role.ADMIN,
-    summary="The calling agent's profile and settings",
-    tag="tenant",
-    response="Tenant",
-)
+@api.route("/v1/tenant", "GET", auth=Role.ADMIN, tag="tenant", response="Tenant")
 def get_tenant(req: Req) -> dict[str, object]:
+    """The calling agent's profile and settings"""
     return req.services.tenants.get(req.tenant_id).to_json()
 
 
-@api.route(
-    "/v1/tenant",
-    "PATCH",
-    auth=Role.ADMIN,
-    request="onboarding.TenantPatch",
-    summary="Change profile fields and settings (validated, all or nothing)",
-    tag="tenant",
-    response="Tenant",
-)
+@api.route("/v1/tenant", "PATCH", auth=Role.ADMIN, request="onboarding.TenantPatch", tag="tenant", response="Tenant")
 def patch_tenant(req: Req, body: TenantPatch) -> dict[str, object]:
+    """Change profile fields and settings (validated, all or nothing)"""
     return req.services.tenants.update(req.tenant_id, body.fields()).to_json()
 
 
@@ -236,32 +208,25 @@ def patch_tenant(req: Req, body: TenantPatch) -> dict[str, object]:
     status=201,
     idempotent=True,
     request="onboarding.ApiKeyCreate",
-    summary="Create an API key; the key is shown once",
     tag="tenant",
     response="ApiKeyCreated",
 )
 def create_api_key(req: Req, body: ApiKeyCreate) -> dict[str, object]:
+    """Create an API key; the key is shown once"""
     assert req.principal is not None
     issued = req.services.tenants.create_key(req.principal, body.fields())
     return {**issued.key.to_json(), "api_key": issued.secret}
 
 
-@api.route(
-    "/v1/api-keys",
-    "GET",
-    auth=Role.ADMIN,
-    query="queries.Page",
-    summary="List API keys (no secrets)",
-    tag="tenant",
-    response="ApiKeyPage",
-)
-def list_api_keys(req: Req) -> dict[str, object]:
-    limit, cursor = _limit_cursor(req)
-    return _page(req.services.tenants.list_keys(req.tenant_id, limit, cursor))
+@api.route("/v1/api-keys", "GET", auth=Role.ADMIN, query="queries.Page", tag="tenant", response="ApiKeyPage")
+def list_api_keys(req: Req, query: Page) -> dict[str, object]:
+    """List API keys (no secrets)"""
+    return _page(req.services.tenants.list_keys(req.tenant_id, query.limit, query.cursor))
 
 
-@api.route("/v1/api-keys/{key_id}", "DELETE", auth=Role.ADMIN, status=204, summary="Revoke an API key", tag="tenant")
+@api.route("/v1/api-keys/{key_id}", "DELETE", auth=Role.ADMIN, status=204, tag="tenant")
 def revoke_api_key(req: Req) -> Reply:
+    """Revoke an API key"""
     req.services.tenants.revoke_key(req.tenant_id, req.params["key_id"])
     return Reply(None, 204)
 
@@ -274,34 +239,29 @@ def revoke_api_key(req: Req) -> Reply:
     status=201,
     idempotent=True,
     request="fleet.MerchantCreate",
-    summary="Create a merchant (name + phone unique within the agent)",
     tag="fleet",
     response="Merchant",
 )
 def create_merchant(req: Req, body: MerchantCreate) -> dict[str, object]:
+    """Create a merchant (name + phone unique within the agent)"""
     return req.services.fleet.create_merchant(req.tenant_id, body.fields()).to_json()
 
 
 @api.route(
-    "/v1/merchants",
-    "GET",
-    auth=Role.READONLY,
-    query="queries.MerchantList",
-    summary="List merchants with a total; q matches any part of name, contact or phone; sort=name|-name"
-    " (phones masked for a read-only key; Accept: text/csv for CSV)",
-    tag="fleet",
-    response="MerchantPage",
+    "/v1/merchants", "GET", auth=Role.READONLY, query="queries.MerchantList", tag="fleet", response="MerchantPage"
 )
-def list_merchants(req: Req) -> object:
+def list_merchants(req: Req, query: MerchantList) -> object:
+    """List merchants with a total; q matches any part of name, contact or phone; sort=name|-name (phones masked for a
+    read-only key; Accept: text/csv for CSV)
+    """
     from chalicelib.screens_routes import merchant_list
 
-    return merchant_list(req)
+    return merchant_list(req, query)
 
 
-@api.route(
-    "/v1/merchants/{merchant_id}", "GET", auth=Role.READONLY, summary="One merchant", tag="fleet", response="Merchant"
-)
+@api.route("/v1/merchants/{merchant_id}", "GET", auth=Role.READONLY, tag="fleet", response="Merchant")
 def get_merchant(req: Req) -> dict[str, object]:
+    """One merchant"""
     return req.services.fleet.get_merchant(req.tenant_id, req.params["merchant_id"]).to_json()
 
 
@@ -310,11 +270,11 @@ def get_merchant(req: Req) -> dict[str, object]:
     "PATCH",
     auth=Role.STAFF,
     request="fleet.MerchantPatch",
-    summary="Change a merchant",
     tag="fleet",
     response="Merchant",
 )
 def patch_merchant(req: Req, body: MerchantPatch) -> dict[str, object]:
+    """Change a merchant"""
     return req.services.fleet.update_merchant(req.tenant_id, req.params["merchant_id"], body.fields()).to_json()
 
 
@@ -326,31 +286,23 @@ def patch_merchant(req: Req, body: MerchantPatch) -> dict[str, object]:
     status=201,
     idempotent=True,
     request="fleet.PlanCreate",
-    summary="Create a renewal plan (term, quota, price in fen)",
     tag="plans",
     response="Plan",
 )
 def create_plan(req: Req, body: PlanCreate) -> dict[str, object]:
+    """Create a renewal plan (term, quota, price in fen)"""
     return req.services.fleet.create_plan(req.tenant_id, body.fields()).to_json()
 
 
-@api.route(
-    "/v1/plans", "GET", auth=Role.READONLY, summary="List plans (active first)", tag="plans", response="PlanPage"
-)
+@api.route("/v1/plans", "GET", auth=Role.READONLY, tag="plans", response="PlanPage")
 def list_plans(req: Req) -> dict[str, object]:
+    """List plans (active first)"""
     return {"items": [p.to_json() for p in req.services.fleet.list_plans(req.tenant_id)], "next_cursor": None}
 
 
-@api.route(
-    "/v1/plans/{plan_id}",
-    "PATCH",
-    auth=Role.ADMIN,
-    request="fleet.PlanPatch",
-    summary="Change a plan",
-    tag="plans",
-    response="Plan",
-)
+@api.route("/v1/plans/{plan_id}", "PATCH", auth=Role.ADMIN, request="fleet.PlanPatch", tag="plans", response="Plan")
 def patch_plan(req: Req, body: PlanPatch) -> dict[str, object]:
+    """Change a plan"""
     return req.services.fleet.update_plan(req.tenant_id, req.params["plan_id"], body.fields()).to_json()
 
 
@@ -372,70 +324,54 @@ def _terminal_json(req: Req, terminal: object) -> dict[str, object]:
     status=201,
     idempotent=True,
     request="fleet.TerminalCreate",
-    summary="Register a terminal; SN, TID and ICCID are unique across all agents",
     tag="fleet",
     response="Terminal",
 )
 def register_terminal(req: Req, body: TerminalCreate) -> dict[str, object]:
+    """Register a terminal; SN, TID and ICCID are unique across all agents"""
     return _terminal_json(req, req.services.fleet.register(req.tenant_id, body.fields()))
 
 
 @api.route(
-    "/v1/terminals",
-    "GET",
-    auth=Role.READONLY,
-    query="queries.TerminalList",
-    summary="List terminals with their merchant's name and phone, a total; q matches any part of SN, TID, ICCID,"
-    " merchant name or phone; sort=sn|expires_on|-expires_on|name; carrier=disagrees (docs/carrier.md)"
-    " (Accept: text/csv exports what the filters select)",
-    tag="fleet",
-    response="TerminalPage",
+    "/v1/terminals", "GET", auth=Role.READONLY, query="queries.TerminalList", tag="fleet", response="TerminalPage"
 )
-def list_terminals(req: Req) -> object:
-    from chalicelib.screens_routes import terminal_filters, terminal_rows
+def list_terminals(req: Req, query: TerminalList) -> object:
+    """List terminals with their merchant's name and phone, a total; q matches any part of SN, TID, ICCID, merchant name
+    or phone; sort=sn|expires_on|-expires_on|name; carrier=disagrees (docs/carrier.md) (Accept: text/csv exports what
+    the filters select)
+    """
+    from chalicelib.screens_routes import terminal_rows
 
-    filters = terminal_filters(req)
+    filters = query.filters()
     if req.wants_csv():
         from chalicelib.export import terminals_csv
 
         return terminals_csv(req, req.services.listing.iter_terminals(req.tenant_id, filters))
-    if req.query.get("carrier") is not None:  # ?carrier=disagrees: the carrier disagrees with us (docs/carrier.md)
+    if query.carrier is not None:  # ?carrier=disagrees: the carrier disagrees with us (docs/carrier.md)
         return carrier_routes.disagreeing_terminals(req)
-    limit, cursor = _limit_cursor(req)
-    page = req.services.listing.terminals(req.tenant_id, filters, limit, cursor)
+    page = req.services.listing.terminals(req.tenant_id, filters, query.limit, query.cursor)
     items = terminal_rows(req, page.items)
     carrier_routes.with_carrier_state(req, items, list(page.items))
     return {"items": items, "next_cursor": page.next_cursor, "total": page.total}
 
 
-@api.route(
-    "/v1/terminals/claim",
-    "POST",
-    auth=Role.ADMIN,
-    request="fleet.Claim",
-    summary="Take over a terminal from another agent with its transfer code",
-    tag="fleet",
-    response="Terminal",
-)
+@api.route("/v1/terminals/claim", "POST", auth=Role.ADMIN, request="fleet.Claim", tag="fleet", response="Terminal")
 def claim_terminal(req: Req, body: Claim) -> dict[str, object]:
+    """Take over a terminal from another agent with its transfer code"""
     return _terminal_json(req, req.services.fleet.claim(req.tenant_id, body.fields()))
 
 
-@api.route("/v1/terminals/{sn}", "GET", auth=Role.READONLY, summary="One terminal", tag="fleet", response="Terminal")
+@api.route("/v1/terminals/{sn}", "GET", auth=Role.READONLY, tag="fleet", response="Terminal")
 def get_terminal(req: Req) -> dict[str, object]:
+    """One terminal"""
     return _terminal_json(req, req.services.fleet.get(req.tenant_id, req.params["sn"]))
 
 
 @api.route(
-    "/v1/terminals/{sn}",
-    "PATCH",
-    auth=Role.STAFF,
-    request="fleet.TerminalPatch",
-    summary="Change a terminal; a new TID or ICCID moves its claim atomically",
-    tag="fleet",
-    response="Terminal",
+    "/v1/terminals/{sn}", "PATCH", auth=Role.STAFF, request="fleet.TerminalPatch", tag="fleet", response="Terminal"
 )
 def patch_terminal(req: Req, body: TerminalPatch) -> dict[str, object]:
+    """Change a terminal; a new TID or ICCID moves its claim atomically"""
     assert req.principal is not None and req.principal.role is not None
     terminal = req.services.fleet.update(
         req.tenant_id, req.params["sn"], body.fields(), actor=req.principal.key_id, role=req.principal.role
@@ -443,43 +379,26 @@ def patch_terminal(req: Req, body: TerminalPatch) -> dict[str, object]:
     return _terminal_json(req, terminal)
 
 
-@api.route(
-    "/v1/terminals/{sn}/deactivate",
-    "POST",
-    auth=Role.STAFF,
-    request="Empty",
-    summary="Deactivate a terminal: no more reminders, no renewals",
-    tag="fleet",
-    response="Terminal",
-)
+@api.route("/v1/terminals/{sn}/deactivate", "POST", auth=Role.STAFF, request="Empty", tag="fleet", response="Terminal")
 def deactivate_terminal(req: Req, _: Empty) -> dict[str, object]:
+    """Deactivate a terminal: no more reminders, no renewals"""
     return _terminal_json(req, req.services.fleet.deactivate(req.tenant_id, req.params["sn"]))
 
 
 @api.route(
-    "/v1/terminals/{sn}/usage",
-    "POST",
-    auth=Role.STAFF,
-    request="fleet.Usage",
-    summary="Report data used this term; 80 % and 100 % crossings are recorded once",
-    tag="fleet",
-    response="TerminalUsage",
+    "/v1/terminals/{sn}/usage", "POST", auth=Role.STAFF, request="fleet.Usage", tag="fleet", response="TerminalUsage"
 )
 def record_usage(req: Req, body: Usage) -> dict[str, object]:
+    """Report data used this term; 80 % and 100 % crossings are recorded once"""
     terminal, alerts = req.services.fleet.record_usage(req.tenant_id, req.params["sn"], body.fields())
     return {**_terminal_json(req, terminal), "alerts": alerts}
 
 
 @api.route(
-    "/v1/terminals/{sn}/transfer-code",
-    "POST",
-    auth=Role.ADMIN,
-    request="Empty",
-    summary="Issue a single-use code (72 h) that lets another agent take this terminal",
-    tag="fleet",
-    response="TransferCode",
+    "/v1/terminals/{sn}/transfer-code", "POST", auth=Role.ADMIN, request="Empty", tag="fleet", response="TransferCode"
 )
 def transfer_code(req: Req, _: Empty) -> dict[str, object]:
+    """Issue a single-use code (72 h) that lets another agent take this terminal"""
     code, expires_at = req.services.fleet.issue_transfer_code(req.tenant_id, req.params["sn"])
     return {"sn": req.params["sn"].strip().upper(), "code": code, "expires_at": expires_at}
 
@@ -491,24 +410,18 @@ def transfer_code(req: Req, _: Empty) -> dict[str, object]:
     status=201,
     idempotent=True,
     request="fleet.TransferTime",
-    summary="转赠: move whole unused months to another terminal of the agent (one transaction, ledger lines)",
     tag="fleet",
     response="TimeTransfer",
 )
 def transfer_time(req: Req, body: TransferTime) -> dict[str, object]:
+    """转赠: move whole unused months to another terminal of the agent (one transaction, ledger lines)"""
     assert req.principal is not None
     return req.services.transfers.transfer_time(req.tenant_id, req.params["sn"], body.fields(), req.principal.key_id)
 
 
-@api.route(
-    "/v1/terminals/{sn}/qr.svg",
-    "GET",
-    auth=Role.READONLY,
-    summary="QR code of the pay link",
-    tag="fleet",
-    response_type="image/svg+xml",
-)
+@api.route("/v1/terminals/{sn}/qr.svg", "GET", auth=Role.READONLY, tag="fleet", response_type="image/svg+xml")
 def terminal_qr(req: Req) -> Reply:
+    """QR code of the pay link"""
     from chalicelib.export import qr_svg
 
     terminal = req.services.fleet.get(req.tenant_id, req.params["sn"])
@@ -530,13 +443,13 @@ def terminal_qr(req: Req) -> Reply:
     body_type="text/csv",
     alt_body=("application/json", "fleet.ImportUpload"),
     also=((201, "A presigned upload: PUT the file to upload.url"), (413, "Too large: a body over 5 MB")),
-    summary="Import a fleet from CSV (UTF-8 or GBK) or an .xlsx workbook, English or Chinese headers: a body"
-    " up to 5 MB (202), or JSON {filename, size_bytes} for a presigned upload up to 200 MB (201);"
-    " processed in the background",
     tag="imports",
     response={201: "ImportUpload", 202: "ImportStarted"},
 )
 def start_import(req: Req, body: ImportUpload | None) -> object:
+    """Import a fleet from CSV (UTF-8 or GBK) or an .xlsx workbook, English or Chinese headers: a body up to 5 MB (202),
+    or JSON {filename, size_bytes} for a presigned upload up to 200 MB (201); processed in the background
+    """
     assert req.principal is not None
     if body is not None:
         answer = req.services.imports.create_upload(req.tenant_id, body.fields(), req.principal.key_id)
@@ -545,15 +458,9 @@ def start_import(req: Req, body: ImportUpload | None) -> object:
     return {"import_id": import_id, "status": "running"}
 
 
-@api.route(
-    "/v1/imports/{import_id}",
-    "GET",
-    auth=Role.READONLY,
-    summary="Import progress and row errors",
-    tag="imports",
-    response="Import",
-)
+@api.route("/v1/imports/{import_id}", "GET", auth=Role.READONLY, tag="imports", response="Import")
 def get_import(req: Req) -> object:
+    """Import progress and row errors"""
     if req.wants_csv():
         from chalicelib.export import import_errors_csv
 
@@ -561,16 +468,9 @@ def get_import(req: Req) -> object:
     return req.services.imports.status(req.tenant_id, req.params["import_id"])
 
 
-@api.route(
-    "/v1/imports/{import_id}/resume",
-    "POST",
-    auth=Role.STAFF,
-    request="Empty",
-    summary="Resume an import whose worker stopped (nothing is written twice)",
-    tag="imports",
-    response="Import",
-)
+@api.route("/v1/imports/{import_id}/resume", "POST", auth=Role.STAFF, request="Empty", tag="imports", response="Import")
 def resume_import(req: Req, _: Empty) -> dict[str, object]:
+    """Resume an import whose worker stopped (nothing is written twice)"""
     return req.services.imports.resume(req.tenant_id, req.params["import_id"])
 
 
@@ -589,41 +489,29 @@ def _order_answer(order: object, payment: dict[str, object] | None) -> dict[str,
     status=201,
     idempotent=True,
     request="orders.OrderCreate",
-    summary="Create a renewal order (online: a Stripe PaymentIntent; offline: mark it paid later)",
     tag="orders",
     response="CreatedOrder",
 )
 def create_order(req: Req, body: OrderCreate) -> dict[str, object]:
+    """Create a renewal order (online: a Stripe PaymentIntent; offline: mark it paid later)"""
     assert req.principal is not None
     order, payment = req.services.orders.create(req.tenant_id, body.fields(), actor=req.principal.key_id)
     return _order_answer(order, payment)
 
 
-@api.route(
-    "/v1/orders",
-    "GET",
-    auth=Role.READONLY,
-    query="queries.OrderList",
-    summary="List orders, newest first, with a total: by status, SN (any line), channel (agent|public) and"
-    " creation day from/to (Accept: text/csv for CSV)",
-    tag="orders",
-    response="OrderPage",
-)
-def list_orders(req: Req) -> object:
+@api.route("/v1/orders", "GET", auth=Role.READONLY, query="queries.OrderList", tag="orders", response="OrderPage")
+def list_orders(req: Req, query: OrderList) -> object:
+    """List orders, newest first, with a total: by status, SN (any line), channel (agent|public) and creation day
+    from/to (Accept: text/csv for CSV)
+    """
     from chalicelib.screens_routes import order_list
 
-    return order_list(req)
+    return order_list(req, query)
 
 
-@api.route(
-    "/v1/orders/{order_id}",
-    "GET",
-    auth=Role.READONLY,
-    summary="One order with its audit trail",
-    tag="orders",
-    response="OrderDetail",
-)
+@api.route("/v1/orders/{order_id}", "GET", auth=Role.READONLY, tag="orders", response="OrderDetail")
 def get_order(req: Req) -> dict[str, object]:
+    """One order with its audit trail"""
     svc = req.services.orders
     return svc.answer(svc.get(req.tenant_id, req.params["order_id"]))
 
@@ -633,11 +521,11 @@ def get_order(req: Req) -> dict[str, object]:
     "POST",
     auth=Role.ADMIN,
     request="orders.MarkPaid",
-    summary="Record an offline (cash) payment and fulfil the order; audited",
     tag="orders",
     response="OrderDetail",
 )
 def mark_paid(req: Req, body: MarkPaid) -> dict[str, object]:
+    """Record an offline (cash) payment and fulfil the order; audited"""
     assert req.principal is not None
     svc = req.services.orders
     return svc.answer(svc.mark_paid(req.tenant_id, req.params["order_id"], body.fields(), req.principal.key_id))
@@ -648,25 +536,19 @@ def mark_paid(req: Req, body: MarkPaid) -> dict[str, object]:
     "POST",
     auth=Role.ADMIN,
     request="orders.Refund",
-    summary="Refund: full before the term starts, else unused whole months; expiry moves back",
     tag="orders",
     response="OrderDetail",
 )
 def refund_order(req: Req, body: Refund) -> dict[str, object]:
+    """Refund: full before the term starts, else unused whole months; expiry moves back"""
     assert req.principal is not None
     svc = req.services.orders
     return svc.answer(svc.refund(req.tenant_id, req.params["order_id"], body.fields(), req.principal.key_id))
 
 
-@api.route(
-    "/v1/terminals/{sn}/renewals",
-    "GET",
-    auth=Role.READONLY,
-    summary="The terminal's renewal ledger",
-    tag="orders",
-    response="RenewalPage",
-)
+@api.route("/v1/terminals/{sn}/renewals", "GET", auth=Role.READONLY, tag="orders", response="RenewalPage")
 def terminal_renewals(req: Req) -> object:
+    """The terminal's renewal ledger"""
     items = req.services.orders.renewals(req.tenant_id, req.params["sn"])
     if req.wants_csv():
         from chalicelib.export import rows_csv
@@ -677,15 +559,9 @@ def terminal_renewals(req: Req) -> object:
 
 
 # --- merchant self-service (public) --------------------------------------------------------------------
-@api.route(
-    "/v1/public/terminals/{sn_or_tid}",
-    "GET",
-    auth=PUBLIC,
-    summary="查询余额: status, expiry, data used and the agent's plans with fee and total",
-    tag="public",
-    response="PublicTerminal",
-)
+@api.route("/v1/public/terminals/{sn_or_tid}", "GET", auth=PUBLIC, tag="public", response="PublicTerminal")
 def public_terminal(req: Req) -> dict[str, object]:
+    """查询余额: status, expiry, data used and the agent's plans with fee and total"""
     return req.services.orders.public_lookup(req.params["sn_or_tid"], req.client_id)
 
 
@@ -696,12 +572,13 @@ def public_terminal(req: Req) -> dict[str, object]:
     status=201,
     idempotent=True,
     request="orders.PublicOrder",
-    summary="A merchant renews a terminal: returns the payment (a Stripe PaymentIntent, or straight to the"
-    " agent's WeChat Pay / Alipay: code_url, h5_url or jsapi) and an order_token",
     tag="public",
     response="PublicOrder",
 )
 def public_order(req: Req, body: PublicOrder) -> dict[str, object]:
+    """A merchant renews a terminal: returns the payment (a Stripe PaymentIntent, or straight to the agent's WeChat Pay
+    / Alipay: code_url, h5_url or jsapi) and an order_token
+    """
     order, payment, token = req.services.orders.public_create(body.fields(), req.client_id, req.client_ip)
     return {
         "order_id": order.order_id,
@@ -719,13 +596,12 @@ def public_order(req: Req, body: PublicOrder) -> dict[str, object]:
     "GET",
     auth=PUBLIC,
     query="queries.PublicOrderStatus",
-    summary="Order status for the pay page (needs the order_token); check=1 asks WeChat Pay / Alipay now",
     tag="public",
     response="PublicOrderStatus",
 )
-def public_order_status(req: Req) -> dict[str, object]:
-    check = req.query.get("check") == "1"
-    return req.services.orders.public_status(req.params["order_id"], req.query.get("token"), check)
+def public_order_status(req: Req, query: PublicOrderStatus) -> dict[str, object]:
+    """Order status for the pay page (needs the order_token); check=1 asks WeChat Pay / Alipay now"""
+    return req.services.orders.public_status(req.params["order_id"], query.token, query.check == "1")
 
 
 @api.route(
@@ -733,11 +609,11 @@ def public_order_status(req: Req) -> dict[str, object]:
     "POST",
     auth=PUBLIC,
     request="orders.PublicConfirm",
-    summary="Confirm the PaymentIntent server-side with a PaymentMethod (card flow)",
     tag="public",
     response="PublicPaymentConfirmed",
 )
 def public_order_confirm(req: Req, body: PublicConfirm) -> dict[str, object]:
+    """Confirm the PaymentIntent server-side with a PaymentMethod (card flow)"""
     return req.services.orders.public_confirm(req.params["order_id"], body.fields())
 
 
@@ -749,24 +625,18 @@ def public_order_confirm(req: Req, body: PublicConfirm) -> dict[str, object]:
     status=201,
     idempotent=True,
     request="vouchers.VoucherBatch",
-    summary="Generate prepaid voucher codes for a plan (shown once, stored hashed)",
     tag="vouchers",
     response="VoucherBatchCreated",
 )
 def create_voucher_batch(req: Req, body: VoucherBatch) -> dict[str, object]:
+    """Generate prepaid voucher codes for a plan (shown once, stored hashed)"""
     assert req.principal is not None
     return req.services.vouchers.create_batch(req.tenant_id, body.fields(), req.principal.key_id)
 
 
-@api.route(
-    "/v1/vouchers/batches",
-    "GET",
-    auth=Role.READONLY,
-    summary="Voucher batches (no codes)",
-    tag="vouchers",
-    response="VoucherBatchPage",
-)
+@api.route("/v1/vouchers/batches", "GET", auth=Role.READONLY, tag="vouchers", response="VoucherBatchPage")
 def list_voucher_batches(req: Req) -> dict[str, object]:
+    """Voucher batches (no codes)"""
     return {"items": req.services.vouchers.batches(req.tenant_id), "next_cursor": None}
 
 
@@ -775,11 +645,11 @@ def list_voucher_batches(req: Req) -> dict[str, object]:
     "POST",
     auth=PUBLIC,
     request="vouchers.VoucherRedeem",
-    summary="A merchant redeems a voucher code (刮刮卡) for a terminal; exactly once",
     tag="public",
     response="VoucherRedeemed",
 )
 def redeem_voucher(req: Req, body: VoucherRedeem) -> dict[str, object]:
+    """A merchant redeems a voucher code (刮刮卡) for a terminal; exactly once"""
     return req.services.vouchers.redeem(body.fields(), req.client_id)
 
 
@@ -789,13 +659,13 @@ def redeem_voucher(req: Req, body: VoucherRedeem) -> dict[str, object]:
     "GET",
     auth=Role.STAFF,
     query="queries.DateRange",
-    summary="Revenue per day: gross, agent fees, refunds, net (Accept: text/csv for CSV)",
     tag="reports",
     finance=True,
     response="RevenueReport",
 )
-def revenue_report(req: Req) -> object:
-    report = req.services.reports.revenue(req.tenant_id, req.query.get("from"), req.query.get("to"))
+def revenue_report(req: Req, query: DateRange) -> object:
+    """Revenue per day: gross, agent fees, refunds, net (Accept: text/csv for CSV)"""
+    report = req.services.reports.revenue(req.tenant_id, query.from_, query.to)
     if req.wants_csv():
         from chalicelib.export import rows_csv
 
@@ -810,14 +680,15 @@ def revenue_report(req: Req) -> object:
     "GET",
     auth=Role.ADMIN,
     query="queries.DateRange",
-    summary="Settlement per day: collected online, refunds, Stripe fees, platform fee, payable; cash and vouchers apart"
-    " (Accept: text/csv for CSV)",
     tag="reports",
     finance=True,
     response="SettlementReport",
 )
-def settlement_report(req: Req) -> object:
-    report = req.services.reports.settlement(req.tenant_id, req.query.get("from"), req.query.get("to"))
+def settlement_report(req: Req, query: DateRange) -> object:
+    """Settlement per day: collected online, refunds, Stripe fees, platform fee, payable; cash and vouchers apart
+    (Accept: text/csv for CSV)
+    """
+    report = req.services.reports.settlement(req.tenant_id, query.from_, query.to)
     if req.wants_csv():
         from chalicelib.export import rows_csv
         from simrenew.services.reports import SETTLEMENT_COLUMNS
@@ -831,13 +702,13 @@ def settlement_report(req: Req) -> object:
     "GET",
     auth=Role.STAFF,
     query="queries.Day",
-    summary="A day's Stripe balance transactions matched against orders; unmatched on either side",
     tag="reports",
     finance=True,
     response="ReconciliationReport",
 )
-def reconciliation_report(req: Req) -> object:
-    report = req.services.reports.reconciliation(req.tenant_id, req.query.get("date"))
+def reconciliation_report(req: Req, query: Day) -> object:
+    """A day's Stripe balance transactions matched against orders; unmatched on either side"""
+    report = req.services.reports.reconciliation(req.tenant_id, query.date)
     if req.wants_csv():
         from chalicelib.export import rows_csv
 
@@ -859,38 +730,27 @@ def reconciliation_report(req: Req) -> object:
     auth=PLATFORM,
     status=202,
     request="operations.SweepRun",
-    summary="Start the expiry sweep for a day in the sweep function (fanned out as the schedule's); "
-    "follow it at /v1/admin/sweeps/{run_id}",
     tag="platform",
     response="SweepQueued",
 )
 def run_sweep(req: Req, body: SweepRun) -> dict[str, object]:
+    """Start the expiry sweep for a day in the sweep function (fanned out as the schedule's); follow it at
+    /v1/admin/sweeps/{run_id}
+    """
     from simrenew.domain.dates import parse_date
 
     return req.services.sweep_runs.request(parse_date(body.as_of, "as_of"))
 
 
-@api.route(
-    "/v1/admin/sweeps/{run_id}",
-    "GET",
-    auth=PLATFORM,
-    summary="A sweep run's progress: each shard worker's dates read, terminals due, messages and moves",
-    tag="platform",
-    response="SweepRun",
-)
+@api.route("/v1/admin/sweeps/{run_id}", "GET", auth=PLATFORM, tag="platform", response="SweepRun")
 def sweep_progress(req: Req) -> dict[str, object]:
+    """A sweep run's progress: each shard worker's dates read, terminals due, messages and moves"""
     return req.services.sweep_runs.progress(req.params["run_id"])
 
 
-@api.route(
-    "/v1/reports/dashboard",
-    "GET",
-    auth=Role.READONLY,
-    summary="The console's dashboard: terminals by status, expiring in 7/30 days, revenue this month, 12 weeks",
-    tag="reports",
-    response="Dashboard",
-)
+@api.route("/v1/reports/dashboard", "GET", auth=Role.READONLY, tag="reports", response="Dashboard")
 def dashboard_report(req: Req) -> dict[str, object]:
+    """The console's dashboard: terminals by status, expiring in 7/30 days, revenue this month, 12 weeks"""
     return req.services.dashboard.dashboard(req.tenant_id)
 
 
@@ -899,14 +759,14 @@ def dashboard_report(req: Req) -> dict[str, object]:
     "GET",
     auth=Role.READONLY,
     query="queries.Expiring",
-    summary="Terminals expiring in the next N days: counts per week and the list (also CSV)",
     tag="reports",
     response="ExpiringReport",
 )
-def expiring_report(req: Req) -> object:
+def expiring_report(req: Req, query: Expiring) -> object:
+    """Terminals expiring in the next N days: counts per week and the list (also CSV)"""
     from chalicelib.screens_routes import with_merchant_names
 
-    report = req.services.expiry_reports.expiring(req.tenant_id, req.query.get("days"))
+    report = req.services.expiry_reports.expiring(req.tenant_id, query.days)
     report["items"] = with_merchant_names(req, report["items"])
     if req.wants_csv():
         from chalicelib.export import rows_csv
@@ -921,12 +781,12 @@ def expiring_report(req: Req) -> object:
     "GET",
     auth=Role.READONLY,
     query="queries.Notifications",
-    summary="What was sent about a terminal (recipients masked; also CSV)",
     tag="reports",
     response="NotificationPage",
 )
-def list_notifications(req: Req) -> object:
-    items = req.services.expiry_reports.notifications(req.tenant_id, req.query.get("sn"))
+def list_notifications(req: Req, query: Notifications) -> object:
+    """What was sent about a terminal (recipients masked; also CSV)"""
+    items = req.services.expiry_reports.notifications(req.tenant_id, query.sn)
     if req.wants_csv():
         from chalicelib.export import rows_csv
 
@@ -947,11 +807,11 @@ def _items(page: object) -> dict[str, object]:
     status=201,
     idempotent=True,
     request="operations.WebhookEndpoint",
-    summary="Register an endpoint for signed events (SimRenew-Signature); the secret is shown once",
     tag="webhooks",
     response="WebhookEndpointCreated",
 )
 def create_webhook_endpoint(req: Req, body: WebhookEndpoint) -> dict[str, object]:
+    """Register an endpoint for signed events (SimRenew-Signature); the secret is shown once"""
     endpoint, secret = req.services.webhooks.create_endpoint(req.tenant_id, body.fields())
     return {**endpoint, "secret": secret}
 
@@ -961,24 +821,17 @@ def create_webhook_endpoint(req: Req, body: WebhookEndpoint) -> dict[str, object
     "GET",
     auth=Role.ADMIN,
     query="queries.Page",
-    summary="Webhook endpoints",
     tag="webhooks",
     response="WebhookEndpointPage",
 )
-def list_webhook_endpoints(req: Req) -> dict[str, object]:
-    limit, cursor = _limit_cursor(req)
-    return _items(req.services.webhooks.list_endpoints(req.tenant_id, limit, cursor))
+def list_webhook_endpoints(req: Req, query: Page) -> dict[str, object]:
+    """Webhook endpoints"""
+    return _items(req.services.webhooks.list_endpoints(req.tenant_id, query.limit, query.cursor))
 
 
-@api.route(
-    "/v1/webhook-endpoints/{endpoint_id}",
-    "DELETE",
-    auth=Role.ADMIN,
-    status=204,
-    summary="Stop sending to an endpoint (its delivery log stays)",
-    tag="webhooks",
-)
+@api.route("/v1/webhook-endpoints/{endpoint_id}", "DELETE", auth=Role.ADMIN, status=204, tag="webhooks")
 def delete_webhook_endpoint(req: Req) -> Reply:
+    """Stop sending to an endpoint (its delivery log stays)"""
     req.services.webhooks.delete_endpoint(req.tenant_id, req.params["endpoint_id"])
     return Reply(None, 204)
 
@@ -988,13 +841,13 @@ def delete_webhook_endpoint(req: Req) -> Reply:
     "GET",
     auth=Role.ADMIN,
     query="queries.Page",
-    summary="The endpoint's delivery log, newest first",
     tag="webhooks",
     response="WebhookDeliveryPage",
 )
-def webhook_deliveries(req: Req) -> dict[str, object]:
-    limit, cursor = _limit_cursor(req)
-    return _items(req.services.webhooks.deliveries(req.tenant_id, req.params["endpoint_id"], limit, cursor))
+def webhook_deliveries(req: Req, query: Page) -> dict[str, object]:
+    """The endpoint's delivery log, newest first"""
+    endpoint_id = req.params["endpoint_id"]
+    return _items(req.services.webhooks.deliveries(req.tenant_id, endpoint_id, query.limit, query.cursor))
 
 
 # --- issue 16: the screens' routes (reinstate, import history, vouchers, reactivate, usage CSV) ----

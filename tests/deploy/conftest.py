@@ -26,12 +26,6 @@ SECRET_VALUES = {
 }
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/deploy" in str(item.fspath):
-            item.add_marker(pytest.mark.deploy)
-
-
 @pytest.fixture(scope="package")
 def moto_endpoint() -> Iterator[str]:
     port = free_port()

@@ -42,6 +42,17 @@ MANAGED_POLICIES: dict[str, list[dict[str, Any]]] = {
     ],
 }
 
+# The S3 policy templates' actions, on the bucket and its objects.
+_S3_READ = (
+    "s3:GetObject",
+    "s3:ListBucket",
+    "s3:GetBucketLocation",
+    "s3:GetObjectVersion",
+    "s3:GetLifecycleConfiguration",
+)
+_S3_WRITE = ("s3:PutObject", "s3:PutObjectAcl", "s3:PutLifecycleConfiguration")
+_S3_BUCKET = ("arn:${AWS::Partition}:s3:::${BucketName}", "arn:${AWS::Partition}:s3:::${BucketName}/*")
+
 # SAM policy templates (samtranslator's policy_templates.json): name -> statements, `${Param}` standing
 # for the parameter the template passes (TableName, BucketName...). The translator expands them in
 # template.yaml; this table says what each one grants and test_iam.py keeps it equal to the translator.
@@ -83,46 +94,11 @@ SAM_POLICY_TEMPLATES: dict[str, list[dict[str, Any]]] = {
             ],
         }
     ],
-    "S3ReadPolicy": [
-        {
-            "Effect": "Allow",
-            "Action": [
-                "s3:GetObject",
-                "s3:ListBucket",
-                "s3:GetBucketLocation",
-                "s3:GetObjectVersion",
-                "s3:GetLifecycleConfiguration",
-            ],
-            "Resource": ["arn:${AWS::Partition}:s3:::${BucketName}", "arn:${AWS::Partition}:s3:::${BucketName}/*"],
-        }
-    ],
-    "S3WritePolicy": [
-        {
-            "Effect": "Allow",
-            "Action": [
-                "s3:PutObject",
-                "s3:PutObjectAcl",
-                "s3:PutLifecycleConfiguration",
-            ],
-            "Resource": ["arn:${AWS::Partition}:s3:::${BucketName}", "arn:${AWS::Partition}:s3:::${BucketName}/*"],
-        }
-    ],
+    "S3ReadPolicy": [{"Effect": "Allow", "Action": list(_S3_READ), "Resource": list(_S3_BUCKET)}],
+    "S3WritePolicy": [{"Effect": "Allow", "Action": list(_S3_WRITE), "Resource": list(_S3_BUCKET)}],
+    # S3CrudPolicy grants what the other two do, and deleting.
     "S3CrudPolicy": [
-        {
-            "Effect": "Allow",
-            "Action": [
-                "s3:GetObject",
-                "s3:ListBucket",
-                "s3:GetBucketLocation",
-                "s3:GetObjectVersion",
-                "s3:PutObject",
-                "s3:PutObjectAcl",
-                "s3:GetLifecycleConfiguration",
-                "s3:PutLifecycleConfiguration",
-                "s3:DeleteObject",
-            ],
-            "Resource": ["arn:${AWS::Partition}:s3:::${BucketName}", "arn:${AWS::Partition}:s3:::${BucketName}/*"],
-        }
+        {"Effect": "Allow", "Action": [*_S3_READ, *_S3_WRITE, "s3:DeleteObject"], "Resource": list(_S3_BUCKET)}
     ],
     "LambdaInvokePolicy": [
         {

@@ -20,6 +20,8 @@ from tests.deploy.stack import Stack, lambda_env
 from tests.support.fleet import terminal_body
 from tests.support.payments import sign
 
+pytestmark = pytest.mark.deploy  # the deployed-shape tier (pyproject.toml markers)
+
 AS_OF = date(2031, 3, 2)
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from infra import template_check as tc
 from tests.deploy import events
+
+pytestmark = pytest.mark.deploy  # the deployed-shape tier (pyproject.toml markers)
 
 # Top-level keys of the SAM CLI's templates (samcli/lib/generated_sample_events/events/).
 AWS_PROXY_KEYS = {

@@ -13,6 +13,8 @@ from infra import template_check as tc
 from tests.deploy import iam
 from tests.deploy.stack import PSEUDO, Stack
 
+pytestmark = pytest.mark.deploy  # the deployed-shape tier (pyproject.toml markers)
+
 ACCOUNT = iam.Account(
     "aws",
     "us-east-1",

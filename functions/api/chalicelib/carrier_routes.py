@@ -24,11 +24,8 @@ def with_carrier_state(req: Req, answers: list[dict[str, Any]], terminals: list[
 
 
 def disagreeing_terminals(req: Req) -> dict[str, Any]:
-    """GET /v1/terminals?carrier=disagrees: the fleet list filtered to carrier drift."""
-    from simrenew.errors import ValidationError
-
-    if req.query.get("carrier") != "disagrees":
-        raise ValidationError("carrier", "invalid_choice", "carrier must be 'disagrees'")
+    """GET /v1/terminals?carrier=disagrees (the only value its query model takes): the fleet list filtered
+    to carrier drift."""
     fleet = req.services.fleet
     report = req.services.carrier_sync.drift_report(req.tenant_id)
     tenant = fleet.tenant(req.tenant_id)

@@ -21,22 +21,17 @@ def register(api: Api) -> None:
         status=202,
         idempotent=True,
         request="operations.ExportCreate",
-        summary="Export a list as CSV, any size: terminals, orders, ledger, notifications or expiring, with the"
-        " list's filters; poll GET /v1/exports/{export_id} for the download URL",
         tag="exports",
         response="ExportStarted",
     )
     def create_export(req: Req, body: ExportCreate) -> Reply:
+        """Export a list as CSV, any size: terminals, orders, ledger, notifications or expiring, with the list's
+        filters; poll GET /v1/exports/{export_id} for the download URL
+        """
         assert req.principal is not None
         return Reply(req.services.exports.start(req.tenant_id, body.fields(), req.principal.key_id), 202)
 
-    @api.route(
-        "/v1/exports/{export_id}",
-        "GET",
-        auth=Role.READONLY,
-        summary="An export: status, rows and, once done, a short-lived download_url (presigned)",
-        tag="exports",
-        response="Export",
-    )
+    @api.route("/v1/exports/{export_id}", "GET", auth=Role.READONLY, tag="exports", response="Export")
     def get_export(req: Req) -> dict[str, object]:
+        """An export: status, rows and, once done, a short-lived download_url (presigned)"""
         return req.services.exports.status(req.tenant_id, req.params["export_id"])

@@ -13,7 +13,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chalice.app import Chalice, Response
@@ -274,10 +274,22 @@ def _bad_start_key(exc: BaseException) -> SimRenewError | None:
     return bad_start_key(exc)
 
 
-def _validate(spec: RouteSpec, req: Req) -> Any:
-    """The one place a request body meets its route's model (chalicelib/requests): before the handler
-    runs, so a refused body writes nothing; the validated model is what the handler gets. A JSON body sent
-    to a route that also takes CSV meets the JSON model (`alt_body`); a CSV body is no model (None)."""
+def _validate(spec: RouteSpec, req: Req) -> list[Any]:
+    """The one place a request meets its route's models (chalicelib/requests): before the handler runs, so
+    a refused body or query string writes nothing; the validated models are what the handler gets after the
+    request, the body's then the query's. A JSON body sent to a route that also takes CSV meets the JSON
+    model (`alt_body`); a CSV body is no model (None)."""
+    models: list[Any] = []
+    if spec.request is not None:
+        models.append(_body(spec, req))
+    if spec.query is not None:
+        from chalicelib.requests import validate_query  # pydantic: only for a route with a query string
+
+        models.append(validate_query(spec.query, req.query))
+    return models
+
+
+def _body(spec: RouteSpec, req: Req) -> Any:
     if spec.body_type == "application/json" and spec.request is not None:
         ref: str | None = spec.request
     elif spec.alt_body is not None and spec.alt_body[0] == "application/json" and req.is_json_object():
@@ -324,6 +336,13 @@ def _failed(exc: Exception, services: Services | None, idem: tuple[str, str] | N
     return internal_error_response()
 
 
+def _summary(handler: Callable[..., Any]) -> str:
+    """A route's summary, when the route names none: its handler's docstring, the lines joined by spaces."""
+    if not handler.__doc__:
+        raise ValueError(f"{handler.__name__}: a route says what it does (its summary, or its handler's docstring)")
+    return " ".join(line.strip() for line in handler.__doc__.strip().splitlines())
+
+
 class Api:
     def __init__(self, app: Chalice, services: Callable[[], Services]) -> None:
         self.app = app
@@ -336,7 +355,7 @@ class Api:
         method: str,
         *,
         auth: Auth,
-        summary: str,
+        summary: str = "",
         status: int = 200,
         request: str | None = None,
         query: str | None = None,
@@ -355,7 +374,7 @@ class Api:
             finance = method == "GET" and auth == Role.READONLY
         if finance and method != "GET":
             raise ValueError(f"{method} {path}: a finance key never changes anything")
-        spec = RouteSpec(
+        draft = RouteSpec(
             path,
             method,
             auth,
@@ -372,9 +391,11 @@ class Api:
             also,
             response,
         )
-        self.specs.append(spec)
 
         def register(handler: Callable[..., Any]) -> Callable[..., Response]:
+            spec = draft if draft.summary else replace(draft, summary=_summary(handler))
+            self.specs.append(spec)
+
             def view(**params: str) -> Response:
                 return self._dispatch(spec, handler, params)
 
@@ -396,13 +417,13 @@ class Api:
         try:
             services = self._services()
             req = self._request(services, spec, params)
-            body = _validate(spec, req)
+            models = _validate(spec, req)
             claimed = self._claim(services, spec, req)
             if isinstance(claimed, Response):
                 return claimed
             idem = claimed
-            # A route with a body gets its validated model (None for a CSV body) beside the request.
-            result = handler(req) if spec.request is None else handler(req, body)
+            # A route with a body or a query string gets its validated models (None for a CSV body).
+            result = handler(req, *models)
             reply = result if isinstance(result, Reply) else Reply(result, spec.status)
             if idem is not None:
                 services.idempotency.complete(idem[0], idem[1], reply.status, _redact(reply.body))

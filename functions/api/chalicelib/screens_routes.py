@@ -12,11 +12,8 @@ from simrenew.domain.tenant import Role
 
 if TYPE_CHECKING:  # pydantic only for a route with a body (http._validate)
     from chalicelib.requests import Empty
+    from chalicelib.requests.queries import MerchantList, OrderList, Page
     from chalicelib.requests.vouchers import VoidCode
-
-
-def _known(req: Req, fields: tuple[str, ...]) -> dict[str, str]:
-    return {k: v for k, v in req.query.items() if k in fields}
 
 
 def _masked(req: Req) -> bool:
@@ -24,12 +21,6 @@ def _masked(req: Req) -> bool:
 
 
 # --- shared by the list routes in app.py -------------------------------------------------------------
-def terminal_filters(req: Req) -> Any:
-    from simrenew.domain.filters import TerminalFilters
-
-    return TerminalFilters.parse(_known(req, TerminalFilters.FIELDS))
-
-
 def terminal_rows(req: Req, terminals: list[Any]) -> list[dict[str, Any]]:
     """Each terminal as GET /v1/terminals/{sn} shows it, plus `merchant` {merchant_id, name, phone}."""
     fleet = req.services.fleet
@@ -61,12 +52,11 @@ def _merchant_json(merchant: Any, masked: bool) -> dict[str, Any]:
     return body
 
 
-def merchant_list(req: Req) -> object:
+def merchant_list(req: Req, query: MerchantList) -> object:
     from chalicelib.export import rows_csv
-    from simrenew.adapters.dynamodb.paging import parse_limit
     from simrenew.domain.filters import MerchantFilters
 
-    filters = MerchantFilters.parse(_known(req, MerchantFilters.FIELDS))
+    filters = query.filters()
     listing = req.services.listing
     masked = _masked(req)
     if req.wants_csv():
@@ -80,7 +70,7 @@ def merchant_list(req: Req) -> object:
                 break
         columns = ["merchant_id", "name", "contact_name", "phone", "email", "status", "created_at"]
         return rows_csv("merchants", columns, rows)
-    page = listing.merchants(req.tenant_id, filters, parse_limit(req.query.get("limit")), req.query.get("cursor"))
+    page = listing.merchants(req.tenant_id, filters, query.limit, query.cursor)
     return {
         "items": [_merchant_json(m, masked) for m in page.items],
         "next_cursor": page.next_cursor,
@@ -103,13 +93,11 @@ ORDER_CSV_COLUMNS = [
 ]
 
 
-def order_list(req: Req) -> object:
+def order_list(req: Req, query: OrderList) -> object:
     from chalicelib.export import MAX_EXPORT_BYTES, rows_csv
-    from simrenew.adapters.dynamodb.paging import parse_limit
-    from simrenew.domain.filters import OrderFilters
     from simrenew.errors import RuleViolation
 
-    filters = OrderFilters.parse(_known(req, OrderFilters.FIELDS))
+    filters = query.filters()
     listing = req.services.listing
     if req.wants_csv():
         rows = []
@@ -128,7 +116,7 @@ def order_list(req: Req) -> object:
                     "too many orders for one answer: narrow the dates or use POST /v1/exports", code="export_too_large"
                 )
         return rows_csv("orders", ORDER_CSV_COLUMNS, rows)
-    page = listing.orders(req.tenant_id, filters, parse_limit(req.query.get("limit")), req.query.get("cursor"))
+    page = listing.orders(req.tenant_id, filters, query.limit, query.cursor)
     return {"items": [o.to_json() for o in page.items], "next_cursor": page.next_cursor, "total": page.total}
 
 
@@ -145,29 +133,22 @@ def _platform_and_imports(api: Api) -> None:
         "POST",
         auth=PLATFORM,
         request="Empty",
-        summary="Lift an agent's suspension: active again if it had been approved (its keys work again), else back"
-        " to review",
         tag="platform",
         response="TenantState",
     )
     def reinstate_tenant(req: Req, _: Empty) -> dict[str, object]:
+        """Lift an agent's suspension: active again if it had been approved (its keys work again), else back
+        to review
+        """
         tenant = req.services.tenants.reinstate(req.params["tenant_id"])
         return {"tenant_id": tenant.tenant_id, "status": tenant.status.value}
 
-    @api.route(
-        "/v1/imports",
-        "GET",
-        auth=Role.READONLY,
-        query="queries.Page",
-        summary="Import history, newest first: counts of each import (its report: GET /v1/imports/{import_id})",
-        tag="imports",
-        response="ImportPage",
-    )
-    def list_imports(req: Req) -> dict[str, object]:
+    @api.route("/v1/imports", "GET", auth=Role.READONLY, query="queries.Page", tag="imports", response="ImportPage")
+    def list_imports(req: Req, query: Page) -> dict[str, object]:
+        """Import history, newest first: counts of each import (its report: GET /v1/imports/{import_id})"""
         from simrenew.adapters.dynamodb.imports import ImportRepository, job_json
-        from simrenew.adapters.dynamodb.paging import parse_limit
 
-        page = ImportRepository().page(req.tenant_id, parse_limit(req.query.get("limit")), req.query.get("cursor"))
+        page = ImportRepository().page(req.tenant_id, query.limit, query.cursor)
         items = []
         for job in page.items:
             body = job_json(job, [], 0)
@@ -179,16 +160,11 @@ def _platform_and_imports(api: Api) -> None:
 
 
 def _import_template(api: Api) -> None:
-    @api.route(
-        "/v1/imports/template.xlsx",
-        "GET",
-        auth=Role.READONLY,
-        summary="The fleet import template as an .xlsx workbook: Chinese headers, SN/TID/ICCID/phone columns"
-        " formatted as text, one example row (fresh identifiers) that imports as it is",
-        tag="imports",
-        response_type=XLSX_MEDIA_TYPE,
-    )
+    @api.route("/v1/imports/template.xlsx", "GET", auth=Role.READONLY, tag="imports", response_type=XLSX_MEDIA_TYPE)
     def import_template(req: Req) -> Reply:
+        """The fleet import template as an .xlsx workbook: Chinese headers, SN/TID/ICCID/phone columns formatted as
+        text, one example row (fresh identifiers) that imports as it is
+        """
         from simrenew.domain.import_template import template_workbook
 
         fleet = req.services.fleet
@@ -203,15 +179,10 @@ def _import_template(api: Api) -> None:
 
 def _fleet_and_vouchers(api: Api) -> None:
     @api.route(
-        "/v1/terminals/{sn}/reactivate",
-        "POST",
-        auth=Role.STAFF,
-        request="Empty",
-        summary="Undo a deactivation: the terminal takes the status its merchant and expiry give it",
-        tag="fleet",
-        response="Terminal",
+        "/v1/terminals/{sn}/reactivate", "POST", auth=Role.STAFF, request="Empty", tag="fleet", response="Terminal"
     )
     def reactivate_terminal(req: Req, _: Empty) -> dict[str, object]:
+        """Undo a deactivation: the terminal takes the status its merchant and expiry give it"""
         return terminal_rows(req, [req.services.fleet.reactivate(req.tenant_id, req.params["sn"])])[0]
 
     @api.route(
@@ -219,11 +190,11 @@ def _fleet_and_vouchers(api: Api) -> None:
         "POST",
         auth=Role.ADMIN,
         request="vouchers.VoidCode",
-        summary="Void one unredeemed code of a batch (the code in the body, never in a URL); the batch's counts",
         tag="vouchers",
         response="VoucherVoided",
     )
     def void_voucher(req: Req, body: VoidCode) -> dict[str, object]:
+        """Void one unredeemed code of a batch (the code in the body, never in a URL); the batch's counts"""
         assert req.principal is not None
         return req.services.vouchers.void(req.tenant_id, req.params["batch_id"], body.fields(), req.principal.key_id)
 
@@ -233,10 +204,9 @@ def _fleet_and_vouchers(api: Api) -> None:
         auth=Role.STAFF,
         request="fleet.UsageCsv",
         body_type="text/csv",
-        summary="Usage by CSV (sn or tid, data_used_mb, as_of; up to 1,000 rows): applied at once, the answer"
-        " is the report",
         tag="fleet",
         response="UsageImport",
     )
     def usage_import(req: Req, _csv: None) -> dict[str, object]:
+        """Usage by CSV (sn or tid, data_used_mb, as_of; up to 1,000 rows): applied at once, the answer is the report"""
         return req.services.usage_imports.run(req.tenant_id, req.raw_body)

@@ -2,8 +2,8 @@
 
 Routes name their models lazily ("fleet.TerminalCreate", "queries.Page"), resolved by `model()`: the
 public look-up (no body, no query) never imports pydantic, so a cold container stays as small as it was.
-`http.Api` validates every body against its route's model before the handler runs (`validate_body`) and
-hands the handler the validated model;
+`http.Api` validates every body and query string against its route's models before the handler runs
+(`validate_body`, `validate_query`) and hands the handler the validated models;
 `openapi.py` publishes the models' JSON Schemas (`document.request_schema`, imported only for the
 document), so the document and the check are the same text. A model's fields declare their types,
 required-ness and constraints; a model whose values have a rule in `simrenew.domain` (an ICCID's check
@@ -70,10 +70,11 @@ class Patch(Body):
 
 
 class Query(BaseModel):
-    """A query string: every parameter a string; parameters the route does not read are ignored (as they
-    always were)."""
+    """A query string (chalicelib/requests/queries.py): the parameters the route reads, each a string
+    unless a rule reads it in the model; parameters the route does not read are ignored (as they always
+    were)."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore")
 
 
 class Text(RootModel[str]):
@@ -171,6 +172,14 @@ def validate_body(ref: str, body: dict[str, Any]) -> BaseModel:
     unjudged = found.model_construct(_fields_set=set(body))
     unjudged._unjudged = body
     return unjudged
+
+
+def validate_query(ref: str, query: dict[str, str]) -> BaseModel:
+    """The query string as the route's model, or the 400 of the rule that refused a parameter, naming it."""
+    try:
+        return model(ref).model_validate(query)
+    except PydanticError as err:
+        raise _refusal(err.errors(include_url=False)[0]) from None
 
 
 def query_names(ref: str) -> tuple[str, ...]:
