@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from simrenew.domain.contact import clean_text, normalize_email, normalize_phone
 from simrenew.domain.dates import parse_date
@@ -209,6 +209,28 @@ class Terminal:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
+
+
+class ExpiryWindow(TypedDict):
+    """Which terminals a listing by expiry reads: a stored status, expiry in [from, before) (None: open)."""
+
+    status: str | None
+    expires_from: date | None
+    expires_before: date | None
+
+
+class TerminalWindow(ExpiryWindow):
+    """Which terminals a page reads: the expiry window, and the merchant they are assigned to."""
+
+    merchant_id: str | None
+
+
+def expiring_window(today: date, window_days: int, expires_before: date | None) -> ExpiryWindow:
+    """The listed status "expiring" as stored ones: active terminals expiring from today through the
+    reminder window (and before `expires_before`, when it is sooner)."""
+    window_end = today + timedelta(days=window_days + 1)
+    before = min(expires_before, window_end) if expires_before else window_end
+    return {"status": TerminalStatus.ACTIVE.value, "expires_from": today, "expires_before": before}
 
 
 def _expiry(raw: object) -> date:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Unpack
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.fleet import (
@@ -41,7 +41,7 @@ from simrenew.adapters.dynamodb.models import (
 )
 from simrenew.adapters.dynamodb.paging import Page
 from simrenew.adapters.dynamodb.search import merchant_entry
-from simrenew.domain.fleet import Merchant, Plan, Terminal
+from simrenew.domain.fleet import ExpiryWindow, Merchant, Plan, Terminal, TerminalWindow
 from simrenew.errors import Conflict, NotFound
 from tests.support.fakes.table import FAILED, Cancelled, FakeTable, Tx, exists, paged
 
@@ -144,24 +144,11 @@ class FakePlanRepository(PlanRepository):
         self.table = table
 
     def create(self, plan: Plan, now: datetime) -> None:
-        pk = keys.tenant_pk(plan.tenant_id)
-        item = PlanItem(
-            pk,
-            keys.plan_sk(plan.plan_id),
-            tenant_id=plan.tenant_id,
-            plan_id=plan.plan_id,
-            name=plan.name,
-            term_months=plan.term_months,
-            data_quota_mb=plan.data_quota_mb,
-            price_fen=plan.price_fen,
-            active=plan.active,
-            created_at=now,
-            updated_at=now,
-        )
+        item, name_item = self._items(plan, now)
         try:
             with self.table.tx() as tx:
                 tx.save(item, new=True)
-                tx.save(PlanNameItem(pk, keys.plan_name_sk(plan.name), plan_id=plan.plan_id), new=True)
+                tx.save(name_item, new=True)
                 bump_tenant_version(tx, plan.tenant_id)
         except Cancelled:
             raise Conflict("a plan with this name exists", code="plan_exists", field="name") from None
@@ -239,16 +226,10 @@ class FakeTerminalRepository(TerminalRepository):
         return [i for i in found if _within(i.expires_on, lower, upper)]
 
     def page(
-        self,
-        tenant_id: str,
-        *,
-        status: str | None,
-        merchant_id: str | None,
-        expires_from: date | None,
-        expires_before: date | None,
-        limit: int,
-        cursor: str | None,
+        self, tenant_id: str, *, limit: int, cursor: str | None, **window: Unpack[TerminalWindow]
     ) -> Page[Terminal]:
+        status, merchant_id = window["status"], window["merchant_id"]
+        expires_from, expires_before = window["expires_from"], window["expires_before"]
         if merchant_id:
             pk = keys.terminals_by_merchant_gsi1pk(tenant_id, merchant_id)
             found = [
@@ -264,17 +245,9 @@ class FakeTerminalRepository(TerminalRepository):
         return Page([to_terminal(i) for i in items], next_cursor)
 
     def by_expiry(
-        self,
-        tenant_id: str,
-        status: str | None,
-        expires_from: date | None,
-        expires_before: date | None,
-        *,
-        forward: bool,
-        limit: int,
-        cursor: str | None,
+        self, tenant_id: str, *, forward: bool, limit: int, cursor: str | None, **window: Unpack[ExpiryWindow]
     ) -> Page[Terminal]:
-        found = self._by_expiry(tenant_id, status, expires_from, expires_before)
+        found = self._by_expiry(tenant_id, window["status"], window["expires_from"], window["expires_before"])
         items, next_cursor = paged(found if forward else found[::-1], limit, cursor)
         return Page([to_terminal(i) for i in items], next_cursor)
 
