@@ -126,14 +126,9 @@ class Plan:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "plan_id": self.plan_id,
-            "name": self.name,
-            "term_months": self.term_months,
-            "data_quota_mb": self.data_quota_mb,
-            "price_fen": self.price_fen,
+            **json_of(self, "plan_id", "name", "term_months", "data_quota_mb", "price_fen"),
             "currency": "CNY",
-            "active": self.active,
-            "created_at": self.created_at,
+            **json_of(self, "active", "created_at"),
         }
 
 
@@ -189,25 +184,16 @@ class Terminal:
 
     def to_json(self, today: date, window_days: int, pay_base_url: str) -> dict[str, Any]:
         return {
-            "sn": self.sn,
-            "tid": self.tid,
-            "iccid": self.iccid,
-            "carrier": self.carrier,
-            "model": self.model,
-            "merchant_id": self.merchant_id,
-            "plan_id": self.plan_id,
+            **json_of(self, "sn", "tid", "iccid", "carrier", "model", "merchant_id", "plan_id"),
             "expires_on": self.expires_on.isoformat(),
             "days_left": self.days_left(today),
             "status": self.status.value,
             "expiring": self.is_expiring(today, window_days),
-            "data_quota_mb": self.data_quota_mb,
-            "data_used_mb": self.data_used_mb,
-            "usage_as_of": self.usage_as_of,
+            **json_of(self, "data_quota_mb", "data_used_mb", "usage_as_of"),
             "last_renewed_at": self.renewed_at[-1] if self.renewed_at else None,
             "risk_flagged_at": self.risk_flagged_at,
             "pay_url": f"{pay_base_url}/pay/{self.sn}",
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
+            **json_of(self, "created_at", "updated_at"),
         }
 
 
