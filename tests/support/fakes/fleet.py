@@ -22,10 +22,11 @@ from simrenew.adapters.dynamodb.fleet import (
     _plan,
     claim_item,
     clash_error,
-    fill_item,
     new_terminal_item,
     pending_event,
+    refilled,
     to_terminal,
+    transfer_code_item,
 )
 from simrenew.adapters.dynamodb.models import (
     ClaimItem,
@@ -43,6 +44,7 @@ from simrenew.adapters.dynamodb.paging import Page
 from simrenew.adapters.dynamodb.search import merchant_entry
 from simrenew.domain.fleet import ExpiryWindow, Merchant, Plan, Terminal, TerminalWindow
 from simrenew.errors import Conflict, NotFound
+from simrenew.ports.fleet_store import TransferCode
 from tests.support.fakes.table import FAILED, Cancelled, FakeTable, Tx, exists, paged
 
 
@@ -310,8 +312,7 @@ class FakeTerminalRepository(TerminalRepository):
         moved_claims: dict[str, tuple[str, str]],
         ledger: Sequence[Item] = (),
     ) -> Terminal:
-        fill_item(item, terminal)
-        item.updated_at = now
+        refilled(item, terminal, now)
         try:
             with self.table.tx() as tx:
                 tx.save(item)
@@ -333,8 +334,7 @@ class FakeTerminalRepository(TerminalRepository):
     def record_usage(
         self, item: TerminalItem, terminal: Terminal, events: Sequence[tuple[str, dict[str, Any]]], now: datetime
     ) -> Terminal:
-        fill_item(item, terminal)
-        item.updated_at = now
+        refilled(item, terminal, now)
         term = terminal.expires_on.isoformat()
         try:
             with self.table.tx() as tx:
@@ -348,18 +348,8 @@ class FakeTerminalRepository(TerminalRepository):
         return to_terminal(item)
 
     def put_transfer_code(self, tenant_id: str, sn: str, code_hash: str, expires_at: datetime, now: datetime) -> None:
-        self.table.put(
-            TransferCodeItem(
-                keys.tenant_pk(tenant_id),
-                keys.transfer_sk(sn),
-                tenant_id=tenant_id,
-                sn=sn,
-                code_hash=code_hash,
-                expires_at=expires_at,
-                used=False,
-                created_at=now,
-            )
-        )
+        code = TransferCode(tenant_id, sn, code_hash, expires_at, used=False)
+        self.table.put(transfer_code_item(code, created_at=now))
 
     def transfer_code(self, tenant_id: str, sn: str) -> TransferCodeItem | None:
         return self.table.get(TransferCodeItem, keys.tenant_pk(tenant_id), keys.transfer_sk(sn))

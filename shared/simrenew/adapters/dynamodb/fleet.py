@@ -40,6 +40,7 @@ from simrenew.clock import iso_utc
 from simrenew.domain.fleet import SWEPT_STATUSES, ExpiryWindow, Merchant, Plan, Terminal, TerminalStatus, TerminalWindow
 from simrenew.domain.identifiers import normalize_sn
 from simrenew.errors import Conflict, NotFound, TransientStoreError, ValidationError
+from simrenew.ports.fleet_store import TransferCode
 
 IDENTIFIERS = ("sn", "tid", "iccid")
 PENDING_EVENT_SHARDS = keys.PENDING_EVENT_SHARDS
@@ -340,9 +341,22 @@ def fill_item(item: TerminalItem, t: Terminal) -> TerminalItem:
     return item
 
 
+def refilled(item: TerminalItem, t: Terminal, now: datetime) -> TerminalItem:
+    """A loaded terminal's item rewritten from its new value, stamped `now` (its version read stays)."""
+    fill_item(item, t)
+    item.updated_at = now
+    return item
+
+
 def new_terminal_item(t: Terminal, now: datetime) -> TerminalItem:
     item = TerminalItem(keys.tenant_pk(t.tenant_id), keys.terminal_sk(t.sn), created_at=now, updated_at=now)
     return fill_item(item, t)
+
+
+def transfer_code_item(code: TransferCode, **stamps: Any) -> TransferCodeItem:
+    """The transfer code's item (`stamps`: created_at and ttl of a new one)."""
+    stored = attrs_of(code, "tenant_id", "sn", "code_hash", "expires_at", "used")
+    return TransferCodeItem(keys.tenant_pk(code.tenant_id), keys.transfer_sk(code.sn), **stored, **stamps)
 
 
 def claim_item(kind: str, value: str, tenant_id: str, sn: str, now: datetime) -> ClaimItem:
@@ -624,8 +638,7 @@ class TerminalRepository:
         """Rewrite a loaded terminal (its version guards against lost updates) and move the
         claims of changed identifiers in the same transaction: {field: (old, new)}; `ledger`
         lines (a manual change of the expiry) are written with it, once."""
-        fill_item(item, terminal)
-        item.updated_at = now
+        refilled(item, terminal, now)
         try:
             with Transaction() as tx:
                 tx.save(item)
@@ -656,8 +669,7 @@ class TerminalRepository:
         self, item: TerminalItem, terminal: Terminal, events: Sequence[tuple[str, dict[str, Any]]], now: datetime
     ) -> Terminal:
         """Save the new usage and record each quota crossing once per term (conditional put)."""
-        fill_item(item, terminal)
-        item.updated_at = now
+        refilled(item, terminal, now)
         term = terminal.expires_on.isoformat()
         try:
             with Transaction() as tx:
@@ -683,17 +695,8 @@ class TerminalRepository:
     def put_transfer_code(self, tenant_id: str, sn: str, code_hash: str, expires_at: datetime, now: datetime) -> None:
         from datetime import timedelta
 
-        TransferCodeItem(
-            keys.tenant_pk(tenant_id),
-            keys.transfer_sk(sn),
-            tenant_id=tenant_id,
-            sn=sn,
-            code_hash=code_hash,
-            expires_at=expires_at,
-            used=False,
-            created_at=now,
-            ttl=expires_at + timedelta(days=7),
-        ).save()
+        code = TransferCode(tenant_id, sn, code_hash, expires_at, used=False)
+        transfer_code_item(code, created_at=now, ttl=expires_at + timedelta(days=7)).save()
 
     def transfer_code(self, tenant_id: str, sn: str) -> TransferCodeItem | None:
         try:
