@@ -22,6 +22,7 @@ from simrenew.adapters.dynamodb.fleet import (
     _plan,
     claim_item,
     clash_error,
+    moved_copy,
     new_terminal_item,
     pending_event,
     refilled,
@@ -75,12 +76,7 @@ class FakeMerchantRepository(MerchantRepository):
                 tx.save(item, new=True)
                 tx.save(key_item, new=True)
         except Cancelled:
-            existing = self.find_by_key(merchant.tenant_id, merchant.name, merchant.phone)
-            raise Conflict(
-                f"a merchant with this name and phone exists: {existing or 'unknown'}",
-                code="merchant_exists",
-                field="phone",
-            ) from None
+            raise self._exists(merchant) from None
 
     def find_by_key(self, tenant_id: str, name: str, phone: str) -> str | None:
         found = self.table.get(MerchantKeyItem, keys.tenant_pk(tenant_id), keys.merchant_key_sk(name, phone))
@@ -387,11 +383,7 @@ class FakeTerminalRepository(TerminalRepository):
                 )
                 for child in children:
                     tx.delete((child.pk, child.sk))
-                    copy = type(child).from_raw_data(child.serialize())
-                    copy.pk = new_pk
-                    if hasattr(copy, "tenant_id"):
-                        copy.tenant_id = moved.tenant_id
-                    tx.save(copy)
+                    tx.save(moved_copy(child, new_pk, moved.tenant_id))
         except Cancelled:
             raise Conflict(
                 "the transfer code was used or the terminal changed meanwhile", code="transfer_conflict"

@@ -94,12 +94,16 @@ class MerchantRepository:
         except TransactWriteError as exc:
             if "ConditionalCheckFailed" not in tx.codes(exc):
                 raise TransientStoreError("could not save the merchant; retry") from exc
-            existing = self.find_by_key(merchant.tenant_id, merchant.name, merchant.phone)
-            raise Conflict(
-                f"a merchant with this name and phone exists: {existing or 'unknown'}",
-                code="merchant_exists",
-                field="phone",
-            ) from None
+            raise self._exists(merchant) from None
+
+    def _exists(self, merchant: Merchant) -> Conflict:
+        """The clash of a new merchant with the one holding its (name, phone), named if found."""
+        existing = self.find_by_key(merchant.tenant_id, merchant.name, merchant.phone)
+        return Conflict(
+            f"a merchant with this name and phone exists: {existing or 'unknown'}",
+            code="merchant_exists",
+            field="phone",
+        )
 
     def find_by_key(self, tenant_id: str, name: str, phone: str) -> str | None:
         try:
@@ -734,11 +738,16 @@ class TerminalRepository:
             )
             for child in children:
                 tx.delete(child)
-                copy = type(child).from_raw_data(child.serialize())
-                copy.pk = new_pk
-                if hasattr(copy, "tenant_id"):
-                    copy.tenant_id = moved.tenant_id
-                tx.save(copy)
+                tx.save(moved_copy(child, new_pk, moved.tenant_id))
+
+
+def moved_copy(child: Item, pk: str, tenant_id: str) -> Item:
+    """A terminal's history item copied under another tenant's partition (a transfer)."""
+    copy = type(child).from_raw_data(child.serialize())
+    copy.pk = pk
+    if hasattr(copy, "tenant_id"):
+        copy.tenant_id = tenant_id
+    return copy
 
 
 def expiry_index(tenant_id: str, status: str | None) -> tuple[Any, str, Any, str]:
