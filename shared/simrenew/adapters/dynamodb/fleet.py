@@ -472,7 +472,12 @@ class TerminalRepository:
                 if cond is not None:
                     filter_cond = cond if filter_cond is None else filter_cond & cond
         elif status or lower or upper:
-            index, hash_attr, sort, hash_value = expiry_index(tenant_id, status)
+            if status:
+                index, hash_attr, sort = TerminalItem.gsi3, "gsi3pk", TerminalItem.gsi3sk
+                hash_value = keys.terminals_by_status_gsi3pk(tenant_id, status)
+            else:
+                index, hash_attr, sort = TerminalItem.gsi4, "gsi4pk", TerminalItem.gsi4sk
+                hash_value = keys.terminals_by_expiry_gsi4pk(tenant_id)
             range_cond = expiry_range(sort, lower, upper)
         else:
             hash_attr, hash_value = "pk", keys.tenant_pk(tenant_id)
@@ -494,16 +499,28 @@ class TerminalRepository:
         self, tenant_id: str, *, forward: bool, limit: int, cursor: str | None, **window: Unpack[ExpiryWindow]
     ) -> Page[Terminal]:
         """Terminals by expiry, soonest or latest first: gsi3 within a status, else gsi4."""
-        index, hash_attr, sort, hash_value = expiry_index(tenant_id, window["status"])
+        status = window["status"]
         lower, upper = expiry_bounds(window["expires_from"], window["expires_before"])
-        result = index.query(
-            hash_value,
-            expiry_range(sort, lower, upper),
-            limit=limit,
-            page_size=limit,
-            scan_index_forward=forward,
-            last_evaluated_key=decode_cursor(cursor, hash_attr=hash_attr, hash_value=hash_value),
-        )
+        if status:
+            hash_value = keys.terminals_by_status_gsi3pk(tenant_id, status)
+            result = TerminalItem.gsi3.query(
+                hash_value,
+                expiry_range(TerminalItem.gsi3sk, lower, upper),
+                limit=limit,
+                page_size=limit,
+                scan_index_forward=forward,
+                last_evaluated_key=decode_cursor(cursor, hash_attr="gsi3pk", hash_value=hash_value),
+            )
+        else:
+            hash_value = keys.terminals_by_expiry_gsi4pk(tenant_id)
+            result = TerminalItem.gsi4.query(
+                hash_value,
+                expiry_range(TerminalItem.gsi4sk, lower, upper),
+                limit=limit,
+                page_size=limit,
+                scan_index_forward=forward,
+                last_evaluated_key=decode_cursor(cursor, hash_attr="gsi4pk", hash_value=hash_value),
+            )
         items = [to_terminal(i) for i in result if isinstance(i, TerminalItem)]
         return Page(items, encode_cursor(result.last_evaluated_key))
 
@@ -748,14 +765,6 @@ def moved_copy(child: Item, pk: str, tenant_id: str) -> Item:
     if hasattr(copy, "tenant_id"):
         copy.tenant_id = tenant_id
     return copy
-
-
-def expiry_index(tenant_id: str, status: str | None) -> tuple[Any, str, Any, str]:
-    """The index that keeps a tenant's terminals in expiry order (gsi3 within a status, else gsi4):
-    (index, its hash attribute, its sort attribute, the tenant's hash value)."""
-    if status:
-        return TerminalItem.gsi3, "gsi3pk", TerminalItem.gsi3sk, keys.terminals_by_status_gsi3pk(tenant_id, status)
-    return TerminalItem.gsi4, "gsi4pk", TerminalItem.gsi4sk, keys.terminals_by_expiry_gsi4pk(tenant_id)
 
 
 def expiry_bounds(expires_from: date | None, expires_before: date | None) -> tuple[str | None, str | None]:
