@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from simrenew.domain.contact import clean_text, normalize_email, normalize_phone
 from simrenew.domain.dates import parse_date
@@ -126,14 +126,9 @@ class Plan:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "plan_id": self.plan_id,
-            "name": self.name,
-            "term_months": self.term_months,
-            "data_quota_mb": self.data_quota_mb,
-            "price_fen": self.price_fen,
+            **json_of(self, "plan_id", "name", "term_months", "data_quota_mb", "price_fen"),
             "currency": "CNY",
-            "active": self.active,
-            "created_at": self.created_at,
+            **json_of(self, "active", "created_at"),
         }
 
 
@@ -189,26 +184,39 @@ class Terminal:
 
     def to_json(self, today: date, window_days: int, pay_base_url: str) -> dict[str, Any]:
         return {
-            "sn": self.sn,
-            "tid": self.tid,
-            "iccid": self.iccid,
-            "carrier": self.carrier,
-            "model": self.model,
-            "merchant_id": self.merchant_id,
-            "plan_id": self.plan_id,
+            **json_of(self, "sn", "tid", "iccid", "carrier", "model", "merchant_id", "plan_id"),
             "expires_on": self.expires_on.isoformat(),
             "days_left": self.days_left(today),
             "status": self.status.value,
             "expiring": self.is_expiring(today, window_days),
-            "data_quota_mb": self.data_quota_mb,
-            "data_used_mb": self.data_used_mb,
-            "usage_as_of": self.usage_as_of,
+            **json_of(self, "data_quota_mb", "data_used_mb", "usage_as_of"),
             "last_renewed_at": self.renewed_at[-1] if self.renewed_at else None,
             "risk_flagged_at": self.risk_flagged_at,
             "pay_url": f"{pay_base_url}/pay/{self.sn}",
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
+            **json_of(self, "created_at", "updated_at"),
         }
+
+
+class ExpiryWindow(TypedDict):
+    """Which terminals a listing by expiry reads: a stored status, expiry in [from, before) (None: open)."""
+
+    status: str | None
+    expires_from: date | None
+    expires_before: date | None
+
+
+class TerminalWindow(ExpiryWindow):
+    """Which terminals a page reads: the expiry window, and the merchant they are assigned to."""
+
+    merchant_id: str | None
+
+
+def expiring_window(today: date, window_days: int, expires_before: date | None) -> ExpiryWindow:
+    """The listed status "expiring" as stored ones: active terminals expiring from today through the
+    reminder window (and before `expires_before`, when it is sooner)."""
+    window_end = today + timedelta(days=window_days + 1)
+    before = min(expires_before, window_end) if expires_before else window_end
+    return {"status": TerminalStatus.ACTIVE.value, "expires_from": today, "expires_before": before}
 
 
 def _expiry(raw: object) -> date:

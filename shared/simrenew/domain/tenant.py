@@ -8,6 +8,7 @@ from enum import IntEnum, StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from simrenew.domain.values import json_of
 from simrenew.errors import ValidationError
 
 
@@ -231,12 +232,7 @@ class Tenant:
             "alipay_auth_app_id": self.alipay_auth_app_id,
         }
         return {
-            "tenant_id": self.tenant_id,
-            "name": self.name,
-            "contact_name": self.contact_name,
-            "contact_email": self.contact_email,
-            "contact_phone": self.contact_phone,
-            "service_phone": self.service_phone,
+            **json_of(self, "tenant_id", "name", "contact_name", "contact_email", "contact_phone", "service_phone"),
             "status": self.status.value,
             "settings": settings,
             "created_at": self.created_at,
@@ -265,10 +261,7 @@ class ApiKey:
         return {
             "key_id": self.key_id,
             "role": self.role.label,
-            "label": self.label,
-            "created_at": self.created_at,
-            "created_by": self.created_by,
-            "revoked_at": self.revoked_at,
+            **json_of(self, "label", "created_at", "created_by", "revoked_at"),
             "active": self.revoked_at is None,
         }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from simrenew.domain.tenant import ApiKey, Role, Tenant
 from simrenew.ports.paging import Page
@@ -20,16 +20,13 @@ class KeyLookup:
         self.revoked = revoked
 
 
+# What becomes of the key's tenant in the key's own write: it must be "active" already, "approve"
+# moves it from pending review to active, or a Tenant value is created (active) with its first key.
+TenantChange = Tenant | Literal["active", "approve"]
+
+
 class ApiKeys(Protocol):
-    def create(
-        self,
-        key: ApiKey,
-        key_hash: str,
-        now: datetime,
-        *,
-        activate_tenant: bool = False,
-        new_tenant: Tenant | None = None,
-    ) -> None: ...
+    def create(self, key: ApiKey, key_hash: str, now: datetime, *, tenant: TenantChange = "active") -> None: ...
 
     def lookup(self, key_id: str) -> KeyLookup | None: ...
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, Unpack
 
-from simrenew.domain.fleet import Merchant, Plan, Terminal
+from simrenew.domain.fleet import ExpiryWindow, Merchant, Plan, Terminal, TerminalWindow
 from simrenew.errors import Conflict
 from simrenew.ports.paging import Page
 
@@ -66,28 +66,16 @@ class Terminals(Protocol):
         ...
 
     def page(
-        self,
-        tenant_id: str,
-        *,
-        status: str | None,
-        merchant_id: str | None,
-        expires_from: date | None,
-        expires_before: date | None,
-        limit: int,
-        cursor: str | None,
-    ) -> Page[Terminal]: ...
+        self, tenant_id: str, *, limit: int, cursor: str | None, **window: Unpack[TerminalWindow]
+    ) -> Page[Terminal]:
+        """One page of the tenant's terminals in the window (every key of it given, None for no filter)."""
+        ...
 
     def by_expiry(
-        self,
-        tenant_id: str,
-        status: str | None,
-        expires_from: date | None,
-        expires_before: date | None,
-        *,
-        forward: bool,
-        limit: int,
-        cursor: str | None,
-    ) -> Page[Terminal]: ...
+        self, tenant_id: str, *, forward: bool, limit: int, cursor: str | None, **window: Unpack[ExpiryWindow]
+    ) -> Page[Terminal]:
+        """The same, soonest expiry first (forward) or latest first; no merchant filter."""
+        ...
 
     def count(
         self, tenant_id: str, status: str, expires_from: date | None = None, expires_before: date | None = None

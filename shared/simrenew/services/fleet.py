@@ -15,10 +15,12 @@ from simrenew.domain.carrier import SERVICE_STATUSES, resumes
 from simrenew.domain.dates import parse_date
 from simrenew.domain.fleet import (
     LIST_STATUSES,
+    ExpiryWindow,
     Merchant,
     Plan,
     Terminal,
     TerminalStatus,
+    expiring_window,
     initial_status,
     merchant_fields,
     plan_fields,
@@ -174,22 +176,11 @@ class FleetService:
         if status is not None and status not in LIST_STATUSES:
             raise ValidationError("status", "invalid_choice", f"status must be one of {', '.join(LIST_STATUSES)}")
         expires_before = parse_date(query["expires_before"], "expires_before") if query.get("expires_before") else None
-        expires_from = None
+        span: ExpiryWindow = {"status": status, "expires_from": None, "expires_before": expires_before}
         if status == "expiring":
-            today = self.today(tenant)
-            window_end = today + timedelta(days=self.expiring_window(tenant) + 1)
-            expires_from, status = today, TerminalStatus.ACTIVE.value
-            expires_before = min(expires_before, window_end) if expires_before else window_end
+            span = expiring_window(self.today(tenant), self.expiring_window(tenant), expires_before)
         merchant_id = query.get("merchant_id") or None
-        return self.terminals.page(
-            tenant_id,
-            status=status,
-            merchant_id=merchant_id,
-            expires_from=expires_from,
-            expires_before=expires_before,
-            limit=limit,
-            cursor=cursor,
-        )
+        return self.terminals.page(tenant_id, limit=limit, cursor=cursor, merchant_id=merchant_id, **span)
 
     @staticmethod
     def expiring_window(tenant: Tenant) -> int:

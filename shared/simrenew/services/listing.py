@@ -30,7 +30,7 @@ from simrenew.clock import Clock, iso_utc, today_in
 from simrenew.domain.collation import name_key
 from simrenew.domain.contact import mask_phone
 from simrenew.domain.filters import MerchantFilters, OrderFilters, TerminalFilters
-from simrenew.domain.fleet import Merchant, Terminal, TerminalStatus
+from simrenew.domain.fleet import ExpiryWindow, Merchant, Terminal, TerminalStatus, expiring_window
 from simrenew.domain.orders import Order
 from simrenew.errors import NotFound, ValidationError
 from simrenew.ports.fleet import Merchants, Terminals
@@ -200,24 +200,13 @@ class ListingService:
 
     def _index_page(self, tenant_id: str, f: TerminalFilters, limit: int, cursor: str | None) -> Page[Terminal]:
         today, window = self._today_and_window(tenant_id)
-        status, expires_from, before = f.status, None, f.expires_before
-        if status == "expiring":
-            window_end = today + timedelta(days=window + 1)
-            expires_from, status = today, TerminalStatus.ACTIVE.value
-            before = min(before, window_end) if before else window_end
+        span: ExpiryWindow = {"status": f.status, "expires_from": None, "expires_before": f.expires_before}
+        if f.status == "expiring":
+            span = expiring_window(today, window, f.expires_before)
         if f.sort in ("expires_on", "-expires_on") and not f.merchant_id:
-            return self._terminals.by_expiry(
-                tenant_id, status, expires_from, before, forward=f.sort == "expires_on", limit=limit, cursor=cursor
-            )
-        return self._terminals.page(
-            tenant_id,
-            status=status,
-            merchant_id=f.merchant_id,
-            expires_from=expires_from,
-            expires_before=before,
-            limit=limit,
-            cursor=cursor,
-        )
+            forward = f.sort == "expires_on"
+            return self._terminals.by_expiry(tenant_id, forward=forward, limit=limit, cursor=cursor, **span)
+        return self._terminals.page(tenant_id, limit=limit, cursor=cursor, merchant_id=f.merchant_id, **span)
 
     def iter_terminals(self, tenant_id: str, f: TerminalFilters) -> Iterator[Terminal]:
         """Every terminal the filters select, in the list's order (CSV, exports)."""

@@ -20,7 +20,7 @@ from simrenew.domain.tenant import (
 )
 from simrenew.errors import NotFound, RuleViolation, ValidationError
 from simrenew.ids import new_id
-from simrenew.ports.api_keys import ApiKeys
+from simrenew.ports.api_keys import ApiKeys, TenantChange
 from simrenew.ports.paging import Page
 from simrenew.ports.ratelimit import RateLimits
 from simrenew.ports.tenants import Tenants
@@ -118,13 +118,13 @@ class TenantService:
             created_at=iso_utc(now),
             **fields,
         )
-        issued = self._issue(tenant.tenant_id, Role.ADMIN, "first admin key", "platform", new_tenant=tenant)
+        issued = self._issue(tenant.tenant_id, Role.ADMIN, "first admin key", "platform", tenant=tenant)
         return tenant, issued
 
     def approve(self, tenant_id: str) -> IssuedKey:
         if self._tenants.get(tenant_id) is None:
             raise NotFound("no such tenant", code="tenant_not_found")
-        return self._issue(tenant_id, Role.ADMIN, "first admin key", "platform", activate=True)
+        return self._issue(tenant_id, Role.ADMIN, "first admin key", "platform", tenant="approve")
 
     def suspend(self, tenant_id: str) -> Tenant:
         return self._tenants.set_status(
@@ -258,14 +258,7 @@ class TenantService:
         self._keys.revoke(tenant_id, key_id, self._clock.now())
 
     def _issue(
-        self,
-        tenant_id: str,
-        role: Role,
-        label: str,
-        created_by: str,
-        *,
-        activate: bool = False,
-        new_tenant: Tenant | None = None,
+        self, tenant_id: str, role: Role, label: str, created_by: str, *, tenant: TenantChange = "active"
     ) -> IssuedKey:
         now = self._clock.now()
         key_id, secret = mint_key()
@@ -278,5 +271,5 @@ class TenantService:
             created_by=created_by,
             revoked_at=None,
         )
-        self._keys.create(key, hash_key(secret), now, activate_tenant=activate, new_tenant=new_tenant)
+        self._keys.create(key, hash_key(secret), now, tenant=tenant)
         return IssuedKey(key, secret)

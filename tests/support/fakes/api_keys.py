@@ -14,6 +14,7 @@ from simrenew.adapters.dynamodb.tenants import gsi1 as tenant_gsi1
 from simrenew.adapters.dynamodb.tenants import new_item as new_tenant_item
 from simrenew.domain.tenant import ApiKey, Role, Tenant, TenantStatus
 from simrenew.errors import Conflict, NotFound
+from simrenew.ports.api_keys import TenantChange
 from tests.support.fakes.table import Cancelled, FakeTable, paged
 
 
@@ -21,22 +22,14 @@ class FakeApiKeyRepository(ApiKeyRepository):
     def __init__(self, table: FakeTable) -> None:
         self.table = table
 
-    def create(
-        self,
-        key: ApiKey,
-        key_hash: str,
-        now: datetime,
-        *,
-        activate_tenant: bool = False,
-        new_tenant: Tenant | None = None,
-    ) -> None:
+    def create(self, key: ApiKey, key_hash: str, now: datetime, *, tenant: TenantChange = "active") -> None:
         listing, lookup = _key_items(key, key_hash, now)
         tenant_key = (keys.tenant_pk(key.tenant_id), keys.tenant_profile_sk())
         try:
             with self.table.tx() as tx:
-                if new_tenant is not None:
-                    tx.save(new_tenant_item(new_tenant, now), new=True)
-                elif activate_tenant:
+                if isinstance(tenant, Tenant):
+                    tx.save(new_tenant_item(tenant, now), new=True)
+                elif tenant == "approve":
                     item = self.table.get(TenantItem, *tenant_key)
                     if item is None:
                         raise NotFound("no such tenant", code="tenant_not_found")

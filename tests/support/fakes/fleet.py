@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Unpack
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.fleet import (
@@ -22,10 +22,12 @@ from simrenew.adapters.dynamodb.fleet import (
     _plan,
     claim_item,
     clash_error,
-    fill_item,
+    moved_copy,
     new_terminal_item,
     pending_event,
+    refilled,
     to_terminal,
+    transfer_code_item,
 )
 from simrenew.adapters.dynamodb.models import (
     ClaimItem,
@@ -41,8 +43,9 @@ from simrenew.adapters.dynamodb.models import (
 )
 from simrenew.adapters.dynamodb.paging import Page
 from simrenew.adapters.dynamodb.search import merchant_entry
-from simrenew.domain.fleet import Merchant, Plan, Terminal
+from simrenew.domain.fleet import ExpiryWindow, Merchant, Plan, Terminal, TerminalWindow
 from simrenew.errors import Conflict, NotFound
+from simrenew.ports.fleet_store import TransferCode
 from tests.support.fakes.table import FAILED, Cancelled, FakeTable, Tx, exists, paged
 
 
@@ -73,12 +76,7 @@ class FakeMerchantRepository(MerchantRepository):
                 tx.save(item, new=True)
                 tx.save(key_item, new=True)
         except Cancelled:
-            existing = self.find_by_key(merchant.tenant_id, merchant.name, merchant.phone)
-            raise Conflict(
-                f"a merchant with this name and phone exists: {existing or 'unknown'}",
-                code="merchant_exists",
-                field="phone",
-            ) from None
+            raise self._exists(merchant) from None
 
     def find_by_key(self, tenant_id: str, name: str, phone: str) -> str | None:
         found = self.table.get(MerchantKeyItem, keys.tenant_pk(tenant_id), keys.merchant_key_sk(name, phone))
@@ -144,24 +142,11 @@ class FakePlanRepository(PlanRepository):
         self.table = table
 
     def create(self, plan: Plan, now: datetime) -> None:
-        pk = keys.tenant_pk(plan.tenant_id)
-        item = PlanItem(
-            pk,
-            keys.plan_sk(plan.plan_id),
-            tenant_id=plan.tenant_id,
-            plan_id=plan.plan_id,
-            name=plan.name,
-            term_months=plan.term_months,
-            data_quota_mb=plan.data_quota_mb,
-            price_fen=plan.price_fen,
-            active=plan.active,
-            created_at=now,
-            updated_at=now,
-        )
+        item, name_item = self._items(plan, now)
         try:
             with self.table.tx() as tx:
                 tx.save(item, new=True)
-                tx.save(PlanNameItem(pk, keys.plan_name_sk(plan.name), plan_id=plan.plan_id), new=True)
+                tx.save(name_item, new=True)
                 bump_tenant_version(tx, plan.tenant_id)
         except Cancelled:
             raise Conflict("a plan with this name exists", code="plan_exists", field="name") from None
@@ -239,16 +224,10 @@ class FakeTerminalRepository(TerminalRepository):
         return [i for i in found if _within(i.expires_on, lower, upper)]
 
     def page(
-        self,
-        tenant_id: str,
-        *,
-        status: str | None,
-        merchant_id: str | None,
-        expires_from: date | None,
-        expires_before: date | None,
-        limit: int,
-        cursor: str | None,
+        self, tenant_id: str, *, limit: int, cursor: str | None, **window: Unpack[TerminalWindow]
     ) -> Page[Terminal]:
+        status, merchant_id = window["status"], window["merchant_id"]
+        expires_from, expires_before = window["expires_from"], window["expires_before"]
         if merchant_id:
             pk = keys.terminals_by_merchant_gsi1pk(tenant_id, merchant_id)
             found = [
@@ -264,17 +243,9 @@ class FakeTerminalRepository(TerminalRepository):
         return Page([to_terminal(i) for i in items], next_cursor)
 
     def by_expiry(
-        self,
-        tenant_id: str,
-        status: str | None,
-        expires_from: date | None,
-        expires_before: date | None,
-        *,
-        forward: bool,
-        limit: int,
-        cursor: str | None,
+        self, tenant_id: str, *, forward: bool, limit: int, cursor: str | None, **window: Unpack[ExpiryWindow]
     ) -> Page[Terminal]:
-        found = self._by_expiry(tenant_id, status, expires_from, expires_before)
+        found = self._by_expiry(tenant_id, window["status"], window["expires_from"], window["expires_before"])
         items, next_cursor = paged(found if forward else found[::-1], limit, cursor)
         return Page([to_terminal(i) for i in items], next_cursor)
 
@@ -337,8 +308,7 @@ class FakeTerminalRepository(TerminalRepository):
         moved_claims: dict[str, tuple[str, str]],
         ledger: Sequence[Item] = (),
     ) -> Terminal:
-        fill_item(item, terminal)
-        item.updated_at = now
+        refilled(item, terminal, now)
         try:
             with self.table.tx() as tx:
                 tx.save(item)
@@ -360,8 +330,7 @@ class FakeTerminalRepository(TerminalRepository):
     def record_usage(
         self, item: TerminalItem, terminal: Terminal, events: Sequence[tuple[str, dict[str, Any]]], now: datetime
     ) -> Terminal:
-        fill_item(item, terminal)
-        item.updated_at = now
+        refilled(item, terminal, now)
         term = terminal.expires_on.isoformat()
         try:
             with self.table.tx() as tx:
@@ -375,18 +344,8 @@ class FakeTerminalRepository(TerminalRepository):
         return to_terminal(item)
 
     def put_transfer_code(self, tenant_id: str, sn: str, code_hash: str, expires_at: datetime, now: datetime) -> None:
-        self.table.put(
-            TransferCodeItem(
-                keys.tenant_pk(tenant_id),
-                keys.transfer_sk(sn),
-                tenant_id=tenant_id,
-                sn=sn,
-                code_hash=code_hash,
-                expires_at=expires_at,
-                used=False,
-                created_at=now,
-            )
-        )
+        code = TransferCode(tenant_id, sn, code_hash, expires_at, used=False)
+        self.table.put(transfer_code_item(code, created_at=now))
 
     def transfer_code(self, tenant_id: str, sn: str) -> TransferCodeItem | None:
         return self.table.get(TransferCodeItem, keys.tenant_pk(tenant_id), keys.transfer_sk(sn))
@@ -424,11 +383,7 @@ class FakeTerminalRepository(TerminalRepository):
                 )
                 for child in children:
                     tx.delete((child.pk, child.sk))
-                    copy = type(child).from_raw_data(child.serialize())
-                    copy.pk = new_pk
-                    if hasattr(copy, "tenant_id"):
-                        copy.tenant_id = moved.tenant_id
-                    tx.save(copy)
+                    tx.save(moved_copy(child, new_pk, moved.tenant_id))
         except Cancelled:
             raise Conflict(
                 "the transfer code was used or the terminal changed meanwhile", code="transfer_conflict"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import builtins
-import json
 from datetime import datetime
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.models import ApiKeyItem, TenantItem
 from simrenew.adapters.dynamodb.paging import Page
-from simrenew.adapters.dynamodb.tenants import TenantRepository, gsi1, new_item, to_domain
+from simrenew.adapters.dynamodb.tenants import TenantRepository, fill_profile, gsi1, new_item, to_domain
 from simrenew.domain.tenant import Tenant, TenantStatus
 from simrenew.errors import Conflict, NotFound
 from tests.support.fakes.table import Cancelled, FakeTable
@@ -71,18 +70,8 @@ class FakeTenantRepository(TenantRepository):
         item = self._item(tenant.tenant_id)
         if item is None:
             raise NotFound("no such tenant", code="tenant_not_found")
-        item.name = tenant.name
-        item.contact_name = tenant.contact_name
-        item.contact_email = tenant.contact_email
-        item.contact_phone = tenant.contact_phone
-        item.service_phone = tenant.service_phone
-        item.settings_json = json.dumps(tenant.settings.to_stored(), ensure_ascii=False)
-        item.wechatpay_sub_mchid = tenant.wechatpay_sub_mchid
-        item.alipay_auth_app_id = tenant.alipay_auth_app_id
-        item.alipay_token_sealed = tenant.alipay_token_sealed
-        item.updated_at = now
         try:
-            self.table.put(item)  # by version: a concurrent PATCH is refused
+            self.table.put(fill_profile(item, tenant, now))  # by version: a concurrent PATCH is refused
         except Cancelled:
             raise Conflict(
                 "tenant was changed by another request; reload and retry", code="concurrent_update"

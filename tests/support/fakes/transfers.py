@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from simrenew.adapters.dynamodb.fleet import fill_item
+from simrenew.adapters.dynamodb.fleet import refilled
 from simrenew.adapters.dynamodb.models import Item, TerminalItem
 from simrenew.adapters.dynamodb.transfers import TimeTransferItem, TimeTransferRepository
 from simrenew.domain.fleet import Terminal
@@ -26,9 +26,7 @@ class FakeTimeTransferRepository(TimeTransferRepository):
         try:
             with self.table.tx() as tx:
                 for item, terminal in terminals:
-                    fill_item(item, terminal)
-                    item.updated_at = now
-                    tx.save(item)
+                    tx.save(refilled(item, terminal, now))
                 for record in records:
                     tx.save(record, new=True)
         except Cancelled as exc:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import translated
+from simrenew.adapters.dynamodb.mapping import attrs_of, from_item
 from simrenew.adapters.dynamodb.models import ApiKeyItem, ApiKeyLookupItem, TenantItem, Transaction
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.adapters.dynamodb.tenant_context import CONTEXTS
@@ -16,30 +17,21 @@ from simrenew.clock import iso_utc
 from simrenew.domain.tenant import ApiKey, Role, Tenant, TenantStatus
 from simrenew.errors import Conflict, NotFound
 from simrenew.ports.api_keys import KeyLookup as KeyLookup
+from simrenew.ports.api_keys import TenantChange
 
 
 def _to_domain(item: ApiKeyItem) -> ApiKey:
-    return ApiKey(
-        key_id=item.key_id,
-        tenant_id=item.tenant_id,
+    return from_item(
+        item,
+        ApiKey,
         role=Role[item.role.upper()],
-        label=item.label,
         created_at=iso_utc(item.created_at) if item.created_at else "",
-        created_by=item.created_by,
         revoked_at=iso_utc(item.revoked_at) if item.revoked_at else None,
     )
 
 
 class ApiKeyRepository:
-    def create(
-        self,
-        key: ApiKey,
-        key_hash: str,
-        now: datetime,
-        *,
-        activate_tenant: bool = False,
-        new_tenant: Tenant | None = None,
-    ) -> None:
+    def create(self, key: ApiKey, key_hash: str, now: datetime, *, tenant: TenantChange = "active") -> None:
         """Write both key items in one transaction, optionally with the tenant change that
         issues the key (approval, direct creation), so a key never exists for a tenant that
         did not become active, and vice versa."""
@@ -48,9 +40,9 @@ class ApiKeyRepository:
             translated("tenant is not in a state that allows this", "invalid_tenant_state"),
             Transaction() as tx,
         ):
-            if new_tenant is not None:
-                tx.save(new_tenant_item(new_tenant, now), condition=TenantItem.pk.does_not_exist())
-            elif activate_tenant:
+            if isinstance(tenant, Tenant):
+                tx.save(new_tenant_item(tenant, now), condition=TenantItem.pk.does_not_exist())
+            elif tenant == "approve":
                 tenant_item = self._tenant_item(key.tenant_id)
                 _, gsi1sk = tenant_gsi1(TenantStatus.ACTIVE.value, tenant_item.created_at or now, key.tenant_id)
                 # The loaded item carries its version, so this is also an optimistic lock.
@@ -134,25 +126,16 @@ class ApiKeyRepository:
 
 def _key_items(key: ApiKey, key_hash: str, now: datetime) -> tuple[ApiKeyItem, ApiKeyLookupItem]:
     """The key under its tenant (listing, no secret) and the global lookup item (key id → tenant, hash)."""
+    whose = {**attrs_of(key, "tenant_id", "key_id"), "role": key.role.label}
     listing = ApiKeyItem(
         keys.tenant_pk(key.tenant_id),
         keys.api_key_sk(key.key_id),
-        tenant_id=key.tenant_id,
-        key_id=key.key_id,
-        role=key.role.label,
-        label=key.label,
-        created_by=key.created_by,
+        **whose,
+        **attrs_of(key, "label", "created_by"),
         created_at=now,
         updated_at=now,
     )
     lookup = ApiKeyLookupItem(
-        keys.api_key_lookup_pk(key.key_id),
-        keys.lookup_sk(),
-        tenant_id=key.tenant_id,
-        key_id=key.key_id,
-        role=key.role.label,
-        key_hash=key_hash,
-        revoked=False,
-        created_at=now,
+        keys.api_key_lookup_pk(key.key_id), keys.lookup_sk(), **whose, key_hash=key_hash, revoked=False, created_at=now
     )
     return listing, lookup

@@ -13,13 +13,13 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Unpack
 
 from pynamodb.exceptions import TransactWriteError
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import translated
-from simrenew.adapters.dynamodb.mapping import from_item
+from simrenew.adapters.dynamodb.mapping import attrs_of, from_item
 from simrenew.adapters.dynamodb.models import (
     ClaimItem,
     Item,
@@ -37,9 +37,10 @@ from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.adapters.dynamodb.search import merchant_entry, terminal_entry
 from simrenew.adapters.dynamodb.tenant_context import CONTEXTS, MERCHANT_NAMES
 from simrenew.clock import iso_utc
-from simrenew.domain.fleet import SWEPT_STATUSES, Merchant, Plan, Terminal, TerminalStatus
+from simrenew.domain.fleet import SWEPT_STATUSES, ExpiryWindow, Merchant, Plan, Terminal, TerminalStatus, TerminalWindow
 from simrenew.domain.identifiers import normalize_sn
 from simrenew.errors import Conflict, NotFound, TransientStoreError, ValidationError
+from simrenew.ports.fleet_store import TransferCode
 
 IDENTIFIERS = ("sn", "tid", "iccid")
 PENDING_EVENT_SHARDS = keys.PENDING_EVENT_SHARDS
@@ -62,6 +63,9 @@ def throttle_pause(attempt: int) -> float:
 
 
 # --- merchants --------------------------------------------------------------------------------------
+MERCHANT_ATTRS = ("tenant_id", "merchant_id", "name", "contact_name", "phone", "email", "status")
+
+
 def _merchant(item: MerchantItem) -> Merchant:
     return from_item(item, Merchant, created_at=iso_utc(item.created_at) if item.created_at else "")
 
@@ -70,19 +74,8 @@ class MerchantRepository:
     @staticmethod
     def _items(merchant: Merchant, now: datetime) -> tuple[MerchantItem, MerchantKeyItem]:
         pk = keys.tenant_pk(merchant.tenant_id)
-        item = MerchantItem(
-            pk,
-            keys.merchant_sk(merchant.merchant_id),
-            tenant_id=merchant.tenant_id,
-            merchant_id=merchant.merchant_id,
-            name=merchant.name,
-            contact_name=merchant.contact_name,
-            phone=merchant.phone,
-            email=merchant.email,
-            status=merchant.status,
-            created_at=now,
-            updated_at=now,
-        )
+        stored = attrs_of(merchant, *MERCHANT_ATTRS)
+        item = MerchantItem(pk, keys.merchant_sk(merchant.merchant_id), **stored, created_at=now, updated_at=now)
         item.srch_pk, item.srch_sk, item.srch_text = merchant_entry(
             merchant.tenant_id, merchant.merchant_id, merchant.name, merchant.phone, merchant.contact_name
         )
@@ -101,12 +94,16 @@ class MerchantRepository:
         except TransactWriteError as exc:
             if "ConditionalCheckFailed" not in tx.codes(exc):
                 raise TransientStoreError("could not save the merchant; retry") from exc
-            existing = self.find_by_key(merchant.tenant_id, merchant.name, merchant.phone)
-            raise Conflict(
-                f"a merchant with this name and phone exists: {existing or 'unknown'}",
-                code="merchant_exists",
-                field="phone",
-            ) from None
+            raise self._exists(merchant) from None
+
+    def _exists(self, merchant: Merchant) -> Conflict:
+        """The clash of a new merchant with the one holding its (name, phone), named if found."""
+        existing = self.find_by_key(merchant.tenant_id, merchant.name, merchant.phone)
+        return Conflict(
+            f"a merchant with this name and phone exists: {existing or 'unknown'}",
+            code="merchant_exists",
+            field="phone",
+        )
 
     def find_by_key(self, tenant_id: str, name: str, phone: str) -> str | None:
         try:
@@ -214,42 +211,28 @@ class MerchantRepository:
 
 
 # --- plans ----------------------------------------------------------------------------------------------
+PLAN_ATTRS = ("tenant_id", "plan_id", "name", "term_months", "data_quota_mb", "price_fen", "active")
+
+
 def _plan(item: PlanItem) -> Plan:
-    return Plan(
-        plan_id=item.plan_id,
-        tenant_id=item.tenant_id,
-        name=item.name,
-        term_months=int(item.term_months),
-        data_quota_mb=int(item.data_quota_mb),
-        price_fen=int(item.price_fen),
-        active=bool(item.active),
-        created_at=iso_utc(item.created_at) if item.created_at else "",
-    )
+    numbers = {name: int(getattr(item, name)) for name in ("term_months", "data_quota_mb", "price_fen")}
+    created_at = iso_utc(item.created_at) if item.created_at else ""
+    return from_item(item, Plan, **numbers, active=bool(item.active), created_at=created_at)
 
 
 class PlanRepository:
-    def create(self, plan: Plan, now: datetime) -> None:
+    @staticmethod
+    def _items(plan: Plan, now: datetime) -> tuple[PlanItem, PlanNameItem]:
         pk = keys.tenant_pk(plan.tenant_id)
-        item = PlanItem(
-            pk,
-            keys.plan_sk(plan.plan_id),
-            tenant_id=plan.tenant_id,
-            plan_id=plan.plan_id,
-            name=plan.name,
-            term_months=plan.term_months,
-            data_quota_mb=plan.data_quota_mb,
-            price_fen=plan.price_fen,
-            active=plan.active,
-            created_at=now,
-            updated_at=now,
-        )
+        item = PlanItem(pk, keys.plan_sk(plan.plan_id), **attrs_of(plan, *PLAN_ATTRS), created_at=now, updated_at=now)
+        return item, PlanNameItem(pk, keys.plan_name_sk(plan.name), plan_id=plan.plan_id)
+
+    def create(self, plan: Plan, now: datetime) -> None:
+        item, name_item = self._items(plan, now)
         try:
             with Transaction() as tx:
                 tx.save(item, condition=PlanItem.pk.does_not_exist())
-                tx.save(
-                    PlanNameItem(pk, keys.plan_name_sk(plan.name), plan_id=plan.plan_id),
-                    condition=PlanNameItem.pk.does_not_exist(),
-                )
+                tx.save(name_item, condition=PlanNameItem.pk.does_not_exist())
                 bump_tenant_version(tx, plan.tenant_id)
         except TransactWriteError as exc:
             CONTEXTS.invalidate(plan.tenant_id)
@@ -315,46 +298,34 @@ def bump_tenant_version(tx: Transaction, tenant_id: str) -> None:
 
 
 # --- terminals -----------------------------------------------------------------------------------------
+# The terminal's fields stored as they are; expires_on, status and renewed_at convert (fill_item).
+TERMINAL_ATTRS = (
+    *("tenant_id", "sn", "tid", "iccid", "carrier", "model", "merchant_id", "plan_id"),
+    *("data_quota_mb", "data_used_mb", "usage_as_of", "risk_flagged_at"),
+)
+
+
 def to_terminal(item: TerminalItem) -> Terminal:
-    return Terminal(
-        tenant_id=item.tenant_id,
-        sn=item.sn,
-        tid=item.tid,
-        iccid=item.iccid,
-        carrier=item.carrier,
-        model=item.model,
+    return from_item(
+        item,
+        Terminal,
         expires_on=date.fromisoformat(item.expires_on),
         status=TerminalStatus(item.status),
-        merchant_id=item.merchant_id,
-        plan_id=item.plan_id,
         data_quota_mb=int(item.data_quota_mb) if item.data_quota_mb is not None else None,
         data_used_mb=int(item.data_used_mb or 0),
-        usage_as_of=item.usage_as_of,
         created_at=iso_utc(item.created_at) if item.created_at else "",
         updated_at=iso_utc(item.updated_at) if item.updated_at else "",
-        version=item.version,
         renewed_at=tuple(json.loads(item.renewed_at_json or "[]")),
-        risk_flagged_at=item.risk_flagged_at,
     )
 
 
 def fill_item(item: TerminalItem, t: Terminal) -> TerminalItem:
     """Copy a terminal onto its item and derive every index key from it (one place)."""
-    item.tenant_id = t.tenant_id
-    item.sn = t.sn
-    item.tid = t.tid
-    item.iccid = t.iccid
-    item.carrier = t.carrier
-    item.model = t.model
-    item.merchant_id = t.merchant_id
-    item.plan_id = t.plan_id
+    for name, value in attrs_of(t, *TERMINAL_ATTRS).items():
+        setattr(item, name, value)
     item.expires_on = t.expires_on.isoformat()
-    item.data_quota_mb = t.data_quota_mb
-    item.data_used_mb = t.data_used_mb
-    item.usage_as_of = t.usage_as_of
     item.status = t.status.value
     item.renewed_at_json = json.dumps(list(t.renewed_at))
-    item.risk_flagged_at = t.risk_flagged_at
     order = keys.expiry_sort_key(item.expires_on, t.sn)
     if t.merchant_id:
         item.gsi1pk = keys.terminals_by_merchant_gsi1pk(t.tenant_id, t.merchant_id)
@@ -374,9 +345,22 @@ def fill_item(item: TerminalItem, t: Terminal) -> TerminalItem:
     return item
 
 
+def refilled(item: TerminalItem, t: Terminal, now: datetime) -> TerminalItem:
+    """A loaded terminal's item rewritten from its new value, stamped `now` (its version read stays)."""
+    fill_item(item, t)
+    item.updated_at = now
+    return item
+
+
 def new_terminal_item(t: Terminal, now: datetime) -> TerminalItem:
     item = TerminalItem(keys.tenant_pk(t.tenant_id), keys.terminal_sk(t.sn), created_at=now, updated_at=now)
     return fill_item(item, t)
+
+
+def transfer_code_item(code: TransferCode, **stamps: Any) -> TransferCodeItem:
+    """The transfer code's item (`stamps`: created_at and ttl of a new one)."""
+    stored = attrs_of(code, "tenant_id", "sn", "code_hash", "expires_at", "used")
+    return TransferCodeItem(keys.tenant_pk(code.tenant_id), keys.transfer_sk(code.sn), **stored, **stamps)
 
 
 def claim_item(kind: str, value: str, tenant_id: str, sn: str, now: datetime) -> ClaimItem:
@@ -467,21 +451,13 @@ class TerminalRepository:
 
     # --- listing ---------------------------------------------------------------------------------
     def page(
-        self,
-        tenant_id: str,
-        *,
-        status: str | None,
-        merchant_id: str | None,
-        expires_from: date | None,
-        expires_before: date | None,
-        limit: int,
-        cursor: str | None,
+        self, tenant_id: str, *, limit: int, cursor: str | None, **window: Unpack[TerminalWindow]
     ) -> Page[Terminal]:
         """List through the index that answers the filters exactly: status (gsi3) and expiry
         (gsi4) are key conditions. Only a merchant filter combined with others filters
         items, and a merchant's terminals are few, so reads stay near the page size."""
-        lower = expires_from.isoformat() if expires_from else None
-        upper = expires_before.isoformat() if expires_before else None  # exclusive
+        status, merchant_id = window["status"], window["merchant_id"]
+        lower, upper = expiry_bounds(window["expires_from"], window["expires_before"])
         filter_cond: Any = None
         range_cond: Any = None
         index: Any = None
@@ -520,19 +496,11 @@ class TerminalRepository:
         return Page(items, encode_cursor(result.last_evaluated_key))
 
     def by_expiry(
-        self,
-        tenant_id: str,
-        status: str | None,
-        expires_from: date | None,
-        expires_before: date | None,
-        *,
-        forward: bool,
-        limit: int,
-        cursor: str | None,
+        self, tenant_id: str, *, forward: bool, limit: int, cursor: str | None, **window: Unpack[ExpiryWindow]
     ) -> Page[Terminal]:
         """Terminals by expiry, soonest or latest first: gsi3 within a status, else gsi4."""
-        lower = expires_from.isoformat() if expires_from else None
-        upper = expires_before.isoformat() if expires_before else None
+        status = window["status"]
+        lower, upper = expiry_bounds(window["expires_from"], window["expires_before"])
         if status:
             hash_value = keys.terminals_by_status_gsi3pk(tenant_id, status)
             result = TerminalItem.gsi3.query(
@@ -561,9 +529,7 @@ class TerminalRepository:
     ) -> int:
         """How many terminals have a stored status (optionally expiring in [from, before)):
         a COUNT query on the status index, so nothing but the number crosses the wire."""
-        lower = expires_from.isoformat() if expires_from else None
-        upper = expires_before.isoformat() if expires_before else None  # exclusive
-        range_cond = expiry_range(TerminalItem.gsi3sk, lower, upper)
+        range_cond = expiry_range(TerminalItem.gsi3sk, *expiry_bounds(expires_from, expires_before))
         return int(TerminalItem.gsi3.count(keys.terminals_by_status_gsi3pk(tenant_id, status), range_cond))
 
     def search(self, tenant_id: str, prefix: str, limit: int) -> list[Terminal]:
@@ -693,8 +659,7 @@ class TerminalRepository:
         """Rewrite a loaded terminal (its version guards against lost updates) and move the
         claims of changed identifiers in the same transaction: {field: (old, new)}; `ledger`
         lines (a manual change of the expiry) are written with it, once."""
-        fill_item(item, terminal)
-        item.updated_at = now
+        refilled(item, terminal, now)
         try:
             with Transaction() as tx:
                 tx.save(item)
@@ -725,8 +690,7 @@ class TerminalRepository:
         self, item: TerminalItem, terminal: Terminal, events: Sequence[tuple[str, dict[str, Any]]], now: datetime
     ) -> Terminal:
         """Save the new usage and record each quota crossing once per term (conditional put)."""
-        fill_item(item, terminal)
-        item.updated_at = now
+        refilled(item, terminal, now)
         term = terminal.expires_on.isoformat()
         try:
             with Transaction() as tx:
@@ -752,17 +716,8 @@ class TerminalRepository:
     def put_transfer_code(self, tenant_id: str, sn: str, code_hash: str, expires_at: datetime, now: datetime) -> None:
         from datetime import timedelta
 
-        TransferCodeItem(
-            keys.tenant_pk(tenant_id),
-            keys.transfer_sk(sn),
-            tenant_id=tenant_id,
-            sn=sn,
-            code_hash=code_hash,
-            expires_at=expires_at,
-            used=False,
-            created_at=now,
-            ttl=expires_at + timedelta(days=7),
-        ).save()
+        code = TransferCode(tenant_id, sn, code_hash, expires_at, used=False)
+        transfer_code_item(code, created_at=now, ttl=expires_at + timedelta(days=7)).save()
 
     def transfer_code(self, tenant_id: str, sn: str) -> TransferCodeItem | None:
         try:
@@ -800,11 +755,21 @@ class TerminalRepository:
             )
             for child in children:
                 tx.delete(child)
-                copy = type(child).from_raw_data(child.serialize())
-                copy.pk = new_pk
-                if hasattr(copy, "tenant_id"):
-                    copy.tenant_id = moved.tenant_id
-                tx.save(copy)
+                tx.save(moved_copy(child, new_pk, moved.tenant_id))
+
+
+def moved_copy(child: Item, pk: str, tenant_id: str) -> Item:
+    """A terminal's history item copied under another tenant's partition (a transfer)."""
+    copy = type(child).from_raw_data(child.serialize())
+    copy.pk = pk
+    if hasattr(copy, "tenant_id"):
+        copy.tenant_id = tenant_id
+    return copy
+
+
+def expiry_bounds(expires_from: date | None, expires_before: date | None) -> tuple[str | None, str | None]:
+    """The expiry window [from, before) as the ISO texts the sort keys begin with (None: open)."""
+    return (expires_from.isoformat() if expires_from else None, expires_before.isoformat() if expires_before else None)
 
 
 def expiry_range(sort: Any, lower: str | None, upper: str | None) -> Any:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.carrier import carrier_op
-from simrenew.adapters.dynamodb.fleet import TerminalRepository
-from simrenew.adapters.dynamodb.models import Item, TerminalItem, TransferCodeItem
+from simrenew.adapters.dynamodb.fleet import TerminalRepository, transfer_code_item
+from simrenew.adapters.dynamodb.mapping import from_item
+from simrenew.adapters.dynamodb.models import Item, TerminalItem
 from simrenew.adapters.dynamodb.orders import ledger_line
 from simrenew.domain.carrier import CarrierAction
 from simrenew.domain.fleet import Terminal
@@ -58,7 +58,7 @@ class FleetTerminalStore(TerminalRepository):
         item = self.transfer_code(tenant_id, sn)
         if item is None:
             return None
-        return TransferCode(item.tenant_id, item.sn, item.code_hash, item.expires_at, bool(item.used))
+        return from_item(item, TransferCode, used=bool(item.used))
 
     def move_to(
         self, stored: TerminalItem, moved: Terminal, code: TransferCode, now: datetime, *, max_history: int
@@ -66,14 +66,5 @@ class FleetTerminalStore(TerminalRepository):
         children = self.children(stored.tenant_id, stored.sn)
         if len(children) > max_history:
             return False
-        code_item = TransferCodeItem(
-            keys.tenant_pk(code.tenant_id),
-            keys.transfer_sk(code.sn),
-            tenant_id=code.tenant_id,
-            sn=code.sn,
-            code_hash=code.code_hash,
-            expires_at=code.expires_at,
-            used=code.used,
-        )
-        self.move(stored, moved, code_item, children, now)
+        self.move(stored, moved, transfer_code_item(code), children, now)
         return True

@@ -9,6 +9,7 @@ from pynamodb.expressions.update import Action
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import translated
+from simrenew.adapters.dynamodb.mapping import attrs_of, from_item
 from simrenew.adapters.dynamodb.models import TenantItem
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.adapters.dynamodb.sweeps import SweepRepository
@@ -25,22 +26,23 @@ def gsi1(status: str, created_at: datetime, tenant_id: str) -> tuple[str, str]:
     return keys.tenants_gsi1pk(), keys.tenants_gsi1sk(status, created_at, tenant_id)
 
 
+# What a tenant's new item stores as it is; a profile update rewrites these and the PROFILE_RAILS.
+CONTACT = ("name", "contact_name", "contact_email", "contact_phone", "service_phone")
+PROFILE_RAILS = ("wechatpay_sub_mchid", "alipay_auth_app_id", "alipay_token_sealed")
+
+
 def to_domain(item: TenantItem) -> Tenant:
-    return Tenant(
-        tenant_id=item.tenant_id,
-        name=item.name,
-        contact_name=item.contact_name,
-        contact_email=item.contact_email,
-        contact_phone=item.contact_phone,
+    return from_item(
+        item,
+        Tenant,
         status=TenantStatus(item.status),
         settings=TenantSettings.from_stored(json.loads(item.settings_json)),
         created_at=iso_utc(item.created_at) if item.created_at else "",
-        stripe_account_id=item.stripe_account_id,
-        service_phone=item.service_phone,
-        wechatpay_sub_mchid=item.wechatpay_sub_mchid,
-        alipay_auth_app_id=item.alipay_auth_app_id,
-        alipay_token_sealed=item.alipay_token_sealed,
     )
+
+
+def stored_settings(tenant: Tenant) -> str:
+    return json.dumps(tenant.settings.to_stored(), ensure_ascii=False)
 
 
 def new_item(tenant: Tenant, now: datetime) -> TenantItem:
@@ -48,19 +50,23 @@ def new_item(tenant: Tenant, now: datetime) -> TenantItem:
     return TenantItem(
         keys.tenant_pk(tenant.tenant_id),
         keys.tenant_profile_sk(),
-        tenant_id=tenant.tenant_id,
-        name=tenant.name,
-        contact_name=tenant.contact_name,
-        contact_email=tenant.contact_email,
-        contact_phone=tenant.contact_phone,
-        service_phone=tenant.service_phone,
+        **attrs_of(tenant, "tenant_id", *CONTACT),
         status=tenant.status.value,
-        settings_json=json.dumps(tenant.settings.to_stored(), ensure_ascii=False),
+        settings_json=stored_settings(tenant),
         gsi1pk=gsi1pk,
         gsi1sk=gsi1sk,
         created_at=now,
         updated_at=now,
     )
+
+
+def fill_profile(item: TenantItem, tenant: Tenant, now: datetime) -> TenantItem:
+    """Copy the tenant's editable profile (contact, settings, direct-rail ids) onto its item."""
+    for name, value in attrs_of(tenant, *CONTACT, *PROFILE_RAILS).items():
+        setattr(item, name, value)
+    item.settings_json = stored_settings(tenant)
+    item.updated_at = now
+    return item
 
 
 class TenantRepository:
@@ -138,16 +144,7 @@ class TenantRepository:
             # The sweep plans its dates from the registry of every agent's values: recorded
             # first, so a crash before the save below leaves an unused value, never a missing one.
             SweepRepository().record_offsets(new.reminder_days, {new.grace_days}, now)
-        item.name = tenant.name
-        item.contact_name = tenant.contact_name
-        item.contact_email = tenant.contact_email
-        item.contact_phone = tenant.contact_phone
-        item.service_phone = tenant.service_phone
-        item.settings_json = json.dumps(tenant.settings.to_stored(), ensure_ascii=False)
-        item.wechatpay_sub_mchid = tenant.wechatpay_sub_mchid
-        item.alipay_auth_app_id = tenant.alipay_auth_app_id
-        item.alipay_token_sealed = tenant.alipay_token_sealed
-        item.updated_at = now
+        fill_profile(item, tenant, now)
         # VersionAttribute makes this a conditional write: a concurrent PATCH gets a 409.
         CONTEXTS.invalidate(tenant.tenant_id)
         with translated("tenant was changed by another request; reload and retry", "concurrent_update"):

@@ -10,7 +10,7 @@ from pynamodb.exceptions import TransactWriteError
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.carrier import carrier_op
-from simrenew.adapters.dynamodb.fleet import fill_item, pending_event
+from simrenew.adapters.dynamodb.fleet import pending_event, refilled
 from simrenew.adapters.dynamodb.models import Item, TerminalItem, Transaction
 from simrenew.adapters.dynamodb.models import TimeTransferItem as TimeTransferItem
 from simrenew.adapters.dynamodb.orders import ledger_line
@@ -62,9 +62,7 @@ class TimeTransferRepository:
         try:
             with Transaction() as tx:
                 for item, terminal in terminals:
-                    fill_item(item, terminal)
-                    item.updated_at = now
-                    tx.save(item)  # VersionAttribute: the version read is the condition
+                    tx.save(refilled(item, terminal, now))  # VersionAttribute: the version read is the condition
                 for record in records:
                     tx.save(record, condition=Item.pk.does_not_exist())
             return True
