@@ -16,7 +16,7 @@ from simrenew.errors import AuthenticationError, Conflict, NotFound
 from simrenew.services.tenants import TenantService
 from tests.service.conftest import World
 from tests.support.fakes.checkout import FakeCheckoutStore
-from tests.support.fakes.payment_events import FakePaymentOrderRepository
+from tests.support.fakes.orders import FakeOrderRepository
 from tests.support.fakes.payments import WEBHOOK_SECRET, event, sign
 from tests.support.payments import FakeRail
 
@@ -106,7 +106,7 @@ def test_metadata_naming_another_agent_never_reaches_my_order(world: World) -> N
 def rail(world: World) -> FakeRail:
     """The world's order service with WeChat Pay configured (the rail faked in memory)."""
     fake = FakeRail("wechatpay")
-    world.orders_repo = FakePaymentOrderRepository(world.table)
+    world.orders_repo = FakeOrderRepository(world.table)
     rails = PaymentRails({"wechatpay": fake})
     world.onboarding = TenantService(world.tenants, world.api_keys, world.rate, world.clock, rails)
     world.orders = order_service(

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from simrenew.clock import Clock, iso_utc
-from simrenew.domain.orders import PAYABLE, Order, OrderStatus, PaymentAttempt
+from simrenew.domain.orders import PAYABLE, UNPAID, Order, OrderStatus, PaymentAttempt, StatusMove
 from simrenew.domain.tenant import Tenant
 from simrenew.errors import ProviderUnavailable, RuleViolation, SimRenewError, ValidationError
 from simrenew.log import get_logger
@@ -294,13 +294,8 @@ class DirectPaymentService(Generic[S, C]):
                 return
         if states and all(s in ("failed", "closed") for s in states):
             now = self._clock.now()
-            self._orders.transition(
-                item,
-                OrderStatus.FAILED,
-                frozenset({OrderStatus.PENDING_PAYMENT}),
-                now,
-                {"action": "payment_failed", "via": order.attempts[0].provider, "at": iso_utc(now)},
-            )
+            audit = {"action": "payment_failed", "via": order.attempts[0].provider, "at": iso_utc(now)}
+            self._orders.transition(item, StatusMove(OrderStatus.FAILED, UNPAID, audit), now)
 
     def apply_with(self, item: S, notice: Notice) -> str:
         order = self._orders.order(item)
