@@ -11,7 +11,7 @@ from datetime import datetime
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.models import Item, RenewalItem, TerminalItem, VoucherBatchItem, VoucherItem
-from simrenew.adapters.dynamodb.vouchers import VoucherRepository, batch_items
+from simrenew.adapters.dynamodb.vouchers import VoucherRepository
 from tests.support.fakes.table import Cancelled, FakeTable, Tx, exists
 
 
@@ -32,10 +32,7 @@ class FakeVoucherRepository(VoucherRepository):
     def __init__(self, table: FakeTable) -> None:
         self.table = table
 
-    def create_batch(
-        self, tenant_id: str, batch_id: str, plan_id: str, hashes: Sequence[str], created_by: str, now: datetime
-    ) -> None:
-        codes, batch = batch_items(tenant_id, batch_id, plan_id, hashes, created_by, now)
+    def _write_batch(self, codes: Sequence[VoucherItem], batch: VoucherBatchItem) -> None:
         for code in codes:
             self.table.put(code)
         self.table.put(batch)

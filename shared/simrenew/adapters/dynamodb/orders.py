@@ -20,6 +20,7 @@ from pynamodb.expressions.update import Action
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
 from simrenew.adapters.dynamodb.fleet import fill_item, to_terminal
+from simrenew.adapters.dynamodb.mapping import from_item
 from simrenew.adapters.dynamodb.models import (
     Item,
     OpenOrderItem,
@@ -554,16 +555,14 @@ class OrderRepository:
     def ledger(self, tenant_id: str, sn: str) -> list[LedgerEntry]:
         """`renewals` as the ledger port's domain values (simrenew.ports.orders.Ledger)."""
         return [
-            LedgerEntry(
+            from_item(
+                r,
+                LedgerEntry,
                 kind=r.entry,
-                source=r.source,
-                old_expires_on=r.old_expires_on,
                 new_expires_on=r.new_expiry,
                 amount_fen=int(r.amount_fen),
                 term_months=int(r.term_months),
                 by=r.actor,
-                note=r.note,
-                created_at=r.created_at,
             )
             for r in self.renewals(tenant_id, sn)
         ]

@@ -29,40 +29,36 @@ from simrenew.ports.transfers import LedgerLine
 from simrenew.ports.vouchers import Voucher, VoucherBatch
 
 
-def batch_items(
-    tenant_id: str, batch_id: str, plan_id: str, hashes: Sequence[str], created_by: str, now: datetime
-) -> tuple[list[VoucherItem], VoucherBatchItem]:
-    """A new batch's items: one a code (by its hash, unredeemed) and the batch's own."""
-    codes = [
-        VoucherItem(
-            keys.voucher_pk(digest),
-            keys.voucher_sk(),
-            tenant_id=tenant_id,
-            batch_id=batch_id,
-            plan_id=plan_id,
-            redeemed=False,
-            created_at=now,
-        )
-        for digest in hashes
-    ]
-    batch = VoucherBatchItem(
-        keys.tenant_pk(tenant_id),
-        keys.voucher_batch_sk(batch_id),
-        tenant_id=tenant_id,
-        batch_id=batch_id,
-        plan_id=plan_id,
-        size=len(hashes),
-        created_by=created_by,
-        created_at=now,
-    )
-    return codes, batch
-
-
 class VoucherRepository:
     def create_batch(
         self, tenant_id: str, batch_id: str, plan_id: str, hashes: Sequence[str], created_by: str, now: datetime
     ) -> None:
-        codes, batch = batch_items(tenant_id, batch_id, plan_id, hashes, created_by, now)
+        codes = [
+            VoucherItem(
+                keys.voucher_pk(digest),
+                keys.voucher_sk(),
+                tenant_id=tenant_id,
+                batch_id=batch_id,
+                plan_id=plan_id,
+                redeemed=False,
+                created_at=now,
+            )
+            for digest in hashes
+        ]
+        batch = VoucherBatchItem(
+            keys.tenant_pk(tenant_id),
+            keys.voucher_batch_sk(batch_id),
+            tenant_id=tenant_id,
+            batch_id=batch_id,
+            plan_id=plan_id,
+            size=len(hashes),
+            created_by=created_by,
+            created_at=now,
+        )
+        self._write_batch(codes, batch)
+
+    def _write_batch(self, codes: Sequence[VoucherItem], batch: VoucherBatchItem) -> None:
+        """A new batch's codes (one BatchWriteItem a 25), then the batch itself."""
         with VoucherItem.batch_write() as writer:
             for code in codes:
                 writer.save(code)
