@@ -12,6 +12,7 @@ from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.models import TerminalEventItem
 from simrenew.adapters.dynamodb.outbox import OutboxItem
 from simrenew.domain.dates import add_months
+from simrenew.domain.fleet import Terminal
 from simrenew.domain.orders import MAX_LINES
 from simrenew.errors import NotFound, ValidationError
 from simrenew.services.checkout import PAID_RENEWALS_BUCKET
@@ -22,6 +23,14 @@ from tests.support.fakes.payments import WEBHOOK_SECRET, event, sign
 def _order(world: World, agent: str, lines: list[dict[str, Any]], payment: str = "online") -> dict[str, Any]:
     order, pay = world.orders.create(agent, {"lines": lines, "payment": payment}, actor="k")
     return {**world.orders.answer(order), **(pay or {})}
+
+
+def _unpaid(world: World) -> tuple[str, Terminal, dict[str, Any]]:
+    """An agent's terminal with 30 days left and an unpaid online order of one 12-month plan at 12,000 fen."""
+    agent = world.agent()
+    plan = world.plan(agent, months=12, price_fen=12_000)
+    t = world.terminal(agent, expires_on=world.today(agent) + timedelta(days=30))
+    return agent, t, _order(world, agent, [{"sn": t.sn, "plan_id": plan.plan_id}])
 
 
 def _deliver(world: World, payload: bytes) -> dict[str, Any]:
@@ -104,10 +113,7 @@ def test_a_terminal_deactivated_before_the_payment_parks_it_for_review_and_exten
 
 
 def test_a_refund_in_full_reported_before_the_payment_extends_nothing_and_sends_no_receipt(world: World) -> None:
-    agent = world.agent()
-    plan = world.plan(agent, months=12, price_fen=12_000)
-    t = world.terminal(agent, expires_on=world.today(agent) + timedelta(days=30))
-    order = _order(world, agent, [{"sn": t.sn, "plan_id": plan.plan_id}])
+    agent, t, order = _unpaid(world)
     pi = order["payment_intent_id"]
     early = event(
         "charge.refunded", {"id": "ch_e", "object": "charge", "payment_intent": pi, "amount_refunded": 12_000}
@@ -127,10 +133,7 @@ def test_a_refund_in_full_reported_before_the_payment_extends_nothing_and_sends_
 
 
 def test_a_partial_refund_reported_before_the_payment_is_money_only_and_the_term_stays(world: World) -> None:
-    agent = world.agent()
-    plan = world.plan(agent, months=12, price_fen=12_000)
-    t = world.terminal(agent, expires_on=world.today(agent) + timedelta(days=30))
-    order = _order(world, agent, [{"sn": t.sn, "plan_id": plan.plan_id}])
+    agent, t, order = _unpaid(world)
     pi = order["payment_intent_id"]
     _deliver(world, event("charge.refunded", {"object": "charge", "payment_intent": pi, "amount_refunded": 3_000}))
 

@@ -16,7 +16,7 @@ from simrenew.errors import AuthenticationError, Conflict, NotFound
 from simrenew.services.tenants import TenantService
 from tests.service.conftest import World
 from tests.support.fakes.checkout import FakeCheckoutStore
-from tests.support.fakes.payment_events import FakePaymentOrderRepository
+from tests.support.fakes.orders import FakeOrderRepository
 from tests.support.fakes.payments import WEBHOOK_SECRET, event, sign
 from tests.support.payments import FakeRail
 
@@ -106,7 +106,7 @@ def test_metadata_naming_another_agent_never_reaches_my_order(world: World) -> N
 def rail(world: World) -> FakeRail:
     """The world's order service with WeChat Pay configured (the rail faked in memory)."""
     fake = FakeRail("wechatpay")
-    world.orders_repo = FakePaymentOrderRepository(world.table)
+    world.orders_repo = FakeOrderRepository(world.table)
     rails = PaymentRails({"wechatpay": fake})
     world.onboarding = TenantService(world.tenants, world.api_keys, world.rate, world.clock, rails)
     world.orders = order_service(
@@ -178,25 +178,26 @@ def test_the_paid_notification_renews_once_however_often_it_comes(world: World, 
     assert [r["kind"] for r in world.orders.renewals(agent, t.sn)] == ["renewal"]
 
 
-def test_money_paid_to_another_sub_merchant_is_not_this_agents_payment(world: World, rail: FakeRail) -> None:
+@pytest.mark.parametrize(
+    ("changed", "outcome", "status"),
+    [
+        # Money paid to another sub-merchant is not this agent's payment.
+        (lambda order: {"sub_merchant": "1900000999"}, "ignored_sub_merchant", "pending_payment"),
+        # A notification of another amount goes to review.
+        (lambda order: {"amount_fen": order["amount_fen"] - 1}, "needs_review", "needs_review"),
+    ],
+    ids=["another_sub_merchant", "another_amount"],
+)
+def test_a_notification_that_does_not_match_the_trade_renews_nothing(
+    world: World, rail: FakeRail, changed: Any, outcome: str, status: str
+) -> None:
     agent = _onboarded(world)
     order, otn, t = _trade(world, agent)
     notice = json.loads(rail.paid_notice(otn))
-    payload = json.dumps({**notice, "sub_merchant": "1900000999"}).encode()
+    payload = json.dumps({**notice, **changed(order)}).encode()
 
-    assert _notify(world, payload) == {"received": True, "outcome": "ignored_sub_merchant"}
-    assert _status(world, agent, order["order_id"]) == "pending_payment"
-    assert world.expiry(agent, t.sn) == t.expires_on
-
-
-def test_a_notification_of_another_amount_goes_to_review_and_renews_nothing(world: World, rail: FakeRail) -> None:
-    agent = _onboarded(world)
-    order, otn, t = _trade(world, agent)
-    notice = json.loads(rail.paid_notice(otn))
-    payload = json.dumps({**notice, "amount_fen": order["amount_fen"] - 1}).encode()
-
-    assert _notify(world, payload) == {"received": True, "outcome": "needs_review"}
-    assert _status(world, agent, order["order_id"]) == "needs_review"
+    assert _notify(world, payload) == {"received": True, "outcome": outcome}
+    assert _status(world, agent, order["order_id"]) == status
     assert world.expiry(agent, t.sn) == t.expires_on
 
 

@@ -11,6 +11,7 @@ import pytest
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.outbox import OutboxItem
 from simrenew.domain.dates import add_months
+from simrenew.domain.fleet import Terminal
 from simrenew.domain.tenant import ServiceFee
 from simrenew.errors import Conflict, NotFound, ProviderUnavailable, RuleViolation
 from tests.service.conftest import World
@@ -59,10 +60,7 @@ def test_more_than_was_paid_is_refused_naming_amount_fen_and_nothing_is_asked_of
 
 
 def test_two_partial_refunds_never_return_more_than_was_paid(world: World) -> None:
-    agent = world.agent()
-    plan = world.plan(agent, months=12, price_fen=12_000)
-    t = world.terminal(agent, expires_on=world.today(agent) + timedelta(days=30))
-    order = _paid(world, agent, t.sn, plan.plan_id, payment="offline")
+    agent, t, order = _renewed(world, payment="offline")
 
     first = world.orders.refund(agent, order["order_id"], {"reason": "part", "amount_fen": 5_000}, "admin")
     assert (first.status.value, first.refunded_fen) == ("partially_refunded", 5_000)
@@ -120,6 +118,14 @@ def test_another_agent_cannot_refund_my_order(world: World) -> None:
     assert world.orders.get(agent, order["order_id"]).refunded_fen == 0
 
 
+def _renewed(world: World, payment: str = "online") -> tuple[str, Terminal, dict[str, Any]]:
+    """An agent's terminal with 30 days left, renewed by a paid order of one 12-month plan at 12,000 fen."""
+    agent = world.agent()
+    plan = world.plan(agent, months=12, price_fen=12_000)
+    t = world.terminal(agent, expires_on=world.today(agent) + timedelta(days=30))
+    return agent, t, _paid(world, agent, t.sn, plan.plan_id, payment)
+
+
 def _told(world: World, tenant_id: str) -> list[str]:
     """The agent events queued in the changes' own transactions (what the outbox delivers)."""
     return sorted(e.event_type for e in world.table.query(OutboxItem, keys.tenant_pk(tenant_id), keys.outbox_prefix()))
@@ -167,10 +173,7 @@ def test_cash_is_not_taken_for_an_order_just_paid_online(world: World) -> None:
 
 # --- the refund's steps: reserve, ask the provider, confirm or release (services/refunds.py) ------------
 def test_a_refund_stripe_refuses_is_released_and_nothing_goes_back(world: World) -> None:
-    agent = world.agent()
-    plan = world.plan(agent, months=12, price_fen=12_000)
-    t = world.terminal(agent, expires_on=world.today(agent) + timedelta(days=30))
-    order = _paid(world, agent, t.sn, plan.plan_id)
+    agent, t, order = _renewed(world)
     renewed = world.expiry(agent, t.sn)
     world.gateway.refund_faults.append(RuleViolation("charge disputed", code="charge_disputed"))
 
@@ -188,10 +191,7 @@ def test_a_refund_stripe_refuses_is_released_and_nothing_goes_back(world: World)
 
 
 def test_a_refund_whose_answer_was_lost_is_held_then_finished_once_with_the_same_key(world: World) -> None:
-    agent = world.agent()
-    plan = world.plan(agent, months=12, price_fen=12_000)
-    t = world.terminal(agent, expires_on=world.today(agent) + timedelta(days=30))
-    order = _paid(world, agent, t.sn, plan.plan_id)
+    agent, t, order = _renewed(world)
     world.gateway.lost_answers = 1
 
     with pytest.raises(ProviderUnavailable):
@@ -214,10 +214,7 @@ def test_a_refund_whose_answer_was_lost_is_held_then_finished_once_with_the_same
 
 
 def test_a_refund_that_fails_at_stripe_counts_as_paid_again_and_waits_for_the_agent_once(world: World) -> None:
-    agent = world.agent()
-    plan = world.plan(agent, months=12, price_fen=12_000)
-    t = world.terminal(agent, expires_on=world.today(agent) + timedelta(days=30))
-    order = _paid(world, agent, t.sn, plan.plan_id)
+    agent, _t, order = _renewed(world)
     refunded = world.orders.refund(agent, order["order_id"], {"reason": "returned", "amount_fen": 4_000}, "admin")
     provider_refund_id = refunded.refunds[0].provider_refund_id
     assert provider_refund_id is not None

@@ -29,6 +29,16 @@ def _order(api: ApiClient, agent: Agent, t: Any, plan: Any, payment: str = "onli
     return r.json
 
 
+def _paid(
+    api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any, price: int = 12000
+) -> tuple[Agent, Any, Any]:
+    """An agent's terminal renewed by an online order paid in full through Stripe: (agent, terminal, order)."""
+    agent, plan, t = _fleet(api, platform_key, price=price)
+    order = _order(api, agent, t, plan)
+    deliver(gateway.succeeded_event(order["payment_intent_id"]))
+    return agent, t, order
+
+
 def _expiry(api: ApiClient, agent: Agent, t: Any) -> str:
     return str(api.get(f"/v1/terminals/{t['sn']}", key=agent.admin_key).json["expires_on"])
 
@@ -57,9 +67,7 @@ def test_refunds_of_a_cash_order_never_exceed_what_was_paid(api: ApiClient, plat
 def test_a_full_refund_in_two_steps_returns_the_rest_once_and_restores_the_expiry(
     api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any
 ) -> None:
-    agent, plan, t = _fleet(api, platform_key, price=15300)
-    order = _order(api, agent, t, plan)
-    deliver(gateway.succeeded_event(order["payment_intent_id"]))
+    agent, t, order = _paid(api, platform_key, gateway, deliver, price=15300)
     assert _expiry(api, agent, t) != t["expires_on"]
     part = _refund(api, agent, order, amount_fen=5000)
     assert (part.json["status"], part.json["refundable_fen"]) == ("partially_refunded", 10300)
@@ -81,9 +89,7 @@ def test_a_full_refund_in_two_steps_returns_the_rest_once_and_restores_the_expir
 def test_a_refund_stripe_did_not_answer_is_held_and_finished_with_the_same_key(
     api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any, services: Any
 ) -> None:
-    agent, plan, t = _fleet(api, platform_key)
-    order = _order(api, agent, t, plan)
-    deliver(gateway.succeeded_event(order["payment_intent_id"]))
+    agent, _t, order = _paid(api, platform_key, gateway, deliver)
     gateway.refund_faults.append(ProviderUnavailable("timed out"))
     lost = _refund(api, agent, order, amount_fen=3000)
     assert lost.status == 503
@@ -109,9 +115,7 @@ def test_a_refund_stripe_did_not_answer_is_held_and_finished_with_the_same_key(
 def test_a_refund_stripe_refuses_is_released(
     api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any
 ) -> None:
-    agent, plan, t = _fleet(api, platform_key)
-    order = _order(api, agent, t, plan)
-    deliver(gateway.succeeded_event(order["payment_intent_id"]))
+    agent, _t, order = _paid(api, platform_key, gateway, deliver)
     gateway.refund(order["payment_intent_id"], 12000, "dashboard-refund-not-yet-told")
     refused = _refund(api, agent, order)
     assert (refused.status, refused.error["code"]) == (422, "refund_rejected")
@@ -213,10 +217,8 @@ def test_a_success_with_nothing_received_goes_to_review(
 def test_a_dashboard_refund_that_later_fails_counts_as_paid_again(
     api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any
 ) -> None:
-    agent, plan, t = _fleet(api, platform_key)
-    order = _order(api, agent, t, plan)
+    agent, _t, order = _paid(api, platform_key, gateway, deliver)
     pi = order["payment_intent_id"]
-    deliver(gateway.succeeded_event(pi))
     r = _refund(api, agent, order, amount_fen=2000)
     refund_id = r.json["refunds"][0]["provider_refund_id"]
     failed = event("refund.updated", {"id": refund_id, "object": "refund", "payment_intent": pi, "status": "failed"})
@@ -228,10 +230,8 @@ def test_a_dashboard_refund_that_later_fails_counts_as_paid_again(
 def test_dashboard_refunds_in_any_order_are_applied_once(
     api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any
 ) -> None:
-    agent, plan, t = _fleet(api, platform_key)
-    order = _order(api, agent, t, plan)
+    agent, _t, order = _paid(api, platform_key, gateway, deliver)
     pi = order["payment_intent_id"]
-    deliver(gateway.succeeded_event(pi))
     gateway.refund(pi, 1000, "dash-1")
     first = gateway.charge_refunded_event(pi)  # says 1000
     gateway.refund(pi, 500, "dash-2")
@@ -285,9 +285,7 @@ def test_a_third_paid_renewal_within_a_day_is_flagged_and_the_merchant_sees_the_
 def test_the_merchant_is_told_of_a_refund_with_the_expiry_after_it(
     api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any, services: Any
 ) -> None:
-    agent, plan, t = _fleet(api, platform_key)
-    order = _order(api, agent, t, plan)
-    deliver(gateway.succeeded_event(order["payment_intent_id"]))
+    agent, t, order = _paid(api, platform_key, gateway, deliver)
     assert _refund(api, agent, order).json["status"] == "refunded"
     services.sweep.drain_queued()
     sent = api.get(f"/v1/notifications?sn={t['sn']}", key=agent.admin_key).json["items"]
@@ -298,9 +296,7 @@ def test_the_merchant_is_told_of_a_refund_with_the_expiry_after_it(
 def test_an_order_fulfilled_before_the_money_ledger_can_still_be_refunded(
     api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any, services: Any
 ) -> None:
-    agent, plan, t = _fleet(api, platform_key)
-    order = _order(api, agent, t, plan)
-    deliver(gateway.succeeded_event(order["payment_intent_id"]))
+    agent, _t, order = _paid(api, platform_key, gateway, deliver)
     item = services.orders.orders.item(agent.tenant_id, order["order_id"])
     item.paid_fen, item.paid_via = 0, None  # as stored by the previous release
     item.save()

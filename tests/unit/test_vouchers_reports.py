@@ -8,28 +8,14 @@ from typing import Any
 
 from simrenew.domain.dates import add_months
 from simrenew.domain.vouchers import normalize_code
-from tests.support.builders import Agent, create_agent, one_terminal
+from tests.support.builders import create_agent
 from tests.support.client import ApiClient
 from tests.support.payments import FakeGateway, succeeded_for
-
-
-def _agent_with_terminal(api: ApiClient, platform_key: str) -> tuple[Agent, dict[str, Any], dict[str, Any]]:
-    agent = create_agent(api, platform_key)
-    api.patch("/v1/tenant", {"settings": {"service_fee": {"kind": "flat", "value": 200}}}, key=agent.admin_key)
-    plan, t = one_terminal(
-        api,
-        agent,
-        merchant=("王五五金", "13600002222"),
-        plan=("半年卡", 6),
-        price_fen=6000,
-        quota_mb=2048,
-        expires_on=(date.today() + timedelta(days=20)).isoformat(),
-    )
-    return agent, plan, t
+from tests.unit.test_settlement import _agent, _paid_online
 
 
 def test_a_voucher_renews_once_and_only_for_its_own_agents_terminals(api: ApiClient, platform_key: str) -> None:
-    agent, plan, t = _agent_with_terminal(api, platform_key)
+    agent, plan, t = _agent(api, platform_key)
     batch = api.post("/v1/vouchers/batches", {"plan_id": plan["plan_id"], "count": 5}, key=agent.admin_key)
     assert batch.status == 201
     codes = batch.json["codes"]
@@ -45,7 +31,7 @@ def test_a_voucher_renews_once_and_only_for_its_own_agents_terminals(api: ApiCli
     again = api.post("/v1/public/vouchers/redeem", {"sn": t["sn"], "code": codes[0]})
     assert (again.status, again.error["code"]) == (422, "invalid_voucher")
 
-    other, _p, other_t = _agent_with_terminal(api, platform_key)
+    other, _p, other_t = _agent(api, platform_key)
     foreign = api.post("/v1/public/vouchers/redeem", {"sn": other_t["sn"], "code": codes[1]})
     assert (foreign.status, foreign.error["code"]) == (422, "invalid_voucher")
     assert api.get(f"/v1/terminals/{other_t['sn']}", key=other.admin_key).json["expires_on"] == other_t["expires_on"]
@@ -56,7 +42,7 @@ def test_a_voucher_renews_once_and_only_for_its_own_agents_terminals(api: ApiCli
 def test_a_mistyped_code_is_caught_by_its_check_character_and_guessing_is_rate_limited(
     api: ApiClient, platform_key: str
 ) -> None:
-    agent, plan, t = _agent_with_terminal(api, platform_key)
+    agent, plan, t = _agent(api, platform_key)
     code = api.post("/v1/vouchers/batches", {"plan_id": plan["plan_id"], "count": 1}, key=agent.admin_key).json[
         "codes"
     ][0]
@@ -72,10 +58,8 @@ def test_a_mistyped_code_is_caught_by_its_check_character_and_guessing_is_rate_l
 def test_revenue_per_day_shows_gross_fees_refunds_and_net_also_as_csv(
     api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any
 ) -> None:
-    agent, plan, t = _agent_with_terminal(api, platform_key)
-    order = api.post("/v1/orders", {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}]}, key=agent.admin_key).json
-    gateway.confirm(order["payment_intent_id"], "pm_card_visa")
-    deliver(gateway.succeeded_event(order["payment_intent_id"]))
+    agent, plan, t = _agent(api, platform_key)
+    order = _paid_online(api, agent, plan, t["sn"], gateway, deliver)
     api.post(
         f"/v1/orders/{order['order_id']}/refund",
         {"reason": "partial goodwill", "amount_fen": 1000},
@@ -98,10 +82,8 @@ def test_revenue_per_day_shows_gross_fees_refunds_and_net_also_as_csv(
 def test_reconciliation_matches_paid_orders_and_lists_what_stripe_lacks(
     api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any
 ) -> None:
-    agent, plan, t = _agent_with_terminal(api, platform_key)
-    paid = api.post("/v1/orders", {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}]}, key=agent.admin_key).json
-    gateway.confirm(paid["payment_intent_id"], "pm_card_visa")
-    deliver(gateway.succeeded_event(paid["payment_intent_id"]))
+    agent, plan, t = _agent(api, platform_key)
+    paid = _paid_online(api, agent, plan, t["sn"], gateway, deliver)
     other = api.post("/v1/orders", {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}]}, key=agent.admin_key).json
     deliver(succeeded_for(other, "evt_no_charge"))  # our order says paid; Stripe has no charge
     day = api.get(f"/v1/orders/{paid['order_id']}", key=agent.admin_key).json["paid_at"][:10]

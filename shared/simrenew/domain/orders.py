@@ -3,6 +3,7 @@ arithmetic. Pure rules; money is integer fen."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -35,6 +36,7 @@ class OrderStatus(StrEnum):
 # the 30-minute expiry still renews: the merchant paid).
 PAYABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.FAILED, OrderStatus.EXPIRED, OrderStatus.PAID})
 REFUNDABLE = frozenset({OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED})
+UNPAID = frozenset({OrderStatus.PENDING_PAYMENT})  # awaiting its payment: where it fails or expires from
 
 
 @dataclass
@@ -246,6 +248,41 @@ class Order:
             return None
         provider, ref = self.paid_via.split(":", 1)
         return provider, ref
+
+
+@dataclass(frozen=True)
+class StatusMove:
+    """An order's move to `to` when its status is in `allowed`, with an entry for its audit trail and
+    the payment event's record (event id, type), written with it once."""
+
+    to: OrderStatus
+    allowed: frozenset[OrderStatus]
+    audit: dict[str, Any] | None = None
+    event: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class PublicGuards:
+    """What a pay-page order is written under, in its one transaction: the tenant's version (and
+    status), the terminal `sn` (there, not deactivated), the rate-limit `checks` (refused at their
+    limit) and `hits` (counted, refused at their limit), each (bucket, subject, limit, window_s)."""
+
+    tenant_version: int
+    sn: str
+    checks: Sequence[tuple[str, str, int, int]]
+    hits: Sequence[tuple[str, str, int, int]]
+
+
+@dataclass(frozen=True)
+class OpenSlot:
+    """Where a pay-page order waits once its PaymentIntent is attached: the terminal (SN, TID) and
+    the plan it renews, with the order token and the intent's client secret the next merchant reuses."""
+
+    sn: str
+    tid: str
+    plan_id: str
+    token: str
+    client_secret: str
 
 
 def renewed_expiry(current: date, today: date, term_months: int, basis: str) -> date:

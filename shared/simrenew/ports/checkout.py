@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from simrenew.domain.fleet import Plan, Terminal
-from simrenew.domain.orders import Order, OrderStatus
+from simrenew.domain.orders import OpenSlot, Order, PublicGuards, StatusMove
 from simrenew.domain.tenant import Tenant
 from simrenew.ports.paging import Page
 
@@ -101,15 +101,7 @@ class CheckoutOrders(Protocol[StoredOrder]):
 
     def attach_intent(self, item: StoredOrder, payment_intent_id: str, now: datetime) -> None: ...
 
-    def transition(
-        self,
-        item: StoredOrder,
-        to: OrderStatus,
-        allowed: frozenset[OrderStatus],
-        now: datetime,
-        audit: dict[str, Any] | None = None,
-        event: tuple[str, str] | None = None,
-    ) -> bool: ...
+    def transition(self, item: StoredOrder, move: StatusMove, now: datetime) -> bool: ...
 
     def pending_due(self, shard: int, before: datetime, limit: int) -> list[StoredOrder]: ...
 
@@ -158,16 +150,7 @@ class CheckoutStore(Protocol[StoredOrder]):
         ...
 
     def create_public(
-        self,
-        order: Order,
-        token_hash: str,
-        now: datetime,
-        expires_at: datetime,
-        *,
-        tenant_version: int,
-        sn: str,
-        checks: Sequence[Counter],
-        hits: Sequence[Counter],
+        self, order: Order, token_hash: str, now: datetime, expires_at: datetime, guards: PublicGuards
     ) -> tuple[StoredOrder | None, list[str | None]]:
         """The order in one transaction guarded by the tenant's version and status, the terminal
         (there, not deactivated), `checks` (refused at their limit) and `hits` (counted, refused at
@@ -175,17 +158,6 @@ class CheckoutStore(Protocol[StoredOrder]):
         order, "ConditionalCheckFailed" where it failed), nothing written."""
         ...
 
-    def attach_public(
-        self,
-        stored: StoredOrder,
-        payment_intent_id: str,
-        now: datetime,
-        *,
-        sn: str,
-        tid: str,
-        plan_id: str,
-        token: str,
-        client_secret: str,
-    ) -> None:
+    def attach_public(self, stored: StoredOrder, payment_intent_id: str, now: datetime, slot: OpenSlot) -> None:
         """The PaymentIntent on the order, its look-up and the open-order slot: one write."""
         ...

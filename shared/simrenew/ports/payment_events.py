@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from simrenew.domain.orders import Order, OrderStatus, PaymentAttempt
+from simrenew.domain.orders import Order, OrderStatus, PaymentAttempt, StatusMove
 
 #: An order as the store holds it, and what a payment reads with it: opaque to the services.
 StoredOrder = TypeVar("StoredOrder")
@@ -62,16 +62,8 @@ class PaymentEvents(Protocol[StoredOrder, PaymentRead_co]):
         """Record an event that changed nothing; False when it was already recorded."""
         ...
 
-    def transition(
-        self,
-        item: StoredOrder,
-        to: OrderStatus,
-        allowed: frozenset[OrderStatus],
-        now: datetime,
-        audit: dict[str, Any] | None = None,
-        event: tuple[str, str] | None = None,
-    ) -> bool:
-        """Move the order to `to` if its status is in `allowed`, with the event's record (once)."""
+    def transition(self, item: StoredOrder, move: StatusMove, now: datetime) -> bool:
+        """Move the order to `move.to` if its status is in `move.allowed`, with the event's record (once)."""
         ...
 
     def commit(

@@ -22,8 +22,12 @@ from simrenew.domain.orders import (
     MAX_ORDER_FEN,
     ORDERS_PER_TERMINAL_PER_DAY,
     PAYMENT_WINDOW_MINUTES,
+    UNPAID,
+    OpenSlot,
     Order,
     OrderStatus,
+    PublicGuards,
+    StatusMove,
     quote_line,
     renewed_expiry,
 )
@@ -343,9 +347,8 @@ class CheckoutService(Generic[Stored]):
         token = new_secret(24)
         expires = now + timedelta(minutes=PAYMENT_WINDOW_MINUTES)
         checks, hits = self._limits(tenant.tenant_id, sn)
-        order_item, codes = self._store.create_public(
-            order, token_hash(token), now, expires, tenant_version=ctx.version, sn=sn, checks=checks, hits=hits
-        )
+        guards = PublicGuards(tenant_version=ctx.version, sn=sn, checks=checks, hits=hits)
+        order_item, codes = self._store.create_public(order, token_hash(token), now, expires, guards)
         if order_item is None:
             raise self._refused(codes, tenant.tenant_id, sn, now, last_try)
         intent = self._gateway.create_intent(
@@ -356,16 +359,8 @@ class CheckoutService(Generic[Stored]):
             application_fee_fen=order.fee_fen,
             metadata={"order_id": order.order_id, "tenant_id": tenant.tenant_id},
         )
-        self._store.attach_public(
-            order_item,
-            intent.id,
-            now,
-            sn=sn,
-            tid=item.tid,
-            plan_id=plan_id,
-            token=token,
-            client_secret=intent.client_secret,
-        )
+        slot = OpenSlot(sn=sn, tid=item.tid, plan_id=plan_id, token=token, client_secret=intent.client_secret)
+        self._store.attach_public(order_item, intent.id, now, slot)
         pay = {
             "client_secret": intent.client_secret,
             "publishable_key": self._gateway.publishable_key,
@@ -627,13 +622,8 @@ class CheckoutService(Generic[Stored]):
         intent_id = self._rec(item).payment_intent_id
         if intent_id:
             self._gateway.cancel(intent_id)
-        return self._orders.transition(
-            item,
-            OrderStatus.EXPIRED,
-            frozenset({OrderStatus.PENDING_PAYMENT}),
-            self._clock.now(),
-            {"action": "expired", "at": iso_utc(self._clock.now())},
-        )
+        audit = {"action": "expired", "at": iso_utc(self._clock.now())}
+        return self._orders.transition(item, StatusMove(OrderStatus.EXPIRED, UNPAID, audit), self._clock.now())
 
     def _settle_direct(self, item: Stored) -> bool:
         """Before an order with trades on WeChat Pay / Alipay expires: each is queried (a payment whose

@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from simrenew.clock import Clock, iso_utc
-from simrenew.domain.orders import PAYABLE, Order, OrderStatus, PaymentAttempt
+from simrenew.domain.orders import PAYABLE, UNPAID, Order, OrderStatus, PaymentAttempt, StatusMove
 from simrenew.domain.tenant import Tenant
 from simrenew.errors import ProviderUnavailable, RuleViolation, SimRenewError, ValidationError
 from simrenew.log import get_logger
 from simrenew.ports.payment_events import Fulfilments, PaymentEvents, Refunds
-from simrenew.ports.payments import CLIENTS, RAIL_OF_METHOD, WECHATPAY, Notice, Prepay, Rails, SubMerchant
+from simrenew.ports.payments import CLIENTS, RAIL_OF_METHOD, WECHATPAY, Notice, Prepay, Rails, SubMerchant, Trade
 from simrenew.services.lookups import order_item_or_404
 
 S = TypeVar("S")  # an order as the store holds it
@@ -38,6 +38,21 @@ SUFFIX = {"native": "wn", "h5": "wh", "jsapi": "wj", "precreate": "aq", "wap": "
 def out_trade_no(order_id: str, kind: str) -> str:
     """One trade per order and kind: letters, digits and `_` (both rails accept it), at most 32."""
     return f"{order_id}_{SUFFIX[kind]}"
+
+
+def paid_notice(attempt: PaymentAttempt, trade: Trade) -> Notice:
+    """What the notification of a trade the rail reports paid says (its key: applied once)."""
+    success = "SUCCESS" if attempt.provider == WECHATPAY else "TRADE_SUCCESS"
+    return Notice(
+        attempt.provider,
+        f"{attempt.provider}:{attempt.out_trade_no}:{success}",
+        "payment",
+        attempt.out_trade_no,
+        attempt.sub_merchant,
+        "paid",
+        amount_fen=trade.amount_fen,
+        currency=trade.currency,
+    )
 
 
 class DirectPaymentService(Generic[S, C]):
@@ -235,17 +250,7 @@ class DirectPaymentService(Generic[S, C]):
             try:
                 trade = gateway.query(attempt.out_trade_no, sub)
                 if trade.state == "paid" and trade.amount_fen is not None:
-                    notice = Notice(
-                        attempt.provider,
-                        f"{attempt.provider}:{attempt.out_trade_no}:"
-                        + ("SUCCESS" if attempt.provider == WECHATPAY else "TRADE_SUCCESS"),
-                        "payment",
-                        attempt.out_trade_no,
-                        attempt.sub_merchant,
-                        "paid",
-                        amount_fen=trade.amount_fen,
-                        currency=trade.currency,
-                    )
+                    notice = paid_notice(attempt, trade)
                     if not self._orders.event_seen(notice.key):
                         fresh = self._orders.item(order.tenant_id, order.order_id) or item
                         self.apply_with(fresh, notice)
@@ -276,31 +281,14 @@ class DirectPaymentService(Generic[S, C]):
                 return
             states.append(trade.state)
             if trade.state == "paid" and trade.amount_fen is not None:
-                key = f"{attempt.provider}:{attempt.out_trade_no}:" + (
-                    "SUCCESS" if attempt.provider == WECHATPAY else "TRADE_SUCCESS"
-                )
-                if not self._orders.event_seen(key):
-                    notice = Notice(
-                        attempt.provider,
-                        key,
-                        "payment",
-                        attempt.out_trade_no,
-                        attempt.sub_merchant,
-                        "paid",
-                        amount_fen=trade.amount_fen,
-                        currency=trade.currency,
-                    )
+                notice = paid_notice(attempt, trade)
+                if not self._orders.event_seen(notice.key):
                     self.apply_with(self._orders.item(order.tenant_id, order.order_id) or item, notice)
                 return
         if states and all(s in ("failed", "closed") for s in states):
             now = self._clock.now()
-            self._orders.transition(
-                item,
-                OrderStatus.FAILED,
-                frozenset({OrderStatus.PENDING_PAYMENT}),
-                now,
-                {"action": "payment_failed", "via": order.attempts[0].provider, "at": iso_utc(now)},
-            )
+            audit = {"action": "payment_failed", "via": order.attempts[0].provider, "at": iso_utc(now)}
+            self._orders.transition(item, StatusMove(OrderStatus.FAILED, UNPAID, audit), now)
 
     def apply_with(self, item: S, notice: Notice) -> str:
         order = self._orders.order(item)

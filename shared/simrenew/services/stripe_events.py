@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Generic, TypeVar
 
 from simrenew.clock import Clock, iso_utc
-from simrenew.domain.orders import PAYABLE, REFUNDABLE, OrderStatus
+from simrenew.domain.orders import PAYABLE, REFUNDABLE, UNPAID, OrderStatus, StatusMove
 from simrenew.ports.payment_events import Fulfilments, IntentLookup, PaymentEvents, Refunds
 from simrenew.ports.payments import PaymentGateway
 from simrenew.services.refunds import ALL_STATUSES
@@ -126,24 +126,11 @@ class StripeEventService(Generic[S, C]):
     def _unpaid(self, item: S, event_type: str, ref: tuple[str, str]) -> str:
         now = self._clock.now()
         if event_type == "payment_intent.payment_failed":
-            ok = self._orders.transition(
-                item,
-                OrderStatus.FAILED,
-                frozenset({OrderStatus.PENDING_PAYMENT}),
-                now,
-                {"action": "payment_failed", "at": iso_utc(now)},
-                ref,
-            )
-            return "failed" if ok else "order_state"
-        ok = self._orders.transition(
-            item,
-            OrderStatus.EXPIRED,
-            frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.FAILED}),
-            now,
-            {"action": "canceled", "at": iso_utc(now)},
-            ref,
-        )
-        return "expired" if ok else "order_state"
+            failed = StatusMove(OrderStatus.FAILED, UNPAID, {"action": "payment_failed", "at": iso_utc(now)}, ref)
+            return "failed" if self._orders.transition(item, failed, now) else "order_state"
+        allowed = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.FAILED})
+        canceled = StatusMove(OrderStatus.EXPIRED, allowed, {"action": "canceled", "at": iso_utc(now)}, ref)
+        return "expired" if self._orders.transition(item, canceled, now) else "order_state"
 
     def _succeeded(self, item: S, pi: str, obj: dict[str, Any], ref: tuple[str, str], context: C | None) -> str:
         received = _fen(obj, "amount_received")
@@ -189,12 +176,6 @@ class StripeEventService(Generic[S, C]):
             order.audit.append({"action": "dispute", "at": iso_utc(now)})
             outcome = self._orders.commit(item, order, ALL_STATUSES, now, event=ref, event_outcome="held_until_paid")
             return "held_until_paid" if outcome == "ok" else outcome
-        ok = self._orders.transition(
-            item,
-            OrderStatus.NEEDS_REVIEW,
-            REFUNDABLE | PAYABLE,
-            now,
-            {"action": "dispute", "at": iso_utc(now)},
-            ref,
-        )
-        return "needs_review" if ok else "order_state"
+        audit = {"action": "dispute", "at": iso_utc(now)}
+        review = StatusMove(OrderStatus.NEEDS_REVIEW, REFUNDABLE | PAYABLE, audit, ref)
+        return "needs_review" if self._orders.transition(item, review, now) else "order_state"

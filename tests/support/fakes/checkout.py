@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.models import Item, OpenOrderItem, OrderItem, TenantItem, TerminalItem
-from simrenew.adapters.dynamodb.orders import intent_lookup, new_order_items
+from simrenew.adapters.dynamodb.orders import new_order_items, with_intent
 from simrenew.adapters.dynamodb.public_orders import CheckoutStore, open_order_slot
 from simrenew.adapters.dynamodb.tenant_context import CONTEXT_TTL_S, MerchantNameCache, TenantContext
 from simrenew.adapters.dynamodb.tenants import to_domain
 from simrenew.domain.fleet import Terminal, TerminalStatus
-from simrenew.domain.orders import Order
+from simrenew.domain.orders import OpenSlot, Order, PublicGuards
 from simrenew.errors import TransientStoreError
 from tests.support.fakes.fleet import FakePlanRepository, FakeTerminalRepository
 from tests.support.fakes.orders import FakeOrderRepository
@@ -95,27 +95,18 @@ class FakeCheckoutStore(CheckoutStore):
         return found[0], [i for i in self.table.scan(OpenOrderItem) if getattr(i, attr) == pk]
 
     def create_public(
-        self,
-        order: Order,
-        token_hash: str,
-        now: datetime,
-        expires_at: datetime,
-        *,
-        tenant_version: int,
-        sn: str,
-        checks: Sequence[tuple[str, str, int, int]],
-        hits: Sequence[tuple[str, str, int, int]],
+        self, order: Order, token_hash: str, now: datetime, expires_at: datetime, guards: PublicGuards
     ) -> tuple[OrderItem | None, list[str | None]]:
         item, lookup = new_order_items(order, token_hash, now, expires_at)
         pk = keys.tenant_pk(order.tenant_id)
         epoch = int(now.timestamp())
         try:
             with self.table.tx() as tx:
-                tx.condition((pk, keys.tenant_profile_sk()), _tenant_is(tenant_version))
-                tx.condition((pk, keys.terminal_sk(sn)), _renewable)
-                for bucket, subject, limit, window_s in checks:
+                tx.condition((pk, keys.tenant_profile_sk()), _tenant_is(guards.tenant_version))
+                tx.condition((pk, keys.terminal_sk(guards.sn)), _renewable)
+                for bucket, subject, limit, window_s in guards.checks:
                     tx.condition(_key(bucket, subject, epoch // window_s), _below(limit))
-                for bucket, subject, limit, window_s in hits:
+                for bucket, subject, limit, window_s in guards.hits:
                     ttl = now + timedelta(seconds=2 * window_s)
                     add_hits(tx, _key(bucket, subject, epoch // window_s), 1, ttl, limit)
                 tx.save(item, new=True)
@@ -126,25 +117,12 @@ class FakeCheckoutStore(CheckoutStore):
             raise TransientStoreError("could not save the order; retry") from None
         return item, []
 
-    def attach_public(
-        self,
-        stored: OrderItem,
-        payment_intent_id: str,
-        now: datetime,
-        *,
-        sn: str,
-        tid: str,
-        plan_id: str,
-        token: str,
-        client_secret: str,
-    ) -> None:
-        stored.payment_intent_id = payment_intent_id
-        stored.updated_at = now
-        slot = open_order_slot(stored, sn=sn, tid=tid, plan_id=plan_id, token=token, client_secret=client_secret)
+    def attach_public(self, stored: OrderItem, payment_intent_id: str, now: datetime, slot: OpenSlot) -> None:
+        lookup = with_intent(stored, payment_intent_id, now)
         with self.table.tx() as tx:
             tx.save(stored)
-            tx.save(intent_lookup(stored, payment_intent_id, now), new=True)
-            tx.save(slot)
+            tx.save(lookup, new=True)
+            tx.save(open_order_slot(stored, slot))
 
 
 def _below(limit: int) -> Check:

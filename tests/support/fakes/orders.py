@@ -1,28 +1,22 @@
 """OrderRepository in memory: orders, their look-ups (order id, PaymentIntent), applied Stripe
 events and the renewal ledger, in the real items and keys.
 
-`commit` is the fulfilment / refund transaction: the order (its status in `allowed` and its
-version unchanged), the Stripe event (once), the terminals (by version), the new items (each
-written once) and the counters, all or nothing, answering what the real one answers: "ok",
-"order_state", "duplicate_event" or "terminal_changed"."""
+The writes are the real repository's: `_write` is its one transaction (the order, its status in
+`allowed` and its version unchanged, the Stripe event once, the terminals by version, the new
+items each written once and the counters) as one FakeTable transaction, all or nothing, with the
+same cancellation codes, so `commit`, `transition` and `attach_attempt` answer what the real ones do."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pynamodb.expressions.update import Action
-
 from simrenew.adapters.dynamodb import keys
-from simrenew.adapters.dynamodb.fleet import fill_item
 from simrenew.adapters.dynamodb.models import (
-    Item,
     OpenOrderItem,
     OrderItem,
     PaymentIntentItem,
-    RateLimitItem,
     RenewalItem,
     StripeEventItem,
     TenantItem,
@@ -30,22 +24,23 @@ from simrenew.adapters.dynamodb.models import (
 )
 from simrenew.adapters.dynamodb.order_changes import hit_updates
 from simrenew.adapters.dynamodb.orders import (
+    RETRYABLE,
     OrderRepository,
+    OrderWrite,
     PaymentContext,
     _event_item,
-    intent_lookup,
     new_order_items,
+    open_public_item,
     to_order,
-    write_order,
+    with_intent,
 )
 from simrenew.adapters.dynamodb.paging import Page
 from simrenew.clock import iso_utc
-from simrenew.domain.fleet import Terminal
 from simrenew.domain.orders import Order, OrderStatus
 from simrenew.errors import Conflict
 from simrenew.ports.fulfilment import Hits
 from tests.support.fakes.ratelimit import apply_counters
-from tests.support.fakes.table import FAILED, Cancelled, FakeTable, paged
+from tests.support.fakes.table import Cancelled, FakeTable, paged
 
 
 def _status_in(allowed: frozenset[OrderStatus]) -> Any:
@@ -147,18 +142,7 @@ class FakeOrderRepository(OrderRepository):
     def remember_open_public(
         self, order: Order, sn: str, plan_id: str, token: str, client_secret: str, expires_at: datetime
     ) -> None:
-        self.table.put(
-            OpenOrderItem(
-                keys.tenant_pk(order.tenant_id),
-                keys.open_public_order_sk(sn, plan_id),
-                order_id=order.order_id,
-                order_token=token,
-                client_secret=client_secret,
-                payment_intent_id=order.payment_intent_id or "",
-                expires_at=expires_at,
-                ttl=expires_at,
-            )
-        )
+        self.table.put(open_public_item(order, sn, plan_id, token, client_secret, expires_at))
 
     def forget_open_public(self, tenant_id: str, sn: str, plan_id: str, order_id: str) -> None:
         key = (keys.tenant_pk(tenant_id), keys.open_public_order_sk(sn, plan_id))
@@ -168,37 +152,27 @@ class FakeOrderRepository(OrderRepository):
         except Cancelled:
             pass  # another order holds the slot (or none): nothing to forget
 
-    # --- writes ---------------------------------------------------------------------------------------
+    # --- writes: the real methods over `_write`, one FakeTable transaction -------------------------------
     def attach_intent(self, item: OrderItem, payment_intent_id: str, now: datetime) -> None:
-        item.payment_intent_id = payment_intent_id
-        item.updated_at = now
+        lookup = with_intent(item, payment_intent_id, now)
         with self.table.tx() as tx:
             tx.save(item)
-            tx.save(intent_lookup(item, payment_intent_id, now), new=True)
+            tx.save(lookup, new=True)
 
-    def transition(
-        self,
-        item: OrderItem,
-        to: OrderStatus,
-        allowed: frozenset[OrderStatus],
-        now: datetime,
-        audit: dict[str, Any] | None = None,
-        event: tuple[str, str] | None = None,
-    ) -> bool:
-        item.status = to.value
-        item.updated_at = now
-        if to is not OrderStatus.PENDING_PAYMENT:
-            item.gsi2pk = item.gsi2sk = None
-        if audit:
-            item.audit_json = json.dumps([*json.loads(item.audit_json or "[]"), audit], ensure_ascii=False)
+    def _write(self, write: OrderWrite, failure: str, handled: tuple[str, ...] = RETRYABLE) -> list[str | None] | None:
         try:
             with self.table.tx() as tx:
-                tx.save(item, check=_status_in(allowed))
-                if event:
-                    tx.save(_event_item(event[0], event[1], f"order->{to.value}", now), new=True)
-        except Cancelled:
-            return False
-        return True
+                tx.save(write.order, check=None if write.allowed is None else _status_in(write.allowed))
+                if write.event is not None:
+                    tx.save(write.event, new=True)
+                for saved in write.saves:
+                    tx.save(saved)
+                for line in write.items:
+                    tx.save(line, new=True)
+                apply_counters(tx, write.counters)
+        except Cancelled as exc:
+            return exc.codes
+        return None
 
     def record_event(self, event_id: str, event_type: str, outcome: str, now: datetime) -> bool:
         try:
@@ -207,47 +181,7 @@ class FakeOrderRepository(OrderRepository):
             return False
         return True
 
-    def commit(
-        self,
-        order_item: OrderItem,
-        order: Order,
-        allowed: frozenset[OrderStatus],
-        now: datetime,
-        *,
-        terminals: Sequence[tuple[TerminalItem, Terminal]] = (),
-        items: Sequence[Item] = (),
-        event: tuple[str, str] | None = None,
-        event_outcome: str = "applied",
-        stamps: dict[str, datetime] | None = None,
-        counters: Sequence[tuple[RateLimitItem, list[Action]]] = (),
-    ) -> str:
-        write_order(order_item, order)
-        for name, value in (stamps or {}).items():
-            setattr(order_item, name, value)
-        order_item.updated_at = now
-        if order.status is not OrderStatus.PENDING_PAYMENT:
-            order_item.gsi2pk = order_item.gsi2sk = None
-        try:
-            with self.table.tx() as tx:
-                tx.save(order_item, check=_status_in(allowed))
-                if event:
-                    tx.save(_event_item(event[0], event[1], event_outcome, now), new=True)
-                for item, terminal in terminals:
-                    fill_item(item, terminal)
-                    item.updated_at = now
-                    tx.save(item)
-                for line in items:
-                    tx.save(line, new=True)
-                apply_counters(tx, counters)
-        except Cancelled as exc:
-            if event and exc.codes[1] == FAILED:
-                return "duplicate_event"
-            if exc.codes[0] == FAILED:
-                return "order_state"
-            return "terminal_changed"
-        return "ok"
-
-    # --- the payment port (simrenew.ports.fulfilment): `apply` is the real one, over `commit` above ---------
+    # --- the payment port (simrenew.ports.fulfilment): `apply` is the real one, over the real `commit` ---
     def count_hits(self, hits: Sequence[Hits], now: datetime) -> None:
         with self.table.tx() as tx:
             apply_counters(tx, hit_updates(hits, now))

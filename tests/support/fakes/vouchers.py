@@ -1,7 +1,8 @@
 """VoucherRepository in memory: one item per code (by its hash) and one per batch.
 
 A code is spent by a condition on its own item (`redeemed` false, not voided): of two redemptions
-exactly one wins ("used" for the other), and a terminal changed meanwhile is "terminal_changed"."""
+exactly one wins ("used" for the other), and a terminal changed meanwhile is "terminal_changed":
+the real `redeem` over `_spend`, its one transaction here a FakeTable one."""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from simrenew.adapters.dynamodb import keys
-from simrenew.adapters.dynamodb.fleet import fill_item
 from simrenew.adapters.dynamodb.models import Item, RenewalItem, TerminalItem, VoucherBatchItem, VoucherItem
 from simrenew.adapters.dynamodb.vouchers import VoucherRepository
-from simrenew.domain.fleet import Terminal
-from tests.support.fakes.table import FAILED, Cancelled, FakeTable, Tx, exists
+from tests.support.fakes.table import Cancelled, FakeTable, Tx, exists
 
 
 def _spendable(stored: Item | None) -> bool:
@@ -33,33 +32,10 @@ class FakeVoucherRepository(VoucherRepository):
     def __init__(self, table: FakeTable) -> None:
         self.table = table
 
-    def create_batch(
-        self, tenant_id: str, batch_id: str, plan_id: str, hashes: Sequence[str], created_by: str, now: datetime
-    ) -> None:
-        for digest in hashes:
-            self.table.put(
-                VoucherItem(
-                    keys.voucher_pk(digest),
-                    keys.voucher_sk(),
-                    tenant_id=tenant_id,
-                    batch_id=batch_id,
-                    plan_id=plan_id,
-                    redeemed=False,
-                    created_at=now,
-                )
-            )
-        self.table.put(
-            VoucherBatchItem(
-                keys.tenant_pk(tenant_id),
-                keys.voucher_batch_sk(batch_id),
-                tenant_id=tenant_id,
-                batch_id=batch_id,
-                plan_id=plan_id,
-                size=len(hashes),
-                created_by=created_by,
-                created_at=now,
-            )
-        )
+    def _write_batch(self, codes: Sequence[VoucherItem], batch: VoucherBatchItem) -> None:
+        for code in codes:
+            self.table.put(code)
+        self.table.put(batch)
 
     def batches(self, tenant_id: str) -> list[VoucherBatchItem]:
         return self.table.query(VoucherBatchItem, keys.tenant_pk(tenant_id), keys.voucher_batch_sk(""))
@@ -87,22 +63,13 @@ class FakeVoucherRepository(VoucherRepository):
             return False
         return True
 
-    def redeem(
-        self,
-        voucher: VoucherItem,
-        item: TerminalItem,
-        terminal: Terminal,
-        ledger: RenewalItem,
-        now: datetime,
-        *,
-        extra: Sequence[Item] = (),
-    ) -> str:
+    def _spend(
+        self, voucher: VoucherItem, item: TerminalItem, ledger: RenewalItem, extra: Sequence[Item], now: datetime
+    ) -> list[str | None] | None:
         spent = VoucherItem.from_raw_data(voucher.serialize())
-        spent.redeemed, spent.redeemed_sn, spent.redeemed_at = True, terminal.sn, now
+        spent.redeemed, spent.redeemed_sn, spent.redeemed_at = True, item.sn, now
         spent.gsi1pk = keys.redeemed_vouchers_gsi1pk(voucher.tenant_id)
-        spent.gsi1sk = keys.redeemed_vouchers_gsi1sk(now, terminal.sn)
-        fill_item(item, terminal)
-        item.updated_at = now
+        spent.gsi1sk = keys.redeemed_vouchers_gsi1sk(now, item.sn)
         try:
             with self.table.tx() as tx:
                 tx.update((voucher.pk, voucher.sk), lambda _stored: spent, check=_spendable)
@@ -112,5 +79,5 @@ class FakeVoucherRepository(VoucherRepository):
                 for record in extra:
                     tx.save(record, new=True)
         except Cancelled as exc:
-            return "used" if exc.codes[0] == FAILED else "terminal_changed"
-        return "ok"
+            return exc.codes
+        return None

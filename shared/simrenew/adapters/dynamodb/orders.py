@@ -20,6 +20,7 @@ from pynamodb.expressions.update import Action
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
 from simrenew.adapters.dynamodb.fleet import fill_item, to_terminal
+from simrenew.adapters.dynamodb.mapping import from_item
 from simrenew.adapters.dynamodb.models import (
     Item,
     OpenOrderItem,
@@ -35,7 +36,15 @@ from simrenew.adapters.dynamodb.models import (
 from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
 from simrenew.clock import iso_utc
 from simrenew.domain.fleet import Terminal
-from simrenew.domain.orders import DuplicatePayment, Order, OrderLine, OrderStatus, PaymentAttempt, RefundEntry
+from simrenew.domain.orders import (
+    DuplicatePayment,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentAttempt,
+    RefundEntry,
+    StatusMove,
+)
 from simrenew.errors import TransientStoreError
 from simrenew.ports.fulfilment import Hits, OrderChange, PaymentRead
 from simrenew.ports.orders import LedgerEntry
@@ -142,27 +151,62 @@ def new_order_items(
         # Sparse: only unpaid orders are in the expiry queue.
         item.gsi2pk = keys.pending_orders_gsi2pk(keys.pending_order_shard(order.order_id))
         item.gsi2sk = keys.pending_orders_gsi2sk(expires_at, order.tenant_id, order.order_id)
-    lookup = PaymentIntentItem(
-        keys.order_lookup_pk(order.order_id),
-        keys.lookup_sk(),
-        tenant_id=order.tenant_id,
-        order_id=order.order_id,
-        created_at=now,
+    return item, order_lookup(keys.order_lookup_pk(order.order_id), item, now)
+
+
+def order_lookup(pk: str, item: OrderItem, now: datetime, sns: list[str] | None = None) -> PaymentIntentItem:
+    """A global look-up of the order under `pk` (its order id, a PaymentIntent or a direct-rail trade)."""
+    return PaymentIntentItem(
+        pk, keys.lookup_sk(), tenant_id=item.tenant_id, order_id=item.order_id, sns=sns, created_at=now
     )
-    return item, lookup
 
 
 def intent_lookup(item: OrderItem, payment_intent_id: str, now: datetime) -> PaymentIntentItem:
     """A PaymentIntent's look-up (PaymentIntent → tenant, order and the SNs of its lines, so
     fulfilment reads the terminals with the order: issue 17); written once, with the intent."""
-    return PaymentIntentItem(
-        keys.payment_intent_pk(payment_intent_id),
-        keys.lookup_sk(),
-        tenant_id=item.tenant_id,
-        order_id=item.order_id,
-        sns=line_sns(item),
-        created_at=now,
+    return order_lookup(keys.payment_intent_pk(payment_intent_id), item, now, line_sns(item))
+
+
+def with_intent(item: OrderItem, payment_intent_id: str, now: datetime) -> PaymentIntentItem:
+    """Put the PaymentIntent on the order's item; its look-up, to be written with it."""
+    item.payment_intent_id = payment_intent_id
+    item.updated_at = now
+    return intent_lookup(item, payment_intent_id, now)
+
+
+def open_public_item(
+    order: Order, sn: str, plan_id: str, token: str, client_secret: str, expires_at: datetime
+) -> OpenOrderItem:
+    """The pay page's open order for this terminal and plan (the slot the next merchant reuses)."""
+    return OpenOrderItem(
+        keys.tenant_pk(order.tenant_id),
+        keys.open_public_order_sk(sn, plan_id),
+        order_id=order.order_id,
+        order_token=token,
+        client_secret=client_secret,
+        payment_intent_id=order.payment_intent_id or "",
+        expires_at=expires_at,
+        ttl=expires_at,
     )
+
+
+@dataclass(frozen=True)
+class OrderWrite:
+    """One order transaction, staged, in this order: the order (its status in `allowed` unless None,
+    its version unchanged), the Stripe event's record (once), `saves` as they are (terminals by their
+    version, a trade's look-up), `items` (each written once) and `counters` (ADD)."""
+
+    order: OrderItem
+    allowed: frozenset[OrderStatus] | None
+    event: StripeEventItem | None = None
+    saves: Sequence[Item] = ()
+    items: Sequence[Item] = ()
+    counters: Sequence[tuple[RateLimitItem, list[Action]]] = ()
+
+
+#: The cancellation codes a caller of `OrderRepository._write` handles (any other failure is transient).
+REFUSED = ("ConditionalCheckFailed",)
+RETRYABLE = (*REFUSED, "TransactionConflict")
 
 
 class OrderRepository:
@@ -182,16 +226,7 @@ class OrderRepository:
     def remember_open_public(
         self, order: Order, sn: str, plan_id: str, token: str, client_secret: str, expires_at: datetime
     ) -> None:
-        OpenOrderItem(
-            keys.tenant_pk(order.tenant_id),
-            keys.open_public_order_sk(sn, plan_id),
-            order_id=order.order_id,
-            order_token=token,
-            client_secret=client_secret,
-            payment_intent_id=order.payment_intent_id or "",
-            expires_at=expires_at,
-            ttl=expires_at,
-        ).save()
+        open_public_item(order, sn, plan_id, token, client_secret, expires_at).save()
 
     def forget_open_public(self, tenant_id: str, sn: str, plan_id: str, order_id: str) -> None:
         """The order is being paid: hand it out no more (a declined card starts a fresh order)."""
@@ -208,11 +243,10 @@ class OrderRepository:
         return self.item(lookup.tenant_id, lookup.order_id)
 
     def attach_intent(self, item: OrderItem, payment_intent_id: str, now: datetime) -> None:
-        item.payment_intent_id = payment_intent_id
-        item.updated_at = now
+        lookup = with_intent(item, payment_intent_id, now)
         with Transaction() as tx:
             tx.save(item)
-            tx.save(intent_lookup(item, payment_intent_id, now), condition=PaymentIntentItem.pk.does_not_exist())
+            tx.save(lookup, condition=PaymentIntentItem.pk.does_not_exist())
 
     def attach_attempt(self, item: OrderItem, attempt: PaymentAttempt, now: datetime) -> OrderItem:
         """Record a direct-rail trade on the order and its global look-up (out_trade_no → order), once;
@@ -224,26 +258,36 @@ class OrderRepository:
             order.attempts.append(attempt)
             item.attempts_json = json.dumps([asdict(a) for a in order.attempts], ensure_ascii=False)
             item.updated_at = now
-            lookup = PaymentIntentItem(
-                keys.payment_intent_pk(attempt.out_trade_no),
-                keys.lookup_sk(),
-                tenant_id=item.tenant_id,
-                order_id=item.order_id,
-                created_at=now,
-            )
-            try:
-                with Transaction() as tx:
-                    tx.save(item)
-                    tx.save(lookup)
+            lookup = order_lookup(keys.payment_intent_pk(attempt.out_trade_no), item, now)
+            if self._write(OrderWrite(item, None, saves=[lookup]), "could not record the payment; retry") is None:
                 return item
-            except TransactWriteError as exc:
-                if "ConditionalCheckFailed" not in tx.codes(exc) and "TransactionConflict" not in tx.codes(exc):
-                    raise TransientStoreError("could not record the payment; retry") from exc
             fresh = self.item(item.tenant_id, item.order_id)
             if fresh is None:
                 raise TransientStoreError("the order is gone")
             item = fresh
         raise TransientStoreError("the order kept changing; retry")
+
+    def _write(self, write: OrderWrite, failure: str, handled: tuple[str, ...] = RETRYABLE) -> list[str | None] | None:
+        """TransactWriteItems of `write`: None when written, else each write's cancellation code when
+        one of them is `handled` (raises TransientStoreError(`failure`) on any other failure)."""
+        try:
+            with Transaction() as tx:
+                status = None if write.allowed is None else OrderItem.status.is_in(*[s.value for s in write.allowed])
+                tx.save(write.order, condition=status)
+                if write.event is not None:
+                    tx.save(write.event, condition=StripeEventItem.pk.does_not_exist())
+                for saved in write.saves:
+                    tx.save(saved)
+                for line in write.items:
+                    tx.save(line, condition=Item.pk.does_not_exist())
+                for counter, actions in write.counters:
+                    tx.update(counter, list(actions))
+            return None
+        except TransactWriteError as exc:
+            codes = tx.codes(exc)
+            if not any(code in codes for code in handled):
+                raise TransientStoreError(failure) from exc
+            return codes
 
     def item(self, tenant_id: str, order_id: str) -> OrderItem | None:
         try:
@@ -379,36 +423,19 @@ class OrderRepository:
         )
         return [i for i in result if isinstance(i, OrderItem)]
 
-    def transition(
-        self,
-        item: OrderItem,
-        to: OrderStatus,
-        allowed: frozenset[OrderStatus],
-        now: datetime,
-        audit: dict[str, Any] | None = None,
-        event: tuple[str, str] | None = None,
-    ) -> bool:
-        """Move an order to `to` if it is in `allowed` (and record the Stripe event with it).
+    def transition(self, item: OrderItem, move: StatusMove, now: datetime) -> bool:
+        """Move an order to `move.to` if it is in `move.allowed` (and record the Stripe event with it).
         Returns False when the order was no longer in an allowed status."""
-        item.status = to.value
+        item.status = move.to.value
         item.updated_at = now
-        if to is not OrderStatus.PENDING_PAYMENT:
+        if move.to is not OrderStatus.PENDING_PAYMENT:
             item.gsi2pk = item.gsi2sk = None
-        if audit:
-            item.audit_json = json.dumps([*json.loads(item.audit_json or "[]"), audit], ensure_ascii=False)
-        try:
-            with Transaction() as tx:
-                tx.save(item, condition=OrderItem.status.is_in(*[s.value for s in allowed]))
-                if event:
-                    tx.save(
-                        _event_item(event[0], event[1], f"order->{to.value}", now),
-                        condition=StripeEventItem.pk.does_not_exist(),
-                    )
-            return True
-        except TransactWriteError as exc:
-            if "ConditionalCheckFailed" in tx.codes(exc):
-                return False
-            raise TransientStoreError("could not update the order; retry") from exc
+        if move.audit:
+            item.audit_json = json.dumps([*json.loads(item.audit_json or "[]"), move.audit], ensure_ascii=False)
+        event = move.event
+        record = _event_item(event[0], event[1], f"order->{move.to.value}", now) if event else None
+        failed = self._write(OrderWrite(item, move.allowed, record), "could not update the order; retry", REFUSED)
+        return failed is None
 
     def record_event(self, event_id: str, event_type: str, outcome: str, now: datetime) -> bool:
         """Remember an event that changed nothing; False if it was already recorded."""
@@ -453,35 +480,20 @@ class OrderRepository:
         order_item.updated_at = now
         if order.status is not OrderStatus.PENDING_PAYMENT:
             order_item.gsi2pk = order_item.gsi2sk = None
-        try:
-            with Transaction() as tx:
-                tx.save(order_item, condition=OrderItem.status.is_in(*[s.value for s in allowed]))
-                if event:
-                    tx.save(
-                        _event_item(event[0], event[1], event_outcome, now),
-                        condition=StripeEventItem.pk.does_not_exist(),
-                    )
-                for item, terminal in terminals:
-                    fill_item(item, terminal)
-                    item.updated_at = now
-                    tx.save(item)
-                for line in items:
-                    tx.save(line, condition=Item.pk.does_not_exist())
-                for counter, actions in counters:
-                    tx.update(counter, list(actions))
+        for item, terminal in terminals:
+            fill_item(item, terminal)
+            item.updated_at = now
+        record = _event_item(event[0], event[1], event_outcome, now) if event else None
+        staged = OrderWrite(order_item, allowed, record, [item for item, _ in terminals], items, counters)
+        # On a refusal the version PynamoDB put on the items is the truth for the next attempt: reload.
+        codes = self._write(staged, "could not save the order; it will be retried")
+        if codes is None:
             return "ok"
-        except TransactWriteError as exc:
-            # The version PynamoDB put on the items is the truth for the next attempt: reload.
-            codes = tx.codes(exc)
-            if "ConditionalCheckFailed" not in codes:
-                if "TransactionConflict" in codes:
-                    return "terminal_changed"
-                raise TransientStoreError("could not save the order; it will be retried") from exc
-            if event and codes[1] == "ConditionalCheckFailed":
-                return "duplicate_event"  # another delivery of this event committed first
-            if codes[0] == "ConditionalCheckFailed":
-                return "order_state"
-            return "terminal_changed"
+        if event and codes[1] == "ConditionalCheckFailed":
+            return "duplicate_event"  # another delivery of this event committed first
+        if codes[0] == "ConditionalCheckFailed":
+            return "order_state"
+        return "terminal_changed"  # a terminal changed, a new item clashed, or a TransactionConflict
 
     # --- the payment port (simrenew.ports.fulfilment.PaymentStore): fulfilment and refunds ---------------
     def as_order(self, stored: OrderItem) -> Order:
@@ -543,16 +555,14 @@ class OrderRepository:
     def ledger(self, tenant_id: str, sn: str) -> list[LedgerEntry]:
         """`renewals` as the ledger port's domain values (simrenew.ports.orders.Ledger)."""
         return [
-            LedgerEntry(
+            from_item(
+                r,
+                LedgerEntry,
                 kind=r.entry,
-                source=r.source,
-                old_expires_on=r.old_expires_on,
                 new_expires_on=r.new_expiry,
                 amount_fen=int(r.amount_fen),
                 term_months=int(r.term_months),
                 by=r.actor,
-                note=r.note,
-                created_at=r.created_at,
             )
             for r in self.renewals(tenant_id, sn)
         ]

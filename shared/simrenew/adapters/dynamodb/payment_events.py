@@ -8,11 +8,10 @@ request or one transaction, unchanged), and turns its items into domain values.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from simrenew.adapters.dynamodb.models import OrderItem
 from simrenew.adapters.dynamodb.orders import OrderRepository, PaymentContext, to_order
-from simrenew.domain.orders import Order, OrderStatus, PaymentAttempt
+from simrenew.domain.orders import Order, OrderStatus, PaymentAttempt, StatusMove
 from simrenew.ports.payment_events import IntentLookup
 
 
@@ -50,16 +49,8 @@ class PaymentEventStore:
     def record_event(self, event_id: str, event_type: str, outcome: str, now: datetime) -> bool:
         return self.orders.record_event(event_id, event_type, outcome, now)
 
-    def transition(
-        self,
-        item: OrderItem,
-        to: OrderStatus,
-        allowed: frozenset[OrderStatus],
-        now: datetime,
-        audit: dict[str, Any] | None = None,
-        event: tuple[str, str] | None = None,
-    ) -> bool:
-        return self.orders.transition(item, to, allowed, now, audit, event)
+    def transition(self, item: OrderItem, move: StatusMove, now: datetime) -> bool:
+        return self.orders.transition(item, move, now)
 
     def commit(
         self,

@@ -33,11 +33,11 @@ from simrenew.adapters.dynamodb.models import (
     TerminalItem,
     Transaction,
 )
-from simrenew.adapters.dynamodb.orders import PENDING_SHARDS, OrderRepository, intent_lookup, new_order_items, to_order
+from simrenew.adapters.dynamodb.orders import PENDING_SHARDS, OrderRepository, new_order_items, to_order, with_intent
 from simrenew.adapters.dynamodb.ratelimit import RateLimiter
 from simrenew.adapters.dynamodb.tenant_context import CONTEXTS, MERCHANT_NAMES
 from simrenew.domain.fleet import Terminal, TerminalStatus
-from simrenew.domain.orders import Order
+from simrenew.domain.orders import OpenSlot, Order, PublicGuards
 from simrenew.errors import TransientStoreError
 
 if TYPE_CHECKING:
@@ -60,9 +60,7 @@ class PublicOrderRepository:
         token_hash: str,
         now: datetime,
         expires_at: datetime,
-        *,
-        tenant_version: int,
-        sn: str,
+        guards: PublicGuards,
         limits: Callable[[Transaction], None],
     ) -> OrderItem:
         item, lookup = new_order_items(order, token_hash, now, expires_at)
@@ -73,12 +71,12 @@ class PublicOrderRepository:
                     TenantItem,
                     tenant_pk,
                     keys.tenant_profile_sk(),
-                    condition=(TenantItem.version == tenant_version) & (TenantItem.status == "active"),
+                    condition=(TenantItem.version == guards.tenant_version) & (TenantItem.status == "active"),
                 )
                 tx.condition_check(
                     TerminalItem,
                     tenant_pk,
-                    keys.terminal_sk(sn),
+                    keys.terminal_sk(guards.sn),
                     condition=TerminalItem.pk.exists() & (TerminalItem.status != TerminalStatus.DEACTIVATED.value),
                 )
                 limits(tx)
@@ -91,44 +89,29 @@ class PublicOrderRepository:
             raise TransientStoreError("could not save the order; retry") from exc
         return item
 
-    def attach(
-        self,
-        item: OrderItem,
-        payment_intent_id: str,
-        now: datetime,
-        *,
-        sn: str,
-        tid: str,
-        plan_id: str,
-        token: str,
-        client_secret: str,
-    ) -> None:
+    def attach(self, item: OrderItem, payment_intent_id: str, now: datetime, slot: OpenSlot) -> None:
         """The PaymentIntent on the order, its look-up, and the slot the next merchant reuses: one write."""
-        item.payment_intent_id = payment_intent_id
-        item.updated_at = now
-        slot = open_order_slot(item, sn=sn, tid=tid, plan_id=plan_id, token=token, client_secret=client_secret)
+        lookup = with_intent(item, payment_intent_id, now)
         with Transaction() as tx:
             tx.save(item)
-            tx.save(intent_lookup(item, payment_intent_id, now), condition=PaymentIntentItem.pk.does_not_exist())
-            tx.save(slot)
+            tx.save(lookup, condition=PaymentIntentItem.pk.does_not_exist())
+            tx.save(open_order_slot(item, slot))
 
 
-def open_order_slot(
-    item: OrderItem, *, sn: str, tid: str, plan_id: str, token: str, client_secret: str
-) -> OpenOrderItem:
+def open_order_slot(item: OrderItem, slot: OpenSlot) -> OpenOrderItem:
     """The open-order slot of an order with its PaymentIntent: under the tenant, with the terminal's
     pubsn / pubtid keys (the pay page's one Query finds it beside the terminal), gone at expiry."""
     return OpenOrderItem(
         item.pk,
-        keys.open_public_order_sk(sn, plan_id),
+        keys.open_public_order_sk(slot.sn, slot.plan_id),
         order_id=item.order_id,
-        order_token=token,
-        client_secret=client_secret,
+        order_token=slot.token,
+        client_secret=slot.client_secret,
         payment_intent_id=item.payment_intent_id,
         expires_at=item.expires_at,
         ttl=item.expires_at,
-        pubsn_pk=keys.public_sn_pk(sn),
-        pubtid_pk=keys.public_tid_pk(tid),
+        pubsn_pk=keys.public_sn_pk(slot.sn),
+        pubtid_pk=keys.public_tid_pk(slot.tid),
     )
 
 
@@ -182,43 +165,19 @@ class CheckoutStore:
         return found_with([i for i in beside if isinstance(i, Item)], tenant_id, sn, slot)
 
     def create_public(
-        self,
-        order: Order,
-        token_hash: str,
-        now: datetime,
-        expires_at: datetime,
-        *,
-        tenant_version: int,
-        sn: str,
-        checks: Sequence[tuple[str, str, int, int]],
-        hits: Sequence[tuple[str, str, int, int]],
+        self, order: Order, token_hash: str, now: datetime, expires_at: datetime, guards: PublicGuards
     ) -> tuple[OrderItem | None, list[str | None]]:
         def limits(tx: Transaction) -> None:
-            for bucket, subject, limit, window_s in checks:
+            for bucket, subject, limit, window_s in guards.checks:
                 self._rate.check_in(tx, bucket, subject, limit=limit, window_s=window_s, now=now)
-            for bucket, subject, limit, window_s in hits:
+            for bucket, subject, limit, window_s in guards.hits:
                 self._rate.hit_in(tx, bucket, subject, limit=limit, window_s=window_s, now=now)
 
         try:
-            item = self._writes.create(
-                order, token_hash, now, expires_at, tenant_version=tenant_version, sn=sn, limits=limits
-            )
+            item = self._writes.create(order, token_hash, now, expires_at, guards, limits)
         except GuardsFailed as exc:
             return None, exc.codes
         return item, []
 
-    def attach_public(
-        self,
-        stored: OrderItem,
-        payment_intent_id: str,
-        now: datetime,
-        *,
-        sn: str,
-        tid: str,
-        plan_id: str,
-        token: str,
-        client_secret: str,
-    ) -> None:
-        self._writes.attach(
-            stored, payment_intent_id, now, sn=sn, tid=tid, plan_id=plan_id, token=token, client_secret=client_secret
-        )
+    def attach_public(self, stored: OrderItem, payment_intent_id: str, now: datetime, slot: OpenSlot) -> None:
+        self._writes.attach(stored, payment_intent_id, now, slot)

@@ -11,6 +11,7 @@ from pynamodb.exceptions import TransactWriteError
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.carrier import carrier_op
 from simrenew.adapters.dynamodb.fleet import fill_item
+from simrenew.adapters.dynamodb.mapping import from_item
 from simrenew.adapters.dynamodb.models import (
     Item,
     RenewalItem,
@@ -32,20 +33,19 @@ class VoucherRepository:
     def create_batch(
         self, tenant_id: str, batch_id: str, plan_id: str, hashes: Sequence[str], created_by: str, now: datetime
     ) -> None:
-        with VoucherItem.batch_write() as batch:
-            for digest in hashes:
-                batch.save(
-                    VoucherItem(
-                        keys.voucher_pk(digest),
-                        keys.voucher_sk(),
-                        tenant_id=tenant_id,
-                        batch_id=batch_id,
-                        plan_id=plan_id,
-                        redeemed=False,
-                        created_at=now,
-                    )
-                )
-        VoucherBatchItem(
+        codes = [
+            VoucherItem(
+                keys.voucher_pk(digest),
+                keys.voucher_sk(),
+                tenant_id=tenant_id,
+                batch_id=batch_id,
+                plan_id=plan_id,
+                redeemed=False,
+                created_at=now,
+            )
+            for digest in hashes
+        ]
+        batch = VoucherBatchItem(
             keys.tenant_pk(tenant_id),
             keys.voucher_batch_sk(batch_id),
             tenant_id=tenant_id,
@@ -54,7 +54,15 @@ class VoucherRepository:
             size=len(hashes),
             created_by=created_by,
             created_at=now,
-        ).save()
+        )
+        self._write_batch(codes, batch)
+
+    def _write_batch(self, codes: Sequence[VoucherItem], batch: VoucherBatchItem) -> None:
+        """A new batch's codes (one BatchWriteItem a 25), then the batch itself."""
+        with VoucherItem.batch_write() as writer:
+            for code in codes:
+                writer.save(code)
+        batch.save()
 
     def batches(self, tenant_id: str) -> list[VoucherBatchItem]:
         pk = keys.tenant_pk(tenant_id)
@@ -113,17 +121,30 @@ class VoucherRepository:
     ) -> str:
         """ "ok", "used" (another redemption won) or "terminal_changed" (reload and retry). `extra`:
         outbox items the redemption causes (a carrier resume), written once with it."""
+        fill_item(item, terminal)
+        item.updated_at = now
+        codes = self._spend(voucher, item, ledger, extra, now)
+        if codes is None:
+            return "ok"
+        return "used" if codes[0] == "ConditionalCheckFailed" else "terminal_changed"
+
+    def _spend(
+        self, voucher: VoucherItem, item: TerminalItem, ledger: RenewalItem, extra: Sequence[Item], now: datetime
+    ) -> list[str | None] | None:
+        """One transaction: the code spent on the terminal (not redeemed nor voided yet), counted on its batch,
+        the terminal (by version), its ledger line and `extra` (each once). None when written, else
+        each write's cancellation code (raises TransientStoreError unless one is a refusal or a conflict)."""
         try:
             with Transaction() as tx:
                 tx.update(
                     voucher,
                     actions=[
                         VoucherItem.redeemed.set(True),
-                        VoucherItem.redeemed_sn.set(terminal.sn),
+                        VoucherItem.redeemed_sn.set(item.sn),
                         VoucherItem.redeemed_at.set(now),
                         # The settlement report counts redemptions per day from this sparse list.
                         VoucherItem.gsi1pk.set(keys.redeemed_vouchers_gsi1pk(voucher.tenant_id)),
-                        VoucherItem.gsi1sk.set(keys.redeemed_vouchers_gsi1sk(now, terminal.sn)),
+                        VoucherItem.gsi1sk.set(keys.redeemed_vouchers_gsi1sk(now, item.sn)),
                     ],
                     condition=(VoucherItem.redeemed == False) & VoucherItem.voided_at.does_not_exist(),  # noqa: E712
                 )
@@ -132,31 +153,22 @@ class VoucherRepository:
                     actions=[VoucherBatchItem.redeemed_count.add(1)],
                     condition=VoucherBatchItem.pk.exists(),
                 )
-                fill_item(item, terminal)
-                item.updated_at = now
                 tx.save(item)
                 tx.save(ledger, condition=RenewalItem.pk.does_not_exist())
                 for record in extra:
                     tx.save(record, condition=Item.pk.does_not_exist())
-            return "ok"
+            return None
         except TransactWriteError as exc:
             codes = tx.codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                return "used"
             if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
-                return "terminal_changed"
+                return codes
             raise TransientStoreError("could not redeem the voucher; retry") from exc
 
     # --- the vouchers port (simrenew.ports.vouchers): the same reads and writes in domain values -------
     def batch_list(self, tenant_id: str) -> list[VoucherBatch]:
         return [
-            VoucherBatch(
-                batch_id=b.batch_id,
-                plan_id=b.plan_id,
-                size=int(b.size),
-                redeemed=int(b.redeemed_count or 0),
-                voided=int(b.voided_count or 0),
-                created_at=b.created_at,
+            from_item(
+                b, VoucherBatch, size=int(b.size), redeemed=int(b.redeemed_count or 0), voided=int(b.voided_count or 0)
             )
             for b in self.batches(tenant_id)
         ]
