@@ -28,7 +28,7 @@ from simrenew.adapters.dynamodb.sweep_store import notification_item
 from simrenew.clock import FixedClock
 from simrenew.domain.fleet import Merchant, Terminal, TerminalStatus
 from simrenew.domain.tenant import Tenant, TenantSettings, TenantStatus
-from simrenew.ports.sweep_store import Claim, DueTerminal, Message, Offsets, QueuedEvent
+from simrenew.ports.sweep_store import Claim, DueTerminal, Message, Offsets, Outcome, QueuedEvent
 from simrenew.services.sweep import SweepService
 from tests.support.sweep import RecordingEmitter, RecordingSender
 
@@ -126,10 +126,10 @@ class MemorySweepRepo:
     def take(self, claim: Claim, run_id: str, now: datetime) -> bool:
         return True
 
-    def finish(self, item: Claim, state: str, now: datetime, **_: Any) -> None:
+    def finish(self, item: Claim, state: str, now: datetime, outcome: Outcome) -> None:
         item.state = state
 
-    def finished(self, item: Claim, state: str, now: datetime, **_: Any) -> Claim:
+    def finished(self, item: Claim, state: str, now: datetime, outcome: Outcome) -> Claim:
         item.state = state
         return item
 

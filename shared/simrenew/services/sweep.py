@@ -26,7 +26,17 @@ from simrenew.errors import ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
 from simrenew.ports.fleet import Merchants, Terminals
-from simrenew.ports.sweep_store import RUN_LEASE, Claim, DueTerminal, Finish, Message, Offsets, QueuedEvent, SweepStore
+from simrenew.ports.sweep_store import (
+    RUN_LEASE,
+    Claim,
+    DueTerminal,
+    Finish,
+    Message,
+    Offsets,
+    Outcome,
+    QueuedEvent,
+    SweepStore,
+)
 from simrenew.ports.sweeps import COUNTERS, DayState, ShardState, SweepDays
 from simrenew.ports.tenants import Tenants
 from simrenew.services.sweep_sends import Counts, SendPool
@@ -758,10 +768,10 @@ class SweepService:
                     sn=item.sn,
                     dedupe_key=item.key,
                 )
-                self._repo.finish(item, "sent", now, provider_id=provider_id)
+                self._repo.finish(item, "sent", now, Outcome(provider_id=provider_id))
                 sent += 1
             except Exception as exc:  # noqa: BLE001 - a bad number must not stop the sweep
-                self._repo.finish(item, "failed", now, error=repr(exc))
+                self._repo.finish(item, "failed", now, Outcome(error=repr(exc)))
         return sent
 
     def _event(self, terminal: Terminal, days_left: int) -> dict[str, Any]:
@@ -862,7 +872,7 @@ class SweepService:
             if window is None:
                 claimed.append((mine, message))
                 continue
-            finish(mine, "held", now, hold_until=window, held_json=json.dumps(message))
+            finish(mine, "held", now, Outcome(hold_until=window, held_json=json.dumps(message)))
             result.held_for_daytime += 1
         return claimed
 
@@ -896,11 +906,11 @@ class SweepService:
         except Exception as exc:  # noqa: BLE001 - one bad number must not stop the sweep
             if retry is not None and getattr(exc, "retryable", False):
                 again = now + RETRY_AFTER
-                finish(mine, "failed", now, error=repr(exc), hold_until=again, held_json=json.dumps(retry))
+                finish(mine, "failed", now, Outcome(error=repr(exc), hold_until=again, held_json=json.dumps(retry)))
             else:
-                finish(mine, "failed", now, error=repr(exc))
+                finish(mine, "failed", now, Outcome(error=repr(exc)))
             return 0
-        finish(mine, "sent", now, provider_id=provider_id)
+        finish(mine, "sent", now, Outcome(provider_id=provider_id))
         return 1
 
     def _digest(

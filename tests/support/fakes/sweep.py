@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.carrier import carrier_op
@@ -22,7 +21,7 @@ from simrenew.adapters.dynamodb.sweeps import HELD_SHARDS, STALE_SENDING, Notifi
 from simrenew.domain.carrier import CarrierAction
 from simrenew.domain.fleet import Merchant, Terminal
 from simrenew.domain.tenant import Tenant
-from simrenew.ports.sweep_store import Offsets
+from simrenew.ports.sweep_store import Offsets, Outcome
 from simrenew.ports.sweeps import DayState, RequestState, ShardState
 from tests.support.fakes.fleet import FakeMerchantRepository, FakeTerminalRepository
 from tests.support.fakes.table import Cancelled, FakeTable
@@ -89,8 +88,8 @@ class FakeSweepRepository(SweepRepository):
         existing.state, existing.run_id, existing.updated_at = "sending", run_id, now
         return True
 
-    def finish(self, item: NotificationItem, state: str, now: datetime, **outcome: Any) -> None:
-        self.table.put(finished(item, state, now, **outcome))
+    def finish(self, item: NotificationItem, state: str, now: datetime, outcome: Outcome) -> None:
+        self.table.put(finished(item, state, now, outcome))
 
     def record(self, items: Sequence[NotificationItem]) -> None:
         for item in items:
