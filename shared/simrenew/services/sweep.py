@@ -37,7 +37,7 @@ from simrenew.ports.sweep_store import (
     QueuedEvent,
     SweepStore,
 )
-from simrenew.ports.sweeps import COUNTERS, DayState, ShardState, SweepDays
+from simrenew.ports.sweeps import COUNTERS, DayProgress, DayState, ShardProgress, ShardState, SweepDays
 from simrenew.ports.tenants import Tenants
 from simrenew.services.sweep_sends import Counts, SendPool
 
@@ -502,9 +502,8 @@ class SweepService:
             counts = _counts(result)
             delta = {name: counts[name] - counted.get(name, 0) for name in counts}
             counted, now = counts, self._clock.now()
-            ok = self._days.checkpoint(
-                as_of, shard, self._run_id, now, cursor=cursor, done_dates=finished, counts=delta, release=release
-            )
+            progress = ShardProgress(cursor=cursor, done_dates=tuple(finished), counts=delta, release=release)
+            ok = self._days.checkpoint(as_of, shard, self._run_id, now, progress)
             finished.clear()
             return ok
 
@@ -571,7 +570,7 @@ class SweepService:
         if day.finished_at is not None:
             return DayEnd("done", events_sent=events)
         if events:
-            self._days.day_progress(as_of, now, events_sent=events)
+            self._days.day_progress(as_of, now, DayProgress(events_sent=events))
         with SendPool(self._repo.record, self._repo.finished) as sends:
             status, sent = self._digests(as_of, day.digest_cursor, now, tenants, sends, remaining_ms)
         return DayEnd(status, events_sent=events, digests_sent=sent)
@@ -594,9 +593,8 @@ class SweepService:
         def progress(finished: bool = False) -> None:
             nonlocal counted
             sends.settle()
-            self._days.day_progress(
-                as_of, self._clock.now(), digests_sent=done[0] - counted, digest_cursor=last, finished=finished
-            )
+            progress = DayProgress(digests_sent=done[0] - counted, digest_cursor=last, finished=finished)
+            self._days.day_progress(as_of, self._clock.now(), progress)
             counted = done[0]
 
         def add(counts: Counts) -> None:
