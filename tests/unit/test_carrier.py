@@ -29,6 +29,7 @@ from simrenew.domain.carrier import (
     usage_mb,
 )
 from simrenew.errors import ValidationError
+from simrenew.ports.carrier_store import SyncMark
 from simrenew.services.carrier import MAX_RUNS, CarrierOperations
 from tests.support.builders import create_agent, paid_offline
 from tests.support.client import ApiClient
@@ -316,11 +317,11 @@ def test_marking_a_sync_while_the_account_changed_meanwhile_retries_and_lands(
     repo = CarrierRepository()
     stale = repo.account_item(agent.tenant_id, account_id)
     now = datetime(2030, 1, 1, tzinfo=UTC)
-    repo.mark_sync(agent.tenant_id, account_id, "running", now)  # the version moves on
+    repo.mark_sync(agent.tenant_id, account_id, SyncMark("running"), now)  # the version moves on
     real = repo.account_item
     calls = iter([stale])
     monkeypatch.setattr(repo, "account_item", lambda t, a: next(calls, None) or real(t, a))
-    repo.mark_sync(agent.tenant_id, account_id, "queued", now + timedelta(seconds=1))
+    repo.mark_sync(agent.tenant_id, account_id, SyncMark("queued"), now + timedelta(seconds=1))
     item = real(agent.tenant_id, account_id)
     assert item is not None and item.sync_state == "queued"
 
