@@ -26,6 +26,7 @@ from simrenew.errors import ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
 from simrenew.ports.fleet import Merchants, Terminals
+from simrenew.ports.notify import Outgoing, Sender
 from simrenew.ports.sweep_store import (
     RUN_LEASE,
     Claim,
@@ -58,27 +59,6 @@ LEASE_POLL_S = 1.0
 LEASE_POLLS = int((RUN_LEASE + HEARTBEAT_EVERY).total_seconds() / LEASE_POLL_S) + 1
 # Queued terminal events that are messages to the merchant (the rest are records for operations).
 MERCHANT_EVENT_KINDS = ("receipt", "quota_80", "quota_100", "time_transfer_out", "time_transfer_in", "refund")
-
-
-class Sender(Protocol):
-    """What the sweep needs of the notification channels (see adapters/notify.py)."""
-
-    def send_to(
-        self,
-        *,
-        channel: str,
-        to: str,
-        kind: str,
-        language: str,
-        ctx: dict[str, Any],
-        tenant_id: str,
-        sn: str | None,
-        dedupe_key: str,
-    ) -> str: ...
-
-    def sms_allowed(self, now: datetime, tz: str) -> datetime | None:
-        """None if an SMS may go now, else when the next window opens."""
-        ...
 
 
 class Emitter(Protocol):
@@ -754,22 +734,8 @@ class SweepService:
                 continue  # (failed: a send that may pass later, queued again by _send_claimed)
             if not self._repo.take(item, self._run_id, now):
                 continue  # a concurrent run is sending it
-            held = json.loads(item.held_json)
-            try:
-                provider_id = self._sender.send_to(
-                    channel=item.channel,  # sms (held for daytime) or either (a failed send tried again)
-                    to=held["to"],
-                    kind=held["kind"],
-                    language=held["language"],
-                    ctx=held["ctx"],
-                    tenant_id=item.tenant_id,
-                    sn=item.sn,
-                    dedupe_key=item.key,
-                )
-                self._repo.finish(item, "sent", now, Outcome(provider_id=provider_id))
-                sent += 1
-            except Exception as exc:  # noqa: BLE001 - a bad number must not stop the sweep
-                self._repo.finish(item, "failed", now, Outcome(error=repr(exc)))
+            # On its claim's channel: sms (held for daytime) or either (a failed send tried again).
+            sent += self._send_claimed(item, json.loads(item.held_json), now, self._repo.finish)
         return sent
 
     def _event(self, terminal: Terminal, days_left: int) -> dict[str, Any]:
@@ -815,10 +781,7 @@ class SweepService:
         def task() -> Counts:
             sent = 0
             for mine, message in claimed:
-                sent += self._send_claimed(
-                    mine, mine.channel, message["to"], message["kind"], tenant, terminal.sn, message["ctx"], now,
-                    finish, message,
-                )  # fmt: skip
+                sent += self._send_claimed(mine, message, now, finish, retry=True)
             return (1 if sent else 0), 0
 
         def counted(counts: Counts) -> None:
@@ -875,36 +838,19 @@ class SweepService:
         return claimed
 
     def _send_claimed(
-        self,
-        mine: Claim,
-        channel: str,
-        to: str,
-        template: str,
-        tenant: Tenant,
-        sn: str | None,
-        ctx: dict[str, Any],
-        now: datetime,
-        finish: Finish,
-        retry: dict[str, Any] | None = None,
+        self, mine: Claim, message: dict[str, Any], now: datetime, finish: Finish, retry: bool = False
     ) -> int:
-        """Send a claimed message; its outcome to `finish`. 1 when the provider accepted it. A
-        failure the provider says may pass (throttling, an outage: SendError.retryable) with a
-        `retry` (the held SMS's form) is queued like a held SMS: the next run sends it again."""
+        """Send a claimed message (`message`: to, kind, language and ctx, the held SMS's form) on its
+        claim's channel; its outcome to `finish`. 1 when the provider accepted it. With `retry`, a
+        failure the provider says may pass (throttling, an outage: SendError.retryable) is queued
+        like a held SMS: the next run sends it again."""
+        outgoing = Outgoing(channel=mine.channel, tenant_id=mine.tenant_id, sn=mine.sn, dedupe_key=mine.key, **message)
         try:
-            provider_id = self._sender.send_to(
-                channel=channel,
-                to=to,
-                kind=template,
-                language=tenant.settings.language,
-                ctx=ctx,
-                tenant_id=tenant.tenant_id,
-                sn=sn,
-                dedupe_key=mine.key,
-            )
+            provider_id = self._sender.send_to(outgoing)
         except Exception as exc:  # noqa: BLE001 - one bad number must not stop the sweep
-            if retry is not None and getattr(exc, "retryable", False):
+            if retry and getattr(exc, "retryable", False):
                 again = now + RETRY_AFTER
-                finish(mine, "failed", now, Outcome(error=repr(exc), hold_until=again, held_json=json.dumps(retry)))
+                finish(mine, "failed", now, Outcome(error=repr(exc), hold_until=again, held_json=json.dumps(message)))
             else:
                 finish(mine, "failed", now, Outcome(error=repr(exc)))
             return 0
@@ -949,10 +895,8 @@ class SweepService:
             "suspended": suspended,
             "pay_url": self._base,
         }
-        return lambda: (
-            self._send_claimed(mine, "email", tenant.contact_email, "digest", tenant, None, ctx, now, finish),
-            0,
-        )
+        message = {"to": tenant.contact_email, "kind": "digest", "language": tenant.settings.language, "ctx": ctx}
+        return lambda: (self._send_claimed(mine, message, now, finish), 0)
 
 
 class NoEmitter:
