@@ -32,16 +32,9 @@ from simrenew.errors import ValidationError
 from simrenew.ports.carrier_store import SyncMark
 from simrenew.services.carrier import MAX_RUNS, CarrierOperations
 from tests.support.builders import create_agent, paid_offline
+from tests.support.carrier_fixtures import ACCOUNT
 from tests.support.client import ApiClient
 from tests.support.fleet import terminal_body
-
-ACCOUNT = {
-    "carrier": "CMCC",
-    "platform": "control_center",
-    "base_url": "https://cc.example.com/",
-    "username": "agent-a",
-    "api_key": "super-secret-key-1",
-}
 
 
 def _secrets_file() -> Path:
