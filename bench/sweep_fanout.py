@@ -46,6 +46,7 @@ from simrenew.adapters.dynamodb.sweep_days import SweepDayRepository
 from simrenew.clock import FixedClock
 from simrenew.domain.fleet import Terminal, TerminalStatus, terminal_fields
 from simrenew.domain.identifiers import luhn_check_digit
+from simrenew.ports.notify import Outgoing
 from simrenew.services.sweep import STOP_BEFORE_MS
 from simrenew.services.sweep_runs import SweepRuns
 from tests.support.sweep import RecordingDispatcher, RecordingSender, sweep_service
@@ -65,10 +66,10 @@ class SlowSender(RecordingSender):
         self.delay_s = delay_s
         self.lock = threading.Lock()
 
-    def send_to(self, **kw: Any) -> str:
+    def send_to(self, message: Outgoing) -> str:
         time.sleep(self.delay_s)
         with self.lock:
-            return super().send_to(**kw)
+            return super().send_to(message)
 
 
 class DynamoDelay:

@@ -13,16 +13,12 @@ import pytest
 from simrenew.adapters.dynamodb.sweeps import RUN_LEASE, NotificationItem, SweepRepository, SweepStateItem
 from simrenew.clock import FixedClock
 from simrenew.services.sweep import SweepService
+from tests.support.builders import signup_body
 from tests.support.fleet import terminal_body
 from tests.support.sweep import Killed, RecordingEmitter, RecordingSender, sweep_service
 
 _days = itertools.count(random.randrange(0, 150))
-AGENT = {
-    "name": "Sweep Agent",
-    "contact_name": "钱",
-    "contact_email": "agent@example.com",
-    "contact_phone": "13800138000",
-}
+AGENT = signup_body(name="Sweep Agent")
 
 
 def _at(day: date) -> datetime:
@@ -281,30 +277,18 @@ def test_given_reminder_days_15_3_1_when_swept_daily_then_each_is_sent_on_its_ow
     }
 
 
-def test_given_a_long_grace_of_10_days_then_the_terminal_is_suspended_on_the_11th_day(
-    sweep_world: Any, day0: date
+@pytest.mark.parametrize("grace", [10, 2])  # a long grace and a short one
+def test_given_a_grace_of_n_days_then_the_terminal_is_suspended_on_the_day_after_it_ends(
+    sweep_world: Any, day0: date, grace: int
 ) -> None:
     svc, clock, sweeper = sweep_world
-    tenant_id, t = _agent_with_settings(svc, {"grace_days": 10}, day0)
-    sent = _sms_by_day(clock, sweeper, t.sn, day0, day0 + timedelta(days=10))
+    tenant_id, t = _agent_with_settings(svc, {"grace_days": grace}, day0)
+    sent = _sms_by_day(clock, sweeper, t.sn, day0, day0 + timedelta(days=grace))
     assert sent == {day0: ["expires_today"], day0 + timedelta(days=1): ["grace_started"]}
-    assert svc.fleet.get(tenant_id, t.sn).status.value == "grace"  # the 10th day after expiry: still grace
-    suspended = _sms_by_day(clock, sweeper, t.sn, day0 + timedelta(days=11), day0 + timedelta(days=13))
-    assert suspended == {day0 + timedelta(days=11): ["suspended"]}
-    assert svc.fleet.get(tenant_id, t.sn).status.value == "suspended"
-
-
-def test_given_a_short_grace_of_2_days_then_the_terminal_is_suspended_on_the_3rd_day(
-    sweep_world: Any, day0: date
-) -> None:
-    svc, clock, sweeper = sweep_world
-    tenant_id, t = _agent_with_settings(svc, {"grace_days": 2}, day0)
-    sent = _sms_by_day(clock, sweeper, t.sn, day0, day0 + timedelta(days=5))
-    assert sent == {
-        day0: ["expires_today"],
-        day0 + timedelta(days=1): ["grace_started"],
-        day0 + timedelta(days=3): ["suspended"],
-    }
+    assert svc.fleet.get(tenant_id, t.sn).status.value == "grace"  # the grace's last day after expiry: still grace
+    after = day0 + timedelta(days=grace + 1)
+    suspended = _sms_by_day(clock, sweeper, t.sn, after, after + timedelta(days=2))
+    assert suspended == {after: ["suspended"]}
     assert svc.fleet.get(tenant_id, t.sn).status.value == "suspended"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from tests.support.builders import create_agent, paid_offline
+from tests.support.builders import create_agent, one_terminal, paid_offline
 from tests.support.client import ApiClient
 from tests.support.fleet import terminal_body
 from tests.support.sweep import swept
@@ -116,17 +116,11 @@ def test_agents_receive_signed_webhooks_for_expiring_terminals_and_paid_orders(
         bad = api.post("/v1/webhook-endpoints", {"url": "ftp://x", "events": ["order.fulfilled"]}, key=agent.admin_key)
         assert (bad.status, bad.error["field"]) == (400, "url")
 
-        m = api.post("/v1/merchants", {"name": "店", "phone": "13812345670"}, key=agent.admin_key).json
-        t = api.post(
-            "/v1/terminals",
-            terminal_body(merchant_id=m["merchant_id"], expires_on=(date.today() + timedelta(days=900)).isoformat()),
-            key=agent.admin_key,
-        ).json
+        plan, t = one_terminal(
+            api, agent, merchant=("店", "13812345670"), price_fen=100, quota_mb=1, expires_in_days=900
+        )
         as_of = (date.fromisoformat(t["expires_on"]) - timedelta(days=30)).isoformat()
         swept(api, platform_key, as_of)
-        plan = api.post(
-            "/v1/plans", {"name": "年卡", "term_months": 12, "data_quota_mb": 1, "price_fen": 100}, key=agent.admin_key
-        ).json
         paid_offline(api, agent, t["sn"], plan["plan_id"])
         # order.fulfilled is an outbox entry written with the fulfilment; the dispatcher delivers it
         # (in AWS from the table's stream; here its safety-net drain, past the stream's head start).

@@ -18,16 +18,12 @@ from simrenew.adapters.dynamodb.sweeps import RUN_LEASE, SweepRepository, SweepS
 from simrenew.clock import FixedClock
 from simrenew.services import sweep as sweep_module
 from simrenew.services.sweep_runs import SweepRuns
+from tests.support.builders import signup_body
 from tests.support.fleet import terminal_body
 from tests.support.sweep import Killed, RecordingDispatcher, RecordingSender, sweep_service
 
 _days = itertools.count(random.randrange(0, 150))
-AGENT = {
-    "name": "Fan-out Agent",
-    "contact_name": "孙",
-    "contact_email": "fan@example.com",
-    "contact_phone": "13800138000",
-}
+AGENT = signup_body(name="Fan-out Agent")
 
 
 @pytest.fixture
@@ -68,6 +64,20 @@ def _runs(sender: RecordingSender, clock: FixedClock, **service: Any) -> tuple[S
     dispatcher = RecordingDispatcher()
     sweep = sweep_service(sender, clock, **service)
     return SweepRuns(sweep, SweepDayRepository(), dispatcher, clock), dispatcher
+
+
+def _one_shard(
+    world: Any, day0: date, sender: RecordingSender, shard: int, per_shard: int
+) -> tuple[dict[str, int], SweepRuns, RecordingDispatcher, dict[str, Any]]:
+    """`per_shard` terminals of `shard` due their 1-day reminder, the day's run requested and its
+    coordinator handled: the terminals, the runs, their dispatcher and the shard's worker event."""
+    svc, clock = world
+    sns = _fleet(svc, day0 + timedelta(days=1), per_shard=per_shard, shards=range(shard, shard + 1))
+    runs, dispatcher = _runs(sender, clock)
+    runs.request(day0)
+    runs.handle(dispatcher.take()[0])  # the coordinator
+    (worker,) = [e for e in dispatcher.take() if e["shard"] == shard]
+    return sns, runs, dispatcher, worker
 
 
 def _sent(sender: RecordingSender, sns: dict[str, int]) -> list[str]:
@@ -114,14 +124,9 @@ def test_the_coordinator_starts_one_worker_per_shard_and_every_shard_is_swept_ex
 def test_a_worker_near_its_deadline_checkpoints_and_its_continuation_resumes_without_resending(
     world: Any, day0: date, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    svc, clock = world
     monkeypatch.setattr(sweep_module, "CHECKPOINT_EVERY", 2)
-    sns = _fleet(svc, day0 + timedelta(days=1), per_shard=7, shards=range(3, 4))
     sender = RecordingSender()
-    runs, dispatcher = _runs(sender, clock)
-    runs.request(day0)
-    runs.handle(dispatcher.take()[0])  # the coordinator
-    (worker,) = [e for e in dispatcher.take() if e["shard"] == 3]
+    sns, runs, dispatcher, worker = _one_shard(world, day0, sender, shard=3, per_shard=7)
     calls = itertools.count()
     # Lambda's clock: plenty for the first few terminals, then under a minute before the deadline.
     first = runs.handle(worker, remaining_ms=lambda: 120_000 if next(calls) < 4 else 30_000)
@@ -140,14 +145,10 @@ def test_a_worker_near_its_deadline_checkpoints_and_its_continuation_resumes_wit
 def test_a_worker_killed_mid_shard_is_retried_from_its_checkpoint_and_sends_each_message_once(
     world: Any, day0: date, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    svc, clock = world
+    _svc, clock = world
     monkeypatch.setattr(sweep_module, "CHECKPOINT_EVERY", 2)
-    sns = _fleet(svc, day0 + timedelta(days=1), per_shard=6, shards=range(5, 6))
     dying = RecordingSender(die_after=3)  # killed after three messages: past one checkpoint, not two
-    runs, dispatcher = _runs(dying, clock)
-    runs.request(day0)
-    runs.handle(dispatcher.take()[0])  # the coordinator
-    (worker,) = [e for e in dispatcher.take() if e["shard"] == 5]
+    sns, runs, _dispatcher, worker = _one_shard(world, day0, dying, shard=5, per_shard=6)
     with pytest.raises(Killed):
         runs.handle(worker)
     retry = RecordingSender()

@@ -134,10 +134,10 @@ class SlowSender(RecordingSender):
 
     lock = threading.Lock()
 
-    def send_to(self, **kw: Any) -> str:
+    def send_to(self, message: Any) -> str:
         time.sleep(0.05)
         with self.lock:
-            return super().send_to(**kw)
+            return super().send_to(message)
 
 
 def test_the_same_sweep_day_run_twice_at_once_sends_each_message_once(make_services: Any, ddb: Any) -> None:

@@ -26,6 +26,7 @@ from simrenew.errors import Conflict, NotFound, RuleViolation
 from simrenew.services.carrier import MAX_RUNS, CarrierAccounts, CarrierOperations, CarrierSync
 from tests.service.conftest import World
 from tests.service.test_orders import _order, _pay_online
+from tests.support.carrier_fixtures import ACCOUNT
 from tests.support.fakes.carrier_store import (
     FakeCarrierKeys,
     FakeCarrierPlatform,
@@ -34,14 +35,6 @@ from tests.support.fakes.carrier_store import (
     fake_carrier_store,
     fake_carrier_terminals,
 )
-
-ACCOUNT = {
-    "carrier": "CMCC",
-    "platform": "control_center",
-    "base_url": "https://cc.example.com/",
-    "username": "agent-a",
-    "api_key": "super-secret-key-1",
-}
 
 
 @dataclass
@@ -71,6 +64,12 @@ class Carrier:
         op = carrier_op(terminal, CarrierAction.SUSPEND, self.world.clock.now())
         assert isinstance(self.store.repo, FakeCarrierStoreRepository) and self.store.repo.put_op(op)
         return op.pk, op.sk
+
+    def active_there(self, platform: FakeCarrierPlatform, agent: str) -> tuple[Terminal, tuple[str, str]]:
+        """A terminal suspended here whose SIM still has service at the carrier, and its suspension."""
+        t = _suspended(self.world, agent)
+        platform.states[t.iccid] = SimState.ACTIVE
+        return t, self.suspension(t)
 
 
 @pytest.fixture
@@ -122,9 +121,7 @@ def test_a_check_refused_by_the_platform_marks_the_account(world: World, carrier
 def test_a_suspension_reaches_the_carrier_once(world: World, carrier: Carrier) -> None:
     agent = world.agent()
     platform = carrier.connect(agent)
-    t = _suspended(world, agent)
-    platform.states[t.iccid] = SimState.ACTIVE
-    pk, sk = carrier.suspension(t)
+    t, (pk, sk) = carrier.active_there(platform, agent)
 
     assert carrier.ops.deliver(pk, sk) == "done"
     assert carrier.ops.deliver(pk, sk) == "already_done"  # a second delivery of the same item
@@ -193,9 +190,7 @@ def test_without_an_account_the_change_is_left_to_the_agent(world: World, carrie
 def test_a_refusal_fails_at_once_is_listed_and_a_retry_sends_it(world: World, carrier: Carrier) -> None:
     agent = world.agent()
     platform = carrier.connect(agent)
-    t = _suspended(world, agent)
-    platform.states[t.iccid] = SimState.ACTIVE
-    key = carrier.suspension(t)
+    t, key = carrier.active_there(platform, agent)
     platform.fail_with.append(CarrierRejected("the platform refused: rate plan locked"))
 
     assert carrier.ops.deliver(*key) == "failed"
@@ -218,9 +213,7 @@ def test_a_refusal_fails_at_once_is_listed_and_a_retry_sends_it(world: World, ca
 def test_an_unreachable_platform_is_tried_again_after_the_backoff_then_failed(world: World, carrier: Carrier) -> None:
     agent = world.agent()
     platform = carrier.connect(agent)
-    t = _suspended(world, agent)
-    platform.states[t.iccid] = SimState.ACTIVE
-    key = carrier.suspension(t)
+    t, key = carrier.active_there(platform, agent)
     platform.fail_with.extend(CarrierUnreachable("timeout") for _ in range(3))  # every round of one run
 
     assert carrier.ops.deliver(*key) == "retry_later"
@@ -242,9 +235,7 @@ def test_an_unreachable_platform_is_tried_again_after_the_backoff_then_failed(wo
 def test_an_agent_never_reaches_another_agents_account_or_operations(world: World, carrier: Carrier) -> None:
     mine, theirs = world.agent(), world.agent()
     my_platform, their_platform = carrier.connect(mine), carrier.connect(theirs)
-    t = _suspended(world, theirs)
-    their_platform.states[t.iccid] = SimState.ACTIVE
-    key = carrier.suspension(t)
+    t, key = carrier.active_there(their_platform, theirs)
     their_platform.fail_with.append(CarrierRejected("refused"))
     assert carrier.ops.deliver(*key) == "failed"
     [failed] = carrier.ops.failed(theirs)

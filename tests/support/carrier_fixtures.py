@@ -21,9 +21,18 @@ from simrenew.adapters.carrier.http import Response
 
 ICCID = "89860112345678901231"
 ICCID_2 = "89860112345678901249"
+# The body of POST /v1/carrier-accounts the carrier tests connect an agent with.
+ACCOUNT = {
+    "carrier": "CMCC",
+    "platform": "control_center",
+    "base_url": "https://cc.example.com/",
+    "username": "agent-a",
+    "api_key": "super-secret-key-1",
+}
 
 # --- Control Center ---------------------------------------------------------------------------------------
-CC_DEVICE = {
+# The device's identity, at the head of both Get Device Details and Get Device Usage.
+CC_IDENTITY = {
     "iccid": ICCID,
     "imsi": "460011234567890",
     "msisdn": "1064812345678",
@@ -31,6 +40,9 @@ CC_DEVICE = {
     "status": "ACTIVATED",
     "ratePlan": "CUCC-POS-30MB",
     "communicationPlan": "CUCC-DATA",
+}
+CC_DEVICE = {
+    **CC_IDENTITY,
     "customer": None,
     "endConsumerId": None,
     "dateActivated": "2026-01-05 08:00:00.000+0000",
@@ -48,13 +60,7 @@ CC_DEVICE = {
 }
 CC_EDIT_RESPONSE = {"iccid": ICCID}
 CC_CTD_USAGE = {
-    "iccid": ICCID,
-    "imsi": "460011234567890",
-    "msisdn": "1064812345678",
-    "imei": "861234567890123",
-    "status": "ACTIVATED",
-    "ratePlan": "CUCC-POS-30MB",
-    "communicationPlan": "CUCC-DATA",
+    **CC_IDENTITY,
     "ctdDataUsage": 23_068_672,  # bytes: 22 MiB
     "ctdSMSUsage": 0,
     "ctdVoiceUsage": 0,

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from simrenew.ports.notify import Outgoing
+
 
 class Killed(BaseException):
     """Stands for the Lambda being killed: not an Exception, so nothing catches it."""
@@ -17,21 +19,19 @@ class RecordingSender:
         self.die_after = die_after
         self.daytime = daytime
 
-    def send_to(
-        self,
-        *,
-        channel: str,
-        to: str,
-        kind: str,
-        language: str,
-        ctx: dict[str, Any],
-        tenant_id: str,
-        sn: str | None,
-        dedupe_key: str,
-    ) -> str:
+    def send_to(self, message: Outgoing) -> str:
         if self.die_after is not None and len(self.sent) >= self.die_after:
             raise Killed()
-        self.sent.append({"channel": channel, "to": to, "kind": kind, "sn": sn, "ctx": ctx, "key": dedupe_key})
+        self.sent.append(
+            {
+                "channel": message.channel,
+                "to": message.to,
+                "kind": message.kind,
+                "sn": message.sn,
+                "ctx": message.ctx,
+                "key": message.dedupe_key,
+            }
+        )
         return f"msg-{len(self.sent)}"
 
     def sms_allowed(self, now: datetime, tz: str) -> datetime | None:

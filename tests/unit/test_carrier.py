@@ -29,18 +29,12 @@ from simrenew.domain.carrier import (
     usage_mb,
 )
 from simrenew.errors import ValidationError
+from simrenew.ports.carrier_store import SyncMark
 from simrenew.services.carrier import MAX_RUNS, CarrierOperations
 from tests.support.builders import create_agent, paid_offline
+from tests.support.carrier_fixtures import ACCOUNT
 from tests.support.client import ApiClient
 from tests.support.fleet import terminal_body
-
-ACCOUNT = {
-    "carrier": "CMCC",
-    "platform": "control_center",
-    "base_url": "https://cc.example.com/",
-    "username": "agent-a",
-    "api_key": "super-secret-key-1",
-}
 
 
 def _secrets_file() -> Path:
@@ -316,11 +310,11 @@ def test_marking_a_sync_while_the_account_changed_meanwhile_retries_and_lands(
     repo = CarrierRepository()
     stale = repo.account_item(agent.tenant_id, account_id)
     now = datetime(2030, 1, 1, tzinfo=UTC)
-    repo.mark_sync(agent.tenant_id, account_id, "running", now)  # the version moves on
+    repo.mark_sync(agent.tenant_id, account_id, SyncMark("running"), now)  # the version moves on
     real = repo.account_item
     calls = iter([stale])
     monkeypatch.setattr(repo, "account_item", lambda t, a: next(calls, None) or real(t, a))
-    repo.mark_sync(agent.tenant_id, account_id, "queued", now + timedelta(seconds=1))
+    repo.mark_sync(agent.tenant_id, account_id, SyncMark("queued"), now + timedelta(seconds=1))
     item = real(agent.tenant_id, account_id)
     assert item is not None and item.sync_state == "queued"
 

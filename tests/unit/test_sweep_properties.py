@@ -28,7 +28,8 @@ from simrenew.adapters.dynamodb.sweep_store import notification_item
 from simrenew.clock import FixedClock
 from simrenew.domain.fleet import Merchant, Terminal, TerminalStatus
 from simrenew.domain.tenant import Tenant, TenantSettings, TenantStatus
-from simrenew.ports.sweep_store import Claim, DueTerminal, Message, Offsets, QueuedEvent
+from simrenew.ports.sweep_store import Claim, DueTerminal, Message, Offsets, Outcome, QueuedEvent
+from simrenew.ports.sweeps import DayProgress, ShardProgress
 from simrenew.services.sweep import SweepService
 from tests.support.sweep import RecordingEmitter, RecordingSender
 
@@ -126,10 +127,10 @@ class MemorySweepRepo:
     def take(self, claim: Claim, run_id: str, now: datetime) -> bool:
         return True
 
-    def finish(self, item: Claim, state: str, now: datetime, **_: Any) -> None:
+    def finish(self, item: Claim, state: str, now: datetime, outcome: Outcome) -> None:
         item.state = state
 
-    def finished(self, item: Claim, state: str, now: datetime, **_: Any) -> Claim:
+    def finished(self, item: Claim, state: str, now: datetime, outcome: Outcome) -> Claim:
         item.state = state
         return item
 
@@ -192,13 +193,13 @@ class MemorySweepDays:
         self.shard_states[(as_of, shard)] = state
         return state
 
-    def checkpoint(self, as_of: date, shard: int, run_id: str, now: datetime, **kw: Any) -> bool:
+    def checkpoint(self, as_of: date, shard: int, run_id: str, now: datetime, progress: ShardProgress) -> bool:
         state = self.shard(as_of, shard)
-        cursor = kw.get("cursor")
+        cursor = progress.cursor
         self.shard_states[(as_of, shard)] = replace(
             state,
-            holder=None if kw.get("release") else state.holder,
-            done_dates=state.done_dates | set(kw.get("done_dates", ())),
+            holder=None if progress.release else state.holder,
+            done_dates=state.done_dates | set(progress.done_dates),
             cursor_date=cursor[0] if cursor else None,
             cursor_sk=cursor[1] if cursor else None,
         )
@@ -213,8 +214,8 @@ class MemorySweepDays:
             if day == as_of and (after is None or tenant_id > after):
                 yield tenant_id, notes
 
-    def day_progress(self, as_of: date, now: datetime, **kw: Any) -> None:
-        if kw.get("finished"):
+    def day_progress(self, as_of: date, now: datetime, progress: DayProgress) -> None:
+        if progress.finished:
             self.days[as_of] = replace(self.days[as_of], finished_at=now)
 
 

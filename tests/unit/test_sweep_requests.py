@@ -21,6 +21,7 @@ from simrenew.adapters.notify import SendError
 from simrenew.clock import FixedClock
 from simrenew.domain.fleet import Terminal, TerminalStatus, terminal_fields
 from simrenew.domain.identifiers import luhn_check_digit
+from simrenew.ports.notify import Outgoing
 from simrenew.services.sweep_sends import SEND_WORKERS
 from tests.support.sweep import RecordingSender, sweep_service
 
@@ -143,11 +144,11 @@ class FlakySender(RecordingSender):
         super().__init__()
         self.refuse = set(refuse)
 
-    def send_to(self, **message: Any) -> str:
-        if message["sn"] in self.refuse:
-            self.refuse.discard(message["sn"])
+    def send_to(self, message: Outgoing) -> str:
+        if message.sn in self.refuse:
+            self.refuse.discard(message.sn)
             raise SendError("SNS publish failed: Throttling", retryable=True, code="Throttling")
-        return super().send_to(**message)
+        return super().send_to(message)
 
 
 def test_a_failed_send_is_recorded_and_tried_again_by_the_next_run(world: Any) -> None:
@@ -181,15 +182,15 @@ class GatedSender(RecordingSender):
         self._lock = threading.Lock()
         self.in_flight = self.most = 0
 
-    def send_to(self, **message: Any) -> str:
-        if message["kind"] == "digest":  # the day's end: one message
-            return super().send_to(**message)
+    def send_to(self, message: Outgoing) -> str:
+        if message.kind == "digest":  # the day's end: one message
+            return super().send_to(message)
         with self._lock:
             self.in_flight += 1
             self.most = max(self.most, self.in_flight)
         try:
             self._barrier.wait()  # broken (an error) if the sweep never has `gate` sends in flight
-            return super().send_to(**message)
+            return super().send_to(message)
         finally:
             with self._lock:
                 self.in_flight -= 1

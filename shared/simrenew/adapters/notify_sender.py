@@ -1,4 +1,4 @@
-"""The sweep's notification sender (simrenew.services.sweep's Sender): the notification channels
+"""The sweep's notification sender (simrenew.ports.notify.Sender): the notification channels
 (adapters/notify.py, built on first send) with the templates of domain/messages.py."""
 
 from __future__ import annotations
@@ -7,6 +7,8 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+from simrenew.ports.notify import Outgoing
 
 
 class NotifierSender:
@@ -19,37 +21,17 @@ class NotifierSender:
         self._notifier: Any = None
         self._lock = threading.Lock()
 
-    def send_to(
-        self,
-        *,
-        channel: str,
-        to: str,
-        kind: str,
-        language: str,
-        ctx: dict[str, Any],
-        tenant_id: str,
-        sn: str | None,
-        dedupe_key: str,
-    ) -> str:
+    def send_to(self, message: Outgoing) -> str:
         from simrenew.domain.messages import Message, render
 
-        subject, body = render(kind, language, ctx, channel)
-        message = Message(
-            channel=channel,
-            to=to,
-            subject=subject,
-            body=body,
-            template=kind,
-            language=language,
-            tenant_id=tenant_id,
-            sn=sn,
-            dedupe_key=dedupe_key,
-        )
+        m = message
+        subject, body = render(m.kind, m.language, m.ctx, m.channel)
+        ready = Message(m.channel, m.to, subject, body, m.kind, m.language, m.tenant_id, m.sn, m.dedupe_key)
         if self._notifier is None:
             with self._lock:  # the sweep's send pool calls from several threads
                 if self._notifier is None:
                     self._notifier = self._factory()
-        return str(self._notifier.send(message))
+        return str(self._notifier.send(ready))
 
     def sms_allowed(self, now: datetime, tz: str) -> datetime | None:
         from simrenew.domain.messages import next_sms_window, sms_allowed_at

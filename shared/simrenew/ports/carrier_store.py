@@ -10,6 +10,7 @@ simrenew.adapters.carrier.secrets and simrenew.adapters.carrier.factory.Platform
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -20,6 +21,16 @@ from simrenew.ports.carrier import CarrierPlatform
 #: A terminal as the store holds it: opaque to the sync, handed back with its measured usage (the
 #: version read is the condition of that write).
 StoredTerminal = TypeVar("StoredTerminal")
+
+
+@dataclass(frozen=True)
+class SyncMark:
+    """What a sync run marks on its account: its state (queued | running | done | failed) and, once
+    it ended, its figures and (done) up to when it read the changes (the next sync's `since`)."""
+
+    state: str
+    stats: dict[str, Any] | None = None
+    synced_through: datetime | None = None
 
 
 class CarrierKeys(Protocol):
@@ -53,16 +64,7 @@ class AccountStore(Protocol):
 
     def set_account_status(self, tenant_id: str, account_id: str, status: AccountStatus, now: datetime) -> None: ...
 
-    def mark_sync(
-        self,
-        tenant_id: str,
-        account_id: str,
-        state: str,
-        now: datetime,
-        *,
-        stats: dict[str, Any] | None = None,
-        synced_through: datetime | None = None,
-    ) -> None: ...
+    def mark_sync(self, tenant_id: str, account_id: str, mark: SyncMark, now: datetime) -> None: ...
 
     def synced_through(self, tenant_id: str, account_id: str) -> datetime | None:
         """Up to when the account's last finished sync read the changes (None: never synced)."""

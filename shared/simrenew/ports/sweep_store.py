@@ -12,7 +12,7 @@ simrenew.adapters.dynamodb.sweep_store.SweepStore.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -86,20 +86,19 @@ class QueuedEvent:
         return parsed
 
 
-class Finish(Protocol):
-    """A claim's outcome (SweepStore.finish, or SendPool.finish queueing it for `record`)."""
+@dataclass(frozen=True)
+class Outcome:
+    """What a claim's send came to, besides its state: the provider's message id, the error, and
+    when to send it again and what (an SMS held for daytime, a failed send queued again)."""
 
-    def __call__(
-        self,
-        item: Claim,
-        state: str,
-        now: datetime,
-        *,
-        provider_id: str | None = None,
-        error: str | None = None,
-        hold_until: datetime | None = None,
-        held_json: str | None = None,
-    ) -> None: ...
+    provider_id: str | None = None
+    error: str | None = None
+    hold_until: datetime | None = None
+    held_json: str | None = None
+
+
+#: A claim's outcome (SweepStore.finish, or SendPool.finish queueing it for `record`).
+Finish = Callable[[Claim, str, datetime, Outcome], None]
 
 
 class SweepStore(Protocol):
@@ -123,31 +122,11 @@ class SweepStore(Protocol):
         """Move a held or failed claim to this run, unless another run moved it first."""
         ...
 
-    def finish(
-        self,
-        item: Claim,
-        state: str,
-        now: datetime,
-        *,
-        provider_id: str | None = None,
-        error: str | None = None,
-        hold_until: datetime | None = None,
-        held_json: str | None = None,
-    ) -> None:
+    def finish(self, item: Claim, state: str, now: datetime, outcome: Outcome) -> None:
         """A claim's outcome, written at once."""
         ...
 
-    def finished(
-        self,
-        item: Claim,
-        state: str,
-        now: datetime,
-        *,
-        provider_id: str | None = None,
-        error: str | None = None,
-        hold_until: datetime | None = None,
-        held_json: str | None = None,
-    ) -> Claim:
+    def finished(self, item: Claim, state: str, now: datetime, outcome: Outcome) -> Claim:
         """The claim with its outcome, in memory (for `record` to write whole)."""
         ...
 

@@ -51,6 +51,28 @@ class RequestState:
     coordinated_at: datetime | None
 
 
+@dataclass(frozen=True)
+class ShardProgress:
+    """What a shard's checkpoint records under the lease. `cursor`: every item of that date up to
+    that exp_sk is done (None: no date is part-read); `done_dates`: those dates are read completely;
+    `counts`: what to add to the counters; `release`: the lease ends (finished, or continued)."""
+
+    cursor: tuple[date, str] | None = None
+    done_dates: tuple[date, ...] = ()
+    counts: dict[str, int] = field(default_factory=dict)
+    release: bool = False
+
+
+@dataclass(frozen=True)
+class DayProgress:
+    """What the day's end adds to the day: events and digests sent, the digests' cursor, its finish."""
+
+    events_sent: int = 0
+    digests_sent: int = 0
+    digest_cursor: str | None = None
+    finished: bool = False
+
+
 class SweepDays(Protocol):
     def open_day(self, as_of: date, start: date, dates: Iterable[date], shards: int, now: datetime) -> DayState:
         """The day's state, created by its first run; a later run adds the dates its own plan reads."""
@@ -60,16 +82,7 @@ class SweepDays(Protocol):
 
     def add_released(self, as_of: date, count: int, now: datetime) -> None: ...
 
-    def day_progress(
-        self,
-        as_of: date,
-        now: datetime,
-        *,
-        events_sent: int = 0,
-        digests_sent: int = 0,
-        digest_cursor: str | None = None,
-        finished: bool = False,
-    ) -> None: ...
+    def day_progress(self, as_of: date, now: datetime, progress: DayProgress) -> None: ...
 
     def shard(self, as_of: date, shard: int) -> ShardState: ...
 
@@ -83,18 +96,7 @@ class SweepDays(Protocol):
         """The lease: this run holds the shard if the holder is still `expected`; None when another run won."""
         ...
 
-    def checkpoint(
-        self,
-        as_of: date,
-        shard: int,
-        run_id: str,
-        now: datetime,
-        *,
-        cursor: tuple[date, str] | None = None,
-        done_dates: Iterable[date] = (),
-        counts: dict[str, int] | None = None,
-        release: bool = False,
-    ) -> bool:
+    def checkpoint(self, as_of: date, shard: int, run_id: str, now: datetime, progress: ShardProgress) -> bool:
         """Record progress under the lease (False: this run no longer holds it)."""
         ...
 

@@ -52,7 +52,7 @@ from simrenew.errors import Conflict, NotFound, RuleViolation
 from simrenew.ids import new_id
 from simrenew.log import get_logger
 from simrenew.ports.carrier import CarrierPlatform
-from simrenew.ports.carrier_store import CarrierKeys, CarrierStore, CarrierTerminals, Platforms
+from simrenew.ports.carrier_store import CarrierKeys, CarrierStore, CarrierTerminals, Platforms, SyncMark
 from simrenew.ports.fleet import Terminals
 from simrenew.ports.tenants import Tenants
 
@@ -386,7 +386,7 @@ class CarrierSync(Generic[Stored]):
         now = self._clock.now()
         sync_id = new_id("cs")
         for account in accounts:
-            self._repo.mark_sync(tenant_id, account.account_id, "queued", now)
+            self._repo.mark_sync(tenant_id, account.account_id, SyncMark("queued"), now)
         self._dispatch({"task": "carrier_sync", "tenant_id": tenant_id, "sync_id": sync_id})
         return {"sync_id": sync_id, "status": "queued", "accounts": [a.account_id for a in accounts]}
 
@@ -405,17 +405,17 @@ class CarrierSync(Generic[Stored]):
         if account is None:
             raise NotFound("no such carrier account", code="carrier_account_not_found")
         started = self._clock.now()
-        self._repo.mark_sync(tenant_id, account_id, "running", started)
+        self._repo.mark_sync(tenant_id, account_id, SyncMark("running"), started)
         try:
             stats = self._sync(account, started)
         except CarrierError as exc:
             stats = {"started_at": iso_utc(started), "finished_at": iso_utc(self._clock.now()), "error": exc.code}
             if isinstance(exc, CarrierAuthFailed):
                 self._repo.set_account_status(tenant_id, account_id, AccountStatus.AUTH_FAILED, self._clock.now())
-            self._repo.mark_sync(tenant_id, account_id, "failed", self._clock.now(), stats=stats)
+            self._repo.mark_sync(tenant_id, account_id, SyncMark("failed", stats), self._clock.now())
             get_logger().warning("carrier sync failed", extra={"tenant_id": tenant_id, "error": exc.code})
             return stats
-        self._repo.mark_sync(tenant_id, account_id, "done", self._clock.now(), stats=stats, synced_through=started)
+        self._repo.mark_sync(tenant_id, account_id, SyncMark("done", stats, synced_through=started), self._clock.now())
         get_logger().info("carrier sync done", extra={"tenant_id": tenant_id, **stats})
         return stats
 

@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from simrenew.clock import Clock
 from simrenew.errors import OutboxDeliveryFailed, SimRenewError
 from simrenew.log import get_logger
 from simrenew.ports.outbox import Entry, Notice, NoticeSender, OutboxStore
+
+Found = TypeVar("Found")  # the stored item a delivery reads (an entry or a notice)
 
 OUTBOX_KIND = "outbox"
 NOTICE_KIND = "terminal_event"
@@ -108,11 +111,15 @@ class OutboxDispatcher(Generic[Entry, Notice]):
         return delivered
 
     # --- agent events ---------------------------------------------------------------------------------
-    def _deliver_event(self, ref: OutboxRef) -> str:
+    def _read(self, ref: OutboxRef, read: Callable[[str, str], Found | None]) -> Found | None:
+        """The item `ref` names, None when missing; a store failure fails the delivery (retried)."""
         try:
-            entry = self._repo.get(ref.pk, ref.sk)
+            return read(ref.pk, ref.sk)
         except self._retryable as exc:
             raise self._failed(ref, exc) from exc
+
+    def _deliver_event(self, ref: OutboxRef) -> str:
+        entry = self._read(ref, self._repo.get)
         if entry is None:
             return "missing"
         item = self._repo.event(entry)
@@ -150,10 +157,7 @@ class OutboxDispatcher(Generic[Entry, Notice]):
 
     # --- merchant notices -------------------------------------------------------------------------------
     def _deliver_notice(self, ref: OutboxRef) -> str:
-        try:
-            event = self._repo.terminal_event(ref.pk, ref.sk)
-        except self._retryable as exc:
-            raise self._failed(ref, exc) from exc
+        event = self._read(ref, self._repo.terminal_event)
         if event is None:
             return "missing"
         if self._repo.notice_state(event) != "pending":

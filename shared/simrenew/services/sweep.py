@@ -26,8 +26,19 @@ from simrenew.errors import ValidationError
 from simrenew.ids import new_id
 from simrenew.log import get_logger
 from simrenew.ports.fleet import Merchants, Terminals
-from simrenew.ports.sweep_store import RUN_LEASE, Claim, DueTerminal, Finish, Message, Offsets, QueuedEvent, SweepStore
-from simrenew.ports.sweeps import COUNTERS, DayState, ShardState, SweepDays
+from simrenew.ports.notify import Outgoing, Sender
+from simrenew.ports.sweep_store import (
+    RUN_LEASE,
+    Claim,
+    DueTerminal,
+    Finish,
+    Message,
+    Offsets,
+    Outcome,
+    QueuedEvent,
+    SweepStore,
+)
+from simrenew.ports.sweeps import COUNTERS, DayProgress, DayState, ShardProgress, ShardState, SweepDays
 from simrenew.ports.tenants import Tenants
 from simrenew.services.sweep_sends import Counts, SendPool
 
@@ -48,27 +59,6 @@ LEASE_POLL_S = 1.0
 LEASE_POLLS = int((RUN_LEASE + HEARTBEAT_EVERY).total_seconds() / LEASE_POLL_S) + 1
 # Queued terminal events that are messages to the merchant (the rest are records for operations).
 MERCHANT_EVENT_KINDS = ("receipt", "quota_80", "quota_100", "time_transfer_out", "time_transfer_in", "refund")
-
-
-class Sender(Protocol):
-    """What the sweep needs of the notification channels (see adapters/notify.py)."""
-
-    def send_to(
-        self,
-        *,
-        channel: str,
-        to: str,
-        kind: str,
-        language: str,
-        ctx: dict[str, Any],
-        tenant_id: str,
-        sn: str | None,
-        dedupe_key: str,
-    ) -> str: ...
-
-    def sms_allowed(self, now: datetime, tz: str) -> datetime | None:
-        """None if an SMS may go now, else when the next window opens."""
-        ...
 
 
 class Emitter(Protocol):
@@ -492,9 +482,8 @@ class SweepService:
             counts = _counts(result)
             delta = {name: counts[name] - counted.get(name, 0) for name in counts}
             counted, now = counts, self._clock.now()
-            ok = self._days.checkpoint(
-                as_of, shard, self._run_id, now, cursor=cursor, done_dates=finished, counts=delta, release=release
-            )
+            progress = ShardProgress(cursor=cursor, done_dates=tuple(finished), counts=delta, release=release)
+            ok = self._days.checkpoint(as_of, shard, self._run_id, now, progress)
             finished.clear()
             return ok
 
@@ -561,7 +550,7 @@ class SweepService:
         if day.finished_at is not None:
             return DayEnd("done", events_sent=events)
         if events:
-            self._days.day_progress(as_of, now, events_sent=events)
+            self._days.day_progress(as_of, now, DayProgress(events_sent=events))
         with SendPool(self._repo.record, self._repo.finished) as sends:
             status, sent = self._digests(as_of, day.digest_cursor, now, tenants, sends, remaining_ms)
         return DayEnd(status, events_sent=events, digests_sent=sent)
@@ -584,9 +573,8 @@ class SweepService:
         def progress(finished: bool = False) -> None:
             nonlocal counted
             sends.settle()
-            self._days.day_progress(
-                as_of, self._clock.now(), digests_sent=done[0] - counted, digest_cursor=last, finished=finished
-            )
+            progress = DayProgress(digests_sent=done[0] - counted, digest_cursor=last, finished=finished)
+            self._days.day_progress(as_of, self._clock.now(), progress)
             counted = done[0]
 
         def add(counts: Counts) -> None:
@@ -746,22 +734,8 @@ class SweepService:
                 continue  # (failed: a send that may pass later, queued again by _send_claimed)
             if not self._repo.take(item, self._run_id, now):
                 continue  # a concurrent run is sending it
-            held = json.loads(item.held_json)
-            try:
-                provider_id = self._sender.send_to(
-                    channel=item.channel,  # sms (held for daytime) or either (a failed send tried again)
-                    to=held["to"],
-                    kind=held["kind"],
-                    language=held["language"],
-                    ctx=held["ctx"],
-                    tenant_id=item.tenant_id,
-                    sn=item.sn,
-                    dedupe_key=item.key,
-                )
-                self._repo.finish(item, "sent", now, provider_id=provider_id)
-                sent += 1
-            except Exception as exc:  # noqa: BLE001 - a bad number must not stop the sweep
-                self._repo.finish(item, "failed", now, error=repr(exc))
+            # On its claim's channel: sms (held for daytime) or either (a failed send tried again).
+            sent += self._send_claimed(item, json.loads(item.held_json), now, self._repo.finish)
         return sent
 
     def _event(self, terminal: Terminal, days_left: int) -> dict[str, Any]:
@@ -807,10 +781,7 @@ class SweepService:
         def task() -> Counts:
             sent = 0
             for mine, message in claimed:
-                sent += self._send_claimed(
-                    mine, mine.channel, message["to"], message["kind"], tenant, terminal.sn, message["ctx"], now,
-                    finish, message,
-                )  # fmt: skip
+                sent += self._send_claimed(mine, message, now, finish, retry=True)
             return (1 if sent else 0), 0
 
         def counted(counts: Counts) -> None:
@@ -862,45 +833,28 @@ class SweepService:
             if window is None:
                 claimed.append((mine, message))
                 continue
-            finish(mine, "held", now, hold_until=window, held_json=json.dumps(message))
+            finish(mine, "held", now, Outcome(hold_until=window, held_json=json.dumps(message)))
             result.held_for_daytime += 1
         return claimed
 
     def _send_claimed(
-        self,
-        mine: Claim,
-        channel: str,
-        to: str,
-        template: str,
-        tenant: Tenant,
-        sn: str | None,
-        ctx: dict[str, Any],
-        now: datetime,
-        finish: Finish,
-        retry: dict[str, Any] | None = None,
+        self, mine: Claim, message: dict[str, Any], now: datetime, finish: Finish, retry: bool = False
     ) -> int:
-        """Send a claimed message; its outcome to `finish`. 1 when the provider accepted it. A
-        failure the provider says may pass (throttling, an outage: SendError.retryable) with a
-        `retry` (the held SMS's form) is queued like a held SMS: the next run sends it again."""
+        """Send a claimed message (`message`: to, kind, language and ctx, the held SMS's form) on its
+        claim's channel; its outcome to `finish`. 1 when the provider accepted it. With `retry`, a
+        failure the provider says may pass (throttling, an outage: SendError.retryable) is queued
+        like a held SMS: the next run sends it again."""
+        outgoing = Outgoing(channel=mine.channel, tenant_id=mine.tenant_id, sn=mine.sn, dedupe_key=mine.key, **message)
         try:
-            provider_id = self._sender.send_to(
-                channel=channel,
-                to=to,
-                kind=template,
-                language=tenant.settings.language,
-                ctx=ctx,
-                tenant_id=tenant.tenant_id,
-                sn=sn,
-                dedupe_key=mine.key,
-            )
+            provider_id = self._sender.send_to(outgoing)
         except Exception as exc:  # noqa: BLE001 - one bad number must not stop the sweep
-            if retry is not None and getattr(exc, "retryable", False):
+            if retry and getattr(exc, "retryable", False):
                 again = now + RETRY_AFTER
-                finish(mine, "failed", now, error=repr(exc), hold_until=again, held_json=json.dumps(retry))
+                finish(mine, "failed", now, Outcome(error=repr(exc), hold_until=again, held_json=json.dumps(message)))
             else:
-                finish(mine, "failed", now, error=repr(exc))
+                finish(mine, "failed", now, Outcome(error=repr(exc)))
             return 0
-        finish(mine, "sent", now, provider_id=provider_id)
+        finish(mine, "sent", now, Outcome(provider_id=provider_id))
         return 1
 
     def _digest(
@@ -941,10 +895,8 @@ class SweepService:
             "suspended": suspended,
             "pay_url": self._base,
         }
-        return lambda: (
-            self._send_claimed(mine, "email", tenant.contact_email, "digest", tenant, None, ctx, now, finish),
-            0,
-        )
+        message = {"to": tenant.contact_email, "kind": "digest", "language": tenant.settings.language, "ctx": ctx}
+        return lambda: (self._send_claimed(mine, message, now, finish), 0)
 
 
 class NoEmitter:

@@ -20,7 +20,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from types import TracebackType
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
+
+from simrenew.ports.sweep_store import Outcome
 
 # Sends in flight at once per sweep step (SNS and SES calls wait on the network, not on the CPU;
 # botocore's connection pool holds 10, so the pool's DynamoDB writes never wait for a connection).
@@ -32,29 +34,16 @@ Counts = tuple[int, int]  # what a task returns, handed to its callback when set
 Claim = TypeVar("Claim")
 
 
-class Mark(Protocol[Claim]):
-    """Sets a claim's outcome in memory (the store's `finished`), for `record` to write whole."""
-
-    def __call__(
-        self,
-        item: Claim,
-        state: str,
-        now: datetime,
-        *,
-        provider_id: str | None = None,
-        error: str | None = None,
-        hold_until: datetime | None = None,
-        held_json: str | None = None,
-    ) -> Claim: ...
-
-
 class SendPool(Generic[Claim]):
     """Tasks run on SEND_WORKERS threads; `finish` (called by the tasks) queues outcomes; `settle`
     waits for every task, writes every queued outcome and runs the tasks' callbacks on the
     calling thread (the counters are the caller's)."""
 
     def __init__(
-        self, record: Callable[[Sequence[Claim]], None], mark: Mark[Claim], workers: int = SEND_WORKERS
+        self,
+        record: Callable[[Sequence[Claim]], None],
+        mark: Callable[[Claim, str, datetime, Outcome], Claim],
+        workers: int = SEND_WORKERS,
     ) -> None:
         self._record = record
         self._mark = mark
@@ -72,20 +61,10 @@ class SendPool(Generic[Claim]):
         if batch:
             self._record(batch)
 
-    def finish(
-        self,
-        item: Claim,
-        state: str,
-        now: datetime,
-        *,
-        provider_id: str | None = None,
-        error: str | None = None,
-        hold_until: datetime | None = None,
-        held_json: str | None = None,
-    ) -> None:
-        """SweepRepository.finish's signature: the outcome is queued, written by the calling thread
-        (the next `submit` once 25 are queued, or `settle`)."""
-        self._mark(item, state, now, provider_id=provider_id, error=error, hold_until=hold_until, held_json=held_json)
+    def finish(self, item: Claim, state: str, now: datetime, outcome: Outcome) -> None:
+        """The store's `finish`, queued: `mark` (the store's `finished`) sets the outcome, the calling
+        thread writes it (the next `submit` once 25 are queued, or `settle`)."""
+        self._mark(item, state, now, outcome)
         with self._lock:
             self._outcomes.append(item)
 

@@ -10,7 +10,6 @@ import json
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.carrier import (
@@ -38,6 +37,7 @@ from simrenew.domain.carrier import (
     SimUsage,
 )
 from simrenew.errors import Conflict, NotFound
+from simrenew.ports.carrier_store import SyncMark
 from tests.support.fakes.carrier import FakeCarrierRepository
 from tests.support.fakes.fleet import FakeTerminalRepository
 from tests.support.fakes.table import Cancelled, FakeTable
@@ -94,22 +94,13 @@ class FakeCarrierStoreRepository(FakeCarrierRepository):
 
         self._edit_account(tenant_id, account_id, change)
 
-    def mark_sync(
-        self,
-        tenant_id: str,
-        account_id: str,
-        state: str,
-        now: datetime,
-        *,
-        stats: dict[str, Any] | None = None,
-        synced_through: datetime | None = None,
-    ) -> None:
+    def mark_sync(self, tenant_id: str, account_id: str, mark: SyncMark, now: datetime) -> None:
         def change(item: CarrierAccountItem) -> None:
-            item.sync_state, item.updated_at = state, now
-            if stats is not None:
-                item.last_sync_json = json.dumps(stats)
-            if synced_through is not None:
-                item.synced_through = synced_through
+            item.sync_state, item.updated_at = mark.state, now
+            if mark.stats is not None:
+                item.last_sync_json = json.dumps(mark.stats)
+            if mark.synced_through is not None:
+                item.synced_through = mark.synced_through
 
         self._edit_account(tenant_id, account_id, change)
 

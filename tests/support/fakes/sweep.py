@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.carrier import carrier_op
@@ -22,8 +21,8 @@ from simrenew.adapters.dynamodb.sweeps import HELD_SHARDS, STALE_SENDING, Notifi
 from simrenew.domain.carrier import CarrierAction
 from simrenew.domain.fleet import Merchant, Terminal
 from simrenew.domain.tenant import Tenant
-from simrenew.ports.sweep_store import Offsets
-from simrenew.ports.sweeps import DayState, RequestState, ShardState
+from simrenew.ports.sweep_store import Offsets, Outcome
+from simrenew.ports.sweeps import DayProgress, DayState, RequestState, ShardProgress, ShardState
 from tests.support.fakes.fleet import FakeMerchantRepository, FakeTerminalRepository
 from tests.support.fakes.table import Cancelled, FakeTable
 from tests.support.fakes.tenants import FakeTenantRepository
@@ -89,8 +88,8 @@ class FakeSweepRepository(SweepRepository):
         existing.state, existing.run_id, existing.updated_at = "sending", run_id, now
         return True
 
-    def finish(self, item: NotificationItem, state: str, now: datetime, **outcome: Any) -> None:
-        self.table.put(finished(item, state, now, **outcome))
+    def finish(self, item: NotificationItem, state: str, now: datetime, outcome: Outcome) -> None:
+        self.table.put(finished(item, state, now, outcome))
 
     def record(self, items: Sequence[NotificationItem]) -> None:
         for item in items:
@@ -168,23 +167,14 @@ class FakeSweepDays:
         day = self.days[as_of]
         self.days[as_of] = replace(day, released=day.released + count)
 
-    def day_progress(
-        self,
-        as_of: date,
-        now: datetime,
-        *,
-        events_sent: int = 0,
-        digests_sent: int = 0,
-        digest_cursor: str | None = None,
-        finished: bool = False,
-    ) -> None:
+    def day_progress(self, as_of: date, now: datetime, progress: DayProgress) -> None:
         day = self.days[as_of]
         self.days[as_of] = replace(
             day,
-            events_sent=day.events_sent + events_sent,
-            digests_sent=day.digests_sent + digests_sent,
-            digest_cursor=digest_cursor or day.digest_cursor,
-            finished_at=now if finished else day.finished_at,
+            events_sent=day.events_sent + progress.events_sent,
+            digests_sent=day.digests_sent + progress.digests_sent,
+            digest_cursor=progress.digest_cursor or day.digest_cursor,
+            finished_at=now if progress.finished else day.finished_at,
         )
 
     def shard(self, as_of: date, shard: int) -> ShardState:
@@ -202,28 +192,18 @@ class FakeSweepDays:
         self.shard_states[(as_of, shard)] = replace(state, holder=run_id, invocations=state.invocations + 1)
         return self.shard_states[(as_of, shard)]
 
-    def checkpoint(
-        self,
-        as_of: date,
-        shard: int,
-        run_id: str,
-        now: datetime,
-        *,
-        cursor: tuple[date, str] | None = None,
-        done_dates: Iterable[date] = (),
-        counts: dict[str, int] | None = None,
-        release: bool = False,
-    ) -> bool:
+    def checkpoint(self, as_of: date, shard: int, run_id: str, now: datetime, progress: ShardProgress) -> bool:
         state = self.shard(as_of, shard)
         if state.holder != run_id:
             return False
         counters = dict(state.counters)
-        for name, n in (counts or {}).items():
+        for name, n in progress.counts.items():
             counters[name] = counters.get(name, 0) + n
+        cursor = progress.cursor
         self.shard_states[(as_of, shard)] = replace(
             state,
-            holder=None if release else run_id,
-            done_dates=state.done_dates | set(done_dates),
+            holder=None if progress.release else run_id,
+            done_dates=state.done_dates | set(progress.done_dates),
             cursor_date=cursor[0] if cursor else None,
             cursor_sk=cursor[1] if cursor else None,
             counters=counters,

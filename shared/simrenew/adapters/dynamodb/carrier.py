@@ -30,6 +30,7 @@ from pynamodb.expressions.update import Action
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import translated
+from simrenew.adapters.dynamodb.mapping import attrs_of, from_item
 from simrenew.adapters.dynamodb.models import CarrierAccountGuardItem, Item, TerminalItem, Transaction
 from simrenew.adapters.dynamodb.models import CarrierAccountItem as CarrierAccountItem
 from simrenew.adapters.dynamodb.models import CarrierOpItem as CarrierOpItem
@@ -47,6 +48,7 @@ from simrenew.domain.carrier import (
 )
 from simrenew.domain.fleet import Terminal
 from simrenew.errors import Conflict, NotFound, TransientStoreError
+from simrenew.ports.carrier_store import SyncMark
 
 OPS_RETENTION = timedelta(days=90)  # a finished operation is kept this long, then TTL removes it
 # How long a runner holds an operation (renewed before each read → send → read round, which takes
@@ -73,30 +75,19 @@ def parse_op_id(raw: str) -> tuple[str, int, str] | None:
 
 
 def _record(item: CarrierSimItem) -> SimRecord:
-    return SimRecord(
-        sn=item.sn,
-        iccid=item.iccid,
-        account_id=item.account_id,
-        status=item.status,
+    return from_item(
+        item,
+        SimRecord,
         state=SimState(item.state) if item.state else None,
-        rate_plan=item.rate_plan,
         bytes_used=int(item.bytes_used) if item.bytes_used is not None else None,
-        usage_as_of=item.usage_as_of,
-        synced_at=item.synced_at,
-        drift=item.drift,
-        pending=item.pending,
-        last_error=item.last_error,
     )
 
 
 def _account(item: CarrierAccountItem) -> CarrierAccount:
-    return CarrierAccount(
-        account_id=item.account_id,
-        tenant_id=item.tenant_id,
-        carrier=item.carrier,
+    return from_item(
+        item,
+        CarrierAccount,
         platform=Platform(item.platform),
-        base_url=item.base_url,
-        username=item.username,
         status=AccountStatus(item.status),
         created_at=iso_utc(item.created_at) if item.created_at else "",
         checked_at=iso_utc(item.checked_at) if item.checked_at else None,
@@ -113,10 +104,7 @@ def carrier_op(terminal: Terminal, action: CarrierAction, now: datetime) -> Carr
     item = CarrierOpItem(
         keys.tenant_pk(terminal.tenant_id),
         sk,
-        tenant_id=terminal.tenant_id,
-        sn=terminal.sn,
-        iccid=terminal.iccid,
-        carrier=terminal.carrier,
+        **attrs_of(terminal, "tenant_id", "sn", "iccid", "carrier"),
         action=action.value,
         terminal_version=version,
         state="pending",
@@ -136,24 +124,7 @@ def _queue(item: CarrierOpItem, at: datetime) -> None:
 
 def to_op(item: CarrierOpItem) -> CarrierOp:
     """The stored operation as a domain value (what the services read of it)."""
-    return CarrierOp(
-        pk=item.pk,
-        sk=item.sk,
-        tenant_id=item.tenant_id,
-        sn=item.sn,
-        iccid=item.iccid,
-        carrier=item.carrier,
-        action=item.action,
-        terminal_version=int(item.terminal_version),
-        state=item.state,
-        attempts=int(item.attempts or 0),
-        next_attempt_at=item.next_attempt_at,
-        last_error=item.last_error,
-        outcome=item.outcome,
-        created_at=item.created_at,
-        done_at=item.done_at,
-        lease_owner=item.lease_owner,
-    )
+    return from_item(item, CarrierOp, terminal_version=int(item.terminal_version), attempts=int(item.attempts or 0))
 
 
 def op_json(item: CarrierOpItem) -> dict[str, Any]:
@@ -287,24 +258,15 @@ class CarrierRepository:
                 ]
             )
 
-    def mark_sync(
-        self,
-        tenant_id: str,
-        account_id: str,
-        state: str,
-        now: datetime,
-        *,
-        stats: dict[str, Any] | None = None,
-        synced_through: datetime | None = None,
-    ) -> None:
+    def mark_sync(self, tenant_id: str, account_id: str, mark: SyncMark, now: datetime) -> None:
         item = self.account_item(tenant_id, account_id)
         if item is None:
             return
-        actions: list[Action] = [CarrierAccountItem.sync_state.set(state), CarrierAccountItem.updated_at.set(now)]
-        if stats is not None:
-            actions.append(CarrierAccountItem.last_sync_json.set(json.dumps(stats)))
-        if synced_through is not None:
-            actions.append(CarrierAccountItem.synced_through.set(synced_through))
+        actions: list[Action] = [CarrierAccountItem.sync_state.set(mark.state), CarrierAccountItem.updated_at.set(now)]
+        if mark.stats is not None:
+            actions.append(CarrierAccountItem.last_sync_json.set(json.dumps(mark.stats)))
+        if mark.synced_through is not None:
+            actions.append(CarrierAccountItem.synced_through.set(mark.synced_through))
         for _ in range(3):
             try:
                 with translated():

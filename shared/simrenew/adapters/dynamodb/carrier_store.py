@@ -13,6 +13,7 @@ from simrenew.adapters.dynamodb.fleet import TerminalRepository, to_terminal
 from simrenew.adapters.dynamodb.models import TerminalItem
 from simrenew.domain.carrier import AccountStatus, CarrierAccount, CarrierOp, SimRecord
 from simrenew.domain.fleet import Terminal
+from simrenew.ports.carrier_store import SyncMark
 
 
 def _item(op: CarrierOp) -> CarrierOpItem:
@@ -59,17 +60,8 @@ class CarrierStore:
     def set_account_status(self, tenant_id: str, account_id: str, status: AccountStatus, now: datetime) -> None:
         self.repo.set_account_status(tenant_id, account_id, status, now)
 
-    def mark_sync(
-        self,
-        tenant_id: str,
-        account_id: str,
-        state: str,
-        now: datetime,
-        *,
-        stats: dict[str, Any] | None = None,
-        synced_through: datetime | None = None,
-    ) -> None:
-        self.repo.mark_sync(tenant_id, account_id, state, now, stats=stats, synced_through=synced_through)
+    def mark_sync(self, tenant_id: str, account_id: str, mark: SyncMark, now: datetime) -> None:
+        self.repo.mark_sync(tenant_id, account_id, mark, now)
 
     def synced_through(self, tenant_id: str, account_id: str) -> datetime | None:
         item = self.repo.account_item(tenant_id, account_id)

@@ -25,6 +25,7 @@ from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
 from simrenew.adapters.dynamodb.models import Item, SweepDayItem, SweepDigestItem, SweepRequestItem, SweepShardItem
 from simrenew.ports.sweeps import COUNTERS as COUNTERS
+from simrenew.ports.sweeps import DayProgress, ShardProgress
 from simrenew.ports.sweeps import DayState as DayState
 from simrenew.ports.sweeps import RequestState as RequestState
 from simrenew.ports.sweeps import ShardState as ShardState
@@ -117,24 +118,15 @@ class SweepDayRepository:
                 actions=[SweepDayItem.released.add(count), SweepDayItem.updated_at.set(now)]
             )
 
-    def day_progress(
-        self,
-        as_of: date,
-        now: datetime,
-        *,
-        events_sent: int = 0,
-        digests_sent: int = 0,
-        digest_cursor: str | None = None,
-        finished: bool = False,
-    ) -> None:
+    def day_progress(self, as_of: date, now: datetime, progress: DayProgress) -> None:
         actions: list[Action] = [SweepDayItem.updated_at.set(now)]
-        if events_sent:
-            actions.append(SweepDayItem.events_sent.add(events_sent))
-        if digests_sent:
-            actions.append(SweepDayItem.digests_sent.add(digests_sent))
-        if digest_cursor:
-            actions.append(SweepDayItem.digest_cursor.set(digest_cursor))
-        if finished:
+        if progress.events_sent:
+            actions.append(SweepDayItem.events_sent.add(progress.events_sent))
+        if progress.digests_sent:
+            actions.append(SweepDayItem.digests_sent.add(progress.digests_sent))
+        if progress.digest_cursor:
+            actions.append(SweepDayItem.digest_cursor.set(progress.digest_cursor))
+        if progress.finished:
             actions.append(SweepDayItem.finished_at.set(now))
         SweepDayItem(keys.sweep_pk(), keys.sweep_day_sk(as_of)).update(
             actions=actions, condition=SweepDayItem.pk.exists()
@@ -178,22 +170,10 @@ class SweepDayRepository:
         )
         return _shard(item) if taken else None
 
-    def checkpoint(
-        self,
-        as_of: date,
-        shard: int,
-        run_id: str,
-        now: datetime,
-        *,
-        cursor: tuple[date, str] | None = None,
-        done_dates: Iterable[date] = (),
-        counts: dict[str, int] | None = None,
-        release: bool = False,
-    ) -> bool:
-        """Record progress under the lease (False: this run no longer holds it). `cursor`: every
-        item of that date up to that exp_sk is done (None: no date is part-read); `done_dates`:
-        those dates are read completely; `release`: the lease ends (finished, or continued)."""
+    def checkpoint(self, as_of: date, shard: int, run_id: str, now: datetime, progress: ShardProgress) -> bool:
+        """Record progress under the lease (False: this run no longer holds it)."""
         actions: list[Action] = [SweepShardItem.updated_at.set(now)]
+        cursor = progress.cursor
         if cursor is not None:
             actions += [
                 SweepShardItem.cursor_date.set(cursor[0].isoformat()),
@@ -201,13 +181,13 @@ class SweepDayRepository:
             ]
         else:
             actions += [SweepShardItem.cursor_date.remove(), SweepShardItem.cursor_sk.remove()]
-        finished = {d.isoformat() for d in done_dates}
+        finished = {d.isoformat() for d in progress.done_dates}
         if finished:
             actions.append(SweepShardItem.done_dates.add(finished))
-        for name, value in (counts or {}).items():
+        for name, value in progress.counts.items():
             if value:
                 actions.append(getattr(SweepShardItem, name).add(value))
-        if release:
+        if progress.release:
             actions.append(SweepShardItem.holder.remove())
         return _updated(
             SweepShardItem(keys.sweep_pk(), keys.sweep_shard_sk(as_of, shard)), actions, SweepShardItem.holder == run_id

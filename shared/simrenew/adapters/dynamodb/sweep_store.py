@@ -15,7 +15,7 @@ from simrenew.adapters.dynamodb.sweeps import NotificationItem, SweepRepository,
 from simrenew.domain.fleet import Merchant, Terminal
 from simrenew.domain.tenant import Tenant
 from simrenew.errors import Conflict
-from simrenew.ports.sweep_store import Claim, DueTerminal, Message, Offsets, QueuedEvent
+from simrenew.ports.sweep_store import Claim, DueTerminal, Message, Offsets, Outcome, QueuedEvent
 
 
 def notification_item(message: Message, run_id: str, now: datetime) -> NotificationItem:
@@ -99,48 +99,12 @@ class SweepStore:
     def take(self, claim: Claim, run_id: str, now: datetime) -> bool:
         return self._repo.take(_notification(claim), run_id, now)
 
-    def finish(
-        self,
-        item: Claim,
-        state: str,
-        now: datetime,
-        *,
-        provider_id: str | None = None,
-        error: str | None = None,
-        hold_until: datetime | None = None,
-        held_json: str | None = None,
-    ) -> None:
-        self._repo.finish(
-            _notification(item),
-            state,
-            now,
-            provider_id=provider_id,
-            error=error,
-            hold_until=hold_until,
-            held_json=held_json,
-        )
+    def finish(self, item: Claim, state: str, now: datetime, outcome: Outcome) -> None:
+        self._repo.finish(_notification(item), state, now, outcome)
         item.state = state
 
-    def finished(
-        self,
-        item: Claim,
-        state: str,
-        now: datetime,
-        *,
-        provider_id: str | None = None,
-        error: str | None = None,
-        hold_until: datetime | None = None,
-        held_json: str | None = None,
-    ) -> Claim:
-        stored = finished(
-            _notification(item),
-            state,
-            now,
-            provider_id=provider_id,
-            error=error,
-            hold_until=hold_until,
-            held_json=held_json,
-        )
+    def finished(self, item: Claim, state: str, now: datetime, outcome: Outcome) -> Claim:
+        stored = finished(_notification(item), state, now, outcome)
         item.state, item.held_json = stored.state, stored.held_json
         return item
 

@@ -26,7 +26,7 @@ from simrenew.adapters.dynamodb.models import SweepStateItem as SweepStateItem
 from simrenew.domain.fleet import Merchant
 from simrenew.domain.tenant import Tenant
 from simrenew.ports.sweep_store import RUN_LEASE as RUN_LEASE  # (defined with the port, re-exported here)
-from simrenew.ports.sweep_store import Offsets
+from simrenew.ports.sweep_store import Offsets, Outcome
 
 # A claim still "sending" after this long belongs to a sweep that died mid-send.
 STALE_SENDING = timedelta(minutes=15)
@@ -36,27 +36,18 @@ HELD_SHARDS = keys.HELD_SMS_SHARDS
 OFFSETS_KEY = (keys.sweep_pk(), keys.sweep_offsets_sk())
 
 
-def finished(
-    item: NotificationItem,
-    state: str,
-    now: datetime,
-    *,
-    provider_id: str | None = None,
-    error: str | None = None,
-    hold_until: datetime | None = None,
-    held_json: str | None = None,
-) -> NotificationItem:
+def finished(item: NotificationItem, state: str, now: datetime, outcome: Outcome) -> NotificationItem:
     """The claim with its outcome, in memory (what `finish` writes, for `record` to write whole)."""
     item.state, item.updated_at = state, now
-    if provider_id:
-        item.provider_id = provider_id
-    if error:
-        item.error = error[:500]
-    if hold_until and held_json:
+    if outcome.provider_id:
+        item.provider_id = outcome.provider_id
+    if outcome.error:
+        item.error = outcome.error[:500]
+    if outcome.hold_until and outcome.held_json:
         shard = keys.held_sms_shard(item.sk)
-        item.hold_until, item.held_json = hold_until, held_json
+        item.hold_until, item.held_json = outcome.hold_until, outcome.held_json
         item.gsi2pk = keys.held_sms_gsi2pk(shard)
-        item.gsi2sk = keys.held_sms_gsi2sk(hold_until, item.pk, item.sk)
+        item.gsi2sk = keys.held_sms_gsi2sk(outcome.hold_until, item.pk, item.sk)
     else:
         item.gsi2pk = item.gsi2sk = item.held_json = None
     return item
@@ -132,32 +123,22 @@ class SweepRepository:
                 return False
             raise
 
-    def finish(
-        self,
-        item: NotificationItem,
-        state: str,
-        now: datetime,
-        *,
-        provider_id: str | None = None,
-        error: str | None = None,
-        hold_until: datetime | None = None,
-        held_json: str | None = None,
-    ) -> None:
+    def finish(self, item: NotificationItem, state: str, now: datetime, outcome: Outcome) -> None:
         """A claim's outcome, one UpdateItem (the held SMS and digests sent one at a time; the sweep's
         reminders record theirs with `record`, in batches)."""
         actions: list[Action] = [NotificationItem.state.set(state), NotificationItem.updated_at.set(now)]
-        if provider_id:
-            actions.append(NotificationItem.provider_id.set(provider_id))
-        if error:
-            actions.append(NotificationItem.error.set(error[:500]))
-        if hold_until and held_json:
+        if outcome.provider_id:
+            actions.append(NotificationItem.provider_id.set(outcome.provider_id))
+        if outcome.error:
+            actions.append(NotificationItem.error.set(outcome.error[:500]))
+        if outcome.hold_until and outcome.held_json:
             # Sparse queue of SMS waiting for daytime, read by every sweep run.
             shard = keys.held_sms_shard(item.sk)
             actions += [
-                NotificationItem.hold_until.set(hold_until),
-                NotificationItem.held_json.set(held_json),
+                NotificationItem.hold_until.set(outcome.hold_until),
+                NotificationItem.held_json.set(outcome.held_json),
                 NotificationItem.gsi2pk.set(keys.held_sms_gsi2pk(shard)),
-                NotificationItem.gsi2sk.set(keys.held_sms_gsi2sk(hold_until, item.pk, item.sk)),
+                NotificationItem.gsi2sk.set(keys.held_sms_gsi2sk(outcome.hold_until, item.pk, item.sk)),
             ]
         else:
             actions += [
