@@ -8,9 +8,9 @@ import hmac
 import itertools
 import json
 import time
-from typing import Any
+from typing import Any, Unpack
 
-from simrenew.adapters.payments import Intent, StripeGateway, StripeKeys
+from simrenew.adapters.payments import Intent, IntentRequest, StripeGateway, StripeKeys
 from simrenew.errors import ProviderUnavailable, RuleViolation
 
 _ids = itertools.count(1)
@@ -58,28 +58,19 @@ class FakeGateway(StripeGateway):
         self.refund_faults: list[Exception] = []  # raised by the next refund calls, in order
         self.lost_answers = 0  # the next refunds are made, but their answer never arrives
 
-    def create_intent(
-        self,
-        *,
-        order_id: str,
-        amount_fen: int,
-        methods: list[str],
-        connected_account: str | None,
-        application_fee_fen: int,
-        metadata: dict[str, str],
-    ) -> Intent:
+    def create_intent(self, **request: Unpack[IntentRequest]) -> Intent:
         pi = f"pi_fake_{next(_ids):08d}"
         self.intents[pi] = {
             "id": pi,
             "object": "payment_intent",
-            "amount": amount_fen,
+            "amount": request["amount_fen"],
             "amount_received": 0,
             "currency": "cny",
             "status": "requires_payment_method",
-            "metadata": metadata,
-            "methods": methods,
-            "application_fee_amount": application_fee_fen,
-            "connected_account": connected_account,
+            "metadata": request["metadata"],
+            "methods": request["methods"],
+            "application_fee_amount": request["application_fee_fen"],
+            "connected_account": request["connected_account"],
         }
         return Intent(pi, f"{pi}_secret_x", "requires_payment_method")
 

@@ -13,7 +13,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 from simrenew.errors import ConfigError, ProviderUnavailable, RuleViolation, ValidationError
 from simrenew.ports.payments import (
@@ -42,6 +42,9 @@ from simrenew.ports.payments import (
 )
 from simrenew.ports.payments import (
     Intent as Intent,
+)
+from simrenew.ports.payments import (
+    IntentRequest as IntentRequest,
 )
 from simrenew.ports.payments import (
     Notice as Notice,
@@ -121,28 +124,21 @@ class StripeGateway:
             self._client = stripe.StripeClient(self.keys.secret_key, base_addresses=base, max_network_retries=2)
         return self._client.v1
 
-    def create_intent(
-        self,
-        *,
-        order_id: str,
-        amount_fen: int,
-        methods: list[str],
-        connected_account: str | None,
-        application_fee_fen: int,
-        metadata: dict[str, str],
-    ) -> Intent:
+    def create_intent(self, **request: Unpack[IntentRequest]) -> Intent:
         # localstripe knows cards only; real Stripe gets the agent's methods.
         params: dict[str, Any] = {
-            "amount": amount_fen,
+            "amount": request["amount_fen"],
             "currency": "cny",
-            "payment_method_types": ["card"] if self._local else methods,
-            "metadata": metadata,
+            "payment_method_types": ["card"] if self._local else request["methods"],
+            "metadata": request["metadata"],
         }
+        connected_account = request["connected_account"]
         if connected_account and not self._local:
-            params["application_fee_amount"] = application_fee_fen
+            params["application_fee_amount"] = request["application_fee_fen"]
             params["transfer_data"] = {"destination": connected_account}
+        idempotency_key = f"order-{request['order_id']}"
         with _provider_errors():
-            pi = self._v1().payment_intents.create(params=params, options={"idempotency_key": f"order-{order_id}"})
+            pi = self._v1().payment_intents.create(params=params, options={"idempotency_key": idempotency_key})
         return Intent(pi.id, pi.client_secret, pi.status)
 
     def confirm(self, intent_id: str, payment_method: str) -> str:

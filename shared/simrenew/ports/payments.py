@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,17 @@ class Intent:
     id: str
     client_secret: str
     status: str
+
+
+class IntentRequest(TypedDict):
+    """What a PaymentIntent is created from (keyword arguments of `create_intent`)."""
+
+    order_id: str
+    amount_fen: int
+    methods: list[str]
+    connected_account: str | None
+    application_fee_fen: int
+    metadata: dict[str, str]
 
 
 class PaymentGateway(Protocol):
@@ -27,16 +38,7 @@ class PaymentGateway(Protocol):
         """Where the pay page loads Stripe.js from."""
         ...
 
-    def create_intent(
-        self,
-        *,
-        order_id: str,
-        amount_fen: int,
-        methods: list[str],
-        connected_account: str | None,
-        application_fee_fen: int,
-        metadata: dict[str, str],
-    ) -> Intent: ...
+    def create_intent(self, **request: Unpack[IntentRequest]) -> Intent: ...
 
     def confirm(self, intent_id: str, payment_method: str) -> str: ...
 
