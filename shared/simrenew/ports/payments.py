@@ -150,6 +150,20 @@ class Notice:
     refunded_total_fen: int | None = None  # all refunds of the trade so far (Alipay)
     provider_refund_id: str | None = None
 
+    @classmethod
+    def payment(cls, provider: str, otn: str, sub: str | None, said: str, state: str, **amount: Any) -> Notice:
+        """A payment's notice, keyed by what the rail said of trade `otn` (`said`: its trade status)."""
+        return cls(provider, f"{provider}:{otn}:{said}", "payment", otn, sub, state, **amount)
+
+    @classmethod
+    def refund(
+        cls, provider: str, otn: str, sub: str | None, refund_no: str, said: str, state: str, **amounts: Any
+    ) -> Notice:
+        """A refund's notice, keyed by the refund and what the rail said of it (`said`: its status,
+        or the trade's refunded total)."""
+        key = f"{provider}:refund:{otn}:{refund_no}:{said}"
+        return cls(provider, key, "refund", otn, sub, state, out_refund_no=refund_no, **amounts)
+
 
 @dataclass(frozen=True)
 class TradeRef:
