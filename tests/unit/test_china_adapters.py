@@ -86,39 +86,44 @@ def notification(resource: dict[str, Any], event_type: str = "TRANSACTION.SUCCES
     )
 
 
-def test_a_wechatpay_payment_notification_verified_and_decrypted() -> None:
-    body = notification(TRANSACTION)
-    notice = gateway().verify_notification(signed(body), body.encode())
-    assert (notice.kind, notice.state, notice.amount_fen, notice.sub_merchant) == (
-        "payment",
-        "paid",
-        4000,
-        "1900000109",
-    )
-    assert notice.key == "wechatpay:o_0123456789abcdef_wn:SUCCESS"
+# A refund's decrypted notification of the docs (退款结果通知, 服务商模式), with our ids.
+REFUND = {
+    "sp_mchid": "1900000100",
+    "sub_mchid": "1900000109",
+    "transaction_id": "4200000000000000000000000000",
+    "out_trade_no": "o_0123456789abcdef_wn",
+    "refund_id": "50000000382019052709732678859",
+    "out_refund_no": "rf_0123456789abcdef",
+    "refund_status": "SUCCESS",
+    "success_time": "2018-06-08T10:34:56+08:00",
+    "user_received_account": "招商银行信用卡0403",
+    "amount": {"total": 4000, "refund": 1000, "payer_total": 4000, "payer_refund": 1000},
+}
 
 
-def test_a_wechatpay_refund_notification_names_its_refund() -> None:
-    refund = {
-        "sp_mchid": "1900000100",
-        "sub_mchid": "1900000109",
-        "transaction_id": "4200000000000000000000000000",
-        "out_trade_no": "o_0123456789abcdef_wn",
-        "refund_id": "50000000382019052709732678859",
-        "out_refund_no": "rf_0123456789abcdef",
-        "refund_status": "SUCCESS",
-        "success_time": "2018-06-08T10:34:56+08:00",
-        "user_received_account": "招商银行信用卡0403",
-        "amount": {"total": 4000, "refund": 1000, "payer_total": 4000, "payer_refund": 1000},
-    }
-    body = notification(refund, "REFUND.SUCCESS")
+@pytest.mark.parametrize(
+    ("resource", "event_type", "expected"),
+    [
+        (
+            TRANSACTION,
+            "TRANSACTION.SUCCESS",
+            {"kind": "payment", "state": "paid", "amount_fen": 4000, "sub_merchant": "1900000109"}
+            | {"key": "wechatpay:o_0123456789abcdef_wn:SUCCESS"},
+        ),
+        (
+            REFUND,
+            "REFUND.SUCCESS",
+            {"kind": "refund", "out_refund_no": "rf_0123456789abcdef", "refund_fen": 1000, "state": "succeeded"},
+        ),
+    ],
+    ids=["payment", "refund"],
+)
+def test_a_wechatpay_notification_is_verified_and_decrypted_and_names_its_trade_or_refund(
+    resource: dict[str, Any], event_type: str, expected: dict[str, Any]
+) -> None:
+    body = notification(resource, event_type)
     notice = gateway().verify_notification(signed(body), body.encode())
-    assert (notice.kind, notice.out_refund_no, notice.refund_fen, notice.state) == (
-        "refund",
-        "rf_0123456789abcdef",
-        1000,
-        "succeeded",
-    )
+    assert {name: getattr(notice, name) for name in expected} == expected
 
 
 @pytest.mark.parametrize(
