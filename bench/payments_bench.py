@@ -495,13 +495,20 @@ def running(proc: subprocess.Popen[bytes]) -> Iterator[subprocess.Popen[bytes]]:
         stop(proc)
 
 
+# The whole-number options: flag, default, what it counts.
+COUNTS = (
+    ("--journeys", 15, "timed merchant journeys"),
+    ("--warmup", 2, "untimed journeys first"),
+    ("--samples", 200, "bare GetItem samples"),
+    ("--repeats", 5, "in-process counts per operation"),
+    ("--lines", 5, "lines of the multi-line order"),
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--journeys", type=int, default=15, help="timed merchant journeys (default 15)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed journeys first (default 2)")
-    parser.add_argument("--samples", type=int, default=200, help="bare GetItem samples (default 200)")
-    parser.add_argument("--repeats", type=int, default=5, help="in-process counts per operation (default 5)")
-    parser.add_argument("--lines", type=int, default=5, help="lines of the multi-line order (default 5)")
+    for flag, default, what in COUNTS:
+        parser.add_argument(flag, type=int, default=default, help=f"{what} (default {default})")
     parser.add_argument(
         "--keep-alive", action="store_true", help="send the journey's requests on one kept-alive connection"
     )

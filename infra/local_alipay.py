@@ -19,8 +19,6 @@ The payer's WAP page (/gateway.do?method=alipay.trade.wap.pay…, or /h5/{out_tr
 
 from __future__ import annotations
 
-import argparse
-import atexit
 import base64
 import hashlib
 import hmac
@@ -28,9 +26,6 @@ import io
 import json
 import os
 import re
-import signal
-import sys
-import threading
 import time
 import uuid
 import zipfile
@@ -42,20 +37,18 @@ from zoneinfo import ZoneInfo
 
 from infra.local_rails import (
     Handler,
-    kept,
+    LocalRail,
+    ensure_state,
     later,
+    main,
     new_key_pem,
     payer_page,
     post,
-    private_key,
-    public_key,
     public_pem,
     refund_states,
     rsa_sign,
     rsa_verify,
-    serve,
     token,
-    write_private,
     yuan,
 )
 from infra.processes import LOCAL
@@ -79,29 +72,11 @@ def ensure_keys(home: Path = HOME) -> dict[str, Any]:
             "token_secret": token(),
         }
 
-    state = kept(home / "platform.json", make)
-    creds = home / "credentials.json"
-    if not creds.exists():
-        write_private(creds, credentials(state, None))
-    return state
+    return ensure_state(home, make, CREDENTIALS)
 
 
-def credentials(state: dict[str, Any], gateway: str | None) -> dict[str, Any]:
-    out = {
-        "app_id": state["app_id"],
-        "app_private_key": state["app_private_key"],
-        "alipay_public_key": state["alipay_public_key"],
-        "token_key": state["token_key"],
-    }
-    if gateway:
-        out["gateway"] = gateway
-    return out
-
-
-def write_credentials(home: Path, port: int) -> Path:
-    path = home / f"credentials-{port}.json"
-    write_private(path, credentials(ensure_keys(home), f"http://127.0.0.1:{port}/gateway.do"))
-    return path
+# What our side reads (credentials.json, the shape of the AWS secret): each credential's field of the state.
+CREDENTIALS = {name: name for name in ("app_id", "app_private_key", "alipay_public_key", "token_key")}
 
 
 def mint_token(state: dict[str, Any], auth_app_id: str) -> str:
@@ -132,16 +107,12 @@ def fen(raw: str) -> int | None:
     return int(m.group(1)) * 100 + int((m.group(2) or "0").ljust(2, "0"))
 
 
-class Gateway:
-    def __init__(self, state: dict[str, Any], base: str) -> None:
-        self.state = state
-        self.base = base
-        self.key = private_key(state["gateway_private_key"])
-        self.app = public_key(state["app_public_key"])
-        self.trades: dict[str, dict[str, Any]] = {}
-        self.refunds: dict[str, dict[str, Any]] = {}  # out_trade_no + out_request_no -> refund
-        self.bills: dict[str, bytes] = {}
-        self.lock = threading.RLock()
+class Gateway(LocalRail):
+    """The gateway's memory: trades by out_trade_no, refunds by out_trade_no + out_request_no, bills by
+    token; it signs with its own key, and verifies our requests with the ISV app's public key."""
+
+    own_key = "gateway_private_key"
+    caller_key = "app_public_key"
 
     def answer(self, method: str, body: dict[str, Any]) -> bytes:
         name = method.replace(".", "_") + "_response"
@@ -285,7 +256,7 @@ class AlipayHandler(Handler):
         if params.get("app_id") != self.gw.state["app_id"]:
             return self.refuse(api, "40002", "isv.invalid-app-id", "无效的AppID参数")
         if params.get("sign_type") != "RSA2" or not rsa_verify(
-            self.gw.app, sign_string(params, without=("sign",)), sign
+            self.gw.caller, sign_string(params, without=("sign",)), sign
         ):
             return self.refuse(api, "40002", "isv.invalid-signature", "验签出错")
         app = token_app(self.gw.state, params.get("app_auth_token", ""))
@@ -514,22 +485,9 @@ class AlipayHandler(Handler):
         return self.json(405, {"error": "use POST for pay and fail, GET for the state"})
 
 
-def _gateway_handler(gw: Gateway) -> type[Handler]:
-    return type("AlipayHandler", (AlipayHandler,), {"gw": gw})
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, default=int(os.environ.get("ALIPAY_PORT", "8460")))
-    parser.add_argument("--home", default=str(HOME))
-    args = parser.parse_args()
-    home = Path(args.home)
-    state = ensure_keys(home)
-    creds = write_credentials(home, args.port)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    atexit.register(lambda: creds.unlink(missing_ok=True))  # this port's credentials go with the process
-    serve(_gateway_handler(Gateway(state, f"http://127.0.0.1:{args.port}")), args.port)
+def _gateway_handler(state: dict[str, Any], base: str) -> type[Handler]:
+    return type("AlipayHandler", (AlipayHandler,), {"gw": Gateway(state, base)})
 
 
 if __name__ == "__main__":
-    main()
+    main(_gateway_handler, ensure_keys, CREDENTIALS, ("gateway", "/gateway.do"), "ALIPAY_PORT", 8460, HOME)

@@ -7,10 +7,14 @@ Local only, for `make dev` and the tests: nothing here is ever deployed.
 
 from __future__ import annotations
 
+import argparse
+import atexit
 import html
 import json
 import os
 import secrets
+import signal
+import sys
 import threading
 import time
 import urllib.error
@@ -90,6 +94,66 @@ def kept(path: Path, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     data = make()
     write_private(path, data)
     return data
+
+
+def ensure_state(home: Path, make: Callable[[], dict[str, Any]], credentials: dict[str, str]) -> dict[str, Any]:
+    """A platform's state (platform.json under `home`: its keys and ids), made once by `make`, and
+    credentials.json, what our side reads (the shape of the AWS secret), written from it:
+    `credentials` names the state field of each credential."""
+    state = kept(home / "platform.json", make)
+    creds = home / "credentials.json"
+    if not creds.exists():
+        write_private(creds, ours(state, credentials))
+    return state
+
+
+def ours(state: dict[str, Any], credentials: dict[str, str]) -> dict[str, Any]:
+    """Our side's credentials (each of `credentials` from its state field)."""
+    return {name: state[field] for name, field in credentials.items()}
+
+
+class LocalRail:
+    """What each platform keeps: its state, its own address, its signing key (`own_key` of the
+    state) and the public key our side's requests verify with (`caller_key`), and its trades,
+    refunds and bills, under one lock."""
+
+    own_key: str
+    caller_key: str
+
+    def __init__(self, state: dict[str, Any], base: str) -> None:
+        self.state = state
+        self.base = base
+        self.key = private_key(state[self.own_key])
+        self.caller = public_key(state[self.caller_key])
+        self.trades: dict[str, dict[str, Any]] = {}
+        self.refunds: dict[str, dict[str, Any]] = {}
+        self.bills: dict[str, bytes] = {}
+        self.lock = threading.RLock()
+
+
+def main(
+    handler: Callable[[dict[str, Any], str], type[Handler]],
+    ensure_keys: Callable[[Path], dict[str, Any]],
+    credentials: dict[str, str],
+    where: tuple[str, str],
+    port_variable: str,
+    default_port: int,
+    home: Path,
+) -> None:
+    """Run one platform on 127.0.0.1 (--port, default from `port_variable`), its keys under --home;
+    while it runs, credentials-<port>.json says where it is (credential where[0]: its address and
+    the path where[1])."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=int(os.environ.get(port_variable, str(default_port))))
+    parser.add_argument("--home", default=str(home))
+    args = parser.parse_args()
+    state = ensure_keys(Path(args.home))
+    base = f"http://127.0.0.1:{args.port}"
+    creds = Path(args.home) / f"credentials-{args.port}.json"
+    write_private(creds, {**ours(state, credentials), where[0]: base + where[1]})
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    atexit.register(lambda: creds.unlink(missing_ok=True))  # this port's credentials go with the process
+    serve(handler(state, base), args.port)
 
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float = 15) -> tuple[int, bytes]:

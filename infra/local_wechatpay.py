@@ -16,17 +16,11 @@ The payer's H5 page (/h5/pay?prepay_id=…) has "pay" and "fail" buttons.
 
 from __future__ import annotations
 
-import argparse
-import atexit
 import base64
 import gzip
 import hashlib
 import json
-import os
 import re
-import signal
-import sys
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -34,24 +28,23 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from infra.local_rails import (
     Handler,
-    kept,
+    LocalRail,
+    ensure_state,
     later,
+    main,
     new_key_pem,
     payer_page,
     post,
-    private_key,
-    public_key,
     public_pem,
     refund_states,
     rsa_sign,
     rsa_verify,
-    serve,
     token,
-    write_private,
     yuan,
 )
 from infra.processes import LOCAL
@@ -82,52 +75,59 @@ def ensure_keys(home: Path = HOME) -> dict[str, Any]:
             "public_key_id": "PUB_KEY_ID_" + uuid.uuid4().hex.upper(),
         }
 
-    state = kept(home / "platform.json", make)
-    creds = home / "credentials.json"
-    if not creds.exists():
-        write_private(creds, credentials(state, None))
-    return state
+    return ensure_state(home, make, CREDENTIALS)
 
 
-def credentials(state: dict[str, Any], api_base: str | None) -> dict[str, Any]:
-    out = {
-        "sp_mchid": state["sp_mchid"],
-        "sp_appid": state["sp_appid"],
-        "sp_appsecret": state["sp_appsecret"],
-        "apiv3_key": state["apiv3_key"],
-        "private_key": state["merchant_private_key"],
-        "cert_serial_no": state["cert_serial_no"],
-        "public_key": state["public_key"],
-        "public_key_id": state["public_key_id"],
-    }
-    if api_base:
-        out["api_base"] = api_base
-    return out
-
-
-def write_credentials(home: Path, port: int) -> Path:
-    path = home / f"credentials-{port}.json"
-    write_private(path, credentials(ensure_keys(home), f"http://127.0.0.1:{port}"))
-    return path
+# What our side reads (credentials.json, the shape of the AWS secret): each credential's field of the state.
+CREDENTIALS = {
+    **{name: name for name in ("sp_mchid", "sp_appid", "sp_appsecret", "apiv3_key")},
+    "private_key": "merchant_private_key",
+    **{name: name for name in ("cert_serial_no", "public_key", "public_key_id")},
+}
 
 
 def china_now() -> str:
     return datetime.now(CHINA).isoformat(timespec="seconds")
 
 
-class Platform:
-    """The platform's memory: trades by out_trade_no, refunds by out_refund_no, bills by token."""
+def signed_headers(key: RSAPrivateKey, public_key_id: str, body: str, stamp: int | None = None) -> dict[str, str]:
+    """How WeChat Pay signs an answer or a notification: over timestamp, nonce and body with its key,
+    Wechatpay-Serial naming its public key (微信支付公钥 mode)."""
+    ts, nonce = str(int(time.time()) if stamp is None else stamp), uuid.uuid4().hex
+    return {
+        "Wechatpay-Timestamp": ts,
+        "Wechatpay-Nonce": nonce,
+        "Wechatpay-Signature": rsa_sign(key, f"{ts}\n{nonce}\n{body}\n"),
+        "Wechatpay-Serial": public_key_id,
+        "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
+    }
+
+
+def encrypted(apiv3_key: str, resource: dict[str, Any], original_type: str) -> dict[str, str]:
+    """A notification's resource as WeChat Pay encrypts it: AEAD_AES_256_GCM under the APIv3 key,
+    the original type as associated data."""
+    nonce = uuid.uuid4().hex[:12]
+    plain = json.dumps(resource, ensure_ascii=False).encode()
+    ciphertext = AESGCM(apiv3_key.encode()).encrypt(nonce.encode(), plain, original_type.encode())
+    return {
+        "original_type": original_type,
+        "algorithm": "AEAD_AES_256_GCM",
+        "ciphertext": base64.b64encode(ciphertext).decode(),
+        "associated_data": original_type,
+        "nonce": nonce,
+    }
+
+
+class Platform(LocalRail):
+    """The platform's memory: trades by out_trade_no, refunds by out_refund_no, bills by token, OAuth
+    codes; it signs with its own key, and verifies our requests with our merchant certificate's key."""
+
+    own_key = "platform_private_key"
+    caller_key = "merchant_public_key"
 
     def __init__(self, state: dict[str, Any], base: str) -> None:
-        self.state = state
-        self.base = base
-        self.key = private_key(state["platform_private_key"])
-        self.merchant = public_key(state["merchant_public_key"])
-        self.trades: dict[str, dict[str, Any]] = {}
-        self.refunds: dict[str, dict[str, Any]] = {}
-        self.bills: dict[str, bytes] = {}
+        super().__init__(state, base)
         self.codes: dict[str, str] = {}  # OAuth code -> openid
-        self.lock = threading.RLock()
 
     # --- signatures -----------------------------------------------------------------------------------
     def verify_request(self, method: str, target: str, auth: str, body: bytes) -> str | None:
@@ -144,31 +144,10 @@ class Platform:
         if not stamp.isdigit() or abs(time.time() - int(stamp)) > TOLERANCE_S:
             return "timestamp out of range"
         message = f"{method}\n{target}\n{stamp}\n{fields.get('nonce_str', '')}\n{body.decode('utf-8')}\n"
-        return None if rsa_verify(self.merchant, message, fields.get("signature", "")) else "signature is wrong"
+        return None if rsa_verify(self.caller, message, fields.get("signature", "")) else "signature is wrong"
 
     def signed_headers(self, body: str) -> dict[str, str]:
-        stamp, nonce = str(int(time.time())), uuid.uuid4().hex
-        return {
-            "Wechatpay-Timestamp": stamp,
-            "Wechatpay-Nonce": nonce,
-            "Wechatpay-Signature": rsa_sign(self.key, f"{stamp}\n{nonce}\n{body}\n"),
-            "Wechatpay-Serial": self.state["public_key_id"],
-            "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
-        }
-
-    def encrypt(self, resource: dict[str, Any], original_type: str) -> dict[str, str]:
-        nonce = uuid.uuid4().hex[:12]
-        aad = original_type
-        ciphertext = AESGCM(self.state["apiv3_key"].encode()).encrypt(
-            nonce.encode(), json.dumps(resource, ensure_ascii=False).encode(), aad.encode()
-        )
-        return {
-            "original_type": original_type,
-            "algorithm": "AEAD_AES_256_GCM",
-            "ciphertext": base64.b64encode(ciphertext).decode(),
-            "associated_data": aad,
-            "nonce": nonce,
-        }
+        return signed_headers(self.key, self.state["public_key_id"], body)
 
     def notification(self, event_type: str, summary: str, resource: dict[str, Any], kind: str) -> dict[str, Any]:
         body = json.dumps(
@@ -178,7 +157,7 @@ class Platform:
                 "resource_type": "encrypt-resource",
                 "event_type": event_type,
                 "summary": summary,
-                "resource": self.encrypt(resource, kind),
+                "resource": encrypted(self.state["apiv3_key"], resource, kind),
             },
             ensure_ascii=False,
         )
@@ -562,22 +541,9 @@ class WeChatPayHandler(Handler):
         return self.fail(405, "METHOD_NOT_ALLOWED", "use POST for pay and fail, GET for the state")
 
 
-def _platform_handler(platform: Platform) -> type[Handler]:
-    return type("WeChatPayHandler", (WeChatPayHandler,), {"platform": platform})
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, default=int(os.environ.get("WECHATPAY_PORT", "8450")))
-    parser.add_argument("--home", default=str(HOME))
-    args = parser.parse_args()
-    home = Path(args.home)
-    state = ensure_keys(home)
-    creds = write_credentials(home, args.port)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    atexit.register(lambda: creds.unlink(missing_ok=True))  # this port's credentials go with the process
-    serve(_platform_handler(Platform(state, f"http://127.0.0.1:{args.port}")), args.port)
+def _platform_handler(state: dict[str, Any], base: str) -> type[Handler]:
+    return type("WeChatPayHandler", (WeChatPayHandler,), {"platform": Platform(state, base)})
 
 
 if __name__ == "__main__":
-    main()
+    main(_platform_handler, ensure_keys, CREDENTIALS, ("api_base", ""), "WECHATPAY_PORT", 8450, HOME)

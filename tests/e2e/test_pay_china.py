@@ -24,10 +24,27 @@ IPHONE = (
 )
 
 
-def onboard(api: ApiClient, agent: Agent, alipay_base: str) -> None:
+@pytest.fixture
+def renewal(api: ApiClient, agent: Agent, alipay_base: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The agent onboarded on both rails, and its plan and terminal to renew."""
     token = requests.post(f"{alipay_base}/_sim/app_auth_tokens", timeout=10).json()["app_auth_token"]
     body = {"settings": {"wechatpay_sub_mchid": str(random.randrange(10**9, 10**10)), "alipay_app_auth_token": token}}
     assert api.patch("/v1/tenant", body, key=agent.admin_key).status == 200
+    return fleet(api, agent)
+
+
+def choose(page: Any, label: str) -> None:
+    """On the pay page: the rail labelled `label`, then continue."""
+    page.get_by_test_id("terminal").wait_for()
+    page.get_by_text(label, exact=True).click()
+    page.get_by_test_id("continue").click()
+
+
+def renewed(page: Any, plan: dict[str, Any], terminal: dict[str, Any]) -> bool:
+    """The pay page says it is done and shows the terminal's new expiry."""
+    page.get_by_test_id("done").wait_for(timeout=30_000)
+    new = add_months(date.fromisoformat(terminal["expires_on"]), plan["term_months"])
+    return zh_day(new) in page.get_by_test_id("new-expiry").inner_text()
 
 
 @pytest.fixture
@@ -42,6 +59,12 @@ def mobile(browser: Any, page_errors: PageErrors) -> Iterator[Any]:
     assert not page_errors, page_errors
 
 
+@pytest.fixture
+def rail_bases(wechatpay_base: str, alipay_base: str) -> dict[str, str]:
+    """The pay page's method -> its local platform's address."""
+    return {"wechat_pay": wechatpay_base, "alipay": alipay_base}
+
+
 def latest_trade(api: ApiClient, agent: Agent) -> tuple[str, str]:
     order = api.get("/v1/orders", key=agent.admin_key).json["items"][0]
     full = api.get(f"/v1/orders/{order['order_id']}", key=agent.admin_key).json
@@ -50,31 +73,19 @@ def latest_trade(api: ApiClient, agent: Agent) -> tuple[str, str]:
 
 @pytest.mark.parametrize(("method", "label"), [("wechat_pay", "微信支付"), ("alipay", "支付宝")])
 def test_a_desktop_scans_the_qr_and_the_page_shows_the_renewal(
-    method: str,
-    label: str,
-    ui_url: str,
-    desktop: Any,
-    api: ApiClient,
-    agent: Agent,
-    wechatpay_base: str,
-    alipay_base: str,
+    method: str, label: str, ui_url: str, desktop: Any, api: ApiClient, agent: Agent, renewal: Any, rail_bases: Any
 ) -> None:
-    onboard(api, agent, alipay_base)
-    plan, terminal = fleet(api, agent)
+    plan, terminal = renewal
     desktop.goto(f"{ui_url}/pay/{terminal['sn']}")
-    desktop.get_by_test_id("terminal").wait_for()
-    desktop.get_by_text(label, exact=True).click()
-    desktop.get_by_test_id("continue").click()
+    choose(desktop, label)
     qr = desktop.get_by_test_id("qr")
     qr.wait_for()
     assert (qr.get_attribute("src") or "").startswith("data:image/svg+xml")
     assert label in desktop.get_by_test_id("qr-pay").inner_text()
     _order_id, otn = latest_trade(api, agent)
-    base = wechatpay_base if method == "wechat_pay" else alipay_base
+    base = rail_bases[method]
     assert requests.post(f"{base}/_sim/transactions/{otn}/pay", timeout=30).status_code == 200  # the phone pays
-    desktop.get_by_test_id("done").wait_for(timeout=30_000)
-    new = add_months(date.fromisoformat(terminal["expires_on"]), plan["term_months"])
-    assert zh_day(new) in desktop.get_by_test_id("new-expiry").inner_text()
+    assert renewed(desktop, plan, terminal)
     # The agent's settlement shows the payment as direct (paid to the agent, not in payable).
     from tests.e2e.console_helpers import go, sign_in
 
@@ -90,44 +101,27 @@ def test_a_desktop_scans_the_qr_and_the_page_shows_the_renewal(
     assert cells[headers.index("应结算") - 1] == "¥0.00", (headers, cells)
 
 
-@pytest.mark.parametrize(("method", "label", "host"), [("wechat_pay", "微信支付", "wx"), ("alipay", "支付宝", "ali")])
+@pytest.mark.parametrize(("method", "label"), [("wechat_pay", "微信支付"), ("alipay", "支付宝")])
 def test_a_phone_goes_to_the_rails_page_pays_and_comes_back_renewed(
-    method: str,
-    label: str,
-    host: str,
-    ui_url: str,
-    mobile: Any,
-    api: ApiClient,
-    agent: Agent,
-    wechatpay_base: str,
-    alipay_base: str,
+    method: str, label: str, ui_url: str, mobile: Any, renewal: Any, rail_bases: Any
 ) -> None:
-    onboard(api, agent, alipay_base)
-    plan, terminal = fleet(api, agent)
+    plan, terminal = renewal
     mobile.goto(f"{ui_url}/pay/{terminal['sn']}")
-    mobile.get_by_test_id("terminal").wait_for()
-    mobile.get_by_text(label, exact=True).click()
-    mobile.get_by_test_id("continue").click()
-    base = wechatpay_base if host == "wx" else alipay_base
-    mobile.wait_for_url(f"{base}/**")
+    choose(mobile, label)
+    mobile.wait_for_url(f"{rail_bases[method]}/**")
     assert "60.00" in mobile.get_by_test_id("sim-amount").inner_text()
     assert mobile.get_by_test_id("sim-fail").is_visible()
     mobile.get_by_test_id("sim-pay").click()
     mobile.wait_for_url(f"{ui_url}/pay/**")
-    mobile.get_by_test_id("done").wait_for(timeout=30_000)
-    new = add_months(date.fromisoformat(terminal["expires_on"]), plan["term_months"])
-    assert zh_day(new) in mobile.get_by_test_id("new-expiry").inner_text()
+    assert renewed(mobile, plan, terminal)
 
 
 def test_a_phone_payment_that_fails_on_wechat_pays_page_says_so_and_charges_nothing(
-    ui_url: str, mobile: Any, api: ApiClient, agent: Agent, wechatpay_base: str, alipay_base: str
+    ui_url: str, mobile: Any, api: ApiClient, agent: Agent, wechatpay_base: str, renewal: Any
 ) -> None:
-    onboard(api, agent, alipay_base)
-    _plan, terminal = fleet(api, agent)
+    _plan, terminal = renewal
     mobile.goto(f"{ui_url}/pay/{terminal['sn']}")
-    mobile.get_by_test_id("terminal").wait_for()
-    mobile.get_by_text("微信支付", exact=True).click()
-    mobile.get_by_test_id("continue").click()
+    choose(mobile, "微信支付")
     mobile.wait_for_url(f"{wechatpay_base}/**")
     mobile.get_by_test_id("sim-fail").click()
     mobile.wait_for_url(f"{ui_url}/pay/**")
@@ -155,30 +149,19 @@ window.WeixinJSBridge = { invoke: function (name, params, done) {
 
 
 def test_inside_wechat_the_page_gets_the_openid_and_pays_through_the_bridge(
-    ui_url: str,
-    browser: Any,
-    page_errors: PageErrors,
-    api: ApiClient,
-    agent: Agent,
-    wechatpay_base: str,
-    alipay_base: str,
+    ui_url: str, browser: Any, page_errors: PageErrors, api: ApiClient, agent: Agent, wechatpay_base: str, renewal: Any
 ) -> None:
-    onboard(api, agent, alipay_base)
-    plan, terminal = fleet(api, agent)
+    plan, terminal = renewal
     context = browser.new_context(viewport={"width": 375, "height": 740}, user_agent=WECHAT_UA, locale="zh-CN")
     context.add_init_script(BRIDGE)
     page = context.new_page()
     page.on("pageerror", lambda exc: page_errors.append(f"pageerror: {exc}"))
     try:
         page.goto(f"{ui_url}/pay/{terminal['sn']}")
-        page.get_by_test_id("terminal").wait_for()
-        page.get_by_text("微信支付", exact=True).click()
-        page.get_by_test_id("continue").click()
+        choose(page, "微信支付")
         # The silent OAuth round trip (snsapi_base) brings the page back with ?code=…
         page.wait_for_url("**/pay/**code=**")
-        page.get_by_test_id("terminal").wait_for()
-        page.get_by_text("微信支付", exact=True).click()
-        page.get_by_test_id("continue").click()
+        choose(page, "微信支付")
         page.get_by_test_id("waiting").wait_for()
         paid = page.evaluate("window.__paid")
         assert paid[0]["name"] == "getBrandWCPayRequest"
@@ -187,9 +170,7 @@ def test_inside_wechat_the_page_gets_the_openid_and_pays_through_the_bridge(
         _order_id, otn = latest_trade(api, agent)
         assert otn.endswith("_wj")
         assert requests.post(f"{wechatpay_base}/_sim/transactions/{otn}/pay", timeout=30).status_code == 200
-        page.get_by_test_id("done").wait_for(timeout=30_000)
-        new = add_months(date.fromisoformat(terminal["expires_on"]), plan["term_months"])
-        assert zh_day(new) in page.get_by_test_id("new-expiry").inner_text()
+        assert renewed(page, plan, terminal)
     finally:
         context.close()
     assert not page_errors, page_errors

@@ -9,8 +9,9 @@ import json
 import random
 import threading
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
@@ -47,7 +48,15 @@ def _fleet(api: ApiClient, platform_key: str, alipay_base: str, price: int = 400
     return agent, plan, t, subs
 
 
-def _base(rail: str, wechatpay_base: str, alipay_base: str) -> str:
+@pytest.fixture(params=RAILS)
+def rail(request: pytest.FixtureRequest) -> str:
+    """A test that asks for the rail runs once on each."""
+    return str(request.param)
+
+
+@pytest.fixture
+def base(rail: str, wechatpay_base: str, alipay_base: str) -> str:
+    """The local platform of the test's rail."""
     return wechatpay_base if rail == "wechatpay" else alipay_base
 
 
@@ -83,30 +92,56 @@ def _paid_state(api: ApiClient, o: Any) -> Any:
     )
 
 
-@pytest.mark.parametrize("rail", RAILS)
+class Paid(NamedTuple):
+    agent: Agent
+    t: Any
+    order: Any
+    otn: str
+    note: dict[str, Any]  # the platform's notification of the payment
+
+
+@pytest.fixture
+def paid_order(api: ApiClient, platform_key: str, alipay_base: str, base: str, rail: str) -> Callable[[int], Paid]:
+    """A new agent's order at `price`, paid on the test's rail and fulfilled."""
+
+    def pay(price: int) -> Paid:
+        agent, plan, t, _subs = _fleet(api, platform_key, alipay_base, price=price)
+        o = _order(api, t, plan, rail)
+        otn = o["payment"]["out_trade_no"]
+        paid = _sim(base, otn, "pay")
+        _paid_state(api, o)
+        return Paid(agent, t, o, otn, paid["notification"])
+
+    return pay
+
+
+def _at_once(n: int, call: Callable[[], Any]) -> list[Any]:
+    """`call` in n threads at once: what each returned."""
+    out: list[Any] = []
+    threads = [threading.Thread(target=lambda: out.append(call())) for _ in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return out
+
+
 def test_order_pay_notification_fulfils_once_with_ten_duplicates_at_once(
-    rail: str, api: ApiClient, platform_key: str, server_url: str, wechatpay_base: str, alipay_base: str
+    rail: str, api: ApiClient, platform_key: str, server_url: str, base: str, alipay_base: str
 ) -> None:
     agent, plan, t, subs = _fleet(api, platform_key, alipay_base)
     o = _order(api, t, plan, rail)
     pay = o["payment"]
     assert pay["provider"] == rail and pay["code_url"] and pay["qr_svg"].startswith("data:image/svg+xml")
     assert "client_secret" not in pay
-    paid = _sim(_base(rail, wechatpay_base, alipay_base), pay["out_trade_no"], "pay")
+    paid = _sim(base, pay["out_trade_no"], "pay")
     assert paid["notify_status"] in (200, 204), paid
     status = _paid_state(api, o)
     expected = add_months(date.fromisoformat(t["expires_on"]), 3).isoformat()
     assert status["expires_on_after"] == expected
     # The platform sends it again, ten times at once: nothing more happens.
-    codes: list[int] = []
     note = paid["notification"]
-    threads = [
-        threading.Thread(target=lambda: codes.append(_post(server_url, rail, note).status_code)) for _ in range(10)
-    ]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    codes = _at_once(10, lambda: _post(server_url, rail, note).status_code)
     assert all(c in (200, 204, 503) for c in codes) and any(c in (200, 204) for c in codes), codes
     ledger = api.get(f"/v1/terminals/{t['sn']}/renewals", key=agent.admin_key).json["items"]
     assert len(ledger) == 1
@@ -153,16 +188,10 @@ def _forged_alipay(note: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-@pytest.mark.parametrize("rail", RAILS)
 def test_a_forged_or_re_encrypted_notification_is_401_and_changes_nothing(
-    rail: str, api: ApiClient, platform_key: str, server_url: str, wechatpay_base: str, alipay_base: str
+    rail: str, api: ApiClient, server_url: str, paid_order: Callable[[int], Paid]
 ) -> None:
-    agent, plan, t, _subs = _fleet(api, platform_key, alipay_base)
-    o = _order(api, t, plan, rail)
-    otn = o["payment"]["out_trade_no"]
-    paid = _sim(_base(rail, wechatpay_base, alipay_base), otn, "pay")
-    note = paid["notification"]
-    _paid_state(api, o)
+    agent, t, _o, _otn, note = paid_order(4000)
     before = api.get(f"/v1/terminals/{t['sn']}", key=agent.admin_key).json["expires_on"]
     forged = _forged_wechatpay(note) if rail == "wechatpay" else _forged_alipay(note)
     for fake in forged:
@@ -172,16 +201,10 @@ def test_a_forged_or_re_encrypted_notification_is_401_and_changes_nothing(
     assert len(api.get(f"/v1/terminals/{t['sn']}/renewals", key=agent.admin_key).json["items"]) == 1
 
 
-@pytest.mark.parametrize("rail", RAILS)
 def test_a_refund_is_one_refund_on_the_platform_and_partial_then_the_rest(
-    rail: str, api: ApiClient, platform_key: str, wechatpay_base: str, alipay_base: str
+    api: ApiClient, base: str, paid_order: Callable[[int], Paid]
 ) -> None:
-    agent, plan, t, _subs = _fleet(api, platform_key, alipay_base, price=15300)
-    o = _order(api, t, plan, rail)
-    base = _base(rail, wechatpay_base, alipay_base)
-    otn = o["payment"]["out_trade_no"]
-    _sim(base, otn, "pay")
-    _paid_state(api, o)
+    agent, t, o, otn, _note = paid_order(15300)
     first = api.post(
         f"/v1/orders/{o['order_id']}/refund", {"reason": "客户退卡", "amount_fen": 5000}, key=agent.admin_key
     )
@@ -204,38 +227,21 @@ def test_a_refund_is_one_refund_on_the_platform_and_partial_then_the_rest(
     assert again.status == 409
 
 
-@pytest.mark.parametrize("rail", RAILS)
 def test_five_concurrent_full_refunds_reach_the_platform_once(
-    rail: str, api: ApiClient, platform_key: str, wechatpay_base: str, alipay_base: str
+    api: ApiClient, base: str, paid_order: Callable[[int], Paid]
 ) -> None:
-    agent, plan, t, _subs = _fleet(api, platform_key, alipay_base, price=9900)
-    o = _order(api, t, plan, rail)
-    base = _base(rail, wechatpay_base, alipay_base)
-    _sim(base, o["payment"]["out_trade_no"], "pay")
-    _paid_state(api, o)
-    answers: list[Any] = []
-    threads = [
-        threading.Thread(
-            target=lambda: answers.append(
-                api.post(f"/v1/orders/{o['order_id']}/refund", {"reason": "并发"}, key=agent.admin_key)
-            )
-        )
-        for _ in range(5)
-    ]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    agent, _t, o, otn, _note = paid_order(9900)
+    answers = _at_once(
+        5, lambda: api.post(f"/v1/orders/{o['order_id']}/refund", {"reason": "并发"}, key=agent.admin_key)
+    )
     assert sorted(a.status for a in answers) == [200, 409, 409, 409, 409], [a.body for a in answers]
-    assert [r["amount"] for r in _sim(base, o["payment"]["out_trade_no"])["refunds"]] == [9900]
+    assert [r["amount"] for r in _sim(base, otn)["refunds"]] == [9900]
 
 
-@pytest.mark.parametrize("rail", RAILS)
 def test_a_second_paid_trade_for_a_paid_order_is_returned(
-    rail: str, api: ApiClient, platform_key: str, wechatpay_base: str, alipay_base: str
+    rail: str, api: ApiClient, platform_key: str, base: str, alipay_base: str
 ) -> None:
     agent, plan, t, _subs = _fleet(api, platform_key, alipay_base)
-    base = _base(rail, wechatpay_base, alipay_base)
     o = _order(api, t, plan, rail, "desktop")
     again = _order(api, t, plan, rail, "mobile")  # the same order reused, a second trade (H5 / WAP)
     assert again["order_id"] == o["order_id"] and again["payment"]["h5_url"]
@@ -258,20 +264,14 @@ def test_a_second_paid_trade_for_a_paid_order_is_returned(
     assert len(api.get(f"/v1/terminals/{t['sn']}/renewals", key=agent.admin_key).json["items"]) == 1
 
 
-@pytest.mark.parametrize("rail", RAILS)
 def test_bill_reconciliation_matches_the_trade_bill(
-    rail: str, api: ApiClient, platform_key: str, wechatpay_base: str, alipay_base: str
+    rail: str, api: ApiClient, base: str, paid_order: Callable[[int], Paid]
 ) -> None:
-    agent, plan, t, _subs = _fleet(api, platform_key, alipay_base, price=12000)
-    base = _base(rail, wechatpay_base, alipay_base)
-    o = _order(api, t, plan, rail)
-    _sim(base, o["payment"]["out_trade_no"], "pay")
-    _paid_state(api, o)
+    agent, _t, o, otn, _note = paid_order(12000)
     r = api.post(f"/v1/orders/{o['order_id']}/refund", {"reason": "部分退款", "amount_fen": 2000}, key=agent.admin_key)
     assert r.status == 200, r.body
     # A refund is PROCESSING at the rail until it completes (here 0.3 s later, as WeChat Pay does it
     # asynchronously); the day's bill lists it only then. Found by CI under load.
-    otn = o["payment"]["out_trade_no"]
     _wait(lambda: [x for x in _sim(base, otn).get("refunds", []) if x.get("status") in ("SUCCESS", "REFUND_SUCCESS")])
     day = api.get(f"/v1/orders/{o['order_id']}", key=agent.admin_key).json["paid_at"]
     from datetime import datetime
@@ -301,16 +301,14 @@ def test_bill_reconciliation_matches_the_trade_bill(
     assert totals["direct_fees_fen"] == round(12000 * 0.006)
 
 
-@pytest.mark.parametrize("rail", RAILS)
 def test_an_unanswered_order_is_queried_and_closed_at_expiry(
-    rail: str, api: ApiClient, platform_key: str, make_services: Any, wechatpay_base: str, alipay_base: str
+    rail: str, api: ApiClient, platform_key: str, make_services: Any, base: str, alipay_base: str
 ) -> None:
     from datetime import UTC, datetime
 
     from simrenew.clock import FixedClock
 
     agent, plan, t, _subs = _fleet(api, platform_key, alipay_base)
-    base = _base(rail, wechatpay_base, alipay_base)
     unpaid = _order(api, t, plan, rail)
     svc = make_services(FixedClock(datetime.now(UTC) + timedelta(minutes=31)))
     assert svc.orders.expire_due() >= 1
@@ -363,9 +361,8 @@ def test_an_agent_not_onboarded_pays_wechat_through_stripe(api: ApiClient, platf
     assert r.status == 201 and r.json["payment"]["client_secret"].startswith(r.json["payment"]["payment_intent_id"])
 
 
-@pytest.mark.parametrize("rail", RAILS)
 def test_the_counter_qr_of_an_agent_order_is_paid_straight_to_the_agent(
-    rail: str, api: ApiClient, platform_key: str, wechatpay_base: str, alipay_base: str
+    rail: str, api: ApiClient, platform_key: str, base: str, alipay_base: str
 ) -> None:
     agent, plan, t, subs = _fleet(api, platform_key, alipay_base)
     body = {"lines": [{"sn": t["sn"], "plan_id": plan["plan_id"]}], "payment": "online", "method": METHOD[rail]}
@@ -373,7 +370,7 @@ def test_the_counter_qr_of_an_agent_order_is_paid_straight_to_the_agent(
     assert r.status == 201, r.body
     pay = r.json["payment"]
     assert pay["provider"] == rail and pay["code_url"] and pay["qr_svg"] and r.json["payment_intent_id"] is None
-    _sim(_base(rail, wechatpay_base, alipay_base), pay["out_trade_no"], "pay")
+    _sim(base, pay["out_trade_no"], "pay")
     got = _wait(
         lambda: (
             (g := api.get(f"/v1/orders/{r.json['order_id']}", key=agent.admin_key).json)["status"] == "fulfilled" and g

@@ -3,14 +3,15 @@ scheme (t=…,v1=HMAC-SHA256), so the webhook function verifies them as in produ
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import itertools
 import json
 import time
-from typing import Any
+from typing import Any, Unpack
 
-from simrenew.adapters.payments import Intent, StripeGateway, StripeKeys
+from simrenew.adapters.payments import Intent, IntentRequest, Notice, StripeGateway, StripeKeys
 from simrenew.errors import ProviderUnavailable, RuleViolation
 
 _ids = itertools.count(1)
@@ -58,28 +59,19 @@ class FakeGateway(StripeGateway):
         self.refund_faults: list[Exception] = []  # raised by the next refund calls, in order
         self.lost_answers = 0  # the next refunds are made, but their answer never arrives
 
-    def create_intent(
-        self,
-        *,
-        order_id: str,
-        amount_fen: int,
-        methods: list[str],
-        connected_account: str | None,
-        application_fee_fen: int,
-        metadata: dict[str, str],
-    ) -> Intent:
+    def create_intent(self, **request: Unpack[IntentRequest]) -> Intent:
         pi = f"pi_fake_{next(_ids):08d}"
         self.intents[pi] = {
             "id": pi,
             "object": "payment_intent",
-            "amount": amount_fen,
+            "amount": request["amount_fen"],
             "amount_received": 0,
             "currency": "cny",
             "status": "requires_payment_method",
-            "metadata": metadata,
-            "methods": methods,
-            "application_fee_amount": application_fee_fen,
-            "connected_account": connected_account,
+            "metadata": request["metadata"],
+            "methods": request["methods"],
+            "application_fee_amount": request["application_fee_fen"],
+            "connected_account": request["connected_account"],
         }
         return Intent(pi, f"{pi}_secret_x", "requires_payment_method")
 
@@ -245,7 +237,6 @@ class FakeRail:
         return self._refund_ids[out_refund_no]
 
     def verify_notification(self, headers: dict[str, str], body: bytes) -> Any:
-        from simrenew.adapters.payments import Notice
         from simrenew.errors import AuthenticationError
 
         if headers.get("x-fake-signature") != "ok":
@@ -273,40 +264,25 @@ class FakeRail:
         trade = self.trades[out_trade_no]
         if trade["state"] != "closed":
             trade.update(state="paid", received=trade["amount"])
-        state = "SUCCESS" if self.name == "wechatpay" else "TRADE_SUCCESS"
-        return self._notice(
-            key=f"{self.name}:{out_trade_no}:{state}",
-            kind="payment",
-            out_trade_no=out_trade_no,
-            sub_merchant=trade["sub"],
-            state="paid",
-            amount_fen=trade["amount"],
+        said = "SUCCESS" if self.name == "wechatpay" else "TRADE_SUCCESS"
+        return self._sent(
+            Notice.payment(self.name, out_trade_no, trade["sub"], said, "paid", amount_fen=trade["amount"])
         )
 
     def refund_notice(self, out_trade_no: str, amount_fen: int, out_refund_no: str) -> bytes:
         """WeChat Pay tells each refund; Alipay the trade's refunded total so far."""
-        trade = self.trades[out_trade_no]
+        sub = self.trades[out_trade_no]["sub"]
+        amounts: dict[str, Any]
         if self.name == "wechatpay":
-            return self._notice(
-                key=f"wechatpay:refund:{out_trade_no}:{out_refund_no}:SUCCESS",
-                kind="refund",
-                out_trade_no=out_trade_no,
-                sub_merchant=trade["sub"],
-                state="succeeded",
-                out_refund_no=out_refund_no,
-                refund_fen=amount_fen,
-                provider_refund_id=self._refund_ids.get(out_refund_no),
-            )
-        total = self.refunded(out_trade_no)
-        return self._notice(
-            key=f"alipay:refund:{out_trade_no}:{out_refund_no}:{total}",
-            kind="refund",
-            out_trade_no=out_trade_no,
-            sub_merchant=trade["sub"],
-            state="succeeded",
-            out_refund_no=out_refund_no,
-            refunded_total_fen=total,
-        )
+            refund_id = self._refund_ids.get(out_refund_no)
+            said, amounts = "SUCCESS", {"refund_fen": amount_fen, "provider_refund_id": refund_id}
+        else:
+            total = self.refunded(out_trade_no)
+            said, amounts = str(total), {"refunded_total_fen": total}
+        notice = Notice.refund(self.name, out_trade_no, sub, out_refund_no, said, "succeeded", **amounts)
+        return self._sent(notice)
 
-    def _notice(self, **fields: Any) -> bytes:
-        return json.dumps({"provider": self.name, **fields}).encode()
+    @staticmethod
+    def _sent(notice: Notice) -> bytes:
+        """What the rail sends, as verify_notification reads it back."""
+        return json.dumps(dataclasses.asdict(notice)).encode()

@@ -8,7 +8,6 @@ import base64
 import io
 import json
 import time
-import uuid
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -16,9 +15,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 import responses
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from infra.local_rails import new_key_pem, private_key, public_key, public_pem, rsa_sign, rsa_verify
+from infra.local_wechatpay import encrypted, signed_headers
 from simrenew.adapters import alipay as ali
 from simrenew.adapters import wechatpay as wx
 from simrenew.adapters.payments import Prepay, SubMerchant, TradeRef
@@ -51,26 +50,8 @@ def gateway() -> wx.WeChatPayGateway:
 
 
 def signed(body: str, *, stamp: int | None = None, serial: str | None = None) -> dict[str, str]:
-    ts, nonce = str(int(time.time()) if stamp is None else stamp), uuid.uuid4().hex
-    return {
-        "Wechatpay-Timestamp": ts,
-        "Wechatpay-Nonce": nonce,
-        "Wechatpay-Signature": rsa_sign(private_key(PLATFORM), f"{ts}\n{nonce}\n{body}\n"),
-        "Wechatpay-Serial": serial or wx_keys().public_key_id,
-        "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
-    }
-
-
-def encrypted(resource: dict[str, Any], kind: str = "transaction", key: str = APIV3) -> dict[str, str]:
-    nonce = uuid.uuid4().hex[:12]
-    data = AESGCM(key.encode()).encrypt(nonce.encode(), json.dumps(resource).encode(), kind.encode())
-    return {
-        "original_type": kind,
-        "algorithm": "AEAD_AES_256_GCM",
-        "ciphertext": base64.b64encode(data).decode(),
-        "associated_data": kind,
-        "nonce": nonce,
-    }
+    """Signed as the platform signs (infra/local_wechatpay.py), with its key here."""
+    return signed_headers(private_key(PLATFORM), serial or wx_keys().public_key_id, body, stamp)
 
 
 # The decrypted partner transaction of the docs (支付成功回调通知, 服务商模式), with our ids.
@@ -91,7 +72,7 @@ TRANSACTION = {
 }
 
 
-def notification(resource: dict[str, Any], event_type: str = "TRANSACTION.SUCCESS", **enc: Any) -> str:
+def notification(resource: dict[str, Any], event_type: str = "TRANSACTION.SUCCESS", key: str = APIV3) -> str:
     kind = "refund" if event_type.startswith("REFUND") else "transaction"
     return json.dumps(
         {
@@ -100,44 +81,49 @@ def notification(resource: dict[str, Any], event_type: str = "TRANSACTION.SUCCES
             "resource_type": "encrypt-resource",
             "event_type": event_type,
             "summary": "支付成功",
-            "resource": encrypted(resource, kind, **enc),
+            "resource": encrypted(key, resource, kind),
         }
     )
 
 
-def test_a_wechatpay_payment_notification_verified_and_decrypted() -> None:
-    body = notification(TRANSACTION)
-    notice = gateway().verify_notification(signed(body), body.encode())
-    assert (notice.kind, notice.state, notice.amount_fen, notice.sub_merchant) == (
-        "payment",
-        "paid",
-        4000,
-        "1900000109",
-    )
-    assert notice.key == "wechatpay:o_0123456789abcdef_wn:SUCCESS"
+# A refund's decrypted notification of the docs (退款结果通知, 服务商模式), with our ids.
+REFUND = {
+    "sp_mchid": "1900000100",
+    "sub_mchid": "1900000109",
+    "transaction_id": "4200000000000000000000000000",
+    "out_trade_no": "o_0123456789abcdef_wn",
+    "refund_id": "50000000382019052709732678859",
+    "out_refund_no": "rf_0123456789abcdef",
+    "refund_status": "SUCCESS",
+    "success_time": "2018-06-08T10:34:56+08:00",
+    "user_received_account": "招商银行信用卡0403",
+    "amount": {"total": 4000, "refund": 1000, "payer_total": 4000, "payer_refund": 1000},
+}
 
 
-def test_a_wechatpay_refund_notification_names_its_refund() -> None:
-    refund = {
-        "sp_mchid": "1900000100",
-        "sub_mchid": "1900000109",
-        "transaction_id": "4200000000000000000000000000",
-        "out_trade_no": "o_0123456789abcdef_wn",
-        "refund_id": "50000000382019052709732678859",
-        "out_refund_no": "rf_0123456789abcdef",
-        "refund_status": "SUCCESS",
-        "success_time": "2018-06-08T10:34:56+08:00",
-        "user_received_account": "招商银行信用卡0403",
-        "amount": {"total": 4000, "refund": 1000, "payer_total": 4000, "payer_refund": 1000},
-    }
-    body = notification(refund, "REFUND.SUCCESS")
+@pytest.mark.parametrize(
+    ("resource", "event_type", "expected"),
+    [
+        (
+            TRANSACTION,
+            "TRANSACTION.SUCCESS",
+            {"kind": "payment", "state": "paid", "amount_fen": 4000, "sub_merchant": "1900000109"}
+            | {"key": "wechatpay:o_0123456789abcdef_wn:SUCCESS"},
+        ),
+        (
+            REFUND,
+            "REFUND.SUCCESS",
+            {"kind": "refund", "out_refund_no": "rf_0123456789abcdef", "refund_fen": 1000, "state": "succeeded"},
+        ),
+    ],
+    ids=["payment", "refund"],
+)
+def test_a_wechatpay_notification_is_verified_and_decrypted_and_names_its_trade_or_refund(
+    resource: dict[str, Any], event_type: str, expected: dict[str, Any]
+) -> None:
+    body = notification(resource, event_type)
     notice = gateway().verify_notification(signed(body), body.encode())
-    assert (notice.kind, notice.out_refund_no, notice.refund_fen, notice.state) == (
-        "refund",
-        "rf_0123456789abcdef",
-        1000,
-        "succeeded",
-    )
+    assert {name: getattr(notice, name) for name in expected} == expected
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ from simrenew.adapters.payments import (
     Charge,
     Notice,
     Prepay,
+    RailGateway,
     SubMerchant,
     Trade,
     TradeRef,
@@ -70,6 +71,15 @@ class AlipayKeys:
         if size != 32:
             raise ConfigError("the Alipay secret's token_key must be 32 bytes, base64")
         return keys
+
+    def sdk_keys(self) -> dict[str, str]:
+        """The SDK's keyword arguments for the platform's app and Alipay's key (RSA2)."""
+        return {
+            "appid": self.app_id,
+            "app_private_key_string": self.app_private_key,
+            "alipay_public_key_string": self.alipay_public_key,
+            "sign_type": "RSA2",
+        }
 
 
 def seal(key: bytes, plain: str) -> str:
@@ -119,24 +129,13 @@ def _sdk() -> Iterator[None]:
         raise ProviderUnavailable(f"Alipay answered an error: {exc}") from exc
 
 
-class AlipayGateway:
+class AlipayGateway(RailGateway[AlipayKeys]):
     name = ALIPAY
 
     def __init__(self, keys_loader: Callable[[], AlipayKeys], notify_url: str) -> None:
-        self._load = keys_loader
-        self._notify_url = notify_url
-        self._keys: AlipayKeys | None = None
-        self._clients: dict[str, Any] = {}
+        super().__init__(keys_loader, notify_url)
+        self._clients: dict[str, Any] = {}  # app_auth_token -> its ISVAliPay
         self._lock = threading.Lock()
-
-    @property
-    def keys(self) -> AlipayKeys:
-        if self._keys is None:
-            with self._lock:
-                if self._keys is None:
-                    self._keys = self._load()
-        assert self._keys is not None
-        return self._keys
 
     def _client(self, token: str | None) -> Any:
         """An ISVAliPay per agent token (the SDK keeps the token on the client), cached."""
@@ -147,16 +146,8 @@ class AlipayGateway:
         if client is None:
             from alipay import ISVAliPay
 
-            keys = self.keys
-            client = ISVAliPay(
-                appid=keys.app_id,
-                app_notify_url=self._notify_url,
-                app_private_key_string=keys.app_private_key,
-                alipay_public_key_string=keys.alipay_public_key,
-                sign_type="RSA2",
-                app_auth_token=token,
-            )
-            client._gateway = keys.gateway  # the SDK's one address (the local gateway locally)
+            client = ISVAliPay(**self.keys.sdk_keys(), app_notify_url=self._notify_url, app_auth_token=token)
+            client._gateway = self.keys.gateway  # the SDK's one address (the local gateway locally)
             with self._lock:
                 self._clients[token] = client
         return client
@@ -180,27 +171,21 @@ class AlipayGateway:
     # --- paying ---------------------------------------------------------------------------------------
     def prepay(self, request: Prepay) -> Charge:
         client = self._client(request.sub.token)
-        expire = request.expires_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+        trade = {
+            "subject": request.description[:256],
+            "out_trade_no": request.out_trade_no,
+            "total_amount": yuan(request.amount_fen),
+            "notify_url": self._notify_url,
+            "time_expire": request.expires_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+        }
         if request.kind == "wap":
             with _sdk():
                 signed = client.api_alipay_trade_wap_pay(
-                    subject=request.description[:256],
-                    out_trade_no=request.out_trade_no,
-                    total_amount=yuan(request.amount_fen),
-                    return_url=request.return_url,
-                    notify_url=self._notify_url,
-                    time_expire=expire,
-                    quit_url=request.return_url,
+                    **trade, return_url=request.return_url, quit_url=request.return_url
                 )
             return Charge(ALIPAY, request.out_trade_no, "wap", h5_url=f"{self.keys.gateway}?{signed}")
         with _sdk():
-            answer = client.api_alipay_trade_precreate(
-                subject=request.description[:256],
-                out_trade_no=request.out_trade_no,
-                total_amount=yuan(request.amount_fen),
-                notify_url=self._notify_url,
-                time_expire=expire,
-            )
+            answer = client.api_alipay_trade_precreate(**trade)
         if answer.get("code") != "10000" or not answer.get("qr_code"):
             raise RuleViolation(
                 f"Alipay refused the order: {answer.get('sub_code', answer.get('code'))}", code="payment_rejected"
@@ -252,12 +237,7 @@ class AlipayGateway:
             raise bad
         from alipay import AliPay
 
-        verifier = AliPay(
-            appid=self.keys.app_id,
-            app_private_key_string=self.keys.app_private_key,
-            alipay_public_key_string=self.keys.alipay_public_key,
-            sign_type="RSA2",
-        )
+        verifier = AliPay(**self.keys.sdk_keys())
         try:
             ok = verifier.verify(dict(form), sign)
         except (ValueError, TypeError, IndexError):  # a signature that is not base64
@@ -271,25 +251,12 @@ class AlipayGateway:
         sub = form.get("auth_app_id") or None
         status = form.get("trade_status", "")
         if form.get("out_biz_no") and form.get("refund_fee"):
-            return Notice(
-                ALIPAY,
-                f"alipay:refund:{otn}:{form['out_biz_no']}:{form['refund_fee']}",
-                "refund",
-                otn,
-                sub,
-                "succeeded",
-                out_refund_no=form["out_biz_no"],
-                refunded_total_fen=fen_of(form["refund_fee"]),
+            total = form["refund_fee"]  # the trade's refunds so far
+            return Notice.refund(
+                ALIPAY, otn, sub, form["out_biz_no"], total, "succeeded", refunded_total_fen=fen_of(total)
             )
-        return Notice(
-            ALIPAY,
-            f"alipay:{otn}:{status}",
-            "payment",
-            otn,
-            sub,
-            _STATES.get(status, "failed"),
-            amount_fen=fen_of(form.get("total_amount")),
-        )
+        paid = _STATES.get(status, "failed")
+        return Notice.payment(ALIPAY, otn, sub, status, paid, amount_fen=fen_of(form.get("total_amount")))
 
     # --- the daily trade bill ----------------------------------------------------------------------------
     def bill(self, day: date, sub: SubMerchant) -> list[BillRow]:
@@ -369,18 +336,6 @@ def alipay_keys_loader(config: Any) -> Callable[[], AlipayKeys]:
     """The ISV credentials: a JSON file under .local/ locally (written by infra/local_alipay.py),
     Secrets Manager in AWS (ALIPAY_SECRET_ARN), read on first use."""
 
-    def load() -> AlipayKeys:
-        from simrenew.adapters.secrets import json_credentials
+    from simrenew.adapters.secrets import rail_credentials
 
-        return AlipayKeys.from_json(
-            json_credentials(
-                local=config.is_local,
-                local_file=config.alipay_credentials,
-                local_variable="ALIPAY_CREDENTIALS",
-                secret_arn=config.alipay_secret_arn,
-                arn_variable="ALIPAY_SECRET_ARN",
-                region=config.region,
-            )
-        )
-
-    return load
+    return rail_credentials(config, ALIPAY, AlipayKeys.from_json)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, Unpack
 
+from simrenew.adapters.secrets import Once
 from simrenew.errors import ConfigError, ProviderUnavailable, RuleViolation, ValidationError
 from simrenew.ports.payments import (
     ALIPAY as ALIPAY,
@@ -42,6 +43,9 @@ from simrenew.ports.payments import (
 )
 from simrenew.ports.payments import (
     Intent as Intent,
+)
+from simrenew.ports.payments import (
+    IntentRequest as IntentRequest,
 )
 from simrenew.ports.payments import (
     Notice as Notice,
@@ -79,31 +83,33 @@ LOCAL_STRIPE_JS = "/_local/stripe.js"
 
 
 @contextlib.contextmanager
-def _provider_errors() -> Iterator[None]:
-    import stripe
-
+def unavailable_on(errors: type[Exception], say: Callable[[Any], str]) -> Iterator[None]:
+    """A provider's `errors` (the network, or its SDK's) as ProviderUnavailable: what `say` says of one."""
     try:
         yield
-    except stripe.StripeError as exc:
-        raise ProviderUnavailable(f"the payment provider answered: {exc.user_message or type(exc).__name__}") from exc
+    except errors as exc:
+        raise ProviderUnavailable(say(exc)) from exc
+
+
+def _stripe_said(exc: Any) -> str:
+    return f"the payment provider answered: {exc.user_message or type(exc).__name__}"
+
+
+def _provider_errors() -> contextlib.AbstractContextManager[None]:
+    import stripe
+
+    return unavailable_on(stripe.StripeError, _stripe_said)
 
 
 class StripeGateway:
     def __init__(self, keys_loader: Any, local: bool) -> None:
-        self._load = keys_loader
+        self._keys: Once[StripeKeys] = Once(keys_loader)
         self._local = local
-        self._keys: StripeKeys | None = None
         self._client: Any = None
-        self._lock = threading.Lock()
 
     @property
     def keys(self) -> StripeKeys:
-        if self._keys is None:
-            with self._lock:
-                if self._keys is None:
-                    self._keys = self._load()
-        assert self._keys is not None
-        return self._keys
+        return self._keys.get()
 
     @property
     def publishable_key(self) -> str:
@@ -121,28 +127,21 @@ class StripeGateway:
             self._client = stripe.StripeClient(self.keys.secret_key, base_addresses=base, max_network_retries=2)
         return self._client.v1
 
-    def create_intent(
-        self,
-        *,
-        order_id: str,
-        amount_fen: int,
-        methods: list[str],
-        connected_account: str | None,
-        application_fee_fen: int,
-        metadata: dict[str, str],
-    ) -> Intent:
+    def create_intent(self, **request: Unpack[IntentRequest]) -> Intent:
         # localstripe knows cards only; real Stripe gets the agent's methods.
         params: dict[str, Any] = {
-            "amount": amount_fen,
+            "amount": request["amount_fen"],
             "currency": "cny",
-            "payment_method_types": ["card"] if self._local else methods,
-            "metadata": metadata,
+            "payment_method_types": ["card"] if self._local else request["methods"],
+            "metadata": request["metadata"],
         }
+        connected_account = request["connected_account"]
         if connected_account and not self._local:
-            params["application_fee_amount"] = application_fee_fen
+            params["application_fee_amount"] = request["application_fee_fen"]
             params["transfer_data"] = {"destination": connected_account}
+        idempotency_key = f"order-{request['order_id']}"
         with _provider_errors():
-            pi = self._v1().payment_intents.create(params=params, options={"idempotency_key": f"order-{order_id}"})
+            pi = self._v1().payment_intents.create(params=params, options={"idempotency_key": idempotency_key})
         return Intent(pi.id, pi.client_secret, pi.status)
 
     def confirm(self, intent_id: str, payment_method: str) -> str:
@@ -182,9 +181,7 @@ class StripeGateway:
         except (stripe.InvalidRequestError, stripe.CardError) as exc:
             raise RuleViolation(str(exc.user_message or exc), code="refund_rejected") from None
         except stripe.StripeError as exc:
-            raise ProviderUnavailable(
-                f"the payment provider answered: {exc.user_message or type(exc).__name__}"
-            ) from exc
+            raise ProviderUnavailable(_stripe_said(exc)) from exc
         return str(refund.id)
 
     def verify_event(self, payload: bytes, signature: str | None) -> dict[str, Any]:
@@ -302,6 +299,24 @@ def stripe_keys_loader(config: Any) -> Any:
 # The platform is the service provider; each agent is a sub-merchant (特约商户), and the money
 # settles to the agent's own account. The two adapters (adapters/wechatpay.py, adapters/alipay.py)
 # speak their rail's documented formats; the services see only the port's types (simrenew.ports.payments).
+
+
+K = TypeVar("K")
+
+
+class RailGateway(Generic[K]):
+    """What the adapters of the two direct rails share: their credentials (keys), read on first
+    use, and the address the rail sends its notifications to."""
+
+    name: str
+
+    def __init__(self, keys_loader: Callable[[], K], notify_url: str) -> None:
+        self._keys = Once(keys_loader)
+        self._notify_url = notify_url
+
+    @property
+    def keys(self) -> K:
+        return self._keys.get()
 
 
 class PaymentRails:

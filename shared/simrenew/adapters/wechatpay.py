@@ -17,9 +17,8 @@ import csv
 import gzip
 import io
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -31,10 +30,13 @@ from simrenew.adapters.payments import (
     Charge,
     Notice,
     Prepay,
+    RailGateway,
     SubMerchant,
     Trade,
     TradeRef,
+    unavailable_on,
 )
+from simrenew.domain.values import json_of
 from simrenew.errors import AuthenticationError, ConfigError, ProviderUnavailable, RuleViolation
 
 API_BASE = "https://api.mch.weixin.qq.com"
@@ -83,6 +85,12 @@ class WeChatPayKeys:
         except KeyError as exc:
             raise ConfigError(f"the WeChat Pay secret lacks {exc.args[0]}") from None
 
+    def sdk_keys(self) -> dict[str, Any]:
+        """The SDK's keyword arguments for the service provider's ids and keys (its names are ours,
+        but for mchid and appid)."""
+        same = json_of(self, "private_key", "cert_serial_no", "apiv3_key", "public_key", "public_key_id")
+        return {"mchid": self.sp_mchid, "appid": self.sp_appid, **same}
+
 
 def yuan_time(moment: datetime) -> str:
     """RFC 3339 in China time, as WeChat Pay writes its times."""
@@ -93,54 +101,28 @@ def _fen(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-@contextlib.contextmanager
-def _network() -> Iterator[None]:
+def _network() -> contextlib.AbstractContextManager[None]:
     import requests
 
-    try:
-        yield
-    except requests.RequestException as exc:
-        raise ProviderUnavailable(f"WeChat Pay did not answer: {type(exc).__name__}") from exc
+    return unavailable_on(requests.RequestException, lambda exc: f"WeChat Pay did not answer: {type(exc).__name__}")
 
 
-class WeChatPayGateway:
+class WeChatPayGateway(RailGateway[WeChatPayKeys]):
     name = WECHATPAY
-
-    def __init__(self, keys_loader: Callable[[], WeChatPayKeys], notify_url: str) -> None:
-        self._load = keys_loader
-        self._notify_url = notify_url
-        self._keys: WeChatPayKeys | None = None
-        self._client: Any = None
-        self._lock = threading.Lock()
-
-    @property
-    def keys(self) -> WeChatPayKeys:
-        if self._keys is None:
-            with self._lock:
-                if self._keys is None:
-                    self._keys = self._load()
-        assert self._keys is not None
-        return self._keys
+    _client: Any = None  # the SDK's client, made on first use
 
     def _pay(self) -> Any:
         if self._client is None:
             from wechatpayv3 import WeChatPay, WeChatPayType
 
-            keys = self.keys
             client = WeChatPay(
                 wechatpay_type=WeChatPayType.NATIVE,
-                mchid=keys.sp_mchid,
-                private_key=keys.private_key,
-                cert_serial_no=keys.cert_serial_no,
-                appid=keys.sp_appid,
-                apiv3_key=keys.apiv3_key,
+                **self.keys.sdk_keys(),
                 notify_url=self._notify_url,
                 partner_mode=True,
                 timeout=(5, 15),
-                public_key=keys.public_key,
-                public_key_id=keys.public_key_id,
             )
-            client._core._gate_way = keys.api_base  # the SDK's one base address (the local platform locally)
+            client._core._gate_way = self.keys.api_base  # the SDK's one base address (the local platform locally)
             self._client = client
         return self._client
 
@@ -326,29 +308,18 @@ class WeChatPayGateway:
         amount: dict[str, Any] = raw_amount if isinstance(raw_amount, dict) else {}
         if event_type.startswith("REFUND."):
             status = str(resource.get("refund_status") or event_type.removeprefix("REFUND."))
-            out_refund_no = str(resource.get("out_refund_no") or "")
-            return Notice(
-                WECHATPAY,
-                f"wechatpay:refund:{otn}:{out_refund_no}:{status}",
-                "refund",
-                otn,
-                sub,
-                "succeeded" if status == "SUCCESS" else "failed",
-                out_refund_no=out_refund_no,
-                refund_fen=_fen(amount.get("refund")),
-                provider_refund_id=str(resource.get("refund_id") or "") or None,
+            refund_no = str(resource.get("out_refund_no") or "")
+            refund_id = str(resource.get("refund_id") or "") or None
+            refund_fen = _fen(amount.get("refund"))
+            state = "succeeded" if status == "SUCCESS" else "failed"
+            return Notice.refund(
+                WECHATPAY, otn, sub, refund_no, status, state, refund_fen=refund_fen, provider_refund_id=refund_id
             )
         state = str(resource.get("trade_state") or "")
-        return Notice(
-            WECHATPAY,
-            f"wechatpay:{otn}:{state}",
-            "payment",
-            otn,
-            sub,
-            _STATES.get(state, "failed") if state != "SUCCESS" else "paid",
-            amount_fen=_fen(amount.get("payer_total", amount.get("total"))),
-            currency=str(amount.get("currency") or "CNY").upper(),
-        )
+        paid = _STATES.get(state, "failed") if state != "SUCCESS" else "paid"
+        amount_fen = _fen(amount.get("payer_total", amount.get("total")))
+        currency = str(amount.get("currency") or "CNY").upper()
+        return Notice.payment(WECHATPAY, otn, sub, state, paid, amount_fen=amount_fen, currency=currency)
 
     # --- the daily trade bill ----------------------------------------------------------------------------
     def bill(self, day: date, sub: SubMerchant) -> list[BillRow]:
@@ -423,18 +394,6 @@ def wechatpay_keys_loader(config: Any) -> Callable[[], WeChatPayKeys]:
     """The 服务商 credentials: a JSON file under .local/ locally (written by infra/local_wechatpay.py),
     Secrets Manager in AWS (WECHATPAY_SECRET_ARN), read on first use."""
 
-    def load() -> WeChatPayKeys:
-        from simrenew.adapters.secrets import json_credentials
+    from simrenew.adapters.secrets import rail_credentials
 
-        return WeChatPayKeys.from_json(
-            json_credentials(
-                local=config.is_local,
-                local_file=config.wechatpay_credentials,
-                local_variable="WECHATPAY_CREDENTIALS",
-                secret_arn=config.wechatpay_secret_arn,
-                arn_variable="WECHATPAY_SECRET_ARN",
-                region=config.region,
-            )
-        )
-
-    return load
+    return rail_credentials(config, WECHATPAY, WeChatPayKeys.from_json)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,17 @@ class Intent:
     id: str
     client_secret: str
     status: str
+
+
+class IntentRequest(TypedDict):
+    """What a PaymentIntent is created from (keyword arguments of `create_intent`)."""
+
+    order_id: str
+    amount_fen: int
+    methods: list[str]
+    connected_account: str | None
+    application_fee_fen: int
+    metadata: dict[str, str]
 
 
 class PaymentGateway(Protocol):
@@ -27,16 +38,7 @@ class PaymentGateway(Protocol):
         """Where the pay page loads Stripe.js from."""
         ...
 
-    def create_intent(
-        self,
-        *,
-        order_id: str,
-        amount_fen: int,
-        methods: list[str],
-        connected_account: str | None,
-        application_fee_fen: int,
-        metadata: dict[str, str],
-    ) -> Intent: ...
+    def create_intent(self, **request: Unpack[IntentRequest]) -> Intent: ...
 
     def confirm(self, intent_id: str, payment_method: str) -> str: ...
 
@@ -147,6 +149,20 @@ class Notice:
     refund_fen: int | None = None  # this refund (WeChat Pay)
     refunded_total_fen: int | None = None  # all refunds of the trade so far (Alipay)
     provider_refund_id: str | None = None
+
+    @classmethod
+    def payment(cls, provider: str, otn: str, sub: str | None, said: str, state: str, **amount: Any) -> Notice:
+        """A payment's notice, keyed by what the rail said of trade `otn` (`said`: its trade status)."""
+        return cls(provider, f"{provider}:{otn}:{said}", "payment", otn, sub, state, **amount)
+
+    @classmethod
+    def refund(
+        cls, provider: str, otn: str, sub: str | None, refund_no: str, said: str, state: str, **amounts: Any
+    ) -> Notice:
+        """A refund's notice, keyed by the refund and what the rail said of it (`said`: its status,
+        or the trade's refunded total)."""
+        key = f"{provider}:refund:{otn}:{refund_no}:{said}"
+        return cls(provider, key, "refund", otn, sub, state, out_refund_no=refund_no, **amounts)
 
 
 @dataclass(frozen=True)
