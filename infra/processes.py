@@ -10,8 +10,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
@@ -74,6 +75,33 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=timeout)
+
+
+# Starts a local server on the port it is given, its output to the log; returns the process.
+Starter = Callable[[int, IO[bytes]], Any]
+
+
+@contextlib.contextmanager
+def serving(start: Starter, log_path: Path) -> Iterator[str]:
+    """The server `start` starts on a free 127.0.0.1 port, its output appended to `log_path`: its
+    base URL (http://127.0.0.1:port) while the block runs; stopped at the end."""
+    port = free_port()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        proc = start(port, log)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop(proc)
+            assert proc.poll() is not None
+
+
+def start_api_server(port: int, log: IO[bytes] | int | None, env: dict[str, str], what: str) -> subprocess.Popen[bytes]:
+    """infra/serve.py (the local API server) on 127.0.0.1:port, with the functions' environment `env`."""
+    child_env = {**env, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "shared")])}
+    proc = spawn([sys.executable, "-m", "infra.serve", "--port", str(port)], log, cwd=ROOT, env=child_env)
+    wait_for_port(port, proc, 60, what)
+    return proc
 
 
 def start_dynamodb_local(port: int, db_path: Path | None, log: IO[bytes] | int | None) -> subprocess.Popen[bytes]:

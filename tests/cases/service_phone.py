@@ -4,26 +4,18 @@ to its first and last characters), and to the agent's own keys in /v1/me for the
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from simrenew.domain.dates import add_months
-from tests.support.builders import create_agent
+from tests.support.builders import create_agent, one_terminal
 from tests.support.client import ApiClient
 from tests.support.fleet import terminal_body
 
 
 def test_the_agent_sets_a_service_phone_that_merchants_see_on_the_pay_page(api: ApiClient, platform_key: str) -> None:
     agent = create_agent(api, platform_key)
-    m = api.post("/v1/merchants", {"name": "深圳市福田区便利店", "phone": "13812345678"}, key=agent.admin_key).json
-    plan = api.post(
-        "/v1/plans", {"name": "半年卡", "term_months": 6, "data_quota_mb": 512, "price_fen": 4900}, key=agent.admin_key
-    ).json
-    expires = date.today() + timedelta(days=20)
-    t = api.post(
-        "/v1/terminals",
-        terminal_body(merchant_id=m["merchant_id"], expires_on=expires.isoformat()),
-        key=agent.admin_key,
-    ).json
+    shop = ("深圳市福田区便利店", "13812345678")
+    plan, t = one_terminal(api, agent, merchant=shop, plan=("半年卡", 6), price_fen=4900, quota_mb=512)
 
     patched = api.patch("/v1/tenant", {"service_phone": "400-812-3456"}, key=agent.admin_key)
     assert patched.status == 200, patched.body
@@ -35,7 +27,7 @@ def test_the_agent_sets_a_service_phone_that_merchants_see_on_the_pay_page(api: 
     assert look["merchant_name_masked"] == "深圳******店"
     (quoted,) = look["plans"]
     assert quoted["plan_id"] == plan["plan_id"]
-    assert quoted["new_expires_on"] == add_months(expires, 6).isoformat()
+    assert quoted["new_expires_on"] == add_months(date.fromisoformat(t["expires_on"]), 6).isoformat()
 
     cleared = api.patch("/v1/tenant", {"service_phone": None}, key=agent.admin_key)
     assert cleared.status == 200 and cleared.json["service_phone"] is None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +46,6 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/e2e" in str(item.fspath):
-            item.add_marker(pytest.mark.e2e)
 
 
 def chromium_path() -> str:
@@ -104,22 +99,30 @@ def new_page(browser: Any, errors: PageErrors, width: int, height: int, locale: 
     return page
 
 
+@contextmanager
+def checked_page(browser: Any, errors: PageErrors, width: int, height: int) -> Iterator[Any]:
+    """A new page of width x height px for the block; closed after it, and the test fails if any
+    error appeared on it."""
+    page = new_page(browser, errors, width, height)
+    try:
+        yield page
+    finally:
+        page.context.close()
+    assert not errors, errors
+
+
 @pytest.fixture
 def phone(browser: Any, page_errors: PageErrors) -> Iterator[Any]:
     """A 360 px wide phone screen."""
-    page = new_page(browser, page_errors, 360, 740)
-    yield page
-    page.context.close()
-    assert not page_errors, page_errors
+    with checked_page(browser, page_errors, 360, 740) as page:
+        yield page
 
 
 @pytest.fixture
 def desktop(browser: Any, page_errors: PageErrors) -> Iterator[Any]:
     """A 1440 px wide desktop screen."""
-    page = new_page(browser, page_errors, 1440, 900)
-    yield page
-    page.context.close()
-    assert not page_errors, page_errors
+    with checked_page(browser, page_errors, 1440, 900) as page:
+        yield page
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from simrenew.domain.dates import add_months
 from simrenew.domain.transfers import transferable_months
-from tests.e2e.conftest import PageErrors, new_page
+from tests.e2e.conftest import PageErrors, checked_page
 from tests.e2e.console_helpers import page_width, plan, register, tenant_today
 from tests.support.builders import Agent
 from tests.support.client import ApiClient
@@ -42,11 +42,15 @@ class Screen:
         self.page.locator("main h1").first.wait_for()
         self.page.wait_for_load_state("networkidle")
 
-    def sign_in(self, ui_url: str, key: str) -> None:
+    def sign_in(self, ui_url: str, key: str, view: str | None = None) -> Any:
+        """Signed in with `key` on the dashboard, then on `view` if one is given: the page."""
         self.page.goto(f"{ui_url}/?lang={self.lang}#/dashboard")
         self.page.get_by_test_id("api-key-input").fill(key)
         self.page.get_by_test_id("sign-in").click()
         self.page.get_by_test_id("sign-out").wait_for()
+        if view is not None:
+            self.open(ui_url, view)
+        return self.page
 
     def fits(self) -> None:
         assert page_width(self.page) <= self.width, f"horizontal overflow at {self.width}px"
@@ -55,10 +59,8 @@ class Screen:
 @pytest.fixture
 def screen(request: pytest.FixtureRequest, browser: Any, page_errors: PageErrors) -> Iterator[Screen]:
     lang, width = request.param
-    page = new_page(browser, page_errors, width, 800 if width > 400 else 740)
-    yield Screen(page, lang, width)
-    page.context.close()
-    assert not page_errors, page_errors
+    with checked_page(browser, page_errors, width, 800 if width > 400 else 740) as page:
+        yield Screen(page, lang, width)
 
 
 def _world(api: ApiClient, agent: Agent) -> dict[str, Any]:
@@ -213,9 +215,7 @@ def test_an_admin_transfers_whole_months_to_a_terminal_found_as_you_type(
     taker = register(api, agent, today + timedelta(days=10), None)
     left = transferable_months(date.fromisoformat(giver["expires_on"]), today)
     assert left >= 2
-    screen.sign_in(ui_url, key)
-    screen.open(ui_url, f"terminals/{giver['sn']}")
-    page = screen.page
+    page = screen.sign_in(ui_url, key, f"terminals/{giver['sn']}")
 
     # Nothing found for an SN that is not the agent's; typed in full and sent, the API's 404 in words.
     page.get_by_test_id("transfer-to").fill("NOSUCH-SN-99")
@@ -272,9 +272,7 @@ def test_the_xlsx_template_downloaded_from_the_console_imports_as_it_is(
 
     from openpyxl import load_workbook
 
-    screen.sign_in(ui_url, agent.admin_key)
-    screen.open(ui_url, "imports")
-    page = screen.page
+    page = screen.sign_in(ui_url, agent.admin_key, "imports")
     with page.expect_download() as got:
         page.get_by_test_id("import-template-xlsx").click()
     download = got.value
@@ -307,9 +305,7 @@ def test_the_xlsx_template_downloaded_from_the_console_imports_as_it_is(
 def test_an_admin_connects_and_removes_a_carrier_account(
     screen: Screen, ui_url: str, api: ApiClient, agent: Agent
 ) -> None:
-    screen.sign_in(ui_url, agent.admin_key)
-    screen.open(ui_url, "carrier")
-    page = screen.page
+    page = screen.sign_in(ui_url, agent.admin_key, "carrier")
     page.get_by_test_id("carrier-url").fill("cc.example.com")
     page.get_by_test_id("carrier-username").fill("agent-a")
     page.get_by_test_id("carrier-key").fill("secret-key-1")
@@ -342,9 +338,7 @@ def test_an_admin_moves_an_expiry_by_hand_only_with_a_reason_and_the_ledger_says
     key = agent.admin_key
     t = register(api, agent, tenant_today(api, key) + timedelta(days=30), None)
     later = date.fromisoformat(t["expires_on"]) + timedelta(days=15)
-    screen.sign_in(ui_url, key)
-    screen.open(ui_url, f"terminals/{t['sn']}")
-    page = screen.page
+    page = screen.sign_in(ui_url, key, f"terminals/{t['sn']}")
     page.get_by_test_id("terminal-edit").click()
     page.get_by_test_id("edit-expires").fill(later.isoformat())
     page.get_by_test_id("terminal-save").click()

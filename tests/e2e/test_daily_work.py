@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from simrenew.domain.dates import add_months
-from tests.e2e.conftest import PageErrors, new_page
+from tests.e2e.conftest import PageErrors, checked_page
 from tests.support.builders import Agent
 from tests.support.client import ApiClient
 from tests.support.fleet import terminal_body
@@ -29,13 +29,12 @@ def shown_day(d: date, lang: str) -> str:
     return f"{d.year}年{d.month}月{d.day}日" if lang == "zh-CN" else f"{EN_MONTHS[d.month - 1]} {d.day}, {d.year}"
 
 
-@pytest.fixture
+@pytest.fixture(params=SCREENS, ids=IDS)
 def screen(request: pytest.FixtureRequest, browser: Any, page_errors: PageErrors) -> Iterator[tuple[Any, str]]:
+    """Each test at each of SCREENS: the page and its language."""
     lang, width = request.param
-    page = new_page(browser, page_errors, width, 800 if width > 400 else 740)
-    yield page, lang
-    page.context.close()
-    assert not page_errors, page_errors
+    with checked_page(browser, page_errors, width, 800 if width > 400 else 740) as page:
+        yield page, lang
 
 
 def no_horizontal_overflow(page: Any) -> bool:
@@ -67,7 +66,6 @@ def fill_card(page: Any, number: str) -> None:
         card.locator(f"input[placeholder='{name}']").fill(value)
 
 
-@pytest.mark.parametrize("screen", SCREENS, ids=IDS, indirect=True)
 def test_the_pay_page_shows_the_phone_previews_the_expiry_and_refreshes_the_card_after_paying(
     screen: tuple[Any, str], ui_url: str, api: ApiClient, agent: Agent
 ) -> None:
@@ -102,11 +100,14 @@ def test_the_pay_page_shows_the_phone_previews_the_expiry_and_refreshes_the_card
     assert no_horizontal_overflow(page)
 
 
-def sign_in(page: Any, ui_url: str, key: str, lang: str) -> None:
+def sign_in(page: Any, ui_url: str, key: str, lang: str, view: str | None = None) -> None:
+    """Signed in with `key` on the dashboard, then on `view` if one is given."""
     page.goto(f"{ui_url}/?lang={lang}#/dashboard")
     page.get_by_test_id("api-key-input").fill(key)
     page.get_by_test_id("sign-in").click()
     page.get_by_test_id("sign-out").wait_for()
+    if view is not None:
+        open_view(page, view)
 
 
 def open_view(page: Any, view: str) -> None:
@@ -129,7 +130,6 @@ def paid_cash_order(api: ApiClient, agent: Agent, months: int = 1) -> dict[str, 
     return {"sn": t["sn"], "order_id": order["order_id"]}
 
 
-@pytest.mark.parametrize("screen", SCREENS, ids=IDS, indirect=True)
 def test_a_finance_key_reads_orders_and_the_money_reports_and_is_told_it_changes_nothing(
     screen: tuple[Any, str], ui_url: str, api: ApiClient, agent: Agent
 ) -> None:
@@ -155,14 +155,12 @@ def test_a_finance_key_reads_orders_and_the_money_reports_and_is_told_it_changes
     assert no_horizontal_overflow(page)
 
 
-@pytest.mark.parametrize("screen", SCREENS, ids=IDS, indirect=True)
 def test_an_admin_creates_a_finance_key_and_codes_are_shown_as_words(
     screen: tuple[Any, str], ui_url: str, api: ApiClient, agent: Agent
 ) -> None:
     page, lang = screen
     made = paid_cash_order(api, agent, months=1)
-    sign_in(page, ui_url, agent.admin_key, lang)
-    open_view(page, "keys")
+    sign_in(page, ui_url, agent.admin_key, lang, "keys")
     page.get_by_test_id("key-role").select_option("finance")
     page.get_by_test_id("key-label").fill("会计")
     page.get_by_test_id("key-submit").click()
@@ -181,7 +179,6 @@ def test_an_admin_creates_a_finance_key_and_codes_are_shown_as_words(
     assert no_horizontal_overflow(page)
 
 
-@pytest.mark.parametrize("screen", SCREENS, ids=IDS, indirect=True)
 def test_a_workbook_imports_from_the_console_with_its_count_labelled_and_the_sticker_shows_the_phone(
     screen: tuple[Any, str], ui_url: str, api: ApiClient, agent: Agent
 ) -> None:
@@ -192,8 +189,7 @@ def test_a_workbook_imports_from_the_console_with_its_count_labelled_and_the_sti
     data = workbook_bytes(
         [[r["sn"], r["tid"], r["iccid"], None, "PAX A920", None, None, None, expiry, None] for r in rows]
     )
-    sign_in(page, ui_url, agent.admin_key, lang)
-    open_view(page, "imports")
+    sign_in(page, ui_url, agent.admin_key, lang, "imports")
     page.get_by_test_id("import-file").set_input_files(
         {
             "name": "终端清单.xlsx",

@@ -33,6 +33,14 @@ def fleet(api: ApiClient, agent: Agent, months: int = 12) -> tuple[dict[str, Any
     return plan, terminal
 
 
+def open_pay_page(phone: Any, ui_url: str, api: ApiClient, agent: Agent) -> dict[str, Any]:
+    """The pay page of a new terminal of the agent (a 12-month plan to renew it with) open on the
+    phone: the terminal."""
+    _, terminal = fleet(api, agent)
+    phone.goto(f"{ui_url}/pay/{terminal['sn']}")
+    return terminal
+
+
 def fill_card(page: Any, number: str) -> None:
     card = page.get_by_test_id("card-element")
     fields = {"number": number, "exp_month": "12", "exp_year": "34", "cvc": "123", "postal_code": "100000"}
@@ -120,8 +128,7 @@ def test_an_unknown_terminal_is_explained_in_plain_words(ui_url: str, phone: Any
 def test_the_language_switch_changes_every_label_and_is_remembered(
     ui_url: str, phone: Any, api: ApiClient, agent: Agent
 ) -> None:
-    _, terminal = fleet(api, agent)
-    phone.goto(f"{ui_url}/pay/{terminal['sn']}")
+    terminal = open_pay_page(phone, ui_url, api, agent)
     phone.get_by_test_id("terminal").wait_for()
     assert phone.locator("h1").inner_text() == "流量卡续费"
 
@@ -141,8 +148,7 @@ def test_the_language_switch_changes_every_label_and_is_remembered(
 def test_a_wallet_the_local_stripe_cannot_do_is_refused_in_plain_words(
     ui_url: str, phone: Any, api: ApiClient, agent: Agent
 ) -> None:
-    _, terminal = fleet(api, agent)
-    phone.goto(f"{ui_url}/pay/{terminal['sn']}")
+    open_pay_page(phone, ui_url, api, agent)
     phone.get_by_label("支付宝").check()
     phone.get_by_test_id("continue").click()
     notice = phone.get_by_test_id("notice")

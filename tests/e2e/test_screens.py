@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PageErrors, new_page
+from tests.e2e.conftest import PageErrors, checked_page
 from tests.e2e.console_helpers import page_width, plan, register, tenant_today
 from tests.support.builders import Agent, create_agent, signup_body
 from tests.support.client import ApiClient
@@ -48,10 +48,8 @@ class Screen:
 )
 def screen(request: Any, browser: Any, page_errors: PageErrors) -> Iterator[Screen]:
     width, lang = request.param
-    page = new_page(browser, page_errors, width, 740 if width < 400 else 900)
-    yield Screen(page, lang, width)
-    page.context.close()
-    assert not page_errors, page_errors
+    with checked_page(browser, page_errors, width, 740 if width < 400 else 900) as page:
+        yield Screen(page, lang, width)
 
 
 def _shops(api: ApiClient, agent: Agent) -> dict[str, Any]:
@@ -345,8 +343,8 @@ def test_every_new_screen_fits_the_width_in_both_languages(
     p = plan(api, agent, 5000)
     line = {"sn": w["a"]["sn"], "plan_id": p["plan_id"]}
     order = api.post("/v1/orders", {"lines": [line], "payment": "offline"}, key=agent.admin_key).json
-    s = Screen(new_page(browser, page_errors, width, 800), lang, width)
-    try:
+    with checked_page(browser, page_errors, width, 800) as page:
+        s = Screen(page, lang, width)
         s.sign_in(ui_url, agent.admin_key)
         # A terminal's page carries the transfer of time and the transfer code; an order's page mark-paid.
         for view in [*SCREENS, f"terminals/{w['a']['sn']}", f"orders/{order['order_id']}"]:
@@ -360,6 +358,3 @@ def test_every_new_screen_fits_the_width_in_both_languages(
             s.open(ui_url, view)
             s.page.locator("h1").first.wait_for()
             s.fits()
-    finally:
-        s.page.context.close()
-    assert not page_errors, page_errors

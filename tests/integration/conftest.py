@@ -4,10 +4,9 @@ session, both on 127.0.0.1 and both stopped at the end; requests go over real HT
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import boto3
 import pytest
@@ -15,92 +14,49 @@ import requests
 
 from infra.processes import (
     LOCAL,
-    free_port,
-    spawn,
+    Starter,
+    serving,
+    start_api_server,
     start_dynamodb_local,
     start_local_alipay,
+    start_local_carrier,
     start_local_wechatpay,
     start_localstripe,
     stop,
-    wait_for_port,
 )
+from infra.s3_local import start_local_s3
 from infra.table import ensure_table
 from simrenew.adapters.dynamodb.models import bind_table
 from tests.support.client import ApiClient, HttpTransport
 from tests.support.env import PLATFORM_KEY, function_env
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 TABLE = "simrenew-it"
+LOGS = LOCAL / "logs"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/integration" in str(item.fspath):
-            item.add_marker(pytest.mark.integration)
+def _local_server(start: Starter, log_name: str) -> Any:
+    """A session fixture: the base URL of the server `start` starts on a free 127.0.0.1 port (its
+    output in .local/logs/<log_name>), stopped at the end of the session."""
+
+    @pytest.fixture(scope="session")
+    def fixture() -> Iterator[str]:
+        with serving(start, LOGS / log_name) as url:
+            yield url
+
+    return fixture
 
 
-@pytest.fixture(scope="session")
-def ddb_endpoint() -> Iterator[str]:
-    port = free_port()
-    logs = LOCAL / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    with (logs / "it-dynamodb.log").open("ab") as log:
-        proc = start_dynamodb_local(port, None, log)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            stop(proc)
-
-
-@pytest.fixture(scope="session")
-def stripe_base() -> Iterator[str]:
-    """localstripe on a free 127.0.0.1 port (its own process: it is GPL)."""
-    port = free_port()
-    with (LOCAL / "logs" / "it-localstripe.log").open("ab") as log:
-        proc = start_localstripe(port, log)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            stop(proc)
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """moto's S3 server on a free 127.0.0.1 port (the local server creates the bucket from
-    template.yaml and delivers its upload events to the worker)."""
-    from infra.s3_local import start_local_s3
-
-    port = free_port()
-    with (LOCAL / "logs" / "it-s3.log").open("ab") as log:
-        proc = start_local_s3(port, log)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            stop(proc)
-
-
-@pytest.fixture(scope="session")
-def wechatpay_base() -> Iterator[str]:
-    """The local WeChat Pay platform (infra/local_wechatpay.py) on a free port, its keys under .local/wechatpay."""
-    port = free_port()
-    with (LOCAL / "logs" / "it-wechatpay.log").open("ab") as log:
-        proc = start_local_wechatpay(port, log)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            stop(proc)
-
-
-@pytest.fixture(scope="session")
-def alipay_base() -> Iterator[str]:
-    """The local Alipay gateway (infra/local_alipay.py) on a free port, its keys under .local/alipay."""
-    port = free_port()
-    with (LOCAL / "logs" / "it-alipay.log").open("ab") as log:
-        proc = start_local_alipay(port, log)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            stop(proc)
+# DynamoDB Local, in memory.
+ddb_endpoint = _local_server(lambda port, log: start_dynamodb_local(port, None, log), "it-dynamodb.log")
+# localstripe (its own process: it is GPL).
+stripe_base = _local_server(start_localstripe, "it-localstripe.log")
+# moto's S3 server (the local server creates the bucket from template.yaml and delivers its upload
+# events to the worker).
+s3_endpoint = _local_server(start_local_s3, "it-s3.log")
+# The local WeChat Pay platform (infra/local_wechatpay.py), its keys under .local/wechatpay.
+wechatpay_base = _local_server(start_local_wechatpay, "it-wechatpay.log")
+# The local Alipay gateway (infra/local_alipay.py), its keys under .local/alipay.
+alipay_base = _local_server(start_local_alipay, "it-alipay.log")
 
 
 @pytest.fixture(scope="session")
@@ -143,26 +99,19 @@ def ddb(ddb_client: Any, ddb_endpoint: str) -> Any:
 
 @pytest.fixture(scope="session")
 def server_url(ddb_client: Any, env: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    child_env = {**os.environ, **env, "PYTHONPATH": f"{ROOT}:{ROOT / 'shared'}"}
-    child_env["NOTIFY_BASE_URL"] = f"http://127.0.0.1:{port}"  # the platforms notify this server
-    child_env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"  # and send payers back to its pay page
-    logs = LOCAL / "logs"
-    with (logs / "it-server.log").open("ab") as log:
-        proc = spawn([sys.executable, "-m", "infra.serve", "--port", str(port)], log, cwd=ROOT, env=child_env)
-        try:
-            wait_for_port(port, proc, 60, "local API server")
-            url = f"http://127.0.0.1:{port}"
-            # localstripe signs its webhooks with our secret and posts them to our origin.
-            requests.post(
-                f"{env['STRIPE_API_BASE']}/_config/webhooks/simrenew",
-                data={"url": f"{url}/webhooks/stripe", "secret": env["STRIPE_WEBHOOK_SECRET"]},
-                timeout=10,
-            )
-            yield url
-        finally:
-            stop(proc)
-            assert proc.poll() is not None
+    def start(port: int, log: IO[bytes]) -> Any:
+        origin = f"http://127.0.0.1:{port}"  # the platforms notify this server, and it sends payers back here
+        child_env = {**os.environ, **env, "NOTIFY_BASE_URL": origin, "PUBLIC_BASE_URL": origin}
+        return start_api_server(port, log, child_env, "local API server")
+
+    with serving(start, LOGS / "it-server.log") as url:
+        # localstripe signs its webhooks with our secret and posts them to our origin.
+        requests.post(
+            f"{env['STRIPE_API_BASE']}/_config/webhooks/simrenew",
+            data={"url": f"{url}/webhooks/stripe", "secret": env["STRIPE_WEBHOOK_SECRET"]},
+            timeout=10,
+        )
+        yield url
 
 
 @pytest.fixture(autouse=True)
@@ -221,7 +170,7 @@ class OutboxPollerProcess:
         env.pop(FAULT_ENV, None)
         if fault:
             env[FAULT_ENV] = fault
-        with (LOCAL / "logs" / "it-outbox-poller.log").open("ab") as log:
+        with (LOGS / "it-outbox-poller.log").open("ab") as log:
             self.proc = start_outbox_poller(self.checkpoint, log, env)
         return self.proc
 
@@ -314,14 +263,7 @@ class LocalCarrier:
 @pytest.fixture(scope="session")
 def local_carrier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCarrier]:
     """The local carrier platform on a free 127.0.0.1 port, its state in a temporary file."""
-    from infra.processes import start_local_carrier
-
-    port = free_port()
     key = "cck_integration_" + os.urandom(6).hex()
     state = tmp_path_factory.mktemp("carrier") / "state.json"
-    with (LOCAL / "logs" / "it-carrier.log").open("ab") as log:
-        proc = start_local_carrier(port, state, log, key)
-        try:
-            yield LocalCarrier(f"http://127.0.0.1:{port}", key)
-        finally:
-            stop(proc)
+    with serving(lambda port, log: start_local_carrier(port, state, log, key), LOGS / "it-carrier.log") as url:
+        yield LocalCarrier(url, key)

@@ -18,13 +18,13 @@ import itertools
 import random
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from simrenew.domain.dates import add_months
-from tests.support.builders import create_agent
+from tests.support.builders import create_agent, one_terminal
 from tests.support.client import ApiClient
+from tests.support.concurrency import at_once
 from tests.support.fleet import IMPORT_HEADER, csv_row, terminal_body
 from tests.support.sweep import RecordingSender, sweep_service
 
@@ -34,26 +34,6 @@ AGENT = {
     "contact_email": "race@example.com",
     "contact_phone": "13800138000",
 }
-
-
-def _at_once(jobs: list[Callable[[], Any]]) -> list[Any]:
-    """Run the jobs in threads released together; their results (or exceptions) in order."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = jobs[i]()
-        except BaseException as exc:  # noqa: BLE001 - reported to the test, not swallowed
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(120)
-    return results
 
 
 def test_six_different_vouchers_redeemed_on_one_terminal_at_once_add_six_terms(
@@ -67,16 +47,8 @@ def test_six_different_vouchers_redeemed_on_one_terminal_at_once_add_six_terms(
     Transaction now gives reasons back in call order); and two codes of one batch on one
     terminal within a second had the same ledger key (the code's id is now part of it)."""
     agent = create_agent(api, platform_key)
-    m = api.post("/v1/merchants", {"name": "并发小店", "phone": "13987650000"}, key=agent.admin_key).json
-    plan = api.post(
-        "/v1/plans", {"name": "月卡", "term_months": 1, "data_quota_mb": 512, "price_fen": 1500}, key=agent.admin_key
-    ).json
-    expires = date.today() + timedelta(days=20)
-    t = api.post(
-        "/v1/terminals",
-        terminal_body(merchant_id=m["merchant_id"], expires_on=expires.isoformat()),
-        key=agent.admin_key,
-    ).json
+    shop = ("并发小店", "13987650000")
+    plan, t = one_terminal(api, agent, merchant=shop, plan=("月卡", 1), price_fen=1500, quota_mb=512)
     batch = api.post("/v1/vouchers/batches", {"plan_id": plan["plan_id"], "count": 6}, key=agent.admin_key)
     assert batch.status == 201, batch.body
     codes = batch.json["codes"]
@@ -89,15 +61,15 @@ def test_six_different_vouchers_redeemed_on_one_terminal_at_once_add_six_terms(
             time.sleep(0.2)
         return 503
 
-    statuses = _at_once([lambda c=c: redeem(c) for c in codes])
+    statuses = at_once([lambda c=c: redeem(c) for c in codes])
     assert statuses == [200] * 6, statuses
-    expected = add_months(expires, 6).isoformat()
+    expected = add_months(date.fromisoformat(t["expires_on"]), 6).isoformat()
     assert api.get(f"/v1/terminals/{t['sn']}", key=agent.admin_key).json["expires_on"] == expected
     ledger = api.get(f"/v1/terminals/{t['sn']}/renewals", key=agent.admin_key).json["items"]
     assert len(ledger) == 6
     # The six terms chain without a gap or an overlap.
     spans = sorted((r["old_expires_on"], r["new_expires_on"]) for r in ledger)
-    assert spans[0][0] == expires.isoformat() and spans[-1][1] == expected
+    assert spans[0][0] == t["expires_on"] and spans[-1][1] == expected
     assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
     again = api.post("/v1/public/vouchers/redeem", {"sn": t["sn"], "code": codes[0]})
     assert (again.status, again.error["code"]) == (422, "invalid_voucher")
@@ -118,7 +90,7 @@ def test_the_import_worker_delivered_twice_at_once_writes_every_row_once(make_se
     data = "\n".join([IMPORT_HEADER, *[csv_row(r, ("双投商户", "13500002222")) for r in rows]]) + "\n"
     import_id = svc.imports.start(tenant.tenant_id, data.encode(), "test")
 
-    outcomes = _at_once([lambda: svc.imports.run(tenant.tenant_id, import_id) for _ in range(2)])
+    outcomes = at_once([lambda: svc.imports.run(tenant.tenant_id, import_id) for _ in range(2)])
     assert sorted(map(str, outcomes)) == ["busy", "done"], outcomes  # the lease lets one through
     status = svc.imports.status(tenant.tenant_id, import_id)
     assert (status["status"], status["processed"], status["created"], status["failed"]) == ("done", 260, 260, 0)
@@ -168,7 +140,7 @@ def test_the_same_sweep_day_run_twice_at_once_sends_each_message_once(make_servi
         return sweep_service(sender, clock).run(day)
 
     senders = [SlowSender(), SlowSender()]
-    results = _at_once([lambda s=s: sweep(s) for s in senders])
+    results = at_once([lambda s=s: sweep(s) for s in senders])
     assert not [r for r in results if isinstance(r, BaseException)], results
     sent = [(m["sn"], m["key"].split("#")[-2]) for s in senders for m in s.sent if m["sn"] in expected]
     assert sorted(sent) == sorted(expected.items())  # each once, across both runs

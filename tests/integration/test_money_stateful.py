@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -25,6 +24,7 @@ from simrenew.adapters.dynamodb.orders import to_order
 from simrenew.clock import FixedClock
 from simrenew.domain.orders import REFUND_SUCCEEDED
 from simrenew.errors import ProviderUnavailable, SimRenewError
+from tests.support.concurrency import at_once
 from tests.support.env import WEBHOOK_SECRET
 from tests.support.fleet import terminal_body
 from tests.support.payments import FakeGateway, FakeRail, sign
@@ -258,20 +258,12 @@ def books_machine(make_services: Any, rail_name: str = "stripe") -> type[RuleBas
         def three_refunds_at_once(self, o: int) -> None:
             self._tick()
             order_id = self._order(o).order_id
-            results: list[Any] = []
 
-            def one() -> None:
-                try:
-                    results.append(self.svc.orders.refund(self.tenant, order_id, {"reason": "并发"}, "admin"))
-                except SimRenewError as err:
-                    results.append(err)
+            def refund() -> Any:
+                return self.svc.orders.refund(self.tenant, order_id, {"reason": "并发"}, "admin")
 
-            threads = [threading.Thread(target=one) for _ in range(3)]
-            for th in threads:
-                th.start()
-            for th in threads:
-                th.join()
-            assert sum(1 for r in results if not isinstance(r, SimRenewError)) <= 1
+            results = at_once([refund] * 3)
+            assert sum(1 for r in results if not isinstance(r, BaseException)) <= 1
             self._echo()
 
         @precondition(lambda self: self.orders)

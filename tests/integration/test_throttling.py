@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import os
 import random
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from infra.processes import LOCAL, free_port, spawn, stop, wait_for_port
+from infra.processes import LOCAL, serving, start_api_server
 from simrenew.adapters.dynamodb.models import RETRIES, bind_table
 from simrenew.domain.dates import add_months
 from tests.integration.conftest import TABLE
@@ -37,7 +35,6 @@ from tests.support.payments import sign, succeeded_for
 from tests.support.sweep import RecordingSender, sweep_service
 from tests.support.throttle import FaultProxy, Tally, rule
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 THROTTLES = ("throughput", "throttling", "request_limit")
 OUTAGE = 10**6  # a burst no retry policy outlasts
 # Room for botocore's backoff (1 s base for throttles, doubling, jittered: up to 31 s per call).
@@ -76,20 +73,10 @@ def proxied_services(ddb: Any, env: dict[str, str], ddb_endpoint: str, faults: F
 @pytest.fixture(scope="module")
 def throttled_url(proxy: FaultProxy, env: dict[str, str], ddb_client: Any) -> Iterator[str]:
     """A local API server process of its own, talking to DynamoDB Local through the proxy."""
-    port = free_port()
-    child_env = {
-        **os.environ,
-        **env,
-        "DDB_ENDPOINT": proxy.endpoint,
-        "PYTHONPATH": f"{ROOT}:{ROOT / 'shared'}",
-    }
-    with (LOCAL / "logs" / "it-throttled-server.log").open("ab") as log:
-        proc = spawn([sys.executable, "-m", "infra.serve", "--port", str(port)], log, cwd=ROOT, env=child_env)
-        try:
-            wait_for_port(port, proc, 60, "throttled API server")
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            stop(proc)
+    child_env = {**os.environ, **env, "DDB_ENDPOINT": proxy.endpoint}
+    log = LOCAL / "logs" / "it-throttled-server.log"
+    with serving(lambda port, out: start_api_server(port, out, child_env, "throttled API server"), log) as url:
+        yield url
 
 
 @pytest.fixture
