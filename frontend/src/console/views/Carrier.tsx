@@ -10,13 +10,10 @@ import { t } from "../strings";
 import { BusyButton, DeleteButton, FormEnd, RunButton, SelectField, useCreate, type Action } from "../forms";
 import { AdminOnly, ErrorAlert, Field, ItemsTable, LoadState, SnLink, Status, localError, useAction, useLoad } from "../ui";
 import type { CarrierAccount as Account, CarrierAccountPage, CarrierDriftReport, CarrierOperation, CarrierOperationPage, CarrierState } from "../../common/types";
+import { API_ENUMS } from "../../common/enums";
 
-
-
-
-
-const CARRIERS = ["CMCC", "CUCC", "CTCC"];
-const PLATFORMS = ["control_center", "onelink"];
+const CARRIERS = API_ENUMS.account_carrier;
+const PLATFORMS = API_ENUMS.carrier_platform;
 
 export function driftLabel(reason: string | null | undefined): string {
   if (!reason) return "";

@@ -7,10 +7,9 @@ import { t } from "../strings";
 import { CheckGroup, FormEnd, SelectField, useFields } from "../forms";
 import { AdminOnly, Field, LoadState, localError, useAction, useLoad } from "../ui";
 import type { Tenant } from "../../common/types";
+import { API_ENUMS } from "../../common/enums";
 
-
-
-const METHODS = ["card", "alipay", "wechat_pay"] as const;
+const METHODS = API_ENUMS.payment_method;
 const ZONES = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Macau", "Asia/Urumqi", "Asia/Singapore", "UTC"];
 
 export function Settings({ admin }: { admin: boolean }) {
