@@ -203,11 +203,10 @@ export function RunButton(props: { action: Action; label: string; run: () => Pro
   );
 }
 
-/** A set of checkboxes (ids `idPrefix`-value) in a fieldset, the error below it (id `errorId`). */
+/** A set of checkboxes (ids `idPrefix`-value) in a fieldset, the error below it (id `idPrefix`-err). */
 export function CheckGroup<K extends string>(props: {
   legend: string;
   idPrefix: string;
-  errorId: string;
   options: readonly K[];
   label: (k: K) => ComponentChildren;
   checked: string[];
@@ -215,8 +214,9 @@ export function CheckGroup<K extends string>(props: {
   error?: string;
 }) {
   const { checked } = props;
+  const errorId = `${props.idPrefix}-err`;
   return (
-    <fieldset aria-describedby={props.error ? props.errorId : undefined}>
+    <fieldset aria-describedby={props.error ? errorId : undefined}>
       <legend>{props.legend}</legend>
       <div class="row">
         {props.options.map((k) => (
@@ -232,7 +232,7 @@ export function CheckGroup<K extends string>(props: {
         ))}
       </div>
       {props.error && (
-        <div class="field-error" id={props.errorId} role="alert">
+        <div class="field-error" id={errorId} role="alert">
           {props.error}
         </div>
       )}

@@ -150,13 +150,13 @@ function TenantTable({ status, platformKey, onRefused }: { status: string; platf
             <td class="nowrap">{moment(x.created_at)}</td>
             <td class="row">
               {x.status === "pending_review" && (
-                <ConfirmButton label={ts("approve")} confirmLabel={ts("approve")} question={ts("approveQuestion")} busy={action.busy} testid={`approve-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "approve", "approvedDone")} />
+                <ConfirmButton label={ts("approve")} question={ts("approveQuestion")} busy={action.busy} testid={`approve-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "approve", "approvedDone")} />
               )}
               {x.status !== "suspended" && (
-                <ConfirmButton label={ts("suspend")} confirmLabel={ts("suspend")} question={ts("suspendQuestion")} danger busy={action.busy} testid={`suspend-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "suspend", "suspended")} />
+                <ConfirmButton label={ts("suspend")} question={ts("suspendQuestion")} danger busy={action.busy} testid={`suspend-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "suspend", "suspended")} />
               )}
               {x.status === "suspended" && (
-                <ConfirmButton label={ts("reinstate")} confirmLabel={ts("reinstate")} question={ts("reinstateQuestion")} busy={action.busy} testid={`reinstate-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "reinstate", "reinstated")} />
+                <ConfirmButton label={ts("reinstate")} question={ts("reinstateQuestion")} busy={action.busy} testid={`reinstate-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "reinstate", "reinstated")} />
               )}
             </td>
           </tr>

@@ -120,7 +120,6 @@ function ReminderForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant
       <CheckGroup
         legend={t("paymentMethods")}
         idPrefix="s-pm"
-        errorId="s-pm-err"
         options={METHODS}
         label={(m) => t(`pm_${m}`)}
         checked={v.payment_methods}

@@ -48,11 +48,7 @@ export function SignIn({ endedWhy }: { endedWhy: string | null }) {
         </Field>
         <Submit busy={action.busy} label={t("signIn")} testid="sign-in" />
       </form>
-      <p>
-        <a href="#/signup" data-testid="open-signup">
-          {ts("signupLink")}
-        </a>
-      </p>
+      <FrameLink to="#/signup" testid="open-signup" label={ts("signupLink")} />
     </SignInFrame>
   );
 }
@@ -68,5 +64,16 @@ export function SignInFrame({ testid, children }: { testid?: string; children: C
         {children}
       </main>
     </div>
+  );
+}
+
+/** The way from the sign-in to the signup form and back, below the form. */
+export function FrameLink({ to, testid, label }: { to: string; testid: string; label: string }) {
+  return (
+    <p>
+      <a href={to} data-testid={testid}>
+        {label}
+      </a>
+    </p>
   );
 }

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { newIdempotencyKey } from "../../common/api";
 import { call } from "../../common/api";
-import { SignInFrame } from "./SignIn";
+import { FrameLink, SignInFrame } from "./SignIn";
 import { t } from "../strings";
 import { ts } from "../strings_screens";
 import { Field, Status, Submit, useAction } from "../ui";
@@ -47,11 +47,7 @@ export function Signup() {
           <Submit busy={action.busy} label={ts("signupSubmit")} testid="signup-submit" />
         </form>
       )}
-      <p>
-        <a href="#/" data-testid="back-to-signin">
-          {ts("backToSignIn")}
-        </a>
-      </p>
+      <FrameLink to="#/" testid="back-to-signin" label={ts("backToSignIn")} />
       <p class="hint">{t("appName")}</p>
     </SignInFrame>
   );

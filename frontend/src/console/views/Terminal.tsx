@@ -117,7 +117,6 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
               <div class="row">
                 <ConfirmButton
                   label={ts("reactivate")}
-                  confirmLabel={ts("reactivate")}
                   question={ts("reactivateQuestion")}
                   busy={reactivate.busy}
                   testid="terminal-reactivate"

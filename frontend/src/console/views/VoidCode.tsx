@@ -24,7 +24,6 @@ export function VoidCode({ batches, onVoided }: { batches: { batch_id: string; l
       <div class="row">
         <ConfirmButton
           label={ts("voidSubmit")}
-          confirmLabel={ts("voidSubmit")}
           question={ts("voidQuestion")}
           danger
           busy={action.busy}

@@ -136,7 +136,6 @@ function CreateEndpoint({ onCreated }: { onCreated: () => void }) {
         <CheckGroup
           legend={t("events")}
           idPrefix="w-ev"
-          errorId="w-events-err"
           options={EVENTS}
           label={(ev) => (
             <>
