@@ -412,6 +412,20 @@ export function BackLink({ to, label }: { to: string; label: string }) {
   );
 }
 
+/** The head of one thing's page: the way back to its list, its title (what it is, then its id) and
+ * its load's state. */
+export function PageHead(props: { back: string; backLabel: string; title: string; id: string; load: { error: unknown; loading: boolean; data: unknown } }) {
+  return (
+    <>
+      <BackLink to={props.back} label={props.backLabel} />
+      <h1>
+        {props.title} <span class="mono">{props.id}</span>
+      </h1>
+      <LoadState load={props.load} />
+    </>
+  );
+}
+
 /** A terminal's SN, linked to its page. */
 export function SnLink({ sn, testid }: { sn: string; testid?: string }) {
   return (

@@ -8,7 +8,7 @@ import { api, apiBlob, canWrite, session } from "../session";
 import { label, t, tn } from "../strings";
 import { ts, tsn } from "../strings_screens";
 import { FilterButtons, FormEnd, SelectField, ToggleButton, useFields } from "../forms";
-import { BackLink, Badge, ErrorAlert, Field, ItemsTable, LoadState, Loading, Pager, SnLink, Table, localError, useAction, useLoad, usePaged } from "../ui";
+import { Badge, ErrorAlert, Field, ItemsTable, Loading, PageHead, Pager, SnLink, Table, localError, useAction, useLoad, usePaged } from "../ui";
 import { NewOrder } from "./Terminal";
 import type { Order, OrderDetail, OrderPage, PlanPage } from "../../common/types";
 
@@ -122,11 +122,7 @@ export function OrderPage({ orderId, admin }: { orderId: string; admin: boolean 
   const payable = o && ["pending_payment", "failed", "expired", "paid"].includes(o.status);
   return (
     <section class="stack" data-testid="view-order">
-      <BackLink to="orders" label={t("backToOrders")} />
-      <h1>
-        {t("order")} <span class="mono">{orderId}</span>
-      </h1>
-      <LoadState load={load} />
+      <PageHead back="orders" backLabel={t("backToOrders")} title={t("order")} id={orderId} load={load} />
       {o && (
         <>
           <div class="card">

@@ -11,7 +11,7 @@ import { TransferCode } from "./Transfer";
 import { TransferTime } from "./TransferTime";
 import { CarrierStateBlock } from "./Carrier";
 import { FormEnd, SelectField, ToggleButton, useCreate, useFields, type Action } from "../forms";
-import { BackLink, Badge, ConfirmButton, ErrorAlert, Field, ItemsTable, LoadState, Status, localError, riskRecent, useAction, useLoad } from "../ui";
+import { Badge, ConfirmButton, ErrorAlert, Field, ItemsTable, PageHead, Status, localError, riskRecent, useAction, useLoad } from "../ui";
 import { PlanSelect } from "./Plans";
 import { carrierLabel, daysLeft } from "./Terminals";
 import type { CreatedOrder as OrderOut, MerchantCard, NotificationPage, Plan, PlanPage, RenewalPage, Terminal } from "../../common/types";
@@ -41,11 +41,7 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
   const planName = (id: string | null) => (id ? (plans.data?.items.find((p) => p.plan_id === id)?.name ?? id) : "—");
   return (
     <section class="stack" data-testid="view-terminal">
-      <BackLink to="terminals" label={t("backToFleet")} />
-      <h1>
-        {t("terminal")} <span class="mono">{sn}</span>
-      </h1>
-      <LoadState load={term} />
+      <PageHead back="terminals" backLabel={t("backToFleet")} title={t("terminal")} id={sn} load={term} />
       {x && (
         <>
           <div class="card">
