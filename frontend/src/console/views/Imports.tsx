@@ -8,7 +8,6 @@ import { csvBlob, number, saveBlob } from "../format";
 import { go, href } from "../router";
 import { api, apiBlob, canWrite, session } from "../session";
 import { errorText, t } from "../strings";
-import { ts } from "../strings_screens";
 import { uploadImport } from "../transfer";
 import { BusyButton, FormEnd } from "../forms";
 import { ErrorAlert, Field, Status, Table, useAction } from "../ui";
@@ -82,13 +81,13 @@ export function Imports({ importId }: { importId: string | null }) {
           >
             {t("downloadTemplate")}
           </button>
-          <BusyButton busy={xlsx.busy} label={ts("downloadTemplateXlsx")} onClick={saveXlsxTemplate} testid="import-template-xlsx" />
+          <BusyButton busy={xlsx.busy} label={t("downloadTemplateXlsx")} onClick={saveXlsxTemplate} testid="import-template-xlsx" />
         </div>
         <ErrorAlert error={xlsx.error} />
       </div>
       {!canWrite(session()) ? (
         <p class="card hint" data-testid="import-readonly">
-          {ts("readonlyNoWrite")}
+          {t("readonlyNoWrite")}
         </p>
       ) : (
       <form class="card stack" onSubmit={submit} noValidate data-testid="import-form">

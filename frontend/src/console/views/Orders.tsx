@@ -6,7 +6,6 @@ import { fenToYuanText, parseYuan, saveBlob } from "../format";
 import { go, href } from "../router";
 import { api, apiBlob, canWrite, session } from "../session";
 import { label, t, tn } from "../strings";
-import { ts, tsn } from "../strings_screens";
 import { FilterButtons, FormEnd, SelectField, ToggleButton, useFields } from "../forms";
 import { Badge, ErrorAlert, Field, ItemsTable, Loading, PageHead, Pager, SnLink, Table, localError, useAction, useLoad, usePaged } from "../ui";
 import { NewOrder } from "./Terminal";
@@ -60,10 +59,10 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
         data-testid="order-filters"
       >
         <div class="grid">
-        <Field id="o-sn" label={ts("ordersSn")}>
+        <Field id="o-sn" label={t("ordersSn")}>
           {(a) => <input {...a} class="mono" value={draft.sn} onInput={setF("sn")} data-testid="order-sn-filter" />}
         </Field>
-        <SelectField id="o-channel" label={ts("channel")} value={draft.channel} onChange={setF("channel")} blank={t("all")} options={CHANNELS.map((c) => [c, ts(`ch_${c}`)])} testid="order-channel-filter" />
+        <SelectField id="o-channel" label={t("channel")} value={draft.channel} onChange={setF("channel")} blank={t("all")} options={CHANNELS.map((c) => [c, t(`ch_${c}`)])} testid="order-channel-filter" />
         <Field id="o-from" label={t("from")}>
           {(a) => <input {...a} type="date" value={draft.from} onInput={setF("from")} data-testid="order-from" />}
         </Field>
@@ -85,7 +84,7 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
       <ErrorAlert error={paged.error} />
       {paged.data && (
         <p class="hint" data-testid="order-total">
-          {typeof paged.data.total === "number" ? tsn("totalOrders", paged.data.total) : ts("totalUnknown")}
+          {typeof paged.data.total === "number" ? tn("totalOrders", paged.data.total) : t("totalUnknown")}
         </p>
       )}
       <Loading show={paged.loading} />

@@ -8,7 +8,6 @@ import { href } from "../router";
 import { api, apiBlob, session } from "../session";
 import { saveCsv } from "../transfer";
 import { label, t, tn } from "../strings";
-import { ts } from "../strings_screens";
 import { BusyButton, type Action } from "../forms";
 import { Badge, ErrorAlert, Field, ItemsTable, SnLink, Submit, Table, useAction } from "../ui";
 import { WeekChart } from "./Dashboard";
@@ -165,7 +164,7 @@ function ExpiringReport() {
           <p data-testid="expiring-total">{tn("expiringTotal", data.total, { days: data.days })}</p>
           {data.per_week.length > 0 && <WeekChart weeks={data.per_week} labelledBy="exp-title" />}
           {data.truncated && <p class="hint">{t("listTruncated", { n: data.items.length })}</p>}
-          <ItemsTable items={data.items} caption={t("expiringReport")} testid="expiring-table" cols={["SN", "TID", t("status"), t("expiresOn"), ts("merchant")]}>
+          <ItemsTable items={data.items} caption={t("expiringReport")} testid="expiring-table" cols={["SN", "TID", t("status"), t("expiresOn"), t("merchant")]}>
             {(r) => (
               <tr key={r.sn}>
                 <td class="mono">

@@ -4,7 +4,6 @@ import { useState } from "preact/hooks";
 import { LanguageSwitch } from "../LanguageSwitch";
 import { signIn } from "../session";
 import { errorText, t } from "../strings";
-import { ts } from "../strings_screens";
 import { Field, Submit, useAction } from "../ui";
 
 export function SignIn({ endedWhy }: { endedWhy: string | null }) {
@@ -48,7 +47,7 @@ export function SignIn({ endedWhy }: { endedWhy: string | null }) {
         </Field>
         <Submit busy={action.busy} label={t("signIn")} testid="sign-in" />
       </form>
-      <FrameLink to="#/signup" testid="open-signup" label={ts("signupLink")} />
+      <FrameLink to="#/signup" testid="open-signup" label={t("signupLink")} />
     </SignInFrame>
   );
 }

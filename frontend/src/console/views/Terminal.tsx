@@ -5,7 +5,6 @@ import { day, locale, megabytes, moment, money } from "../../common/i18n";
 import { href } from "../router";
 import { api, canWrite, session } from "../session";
 import { label, t } from "../strings";
-import { ts } from "../strings_screens";
 import { MerchantPicker } from "./MerchantPicker";
 import { TransferCode } from "./Transfer";
 import { TransferTime } from "./TransferTime";
@@ -67,7 +66,7 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
               </dd>
               <dt>{t("plan")}</dt>
               <dd>{planName(x.plan_id)}</dd>
-              <dt>{ts("merchant")}</dt>
+              <dt>{t("merchant")}</dt>
               <dd data-testid="terminal-merchant">
                 {merchant.data ? (
                   <>
@@ -112,11 +111,11 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
             {write && x.status === "deactivated" && (
               <div class="row">
                 <ConfirmButton
-                  label={ts("reactivate")}
-                  question={ts("reactivateQuestion")}
+                  label={t("reactivate")}
+                  question={t("reactivateQuestion")}
                   busy={reactivate.busy}
                   testid="terminal-reactivate"
-                  onConfirm={lifecycle(reactivate, "reactivate", ts("reactivated"))}
+                  onConfirm={lifecycle(reactivate, "reactivate", t("reactivated"))}
                 />
               </div>
             )}
@@ -225,7 +224,7 @@ function EditTerminal(props: { terminal: Terminal; plans: Plan[]; admin: boolean
     }
     if (Object.keys(body).length === 0) return action.fail(new Error(t("nothingChanged")));
     if (movesExpiry) {
-      if (!reason.trim()) return action.fail(localError("reason", ts("expiryReasonRequired")));
+      if (!reason.trim()) return action.fail(localError("reason", t("expiryReasonRequired")));
       body.reason = reason.trim();
     }
     const next = await action.run(
@@ -249,10 +248,10 @@ function EditTerminal(props: { terminal: Terminal; plans: Plan[]; admin: boolean
         <Field id="e-model" label={t("model")} error={fe("model")}>
           {(a) => <input {...a} value={v.model} onInput={set("model")} />}
         </Field>
-        <MerchantPicker id="e-merchant" label={ts("merchant")} value={v.merchant_id} onChange={(id) => setV({ ...v, merchant_id: id })} error={fe("merchant_id")} testid="edit-merchant" />
+        <MerchantPicker id="e-merchant" label={t("merchant")} value={v.merchant_id} onChange={(id) => setV({ ...v, merchant_id: id })} error={fe("merchant_id")} testid="edit-merchant" />
         <SelectField id="e-plan" label={t("plan")} error={fe("plan_id")} value={v.plan_id} onChange={set("plan_id")} blank="—" options={props.plans.map((p) => [p.plan_id, p.name])} />
         {props.admin && (
-          <Field id="e-expires" label={t("expiresOn")} hint={ts("expiryAdminHint")} error={fe("expires_on")}>
+          <Field id="e-expires" label={t("expiresOn")} hint={t("expiryAdminHint")} error={fe("expires_on")}>
             {(a) => <input {...a} type="date" value={v.expires_on} onInput={set("expires_on")} data-testid="edit-expires" />}
           </Field>
         )}
