@@ -48,6 +48,18 @@ export function useSaveForm<V extends object>(start: V, paths: { create: string;
   return { ...fields, action, save };
 }
 
+/** A form in a card: its title, any hint below it, then its fields and end (`children`); the browser's
+ * own validation is off (ours and the API's speak next to the fields). */
+export function FormCard(props: { testid: string; title: string; hint?: string; onSubmit: (e: Event) => unknown; children: ComponentChildren }) {
+  return (
+    <form class="card stack" onSubmit={props.onSubmit} noValidate data-testid={props.testid}>
+      <h2>{props.title}</h2>
+      {props.hint && <p class="hint">{props.hint}</p>}
+      {props.children}
+    </form>
+  );
+}
+
 /** The end of a form: its outcome (`fields` show their own error), then any `notice`; while there is
  * a `question` (a form that asks once more before it sends) it stands above the buttons, with a cancel
  * (`onCancel`); then the row of the submit button (test id `testid`) and any other buttons (`children`). */

@@ -9,7 +9,7 @@ import { go, href } from "../router";
 import { api, apiBlob, canWrite, session } from "../session";
 import { errorText, t } from "../strings";
 import { uploadImport } from "../transfer";
-import { BusyButton, FormEnd } from "../forms";
+import { BusyButton, FormCard, FormEnd } from "../forms";
 import { ErrorAlert, Field, Status, Table, useAction } from "../ui";
 import type { Import as Job } from "../../common/types";
 
@@ -90,8 +90,7 @@ export function Imports({ importId }: { importId: string | null }) {
           {t("readonlyNoWrite")}
         </p>
       ) : (
-      <form class="card stack" onSubmit={submit} noValidate data-testid="import-form">
-        <h2>{t("newImport")}</h2>
+      <FormCard testid="import-form" title={t("newImport")} onSubmit={submit}>
         <Field id="import-file" label={t("csvFile")} hint={t("csvFileHint")} error={action.fieldError("file")}>
           {(a) => (
             <input
@@ -115,7 +114,7 @@ export function Imports({ importId }: { importId: string | null }) {
           </div>
         )}
         <FormEnd action={action} fields={["file"]} status="import-start" label={t("startImport")} testid="import-start" />
-      </form>
+      </FormCard>
       )}
       {importId && <ImportProgress key={importId} importId={importId} />}
     </section>

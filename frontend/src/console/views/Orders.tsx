@@ -6,7 +6,7 @@ import { fenToYuanText, parseYuan, saveBlob } from "../format";
 import { go, href } from "../router";
 import { api, apiBlob, canWrite, session } from "../session";
 import { label, t, tn } from "../strings";
-import { FilterButtons, FormEnd, SelectField, ToggleButton, useFields } from "../forms";
+import { FilterButtons, FormCard, FormEnd, SelectField, ToggleButton, useFields } from "../forms";
 import { Badge, ErrorAlert, Field, ItemsTable, Loading, PageHead, Pager, SnLink, Table, localError, useAction, useLoad, usePaged } from "../ui";
 import { NewOrder } from "./Terminal";
 import type { Order, OrderDetail, OrderPage, PlanPage } from "../../common/types";
@@ -216,9 +216,7 @@ function MarkPaid({ order, onDone }: { order: Order; onDone: (o: OrderDetail) =>
     if (out) onDone(out);
   };
   return (
-    <form class="card stack" onSubmit={submit} noValidate data-testid="mark-paid-form">
-      <h2>{t("markPaid")}</h2>
-      <p class="hint">{t("markPaidHint")}</p>
+    <FormCard testid="mark-paid-form" title={t("markPaid")} hint={t("markPaidHint")} onSubmit={submit}>
       <Field id="mp-note" label={t("note")} error={action.fieldError("note")}>
         {(a) => <textarea {...a} rows={2} maxLength={500} value={note} onInput={(e) => setNote(e.currentTarget.value)} data-testid="mark-paid-note" />}
       </Field>
@@ -231,7 +229,7 @@ function MarkPaid({ order, onDone }: { order: Order; onDone: (o: OrderDetail) =>
         label={confirming ? t("confirmMarkPaid") : t("markPaid")}
         testid="mark-paid-submit"
       />
-    </form>
+    </FormCard>
   );
 }
 
@@ -261,9 +259,7 @@ function Refund({ order, onDone }: { order: Order; onDone: (o: OrderDetail) => v
     if (out) onDone(out);
   };
   return (
-    <form class="card stack" onSubmit={submit} noValidate data-testid="refund-form">
-      <h2>{t("refund")}</h2>
-      <p class="hint">{t("refundHint", { max: money(remaining) })}</p>
+    <FormCard testid="refund-form" title={t("refund")} hint={t("refundHint", { max: money(remaining) })} onSubmit={submit}>
       <div class="grid">
         <Field id="rf-amount" label={t("refundAmountYuan")} hint={t("refundAmountHint")} error={action.fieldError("amount_fen")}>
           {(a) => (
@@ -295,6 +291,6 @@ function Refund({ order, onDone }: { order: Order; onDone: (o: OrderDetail) => v
         label={confirming !== false ? t("confirmRefund") : t("refund")}
         testid="refund-submit"
       />
-    </form>
+    </FormCard>
   );
 }

@@ -9,7 +9,7 @@ import { MerchantPicker } from "./MerchantPicker";
 import { TransferCode } from "./Transfer";
 import { TransferTime } from "./TransferTime";
 import { CarrierStateBlock } from "./Carrier";
-import { FormEnd, SelectField, ToggleButton, useCreate, useFields, type Action } from "../forms";
+import { FormCard, FormEnd, SelectField, ToggleButton, useCreate, useFields, type Action } from "../forms";
 import { Badge, ConfirmButton, ErrorAlert, Field, ItemsTable, PageHead, Status, localError, riskRecent, useAction, useLoad } from "../ui";
 import { PlanSelect } from "./Plans";
 import { carrierLabel, daysLeft } from "./Terminals";
@@ -235,8 +235,7 @@ function EditTerminal(props: { terminal: Terminal; plans: Plan[]; admin: boolean
   };
   const fe = action.fieldError;
   return (
-    <form class="card stack" onSubmit={submit} noValidate data-testid="terminal-edit-form">
-      <h2>{t("editTerminal")}</h2>
+    <FormCard testid="terminal-edit-form" title={t("editTerminal")} onSubmit={submit}>
       <div class="grid">
         <Field id="e-tid" label="TID" error={fe("tid")} hint={t("tidHint")}>
           {(a) => <input {...a} inputMode="numeric" value={v.tid} onInput={set("tid")} />}
@@ -265,7 +264,7 @@ function EditTerminal(props: { terminal: Terminal; plans: Plan[]; admin: boolean
         </Field>
       </div>
       <FormEnd action={action} fields={[...EDITABLE, "reason"]} label={t("save")} testid="terminal-save" />
-    </form>
+    </FormCard>
   );
 }
 
@@ -290,9 +289,7 @@ export function NewOrder({ sn, plans, admin }: { sn?: string; plans: Plan[]; adm
   };
   const fe = action.fieldError;
   return (
-    <form class="card stack" onSubmit={submit} noValidate data-testid="new-order-form">
-      <h2>{t("newOrder")}</h2>
-      <p class="hint">{t("newOrderHint")}</p>
+    <FormCard testid="new-order-form" title={t("newOrder")} hint={t("newOrderHint")} onSubmit={submit}>
       <div class="grid">
         {sn === undefined && (
           <Field id="o-sn" label="SN" error={fe("sn")}>
@@ -319,7 +316,7 @@ export function NewOrder({ sn, plans, admin }: { sn?: string; plans: Plan[]; adm
         testid="order-create"
         notice={created && <OrderCreated created={created} offline={payment === "offline"} admin={admin} />}
       />
-    </form>
+    </FormCard>
   );
 }
 
