@@ -5,7 +5,6 @@ import { LanguageSwitch } from "./LanguageSwitch";
 import { href, useRoute } from "./router";
 import { canWrite, onSession, session, signOut, type Session } from "./session";
 import { t, type Key } from "./strings";
-import { ts } from "./strings_screens";
 import { SignIn } from "./views/SignIn";
 import { Dashboard } from "./views/Dashboard";
 import { Terminals } from "./views/Terminals";
@@ -92,8 +91,8 @@ function View({ s }: { s: Session }) {
         <RegisterTerminal />
       ) : (
         <section class="stack">
-          <h1>{ts("nav_register")}</h1>
-          <p class="hint" data-testid="no-write">{ts("readonlyNoWrite")}</p>
+          <h1>{t("nav_register")}</h1>
+          <p class="hint" data-testid="no-write">{t("readonlyNoWrite")}</p>
         </section>
       );
     case "claim":

@@ -48,6 +48,18 @@ export function useSaveForm<V extends object>(start: V, paths: { create: string;
   return { ...fields, action, save };
 }
 
+/** A form in a card: its title, any hint below it, then its fields and end (`children`); the browser's
+ * own validation is off (ours and the API's speak next to the fields). */
+export function FormCard(props: { testid: string; title: string; hint?: string; onSubmit: (e: Event) => unknown; children: ComponentChildren }) {
+  return (
+    <form class="card stack" onSubmit={props.onSubmit} noValidate data-testid={props.testid}>
+      <h2>{props.title}</h2>
+      {props.hint && <p class="hint">{props.hint}</p>}
+      {props.children}
+    </form>
+  );
+}
+
 /** The end of a form: its outcome (`fields` show their own error), then any `notice`; while there is
  * a `question` (a form that asks once more before it sends) it stands above the buttons, with a cancel
  * (`onCancel`); then the row of the submit button (test id `testid`) and any other buttons (`children`). */
@@ -203,11 +215,10 @@ export function RunButton(props: { action: Action; label: string; run: () => Pro
   );
 }
 
-/** A set of checkboxes (ids `idPrefix`-value) in a fieldset, the error below it (id `errorId`). */
+/** A set of checkboxes (ids `idPrefix`-value) in a fieldset, the error below it (id `idPrefix`-err). */
 export function CheckGroup<K extends string>(props: {
   legend: string;
   idPrefix: string;
-  errorId: string;
   options: readonly K[];
   label: (k: K) => ComponentChildren;
   checked: string[];
@@ -215,8 +226,9 @@ export function CheckGroup<K extends string>(props: {
   error?: string;
 }) {
   const { checked } = props;
+  const errorId = `${props.idPrefix}-err`;
   return (
-    <fieldset aria-describedby={props.error ? props.errorId : undefined}>
+    <fieldset aria-describedby={props.error ? errorId : undefined}>
       <legend>{props.legend}</legend>
       <div class="row">
         {props.options.map((k) => (
@@ -232,7 +244,7 @@ export function CheckGroup<K extends string>(props: {
         ))}
       </div>
       {props.error && (
-        <div class="field-error" id={props.errorId} role="alert">
+        <div class="field-error" id={errorId} role="alert">
           {props.error}
         </div>
       )}

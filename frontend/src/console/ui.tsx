@@ -287,10 +287,11 @@ export function CopyButton({ text, label, testid }: { text: string; label?: stri
   );
 }
 
-/** A button that asks once more, in place: first click arms it, the second acts. */
+/** A button that asks once more, in place: first click arms it, the second acts (its label is
+ * `confirmLabel`, else the first one's). */
 export function ConfirmButton(props: {
   label: string;
-  confirmLabel: string;
+  confirmLabel?: string;
   question: string;
   onConfirm: () => void;
   busy?: boolean;
@@ -329,7 +330,7 @@ export function ConfirmButton(props: {
         data-testid={props.testid ? `${props.testid}-confirm` : undefined}
         ref={confirmRef}
       >
-        {props.busy ? t("busy") : props.confirmLabel}
+        {props.busy ? t("busy") : (props.confirmLabel ?? props.label)}
       </button>
       <button type="button" onClick={() => setArmed(false)}>
         {t("cancel")}
@@ -408,6 +409,20 @@ export function BackLink({ to, label }: { to: string; label: string }) {
     <p>
       <a href={href(to)}>‹ {label}</a>
     </p>
+  );
+}
+
+/** The head of one thing's page: the way back to its list, its title (what it is, then its id) and
+ * its load's state. */
+export function PageHead(props: { back: string; backLabel: string; title: string; id: string; load: { error: unknown; loading: boolean; data: unknown } }) {
+  return (
+    <>
+      <BackLink to={props.back} label={props.backLabel} />
+      <h1>
+        {props.title} <span class="mono">{props.id}</span>
+      </h1>
+      <LoadState load={props.load} />
+    </>
   );
 }
 

@@ -7,16 +7,13 @@ import { saveBlob } from "../format";
 import { href } from "../router";
 import { api, apiBlob, canWrite, session } from "../session";
 import { t } from "../strings";
-import { BusyButton, DeleteButton, FormEnd, RunButton, SelectField, useCreate, type Action } from "../forms";
+import { BusyButton, DeleteButton, FormCard, FormEnd, RunButton, SelectField, useCreate, type Action } from "../forms";
 import { AdminOnly, ErrorAlert, Field, ItemsTable, LoadState, SnLink, Status, localError, useAction, useLoad } from "../ui";
 import type { CarrierAccount as Account, CarrierAccountPage, CarrierDriftReport, CarrierOperation, CarrierOperationPage, CarrierState } from "../../common/types";
+import { API_ENUMS } from "../../common/enums";
 
-
-
-
-
-const CARRIERS = ["CMCC", "CUCC", "CTCC"];
-const PLATFORMS = ["control_center", "onelink"];
+const CARRIERS = API_ENUMS.account_carrier;
+const PLATFORMS = API_ENUMS.carrier_platform;
 
 export function driftLabel(reason: string | null | undefined): string {
   if (!reason) return "";
@@ -126,8 +123,7 @@ function Connect({ onCreated }: { onCreated: () => void }) {
     }
   };
   return (
-    <form class="card stack" onSubmit={submit} noValidate data-testid="carrier-form">
-      <h2>{t("carrierConnect")}</h2>
+    <FormCard testid="carrier-form" title={t("carrierConnect")} onSubmit={submit}>
       <div class="grid">
         <SelectField id="c-carrier" label={t("carrier")} error={action.fieldError("carrier")} value={carrier} onChange={(e) => setCarrier(e.currentTarget.value)} options={CARRIERS.map((c) => [c, c])} />
         <Field id="c-platform" label={t("carrierPlatform")} error={action.fieldError("platform")}>
@@ -152,7 +148,7 @@ function Connect({ onCreated }: { onCreated: () => void }) {
         </Field>
       </div>
       <FormEnd action={action} fields={["carrier", "platform", "base_url", "username", "api_key"]} status="carrier-connect" label={t("carrierConnect")} testid="carrier-submit" />
-    </form>
+    </FormCard>
   );
 }
 

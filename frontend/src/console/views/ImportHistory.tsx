@@ -3,7 +3,7 @@
 import { moment } from "../../common/i18n";
 import { href } from "../router";
 import { api, canWrite, session } from "../session";
-import { ts } from "../strings_screens";
+import { t } from "../strings";
 import { Badge, ItemsTable, LoadState, Pager, usePaged } from "../ui";
 import type { ImportPage } from "../../common/types";
 
@@ -14,21 +14,21 @@ export function ImportHistory() {
     <div class="stack">
       {canWrite(session()) && (
         <div class="card row spread">
-          <span>{ts("usageIntro")}</span>
+          <span>{t("usageIntro")}</span>
           <a class="button" href={href("usage")} data-testid="open-usage">
-            {ts("nav_usage")}
+            {t("nav_usage")}
           </a>
         </div>
       )}
       <div class="card stack" data-testid="import-history">
-        <h2>{ts("importHistory")}</h2>
-        <p class="hint">{ts("importHistoryIntro")}</p>
+        <h2>{t("importHistory")}</h2>
+        <p class="hint">{t("importHistoryIntro")}</p>
         <LoadState load={paged} />
         <ItemsTable
           items={paged.data?.items}
-          caption={ts("importHistory")}
+          caption={t("importHistory")}
           testid="import-history-table"
-          cols={[ts("importedAt"), ts("rowsTotal"), ts("rowsCreated"), ts("rowsUpdated"), ts("rowsUnchanged"), ts("rowsFailed"), ts("viewReport")]}
+          cols={[t("importedAt"), t("rowsTotal"), t("rowsCreated"), t("rowsUpdated"), t("rowsUnchanged"), t("rowsFailed"), t("viewReport")]}
         >
           {(i) => (
             <tr key={i.import_id} data-testid="import-history-row">
@@ -42,7 +42,7 @@ export function ImportHistory() {
               <td class="num">{i.failed}</td>
               <td>
                 <a href={href("imports", { id: i.import_id })} data-testid="import-report-link">
-                  {ts("viewReport")}
+                  {t("viewReport")}
                 </a>
               </td>
             </tr>

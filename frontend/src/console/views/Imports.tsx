@@ -8,9 +8,8 @@ import { csvBlob, number, saveBlob } from "../format";
 import { go, href } from "../router";
 import { api, apiBlob, canWrite, session } from "../session";
 import { errorText, t } from "../strings";
-import { ts } from "../strings_screens";
 import { uploadImport } from "../transfer";
-import { BusyButton, FormEnd } from "../forms";
+import { BusyButton, FormCard, FormEnd } from "../forms";
 import { ErrorAlert, Field, Status, Table, useAction } from "../ui";
 import type { Import as Job } from "../../common/types";
 
@@ -82,17 +81,16 @@ export function Imports({ importId }: { importId: string | null }) {
           >
             {t("downloadTemplate")}
           </button>
-          <BusyButton busy={xlsx.busy} label={ts("downloadTemplateXlsx")} onClick={saveXlsxTemplate} testid="import-template-xlsx" />
+          <BusyButton busy={xlsx.busy} label={t("downloadTemplateXlsx")} onClick={saveXlsxTemplate} testid="import-template-xlsx" />
         </div>
         <ErrorAlert error={xlsx.error} />
       </div>
       {!canWrite(session()) ? (
         <p class="card hint" data-testid="import-readonly">
-          {ts("readonlyNoWrite")}
+          {t("readonlyNoWrite")}
         </p>
       ) : (
-      <form class="card stack" onSubmit={submit} noValidate data-testid="import-form">
-        <h2>{t("newImport")}</h2>
+      <FormCard testid="import-form" title={t("newImport")} onSubmit={submit}>
         <Field id="import-file" label={t("csvFile")} hint={t("csvFileHint")} error={action.fieldError("file")}>
           {(a) => (
             <input
@@ -116,7 +114,7 @@ export function Imports({ importId }: { importId: string | null }) {
           </div>
         )}
         <FormEnd action={action} fields={["file"]} status="import-start" label={t("startImport")} testid="import-start" />
-      </form>
+      </FormCard>
       )}
       {importId && <ImportProgress key={importId} importId={importId} />}
     </section>

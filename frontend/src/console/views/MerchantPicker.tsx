@@ -2,7 +2,7 @@
 // (GET /v1/merchants?q=&sort=name); the chosen merchant is shown by name, never as an m_… id.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "../session";
-import { ts } from "../strings_screens";
+import { t } from "../strings";
 import type { MerchantCard, MerchantPage } from "../../common/types";
 
 
@@ -46,10 +46,10 @@ export function MerchantPicker(props: {
     <div class="field merchant-picker" data-testid={testid}>
       <label for={props.id}>{props.label}</label>
       <div class="row">
-        <span data-testid={`${testid}-chosen`}>{chosen ? ts("merchantChosen", { name: chosen.name }) : ts("merchantNone")}</span>
+        <span data-testid={`${testid}-chosen`}>{chosen ? t("merchantChosen", { name: chosen.name }) : t("merchantNone")}</span>
         {chosen && (
           <button type="button" onClick={() => pick(null)} data-testid={`${testid}-clear`}>
-            {ts("clear")}
+            {t("clear")}
           </button>
         )}
       </div>
@@ -57,16 +57,16 @@ export function MerchantPicker(props: {
         id={props.id}
         type="search"
         maxLength={64}
-        placeholder={ts("merchantSearch")}
-        aria-label={ts("merchantSearch")}
+        placeholder={t("merchantSearch")}
+        aria-label={t("merchantSearch")}
         aria-invalid={props.error ? "true" : undefined}
         value={q}
         onInput={(e) => setQ(e.currentTarget.value)}
         data-testid={`${testid}-search`}
       />
       {found && (
-        <ul class="picker-list" role="listbox" aria-label={ts("merchantPicker")} data-testid={`${testid}-options`}>
-          {found.length === 0 && <li class="hint">{ts("merchantNoMatch")}</li>}
+        <ul class="picker-list" role="listbox" aria-label={t("merchantPicker")} data-testid={`${testid}-options`}>
+          {found.length === 0 && <li class="hint">{t("merchantNoMatch")}</li>}
           {found.map((m) => (
             <li key={m.merchant_id} role="option" aria-selected={m.merchant_id === props.value ? "true" : "false"}>
               <button type="button" class="link" onClick={() => pick(m)} data-testid={`${testid}-option`}>

@@ -5,8 +5,7 @@ import { useState } from "preact/hooks";
 import { moment } from "../../common/i18n";
 import { href } from "../router";
 import { api } from "../session";
-import { t } from "../strings";
-import { ts, tsn } from "../strings_screens";
+import { t, tn } from "../strings";
 import { EditorRow, FormEnd, ToggleButton, useOpen, useSaveForm } from "../forms";
 import { Field, ItemsTable, LoadState, Pager, usePaged } from "../ui";
 import type { Merchant, MerchantPage } from "../../common/types";
@@ -39,7 +38,7 @@ function MerchantList({ canWrite, onChanged, q, onSearch }: { canWrite: boolean;
           onSearch(draft.trim());
         }}
       >
-        <Field id="m-q" label={ts("merchantSearch")}>
+        <Field id="m-q" label={t("merchantSearch")}>
           {(a) => <input {...a} type="search" maxLength={64} value={draft} onInput={(e) => setDraft(e.currentTarget.value)} data-testid="merchant-search" />}
         </Field>
         <button type="submit" class="primary" data-testid="merchant-search-submit">
@@ -48,7 +47,7 @@ function MerchantList({ canWrite, onChanged, q, onSearch }: { canWrite: boolean;
       </form>
       {paged.data && typeof paged.data.total === "number" && (
         <p class="hint" data-testid="merchant-total">
-          {tsn("totalMerchants", paged.data.total)}
+          {tn("totalMerchants", paged.data.total)}
         </p>
       )}
       <LoadState load={paged} />

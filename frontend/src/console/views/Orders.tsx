@@ -6,9 +6,8 @@ import { fenToYuanText, parseYuan, saveBlob } from "../format";
 import { go, href } from "../router";
 import { api, apiBlob, canWrite, session } from "../session";
 import { label, t, tn } from "../strings";
-import { ts, tsn } from "../strings_screens";
-import { FilterButtons, FormEnd, SelectField, ToggleButton, useFields } from "../forms";
-import { BackLink, Badge, ErrorAlert, Field, ItemsTable, LoadState, Loading, Pager, SnLink, Table, localError, useAction, useLoad, usePaged } from "../ui";
+import { FilterButtons, FormCard, FormEnd, SelectField, ToggleButton, useFields } from "../forms";
+import { Badge, ErrorAlert, Field, ItemsTable, Loading, PageHead, Pager, SnLink, Table, localError, useAction, useLoad, usePaged } from "../ui";
 import { NewOrder } from "./Terminal";
 import type { Order, OrderDetail, OrderPage, PlanPage } from "../../common/types";
 
@@ -60,10 +59,10 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
         data-testid="order-filters"
       >
         <div class="grid">
-        <Field id="o-sn" label={ts("ordersSn")}>
+        <Field id="o-sn" label={t("ordersSn")}>
           {(a) => <input {...a} class="mono" value={draft.sn} onInput={setF("sn")} data-testid="order-sn-filter" />}
         </Field>
-        <SelectField id="o-channel" label={ts("channel")} value={draft.channel} onChange={setF("channel")} blank={t("all")} options={CHANNELS.map((c) => [c, ts(`ch_${c}`)])} testid="order-channel-filter" />
+        <SelectField id="o-channel" label={t("channel")} value={draft.channel} onChange={setF("channel")} blank={t("all")} options={CHANNELS.map((c) => [c, t(`ch_${c}`)])} testid="order-channel-filter" />
         <Field id="o-from" label={t("from")}>
           {(a) => <input {...a} type="date" value={draft.from} onInput={setF("from")} data-testid="order-from" />}
         </Field>
@@ -85,7 +84,7 @@ export function Orders({ query, admin }: { query: URLSearchParams; admin: boolea
       <ErrorAlert error={paged.error} />
       {paged.data && (
         <p class="hint" data-testid="order-total">
-          {typeof paged.data.total === "number" ? tsn("totalOrders", paged.data.total) : ts("totalUnknown")}
+          {typeof paged.data.total === "number" ? tn("totalOrders", paged.data.total) : t("totalUnknown")}
         </p>
       )}
       <Loading show={paged.loading} />
@@ -122,11 +121,7 @@ export function OrderPage({ orderId, admin }: { orderId: string; admin: boolean 
   const payable = o && ["pending_payment", "failed", "expired", "paid"].includes(o.status);
   return (
     <section class="stack" data-testid="view-order">
-      <BackLink to="orders" label={t("backToOrders")} />
-      <h1>
-        {t("order")} <span class="mono">{orderId}</span>
-      </h1>
-      <LoadState load={load} />
+      <PageHead back="orders" backLabel={t("backToOrders")} title={t("order")} id={orderId} load={load} />
       {o && (
         <>
           <div class="card">
@@ -221,9 +216,7 @@ function MarkPaid({ order, onDone }: { order: Order; onDone: (o: OrderDetail) =>
     if (out) onDone(out);
   };
   return (
-    <form class="card stack" onSubmit={submit} noValidate data-testid="mark-paid-form">
-      <h2>{t("markPaid")}</h2>
-      <p class="hint">{t("markPaidHint")}</p>
+    <FormCard testid="mark-paid-form" title={t("markPaid")} hint={t("markPaidHint")} onSubmit={submit}>
       <Field id="mp-note" label={t("note")} error={action.fieldError("note")}>
         {(a) => <textarea {...a} rows={2} maxLength={500} value={note} onInput={(e) => setNote(e.currentTarget.value)} data-testid="mark-paid-note" />}
       </Field>
@@ -236,7 +229,7 @@ function MarkPaid({ order, onDone }: { order: Order; onDone: (o: OrderDetail) =>
         label={confirming ? t("confirmMarkPaid") : t("markPaid")}
         testid="mark-paid-submit"
       />
-    </form>
+    </FormCard>
   );
 }
 
@@ -266,9 +259,7 @@ function Refund({ order, onDone }: { order: Order; onDone: (o: OrderDetail) => v
     if (out) onDone(out);
   };
   return (
-    <form class="card stack" onSubmit={submit} noValidate data-testid="refund-form">
-      <h2>{t("refund")}</h2>
-      <p class="hint">{t("refundHint", { max: money(remaining) })}</p>
+    <FormCard testid="refund-form" title={t("refund")} hint={t("refundHint", { max: money(remaining) })} onSubmit={submit}>
       <div class="grid">
         <Field id="rf-amount" label={t("refundAmountYuan")} hint={t("refundAmountHint")} error={action.fieldError("amount_fen")}>
           {(a) => (
@@ -300,6 +291,6 @@ function Refund({ order, onDone }: { order: Order; onDone: (o: OrderDetail) => v
         label={confirming !== false ? t("confirmRefund") : t("refund")}
         testid="refund-submit"
       />
-    </form>
+    </FormCard>
   );
 }

@@ -4,8 +4,7 @@ import { useState } from "preact/hooks";
 import { ApiError, call } from "../../common/api";
 import { moment } from "../../common/i18n";
 import { LanguageSwitch } from "../LanguageSwitch";
-import { t } from "../strings";
-import { ts, type ScreenKey } from "../strings_screens";
+import { t, type Key } from "../strings";
 import { ConfirmButton, CopyButton, Field, ItemsTable, LoadState, Pager, Status, Submit, useAction, usePaged } from "../ui";
 import { SelectField } from "../forms";
 import type { TenantApproved, TenantPage } from "../../common/types";
@@ -40,12 +39,12 @@ export function Platform() {
   return (
     <div class="signin-page platform">
       <header class="signin-top row spread">
-        <strong>{ts("platformTitle")}</strong>
+        <strong>{t("platformTitle")}</strong>
         <div class="row">
           <LanguageSwitch />
           {key && (
             <button type="button" onClick={signOut} data-testid="platform-sign-out">
-              {ts("platformSignOut")}
+              {t("platformSignOut")}
             </button>
           )}
         </div>
@@ -68,13 +67,13 @@ function PlatformSignIn({ onIn }: { onIn: (key: string) => void }) {
   };
   return (
     <form class="signin card stack" onSubmit={submit} noValidate data-testid="platform-signin">
-      <h1>{ts("platformTitle")}</h1>
-      <p class="hint">{ts("platformIntro")}</p>
-      <Field id="p-key" label={ts("platformKey")}>
+      <h1>{t("platformTitle")}</h1>
+      <p class="hint">{t("platformIntro")}</p>
+      <Field id="p-key" label={t("platformKey")}>
         {(a) => <input {...a} type="password" autocomplete="off" value={key} onInput={(e) => setKey(e.currentTarget.value)} data-testid="platform-key" />}
       </Field>
       <Status action={action} testid="platform-signin" />
-      <Submit busy={action.busy} label={ts("platformSignIn")} testid="platform-sign-in" />
+      <Submit busy={action.busy} label={t("platformSignIn")} testid="platform-sign-in" />
     </form>
   );
 }
@@ -83,7 +82,7 @@ function Tenants({ platformKey, onRefused }: { platformKey: string; onRefused: (
   const [status, setStatus] = useState<string>("pending_review");
   return (
     <div class="stack">
-      <h1>{ts("tenants")}</h1>
+      <h1>{t("tenants")}</h1>
       <div class="card row">
         <SelectField
           id="p-status"
@@ -91,7 +90,7 @@ function Tenants({ platformKey, onRefused }: { platformKey: string; onRefused: (
           value={status}
           onChange={(e) => setStatus(e.currentTarget.value)}
           blank={t("all")}
-          options={STATUSES.map((s) => [s, ts(`ts_${s}` as ScreenKey)])}
+          options={STATUSES.map((s) => [s, t(`ts_${s}` as Key)])}
           testid="platform-status"
         />
       </div>
@@ -114,7 +113,7 @@ function TenantTable({ status, platformKey, onRefused }: { status: string; platf
   });
   const action = useAction();
   const [issued, setIssued] = useState<{ tenant_id: string; api_key: string } | null>(null);
-  const act = (tenantId: string, verb: "approve" | "suspend" | "reinstate", ok: ScreenKey) =>
+  const act = (tenantId: string, verb: "approve" | "suspend" | "reinstate", ok: Key) =>
     void action.run(async () => {
       const out = await call<Partial<TenantApproved>>(`/v1/admin/tenants/${encodeURIComponent(tenantId)}/${verb}`, {
         method: "POST",
@@ -123,17 +122,17 @@ function TenantTable({ status, platformKey, onRefused }: { status: string; platf
       });
       if (verb === "approve" && out.api_key) setIssued({ tenant_id: tenantId, api_key: out.api_key });
       paged.reload();
-    }, ts(ok));
+    }, t(ok));
   return (
     <div class="stack">
       {issued && (
         <div class="alert ok" role="status" data-testid="approved-key">
-          {ts("approved")} <strong class="mono break">{issued.api_key}</strong> <CopyButton text={issued.api_key} />
+          {t("approved")} <strong class="mono break">{issued.api_key}</strong> <CopyButton text={issued.api_key} />
         </div>
       )}
       <Status action={action} testid="platform-action" />
       <LoadState load={paged} />
-      <ItemsTable items={paged.data?.items} caption={ts("tenants")} testid="tenant-table" cols={[t("name"), ts("contact"), t("status"), t("created"), t("actions")]}>
+      <ItemsTable items={paged.data?.items} caption={t("tenants")} testid="tenant-table" cols={[t("name"), t("contact"), t("status"), t("created"), t("actions")]}>
         {(x) => (
           <tr key={x.tenant_id} data-testid="tenant-row">
             <td>
@@ -146,17 +145,17 @@ function TenantTable({ status, platformKey, onRefused }: { status: string; platf
                 {x.contact_phone} · {x.contact_email}
               </div>
             </td>
-            <td data-testid="tenant-status">{ts(`ts_${x.status}` as ScreenKey)}</td>
+            <td data-testid="tenant-status">{t(`ts_${x.status}` as Key)}</td>
             <td class="nowrap">{moment(x.created_at)}</td>
             <td class="row">
               {x.status === "pending_review" && (
-                <ConfirmButton label={ts("approve")} confirmLabel={ts("approve")} question={ts("approveQuestion")} busy={action.busy} testid={`approve-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "approve", "approvedDone")} />
+                <ConfirmButton label={t("approve")} question={t("approveQuestion")} busy={action.busy} testid={`approve-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "approve", "approvedDone")} />
               )}
               {x.status !== "suspended" && (
-                <ConfirmButton label={ts("suspend")} confirmLabel={ts("suspend")} question={ts("suspendQuestion")} danger busy={action.busy} testid={`suspend-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "suspend", "suspended")} />
+                <ConfirmButton label={t("suspend")} question={t("suspendQuestion")} danger busy={action.busy} testid={`suspend-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "suspend", "suspended")} />
               )}
               {x.status === "suspended" && (
-                <ConfirmButton label={ts("reinstate")} confirmLabel={ts("reinstate")} question={ts("reinstateQuestion")} busy={action.busy} testid={`reinstate-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "reinstate", "reinstated")} />
+                <ConfirmButton label={t("reinstate")} question={t("reinstateQuestion")} busy={action.busy} testid={`reinstate-${x.tenant_id}`} onConfirm={() => act(x.tenant_id, "reinstate", "reinstated")} />
               )}
             </td>
           </tr>

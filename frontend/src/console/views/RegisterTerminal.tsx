@@ -4,7 +4,6 @@ import { useState } from "preact/hooks";
 import { href } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
-import { ts } from "../strings_screens";
 import { FormEnd, SelectField, useCreate, useFields } from "../forms";
 import { BackLink, Field, useLoad } from "../ui";
 import { MerchantPicker } from "./MerchantPicker";
@@ -35,13 +34,13 @@ export function RegisterTerminal() {
   return (
     <section class="stack" data-testid="view-register">
       <BackLink to="terminals" label={t("backToFleet")} />
-      <h1>{ts("nav_register")}</h1>
-      <p class="hint">{ts("registerIntro")}</p>
+      <h1>{t("nav_register")}</h1>
+      <p class="hint">{t("registerIntro")}</p>
       {made && (
         <div class="alert ok" role="status" data-testid="register-ok">
-          {ts("registered", { sn: made.sn })} ·{" "}
+          {t("registered", { sn: made.sn })} ·{" "}
           <a href={href(`terminals/${encodeURIComponent(made.sn)}`)} data-testid="register-open">
-            {ts("openTerminal")}
+            {t("openTerminal")}
           </a>
         </div>
       )}
@@ -52,7 +51,7 @@ export function RegisterTerminal() {
               {(a) => <input {...a} value={v[k]} onInput={set(k)} class={k === "model" ? "" : "mono"} data-testid={`register-${k}`} />}
             </Field>
           ))}
-          <SelectField id="r-carrier" label={t("carrier")} error={fe("carrier")} value={v.carrier} onChange={set("carrier")} blank={ts("carrierAuto")} options={["CMCC", "CUCC", "CTCC"].map((c) => [c, t(`carrier_${c}` as "carrier_CMCC")])} />
+          <SelectField id="r-carrier" label={t("carrier")} error={fe("carrier")} value={v.carrier} onChange={set("carrier")} blank={t("carrierAuto")} options={["CMCC", "CUCC", "CTCC"].map((c) => [c, t(`carrier_${c}` as "carrier_CMCC")])} />
           <Field id="r-expires" label={t("expiresOn")} error={fe("expires_on")}>
             {(a) => <input {...a} type="date" value={v.expires_on} onInput={set("expires_on")} data-testid="register-expires_on" />}
           </Field>
@@ -61,12 +60,12 @@ export function RegisterTerminal() {
             {(a) => <input {...a} inputMode="numeric" value={v.data_quota_mb} onInput={set("data_quota_mb")} />}
           </Field>
         </div>
-        <MerchantPicker id="r-merchant" label={ts("merchant")} value={v.merchant_id} onChange={(id) => setV({ ...v, merchant_id: id })} error={fe("merchant_id")} testid="register-merchant" />
+        <MerchantPicker id="r-merchant" label={t("merchant")} value={v.merchant_id} onChange={(id) => setV({ ...v, merchant_id: id })} error={fe("merchant_id")} testid="register-merchant" />
         <FormEnd
           action={action}
           status="register"
           fields={["sn", "tid", "iccid", "model", "carrier", "expires_on", "plan_id", "data_quota_mb", "merchant_id"]}
-          label={ts("nav_register")}
+          label={t("nav_register")}
           testid="register-submit"
         />
       </form>

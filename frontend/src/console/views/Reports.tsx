@@ -8,7 +8,6 @@ import { href } from "../router";
 import { api, apiBlob, session } from "../session";
 import { saveCsv } from "../transfer";
 import { label, t, tn } from "../strings";
-import { ts } from "../strings_screens";
 import { BusyButton, type Action } from "../forms";
 import { Badge, ErrorAlert, Field, ItemsTable, SnLink, Submit, Table, useAction } from "../ui";
 import { WeekChart } from "./Dashboard";
@@ -50,17 +49,27 @@ function useMonthToDate() {
   return { from, setFrom, to, setTo, qs: () => `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}` };
 }
 
-/** The from and to fields of a report (ids `id`-from and `id`-to; test ids `testid`-from and -to). */
-function RangeFields({ range, action, id, testid }: { range: ReturnType<typeof useMonthToDate>; action: Action; id: string; testid?: string }) {
+/** The report `name` over a range of days (month to date at first): /v1/reports/`name`?from=…&to=…,
+ * its CSV saved as `name`-from-to.csv. */
+function useRangeReport<T>(name: string) {
+  const range = useMonthToDate();
+  const path = () => `/v1/reports/${name}?${range.qs()}`;
+  const report = useReport<T>(path);
+  return { ...report, name, range, saveCsv: () => report.csv.get(path(), `${name}-${range.from}-${range.to}.csv`) };
+}
+
+/** The form of a range report: its from and to fields (ids `id`-from and `id`-to; test ids `testid`-from and -to). */
+function RangeReportForm({ report, id, testid }: { report: ReturnType<typeof useRangeReport>; id: string; testid?: string }) {
+  const { range, action } = report;
   return (
-    <>
+    <ReportForm report={report} name={report.name} fields={["from", "to"]} onCsv={report.saveCsv}>
       <Field id={`${id}-from`} label={t("from")} error={action.fieldError("from")}>
         {(a) => <input {...a} type="date" value={range.from} onInput={(e) => range.setFrom(e.currentTarget.value)} data-testid={testid && `${testid}-from`} />}
       </Field>
       <Field id={`${id}-to`} label={t("to")} error={action.fieldError("to")}>
         {(a) => <input {...a} type="date" value={range.to} onInput={(e) => range.setTo(e.currentTarget.value)} data-testid={testid && `${testid}-to`} />}
       </Field>
-    </>
+    </ReportForm>
   );
 }
 
@@ -102,16 +111,13 @@ export function Reports({ admin }: { admin: boolean }) {
 }
 
 function RevenueReport() {
-  const range = useMonthToDate();
-  const report = useReport<Revenue>(() => `/v1/reports/revenue?${range.qs()}`);
-  const { data, action } = report;
+  const report = useRangeReport<Revenue>("revenue");
+  const { data } = report;
   const l = locale();
   return (
     <div class="card stack" data-testid="report-revenue">
       <h2>{t("revenueReport")}</h2>
-      <ReportForm report={report} name="revenue" fields={["from", "to"]} onCsv={() => report.csv.get(`/v1/reports/revenue?${range.qs()}`, `revenue-${range.from}-${range.to}.csv`)}>
-        <RangeFields range={range} action={action} id="rv" />
-      </ReportForm>
+      <RangeReportForm report={report} id="rv" />
       {data && (
         <Table caption={t("revenueReport")} testid="revenue-table" cols={[t("date"), t("ordersCount"), t("gross"), t("fees"), t("refunds"), t("net")]}>
           {data.days
@@ -158,7 +164,7 @@ function ExpiringReport() {
           <p data-testid="expiring-total">{tn("expiringTotal", data.total, { days: data.days })}</p>
           {data.per_week.length > 0 && <WeekChart weeks={data.per_week} labelledBy="exp-title" />}
           {data.truncated && <p class="hint">{t("listTruncated", { n: data.items.length })}</p>}
-          <ItemsTable items={data.items} caption={t("expiringReport")} testid="expiring-table" cols={["SN", "TID", t("status"), t("expiresOn"), ts("merchant")]}>
+          <ItemsTable items={data.items} caption={t("expiringReport")} testid="expiring-table" cols={["SN", "TID", t("status"), t("expiresOn"), t("merchant")]}>
             {(r) => (
               <tr key={r.sn}>
                 <td class="mono">
@@ -253,9 +259,8 @@ function ReconReport() {
 }
 
 function SettlementReport() {
-  const range = useMonthToDate();
-  const report = useReport<Settlement>(() => `/v1/reports/settlement?${range.qs()}`);
-  const { data, action } = report;
+  const report = useRangeReport<Settlement>("settlement");
+  const { data } = report;
   const l = locale();
   // The direct rails' columns only for an agent that has direct payments in the range.
   const direct = !!data && !!(data.totals.direct_fen || data.totals.direct_refunds_fen || data.totals.direct_fees_fen);
@@ -286,14 +291,7 @@ function SettlementReport() {
     <div class="card stack" data-testid="report-settlement">
       <h2>{t("settlementReport")}</h2>
       <p class="hint">{t("settlementHint")}</p>
-      <ReportForm
-        report={report}
-        name="settlement"
-        fields={["from", "to"]}
-        onCsv={() => report.csv.get(`/v1/reports/settlement?${range.qs()}`, `settlement-${range.from}-${range.to}.csv`)}
-      >
-        <RangeFields range={range} action={action} id="st" testid="settlement" />
-      </ReportForm>
+      <RangeReportForm report={report} id="st" testid="settlement" />
       {data && (
         <>
           <p class="hint" data-testid="settlement-via">

@@ -4,13 +4,12 @@ import { useState } from "preact/hooks";
 import { fenToYuanText, parseYuan } from "../format";
 import { api } from "../session";
 import { t } from "../strings";
-import { CheckGroup, FormEnd, SelectField, useFields } from "../forms";
+import { CheckGroup, FormCard, FormEnd, SelectField, useFields } from "../forms";
 import { AdminOnly, Field, LoadState, localError, useAction, useLoad } from "../ui";
 import type { Tenant } from "../../common/types";
+import { API_ENUMS } from "../../common/enums";
 
-
-
-const METHODS = ["card", "alipay", "wechat_pay"] as const;
+const METHODS = API_ENUMS.payment_method;
 const ZONES = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Macau", "Asia/Urumqi", "Asia/Singapore", "UTC"];
 
 export function Settings({ admin }: { admin: boolean }) {
@@ -85,8 +84,7 @@ function ReminderForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant
   };
   const fe = action.fieldError;
   return (
-    <form class="card stack" onSubmit={submit} noValidate data-testid="settings-form">
-      <h2>{t("reminderSettings")}</h2>
+    <FormCard testid="settings-form" title={t("reminderSettings")} onSubmit={submit}>
       <div class="grid">
         <Field id="s-days" label={t("reminderDays")} hint={t("reminderDaysHint")} error={fe("settings.reminder_days")}>
           {(a) => <input {...a} value={v.reminder_days} onInput={set("reminder_days")} data-testid="settings-reminder-days" />}
@@ -121,7 +119,6 @@ function ReminderForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant
       <CheckGroup
         legend={t("paymentMethods")}
         idPrefix="s-pm"
-        errorId="s-pm-err"
         options={METHODS}
         label={(m) => t(`pm_${m}`)}
         checked={v.payment_methods}
@@ -135,7 +132,7 @@ function ReminderForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant
         label={t("save")}
         testid="settings-save"
       />
-    </form>
+    </FormCard>
   );
 }
 
@@ -160,9 +157,7 @@ function RailsForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant) =
   };
   const fe = action.fieldError;
   return (
-    <form class="card stack" onSubmit={submit} noValidate data-testid="rails-form">
-      <h2>{t("railsTitle")}</h2>
-      <p class="hint">{t("railsHint")}</p>
+    <FormCard testid="rails-form" title={t("railsTitle")} hint={t("railsHint")} onSubmit={submit}>
       <div class="grid">
         <Field id="r-sub" label={t("wechatSubMchid")} hint={t("wechatSubMchidHint")} error={fe("settings.wechatpay_sub_mchid")}>
           {(a) => (
@@ -185,7 +180,7 @@ function RailsForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant) =
           </button>
         )}
       </FormEnd>
-    </form>
+    </FormCard>
   );
 }
 
@@ -210,8 +205,7 @@ function ProfileForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant)
   };
   const fe = action.fieldError;
   return (
-    <form class="card stack" onSubmit={submit} noValidate data-testid="profile-form">
-      <h2>{t("profile")}</h2>
+    <FormCard testid="profile-form" title={t("profile")} onSubmit={submit}>
       <div class="grid">
         <Field id="p-name" label={t("agentName")} error={fe("name")}>
           {(a) => <input {...a} value={v.name} onInput={set("name")} />}
@@ -231,6 +225,6 @@ function ProfileForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant)
       </div>
       <p class="hint">{tenant.stripe_connected ? t("stripeConnected") : t("stripeNotConnected")}</p>
       <FormEnd action={action} fields={["name", "contact_name", "contact_email", "contact_phone", "service_phone"]} label={t("save")} />
-    </form>
+    </FormCard>
   );
 }

@@ -4,7 +4,6 @@ import { useState } from "preact/hooks";
 import { LanguageSwitch } from "../LanguageSwitch";
 import { signIn } from "../session";
 import { errorText, t } from "../strings";
-import { ts } from "../strings_screens";
 import { Field, Submit, useAction } from "../ui";
 
 export function SignIn({ endedWhy }: { endedWhy: string | null }) {
@@ -48,11 +47,7 @@ export function SignIn({ endedWhy }: { endedWhy: string | null }) {
         </Field>
         <Submit busy={action.busy} label={t("signIn")} testid="sign-in" />
       </form>
-      <p>
-        <a href="#/signup" data-testid="open-signup">
-          {ts("signupLink")}
-        </a>
-      </p>
+      <FrameLink to="#/signup" testid="open-signup" label={t("signupLink")} />
     </SignInFrame>
   );
 }
@@ -68,5 +63,16 @@ export function SignInFrame({ testid, children }: { testid?: string; children: C
         {children}
       </main>
     </div>
+  );
+}
+
+/** The way from the sign-in to the signup form and back, below the form. */
+export function FrameLink({ to, testid, label }: { to: string; testid: string; label: string }) {
+  return (
+    <p>
+      <a href={to} data-testid={testid}>
+        {label}
+      </a>
+    </p>
   );
 }

@@ -3,15 +3,14 @@
 import { useState } from "preact/hooks";
 import { newIdempotencyKey } from "../../common/api";
 import { call } from "../../common/api";
-import { SignInFrame } from "./SignIn";
+import { FrameLink, SignInFrame } from "./SignIn";
 import { t } from "../strings";
-import { ts } from "../strings_screens";
 import { Field, Status, Submit, useAction } from "../ui";
 
 const FIELDS = [
-  ["name", "agentName", "text"],
+  ["name", "signupAgentName", "text"],
   ["contact_name", "contactName", "text"],
-  ["contact_email", "contactEmail", "email"],
+  ["contact_email", "signupContactEmail", "email"],
   ["contact_phone", "contactPhone", "tel"],
 ] as const;
 
@@ -28,30 +27,26 @@ export function Signup() {
   };
   return (
     <SignInFrame testid="view-signup">
-      <h1>{ts("signupTitle")}</h1>
-      <p class="hint">{ts("signupIntro")}</p>
+      <h1>{t("signupTitle")}</h1>
+      <p class="hint">{t("signupIntro")}</p>
       {done ? (
         <div class="alert ok" role="status" data-testid="signup-ok">
-          {ts("signupDone", { id: done })}
+          {t("signupDone", { id: done })}
         </div>
       ) : (
         <form class="stack" onSubmit={submit} noValidate data-testid="signup-form">
           {FIELDS.map(([k, label, type]) => (
-            <Field key={k} id={`s-${k}`} label={ts(label)} error={action.fieldError(k)}>
+            <Field key={k} id={`s-${k}`} label={t(label)} error={action.fieldError(k)}>
               {(a) => (
                 <input {...a} type={type} value={v[k]} onInput={(e) => setV({ ...v, [k]: e.currentTarget.value })} data-testid={`signup-${k}`} />
               )}
             </Field>
           ))}
           <Status action={action} testid="signup" fields={FIELDS.map(([k]) => k)} />
-          <Submit busy={action.busy} label={ts("signupSubmit")} testid="signup-submit" />
+          <Submit busy={action.busy} label={t("signupSubmit")} testid="signup-submit" />
         </form>
       )}
-      <p>
-        <a href="#/" data-testid="back-to-signin">
-          {ts("backToSignIn")}
-        </a>
-      </p>
+      <FrameLink to="#/" testid="back-to-signin" label={t("backToSignIn")} />
       <p class="hint">{t("appName")}</p>
     </SignInFrame>
   );

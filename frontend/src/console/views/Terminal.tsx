@@ -5,13 +5,12 @@ import { day, locale, megabytes, moment, money } from "../../common/i18n";
 import { href } from "../router";
 import { api, canWrite, session } from "../session";
 import { label, t } from "../strings";
-import { ts } from "../strings_screens";
 import { MerchantPicker } from "./MerchantPicker";
 import { TransferCode } from "./Transfer";
 import { TransferTime } from "./TransferTime";
 import { CarrierStateBlock } from "./Carrier";
-import { FormEnd, SelectField, ToggleButton, useCreate, useFields, type Action } from "../forms";
-import { BackLink, Badge, ConfirmButton, ErrorAlert, Field, ItemsTable, LoadState, Status, localError, riskRecent, useAction, useLoad } from "../ui";
+import { FormCard, FormEnd, SelectField, ToggleButton, useCreate, useFields, type Action } from "../forms";
+import { Badge, ConfirmButton, ErrorAlert, Field, ItemsTable, PageHead, Status, localError, riskRecent, useAction, useLoad } from "../ui";
 import { PlanSelect } from "./Plans";
 import { carrierLabel, daysLeft } from "./Terminals";
 import type { CreatedOrder as OrderOut, MerchantCard, NotificationPage, Plan, PlanPage, RenewalPage, Terminal } from "../../common/types";
@@ -41,11 +40,7 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
   const planName = (id: string | null) => (id ? (plans.data?.items.find((p) => p.plan_id === id)?.name ?? id) : "—");
   return (
     <section class="stack" data-testid="view-terminal">
-      <BackLink to="terminals" label={t("backToFleet")} />
-      <h1>
-        {t("terminal")} <span class="mono">{sn}</span>
-      </h1>
-      <LoadState load={term} />
+      <PageHead back="terminals" backLabel={t("backToFleet")} title={t("terminal")} id={sn} load={term} />
       {x && (
         <>
           <div class="card">
@@ -71,7 +66,7 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
               </dd>
               <dt>{t("plan")}</dt>
               <dd>{planName(x.plan_id)}</dd>
-              <dt>{ts("merchant")}</dt>
+              <dt>{t("merchant")}</dt>
               <dd data-testid="terminal-merchant">
                 {merchant.data ? (
                   <>
@@ -116,12 +111,11 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
             {write && x.status === "deactivated" && (
               <div class="row">
                 <ConfirmButton
-                  label={ts("reactivate")}
-                  confirmLabel={ts("reactivate")}
-                  question={ts("reactivateQuestion")}
+                  label={t("reactivate")}
+                  question={t("reactivateQuestion")}
                   busy={reactivate.busy}
                   testid="terminal-reactivate"
-                  onConfirm={lifecycle(reactivate, "reactivate", ts("reactivated"))}
+                  onConfirm={lifecycle(reactivate, "reactivate", t("reactivated"))}
                 />
               </div>
             )}
@@ -230,7 +224,7 @@ function EditTerminal(props: { terminal: Terminal; plans: Plan[]; admin: boolean
     }
     if (Object.keys(body).length === 0) return action.fail(new Error(t("nothingChanged")));
     if (movesExpiry) {
-      if (!reason.trim()) return action.fail(localError("reason", ts("expiryReasonRequired")));
+      if (!reason.trim()) return action.fail(localError("reason", t("expiryReasonRequired")));
       body.reason = reason.trim();
     }
     const next = await action.run(
@@ -241,8 +235,7 @@ function EditTerminal(props: { terminal: Terminal; plans: Plan[]; admin: boolean
   };
   const fe = action.fieldError;
   return (
-    <form class="card stack" onSubmit={submit} noValidate data-testid="terminal-edit-form">
-      <h2>{t("editTerminal")}</h2>
+    <FormCard testid="terminal-edit-form" title={t("editTerminal")} onSubmit={submit}>
       <div class="grid">
         <Field id="e-tid" label="TID" error={fe("tid")} hint={t("tidHint")}>
           {(a) => <input {...a} inputMode="numeric" value={v.tid} onInput={set("tid")} />}
@@ -254,10 +247,10 @@ function EditTerminal(props: { terminal: Terminal; plans: Plan[]; admin: boolean
         <Field id="e-model" label={t("model")} error={fe("model")}>
           {(a) => <input {...a} value={v.model} onInput={set("model")} />}
         </Field>
-        <MerchantPicker id="e-merchant" label={ts("merchant")} value={v.merchant_id} onChange={(id) => setV({ ...v, merchant_id: id })} error={fe("merchant_id")} testid="edit-merchant" />
+        <MerchantPicker id="e-merchant" label={t("merchant")} value={v.merchant_id} onChange={(id) => setV({ ...v, merchant_id: id })} error={fe("merchant_id")} testid="edit-merchant" />
         <SelectField id="e-plan" label={t("plan")} error={fe("plan_id")} value={v.plan_id} onChange={set("plan_id")} blank="—" options={props.plans.map((p) => [p.plan_id, p.name])} />
         {props.admin && (
-          <Field id="e-expires" label={t("expiresOn")} hint={ts("expiryAdminHint")} error={fe("expires_on")}>
+          <Field id="e-expires" label={t("expiresOn")} hint={t("expiryAdminHint")} error={fe("expires_on")}>
             {(a) => <input {...a} type="date" value={v.expires_on} onInput={set("expires_on")} data-testid="edit-expires" />}
           </Field>
         )}
@@ -271,7 +264,7 @@ function EditTerminal(props: { terminal: Terminal; plans: Plan[]; admin: boolean
         </Field>
       </div>
       <FormEnd action={action} fields={[...EDITABLE, "reason"]} label={t("save")} testid="terminal-save" />
-    </form>
+    </FormCard>
   );
 }
 
@@ -296,9 +289,7 @@ export function NewOrder({ sn, plans, admin }: { sn?: string; plans: Plan[]; adm
   };
   const fe = action.fieldError;
   return (
-    <form class="card stack" onSubmit={submit} noValidate data-testid="new-order-form">
-      <h2>{t("newOrder")}</h2>
-      <p class="hint">{t("newOrderHint")}</p>
+    <FormCard testid="new-order-form" title={t("newOrder")} hint={t("newOrderHint")} onSubmit={submit}>
       <div class="grid">
         {sn === undefined && (
           <Field id="o-sn" label="SN" error={fe("sn")}>
@@ -325,7 +316,7 @@ export function NewOrder({ sn, plans, admin }: { sn?: string; plans: Plan[]; adm
         testid="order-create"
         notice={created && <OrderCreated created={created} offline={payment === "offline"} admin={admin} />}
       />
-    </form>
+    </FormCard>
   );
 }
 

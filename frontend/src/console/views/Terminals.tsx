@@ -5,8 +5,7 @@ import { day, locale, megabytes } from "../../common/i18n";
 import { go, href } from "../router";
 import { api, canWrite, session } from "../session";
 import { saveCsv } from "../transfer";
-import { t, tn } from "../strings";
-import { ts, tsn, type ScreenKey } from "../strings_screens";
+import { t, tn, type Key } from "../strings";
 import { MerchantPicker } from "./MerchantPicker";
 import { FilterButtons, SelectField, useFields } from "../forms";
 import { Badge, Field, ItemsTable, LoadState, Pager, SnLink, riskRecent, useAction, usePaged } from "../ui";
@@ -68,19 +67,19 @@ export function Terminals({ query }: { query: URLSearchParams }) {
         <div class="row">
           {canWrite(me) && (
             <a class="button" href={href("register")} data-testid="open-register">
-              {ts("nav_register")}
+              {t("nav_register")}
             </a>
           )}
           {me?.admin && (
             <a class="button" href={href("claim")} data-testid="open-claim">
-              {ts("nav_claim")}
+              {t("nav_claim")}
             </a>
           )}
         </div>
       </div>
       <form class="card filters" role="search" onSubmit={submit} data-testid="terminal-filters">
         <div class="grid">
-          <Field id="f-q" label={ts("searchAny")} hint={ts("searchAnyHint")}>
+          <Field id="f-q" label={t("searchAny")} hint={t("searchAnyHint")}>
             {(a) => <input {...a} type="search" maxLength={64} value={draft.q} onInput={set("q")} data-testid="terminal-search" />}
           </Field>
           <SelectField
@@ -97,12 +96,12 @@ export function Terminals({ query }: { query: URLSearchParams }) {
           </Field>
           <MerchantPicker
             id="f-merchant"
-            label={ts("merchant")}
+            label={t("merchant")}
             value={draft.merchant_id}
             onChange={(id) => setDraft({ ...draft, merchant_id: id })}
             testid="filter-merchant"
           />
-          <SelectField id="f-sort" label={ts("sortBy")} value={draft.sort || "sn"} onChange={set("sort")} options={SORTS.map((k) => [k, ts(`sort_${k}` as ScreenKey)])} testid="filter-sort" />
+          <SelectField id="f-sort" label={t("sortBy")} value={draft.sort || "sn"} onChange={set("sort")} options={SORTS.map((k) => [k, t(`sort_${k}` as Key)])} testid="filter-sort" />
           <div class="check">
             <input
               type="checkbox"
@@ -160,7 +159,7 @@ function TerminalTable(props: { filters: Filters; selected: Set<string>; setSele
       <LoadState load={paged} always />
       {paged.data && typeof paged.data.total === "number" && (
         <p class="hint" data-testid="terminal-total">
-          {tsn("totalTerminals", paged.data.total)}
+          {tn("totalTerminals", paged.data.total)}
         </p>
       )}
       <ItemsTable
@@ -178,7 +177,7 @@ function TerminalTable(props: { filters: Filters; selected: Set<string>; setSele
           />,
           "SN",
           "TID",
-          ts("merchant"),
+          t("merchant"),
           t("status"),
           t("expiresOn"),
           t("carrier"),

@@ -5,7 +5,6 @@ import { moment } from "../../common/i18n";
 import { href } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
-import { ts } from "../strings_screens";
 import { BusyButton, FormEnd } from "../forms";
 import { AdminOnly, BackLink, CopyButton, Field, Status, useAction } from "../ui";
 import type { Terminal, TransferCode } from "../../common/types";
@@ -21,16 +20,16 @@ export function TransferCode({ sn }: { sn: string }) {
   };
   return (
     <div class="card stack" data-testid="transfer-code">
-      <h2>{ts("transferTitle")}</h2>
-      <p class="hint">{ts("transferIntro")}</p>
+      <h2>{t("transferTitle")}</h2>
+      <p class="hint">{t("transferIntro")}</p>
       <div class="row">
-        <BusyButton busy={action.busy} label={ts("transferIssue")} onClick={issue} testid="transfer-issue" />
+        <BusyButton busy={action.busy} label={t("transferIssue")} onClick={issue} testid="transfer-issue" />
       </div>
       {code && (
         <div class="alert ok" role="status">
-          {ts("transferCode")}: <strong class="mono" data-testid="transfer-code-value">{code.code}</strong>{" "}
+          {t("transferCode")}: <strong class="mono" data-testid="transfer-code-value">{code.code}</strong>{" "}
           <CopyButton text={code.code} testid="transfer-copy" />
-          <div class="hint">{ts("transferExpires", { at: moment(code.expires_at) })}</div>
+          <div class="hint">{t("transferExpires", { at: moment(code.expires_at) })}</div>
         </div>
       )}
       <Status action={action} testid="transfer" />
@@ -54,13 +53,13 @@ export function Claim({ admin }: { admin: boolean }) {
   return (
     <section class="stack" data-testid="view-claim">
       <BackLink to="terminals" label={t("backToFleet")} />
-      <h1>{ts("nav_claim")}</h1>
+      <h1>{t("nav_claim")}</h1>
       <AdminOnly admin={admin}>
-        <p class="hint">{ts("claimIntro")}</p>
+        <p class="hint">{t("claimIntro")}</p>
         {claimed && (
           <div class="alert ok" role="status" data-testid="claim-ok">
-            {ts("claimed", { sn: claimed.sn })} ·{" "}
-            <a href={href(`terminals/${encodeURIComponent(claimed.sn)}`)}>{ts("openTerminal")}</a>
+            {t("claimed", { sn: claimed.sn })} ·{" "}
+            <a href={href(`terminals/${encodeURIComponent(claimed.sn)}`)}>{t("openTerminal")}</a>
           </div>
         )}
         <form class="card stack" onSubmit={submit} noValidate data-testid="claim-form">
@@ -68,11 +67,11 @@ export function Claim({ admin }: { admin: boolean }) {
             <Field id="c-sn" label="SN" error={action.fieldError("sn")}>
               {(a) => <input {...a} class="mono" value={sn} onInput={(e) => setSn(e.currentTarget.value)} data-testid="claim-sn" />}
             </Field>
-            <Field id="c-code" label={ts("transferCode")} error={action.fieldError("code")}>
+            <Field id="c-code" label={t("transferCode")} error={action.fieldError("code")}>
               {(a) => <input {...a} class="mono" autocomplete="off" value={code} onInput={(e) => setCode(e.currentTarget.value)} data-testid="claim-code" />}
             </Field>
           </div>
-          <FormEnd action={action} status="claim" fields={["sn", "code"]} label={ts("claimSubmit")} testid="claim-submit" />
+          <FormEnd action={action} status="claim" fields={["sn", "code"]} label={t("claimSubmit")} testid="claim-submit" />
         </form>
       </AdminOnly>
     </section>

@@ -6,6 +6,7 @@ import { ApiError } from "../../common/api";
 import { day } from "../../common/i18n";
 import { api } from "../session";
 import { t, tn } from "../strings";
+import { FormCard } from "../forms";
 import { Field, Status, Submit, Table, localError, useAction, useIdempotencyKey } from "../ui";
 import { daysLeft } from "./Terminals";
 import type { Terminal, TerminalPage, TimeTransfer as TransferOut, TransferSide as Side } from "../../common/types";
@@ -169,9 +170,7 @@ export function TransferTime({ sn, onDone }: { sn: string; onDone: () => void })
     }
   };
   return (
-    <form class="card stack" onSubmit={check} noValidate data-testid="transfer-time-form">
-      <h2>{t("transferTime")}</h2>
-      <p class="hint">{t("transferTimeHint")}</p>
+    <FormCard testid="transfer-time-form" title={t("transferTime")} hint={t("transferTimeHint")} onSubmit={check}>
       <div class="grid">
         <TargetPicker sn={sn} value={toSn} onChange={(v) => { setToSn(v); setConfirming(false); }} error={fe("to_sn")} />
         <Field id="tt-months" label={t("transferMonths")} hint={t("transferMonthsRange")} error={fe("months")}>
@@ -198,6 +197,6 @@ export function TransferTime({ sn, onDone }: { sn: string; onDone: () => void })
           <Submit busy={action.busy} label={t("transferTime")} testid="transfer-submit" />
         </div>
       )}
-    </form>
+    </FormCard>
   );
 }

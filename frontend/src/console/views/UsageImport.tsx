@@ -2,8 +2,7 @@
 // unchanged, failed with their row and field, quota alerts raised).
 import { useState } from "preact/hooks";
 import { api } from "../session";
-import { t } from "../strings";
-import { ts, tsn } from "../strings_screens";
+import { t, tn } from "../strings";
 import { FormEnd } from "../forms";
 import { BackLink, Field, Table, localError, useAction } from "../ui";
 import type { UsageImport as UsageReport } from "../../common/types";
@@ -15,7 +14,7 @@ export function UsageImport({ canWrite }: { canWrite: boolean }) {
   const action = useAction();
   const submit = async (e: Event) => {
     e.preventDefault();
-    if (!file) return action.fail(localError("file", t("v_required", { field: ts("usageFile") })));
+    if (!file) return action.fail(localError("file", t("v_required", { field: t("usageFile") })));
     const body = await file.arrayBuffer();
     const out = await action.run(() => api<UsageReport>("/v1/usage-imports", { method: "POST", rawBody: body, contentType: "text/csv" }));
     if (out) setReport(out);
@@ -23,26 +22,26 @@ export function UsageImport({ canWrite }: { canWrite: boolean }) {
   return (
     <section class="stack" data-testid="view-usage">
       <BackLink to="imports" label={t("nav_imports")} />
-      <h1>{ts("usageTitle")}</h1>
-      <p class="hint">{ts("usageIntro")}</p>
-      <p class="hint mono">{ts("usageTemplate")}</p>
+      <h1>{t("usageTitle")}</h1>
+      <p class="hint">{t("usageIntro")}</p>
+      <p class="hint mono">{t("usageTemplate")}</p>
       {canWrite ? (
         <form class="card stack" onSubmit={submit} noValidate data-testid="usage-form">
-          <Field id="u-file" label={ts("usageFile")} error={action.fieldError("file")}>
+          <Field id="u-file" label={t("usageFile")} error={action.fieldError("file")}>
             {(a) => <input {...a} type="file" accept=".csv,text/csv" onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} data-testid="usage-file" />}
           </Field>
-          <FormEnd action={action} status="usage" fields={["file"]} label={ts("usageSubmit")} testid="usage-submit" />
+          <FormEnd action={action} status="usage" fields={["file"]} label={t("usageSubmit")} testid="usage-submit" />
         </form>
       ) : (
-        <p class="hint">{ts("readonlyNoWrite")}</p>
+        <p class="hint">{t("readonlyNoWrite")}</p>
       )}
       {report && (
         <div class="card stack" data-testid="usage-report">
           <p role="status" data-testid="usage-summary">
-            {tsn("usageDone", report.total, { total: report.total, applied: report.applied, unchanged: report.unchanged, failed: report.failed, alerts: report.alerts })}
+            {tn("usageDone", report.total, { total: report.total, applied: report.applied, unchanged: report.unchanged, failed: report.failed, alerts: report.alerts })}
           </p>
           {report.errors.length > 0 && (
-            <Table caption={ts("rowErrors")} testid="usage-errors" cols={[ts("row"), t("field"), t("message")]}>
+            <Table caption={t("rowErrors")} testid="usage-errors" cols={[t("row"), t("field"), t("message")]}>
               {report.errors.map((e) => (
                 <tr key={e.row}>
                   <td class="num">{e.row}</td>

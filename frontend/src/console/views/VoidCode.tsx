@@ -1,7 +1,7 @@
 // Void one voucher code of a batch (POST /v1/vouchers/batches/{id}/void, the code in the body).
 import { useState } from "preact/hooks";
 import { api } from "../session";
-import { ts } from "../strings_screens";
+import { t } from "../strings";
 import { ConfirmButton, Field, Status, useAction } from "../ui";
 import { SelectField } from "../forms";
 
@@ -13,19 +13,18 @@ export function VoidCode({ batches, onVoided }: { batches: { batch_id: string; l
   const [last, setLast] = useState<number | null>(null);
   return (
     <div class="card stack" data-testid="void-code">
-      <h2>{ts("voidTitle")}</h2>
-      <p class="hint">{ts("voidIntro")}</p>
+      <h2>{t("voidTitle")}</h2>
+      <p class="hint">{t("voidIntro")}</p>
       <div class="grid">
-        <SelectField id="v-batch" label={ts("batch")} value={chosen} onChange={(e) => setBatchId(e.currentTarget.value)} options={batches.map((b) => [b.batch_id, b.label])} testid="void-batch" />
-        <Field id="v-code" label={ts("voidCode")} error={action.fieldError("code")}>
+        <SelectField id="v-batch" label={t("batch")} value={chosen} onChange={(e) => setBatchId(e.currentTarget.value)} options={batches.map((b) => [b.batch_id, b.label])} testid="void-batch" />
+        <Field id="v-code" label={t("voidCode")} error={action.fieldError("code")}>
           {(a) => <input {...a} class="mono" autocomplete="off" value={code} onInput={(e) => setCode(e.currentTarget.value)} data-testid="void-input" />}
         </Field>
       </div>
       <div class="row">
         <ConfirmButton
-          label={ts("voidSubmit")}
-          confirmLabel={ts("voidSubmit")}
-          question={ts("voidQuestion")}
+          label={t("voidSubmit")}
+          question={t("voidQuestion")}
           danger
           busy={action.busy}
           disabled={!chosen || !code.trim()}
@@ -46,7 +45,7 @@ export function VoidCode({ batches, onVoided }: { batches: { batch_id: string; l
       </div>
       {last !== null && !action.error && (
         <div class="alert ok" role="status" data-testid="void-ok">
-          {ts("voided", { n: last })}
+          {t("voided", { n: last })}
         </div>
       )}
       <Status action={action} testid="void" fields={["code"]} />

@@ -5,7 +5,6 @@ import { moment } from "../../common/i18n";
 import { csvBlob, saveBlob } from "../format";
 import { api } from "../session";
 import { t } from "../strings";
-import { ts } from "../strings_screens";
 import { VoidCode } from "./VoidCode";
 import { FormEnd, ShownOnce, useCreate } from "../forms";
 import { AdminOnly, Field, ItemsTable, LoadState, localError, useLoad } from "../ui";
@@ -32,7 +31,7 @@ export function Vouchers({ admin }: { admin: boolean }) {
           items={batches.data?.items}
           caption={t("batches")}
           testid="batches-table"
-          cols={[t("batchId"), t("plan"), t("count"), ts("vRedeemed"), ts("vVoided"), ts("vAvailable"), t("created")]}
+          cols={[t("batchId"), t("plan"), t("count"), t("vRedeemed"), t("vVoided"), t("vAvailable"), t("created")]}
         >
           {(b) => (
             <tr key={b.batch_id} data-testid="batch-row">

@@ -7,17 +7,9 @@ import { label, t } from "../strings";
 import { CheckGroup, DeleteButton, FormEnd, ShownOnce, ToggleButton, useCreate, useOpen } from "../forms";
 import { AdminOnly, Field, ItemsTable, LoadState, Pager, Status, localError, useAction, usePaged } from "../ui";
 import type { WebhookDeliveryPage, WebhookEndpoint as Endpoint, WebhookEndpointCreated, WebhookEndpointPage } from "../../common/types";
+import { API_ENUMS } from "../../common/enums";
 
-
-
-const EVENTS = [
-  "terminal.expiring",
-  "terminal.expired",
-  "terminal.suspended",
-  "terminal.risk_flagged",
-  "order.fulfilled",
-  "order.refunded",
-];
+const EVENTS = API_ENUMS.webhook_event;
 
 export function Webhooks({ admin }: { admin: boolean }) {
   const [round, setRound] = useState(0);
@@ -144,7 +136,6 @@ function CreateEndpoint({ onCreated }: { onCreated: () => void }) {
         <CheckGroup
           legend={t("events")}
           idPrefix="w-ev"
-          errorId="w-events-err"
           options={EVENTS}
           label={(ev) => (
             <>
