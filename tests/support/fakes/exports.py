@@ -17,20 +17,9 @@ class FakeExports:
     def __init__(self) -> None:
         self.jobs: dict[tuple[str, str], ExportJob] = {}
 
-    def create(
-        self,
-        tenant_id: str,
-        export_id: str,
-        kind: str,
-        filters_json: str,
-        created_by: str,
-        now: datetime,
-        expires: datetime,
-    ) -> None:
-        assert (tenant_id, export_id) not in self.jobs, "an export id is created once"
-        self.jobs[tenant_id, export_id] = ExportJob(
-            tenant_id, export_id, kind, filters_json, "queued", 0, 0, None, None, now, None
-        )
+    def create(self, job: ExportJob, created_by: str, expires: datetime) -> None:
+        assert (job.tenant_id, job.export_id) not in self.jobs, "an export id is created once"
+        self.jobs[job.tenant_id, job.export_id] = job
 
     def get(self, tenant_id: str, export_id: str) -> ExportJob | None:
         return self.jobs.get((tenant_id, export_id))
