@@ -127,8 +127,7 @@ class ReportService:
         if last < first or (last - first).days > MAX_DAYS:
             raise ValidationError("to", "invalid_range", f"to must be on or after from, at most {MAX_DAYS} days later")
         tz = self._tz(tenant_id)
-        start = datetime.combine(first, datetime.min.time(), tz).astimezone(UTC)
-        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz).astimezone(UTC)
+        start, end = _bounds(first, last, tz)
         days: dict[date, dict[str, int]] = defaultdict(
             lambda: {"gross_fen": 0, "fees_fen": 0, "refunds_fen": 0, "orders": 0}
         )
@@ -238,73 +237,30 @@ class ReportService:
                     known_trades.add(line.out_trade_no)
         return items
 
-    def settlement(self, tenant_id: str, raw_from: str | None, raw_to: str | None) -> dict[str, Any]:  # noqa: C901 - to be split (issue 14)
+    def settlement(self, tenant_id: str, raw_from: str | None, raw_to: str | None) -> dict[str, Any]:
         """Per day (agent's timezone), what the platform collected online for the agent and what it
         owes: payable = collected - refunds - Stripe's fees - the platform fee. Cash and vouchers are
         shown apart and are not in payable (the agent already holds that money)."""
-        for name, raw in (("from", raw_from), ("to", raw_to)):
-            if not raw:
-                raise ValidationError(name, "required", f"{name} is required (YYYY-MM-DD)")
-        assert raw_from is not None and raw_to is not None
-        first, last = _report_day(raw_from, "from"), _report_day(raw_to, "to")
-        if last < first:
-            raise ValidationError("to", "invalid_range", "to must be on or after from")
-        if (last - first).days + 1 > MAX_SETTLEMENT_DAYS:
-            raise ValidationError("to", "range_too_long", f"a settlement covers at most {MAX_SETTLEMENT_DAYS} days")
+        first, last = _settlement_range(raw_from, raw_to)
         tenant = self._tenants.get(tenant_id)
         if tenant is None:
             raise NotFound("no such agent", code="tenant_not_found")
-        tz = ZoneInfo(tenant.settings.timezone)
-        start = datetime.combine(first, datetime.min.time(), tz).astimezone(UTC)
-        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz).astimezone(UTC)
-        days: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SETTLEMENT_COLUMNS, 0))
-
-        def day_of(moment: datetime) -> dict[str, int] | None:
-            return days[moment.astimezone(tz).date()] if start <= moment < end else None
-
+        start, end = _bounds(first, last, ZoneInfo(tenant.settings.timezone))
         window = self._orders_between(tenant_id, start, end)
         known = {i.payment_intent_id: i for i in window if i.payment_intent_id}
         stripe = self._stripe_side(tenant_id, start, end, known)
         orders = {i.order_id: i for i in window}
         orders.update({i.order_id: i for _txn, i in stripe if i is not None})  # refunds of older orders
+        book = _SettlementDays(ZoneInfo(tenant.settings.timezone), start, end)
         for item in orders.values():
-            order = item.order
-            cash = item.payment == "offline"
-            row = day_of(item.paid_at) if item.paid_at and item.status in PAID_VALUES else None
-            if row is not None and cash:
-                row["cash_fen"] += order.amount_fen
-            elif row is not None and _direct(item):
-                row["direct_fen"] += order.paid_fen
-            elif row is not None and _paid_online(item):
-                row["orders"] += 1
-                row["collected_fen"] += order.amount_fen
-                row["service_fee_fen"] += order.fee_fen
-            for at, amount in refund_entries(item):
-                refund_row = day_of(at)
-                if refund_row is not None and _direct(item):
-                    refund_row["direct_refunds_fen"] += amount
-                elif refund_row is not None and (cash or item.payment == "online"):
-                    refund_row["cash_refunds_fen" if cash else "refunds_fen"] += amount
+            book.add_order(item)
         for txn, _order in stripe:
-            row = day_of(datetime.fromtimestamp(int(txn.get("created", 0)), UTC))
-            if row is not None:
-                row["stripe_fees_fen"] += int(txn.get("stripe_fee") or 0)
-                row["platform_fee_fen"] += int(txn.get("application_fee_amount") or 0)
+            book.add_stripe(txn)
         for _rail, bill_row in self._bill_rows(tenant, start, end):
-            row = day_of(bill_row.at)
-            if row is not None:
-                row["direct_fees_fen"] += bill_row.fee_fen
+            book.add(bill_row.at, "direct_fees_fen", bill_row.fee_fen)
         for redeemed_at in self._vouchers.redeemed_at(tenant_id, start, end):
-            row = day_of(redeemed_at) if redeemed_at else None
-            if row is not None:
-                row["voucher_count"] += 1
-        rows: list[dict[str, Any]] = []
-        d = first
-        while d <= last:
-            v = dict(days.get(d) or dict.fromkeys(SETTLEMENT_COLUMNS, 0))
-            v["payable_fen"] = v["collected_fen"] - v["refunds_fen"] - v["stripe_fees_fen"] - v["platform_fee_fen"]
-            rows.append({"date": d.isoformat(), **v})
-            d += timedelta(days=1)
+            book.add(redeemed_at, "voucher_count", 1)
+        rows = book.rows(first, last)
         return {
             "from": first.isoformat(),
             "to": last.isoformat(),
@@ -322,74 +278,15 @@ class ReportService:
         if not raw_date:
             raise ValidationError("date", "required", "date is required (YYYY-MM-DD)")
         day = _report_day(raw_date, "date")
-        tz = self._tz(tenant_id)
-        start = datetime.combine(day, datetime.min.time(), tz).astimezone(UTC)
-        end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tz).astimezone(UTC)
+        start, end = _bounds(day, day, self._tz(tenant_id))
         window = self._orders_between(tenant_id, start, end)
         known = {i.payment_intent_id: i for i in window if i.payment_intent_id}
         stripe = self._stripe_side(tenant_id, start, end, known)
         items = {i.order_id: i for i in window}
         items.update({i.order_id: i for _txn, i in stripe if i is not None})
-        charges: dict[str, ReportedOrder] = {}  # payment intent -> order paid online that day
-        refunds: dict[str, list[int]] = defaultdict(list)  # payment intent -> refunds that day (fen)
-        for item in items.values():
-            if item.payment != "online" or not item.payment_intent_id or _direct(item):
-                continue
-            if _paid_online(item) and item.paid_at and start <= item.paid_at < end:
-                charges[item.payment_intent_id] = item
-            refunds[item.payment_intent_id] += [fen for at, fen in refund_entries(item) if start <= at < end]
-        matched: list[dict[str, Any]] = []
-        stripe_only: list[dict[str, Any]] = []
-        for txn, order in stripe:
-            intent = str(txn.get("payment_intent") or "")
-            refund = txn.get("type") in ("refund", "payment_refund")
-            amount = abs(int(txn.get("amount", 0)))
-            row: dict[str, Any] = {
-                "kind": "refund" if refund else "charge",
-                "balance_transaction": txn.get("id"),
-                "amount_fen": amount,
-                "fee_fen": int(txn.get("stripe_fee") or 0),
-                "payment_intent_id": intent,
-                "order_id": order.order_id if order else None,
-            }
-            if order is None:
-                stripe_only.append({**row, "reason": "no order for this charge"})
-            elif refund:
-                ours = refunds.get(intent, [])
-                if amount in ours:
-                    ours.remove(amount)
-                    matched.append(row)
-                else:
-                    stripe_only.append({**row, "reason": "refund not recorded on the order on this day"})
-            else:
-                mine = charges.pop(intent, None)
-                if mine is not None and int(mine.amount_fen) == amount:
-                    matched.append(row)
-                elif mine is not None:
-                    stripe_only.append({**row, "reason": f"amount differs: the order is {int(mine.amount_fen)} fen"})
-                else:
-                    stripe_only.append({**row, "reason": "order not paid on this day"})
-        orders_only = [
-            {
-                "kind": "charge",
-                "order_id": o.order_id,
-                "amount_fen": int(o.amount_fen),
-                "payment_intent_id": o.payment_intent_id,
-                "reason": "no Stripe charge",
-            }
-            for o in charges.values()
-        ]
-        orders_only += [
-            {
-                "kind": "refund",
-                "order_id": known[intent].order_id,
-                "amount_fen": fen,
-                "payment_intent_id": intent,
-                "reason": "no Stripe refund",
-            }
-            for intent, left in refunds.items()
-            for fen in left
-        ]
+        charges, refunds = _stripe_paid_on_our_side(items.values(), start, end)
+        matched, stripe_only = _match_stripe(stripe, charges, refunds)  # takes the matched out of both
+        orders_only = _orders_only(charges, refunds, known)
         for row in matched + stripe_only + orders_only:
             row.setdefault("provider", "stripe")
         tenant = self._tenants.get(tenant_id)
@@ -409,6 +306,166 @@ class ReportService:
                 "direct_fees_fen": sum(int(r["fee_fen"]) for r in direct_matched + bill_only),
             },
         }
+
+
+def _settlement_range(raw_from: str | None, raw_to: str | None) -> tuple[date, date]:
+    for name, raw in (("from", raw_from), ("to", raw_to)):
+        if not raw:
+            raise ValidationError(name, "required", f"{name} is required (YYYY-MM-DD)")
+    first, last = _report_day(raw_from or "", "from"), _report_day(raw_to or "", "to")
+    if last < first:
+        raise ValidationError("to", "invalid_range", "to must be on or after from")
+    if (last - first).days + 1 > MAX_SETTLEMENT_DAYS:
+        raise ValidationError("to", "range_too_long", f"a settlement covers at most {MAX_SETTLEMENT_DAYS} days")
+    return first, last
+
+
+def _bounds(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) in UTC of the days first..last of the agent's timezone."""
+    start = datetime.combine(first, datetime.min.time(), tz).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz).astimezone(UTC)
+    return start, end
+
+
+class _SettlementDays:
+    """The settlement's columns per day of the agent's timezone; a moment outside [start, end)
+    counts nowhere."""
+
+    def __init__(self, tz: ZoneInfo, start: datetime, end: datetime) -> None:
+        self._tz, self._start, self._end = tz, start, end
+        self._days: dict[date, dict[str, int]] = {}
+
+    def add(self, moment: datetime | None, column: str, fen: int) -> None:
+        if moment and self._start <= moment < self._end:
+            day = self._days.setdefault(moment.astimezone(self._tz).date(), dict.fromkeys(SETTLEMENT_COLUMNS, 0))
+            day[column] += fen
+
+    def add_order(self, item: ReportedOrder) -> None:
+        """An order paid in the window (cash, direct or online) and its refunds made in it."""
+        order = item.order
+        cash = item.payment == "offline"
+        paid_at = item.paid_at if item.status in PAID_VALUES else None
+        if cash:
+            self.add(paid_at, "cash_fen", order.amount_fen)
+        elif _direct(item):
+            self.add(paid_at, "direct_fen", order.paid_fen)
+        elif _paid_online(item):
+            self.add(paid_at, "orders", 1)
+            self.add(paid_at, "collected_fen", order.amount_fen)
+            self.add(paid_at, "service_fee_fen", order.fee_fen)
+        for at, amount in refund_entries(item):
+            if _direct(item):
+                self.add(at, "direct_refunds_fen", amount)
+            elif cash or item.payment == "online":
+                self.add(at, "cash_refunds_fen" if cash else "refunds_fen", amount)
+
+    def add_stripe(self, txn: dict[str, Any]) -> None:
+        """A Stripe balance transaction: its fee and the platform's application fee."""
+        at = datetime.fromtimestamp(int(txn.get("created", 0)), UTC)
+        self.add(at, "stripe_fees_fen", int(txn.get("stripe_fee") or 0))
+        self.add(at, "platform_fee_fen", int(txn.get("application_fee_amount") or 0))
+
+    def rows(self, first: date, last: date) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        d = first
+        while d <= last:
+            v = dict(self._days.get(d) or dict.fromkeys(SETTLEMENT_COLUMNS, 0))
+            v["payable_fen"] = v["collected_fen"] - v["refunds_fen"] - v["stripe_fees_fen"] - v["platform_fee_fen"]
+            rows.append({"date": d.isoformat(), **v})
+            d += timedelta(days=1)
+        return rows
+
+
+def _stripe_paid_on_our_side(
+    items: Iterable[ReportedOrder], start: datetime, end: datetime
+) -> tuple[dict[str, ReportedOrder], dict[str, list[int]]]:
+    """(payment intent -> order paid online in [start, end), payment intent -> its refunds then in fen)."""
+    charges: dict[str, ReportedOrder] = {}
+    refunds: dict[str, list[int]] = defaultdict(list)
+    for item in items:
+        if item.payment != "online" or not item.payment_intent_id or _direct(item):
+            continue
+        if _paid_online(item) and item.paid_at and start <= item.paid_at < end:
+            charges[item.payment_intent_id] = item
+        refunds[item.payment_intent_id] += [fen for at, fen in refund_entries(item) if start <= at < end]
+    return charges, refunds
+
+
+def _match_stripe(
+    stripe: list[tuple[dict[str, Any], ReportedOrder | None]],
+    charges: dict[str, ReportedOrder],
+    refunds: dict[str, list[int]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Stripe's side against ours: (matched, Stripe's only); what matched leaves `charges` and `refunds`."""
+    matched: list[dict[str, Any]] = []
+    stripe_only: list[dict[str, Any]] = []
+    for txn, order in stripe:
+        intent = str(txn.get("payment_intent") or "")
+        refund = txn.get("type") in ("refund", "payment_refund")
+        amount = abs(int(txn.get("amount", 0)))
+        row: dict[str, Any] = {
+            "kind": "refund" if refund else "charge",
+            "balance_transaction": txn.get("id"),
+            "amount_fen": amount,
+            "fee_fen": int(txn.get("stripe_fee") or 0),
+            "payment_intent_id": intent,
+            "order_id": order.order_id if order else None,
+        }
+        reason = None if order is None else _stripe_mismatch(intent, amount, refund, charges, refunds)
+        if order is None:
+            stripe_only.append({**row, "reason": "no order for this charge"})
+        elif reason is None:
+            matched.append(row)
+        else:
+            stripe_only.append({**row, "reason": reason})
+    return matched, stripe_only
+
+
+def _stripe_mismatch(
+    intent: str, amount: int, refund: bool, charges: dict[str, ReportedOrder], refunds: dict[str, list[int]]
+) -> str | None:
+    """Why a Stripe charge or refund of an order of ours does not match that day's (None: it does,
+    and our side's entry is taken out)."""
+    if refund:
+        ours = refunds.get(intent, [])
+        if amount not in ours:
+            return "refund not recorded on the order on this day"
+        ours.remove(amount)
+        return None
+    mine = charges.pop(intent, None)
+    if mine is None:
+        return "order not paid on this day"
+    if int(mine.amount_fen) != amount:
+        return f"amount differs: the order is {int(mine.amount_fen)} fen"
+    return None
+
+
+def _orders_only(
+    charges: dict[str, ReportedOrder], refunds: dict[str, list[int]], known: dict[str, ReportedOrder]
+) -> list[dict[str, Any]]:
+    """Our charges and refunds of the day that Stripe's side did not match."""
+    out = [
+        {
+            "kind": "charge",
+            "order_id": o.order_id,
+            "amount_fen": int(o.amount_fen),
+            "payment_intent_id": o.payment_intent_id,
+            "reason": "no Stripe charge",
+        }
+        for o in charges.values()
+    ]
+    out += [
+        {
+            "kind": "refund",
+            "order_id": known[intent].order_id,
+            "amount_fen": fen,
+            "payment_intent_id": intent,
+            "reason": "no Stripe refund",
+        }
+        for intent, left in refunds.items()
+        for fen in left
+    ]
+    return out
 
 
 def week_start(day: date) -> date:
