@@ -20,13 +20,14 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).resolve().parent / "out"
 REGION = "us-east-1"
 PLATFORM_KEY = "srp_bench-platform-key-0000000000000000"  # 40 characters, local only
 LOCAL_BASE_URL = "http://127.0.0.1:8000"
+T = TypeVar("T")
 
 
 # --- process and environment --------------------------------------------------------------------------
@@ -130,6 +131,39 @@ def local_stack(log_name: str, table: str, extra_env: dict[str, str] | None = No
         svc = local_services(table, endpoint, extra_env)
         print(f"DynamoDB Local (in memory) on {endpoint}, table {table}", flush=True)
         yield client, svc
+
+
+BATCH_WRITE_MAX = 25  # puts in one BatchWriteItem
+
+
+def batch_write(
+    client: Any, table: str, chunk: list[dict[str, Any]], backoff: tuple[float, float], **options: Any
+) -> int:
+    """One BatchWriteItem of up to 25 puts, UnprocessedItems resent with backoff (first delay, longest delay);
+    returns the resends."""
+    request: dict[str, Any] = {table: [{"PutRequest": {"Item": item}} for item in chunk]}
+    resends = 0
+    delay, longest = backoff
+    while request:
+        response = client.batch_write_item(RequestItems=request, **options)
+        request = response.get("UnprocessedItems") or {}
+        if request:
+            resends += 1
+            time.sleep(delay)
+            delay = min(delay * 2, longest)
+    return resends
+
+
+def timed(work: Callable[[], T]) -> tuple[T, float]:
+    """What `work` returns, and the seconds it took."""
+    started = time.perf_counter()
+    done = work()
+    return done, time.perf_counter() - started
+
+
+def print_warnings(label: str, warnings: list[str]) -> None:
+    for w in warnings:
+        print(f"{label}WARNING: {w}", flush=True)
 
 
 def write_figures(path: Path, data: Any) -> None:

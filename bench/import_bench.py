@@ -26,15 +26,19 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import (
+    BATCH_WRITE_MAX,
     OUT,
     Phase,
     RequestCounter,
+    batch_write,
     environment,
     handle_signals,
     local_stack,
     median,
     op_sort_key,
     print_repeats,
+    print_warnings,
+    timed,
     write_figures,
 )
 from simrenew.adapters.dispatch import ThreadDispatcher
@@ -46,7 +50,6 @@ from simrenew.domain.identifiers import luhn_check_digit
 TABLE = "simrenew-bench"
 PLAN_NAME = "年卡"
 RAW_PK = "BENCH#RAW"
-BATCH_WRITE_MAX = 25
 BAD_KINDS = ("tid_length", "iccid_luhn", "bad_date")
 EXPECTED_ERROR = {  # bad kind -> (field, code) the import should report
     "tid_length": ("tid", "invalid_tid"),
@@ -200,18 +203,8 @@ def raw_items(client: Any, tenant_id: str) -> list[dict[str, Any]]:
 
 def raw_write(client: Any, items: list[dict[str, Any]]) -> int:
     """Plain BatchWriteItem in chunks of 25, retrying UnprocessedItems with backoff; returns retries."""
-    retries = 0
-    for i in range(0, len(items), BATCH_WRITE_MAX):
-        request: dict[str, Any] = {TABLE: [{"PutRequest": {"Item": it}} for it in items[i : i + BATCH_WRITE_MAX]]}
-        delay = 0.01
-        while request:
-            response = client.batch_write_item(RequestItems=request, ReturnConsumedCapacity="TOTAL")
-            request = response.get("UnprocessedItems") or {}
-            if request:
-                retries += 1
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)
-    return retries
+    chunks = (items[i : i + BATCH_WRITE_MAX] for i in range(0, len(items), BATCH_WRITE_MAX))
+    return sum(batch_write(client, TABLE, chunk, (0.01, 1.0), ReturnConsumedCapacity="TOTAL") for chunk in chunks)
 
 
 def per_1000(phase: Phase, rows: int) -> dict[str, float]:
@@ -252,16 +245,13 @@ def measure(
     if raw_terminals != first["created"]:
         warnings.append(f"raw baseline: found {raw_terminals} terminal items, the import created {first['created']}")
     with counter.phase("raw_batch_write") as raw_phase:
-        started = time.perf_counter()
-        raw_retries = raw_write(client, items)
-        raw_s = time.perf_counter() - started
+        raw_retries, raw_s = timed(lambda: raw_write(client, items))
     print(
         f"[repeat {repeat + 1}]   raw baseline  {raw_s:8.2f} s  {raw_terminals} terminals + "
         f"{len(items) - raw_terminals} claims, {raw_retries} unprocessed-item retries",
         flush=True,
     )
-    for w in warnings:
-        print(f"[repeat {repeat + 1}]   WARNING: {w}", flush=True)
+    print_warnings(f"[repeat {repeat + 1}]   ", warnings)
 
     import_rows_s = rows / first_s
     import_terms_s = first["created"] / first_s

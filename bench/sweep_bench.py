@@ -28,18 +28,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bench.common import (
+    BATCH_WRITE_MAX,
     OUT,
     RequestCounter,
+    batch_write,
     environment,
     handle_signals,
     local_stack,
     median,
     op_sort_key,
     print_repeats,
+    print_warnings,
+    timed,
     write_figures,
 )
 from simrenew.adapters.dynamodb import keys
@@ -64,7 +69,6 @@ DAY_STRIDE = 1000
 REMINDER = 7  # the due terminals expire on D + 7 (default reminder_days 30, 7, 1)
 OTHER_FROM, OTHER_TO = 40, 400  # the rest expire on D_1 + 40 .. D_1 + 400, minus any date a sweep reads
 SWEEP_HOUR_UTC = 2  # 10:00 Asia/Shanghai: inside the SMS window
-BATCH_WRITE_MAX = 25
 LOAD_THREADS = 8
 OPS_ORDER = ("Query", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "TransactWriteItems", "DeleteItem")
 
@@ -106,6 +110,18 @@ def other_dates(read_by_sweeps: set[date]) -> list[date]:
     return [d for d in dates if d not in read_by_sweeps]
 
 
+@dataclass(frozen=True)
+class Series:
+    """A benchmark's terminals: SN prefix, ICCID prefix and first TID, so that no two benchmarks' SNs meet."""
+
+    sn: str
+    iccid: str
+    first_tid: int
+
+
+SWEEP_SERIES = Series("SWP", "898600", 20_000_000)
+
+
 def terminal_items(
     owners: list[Owner], fleet: int, due: int, days: list[date], others: list[date], now: datetime
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -117,44 +133,33 @@ def terminal_items(
         owner = owners[i % len(owners)]
         due_day = days[i // due] if i < due_total else None
         expires = due_day + timedelta(days=REMINDER) if due_day else others[(i - due_total) % len(others)]
-        payload = f"898600{i:013d}"
-        fields = terminal_fields(
-            {
-                "sn": f"SWP-{i:07d}",
-                "tid": f"{20_000_000 + i:08d}",
-                "iccid": payload + luhn_check_digit(payload),
-                "model": "PAX A920",
-                "merchant_id": owner.merchant_id,
-                "expires_on": expires.isoformat(),
-            }
-        )
-        terminal = Terminal(tenant_id=owner.tenant_id, status=TerminalStatus.ACTIVE, **fields)
-        item = new_terminal_item(terminal, now)
-        item.version = 1  # what PynamoDB's save sets on a new versioned item
-        items.append(item.serialize())
+        items.append(terminal_item(owner, i, expires, now))
         per_date[expires.isoformat()] += 1
     return items, dict(per_date)
 
 
-def _write_chunk(client: Any, chunk: list[dict[str, Any]]) -> int:
-    """One BatchWriteItem of up to 25 puts, UnprocessedItems resent with backoff; returns resends."""
-    request: dict[str, Any] = {TABLE: [{"PutRequest": {"Item": item}} for item in chunk]}
-    resends = 0
-    delay = 0.05
-    while request:
-        response = client.batch_write_item(RequestItems=request)
-        request = response.get("UnprocessedItems") or {}
-        if request:
-            resends += 1
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
-    return resends
+def terminal_item(owner: Owner, n: int, expires: date, now: datetime, series: Series = SWEEP_SERIES) -> dict[str, Any]:
+    """The attribute map of the series' terminal number `n` (as the app would write it), active until `expires`."""
+    payload = f"{series.iccid}{n:013d}"
+    fields = terminal_fields(
+        {
+            "sn": f"{series.sn}-{n:07d}",
+            "tid": f"{series.first_tid + n:08d}",
+            "iccid": payload + luhn_check_digit(payload),
+            "model": "PAX A920",
+            "merchant_id": owner.merchant_id,
+            "expires_on": expires.isoformat(),
+        }
+    )
+    item = new_terminal_item(Terminal(tenant_id=owner.tenant_id, status=TerminalStatus.ACTIVE, **fields), now)
+    item.version = 1  # what PynamoDB's save sets on a new versioned item
+    return item.serialize()  # type: ignore[no-any-return]
 
 
 def load(client: Any, items: list[dict[str, Any]]) -> int:
     chunks = [items[i : i + BATCH_WRITE_MAX] for i in range(0, len(items), BATCH_WRITE_MAX)]
     with ThreadPoolExecutor(max_workers=LOAD_THREADS) as pool:
-        return sum(pool.map(lambda c: _write_chunk(client, c), chunks))
+        return sum(pool.map(lambda c: batch_write(client, TABLE, c, (0.05, 2.0)), chunks))
 
 
 # --- one measurement -------------------------------------------------------------------------------
@@ -253,8 +258,7 @@ def measure(
         f"(median of {samples})",
         flush=True,
     )
-    for w in warnings:
-        print(f"{label}: WARNING: {w}", flush=True)
+    print_warnings(f"{label}: ", warnings)
 
     sweep_rate = due / sweep_s if sweep_s > 0 else 0.0
     query_rate = q_items / q_seconds if q_seconds > 0 else 0.0
@@ -392,9 +396,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"built in {build_s:.1f} s; writing with BatchWriteItem ({LOAD_THREADS} threads)…",
                 flush=True,
             )
-            started = time.perf_counter()
-            resends = load(client, items)
-            write_s = time.perf_counter() - started
+            resends, write_s = timed(partial(load, client, items))  # not a closure: `items` is freed below
             print(
                 f"load: {len(items):,} terminals written in {write_s:.1f} s "
                 f"({len(items) / write_s:,.0f}/s, {resends} unprocessed-item resends)",

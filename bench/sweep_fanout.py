@@ -38,14 +38,11 @@ from typing import Any
 
 from bench.common import OUT, dynamodb_local, environment, handle_signals, local_services, median, write_json
 from bench.sweep_bench import TABLE as SWEEP_BENCH_TABLE
-from bench.sweep_bench import Owner, load, make_owners
+from bench.sweep_bench import Owner, Series, load, make_owners, terminal_item
 from simrenew.adapters.dynamodb import keys
-from simrenew.adapters.dynamodb.fleet import new_terminal_item
 from simrenew.adapters.dynamodb.models import SweepStateItem
 from simrenew.adapters.dynamodb.sweep_days import SweepDayRepository
 from simrenew.clock import FixedClock
-from simrenew.domain.fleet import Terminal, TerminalStatus, terminal_fields
-from simrenew.domain.identifiers import luhn_check_digit
 from simrenew.ports.notify import Outgoing
 from simrenew.services.sweep import STOP_BEFORE_MS
 from simrenew.services.sweep_runs import SweepRuns
@@ -98,25 +95,15 @@ class DynamoDelay:
         return self
 
 
+FANOUT_SERIES = Series("FAN", "898601", 30_000_000)
+
+
 def terminals(owners: list[Owner], due: int, day: date, offset: int, now: datetime) -> list[dict[str, Any]]:
     items = []
     for i in range(due):
         owner = owners[i % len(owners)]
         n = offset + i
-        payload = f"898601{n:013d}"
-        fields = terminal_fields(
-            {
-                "sn": f"FAN-{n:07d}",
-                "tid": f"{30_000_000 + n:08d}",
-                "iccid": payload + luhn_check_digit(payload),
-                "model": "PAX A920",
-                "merchant_id": owner.merchant_id,
-                "expires_on": (day + timedelta(days=REMINDER)).isoformat(),
-            }
-        )
-        item = new_terminal_item(Terminal(tenant_id=owner.tenant_id, status=TerminalStatus.ACTIVE, **fields), now)
-        item.version = 1
-        items.append(item.serialize())
+        items.append(terminal_item(owner, n, day + timedelta(days=REMINDER), now, FANOUT_SERIES))
     return items
 
 

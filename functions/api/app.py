@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:  # the request models load pydantic: only a route with a body 
         TerminalList,
     )
     from chalicelib.requests.vouchers import VoucherBatch, VoucherRedeem
+    from simrenew.domain.orders import Order
 
 VERSION = "0.1.0"
 CONFIG = load_config(needs=NEEDS["api"])  # a missing variable stops the container here, loudly
@@ -71,7 +73,10 @@ def _page(page: object) -> dict[str, object]:
 
 
 # --- service ---------------------------------------------------------------------------------
-@api.route("/v1/health", "GET", auth=PUBLIC, tag="service", response="Health")
+service_api = api.tagged("service")
+
+
+@service_api.route("/v1/health", "GET", auth=PUBLIC, response="Health")
 def health(req: Req) -> Reply:
     """Liveness and data-store reachability"""
     from simrenew.adapters.dynamodb.health import table_reachable
@@ -86,7 +91,7 @@ def health(req: Req) -> Reply:
     return Reply(body, 200 if ok else 503)
 
 
-@api.route("/v1/openapi.json", "GET", auth=PUBLIC, tag="service", response="OpenApiDocument")
+@service_api.route("/v1/openapi.json", "GET", auth=PUBLIC, response="OpenApiDocument")
 def openapi(req: Req) -> dict[str, object]:
     """This API's OpenAPI 3 document"""
     from chalicelib.openapi import build_openapi  # only this route needs it: not at a cold start
@@ -95,58 +100,39 @@ def openapi(req: Req) -> dict[str, object]:
 
 
 # --- onboarding --------------------------------------------------------------------------------
-@api.route(
-    "/v1/signup",
-    "POST",
-    auth=PUBLIC,
-    status=201,
-    idempotent=True,
-    request="onboarding.Signup",
-    tag="onboarding",
-    response="TenantState",
-)
+onboarding_api = api.tagged("onboarding")
+
+
+@onboarding_api.create("/v1/signup", auth=PUBLIC, request="onboarding.Signup", response="TenantState")
 def signup(req: Req, body: Signup) -> dict[str, object]:
     """An agent applies for an account (reviewed by the platform)"""
     tenant = req.services.tenants.signup(body.fields(), req.client_id)
     return {"tenant_id": tenant.tenant_id, "status": tenant.status.value}
 
 
-@api.route("/v1/admin/tenants", "GET", auth=PLATFORM, query="queries.TenantList", tag="platform", response="TenantPage")
+platform_api = api.tagged("platform")
+
+
+@platform_api.route("/v1/admin/tenants", "GET", auth=PLATFORM, query="queries.TenantList", response="TenantPage")
 def list_tenants(req: Req, query: TenantList) -> dict[str, object]:
     """List agents, optionally by status"""
     return _page(req.services.tenants.list_tenants(query.status, query.limit, query.cursor))
 
 
-@api.route(
-    "/v1/admin/tenants",
-    "POST",
-    auth=PLATFORM,
-    status=201,
-    idempotent=True,
-    request="onboarding.Signup",
-    tag="platform",
-    response="TenantCreated",
-)
+@platform_api.create("/v1/admin/tenants", auth=PLATFORM, request="onboarding.Signup", response="TenantCreated")
 def create_tenant(req: Req, body: Signup) -> dict[str, object]:
     """Create an active agent directly; returns its first admin key once"""
     tenant, issued = req.services.tenants.create_active(body.fields())
     return {**tenant.to_json(), "api_key": issued.secret, "key_id": issued.key.key_id}
 
 
-@api.route("/v1/admin/tenants/{tenant_id}", "GET", auth=PLATFORM, tag="platform", response="Tenant")
+@platform_api.route("/v1/admin/tenants/{tenant_id}", "GET", auth=PLATFORM, response="Tenant")
 def get_tenant_admin(req: Req) -> dict[str, object]:
     """One agent"""
     return req.services.tenants.get(req.params["tenant_id"]).to_json()
 
 
-@api.route(
-    "/v1/admin/tenants/{tenant_id}/approve",
-    "POST",
-    auth=PLATFORM,
-    request="Empty",
-    tag="platform",
-    response="TenantApproved",
-)
+@platform_api.action("/v1/admin/tenants/{tenant_id}/approve", auth=PLATFORM, response="TenantApproved")
 def approve_tenant(req: Req, _: Empty) -> dict[str, object]:
     """Approve a pending agent; returns its first admin key once"""
     issued = req.services.tenants.approve(req.params["tenant_id"])
@@ -158,14 +144,7 @@ def approve_tenant(req: Req, _: Empty) -> dict[str, object]:
     }
 
 
-@api.route(
-    "/v1/admin/tenants/{tenant_id}/suspend",
-    "POST",
-    auth=PLATFORM,
-    request="Empty",
-    tag="platform",
-    response="TenantState",
-)
+@platform_api.action("/v1/admin/tenants/{tenant_id}/suspend", auth=PLATFORM, response="TenantState")
 def suspend_tenant(req: Req, _: Empty) -> dict[str, object]:
     """Suspend an agent: all its keys stop working at once"""
     tenant = req.services.tenants.suspend(req.params["tenant_id"])
@@ -173,7 +152,10 @@ def suspend_tenant(req: Req, _: Empty) -> dict[str, object]:
 
 
 # --- the tenant itself ----------------------------------------------------------------------
-@api.route("/v1/me", "GET", auth=Role.READONLY, tag="tenant", response="Me")
+tenant_api = api.tagged("tenant")
+
+
+@tenant_api.route("/v1/me", "GET", auth=Role.READONLY, response="Me")
 def whoami(req: Req) -> dict[str, object]:
     """Who the key is: its agent (id, name, status, time zone), role and key id (the console's sign-in)"""
     assert req.principal is not None and req.principal.role is not None
@@ -189,28 +171,19 @@ def whoami(req: Req) -> dict[str, object]:
     }
 
 
-@api.route("/v1/tenant", "GET", auth=Role.ADMIN, tag="tenant", response="Tenant")
+@tenant_api.route("/v1/tenant", "GET", auth=Role.ADMIN, response="Tenant")
 def get_tenant(req: Req) -> dict[str, object]:
     """The calling agent's profile and settings"""
     return req.services.tenants.get(req.tenant_id).to_json()
 
 
-@api.route("/v1/tenant", "PATCH", auth=Role.ADMIN, request="onboarding.TenantPatch", tag="tenant", response="Tenant")
+@tenant_api.route("/v1/tenant", "PATCH", auth=Role.ADMIN, request="onboarding.TenantPatch", response="Tenant")
 def patch_tenant(req: Req, body: TenantPatch) -> dict[str, object]:
     """Change profile fields and settings (validated, all or nothing)"""
     return req.services.tenants.update(req.tenant_id, body.fields()).to_json()
 
 
-@api.route(
-    "/v1/api-keys",
-    "POST",
-    auth=Role.ADMIN,
-    status=201,
-    idempotent=True,
-    request="onboarding.ApiKeyCreate",
-    tag="tenant",
-    response="ApiKeyCreated",
-)
+@tenant_api.create("/v1/api-keys", auth=Role.ADMIN, request="onboarding.ApiKeyCreate", response="ApiKeyCreated")
 def create_api_key(req: Req, body: ApiKeyCreate) -> dict[str, object]:
     """Create an API key; the key is shown once"""
     assert req.principal is not None
@@ -218,38 +191,29 @@ def create_api_key(req: Req, body: ApiKeyCreate) -> dict[str, object]:
     return {**issued.key.to_json(), "api_key": issued.secret}
 
 
-@api.route("/v1/api-keys", "GET", auth=Role.ADMIN, query="queries.Page", tag="tenant", response="ApiKeyPage")
+@tenant_api.route("/v1/api-keys", "GET", auth=Role.ADMIN, query="queries.Page", response="ApiKeyPage")
 def list_api_keys(req: Req, query: Page) -> dict[str, object]:
     """List API keys (no secrets)"""
     return _page(req.services.tenants.list_keys(req.tenant_id, query.limit, query.cursor))
 
 
-@api.route("/v1/api-keys/{key_id}", "DELETE", auth=Role.ADMIN, status=204, tag="tenant")
-def revoke_api_key(req: Req) -> Reply:
+@tenant_api.route("/v1/api-keys/{key_id}", "DELETE", auth=Role.ADMIN, status=204)
+def revoke_api_key(req: Req) -> None:
     """Revoke an API key"""
     req.services.tenants.revoke_key(req.tenant_id, req.params["key_id"])
-    return Reply(None, 204)
 
 
 # --- fleet: merchants -------------------------------------------------------------------------
-@api.route(
-    "/v1/merchants",
-    "POST",
-    auth=Role.STAFF,
-    status=201,
-    idempotent=True,
-    request="fleet.MerchantCreate",
-    tag="fleet",
-    response="Merchant",
-)
+fleet_api = api.tagged("fleet")
+
+
+@fleet_api.create("/v1/merchants", auth=Role.STAFF, request="fleet.MerchantCreate", response="Merchant")
 def create_merchant(req: Req, body: MerchantCreate) -> dict[str, object]:
     """Create a merchant (name + phone unique within the agent)"""
     return req.services.fleet.create_merchant(req.tenant_id, body.fields()).to_json()
 
 
-@api.route(
-    "/v1/merchants", "GET", auth=Role.READONLY, query="queries.MerchantList", tag="fleet", response="MerchantPage"
-)
+@fleet_api.route("/v1/merchants", "GET", auth=Role.READONLY, query="queries.MerchantList", response="MerchantPage")
 def list_merchants(req: Req, query: MerchantList) -> object:
     """List merchants with a total; q matches any part of name, contact or phone; sort=name|-name (phones masked for a
     read-only key; Accept: text/csv for CSV)
@@ -259,19 +223,14 @@ def list_merchants(req: Req, query: MerchantList) -> object:
     return merchant_list(req, query)
 
 
-@api.route("/v1/merchants/{merchant_id}", "GET", auth=Role.READONLY, tag="fleet", response="Merchant")
+@fleet_api.route("/v1/merchants/{merchant_id}", "GET", auth=Role.READONLY, response="Merchant")
 def get_merchant(req: Req) -> dict[str, object]:
     """One merchant"""
     return req.services.fleet.get_merchant(req.tenant_id, req.params["merchant_id"]).to_json()
 
 
-@api.route(
-    "/v1/merchants/{merchant_id}",
-    "PATCH",
-    auth=Role.STAFF,
-    request="fleet.MerchantPatch",
-    tag="fleet",
-    response="Merchant",
+@fleet_api.route(
+    "/v1/merchants/{merchant_id}", "PATCH", auth=Role.STAFF, request="fleet.MerchantPatch", response="Merchant"
 )
 def patch_merchant(req: Req, body: MerchantPatch) -> dict[str, object]:
     """Change a merchant"""
@@ -279,28 +238,22 @@ def patch_merchant(req: Req, body: MerchantPatch) -> dict[str, object]:
 
 
 # --- fleet: plans -------------------------------------------------------------------------------
-@api.route(
-    "/v1/plans",
-    "POST",
-    auth=Role.ADMIN,
-    status=201,
-    idempotent=True,
-    request="fleet.PlanCreate",
-    tag="plans",
-    response="Plan",
-)
+plans_api = api.tagged("plans")
+
+
+@plans_api.create("/v1/plans", auth=Role.ADMIN, request="fleet.PlanCreate", response="Plan")
 def create_plan(req: Req, body: PlanCreate) -> dict[str, object]:
     """Create a renewal plan (term, quota, price in fen)"""
     return req.services.fleet.create_plan(req.tenant_id, body.fields()).to_json()
 
 
-@api.route("/v1/plans", "GET", auth=Role.READONLY, tag="plans", response="PlanPage")
+@plans_api.route("/v1/plans", "GET", auth=Role.READONLY, response="PlanPage")
 def list_plans(req: Req) -> dict[str, object]:
     """List plans (active first)"""
     return {"items": [p.to_json() for p in req.services.fleet.list_plans(req.tenant_id)], "next_cursor": None}
 
 
-@api.route("/v1/plans/{plan_id}", "PATCH", auth=Role.ADMIN, request="fleet.PlanPatch", tag="plans", response="Plan")
+@plans_api.route("/v1/plans/{plan_id}", "PATCH", auth=Role.ADMIN, request="fleet.PlanPatch", response="Plan")
 def patch_plan(req: Req, body: PlanPatch) -> dict[str, object]:
     """Change a plan"""
     return req.services.fleet.update_plan(req.tenant_id, req.params["plan_id"], body.fields()).to_json()
@@ -317,24 +270,13 @@ def _terminal_json(req: Req, terminal: object) -> dict[str, object]:
     return answer
 
 
-@api.route(
-    "/v1/terminals",
-    "POST",
-    auth=Role.STAFF,
-    status=201,
-    idempotent=True,
-    request="fleet.TerminalCreate",
-    tag="fleet",
-    response="Terminal",
-)
+@fleet_api.create("/v1/terminals", auth=Role.STAFF, request="fleet.TerminalCreate", response="Terminal")
 def register_terminal(req: Req, body: TerminalCreate) -> dict[str, object]:
     """Register a terminal; SN, TID and ICCID are unique across all agents"""
     return _terminal_json(req, req.services.fleet.register(req.tenant_id, body.fields()))
 
 
-@api.route(
-    "/v1/terminals", "GET", auth=Role.READONLY, query="queries.TerminalList", tag="fleet", response="TerminalPage"
-)
+@fleet_api.route("/v1/terminals", "GET", auth=Role.READONLY, query="queries.TerminalList", response="TerminalPage")
 def list_terminals(req: Req, query: TerminalList) -> object:
     """List terminals with their merchant's name and phone, a total; q matches any part of SN, TID, ICCID, merchant name
     or phone; sort=sn|expires_on|-expires_on|name; carrier=disagrees (docs/carrier.md) (Accept: text/csv exports what
@@ -355,21 +297,19 @@ def list_terminals(req: Req, query: TerminalList) -> object:
     return {"items": items, "next_cursor": page.next_cursor, "total": page.total}
 
 
-@api.route("/v1/terminals/claim", "POST", auth=Role.ADMIN, request="fleet.Claim", tag="fleet", response="Terminal")
+@fleet_api.route("/v1/terminals/claim", "POST", auth=Role.ADMIN, request="fleet.Claim", response="Terminal")
 def claim_terminal(req: Req, body: Claim) -> dict[str, object]:
     """Take over a terminal from another agent with its transfer code"""
     return _terminal_json(req, req.services.fleet.claim(req.tenant_id, body.fields()))
 
 
-@api.route("/v1/terminals/{sn}", "GET", auth=Role.READONLY, tag="fleet", response="Terminal")
+@fleet_api.route("/v1/terminals/{sn}", "GET", auth=Role.READONLY, response="Terminal")
 def get_terminal(req: Req) -> dict[str, object]:
     """One terminal"""
     return _terminal_json(req, req.services.fleet.get(req.tenant_id, req.params["sn"]))
 
 
-@api.route(
-    "/v1/terminals/{sn}", "PATCH", auth=Role.STAFF, request="fleet.TerminalPatch", tag="fleet", response="Terminal"
-)
+@fleet_api.route("/v1/terminals/{sn}", "PATCH", auth=Role.STAFF, request="fleet.TerminalPatch", response="Terminal")
 def patch_terminal(req: Req, body: TerminalPatch) -> dict[str, object]:
     """Change a terminal; a new TID or ICCID moves its claim atomically"""
     assert req.principal is not None and req.principal.role is not None
@@ -379,39 +319,28 @@ def patch_terminal(req: Req, body: TerminalPatch) -> dict[str, object]:
     return _terminal_json(req, terminal)
 
 
-@api.route("/v1/terminals/{sn}/deactivate", "POST", auth=Role.STAFF, request="Empty", tag="fleet", response="Terminal")
+@fleet_api.action("/v1/terminals/{sn}/deactivate", auth=Role.STAFF, response="Terminal")
 def deactivate_terminal(req: Req, _: Empty) -> dict[str, object]:
     """Deactivate a terminal: no more reminders, no renewals"""
     return _terminal_json(req, req.services.fleet.deactivate(req.tenant_id, req.params["sn"]))
 
 
-@api.route(
-    "/v1/terminals/{sn}/usage", "POST", auth=Role.STAFF, request="fleet.Usage", tag="fleet", response="TerminalUsage"
-)
+@fleet_api.route("/v1/terminals/{sn}/usage", "POST", auth=Role.STAFF, request="fleet.Usage", response="TerminalUsage")
 def record_usage(req: Req, body: Usage) -> dict[str, object]:
     """Report data used this term; 80 % and 100 % crossings are recorded once"""
     terminal, alerts = req.services.fleet.record_usage(req.tenant_id, req.params["sn"], body.fields())
     return {**_terminal_json(req, terminal), "alerts": alerts}
 
 
-@api.route(
-    "/v1/terminals/{sn}/transfer-code", "POST", auth=Role.ADMIN, request="Empty", tag="fleet", response="TransferCode"
-)
+@fleet_api.action("/v1/terminals/{sn}/transfer-code", auth=Role.ADMIN, response="TransferCode")
 def transfer_code(req: Req, _: Empty) -> dict[str, object]:
     """Issue a single-use code (72 h) that lets another agent take this terminal"""
     code, expires_at = req.services.fleet.issue_transfer_code(req.tenant_id, req.params["sn"])
     return {"sn": req.params["sn"].strip().upper(), "code": code, "expires_at": expires_at}
 
 
-@api.route(
-    "/v1/terminals/{sn}/transfer-time",
-    "POST",
-    auth=Role.ADMIN,
-    status=201,
-    idempotent=True,
-    request="fleet.TransferTime",
-    tag="fleet",
-    response="TimeTransfer",
+@fleet_api.create(
+    "/v1/terminals/{sn}/transfer-time", auth=Role.ADMIN, request="fleet.TransferTime", response="TimeTransfer"
 )
 def transfer_time(req: Req, body: TransferTime) -> dict[str, object]:
     """转赠: move whole unused months to another terminal of the agent (one transaction, ledger lines)"""
@@ -419,7 +348,7 @@ def transfer_time(req: Req, body: TransferTime) -> dict[str, object]:
     return req.services.transfers.transfer_time(req.tenant_id, req.params["sn"], body.fields(), req.principal.key_id)
 
 
-@api.route("/v1/terminals/{sn}/qr.svg", "GET", auth=Role.READONLY, tag="fleet", response_type="image/svg+xml")
+@fleet_api.route("/v1/terminals/{sn}/qr.svg", "GET", auth=Role.READONLY, response_type="image/svg+xml")
 def terminal_qr(req: Req) -> Reply:
     """QR code of the pay link"""
     from chalicelib.export import qr_svg
@@ -433,7 +362,10 @@ def terminal_qr(req: Req) -> Reply:
 
 
 # --- fleet: CSV imports ---------------------------------------------------------------------------------
-@api.route(
+imports_api = api.tagged("imports")
+
+
+@imports_api.route(
     "/v1/imports",
     "POST",
     auth=Role.STAFF,
@@ -443,7 +375,6 @@ def terminal_qr(req: Req) -> Reply:
     body_type="text/csv",
     alt_body=("application/json", "fleet.ImportUpload"),
     also=((201, "A presigned upload: PUT the file to upload.url"), (413, "Too large: a body over 5 MB")),
-    tag="imports",
     response={201: "ImportUpload", 202: "ImportStarted"},
 )
 def start_import(req: Req, body: ImportUpload | None) -> object:
@@ -458,7 +389,7 @@ def start_import(req: Req, body: ImportUpload | None) -> object:
     return {"import_id": import_id, "status": "running"}
 
 
-@api.route("/v1/imports/{import_id}", "GET", auth=Role.READONLY, tag="imports", response="Import")
+@imports_api.route("/v1/imports/{import_id}", "GET", auth=Role.READONLY, response="Import")
 def get_import(req: Req) -> object:
     """Import progress and row errors"""
     if req.wants_csv():
@@ -468,7 +399,7 @@ def get_import(req: Req) -> object:
     return req.services.imports.status(req.tenant_id, req.params["import_id"])
 
 
-@api.route("/v1/imports/{import_id}/resume", "POST", auth=Role.STAFF, request="Empty", tag="imports", response="Import")
+@imports_api.action("/v1/imports/{import_id}/resume", auth=Role.STAFF, response="Import")
 def resume_import(req: Req, _: Empty) -> dict[str, object]:
     """Resume an import whose worker stopped (nothing is written twice)"""
     return req.services.imports.resume(req.tenant_id, req.params["import_id"])
@@ -482,16 +413,19 @@ def _order_answer(order: object, payment: dict[str, object] | None) -> dict[str,
     return body  # type: ignore[no-any-return]
 
 
-@api.route(
-    "/v1/orders",
-    "POST",
-    auth=Role.STAFF,
-    status=201,
-    idempotent=True,
-    request="orders.OrderCreate",
-    tag="orders",
-    response="CreatedOrder",
-)
+def _audited(
+    req: Req, change: Callable[[str, str, dict[str, Any], str], Order], fields: dict[str, Any]
+) -> dict[str, object]:
+    """An audited change of the order in the path by the calling key (marked paid, refunded): the order's detail."""
+    assert req.principal is not None
+    order = change(req.tenant_id, req.params["order_id"], fields, req.principal.key_id)
+    return req.services.orders.answer(order)
+
+
+orders_api = api.tagged("orders")
+
+
+@orders_api.create("/v1/orders", auth=Role.STAFF, request="orders.OrderCreate", response="CreatedOrder")
 def create_order(req: Req, body: OrderCreate) -> dict[str, object]:
     """Create a renewal order (online: a Stripe PaymentIntent; offline: mark it paid later)"""
     assert req.principal is not None
@@ -499,7 +433,7 @@ def create_order(req: Req, body: OrderCreate) -> dict[str, object]:
     return _order_answer(order, payment)
 
 
-@api.route("/v1/orders", "GET", auth=Role.READONLY, query="queries.OrderList", tag="orders", response="OrderPage")
+@orders_api.route("/v1/orders", "GET", auth=Role.READONLY, query="queries.OrderList", response="OrderPage")
 def list_orders(req: Req, query: OrderList) -> object:
     """List orders, newest first, with a total: by status, SN (any line), channel (agent|public) and creation day
     from/to (Accept: text/csv for CSV)
@@ -509,44 +443,30 @@ def list_orders(req: Req, query: OrderList) -> object:
     return order_list(req, query)
 
 
-@api.route("/v1/orders/{order_id}", "GET", auth=Role.READONLY, tag="orders", response="OrderDetail")
+@orders_api.route("/v1/orders/{order_id}", "GET", auth=Role.READONLY, response="OrderDetail")
 def get_order(req: Req) -> dict[str, object]:
     """One order with its audit trail"""
     svc = req.services.orders
     return svc.answer(svc.get(req.tenant_id, req.params["order_id"]))
 
 
-@api.route(
-    "/v1/orders/{order_id}/mark-paid",
-    "POST",
-    auth=Role.ADMIN,
-    request="orders.MarkPaid",
-    tag="orders",
-    response="OrderDetail",
+@orders_api.route(
+    "/v1/orders/{order_id}/mark-paid", "POST", auth=Role.ADMIN, request="orders.MarkPaid", response="OrderDetail"
 )
 def mark_paid(req: Req, body: MarkPaid) -> dict[str, object]:
     """Record an offline (cash) payment and fulfil the order; audited"""
-    assert req.principal is not None
-    svc = req.services.orders
-    return svc.answer(svc.mark_paid(req.tenant_id, req.params["order_id"], body.fields(), req.principal.key_id))
+    return _audited(req, req.services.orders.mark_paid, body.fields())
 
 
-@api.route(
-    "/v1/orders/{order_id}/refund",
-    "POST",
-    auth=Role.ADMIN,
-    request="orders.Refund",
-    tag="orders",
-    response="OrderDetail",
+@orders_api.route(
+    "/v1/orders/{order_id}/refund", "POST", auth=Role.ADMIN, request="orders.Refund", response="OrderDetail"
 )
 def refund_order(req: Req, body: Refund) -> dict[str, object]:
     """Refund: full before the term starts, else unused whole months; expiry moves back"""
-    assert req.principal is not None
-    svc = req.services.orders
-    return svc.answer(svc.refund(req.tenant_id, req.params["order_id"], body.fields(), req.principal.key_id))
+    return _audited(req, req.services.orders.refund, body.fields())
 
 
-@api.route("/v1/terminals/{sn}/renewals", "GET", auth=Role.READONLY, tag="orders", response="RenewalPage")
+@orders_api.route("/v1/terminals/{sn}/renewals", "GET", auth=Role.READONLY, response="RenewalPage")
 def terminal_renewals(req: Req) -> object:
     """The terminal's renewal ledger"""
     items = req.services.orders.renewals(req.tenant_id, req.params["sn"])
@@ -559,22 +479,16 @@ def terminal_renewals(req: Req) -> object:
 
 
 # --- merchant self-service (public) --------------------------------------------------------------------
-@api.route("/v1/public/terminals/{sn_or_tid}", "GET", auth=PUBLIC, tag="public", response="PublicTerminal")
+public_api = api.tagged("public")
+
+
+@public_api.route("/v1/public/terminals/{sn_or_tid}", "GET", auth=PUBLIC, response="PublicTerminal")
 def public_terminal(req: Req) -> dict[str, object]:
     """查询余额: status, expiry, data used and the agent's plans with fee and total"""
     return req.services.orders.public_lookup(req.params["sn_or_tid"], req.client_id)
 
 
-@api.route(
-    "/v1/public/orders",
-    "POST",
-    auth=PUBLIC,
-    status=201,
-    idempotent=True,
-    request="orders.PublicOrder",
-    tag="public",
-    response="PublicOrder",
-)
+@public_api.create("/v1/public/orders", auth=PUBLIC, request="orders.PublicOrder", response="PublicOrder")
 def public_order(req: Req, body: PublicOrder) -> dict[str, object]:
     """A merchant renews a terminal: returns the payment (a Stripe PaymentIntent, or straight to the agent's WeChat Pay
     / Alipay: code_url, h5_url or jsapi) and an order_token
@@ -591,25 +505,19 @@ def public_order(req: Req, body: PublicOrder) -> dict[str, object]:
     }
 
 
-@api.route(
-    "/v1/public/orders/{order_id}",
-    "GET",
-    auth=PUBLIC,
-    query="queries.PublicOrderStatus",
-    tag="public",
-    response="PublicOrderStatus",
+@public_api.route(
+    "/v1/public/orders/{order_id}", "GET", auth=PUBLIC, query="queries.PublicOrderStatus", response="PublicOrderStatus"
 )
 def public_order_status(req: Req, query: PublicOrderStatus) -> dict[str, object]:
     """Order status for the pay page (needs the order_token); check=1 asks WeChat Pay / Alipay now"""
     return req.services.orders.public_status(req.params["order_id"], query.token, query.check == "1")
 
 
-@api.route(
+@public_api.route(
     "/v1/public/orders/{order_id}/confirm",
     "POST",
     auth=PUBLIC,
     request="orders.PublicConfirm",
-    tag="public",
     response="PublicPaymentConfirmed",
 )
 def public_order_confirm(req: Req, body: PublicConfirm) -> dict[str, object]:
@@ -618,15 +526,11 @@ def public_order_confirm(req: Req, body: PublicConfirm) -> dict[str, object]:
 
 
 # --- vouchers -------------------------------------------------------------------------------------------
-@api.route(
-    "/v1/vouchers/batches",
-    "POST",
-    auth=Role.ADMIN,
-    status=201,
-    idempotent=True,
-    request="vouchers.VoucherBatch",
-    tag="vouchers",
-    response="VoucherBatchCreated",
+vouchers_api = api.tagged("vouchers")
+
+
+@vouchers_api.create(
+    "/v1/vouchers/batches", auth=Role.ADMIN, request="vouchers.VoucherBatch", response="VoucherBatchCreated"
 )
 def create_voucher_batch(req: Req, body: VoucherBatch) -> dict[str, object]:
     """Generate prepaid voucher codes for a plan (shown once, stored hashed)"""
@@ -634,19 +538,14 @@ def create_voucher_batch(req: Req, body: VoucherBatch) -> dict[str, object]:
     return req.services.vouchers.create_batch(req.tenant_id, body.fields(), req.principal.key_id)
 
 
-@api.route("/v1/vouchers/batches", "GET", auth=Role.READONLY, tag="vouchers", response="VoucherBatchPage")
+@vouchers_api.route("/v1/vouchers/batches", "GET", auth=Role.READONLY, response="VoucherBatchPage")
 def list_voucher_batches(req: Req) -> dict[str, object]:
     """Voucher batches (no codes)"""
     return {"items": req.services.vouchers.batches(req.tenant_id), "next_cursor": None}
 
 
-@api.route(
-    "/v1/public/vouchers/redeem",
-    "POST",
-    auth=PUBLIC,
-    request="vouchers.VoucherRedeem",
-    tag="public",
-    response="VoucherRedeemed",
+@public_api.route(
+    "/v1/public/vouchers/redeem", "POST", auth=PUBLIC, request="vouchers.VoucherRedeem", response="VoucherRedeemed"
 )
 def redeem_voucher(req: Req, body: VoucherRedeem) -> dict[str, object]:
     """A merchant redeems a voucher code (刮刮卡) for a terminal; exactly once"""
@@ -654,15 +553,10 @@ def redeem_voucher(req: Req, body: VoucherRedeem) -> dict[str, object]:
 
 
 # --- reports ---------------------------------------------------------------------------------------------
-@api.route(
-    "/v1/reports/revenue",
-    "GET",
-    auth=Role.STAFF,
-    query="queries.DateRange",
-    tag="reports",
-    finance=True,
-    response="RevenueReport",
-)
+reports_api = api.tagged("reports")
+
+
+@reports_api.report("/v1/reports/revenue", auth=Role.STAFF, query="queries.DateRange", response="RevenueReport")
 def revenue_report(req: Req, query: DateRange) -> object:
     """Revenue per day: gross, agent fees, refunds, net (Accept: text/csv for CSV)"""
     report = req.services.reports.revenue(req.tenant_id, query.from_, query.to)
@@ -675,15 +569,7 @@ def revenue_report(req: Req, query: DateRange) -> object:
     return report
 
 
-@api.route(
-    "/v1/reports/settlement",
-    "GET",
-    auth=Role.ADMIN,
-    query="queries.DateRange",
-    tag="reports",
-    finance=True,
-    response="SettlementReport",
-)
+@reports_api.report("/v1/reports/settlement", auth=Role.ADMIN, query="queries.DateRange", response="SettlementReport")
 def settlement_report(req: Req, query: DateRange) -> object:
     """Settlement per day: collected online, refunds, Stripe fees, platform fee, payable; cash and vouchers apart
     (Accept: text/csv for CSV)
@@ -697,15 +583,7 @@ def settlement_report(req: Req, query: DateRange) -> object:
     return report
 
 
-@api.route(
-    "/v1/reports/reconciliation",
-    "GET",
-    auth=Role.STAFF,
-    query="queries.Day",
-    tag="reports",
-    finance=True,
-    response="ReconciliationReport",
-)
+@reports_api.report("/v1/reports/reconciliation", auth=Role.STAFF, query="queries.Day", response="ReconciliationReport")
 def reconciliation_report(req: Req, query: Day) -> object:
     """A day's Stripe balance transactions matched against orders; unmatched on either side"""
     report = req.services.reports.reconciliation(req.tenant_id, query.date)
@@ -724,14 +602,8 @@ def reconciliation_report(req: Req, query: Day) -> object:
 
 
 # --- the expiry sweep and its reports ---------------------------------------------------------------
-@api.route(
-    "/v1/admin/sweeps",
-    "POST",
-    auth=PLATFORM,
-    status=202,
-    request="operations.SweepRun",
-    tag="platform",
-    response="SweepQueued",
+@platform_api.route(
+    "/v1/admin/sweeps", "POST", auth=PLATFORM, status=202, request="operations.SweepRun", response="SweepQueued"
 )
 def run_sweep(req: Req, body: SweepRun) -> dict[str, object]:
     """Start the expiry sweep for a day in the sweep function (fanned out as the schedule's); follow it at
@@ -742,25 +614,20 @@ def run_sweep(req: Req, body: SweepRun) -> dict[str, object]:
     return req.services.sweep_runs.request(parse_date(body.as_of, "as_of"))
 
 
-@api.route("/v1/admin/sweeps/{run_id}", "GET", auth=PLATFORM, tag="platform", response="SweepRun")
+@platform_api.route("/v1/admin/sweeps/{run_id}", "GET", auth=PLATFORM, response="SweepRun")
 def sweep_progress(req: Req) -> dict[str, object]:
     """A sweep run's progress: each shard worker's dates read, terminals due, messages and moves"""
     return req.services.sweep_runs.progress(req.params["run_id"])
 
 
-@api.route("/v1/reports/dashboard", "GET", auth=Role.READONLY, tag="reports", response="Dashboard")
+@reports_api.route("/v1/reports/dashboard", "GET", auth=Role.READONLY, response="Dashboard")
 def dashboard_report(req: Req) -> dict[str, object]:
     """The console's dashboard: terminals by status, expiring in 7/30 days, revenue this month, 12 weeks"""
     return req.services.dashboard.dashboard(req.tenant_id)
 
 
-@api.route(
-    "/v1/reports/expiring",
-    "GET",
-    auth=Role.READONLY,
-    query="queries.Expiring",
-    tag="reports",
-    response="ExpiringReport",
+@reports_api.route(
+    "/v1/reports/expiring", "GET", auth=Role.READONLY, query="queries.Expiring", response="ExpiringReport"
 )
 def expiring_report(req: Req, query: Expiring) -> object:
     """Terminals expiring in the next N days: counts per week and the list (also CSV)"""
@@ -776,13 +643,8 @@ def expiring_report(req: Req, query: Expiring) -> object:
     return report
 
 
-@api.route(
-    "/v1/notifications",
-    "GET",
-    auth=Role.READONLY,
-    query="queries.Notifications",
-    tag="reports",
-    response="NotificationPage",
+@reports_api.route(
+    "/v1/notifications", "GET", auth=Role.READONLY, query="queries.Notifications", response="NotificationPage"
 )
 def list_notifications(req: Req, query: Notifications) -> object:
     """What was sent about a terminal (recipients masked; also CSV)"""
@@ -800,15 +662,11 @@ def _items(page: object) -> dict[str, object]:
     return {"items": page.items, "next_cursor": page.next_cursor}  # type: ignore[attr-defined]
 
 
-@api.route(
-    "/v1/webhook-endpoints",
-    "POST",
-    auth=Role.ADMIN,
-    status=201,
-    idempotent=True,
-    request="operations.WebhookEndpoint",
-    tag="webhooks",
-    response="WebhookEndpointCreated",
+webhooks_api = api.tagged("webhooks")
+
+
+@webhooks_api.create(
+    "/v1/webhook-endpoints", auth=Role.ADMIN, request="operations.WebhookEndpoint", response="WebhookEndpointCreated"
 )
 def create_webhook_endpoint(req: Req, body: WebhookEndpoint) -> dict[str, object]:
     """Register an endpoint for signed events (SimRenew-Signature); the secret is shown once"""
@@ -816,32 +674,25 @@ def create_webhook_endpoint(req: Req, body: WebhookEndpoint) -> dict[str, object
     return {**endpoint, "secret": secret}
 
 
-@api.route(
-    "/v1/webhook-endpoints",
-    "GET",
-    auth=Role.ADMIN,
-    query="queries.Page",
-    tag="webhooks",
-    response="WebhookEndpointPage",
+@webhooks_api.route(
+    "/v1/webhook-endpoints", "GET", auth=Role.ADMIN, query="queries.Page", response="WebhookEndpointPage"
 )
 def list_webhook_endpoints(req: Req, query: Page) -> dict[str, object]:
     """Webhook endpoints"""
     return _items(req.services.webhooks.list_endpoints(req.tenant_id, query.limit, query.cursor))
 
 
-@api.route("/v1/webhook-endpoints/{endpoint_id}", "DELETE", auth=Role.ADMIN, status=204, tag="webhooks")
-def delete_webhook_endpoint(req: Req) -> Reply:
+@webhooks_api.route("/v1/webhook-endpoints/{endpoint_id}", "DELETE", auth=Role.ADMIN, status=204)
+def delete_webhook_endpoint(req: Req) -> None:
     """Stop sending to an endpoint (its delivery log stays)"""
     req.services.webhooks.delete_endpoint(req.tenant_id, req.params["endpoint_id"])
-    return Reply(None, 204)
 
 
-@api.route(
+@webhooks_api.route(
     "/v1/webhook-endpoints/{endpoint_id}/deliveries",
     "GET",
     auth=Role.ADMIN,
     query="queries.Page",
-    tag="webhooks",
     response="WebhookDeliveryPage",
 )
 def webhook_deliveries(req: Req, query: Page) -> dict[str, object]:

@@ -14,15 +14,10 @@ if TYPE_CHECKING:  # pydantic only for a route with a body (http._validate)
 
 
 def register(api: Api) -> None:
-    @api.route(
-        "/v1/exports",
-        "POST",
-        auth=Role.READONLY,
-        status=202,
-        idempotent=True,
-        request="operations.ExportCreate",
-        tag="exports",
-        response="ExportStarted",
+    exports_api = api.tagged("exports")
+
+    @exports_api.create(
+        "/v1/exports", auth=Role.READONLY, request="operations.ExportCreate", response="ExportStarted", status=202
     )
     def create_export(req: Req, body: ExportCreate) -> Reply:
         """Export a list as CSV, any size: terminals, orders, ledger, notifications or expiring, with the list's
@@ -31,7 +26,7 @@ def register(api: Api) -> None:
         assert req.principal is not None
         return Reply(req.services.exports.start(req.tenant_id, body.fields(), req.principal.key_id), 202)
 
-    @api.route("/v1/exports/{export_id}", "GET", auth=Role.READONLY, tag="exports", response="Export")
+    @exports_api.route("/v1/exports/{export_id}", "GET", auth=Role.READONLY, response="Export")
     def get_export(req: Req) -> dict[str, object]:
         """An export: status, rows and, once done, a short-lived download_url (presigned)"""
         return req.services.exports.status(req.tenant_id, req.params["export_id"])

@@ -13,6 +13,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable
+from copy import copy
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -336,6 +337,9 @@ def _failed(exc: Exception, services: Services | None, idem: tuple[str, str] | N
     return internal_error_response()
 
 
+Decorator = Callable[[Callable[..., Any]], Callable[..., Response]]
+
+
 def _summary(handler: Callable[..., Any]) -> str:
     """A route's summary, when the route names none: its handler's docstring, the lines joined by spaces."""
     if not handler.__doc__:
@@ -348,6 +352,14 @@ class Api:
         self.app = app
         self._services = services
         self.specs: list[RouteSpec] = []
+        self.tag = ""  # the routes' tag when a route names none (`tagged`)
+        self._root = self  # the API that serves the routes (a section's requests go to it)
+
+    def tagged(self, tag: str) -> Api:
+        """This API, its routes tagged `tag` unless they name another: one section of the document."""
+        section = copy(self)  # the same app, list of specs and root
+        section.tag = tag
+        return section
 
     def route(
         self,
@@ -367,7 +379,7 @@ class Api:
         alt_body: tuple[str, str] | None = None,
         also: tuple[tuple[int, str], ...] = (),
         response: str | dict[int, str] | None = None,
-    ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
+    ) -> Decorator:
         # A finance key reads what a readonly key reads, and routes may grant it more reads by name;
         # never a write: that is decided here, for every route, not route by route.
         if finance is None:
@@ -383,7 +395,7 @@ class Api:
             request,
             query,
             idempotent,
-            tag,
+            tag or self.tag,
             body_type,
             response_type,
             finance,
@@ -397,13 +409,30 @@ class Api:
             self.specs.append(spec)
 
             def view(**params: str) -> Response:
-                return self._dispatch(spec, handler, params)
+                return self._root._dispatch(spec, handler, params)
 
             view.__name__ = handler.__name__
             self.app.route(path, methods=[method], content_types=["*/*"])(view)
             return view
 
         return register
+
+    def create(
+        self, path: str, *, auth: Auth, request: str, response: str, tag: str = "", status: int = 201
+    ) -> Decorator:
+        """A POST that creates something: 201 (202 when the work is queued), and an Idempotency-Key replays
+        the first answer."""
+        return self.route(
+            path, "POST", auth=auth, status=status, idempotent=True, request=request, tag=tag, response=response
+        )
+
+    def report(self, path: str, *, auth: Auth, query: str, response: str) -> Decorator:
+        """A report (GET) that a finance key may read too, whatever role it otherwise takes."""
+        return self.route(path, "GET", auth=auth, query=query, finance=True, response=response)
+
+    def action(self, path: str, *, auth: Auth, response: str, tag: str = "") -> Decorator:
+        """A POST that takes no body (an empty JSON object at most): approve, suspend, deactivate, resume."""
+        return self.route(path, "POST", auth=auth, request="Empty", tag=tag, response=response)
 
     # --- request pipeline ------------------------------------------------------------------
     def _dispatch(self, spec: RouteSpec, handler: Callable[..., Any], params: dict[str, str]) -> Response:

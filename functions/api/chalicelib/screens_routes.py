@@ -128,14 +128,7 @@ def register(api: Api) -> None:
 
 
 def _platform_and_imports(api: Api) -> None:
-    @api.route(
-        "/v1/admin/tenants/{tenant_id}/reinstate",
-        "POST",
-        auth=PLATFORM,
-        request="Empty",
-        tag="platform",
-        response="TenantState",
-    )
+    @api.action("/v1/admin/tenants/{tenant_id}/reinstate", auth=PLATFORM, tag="platform", response="TenantState")
     def reinstate_tenant(req: Req, _: Empty) -> dict[str, object]:
         """Lift an agent's suspension: active again if it had been approved (its keys work again), else back
         to review
@@ -178,9 +171,7 @@ def _import_template(api: Api) -> None:
 
 
 def _fleet_and_vouchers(api: Api) -> None:
-    @api.route(
-        "/v1/terminals/{sn}/reactivate", "POST", auth=Role.STAFF, request="Empty", tag="fleet", response="Terminal"
-    )
+    @api.action("/v1/terminals/{sn}/reactivate", auth=Role.STAFF, tag="fleet", response="Terminal")
     def reactivate_terminal(req: Req, _: Empty) -> dict[str, object]:
         """Undo a deactivation: the terminal takes the status its merchant and expiry give it"""
         return terminal_rows(req, [req.services.fleet.reactivate(req.tenant_id, req.params["sn"])])[0]

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, WithJsonSchema
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from simrenew.domain.vocabulary import API_ENUMS
 
@@ -55,43 +57,47 @@ def _ref(name: str) -> dict[str, Any]:
     return {"x-enum-ref": _component(name)}
 
 
+class Coded:
+    """The metadata of a coded string: `Annotated[str, Coded("tenant_status")]` is checked against that
+    vocabulary (simrenew.domain.vocabulary.API_ENUMS) and documented as a $ref to its enum schema."""
+
+    def __init__(self, name: str) -> None:
+        self._check = AfterValidator(_one_of(name))
+        self._document = WithJsonSchema(_ref(name))
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return self._check.__get_pydantic_core_schema__(source, handler)
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return self._document.__get_pydantic_json_schema__(schema, handler)
+
+
 # A string out of the API's vocabulary (simrenew.domain.vocabulary.API_ENUMS), checked against it and
 # documented as a $ref to its enum schema: the UI's types get the union of its values.
-TenantStatus = Annotated[str, AfterValidator(_one_of("tenant_status")), WithJsonSchema(_ref("tenant_status"))]
-ServiceFeeKind = Annotated[str, AfterValidator(_one_of("service_fee_kind")), WithJsonSchema(_ref("service_fee_kind"))]
-RenewalBasis = Annotated[str, AfterValidator(_one_of("renewal_basis")), WithJsonSchema(_ref("renewal_basis"))]
-PaymentMethod = Annotated[str, AfterValidator(_one_of("payment_method")), WithJsonSchema(_ref("payment_method"))]
-Language = Annotated[str, AfterValidator(_one_of("language")), WithJsonSchema(_ref("language"))]
-Role = Annotated[str, AfterValidator(_one_of("role")), WithJsonSchema(_ref("role"))]
-AccountCarrier = Annotated[str, AfterValidator(_one_of("account_carrier")), WithJsonSchema(_ref("account_carrier"))]
-CarrierPlatform = Annotated[str, AfterValidator(_one_of("carrier_platform")), WithJsonSchema(_ref("carrier_platform"))]
-TerminalStatus = Annotated[str, AfterValidator(_one_of("terminal_status")), WithJsonSchema(_ref("terminal_status"))]
-ImportStatus = Annotated[str, AfterValidator(_one_of("import_status")), WithJsonSchema(_ref("import_status"))]
-MerchantStatus = Annotated[str, AfterValidator(_one_of("merchant_status")), WithJsonSchema(_ref("merchant_status"))]
-Carrier = Annotated[str, AfterValidator(_one_of("carrier")), WithJsonSchema(_ref("carrier"))]
-OrderStatus = Annotated[str, AfterValidator(_one_of("order_status")), WithJsonSchema(_ref("order_status"))]
-OrderPayment = Annotated[str, AfterValidator(_one_of("order_payment")), WithJsonSchema(_ref("order_payment"))]
-OrderChannel = Annotated[str, AfterValidator(_one_of("order_channel")), WithJsonSchema(_ref("order_channel"))]
-RefundStatus = Annotated[str, AfterValidator(_one_of("refund_status")), WithJsonSchema(_ref("refund_status"))]
-AuditAction = Annotated[str, AfterValidator(_one_of("audit_action")), WithJsonSchema(_ref("audit_action"))]
-LedgerKind = Annotated[str, AfterValidator(_one_of("ledger_kind")), WithJsonSchema(_ref("ledger_kind"))]
-NotificationTemplate = Annotated[
-    str, AfterValidator(_one_of("notification_template")), WithJsonSchema(_ref("notification_template"))
-]
-NotificationChannel = Annotated[
-    str, AfterValidator(_one_of("notification_channel")), WithJsonSchema(_ref("notification_channel"))
-]
-NotificationState = Annotated[
-    str, AfterValidator(_one_of("notification_state")), WithJsonSchema(_ref("notification_state"))
-]
-ImportStatus = Annotated[str, AfterValidator(_one_of("import_status")), WithJsonSchema(_ref("import_status"))]
-ExportKind = Annotated[str, AfterValidator(_one_of("export_kind")), WithJsonSchema(_ref("export_kind"))]
-PaymentProvider = Annotated[str, AfterValidator(_one_of("payment_provider")), WithJsonSchema(_ref("payment_provider"))]
-DirectRail = Annotated[str, AfterValidator(_one_of("direct_rail")), WithJsonSchema(_ref("direct_rail"))]
-PaymentAttemptKind = Annotated[
-    str, AfterValidator(_one_of("payment_attempt_kind")), WithJsonSchema(_ref("payment_attempt_kind"))
-]
-WebhookEvent = Annotated[str, AfterValidator(_one_of("webhook_event")), WithJsonSchema(_ref("webhook_event"))]
-WebhookDeliveryState = Annotated[
-    str, AfterValidator(_one_of("webhook_delivery_state")), WithJsonSchema(_ref("webhook_delivery_state"))
-]
+TenantStatus = Annotated[str, Coded("tenant_status")]
+ServiceFeeKind = Annotated[str, Coded("service_fee_kind")]
+RenewalBasis = Annotated[str, Coded("renewal_basis")]
+PaymentMethod = Annotated[str, Coded("payment_method")]
+Language = Annotated[str, Coded("language")]
+Role = Annotated[str, Coded("role")]
+AccountCarrier = Annotated[str, Coded("account_carrier")]
+CarrierPlatform = Annotated[str, Coded("carrier_platform")]
+TerminalStatus = Annotated[str, Coded("terminal_status")]
+ImportStatus = Annotated[str, Coded("import_status")]
+MerchantStatus = Annotated[str, Coded("merchant_status")]
+Carrier = Annotated[str, Coded("carrier")]
+OrderStatus = Annotated[str, Coded("order_status")]
+OrderPayment = Annotated[str, Coded("order_payment")]
+OrderChannel = Annotated[str, Coded("order_channel")]
+RefundStatus = Annotated[str, Coded("refund_status")]
+AuditAction = Annotated[str, Coded("audit_action")]
+LedgerKind = Annotated[str, Coded("ledger_kind")]
+NotificationTemplate = Annotated[str, Coded("notification_template")]
+NotificationChannel = Annotated[str, Coded("notification_channel")]
+NotificationState = Annotated[str, Coded("notification_state")]
+ExportKind = Annotated[str, Coded("export_kind")]
+PaymentProvider = Annotated[str, Coded("payment_provider")]
+DirectRail = Annotated[str, Coded("direct_rail")]
+PaymentAttemptKind = Annotated[str, Coded("payment_attempt_kind")]
+WebhookEvent = Annotated[str, Coded("webhook_event")]
+WebhookDeliveryState = Annotated[str, Coded("webhook_delivery_state")]
