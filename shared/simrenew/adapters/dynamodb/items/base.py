@@ -14,9 +14,11 @@ from typing import Any
 
 from pynamodb.attributes import (
     DiscriminatorAttribute,
+    NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
+    VersionAttribute,
 )
 from pynamodb.connection import Connection
 from pynamodb.expressions.condition import Condition
@@ -194,6 +196,46 @@ class Item(Model):
         it is given, so a caller retrying with the same list would set `version` twice (DynamoDB
         refuses that: a 500). Every update goes through here, so no caller has to remember."""
         return super().update(list(actions), condition, add_version_condition=add_version_condition)
+
+
+# --- attributes several entities share: plain mixins (PynamoDB collects attributes from every base, so
+# `class X(TenantOwned, Item, discriminator=...)` declares exactly what writing them out would) ----------
+class TenantOwned:
+    """An agent's entity: the tenant it belongs to (its partition's, or the one a global item points to)."""
+
+    tenant_id = UnicodeAttribute()
+
+
+class TerminalOwned(TenantOwned):
+    """Written for one terminal of an agent: its tenant and SN."""
+
+    sn = UnicodeAttribute()
+
+
+class Versioned:
+    """Optimistic locking: PynamoDB conditions each save and update on the version read, and bumps it."""
+
+    version = VersionAttribute()
+
+
+class Retried:
+    """A queued item's delivery attempts (outbox entries, webhook deliveries, carrier operations)."""
+
+    attempts = NumberAttribute(default=0)
+    next_attempt_at = UTCDateTimeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+
+
+class Job(TenantOwned):
+    """A background job of an agent (import, export): its status, its file in the bucket, who asked for
+    it, why it failed, and the worker's heartbeat."""
+
+    status = UnicodeAttribute()
+    object_key = UnicodeAttribute(null=True)
+    error_message = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute()
+    heartbeat_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
 
 
 def all_models() -> list[type[Item]]:
