@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import cached_property
+from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
 
 from simrenew.clock import Clock, SystemClock
 from simrenew.config import Config, Needs
 from simrenew.errors import ConfigError
+
+R = TypeVar("R")
 
 if TYPE_CHECKING:
     from simrenew.adapters.carrier.factory import PlatformFactory
@@ -53,62 +56,55 @@ if TYPE_CHECKING:
     from simrenew.services.vouchers import VoucherService
 
 
+class _Attribute(Generic[R]):
+    """A class attribute whose value an instance reads as `_value(instance)` (typed `R` there): the
+    descriptor machinery the repositories and the roots' forwarded attributes share."""
+
+    _attribute = ""
+
+    def __set_name__(self, owner: type, attribute: str) -> None:
+        self._attribute = attribute
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Self: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type) -> R: ...
+
+    def __get__(self, instance: object | None, owner: type) -> Self | R:
+        return self if instance is None else self._value(instance)
+
+    def _value(self, instance: Any) -> R:
+        raise NotImplementedError
+
+
+class _Repository(_Attribute[R]):
+    """A repository of the table, imported and made on first use and then kept on the instance (as
+    `cached_property` does): `simrenew.adapters.dynamodb.<module>.<name>()`, where the attribute's
+    annotation names the same class (test_bootstrap checks each)."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module = f"simrenew.adapters.dynamodb.{module}"
+        self.name = name
+
+    def _value(self, instance: Any) -> R:
+        made: R = getattr(import_module(self.module), self.name)()
+        instance.__dict__[self._attribute] = made
+        return made
+
+
 class Repositories:
     """The table's repositories this container uses, each made once, on first use."""
 
-    @cached_property
-    def tenants(self) -> TenantRepository:
-        from simrenew.adapters.dynamodb.tenants import TenantRepository
-
-        return TenantRepository()
-
-    @cached_property
-    def api_keys(self) -> ApiKeyRepository:
-        from simrenew.adapters.dynamodb.api_keys import ApiKeyRepository
-
-        return ApiKeyRepository()
-
-    @cached_property
-    def rate_limiter(self) -> RateLimiter:
-        from simrenew.adapters.dynamodb.ratelimit import RateLimiter
-
-        return RateLimiter()
-
-    @cached_property
-    def terminals(self) -> TerminalRepository:
-        from simrenew.adapters.dynamodb.fleet import TerminalRepository
-
-        return TerminalRepository()
-
-    @cached_property
-    def merchants(self) -> MerchantRepository:
-        from simrenew.adapters.dynamodb.fleet import MerchantRepository
-
-        return MerchantRepository()
-
-    @cached_property
-    def plans(self) -> PlanRepository:
-        from simrenew.adapters.dynamodb.fleet import PlanRepository
-
-        return PlanRepository()
-
-    @cached_property
-    def orders(self) -> OrderRepository:
-        from simrenew.adapters.dynamodb.orders import OrderRepository
-
-        return OrderRepository()
-
-    @cached_property
-    def sweeps(self) -> SweepRepository:
-        from simrenew.adapters.dynamodb.sweeps import SweepRepository
-
-        return SweepRepository()
-
-    @cached_property
-    def sweep_days(self) -> SweepDayRepository:
-        from simrenew.adapters.dynamodb.sweep_days import SweepDayRepository
-
-        return SweepDayRepository()
+    tenants: _Repository[TenantRepository] = _Repository("tenants", "TenantRepository")
+    api_keys: _Repository[ApiKeyRepository] = _Repository("api_keys", "ApiKeyRepository")
+    rate_limiter: _Repository[RateLimiter] = _Repository("ratelimit", "RateLimiter")
+    terminals: _Repository[TerminalRepository] = _Repository("fleet", "TerminalRepository")
+    merchants: _Repository[MerchantRepository] = _Repository("fleet", "MerchantRepository")
+    plans: _Repository[PlanRepository] = _Repository("fleet", "PlanRepository")
+    orders: _Repository[OrderRepository] = _Repository("orders", "OrderRepository")
+    sweeps: _Repository[SweepRepository] = _Repository("sweeps", "SweepRepository")
+    sweep_days: _Repository[SweepDayRepository] = _Repository("sweep_days", "SweepDayRepository")
 
 
 class Services:
@@ -521,88 +517,61 @@ NEEDS: dict[str, Needs] = {
 }
 
 
-class WebhookServices:
-    """functions/webhook: the order service's payment notifications."""
+class _Root:
+    """What one function's handlers see of the shared `Services` (only what they call)."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
 
-    @property
-    def orders(self) -> OrderService:
-        return self._services.orders
+
+class _Forwarded(_Attribute[R]):
+    """A root's read of the `Services` attribute of the same name (built there on first use); its
+    annotation repeats the type `Services` gives that attribute (test_bootstrap checks each)."""
+
+    def _value(self, instance: Any) -> R:
+        value: R = getattr(instance._services, self._attribute)
+        return value
 
 
-class SweepServices:
+class WebhookServices(_Root):
+    """functions/webhook: the order service's payment notifications."""
+
+    orders: _Forwarded[OrderService] = _Forwarded()
+
+
+class SweepServices(_Root):
     """functions/sweep: sweep runs and the 5-minute jobs."""
 
     def __init__(self, services: Services) -> None:
-        self._services = services
+        super().__init__(services)
         self.clock = services.clock
 
-    @property
-    def sweep_runs(self) -> SweepRuns:
-        return self._services.sweep_runs
-
-    @property
-    def sweep(self) -> SweepService:
-        return self._services.sweep
-
-    @property
-    def orders(self) -> OrderService:
-        return self._services.orders
-
-    @property
-    def webhooks(self) -> Any:
-        return self._services.webhooks
-
-    @property
-    def outbox(self) -> OutboxDispatcher[OutboxItem, TerminalEventItem]:
-        return self._services.outbox
+    sweep_runs: _Forwarded[SweepRuns] = _Forwarded()
+    sweep: _Forwarded[SweepService] = _Forwarded()
+    orders: _Forwarded[OrderService] = _Forwarded()
+    webhooks: _Forwarded[Any] = _Forwarded()
+    outbox: _Forwarded[OutboxDispatcher[OutboxItem, TerminalEventItem]] = _Forwarded()
 
 
-class WorkerServices:
+class WorkerServices(_Root):
     """functions/worker: imports (from their uploads or checkpoints) and exports."""
 
-    def __init__(self, services: Services) -> None:
-        self._services = services
-
-    @property
-    def imports(self) -> ImportService[ImportItem, TerminalItem]:
-        return self._services.imports
-
-    @property
-    def exports(self) -> ExportService:
-        return self._services.exports
-
-    @property
-    def dispatcher(self) -> Dispatcher:
-        return self._services.dispatcher
-
-    @property
-    def objects(self) -> ObjectStore:
-        return self._services.objects
+    imports: _Forwarded[ImportService[ImportItem, TerminalItem]] = _Forwarded()
+    exports: _Forwarded[ExportService] = _Forwarded()
+    dispatcher: _Forwarded[Dispatcher] = _Forwarded()
+    objects: _Forwarded[ObjectStore] = _Forwarded()
 
 
-class DispatcherServices:
+class DispatcherServices(_Root):
     """functions/dispatcher: the outbox's delivery."""
 
-    def __init__(self, services: Services) -> None:
-        self._services = services
-
-    @property
-    def outbox(self) -> OutboxDispatcher[OutboxItem, TerminalEventItem]:
-        return self._services.outbox
+    outbox: _Forwarded[OutboxDispatcher[OutboxItem, TerminalEventItem]] = _Forwarded()
 
 
-class CarrierSyncServices:
+class CarrierSyncServices(_Root):
     """functions/carrier_sync: the carrier sync."""
 
-    def __init__(self, services: Services) -> None:
-        self._services = services
-
-    @property
-    def carrier_sync(self) -> CarrierSync[TerminalItem]:
-        return self._services.carrier_sync
+    carrier_sync: _Forwarded[CarrierSync[TerminalItem]] = _Forwarded()
 
 
 def build_api(config: Config, clock: Clock | None = None) -> Services:

@@ -154,3 +154,26 @@ def test_the_local_api_also_reads_the_notifier_it_runs_sweeps_with() -> None:
     assert config_of("api", env).outbox_path == ".local/outbox.jsonl"
     # In AWS the same variable is not read: the API's root reads only what its template sets.
     assert config_of("api", {**env_of("api"), "LOCAL_OUTBOX": ".local/outbox.jsonl"}).outbox_path is None
+
+
+def test_each_repository_is_the_class_its_annotation_names_made_once() -> None:
+    # The annotations are what mypy types `repos.<name>` with; the descriptor imports by name.
+    annotations = bootstrap.Repositories.__annotations__
+    repos = bootstrap.Repositories()
+    assert set(annotations) == {a for a in vars(bootstrap.Repositories) if not a.startswith("_")}
+    for attribute, annotation in annotations.items():
+        made = getattr(repos, attribute)
+        assert annotation == f"_Repository[{type(made).__name__}]", attribute
+        assert type(made).__module__ == getattr(bootstrap.Repositories, attribute).module
+        assert getattr(repos, attribute) is made  # kept on the instance, as cached_property does
+
+
+@pytest.mark.parametrize("name", sorted(EXPOSED))
+def test_each_forwarded_attribute_is_typed_as_services_types_it(name: str) -> None:
+    root_class = type(ROOTS[name](config_of(name)))
+    forwarded = {a: t for a, t in root_class.__annotations__.items() if t.startswith("_Forwarded[")}
+    assert set(forwarded) == EXPOSED[name] - {"clock"}
+    for attribute, annotation in forwarded.items():
+        member = vars(bootstrap.Services)[attribute]
+        getter = getattr(member, "func", None) or member.fget  # cached_property or property
+        assert annotation == f"_Forwarded[{getter.__annotations__['return']}]", attribute

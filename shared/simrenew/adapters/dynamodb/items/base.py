@@ -14,14 +14,16 @@ from typing import Any
 
 from pynamodb.attributes import (
     DiscriminatorAttribute,
+    NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
+    VersionAttribute,
 )
 from pynamodb.connection import Connection
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, Projection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -47,98 +49,24 @@ CONFLICT_BACKOFF_MAX_S = 1.0
 POOL_CONNECTIONS = 16
 
 
-class Gsi1(GlobalSecondaryIndex["Item"]):
-    """Overloaded: tenants by status, a merchant's terminals, an agent's orders, redeemed vouchers, and
-    the sparse queues of pending terminal events and outbox entries (docs/data-model.md)."""
-
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
-
-
-class Gsi2(GlobalSecondaryIndex["Item"]):
-    """Overloaded: terminals by TID, and the sparse queues of unpaid orders, held SMS and webhook retries."""
-
-    class Meta:
-        index_name = "gsi2"
-        projection = AllProjection()
-
-    gsi2pk = UnicodeAttribute(hash_key=True)
-    gsi2sk = UnicodeAttribute(range_key=True)
-
-
-class Gsi3(GlobalSecondaryIndex["Item"]):
-    """Terminals of a tenant by stored status, sorted by expiry."""
-
-    class Meta:
-        index_name = "gsi3"
-        projection = AllProjection()
-
-    gsi3pk = UnicodeAttribute(hash_key=True)
-    gsi3sk = UnicodeAttribute(range_key=True)
-
-
-class Gsi4(GlobalSecondaryIndex["Item"]):
-    """Terminals of a tenant by expiry date."""
-
-    class Meta:
-        index_name = "gsi4"
-        projection = AllProjection()
-
-    gsi4pk = UnicodeAttribute(hash_key=True)
-    gsi4sk = UnicodeAttribute(range_key=True)
-
-
-class ExpiryIndex(GlobalSecondaryIndex["Item"]):
-    """Sparse and sharded: only terminals the sweep must look at carry exp_pk."""
-
-    class Meta:
-        index_name = "expiry"
-        projection = AllProjection()
-
-    exp_pk = UnicodeAttribute(hash_key=True)
-    exp_sk = UnicodeAttribute(range_key=True)
-
-
-class PublicSnIndex(GlobalSecondaryIndex["Item"]):
-    """Sparse, hash only: a terminal by its SN across tenants (the pay page's look-up, one Query)."""
-
-    class Meta:
-        index_name = "pubsn"
-        projection = AllProjection()
-
-    pubsn_pk = UnicodeAttribute(hash_key=True)
-
-
-class PublicTidIndex(GlobalSecondaryIndex["Item"]):
-    """Sparse, hash only: a terminal by its TID across tenants (the pay page's look-up, one Query)."""
-
-    class Meta:
-        index_name = "pubtid"
-        projection = AllProjection()
-
-    pubtid_pk = UnicodeAttribute(hash_key=True)
-
-
 # What the compact search index carries besides its keys (template.yaml lists the same names).
 # `kind` too: PynamoDB filters every query on the discriminator.
 SEARCH_PROJECTION = ["kind", "srch_text", "expires_on", "merchant_id", "status", "name"]
 
 
-class SearchIndex(GlobalSecondaryIndex["Item"]):
-    """Compact and sharded: a tenant's terminals (srch_pk TENANT#t#TSEARCH#<shard>, srch_sk SN) and
-    merchants (…#MSEARCH#<shard>, merchant id) with only what search, sort and totals need (about
-    340 bytes an item against ~0.85 KB for a whole terminal), so a list reads its whole fleet cheaply."""
-
-    class Meta:
-        index_name = "search"
-        projection = IncludeProjection(SEARCH_PROJECTION)
-
-    srch_pk = UnicodeAttribute(hash_key=True)
-    srch_sk = UnicodeAttribute(range_key=True)
+def global_index(
+    index_name: str, hash_key: str, range_key: str | None = None, projection: Projection | None = None
+) -> GlobalSecondaryIndex[Item]:
+    """One of the table's global indexes (template.yaml declares the same): keyed by `hash_key` (and
+    `range_key`), projecting every attribute unless `projection` says otherwise. Its key attributes
+    are also declared, nullable, on `Item`: a sparse index holds only the items that carry them."""
+    keys: dict[str, UnicodeAttribute] = {hash_key: UnicodeAttribute(hash_key=True)}
+    if range_key is not None:
+        keys[range_key] = UnicodeAttribute(range_key=True)
+    meta = type("Meta", (), {"index_name": index_name, "projection": projection or AllProjection()})
+    index_class = type(f"{index_name}_index", (GlobalSecondaryIndex,), {"Meta": meta, "__module__": __name__, **keys})
+    index: GlobalSecondaryIndex[Item] = index_class()
+    return index
 
 
 class Item(Model):
@@ -178,14 +106,22 @@ class Item(Model):
     created_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
 
-    gsi1 = Gsi1()
-    gsi2 = Gsi2()
-    gsi3 = Gsi3()
-    gsi4 = Gsi4()
-    expiry = ExpiryIndex()
-    search = SearchIndex()
-    pubsn = PublicSnIndex()
-    pubtid = PublicTidIndex()
+    # Overloaded: tenants by status, a merchant's terminals, an agent's orders, redeemed vouchers, and
+    # the sparse queues of pending terminal events and outbox entries (docs/data-model.md).
+    gsi1 = global_index("gsi1", "gsi1pk", "gsi1sk")
+    # Overloaded: terminals by TID, and the sparse queues of unpaid orders, held SMS and webhook retries.
+    gsi2 = global_index("gsi2", "gsi2pk", "gsi2sk")
+    gsi3 = global_index("gsi3", "gsi3pk", "gsi3sk")  # terminals of a tenant by stored status, by expiry
+    gsi4 = global_index("gsi4", "gsi4pk", "gsi4sk")  # terminals of a tenant by expiry date
+    # Sparse and sharded: only terminals the sweep must look at carry exp_pk.
+    expiry = global_index("expiry", "exp_pk", "exp_sk")
+    # Compact and sharded: a tenant's terminals (srch_pk TENANT#t#TSEARCH#<shard>, srch_sk SN) and
+    # merchants (…#MSEARCH#<shard>, merchant id) with only what search, sort and totals need (about
+    # 340 bytes an item against ~0.85 KB for a whole terminal), so a list reads its whole fleet cheaply.
+    search = global_index("search", "srch_pk", "srch_sk", IncludeProjection(SEARCH_PROJECTION))
+    # Sparse, hash only: a terminal by its SN, or by its TID, across tenants (the pay page's one Query).
+    pubsn = global_index("pubsn", "pubsn_pk")
+    pubtid = global_index("pubtid", "pubtid_pk")
 
     def update(
         self, actions: list[Action], condition: Condition | None = None, *, add_version_condition: bool = True
@@ -194,6 +130,46 @@ class Item(Model):
         it is given, so a caller retrying with the same list would set `version` twice (DynamoDB
         refuses that: a 500). Every update goes through here, so no caller has to remember."""
         return super().update(list(actions), condition, add_version_condition=add_version_condition)
+
+
+# --- attributes several entities share: plain mixins (PynamoDB collects attributes from every base, so
+# `class X(TenantOwned, Item, discriminator=...)` declares exactly what writing them out would) ----------
+class TenantOwned:
+    """An agent's entity: the tenant it belongs to (its partition's, or the one a global item points to)."""
+
+    tenant_id = UnicodeAttribute()
+
+
+class TerminalOwned(TenantOwned):
+    """Written for one terminal of an agent: its tenant and SN."""
+
+    sn = UnicodeAttribute()
+
+
+class Versioned:
+    """Optimistic locking: PynamoDB conditions each save and update on the version read, and bumps it."""
+
+    version = VersionAttribute()
+
+
+class Retried:
+    """A queued item's delivery attempts (outbox entries, webhook deliveries, carrier operations)."""
+
+    attempts = NumberAttribute(default=0)
+    next_attempt_at = UTCDateTimeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+
+
+class Job(TenantOwned):
+    """A background job of an agent (import, export): its status, its file in the bucket, who asked for
+    it, why it failed, and the worker's heartbeat."""
+
+    status = UnicodeAttribute()
+    object_key = UnicodeAttribute(null=True)
+    error_message = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute()
+    heartbeat_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
 
 
 def all_models() -> list[type[Item]]:

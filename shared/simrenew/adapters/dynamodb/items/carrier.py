@@ -3,20 +3,19 @@ SIM, and the carrier operations (an outbox item)."""
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
-from simrenew.adapters.dynamodb.items.base import Item
+from simrenew.adapters.dynamodb.items.base import Item, Retried, TenantOwned, TerminalOwned, Versioned
 
 
 # --- models --------------------------------------------------------------------------------------------
-class CarrierAccountItem(Item, discriminator="carrier_account"):
+class CarrierAccountItem(TenantOwned, Versioned, Item, discriminator="carrier_account"):
     """An agent's login at a carrier platform (the API key is in the secret store, never here).
 
     Key: PK `TENANT#<tenant_id>`, SK `CARRIER#ACCOUNT#<account_id>`.
     Index gsi1 `CARRIER_ACCOUNTS` / `<tenant_id>#<account_id>`: every connected account, for the daily sync.
     """
 
-    tenant_id = UnicodeAttribute()
     account_id = UnicodeAttribute()
     carrier = UnicodeAttribute()
     platform = UnicodeAttribute()
@@ -27,7 +26,6 @@ class CarrierAccountItem(Item, discriminator="carrier_account"):
     synced_through = UTCDateTimeAttribute(null=True)  # the next sync asks for changes since then
     sync_state = UnicodeAttribute(null=True)  # queued | running | done | failed
     last_sync_json = UnicodeAttribute(null=True)
-    version = VersionAttribute()
 
 
 class CarrierAccountGuardItem(Item, discriminator="carrier_account_guard"):
@@ -39,15 +37,13 @@ class CarrierAccountGuardItem(Item, discriminator="carrier_account_guard"):
     account_id = UnicodeAttribute()
 
 
-class CarrierSimItem(Item, discriminator="carrier_sim"):
+class CarrierSimItem(TerminalOwned, Item, discriminator="carrier_sim"):
     """What the carrier last said about a terminal's SIM: status as the platform names it, usage, drift.
 
     Key: PK `TENANT#<tenant_id>`, SK `CARRIER#SIM#<sn>`.
     Index gsi1 `CARRIER_DRIFT#<tenant_id>` / `<sn>`: SIMs whose carrier status disagrees with ours (sparse).
     """
 
-    tenant_id = UnicodeAttribute()
-    sn = UnicodeAttribute()
     iccid = UnicodeAttribute()
     account_id = UnicodeAttribute(null=True)
     status = UnicodeAttribute(null=True)  # as the platform names it
@@ -61,7 +57,7 @@ class CarrierSimItem(Item, discriminator="carrier_sim"):
     last_error = UnicodeAttribute(null=True)
 
 
-class CarrierOpItem(Item, discriminator="carrier_op"):
+class CarrierOpItem(TerminalOwned, Retried, Item, discriminator="carrier_op"):
     """A carrier operation (suspend, resume): an outbox item written with the status change.
 
     Key: PK `TENANT#<tenant_id>`, SK `CARRIER#OP#<sn>#<terminal version:010d>#<action>`.
@@ -70,8 +66,6 @@ class CarrierOpItem(Item, discriminator="carrier_op"):
     TTL: 90 days after it is finished.
     """
 
-    tenant_id = UnicodeAttribute()
-    sn = UnicodeAttribute()
     iccid = UnicodeAttribute()
     carrier = UnicodeAttribute()
     action = UnicodeAttribute()  # suspend | resume
@@ -79,9 +73,6 @@ class CarrierOpItem(Item, discriminator="carrier_op"):
     # pending → done (outcome changed | already), failed (after the retry budget; retry puts it back
     # to pending), manual (no carrier account: do it in the carrier's portal), superseded, dropped.
     state = UnicodeAttribute()
-    attempts = NumberAttribute(default=0)
-    next_attempt_at = UTCDateTimeAttribute(null=True)
-    last_error = UnicodeAttribute(null=True)
     outcome = UnicodeAttribute(null=True)
     done_at = UTCDateTimeAttribute(null=True)
     # The runner's lease (claim_op): one runner at a time; a dead runner's lease lapses.

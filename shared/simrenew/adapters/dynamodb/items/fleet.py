@@ -3,32 +3,24 @@ terminal's log (its pending merchant notices, transfer codes and time transfers)
 
 from __future__ import annotations
 
-from pynamodb.attributes import (
-    BooleanAttribute,
-    NumberAttribute,
-    UnicodeAttribute,
-    UTCDateTimeAttribute,
-    VersionAttribute,
-)
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
-from simrenew.adapters.dynamodb.items.base import Item
+from simrenew.adapters.dynamodb.items.base import Item, TenantOwned, TerminalOwned, Versioned
 
 
-class MerchantItem(Item, discriminator="merchant"):
+class MerchantItem(TenantOwned, Versioned, Item, discriminator="merchant"):
     """A merchant of the agent (the shop a terminal is rented to).
 
     Key: PK `TENANT#<tenant_id>`, SK `MERCHANT#<merchant_id>`.
     Index search `TENANT#<tenant_id>#MSEARCH#<shard>` / `<merchant_id>`: the compact list (search, names, totals).
     """
 
-    tenant_id = UnicodeAttribute()
     merchant_id = UnicodeAttribute()
     name = UnicodeAttribute()
     contact_name = UnicodeAttribute(null=True)
     phone = UnicodeAttribute()
     email = UnicodeAttribute(null=True)
     status = UnicodeAttribute()
-    version = VersionAttribute()
 
 
 class MerchantKeyItem(Item, discriminator="merchant_key"):
@@ -40,20 +32,18 @@ class MerchantKeyItem(Item, discriminator="merchant_key"):
     merchant_id = UnicodeAttribute()
 
 
-class PlanItem(Item, discriminator="plan"):
+class PlanItem(TenantOwned, Versioned, Item, discriminator="plan"):
     """A renewal plan of the agent: term, data quota, price in fen.
 
     Key: PK `TENANT#<tenant_id>`, SK `PLAN#<plan_id>`.
     """
 
-    tenant_id = UnicodeAttribute()
     plan_id = UnicodeAttribute()
     name = UnicodeAttribute()
     term_months = NumberAttribute()
     data_quota_mb = NumberAttribute()
     price_fen = NumberAttribute()
     active = BooleanAttribute()
-    version = VersionAttribute()
 
 
 class PlanNameItem(Item, discriminator="plan_name"):
@@ -65,7 +55,7 @@ class PlanNameItem(Item, discriminator="plan_name"):
     plan_id = UnicodeAttribute()
 
 
-class TerminalItem(Item, discriminator="terminal"):
+class TerminalItem(TerminalOwned, Versioned, Item, discriminator="terminal"):
     """A POS terminal of the agent: identifiers, merchant, plan, expiry, usage and stored status.
 
     Key: PK `TENANT#<tenant_id>`, SK `TERM#<sn>`.
@@ -79,8 +69,6 @@ class TerminalItem(Item, discriminator="terminal"):
     Index pubtid `PUBTID#<tid>`: the pay page's look-up by TID, across tenants (one Query).
     """
 
-    tenant_id = UnicodeAttribute()
-    sn = UnicodeAttribute()
     tid = UnicodeAttribute()
     iccid = UnicodeAttribute()
     carrier = UnicodeAttribute()
@@ -94,34 +82,28 @@ class TerminalItem(Item, discriminator="terminal"):
     status = UnicodeAttribute()  # stored: inventory|active|grace|suspended|deactivated
     renewed_at_json = UnicodeAttribute(default="[]")  # paid renewals of the last 24 h (risk control)
     risk_flagged_at = UnicodeAttribute(null=True)
-    version = VersionAttribute()
 
 
-class ClaimItem(Item, discriminator="claim"):
+class ClaimItem(TerminalOwned, Item, discriminator="claim"):
     """Global uniqueness of an identifier (SN, TID, ICCID): which tenant and terminal hold it.
 
     Key: PK `<SN|TID|ICCID>#<value>`, SK `CLAIM`.
     """
 
-    tenant_id = UnicodeAttribute()
-    sn = UnicodeAttribute()
 
-
-class TransferCodeItem(Item, discriminator="transfer_code"):
+class TransferCodeItem(TerminalOwned, Item, discriminator="transfer_code"):
     """A one-time code that lets another agent take this terminal over (hashed).
 
     Key: PK `TENANT#<tenant_id>`, SK `XFER#<sn>`.
     TTL: 7 days after the code expires.
     """
 
-    tenant_id = UnicodeAttribute()
-    sn = UnicodeAttribute()
     code_hash = UnicodeAttribute()
     expires_at = UTCDateTimeAttribute()
     used = BooleanAttribute(default=False)
 
 
-class TerminalEventItem(Item, discriminator="terminal_event"):
+class TerminalEventItem(TerminalOwned, Item, discriminator="terminal_event"):
     """Something that happened to a terminal and must be acted on once (quota alerts, receipts,
     transfer notices): the merchant-notice kind of outbox item.
 
@@ -129,8 +111,6 @@ class TerminalEventItem(Item, discriminator="terminal_event"):
     Index gsi1 `PENDING_EVENTS#<shard>` / `<created_at>#<tenant_id>#<sn>#<event>`: not yet sent (sparse).
     """
 
-    tenant_id = UnicodeAttribute()
-    sn = UnicodeAttribute()
     event = UnicodeAttribute()
     term = UnicodeAttribute()  # the expires_on of the term it belongs to
     detail_json = UnicodeAttribute()
@@ -141,13 +121,12 @@ class TerminalEventItem(Item, discriminator="terminal_event"):
     next_attempt_at = UTCDateTimeAttribute(null=True)
 
 
-class TimeTransferItem(Item, discriminator="time_transfer"):
+class TimeTransferItem(TenantOwned, Item, discriminator="time_transfer"):
     """Who moved how many months from which terminal to which, and why (stored under the source).
 
     Key: PK `TENANT#<tenant_id>`, SK `TLOG#<from_sn>#TIMEXFER#<transfer_id>`.
     """
 
-    tenant_id = UnicodeAttribute()
     transfer_id = UnicodeAttribute()
     from_sn = UnicodeAttribute()
     to_sn = UnicodeAttribute()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
 
-from simrenew.adapters.dynamodb.items.base import Item
+from simrenew.adapters.dynamodb.items.base import Item, Job
 
 
-class ImportItem(Item, discriminator="import"):
+class ImportItem(Job, Item, discriminator="import"):
     """A bulk import job: status, counters (the checkpoint) and the worker lease.
 
     Key: PK `TENANT#<tenant_id>`, SK `IMPORT#<import_id>`.
@@ -15,15 +15,13 @@ class ImportItem(Item, discriminator="import"):
     TTL: 30 days.
     """
 
-    tenant_id = UnicodeAttribute()
+    # status: awaiting_upload|queued|running|done|failed
     import_id = UnicodeAttribute()
-    status = UnicodeAttribute()  # awaiting_upload|queued|running|done|failed
     file_sha256 = UnicodeAttribute()
     chunks = NumberAttribute()
-    # Presigned uploads (source "upload"): the file is the S3 object, read as a stream; else the
-    # body's chunks in the table. encoding is found by the worker's first pass over the file.
+    # Presigned uploads (source "upload"): the file is the S3 object (object_key), read as a stream;
+    # else the body's chunks in the table. encoding is found by the worker's first pass over the file.
     source = UnicodeAttribute(null=True)
-    object_key = UnicodeAttribute(null=True)
     filename = UnicodeAttribute(null=True)
     size_bytes = NumberAttribute(null=True)
     encoding = UnicodeAttribute(null=True)
@@ -33,10 +31,6 @@ class ImportItem(Item, discriminator="import"):
     updated = NumberAttribute(default=0)
     unchanged = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
-    error_message = UnicodeAttribute(null=True)
-    created_by = UnicodeAttribute()
-    heartbeat_at = UTCDateTimeAttribute(null=True)
-    finished_at = UTCDateTimeAttribute(null=True)
 
 
 class ImportChunkItem(Item, discriminator="import_chunk"):

@@ -3,12 +3,12 @@ order, the global payment look-ups, applied Stripe events and each terminal's ex
 
 from __future__ import annotations
 
-from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
-from simrenew.adapters.dynamodb.items.base import Item
+from simrenew.adapters.dynamodb.items.base import Item, TenantOwned, TerminalOwned, Versioned
 
 
-class OrderItem(Item, discriminator="order"):
+class OrderItem(TenantOwned, Versioned, Item, discriminator="order"):
     """A renewal order: its lines, status, payment and its own money ledger (paid, reserved, refunds).
 
     Key: PK `TENANT#<tenant_id>`, SK `ORDER#<order_id>`.
@@ -16,7 +16,6 @@ class OrderItem(Item, discriminator="order"):
     Index gsi2 `PENDING_ORDERS#<shard>` / `<expires_at>#<tenant_id>#<order_id>`: unpaid orders to expire (sparse).
     """
 
-    tenant_id = UnicodeAttribute()
     order_id = UnicodeAttribute()
     status = UnicodeAttribute()
     payment = UnicodeAttribute()
@@ -40,7 +39,6 @@ class OrderItem(Item, discriminator="order"):
     duplicates_json = UnicodeAttribute(default="[]")
     early_json = UnicodeAttribute(default="{}")
     attempts_json = UnicodeAttribute(default="[]")  # trades opened on WeChat Pay / Alipay (PaymentAttempt)
-    version = VersionAttribute()
 
 
 class OpenOrderItem(Item, discriminator="open_order"):
@@ -62,14 +60,13 @@ class OpenOrderItem(Item, discriminator="open_order"):
     expires_at = UTCDateTimeAttribute()
 
 
-class PaymentIntentItem(Item, discriminator="payment_intent"):
+class PaymentIntentItem(TenantOwned, Item, discriminator="payment_intent"):
     """Global lookup → tenant and order: by Stripe PaymentIntent id (webhooks carry no tenant) and
     by order id (the public pay page knows no tenant).
 
     Key: PK `PI#<payment_intent_id>` or `ORDERID#<order_id>`, SK `LOOKUP`.
     """
 
-    tenant_id = UnicodeAttribute()
     order_id = UnicodeAttribute()
     # The SNs of the order's lines (on `PI#` items of PaymentIntents): the webhook reads the order,
     # its tenant and its terminals in one BatchGetItem. Absent on older items: read after the order.
@@ -87,14 +84,12 @@ class StripeEventItem(Item, discriminator="stripe_event"):
     outcome = UnicodeAttribute()
 
 
-class RenewalItem(Item, discriminator="renewal"):
+class RenewalItem(TerminalOwned, Item, discriminator="renewal"):
     """Append-only ledger line of a terminal's expiry (renewal, reversal, refund, adjustment, transfer).
 
     Key: PK `TENANT#<tenant_id>`, SK `TLOG#<sn>#RENEWAL#<at>#<source>#<line:02d>#<entry>`.
     """
 
-    tenant_id = UnicodeAttribute()
-    sn = UnicodeAttribute()
     entry = UnicodeAttribute()  # renewal | reversal | refund | adjustment | transfer_out | transfer_in
     source = UnicodeAttribute()  # order id or voucher batch id
     old_expires_on = UnicodeAttribute()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 
-from simrenew.adapters.dynamodb.items.base import Item
+from simrenew.adapters.dynamodb.items.base import Item, Retried, TenantOwned
 
 
-class OutboxItem(Item, discriminator="outbox"):
+class OutboxItem(TenantOwned, Retried, Item, discriminator="outbox"):
     """An agent webhook event waiting to be (or already) handed to the webhook deliveries.
 
     Key: PK `TENANT#<tenant_id>`, SK `OUTBOX#<sha256(event_type, dedupe_key)[:40]>`.
@@ -15,13 +15,9 @@ class OutboxItem(Item, discriminator="outbox"):
     TTL: 30 days after it is delivered or dropped.
     """
 
-    tenant_id = UnicodeAttribute()
     event_type = UnicodeAttribute()
     event_id = UnicodeAttribute()  # derived from the entry: the `id` agents dedupe on
     dedupe_key = UnicodeAttribute()
     data_json = UnicodeAttribute()
     state = UnicodeAttribute()  # pending | delivered | dropped
-    attempts = NumberAttribute(default=0)
-    next_attempt_at = UTCDateTimeAttribute(null=True)
-    last_error = UnicodeAttribute(null=True)
     delivered_at = UTCDateTimeAttribute(null=True)

@@ -11,10 +11,10 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 
-from simrenew.adapters.dynamodb.items.base import Item
+from simrenew.adapters.dynamodb.items.base import Item, TenantOwned
 
 
-class NotificationItem(Item, discriminator="notification"):
+class NotificationItem(TenantOwned, Item, discriminator="notification"):
     """One message to one recipient (reminder, grace, suspension notice, the agent's digest); its
     key is the dedupe key, so each is sent once.
 
@@ -22,7 +22,6 @@ class NotificationItem(Item, discriminator="notification"):
     Index gsi2 `HELD_SMS#<shard>` / `<hold_until>#<pk>#<sk>`: SMS held for daytime (sparse).
     """
 
-    tenant_id = UnicodeAttribute()
     sn = UnicodeAttribute(null=True)
     template = UnicodeAttribute()
     channel = UnicodeAttribute()
@@ -118,7 +117,7 @@ class SweepRequestItem(Item, discriminator="sweep_request"):
     coordinated_at = UTCDateTimeAttribute(null=True)
 
 
-class SweepDigestItem(Item, discriminator="sweep_digest"):
+class SweepDigestItem(TenantOwned, Item, discriminator="sweep_digest"):
     """An agent had terminals due on the day: it gets the day's digest; the terminals suspended.
     One item per worker invocation of a shard (written whole, in batches: no two writers share
     one), the day's end merges them; `SWEEPDIGEST#<as_of>` alone: items written before issue 17.
@@ -128,6 +127,5 @@ class SweepDigestItem(Item, discriminator="sweep_digest"):
     TTL: 30 days.
     """
 
-    tenant_id = UnicodeAttribute()
     as_of = UnicodeAttribute()
     suspended = UnicodeSetAttribute(null=True)  # JSON {"sn", "merchant_name"} each

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
+from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
-from simrenew.adapters.dynamodb.items.base import Item
+from simrenew.adapters.dynamodb.items.base import Item, TenantOwned, Versioned
 
 
-class TenantItem(Item, discriminator="tenant"):
+class TenantItem(TenantOwned, Versioned, Item, discriminator="tenant"):
     """An agent (tenant): profile, contact, status, settings and Stripe account.
 
     Key: PK `TENANT#<tenant_id>`, SK `PROFILE`.
     Index gsi1 `TENANTS` / `<status>#<created_at>#<tenant_id>`: every tenant by status, then age (the operator's list).
     """
 
-    tenant_id = UnicodeAttribute()
     # The agent as a sub-merchant of the platform: WeChat Pay's sub_mchid, Alipay's authorised app
     # and its app_auth_token, sealed (AES-256-GCM; never returned, never stored plain).
     wechatpay_sub_mchid = UnicodeAttribute(null=True)
@@ -30,31 +29,31 @@ class TenantItem(Item, discriminator="tenant"):
     service_phone = UnicodeAttribute(null=True)  # shown to merchants (pay page, stickers)
     approved_at = UTCDateTimeAttribute(null=True)
     suspended_at = UTCDateTimeAttribute(null=True)
-    version = VersionAttribute()
 
 
-class ApiKeyItem(Item, discriminator="api_key"):
+class ApiKeyGrant(TenantOwned):
+    """What both views of an API key carry: the key's id, and the tenant and role it grants."""
+
+    key_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+
+
+class ApiKeyItem(ApiKeyGrant, Item, discriminator="api_key"):
     """The tenant's view of one of its keys: never the secret, never the hash.
 
     Key: PK `TENANT#<tenant_id>`, SK `APIKEY#<key_id>`.
     """
 
-    tenant_id = UnicodeAttribute()
-    key_id = UnicodeAttribute()
-    role = UnicodeAttribute()
     label = UnicodeAttribute()
     created_by = UnicodeAttribute()
     revoked_at = UTCDateTimeAttribute(null=True)
 
 
-class ApiKeyLookupItem(Item, discriminator="api_key_lookup"):
+class ApiKeyLookupItem(ApiKeyGrant, Item, discriminator="api_key_lookup"):
     """Global lookup: key id → tenant, role, SHA-256 of the whole key (what authentication reads).
 
     Key: PK `APIKEY#<key_id>`, SK `LOOKUP`.
     """
 
-    tenant_id = UnicodeAttribute()
-    key_id = UnicodeAttribute()
-    role = UnicodeAttribute()
     key_hash = UnicodeAttribute()
     revoked = BooleanAttribute(default=False)

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
-from simrenew.adapters.dynamodb.items.base import Item
+from simrenew.adapters.dynamodb.items.base import Item, TenantOwned
 
 
-class VoucherBatchItem(Item, discriminator="voucher_batch"):
+class VoucherBatchOf(TenantOwned):
+    """A batch and each of its codes: the tenant's batch id and the plan a code renews."""
+
+    batch_id = UnicodeAttribute()
+    plan_id = UnicodeAttribute()
+
+
+class VoucherBatchItem(VoucherBatchOf, Item, discriminator="voucher_batch"):
     """A batch of prepaid voucher codes for one plan.
 
     Key: PK `TENANT#<tenant_id>`, SK `VBATCH#<batch_id>`.
     """
 
-    tenant_id = UnicodeAttribute()
-    batch_id = UnicodeAttribute()
-    plan_id = UnicodeAttribute()
     size = NumberAttribute()
     created_by = UnicodeAttribute()
     # Changed in the same transaction as the code they count (ADD), so they cannot drift.
@@ -23,16 +27,13 @@ class VoucherBatchItem(Item, discriminator="voucher_batch"):
     voided_count = NumberAttribute(default=0)
 
 
-class VoucherItem(Item, discriminator="voucher"):
+class VoucherItem(VoucherBatchOf, Item, discriminator="voucher"):
     """One voucher, global and keyed by the code's hash (codes are shown once and never stored).
 
     Key: PK `VOUCHER#<code_hash>`, SK `VOUCHER`.
     Index gsi1 `TENANT#<tenant_id>#VOUCHERS_REDEEMED` / `<redeemed_at>#<sn>`: redemptions by time (sparse).
     """
 
-    tenant_id = UnicodeAttribute()
-    batch_id = UnicodeAttribute()
-    plan_id = UnicodeAttribute()
     redeemed = BooleanAttribute(default=False)
     redeemed_sn = UnicodeAttribute(null=True)
     redeemed_at = UTCDateTimeAttribute(null=True)

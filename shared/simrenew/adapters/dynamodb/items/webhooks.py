@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import (
-    BooleanAttribute,
-    NumberAttribute,
-    UnicodeAttribute,
-    UTCDateTimeAttribute,
-    VersionAttribute,
-)
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
-from simrenew.adapters.dynamodb.items.base import Item
+from simrenew.adapters.dynamodb.items.base import Item, Retried, TenantOwned, Versioned
 
 
 # --- items -------------------------------------------------------------------------------------
-class WebhookEndpointItem(Item, discriminator="webhook_endpoint"):
+class WebhookEndpointItem(TenantOwned, Item, discriminator="webhook_endpoint"):
     """An agent's outbound webhook endpoint (URL, event types, signing secret).
 
     Key: PK `TENANT#<tenant_id>`, SK `WHEP#<endpoint_id>`.
     """
 
-    tenant_id = UnicodeAttribute()
     endpoint_id = UnicodeAttribute()
     url = UnicodeAttribute()
     events = UnicodeAttribute()  # JSON list of event types
@@ -29,7 +22,7 @@ class WebhookEndpointItem(Item, discriminator="webhook_endpoint"):
     description = UnicodeAttribute(null=True)
 
 
-class WebhookDeliveryItem(Item, discriminator="webhook_delivery"):
+class WebhookDeliveryItem(TenantOwned, Retried, Versioned, Item, discriminator="webhook_delivery"):
     """One delivery of one event to one endpoint, with its attempts.
 
     Key: PK `TENANT#<tenant_id>`, SK `WHDL#<endpoint_id>#<at>#<delivery_id>`.
@@ -37,16 +30,11 @@ class WebhookDeliveryItem(Item, discriminator="webhook_delivery"):
     TTL: 30 days.
     """
 
-    tenant_id = UnicodeAttribute()
     endpoint_id = UnicodeAttribute()
     delivery_id = UnicodeAttribute()
     event_type = UnicodeAttribute()
     event_id = UnicodeAttribute()
     payload_json = UnicodeAttribute()  # the exact body sent, so every retry sends the same bytes
-    attempts = NumberAttribute(default=0)
     state = UnicodeAttribute()  # pending | delivered | failed
     last_status = NumberAttribute(null=True)
-    last_error = UnicodeAttribute(null=True)
-    next_attempt_at = UTCDateTimeAttribute(null=True)
     delivered_at = UTCDateTimeAttribute(null=True)
-    version = VersionAttribute()
