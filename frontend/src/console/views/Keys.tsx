@@ -4,7 +4,7 @@ import { moment } from "../../common/i18n";
 import { api, signOut } from "../session";
 import { label as codeText, t } from "../strings";
 import { DeleteButton, FormEnd, SelectField, ShownOnce, useCreate } from "../forms";
-import { AdminOnly, Field, ItemsTable, LoadState, Pager, Status, useAction, usePaged } from "../ui";
+import { AdminOnly, Field, ListCard, useAction, usePaged } from "../ui";
 import type { ApiKeyCreated, ApiKeyPage } from "../../common/types";
 
 
@@ -35,52 +35,41 @@ function KeyList({ currentKeyId }: { currentKeyId: string | null }) {
   const paged = usePaged((cursor) => api<ApiKeyPage>(`/v1/api-keys?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
   const revoke = useAction();
   return (
-    <div class="card stack">
-      <h2>{t("keys")}</h2>
-      <LoadState load={paged} />
-      <Status action={revoke} testid="revoke" />
-      <ItemsTable
-        items={paged.data?.items}
-        caption={t("keys")}
-        testid="keys-table"
-        cols={[t("label"), t("role"), t("keyId"), t("created"), t("status"), t("actions")]}
-      >
-        {(k) => (
-          <tr key={k.key_id} data-testid="key-row">
-            <td>
-              {k.label || "—"} {k.key_id === currentKeyId && <span class="badge inventory">{t("thisKey")}</span>}
-            </td>
-            <td>{codeText("role", k.role)}</td>
-            <td class="mono">{k.key_id}</td>
-            <td class="nowrap">{moment(k.created_at)}</td>
-            <td>
-              {k.active ? (
-                <span class="badge active">{t("keyActive")}</span>
-              ) : (
-                <span class="badge deactivated">
-                  {t("keyRevoked")} {moment(k.revoked_at)}
-                </span>
-              )}
-            </td>
-            <td>
-              {k.active && (
-                <DeleteButton
-                  action={revoke}
-                  path={`/v1/api-keys/${encodeURIComponent(k.key_id)}`}
-                  label={t("revoke")}
-                  confirmLabel={t("revokeConfirm")}
-                  question={k.key_id === currentKeyId ? t("revokeOwnQuestion") : t("revokeQuestion", { label: k.label || k.key_id })}
-                  ok={t("keyRevokedOk")}
-                  testid={`revoke-${k.key_id}`}
-                  after={() => (k.key_id === currentKeyId ? signOut("revoked_api_key") : paged.reload())}
-                />
-              )}
-            </td>
-          </tr>
-        )}
-      </ItemsTable>
-      <Pager of={paged} />
-    </div>
+    <ListCard title={t("keys")} load={paged} action={revoke} status="revoke" testid="keys-table" cols={[t("label"), t("role"), t("keyId"), t("created"), t("status"), t("actions")]}>
+      {(k) => (
+        <tr key={k.key_id} data-testid="key-row">
+          <td>
+            {k.label || "—"} {k.key_id === currentKeyId && <span class="badge inventory">{t("thisKey")}</span>}
+          </td>
+          <td>{codeText("role", k.role)}</td>
+          <td class="mono">{k.key_id}</td>
+          <td class="nowrap">{moment(k.created_at)}</td>
+          <td>
+            {k.active ? (
+              <span class="badge active">{t("keyActive")}</span>
+            ) : (
+              <span class="badge deactivated">
+                {t("keyRevoked")} {moment(k.revoked_at)}
+              </span>
+            )}
+          </td>
+          <td>
+            {k.active && (
+              <DeleteButton
+                action={revoke}
+                path={`/v1/api-keys/${encodeURIComponent(k.key_id)}`}
+                label={t("revoke")}
+                confirmLabel={t("revokeConfirm")}
+                question={k.key_id === currentKeyId ? t("revokeOwnQuestion") : t("revokeQuestion", { label: k.label || k.key_id })}
+                ok={t("keyRevokedOk")}
+                testid={`revoke-${k.key_id}`}
+                after={() => (k.key_id === currentKeyId ? signOut("revoked_api_key") : paged.reload())}
+              />
+            )}
+          </td>
+        </tr>
+      )}
+    </ListCard>
   );
 }
 

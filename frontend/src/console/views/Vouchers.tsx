@@ -7,7 +7,7 @@ import { api } from "../session";
 import { t } from "../strings";
 import { VoidCode } from "./VoidCode";
 import { FormEnd, ShownOnce, useCreate } from "../forms";
-import { AdminOnly, Field, ItemsTable, LoadState, localError, useLoad } from "../ui";
+import { AdminOnly, Field, ListCard, localError, useLoad } from "../ui";
 import { PlanSelect } from "./Plans";
 import type { Plan, PlanPage, VoucherBatchCreated as NewBatch, VoucherBatchPage } from "../../common/types";
 
@@ -24,28 +24,19 @@ export function Vouchers({ admin }: { admin: boolean }) {
       <AdminOnly admin={admin}>
         <CreateBatch plans={(plans.data?.items ?? []).filter((p) => p.active)} onCreated={batches.reload} />
       </AdminOnly>
-      <div class="card stack">
-        <h2>{t("batches")}</h2>
-        <LoadState load={batches} />
-        <ItemsTable
-          items={batches.data?.items}
-          caption={t("batches")}
-          testid="batches-table"
-          cols={[t("batchId"), t("plan"), t("count"), t("vRedeemed"), t("vVoided"), t("vAvailable"), t("created")]}
-        >
-          {(b) => (
-            <tr key={b.batch_id} data-testid="batch-row">
-              <td class="mono">{b.batch_id}</td>
-              <td>{planName(b.plan_id)}</td>
-              <td class="num">{b.count}</td>
-              <td class="num" data-testid="batch-redeemed">{b.redeemed ?? 0}</td>
-              <td class="num" data-testid="batch-voided">{b.voided ?? 0}</td>
-              <td class="num" data-testid="batch-available">{b.available ?? b.count}</td>
-              <td class="nowrap">{moment(b.created_at)}</td>
-            </tr>
-          )}
-        </ItemsTable>
-      </div>
+      <ListCard title={t("batches")} load={batches} testid="batches-table" cols={[t("batchId"), t("plan"), t("count"), t("vRedeemed"), t("vVoided"), t("vAvailable"), t("created")]}>
+        {(b) => (
+          <tr key={b.batch_id} data-testid="batch-row">
+            <td class="mono">{b.batch_id}</td>
+            <td>{planName(b.plan_id)}</td>
+            <td class="num">{b.count}</td>
+            <td class="num" data-testid="batch-redeemed">{b.redeemed ?? 0}</td>
+            <td class="num" data-testid="batch-voided">{b.voided ?? 0}</td>
+            <td class="num" data-testid="batch-available">{b.available ?? b.count}</td>
+            <td class="nowrap">{moment(b.created_at)}</td>
+          </tr>
+        )}
+      </ListCard>
       {admin && items.length > 0 && (
         <VoidCode batches={items.map((b) => ({ batch_id: b.batch_id, label: `${planName(b.plan_id)} · ${b.batch_id}` }))} onVoided={batches.reload} />
       )}

@@ -5,7 +5,7 @@ import { moment } from "../../common/i18n";
 import { api } from "../session";
 import { label, t } from "../strings";
 import { CheckGroup, DeleteButton, FormEnd, ShownOnce, ToggleButton, useCreate, useOpen } from "../forms";
-import { AdminOnly, Field, ItemsTable, LoadState, Pager, Status, localError, useAction, usePaged } from "../ui";
+import { AdminOnly, Field, ItemsTable, ListCard, LoadState, Pager, localError, useAction, usePaged } from "../ui";
 import type { WebhookDeliveryPage, WebhookEndpoint as Endpoint, WebhookEndpointCreated, WebhookEndpointPage } from "../../common/types";
 import { API_ENUMS } from "../../common/enums";
 
@@ -30,40 +30,28 @@ function EndpointList() {
   const open = useOpen<string>();
   const items = paged.data?.items ?? [];
   return (
-    <div class="card stack">
-      <h2>{t("endpoints")}</h2>
-      <LoadState load={paged} />
-      <Status action={del} />
-      <ItemsTable
-        items={paged.data?.items}
-        caption={t("endpoints")}
-        testid="endpoints-table"
-        cols={["URL", t("events"), t("description"), t("created"), t("actions")]}
-      >
-        {(ep) => (
-          <tr key={ep.endpoint_id} data-testid="endpoint-row">
-            <td class="mono break">{ep.url}</td>
-            <td>{ep.events.map((e) => label("webhook_event", e)).join("、")}</td>
-            <td>{ep.description ?? ""}</td>
-            <td class="nowrap">{moment(ep.created_at)}</td>
-            <td>
-              <div class="row">
-                <ToggleButton open={open.is(ep.endpoint_id)} onClick={() => open.toggle(ep.endpoint_id)} label={t("deliveries")} />
-                <DeleteButton
-                  action={del}
-                  path={`/v1/webhook-endpoints/${encodeURIComponent(ep.endpoint_id)}`}
-                  question={t("deleteEndpointQuestion")}
-                  ok={t("endpointDeleted")}
-                  after={paged.reload}
-                />
-              </div>
-            </td>
-          </tr>
-        )}
-      </ItemsTable>
-      <Pager of={paged} />
-      {open.open && <Deliveries key={open.open} endpoint={items.find((e) => e.endpoint_id === open.open)!} />}
-    </div>
+    <ListCard title={t("endpoints")} load={paged} action={del} testid="endpoints-table" cols={["URL", t("events"), t("description"), t("created"), t("actions")]} foot={open.open && <Deliveries key={open.open} endpoint={items.find((e) => e.endpoint_id === open.open)!} />}>
+      {(ep) => (
+        <tr key={ep.endpoint_id} data-testid="endpoint-row">
+          <td class="mono break">{ep.url}</td>
+          <td>{ep.events.map((e) => label("webhook_event", e)).join("、")}</td>
+          <td>{ep.description ?? ""}</td>
+          <td class="nowrap">{moment(ep.created_at)}</td>
+          <td>
+            <div class="row">
+              <ToggleButton open={open.is(ep.endpoint_id)} onClick={() => open.toggle(ep.endpoint_id)} label={t("deliveries")} />
+              <DeleteButton
+                action={del}
+                path={`/v1/webhook-endpoints/${encodeURIComponent(ep.endpoint_id)}`}
+                question={t("deleteEndpointQuestion")}
+                ok={t("endpointDeleted")}
+                after={paged.reload}
+              />
+            </div>
+          </td>
+        </tr>
+      )}
+    </ListCard>
   );
 }
 
