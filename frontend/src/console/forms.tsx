@@ -60,6 +60,20 @@ export function FormCard(props: { testid: string; title: string; hint?: string; 
   );
 }
 
+/** A create form in a card and, under the form, what its answer shows this once (`shown`: a
+ * `<ShownOnce>` while there is one); the browser's own validation is off, as in `FormCard`. */
+export function CreateCard(props: { testid: string; title: string; onSubmit: (e: Event) => unknown; shown: ComponentChildren; children: ComponentChildren }) {
+  return (
+    <div class="card stack">
+      <form class="stack" onSubmit={props.onSubmit} noValidate data-testid={props.testid}>
+        <h2>{props.title}</h2>
+        {props.children}
+      </form>
+      {props.shown}
+    </div>
+  );
+}
+
 /** The end of a form: its outcome (`fields` show their own error), then any `notice`; while there is
  * a `question` (a form that asks once more before it sends) it stands above the buttons, with a cancel
  * (`onCancel`); then the row of the submit button (test id `testid`) and any other buttons (`children`). */

@@ -7,7 +7,7 @@ import { saveBlob } from "../format";
 import { href } from "../router";
 import { api, apiBlob, canWrite, session } from "../session";
 import { t } from "../strings";
-import { BusyButton, DeleteButton, FormCard, FormEnd, RunButton, SelectField, useCreate, type Action } from "../forms";
+import { BusyButton, DeleteButton, FormCard, FormEnd, RunButton, SelectField, useCreate, useFields, type Action } from "../forms";
 import { AdminOnly, Field, ListCard, SnLink, Status, localError, useAction, useLoad } from "../ui";
 import type { CarrierAccount as Account, CarrierAccountPage, CarrierDriftReport, CarrierOperation, CarrierOperationPage, CarrierState } from "../../common/types";
 import { API_ENUMS } from "../../common/enums";
@@ -94,31 +94,26 @@ function Accounts({ onChange }: { onChange: () => void }) {
 }
 
 function Connect({ onCreated }: { onCreated: () => void }) {
-  const [carrier, setCarrier] = useState("CUCC");
-  const [platform, setPlatform] = useState("control_center");
-  const [baseUrl, setBaseUrl] = useState("");
-  const [username, setUsername] = useState("");
-  const [apiKey, setApiKey] = useState("");
+  const { v, setV, set } = useFields({ carrier: "CUCC", platform: "control_center", base_url: "", username: "", api_key: "" });
   const { action, create } = useCreate<Account>("/v1/carrier-accounts");
   const submit = async (e: Event) => {
     e.preventDefault();
-    if (!/^https?:\/\/\S+$/i.test(baseUrl.trim())) return action.fail(localError("base_url", t("urlBad")));
-    if (!username.trim()) return action.fail(localError("username", t("v_required", { field: t("carrierUsername") })));
-    if (!apiKey) return action.fail(localError("api_key", t("v_required", { field: t("carrierApiKey") })));
-    const body = { carrier, platform, base_url: baseUrl.trim(), username: username.trim(), api_key: apiKey };
-    const out = await create(body, t("carrierConnected"));
+    if (!/^https?:\/\/\S+$/i.test(v.base_url.trim())) return action.fail(localError("base_url", t("urlBad")));
+    if (!v.username.trim()) return action.fail(localError("username", t("v_required", { field: t("carrierUsername") })));
+    if (!v.api_key) return action.fail(localError("api_key", t("v_required", { field: t("carrierApiKey") })));
+    const out = await create({ ...v, base_url: v.base_url.trim(), username: v.username.trim() }, t("carrierConnected"));
     if (out) {
-      setApiKey("");
+      setV({ ...v, api_key: "" });
       onCreated();
     }
   };
   return (
     <FormCard testid="carrier-form" title={t("carrierConnect")} onSubmit={submit}>
       <div class="grid">
-        <SelectField id="c-carrier" label={t("carrier")} error={action.fieldError("carrier")} value={carrier} onChange={(e) => setCarrier(e.currentTarget.value)} options={CARRIERS.map((c) => [c, c])} />
+        <SelectField id="c-carrier" label={t("carrier")} error={action.fieldError("carrier")} value={v.carrier} onChange={set("carrier")} options={CARRIERS.map((c) => [c, c])} />
         <Field id="c-platform" label={t("carrierPlatform")} error={action.fieldError("platform")}>
           {(a) => (
-            <select {...a} value={platform} onChange={(e) => setPlatform(e.currentTarget.value)}>
+            <select {...a} value={v.platform} onChange={set("platform")}>
               {PLATFORMS.map((p) => (
                 <option key={p} value={p}>
                   {t(`carrierPlatform_${p}` as "carrierPlatform_onelink")}
@@ -128,13 +123,13 @@ function Connect({ onCreated }: { onCreated: () => void }) {
           )}
         </Field>
         <Field id="c-url" label={t("carrierBaseUrl")} hint={t("carrierBaseUrlHint")} error={action.fieldError("base_url")}>
-          {(a) => <input {...a} type="url" maxLength={300} value={baseUrl} onInput={(e) => setBaseUrl(e.currentTarget.value)} data-testid="carrier-url" />}
+          {(a) => <input {...a} type="url" maxLength={300} value={v.base_url} onInput={set("base_url")} data-testid="carrier-url" />}
         </Field>
         <Field id="c-user" label={t("carrierUsername")} error={action.fieldError("username")}>
-          {(a) => <input {...a} maxLength={100} autoComplete="off" value={username} onInput={(e) => setUsername(e.currentTarget.value)} data-testid="carrier-username" />}
+          {(a) => <input {...a} maxLength={100} autoComplete="off" value={v.username} onInput={set("username")} data-testid="carrier-username" />}
         </Field>
         <Field id="c-key" label={t("carrierApiKey")} hint={t("carrierApiKeyHint")} error={action.fieldError("api_key")}>
-          {(a) => <input {...a} type="password" maxLength={256} autoComplete="new-password" value={apiKey} onInput={(e) => setApiKey(e.currentTarget.value)} data-testid="carrier-key" />}
+          {(a) => <input {...a} type="password" maxLength={256} autoComplete="new-password" value={v.api_key} onInput={set("api_key")} data-testid="carrier-key" />}
         </Field>
       </div>
       <FormEnd action={action} fields={["carrier", "platform", "base_url", "username", "api_key"]} status="carrier-connect" label={t("carrierConnect")} testid="carrier-submit" />

@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { moment } from "../../common/i18n";
 import { api, signOut } from "../session";
 import { label as codeText, t } from "../strings";
-import { DeleteButton, FormEnd, SelectField, ShownOnce, useCreate } from "../forms";
+import { CreateCard, DeleteButton, FormEnd, SelectField, ShownOnce, useCreate, useFields } from "../forms";
 import { AdminOnly, Field, ListCard, useAction, usePaged } from "../ui";
 import type { ApiKeyCreated, ApiKeyPage } from "../../common/types";
 
@@ -74,53 +74,49 @@ function KeyList({ currentKeyId }: { currentKeyId: string | null }) {
 }
 
 function CreateKey({ onCreated }: { onCreated: () => void }) {
-  const [role, setRole] = useState("staff");
-  const [label, setLabel] = useState("");
+  const { v, setV, set } = useFields({ role: "staff", label: "" });
   const [made, setMade] = useState<ApiKeyCreated | null>(null);
   const { action, create } = useCreate<ApiKeyCreated>("/v1/api-keys");
   const submit = async (e: Event) => {
     e.preventDefault();
-    const out = await create({ role, label: label.trim() }, t("keyCreated"));
+    const out = await create({ role: v.role, label: v.label.trim() }, t("keyCreated"));
     if (out) {
       setMade(out);
-      setLabel("");
+      setV({ ...v, label: "" });
       onCreated();
     }
   };
+  const shown = made && (
+    <ShownOnce
+      testid="new-key"
+      warning={t("keyOnce")}
+      id="new-key-text"
+      label={t("newKeyOf", { role: codeText("role", made.role) })}
+      value={made.api_key ?? ""}
+      valueTestid="new-key-value"
+      copyTestid="new-key-copy"
+      hideLabel={t("hideKey")}
+      onHide={() => setMade(null)}
+    />
+  );
   return (
-    <div class="card stack">
-      <form class="stack" onSubmit={submit} noValidate data-testid="key-form">
-        <h2>{t("newKey")}</h2>
-        <div class="grid">
-          <SelectField
-            id="k-role"
-            label={t("role")}
-            hint={t("roleHint")}
-            error={action.fieldError("role")}
-            value={role}
-            onChange={(e) => setRole(e.currentTarget.value)}
-            options={ROLES.map((r) => [r, t(`role_${r}`)])}
-            testid="key-role"
-          />
-          <Field id="k-label" label={t("label")} error={action.fieldError("label")}>
-            {(a) => <input {...a} maxLength={60} value={label} onInput={(e) => setLabel(e.currentTarget.value)} data-testid="key-label" />}
-          </Field>
-        </div>
-        <FormEnd action={action} fields={["role", "label"]} status="key" label={t("createKey")} testid="key-submit" />
-      </form>
-      {made && (
-        <ShownOnce
-          testid="new-key"
-          warning={t("keyOnce")}
-          id="new-key-text"
-          label={t("newKeyOf", { role: codeText("role", made.role) })}
-          value={made.api_key ?? ""}
-          valueTestid="new-key-value"
-          copyTestid="new-key-copy"
-          hideLabel={t("hideKey")}
-          onHide={() => setMade(null)}
+    <CreateCard testid="key-form" title={t("newKey")} onSubmit={submit} shown={shown}>
+      <div class="grid">
+        <SelectField
+          id="k-role"
+          label={t("role")}
+          hint={t("roleHint")}
+          error={action.fieldError("role")}
+          value={v.role}
+          onChange={set("role")}
+          options={ROLES.map((r) => [r, t(`role_${r}`)])}
+          testid="key-role"
         />
-      )}
-    </div>
+        <Field id="k-label" label={t("label")} error={action.fieldError("label")}>
+          {(a) => <input {...a} maxLength={60} value={v.label} onInput={set("label")} data-testid="key-label" />}
+        </Field>
+      </div>
+      <FormEnd action={action} fields={["role", "label"]} status="key" label={t("createKey")} testid="key-submit" />
+    </CreateCard>
   );
 }

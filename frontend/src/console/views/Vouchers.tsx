@@ -6,7 +6,7 @@ import { csvBlob, saveBlob } from "../format";
 import { api } from "../session";
 import { t } from "../strings";
 import { VoidCode } from "./VoidCode";
-import { FormEnd, ShownOnce, useCreate } from "../forms";
+import { CreateCard, FormEnd, ShownOnce, useCreate } from "../forms";
 import { AdminOnly, Field, ListCard, localError, useLoad } from "../ui";
 import { PlanSelect } from "./Plans";
 import type { Plan, PlanPage, VoucherBatchCreated as NewBatch, VoucherBatchPage } from "../../common/types";
@@ -60,45 +60,42 @@ function CreateBatch({ plans, onCreated }: { plans: Plan[]; onCreated: () => voi
     }
   };
   const plan = plans.find((p) => p.plan_id === (made?.plan_id ?? chosen));
+  const shown = made && (
+    <ShownOnce
+      testid="voucher-codes"
+      warning={t("codesOnce")}
+      id="codes-text"
+      label={t("codesOf", { n: (made.codes ?? []).length, batch: made.batch_id })}
+      value={(made.codes ?? []).join("\n")}
+      lines={Math.min(10, (made.codes ?? []).length + 1)}
+      copyLabel={t("copyCodes")}
+      copyTestid="voucher-copy"
+      hideLabel={t("hideCodes")}
+      onHide={() => setMade(null)}
+    >
+      <button
+        type="button"
+        data-testid="voucher-download"
+        onClick={() =>
+          saveBlob(
+            csvBlob([["batch_id", "plan", "code"], ...(made.codes ?? []).map((c) => [made.batch_id, plan?.name ?? made.plan_id, c])]),
+            `vouchers-${made.batch_id}.csv`,
+          )
+        }
+      >
+        {t("downloadCsv")}
+      </button>
+    </ShownOnce>
+  );
   return (
-    <div class="card stack">
-      <form class="stack" onSubmit={submit} noValidate data-testid="voucher-form">
-        <h2>{t("newBatch")}</h2>
-        <div class="grid">
-          <PlanSelect id="v-plan" plans={plans} value={chosen} onChange={setPlanId} error={action.fieldError("plan_id")} testid="voucher-plan" />
-          <Field id="v-count" label={t("count")} hint={t("countRange")} error={action.fieldError("count")}>
-            {(a) => <input {...a} type="number" min={1} max={1000} step={1} value={count} onInput={(e) => setCount(e.currentTarget.value)} data-testid="voucher-count" />}
-          </Field>
-        </div>
-        <FormEnd action={action} fields={["plan_id", "count"]} status="voucher" label={t("createBatch")} disabled={!chosen} testid="voucher-submit" />
-      </form>
-      {made && (
-        <ShownOnce
-          testid="voucher-codes"
-          warning={t("codesOnce")}
-          id="codes-text"
-          label={t("codesOf", { n: (made.codes ?? []).length, batch: made.batch_id })}
-          value={(made.codes ?? []).join("\n")}
-          lines={Math.min(10, (made.codes ?? []).length + 1)}
-          copyLabel={t("copyCodes")}
-          copyTestid="voucher-copy"
-          hideLabel={t("hideCodes")}
-          onHide={() => setMade(null)}
-        >
-          <button
-            type="button"
-            data-testid="voucher-download"
-            onClick={() =>
-              saveBlob(
-                csvBlob([["batch_id", "plan", "code"], ...(made.codes ?? []).map((c) => [made.batch_id, plan?.name ?? made.plan_id, c])]),
-                `vouchers-${made.batch_id}.csv`,
-              )
-            }
-          >
-            {t("downloadCsv")}
-          </button>
-        </ShownOnce>
-      )}
-    </div>
+    <CreateCard testid="voucher-form" title={t("newBatch")} onSubmit={submit} shown={shown}>
+      <div class="grid">
+        <PlanSelect id="v-plan" plans={plans} value={chosen} onChange={setPlanId} error={action.fieldError("plan_id")} testid="voucher-plan" />
+        <Field id="v-count" label={t("count")} hint={t("countRange")} error={action.fieldError("count")}>
+          {(a) => <input {...a} type="number" min={1} max={1000} step={1} value={count} onInput={(e) => setCount(e.currentTarget.value)} data-testid="voucher-count" />}
+        </Field>
+      </div>
+      <FormEnd action={action} fields={["plan_id", "count"]} status="voucher" label={t("createBatch")} disabled={!chosen} testid="voucher-submit" />
+    </CreateCard>
   );
 }
