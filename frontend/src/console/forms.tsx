@@ -48,6 +48,19 @@ export function useSaveForm<V extends object>(start: V, paths: { create: string;
   return { ...fields, action, save };
 }
 
+/** The form of `useSaveForm`: to create, a card of its own (test id `${name}-form`); to edit (`editing`),
+ * plain, in its row's editor (test id `${name}-edit-form`); its title, then its fields (`children`) in a grid
+ * and whatever follows them (`end`: the `FormEnd`). */
+export function SaveForm(props: { name: string; editing: boolean; title: string; onSubmit: (e: Event) => unknown; children: ComponentChildren; end: ComponentChildren }) {
+  return (
+    <form class={props.editing ? "stack" : "card stack"} onSubmit={props.onSubmit} noValidate data-testid={props.editing ? `${props.name}-edit-form` : `${props.name}-form`}>
+      <h2>{props.title}</h2>
+      <div class="grid">{props.children}</div>
+      {props.end}
+    </form>
+  );
+}
+
 /** A form in a card: its title, any hint below it, then its fields and end (`children`); the browser's
  * own validation is off (ours and the API's speak next to the fields). */
 export function FormCard(props: { testid: string; title: string; hint?: string; onSubmit: (e: Event) => unknown; children: ComponentChildren }) {
@@ -57,6 +70,20 @@ export function FormCard(props: { testid: string; title: string; hint?: string; 
       {props.hint && <p class="hint">{props.hint}</p>}
       {props.children}
     </form>
+  );
+}
+
+/** A create form in a card and, under the form, what its answer shows this once (`shown`: a
+ * `<ShownOnce>` while there is one); the browser's own validation is off, as in `FormCard`. */
+export function CreateCard(props: { testid: string; title: string; onSubmit: (e: Event) => unknown; shown: ComponentChildren; children: ComponentChildren }) {
+  return (
+    <div class="card stack">
+      <form class="stack" onSubmit={props.onSubmit} noValidate data-testid={props.testid}>
+        <h2>{props.title}</h2>
+        {props.children}
+      </form>
+      {props.shown}
+    </div>
   );
 }
 
@@ -186,13 +213,17 @@ export function ShownOnce(props: {
   );
 }
 
-/** The row under a table row that holds its editor (while `open`), across `span` columns. */
-export function EditorRow({ open, span, children }: { open: boolean; span: number; children: ComponentChildren }) {
-  if (!open) return null;
+/** A table row (`children`) and, under it while `open`, the row that holds its `editor` across `span` columns. */
+export function EditorRow({ open, span, editor, children }: { open: boolean; span: number; editor: ComponentChildren; children: ComponentChildren }) {
   return (
-    <tr>
-      <td colSpan={span}>{children}</td>
-    </tr>
+    <>
+      {children}
+      {open && (
+        <tr>
+          <td colSpan={span}>{editor}</td>
+        </tr>
+      )}
+    </>
   );
 }
 

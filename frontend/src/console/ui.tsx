@@ -403,6 +403,43 @@ export function ItemsTable<T>(props: {
   );
 }
 
+/** What a list's load gives: its items (once it has answered), its error, whether it is loading. */
+type ListLoad<T> = { error: unknown; loading: boolean; data: { items: T[] } | null };
+
+/** A list in a card: its title (the table's caption too) and any `hint`; its load's state (`quiet`: no
+ * loading line, only the error: `error`, else the load's); an `action`'s outcome (test id `status`); the
+ * table (test id `testid`) of its rows (`children`, as in `ItemsTable`); the pager of a paged load
+ * (`usePaged`); then anything under it (`foot`). */
+export function ListCard<T>(props: {
+  title: string;
+  load: ListLoad<T> | (ListLoad<T> & Paging);
+  cols: Column[];
+  children: (item: T, index: number) => ComponentChildren;
+  testid?: string;
+  cardTestid?: string;
+  hint?: string;
+  quiet?: boolean;
+  error?: unknown;
+  action?: ReturnType<typeof useAction>;
+  status?: string;
+  foot?: ComponentChildren;
+}) {
+  const { load } = props;
+  return (
+    <div class="card stack" data-testid={props.cardTestid}>
+      <h2>{props.title}</h2>
+      {props.hint && <p class="hint">{props.hint}</p>}
+      {props.quiet ? <ErrorAlert error={props.error ?? load.error} /> : <LoadState load={load} />}
+      {props.action && <Status action={props.action} testid={props.status} />}
+      <ItemsTable items={load.data?.items} caption={props.title} testid={props.testid} cols={props.cols}>
+        {props.children}
+      </ItemsTable>
+      {"page" in load && <Pager of={load} />}
+      {props.foot}
+    </div>
+  );
+}
+
 /** The way back from a page to its list: "‹ label" above the page's title. */
 export function BackLink({ to, label }: { to: string; label: string }) {
   return (

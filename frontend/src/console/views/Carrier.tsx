@@ -7,8 +7,8 @@ import { saveBlob } from "../format";
 import { href } from "../router";
 import { api, apiBlob, canWrite, session } from "../session";
 import { t } from "../strings";
-import { BusyButton, DeleteButton, FormCard, FormEnd, RunButton, SelectField, useCreate, type Action } from "../forms";
-import { AdminOnly, ErrorAlert, Field, ItemsTable, LoadState, SnLink, Status, localError, useAction, useLoad } from "../ui";
+import { BusyButton, DeleteButton, FormCard, FormEnd, RunButton, SelectField, useCreate, useFields, type Action } from "../forms";
+import { AdminOnly, Field, ListCard, SnLink, Status, localError, useAction, useLoad } from "../ui";
 import type { CarrierAccount as Account, CarrierAccountPage, CarrierDriftReport, CarrierOperation, CarrierOperationPage, CarrierState } from "../../common/types";
 import { API_ENUMS } from "../../common/enums";
 
@@ -45,90 +45,75 @@ function Accounts({ onChange }: { onChange: () => void }) {
     const ok = await action.run(() => api("/v1/carrier-sync", { method: "POST", body: {} }).then(() => true), t("carrierSyncQueued"));
     if (ok) setTimeout(() => list.reload(), 1500);
   };
-  return (
-    <div class="card stack">
-      <h2>{t("carrierAccounts")}</h2>
-      <LoadState load={list} />
-      <Status action={action} testid="carrier-action" />
-      <ItemsTable
-        items={list.data?.items}
-        caption={t("carrierAccounts")}
-        testid="carrier-accounts"
-        cols={[t("carrier"), t("carrierPlatform"), t("carrierUsername"), t("state"), t("carrierLastSync"), t("actions")]}
-      >
-        {(a) => (
-          <tr key={a.account_id} data-testid="carrier-account-row">
-            <td>{a.carrier}</td>
-            <td>
-              {t(`carrierPlatform_${a.platform}` as "carrierPlatform_onelink")}
-              <div class="hint mono break">{a.base_url}</div>
-            </td>
-            <td class="mono break">{a.username}</td>
-            <td>{t(`carrierAccount_${a.status}` as "carrierAccount_ok")}</td>
-            <td class="nowrap">
-              {a.last_sync?.finished_at ? moment(a.last_sync.finished_at) : "—"}
-              {a.last_sync?.sims != null && <div class="hint">{t("carrierSyncSims", { n: a.last_sync.sims, d: a.last_sync.drift ?? 0 })}</div>}
-              {a.last_sync?.error && <div class="hint">{a.last_sync.error}</div>}
-            </td>
-            <td>
-              <div class="row">
-                <RunButton
-                  action={action}
-                  label={t("carrierCheck")}
-                  testid="carrier-check"
-                  run={() => api(`/v1/carrier-accounts/${encodeURIComponent(a.account_id)}/check`, { method: "POST", body: {} })}
-                  ok={t("carrierCheckOk")}
-                  after={() => list.reload()}
-                />
-                <DeleteButton
-                  action={action}
-                  path={`/v1/carrier-accounts/${encodeURIComponent(a.account_id)}`}
-                  question={t("carrierRemoveQuestion")}
-                  ok={t("carrierRemoved")}
-                  after={onChange}
-                />
-              </div>
-            </td>
-          </tr>
-        )}
-      </ItemsTable>
-      {items.length > 0 && (
-        <div class="row">
-          <button type="button" class="primary" onClick={sync} disabled={action.busy} data-testid="carrier-sync">
-            {t("carrierSyncNow")}
-          </button>
-        </div>
-      )}
+  const syncRow = items.length > 0 && (
+    <div class="row">
+      <button type="button" class="primary" onClick={sync} disabled={action.busy} data-testid="carrier-sync">
+        {t("carrierSyncNow")}
+      </button>
     </div>
+  );
+  return (
+    <ListCard title={t("carrierAccounts")} load={list} action={action} status="carrier-action" testid="carrier-accounts" cols={[t("carrier"), t("carrierPlatform"), t("carrierUsername"), t("state"), t("carrierLastSync"), t("actions")]} foot={syncRow}>
+      {(a) => (
+        <tr key={a.account_id} data-testid="carrier-account-row">
+          <td>{a.carrier}</td>
+          <td>
+            {t(`carrierPlatform_${a.platform}` as "carrierPlatform_onelink")}
+            <div class="hint mono break">{a.base_url}</div>
+          </td>
+          <td class="mono break">{a.username}</td>
+          <td>{t(`carrierAccount_${a.status}` as "carrierAccount_ok")}</td>
+          <td class="nowrap">
+            {a.last_sync?.finished_at ? moment(a.last_sync.finished_at) : "—"}
+            {a.last_sync?.sims != null && <div class="hint">{t("carrierSyncSims", { n: a.last_sync.sims, d: a.last_sync.drift ?? 0 })}</div>}
+            {a.last_sync?.error && <div class="hint">{a.last_sync.error}</div>}
+          </td>
+          <td>
+            <div class="row">
+              <RunButton
+                action={action}
+                label={t("carrierCheck")}
+                testid="carrier-check"
+                run={() => api(`/v1/carrier-accounts/${encodeURIComponent(a.account_id)}/check`, { method: "POST", body: {} })}
+                ok={t("carrierCheckOk")}
+                after={() => list.reload()}
+              />
+              <DeleteButton
+                action={action}
+                path={`/v1/carrier-accounts/${encodeURIComponent(a.account_id)}`}
+                question={t("carrierRemoveQuestion")}
+                ok={t("carrierRemoved")}
+                after={onChange}
+              />
+            </div>
+          </td>
+        </tr>
+      )}
+    </ListCard>
   );
 }
 
 function Connect({ onCreated }: { onCreated: () => void }) {
-  const [carrier, setCarrier] = useState("CUCC");
-  const [platform, setPlatform] = useState("control_center");
-  const [baseUrl, setBaseUrl] = useState("");
-  const [username, setUsername] = useState("");
-  const [apiKey, setApiKey] = useState("");
+  const { v, setV, set } = useFields({ carrier: "CUCC", platform: "control_center", base_url: "", username: "", api_key: "" });
   const { action, create } = useCreate<Account>("/v1/carrier-accounts");
   const submit = async (e: Event) => {
     e.preventDefault();
-    if (!/^https?:\/\/\S+$/i.test(baseUrl.trim())) return action.fail(localError("base_url", t("urlBad")));
-    if (!username.trim()) return action.fail(localError("username", t("v_required", { field: t("carrierUsername") })));
-    if (!apiKey) return action.fail(localError("api_key", t("v_required", { field: t("carrierApiKey") })));
-    const body = { carrier, platform, base_url: baseUrl.trim(), username: username.trim(), api_key: apiKey };
-    const out = await create(body, t("carrierConnected"));
+    if (!/^https?:\/\/\S+$/i.test(v.base_url.trim())) return action.fail(localError("base_url", t("urlBad")));
+    if (!v.username.trim()) return action.fail(localError("username", t("v_required", { field: t("carrierUsername") })));
+    if (!v.api_key) return action.fail(localError("api_key", t("v_required", { field: t("carrierApiKey") })));
+    const out = await create({ ...v, base_url: v.base_url.trim(), username: v.username.trim() }, t("carrierConnected"));
     if (out) {
-      setApiKey("");
+      setV({ ...v, api_key: "" });
       onCreated();
     }
   };
   return (
     <FormCard testid="carrier-form" title={t("carrierConnect")} onSubmit={submit}>
       <div class="grid">
-        <SelectField id="c-carrier" label={t("carrier")} error={action.fieldError("carrier")} value={carrier} onChange={(e) => setCarrier(e.currentTarget.value)} options={CARRIERS.map((c) => [c, c])} />
+        <SelectField id="c-carrier" label={t("carrier")} error={action.fieldError("carrier")} value={v.carrier} onChange={set("carrier")} options={CARRIERS.map((c) => [c, c])} />
         <Field id="c-platform" label={t("carrierPlatform")} error={action.fieldError("platform")}>
           {(a) => (
-            <select {...a} value={platform} onChange={(e) => setPlatform(e.currentTarget.value)}>
+            <select {...a} value={v.platform} onChange={set("platform")}>
               {PLATFORMS.map((p) => (
                 <option key={p} value={p}>
                   {t(`carrierPlatform_${p}` as "carrierPlatform_onelink")}
@@ -138,13 +123,13 @@ function Connect({ onCreated }: { onCreated: () => void }) {
           )}
         </Field>
         <Field id="c-url" label={t("carrierBaseUrl")} hint={t("carrierBaseUrlHint")} error={action.fieldError("base_url")}>
-          {(a) => <input {...a} type="url" maxLength={300} value={baseUrl} onInput={(e) => setBaseUrl(e.currentTarget.value)} data-testid="carrier-url" />}
+          {(a) => <input {...a} type="url" maxLength={300} value={v.base_url} onInput={set("base_url")} data-testid="carrier-url" />}
         </Field>
         <Field id="c-user" label={t("carrierUsername")} error={action.fieldError("username")}>
-          {(a) => <input {...a} maxLength={100} autoComplete="off" value={username} onInput={(e) => setUsername(e.currentTarget.value)} data-testid="carrier-username" />}
+          {(a) => <input {...a} maxLength={100} autoComplete="off" value={v.username} onInput={set("username")} data-testid="carrier-username" />}
         </Field>
         <Field id="c-key" label={t("carrierApiKey")} hint={t("carrierApiKeyHint")} error={action.fieldError("api_key")}>
-          {(a) => <input {...a} type="password" maxLength={256} autoComplete="new-password" value={apiKey} onInput={(e) => setApiKey(e.currentTarget.value)} data-testid="carrier-key" />}
+          {(a) => <input {...a} type="password" maxLength={256} autoComplete="new-password" value={v.api_key} onInput={set("api_key")} data-testid="carrier-key" />}
         </Field>
       </div>
       <FormEnd action={action} fields={["carrier", "platform", "base_url", "username", "api_key"]} status="carrier-connect" label={t("carrierConnect")} testid="carrier-submit" />
@@ -157,31 +142,21 @@ function FailedOps() {
   const list = useLoad(() => api<CarrierOperationPage>("/v1/carrier-operations"), []);
   const action = useAction();
   return (
-    <div class="card stack">
-      <h2>{t("carrierFailedOps")}</h2>
-      <ErrorAlert error={list.error} />
-      <Status action={action} testid="carrier-retry" />
-      <ItemsTable
-        items={list.data?.items}
-        caption={t("carrierFailedOps")}
-        testid="carrier-failed"
-        cols={["SN", t("carrierAction"), t("attempts"), t("carrierLastError"), t("actions")]}
-      >
-        {(op) => (
-          <tr key={op.op_id} data-testid="carrier-failed-row">
-            <td class="mono">
-              <SnLink sn={op.sn} />
-            </td>
-            <td>{t(`carrierAction_${op.action}` as "carrierAction_suspend")}</td>
-            <td class="num">{op.attempts}</td>
-            <td class="break">{op.last_error}</td>
-            <td>
-              {write && <RetryButton action={action} op={op} testid="carrier-retry-button" after={() => list.reload()} />}
-            </td>
-          </tr>
-        )}
-      </ItemsTable>
-    </div>
+    <ListCard title={t("carrierFailedOps")} load={list} quiet action={action} status="carrier-retry" testid="carrier-failed" cols={["SN", t("carrierAction"), t("attempts"), t("carrierLastError"), t("actions")]}>
+      {(op) => (
+        <tr key={op.op_id} data-testid="carrier-failed-row">
+          <td class="mono">
+            <SnLink sn={op.sn} />
+          </td>
+          <td>{t(`carrierAction_${op.action}` as "carrierAction_suspend")}</td>
+          <td class="num">{op.attempts}</td>
+          <td class="break">{op.last_error}</td>
+          <td>
+            {write && <RetryButton action={action} op={op} testid="carrier-retry-button" after={() => list.reload()} />}
+          </td>
+        </tr>
+      )}
+    </ListCard>
   );
 }
 
@@ -202,44 +177,36 @@ function RetryButton(props: { action: Action; op: CarrierOperation; testid?: str
 function DriftReport() {
   const report = useLoad(() => api<CarrierDriftReport>("/v1/reports/carrier-drift"), []);
   const exporting = useAction();
-  return (
-    <div class="card stack">
-      <h2>{t("carrierDriftReport")}</h2>
-      <p class="hint">{t("carrierDriftIntro")}</p>
-      <ErrorAlert error={report.error ?? exporting.error} />
-      <ItemsTable
-        items={report.data?.items}
-        caption={t("carrierDriftReport")}
-        testid="carrier-drift"
-        cols={["SN", t("status"), t("carrierStatus"), t("carrierWhy"), t("carrierSyncedAt")]}
-      >
-        {(d) => (
-          <tr key={d.sn}>
-            <td class="mono">
-              <SnLink sn={d.sn} />
-            </td>
-            <td>{d.status}</td>
-            <td class="mono">{d.carrier_status ?? "—"}</td>
-            <td>{driftLabel(d.reason)}</td>
-            <td class="nowrap">{moment(d.synced_at)}</td>
-          </tr>
-        )}
-      </ItemsTable>
-      <div class="row">
-        <a class="button" href={href("terminals", { carrier: "disagrees" })}>
-          {t("carrierDisagrees")}
-        </a>
-        <BusyButton
-          busy={exporting.busy}
-          label={t("exportCsv")}
-          onClick={() =>
-            exporting.run(async () => {
-              saveBlob(await apiBlob("/v1/reports/carrier-drift", { accept: "text/csv" }), "carrier-drift.csv");
-            })
-          }
-        />
-      </div>
+  const links = (
+    <div class="row">
+      <a class="button" href={href("terminals", { carrier: "disagrees" })}>
+        {t("carrierDisagrees")}
+      </a>
+      <BusyButton
+        busy={exporting.busy}
+        label={t("exportCsv")}
+        onClick={() =>
+          exporting.run(async () => {
+            saveBlob(await apiBlob("/v1/reports/carrier-drift", { accept: "text/csv" }), "carrier-drift.csv");
+          })
+        }
+      />
     </div>
+  );
+  return (
+    <ListCard title={t("carrierDriftReport")} hint={t("carrierDriftIntro")} load={report} quiet error={report.error ?? exporting.error} testid="carrier-drift" cols={["SN", t("status"), t("carrierStatus"), t("carrierWhy"), t("carrierSyncedAt")]} foot={links}>
+      {(d) => (
+        <tr key={d.sn}>
+          <td class="mono">
+            <SnLink sn={d.sn} />
+          </td>
+          <td>{d.status}</td>
+          <td class="mono">{d.carrier_status ?? "—"}</td>
+          <td>{driftLabel(d.reason)}</td>
+          <td class="nowrap">{moment(d.synced_at)}</td>
+        </tr>
+      )}
+    </ListCard>
   );
 }
 /** A terminal's carrier state (its page): status there, measured usage, pending or failed changes. */

@@ -4,7 +4,7 @@ import { moment } from "../../common/i18n";
 import { href } from "../router";
 import { api, canWrite, session } from "../session";
 import { t } from "../strings";
-import { Badge, ItemsTable, LoadState, Pager, usePaged } from "../ui";
+import { Badge, ListCard, usePaged } from "../ui";
 import type { ImportPage } from "../../common/types";
 
 
@@ -20,36 +20,25 @@ export function ImportHistory() {
           </a>
         </div>
       )}
-      <div class="card stack" data-testid="import-history">
-        <h2>{t("importHistory")}</h2>
-        <p class="hint">{t("importHistoryIntro")}</p>
-        <LoadState load={paged} />
-        <ItemsTable
-          items={paged.data?.items}
-          caption={t("importHistory")}
-          testid="import-history-table"
-          cols={[t("importedAt"), t("rowsTotal"), t("rowsCreated"), t("rowsUpdated"), t("rowsUnchanged"), t("rowsFailed"), t("viewReport")]}
-        >
-          {(i) => (
-            <tr key={i.import_id} data-testid="import-history-row">
-              <td class="nowrap">
-                {moment(i.created_at)} <Badge status={i.status} />
-              </td>
-              <td class="num">{i.total}</td>
-              <td class="num">{i.created}</td>
-              <td class="num">{i.updated}</td>
-              <td class="num">{i.unchanged}</td>
-              <td class="num">{i.failed}</td>
-              <td>
-                <a href={href("imports", { id: i.import_id })} data-testid="import-report-link">
-                  {t("viewReport")}
-                </a>
-              </td>
-            </tr>
-          )}
-        </ItemsTable>
-        <Pager of={paged} />
-      </div>
+      <ListCard title={t("importHistory")} hint={t("importHistoryIntro")} cardTestid="import-history" load={paged} testid="import-history-table" cols={[t("importedAt"), t("rowsTotal"), t("rowsCreated"), t("rowsUpdated"), t("rowsUnchanged"), t("rowsFailed"), t("viewReport")]}>
+        {(i) => (
+          <tr key={i.import_id} data-testid="import-history-row">
+            <td class="nowrap">
+              {moment(i.created_at)} <Badge status={i.status} />
+            </td>
+            <td class="num">{i.total}</td>
+            <td class="num">{i.created}</td>
+            <td class="num">{i.updated}</td>
+            <td class="num">{i.unchanged}</td>
+            <td class="num">{i.failed}</td>
+            <td>
+              <a href={href("imports", { id: i.import_id })} data-testid="import-report-link">
+                {t("viewReport")}
+              </a>
+            </td>
+          </tr>
+        )}
+      </ListCard>
     </div>
   );
 }

@@ -3,8 +3,8 @@ import { useState } from "preact/hooks";
 import { moment } from "../../common/i18n";
 import { api, signOut } from "../session";
 import { label as codeText, t } from "../strings";
-import { DeleteButton, FormEnd, SelectField, ShownOnce, useCreate } from "../forms";
-import { AdminOnly, Field, ItemsTable, LoadState, Pager, Status, useAction, usePaged } from "../ui";
+import { CreateCard, DeleteButton, FormEnd, SelectField, ShownOnce, useCreate, useFields } from "../forms";
+import { AdminOnly, Field, ListCard, useAction, usePaged } from "../ui";
 import type { ApiKeyCreated, ApiKeyPage } from "../../common/types";
 
 
@@ -35,103 +35,88 @@ function KeyList({ currentKeyId }: { currentKeyId: string | null }) {
   const paged = usePaged((cursor) => api<ApiKeyPage>(`/v1/api-keys?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
   const revoke = useAction();
   return (
-    <div class="card stack">
-      <h2>{t("keys")}</h2>
-      <LoadState load={paged} />
-      <Status action={revoke} testid="revoke" />
-      <ItemsTable
-        items={paged.data?.items}
-        caption={t("keys")}
-        testid="keys-table"
-        cols={[t("label"), t("role"), t("keyId"), t("created"), t("status"), t("actions")]}
-      >
-        {(k) => (
-          <tr key={k.key_id} data-testid="key-row">
-            <td>
-              {k.label || "—"} {k.key_id === currentKeyId && <span class="badge inventory">{t("thisKey")}</span>}
-            </td>
-            <td>{codeText("role", k.role)}</td>
-            <td class="mono">{k.key_id}</td>
-            <td class="nowrap">{moment(k.created_at)}</td>
-            <td>
-              {k.active ? (
-                <span class="badge active">{t("keyActive")}</span>
-              ) : (
-                <span class="badge deactivated">
-                  {t("keyRevoked")} {moment(k.revoked_at)}
-                </span>
-              )}
-            </td>
-            <td>
-              {k.active && (
-                <DeleteButton
-                  action={revoke}
-                  path={`/v1/api-keys/${encodeURIComponent(k.key_id)}`}
-                  label={t("revoke")}
-                  confirmLabel={t("revokeConfirm")}
-                  question={k.key_id === currentKeyId ? t("revokeOwnQuestion") : t("revokeQuestion", { label: k.label || k.key_id })}
-                  ok={t("keyRevokedOk")}
-                  testid={`revoke-${k.key_id}`}
-                  after={() => (k.key_id === currentKeyId ? signOut("revoked_api_key") : paged.reload())}
-                />
-              )}
-            </td>
-          </tr>
-        )}
-      </ItemsTable>
-      <Pager of={paged} />
-    </div>
+    <ListCard title={t("keys")} load={paged} action={revoke} status="revoke" testid="keys-table" cols={[t("label"), t("role"), t("keyId"), t("created"), t("status"), t("actions")]}>
+      {(k) => (
+        <tr key={k.key_id} data-testid="key-row">
+          <td>
+            {k.label || "—"} {k.key_id === currentKeyId && <span class="badge inventory">{t("thisKey")}</span>}
+          </td>
+          <td>{codeText("role", k.role)}</td>
+          <td class="mono">{k.key_id}</td>
+          <td class="nowrap">{moment(k.created_at)}</td>
+          <td>
+            {k.active ? (
+              <span class="badge active">{t("keyActive")}</span>
+            ) : (
+              <span class="badge deactivated">
+                {t("keyRevoked")} {moment(k.revoked_at)}
+              </span>
+            )}
+          </td>
+          <td>
+            {k.active && (
+              <DeleteButton
+                action={revoke}
+                path={`/v1/api-keys/${encodeURIComponent(k.key_id)}`}
+                label={t("revoke")}
+                confirmLabel={t("revokeConfirm")}
+                question={k.key_id === currentKeyId ? t("revokeOwnQuestion") : t("revokeQuestion", { label: k.label || k.key_id })}
+                ok={t("keyRevokedOk")}
+                testid={`revoke-${k.key_id}`}
+                after={() => (k.key_id === currentKeyId ? signOut("revoked_api_key") : paged.reload())}
+              />
+            )}
+          </td>
+        </tr>
+      )}
+    </ListCard>
   );
 }
 
 function CreateKey({ onCreated }: { onCreated: () => void }) {
-  const [role, setRole] = useState("staff");
-  const [label, setLabel] = useState("");
+  const { v, setV, set } = useFields({ role: "staff", label: "" });
   const [made, setMade] = useState<ApiKeyCreated | null>(null);
   const { action, create } = useCreate<ApiKeyCreated>("/v1/api-keys");
   const submit = async (e: Event) => {
     e.preventDefault();
-    const out = await create({ role, label: label.trim() }, t("keyCreated"));
+    const out = await create({ role: v.role, label: v.label.trim() }, t("keyCreated"));
     if (out) {
       setMade(out);
-      setLabel("");
+      setV({ ...v, label: "" });
       onCreated();
     }
   };
+  const shown = made && (
+    <ShownOnce
+      testid="new-key"
+      warning={t("keyOnce")}
+      id="new-key-text"
+      label={t("newKeyOf", { role: codeText("role", made.role) })}
+      value={made.api_key ?? ""}
+      valueTestid="new-key-value"
+      copyTestid="new-key-copy"
+      hideLabel={t("hideKey")}
+      onHide={() => setMade(null)}
+    />
+  );
   return (
-    <div class="card stack">
-      <form class="stack" onSubmit={submit} noValidate data-testid="key-form">
-        <h2>{t("newKey")}</h2>
-        <div class="grid">
-          <SelectField
-            id="k-role"
-            label={t("role")}
-            hint={t("roleHint")}
-            error={action.fieldError("role")}
-            value={role}
-            onChange={(e) => setRole(e.currentTarget.value)}
-            options={ROLES.map((r) => [r, t(`role_${r}`)])}
-            testid="key-role"
-          />
-          <Field id="k-label" label={t("label")} error={action.fieldError("label")}>
-            {(a) => <input {...a} maxLength={60} value={label} onInput={(e) => setLabel(e.currentTarget.value)} data-testid="key-label" />}
-          </Field>
-        </div>
-        <FormEnd action={action} fields={["role", "label"]} status="key" label={t("createKey")} testid="key-submit" />
-      </form>
-      {made && (
-        <ShownOnce
-          testid="new-key"
-          warning={t("keyOnce")}
-          id="new-key-text"
-          label={t("newKeyOf", { role: codeText("role", made.role) })}
-          value={made.api_key ?? ""}
-          valueTestid="new-key-value"
-          copyTestid="new-key-copy"
-          hideLabel={t("hideKey")}
-          onHide={() => setMade(null)}
+    <CreateCard testid="key-form" title={t("newKey")} onSubmit={submit} shown={shown}>
+      <div class="grid">
+        <SelectField
+          id="k-role"
+          label={t("role")}
+          hint={t("roleHint")}
+          error={action.fieldError("role")}
+          value={v.role}
+          onChange={set("role")}
+          options={ROLES.map((r) => [r, t(`role_${r}`)])}
+          testid="key-role"
         />
-      )}
-    </div>
+        <Field id="k-label" label={t("label")} error={action.fieldError("label")}>
+          {(a) => <input {...a} maxLength={60} value={v.label} onInput={set("label")} data-testid="key-label" />}
+        </Field>
+      </div>
+      <FormEnd action={action} fields={["role", "label"]} status="key" label={t("createKey")} testid="key-submit" />
+    </CreateCard>
   );
 }

@@ -1,12 +1,11 @@
 // Merchants: list (server paging), add and edit (staff and admin). Reminders go to their phone
 // and e-mail; each row links to the merchant's terminals.
-import { Fragment } from "preact";
 import { useState } from "preact/hooks";
 import { moment } from "../../common/i18n";
 import { href } from "../router";
 import { api } from "../session";
 import { t, tn } from "../strings";
-import { EditorRow, FormEnd, ToggleButton, useOpen, useSaveForm } from "../forms";
+import { EditorRow, FormEnd, SaveForm, ToggleButton, useOpen, useSaveForm } from "../forms";
 import { Field, ItemsTable, LoadState, Pager, usePaged } from "../ui";
 import type { Merchant, MerchantPage } from "../../common/types";
 
@@ -58,7 +57,7 @@ function MerchantList({ canWrite, onChanged, q, onSearch }: { canWrite: boolean;
         cols={[t("name"), t("contactName"), t("merchantPhone"), t("merchantEmail"), t("created"), t("actions")]}
       >
         {(m) => (
-          <Fragment key={m.merchant_id}>
+          <EditorRow key={m.merchant_id} open={editing.is(m.merchant_id)} span={6} editor={<MerchantForm merchant={m} onSaved={editing.closeAnd(paged.reload)} />}>
             <tr data-testid="merchant-row">
               <td>{m.name}</td>
               <td>{m.contact_name ?? "—"}</td>
@@ -78,10 +77,7 @@ function MerchantList({ canWrite, onChanged, q, onSearch }: { canWrite: boolean;
                 )}
               </td>
             </tr>
-            <EditorRow open={editing.is(m.merchant_id)} span={6}>
-              <MerchantForm merchant={m} onSaved={editing.closeAnd(paged.reload)} />
-            </EditorRow>
-          </Fragment>
+          </EditorRow>
         )}
       </ItemsTable>
       <Pager of={paged} />
@@ -110,24 +106,21 @@ function MerchantForm({ merchant, onSaved }: { merchant?: Merchant; onSaved: () 
     await save(body, t("merchantCreated"));
   };
   const fe = action.fieldError;
+  const end = <FormEnd action={action} fields={["name", "contact_name", "phone", "email"]} status="merchant" label={merchant ? t("save") : t("createMerchant")} testid="merchant-submit" />;
   return (
-    <form class={merchant ? "stack" : "card stack"} onSubmit={submit} noValidate data-testid={merchant ? "merchant-edit-form" : "merchant-form"}>
-      <h2>{merchant ? t("editMerchant", { name: merchant.name }) : t("newMerchant")}</h2>
-      <div class="grid">
-        <Field id={`${p}-name`} label={t("name")} error={fe("name")}>
-          {(a) => <input {...a} maxLength={100} value={v.name} onInput={set("name")} data-testid="merchant-name" />}
-        </Field>
-        <Field id={`${p}-contact`} label={t("contactName")} error={fe("contact_name")}>
-          {(a) => <input {...a} maxLength={60} value={v.contact_name} onInput={set("contact_name")} />}
-        </Field>
-        <Field id={`${p}-phone`} label={t("merchantPhone")} hint={t("phoneHint")} error={fe("phone")}>
-          {(a) => <input {...a} type="tel" inputMode="tel" value={v.phone} onInput={set("phone")} data-testid="merchant-phone" />}
-        </Field>
-        <Field id={`${p}-email`} label={t("merchantEmail")} error={fe("email")}>
-          {(a) => <input {...a} type="email" value={v.email} onInput={set("email")} data-testid="merchant-email" />}
-        </Field>
-      </div>
-      <FormEnd action={action} fields={["name", "contact_name", "phone", "email"]} status="merchant" label={merchant ? t("save") : t("createMerchant")} testid="merchant-submit" />
-    </form>
+    <SaveForm name="merchant" editing={!!merchant} title={merchant ? t("editMerchant", { name: merchant.name }) : t("newMerchant")} onSubmit={submit} end={end}>
+      <Field id={`${p}-name`} label={t("name")} error={fe("name")}>
+        {(a) => <input {...a} maxLength={100} value={v.name} onInput={set("name")} data-testid="merchant-name" />}
+      </Field>
+      <Field id={`${p}-contact`} label={t("contactName")} error={fe("contact_name")}>
+        {(a) => <input {...a} maxLength={60} value={v.contact_name} onInput={set("contact_name")} />}
+      </Field>
+      <Field id={`${p}-phone`} label={t("merchantPhone")} hint={t("phoneHint")} error={fe("phone")}>
+        {(a) => <input {...a} type="tel" inputMode="tel" value={v.phone} onInput={set("phone")} data-testid="merchant-phone" />}
+      </Field>
+      <Field id={`${p}-email`} label={t("merchantEmail")} error={fe("email")}>
+        {(a) => <input {...a} type="email" value={v.email} onInput={set("email")} data-testid="merchant-email" />}
+      </Field>
+    </SaveForm>
   );
 }

@@ -1,10 +1,9 @@
 // Renewal plans: list, create and edit (admin). Prices are typed in yuan and sent as fen.
-import { Fragment } from "preact";
 import { locale, megabytes, money } from "../../common/i18n";
 import { fenToYuanText, parseYuan } from "../format";
 import { api } from "../session";
 import { t, tn } from "../strings";
-import { EditorRow, FormEnd, SelectField, ToggleButton, useOpen, useSaveForm } from "../forms";
+import { EditorRow, FormEnd, SaveForm, SelectField, ToggleButton, useOpen, useSaveForm } from "../forms";
 import { AdminOnly, Field, ItemsTable, LoadState, localError, useLoad } from "../ui";
 import type { Plan, PlanPage } from "../../common/types";
 
@@ -24,7 +23,7 @@ export function Plans({ admin }: { admin: boolean }) {
         cols={[t("name"), t("termMonths"), t("quota"), t("price"), t("status"), admin && t("actions")]}
       >
         {(p) => (
-          <Fragment key={p.plan_id}>
+          <EditorRow key={p.plan_id} open={editing.is(p.plan_id)} span={6} editor={<PlanForm plan={p} onSaved={editing.closeAnd(load.reload)} />}>
             <tr data-testid="plan-row">
               <td>{p.name}</td>
               <td>{tn("months", p.term_months)}</td>
@@ -39,10 +38,7 @@ export function Plans({ admin }: { admin: boolean }) {
                 </td>
               )}
             </tr>
-            <EditorRow open={editing.is(p.plan_id)} span={6}>
-              <PlanForm plan={p} onSaved={editing.closeAnd(load.reload)} />
-            </EditorRow>
-          </Fragment>
+          </EditorRow>
         )}
       </ItemsTable>
       <AdminOnly admin={admin}>
@@ -82,29 +78,30 @@ function PlanForm({ plan, onSaved }: { plan?: Plan; onSaved: () => void }) {
     await save(body, t("planCreated"));
   };
   const fe = action.fieldError;
-  return (
-    <form class={plan ? "stack" : "card stack"} onSubmit={submit} noValidate data-testid={plan ? "plan-edit-form" : "plan-form"}>
-      <h2>{plan ? t("editPlan", { name: plan.name }) : t("newPlan")}</h2>
-      <div class="grid">
-        <Field id={`${p}-name`} label={t("name")} error={fe("name")}>
-          {(a) => <input {...a} maxLength={60} value={v.name} onInput={set("name")} data-testid="plan-name" />}
-        </Field>
-        <Field id={`${p}-term`} label={t("termMonths")} hint={t("termHint")} error={fe("term_months")}>
-          {(a) => <input {...a} type="number" min={1} max={36} step={1} value={v.term_months} onInput={set("term_months")} data-testid="plan-term" />}
-        </Field>
-        <Field id={`${p}-quota`} label={t("quotaMb")} error={fe("data_quota_mb")}>
-          {(a) => <input {...a} type="number" min={0} step={1} value={v.data_quota_mb} onInput={set("data_quota_mb")} data-testid="plan-quota" />}
-        </Field>
-        <Field id={`${p}-price`} label={t("priceYuan")} hint={t("yuanHint")} error={fe("price_fen")}>
-          {(a) => <input {...a} inputMode="decimal" value={v.price} onInput={set("price")} data-testid="plan-price" />}
-        </Field>
-      </div>
+  const end = (
+    <>
       <div class="check">
         <input type="checkbox" id={`${p}-active`} checked={v.active} onChange={(e) => setV({ ...v, active: e.currentTarget.checked })} />
         <label for={`${p}-active`}>{t("planActiveLabel")}</label>
       </div>
       <FormEnd action={action} fields={["name", "term_months", "data_quota_mb", "price_fen"]} status="plan" label={plan ? t("save") : t("createPlan")} testid="plan-submit" />
-    </form>
+    </>
+  );
+  return (
+    <SaveForm name="plan" editing={!!plan} title={plan ? t("editPlan", { name: plan.name }) : t("newPlan")} onSubmit={submit} end={end}>
+      <Field id={`${p}-name`} label={t("name")} error={fe("name")}>
+        {(a) => <input {...a} maxLength={60} value={v.name} onInput={set("name")} data-testid="plan-name" />}
+      </Field>
+      <Field id={`${p}-term`} label={t("termMonths")} hint={t("termHint")} error={fe("term_months")}>
+        {(a) => <input {...a} type="number" min={1} max={36} step={1} value={v.term_months} onInput={set("term_months")} data-testid="plan-term" />}
+      </Field>
+      <Field id={`${p}-quota`} label={t("quotaMb")} error={fe("data_quota_mb")}>
+        {(a) => <input {...a} type="number" min={0} step={1} value={v.data_quota_mb} onInput={set("data_quota_mb")} data-testid="plan-quota" />}
+      </Field>
+      <Field id={`${p}-price`} label={t("priceYuan")} hint={t("yuanHint")} error={fe("price_fen")}>
+        {(a) => <input {...a} inputMode="decimal" value={v.price} onInput={set("price")} data-testid="plan-price" />}
+      </Field>
+    </SaveForm>
   );
 }
 

@@ -61,13 +61,7 @@ export function RegisterTerminal() {
           </Field>
         </div>
         <MerchantPicker id="r-merchant" label={t("merchant")} value={v.merchant_id} onChange={(id) => setV({ ...v, merchant_id: id })} error={fe("merchant_id")} testid="register-merchant" />
-        <FormEnd
-          action={action}
-          status="register"
-          fields={["sn", "tid", "iccid", "model", "carrier", "expires_on", "plan_id", "data_quota_mb", "merchant_id"]}
-          label={t("nav_register")}
-          testid="register-submit"
-        />
+        <FormEnd action={action} status="register" fields={Object.keys(v)} label={t("nav_register")} testid="register-submit" />
       </form>
     </section>
   );

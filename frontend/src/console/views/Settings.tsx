@@ -39,6 +39,9 @@ function SettingsForms() {
   );
 }
 
+/** The API's fields of the reminder form: an error naming one is shown at its input. */
+const REMINDER_FIELDS = ["reminder_days", "grace_days", "renewal_basis", "timezone", "service_fee", "service_fee.kind", "service_fee.value", "payment_methods", "language"].map((k) => `settings.${k}`);
+
 function ReminderForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant) => void }) {
   const s = tenant.settings;
   const { v, setV, set } = useFields({
@@ -125,13 +128,7 @@ function ReminderForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant
         onChange={(next) => setV({ ...v, payment_methods: next as typeof v.payment_methods })}
         error={fe("settings.payment_methods")}
       />
-      <FormEnd
-        action={action}
-        status="settings"
-        fields={["settings.reminder_days", "settings.grace_days", "settings.renewal_basis", "settings.timezone", "settings.service_fee", "settings.service_fee.kind", "settings.service_fee.value", "settings.payment_methods", "settings.language"]}
-        label={t("save")}
-        testid="settings-save"
-      />
+      <FormEnd action={action} status="settings" fields={REMINDER_FIELDS} label={t("save")} testid="settings-save" />
     </FormCard>
   );
 }

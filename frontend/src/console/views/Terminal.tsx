@@ -10,7 +10,7 @@ import { TransferCode } from "./Transfer";
 import { TransferTime } from "./TransferTime";
 import { CarrierStateBlock } from "./Carrier";
 import { FormCard, FormEnd, SelectField, ToggleButton, useCreate, useFields, type Action } from "../forms";
-import { Badge, ConfirmButton, ErrorAlert, Field, ItemsTable, PageHead, Status, localError, riskRecent, useAction, useLoad } from "../ui";
+import { Badge, ConfirmButton, Field, ListCard, PageHead, Status, localError, riskRecent, useAction, useLoad } from "../ui";
 import { PlanSelect } from "./Plans";
 import { carrierLabel, daysLeft } from "./Terminals";
 import type { CreatedOrder as OrderOut, MerchantCard, NotificationPage, Plan, PlanPage, RenewalPage, Terminal } from "../../common/types";
@@ -147,48 +147,30 @@ export function TerminalPage({ sn, admin }: { sn: string; admin: boolean }) {
           )}
         </>
       )}
-      <div class="card stack">
-        <h2>{t("renewalHistory")}</h2>
-        <ErrorAlert error={renewals.error} />
-        <ItemsTable
-          items={renewals.data?.items}
-          caption={t("renewalHistory")}
-          testid="renewals-table"
-          cols={[t("when"), t("kind"), t("source"), t("oldExpiry"), t("newExpiry"), t("termMonths"), t("amount")]}
-        >
-          {(r, i) => (
-            <tr key={i}>
-              <td class="nowrap">{moment(r.created_at)}</td>
-              <td data-testid="renewal-kind">{label("ledger_kind", r.kind)}</td>
-              <td class="mono">{r.source.startsWith("o_") ? <a href={href(`orders/${r.source}`)}>{r.source}</a> : r.source}</td>
-              <td>{day(r.old_expires_on)}</td>
-              <td>{day(r.new_expires_on)}</td>
-              <td>{r.term_months}</td>
-              <td class="num">{money(r.amount_fen)}</td>
-            </tr>
-          )}
-        </ItemsTable>
-      </div>
-      <div class="card stack">
-        <h2>{t("notifications")}</h2>
-        <ErrorAlert error={notes.error} />
-        <ItemsTable
-          items={notes.data?.items}
-          caption={t("notifications")}
-          testid="notifications-table"
-          cols={[t("when"), t("template"), t("channel"), t("recipient"), t("state")]}
-        >
-          {(n, i) => (
-            <tr key={i}>
-              <td class="nowrap">{moment(n.created_at)}</td>
-              <td data-testid="notification-template">{label("notification_template", n.template)}</td>
-              <td data-testid="notification-channel">{label("notification_channel", n.channel)}</td>
-              <td class="mono">{n.recipient}</td>
-              <td data-testid="notification-state">{label("notification_state", n.state)}</td>
-            </tr>
-          )}
-        </ItemsTable>
-      </div>
+      <ListCard title={t("renewalHistory")} load={renewals} quiet testid="renewals-table" cols={[t("when"), t("kind"), t("source"), t("oldExpiry"), t("newExpiry"), t("termMonths"), t("amount")]}>
+        {(r, i) => (
+          <tr key={i}>
+            <td class="nowrap">{moment(r.created_at)}</td>
+            <td data-testid="renewal-kind">{label("ledger_kind", r.kind)}</td>
+            <td class="mono">{r.source.startsWith("o_") ? <a href={href(`orders/${r.source}`)}>{r.source}</a> : r.source}</td>
+            <td>{day(r.old_expires_on)}</td>
+            <td>{day(r.new_expires_on)}</td>
+            <td>{r.term_months}</td>
+            <td class="num">{money(r.amount_fen)}</td>
+          </tr>
+        )}
+      </ListCard>
+      <ListCard title={t("notifications")} load={notes} quiet testid="notifications-table" cols={[t("when"), t("template"), t("channel"), t("recipient"), t("state")]}>
+        {(n, i) => (
+          <tr key={i}>
+            <td class="nowrap">{moment(n.created_at)}</td>
+            <td data-testid="notification-template">{label("notification_template", n.template)}</td>
+            <td data-testid="notification-channel">{label("notification_channel", n.channel)}</td>
+            <td class="mono">{n.recipient}</td>
+            <td data-testid="notification-state">{label("notification_state", n.state)}</td>
+          </tr>
+        )}
+      </ListCard>
     </section>
   );
 }

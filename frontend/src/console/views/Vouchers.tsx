@@ -6,8 +6,8 @@ import { csvBlob, saveBlob } from "../format";
 import { api } from "../session";
 import { t } from "../strings";
 import { VoidCode } from "./VoidCode";
-import { FormEnd, ShownOnce, useCreate } from "../forms";
-import { AdminOnly, Field, ItemsTable, LoadState, localError, useLoad } from "../ui";
+import { CreateCard, FormEnd, ShownOnce, useCreate } from "../forms";
+import { AdminOnly, Field, ListCard, localError, useLoad } from "../ui";
 import { PlanSelect } from "./Plans";
 import type { Plan, PlanPage, VoucherBatchCreated as NewBatch, VoucherBatchPage } from "../../common/types";
 
@@ -24,28 +24,19 @@ export function Vouchers({ admin }: { admin: boolean }) {
       <AdminOnly admin={admin}>
         <CreateBatch plans={(plans.data?.items ?? []).filter((p) => p.active)} onCreated={batches.reload} />
       </AdminOnly>
-      <div class="card stack">
-        <h2>{t("batches")}</h2>
-        <LoadState load={batches} />
-        <ItemsTable
-          items={batches.data?.items}
-          caption={t("batches")}
-          testid="batches-table"
-          cols={[t("batchId"), t("plan"), t("count"), t("vRedeemed"), t("vVoided"), t("vAvailable"), t("created")]}
-        >
-          {(b) => (
-            <tr key={b.batch_id} data-testid="batch-row">
-              <td class="mono">{b.batch_id}</td>
-              <td>{planName(b.plan_id)}</td>
-              <td class="num">{b.count}</td>
-              <td class="num" data-testid="batch-redeemed">{b.redeemed ?? 0}</td>
-              <td class="num" data-testid="batch-voided">{b.voided ?? 0}</td>
-              <td class="num" data-testid="batch-available">{b.available ?? b.count}</td>
-              <td class="nowrap">{moment(b.created_at)}</td>
-            </tr>
-          )}
-        </ItemsTable>
-      </div>
+      <ListCard title={t("batches")} load={batches} testid="batches-table" cols={[t("batchId"), t("plan"), t("count"), t("vRedeemed"), t("vVoided"), t("vAvailable"), t("created")]}>
+        {(b) => (
+          <tr key={b.batch_id} data-testid="batch-row">
+            <td class="mono">{b.batch_id}</td>
+            <td>{planName(b.plan_id)}</td>
+            <td class="num">{b.count}</td>
+            <td class="num" data-testid="batch-redeemed">{b.redeemed ?? 0}</td>
+            <td class="num" data-testid="batch-voided">{b.voided ?? 0}</td>
+            <td class="num" data-testid="batch-available">{b.available ?? b.count}</td>
+            <td class="nowrap">{moment(b.created_at)}</td>
+          </tr>
+        )}
+      </ListCard>
       {admin && items.length > 0 && (
         <VoidCode batches={items.map((b) => ({ batch_id: b.batch_id, label: `${planName(b.plan_id)} · ${b.batch_id}` }))} onVoided={batches.reload} />
       )}
@@ -69,45 +60,42 @@ function CreateBatch({ plans, onCreated }: { plans: Plan[]; onCreated: () => voi
     }
   };
   const plan = plans.find((p) => p.plan_id === (made?.plan_id ?? chosen));
+  const shown = made && (
+    <ShownOnce
+      testid="voucher-codes"
+      warning={t("codesOnce")}
+      id="codes-text"
+      label={t("codesOf", { n: (made.codes ?? []).length, batch: made.batch_id })}
+      value={(made.codes ?? []).join("\n")}
+      lines={Math.min(10, (made.codes ?? []).length + 1)}
+      copyLabel={t("copyCodes")}
+      copyTestid="voucher-copy"
+      hideLabel={t("hideCodes")}
+      onHide={() => setMade(null)}
+    >
+      <button
+        type="button"
+        data-testid="voucher-download"
+        onClick={() =>
+          saveBlob(
+            csvBlob([["batch_id", "plan", "code"], ...(made.codes ?? []).map((c) => [made.batch_id, plan?.name ?? made.plan_id, c])]),
+            `vouchers-${made.batch_id}.csv`,
+          )
+        }
+      >
+        {t("downloadCsv")}
+      </button>
+    </ShownOnce>
+  );
   return (
-    <div class="card stack">
-      <form class="stack" onSubmit={submit} noValidate data-testid="voucher-form">
-        <h2>{t("newBatch")}</h2>
-        <div class="grid">
-          <PlanSelect id="v-plan" plans={plans} value={chosen} onChange={setPlanId} error={action.fieldError("plan_id")} testid="voucher-plan" />
-          <Field id="v-count" label={t("count")} hint={t("countRange")} error={action.fieldError("count")}>
-            {(a) => <input {...a} type="number" min={1} max={1000} step={1} value={count} onInput={(e) => setCount(e.currentTarget.value)} data-testid="voucher-count" />}
-          </Field>
-        </div>
-        <FormEnd action={action} fields={["plan_id", "count"]} status="voucher" label={t("createBatch")} disabled={!chosen} testid="voucher-submit" />
-      </form>
-      {made && (
-        <ShownOnce
-          testid="voucher-codes"
-          warning={t("codesOnce")}
-          id="codes-text"
-          label={t("codesOf", { n: (made.codes ?? []).length, batch: made.batch_id })}
-          value={(made.codes ?? []).join("\n")}
-          lines={Math.min(10, (made.codes ?? []).length + 1)}
-          copyLabel={t("copyCodes")}
-          copyTestid="voucher-copy"
-          hideLabel={t("hideCodes")}
-          onHide={() => setMade(null)}
-        >
-          <button
-            type="button"
-            data-testid="voucher-download"
-            onClick={() =>
-              saveBlob(
-                csvBlob([["batch_id", "plan", "code"], ...(made.codes ?? []).map((c) => [made.batch_id, plan?.name ?? made.plan_id, c])]),
-                `vouchers-${made.batch_id}.csv`,
-              )
-            }
-          >
-            {t("downloadCsv")}
-          </button>
-        </ShownOnce>
-      )}
-    </div>
+    <CreateCard testid="voucher-form" title={t("newBatch")} onSubmit={submit} shown={shown}>
+      <div class="grid">
+        <PlanSelect id="v-plan" plans={plans} value={chosen} onChange={setPlanId} error={action.fieldError("plan_id")} testid="voucher-plan" />
+        <Field id="v-count" label={t("count")} hint={t("countRange")} error={action.fieldError("count")}>
+          {(a) => <input {...a} type="number" min={1} max={1000} step={1} value={count} onInput={(e) => setCount(e.currentTarget.value)} data-testid="voucher-count" />}
+        </Field>
+      </div>
+      <FormEnd action={action} fields={["plan_id", "count"]} status="voucher" label={t("createBatch")} disabled={!chosen} testid="voucher-submit" />
+    </CreateCard>
   );
 }

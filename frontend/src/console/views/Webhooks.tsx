@@ -4,8 +4,8 @@ import { useState } from "preact/hooks";
 import { moment } from "../../common/i18n";
 import { api } from "../session";
 import { label, t } from "../strings";
-import { CheckGroup, DeleteButton, FormEnd, ShownOnce, ToggleButton, useCreate, useOpen } from "../forms";
-import { AdminOnly, Field, ItemsTable, LoadState, Pager, Status, localError, useAction, usePaged } from "../ui";
+import { CheckGroup, CreateCard, DeleteButton, FormEnd, ShownOnce, ToggleButton, useCreate, useOpen } from "../forms";
+import { AdminOnly, Field, ItemsTable, ListCard, LoadState, Pager, localError, useAction, usePaged } from "../ui";
 import type { WebhookDeliveryPage, WebhookEndpoint as Endpoint, WebhookEndpointCreated, WebhookEndpointPage } from "../../common/types";
 import { API_ENUMS } from "../../common/enums";
 
@@ -30,40 +30,28 @@ function EndpointList() {
   const open = useOpen<string>();
   const items = paged.data?.items ?? [];
   return (
-    <div class="card stack">
-      <h2>{t("endpoints")}</h2>
-      <LoadState load={paged} />
-      <Status action={del} />
-      <ItemsTable
-        items={paged.data?.items}
-        caption={t("endpoints")}
-        testid="endpoints-table"
-        cols={["URL", t("events"), t("description"), t("created"), t("actions")]}
-      >
-        {(ep) => (
-          <tr key={ep.endpoint_id} data-testid="endpoint-row">
-            <td class="mono break">{ep.url}</td>
-            <td>{ep.events.map((e) => label("webhook_event", e)).join("、")}</td>
-            <td>{ep.description ?? ""}</td>
-            <td class="nowrap">{moment(ep.created_at)}</td>
-            <td>
-              <div class="row">
-                <ToggleButton open={open.is(ep.endpoint_id)} onClick={() => open.toggle(ep.endpoint_id)} label={t("deliveries")} />
-                <DeleteButton
-                  action={del}
-                  path={`/v1/webhook-endpoints/${encodeURIComponent(ep.endpoint_id)}`}
-                  question={t("deleteEndpointQuestion")}
-                  ok={t("endpointDeleted")}
-                  after={paged.reload}
-                />
-              </div>
-            </td>
-          </tr>
-        )}
-      </ItemsTable>
-      <Pager of={paged} />
-      {open.open && <Deliveries key={open.open} endpoint={items.find((e) => e.endpoint_id === open.open)!} />}
-    </div>
+    <ListCard title={t("endpoints")} load={paged} action={del} testid="endpoints-table" cols={["URL", t("events"), t("description"), t("created"), t("actions")]} foot={open.open && <Deliveries key={open.open} endpoint={items.find((e) => e.endpoint_id === open.open)!} />}>
+      {(ep) => (
+        <tr key={ep.endpoint_id} data-testid="endpoint-row">
+          <td class="mono break">{ep.url}</td>
+          <td>{ep.events.map((e) => label("webhook_event", e)).join("、")}</td>
+          <td>{ep.description ?? ""}</td>
+          <td class="nowrap">{moment(ep.created_at)}</td>
+          <td>
+            <div class="row">
+              <ToggleButton open={open.is(ep.endpoint_id)} onClick={() => open.toggle(ep.endpoint_id)} label={t("deliveries")} />
+              <DeleteButton
+                action={del}
+                path={`/v1/webhook-endpoints/${encodeURIComponent(ep.endpoint_id)}`}
+                question={t("deleteEndpointQuestion")}
+                ok={t("endpointDeleted")}
+                after={paged.reload}
+              />
+            </div>
+          </td>
+        </tr>
+      )}
+    </ListCard>
   );
 }
 
@@ -121,44 +109,41 @@ function CreateEndpoint({ onCreated }: { onCreated: () => void }) {
       onCreated();
     }
   };
+  const shown = secret && (
+    <ShownOnce
+      testid="endpoint-secret"
+      warning={t("secretOnce")}
+      id="w-secret"
+      label={t("signingSecret")}
+      value={secret}
+      hideLabel={t("hideKey")}
+      onHide={() => setSecret(null)}
+    />
+  );
   return (
-    <div class="card stack">
-      <form class="stack" onSubmit={submit} noValidate data-testid="endpoint-form">
-        <h2>{t("newEndpoint")}</h2>
-        <div class="grid">
-          <Field id="w-url" label="URL" hint={t("urlHint")} error={action.fieldError("url")}>
-            {(a) => <input {...a} type="url" maxLength={2048} value={url} onInput={(e) => setUrl(e.currentTarget.value)} data-testid="endpoint-url" />}
-          </Field>
-          <Field id="w-desc" label={t("description")} error={action.fieldError("description")}>
-            {(a) => <input {...a} maxLength={200} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />}
-          </Field>
-        </div>
-        <CheckGroup
-          legend={t("events")}
-          idPrefix="w-ev"
-          options={EVENTS}
-          label={(ev) => (
-            <>
-              {label("webhook_event", ev)} <span class="hint mono">{ev}</span>
-            </>
-          )}
-          checked={events}
-          onChange={setEvents}
-          error={action.fieldError("events")}
-        />
-        <FormEnd action={action} fields={["url", "events", "description"]} status="endpoint" label={t("createEndpoint")} testid="endpoint-submit" />
-      </form>
-      {secret && (
-        <ShownOnce
-          testid="endpoint-secret"
-          warning={t("secretOnce")}
-          id="w-secret"
-          label={t("signingSecret")}
-          value={secret}
-          hideLabel={t("hideKey")}
-          onHide={() => setSecret(null)}
-        />
-      )}
-    </div>
+    <CreateCard testid="endpoint-form" title={t("newEndpoint")} onSubmit={submit} shown={shown}>
+      <div class="grid">
+        <Field id="w-url" label="URL" hint={t("urlHint")} error={action.fieldError("url")}>
+          {(a) => <input {...a} type="url" maxLength={2048} value={url} onInput={(e) => setUrl(e.currentTarget.value)} data-testid="endpoint-url" />}
+        </Field>
+        <Field id="w-desc" label={t("description")} error={action.fieldError("description")}>
+          {(a) => <input {...a} maxLength={200} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />}
+        </Field>
+      </div>
+      <CheckGroup
+        legend={t("events")}
+        idPrefix="w-ev"
+        options={EVENTS}
+        label={(ev) => (
+          <>
+            {label("webhook_event", ev)} <span class="hint mono">{ev}</span>
+          </>
+        )}
+        checked={events}
+        onChange={setEvents}
+        error={action.fieldError("events")}
+      />
+      <FormEnd action={action} fields={["url", "events", "description"]} status="endpoint" label={t("createEndpoint")} testid="endpoint-submit" />
+    </CreateCard>
   );
 }
