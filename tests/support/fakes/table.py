@@ -83,6 +83,14 @@ class FakeTable:
         with self.tx() as tx:
             tx.save(item, new=new)
 
+    def put_if(self, item: Item, *, new: bool = False) -> bool:
+        """`put`, answering whether it wrote (False: its condition failed, nothing changed)."""
+        try:
+            self.put(item, new=new)
+        except Cancelled:
+            return False
+        return True
+
     def tx(self) -> Tx:
         return Tx(self)
 
