@@ -43,6 +43,19 @@ def _paid_online(
     return order
 
 
+def _refunded_in_part(
+    api: ApiClient, agent: Agent, plan: dict[str, Any], sn: str, gateway: FakeGateway, deliver: Any, reason: str
+) -> Any:
+    """An order paid online, Stripe's fee on it 180 fen, then 1000 fen of it refunded."""
+    order = _paid_online(api, agent, plan, sn, gateway, deliver)
+    gateway.fees = {order["payment_intent_id"]: 180}
+    refund = api.post(
+        f"/v1/orders/{order['order_id']}/refund", {"reason": reason, "amount_fen": 1000}, key=agent.admin_key
+    )
+    assert refund.status == 200, refund.body
+    return order
+
+
 def _settlement(api: ApiClient, agent: Agent, **kw: Any) -> Any:
     since, until = (_today() - timedelta(days=1)).isoformat(), (_today() + timedelta(days=1)).isoformat()
     return api.get(f"/v1/reports/settlement?from={since}&to={until}", key=agent.admin_key, **kw)
@@ -52,12 +65,7 @@ def test_settlement_shows_collected_refunds_fees_and_payable_with_cash_and_vouch
     api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any
 ) -> None:
     agent, plan, t = _agent(api, platform_key)
-    online = _paid_online(api, agent, plan, t["sn"], gateway, deliver)
-    gateway.fees = {online["payment_intent_id"]: 180}
-    refund = api.post(
-        f"/v1/orders/{online['order_id']}/refund", {"reason": "goodwill", "amount_fen": 1000}, key=agent.admin_key
-    )
-    assert refund.status == 200, refund.body
+    _refunded_in_part(api, agent, plan, t["sn"], gateway, deliver, reason="goodwill")
     paid_offline(api, agent, t["sn"], plan["plan_id"], note="现金")
     code = api.post("/v1/vouchers/batches", {"plan_id": plan["plan_id"], "count": 1}, key=agent.admin_key).json[
         "codes"
@@ -139,9 +147,7 @@ def test_reconciliation_matches_refunds_and_fees_and_lists_what_either_side_lack
     api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any
 ) -> None:
     agent, plan, t = _agent(api, platform_key)
-    paid = _paid_online(api, agent, plan, t["sn"], gateway, deliver)
-    gateway.fees = {paid["payment_intent_id"]: 180}
-    api.post(f"/v1/orders/{paid['order_id']}/refund", {"reason": "x", "amount_fen": 1000}, key=agent.admin_key)
+    paid = _refunded_in_part(api, agent, plan, t["sn"], gateway, deliver, reason="x")
     # Refunded in the Stripe dashboard, told by charge.refunded: our order has it, Stripe's listing here does not.
     dashboard = _paid_online(api, agent, plan, t["sn"], gateway, deliver)
     charge = {
