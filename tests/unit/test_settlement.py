@@ -7,6 +7,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.models import TenantItem
 from tests.support.builders import Agent, create_agent, one_terminal, paid_offline
@@ -126,18 +128,27 @@ def test_settlement_is_csv_with_accept_text_csv(
     assert len(lines) == 4 and f"{_today().isoformat()},1,6200,200,0,0,0,6200,0,0,0,0,0,0" in lines
 
 
-def test_settlement_refuses_bad_ranges_naming_the_field_and_is_admin_only(api: ApiClient, platform_key: str) -> None:
-    agent = create_agent(api, platform_key)
-    for query, field in [
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
         ("to=2025-01-02", "from"),
         ("from=2025-01-02", "to"),
         ("from=2025-1-2&to=2025-01-03", "from"),
         ("from=2025-01-02&to=2025-02-30", "to"),
         ("from=2025-01-03&to=2025-01-02", "to"),
         ("from=2025-01-01&to=2025-04-03", "to"),  # 93 days: 92 is the most
-    ]:
-        r = api.get(f"/v1/reports/settlement?{query}", key=agent.admin_key)
-        assert (r.status, r.error.get("field")) == (400, field), (query, r.body)
+    ],
+)
+def test_settlement_refuses_a_bad_range_naming_the_field(
+    api: ApiClient, platform_key: str, query: str, field: str
+) -> None:
+    agent = create_agent(api, platform_key)
+    r = api.get(f"/v1/reports/settlement?{query}", key=agent.admin_key)
+    assert (r.status, r.error.get("field")) == (400, field), (query, r.body)
+
+
+def test_settlement_spans_up_to_92_days_and_is_admin_only(api: ApiClient, platform_key: str) -> None:
+    agent = create_agent(api, platform_key)
     assert api.get("/v1/reports/settlement?from=2025-01-01&to=2025-04-02", key=agent.admin_key).status == 200
     staff = agent.key(api, "staff")
     assert api.get("/v1/reports/settlement?from=2025-01-01&to=2025-01-02", key=staff).status == 403
