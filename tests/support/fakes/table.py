@@ -23,6 +23,18 @@ Key = tuple[str, str]
 Check = Callable[[Item | None], bool]
 
 
+def setting(kind: type[Item], **values: Any) -> Callable[[Item | None], Item | None]:
+    """An update's change for `Tx.update`: the stored item, which must be a `kind`, with `values` set."""
+
+    def change(stored: Item | None) -> Item | None:
+        assert isinstance(stored, kind)
+        for name, value in values.items():
+            setattr(stored, name, value)
+        return stored
+
+    return change
+
+
 class Cancelled(Exception):
     """A transaction refused: `codes[i]` is FAILED where operation i's condition failed."""
 
