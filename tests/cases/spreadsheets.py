@@ -10,7 +10,7 @@ from typing import Any
 from simrenew.domain.csvfile import XLSX_MEDIA_TYPE
 from tests.support.builders import create_agent
 from tests.support.client import ApiClient
-from tests.support.fleet import terminal_body
+from tests.support.fleet import import_cells, terminal_body
 from tests.support.sheets import chinese_excel_csv, excel_day, scientific, workbook_bytes
 from tests.support.waiting import import_finished
 
@@ -28,23 +28,13 @@ def test_a_csv_saved_by_chinese_excel_imports_and_explains_the_scientific_iccid(
     api.post(
         "/v1/plans", {"name": "年卡", "term_months": 12, "data_quota_mb": 1024, "price_fen": 9900}, key=agent.admin_key
     )
-    good, mangled = terminal_body(), terminal_body()
     expiry = date.today() + timedelta(days=200)
+    good = terminal_body(carrier="移动", expires_on=excel_day(expiry))
+    mangled = terminal_body(model="", expires_on=excel_day(expiry))
     data = chinese_excel_csv(
         [
-            [
-                good["sn"],
-                good["tid"],
-                good["iccid"],
-                "移动",
-                "PAX A920",
-                "深圳华强北数码便利店",
-                "13812345678",
-                "年卡",
-                excel_day(expiry),
-                "1024",
-            ],
-            [mangled["sn"], mangled["tid"], scientific(mangled["iccid"]), "", "", "", "", "", excel_day(expiry), ""],
+            import_cells(good, ("深圳华强北数码便利店", "13812345678"), plan="年卡", quota="1024"),
+            import_cells({**mangled, "iccid": scientific(mangled["iccid"])}),
         ]
     )
     done = _upload(api, agent.admin_key, data, "text/csv")
@@ -61,34 +51,14 @@ def test_an_xlsx_workbook_imports_directly_and_a_partial_file_updates_only_its_c
     api: ApiClient, platform_key: str
 ) -> None:
     agent = create_agent(api, platform_key)
-    one, two = terminal_body(), terminal_body()
     expiry = date.today() + timedelta(days=100)
+    one = terminal_body(carrier="中国移动", expires_on=datetime(expiry.year, expiry.month, expiry.day))
+    two = terminal_body(model=None, expires_on=excel_day(expiry))
+    tid_as_excel_stores_it = int(two["tid"]) if not two["tid"].startswith("0") else two["tid"]
     data = workbook_bytes(
         [
-            [
-                one["sn"],
-                one["tid"],
-                one["iccid"],
-                "中国移动",
-                "PAX A920",
-                "张三便利店",
-                13812345678,
-                None,
-                datetime(expiry.year, expiry.month, expiry.day),
-                2048,
-            ],
-            [
-                two["sn"],
-                int(two["tid"]) if not two["tid"].startswith("0") else two["tid"],
-                two["iccid"],
-                None,
-                None,
-                None,
-                None,
-                None,
-                excel_day(expiry),
-                None,
-            ],
+            import_cells(one, ("张三便利店", 13812345678), quota=2048, blank=None),
+            import_cells({**two, "tid": tid_as_excel_stores_it}, blank=None),
         ]
     )
     done = _upload(api, agent.admin_key, data, XLSX_MEDIA_TYPE)

@@ -102,6 +102,11 @@ def books_machine(make_services: Any, rail_name: str = "stripe") -> type[RuleBas
         def teardown(self) -> None:
             self._echo()
 
+        def _paid(self, payload: bytes, payment: str, order_id: str) -> None:
+            """A success event made for `payment` of the order: kept to deliver, and known as paying it."""
+            self.paid_intents[payload] = (payment, order_id)
+            self.events.append(payload)
+
         def _order(self, index: int) -> Any:
             return self.svc.orders.get(self.tenant, self.orders[index % len(self.orders)])
 
@@ -143,14 +148,12 @@ def books_machine(make_services: Any, rail_name: str = "stripe") -> type[RuleBas
             if direct:
                 if order.attempts:
                     otn = order.attempts[0].out_trade_no
-                    payload = self.rail.paid_notice(otn)
-                    self.paid_intents[payload] = (otn, order.order_id)
-                    self.events.append(payload)
+                    self._paid(self.rail.paid_notice(otn), otn, order.order_id)
                 return
             if order.payment_intent_id:
-                payload = self.gateway.succeeded_event(order.payment_intent_id)
-                self.paid_intents[payload] = (order.payment_intent_id, order.order_id)
-                self.events.append(payload)
+                self._paid(
+                    self.gateway.succeeded_event(order.payment_intent_id), order.payment_intent_id, order.order_id
+                )
 
         @precondition(lambda self: self.orders)
         @rule(o=st.integers(0, 50))
@@ -166,9 +169,7 @@ def books_machine(make_services: Any, rail_name: str = "stripe") -> type[RuleBas
                 pay = self.svc.orders.direct.prepay(
                     tenant, item, rail_name, client, client_ip="127.0.0.1", wx_code=None, sn=order.lines[0].sn
                 )
-                payload = self.rail.paid_notice(pay["out_trade_no"])
-                self.paid_intents[payload] = (pay["out_trade_no"], order.order_id)
-                self.events.append(payload)
+                self._paid(self.rail.paid_notice(pay["out_trade_no"]), pay["out_trade_no"], order.order_id)
                 return
             intent = self.gateway.create_intent(
                 order_id=order.order_id,
@@ -178,9 +179,7 @@ def books_machine(make_services: Any, rail_name: str = "stripe") -> type[RuleBas
                 application_fee_fen=0,
                 metadata={"order_id": order.order_id, "tenant_id": self.tenant},
             )
-            payload = self.gateway.succeeded_event(intent.id)
-            self.paid_intents[payload] = (intent.id, order.order_id)
-            self.events.append(payload)
+            self._paid(self.gateway.succeeded_event(intent.id), intent.id, order.order_id)
 
         @precondition(lambda self: self.events)
         @rule(e=st.integers(0, 200))

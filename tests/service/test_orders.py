@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -15,10 +15,19 @@ from simrenew.errors import Conflict, NotFound, RateLimited, RuleViolation, Vali
 from tests.service.conftest import World
 from tests.support.fakes.payments import WEBHOOK_SECRET, sign
 
+E = TypeVar("E", bound=Exception)
+
 
 def _order(world: World, agent: str, sn: str, plan_id: str, payment: str = "online") -> dict[str, Any]:
     order, pay = world.orders.create(agent, {"lines": [{"sn": sn, "plan_id": plan_id}], "payment": payment}, actor="k")
     return {**order.to_json(), **(pay or {})}
+
+
+def _refused(world: World, agent: str, sn: str, plan_id: str, error: type[E]) -> E:
+    """The `error` ordering the plan for the terminal is refused with."""
+    with pytest.raises(error) as err:
+        _order(world, agent, sn, plan_id)
+    return err.value
 
 
 def _deliver(world: World, payload: bytes) -> dict[str, Any]:
@@ -147,10 +156,7 @@ def test_a_deactivated_terminal_cannot_be_ordered(world: World) -> None:
     t = world.terminal(agent)
     world.fleet.deactivate(agent, t.sn)
 
-    with pytest.raises(RuleViolation) as err:
-        _order(world, agent, t.sn, plan.plan_id)
-
-    assert err.value.code == "terminal_deactivated"
+    assert _refused(world, agent, t.sn, plan.plan_id, RuleViolation).code == "terminal_deactivated"
 
 
 def test_an_inactive_or_foreign_plan_is_refused_naming_the_line(world: World) -> None:
@@ -158,10 +164,7 @@ def test_an_inactive_or_foreign_plan_is_refused_naming_the_line(world: World) ->
     t = world.terminal(agent)
     foreign = world.plan(other)
 
-    with pytest.raises(ValidationError) as err:
-        _order(world, agent, t.sn, foreign.plan_id)
-
-    assert err.value.field == "lines[0].plan_id"
+    assert _refused(world, agent, t.sn, foreign.plan_id, ValidationError).field == "lines[0].plan_id"
 
 
 def test_another_agents_terminal_cannot_be_ordered_or_read(world: World) -> None:
@@ -170,9 +173,7 @@ def test_another_agents_terminal_cannot_be_ordered_or_read(world: World) -> None
     theirs = world.terminal(other)
     order = _order(world, other, theirs.sn, world.plan(other).plan_id)
 
-    with pytest.raises(NotFound) as err:
-        _order(world, agent, theirs.sn, plan.plan_id)
-    assert err.value.code == "terminal_not_found"
+    assert _refused(world, agent, theirs.sn, plan.plan_id, NotFound).code == "terminal_not_found"
     with pytest.raises(NotFound) as err:
         world.orders.get(agent, order["order_id"])
     assert err.value.code == "order_not_found"
@@ -187,10 +188,7 @@ def test_a_terminal_renewed_the_days_limit_of_times_takes_no_further_order(world
         order = _order(world, agent, t.sn, plan.plan_id, payment="offline")
         world.orders.mark_paid(agent, order["order_id"], {"note": "cash"}, "admin")
 
-    with pytest.raises(RateLimited) as err:
-        _order(world, agent, t.sn, plan.plan_id)
-
-    assert err.value.code == "too_many_orders"
+    assert _refused(world, agent, t.sn, plan.plan_id, RateLimited).code == "too_many_orders"
     assert world.expiry(agent, t.sn) == add_months(t.expires_on, ORDERS_PER_TERMINAL_PER_DAY)
 
 

@@ -37,22 +37,33 @@ def terminal_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+def import_cells(
+    body: dict[str, Any],
+    merchant: tuple[Any, Any] | None = None,
+    plan: Any = None,
+    quota: Any = None,
+    *,
+    blank: Any = "",
+) -> list[Any]:
+    """A terminal's import row, its cells in IMPORT_HEADER's order (the Chinese header's too): a cell
+    not given (no carrier in the body, no merchant, plan or quota) is `blank`."""
+    name, phone = merchant or (blank, blank)
+    return [
+        body["sn"],
+        body["tid"],
+        body["iccid"],
+        body.get("carrier", blank),
+        body["model"],
+        name,
+        phone,
+        blank if plan is None else plan,
+        body["expires_on"],
+        blank if quota is None else quota,
+    ]
+
+
 def csv_row(body: dict[str, Any], merchant: tuple[str, str] | None = None, plan: str = "", quota: str = "") -> str:
-    name, phone = merchant or ("", "")
-    return ",".join(
-        [
-            body["sn"],
-            body["tid"],
-            body["iccid"],
-            body.get("carrier", ""),
-            body["model"],
-            name,
-            phone,
-            plan,
-            body["expires_on"],
-            quota,
-        ]
-    )
+    return ",".join(import_cells(body, merchant, plan, quota))
 
 
 def fleet_file(

@@ -7,7 +7,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -16,10 +16,15 @@ from moto import mock_aws
 from infra.localserver import load_function_module
 from infra.table import ensure_table
 from simrenew.adapters.dynamodb.models import bind_table
+from simrenew.clock import FixedClock
 from tests.support.client import ApiClient, ChaliceTransport
 from tests.support.contract import CheckedTransport
 from tests.support.env import PLATFORM_KEY, UPLOADS_BUCKET, WEBHOOK_SECRET, function_env
 from tests.support.payments import FakeGateway, sign
+from tests.support.webhooks import FAKE_DNS, START, FakeTransport
+
+if TYPE_CHECKING:
+    from simrenew.services.webhooks import WebhookService
 
 TABLE = "simrenew-unit"
 os.environ.update(function_env(TABLE, None, "http://127.0.0.1:8000"))
@@ -136,3 +141,23 @@ def make_services(ddb: Any) -> Any:
         return build_services(load_config(), clock, gateway)
 
     return make
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A fixed clock at START (2025-03-01 02:00 UTC) the test moves on."""
+    return FixedClock(START)
+
+
+@pytest.fixture
+def transport() -> FakeTransport:
+    return FakeTransport()
+
+
+@pytest.fixture
+def webhooks(ddb: Any, transport: FakeTransport, clock: FixedClock) -> WebhookService:
+    """The webhook service on moto: its POSTs go to `transport`, names resolve by FAKE_DNS."""
+    from simrenew.adapters.dynamodb.webhooks import WebhookRepository
+    from simrenew.services.webhooks import WebhookService
+
+    return WebhookService(WebhookRepository(), transport, clock, allow_http_local=False, resolver=FAKE_DNS)

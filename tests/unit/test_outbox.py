@@ -5,7 +5,7 @@ the local poller feeding the dispatcher function from the table's stream."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -29,9 +29,8 @@ from simrenew.services.webhooks import WebhookService
 from tests.support.builders import Agent, create_agent
 from tests.support.client import ApiClient
 from tests.support.fleet import terminal_body
-from tests.unit.test_webhooks_out import FAKE_DNS, FakeTransport
+from tests.support.webhooks import START, FakeTransport
 
-START = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
 TENANT = "t_outbox_a"
 TABLE = "simrenew-unit"
 
@@ -66,21 +65,6 @@ class ScriptedRepo(OutboxRepository):
             self.fail_finish -= 1
             raise UpdateError("store unavailable")
         return super().finish(item, state, now, error)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
-
-
-@pytest.fixture
-def transport() -> FakeTransport:
-    return FakeTransport()
-
-
-@pytest.fixture
-def webhooks(ddb: Any, transport: FakeTransport, clock: FixedClock) -> WebhookService:
-    return WebhookService(WebhookRepository(), transport, clock, allow_http_local=False, resolver=FAKE_DNS)
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.models import TenantItem
 from tests.support.builders import Agent, create_agent, one_terminal, paid_offline
@@ -43,6 +45,19 @@ def _paid_online(
     return order
 
 
+def _refunded_in_part(
+    api: ApiClient, agent: Agent, plan: dict[str, Any], sn: str, gateway: FakeGateway, deliver: Any, reason: str
+) -> Any:
+    """An order paid online, Stripe's fee on it 180 fen, then 1000 fen of it refunded."""
+    order = _paid_online(api, agent, plan, sn, gateway, deliver)
+    gateway.fees = {order["payment_intent_id"]: 180}
+    refund = api.post(
+        f"/v1/orders/{order['order_id']}/refund", {"reason": reason, "amount_fen": 1000}, key=agent.admin_key
+    )
+    assert refund.status == 200, refund.body
+    return order
+
+
 def _settlement(api: ApiClient, agent: Agent, **kw: Any) -> Any:
     since, until = (_today() - timedelta(days=1)).isoformat(), (_today() + timedelta(days=1)).isoformat()
     return api.get(f"/v1/reports/settlement?from={since}&to={until}", key=agent.admin_key, **kw)
@@ -52,12 +67,7 @@ def test_settlement_shows_collected_refunds_fees_and_payable_with_cash_and_vouch
     api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any
 ) -> None:
     agent, plan, t = _agent(api, platform_key)
-    online = _paid_online(api, agent, plan, t["sn"], gateway, deliver)
-    gateway.fees = {online["payment_intent_id"]: 180}
-    refund = api.post(
-        f"/v1/orders/{online['order_id']}/refund", {"reason": "goodwill", "amount_fen": 1000}, key=agent.admin_key
-    )
-    assert refund.status == 200, refund.body
+    _refunded_in_part(api, agent, plan, t["sn"], gateway, deliver, reason="goodwill")
     paid_offline(api, agent, t["sn"], plan["plan_id"], note="现金")
     code = api.post("/v1/vouchers/batches", {"plan_id": plan["plan_id"], "count": 1}, key=agent.admin_key).json[
         "codes"
@@ -118,18 +128,27 @@ def test_settlement_is_csv_with_accept_text_csv(
     assert len(lines) == 4 and f"{_today().isoformat()},1,6200,200,0,0,0,6200,0,0,0,0,0,0" in lines
 
 
-def test_settlement_refuses_bad_ranges_naming_the_field_and_is_admin_only(api: ApiClient, platform_key: str) -> None:
-    agent = create_agent(api, platform_key)
-    for query, field in [
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
         ("to=2025-01-02", "from"),
         ("from=2025-01-02", "to"),
         ("from=2025-1-2&to=2025-01-03", "from"),
         ("from=2025-01-02&to=2025-02-30", "to"),
         ("from=2025-01-03&to=2025-01-02", "to"),
         ("from=2025-01-01&to=2025-04-03", "to"),  # 93 days: 92 is the most
-    ]:
-        r = api.get(f"/v1/reports/settlement?{query}", key=agent.admin_key)
-        assert (r.status, r.error.get("field")) == (400, field), (query, r.body)
+    ],
+)
+def test_settlement_refuses_a_bad_range_naming_the_field(
+    api: ApiClient, platform_key: str, query: str, field: str
+) -> None:
+    agent = create_agent(api, platform_key)
+    r = api.get(f"/v1/reports/settlement?{query}", key=agent.admin_key)
+    assert (r.status, r.error.get("field")) == (400, field), (query, r.body)
+
+
+def test_settlement_spans_up_to_92_days_and_is_admin_only(api: ApiClient, platform_key: str) -> None:
+    agent = create_agent(api, platform_key)
     assert api.get("/v1/reports/settlement?from=2025-01-01&to=2025-04-02", key=agent.admin_key).status == 200
     staff = agent.key(api, "staff")
     assert api.get("/v1/reports/settlement?from=2025-01-01&to=2025-01-02", key=staff).status == 403
@@ -139,9 +158,7 @@ def test_reconciliation_matches_refunds_and_fees_and_lists_what_either_side_lack
     api: ApiClient, platform_key: str, gateway: FakeGateway, deliver: Any
 ) -> None:
     agent, plan, t = _agent(api, platform_key)
-    paid = _paid_online(api, agent, plan, t["sn"], gateway, deliver)
-    gateway.fees = {paid["payment_intent_id"]: 180}
-    api.post(f"/v1/orders/{paid['order_id']}/refund", {"reason": "x", "amount_fen": 1000}, key=agent.admin_key)
+    paid = _refunded_in_part(api, agent, plan, t["sn"], gateway, deliver, reason="x")
     # Refunded in the Stripe dashboard, told by charge.refunded: our order has it, Stripe's listing here does not.
     dashboard = _paid_online(api, agent, plan, t["sn"], gateway, deliver)
     charge = {

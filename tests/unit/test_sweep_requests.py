@@ -88,17 +88,22 @@ def _reminders(sender: RecordingSender) -> list[str]:
     return sorted(m["sn"] for m in sender.sent if m["kind"] != "digest")
 
 
+def _swept_fresh(clock: FixedClock, day: date) -> tuple[Any, list[str], dict[str, int]]:
+    """The day's sweep to a fresh sender: its result, the reminders it sent (their SNs) and its requests."""
+    sender = RecordingSender()
+    result, ops = _swept(clock, sender, day)
+    return result, _reminders(sender), ops
+
+
 def test_a_due_reminder_costs_one_conditional_write_and_a_25th_of_a_batch_write(world: Any) -> None:
     _svc, clock, tenant_id, merchant_id = world
     first = _terminals((tenant_id, merchant_id), 40, DAY0 + timedelta(days=7))
     second = _terminals((tenant_id, merchant_id), 80, DAY0 + timedelta(days=8))  # the next day's 7-day reminder
 
-    sender = RecordingSender()
-    result, ops_40 = _swept(clock, sender, DAY0)
-    assert result.reminders_sent == 40 and _reminders(sender) == sorted(first)
-    sender = RecordingSender()
-    result, ops_80 = _swept(clock, sender, DAY0 + timedelta(days=1))
-    assert result.reminders_sent == 80 and _reminders(sender) == sorted(second)
+    result, sent, ops_40 = _swept_fresh(clock, DAY0)
+    assert result.reminders_sent == 40 and sent == sorted(first)
+    result, sent, ops_80 = _swept_fresh(clock, DAY0 + timedelta(days=1))
+    assert result.reminders_sent == 80 and sent == sorted(second)
 
     # The day's fixed cost (its plan's 6 dates x 8 shards of the expiry index, the shards' leases and
     # checkpoints, the agent's digest, heartbeats) is the same both days; each due terminal adds one
@@ -211,12 +216,10 @@ def test_a_suspension_costs_its_transaction_one_conditional_write_and_a_25th_of_
     svc, clock, tenant_id, merchant_id = world
     first = _terminals((tenant_id, merchant_id), 20, DAY0 - timedelta(days=8), TerminalStatus.GRACE)
     second = _terminals((tenant_id, merchant_id), 40, DAY0 - timedelta(days=7), TerminalStatus.GRACE)
-    sender = RecordingSender()
-    result, ops_20 = _swept(clock, sender, DAY0)
-    assert result.suspended == 20 and _reminders(sender) == sorted(first)
-    sender = RecordingSender()
-    result, ops_40 = _swept(clock, sender, DAY0 + timedelta(days=1))
-    assert result.suspended == 40 and _reminders(sender) == sorted(second)
+    result, sent, ops_20 = _swept_fresh(clock, DAY0)
+    assert result.suspended == 20 and sent == sorted(first)
+    result, sent, ops_40 = _swept_fresh(clock, DAY0 + timedelta(days=1))
+    assert result.suspended == 40 and sent == sorted(second)
     assert {svc.fleet.get(tenant_id, sn).status for sn in first + second} == {TerminalStatus.SUSPENDED}
     extra = Counter(ops_40)
     extra.subtract(ops_20)

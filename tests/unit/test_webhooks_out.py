@@ -14,60 +14,13 @@ from typing import Any
 import pytest
 
 from simrenew.adapters.dynamodb.webhooks import WebhookRepository
-from simrenew.adapters.outbound import Destination, UrllibTransport, system_resolver
+from simrenew.adapters.outbound import UrllibTransport, system_resolver
 from simrenew.clock import FixedClock
 from simrenew.errors import NotFound, ValidationError
 from simrenew.services.webhooks import EVENTS, WebhookService, sign, verify
-
-START = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
-# No DNS in tests: every name these tests use resolves here (public documentation-free addresses).
-PUBLIC_DNS = {"hooks.example.com": ["93.184.216.34"], "b.example.com": ["93.184.216.35"]}
-
-
-def FAKE_DNS(host: str, port: int) -> list[str]:
-    return PUBLIC_DNS.get(host, [])
-
+from tests.support.webhooks import FAKE_DNS, START, FakeTransport
 
 A, B = "t_agent_a", "t_agent_b"
-
-
-@dataclass
-class Post:
-    url: str
-    body: bytes
-    headers: dict[str, str]
-    address: str  # the checked address the transport was told to connect to
-
-
-@dataclass
-class FakeTransport:
-    """Records every POST; answers from a script (an int is a status, an exception is raised)."""
-
-    script: list[int | Exception] = field(default_factory=list)
-    default: int | Exception = 200
-    posts: list[Post] = field(default_factory=list)
-
-    def post(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float, destination: Destination) -> int:
-        self.posts.append(Post(url, body, headers, destination.address))
-        answer = self.script.pop(0) if self.script else self.default
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
-
-
-@pytest.fixture
-def transport() -> FakeTransport:
-    return FakeTransport()
-
-
-@pytest.fixture
-def service(ddb: Any, transport: FakeTransport, clock: FixedClock) -> WebhookService:
-    return WebhookService(WebhookRepository(), transport, clock, allow_http_local=False, resolver=FAKE_DNS)
 
 
 def endpoint_body(**overrides: Any) -> dict[str, Any]:
@@ -76,29 +29,29 @@ def endpoint_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-def only_delivery(service: WebhookService, tenant_id: str, endpoint_id: str) -> dict[str, Any]:
-    (delivery,) = service.deliveries(tenant_id, endpoint_id).items
+def only_delivery(webhooks: WebhookService, tenant_id: str, endpoint_id: str) -> dict[str, Any]:
+    (delivery,) = webhooks.deliveries(tenant_id, endpoint_id).items
     return delivery
 
 
-def one_event_to(service: WebhookService, transport: FakeTransport, answer: int | Exception) -> str:
+def one_event_to(webhooks: WebhookService, transport: FakeTransport, answer: int | Exception) -> str:
     """Agent A's endpoint, its receiver answering `answer`, sent one terminal.expiring event: its id."""
-    endpoint, _ = service.create_endpoint(A, endpoint_body())
+    endpoint, _ = webhooks.create_endpoint(A, endpoint_body())
     transport.default = answer
-    service.emit(A, "terminal.expiring", {"sn": "SN1"})
+    webhooks.emit(A, "terminal.expiring", {"sn": "SN1"})
     return str(endpoint["endpoint_id"])
 
 
 # --- creating endpoints ------------------------------------------------------------------------
 def test_given_valid_body_when_creating_endpoint_then_secret_is_returned_once_and_never_listed(
-    service: WebhookService,
+    webhooks: WebhookService,
 ) -> None:
-    endpoint, secret = service.create_endpoint(A, endpoint_body(events=["order.fulfilled", "terminal.expiring"]))
+    endpoint, secret = webhooks.create_endpoint(A, endpoint_body(events=["order.fulfilled", "terminal.expiring"]))
 
     assert secret.startswith("whsec_")
     assert endpoint["events"] == ["terminal.expiring", "order.fulfilled"]
     assert endpoint["active"] is True
-    listed = service.list_endpoints(A).items
+    listed = webhooks.list_endpoints(A).items
     assert [e["endpoint_id"] for e in listed] == [endpoint["endpoint_id"]]
     assert secret not in json.dumps(listed)
 
@@ -123,10 +76,10 @@ def test_given_valid_body_when_creating_endpoint_then_secret_is_returned_once_an
     ],
 )
 def test_given_bad_field_when_creating_endpoint_then_validation_error_names_it(
-    service: WebhookService, body: dict[str, Any], field_name: str, code: str
+    webhooks: WebhookService, body: dict[str, Any], field_name: str, code: str
 ) -> None:
     with pytest.raises(ValidationError) as caught:
-        service.create_endpoint(A, body)
+        webhooks.create_endpoint(A, body)
 
     assert (caught.value.field, caught.value.code) == (field_name, code)
 
@@ -158,12 +111,12 @@ def test_given_signed_body_when_verifying_then_only_the_same_secret_body_and_fre
 
 # --- emitting ----------------------------------------------------------------------------------
 def test_given_subscribed_endpoint_when_event_emitted_then_signed_post_is_delivered_and_logged(
-    service: WebhookService, transport: FakeTransport
+    webhooks: WebhookService, transport: FakeTransport
 ) -> None:
-    endpoint, secret = service.create_endpoint(A, endpoint_body())
-    service.create_endpoint(A, endpoint_body(url="https://other.example.com/", events=["order.refunded"]))
+    endpoint, secret = webhooks.create_endpoint(A, endpoint_body())
+    webhooks.create_endpoint(A, endpoint_body(url="https://other.example.com/", events=["order.refunded"]))
 
-    created = service.emit(A, "terminal.expiring", {"sn": "SN1", "days_left": 7})
+    created = webhooks.emit(A, "terminal.expiring", {"sn": "SN1", "days_left": 7})
 
     assert created == 1
     (post,) = transport.posts
@@ -175,7 +128,7 @@ def test_given_subscribed_endpoint_when_event_emitted_then_signed_post_is_delive
     assert post.headers["SimRenew-Event"] == "terminal.expiring"
     assert post.headers["Content-Type"] == "application/json"
     assert verify(secret, post.headers["SimRenew-Signature"], post.body, now=START.timestamp())
-    delivery = only_delivery(service, A, endpoint["endpoint_id"])
+    delivery = only_delivery(webhooks, A, endpoint["endpoint_id"])
     assert delivery["state"] == "delivered"
     assert delivery["attempts"] == 1
     assert delivery["last_status"] == 200
@@ -184,28 +137,28 @@ def test_given_subscribed_endpoint_when_event_emitted_then_signed_post_is_delive
 
 
 def test_given_deleted_endpoint_when_event_emitted_then_nothing_is_sent(
-    service: WebhookService, transport: FakeTransport
+    webhooks: WebhookService, transport: FakeTransport
 ) -> None:
-    endpoint, _ = service.create_endpoint(A, endpoint_body())
-    service.delete_endpoint(A, endpoint["endpoint_id"])
+    endpoint, _ = webhooks.create_endpoint(A, endpoint_body())
+    webhooks.delete_endpoint(A, endpoint["endpoint_id"])
 
-    assert service.emit(A, "terminal.expiring", {"sn": "SN1"}) == 0
+    assert webhooks.emit(A, "terminal.expiring", {"sn": "SN1"}) == 0
     assert transport.posts == []
-    assert service.list_endpoints(A).items == []
+    assert webhooks.list_endpoints(A).items == []
     with pytest.raises(NotFound):
-        service.delete_endpoint(A, endpoint["endpoint_id"])
+        webhooks.delete_endpoint(A, endpoint["endpoint_id"])
 
 
 def test_given_transport_raises_oserror_when_emitting_then_emit_returns_and_delivery_is_pending(
-    service: WebhookService, transport: FakeTransport
+    webhooks: WebhookService, transport: FakeTransport
 ) -> None:
-    endpoint, _ = service.create_endpoint(A, endpoint_body())
+    endpoint, _ = webhooks.create_endpoint(A, endpoint_body())
     transport.default = ConnectionRefusedError("connection refused")
 
-    created = service.emit(A, "terminal.expiring", {"sn": "SN1"})
+    created = webhooks.emit(A, "terminal.expiring", {"sn": "SN1"})
 
     assert created == 1
-    delivery = only_delivery(service, A, endpoint["endpoint_id"])
+    delivery = only_delivery(webhooks, A, endpoint["endpoint_id"])
     assert delivery["state"] == "pending"
     assert delivery["attempts"] == 1
     assert delivery["last_status"] is None
@@ -214,46 +167,46 @@ def test_given_transport_raises_oserror_when_emitting_then_emit_returns_and_deli
 
 
 def test_given_endpoint_just_failed_when_more_events_come_then_they_queue_without_waiting_on_it(
-    service: WebhookService, transport: FakeTransport, clock: FixedClock
+    webhooks: WebhookService, transport: FakeTransport, clock: FixedClock
 ) -> None:
-    endpoint, _ = service.create_endpoint(A, endpoint_body())
+    endpoint, _ = webhooks.create_endpoint(A, endpoint_body())
     transport.default = TimeoutError("timed out")
 
-    created = sum(service.emit(A, "terminal.expiring", {"sn": f"SN{i}"}) for i in range(5))
+    created = sum(webhooks.emit(A, "terminal.expiring", {"sn": f"SN{i}"}) for i in range(5))
 
     assert created == 5
     assert len(transport.posts) == 1  # one timeout, not five
-    deliveries = service.deliveries(A, endpoint["endpoint_id"]).items
+    deliveries = webhooks.deliveries(A, endpoint["endpoint_id"]).items
     assert sorted(d["attempts"] for d in deliveries) == [0, 0, 0, 0, 1]
     assert {d["state"] for d in deliveries} == {"pending"}
 
     transport.default = 200
     clock.advance(timedelta(minutes=1))
-    assert service.retry_due() == 5
-    assert {d["state"] for d in service.deliveries(A, endpoint["endpoint_id"]).items} == {"delivered"}
+    assert webhooks.retry_due() == 5
+    assert {d["state"] for d in webhooks.deliveries(A, endpoint["endpoint_id"]).items} == {"delivered"}
 
 
 # --- retries -----------------------------------------------------------------------------------
 def test_given_failing_endpoint_when_clock_advances_then_retries_follow_backoff_and_finally_deliver(
-    service: WebhookService, transport: FakeTransport, clock: FixedClock
+    webhooks: WebhookService, transport: FakeTransport, clock: FixedClock
 ) -> None:
-    endpoint, secret = service.create_endpoint(A, endpoint_body())
+    endpoint, secret = webhooks.create_endpoint(A, endpoint_body())
     transport.script = [500, 503, OSError("reset"), 502]  # attempts 1-4 fail, the 5th succeeds
-    service.emit(A, "terminal.expiring", {"sn": "SN1"})
+    webhooks.emit(A, "terminal.expiring", {"sn": "SN1"})
 
     for wait in (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30)):
         clock.advance(wait - timedelta(seconds=1))
-        assert service.retry_due() == 0, "not due a second early"
+        assert webhooks.retry_due() == 0, "not due a second early"
         clock.advance(timedelta(seconds=1))
-        assert service.retry_due() == 1
-    delivery = only_delivery(service, A, endpoint["endpoint_id"])
+        assert webhooks.retry_due() == 1
+    delivery = only_delivery(webhooks, A, endpoint["endpoint_id"])
     assert (delivery["state"], delivery["attempts"], delivery["last_status"]) == ("pending", 4, 502)
     assert delivery["next_attempt_at"] == "2025-03-01T04:36:00Z"  # 02:36 + 2 h
 
     clock.advance(timedelta(hours=2))
-    assert service.retry_due() == 1
+    assert webhooks.retry_due() == 1
 
-    delivery = only_delivery(service, A, endpoint["endpoint_id"])
+    delivery = only_delivery(webhooks, A, endpoint["endpoint_id"])
     assert (delivery["state"], delivery["attempts"], delivery["last_status"]) == ("delivered", 5, 200)
     assert delivery["next_attempt_at"] is None
     assert len(transport.posts) == 5
@@ -262,80 +215,80 @@ def test_given_failing_endpoint_when_clock_advances_then_retries_follow_backoff_
     assert last.headers["SimRenew-Signature"].startswith(f"t={int(clock.now().timestamp())},")
     assert verify(secret, last.headers["SimRenew-Signature"], last.body, now=clock.now().timestamp())
     clock.advance(timedelta(days=1))
-    assert service.retry_due() == 0
+    assert webhooks.retry_due() == 0
 
 
 def test_given_dead_endpoint_when_all_retries_fail_then_delivery_ends_failed_after_six_attempts(
-    service: WebhookService, transport: FakeTransport, clock: FixedClock
+    webhooks: WebhookService, transport: FakeTransport, clock: FixedClock
 ) -> None:
-    endpoint_id = one_event_to(service, transport, 500)
+    endpoint_id = one_event_to(webhooks, transport, 500)
 
     for wait in (1, 5, 30, 120, 720):
         clock.advance(timedelta(minutes=wait))
-        assert service.retry_due() == 1
+        assert webhooks.retry_due() == 1
 
-    delivery = only_delivery(service, A, endpoint_id)
+    delivery = only_delivery(webhooks, A, endpoint_id)
     assert (delivery["state"], delivery["attempts"], delivery["last_error"]) == ("failed", 6, "HTTP 500")
     assert delivery["next_attempt_at"] is None
     clock.advance(timedelta(days=2))
-    assert service.retry_due() == 0
+    assert webhooks.retry_due() == 0
     assert len(transport.posts) == 6
 
 
 def test_given_endpoint_deleted_while_retrying_when_retry_runs_then_delivery_fails_without_post(
-    service: WebhookService, transport: FakeTransport, clock: FixedClock
+    webhooks: WebhookService, transport: FakeTransport, clock: FixedClock
 ) -> None:
-    endpoint_id = one_event_to(service, transport, 500)
-    service.delete_endpoint(A, endpoint_id)
+    endpoint_id = one_event_to(webhooks, transport, 500)
+    webhooks.delete_endpoint(A, endpoint_id)
 
     clock.advance(timedelta(minutes=1))
-    assert service.retry_due() == 1
+    assert webhooks.retry_due() == 1
 
     assert len(transport.posts) == 1
-    delivery = only_delivery(service, A, endpoint_id)
+    delivery = only_delivery(webhooks, A, endpoint_id)
     assert (delivery["state"], delivery["last_error"]) == ("failed", "endpoint deleted")
 
 
 # --- tenant isolation --------------------------------------------------------------------------
 def test_given_agent_a_endpoint_when_agent_b_lists_deletes_or_reads_deliveries_then_not_found(
-    service: WebhookService, transport: FakeTransport
+    webhooks: WebhookService, transport: FakeTransport
 ) -> None:
-    endpoint, _ = service.create_endpoint(A, endpoint_body(events=list(EVENTS)))
-    service.emit(A, "terminal.expiring", {"sn": "SN1"})
+    endpoint, _ = webhooks.create_endpoint(A, endpoint_body(events=list(EVENTS)))
+    webhooks.emit(A, "terminal.expiring", {"sn": "SN1"})
 
-    assert service.list_endpoints(B).items == []
+    assert webhooks.list_endpoints(B).items == []
     with pytest.raises(NotFound):
-        service.delete_endpoint(B, endpoint["endpoint_id"])
+        webhooks.delete_endpoint(B, endpoint["endpoint_id"])
     with pytest.raises(NotFound):
-        service.deliveries(B, endpoint["endpoint_id"])
-    assert len(service.deliveries(A, endpoint["endpoint_id"]).items) == 1
+        webhooks.deliveries(B, endpoint["endpoint_id"])
+    assert len(webhooks.deliveries(A, endpoint["endpoint_id"]).items) == 1
 
 
 def test_given_agent_a_endpoint_when_agent_b_emits_then_a_receives_nothing(
-    service: WebhookService, transport: FakeTransport
+    webhooks: WebhookService, transport: FakeTransport
 ) -> None:
-    service.create_endpoint(A, endpoint_body(events=list(EVENTS)))
-    b_endpoint, _ = service.create_endpoint(B, endpoint_body(url="https://b.example.com/hook", events=list(EVENTS)))
+    webhooks.create_endpoint(A, endpoint_body(events=list(EVENTS)))
+    b_endpoint, _ = webhooks.create_endpoint(B, endpoint_body(url="https://b.example.com/hook", events=list(EVENTS)))
 
     for event in EVENTS:
-        service.emit(B, event, {"n": 1})
+        webhooks.emit(B, event, {"n": 1})
 
     assert {p.url for p in transport.posts} == {"https://b.example.com/hook"}
-    assert len(service.deliveries(B, b_endpoint["endpoint_id"]).items) == len(EVENTS)
+    assert len(webhooks.deliveries(B, b_endpoint["endpoint_id"]).items) == len(EVENTS)
 
 
 def test_given_agent_b_cursor_when_used_on_agent_a_deliveries_then_rejected(
-    service: WebhookService, transport: FakeTransport
+    webhooks: WebhookService, transport: FakeTransport
 ) -> None:
-    a_endpoint, _ = service.create_endpoint(A, endpoint_body())
-    b_endpoint, _ = service.create_endpoint(B, endpoint_body())
+    a_endpoint, _ = webhooks.create_endpoint(A, endpoint_body())
+    b_endpoint, _ = webhooks.create_endpoint(B, endpoint_body())
     for _ in range(3):
-        service.emit(B, "terminal.expiring", {"sn": "SN1"})
-    page = service.deliveries(B, b_endpoint["endpoint_id"], limit=1)
+        webhooks.emit(B, "terminal.expiring", {"sn": "SN1"})
+    page = webhooks.deliveries(B, b_endpoint["endpoint_id"], limit=1)
     assert page.next_cursor is not None
 
     with pytest.raises(ValidationError) as caught:
-        service.deliveries(A, a_endpoint["endpoint_id"], limit=1, cursor=page.next_cursor)
+        webhooks.deliveries(A, a_endpoint["endpoint_id"], limit=1, cursor=page.next_cursor)
     assert caught.value.field == "cursor"
 
 
@@ -392,10 +345,10 @@ def test_given_real_receiver_when_event_emitted_then_signature_verifies_with_cre
     ddb: Any, receiver: tuple[str, Received]
 ) -> None:
     url, received = receiver
-    service = over_real_http(datetime.now(UTC))
-    endpoint, secret = service.create_endpoint(A, endpoint_body(url=url, events=["order.fulfilled"]))
+    webhooks = over_real_http(datetime.now(UTC))
+    endpoint, secret = webhooks.create_endpoint(A, endpoint_body(url=url, events=["order.fulfilled"]))
 
-    assert service.emit(A, "order.fulfilled", {"order_id": "or_1", "amount_fen": 3000}) == 1
+    assert webhooks.emit(A, "order.fulfilled", {"order_id": "or_1", "amount_fen": 3000}) == 1
 
     ((headers, body),) = received.requests
     assert verify(secret, headers["simrenew-signature"], body)
@@ -403,19 +356,19 @@ def test_given_real_receiver_when_event_emitted_then_signature_verifies_with_cre
     assert headers["simrenew-event"] == "order.fulfilled"
     assert headers["content-type"] == "application/json"
     assert json.loads(body)["data"] == {"order_id": "or_1", "amount_fen": 3000}
-    delivery = only_delivery(service, A, endpoint["endpoint_id"])
+    delivery = only_delivery(webhooks, A, endpoint["endpoint_id"])
     assert (delivery["state"], delivery["last_status"]) == ("delivered", 204)
 
 
 def test_given_nothing_listening_when_emitting_over_real_http_then_emit_does_not_raise(ddb: Any) -> None:
     with HTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler) as probe:
         port = probe.server_address[1]  # free, then closed: connections are refused
-    service = over_real_http(START)
-    endpoint, _ = service.create_endpoint(A, endpoint_body(url=f"http://127.0.0.1:{port}/hook"))
+    webhooks = over_real_http(START)
+    endpoint, _ = webhooks.create_endpoint(A, endpoint_body(url=f"http://127.0.0.1:{port}/hook"))
 
-    assert service.emit(A, "terminal.expiring", {"sn": "SN1"}) == 1
+    assert webhooks.emit(A, "terminal.expiring", {"sn": "SN1"}) == 1
 
-    delivery = only_delivery(service, A, endpoint["endpoint_id"])
+    delivery = only_delivery(webhooks, A, endpoint["endpoint_id"])
     assert (delivery["state"], delivery["attempts"]) == ("pending", 1)
 
 
@@ -432,10 +385,10 @@ def test_given_endpoint_redirects_elsewhere_when_emitting_then_redirect_is_not_f
             self.end_headers()
 
     with serving(Redirect) as port:
-        service = over_real_http(START)
-        endpoint, _ = service.create_endpoint(A, endpoint_body(url=f"http://localhost:{port}/hook"))
-        service.emit(A, "terminal.expiring", {"sn": "SN1"})
+        webhooks = over_real_http(START)
+        endpoint, _ = webhooks.create_endpoint(A, endpoint_body(url=f"http://localhost:{port}/hook"))
+        webhooks.emit(A, "terminal.expiring", {"sn": "SN1"})
 
     assert received.requests == []
-    delivery = only_delivery(service, A, endpoint["endpoint_id"])
+    delivery = only_delivery(webhooks, A, endpoint["endpoint_id"])
     assert (delivery["state"], delivery["last_status"]) == ("pending", 307)

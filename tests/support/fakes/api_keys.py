@@ -15,7 +15,7 @@ from simrenew.adapters.dynamodb.tenants import new_item as new_tenant_item
 from simrenew.domain.tenant import ApiKey, Role, Tenant, TenantStatus
 from simrenew.errors import Conflict, NotFound
 from simrenew.ports.api_keys import TenantChange
-from tests.support.fakes.table import Cancelled, FakeTable, paged
+from tests.support.fakes.table import Cancelled, FakeTable, paged, setting
 
 
 class FakeApiKeyRepository(ApiKeyRepository):
@@ -63,26 +63,16 @@ class FakeApiKeyRepository(ApiKeyRepository):
         return Page(items, next_cursor)
 
     def revoke(self, tenant_id: str, key_id: str, now: datetime) -> None:
-        def revoked_listing(stored: Item | None) -> Item | None:
-            assert isinstance(stored, ApiKeyItem)
-            stored.revoked_at = stored.updated_at = now
-            return stored
-
-        def revoked_lookup(stored: Item | None) -> Item | None:
-            assert isinstance(stored, ApiKeyLookupItem)
-            stored.revoked, stored.updated_at = True, now
-            return stored
-
         try:
             with self.table.tx() as tx:
                 tx.update(
                     (keys.tenant_pk(tenant_id), keys.api_key_sk(key_id)),
-                    revoked_listing,
+                    setting(ApiKeyItem, revoked_at=now, updated_at=now),
                     check=lambda s: isinstance(s, ApiKeyItem) and s.revoked_at is None,
                 )
                 tx.update(
                     (keys.api_key_lookup_pk(key_id), keys.lookup_sk()),
-                    revoked_lookup,
+                    setting(ApiKeyLookupItem, revoked=True, updated_at=now),
                     check=lambda s: isinstance(s, ApiKeyLookupItem) and s.tenant_id == tenant_id,
                 )
         except Cancelled:

@@ -83,10 +83,7 @@ class FakeCarrierStoreRepository(FakeCarrierRepository):
         if item is None:
             return
         change(item)
-        try:
-            self.table.put(item)  # versioned: only over the version read
-        except Cancelled:
-            return
+        self.table.put_if(item)  # versioned: only over the version read
 
     def set_account_status(self, tenant_id: str, account_id: str, status: AccountStatus, now: datetime) -> None:
         def change(item: CarrierAccountItem) -> None:
@@ -145,11 +142,7 @@ class FakeCarrierStoreRepository(FakeCarrierRepository):
         return self.table.get(CarrierOpItem, pk, sk)
 
     def put_op(self, item: CarrierOpItem) -> bool:
-        try:
-            self.table.put(item, new=True)
-        except Cancelled:
-            return False
-        return True
+        return self.table.put_if(item, new=True)
 
     def _update(
         self, item: CarrierOpItem, check: Callable[[CarrierOpItem], bool], change: Callable[[CarrierOpItem], None]

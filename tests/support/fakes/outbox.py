@@ -26,11 +26,7 @@ class FakeOutboxRepository(OutboxRepository):
         self.table = table
 
     def put(self, item: OutboxItem) -> bool:
-        try:
-            self.table.put(item, new=True)
-        except Cancelled:
-            return False
-        return True
+        return self.table.put_if(item, new=True)
 
     def get(self, pk: str, sk: str) -> OutboxItem | None:
         return self.table.get(OutboxItem, pk, sk)

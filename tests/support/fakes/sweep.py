@@ -24,7 +24,7 @@ from simrenew.domain.tenant import Tenant
 from simrenew.ports.sweep_store import Offsets, Outcome
 from simrenew.ports.sweeps import DayProgress, DayState, RequestState, ShardProgress, ShardState
 from tests.support.fakes.fleet import FakeMerchantRepository, FakeTerminalRepository
-from tests.support.fakes.table import Cancelled, FakeTable
+from tests.support.fakes.table import Cancelled, FakeTable, setting
 from tests.support.fakes.tenants import FakeTenantRepository
 
 
@@ -75,14 +75,13 @@ class FakeSweepRepository(SweepRepository):
                 and stored.run_id == existing.run_id
             )
 
-        def taken(stored: Item | None) -> Item | None:
-            assert isinstance(stored, NotificationItem)
-            stored.state, stored.run_id, stored.updated_at = "sending", run_id, now
-            return stored
-
         try:
             with self.table.tx() as tx:
-                tx.update((existing.pk, existing.sk), taken, check=unchanged)
+                tx.update(
+                    (existing.pk, existing.sk),
+                    setting(NotificationItem, state="sending", run_id=run_id, updated_at=now),
+                    check=unchanged,
+                )
         except Cancelled:
             return False
         existing.state, existing.run_id, existing.updated_at = "sending", run_id, now

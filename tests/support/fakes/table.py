@@ -23,6 +23,18 @@ Key = tuple[str, str]
 Check = Callable[[Item | None], bool]
 
 
+def setting(kind: type[Item], **values: Any) -> Callable[[Item | None], Item | None]:
+    """An update's change for `Tx.update`: the stored item, which must be a `kind`, with `values` set."""
+
+    def change(stored: Item | None) -> Item | None:
+        assert isinstance(stored, kind)
+        for name, value in values.items():
+            setattr(stored, name, value)
+        return stored
+
+    return change
+
+
 class Cancelled(Exception):
     """A transaction refused: `codes[i]` is FAILED where operation i's condition failed."""
 
@@ -82,6 +94,14 @@ class FakeTable:
         """One PutItem (versioned models by version; `new`: only if the key is free)."""
         with self.tx() as tx:
             tx.save(item, new=new)
+
+    def put_if(self, item: Item, *, new: bool = False) -> bool:
+        """`put`, answering whether it wrote (False: its condition failed, nothing changed)."""
+        try:
+            self.put(item, new=new)
+        except Cancelled:
+            return False
+        return True
 
     def tx(self) -> Tx:
         return Tx(self)

@@ -16,7 +16,7 @@ from simrenew.adapters.dynamodb.webhooks import (
 from simrenew.errors import Conflict, ValidationError
 from simrenew.ports.paging import Page
 from simrenew.ports.webhooks import WebhookEndpoint, WebhookEvent
-from tests.support.fakes.table import Cancelled, FakeTable, paged
+from tests.support.fakes.table import FakeTable, paged
 
 
 class FakeWebhookRepository(WebhookRepository):
@@ -25,10 +25,8 @@ class FakeWebhookRepository(WebhookRepository):
 
     def create_endpoint(self, endpoint: WebhookEndpoint) -> WebhookEndpointItem:
         item = new_endpoint(endpoint)
-        try:
-            self.table.put(item, new=True)
-        except Cancelled:
-            raise Conflict("the webhook endpoint already exists") from None
+        if not self.table.put_if(item, new=True):
+            raise Conflict("the webhook endpoint already exists")
         return item
 
     def get_endpoint(self, tenant_id: str, endpoint_id: str) -> WebhookEndpointItem | None:
@@ -51,11 +49,7 @@ class FakeWebhookRepository(WebhookRepository):
         return True
 
     def _save(self, item: WebhookDeliveryItem, *, new: bool = False) -> bool:
-        try:
-            self.table.put(item, new=new)
-        except Cancelled:
-            return False
-        return True
+        return self.table.put_if(item, new=new)
 
     def add_delivery(
         self, endpoint: WebhookEndpoint, delivery_id: str, event: WebhookEvent, next_attempt_at: datetime, now: datetime
