@@ -50,6 +50,7 @@ from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
 from simrenew.adapters.dynamodb.models import OutboxItem as OutboxItem
 from simrenew.adapters.dynamodb.models import TerminalEventItem
+from simrenew.adapters.dynamodb.reads import item_or_none
 from simrenew.clock import iso_utc
 from simrenew.ports.outbox import OutboxEvent
 
@@ -125,10 +126,7 @@ class OutboxRepository:
         return True
 
     def get(self, pk: str, sk: str) -> OutboxItem | None:
-        try:
-            return OutboxItem.get(pk, sk, consistent_read=True)
-        except OutboxItem.DoesNotExist:
-            return None
+        return item_or_none(OutboxItem.get, pk, sk, consistent_read=True)
 
     def event(self, item: OutboxItem) -> OutboxEvent:
         return OutboxEvent(
