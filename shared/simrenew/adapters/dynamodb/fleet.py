@@ -479,7 +479,6 @@ class TerminalRepository:
             range_key_condition=range_cond,
             filter_condition=filter_cond,
             limit=limit,
-            page_size=limit,
         )
 
     def by_expiry(
@@ -503,7 +502,6 @@ class TerminalRepository:
             kind=TerminalItem,
             range_key_condition=expiry_range(sort, lower, upper),
             limit=limit,
-            page_size=limit,
             scan_index_forward=forward,
         )
 

@@ -176,7 +176,6 @@ class ImportRepository:
             hash_attr="gsi1pk",
             kind=ImportItem,
             limit=limit,
-            page_size=limit,
             scan_index_forward=False,
         )
 
