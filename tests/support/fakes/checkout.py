@@ -5,7 +5,6 @@ adapter's item builders; and a tenant-context cache that reads the FakeTable, wi
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -13,7 +12,12 @@ from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.models import Item, OpenOrderItem, OrderItem, TenantItem, TerminalItem
 from simrenew.adapters.dynamodb.orders import new_order_items, with_intent
 from simrenew.adapters.dynamodb.public_orders import CheckoutStore, open_order_slot
-from simrenew.adapters.dynamodb.tenant_context import CONTEXT_TTL_S, MerchantNameCache, TenantContext
+from simrenew.adapters.dynamodb.tenant_context import (
+    CONTEXT_TTL_S,
+    MerchantNameCache,
+    TenantContext,
+    TenantContextCache,
+)
 from simrenew.adapters.dynamodb.tenants import to_domain
 from simrenew.domain.fleet import Terminal, TerminalStatus
 from simrenew.domain.orders import OpenSlot, Order, PublicGuards
@@ -24,16 +28,15 @@ from tests.support.fakes.ratelimit import FakeRateLimiter, _key, add_hits
 from tests.support.fakes.table import FAILED, Cancelled, Check, FakeTable
 
 
-class FakeTenantContexts:
+class FakeTenantContexts(TenantContextCache):
     """TenantContextCache over the FakeTable: the profile (with its version) and every plan, kept
-    for the TTL; `reads` counts the reads (a stale context read again shows there)."""
+    for the TTL (the real cache's own get and invalidate); `reads` counts the reads (a stale context
+    read again shows there)."""
 
     def __init__(self, table: FakeTable, ttl_s: int = CONTEXT_TTL_S) -> None:
+        super().__init__(ttl_s)
         self.table = table
         self._plans = FakePlanRepository(table)
-        self._ttl = timedelta(seconds=ttl_s)
-        self._lock = threading.Lock()
-        self._entries: dict[str, TenantContext] = {}
         self.reads = 0
 
     def _read(self, tenant_id: str, now: datetime) -> TenantContext | None:
@@ -43,23 +46,6 @@ class FakeTenantContexts:
             return None
         plans = tuple(self._plans.all(tenant_id))
         return TenantContext(to_domain(profile), plans, int(profile.version or 0), now)
-
-    def get(self, tenant_id: str, now: datetime, *, fresh: bool = False) -> TenantContext | None:
-        with self._lock:
-            hit = self._entries.get(tenant_id)
-        if hit is not None and not fresh and timedelta(0) <= now - hit.read_at < self._ttl:
-            return hit
-        ctx = self._read(tenant_id, now)
-        with self._lock:
-            if ctx is None:
-                self._entries.pop(tenant_id, None)
-            else:
-                self._entries[tenant_id] = ctx
-        return ctx
-
-    def invalidate(self, tenant_id: str) -> None:
-        with self._lock:
-            self._entries.pop(tenant_id, None)
 
 
 def _tenant_is(version: int) -> Check:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
-from simrenew.adapters.dynamodb.fleet import refilled
 from simrenew.adapters.dynamodb.models import Item, TerminalItem
 from simrenew.adapters.dynamodb.transfers import TimeTransferItem, TimeTransferRepository
-from simrenew.domain.fleet import Terminal
 from simrenew.errors import TransientStoreError
 from tests.support.fakes.table import FAILED, Cancelled, FakeTable
 
@@ -17,20 +14,16 @@ class FakeTimeTransferRepository(TimeTransferRepository):
     def __init__(self, table: FakeTable) -> None:
         self.table = table
 
-    def commit(
-        self,
-        terminals: Sequence[tuple[TerminalItem, Terminal]],
-        records: Sequence[Item],
-        now: datetime,
-    ) -> bool:
+    def _write(self, saved: Sequence[TerminalItem], records: Sequence[Item]) -> bool:
+        """The real commit's staging (refilled terminals, new records), written to the FakeTable."""
         try:
             with self.table.tx() as tx:
-                for item, terminal in terminals:
-                    tx.save(refilled(item, terminal, now))
+                for item in saved:
+                    tx.save(item)
                 for record in records:
                     tx.save(record, new=True)
         except Cancelled as exc:
-            if FAILED in exc.codes[: len(terminals)]:
+            if FAILED in exc.codes[: len(saved)]:
                 return False
             raise TransientStoreError("could not transfer the time; retry") from exc
         return True

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from simrenew.adapters.carrier.http import PlatformClient, Transport
+from simrenew.adapters.carrier.http import PlatformAdapter, PlatformClient
 from simrenew.clock import Clock
 from simrenew.domain.carrier import CarrierRejected, SimState, SimStatus, SimUnknown, SimUsage
 
@@ -54,25 +54,15 @@ def iso_param(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
-class ControlCenter:
+class ControlCenter(PlatformAdapter):
+    platform = "control_center"
     supports_changed_since = True
     page_size = PAGE_SIZE
 
     def __init__(self, client: PlatformClient, username: str, api_key: str, clock: Clock) -> None:
-        self._client = client
+        super().__init__(client, username, api_key, clock)
         token = base64.b64encode(f"{username}:{api_key}".encode()).decode("ascii")
         self._auth = {"Authorization": f"Basic {token}"}
-        self._clock = clock
-
-    @classmethod
-    def connect(
-        cls, base_url: str, username: str, api_key: str, transport: Transport, clock: Clock, **client: Any
-    ) -> ControlCenter:
-        return cls(PlatformClient(base_url, transport, platform="control_center", **client), username, api_key, clock)
-
-    @property
-    def requests(self) -> int:
-        return self._client.requests
 
     def _get(self, path: str, query: dict[str, str] | None = None, label: str | None = None) -> Any:
         return self._client.call("GET", API + path, query=query, headers=self._auth, label=label).json()

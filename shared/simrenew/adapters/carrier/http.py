@@ -16,10 +16,11 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 from urllib.parse import urlencode, urlsplit
 
 from simrenew.adapters import outbound
+from simrenew.clock import Clock
 from simrenew.domain.carrier import (
     CarrierAuthFailed,
     CarrierRejected,
@@ -208,3 +209,24 @@ def _error_text(answer: Response) -> str:
         if code or message:
             return f" ({str(code or '')[:40]} {str(message or '')[:120]})".rstrip()
     return ""
+
+
+class PlatformAdapter:
+    """What each carrier platform's adapter shares: made from its base URL and credentials over one
+    PlatformClient (named `platform` in its errors and logs), and the count of requests it sent."""
+
+    platform = ""
+
+    def __init__(self, client: PlatformClient, username: str, api_key: str, clock: Clock) -> None:
+        self._client = client
+        self._clock = clock
+
+    @classmethod
+    def connect(
+        cls, base_url: str, username: str, api_key: str, transport: Transport, clock: Clock, **client: Any
+    ) -> Self:
+        return cls(PlatformClient(base_url, transport, platform=cls.platform, **client), username, api_key, clock)
+
+    @property
+    def requests(self) -> int:
+        return self._client.requests

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from simrenew.adapters.carrier.http import PlatformClient, Transport
+from simrenew.adapters.carrier.http import PlatformAdapter, PlatformClient
 from simrenew.clock import Clock
 from simrenew.domain.carrier import (
     CarrierAuthFailed,
@@ -56,28 +56,18 @@ STATES = {
 SUSPEND, RESUME = "0", "1"
 
 
-class OneLink:
+class OneLink(PlatformAdapter):
+    platform = "onelink"
     supports_changed_since = False
     page_size = BATCH
 
     def __init__(self, client: PlatformClient, appid: str, password: str, clock: Clock) -> None:
-        self._client = client
+        super().__init__(client, appid, password, clock)
         self._appid = appid
         self._password = password
-        self._clock = clock
         self._token: str | None = None
         self._token_until: datetime | None = None
         self._seq = itertools.count(1)
-
-    @classmethod
-    def connect(
-        cls, base_url: str, username: str, api_key: str, transport: Transport, clock: Clock, **client: Any
-    ) -> OneLink:
-        return cls(PlatformClient(base_url, transport, platform="onelink", **client), username, api_key, clock)
-
-    @property
-    def requests(self) -> int:
-        return self._client.requests
 
     def transid(self) -> str:
         stamp = self._clock.now().astimezone(BEIJING).strftime("%Y%m%d%H%M%S")

@@ -9,7 +9,8 @@ from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import translated
 from simrenew.adapters.dynamodb.mapping import attrs_of, from_item
 from simrenew.adapters.dynamodb.models import ApiKeyItem, ApiKeyLookupItem, TenantItem, Transaction
-from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
+from simrenew.adapters.dynamodb.paging import Page, query_page
+from simrenew.adapters.dynamodb.reads import item_or_none
 from simrenew.adapters.dynamodb.tenant_context import CONTEXTS
 from simrenew.adapters.dynamodb.tenants import gsi1 as tenant_gsi1
 from simrenew.adapters.dynamodb.tenants import new_item as new_tenant_item
@@ -75,26 +76,20 @@ class ApiKeyRepository:
             raise NotFound("no such tenant", code="tenant_not_found") from None
 
     def lookup(self, key_id: str) -> KeyLookup | None:
-        try:
-            item = ApiKeyLookupItem.get(keys.api_key_lookup_pk(key_id), keys.lookup_sk())
-        except ApiKeyLookupItem.DoesNotExist:
+        item = item_or_none(ApiKeyLookupItem.get, keys.api_key_lookup_pk(key_id), keys.lookup_sk())
+        if item is None:
             return None
         return KeyLookup(item.tenant_id, Role[item.role.upper()], item.key_hash, bool(item.revoked))
 
     def get(self, tenant_id: str, key_id: str) -> ApiKey | None:
-        try:
-            item = ApiKeyItem.get(keys.tenant_pk(tenant_id), keys.api_key_sk(key_id), consistent_read=True)
-        except ApiKeyItem.DoesNotExist:
-            return None
-        return _to_domain(item)
+        item = item_or_none(ApiKeyItem.get, keys.tenant_pk(tenant_id), keys.api_key_sk(key_id), consistent_read=True)
+        return _to_domain(item) if item is not None else None
 
     def page(self, tenant_id: str, limit: int, cursor: str | None) -> Page[ApiKey]:
-        pk = keys.tenant_pk(tenant_id)
-        start = decode_cursor(cursor, hash_attr="pk", hash_value=pk)
-        result = ApiKeyItem.query(
-            pk, ApiKeyItem.sk.startswith(keys.api_key_sk("")), limit=limit, last_evaluated_key=start
+        prefix = ApiKeyItem.sk.startswith(keys.api_key_sk(""))
+        return query_page(
+            ApiKeyItem.query, keys.tenant_pk(tenant_id), cursor, _to_domain, range_key_condition=prefix, limit=limit
         )
-        return Page([_to_domain(i) for i in result], encode_cursor(result.last_evaluated_key))
 
     def list_all(self, tenant_id: str) -> builtins.list[ApiKey]:
         pk = keys.tenant_pk(tenant_id)

@@ -35,6 +35,7 @@ from simrenew.adapters.dynamodb.models import CarrierAccountGuardItem, Item, Ter
 from simrenew.adapters.dynamodb.models import CarrierAccountItem as CarrierAccountItem
 from simrenew.adapters.dynamodb.models import CarrierOpItem as CarrierOpItem
 from simrenew.adapters.dynamodb.models import CarrierSimItem as CarrierSimItem
+from simrenew.adapters.dynamodb.queues import dequeued
 from simrenew.clock import iso_utc
 from simrenew.domain.carrier import (
     AccountStatus,
@@ -414,15 +415,7 @@ class CarrierRepository:
     def finish_op(
         self, item: CarrierOpItem, state: str, now: datetime, *, outcome: str | None = None, error: str | None = None
     ) -> bool:
-        actions: list[Action] = [
-            CarrierOpItem.state.set(state),
-            CarrierOpItem.updated_at.set(now),
-            CarrierOpItem.done_at.set(now),
-            CarrierOpItem.next_attempt_at.remove(),
-            CarrierOpItem.gsi1pk.remove(),
-            CarrierOpItem.gsi1sk.remove(),
-            CarrierOpItem.ttl.set(now + OPS_RETENTION),
-        ]
+        actions = [*dequeued(CarrierOpItem, state, now, OPS_RETENTION), CarrierOpItem.done_at.set(now)]
         if outcome:
             actions.append(CarrierOpItem.outcome.set(outcome))
         if error:

@@ -8,6 +8,7 @@ from typing import Any
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.mapping import attrs_of, from_item
 from simrenew.adapters.dynamodb.models import ExportItem
+from simrenew.adapters.dynamodb.reads import item_or_none
 from simrenew.ports.exports import ExportJob
 
 
@@ -41,11 +42,8 @@ class ExportRepository:
         ).save(condition=ExportItem.pk.does_not_exist())
 
     def get(self, tenant_id: str, export_id: str) -> ExportJob | None:
-        try:
-            item = ExportItem.get(keys.tenant_pk(tenant_id), keys.export_sk(export_id), consistent_read=True)
-        except ExportItem.DoesNotExist:
-            return None
-        return to_export(item)
+        item = item_or_none(ExportItem.get, keys.tenant_pk(tenant_id), keys.export_sk(export_id), consistent_read=True)
+        return to_export(item) if item is not None else None
 
     def running(self, job: ExportJob, now: datetime) -> None:
         _item(job).update(actions=[ExportItem.status.set("running"), ExportItem.heartbeat_at.set(now)])

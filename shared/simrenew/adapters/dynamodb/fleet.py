@@ -33,7 +33,8 @@ from simrenew.adapters.dynamodb.models import (
     Transaction,
     TransferCodeItem,
 )
-from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
+from simrenew.adapters.dynamodb.paging import Page, query_page
+from simrenew.adapters.dynamodb.reads import item_or_none
 from simrenew.adapters.dynamodb.search import merchant_entry, terminal_entry
 from simrenew.adapters.dynamodb.tenant_context import CONTEXTS, MERCHANT_NAMES
 from simrenew.clock import iso_utc
@@ -106,11 +107,8 @@ class MerchantRepository:
         )
 
     def find_by_key(self, tenant_id: str, name: str, phone: str) -> str | None:
-        try:
-            item = MerchantKeyItem.get(keys.tenant_pk(tenant_id), keys.merchant_key_sk(name, phone))
-        except MerchantKeyItem.DoesNotExist:
-            return None
-        return item.merchant_id
+        item = item_or_none(MerchantKeyItem.get, keys.tenant_pk(tenant_id), keys.merchant_key_sk(name, phone))
+        return item.merchant_id if item is not None else None
 
     def find_many_by_key(self, tenant_id: str, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """BatchGet of (name, phone) keys → merchant ids, for imports."""
@@ -122,10 +120,9 @@ class MerchantRepository:
         return found
 
     def _item(self, tenant_id: str, merchant_id: str) -> MerchantItem | None:
-        try:
-            return MerchantItem.get(keys.tenant_pk(tenant_id), keys.merchant_sk(merchant_id), consistent_read=True)
-        except MerchantItem.DoesNotExist:
-            return None
+        return item_or_none(
+            MerchantItem.get, keys.tenant_pk(tenant_id), keys.merchant_sk(merchant_id), consistent_read=True
+        )
 
     def get(self, tenant_id: str, merchant_id: str) -> Merchant | None:
         item = self._item(tenant_id, merchant_id)
@@ -139,12 +136,10 @@ class MerchantRepository:
         return {i.merchant_id: _merchant(i) for i in found}
 
     def page(self, tenant_id: str, limit: int, cursor: str | None) -> Page[Merchant]:
-        pk = keys.tenant_pk(tenant_id)
-        start = decode_cursor(cursor, hash_attr="pk", hash_value=pk)
-        result = MerchantItem.query(
-            pk, MerchantItem.sk.startswith(keys.merchant_sk("")), limit=limit, last_evaluated_key=start
+        prefix = MerchantItem.sk.startswith(keys.merchant_sk(""))
+        return query_page(
+            MerchantItem.query, keys.tenant_pk(tenant_id), cursor, _merchant, range_key_condition=prefix, limit=limit
         )
-        return Page([_merchant(i) for i in result], encode_cursor(result.last_evaluated_key))
 
     def update(self, tenant_id: str, merchant_id: str, changes: dict[str, Any], now: datetime) -> Merchant:
         item = self._item(tenant_id, merchant_id)
@@ -242,10 +237,8 @@ class PlanRepository:
         CONTEXTS.invalidate(plan.tenant_id)
 
     def get(self, tenant_id: str, plan_id: str) -> Plan | None:
-        try:
-            return _plan(PlanItem.get(keys.tenant_pk(tenant_id), keys.plan_sk(plan_id), consistent_read=True))
-        except PlanItem.DoesNotExist:
-            return None
+        item = item_or_none(PlanItem.get, keys.tenant_pk(tenant_id), keys.plan_sk(plan_id), consistent_read=True)
+        return _plan(item) if item is not None else None
 
     def ids_by_name(self, tenant_id: str, names: Iterable[str]) -> dict[str, str]:
         """casefolded name → plan id, one BatchGet."""
@@ -378,10 +371,7 @@ class ClashReport:
 class TerminalRepository:
     # --- reads -----------------------------------------------------------------------------------
     def item(self, tenant_id: str, sn: str) -> TerminalItem | None:
-        try:
-            return TerminalItem.get(keys.tenant_pk(tenant_id), keys.terminal_sk(sn), consistent_read=True)
-        except TerminalItem.DoesNotExist:
-            return None
+        return item_or_none(TerminalItem.get, keys.tenant_pk(tenant_id), keys.terminal_sk(sn), consistent_read=True)
 
     def stored(self, tenant_id: str, sn: str) -> tuple[TerminalItem, Terminal] | None:
         """`item` with its domain value (simrenew.ports.transfers.StoredTerminals)."""
@@ -418,10 +408,7 @@ class TerminalRepository:
         return None
 
     def claim(self, kind: str, value: str) -> ClaimItem | None:
-        try:
-            return ClaimItem.get(keys.claim_pk(kind.upper(), value), keys.claim_sk(), consistent_read=True)
-        except ClaimItem.DoesNotExist:
-            return None
+        return item_or_none(ClaimItem.get, keys.claim_pk(kind.upper(), value), keys.claim_sk(), consistent_read=True)
 
     def public(self, kind: str, value: str) -> tuple[TerminalItem | None, builtins.list[Item]]:
         """The terminal holding this SN or TID, whichever tenant it is in, and the items that share
@@ -482,18 +469,17 @@ class TerminalRepository:
         else:
             hash_attr, hash_value = "pk", keys.tenant_pk(tenant_id)
             range_cond = TerminalItem.sk.startswith(keys.terminal_sk(""))
-        start = decode_cursor(cursor, hash_attr=hash_attr, hash_value=hash_value)
-        query = index.query if index is not None else TerminalItem.query
-        result = query(
+        return query_page(
+            index.query if index is not None else TerminalItem.query,
             hash_value,
+            cursor,
+            to_terminal,
+            hash_attr=hash_attr,
+            kind=TerminalItem,
             range_key_condition=range_cond,
             filter_condition=filter_cond,
             limit=limit,
-            page_size=limit,
-            last_evaluated_key=start,
         )
-        items = [to_terminal(i) for i in result if isinstance(i, TerminalItem)]
-        return Page(items, encode_cursor(result.last_evaluated_key))
 
     def by_expiry(
         self, tenant_id: str, *, forward: bool, limit: int, cursor: str | None, **window: Unpack[ExpiryWindow]
@@ -502,27 +488,22 @@ class TerminalRepository:
         status = window["status"]
         lower, upper = expiry_bounds(window["expires_from"], window["expires_before"])
         if status:
+            query, hash_attr, sort = TerminalItem.gsi3.query, "gsi3pk", TerminalItem.gsi3sk
             hash_value = keys.terminals_by_status_gsi3pk(tenant_id, status)
-            result = TerminalItem.gsi3.query(
-                hash_value,
-                expiry_range(TerminalItem.gsi3sk, lower, upper),
-                limit=limit,
-                page_size=limit,
-                scan_index_forward=forward,
-                last_evaluated_key=decode_cursor(cursor, hash_attr="gsi3pk", hash_value=hash_value),
-            )
         else:
+            query, hash_attr, sort = TerminalItem.gsi4.query, "gsi4pk", TerminalItem.gsi4sk
             hash_value = keys.terminals_by_expiry_gsi4pk(tenant_id)
-            result = TerminalItem.gsi4.query(
-                hash_value,
-                expiry_range(TerminalItem.gsi4sk, lower, upper),
-                limit=limit,
-                page_size=limit,
-                scan_index_forward=forward,
-                last_evaluated_key=decode_cursor(cursor, hash_attr="gsi4pk", hash_value=hash_value),
-            )
-        items = [to_terminal(i) for i in result if isinstance(i, TerminalItem)]
-        return Page(items, encode_cursor(result.last_evaluated_key))
+        return query_page(
+            query,
+            hash_value,
+            cursor,
+            to_terminal,
+            hash_attr=hash_attr,
+            kind=TerminalItem,
+            range_key_condition=expiry_range(sort, lower, upper),
+            limit=limit,
+            scan_index_forward=forward,
+        )
 
     def count(
         self, tenant_id: str, status: str, expires_from: date | None = None, expires_before: date | None = None
@@ -720,10 +701,7 @@ class TerminalRepository:
         transfer_code_item(code, created_at=now, ttl=expires_at + timedelta(days=7)).save()
 
     def transfer_code(self, tenant_id: str, sn: str) -> TransferCodeItem | None:
-        try:
-            return TransferCodeItem.get(keys.tenant_pk(tenant_id), keys.transfer_sk(sn), consistent_read=True)
-        except TransferCodeItem.DoesNotExist:
-            return None
+        return item_or_none(TransferCodeItem.get, keys.tenant_pk(tenant_id), keys.transfer_sk(sn), consistent_read=True)
 
     def children(self, tenant_id: str, sn: str) -> builtins.list[Item]:
         pk = keys.tenant_pk(tenant_id)

@@ -21,7 +21,8 @@ from simrenew.adapters.dynamodb.models import (
     TerminalItem,
     connection,
 )
-from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
+from simrenew.adapters.dynamodb.paging import Page, query_page
+from simrenew.adapters.dynamodb.reads import item_or_none
 from simrenew.domain import imports as domain
 from simrenew.domain.fleet import Terminal
 from simrenew.domain.imports import Counts as Counts
@@ -159,10 +160,7 @@ class ImportRepository:
         )
 
     def get(self, tenant_id: str, import_id: str) -> ImportItem | None:
-        try:
-            return ImportItem.get(keys.tenant_pk(tenant_id), keys.import_sk(import_id), consistent_read=True)
-        except ImportItem.DoesNotExist:
-            return None
+        return item_or_none(ImportItem.get, keys.tenant_pk(tenant_id), keys.import_sk(import_id), consistent_read=True)
 
     def open_file(self, job: ImportItem) -> BinaryIO:
         """A body import's file (at most a few MB in chunks) as a stream."""
@@ -170,16 +168,16 @@ class ImportRepository:
 
     def page(self, tenant_id: str, limit: int, cursor: str | None) -> Page[ImportItem]:
         """The tenant's imports, newest first (kept RETENTION days, like the files)."""
-        pk = keys.imports_gsi1pk(tenant_id)
-        result = ImportItem.gsi1.query(
-            pk,
+        return query_page(
+            ImportItem.gsi1.query,
+            keys.imports_gsi1pk(tenant_id),
+            cursor,
+            lambda item: item,
+            hash_attr="gsi1pk",
+            kind=ImportItem,
             limit=limit,
-            page_size=limit,
             scan_index_forward=False,
-            last_evaluated_key=decode_cursor(cursor, hash_attr="gsi1pk", hash_value=pk),
         )
-        items = [i for i in result if isinstance(i, ImportItem)]
-        return Page(items, encode_cursor(result.last_evaluated_key))
 
     def file(self, job: ImportItem) -> bytes:
         pk = keys.tenant_pk(job.tenant_id)

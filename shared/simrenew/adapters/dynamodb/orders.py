@@ -33,7 +33,8 @@ from simrenew.adapters.dynamodb.models import (
     TerminalItem,
     Transaction,
 )
-from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
+from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor, query_page
+from simrenew.adapters.dynamodb.reads import item_or_none
 from simrenew.clock import iso_utc
 from simrenew.domain.fleet import Terminal
 from simrenew.domain.orders import (
@@ -218,10 +219,7 @@ class OrderRepository:
         return item
 
     def open_public(self, tenant_id: str, sn: str, plan_id: str) -> OpenOrderItem | None:
-        try:
-            return OpenOrderItem.get(keys.tenant_pk(tenant_id), keys.open_public_order_sk(sn, plan_id))
-        except OpenOrderItem.DoesNotExist:
-            return None
+        return item_or_none(OpenOrderItem.get, keys.tenant_pk(tenant_id), keys.open_public_order_sk(sn, plan_id))
 
     def remember_open_public(
         self, order: Order, sn: str, plan_id: str, token: str, client_secret: str, expires_at: datetime
@@ -236,11 +234,8 @@ class OrderRepository:
             )
 
     def by_order_id(self, order_id: str) -> OrderItem | None:
-        try:
-            lookup = PaymentIntentItem.get(keys.order_lookup_pk(order_id), keys.lookup_sk())
-        except PaymentIntentItem.DoesNotExist:
-            return None
-        return self.item(lookup.tenant_id, lookup.order_id)
+        lookup = item_or_none(PaymentIntentItem.get, keys.order_lookup_pk(order_id), keys.lookup_sk())
+        return self.item(lookup.tenant_id, lookup.order_id) if lookup is not None else None
 
     def attach_intent(self, item: OrderItem, payment_intent_id: str, now: datetime) -> None:
         lookup = with_intent(item, payment_intent_id, now)
@@ -290,17 +285,11 @@ class OrderRepository:
             return codes
 
     def item(self, tenant_id: str, order_id: str) -> OrderItem | None:
-        try:
-            return OrderItem.get(keys.tenant_pk(tenant_id), keys.order_sk(order_id), consistent_read=True)
-        except OrderItem.DoesNotExist:
-            return None
+        return item_or_none(OrderItem.get, keys.tenant_pk(tenant_id), keys.order_sk(order_id), consistent_read=True)
 
     def by_intent(self, payment_intent_id: str) -> OrderItem | None:
-        try:
-            lookup = PaymentIntentItem.get(keys.payment_intent_pk(payment_intent_id), keys.lookup_sk())
-        except PaymentIntentItem.DoesNotExist:
-            return None
-        return self.item(lookup.tenant_id, lookup.order_id)
+        lookup = item_or_none(PaymentIntentItem.get, keys.payment_intent_pk(payment_intent_id), keys.lookup_sk())
+        return self.item(lookup.tenant_id, lookup.order_id) if lookup is not None else None
 
     def event_and_lookup(self, event_id: str, lookup_id: str) -> tuple[bool, PaymentIntentItem | None]:
         """One consistent BatchGetItem: was this Stripe event applied already, and the look-up of
@@ -337,16 +326,17 @@ class OrderRepository:
         return context
 
     def page(self, tenant_id: str, status: str | None, limit: int, cursor: str | None) -> Page[Order]:
-        pk = keys.orders_gsi1pk(tenant_id)
-        start = decode_cursor(cursor, hash_attr="gsi1pk", hash_value=pk)
-        result = OrderItem.gsi1.query(
-            pk,
+        return query_page(
+            OrderItem.gsi1.query,
+            keys.orders_gsi1pk(tenant_id),
+            cursor,
+            to_order,
+            hash_attr="gsi1pk",
+            kind=OrderItem,
             filter_condition=(OrderItem.status == status) if status else None,
             limit=limit,
-            last_evaluated_key=start,
             scan_index_forward=False,
         )
-        return Page([to_order(i) for i in result if isinstance(i, OrderItem)], encode_cursor(result.last_evaluated_key))
 
     @staticmethod
     def _filters(lower: str | None, upper: str | None, status: str | None, channel: str | None, sn: str | None) -> Any:

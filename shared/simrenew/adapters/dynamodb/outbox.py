@@ -44,12 +44,13 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, PynamoDBException, UpdateError
 from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
 
 from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import is_condition_failure
 from simrenew.adapters.dynamodb.models import OutboxItem as OutboxItem
 from simrenew.adapters.dynamodb.models import TerminalEventItem
+from simrenew.adapters.dynamodb.queues import dequeued
+from simrenew.adapters.dynamodb.reads import item_or_none
 from simrenew.clock import iso_utc
 from simrenew.ports.outbox import OutboxEvent
 
@@ -125,10 +126,7 @@ class OutboxRepository:
         return True
 
     def get(self, pk: str, sk: str) -> OutboxItem | None:
-        try:
-            return OutboxItem.get(pk, sk, consistent_read=True)
-        except OutboxItem.DoesNotExist:
-            return None
+        return item_or_none(OutboxItem.get, pk, sk, consistent_read=True)
 
     def event(self, item: OutboxItem) -> OutboxEvent:
         return OutboxEvent(
@@ -154,14 +152,7 @@ class OutboxRepository:
     def finish(self, item: OutboxItem, state: str, now: datetime, error: str | None = None) -> bool:
         """Delivered (or dropped): out of the pending queue. False when it was no longer pending
         (another dispatcher finished it first)."""
-        actions: list[Action] = [
-            OutboxItem.state.set(state),
-            OutboxItem.updated_at.set(now),
-            OutboxItem.gsi1pk.remove(),
-            OutboxItem.gsi1sk.remove(),
-            OutboxItem.next_attempt_at.remove(),
-            OutboxItem.ttl.set(now + RETENTION),
-        ]
+        actions = dequeued(OutboxItem, state, now, RETENTION)
         if state == "delivered":
             actions.append(OutboxItem.delivered_at.set(now))
         if error:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from simrenew.errors import ValidationError
 from simrenew.ports.paging import Page as Page
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+
+T = TypeVar("T")
 
 
 def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
@@ -42,6 +45,25 @@ def decode_cursor(cursor: str | None, *, hash_attr: str, hash_value: str) -> dic
     if set(data) != expected:
         raise ValidationError("cursor", "invalid_cursor", "cursor is not one this API returned")
     return data
+
+
+def query_page(
+    query: Callable[..., Any],
+    hash_value: str,
+    cursor: str | None,
+    convert: Callable[[Any], T],
+    *,
+    hash_attr: str = "pk",
+    kind: type | None = None,
+    **query_args: Any,
+) -> Page[T]:
+    """One page of a list: `query` (a model's or an index's) of the partition `hash_value` from the
+    cursor (checked to be this list's), the items (those of `kind`, when given) converted, and the
+    cursor of what follows."""
+    start = decode_cursor(cursor, hash_attr=hash_attr, hash_value=hash_value)
+    result = query(hash_value, last_evaluated_key=start, **query_args)
+    items = [convert(i) for i in result if kind is None or isinstance(i, kind)]
+    return Page(items, encode_cursor(result.last_evaluated_key))
 
 
 def parse_limit(raw: str | None) -> int:

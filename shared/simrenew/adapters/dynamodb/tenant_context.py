@@ -76,7 +76,7 @@ class TenantContextCache:
             hit = self._entries.get(tenant_id)
         if hit is not None and not fresh and timedelta(0) <= now - hit.read_at < self._ttl:
             return hit
-        ctx = read_context(tenant_id, now)
+        ctx = self._read(tenant_id, now)
         with self._lock:
             if len(self._entries) >= _MAX_ENTRIES:
                 self._entries.clear()
@@ -85,6 +85,9 @@ class TenantContextCache:
             else:
                 self._entries[tenant_id] = ctx
         return ctx
+
+    def _read(self, tenant_id: str, now: datetime) -> TenantContext | None:
+        return read_context(tenant_id, now)
 
     def invalidate(self, tenant_id: str) -> None:
         with self._lock:

@@ -11,7 +11,8 @@ from simrenew.adapters.dynamodb import keys
 from simrenew.adapters.dynamodb.errors import translated
 from simrenew.adapters.dynamodb.mapping import attrs_of, from_item
 from simrenew.adapters.dynamodb.models import TenantItem
-from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
+from simrenew.adapters.dynamodb.paging import Page, query_page
+from simrenew.adapters.dynamodb.reads import item_or_none
 from simrenew.adapters.dynamodb.sweeps import SweepRepository
 from simrenew.adapters.dynamodb.tenant_context import CONTEXTS
 from simrenew.clock import iso_utc
@@ -77,27 +78,25 @@ class TenantRepository:
         CONTEXTS.invalidate(tenant.tenant_id)
 
     def _item(self, tenant_id: str) -> TenantItem | None:
-        try:
-            return TenantItem.get(keys.tenant_pk(tenant_id), keys.tenant_profile_sk(), consistent_read=True)
-        except TenantItem.DoesNotExist:
-            return None
+        return item_or_none(TenantItem.get, keys.tenant_pk(tenant_id), keys.tenant_profile_sk(), consistent_read=True)
 
     def get(self, tenant_id: str) -> Tenant | None:
         item = self._item(tenant_id)
         return to_domain(item) if item else None
 
     def list(self, status: TenantStatus | None, limit: int, cursor: str | None) -> Page[Tenant]:
-        start = decode_cursor(cursor, hash_attr="gsi1pk", hash_value=ALL_TENANTS)
         condition = TenantItem.gsi1sk.startswith(keys.tenants_by_status_prefix(status.value)) if status else None
-        result = TenantItem.gsi1.query(
+        return query_page(
+            TenantItem.gsi1.query,
             ALL_TENANTS,
+            cursor,
+            to_domain,
+            hash_attr="gsi1pk",
+            kind=TenantItem,
             range_key_condition=condition,
             limit=limit,
-            last_evaluated_key=start,
             scan_index_forward=False,
         )
-        items = [to_domain(i) for i in result if isinstance(i, TenantItem)]
-        return Page(items, encode_cursor(result.last_evaluated_key))
 
     def was_approved(self, tenant_id: str) -> bool:
         """Approved (or created active) at some point: it was, or it has had a key."""

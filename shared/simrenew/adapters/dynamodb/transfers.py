@@ -59,16 +59,20 @@ class TimeTransferRepository:
         """Save both terminals (each conditional on the version read) and write the new records
         (ledger lines, notices, the transfer) once. False when a terminal changed since it was
         read (nothing was written: reload and retry)."""
+        return self._write([refilled(item, terminal, now) for item, terminal in terminals], records)
+
+    def _write(self, saved: Sequence[TerminalItem], records: Sequence[Item]) -> bool:
+        """The one transaction `commit` stages: the refilled terminals, then the records."""
         try:
             with Transaction() as tx:
-                for item, terminal in terminals:
-                    tx.save(refilled(item, terminal, now))  # VersionAttribute: the version read is the condition
+                for item in saved:
+                    tx.save(item)  # VersionAttribute: the version read is the condition
                 for record in records:
                     tx.save(record, condition=Item.pk.does_not_exist())
             return True
         except TransactWriteError as exc:
             codes = tx.codes(exc)
-            if any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in codes[: len(terminals)]):
+            if any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in codes[: len(saved)]):
                 return False
             raise TransientStoreError("could not transfer the time; retry") from exc
 

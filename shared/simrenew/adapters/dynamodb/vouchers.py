@@ -21,6 +21,7 @@ from simrenew.adapters.dynamodb.models import (
     VoucherItem,
 )
 from simrenew.adapters.dynamodb.orders import ledger_line
+from simrenew.adapters.dynamodb.reads import item_or_none
 from simrenew.clock import iso_utc
 from simrenew.domain.carrier import CarrierAction
 from simrenew.domain.fleet import Terminal
@@ -76,11 +77,8 @@ class VoucherRepository:
         return [i for i in result if isinstance(i, VoucherItem) and i.redeemed_at is not None and i.redeemed_at < end]
 
     def batch(self, tenant_id: str, batch_id: str) -> VoucherBatchItem | None:
-        try:
-            pk, sk = keys.tenant_pk(tenant_id), keys.voucher_batch_sk(batch_id)
-            return VoucherBatchItem.get(pk, sk, consistent_read=True)
-        except VoucherBatchItem.DoesNotExist:
-            return None
+        pk, sk = keys.tenant_pk(tenant_id), keys.voucher_batch_sk(batch_id)
+        return item_or_none(VoucherBatchItem.get, pk, sk, consistent_read=True)
 
     def void(self, voucher: VoucherItem, actor: str, now: datetime) -> bool:
         """Void an unredeemed code and count it on its batch, together; False when a redemption
@@ -104,10 +102,7 @@ class VoucherRepository:
             raise TransientStoreError("could not void the code; retry") from exc
 
     def get(self, digest: str) -> VoucherItem | None:
-        try:
-            return VoucherItem.get(keys.voucher_pk(digest), keys.voucher_sk(), consistent_read=True)
-        except VoucherItem.DoesNotExist:
-            return None
+        return item_or_none(VoucherItem.get, keys.voucher_pk(digest), keys.voucher_sk(), consistent_read=True)
 
     def redeem(
         self,

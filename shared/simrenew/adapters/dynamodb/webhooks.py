@@ -15,7 +15,8 @@ from simrenew.adapters.dynamodb.errors import condition_held, translated
 from simrenew.adapters.dynamodb.mapping import attrs_of, from_item
 from simrenew.adapters.dynamodb.models import WebhookDeliveryItem as WebhookDeliveryItem
 from simrenew.adapters.dynamodb.models import WebhookEndpointItem as WebhookEndpointItem
-from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor
+from simrenew.adapters.dynamodb.paging import Page, decode_cursor, encode_cursor, query_page
+from simrenew.adapters.dynamodb.reads import item_or_none
 from simrenew.errors import ValidationError
 from simrenew.ports.webhooks import Attempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -111,26 +112,21 @@ class WebhookRepository:
         return item
 
     def get_endpoint(self, tenant_id: str, endpoint_id: str) -> WebhookEndpointItem | None:
-        try:
-            return WebhookEndpointItem.get(
-                keys.tenant_pk(tenant_id), keys.webhook_endpoint_sk(endpoint_id), consistent_read=True
-            )
-        except WebhookEndpointItem.DoesNotExist:
-            return None
+        sk = keys.webhook_endpoint_sk(endpoint_id)
+        return item_or_none(WebhookEndpointItem.get, keys.tenant_pk(tenant_id), sk, consistent_read=True)
 
     def list_endpoints(self, tenant_id: str, limit: int, cursor: str | None) -> Page[WebhookEndpointItem]:
         """Active endpoints only (a deleted endpoint is disabled, its delivery log kept)."""
-        pk = keys.tenant_pk(tenant_id)
-        start = decode_cursor(cursor, hash_attr="pk", hash_value=pk)
-        result = WebhookEndpointItem.query(
-            pk,
-            WebhookEndpointItem.sk.startswith(keys.webhook_endpoints_prefix()),
+        return query_page(
+            WebhookEndpointItem.query,
+            keys.tenant_pk(tenant_id),
+            cursor,
+            lambda item: item,
+            kind=WebhookEndpointItem,
+            range_key_condition=WebhookEndpointItem.sk.startswith(keys.webhook_endpoints_prefix()),
             filter_condition=WebhookEndpointItem.active == True,  # noqa: E712 - a PynamoDB condition
             limit=limit,
-            last_evaluated_key=start,
         )
-        items = [i for i in result if isinstance(i, WebhookEndpointItem)]
-        return Page(items, encode_cursor(result.last_evaluated_key))
 
     def active_endpoints(self, tenant_id: str) -> list[WebhookEndpointItem]:
         result = WebhookEndpointItem.query(
@@ -177,10 +173,7 @@ class WebhookRepository:
         return condition_held(item.save)
 
     def get_delivery(self, tenant_id: str, delivery_sk: str) -> WebhookDeliveryItem | None:
-        try:
-            return WebhookDeliveryItem.get(keys.tenant_pk(tenant_id), delivery_sk, consistent_read=True)
-        except WebhookDeliveryItem.DoesNotExist:
-            return None
+        return item_or_none(WebhookDeliveryItem.get, keys.tenant_pk(tenant_id), delivery_sk, consistent_read=True)
 
     def list_deliveries(
         self, tenant_id: str, endpoint_id: str, limit: int, cursor: str | None
