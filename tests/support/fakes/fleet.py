@@ -60,6 +60,20 @@ def bump_tenant_version(tx: Tx, tenant_id: str) -> None:
     tx.update((keys.tenant_pk(tenant_id), keys.tenant_profile_sk()), bumped, check=exists)
 
 
+def _saved_new(table: FakeTable, items: Iterable[Any], bump: str | None = None) -> bool:
+    """Save items none of which may exist yet, in one transaction (bumping the tenant's version
+    with them when `bump` names it); False when one already existed (nothing saved)."""
+    try:
+        with table.tx() as tx:
+            for item in items:
+                tx.save(item, new=True)
+            if bump is not None:
+                bump_tenant_version(tx, bump)
+    except Cancelled:
+        return False
+    return True
+
+
 def _within(expires_on: str, lower: date | None, upper: date | None) -> bool:
     """expires_on in [lower, upper): the expiry range of the real key conditions."""
     return (lower is None or expires_on >= lower.isoformat()) and (upper is None or expires_on < upper.isoformat())
@@ -70,13 +84,8 @@ class FakeMerchantRepository(MerchantRepository):
         self.table = table
 
     def create(self, merchant: Merchant, now: datetime) -> None:
-        item, key_item = self._items(merchant, now)
-        try:
-            with self.table.tx() as tx:
-                tx.save(item, new=True)
-                tx.save(key_item, new=True)
-        except Cancelled:
-            raise self._exists(merchant) from None
+        if not _saved_new(self.table, self._items(merchant, now)):
+            raise self._exists(merchant)
 
     def find_by_key(self, tenant_id: str, name: str, phone: str) -> str | None:
         found = self.table.get(MerchantKeyItem, keys.tenant_pk(tenant_id), keys.merchant_key_sk(name, phone))
@@ -142,14 +151,8 @@ class FakePlanRepository(PlanRepository):
         self.table = table
 
     def create(self, plan: Plan, now: datetime) -> None:
-        item, name_item = self._items(plan, now)
-        try:
-            with self.table.tx() as tx:
-                tx.save(item, new=True)
-                tx.save(name_item, new=True)
-                bump_tenant_version(tx, plan.tenant_id)
-        except Cancelled:
-            raise Conflict("a plan with this name exists", code="plan_exists", field="name") from None
+        if not _saved_new(self.table, self._items(plan, now), bump=plan.tenant_id):
+            raise Conflict("a plan with this name exists", code="plan_exists", field="name")
 
     def get(self, tenant_id: str, plan_id: str) -> Plan | None:
         item = self.table.get(PlanItem, keys.tenant_pk(tenant_id), keys.plan_sk(plan_id))
