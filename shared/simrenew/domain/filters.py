@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from simrenew.domain.dates import parse_date
 from simrenew.domain.fleet import LIST_STATUSES
@@ -91,8 +91,23 @@ def _id(raw: Mapping[str, Any], name: str, prefix: str) -> str | None:
     return value
 
 
+class _Filters:
+    """What the filters of every list share: FIELDS, their query parameters, one a field in the
+    order the fields are declared, and the way back to a query."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def to_query(self) -> dict[str, str]:
+        """The same filters as query parameters (links, exports): the ones set, days as ISO dates."""
+        out: dict[str, str] = {}
+        for name, value in zip(self.FIELDS, vars(self).values(), strict=True):
+            if value:
+                out[name] = value.isoformat() if isinstance(value, date) else value
+        return out
+
+
 @dataclass(frozen=True)
-class TerminalFilters:
+class TerminalFilters(_Filters):
     """GET /v1/terminals: q (SN, TID, ICCID: any part; merchant name or phone), status (a stored
     status or "expiring"), merchant_id, expires_before (exclusive), sort."""
 
@@ -116,20 +131,9 @@ class TerminalFilters:
             sort=_choice(raw, "sort", TERMINAL_SORTS),
         )
 
-    def to_query(self) -> dict[str, str]:
-        """The same filters as query parameters (links, exports)."""
-        out = {
-            "q": self.q,
-            "status": self.status,
-            "merchant_id": self.merchant_id,
-            "expires_before": self.expires_before.isoformat() if self.expires_before else None,
-            "sort": self.sort,
-        }
-        return {k: v for k, v in out.items() if v}
-
 
 @dataclass(frozen=True)
-class MerchantFilters:
+class MerchantFilters(_Filters):
     """GET /v1/merchants: q (name, contact, phone: any part), sort (name, -name)."""
 
     q: str | None = None
@@ -142,12 +146,9 @@ class MerchantFilters:
         _reject_unknown(raw, cls.FIELDS)
         return cls(q=_q(raw), sort=_choice(raw, "sort", MERCHANT_SORTS))
 
-    def to_query(self) -> dict[str, str]:
-        return {k: v for k, v in {"q": self.q, "sort": self.sort}.items() if v}
-
 
 @dataclass(frozen=True)
-class OrderFilters:
+class OrderFilters(_Filters):
     """GET /v1/orders: sn (a terminal on any line), status, channel, from/to (creation day, UTC,
     both inclusive)."""
 
@@ -179,13 +180,3 @@ class OrderFilters:
             from_day=from_day,
             to_day=to_day,
         )
-
-    def to_query(self) -> dict[str, str]:
-        out = {
-            "sn": self.sn,
-            "status": self.status,
-            "channel": self.channel,
-            "from": self.from_day.isoformat() if self.from_day else None,
-            "to": self.to_day.isoformat() if self.to_day else None,
-        }
-        return {k: v for k, v in out.items() if v}

@@ -60,6 +60,23 @@ def _id(raw: object, name: str, prefix: str) -> str | None:
     return raw
 
 
+def _copy_checked(
+    body: dict[str, Any], out: dict[str, Any], name: str, ok: Callable[[object], bool], code: str, message: str
+) -> None:
+    """`body[name]` into `out` as it is, when the body has it: refused (`code`, `message`) unless `ok`."""
+    if name in body:
+        if not ok(body[name]):
+            raise ValidationError(name, code, message)
+        out[name] = body[name]
+
+
+def _changes(out: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    """The validated fields; a partial change (PATCH) must change something."""
+    if partial and not out:
+        raise ValidationError("body", "empty_patch", "nothing to change")
+    return out
+
+
 def reject_unknown(body: dict[str, Any], allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(body) - set(allowed))
     if unknown:
@@ -103,13 +120,15 @@ def merchant_fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
             raise ValidationError("email", "invalid_type", "email must be a string")
         else:
             out["email"] = normalize_email(email, "email")
-    if "status" in body:
-        if body["status"] not in ("active", "inactive"):
-            raise ValidationError("status", "invalid_choice", "status must be active or inactive")
-        out["status"] = body["status"]
-    if partial and not out:
-        raise ValidationError("body", "empty_patch", "nothing to change")
-    return out
+    _copy_checked(
+        body,
+        out,
+        "status",
+        lambda v: v in ("active", "inactive"),
+        "invalid_choice",
+        "status must be active or inactive",
+    )
+    return _changes(out, partial=partial)
 
 
 # --- plans -------------------------------------------------------------------------------------------
@@ -145,13 +164,8 @@ def plan_fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
             out[name] = check(body[name])
         elif not partial:
             raise ValidationError(name, "required", f"{name} is required")
-    if "active" in body:
-        if not isinstance(body["active"], bool):
-            raise ValidationError("active", "invalid_type", "active must be true or false")
-        out["active"] = body["active"]
-    if partial and not out:
-        raise ValidationError("body", "empty_patch", "nothing to change")
-    return out
+    _copy_checked(body, out, "active", lambda v: isinstance(v, bool), "invalid_type", "active must be true or false")
+    return _changes(out, partial=partial)
 
 
 # --- terminals -------------------------------------------------------------------------------------

@@ -144,113 +144,138 @@ class _Texts:
     rows: tuple[tuple[str, str], ...] = ()
 
 
-def _reminder(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
-    exp, n = _day(ctx["expires_on"]), int(ctx["days_left"])
-    if lang == "zh-CN":
+@dataclass(frozen=True)
+class _Template:
+    """A kind's texts in one language: `str.format` templates over the kind's values (`_values`)."""
+
+    sms: str
+    subject: str
+    lead: str
+    rows: tuple[tuple[str, str], ...]  # (label, the name of the value it shows)
+
+
+# The kinds whose texts are only their values put in place; each names the values it uses beyond
+# the terminal's own (agent, terminal, sn, pay_url) and the expiry (exp): days_left (n, days),
+# grace_end, amount.
+_TEMPLATES: dict[str, dict[str, _Template]] = {
+    "reminder": {
+        "zh-CN": _Template(
+            "【{agent}】您的POS终端{terminal}流量卡将于{exp}到期，剩{n}天，请及时续费以免影响收款：{pay_url}",
+            "POS终端 {sn} 流量卡将于 {exp} 到期（剩 {n} 天）",
+            "您的POS终端流量卡将于 {exp} 到期，还剩 {n} 天。到期后终端可能无法联网收款，请及时续费。",
+            (("到期日", "exp"),),
+        ),
+        "en": _Template(
+            "[{agent}] POS terminal {terminal}: data SIM expires {exp}, {days} left. Renew: {pay_url}",
+            "POS terminal {sn}: data SIM expires on {exp} ({days} left)",
+            "The data SIM of your POS terminal expires on {exp}, {days} from now. Without it the "
+            "terminal cannot go online to take card payments, so please renew in time.",
+            (("Expires on", "exp"),),
+        ),
+    },
+    "expires_today": {
+        "zh-CN": _Template(
+            "【{agent}】您的POS终端{terminal}流量卡今天（{exp}）到期，请立即续费以免停机：{pay_url}",
+            "POS终端 {sn} 流量卡今天（{exp}）到期",
+            "您的POS终端流量卡今天（{exp}）到期。请立即续费，以免停机后无法收款。",
+            (("到期日", "exp"),),
+        ),
+        "en": _Template(
+            "[{agent}] POS terminal {terminal}: data SIM expires today ({exp}). Renew now: {pay_url}",
+            "POS terminal {sn}: data SIM expires today ({exp})",
+            "The data SIM of your POS terminal expires today ({exp}). Please renew now so that it is not "
+            "suspended and the terminal keeps taking card payments.",
+            (("Expires on", "exp"),),
+        ),
+    },
+    "grace_started": {
+        "zh-CN": _Template(
+            "【{agent}】您的POS终端{terminal}流量卡已于{exp}到期，宽限期至{grace_end}，请尽快续费以免停机：{pay_url}",
+            "POS终端 {sn} 流量卡已到期，{grace_end} 后停机",
+            "您的POS终端流量卡已于 {exp} 到期，目前处于宽限期，仍可使用至 {grace_end}，之后将停机。请尽快续费。",
+            (("到期日", "exp"), ("宽限期至", "grace_end")),
+        ),
+        "en": _Template(
+            "[{agent}] POS terminal {terminal}: data SIM expired {exp}, suspended after {grace_end}. Renew: {pay_url}",
+            "POS terminal {sn}: data SIM expired, suspension after {grace_end}",
+            "The data SIM of your POS terminal expired on {exp}. It keeps working during a grace period until "
+            "{grace_end}; after that it is suspended. Please renew as soon as possible.",
+            (("Expired on", "exp"), ("Grace period until", "grace_end")),
+        ),
+    },
+    "suspended": {
+        "zh-CN": _Template(
+            "【{agent}】您的POS终端{terminal}流量卡已停机（{exp}到期），续费后自动恢复：{pay_url}",
+            "POS终端 {sn} 流量卡已停机",
+            "您的POS终端流量卡已于 {exp} 到期且宽限期已过，现已停机，终端无法联网收款。续费成功后将自动恢复。",
+            (("到期日", "exp"),),
+        ),
+        "en": _Template(
+            "[{agent}] POS terminal {terminal}: data SIM suspended (expired {exp}). Renew to restore: {pay_url}",
+            "POS terminal {sn}: data SIM suspended",
+            "The data SIM of your POS terminal expired on {exp} and its grace period has ended, so it is now "
+            "suspended and the terminal cannot take card payments. It is restored automatically once renewed.",
+            (("Expired on", "exp"),),
+        ),
+    },
+    "receipt": {
+        "zh-CN": _Template(
+            "【{agent}】您的POS终端{terminal}流量卡已续费{amount}，有效期至{exp}。续费页：{pay_url}",
+            "续费成功：POS终端 {sn} 流量卡有效期至 {exp}",
+            "已收到您的续费款 {amount}，POS终端流量卡有效期已延长至 {exp}。感谢您的支持！",
+            (("金额", "amount"), ("新到期日", "exp")),
+        ),
+        "en": _Template(
+            "[{agent}] Paid {amount}: POS terminal {terminal} data SIM now valid until {exp}. {pay_url}",
+            "Renewal received: POS terminal {sn} data SIM valid until {exp}",
+            "We received your renewal payment of {amount}. The data SIM of your POS terminal now runs until "
+            "{exp}. Thank you!",
+            (("Amount", "amount"), ("New expiry date", "exp")),
+        ),
+    },
+    "refund": {
+        "zh-CN": _Template(
+            "【{agent}】您的POS终端{terminal}流量卡续费款已退还{amount}，有效期现至{exp}。查看：{pay_url}",
+            "退款通知：POS终端 {sn} 已退还 {amount}",
+            "您的续费款 {amount} 已原路退还（到账时间以支付渠道为准）。POS终端流量卡有效期现至 {exp}。",
+            (("退款金额", "amount"), ("到期日", "exp")),
+        ),
+        "en": _Template(
+            "[{agent}] Refunded {amount} for POS terminal {terminal}; data SIM now runs until {exp}. {pay_url}",
+            "Refund: {amount} returned for POS terminal {sn}",
+            "Your renewal payment of {amount} has been returned to where it came from (when it arrives depends "
+            "on your payment provider). The data SIM of your POS terminal now runs until {exp}.",
+            (("Refunded", "amount"), ("Expiry date", "exp")),
+        ),
+    },
+}
+
+
+def _values(kind: str, ctx: Mapping[str, Any], lang: str, f: _Fields) -> dict[str, str]:
+    """What a kind's templates put in place; a key the kind needs and the context lacks: KeyError."""
+    values = {"agent": f.agent, "terminal": f.terminal, "sn": f.sn, "pay_url": f.pay_url}
+    values["exp"] = _day(ctx["expires_on"])
+    if kind == "reminder":
+        n = int(ctx["days_left"])
+        values.update(n=str(n), days=_days_en(n))
+    elif kind == "grace_started":
+        values["grace_end"] = _day(ctx["grace_end"])
+    elif kind in ("receipt", "refund"):
+        values["amount"] = format_fen(ctx["amount_fen"], lang)
+    return values
+
+
+def _templated(kind: str) -> Callable[[Mapping[str, Any], str, _Fields], _Texts]:
+    def texts(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
+        template, values = _TEMPLATES[kind][lang], _values(kind, ctx, lang, f)
         return _Texts(
-            sms=f"【{f.agent}】您的POS终端{f.terminal}流量卡将于{exp}到期，剩{n}天，请及时续费以免影响收款：{f.pay_url}",
-            subject=f"POS终端 {f.sn} 流量卡将于 {exp} 到期（剩 {n} 天）",
-            lead=f"您的POS终端流量卡将于 {exp} 到期，还剩 {n} 天。到期后终端可能无法联网收款，请及时续费。",
-            rows=(("到期日", exp),),
+            sms=template.sms.format(**values),
+            subject=template.subject.format(**values),
+            lead=template.lead.format(**values),
+            rows=tuple((label, values[name]) for label, name in template.rows),
         )
-    return _Texts(
-        sms=f"[{f.agent}] POS terminal {f.terminal}: data SIM expires {exp}, {_days_en(n)} left. Renew: {f.pay_url}",
-        subject=f"POS terminal {f.sn}: data SIM expires on {exp} ({_days_en(n)} left)",
-        lead=f"The data SIM of your POS terminal expires on {exp}, {_days_en(n)} from now. Without it the "
-        "terminal cannot go online to take card payments, so please renew in time.",
-        rows=(("Expires on", exp),),
-    )
 
-
-def _expires_today(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
-    exp = _day(ctx["expires_on"])
-    if lang == "zh-CN":
-        return _Texts(
-            sms=f"【{f.agent}】您的POS终端{f.terminal}流量卡今天（{exp}）到期，请立即续费以免停机：{f.pay_url}",
-            subject=f"POS终端 {f.sn} 流量卡今天（{exp}）到期",
-            lead=f"您的POS终端流量卡今天（{exp}）到期。请立即续费，以免停机后无法收款。",
-            rows=(("到期日", exp),),
-        )
-    return _Texts(
-        sms=f"[{f.agent}] POS terminal {f.terminal}: data SIM expires today ({exp}). Renew now: {f.pay_url}",
-        subject=f"POS terminal {f.sn}: data SIM expires today ({exp})",
-        lead=f"The data SIM of your POS terminal expires today ({exp}). Please renew now so that it is not "
-        "suspended and the terminal keeps taking card payments.",
-        rows=(("Expires on", exp),),
-    )
-
-
-def _grace_started(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
-    exp, grace_end = _day(ctx["expires_on"]), _day(ctx["grace_end"])
-    if lang == "zh-CN":
-        return _Texts(
-            sms=f"【{f.agent}】您的POS终端{f.terminal}流量卡已于{exp}到期，宽限期至{grace_end}，请尽快续费以免停机：{f.pay_url}",
-            subject=f"POS终端 {f.sn} 流量卡已到期，{grace_end} 后停机",
-            lead=f"您的POS终端流量卡已于 {exp} 到期，目前处于宽限期，仍可使用至 {grace_end}，之后将停机。请尽快续费。",
-            rows=(("到期日", exp), ("宽限期至", grace_end)),
-        )
-    return _Texts(
-        sms=f"[{f.agent}] POS terminal {f.terminal}: data SIM expired {exp}, suspended after {grace_end}. "
-        f"Renew: {f.pay_url}",
-        subject=f"POS terminal {f.sn}: data SIM expired, suspension after {grace_end}",
-        lead=f"The data SIM of your POS terminal expired on {exp}. It keeps working during a grace period until "
-        f"{grace_end}; after that it is suspended. Please renew as soon as possible.",
-        rows=(("Expired on", exp), ("Grace period until", grace_end)),
-    )
-
-
-def _suspended(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
-    exp = _day(ctx["expires_on"])
-    if lang == "zh-CN":
-        return _Texts(
-            sms=f"【{f.agent}】您的POS终端{f.terminal}流量卡已停机（{exp}到期），续费后自动恢复：{f.pay_url}",
-            subject=f"POS终端 {f.sn} 流量卡已停机",
-            lead=f"您的POS终端流量卡已于 {exp} 到期且宽限期已过，现已停机，终端无法联网收款。续费成功后将自动恢复。",
-            rows=(("到期日", exp),),
-        )
-    return _Texts(
-        sms=f"[{f.agent}] POS terminal {f.terminal}: data SIM suspended (expired {exp}). Renew to restore: {f.pay_url}",
-        subject=f"POS terminal {f.sn}: data SIM suspended",
-        lead=f"The data SIM of your POS terminal expired on {exp} and its grace period has ended, so it is now "
-        "suspended and the terminal cannot take card payments. It is restored automatically once renewed.",
-        rows=(("Expired on", exp),),
-    )
-
-
-def _receipt(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
-    exp, amount = _day(ctx["expires_on"]), format_fen(ctx["amount_fen"], lang)
-    if lang == "zh-CN":
-        return _Texts(
-            sms=f"【{f.agent}】您的POS终端{f.terminal}流量卡已续费{amount}，有效期至{exp}。续费页：{f.pay_url}",
-            subject=f"续费成功：POS终端 {f.sn} 流量卡有效期至 {exp}",
-            lead=f"已收到您的续费款 {amount}，POS终端流量卡有效期已延长至 {exp}。感谢您的支持！",
-            rows=(("金额", amount), ("新到期日", exp)),
-        )
-    return _Texts(
-        sms=f"[{f.agent}] Paid {amount}: POS terminal {f.terminal} data SIM now valid until {exp}. {f.pay_url}",
-        subject=f"Renewal received: POS terminal {f.sn} data SIM valid until {exp}",
-        lead=f"We received your renewal payment of {amount}. The data SIM of your POS terminal now runs until "
-        f"{exp}. Thank you!",
-        rows=(("Amount", amount), ("New expiry date", exp)),
-    )
-
-
-def _refund(ctx: Mapping[str, Any], lang: str, f: _Fields) -> _Texts:
-    exp, amount = _day(ctx["expires_on"]), format_fen(ctx["amount_fen"], lang)
-    if lang == "zh-CN":
-        return _Texts(
-            sms=f"【{f.agent}】您的POS终端{f.terminal}流量卡续费款已退还{amount}，有效期现至{exp}。查看：{f.pay_url}",
-            subject=f"退款通知：POS终端 {f.sn} 已退还 {amount}",
-            lead=f"您的续费款 {amount} 已原路退还（到账时间以支付渠道为准）。POS终端流量卡有效期现至 {exp}。",
-            rows=(("退款金额", amount), ("到期日", exp)),
-        )
-    return _Texts(
-        sms=f"[{f.agent}] Refunded {amount} for POS terminal {f.terminal}; data SIM now runs until {exp}. {f.pay_url}",
-        subject=f"Refund: {amount} returned for POS terminal {f.sn}",
-        lead=f"Your renewal payment of {amount} has been returned to where it came from (when it arrives depends "
-        f"on your payment provider). The data SIM of your POS terminal now runs until {exp}.",
-        rows=(("Refunded", amount), ("Expiry date", exp)),
-    )
+    return texts
 
 
 def _time_transfer(outgoing: bool) -> Callable[[Mapping[str, Any], str, _Fields], _Texts]:
@@ -313,44 +338,102 @@ def _quota(threshold: int) -> Callable[[Mapping[str, Any], str, _Fields], _Texts
 
 
 _TERMINAL_KINDS: dict[str, Callable[[Mapping[str, Any], str, _Fields], _Texts]] = {
-    "reminder": _reminder,
-    "expires_today": _expires_today,
-    "grace_started": _grace_started,
-    "suspended": _suspended,
-    "receipt": _receipt,
+    **{kind: _templated(kind) for kind in _TEMPLATES},
     "quota_80": _quota(80),
     "quota_100": _quota(100),
     "time_transfer_out": _time_transfer(outgoing=True),
     "time_transfer_in": _time_transfer(outgoing=False),
-    "refund": _refund,
+}
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The email frame around a kind's lead and rows in one language: `str.format` templates."""
+
+    greeting: str  # {merchant}
+    anonymous: str  # the greeting without a merchant name
+    sn: str  # the labels of the terminal's own rows
+    tid: str
+    row: str  # one detail row: {label} {value}
+    close: str  # the pay link and the signature: {pay_url} {agent}
+
+
+_FRAMES: dict[str, _Frame] = {
+    "zh-CN": _Frame(
+        "{merchant}，您好：",
+        "您好：",
+        "终端SN",
+        "终端TID",
+        "{label}：{value}",
+        "在线续费：{pay_url}\n\n{agent}\n（此邮件由系统自动发送，请勿直接回复；如有疑问请联系您的代理商 {agent}。）\n",
+    ),
+    "en": _Frame(
+        "Dear {merchant},",
+        "Hello,",
+        "Terminal SN",
+        "Terminal TID",
+        "{label}: {value}",
+        "Renew online: {pay_url}\n\n{agent}\n(This email was sent automatically; please do not reply. For questions "
+        "contact your agent, {agent}.)\n",
+    ),
 }
 
 
 def _email(texts: _Texts, lang: str, f: _Fields) -> str:
     """The shared email frame around a kind's lead paragraph and detail rows."""
-    if lang == "zh-CN":
-        greeting = f"{f.merchant}，您好：" if f.merchant else "您好："
-        rows = [("终端SN", f.sn)] + ([("终端TID", f.tid)] if f.tid else []) + list(texts.rows)
-        detail = "\n".join(f"{label}：{value}" for label, value in rows)
-        return (
-            f"{greeting}\n\n{texts.lead}\n\n{detail}\n\n在线续费：{f.pay_url}\n\n"
-            f"{f.agent}\n（此邮件由系统自动发送，请勿直接回复；如有疑问请联系您的代理商 {f.agent}。）\n"
-        )
-    greeting = f"Dear {f.merchant}," if f.merchant else "Hello,"
-    rows = [("Terminal SN", f.sn)] + ([("Terminal TID", f.tid)] if f.tid else []) + list(texts.rows)
-    detail = "\n".join(f"{label}: {value}" for label, value in rows)
-    return (
-        f"{greeting}\n\n{texts.lead}\n\n{detail}\n\nRenew online: {f.pay_url}\n\n"
-        f"{f.agent}\n(This email was sent automatically; please do not reply. For questions contact your "
-        f"agent, {f.agent}.)\n"
-    )
+    frame = _FRAMES[lang]
+    greeting = frame.greeting.format(merchant=f.merchant) if f.merchant else frame.anonymous
+    rows = [(frame.sn, f.sn)] + ([(frame.tid, f.tid)] if f.tid else []) + list(texts.rows)
+    detail = "\n".join(frame.row.format(label=label, value=value) for label, value in rows)
+    return f"{greeting}\n\n{texts.lead}\n\n{detail}\n\n" + frame.close.format(pay_url=f.pay_url, agent=f.agent)
+
+
+@dataclass(frozen=True)
+class _DigestTexts:
+    """The agent's digest in one language: `str.format` templates."""
+
+    subject: str  # {agent}, {day}, and how many terminals expire soon ({expiring}) and were {suspended}
+    body: str  # the same, with the lines of each list ({soon}, {gone})
+    item: str  # one terminal expiring soon: {sn} {who} {exp} {pay_url}
+    link: str  # the label before a suspended terminal's pay link
+    none: str  # an empty list
+
+
+_DIGESTS: dict[str, _DigestTexts] = {
+    "zh-CN": _DigestTexts(
+        "{agent} 每日摘要 {day}：{expiring} 台终端即将到期，{suspended} 台已停机",
+        "{agent}，您好：\n\n以下是 {day} 的流量卡续费摘要。\n\n未来 7 天内到期（{expiring} 台）：\n{soon}\n\n"
+        "已停机（{suspended} 台）：\n{gone}\n\n可将续费链接转发给商户，付款后有效期自动延长、停机的终端自动恢复。"
+        "\n\nSimRenew 流量卡续费云\n",
+        "- {sn}{who}  到期日 {exp}  续费链接：{pay_url}",
+        "续费链接：",
+        "（无）",
+    ),
+    "en": _DigestTexts(
+        "{agent} daily digest {day}: {expiring} terminal(s) expiring soon, {suspended} suspended",
+        "Hello {agent},\n\nHere is the SIM renewal digest for {day}.\n\nExpiring in the next 7 days ({expiring}):"
+        "\n{soon}\n\nSuspended ({suspended}):\n{gone}\n\nForward a pay link to its merchant: once paid, the term "
+        "is extended and a suspended terminal is restored automatically.\n\nSimRenew\n",
+        "- {sn}{who}  expires on {exp}  pay link: {pay_url}",
+        "pay link: ",
+        "(none)",
+    ),
+}
 
 
 def _digest(ctx: Mapping[str, Any], lang: str) -> tuple[str, str]:
     agent, day = str(ctx["agent_name"]).strip(), _day(ctx["date"])
     expiring: list[Mapping[str, Any]] = list(ctx["expiring"])
     suspended: list[Mapping[str, Any]] = list(ctx["suspended"])
-    return (_digest_zh if lang == "zh-CN" else _digest_en)(agent, day, expiring, suspended)
+    texts = _DIGESTS[lang]
+    soon = [
+        texts.item.format(sn=item["sn"], who=_digest_who(item), exp=_day(item["expires_on"]), pay_url=item["pay_url"])
+        for item in expiring
+    ] or [texts.none]
+    gone = [f"- {item['sn']}{_digest_who(item)}{_digest_link(item, texts.link)}" for item in suspended] or [texts.none]
+    counts = {"agent": agent, "day": day, "expiring": len(expiring), "suspended": len(suspended)}
+    body = texts.body.format(**counts, soon="\n".join(soon), gone="\n".join(gone))
+    return texts.subject.format(**counts), body
 
 
 def _digest_who(item: Mapping[str, Any]) -> str:
@@ -361,65 +444,6 @@ def _digest_who(item: Mapping[str, Any]) -> str:
 def _digest_link(item: Mapping[str, Any], label: str) -> str:
     url = _optional(item, "pay_url")
     return f"  {label}{url}" if url else ""
-
-
-def _digest_zh(
-    agent: str, day: str, expiring: list[Mapping[str, Any]], suspended: list[Mapping[str, Any]]
-) -> tuple[str, str]:
-    soon = [
-        f"- {item['sn']}{_digest_who(item)}  到期日 {_day(item['expires_on'])}  续费链接：{item['pay_url']}"
-        for item in expiring
-    ] or ["（无）"]
-    gone = [f"- {item['sn']}{_digest_who(item)}{_digest_link(item, '续费链接：')}" for item in suspended] or ["（无）"]
-    subject = f"{agent} 每日摘要 {day}：{len(expiring)} 台终端即将到期，{len(suspended)} 台已停机"
-    body = "\n".join(
-        [
-            f"{agent}，您好：",
-            "",
-            f"以下是 {day} 的流量卡续费摘要。",
-            "",
-            f"未来 7 天内到期（{len(expiring)} 台）：",
-            *soon,
-            "",
-            f"已停机（{len(suspended)} 台）：",
-            *gone,
-            "",
-            "可将续费链接转发给商户，付款后有效期自动延长、停机的终端自动恢复。",
-            "",
-            "SimRenew 流量卡续费云",
-        ]
-    )
-    return subject, body + "\n"
-
-
-def _digest_en(
-    agent: str, day: str, expiring: list[Mapping[str, Any]], suspended: list[Mapping[str, Any]]
-) -> tuple[str, str]:
-    soon = [
-        f"- {item['sn']}{_digest_who(item)}  expires on {_day(item['expires_on'])}  pay link: {item['pay_url']}"
-        for item in expiring
-    ] or ["(none)"]
-    gone = [f"- {item['sn']}{_digest_who(item)}{_digest_link(item, 'pay link: ')}" for item in suspended] or ["(none)"]
-    subject = f"{agent} daily digest {day}: {len(expiring)} terminal(s) expiring soon, {len(suspended)} suspended"
-    body = "\n".join(
-        [
-            f"Hello {agent},",
-            "",
-            f"Here is the SIM renewal digest for {day}.",
-            "",
-            f"Expiring in the next 7 days ({len(expiring)}):",
-            *soon,
-            "",
-            f"Suspended ({len(suspended)}):",
-            *gone,
-            "",
-            "Forward a pay link to its merchant: once paid, the term is extended and a suspended terminal "
-            "is restored automatically.",
-            "",
-            "SimRenew",
-        ]
-    )
-    return subject, body + "\n"
 
 
 def render(kind: str, language: str, ctx: dict[str, Any], channel: str) -> tuple[str | None, str]:

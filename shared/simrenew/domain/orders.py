@@ -12,6 +12,7 @@ from typing import Any
 from simrenew.domain.dates import add_months, new_expiry, whole_months_between
 from simrenew.domain.fleet import Plan, Terminal, TerminalStatus
 from simrenew.domain.tenant import ServiceFee
+from simrenew.domain.values import json_of
 
 CURRENCY = "CNY"
 MAX_LINES = 20  # one fulfilment transaction: 2 items a line + the order + the event
@@ -58,19 +59,11 @@ class OrderLine:
         return self.price_fen + self.fee_fen
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "sn": self.sn,
-            "plan_id": self.plan_id,
-            "plan_name": self.plan_name,
-            "term_months": self.term_months,
-            "data_quota_mb": self.data_quota_mb,
-            "price_fen": self.price_fen,
-            "fee_fen": self.fee_fen,
-            "total_fen": self.total_fen,
-            "expires_before": self.expires_before,
-            "expires_after": self.expires_after,
-            "refunded_fen": self.refunded_fen,
-        }
+        return json_of(
+            self,
+            *("sn", "plan_id", "plan_name", "term_months", "data_quota_mb", "price_fen", "fee_fen", "total_fen"),
+            *("expires_before", "expires_after", "refunded_fen"),
+        )
 
 
 def quote_line(sn: str, plan: Plan, fee: ServiceFee) -> OrderLine:
@@ -105,17 +98,11 @@ class RefundEntry:
     months: int = 0  # whole months taken off the terminals
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "refund_id": self.refund_id,
-            "amount_fen": self.amount_fen,
-            "status": self.status,
-            "source": self.source,
-            "reason": self.reason,
-            "by": self.by,
-            "provider_refund_id": self.provider_refund_id,
-            "months": self.months,
-            "created_at": self.created_at,
-        }
+        return json_of(
+            self,
+            *("refund_id", "amount_fen", "status", "source", "reason", "by", "provider_refund_id", "months"),
+            "created_at",
+        )
 
 
 @dataclass
@@ -131,15 +118,12 @@ class DuplicatePayment:
     provider: str = "stripe"  # stripe | wechatpay | alipay
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "provider": self.provider,
-            "payment_intent_id": self.payment_intent_id,
-            "amount_fen": self.amount_fen,
-            "currency": self.currency,
-            "status": self.status,
-            "provider_refund_id": self.provider_refund_id,
-            "created_at": self.created_at,
-        }
+        return json_of(
+            self,
+            *("provider", "payment_intent_id", "amount_fen", "currency", "status"),
+            "provider_refund_id",
+            "created_at",
+        )
 
 
 @dataclass
@@ -154,13 +138,7 @@ class PaymentAttempt:
     created_at: str
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "provider": self.provider,
-            "out_trade_no": self.out_trade_no,
-            "kind": self.kind,
-            "sub_merchant": self.sub_merchant,
-            "created_at": self.created_at,
-        }
+        return json_of(self, "provider", "out_trade_no", "kind", "sub_merchant", "created_at")
 
 
 @dataclass
@@ -203,19 +181,10 @@ class Order:
         return {
             "order_id": self.order_id,
             "status": self.status.value,
-            "amount_fen": self.amount_fen,
-            "fee_fen": self.fee_fen,
-            "currency": self.currency,
-            "payment": self.payment,
-            "channel": self.channel,
+            **json_of(self, "amount_fen", "fee_fen", "currency", "payment", "channel"),
             "lines": [line.to_json() for line in self.lines],
-            "payment_intent_id": self.payment_intent_id,
-            "created_at": self.created_at,
-            "expires_at": self.expires_at,
-            "paid_at": self.paid_at,
-            "fulfilled_at": self.fulfilled_at,
-            "refunded_fen": self.refunded_fen,
-            "paid_fen": self.paid_fen,
+            **json_of(self, "payment_intent_id", "created_at", "expires_at", "paid_at", "fulfilled_at"),
+            **json_of(self, "refunded_fen", "paid_fen"),
             "refund_pending_fen": self.reserved_fen,
             "refunds": [r.to_json() for r in self.refunds],
             "duplicate_payments": [d.to_json() for d in self.duplicate_payments],

@@ -6,6 +6,7 @@ payment for an order already paid land here too."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Generic
 
@@ -42,6 +43,14 @@ def _paid_ref(order: Order) -> str | None:
     """The reference of the payment that paid the order, on any rail (None: cash or unpaid)."""
     paid = order.paid_ref
     return paid[1] if paid else None
+
+
+def _answer(outcome: str, applied: str) -> str | None:
+    """A handler's answer to what applying its change said: `applied` once written, the repeat of an
+    event as itself; None when the order changed meanwhile (read it again and retry)."""
+    if outcome == "ok":
+        return applied
+    return outcome if outcome == "duplicate_event" else None
 
 
 def _status_after_refund(order: Order) -> OrderStatus:
@@ -244,11 +253,28 @@ class RefundService(Generic[S, T, C]):
         return change
 
     # --- what Stripe tells us ------------------------------------------------------------------------------
+    def _until_applied(self, item: S, attempt: Callable[[S, Order], str | None]) -> str:
+        """`attempt` on the order as stored until it answers; None: the order changed meanwhile, so
+        it is read again (gone: "order_state"). Still changing after APPLY_ATTEMPTS: 5xx, Stripe
+        redelivers the event."""
+        current: S | None = item
+        for _attempt in range(APPLY_ATTEMPTS):
+            if current is None:
+                return "order_state"
+            order = self._orders.as_order(current)
+            answer = attempt(current, order)
+            if answer is not None:
+                return answer
+            current = self._orders.item(order.tenant_id, order.order_id)
+        if current is None:
+            return "order_state"
+        raise TransientStoreError("the order kept changing; Stripe will redeliver")
+
     def from_charge(self, item: S, payment_intent_id: str, amount_refunded: int, ref: tuple[str, str]) -> str:
         """`charge.refunded` carries the charge's cumulative refunded amount: whatever is more than
         this order already knows (refunded or on its way) was refunded in Stripe's dashboard."""
-        for _attempt in range(APPLY_ATTEMPTS):
-            order = self._orders.as_order(item)
+
+        def attempt(item: S, order: Order) -> str | None:
             now = self._clock.now()
             dup = order.duplicate(payment_intent_id)
             if dup is not None:
@@ -259,38 +285,29 @@ class RefundService(Generic[S, T, C]):
                 # Delivered before the payment's success: kept, and applied when it arrives.
                 order.early_refunded_fen = amount_refunded
                 outcome = self._orders.apply(item, order, ALL_STATUSES, now, event=ref, event_outcome="held_until_paid")
-                if outcome in ("ok", "duplicate_event"):
-                    return "held_until_paid" if outcome == "ok" else outcome
-            elif _paid_ref(order) != payment_intent_id:
+                return _answer(outcome, "held_until_paid")
+            if _paid_ref(order) != payment_intent_id:
                 return "ignored"
-            else:
-                new = amount_refunded - order.refunded_fen - order.reserved_fen
-                if new <= 0:
-                    return "order_state"
-                today = self._today(order.tenant_id)
-                entry = RefundEntry(
-                    new_id("rf"), new, REFUND_SUCCEEDED, "stripe", iso_utc(now), "refunded in the Stripe dashboard"
-                )
-                order.refunds.append(entry)
-                change = self._book(order, entry, today, now)
-                order.audit.append({"action": "refund", "via": "stripe", "amount_fen": new, "at": iso_utc(now)})
-                outcome = self._orders.apply(item, order, ALL_STATUSES, now, change, event=ref)
-                if outcome == "ok":
-                    return "refunded"
-                if outcome == "duplicate_event":
-                    return outcome
-            fresh = self._orders.item(order.tenant_id, order.order_id)
-            if fresh is None:
+            new = amount_refunded - order.refunded_fen - order.reserved_fen
+            if new <= 0:
                 return "order_state"
-            item = fresh
-        raise TransientStoreError("the order kept changing; Stripe will redeliver")
+            today = self._today(order.tenant_id)
+            entry = RefundEntry(
+                new_id("rf"), new, REFUND_SUCCEEDED, "stripe", iso_utc(now), "refunded in the Stripe dashboard"
+            )
+            order.refunds.append(entry)
+            change = self._book(order, entry, today, now)
+            order.audit.append({"action": "refund", "via": "stripe", "amount_fen": new, "at": iso_utc(now)})
+            return _answer(self._orders.apply(item, order, ALL_STATUSES, now, change, event=ref), "refunded")
+
+        return self._until_applied(item, attempt)
 
     def refund_failed(self, item: S, provider_refund_id: str, ref: tuple[str, str]) -> str:
         """`refund.updated` to failed or canceled: the merchant did not get the money back. The
         amount counts as paid again and the order waits for the agent (the time taken back stays
         off until the agent decides: refund again or restore it by hand)."""
-        for _attempt in range(APPLY_ATTEMPTS):
-            order = self._orders.as_order(item)
+
+        def attempt(item: S, order: Order) -> str | None:
             now = self._clock.now()
             entry = next((r for r in order.refunds if r.provider_refund_id == provider_refund_id), None)
             if entry is None or entry.status != REFUND_SUCCEEDED:
@@ -306,13 +323,9 @@ class RefundService(Generic[S, T, C]):
                 }
             )
             outcome = self._orders.apply(item, order, ALL_STATUSES, now, event=ref, event_outcome="refund_failed")
-            if outcome in ("ok", "duplicate_event"):
-                return "refund_failed" if outcome == "ok" else outcome
-            fresh = self._orders.item(order.tenant_id, order.order_id)
-            if fresh is None:
-                return "order_state"
-            item = fresh
-        raise TransientStoreError("the order kept changing; Stripe will redeliver")
+            return _answer(outcome, "refund_failed")
+
+        return self._until_applied(item, attempt)
 
     # --- a second payment for an order already paid -----------------------------------------------------
     def return_duplicate(

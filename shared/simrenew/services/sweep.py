@@ -164,6 +164,19 @@ class _Pass:
         self.events.setdefault(tenant_id, []).append((event_type, data))
 
 
+@dataclass(frozen=True)
+class _Notice:
+    """Who is told what: the merchant of a terminal, by its agent, a message kind with the values
+    it adds to the context; `term` names the claim (default: the terminal's current expiry)."""
+
+    tenant: Tenant
+    terminal: Terminal
+    merchant: Merchant
+    kind: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    term: str | None = None
+
+
 def _short(remaining_ms: Callable[[], int] | None) -> bool:
     return remaining_ms is not None and remaining_ms() < STOP_BEFORE_MS
 
@@ -651,7 +664,7 @@ class SweepService:
             else:
                 kind = None
             if kind and merchant:
-                self._notify(tenant, terminal, merchant, kind, {"days_left": left}, now, result, sends=sends)
+                self._notify(_Notice(tenant, terminal, merchant, kind, {"days_left": left}), now, result, sends)
                 work.emit(tenant.tenant_id, "terminal.expiring", self._event(terminal, left))
             return
         lapsed = -left
@@ -660,8 +673,8 @@ class SweepService:
                 result.moved_to_grace += 1
                 grace_end = (terminal.expires_on + timedelta(days=settings.grace_days)).isoformat()
                 if merchant:
-                    extra = {"grace_end": grace_end}
-                    self._notify(tenant, terminal, merchant, "grace_started", extra, now, result, sends=sends)
+                    notice = _Notice(tenant, terminal, merchant, "grace_started", {"grace_end": grace_end})
+                    self._notify(notice, now, result, sends)
                 work.emit(tenant.tenant_id, "terminal.expired", self._event(terminal, left))
         elif (
             lapsed > settings.grace_days
@@ -670,7 +683,7 @@ class SweepService:
         ):
             result.suspended += 1
             if merchant:
-                self._notify(tenant, terminal, merchant, "suspended", {}, now, result, sends=sends)
+                self._notify(_Notice(tenant, terminal, merchant, "suspended"), now, result, sends)
             work.digest.suspended.setdefault(tenant.tenant_id, []).append(
                 {"sn": terminal.sn, "merchant_name": merchant.name if merchant else ""}
             )
@@ -712,16 +725,8 @@ class SweepService:
             if kind == "receipt":
                 # A refund since the payment moved the expiry back: the receipt never claims more.
                 extra["expires_on"] = min(detail.get("expires_on", "9999-12-31"), terminal.expires_on.isoformat())
-            sent = self._notify(
-                tenant,
-                terminal,
-                merchant,
-                kind,
-                extra,
-                now,
-                SweepResult(as_of=""),
-                term=f"{event.term}#{event.name}",
-            )
+            notice = _Notice(tenant, terminal, merchant, kind, extra, term=f"{event.term}#{event.name}")
+            sent = self._notify(notice, now, SweepResult(as_of=""))
         self._repo.event_done(event, "sent", now)
         return sent
 
@@ -760,23 +765,12 @@ class SweepService:
         (the carrier operation) are written in the same transaction."""
         return self._repo.move(item, replace(terminal, status=to), now, with_items)
 
-    def _notify(
-        self,
-        tenant: Tenant,
-        terminal: Terminal,
-        merchant: Merchant,
-        kind: str,
-        extra: dict[str, Any],
-        now: datetime,
-        result: SweepResult,
-        term: str | None = None,
-        sends: SendPool[Claim] | None = None,
-    ) -> int:
+    def _notify(self, notice: _Notice, now: datetime, result: SweepResult, sends: SendPool[Claim] | None = None) -> int:
         """The message on each of the merchant's channels, claimed here, then sent and recorded: at
         once (returns 1 when it went out on a channel), or as a task of `sends` (returns 0: counted
         into `result` when the pool is settled)."""
         finish = sends.finish if sends is not None else self._repo.finish
-        claimed = self._claim(tenant, terminal, merchant, kind, extra, now, term, finish, result)
+        claimed = self._claim(notice, now, finish, result)
 
         def task() -> Counts:
             sent = 0
@@ -795,20 +789,12 @@ class SweepService:
         return task()[0]
 
     def _claim(
-        self,
-        tenant: Tenant,
-        terminal: Terminal,
-        merchant: Merchant,
-        kind: str,
-        extra: dict[str, Any],
-        now: datetime,
-        term: str | None,
-        finish: Finish,
-        result: SweepResult,
+        self, notice: _Notice, now: datetime, finish: Finish, result: SweepResult
     ) -> list[tuple[Claim, dict[str, Any]]]:
         """Each channel's claim (its record: one conditional PutItem) and what to send on it; an SMS
         outside daytime is held (its outcome to `finish`, counted in `result`)."""
-        term = term or terminal.expires_on.isoformat()
+        tenant, terminal, merchant, kind = notice.tenant, notice.terminal, notice.merchant, notice.kind
+        term = notice.term or terminal.expires_on.isoformat()
         ctx = {
             "sn": terminal.sn,
             "tid": terminal.tid,
@@ -816,7 +802,7 @@ class SweepService:
             "agent_name": tenant.name,
             "merchant_name": merchant.name,
             "pay_url": f"{self._base}/pay/{terminal.sn}",
-            **extra,
+            **notice.extra,
         }
         template = "reminder" if kind.startswith("reminder_") else kind
         claimed: list[tuple[Claim, dict[str, Any]]] = []

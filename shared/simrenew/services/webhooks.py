@@ -20,6 +20,7 @@ from simrenew.clock import Clock, iso_utc
 from simrenew.domain import addresses
 from simrenew.domain.addresses import Destination, RefusedAddress, Resolver, Unresolvable
 from simrenew.domain.fleet import reject_unknown
+from simrenew.domain.vocabulary import WEBHOOK_EVENTS
 from simrenew.errors import NotFound, RuleViolation, SimRenewError, ValidationError
 from simrenew.ids import new_id, new_secret
 from simrenew.log import get_logger
@@ -34,14 +35,8 @@ from simrenew.ports.webhooks import (
     WebhookStore,
 )
 
-EVENTS = (
-    "terminal.expiring",
-    "terminal.expired",
-    "terminal.suspended",
-    "terminal.risk_flagged",
-    "order.fulfilled",
-    "order.refunded",
-)
+# The events an endpoint may subscribe to: the API's vocabulary of them (webhook_event).
+EVENTS = WEBHOOK_EVENTS
 
 SIGNATURE_HEADER = "SimRenew-Signature"
 EVENT_HEADER = "SimRenew-Event"
