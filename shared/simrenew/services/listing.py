@@ -99,22 +99,14 @@ def _window(
     return chosen, (list(key(chosen[-1])) if more and chosen else None)
 
 
+@dataclass(eq=False, repr=False)
 class ListingService:
-    def __init__(
-        self,
-        tenants: Tenants,
-        terminals: Terminals,
-        merchants: Merchants,
-        search: SearchIndex,
-        orders: Orders,
-        clock: Clock,
-    ) -> None:
-        self._orders = orders
-        self._tenants = tenants
-        self._terminals = terminals
-        self._merchants = merchants
-        self._search = search
-        self._clock = clock
+    _tenants: Tenants
+    _terminals: Terminals
+    _merchants: Merchants
+    _search: SearchIndex
+    _orders: Orders
+    _clock: Clock
 
     def _today_and_window(self, tenant_id: str) -> tuple[date, int]:
         tenant = self._tenants.get(tenant_id)
