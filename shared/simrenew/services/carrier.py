@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -69,18 +69,17 @@ def mask_iccid(iccid: str) -> str:
 
 
 # --- accounts ------------------------------------------------------------------------------------------
+@dataclass(eq=False, repr=False)
 class CarrierAccounts:
-    def __init__(
-        self, repo: CarrierStore, secrets: CarrierKeys, platforms: Platforms, clock: Clock, *, local: bool
-    ) -> None:
-        self._repo = repo
-        self._secrets = secrets
-        self._platforms = platforms
-        self._clock = clock
-        self._local = local
+    _repo: CarrierStore
+    _secrets: CarrierKeys
+    _platforms: Platforms
+    _clock: Clock
+    _: KW_ONLY
+    local: bool  # the local stack: a base_url may be http:// to 127.0.0.1 or localhost
 
     def create(self, tenant_id: str, body: dict[str, Any]) -> CarrierAccount:
-        new = account_fields(body, allow_local=self._local)
+        new = account_fields(body, allow_local=self.local)
         if self._repo.account_for(tenant_id, new.carrier) is not None:
             raise Conflict(
                 f"a carrier account for {new.carrier} is already connected; remove it first",

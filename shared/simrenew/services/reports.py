@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 from simrenew.domain.dates import parse_date
 from simrenew.domain.fleet import MAX_EXPIRY, MIN_EXPIRY
 from simrenew.domain.orders import OrderStatus
-from simrenew.errors import NotFound, ValidationError
+from simrenew.errors import ValidationError
 from simrenew.ports.payments import PaymentGateway
 from simrenew.ports.reports import Redemptions, ReportedOrder, ReportOrders
 from simrenew.ports.tenants import Tenants
+from simrenew.services.lookups import tenant_or_404
 
 MAX_DAYS = 366
 MAX_SETTLEMENT_DAYS = 92  # a quarter: Stripe's balance transactions are read for the whole span
@@ -92,25 +93,16 @@ def _paid_online(item: ReportedOrder) -> bool:
     )
 
 
+@dataclass(eq=False, repr=False)
 class ReportService:
-    def __init__(
-        self,
-        tenants: Tenants,
-        orders: ReportOrders,
-        gateway: PaymentGateway,
-        vouchers: Redemptions,
-        rails: Any = None,
-    ) -> None:
-        self._tenants = tenants
-        self._orders = orders
-        self._gateway = gateway
-        self._vouchers = vouchers
-        self._rails = rails  # PaymentRails: the trade bills of WeChat Pay and Alipay
+    _tenants: Tenants
+    _orders: ReportOrders
+    _gateway: PaymentGateway
+    _vouchers: Redemptions
+    _rails: Any = None  # PaymentRails: the trade bills of WeChat Pay and Alipay
 
     def _tz(self, tenant_id: str) -> ZoneInfo:
-        tenant = self._tenants.get(tenant_id)
-        if tenant is None:
-            raise NotFound("no such agent", code="tenant_not_found")
+        tenant = tenant_or_404(self._tenants, tenant_id)
         return ZoneInfo(tenant.settings.timezone)
 
     def _orders_between(self, tenant_id: str, start: datetime, end: datetime) -> list[ReportedOrder]:
@@ -251,9 +243,7 @@ class ReportService:
             raise ValidationError("to", "invalid_range", "to must be on or after from")
         if (last - first).days + 1 > MAX_SETTLEMENT_DAYS:
             raise ValidationError("to", "range_too_long", f"a settlement covers at most {MAX_SETTLEMENT_DAYS} days")
-        tenant = self._tenants.get(tenant_id)
-        if tenant is None:
-            raise NotFound("no such agent", code="tenant_not_found")
+        tenant = tenant_or_404(self._tenants, tenant_id)
         tz = ZoneInfo(tenant.settings.timezone)
         start = datetime.combine(first, datetime.min.time(), tz).astimezone(UTC)
         end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz).astimezone(UTC)
@@ -415,16 +405,16 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+@dataclass(eq=False, repr=False)
 class ExpiryReports:
     """What expires soon (per week and the list) and what was sent about a terminal."""
 
     LIST_CAP = 1000
 
-    def __init__(self, tenants: Tenants, terminals: Any, sweeps: Any, clock: Any) -> None:
-        self._tenants = tenants
-        self._terminals = terminals
-        self._sweeps = sweeps
-        self._clock = clock
+    _tenants: Tenants
+    _terminals: Any
+    _sweeps: Any
+    _clock: Any
 
     def expiring(self, tenant_id: str, raw_days: str | None) -> dict[str, Any]:
         from simrenew.clock import today_in
@@ -434,9 +424,7 @@ class ExpiryReports:
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or not 1 <= int(raw) <= 365:
             raise ValidationError("days", "out_of_range", "days must be a whole number from 1 to 365")
         days = int(raw)
-        tenant = self._tenants.get(tenant_id)
-        if tenant is None:
-            raise NotFound("no such agent", code="tenant_not_found")
+        tenant = tenant_or_404(self._tenants, tenant_id)
         today = today_in(self._clock, tenant.settings.timezone)
         items: list[Any] = []
         cursor = None
@@ -502,6 +490,7 @@ class ExpiryReports:
         ]
 
 
+@dataclass(eq=False, repr=False)
 class DashboardReport:
     """The console's first screen: fleet counts by status, what expires in 7 and 30 days,
     this month's revenue and active terminals expiring per week for 12 weeks. Every count is a
@@ -510,18 +499,15 @@ class DashboardReport:
     WEEKS = 12
     STATUSES = ("active", "grace", "suspended", "inventory", "deactivated")
 
-    def __init__(self, tenants: Tenants, terminals: Any, revenue: ReportService, clock: Any) -> None:
-        self._tenants = tenants
-        self._terminals = terminals
-        self._revenue = revenue
-        self._clock = clock
+    _tenants: Tenants
+    _terminals: Any
+    _revenue: ReportService
+    _clock: Any
 
     def dashboard(self, tenant_id: str) -> dict[str, Any]:
         from simrenew.clock import today_in
 
-        tenant = self._tenants.get(tenant_id)
-        if tenant is None:
-            raise NotFound("no such agent", code="tenant_not_found")
+        tenant = tenant_or_404(self._tenants, tenant_id)
         today = today_in(self._clock, tenant.settings.timezone)
         count = self._terminals.count
         counts: dict[str, int] = {s: count(tenant_id, s) for s in self.STATUSES}
