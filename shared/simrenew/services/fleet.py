@@ -42,6 +42,7 @@ from simrenew.ports.paging import Page
 from simrenew.ports.ratelimit import RateLimits
 from simrenew.ports.tenants import Tenants
 from simrenew.services.carrier import stopped_at_carrier
+from simrenew.services.lookups import tenant_or_404
 
 TRANSFER_TTL = timedelta(hours=72)
 # Unambiguous: no 0/O, 1/I/L.
@@ -65,10 +66,7 @@ class FleetService:
     _carrier: CarrierStore  # what the carrier said of a SIM (a reactivation may resume it)
 
     def tenant(self, tenant_id: str) -> Tenant:
-        tenant = self._tenants.get(tenant_id)
-        if tenant is None:
-            raise NotFound("no such tenant", code="tenant_not_found")
-        return tenant
+        return tenant_or_404(self._tenants, tenant_id, "no such tenant")
 
     def today(self, tenant: Tenant) -> date:
         return today_in(self._clock, tenant.settings.timezone)

@@ -32,12 +32,13 @@ from simrenew.domain.contact import mask_phone
 from simrenew.domain.filters import MerchantFilters, OrderFilters, TerminalFilters
 from simrenew.domain.fleet import ExpiryWindow, Merchant, Terminal, TerminalStatus, expiring_window
 from simrenew.domain.orders import Order
-from simrenew.errors import NotFound, ValidationError
+from simrenew.errors import ValidationError
 from simrenew.ports.fleet import Merchants, Terminals
 from simrenew.ports.orders import Orders
 from simrenew.ports.paging import Page
 from simrenew.ports.search import MerchantRow, SearchIndex, TerminalRow
 from simrenew.ports.tenants import Tenants
+from simrenew.services.lookups import tenant_or_404
 
 T = TypeVar("T")
 ORDER_READ_BUDGET = 1000  # orders evaluated per answer at most (~1 MB, ~125 read units)
@@ -109,9 +110,7 @@ class ListingService:
     _clock: Clock
 
     def _today_and_window(self, tenant_id: str) -> tuple[date, int]:
-        tenant = self._tenants.get(tenant_id)
-        if tenant is None:
-            raise NotFound("no such tenant", code="tenant_not_found")
+        tenant = tenant_or_404(self._tenants, tenant_id, "no such tenant")
         return today_in(self._clock, tenant.settings.timezone), max(tenant.settings.reminder_days, default=30)
 
     # --- terminals ----------------------------------------------------------------------------------
