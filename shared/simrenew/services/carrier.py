@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import KW_ONLY, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -69,18 +69,17 @@ def mask_iccid(iccid: str) -> str:
 
 
 # --- accounts ------------------------------------------------------------------------------------------
+@dataclass(eq=False, repr=False)
 class CarrierAccounts:
-    def __init__(
-        self, repo: CarrierStore, secrets: CarrierKeys, platforms: Platforms, clock: Clock, *, local: bool
-    ) -> None:
-        self._repo = repo
-        self._secrets = secrets
-        self._platforms = platforms
-        self._clock = clock
-        self._local = local
+    _repo: CarrierStore
+    _secrets: CarrierKeys
+    _platforms: Platforms
+    _clock: Clock
+    _: KW_ONLY
+    local: bool  # the local stack: a base_url may be http:// to 127.0.0.1 or localhost
 
     def create(self, tenant_id: str, body: dict[str, Any]) -> CarrierAccount:
-        new = account_fields(body, allow_local=self._local)
+        new = account_fields(body, allow_local=self.local)
         if self._repo.account_for(tenant_id, new.carrier) is not None:
             raise Conflict(
                 f"a carrier account for {new.carrier} is already connected; remove it first",
@@ -165,22 +164,16 @@ class LeaseLost(Exception):
     """The runner's lease lapsed and another runner took the operation over: stop, send nothing."""
 
 
+@dataclass(eq=False, repr=False)
 class CarrierOperations:
     """Carries out carrier operations for the outbox dispatcher (stream and 5-minute drain). A run
     holds the operation's lease (CarrierStore.claim), so the stream and the drain never run
     the same operation at once; a runner that died lets it go when the lease lapses."""
 
-    def __init__(
-        self,
-        repo: CarrierStore,
-        terminals: Terminals,
-        platforms: Platforms,
-        clock: Clock,
-    ) -> None:
-        self._repo = repo
-        self._terminals = terminals
-        self._platforms = platforms
-        self._clock = clock
+    _repo: CarrierStore
+    _terminals: Terminals
+    _platforms: Platforms
+    _clock: Clock
 
     def deliver(self, pk: str, sk: str) -> str:
         """Run one operation now. Returns done | already_done | missing | in_progress (another
@@ -359,22 +352,14 @@ def _still_wanted(action: CarrierAction, status: TerminalStatus) -> bool:
 Stored = TypeVar("Stored")
 
 
+@dataclass(eq=False, repr=False)
 class CarrierSync(Generic[Stored]):
-    def __init__(
-        self,
-        repo: CarrierStore,
-        tenants: Tenants,
-        terminals: CarrierTerminals[Stored],
-        platforms: Platforms,
-        clock: Clock,
-        dispatch: Callable[[dict[str, Any]], None],
-    ) -> None:
-        self._repo = repo
-        self._tenants = tenants
-        self._terminals = terminals
-        self._platforms = platforms
-        self._clock = clock
-        self._dispatch = dispatch
+    _repo: CarrierStore
+    _tenants: Tenants
+    _terminals: CarrierTerminals[Stored]
+    _platforms: Platforms
+    _clock: Clock
+    _dispatch: Callable[[dict[str, Any]], None]
 
     def request(self, tenant_id: str) -> dict[str, Any]:
         """POST /v1/carrier-sync: queue a sync of the agent's accounts (202)."""

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -118,31 +118,22 @@ def _beside(hit: Any, bucket: str, client_id: str, limit: int, now: datetime) ->
     return future
 
 
+@dataclass(eq=False, repr=False)
 class CheckoutService(Generic[Stored]):
-    def __init__(
-        self,
-        tenants: Tenants,
-        terminals: Terminals,
-        plans: Plans,
-        merchants: Merchants,
-        orders: CheckoutOrders[Stored],
-        gateway: PaymentGateway,
-        rate_limiter: RateLimits,
-        clock: Clock,
-        store: CheckoutStore[Stored],
-    ) -> None:
-        self._tenants = tenants
-        self._terminals = terminals
-        self._plans = plans
-        self._merchants = merchants
-        self._orders = orders
-        self._gateway = gateway
-        self._rate = rate_limiter
-        self._clock = clock
-        self.direct: Any = None  # DirectPaymentService (WeChat Pay, Alipay), set by OrderService
-        self._store = store
-        self._contexts = store.contexts  # per container (adapters/dynamodb/tenant_context.py says why it is safe)
-        self._names = store.merchant_names
+    _tenants: Tenants
+    _terminals: Terminals
+    _plans: Plans
+    _merchants: Merchants
+    _orders: CheckoutOrders[Stored]
+    _gateway: PaymentGateway
+    _rate: RateLimits
+    _clock: Clock
+    _store: CheckoutStore[Stored]
+    direct: Any = field(default=None, init=False)  # DirectPaymentService (WeChat Pay, Alipay), set by OrderService
+
+    def __post_init__(self) -> None:
+        self._contexts = self._store.contexts  # per container (adapters/dynamodb/tenant_context.py says why it is safe)
+        self._names = self._store.merchant_names
 
     def _rec(self, stored: Stored) -> OrderRecord:
         """What the checkout reads of a stored order."""

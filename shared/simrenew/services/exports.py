@@ -14,6 +14,7 @@ import io
 import json
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -85,24 +86,15 @@ def _filters(body: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+@dataclass(eq=False, repr=False)
 class ExportService:
-    def __init__(
-        self,
-        fleet: FleetService,
-        orders: OrderService,
-        expiry_reports: ExpiryReports,
-        objects: Objects,
-        dispatcher: Dispatcher,
-        clock: Clock,
-        exports: Exports,
-    ) -> None:
-        self._exports = exports
-        self._fleet = fleet
-        self._orders = orders
-        self._expiry = expiry_reports
-        self._objects = objects
-        self._dispatcher = dispatcher
-        self._clock = clock
+    _fleet: FleetService
+    _orders: OrderService
+    _expiry: ExpiryReports
+    _objects: Objects
+    _dispatcher: Dispatcher
+    _clock: Clock
+    _exports: Exports
 
     # --- API side ---------------------------------------------------------------------------------
     def start(self, tenant_id: str, body: dict[str, Any], created_by: str) -> dict[str, Any]:

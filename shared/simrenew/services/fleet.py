@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -42,6 +42,7 @@ from simrenew.ports.paging import Page
 from simrenew.ports.ratelimit import RateLimits
 from simrenew.ports.tenants import Tenants
 from simrenew.services.carrier import stopped_at_carrier
+from simrenew.services.lookups import tenant_or_404
 
 TRANSFER_TTL = timedelta(hours=72)
 # Unambiguous: no 0/O, 1/I/L.
@@ -54,30 +55,18 @@ def _hash_code(code: str) -> str:
     return hashlib.sha256(code.replace("-", "").upper().encode()).hexdigest()
 
 
+@dataclass(eq=False, repr=False)
 class FleetService:
-    def __init__(
-        self,
-        tenants: Tenants,
-        merchants: Merchants,
-        plans: Plans,
-        terminals: FleetTerminals[Any],  # the stored terminal is opaque here: handed back to the store
-        rate_limiter: RateLimits,
-        clock: Clock,
-        carrier: CarrierStore,
-    ) -> None:
-        self._tenants = tenants
-        self.merchants = merchants
-        self.plans = plans
-        self.terminals = terminals
-        self._rate = rate_limiter
-        self._clock = clock
-        self._carrier = carrier  # what the carrier said of a SIM (a reactivation may resume it)
+    _tenants: Tenants
+    merchants: Merchants
+    plans: Plans
+    terminals: FleetTerminals[Any]  # the stored terminal is opaque here: handed back to the store
+    _rate: RateLimits
+    _clock: Clock
+    _carrier: CarrierStore  # what the carrier said of a SIM (a reactivation may resume it)
 
     def tenant(self, tenant_id: str) -> Tenant:
-        tenant = self._tenants.get(tenant_id)
-        if tenant is None:
-            raise NotFound("no such tenant", code="tenant_not_found")
-        return tenant
+        return tenant_or_404(self._tenants, tenant_id, "no such tenant")
 
     def today(self, tenant: Tenant) -> date:
         return today_in(self._clock, tenant.settings.timezone)

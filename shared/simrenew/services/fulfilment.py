@@ -5,6 +5,7 @@ review queue for payments that do not match their order."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Generic
 
@@ -56,22 +57,14 @@ def ledger_entry(
     return LedgerLine(terminal, kind, source, index, old, new, fen, months)
 
 
+@dataclass(eq=False, repr=False)
 class FulfilmentService(Generic[S, T, C]):
-    def __init__(
-        self,
-        tenants: Tenants,
-        terminals: StoredTerminalBatch[T],
-        orders: PaymentStore[S, T, C],
-        gateway: PaymentGateway,
-        clock: Clock,
-        rate_limiter: RateLimits,
-    ) -> None:
-        self._rate = rate_limiter
-        self._tenants = tenants
-        self._terminals = terminals
-        self._orders = orders
-        self._gateway = gateway
-        self._clock = clock
+    _tenants: Tenants
+    _terminals: StoredTerminalBatch[T]
+    _orders: PaymentStore[S, T, C]
+    _gateway: PaymentGateway
+    _clock: Clock
+    _rate: RateLimits
 
     def _tenant(self, tenant_id: str) -> Tenant:
         return tenant_or_404(self._tenants, tenant_id)

@@ -32,12 +32,13 @@ from simrenew.domain.contact import mask_phone
 from simrenew.domain.filters import MerchantFilters, OrderFilters, TerminalFilters
 from simrenew.domain.fleet import ExpiryWindow, Merchant, Terminal, TerminalStatus, expiring_window
 from simrenew.domain.orders import Order
-from simrenew.errors import NotFound, ValidationError
+from simrenew.errors import ValidationError
 from simrenew.ports.fleet import Merchants, Terminals
 from simrenew.ports.orders import Orders
 from simrenew.ports.paging import Page
 from simrenew.ports.search import MerchantRow, SearchIndex, TerminalRow
 from simrenew.ports.tenants import Tenants
+from simrenew.services.lookups import tenant_or_404
 
 T = TypeVar("T")
 ORDER_READ_BUDGET = 1000  # orders evaluated per answer at most (~1 MB, ~125 read units)
@@ -99,27 +100,17 @@ def _window(
     return chosen, (list(key(chosen[-1])) if more and chosen else None)
 
 
+@dataclass(eq=False, repr=False)
 class ListingService:
-    def __init__(
-        self,
-        tenants: Tenants,
-        terminals: Terminals,
-        merchants: Merchants,
-        search: SearchIndex,
-        orders: Orders,
-        clock: Clock,
-    ) -> None:
-        self._orders = orders
-        self._tenants = tenants
-        self._terminals = terminals
-        self._merchants = merchants
-        self._search = search
-        self._clock = clock
+    _tenants: Tenants
+    _terminals: Terminals
+    _merchants: Merchants
+    _search: SearchIndex
+    _orders: Orders
+    _clock: Clock
 
     def _today_and_window(self, tenant_id: str) -> tuple[date, int]:
-        tenant = self._tenants.get(tenant_id)
-        if tenant is None:
-            raise NotFound("no such tenant", code="tenant_not_found")
+        tenant = tenant_or_404(self._tenants, tenant_id, "no such tenant")
         return today_in(self._clock, tenant.settings.timezone), max(tenant.settings.reminder_days, default=30)
 
     # --- terminals ----------------------------------------------------------------------------------

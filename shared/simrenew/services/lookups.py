@@ -13,10 +13,11 @@ from simrenew.ports.tenants import Tenants
 Stored = TypeVar("Stored")
 
 
-def tenant_or_404(tenants: Tenants, tenant_id: str) -> Tenant:
+def tenant_or_404(tenants: Tenants, tenant_id: str, message: str = "no such agent") -> Tenant:
+    """The agent, or a 404 `tenant_not_found` (the fleet's routes say "no such tenant")."""
     tenant = tenants.get(tenant_id)
     if tenant is None:
-        raise NotFound("no such agent", code="tenant_not_found")
+        raise NotFound(message, code="tenant_not_found")
     return tenant
 
 

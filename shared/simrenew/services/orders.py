@@ -4,6 +4,7 @@ module; this facade wires them over the same repositories and gateway."""
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from simrenew.clock import Clock, today_in
@@ -22,38 +23,28 @@ from simrenew.services.refunds import RefundService
 from simrenew.services.stripe_events import StripeEventService
 
 
+@dataclass(eq=False, repr=False)
 class OrderService:
     """The parts are wired over the same repositories and gateway by the composition root
     (simrenew.bootstrap.order_service)."""
 
-    def __init__(
-        self,
-        tenants: Tenants,
-        orders: StoredOrders[Any],
-        rails: Rails,
-        clock: Clock,
-        *,
-        checkout: CheckoutService[Any],
-        fulfilment: FulfilmentService,
-        refunds: RefundService,
-        stripe_events: StripeEventService[Any, Any],
-        direct: DirectPaymentService[Any, Any],
-        ledger: LedgerService,
-    ) -> None:
-        self.orders = orders
-        self.rails = rails
-        self._tenants = tenants
-        self._clock = clock
-        self.checkout = checkout
-        # Agent events (order.fulfilled, order.refunded, terminal.risk_flagged) are outbox items written
-        # in the same transaction as the change; the dispatcher delivers them.
-        self.fulfilment = fulfilment
-        self.refunds = refunds
-        self.stripe_events = stripe_events
-        # WeChat Pay (服务商) and Alipay (ISV): the agent is the sub-merchant, the money settles to it.
-        self.direct = direct
+    _tenants: Tenants
+    orders: StoredOrders[Any]
+    rails: Rails
+    _clock: Clock
+    _: KW_ONLY
+    checkout: CheckoutService[Any]
+    # Agent events (order.fulfilled, order.refunded, terminal.risk_flagged) are outbox items written
+    # in the same transaction as the change; the dispatcher delivers them.
+    fulfilment: FulfilmentService
+    refunds: RefundService
+    stripe_events: StripeEventService[Any, Any]
+    # WeChat Pay (服务商) and Alipay (ISV): the agent is the sub-merchant, the money settles to it.
+    direct: DirectPaymentService[Any, Any]
+    ledger: LedgerService
+
+    def __post_init__(self) -> None:
         self.checkout.direct = self.direct
-        self.ledger = ledger
 
     def answer(self, order: Order) -> dict[str, Any]:
         """An order as the API shows it, with what can be refunded today."""

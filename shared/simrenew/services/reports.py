@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 from simrenew.domain.dates import parse_date
 from simrenew.domain.fleet import MAX_EXPIRY, MIN_EXPIRY
 from simrenew.domain.orders import OrderStatus
-from simrenew.errors import NotFound, ValidationError
+from simrenew.errors import ValidationError
 from simrenew.ports.payments import PaymentGateway
 from simrenew.ports.reports import Redemptions, ReportedOrder, ReportOrders
 from simrenew.ports.tenants import Tenants
+from simrenew.services.lookups import tenant_or_404
 
 MAX_DAYS = 366
 MAX_SETTLEMENT_DAYS = 92  # a quarter: Stripe's balance transactions are read for the whole span
@@ -92,25 +93,16 @@ def _paid_online(item: ReportedOrder) -> bool:
     )
 
 
+@dataclass(eq=False, repr=False)
 class ReportService:
-    def __init__(
-        self,
-        tenants: Tenants,
-        orders: ReportOrders,
-        gateway: PaymentGateway,
-        vouchers: Redemptions,
-        rails: Any = None,
-    ) -> None:
-        self._tenants = tenants
-        self._orders = orders
-        self._gateway = gateway
-        self._vouchers = vouchers
-        self._rails = rails  # PaymentRails: the trade bills of WeChat Pay and Alipay
+    _tenants: Tenants
+    _orders: ReportOrders
+    _gateway: PaymentGateway
+    _vouchers: Redemptions
+    _rails: Any = None  # PaymentRails: the trade bills of WeChat Pay and Alipay
 
     def _tz(self, tenant_id: str) -> ZoneInfo:
-        tenant = self._tenants.get(tenant_id)
-        if tenant is None:
-            raise NotFound("no such agent", code="tenant_not_found")
+        tenant = tenant_or_404(self._tenants, tenant_id)
         return ZoneInfo(tenant.settings.timezone)
 
     def _orders_between(self, tenant_id: str, start: datetime, end: datetime) -> list[ReportedOrder]:
@@ -242,16 +234,15 @@ class ReportService:
         owes: payable = collected - refunds - Stripe's fees - the platform fee. Cash and vouchers are
         shown apart and are not in payable (the agent already holds that money)."""
         first, last = _settlement_range(raw_from, raw_to)
-        tenant = self._tenants.get(tenant_id)
-        if tenant is None:
-            raise NotFound("no such agent", code="tenant_not_found")
-        start, end = _bounds(first, last, ZoneInfo(tenant.settings.timezone))
+        tenant = tenant_or_404(self._tenants, tenant_id)
+        tz = ZoneInfo(tenant.settings.timezone)
+        start, end = _bounds(first, last, tz)
         window = self._orders_between(tenant_id, start, end)
         known = {i.payment_intent_id: i for i in window if i.payment_intent_id}
         stripe = self._stripe_side(tenant_id, start, end, known)
         orders = {i.order_id: i for i in window}
         orders.update({i.order_id: i for _txn, i in stripe if i is not None})  # refunds of older orders
-        book = _SettlementDays(ZoneInfo(tenant.settings.timezone), start, end)
+        book = _SettlementDays(tz, start, end)
         for item in orders.values():
             book.add_order(item)
         for txn, _order in stripe:
@@ -472,16 +463,16 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+@dataclass(eq=False, repr=False)
 class ExpiryReports:
     """What expires soon (per week and the list) and what was sent about a terminal."""
 
     LIST_CAP = 1000
 
-    def __init__(self, tenants: Tenants, terminals: Any, sweeps: Any, clock: Any) -> None:
-        self._tenants = tenants
-        self._terminals = terminals
-        self._sweeps = sweeps
-        self._clock = clock
+    _tenants: Tenants
+    _terminals: Any
+    _sweeps: Any
+    _clock: Any
 
     def expiring(self, tenant_id: str, raw_days: str | None) -> dict[str, Any]:
         from simrenew.clock import today_in
@@ -491,9 +482,7 @@ class ExpiryReports:
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or not 1 <= int(raw) <= 365:
             raise ValidationError("days", "out_of_range", "days must be a whole number from 1 to 365")
         days = int(raw)
-        tenant = self._tenants.get(tenant_id)
-        if tenant is None:
-            raise NotFound("no such agent", code="tenant_not_found")
+        tenant = tenant_or_404(self._tenants, tenant_id)
         today = today_in(self._clock, tenant.settings.timezone)
         items: list[Any] = []
         cursor = None
@@ -559,6 +548,7 @@ class ExpiryReports:
         ]
 
 
+@dataclass(eq=False, repr=False)
 class DashboardReport:
     """The console's first screen: fleet counts by status, what expires in 7 and 30 days,
     this month's revenue and active terminals expiring per week for 12 weeks. Every count is a
@@ -567,18 +557,15 @@ class DashboardReport:
     WEEKS = 12
     STATUSES = ("active", "grace", "suspended", "inventory", "deactivated")
 
-    def __init__(self, tenants: Tenants, terminals: Any, revenue: ReportService, clock: Any) -> None:
-        self._tenants = tenants
-        self._terminals = terminals
-        self._revenue = revenue
-        self._clock = clock
+    _tenants: Tenants
+    _terminals: Any
+    _revenue: ReportService
+    _clock: Any
 
     def dashboard(self, tenant_id: str) -> dict[str, Any]:
         from simrenew.clock import today_in
 
-        tenant = self._tenants.get(tenant_id)
-        if tenant is None:
-            raise NotFound("no such agent", code="tenant_not_found")
+        tenant = tenant_or_404(self._tenants, tenant_id)
         today = today_in(self._clock, tenant.settings.timezone)
         count = self._terminals.count
         counts: dict[str, int] = {s: count(tenant_id, s) for s in self.STATUSES}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -26,22 +27,14 @@ WRONG_CODES_PER_HOUR_PER_CLIENT = 10
 WRONG_CODES_PER_HOUR_PER_SN = 5  # per client and terminal
 
 
+@dataclass(eq=False, repr=False)
 class VoucherService(Generic[V, T]):
-    def __init__(
-        self,
-        vouchers: Vouchers[V, T],
-        plans: Plans,
-        terminals: StoredTerminals[T],
-        orders: OrderService,
-        rate_limiter: RateLimits,
-        clock: Clock,
-    ) -> None:
-        self._vouchers = vouchers
-        self._plans = plans
-        self._terminals = terminals
-        self._orders = orders
-        self._rate = rate_limiter
-        self._clock = clock
+    _vouchers: Vouchers[V, T]
+    _plans: Plans
+    _terminals: StoredTerminals[T]
+    _orders: OrderService
+    _rate: RateLimits
+    _clock: Clock
 
     def create_batch(self, tenant_id: str, body: dict[str, Any], actor: str) -> dict[str, Any]:
         plan_id, count = body.get("plan_id"), body.get("count")
