@@ -259,21 +259,19 @@ def renewed_expiry(current: date, today: date, term_months: int, basis: str) -> 
     return new_expiry(current, today, term_months, basis)
 
 
-def renewed_terminal(
-    current: Terminal, today: date, *, term_months: int, data_quota_mb: int, plan_id: str, basis: str
-) -> Terminal:
-    """One paid renewal (order line or voucher): new expiry, fresh quota, a grace or
-    suspended terminal reactivated. The caller refuses deactivated terminals first."""
+def renewed_terminal(current: Terminal, today: date, terms: OrderLine | Plan, basis: str) -> Terminal:
+    """One paid renewal of an order line's or a voucher's plan's terms: new expiry, fresh quota,
+    a grace or suspended terminal reactivated. The caller refuses deactivated terminals first."""
     status = current.status
     if status in (TerminalStatus.GRACE, TerminalStatus.SUSPENDED):
         status = TerminalStatus.ACTIVE
     return replace(
         current,
-        expires_on=renewed_expiry(current.expires_on, today, term_months, basis),
+        expires_on=renewed_expiry(current.expires_on, today, terms.term_months, basis),
         status=status,
-        data_quota_mb=data_quota_mb,
+        data_quota_mb=terms.data_quota_mb,
         data_used_mb=0,
-        plan_id=plan_id,
+        plan_id=terms.plan_id,
     )
 
 

@@ -11,6 +11,7 @@ however many at once, is applied once.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -55,25 +56,15 @@ def paid_notice(attempt: PaymentAttempt, trade: Trade) -> Notice:
     )
 
 
+@dataclass(eq=False, repr=False)
 class DirectPaymentService(Generic[S, C]):
-    def __init__(
-        self,
-        orders: PaymentEvents[S, C],
-        rails: Rails,
-        fulfilment: Fulfilments[S, C],
-        refunds: Refunds[S],
-        clock: Clock,
-        public_base_url: str,
-        qr_svg: Callable[[str], str],
-    ) -> None:
-        """`qr_svg`: a QR code of a text as an SVG data: URI (the desktop payer scans code_url)."""
-        self._orders = orders
-        self._qr_svg = qr_svg
-        self._rails = rails
-        self._fulfilment = fulfilment
-        self._refunds = refunds
-        self._clock = clock
-        self._base = public_base_url
+    _orders: PaymentEvents[S, C]
+    _rails: Rails
+    _fulfilment: Fulfilments[S, C]
+    _refunds: Refunds[S]
+    _clock: Clock
+    _base: str  # the public base URL
+    _qr_svg: Callable[[str], str]  # a QR code of a text as an SVG data: URI (the desktop payer scans code_url)
 
     def rail_for(self, tenant: Tenant, method: str) -> str | None:
         """The direct rail `method` goes to for this agent (onboarded there, rail configured)."""

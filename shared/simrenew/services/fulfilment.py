@@ -232,14 +232,7 @@ def _renewals(
     flagged: list[Terminal] = []
     for index, line in enumerate(order.lines):
         current = read[line.sn]
-        updated = renewed_terminal(
-            current,
-            today,
-            term_months=line.term_months,
-            data_quota_mb=line.data_quota_mb,
-            plan_id=line.plan_id,
-            basis=tenant.settings.renewal_basis,
-        )
+        updated = renewed_terminal(current, today, line, tenant.settings.renewal_basis)
         updated, risky = note_renewal(updated, now)
         if risky:
             flagged.append(updated)

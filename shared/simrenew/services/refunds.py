@@ -7,6 +7,7 @@ payment for an order already paid land here too."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic
 
@@ -59,22 +60,14 @@ def _status_after_refund(order: Order) -> OrderStatus:
     return OrderStatus.REFUNDED if order.refunded_fen >= order.paid_fen else OrderStatus.PARTIALLY_REFUNDED
 
 
+@dataclass(eq=False, repr=False)
 class RefundService(Generic[S, T, C]):
-    def __init__(
-        self,
-        tenants: Tenants,
-        terminals: StoredTerminalBatch[T],
-        orders: PaymentStore[S, T, C],
-        gateway: PaymentGateway,
-        clock: Clock,
-        rails: Rails | None = None,
-    ) -> None:
-        self._tenants = tenants
-        self._terminals = terminals
-        self._orders = orders
-        self._gateway = gateway
-        self._clock = clock
-        self._rails = rails  # PaymentRails: WeChat Pay and Alipay, where configured
+    _tenants: Tenants
+    _terminals: StoredTerminalBatch[T]
+    _orders: PaymentStore[S, T, C]
+    _gateway: PaymentGateway
+    _clock: Clock
+    _rails: Rails | None = None  # PaymentRails: WeChat Pay and Alipay, where configured
 
     def _rail_refund(self, order: Order, provider: str, ref: str, total_fen: int, amount_fen: int, key: str) -> str:
         """A refund on a direct rail, with `key` as its out_refund_no (the same key, the same refund)."""

@@ -5,6 +5,7 @@ malformed but signed event is acknowledged and recorded, never a 500."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from simrenew.clock import Clock, iso_utc
@@ -43,20 +44,13 @@ def _fen(obj: dict[str, Any], name: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
+@dataclass(eq=False, repr=False)
 class StripeEventService(Generic[S, C]):
-    def __init__(
-        self,
-        orders: PaymentEvents[S, C],
-        gateway: PaymentGateway,
-        fulfilment: Fulfilments[S, C],
-        refunds: Refunds[S],
-        clock: Clock,
-    ) -> None:
-        self._orders = orders
-        self._gateway = gateway
-        self._fulfilment = fulfilment
-        self._refunds = refunds
-        self._clock = clock
+    _orders: PaymentEvents[S, C]
+    _gateway: PaymentGateway
+    _fulfilment: Fulfilments[S, C]
+    _refunds: Refunds[S]
+    _clock: Clock
 
     def handle(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         """A verified event in at most three DynamoDB requests: one BatchGetItem (was it applied,

@@ -21,6 +21,7 @@ complete and sends nothing (each message is claimed in any case).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -35,12 +36,12 @@ from simrenew.services.sweep import SweepService
 STEPS = ("coordinate", "shard", "finish")
 
 
+@dataclass(eq=False, repr=False)
 class SweepRuns:
-    def __init__(self, sweep: SweepService, days: SweepDays, dispatcher: Dispatcher, clock: Clock) -> None:
-        self._sweep = sweep
-        self._days = days
-        self._dispatcher = dispatcher
-        self._clock = clock
+    _sweep: SweepService
+    _days: SweepDays
+    _dispatcher: Dispatcher
+    _clock: Clock
 
     # --- starting a run ---------------------------------------------------------------------------------
     def request(self, as_of: date, source: str = "api") -> dict[str, Any]:

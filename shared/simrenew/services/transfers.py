@@ -7,6 +7,7 @@ reload and try again, and after a few tries the caller gets 409. Nothing is ever
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from simrenew.clock import Clock, iso_utc, today_in
@@ -29,18 +30,12 @@ class TransferTerminals(Terminals, StoredTerminals[Stored_co], Protocol[Stored_c
     """The terminal port with the stored handles a transfer's conditional write needs."""
 
 
+@dataclass(eq=False, repr=False)
 class TransferService(Generic[Stored]):
-    def __init__(
-        self,
-        tenants: Tenants,
-        terminals: TransferTerminals[Stored],
-        transfers: TimeTransfers[Stored],
-        clock: Clock,
-    ) -> None:
-        self._tenants = tenants
-        self._terminals = terminals
-        self._transfers = transfers
-        self._clock = clock
+    _tenants: Tenants
+    _terminals: TransferTerminals[Stored]
+    _transfers: TimeTransfers[Stored]
+    _clock: Clock
 
     def transfer_time(self, tenant_id: str, raw_sn: str, body: dict[str, Any], actor: str) -> dict[str, Any]:
         request = transfer_request(body)

@@ -139,14 +139,7 @@ class VoucherService(Generic[V, T]):
                 return "gone", ""
             item, current = read
             today = today_in(self._clock, tenant.settings.timezone)
-            updated = renewed_terminal(
-                current,
-                today,
-                term_months=plan.term_months,
-                data_quota_mb=plan.data_quota_mb,
-                plan_id=plan.plan_id,
-                basis=tenant.settings.renewal_basis,
-            )
+            updated = renewed_terminal(current, today, plan, tenant.settings.renewal_basis)
             new = updated.expires_on
             line = LedgerLine(
                 updated,

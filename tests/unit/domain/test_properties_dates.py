@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simrenew.domain.dates import add_months, new_expiry, whole_months_between
-from simrenew.domain.fleet import MAX_EXPIRY, MIN_EXPIRY, Terminal, TerminalStatus
+from simrenew.domain.fleet import MAX_EXPIRY, MIN_EXPIRY, Plan, Terminal, TerminalStatus
 from simrenew.domain.orders import OrderLine, expiry_after_line_refund, line_refund, renewed_terminal
 
 # Deterministic for CI (no example database, no random seed); each property runs in well under a second.
@@ -142,7 +142,7 @@ def test_a_renewed_terminal_gets_the_new_expiry_a_fresh_quota_and_works_again(
     current: date, today: date, term: int, quota: int, status: TerminalStatus, basis: str
 ) -> None:
     before = terminal(current, status)
-    after = renewed_terminal(before, today, term_months=term, data_quota_mb=quota, plan_id="p_new", basis=basis)
+    after = renewed_terminal(before, today, Plan("p_new", "t_1", "Yearly", term, quota, 100), basis)
     assert after.expires_on == new_expiry(current, today, term, basis)
     assert (after.data_quota_mb, after.data_used_mb, after.plan_id) == (quota, 0, "p_new")
     reactivated = status in (TerminalStatus.GRACE, TerminalStatus.SUSPENDED)
