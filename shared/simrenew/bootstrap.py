@@ -442,8 +442,8 @@ def order_service(
         checkout=CheckoutService(tenants, terminals, plans, merchants, orders, gateway, rate_limiter, clock, pay_page),
         fulfilment=fulfilment,
         refunds=refunds,
-        stripe_events=StripeEventService(events, gateway, fulfilment, refunds, clock),
-        direct=DirectPaymentService(events, rails, fulfilment, refunds, clock, public_base_url, qr_svg_data_uri),
+        stripe_events=StripeEventService(events, fulfilment, refunds, clock, gateway),
+        direct=DirectPaymentService(events, fulfilment, refunds, clock, rails, public_base_url, qr_svg_data_uri),
         ledger=LedgerService(terminals, orders),
     )
 

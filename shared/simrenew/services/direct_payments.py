@@ -13,19 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from simrenew.clock import Clock, iso_utc
+from simrenew.clock import iso_utc
 from simrenew.domain.orders import PAYABLE, UNPAID, Order, OrderStatus, PaymentAttempt, StatusMove
 from simrenew.domain.tenant import Tenant
 from simrenew.errors import ProviderUnavailable, RuleViolation, SimRenewError, ValidationError
 from simrenew.log import get_logger
-from simrenew.ports.payment_events import Fulfilments, PaymentEvents, Refunds
 from simrenew.ports.payments import CLIENTS, RAIL_OF_METHOD, WECHATPAY, Notice, Prepay, Rails, SubMerchant, Trade
 from simrenew.services.lookups import order_item_or_404
-
-S = TypeVar("S")  # an order as the store holds it
-C = TypeVar("C")  # what a payment reads with its order
+from simrenew.services.notices import C, PaymentNotices, S
 
 PAID_STATES = frozenset({OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED})
 # client → the trade kind on each rail
@@ -57,12 +54,8 @@ def paid_notice(attempt: PaymentAttempt, trade: Trade) -> Notice:
 
 
 @dataclass(eq=False, repr=False)
-class DirectPaymentService(Generic[S, C]):
-    _orders: PaymentEvents[S, C]
+class DirectPaymentService(PaymentNotices[S, C]):
     _rails: Rails
-    _fulfilment: Fulfilments[S, C]
-    _refunds: Refunds[S]
-    _clock: Clock
     _base: str  # the public base URL
     _qr_svg: Callable[[str], str]  # a QR code of a text as an SVG data: URI (the desktop payer scans code_url)
 

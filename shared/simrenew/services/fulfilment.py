@@ -58,12 +58,19 @@ def ledger_entry(
 
 
 @dataclass(eq=False, repr=False)
-class FulfilmentService(Generic[S, T, C]):
+class OrderStoreService(Generic[S, T, C]):
+    """What fulfilment and refunds both change money through: the agents, their terminals, the
+    order store, Stripe and the clock."""
+
     _tenants: Tenants
     _terminals: StoredTerminalBatch[T]
     _orders: PaymentStore[S, T, C]
     _gateway: PaymentGateway
     _clock: Clock
+
+
+@dataclass(eq=False, repr=False)
+class FulfilmentService(OrderStoreService[S, T, C]):
     _rate: RateLimits
 
     def _tenant(self, tenant_id: str) -> Tenant:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic
+from typing import Any
 
-from simrenew.clock import Clock, iso_utc, today_in
+from simrenew.clock import iso_utc, today_in
 from simrenew.domain.orders import (
     REFUND_FAILED,
     REFUND_RESERVED,
@@ -26,11 +26,10 @@ from simrenew.domain.orders import (
 )
 from simrenew.errors import Conflict, ProviderUnavailable, RuleViolation, TransientStoreError, ValidationError
 from simrenew.ids import new_id
-from simrenew.ports.fulfilment import AgentEvent, OrderChange, PaymentStore, StoredTerminalBatch
-from simrenew.ports.payments import PaymentGateway, Rails, TradeRef
-from simrenew.ports.tenants import Tenants
+from simrenew.ports.fulfilment import AgentEvent, OrderChange
+from simrenew.ports.payments import Rails, TradeRef
 from simrenew.ports.transfers import TerminalNotice
-from simrenew.services.fulfilment import APPLY_ATTEMPTS, C, S, T, ledger_entry
+from simrenew.services.fulfilment import APPLY_ATTEMPTS, C, OrderStoreService, S, T, ledger_entry
 from simrenew.services.ledger import Changes, refund_lines
 from simrenew.services.lookups import order_item_or_404, tenant_or_404
 
@@ -61,12 +60,7 @@ def _status_after_refund(order: Order) -> OrderStatus:
 
 
 @dataclass(eq=False, repr=False)
-class RefundService(Generic[S, T, C]):
-    _tenants: Tenants
-    _terminals: StoredTerminalBatch[T]
-    _orders: PaymentStore[S, T, C]
-    _gateway: PaymentGateway
-    _clock: Clock
+class RefundService(OrderStoreService[S, T, C]):
     _rails: Rails | None = None  # PaymentRails: WeChat Pay and Alipay, where configured
 
     def _rail_refund(self, order: Order, provider: str, ref: str, total_fen: int, amount_fen: int, key: str) -> str:

@@ -6,16 +6,14 @@ malformed but signed event is acknowledged and recorded, never a 500."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from simrenew.clock import Clock, iso_utc
+from simrenew.clock import iso_utc
 from simrenew.domain.orders import PAYABLE, REFUNDABLE, UNPAID, OrderStatus, StatusMove
-from simrenew.ports.payment_events import Fulfilments, IntentLookup, PaymentEvents, Refunds
+from simrenew.ports.payment_events import IntentLookup
 from simrenew.ports.payments import PaymentGateway
+from simrenew.services.notices import C, PaymentNotices, S
 from simrenew.services.refunds import ALL_STATUSES
-
-S = TypeVar("S")  # an order as the store holds it
-C = TypeVar("C")  # what a payment reads with its order (tenant, terminals)
 
 PAID_STATES = frozenset({OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED})
 
@@ -45,12 +43,8 @@ def _fen(obj: dict[str, Any], name: str) -> int | None:
 
 
 @dataclass(eq=False, repr=False)
-class StripeEventService(Generic[S, C]):
-    _orders: PaymentEvents[S, C]
+class StripeEventService(PaymentNotices[S, C]):
     _gateway: PaymentGateway
-    _fulfilment: Fulfilments[S, C]
-    _refunds: Refunds[S]
-    _clock: Clock
 
     def handle(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         """A verified event in at most three DynamoDB requests: one BatchGetItem (was it applied,
