@@ -138,3 +138,26 @@ def test_a_reversed_range_or_an_unknown_agent_is_refused(world: World) -> None:
     with pytest.raises(NotFound) as missing:
         reports.revenue("t_nobody", date(2026, 3, 1).isoformat(), "2026-03-02")
     assert missing.value.code == "tenant_not_found"
+
+
+def test_a_report_reads_the_agent_once(live: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each report looks the agent up once (its timezone, its rails): not once per part."""
+    agent, plan_id, sn = _agent_and_terminal(live)
+    _paid_online(live, agent, plan_id, sn)
+    reads: list[str] = []
+    real_get = live.tenants.get
+    monkeypatch.setattr(live.tenants, "get", lambda tenant_id: reads.append(tenant_id) or real_get(tenant_id))
+    today = live.today(agent).isoformat()
+    reports = _reports(live)
+
+    counts = []
+    for run in (
+        lambda: reports.reconciliation(agent, today),
+        lambda: reports.settlement(agent, today, today),
+        lambda: reports.revenue(agent, today, today),
+    ):
+        reads.clear()
+        run()
+        counts.append(len(reads))
+
+    assert counts == [1, 1, 1]

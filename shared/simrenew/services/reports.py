@@ -269,7 +269,8 @@ class ReportService:
         if not raw_date:
             raise ValidationError("date", "required", "date is required (YYYY-MM-DD)")
         day = _report_day(raw_date, "date")
-        start, end = _bounds(day, day, self._tz(tenant_id))
+        tenant = tenant_or_404(self._tenants, tenant_id)
+        start, end = _bounds(day, day, ZoneInfo(tenant.settings.timezone))
         window = self._orders_between(tenant_id, start, end)
         known = {i.payment_intent_id: i for i in window if i.payment_intent_id}
         stripe = self._stripe_side(tenant_id, start, end, known)
@@ -280,7 +281,6 @@ class ReportService:
         orders_only = _orders_only(charges, refunds, known)
         for row in matched + stripe_only + orders_only:
             row.setdefault("provider", "stripe")
-        tenant = self._tenants.get(tenant_id)
         direct_matched, bill_only, direct_orders = self._direct_reconciliation(tenant, start, end, items)
         return {
             "date": day.isoformat(),
