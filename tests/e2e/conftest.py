@@ -78,6 +78,28 @@ class PageErrors(list[str]):
     """Uncaught exceptions and console errors of the page; a test fails if any appear."""
 
 
+# The pages open in the running test, and what went wrong on the wire: a failing test's report
+# shows each page's address, its visible text and the API answers of 400 and above, so a failure
+# seen once in CI can be read without reproducing it.
+_OPEN_PAGES: list[tuple[Any, list[str]]] = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    for n, (page, wire) in enumerate(_OPEN_PAGES):
+        try:
+            text = page.inner_text("body", timeout=2_000)
+        except Exception as exc:  # noqa: BLE001 (a closed or crashed page: say so, keep the report)
+            text = f"(no text: {exc})"
+        report.sections.append((f"page {n}: {page.url}", text[-4_000:]))
+        if wire:
+            report.sections.append((f"page {n}: answers >= 400 and failed requests", "\n".join(wire[-30:])))
+
+
 @pytest.fixture
 def page_errors() -> PageErrors:
     return PageErrors()
@@ -87,6 +109,14 @@ def new_page(browser: Any, errors: PageErrors, width: int, height: int, locale: 
     context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
     context.set_default_timeout(15_000)
     page = context.new_page()
+    wire: list[str] = []
+    page.on(
+        "response",
+        lambda r: wire.append(f"{r.status} {r.request.method} {r.url}") if r.status >= 400 else None,
+    )
+    page.on("requestfailed", lambda r: wire.append(f"failed {r.method} {r.url}: {r.failure}"))
+    _OPEN_PAGES.append((page, wire))
+    page.on("close", lambda _: _forget(page))
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
     page.on(
         "console",
@@ -97,6 +127,10 @@ def new_page(browser: Any, errors: PageErrors, width: int, height: int, locale: 
         ),
     )
     return page
+
+
+def _forget(page: Any) -> None:
+    _OPEN_PAGES[:] = [(p, w) for p, w in _OPEN_PAGES if p is not page]
 
 
 @contextmanager

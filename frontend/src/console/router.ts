@@ -1,5 +1,5 @@
 // Hash routing: #/terminals/SN-1?x=y → { parts: ["terminals", "SN-1"], query }.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 
 export interface Route {
   parts: string[];
@@ -19,14 +19,25 @@ export function parseHash(hash: string): Route {
   return { parts, query: new URLSearchParams(qs) };
 }
 
+/** The window's hash, followed: `seen` gets each new hash, and once more right after subscribing,
+ * because the hash may have changed between the first render and the effect that subscribes
+ * (a link followed, or an address typed, while the console mounts): that change fires its
+ * `hashchange` before anyone listens. Returns the unsubscribe. */
+export function followHash(
+  win: Pick<Window, "addEventListener" | "removeEventListener">,
+  read: () => string,
+  seen: (hash: string) => void,
+): () => void {
+  const on = () => seen(read());
+  win.addEventListener("hashchange", on);
+  on();
+  return () => win.removeEventListener("hashchange", on);
+}
+
 export function useRoute(): Route {
-  const [route, setRoute] = useState(() => parseHash(location.hash));
-  useEffect(() => {
-    const on = () => setRoute(parseHash(location.hash));
-    window.addEventListener("hashchange", on);
-    return () => window.removeEventListener("hashchange", on);
-  }, []);
-  return route;
+  const [hash, setHash] = useState(() => location.hash);
+  useEffect(() => followHash(window, () => location.hash, setHash), []);
+  return useMemo(() => parseHash(hash), [hash]);
 }
 
 export function href(path: string, query?: Record<string, string | undefined | null>): string {
