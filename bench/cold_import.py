@@ -1,10 +1,15 @@
 """Cold import time of each function's module next to `import boto3` (medians, one run).
 
 Each sample is a fresh interpreter (`python -c "import app"` in the function's folder),
-interleaved with the boto3 baseline so machine noise hits both alike. The services are built on
+interleaved with the boto3 baseline so machine noise hits both alike. The code is what Lambda
+runs: each function and the simrenew layer built as `sam build` builds them (infra/lambda_build.py:
+the layer's and the api's Makefile targets, the files and their bytecode) into a temporary folder, imported with
+no bytecode written (Lambda's file system is read-only). The services are built on
 first use (simrenew/bootstrap.py), so each function is measured twice: `import app` alone, and
 `import app` plus the services its first request builds (no request is sent): the public
 look-up's for `api`, fulfilment's for `webhook`, the import's for `worker`, the run's for `sweep`.
+One more row, the api and look-up built without bytecode (how the functions shipped before
+issue 17's Makefiles), shows what the .pyc files save.
 
     .venv/bin/python -m bench.cold_import [--runs 5]
 """
@@ -13,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,25 +35,39 @@ ENV = {
     "AWS_REGION": "us-east-1",
     "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
     "SIMRENEW_PLATFORM_KEY": "bench-platform-key-000000000000",
-    "PYTHONPATH": str(ROOT / "shared"),
+    "PYTHONDONTWRITEBYTECODE": "1",
 }
-TARGETS = {
-    "boto3": (ROOT, "import boto3"),
-    "api": (ROOT / "functions/api", "import app"),
-    "worker": (ROOT / "functions/worker", "import app"),
-    "webhook": (ROOT / "functions/webhook", "import app"),
-    "sweep": (ROOT / "functions/sweep", "import app"),
-    "api + look-up": (ROOT / "functions/api", "import app; app.services().orders"),
-    "webhook + fulfilment": (ROOT / "functions/webhook", "import app; app.services().orders"),
-    "worker + import": (ROOT / "functions/worker", "import app; app.services().imports"),
-    "sweep + run": (ROOT / "functions/sweep", "import app; app.services().sweep_runs"),
+LOOK_UP = "import app; app.services().orders"
+# name -> (function folder or None, code); the built function is the working directory and its
+# layer the PYTHONPATH; "no bytecode" is the same build with every .pyc removed.
+TARGETS: dict[str, tuple[str | None, str]] = {
+    "boto3": (None, "import boto3"),
+    "api": ("api", "import app"),
+    "worker": ("worker", "import app"),
+    "webhook": ("webhook", "import app"),
+    "sweep": ("sweep", "import app"),
+    "api + look-up": ("api", LOOK_UP),
+    "webhook + fulfilment": ("webhook", "import app; app.services().orders"),
+    "worker + import": ("worker", "import app; app.services().imports"),
+    "sweep + run": ("sweep", "import app; app.services().sweep_runs"),
+    "api + look-up, no bytecode": ("bare/api", LOOK_UP),
 }
 
 
-def sample(cwd: Path, code: str) -> float:
-    env = {**os.environ, **ENV}
+def build(out: Path) -> None:
+    """Our code as `sam build` builds it, and the same without its bytecode beside it (out/bare)."""
+    from infra.lambda_build import build_code
+
+    build_code(out)
+    shutil.copytree(out / "api", out / "bare" / "api", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(out / "layer", out / "bare" / "layer", ignore=shutil.ignore_patterns("__pycache__"))
+
+
+def sample(built: Path, folder: str | None, code: str) -> float:
+    layer = built / (folder.split("/")[0] if folder and "/" in folder else "") / "layer" / "python"
+    env = {**os.environ, **ENV, "PYTHONPATH": str(layer)}
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, check=True)
+    subprocess.run([sys.executable, "-c", code], cwd=built / folder if folder else ROOT, env=env, check=True)
     return time.perf_counter() - start
 
 
@@ -58,20 +79,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     started_at = datetime.now(UTC)
-    for cwd, code in TARGETS.values():  # warm the OS file cache once; measure what Python does
-        sample(cwd, code)
     times: dict[str, list[float]] = {name: [] for name in TARGETS}
-    for _ in range(args.runs):
-        for name, (cwd, code) in TARGETS.items():
-            times[name].append(sample(cwd, code))
+    with tempfile.TemporaryDirectory(prefix="simrenew-cold-") as tmp:
+        built = Path(tmp)
+        build(built)
+        for folder, code in TARGETS.values():  # warm the OS file cache once; measure what Python does
+            sample(built, folder, code)
+        for _ in range(args.runs):
+            for name, (folder, code) in TARGETS.items():
+                times[name].append(sample(built, folder, code))
     base = median(times["boto3"])
     print(f"cold import, median of {args.runs} fresh interpreters (python -c 'import ...')")
-    print(f"{'module':<22} {'median ms':>10} {'vs boto3':>9}")
+    print(f"{'module':<28} {'median ms':>10} {'vs boto3':>9}")
     result: dict[str, Any] = {}
     for name, values in times.items():
         med = median(values)
         result[name] = {"median_s": med, "samples_s": values, "ratio_to_boto3": med / base}
-        print(f"{name:<22} {med * 1000:>10.1f} {med / base:>8.2f}x")
+        print(f"{name:<28} {med * 1000:>10.1f} {med / base:>8.2f}x")
     write_figures(
         args.out,
         {

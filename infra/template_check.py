@@ -537,9 +537,30 @@ def check_runtime(text: str) -> list[str]:
             props = resource.get("Properties", {})
             if wanted not in props.get("CompatibleRuntimes", []):
                 failures.append(f"{name}: CompatibleRuntimes lacks {wanted}")
-            if resource.get("Metadata", {}).get("BuildMethod") != wanted:
-                failures.append(f"{name}: Metadata.BuildMethod should be {wanted}")
+            failures += _build_method(name, resource, str(props.get("ContentUri", "")), wanted)
+        elif resource.get("Type") == "AWS::Serverless::Function":
+            failures += _build_method(name, resource, str(resource.get("Properties", {}).get("CodeUri", "")), wanted)
     return failures
+
+
+def _build_method(name: str, resource: dict[str, Any], folder: str, runtime: str) -> list[str]:
+    """A folder with a Makefile (the simrenew layer, the api) is built by it, which compiles its
+    bytecode (Lambda's file system is read-only: code shipped without .pyc is compiled at every
+    cold start); the rest by `sam build`'s Python builder (the packages layer's arm64 wheels from
+    its requirements.txt; a function's one small app.py, shipped as it is)."""
+    method = resource.get("Metadata", {}).get("BuildMethod")
+    makefile = ROOT / folder / "Makefile"
+    if not makefile.exists():
+        is_layer = resource.get("Type") == "AWS::Serverless::LayerVersion"
+        if method == runtime or (method is None and not is_layer):
+            return []
+        return [f"{name}: Metadata.BuildMethod should be {runtime} ({folder} has no Makefile)"]
+    if method != "makefile":
+        return [f"{name}: Metadata.BuildMethod should be makefile ({folder}Makefile compiles the bytecode)"]
+    target = f"build-{name}:"
+    if not any(line.startswith(target) for line in makefile.read_text().splitlines()):
+        return [f"{name}: {folder}Makefile has no {target} target, which `sam build` runs"]
+    return []
 
 
 def layer_warnings(text: str) -> list[str]:
@@ -548,7 +569,8 @@ def layer_warnings(text: str) -> list[str]:
     for name, resource in parse(text).get("Resources", {}).items():
         content = resource.get("Properties", {}).get("ContentUri")
         is_layer = resource.get("Type") == "AWS::Serverless::LayerVersion" and isinstance(content, str)
-        if is_layer and not (ROOT / str(content) / "requirements.txt").exists():
+        python_built = resource.get("Metadata", {}).get("BuildMethod", "").startswith("python")
+        if is_layer and python_built and not (ROOT / str(content) / "requirements.txt").exists():
             warnings.append(
                 f"{name}: {content}requirements.txt is missing, so `sam build` ships the layer without "
                 "its third-party packages (pynamodb, chalice, stripe, aws-lambda-powertools, ...)"

@@ -17,6 +17,7 @@ import base64
 import datetime
 import decimal
 import importlib
+import importlib.machinery
 import importlib.util
 import json
 import os
@@ -33,6 +34,19 @@ OWN_CODE = tuple(CONFIG["own_code"])  # folders whose reads of the environment a
 calls = []
 env_reads = []
 config_errors = []
+compiled = []  # modules compiled from source (no usable .pyc): at every cold start in Lambda
+
+# Lambda's file system is read-only: nothing compiled here is kept for the next start.
+sys.dont_write_bytecode = True
+_source_to_code = importlib.machinery.SourceFileLoader.source_to_code
+
+
+def _compiled(self, data, path, *args, **kwargs):
+    compiled.append(str(path))
+    return _source_to_code(self, data, path, *args, **kwargs)
+
+
+importlib.machinery.SourceFileLoader.source_to_code = _compiled
 
 
 # --- the environment, recorded --------------------------------------------------------------------
@@ -182,6 +196,7 @@ def main():
         {
             "ready": True,
             "init_s": round(time.monotonic() - started, 3),
+            "compiled_from_source": compiled,
             "modules": origins,
             "leaks": leaks,
             "sys_path": sys.path,

@@ -3,11 +3,13 @@ resolved to a fixture value (parameters at their defaults, the account 123456789
 resource names as CloudFormation would make them, the secrets' ARNs as moto made them), and the
 functions and the layer built in the layout Lambda unpacks.
 
-    build/<Function>/                      CodeUri's files            (/var/task)
-    build/<Layer>/python/                  ContentUri's files, and    (/opt/python)
-                                           its requirements.txt's packages with their dependencies
+    build/<Function>/                      CodeUri's files and bytecode        (/var/task)
+    build/<Layer>/python/                  the simrenew package and bytecode, (/opt/python)
+                                           or the packages layer's requirements.txt, installed
 
-`sam build` pip-installs the layer's requirements.txt into python/; here each package (and what it
+Our code is built as `sam build` builds it (infra/lambda_build.py: a Makefile target, or the
+folder copied). `sam
+build` pip-installs the packages layer's requirements.txt into python/; here each package (and what it
 requires, markers evaluated) is linked from this interpreter's site-packages, the same pinned
 versions (tests/unit/test_layer_requirements.py keeps requirements.txt equal to the pins), so the
 tier needs no network. Nothing else of the test environment is importable in a function.
@@ -18,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import metadata
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from infra import template_check as tc
+from infra.lambda_build import build_folder
 
 ROOT = tc.ROOT
 PARTITION, REGION, ACCOUNT = "aws", "us-east-1", "123456789012"
@@ -256,9 +258,6 @@ def _managed(arn: str) -> list[dict[str, Any]]:
 
 
 # --- the build -----------------------------------------------------------------------------------------
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
-
-
 def _requirement_closure(requirements: Path) -> list[metadata.Distribution]:
     """The distributions requirements.txt names and everything they require (markers evaluated
     for this interpreter, extras not taken), as pip would install them into python/."""
@@ -296,27 +295,37 @@ def _top_level(dist: metadata.Distribution) -> set[Path]:
 
 
 def build(stack: Stack, out: Path) -> dict[str, Path]:
-    """Each function's folder and each layer's folder, as `sam build` lays them out. Returns the
-    folder per code path (a function's CodeUri, a layer's ContentUri)."""
+    """Each function's folder and each layer's folder, as `sam build` lays them out: our code by
+    its folder's Makefile (the same targets `sam build` runs: the files and their bytecode), the
+    packages layer linked from this interpreter (see above). Returns the folder per code path (a
+    function's CodeUri, a layer's ContentUri)."""
     out.mkdir(parents=True, exist_ok=True)
     built: dict[str, Path] = {}
+    names = {
+        str(r.get("Properties", {}).get("ContentUri")): n
+        for n, r in stack.raw.get("Resources", {}).items()
+        if r.get("Type") == "AWS::Serverless::LayerVersion"
+    }
     for fn in stack.functions.values():
         for layer in fn.layer_dirs:
             if layer in built:
                 continue
-            target = out / ("layer-" + re.sub(r"\W+", "-", layer).strip("-")) / "python"
-            shutil.copytree(ROOT / layer, target, ignore=IGNORED)
+            root = out / ("layer-" + re.sub(r"\W+", "-", layer).strip("-"))
             requirements = ROOT / layer / "requirements.txt"
             if requirements.exists():
+                target = root / "python"
+                target.mkdir(parents=True)
                 for dist in _requirement_closure(requirements):
                     for entry in _top_level(dist):
                         link = target / entry.name
                         if entry.exists() and not link.exists():
                             os.symlink(entry, link)
-            built[layer] = target
+            else:
+                build_folder(layer.rstrip("/"), names[layer], root)
+            built[layer] = root / "python"
         if fn.code_dir not in built:
             target = out / ("fn-" + re.sub(r"\W+", "-", fn.code_dir).strip("-"))
-            shutil.copytree(ROOT / fn.code_dir, target, ignore=IGNORED)
+            build_folder(fn.code_dir.rstrip("/"), fn.name, target)
             built[fn.code_dir] = target
     return built
 
