@@ -544,10 +544,10 @@ def check_runtime(text: str) -> list[str]:
 
 
 def _build_method(name: str, resource: dict[str, Any], folder: str, runtime: str) -> list[str]:
-    """A folder with a Makefile (the simrenew layer, the api) is built by it, which compiles its
-    bytecode (Lambda's file system is read-only: code shipped without .pyc is compiled at every
-    cold start); the rest by `sam build`'s Python builder (the packages layer's arm64 wheels from
-    its requirements.txt; a function's one small app.py, shipped as it is)."""
+    """A folder with a Makefile (both layers, the api) is built by it, which compiles its bytecode
+    (Lambda's file system is read-only: code shipped without .pyc is compiled at every cold start;
+    SAM's Python builder ships none); the rest by `sam build`'s Python builder (a function's one
+    small app.py, shipped as it is)."""
     method = resource.get("Metadata", {}).get("BuildMethod")
     makefile = ROOT / folder / "Makefile"
     if not makefile.exists():
@@ -569,8 +569,11 @@ def layer_warnings(text: str) -> list[str]:
     for name, resource in parse(text).get("Resources", {}).items():
         content = resource.get("Properties", {}).get("ContentUri")
         is_layer = resource.get("Type") == "AWS::Serverless::LayerVersion" and isinstance(content, str)
+        folder = ROOT / str(content)
         python_built = resource.get("Metadata", {}).get("BuildMethod", "").startswith("python")
-        if is_layer and python_built and not (ROOT / str(content) / "requirements.txt").exists():
+        makefile = folder / "Makefile"
+        installs = python_built or (makefile.exists() and "requirements.txt" in makefile.read_text())
+        if is_layer and installs and not (folder / "requirements.txt").exists():
             warnings.append(
                 f"{name}: {content}requirements.txt is missing, so `sam build` ships the layer without "
                 "its third-party packages (pynamodb, chalice, stripe, aws-lambda-powertools, ...)"

@@ -8,8 +8,8 @@ functions and the layer built in the layout Lambda unpacks.
                                            or the packages layer's requirements.txt, installed
 
 Our code is built as `sam build` builds it (infra/lambda_build.py: a Makefile target, or the
-folder copied). `sam
-build` pip-installs the packages layer's requirements.txt into python/; here each package (and what it
+folder copied). shared/packages/Makefile installs Lambda's wheels of the packages layer's
+requirements.txt from the index into python/; here each package (and what it
 requires, markers evaluated) is linked from this interpreter's site-packages, the same pinned
 versions (tests/unit/test_layer_requirements.py keeps requirements.txt equal to the pins), so the
 tier needs no network. Nothing else of the test environment is importable in a function.
