@@ -244,6 +244,20 @@ def test_runtime_must_equal_the_tests_python() -> None:
     assert tc.check_runtime(edited(r"^(    Runtime: )python3\.\d+$", r"\g<1>python3.99"))
 
 
+def test_code_with_a_makefile_must_be_built_by_it_so_its_bytecode_ships() -> None:
+    assert tc.check_runtime(TEXT) == []
+    # SAM's Python builder ships no .pyc: each cold start would compile the packages again.
+    sam_built = edited(r"^(  PackagesLayer:\n(?:.*\n)*?      BuildMethod: )makefile$", r"\g<1>python3.11")
+    assert tc.check_runtime(sam_built) == [
+        "PackagesLayer: Metadata.BuildMethod should be makefile (shared/packages/Makefile compiles the bytecode)"
+    ]
+    api = r"^(  ApiFunction:\n    Type: AWS::Serverless::Function\n)"
+    no_metadata = tc.check_runtime(edited(api + r"    Metadata:\n(?:      .*\n)+", r"\1"))
+    assert any(f.startswith("ApiFunction: Metadata.BuildMethod should be makefile") for f in no_metadata)
+    renamed = edited(r"^(  )ApiFunction:$", r"\1AppFunction:")  # its Makefile still builds build-ApiFunction
+    assert any("has no build-AppFunction: target" in f for f in tc.check_runtime(renamed))
+
+
 def test_the_command_exits_non_zero_on_a_broken_template(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     broken = tmp_path / "template.yaml"
     broken.write_text(TEXT.replace("AttributeName: exp_pk", "AttributeName: expiry_pk"), encoding="utf-8")
