@@ -61,6 +61,7 @@ from bench.common import (
     table_client,
     write_figures,
 )
+from bench.replay import Captured, Replayer, capturing
 from infra.processes import free_port, spawn, start_localstripe, stop, wait_for_port
 from simrenew.domain.dates import add_months
 from tests.support.env import PLATFORM_KEY, function_env
@@ -72,6 +73,7 @@ PLAN: dict[str, Any] = {"name": "季卡", "term_months": 3, "data_quota_mb": 102
 POLL_S = 0.02
 FULFIL_TIMEOUT_S = 60.0
 GETITEM_WARMUP = 20
+STRIPE_KEY = "sk_test_bench"  # localstripe takes any test key
 PUBLIC_ORDERS_PER_HOUR = 20  # the server's limit per client IP (simrenew.services.orders)
 STEPS = (
     ("lookup", "(a) GET /v1/public/terminals/{sn}"),
@@ -161,9 +163,10 @@ class Fleet:
     merchant_id: str
     plan_id: str
     terminals: list[dict[str, Any]]
+    stripe_base: str
 
 
-def make_fleet(http: Http, count: int) -> Fleet:
+def make_fleet(http: Http, count: int, stripe_base: str) -> Fleet:
     agent = http.ok(
         "POST",
         "/v1/admin/tenants",
@@ -185,7 +188,7 @@ def make_fleet(http: Http, count: int) -> Fleet:
         )
         for _ in range(count)
     ]
-    return Fleet(agent["tenant_id"], key, merchant["merchant_id"], plan["plan_id"], terminals)
+    return Fleet(agent["tenant_id"], key, merchant["merchant_id"], plan["plan_id"], terminals, stripe_base)
 
 
 # --- one journey over HTTP ---------------------------------------------------------------------------
@@ -232,7 +235,10 @@ def journey(
         "POST", "/v1/orders", {"lines": [{"sn": other["sn"], "plan_id": fleet.plan_id}]}, key=fleet.admin_key
     )
     payload = succeeded_event(
-        agent_order["payment_intent_id"], agent_order["amount_fen"], f"evt_bench_{agent_order['order_id']}"
+        fleet.stripe_base,
+        agent_order["payment_intent_id"],
+        agent_order["amount_fen"],
+        f"evt_bench_{agent_order['order_id']}",
     )
     headers = {"Content-Type": "application/json", "Stripe-Signature": sign(payload, secret)}
     r, webhook_s = http.send("POST", "/webhooks/stripe", headers, payload)
@@ -276,16 +282,13 @@ def getitem_samples(client: Any, key: dict[str, Any], n: int) -> list[float]:
 
 
 # --- in-process request counts -----------------------------------------------------------------------
-def succeeded_event(intent_id: str, amount_fen: int, event_id: str) -> bytes:
-    """Like `_succeeded` in tests/integration/test_payment_journey.py."""
-    obj = {
-        "id": intent_id,
-        "object": "payment_intent",
-        "amount": amount_fen,
-        "amount_received": amount_fen,
-        "currency": "cny",
-        "status": "succeeded",
-    }
+def succeeded_event(stripe_base: str, intent_id: str, amount_fen: int, event_id: str) -> bytes:
+    """The payment_intent.succeeded event Stripe would send: the PaymentIntent as localstripe holds
+    it (our metadata included, as in every real Stripe event), now succeeded."""
+    r = requests.get(f"{stripe_base}/v1/payment_intents/{intent_id}", auth=(STRIPE_KEY, ""), timeout=10)
+    if r.status_code != 200:
+        raise RuntimeError(f"localstripe GET /v1/payment_intents/{intent_id}: {r.status_code} {r.text[:200]}")
+    obj = {**r.json(), "amount": amount_fen, "amount_received": amount_fen, "currency": "cny", "status": "succeeded"}
     return json.dumps({"id": event_id, "type": "payment_intent.succeeded", "data": {"object": obj}}).encode()
 
 
@@ -297,8 +300,11 @@ def count_in_process(
     repeats: int,
     lines: int,
     warnings: list[str],
+    captures: dict[str, Captured],
 ) -> dict[str, list[dict[str, Any]]]:
-    """Each operation once per repeat on fresh terminals of the fleet, its DynamoDB calls counted."""
+    """Each operation once per repeat on fresh terminals of the fleet, its DynamoDB calls counted;
+    the requests of the first look-up and the first one-line fulfilment kept in `captures` (the
+    floor replayed after)."""
     from simrenew.bootstrap import build_services
     from simrenew.config import load_config
 
@@ -308,10 +314,13 @@ def count_in_process(
     results: dict[str, list[dict[str, Any]]] = defaultdict(list)
 
     def measure(name: str, fn: Callable[..., Any], *args: Any) -> Any:
-        with counter.phase(name) as phase:
-            started = time.perf_counter()
-            value = fn(*args)
-            seconds = time.perf_counter() - started
+        with ExitStack() as keep:
+            if name in REPLAYED and name not in captures:
+                captures[name] = keep.enter_context(capturing())
+            with counter.phase(name) as phase:
+                started = time.perf_counter()
+                value = fn(*args)
+                seconds = time.perf_counter() - started
         results[name].append({**phase.to_json(), "seconds": seconds})
         return value
 
@@ -330,7 +339,9 @@ def count_in_process(
             body = {"lines": [{"sn": next(spare)["sn"], "plan_id": fleet.plan_id} for _ in range(count)]}
             order, _pay = orders.create(fleet.tenant_id, {**body, "payment": "online"}, actor="bench")
             assert order.payment_intent_id
-            payload = succeeded_event(order.payment_intent_id, order.amount_fen, f"evt_bench_{order.order_id}")
+            payload = succeeded_event(
+                fleet.stripe_base, order.payment_intent_id, order.amount_fen, f"evt_bench_{order.order_id}"
+            )
             res = measure(name, orders.handle_webhook, payload, sign(payload, secret))
             if res.get("outcome") != "ok":
                 warnings.append(f"in-process fulfilment of {order.order_id} ({count} lines): {res}")
@@ -339,6 +350,77 @@ def count_in_process(
                 if not res.get("duplicate"):
                     warnings.append(f"in-process duplicate delivery for {order.order_id}: {res}")
     return dict(results)
+
+
+# --- the floor: the paths' own requests replayed -----------------------------------------------------
+# The captured operation, the journey step its floor belongs to, and whether the path sends its
+# requests side by side (the look-up: the rate-limit write beside the read).
+REPLAYED = {"public_lookup": ("lookup", True), "fulfil_1_line": ("webhook", False)}
+
+
+def replay_floors(
+    client: Any, captures: dict[str, Captured], samples: int, key: dict[str, Any]
+) -> dict[str, list[float]]:
+    """Each captured path's requests sent again `samples` times with the plain client, interleaved
+    with as many bare GetItems (bench.replay)."""
+    replayers = {
+        REPLAYED[name][0]: Replayer(client, captured, side_by_side=REPLAYED[name][1])
+        for name, captured in captures.items()
+    }
+    out: dict[str, list[float]] = {"getitem": [], **{step: [] for step in replayers}}
+    try:
+        for r in replayers.values():
+            for _ in range(GETITEM_WARMUP):
+                r.once()
+        for _ in range(samples):
+            out["getitem"] += getitem_samples(client, key, 1)
+            for step, r in replayers.items():
+                out[step].append(r.once())
+    finally:
+        for r in replayers.values():
+            r.close()
+    return out
+
+
+def summarize_replayed(
+    replayed: dict[str, list[float]], captures: dict[str, Captured], http: dict[str, Any]
+) -> dict[str, Any]:
+    """Each path's replayed requests ÷ the GetItem interleaved with them, and that floor plus the
+    HTTP floor (new connection) ÷ the journeys' GetItem: what the step over HTTP cannot go under here."""
+    base = median(replayed.get("getitem") or [0.0])
+    http_floor_s = http["http_floor"]["fresh_connection"]["median_ms"] / 1000
+    journey_getitem_s = http["getitem"]["median_ms"] / 1000
+    out: dict[str, Any] = {"getitem_median_ms": round(base * 1000, 3)}
+    for name, captured in captures.items():
+        step = REPLAYED[name][0]
+        values = replayed.get(step) or []
+        if not values or not base:
+            continue
+        ratio = median(values) / base
+        out[step] = {
+            "operations": captured.operations,
+            "side_by_side": REPLAYED[name][1],
+            "dropped_condition_checks": captured.dropped_condition_checks,
+            "median_ms": round(median(values) * 1000, 3),
+            "ratio_to_getitem": round(ratio, 2),
+            "with_http_floor_ratio": round(ratio + http_floor_s / journey_getitem_s, 2),
+        }
+    return out
+
+
+def print_replayed(replayed: dict[str, Any]) -> None:
+    print(
+        f"\nThe floor: each path's own DynamoDB requests replayed with boto3 alone (bench.replay), "
+        f"next to a bare GetItem of {replayed['getitem_median_ms']:.2f} ms"
+    )
+    for step, label in (("lookup", "(a) look-up"), ("webhook", "(e) webhook")):
+        r = replayed.get(step)
+        if r:
+            how = "side by side" if r["side_by_side"] else "in order"
+            print(
+                f"{label}: {' + '.join(r['operations'])} ({how}) {r['median_ms']:.2f} ms = "
+                f"{r['ratio_to_getitem']:.1f}x GetItem; + the HTTP floor = {r['with_http_floor_ratio']:.1f}x"
+            )
 
 
 # --- summary ----------------------------------------------------------------------------------------
@@ -446,6 +528,7 @@ def print_table(http_summary: dict[str, Any], counts: dict[str, Any], args: argp
         f"{POLL_S * 1000:.0f} ms, median {http_summary['polls_median']:.0f} polls, fulfilled at the first poll in "
         f"{http_summary['fulfilled_on_first_poll']} of {args.journeys}; 429 answers waited out: {waits})"
     )
+    print_replayed(http_summary["replayed"])
     rows = [
         ("public_lookup", "public lookup"),
         ("public_order", "public order (create + PaymentIntent)"),
@@ -534,6 +617,8 @@ def main(argv: list[str] | None = None) -> int:
     getitem: list[float] = []
     floors: dict[str, list[float]] = {"keep_alive": [], "fresh_connection": []}
     rate_limited: list[dict[str, Any]] = []
+    captures: dict[str, Captured] = {}
+    replayed: dict[str, list[float]] = {}
     with ExitStack() as stack:
         try:
             ddb_endpoint = stack.enter_context(dynamodb_local("payments-dynamodb-local.log"))
@@ -543,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
             env = {
                 **function_env(TABLE, ddb_endpoint, server_url),
                 "STRIPE_API_BASE": stripe_base,
-                "STRIPE_SECRET_KEY": "sk_test_bench",
+                "STRIPE_SECRET_KEY": STRIPE_KEY,
                 "STRIPE_PUBLISHABLE_KEY": "pk_test_bench",
             }
             # This process talks to the same DynamoDB Local with the same dummy credentials.
@@ -580,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
 
             in_process = args.repeats * (2 + args.lines)
             http_terminals = 2 * (args.warmup + args.journeys)
-            fleet = make_fleet(http, http_terminals + in_process)
+            fleet = make_fleet(http, http_terminals + in_process, stripe_base)
             print(f"agent {fleet.tenant_id}: plan {fleet.plan_id}, {len(fleet.terminals)} terminals", flush=True)
             ddb_key = {"pk": {"S": f"TENANT#{fleet.tenant_id}"}, "sk": {"S": "PROFILE"}}
             if "Item" not in client.get_item(TableName=TABLE, Key=ddb_key):
@@ -607,7 +692,8 @@ def main(argv: list[str] | None = None) -> int:
 
             spare = fleet.terminals[http_terminals:]
             with counter.installed():
-                counts = count_in_process(env, fleet, spare, counter, args.repeats, args.lines, warnings)
+                counts = count_in_process(env, fleet, spare, counter, args.repeats, args.lines, warnings, captures)
+            replayed = replay_floors(client, captures, args.samples, ddb_key)
         except KeyboardInterrupt:
             print("\ninterrupted; stopping the API server, localstripe and DynamoDB Local", file=sys.stderr)
             return 130
@@ -616,6 +702,7 @@ def main(argv: list[str] | None = None) -> int:
     for w in warnings:
         print(f"WARNING: {w}")
     http_summary = summarize_http(journeys, getitem, floors)
+    http_summary["replayed"] = summarize_replayed(replayed, captures, http_summary)
     count_summary = summarize_counts(counts, args.lines)
     print_table(http_summary, count_summary, args, len(rate_limited))
     print(f"warnings: {len(warnings)}")
@@ -642,6 +729,7 @@ def main(argv: list[str] | None = None) -> int:
             "journeys": [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in j.items()} for j in journeys],
             "getitem_ms": [round(s * 1000, 4) for s in getitem],
             "http_floor_ms": {k: [round(s * 1000, 4) for s in v] for k, v in floors.items()},
+            "replayed_ms": {k: [round(s * 1000, 4) for s in v] for k, v in replayed.items()},
             "ddb_requests": counts,
         },
     }

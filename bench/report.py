@@ -210,6 +210,8 @@ def summarize(
             },
             "http_floor_new_connection_ms": http["http_floor"]["fresh_connection"]["median_ms"],
             "journeys": pay["settings"]["journeys"],
+            # Each step's own DynamoDB requests replayed alone (bench.replay): its floor here.
+            "replayed": http.get("replayed", {}),
         },
         "import": {
             "rows": rows,
@@ -339,6 +341,7 @@ def markdown(s: dict[str, Any]) -> str:
     for key, label in STEP_LABELS.items():
         st = s["journey"]["steps"][key]
         out.append(f"| {label.strip()} | {st['median_ms']:.1f} | {st['p90_ms']:.1f} | {_x(st['ratio_to_getitem'])} |")
+    out += _replayed_lines(s["journey"].get("replayed") or {})
     i, w = s["import"], s["sweep"]
     out += [
         "",
@@ -383,6 +386,31 @@ def markdown(s: dict[str, Any]) -> str:
     out += ["", f"Warnings from the benchmarks' own checks: {len(s['warnings'])}."]
     out += [f"- {w}" for w in s["warnings"]]
     return "\n".join(out) + "\n"
+
+
+def _replayed_lines(replayed: dict[str, Any]) -> list[str]:
+    """The floor under the look-up's and the webhook's ratios: their own requests, replayed alone."""
+    rows = [(step, replayed[step]) for step in ("lookup", "webhook") if step in replayed]
+    if not rows:
+        return []
+    out = [
+        "",
+        "**The floor under these ratios.** Each path's own DynamoDB requests, captured in process and "
+        "sent again with boto3 alone (`bench.replay`: the writes on keys of their own, over an item "
+        "written there first, without their conditions), next to a bare GetItem of "
+        f"{replayed['getitem_median_ms']:.2f} ms interleaved with them; then that ratio plus the HTTP "
+        "floor's. Neither step can go under it on this machine with these requests.",
+        "",
+        "| step | its requests | replayed, median ms | ÷ GetItem | + HTTP floor |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for step, r in rows:
+        how = "side by side" if r["side_by_side"] else "one after the other"
+        out.append(
+            f"| {STEP_LABELS[step].strip()} | {' + '.join(r['operations'])} ({how}) | {r['median_ms']:.2f} | "
+            f"{_x(r['ratio_to_getitem'])} | {_x(r['with_http_floor_ratio'])} |"
+        )
+    return out
 
 
 def _carrier_section(c: dict[str, Any] | None) -> list[str]:

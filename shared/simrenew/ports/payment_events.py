@@ -56,6 +56,13 @@ class PaymentEvents(Protocol[StoredOrder, PaymentRead_co]):
         """In one read: the order, its tenant and the terminals of `sns` (handed on to fulfilment)."""
         ...
 
+    def event_and_payment(
+        self, event_id: str, tenant_id: str, order_id: str, sns: tuple[str, ...]
+    ) -> tuple[bool, StoredOrder | None, PaymentRead_co]:
+        """In one read: was this event applied already, the order, its tenant and the terminals of
+        `sns` (a payment whose event names its order: no look-up first)."""
+        ...
+
     def event_seen(self, event_id: str) -> bool: ...
 
     def record_event(self, event_id: str, event_type: str, outcome: str, now: datetime) -> bool:

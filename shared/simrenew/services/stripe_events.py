@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simrenew.clock import iso_utc
-from simrenew.domain.orders import PAYABLE, REFUNDABLE, UNPAID, OrderStatus, StatusMove
+from simrenew.domain.orders import MAX_LINES, PAYABLE, REFUNDABLE, UNPAID, OrderStatus, StatusMove
 from simrenew.ports.payment_events import IntentLookup
 from simrenew.ports.payments import PaymentGateway
 from simrenew.services.notices import C, PaymentNotices, S
@@ -37,6 +37,22 @@ def _intent_of(event_type: str, obj: Any) -> tuple[str | None, str]:
     return (pi, "") if pi is not None else (None, "ignored_malformed")
 
 
+def _named_payment(event_type: str, obj: dict[str, Any]) -> tuple[str, str, tuple[str, ...]] | None:
+    """(tenant, order, SNs) from the metadata we gave the PaymentIntent of a succeeded payment
+    (checkout.intent_metadata), which Stripe sends with it; None for any other event, or a
+    PaymentIntent without them (one created before the SNs were written there). The order read
+    is the tenant's own (its key), and what is renewed is its own lines, whatever the SNs say."""
+    metadata = obj.get("metadata")
+    if event_type != "payment_intent.succeeded" or not isinstance(metadata, dict):
+        return None
+    tenant_id, order_id, sns = metadata.get("tenant_id"), metadata.get("order_id"), metadata.get("sns")
+    if not (isinstance(tenant_id, str) and tenant_id and isinstance(order_id, str) and order_id.startswith("o_")):
+        return None
+    if not isinstance(sns, str) or not sns:
+        return None
+    return tenant_id, order_id, tuple(sn for sn in sns.split(",")[:MAX_LINES] if sn)
+
+
 def _fen(obj: dict[str, Any], name: str) -> int | None:
     value = obj.get(name)
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
@@ -50,7 +66,9 @@ class StripeEventService(PaymentNotices[S, C]):
         """A verified event in at most three DynamoDB requests: one BatchGetItem (was it applied,
         and the look-up of its PaymentIntent), one for the order (a payment: the order, its
         tenant and its terminals in one BatchGetItem) and the one transaction that applies it
-        and records it (its condition: not recorded yet). A repeated delivery is the first read."""
+        and records it (its condition: not recorded yet). A payment whose PaymentIntent carries
+        our metadata (tenant, order, SNs) is two: the event's record is read with the order.
+        A repeated delivery is the first read."""
         event = self._gateway.verify_event(payload, signature)
         event_id, event_type = str(event["id"]), str(event["type"])
         data = event.get("data")
@@ -60,10 +78,21 @@ class StripeEventService(PaymentNotices[S, C]):
             if not self._orders.record_event(event_id, event_type, unapplied, self._clock.now()):
                 return {"received": True, "duplicate": True}
             return {"received": True, "outcome": unapplied}
+        named = _named_payment(event_type, obj)
+        if named is not None:  # our metadata names the order and its terminals: one read
+            seen, item, context = self._orders.event_and_payment(event_id, *named)
+            if seen:
+                return {"received": True, "duplicate": True}
+            if item is not None:
+                return self._answer(
+                    event_id, event_type, self._succeeded(item, pi, obj, (event_id, event_type), context)
+                )
         seen, lookup = self._orders.event_and_intent(event_id, pi)
         if seen:
             return {"received": True, "duplicate": True}
-        outcome = self._apply(event_id, event_type, obj, pi, lookup)
+        return self._answer(event_id, event_type, self._apply(event_id, event_type, obj, pi, lookup))
+
+    def _answer(self, event_id: str, event_type: str, outcome: str) -> dict[str, Any]:
         if outcome == "duplicate_event":  # a concurrent delivery of this event was applied first
             return {"received": True, "duplicate": True}
         if outcome in ("order_state", "ignored", "ignored_malformed"):

@@ -83,12 +83,12 @@ class FakeOrderRepository(OrderRepository):
         lookup = self.table.get(PaymentIntentItem, keys.payment_intent_pk(lookup_id), keys.lookup_sk())
         return self.event_seen(event_id), lookup
 
-    def payment_context(
-        self, tenant_id: str, order_id: str, sns: Sequence[str], *, with_tenant: bool = True
-    ) -> PaymentContext:
+    def payment_context(self, tenant_id: str, order_id: str, sns: Sequence[str], **read: Any) -> PaymentContext:
+        """The real one's reads (`with_tenant`, default True; `event_id`), from the fake table."""
         pk = keys.tenant_pk(tenant_id)
         context = PaymentContext(self.item(tenant_id, order_id), sns=frozenset(sns))
-        if with_tenant:
+        context.event_seen = read.get("event_id") is not None and self.event_seen(read["event_id"])
+        if read.get("with_tenant", True):
             context.tenant = self.table.get(TenantItem, pk, keys.tenant_profile_sk())
         for sn in set(sns):
             found = self.table.get(TerminalItem, pk, keys.terminal_sk(sn))

@@ -117,12 +117,14 @@ def line_sns(item: OrderItem) -> list[str]:
 @dataclass
 class PaymentContext:
     """What applying a payment reads, from one BatchGetItem: the order, its tenant (when asked
-    for) and the terminals of `sns` (`terminals` has those that exist; `sns` says which were read)."""
+    for) and the terminals of `sns` (`terminals` has those that exist; `sns` says which were read),
+    and whether the event being applied was recorded already (when its id was given)."""
 
     order: OrderItem | None
     tenant: TenantItem | None = None
     sns: frozenset[str] = frozenset()
     terminals: dict[str, TerminalItem] = field(default_factory=dict)
+    event_seen: bool = False
 
 
 def new_order_items(
@@ -307,17 +309,28 @@ class OrderRepository:
         return seen, lookup
 
     def payment_context(
-        self, tenant_id: str, order_id: str, sns: Sequence[str], *, with_tenant: bool = True
+        self,
+        tenant_id: str,
+        order_id: str,
+        sns: Sequence[str],
+        *,
+        with_tenant: bool = True,
+        event_id: str | None = None,
     ) -> PaymentContext:
-        """One consistent BatchGetItem: the order, its tenant (`with_tenant`) and the terminals of
-        `sns` (at most MAX_LINES of them: within BatchGetItem's 100 keys)."""
+        """One consistent BatchGetItem: the order, its tenant (`with_tenant`), the terminals of
+        `sns` (at most MAX_LINES of them: within BatchGetItem's 100 keys) and, given `event_id`,
+        the record of that Stripe event (`event_seen`)."""
         pk = keys.tenant_pk(tenant_id)
         wanted = [(pk, keys.order_sk(order_id)), *((pk, keys.terminal_sk(sn)) for sn in set(sns))]
         if with_tenant:
             wanted.append((pk, keys.tenant_profile_sk()))
+        if event_id is not None:
+            wanted.append((keys.stripe_event_pk(event_id), keys.stripe_event_sk()))
         context = PaymentContext(None, sns=frozenset(sns))
         for found in Item.batch_get(wanted, consistent_read=True):
-            if isinstance(found, OrderItem):
+            if isinstance(found, StripeEventItem):
+                context.event_seen = True
+            elif isinstance(found, OrderItem):
                 context.order = found
             elif isinstance(found, TenantItem):
                 context.tenant = found

@@ -43,6 +43,12 @@ class PaymentEventStore:
         context = self.orders.payment_context(tenant_id, order_id, list(sns))
         return context.order, context
 
+    def event_and_payment(
+        self, event_id: str, tenant_id: str, order_id: str, sns: tuple[str, ...]
+    ) -> tuple[bool, OrderItem | None, PaymentContext]:
+        context = self.orders.payment_context(tenant_id, order_id, list(sns), event_id=event_id)
+        return context.event_seen, context.order, context
+
     def event_seen(self, event_id: str) -> bool:
         return self.orders.event_seen(event_id)
 
