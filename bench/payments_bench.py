@@ -61,7 +61,7 @@ from bench.common import (
     table_client,
     write_figures,
 )
-from bench.replay import Captured, Replayer, capturing
+from bench.replay import Captured, Replayer, capturing, lean_client
 from infra.processes import free_port, spawn, start_localstripe, stop, wait_for_port
 from simrenew.domain.dates import add_months
 from tests.support.env import PLATFORM_KEY, function_env
@@ -359,12 +359,12 @@ REPLAYED = {"public_lookup": ("lookup", True), "fulfil_1_line": ("webhook", Fals
 
 
 def replay_floors(
-    client: Any, captures: dict[str, Captured], samples: int, key: dict[str, Any]
+    client: Any, replay_client: Any, captures: dict[str, Captured], samples: int, key: dict[str, Any]
 ) -> dict[str, list[float]]:
-    """Each captured path's requests sent again `samples` times with the plain client, interleaved
-    with as many bare GetItems (bench.replay)."""
+    """Each captured path's requests sent again `samples` times with `replay_client`, interleaved
+    with as many bare GetItems sent with the plain `client` (bench.replay)."""
     replayers = {
-        REPLAYED[name][0]: Replayer(client, captured, side_by_side=REPLAYED[name][1])
+        REPLAYED[name][0]: Replayer(replay_client, captured, side_by_side=REPLAYED[name][1])
         for name, captured in captures.items()
     }
     out: dict[str, list[float]] = {"getitem": [], **{step: [] for step in replayers}}
@@ -693,7 +693,7 @@ def main(argv: list[str] | None = None) -> int:
             spare = fleet.terminals[http_terminals:]
             with counter.installed():
                 counts = count_in_process(env, fleet, spare, counter, args.repeats, args.lines, warnings, captures)
-            replayed = replay_floors(client, captures, args.samples, ddb_key)
+            replayed = replay_floors(client, lean_client(ddb_endpoint), captures, args.samples, ddb_key)
         except KeyboardInterrupt:
             print("\ninterrupted; stopping the API server, localstripe and DynamoDB Local", file=sys.stderr)
             return 130

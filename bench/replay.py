@@ -10,6 +10,10 @@ transaction's ConditionChecks are dropped (they write nothing) and counted. Read
 they were. So the floor leaves out the conditions' evaluation: it is slightly under what the path
 can reach, never over.
 
+The replay's client is configured as PynamoDB configures its own (`lean_client`: no client-side
+parameter validation), so it spends no more time in botocore than the path's requests do; the
+bare GetItem it is compared with stays a default boto3 client's.
+
 Requests the path sends side by side (the look-up's rate-limit write and its read) are replayed
 side by side; the others one after another, in their order.
 
@@ -63,6 +67,16 @@ def capturing() -> Iterator[Captured]:
         yield seen
     finally:
         botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+def lean_client(endpoint: str, region: str = "us-east-1") -> Any:
+    """A boto3 DynamoDB client without parameter validation, like PynamoDB's (pynamodb 6.1:
+    `Connection.client`, `parameter_validation=False`)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(parameter_validation=False)
+    return boto3.client("dynamodb", endpoint_url=endpoint, region_name=region, config=config)
 
 
 def _pruned(body: dict[str, Any]) -> dict[str, Any]:

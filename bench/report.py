@@ -396,7 +396,8 @@ def _replayed_lines(replayed: dict[str, Any]) -> list[str]:
     out = [
         "",
         "**The floor under these ratios.** Each path's own DynamoDB requests, captured in process and "
-        "sent again with boto3 alone (`bench.replay`: the writes on keys of their own, over an item "
+        "sent again with boto3 alone, its client configured as PynamoDB's (`bench.replay`: the writes on keys "
+        "of their own, over an item "
         "written there first, without their conditions), next to a bare GetItem of "
         f"{replayed['getitem_median_ms']:.2f} ms interleaved with them; then that ratio plus the HTTP "
         "floor's. Neither step can go under it on this machine with these requests.",
