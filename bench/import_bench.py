@@ -4,7 +4,10 @@ One run, side by side on the same DynamoDB Local, per repeat:
   1. the import of an N-row file through the real ImportService (ThreadDispatcher worker), timed;
   2. the same bytes imported again (everything unchanged), timed;
   3. a raw baseline: the same terminal items plus three claim-like items each, written with plain
-     BatchWriteItem in chunks of 25, timed.
+     BatchWriteItem in chunks of 25, timed;
+  4. the import's floor here: the same items again, on keys of their own, in the import's own
+     transactions alone (25 terminals of 4 items, every Put with its attribute_not_exists
+     condition, WRITERS of them at once), timed: no file, no validation, no reads, no checkpoint.
 DynamoDB requests are counted per operation by wrapping botocore's BaseClient._make_api_call in this
 process only. Medians over the repeats are printed; every raw figure goes to bench/out/import.json.
 
@@ -20,6 +23,7 @@ import json
 import random
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,10 +50,12 @@ from simrenew.bootstrap import Services
 from simrenew.clock import SystemClock, today_in
 from simrenew.domain.csvfile import IMPORT_COLUMNS
 from simrenew.domain.identifiers import luhn_check_digit
+from simrenew.services.imports import TX_ROWS, WRITERS
 
 TABLE = "simrenew-bench"
 PLAN_NAME = "年卡"
 RAW_PK = "BENCH#RAW"
+BARE_TX_PREFIX = "BARETX#"  # the floor's items: the raw items' keys, prefixed
 BAD_KINDS = ("tid_length", "iccid_luhn", "bad_date")
 EXPECTED_ERROR = {  # bad kind -> (field, code) the import should report
     "tid_length": ("tid", "invalid_tid"),
@@ -207,6 +213,41 @@ def raw_write(client: Any, items: list[dict[str, Any]]) -> int:
     return sum(batch_write(client, TABLE, chunk, (0.01, 1.0), ReturnConsumedCapacity="TOTAL") for chunk in chunks)
 
 
+def bare_transactions(client: Any, items: list[dict[str, Any]], table: str = TABLE, writers: int = WRITERS) -> int:
+    """The import's own writes and nothing else: `items` (terminal, then its 3 claims, as
+    raw_items lists them) on keys of their own (pk prefixed BARE_TX_PREFIX), in TransactWriteItems
+    of TX_ROWS terminals, each Put conditioned on attribute_not_exists(pk) as the import's are,
+    `writers` transactions at once on one client (a connection each). Returns the transactions sent."""
+    import boto3
+    from botocore.config import Config
+
+    lean = boto3.client(
+        "dynamodb",
+        endpoint_url=client.meta.endpoint_url,
+        region_name=client.meta.region_name,
+        config=Config(parameter_validation=False, max_pool_connections=writers),  # as the import's client
+    )
+    per_tx = TX_ROWS * 4
+    chunks = [items[i : i + per_tx] for i in range(0, len(items), per_tx)]
+
+    def send(chunk: list[dict[str, Any]]) -> None:
+        puts = [
+            {
+                "Put": {
+                    "TableName": table,
+                    "Item": {**item, "pk": {"S": BARE_TX_PREFIX + item["pk"]["S"]}},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for item in chunk
+        ]
+        lean.transact_write_items(TransactItems=puts)
+
+    with ThreadPoolExecutor(writers, thread_name_prefix="bare-tx") as pool:
+        list(pool.map(send, chunks))
+    return len(chunks)
+
+
 def per_1000(phase: Phase, rows: int) -> dict[str, float]:
     return {op: round(s.calls * 1000 / rows, 2) for op, s in phase.ops.items()}
 
@@ -251,11 +292,19 @@ def measure(
         f"{len(items) - raw_terminals} claims, {raw_retries} unprocessed-item retries",
         flush=True,
     )
+    with counter.phase("bare_transactions") as bare_phase:
+        bare_count, bare_s = timed(lambda: bare_transactions(client, items))
+    print(
+        f"[repeat {repeat + 1}]   bare tx       {bare_s:8.2f} s  the same items in {bare_count} transactions "
+        f"of {TX_ROWS} terminals, {WRITERS} at once",
+        flush=True,
+    )
     print_warnings(f"[repeat {repeat + 1}]   ", warnings)
 
     import_rows_s = rows / first_s
     import_terms_s = first["created"] / first_s
     raw_terms_s = raw_terminals / raw_s if raw_s > 0 else 0.0
+    bare_terms_s = raw_terminals / bare_s if bare_s > 0 else 0.0
     return {
         "repeat": repeat + 1,
         "tenant_id": tenant_id,
@@ -292,7 +341,17 @@ def measure(
             "requests": raw_phase.to_json(),
             "requests_per_1000_rows": per_1000(raw_phase, max(raw_terminals, 1)),
         },
+        "bare_transactions": {
+            "seconds": round(bare_s, 4),
+            "transactions": bare_count,
+            "writers": WRITERS,
+            "terminals_per_s": round(bare_terms_s, 2),
+            "requests": bare_phase.to_json(),
+        },
         "raw_vs_import_terminals_per_s": round(raw_terms_s / import_terms_s, 3) if import_terms_s else None,
+        # The import's floor here, as the target reads it: its transactions alone ÷ raw BatchWriteItem.
+        "bare_tx_vs_raw_terminals_per_s": round(bare_terms_s / raw_terms_s, 3) if raw_terms_s else None,
+        "import_vs_bare_tx_terminals_per_s": round(import_terms_s / bare_terms_s, 3) if bare_terms_s else None,
         "warnings": warnings,
     }
 
@@ -326,6 +385,10 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         "raw_seconds": med("raw_batch_write", "seconds"),
         "raw_terminals_per_s": med("raw_batch_write", "terminals_per_s"),
         "raw_vs_import_terminals_per_s": med("raw_vs_import_terminals_per_s"),
+        "bare_tx_seconds": med("bare_transactions", "seconds"),
+        "bare_tx_terminals_per_s": med("bare_transactions", "terminals_per_s"),
+        "bare_tx_vs_raw_terminals_per_s": med("bare_tx_vs_raw_terminals_per_s"),
+        "import_vs_bare_tx_terminals_per_s": med("import_vs_bare_tx_terminals_per_s"),
         "requests_per_1000_rows": {s: med_ops(s) for s in ("first_import", "re_import", "raw_batch_write")},
         "first_import_capacity_per_1000_rows_by_op": {
             op: round(median([r["first_import"]["capacity_per_1000_rows"].get(op, 0.0) for r in results]), 2)
@@ -383,6 +446,12 @@ def print_table(summary: dict[str, Any], rows: int, repeats: int, per_repeat: li
     ratio = s["raw_vs_import_terminals_per_s"]
     print()
     print(f"raw BatchWriteItem writes the same terminal + 3 claim items {ratio:.1f}x faster than the import")
+    print(
+        f"the import's transactions alone (same items, {TX_ROWS} terminals each, {WRITERS} at once): "
+        f"{s['bare_tx_terminals_per_s']:.1f} terminals/s, "
+        f"{s['bare_tx_vs_raw_terminals_per_s']:.3f}x raw BatchWriteItem "
+        f"(the import reaches {s['import_vs_bare_tx_terminals_per_s']:.3f}x of them)"
+    )
     print()
     per = s["requests_per_1000_rows"]
     ops = sorted({op for section in per.values() for op in section}, key=_op_order)
@@ -398,6 +467,7 @@ def print_table(summary: dict[str, Any], rows: int, repeats: int, per_repeat: li
             ("first import", lambda r: r["first_import"]["seconds"], ".1f"),
             ("re-import", lambda r: r["re_import"]["seconds"], ".1f"),
             ("raw", lambda r: r["raw_batch_write"]["seconds"], ".1f"),
+            ("bare tx", lambda r: r["bare_transactions"]["seconds"], ".1f"),
         ],
     )
 

@@ -221,6 +221,10 @@ def summarize(
             "raw_batch_write_terminals_per_s": medians["raw_terminals_per_s"],
             "raw_vs_import": medians["raw_vs_import_terminals_per_s"],
             "first_import_seconds": medians["first_import_seconds"],
+            # The import's own transactions alone (bench.import_bench.bare_transactions): its floor here.
+            "bare_tx_terminals_per_s": medians.get("bare_tx_terminals_per_s"),
+            "bare_tx_vs_raw": medians.get("bare_tx_vs_raw_terminals_per_s"),
+            "import_vs_bare_tx": medians.get("import_vs_bare_tx_terminals_per_s"),
         },
         "sweep": {
             "fleet": params["fleet"],
@@ -261,6 +265,25 @@ def _n(value: float | int | None) -> str:
         return "-"
     v = float(value)
     return f"{v:,.0f}" if v.is_integer() or abs(v) >= 100 else f"{v:,.2f}".rstrip("0").rstrip(".")
+
+
+def _bare_tx_row(i: dict[str, Any]) -> list[str]:
+    if i.get("bare_tx_terminals_per_s") is None:
+        return []
+    return [
+        "| the import's transactions alone, the same items (25 terminals of 4 items, conditions kept, "
+        f"8 at once): terminals/s | {i['bare_tx_terminals_per_s']:,.0f} |"
+    ]
+
+
+def _bare_tx_note(i: dict[str, Any]) -> str:
+    """The import's floor: what its own conditional transactions alone reach next to raw BatchWriteItem."""
+    if i.get("bare_tx_vs_raw") is None:
+        return ""
+    return (
+        f" The import's transactions alone reach **{i['bare_tx_vs_raw']:.3f}×** raw BatchWriteItem (its floor "
+        f"here: no code around them reaches more), and the import {i['import_vs_bare_tx']:.3f}× of them."
+    )
 
 
 def _x(value: float | None) -> str:
@@ -353,10 +376,11 @@ def markdown(s: dict[str, Any]) -> str:
         f"| import: terminals written/s (terminal + 3 claims each, conditional transactions) | "
         f"{i['terminals_per_s']:,.0f} |",
         f"| raw BatchWriteItem of the same items, no conditions | {i['raw_batch_write_terminals_per_s']:,.0f} |",
+        *_bare_tx_row(i),
         f"| re-import of the same file: rows/s | {i['re_import_rows_per_s']:,.0f} |",
         "",
         f"Raw BatchWriteItem is **{_x(i['raw_vs_import'])}** the import's terminals/s "
-        f"(first import {i['first_import_seconds']:.1f} s).",
+        f"(first import {i['first_import_seconds']:.1f} s).{_bare_tx_note(i)}",
         "",
         "## Expiry sweep next to a bare Query",
         "",

@@ -1,11 +1,15 @@
 """The bench's floor (bench/replay.py): a hot path's own DynamoDB requests, captured and sent again
 alone, must be the same requests (same operations, same items written, same reads) and must
-change nothing the path wrote; a target under that floor is said to be so in the verdict line."""
+change nothing the path wrote; a target under that floor is said to be so in the verdict line.
+The import's floor (its own transactions alone, bench.import_bench.bare_transactions) writes the
+same items, conditions kept, on keys of their own."""
 
 from __future__ import annotations
 
 import os
 from typing import Any
+
+import pytest
 
 from bench.replay import Replayer, capturing, for_replay
 from bench.targets import line, verdicts
@@ -97,3 +101,41 @@ def test_a_target_under_its_floor_says_so_in_its_verdict_line() -> None:
     assert (webhook["met"], webhook["floor"], webhook["under_floor"]) == (True, 4.1, False)
     assert "under this floor" not in line(webhook)
     assert "floor" not in found["lookup_requests"]
+
+
+def _import_items(terminals: int) -> list[dict[str, Any]]:
+    """Items shaped as bench.import_bench.raw_items lists them: a terminal, then its 3 claims."""
+    items: list[dict[str, Any]] = []
+    for n in range(terminals):
+        sn = f"SN{n:06d}"
+        items.append({"pk": {"S": "BENCH#RAW"}, "sk": {"S": f"TERM#{sn}"}, "sn": {"S": sn}})
+        items += [{"pk": {"S": f"RAWCLAIM#{kind}#{sn}"}, "sk": {"S": "CLAIM"}, "sn": {"S": sn}} for kind in "STI"]
+    return items
+
+
+def test_the_imports_floor_writes_the_same_items_on_keys_of_their_own_in_the_imports_transactions(ddb: Any) -> None:
+    from bench.import_bench import BARE_TX_PREFIX, bare_transactions
+
+    table = os.environ["TABLE_NAME"]
+    items = _import_items(30)
+    with capturing() as sent:
+        assert bare_transactions(ddb, items, table=table, writers=2) == 2
+    # 25 terminals of 4 items a transaction, as services.imports.TX_ROWS; every Put conditioned as the import's.
+    assert sorted(len(body["TransactItems"]) for _, body in sent.requests) == [20, 100]
+    puts = [entry["Put"] for _, body in sent.requests for entry in body["TransactItems"]]
+    assert {p["ConditionExpression"] for p in puts} == {"attribute_not_exists(pk)"}
+    stored = {(i["pk"]["S"], i["sk"]["S"]) for i in ddb.scan(TableName=table)["Items"]}
+    assert stored == {(BARE_TX_PREFIX + i["pk"]["S"], i["sk"]["S"]) for i in items}
+    assert items[0]["pk"] == {"S": "BENCH#RAW"}  # the items handed in are left as they were
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):  # the condition is sent, not dropped
+        bare_transactions(ddb, items[:4], table=table, writers=1)
+
+
+def test_the_import_target_says_when_it_is_under_what_the_imports_transactions_alone_reach() -> None:
+    summary = {"import": {"terminals_per_s": 230.0, "raw_batch_write_terminals_per_s": 400.0, "bare_tx_vs_raw": 0.68}}
+    found = {v["key"]: v for v in verdicts(summary)}["import_vs_raw"]
+    assert (found["met"], found["floor"], found["under_floor"]) == (False, 0.68, True)
+    assert "its own transactions alone, the same items: 0.68×; the target is under this floor" in line(found)
+    summary["import"]["bare_tx_vs_raw"] = 1.05
+    found = {v["key"]: v for v in verdicts(summary)}["import_vs_raw"]
+    assert (found["met"], found["under_floor"]) == (False, False) and "under this floor" not in line(found)
