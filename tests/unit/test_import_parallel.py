@@ -1,7 +1,8 @@
 """The fleet import worker writes its conditional transactions on a bounded thread pool (issue 17):
 the report keeps the rows' order, the checkpoint never passes a row that is not written, throttling
-is waited out with nothing lost or doubled, and the DynamoDB requests per 1,000 rows stay as few as
-before the pool (counted per operation, on moto)."""
+is waited out with nothing lost or doubled, and the DynamoDB requests per 1,000 rows are counted
+per operation (on moto). A first import reads its terminals once: after a batch of new terminals
+the rows go straight to their conditional transactions, and the ones found stored are compared."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -65,9 +66,10 @@ def test_an_import_and_its_reimport_send_as_few_requests_as_before_the_pool(
         with counter.phase("again") as again:
             assert svc.imports.run(tenant_id, again_id) == "done"
 
-    # Exactly what the sequential worker of 0e4ef41 sent for this file (run against it): the job
-    # read, leased, moved past each batch and finished; the tenant, the plan and merchants read;
-    # one transaction creating the 10 merchants, then 2 transactions of 25 new terminals a batch.
+    # The job read, leased, moved past each batch and finished; the tenant, the plan and merchants
+    # read; one transaction creating the 10 merchants, then 2 transactions of 25 new terminals a
+    # batch. The first batch's terminals are read (none stored), the second batch's are not: one
+    # BatchGetItem fewer than the sequential worker of 0e4ef41 sent. The re-import reads both.
     assert {op: s.calls for op, s in first.ops.items()} == FIRST_COUNTS
     assert {op: s.calls for op, s in again.ops.items()} == AGAIN_COUNTS
     assert svc.imports.status(tenant_id, first_id)["created"] == 100
@@ -75,7 +77,7 @@ def test_an_import_and_its_reimport_send_as_few_requests_as_before_the_pool(
 
 
 # Per operation, for the 100 rows; a request added to the import's path fails here.
-FIRST_COUNTS = {"GetItem": 2, "BatchGetItem": 8, "TransactWriteItems": 5, "UpdateItem": 5}
+FIRST_COUNTS = {"GetItem": 2, "BatchGetItem": 7, "TransactWriteItems": 5, "UpdateItem": 5}
 AGAIN_COUNTS = {"GetItem": 2, "BatchGetItem": 8, "UpdateItem": 5}
 
 
@@ -127,7 +129,7 @@ def test_the_checkpoint_never_passes_a_row_whose_transaction_failed(
     world: Any, small_batches: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     svc, tenant_id = world
-    rows = [terminal_body() for _ in range(30)]
+    rows = [terminal_body() for _ in range(40)]
     terminals = svc.imports._terminals
     real = terminals.register_many
     sent: list[str] = []
@@ -149,7 +151,9 @@ def test_the_checkpoint_never_passes_a_row_whose_transaction_failed(
     stopped = svc.imports.status(tenant_id, import_id)
     assert stopped["status"] == "failed" and "continues from where it stopped" in stopped["message"]
     assert (stopped["processed"], stopped["created"]) == (10, 10)  # batch 1 only
-    assert not {r["sn"] for r in rows[20:]} & set(sent), "batch 3 was written before batch 2 was"
+    # Batch 3 goes to the writers while batch 2 is in flight (so DynamoDB never waits on a
+    # checkpoint); batch 4 only once batch 2 is committed, which it never was.
+    assert not {r["sn"] for r in rows[30:]} & set(sent), "batch 4 was written before batch 2 was committed"
     written = set(stored_sns(svc, tenant_id))
     assert {r["sn"] for r in rows[:10]} <= written
     assert not {rows[14]["sn"], rows[15]["sn"]} & written
@@ -157,8 +161,69 @@ def test_the_checkpoint_never_passes_a_row_whose_transaction_failed(
     assert svc.imports.run(tenant_id, import_id) == "done"  # the worker's retry, from the checkpoint
     done = svc.imports.status(tenant_id, import_id)
     assert stored_sns(svc, tenant_id) == sorted(r["sn"] for r in rows)
-    # Batch 2's other 8 rows were written before it failed: back as unchanged, never twice.
-    assert (done["processed"], done["created"], done["unchanged"], done["failed"]) == (30, 22, 8, 0)
+    # What was written past the checkpoint (batch 2's other 8 rows, and batch 3 if its writers
+    # had reached it) comes back unchanged, never twice; batch 4 and the doomed pair are created.
+    assert (done["processed"], done["failed"]) == (40, 0)
+    assert done["created"] + done["unchanged"] == 40
+    assert 8 <= done["unchanged"] <= 18 and done["created"] >= 22
+
+
+# --- a first import reads its terminals once ---------------------------------------------------------
+def terminal_reads(svc: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many SNs each read of stored terminals asked for, in order."""
+    terminals = svc.imports._terminals
+    real = terminals.get_many
+    reads: list[int] = []
+
+    def counted(tenant_id: str, sns: Any) -> Any:
+        sns = list(sns)
+        reads.append(len(sns))
+        return real(tenant_id, sns)
+
+    monkeypatch.setattr(terminals, "get_many", counted)
+    return reads
+
+
+def test_a_first_import_reads_only_its_first_batch_of_terminals(
+    world: Any, small_batches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc, tenant_id = world
+    rows = [terminal_body() for _ in range(50)]
+    rows[3]["iccid"] = bad_luhn(rows[3]["iccid"])  # refused before any read or write
+    reads = terminal_reads(svc, monkeypatch)
+    import_id = svc.imports.start(tenant_id, fleet_file(rows), "test")
+    assert svc.imports.run(tenant_id, import_id) == "done"
+
+    assert reads == [9]  # batch 1's valid rows; batches 2-5 went straight to their transactions
+    done = svc.imports.status(tenant_id, import_id)
+    assert (done["processed"], done["created"], done["failed"]) == (50, 49, 1)
+    assert stored_sns(svc, tenant_id) == sorted(r["sn"] for i, r in enumerate(rows) if i != 3)
+
+
+def test_stored_terminals_met_after_new_ones_are_compared_and_reading_resumes(
+    world: Any, small_batches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batch 1 is new, so batches 2 and 3 are registered unread (batch 3 is staged before batch
+    2's transactions have answered); their stored terminals are refused by those transactions,
+    then read and compared like any stored row. Batch 4 is read first again."""
+    svc, tenant_id = world
+    rows = [terminal_body() for _ in range(40)]
+    for body in rows[10:]:
+        svc.fleet.register(tenant_id, dict(body))
+    later = (date.fromisoformat(rows[12]["expires_on"]) + timedelta(days=365)).isoformat()
+    rows[12]["expires_on"] = later  # batch 2: a stored terminal the file renews
+    rows[25]["model"] = "PAX A80"  # batch 3: a stored terminal the file changes
+    reads = terminal_reads(svc, monkeypatch)
+    import_id = svc.imports.start(tenant_id, fleet_file(rows), "test")
+    assert svc.imports.run(tenant_id, import_id) == "done"
+
+    assert reads == [10, 10, 10, 10]  # batch 1 read; 2 and 3 refused whole, then read; batch 4 read
+    done = svc.imports.status(tenant_id, import_id)
+    assert (done["processed"], done["created"], done["updated"], done["unchanged"]) == (40, 10, 2, 28)
+    assert (done["failed"], done["errors"]) == (0, [])
+    assert svc.fleet.terminals.get(tenant_id, rows[12]["sn"]).expires_on.isoformat() == later
+    assert svc.fleet.terminals.get(tenant_id, rows[25]["sn"]).model == "PAX A80"
+    assert stored_sns(svc, tenant_id) == sorted(r["sn"] for r in rows)
 
 
 def refusing(monkeypatch: pytest.MonkeyPatch, refuse: Callable[[str, dict[str, Any]], None]) -> Callable[[], None]:

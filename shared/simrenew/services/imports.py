@@ -56,6 +56,10 @@ TX_ROWS = 25  # 4 items a terminal: 100 items, TransactWriteItems' limit
 # The worker's writers: transactions of one batch in flight at once, on the one botocore client
 # of the models (its connection pool, models.POOL_CONNECTIONS, holds them all).
 WRITERS = 8
+# A batch reads its stored terminals first (one BatchGetItem per 100 rows) unless, in the batch before,
+# fewer than 1 row in this many was a stored terminal: then its rows with a TID go straight to their
+# conditional transactions, and only the ones those find stored are read (a first import reads once).
+STORED_ONE_IN = 100
 ERRORS_SHOWN = 1000
 COMPARED = ("tid", "iccid", "carrier", "model", "merchant_id", "plan_id", "expires_on", "data_quota_mb")
 
@@ -327,9 +331,10 @@ class ImportService(Generic[StoredJob, StoredTerminal]):
     def _process(self, job: StoredJob, deadline: Deadline) -> str:
         """The rows after the checkpoint, batch by batch, in a pipeline: while the writers (a pool
         of self._writers threads on the one shared botocore client) send batch N's transactions,
-        this thread checks and reads batch N + 1. The checkpoint moves past batch N only once every
-        one of its rows is written, and batch N + 1's writes start only after that, so a crash
-        leaves at most one batch written past the checkpoint (its rows come back "unchanged")."""
+        this thread checks batch N + 1 and hands its transactions to the writers too, so the store
+        never waits on a checkpoint. The checkpoint moves past batch N only once every one of its
+        rows is written, and batch N + 2 is handed over only after that, so a crash leaves at most
+        two batches written past the checkpoint (their rows come back "unchanged")."""
         view = self._imports.job(job)
         tenant = self._fleet.tenant(view.tenant_id)
         rows = self._rows(job)
@@ -339,28 +344,25 @@ class ImportService(Generic[StoredJob, StoredTerminal]):
         for row in itertools.islice(rows, view.processed):
             self._validate(row, lookups.seen)
         self._imports.warm()  # the shared client is built here, once, before any writer thread uses it
-        writing: _Writing | None = None
+        in_flight: list[_Writing] = []  # batch N, then N + 1: oldest first
         with ThreadPoolExecutor(self._writers, thread_name_prefix="import-writer") as pool:
             try:
+                finished = True
                 for batch in _batches(rows, BATCH_ROWS):
                     if deadline.remaining_ms() < 30_000:
+                        finished = False
                         break
                     staged = self._stage(tenant, batch, lookups)
-                    done, writing = writing, None
-                    if done is not None:
-                        self._commit(job, done)
-                    writing = self._write(pool, staged, view.import_id)
-                else:
-                    done, writing = writing, None
-                    if done is not None:
-                        self._commit(job, done)
-                    return "done"
-                done, writing = writing, None
-                if done is not None:
-                    self._commit(job, done)
-                return "continued"
+                    in_flight.append(self._write(pool, staged, view.import_id, lookups))
+                    if len(in_flight) > 1:
+                        self._commit(job, in_flight[0])
+                        del in_flight[0]
+                while in_flight:
+                    self._commit(job, in_flight[0])
+                    del in_flight[0]
+                return "done" if finished else "continued"
             except BaseException:
-                self._settle(job, writing)
+                self._settle(job, in_flight)
                 raise
 
     def _validate(self, row: RawRow, seen: _Seen) -> _ValidRow | RowError:
@@ -409,7 +411,12 @@ class ImportService(Generic[StoredJob, StoredTerminal]):
                 valid.append(checked)
         self._resolve(tenant.tenant_id, valid, lookups, staged.now)
         ready = self._ready(tenant, valid, lookups, staged)
-        existing = self._terminals.get_many(tenant.tenant_id, [t.sn for _, t in ready]) if ready else {}
+        # Rows without a TID can only be stored terminals, and a TID-only row's terminal was just
+        # looked for: they are always read.
+        read = [t.sn for r, t in ready if not (lookups.assume_new and t.tid and not r.by_tid)]
+        existing = self._terminals.get_many(tenant.tenant_id, read) if read else {}
+        lookups.learn(found=len(existing), checked=len(read))
+        staged.unread = len(ready) - len(read)
         for r, t in ready:
             item = existing.get(t.sn)
             if item is None and not t.tid:
@@ -469,11 +476,11 @@ class ImportService(Generic[StoredJob, StoredTerminal]):
             ready.append((r, terminal))
         return ready
 
-    def _write(self, pool: Executor, staged: _Staged, import_id: str) -> _Writing:
+    def _write(self, pool: Executor, staged: _Staged, import_id: str, lookups: _Lookups) -> _Writing:
         """Hand the batch's transactions to the writers: one per changed terminal, one per
         TX_ROWS new terminals. Nothing waits here."""
         note = f"import {import_id}"
-        writing = _Writing(staged)
+        writing = _Writing(staged, pool, note, lookups)
         for r, item, current, changes in staged.changes:
             future = pool.submit(self._fleet.apply_changes, item, current, changes, staged.now, note=note)
             writing.changes.append((r, future))
@@ -488,37 +495,92 @@ class ImportService(Generic[StoredJob, StoredTerminal]):
         wait(writing.futures())
         staged = writing.staged
         errors = list(staged.errors)
-        updated = created = 0
-        for r, change in writing.changes:
-            try:
-                change.result()
-                updated += 1
-            except (Conflict, RuleViolation) as err:
-                errors.append(RowError(r.row, err.field or "sn", err.code, err.message))
-        for group, registered in writing.groups:
-            refused = registered.result()  # a store error is raised here, the checkpoint unmoved
-            for r, t in group:
-                refusal = refused.get(t.sn)
-                if refusal is None:
-                    created += 1
-                else:
-                    errors.append(RowError(r.row, refusal.field or "sn", refusal.code, refusal.message))
+        updated = _changed(writing.changes, errors)
+        created, stored = _registered(writing.groups, errors)
+        unchanged = staged.unchanged
+        if stored:
+            revisit = self._revisit(writing, stored)
+            wait(f for _, f in revisit.changes)
+            updated += _changed(revisit.changes, errors)
+            unchanged += revisit.staged.unchanged
+            errors.extend(revisit.staged.errors)
+        if staged.unread:
+            writing.lookups.learn(found=len(stored), checked=staged.unread)
         errors.sort(key=lambda e: e.row)
         if errors:
             view = self._imports.job(job)
             self._imports.add_errors(view.tenant_id, view.import_id, errors, staged.now)
-        counts = Counts(staged.rows, created, updated, staged.unchanged, len(errors))
+        counts = Counts(staged.rows, created, updated, unchanged, len(errors))
         self._imports.progress(job, counts, self._clock.now())
 
-    def _settle(self, job: StoredJob, writing: _Writing | None) -> None:
-        """On the way out after a failure: no writer is left running, and a batch whose rows were
-        all written still moves the checkpoint (if the store lets it)."""
-        if writing is None:
-            return
-        wait(writing.futures())
-        if not any(f.exception() for f in writing.futures()):
-            with contextlib.suppress(Exception):
+    def _revisit(self, writing: _Writing, stored: list[tuple[_ValidRow, Terminal, Conflict]]) -> _Writing:
+        """The rows registered unread whose transactions found their terminal stored (or one
+        registered meanwhile): read now and compared like any stored row, their changes handed
+        to the writers. A terminal gone again by then keeps the refusal."""
+        tenant_id = stored[0][1].tenant_id
+        found = self._terminals.get_many(tenant_id, [t.sn for _, t, _ in stored])
+        staged = writing.staged
+        revisit = _Writing(_Staged(rows=0, now=staged.now), writing.pool, writing.note, writing.lookups)
+        for r, t, refusal in stored:
+            item = found.get(t.sn)
+            if item is None:
+                revisit.staged.errors.append(RowError(r.row, refusal.field or "sn", refusal.code, refusal.message))
+            else:
+                _compare(r, t, item, self._imports.terminal(item), revisit.staged)
+        for r, item, current, changes in revisit.staged.changes:
+            future = writing.pool.submit(
+                self._fleet.apply_changes, item, current, changes, staged.now, note=writing.note
+            )
+            revisit.changes.append((r, future))
+        return revisit
+
+    def _settle(self, job: StoredJob, in_flight: list[_Writing]) -> None:
+        """On the way out after a failure: no writer is left running, and the batches whose rows
+        were all written still move the checkpoint, in file order, as far as the store lets them
+        (the first batch not wholly written, or not committed, stops it there)."""
+        for writing in in_flight:
+            wait(writing.futures())
+        for writing in in_flight:
+            if any(f.exception() for f in writing.futures()):
+                return
+            committed = False
+            with contextlib.suppress(Exception):  # the store may still be busy: the checkpoint stays
                 self._commit(job, writing)
+                committed = True
+            if not committed:
+                return
+
+
+def _changed(changes: list[tuple[_ValidRow, Future[Terminal]]], errors: list[RowError]) -> int:
+    """How many of the changed terminals were saved; the refused ones as row errors."""
+    updated = 0
+    for r, change in changes:
+        try:
+            change.result()
+            updated += 1
+        except (Conflict, RuleViolation) as err:
+            errors.append(RowError(r.row, err.field or "sn", err.code, err.message))
+    return updated
+
+
+def _registered(
+    groups: list[tuple[Sequence[tuple[_ValidRow, Terminal]], Future[dict[str, Conflict]]]], errors: list[RowError]
+) -> tuple[int, list[tuple[_ValidRow, Terminal, Conflict]]]:
+    """How many new terminals were registered, and the rows whose terminal was found stored (to
+    compare); the other refusals as row errors. A store error is raised here, the checkpoint unmoved."""
+    created = 0
+    stored: list[tuple[_ValidRow, Terminal, Conflict]] = []
+    for group, registered in groups:
+        refused = registered.result()
+        for r, t in group:
+            refusal = refused.get(t.sn)
+            if refusal is None:
+                created += 1
+            elif refusal.code == "terminal_exists":
+                stored.append((r, t, refusal))
+            else:
+                errors.append(RowError(r.row, refusal.field or "sn", refusal.code, refusal.message))
+    return created, stored
 
 
 def _compare(r: _ValidRow, t: Terminal, item: Any, current: Terminal, staged: _Staged) -> None:
@@ -540,6 +602,13 @@ class _Lookups:
     seen: _Seen = field(default_factory=_Seen)
     plan_ids: dict[str, str] = field(default_factory=dict)
     merchant_ids: dict[tuple[str, str], str] = field(default_factory=dict)
+    # The last batch's rows were (next to) all new terminals: register the next batch's unread.
+    assume_new: bool = False
+
+    def learn(self, found: int, checked: int) -> None:
+        """`found` of `checked` rows were stored terminals (read, or found by their transactions)."""
+        if checked:
+            self.assume_new = found * STORED_ONE_IN < checked
 
 
 @dataclass
@@ -548,6 +617,7 @@ class _Staged:
     now: datetime
     errors: list[RowError] = field(default_factory=list)
     unchanged: int = 0
+    unread: int = 0  # rows sent to register_many without reading their terminal first
     changes: list[tuple[_ValidRow, Any, Terminal, dict[str, Any]]] = field(default_factory=list)
     new_rows: list[tuple[_ValidRow, Terminal]] = field(default_factory=list)
 
@@ -555,6 +625,9 @@ class _Staged:
 @dataclass
 class _Writing:
     staged: _Staged
+    pool: Executor
+    note: str
+    lookups: _Lookups
     changes: list[tuple[_ValidRow, Future[Terminal]]] = field(default_factory=list)
     groups: list[tuple[Sequence[tuple[_ValidRow, Terminal]], Future[dict[str, Conflict]]]] = field(default_factory=list)
 
