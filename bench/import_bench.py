@@ -218,15 +218,9 @@ def bare_transactions(client: Any, items: list[dict[str, Any]], table: str = TAB
     raw_items lists them) on keys of their own (pk prefixed BARE_TX_PREFIX), in TransactWriteItems
     of TX_ROWS terminals, each Put conditioned on attribute_not_exists(pk) as the import's are,
     `writers` transactions at once on one client (a connection each). Returns the transactions sent."""
-    import boto3
-    from botocore.config import Config
+    from bench.replay import lean_client
 
-    lean = boto3.client(
-        "dynamodb",
-        endpoint_url=client.meta.endpoint_url,
-        region_name=client.meta.region_name,
-        config=Config(parameter_validation=False, max_pool_connections=writers),  # as the import's client
-    )
+    lean = lean_client(client.meta.endpoint_url, client.meta.region_name, pool=writers)  # as the import's client
     per_tx = TX_ROWS * 4
     chunks = [items[i : i + per_tx] for i in range(0, len(items), per_tx)]
 
@@ -345,6 +339,7 @@ def measure(
             "seconds": round(bare_s, 4),
             "transactions": bare_count,
             "writers": WRITERS,
+            "terminals_per_transaction": TX_ROWS,
             "terminals_per_s": round(bare_terms_s, 2),
             "requests": bare_phase.to_json(),
         },
@@ -387,6 +382,7 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         "raw_vs_import_terminals_per_s": med("raw_vs_import_terminals_per_s"),
         "bare_tx_seconds": med("bare_transactions", "seconds"),
         "bare_tx_terminals_per_s": med("bare_transactions", "terminals_per_s"),
+        "bare_tx_shape": {"terminals_per_transaction": TX_ROWS, "writers": WRITERS},
         "bare_tx_vs_raw_terminals_per_s": med("bare_tx_vs_raw_terminals_per_s"),
         "import_vs_bare_tx_terminals_per_s": med("import_vs_bare_tx_terminals_per_s"),
         "requests_per_1000_rows": {s: med_ops(s) for s in ("first_import", "re_import", "raw_batch_write")},

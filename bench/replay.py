@@ -69,13 +69,14 @@ def capturing() -> Iterator[Captured]:
         botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
 
 
-def lean_client(endpoint: str, region: str = "us-east-1") -> Any:
+def lean_client(endpoint: str, region: str = "us-east-1", pool: int | None = None) -> Any:
     """A boto3 DynamoDB client without parameter validation, like PynamoDB's (pynamodb 6.1:
-    `Connection.client`, `parameter_validation=False`)."""
+    `Connection.client`, `parameter_validation=False`); with `pool`, that many connections (as
+    the import's client, for threads sending at once)."""
     import boto3
     from botocore.config import Config
 
-    config = Config(parameter_validation=False)
+    config = Config(parameter_validation=False, **({"max_pool_connections": pool} if pool else {}))
     return boto3.client("dynamodb", endpoint_url=endpoint, region_name=region, config=config)
 
 

@@ -223,6 +223,7 @@ def summarize(
             "first_import_seconds": medians["first_import_seconds"],
             # The import's own transactions alone (bench.import_bench.bare_transactions): its floor here.
             "bare_tx_terminals_per_s": medians.get("bare_tx_terminals_per_s"),
+            "bare_tx_shape": medians.get("bare_tx_shape"),
             "bare_tx_vs_raw": medians.get("bare_tx_vs_raw_terminals_per_s"),
             "import_vs_bare_tx": medians.get("import_vs_bare_tx_terminals_per_s"),
         },
@@ -270,10 +271,14 @@ def _n(value: float | int | None) -> str:
 def _bare_tx_row(i: dict[str, Any]) -> list[str]:
     if i.get("bare_tx_terminals_per_s") is None:
         return []
-    return [
-        "| the import's transactions alone, the same items (25 terminals of 4 items, conditions kept, "
-        f"8 at once): terminals/s | {i['bare_tx_terminals_per_s']:,.0f} |"
-    ]
+    shape = i.get("bare_tx_shape")  # as bench.import_bench sent them (older figures lack it)
+    how = (
+        f"{shape['terminals_per_transaction']} terminals of 4 items, conditions kept, {shape['writers']} at once"
+        if shape
+        else "conditions kept"
+    )
+    per_s = i["bare_tx_terminals_per_s"]
+    return [f"| the import's transactions alone, the same items ({how}): terminals/s | {per_s:,.0f} |"]
 
 
 def _bare_tx_note(i: dict[str, Any]) -> str:

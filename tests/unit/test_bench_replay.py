@@ -139,3 +139,15 @@ def test_the_import_target_says_when_it_is_under_what_the_imports_transactions_a
     summary["import"]["bare_tx_vs_raw"] = 1.05
     found = {v["key"]: v for v in verdicts(summary)}["import_vs_raw"]
     assert (found["met"], found["under_floor"]) == (False, False) and "under this floor" not in line(found)
+
+
+def test_the_results_describe_the_imports_transactions_as_they_were_sent() -> None:
+    from bench.report import _bare_tx_row
+
+    shape = {"terminals_per_transaction": 10, "writers": 3}
+    (row,) = _bare_tx_row({"bare_tx_terminals_per_s": 347.3, "bare_tx_shape": shape})
+    assert "(10 terminals of 4 items, conditions kept, 3 at once): terminals/s | 347 |" in row
+    # Figures from before the shape was recorded say only what is known of them.
+    (row,) = _bare_tx_row({"bare_tx_terminals_per_s": 347.3})
+    assert "(conditions kept): terminals/s | 347 |" in row and "at once" not in row
+    assert _bare_tx_row({"bare_tx_terminals_per_s": None}) == []

@@ -42,15 +42,23 @@ def _named_payment(event_type: str, obj: dict[str, Any]) -> tuple[str, str, tupl
     (checkout.intent_metadata), which Stripe sends with it; None for any other event, or a
     PaymentIntent without them (one created before the SNs were written there). The order read
     is the tenant's own (its key), and what is renewed is its own lines, whatever the SNs say."""
-    metadata = obj.get("metadata")
-    if event_type != "payment_intent.succeeded" or not isinstance(metadata, dict):
+    named = _our_order(obj) if event_type == "payment_intent.succeeded" else None
+    sns = obj["metadata"].get("sns") if named else None
+    if named is None or not isinstance(sns, str) or not sns:
         return None
-    tenant_id, order_id, sns = metadata.get("tenant_id"), metadata.get("order_id"), metadata.get("sns")
+    return *named, tuple(sn for sn in sns.split(",")[:MAX_LINES] if sn)
+
+
+def _our_order(obj: dict[str, Any]) -> tuple[str, str] | None:
+    """(tenant, order) from the metadata we gave a PaymentIntent (checkout.intent_metadata); None
+    when it carries none, or not in our shape."""
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict):
+        return None
+    tenant_id, order_id = metadata.get("tenant_id"), metadata.get("order_id")
     if not (isinstance(tenant_id, str) and tenant_id and isinstance(order_id, str) and order_id.startswith("o_")):
         return None
-    if not isinstance(sns, str) or not sns:
-        return None
-    return tenant_id, order_id, tuple(sn for sn in sns.split(",")[:MAX_LINES] if sn)
+    return tenant_id, order_id
 
 
 def _fen(obj: dict[str, Any], name: str) -> int | None:
@@ -106,13 +114,11 @@ class StripeEventService(PaymentNotices[S, C]):
             if event_type != "payment_intent.succeeded":
                 return self._orders.item(lookup.tenant_id, lookup.order_id), None
             return self._orders.payment_read(lookup.tenant_id, lookup.order_id, lookup.sns)
-        metadata = obj.get("metadata")
-        if isinstance(metadata, dict) and event_type.startswith("payment_intent."):
+        named = _our_order(obj) if event_type.startswith("payment_intent.") else None
+        if named is not None:
             # A PaymentIntent we created for the order but never linked (it carries our metadata):
             # its payment still belongs to the order, and is returned if the order is paid already.
-            tenant_id, order_id = metadata.get("tenant_id"), metadata.get("order_id")
-            if isinstance(tenant_id, str) and isinstance(order_id, str) and order_id.startswith("o_"):
-                return self._orders.item(tenant_id, order_id), None
+            return self._orders.item(*named), None
         return None, None
 
     def _apply(self, event_id: str, event_type: str, obj: dict[str, Any], pi: str, lookup: IntentLookup | None) -> str:
