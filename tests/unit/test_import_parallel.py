@@ -226,6 +226,40 @@ def test_stored_terminals_met_after_new_ones_are_compared_and_reading_resumes(
     assert stored_sns(svc, tenant_id) == sorted(r["sn"] for r in rows)
 
 
+def test_a_terminal_registered_between_the_read_and_the_write_is_compared_not_a_row_error(
+    world: Any, small_batches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-first batch finds row 4's terminal missing; someone registers it (another model)
+    before the batch's transactions go out. The transaction refuses it as stored, and the row is
+    read again and compared: the file's model is saved, and the report counts it as updated."""
+    svc, tenant_id = world
+    rows = [terminal_body() for _ in range(10)]
+    raced = {**rows[3], "model": "Newland N910"}
+    rows[3]["model"] = "PAX A920"
+    terminals = svc.imports._terminals
+    real = terminals.get_many
+    reads: list[list[str]] = []
+
+    def read_then_race(tenant: str, sns: Any) -> Any:
+        sns = list(sns)
+        found = real(tenant, sns)
+        if not reads:
+            svc.fleet.register(tenant_id, dict(raced))  # after the read, before the write
+        reads.append(sns)
+        return found
+
+    monkeypatch.setattr(terminals, "get_many", read_then_race)
+    import_id = svc.imports.start(tenant_id, fleet_file(rows), "test")
+    assert svc.imports.run(tenant_id, import_id) == "done"
+
+    assert reads[1] == [rows[3]["sn"]]  # the one refused row, read again
+    done = svc.imports.status(tenant_id, import_id)
+    assert (done["created"], done["updated"], done["unchanged"]) == (9, 1, 0)
+    assert (done["failed"], done["errors"]) == (0, [])
+    assert svc.fleet.terminals.get(tenant_id, rows[3]["sn"]).model == "PAX A920"
+    assert stored_sns(svc, tenant_id) == sorted(r["sn"] for r in rows)
+
+
 def refusing(monkeypatch: pytest.MonkeyPatch, refuse: Callable[[str, dict[str, Any]], None]) -> Callable[[], None]:
     """Every DynamoDB request is first shown to `refuse(operation, params)`, which raises to refuse
     it; the store's throttle retries do not pause. Returns what puts the real calls back."""
