@@ -260,6 +260,38 @@ def test_a_terminal_registered_between_the_read_and_the_write_is_compared_not_a_
     assert stored_sns(svc, tenant_id) == sorted(r["sn"] for r in rows)
 
 
+def test_a_checkpoint_written_on_the_second_try_still_counts_the_rows_it_updated(
+    world: Any, small_batches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batch 2 is registered unread; its one stored terminal is refused, read and renewed. The
+    checkpoint write after it fails once and is written again on the way out: the renewal is
+    counted as updated (not compared again, found equal and called unchanged)."""
+    svc, tenant_id = world
+    rows = [terminal_body() for _ in range(20)]
+    svc.fleet.register(tenant_id, dict(rows[12]))
+    later = (date.fromisoformat(rows[12]["expires_on"]) + timedelta(days=365)).isoformat()
+    rows[12]["expires_on"] = later
+    store = svc.imports._imports
+    real = store.progress
+    calls: list[int] = []
+
+    def fails_on_batch_2(job: Any, counts: Any, now: Any) -> None:
+        calls.append(counts.processed)
+        if len(calls) == 2:
+            raise TransientStoreError("could not save the import's progress; retry")
+        real(job, counts, now)
+
+    monkeypatch.setattr(store, "progress", fails_on_batch_2)
+    import_id = svc.imports.start(tenant_id, fleet_file(rows), "test")
+    with pytest.raises(TransientStoreError):
+        svc.imports.run(tenant_id, import_id)
+    assert calls == [10, 10, 10]  # batch 1; batch 2 refused; batch 2 again on the way out
+
+    stopped = svc.imports.status(tenant_id, import_id)
+    assert (stopped["processed"], stopped["created"], stopped["updated"], stopped["unchanged"]) == (20, 19, 1, 0)
+    assert svc.fleet.terminals.get(tenant_id, rows[12]["sn"]).expires_on.isoformat() == later
+
+
 def refusing(monkeypatch: pytest.MonkeyPatch, refuse: Callable[[str, dict[str, Any]], None]) -> Callable[[], None]:
     """Every DynamoDB request is first shown to `refuse(operation, params)`, which raises to refuse
     it; the store's throttle retries do not pause. Returns what puts the real calls back."""

@@ -499,7 +499,10 @@ class ImportService(Generic[StoredJob, StoredTerminal]):
         created, stored = _registered(writing.groups, errors)
         unchanged = staged.unchanged
         if stored:
-            revisit = self._revisit(writing, stored)
+            # Read and compared once: a second try (a checkpoint write that failed) counts the
+            # same changes, not the stored terminals it finds changed already.
+            revisit = writing.revisited or self._revisit(writing, stored)
+            writing.revisited = revisit
             wait(f for _, f in revisit.changes)
             updated += _changed(revisit.changes, errors)
             unchanged += revisit.staged.unchanged
@@ -630,6 +633,7 @@ class _Writing:
     lookups: _Lookups
     changes: list[tuple[_ValidRow, Future[Terminal]]] = field(default_factory=list)
     groups: list[tuple[Sequence[tuple[_ValidRow, Terminal]], Future[dict[str, Conflict]]]] = field(default_factory=list)
+    revisited: _Writing | None = None  # the refused rows, read and compared (ImportService._revisit)
 
     def futures(self) -> list[Future[Any]]:
         return [f for _, f in self.changes] + [f for _, f in self.groups]
