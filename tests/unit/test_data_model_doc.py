@@ -30,6 +30,9 @@ ADAPTERS = "simrenew.adapters.dynamodb"
 
 READS = {"get", "query", "batch_get", "count", "scan"}
 INDEX_ATTRS = {"gsi1", "gsi2", "gsi3", "gsi4", "expiry", "search", "pubsn", "pubtid"}
+# Helpers that query the index they are handed (`_sharing(Item.pubsn, key)` in fleet.py sends the
+# Query without PynamoDB's discriminator filter): a call of one is a read of that index.
+INDEX_READERS = {"_sharing": "query"}
 MODEL_NAME = re.compile(r"^(?:[A-Z]\w*Item|Item)$")
 SHAPES = re.compile(r"(\w+) `([^`]+)` / `([^`]+)`")
 BACKTICKED = re.compile(r"`([^`]+)`")
@@ -115,6 +118,10 @@ def sites(sources: dict[str, str]) -> list[Site]:
                     found.append(Site(function, "batch_write", "table", where))
             if isinstance(child, ast.Call) and isinstance(child.func, ast.Name) and child.func.id == "Transaction":
                 found.append(Site(function, "transaction", "table", where))
+            if isinstance(child, ast.Call) and isinstance(child.func, ast.Name) and child.func.id in INDEX_READERS:
+                handed = child.args[0] if child.args else None
+                if isinstance(handed, ast.Attribute) and handed.attr in INDEX_ATTRS and _is_model(handed.value):
+                    found.append(Site(function, INDEX_READERS[child.func.id], handed.attr, where))
             visit(child, module, stack)
 
     for module, text in sources.items():

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bench.common import RequestCounter
+from bench.replay import capturing
 from simrenew.adapters.dynamodb.tenant_context import CONTEXT_TTL_S, TenantContextCache
 from simrenew.clock import FixedClock
 from simrenew.errors import NotFound
@@ -73,6 +74,10 @@ def test_the_look_up_by_sn_or_tid_is_the_rate_limit_write_and_one_query(svc: Any
     by_tid, warm_tid = _counted(svc.orders.public_lookup, t.tid, "client-2")
     assert warm_sn == warm_tid == {"UpdateItem": 1, "Query": 1}
     assert by_sn == by_tid == page
+    # The index Query carries no filter (PynamoDB's `kind IN (every kind)` drops nothing and costs).
+    with capturing() as sent:
+        assert svc.orders.public_lookup(t.tid, "client-3") == page
+    assert [p.get("FilterExpression") for op, p in sent.requests if op == "Query"] == [None]
     assert [p["price_fen"] for p in page["plans"]] == [9900]
 
 

@@ -71,6 +71,22 @@ def _merchant(item: MerchantItem) -> Merchant:
     return from_item(item, Merchant, created_at=iso_utc(item.created_at) if item.created_at else "")
 
 
+def _sharing(index: Any, hash_key: str) -> builtins.list[Item]:
+    """Every item on one key of a sparse index, whatever its kind (each built as its own class from
+    its `kind`), pages followed. Sent without the filter PynamoDB puts on a query of the base class
+    (`kind IN (every kind)`): it drops nothing, and DynamoDB Local spent about 0.6 ms of a 3.9 ms
+    look-up Query evaluating it (issue 17)."""
+    connection = Item._get_connection()
+    found: builtins.list[Item] = []
+    start: dict[str, Any] | None = None
+    while True:
+        page = connection.query(hash_key, index_name=index.Meta.index_name, exclusive_start_key=start)
+        found.extend(Item.from_raw_data(raw) for raw in page.get("Items", ()))
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return found
+
+
 class MerchantRepository:
     @staticmethod
     def _items(merchant: Merchant, now: datetime) -> tuple[MerchantItem, MerchantKeyItem]:
@@ -417,9 +433,9 @@ class TerminalRepository:
         there is looked for the old way (the claim, then the terminal, both consistent): a brand-new
         terminal, or one written before the index."""
         if kind == "tid":
-            found = list(Item.pubtid.query(keys.public_tid_pk(value)))
+            found = _sharing(Item.pubtid, keys.public_tid_pk(value))
         else:
-            found = list(Item.pubsn.query(keys.public_sn_pk(value)))
+            found = _sharing(Item.pubsn, keys.public_sn_pk(value))
         for item in found:
             if isinstance(item, TerminalItem) and getattr(item, kind) == value:
                 return item, [i for i in found if i is not item]
