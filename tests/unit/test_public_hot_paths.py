@@ -261,6 +261,79 @@ def test_the_rate_limit_written_beside_the_read_still_answers_429_first(svc: Any
     assert svc.orders.public_lookup(t.sn, "client-y")["sn"] == t.sn  # another client is not limited
 
 
+def _served(svc: Any, sn: str, client: str) -> tuple[bool, int]:
+    """(served, rate-limit writes sent) for one look-up."""
+    from simrenew.errors import RateLimited
+
+    counter = RequestCounter()
+    try:
+        with counter.installed(), counter.phase("x") as phase:
+            svc.orders.public_lookup(sn, client)
+    except RateLimited:
+        return False, phase.ops["UpdateItem"].calls
+    return True, phase.ops["UpdateItem"].calls if "UpdateItem" in phase.ops else 0
+
+
+def test_a_clients_look_ups_are_counted_a_few_at_a_time_and_never_past_the_limit(svc: Any) -> None:
+    """A container leases a client's hits in growing blocks (services/rate_leases.py): its 30 look-ups
+    of a minute send 12 counter writes, not 30, and the 31st is refused as before."""
+    from simrenew.services.checkout import PUBLIC_LOOKUPS_PER_MINUTE
+
+    _tenant, _plan, t = _agent(svc, "Lease Agent")
+    outcomes = [_served(svc, t.sn, "client-l") for _ in range(PUBLIC_LOOKUPS_PER_MINUTE)]
+    assert all(served for served, _ in outcomes)
+    # Leases of 1, 2, then 4 (27 counted); a fourth hit does not fit, so one at a time to 30.
+    assert [writes for _, writes in outcomes[:4]] == [1, 1, 0, 1]
+    assert sum(writes for _, writes in outcomes) == 12
+    assert _served(svc, t.sn, "client-l") == (False, 1)
+
+
+def test_two_containers_leasing_one_client_serve_no_more_than_the_limit(
+    svc: Any, make_services: Any, clock: FixedClock
+) -> None:
+    """Leases are counted before they are spent: two containers on one client serve exactly the
+    limit together, and one of them refuses early by no more than the other holds unspent."""
+    from simrenew.services.checkout import PUBLIC_LOOKUPS_PER_MINUTE
+    from simrenew.services.rate_leases import MAX_LEASE
+
+    other = make_services(clock, FakeGateway(WEBHOOK_SECRET))
+    _tenant, _plan, t = _agent(svc, "Two Containers")
+    taking_turns = [_served(c, t.sn, "client-2c")[0] for _ in range(PUBLIC_LOOKUPS_PER_MINUTE) for c in (svc, other)]
+    assert taking_turns.count(True) == PUBLIC_LOOKUPS_PER_MINUTE
+    # Four look-ups in one container (leases of 1, 2, 4: three hits unspent), the rest in the other.
+    for _ in range(4):
+        assert _served(svc, t.sn, "client-3c")[0]
+    in_other = 0
+    while _served(other, t.sn, "client-3c")[0]:
+        in_other += 1
+    assert 4 + in_other == PUBLIC_LOOKUPS_PER_MINUTE - (MAX_LEASE - 1)
+    assert [_served(svc, t.sn, "client-3c")[0] for _ in range(MAX_LEASE)] == [True] * (MAX_LEASE - 1) + [False]
+    # A container seeing a client once leases one hit, exactly as before the leases.
+    assert _served(make_services(clock, FakeGateway(WEBHOOK_SECRET)), t.sn, "client-once") == (True, 1)
+
+
+def test_a_refusal_is_not_remembered_and_a_lease_ends_with_its_window(svc: Any, ddb: Any, clock: FixedClock) -> None:
+    """The container asks the counter again after a refusal (a counter removed lets the client in at
+    once), and a lease left over from the last minute is not spent in the next one."""
+    from simrenew.adapters.dynamodb import keys
+    from simrenew.services.checkout import PUBLIC_LOOKUPS_PER_MINUTE
+    from tests.unit.conftest import TABLE
+
+    _tenant, _plan, t = _agent(svc, "Window Agent")
+    for _ in range(PUBLIC_LOOKUPS_PER_MINUTE):
+        assert _served(svc, t.sn, "client-w")[0]
+    assert _served(svc, t.sn, "client-w") == (False, 1)
+    window = int(clock.now().timestamp()) // 60
+    ddb.delete_item(
+        TableName=TABLE,
+        Key={"pk": {"S": keys.rate_limit_pk("public-lookup", "client-w", window)}, "sk": {"S": keys.rate_limit_sk()}},
+    )
+    assert _served(svc, t.sn, "client-w") == (True, 1)
+    assert _served(svc, t.sn, "client-w") == (True, 1)  # a lease of 2: one spent now ...
+    clock.advance(timedelta(seconds=60))
+    assert _served(svc, t.sn, "client-w") == (True, 1)  # ... and none in the next minute
+
+
 def test_the_search_backfill_sharing_the_scan_restores_an_entry_once(svc: Any, ddb: Any) -> None:
     """The search index's backfill (infra/search_backfill.py) runs on the same scan as the pay
     page's: an item without its entry gets exactly the entry a write gives it; others are left."""

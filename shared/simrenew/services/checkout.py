@@ -36,9 +36,10 @@ from simrenew.errors import Conflict, NotFound, RateLimited, RuleViolation, Vali
 from simrenew.ids import new_id, new_secret
 from simrenew.log import get_logger
 from simrenew.services.lookups import order_item_or_404, tenant_or_404
+from simrenew.services.rate_leases import RateLeases
 
 if TYPE_CHECKING:  # types only: the look-up's cold start imports no port module for them
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from simrenew.ports.checkout import CheckoutOrders, CheckoutStore, Counter, OpenOrder, OrderRecord, TenantContext
     from simrenew.ports.fleet import Merchants, Plans, Terminals
@@ -120,14 +121,14 @@ _POOL: list[ThreadPoolExecutor] = []
 _POOL_LOCK = threading.Lock()
 
 
-def _beside(hit: Any, bucket: str, client_id: str, limit: int, now: datetime) -> Future[None]:
-    """`hit` (a rate-limit count) on a small pool of this container, with the caller's log context,
+def _beside(work: Callable[[], None]) -> Future[None]:
+    """`work` (a rate-limit count) on a small pool of this container, with the caller's log context,
     while the caller goes on with its read (issue 17: the look-up's two requests in parallel)."""
     with _POOL_LOCK:
         if not _POOL:
             _POOL.append(ThreadPoolExecutor(max_workers=4, thread_name_prefix="beside"))
     run = contextvars.copy_context().run
-    future: Future[None] = _POOL[0].submit(run, hit, bucket, client_id, limit=limit, window_s=60, now=now)
+    future: Future[None] = _POOL[0].submit(run, work)
     return future
 
 
@@ -147,6 +148,7 @@ class CheckoutService(Generic[Stored]):
     def __post_init__(self) -> None:
         self._contexts = self._store.contexts  # per container (adapters/dynamodb/tenant_context.py says why it is safe)
         self._names = self._store.merchant_names
+        self._leases = RateLeases(self._rate)  # per container, as the contexts
 
     def _rec(self, stored: Stored) -> OrderRecord:
         """What the checkout reads of a stored order."""
@@ -209,14 +211,22 @@ class CheckoutService(Generic[Stored]):
             self._names.put(tenant_id, merchant_id, name, now)
         return name
 
+    def _count_lookup(self, client_id: str) -> Future[None] | None:
+        """The client's hit, spent from this container's lease (services/rate_leases.py: None, no
+        request) or, when it has none left, leased beside the terminal's read (one round trip, not two)."""
+        reserve = self._leases.take(
+            "public-lookup", client_id, limit=PUBLIC_LOOKUPS_PER_MINUTE, window_s=60, now=self._clock.now()
+        )
+        return _beside(reserve) if reserve else None
+
     def public_lookup(self, sn_or_tid: str, client_id: str) -> dict[str, Any]:
-        # The rate-limit write and the terminal's read go out side by side (one round trip, not
-        # two); a client over its limit still gets its 429, whatever the read found.
-        counted = _beside(self._rate.hit, "public-lookup", client_id, PUBLIC_LOOKUPS_PER_MINUTE, self._clock.now())
+        # A client over its limit gets its 429, whatever the read found.
+        counted = self._count_lookup(client_id)
         try:
             ctx, terminal, _ = self._public_target(sn_or_tid)
         finally:
-            counted.result()
+            if counted:
+                counted.result()
         tenant = ctx.tenant
         merchant_name = self._merchant_name(tenant.tenant_id, terminal.merchant_id)
         plans = ctx.active_plans()

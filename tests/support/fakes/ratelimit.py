@@ -55,11 +55,16 @@ class FakeRateLimiter(RateLimiter):
         self.table = table
 
     def hit(self, bucket: str, subject: str, *, limit: int, window_s: int, now: datetime) -> None:
+        self.reserve(bucket, subject, count=1, limit=limit, window_s=window_s, now=now)
+
+    def reserve(self, bucket: str, subject: str, *, count: int, limit: int, window_s: int, now: datetime) -> None:
         epoch = int(now.timestamp())
         window = epoch // window_s
         try:
             with self.table.tx() as tx:
-                add_hits(tx, _key(bucket, subject, window), 1, now + timedelta(seconds=2 * window_s), limit)
+                # refused once more than `limit - count` are counted: the `count` must fit
+                ttl = now + timedelta(seconds=2 * window_s)
+                add_hits(tx, _key(bucket, subject, window), count, ttl, limit - count + 1)
         except Cancelled:
             raise _limited(window, window_s, epoch) from None
 

@@ -15,6 +15,11 @@ from simrenew.errors import Conflict, RateLimited
 class RateLimiter:
     def hit(self, bucket: str, subject: str, *, limit: int, window_s: int, now: datetime) -> None:
         """Count one request; raise RateLimited once `limit` were counted in this window."""
+        self.reserve(bucket, subject, count=1, limit=limit, window_s=window_s, now=now)
+
+    def reserve(self, bucket: str, subject: str, *, count: int, limit: int, window_s: int, now: datetime) -> None:
+        """Count `count` hits at once if the window stays within `limit` (one conditional ADD; a
+        container's lease, services/rate_leases.py); RateLimited, nothing counted, when they do not fit."""
         epoch = int(now.timestamp())
         window = epoch // window_s
         item = RateLimitItem(keys.rate_limit_pk(bucket, subject, window), keys.rate_limit_sk())
@@ -22,10 +27,10 @@ class RateLimiter:
             with translated():
                 item.update(
                     actions=[
-                        RateLimitItem.hits.add(1),
+                        RateLimitItem.hits.add(count),
                         RateLimitItem.ttl.set(now + timedelta(seconds=2 * window_s)),
                     ],
-                    condition=RateLimitItem.hits.does_not_exist() | (RateLimitItem.hits < limit),
+                    condition=RateLimitItem.hits.does_not_exist() | (RateLimitItem.hits <= limit - count),
                 )
         except Conflict:
             raise _limited(window, window_s, epoch) from None
