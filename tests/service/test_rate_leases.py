@@ -51,8 +51,19 @@ def test_many_clients_drop_the_leases_of_past_windows_first_then_all(monkeypatch
     assert sorted(s for _, s in leases._held) == ["h"]
 
 
-def test_a_small_limit_is_never_passed_and_its_refusal_says_when() -> None:
-    leases = RateLeases(FakeRateLimiter(FakeTable()))
+class _Counting(FakeRateLimiter):
+    def __init__(self) -> None:
+        super().__init__(FakeTable())
+        self.sent: list[int] = []
+
+    def reserve(self, bucket: str, subject: str, *, count: int, limit: int, window_s: int, now: datetime) -> None:
+        self.sent.append(count)
+        super().reserve(bucket, subject, count=count, limit=limit, window_s=window_s, now=now)
+
+
+def test_a_small_limit_is_never_passed_and_a_refused_client_costs_one_write_a_request() -> None:
+    limiter = _Counting()
+    leases = RateLeases(limiter)
     served = 0
     with pytest.raises(RateLimited) as refused:
         for _ in range(10):
@@ -60,3 +71,9 @@ def test_a_small_limit_is_never_passed_and_its_refusal_says_when() -> None:
             served += 1
     assert served == 3
     assert refused.value.retry_after_s == 55  # the window ends at 10:01:00
+    # leases of 1 and 2; a lease of 4 does not fit, nor does one hit: refused
+    assert limiter.sent == [1, 2, 4, 1]
+    for _ in range(3):
+        with pytest.raises(RateLimited):
+            _hit(leases, "a", limit=3)
+    assert limiter.sent == [1, 2, 4, 1, 1, 1, 1]  # once refused, one hit asked a request

@@ -80,9 +80,9 @@ class RateLeases:
         except RateLimited:
             if count == 1:
                 raise
+            with self._lock:  # near the limit: one at a time, so nothing leased goes unspent and a
+                lease.next, lease.near = 1, True  # refused client costs one write a request, as before
             self._rate.reserve(bucket, subject, count=1, limit=limit, window_s=window_s, now=now)
-            with self._lock:
-                lease.next, lease.near = 1, True  # near the limit: nothing leased goes unspent
             return
         with self._lock:
             lease.left += count - 1
