@@ -261,6 +261,26 @@ def test_the_rate_limit_written_beside_the_read_still_answers_429_first(svc: Any
     assert svc.orders.public_lookup(t.sn, "client-y")["sn"] == t.sn  # another client is not limited
 
 
+def test_an_item_of_a_kind_this_code_does_not_know_on_the_index_is_left_out(svc: Any, ddb: Any) -> None:
+    """The index Query carries no kind filter: an item a newer version wrote under the terminal's
+    `pubsn` key (a kind unknown here) is skipped, and the look-up answers as before."""
+    from simrenew.adapters.dynamodb import keys
+    from tests.unit.conftest import TABLE
+
+    _tenant, _plan, t = _agent(svc, "Future Agent")
+    page = svc.orders.public_lookup(t.sn, "client-f")
+    ddb.put_item(
+        TableName=TABLE,
+        Item={
+            "pk": {"S": "FUTURE#1"},
+            "sk": {"S": "FUTURE"},
+            "kind": {"S": "kind_of_a_newer_version"},
+            "pubsn_pk": {"S": keys.public_sn_pk(t.sn)},
+        },
+    )
+    assert svc.orders.public_lookup(t.sn, "client-f") == page
+
+
 def _served(svc: Any, sn: str, client: str) -> tuple[bool, int]:
     """(served, rate-limit writes sent) for one look-up."""
     from simrenew.errors import RateLimited
