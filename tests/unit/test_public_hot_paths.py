@@ -349,9 +349,11 @@ def test_a_refusal_is_not_remembered_and_a_lease_ends_with_its_window(svc: Any, 
         Key={"pk": {"S": keys.rate_limit_pk("public-lookup", "client-w", window)}, "sk": {"S": keys.rate_limit_sk()}},
     )
     assert _served(svc, t.sn, "client-w") == (True, 1)
-    assert _served(svc, t.sn, "client-w") == (True, 1)  # a lease of 2: one spent now ...
+    # Another client: four look-ups lease 1, 2 and 4 hits, three of them unspent at the minute's end ...
+    assert [_served(svc, t.sn, "client-n")[1] for _ in range(4)] == [1, 1, 0, 1]
     clock.advance(timedelta(seconds=60))
-    assert _served(svc, t.sn, "client-w") == (True, 1)  # ... and none in the next minute
+    # ... and none of them spent in the next minute: its first look-up is counted there afresh.
+    assert _served(svc, t.sn, "client-n") == (True, 1)
 
 
 def test_the_search_backfill_sharing_the_scan_restores_an_entry_once(svc: Any, ddb: Any) -> None:
